@@ -1,0 +1,355 @@
+"""Readers for weather files: TMY2/TMY3/EPW (via pvlib.iotools) and Open-Meteo site CSVs.
+
+Every reader returns a DataFrame with
+
+* a tz-aware UTC ``DatetimeIndex`` of **hour-start** stamps (the row holds the average, or
+  the hourly total in Wh/m2 = average W/m2, over the hour that starts at the stamp);
+* standard columns (only those the file has): ``ghi_w_per_m2``, ``dni_w_per_m2``,
+  ``dhi_w_per_m2``, ``temp_air_c``, ``wind_speed_10m_m_per_s``, ``pressure_pa``,
+  ``relative_humidity_pct``, ``cloud_cover_pct``;
+* ``df.attrs``: ``latitude_deg``, ``longitude_deg``, ``altitude_m``, ``timezone`` and
+  ``utc_offset_seconds`` (the fixed offset used to map the file's stamps to UTC), ``source``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pvlib import iotools
+
+from weather.errors import WeatherDataError
+
+#: Standard column names, in output order.
+COLUMNS = (
+    "ghi_w_per_m2",
+    "dni_w_per_m2",
+    "dhi_w_per_m2",
+    "temp_air_c",
+    "wind_speed_10m_m_per_s",
+    "pressure_pa",
+    "relative_humidity_pct",
+    "cloud_cover_pct",
+)
+
+#: Metadata of the shipped Open-Meteo site CSVs (the files drop it; from the Open-Meteo
+#: export of HewlettPackard/green-dcc). ``utc_offset_seconds`` is the single fixed offset
+#: Open-Meteo applied to the whole series (see :func:`read_site_csv`).
+SITE_METADATA: dict[str, dict] = {
+    "dallas-2023.csv": {
+        "latitude_deg": 32.7944,
+        "longitude_deg": -96.8215,
+        "altitude_m": 142.0,
+        "timezone": "America/Chicago",
+        "utc_offset_seconds": -18000,
+    },
+    "california-2023.csv": {
+        "latitude_deg": 37.4341,
+        "longitude_deg": -121.9548,
+        "altitude_m": 7.0,
+        "timezone": "America/Los_Angeles",
+        "utc_offset_seconds": -25200,
+    },
+    "pjm-2023.csv": {
+        "latitude_deg": 39.9648,
+        "longitude_deg": -75.1676,
+        "altitude_m": 23.0,
+        "timezone": "America/New_York",
+        "utc_offset_seconds": -14400,
+    },
+}
+
+
+def site_metadata(path: str | os.PathLike) -> dict:
+    """Metadata of a shipped site CSV, looked up by file name (directory ignored).
+
+    Returns a copy of the :data:`SITE_METADATA` entry: ``latitude_deg``, ``longitude_deg``,
+    ``altitude_m`` (m above sea level), ``timezone`` (IANA name) and ``utc_offset_seconds``.
+    Raises :class:`WeatherDataError` for an unknown file name.
+    """
+    name = Path(path).name
+    if name not in SITE_METADATA:
+        raise WeatherDataError(
+            f"no site metadata for {name!r}; known: {', '.join(sorted(SITE_METADATA))}; "
+            "pass timezone and utc_offset_seconds explicitly",
+            path=path,
+        )
+    return dict(SITE_METADATA[name])
+
+
+# --------------------------------------------------------------------------- site CSV
+
+_SITE_CSV_COLUMNS = (
+    "time_local",
+    "temp_air_c",
+    "relative_humidity_pct",
+    "cloud_cover_pct",
+    "wind_speed_10m_kmh",
+)
+# physically possible ranges; values outside are corrupt input, not weather
+_SITE_CSV_RANGES = {
+    "temp_air_c": (-90.0, 60.0),
+    "relative_humidity_pct": (0.0, 100.0),
+    "cloud_cover_pct": (0.0, 100.0),
+    "wind_speed_10m_kmh": (0.0, 400.0),
+}
+_KMH_TO_M_PER_S = 1000.0 / 3600.0
+
+
+def read_site_csv(
+    path: str | os.PathLike,
+    *,
+    timezone: str | None = None,
+    utc_offset_seconds: int | None = None,
+) -> pd.DataFrame:
+    """Read an Open-Meteo site CSV (``time_local, temp_air_c, relative_humidity_pct,
+    cloud_cover_pct, wind_speed_10m_kmh``).
+
+    Time stamps: ``time_local`` is mapped to UTC with **one fixed offset for the whole
+    file**: ``utc = time_local - utc_offset_seconds``. Open-Meteo does not apply daylight
+    saving time inside a series; it resolves the requested zone to the offset valid on the
+    day of the request and applies it to every stamp (its maintainers say so in
+    open-meteo/open-meteo issues #261, #488 and #1255). The data agree: 8760 consecutive
+    hours with no spring gap or autumn repeat, and the hour of the mean daily temperature
+    maximum does not jump at the DST changes (Dallas: about 16:00-17:00 file time in every
+    month, i.e. 2.5-3 h after solar noon with the offset -5 h). The shipped files carry the
+    summer (DST) offset, e.g. -18000 s (UTC-5) for Dallas in America/Chicago.
+
+    Parameters
+    ----------
+    path : path of the CSV.
+    timezone : IANA zone name, kept in ``attrs`` for local-calendar work by callers.
+    utc_offset_seconds : the fixed offset of ``time_local`` from UTC in seconds.
+        When both are None they come from :data:`SITE_METADATA` by file name.
+
+    Returns
+    -------
+    DataFrame on a UTC hour-start index with ``temp_air_c`` (deg C),
+    ``relative_humidity_pct`` (%), ``cloud_cover_pct`` (%), ``wind_speed_10m_m_per_s``
+    (m/s, converted from km/h) and the site metadata in ``attrs``.
+
+    Raises
+    ------
+    WeatherDataError naming the path, 1-based file line and column for a missing column,
+    an empty or non-numeric cell, a bad or out-of-range value, a gap or a duplicate stamp.
+    """
+    meta: dict = {}
+    if timezone is None and utc_offset_seconds is None:
+        meta = site_metadata(path)
+        timezone, utc_offset_seconds = meta["timezone"], meta["utc_offset_seconds"]
+    elif utc_offset_seconds is None:
+        raise WeatherDataError("utc_offset_seconds is required with timezone", path=path)
+
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise WeatherDataError(f"cannot read CSV: {exc}", path=path) from exc
+    raw.columns = [c.strip() for c in raw.columns]
+    for col in _SITE_CSV_COLUMNS:
+        if col not in raw.columns:
+            raise WeatherDataError(
+                f"missing column {col!r} (have: {', '.join(raw.columns)})",
+                path=path,
+                line=1,
+                field=col,
+            )
+    if raw.empty:
+        raise WeatherDataError("no data rows", path=path, line=2)
+
+    # the header is line 1, so data row i (0-based) is file line i + 2
+    def fail(row: int, col: str, msg: str) -> WeatherDataError:
+        return WeatherDataError(msg, path=path, line=int(row) + 2, field=col)
+
+    stamps = pd.to_datetime(raw["time_local"], format="%Y-%m-%dT%H:%M", errors="coerce")
+    bad = np.flatnonzero(stamps.isna().to_numpy())
+    if bad.size:
+        i = bad[0]
+        raise fail(i, "time_local", f"not a time (YYYY-MM-DDTHH:MM): {raw['time_local'][i]!r}")
+    step = stamps.diff().to_numpy()[1:]
+    wrong = np.flatnonzero(step != np.timedelta64(1, "h"))
+    if wrong.size:
+        i = wrong[0] + 1
+        prev, this = raw["time_local"][i - 1], raw["time_local"][i]
+        if step[i - 1] == np.timedelta64(0, "h"):
+            msg = f"duplicate time stamp {this!r}"
+        elif step[i - 1] < np.timedelta64(0, "h"):
+            msg = f"time stamp {this!r} is not after {prev!r} (duplicate or out of order)"
+        else:
+            msg = f"gap: {this!r} follows {prev!r} (hourly rows expected)"
+        raise fail(i, "time_local", msg)
+
+    values = {}
+    for col, (lo, hi) in _SITE_CSV_RANGES.items():
+        text = raw[col]
+        num = pd.to_numeric(text, errors="coerce")
+        bad = np.flatnonzero(num.isna().to_numpy())
+        if bad.size:
+            i = bad[0]
+            what = "empty cell" if text[i].strip() == "" else f"not a number: {text[i]!r}"
+            raise fail(i, col, what)
+        out = np.flatnonzero(((num < lo) | (num > hi)).to_numpy())
+        if out.size:
+            i = out[0]
+            raise fail(i, col, f"value {num[i]} outside [{lo:g}, {hi:g}]")
+        values[col] = num.to_numpy(dtype=float)
+
+    index = pd.DatetimeIndex(stamps - pd.Timedelta(seconds=utc_offset_seconds)).tz_localize("UTC")
+    df = pd.DataFrame(
+        {
+            "temp_air_c": values["temp_air_c"],
+            "wind_speed_10m_m_per_s": values["wind_speed_10m_kmh"] * _KMH_TO_M_PER_S,
+            "relative_humidity_pct": values["relative_humidity_pct"],
+            "cloud_cover_pct": values["cloud_cover_pct"],
+        },
+        index=index,
+    )
+    df.index.name = "time_utc"
+    df.attrs.update(meta)
+    df.attrs.update(
+        {
+            "timezone": timezone,
+            "utc_offset_seconds": int(utc_offset_seconds),
+            "source": os.fspath(path),
+        }
+    )
+    return df
+
+
+# --------------------------------------------------------------------------- TMY / EPW
+
+
+def read_tmy(path: str | os.PathLike, *, coerce_year: int | None = None) -> pd.DataFrame:
+    """Read a TMY2 (``.tm2``), TMY3 (``.csv``) or EPW (``.epw``) file via ``pvlib.iotools``.
+
+    Time stamps: the files hold hour-*ending* records in local standard time (a fixed
+    offset, no DST). pvlib already relabels TMY2 and EPW records to the hour start; TMY3
+    records are moved back by one hour here, so every row is stamped at the start of the
+    hour it describes. Stamps are then converted to UTC with the file's fixed offset.
+
+    ``coerce_year``: a TMY is a *typical* year stitched from months of different years
+    (e.g. January 1988, February 1981), so its raw stamps are not a calendar. With
+    ``coerce_year=Y`` every record keeps its local month/day/hour and gets year ``Y``; if
+    ``Y`` is a leap year, 29 February repeats 28 February. After conversion to UTC, the
+    few hours that spill into the neighbouring year (e.g. 31 Dec 19:00-23:00 local at
+    UTC-5 become 1 Jan 00:00-04:00 of ``Y+1``) are wrapped round to the other end of year
+    ``Y``, so the result covers exactly the UTC calendar year ``Y`` (8760 or 8784 hours,
+    sorted). Without ``coerce_year`` the original mixed-year stamps are kept in file
+    order (not monotonic), which is only useful for inspection.
+
+    Returns the standard columns the file has (irradiance in W/m2, ``temp_air_c``,
+    ``wind_speed_10m_m_per_s``, ``pressure_pa``, ``relative_humidity_pct``,
+    ``cloud_cover_pct`` from total sky cover in tenths) and metadata in ``attrs``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".tm2":
+            data, meta = iotools.read_tmy2(str(path))
+            df = pd.DataFrame(
+                {
+                    "ghi_w_per_m2": data["GHI"],
+                    "dni_w_per_m2": data["DNI"],
+                    "dhi_w_per_m2": data["DHI"],
+                    # TMY2 stores temperature and wind in tenths
+                    "temp_air_c": data["DryBulb"] / 10.0,
+                    "wind_speed_10m_m_per_s": data["Wspd"] / 10.0,
+                    "pressure_pa": data["Pressure"] * 100.0,  # mbar
+                    "relative_humidity_pct": data["RHum"],
+                    "cloud_cover_pct": data["TotCld"] * 10.0,  # tenths
+                }
+            )
+            offset_h = float(meta["TZ"])
+        elif suffix == ".epw":
+            data, meta = iotools.read_epw(str(path))
+            df = pd.DataFrame(
+                {
+                    "ghi_w_per_m2": data["ghi"],
+                    "dni_w_per_m2": data["dni"],
+                    "dhi_w_per_m2": data["dhi"],
+                    "temp_air_c": data["temp_air"],
+                    "wind_speed_10m_m_per_s": data["wind_speed"],
+                    "pressure_pa": data["atmospheric_pressure"],  # already Pa
+                    "relative_humidity_pct": data["relative_humidity"],
+                    "cloud_cover_pct": data["total_sky_cover"] * 10.0,
+                }
+            )
+            offset_h = float(meta["TZ"])
+        elif suffix == ".csv":
+            data, meta = iotools.read_tmy3(str(path), map_variables=True)
+            df = pd.DataFrame(
+                {
+                    "ghi_w_per_m2": data["ghi"],
+                    "dni_w_per_m2": data["dni"],
+                    "dhi_w_per_m2": data["dhi"],
+                    "temp_air_c": data["temp_air"],
+                    "wind_speed_10m_m_per_s": data["wind_speed"],
+                    "pressure_pa": data["pressure"] * 100.0,  # mbar
+                    "relative_humidity_pct": data["relative_humidity"],
+                    "cloud_cover_pct": data["TotCld (tenths)"] * 10.0,
+                }
+            )
+            # Rebuild the stamps from the raw columns: hour h (1..24) of a date covers
+            # [h-1, h). pvlib's own index moves "02/28/1996 24:00" to 1 March.
+            day = pd.to_datetime(data["Date (MM/DD/YYYY)"], format="%m/%d/%Y")
+            hour = data["Time (HH:MM)"].str.split(":").str[0].astype(int)
+            df.index = pd.DatetimeIndex(day + pd.to_timedelta(hour - 1, unit="h"))
+            offset_h = float(meta["TZ"])
+        else:
+            raise WeatherDataError(
+                f"unknown TMY format {suffix!r} (expected .tm2, .csv (TMY3) or .epw)", path=path
+            )
+    except WeatherDataError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        raise WeatherDataError(f"cannot read TMY file: {exc!r}", path=path) from exc
+
+    df = df.astype(float)
+    offset_s = int(round(offset_h * 3600))
+    local = df.index
+    if local.tz is not None:
+        local = local.tz_localize(None)  # fixed-offset local standard time
+    if coerce_year is not None:
+        df = _coerce_year(df, local, coerce_year, offset_s)
+    else:
+        df.index = (local - pd.Timedelta(seconds=offset_s)).tz_localize("UTC")
+    df.index.name = "time_utc"
+    df.attrs = {
+        "latitude_deg": float(meta["latitude"]),
+        "longitude_deg": float(meta["longitude"]),
+        "altitude_m": float(meta["altitude"]),
+        "timezone": _fixed_offset_zone(offset_s),
+        "utc_offset_seconds": offset_s,
+        "source": os.fspath(path),
+    }
+    return df
+
+
+def _coerce_year(df: pd.DataFrame, local: pd.DatetimeIndex, year: int, offset_s: int):
+    """Stamp a typical year onto ``year`` and wrap the UTC spill-over (see read_tmy)."""
+    parts = pd.DataFrame({"year": year, "month": local.month, "day": local.day})
+    parts["hour"] = local.hour
+    feb29 = (parts["month"] == 2) & (parts["day"] == 29)
+    keep = ~feb29.to_numpy()  # a TMY has no 29 Feb; drop one if a file has it
+    df, parts = df[keep], parts[keep]
+    new_local = pd.DatetimeIndex(pd.to_datetime(parts))
+    df = df.set_axis(new_local).sort_index()
+    if df.index.has_duplicates:
+        raise WeatherDataError("duplicate month/day/hour in typical year")
+    if pd.Timestamp(year=year, month=3, day=1).is_leap_year:
+        feb28 = df[(df.index.month == 2) & (df.index.day == 28)]
+        df = pd.concat([df, feb28.set_axis(feb28.index + pd.Timedelta(days=1))]).sort_index()
+    utc = df.index - pd.Timedelta(seconds=offset_s)
+    utc = utc.where(utc.year <= year, utc - pd.DateOffset(years=1))  # west of Greenwich
+    utc = utc.where(utc.year >= year, utc + pd.DateOffset(years=1))  # east of Greenwich
+    df = df.set_axis(utc.tz_localize("UTC")).sort_index()
+    return df
+
+
+def _fixed_offset_zone(offset_s: int) -> str:
+    """IANA name of a whole-hour fixed offset (note the inverted sign of Etc/GMT zones)."""
+    if offset_s % 3600:
+        return f"UTC{offset_s / 3600:+g}"
+    hours = -offset_s // 3600
+    return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"
