@@ -1,0 +1,86 @@
+"""Battery: charge/discharge power, state of charge, wear, no-simultaneous binaries.
+
+Variables: ``battery_charge_mw[t]``, ``battery_discharge_mw[t]`` in
+``[0, power_mw · available_frac[t]]``; ``battery_soc_mwh[t]`` (end of step t) in
+``[soc_min_frac · E, soc_max_frac · E]``; with ``no_simultaneous`` a binary
+``battery_charging[t]``.
+Constraints:
+- ``battery_soc_balance[t]``:
+  ``soc[t] = soc[t−1] + step_h · (η_c · charge[t] − discharge[t] / η_d)``
+  with ``soc[−1] = soc_initial_frac · E``.
+- ``battery_soc_final``: ``soc[n−1] >= soc_final_frac · E`` (if ``soc_final_frac`` is set).
+- ``battery_charge_on[t]``: ``charge[t] <= P_t · charging[t]``; ``battery_discharge_on[t]``:
+  ``discharge[t] <= P_t · (1 − charging[t])`` (only with ``no_simultaneous``).
+Objective term (USD): ``wear_usd_per_mwh · step_h · Σ discharge[t]``.
+Elastic: SOC min/max and the final SOC get slacks (MWh).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimize._util import linear_sum, set_upper_bounds, var_list
+from optimize.elastic import add_slack
+from optimize.problem import Battery
+
+
+def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = False) -> list:
+    n = len(m.T)
+    avail = np.ones(n) if b.available_frac is None else b.available_frac
+    p_max = (b.power_mw * avail).tolist()
+    e = float(b.energy_mwh)
+    soc_lo, soc_hi = b.soc_min_frac * e, b.soc_max_frac * e
+    soc0 = b.soc_initial_frac * e
+
+    m.battery_charge_mw = pyo.Var(m.T, within=pyo.NonNegativeReals)
+    m.battery_discharge_mw = pyo.Var(m.T, within=pyo.NonNegativeReals)
+    set_upper_bounds(m.battery_charge_mw, p_max)
+    set_upper_bounds(m.battery_discharge_mw, p_max)
+    ch = var_list(m.battery_charge_mw)
+    dis = var_list(m.battery_discharge_mw)
+
+    if elastic:
+        m.battery_soc_mwh = pyo.Var(m.T, within=pyo.Reals)
+        lo = add_slack(m, "slack_soc_min_mwh", "soc_min", "battery", "MWh", m.T)
+        hi = add_slack(m, "slack_soc_max_mwh", "soc_max", "battery", "MWh", m.T)
+        soc = var_list(m.battery_soc_mwh)
+        m.battery_soc_min = pyo.Constraint(m.T, rule=lambda m, t: soc[t] + lo[t] >= soc_lo)
+        m.battery_soc_max = pyo.Constraint(m.T, rule=lambda m, t: soc[t] - hi[t] <= soc_hi)
+    else:
+        m.battery_soc_mwh = pyo.Var(m.T, bounds=(soc_lo, soc_hi))
+        soc = var_list(m.battery_soc_mwh)
+
+    kc = step_h * b.charge_efficiency
+    kd = step_h / b.discharge_efficiency
+
+    def soc_rule(m, t):
+        if t == 0:
+            return linear_sum((1.0, -kc, kd), (soc[0], ch[0], dis[0])) == soc0
+        return linear_sum((1.0, -1.0, -kc, kd), (soc[t], soc[t - 1], ch[t], dis[t])) == 0.0
+
+    m.battery_soc_balance = pyo.Constraint(m.T, rule=soc_rule)
+
+    if b.soc_final_frac is not None:
+        final = b.soc_final_frac * e
+        if elastic:
+            s = add_slack(m, "slack_soc_final_mwh", "soc_final", "battery", "MWh", step=n - 1)
+            m.battery_soc_final = pyo.Constraint(expr=soc[n - 1] + s >= final)
+        else:
+            m.battery_soc_final = pyo.Constraint(expr=soc[n - 1] >= final)
+
+    if b.no_simultaneous:
+        m.battery_charging = pyo.Var(m.T, within=pyo.Binary)
+        u = var_list(m.battery_charging)
+        m.battery_charge_on = pyo.Constraint(
+            m.T, rule=lambda m, t: linear_sum((1.0, -p_max[t]), (ch[t], u[t])) <= 0.0
+        )
+        m.battery_discharge_on = pyo.Constraint(
+            m.T, rule=lambda m, t: linear_sum((1.0, p_max[t]), (dis[t], u[t])) <= p_max[t]
+        )
+
+    m.bus_injections.append((1.0, dis))
+    m.bus_injections.append((-1.0, ch))
+    if b.wear_usd_per_mwh > 0:
+        return [linear_sum([b.wear_usd_per_mwh * step_h] * n, dis)]
+    return []

@@ -1,0 +1,105 @@
+"""Infeasibility diagnosis: re-solve with elastic slacks and name what must give.
+
+``build_model(problem, elastic=True)`` relaxes the import limit, the ramp limit, the SOC
+bounds and final SOC, the DR cap, the carbon budget (and, in ``jobs.py``, job deadlines and
+unfinished work) with non-negative slacks. The elastic model minimises the sum of all
+slacks; the non-zero ones (> 1e-6) are grouped into contiguous step ranges and raised as
+``Infeasible(diagnosis)``. ``Slack.amount`` is the largest slack over the range (MW, MWh)
+or the slack itself for scalar slacks (t, h).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimize.problem import Problem, SolverOptions
+
+SLACK_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Slack:
+    kind: str  # "import_limit", "ramp_limit_up", "soc_min", "dr_cap", "carbon_budget", ...
+    name: str  # the asset or job
+    steps: list[int]  # contiguous steps (empty: not tied to a step)
+    amount: float  # largest violation over the steps, in ``unit``
+    unit: str
+
+    def __str__(self) -> str:
+        if not self.steps:
+            where = ""
+        elif len(self.steps) == 1:
+            where = f" at step {self.steps[0]}"
+        else:
+            where = f" at steps {self.steps[0]}-{self.steps[-1]}"
+        return f"{self.kind} ({self.name}){where}: short by up to {self.amount:.6g} {self.unit}"
+
+
+class Infeasible(Exception):
+    """The problem has no feasible schedule; ``diagnosis`` lists the minimal relaxations."""
+
+    def __init__(self, diagnosis: list[Slack]):
+        self.diagnosis = list(diagnosis)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if not self.diagnosis:
+            return "infeasible (no elastic slack could explain it)"
+        lines = [f"infeasible: {len(self.diagnosis)} limit(s) must be relaxed:"]
+        lines += [f"  - {s}" for s in self.diagnosis]
+        return "\n".join(lines)
+
+
+def group_steps(steps: np.ndarray, amounts: np.ndarray) -> list[tuple[list[int], float]]:
+    """Split sorted steps into contiguous runs: ``[(steps, max amount), ...]``."""
+    out: list[tuple[list[int], float]] = []
+    if len(steps) == 0:
+        return out
+    breaks = np.flatnonzero(np.diff(steps) != 1) + 1
+    for idx in np.split(np.arange(len(steps)), breaks):
+        out.append(([int(x) for x in steps[idx]], float(amounts[idx].max())))
+    return out
+
+
+def collect_slacks(m) -> list[Slack]:
+    result: list[Slack] = []
+    for e in m.elastic_slacks:
+        if not e.var.is_indexed():
+            val = e.var.value or 0.0
+            if val > SLACK_TOL:
+                steps = [] if e.step is None else [int(e.step)]
+                result.append(Slack(e.kind, e.name, steps, float(val), e.unit))
+            continue
+        items = [(k, v.value or 0.0) for k, v in e.var.items()]
+        keys = [k for k, val in items if val > SLACK_TOL]
+        if not keys:
+            continue
+        if all(isinstance(k, (int, np.integer)) for k in keys):
+            steps = np.array(keys, dtype=int)
+            amounts = np.array([e.var[k].value for k in keys], dtype=float)
+            order = np.argsort(steps)
+            for run, amount in group_steps(steps[order], amounts[order]):
+                result.append(Slack(e.kind, e.name, run, amount, e.unit))
+        else:  # indexed by something other than steps: one Slack per index
+            for k in keys:
+                result.append(Slack(e.kind, f"{e.name}[{k}]", [], float(e.var[k].value), e.unit))
+    return result
+
+
+def diagnose(problem: Problem, options: SolverOptions) -> None:
+    """Solve the elastic model and raise ``Infeasible`` with the non-zero slacks."""
+    from optimize.model import build_model
+    from optimize.solve import SolveError, compile_model, load_solution, make_highs, run_highs
+
+    m = build_model(problem, elastic=True)
+    cm = compile_model(m)
+    h = make_highs(cm, options)
+    res = run_highs(h, cm.integrality is not None)
+    if not res.has_solution:
+        raise SolveError(f"elastic diagnosis model stopped with status {res.status!r}")
+    load_solution(m, cm, h)
+    slacks = collect_slacks(m)
+    if slacks:
+        raise Infeasible(slacks)

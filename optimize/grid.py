@@ -1,0 +1,96 @@
+"""Grid connection: import/export, energy cost, ramp limit, demand charge, DR cap.
+
+Variables (MW, step averages): ``grid_import_mw[t] in [0, import_max_mw[t]]``,
+``grid_export_mw[t] in [0, export_max_mw[t]]``.
+Constraints:
+- ``grid_ramp_up[t]``/``grid_ramp_down[t]``: ``±(net[t] − net[t−1]) <= ramp_mw_per_h·step_h``
+  with ``net = import − export``; for ``t = 0`` against ``initial_net_import_mw`` if given.
+- ``grid_peak_def[t]``: ``grid_import_mw[t] <= grid_peak_import_mw[month_of_step[t]]``.
+- ``grid_dr_cap[t]``: ``net[t] <= net_import_cap_mw[t]`` where the cap is not NaN.
+Objective terms (USD): import cost − export revenue, demand charge × Σ monthly peaks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimize._util import linear_sum, set_upper_bounds, var_list
+from optimize.elastic import add_slack
+from optimize.problem import Grid
+
+
+def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) -> list:
+    """Add grid variables and constraints to ``m``; return the grid's objective terms (USD)."""
+    m.grid_import_mw = pyo.Var(m.T, within=pyo.NonNegativeReals)
+    m.grid_export_mw = pyo.Var(m.T, within=pyo.NonNegativeReals)
+    set_upper_bounds(m.grid_export_mw, grid.export_max_mw.tolist())
+    imp = var_list(m.grid_import_mw)
+    exp = var_list(m.grid_export_mw)
+
+    if elastic:
+        imax = grid.import_max_mw.tolist()
+        s = add_slack(m, "slack_import_limit_mw", "import_limit", "grid", "MW", m.T)
+        m.grid_import_limit = pyo.Constraint(m.T, rule=lambda m, t: imp[t] - s[t] <= imax[t])
+    else:
+        set_upper_bounds(m.grid_import_mw, grid.import_max_mw.tolist())
+
+    terms = [
+        linear_sum((grid.import_price_usd_per_mwh * step_h).tolist(), imp),
+        linear_sum((-grid.export_price_usd_per_mwh * step_h).tolist(), exp),
+    ]
+    _define_ramp(m, grid, step_h, imp, exp, elastic)
+    terms += _define_demand_charge(m, grid, imp)
+    _define_dr_cap(m, grid, imp, exp, elastic)
+    return terms
+
+
+def _define_ramp(m, grid: Grid, step_h: float, imp: list, exp: list, elastic: bool) -> None:
+    if grid.ramp_mw_per_h is None:
+        return
+    r = float(grid.ramp_mw_per_h) * step_h
+    init = grid.initial_net_import_mw
+    steps = list(range(0 if init is not None else 1, len(imp)))
+    if not steps:
+        return
+
+    def delta(t):
+        if t == 0:
+            return linear_sum((1.0, -1.0), (imp[0], exp[0]), -float(init))
+        return linear_sum((1.0, -1.0, -1.0, 1.0), (imp[t], exp[t], imp[t - 1], exp[t - 1]))
+
+    if elastic:
+        up = add_slack(m, "slack_ramp_up_mw", "ramp_limit_up", "grid", "MW", steps)
+        dn = add_slack(m, "slack_ramp_down_mw", "ramp_limit_down", "grid", "MW", steps)
+        m.grid_ramp_up = pyo.Constraint(steps, rule=lambda m, t: delta(t) - up[t] <= r)
+        m.grid_ramp_down = pyo.Constraint(steps, rule=lambda m, t: delta(t) + dn[t] >= -r)
+    else:
+        m.grid_ramp_up = pyo.Constraint(steps, rule=lambda m, t: delta(t) <= r)
+        m.grid_ramp_down = pyo.Constraint(steps, rule=lambda m, t: delta(t) >= -r)
+
+
+def _define_demand_charge(m, grid: Grid, imp: list) -> list:
+    if grid.demand_charge_usd_per_mw <= 0:
+        return []
+    month = grid.month_of_step.tolist()
+    m.grid_months = pyo.Set(initialize=sorted(set(month)), ordered=True)
+    m.grid_peak_import_mw = pyo.Var(m.grid_months, within=pyo.NonNegativeReals)
+    peak = m.grid_peak_import_mw
+    m.grid_peak_def = pyo.Constraint(m.T, rule=lambda m, t: imp[t] - peak[month[t]] <= 0)
+    n_months = len(m.grid_months)
+    return [linear_sum([float(grid.demand_charge_usd_per_mw)] * n_months, list(peak.values()))]
+
+
+def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:
+    if grid.net_import_cap_mw is None:
+        return
+    cap = grid.net_import_cap_mw
+    steps = np.flatnonzero(~np.isnan(cap)).tolist()
+    if not steps:
+        return
+    cap_l = cap.tolist()
+    if elastic:
+        s = add_slack(m, "slack_dr_cap_mw", "dr_cap", "grid", "MW", steps)
+        m.grid_dr_cap = pyo.Constraint(steps, rule=lambda m, t: imp[t] - exp[t] - s[t] <= cap_l[t])
+    else:
+        m.grid_dr_cap = pyo.Constraint(steps, rule=lambda m, t: imp[t] - exp[t] <= cap_l[t])

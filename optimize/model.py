@@ -1,0 +1,59 @@
+"""``build_model(problem)``: the Pyomo model, one ``define_*`` call per asset family.
+
+Layout (names are the Pyomo component names):
+- ``m.T``: steps ``0 .. n_steps-1`` (a ``RangeSet``); every time-indexed component uses it.
+- ``m.step_h`` (float), ``m.problem`` (the ``Problem``), ``m.elastic`` (bool) are plain
+  attributes, ``m.bus_injections`` the list of ``(sign, [var_t])`` summed by the balance,
+  ``m.elastic_slacks`` the registered slacks (see ``optimize.elastic``).
+- Jobs hook: when ``problem.jobs`` is non-empty, ``optimize.jobs.define_jobs(m, jobs, step_h)``
+  (with ``elastic=True`` for the diagnosis) must create ``m.jobs_it_mw`` (an ``Expression``
+  over ``m.T``, IT MW of all jobs) and return its objective terms (USD). It can read the
+  unfinished-work penalty from ``m.problem.objective``. Without jobs the job IT load is 0.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimize.balance import define_power_balance
+from optimize.battery import define_battery
+from optimize.facility import define_facility_load
+from optimize.generators import define_generators
+from optimize.grid import define_grid
+from optimize.objective import define_objective
+from optimize.problem import Problem
+from optimize.renewables import define_renewables
+
+
+def build_model(problem: Problem, elastic: bool = False) -> pyo.ConcreteModel:
+    """Build the dispatch model; with ``elastic=True`` the hard limits get slacks."""
+    m = pyo.ConcreteModel(name="dispatch")
+    m.T = pyo.RangeSet(0, problem.n_steps - 1)
+    m.step_h = float(problem.step_h)
+    m.problem = problem
+    m.elastic = elastic
+    m.bus_injections = []
+    m.elastic_slacks = []
+    step_h = m.step_h
+
+    terms = define_grid(m, problem.grid, step_h, elastic=elastic)
+    m.bus_injections.append((1.0, list(m.grid_import_mw.values())))
+    m.bus_injections.append((-1.0, list(m.grid_export_mw.values())))
+    terms += define_renewables(m, problem.renewables)
+    if problem.battery is not None:
+        terms += define_battery(m, problem.battery, step_h, elastic=elastic)
+    if problem.generators:
+        terms += define_generators(m, problem.generators, step_h)
+    jobs_it = None
+    if problem.jobs:
+        from optimize.jobs import define_jobs
+
+        if elastic:
+            terms += define_jobs(m, problem.jobs, step_h, elastic=True)
+        else:
+            terms += define_jobs(m, problem.jobs, step_h)
+        jobs_it = m.jobs_it_mw
+    load = define_facility_load(m, problem.facility, jobs_it)
+    define_power_balance(m, load)
+    define_objective(m, problem, terms, elastic=elastic)
+    return m

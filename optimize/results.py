@@ -1,0 +1,130 @@
+"""``Dispatch``: the solved schedule as numpy series, cost breakdown and job summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimize.problem import Problem
+
+BALANCE_TOL_MW = 1e-6
+
+
+@dataclass
+class Dispatch:
+    """Result of ``optimize.solve``.
+
+    status: ``"optimal"`` or ``"time_limit"`` (best feasible solution returned).
+    objective_usd: objective value; mip_gap: relative gap reached (0 for an LP).
+    build_s: model build + compilation; solve_s: HiGHS + loading the solution.
+    series: MW (or MWh, h) arrays of length n_steps, see docs/architecture.md.
+    costs: ``energy_usd, demand_usd, fuel_usd, wear_usd, carbon_usd, unfinished_penalty_usd,
+    emissions_t``. jobs: per job ``work_done_h, unfinished_h, restarts``.
+    """
+
+    status: str
+    objective_usd: float
+    mip_gap: float
+    build_s: float
+    solve_s: float
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    jobs: dict[str, dict] = field(default_factory=dict)
+
+
+def values(var: pyo.Var) -> np.ndarray:
+    """Values of a Var indexed by ``m.T`` as a float array (step order)."""
+    return np.fromiter((v.value for v in var.values()), dtype=float, count=len(var))
+
+
+def extract_dispatch(
+    m: pyo.Block,
+    problem: Problem,
+    status: str,
+    objective_usd: float,
+    mip_gap: float,
+    build_s: float,
+    solve_s: float,
+) -> Dispatch:
+    n, step_h = problem.n_steps, problem.step_h
+    grid = problem.grid
+    s: dict[str, np.ndarray] = {}
+    zeros = np.zeros(n)
+    s["grid_import_mw"] = imp = values(m.grid_import_mw)
+    s["grid_export_mw"] = exp = values(m.grid_export_mw)
+    supply = imp - exp
+    for r in problem.renewables:
+        s[f"{r.name}_available_mw"] = r.available_mw.copy()
+        used = np.array([m.renewable_used_mw[r.name, t].value for t in range(n)], dtype=float)
+        s[f"{r.name}_used_mw"] = used
+        supply = supply + used
+    if problem.battery is not None:
+        ch, dis = values(m.battery_charge_mw), values(m.battery_discharge_mw)
+        s["battery_soc_mwh"] = values(m.battery_soc_mwh)
+    else:
+        ch, dis = zeros, zeros
+        s["battery_soc_mwh"] = zeros.copy()
+    s["battery_charge_mw"], s["battery_discharge_mw"] = ch, dis
+    supply = supply + dis - ch
+    gen_total = np.zeros(n)
+    fuel_usd = 0.0
+    gen_emissions_t = 0.0
+    for g in problem.generators:
+        p = np.array([m.gen_mw[g.name, t].value for t in range(n)], dtype=float)
+        gen_total += p
+        fuel_usd += g.fuel_usd_per_mwh * step_h * float(p.sum())
+        gen_emissions_t += g.carbon_g_per_kwh * step_h * float(p.sum()) / 1000.0
+    s["backup_gen_mw"] = gen_total
+    supply = supply + gen_total
+
+    jobs_summary: dict[str, dict] = {}
+    jobs_it = zeros
+    if problem.jobs:
+        from optimize.jobs import job_results
+
+        job_series, jobs_summary = job_results(m, problem.jobs)
+        s.update(job_series)
+        jobs_it = np.array([pyo.value(m.jobs_it_mw[t]) for t in range(n)], dtype=float)
+    s["it_load_mw"] = problem.facility.inference_it_mw + jobs_it
+    s["facility_load_mw"] = s["it_load_mw"] * problem.facility.pue
+
+    residual = supply - s["facility_load_mw"]
+    worst = float(np.max(np.abs(residual)))
+    if worst > BALANCE_TOL_MW:
+        t = int(np.argmax(np.abs(residual)))
+        raise RuntimeError(f"power balance violated by {worst:.3g} MW at step {t}")
+
+    emissions_t = float(np.dot(imp, grid.carbon_g_per_kwh)) * step_h / 1000.0 + gen_emissions_t
+    demand_usd = 0.0
+    if hasattr(m, "grid_peak_import_mw"):
+        peaks = np.array([v.value for v in m.grid_peak_import_mw.values()], dtype=float)
+        demand_usd = grid.demand_charge_usd_per_mw * float(peaks.sum())
+    wear_usd = 0.0
+    if problem.battery is not None:
+        wear_usd = problem.battery.wear_usd_per_mwh * step_h * float(dis.sum())
+    penalty = problem.objective.unfinished_work_penalty_usd_per_h
+    unfinished_h = sum(float(j.get("unfinished_h", 0.0)) for j in jobs_summary.values())
+    costs = {
+        "energy_usd": step_h
+        * float(
+            np.dot(imp, grid.import_price_usd_per_mwh) - np.dot(exp, grid.export_price_usd_per_mwh)
+        ),
+        "demand_usd": demand_usd,
+        "fuel_usd": fuel_usd,
+        "wear_usd": wear_usd,
+        "carbon_usd": problem.objective.carbon_price_usd_per_t * emissions_t,
+        "unfinished_penalty_usd": (penalty or 0.0) * unfinished_h,
+        "emissions_t": emissions_t,
+    }
+    return Dispatch(
+        status=status,
+        objective_usd=objective_usd,
+        mip_gap=mip_gap,
+        build_s=build_s,
+        solve_s=solve_s,
+        series=s,
+        costs=costs,
+        jobs=jobs_summary,
+    )

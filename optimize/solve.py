@@ -1,0 +1,192 @@
+"""``solve(problem, options) -> Dispatch``: Pyomo model → standard form → HiGHS (in memory).
+
+The model is compiled by Pyomo's ``LinearStandardFormCompiler`` (mixed form: each row is
+``=``, ``<=`` or ``>=``) into scipy sparse matrices that are passed to ``highspy`` with
+``Highs.passModel``; no files are written. The solution vector is loaded back into the
+Pyomo variables, from which ``results.py`` builds the ``Dispatch``.
+
+Timings: ``build_s`` covers ``build_model`` and the compilation to standard form,
+``solve_s`` the HiGHS run and loading the solution.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from optimize.model import build_model
+from optimize.problem import Problem, SolverOptions
+from optimize.results import Dispatch, extract_dispatch
+
+
+class SolveError(RuntimeError):
+    """HiGHS stopped without a usable solution for a reason other than infeasibility."""
+
+
+@dataclass
+class CompiledModel:
+    """A Pyomo model compiled to HiGHS arrays (column ``i`` is Pyomo var ``columns[i]``)."""
+
+    columns: list
+    num_col: int
+    num_row: int
+    offset: float
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray
+    a_index: np.ndarray
+    a_value: np.ndarray
+    integrality: np.ndarray | None
+
+
+@dataclass
+class HighsResult:
+    status: str  # "optimal", "time_limit", "infeasible", or HiGHS's status text
+    objective: float
+    mip_gap: float
+    has_solution: bool
+    solve_s: float
+
+
+def compile_model(m: pyo.Block) -> CompiledModel:
+    """Compile the active objective and constraints of ``m`` to column-wise HiGHS arrays."""
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    columns = info.columns
+    n = len(columns)
+    a = info.A.tocsc() if info.A.format != "csc" else info.A
+    inf = highspy.kHighsInf
+    rhs = np.asarray(info.rhs, dtype=float)
+    kind = np.fromiter((r.bound_type for r in info.rows), dtype=np.int8, count=len(info.rows))
+    row_lower = np.where(kind <= 0, rhs, -inf)
+    row_upper = np.where(kind >= 0, rhs, inf)
+    lower = np.empty(n)
+    upper = np.empty(n)
+    is_int = np.zeros(n, dtype=bool)
+    for i, v in enumerate(columns):
+        lb, ub = v.bounds
+        lower[i] = -inf if lb is None else lb
+        upper[i] = inf if ub is None else ub
+        if not v.is_continuous():
+            is_int[i] = True
+    cost = np.zeros(n)
+    if info.c.shape[0]:
+        cost = np.asarray(info.c[[0], :].toarray()).ravel()
+    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    integrality = None
+    if is_int.any():
+        integrality = np.where(is_int, 1, 0).astype(np.int32)
+    return CompiledModel(
+        columns=columns,
+        num_col=n,
+        num_row=a.shape[0],
+        offset=offset,
+        col_cost=cost,
+        col_lower=lower,
+        col_upper=upper,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        a_start=a.indptr.astype(np.int32),
+        a_index=a.indices.astype(np.int32),
+        a_value=a.data.astype(float),
+        integrality=integrality,
+    )
+
+
+def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
+    """A ``Highs`` object with the compiled model passed in and the options set."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("random_seed", int(options.seed))
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if options.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(options.time_limit_s))
+    lp = highspy.HighsLp()
+    lp.num_col_ = cm.num_col
+    lp.num_row_ = cm.num_row
+    lp.offset_ = cm.offset
+    lp.col_cost_ = cm.col_cost
+    lp.col_lower_ = cm.col_lower
+    lp.col_upper_ = cm.col_upper
+    lp.row_lower_ = cm.row_lower
+    lp.row_upper_ = cm.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = cm.a_start
+    lp.a_matrix_.index_ = cm.a_index
+    lp.a_matrix_.value_ = cm.a_value
+    if cm.integrality is not None:
+        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in cm.integrality]
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolveError("HiGHS rejected the model (passModel returned kError)")
+    return h
+
+
+def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
+    t0 = time.perf_counter()
+    h.run()
+    solve_s = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    gap = float(info.mip_gap) if is_mip else 0.0
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = "optimal"
+    elif ms == highspy.HighsModelStatus.kTimeLimit:
+        status = "time_limit"
+    elif ms in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        status = "infeasible"
+    else:
+        status = h.modelStatusToString(ms)
+    return HighsResult(status, float(info.objective_function_value), gap, has_solution, solve_s)
+
+
+def load_solution(m: pyo.Block, cm: CompiledModel, h: highspy.Highs) -> None:
+    """Copy HiGHS's column values into the Pyomo variables (unused variables get 0 or lb)."""
+    values = h.getSolution().col_value
+    for v, x in zip(cm.columns, values, strict=True):
+        v.set_value(x, skip_validation=True)
+    n_vars = sum(len(c) for c in m.component_objects(pyo.Var, active=True))
+    if n_vars != cm.num_col:
+        for v in m.component_data_objects(pyo.Var, active=True):
+            if v.value is None:
+                lb, ub = v.bounds
+                x = 0.0
+                if lb is not None and x < lb:
+                    x = lb
+                if ub is not None and x > ub:
+                    x = ub
+                v.set_value(x, skip_validation=True)
+
+
+def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
+    """Optimal dispatch of ``problem``; raises ``Infeasible`` with a diagnosis if none exists."""
+    options = options or SolverOptions()
+    t0 = time.perf_counter()
+    m = build_model(problem)
+    cm = compile_model(m)
+    h = make_highs(cm, options)
+    build_s = time.perf_counter() - t0
+    res = run_highs(h, cm.integrality is not None)
+    if res.status == "infeasible":
+        from optimize.diagnosis import diagnose
+
+        diagnose(problem, options)  # raises Infeasible
+        raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
+    if res.status not in ("optimal", "time_limit") or not res.has_solution:
+        raise SolveError(f"HiGHS stopped with status {res.status!r} and no feasible solution")
+    t1 = time.perf_counter()
+    load_solution(m, cm, h)
+    solve_s = res.solve_s + time.perf_counter() - t1
+    return extract_dispatch(m, problem, res.status, res.objective, res.mip_gap, build_s, solve_s)
