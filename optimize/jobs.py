@@ -1,0 +1,292 @@
+"""Gang-scheduled, power-cappable training jobs (``define_jobs`` of the model layout).
+
+Notation per job ``j`` (full IT power ``P_j`` MW, work ``W_j`` h at full power and full
+throughput), over its active steps ``t in A_j = [release_step, min(deadline_step, n))``:
+
+* ``on[j,t]`` binary: the job runs (all its GPUs) in step ``t``.
+* ``frac[j,t]`` in [0, 1]: power fraction; ``f_min * on <= frac <= on``; IT power
+  ``P_j * frac`` MW.
+* ``work[j,t]`` in [0, step_h] h: progress in the step,
+  ``work <= step_h * (a_k * frac + b_k * on)`` for each segment ``k`` of the concave
+  throughput curve (its perspective: exact at integer ``on``, and the tightest convex
+  relaxation for fractional ``on``).
+* completion: ``sum_t work + unfinished >= W_j + restart_overhead_h * restarts``.
+
+Power without progress is never useful here (``work`` only enters the completion
+constraint, and ``frac`` is tied to ``on``): when energy is cheap or negative the optimiser
+can still run a job at full power beyond what its work needs, which the model reports as it
+is (``work_h`` in the results is the physical throughput, see ``job_results``).
+
+Restarts (preemptible jobs): ``start[j,t] >= on[j,t] - on[j,t-1]`` with ``on[j,-1] = 1``
+only for a job ``running_at_start`` (released at step 0); ``restarts >= sum_t start - free``
+(``free`` = 1, the first start, unless running at start) and ``restarts <= max_interruptions``.
+Each restart costs ``restart_overhead_h`` hours of work without progress: the work
+requirement rises by that much, so the job runs longer and the energy of the overhead is
+spent at the job's chosen power (exactly ``overhead * P_j`` MWh when it runs at f = 1; at a
+cap f the overhead costs ``overhead / g(f)`` hours at ``f * P_j``). ``start`` and
+``restarts`` are continuous: with integer ``on`` their minimum is integral and the
+optimiser never gains from raising them.
+
+Non-preemptible jobs: binary ``start``, ``on[j,t] - on[j,t-1] <= start[j,t]`` and
+``sum_t start <= 1`` (one contiguous block; a job running at start gets no start at all, so
+it continues from step 0 until it stops for good). When unfinished work is not allowed a
+minimum-up constraint ``on[j,t] >= sum_{tau=t-L+1..t} start[j,tau]`` with
+``L = ceil(W_j / step_h)`` (throughput is at most 1) tightens the LP relaxation; for every
+job ``sum_t on >= ceil(W_j / step_h)`` likewise.
+
+``unfinished[j] >= 0`` exists for every job; its upper bound is 0 unless an unfinished-work
+penalty is given (then it is priced in the objective). In elastic mode a registered slack
+(see ``optimize/elastic.py``) relaxes the completion instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimize.elastic import add_slack
+from optimize.throughput import curve_segments, throughput
+
+_TOL = 1e-6
+
+
+def _active_steps(job, n: int) -> range:
+    return range(max(0, int(job.release_step)), min(int(job.deadline_step), n))
+
+
+def _min_steps(work_h: float, step_h: float) -> int:
+    return max(0, math.ceil(work_h / step_h - 1e-6))
+
+
+def define_jobs(
+    m: pyo.ConcreteModel,
+    jobs: Sequence,
+    step_h: float,
+    elastic: bool = False,
+    unfinished_penalty_usd_per_h: float | None = None,
+) -> list:
+    """Add the jobs to ``m`` (which must have ``m.T``); return the objective terms.
+
+    Creates ``m.jobs_it_mw[t]`` (Expression, IT MW of all jobs) and the job components
+    ``m.job_on``, ``m.job_frac``, ``m.job_work``, ``m.job_start``, ``m.job_restarts``,
+    ``m.job_unfinished_h``. Terms: ``unfinished_penalty_usd_per_h * unfinished_h`` per job
+    (none without a penalty). With ``elastic`` and no penalty each job's completion gets a
+    scalar slack (hours of work) registered by ``optimize.elastic.add_slack`` (kind
+    ``"job_unfinished"``, name = job id, step = last step before the deadline); the diagnosis
+    minimises the slacks.
+    """
+    n = len(m.T)
+    jobs = tuple(jobs)
+    ids = [j.id for j in jobs]
+    by_id = {j.id: j for j in jobs}
+    relaxed = elastic or unfinished_penalty_usd_per_h is not None
+    m.job_step_h = float(step_h)
+
+    idx = [(j.id, t) for j in jobs for t in _active_steps(j, n)]
+    m.job_ids = pyo.Set(initialize=ids, ordered=True)
+    m.job_steps = pyo.Set(initialize=idx, dimen=2, ordered=True)
+    m.job_on = pyo.Var(m.job_steps, domain=pyo.Binary)
+    m.job_frac = pyo.Var(m.job_steps, bounds=(0.0, 1.0))
+    m.job_work = pyo.Var(m.job_steps, bounds=(0.0, float(step_h)))
+
+    # Starts: binary for non-preemptible jobs, continuous for preemptible ones; none for a
+    # preemptible job whose restarts are free and unlimited, nor for a non-preemptible job
+    # already running (it may not start again).
+    def needs_start(j) -> bool:
+        if j.preemptible:
+            return j.restart_overhead_h > 0 or j.max_interruptions is not None
+        return not _running(j)
+
+    start_idx = [(jid, t) for jid, t in idx if needs_start(by_id[jid])]
+    binary_start = {(jid, t) for jid, t in start_idx if not by_id[jid].preemptible}
+    m.job_start_steps = pyo.Set(initialize=start_idx, dimen=2, ordered=True)
+    m.job_start = pyo.Var(
+        m.job_start_steps,
+        domain=lambda _m, jid, t: pyo.Binary if (jid, t) in binary_start else pyo.UnitInterval,
+    )
+
+    restart_ids = [j.id for j in jobs if j.preemptible and needs_start(j)]
+    m.job_restart_ids = pyo.Set(initialize=restart_ids, ordered=True)
+    m.job_restarts = pyo.Var(
+        m.job_restart_ids,
+        domain=pyo.NonNegativeReals,
+        bounds=lambda _m, jid: (0.0, by_id[jid].max_interruptions),
+    )
+    m.job_unfinished_h = pyo.Var(
+        m.job_ids, domain=pyo.NonNegativeReals, bounds=(0.0, None if relaxed else 0.0)
+    )
+    m.job_work_required_h = pyo.Param(
+        m.job_ids, initialize={j.id: float(j.work_h) for j in jobs}, mutable=True
+    )
+
+    # --- power fraction bounds -----------------------------------------------------------
+    def frac_lo_rule(m, jid, t):
+        return m.job_frac[jid, t] >= by_id[jid].f_min * m.job_on[jid, t]
+
+    m.job_frac_lo = pyo.Constraint(m.job_steps, rule=frac_lo_rule)
+    m.job_frac_hi = pyo.Constraint(
+        m.job_steps, rule=lambda m, jid, t: m.job_frac[jid, t] <= m.job_on[jid, t]
+    )
+
+    # --- throughput envelope -------------------------------------------------------------
+    segs = {j.id: curve_segments(j.throughput_curve, j.f_min) for j in jobs}
+    tp_idx = [(jid, t, k) for jid, t in idx for k in range(len(segs[jid]))]
+    m.job_tp_idx = pyo.Set(initialize=tp_idx, dimen=3, ordered=True)
+
+    def tp_rule(m, jid, t, k):
+        a, b = segs[jid][k]
+        return m.job_work[jid, t] <= step_h * (a * m.job_frac[jid, t] + b * m.job_on[jid, t])
+
+    m.job_tp = pyo.Constraint(m.job_tp_idx, rule=tp_rule)
+
+    # --- starts --------------------------------------------------------------------------
+    def prev_on(m, jid, t):
+        j = by_id[jid]
+        if t == _active_steps(j, n).start:
+            return 1 if _running(j) else 0
+        return m.job_on[jid, t - 1]
+
+    def start_rule(m, jid, t):
+        return m.job_on[jid, t] - prev_on(m, jid, t) <= m.job_start[jid, t]
+
+    m.job_start_def = pyo.Constraint(m.job_start_steps, rule=start_rule)
+
+    # non-preemptible and running: on is non-increasing (continues, then stops for good)
+    cont_idx = [(jid, t) for jid, t in idx if not by_id[jid].preemptible and _running(by_id[jid])]
+    m.job_continue = pyo.Constraint(
+        cont_idx, rule=lambda m, jid, t: m.job_on[jid, t] <= prev_on(m, jid, t)
+    )
+
+    def steps_of(jid):
+        return _active_steps(by_id[jid], n)
+
+    single_ids = [j.id for j in jobs if not j.preemptible and needs_start(j)]
+    m.job_single = pyo.Constraint(
+        single_ids, rule=lambda m, jid: sum(m.job_start[jid, t] for t in steps_of(jid)) <= 1
+    )
+
+    def restart_rule(m, jid):
+        free = 0 if _running(by_id[jid]) else 1
+        return m.job_restarts[jid] >= sum(m.job_start[jid, t] for t in steps_of(jid)) - free
+
+    m.job_restart_def = pyo.Constraint(m.job_restart_ids, rule=restart_rule)
+
+    # --- completion ----------------------------------------------------------------------
+    # elastic (diagnosis) mode without a penalty: one registered scalar slack per job
+    slack = {}
+    if elastic and unfinished_penalty_usd_per_h is None:
+        m.job_unfinished_h.setub(0.0)
+        for k, j in enumerate(jobs):
+            last = min(int(j.deadline_step), n) - 1
+            slack[j.id] = add_slack(
+                m, f"slack_job_unfinished_{k}", "job_unfinished", j.id, "h", step=max(last, 0)
+            )
+
+    def done_rule(m, jid):
+        j = by_id[jid]
+        lhs = sum(m.job_work[jid, t] for t in steps_of(jid)) + m.job_unfinished_h[jid]
+        if jid in slack:
+            lhs = lhs + slack[jid]
+        rhs = m.job_work_required_h[jid]
+        if jid in restart_ids and j.restart_overhead_h > 0:
+            rhs = rhs + j.restart_overhead_h * m.job_restarts[jid]
+        return lhs >= rhs
+
+    m.job_done = pyo.Constraint(m.job_ids, rule=done_rule)
+
+    # --- valid inequalities (only when all work must be done) ----------------------------
+    if not relaxed:
+        cnt_ids = [j.id for j in jobs if 0 < _min_steps(j.work_h, step_h) <= len(steps_of(j.id))]
+        m.job_min_on = pyo.Constraint(
+            cnt_ids,
+            rule=lambda m, jid: (
+                sum(m.job_on[jid, t] for t in steps_of(jid))
+                >= _min_steps(by_id[jid].work_h, step_h)
+            ),
+        )
+        up_idx = []
+        for j in jobs:
+            if j.preemptible:
+                continue
+            L = _min_steps(j.work_h, step_h)
+            if L <= 1:
+                continue
+            if _running(j):
+                for t in list(steps_of(j.id))[:L]:
+                    m.job_on[j.id, t].setlb(1)
+            else:
+                up_idx += [(j.id, t) for t in steps_of(j.id)]
+
+        def up_rule(m, jid, t):
+            L = _min_steps(by_id[jid].work_h, step_h)
+            lo = max(steps_of(jid).start, t - L + 1)
+            return m.job_on[jid, t] >= sum(m.job_start[jid, tau] for tau in range(lo, t + 1))
+
+        if up_idx:
+            m.job_min_up = pyo.Constraint(up_idx, rule=up_rule)
+
+    # --- total IT power ------------------------------------------------------------------
+    by_t: list[list[str]] = [[] for _ in range(n)]
+    for jid, t in idx:
+        by_t[t].append(jid)
+    power = {j.id: float(j.full_power_it_mw) for j in jobs}
+    m.jobs_it_mw = pyo.Expression(
+        m.T, rule=lambda m, t: sum(power[jid] * m.job_frac[jid, t] for jid in by_t[t])
+    )
+
+    if unfinished_penalty_usd_per_h is None:
+        return []
+    weight = float(unfinished_penalty_usd_per_h)
+    return [weight * m.job_unfinished_h[jid] for jid in ids]
+
+
+def _running(job) -> bool:
+    return bool(job.running_at_start) and int(job.release_step) <= 0
+
+
+def _val(v) -> float:
+    x = pyo.value(v, exception=False)
+    return 0.0 if x is None else float(x)
+
+
+def job_results(m: pyo.ConcreteModel, jobs: Sequence) -> tuple[dict[str, np.ndarray], dict]:
+    """Series and per-job summary of a solved model.
+
+    Series (length n): ``job_<id>_mw`` (IT MW), ``job_<id>_power_fraction`` (0 when off),
+    ``job_<id>_work_h`` (physical throughput of the step, ``g(f) * step_h``: it includes
+    restart overhead, which is work without progress). Summary per job: ``work_done_h``
+    (progress: physical work minus ``restart_overhead_h * restarts``), ``unfinished_h``
+    (``max(0, work_h - work_done_h)``), ``restarts`` (starts counted from the ``on`` series,
+    minus the free first start unless running at start), ``deadline_met``.
+    """
+    n = len(m.T)
+    step_h = m.job_step_h
+    series: dict[str, np.ndarray] = {}
+    summary: dict[str, dict] = {}
+    for j in jobs:
+        on = np.zeros(n)
+        frac = np.zeros(n)
+        for t in _active_steps(j, n):
+            on[t] = round(_val(m.job_on[j.id, t]))
+            frac[t] = _val(m.job_frac[j.id, t]) if on[t] > 0.5 else 0.0
+        frac = np.clip(frac, 0.0, 1.0)
+        work = throughput(j.throughput_curve, frac) * step_h
+        prev = np.concatenate(([1.0 if _running(j) else 0.0], on[:-1]))
+        starts = int(np.sum((on - prev) > 0.5))
+        restarts = starts if _running(j) else max(0, starts - 1)
+        done = float(work.sum()) - j.restart_overhead_h * restarts
+        unfinished = max(0.0, float(j.work_h) - done)
+        series[f"job_{j.id}_mw"] = j.full_power_it_mw * frac
+        series[f"job_{j.id}_power_fraction"] = frac
+        series[f"job_{j.id}_work_h"] = work
+        summary[j.id] = {
+            "work_done_h": done,
+            "unfinished_h": unfinished if unfinished > _TOL else 0.0,
+            "restarts": restarts,
+            "deadline_met": unfinished <= _TOL,
+            "running_at_end": bool(on[-1] > 0.5),
+        }
+    return series, summary

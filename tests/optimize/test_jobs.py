@@ -1,0 +1,223 @@
+"""Training jobs (optimize/jobs.py) on tiny hand-checkable models.
+
+Each model is only the jobs: ``cost = Σ_t price[t] * jobs_it_mw[t] * step_h`` (+ optional IT
+capacity per step), solved by HiGHS through Pyomo's APPSI interface.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from pyomo.contrib.appsi.solvers import Highs
+
+from optimize.jobs import define_jobs, job_results
+from optimize.problem import Job
+from optimize.throughput import curve_segments, throughput
+
+CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
+
+
+def solve_jobs(jobs, price, step_h=1.0, cap_mw=None, elastic=False, penalty=None):
+    price = np.asarray(price, dtype=float)
+    n = len(price)
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, n - 1)
+    terms = define_jobs(m, jobs, step_h, elastic=elastic, unfinished_penalty_usd_per_h=penalty)
+    if cap_mw is not None:
+        m.cap = pyo.Constraint(m.T, rule=lambda m, t: m.jobs_it_mw[t] <= cap_mw)
+    obj = sum(price[t] * step_h * m.jobs_it_mw[t] for t in range(n)) + sum(terms)
+    if elastic:
+        obj = obj + 1e6 * sum(e.var for e in m.elastic_slacks)
+    m.obj = pyo.Objective(expr=obj)
+    opt = Highs()
+    opt.config.mip_gap = 1e-6
+    opt.highs_options = {"threads": 1, "random_seed": 0}
+    opt.config.load_solution = False
+    res = opt.solve(m)
+    assert res.termination_condition.name == "optimal", res.termination_condition
+    res.solution_loader.load_vars()
+    series, summary = job_results(m, jobs)
+    return m, pyo.value(m.obj), series, summary
+
+
+def on_steps(series, jid):
+    return [int(t) for t in np.flatnonzero(series[f"job_{jid}_mw"] > 1e-6)]
+
+
+def test_curve_segments_concave_envelope():
+    segs = curve_segments(CURVE, 0.6)
+    assert len(segs) == 4
+    f = np.array([0.6, 0.65, 0.7, 0.85, 1.0])
+    np.testing.assert_allclose(throughput(CURVE, f), [0.78, 0.825, 0.87, 0.96, 1.0])
+    # f_min above a segment drops it
+    assert len(curve_segments(CURVE, 0.8)) == 2
+    with pytest.raises(ValueError, match="concave"):
+        curve_segments(((0.5, 0.2), (0.8, 0.5), (1.0, 1.0)))
+
+
+def test_one_job_runs_in_cheap_hours():
+    job = Job("a", 10.0, 3.0, 0, 8)
+    price = [50, 10, 50, 10, 50, 10, 50, 50]
+    _, obj, series, summary = solve_jobs([job], price)
+    assert on_steps(series, "a") == [1, 3, 5]
+    assert obj == pytest.approx(3 * 10 * 10)
+    assert summary["a"]["work_done_h"] == pytest.approx(3.0)
+    assert summary["a"]["deadline_met"]
+    assert summary["a"]["restarts"] == 2
+
+
+def test_non_preemptible_does_not_split():
+    # cheap hours 0-1 and 4-5; a 3 h contiguous block must take one expensive hour
+    job = Job("np", 10.0, 3.0, 0, 6, preemptible=False, max_interruptions=0)
+    price = [10, 10, 60, 90, 10, 10]
+    _, obj, series, summary = solve_jobs([job], price)
+    steps = on_steps(series, "np")
+    assert steps == [0, 1, 2]
+    assert obj == pytest.approx(10 * (10 + 10 + 60))
+    assert summary["np"]["restarts"] == 0
+    # the same job preemptible splits across the cheap hours
+    _, obj_p, series_p, _ = solve_jobs([Job("p", 10.0, 3.0, 0, 6)], price)
+    assert obj_p == pytest.approx(10 * 30)
+    assert on_steps(series_p, "p") != [0, 1, 2]
+
+
+def test_preemptible_max_one_interruption():
+    price = [10, 50, 12, 80, 11, 90, 90, 90]
+    # unlimited: the three separate cheap hours 0, 2, 4 (two restarts)
+    _, obj_u, series_u, summary_u = solve_jobs([Job("p1", 10.0, 3.0, 0, 8)], price)
+    assert obj_u == pytest.approx(330) and summary_u["p1"]["restarts"] == 2
+    # at most one interruption: two blocks [0, 1] + [4]
+    job = Job("p1", 10.0, 3.0, 0, 8, preemptible=True, max_interruptions=1)
+    _, obj, series, summary = solve_jobs([job], price)
+    assert summary["p1"]["restarts"] == 1
+    assert on_steps(series, "p1") == [0, 1, 4]
+    assert obj == pytest.approx(710)
+    # no interruption: one block [0, 1, 2]
+    job = Job("p1", 10.0, 3.0, 0, 8, preemptible=True, max_interruptions=0)
+    _, obj, series, summary = solve_jobs([job], price)
+    assert on_steps(series, "p1") == [0, 1, 2] and obj == pytest.approx(720)
+
+
+def test_power_cap_follows_throughput_curve():
+    # 4 steps available, 3.12 h of work: running at f = 0.6 for all 4 gives 4 * 0.78 = 3.12
+    job = Job("cap", 10.0, 3.12, 0, 4, f_min=0.6, throughput_curve=CURVE)
+    _, obj, series, summary = solve_jobs([job], [20, 20, 20, 20])
+    np.testing.assert_allclose(series["job_cap_power_fraction"], 0.6, atol=1e-6)
+    energy = series["job_cap_mw"].sum()
+    # energy per unit of work is 0.6 / 0.78 of full power
+    assert energy / summary["cap"]["work_done_h"] == pytest.approx(10.0 * 0.6 / 0.78)
+    assert obj == pytest.approx(20 * 10 * 0.6 * 4)
+
+
+def test_power_cap_exact_when_energy_is_negative():
+    # negative price: running more pays, but work cannot exceed the curve, and the job
+    # runs at full power (f=1) in every step with the physical throughput reported
+    job = Job("neg", 10.0, 2.0, 0, 3, f_min=0.6, throughput_curve=CURVE)
+    _, obj, series, summary = solve_jobs([job], [-5, -5, -5])
+    np.testing.assert_allclose(series["job_neg_power_fraction"], 1.0)
+    np.testing.assert_allclose(series["job_neg_work_h"], 1.0)
+    assert obj == pytest.approx(-5 * 10 * 3)
+    assert summary["neg"]["work_done_h"] == pytest.approx(3.0)
+
+
+def test_restart_overhead_makes_split_not_worth_it():
+    price = [10, 10, 30, 10, 10, 12, 50, 50]
+    # no overhead: splits around the 30 $ hour (4 cheap hours)
+    _, obj0, series0, sum0 = solve_jobs([Job("r", 10.0, 4.0, 0, 8)], price)
+    assert on_steps(series0, "r") == [0, 1, 3, 4]
+    assert obj0 == pytest.approx(400) and sum0["r"]["restarts"] == 1
+    # 0.5 h overhead: 4.5 h of work needs a 5th step; splitting (400 + 120) still beats
+    # the best block (10+10+30+10)*10 = 600
+    job = Job("r", 10.0, 4.0, 0, 8, restart_overhead_h=0.5)
+    _, obj1, series1, sum1 = solve_jobs([job], price)
+    assert on_steps(series1, "r") == [0, 1, 3, 4, 5]
+    assert obj1 == pytest.approx(520)
+    assert sum1["r"]["restarts"] == 1
+    assert sum1["r"]["work_done_h"] == pytest.approx(4.5)  # 5 h run minus 0.5 h overhead
+    # 2 h overhead: splitting needs 6 steps (>= 1020): one block of 4 h is cheaper
+    job = Job("r", 10.0, 4.0, 0, 8, restart_overhead_h=2.0)
+    _, obj2, series2, sum2 = solve_jobs([job], price)
+    assert sum2["r"]["restarts"] == 0
+    assert obj2 == pytest.approx(600)
+    assert on_steps(series2, "r") in ([0, 1, 2, 3], [1, 2, 3, 4])
+
+
+def test_release_and_deadline_respected():
+    job = Job("w", 5.0, 2.0, 3, 6)
+    price = [1, 1, 1, 40, 50, 60, 1, 1]
+    _, obj, series, summary = solve_jobs([job], price)
+    assert on_steps(series, "w") == [3, 4]
+    assert obj == pytest.approx(5 * 90)
+    assert summary["w"]["deadline_met"]
+
+
+def test_capacity_shared_between_jobs():
+    jobs = [Job("x", 10.0, 2.0, 0, 4), Job("y", 10.0, 2.0, 0, 4)]
+    _, obj, series, _ = solve_jobs(jobs, [1, 2, 3, 4], cap_mw=10.0)
+    total = series["job_x_mw"] + series["job_y_mw"]
+    np.testing.assert_allclose(total, 10.0)
+    assert obj == pytest.approx(10 * (1 + 2 + 3 + 4))
+
+
+def test_running_at_start_non_preemptible_continues():
+    job = Job("c", 10.0, 2.0, 0, 6, preemptible=False, max_interruptions=0, running_at_start=True)
+    _, obj, series, summary = solve_jobs([job], [50, 50, 1, 1, 1, 1])
+    assert on_steps(series, "c") == [0, 1]
+    assert summary["c"]["restarts"] == 0
+
+
+def test_running_at_start_preemptible_pays_restart():
+    # pausing the running job costs a restart (1 h overhead): continue through step 0-1
+    job = Job("c", 10.0, 2.0, 0, 4, max_interruptions=0, running_at_start=True)
+    _, obj, series, summary = solve_jobs([job], [30, 30, 1, 1])
+    assert on_steps(series, "c") == [0, 1]
+    job = Job("c", 10.0, 2.0, 0, 4, max_interruptions=1, running_at_start=True)
+    _, obj, series, summary = solve_jobs([job], [30, 30, 1, 1])
+    assert on_steps(series, "c") == [2, 3]
+    assert summary["c"]["restarts"] == 1
+
+
+def test_impossible_deadline_is_infeasible_and_elastic_names_job():
+    job = Job("late", 10.0, 5.0, 0, 3)
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, 3)
+    define_jobs(m, [job], 1.0)
+    m.obj = pyo.Objective(expr=sum(m.jobs_it_mw[t] for t in m.T))
+    opt = Highs()
+    opt.config.load_solution = False
+    res = opt.solve(m)
+    assert res.termination_condition.name in ("infeasible", "infeasibleOrUnbounded")
+
+    _, _, _, summary = solve_jobs([job, Job("ok", 1.0, 1.0, 0, 3)], [1, 1, 1, 1], elastic=True)
+    assert summary["late"]["unfinished_h"] == pytest.approx(2.0)
+    assert not summary["late"]["deadline_met"]
+    assert summary["ok"]["deadline_met"]
+
+
+def test_elastic_registers_named_slack():
+    job = Job("late", 10.0, 5.0, 0, 3)
+    m, _, _, _ = solve_jobs([job], [1, 1, 1, 1], elastic=True)
+    entries = [e for e in m.elastic_slacks if e.kind == "job_unfinished"]
+    assert [e.name for e in entries] == ["late"]
+    assert pyo.value(entries[0].var) == pytest.approx(2.0)
+    assert entries[0].unit == "h" and entries[0].step == 2
+
+
+def test_unfinished_penalty_trades_off():
+    job = Job("pen", 10.0, 3.0, 0, 3)
+    # penalty 150 $/h < 10 MW * 20 $/MWh = 200 $/h of work: leave it all unfinished
+    _, obj, _, summary = solve_jobs([job], [20, 20, 20], penalty=150.0)
+    assert summary["pen"]["unfinished_h"] == pytest.approx(3.0)
+    assert obj == pytest.approx(450.0)
+    _, obj, _, summary = solve_jobs([job], [20, 20, 20], penalty=250.0)
+    assert summary["pen"]["unfinished_h"] == pytest.approx(0.0)
+    assert obj == pytest.approx(600.0)
+
+
+def test_quarter_hour_steps():
+    job = Job("q", 4.0, 1.0, 0, 8, preemptible=False)
+    price = [90, 90, 90, 90, 10, 10, 10, 10]
+    _, obj, series, _ = solve_jobs([job], price, step_h=0.25)
+    assert on_steps(series, "q") == [4, 5, 6, 7]
+    assert obj == pytest.approx(4 * 0.25 * 10 * 4)
