@@ -1,0 +1,119 @@
+"""Clear-sky irradiance and its attenuation by cloud cover.
+
+* Clear sky: Ineichen & Perez (2002) with the monthly Linke turbidity climatology shipped
+  with pvlib (``LinkeTurbidities.h5``, Remund et al. 2003), via ``pvlib.clearsky.ineichen``.
+* Cloud cover: Kasten & Czeplak (1980), GHI = GHI_cs * (1 - 0.75 * (C / 100) ** 3.4) with
+  C the total cloud cover in % (their N/8 in oktas). At 100 % cloud, 25 % of clear-sky GHI.
+* Split of the cloudy GHI into DNI and DHI: Erbs, Klein & Duffie (1982), ``pvlib.irradiance.erbs``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pvlib
+
+#: Kasten-Czeplak coefficients (Kasten & Czeplak 1980, Solar Energy 24:177-189).
+KC_A = 0.75
+KC_B = 3.4
+
+
+def solar_position(
+    times_utc: pd.DatetimeIndex, latitude_deg: float, longitude_deg: float, altitude_m: float
+) -> pd.DataFrame:
+    """Solar position (NREL SPA, numpy) at ``times_utc``.
+
+    Returns ``apparent_zenith_deg``, ``zenith_deg``, ``azimuth_deg`` (degrees, azimuth
+    clockwise from north) on the same index.
+    """
+    sp = pvlib.solarposition.get_solarposition(
+        times_utc, latitude_deg, longitude_deg, altitude=altitude_m
+    )
+    return pd.DataFrame(
+        {
+            "apparent_zenith_deg": sp["apparent_zenith"],
+            "zenith_deg": sp["zenith"],
+            "azimuth_deg": sp["azimuth"],
+        },
+        index=times_utc,
+    )
+
+
+def clearsky_irradiance(
+    times_utc: pd.DatetimeIndex,
+    latitude_deg: float,
+    longitude_deg: float,
+    altitude_m: float,
+    *,
+    linke_turbidity: float | None = None,
+) -> pd.DataFrame:
+    """Ineichen clear-sky GHI/DNI/DHI (W/m2) at the instants ``times_utc``.
+
+    ``linke_turbidity`` None looks up pvlib's monthly climatology for the site (offline).
+    Returns ``ghi_w_per_m2``, ``dni_w_per_m2``, ``dhi_w_per_m2`` and the solar position
+    columns of :func:`solar_position` (needed later for decomposition and transposition).
+    For hourly averages pass the interval mid-points (see :mod:`weather.chain`).
+    """
+    sp = solar_position(times_utc, latitude_deg, longitude_deg, altitude_m)
+    if linke_turbidity is None:
+        tl = pvlib.clearsky.lookup_linke_turbidity(times_utc, latitude_deg, longitude_deg)
+    else:
+        tl = linke_turbidity
+    airmass_rel = pvlib.atmosphere.get_relative_airmass(sp["apparent_zenith_deg"])
+    pressure_pa = pvlib.atmosphere.alt2pres(altitude_m)
+    airmass_abs = pvlib.atmosphere.get_absolute_airmass(airmass_rel, pressure_pa)
+    dni_extra = pvlib.irradiance.get_extra_radiation(times_utc)
+    cs = pvlib.clearsky.ineichen(
+        sp["apparent_zenith_deg"], airmass_abs, tl, altitude=altitude_m, dni_extra=dni_extra
+    )
+    out = pd.DataFrame(
+        {
+            "ghi_w_per_m2": cs["ghi"].fillna(0.0),
+            "dni_w_per_m2": cs["dni"].fillna(0.0),
+            "dhi_w_per_m2": cs["dhi"].fillna(0.0),
+        },
+        index=times_utc,
+    )
+    return out.join(sp)
+
+
+def kasten_czeplak_ghi(ghi_clear_w_per_m2, cloud_cover_pct):
+    """Cloudy-sky GHI (W/m2) from clear-sky GHI and total cloud cover (0-100 %).
+
+    GHI = GHI_cs * (1 - 0.75 * (C/100)^3.4) (Kasten & Czeplak 1980). Works on scalars,
+    arrays and Series; cloud cover is clipped to [0, 100].
+    """
+    c = np.clip(np.asarray(cloud_cover_pct, dtype=float), 0.0, 100.0) / 100.0
+    return ghi_clear_w_per_m2 * (1.0 - KC_A * c**KC_B)
+
+
+def decompose_ghi(ghi_w_per_m2: pd.Series, zenith_deg: pd.Series) -> pd.DataFrame:
+    """Split GHI (W/m2) into DNI and DHI (W/m2) with the Erbs model.
+
+    ``zenith_deg`` is the true solar zenith at the same instants (index must be UTC times;
+    the day of year sets the extraterrestrial irradiance).
+    """
+    erbs = pvlib.irradiance.erbs(ghi_w_per_m2, zenith_deg, ghi_w_per_m2.index)
+    return pd.DataFrame(
+        {
+            "ghi_w_per_m2": ghi_w_per_m2,
+            "dni_w_per_m2": erbs["dni"].fillna(0.0).clip(lower=0.0),
+            "dhi_w_per_m2": erbs["dhi"].fillna(0.0).clip(lower=0.0),
+        },
+        index=ghi_w_per_m2.index,
+    )
+
+
+def cloud_attenuated_irradiance(clearsky_df: pd.DataFrame, cloud_cover_pct) -> pd.DataFrame:
+    """GHI/DNI/DHI (W/m2) under cloud: Kasten-Czeplak GHI, then the Erbs split.
+
+    ``clearsky_df`` is the output of :func:`clearsky_irradiance` (it carries the solar
+    position); ``cloud_cover_pct`` (0-100 %) is aligned with it (Series or array).
+    Returns the three irradiance columns plus the solar position columns.
+    """
+    cloud = np.asarray(cloud_cover_pct, dtype=float)
+    ghi = pd.Series(
+        kasten_czeplak_ghi(clearsky_df["ghi_w_per_m2"].to_numpy(), cloud), index=clearsky_df.index
+    )
+    out = decompose_ghi(ghi, clearsky_df["zenith_deg"])
+    return out.join(clearsky_df[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])

@@ -1,0 +1,120 @@
+"""Map hourly resource series onto a scenario's UTC step index (1 h or a divisor of 1 h).
+
+Hourly rows are averages over the hour that starts at their stamp, so an hourly value
+belongs to the hour's *mid-point*. For sub-hourly steps each column is interpolated
+linearly between hour mid-points and read at the mid-point of each step (held flat
+beyond the first/last mid-point). Weather *inputs* (temperature, wind, cloud cover,
+clear-sky index) are interpolated this way and power is computed afterwards, rather
+than repeating an hourly power value four times. For 1 h steps the mapping is the
+identity (a selection of rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from weather.errors import WeatherDataError
+
+HOUR = pd.Timedelta(hours=1)
+
+
+def check_index(index_utc: pd.DatetimeIndex, step: pd.Timedelta | None = None) -> pd.Timedelta:
+    """Validate a target index (tz-aware UTC, uniform step dividing 1 h) and return its step.
+
+    ``step`` is needed only for a one-element index without ``freq``.
+    """
+    if not isinstance(index_utc, pd.DatetimeIndex) or index_utc.tz is None:
+        raise WeatherDataError("target index must be a tz-aware DatetimeIndex in UTC")
+    if str(index_utc.tz) != "UTC":
+        raise WeatherDataError(f"target index must be in UTC, not {index_utc.tz}")
+    if len(index_utc) == 0:
+        raise WeatherDataError("target index is empty")
+    if step is None:
+        if len(index_utc) > 1:
+            steps = np.unique(np.diff(index_utc.asi8))
+            if steps.size != 1:
+                raise WeatherDataError("target index must have one uniform step")
+            step = pd.Timedelta(int(steps[0]), unit="ns")
+        elif index_utc.freq is not None:
+            step = pd.Timedelta(index_utc.freq)
+        else:
+            raise WeatherDataError("cannot infer the step of a one-element index; pass step")
+    step = pd.Timedelta(step)
+    if step <= pd.Timedelta(0) or step > HOUR or HOUR % step != pd.Timedelta(0):
+        raise WeatherDataError(f"step {step} must divide one hour (e.g. 1 h or 15 min)")
+    if ((index_utc - index_utc.floor("h")) % step != pd.Timedelta(0)).any():
+        raise WeatherDataError(f"target stamps are not aligned to the {step} step")
+    return step
+
+
+def select_period(
+    hourly: pd.DataFrame, index_utc: pd.DatetimeIndex, *, edge_fill_hours: int = 0
+) -> pd.DataFrame:
+    """Hourly rows covering every hour touched by ``index_utc`` (plus one neighbour hour
+    each side when present, for interpolation).
+
+    Missing hours raise :class:`WeatherDataError` naming the first one and the source's
+    coverage. ``edge_fill_hours`` > 0 allows that many missing hours at either end of the
+    request, filled by holding the nearest available row (e.g. a local-calendar year
+    needs one hour more than a file that is a fixed-offset year).
+    """
+    if not isinstance(hourly.index, pd.DatetimeIndex) or str(hourly.index.tz) != "UTC":
+        raise WeatherDataError("weather data must have a UTC DatetimeIndex")
+    if not hourly.index.is_monotonic_increasing or hourly.index.has_duplicates:
+        hourly = hourly[~hourly.index.duplicated()].sort_index()
+    hours = pd.DatetimeIndex(index_utc.floor("h").unique())
+    wanted = pd.date_range(hours[0] - HOUR, hours[-1] + HOUR, freq="h")
+    have = hourly.reindex(wanted)
+    inner = have.iloc[1:-1]
+    missing = inner.index[inner.isna().all(axis=1).to_numpy()]
+    missing = missing[missing.isin(hours)]
+    if len(missing):
+        head = missing[missing < hours[0] + edge_fill_hours * HOUR]
+        tail = missing[missing > hours[-1] - edge_fill_hours * HOUR]
+        inside = missing.difference(head).difference(tail)
+        covered = len(hours) - len(missing)
+        if len(inside) or covered == 0:
+            first = (inside if len(inside) else missing)[0]
+            src = hourly.attrs.get("source")
+            span = (
+                f"{hourly.index[0]:%Y-%m-%d %H:%M} .. {hourly.index[-1]:%Y-%m-%d %H:%M} UTC"
+                if len(hourly)
+                else "nothing"
+            )
+            raise WeatherDataError(
+                f"weather data do not cover the requested period: hour {first:%Y-%m-%d %H:%M}"
+                f" UTC is missing ({len(missing)} of {len(hours)} hours; the data cover "
+                f"{span})",
+                path=src,
+            )
+        have = have.ffill().bfill()  # only the allowed edge hours are empty here
+    # neighbour rows outside the request stay only if the source has them
+    keep = have.notna().any(axis=1).to_numpy()
+    out = have[keep]
+    out.attrs = dict(hourly.attrs)
+    return out
+
+
+def to_step(
+    hourly: pd.DataFrame, index_utc: pd.DatetimeIndex, *, edge_fill_hours: int = 0
+) -> pd.DataFrame:
+    """Hourly weather columns on the target index (see module docstring).
+
+    For 1 h steps the rows are selected as they are; for shorter steps each column is
+    interpolated between hour mid-points and read at each step's mid-point. Raises
+    :class:`WeatherDataError` if the source does not cover the requested hours.
+    """
+    step = check_index(index_utc)
+    src = select_period(hourly, index_utc, edge_fill_hours=edge_fill_hours)
+    if step == HOUR:
+        out = src.reindex(index_utc)
+    else:
+        x_src = (src.index + HOUR / 2).asi8.astype(float)
+        x_dst = (index_utc + step / 2).asi8.astype(float)
+        out = pd.DataFrame(
+            {c: np.interp(x_dst, x_src, src[c].to_numpy(float)) for c in src.columns},
+            index=index_utc,
+        )
+    out.attrs = dict(hourly.attrs)
+    return out
