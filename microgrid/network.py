@@ -1,0 +1,308 @@
+"""The R1 microgrid as a plain pandapower network.
+
+``build_network(NetworkParameters())`` returns an ordinary ``pandapowerNet``: users can take it
+and run their own studies (``pandapower.runpp``, short circuit, OPF, ...). Elements carry names
+(``net.bus.name == "datacenter"`` etc.), and ``net["microgrid"]`` holds a plain-dict map from
+role to pandapower index plus the parameters the net was built from::
+
+    net["microgrid"] = {
+        "buses":    {"grid_138kv": 0, "collector_34.5kv": 1, "datacenter": 2, "pv": 3, ...},
+        "elements": {"ext_grid": 0, "trafo": 0, "load": 0, "sgen_pv": 0, "sgen_wind": 1,
+                     "storage": 0, "sgen_backup_gen": 2, "line_datacenter": 0, ...},
+        "params":   {...dataclasses.asdict(NetworkParameters)...},
+    }
+
+Sign conventions are pandapower's: loads and storage consume (``load.p_mw > 0`` draws power,
+``storage.p_mw > 0`` is *charging*), static generators produce (``sgen.p_mw > 0`` injects),
+``res_ext_grid.p_mw > 0`` is import from the 138 kV grid. Reactive power: ``q_mvar > 0`` is
+consumed by loads (lagging) and produced by sgens. See ``docs/network.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from microgrid.errors import InputError
+
+__all__ = [
+    "INJECTION_COLUMNS",
+    "NetworkParameters",
+    "apply_injections",
+    "build_network",
+    "injection_profiles",
+]
+
+#: Columns a step of the dispatch (``optimize.Dispatch.series`` names) may carry.
+INJECTION_COLUMNS = (
+    "facility_load_mw",
+    "pv_used_mw",
+    "wind_used_mw",
+    "battery_charge_mw",
+    "battery_discharge_mw",
+    "backup_gen_mw",
+)
+
+
+@dataclass(frozen=True)
+class NetworkParameters:
+    """Electrical data of the R1 network. Every figure is documented in ``docs/network.md``.
+
+    Transformer: a 150 MVA 138/34.5 kV substation unit, ``vk_pct=10`` (short-circuit
+    impedance on its own base; ANSI/IEEE units of this size are typically 8-12 %),
+    ``vkr_pct=0.3`` (load losses 450 kW at rated current, X/R ~ 33), no-load losses 75 kW and
+    magnetising current 0.05 %.
+
+    Lines: 34.5 kV overhead circuits of 795 kcmil ACSR "Drake" on a ~1.5 m geometric mean
+    spacing: r = 0.0863 ohm/km (AC, 75 C conductor), x = 0.368 ohm/km, c = 11.9 nF/km,
+    ampacity 0.9 kA per circuit (~907 A, 75 C conductor, 25 C ambient, 0.6 m/s wind). The
+    data-center feed is four circuits in parallel (3.6 kA = 215 MVA at 34.5 kV; the 140 MW
+    peak facility load at pf 0.98 and 0.96 pu is ~2.5 kA, ~70 % loading, and three circuits
+    still carry it with one out), PV two circuits (1.8 kA, 108 MVA for 65 MWac) and wind two
+    circuits (108 MVA for 50.4 MW over 15 km). The substation has an on-load tap changer on
+    the HV side, +/-16 steps of 0.625 % (+/-10 %), left at neutral by default.
+    """
+
+    grid_kv: float = 138.0
+    collector_kv: float = 34.5
+    frequency_hz: float = 60.0
+    grid_vm_pu: float = 1.0
+    transformer_mva: float = 150.0
+    transformer_vk_pct: float = 10.0
+    transformer_vkr_pct: float = 0.3
+    transformer_pfe_kw: float = 75.0
+    transformer_i0_pct: float = 0.05
+    transformer_tap_step_pct: float = 0.625
+    transformer_tap_max: int = 16
+    transformer_tap_pos: int = 0
+    datacenter_line_km: float = 2.0
+    pv_line_km: float | None = 5.0
+    wind_line_km: float | None = 15.0
+    battery_line_km: float = 0.0
+    line_r_ohm_per_km: float = 0.0863
+    line_x_ohm_per_km: float = 0.368
+    line_c_nf_per_km: float = 11.9
+    line_max_i_ka: float = 0.9
+    datacenter_line_parallel: int = 4
+    pv_line_parallel: int = 2
+    wind_line_parallel: int = 2
+    battery_line_parallel: int = 2
+    vm_min_pu: float = 0.95
+    vm_max_pu: float = 1.05
+    max_loading_pct: float = 100.0
+    load_power_factor: float = 0.98
+    pv_power_factor: float = 1.0
+    wind_power_factor: float = 1.0
+    has_battery: bool = True
+    has_backup: bool = False
+    backup_gen_mw: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("load_power_factor", "pv_power_factor", "wind_power_factor"):
+            pf = getattr(self, name)
+            if not 0.0 < pf <= 1.0:
+                raise InputError(f"{name} must be in (0, 1], got {pf}", field=name)
+        if not self.vm_min_pu < self.vm_max_pu:
+            raise InputError("vm_min_pu must be below vm_max_pu", field="vm_min_pu")
+        for name in ("datacenter_line_km", "battery_line_km"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0", field=name)
+        for name in ("pv_line_km", "wind_line_km"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                raise InputError(f"{name} must be > 0 or None", field=name)
+        if self.datacenter_line_km <= 0:
+            raise InputError("datacenter_line_km must be > 0", field="datacenter_line_km")
+
+
+def _tan_phi(pf: float) -> float:
+    return math.tan(math.acos(pf))
+
+
+def build_network(params: NetworkParameters | None = None) -> pp.pandapowerNet:
+    """Build the R1 topology (see module docstring) and return the pandapower net."""
+    p = params if params is not None else NetworkParameters()
+    net = pp.create_empty_network(name="microgrid R1", f_hz=p.frequency_hz, sn_mva=1.0)
+    buses: dict[str, int] = {}
+    elements: dict[str, int] = {}
+
+    def add_bus(name: str, vn_kv: float) -> int:
+        idx = pp.create_bus(
+            net,
+            vn_kv=vn_kv,
+            name=name,
+            min_vm_pu=p.vm_min_pu,
+            max_vm_pu=p.vm_max_pu,
+        )
+        buses[name] = int(idx)
+        return int(idx)
+
+    grid = add_bus("grid_138kv", p.grid_kv)
+    collector = add_bus("collector_34.5kv", p.collector_kv)
+    elements["ext_grid"] = int(pp.create_ext_grid(net, grid, vm_pu=p.grid_vm_pu, name="grid"))
+    elements["trafo"] = int(
+        pp.create_transformer_from_parameters(
+            net,
+            hv_bus=grid,
+            lv_bus=collector,
+            sn_mva=p.transformer_mva,
+            vn_hv_kv=p.grid_kv,
+            vn_lv_kv=p.collector_kv,
+            vk_percent=p.transformer_vk_pct,
+            vkr_percent=p.transformer_vkr_pct,
+            pfe_kw=p.transformer_pfe_kw,
+            i0_percent=p.transformer_i0_pct,
+            shift_degree=0.0,
+            tap_side="hv",
+            tap_neutral=0,
+            tap_min=-p.transformer_tap_max,
+            tap_max=p.transformer_tap_max,
+            tap_step_percent=p.transformer_tap_step_pct,
+            tap_pos=p.transformer_tap_pos,
+            tap_changer_type="Ratio",
+            name="substation",
+            max_loading_percent=p.max_loading_pct,
+        )
+    )
+
+    def add_line(name: str, to_bus: int, km: float, parallel: int) -> None:
+        idx = pp.create_line_from_parameters(
+            net,
+            from_bus=collector,
+            to_bus=to_bus,
+            length_km=km,
+            r_ohm_per_km=p.line_r_ohm_per_km,
+            x_ohm_per_km=p.line_x_ohm_per_km,
+            c_nf_per_km=p.line_c_nf_per_km,
+            max_i_ka=p.line_max_i_ka,
+            parallel=parallel,
+            name=f"line_{name}",
+            type="ol",
+            max_loading_percent=p.max_loading_pct,
+        )
+        elements[f"line_{name}"] = int(idx)
+
+    dc = add_bus("datacenter", p.collector_kv)
+    add_line("datacenter", dc, p.datacenter_line_km, p.datacenter_line_parallel)
+    q_load = 0.0  # set per step from load_power_factor
+    elements["load"] = int(pp.create_load(net, dc, p_mw=0.0, q_mvar=q_load, name="datacenter"))
+
+    if p.pv_line_km is not None:
+        pv = add_bus("pv", p.collector_kv)
+        add_line("pv", pv, p.pv_line_km, p.pv_line_parallel)
+        elements["sgen_pv"] = int(pp.create_sgen(net, pv, p_mw=0.0, name="pv", type="PV"))
+    if p.wind_line_km is not None:
+        wind = add_bus("wind", p.collector_kv)
+        add_line("wind", wind, p.wind_line_km, p.wind_line_parallel)
+        elements["sgen_wind"] = int(pp.create_sgen(net, wind, p_mw=0.0, name="wind", type="WP"))
+    if p.has_battery:
+        if p.battery_line_km > 0:
+            bat_bus = add_bus("battery", p.collector_kv)
+            add_line("battery", bat_bus, p.battery_line_km, p.battery_line_parallel)
+        else:
+            bat_bus = collector
+        elements["storage"] = int(
+            pp.create_storage(net, bat_bus, p_mw=0.0, max_e_mwh=0.0, name="battery")
+        )
+    if p.has_backup:
+        # on-site gensets stand at the data-center bus (they back up the facility)
+        elements["sgen_backup_gen"] = int(
+            pp.create_sgen(
+                net, dc, p_mw=0.0, name="backup_gen", type="CHP", max_p_mw=p.backup_gen_mw
+            )
+        )
+
+    net["microgrid"] = {"buses": buses, "elements": elements, "params": asdict(p)}
+    return net
+
+
+def _params_of(net: pp.pandapowerNet) -> dict[str, Any]:
+    try:
+        return net["microgrid"]["params"]
+    except (KeyError, TypeError) as exc:
+        raise InputError("net was not built by microgrid.network.build_network") from exc
+
+
+def injection_profiles(
+    net: pp.pandapowerNet, injections: pd.DataFrame | Mapping[str, Any]
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Translate dispatch columns into pandapower element profiles.
+
+    Returns ``{(element_table, column): DataFrame}`` (rows = steps, columns = element
+    indices), the format of ``simbench.get_absolute_values`` and pandapower's time-series
+    ``DFData``. Missing dispatch columns count as 0; a non-zero value for an element the net
+    does not have raises ``InputError``.
+    """
+    if isinstance(injections, pd.DataFrame):
+        frame = injections
+    else:
+        frame = pd.DataFrame([dict(injections)])
+    unknown = [c for c in frame.columns if c not in INJECTION_COLUMNS]
+    if unknown and not any(c in frame.columns for c in INJECTION_COLUMNS):
+        raise InputError(f"no dispatch columns in injections (got {list(frame.columns)[:6]})")
+    params = _params_of(net)
+    el = net["microgrid"]["elements"]
+    idx = frame.index
+
+    def col(name: str) -> np.ndarray:
+        if name in frame.columns:
+            values = frame[name].to_numpy(dtype=float)
+            if np.isnan(values).any():
+                raise InputError(f"NaN in injections column {name}", field=name)
+            return values
+        return np.zeros(len(frame))
+
+    def need(key: str, values: np.ndarray, field: str) -> None:
+        if key not in el and np.any(values != 0):
+            raise InputError(f"the network has no element for {field}", field=field)
+
+    out: dict[tuple[str, str], pd.DataFrame] = {}
+    load_p = col("facility_load_mw")
+    out[("load", "p_mw")] = pd.DataFrame({el["load"]: load_p}, index=idx)
+    out[("load", "q_mvar")] = pd.DataFrame(
+        {el["load"]: load_p * _tan_phi(params["load_power_factor"])}, index=idx
+    )
+    sgen_p: dict[int, np.ndarray] = {}
+    sgen_q: dict[int, np.ndarray] = {}
+    for name, field, pf_key in (
+        ("sgen_pv", "pv_used_mw", "pv_power_factor"),
+        ("sgen_wind", "wind_used_mw", "wind_power_factor"),
+        ("sgen_backup_gen", "backup_gen_mw", None),
+    ):
+        values = col(field)
+        need(name, values, field)
+        if name in el:
+            sgen_p[el[name]] = values
+            # renewables at pf < 1 absorb reactive power (under-excited), as grid codes ask
+            # of distributed generation to limit voltage rise; gensets run at pf 1
+            tan = _tan_phi(params[pf_key]) if pf_key else 0.0
+            sgen_q[el[name]] = -values * tan
+    if sgen_p:
+        out[("sgen", "p_mw")] = pd.DataFrame(sgen_p, index=idx)
+        out[("sgen", "q_mvar")] = pd.DataFrame(sgen_q, index=idx)
+    battery = col("battery_charge_mw") - col("battery_discharge_mw")
+    need("storage", battery, "battery_charge_mw")
+    if "storage" in el:
+        # pandapower storage convention: p_mw > 0 is charging (the storage consumes)
+        out[("storage", "p_mw")] = pd.DataFrame({el["storage"]: battery}, index=idx)
+    return out
+
+
+def apply_injections(net: pp.pandapowerNet, step: Mapping[str, Any] | pd.Series) -> None:
+    """Write one dispatch step into ``net.load``, ``net.sgen`` and ``net.storage``.
+
+    ``step`` carries any of :data:`INJECTION_COLUMNS` (MW, missing = 0). The data-center
+    load gets ``q = p * tan(acos(load_power_factor))`` (lagging); the battery gets
+    ``storage.p_mw = battery_charge_mw - battery_discharge_mw`` (positive = charging, the
+    pandapower convention).
+    """
+    data = step.to_dict() if isinstance(step, pd.Series) else dict(step)
+    profiles = injection_profiles(net, {k: data[k] for k in data if k in INJECTION_COLUMNS})
+    for (table, column), frame in profiles.items():
+        net[table].loc[frame.columns, column] = frame.iloc[0].to_numpy()
