@@ -1,0 +1,337 @@
+"""Sweep specs: a base scenario and the parameters that vary, expanded into validated cases.
+
+A spec is a YAML mapping::
+
+    name: ercot-carbon-price          # optional; default: the file's stem
+    base: ../ercot-dallas-2023.yaml   # relative to the spec file
+    case_id_format: "{index:03d}-{hash}"   # optional
+    axes:                             # full grid (Cartesian product) ...
+      objective.carbon_price_usd_per_t: [0, 50, 100, 200]
+      signals: [ercot-2023]           # named shipped signal set
+      zip:                            # ... of groups whose values vary together
+        pv.dc_mw: [0, 80]
+        pv.ac_mw: [0, 65]
+    cases:                            # and/or an explicit list (crossed with the grid)
+      - {battery.power_mw: 50, battery.energy_mwh: 200}
+
+Every case is built (``Scenario.with_updates``) while loading, so a bad path or value in
+case 900 is an ``InputError`` naming the axis, the value, the spec file and its line before
+case 1 runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from microgrid.errors import InputError
+from microgrid.scenario import Scenario, load_scenario
+from microgrid.yamlio import LineMap, line_of, load_yaml
+
+SPEC_KEYS = {"name", "description", "base", "axes", "cases", "case_id_format"}
+DEFAULT_ID_FORMAT = "{index:03d}-{hash}"
+# The repository's shipped data (scenarios/data/...), for named signal sets.
+SHIPPED_DATA = Path(__file__).resolve().parents[2] / "scenarios" / "data"
+
+
+def signal_sets() -> dict[str, Path]:
+    """Named shipped signal sets: ``ercot-2023`` -> scenarios/data/grid-signals/ercot-2023.csv."""
+    folder = SHIPPED_DATA / "grid-signals"
+    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
+
+
+def expand_special(axis: str, value: Any) -> dict[str, Any]:
+    """Dotted-path updates for one (axis, value); special axes map to several fields."""
+    if axis == "signals":
+        sets = signal_sets()
+        if not isinstance(value, str) or value not in sets:
+            known = ", ".join(sets) or "none shipped"
+            raise ValueError(f"unknown signal set {value!r} (known: {known})")
+        return {
+            "signals.csv": str(sets[value]),
+            "signals.price_usd_per_mwh": None,
+            "signals.carbon_g_per_kwh": None,
+            "signals.time_of_use": None,
+        }
+    return {axis: value}
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-stable form of a parameter value (1 and 1.0 hash alike)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        f = float(value)
+        if math.isfinite(f) and f == int(f):
+            return int(f)
+        return f
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return str(value)
+
+
+def params_hash(params: dict[str, Any], n: int = 8) -> str:
+    text = json.dumps(_canonical(params), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """Hash of the whole resolved case scenario (a changed base invalidates old results)."""
+    text = scenario.model_dump_json(exclude={"base_dir"})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Case:
+    index: int
+    case_id: str
+    params: dict[str, Any]
+    scenario: Scenario = field(repr=False, compare=False)
+    scenario_sha: str = ""
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str
+    path: Path
+    base_path: Path
+    axes: list[str]  # the parameter names that vary (dotted paths or special axes)
+    cases: list[Case]
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "spec": str(self.path),
+            "base": str(self.base_path),
+            "axes": self.axes,
+            "cases": [
+                {"case_id": c.case_id, "index": c.index, "params": c.params} for c in self.cases
+            ],
+        }
+
+
+def _err(msg: str, path: Path, lines: LineMap, loc: tuple, field_: str | None = None):
+    return InputError(msg, path=str(path), line=line_of(lines, loc), field=field_)
+
+
+def _axis_values(name: str, values: Any, path: Path, lines: LineMap, loc: tuple) -> list:
+    if not isinstance(values, list) or not values:
+        raise _err(f"axis {name!r} needs a non-empty list of values", path, lines, loc, name)
+    return values
+
+
+def _grid(axes: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict], list[dict]]:
+    """Axis names, the grid points (params) and for each point the spec locs of its values."""
+    if axes is None:
+        return [], [{}], [{}]
+    if not isinstance(axes, dict):
+        raise _err(
+            "axes must be a mapping of dotted path -> list of values", path, lines, ("axes",)
+        )
+    # Each group is a list of (names, rows); a plain axis is a group of one name.
+    groups: list[tuple[list[str], list[list[Any]], list[list[tuple]]]] = []
+    names: list[str] = []
+    for key, values in axes.items():
+        if key == "zip":
+            zips = values if isinstance(values, list) else [values]
+            for zi, z in enumerate(zips):
+                zloc = ("axes", "zip", zi) if isinstance(values, list) else ("axes", "zip")
+                if not isinstance(z, dict) or not z:
+                    raise _err("zip needs a mapping of dotted path -> values", path, lines, zloc)
+                cols, locs = [], []
+                for zname, zvals in z.items():
+                    cols.append(_axis_values(zname, zvals, path, lines, zloc + (zname,)))
+                    locs.append([zloc + (zname, i) for i in range(len(zvals))])
+                if len({len(c) for c in cols}) != 1:
+                    sizes = ", ".join(f"{k}: {len(v)}" for k, v in zip(z, cols, strict=True))
+                    raise _err(f"zip axes need equally long lists ({sizes})", path, lines, zloc)
+                zn = [str(k) for k in z]
+                groups.append(
+                    (zn, [list(r) for r in zip(*cols, strict=True)], [list(r) for r in zip(*locs)])
+                )
+                names.extend(zn)
+        else:
+            vals = _axis_values(str(key), values, path, lines, ("axes", key))
+            groups.append(
+                ([str(key)], [[v] for v in vals], [[("axes", key, i)] for i in range(len(vals))])
+            )
+            names.append(str(key))
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise _err(f"axis given twice: {', '.join(dup)}", path, lines, ("axes",))
+    points, point_locs = [], []
+    for combo in itertools.product(*[range(len(g[1])) for g in groups]):
+        p, loc = {}, {}
+        for (gnames, rows, locs), i in zip(groups, combo, strict=True):
+            for j, n in enumerate(gnames):
+                p[n] = rows[i][j]
+                loc[n] = locs[i][j]
+        points.append(p)
+        point_locs.append(loc)
+    return names, points, point_locs
+
+
+def _explicit(cases: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict], list[dict]]:
+    if cases is None:
+        return [], [{}], [{}]
+    if not isinstance(cases, list) or not cases:
+        raise _err("cases must be a non-empty list of mappings", path, lines, ("cases",))
+    names: list[str] = []
+    out, locs = [], []
+    for i, c in enumerate(cases):
+        if not isinstance(c, dict) or not c:
+            raise _err(
+                f"case {i} must be a mapping of dotted path -> value", path, lines, ("cases", i)
+            )
+        for k in c:
+            if str(k) not in names:
+                names.append(str(k))
+        out.append({str(k): v for k, v in c.items()})
+        locs.append({str(k): ("cases", i, k) for k in c})
+    return names, out, locs
+
+
+def _describe(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else repr(value)
+
+
+def build_case_scenario(
+    base: Scenario, params: dict[str, Any], locs: dict[str, tuple], path: Path, lines: LineMap
+) -> Scenario:
+    """The case's Scenario, or an InputError naming the axis, value, spec file and line."""
+    updates: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for axis, value in params.items():
+        try:
+            u = expand_special(axis, value)
+        except ValueError as exc:
+            raise _err(
+                f"axis {axis} = {_describe(value)}: {exc}", path, lines, locs.get(axis, ()), axis
+            ) from None
+        updates.update(u)
+        origin.update({k: axis for k in u})
+    try:
+        return base.with_updates(updates)
+    except KeyError as exc:
+        bad = str(exc.args[0]) if exc.args else "?"
+        axis = origin.get(bad, bad)
+        raise _err(
+            f"axis {axis} = {_describe(params.get(axis))}: no such field in the scenario "
+            f"(or its parent section is not set in the base scenario)",
+            path,
+            lines,
+            locs.get(axis, ()),
+            axis,
+        ) from None
+    except (ValidationError, ValueError, TypeError) as exc:
+        msg, loc = _first_error(exc)
+        # The axis whose dotted path is the longest prefix of (or under) the error's field.
+        axis = _axis_for(loc, origin, params)
+        where = f" (field {loc})" if loc and loc != axis else ""
+        raise _err(
+            f"axis {axis} = {_describe(params.get(axis))}: {msg}{where}",
+            path,
+            lines,
+            locs.get(axis, ()),
+            axis,
+        ) from None
+
+
+def _first_error(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        loc = ".".join(
+            str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
+        return err["msg"].removeprefix("Value error, "), loc
+    return str(exc), ""
+
+
+def _axis_for(loc: str, origin: dict[str, str], params: dict[str, Any]) -> str:
+    best, best_len = None, -1
+    for dotted, axis in origin.items():
+        if loc == dotted or loc.startswith(dotted + ".") or dotted.startswith(loc + "."):
+            n = len(dotted) if loc.startswith(dotted) else len(loc)
+            if n > best_len:
+                best, best_len = axis, n
+    if best is None:
+        best = ", ".join(params) if params else "(base scenario)"
+    return best
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read a sweep spec, expand it into cases and validate every case's scenario."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError("a sweep spec must be a YAML mapping", path=str(path), line=1)
+    for key in data:
+        if key not in SPEC_KEYS:
+            raise _err(
+                f"unknown key (expected one of {', '.join(sorted(SPEC_KEYS))})",
+                path,
+                lines,
+                (key,),
+                str(key),
+            )
+    if "base" not in data or not isinstance(data["base"], str):
+        raise _err("base: the scenario file (relative to the spec) is required", path, lines, ())
+    if data.get("axes") is None and data.get("cases") is None:
+        raise _err("give axes and/or cases", path, lines, ())
+    base_path = (path.resolve().parent / data["base"]).resolve()
+    try:
+        base = load_scenario(base_path)
+    except InputError as exc:
+        raise InputError(
+            f"base scenario {data['base']!r}: {exc}", path=str(path), line=line_of(lines, ("base",))
+        ) from None
+    fmt = data.get("case_id_format", DEFAULT_ID_FORMAT)
+    try:
+        fmt.format(index=0, hash="0" * 8, name="x")
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise _err(
+            f"case_id_format {fmt!r}: {exc!r} (fields: index, hash, name)",
+            path,
+            lines,
+            ("case_id_format",),
+        ) from None
+    name = str(data.get("name") or path.stem)
+
+    axis_names, points, point_locs = _grid(data.get("axes"), path, lines)
+    case_names, explicit, explicit_locs = _explicit(data.get("cases"), path, lines)
+    clash = sorted(set(axis_names) & set(case_names))
+    if clash:
+        raise _err(f"set both in axes and in cases: {', '.join(clash)}", path, lines, ("cases",))
+
+    cases: list[Case] = []
+    ids: dict[str, int] = {}
+    for i, ((c, cl), (p, pl)) in enumerate(
+        itertools.product(
+            zip(explicit, explicit_locs, strict=True), zip(points, point_locs, strict=True)
+        )
+    ):
+        params = {**c, **p}
+        scen = build_case_scenario(base, params, {**cl, **pl}, path, lines)
+        cid = fmt.format(index=i, hash=params_hash(params), name=name)
+        if cid in ids:
+            raise _err(
+                f"case_id_format {fmt!r} gives the id {cid!r} to cases {ids[cid]} and {i} "
+                "(include {hash} or {index})",
+                path,
+                lines,
+                ("case_id_format",),
+            )
+        if not cid or "/" in cid or cid.startswith("."):
+            raise _err(f"bad case id {cid!r}", path, lines, ("case_id_format",))
+        ids[cid] = i
+        cases.append(Case(i, cid, params, scen, scenario_hash(scen)))
+    return SweepSpec(name, path.resolve(), base_path, case_names + axis_names, cases)
