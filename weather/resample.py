@@ -61,8 +61,14 @@ def select_period(
     """
     if not isinstance(hourly.index, pd.DatetimeIndex) or str(hourly.index.tz) != "UTC":
         raise WeatherDataError("weather data must have a UTC DatetimeIndex")
-    if not hourly.index.is_monotonic_increasing or hourly.index.has_duplicates:
-        hourly = hourly[~hourly.index.duplicated()].sort_index()
+    if hourly.index.has_duplicates:
+        dup = hourly.index[hourly.index.duplicated()][0]
+        raise WeatherDataError(
+            f"duplicate time stamp {dup:%Y-%m-%d %H:%M} UTC in weather data",
+            path=hourly.attrs.get("source"),
+        )
+    if not hourly.index.is_monotonic_increasing:
+        hourly = hourly.sort_index()
     hours = pd.DatetimeIndex(index_utc.floor("h").unique())
     wanted = pd.date_range(hours[0] - HOUR, hours[-1] + HOUR, freq="h")
     have = hourly.reindex(wanted)

@@ -55,6 +55,8 @@ def test_coverage_errors():
         to_step(holed, src.index[5:15], edge_fill_hours=3)
     with pytest.raises(WeatherDataError, match="UTC"):
         to_step(src, pd.date_range("2023-03-01", periods=3, freq="h"))
+    with pytest.raises(WeatherDataError, match="duplicate time stamp 2023-03-01 03:00"):
+        to_step(pd.concat([src, src.iloc[[3]]]), src.index[:5])
     with pytest.raises(WeatherDataError, match="divide one hour"):
         to_step(src, pd.date_range("2023-03-01", periods=3, freq="2h", tz="UTC"))
 
