@@ -114,7 +114,8 @@ def read_site_csv(
     open-meteo/open-meteo issues #261, #488 and #1255). The data agree: 8760 consecutive
     hours with no spring gap or autumn repeat, and the hour of the mean daily temperature
     maximum does not jump at the DST changes (Dallas: about 16:00-17:00 file time in every
-    month, i.e. 2.5-3 h after solar noon with the offset -5 h). The shipped files carry the
+    month, i.e. 2.2-3.4 h after solar noon with the offset -5 h; read as UTC it would
+    come before solar noon). The shipped files carry the
     summer (DST) offset, e.g. -18000 s (UTC-5) for Dallas in America/Chicago.
 
     Parameters
