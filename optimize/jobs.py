@@ -70,6 +70,8 @@ def define_jobs(
 ) -> list:
     """Add the jobs to ``m`` (which must have ``m.T``); return the objective terms.
 
+    ``unfinished_penalty_usd_per_h`` defaults to
+    ``m.problem.objective.unfinished_work_penalty_usd_per_h`` when ``m.problem`` exists.
     Creates ``m.jobs_it_mw[t]`` (Expression, IT MW of all jobs) and the job components
     ``m.job_on``, ``m.job_frac``, ``m.job_work``, ``m.job_start``, ``m.job_restarts``,
     ``m.job_unfinished_h``. Terms: ``unfinished_penalty_usd_per_h * unfinished_h`` per job
@@ -80,6 +82,9 @@ def define_jobs(
     """
     n = len(m.T)
     jobs = tuple(jobs)
+    if unfinished_penalty_usd_per_h is None and hasattr(m, "problem"):
+        objective = getattr(m.problem, "objective", None)
+        unfinished_penalty_usd_per_h = getattr(objective, "unfinished_work_penalty_usd_per_h", None)
     ids = [j.id for j in jobs]
     by_id = {j.id: j for j in jobs}
     relaxed = elastic or unfinished_penalty_usd_per_h is not None
