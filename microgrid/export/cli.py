@@ -1,0 +1,100 @@
+"""`microgrid export RESULT_DIR --to slurm|kubernetes|json|csv --out PATH [--submit] [--no-gpus]`.
+
+The lead wires `add_export_parser` into microgrid/cli.py; `run_export(args)` returns the exit
+code (InputError propagates: the main CLI prints it and exits 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from microgrid.errors import InputError
+from microgrid.export.kubernetes import DEFAULT_IMAGE, KubernetesOptions, export_kubernetes
+from microgrid.export.safe_io import OutputDir
+from microgrid.export.schedule import load_result, schedule_csv, schedule_json
+from microgrid.export.slurm import SlurmOptions, SubmitError, export_slurm, submit
+
+TARGETS = ("slurm", "kubernetes", "json", "csv")
+
+
+def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "export",
+        help="export a result's job schedule (JSON, CSV, Slurm scripts, Kubernetes Jobs)",
+        description="Export the training-job schedule of a result directory.",
+    )
+    p.add_argument("result_dir", type=Path, metavar="RESULT_DIR")
+    p.add_argument("--to", required=True, choices=TARGETS, help="export format")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument(
+        "--submit", action="store_true", help="slurm: submit the scripts with sbatch after export"
+    )
+    p.add_argument(
+        "--no-gpus",
+        action="store_true",
+        help="do not request GPUs (clusters without gres; Kubernetes: no nvidia.com/gpu limit)",
+    )
+    p.add_argument(
+        "--timezone",
+        default=None,
+        help="slurm: the cluster's wall-clock zone (default: export.slurm.timezone, else the "
+        "site zone)",
+    )
+    p.add_argument("--image", default=DEFAULT_IMAGE, help="kubernetes: container image")
+    p.add_argument("--namespace", default=None, help="kubernetes: metadata.namespace")
+    p.add_argument(
+        "--one-file", action="store_true", help="kubernetes: one multi-document jobs.yaml"
+    )
+    p.set_defaults(func=run_export)
+    return p
+
+
+def run_export(args: argparse.Namespace) -> int:
+    if args.submit and args.to != "slurm":
+        raise InputError("--submit only applies to --to slurm")
+    inputs = load_result(args.result_dir)
+    schedule = inputs.schedule
+    if args.to in ("json", "csv"):
+        od = OutputDir(args.out)
+        files = {"schedule.csv": schedule_csv(schedule)}
+        if args.to == "json":
+            files = {"schedule.json": schedule_json(schedule), **files}
+        od.write_all(files)
+        print(f"wrote {', '.join(files)} ({schedule.n_segments} segments) to {od.root}")
+        return 0
+    if args.to == "kubernetes":
+        res = export_kubernetes(
+            schedule,
+            args.out,
+            KubernetesOptions(
+                image=args.image,
+                namespace=args.namespace,
+                request_gpus=not args.no_gpus,
+                one_file=args.one_file,
+            ),
+        )
+        print(f"wrote {len(res.names)} suspended Job manifest(s) to {res.out}")
+        return 0
+    settings = inputs.export.slurm
+    if args.timezone:
+        settings = settings.model_copy(update={"timezone": args.timezone})
+    opts = SlurmOptions.from_settings(
+        settings, schedule.site_timezone, request_gpus=False if args.no_gpus else None
+    )
+    res = export_slurm(schedule, args.out, opts)
+    for note in res.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {len(res.scripts)} batch script(s) and submit.sh to {res.out}")
+    if args.submit:
+        try:
+            ids = submit(res.out)
+        except SubmitError as exc:
+            print(f"error: {exc} ({len(exc.submitted)} submitted before)", file=sys.stderr)
+            return 1
+        except FileNotFoundError as exc:
+            print(f"error: sbatch not found: {exc}", file=sys.stderr)
+            return 1
+        print(f"submitted {len(ids)} segment(s); Slurm job ids in {res.out / 'submitted_jobs.tsv'}")
+    return 0

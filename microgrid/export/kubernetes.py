@@ -1,0 +1,171 @@
+"""Kubernetes export: one suspended batch/v1 Job per run segment.
+
+Each Job is created with `spec.suspend: true`; a controller or CronJob un-suspends it at
+the planned start (annotation `microgrid.io/planned-start`, UTC). `activeDeadlineSeconds`
+is the segment's duration, the container asks for `nvidia.com/gpu` (limits) and gets the
+same MICROGRID_* environment variables as the Slurm scripts. See docs/exports.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from microgrid.errors import InputError
+from microgrid.export.safe_io import OutputDir, refuse_control_chars, short_hash
+from microgrid.export.schedule import (
+    SCHEMA_VERSION,
+    Schedule,
+    ScheduledJob,
+    Segment,
+    format_utc,
+    schedule_json,
+)
+from microgrid.export.slurm import format_power_fraction, render_command
+
+ANNOTATION = "microgrid.io"
+DEFAULT_IMAGE = "busybox:1.36"
+MULTI_DOC = "jobs.yaml"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class KubernetesOptions:
+    image: str = DEFAULT_IMAGE
+    namespace: str | None = None
+    request_gpus: bool = True
+    gpu_resource: str = "nvidia.com/gpu"
+    one_file: bool = False  # True: all Jobs in jobs.yaml; False: one file per Job
+
+
+@dataclass
+class KubernetesExportResult:
+    out: Path
+    files: list[str]
+    names: list[str] = field(default_factory=list)
+
+
+def dns_label(job_id: str, segment: int) -> str:
+    """A DNS-1123 label (<= 63 chars): sanitised id, a hash of the raw id, the segment."""
+    base = re.sub(r"[^a-z0-9-]+", "-", job_id.lower())
+    base = re.sub(r"-{2,}", "-", base).strip("-")
+    suffix = f"{short_hash(job_id)}-s{segment}"
+    base = base[: 63 - len(suffix) - 1].strip("-")
+    name = f"{base}-{suffix}" if base else f"job-{suffix}"
+    assert _DNS_LABEL.match(name) and len(name) <= 63, name
+    return name
+
+
+def label_value(job_id: str) -> str:
+    """A valid label value (<= 63 chars) for a job id; the raw id is in an annotation."""
+    v = re.sub(r"[^A-Za-z0-9_.-]+", "-", job_id)
+    if _LABEL_VALUE.match(v) and len(v) <= 63 and v == job_id:
+        return v
+    suffix = short_hash(job_id)
+    v = v[: 63 - len(suffix) - 1].strip("-_.")
+    v = f"{v}-{suffix}" if v else suffix
+    assert _LABEL_VALUE.match(v) and len(v) <= 63, v
+    return v
+
+
+def job_manifest(
+    schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
+) -> dict[str, Any]:
+    duration_s = math.ceil(seg.duration.total_seconds())
+    name = dns_label(job.id, seg.segment)
+    labels = {
+        f"{ANNOTATION}/job": label_value(job.id),
+        f"{ANNOTATION}/segment": str(seg.segment),
+        "app.kubernetes.io/managed-by": "microgrid",
+    }
+    annotations = {
+        f"{ANNOTATION}/job-id": job.id,
+        f"{ANNOTATION}/planned-start": format_utc(seg.start_utc),
+        f"{ANNOTATION}/planned-end": format_utc(seg.end_utc),
+        f"{ANNOTATION}/power-fraction": format_power_fraction(seg.power_fraction_mean),
+        f"{ANNOTATION}/scenario": schedule.scenario.name,
+        f"{ANNOTATION}/scenario-sha256": schedule.scenario.sha256 or "",
+        f"{ANNOTATION}/result-id": schedule.result_id,
+        f"{ANNOTATION}/schema-version": SCHEMA_VERSION,
+    }
+    if job.deadline_utc is not None:
+        annotations[f"{ANNOTATION}/deadline"] = format_utc(job.deadline_utc)
+    if seg.segment > 0:
+        annotations[f"{ANNOTATION}/after"] = dns_label(job.id, seg.segment - 1)
+    env = [
+        {"name": "MICROGRID_TZ", "value": schedule.site_timezone},
+        {"name": "MICROGRID_JOB_ID", "value": job.id},
+        {"name": "MICROGRID_SEGMENT", "value": str(seg.segment)},
+        {
+            "name": "MICROGRID_POWER_FRACTION",
+            "value": format_power_fraction(seg.power_fraction_mean),
+        },
+        {"name": "MICROGRID_RESUME", "value": "1" if seg.segment > 0 else "0"},
+        {"name": "MICROGRID_GPUS", "value": str(seg.gpus)},
+        {"name": "MICROGRID_PLANNED_START_UTC", "value": format_utc(seg.start_utc)},
+        {"name": "MICROGRID_PLANNED_END_UTC", "value": format_utc(seg.end_utc)},
+        {"name": "MICROGRID_RESULT_ID", "value": schedule.result_id},
+    ]
+    container: dict[str, Any] = {
+        "name": "train",
+        "image": opts.image,
+        "command": ["/bin/sh", "-c"],
+        "args": [render_command(job.command, job.id, seg.segment, seg.power_fraction_mean)],
+        "env": env,
+    }
+    if opts.request_gpus:
+        container["resources"] = {"limits": {opts.gpu_resource: seg.gpus}}
+    metadata: dict[str, Any] = {"name": name, "labels": labels, "annotations": annotations}
+    if opts.namespace:
+        metadata["namespace"] = opts.namespace
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata,
+        "spec": {
+            "suspend": True,
+            "activeDeadlineSeconds": duration_s,
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {"restartPolicy": "Never", "containers": [container]},
+            },
+        },
+    }
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=False, width=100)
+
+
+def export_kubernetes(
+    schedule: Schedule, out: str | Path, opts: KubernetesOptions | None = None
+) -> KubernetesExportResult:
+    """Write suspended Job manifests (one file per segment, or jobs.yaml) and schedule.json."""
+    opts = opts or KubernetesOptions()
+    if opts.namespace and not _DNS_LABEL.match(opts.namespace):
+        raise InputError(f"namespace {opts.namespace!r} is not a DNS-1123 label")
+    for j in schedule.jobs:
+        refuse_control_chars(j.id, what="job id", field="id")
+        if "\x00" in j.command:
+            raise InputError(f"job {j.id!r}: command contains a NUL byte", field="command")
+    docs = [job_manifest(schedule, j, s, opts) for j in schedule.jobs for s in j.segments]
+    names = [d["metadata"]["name"] for d in docs]
+    if len(set(names)) != len(names):  # pragma: no cover - a sha256 prefix collision
+        raise InputError("two segments map to the same Kubernetes name")
+    files: dict[str, str] = {}
+    if opts.one_file:
+        files[MULTI_DOC] = "".join("---\n" + _dump(d) for d in docs)
+    else:
+        for d in docs:
+            files[f"{d['metadata']['name']}.yaml"] = _dump(d)
+    files["schedule.json"] = schedule_json(schedule)
+    od = OutputDir(out)
+    od.write_all(files)
+    return KubernetesExportResult(out=od.root, files=list(files), names=names)

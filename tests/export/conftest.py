@@ -1,0 +1,14 @@
+"""Fixtures for the export tests; `slurm_cluster` starts a real one-node Slurm."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# plain `pytest` without an installed package: make `import microgrid` work
+for p in (ROOT, ROOT / "tests"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from slurm_cluster import slurm_cluster  # noqa: E402, F401

@@ -1,0 +1,182 @@
+"""Hand-written result directories (inputs to the exporter) for the export tests."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+JOBS_CSV_HEADER = [
+    "job_id",
+    "segment",
+    "start_utc",
+    "end_utc",
+    "gpus",
+    "power_fraction_mean",
+    "work_done_h",
+    "energy_mwh",
+    "deadline_utc",
+    "deadline_met",
+]
+
+
+@dataclass
+class JobIn:
+    id: str
+    gpus: int
+    deadline_utc: str
+    command: str = "echo training {job_id}"
+    preemptible: bool = True
+    max_interruptions: int | None = None
+    restart_overhead_h: float = 0.0
+    deadline_met: bool = True
+
+
+@dataclass
+class SegIn:
+    job_id: str
+    segment: int
+    start_utc: str
+    end_utc: str
+    gpus: int
+    power_fraction_mean: float
+    work_done_h: float
+    energy_mwh: float
+
+
+def write_result_dir(
+    root: Path,
+    jobs: list[JobIn],
+    segments: list[SegIn],
+    *,
+    timezone: str = "America/Chicago",
+    slurm: dict | None = None,
+    name: str = "test-scenario",
+) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    scenario = {
+        "name": name,
+        "site": {"latitude_deg": 32.8, "longitude_deg": -96.8, "timezone": timezone},
+        "jobs": {"csv": "data/jobs/does-not-resolve-here.csv"},
+    }
+    if slurm is not None:
+        scenario["export"] = {"slurm": slurm}
+    text = yaml.safe_dump(scenario, sort_keys=False)
+    (root / "scenario.yaml").write_text(text)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    (root / "summary.json").write_text(
+        json.dumps(
+            {
+                "scenario": {"name": name, "path": f"/abs/{name}.yaml", "sha256": sha},
+                "result_id": "r-0123456789ab",
+                "period": {"timezone": timezone},
+            }
+        )
+    )
+    (root / "jobs_spec.json").write_text(
+        json.dumps(
+            [
+                {
+                    "id": j.id,
+                    "gpus": j.gpus,
+                    "command": j.command,
+                    "release_utc": "2023-01-01T00:00:00+00:00",
+                    "deadline_utc": j.deadline_utc,
+                    "preemptible": j.preemptible,
+                    "max_interruptions": j.max_interruptions,
+                    "restart_overhead_h": j.restart_overhead_h,
+                }
+                for j in jobs
+            ]
+        )
+    )
+    by_id = {j.id: j for j in jobs}
+    with (root / "jobs.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(JOBS_CSV_HEADER)
+        for s in segments:
+            j = by_id[s.job_id]
+            deadline = j.deadline_utc.replace("+00:00", "Z")
+            w.writerow(
+                [
+                    s.job_id,
+                    s.segment,
+                    s.start_utc,
+                    s.end_utc,
+                    s.gpus,
+                    s.power_fraction_mean,
+                    s.work_done_h,
+                    s.energy_mwh,
+                    deadline,
+                    j.deadline_met,
+                ]
+            )
+    return root
+
+
+def reference_result(root: Path, **kw) -> Path:
+    """Two jobs of the reference week: one preempted into three segments, one in one."""
+    jobs = [
+        JobIn(
+            "pretrain-70b",
+            32768,
+            "2023-08-28T05:00:00+00:00",
+            command="srun python train.py --model 70b --resume-from-latest",
+            max_interruptions=4,
+            restart_overhead_h=0.5,
+        ),
+        JobIn(
+            "finetune-a",
+            4096,
+            "2023-08-24T05:00:00+00:00",
+            command="srun python finetune.py --task a --seg {segment} --pf {power_fraction}",
+            preemptible=False,
+            max_interruptions=0,
+        ),
+        JobIn("never-run", 8, "2023-08-27T05:00:00+00:00", deadline_met=False),
+    ]
+    segs = [
+        SegIn(
+            "pretrain-70b",
+            0,
+            "2023-08-21T05:00:00Z",
+            "2023-08-22T19:00:00Z",
+            32768,
+            0.8125,
+            36.5625,
+            1048.4533,
+        ),
+        SegIn(
+            "pretrain-70b",
+            1,
+            "2023-08-23T03:00:00Z",
+            "2023-08-24T21:00:00Z",
+            32768,
+            1.0,
+            41.5,
+            1284.6528,
+        ),
+        SegIn(
+            "pretrain-70b",
+            2,
+            "2023-08-25T05:00:00Z",
+            "2023-08-25T23:00:00Z",
+            32768,
+            0.9,
+            17.9375,
+            568.9162,
+        ),
+        SegIn(
+            "finetune-a", 0, "2023-08-22T06:00:00Z", "2023-08-23T06:00:00Z", 4096, 0.7, 20.88, 67.43
+        ),
+    ]
+    return write_result_dir(root, jobs, segs, **kw)
+
+
+def read_jobs_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
