@@ -155,9 +155,8 @@ def _grid(axes: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict],
                     sizes = ", ".join(f"{k}: {len(v)}" for k, v in zip(z, cols, strict=True))
                     raise _err(f"zip axes need equally long lists ({sizes})", path, lines, zloc)
                 zn = [str(k) for k in z]
-                groups.append(
-                    (zn, [list(r) for r in zip(*cols, strict=True)], [list(r) for r in zip(*locs)])
-                )
+                rows = [list(r) for r in zip(*cols, strict=True)]
+                groups.append((zn, rows, [list(r) for r in zip(*locs, strict=True)]))
                 names.extend(zn)
         else:
             vals = _axis_values(str(key), values, path, lines, ("axes", key))
