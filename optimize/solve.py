@@ -67,15 +67,7 @@ def compile_model(m: pyo.Block) -> CompiledModel:
     kind = np.fromiter((r.bound_type for r in info.rows), dtype=np.int8, count=len(info.rows))
     row_lower = np.where(kind <= 0, rhs, -inf)
     row_upper = np.where(kind >= 0, rhs, inf)
-    lower = np.empty(n)
-    upper = np.empty(n)
-    is_int = np.zeros(n, dtype=bool)
-    for i, v in enumerate(columns):
-        lb, ub = v.bounds
-        lower[i] = -inf if lb is None else lb
-        upper[i] = inf if ub is None else ub
-        if not v.is_continuous():
-            is_int[i] = True
+    lower, upper, is_int = _column_bounds(columns)
     cost = np.zeros(n)
     if info.c.shape[0]:
         cost = np.asarray(info.c[[0], :].toarray()).ravel()
@@ -98,6 +90,41 @@ def compile_model(m: pyo.Block) -> CompiledModel:
         a_value=a.data.astype(float),
         integrality=integrality,
     )
+
+
+def _column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Effective bounds (variable bounds ∩ domain) and integrality of each column.
+
+    Fast path for continuous variables: plain float bounds are read from the VarData
+    directly and intersected with the domain's bounds (cached per domain); anything else
+    (integer domains, Param or expression bounds) goes through ``VarData.bounds``.
+    """
+    n = len(columns)
+    inf = highspy.kHighsInf
+    lower = np.empty(n)
+    upper = np.empty(n)
+    is_int = np.zeros(n, dtype=bool)
+    domains: dict[int, tuple] = {}
+    plain = (float, int, type(None))
+    for i, v in enumerate(columns):
+        dom = v._domain
+        info = domains.get(id(dom))
+        if info is None:
+            dlb, dub = dom.bounds()
+            info = domains[id(dom)] = (dlb, dub, not v.is_continuous())
+        lb, ub = v._lb, v._ub
+        if not info[2] and lb.__class__ in plain and ub.__class__ in plain:
+            dlb, dub = info[0], info[1]
+            if dlb is not None and (lb is None or dlb > lb):
+                lb = dlb
+            if dub is not None and (ub is None or dub < ub):
+                ub = dub
+        else:
+            lb, ub = v.bounds
+        lower[i] = -inf if lb is None else lb
+        upper[i] = inf if ub is None else ub
+        is_int[i] = info[2]
+    return lower, upper, is_int
 
 
 def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
