@@ -103,6 +103,24 @@ def render_command(template: str, job_id: str, segment: int, power_fraction: flo
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
+def bash_quote(value: str) -> str:
+    """One shell word for `value` that keeps the script one line per statement: plain
+    `shlex.quote`, or bash's `$'...'` with escapes when `value` has control characters."""
+    if not re.search(r"[\x00-\x1f\x7f]", value):
+        return shlex.quote(value)
+    out = []
+    for ch in value:
+        if ch in ("\\", "'"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
+
+
 def format_duration(d: timedelta) -> str:
     """Slurm's D-HH:MM:SS, rounded up to the second."""
     total = math.ceil(d.total_seconds())
@@ -225,7 +243,7 @@ def render_script(
     lines += [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
     lines += [
         "# The job's command, one shell-quoted string run by bash -c:",
-        f"exec /bin/bash -c {shlex.quote(command)}",
+        f"exec /bin/bash -c {bash_quote(command)}",
         "",
     ]
     return "\n".join(lines)

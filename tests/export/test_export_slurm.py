@@ -1,0 +1,398 @@
+"""Slurm batch scripts: directives, environment, DST rule, quoting, safe writing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from export_helpers import JobIn, SegIn, reference_result, write_result_dir
+
+from microgrid.errors import InputError
+from microgrid.export.cli import add_export_parser
+from microgrid.export.schedule import build_schedule
+from microgrid.export.slurm import (
+    SlurmOptions,
+    export_slurm,
+    format_duration,
+    render_command,
+    script_name,
+    submit,
+)
+
+CHI = "America/Chicago"
+
+
+def _directives(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^#SBATCH --([a-z-]+)=(.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def _one_segment(tmp_path: Path, start: str, end: str, deadline: str, **job) -> Path:
+    return write_result_dir(
+        tmp_path / "r",
+        [JobIn("j", 8, deadline, **job)],
+        [SegIn("j", 0, start, end, 8, 0.75, 1.0, 0.01)],
+    )
+
+
+def _export(rd: Path, out: Path, **opts) -> tuple[dict[str, str], list[str]]:
+    sched = build_schedule(rd)
+    res = export_slurm(sched, out, SlurmOptions(timezone=opts.pop("timezone", CHI), **opts))
+    return {n: (out / n).read_text() for n in res.scripts}, res.notes
+
+
+def test_scripts_carry_the_plan(tmp_path):
+    rd = reference_result(tmp_path / "r", slurm={"partition": "gpu", "account": "ml-team"})
+    out = tmp_path / "slurm"
+    args = argparse.ArgumentParser()
+    add_export_parser(args.add_subparsers(dest="command"))
+    ns = args.parse_args(["export", str(rd), "--to", "slurm", "--out", str(out)])
+    assert ns.func(ns) == 0
+    scripts = sorted(out.glob("*.sbatch"))
+    assert len(scripts) == 4
+    s0 = (out / script_name("pretrain-70b", 0)).read_text()
+    d = _directives(s0)
+    # 2023-08-21T05:00Z is midnight CDT; 05:00Z..19:00Z next day is 38 h
+    assert d["begin"] == "2023-08-21T00:00:00"
+    assert d["time"] == "1-14:00:00"
+    assert d["deadline"] == "2023-08-28T00:00:00"
+    assert d["gpus"] == "32768"
+    assert d["partition"] == "gpu" and d["account"] == "ml-team"
+    assert d["job-name"] == script_name("pretrain-70b", 0).removesuffix(".sbatch")
+    assert "export MICROGRID_TZ=America/Chicago" in s0
+    assert "export MICROGRID_SEGMENT=0" in s0
+    assert "export MICROGRID_RESUME=0" in s0
+    assert "export MICROGRID_POWER_FRACTION=0.8125" in s0
+    assert "America/Chicago" in s0.splitlines()[5]  # the zone is said in a comment
+    s1 = (out / script_name("pretrain-70b", 1)).read_text()
+    assert "export MICROGRID_RESUME=1" in s1 and "export MICROGRID_SEGMENT=1" in s1
+    assert _directives(s1)["begin"] == "2023-08-22T22:00:00"
+    # placeholders rendered into the command
+    f0 = (out / script_name("finetune-a", 0)).read_text()
+    assert "--seg 0 --pf 0.7000" in f0
+    for p in scripts:
+        assert os.access(p, os.X_OK)
+        assert subprocess.run(["bash", "-n", str(p)]).returncode == 0
+    manifest = json.loads((out / "slurm-manifest.json").read_text())
+    assert manifest["timezone"] == CHI
+    assert [len(j["scripts"]) for j in manifest["jobs"]] == [3, 1, 0]
+
+
+def test_gres_per_node_and_no_gpus(tmp_path):
+    rd = reference_result(tmp_path / "r")
+    scripts, _ = _export(rd, tmp_path / "a", gpus_per_node=8)
+    d = _directives(scripts[script_name("finetune-a", 0)])
+    assert d["gres"] == "gpu:8" and d["nodes"] == "512" and "gpus" not in d
+    scripts, _ = _export(rd, tmp_path / "b", request_gpus=False, gpus_per_node=8)
+    d = _directives(scripts[script_name("finetune-a", 0)])
+    assert not {"gres", "gpus", "nodes"} & set(d)
+
+
+def test_cluster_timezone_overrides_the_site_zone(tmp_path):
+    rd = reference_result(tmp_path / "r")
+    scripts, _ = _export(rd, tmp_path / "o", timezone="UTC")
+    assert _directives(scripts[script_name("pretrain-70b", 0)])["begin"] == "2023-08-21T05:00:00"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(3600, "0-01:00:00"), (90061, "1-01:01:01"), (59.2, "0-00:01:00")]
+)
+def test_format_duration(seconds, text):
+    from datetime import timedelta
+
+    assert format_duration(timedelta(seconds=seconds)) == text
+
+
+# ----------------------------------------------------------------------------- DST
+
+
+def test_spring_forward_never_writes_the_missing_hour(tmp_path):
+    # 2023-03-12 in Chicago: 02:00 CST jumps to 03:00 CDT. 07:30Z is 01:30 CST, 08:30Z is
+    # 03:30 CDT: one real hour, two hours of naive wall time.
+    rd = write_result_dir(
+        tmp_path / "r",
+        [JobIn("j", 8, "2023-03-12T09:30:00+00:00")],
+        [
+            SegIn("j", 0, "2023-03-12T07:30:00Z", "2023-03-12T08:30:00Z", 8, 1.0, 1.0, 0.01),
+            SegIn("j", 1, "2023-03-12T08:30:00Z", "2023-03-12T09:00:00Z", 8, 1.0, 0.5, 0.01),
+        ],
+    )
+    scripts, notes = _export(rd, tmp_path / "o")
+    d0 = _directives(scripts[script_name("j", 0)])
+    d1 = _directives(scripts[script_name("j", 1)])
+    assert d0["begin"] == "2023-03-12T01:30:00" and d0["time"] == "0-01:00:00"
+    assert d1["begin"] == "2023-03-12T03:30:00" and d1["time"] == "0-00:30:00"
+    assert d0["deadline"] == "2023-03-12T04:30:00"
+    assert not any(v.startswith("2023-03-12T02:") for d in (d0, d1) for v in d.values())
+    assert notes == []
+
+
+def test_fall_back_repeated_hour_rounds_begin_up_and_deadline_down(tmp_path):
+    # 2023-11-05 in Chicago: 01:00-02:00 happens twice (CDT 06:00-07:00Z, CST 07:00-08:00Z).
+    rd = write_result_dir(
+        tmp_path / "r",
+        [
+            JobIn("a", 8, "2023-11-05T12:00:00+00:00"),
+            JobIn("b", 8, "2023-11-05T07:30:00+00:00"),
+        ],
+        [
+            # 01:30 CDT (first pass): ambiguous -> 02:00 CST (08:00Z)
+            SegIn("a", 0, "2023-11-05T06:30:00Z", "2023-11-05T07:00:00Z", 8, 1.0, 0.5, 0.01),
+            # 01:30 CST (second pass): ambiguous -> 02:00 CST (08:00Z)
+            SegIn("a", 1, "2023-11-05T07:30:00Z", "2023-11-05T08:00:00Z", 8, 1.0, 0.5, 0.01),
+            # 00:00 CDT: unambiguous
+            SegIn("b", 0, "2023-11-05T05:00:00Z", "2023-11-05T05:30:00Z", 8, 1.0, 0.5, 0.01),
+        ],
+    )
+    scripts, notes = _export(rd, tmp_path / "o")
+    a0 = _directives(scripts[script_name("a", 0)])
+    a1 = _directives(scripts[script_name("a", 1)])
+    b0 = _directives(scripts[script_name("b", 0)])
+    assert a0["begin"] == "2023-11-05T02:00:00"
+    assert a1["begin"] == "2023-11-05T02:00:00"
+    assert a0["time"] == "0-00:30:00"  # the planned duration is kept
+    assert a0["deadline"] == "2023-11-05T06:00:00"
+    assert b0["begin"] == "2023-11-05T00:00:00"
+    # b's deadline 07:30Z is 01:30 CST (ambiguous) -> the last unambiguous second before
+    assert b0["deadline"] == "2023-11-05T00:59:59"
+    assert len(notes) == 3 and all("repeated hour" in n for n in notes)
+    assert "NOTE: the planned start falls in the repeated hour" in scripts[script_name("a", 0)]
+    # every local time written is unambiguous in Chicago
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(CHI)
+    for d in (a0, a1, b0):
+        for key in ("begin", "deadline"):
+            wall = datetime.fromisoformat(d[key])
+            assert (
+                wall.replace(tzinfo=tz, fold=0).utcoffset()
+                == wall.replace(tzinfo=tz, fold=1).utcoffset()
+            )
+
+
+def test_duration_across_fall_back_is_real_time(tmp_path):
+    rd = _one_segment(
+        tmp_path, "2023-11-05T05:00:00Z", "2023-11-05T09:00:00Z", "2023-11-06T00:00:00+00:00"
+    )
+    scripts, _ = _export(rd, tmp_path / "o")
+    d = _directives(scripts[script_name("j", 0)])
+    assert d["begin"] == "2023-11-05T00:00:00"  # CDT
+    assert d["time"] == "0-04:00:00"  # ends 03:00 CST: 3 h of wall clock, 4 h of time
+
+
+# ----------------------------------------------------------------------------- safety
+
+EVIL_IDS = [
+    'x"; rm -rf ~; echo "',
+    "$(touch PWNED_subst)",
+    "`touch PWNED_tick`",
+    "a'b; touch PWNED_quote #",
+    "../../etc/passwd",
+]
+
+
+def _evil_result(tmp_path: Path) -> Path:
+    jobs = [JobIn(i, 1, "2030-01-02T00:00:00+00:00") for i in EVIL_IDS]
+    segs = []
+    for i in EVIL_IDS:
+        segs.append(SegIn(i, 0, "2030-01-01T00:00:00Z", "2030-01-01T01:00:00Z", 1, 1.0, 1.0, 0.1))
+        segs.append(SegIn(i, 1, "2030-01-01T02:00:00Z", "2030-01-01T03:00:00Z", 1, 1.0, 1.0, 0.1))
+    return write_result_dir(tmp_path / "r", jobs, segs)
+
+
+def test_injection_in_job_ids_stays_inert_when_scripts_run(tmp_path):
+    rd = _evil_result(tmp_path)
+    out = tmp_path / "out"
+    _export(rd, out)
+    names = sorted(p.name for p in out.iterdir())
+    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", n) for n in names)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "canary").write_text("still here")
+    work = tmp_path / "work"
+    work.mkdir()
+    for job_id in EVIL_IDS:
+        script = out / script_name(job_id, 0)
+        r = subprocess.run(
+            ["bash", str(script)],
+            cwd=work,
+            env={"PATH": os.environ["PATH"], "HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"training {job_id}\n"  # echo training {job_id}, verbatim
+    assert (home / "canary").read_text() == "still here"
+    assert list(work.iterdir()) == []  # no PWNED_* file anywhere
+    assert not list(out.glob("PWNED*"))
+
+
+def _fake_sbatch(bindir: Path, log: Path) -> None:
+    """An sbatch that records its argv (NUL-separated, one record per call) and prints an
+    increasing job id, as `sbatch --parsable` does."""
+    bindir.mkdir()
+    fake = bindir / "sbatch"
+    fake.write_text(
+        "#!/bin/bash\n"
+        f"log={log}\n"
+        'n=$(( $(cat "$log.n" 2>/dev/null || echo 100) + 1 ))\n'
+        'echo "$n" > "$log.n"\n'
+        'printf "TZ=%s\\0" "$TZ" >> "$log"\n'
+        'printf "%s\\0" "$@" >> "$log"\n'
+        "printf '\\n' >> \"$log\"\n"
+        'echo "$n"\n'
+    )
+    fake.chmod(0o755)
+
+
+def _calls(log: Path) -> list[list[str]]:
+    return [rec.strip("\0").split("\0") for rec in log.read_text().split("\n") if rec]
+
+
+def test_submit_sh_passes_names_inert_and_chains_segments(tmp_path):
+    rd = _evil_result(tmp_path)
+    out = tmp_path / "out"
+    _export(rd, out)
+    log = tmp_path / "sbatch.log"
+    _fake_sbatch(tmp_path / "bin", log)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    r = subprocess.run(
+        ["bash", str(out / "submit.sh")], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    calls = _calls(log)
+    assert len(calls) == 2 * len(EVIL_IDS)
+    expected = []
+    next_id = 101
+    for job_id in EVIL_IDS:
+        expected.append(["TZ=America/Chicago", "--parsable", "--", script_name(job_id, 0)])
+        expected.append(
+            [
+                "TZ=America/Chicago",
+                "--parsable",
+                f"--dependency=afterany:{next_id}",
+                "--",
+                script_name(job_id, 1),
+            ]
+        )
+        next_id += 2
+    assert calls == expected
+    recorded = (out / "submitted_jobs.tsv").read_text().splitlines()
+    assert recorded[0] == f"{script_name(EVIL_IDS[0], 0)}\t101"
+    assert len(recorded) == 10
+    assert not list(tmp_path.rglob("PWNED*"))
+
+
+def test_python_submit_matches_submit_sh(tmp_path):
+    rd = _evil_result(tmp_path)
+    out = tmp_path / "out"
+    _export(rd, out)
+    log = tmp_path / "sbatch.log"
+    _fake_sbatch(tmp_path / "bin", log)
+    ids = submit(out, sbatch=str(tmp_path / "bin" / "sbatch"))
+    assert ids[0] == (script_name(EVIL_IDS[0], 0), "101")
+    assert ids[1] == (script_name(EVIL_IDS[0], 1), "102")
+    calls = _calls(log)
+    assert calls[1] == [
+        "TZ=America/Chicago",
+        "--parsable",
+        "--dependency=afterany:101",
+        "--",
+        script_name(EVIL_IDS[0], 1),
+    ]
+
+
+def test_newline_in_job_id_is_refused_and_nothing_written(tmp_path):
+    rd = _one_segment(
+        tmp_path,
+        "2030-01-01T00:00:00Z",
+        "2030-01-01T01:00:00Z",
+        "2030-01-02T00:00:00+00:00",
+    )
+    spec = json.loads((rd / "jobs_spec.json").read_text())
+    spec[0]["id"] = "j\n#SBATCH --wrap=evil"
+    (rd / "jobs_spec.json").write_text(json.dumps(spec))
+    csv_text = (rd / "jobs.csv").read_text().replace("\nj,", '\n"j\n#SBATCH --wrap=evil",')
+    (rd / "jobs.csv").write_text(csv_text)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="control characters"):
+        _export(rd, out)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_multiline_command_is_one_quoted_word(tmp_path):
+    rd = _one_segment(
+        tmp_path,
+        "2030-01-01T00:00:00Z",
+        "2030-01-01T01:00:00Z",
+        "2030-01-02T00:00:00+00:00",
+        command="echo one\n#SBATCH --wrap=evil\necho two $MICROGRID_SEGMENT",
+    )
+    scripts, _ = _export(rd, tmp_path / "o")
+    text = scripts[script_name("j", 0)]
+    assert [ln for ln in text.splitlines() if "--wrap" in ln] == [
+        "exec /bin/bash -c $'echo one\\n#SBATCH --wrap=evil\\necho two $MICROGRID_SEGMENT'"
+    ]
+    r = subprocess.run(
+        ["bash", str(tmp_path / "o" / script_name("j", 0))], capture_output=True, text=True
+    )
+    assert r.stdout == "one\ntwo 0\n"
+
+
+def test_render_command_quotes_only_the_id():
+    cmd = render_command("run --id {job_id} --pf {power_fraction} ${HOME} {other}", "a b", 2, 0.5)
+    assert cmd == "run --id 'a b' --pf 0.5000 ${HOME} {other}"
+
+
+@pytest.mark.parametrize("bad", ["gpu;rm -rf ~", "gpu\n#SBATCH --x", "a b"])
+def test_bad_partition_is_refused(tmp_path, bad):
+    rd = reference_result(tmp_path / "r")
+    out = tmp_path / "o"
+    with pytest.raises(InputError, match="partition"):
+        _export(rd, out, partition=bad)
+    assert not out.exists()
+
+
+def test_refuses_to_write_through_a_symlink(tmp_path):
+    rd = reference_result(tmp_path / "r")
+    out = tmp_path / "o"
+    out.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    (out / "submit.sh").symlink_to(outside)
+    with pytest.raises(InputError, match="symbolic link"):
+        _export(rd, out)
+    assert outside.read_text() == "keep"
+    assert sorted(p.name for p in out.iterdir()) == ["submit.sh"]  # nothing written
+
+
+def test_out_must_be_a_folder(tmp_path):
+    rd = reference_result(tmp_path / "r")
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(InputError, match="folder"):
+        _export(rd, f)
+
+
+def test_no_temp_files_left(tmp_path):
+    rd = reference_result(tmp_path / "r")
+    out = tmp_path / "o"
+    _export(rd, out)
+    _export(rd, out)  # again: replaces in place
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert datetime.now(timezone.utc)  # (no wall clock in the outputs: see below)
+    a = {p.name: p.read_text() for p in out.iterdir()}
+    _export(rd, tmp_path / "o2")
+    b = {p.name: p.read_text() for p in (tmp_path / "o2").iterdir()}
+    assert a == b  # reproducible byte for byte
