@@ -120,7 +120,7 @@ def job_manifest(
         "env": env,
     }
     if opts.request_gpus:
-        container["resources"] = {"limits": {opts.gpu_resource: seg.gpus}}
+        container["resources"] = {"limits": {opts.gpu_resource: str(seg.gpus)}}  # a Quantity
     metadata: dict[str, Any] = {"name": name, "labels": labels, "annotations": annotations}
     if opts.namespace:
         metadata["namespace"] = opts.namespace
