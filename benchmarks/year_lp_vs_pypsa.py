@@ -113,15 +113,20 @@ def b1_arrays() -> dict[str, np.ndarray]:
         "it_mw": np.full(len(lmp), 60.0),
         "pue": pue_from_temp(temp),
     }
-    source = "stand-in (this file)"
     try:
-        from weather import ResourceChain  # noqa: F401
+        from weather import PVSystem, ResourceChain, Site, WindFarm
 
-        source = "weather.ResourceChain available but not wired here"
+        chain = ResourceChain(
+            Site(LAT, LON, 142.0), PVSystem(80.0, 65.0), WindFarm("E-126/4200", 135.0, 12)
+        )
+        res = chain.run(index, w, edge_fill_hours=5)
+        arrays["pv_mw"] = res["pv_available_mw"].to_numpy(dtype=float)
+        arrays["wind_mw"] = res["wind_available_mw"].to_numpy(dtype=float)
+        source = "weather.ResourceChain (PVWatts, windpowerlib E-126/4200)"
     except ImportError:
-        pass
-    arrays["pv_mw"] = standin_pv_mw(index, w["cloud_cover_pct"].to_numpy(dtype=float), temp)
-    arrays["wind_mw"] = standin_wind_mw(w["wind_speed_10m_m_per_s"].to_numpy(dtype=float))
+        arrays["pv_mw"] = standin_pv_mw(index, w["cloud_cover_pct"].to_numpy(dtype=float), temp)
+        arrays["wind_mw"] = standin_wind_mw(w["wind_speed_10m_m_per_s"].to_numpy(dtype=float))
+        source = "stand-in (standin_pv_mw / standin_wind_mw in this file)"
     arrays["resource_source"] = source
     return arrays
 

@@ -14,6 +14,7 @@ Layout (names are the Pyomo component names):
 from __future__ import annotations
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from optimize.balance import define_power_balance
 from optimize.battery import define_battery
@@ -26,7 +27,17 @@ from optimize.renewables import define_renewables
 
 
 def build_model(problem: Problem, elastic: bool = False) -> pyo.ConcreteModel:
-    """Build the dispatch model; with ``elastic=True`` the hard limits get slacks."""
+    """Build the dispatch model; with ``elastic=True`` the hard limits get slacks.
+
+    The cyclic garbage collector is paused while the model is built: the build allocates
+    some 10^5 small expression objects per year and no cycles worth collecting, and the
+    collector's passes over them took most of the build time (measured ~4x).
+    """
+    with PauseGC():
+        return _build_model(problem, elastic)
+
+
+def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name="dispatch")
     m.T = pyo.RangeSet(0, problem.n_steps - 1)
     m.step_h = float(problem.step_h)
