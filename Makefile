@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= out/ercot-dallas
+
+.PHONY: demo test lint system-deps bench clean
+
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$*]'
+	touch $@
+
+# R1 (ercot-dallas), the week of 2023-08-21: solve, check the AC power flow, write $(OUT).
+demo: $(VENV)/.installed-dask
+	$(VENV)/bin/microgrid run scenarios/ercot-dallas.yaml --out $(OUT)
+
+# Debian packages the tests start for real (Slurm for the export tests).
+system-deps:
+	bash .ci/system-deps
+
+test: system-deps $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/year_lp_vs_pypsa.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,14 @@
+"""microgrid: grid co-simulation and renewable microgrid optimizer for AI data centers.
+
+import microgrid
+sc = microgrid.load_scenario("scenarios/ercot-dallas.yaml")
+res = microgrid.run(sc)      # res.timeseries, res.summary, res.net (pandapower)
+res.write("out/")
+"""
+
+from microgrid.errors import InputError
+from microgrid.run import Result, run
+from microgrid.scenario import Scenario, load_scenario
+
+__all__ = ["InputError", "Result", "Scenario", "load_scenario", "run"]
+__version__ = "0.1.0"

@@ -1,0 +1,148 @@
+"""Turn a scenario and its data into the optimizer's plain-array `Problem`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.datacenter import inference_it_mw, pue
+from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
+from microgrid.resources import resource_profiles
+from microgrid.scenario import Scenario
+from microgrid.signals import load_signals
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the optimizer and the network need, on one UTC index."""
+
+    index: pd.DatetimeIndex
+    # price_usd_per_mwh, carbon_g_per_kwh, pv_available_mw, wind_available_mw, temp_air_c,
+    # inference_it_mw, pue, outage (bool)
+    frame: pd.DataFrame
+    jobs: list[JobInstance]
+    jobs_dropped: int
+
+
+def _window_mask(scenario: Scenario, index: pd.DatetimeIndex, start, end) -> np.ndarray:
+    """Steps that overlap [start, end) (times local to the site when naive)."""
+    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    s, e = scenario.to_utc(start), scenario.to_utc(end)
+    return np.asarray((index < e) & (index + step > s))
+
+
+def load_inputs(scenario: Scenario) -> Inputs:
+    """Read signals, weather, resources, the inference profile and the jobs."""
+    index = scenario.index()
+    signals = load_signals(scenario, index)
+    res = resource_profiles(scenario, index)
+    frame = pd.concat([signals, res], axis=1)
+    frame["inference_it_mw"] = inference_it_mw(
+        index, scenario.datacenter.inference, scenario.site.timezone
+    )
+    frame["pue"] = pue(frame["temp_air_c"].to_numpy(), scenario.datacenter.pue)
+    outage = np.zeros(len(index), dtype=bool)
+    for w in scenario.events.outages:
+        outage |= _window_mask(scenario, index, w.start, w.end)
+    frame["outage"] = outage
+    for d in scenario.events.derates:
+        mask = _window_mask(scenario, index, d.start, d.end)
+        col = f"{d.asset}_available_frac"
+        if col not in frame:
+            frame[col] = 1.0
+        frame.loc[mask, col] = np.minimum(frame.loc[mask, col], d.available_frac)
+    instances, dropped = job_instances(scenario)
+    return Inputs(index=index, frame=frame, jobs=instances, jobs_dropped=dropped)
+
+
+def billing_months(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """0-based index of the local calendar month of each step (demand-charge periods)."""
+    local = index.tz_convert(timezone)
+    key = local.year * 12 + local.month
+    return np.asarray(key - key.min(), dtype=np.int64)
+
+
+def build_problem(
+    scenario: Scenario,
+    inputs: Inputs,
+    net_import_cap_mw: np.ndarray | None = None,
+) -> optimize.Problem:
+    """The optimizer's problem; `net_import_cap_mw` carries demand-response caps."""
+    f = inputs.frame
+    n = len(inputs.index)
+    g = scenario.grid
+    outage = f["outage"].to_numpy()
+    price = f["price_usd_per_mwh"].to_numpy()
+    grid = optimize.Grid(
+        import_max_mw=np.where(outage, 0.0, g.import_max_mw),
+        export_max_mw=np.where(outage, 0.0, g.export_max_mw),
+        import_price_usd_per_mwh=price + g.import_adder_usd_per_mwh,
+        export_price_usd_per_mwh=price + g.export_adder_usd_per_mwh,
+        carbon_g_per_kwh=f["carbon_g_per_kwh"].to_numpy(),
+        ramp_mw_per_h=g.ramp_mw_per_h,
+        # USD per kW-month -> USD per MW of the month's peak.
+        demand_charge_usd_per_mw=g.demand_charge_usd_per_kw_month * 1000.0,
+        month_of_step=billing_months(inputs.index, scenario.site.timezone),
+        net_import_cap_mw=net_import_cap_mw,
+    )
+    renewables = []
+    for name in ("pv", "wind"):
+        if getattr(scenario, name) is not None:
+            avail = f[f"{name}_available_mw"].to_numpy()
+            if f"{name}_available_frac" in f:
+                avail = avail * f[f"{name}_available_frac"].to_numpy()
+            renewables.append(optimize.Renewable(name=name, available_mw=avail))
+    battery = None
+    b = scenario.battery
+    if b is not None and b.energy_mwh > 0 and b.power_mw > 0:
+        battery = optimize.Battery(
+            power_mw=b.power_mw,
+            energy_mwh=b.energy_mwh,
+            charge_efficiency=b.charge_efficiency,
+            discharge_efficiency=b.discharge_efficiency,
+            soc_min_frac=b.soc_min_frac,
+            soc_max_frac=b.soc_max_frac,
+            soc_initial_frac=b.soc_initial_frac,
+            soc_final_frac=b.soc_final_frac,
+            wear_usd_per_mwh=b.wear_usd_per_mwh,
+            available_frac=(
+                f["battery_available_frac"].to_numpy() if "battery_available_frac" in f else None
+            ),
+            no_simultaneous=b.no_simultaneous_charge_discharge,
+        )
+    generators = tuple(
+        optimize.Generator(
+            name=gen.name.replace("-", "_"),
+            capacity_mw=gen.capacity_mw,
+            fuel_usd_per_mwh=gen.fuel_usd_per_mwh,
+            carbon_g_per_kwh=gen.carbon_g_per_kwh,
+            min_load_frac=gen.min_load_frac,
+        )
+        for gen in scenario.generators
+    )
+    o = scenario.objective
+    return optimize.Problem(
+        step_h=scenario.step_h,
+        n_steps=n,
+        grid=grid,
+        facility=optimize.Facility(
+            inference_it_mw=f["inference_it_mw"].to_numpy(), pue=f["pue"].to_numpy()
+        ),
+        renewables=tuple(renewables),
+        battery=battery,
+        generators=generators,
+        jobs=to_optimize_jobs(scenario, inputs.jobs, inputs.index),
+        objective=optimize.Objective(
+            carbon_price_usd_per_t=o.carbon_price_usd_per_t,
+            carbon_budget_t=o.carbon_budget_t,
+            unfinished_work_penalty_usd_per_h=o.unfinished_work_penalty_usd_per_h,
+        ),
+    )
+
+
+def solver_options(scenario: Scenario) -> optimize.SolverOptions:
+    s = scenario.solver
+    return optimize.SolverOptions(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_rel_gap)

@@ -1,0 +1,68 @@
+"""Dispatch plot: supply stacked against the facility load, with price and battery SOC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+SUPPLY = [
+    ("pv_used_mw", "PV", "#f2b701"),
+    ("wind_used_mw", "Wind", "#3fa7d6"),
+    ("battery_discharge_mw", "Battery discharge", "#59cd90"),
+    ("backup_gen_mw", "Backup generation", "#8c564b"),
+    ("grid_import_mw", "Grid import", "#7f7f7f"),
+]
+SINKS = [
+    ("battery_charge_mw", "Battery charge", "#2a9d8f"),
+    ("grid_export_mw", "Grid export", "#b0b0b0"),
+]
+
+
+def plot_dispatch(ts: pd.DataFrame, scenario, path: Path) -> None:
+    """Three stacked panels sharing local time: power (MW), price (USD/MWh), SOC (MWh)."""
+    local = ts.index.tz_convert(scenario.site.timezone)
+    fig, (ax, ax_price, ax_soc) = plt.subplots(
+        3, 1, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1]}
+    )
+    x = local
+    ax.stackplot(
+        x,
+        *[ts[c].to_numpy() for c, _, _ in SUPPLY],
+        labels=[lbl for _, lbl, _ in SUPPLY],
+        colors=[col for _, _, col in SUPPLY],
+        step="post",
+        alpha=0.9,
+    )
+    ax.stackplot(
+        x,
+        *[-ts[c].to_numpy() for c, _, _ in SINKS],
+        labels=[lbl for _, lbl, _ in SINKS],
+        colors=[col for _, _, col in SINKS],
+        step="post",
+        alpha=0.9,
+    )
+    ax.step(x, ts["facility_load_mw"], where="post", color="k", lw=1.2, label="Facility load")
+    ax.step(x, ts["it_load_mw"], where="post", color="k", lw=0.8, ls="--", label="IT load")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_ylabel("MW")
+    ax.legend(loc="upper left", ncol=4, fontsize=8)
+    ax.set_title(f"{scenario.name}: dispatch ({scenario.site.timezone})")
+    ax_price.step(x, ts["price_usd_per_mwh"], where="post", color="#d62728", lw=1)
+    ax_price.set_ylabel("USD/MWh")
+    if ts["price_usd_per_mwh"].max() > 10 * max(1.0, np.median(ts["price_usd_per_mwh"])):
+        ax_price.set_yscale("symlog", linthresh=100)  # keep scarcity spikes and the rest legible
+    ax_carbon = ax_price.twinx()
+    ax_carbon.step(x, ts["carbon_g_per_kwh"], where="post", color="#2ca02c", lw=0.8)
+    ax_carbon.set_ylabel("gCO2/kWh", color="#2ca02c")
+    ax_soc.plot(x, ts["battery_soc_mwh"], color="#2a9d8f")
+    ax_soc.set_ylabel("SOC MWh")
+    ax_soc.set_xlabel("local time")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,75 @@
+"""Scenario → weather package: read the weather source and compute PV and wind power."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from microgrid.errors import InputError
+from microgrid.scenario import Scenario
+from weather import WeatherDataError
+from weather.chain import ResourceChain, Site
+from weather.io import read_site_csv, read_tmy, site_metadata
+from weather.pv import PVSystem
+from weather.wind import WindFarm
+
+
+def read_weather(scenario: Scenario) -> pd.DataFrame | None:
+    """The scenario's weather as a UTC-indexed frame, or None for clear-sky only."""
+    w = scenario.weather
+    if w.source == "clearsky":
+        return None
+    path = scenario.resolve(w.path)
+    if not path.exists():
+        raise InputError("weather file not found", path=str(path), field="weather.path")
+    if w.source == "tmy":
+        year = scenario.to_utc(scenario.period.start).year
+        return read_tmy(path, coerce_year=year)
+    offset = w.utc_offset_seconds
+    if offset is None:
+        try:
+            offset = site_metadata(path)["utc_offset_seconds"]
+        except WeatherDataError:
+            raise InputError(
+                "unknown site CSV: set weather.utc_offset_seconds (the fixed UTC offset "
+                "of its time_local stamps)",
+                path=str(path),
+                field="weather.utc_offset_seconds",
+            ) from None
+    return read_site_csv(path, timezone=scenario.site.timezone, utc_offset_seconds=offset)
+
+
+def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """`pv_available_mw`, `wind_available_mw` and `temp_air_c` on the scenario index."""
+    s = scenario.site
+    pv = scenario.pv
+    wind = scenario.wind
+    chain = ResourceChain(
+        Site(latitude_deg=s.latitude_deg, longitude_deg=s.longitude_deg, altitude_m=s.altitude_m),
+        pv=None
+        if pv is None
+        else PVSystem(
+            dc_mw=pv.dc_mw,
+            ac_mw=pv.ac_mw,
+            tilt_deg=pv.tilt_deg,
+            azimuth_deg=pv.azimuth_deg,
+            gamma_pdc_per_c=pv.gamma_pdc_per_c,
+            losses_pct=pv.losses_pct,
+            inverter_efficiency=pv.inverter_efficiency,
+        ),
+        wind=None
+        if wind is None
+        else WindFarm(
+            turbine_type=wind.turbine_type,
+            n_turbines=wind.n_turbines,
+            hub_height_m=wind.hub_height_m,
+        ),
+    )
+    weather = read_weather(scenario)
+    # The site CSVs use one fixed UTC offset, so a local calendar year can end an hour
+    # past the file: repeat at most that last hour (weather.resample.select_period).
+    out = chain.run(
+        index, weather=weather, temp_air_c=scenario.weather.temp_air_c, edge_fill_hours=1
+    )
+    cols = ["temp_air_c", "pv_available_mw", "wind_available_mw", "ghi_w_per_m2"]
+    out = out.reindex(columns=cols).fillna({"pv_available_mw": 0.0, "wind_available_mw": 0.0})
+    return out

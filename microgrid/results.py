@@ -1,0 +1,166 @@
+"""Result tables: the time series, job segments and the summary, from a solved dispatch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.jobs import JobInstance
+
+# Column order of timeseries.csv; job columns follow. See docs/results.md.
+TIMESERIES_COLUMNS = [
+    "grid_import_mw",
+    "grid_export_mw",
+    "pv_available_mw",
+    "pv_used_mw",
+    "wind_available_mw",
+    "wind_used_mw",
+    "battery_charge_mw",
+    "battery_discharge_mw",
+    "backup_gen_mw",
+    "it_load_mw",
+    "facility_load_mw",
+    "battery_soc_mwh",
+    "price_usd_per_mwh",
+    "carbon_g_per_kwh",
+    "dc_bus_vm_pu",
+    "max_line_loading_pct",
+]
+
+BALANCE_TOLERANCE_MW = 1e-6
+
+
+def balance_residual_mw(ts: pd.DataFrame) -> pd.Series:
+    """import − export + pv + wind + discharge − charge + backup − facility load (MW)."""
+    return (
+        ts["grid_import_mw"]
+        - ts["grid_export_mw"]
+        + ts["pv_used_mw"]
+        + ts["wind_used_mw"]
+        + ts["battery_discharge_mw"]
+        - ts["battery_charge_mw"]
+        + ts["backup_gen_mw"]
+        - ts["facility_load_mw"]
+    )
+
+
+def timeseries_frame(
+    index: pd.DatetimeIndex, frame: pd.DataFrame, dispatch: optimize.Dispatch
+) -> pd.DataFrame:
+    """The result time series on the UTC index (power flow columns filled in later)."""
+    n = len(index)
+    s = dispatch.series
+    zeros = np.zeros(n)
+    cols: dict[str, np.ndarray] = {}
+    for name in TIMESERIES_COLUMNS:
+        if name in s:
+            cols[name] = np.asarray(s[name], dtype=float)
+        elif name in ("price_usd_per_mwh", "carbon_g_per_kwh"):
+            cols[name] = frame[name].to_numpy()
+        elif name in ("dc_bus_vm_pu", "max_line_loading_pct"):
+            cols[name] = np.full(n, np.nan)  # filled by the power flow
+        else:
+            cols[name] = zeros.copy()  # an asset the scenario does not have
+    ts = pd.DataFrame(cols, index=index)
+    for key in sorted(k for k in s if k.startswith("job_") and k.endswith("_mw")):
+        ts[key] = np.asarray(s[key], dtype=float)
+    ts["inference_it_mw"] = frame["inference_it_mw"].to_numpy()
+    ts["pue"] = frame["pue"].to_numpy()
+    return ts
+
+
+def job_segments(
+    index: pd.DatetimeIndex,
+    dispatch: optimize.Dispatch,
+    instances: list[JobInstance],
+    gpus_of: dict[str, int],
+) -> pd.DataFrame:
+    """One row per contiguous run of each job (`jobs.csv`)."""
+    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step_h = step / pd.Timedelta(hours=1)
+    rows = []
+    for inst in instances:
+        key = inst.id
+        mw = np.asarray(dispatch.series.get(f"job_{key}_mw", np.zeros(len(index))))
+        frac = np.asarray(dispatch.series.get(f"job_{key}_power_fraction", np.zeros(len(index))))
+        work = np.asarray(dispatch.series.get(f"job_{key}_work_h", np.zeros(len(index))))
+        on = frac > 1e-6
+        summary = dispatch.jobs.get(key, {})
+        met = bool(summary.get("deadline_met", summary.get("unfinished_h", 0.0) <= 1e-6))
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
+        for seg, (a, b) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
+            rows.append(
+                {
+                    "job_id": key,
+                    "segment": seg,
+                    "start_utc": index[a],
+                    "end_utc": index[b - 1] + step,
+                    "gpus": gpus_of[key],
+                    "power_fraction_mean": float(frac[a:b].mean()),
+                    "work_done_h": float(work[a:b].sum()),
+                    "energy_mwh": float(mw[a:b].sum() * step_h),
+                    "deadline_utc": inst.deadline_utc,
+                    "deadline_met": met,
+                }
+            )
+    cols = [
+        "job_id",
+        "segment",
+        "start_utc",
+        "end_utc",
+        "gpus",
+        "power_fraction_mean",
+        "work_done_h",
+        "energy_mwh",
+        "deadline_utc",
+        "deadline_met",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def summarize(
+    ts: pd.DataFrame, dispatch: optimize.Dispatch, step_h: float, jobs: pd.DataFrame
+) -> dict:
+    """Headline figures: costs, emissions, renewable share, curtailment, peaks, solver."""
+    c = dispatch.costs
+    energy = lambda col: float(ts[col].sum() * step_h)  # noqa: E731
+    renewable_used = energy("pv_used_mw") + energy("wind_used_mw")
+    curtailed = (
+        energy("pv_available_mw")
+        - energy("pv_used_mw")
+        + energy("wind_available_mw")
+        - energy("wind_used_mw")
+    )
+    facility = energy("facility_load_mw")
+    total = sum(
+        c.get(k, 0.0)
+        for k in ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "unfinished_penalty_usd")
+    )
+    n_jobs = len(dispatch.jobs)
+    met = sum(1 for j in dispatch.jobs.values() if j.get("unfinished_h", 0.0) <= 1e-6)
+    return {
+        "total_cost_usd": total,
+        "energy_cost_usd": c.get("energy_usd", 0.0),
+        "demand_cost_usd": c.get("demand_usd", 0.0),
+        "fuel_cost_usd": c.get("fuel_usd", 0.0),
+        "wear_cost_usd": c.get("wear_usd", 0.0),
+        "carbon_cost_usd": c.get("carbon_usd", 0.0),
+        "emissions_t": c.get("emissions_t", 0.0),
+        "facility_energy_mwh": facility,
+        "grid_import_mwh": energy("grid_import_mw"),
+        "grid_export_mwh": energy("grid_export_mw"),
+        "renewable_used_mwh": renewable_used,
+        "renewable_share": renewable_used / facility if facility > 0 else 0.0,
+        "curtailed_mwh": curtailed,
+        "peak_import_mw": float(ts["grid_import_mw"].max()),
+        "max_balance_residual_mw": float(balance_residual_mw(ts).abs().max()),
+        "jobs": {"n_jobs": n_jobs, "deadlines_met": met, "n_segments": len(jobs)},
+        "solver": {
+            "status": dispatch.status,
+            "objective_usd": dispatch.objective_usd,
+            "mip_gap": dispatch.mip_gap,
+            "build_s": dispatch.build_s,
+            "solve_s": dispatch.solve_s,
+        },
+    }

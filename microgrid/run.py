@@ -1,0 +1,237 @@
+"""`microgrid.run(scenario)`: inputs → dispatch optimisation → AC power flow → results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
+from microgrid.errors import InputError
+from microgrid.network import NetworkParameters, build_network
+from microgrid.powerflow import run_timeseries
+from microgrid.results import job_segments, summarize, timeseries_frame
+from microgrid.scenario import Scenario, load_scenario
+
+RESULT_FORMAT_VERSION = "1.0"
+
+
+@dataclass
+class Result:
+    """A solved scenario. `timeseries` has a tz-aware UTC index; `net` is the plain
+    pandapower network the plan was checked on."""
+
+    scenario: Scenario
+    timeseries: pd.DataFrame
+    jobs: pd.DataFrame
+    summary: dict
+    net: object = None
+    violations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    jobs_spec: list[dict] = field(default_factory=list)
+    scenario_path: Path | None = None
+
+    def write(self, out: str | Path) -> Path:
+        """Write the result directory atomically: build it beside `out`, then swap it in.
+
+        A failure part-way leaves any earlier `out` untouched and no partial directory.
+        """
+        from microgrid.output import write_result_dir
+
+        return write_result_dir(self, Path(out))
+
+
+def _diagnosis_message(exc: optimize.Infeasible, index: pd.DatetimeIndex, tz: str) -> str:
+    """The solver's slacks in a planner's words, with local times."""
+    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+
+    def when(steps: list[int]) -> str:
+        if not steps:
+            return ""
+        a = index[min(steps)].tz_convert(tz)
+        b = (index[max(steps)] + step).tz_convert(tz)
+        return f" from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} {a:%Z}"
+
+    parts = []
+    for s in getattr(exc, "diagnosis", []) or []:
+        parts.append(f"{s.kind} {s.name} short by {s.amount:.3g} {s.unit}{when(list(s.steps))}")
+    detail = "; ".join(parts) if parts else str(exc)
+    return f"infeasible scenario: {detail}"
+
+
+def solve_dispatch(
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem
+) -> optimize.Dispatch:
+    """One solve, or rolling windows when `solver.window_h` is set."""
+    options = solver_options(scenario)
+    try:
+        if scenario.solver.window_h:
+            from optimize.rolling import solve_rolling
+
+            steps_per_h = round(1.0 / scenario.step_h)
+            return solve_rolling(
+                problem,
+                window_steps=scenario.solver.window_h * steps_per_h,
+                overlap_steps=scenario.solver.overlap_h * steps_per_h,
+                options=options,
+            )
+        return optimize.solve(problem, options)
+    except optimize.Infeasible as exc:
+        raise InputError(
+            _diagnosis_message(exc, inputs.index, scenario.site.timezone),
+            path=str(scenario.base_dir / f"{scenario.name}.yaml"),
+        ) from None
+
+
+def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | None:
+    """Net-import caps per step (NaN: none). Fractional caps need a baseline run of the
+    same scenario without the requests; it is solved here when needed."""
+    windows = scenario.events.demand_response
+    if not windows:
+        return None
+    index = inputs.index
+    caps = np.full(len(index), np.nan)
+    baseline_net = None
+    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    for w in windows:
+        s, e = scenario.to_utc(w.start), scenario.to_utc(w.end)
+        mask = np.asarray((index < e) & (index + step > s))
+        if w.cap_mw is not None:
+            cap = np.full(mask.sum(), w.cap_mw)
+        else:
+            if baseline_net is None:
+                base = solve_dispatch(scenario, inputs, build_problem(scenario, inputs))
+                baseline_net = base.series["grid_import_mw"] - base.series["grid_export_mw"]
+            cap = w.cap_fraction_of_baseline * np.maximum(baseline_net[mask], 0.0)
+        caps[mask] = np.fmin(caps[mask], cap)
+    return caps
+
+
+def network_parameters(scenario: Scenario) -> NetworkParameters:
+    n = scenario.network
+    return NetworkParameters(
+        grid_kv=n.grid_kv,
+        collector_kv=n.collector_kv,
+        transformer_mva=n.transformer_mva,
+        datacenter_line_km=n.datacenter_line_km,
+        pv_line_km=n.pv_line_km if scenario.pv is not None else None,
+        wind_line_km=n.wind_line_km if scenario.wind is not None else None,
+        battery_line_km=n.battery_line_km,
+        vm_min_pu=n.vm_min_pu,
+        vm_max_pu=n.vm_max_pu,
+        max_loading_pct=n.max_loading_pct,
+        load_power_factor=n.load_power_factor,
+        has_battery=scenario.battery is not None,
+        has_backup=bool(scenario.generators),
+    )
+
+
+def check_network(scenario: Scenario, ts: pd.DataFrame):
+    """AC power flow of every step of the plan on the scenario's pandapower network."""
+    net = build_network(network_parameters(scenario))
+    injections = ts[
+        [
+            "facility_load_mw",
+            "pv_used_mw",
+            "wind_used_mw",
+            "battery_charge_mw",
+            "battery_discharge_mw",
+            "backup_gen_mw",
+        ]
+    ]
+    pf = run_timeseries(net, injections, engine=scenario.network.engine)
+    return net, pf
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(scenario: Scenario | str | os.PathLike, *, powerflow: bool = True) -> Result:
+    """Solve a scenario end to end and return its `Result` (nothing is written)."""
+    scenario_path = None
+    if not isinstance(scenario, Scenario):
+        scenario_path = Path(scenario).resolve()
+        scenario = load_scenario(scenario_path)
+    inputs = load_inputs(scenario)
+    caps = demand_response_caps(scenario, inputs)
+    problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    dispatch = solve_dispatch(scenario, inputs, problem)
+
+    ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
+    gpus_of = {inst.id: inst.spec.gpus for inst in inputs.jobs}
+    jobs = job_segments(inputs.index, dispatch, inputs.jobs, gpus_of)
+    summary = summarize(ts, dispatch, scenario.step_h, jobs)
+    summary["jobs"]["instances_outside_period"] = inputs.jobs_dropped
+
+    net = None
+    violations = pd.DataFrame()
+    if powerflow:
+        net, pf = check_network(scenario, ts)
+        ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
+        ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
+        summary["powerflow"] = {
+            "engine": pf.attrs.get("engine", scenario.network.engine),
+            "converged_steps": int(pf["converged"].sum()),
+            "steps": len(pf),
+            "min_vm_pu": float(pf["min_vm_pu"].min()),
+            "max_vm_pu": float(pf["max_vm_pu"].max()),
+            "max_line_loading_pct": float(pf["max_line_loading_pct"].max()),
+            "max_trafo_loading_pct": float(pf["trafo_loading_pct"].max()),
+            "violation_steps": int((pf["n_violations"] > 0).sum()),
+            "violations": int(pf["n_violations"].sum()),
+        }
+        violations = pf.attrs.get("violations", pd.DataFrame())
+
+    summary["scenario"] = {
+        "name": scenario.name,
+        "path": str(scenario_path) if scenario_path else None,
+        "sha256": _sha256(scenario_path) if scenario_path else None,
+    }
+    summary["period"] = {
+        "start_utc": inputs.index[0].isoformat(),
+        "end_utc": (inputs.index[-1] + pd.Timedelta(hours=scenario.step_h)).isoformat(),
+        "step_minutes": scenario.period.step_minutes,
+        "timezone": scenario.site.timezone,
+    }
+    jobs_spec = [
+        {
+            "id": inst.id,
+            "gpus": inst.spec.gpus,
+            "command": inst.spec.command,
+            "release_utc": inst.release_utc.isoformat(),
+            "deadline_utc": inst.deadline_utc.isoformat(),
+            "preemptible": inst.spec.preemptible,
+            "max_interruptions": inst.spec.max_interruptions,
+            "restart_overhead_h": inst.spec.restart_overhead_h,
+        }
+        for inst in inputs.jobs
+    ]
+    summary["result_id"] = _result_id(summary, ts)
+    return Result(
+        scenario=scenario,
+        timeseries=ts,
+        jobs=jobs,
+        summary=summary,
+        net=net,
+        violations=violations,
+        jobs_spec=jobs_spec,
+        scenario_path=scenario_path,
+    )
+
+
+def _result_id(summary: dict, ts: pd.DataFrame) -> str:
+    """A content hash of the dispatch: equal plans give equal ids on any machine."""
+    h = hashlib.sha256()
+    h.update(json.dumps(summary["scenario"], sort_keys=True).encode())
+    h.update(
+        np.ascontiguousarray(
+            ts.drop(columns=["dc_bus_vm_pu", "max_line_loading_pct"]).to_numpy()
+        ).tobytes()
+    )
+    return h.hexdigest()[:16]
