@@ -42,15 +42,19 @@ class SlurmCluster:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-        """A Slurm client command against this cluster; stdout and stderr as text."""
+    def run(
+        self, *argv: str, check: bool = True, tz: str | None = None
+    ) -> subprocess.CompletedProcess:
+        """A Slurm client command against this cluster; stdout and stderr as text. `tz`
+        sets the zone the client shows and reads times in."""
+        env = self.env if tz is None else {**self.env, "TZ": tz}
         return subprocess.run(
-            list(argv), env=self.env, capture_output=True, text=True, check=check, timeout=30
+            list(argv), env=env, capture_output=True, text=True, check=check, timeout=30
         )
 
-    def show_job(self, job_id: str) -> dict[str, str]:
-        """`scontrol show job -o` as a dict of its KEY=VALUE fields."""
-        out = self.run("scontrol", "show", "job", "-o", job_id).stdout.strip()
+    def show_job(self, job_id: str, tz: str = "UTC") -> dict[str, str]:
+        """`scontrol show job -o` as a dict of its KEY=VALUE fields, times shown in `tz`."""
+        out = self.run("scontrol", "show", "job", "-o", job_id, tz=tz).stdout.strip()
         fields: dict[str, str] = {}
         key = None
         for token in out.split(" "):
