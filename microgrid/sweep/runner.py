@@ -131,14 +131,14 @@ def _init_pool_worker() -> None:
     limit_threads()
 
 
-def default_runner(scenario: Any) -> Any:
-    """The real pipeline: `microgrid.run(scenario)`."""
+def default_runner(scenario: Any, **kwargs: Any) -> Any:
+    """The real pipeline: `microgrid.run(scenario, **kwargs)`."""
     import microgrid
 
     run = getattr(microgrid, "run", None)
     if run is None or not callable(run):
         run = importlib.import_module("microgrid.run").run
-    return run(scenario)
+    return run(scenario, **kwargs)
 
 
 def resolve_runner(runner: Runner | str | None) -> Runner:

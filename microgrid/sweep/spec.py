@@ -204,17 +204,27 @@ def _describe(value: Any) -> str:
 
 
 def build_case_scenario(
-    base: Scenario, params: dict[str, Any], locs: dict[str, tuple], path: Path, lines: LineMap
+    base: Scenario,
+    params: dict[str, Any],
+    locs: dict[str, tuple],
+    path: Path,
+    lines: LineMap,
+    index: int | None = None,
 ) -> Scenario:
     """The case's Scenario, or an InputError naming the axis, value, spec file and line."""
     updates: dict[str, Any] = {}
     origin: dict[str, str] = {}
+    case = "" if index is None else f"case {index}: "
     for axis, value in params.items():
         try:
             u = expand_special(axis, value)
         except ValueError as exc:
             raise _err(
-                f"axis {axis} = {_describe(value)}: {exc}", path, lines, locs.get(axis, ()), axis
+                f"{case}axis {axis} = {_describe(value)}: {exc}",
+                path,
+                lines,
+                locs.get(axis, ()),
+                axis,
             ) from None
         updates.update(u)
         origin.update({k: axis for k in u})
@@ -224,7 +234,7 @@ def build_case_scenario(
         bad = str(exc.args[0]) if exc.args else "?"
         axis = origin.get(bad, bad)
         raise _err(
-            f"axis {axis} = {_describe(params.get(axis))}: no such field in the scenario "
+            f"{case}axis {axis} = {_describe(params.get(axis))}: no such field in the scenario "
             f"(or its parent section is not set in the base scenario)",
             path,
             lines,
@@ -237,7 +247,7 @@ def build_case_scenario(
         axis = _axis_for(loc, origin, params)
         where = f" (field {loc})" if loc and loc != axis else ""
         raise _err(
-            f"axis {axis} = {_describe(params.get(axis))}: {msg}{where}",
+            f"{case}axis {axis} = {_describe(params.get(axis))}: {msg}{where}",
             path,
             lines,
             locs.get(axis, ()),
@@ -319,7 +329,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         )
     ):
         params = {**c, **p}
-        scen = build_case_scenario(base, params, {**cl, **pl}, path, lines)
+        scen = build_case_scenario(base, params, {**cl, **pl}, path, lines, i)
         cid = fmt.format(index=i, hash=params_hash(params), name=name)
         if cid in ids:
             raise _err(

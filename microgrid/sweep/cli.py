@@ -1,0 +1,106 @@
+"""`microgrid sweep SPEC --out DIR` and `microgrid sweep-report DIR`.
+
+`add_sweep_parsers(subparsers)` registers both sub-commands on the main parser; the
+handlers raise `InputError` for bad input (the main CLI turns it into exit code 2).
+Exit code of `sweep`: 0 when every case is ok, 1 when some failed, timed out or did not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from microgrid.errors import InputError
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from microgrid.sweep.runner import default_runner, sweep
+    from microgrid.sweep.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.workers < 1:
+        raise InputError(f"--workers must be >= 1 (got {args.workers})")
+    runner = args.runner
+    if runner is None and args.no_powerflow:
+        runner = functools.partial(default_runner, powerflow=False)
+    df = sweep(
+        spec,
+        args.out,
+        workers=args.workers,
+        dask_address=args.dask,
+        timeout_s=args.timeout_s,
+        runner=runner,
+    )
+    n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
+    n_bad = len(df) - n_ok
+    n_missing = len(spec.cases) - len(df)
+    print(
+        f"sweep {spec.name}: {n_ok} ok, {n_bad} failed or timed out, {n_missing} not run; "
+        f"table {Path(args.out) / 'cases.parquet'}"
+    )
+    if args.report:
+        from microgrid.sweep.report import sweep_report
+
+        print(f"report {sweep_report(args.out)}")
+    return 0 if n_ok == len(spec.cases) else 1
+
+
+def cmd_sweep_report(args: argparse.Namespace) -> int:
+    from microgrid.sweep.report import sweep_report
+
+    print(f"report {sweep_report(args.out_dir)}")
+    return 0
+
+
+def add_sweep_parsers(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep",
+        help="run a sweep of scenario variants (resumable; local processes or Dask)",
+        description="Run every case of a sweep spec not yet done in --out. Re-running "
+        "the same command resumes: ok cases are skipped, failed ones retried.",
+    )
+    p.add_argument("spec", type=Path, help="sweep spec YAML (see docs/sweeps.md)")
+    p.add_argument("--out", type=Path, required=True, help="sweep output folder")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run on Dask: a scheduler address (tcp://host:8786), a scheduler file "
+        "(*.json), or 'local' for a LocalCluster of --workers processes",
+    )
+    p.add_argument("--timeout-s", type=float, default=None, help="wall-clock limit per case")
+    p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
+    p.add_argument("--report", action="store_true", help="write the report when done")
+    p.add_argument(
+        "--runner",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help=argparse.SUPPRESS,  # a custom case function (Scenario -> Result), for tests
+    )
+    p.set_defaults(func=cmd_sweep)
+
+    p = subparsers.add_parser(
+        "sweep-report", help="sensitivity tables, plots and report.html of a sweep folder"
+    )
+    p.add_argument("out_dir", type=Path, help="the sweep's --out folder")
+    p.set_defaults(func=cmd_sweep_report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (`python -m microgrid.sweep ...`), same exit codes."""
+    parser = argparse.ArgumentParser(prog="python -m microgrid.sweep")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_sweep_parsers(sub)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
