@@ -239,10 +239,8 @@ def injection_profiles(
     ``DFData``. Missing dispatch columns count as 0; a non-zero value for an element the net
     does not have raises ``InputError``.
     """
-    if isinstance(injections, pd.DataFrame):
-        frame = injections
-    else:
-        frame = pd.DataFrame([dict(injections)])
+    is_frame = isinstance(injections, pd.DataFrame)
+    frame = injections if is_frame else pd.DataFrame([dict(injections)])
     unknown = [c for c in frame.columns if c not in INJECTION_COLUMNS]
     if unknown and not any(c in frame.columns for c in INJECTION_COLUMNS):
         raise InputError(f"no dispatch columns in injections (got {list(frame.columns)[:6]})")

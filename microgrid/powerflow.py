@@ -227,8 +227,8 @@ def _as_profiles(
         if not (isinstance(key, tuple) and len(key) == 2):
             raise InputError(f"profile key must be (table, column), got {key!r}")
         table, column = key
-        if table not in _PQ_TABLES or column not in ("p_mw", "q_mvar"):
-            continue  # e.g. simbench's ("gen", "p_mw") for an empty table: ignored if empty
+        if frame.shape[1] == 0 or table not in _PQ_TABLES or column not in ("p_mw", "q_mvar"):
+            continue  # empty profiles (simbench's storage/gen); other tables rejected below
         if index is None:
             index = frame.index
         elif len(frame.index) != len(index) or not frame.index.equals(index):
@@ -303,6 +303,16 @@ def lightsim2grid_unsupported(net: pp.pandapowerNet) -> str | None:
             return "ideal phase shifters"
         if "tap2_pos" in tr and tr["tap2_pos"].notna().any():
             return "second tap changer"
+        off = (tr.tap_pos.fillna(0) != tr.tap_neutral.fillna(0)) & (
+            tr.tap_step_percent.fillna(0) != 0
+        )
+        kind = tr.get("tap_changer_type", pd.Series("Ratio", index=tr.index)).fillna("")
+        if (off & (kind != "Ratio")).any():
+            return "off-neutral taps other than 'Ratio' tap changers"
+        if (off & (tr.tap_side != "hv")).any():
+            return "off-neutral taps on the LV side"
+        if (off & (tr.tap_step_degree.fillna(0) != 0)).any():
+            return "phase-shifting taps"
     if (net.line.get("g_us_per_km", pd.Series(0.0)).fillna(0) != 0).any():
         return "line conductance g_us_per_km"
     return None
@@ -319,6 +329,7 @@ class _Reduced:
     open_line: list[tuple[int, int]]  # (line position, side 1|2)
     open_trafo: list[tuple[int, int]]
     slack_bus: int
+    trafo_shunt_s: np.ndarray  # (n_trafo x 2) magnetising shunt MVA at 1 pu, hv and lv side
 
 
 def _reduce(net: pp.pandapowerNet) -> _Reduced:
@@ -374,6 +385,19 @@ def _reduce(net: pp.pandapowerNet) -> _Reduced:
         neutral = trafo.tap_neutral.fillna(0.0).to_numpy(dtype=float)
         trafo["tap_pos"] = trafo.tap_pos.fillna(0.0).to_numpy(dtype=float) - neutral
         trafo["tap_neutral"] = 0.0
+        trafo_sh = _magnetising_as_shunts(net.trafo, net.bus)
+        trafo["vkr_percent"] = trafo_sh["vkr_percent"]
+        trafo["vk_percent"] = trafo_sh["vk_percent"]
+        trafo["pfe_kw"] = 0.0
+        trafo["i0_percent"] = 0.0
+        sh_bus = np.concatenate([trafo.hv_bus.to_numpy(), trafo.lv_bus.to_numpy()])
+        sh_s = np.concatenate([trafo_sh["s_hv"], trafo_sh["s_lv"]])
+        live = (sh_s != 0) & np.tile(trafo.in_service.to_numpy(bool), 2)
+        for b, sm in zip(sh_bus[live], sh_s[live], strict=True):
+            pp.create_shunt(solver, int(b), q_mvar=float(sm.imag), p_mw=float(sm.real))
+        shunt_s = np.stack([trafo_sh["s_hv"], trafo_sh["s_lv"]], 1)
+    else:
+        shunt_s = np.zeros((0, 2), dtype=complex)
     solver.trafo = trafo
 
     eg = net.ext_grid[net.ext_grid.in_service.astype(bool)].copy().reset_index(drop=True)
@@ -409,7 +433,58 @@ def _reduce(net: pp.pandapowerNet) -> _Reduced:
             pos = table.index.get_indexer(s.element)
             side = np.where(table[first].to_numpy()[pos] == s.bus.to_numpy(), 1, 2)
             out.extend(sorted({(int(p), int(sd)) for p, sd in zip(pos, side, strict=True)}))
-    return _Reduced(solver, solver_of_pos, inj_bus, inc, open_line, open_trafo, slack_bus)
+    return _Reduced(solver, solver_of_pos, inj_bus, inc, open_line, open_trafo, slack_bus, shunt_s)
+
+
+def _magnetising_as_shunts(trafo: pd.DataFrame, bus: pd.DataFrame) -> dict[str, np.ndarray]:
+    """pandapower's T model of each trafo as a series impedance plus two bus shunts.
+
+    pandapower (trafo_model="t") turns the T model into an asymmetric pi by a wye-delta
+    transform (``build_branch._wye_delta``); lightsim2grid's converter only takes a symmetric
+    shunt. This does the same transform in the transformer's own per unit and returns the
+    pi's series part as ``vk_percent``/``vkr_percent`` (to build the trafo with no
+    magnetising branch) and its two shunts as complex power at 1 pu, in pandapower's shunt
+    convention (``p_mw + j q_mvar``, ``q > 0`` absorbs): ``s_hv`` and ``s_lv``.
+    """
+    vkr = trafo.vkr_percent.to_numpy(float) / 100.0
+    vk = trafo.vk_percent.to_numpy(float) / 100.0
+    sn = trafo.sn_mva.to_numpy(float)
+    par = trafo.parallel.to_numpy(float)
+    r = vkr.copy()
+    x = np.sqrt(vk**2 - vkr**2)
+    g = trafo.pfe_kw.to_numpy(float) * 1e-3 / sn
+    ym = trafo.i0_percent.to_numpy(float) / 100.0
+    b = -np.sqrt(np.maximum(ym**2 - g**2, 0.0))
+    rr = trafo.get("leakage_resistance_ratio_hv", pd.Series(0.5, index=trafo.index))
+    xr = trafo.get("leakage_reactance_ratio_hv", pd.Series(0.5, index=trafo.index))
+    rr = rr.fillna(0.5).to_numpy(float)
+    xr = xr.fillna(0.5).to_numpy(float)
+    s_hv = np.zeros(len(trafo), dtype=complex)
+    s_lv = np.zeros(len(trafo), dtype=complex)
+    t = (g != 0) | (b != 0)
+    za = r[t] * rr[t] + 1j * x[t] * xr[t]
+    zb = r[t] * (1 - rr[t]) + 1j * x[t] * (1 - xr[t])
+    zc = 1.0 / (g[t] + 1j * b[t])
+    zsum = za * zb + za * zc + zb * zc
+    zab, zac, zbc = zsum / zc, zsum / zb, zsum / za
+    r[t], x[t] = zab.real, zab.imag
+    # shunt admittances in trafo pu -> MVA at 1 pu of the bus voltage
+    tap = (trafo.tap_pos.fillna(0) - trafo.tap_neutral.fillna(0)).to_numpy(float)
+    step = trafo.tap_step_percent.fillna(0).to_numpy(float)
+    vn_hv_tap = trafo.vn_hv_kv.to_numpy(float) * (1 + tap * step / 100.0)
+    vbus_hv = bus.vn_kv.reindex(trafo.hv_bus).to_numpy(float)
+    vbus_lv = bus.vn_kv.reindex(trafo.lv_bus).to_numpy(float)
+    vn_lv = trafo.vn_lv_kv.to_numpy(float)
+    yf, yt = 1.0 / zac, 1.0 / zbc
+    s_hv[t] = np.conj(yf) * (sn * par * (vbus_hv / vn_hv_tap) ** 2)[t]
+    s_lv[t] = np.conj(yt) * (sn * par * (vbus_lv / vn_lv) ** 2)[t]
+    x_raw = np.sqrt(vk**2 - vkr**2)
+    vkr_new = r * 100.0
+    vk_new = np.sqrt(r**2 + x**2) * 100.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        keep = x_raw == 0
+    vk_new[keep] = vk[keep] * 100.0
+    return {"vkr_percent": vkr_new, "vk_percent": vk_new, "s_hv": s_hv, "s_lv": s_lv}
 
 
 def _lightsim_grid(red: _Reduced) -> Any:
@@ -418,10 +493,10 @@ def _lightsim_grid(red: _Reduced) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         grid = init_from_pandapower(red.solver, pp_orig_file="pandapower_v3")
-    for table, opened, deact, deact1, deact2 in (
-        ("line", red.open_line, grid.deactivate_powerline,
+    for opened, deact, deact1, deact2 in (
+        (red.open_line, grid.deactivate_powerline,
          grid.deactivate_powerline_side1, grid.deactivate_powerline_side2),
-        ("trafo", red.open_trafo, grid.deactivate_trafo,
+        (red.open_trafo, grid.deactivate_trafo,
          grid.deactivate_trafo_side1, grid.deactivate_trafo_side2),
     ):  # fmt: skip
         sides: dict[int, set[int]] = {}
@@ -456,8 +531,14 @@ def _run_lightsim(
     n_line, n_trafo = len(solver.line), len(solver.trafo)
     eg = solver.ext_grid.iloc[0]
     vm_set, va_set = float(eg.vm_pu), math.radians(float(eg.va_degree))
-    v_flat = np.ones(grid.total_bus(), dtype=complex)
+    v_flat = np.full(grid.total_bus(), vm_set, dtype=complex)
     v_flat[red.slack_bus] = vm_set * np.exp(1j * va_set)
+    # start from DC angles: a flat start does not converge across phase-shifting
+    # transformers (e.g. SimBench's 150 degree YNd5 units); pandapower's init="auto" does
+    # the same
+    v_dc = grid.copy().dc_pf(v_flat.copy(), 30, 1e-8)
+    if len(v_dc) == len(v_flat) and np.all(np.isfinite(v_dc)):
+        v_flat = vm_set * np.exp(1j * np.angle(v_dc))
 
     vm = np.full((n, n_sb), np.nan)
     s_branch = np.full((n, n_line + n_trafo, 4), np.nan)
@@ -486,7 +567,6 @@ def _run_lightsim(
         else:
             start = stop
 
-    # branch currents (kA) from end powers, pandapower's formulas
     vn = solver.bus.vn_kv.to_numpy()
     ends = np.concatenate(
         [
@@ -494,6 +574,13 @@ def _run_lightsim(
             np.stack([solver.trafo.hv_bus.to_numpy(), solver.trafo.lv_bus.to_numpy()], 1),
         ]
     ).astype(int)
+    # pandapower counts the magnetising shunts in the trafo end powers: add them back
+    if n_trafo:
+        for side in (0, 1):
+            sh = red.trafo_shunt_s[:, side][None, :] * vm[:, ends[n_line:, side]] ** 2
+            s_branch[:, n_line:, 2 * side] += sh.real
+            s_branch[:, n_line:, 2 * side + 1] += sh.imag
+    # branch currents (kA) from end powers, pandapower's formulas
     with np.errstate(invalid="ignore", divide="ignore"):
         s1 = np.hypot(s_branch[:, :, 0], s_branch[:, :, 1])
         s2 = np.hypot(s_branch[:, :, 2], s_branch[:, :, 3])
