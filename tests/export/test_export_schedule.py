@@ -8,7 +8,6 @@ import json
 import math
 from datetime import datetime, timezone
 
-import jsonschema
 import pytest
 from export_helpers import JobIn, SegIn, read_jobs_csv, reference_result, write_result_dir
 
@@ -35,7 +34,13 @@ def _utc(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+def _jsonschema():
+    """jsonschema (in the test extra); only the schema checks need it."""
+    return pytest.importorskip("jsonschema")
+
+
 def test_schema_file_is_a_valid_draft_2020_12_schema():
+    jsonschema = _jsonschema()
     schema = load_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["properties"]["schema_version"]["pattern"].startswith("^1")
@@ -47,6 +52,7 @@ def test_round_trip_and_schema(tmp_path):
     assert schedule.schema_version == SCHEMA_VERSION == "1.0"
     path = write_schedule(schedule, tmp_path / "schedule.json")
     doc = json.loads(path.read_text())
+    jsonschema = _jsonschema()
     jsonschema.validate(doc, load_schema(), cls=jsonschema.Draft202012Validator)
     again = read_schedule(path)
     assert again == schedule
@@ -66,6 +72,7 @@ def test_schema_rejects_a_broken_document(tmp_path):
     schedule = build_schedule(reference_result(tmp_path / "result"))
     doc = schedule_to_dict(schedule)
     doc["jobs"][0]["segments"][0]["start_utc"] = "2023-08-21 05:00"  # not ISO with Z
+    jsonschema = _jsonschema()
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, load_schema(), cls=jsonschema.Draft202012Validator)
 
