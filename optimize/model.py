@@ -21,6 +21,7 @@ from optimize.battery import define_battery
 from optimize.facility import define_facility_load
 from optimize.generators import define_generators
 from optimize.grid import define_grid
+from optimize.network_cuts import define_network_cuts
 from optimize.objective import define_objective
 from optimize.problem import Problem
 from optimize.renewables import define_renewables
@@ -66,5 +67,6 @@ def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
         jobs_it = m.jobs_it_mw
     load = define_facility_load(m, problem.facility, jobs_it)
     define_power_balance(m, load)
+    define_network_cuts(m, problem.network_cuts, load)
     define_objective(m, problem, terms, elastic=elastic)
     return m

@@ -254,9 +254,11 @@ class Problem:
     generators: tuple[Generator, ...] = ()
     jobs: tuple[Job, ...] = ()
     objective: Objective = field(default_factory=Objective)
+    # optimize.network_cuts.LinearCut rows (e.g. AC power-flow sensitivities); () = none
+    network_cuts: tuple = ()
 
     def __post_init__(self) -> None:
-        for name in ("renewables", "generators", "jobs"):
+        for name in ("renewables", "generators", "jobs", "network_cuts"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         n = self.n_steps
         if not (isinstance(n, (int, np.integer)) and n >= 1):
