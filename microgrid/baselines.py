@@ -1,0 +1,383 @@
+"""Rule-based baselines: what a plain operator would do, to show what optimisation buys.
+
+Two simulations (not optimisations) of the same `optimize.Problem` the optimizer solves;
+rules in docs/baselines.md:
+
+- `asap`: every job starts at its release at full power and runs without interruption
+  until its work is done (it stops part-way through its last step, so that step's mean
+  power fraction is the fraction of the step it ran).
+- `carbon-threshold`: like `asap`, but preemptible jobs do not start, or pause, while the
+  grid carbon intensity is above its trailing 24-hour median (current step included);
+  a job runs regardless when skipping the step would leave less time before its deadline
+  than its remaining work (plus the restart overhead it would pay to resume), and a
+  running job never pauses once its `max_interruptions` are used up. Each resume after a
+  pause costs `restart_overhead_h` of work, as in the optimizer. Non-preemptible jobs run
+  as in `asap`.
+
+Energy rules (both): renewables serve the load first; a local surplus charges the
+battery, then is exported up to the export limit, and only the rest is curtailed. A
+deficit is met by the battery when import would exceed the previous local day's mean
+import (first day: the mean facility load of the horizon), by as much as the excess;
+then by grid import up to its limit (the outage limit of 0 and a demand-response cap
+included); then by the battery beyond the rule, then by the generators (cheapest
+fuel + carbon cost first). Anything left is imported anyway and reported as a limit
+violation (`import_over_limit_mwh`), not hidden. The ramp limit and the final state of
+charge are not rules of the baseline: their violations are reported.
+
+Costs come from `microgrid.costs.cost_breakdown`, the optimizer's own accounting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.costs import cost_breakdown
+from microgrid.results import TIMESERIES_COLUMNS
+
+BASELINES = ("asap", "carbon-threshold")
+_TOL = 1e-9
+
+
+@dataclass
+class BaselineResult:
+    """A simulated baseline: time series with the optimum's columns, costs, and checks."""
+
+    name: str
+    timeseries: pd.DataFrame
+    costs: dict[str, float]
+    jobs: dict[str, dict]
+    checks: dict[str, float | int]
+    gen_mw: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# --- jobs ----------------------------------------------------------------------------
+
+
+def trailing_median(carbon: np.ndarray, step_h: float, hours: float = 24.0) -> np.ndarray:
+    """Median of the last `hours` of carbon intensity, the current step included."""
+    window = max(1, round(hours / step_h))
+    return pd.Series(carbon).rolling(window=window, min_periods=1).median().to_numpy()
+
+
+def schedule_job(
+    job: optimize.Job,
+    n: int,
+    step_h: float,
+    dirty: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Mean power fraction per step of one job, and its summary.
+
+    `dirty[t]` True: a preemptible job would rather not run in step t (carbon-threshold);
+    None: run as soon as released (asap).
+    """
+    frac = np.zeros(n)
+    remaining = float(job.work_h)
+    started = running = False
+    restarts = 0
+    last = min(int(job.deadline_step), n)
+    for t in range(max(0, int(job.release_step)), last):
+        if remaining <= _TOL:
+            break
+        run = True
+        if dirty is not None and job.preemptible and dirty[t]:
+            # would skipping step t still leave time to finish (resuming costs overhead)?
+            overhead = job.restart_overhead_h if started else 0.0
+            time_after = (last - t - 1) * step_h
+            may_pause = not running or (
+                job.max_interruptions is None or restarts < job.max_interruptions
+            )
+            run = not may_pause or time_after < remaining + overhead - _TOL
+        if run:
+            if started and not running:
+                restarts += 1
+                remaining += job.restart_overhead_h
+            started = True
+            w = min(step_h, remaining)
+            frac[t] = w / step_h
+            remaining -= w
+        running = run
+    unfinished = remaining if remaining > 1e-6 else 0.0
+    return frac, {
+        "work_done_h": float(job.work_h) - unfinished,
+        "unfinished_h": unfinished,
+        "restarts": restarts,
+        "deadline_met": unfinished == 0.0,
+    }
+
+
+def schedule_jobs(problem: optimize.Problem, policy: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Power fraction per job under `policy` ("asap" or "carbon-threshold")."""
+    if policy not in BASELINES:
+        raise ValueError(f"unknown baseline {policy!r}; use one of {', '.join(BASELINES)}")
+    n, step_h = problem.n_steps, problem.step_h
+    dirty = None
+    if policy == "carbon-threshold":
+        carbon = problem.grid.carbon_g_per_kwh
+        dirty = carbon > trailing_median(carbon, step_h) + 1e-9
+    fracs, summary = {}, {}
+    for job in problem.jobs:
+        fracs[job.id], summary[job.id] = schedule_job(job, n, step_h, dirty)
+    return fracs, summary
+
+
+# --- energy --------------------------------------------------------------------------
+
+
+def simulate(
+    problem: optimize.Problem,
+    policy: str,
+    day_of_step: np.ndarray,
+) -> BaselineResult:
+    """Simulate `policy` on `problem`; `day_of_step` is the local calendar day of each step
+    (any increasing integers) for the battery's previous-day-mean rule."""
+    n, step_h, grid = problem.n_steps, problem.step_h, problem.grid
+    day_of_step = np.asarray(day_of_step)
+    if day_of_step.shape != (n,):
+        raise ValueError(f"day_of_step has shape {day_of_step.shape}, expected ({n},)")
+    fracs, jobs = schedule_jobs(problem, policy)
+    fac = problem.facility
+    jobs_it = np.zeros(n)
+    job_mw = {}
+    for job in problem.jobs:
+        job_mw[job.id] = job.full_power_it_mw * fracs[job.id]
+        jobs_it += job_mw[job.id]
+    it = fac.inference_it_mw + jobs_it
+    load = it * fac.pue
+
+    ren_names = [r.name for r in problem.renewables]
+    avail = {r.name: r.available_mw for r in problem.renewables}
+    used = {name: np.zeros(n) for name in ren_names}
+    ren_total = sum((avail[k] for k in ren_names), np.zeros(n))
+
+    b = problem.battery
+    ch, dis, soc = np.zeros(n), np.zeros(n), np.zeros(n)
+    if b is not None:
+        e_lo, e_hi = b.soc_min_frac * b.energy_mwh, b.soc_max_frac * b.energy_mwh
+        level = b.soc_initial_frac * b.energy_mwh
+        p_bat = b.power_mw * (np.ones(n) if b.available_frac is None else b.available_frac)
+    imp, exp = np.zeros(n), np.zeros(n)
+    gens = sorted(
+        problem.generators,
+        key=lambda g: (
+            g.fuel_usd_per_mwh
+            + problem.objective.carbon_price_usd_per_t * g.carbon_g_per_kwh / 1000.0
+        ),
+    )
+    gen_mw = {g.name: np.zeros(n) for g in problem.generators}
+    cap = grid.net_import_cap_mw
+    limit = grid.import_max_mw.copy()
+    if cap is not None:
+        limit = np.where(np.isnan(cap), limit, np.minimum(limit, np.maximum(cap, 0.0)))
+
+    # previous local day's mean import; first day: the horizon's mean facility load
+    threshold = float(load.mean())
+    day_sum, day_steps, current_day = 0.0, 0, day_of_step[0]
+
+    for t in range(n):
+        if day_of_step[t] != current_day:
+            threshold = day_sum / day_steps
+            day_sum, day_steps, current_day = 0.0, 0, day_of_step[t]
+        net = load[t] - ren_total[t]
+        if net <= 0:  # surplus: charge, export, then curtail
+            surplus = -net
+            if b is not None:
+                room = max(0.0, (e_hi - level) / (b.charge_efficiency * step_h))
+                ch[t] = min(surplus, p_bat[t], room)
+                surplus -= ch[t]
+            exp[t] = min(surplus, grid.export_max_mw[t])
+            surplus -= exp[t]
+            keep = 1.0 - surplus / ren_total[t] if ren_total[t] > 0 else 0.0
+            for k in ren_names:
+                used[k][t] = avail[k][t] * keep
+            # exact balance: the last renewable takes the rounding
+            if ren_names:
+                others = sum(used[k][t] for k in ren_names[:-1])
+                used[ren_names[-1]][t] = load[t] + ch[t] + exp[t] - others
+        else:  # deficit: battery above the threshold, import, battery, generators
+            for k in ren_names:
+                used[k][t] = avail[k][t]
+            need = net
+            room_dis = 0.0
+            if b is not None:
+                room_dis = max(0.0, min(p_bat[t], (level - e_lo) * b.discharge_efficiency / step_h))
+                if need > threshold:
+                    dis[t] = min(need - threshold, room_dis)
+                    need -= dis[t]
+            imp[t] = min(need, limit[t])
+            need -= imp[t]
+            if need > 0 and b is not None:
+                extra = min(need, room_dis - dis[t])
+                dis[t] += extra
+                need -= extra
+            for g in gens:
+                if need <= 0:
+                    break
+                avail_g = g.capacity_mw * (1.0 if g.available_frac is None else g.available_frac[t])
+                p = min(need, avail_g)
+                if p > 0 and g.min_load_frac > 0:
+                    p = max(p, g.min_load_frac * avail_g)  # min load: the excess is
+                    # absorbed below by importing less (or charging/exporting)
+                gen_mw[g.name][t] = p
+                need -= p
+            if need > 0:  # nothing left: import beyond the limit, reported
+                imp[t] += need
+            elif need < 0:  # a generator's minimum load overshoots
+                excess = -need
+                cut = min(excess, imp[t])
+                imp[t] -= cut
+                excess -= cut
+                cut = min(excess, dis[t])
+                dis[t] -= cut
+                excess -= cut
+                if excess > 0 and b is not None:
+                    room = max(0.0, (e_hi - level) / (b.charge_efficiency * step_h))
+                    ch[t] = min(excess, p_bat[t], room)
+                    excess -= ch[t]
+                if excess > 0:
+                    exp[t] = min(excess, grid.export_max_mw[t])
+                    excess -= exp[t]
+                if excess > 0:
+                    raise RuntimeError(
+                        f"baseline: generator minimum load cannot be absorbed at step {t}"
+                    )
+        if b is not None:
+            level += step_h * (b.charge_efficiency * ch[t] - dis[t] / b.discharge_efficiency)
+            soc[t] = level
+        day_sum += imp[t]
+        day_steps += 1
+
+    series = {
+        "grid_import_mw": imp,
+        "grid_export_mw": exp,
+        "battery_charge_mw": ch,
+        "battery_discharge_mw": dis,
+        "battery_soc_mwh": soc,
+        "backup_gen_mw": sum(gen_mw.values(), np.zeros(n)),
+        "it_load_mw": it,
+        "facility_load_mw": load,
+        "price_usd_per_mwh": grid.import_price_usd_per_mwh,
+        "carbon_g_per_kwh": grid.carbon_g_per_kwh,
+    }
+    for k in ren_names:
+        series[f"{k}_available_mw"] = avail[k]
+        series[f"{k}_used_mw"] = used[k]
+    no_powerflow = ("dc_bus_vm_pu", "max_line_loading_pct")  # no AC check of baselines
+    ts = pd.DataFrame(
+        {
+            c: series.get(c, np.full(n, np.nan) if c in no_powerflow else np.zeros(n))
+            for c in TIMESERIES_COLUMNS
+        }
+    )
+    for jid in sorted(job_mw):
+        ts[f"job_{jid}_mw"] = job_mw[jid]
+    ts["inference_it_mw"] = fac.inference_it_mw
+    ts["pue"] = fac.pue
+
+    unfinished = sum(j["unfinished_h"] for j in jobs.values())
+    costs = cost_breakdown(problem, ts, gen_mw=gen_mw, unfinished_h=unfinished)
+    checks = _checks(problem, ts)
+    return BaselineResult(policy, ts, costs, jobs, checks, gen_mw)
+
+
+def _checks(problem: optimize.Problem, ts: pd.DataFrame) -> dict[str, float | int]:
+    """Limits the rules do not enforce, measured on the simulated plan."""
+    step_h, grid = problem.step_h, problem.grid
+    imp = ts["grid_import_mw"].to_numpy()
+    exp = ts["grid_export_mw"].to_numpy()
+    over = np.maximum(imp - grid.import_max_mw, 0.0)
+    net = imp - exp
+    dr_over = np.zeros_like(net)
+    if grid.net_import_cap_mw is not None:
+        cap = grid.net_import_cap_mw
+        dr_over = np.where(np.isnan(cap), 0.0, np.maximum(net - np.nan_to_num(cap), 0.0))
+    ramp_steps = 0
+    if grid.ramp_mw_per_h is not None and len(net) > 1:
+        ramp_steps = int(np.sum(np.abs(np.diff(net)) > grid.ramp_mw_per_h * step_h + 1e-6))
+    out: dict[str, float | int] = {
+        "import_over_limit_mwh": float(over.sum() * step_h),
+        "import_over_limit_steps": int(np.sum(over > 1e-6)),
+        "dr_cap_over_mwh": float(dr_over.sum() * step_h),
+        "dr_cap_over_steps": int(np.sum(dr_over > 1e-6)),
+        "ramp_violation_steps": ramp_steps,
+    }
+    b = problem.battery
+    if b is not None and b.soc_final_frac is not None:
+        short = b.soc_final_frac * b.energy_mwh - float(ts["battery_soc_mwh"].iloc[-1])
+        out["soc_final_shortfall_mwh"] = max(0.0, short)
+    return out
+
+
+def _pct(base: float, opt: float) -> float | None:
+    if abs(base) < 1e-9:
+        return None
+    return 100.0 * (base - opt) / abs(base)
+
+
+def baseline_summary(result: BaselineResult, optimum: dict) -> dict:
+    """One baseline's figures for summary.json, with the optimum's savings against it."""
+    c = result.costs
+    opt_total = optimum["total_cost_usd"]
+    opt_objective = opt_total + optimum.get("carbon_cost_usd", 0.0)
+    n_jobs = len(result.jobs)
+    return {
+        "total_cost_usd": c["total_cost_usd"],
+        "energy_cost_usd": c["energy_usd"],
+        "demand_cost_usd": c["demand_usd"],
+        "fuel_cost_usd": c["fuel_usd"],
+        "wear_cost_usd": c["wear_usd"],
+        "carbon_cost_usd": c["carbon_usd"],
+        "objective_usd": c["objective_usd"],
+        "emissions_t": c["emissions_t"],
+        "cost_saving_pct": _pct(c["total_cost_usd"], opt_total),
+        "emissions_saving_pct": _pct(c["emissions_t"], optimum["emissions_t"]),
+        "objective_saving_pct": _pct(c["objective_usd"], opt_objective),
+        "peak_import_mw": float(result.timeseries["grid_import_mw"].max()),
+        "jobs": {
+            "n_jobs": n_jobs,
+            "deadlines_met": sum(1 for j in result.jobs.values() if j["deadline_met"]),
+            "restarts": sum(j["restarts"] for j in result.jobs.values()),
+        },
+        "violations": result.checks,
+    }
+
+
+def local_days(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """Local calendar day number of each step."""
+    local = index.tz_convert(timezone)
+    return np.asarray(local.year * 10000 + local.month * 100 + local.day, dtype=np.int64)
+
+
+def run_baselines(
+    problem: optimize.Problem,
+    index: pd.DatetimeIndex,
+    timezone: str,
+    price_usd_per_mwh: np.ndarray | None = None,
+) -> dict[str, BaselineResult]:
+    """Both baselines on the optimizer's problem; time series on the UTC `index`.
+    `price_usd_per_mwh` (the market price column of the results; default: the import
+    price, adder included) only fills that column."""
+    days = local_days(index, timezone)
+    out = {}
+    for name in BASELINES:
+        res = simulate(problem, name, days)
+        res.timeseries.index = index
+        if price_usd_per_mwh is not None:
+            res.timeseries["price_usd_per_mwh"] = np.asarray(price_usd_per_mwh, dtype=float)
+        out[name] = res
+    return out
+
+
+def baseline_summaries(
+    problem: optimize.Problem,
+    index: pd.DatetimeIndex,
+    timezone: str,
+    optimum: dict,
+    price_usd_per_mwh: np.ndarray | None = None,
+) -> dict[str, dict]:
+    """`summary["baselines"]`: each baseline's costs and the optimum's savings."""
+    results = run_baselines(problem, index, timezone, price_usd_per_mwh)
+    return {name: baseline_summary(res, optimum) for name, res in results.items()}

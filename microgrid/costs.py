@@ -1,0 +1,116 @@
+"""Cost accounting of a dispatch time series, the same as the optimizer's objective.
+
+One function, `cost_breakdown`, prices any plan (the optimum, a baseline) on the
+`optimize.Problem` it was made for. It reproduces `optimize.Dispatch.costs` term by term
+(tests/microgrid/test_baselines.py checks it on the optimum to 1e-6 relative):
+
+- `energy_usd`: Σ_t step_h · (import[t] · import_price[t] − export[t] · export_price[t])
+  (import price includes the scenario's import adder; export earns the export price,
+  negative prices mean paying to export).
+- `demand_usd`: demand charge (USD per MW) × Σ over billing months (local calendar months,
+  `Grid.month_of_step`) of that month's peak import.
+- `fuel_usd`: Σ_g fuel_usd_per_mwh_g · step_h · Σ_t gen_g[t].
+- `wear_usd`: wear_usd_per_mwh · step_h · Σ_t battery_discharge[t].
+- `emissions_t`: step_h · (Σ_t import[t] · carbon[t] + Σ_g,t gen_g[t] · carbon_g) / 1000.
+- `carbon_usd`: carbon price × emissions_t.
+- `unfinished_penalty_usd`: unfinished-work penalty × unfinished job hours (0 if unpriced).
+
+`total_cost_usd` (as in summary.json) is energy + demand + fuel + wear + unfinished
+penalty; `objective_usd` adds the carbon cost (what the optimizer minimises).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+import optimize
+
+COST_KEYS = (
+    "energy_usd",
+    "demand_usd",
+    "fuel_usd",
+    "wear_usd",
+    "carbon_usd",
+    "unfinished_penalty_usd",
+    "emissions_t",
+)
+TOTAL_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "unfinished_penalty_usd")
+
+
+def _col(series: Mapping, name: str, n: int) -> np.ndarray:
+    if name in series:
+        arr = np.asarray(series[name], dtype=float)
+        if arr.shape != (n,):
+            raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
+        return arr
+    return np.zeros(n)
+
+
+def generator_series(
+    problem: optimize.Problem, series: Mapping, gen_mw: Mapping | None = None
+) -> dict[str, np.ndarray]:
+    """Per-generator MW: `gen_mw[name]` when given, else `backup_gen_mw` for one generator."""
+    n = problem.n_steps
+    if gen_mw is not None:
+        return {g.name: _col(gen_mw, g.name, n) for g in problem.generators}
+    total = _col(series, "backup_gen_mw", n)
+    if not problem.generators:
+        if np.any(np.abs(total) > 1e-9):
+            raise ValueError("backup_gen_mw is non-zero but the problem has no generators")
+        return {}
+    if len(problem.generators) > 1:
+        raise ValueError(
+            "several generators: pass gen_mw (MW per generator) to price them separately"
+        )
+    return {problem.generators[0].name: total}
+
+
+def cost_breakdown(
+    problem: optimize.Problem,
+    series: Mapping,
+    *,
+    gen_mw: Mapping | None = None,
+    unfinished_h: float = 0.0,
+) -> dict[str, float]:
+    """Costs of a plan: `series` maps column names (`grid_import_mw`, `grid_export_mw`,
+    `battery_discharge_mw`, `backup_gen_mw`) to arrays of length `problem.n_steps` (a
+    results time-series DataFrame works). Keys as `optimize.Dispatch.costs` plus
+    `total_cost_usd` and `objective_usd`."""
+    n, step_h, grid = problem.n_steps, problem.step_h, problem.grid
+    imp = _col(series, "grid_import_mw", n)
+    exp = _col(series, "grid_export_mw", n)
+    dis = _col(series, "battery_discharge_mw", n)
+    gens = generator_series(problem, series, gen_mw)
+
+    energy = step_h * float(
+        np.dot(imp, grid.import_price_usd_per_mwh) - np.dot(exp, grid.export_price_usd_per_mwh)
+    )
+    demand = 0.0
+    if grid.demand_charge_usd_per_mw > 0:
+        months = np.asarray(grid.month_of_step)
+        peaks = [float(imp[months == k].max()) for k in np.unique(months)]
+        demand = grid.demand_charge_usd_per_mw * float(np.sum(peaks))
+    fuel = 0.0
+    emissions = float(np.dot(imp, grid.carbon_g_per_kwh)) * step_h / 1000.0
+    for g in problem.generators:
+        p = gens.get(g.name, np.zeros(n))
+        fuel += g.fuel_usd_per_mwh * step_h * float(p.sum())
+        emissions += g.carbon_g_per_kwh * step_h * float(p.sum()) / 1000.0
+    wear = 0.0
+    if problem.battery is not None:
+        wear = problem.battery.wear_usd_per_mwh * step_h * float(dis.sum())
+    penalty = (problem.objective.unfinished_work_penalty_usd_per_h or 0.0) * unfinished_h
+    out = {
+        "energy_usd": energy,
+        "demand_usd": demand,
+        "fuel_usd": fuel,
+        "wear_usd": wear,
+        "carbon_usd": problem.objective.carbon_price_usd_per_t * emissions,
+        "unfinished_penalty_usd": penalty,
+        "emissions_t": emissions,
+    }
+    out["total_cost_usd"] = sum(out[k] for k in TOTAL_KEYS)
+    out["objective_usd"] = out["total_cost_usd"] + out["carbon_usd"]
+    return out
