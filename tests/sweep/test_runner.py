@@ -1,0 +1,126 @@
+"""Sweeps on a real local process pool: failures, timeouts, worker deaths, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+import pandas as pd
+import psutil
+from conftest import PY, ROOT, STANDIN, env, records, result_dirs, wait_for, write_spec
+
+from microgrid.sweep import sweep, sweep_report
+from microgrid.sweep.standin import run_case
+
+MIXED = """\
+cases:
+  - {period.start: "2023-03-06T00:00", period.end: "2023-03-09T00:00", battery.energy_mwh: 0}
+  - {period.start: "2023-03-06T00:00", period.end: "2023-03-09T00:00", battery.energy_mwh: 200}
+  - {period.start: "2023-08-21T00:00", period.end: "2023-08-24T00:00", battery.energy_mwh: 200}
+  # 2024: outside the signal file -> the case raises
+  - {period.start: "2024-03-04T00:00", period.end: "2024-03-07T00:00", battery.energy_mwh: 0}
+  # half a year of 15-minute steps: a few seconds, past the 1 s limit
+  - {period.start: "2023-01-01T00:00", period.end: "2023-07-01T00:00", period.step_minutes: 15,
+     battery.energy_mwh: 100}
+"""
+
+
+def _check_consistent(out, n_cases=None):
+    """Every row has a record, no duplicate rows, result dirs exactly for ok records."""
+    recs = records(out)
+    df = pd.read_parquet(out / "cases.parquet")
+    assert df["case_id"].is_unique
+    assert set(df["case_id"]) <= set(recs)
+    ok = sorted(k for k, r in recs.items() if r["status"] == "ok")
+    assert result_dirs(out) == ok
+    for k in ok:
+        assert (out / "cases" / k / "summary.json").exists()
+    if n_cases is not None:
+        assert len(recs) == len(df) == n_cases
+    return recs, df
+
+
+def test_failed_and_timed_out_cases_are_recorded_and_retried(tmp_path):
+    spec = write_spec(tmp_path, MIXED, base="ercot-dallas-2023.yaml")
+    out = tmp_path / "out"
+    df = sweep(spec, out, workers=2, timeout_s=1.0, runner=run_case, progress=None)
+    assert df["status"].tolist() == ["ok", "ok", "ok", "failed", "timeout"]
+    assert "signals do not cover the period" in df.loc[3, "error"]
+    assert "timed out after 1.0 s" in df.loc[4, "error"]
+    # KPIs come from the solve and depend on the parameters.
+    assert df.loc[1, "total_cost_usd"] < df.loc[0, "total_cost_usd"]  # a battery helps
+    assert (df.loc[:2, "wall_s"] > 0).all()
+    recs, _ = _check_consistent(out, 5)
+    first = {k: r["run_id"] for k, r in recs.items()}
+
+    # Re-run: ok cases are skipped (their records untouched), the others are retried.
+    df2 = sweep(spec, out, workers=1, timeout_s=1.0, runner=run_case, progress=None)
+    recs2, _ = _check_consistent(out, 5)
+    assert df2["status"].tolist() == ["ok", "ok", "ok", "failed", "timeout"]
+    for k, r in recs2.items():
+        assert (r["run_id"] == first[k]) == (r["status"] == "ok"), k
+
+    html = sweep_report(out)
+    text = html.read_text()
+    assert "data:image/png;base64," in text and "signals do not cover" in text
+    table = pd.read_csv(out / "report" / "sensitivity_battery_energy_mwh.csv")
+    assert table["n_cases"].sum() == 3  # the ok cases only
+
+
+def _pool_workers(pid):
+    return [
+        p
+        for p in psutil.Process(pid).children(recursive=True)
+        if "spawn_main" in " ".join(p.cmdline())
+    ]
+
+
+SLOW12 = """\
+axes:
+  zip:
+    period.start: ["2023-01-01T00:00", "2023-04-01T00:00", "2023-07-01T00:00", "2023-10-01T00:00"]
+    period.end: ["2023-04-01T00:00", "2023-07-01T00:00", "2023-10-01T00:00", "2024-01-01T00:00"]
+  battery.energy_mwh: [0, 100, 200]
+"""
+
+
+def test_sigkill_worker_then_parent_and_rerun_completes_each_case_once(tmp_path):
+    spec = write_spec(tmp_path, SLOW12, base="ercot-dallas-2023.yaml")
+    out = tmp_path / "out"
+    cmd = [PY, "-m", "microgrid.sweep", "sweep", str(spec), "--out", str(out)]
+    cmd += ["--workers", "2", "--runner", STANDIN]
+    log1 = tmp_path / "run1.log"
+    with open(log1, "w") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env(), stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            n0 = len(wait_for(lambda: records(out), 120, "the first record"))
+            victim = _pool_workers(proc.pid)[0]
+            victim.send_signal(signal.SIGKILL)  # a worker dies mid-sweep
+            # The pool is replaced and the sweep goes on ...
+            n1 = len(wait_for(lambda: len(records(out)) > n0 and records(out), 120, "progress"))
+            os.killpg(proc.pid, signal.SIGKILL)  # ... then the whole sweep is killed.
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log1.read_text()
+    assert "a worker process died" in text, text
+    assert n1 < 12, "the sweep finished before it could be killed; make the cases slower"
+    recs1, df1 = _check_consistent(out)
+    assert len(df1) <= len(recs1) < 12
+    assert all(r["status"] == "ok" for r in recs1.values())
+
+    run2 = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+    assert run2.returncode == 0, run2.stderr
+    assert f"({len(recs1)} already done)" in run2.stderr
+    recs2, df2 = _check_consistent(out, 12)
+    assert all(r["status"] == "ok" for r in recs2.values())
+    for k, r in recs1.items():  # finished cases were not run again
+        assert recs2[k]["run_id"] == r["run_id"]
+    assert sorted(df2["case_id"]) == sorted(
+        json.loads((out / "sweep.json").read_text())["cases"][i]["case_id"] for i in range(12)
+    )
