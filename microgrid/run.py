@@ -152,8 +152,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run(scenario: Scenario | str | os.PathLike, *, powerflow: bool = True) -> Result:
-    """Solve a scenario end to end and return its `Result` (nothing is written)."""
+def run(
+    scenario: Scenario | str | os.PathLike, *, powerflow: bool = True, baselines: bool = True
+) -> Result:
+    """Solve a scenario end to end and return its `Result` (nothing is written).
+
+    `baselines`: also simulate the rule-based baselines (microgrid/baselines.py) and add
+    their costs and the optimum's savings to `summary["baselines"]`."""
     scenario_path = None
     if not isinstance(scenario, Scenario):
         scenario_path = Path(scenario).resolve()
@@ -168,6 +173,16 @@ def run(scenario: Scenario | str | os.PathLike, *, powerflow: bool = True) -> Re
     jobs = job_segments(inputs.index, dispatch, inputs.jobs, gpus_of)
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
     summary["jobs"]["instances_outside_period"] = inputs.jobs_dropped
+    if baselines:
+        from microgrid.baselines import baseline_summaries
+
+        summary["baselines"] = baseline_summaries(
+            problem,
+            inputs.index,
+            scenario.site.timezone,
+            summary,
+            price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
+        )
 
     net = None
     violations = pd.DataFrame()
