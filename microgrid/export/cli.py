@@ -13,7 +13,13 @@ from pathlib import Path
 from microgrid.errors import InputError
 from microgrid.export.kubernetes import DEFAULT_IMAGE, KubernetesOptions, export_kubernetes
 from microgrid.export.safe_io import OutputDir
-from microgrid.export.schedule import load_result, schedule_csv, schedule_json
+from microgrid.export.schedule import (
+    load_result,
+    schedule_csv,
+    schedule_json,
+    write_schedule,
+    write_schedule_csv,
+)
 from microgrid.export.slurm import SlurmOptions, SubmitError, export_slurm, submit
 
 TARGETS = ("slurm", "kubernetes", "json", "csv")
@@ -56,6 +62,15 @@ def run_export(args: argparse.Namespace) -> int:
         raise InputError("--submit only applies to --to slurm")
     inputs = load_result(args.result_dir)
     schedule = inputs.schedule
+    if args.to in ("json", "csv") and Path(args.out).suffix.lower() in (".json", ".csv"):
+        # --out names the file itself (`--to json --out schedule.json`); CSV goes beside JSON
+        target = Path(args.out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if args.to == "json":
+            write_schedule(schedule, target.with_suffix(".json"))
+        write_schedule_csv(schedule, target.with_suffix(".csv"))
+        print(f"wrote {target} ({schedule.n_segments} segments)")
+        return 0
     if args.to in ("json", "csv"):
         od = OutputDir(args.out)
         files = {"schedule.csv": schedule_csv(schedule)}
