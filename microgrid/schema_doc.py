@@ -1,0 +1,99 @@
+"""Generate docs/scenario-reference.md from the scenario schema, so the two never drift.
+
+python -m microgrid.schema_doc > docs/scenario-reference.md
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from microgrid.scenario import Scenario
+
+
+def _type_name(annotation: object) -> str:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
+    if origin in (list, tuple, dict):
+        args = ", ".join(_type_name(a) for a in typing.get_args(annotation))
+        return f"{origin.__name__}[{args}]"
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _constraints(field) -> str:
+    parts = []
+    for meta in field.metadata:
+        for key, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            value = getattr(meta, key, None)
+            if value is not None:
+                parts.append(f"{sym} {value}")
+    return ", ".join(parts)
+
+
+def _models(annotation: object) -> list[type[BaseModel]]:
+    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found = []
+    for arg in typing.get_args(annotation):
+        found += _models(arg)
+    return found
+
+
+def _section(model: type[BaseModel], prefix: str, out: list[str], seen: set) -> None:
+    doc = inspect.cleandoc(model.__doc__ or "")
+    out += [f"## `{prefix or 'top level'}` ({model.__name__})", ""]
+    if doc and not doc.startswith("Usage docs"):
+        out += [doc, ""]
+    out += ["| field | type | default | constraints |", "|---|---|---|---|"]
+    nested = []
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        if field.default is PydanticUndefined and field.default_factory is None:
+            default = "**required**"
+        elif field.default_factory is not None:
+            default = f"`{field.default_factory()!r}`"
+        else:
+            default = (
+                f"`{field.default!r}`" if not isinstance(field.default, BaseModel) else "(defaults)"
+            )
+        out.append(
+            f"| `{name}` | {_type_name(field.annotation)} | {default} | {_constraints(field)} |"
+        )
+        for sub in _models(field.annotation):
+            if sub not in seen:
+                seen.add(sub)
+                nested.append((sub, f"{prefix}.{name}" if prefix else name))
+    out.append("")
+    for sub, path in nested:
+        _section(sub, path, out, seen)
+
+
+def reference() -> str:
+    out = [
+        "# Scenario reference",
+        "",
+        "Generated from `microgrid/scenario.py` by `python -m microgrid.schema_doc`; a test",
+        "keeps it current. Units are in the field names (`_mw`, `_mwh`, `_usd_per_mwh`,",
+        "`_g_per_kwh`, `_frac` = fraction 0..1, `_pct` = percent, `_h` = hours, `_deg`,",
+        "`_c` = deg C). Unknown keys are errors; relative paths resolve against the scenario",
+        "file's folder; times without an offset are local wall time at `site.timezone`.",
+        "",
+    ]
+    _section(Scenario, "", out, {Scenario})
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")
