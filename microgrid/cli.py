@@ -64,6 +64,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pareto(args: argparse.Namespace) -> int:
+    from microgrid.pareto import pareto_front, write_front
+    from microgrid.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+
+    def show(row: dict) -> None:
+        budget = "-" if row["budget_t"] is None else f"{row['budget_t']:.1f}"
+        print(
+            f"  {row['point']:<14} budget {budget:>10} t  cost {row['cost_usd']:>14,.0f} USD  "
+            f"emissions {row['emissions_t']:>10,.1f} t  {row['status']}",
+            flush=True,
+        )
+
+    print(f"scenario {scenario.name}: cost-carbon front, {args.points} points")
+    front = pareto_front(scenario, args.points, progress=show)
+    out = write_front(front, args.out, title=f"{scenario.name}: cost-carbon front")
+    print(f"results in {out / 'pareto.csv'} and {out / 'pareto.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microgrid",
@@ -80,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a scenario and its data without solving")
     p.add_argument("scenario", type=Path)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("pareto", help="cost-carbon Pareto front (epsilon-constraint solves)")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--points", type=int, default=5, help="points on the front (>= 2)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="folder for pareto.csv/.png")
+    p.set_defaults(func=cmd_pareto)
 
     for register in _plugin_parsers():
         register(sub)
