@@ -68,6 +68,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from microgrid.pareto import pareto_front, write_front
     from microgrid.scenario import load_scenario
 
+    if args.points < 2:
+        raise InputError("--points must be at least 2 (the two ends of the front)")
     scenario = load_scenario(args.scenario)
 
     def show(row: dict) -> None:
