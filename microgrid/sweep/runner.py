@@ -547,8 +547,25 @@ def sweep(
     out = Path(out)
     (out / "cases").mkdir(parents=True, exist_ok=True)
     (out / "records").mkdir(parents=True, exist_ok=True)
-    with _lock(out):
+    with _lock(out), _thread_env():
         return _sweep_locked(spec, out, workers, client, dask_address, timeout_s, run_fn, progress)
+
+
+@contextlib.contextmanager
+def _thread_env():
+    """Workers inherit the environment when they start, before their imports: one BLAS/OpenMP
+    thread each (unless the user set these variables). Restored afterwards."""
+    saved = {k: os.environ.get(k) for k in THREAD_ENV}
+    for k, v in THREAD_ENV.items():
+        os.environ.setdefault(k, v)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _sweep_locked(spec, out, workers, client, dask_address, timeout_s, run_fn, stream):
