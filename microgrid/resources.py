@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from microgrid.errors import InputError
 from microgrid.scenario import Scenario
-from weather import WeatherDataError
+from weather import UnknownTurbineError, WeatherDataError
 from weather.chain import ResourceChain, Site
 from weather.io import read_site_csv, read_tmy, site_metadata
 from weather.pv import PVSystem
-from weather.wind import WindFarm
+from weather.wind import WindFarm, power_curve
 
 
 def read_weather(scenario: Scenario) -> pd.DataFrame | None:
@@ -20,7 +19,7 @@ def read_weather(scenario: Scenario) -> pd.DataFrame | None:
         return None
     path = scenario.resolve(w.path)
     if not path.exists():
-        raise InputError("weather file not found", path=str(path), field="weather.path")
+        raise scenario.error(f"weather file not found: {path}", "weather.path")
     if w.source == "tmy":
         year = scenario.to_utc(scenario.period.start).year
         return read_tmy(path, coerce_year=year)
@@ -29,11 +28,10 @@ def read_weather(scenario: Scenario) -> pd.DataFrame | None:
         try:
             offset = site_metadata(path)["utc_offset_seconds"]
         except WeatherDataError:
-            raise InputError(
-                "unknown site CSV: set weather.utc_offset_seconds (the fixed UTC offset "
-                "of its time_local stamps)",
-                path=str(path),
-                field="weather.utc_offset_seconds",
+            raise scenario.error(
+                f"unknown site CSV {path.name}: set weather.utc_offset_seconds (the fixed "
+                "UTC offset of its time_local stamps)",
+                "weather",
             ) from None
     return read_site_csv(path, timezone=scenario.site.timezone, utc_offset_seconds=offset)
 
@@ -65,6 +63,11 @@ def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFra
         ),
     )
     weather = read_weather(scenario)
+    if wind is not None:
+        try:
+            power_curve(wind.turbine_type)  # cached; raises for a name not in the library
+        except UnknownTurbineError as exc:
+            raise scenario.error(str(exc).split(": ", 1)[-1], "wind.turbine_type") from None
     # The site CSVs use one fixed UTC offset, so a local calendar year can end an hour
     # past the file: repeat at most that last hour (weather.resample.select_period).
     out = chain.run(

@@ -13,7 +13,6 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
-from microgrid.errors import InputError
 from microgrid.network import NetworkParameters, build_network
 from microgrid.powerflow import run_timeseries
 from microgrid.results import job_segments, summarize, timeseries_frame
@@ -207,9 +206,8 @@ def solve_dispatch(
             )
         return optimize.solve(problem, options)
     except optimize.Infeasible as exc:
-        raise InputError(
-            _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem),
-            path=str(scenario.base_dir / f"{scenario.name}.yaml"),
+        raise scenario.error(
+            _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem)
         ) from None
 
 

@@ -378,6 +378,9 @@ class Scenario(Strict):
     export: Export = Export()
     # Folder of the scenario file: relative paths resolve against it.
     base_dir: Path = Field(default=Path("."), exclude=True)
+    # The file and its key lines, for errors found after validation (data, solver).
+    source_path: Path | None = Field(default=None, exclude=True)
+    source_lines: dict = Field(default_factory=dict, exclude=True, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -401,6 +404,12 @@ class Scenario(Strict):
         idx = pd.date_range(start, end, freq=freq, inclusive="left", name="timestamp_utc")
         return idx
 
+    def error(self, message: str, field: str | None = None) -> InputError:
+        """An InputError naming this scenario's file and the line of `field`."""
+        line = line_of(self.source_lines, tuple(field.split("."))) if field else None
+        path = str(self.source_path) if self.source_path else None
+        return InputError(message, path=path, line=line, field=field)
+
     def resolve(self, p: Path) -> Path:
         return p if p.is_absolute() else (self.base_dir / p)
 
@@ -409,7 +418,14 @@ class Scenario(Strict):
         data = self.model_dump(mode="python", exclude={"base_dir"})
         for dotted, value in updates.items():
             set_dotted(data, dotted, value)
-        return Scenario.model_validate({**data, "base_dir": self.base_dir})
+        return Scenario.model_validate(
+            {
+                **data,
+                "base_dir": self.base_dir,
+                "source_path": self.source_path,
+                "source_lines": self.source_lines,
+            }
+        )
 
 
 def set_dotted(data: dict, dotted: str, value: object) -> None:
@@ -458,6 +474,8 @@ def load_scenario(path: str | Path) -> Scenario:
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping", path=str(path), line=1)
     try:
-        return Scenario.model_validate({**data, "base_dir": path.resolve().parent})
+        return Scenario.model_validate(
+            {**data, "base_dir": path.resolve().parent, "source_path": path, "source_lines": lines}
+        )
     except ValidationError as exc:
         raise validation_error(exc, path, lines) from None
