@@ -41,8 +41,10 @@ penalty is given (then it is priced in the objective). In elastic mode a registe
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyomo.environ as pyo
@@ -51,6 +53,28 @@ from optimize.elastic import add_slack
 from optimize.throughput import curve_segments, throughput
 
 _TOL = 1e-6
+
+_HORIZON_CREDIT: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "jobs_horizon_credit", default=0.0
+)
+
+
+@contextlib.contextmanager
+def horizon_credit(fraction: float) -> Iterator[None]:
+    """Within the block, ``define_jobs`` credits work after the model horizon.
+
+    Used by the rolling-horizon solve for jobs whose deadline lies beyond the window's model
+    horizon: a preemptible job may leave ``fraction * (deadline - n) * step_h`` hours of its
+    work for later windows; a non-preemptible job that is still running at the last step
+    is credited with ``min(work, (deadline - n) * step_h)`` (it continues at full
+    throughput). Outside the block (``fraction = 0``) deadlines beyond the horizon are
+    clipped to it: all work must be done within the model.
+    """
+    token = _HORIZON_CREDIT.set(float(fraction))
+    try:
+        yield
+    finally:
+        _HORIZON_CREDIT.reset(token)
 
 
 def _active_steps(job, n: int) -> range:
@@ -89,6 +113,17 @@ def define_jobs(
     by_id = {j.id: j for j in jobs}
     relaxed = elastic or unfinished_penalty_usd_per_h is not None
     m.job_step_h = float(step_h)
+    credit = _HORIZON_CREDIT.get()
+    # hours after the horizon (before the deadline), only with a horizon credit
+    tail_h = {
+        j.id: (max(0, int(j.deadline_step) - n) * float(step_h) if credit > 0 else 0.0)
+        for j in jobs
+    }
+    # work that must be done inside the horizon (preemptible jobs: credit deducted)
+    inside_h = {
+        j.id: (max(0.0, j.work_h - credit * tail_h[j.id]) if j.preemptible else j.work_h)
+        for j in jobs
+    }
 
     idx = [(j.id, t) for j in jobs for t in _active_steps(j, n)]
     m.job_ids = pyo.Set(initialize=ids, ordered=True)
@@ -124,7 +159,7 @@ def define_jobs(
         m.job_ids, domain=pyo.NonNegativeReals, bounds=(0.0, None if relaxed else 0.0)
     )
     m.job_work_required_h = pyo.Param(
-        m.job_ids, initialize={j.id: float(j.work_h) for j in jobs}, mutable=True
+        m.job_ids, initialize={jid: float(inside_h[jid]) for jid in ids}, mutable=True
     )
 
     # --- power fraction bounds -----------------------------------------------------------
@@ -195,6 +230,9 @@ def define_jobs(
         lhs = sum(m.job_work[jid, t] for t in steps_of(jid)) + m.job_unfinished_h[jid]
         if jid in slack:
             lhs = lhs + slack[jid]
+        if not j.preemptible and tail_h[jid] > 0 and len(steps_of(jid)) > 0:
+            last = steps_of(jid)[-1]
+            lhs = lhs + min(j.work_h, tail_h[jid]) * m.job_on[jid, last]
         rhs = m.job_work_required_h[jid]
         if jid in restart_ids and j.restart_overhead_h > 0:
             rhs = rhs + j.restart_overhead_h * m.job_restarts[jid]
@@ -204,12 +242,16 @@ def define_jobs(
 
     # --- valid inequalities (only when all work must be done) ----------------------------
     if not relaxed:
-        cnt_ids = [j.id for j in jobs if 0 < _min_steps(j.work_h, step_h) <= len(steps_of(j.id))]
+        cnt_ids = [
+            j.id
+            for j in jobs
+            if tail_h[j.id] == 0 or j.preemptible
+            if 0 < _min_steps(inside_h[j.id], step_h) <= len(steps_of(j.id))
+        ]
         m.job_min_on = pyo.Constraint(
             cnt_ids,
             rule=lambda m, jid: (
-                sum(m.job_on[jid, t] for t in steps_of(jid))
-                >= _min_steps(by_id[jid].work_h, step_h)
+                sum(m.job_on[jid, t] for t in steps_of(jid)) >= _min_steps(inside_h[jid], step_h)
             ),
         )
         up_idx = []

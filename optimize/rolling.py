@@ -1,0 +1,356 @@
+"""Rolling-horizon solve of a long problem in windows (``solve_rolling``).
+
+Window ``w`` commits the steps ``[a_w, a_{w+1})`` and optimises ``[a_w, e_w)`` with
+``e_w = min(a_{w+1} + overlap_steps, n)`` (look-ahead). Window starts are
+``0, window_steps, 2*window_steps, ...`` or the explicit ``boundaries``. Each window is a
+sub-``Problem`` built from slices of the arrays and the state carried from the committed
+steps of the previous window:
+
+* battery: ``soc_initial_frac`` = committed end SOC; ``soc_final_frac`` (if set) is imposed at
+  the end of every window's model horizon;
+* grid: ``initial_net_import_mw`` = last committed net import (ramp limit across windows);
+  demand charge: the peak of a billing month already reached in earlier windows is a lower
+  bound of that month's peak variable, so a window pays only for raising it;
+* jobs: remaining work (progress = physical throughput − restart overhead × restarts),
+  interruptions used, running state (``running_at_start``). A job already started and
+  stopped that starts again pays its restart: its window requirement is raised by
+  ``restart_overhead_h`` and one interruption is pre-counted. Jobs released after the model
+  horizon wait; jobs whose deadline lies beyond it are in the window with a horizon credit
+  (see ``optimize.jobs.horizon_credit``): a preemptible job may leave
+  ``carry_fraction × (hours after the horizon before its deadline)`` of its work to later
+  windows; a non-preemptible job running at the horizon end continues. A non-preemptible
+  job that stopped unfinished (possible only with an unfinished-work penalty) stays
+  unfinished.
+
+Each window is built with ``optimize.model.build_model``, compiled and solved with the same
+in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per window: Pyomo build and
+compilation are a small share of a window's time next to the MILP (see the B2 benchmark),
+and the model structure changes between windows (jobs enter and leave), so a persistent
+model would save little. An infeasible window raises ``optimize.Infeasible`` with the
+window's diagnosis, steps shifted to the full horizon.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from optimize.jobs import horizon_credit
+from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
+from optimize.results import Dispatch, extract_dispatch
+from optimize.throughput import throughput
+
+_TOL = 1e-6
+
+
+@dataclass
+class RollingDispatch(Dispatch):
+    """A ``Dispatch`` over the committed steps of all windows, plus per-window stats.
+
+    ``windows``: one dict per window with ``window``, ``start``, ``end`` (committed steps),
+    ``horizon_end``, ``n_jobs``, ``build_s``, ``solve_s``, ``mip_gap``, ``status``,
+    ``objective_usd`` (of the window model, look-ahead included).
+    ``status`` is ``"optimal"`` if every window was, else ``"time_limit"``; ``mip_gap`` is the
+    largest window gap; ``objective_usd`` is the cost of the committed schedule (energy +
+    demand + fuel + wear + carbon + unfinished penalty).
+    """
+
+    windows: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class _JobState:
+    job: Job
+    remaining_h: float
+    restarts: int = 0
+    started: bool = False
+    running: bool = False
+    work_done_h: float = 0.0
+    failed: bool = False
+
+
+def _slice(arr, a: int, b: int):
+    return None if arr is None else np.asarray(arr)[a:b]
+
+
+def _sub_problem(
+    problem: Problem,
+    a: int,
+    e: int,
+    soc_frac: float | None,
+    net_import: float | None,
+    jobs: list[Job],
+) -> Problem:
+    g = problem.grid
+    grid = Grid(
+        import_max_mw=g.import_max_mw[a:e],
+        export_max_mw=g.export_max_mw[a:e],
+        import_price_usd_per_mwh=g.import_price_usd_per_mwh[a:e],
+        export_price_usd_per_mwh=g.export_price_usd_per_mwh[a:e],
+        carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
+        ramp_mw_per_h=g.ramp_mw_per_h,
+        demand_charge_usd_per_mw=g.demand_charge_usd_per_mw,
+        month_of_step=_slice(g.month_of_step, a, e),
+        net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
+        initial_net_import_mw=net_import,
+    )
+    battery: Battery | None = problem.battery
+    if battery is not None:
+        battery = replace(
+            battery,
+            soc_initial_frac=battery.soc_initial_frac if soc_frac is None else soc_frac,
+            available_frac=_slice(battery.available_frac, a, e),
+        )
+    gens = tuple(
+        replace(x, available_frac=_slice(x.available_frac, a, e)) for x in problem.generators
+    )
+    return Problem(
+        step_h=problem.step_h,
+        n_steps=e - a,
+        grid=grid,
+        facility=replace(
+            problem.facility,
+            inference_it_mw=problem.facility.inference_it_mw[a:e],
+            pue=problem.facility.pue[a:e],
+        ),
+        renewables=tuple(replace(r, available_mw=r.available_mw[a:e]) for r in problem.renewables),
+        battery=battery,
+        generators=gens,
+        jobs=tuple(jobs),
+        objective=problem.objective,
+    )
+
+
+def _window_jobs(states: dict[str, _JobState], a: int, e: int) -> list[Job]:
+    out = []
+    for st in states.values():
+        j = st.job
+        if st.failed or st.remaining_h <= _TOL or j.release_step >= e or j.deadline_step <= a:
+            continue
+        if not j.preemptible and st.started and not st.running:
+            continue  # stopped unfinished: cannot restart
+        running = st.running and j.release_step <= a
+        max_int = j.max_interruptions
+        if max_int is not None:
+            max_int = max(0, max_int - st.restarts)
+        work = st.remaining_h
+        if st.started and not running and j.preemptible:
+            # the next start is a restart: pay it in advance
+            work += j.restart_overhead_h
+            if max_int is not None:
+                if max_int == 0:
+                    st.failed = True
+                    continue
+                max_int -= 1
+        out.append(
+            replace(
+                j,
+                work_h=work,
+                release_step=max(0, j.release_step - a),
+                deadline_step=j.deadline_step - a,
+                max_interruptions=max_int,
+                running_at_start=running,
+            )
+        )
+    return out
+
+
+def solve_rolling(
+    problem: Problem,
+    window_steps: int,
+    overlap_steps: int = 0,
+    options: SolverOptions | None = None,
+    *,
+    boundaries: list[int] | None = None,
+    end_step: int | None = None,
+    carry_fraction: float = 0.5,
+) -> RollingDispatch:
+    """Solve ``problem`` window by window; see the module docstring for the carried state.
+
+    ``boundaries``: explicit committed window starts (sorted, first 0); otherwise
+    multiples of ``window_steps``. ``end_step``: stop after this step (default ``n_steps``;
+    series then have length ``end_step``). ``options`` apply to every window (a time limit
+    is per window).
+    """
+    from optimize.diagnosis import Infeasible, Slack
+    from optimize.model import build_model
+    from optimize.solve import SolveError, compile_model, load_solution, make_highs, run_highs
+
+    options = options or SolverOptions()
+    n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
+    if boundaries is None:
+        starts = list(range(0, n, int(window_steps)))
+    else:
+        starts = sorted({int(b) for b in boundaries if 0 <= b < n} | {0})
+    ends = [*starts[1:], n]
+    step_h = problem.step_h
+
+    states = {j.id: _JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
+    soc_frac: float | None = None
+    net_import = problem.grid.initial_net_import_mw
+    month_peak: dict[int, float] = {}
+    parts: list[Dispatch] = []
+    windows: list[dict] = []
+    gen_mw = {g.name: [] for g in problem.generators}
+
+    for w, (a, c) in enumerate(zip(starts, ends, strict=True)):
+        e = min(c + int(overlap_steps), problem.n_steps)
+        jobs = _window_jobs(states, a, e)
+        sub = _sub_problem(problem, a, e, soc_frac, net_import, jobs)
+        t0 = time.perf_counter()
+        with horizon_credit(carry_fraction):
+            m = build_model(sub)
+        if hasattr(m, "grid_peak_import_mw"):
+            for mo, var in m.grid_peak_import_mw.items():
+                if mo in month_peak:
+                    var.setlb(month_peak[mo])
+        cm = compile_model(m)
+        h = make_highs(cm, options)
+        build_s = time.perf_counter() - t0
+        res = run_highs(h, cm.integrality is not None)
+        if res.status == "infeasible":
+            from optimize.diagnosis import diagnose
+
+            try:
+                with horizon_credit(carry_fraction):
+                    diagnose(sub, options)
+            except Infeasible as exc:
+                shifted = [
+                    Slack(s.kind, s.name, [t + a for t in s.steps], s.amount, s.unit)
+                    for s in exc.diagnosis
+                ]
+                raise Infeasible(shifted) from None
+            raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
+        if res.status not in ("optimal", "time_limit") or not res.has_solution:
+            raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
+        t1 = time.perf_counter()
+        load_solution(m, cm, h)
+        d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
+        solve_s = res.solve_s + time.perf_counter() - t1
+        k = c - a
+        parts.append(d)
+        for g in problem.generators:
+            gen_mw[g.name].append(
+                np.array([m.gen_mw[g.name, t].value for t in range(k)], dtype=float)
+            )
+        windows.append(
+            {
+                "window": w,
+                "start": a,
+                "end": c,
+                "horizon_end": e,
+                "n_jobs": len(jobs),
+                "build_s": build_s,
+                "solve_s": solve_s,
+                "mip_gap": res.mip_gap,
+                "status": res.status,
+                "objective_usd": res.objective,
+            }
+        )
+
+        # --- carry the state of the committed steps ---------------------------------------
+        s = d.series
+        if problem.battery is not None and problem.battery.energy_mwh > 0:
+            soc_frac = float(s["battery_soc_mwh"][k - 1]) / problem.battery.energy_mwh
+            soc_frac = min(max(soc_frac, 0.0), 1.0)
+        net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
+        if problem.grid.month_of_step is not None:
+            months = problem.grid.month_of_step[a:c]
+            for mo in np.unique(months):
+                peak = float(s["grid_import_mw"][:k][months == mo].max())
+                month_peak[int(mo)] = max(month_peak.get(int(mo), 0.0), peak)
+        for j in jobs:
+            st = states[j.id]
+            frac = s[f"job_{j.id}_power_fraction"][:k]
+            on = frac > _TOL
+            work = float(throughput(j.throughput_curve, frac).sum()) * step_h
+            prev = np.concatenate(([st.running and j.release_step == 0], on[:-1]))
+            starts_n = int(np.sum(on & ~prev))
+            restarts = starts_n if (st.started or st.running) else max(0, starts_n - 1)
+            progress = work - j.restart_overhead_h * restarts
+            st.work_done_h += progress
+            st.remaining_h = max(0.0, st.remaining_h - progress)
+            st.restarts += restarts
+            st.started = st.started or bool(on.any())
+            st.running = bool(on[-1]) and st.remaining_h > _TOL
+        for st in states.values():  # passed the deadline unfinished
+            if st.job.deadline_step <= c and st.remaining_h > _TOL:
+                st.failed = True
+
+    return _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw)
+
+
+def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> RollingDispatch:
+    step_h = problem.step_h
+    series: dict[str, np.ndarray] = {}
+    keys: list[str] = []
+    for d in parts:
+        keys += [k for k in d.series if k not in keys]
+    for key in keys:
+        arr = np.zeros(n)
+        for d, a, c in zip(parts, starts, ends, strict=True):
+            if key in d.series:
+                arr[a:c] = d.series[key][: c - a]
+        series[key] = arr
+    for j in problem.jobs:  # jobs never in a window: zero series
+        for suffix in ("mw", "power_fraction", "work_h"):
+            series.setdefault(f"job_{j.id}_{suffix}", np.zeros(n))
+
+    g = problem.grid
+    imp, exp = series["grid_import_mw"], series["grid_export_mw"]
+    gen_emis_t = 0.0
+    fuel = 0.0
+    for gen in problem.generators:
+        p = np.concatenate(gen_mw[gen.name]) if gen_mw[gen.name] else np.zeros(0)
+        fuel += gen.fuel_usd_per_mwh * step_h * float(p.sum())
+        gen_emis_t += gen.carbon_g_per_kwh * step_h * float(p.sum()) / 1000.0
+    emissions = float(np.dot(imp, g.carbon_g_per_kwh[:n])) * step_h / 1000.0 + gen_emis_t
+    demand = 0.0
+    if g.demand_charge_usd_per_mw > 0 and g.month_of_step is not None:
+        months = g.month_of_step[:n]
+        demand = g.demand_charge_usd_per_mw * sum(
+            float(imp[months == mo].max()) for mo in np.unique(months)
+        )
+    wear = 0.0
+    if problem.battery is not None:
+        wear = (
+            problem.battery.wear_usd_per_mwh * step_h * float(series["battery_discharge_mw"].sum())
+        )
+
+    jobs: dict[str, dict] = {}
+    for jid, st in states.items():
+        unfinished = st.remaining_h if st.remaining_h > _TOL else 0.0
+        jobs[jid] = {
+            "work_done_h": st.work_done_h,
+            "unfinished_h": unfinished,
+            "restarts": st.restarts,
+            "deadline_met": unfinished == 0.0,
+        }
+    penalty = problem.objective.unfinished_work_penalty_usd_per_h or 0.0
+    costs = {
+        "energy_usd": step_h
+        * float(
+            np.dot(imp, g.import_price_usd_per_mwh[:n])
+            - np.dot(exp, g.export_price_usd_per_mwh[:n])
+        ),
+        "demand_usd": demand,
+        "fuel_usd": fuel,
+        "wear_usd": wear,
+        "carbon_usd": problem.objective.carbon_price_usd_per_t * emissions,
+        "unfinished_penalty_usd": penalty * sum(j["unfinished_h"] for j in jobs.values()),
+        "emissions_t": emissions,
+    }
+    objective = sum(v for k, v in costs.items() if k != "emissions_t")
+    return RollingDispatch(
+        status="optimal" if all(w["status"] == "optimal" for w in windows) else "time_limit",
+        objective_usd=objective,
+        mip_gap=max((w["mip_gap"] for w in windows), default=0.0),
+        build_s=sum(w["build_s"] for w in windows),
+        solve_s=sum(w["solve_s"] for w in windows),
+        series=series,
+        costs=costs,
+        jobs=jobs,
+        windows=windows,
+    )
