@@ -70,12 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
     ap.add_argument("--runner", default=None, help="case function module:function")
     ap.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow")
+    ap.add_argument("--no-baselines", action="store_true", help="skip the baseline schedules")
     ap.add_argument("--keep", type=Path, default=None, help="keep the sweep folders here")
     args = ap.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
     runner = args.runner
-    if runner is None and args.no_powerflow:
-        runner = functools.partial(default_runner, powerflow=False)
+    options = {}
+    if args.no_powerflow:
+        options["powerflow"] = False
+    if args.no_baselines:
+        options["baselines"] = False
+    if runner is None and options:
+        runner = functools.partial(default_runner, **options)
 
     with tempfile.TemporaryDirectory(prefix="b4-") as tmp:
         base = args.keep or Path(tmp)

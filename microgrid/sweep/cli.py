@@ -24,8 +24,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise InputError(f"--workers must be >= 1 (got {args.workers})")
     runner = args.runner
-    if runner is None and args.no_powerflow:
-        runner = functools.partial(default_runner, powerflow=False)
+    options = {}
+    if args.no_powerflow:
+        options["powerflow"] = False
+    if args.no_baselines:
+        options["baselines"] = False
+    if runner is None and options:
+        runner = functools.partial(default_runner, **options)
     df = sweep(
         spec,
         args.out,
@@ -74,6 +79,11 @@ def add_sweep_parsers(subparsers) -> None:
     )
     p.add_argument("--timeout-s", type=float, default=None, help="wall-clock limit per case")
     p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
+    p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip the baseline schedules (asap, carbon-threshold) in each case's summary",
+    )
     p.add_argument("--report", action="store_true", help="write the report when done")
     p.add_argument(
         "--runner",
