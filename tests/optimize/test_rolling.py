@@ -1,0 +1,157 @@
+"""Rolling-horizon solve (optimize/rolling.py) on small problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimize import Infeasible
+from optimize.problem import (
+    Battery,
+    Facility,
+    Grid,
+    Job,
+    Objective,
+    Problem,
+    Renewable,
+    SolverOptions,
+)
+from optimize.rolling import solve_rolling
+from optimize.solve import solve
+
+OPTS = SolverOptions(mip_rel_gap=1e-6)
+
+
+def small_problem(n=48, jobs=(), ramp=None, demand=0.0, battery=True, penalty=None):
+    t = np.arange(n)
+    price = 40 + 30 * np.sin(2 * np.pi * (t - 6) / 24)  # cheap at night
+    pv = np.clip(8 * np.sin(2 * np.pi * (t - 6) / 24), 0, None)
+    grid = Grid(
+        import_max_mw=np.full(n, 40.0),
+        export_max_mw=np.full(n, 5.0),
+        import_price_usd_per_mwh=price + 5,
+        export_price_usd_per_mwh=price,
+        carbon_g_per_kwh=np.full(n, 400.0),
+        ramp_mw_per_h=ramp,
+        demand_charge_usd_per_mw=demand,
+        month_of_step=(t // 36).astype(int),
+    )
+    bat = None
+    if battery:
+        bat = Battery(
+            power_mw=5.0,
+            energy_mwh=20.0,
+            charge_efficiency=0.95,
+            discharge_efficiency=0.95,
+            soc_min_frac=0.1,
+            soc_max_frac=0.9,
+            soc_initial_frac=0.5,
+            soc_final_frac=0.5,
+            wear_usd_per_mwh=1.0,
+        )
+    return Problem(
+        step_h=1.0,
+        n_steps=n,
+        grid=grid,
+        facility=Facility(inference_it_mw=np.full(n, 5.0), pue=np.full(n, 1.2)),
+        renewables=(Renewable("pv", pv),),
+        battery=bat,
+        jobs=tuple(jobs),
+        objective=Objective(unfinished_work_penalty_usd_per_h=penalty),
+    )
+
+
+def job_on(d, jid):
+    return np.flatnonzero(d.series[f"job_{jid}_mw"] > 1e-6)
+
+
+def test_single_window_equals_solve():
+    jobs = (Job("a", 10.0, 8.0, 0, 48), Job("b", 6.0, 5.0, 10, 40, preemptible=False))
+    p = small_problem(jobs=jobs, ramp=15.0)
+    d_full = solve(p, OPTS)
+    d_roll = solve_rolling(p, window_steps=48, options=OPTS)
+    assert len(d_roll.windows) == 1
+    assert d_roll.objective_usd == pytest.approx(d_full.objective_usd, rel=1e-6)
+    np.testing.assert_allclose(d_roll.series["grid_import_mw"], d_full.series["grid_import_mw"])
+
+
+def test_state_carried_across_windows():
+    jobs = (
+        Job("long", 10.0, 20.0, 0, 48, max_interruptions=1, restart_overhead_h=0.5),
+        Job("np", 6.0, 8.0, 20, 29, preemptible=False, max_interruptions=0),
+        Job(
+            "cap",
+            8.0,
+            6.0,
+            30,
+            46,
+            f_min=0.6,
+            throughput_curve=((0.6, 0.78), (0.8, 0.94), (1.0, 1.0)),
+        ),
+    )
+    p = small_problem(jobs=jobs, ramp=6.0)
+    d = solve_rolling(p, window_steps=24, overlap_steps=6, options=OPTS)
+    assert [w["start"] for w in d.windows] == [0, 24]
+    assert all(d.jobs[j.id]["deadline_met"] for j in jobs), d.jobs
+    assert d.jobs["long"]["restarts"] <= 1
+    # a non-preemptible job is one contiguous block, also across the boundary at 24
+    on = job_on(d, "np")
+    assert len(on) >= 8 and np.all(np.diff(on) == 1)
+    assert on[0] < 24 <= on[-1]  # it must cross the boundary: 8 h in steps 20-28
+    # SOC recursion and ramp limit hold at the window boundary
+    s = d.series
+    b = p.battery
+    soc = s["battery_soc_mwh"]
+    expect = soc[23] + 0.95 * s["battery_charge_mw"][24] - s["battery_discharge_mw"][24] / 0.95
+    assert soc[24] == pytest.approx(expect, abs=1e-6)
+    net = s["grid_import_mw"] - s["grid_export_mw"]
+    assert np.max(np.abs(np.diff(net))) <= 6.0 + 1e-6
+    assert soc[-1] >= b.soc_final_frac * b.energy_mwh - 1e-6
+    # power balance of the concatenated series
+    supply = net + s["pv_used_mw"] + s["battery_discharge_mw"] - s["battery_charge_mw"]
+    np.testing.assert_allclose(supply, s["facility_load_mw"], atol=1e-6)
+    # work done (progress) equals the work of each job
+    for j in jobs:
+        assert d.jobs[j.id]["work_done_h"] >= j.work_h - 1e-6
+
+
+def test_rolling_close_to_full_solve():
+    jobs = (Job("a", 10.0, 16.0, 0, 48, max_interruptions=2), Job("b", 5.0, 10.0, 12, 44))
+    p = small_problem(jobs=jobs)
+    d_full = solve(p, OPTS)
+    d_roll = solve_rolling(p, window_steps=24, overlap_steps=12, options=OPTS)
+    # myopic windows cannot beat the full horizon, and should be close on this case
+    assert d_roll.objective_usd >= d_full.objective_usd - 1e-3
+    assert d_roll.objective_usd <= d_full.objective_usd * 1.05
+    assert all(v["deadline_met"] for v in d_roll.jobs.values())
+
+
+def test_demand_charge_counts_monthly_peak_once():
+    p = small_problem(jobs=(Job("a", 10.0, 12.0, 0, 48),), demand=1000.0)
+    d = solve_rolling(p, window_steps=12, options=OPTS)
+    imp = d.series["grid_import_mw"]
+    months = p.grid.month_of_step
+    expect = 1000.0 * (imp[months == 0].max() + imp[months == 1].max())
+    assert d.costs["demand_usd"] == pytest.approx(expect)
+    assert len(d.windows) == 4
+
+
+def test_infeasible_window_names_job_with_global_steps():
+    # job b needs 10 h in 6 steps of the second window
+    jobs = (Job("b", 5.0, 10.0, 30, 36),)
+    p = small_problem(jobs=jobs)
+    with pytest.raises(Infeasible) as exc:
+        solve_rolling(p, window_steps=24, options=OPTS)
+    slacks = [s for s in exc.value.diagnosis if s.name == "b"]
+    assert slacks and slacks[0].amount == pytest.approx(4.0)
+    assert slacks[0].steps == [35]
+
+
+def test_warm_start_relax_and_fix_gives_same_optimum():
+    jobs = (Job("a", 10.0, 16.0, 0, 48, max_interruptions=2), Job("b", 5.0, 10.0, 12, 44))
+    p = small_problem(jobs=jobs)
+    d0 = solve_rolling(p, window_steps=48, options=OPTS)
+    d1 = solve_rolling(p, window_steps=48, options=OPTS, warm_start_chunk_steps=12)
+    assert d1.windows[0]["warm_start_usd"] is not None
+    assert d1.windows[0]["warm_start_usd"] >= d0.objective_usd - 1e-3
+    assert d1.objective_usd == pytest.approx(d0.objective_usd, rel=1e-6)
