@@ -221,3 +221,28 @@ def test_quarter_hour_steps():
     _, obj, series, _ = solve_jobs([job], price, step_h=0.25)
     assert on_steps(series, "q") == [4, 5, 6, 7]
     assert obj == pytest.approx(4 * 0.25 * 10 * 4)
+
+
+def test_horizon_credit_for_deadlines_beyond_the_model():
+    from optimize.jobs import horizon_credit
+
+    price = [1, 2, 3, 50]
+    # without a credit the deadline is clipped: 4 h of work in the 4 steps
+    _, obj, series, _ = solve_jobs([Job("p", 10.0, 4.0, 0, 10)], price)
+    assert obj == pytest.approx(10 * 56)
+    # preemptible, credit 0.5: 6 steps after the horizon -> 3 h may wait, 1 h inside
+    with horizon_credit(0.5):
+        _, obj, series, _ = solve_jobs([Job("p", 10.0, 4.0, 0, 10)], price)
+    assert on_steps(series, "p") == [0]
+    # non-preemptible: it may start at the last step and continue after the horizon
+    with horizon_credit(0.5):
+        _, obj, series, _ = solve_jobs([Job("n", 10.0, 6.0, 0, 10, preemptible=False)], price)
+    assert on_steps(series, "n") == [3]
+    assert obj == pytest.approx(500)
+    # ... but not stop before the horizon end unless finished
+    with horizon_credit(0.5):
+        _, obj, series, _ = solve_jobs(
+            [Job("n", 10.0, 6.0, 0, 10, preemptible=False)], [1, 2, 3, 50, 60]
+        )
+    steps = on_steps(series, "n")
+    assert steps[-1] == 4 and np.all(np.diff(steps) == 1)
