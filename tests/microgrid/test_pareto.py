@@ -1,0 +1,79 @@
+"""Cost-carbon Pareto front (microgrid/pareto.py) and `microgrid pareto` on the tiny
+scenario of test_baselines.py, solved to a zero MIP gap so the front is exact."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from test_baselines import TINY
+
+from microgrid.cli import main
+from microgrid.pareto import pareto_front, write_front
+from microgrid.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pareto") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+@pytest.fixture(scope="module")
+def front(tiny_path):
+    return pareto_front(load_scenario(tiny_path), points=4)
+
+
+def test_front_is_monotone_and_within_budgets(front):
+    assert list(front["point"]) == ["min-cost", "e1", "e2", "min-emissions"]
+    assert (front["status"] == "optimal").all()
+    cost = front["cost_usd"].to_numpy()
+    em = front["emissions_t"].to_numpy()
+    budget = front["budget_t"].to_numpy(dtype=float)
+    # budgets tighten down the table; cost never falls, emissions never rise
+    assert np.isnan(budget[0]) and np.all(np.diff(budget[1:]) < 0)
+    assert np.all(np.diff(cost) >= -1e-6 * np.abs(cost[:-1]))
+    assert np.all(np.diff(em) <= 1e-6)
+    assert np.all(em[1:] <= budget[1:] + 1e-6)
+    # the ends differ: clean hours cost more here (battery cycling, peak)
+    assert em[-1] < em[0] - 1.0 and cost[-1] > cost[0] + 1.0
+    # interior budgets are evenly spaced between the two ends' emissions
+    assert budget[1] == pytest.approx(em[0] - (em[0] - em[-1]) / 3, rel=1e-3)
+
+
+def test_write_front_is_atomic_and_complete(front, tmp_path):
+    out = write_front(front, tmp_path / "p")
+    assert sorted(p.name for p in out.iterdir()) == ["pareto.csv", "pareto.png"]
+    back = pd.read_csv(out / "pareto.csv")
+    assert list(back.columns[:5]) == ["point", "budget_t", "cost_usd", "emissions_t", "status"]
+    assert back["cost_usd"].to_numpy() == pytest.approx(front["cost_usd"].to_numpy())
+    assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_pareto(tiny_path, tmp_path, capsys):
+    assert main(["pareto", str(tiny_path), "--points", "2", "--out", str(tmp_path / "o")]) == 0
+    assert "min-emissions" in capsys.readouterr().out
+    back = pd.read_csv(tmp_path / "o" / "pareto.csv")
+    assert list(back["point"]) == ["min-cost", "min-emissions"]
+
+
+def test_cli_pareto_rejects_one_point(tiny_path, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "microgrid.cli", "pareto", str(tiny_path), "--points", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: --points must be at least 2 (the two ends of the front)"
+    ]
