@@ -14,7 +14,7 @@ imports in each worker, pickling, idle workers at the tail).
 
     python benchmarks/sweep_scaling.py                 # the full year (long)
     python benchmarks/sweep_scaling.py --days 3        # a quick check of the machinery
-    python benchmarks/sweep_scaling.py --runner microgrid.sweep.standin:run_case
+    python benchmarks/sweep_scaling.py --runner microgrid.sweeps.standin:run_case
 
 `--days N` shortens every case to N days from Monday 2023-01-02 (for N <= 7 a single
 window: `solver.window_h` is unset). The machine is shared: other load changes the result.
@@ -34,8 +34,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from microgrid.sweep.runner import default_runner, read_records, sweep  # noqa: E402
-from microgrid.sweep.spec import load_spec  # noqa: E402
+from microgrid.sweeps.runner import default_runner, read_records, sweep  # noqa: E402
+from microgrid.sweeps.spec import load_spec  # noqa: E402
 
 PV = [(0, 0), (80, 65)]  # (dc_mw, ac_mw)
 BATTERY_MWH = [0, 50, 100, 200]  # 4-hour duration: power = energy / 4

@@ -9,6 +9,7 @@ res.write("out/")
 from microgrid.errors import InputError
 from microgrid.run import Result, run
 from microgrid.scenario import Scenario, load_scenario
+from microgrid.sweeps import sweep, sweep_report
 
-__all__ = ["InputError", "Result", "Scenario", "load_scenario", "run"]
+__all__ = ["InputError", "Result", "Scenario", "load_scenario", "run", "sweep", "sweep_report"]
 __version__ = "0.1.0"

@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugin_parsers() -> list[Callable]:
     """Sub-commands that live beside their feature (export, sweep)."""
     from microgrid.export.cli import add_export_parser
-    from microgrid.sweep.cli import add_sweep_parsers
+    from microgrid.sweeps.cli import add_sweep_parsers
 
     return [add_export_parser, add_sweep_parsers]
 

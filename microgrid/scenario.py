@@ -83,6 +83,10 @@ class Signals(Strict):
     price_usd_per_mwh: float | None = None
     carbon_g_per_kwh: NonNeg | None = None
     time_of_use: list[TimeOfUseBand] | None = None
+    # Hours past either end of the CSV that may repeat its first/last value. A local
+    # calendar year west of UTC runs a few hours past a UTC-year file (Chicago: 6 h);
+    # 0 makes any shortfall an error.
+    edge_fill_hours: int = Field(default=0, ge=0, le=24)
 
     @model_validator(mode="after")
     def _one_source(self) -> Signals:

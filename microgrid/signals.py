@@ -101,17 +101,23 @@ def read_signal_csv(
     return pd.DataFrame(out, index=index)
 
 
-def _on_index(frame: pd.DataFrame, index: pd.DatetimeIndex, path: Path) -> pd.DataFrame:
-    """Hold each source value over its interval; fail if the horizon is not covered."""
+def _on_index(
+    frame: pd.DataFrame, index: pd.DatetimeIndex, path: Path, edge_fill_hours: int = 0
+) -> pd.DataFrame:
+    """Hold each source value over its interval; fail if the horizon is not covered
+    (beyond `edge_fill_hours` of the first/last value repeated)."""
     src_step = frame.index[1] - frame.index[0] if len(frame) > 1 else pd.Timedelta(hours=1)
-    if index[0] < frame.index[0] or index[-1] >= frame.index[-1] + src_step:
+    fill = pd.Timedelta(hours=edge_fill_hours)
+    step = index[1] - index[0] if len(index) > 1 else src_step
+    if index[0] < frame.index[0] - fill or index[-1] >= frame.index[-1] + src_step + fill:
         raise InputError(
             f"signals cover {frame.index[0].isoformat()} to "
             f"{(frame.index[-1] + src_step).isoformat()}, but the period needs "
-            f"{index[0].isoformat()} to {(index[-1] + (index[1] - index[0])).isoformat()}",
+            f"{index[0].isoformat()} to {(index[-1] + step).isoformat()}"
+            + (f" (edge_fill_hours={edge_fill_hours})" if edge_fill_hours else ""),
             path=str(path),
         )
-    pos = frame.index.searchsorted(index, side="right") - 1
+    pos = np.clip(frame.index.searchsorted(index, side="right") - 1, 0, len(frame) - 1)
     return pd.DataFrame(frame.to_numpy()[pos], index=index, columns=frame.columns)
 
 
@@ -142,7 +148,7 @@ def load_signals(scenario: Scenario, index: pd.DatetimeIndex | None = None) -> p
             sig.timestamp_column,
             {"price_usd_per_mwh": sig.price_column, "carbon_g_per_kwh": sig.carbon_column},
         )
-        return _on_index(frame, index, path)
+        return _on_index(frame, index, path, sig.edge_fill_hours)
     if sig.time_of_use is not None:
         return _time_of_use(sig, index, scenario.site.timezone)
     return pd.DataFrame(

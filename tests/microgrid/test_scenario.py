@@ -101,3 +101,16 @@ def test_pue_model_hand_values():
     assert pue(np.array([10.0, 15.0, 25.0, 40.0, 60.0]), model).tolist() == pytest.approx(
         [1.10, 1.10, 1.18, 1.30, 1.40]
     )
+
+
+def test_signal_edge_fill_covers_the_local_year_end():
+    from microgrid.errors import InputError
+
+    year = microgrid.load_scenario(ROOT / "scenarios" / "ercot-dallas-2023.yaml")
+    sig = load_signals(year)
+    assert len(sig) == 8760
+    # 2023-12-31 18:00 CST onwards repeats the file's last hour (2023-12-31T23:00Z)
+    tail = sig.loc["2024-01-01T00:00Z":]
+    assert len(tail) == 6 and (tail["price_usd_per_mwh"] == sig["price_usd_per_mwh"].iloc[-7]).all()
+    with pytest.raises(InputError, match="but the period needs"):
+        load_signals(year.with_updates({"signals.edge_fill_hours": 5}))

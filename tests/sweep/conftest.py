@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
-STANDIN = "microgrid.sweep.standin:run_case"
+STANDIN = "microgrid.sweeps.standin:run_case"
 
 
 def write_spec(folder: Path, body: str, base: str = "ercot-dallas.yaml") -> Path:

@@ -11,8 +11,8 @@ import pytest
 from conftest import records, result_dirs, wait_for, write_spec
 from test_runner import MIXED, SLOW12, _check_consistent
 
-from microgrid.sweep import sweep
-from microgrid.sweep.standin import run_case
+from microgrid.sweeps import sweep
+from microgrid.sweeps.standin import run_case
 
 pytestmark = pytest.mark.dask
 

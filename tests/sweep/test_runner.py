@@ -11,8 +11,8 @@ import pandas as pd
 import psutil
 from conftest import PY, ROOT, STANDIN, env, records, result_dirs, wait_for, write_spec
 
-from microgrid.sweep import sweep, sweep_report
-from microgrid.sweep.standin import run_case
+from microgrid.sweeps import sweep, sweep_report
+from microgrid.sweeps.standin import run_case
 
 MIXED = """\
 cases:
@@ -82,7 +82,7 @@ axes:
 def test_sigkill_worker_then_parent_and_rerun_completes_each_case_once(tmp_path):
     spec = write_spec(tmp_path, SLOW12, base="ercot-dallas-2023.yaml")
     out = tmp_path / "out"
-    cmd = [PY, "-m", "microgrid.sweep", "sweep", str(spec), "--out", str(out)]
+    cmd = [PY, "-m", "microgrid.sweeps", "sweep", str(spec), "--out", str(out)]
     cmd += ["--workers", "2", "--runner", STANDIN]
     log1 = tmp_path / "run1.log"
     with open(log1, "w") as log:

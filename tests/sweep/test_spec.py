@@ -6,8 +6,8 @@ import pytest
 from conftest import ROOT, write_spec
 
 from microgrid.errors import InputError
-from microgrid.sweep import load_spec, sweep
-from microgrid.sweep.standin import run_case
+from microgrid.sweeps import load_spec, sweep
+from microgrid.sweeps.standin import run_case
 
 GRID = """\
 axes:

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from microgrid.errors import InputError  # noqa: E402
-from microgrid.sweep.runner import atomic_write_bytes, read_records, records_table  # noqa: E402
+from microgrid.sweeps.runner import atomic_write_bytes, read_records, records_table  # noqa: E402
 
 METRICS = {"total_cost_usd": "total cost (USD)", "emissions_t": "emissions (t CO2)"}
 MAX_HEATMAPS = 6

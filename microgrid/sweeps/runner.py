@@ -45,7 +45,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from microgrid.errors import InputError
-from microgrid.sweep.spec import Case, SweepSpec, load_spec
+from microgrid.sweeps.spec import Case, SweepSpec, load_spec
 
 THREAD_ENV = {
     "OMP_NUM_THREADS": "1",

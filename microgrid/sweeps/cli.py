@@ -17,8 +17,8 @@ from microgrid.errors import InputError
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from microgrid.sweep.runner import default_runner, sweep
-    from microgrid.sweep.spec import load_spec
+    from microgrid.sweeps.runner import default_runner, sweep
+    from microgrid.sweeps.spec import load_spec
 
     spec = load_spec(args.spec)
     if args.workers < 1:
@@ -47,14 +47,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"table {Path(args.out) / 'cases.parquet'}"
     )
     if args.report:
-        from microgrid.sweep.report import sweep_report
+        from microgrid.sweeps.report import sweep_report
 
         print(f"report {sweep_report(args.out)}")
     return 0 if n_ok == len(spec.cases) else 1
 
 
 def cmd_sweep_report(args: argparse.Namespace) -> int:
-    from microgrid.sweep.report import sweep_report
+    from microgrid.sweeps.report import sweep_report
 
     print(f"report {sweep_report(args.out_dir)}")
     return 0
@@ -101,8 +101,8 @@ def add_sweep_parsers(subparsers) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (`python -m microgrid.sweep ...`), same exit codes."""
-    parser = argparse.ArgumentParser(prog="python -m microgrid.sweep")
+    """Stand-alone entry point (`python -m microgrid.sweeps ...`), same exit codes."""
+    parser = argparse.ArgumentParser(prog="python -m microgrid.sweeps")
     sub = parser.add_subparsers(dest="command", required=True)
     add_sweep_parsers(sub)
     args = parser.parse_args(argv)
