@@ -361,6 +361,53 @@ class Export(Strict):
     slurm: SlurmExport = SlurmExport()
 
 
+class OperateEvent(Window):
+    """A plant-only event of mode `operate` (the controller is not warned; it sees the event
+    at its next re-plan). `line_out` takes one circuit of the named pandapower line out of
+    service (the whole line when it has one); `price_spike` multiplies the LMP by `factor`."""
+
+    kind: Literal["grid_outage", "pv_trip", "wind_trip", "line_out", "price_spike"]
+    line: str | None = None
+    factor: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _detail(self) -> OperateEvent:
+        if self.kind == "line_out" and not self.line:
+            raise ValueError("a line_out event needs `line` (a pandapower line name)")
+        if self.kind == "price_spike" and self.factor is None:
+            raise ValueError("a price_spike event needs `factor`")
+        return self
+
+
+class Operate(Strict):
+    """Closed-loop co-simulation (mode `operate`, see docs/cosimulation.md)."""
+
+    lookahead_h: float = Field(default=48.0, gt=0)
+    replan_every_steps: int = Field(default=1, ge=1)
+    forecast: Literal["perfect", "persistence", "noisy"] = "perfect"
+    noise_std_frac: NonNeg = 0.1
+    seed: int = 0
+    events: list[OperateEvent] = []
+    value_of_lost_load_usd_per_mwh: NonNeg = 10000.0
+    # "rerun": each event's cost is the run's cost minus a re-simulation without it
+    event_costs: Literal["rerun", "none"] = "rerun"
+
+
+class Swings(Strict):
+    """Sub-hourly training power swings (microgrid/swings.py)."""
+
+    hour: datetime | None = None  # local start of the hour profiled; None: peak-load hour
+    resolution_s: float = Field(default=1.0, gt=0)
+    period_s: float = Field(default=20.0, gt=0)  # compute + communication cycle
+    compute_frac: Frac = 0.7  # share of the cycle at full power
+    depth_frac: Frac = 0.3  # power dip in the communication phase (fraction of job IT)
+    checkpoint_interval_s: float = Field(default=1800.0, gt=0)
+    checkpoint_duration_s: NonNeg = 60.0
+    checkpoint_depth_frac: Frac = 0.8
+    ramp_limit_mw_per_min: NonNeg = 10.0
+    smoothing_window_s: float = Field(default=120.0, gt=0)
+
+
 class Scenario(Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -380,6 +427,8 @@ class Scenario(Strict):
     solver: Solver = Solver()
     network: Network = Network()
     export: Export = Export()
+    operate: Operate = Operate()
+    swings: Swings | None = None
     # Folder of the scenario file: relative paths resolve against it.
     base_dir: Path = Field(default=Path("."), exclude=True)
     # The file and its key lines, for errors found after validation (data, solver).
