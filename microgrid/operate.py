@@ -50,6 +50,7 @@ class OperateRun:
     solve_s: float
     unserved_mwh: float
     shed_job_steps: int
+    infeasible_replans: int = 0
 
 
 def _event_mask(scenario, index: pd.DatetimeIndex, ev) -> np.ndarray:
@@ -345,7 +346,7 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
     fc_used = pd.DataFrame(np.nan, index=inputs.index, columns=list(FORECAST_SERIES))
     gen_mw_by = {name: np.zeros(n) for name in gen_fuel}
     cur = None  # (start step, dispatch, forecast frame)
-    n_solves, solve_s, shed_steps = 0, 0.0, 0
+    n_solves, solve_s, shed_steps, infeasible_replans = 0, 0.0, 0, 0
     for k in range(n):
         if (
             cur is None
@@ -363,7 +364,15 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
                 "derate": derate,
             }
             wp = _window_problem(full, fc, k, h, state, known)
-            d = optimize.solve(wp, options)
+            try:
+                d = optimize.solve(wp, options)
+            except optimize.Infeasible:
+                # the plant cannot serve the load under the event (e.g. islanded with a small
+                # battery): plan as if the grid were back; the plant sheds what it must
+                known = {**known, "outage": False, "trip": {}}
+                wp = _window_problem(full, fc, k, h, state, known)
+                d = optimize.solve(wp, options)
+                infeasible_replans += 1
             n_solves += 1
             solve_s += d.solve_s + d.build_s
             cur = (k, d, fc, wp)
@@ -486,6 +495,7 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
         solve_s=solve_s,
         unserved_mwh=float(actual["unserved_mw"].sum() * step_h),
         shed_job_steps=shed_steps,
+        infeasible_replans=infeasible_replans,
     )
 
 
@@ -673,6 +683,7 @@ def run_operate(scenario, inputs: Inputs | None = None) -> dict:
         "costs": run.costs,
         "unserved_energy_mwh": run.unserved_mwh,
         "shed_job_steps": run.shed_job_steps,
+        "infeasible_replans": run.infeasible_replans,
         "forecast_errors": forecast_errors(run, inputs, full),
         "max_balance_residual_mw": float(resid.abs().max()),
         "events": ev.to_dict(orient="records"),
