@@ -1,0 +1,103 @@
+"""The infeasibility diagnosis in a planner's words: one line on stderr, exit code 2.
+
+Scenario: the tiny scenario of test_baselines.py with a 15 MW import limit and a 1 MW
+battery, so the 10 MW job (11 MW at PUE 1.10) cannot run beside 11 MW of inference.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from test_baselines import TINY
+
+import optimize
+from microgrid.assemble import build_problem, load_inputs
+from microgrid.cli import main
+from microgrid.run import _diagnosis_message
+from microgrid.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = (
+    "infeasible scenario: job train misses its deadline 2023-01-03 00:00 UTC by 4 h of work; "
+    "in its window import limit 15 MW, the site cannot supply its 10 MW minimum beside "
+    "inference during 2023-01-02 08:00 to 2023-01-03 00:00 UTC"
+)
+
+
+@pytest.fixture
+def infeasible(tmp_path):
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["grid"]["import_max_mw"] = 15
+    data["battery"].update(power_mw=1, energy_mwh=4)
+    path = tmp_path / "infeasible.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_cli_main_exits_2_with_one_line(infeasible, tmp_path, capsys):
+    code = main(["run", str(infeasible), "--out", str(tmp_path / "out"), "--no-powerflow"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert err.rstrip("\n").endswith(EXPECTED)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_subprocess_exits_2_with_one_line(infeasible, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "microgrid.cli", "run", str(infeasible), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(EXPECTED)
+
+
+def test_message_for_each_slack_kind(infeasible):
+    scenario = load_scenario(infeasible)
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs)
+    index = inputs.index
+    S = optimize.Slack
+    exc = optimize.Infeasible(
+        [
+            S("import_limit", "grid", [14, 15, 16], 7.5, "MW"),
+            S("ramp_limit_up", "grid", [3], 2.0, "MW"),
+            S("soc_min", "battery", [20, 21], 0.4, "MWh"),
+            S("dr_cap", "grid", [17], 1.25, "MW"),
+            S("carbon_budget", "objective", [], 3.0, "t"),
+        ]
+    )
+    msg = _diagnosis_message(exc, index, "America/Chicago", problem)
+    assert "\n" not in msg
+    assert msg == (
+        "infeasible scenario: grid import needs up to 7.5 MW more above its limit of 15 MW "
+        "from 2023-01-02 08:00 to 11:00 CST; net import must ramp up 2 MW faster than its "
+        "limit from 2023-01-01 21:00 to 22:00 CST; battery would fall 0.4 MWh below its "
+        "minimum charge from 2023-01-02 14:00 to 16:00 CST; net import exceeds the "
+        "demand-response cap by up to 1.25 MW from 2023-01-02 11:00 to 12:00 CST; emissions "
+        "exceed the carbon budget by 3 t"
+    )
+
+
+def test_binding_import_named_when_the_elastic_solution_is_exposed(infeasible):
+    """If optimize attaches the elastic solution's series to Infeasible (proposed), the
+    message names the steps where import sits at its limit in the job's window."""
+    scenario = load_scenario(infeasible)
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs)
+    exc = optimize.Infeasible([optimize.Slack("job_unfinished", "train", [23], 2.0, "h")])
+    imp = np.full(problem.n_steps, 11.0)
+    imp[14:18] = 15.0
+    exc.series = {"grid_import_mw": imp}
+    msg = _diagnosis_message(exc, pd.DatetimeIndex(inputs.index), "UTC", problem)
+    assert msg.endswith("import limit binds during 2023-01-02 14:00 to 18:00 UTC")
