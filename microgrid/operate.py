@@ -641,8 +641,9 @@ def actual_powerflow(scenario, actual: pd.DataFrame, plant_lines: dict[str, np.n
     key[:] = ""
     for name, mask in plant_lines.items():
         key[mask] = np.char.add(key[mask].astype(str), f"{name};")
-    parts = []
-    for combo in pd.unique(key):
+    parts, nets = [], []
+    combos = list(pd.unique(key))
+    for combo in combos:
         sel = key == combo
         net = build_network(network_parameters(scenario))
         for name in filter(None, str(combo).split(";")):
@@ -659,7 +660,10 @@ def actual_powerflow(scenario, actual: pd.DataFrame, plant_lines: dict[str, np.n
                 else:
                     net.line.at[li, "in_service"] = False
         parts.append(run_timeseries(net, inj[sel], engine=scenario.network.engine))
-    return pd.concat(parts).reindex(inj.index)
+        nets.append(net)
+    # the intact net (the first topology when every step has a line out)
+    base = next((nt for nt, c in zip(nets, combos, strict=True) if c == ""), nets[0])
+    return base, pd.concat(parts).reindex(inj.index)
 
 
 def run_operate(scenario, inputs: Inputs | None = None) -> dict:
@@ -700,3 +704,46 @@ def run_operate(scenario, inputs: Inputs | None = None) -> dict:
         "inputs": inputs,
         "plant_lines": _plant(scenario, inputs, full, op.events).line_out,
     }
+
+
+def add_cosim_outputs(scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict) -> dict:
+    """Add the mode's sections to ``summary`` (``mode``, ``ac_plan``, ``operate``,
+    ``swings``) and columns to ``ts``; return the extra tables of the result directory."""
+    summary["mode"] = mode
+    tables: dict[str, pd.DataFrame] = {}
+    if "ac_plan" in cosim:
+        summary["ac_plan"] = cosim["ac_plan"]
+    if mode == "operate":
+        ts["unserved_mw"] = cosim["run"].actual["unserved_mw"].to_numpy()
+        summary["operate"] = cosim["summary"]
+        tables["planned_vs_actual.csv"] = cosim["planned_vs_actual"]
+        tables["events.csv"] = cosim["events"]
+    if scenario.swings is not None:
+        from microgrid.swings import analyse_swings
+
+        summary["swings"], tables["swings_profile.csv"] = analyse_swings(scenario, ts)
+    return tables
+
+
+def write_extras(result, out):
+    """Write ``result.extra_tables`` (CSV) and the voltage and swing plots into ``out``."""
+    from pathlib import Path
+
+    from microgrid.output import atomic_write_text
+    from microgrid.plots import plot_swings, plot_voltage
+
+    out = Path(out)
+    for name, table in getattr(result, "extra_tables", {}).items():
+        frame = table
+        if isinstance(frame.index, pd.DatetimeIndex):
+            frame = frame.reset_index(names="timestamp_utc")
+            frame["timestamp_utc"] = frame["timestamp_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        atomic_write_text(out / name, frame.to_csv(index=False, float_format="%.9g"))
+    ts = result.timeseries
+    if "dc_bus_vm_pu" in ts and ts["dc_bus_vm_pu"].notna().any():
+        n = result.scenario.network
+        plot_voltage(ts, result.scenario, out / "voltage.png", n.vm_min_pu, n.vm_max_pu)
+    if "swings_profile.csv" in getattr(result, "extra_tables", {}):
+        plot_swings(result.extra_tables["swings_profile.csv"], result.summary.get("swings", {}),
+                    out / "swings.png")  # fmt: skip
+    return out

@@ -66,3 +66,43 @@ def plot_dispatch(ts: pd.DataFrame, scenario, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_voltage(
+    ts: pd.DataFrame, scenario, path: Path, vm_min_pu: float, vm_max_pu: float
+) -> None:
+    """Data-center bus voltage (pu) over the horizon with the voltage band."""
+    local = ts.index.tz_convert(scenario.site.timezone)
+    fig, ax = plt.subplots(figsize=(12, 3.5))
+    ax.step(local, ts["dc_bus_vm_pu"], where="post", color="#1f77b4", lw=1.2,
+            label="data-center bus")  # fmt: skip
+    ax.axhline(vm_min_pu, color="#d62728", ls="--", lw=0.8, label=f"limits {vm_min_pu}-{vm_max_pu}")
+    ax.axhline(vm_max_pu, color="#d62728", ls="--", lw=0.8)
+    ax.set_ylabel("voltage (pu)")
+    ax.set_xlabel("local time")
+    ax.set_title(f"{scenario.name}: data-center bus voltage ({scenario.site.timezone})")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_swings(profile: pd.DataFrame, summary: dict, path: Path) -> None:
+    """Sub-hourly IT load and net import at the PCC, without and with battery smoothing."""
+    fig, ax = plt.subplots(figsize=(12, 4))
+    t_min = profile["t_s"].to_numpy() / 60.0
+    ax.plot(t_min, profile["net_import_mw"], lw=0.6, color="#7f7f7f", label="PCC, no battery")
+    ax.plot(t_min, profile["net_import_smoothed_mw"], lw=0.9, color="#2a9d8f",
+            label="PCC, battery smoothing")  # fmt: skip
+    ax.set_xlabel("minutes into the hour")
+    ax.set_ylabel("MW")
+    ax.set_title(
+        "training power swings: max MW/min "
+        f"{summary.get('max_mw_per_min_without_battery', float('nan')):.1f} without, "
+        f"{summary.get('max_mw_per_min_with_battery', float('nan')):.1f} with battery "
+        f"(limit {summary.get('ramp_limit_mw_per_min', float('nan')):.1f})"
+    )
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

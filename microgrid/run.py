@@ -34,15 +34,18 @@ class Result:
     violations: pd.DataFrame = field(default_factory=pd.DataFrame)
     jobs_spec: list[dict] = field(default_factory=list)
     scenario_path: Path | None = None
+    # mode-specific tables written beside the others (operate: planned_vs_actual.csv, ...)
+    extra_tables: dict = field(default_factory=dict)
 
     def write(self, out: str | Path) -> Path:
         """Write the result directory atomically: build it beside `out`, then swap it in.
 
         A failure part-way leaves any earlier `out` untouched and no partial directory.
         """
+        from microgrid.operate import write_extras
         from microgrid.output import write_result_dir
 
-        return write_result_dir(self, Path(out))
+        return write_extras(self, write_result_dir(self, Path(out)))
 
 
 def _diagnosis_message(
@@ -275,13 +278,26 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+MODES = ("plan", "plan-ac", "operate")
+
+
 def run(
-    scenario: Scenario | str | os.PathLike, *, powerflow: bool = True, baselines: bool = True
+    scenario: Scenario | str | os.PathLike,
+    *,
+    powerflow: bool = True,
+    baselines: bool = True,
+    mode: str = "plan",
 ) -> Result:
     """Solve a scenario end to end and return its `Result` (nothing is written).
 
     `baselines`: also simulate the rule-based baselines (microgrid/baselines.py) and add
-    their costs and the optimum's savings to `summary["baselines"]`."""
+    their costs and the optimum's savings to `summary["baselines"]`.
+    `mode`: "plan", "plan-ac" (AC-feasible plan, microgrid/acplan.py) or "operate"
+    (closed loop; the time series are the actual rows, microgrid/operate.py)."""
+    if mode not in MODES:
+        from microgrid.errors import InputError
+
+        raise InputError(f"unknown mode {mode!r} (use one of {', '.join(MODES)})")
     scenario_path = None
     if not isinstance(scenario, Scenario):
         scenario_path = Path(scenario).resolve()
@@ -289,7 +305,18 @@ def run(
     inputs = load_inputs(scenario)
     caps = demand_response_caps(scenario, inputs)
     problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
-    dispatch = solve_dispatch(scenario, inputs, problem)
+    cosim: dict = {}
+    if mode == "operate":
+        from microgrid.operate import run_operate
+
+        cosim = run_operate(scenario, inputs)
+        dispatch = cosim["dispatch"]
+    else:
+        dispatch = solve_dispatch(scenario, inputs, problem)
+    if mode == "plan-ac":
+        from microgrid.acplan import plan_ac
+
+        dispatch, cosim["ac_plan"] = plan_ac(scenario, inputs, problem, dispatch)
 
     ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
     gpus_of = {inst.id: inst.spec.gpus for inst in inputs.jobs}
@@ -310,7 +337,12 @@ def run(
     net = None
     violations = pd.DataFrame()
     if powerflow:
-        net, pf = check_network(scenario, ts)
+        if mode == "operate":
+            from microgrid.operate import actual_powerflow
+
+            net, pf = actual_powerflow(scenario, cosim["run"].actual, cosim["plant_lines"])
+        else:
+            net, pf = check_network(scenario, ts)
         ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
         ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
         summary["powerflow"] = {
@@ -326,6 +358,9 @@ def run(
         }
         violations = pf.attrs.get("violations", pd.DataFrame())
 
+    from microgrid.operate import add_cosim_outputs
+
+    extra_tables = add_cosim_outputs(scenario, mode, cosim, ts, summary)
     summary["scenario"] = {
         "name": scenario.name,
         "path": str(scenario_path) if scenario_path else None,
@@ -360,6 +395,7 @@ def run(
         violations=violations,
         jobs_spec=jobs_spec,
         scenario_path=scenario_path,
+        extra_tables=extra_tables,
     )
 
 

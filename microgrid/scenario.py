@@ -405,7 +405,7 @@ class Swings(Strict):
     checkpoint_duration_s: NonNeg = 60.0
     checkpoint_depth_frac: Frac = 0.8
     ramp_limit_mw_per_min: NonNeg = 10.0
-    smoothing_window_s: float = Field(default=120.0, gt=0)
+    smoothing_window_s: float = Field(default=300.0, gt=0)
 
 
 class Scenario(Strict):

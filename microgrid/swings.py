@@ -1,0 +1,186 @@
+"""Training power swings: a sub-hourly profile of the campus load for one step of the plan.
+
+Synchronous data-parallel training alternates compute phases (GPUs at full power) with
+communication phases (all-reduce: power drops by ``depth_frac``), a cycle of ``period_s``
+seconds of which ``compute_frac`` is compute; every ``checkpoint_interval_s`` the job
+writes a checkpoint for ``checkpoint_duration_s`` with power down by
+``checkpoint_depth_frac``. The shape is scaled so its mean equals the plan's job power in
+that step (energy is kept). Cooling follows the IT load at the step's PUE (no thermal
+inertia: a pessimistic assumption for the PCC ramp). Inference and the plan's PV, wind,
+battery and backup set points are constant within the step, so the net import at the
+point of common coupling is ``plan net import + facility(t) − mean facility``.
+
+The ramp metric is the largest change of power within any 60 s window,
+``max_t (max P[t, t+60 s] − min P[t, t+60 s])`` in MW per minute. Battery smoothing: the
+battery absorbs the deviation of the facility load from its trailing moving average
+(``smoothing_window_s``), on top of its planned set point, within its power rating and the
+SOC band (from the plan's SOC at the start of the step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def job_power_shape(
+    duration_s: float,
+    resolution_s: float,
+    period_s: float,
+    compute_frac: float,
+    depth_frac: float,
+    checkpoint_interval_s: float,
+    checkpoint_duration_s: float,
+    checkpoint_depth_frac: float,
+) -> np.ndarray:
+    """Power as a fraction of full job power, one sample per ``resolution_s``."""
+    t = np.arange(0.0, duration_s, resolution_s)
+    phase = np.mod(t, period_s) / period_s
+    p = np.where(phase < compute_frac, 1.0, 1.0 - depth_frac)
+    in_ckpt = np.mod(t, checkpoint_interval_s) >= checkpoint_interval_s - checkpoint_duration_s
+    return np.where(in_ckpt & (checkpoint_duration_s > 0), 1.0 - checkpoint_depth_frac, p)
+
+
+def max_mw_per_min(p_mw: np.ndarray, resolution_s: float, window_s: float = 60.0) -> float:
+    """Largest ``max − min`` of the power within any ``window_s`` window, as MW per minute."""
+    w = max(2, int(round(window_s / resolution_s)) + 1)
+    if len(p_mw) < 2:
+        return 0.0
+    s = pd.Series(np.asarray(p_mw, float))
+    rng = (
+        s.rolling(min(w, len(s)), min_periods=2).max()
+        - s.rolling(min(w, len(s)), min_periods=2).min()
+    )
+    return float(rng.max()) * 60.0 / window_s
+
+
+def smooth_with_battery(
+    load_mw: np.ndarray,
+    resolution_s: float,
+    window_s: float,
+    discharge_headroom_mw: float,
+    charge_headroom_mw: float,
+    energy_down_mwh: float,
+    energy_up_mwh: float,
+    charge_efficiency: float = 1.0,
+    discharge_efficiency: float = 1.0,
+) -> np.ndarray:
+    """Extra battery discharge (MW, < 0 = charge) that follows ``load − trailing mean``.
+
+    Headrooms are what the battery has left beside its planned set point; ``energy_down``
+    (``energy_up``) is how much the SOC may still fall (rise) in MWh. The trailing mean starts
+    from the periodic extension of the profile (the step is assumed to repeat)."""
+    load = np.asarray(load_mw, float)
+    n = len(load)
+    w = max(1, int(round(window_s / resolution_s)))
+    pre = load[n - w :] if n >= w else np.resize(load, w)
+    ext = np.concatenate([pre, load])
+    csum = np.concatenate([[0.0], np.cumsum(ext)])
+    mean = (csum[w : w + n] - csum[:n]) / w  # trailing mean of the w samples before t
+    want = load - mean
+    out = np.zeros(n)
+    dt_h = resolution_s / 3600.0
+    down, up = energy_down_mwh, energy_up_mwh
+    for i in range(n):
+        b = min(max(want[i], -charge_headroom_mw), discharge_headroom_mw)
+        if b > 0:
+            b = min(b, max(down, 0.0) * discharge_efficiency / dt_h)
+            down -= b * dt_h / discharge_efficiency
+            up += b * dt_h / discharge_efficiency
+        elif b < 0:
+            b = max(b, -max(up, 0.0) / (charge_efficiency * dt_h))
+            up += b * dt_h * charge_efficiency
+            down -= b * dt_h * charge_efficiency
+        out[i] = b
+    return out
+
+
+def analyse_swings(scenario, ts: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """Profile one step of the plan (``swings.hour`` or the step with most training power)
+    and report the largest MW/min at the PCC without and with battery smoothing."""
+    sw = scenario.swings
+    step_s = scenario.step_h * 3600.0
+    job_cols = [
+        c for c in ts.columns if c.startswith("job_") and c.endswith("_mw") and c != "job_it_mw"
+    ]
+    job_mw = ts[job_cols].sum(axis=1) if job_cols else pd.Series(0.0, index=ts.index)
+    if sw.hour is not None:
+        when = scenario.to_utc(sw.hour)
+        k = int(np.searchsorted(ts.index, when, side="right") - 1)
+        k = min(max(k, 0), len(ts) - 1)
+    else:
+        k = (
+            int(np.argmax(job_mw.to_numpy()))
+            if job_mw.max() > 0
+            else int(np.argmax(ts["facility_load_mw"].to_numpy()))
+        )
+    row = ts.iloc[k]
+    shape = job_power_shape(
+        step_s,
+        sw.resolution_s,
+        sw.period_s,
+        sw.compute_frac,
+        sw.depth_frac,
+        sw.checkpoint_interval_s,
+        sw.checkpoint_duration_s,
+        sw.checkpoint_depth_frac,
+    )
+    jobs_mean = float(job_mw.iloc[k])
+    job_t = jobs_mean * shape / shape.mean() if shape.mean() > 0 else np.zeros_like(shape)
+    pue = float(row.get("pue", 1.0))
+    inference = float(row.get("inference_it_mw", float(row["it_load_mw"]) - jobs_mean))
+    facility_t = (inference + job_t) * pue
+    net_plan = float(row["grid_import_mw"] - row["grid_export_mw"])
+    net_t = net_plan + facility_t - facility_t.mean()
+    b = scenario.battery
+    if b is not None and b.power_mw > 0:
+        b0 = float(row["battery_discharge_mw"] - row["battery_charge_mw"])
+        soc_end = float(row["battery_soc_mwh"])
+        # SOC at the start of the step, from the end-of-step SOC and the step's set point
+        soc0 = (
+            soc_end
+            + (
+                row["battery_discharge_mw"] / b.discharge_efficiency
+                - row["battery_charge_mw"] * b.charge_efficiency
+            )
+            * scenario.step_h
+        )
+        extra = smooth_with_battery(
+            facility_t,
+            sw.resolution_s,
+            sw.smoothing_window_s,
+            discharge_headroom_mw=b.power_mw - b0,
+            charge_headroom_mw=b.power_mw + b0,
+            energy_down_mwh=soc0 - b.soc_min_frac * b.energy_mwh,
+            energy_up_mwh=b.soc_max_frac * b.energy_mwh - soc0,
+            charge_efficiency=b.charge_efficiency,
+            discharge_efficiency=b.discharge_efficiency,
+        )
+    else:
+        extra = np.zeros_like(net_t)
+    smoothed = net_t - extra
+    without = max_mw_per_min(net_t, sw.resolution_s)
+    with_b = max_mw_per_min(smoothed, sw.resolution_s)
+    summary = {
+        "step_start_utc": ts.index[k].isoformat(),
+        "step_start_local": ts.index[k].tz_convert(scenario.site.timezone).isoformat(),
+        "job_it_mw": jobs_mean,
+        "resolution_s": sw.resolution_s,
+        "max_mw_per_min_without_battery": without,
+        "max_mw_per_min_with_battery": with_b,
+        "ramp_limit_mw_per_min": sw.ramp_limit_mw_per_min,
+        "within_limit_without_battery": without <= sw.ramp_limit_mw_per_min,
+        "within_limit_with_battery": with_b <= sw.ramp_limit_mw_per_min,
+        "battery_smoothing_max_mw": float(np.abs(extra).max()) if len(extra) else 0.0,
+    }
+    profile = pd.DataFrame(
+        {
+            "t_s": np.arange(len(shape)) * sw.resolution_s,
+            "it_load_mw": inference + job_t,
+            "facility_load_mw": facility_t,
+            "net_import_mw": net_t,
+            "battery_smoothing_mw": extra,
+            "net_import_smoothed_mw": smoothed,
+        }
+    )
+    return summary, profile
