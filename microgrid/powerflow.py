@@ -118,7 +118,10 @@ def list_violations(result: TimeseriesResult) -> pd.DataFrame:
     ):
         mask = frame.to_numpy() > bound.to_numpy()[None, :]
         parts.append(_violation_rows(frame, mask, bound, table, "loading_pct", result.names))
-    out = pd.concat(parts, ignore_index=True)
+    nonempty = [p for p in parts if len(p)]
+    if not nonempty:
+        return parts[0].iloc[:0]
+    out = pd.concat(nonempty, ignore_index=True)
     return out.sort_values(["step", "element_type", "element"], kind="stable").reset_index(
         drop=True
     )
