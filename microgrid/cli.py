@@ -25,6 +25,19 @@ def _print_summary(summary: dict, out: Path) -> None:
     j = s["jobs"]
     if j["n_jobs"]:
         print(f"  job deadlines   {j['deadlines_met']:>10d} / {j['n_jobs']} met")
+    if "ac_plan" in s:
+        a = s["ac_plan"]
+        print(
+            f"  plan-ac         {a['iterations']} iterations, {a['violations_initial']} -> "
+            f"{a['violations_left']} violations, cost of AC feasibility "
+            f"{a['cost_of_ac_feasibility_usd']:,.0f} USD"
+        )
+    if "operate" in s:
+        o = s["operate"]
+        print(
+            f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD, unserved "
+            f"{o['unserved_energy_mwh']:.2f} MWh, {o['n_solves']} re-plans"
+        )
     if "powerflow" in s:
         pf = s["powerflow"]
         print(
@@ -43,7 +56,7 @@ def _print_summary(summary: dict, out: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import microgrid
 
-    result = microgrid.run(args.scenario, powerflow=not args.no_powerflow)
+    result = microgrid.run(args.scenario, powerflow=not args.no_powerflow, mode=args.mode)
     out = result.write(args.out)
     _print_summary(result.summary, out)
     return 0
@@ -98,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", type=Path)
     p.add_argument("--out", type=Path, default=Path("out"), help="result directory")
     p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
+    p.add_argument(
+        "--mode",
+        choices=("plan", "plan-ac", "operate"),
+        default="plan",
+        help="plan (default), plan-ac (iterate to an AC-feasible plan) or operate "
+        "(closed-loop co-simulation under forecast error and events)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario and its data without solving")
