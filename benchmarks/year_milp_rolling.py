@@ -168,12 +168,27 @@ def r1_year(carbon_price: float = 0.0) -> tuple[Problem, list[int], pd.DatetimeI
     return problem, week_starts, index
 
 
+def _window_line(x: dict) -> str:
+    ws = x.get("warm_start_usd")
+    ws = "-" if ws is None else f"{ws:,.0f}"
+    return (
+        f"  window {x['window']:2d} {x['start']:5d}-{x['end']:5d}: build {x['build_s']:.2f} s"
+        f" solve {x['solve_s']:6.2f} s (warm start {x['warm_start_s']:.2f} s, {ws})"
+        f" gap {x['mip_gap']:.2e} obj {x['objective_usd']:,.0f} {x['status']}"
+    )
+
+
+def _progress(x: dict) -> None:
+    print(_window_line(x), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--overlap", type=int, default=24, help="look-ahead hours per window")
     ap.add_argument("--weeks", type=int, default=None, help="only the first N windows")
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--warm-chunk", type=int, default=None, help="relax-and-fix chunk hours")
+    ap.add_argument("--progress", action="store_true", help="print each window when done")
     ap.add_argument("--time-limit", type=float, default=None, help="per window, seconds")
     args = ap.parse_args(argv)
 
@@ -198,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         boundaries=boundaries,
         end_step=cut,
         warm_start_chunk_steps=args.warm_chunk,
+        on_window=_progress if args.progress else None,
     )
     t_solve = time.perf_counter() - t1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -221,12 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS: {rss_mb:.0f} MB")
     print(f"deadlines met: {met}/{n_jobs}")
     print(f"MIP gap: max {gaps.max():.2e}, median {np.median(gaps):.2e}")
-    for x in w:
-        print(
-            f"  window {x['window']:2d} {x['start']:5d}-{x['end']:5d}: build {x['build_s']:.2f} s"
-            f" solve {x['solve_s']:6.2f} s (warm start {x['warm_start_s']:.2f} s,"
-            f" {x['warm_start_usd']}) gap {x['mip_gap']:.2e} obj {x['objective_usd']:,.0f}"
-        )
+    if not args.progress:
+        for x in w:
+            print(_window_line(x))
     print(f"statuses: {sorted(set(x['status'] for x in w))}")
     print(f"objective (sum of committed costs): {d.objective_usd:,.0f} USD")
     print("costs: " + ", ".join(f"{k}={v:,.0f}" for k, v in d.costs.items()))

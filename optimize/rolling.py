@@ -58,7 +58,8 @@ def relax_and_fix(h, cm, n_steps: int, chunk_steps: int, options: SolverOptions)
     Chunk ``k`` keeps its integer columns integer, earlier chunks are fixed to their rounded
     values and later chunks are relaxed to continuous; each sub-MIP runs to a 1 % gap. The
     last pass gives a feasible solution that is passed to ``h.setSolution``; integrality
-    and bounds are restored. Returns stats (``ok``, ``seconds``, ``objective``).
+    and bounds are restored. With a time limit the chunks share half of it. Returns stats
+    (``ok``, ``seconds``, ``objective``).
     """
     import highspy
 
@@ -73,10 +74,12 @@ def relax_and_fix(h, cm, n_steps: int, chunk_steps: int, options: SolverOptions)
     kind_cont = highspy.HighsVarType.kContinuous
     gap0 = options.mip_rel_gap
     h.setOptionValue("mip_rel_gap", max(1e-2, gap0))
+    edges = list(range(0, n_steps, chunk_steps)) + [n_steps]
+    if options.time_limit_s is not None:  # the heuristic gets half the window's time limit
+        h.setOptionValue("time_limit", 0.5 * options.time_limit_s / (len(edges) - 1))
     ok = True
     x = None
     bounds_changed: list[int] = []
-    edges = list(range(0, n_steps, chunk_steps)) + [n_steps]
     try:
         for k in range(len(edges) - 1):
             lo, hi = edges[k], edges[k + 1]
@@ -102,6 +105,8 @@ def relax_and_fix(h, cm, n_steps: int, chunk_steps: int, options: SolverOptions)
             h.changeColsBounds(len(bc), bc, cm.col_lower[bc], cm.col_upper[bc])
         h.changeColsIntegrality(len(icols), icols, np.full(len(icols), kind_int))
         h.setOptionValue("mip_rel_gap", gap0)
+        if options.time_limit_s is not None:
+            h.setOptionValue("time_limit", float(options.time_limit_s))
     obj = None
     if ok and x is not None:
         obj = float(np.dot(cm.col_cost, x) + cm.offset)
@@ -234,13 +239,15 @@ def solve_rolling(
     end_step: int | None = None,
     carry_fraction: float = 0.5,
     warm_start_chunk_steps: int | None = None,
+    on_window=None,
 ) -> RollingDispatch:
     """Solve ``problem`` window by window; see the module docstring for the carried state.
 
     ``boundaries``: explicit committed window starts (sorted, first 0); otherwise
     multiples of ``window_steps``. ``end_step``: stop after this step (default ``n_steps``;
     series then have length ``end_step``). ``options`` apply to every window (a time limit
-    is per window).
+    is per window). ``warm_start_chunk_steps``: relax-and-fix MIP start per window (see
+    ``relax_and_fix``). ``on_window``: called with each window's stats dict when it is done.
     """
     from optimize.diagnosis import Infeasible, Slack
     from optimize.model import build_model
@@ -323,6 +330,9 @@ def solve_rolling(
                 "warm_start_usd": heur.get("objective"),
             }
         )
+
+        if on_window is not None:
+            on_window(windows[-1])
 
         # --- carry the state of the committed steps ---------------------------------------
         s = d.series
