@@ -312,8 +312,10 @@ def _checks(problem: optimize.Problem, ts: pd.DataFrame) -> dict[str, float | in
 
 
 def _pct(base: float, opt: float) -> float | None:
+    """Saving of `opt` against `base` in % of |base|; 0 when both are 0, None when only
+    the baseline is 0 (no meaningful percentage)."""
     if abs(base) < 1e-9:
-        return None
+        return 0.0 if abs(opt) < 1e-9 else None
     return 100.0 * (base - opt) / abs(base)
 
 

@@ -219,3 +219,17 @@ def test_outage_is_reported_not_hidden(tmp_path):
     over = res.checks["import_over_limit_mwh"]
     assert over == pytest.approx(ts["grid_import_mw"].to_numpy()[9:12].sum())
     assert over > 60 and res.checks["import_over_limit_steps"] == 3
+
+
+def test_cli_run_prints_savings_and_writes_them(tmp_path, capsys):
+    import json
+
+    from microgrid.cli import main
+
+    path = write(tmp_path, TINY)
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--no-powerflow"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    for name in ("asap", "carbon-threshold"):
+        b = summary["baselines"][name]
+        assert f"vs {name:<13}{b['cost_saving_pct']:>8.1f} % cost" in out
