@@ -51,6 +51,7 @@ class OperateRun:
     unserved_mwh: float
     shed_job_steps: int
     infeasible_replans: int = 0
+    time_limited_solves: int = 0
 
 
 def _event_mask(scenario, index: pd.DatetimeIndex, ev) -> np.ndarray:
@@ -347,6 +348,7 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
     gen_mw_by = {name: np.zeros(n) for name in gen_fuel}
     cur = None  # (start step, dispatch, forecast frame)
     n_solves, solve_s, shed_steps, infeasible_replans = 0, 0.0, 0, 0
+    time_limited = 0
     for k in range(n):
         if (
             cur is None
@@ -374,6 +376,7 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
                 d = optimize.solve(wp, options)
                 infeasible_replans += 1
             n_solves += 1
+            time_limited += d.status == "time_limit"
             solve_s += d.solve_s + d.build_s
             cur = (k, d, fc, wp)
         k0, d, fc, wp = cur
@@ -496,6 +499,7 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
         unserved_mwh=float(actual["unserved_mw"].sum() * step_h),
         shed_job_steps=shed_steps,
         infeasible_replans=infeasible_replans,
+        time_limited_solves=time_limited,
     )
 
 
@@ -688,6 +692,9 @@ def run_operate(scenario, inputs: Inputs | None = None) -> dict:
         "unserved_energy_mwh": run.unserved_mwh,
         "shed_job_steps": run.shed_job_steps,
         "infeasible_replans": run.infeasible_replans,
+        # solves stopped by solver.time_limit_s depend on wall time: event costs then carry
+        # solver noise (and differ between machines)
+        "time_limited_solves": run.time_limited_solves,
         "forecast_errors": forecast_errors(run, inputs, full),
         "max_balance_residual_mw": float(resid.abs().max()),
         "events": ev.to_dict(orient="records"),
