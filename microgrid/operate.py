@@ -730,27 +730,3 @@ def add_cosim_outputs(scenario, mode: str, cosim: dict, ts: pd.DataFrame, summar
 
         summary["swings"], tables["swings_profile.csv"] = analyse_swings(scenario, ts)
     return tables
-
-
-def write_extras(result, out):
-    """Write ``result.extra_tables`` (CSV) and the voltage and swing plots into ``out``."""
-    from pathlib import Path
-
-    from microgrid.output import atomic_write_text
-    from microgrid.plots import plot_swings, plot_voltage
-
-    out = Path(out)
-    for name, table in getattr(result, "extra_tables", {}).items():
-        frame = table
-        if isinstance(frame.index, pd.DatetimeIndex):
-            frame = frame.reset_index(names="timestamp_utc")
-            frame["timestamp_utc"] = frame["timestamp_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        atomic_write_text(out / name, frame.to_csv(index=False, float_format="%.9g"))
-    ts = result.timeseries
-    if "dc_bus_vm_pu" in ts and ts["dc_bus_vm_pu"].notna().any():
-        n = result.scenario.network
-        plot_voltage(ts, result.scenario, out / "voltage.png", n.vm_min_pu, n.vm_max_pu)
-    if "swings_profile.csv" in getattr(result, "extra_tables", {}):
-        plot_swings(result.extra_tables["swings_profile.csv"], result.summary.get("swings", {}),
-                    out / "swings.png")  # fmt: skip
-    return out

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from microgrid.plots import plot_dispatch
+from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 
 if TYPE_CHECKING:
     from microgrid.run import Result
@@ -58,6 +58,27 @@ def replace_dir(tmp: Path, out: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
+def _write_mode_outputs(result: Result, tmp: Path) -> None:
+    """Mode-specific tables (operate: planned_vs_actual.csv, events.csv, ...) and the
+    voltage and swing plots, into the directory before it is swapped in."""
+    for name, frame in result.extra_tables.items():
+        if isinstance(frame.index, pd.DatetimeIndex):
+            stamps = _iso_z(frame.index)
+            frame = frame.reset_index(drop=True)
+            frame.insert(0, "timestamp_utc", stamps)
+        frame.to_csv(tmp / name, index=False, float_format="%.9g")
+    ts = result.timeseries
+    if "dc_bus_vm_pu" in ts and ts["dc_bus_vm_pu"].notna().any():
+        n = result.scenario.network
+        plot_voltage(ts, result.scenario, tmp / "voltage.png", n.vm_min_pu, n.vm_max_pu)
+    if "swings_profile.csv" in result.extra_tables:
+        plot_swings(
+            result.extra_tables["swings_profile.csv"],
+            result.summary.get("swings", {}),
+            tmp / "swings.png",
+        )
+
+
 def write_result_dir(result: Result, out: Path) -> Path:
     """Build the result directory beside `out`, then rename it into place."""
     out = out.resolve()
@@ -75,6 +96,7 @@ def write_result_dir(result: Result, out: Path) -> Path:
         if result.scenario_path is not None:
             shutil.copyfile(result.scenario_path, tmp / "scenario.yaml")
         plot_dispatch(result.timeseries, result.scenario, tmp / "dispatch.png")
+        _write_mode_outputs(result, tmp)
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -42,10 +42,9 @@ class Result:
 
         A failure part-way leaves any earlier `out` untouched and no partial directory.
         """
-        from microgrid.operate import write_extras
         from microgrid.output import write_result_dir
 
-        return write_extras(self, write_result_dir(self, Path(out)))
+        return write_result_dir(self, Path(out))
 
 
 def _diagnosis_message(

@@ -115,3 +115,19 @@ def test_fifteen_minute_noisy_run_is_reproducible():
     assert {"planned_grid_import_mw", "actual_grid_import_mw", "actual_battery_soc_mwh"} <= set(
         pva.columns
     )
+
+
+def test_operate_result_directory_has_its_tables_and_plots(tmp_path):
+    sc = scenario(
+        **{
+            "period.end": "2023-08-23T00:00",
+            "operate.lookahead_h": 12,
+            "operate.replan_every_steps": 6,
+        }
+    )
+    res = microgrid.run(sc, mode="operate", baselines=False)
+    out = res.write(tmp_path / "out")
+    names = {p.name for p in out.iterdir()}
+    assert {"planned_vs_actual.csv", "events.csv", "voltage.png", "timeseries.csv"} <= names
+    # written inside the atomic swap: nothing is left beside the result directory
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
