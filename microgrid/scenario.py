@@ -87,6 +87,10 @@ class Signals(Strict):
     # calendar year west of UTC runs a few hours past a UTC-year file (Chicago: 6 h);
     # 0 makes any shortfall an error.
     edge_fill_hours: int = Field(default=0, ge=0, le=24)
+    # Correct a price column whose stamps are late by this many hours (the price at t is
+    # read from the row t + price_shift_h); see docs/data-quality.md. The hours shifted
+    # past the file's end repeat its last price.
+    price_shift_h: int = Field(default=0, ge=-24, le=24)
 
     @model_validator(mode="after")
     def _one_source(self) -> Signals:

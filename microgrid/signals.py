@@ -148,6 +148,10 @@ def load_signals(scenario: Scenario, index: pd.DatetimeIndex | None = None) -> p
             sig.timestamp_column,
             {"price_usd_per_mwh": sig.price_column, "carbon_g_per_kwh": sig.carbon_column},
         )
+        if sig.price_shift_h:
+            shift = pd.Timedelta(hours=sig.price_shift_h) / (frame.index[1] - frame.index[0])
+            price = frame["price_usd_per_mwh"].shift(-int(shift))
+            frame["price_usd_per_mwh"] = price.ffill().bfill()
         return _on_index(frame, index, path, sig.edge_fill_hours)
     if sig.time_of_use is not None:
         return _time_of_use(sig, index, scenario.site.timezone)

@@ -114,3 +114,15 @@ def test_signal_edge_fill_covers_the_local_year_end():
     assert len(tail) == 6 and (tail["price_usd_per_mwh"] == sig["price_usd_per_mwh"].iloc[-7]).all()
     with pytest.raises(InputError, match="but the period needs"):
         load_signals(year.with_updates({"signals.edge_fill_hours": 5}))
+
+
+def test_price_shift_reads_later_rows():
+    sc = microgrid.load_scenario(ROOT / "scenarios" / "ercot-dallas.yaml")
+    plain = load_signals(sc)
+    shifted = load_signals(sc.with_updates({"signals.price_shift_h": 7}))
+    assert np.array_equal(
+        shifted["price_usd_per_mwh"].to_numpy()[:-7], plain["price_usd_per_mwh"].to_numpy()[7:]
+    )
+    assert np.array_equal(
+        shifted["carbon_g_per_kwh"].to_numpy(), plain["carbon_g_per_kwh"].to_numpy()
+    )
