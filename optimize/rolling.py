@@ -240,6 +240,7 @@ def solve_rolling(
     carry_fraction: float = 0.5,
     warm_start_chunk_steps: int | None = None,
     on_window=None,
+    highs_options: dict | None = None,
 ) -> RollingDispatch:
     """Solve ``problem`` window by window; see the module docstring for the carried state.
 
@@ -247,7 +248,8 @@ def solve_rolling(
     multiples of ``window_steps``. ``end_step``: stop after this step (default ``n_steps``;
     series then have length ``end_step``). ``options`` apply to every window (a time limit
     is per window). ``warm_start_chunk_steps``: relax-and-fix MIP start per window (see
-    ``relax_and_fix``). ``on_window``: called with each window's stats dict when it is done.
+    ``relax_and_fix``). ``on_window``: called with each window's stats dict when it is
+    done. ``highs_options``: extra HiGHS options (name -> value) for every window.
     """
     from optimize.diagnosis import Infeasible, Slack
     from optimize.model import build_model
@@ -283,6 +285,8 @@ def solve_rolling(
                     var.setlb(month_peak[mo])
         cm = compile_model(m)
         h = make_highs(cm, options)
+        for key, value in (highs_options or {}).items():
+            h.setOptionValue(key, value)
         build_s = time.perf_counter() - t0
         heur = {"ok": False, "seconds": 0.0}
         if warm_start_chunk_steps and cm.integrality is not None:
