@@ -23,7 +23,6 @@ window: `solver.window_h` is unset). The machine is shared: other load changes t
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from microgrid.sweeps.runner import default_runner, read_records, sweep  # noqa: E402
+from microgrid.sweeps.runner import read_records, runner_with_options, sweep  # noqa: E402
 from microgrid.sweeps.spec import load_spec  # noqa: E402
 
 PV = [(0, 0), (80, 65)]  # (dc_mw, ac_mw)
@@ -74,14 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, default=None, help="keep the sweep folders here")
     args = ap.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
-    runner = args.runner
-    options = {}
-    if args.no_powerflow:
-        options["powerflow"] = False
-    if args.no_baselines:
-        options["baselines"] = False
-    if runner is None and options:
-        runner = functools.partial(default_runner, **options)
+    runner = runner_with_options(
+        args.runner, powerflow=not args.no_powerflow, baselines=not args.no_baselines
+    )
 
     with tempfile.TemporaryDirectory(prefix="b4-") as tmp:
         base = args.keep or Path(tmp)

@@ -30,6 +30,20 @@ TIMESERIES_COLUMNS = [
 
 BALANCE_TOLERANCE_MW = 1e-6
 
+# Columns of jobs.csv: one row per contiguous run segment of a job (the export contract).
+JOBS_COLUMNS = (
+    "job_id",
+    "segment",
+    "start_utc",
+    "end_utc",
+    "gpus",
+    "power_fraction_mean",
+    "work_done_h",
+    "energy_mwh",
+    "deadline_utc",
+    "deadline_met",
+)
+
 
 def balance_residual_mw(ts: pd.DataFrame) -> pd.Series:
     """import − export + pv + wind + discharge − charge + backup − facility load (MW)."""
@@ -104,19 +118,7 @@ def job_segments(
                     "deadline_met": met,
                 }
             )
-    cols = [
-        "job_id",
-        "segment",
-        "start_utc",
-        "end_utc",
-        "gpus",
-        "power_fraction_mean",
-        "work_done_h",
-        "energy_mwh",
-        "deadline_utc",
-        "deadline_met",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=list(JOBS_COLUMNS))
 
 
 def summarize(

@@ -13,7 +13,7 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
-from microgrid.network import NetworkParameters, build_network
+from microgrid.network import INJECTION_COLUMNS, NetworkParameters, build_network
 from microgrid.powerflow import run_timeseries
 from microgrid.results import job_segments, summarize, timeseries_frame
 from microgrid.scenario import Scenario, load_scenario
@@ -259,16 +259,7 @@ def network_parameters(scenario: Scenario) -> NetworkParameters:
 def check_network(scenario: Scenario, ts: pd.DataFrame):
     """AC power flow of every step of the plan on the scenario's pandapower network."""
     net = build_network(network_parameters(scenario))
-    injections = ts[
-        [
-            "facility_load_mw",
-            "pv_used_mw",
-            "wind_used_mw",
-            "battery_charge_mw",
-            "battery_discharge_mw",
-            "backup_gen_mw",
-        ]
-    ]
+    injections = ts[list(INJECTION_COLUMNS)]
     pf = run_timeseries(net, injections, engine=scenario.network.engine)
     return net, pf
 

@@ -25,22 +25,12 @@ from pydantic import ValidationError
 
 from microgrid.errors import InputError
 from microgrid.export.safe_io import atomic_write_text
+from microgrid.results import JOBS_COLUMNS
 from microgrid.scenario import Export
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).with_name("schedule.schema.json")
-JOBS_CSV_COLUMNS = (
-    "job_id",
-    "segment",
-    "start_utc",
-    "end_utc",
-    "gpus",
-    "power_fraction_mean",
-    "work_done_h",
-    "energy_mwh",
-    "deadline_utc",
-    "deadline_met",
-)
+JOBS_CSV_COLUMNS = JOBS_COLUMNS  # written by microgrid.results
 CSV_COLUMNS = (
     "job_id",
     "segment",

@@ -8,7 +8,6 @@ Exit code of `sweep`: 0 when every case is ok, 1 when some failed, timed out or 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,20 +16,15 @@ from microgrid.errors import InputError
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from microgrid.sweeps.runner import default_runner, sweep
+    from microgrid.sweeps.runner import runner_with_options, sweep
     from microgrid.sweeps.spec import load_spec
 
     spec = load_spec(args.spec)
     if args.workers < 1:
         raise InputError(f"--workers must be >= 1 (got {args.workers})")
-    runner = args.runner
-    options = {}
-    if args.no_powerflow:
-        options["powerflow"] = False
-    if args.no_baselines:
-        options["baselines"] = False
-    if runner is None and options:
-        runner = functools.partial(default_runner, **options)
+    runner = runner_with_options(
+        args.runner, powerflow=not args.no_powerflow, baselines=not args.no_baselines
+    )
     df = sweep(
         spec,
         args.out,

@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import fcntl
+import functools
 import importlib
 import json
 import math
@@ -133,12 +134,19 @@ def _init_pool_worker() -> None:
 
 def default_runner(scenario: Any, **kwargs: Any) -> Any:
     """The real pipeline: `microgrid.run(scenario, **kwargs)`."""
-    import microgrid
+    from microgrid.run import run
 
-    run = getattr(microgrid, "run", None)
-    if run is None or not callable(run):
-        run = importlib.import_module("microgrid.run").run
     return run(scenario, **kwargs)
+
+
+def runner_with_options(
+    runner: Runner | str | None, *, powerflow: bool = True, baselines: bool = True
+) -> Runner | str | None:
+    """The default pipeline without the power flow or the baselines when asked (CLI flags)."""
+    options = {k: v for k, v in (("powerflow", powerflow), ("baselines", baselines)) if not v}
+    if runner is None and options:
+        return functools.partial(default_runner, **options)
+    return runner
 
 
 def resolve_runner(runner: Runner | str | None) -> Runner:

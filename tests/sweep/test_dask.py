@@ -8,7 +8,7 @@ import threading
 import pandas as pd
 import psutil
 import pytest
-from conftest import records, result_dirs, wait_for, write_spec
+from sweep_helpers import records, result_dirs, wait_for, write_spec
 from test_runner import MIXED, SLOW12, _check_consistent
 
 from microgrid.sweeps import sweep

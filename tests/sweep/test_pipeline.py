@@ -6,7 +6,7 @@ import json
 import subprocess
 
 import pandas as pd
-from conftest import PY, ROOT, env, records, result_dirs, write_spec
+from sweep_helpers import PY, ROOT, env, records, result_dirs, write_spec
 
 REAL = """\
 cases:

@@ -9,7 +9,7 @@ import subprocess
 
 import pandas as pd
 import psutil
-from conftest import PY, ROOT, STANDIN, env, records, result_dirs, wait_for, write_spec
+from sweep_helpers import PY, ROOT, STANDIN, env, records, result_dirs, wait_for, write_spec
 
 from microgrid.sweeps import sweep, sweep_report
 from microgrid.sweeps.standin import run_case

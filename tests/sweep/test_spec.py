@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, write_spec
+from sweep_helpers import ROOT, write_spec
 
 from microgrid.errors import InputError
 from microgrid.sweeps import load_spec, sweep
