@@ -246,10 +246,12 @@ def solve_rolling(
 
     ``boundaries``: explicit committed window starts (sorted, first 0); otherwise
     multiples of ``window_steps``. ``end_step``: stop after this step (default ``n_steps``;
-    series then have length ``end_step``). ``options`` apply to every window (a time limit
-    is per window). ``warm_start_chunk_steps``: relax-and-fix MIP start per window (see
-    ``relax_and_fix``). ``on_window``: called with each window's stats dict when it is
-    done. ``highs_options``: extra HiGHS options (name -> value) for every window.
+    series then have length ``end_step``). ``options`` apply to every window (a time
+    limit is per window; a window without any solution at its limit continues with the
+    limit doubled, up to 8 times, then without a limit). ``warm_start_chunk_steps``:
+    relax-and-fix MIP start per window (see ``relax_and_fix``). ``on_window``: called
+    with each window's stats dict when it is done. ``highs_options``: extra HiGHS options
+    (name -> value) for every window.
     """
     from optimize.diagnosis import Infeasible, Slack
     from optimize.model import build_model
@@ -292,7 +294,15 @@ def solve_rolling(
         if warm_start_chunk_steps and cm.integrality is not None:
             heur = relax_and_fix(h, cm, e - a, int(warm_start_chunk_steps), options)
         res = run_highs(h, cm.integrality is not None)
-        res.solve_s += heur["seconds"]
+        extra_s = heur["seconds"]
+        limit = options.time_limit_s
+        while res.status == "time_limit" and not res.has_solution and limit is not None:
+            # no incumbent within the limit: keep searching (limit doubled, then none)
+            limit = 2 * limit if limit < 8 * options.time_limit_s else None
+            h.setOptionValue("time_limit", float("inf") if limit is None else limit)
+            extra_s += res.solve_s
+            res = run_highs(h, cm.integrality is not None)
+        res.solve_s += extra_s
         if res.status == "infeasible":
             from optimize.diagnosis import diagnose
 
