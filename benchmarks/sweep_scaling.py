@@ -40,7 +40,9 @@ PV = [(0, 0), (80, 65)]  # (dc_mw, ac_mw)
 BATTERY_MWH = [0, 50, 100, 200]  # 4-hour duration: power = energy / 4
 
 
-def write_spec(folder: Path, days: int | None) -> Path:
+def write_spec(
+    folder: Path, days: int | None, time_limit_s: float | None = None, gap: float | None = None
+) -> Path:
     lines = [
         "name: b4-sweep-scaling",
         f"base: {ROOT / 'scenarios' / 'ercot-dallas-2023.yaml'}",
@@ -52,6 +54,10 @@ def write_spec(folder: Path, days: int | None) -> Path:
         extra = f', period.start: "2023-01-02T00:00", period.end: "{end:%Y-%m-%dT%H:%M}"'
         if days <= 7:
             extra += ", solver.window_h: null"
+    if time_limit_s is not None:
+        extra += f", solver.time_limit_s: {time_limit_s}"
+    if gap is not None:
+        extra += f", solver.mip_rel_gap: {gap}"
     for dc, ac in PV:
         for e in BATTERY_MWH:
             lines.append(
@@ -66,6 +72,8 @@ def write_spec(folder: Path, days: int | None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=None, help="shorten each case to N days")
+    ap.add_argument("--time-limit-s", type=float, default=None, help="per-window solver limit")
+    ap.add_argument("--gap", type=float, default=None, help="MIP gap for every case")
     ap.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
     ap.add_argument("--runner", default=None, help="case function module:function")
     ap.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow")
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="b4-") as tmp:
         base = args.keep or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
-        spec = load_spec(write_spec(base, args.days))
+        spec = load_spec(write_spec(base, args.days, args.time_limit_s, args.gap))
         n = len(spec.cases)
         print(
             f"B4 sweep_scaling: {n} cases, "
