@@ -190,7 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm-chunk", type=int, default=None, help="relax-and-fix chunk hours")
     ap.add_argument("--progress", action="store_true", help="print each window when done")
     ap.add_argument("--time-limit", type=float, default=None, help="per window, seconds")
+    ap.add_argument(
+        "--highs", action="append", default=[], metavar="NAME=VALUE", help="extra HiGHS option"
+    )
     args = ap.parse_args(argv)
+    highs_options = {}
+    for item in args.highs:
+        name, value = item.split("=", 1)
+        for kind in (int, float):
+            try:
+                value = kind(value)
+                break
+            except ValueError:
+                continue
+        highs_options[name] = value
 
     from optimize.rolling import solve_rolling
 
@@ -214,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         end_step=cut,
         warm_start_chunk_steps=args.warm_chunk,
         on_window=_progress if args.progress else None,
+        highs_options=highs_options or None,
     )
     t_solve = time.perf_counter() - t1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -10,12 +10,29 @@ Constraints:
   with ``soc[−1] = soc_initial_frac · E``.
 - ``battery_soc_final``: ``soc[n−1] >= soc_final_frac · E`` (if ``soc_final_frac`` is set).
 - ``battery_charge_on[t]``: ``charge[t] <= P_t · charging[t]``; ``battery_discharge_on[t]``:
-  ``discharge[t] <= P_t · (1 − charging[t])`` (only with ``no_simultaneous``).
+  ``discharge[t] <= P_t · (1 − charging[t])`` (only with ``no_simultaneous``, and only at the
+  steps of ``binary_steps``: see below).
+
+No-simultaneous binaries where they can matter: charging and discharging at once only
+burns energy (``(1 − η_c·η_d)`` of the charge is lost) and costs wear, so an optimum uses it
+only when consuming more energy pays: at a negative import or export price, or when a
+limit forces consumption (the ramp-down limit on net import with all other ways to consume,
+i.e. less export, less curtailment, more job power, already used up). The binaries are
+therefore created at the steps with a negative import or export price and at the steps of
+``extra_binary_steps`` (a context manager); ``optimize.solve`` and ``solve_rolling`` then check
+the solution (``simultaneous_steps``) and, if it charges and discharges at once anywhere,
+rebuild with binaries at those steps and solve again, so the result always satisfies the
+no-simultaneous rule (the model without the other binaries is a relaxation, so its bound
+stays valid). In elastic mode (diagnosis) every step gets its binary.
 Objective term (USD): ``wear_usd_per_mwh · step_h · Σ discharge[t]``.
 Elastic: SOC min/max and the final SOC get slacks (MWh).
 """
 
 from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyomo.environ as pyo
@@ -23,6 +40,52 @@ import pyomo.environ as pyo
 from optimize._util import linear_sum, set_upper_bounds, var_list
 from optimize.elastic import add_slack
 from optimize.problem import Battery
+
+_TOL_MW = 1e-6
+
+_EXTRA_BINARY_STEPS: contextvars.ContextVar[frozenset] = contextvars.ContextVar(
+    "battery_extra_binary_steps", default=frozenset()
+)
+
+
+@contextlib.contextmanager
+def extra_binary_steps(steps: Iterable[int]) -> Iterator[None]:
+    """Within the block, ``define_battery`` adds no-simultaneous binaries at ``steps`` too."""
+    token = _EXTRA_BINARY_STEPS.set(frozenset(int(t) for t in steps))
+    try:
+        yield
+    finally:
+        _EXTRA_BINARY_STEPS.reset(token)
+
+
+def binary_steps(m: pyo.Block, n: int, elastic: bool) -> list[int]:
+    """Steps that get a no-simultaneous binary (see the module docstring)."""
+    if elastic:
+        return list(range(n))
+    need = np.zeros(n, dtype=bool)
+    grid = getattr(getattr(m, "problem", None), "grid", None)
+    if grid is None:
+        need[:] = True
+    else:
+        need |= np.asarray(grid.import_price_usd_per_mwh) < 0
+        need |= np.asarray(grid.export_price_usd_per_mwh) < 0
+    for t in _EXTRA_BINARY_STEPS.get():
+        if 0 <= t < n:
+            need[t] = True
+    return np.flatnonzero(need).tolist()
+
+
+def simultaneous_steps(m: pyo.Block) -> list[int]:
+    """Steps of a solved model where the battery charges and discharges at once."""
+    if not hasattr(m, "battery_charge_mw") or not m.problem.battery.no_simultaneous:
+        return []
+    out = []
+    for t in m.T:
+        ch = m.battery_charge_mw[t].value or 0.0
+        dis = m.battery_discharge_mw[t].value or 0.0
+        if min(ch, dis) > _TOL_MW:
+            out.append(int(t))
+    return out
 
 
 def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = False) -> list:
@@ -70,13 +133,17 @@ def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = Fals
             m.battery_soc_final = pyo.Constraint(expr=soc[n - 1] >= final)
 
     if b.no_simultaneous:
-        m.battery_charging = pyo.Var(m.T, within=pyo.Binary)
-        u = var_list(m.battery_charging)
+        steps = binary_steps(m, n, elastic)
+        m.battery_binary_steps = pyo.Set(initialize=steps, ordered=True)
+        m.battery_charging = pyo.Var(m.battery_binary_steps, within=pyo.Binary)
+        u = m.battery_charging
         m.battery_charge_on = pyo.Constraint(
-            m.T, rule=lambda m, t: linear_sum((1.0, -p_max[t]), (ch[t], u[t])) <= 0.0
+            m.battery_binary_steps,
+            rule=lambda m, t: linear_sum((1.0, -p_max[t]), (ch[t], u[t])) <= 0.0,
         )
         m.battery_discharge_on = pyo.Constraint(
-            m.T, rule=lambda m, t: linear_sum((1.0, p_max[t]), (dis[t], u[t])) <= p_max[t]
+            m.battery_binary_steps,
+            rule=lambda m, t: linear_sum((1.0, p_max[t]), (dis[t], u[t])) <= p_max[t],
         )
 
     m.bus_injections.append((1.0, dis))

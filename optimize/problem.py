@@ -241,6 +241,8 @@ class SolverOptions:
     mip_rel_gap: float = 1e-3
     threads: int = 1
     seed: int = 0
+    # relax-and-fix MIP start (chunk length in steps) for ``optimize.solve``; None = off
+    warm_start_chunk_steps: int | None = None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.jobs import horizon_credit
 from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
 from optimize.results import Dispatch, extract_dispatch
@@ -278,50 +279,57 @@ def solve_rolling(
         e = min(c + int(overlap_steps), problem.n_steps)
         jobs = _window_jobs(states, a, e)
         sub = _sub_problem(problem, a, e, soc_frac, net_import, jobs)
-        t0 = time.perf_counter()
-        with horizon_credit(carry_fraction):
-            m = build_model(sub)
-        if hasattr(m, "grid_peak_import_mw"):
-            for mo, var in m.grid_peak_import_mw.items():
-                if mo in month_peak:
-                    var.setlb(month_peak[mo])
-        cm = compile_model(m)
-        h = make_highs(cm, options)
-        for key, value in (highs_options or {}).items():
-            h.setOptionValue(key, value)
-        build_s = time.perf_counter() - t0
-        heur = {"ok": False, "seconds": 0.0}
-        if warm_start_chunk_steps and cm.integrality is not None:
-            heur = relax_and_fix(h, cm, e - a, int(warm_start_chunk_steps), options)
-        res = run_highs(h, cm.integrality is not None)
-        extra_s = heur["seconds"]
-        limit = options.time_limit_s
-        while res.status == "time_limit" and not res.has_solution and limit is not None:
-            # no incumbent within the limit: keep searching (limit doubled, then none)
-            limit = 2 * limit if limit < 8 * options.time_limit_s else None
-            h.setOptionValue("time_limit", float("inf") if limit is None else limit)
-            extra_s += res.solve_s
+        extra: set[int] = set()  # battery binaries added after a simultaneous solution
+        build_s = solve_s = 0.0
+        while True:
+            t0 = time.perf_counter()
+            with horizon_credit(carry_fraction), extra_binary_steps(extra):
+                m = build_model(sub)
+            if hasattr(m, "grid_peak_import_mw"):
+                for mo, var in m.grid_peak_import_mw.items():
+                    if mo in month_peak:
+                        var.setlb(month_peak[mo])
+            cm = compile_model(m)
+            h = make_highs(cm, options)
+            for key, value in (highs_options or {}).items():
+                h.setOptionValue(key, value)
+            build_s += time.perf_counter() - t0
+            heur = {"ok": False, "seconds": 0.0}
+            if warm_start_chunk_steps and cm.integrality is not None:
+                heur = relax_and_fix(h, cm, e - a, int(warm_start_chunk_steps), options)
             res = run_highs(h, cm.integrality is not None)
-        res.solve_s += extra_s
-        if res.status == "infeasible":
-            from optimize.diagnosis import diagnose
+            extra_s = heur["seconds"]
+            limit = options.time_limit_s
+            while res.status == "time_limit" and not res.has_solution and limit is not None:
+                # no incumbent within the limit: keep searching (limit doubled, then none)
+                limit = 2 * limit if limit < 8 * options.time_limit_s else None
+                h.setOptionValue("time_limit", float("inf") if limit is None else limit)
+                extra_s += res.solve_s
+                res = run_highs(h, cm.integrality is not None)
+            res.solve_s += extra_s
+            if res.status == "infeasible":
+                from optimize.diagnosis import diagnose
 
-            try:
-                with horizon_credit(carry_fraction):
-                    diagnose(sub, options)
-            except Infeasible as exc:
-                shifted = [
-                    Slack(s.kind, s.name, [t + a for t in s.steps], s.amount, s.unit)
-                    for s in exc.diagnosis
-                ]
-                raise Infeasible(shifted) from None
-            raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
-        if res.status not in ("optimal", "time_limit") or not res.has_solution:
-            raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
-        t1 = time.perf_counter()
-        load_solution(m, cm, h)
-        d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
-        solve_s = res.solve_s + time.perf_counter() - t1
+                try:
+                    with horizon_credit(carry_fraction):
+                        diagnose(sub, options)
+                except Infeasible as exc:
+                    shifted = [
+                        Slack(s.kind, s.name, [t + a for t in s.steps], s.amount, s.unit)
+                        for s in exc.diagnosis
+                    ]
+                    raise Infeasible(shifted) from None
+                raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
+            if res.status not in ("optimal", "time_limit") or not res.has_solution:
+                raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
+            t1 = time.perf_counter()
+            load_solution(m, cm, h)
+            d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
+            solve_s += res.solve_s + time.perf_counter() - t1
+            bad = set(simultaneous_steps(m)) - extra
+            if not bad:
+                break
+            extra |= bad
         k = c - a
         parts.append(d)
         for g in problem.generators:

@@ -19,6 +19,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.model import build_model
 from optimize.problem import Problem, SolverOptions
 from optimize.results import Dispatch, extract_dispatch
@@ -198,22 +199,45 @@ def load_solution(m: pyo.Block, cm: CompiledModel, h: highspy.Highs) -> None:
 
 
 def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
-    """Optimal dispatch of ``problem``; raises ``Infeasible`` with a diagnosis if none exists."""
-    options = options or SolverOptions()
-    t0 = time.perf_counter()
-    m = build_model(problem)
-    cm = compile_model(m)
-    h = make_highs(cm, options)
-    build_s = time.perf_counter() - t0
-    res = run_highs(h, cm.integrality is not None)
-    if res.status == "infeasible":
-        from optimize.diagnosis import diagnose
+    """Optimal dispatch of ``problem``; raises ``Infeasible`` with a diagnosis if none exists.
 
-        diagnose(problem, options)  # raises Infeasible
-        raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
-    if res.status not in ("optimal", "time_limit") or not res.has_solution:
-        raise SolveError(f"HiGHS stopped with status {res.status!r} and no feasible solution")
-    t1 = time.perf_counter()
-    load_solution(m, cm, h)
-    solve_s = res.solve_s + time.perf_counter() - t1
+    The battery's no-simultaneous binaries are created only where they can matter (see
+    ``optimize.battery``); if the solution charges and discharges at once at some other
+    step, the model is rebuilt with binaries at those steps too and solved again (each
+    round with the full time limit). With ``options.warm_start_chunk_steps`` a relax-and-fix
+    heuristic (``optimize.rolling.relax_and_fix``) gives HiGHS a MIP start first; its time
+    counts in ``solve_s``.
+    """
+    options = options or SolverOptions()
+    extra: set[int] = set()
+    build_s = solve_s = 0.0
+    while True:
+        t0 = time.perf_counter()
+        with extra_binary_steps(extra):
+            m = build_model(problem)
+        cm = compile_model(m)
+        h = make_highs(cm, options)
+        build_s += time.perf_counter() - t0
+        heur_s = 0.0
+        if options.warm_start_chunk_steps and cm.integrality is not None:
+            from optimize.rolling import relax_and_fix
+
+            chunk = int(options.warm_start_chunk_steps)
+            heur_s = relax_and_fix(h, cm, problem.n_steps, chunk, options)["seconds"]
+        res = run_highs(h, cm.integrality is not None)
+        res.solve_s += heur_s
+        if res.status == "infeasible":
+            from optimize.diagnosis import diagnose
+
+            diagnose(problem, options)  # raises Infeasible
+            raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
+        if res.status not in ("optimal", "time_limit") or not res.has_solution:
+            raise SolveError(f"HiGHS stopped with status {res.status!r} and no feasible solution")
+        t1 = time.perf_counter()
+        load_solution(m, cm, h)
+        solve_s += res.solve_s + time.perf_counter() - t1
+        bad = set(simultaneous_steps(m)) - extra
+        if not bad:
+            break
+        extra |= bad
     return extract_dispatch(m, problem, res.status, res.objective, res.mip_gap, build_s, solve_s)

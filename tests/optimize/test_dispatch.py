@@ -256,12 +256,13 @@ def test_infeasible_ramp_groups_contiguous_steps():
 
 
 def test_time_limit_returns_best_feasible():
-    # A MIP that takes HiGHS seconds to prove optimal (measured ~2 s on this machine): 6
-    # generators with min loads and awkward capacities serving an irregular load for 300
-    # steps; import is expensive but can cover the load, so "all off" is feasible and HiGHS
-    # has an incumbent early. With 0.5 s it must stop at the limit with that incumbent.
+    # A MIP that takes HiGHS seconds to prove optimal: 6 generators with min loads and
+    # awkward capacities serving an irregular load for 1000 steps (300 steps were solved to
+    # optimality within 0.5 s by HiGHS 1.15); import is expensive but can cover the load, so
+    # "all off" is feasible and HiGHS has an incumbent early. With 0.5 s it must stop at
+    # the limit with that incumbent.
     rng = np.random.default_rng(0)
-    n = 300
+    n = 1000
     load = 40 + 30 * rng.random(n)
     gens = [
         o.Generator(f"g{i}", cap, fuel, 500, min_load_frac=0.6)
