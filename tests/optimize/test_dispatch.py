@@ -185,6 +185,37 @@ def test_no_simultaneous_charge_discharge_with_negative_price():
     assert np.all(d.series["battery_charge_mw"] * d.series["battery_discharge_mw"] < TOL)
 
 
+def test_no_simultaneous_enforced_where_ramp_down_forces_burning():
+    # Positive price ($10/MWh), so no binary is created up front. No load, no export, net
+    # import 20 MW before step 0 and a 10 MW/h ramp limit: net[0] >= 10. The battery is full
+    # (20 MW, η 0.5/0.5): only charging and discharging at once can consume 10 MW
+    # (ch − dis = 10 with ch > 10, since a full battery cannot gain charge). Without the rule
+    # that is the solution (cost 100); with it the check must add the binary and find the model
+    # infeasible (the diagnosis' cheapest relaxation: 5 MWh above the SOC maximum, i.e.
+    # charging 10 MW at η_c = 0.5).
+    kw = dict(ramp_mw_per_h=10.0, initial_net_import_mw=20.0)
+    lp = battery(20, 100, 0.5, 0.5, soc0=1.0)
+    d_lp = o.solve(make_problem([0], [10], battery=lp, **kw))
+    assert d_lp.objective_usd == pytest.approx(100.0, abs=TOL)
+    assert min(d_lp.series["battery_charge_mw"][0], d_lp.series["battery_discharge_mw"][0]) > 1
+    mip = battery(20, 100, 0.5, 0.5, soc0=1.0, no_simultaneous=True)
+    with pytest.raises(o.Infeasible) as exc:
+        o.solve(make_problem([0], [10], battery=mip, **kw))
+    kinds = {s.kind for s in exc.value.diagnosis}
+    assert kinds == {"soc_max"}
+    assert sum(s.amount for s in exc.value.diagnosis) == pytest.approx(5.0, abs=TOL)
+
+
+def test_no_simultaneous_binaries_only_at_negative_prices():
+    # Prices +10, −5 (import) and export −1 at step 2: binaries only at steps 1 and 2.
+    from optimize.model import build_model
+
+    b = battery(10, 10, soc0=0.5, no_simultaneous=True)
+    p = make_problem([1, 1, 1], [10, -5, 10], export_price=[0, 0, -1], battery=b)
+    assert list(build_model(p).battery_binary_steps) == [1, 2]
+    assert list(build_model(p, elastic=True).battery_binary_steps) == [0, 1, 2]
+
+
 def test_generator_min_load():
     # Loads 5 and 15 MW; import $150/MWh up to 10 MW; no export; generator 20 MW at $100/MWh
     # with min load 50 % (10 MW). t0: the generator would have to run 10 MW for a 5 MW load
