@@ -135,6 +135,8 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if options.pscost_min_reliable is not None:
+        h.setOptionValue("mip_pscost_minreliable", int(options.pscost_min_reliable))
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
     lp = highspy.HighsLp()
