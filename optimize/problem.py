@@ -243,9 +243,9 @@ class SolverOptions:
     seed: int = 0
     # relax-and-fix MIP start (chunk length in steps) for ``optimize.solve``; None = off
     warm_start_chunk_steps: int | None = None
-    # HiGHS ``mip_pscost_minreliable`` (HiGHS's default 8): strong-branching reliability;
-    # 1 measured faster on the R1 weeks and B2 windows (docs/model_jobs.md); None = HiGHS's
-    pscost_min_reliable: int | None = 1
+    # HiGHS ``mip_pscost_minreliable`` (strong-branching reliability); None = HiGHS's
+    # default (8). 1 was tried and not kept: mixed results (docs/model_jobs.md)
+    pscost_min_reliable: int | None = None
 
 
 @dataclass(frozen=True)
