@@ -10,18 +10,9 @@ from pathlib import Path
 
 import yaml
 
-JOBS_CSV_HEADER = [
-    "job_id",
-    "segment",
-    "start_utc",
-    "end_utc",
-    "gpus",
-    "power_fraction_mean",
-    "work_done_h",
-    "energy_mwh",
-    "deadline_utc",
-    "deadline_met",
-]
+from microgrid.results import JOBS_COLUMNS
+
+JOBS_CSV_HEADER = list(JOBS_COLUMNS)
 
 
 @dataclass
