@@ -175,6 +175,7 @@ def _window_problem(full: optimize.Problem, fc: pd.DataFrame, k: int, h: int, st
         month_of_step=None if g.month_of_step is None else g.month_of_step[sl],
         net_import_cap_mw=cap,
         initial_net_import_mw=state["net_import"] if k > 0 else g.initial_net_import_mw,
+        prior_peak_import_mw=dict(state["month_peak"]),
     )
     renewables = []
     for r in full.renewables:
@@ -327,6 +328,8 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
     state = {
         "soc_mwh": b.soc_initial_frac * b.energy_mwh if b is not None else 0.0,
         "net_import": full.grid.initial_net_import_mw,
+        # billing month -> peak import delivered so far (the controller pays only for more)
+        "month_peak": {},
         "jobs": {j.id: _JobState(remaining_h=j.work_h) for j in full.jobs},
     }
     jobs_by_id = {j.id: j for j in full.jobs}
@@ -439,6 +442,9 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
         if b is not None:
             state["soc_mwh"] = state["soc_mwh"] + kc * ch - kd * dis
         state["net_import"] = imp - exp
+        if full.grid.month_of_step is not None:
+            mo = int(full.grid.month_of_step[k])
+            state["month_peak"][mo] = max(state["month_peak"].get(mo, 0.0), imp)
         # jobs advance from what ran
         for jid, f in fracs.items():
             js = state["jobs"][jid]

@@ -76,6 +76,9 @@ def _define_demand_charge(m, grid: Grid, imp: list) -> list:
     m.grid_months = pyo.Set(initialize=sorted(set(month)), ordered=True)
     m.grid_peak_import_mw = pyo.Var(m.grid_months, within=pyo.NonNegativeReals)
     peak = m.grid_peak_import_mw
+    for mo, mw in (grid.prior_peak_import_mw or {}).items():
+        if mo in m.grid_months:
+            peak[mo].setlb(float(mw))
     m.grid_peak_def = pyo.Constraint(m.T, rule=lambda m, t: imp[t] - peak[month[t]] <= 0)
     n_months = len(m.grid_months)
     return [linear_sum([float(grid.demand_charge_usd_per_mw)] * n_months, list(peak.values()))]

@@ -64,6 +64,10 @@ class Grid:
     month_of_step: np.ndarray | None = None
     net_import_cap_mw: np.ndarray | None = None
     initial_net_import_mw: float | None = None
+    # Peak import already reached in a billing month before step 0 (month index -> MW):
+    # a floor of that month's peak, so the horizon pays only for raising it. Used by
+    # rolling windows and the closed-loop controller.
+    prior_peak_import_mw: dict[int, float] | None = None
 
     _ARRAYS = (
         "import_max_mw",

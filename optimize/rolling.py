@@ -279,16 +279,13 @@ def solve_rolling(
         e = min(c + int(overlap_steps), problem.n_steps)
         jobs = _window_jobs(states, a, e)
         sub = _sub_problem(problem, a, e, soc_frac, net_import, jobs)
+        sub = replace(sub, grid=replace(sub.grid, prior_peak_import_mw=dict(month_peak)))
         extra: set[int] = set()  # battery binaries added after a simultaneous solution
         build_s = solve_s = 0.0
         while True:
             t0 = time.perf_counter()
             with horizon_credit(carry_fraction), extra_binary_steps(extra):
                 m = build_model(sub)
-            if hasattr(m, "grid_peak_import_mw"):
-                for mo, var in m.grid_peak_import_mw.items():
-                    if mo in month_peak:
-                        var.setlb(month_peak[mo])
             cm = compile_model(m)
             h = make_highs(cm, options)
             for key, value in (highs_options or {}).items():

@@ -131,3 +131,14 @@ def test_operate_result_directory_has_its_tables_and_plots(tmp_path):
     assert {"planned_vs_actual.csv", "events.csv", "voltage.png", "timeseries.csv"} <= names
     # written inside the atomic swap: nothing is left beside the result directory
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_replanning_with_a_demand_charge_keeps_the_optimal_cost():
+    # the controller is told the month's peak so far, so re-planning cannot "reset" it
+    sc = scenario(**{"operate.lookahead_h": 48, "operate.replan_every_steps": 6})
+    assert sc.grid.demand_charge_usd_per_kw_month > 0
+    plan = microgrid.run(sc, powerflow=False, baselines=False)
+    r = simulate(sc)
+    assert r.n_solves == 8
+    assert r.costs["demand_usd"] == pytest.approx(plan.summary["demand_cost_usd"], rel=1e-4)
+    assert run_cost(r.costs) == pytest.approx(plan.summary["total_cost_usd"], rel=1e-4)
