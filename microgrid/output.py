@@ -35,18 +35,6 @@ def jobs_for_file(jobs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file through a temp file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def replace_dir(tmp: Path, out: Path) -> None:
     """Swap a finished temp directory into place; an old `out` is removed only after."""
     trash = None

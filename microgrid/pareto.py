@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import build_problem, load_inputs, solver_options
+from microgrid.atomic import atomic_write
 from microgrid.costs import TOTAL_KEYS
 from microgrid.run import demand_response_caps
 from microgrid.scenario import Scenario
@@ -105,17 +105,6 @@ def pareto_front(scenario: Scenario, points: int = 5, progress=None) -> pd.DataF
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def plot_front(front: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
     import matplotlib
 
@@ -146,6 +135,8 @@ def write_front(front: pd.DataFrame, out: str | os.PathLike, title: str = "") ->
     """`pareto.csv` and `pareto.png` in `out`, each written to a temp file then renamed."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "pareto.csv", lambda tmp: front.to_csv(tmp, index=False, float_format="%.9g"))
-    _atomic(out / "pareto.png", lambda tmp: plot_front(front, tmp, title))
+    atomic_write(
+        out / "pareto.csv", lambda tmp: front.to_csv(tmp, index=False, float_format="%.9g")
+    )
+    atomic_write(out / "pareto.png", lambda tmp: plot_front(front, tmp, title))
     return out

@@ -4,12 +4,11 @@ atomic replacement (temp file in the same folder, then `os.replace`)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from microgrid.atomic import atomic_write_text as _atomic_write_text
 from microgrid.errors import InputError
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -40,21 +39,12 @@ def refuse_control_chars(value: str, *, what: str, field: str | None = None) -> 
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write `text` to a temp file beside `path`, fsync, then rename over `path`."""
+    """`microgrid.atomic.atomic_write_text`, refusing to replace a symbolic link (an export
+    must never write through a link out of `--out`)."""
     path = Path(path)
     if path.is_symlink():
         raise InputError("refusing to replace a symbolic link", path=str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic_write_text(path, text, mode)
 
 
 class OutputDir:

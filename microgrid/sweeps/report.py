@@ -27,8 +27,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from microgrid.atomic import atomic_write_bytes  # noqa: E402
 from microgrid.errors import InputError  # noqa: E402
-from microgrid.sweeps.runner import atomic_write_bytes, read_records, records_table  # noqa: E402
+from microgrid.sweeps.runner import read_records, records_table  # noqa: E402
 
 METRICS = {"total_cost_usd": "total cost (USD)", "emissions_t": "emissions (t CO2)"}
 MAX_HEATMAPS = 6

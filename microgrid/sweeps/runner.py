@@ -45,6 +45,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
+from microgrid.atomic import atomic_write, atomic_write_bytes
 from microgrid.errors import InputError
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
 
@@ -88,21 +89,6 @@ def _jsonable(x: Any) -> Any:
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     return str(x)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `path` via a temp file in the same folder, fsync, then os.replace."""
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -362,14 +348,7 @@ def records_table(records: list[dict]) -> pd.DataFrame:
 
 def write_table(out: Path, records: list[dict]) -> pd.DataFrame:
     df = records_table(records)
-    tmp = out / f".cases.parquet.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, out / "cases.parquet")
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    atomic_write(out / "cases.parquet", lambda tmp: df.to_parquet(tmp, index=False))
     return df
 
 
@@ -395,14 +374,13 @@ def read_records(out: Path, spec: SweepSpec | None = None) -> dict[str, dict]:
 def _clean_temp(out: Path) -> None:
     for folder in (out, out / "records", out / "cases"):
         for p in folder.glob(".*"):
-            if p.name.endswith(".tmp") or p.name.startswith((".staging-", ".trash-")):
+            leftover = p.name.endswith(".tmp") or ".tmp-" in p.name  # microgrid.atomic
+            if leftover or p.name.startswith((".staging-", ".trash-")):
                 if p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)
                 else:
                     with contextlib.suppress(OSError):
                         p.unlink()
-            elif p.is_dir() and ".tmp" in p.name:  # Result.write's own temp dirs
-                shutil.rmtree(p, ignore_errors=True)
 
 
 @contextlib.contextmanager
