@@ -11,7 +11,7 @@ import optimize
 from microgrid.datacenter import inference_it_mw, pue
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
 from microgrid.resources import resource_profiles
-from microgrid.scenario import Scenario
+from microgrid.scenario import Scenario, step_of
 from microgrid.signals import load_signals
 
 
@@ -29,7 +29,7 @@ class Inputs:
 
 def _window_mask(scenario: Scenario, index: pd.DatetimeIndex, start, end) -> np.ndarray:
     """Steps that overlap [start, end) (times local to the site when naive)."""
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     s, e = scenario.to_utc(start), scenario.to_utc(end)
     return np.asarray((index < e) & (index + step > s))
 

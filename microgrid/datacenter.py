@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from microgrid.scenario import Inference, PUEModel
+from microgrid.scenario import Inference, PUEModel, step_of
 
 
 def inference_it_mw(index: pd.DatetimeIndex, inference: Inference, timezone: str) -> np.ndarray:
@@ -14,7 +14,7 @@ def inference_it_mw(index: pd.DatetimeIndex, inference: Inference, timezone: str
     `h` is the local hour at the middle of each step, so an hourly step's average sits
     on the sine where the step's energy is centred.
     """
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     local = (index + step / 2).tz_convert(timezone)
     hour = local.hour + local.minute / 60.0 + local.second / 3600.0
     phase = 2.0 * np.pi * (np.asarray(hour, dtype=float) - inference.peak_hour_local) / 24.0

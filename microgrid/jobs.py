@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 import optimize
 from microgrid.errors import InputError
-from microgrid.scenario import Job, Scenario
+from microgrid.scenario import Job, Scenario, step_of
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
@@ -135,7 +135,7 @@ def to_optimize_jobs(
 ) -> tuple[optimize.Job, ...]:
     """Map job instances onto step indices: the job may run in steps whose whole interval
     lies in [release, deadline)."""
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     start = index[0]
     dc = scenario.datacenter
     out = []

@@ -29,6 +29,7 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
+from microgrid.scenario import step_of
 from optimize.throughput import throughput
 
 FORECAST_SERIES = ("pv_available_mw", "wind_available_mw", "price_usd_per_mwh", "carbon_g_per_kwh")
@@ -55,7 +56,7 @@ class OperateRun:
 
 
 def _event_mask(scenario, index: pd.DatetimeIndex, ev) -> np.ndarray:
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     s, e = scenario.to_utc(ev.start), scenario.to_utc(ev.end)
     return np.asarray((index < e) & (index + step > s))
 

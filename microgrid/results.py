@@ -7,6 +7,7 @@ import pandas as pd
 
 import optimize
 from microgrid.jobs import JobInstance
+from microgrid.scenario import step_of
 
 # Column order of timeseries.csv; job columns follow. See docs/results.md.
 TIMESERIES_COLUMNS = [
@@ -91,7 +92,7 @@ def job_segments(
     gpus_of: dict[str, int],
 ) -> pd.DataFrame:
     """One row per contiguous run of each job (`jobs.csv`)."""
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     step_h = step / pd.Timedelta(hours=1)
     rows = []
     for inst in instances:

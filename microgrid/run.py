@@ -16,7 +16,7 @@ from microgrid.assemble import Inputs, build_problem, load_inputs, solver_option
 from microgrid.network import INJECTION_COLUMNS, NetworkParameters, build_network
 from microgrid.powerflow import run_timeseries
 from microgrid.results import job_segments, summarize, timeseries_frame
-from microgrid.scenario import Scenario, load_scenario
+from microgrid.scenario import Scenario, load_scenario, step_of
 
 RESULT_FORMAT_VERSION = "1.0"
 
@@ -61,7 +61,7 @@ def _diagnosis_message(
     power + generators − inference load). If the exception carries the elastic solution's
     `series` (`grid_import_mw`), the steps where import sits at its limit are named too.
     """
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     n = len(index)
 
     def span(a_step: int, b_step: int) -> str:  # steps a..b inclusive
@@ -222,7 +222,7 @@ def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | Non
     index = inputs.index
     caps = np.full(len(index), np.nan)
     baseline_net = None
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     for w in windows:
         s, e = scenario.to_utc(w.start), scenario.to_utc(w.end)
         mask = np.asarray((index < e) & (index + step > s))

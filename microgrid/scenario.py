@@ -485,6 +485,13 @@ class Scenario(Strict):
         )
 
 
+def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """The step of a regular UTC index (its freq, else its first difference, else 1 h)."""
+    if index.freq is not None:
+        return pd.Timedelta(index.freq)
+    return index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+
+
 def set_dotted(data: dict, dotted: str, value: object) -> None:
     """Set `a.b.c` in nested dicts (lists by integer index); KeyError on unknown paths."""
     keys = dotted.split(".")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from microgrid.errors import InputError
-from microgrid.scenario import Scenario, Signals
+from microgrid.scenario import Scenario, Signals, step_of
 
 # A CSV's data row i (0-based) sits on file line i + 2: line 1 is the header.
 _HEADER_LINES = 1
@@ -108,7 +108,7 @@ def _on_index(
     (beyond `edge_fill_hours` of the first/last value repeated)."""
     src_step = frame.index[1] - frame.index[0] if len(frame) > 1 else pd.Timedelta(hours=1)
     fill = pd.Timedelta(hours=edge_fill_hours)
-    step = index[1] - index[0] if len(index) > 1 else src_step
+    step = step_of(index)
     if index[0] < frame.index[0] - fill or index[-1] >= frame.index[-1] + src_step + fill:
         raise InputError(
             f"signals cover {frame.index[0].isoformat()} to "
