@@ -191,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--progress", action="store_true", help="print each window when done")
     ap.add_argument("--time-limit", type=float, default=None, help="per window, seconds")
     ap.add_argument(
+        "--method",
+        choices=("milp", "price-fix"),
+        default="milp",
+        help="per window: HiGHS's MILP, or price-guided job fixing (optimize.price_fix)",
+    )
+    ap.add_argument("--polish", type=float, default=0.0, help="price-fix: MILP polish seconds")
+    ap.add_argument(
         "--highs", action="append", default=[], metavar="NAME=VALUE", help="extra HiGHS option"
     )
     args = ap.parse_args(argv)
@@ -228,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         warm_start_chunk_steps=args.warm_chunk,
         on_window=_progress if args.progress else None,
         highs_options=highs_options or None,
+        method=args.method,
+        polish_s=args.polish,
     )
     t_solve = time.perf_counter() - t1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

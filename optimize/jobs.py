@@ -239,6 +239,12 @@ def define_jobs(
         return lhs >= rhs
 
     m.job_done = pyo.Constraint(m.job_ids, rule=done_rule)
+    # work credited for being on at the last step (non-preemptible, deadline after horizon)
+    m.job_tail_credit_h = {
+        j.id: min(j.work_h, tail_h[j.id])
+        for j in jobs
+        if not j.preemptible and tail_h[j.id] > 0 and len(steps_of(j.id)) > 0
+    }
 
     # --- valid inequalities (only when all work must be done) ----------------------------
     if not relaxed:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
+import highspy
 import numpy as np
 
 from optimize.battery import extra_binary_steps, simultaneous_steps
@@ -116,6 +117,38 @@ def relax_and_fix(h, cm, n_steps: int, chunk_steps: int, options: SolverOptions)
         sol.value_valid = True
         h.setSolution(sol)
     return {"ok": ok, "seconds": time.perf_counter() - t0, "objective": obj}
+
+
+def _price_fix_window(h, cm, m, options: SolverOptions, polish_s: float):
+    """Solve a window by ``optimize.price_fix`` (then, with ``polish_s``, HiGHS's MILP from
+    its schedule). Returns a ``HighsResult`` and the heuristic's stats (with ``values``
+    when the heuristic's schedule is the answer)."""
+    from optimize.price_fix import price_fix
+    from optimize.solve import HighsResult, run_highs
+
+    pf = price_fix(h, cm, m, time_limit_s=options.time_limit_s)
+    stats = {"ok": pf.values is not None, "seconds": pf.seconds, "objective": pf.objective_usd}
+    if pf.values is None:  # no schedule: the plain MILP decides (or proves infeasibility)
+        return run_highs(h, True), stats
+    status = "optimal" if pf.gap <= options.mip_rel_gap else "heuristic"
+    res = HighsResult(status, pf.objective_usd, max(pf.gap, 0.0), True, 0.0)
+    stats["values"] = pf.values
+    if polish_s > 0 and status != "optimal":
+        sol = highspy.HighsSolution()
+        sol.col_value = list(pf.values)
+        sol.value_valid = True
+        h.setSolution(sol)
+        h.setOptionValue("time_limit", float(polish_s))
+        polished = run_highs(h, True)
+        if options.time_limit_s is not None:
+            h.setOptionValue("time_limit", float(options.time_limit_s))
+        if polished.has_solution and polished.objective < pf.objective_usd:
+            stats["seconds"] += polished.solve_s
+            stats["values"] = None
+            polished.status = "optimal" if polished.mip_gap <= options.mip_rel_gap else "heuristic"
+            return polished, stats
+        stats["seconds"] += polished.solve_s
+    return res, stats
 
 
 @dataclass
@@ -242,6 +275,8 @@ def solve_rolling(
     warm_start_chunk_steps: int | None = None,
     on_window=None,
     highs_options: dict | None = None,
+    method: str = "milp",
+    polish_s: float = 0.0,
 ) -> RollingDispatch:
     """Solve ``problem`` window by window; see the module docstring for the carried state.
 
@@ -256,7 +291,14 @@ def solve_rolling(
     """
     from optimize.diagnosis import Infeasible, Slack
     from optimize.model import build_model
-    from optimize.solve import SolveError, compile_model, load_solution, make_highs, run_highs
+    from optimize.solve import (
+        SolveError,
+        compile_model,
+        load_solution,
+        load_values,
+        make_highs,
+        run_highs,
+    )
 
     options = options or SolverOptions()
     n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
@@ -292,9 +334,12 @@ def solve_rolling(
                 h.setOptionValue(key, value)
             build_s += time.perf_counter() - t0
             heur = {"ok": False, "seconds": 0.0}
-            if warm_start_chunk_steps and cm.integrality is not None:
-                heur = relax_and_fix(h, cm, e - a, int(warm_start_chunk_steps), options)
-            res = run_highs(h, cm.integrality is not None)
+            if method == "price-fix" and cm.integrality is not None:
+                res, heur = _price_fix_window(h, cm, m, options, polish_s)
+            else:
+                if warm_start_chunk_steps and cm.integrality is not None:
+                    heur = relax_and_fix(h, cm, e - a, int(warm_start_chunk_steps), options)
+                res = run_highs(h, cm.integrality is not None)
             extra_s = heur["seconds"]
             limit = options.time_limit_s
             while res.status == "time_limit" and not res.has_solution and limit is not None:
@@ -317,10 +362,13 @@ def solve_rolling(
                     ]
                     raise Infeasible(shifted) from None
                 raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
-            if res.status not in ("optimal", "time_limit") or not res.has_solution:
+            if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
                 raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
             t1 = time.perf_counter()
-            load_solution(m, cm, h)
+            if heur.get("values") is not None:
+                load_values(m, cm, heur["values"])
+            else:
+                load_solution(m, cm, h)
             d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
             solve_s += res.solve_s + time.perf_counter() - t1
             bad = set(simultaneous_steps(m)) - extra

@@ -31,9 +31,11 @@ class SolveError(RuntimeError):
 
 @dataclass
 class CompiledModel:
-    """A Pyomo model compiled to HiGHS arrays (column ``i`` is Pyomo var ``columns[i]``)."""
+    """A Pyomo model compiled to HiGHS arrays (column ``i`` is Pyomo var ``columns[i]``,
+    row ``r`` is Pyomo constraint ``rows[r]``)."""
 
     columns: list
+    rows: list
     num_col: int
     num_row: int
     offset: float
@@ -78,6 +80,7 @@ def compile_model(m: pyo.Block) -> CompiledModel:
         integrality = np.where(is_int, 1, 0).astype(np.int32)
     return CompiledModel(
         columns=columns,
+        rows=[r.constraint for r in info.rows],
         num_col=n,
         num_row=a.shape[0],
         offset=offset,
@@ -184,7 +187,11 @@ def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
 
 def load_solution(m: pyo.Block, cm: CompiledModel, h: highspy.Highs) -> None:
     """Copy HiGHS's column values into the Pyomo variables (unused variables get 0 or lb)."""
-    values = h.getSolution().col_value
+    load_values(m, cm, h.getSolution().col_value)
+
+
+def load_values(m: pyo.Block, cm: CompiledModel, values) -> None:
+    """Copy a column vector into the Pyomo variables (unused variables get 0 or lb)."""
     for v, x in zip(cm.columns, values, strict=True):
         v.set_value(x, skip_validation=True)
     n_vars = sum(len(c) for c in m.component_objects(pyo.Var, active=True))

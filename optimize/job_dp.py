@@ -1,0 +1,153 @@
+"""One training job against given step prices: its cheapest on/off pattern (dynamic programme).
+
+Used by ``optimize.price_fix`` to decide a job's on/off steps from the marginal prices of an
+LP relaxation. The job rules are those of ``optimize.jobs``:
+
+* the job runs or not in each active step; when on, at a power fraction ``f`` in
+  ``[f_min, 1]``, doing ``g(f) * step_h`` hours of work (``g`` the concave throughput curve)
+  and costing ``cost_per_frac[t] * f`` USD;
+* each start counts: at most ``max_starts`` starts (``None``: unlimited); every start after
+  the first ``free_starts`` is a restart that adds ``overhead_h`` hours to the work;
+* ``running``: the job is on just before the first step (continuing is no start);
+* ``tail_credit_h``: work credited when the job is on at the last step (a non-preemptible
+  job that continues after the model horizon).
+
+The DP is exact for the pattern part: for every number ``n`` of on-steps and every number of
+starts it finds the cheapest set of on-steps (sum of ``cost_per_frac``) that forms at most
+that many runs. The power fraction is then taken as one level ``f`` for all on-steps, the
+smallest with ``n * g(f) * step_h`` equal to the work, and the pattern with the smallest
+``f * cost`` wins. Running at a lower power for more hours is worth it because ``g`` is
+concave (at f = 0.6 a job does 0.78 of its work for 0.6 of its energy), which is the trade
+the count captures. The LP that follows re-optimises the fractions step by step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_INF = 1e30
+
+
+@dataclass(frozen=True)
+class JobPattern:
+    """A DP result: ``on`` (bool per step), ``frac`` (the uniform level, 0 when off),
+    ``starts``, ``work_h`` (required work including restart overhead and minus the tail
+    credit) and ``cost_usd`` (``frac * cost`` at the given prices)."""
+
+    on: np.ndarray
+    frac: np.ndarray
+    starts: int
+    work_h: float
+    cost_usd: float
+
+
+def _inverse_throughput(curve, f_min: float, g: np.ndarray) -> np.ndarray:
+    """Smallest power fraction in ``[f_min, 1]`` with throughput ``g`` (clipped)."""
+    fs = np.array([p[0] for p in curve], dtype=float)
+    gs = np.array([p[1] for p in curve], dtype=float)
+    g_min = float(np.interp(f_min, fs, gs))
+    keep = fs >= f_min
+    fx = np.concatenate(([f_min], fs[keep]))
+    gx = np.concatenate(([g_min], gs[keep]))
+    return np.interp(np.clip(g, g_min, 1.0), gx, fx)
+
+
+def cheapest_pattern(
+    cost_per_frac: np.ndarray,
+    curve: tuple[tuple[float, float], ...],
+    f_min: float,
+    step_h: float,
+    work_h: float,
+    *,
+    max_starts: int | None,
+    free_starts: int,
+    overhead_h: float = 0.0,
+    running: bool = False,
+    tail_credit_h: float = 0.0,
+) -> JobPattern | None:
+    """The cheapest pattern that can do ``work_h`` hours of work (see the module docstring).
+
+    ``cost_per_frac[t]``: USD for running the job at power fraction 1 in step ``t`` (may be
+    negative). Returns ``None`` when no pattern can do the work (too few steps).
+    """
+    e = np.asarray(cost_per_frac, dtype=float)
+    n = e.shape[0]
+    if n == 0:
+        return None
+    # start-count states: 0..s_n-1; unlimited starts without overhead saturate in the last
+    if max_starts is None:
+        saturate = overhead_h <= 0
+        s_n = free_starts + 1 if saturate else n // 2 + 2
+    else:
+        saturate, s_n = False, max_starts + 1
+    k_n = n + 1  # on-step counts 0..n
+    cost = np.full((k_n, s_n, 2), _INF)
+    cost[0, 0, 1 if running else 0] = 0.0
+    # back[t, k, s, x]: 0 same x before (stay / continue), 1 other x before (stop / start
+    # from s-1), 2 start within the saturated state
+    back = np.zeros((n, k_n, s_n, 2), dtype=np.int8)
+    for t in range(n):
+        off, on = cost[:, :, 0], cost[:, :, 1]
+        stop = on < off
+        new_off = np.where(stop, on, off)
+        # on: continue from on(k-1, s), or start from off(k-1, s-1)
+        cont = np.full((k_n, s_n), _INF)
+        cont[1:] = on[:-1]
+        start = np.full((k_n, s_n), _INF)
+        start[1:, 1:] = off[:-1, :-1]
+        code = np.ones((k_n, s_n), dtype=np.int8)
+        if saturate:
+            sat = np.full(k_n, _INF)
+            sat[1:] = off[:-1, -1]
+            better = sat < start[:, -1]
+            start[:, -1] = np.where(better, sat, start[:, -1])
+            code[:, -1] = np.where(better, 2, 1)
+        use_start = start < cont
+        new_on = np.where(use_start, start, cont) + e[t]
+        new_on[np.minimum(start, cont) >= _INF / 2] = _INF
+        back[t, :, :, 0] = stop
+        back[t, :, :, 1] = np.where(use_start, code, 0)
+        cost = np.stack([new_off, new_on], axis=2)
+
+    # price each final state: the uniform level that does the work with k on-steps
+    k = np.arange(k_n)[:, None, None]
+    s = np.arange(s_n)[None, :, None]
+    x = np.arange(2)[None, None, :]
+    restarts = np.maximum(0, s - free_starts)
+    need = work_h + overhead_h * restarts - tail_credit_h * x
+    hours = k * step_h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(hours > 0, need / np.where(hours > 0, hours, 1.0), 0.0)
+    feasible = (cost < _INF / 2) & (g <= 1.0 + 1e-9) & ((need <= 1e-9) | (k > 0))
+    frac = np.where(k > 0, _inverse_throughput(curve, f_min, g), 0.0)
+    total = np.where(feasible, frac * cost, np.inf)
+    total = np.where(feasible & (need <= 1e-9) & (k == 0), 0.0, total)
+    if not np.isfinite(total).any():
+        return None
+    best = int(np.argmin(total))  # ties: the fewest on-steps, then the fewest starts
+    kb, sb, xb = np.unravel_index(best, total.shape)
+    on = np.zeros(n, dtype=bool)
+    kk, ss, xx = int(kb), int(sb), int(xb)
+    for t in range(n - 1, -1, -1):
+        c = int(back[t, kk, ss, xx])
+        if xx == 1:
+            on[t] = True
+            kk -= 1
+            if c == 1:
+                ss, xx = ss - 1, 0
+            elif c == 2:
+                xx = 0
+        elif c == 1:
+            xx = 1
+    level = float(frac[kb, sb, xb])
+    prev = np.concatenate(([running], on[:-1]))
+    return JobPattern(
+        on=on,
+        frac=np.where(on, level, 0.0),
+        starts=int(np.sum(on & ~prev)),
+        work_h=float(need[0, sb, xb]),
+        cost_usd=float(total[kb, sb, xb]),
+    )
+

@@ -1,0 +1,270 @@
+"""Price-guided fixing of the training jobs: a fast primal heuristic for the job MILP.
+
+The MILP's hard part is the jobs' on/off binaries (gang scheduling, one contiguous block,
+restart budgets); everything else (grid, battery, power fractions) is an LP once they are
+fixed. The heuristic works on the compiled model in a ``highspy.Highs`` object:
+
+1. Solve the LP relaxation (all integer columns continuous). Its objective is a lower
+   bound of the MILP, used for the gap this heuristic reports.
+2. For one job at a time (largest energy first): price each of its steps by the LP's row
+   duals (the marginal cost of one more MW of the job in that step, through the power
+   balance, the ramp and peak rows and any network cut: the column's reduced cost without
+   the job's own rows), find the job's cheapest on/off pattern under its own rules exactly
+   (``optimize.job_dp``), fix its on/off columns to it and re-solve the LP (warm start), so
+   the next job sees the prices with this one in place. A job whose pattern makes the LP
+   infeasible (e.g. a ramp the battery cannot follow) is freed again and left to step 4.
+3. Improvement passes: free one fixed job, re-solve, re-price, fix its new pattern; keep it
+   if the LP objective fell, else restore the old one.
+4. Restore integrality and solve the MILP with the fixed columns (what is left integer: the
+   jobs that could not be fixed, battery and generator binaries); its solution is the
+   heuristic's schedule.
+
+The result is a feasible schedule and a proven bound on its distance from the optimum
+(``gap``); it is not optimal in general. The time is a handful of warm-started LP solves per
+job, independent of how hard the MILP's bound is to close.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from optimize.job_dp import cheapest_pattern
+
+# LP duals are often equal over many steps (the battery levels the marginal price): the
+# import price, weighted by this, breaks the ties so that a job's pattern grows step by step
+# with its work multiplier instead of jumping to all of the tied steps at once
+TIE_BREAK = 1e-3
+_KIND_INT = highspy.HighsVarType.kInteger
+_KIND_CONT = highspy.HighsVarType.kContinuous
+
+
+@dataclass
+class PriceFixResult:
+    """``values``: the column vector of the schedule (None if none was found);
+    ``objective_usd``: its objective; ``bound_usd``: the LP relaxation's objective;
+    ``gap``: ``(objective - bound) / |objective|``; ``lp_solves``; ``seconds``;
+    ``unfixed``: ids of jobs left to the final MILP; ``status``: the final solve's."""
+
+    values: np.ndarray | None
+    objective_usd: float | None
+    bound_usd: float | None
+    gap: float | None
+    lp_solves: int = 0
+    seconds: float = 0.0
+    unfixed: list[str] = field(default_factory=list)
+    status: str = ""
+
+
+@dataclass
+class _JobCols:
+    job: object
+    steps: list[int]
+    on: np.ndarray  # column of on[j, t] per active step
+    frac: np.ndarray
+    start_binary: dict[int, int]  # step -> column of a binary start (non-preemptible)
+    work_h: float
+    tail_h: float
+    pattern: np.ndarray | None = None
+
+
+def _job_columns(m, cm) -> list[_JobCols]:
+    col = {id(v): i for i, v in enumerate(cm.columns)}
+    out = []
+    jobs = {j.id: j for j in m.problem.jobs}
+    tails = getattr(m, "job_tail_credit_h", {})
+    for jid in m.job_ids:
+        j = jobs[jid]
+        steps = [t for (k, t) in m.job_steps if k == jid]
+        on = np.array([col.get(id(m.job_on[jid, t]), -1) for t in steps])
+        frac = np.array([col.get(id(m.job_frac[jid, t]), -1) for t in steps])
+        start_binary = {}
+        if not j.preemptible and hasattr(m, "job_start"):
+            for t in steps:
+                if (jid, t) in m.job_start:
+                    start_binary[t] = col.get(id(m.job_start[jid, t]), -1)
+        if (on < 0).any() or (frac < 0).any():
+            continue  # columns removed by the compiler (fixed): leave the job to the MILP
+        work = float(m.job_work_required_h[jid].value)
+        out.append(_JobCols(j, steps, on, frac, start_binary, work, float(tails.get(jid, 0.0))))
+    return out
+
+
+def _external_rows(cm) -> np.ndarray:
+    """True for rows not owned by a job component (their duals price the job's power)."""
+    return np.array(
+        [not r.parent_component().local_name.startswith("job_") for r in cm.rows], dtype=bool
+    )
+
+
+class _Fixer:
+    def __init__(self, h, cm, m, time_limit_s):
+        self.h, self.cm, self.m = h, cm, m
+        self.ext = _external_rows(cm)
+        self.lp_solves = 0
+        self.deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+    def lp(self) -> bool:
+        self.h.run()
+        self.lp_solves += 1
+        return self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    def objective(self) -> float:
+        return float(self.h.getInfo().objective_function_value)
+
+    def cost_per_frac(self, jc: _JobCols) -> np.ndarray:
+        """USD per unit power fraction in each active step: the frac column's reduced cost
+        counting only rows outside the job (HiGHS: col_dual = c - A^T row_dual)."""
+        y = np.asarray(self.h.getSolution().row_dual)
+        cm = self.cm
+        out = np.empty(len(jc.frac))
+        for k, c in enumerate(jc.frac):
+            a, b = cm.a_start[c], cm.a_start[c + 1]
+            rows = cm.a_index[a:b]
+            keep = self.ext[rows]
+            out[k] = cm.col_cost[c] - float(np.dot(cm.a_value[a:b][keep], y[rows[keep]]))
+        return out
+
+    def raw_cost(self, jc: _JobCols) -> np.ndarray:
+        """USD of the job's full power in each active step at the import price (ties)."""
+        p = self.m.problem
+        t = np.asarray(jc.steps)
+        mw = jc.job.full_power_it_mw * p.facility.pue[t]
+        return p.grid.import_price_usd_per_mwh[t] * mw * float(self.m.job_step_h)
+
+    def pattern(self, jc: _JobCols) -> np.ndarray | None:
+        j = jc.job
+        running = bool(j.running_at_start) and int(j.release_step) <= 0
+        free = 0 if running else 1
+        if j.preemptible:
+            max_starts = None if j.max_interruptions is None else j.max_interruptions + free
+            overhead = j.restart_overhead_h
+        else:
+            max_starts, overhead = (0 if running else 1), 0.0
+        p = cheapest_pattern(
+            self.cost_per_frac(jc) + TIE_BREAK * self.raw_cost(jc),
+            j.throughput_curve,
+            j.f_min,
+            float(self.m.job_step_h),
+            jc.work_h,
+            max_starts=max_starts,
+            free_starts=free,
+            overhead_h=overhead,
+            running=running,
+            tail_credit_h=jc.tail_h,
+        )
+        return None if p is None else p.on
+
+    def fix(self, jc: _JobCols, on: np.ndarray | None) -> None:
+        """Fix the job's on (and binary start) columns to ``on``; None restores them."""
+        cols = list(jc.on)
+        if on is None:
+            lo = self.cm.col_lower[jc.on]
+            hi = self.cm.col_upper[jc.on]
+            if jc.start_binary:
+                sc = np.array(list(jc.start_binary.values()))
+                cols += list(sc)
+                lo = np.concatenate((lo, self.cm.col_lower[sc]))
+                hi = np.concatenate((hi, self.cm.col_upper[sc]))
+        else:
+            lo = hi = on.astype(float)
+            if jc.start_binary:
+                j = jc.job
+                running = bool(j.running_at_start) and int(j.release_step) <= 0
+                prev = np.concatenate(([running], on[:-1]))
+                start = on & ~prev
+                pos = {t: k for k, t in enumerate(jc.steps)}
+                sv = [float(start[pos[t]]) for t in jc.start_binary]
+                cols += list(jc.start_binary.values())
+                lo = hi = np.concatenate((lo, sv))
+        idx = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsBounds(len(idx), idx, np.asarray(lo, float), np.asarray(hi, float))
+        jc.pattern = on
+
+
+def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -> PriceFixResult:
+    """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
+
+    ``passes``: improvement passes over the jobs after the first fixing. ``time_limit_s``:
+    stop fixing and improving after this long (the final MILP then gets the rest of it,
+    at least 1 s). On return ``h`` holds the original bounds and integrality again; its
+    last solution is the heuristic's.
+    """
+    t0 = time.perf_counter()
+    integ = cm.integrality
+    icols = np.flatnonzero(integ > 0) if integ is not None else np.zeros(0, dtype=int)
+    if len(icols):
+        h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
+    fx = _Fixer(h, cm, m, time_limit_s)
+    limit0 = float(h.getOptionValue("time_limit")[1])
+    jobs = _job_columns(m, cm) if hasattr(m, "job_ids") else []
+    try:
+        if not fx.lp():
+            return PriceFixResult(None, None, None, None, fx.lp_solves, time.perf_counter() - t0)
+        bound = fx.objective()
+        jobs.sort(key=lambda jc: -jc.job.full_power_it_mw * jc.work_h)
+        for jc in jobs:
+            if fx.out_of_time():
+                break
+            on = fx.pattern(jc)
+            if on is None:
+                continue
+            fx.fix(jc, on)
+            if not fx.lp():
+                fx.fix(jc, None)
+                jc.pattern = None
+                fx.lp()
+        for _ in range(passes):
+            improved = False
+            for jc in jobs:
+                if jc.pattern is None or fx.out_of_time():
+                    continue
+                before, old = fx.objective(), jc.pattern
+                fx.fix(jc, None)
+                fx.lp()
+                on = fx.pattern(jc)
+                if on is None or np.array_equal(on, old):
+                    fx.fix(jc, old)
+                    fx.lp()
+                    continue
+                fx.fix(jc, on)
+                if fx.lp() and fx.objective() < before - 1e-9 * max(1.0, abs(before)):
+                    improved = True
+                    continue
+                fx.fix(jc, old)
+                fx.lp()
+            if not improved:
+                break
+        # final MILP over what is still integer, with the job columns fixed
+        if len(icols):
+            h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
+        rest = None
+        if fx.deadline is not None:
+            rest = max(1.0, fx.deadline - time.perf_counter())
+            h.setOptionValue("time_limit", rest)
+        h.run()
+        info = h.getInfo()
+        status = h.modelStatusToString(h.getModelStatus())
+        values = None
+        obj = None
+        if info.primal_solution_status == 2:
+            values = np.asarray(h.getSolution().col_value)
+            obj = float(info.objective_function_value)
+        gap = None if obj is None else (obj - bound) / max(abs(obj), 1e-9)
+        unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
+        return PriceFixResult(
+            values, obj, bound, gap, fx.lp_solves, time.perf_counter() - t0, unfixed, status
+        )
+    finally:
+        h.setOptionValue("time_limit", limit0)
+        for jc in jobs:
+            if jc.pattern is not None:
+                fx.fix(jc, None)
+        if len(icols):
+            h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
