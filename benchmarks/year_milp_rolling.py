@@ -169,12 +169,10 @@ def r1_year(carbon_price: float = 0.0) -> tuple[Problem, list[int], pd.DatetimeI
 
 
 def _window_line(x: dict) -> str:
-    ws = x.get("warm_start_usd")
-    ws = "-" if ws is None else f"{ws:,.0f}"
     return (
         f"  window {x['window']:2d} {x['start']:5d}-{x['end']:5d}: build {x['build_s']:.2f} s"
-        f" solve {x['solve_s']:6.2f} s (warm start {x['warm_start_s']:.2f} s, {ws})"
-        f" gap {x['mip_gap']:.2e} obj {x['objective_usd']:,.0f} {x['status']}"
+        f" solve {x['solve_s']:6.2f} s gap {x['mip_gap']:.2e}"
+        f" obj {x['objective_usd']:,.0f} {x['status']}"
     )
 
 
@@ -187,16 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overlap", type=int, default=24, help="look-ahead hours per window")
     ap.add_argument("--weeks", type=int, default=None, help="only the first N windows")
     ap.add_argument("--gap", type=float, default=1e-3)
-    ap.add_argument("--warm-chunk", type=int, default=None, help="relax-and-fix chunk hours")
     ap.add_argument("--progress", action="store_true", help="print each window when done")
     ap.add_argument("--time-limit", type=float, default=None, help="per window, seconds")
     ap.add_argument(
         "--method",
         choices=("milp", "price-fix"),
-        default="milp",
-        help="per window: HiGHS's MILP, or price-guided job fixing (optimize.price_fix)",
+        default="price-fix",
+        help="per window: price-guided job fixing (optimize.price_fix), or HiGHS's MILP "
+        "started from it",
     )
-    ap.add_argument("--polish", type=float, default=0.0, help="price-fix: MILP polish seconds")
     ap.add_argument(
         "--highs", action="append", default=[], metavar="NAME=VALUE", help="extra HiGHS option"
     )
@@ -223,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         boundaries = boundaries[: args.weeks]
     else:
         cut = problem.n_steps
-    opts = SolverOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit)
+    opts = SolverOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit, method=args.method)
     t1 = time.perf_counter()
     d = solve_rolling(
         problem,
@@ -232,11 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         options=opts,
         boundaries=boundaries,
         end_step=cut,
-        warm_start_chunk_steps=args.warm_chunk,
         on_window=_progress if args.progress else None,
         highs_options=highs_options or None,
-        method=args.method,
-        polish_s=args.polish,
     )
     t_solve = time.perf_counter() - t1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

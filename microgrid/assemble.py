@@ -145,4 +145,6 @@ def build_problem(
 
 def solver_options(scenario: Scenario) -> optimize.SolverOptions:
     s = scenario.solver
-    return optimize.SolverOptions(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_rel_gap)
+    return optimize.SolverOptions(
+        time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_rel_gap, method=s.method
+    )

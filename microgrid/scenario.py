@@ -331,6 +331,10 @@ class Objective(Strict):
 class Solver(Strict):
     time_limit_s: float | None = Field(default=600.0, gt=0)
     mip_rel_gap: float = Field(default=1e-3, ge=0, lt=1)
+    # "milp": HiGHS's branch and bound to mip_rel_gap, started from the price-fix schedule;
+    # "price-fix": that schedule alone (optimize/price_fix.py: feasible, with a proven gap,
+    # about a second per week of jobs; status "heuristic" when the gap exceeds mip_rel_gap)
+    method: Literal["milp", "price-fix"] = "milp"
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).
     window_h: int | None = Field(default=None, gt=0)
     overlap_h: int = Field(default=0, ge=0)

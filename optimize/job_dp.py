@@ -150,4 +150,3 @@ def cheapest_pattern(
         work_h=float(need[0, sb, xb]),
         cost_usd=float(total[kb, sb, xb]),
     )
-

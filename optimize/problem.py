@@ -245,11 +245,22 @@ class SolverOptions:
     mip_rel_gap: float = 1e-3
     threads: int = 1
     seed: int = 0
-    # relax-and-fix MIP start (chunk length in steps) for ``optimize.solve``; None = off
-    warm_start_chunk_steps: int | None = None
+    # "milp": HiGHS's branch and bound to ``mip_rel_gap``; "price-fix": the price-guided
+    # job-fixing heuristic alone (``optimize.price_fix``: a feasible schedule and a proven
+    # gap, in a few LP solves)
+    method: str = "milp"
+    # "milp" with jobs: start HiGHS from the price-fix schedule (a MIP start)
+    price_fix_start: bool = True
     # HiGHS ``mip_pscost_minreliable`` (strong-branching reliability); None = HiGHS's
     # default (8). 1 was tried and not kept: mixed results (docs/model_jobs.md)
     pscost_min_reliable: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in SOLVE_METHODS:
+            raise ValueError(f"SolverOptions.method must be one of {SOLVE_METHODS}")
+
+
+SOLVE_METHODS = ("milp", "price-fix")
 
 
 @dataclass(frozen=True)

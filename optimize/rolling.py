@@ -26,8 +26,9 @@ Each window is built with ``optimize.model.build_model``, compiled and solved wi
 in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per window: Pyomo build and
 compilation are a small share of a window's time next to the MILP (see the B2 benchmark),
 and the model structure changes between windows (jobs enter and leave), so a persistent
-model would save little. An infeasible window raises ``optimize.Infeasible`` with the
-window's diagnosis, steps shifted to the full horizon.
+model would save little (B2 with price-fix windows: build 7 s of 44 s). An infeasible
+window raises ``optimize.Infeasible`` with the window's diagnosis, steps shifted to the
+full horizon.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-import highspy
 import numpy as np
 
 from optimize.battery import extra_binary_steps, simultaneous_steps
@@ -45,110 +45,6 @@ from optimize.results import Dispatch, extract_dispatch
 from optimize.throughput import throughput
 
 _TOL = 1e-6
-
-
-def _col_step(v) -> int | None:
-    idx = v.index()
-    if isinstance(idx, tuple):
-        idx = idx[-1]
-    return int(idx) if isinstance(idx, (int, np.integer)) else None
-
-
-def relax_and_fix(h, cm, n_steps: int, chunk_steps: int, options: SolverOptions) -> dict:
-    """Primal heuristic: a MIP start for ``h`` by relax-and-fix over time chunks.
-
-    Chunk ``k`` keeps its integer columns integer, earlier chunks are fixed to their rounded
-    values and later chunks are relaxed to continuous; each sub-MIP runs to a 1 % gap. The
-    last pass gives a feasible solution that is passed to ``h.setSolution``; integrality
-    and bounds are restored. With a time limit the chunks share half of it. Returns stats
-    (``ok``, ``seconds``, ``objective``).
-    """
-    import highspy
-
-    t0 = time.perf_counter()
-    integ = cm.integrality
-    if integ is None:
-        return {"ok": False, "seconds": 0.0}
-    icols = np.flatnonzero(integ > 0)
-    steps = np.array([_col_step(cm.columns[i]) for i in icols], dtype=object)
-    steps = np.array([-1 if s is None else s for s in steps], dtype=int)
-    kind_int = highspy.HighsVarType.kInteger
-    kind_cont = highspy.HighsVarType.kContinuous
-    gap0 = options.mip_rel_gap
-    h.setOptionValue("mip_rel_gap", max(1e-2, gap0))
-    edges = list(range(0, n_steps, chunk_steps)) + [n_steps]
-    if options.time_limit_s is not None:  # the heuristic gets half the window's time limit
-        h.setOptionValue("time_limit", 0.5 * options.time_limit_s / (len(edges) - 1))
-    ok = True
-    x = None
-    bounds_changed: list[int] = []
-    try:
-        for k in range(len(edges) - 1):
-            lo, hi = edges[k], edges[k + 1]
-            last = k == len(edges) - 2
-            cur = icols[((steps >= lo) & (steps < hi)) | ((steps < 0) & last)]
-            later = icols[(steps >= hi) | ((steps < 0) & (not last))]
-            if len(cur):
-                h.changeColsIntegrality(len(cur), cur, np.full(len(cur), kind_int))
-            if len(later):
-                h.changeColsIntegrality(len(later), later, np.full(len(later), kind_cont))
-            h.run()
-            if h.getInfo().primal_solution_status != 2:
-                ok = False
-                break
-            x = np.asarray(h.getSolution().col_value)
-            if len(cur):
-                vals = np.round(x[cur])
-                h.changeColsBounds(len(cur), cur, vals, vals)
-                bounds_changed += list(cur)
-    finally:
-        if bounds_changed:
-            bc = np.array(bounds_changed)
-            h.changeColsBounds(len(bc), bc, cm.col_lower[bc], cm.col_upper[bc])
-        h.changeColsIntegrality(len(icols), icols, np.full(len(icols), kind_int))
-        h.setOptionValue("mip_rel_gap", gap0)
-        if options.time_limit_s is not None:
-            h.setOptionValue("time_limit", float(options.time_limit_s))
-    obj = None
-    if ok and x is not None:
-        obj = float(np.dot(cm.col_cost, x) + cm.offset)
-        sol = highspy.HighsSolution()
-        sol.col_value = list(x)
-        sol.value_valid = True
-        h.setSolution(sol)
-    return {"ok": ok, "seconds": time.perf_counter() - t0, "objective": obj}
-
-
-def _price_fix_window(h, cm, m, options: SolverOptions, polish_s: float):
-    """Solve a window by ``optimize.price_fix`` (then, with ``polish_s``, HiGHS's MILP from
-    its schedule). Returns a ``HighsResult`` and the heuristic's stats (with ``values``
-    when the heuristic's schedule is the answer)."""
-    from optimize.price_fix import price_fix
-    from optimize.solve import HighsResult, run_highs
-
-    pf = price_fix(h, cm, m, time_limit_s=options.time_limit_s)
-    stats = {"ok": pf.values is not None, "seconds": pf.seconds, "objective": pf.objective_usd}
-    if pf.values is None:  # no schedule: the plain MILP decides (or proves infeasibility)
-        return run_highs(h, True), stats
-    status = "optimal" if pf.gap <= options.mip_rel_gap else "heuristic"
-    res = HighsResult(status, pf.objective_usd, max(pf.gap, 0.0), True, 0.0)
-    stats["values"] = pf.values
-    if polish_s > 0 and status != "optimal":
-        sol = highspy.HighsSolution()
-        sol.col_value = list(pf.values)
-        sol.value_valid = True
-        h.setSolution(sol)
-        h.setOptionValue("time_limit", float(polish_s))
-        polished = run_highs(h, True)
-        if options.time_limit_s is not None:
-            h.setOptionValue("time_limit", float(options.time_limit_s))
-        if polished.has_solution and polished.objective < pf.objective_usd:
-            stats["seconds"] += polished.solve_s
-            stats["values"] = None
-            polished.status = "optimal" if polished.mip_gap <= options.mip_rel_gap else "heuristic"
-            return polished, stats
-        stats["seconds"] += polished.solve_s
-    return res, stats
 
 
 @dataclass
@@ -272,11 +168,8 @@ def solve_rolling(
     boundaries: list[int] | None = None,
     end_step: int | None = None,
     carry_fraction: float = 0.5,
-    warm_start_chunk_steps: int | None = None,
     on_window=None,
     highs_options: dict | None = None,
-    method: str = "milp",
-    polish_s: float = 0.0,
 ) -> RollingDispatch:
     """Solve ``problem`` window by window; see the module docstring for the carried state.
 
@@ -284,8 +177,8 @@ def solve_rolling(
     multiples of ``window_steps``. ``end_step``: stop after this step (default ``n_steps``;
     series then have length ``end_step``). ``options`` apply to every window (a time
     limit is per window; a window without any solution at its limit continues with the
-    limit doubled, up to 8 times, then without a limit). ``warm_start_chunk_steps``:
-    relax-and-fix MIP start per window (see ``relax_and_fix``). ``on_window``: called
+    limit doubled, up to 8 times, then without a limit); ``options.method`` is the window
+    solve (``optimize.solve.solve_compiled``: HiGHS's MILP or price-fix). ``on_window``: called
     with each window's stats dict when it is done. ``highs_options``: extra HiGHS options
     (name -> value) for every window.
     """
@@ -298,6 +191,7 @@ def solve_rolling(
         load_values,
         make_highs,
         run_highs,
+        solve_compiled,
     )
 
     options = options or SolverOptions()
@@ -333,14 +227,8 @@ def solve_rolling(
             for key, value in (highs_options or {}).items():
                 h.setOptionValue(key, value)
             build_s += time.perf_counter() - t0
-            heur = {"ok": False, "seconds": 0.0}
-            if method == "price-fix" and cm.integrality is not None:
-                res, heur = _price_fix_window(h, cm, m, options, polish_s)
-            else:
-                if warm_start_chunk_steps and cm.integrality is not None:
-                    heur = relax_and_fix(h, cm, e - a, int(warm_start_chunk_steps), options)
-                res = run_highs(h, cm.integrality is not None)
-            extra_s = heur["seconds"]
+            res, values = solve_compiled(h, cm, m, options)
+            extra_s = 0.0
             limit = options.time_limit_s
             while res.status == "time_limit" and not res.has_solution and limit is not None:
                 # no incumbent within the limit: keep searching (limit doubled, then none)
@@ -365,8 +253,8 @@ def solve_rolling(
             if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
                 raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
             t1 = time.perf_counter()
-            if heur.get("values") is not None:
-                load_values(m, cm, heur["values"])
+            if values is not None:
+                load_values(m, cm, values)
             else:
                 load_solution(m, cm, h)
             d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
@@ -393,8 +281,6 @@ def solve_rolling(
                 "mip_gap": res.mip_gap,
                 "status": res.status,
                 "objective_usd": res.objective,
-                "warm_start_s": heur["seconds"],
-                "warm_start_usd": heur.get("objective"),
             }
         )
 
@@ -431,6 +317,14 @@ def solve_rolling(
                 st.failed = True
 
     return _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw)
+
+
+def _overall_status(statuses: list[str]) -> str:
+    """``"optimal"`` if every window was; else ``"time_limit"`` if any window hit its limit;
+    else ``"heuristic"`` (price-fix windows beyond the gap)."""
+    if all(x == "optimal" for x in statuses):
+        return "optimal"
+    return "time_limit" if "time_limit" in statuses else "heuristic"
 
 
 def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> RollingDispatch:
@@ -495,7 +389,7 @@ def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> Ro
     }
     objective = sum(v for k, v in costs.items() if k != "emissions_t")
     return RollingDispatch(
-        status="optimal" if all(w["status"] == "optimal" for w in windows) else "time_limit",
+        status=_overall_status([w["status"] for w in windows]),
         objective_usd=objective,
         mip_gap=max((w["mip_gap"] for w in windows), default=0.0),
         build_s=sum(w["build_s"] for w in windows),

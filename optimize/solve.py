@@ -52,7 +52,9 @@ class CompiledModel:
 
 @dataclass
 class HighsResult:
-    status: str  # "optimal", "time_limit", "infeasible", or HiGHS's status text
+    # "optimal", "time_limit", "heuristic" (price-fix beyond the gap), "infeasible", or
+    # HiGHS's status text
+    status: str
     objective: float
     mip_gap: float
     has_solution: bool
@@ -207,15 +209,45 @@ def load_values(m: pyo.Block, cm: CompiledModel, values) -> None:
                 v.set_value(x, skip_validation=True)
 
 
+def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: SolverOptions):
+    """Solve the model in ``h`` by ``options.method``.
+
+    Returns the ``HighsResult`` and the column values of the answer, or ``None`` when the
+    answer is ``h``'s own solution. With jobs, ``"price-fix"`` returns the heuristic's
+    schedule (status ``"optimal"`` if its proven gap is within ``mip_rel_gap``, else
+    ``"heuristic"``; without a schedule HiGHS's MILP decides) and ``"milp"`` passes it to
+    HiGHS as a MIP start (``price_fix_start``); the heuristic's time counts in ``solve_s``.
+    """
+    is_mip = cm.integrality is not None
+    if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
+        return run_highs(h, is_mip), None
+    if options.method == "milp" and not options.price_fix_start:
+        return run_highs(h, True), None
+    from optimize.price_fix import price_fix
+
+    pf = price_fix(h, cm, m, time_limit_s=options.time_limit_s)
+    if pf.values is not None:
+        if options.method == "price-fix":
+            gap = max(pf.gap, 0.0)
+            status = "optimal" if gap <= options.mip_rel_gap else "heuristic"
+            return HighsResult(status, pf.objective_usd, gap, True, pf.seconds), pf.values
+        start = highspy.HighsSolution()
+        start.col_value = list(pf.values)
+        start.value_valid = True
+        h.setSolution(start)
+    res = run_highs(h, True)
+    res.solve_s += pf.seconds
+    return res, None
+
+
 def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
     """Optimal dispatch of ``problem``; raises ``Infeasible`` with a diagnosis if none exists.
 
     The battery's no-simultaneous binaries are created only where they can matter (see
     ``optimize.battery``); if the solution charges and discharges at once at some other
     step, the model is rebuilt with binaries at those steps too and solved again (each
-    round with the full time limit). With ``options.warm_start_chunk_steps`` a relax-and-fix
-    heuristic (``optimize.rolling.relax_and_fix``) gives HiGHS a MIP start first; its time
-    counts in ``solve_s``.
+    round with the full time limit). ``options.method`` chooses HiGHS's MILP or the
+    price-fix heuristic (see ``solve_compiled``).
     """
     options = options or SolverOptions()
     extra: set[int] = set()
@@ -227,23 +259,19 @@ def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
         cm = compile_model(m)
         h = make_highs(cm, options)
         build_s += time.perf_counter() - t0
-        heur_s = 0.0
-        if options.warm_start_chunk_steps and cm.integrality is not None:
-            from optimize.rolling import relax_and_fix
-
-            chunk = int(options.warm_start_chunk_steps)
-            heur_s = relax_and_fix(h, cm, problem.n_steps, chunk, options)["seconds"]
-        res = run_highs(h, cm.integrality is not None)
-        res.solve_s += heur_s
+        res, values = solve_compiled(h, cm, m, options)
         if res.status == "infeasible":
             from optimize.diagnosis import diagnose
 
             diagnose(problem, options)  # raises Infeasible
             raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
-        if res.status not in ("optimal", "time_limit") or not res.has_solution:
+        if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
             raise SolveError(f"HiGHS stopped with status {res.status!r} and no feasible solution")
         t1 = time.perf_counter()
-        load_solution(m, cm, h)
+        if values is not None:
+            load_values(m, cm, values)
+        else:
+            load_solution(m, cm, h)
         solve_s += res.solve_s + time.perf_counter() - t1
         bad = set(simultaneous_steps(m)) - extra
         if not bad:

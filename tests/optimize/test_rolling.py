@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -147,11 +149,16 @@ def test_infeasible_window_names_job_with_global_steps():
     assert slacks[0].steps == [35]
 
 
-def test_warm_start_relax_and_fix_gives_same_optimum():
+def test_price_fix_windows_meet_deadlines_within_their_proven_gap():
     jobs = (Job("a", 10.0, 16.0, 0, 48, max_interruptions=2), Job("b", 5.0, 10.0, 12, 44))
     p = small_problem(jobs=jobs)
-    d0 = solve_rolling(p, window_steps=48, options=OPTS)
-    d1 = solve_rolling(p, window_steps=48, options=OPTS, warm_start_chunk_steps=12)
-    assert d1.windows[0]["warm_start_usd"] is not None
-    assert d1.windows[0]["warm_start_usd"] >= d0.objective_usd - 1e-3
-    assert d1.objective_usd == pytest.approx(d0.objective_usd, rel=1e-6)
+    exact = solve_rolling(p, window_steps=24, overlap_steps=12, options=OPTS)
+    fast = solve_rolling(
+        p, window_steps=24, overlap_steps=12, options=replace(OPTS, method="price-fix")
+    )
+    assert all(j["deadline_met"] for j in fast.jobs.values())
+    assert fast.status in ("optimal", "heuristic")
+    for w in fast.windows:  # a window is "optimal" only within the requested gap
+        assert (w["status"] == "optimal") == (w["mip_gap"] <= OPTS.mip_rel_gap)
+    # the exact rolling solve is no worse than the heuristic one here
+    assert exact.objective_usd <= fast.objective_usd + 1e-6

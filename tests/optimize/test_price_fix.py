@@ -1,0 +1,150 @@
+"""The price-guided job fixing: its DP against brute force, its schedule against the MILP."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_rolling import small_problem
+
+from optimize.job_dp import _inverse_throughput, cheapest_pattern
+from optimize.model import build_model
+from optimize.price_fix import price_fix
+from optimize.problem import Job, SolverOptions
+from optimize.solve import compile_model, make_highs, run_highs, solve
+
+CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
+
+
+def _brute_force(e, work_h, max_starts, free, overhead_h, running, tail_h, f_min):
+    """Cheapest pattern cost by enumeration, priced like the DP (one uniform level)."""
+    best = np.inf
+    for bits in itertools.product((False, True), repeat=len(e)):
+        on = np.array(bits)
+        prev = np.concatenate(([running], on[:-1]))
+        starts = int(np.sum(on & ~prev))
+        if max_starts is not None and starts > max_starts:
+            continue
+        need = work_h + overhead_h * max(0, starts - free) - (tail_h if on[-1] else 0.0)
+        k = int(on.sum())
+        if k == 0:
+            if need <= 1e-9:
+                best = min(best, 0.0)
+            continue
+        if need / k > 1 + 1e-9:
+            continue
+        f = float(_inverse_throughput(CURVE, f_min, np.array([need / k]))[0])
+        best = min(best, f * float(e[on].sum()))
+    return best
+
+
+def test_job_dp_matches_brute_force():
+    rng = np.random.default_rng(2)
+    checked = 0
+    for _ in range(200):
+        n = int(rng.integers(1, 9))
+        e = rng.normal(50, 40, n)
+        running = bool(rng.integers(2))
+        free = 0 if running else 1
+        max_starts = rng.choice([None, 0, 1, 2, 3])
+        if max_starts == 0 and not running:
+            max_starts = 1
+        overhead = float(rng.choice([0.0, 0.5]))
+        tail = float(rng.choice([0.0, 0.0, 2.0]))
+        work = float(rng.uniform(0, n))
+        f_min = float(rng.choice([0.6, 0.7, 1.0]))
+        p = cheapest_pattern(
+            e,
+            CURVE,
+            f_min,
+            1.0,
+            work,
+            max_starts=max_starts,
+            free_starts=free,
+            overhead_h=overhead,
+            running=running,
+            tail_credit_h=tail,
+        )
+        want = _brute_force(e, work, max_starts, free, overhead, running, tail, f_min)
+        if p is None:
+            assert not np.isfinite(want)
+            continue
+        prev = np.concatenate(([running], p.on[:-1]))
+        starts = int(np.sum(p.on & ~prev))
+        assert starts == p.starts
+        assert max_starts is None or starts <= max_starts
+        assert p.cost_usd == pytest.approx(want, abs=1e-6)
+        level = p.frac[p.on][0] if p.on.any() else 0.0
+        assert level * float(e[p.on].sum()) == pytest.approx(p.cost_usd, abs=1e-6)
+        checked += 1
+    assert checked > 150
+
+
+def test_job_dp_prefers_cheap_steps_and_low_power():
+    # 4 h of work, one run: the five cheap steps at g(f) = 0.8 (f = 0.6 + 0.02 / 0.9) cost
+    # 5 * 10 * 0.622 = 31.1 USD, less than four of them at full power (40 USD)
+    e = np.array([100, 100, 10, 10, 10, 10, 10, 100], dtype=float)
+    p = cheapest_pattern(e, CURVE, 0.6, 1.0, 4.0, max_starts=1, free_starts=1)
+    assert p.on.tolist() == [False, False, True, True, True, True, True, False]
+    assert p.frac[2] == pytest.approx(0.6 + 0.02 / 0.9)
+    assert p.cost_usd == pytest.approx(50 * (0.6 + 0.02 / 0.9))
+
+
+def _jobs():
+    return (
+        Job("a", 10.0, 16.0, 0, 48, max_interruptions=1, restart_overhead_h=0.5, f_min=0.6,
+            throughput_curve=CURVE),
+        Job("b", 6.0, 8.0, 10, 40, preemptible=False, f_min=0.7, throughput_curve=CURVE),
+        Job("c", 4.0, 6.0, 0, 30, throughput_curve=CURVE, f_min=0.6),
+    )  # fmt: skip
+
+
+EXACT = SolverOptions(mip_rel_gap=1e-5, price_fix_start=False)
+
+
+@pytest.fixture(scope="module")
+def case():
+    p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
+    return p, solve(p, EXACT)
+
+
+def test_price_fix_schedule_is_bracketed_by_the_milp(case):
+    p, exact = case
+    m = build_model(p)
+    cm = compile_model(m)
+    h = make_highs(cm, EXACT)
+    r = price_fix(h, cm, m)
+    assert r.values is not None and r.unfixed == []
+    assert r.bound_usd <= exact.objective_usd * (1 + 1e-9)
+    assert exact.objective_usd * (1 - 1e-5) <= r.objective_usd
+    assert r.gap == pytest.approx((r.objective_usd - r.bound_usd) / r.objective_usd)
+    # h is the original MILP again: solving it gives the exact optimum
+    res = run_highs(h, True)
+    assert res.objective == pytest.approx(exact.objective_usd, rel=2e-5)
+
+
+def test_solve_price_fix_meets_every_rule():
+    p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
+    d = solve(p, SolverOptions(method="price-fix"))
+    assert d.status in ("optimal", "heuristic")
+    assert all(j["deadline_met"] for j in d.jobs.values())
+    assert d.jobs["a"]["restarts"] <= 1
+    on_b = np.flatnonzero(d.series["job_b_mw"] > 1e-9)
+    assert np.all(np.diff(on_b) == 1) and on_b[0] >= 10 and on_b[-1] < 40  # one block
+    frac_a = d.series["job_a_power_fraction"]
+    assert np.all((frac_a == 0) | (frac_a >= 0.6 - 1e-9))
+    net = d.series["grid_import_mw"] - d.series["grid_export_mw"]
+    assert np.abs(np.diff(net)).max() <= 12.0 + 1e-6
+
+
+def test_milp_from_the_price_fix_start_reaches_the_same_optimum(case):
+    p, exact = case
+    with_start = solve(p, replace(EXACT, price_fix_start=True))
+    assert with_start.objective_usd == pytest.approx(exact.objective_usd, rel=2e-5)
+
+
+def test_unknown_method_is_rejected():
+    with pytest.raises(ValueError, match="method"):
+        SolverOptions(method="greedy")
