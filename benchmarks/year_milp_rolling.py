@@ -15,7 +15,12 @@ PUE, cloud cover and wind for PV and wind) from the Dallas site CSV through
 its end is filled forward.
 
 Windows: one per job week (Monday 00:00 local to the next Monday) plus the first day, with
-``--overlap`` hours of look-ahead (default 24). Run: ``python benchmarks/year_milp_rolling.py``.
+``--overlap`` hours of look-ahead (default 24). Each window is solved by ``--method``:
+``price-fix`` (default; ``optimize.price_fix``: LP-priced exact single-job DPs, fixed one
+job at a time with warm LP re-solves, then the LP/MILP of the rest) or ``milp`` (HiGHS's
+branch and bound from that schedule; give it ``--time-limit``). The printed gaps are proven:
+against the window's LP relaxation (price-fix) or HiGHS's dual bound (milp).
+Run: ``python benchmarks/year_milp_rolling.py``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ LP relaxation. The job rules are those of ``optimize.jobs``:
   the first ``free_starts`` is a restart that adds ``overhead_h`` hours to the work;
 * ``running``: the job is on just before the first step (continuing is no start);
 * ``tail_credit_h``: work credited when the job is on at the last step (a non-preemptible
-  job that continues after the model horizon).
+  job that continues after the model horizon);
+* ``carry_h``: work a preemptible job may leave for after the horizon only if it runs at the
+  last step or keeps one of its ``max_starts`` for the restart (else it does it here).
 
 The DP is exact for the pattern part: for every number ``n`` of on-steps and every number of
 starts it finds the cheapest set of on-steps (sum of ``cost_per_frac``) that forms at most
@@ -66,6 +68,7 @@ def cheapest_pattern(
     overhead_h: float = 0.0,
     running: bool = False,
     tail_credit_h: float = 0.0,
+    carry_h: float = 0.0,
 ) -> JobPattern | None:
     """The cheapest pattern that can do ``work_h`` hours of work (see the module docstring).
 
@@ -117,6 +120,8 @@ def cheapest_pattern(
     x = np.arange(2)[None, None, :]
     restarts = np.maximum(0, s - free_starts)
     need = work_h + overhead_h * restarts - tail_credit_h * x
+    if carry_h > 0 and max_starts is not None:  # off at the end without a spare start
+        need = need + carry_h * ((x == 0) & (s > max_starts - 1))
     hours = k * step_h
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(hours > 0, need / np.where(hours > 0, hours, 1.0), 0.0)

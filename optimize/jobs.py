@@ -27,6 +27,12 @@ cap f the overhead costs ``overhead / g(f)`` hours at ``f * P_j``). ``start`` an
 ``restarts`` are continuous: with integer ``on`` their minimum is integral and the
 optimiser never gains from raising them.
 
+Spare restart (rolling windows): a preemptible job with a restart budget whose deadline
+lies after the horizon may leave its credited work ``C_j`` for later only with binary
+``carry[j] = 1``; then ``sum_t start <= max_interruptions + free - 1 + on[j,last]``: a job
+that stops before the horizon end keeps the interruption its later restart needs. With
+``carry = 0`` the work requirement rises by ``C_j`` (all work done here).
+
 Non-preemptible jobs: binary ``start``, ``on[j,t] - on[j,t-1] <= start[j,t]`` and
 ``sum_t start <= 1`` (one contiguous block; a job running at start gets no start at all, so
 it continues from step 0 until it stops for good). When unfinished work is not allowed a
@@ -65,7 +71,8 @@ def horizon_credit(fraction: float) -> Iterator[None]:
 
     Used by the rolling-horizon solve for jobs whose deadline lies beyond the window's model
     horizon: a preemptible job may leave ``fraction * (deadline - n) * step_h`` hours of its
-    work for later windows; a non-preemptible job that is still running at the last step
+    work for later windows, and more if its steps inside cannot do the rest at full
+    throughput; a non-preemptible job that is still running at the last step
     is credited with ``min(work, (deadline - n) * step_h)`` (it continues at full
     throughput). Outside the block (``fraction = 0``) deadlines beyond the horizon are
     clipped to it: all work must be done within the model.
@@ -120,8 +127,14 @@ def define_jobs(
         for j in jobs
     }
     # work that must be done inside the horizon (preemptible jobs: credit deducted)
+    # (and never more than its steps inside can do at full throughput: a job released just
+    # before the horizon end cannot owe more than those steps)
     inside_h = {
-        j.id: (max(0.0, j.work_h - credit * tail_h[j.id]) if j.preemptible else j.work_h)
+        j.id: (
+            max(0.0, min(j.work_h - credit * tail_h[j.id], len(_active_steps(j, n)) * step_h))
+            if j.preemptible and tail_h[j.id] > 0
+            else j.work_h
+        )
         for j in jobs
     }
 
@@ -225,6 +238,31 @@ def define_jobs(
                 m, f"slack_job_unfinished_{k}", "job_unfinished", j.id, "h", step=max(last, 0)
             )
 
+    # A preemptible job that leaves work for later windows and is off at the horizon end
+    # restarts later: it must keep one interruption for that. carry[j] = 1 lets it leave
+    # its credited work; then its starts leave that spare one unless it runs at the end.
+    carry_ids = [
+        j.id
+        for j in jobs
+        if j.id in restart_ids
+        and j.max_interruptions is not None
+        and inside_h[j.id] < j.work_h - _TOL
+        and len(steps_of(j.id)) > 0
+    ]
+    m.job_carry_ids = pyo.Set(initialize=carry_ids, ordered=True)
+    m.job_carry = pyo.Var(m.job_carry_ids, domain=pyo.Binary)
+    m.job_carry_h = {jid: by_id[jid].work_h - inside_h[jid] for jid in carry_ids}
+
+    def spare_rule(m, jid):
+        j = by_id[jid]
+        free = 0 if _running(j) else 1
+        last = steps_of(jid)[-1]
+        starts = sum(m.job_start[jid, t] for t in steps_of(jid))
+        budget = j.max_interruptions + free - 1
+        return starts <= budget + m.job_on[jid, last] + (1 - m.job_carry[jid])
+
+    m.job_spare_restart = pyo.Constraint(m.job_carry_ids, rule=spare_rule)
+
     def done_rule(m, jid):
         j = by_id[jid]
         lhs = sum(m.job_work[jid, t] for t in steps_of(jid)) + m.job_unfinished_h[jid]
@@ -234,6 +272,8 @@ def define_jobs(
             last = steps_of(jid)[-1]
             lhs = lhs + min(j.work_h, tail_h[jid]) * m.job_on[jid, last]
         rhs = m.job_work_required_h[jid]
+        if jid in m.job_carry_h:  # without carry, the credited work is done here too
+            rhs = rhs + m.job_carry_h[jid] * (1 - m.job_carry[jid])
         if jid in restart_ids and j.restart_overhead_h > 0:
             rhs = rhs + j.restart_overhead_h * m.job_restarts[jid]
         return lhs >= rhs

@@ -73,6 +73,7 @@ class _JobCols:
     start_binary: dict[int, int]  # step -> column of a binary start (non-preemptible)
     work_h: float
     tail_h: float
+    carry_h: float
     pattern: np.ndarray | None = None
 
 
@@ -81,6 +82,7 @@ def _job_columns(m, cm) -> list[_JobCols]:
     out = []
     jobs = {j.id: j for j in m.problem.jobs}
     tails = getattr(m, "job_tail_credit_h", {})
+    carries = getattr(m, "job_carry_h", {})
     for jid in m.job_ids:
         j = jobs[jid]
         steps = [t for (k, t) in m.job_steps if k == jid]
@@ -94,7 +96,8 @@ def _job_columns(m, cm) -> list[_JobCols]:
         if (on < 0).any() or (frac < 0).any():
             continue  # columns removed by the compiler (fixed): leave the job to the MILP
         work = float(m.job_work_required_h[jid].value)
-        out.append(_JobCols(j, steps, on, frac, start_binary, work, float(tails.get(jid, 0.0))))
+        tail, carry = float(tails.get(jid, 0.0)), float(carries.get(jid, 0.0))
+        out.append(_JobCols(j, steps, on, frac, start_binary, work, tail, carry))
     return out
 
 
@@ -174,6 +177,7 @@ class _Fixer:
             overhead_h=overhead,
             running=running,
             tail_credit_h=jc.tail_h,
+            carry_h=jc.carry_h,
         )
         return None if p is None else p.on
 

@@ -20,7 +20,11 @@ steps of the previous window:
   ``carry_fraction × (hours after the horizon before its deadline)`` of its work to later
   windows; a non-preemptible job running at the horizon end continues. A non-preemptible
   job that stopped unfinished (possible only with an unfinished-work penalty) stays
-  unfinished.
+  unfinished. A preemptible job that leaves work for later keeps a spare interruption for
+  its restart unless it runs at the horizon end (see ``optimize.jobs``).
+
+If a window is infeasible because the window before it left too much work for later, that
+window is solved again with half the carry fraction, then with none (backtracking).
 
 Each window is built with ``optimize.model.build_model``, compiled and solved with the same
 in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per window: Pyomo build and
@@ -159,6 +163,21 @@ def _window_jobs(states: dict[str, _JobState], a: int, e: int) -> list[Job]:
     return out
 
 
+@dataclass
+class _Carried:
+    """What a window hands to the next: job states, battery SOC, last net import, and the
+    peak import of each billing month so far."""
+
+    states: dict[str, _JobState]
+    soc_frac: float | None
+    net_import: float | None
+    month_peak: dict[int, float]
+
+    def copy(self) -> _Carried:
+        states = {k: replace(v) for k, v in self.states.items()}
+        return _Carried(states, self.soc_frac, self.net_import, dict(self.month_peak))
+
+
 def solve_rolling(
     problem: Problem,
     window_steps: int,
@@ -178,11 +197,79 @@ def solve_rolling(
     series then have length ``end_step``). ``options`` apply to every window (a time
     limit is per window; a window without any solution at its limit continues with the
     limit doubled, up to 8 times, then without a limit); ``options.method`` is the window
-    solve (``optimize.solve.solve_compiled``: HiGHS's MILP or price-fix). ``on_window``: called
-    with each window's stats dict when it is done. ``highs_options``: extra HiGHS options
-    (name -> value) for every window.
+    solve (``optimize.solve.solve_compiled``: HiGHS's MILP or price-fix). ``on_window``:
+    called with each window's stats dict when it is done. ``highs_options``: extra HiGHS
+    options (name -> value) for every window.
+
+    Backtracking: when a window is infeasible and the window before it left work for later
+    (``carry_fraction > 0``), that window is solved again with half the fraction (then 0)
+    and the solve goes on from there; only an infeasibility that remains with no carried
+    work is raised (``optimize.Infeasible``, steps of the full horizon).
     """
-    from optimize.diagnosis import Infeasible, Slack
+    from optimize.diagnosis import Infeasible
+
+    options = options or SolverOptions()
+    n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
+    if boundaries is None:
+        starts = list(range(0, n, int(window_steps)))
+    else:
+        starts = sorted({int(b) for b in boundaries if 0 <= b < n} | {0})
+    ends = [*starts[1:], n]
+
+    states = {j.id: _JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
+    carried = _Carried(states, None, problem.grid.initial_net_import_mw, {})
+    fractions = [float(carry_fraction)] * len(starts)
+    before: list[_Carried] = []  # the state each window started from
+    parts: list[Dispatch] = []
+    windows: list[dict] = []
+    gen_mw: list[dict[str, np.ndarray]] = []
+
+    w = 0
+    while w < len(starts):
+        a, c = starts[w], ends[w]
+        e = min(c + int(overlap_steps), problem.n_steps)
+        del before[w:], parts[w:], windows[w:], gen_mw[w:]
+        before.append(carried.copy())
+        try:
+            d, m, stats, jobs = _solve_window(
+                problem, carried, a, e, fractions[w], options, highs_options, w
+            )
+        except Infeasible:
+            if w > 0 and fractions[w - 1] > 0:
+                fractions[w - 1] = fractions[w - 1] / 2 if fractions[w - 1] > 0.2 else 0.0
+                w -= 1
+                carried = before[w].copy()
+                continue
+            raise
+        k = c - a
+        parts.append(d)
+        gen_mw.append(
+            {
+                g.name: np.array([m.gen_mw[g.name, t].value for t in range(k)], dtype=float)
+                for g in problem.generators
+            }
+        )
+        windows.append(
+            {"window": w, "start": a, "end": c, "horizon_end": e, "n_jobs": len(jobs)}
+            | stats
+            | {"carry_fraction": fractions[w]}
+        )
+        if on_window is not None:
+            on_window(windows[-1])
+        _carry_state(problem, carried, d.series, jobs, a, c)
+        w += 1
+
+    gens = {
+        g.name: [x[g.name] for x in gen_mw] for g in problem.generators
+    }  # per generator, the committed MW of each window
+    return _concatenate(problem, n, parts, starts, ends, windows, carried.states, gens)
+
+
+def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_options, w):
+    """Build and solve window ``[a, e)`` from the carried state; returns the dispatch, the
+    solved model, the window stats and the window's jobs. Raises ``Infeasible`` with the
+    window's diagnosis (steps of the full horizon)."""
+    from optimize.diagnosis import Infeasible, Slack, diagnose
     from optimize.model import build_model
     from optimize.solve import (
         SolveError,
@@ -194,129 +281,94 @@ def solve_rolling(
         solve_compiled,
     )
 
-    options = options or SolverOptions()
-    n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
-    if boundaries is None:
-        starts = list(range(0, n, int(window_steps)))
-    else:
-        starts = sorted({int(b) for b in boundaries if 0 <= b < n} | {0})
-    ends = [*starts[1:], n]
+    jobs = _window_jobs(carried.states, a, e)
+    sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs)
+    sub = replace(sub, grid=replace(sub.grid, prior_peak_import_mw=dict(carried.month_peak)))
+    extra: set[int] = set()  # battery binaries added after a simultaneous solution
+    build_s = solve_s = 0.0
+    while True:
+        t0 = time.perf_counter()
+        with horizon_credit(fraction), extra_binary_steps(extra):
+            m = build_model(sub)
+        cm = compile_model(m)
+        h = make_highs(cm, options)
+        for key, value in (highs_options or {}).items():
+            h.setOptionValue(key, value)
+        build_s += time.perf_counter() - t0
+        res, values = solve_compiled(h, cm, m, options)
+        extra_s = 0.0
+        limit = options.time_limit_s
+        while res.status == "time_limit" and not res.has_solution and limit is not None:
+            # no incumbent within the limit: keep searching (limit doubled, then none)
+            limit = 2 * limit if limit < 8 * options.time_limit_s else None
+            h.setOptionValue("time_limit", float("inf") if limit is None else limit)
+            extra_s += res.solve_s
+            res = run_highs(h, cm.integrality is not None)
+        res.solve_s += extra_s
+        if res.status == "infeasible":
+            try:
+                with horizon_credit(fraction):
+                    diagnose(sub, options)
+            except Infeasible as exc:
+                shifted = [
+                    Slack(s.kind, s.name, [t + a for t in s.steps], s.amount, s.unit)
+                    for s in exc.diagnosis
+                ]
+                raise Infeasible(shifted) from None
+            raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
+        if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
+            raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
+        t1 = time.perf_counter()
+        if values is not None:
+            load_values(m, cm, values)
+        else:
+            load_solution(m, cm, h)
+        d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
+        solve_s += res.solve_s + time.perf_counter() - t1
+        bad = set(simultaneous_steps(m)) - extra
+        if not bad:
+            break
+        extra |= bad
+    stats = {
+        "build_s": build_s,
+        "solve_s": solve_s,
+        "mip_gap": res.mip_gap,
+        "status": res.status,
+        "objective_usd": res.objective,
+    }
+    return d, m, stats, jobs
+
+
+def _carry_state(problem: Problem, carried: _Carried, s: dict, jobs, a: int, c: int) -> None:
+    """Update ``carried`` with the committed steps ``[a, c)`` of a window's series ``s``."""
+    k = c - a
     step_h = problem.step_h
-
-    states = {j.id: _JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
-    soc_frac: float | None = None
-    net_import = problem.grid.initial_net_import_mw
-    month_peak: dict[int, float] = {}
-    parts: list[Dispatch] = []
-    windows: list[dict] = []
-    gen_mw = {g.name: [] for g in problem.generators}
-
-    for w, (a, c) in enumerate(zip(starts, ends, strict=True)):
-        e = min(c + int(overlap_steps), problem.n_steps)
-        jobs = _window_jobs(states, a, e)
-        sub = _sub_problem(problem, a, e, soc_frac, net_import, jobs)
-        sub = replace(sub, grid=replace(sub.grid, prior_peak_import_mw=dict(month_peak)))
-        extra: set[int] = set()  # battery binaries added after a simultaneous solution
-        build_s = solve_s = 0.0
-        while True:
-            t0 = time.perf_counter()
-            with horizon_credit(carry_fraction), extra_binary_steps(extra):
-                m = build_model(sub)
-            cm = compile_model(m)
-            h = make_highs(cm, options)
-            for key, value in (highs_options or {}).items():
-                h.setOptionValue(key, value)
-            build_s += time.perf_counter() - t0
-            res, values = solve_compiled(h, cm, m, options)
-            extra_s = 0.0
-            limit = options.time_limit_s
-            while res.status == "time_limit" and not res.has_solution and limit is not None:
-                # no incumbent within the limit: keep searching (limit doubled, then none)
-                limit = 2 * limit if limit < 8 * options.time_limit_s else None
-                h.setOptionValue("time_limit", float("inf") if limit is None else limit)
-                extra_s += res.solve_s
-                res = run_highs(h, cm.integrality is not None)
-            res.solve_s += extra_s
-            if res.status == "infeasible":
-                from optimize.diagnosis import diagnose
-
-                try:
-                    with horizon_credit(carry_fraction):
-                        diagnose(sub, options)
-                except Infeasible as exc:
-                    shifted = [
-                        Slack(s.kind, s.name, [t + a for t in s.steps], s.amount, s.unit)
-                        for s in exc.diagnosis
-                    ]
-                    raise Infeasible(shifted) from None
-                raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
-            if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
-                raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
-            t1 = time.perf_counter()
-            if values is not None:
-                load_values(m, cm, values)
-            else:
-                load_solution(m, cm, h)
-            d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
-            solve_s += res.solve_s + time.perf_counter() - t1
-            bad = set(simultaneous_steps(m)) - extra
-            if not bad:
-                break
-            extra |= bad
-        k = c - a
-        parts.append(d)
-        for g in problem.generators:
-            gen_mw[g.name].append(
-                np.array([m.gen_mw[g.name, t].value for t in range(k)], dtype=float)
-            )
-        windows.append(
-            {
-                "window": w,
-                "start": a,
-                "end": c,
-                "horizon_end": e,
-                "n_jobs": len(jobs),
-                "build_s": build_s,
-                "solve_s": solve_s,
-                "mip_gap": res.mip_gap,
-                "status": res.status,
-                "objective_usd": res.objective,
-            }
-        )
-
-        if on_window is not None:
-            on_window(windows[-1])
-
-        # --- carry the state of the committed steps ---------------------------------------
-        s = d.series
-        if problem.battery is not None and problem.battery.energy_mwh > 0:
-            soc_frac = float(s["battery_soc_mwh"][k - 1]) / problem.battery.energy_mwh
-            soc_frac = min(max(soc_frac, 0.0), 1.0)
-        net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
-        if problem.grid.month_of_step is not None:
-            months = problem.grid.month_of_step[a:c]
-            for mo in np.unique(months):
-                peak = float(s["grid_import_mw"][:k][months == mo].max())
-                month_peak[int(mo)] = max(month_peak.get(int(mo), 0.0), peak)
-        for j in jobs:
-            st = states[j.id]
-            frac = s[f"job_{j.id}_power_fraction"][:k]
-            on = frac > _TOL
-            work = float(throughput(j.throughput_curve, frac).sum()) * step_h
-            prev = np.concatenate(([st.running and j.release_step == 0], on[:-1]))
-            starts_n = int(np.sum(on & ~prev))
-            restarts = starts_n if (st.started or st.running) else max(0, starts_n - 1)
-            progress = work - j.restart_overhead_h * restarts
-            st.work_done_h += progress
-            st.remaining_h = max(0.0, st.remaining_h - progress)
-            st.restarts += restarts
-            st.started = st.started or bool(on.any())
-            st.running = bool(on[-1]) and st.remaining_h > _TOL
-        for st in states.values():  # passed the deadline unfinished
-            if st.job.deadline_step <= c and st.remaining_h > _TOL:
-                st.failed = True
-
-    return _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw)
+    if problem.battery is not None and problem.battery.energy_mwh > 0:
+        soc = float(s["battery_soc_mwh"][k - 1]) / problem.battery.energy_mwh
+        carried.soc_frac = min(max(soc, 0.0), 1.0)
+    carried.net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
+    if problem.grid.month_of_step is not None:
+        months = problem.grid.month_of_step[a:c]
+        for mo in np.unique(months):
+            peak = float(s["grid_import_mw"][:k][months == mo].max())
+            carried.month_peak[int(mo)] = max(carried.month_peak.get(int(mo), 0.0), peak)
+    for j in jobs:
+        st = carried.states[j.id]
+        frac = s[f"job_{j.id}_power_fraction"][:k]
+        on = frac > _TOL
+        work = float(throughput(j.throughput_curve, frac).sum()) * step_h
+        prev = np.concatenate(([st.running and j.release_step == 0], on[:-1]))
+        starts_n = int(np.sum(on & ~prev))
+        restarts = starts_n if (st.started or st.running) else max(0, starts_n - 1)
+        progress = work - j.restart_overhead_h * restarts
+        st.work_done_h += progress
+        st.remaining_h = max(0.0, st.remaining_h - progress)
+        st.restarts += restarts
+        st.started = st.started or bool(on.any())
+        st.running = bool(on[-1]) and st.remaining_h > _TOL
+    for st in carried.states.values():  # passed the deadline unfinished
+        if st.job.deadline_step <= c and st.remaining_h > _TOL:
+            st.failed = True
 
 
 def _overall_status(statuses: list[str]) -> str:

@@ -18,7 +18,7 @@ from optimize.solve import compile_model, make_highs, run_highs, solve
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 
 
-def _brute_force(e, work_h, max_starts, free, overhead_h, running, tail_h, f_min):
+def _brute_force(e, work_h, max_starts, free, overhead_h, running, tail_h, f_min, carry_h):
     """Cheapest pattern cost by enumeration, priced like the DP (one uniform level)."""
     best = np.inf
     for bits in itertools.product((False, True), repeat=len(e)):
@@ -28,6 +28,8 @@ def _brute_force(e, work_h, max_starts, free, overhead_h, running, tail_h, f_min
         if max_starts is not None and starts > max_starts:
             continue
         need = work_h + overhead_h * max(0, starts - free) - (tail_h if on[-1] else 0.0)
+        if max_starts is not None and not on[-1] and starts > max_starts - 1:
+            need += carry_h  # no spare start for the later restart: do the work here
         k = int(on.sum())
         if k == 0:
             if need <= 1e-9:
@@ -55,6 +57,7 @@ def test_job_dp_matches_brute_force():
         tail = float(rng.choice([0.0, 0.0, 2.0]))
         work = float(rng.uniform(0, n))
         f_min = float(rng.choice([0.6, 0.7, 1.0]))
+        carry = float(rng.choice([0.0, 1.5]))
         p = cheapest_pattern(
             e,
             CURVE,
@@ -66,8 +69,9 @@ def test_job_dp_matches_brute_force():
             overhead_h=overhead,
             running=running,
             tail_credit_h=tail,
+            carry_h=carry,
         )
-        want = _brute_force(e, work, max_starts, free, overhead, running, tail, f_min)
+        want = _brute_force(e, work, max_starts, free, overhead, running, tail, f_min, carry)
         if p is None:
             assert not np.isfinite(want)
             continue
