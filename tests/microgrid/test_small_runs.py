@@ -80,3 +80,31 @@ def test_constant_signals_without_weather_file(tmp_path):
     # PUE at 20 C: 1.10 + 0.008 x 5 = 1.14 on every step
     assert np.allclose(ts["pue"], 1.14)
     assert balance_residual_mw(ts).abs().max() <= BALANCE_TOLERANCE_MW
+
+
+def test_price_fix_method_end_to_end_and_reproducible(tmp_path):
+    jobs = [  # hours from Monday 2023-08-21 00:00 local; the period starts a day later
+        {"id": "pretrain", "gpus": 16384, "work_h": 20, "release_h": 24, "deadline_h": 68,
+         "preemptible": True, "max_interruptions": 2, "restart_overhead_h": 0.5, "f_min": 0.6},
+        {"id": "finetune", "gpus": 4096, "work_h": 8, "release_h": 30, "deadline_h": 54,
+         "preemptible": False, "f_min": 0.7},
+    ]  # fmt: skip
+    sc = small_scenario(**{"jobs.items": jobs, "solver.method": "price-fix"})
+    path = _write(tmp_path, sc)
+    a = microgrid.run(path, baselines=False, powerflow=False)
+    b = microgrid.run(path, baselines=False, powerflow=False)
+    s = a.summary["solver"]
+    assert s["status"] in ("optimal", "heuristic")
+    assert (s["status"] == "optimal") == (s["mip_gap"] <= 1e-4)
+    assert a.summary["jobs"]["deadlines_met"] == 2
+    assert balance_residual_mw(a.timeseries).abs().max() <= BALANCE_TOLERANCE_MW
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+    # the exact MILP is no worse, and the heuristic's gap bounds the distance to it
+    exact = microgrid.run(
+        _write(tmp_path, small_scenario(**{"jobs.items": jobs}), "e.yaml"),
+        baselines=False,
+        powerflow=False,
+    )
+    cost, best = a.summary["solver"]["objective_usd"], exact.summary["solver"]["objective_usd"]
+    assert best <= cost * (1 + 1e-6)
+    assert (cost - best) / cost <= s["mip_gap"] + 1e-4
