@@ -35,8 +35,7 @@ import numpy as np
 from optimize.job_dp import cheapest_pattern
 
 # LP duals are often equal over many steps (the battery levels the marginal price): the
-# import price, weighted by this, breaks the ties so that a job's pattern grows step by step
-# with its work multiplier instead of jumping to all of the tied steps at once
+# import price, weighted by this, breaks the ties towards the steps whose energy is cheaper
 TIE_BREAK = 1e-3
 # weight of the LP relaxation's own on/off values in a job's step prices (times the mean
 # absolute price): a step the relaxation leaves the job off costs up to 20 % more, so the
@@ -83,9 +82,12 @@ def _job_columns(m, cm) -> list[_JobCols]:
     jobs = {j.id: j for j in m.problem.jobs}
     tails = getattr(m, "job_tail_credit_h", {})
     carries = getattr(m, "job_carry_h", {})
+    steps_of: dict[str, list[int]] = {jid: [] for jid in m.job_ids}
+    for jid, t in m.job_steps:
+        steps_of[jid].append(t)
     for jid in m.job_ids:
         j = jobs[jid]
-        steps = [t for (k, t) in m.job_steps if k == jid]
+        steps = steps_of[jid]
         on = np.array([col.get(id(m.job_on[jid, t]), -1) for t in steps])
         frac = np.array([col.get(id(m.job_frac[jid, t]), -1) for t in steps])
         start_binary = {}
@@ -93,7 +95,7 @@ def _job_columns(m, cm) -> list[_JobCols]:
             for t in steps:
                 if (jid, t) in m.job_start:
                     start_binary[t] = col.get(id(m.job_start[jid, t]), -1)
-        if (on < 0).any() or (frac < 0).any():
+        if (on < 0).any() or (frac < 0).any() or min(start_binary.values(), default=0) < 0:
             continue  # columns removed by the compiler (fixed): leave the job to the MILP
         work = float(m.job_work_required_h[jid].value)
         tail, carry = float(tails.get(jid, 0.0)), float(carries.get(jid, 0.0))
