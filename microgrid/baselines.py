@@ -266,16 +266,15 @@ def simulate(
         series[f"{k}_available_mw"] = avail[k]
         series[f"{k}_used_mw"] = used[k]
     no_powerflow = ("dc_bus_vm_pu", "max_line_loading_pct")  # no AC check of baselines
-    ts = pd.DataFrame(
-        {
-            c: series.get(c, np.full(n, np.nan) if c in no_powerflow else np.zeros(n))
-            for c in TIMESERIES_COLUMNS
-        }
-    )
-    for jid in sorted(job_mw):
-        ts[f"job_{jid}_mw"] = job_mw[jid]
-    ts["inference_it_mw"] = fac.inference_it_mw
-    ts["pue"] = fac.pue
+    cols = {
+        c: series.get(c, np.full(n, np.nan) if c in no_powerflow else np.zeros(n))
+        for c in TIMESERIES_COLUMNS
+    }
+    # all columns at once: one insert per job (416 in a year) fragments the frame
+    cols |= {f"job_{jid}_mw": job_mw[jid] for jid in sorted(job_mw)}
+    cols["inference_it_mw"] = fac.inference_it_mw
+    cols["pue"] = fac.pue
+    ts = pd.DataFrame(cols)
 
     unfinished = sum(j["unfinished_h"] for j in jobs.values())
     costs = cost_breakdown(problem, ts, gen_mw=gen_mw, unfinished_h=unfinished)

@@ -77,12 +77,12 @@ def timeseries_frame(
             cols[name] = np.full(n, np.nan)  # filled by the power flow
         else:
             cols[name] = zeros.copy()  # an asset the scenario does not have
-    ts = pd.DataFrame(cols, index=index)
+    # all columns at once: one insert per job (416 in a year) fragments the frame
     for key in sorted(k for k in s if k.startswith("job_") and k.endswith("_mw")):
-        ts[key] = np.asarray(s[key], dtype=float)
-    ts["inference_it_mw"] = frame["inference_it_mw"].to_numpy()
-    ts["pue"] = frame["pue"].to_numpy()
-    return ts
+        cols[key] = np.asarray(s[key], dtype=float)
+    cols["inference_it_mw"] = frame["inference_it_mw"].to_numpy()
+    cols["pue"] = frame["pue"].to_numpy()
+    return pd.DataFrame(cols, index=index)
 
 
 def job_segments(
