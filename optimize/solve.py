@@ -209,6 +209,10 @@ def load_values(m: pyo.Block, cm: CompiledModel, values) -> None:
                 v.set_value(x, skip_validation=True)
 
 
+# share of ``time_limit_s`` the price-fix MIP start may take before HiGHS's MILP
+START_SHARE = 0.25
+
+
 def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: SolverOptions):
     """Solve the model in ``h`` by ``options.method``.
 
@@ -216,7 +220,8 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
     answer is ``h``'s own solution. With jobs, ``"price-fix"`` returns the heuristic's
     schedule (status ``"optimal"`` if its proven gap is within ``mip_rel_gap``, else
     ``"heuristic"``; without a schedule HiGHS's MILP decides) and ``"milp"`` passes it to
-    HiGHS as a MIP start (``price_fix_start``); the heuristic's time counts in ``solve_s``.
+    HiGHS as a MIP start (``price_fix_start``; it gets at most ``START_SHARE`` of the time
+    limit, and the MILP the rest); the heuristic's time counts in ``solve_s``.
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
@@ -225,7 +230,10 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
         return run_highs(h, True), None
     from optimize.price_fix import price_fix
 
-    pf = price_fix(h, cm, m, time_limit_s=options.time_limit_s)
+    limit = options.time_limit_s
+    if limit is not None and options.method == "milp":
+        limit = START_SHARE * limit  # the start takes at most this share of the limit
+    pf = price_fix(h, cm, m, time_limit_s=limit)
     if pf.values is not None:
         if options.method == "price-fix":
             gap = max(pf.gap, 0.0)
@@ -235,7 +243,11 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
         start.col_value = list(pf.values)
         start.value_valid = True
         h.setSolution(start)
+    if options.time_limit_s is not None:  # heuristic and MILP share the limit
+        h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
     res = run_highs(h, True)
+    if options.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(options.time_limit_s))
     res.solve_s += pf.seconds
     return res, None
 
