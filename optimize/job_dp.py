@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimize.throughput import throughput
+
 _INF = 1e30
 
 
@@ -46,11 +48,15 @@ class JobPattern:
 
 
 def _inverse_throughput(curve, f_min: float, g: np.ndarray) -> np.ndarray:
-    """Smallest power fraction in ``[f_min, 1]`` with throughput ``g`` (clipped)."""
+    """Smallest power fraction in ``[f_min, 1]`` with throughput ``g`` (clipped).
+
+    ``g(f_min)`` comes from ``optimize.throughput`` (the first segment extended below the
+    first point; ``g(f) = f`` for the single point ``(1, 1)``); above it the curve's points.
+    """
     fs = np.array([p[0] for p in curve], dtype=float)
     gs = np.array([p[1] for p in curve], dtype=float)
-    g_min = float(np.interp(f_min, fs, gs))
-    keep = fs >= f_min
+    g_min = float(throughput(curve, f_min))
+    keep = fs > f_min
     fx = np.concatenate(([f_min], fs[keep]))
     gx = np.concatenate(([g_min], gs[keep]))
     return np.interp(np.clip(g, g_min, 1.0), gx, fx)

@@ -96,6 +96,13 @@ def test_job_dp_prefers_cheap_steps_and_low_power():
     assert p.cost_usd == pytest.approx(50 * (0.6 + 0.02 / 0.9))
 
 
+def test_inverse_throughput_below_the_first_point_and_for_the_proportional_curve():
+    # g(f) = f for the single point (1, 1); below the first point the first segment extends
+    np.testing.assert_allclose(_inverse_throughput(((1.0, 1.0),), 0.5, [0.5, 0.75]), [0.5, 0.75])
+    g_half = 0.78 - 0.9 * 0.1  # CURVE's first segment (slope 0.9) at f = 0.5
+    np.testing.assert_allclose(_inverse_throughput(CURVE, 0.5, [g_half, 0.78]), [0.5, 0.6])
+
+
 def _jobs():
     return (
         Job("a", 10.0, 16.0, 0, 48, max_interruptions=1, restart_overhead_h=0.5, f_min=0.6,
