@@ -37,12 +37,10 @@ full horizon.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.jobs import horizon_credit
 from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
 from optimize.results import Dispatch, extract_dispatch
@@ -270,45 +268,19 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
     solved model, the window stats and the window's jobs. Raises ``Infeasible`` with the
     window's diagnosis (steps of the full horizon)."""
     from optimize.diagnosis import Infeasible, Slack, diagnose
-    from optimize.model import build_model
-    from optimize.solve import (
-        SolveError,
-        compile_model,
-        load_solution,
-        load_values,
-        make_highs,
-        run_highs,
-        solve_compiled,
-    )
+    from optimize.solve import SolveError, solve_model
 
     jobs = _window_jobs(carried.states, a, e)
     sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs)
     sub = replace(sub, grid=replace(sub.grid, prior_peak_import_mw=dict(carried.month_peak)))
-    extra: set[int] = set()  # battery binaries added after a simultaneous solution
-    build_s = solve_s = 0.0
-    while True:
-        t0 = time.perf_counter()
-        with horizon_credit(fraction), extra_binary_steps(extra):
-            m = build_model(sub)
-        cm = compile_model(m)
-        h = make_highs(cm, options)
-        for key, value in (highs_options or {}).items():
-            h.setOptionValue(key, value)
-        build_s += time.perf_counter() - t0
-        res, values = solve_compiled(h, cm, m, options)
-        extra_s = 0.0
-        limit = options.time_limit_s
-        while res.status == "time_limit" and not res.has_solution and limit is not None:
-            # no incumbent within the limit: keep searching (limit doubled, then none)
-            limit = 2 * limit if limit < 8 * options.time_limit_s else None
-            h.setOptionValue("time_limit", float("inf") if limit is None else limit)
-            extra_s += res.solve_s
-            res = run_highs(h, cm.integrality is not None)
-        res.solve_s += extra_s
+    with horizon_credit(fraction):
+        try:
+            m, res, build_s, solve_s = solve_model(sub, options, highs_options, keep_searching=True)
+        except SolveError as exc:
+            raise SolveError(f"window {w} (steps {a}-{e}): {exc}") from None
         if res.status == "infeasible":
             try:
-                with horizon_credit(fraction):
-                    diagnose(sub, options)
+                diagnose(sub, options)
             except Infeasible as exc:
                 shifted = [
                     Slack(s.kind, s.name, [t + a for t in s.steps], s.amount, s.unit)
@@ -316,19 +288,7 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
                 ]
                 raise Infeasible(shifted) from None
             raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
-        if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
-            raise SolveError(f"window {w}: HiGHS status {res.status!r} without a solution")
-        t1 = time.perf_counter()
-        if values is not None:
-            load_values(m, cm, values)
-        else:
-            load_solution(m, cm, h)
-        d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, 0.0)
-        solve_s += res.solve_s + time.perf_counter() - t1
-        bad = set(simultaneous_steps(m)) - extra
-        if not bad:
-            break
-        extra |= bad
+    d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, solve_s)
     stats = {
         "build_s": build_s,
         "solve_s": solve_s,

@@ -252,16 +252,25 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
     return res, None
 
 
-def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
-    """Optimal dispatch of ``problem``; raises ``Infeasible`` with a diagnosis if none exists.
+def solve_model(
+    problem: Problem,
+    options: SolverOptions,
+    highs_options: dict | None = None,
+    keep_searching: bool = False,
+) -> tuple[pyo.ConcreteModel, HighsResult, float, float]:
+    """Build, compile and solve ``problem`` by ``options.method``; the solution is loaded.
 
     The battery's no-simultaneous binaries are created only where they can matter (see
     ``optimize.battery``); if the solution charges and discharges at once at some other
     step, the model is rebuilt with binaries at those steps too and solved again (each
-    round with the full time limit). ``options.method`` chooses HiGHS's MILP or the
-    price-fix heuristic (see ``solve_compiled``).
+    round with the full time limit). ``highs_options``: extra HiGHS options (name ->
+    value). ``keep_searching``: a MILP that reaches its time limit without any solution
+    runs on with the limit doubled, up to 8 times, then without a limit.
+
+    Returns the model, the last ``HighsResult``, and the build and solve seconds summed
+    over the rounds. An infeasible model comes back with status ``"infeasible"`` (the
+    caller diagnoses it); any other status without a solution raises ``SolveError``.
     """
-    options = options or SolverOptions()
     extra: set[int] = set()
     build_s = solve_s = 0.0
     while True:
@@ -270,13 +279,14 @@ def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
             m = build_model(problem)
         cm = compile_model(m)
         h = make_highs(cm, options)
+        for key, value in (highs_options or {}).items():
+            h.setOptionValue(key, value)
         build_s += time.perf_counter() - t0
         res, values = solve_compiled(h, cm, m, options)
+        if keep_searching:
+            res = _search_on(h, cm, res, options)
         if res.status == "infeasible":
-            from optimize.diagnosis import diagnose
-
-            diagnose(problem, options)  # raises Infeasible
-            raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
+            return m, res, build_s, solve_s + res.solve_s
         if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
             raise SolveError(f"HiGHS stopped with status {res.status!r} and no feasible solution")
         t1 = time.perf_counter()
@@ -287,6 +297,35 @@ def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
         solve_s += res.solve_s + time.perf_counter() - t1
         bad = set(simultaneous_steps(m)) - extra
         if not bad:
-            break
+            return m, res, build_s, solve_s
         extra |= bad
+
+
+def _search_on(h: highspy.Highs, cm: CompiledModel, res: HighsResult, options) -> HighsResult:
+    """No incumbent within the time limit: run on with the limit doubled, then none."""
+    spent = 0.0
+    limit = options.time_limit_s
+    while res.status == "time_limit" and not res.has_solution and limit is not None:
+        limit = 2 * limit if limit < 8 * options.time_limit_s else None
+        h.setOptionValue("time_limit", float("inf") if limit is None else limit)
+        spent += res.solve_s
+        res = run_highs(h, cm.integrality is not None)
+    res.solve_s += spent
+    return res
+
+
+def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
+    """Optimal dispatch of ``problem``; raises ``Infeasible`` with a diagnosis if none exists.
+
+    Built and solved by ``solve_model`` (battery binaries added where a solution needs
+    them); ``options.method`` chooses HiGHS's MILP or the price-fix heuristic (see
+    ``solve_compiled``).
+    """
+    options = options or SolverOptions()
+    m, res, build_s, solve_s = solve_model(problem, options)
+    if res.status == "infeasible":
+        from optimize.diagnosis import diagnose
+
+        diagnose(problem, options)  # raises Infeasible
+        raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
     return extract_dispatch(m, problem, res.status, res.objective, res.mip_gap, build_s, solve_s)
