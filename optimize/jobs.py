@@ -151,7 +151,7 @@ def define_jobs(
     def needs_start(j) -> bool:
         if j.preemptible:
             return j.restart_overhead_h > 0 or j.max_interruptions is not None
-        return not _running(j)
+        return not running_at_first_step(j)
 
     start_idx = [(jid, t) for jid, t in idx if needs_start(by_id[jid])]
     binary_start = {(jid, t) for jid, t in start_idx if not by_id[jid].preemptible}
@@ -199,7 +199,7 @@ def define_jobs(
     def prev_on(m, jid, t):
         j = by_id[jid]
         if t == _active_steps(j, n).start:
-            return 1 if _running(j) else 0
+            return 1 if running_at_first_step(j) else 0
         return m.job_on[jid, t - 1]
 
     def start_rule(m, jid, t):
@@ -208,7 +208,11 @@ def define_jobs(
     m.job_start_def = pyo.Constraint(m.job_start_steps, rule=start_rule)
 
     # non-preemptible and running: on is non-increasing (continues, then stops for good)
-    cont_idx = [(jid, t) for jid, t in idx if not by_id[jid].preemptible and _running(by_id[jid])]
+    cont_idx = [
+        (jid, t)
+        for jid, t in idx
+        if not by_id[jid].preemptible and running_at_first_step(by_id[jid])
+    ]
     m.job_continue = pyo.Constraint(
         cont_idx, rule=lambda m, jid, t: m.job_on[jid, t] <= prev_on(m, jid, t)
     )
@@ -222,7 +226,7 @@ def define_jobs(
     )
 
     def restart_rule(m, jid):
-        free = 0 if _running(by_id[jid]) else 1
+        free = 0 if running_at_first_step(by_id[jid]) else 1
         return m.job_restarts[jid] >= sum(m.job_start[jid, t] for t in steps_of(jid)) - free
 
     m.job_restart_def = pyo.Constraint(m.job_restart_ids, rule=restart_rule)
@@ -255,7 +259,7 @@ def define_jobs(
 
     def spare_rule(m, jid):
         j = by_id[jid]
-        free = 0 if _running(j) else 1
+        free = 0 if running_at_first_step(j) else 1
         last = steps_of(jid)[-1]
         starts = sum(m.job_start[jid, t] for t in steps_of(jid))
         budget = j.max_interruptions + free - 1
@@ -307,7 +311,7 @@ def define_jobs(
             L = _min_steps(j.work_h, step_h)
             if L <= 1:
                 continue
-            if _running(j):
+            if running_at_first_step(j):
                 for t in list(steps_of(j.id))[:L]:
                     m.job_on[j.id, t].setlb(1)
             else:
@@ -336,7 +340,8 @@ def define_jobs(
     return [weight * m.job_unfinished_h[jid] for jid in ids]
 
 
-def _running(job) -> bool:
+def running_at_first_step(job) -> bool:
+    """The job is on just before its first active step (continuing is no start)."""
     return bool(job.running_at_start) and int(job.release_step) <= 0
 
 
@@ -367,9 +372,9 @@ def job_results(m: pyo.ConcreteModel, jobs: Sequence) -> tuple[dict[str, np.ndar
             frac[t] = _val(m.job_frac[j.id, t]) if on[t] > 0.5 else 0.0
         frac = np.clip(frac, 0.0, 1.0)
         work = throughput(j.throughput_curve, frac) * step_h
-        prev = np.concatenate(([1.0 if _running(j) else 0.0], on[:-1]))
+        prev = np.concatenate(([1.0 if running_at_first_step(j) else 0.0], on[:-1]))
         starts = int(np.sum((on - prev) > 0.5))
-        restarts = starts if _running(j) else max(0, starts - 1)
+        restarts = starts if running_at_first_step(j) else max(0, starts - 1)
         done = float(work.sum()) - j.restart_overhead_h * restarts
         unfinished = max(0.0, float(j.work_h) - done)
         series[f"job_{j.id}_mw"] = j.full_power_it_mw * frac

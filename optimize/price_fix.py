@@ -33,6 +33,7 @@ import highspy
 import numpy as np
 
 from optimize.job_dp import cheapest_pattern
+from optimize.jobs import running_at_first_step
 
 # LP duals are often equal over many steps (the battery levels the marginal price): the
 # import price, weighted by this, breaks the ties towards the steps whose energy is cheaper
@@ -50,17 +51,15 @@ _KIND_CONT = highspy.HighsVarType.kContinuous
 class PriceFixResult:
     """``values``: the column vector of the schedule (None if none was found);
     ``objective_usd``: its objective; ``bound_usd``: the LP relaxation's objective;
-    ``gap``: ``(objective - bound) / |objective|``; ``lp_solves``; ``seconds``;
-    ``unfixed``: ids of jobs left to the final MILP; ``status``: the final solve's."""
+    ``gap``: ``(objective - bound) / |objective|``; ``seconds``;
+    ``unfixed``: ids of jobs left to the final MILP."""
 
     values: np.ndarray | None
     objective_usd: float | None
     bound_usd: float | None
     gap: float | None
-    lp_solves: int = 0
     seconds: float = 0.0
     unfixed: list[str] = field(default_factory=list)
-    status: str = ""
 
 
 @dataclass
@@ -121,7 +120,6 @@ class _Fixer:
     def __init__(self, h, cm, m, time_limit_s):
         self.h, self.cm, self.m = h, cm, m
         self.ext = _external_rows(cm)
-        self.lp_solves = 0
         self.deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
 
     def out_of_time(self) -> bool:
@@ -129,7 +127,6 @@ class _Fixer:
 
     def lp(self) -> bool:
         self.h.run()
-        self.lp_solves += 1
         return self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
     def objective(self) -> float:
@@ -157,7 +154,7 @@ class _Fixer:
 
     def pattern(self, jc: _JobCols) -> np.ndarray | None:
         j = jc.job
-        running = bool(j.running_at_start) and int(j.release_step) <= 0
+        running = running_at_first_step(j)
         free = 0 if running else 1
         if j.preemptible:
             max_starts = None if j.max_interruptions is None else j.max_interruptions + free
@@ -165,9 +162,8 @@ class _Fixer:
         else:
             max_starts, overhead = (0 if running else 1), 0.0
         cost = self.cost_per_frac(jc) + TIE_BREAK * self.raw_cost(jc)
-        if LP_GUIDE > 0:
-            x = np.asarray(self.h.getSolution().col_value)[jc.on]
-            cost = cost + LP_GUIDE * float(np.mean(np.abs(cost))) * (1.0 - np.clip(x, 0, 1))
+        x = np.asarray(self.h.getSolution().col_value)[jc.on]
+        cost = cost + LP_GUIDE * float(np.mean(np.abs(cost))) * (1.0 - np.clip(x, 0, 1))
         p = cheapest_pattern(
             cost,
             j.throughput_curve,
@@ -197,9 +193,7 @@ class _Fixer:
         else:
             lo = hi = on.astype(float)
             if jc.start_binary:
-                j = jc.job
-                running = bool(j.running_at_start) and int(j.release_step) <= 0
-                prev = np.concatenate(([running], on[:-1]))
+                prev = np.concatenate(([running_at_first_step(jc.job)], on[:-1]))
                 start = on & ~prev
                 pos = {t: k for k, t in enumerate(jc.steps)}
                 sv = [float(start[pos[t]]) for t in jc.start_binary]
@@ -215,8 +209,8 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
 
     ``passes``: improvement passes over the jobs after the first fixing. ``time_limit_s``:
     stop fixing and improving after this long (the final MILP then gets the rest of it,
-    at least 1 s). On return ``h`` holds the original bounds and integrality again; its
-    last solution is the heuristic's.
+    at least 1 s). On return ``h`` holds the original bounds and integrality again; the
+    schedule is the result's ``values``.
     """
     t0 = time.perf_counter()
     integ = cm.integrality
@@ -228,7 +222,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
     jobs = _job_columns(m, cm) if hasattr(m, "job_ids") else []
     try:
         if not fx.lp():
-            return PriceFixResult(None, None, None, None, fx.lp_solves, time.perf_counter() - t0)
+            return PriceFixResult(None, None, None, None, time.perf_counter() - t0)
         bound = fx.objective()
         jobs.sort(key=_slack)
         for jc in jobs:
@@ -266,13 +260,10 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
         # final MILP over what is still integer, with the job columns fixed
         if len(icols):
             h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
-        rest = None
         if fx.deadline is not None:
-            rest = max(1.0, fx.deadline - time.perf_counter())
-            h.setOptionValue("time_limit", rest)
+            h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
         h.run()
         info = h.getInfo()
-        status = h.modelStatusToString(h.getModelStatus())
         values = None
         obj = None
         if info.primal_solution_status == 2:
@@ -280,9 +271,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
             obj = float(info.objective_function_value)
         gap = None if obj is None else (obj - bound) / max(abs(obj), 1e-9)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
-        return PriceFixResult(
-            values, obj, bound, gap, fx.lp_solves, time.perf_counter() - t0, unfixed, status
-        )
+        return PriceFixResult(values, obj, bound, gap, time.perf_counter() - t0, unfixed)
     finally:
         h.setOptionValue("time_limit", limit0)
         for jc in jobs:
