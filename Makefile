@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out/ercot-dallas
 
-.PHONY: demo test lint system-deps bench clean
+.PHONY: demo test fuzz lint system-deps bench clean
 
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: system-deps $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# The larger hostile-input campaign: random (not the CI's fixed) mutated scenarios and jobs
+# CSVs through the real `validate`, each bounded to 5 s and 500 MB (tests/fuzz).
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(VENV)/.installed-test
+	MICROGRID_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MICROGRID_FUZZ_RANDOM=1 \
+		$(VENV)/bin/pytest -q -p no:cacheprovider -m fuzz tests/fuzz
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/year_lp_vs_pypsa.py

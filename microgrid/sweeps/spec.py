@@ -25,6 +25,8 @@ import hashlib
 import itertools
 import json
 import math
+import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,11 @@ from microgrid.yamlio import LineMap, line_of, load_yaml
 
 SPEC_KEYS = {"name", "description", "base", "axes", "cases", "case_id_format"}
 DEFAULT_ID_FORMAT = "{index:03d}-{hash}"
+# Every case is built and validated while loading (about 1 ms each), so the grid is bounded
+# before it is expanded: 100,000 cases is a week of yearly runs on 16 workers.
+MAX_CASES = 100_000
+# A case id names a folder and a Slurm job: short, and only characters safe everywhere.
+SAFE_CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]{0,119}$")
 # The repository's shipped data (scenarios/data/...), for named signal sets.
 SHIPPED_DATA = Path(__file__).resolve().parents[2] / "scenarios" / "data"
 
@@ -167,6 +174,15 @@ def _grid(axes: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict],
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise _err(f"axis given twice: {', '.join(dup)}", path, lines, ("axes",))
+    n_points = math.prod(len(g[1]) for g in groups)
+    if n_points > MAX_CASES:
+        sizes = " x ".join(str(len(g[1])) for g in groups)
+        raise _err(
+            f"the axes make {n_points:,} cases ({sizes}); at most {MAX_CASES:,}",
+            path,
+            lines,
+            ("axes",),
+        )
     points, point_locs = [], []
     for combo in itertools.product(*[range(len(g[1])) for g in groups]):
         p, loc = {}, {}
@@ -197,6 +213,28 @@ def _explicit(cases: Any, path: Path, lines: LineMap) -> tuple[list[str], list[d
         out.append({str(k): v for k, v in c.items()})
         locs.append({str(k): ("cases", i, k) for k in c})
     return names, out, locs
+
+
+def id_format_problem(fmt: Any) -> str | None:
+    """Why `fmt` is no safe case id format (None: it is one). Only `{index}`, `{hash}` and
+    `{name}`, no attribute or item access, widths of at most 2 digits (a format such as
+    `{index:999999999}` would build a gigabyte string)."""
+    if not isinstance(fmt, str) or not 0 < len(fmt) <= 120:
+        return "a text of 1-120 characters, e.g. '{index:03d}-{hash}'"
+    try:
+        fields = list(string.Formatter().parse(fmt))
+    except ValueError as exc:
+        return f"{exc} (fields: index, hash, name)"
+    for _, field_name, spec, conversion in fields:
+        if field_name is None:
+            continue
+        if field_name not in ("index", "hash", "name"):
+            return f"unknown field {{{field_name[:40]}}} (fields: index, hash, name)"
+        if conversion:
+            return f"conversion !{conversion} of {{{field_name}}} is not allowed"
+        if spec and not re.fullmatch(r"0?\d{0,2}d?" if field_name == "index" else r"\d{0,2}", spec):
+            return f"format {spec[:20]!r} of {{{field_name}}}: use e.g. index:03d"
+    return None
 
 
 def _describe(value: Any) -> str:
@@ -262,6 +300,8 @@ def _first_error(exc: Exception) -> tuple[str, str]:
             str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
         )
         return err["msg"].removeprefix("Value error, "), loc
+    if isinstance(exc, InputError):  # a cross-field check (scenario_checks.py)
+        return exc.message, exc.field or ""
     return str(exc), ""
 
 
@@ -304,19 +344,20 @@ def load_spec(path: str | Path) -> SweepSpec:
             f"base scenario {data['base']!r}: {exc}", path=str(path), line=line_of(lines, ("base",))
         ) from None
     fmt = data.get("case_id_format", DEFAULT_ID_FORMAT)
-    try:
-        fmt.format(index=0, hash="0" * 8, name="x")
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise _err(
-            f"case_id_format {fmt!r}: {exc!r} (fields: index, hash, name)",
-            path,
-            lines,
-            ("case_id_format",),
-        ) from None
+    problem = id_format_problem(fmt)
+    if problem:
+        raise _err(f"case_id_format: {problem}", path, lines, ("case_id_format",))
     name = str(data.get("name") or path.stem)
 
     axis_names, points, point_locs = _grid(data.get("axes"), path, lines)
     case_names, explicit, explicit_locs = _explicit(data.get("cases"), path, lines)
+    if len(explicit) * len(points) > MAX_CASES:
+        raise _err(
+            f"cases x axes make {len(explicit) * len(points):,} cases; at most {MAX_CASES:,}",
+            path,
+            lines,
+            ("cases",),
+        )
     clash = sorted(set(axis_names) & set(case_names))
     if clash:
         raise _err(f"set both in axes and in cases: {', '.join(clash)}", path, lines, ("cases",))
@@ -339,8 +380,14 @@ def load_spec(path: str | Path) -> SweepSpec:
                 lines,
                 ("case_id_format",),
             )
-        if not cid or "/" in cid or cid.startswith("."):
-            raise _err(f"bad case id {cid!r}", path, lines, ("case_id_format",))
+        if not SAFE_CASE_ID.match(cid):
+            raise _err(
+                f"bad case id {cid[:60]!r}: 1-120 of A-Z a-z 0-9 . _ + = -, not starting "
+                "with . or -",
+                path,
+                lines,
+                ("case_id_format",),
+            )
         ids[cid] = i
         cases.append(Case(i, cid, params, scen, scenario_hash(scen)))
     return SweepSpec(name, path.resolve(), base_path, case_names + axis_names, cases)

@@ -142,3 +142,31 @@ def test_shipped_sweep_specs_are_valid():
         100,
         200,
     ]
+
+
+def test_a_huge_grid_is_refused_before_it_is_expanded(tmp_path):
+    # 10 axes of 10 values: 10^10 cases would never finish building; refused at once.
+    body = "axes:\n" + "".join(
+        f"  objective.carbon_price_usd_per_t{i}: [{', '.join(map(str, range(10)))}]\n"
+        for i in range(10)
+    )
+    with pytest.raises(InputError, match="10,000,000,000 cases") as info:
+        load_spec(write_spec(tmp_path, body))
+    assert info.value.line == 3 and str(info.value).startswith(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "needle"),
+    [
+        ("'{index:999999999}'", "format '999999999' of {index}"),
+        ("'{index.__class__}'", "unknown field {index.__class__}"),
+        ("'{hash!r}'", "conversion !r"),
+        ("'-{index}'", "bad case id '-0'"),
+        ("'{index}\\u202e'", "bad case id"),
+    ],
+)
+def test_unsafe_case_id_formats_are_refused(tmp_path, fmt, needle):
+    path = write_spec(tmp_path, f'case_id_format: "{fmt[1:-1]}"\n' + GRID)
+    with pytest.raises(InputError, match="case_id_format") as info:
+        load_spec(path)
+    assert needle in str(info.value)
