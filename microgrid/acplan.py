@@ -6,7 +6,8 @@ branch loading is outside its limit, the violated quantity is linearised at that
 operating point with respect to the active-power dispatch variables (see
 :func:`sensitivities`) and added to the problem as a :class:`optimize.network_cuts.LinearCut`
 for that step. The problem is re-solved with all cuts found so far, and the loop repeats
-until the plan is AC-feasible or ``max_iterations`` is reached. See docs/cosimulation.md.
+until the plan is AC-feasible, ``max_iterations`` is reached or the cuts admit no dispatch;
+the plan with the fewest violations is kept. See docs/cosimulation.md.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from scipy.sparse import bmat
 from scipy.sparse.linalg import splu
 
 import optimize
-from microgrid.network import INJECTION_COLUMNS, apply_injections
+from microgrid.network import INJECTION_COLUMNS, apply_injections, build_network
 from microgrid.powerflow import run_timeseries_detailed
+from microgrid.results import timeseries_frame
+from microgrid.run import network_parameters, optimize_dispatch
 from optimize.network_cuts import LinearCut
 
 #: Dispatch variables whose injections the sensitivities are taken for.
@@ -171,6 +174,7 @@ def _cut(
         lower=None if lower is None else lower + shift,
         upper=None if upper is None else upper + shift,
         name=name,
+        unit="pu" if name.startswith("vm_") else "%",  # voltage or branch loading
     )
 
 
@@ -210,6 +214,146 @@ def _check(net, ts: pd.DataFrame, engine: str):
     return res
 
 
+#: violations listed one by one in ``summary.json["ac_plan"]["remaining_violations"]``
+MAX_LISTED_VIOLATIONS = 20
+#: USD per % (voltage: of nominal; loading: of the limit) per step by which a soft cut is
+#: missed: above what moving a step's load costs in real cases (a few 1,000 USD), so the
+#: solver first gets as close to the limits as it can; below what upsets HiGHS's
+#: numerics (costs of 1e10 beside ordinary ones do, see optimize/ranges.py)
+SOFT_CUT_PENALTY_USD_PER_PCT = 1e5
+
+
+def _plan_cost(dispatch: optimize.Dispatch) -> float:
+    """The dispatch's objective without the price of missed soft cuts (USD)."""
+    return dispatch.objective_usd - dispatch.costs.get("network_cut_penalty_usd", 0.0)
+
+
+def _resolve(scenario, problem, cuts: list[LinearCut], penalty: float | None):
+    """The plan with ``cuts`` (hard, or priced at ``penalty`` USD per % when set)."""
+    cut_problem = dataclasses.replace(
+        problem, network_cuts=tuple(cuts), network_cut_penalty_usd_per_pct=penalty
+    )
+    return optimize_dispatch(scenario, cut_problem)
+
+
+@dataclass
+class _Checked:
+    """A plan and its AC check: limit violations on the steps whose power flow converged
+    (``viol``, see ``powerflow.list_violations``) and the steps where it did not."""
+
+    iteration: int
+    dispatch: optimize.Dispatch
+    viol: pd.DataFrame
+    diverged_steps: np.ndarray
+
+    @property
+    def n_violations(self) -> int:
+        """Limit violations, counting a step without a power-flow solution as one."""
+        return len(self.viol) + len(self.diverged_steps)
+
+    @property
+    def n_steps(self) -> int:
+        steps = set(self.viol["step"].astype(int)) if len(self.viol) else set()
+        return len(steps | {int(t) for t in self.diverged_steps})
+
+    @property
+    def rank(self) -> tuple[int, float]:
+        """Fewest violations first, then the lowest cost."""
+        return self.n_violations, _plan_cost(self.dispatch)
+
+
+def _checked(it: int, dispatch, res) -> _Checked:
+    diverged = np.flatnonzero(~res.summary["converged"].to_numpy(dtype=bool))
+    return _Checked(it, dispatch, res.violations(), diverged)
+
+
+def _history_row(c: _Checked, res, n_cuts: int, soft: bool) -> dict:
+    return {
+        "iteration": c.iteration,
+        "soft_cuts": soft,  # the plan was solved with the cuts priced, not hard
+        "objective_usd": _plan_cost(c.dispatch),
+        "violations": c.n_violations,
+        "violation_steps": c.n_steps,
+        "diverged_steps": len(c.diverged_steps),
+        "min_dc_bus_vm_pu": float(res.summary["dc_bus_vm_pu"].min()),
+        "max_line_loading_pct": float(res.summary["max_line_loading_pct"].max()),
+        "n_cuts": n_cuts,
+    }
+
+
+def _listed_violations(viol: pd.DataFrame, index: pd.DatetimeIndex) -> list[dict]:
+    """The first ``MAX_LISTED_VIOLATIONS`` violations with their UTC time (JSON-ready)."""
+    return [
+        {
+            "time_utc": index[int(v.step)].isoformat(),
+            "element_type": str(v.element_type),
+            "name": str(v.name),
+            "quantity": str(v.quantity),
+            "value": float(v.value),
+            "limit": float(v.limit),
+        }
+        for v in viol.head(MAX_LISTED_VIOLATIONS).itertuples(index=False)
+    ]
+
+
+def _unreachable(diagnosis: list, index: pd.DatetimeIndex) -> list[dict]:
+    """The network cuts the elastic diagnosis relaxed, JSON-ready: ``limit`` (``vm_min``,
+    ``vm_max``, ``line``, ``trafo``), ``element``, ``time_utc``, ``short_by`` and ``unit``
+    (the cut names are ``limit:element:step``, see :func:`cuts_for_step`)."""
+    out = []
+    for s in diagnosis[:MAX_LISTED_VIOLATIONS]:
+        if s.kind != "network_cut":
+            continue
+        limit, rest = s.name.split(":", 1)
+        element, step = rest.rsplit(":", 1)
+        out.append(
+            {
+                "limit": limit,
+                "element": element,
+                "time_utc": index[int(step)].isoformat(),
+                "short_by": float(s.amount),
+                "unit": s.unit,
+            }
+        )
+    return out
+
+
+def _new_cuts(net, ts, res, viol, margin_pu: float, margin_pct: float) -> list[LinearCut]:
+    """Cuts for every step of ``ts`` with a violation in ``res``."""
+    limits = {
+        "vm_min_pu": res.vm_min_pu,
+        "vm_max_pu": res.vm_max_pu,
+        "line_max_pct": res.line_max_pct,
+        "trafo_max_pct": res.trafo_max_pct,
+    }
+    cuts = []
+    for step in sorted(int(s) for s in viol["step"].unique()):
+        try:
+            cuts += cuts_for_step(net, step, ts.iloc[step], limits, margin_pu, margin_pct)
+        except pp.LoadflowNotConverged:
+            continue  # pandapower finds no operating point to linearise at: no cut here
+    return cuts
+
+
+def _outcome(best: _Checked, first: optimize.Dispatch, history: list, index) -> dict:
+    """The report's entries on the plan kept (``best``) against the first one."""
+    return {
+        "converged": best.n_violations == 0,
+        "best_iteration": best.iteration,
+        "violations_initial": history[0]["violations"],
+        "violations_left": best.n_violations,
+        "violation_steps_left": best.n_steps,
+        "remaining_violations": _listed_violations(best.viol, index),
+        "diverged_steps_left": len(best.diverged_steps),
+        "diverged_times_utc": [
+            index[int(t)].isoformat() for t in best.diverged_steps[:MAX_LISTED_VIOLATIONS]
+        ],
+        "objective_before_usd": first.objective_usd,
+        "objective_after_usd": _plan_cost(best.dispatch),
+        "cost_of_ac_feasibility_usd": _plan_cost(best.dispatch) - first.objective_usd,
+    }
+
+
 def plan_ac(
     scenario,
     inputs,
@@ -220,65 +364,66 @@ def plan_ac(
     margin_pu: float = 0.002,
     margin_pct: float = 1.0,
 ) -> tuple[optimize.Dispatch, dict]:
-    """Iterate AC check -> cuts -> re-solve; return the last dispatch and the report.
+    """Iterate AC check -> cuts -> re-solve; return the best dispatch and the report.
+
+    The loop stops when a plan is AC-feasible (``stopped_because: "ac_feasible"``), after
+    ``max_iterations`` re-solves (``"max_iterations"``), or when only steps whose power
+    flow has no solution are left, which give no cut (``"power_flow_diverged"``; each
+    counts as one violation). When the cuts found so far admit
+    no dispatch at all (e.g. a feeder too long for the fixed load), the elastic diagnosis
+    names the cuts that cannot be met (``unreachable_limits``) and the loop goes on with
+    all cuts soft, priced at ``SOFT_CUT_PENALTY_USD_PER_PCT``, to get as close as it can
+    (``"limits_unreachable"`` if it ends with violations). The dispatch returned is the
+    plan with the fewest violations and, among those, the lowest cost (objectives exclude
+    the price of missed soft cuts).
 
     The report (``summary.json["ac_plan"]``): ``iterations`` (re-solves done),
-    ``converged`` (AC-feasible at the end), ``violations_initial`` / ``violations_left``
-    (bus and branch limit violations, counted per step and element), ``violation_steps_left``,
+    ``converged`` (the returned plan is AC-feasible), ``stopped_because``,
+    ``best_iteration``, ``violations_initial`` / ``violations_left`` (bus and branch limit
+    violations, counted per step and element, plus the steps without a power-flow
+    solution), ``violation_steps_left``, ``remaining_violations`` (the first 20),
+    ``diverged_steps_left`` and ``diverged_times_utc``, ``unreachable_limits``,
     ``objective_before_usd`` / ``objective_after_usd`` and ``cost_of_ac_feasibility_usd``,
     ``n_cuts``, and per iteration the violations and minimum data-center voltage.
     """
-    from microgrid.network import build_network
-    from microgrid.results import timeseries_frame
-    from microgrid.run import network_parameters, solve_dispatch
-
     net = build_network(network_parameters(scenario))
-    engine = scenario.network.engine
     cuts: list[LinearCut] = []
-    history = []
-    first = dispatch
+    history, unreachable = [], []
+    first, penalty = dispatch, None  # penalty: set once the cuts turn out unreachable
+    stopped, best = "max_iterations", None
     for it in range(max_iterations + 1):
         ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
-        res = _check(net, ts, engine)
-        viol = res.violations()
-        dc_vm = res.summary["dc_bus_vm_pu"]
-        history.append(
-            {
-                "iteration": it,
-                "objective_usd": dispatch.objective_usd,
-                "violations": len(viol),
-                "violation_steps": int(viol["step"].nunique()) if len(viol) else 0,
-                "min_dc_bus_vm_pu": float(dc_vm.min()),
-                "max_line_loading_pct": float(res.summary["max_line_loading_pct"].max()),
-                "n_cuts": len(cuts),
-            }
-        )
-        if not len(viol) or it == max_iterations:
+        res = _check(net, ts, scenario.network.engine)
+        cur = _checked(it, dispatch, res)
+        history.append(_history_row(cur, res, len(cuts), penalty is not None))
+        if best is None or cur.rank < best.rank:
+            best = cur
+        if not len(cur.viol):  # no violation left to cut (steps without a solution give none)
+            stopped = "power_flow_diverged" if len(cur.diverged_steps) else "ac_feasible"
             break
-        limits = {
-            "vm_min_pu": res.vm_min_pu,
-            "vm_max_pu": res.vm_max_pu,
-            "line_max_pct": res.line_max_pct,
-            "trafo_max_pct": res.trafo_max_pct,
-        }
-        for step in sorted(int(s) for s in viol["step"].unique()):
-            cuts += cuts_for_step(net, step, ts.iloc[step], limits, margin_pu, margin_pct)
-        problem = dataclasses.replace(problem, network_cuts=tuple(cuts))
-        dispatch = solve_dispatch(scenario, inputs, problem)
-    last = history[-1]
+        if it == max_iterations:
+            break
+        cuts += _new_cuts(net, ts, res, cur.viol, margin_pu, margin_pct)
+        try:
+            dispatch = _resolve(scenario, problem, cuts, penalty)
+        except optimize.Infeasible as exc:
+            # no dispatch meets every cut: go on with the cuts priced, to get as close
+            unreachable = _unreachable(exc.diagnosis, inputs.index)
+            penalty = SOFT_CUT_PENALTY_USD_PER_PCT
+            dispatch = _resolve(scenario, problem, cuts, penalty)
+    if best.n_violations == 0:
+        stopped = "ac_feasible"
+    elif stopped == "max_iterations" and penalty is not None:
+        stopped = "limits_unreachable"
     report = {
         "iterations": len(history) - 1,
         "max_iterations": max_iterations,
-        "converged": last["violations"] == 0,
-        "violations_initial": history[0]["violations"],
-        "violations_left": last["violations"],
-        "violation_steps_left": last["violation_steps"],
-        "objective_before_usd": first.objective_usd,
-        "objective_after_usd": dispatch.objective_usd,
-        "cost_of_ac_feasibility_usd": dispatch.objective_usd - first.objective_usd,
+        "stopped_because": stopped,
+        **_outcome(best, first, history, inputs.index),
+        "unreachable_limits": unreachable,
         "n_cuts": len(cuts),
         "margin_pu": margin_pu,
         "margin_pct": margin_pct,
         "history": history,
     }
-    return dispatch, report
+    return best.dispatch, report

@@ -1,7 +1,8 @@
 """Atomic file writes: a temp file in the target's folder, fsync, then `os.replace`.
 
-A reader (or a crash) sees the old file or the new one, never a torn one. Result
-directories, exports, sweep records and reports all write through here.
+A reader (or a crash) sees the old file or the new one, never a torn one. Single files
+(sweep records and tables, reports, `export --out FILE`, markers) write through here;
+whole folders (result directories, Pareto fronts, exports) through microgrid.resultdir.
 """
 
 from __future__ import annotations

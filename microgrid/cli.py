@@ -6,11 +6,17 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from microgrid.errors import InputError
+import optimize
+from microgrid.errors import InputError, InputErrors
+from microgrid.resultdir import check_target
 from weather import WeatherDataError
 
+EXIT_INTERNAL = 1
 EXIT_INPUT = 2
+EXIT_LIMITS_NOT_MET = 3  # plan-ac finished and wrote its best plan, but limits are violated
+MAX_PARETO_POINTS = 50  # each point is a full solve; 50 already traces a smooth front
 
 
 def _print_summary(summary: dict, out: Path) -> None:
@@ -53,22 +59,59 @@ def _print_summary(summary: dict, out: Path) -> None:
     print(f"results in {out}")
 
 
+def default_out(scenario: Path, suffix: str = "") -> Path:
+    """`out/<scenario file stem><suffix>`: two scenarios never share a result folder."""
+    return Path("out") / f"{scenario.stem}{suffix}"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import microgrid
 
+    out = args.out or default_out(args.scenario)
+    check_target(out, "run", inputs=[args.scenario])  # before the solve, not after it
     result = microgrid.run(args.scenario, powerflow=not args.no_powerflow, mode=args.mode)
-    out = result.write(args.out)
+    out = result.write(out)
     _print_summary(result.summary, out)
-    return 0
+    return _ac_plan_exit(result.summary, out)
+
+
+def _ac_plan_exit(summary: dict, out: Path) -> int:
+    """0, or EXIT_LIMITS_NOT_MET with a one-line warning when plan-ac did not converge."""
+    a = summary.get("ac_plan")
+    if a is None or a["converged"]:
+        return 0
+    print(
+        f"warning: plan-ac did not reach AC feasibility ({a['stopped_because']}): "
+        f"{a['violations_left']} violations at {a['violation_steps_left']} steps remain in the "
+        f"best plan written to {out} (see ac_plan in summary.json)",
+        file=sys.stderr,
+    )
+    return EXIT_LIMITS_NOT_MET
+
+
+MAX_LISTED_ERRORS = 20  # `validate` lists this many, then a count of the rest
+
+
+def _print_errors(errors: Sequence[InputError]) -> None:
+    """One stderr line per error, capped at MAX_LISTED_ERRORS lines plus a count."""
+    for err in errors[:MAX_LISTED_ERRORS]:
+        print(f"error: {err}", file=sys.stderr)
+    more = len(errors) - MAX_LISTED_ERRORS
+    if more > 0:
+        print(f"error: ... and {more} more errors", file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from microgrid.assemble import build_problem, load_inputs
     from microgrid.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
-    inputs = load_inputs(scenario)
-    build_problem(scenario, inputs)
+    try:
+        scenario = load_scenario(args.scenario)
+        inputs = load_inputs(scenario)
+        build_problem(scenario, inputs)
+    except InputErrors as exc:
+        _print_errors(exc.errors)
+        return EXIT_INPUT
     n = len(inputs.index)
     print(
         f"{args.scenario}: valid ({n} steps of {scenario.period.step_minutes} min, "
@@ -81,8 +124,13 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from microgrid.pareto import pareto_front, write_front
     from microgrid.scenario import load_scenario
 
-    if args.points < 2:
-        raise InputError("--points must be at least 2 (the two ends of the front)")
+    if not 2 <= args.points <= MAX_PARETO_POINTS:
+        raise InputError(
+            f"--points must be 2-{MAX_PARETO_POINTS} (the two ends of the front and the "
+            f"points between; got {args.points})"
+        )
+    out = args.out or default_out(args.scenario, "-pareto")
+    check_target(out, "pareto", inputs=[args.scenario])
     scenario = load_scenario(args.scenario)
 
     def show(row: dict) -> None:
@@ -95,13 +143,22 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
     print(f"scenario {scenario.name}: cost-carbon front, {args.points} points")
     front = pareto_front(scenario, args.points, progress=show)
-    out = write_front(front, args.out, title=f"{scenario.name}: cost-carbon front")
+    title = f"{scenario.name}: cost-carbon front"
+    out = write_front(front, out, title=title, inputs=[args.scenario])
     print(f"results in {out / 'pareto.csv'} and {out / 'pareto.png'}")
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one `error:` line and exit code 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="microgrid",
         description="Grid co-simulation and microgrid optimizer for AI data centers.",
     )
@@ -109,8 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="solve a scenario and write its result directory")
     p.add_argument("scenario", type=Path)
-    p.add_argument("--out", type=Path, default=Path("out"), help="result directory")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="result folder (default: out/<scenario file name without .yaml>); an existing "
+        "one is replaced only if microgrid wrote it",
+    )
     p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
+    p.add_argument("--verbose", action="store_true", help="show the HiGHS solver log")
     p.add_argument(
         "--mode",
         choices=("plan", "plan-ac", "operate"),
@@ -126,8 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pareto", help="cost-carbon Pareto front (epsilon-constraint solves)")
     p.add_argument("scenario", type=Path)
-    p.add_argument("--points", type=int, default=5, help="points on the front (>= 2)")
-    p.add_argument("--out", type=Path, default=Path("out"), help="folder for pareto.csv/.png")
+    p.add_argument("--points", type=int, default=5, help="points on the front (2-50)")
+    p.add_argument("--verbose", action="store_true", help="show the HiGHS solver log")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for pareto.csv/.png (default: out/<scenario file name>-pareto); an "
+        "existing one is replaced only if microgrid wrote it",
+    )
     p.set_defaults(func=cmd_pareto)
 
     for register in _plugin_parsers():
@@ -147,13 +218,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with optimize.solver_log_to_console(getattr(args, "verbose", False)):
+            return int(args.func(args) or 0)
     except (InputError, WeatherDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except optimize.SolveError as exc:  # paths without a scenario to name the field on
+        print(f"error: the solver failed on these inputs: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # A bug, not bad input: one line and exit 1 by default, the traceback with --verbose.
+        if getattr(args, "verbose", False):
+            raise
+        print(
+            f"error: internal error ({_one_line(exc)}); please report it with the input "
+            "that caused it (--verbose shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 if __name__ == "__main__":

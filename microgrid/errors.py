@@ -2,6 +2,39 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+# One error line stays readable whatever the input: a word (a path, a value) longer than
+# _MAX_WORD keeps its first and last _KEEP characters, the whole line at most _MAX_LINE.
+_KEEP = 60
+_MAX_WORD = 2 * _KEEP + 3
+_MAX_LINE = 600
+
+
+def _escape(ch: str) -> str:
+    """A control, format (bidi), separator or surrogate character as a visible escape, so
+    echoed text can neither break the line nor reorder it on a terminal."""
+    if unicodedata.category(ch)[0] == "C" or ch in "\u2028\u2029":
+        return ch.encode("unicode_escape").decode("ascii")
+    return ch
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    keep = (limit - 3) // 2
+    return f"{text[:keep]}...{text[-keep:]}"
+
+
+def one_line(text: str) -> str:
+    """`text` as one bounded line: control characters escaped, long words and the whole
+    line shortened in the middle (`first...last`)."""
+    words = [_shorten(w, _MAX_WORD) for w in text.split(" ")]
+    text = _shorten(" ".join(words), 4 * _MAX_LINE)  # bounds the per-character work
+    text = "".join(_escape(ch) for ch in text)
+    words = [_shorten(w, _MAX_WORD) for w in text.split(" ")]  # escapes lengthen words
+    return _shorten(" ".join(words), _MAX_LINE)
+
 
 class InputError(ValueError):
     """Bad user input: names the file, the line (1-based) and the field where known."""
@@ -29,4 +62,24 @@ class InputError(ValueError):
         if self.field:
             where.append(f"field {self.field}")
         prefix = ", ".join(where)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        return one_line(f"{prefix}: {self.message}" if prefix else str(self.message))
+
+
+class InputErrors(InputError):
+    """Several input errors found at once (`validate` lists them all, one per line).
+
+    As a plain InputError it reads as the first error plus a count, so commands that report
+    one line (`run`) stay one line.
+    """
+
+    def __init__(self, errors: list[InputError]) -> None:
+        if not errors:
+            raise ValueError("InputErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.message, path=first.path, line=first.line, field=first.field)
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        more = len(self.errors) - 1
+        tail = f" (and {more} more: run `microgrid validate`)" if more else ""
+        return str(self.errors[0]) + tail

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,39 +13,80 @@ import pandas as pd
 from pydantic import ValidationError
 
 import optimize
-from microgrid.errors import InputError
-from microgrid.scenario import Job, Scenario, step_of
+from microgrid.datafiles import require_data_file
+from microgrid.errors import InputError, InputErrors
+from microgrid.scenario import MAX_JOBS, Job, Scenario, step_of
+from microgrid.scenario_checks import curve_problem
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+_TEXT_COLUMNS = {"id", "command"}
 
 
-def read_jobs_csv(path: Path) -> list[Job]:
-    """One job per row; columns are the `Job` fields. Errors name file, line and column."""
+def _csv_rows(path: Path) -> list[tuple[int, dict]]:
+    """(file line, row) of every data row. A UTF-8 byte-order mark (Excel's "CSV UTF-8")
+    is skipped; more than MAX_JOBS rows, a repeated column and bad CSV are refused."""
+    where = {"path": str(path)}
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            twice = sorted({c for c in header if header.count(c) > 1})
+            if twice:
+                raise InputError(f"column {twice[0]!r} appears twice", **where, line=1)
+            rows = []
+            for row in reader:
+                if len(rows) == MAX_JOBS:
+                    raise InputError(f"more than {MAX_JOBS:,} jobs", **where, line=reader.line_num)
+                rows.append((reader.line_num, row))
     except FileNotFoundError:
-        raise InputError("jobs file not found", path=str(path)) from None
+        raise InputError("jobs file not found", **where) from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise InputError(
+            f"not UTF-8 text (byte 0x{byte:02x}: {exc.reason}); save it as UTF-8", **where
+        ) from None
+    except csv.Error as exc:  # raised before the reader counts the bad line
+        raise InputError(f"not a valid CSV: {exc}", **where, line=reader.line_num + 1) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", **where) from None
+    return rows
+
+
+def _row_data(row: dict, path: Path, line: int) -> dict[str, object]:
+    """The row's non-empty cells as Job fields; booleans parsed, numbers finite."""
+    if None in row:
+        raise InputError("more cells than header columns", path=str(path), line=line)
+    data: dict[str, object] = {}
+    for key, cell in row.items():
+        cell = (cell or "").strip()
+        if cell == "":
+            continue  # empty cell: the field's default (e.g. unlimited interruptions)
+        if key == "preemptible":
+            if cell.lower() not in _BOOL:
+                raise InputError(f"not a boolean: {cell!r}", path=str(path), line=line, field=key)
+            data[key] = _BOOL[cell.lower()]
+        elif key not in _TEXT_COLUMNS and not _finite_or_text(cell):
+            raise InputError(f"not a finite number: {cell!r}", path=str(path), line=line, field=key)
+        else:
+            data[key] = cell
+    return data
+
+
+def _finite_or_text(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return True  # not a number at all: the schema names the expected type
+
+
+def read_jobs_csv(path: Path, known_ids: Collection[str] = ()) -> list[Job]:
+    """One job per row; columns are the `Job` fields. Errors name file, line and column.
+    Ids must differ from each other and from `known_ids` (the scenario's YAML list)."""
     jobs = []
-    for i, row in enumerate(rows):
-        line = i + 2  # header is line 1
-        if None in row:
-            raise InputError("more cells than header columns", path=str(path), line=line)
-        data: dict[str, object] = {}
-        for key, cell in row.items():
-            cell = (cell or "").strip()
-            if cell == "":
-                continue  # empty cell: the field's default (e.g. unlimited interruptions)
-            if key == "preemptible":
-                if cell.lower() not in _BOOL:
-                    raise InputError(
-                        f"not a boolean: {cell!r}", path=str(path), line=line, field=key
-                    )
-                data[key] = _BOOL[cell.lower()]
-            else:
-                data[key] = cell
+    line_of_id: dict[str, int] = {}
+    for line, row in _csv_rows(path):
         try:
-            jobs.append(Job.model_validate(data))
+            job = Job.model_validate(_row_data(row, path, line))
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or None
@@ -52,19 +94,33 @@ def read_jobs_csv(path: Path) -> list[Job]:
             raise InputError(
                 msg.removeprefix("Value error, "), path=str(path), line=line, field=field
             ) from None
+        if job.id in known_ids or job.id in line_of_id:
+            first = line_of_id.get(job.id)
+            also = f"first on line {first}" if first else "already in the scenario's jobs list"
+            raise InputError(
+                f"duplicate job id {job.id!r} ({also})", path=str(path), line=line, field="id"
+            )
+        line_of_id[job.id] = line
+        jobs.append(job)
     return jobs
 
 
 def scenario_jobs(scenario: Scenario) -> list[Job]:
     """The scenario's job list: YAML items followed by CSV rows; ids must be unique."""
-    jobs = list(scenario.jobs.items)
-    if scenario.jobs.csv is not None:
-        jobs += read_jobs_csv(scenario.resolve(scenario.jobs.csv))
-    seen: set[str] = set()
-    for job in jobs:
+    jobs = list(scenario.jobs.items)  # checked with the scenario (scenario_checks.py)
+    if scenario.jobs.csv is None:
+        return jobs
+    path = scenario.resolve(scenario.jobs.csv)
+    require_data_file(scenario, path, "jobs.csv")
+    seen = {job.id for job in jobs}
+    for job in read_jobs_csv(path, seen):
         if job.id in seen:
-            raise InputError(f"duplicate job id {job.id!r}", field="jobs")
+            raise InputError(f"duplicate job id {job.id!r}", path=str(path), field="id")
+        why = curve_problem(job.f_min, job.throughput_curve or scenario.datacenter.throughput_curve)
+        if why:
+            raise InputError(f"job {job.id!r}: {why}", path=str(path), field="f_min")
         seen.add(job.id)
+        jobs.append(job)
     return jobs
 
 
@@ -93,6 +149,8 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
     error; a `weekly` template keeps only the weeks whose whole window is inside.
     """
     jobs = scenario_jobs(scenario)
+    if len(jobs) > MAX_JOBS:
+        raise scenario.error(f"{len(jobs):,} jobs, more than the cap of {MAX_JOBS:,}", "jobs")
     tz = scenario.site.timezone
     start, end = scenario.to_utc(scenario.period.start), scenario.to_utc(scenario.period.end)
     anchor_local = job_anchor(scenario).tz_convert(tz).tz_localize(None)
@@ -109,17 +167,23 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
 
     if scenario.jobs.repeat == "once":
         placed = [place(j, 0, j.id) for j in jobs]
-        for inst in placed:
-            if inst.release_utc < start or inst.deadline_utc > end:
-                raise InputError(
-                    f"job {inst.id!r} window {inst.release_utc.isoformat()} to "
-                    f"{inst.deadline_utc.isoformat()} is outside the period",
-                    field="jobs",
-                )
+        outside = [
+            _outside_period(scenario, i, inst, start, end)
+            for i, inst in enumerate(placed)
+            if inst.release_utc < start or inst.deadline_utc > end
+        ]
+        if outside:
+            raise InputErrors(outside)
         return placed, 0
 
     placed, dropped = [], 0
     n_weeks = math.ceil((end - job_anchor(scenario)) / pd.Timedelta(weeks=1)) + 1
+    if len(jobs) * n_weeks > MAX_JOBS:  # bounds the time and memory of placing and solving
+        raise scenario.error(
+            f"{len(jobs)} weekly jobs over {n_weeks} weeks make {len(jobs) * n_weeks:,} job "
+            f"instances, more than the cap of {MAX_JOBS:,}: shorten the period or the job list",
+            "jobs.repeat",
+        )
     for week in range(n_weeks):
         for job in jobs:
             inst = place(job, week, f"{job.id}@w{week:02d}")
@@ -128,6 +192,21 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
             elif inst.deadline_utc > start and inst.release_utc < end:
                 dropped += 1
     return placed, dropped
+
+
+def _outside_period(
+    scenario: Scenario, i: int, inst: JobInstance, start: pd.Timestamp, end: pd.Timestamp
+) -> InputError:
+    """The error for job `i` (YAML items first, then CSV rows) whose window leaves the period."""
+    field = "release_h" if inst.release_utc < start else "deadline_h"
+    msg = (
+        f"job {inst.id!r} window {inst.release_utc.isoformat()} to "
+        f"{inst.deadline_utc.isoformat()} is outside the period {start.isoformat()} to "
+        f"{end.isoformat()} (hours count from Monday 00:00 local of the first week)"
+    )
+    if i < len(scenario.jobs.items):
+        return scenario.error(msg, f"jobs.items.{i}.{field}")
+    return InputError(msg, path=str(scenario.resolve(scenario.jobs.csv)), field=field)
 
 
 def to_optimize_jobs(

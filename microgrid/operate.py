@@ -662,9 +662,12 @@ def actual_powerflow(scenario, actual: pd.DataFrame, plant_lines: dict[str, np.n
             if not len(idx):
                 idx = net.line.index[net.line.name == f"line_{name}"]
             if not len(idx):
-                from microgrid.errors import InputError
-
-                raise InputError(f"operate.events line_out: no line named {name!r}")
+                i = next(i for i, ev in enumerate(scenario.operate.events) if ev.line == name)
+                lines = ", ".join(net.line.name)
+                raise scenario.error(
+                    f"no line named {name!r} in the network (lines: {lines})",
+                    f"operate.events.{i}.line",
+                )
             for li in idx:
                 if net.line.at[li, "parallel"] > 1:
                     net.line.at[li, "parallel"] -= 1

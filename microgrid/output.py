@@ -1,17 +1,16 @@
-"""Write a result directory atomically: timeseries, jobs, summary, plots."""
+"""Write a result directory (timeseries, jobs, summary, plots) through microgrid.resultdir."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
+from microgrid.resultdir import write_dir
 
 if TYPE_CHECKING:
     from microgrid.run import Result
@@ -35,17 +34,6 @@ def jobs_for_file(jobs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def replace_dir(tmp: Path, out: Path) -> None:
-    """Swap a finished temp directory into place; an old `out` is removed only after."""
-    trash = None
-    if out.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, trash / out.name)
-    os.replace(tmp, out)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
-
-
 def _write_mode_outputs(result: Result, tmp: Path) -> None:
     """Mode-specific tables (operate: planned_vs_actual.csv, events.csv, ...) and the
     voltage and swing plots, into the directory before it is swapped in."""
@@ -67,26 +55,25 @@ def _write_mode_outputs(result: Result, tmp: Path) -> None:
         )
 
 
+def _write_files(result: Result, tmp: Path) -> None:
+    """Every file of a result directory, into the folder being built."""
+    ts = timeseries_for_file(result.timeseries)
+    ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.9g")
+    ts.to_parquet(tmp / "timeseries.parquet", index=False)
+    jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
+    (tmp / "jobs_spec.json").write_text(json.dumps(result.jobs_spec, indent=2) + "\n")
+    (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+    if len(result.violations):
+        result.violations.to_csv(tmp / "violations.csv", index=False)
+    if result.scenario_path is not None:
+        shutil.copyfile(result.scenario_path, tmp / "scenario.yaml")
+    plot_dispatch(result.timeseries, result.scenario, tmp / "dispatch.png")
+    _write_mode_outputs(result, tmp)
+
+
 def write_result_dir(result: Result, out: Path) -> Path:
-    """Build the result directory beside `out`, then rename it into place."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        ts = timeseries_for_file(result.timeseries)
-        ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.9g")
-        ts.to_parquet(tmp / "timeseries.parquet", index=False)
-        jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
-        (tmp / "jobs_spec.json").write_text(json.dumps(result.jobs_spec, indent=2) + "\n")
-        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
-        if len(result.violations):
-            result.violations.to_csv(tmp / "violations.csv", index=False)
-        if result.scenario_path is not None:
-            shutil.copyfile(result.scenario_path, tmp / "scenario.yaml")
-        plot_dispatch(result.timeseries, result.scenario, tmp / "dispatch.png")
-        _write_mode_outputs(result, tmp)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    """Build the result directory beside `out`, then swap it in (microgrid.resultdir:
+    only over an empty folder or an earlier run result, never over the scenario's folder
+    or one above it; crash-safe). Returns `out` absolute."""
+    inputs = [] if result.scenario_path is None else [result.scenario_path]
+    return write_dir(out, "run", lambda tmp: _write_files(result, tmp), inputs)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,8 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import build_problem, load_inputs, solver_options
-from microgrid.atomic import atomic_write
 from microgrid.costs import TOTAL_KEYS
+from microgrid.resultdir import write_dir
 from microgrid.run import demand_response_caps
 from microgrid.scenario import Scenario
 
@@ -131,12 +132,18 @@ def plot_front(front: pd.DataFrame, path: str | os.PathLike, title: str = "") ->
     plt.close(fig)
 
 
-def write_front(front: pd.DataFrame, out: str | os.PathLike, title: str = "") -> Path:
-    """`pareto.csv` and `pareto.png` in `out`, each written to a temp file then renamed."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(
-        out / "pareto.csv", lambda tmp: front.to_csv(tmp, index=False, float_format="%.9g")
-    )
-    atomic_write(out / "pareto.png", lambda tmp: plot_front(front, tmp, title))
-    return out
+def write_front(
+    front: pd.DataFrame,
+    out: str | os.PathLike,
+    title: str = "",
+    inputs: Iterable[str | os.PathLike] = (),
+) -> Path:
+    """`pareto.csv` and `pareto.png` in the folder `out`, built beside it and swapped in
+    (microgrid.resultdir: only over an empty folder or an earlier Pareto front; `inputs`
+    are files whose folders are never replaced). Returns `out` absolute."""
+
+    def fill(tmp: Path) -> None:
+        front.to_csv(tmp / "pareto.csv", index=False, float_format="%.9g")
+        plot_front(front, tmp / "pareto.png", title)
+
+    return write_dir(out, "pareto", fill, inputs)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from microgrid.datafiles import require_data_file
+from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from weather import UnknownTurbineError, WeatherDataError
 from weather.chain import ResourceChain, Site
@@ -18,8 +22,15 @@ def read_weather(scenario: Scenario) -> pd.DataFrame | None:
     if w.source == "clearsky":
         return None
     path = scenario.resolve(w.path)
-    if not path.exists():
-        raise scenario.error(f"weather file not found: {path}", "weather.path")
+    require_data_file(scenario, path, "weather.path")
+    try:
+        return _read_weather_file(scenario, path)
+    except WeatherDataError as exc:  # as an InputError its echo of the file is bounded
+        raise InputError(exc.message, path=exc.path, line=exc.line, field=exc.field) from None
+
+
+def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
+    w = scenario.weather
     if w.source == "tmy":
         year = scenario.to_utc(scenario.period.start).year
         return read_tmy(path, coerce_year=year)

@@ -17,6 +17,7 @@ from microgrid.network import INJECTION_COLUMNS, NetworkParameters, build_networ
 from microgrid.powerflow import run_timeseries
 from microgrid.results import job_segments, summarize, timeseries_frame
 from microgrid.scenario import Scenario, load_scenario, step_of
+from microgrid.solver_errors import solver_failure
 
 RESULT_FORMAT_VERSION = "1.0"
 
@@ -190,27 +191,36 @@ def _diagnosis_message(
     return f"infeasible scenario: {detail}"
 
 
+def optimize_dispatch(scenario: Scenario, problem: optimize.Problem) -> optimize.Dispatch:
+    """One solve, or rolling windows when `solver.window_h` is set; raises
+    `optimize.Infeasible` (with its diagnosis) when no schedule exists."""
+    options = solver_options(scenario)
+    if scenario.solver.window_h:
+        from optimize.rolling import solve_rolling
+
+        steps_per_h = round(1.0 / scenario.step_h)
+        return solve_rolling(
+            problem,
+            window_steps=scenario.solver.window_h * steps_per_h,
+            overlap_steps=scenario.solver.overlap_h * steps_per_h,
+            options=options,
+        )
+    return optimize.solve(problem, options)
+
+
 def solve_dispatch(
     scenario: Scenario, inputs: Inputs, problem: optimize.Problem
 ) -> optimize.Dispatch:
-    """One solve, or rolling windows when `solver.window_h` is set."""
-    options = solver_options(scenario)
+    """`optimize_dispatch`, with infeasibility and numerical solver failures turned into
+    one-line input errors that name the scenario fields to look at."""
     try:
-        if scenario.solver.window_h:
-            from optimize.rolling import solve_rolling
-
-            steps_per_h = round(1.0 / scenario.step_h)
-            return solve_rolling(
-                problem,
-                window_steps=scenario.solver.window_h * steps_per_h,
-                overlap_steps=scenario.solver.overlap_h * steps_per_h,
-                options=options,
-            )
-        return optimize.solve(problem, options)
+        return optimize_dispatch(scenario, problem)
     except optimize.Infeasible as exc:
         raise scenario.error(
             _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem)
         ) from None
+    except optimize.SolveError as exc:
+        raise solver_failure(scenario, exc, inputs.index) from None
 
 
 def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | None:

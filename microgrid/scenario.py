@@ -6,6 +6,8 @@ against the scenario file's folder. Times without an offset are local to `site.t
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,47 +24,111 @@ from pydantic import (
     model_validator,
 )
 
-from microgrid.errors import InputError
+from microgrid.errors import InputError, InputErrors
+from microgrid.scenario_checks import MAX_PERIOD_DAYS, scenario_problems
 from microgrid.yamlio import LineMap, line_of, load_yaml
 
-NonNeg = Annotated[float, Field(ge=0)]
+# Upper bounds: generous but finite, so a mistyped or hostile number (1e308) is refused
+# here, naming its field, instead of overflowing the solver's scaling later.
+MAX_POWER_MW = 100_000.0  # about 50 times the largest campus planned today
+MAX_ENERGY_MWH = 10_000_000.0  # MAX_POWER_MW for 100 h
+MAX_PRICE_USD_PER_MWH = 100_000.0  # 20 times the highest market price cap (ERCOT 5,000)
+MAX_CARBON_G_PER_KWH = 10_000.0  # ten times a coal plant's intensity
+# Job hours count from the Monday before the period start: the period cap plus a week.
+MAX_JOB_HOURS = 24.0 * (MAX_PERIOD_DAYS + 7)
+YEARS = (1900, 2200)  # dates far outside this are typos (9999) and overflow pandas' ns range
+MAX_NAME_CHARS = 64  # names, ids, time zones, column names
+MAX_TEXT_CHARS = 4096  # descriptions and commands
+MAX_CURVE_POINTS = 100
+MAX_JOBS = 10_000  # job instances, weekly repeats included (a busy year is ~2,500)
+MAX_EVENTS = 1_000  # per event list
+MAX_GENERATORS = 100
+MAX_TOU_BANDS = 48
+
 Frac = Annotated[float, Field(ge=0, le=1)]
 Efficiency = Annotated[float, Field(gt=0, le=1)]
+PowerMW = Annotated[float, Field(ge=0, le=MAX_POWER_MW)]
+EnergyMWh = Annotated[float, Field(ge=0, le=MAX_ENERGY_MWH)]
+PriceUSDPerMWh = Annotated[float, Field(ge=-MAX_PRICE_USD_PER_MWH, le=MAX_PRICE_USD_PER_MWH)]
+CostUSDPerMWh = Annotated[float, Field(ge=0, le=MAX_PRICE_USD_PER_MWH)]
+CarbonGPerKWh = Annotated[float, Field(ge=0, le=MAX_CARBON_G_PER_KWH)]
+JobHours = Annotated[float, Field(ge=0, le=MAX_JOB_HOURS)]
+LineKm = Annotated[float, Field(gt=0, le=1_000)]  # beyond 1,000 km it is not a site feeder
+TempC = Annotated[float, Field(ge=-90, le=70)]  # the coldest and hottest air ever measured
+# Throughput curve: (power fraction in (0, 1], throughput fraction in [0, 1]).
+CurvePoint = tuple[Annotated[float, Field(gt=0, le=1)], Frac]
+Curve = Annotated[list[CurvePoint], Field(max_length=MAX_CURVE_POINTS)]
+
+
+def _sane_year(t: datetime) -> datetime:
+    if not YEARS[0] <= t.year <= YEARS[1]:
+        raise ValueError(f"year {t.year} is outside {YEARS[0]}-{YEARS[1]}")
+    return t
+
+
+def _known_tz(name: str) -> str:
+    """An IANA zone that both zoneinfo and pandas accept (pandas refuses `localtime`)."""
+    try:
+        ZoneInfo(name)
+        pd.Timestamp("2000-01-01").tz_localize(name)
+    except (ZoneInfoNotFoundError, KeyError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as UTC)") from None
+    return name
+
+
+def _no_controls(text: str, allowed: str = "") -> str:
+    """Refuse control and Unicode format characters (NUL, escapes, bidi overrides such as
+    U+202E): they hide what a name or command says in terminals, files and scripts."""
+    for ch in text:
+        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf"):
+            raise ValueError(f"contains the control or format character U+{ord(ch):04X}")
+    return text
+
+
+def _no_controls_but_lines(text: str) -> str:
+    return _no_controls(text, allowed="\n\t")
+
+
+Time = Annotated[datetime, AfterValidator(_sane_year)]
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_no_controls)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_no_controls_but_lines)]
+TimeZoneName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_known_tz)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Finite numbers only: inf and nan pass no physical check and break the solver.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT_CHARS
+    )
 
 
 class Site(Strict):
-    name: str = ""
+    name: Name = ""
     latitude_deg: float = Field(ge=-90, le=90)
     longitude_deg: float = Field(ge=-180, le=180)
     altitude_m: float = Field(default=0.0, ge=-500, le=9000)
-    timezone: str
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as UTC)") from None
-        return v
+    timezone: TimeZoneName
 
 
 class Period(Strict):
     """Horizon [start, end); times without an offset are local wall time at the site."""
 
-    start: datetime
-    end: datetime
+    start: Time
+    end: Time
     step_minutes: Literal[60, 30, 15] = 60
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
+        _check_order(self.start, self.end)
         return self
+
+
+def _check_order(start: datetime, end: datetime) -> None:
+    """End after start; both local (no offset) or both with an offset, so they compare."""
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        raise ValueError("give start and end both with a UTC offset or both without")
+    if end <= start:
+        raise ValueError("end must be after start")
 
 
 class TimeOfUseBand(Strict):
@@ -69,20 +136,20 @@ class TimeOfUseBand(Strict):
 
     start_hour: int = Field(ge=0, le=23)
     end_hour: int = Field(ge=1, le=24)
-    price_usd_per_mwh: float
-    carbon_g_per_kwh: NonNeg = 0.0
+    price_usd_per_mwh: PriceUSDPerMWh
+    carbon_g_per_kwh: CarbonGPerKWh = 0.0
 
 
 class Signals(Strict):
     """Price and carbon intensity: a CSV file, constants, or a time-of-use table."""
 
     csv: Path | None = None
-    timestamp_column: str = "timestamp_utc"
-    price_column: str = "price_usd_per_mwh"
-    carbon_column: str = "carbon_direct_g_per_kwh"
-    price_usd_per_mwh: float | None = None
-    carbon_g_per_kwh: NonNeg | None = None
-    time_of_use: list[TimeOfUseBand] | None = None
+    timestamp_column: Name = "timestamp_utc"
+    price_column: Name = "price_usd_per_mwh"
+    carbon_column: Name = "carbon_direct_g_per_kwh"
+    price_usd_per_mwh: PriceUSDPerMWh | None = None
+    carbon_g_per_kwh: CarbonGPerKWh | None = None
+    time_of_use: Annotated[list[TimeOfUseBand], Field(max_length=MAX_TOU_BANDS)] | None = None
     # Hours past either end of the CSV that may repeat its first/last value. A local
     # calendar year west of UTC runs a few hours past a UTC-year file (Chicago: 6 h);
     # 0 makes any shortfall an error.
@@ -112,9 +179,10 @@ class Weather(Strict):
     source: Literal["site_csv", "tmy", "clearsky"]
     path: Path | None = None
     # Clear-sky only: no measured weather; a constant air temperature.
-    temp_air_c: float = 25.0
-    # Site CSV: the fixed UTC offset of its `time_local` stamps (see docs/weather.md).
-    utc_offset_seconds: int | None = None
+    temp_air_c: TempC = 25.0
+    # Site CSV: the fixed UTC offset of its `time_local` stamps (see docs/weather.md);
+    # +-18 h is the widest offset datetime and ISO 8601 allow.
+    utc_offset_seconds: int | None = Field(default=None, ge=-18 * 3600, le=18 * 3600)
 
     @model_validator(mode="after")
     def _path_needed(self) -> Weather:
@@ -124,8 +192,8 @@ class Weather(Strict):
 
 
 class PV(Strict):
-    dc_mw: NonNeg
-    ac_mw: NonNeg
+    dc_mw: PowerMW
+    ac_mw: PowerMW
     tilt_deg: float = Field(default=25.0, ge=0, le=90)
     azimuth_deg: float = Field(default=180.0, ge=0, lt=360)
     gamma_pdc_per_c: float = Field(default=-0.0037, ge=-0.01, le=0)
@@ -134,21 +202,21 @@ class PV(Strict):
 
 
 class Wind(Strict):
-    turbine_type: str
-    n_turbines: int = Field(ge=0)
-    hub_height_m: float = Field(gt=0)
+    turbine_type: Name
+    n_turbines: int = Field(ge=0, le=100_000)
+    hub_height_m: float = Field(gt=0, le=500)  # the tallest turbines stand below 300 m
 
 
 class Battery(Strict):
-    power_mw: NonNeg
-    energy_mwh: NonNeg
+    power_mw: PowerMW
+    energy_mwh: EnergyMWh
     charge_efficiency: Efficiency = 0.95
     discharge_efficiency: Efficiency = 0.95
     soc_min_frac: Frac = 0.1
     soc_max_frac: Frac = 0.9
     soc_initial_frac: Frac = 0.5
     soc_final_frac: Frac | None = 0.5
-    wear_usd_per_mwh: NonNeg = 0.0
+    wear_usd_per_mwh: CostUSDPerMWh = 0.0
     no_simultaneous_charge_discharge: bool = True
 
     @model_validator(mode="after")
@@ -165,46 +233,58 @@ class Battery(Strict):
 
 
 class Generator(Strict):
-    name: str = "backup"
-    capacity_mw: NonNeg
-    fuel_usd_per_mwh: NonNeg
-    carbon_g_per_kwh: NonNeg
+    name: Name = "backup"
+    capacity_mw: PowerMW
+    fuel_usd_per_mwh: CostUSDPerMWh
+    carbon_g_per_kwh: CarbonGPerKWh
     min_load_frac: Frac = 0.0
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        # The optimizer names its variables after the generator ('-' becomes '_').
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", v):
+            raise ValueError(
+                "a generator name uses letters, digits, '_' and '-', starting with a letter or '_'"
+            )
+        return v
 
 
 class GridConnection(Strict):
-    import_max_mw: NonNeg
-    export_max_mw: NonNeg = 0.0
-    import_adder_usd_per_mwh: float = 0.0
-    export_adder_usd_per_mwh: float = 0.0
-    demand_charge_usd_per_kw_month: NonNeg = 0.0
-    ramp_mw_per_h: NonNeg | None = None
+    import_max_mw: PowerMW
+    export_max_mw: PowerMW = 0.0
+    import_adder_usd_per_mwh: PriceUSDPerMWh = 0.0
+    export_adder_usd_per_mwh: PriceUSDPerMWh = 0.0
+    # USD per kW of the month's peak: real tariffs are below 100.
+    demand_charge_usd_per_kw_month: float = Field(default=0.0, ge=0, le=10_000)
+    ramp_mw_per_h: PowerMW | None = None
 
 
 class Inference(Strict):
     """Inflexible IT load: mean ± amplitude, a daily sine peaking at `peak_hour_local`."""
 
-    mean_mw: NonNeg
-    amplitude_mw: NonNeg = 0.0
+    mean_mw: PowerMW
+    amplitude_mw: PowerMW = 0.0
     peak_hour_local: float = Field(default=15.0, ge=0, lt=24)
 
 
 class PUEModel(Strict):
     """PUE = base + slope × max(0, T_air − threshold), capped at `max`."""
 
-    base: float = Field(default=1.10, ge=1.0)
-    slope_per_c: NonNeg = 0.008
-    threshold_c: float = 15.0
-    max: float = Field(default=1.40, ge=1.0)
+    # PUE above 5 is no data center's; the cap keeps facility power finite.
+    base: float = Field(default=1.10, ge=1.0, le=5.0)
+    slope_per_c: float = Field(default=0.008, ge=0, le=1)
+    threshold_c: TempC = 15.0
+    max: float = Field(default=1.40, ge=1.0, le=5.0)
 
 
 class DataCenter(Strict):
-    it_capacity_mw: NonNeg
-    kw_per_gpu: float = Field(default=0.98, gt=0)
+    it_capacity_mw: PowerMW
+    kw_per_gpu: float = Field(default=0.98, gt=0, le=100)  # a GPU node's share, in kW
     inference: Inference
     pue: PUEModel = PUEModel()
     # Power fraction -> throughput fraction, concave; the default for every job.
-    throughput_curve: list[tuple[float, float]] = [
+    throughput_curve: Curve = [
         (0.6, 0.78),
         (0.7, 0.87),
         (0.8, 0.94),
@@ -214,11 +294,11 @@ class DataCenter(Strict):
 
     @field_validator("throughput_curve")
     @classmethod
-    def _concave(cls, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    def _concave(cls, pts: list[CurvePoint]) -> list[CurvePoint]:
         return _check_curve(pts)
 
 
-def _check_curve(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def _check_curve(pts: list[CurvePoint]) -> list[CurvePoint]:
     if len(pts) < 1 or pts[-1] != (1.0, 1.0):
         raise ValueError("throughput curve must end at (1.0, 1.0)")
     xs = [p[0] for p in pts]
@@ -234,24 +314,24 @@ class Job(Strict):
     """A training job; hours count from the job anchor (the period start's week, Monday 00:00
     local, see `jobs_anchor`)."""
 
-    id: str = Field(min_length=1)
-    gpus: int = Field(gt=0)
-    kw_per_gpu: float | None = Field(default=None, gt=0)
-    work_h: float = Field(gt=0)
-    release_h: NonNeg = 0.0
-    deadline_h: float = Field(gt=0)
+    id: Name = Field(min_length=1)
+    gpus: int = Field(gt=0, le=10_000_000)
+    kw_per_gpu: float | None = Field(default=None, gt=0, le=100)
+    work_h: JobHours = Field(gt=0)
+    release_h: JobHours = 0.0
+    deadline_h: JobHours = Field(gt=0)
     preemptible: bool = True
-    max_interruptions: int | None = Field(default=None, ge=0)
-    restart_overhead_h: NonNeg = 0.0
+    max_interruptions: int | None = Field(default=None, ge=0, le=100_000)
+    restart_overhead_h: JobHours = 0.0
     f_min: float = Field(default=1.0, gt=0, le=1)
-    throughput_curve: list[tuple[float, float]] | None = None
+    throughput_curve: Curve | None = None
     # Command run by the exported batch script; {job_id}, {segment} and
     # {power_fraction} are also available as environment variables.
-    command: str = "echo training {job_id}"
+    command: Text = "echo training {job_id}"
 
     @field_validator("throughput_curve")
     @classmethod
-    def _concave(cls, pts: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+    def _concave(cls, pts: list[CurvePoint] | None) -> list[CurvePoint] | None:
         return None if pts is None else _check_curve(pts)
 
     @model_validator(mode="after")
@@ -272,28 +352,19 @@ class Jobs(Strict):
     """Training jobs from the YAML list and/or a CSV file (one row per job)."""
 
     csv: Path | None = None
-    items: list[Job] = []
+    items: Annotated[list[Job], Field(max_length=MAX_JOBS)] = []
     # "once": hours count from the week of the period start; "weekly": the list is a
     # template repeated every week of the period.
     repeat: Literal["once", "weekly"] = "once"
 
-    @model_validator(mode="after")
-    def _unique(self) -> Jobs:
-        ids = [j.id for j in self.items]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate job id(s): {', '.join(dup)}")
-        return self
-
 
 class Window(Strict):
-    start: datetime
-    end: datetime
+    start: Time
+    end: Time
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
+        _check_order(self.start, self.end)
         return self
 
 
@@ -301,7 +372,7 @@ class DemandResponse(Window):
     """Net import cap in the window: an absolute MW value or a fraction of the baseline
     run's import (the same scenario without this window)."""
 
-    cap_mw: NonNeg | None = None
+    cap_mw: PowerMW | None = None
     cap_fraction_of_baseline: Frac | None = None
 
     @model_validator(mode="after")
@@ -317,51 +388,56 @@ class Derate(Window):
 
 
 class Events(Strict):
-    outages: list[Window] = []
-    demand_response: list[DemandResponse] = []
-    derates: list[Derate] = []
+    outages: Annotated[list[Window], Field(max_length=MAX_EVENTS)] = []
+    demand_response: Annotated[list[DemandResponse], Field(max_length=MAX_EVENTS)] = []
+    derates: Annotated[list[Derate], Field(max_length=MAX_EVENTS)] = []
 
 
 class Objective(Strict):
-    carbon_price_usd_per_t: NonNeg = 0.0
-    carbon_budget_t: NonNeg | None = None
-    unfinished_work_penalty_usd_per_h: NonNeg | None = None
+    # Carbon prices in use are below 200 USD/t. Budgets stop at the solver's largest finite
+    # bound (optimize/ranges.py), 1e9 t: a fiftieth of the world's yearly emissions.
+    carbon_price_usd_per_t: float = Field(default=0.0, ge=0, le=100_000)
+    carbon_budget_t: float | None = Field(default=None, ge=0, le=1e9)
+    # Per hour of unfinished job work; above 1e7 it only worsens the solver's scaling.
+    unfinished_work_penalty_usd_per_h: float | None = Field(default=None, ge=0, le=1e7)
 
 
 class Solver(Strict):
-    time_limit_s: float | None = Field(default=600.0, gt=0)
+    time_limit_s: float | None = Field(default=600.0, gt=0, le=7 * 24 * 3600)  # a week
     mip_rel_gap: float = Field(default=1e-3, ge=0, lt=1)
     # "milp": HiGHS's branch and bound to mip_rel_gap, started from the price-fix schedule;
     # "price-fix": that schedule alone (optimize/price_fix.py: feasible, with a proven gap,
     # about a second per week of jobs; status "heuristic" when the gap exceeds mip_rel_gap)
     method: Literal["milp", "price-fix"] = "milp"
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).
-    window_h: int | None = Field(default=None, gt=0)
-    overlap_h: int = Field(default=0, ge=0)
+    window_h: int | None = Field(default=None, gt=0, le=24 * MAX_PERIOD_DAYS)
+    overlap_h: int = Field(default=0, ge=0, le=24 * MAX_PERIOD_DAYS)
 
 
 class Network(Strict):
     """pandapower network parameters; see docs/network.md for values and sources."""
 
-    grid_kv: float = Field(default=138.0, gt=0)
-    collector_kv: float = Field(default=34.5, gt=0)
-    transformer_mva: float = Field(default=150.0, gt=0)
-    datacenter_line_km: float = Field(default=2.0, ge=0)
-    pv_line_km: float = Field(default=5.0, ge=0)
-    wind_line_km: float = Field(default=15.0, ge=0)
-    battery_line_km: float = Field(default=0.0, ge=0)
-    vm_min_pu: float = Field(default=0.95, gt=0)
-    vm_max_pu: float = Field(default=1.05, gt=0)
-    max_loading_pct: float = Field(default=100.0, gt=0)
+    # Up to 1,100 kV: the highest transmission voltage in service.
+    grid_kv: float = Field(default=138.0, gt=0, le=1_100)
+    collector_kv: float = Field(default=34.5, gt=0, le=1_100)
+    transformer_mva: float = Field(default=150.0, gt=0, le=MAX_POWER_MW)
+    datacenter_line_km: LineKm = 2.0
+    pv_line_km: LineKm = 5.0
+    wind_line_km: LineKm = 15.0
+    battery_line_km: float = Field(default=0.0, ge=0, le=1_000)  # 0: at the substation
+    # Voltage limits (pu): a power flow outside 0.5-1.5 pu has no meaning for a site.
+    vm_min_pu: float = Field(default=0.95, ge=0.5, le=1.5)
+    vm_max_pu: float = Field(default=1.05, ge=0.5, le=1.5)
+    max_loading_pct: float = Field(default=100.0, gt=0, le=1_000)
     load_power_factor: float = Field(default=0.98, gt=0, le=1)
     engine: Literal["auto", "lightsim2grid", "pandapower"] = "auto"
 
 
 class SlurmExport(Strict):
-    timezone: str | None = None  # the cluster's wall-clock zone; default: site timezone
-    partition: str | None = None
-    account: str | None = None
-    gpus_per_node: int | None = Field(default=None, gt=0)
+    timezone: TimeZoneName | None = None  # the cluster's wall-clock zone; default: site's
+    partition: Name | None = None
+    account: Name | None = None
+    gpus_per_node: int | None = Field(default=None, gt=0, le=1_024)
     request_gpus: bool = True
 
 
@@ -375,8 +451,8 @@ class OperateEvent(Window):
     service (the whole line when it has one); `price_spike` multiplies the LMP by `factor`."""
 
     kind: Literal["grid_outage", "pv_trip", "wind_trip", "line_out", "price_spike"]
-    line: str | None = None
-    factor: float | None = Field(default=None, gt=0)
+    line: Name | None = None
+    factor: float | None = Field(default=None, gt=0, le=1_000)
 
     @model_validator(mode="after")
     def _detail(self) -> OperateEvent:
@@ -390,13 +466,13 @@ class OperateEvent(Window):
 class Operate(Strict):
     """Closed-loop co-simulation (mode `operate`, see docs/cosimulation.md)."""
 
-    lookahead_h: float = Field(default=48.0, gt=0)
-    replan_every_steps: int = Field(default=1, ge=1)
+    lookahead_h: float = Field(default=48.0, gt=0, le=24 * MAX_PERIOD_DAYS)
+    replan_every_steps: int = Field(default=1, ge=1, le=1_000_000)
     forecast: Literal["perfect", "persistence", "noisy"] = "perfect"
-    noise_std_frac: NonNeg = 0.1
-    seed: int = 0
-    events: list[OperateEvent] = []
-    value_of_lost_load_usd_per_mwh: NonNeg = 10000.0
+    noise_std_frac: float = Field(default=0.1, ge=0, le=10)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)  # numpy's seed range
+    events: Annotated[list[OperateEvent], Field(max_length=MAX_EVENTS)] = []
+    value_of_lost_load_usd_per_mwh: CostUSDPerMWh = 10000.0
     # "rerun": each event's cost is the run's cost minus a re-simulation without it
     event_costs: Literal["rerun", "none"] = "rerun"
 
@@ -404,21 +480,22 @@ class Operate(Strict):
 class Swings(Strict):
     """Sub-hourly training power swings (microgrid/swings.py)."""
 
-    hour: datetime | None = None  # local start of the hour profiled; None: peak-load hour
-    resolution_s: float = Field(default=1.0, gt=0)
-    period_s: float = Field(default=20.0, gt=0)  # compute + communication cycle
+    hour: Time | None = None  # local start of the hour profiled; None: peak-load hour
+    # At least 10 ms: a step of an hour is then at most 360,000 samples.
+    resolution_s: float = Field(default=1.0, ge=0.01, le=3600)
+    period_s: float = Field(default=20.0, gt=0, le=3600)  # compute + communication cycle
     compute_frac: Frac = 0.7  # share of the cycle at full power
     depth_frac: Frac = 0.3  # power dip in the communication phase (fraction of job IT)
-    checkpoint_interval_s: float = Field(default=1800.0, gt=0)
-    checkpoint_duration_s: NonNeg = 60.0
+    checkpoint_interval_s: float = Field(default=1800.0, gt=0, le=1e6)
+    checkpoint_duration_s: float = Field(default=60.0, ge=0, le=1e6)
     checkpoint_depth_frac: Frac = 0.8
-    ramp_limit_mw_per_min: NonNeg = 10.0
-    smoothing_window_s: float = Field(default=300.0, gt=0)
+    ramp_limit_mw_per_min: PowerMW = 10.0
+    smoothing_window_s: float = Field(default=300.0, gt=0, le=86_400)
 
 
 class Scenario(Strict):
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: Name = Field(min_length=1)
+    description: Text = ""
     site: Site
     period: Period
     signals: Signals
@@ -426,7 +503,7 @@ class Scenario(Strict):
     pv: PV | None = None
     wind: Wind | None = None
     battery: Battery | None = None
-    generators: list[Generator] = []
+    generators: Annotated[list[Generator], Field(max_length=MAX_GENERATORS)] = []
     grid: GridConnection
     datacenter: DataCenter
     jobs: Jobs = Jobs()
@@ -467,7 +544,8 @@ class Scenario(Strict):
 
     def error(self, message: str, field: str | None = None) -> InputError:
         """An InputError naming this scenario's file and the line of `field`."""
-        line = line_of(self.source_lines, tuple(field.split("."))) if field else None
+        loc = tuple(int(p) if p.isdigit() else p for p in field.split(".")) if field else ()
+        line = line_of(self.source_lines, loc) if field else None
         path = str(self.source_path) if self.source_path else None
         return InputError(message, path=path, line=line, field=field)
 
@@ -479,7 +557,7 @@ class Scenario(Strict):
         data = self.model_dump(mode="python", exclude={"base_dir"})
         for dotted, value in updates.items():
             set_dotted(data, dotted, value)
-        return Scenario.model_validate(
+        scenario = Scenario.model_validate(
             {
                 **data,
                 "base_dir": self.base_dir,
@@ -487,6 +565,7 @@ class Scenario(Strict):
                 "source_lines": self.source_lines,
             }
         )
+        return _checked(scenario)
 
 
 def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:
@@ -520,30 +599,41 @@ def _format_loc(loc: tuple) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def validation_error(exc: ValidationError, path: Path, lines: LineMap) -> InputError:
-    """The first pydantic error as an InputError naming the field and its YAML line."""
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    more = len(exc.errors()) - 1
-    if more:
-        msg += f" (and {more} more error{'s' if more > 1 else ''})"
-    return InputError(msg, path=str(path), line=line_of(lines, loc), field=_format_loc(loc))
+def validation_errors(exc: ValidationError, path: Path, lines: LineMap) -> InputErrors:
+    """Every pydantic error as an InputError naming the field and its YAML line."""
+    found = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        found.append(
+            InputError(msg, path=str(path), line=line_of(lines, loc), field=_format_loc(loc))
+        )
+    return InputErrors(sorted(found, key=lambda e: e.line or 0))
+
+
+def _checked(scenario: Scenario) -> Scenario:
+    """The scenario, or InputErrors listing every cross-field problem found."""
+    problems = [scenario.error(message, field) for field, message in scenario_problems(scenario)]
+    if problems:
+        raise InputErrors(problems)
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML; raise InputError naming file, line and field."""
+    """Read and validate a scenario YAML; raise InputErrors naming file, line and field of
+    every schema error, else of every cross-field problem (scenario_checks.py)."""
     path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping", path=str(path), line=1)
     try:
-        return Scenario.model_validate(
+        scenario = Scenario.model_validate(
             {**data, "base_dir": path.resolve().parent, "source_path": path, "source_lines": lines}
         )
     except ValidationError as exc:
-        raise validation_error(exc, path, lines) from None
+        raise validation_errors(exc, path, lines) from None
+    return _checked(scenario)

@@ -12,7 +12,7 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from microgrid.scenario import Scenario
+from microgrid.scenario import MAX_PERIOD_DAYS, MAX_TEXT_CHARS, YEARS, Scenario
 
 
 def _type_name(annotation: object) -> str:
@@ -34,7 +34,14 @@ def _type_name(annotation: object) -> str:
 def _constraints(field) -> str:
     parts = []
     for meta in field.metadata:
-        for key, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        for key, sym in (
+            ("ge", ">="),
+            ("gt", ">"),
+            ("le", "<="),
+            ("lt", "<"),
+            ("min_length", "length >="),
+            ("max_length", "length <="),
+        ):
             value = getattr(meta, key, None)
             if value is not None:
                 parts.append(f"{sym} {value}")
@@ -89,6 +96,21 @@ def reference() -> str:
         "`_g_per_kwh`, `_frac` = fraction 0..1, `_pct` = percent, `_h` = hours, `_deg`,",
         "`_c` = deg C). Unknown keys are errors; relative paths resolve against the scenario",
         "file's folder; times without an offset are local wall time at `site.timezone`.",
+        "",
+        "Numbers must be finite (no `.inf` or `.nan`) and within the bounds below; text",
+        f"and lists have the length caps below (other text: {MAX_TEXT_CHARS} characters);",
+        "names, ids and commands refuse control and Unicode format characters (NUL, ESC,",
+        "bidi overrides such as U+202E); generator names use letters, digits, `_` and `-`.",
+        f"Times lie in the years {YEARS[0]}-{YEARS[1]}; a local time in a DST gap (does not",
+        "exist) or overlap (exists twice) is refused: give a UTC offset. `period` starts and",
+        "ends on its step grid, counted from UTC hours as the data are (UTC+05:45 zones",
+        f"start at :45 local), and spans at most {MAX_PERIOD_DAYS} days. Checks across",
+        "fields (microgrid/scenario_checks.py): `amplitude_mw` <= `mean_mw`, `pue.max` >=",
+        "`pue.base`, `vm_min_pu` < `vm_max_pu`, unique generator names and job ids, a job's",
+        "`f_min` at or above its throughput curve's first point (unless the curve is the",
+        "single point (1, 1)), no `wind` with clear-sky weather, and (when the data are",
+        "read) every once-job window inside the period. `microgrid validate` lists every",
+        "error, one line each.",
         "",
     ]
     _section(Scenario, "", out, {Scenario})

@@ -1,4 +1,10 @@
-"""Safe YAML loading that remembers the line of every key, for error messages."""
+"""Safe YAML loading that remembers the line of every key, for error messages.
+
+Any text costs bounded time and memory: the file size is capped, and before anything
+recursive (composing, constructing, pydantic) sees the document, one iterative pass over
+the parser's events refuses deep nesting, recursive aliases and documents that expand
+(through aliases) to more values than any scenario needs (a 1 KB "billion laughs").
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,49 @@ from typing import Any
 
 import yaml
 
+from microgrid.datafiles import MIB, read_text_file
 from microgrid.errors import InputError
 
 LineMap = dict[tuple, int]
 
+# A scenario or sweep spec is a few KB; 5 MiB leaves room for long inline lists and keeps
+# the event scan of the largest accepted file near 1 s.
+MAX_YAML_BYTES = 5 * MIB
+# The scenario schema is at most 5 levels deep; 64 leaves room without reaching Python's
+# recursion limit in the composer, the line map or pydantic.
+MAX_DEPTH = 64
+# Values after alias expansion (each scalar, list and mapping counts one). The shipped
+# scenarios have about 200; 20,000 leaves room for a thousand inline jobs and keeps the
+# composer (about 30 us per value) under a second. More is an alias bomb or a data file.
+MAX_NODES = 20_000
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys instead of silently keeping the last."""
+# libyaml's parser is about 20 times faster than the pure Python one, and both are safe.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_Base):
+    """Safe loader that rejects duplicate and non-scalar keys, and reports a value it
+    cannot convert (e.g. `!!int abc`) with its position instead of a bare Python error."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            if isinstance(exc, yaml.YAMLError):
+                raise
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this {tag} value ({exc})", node.start_mark
+            ) from None
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
     mapping: dict = {}
     for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a list or mapping cannot be a key", key_node.start_mark
+            )
         key = loader.construct_object(key_node)
         if key in mapping:
             raise yaml.constructor.ConstructorError(
@@ -36,6 +73,70 @@ _UniqueKeyLoader.yaml_implicit_resolvers = {
 }
 
 
+def _check_printable(text: str, path: Path) -> None:
+    """Refuse characters YAML does not allow (NUL, other controls) with line and column."""
+    bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if bad is None:
+        return
+    pos = bad.start()
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    raise InputError(
+        f"control character U+{ord(bad.group()):04X} at column {column} is not allowed in YAML",
+        path=str(path),
+        line=line,
+    )
+
+
+def _check_size_and_depth(text: str, path: Path) -> None:
+    """One iterative pass over the parse events: nesting depth, recursive aliases and the
+    number of values after alias expansion are bounded before anything recurses."""
+    nodes = 0
+    anchor_nodes: dict[str, int] = {}  # anchor -> values it expands to
+    open_nodes: list[tuple[str | None, int]] = []  # open collections: (anchor, nodes before)
+    for event in yaml.parse(text, Loader=_UniqueKeyLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_nodes):
+                raise InputError(
+                    f"alias *{event.anchor} refers to a list or mapping that contains it",
+                    path=str(path),
+                    line=line,
+                )
+            nodes += anchor_nodes.get(event.anchor, 1)  # an unknown one: the composer says so
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                anchor_nodes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_nodes) > MAX_DEPTH:
+                raise InputError(
+                    f"nested more than {MAX_DEPTH} levels deep", path=str(path), line=line
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before = open_nodes.pop()
+            if anchor:
+                anchor_nodes[anchor] = nodes - before
+        if nodes > MAX_NODES:
+            raise InputError(
+                f"more than {MAX_NODES:,} values (with aliases expanded): too large for a "
+                "scenario, or an alias bomb",
+                path=str(path),
+                line=line,
+            )
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def _line_map(node: yaml.Node, path: tuple = (), out: LineMap | None = None) -> LineMap:
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
@@ -50,20 +151,26 @@ def _line_map(node: yaml.Node, path: tuple = (), out: LineMap | None = None) -> 
     return out
 
 
-def load_yaml(path: str | Path) -> tuple[Any, LineMap]:
-    """Read a YAML file safely; return the data and a map from key path to line number."""
+def load_yaml(path: str | Path, max_bytes: int = MAX_YAML_BYTES) -> tuple[Any, LineMap]:
+    """Read a YAML file safely; return the data and a map from key path to line number.
+
+    Every problem is an InputError naming the file and, where known, the line: unreadable,
+    empty-of-text or too large (over `max_bytes` bytes), not UTF-8, control characters,
+    syntax, nesting deeper than MAX_DEPTH, more than MAX_NODES values, bad keys or values.
+    """
     path = Path(path)
+    text = read_text_file(path, max_bytes)
+    _check_printable(text, path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", path=str(path)) from None
-    try:
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        _check_size_and_depth(text, path)
+        node, data = _compose_and_construct(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise InputError(f"invalid YAML: {exc.problem}", path=str(path), line=line) from None
+        problem = exc.problem or exc.context or "syntax error"
+        raise InputError(f"invalid YAML: {problem}", path=str(path), line=line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", path=str(path)) from None
     return data, (_line_map(node) if node is not None else {})
 
 

@@ -4,6 +4,7 @@ Plain numpy arrays and dataclasses in (``optimize.problem``), a ``Dispatch`` out
 """
 
 from optimize.diagnosis import Infeasible, Slack
+from optimize.errors import NumericRangeError, SolveError
 from optimize.model import build_model
 from optimize.problem import (
     Battery,
@@ -17,7 +18,7 @@ from optimize.problem import (
     SolverOptions,
 )
 from optimize.results import Dispatch
-from optimize.solve import SolveError, solve
+from optimize.solve import solve, solver_log_to_console
 
 __all__ = [
     "Battery",
@@ -27,6 +28,7 @@ __all__ = [
     "Grid",
     "Infeasible",
     "Job",
+    "NumericRangeError",
     "Objective",
     "Problem",
     "Renewable",
@@ -35,4 +37,5 @@ __all__ = [
     "SolverOptions",
     "build_model",
     "solve",
+    "solver_log_to_console",
 ]

@@ -1,11 +1,11 @@
 """Infeasibility diagnosis: re-solve with elastic slacks and name what must give.
 
 ``build_model(problem, elastic=True)`` relaxes the import limit, the ramp limit, the SOC
-bounds and final SOC, the DR cap, the carbon budget (and, in ``jobs.py``, job deadlines and
-unfinished work) with non-negative slacks. The elastic model minimises the sum of all
-slacks; the non-zero ones (> 1e-6) are grouped into contiguous step ranges and raised as
-``Infeasible(diagnosis)``. ``Slack.amount`` is the largest slack over the range (MW, MWh)
-or the slack itself for scalar slacks (t, h).
+bounds and final SOC, the DR cap, the carbon budget, the network cuts (and, in ``jobs.py``,
+job deadlines and unfinished work) with non-negative slacks. The elastic model minimises the
+sum of all slacks; the non-zero ones (> 1e-6) are grouped into contiguous step ranges and
+raised as ``Infeasible(diagnosis)``. ``Slack.amount`` is the largest slack over the range
+(MW, MWh) or the slack itself for scalar slacks (t, h; a network cut's pu or %).
 """
 
 from __future__ import annotations

@@ -67,6 +67,12 @@ def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
         jobs_it = m.jobs_it_mw
     load = define_facility_load(m, problem.facility, jobs_it)
     define_power_balance(m, load)
-    define_network_cuts(m, problem.network_cuts, load)
+    terms += define_network_cuts(
+        m,
+        problem.network_cuts,
+        load,
+        elastic=elastic,
+        penalty_usd_per_pct=problem.network_cut_penalty_usd_per_pct,
+    )
     define_objective(m, problem, terms, elastic=elastic)
     return m

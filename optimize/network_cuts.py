@@ -20,6 +20,13 @@ A key the model does not have (no battery, no wind, ...) contributes 0: the asse
 so its variable is fixed at 0. ``define_network_cuts(m, cuts, load)`` adds them all as
 ``m.network_cut[i]``; ``load`` is the facility load per step as built by
 ``define_facility_load``.
+
+In the elastic (diagnosis) model each cut gets a non-negative slack per bound
+(``slack_network_cut_lower_<i>`` / ``..._upper_<i>``, kind ``"network_cut"``, in the cut's
+``unit``), so cuts that no dispatch can meet are named in the diagnosis instead of making
+the diagnosis model itself infeasible. With ``Problem.network_cut_penalty_usd_per_pct`` set
+the cuts are soft in the ordinary model too: their shortfall ``m.network_cut_short`` is
+priced in the objective (``m.network_cut_penalty_usd``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ import math
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
+
+from optimize.diagnosis import Infeasible, Slack
+from optimize.elastic import add_slack
 
 CUT_VARIABLES = (
     "grid_import_mw",
@@ -50,6 +60,7 @@ class LinearCut:
     lower: float | None = None
     upper: float | None = None
     name: str = ""
+    unit: str = ""  # unit of the cut's quantity (``"pu"``, ``"%"``), for the diagnosis
 
     def __post_init__(self) -> None:
         if self.lower is None and self.upper is None:
@@ -86,24 +97,90 @@ def _terms(m: pyo.Block, key: str, t: int, load: list) -> object:
     return 0.0
 
 
-def define_network_cuts(m: pyo.Block, cuts, load: list) -> None:
-    """Add each cut as ``m.network_cut[i]`` (nothing when ``cuts`` is empty)."""
+def _elastic_terms(m: pyo.Block, cuts: tuple) -> list:
+    """Per cut, ``s_lower - s_upper`` of its registered slacks (0 for an absent bound)."""
+    terms = []
+    for i, c in enumerate(cuts):
+        term = 0.0
+        for side, bound, sign in (("lower", c.lower, 1.0), ("upper", c.upper, -1.0)):
+            if bound is not None:
+                s = add_slack(
+                    m, f"slack_network_cut_{side}_{i}", "network_cut", c.name, c.unit, step=c.step
+                )
+                term = term + sign * s
+        terms.append(term)
+    return terms
+
+
+def _soft_terms(m: pyo.Block, cuts: tuple, penalty_usd_per_pct: float) -> list:
+    """Per cut, ``s_lower - s_upper`` of priced shortfall variables
+    ``m.network_cut_short[i, side]``; their cost is ``m.network_cut_penalty_usd``."""
+    m.network_cut_short = pyo.Var(range(len(cuts)), ("lower", "upper"), within=pyo.NonNegativeReals)
+    terms, cost = [], []
+    for i, c in enumerate(cuts):
+        per_unit = penalty_usd_per_pct * (100.0 if c.unit == "pu" else 1.0)
+        term = 0.0
+        for side, bound, sign in (("lower", c.lower, 1.0), ("upper", c.upper, -1.0)):
+            s = m.network_cut_short[i, side]
+            if bound is None:
+                s.fix(0.0)
+                continue
+            term = term + sign * s
+            cost.append(per_unit * s)
+        terms.append(term)
+    m.network_cut_penalty_usd = pyo.Expression(expr=sum(cost))
+    return terms
+
+
+def _check_constant(c: LinearCut, value: float) -> None:
+    """A cut on quantities the dispatch cannot move (e.g. only a fixed facility load):
+    raise ``Infeasible`` naming it if ``value`` is outside its bounds (Pyomo would stop
+    the compilation with an exception that names nothing)."""
+    short = max(
+        0.0 if c.lower is None else c.lower - value,
+        0.0 if c.upper is None else value - c.upper,
+    )
+    if short > 1e-9:
+        raise Infeasible([Slack("network_cut", c.name, [int(c.step)], short, c.unit)])
+
+
+def define_network_cuts(
+    m: pyo.Block,
+    cuts,
+    load: list,
+    elastic: bool = False,
+    penalty_usd_per_pct: float | None = None,
+) -> list:
+    """Add each cut as ``m.network_cut[i]`` (nothing when ``cuts`` is empty) and return
+    the objective terms (USD). ``elastic``: with registered slacks (see the module
+    docstring); else ``penalty_usd_per_pct``: soft cuts whose shortfall is priced (per %,
+    a pu counting 100 %), ``None``: hard cuts."""
     cuts = tuple(cuts)
     if not cuts:
-        return
+        return []
     n = len(m.T)
     for c in cuts:
         if int(c.step) >= n:
             raise ValueError(f"LinearCut {c.name!r}: step {c.step} >= n_steps {n}")
+    objective_terms = []
+    if elastic:
+        slack = _elastic_terms(m, cuts)
+    elif penalty_usd_per_pct is not None:
+        slack = _soft_terms(m, cuts, float(penalty_usd_per_pct))
+        objective_terms = [m.network_cut_penalty_usd]
+    else:
+        slack = [0.0] * len(cuts)
 
     def rule(m, i):
         c = cuts[i]
         body = sum(float(v) * _terms(m, k, int(c.step), load) for k, v in c.coeffs.items())
+        body = body + slack[i]
         lo = None if c.lower is None else float(c.lower)
         hi = None if c.upper is None else float(c.upper)
         if isinstance(body, (int, float)):
-            ok = (lo is None or body >= lo - 1e-9) and (hi is None or body <= hi + 1e-9)
-            return pyo.Constraint.Feasible if ok else pyo.Constraint.Infeasible
+            _check_constant(c, float(body))
+            return pyo.Constraint.Feasible
         return pyo.inequality(lo, body, hi)
 
     m.network_cut = pyo.Constraint(range(len(cuts)), rule=rule)
+    return objective_terms

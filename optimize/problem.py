@@ -254,6 +254,8 @@ class SolverOptions:
     # HiGHS ``mip_pscost_minreliable`` (strong-branching reliability); None = HiGHS's
     # default (8). 1 was tried and not kept: mixed results (docs/model_jobs.md)
     pscost_min_reliable: int | None = None
+    # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
+    log_to_console: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in SOLVE_METHODS:
@@ -276,6 +278,9 @@ class Problem:
     objective: Objective = field(default_factory=Objective)
     # optimize.network_cuts.LinearCut rows (e.g. AC power-flow sensitivities); () = none
     network_cuts: tuple = ()
+    # None: the cuts are hard limits. Else they are soft: each unit a cut is missed by costs
+    # this many USD per % (a pu voltage cut counts 100 % per pu), per step
+    network_cut_penalty_usd_per_pct: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("renewables", "generators", "jobs", "network_cuts"):
@@ -302,3 +307,6 @@ class Problem:
             names = [getattr(x, key) for x in items]
             if len(set(names)) != len(names):
                 raise ValueError(f"Problem: duplicate {kind} {key}s: {names}")
+        pen = self.network_cut_penalty_usd_per_pct
+        if pen is not None and not (math.isfinite(pen) and pen > 0):
+            raise ValueError("Problem.network_cut_penalty_usd_per_pct must be > 0 and finite")

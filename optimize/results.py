@@ -21,7 +21,8 @@ class Dispatch:
     build_s: model build + compilation; solve_s: HiGHS + loading the solution.
     series: MW (or MWh, h) arrays of length n_steps, see docs/architecture.md.
     costs: ``energy_usd, demand_usd, fuel_usd, wear_usd, carbon_usd, unfinished_penalty_usd,
-    emissions_t``. jobs: per job ``work_done_h, unfinished_h, restarts``.
+    emissions_t`` (and ``network_cut_penalty_usd`` with soft network cuts). jobs: per job
+    ``work_done_h, unfinished_h, restarts``.
     """
 
     status: str
@@ -118,6 +119,8 @@ def extract_dispatch(
         "unfinished_penalty_usd": (penalty or 0.0) * unfinished_h,
         "emissions_t": emissions_t,
     }
+    if hasattr(m, "network_cut_penalty_usd"):  # soft network cuts: part of the objective
+        costs["network_cut_penalty_usd"] = float(pyo.value(m.network_cut_penalty_usd))
     return Dispatch(
         status=status,
         objective_usd=objective_usd,

@@ -124,6 +124,11 @@ def _sub_problem(
         generators=gens,
         jobs=tuple(jobs),
         objective=problem.objective,
+        # the window's own network cuts, on window steps (plan-ac with rolling windows)
+        network_cuts=tuple(
+            replace(c, step=c.step - a) for c in problem.network_cuts if a <= c.step < e
+        ),
+        network_cut_penalty_usd_per_pct=problem.network_cut_penalty_usd_per_pct,
     )
 
 

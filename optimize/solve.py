@@ -7,11 +7,22 @@ Pyomo variables, from which ``results.py`` builds the ``Dispatch``.
 
 Timings: ``build_s`` covers ``build_model`` and the compilation to standard form,
 ``solve_s`` the HiGHS run and loading the solution.
+
+Before a model reaches HiGHS its numbers are checked (``optimize.ranges``): out-of-range
+costs, coefficients or bounds raise ``NumericRangeError`` naming the Pyomo component.
+HiGHS prints nothing (no banner, no log) unless ``SolverOptions.log_to_console`` is set or
+the call runs inside ``solver_log_to_console(True)`` (the CLI's ``--verbose``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import highspy
@@ -20,13 +31,62 @@ import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimize.battery import extra_binary_steps, simultaneous_steps
+from optimize.errors import SolveError
 from optimize.model import build_model
 from optimize.problem import Problem, SolverOptions
+from optimize.ranges import check_ranges, extremes
 from optimize.results import Dispatch, extract_dispatch
 
+# the process-wide default of SolverOptions.log_to_console (set by the CLI's --verbose)
+_LOG_TO_CONSOLE = contextvars.ContextVar("highs_log_to_console", default=False)
+# file descriptor 1 is process-wide: one thread at a time may point it elsewhere
+_STDOUT_LOCK = threading.Lock()
 
-class SolveError(RuntimeError):
-    """HiGHS stopped without a usable solution for a reason other than infeasibility."""
+
+@contextlib.contextmanager
+def solver_log_to_console(enabled: bool) -> Iterator[None]:
+    """Within the block, HiGHS prints its banner and log on stdout if ``enabled``."""
+    token = _LOG_TO_CONSOLE.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _LOG_TO_CONSOLE.reset(token)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """Point file descriptor 1 at /dev/null: HiGHS's C++ code writes there directly."""
+    with _STDOUT_LOCK:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        try:
+            saved = os.dup(1)
+        except OSError:  # no file descriptor 1 (a daemon): nothing to silence
+            yield
+            return
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+
+
+def new_highs(log_to_console: bool = False) -> highspy.Highs:
+    """A ``Highs`` object that is silent unless ``log_to_console``.
+
+    HiGHS's constructor prints its banner on stdout (the first time in a process) before
+    any option can be set, so the construction runs with stdout sent to /dev/null.
+    """
+    if log_to_console:
+        h = highspy.Highs()
+    else:
+        with _stdout_to_devnull():
+            h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(log_to_console))
+    return h
 
 
 @dataclass
@@ -134,9 +194,12 @@ def _column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
-    """A ``Highs`` object with the compiled model passed in and the options set."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    """A ``Highs`` object with the compiled model passed in and the options set.
+
+    Raises ``NumericRangeError`` (a ``SolveError``) if a number of ``cm`` is out of range.
+    """
+    check_ranges(cm)
+    h = new_highs(options.log_to_console or _LOG_TO_CONSOLE.get())
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
@@ -288,7 +351,11 @@ def solve_model(
         if res.status == "infeasible":
             return m, res, build_s, solve_s + res.solve_s
         if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
-            raise SolveError(f"HiGHS stopped with status {res.status!r} and no feasible solution")
+            raise SolveError(
+                f"HiGHS stopped with status {res.status!r} and no feasible solution",
+                status=res.status,
+                suspects=extremes(cm),
+            )
         t1 = time.perf_counter()
         if values is not None:
             load_values(m, cm, values)

@@ -81,6 +81,30 @@ def site_metadata(path: str | os.PathLike) -> dict:
 
 # --------------------------------------------------------------------------- site CSV
 
+
+def _read_text_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Every cell of a CSV as text (a UTF-8 byte-order mark is skipped); any reason the
+    file cannot be read is a WeatherDataError."""
+    try:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+        )
+    except UnicodeDecodeError as exc:
+        raise WeatherDataError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}: {exc.reason})", path=path
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise WeatherDataError("file is empty", path=path) from None
+    except (OSError, ValueError) as exc:  # ValueError: pandas' ParserError and kin
+        raise WeatherDataError(f"cannot read CSV: {_short(exc)}", path=path) from None
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    """An exception as bounded text: parsers may quote a whole binary buffer."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 _SITE_CSV_COLUMNS = (
     "time_local",
     "temp_air_c",
@@ -143,10 +167,7 @@ def read_site_csv(
     elif utc_offset_seconds is None:
         raise WeatherDataError("utc_offset_seconds is required with timezone", path=path)
 
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise WeatherDataError(f"cannot read CSV: {exc}", path=path) from exc
+    raw = _read_text_csv(path)
     raw.columns = [c.strip() for c in raw.columns]
     for col in _SITE_CSV_COLUMNS:
         if col not in raw.columns:
@@ -244,70 +265,121 @@ def read_tmy(path: str | os.PathLike, *, coerce_year: int | None = None) -> pd.D
     ``cloud_cover_pct`` from total sky cover in tenths) and metadata in ``attrs``.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    kind = _TMY_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise WeatherDataError(
+            f"unknown TMY format {path.suffix.lower()!r} (expected .tm2, .csv (TMY3) or .epw)",
+            path=path,
+        )
+    # pvlib parses trusted files; on a broken or hostile one it fails in many ways
     try:
-        if suffix == ".tm2":
-            data, meta = iotools.read_tmy2(str(path))
-            df = pd.DataFrame(
-                {
-                    "ghi_w_per_m2": data["GHI"],
-                    "dni_w_per_m2": data["DNI"],
-                    "dhi_w_per_m2": data["DHI"],
-                    # TMY2 stores temperature and wind in tenths
-                    "temp_air_c": data["DryBulb"] / 10.0,
-                    "wind_speed_10m_m_per_s": data["Wspd"] / 10.0,
-                    "pressure_pa": data["Pressure"] * 100.0,  # mbar
-                    "relative_humidity_pct": data["RHum"],
-                    "cloud_cover_pct": data["TotCld"] * 10.0,  # tenths
-                }
-            )
-            offset_h = float(meta["TZ"])
-        elif suffix == ".epw":
-            data, meta = iotools.read_epw(str(path))
-            df = pd.DataFrame(
-                {
-                    "ghi_w_per_m2": data["ghi"],
-                    "dni_w_per_m2": data["dni"],
-                    "dhi_w_per_m2": data["dhi"],
-                    "temp_air_c": data["temp_air"],
-                    "wind_speed_10m_m_per_s": data["wind_speed"],
-                    "pressure_pa": data["atmospheric_pressure"],  # already Pa
-                    "relative_humidity_pct": data["relative_humidity"],
-                    "cloud_cover_pct": data["total_sky_cover"] * 10.0,
-                }
-            )
-            offset_h = float(meta["TZ"])
-        elif suffix == ".csv":
-            data, meta = iotools.read_tmy3(str(path), map_variables=True)
-            df = pd.DataFrame(
-                {
-                    "ghi_w_per_m2": data["ghi"],
-                    "dni_w_per_m2": data["dni"],
-                    "dhi_w_per_m2": data["dhi"],
-                    "temp_air_c": data["temp_air"],
-                    "wind_speed_10m_m_per_s": data["wind_speed"],
-                    "pressure_pa": data["pressure"] * 100.0,  # mbar
-                    "relative_humidity_pct": data["relative_humidity"],
-                    "cloud_cover_pct": data["TotCld (tenths)"] * 10.0,
-                }
-            )
-            # Rebuild the stamps from the raw columns: hour h (1..24) of a date covers
-            # [h-1, h). pvlib's own index moves "02/28/1996 24:00" to 1 March.
-            day = pd.to_datetime(data["Date (MM/DD/YYYY)"], format="%m/%d/%Y")
-            hour = data["Time (HH:MM)"].str.split(":").str[0].astype(int)
-            df.index = pd.DatetimeIndex(day + pd.to_timedelta(hour - 1, unit="h"))
-            offset_h = float(meta["TZ"])
-        else:
-            raise WeatherDataError(
-                f"unknown TMY format {suffix!r} (expected .tm2, .csv (TMY3) or .epw)", path=path
-            )
+        df, meta = _TMY_READERS[kind](path)
+        return _tmy_on_utc(df, meta, path, kind, coerce_year)
     except WeatherDataError:
         raise
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        raise WeatherDataError(f"cannot read TMY file: {exc!r}", path=path) from exc
+    except UnicodeDecodeError:
+        raise WeatherDataError(f"not a valid {kind} file: not text", path=path) from None
+    except KeyError as exc:
+        raise WeatherDataError(
+            f"not a valid {kind} file: no {exc.args[0]!r} field", path=path
+        ) from None
+    except (OSError, ValueError, IndexError, TypeError, AttributeError, OverflowError) as exc:
+        raise WeatherDataError(f"cannot read {kind} file: {_short(exc)}", path=path) from None
 
+
+def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict]:
+    data, meta = iotools.read_tmy2(str(path))
+    df = pd.DataFrame(
+        {
+            "ghi_w_per_m2": data["GHI"],
+            "dni_w_per_m2": data["DNI"],
+            "dhi_w_per_m2": data["DHI"],
+            # TMY2 stores temperature and wind in tenths
+            "temp_air_c": data["DryBulb"] / 10.0,
+            "wind_speed_10m_m_per_s": data["Wspd"] / 10.0,
+            "pressure_pa": data["Pressure"] * 100.0,  # mbar
+            "relative_humidity_pct": data["RHum"],
+            "cloud_cover_pct": data["TotCld"] * 10.0,  # tenths
+        }
+    )
+    return df, meta
+
+
+def _read_epw(path: Path) -> tuple[pd.DataFrame, dict]:
+    data, meta = iotools.read_epw(str(path))
+    df = pd.DataFrame(
+        {
+            "ghi_w_per_m2": data["ghi"],
+            "dni_w_per_m2": data["dni"],
+            "dhi_w_per_m2": data["dhi"],
+            "temp_air_c": data["temp_air"],
+            "wind_speed_10m_m_per_s": data["wind_speed"],
+            "pressure_pa": data["atmospheric_pressure"],  # already Pa
+            "relative_humidity_pct": data["relative_humidity"],
+            "cloud_cover_pct": data["total_sky_cover"] * 10.0,
+        }
+    )
+    return df, meta
+
+
+def _read_tmy3(path: Path) -> tuple[pd.DataFrame, dict]:
+    data, meta = iotools.read_tmy3(str(path), map_variables=True)
+    df = pd.DataFrame(
+        {
+            "ghi_w_per_m2": data["ghi"],
+            "dni_w_per_m2": data["dni"],
+            "dhi_w_per_m2": data["dhi"],
+            "temp_air_c": data["temp_air"],
+            "wind_speed_10m_m_per_s": data["wind_speed"],
+            "pressure_pa": data["pressure"] * 100.0,  # mbar
+            "relative_humidity_pct": data["relative_humidity"],
+            "cloud_cover_pct": data["TotCld (tenths)"] * 10.0,
+        }
+    )
+    # Rebuild the stamps from the raw columns: hour h (1..24) of a date covers
+    # [h-1, h). pvlib's own index moves "02/28/1996 24:00" to 1 March.
+    day = pd.to_datetime(data["Date (MM/DD/YYYY)"], format="%m/%d/%Y")
+    hour = data["Time (HH:MM)"].str.split(":").str[0].astype(int)
+    df.index = pd.DatetimeIndex(day + pd.to_timedelta(hour - 1, unit="h"))
+    return df, meta
+
+
+_TMY_KINDS = {".tm2": "TMY2", ".csv": "TMY3", ".epw": "EPW"}
+_TMY_READERS = {"TMY2": _read_tmy2, "TMY3": _read_tmy3, "EPW": _read_epw}
+# File line of the first record (header lines + 1), to name the line of a bad value.
+_TMY_FIRST_LINE = {"TMY2": 2, "TMY3": 3, "EPW": 9}
+# Physically possible values of the columns the models use; beyond them (or NaN, a missing
+# value) the file is corrupt, and a huge value would otherwise reach the optimizer.
+_TMY_RANGES = {
+    "ghi_w_per_m2": (0.0, 2000.0),
+    "dni_w_per_m2": (0.0, 2000.0),
+    "dhi_w_per_m2": (0.0, 2000.0),
+    "temp_air_c": (-90.0, 70.0),
+    "wind_speed_10m_m_per_s": (0.0, 120.0),
+}
+
+
+def _check_tmy_values(df: pd.DataFrame, path: Path, kind: str) -> None:
+    for col, (lo, hi) in _TMY_RANGES.items():
+        values = df[col].to_numpy()
+        bad = ~np.isfinite(values) | (values < lo) | (values > hi)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise WeatherDataError(
+                f"value {values[i]} outside [{lo:g}, {hi:g}]",
+                path=path,
+                line=_TMY_FIRST_LINE[kind] + i,
+                field=col,
+            )
+
+
+def _tmy_on_utc(
+    df: pd.DataFrame, meta: dict, path: Path, kind: str, coerce_year: int | None
+) -> pd.DataFrame:
+    """Checked values on UTC stamps with the metadata in attrs (see read_tmy)."""
     df = df.astype(float)
-    offset_s = int(round(offset_h * 3600))
+    _check_tmy_values(df, path, kind)
+    offset_s = int(round(float(meta["TZ"]) * 3600))
     local = df.index
     if local.tz is not None:
         local = local.tz_localize(None)  # fixed-offset local standard time

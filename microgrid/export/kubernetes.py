@@ -17,7 +17,12 @@ from typing import Any
 import yaml
 
 from microgrid.errors import InputError
-from microgrid.export.safe_io import OutputDir, refuse_control_chars, short_hash
+from microgrid.export.safe_io import (
+    OutputDir,
+    check_job_text,
+    refuse_control_chars,
+    short_hash,
+)
 from microgrid.export.schedule import (
     SCHEMA_VERSION,
     Schedule,
@@ -151,10 +156,9 @@ def export_kubernetes(
     opts = opts or KubernetesOptions()
     if opts.namespace and not _DNS_LABEL.match(opts.namespace):
         raise InputError(f"namespace {opts.namespace!r} is not a DNS-1123 label")
+    refuse_control_chars(schedule.scenario.name, what="scenario name", field="scenario.name")
     for j in schedule.jobs:
-        refuse_control_chars(j.id, what="job id", field="id")
-        if "\x00" in j.command:
-            raise InputError(f"job {j.id!r}: command contains a NUL byte", field="command")
+        check_job_text(j.id, j.command)
     docs = [job_manifest(schedule, j, s, opts) for j in schedule.jobs for s in j.segments]
     names = [d["metadata"]["name"] for d in docs]
     if len(set(names)) != len(names):  # pragma: no cover - a sha256 prefix collision

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import ValidationError
 
+from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_text_file
 from microgrid.errors import InputError
-from microgrid.export.safe_io import atomic_write_text
+from microgrid.export.safe_io import atomic_write_text, check_job_text
 from microgrid.results import JOBS_COLUMNS
 from microgrid.scenario import Export
+from microgrid.yamlio import load_yaml
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).with_name("schedule.schema.json")
@@ -234,6 +235,7 @@ def schedule_from_dict(doc: Any, *, path: Path | str = "<schedule>") -> Schedule
                 for s in j["segments"]
             )
             deadline = j.get("deadline_utc")
+            check_job_text(str(j["id"]), str(j["command"]), path=str(path), field=f"jobs.{ji}")
             jobs.append(
                 ScheduledJob(
                     id=str(j["id"]),
@@ -312,13 +314,7 @@ def write_schedule_csv(schedule: Schedule, path: str | Path) -> Path:
 
 def read_schedule(path: str | Path) -> Schedule:
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("schedule file not found", path=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
-    return schedule_from_dict(doc, path=path)
+    return schedule_from_dict(_parse_json(path), path=path)
 
 
 def load_schema() -> dict[str, Any]:
@@ -331,10 +327,18 @@ def load_schema() -> dict[str, Any]:
 def _read_json(path: Path) -> Any:
     if not path.is_file():
         raise InputError(f"{path.name} is missing from the result directory", path=str(path))
+    return _parse_json(path)
+
+
+def _parse_json(path: Path) -> Any:
+    """A JSON file of bounded size (read_text_file: UTF-8, not binary, at most 16 MiB)."""
+    text = read_text_file(path, MAX_DATA_FILE_BYTES)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+    except RecursionError:
+        raise InputError("invalid JSON: nested too deeply", path=str(path)) from None
 
 
 def _finite(value: str, *, path: Path, line: int, name: str) -> float:
@@ -390,6 +394,7 @@ def _read_jobs_spec(path: Path) -> list[dict[str, Any]]:
             raise InputError("job id must be a non-empty string", path=str(path), field=f"{i}.id")
         if not isinstance(j["command"], str):
             raise InputError("command must be a string", path=str(path), field=f"{i}.command")
+        check_job_text(j["id"], j["command"], path=str(path), field=str(i))
         if j["id"] in seen:
             raise InputError(f"duplicate job id {j['id']!r}", path=str(path), field=f"{i}.id")
         seen.add(j["id"])
@@ -419,12 +424,22 @@ def _read_jobs_spec(path: Path) -> list[dict[str, Any]]:
 def _read_jobs_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     if not path.is_file():
         raise InputError("jobs.csv is missing from the result directory", path=str(path))
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in JOBS_CSV_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"missing column(s): {', '.join(missing)}", path=str(path), line=1)
-        return [(reader.line_num, row) for row in reader]
+    problem = file_problem(path, MAX_DATA_FILE_BYTES)
+    if problem is not None:
+        raise InputError(problem, path=str(path))
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in JOBS_CSV_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"missing column(s): {', '.join(missing)}", path=str(path), line=1)
+            return [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
+    except csv.Error as exc:  # raised before the reader counts the bad line
+        raise InputError(
+            f"not a valid CSV: {exc}", path=str(path), line=reader.line_num + 1
+        ) from None
 
 
 def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
@@ -432,10 +447,7 @@ def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
     (only these two sections are read: relative data paths need not resolve)."""
     if not path.is_file():
         return None, Export()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", path=str(path)) from None
+    data, _ = load_yaml(path)  # bounded: size, nesting and aliases are capped there
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping", path=str(path), line=1)
     tz = (data.get("site") or {}).get("timezone")

@@ -27,6 +27,7 @@ from microgrid.export import localtime
 from microgrid.export.safe_io import (
     OutputDir,
     atomic_write_text,
+    check_job_text,
     refuse_control_chars,
     safe_stem,
 )
@@ -255,11 +256,10 @@ def _check_inputs(schedule: Schedule, opts: SlurmOptions) -> None:
         _slurm_word(opts.partition, "partition")
     if opts.account:
         _slurm_word(opts.account, "account")
+    refuse_control_chars(schedule.scenario.name, what="scenario name", field="scenario.name")
     names: dict[str, str] = {}
     for j in schedule.jobs:
-        refuse_control_chars(j.id, what="job id", field="id")
-        if "\x00" in j.command:
-            raise InputError(f"job {j.id!r}: command contains a NUL byte", field="command")
+        check_job_text(j.id, j.command)
         stem = safe_stem(j.id)
         if stem in names:  # pragma: no cover - a sha256 prefix collision
             raise InputError(f"job ids {names[stem]!r} and {j.id!r} map to one file name")

@@ -14,14 +14,21 @@ from pathlib import Path
 
 from microgrid.errors import InputError
 
+# Local worker processes each hold a solver and a year of data (about 0.5-1 GB): more than a
+# few hundred is a typo, not a machine. Larger fleets go through --dask.
+MAX_WORKERS = 256
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week per case
+
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from microgrid.sweeps.runner import runner_with_options, sweep
     from microgrid.sweeps.spec import load_spec
 
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise InputError(f"--workers must be 1-{MAX_WORKERS} (got {args.workers})")
+    if args.timeout_s is not None and not 0 < args.timeout_s <= MAX_TIMEOUT_S:
+        raise InputError(f"--timeout-s must be in (0, {MAX_TIMEOUT_S:g}] s (got {args.timeout_s})")
     spec = load_spec(args.spec)
-    if args.workers < 1:
-        raise InputError(f"--workers must be >= 1 (got {args.workers})")
     runner = runner_with_options(
         args.runner, powerflow=not args.no_powerflow, baselines=not args.no_baselines
     )
@@ -62,7 +69,12 @@ def add_sweep_parsers(subparsers) -> None:
         "the same command resumes: ok cases are skipped, failed ones retried.",
     )
     p.add_argument("spec", type=Path, help="sweep spec YAML (see docs/sweeps.md)")
-    p.add_argument("--out", type=Path, required=True, help="sweep output folder")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="sweep output folder: new, empty or an earlier sweep's (resumed)",
+    )
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument(
         "--dask",

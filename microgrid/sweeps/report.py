@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 
 from microgrid.atomic import atomic_write_bytes  # noqa: E402
 from microgrid.errors import InputError  # noqa: E402
+from microgrid.resultdir import is_folder_of  # noqa: E402
 from microgrid.sweeps.runner import read_records, records_table  # noqa: E402
 
 METRICS = {"total_cost_usd": "total cost (USD)", "emissions_t": "emissions (t CO2)"}
@@ -165,8 +166,12 @@ def _html_table(df: pd.DataFrame) -> str:
 def sweep_report(out_dir: str | Path) -> Path:
     """Write the report files for the finished cases of a sweep; return report.html."""
     out = Path(out_dir)
-    if not (out / "records").is_dir():
-        raise InputError("not a sweep output folder (no records/)", path=str(out))
+    if not is_folder_of(out, "sweep"):  # report files go into it: only into a sweep's folder
+        raise InputError(
+            "not a sweep output folder (no .microgrid-result.json of kind sweep, no "
+            "sweep.json and records/)",
+            path=str(out),
+        )
     meta = {}
     if (out / "sweep.json").exists():
         meta = json.loads((out / "sweep.json").read_text())

@@ -47,6 +47,7 @@ import pandas as pd
 
 from microgrid.atomic import atomic_write, atomic_write_bytes
 from microgrid.errors import InputError
+from microgrid.resultdir import open_dir, recover, replace_dir
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
 
 THREAD_ENV = {
@@ -206,19 +207,14 @@ class _Deadline:
 
 
 def _install_result(result: Any, cases_dir: Path, case_id: str) -> Path:
-    """Write the result to a fresh staging dir (Result.write is atomic), then rename it into
-    place; an older directory of the same case (from an earlier run) is replaced."""
-    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    staging = cases_dir / f".staging-{case_id}-{tag}"
+    """Write the result to a fresh staging dir (Result.write is atomic), then swap it into
+    place (microgrid.resultdir: crash-safe); an older directory of the same case (from an
+    earlier run) is replaced, and what a killed worker left beside it is cleaned first."""
+    staging = cases_dir / f".staging-{case_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     result.write(staging)
     final = cases_dir / case_id
-    trash = None
-    if final.exists():
-        trash = cases_dir / f".trash-{case_id}-{tag}"
-        os.rename(final, trash)
-    os.rename(staging, final)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    recover(final)
+    replace_dir(staging, final)
     return final
 
 
@@ -530,7 +526,8 @@ def sweep(
     if timeout_s is not None and not timeout_s > 0:
         raise InputError(f"timeout_s must be > 0 (got {timeout_s})")
     run_fn = resolve_runner(runner)
-    out = Path(out)
+    # a new, empty or earlier sweep folder only (resumable); never the spec's folder
+    out = open_dir(out, "sweep", inputs=[spec.path, spec.base_path])
     (out / "cases").mkdir(parents=True, exist_ok=True)
     (out / "records").mkdir(parents=True, exist_ok=True)
     with _lock(out), _thread_env():

@@ -22,6 +22,7 @@ from microgrid.export.schedule import (
     write_schedule,
     write_schedule_csv,
 )
+from microgrid.resultdir import MARKER_NAME
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -124,7 +125,7 @@ def test_cli_json_and_csv(tmp_path, capsys):
     assert (tmp_path / "o" / "schedule.csv").is_file()
     args = _parse(["export", str(rd), "--to", "csv", "--out", str(tmp_path / "c")])
     assert args.func(args) == 0
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["schedule.csv"]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [MARKER_NAME, "schedule.csv"]
     assert "4 segments" in capsys.readouterr().out
 
 

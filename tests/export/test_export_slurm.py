@@ -24,6 +24,7 @@ from microgrid.export.slurm import (
     script_name,
     submit,
 )
+from microgrid.resultdir import MARKER_NAME, marker_text
 
 CHI = "America/Chicago"
 
@@ -214,7 +215,7 @@ def test_injection_in_job_ids_stays_inert_when_scripts_run(tmp_path):
     rd = _evil_result(tmp_path)
     out = tmp_path / "out"
     _export(rd, out)
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.name != MARKER_NAME)
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", n) for n in names)
     home = tmp_path / "home"
     home.mkdir()
@@ -371,10 +372,15 @@ def test_refuses_to_write_through_a_symlink(tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("keep")
     (out / "submit.sh").symlink_to(outside)
-    with pytest.raises(InputError, match="symbolic link"):
+    with pytest.raises(InputError, match=MARKER_NAME):  # not a folder an export wrote
         _export(rd, out)
     assert outside.read_text() == "keep"
     assert sorted(p.name for p in out.iterdir()) == ["submit.sh"]  # nothing written
+    # an earlier export's folder is replaced whole: the link is removed, never followed
+    (out / MARKER_NAME).write_text(marker_text("export"))
+    _export(rd, out)
+    assert outside.read_text() == "keep"
+    assert not (out / "submit.sh").is_symlink() and (out / "submit.sh").is_file()
 
 
 def test_out_must_be_a_folder(tmp_path):
@@ -390,7 +396,8 @@ def test_no_temp_files_left(tmp_path):
     out = tmp_path / "o"
     _export(rd, out)
     _export(rd, out)  # again: replaces in place
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != MARKER_NAME]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders
     assert datetime.now(timezone.utc)  # (no wall clock in the outputs: see below)
     a = {p.name: p.read_text() for p in out.iterdir()}
     _export(rd, tmp_path / "o2")

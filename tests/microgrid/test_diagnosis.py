@@ -51,7 +51,15 @@ def test_cli_main_exits_2_with_one_line(infeasible, tmp_path, capsys):
 
 def test_cli_subprocess_exits_2_with_one_line(infeasible, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "microgrid.cli", "run", str(infeasible), "--out", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "microgrid.cli",
+            "run",
+            str(infeasible),
+            "--out",
+            str(tmp_path / "out"),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

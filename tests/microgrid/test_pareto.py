@@ -15,6 +15,7 @@ from test_baselines import TINY
 
 from microgrid.cli import main
 from microgrid.pareto import pareto_front, write_front
+from microgrid.resultdir import MARKER_NAME
 from microgrid.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,8 @@ def test_front_is_monotone_and_within_budgets(front):
 
 def test_write_front_is_atomic_and_complete(front, tmp_path):
     out = write_front(front, tmp_path / "p")
-    assert sorted(p.name for p in out.iterdir()) == ["pareto.csv", "pareto.png"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER_NAME, "pareto.csv", "pareto.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["p"]  # no temp folder left beside it
     back = pd.read_csv(out / "pareto.csv")
     assert list(back.columns[:5]) == ["point", "budget_t", "cost_usd", "emissions_t", "status"]
     assert back["cost_usd"].to_numpy() == pytest.approx(front["cost_usd"].to_numpy())
@@ -65,9 +67,10 @@ def test_cli_pareto(tiny_path, tmp_path, capsys):
     assert list(back["point"]) == ["min-cost", "min-emissions"]
 
 
-def test_cli_pareto_rejects_one_point(tiny_path, tmp_path):
+@pytest.mark.parametrize("points", ["1", "51"])
+def test_cli_pareto_rejects_too_few_or_too_many_points(tiny_path, tmp_path, points):
     proc = subprocess.run(
-        [sys.executable, "-m", "microgrid.cli", "pareto", str(tiny_path), "--points", "1"],
+        [sys.executable, "-m", "microgrid.cli", "pareto", str(tiny_path), "--points", points],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -75,5 +78,6 @@ def test_cli_pareto_rejects_one_point(tiny_path, tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: --points must be at least 2 (the two ends of the front)"
+        f"error: --points must be 2-50 (the two ends of the front and the points between; "
+        f"got {points})"
     ]

@@ -1,0 +1,193 @@
+"""Cross-field checks of a schema-valid scenario: what no single section can check alone.
+
+Each check returns (dotted field, message) pairs, so `validate` can list every problem
+with its YAML line. Times without an offset are local wall time at `site.timezone`; one
+that falls in a DST gap (does not exist) or overlap (exists twice) names no instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:  # annotations only: scenario.py imports this module
+    from microgrid.scenario import Scenario
+
+Problem = tuple[str, str]  # (dotted field, message)
+MAX_PERIOD_DAYS = 3 * 366  # yearly sweeps are the longest use; three years with margin
+
+
+def scenario_problems(scenario: Scenario) -> list[Problem]:
+    """Every cross-field problem of the scenario."""
+    return [
+        *period_problems(scenario),
+        *local_time_problems(scenario),
+        *section_problems(scenario),
+        *generator_problems(scenario),
+        *weather_problems(scenario),
+        *job_problems(scenario),
+    ]
+
+
+def _local_times(scenario: Scenario) -> Iterator[tuple[str, datetime]]:
+    """(dotted field, time) of every time the scenario gives."""
+    yield "period.start", scenario.period.start
+    yield "period.end", scenario.period.end
+    ev = scenario.events
+    for kind, windows in (
+        ("events.outages", ev.outages),
+        ("events.demand_response", ev.demand_response),
+        ("events.derates", ev.derates),
+        ("operate.events", scenario.operate.events),
+    ):
+        for i, w in enumerate(windows):
+            yield f"{kind}.{i}.start", w.start
+            yield f"{kind}.{i}.end", w.end
+    if scenario.swings is not None and scenario.swings.hour is not None:
+        yield "swings.hour", scenario.swings.hour
+
+
+def local_time_problem(t: datetime, zone: str) -> str | None:
+    """Why the wall time `t` names no single instant in `zone` (None when it does)."""
+    if t.tzinfo is not None:
+        return None
+    tz = ZoneInfo(zone)
+    early, late = t.replace(tzinfo=tz, fold=0), t.replace(tzinfo=tz, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return None
+    shown = t.strftime("%Y-%m-%d %H:%M")
+    if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != t:
+        return (
+            f"local time {shown} does not exist in {zone} (clocks jump forward over it); "
+            "give a time outside the gap or a UTC offset"
+        )
+    return (
+        f"local time {shown} occurs twice in {zone} (clocks fall back over it); give a UTC "
+        f"offset: {early.isoformat()} or {late.isoformat()}"
+    )
+
+
+def local_time_problems(scenario: Scenario) -> list[Problem]:
+    zone = scenario.site.timezone
+    found = []
+    for field, t in _local_times(scenario):
+        why = local_time_problem(t, zone)
+        if why:
+            found.append((field, why))
+    return found
+
+
+def period_problems(scenario: Scenario) -> list[Problem]:
+    """Start and end on the step grid in UTC (the data are on UTC hours), length within
+    the cap. A local time in a DST gap or overlap is left to local_time_problems."""
+    p = scenario.period
+    zone = scenario.site.timezone
+    found = []
+    for name in ("start", "end"):
+        t = getattr(p, name)
+        if local_time_problem(t, zone):
+            continue
+        utc = (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(zone))).astimezone(UTC)
+        if utc.minute % p.step_minutes or utc.second or utc.microsecond:
+            found.append(
+                (
+                    f"period.{name}",
+                    f"{t.isoformat()} is {utc:%H:%M:%S} UTC, not on the {p.step_minutes}-minute "
+                    "step grid (steps count from UTC hours, as the data do)",
+                )
+            )
+    if p.end - p.start > timedelta(days=MAX_PERIOD_DAYS):
+        found.append(
+            (
+                "period.end",
+                f"the period is longer than {MAX_PERIOD_DAYS} days, the cap (yearly sweeps "
+                "are the longest use); split the study into shorter periods",
+            )
+        )
+    return found
+
+
+def section_problems(scenario: Scenario) -> list[Problem]:
+    """Pairs of fields inside one section that contradict each other."""
+    found = []
+    inf = scenario.datacenter.inference
+    if inf.amplitude_mw > inf.mean_mw:
+        found.append(
+            (
+                "datacenter.inference.amplitude_mw",
+                f"amplitude_mw ({inf.amplitude_mw}) is above mean_mw ({inf.mean_mw}): the "
+                "inference load would be negative at its trough",
+            )
+        )
+    pue = scenario.datacenter.pue
+    if pue.max < pue.base:
+        found.append(("datacenter.pue.max", f"max ({pue.max}) is below base ({pue.base})"))
+    net = scenario.network
+    if net.vm_min_pu >= net.vm_max_pu:
+        found.append(
+            (
+                "network.vm_min_pu",
+                f"vm_min_pu ({net.vm_min_pu}) must be below vm_max_pu ({net.vm_max_pu})",
+            )
+        )
+    return found
+
+
+def generator_problems(scenario: Scenario) -> list[Problem]:
+    """Generator names must be unique as the optimizer sees them ('-' becomes '_')."""
+    seen: dict[str, int] = {}
+    found = []
+    for i, gen in enumerate(scenario.generators):
+        key = gen.name.replace("-", "_")
+        if key in seen:
+            found.append(
+                (
+                    f"generators.{i}.name",
+                    f"generator name {gen.name!r} repeats generator {seen[key]}'s "
+                    "('-' and '_' count as one)",
+                )
+            )
+        seen.setdefault(key, i)
+    return found
+
+
+def weather_problems(scenario: Scenario) -> list[Problem]:
+    if scenario.wind is not None and scenario.weather.source == "clearsky":
+        return [
+            (
+                "wind",
+                "clear-sky weather has no wind speed, so wind would produce 0 MW: use "
+                "weather.source site_csv or tmy, or remove wind",
+            )
+        ]
+    return []
+
+
+def curve_problem(f_min: float, curve: list[tuple[float, float]]) -> str | None:
+    """A job's f_min below its curve's first point: the curve says nothing there (a
+    single point (1, 1) means throughput proportional to power, defined everywhere)."""
+    if len(curve) > 1 and f_min < curve[0][0]:
+        return (
+            f"f_min ({f_min}) is below the throughput curve's first power fraction "
+            f"({curve[0][0]}): add a curve point at or below f_min, or raise f_min"
+        )
+    return None
+
+
+def job_problems(scenario: Scenario) -> list[Problem]:
+    """Duplicate ids and f_min below the curve, for the YAML job list."""
+    found = []
+    first_of: dict[str, int] = {}
+    default_curve = scenario.datacenter.throughput_curve
+    for i, job in enumerate(scenario.jobs.items):
+        if job.id in first_of:
+            found.append(
+                (f"jobs.items.{i}.id", f"duplicate job id {job.id!r} (job {first_of[job.id]})")
+            )
+        first_of.setdefault(job.id, i)
+        why = curve_problem(job.f_min, job.throughput_curve or default_curve)
+        if why:
+            found.append((f"jobs.items.{i}.f_min", why))
+    return found

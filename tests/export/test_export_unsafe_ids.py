@@ -1,0 +1,69 @@
+"""Job ids and commands that could not be exported safely are refused by the real CLI:
+an id starting with '-' (a command would read it as an option) and Unicode control or
+format characters (bidi overrides make a script read differently than it runs)."""
+
+from __future__ import annotations
+
+import pytest
+from export_helpers import JobIn, SegIn, write_result_dir
+
+from microgrid.cli import main
+
+DEADLINE = "2030-01-02T00:00:00+00:00"
+
+
+def _result(tmp_path, job_id: str, command: str = "echo training {job_id}"):
+    seg = SegIn(job_id, 0, "2030-01-01T00:00:00Z", "2030-01-01T01:00:00Z", 1, 1.0, 1.0, 0.1)
+    return write_result_dir(tmp_path / "r", [JobIn(job_id, 1, DEADLINE, command)], [seg])
+
+
+def _refused(capsys, argv: list[str]) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("target", ["slurm", "kubernetes", "json"])
+def test_id_starting_with_dash_is_refused(tmp_path, capsys, target):
+    rd = _result(tmp_path, "-rf")
+    out = tmp_path / "out"
+    line = _refused(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
+    assert "jobs_spec.json" in line and "field 0.id" in line and "starts with '-'" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "job_id",
+    [
+        "job\u202egnp.exe",  # RIGHT-TO-LEFT OVERRIDE
+        "a\u2066b\u2069",  # LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE
+        "zero\u200bwidth",  # ZERO WIDTH SPACE
+        "c1\x85control",  # NEXT LINE, a C1 control
+    ],
+)
+@pytest.mark.parametrize("target", ["slurm", "kubernetes"])
+def test_format_and_control_characters_in_ids_are_refused(tmp_path, capsys, job_id, target):
+    rd = _result(tmp_path, job_id)
+    out = tmp_path / "out"
+    line = _refused(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
+    assert "field 0.id" in line and "control characters (U+" in line
+    assert not out.exists()
+
+
+def test_bidi_override_in_command_is_refused(tmp_path, capsys):
+    rd = _result(tmp_path, "train", command="echo safe \u202e; rm -rf ~ #")
+    out = tmp_path / "out"
+    line = _refused(capsys, ["export", str(rd), "--to", "slurm", "--out", str(out)])
+    assert "field 0.command" in line and "U+202E RIGHT-TO-LEFT OVERRIDE" in line
+    assert not out.exists()
+
+
+def test_multi_line_command_still_exports(tmp_path, capsys):
+    rd = _result(tmp_path, "train", command="echo one\n\techo two {job_id}")
+    out = tmp_path / "out"
+    assert main(["export", str(rd), "--to", "slurm", "--out", str(out)]) == 0
+    script = next(out.glob("*.sbatch")).read_text()
+    assert "$'echo one\\n\\x09echo two train'" in script  # escaped, one line
