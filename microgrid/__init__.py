@@ -4,12 +4,40 @@ import microgrid
 sc = microgrid.load_scenario("scenarios/ercot-dallas.yaml")
 res = microgrid.run(sc)      # res.timeseries, res.summary, res.net (pandapower)
 res.write("out/")
+
+The public names load on first use (PEP 562), so `microgrid validate` and a bad input's
+one-line answer do not wait seconds for pandapower and the plotting stack to import.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from microgrid.errors import InputError
-from microgrid.run import Result, run
-from microgrid.scenario import Scenario, load_scenario
-from microgrid.sweeps import sweep, sweep_report
+
+if TYPE_CHECKING:
+    from microgrid.pipeline import Result, run
+    from microgrid.scenario import Scenario, load_scenario
+    from microgrid.sweeps import sweep, sweep_report
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "Result": "microgrid.pipeline",
+    "run": "microgrid.pipeline",
+    "Scenario": "microgrid.scenario",
+    "load_scenario": "microgrid.scenario",
+    "sweep": "microgrid.sweeps",
+    "sweep_report": "microgrid.sweeps",
+}
 
 __all__ = ["InputError", "Result", "Scenario", "load_scenario", "run", "sweep", "sweep_report"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

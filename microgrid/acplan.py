@@ -25,9 +25,9 @@ from scipy.sparse.linalg import splu
 
 import optimize
 from microgrid.network import INJECTION_COLUMNS, apply_injections, build_network
+from microgrid.pipeline import network_parameters, optimize_dispatch
 from microgrid.powerflow import run_timeseries_detailed
 from microgrid.results import timeseries_frame
-from microgrid.run import network_parameters, optimize_dispatch
 from optimize.network_cuts import LinearCut
 
 #: Dispatch variables whose injections the sensitivities are taken for.

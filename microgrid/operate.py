@@ -642,8 +642,8 @@ def actual_powerflow(scenario, actual: pd.DataFrame, plant_lines: dict[str, np.n
     """AC power flow of the actual rows; steps with a ``line_out`` event run on a net with one
     circuit of that line removed (the whole line when it has one circuit)."""
     from microgrid.network import INJECTION_COLUMNS, build_network
+    from microgrid.pipeline import network_parameters
     from microgrid.powerflow import run_timeseries
-    from microgrid.run import network_parameters
 
     inj = actual[[c for c in INJECTION_COLUMNS if c in actual]].copy()
     inj["facility_load_mw"] = actual["facility_load_mw"] - actual["unserved_mw"]

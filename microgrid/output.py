@@ -13,7 +13,7 @@ from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.resultdir import write_dir
 
 if TYPE_CHECKING:
-    from microgrid.run import Result
+    from microgrid.pipeline import Result
 
 
 def _iso_z(index: pd.DatetimeIndex | pd.Series) -> list[str]:

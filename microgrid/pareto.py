@@ -31,8 +31,8 @@ import pandas as pd
 import optimize
 from microgrid.assemble import build_problem, load_inputs, solver_options
 from microgrid.costs import TOTAL_KEYS
+from microgrid.pipeline import demand_response_caps
 from microgrid.resultdir import write_dir
-from microgrid.run import demand_response_caps
 from microgrid.scenario import Scenario
 
 MIN_EMISSIONS_CARBON_PRICE_USD_PER_T = 1.0e5

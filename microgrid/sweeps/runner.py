@@ -121,7 +121,7 @@ def _init_pool_worker() -> None:
 
 def default_runner(scenario: Any, **kwargs: Any) -> Any:
     """The real pipeline: `microgrid.run(scenario, **kwargs)`."""
-    from microgrid.run import run
+    from microgrid.pipeline import run
 
     return run(scenario, **kwargs)
 

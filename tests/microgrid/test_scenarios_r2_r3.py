@@ -26,8 +26,8 @@ import pytest
 import microgrid
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.costs import cost_breakdown
+from microgrid.pipeline import demand_response_caps
 from microgrid.results import balance_residual_mw
-from microgrid.run import demand_response_caps
 from microgrid.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
