@@ -174,7 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
         "one is replaced only if microgrid wrote it",
     )
     p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
-    p.add_argument("--verbose", action="store_true", help="show the HiGHS solver log")
     p.add_argument(
         "--mode",
         choices=("plan", "plan-ac", "operate"),
@@ -191,7 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pareto", help="cost-carbon Pareto front (epsilon-constraint solves)")
     p.add_argument("scenario", type=Path)
     p.add_argument("--points", type=int, default=5, help="points on the front (2-50)")
-    p.add_argument("--verbose", action="store_true", help="show the HiGHS solver log")
     p.add_argument(
         "--out",
         type=Path,
@@ -203,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _plugin_parsers():
         register(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--verbose",
+            action="store_true",
+            help="print the HiGHS log of solves in this process, and an internal error's traceback",
+        )
     return parser
 
 
@@ -218,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with optimize.solver_log_to_console(getattr(args, "verbose", False)):
+        with optimize.solver_log_to_console(args.verbose):
             return int(args.func(args) or 0)
     except (InputError, WeatherDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -231,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # A bug, not bad input: one line and exit 1 by default, the traceback with --verbose.
-        if getattr(args, "verbose", False):
+        if args.verbose:
             raise
         print(
             f"error: internal error ({_one_line(exc)}); please report it with the input "
