@@ -576,23 +576,35 @@ def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:
 
 
 def set_dotted(data: dict, dotted: str, value: object) -> None:
-    """Set `a.b.c` in nested dicts (lists by integer index); KeyError on unknown paths."""
+    """Set `a.b.c` in nested dicts (lists by integer index); KeyError on unknown paths,
+    list indexes that are not 0..len-1 and paths through plain values included."""
     keys = dotted.split(".")
-    node = data
+    node: object = data
     for k in keys[:-1]:
-        if isinstance(node, list):
-            node = node[int(k)]
-        elif k in node and node[k] is not None:
-            node = node[k]
-        else:
+        node = _child(node, k, dotted)
+        if node is None:
             raise KeyError(dotted)
     last = keys[-1]
     if isinstance(node, list):
-        node[int(last)] = value
+        node[_list_index(node, last, dotted)] = value
     elif isinstance(node, dict) and last in node:
         node[last] = value
     else:
         raise KeyError(dotted)
+
+
+def _list_index(node: list, key: str, dotted: str) -> int:
+    if not (key.isdigit() and int(key) < len(node)):
+        raise KeyError(dotted)
+    return int(key)
+
+
+def _child(node: object, key: str, dotted: str) -> object:
+    if isinstance(node, list):
+        return node[_list_index(node, key, dotted)]
+    if isinstance(node, dict) and key in node:
+        return node[key]
+    raise KeyError(dotted)
 
 
 def _format_loc(loc: tuple) -> str:

@@ -453,12 +453,15 @@ def _dask_client(workers: int, client: Any, dask_address: str | None):
             cluster.close()
 
         return c, close
+    if dask_address.endswith(".json") and not Path(dask_address).is_file():
+        # Dask would wait the whole timeout for the file to appear.
+        raise InputError("no such Dask scheduler file", path=dask_address)
     try:
         if dask_address.endswith(".json"):
             c = Client(scheduler_file=dask_address, timeout="30s")
         else:
             c = Client(dask_address, timeout="30s")
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address at all
         raise InputError(f"cannot reach the Dask scheduler {dask_address!r}: {exc}") from None
     return c, c.close
 

@@ -11,6 +11,7 @@ import pandas as pd
 import psutil
 from sweep_helpers import PY, ROOT, STANDIN, env, records, result_dirs, wait_for, write_spec
 
+from microgrid.cli import main
 from microgrid.sweeps import sweep, sweep_report
 from microgrid.sweeps.standin import run_case
 
@@ -117,3 +118,12 @@ def test_sigkill_worker_then_parent_and_rerun_completes_each_case_once(tmp_path)
     assert sorted(df2["case_id"]) == sorted(
         json.loads((out / "sweep.json").read_text())["cases"][i]["case_id"] for i in range(12)
     )
+
+
+def test_missing_dask_scheduler_file_is_refused_at_once(tmp_path, capsys):
+    # Dask itself would wait 30 s for the file to appear, then fail.
+    missing = tmp_path / "nonexistent.json"
+    spec = ROOT / "scenarios" / "sweeps" / "ercot-sizing.yaml"
+    code = main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--dask", str(missing)])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"error: {missing}: no such Dask scheduler file\n"

@@ -170,3 +170,11 @@ def test_unsafe_case_id_formats_are_refused(tmp_path, fmt, needle):
     with pytest.raises(InputError, match="case_id_format") as info:
         load_spec(path)
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("axis", ["jobs.items.99.id", "jobs.items.x.id", "name.e", "pv.dc_mw.x"])
+def test_a_path_through_a_missing_item_or_a_plain_value_is_an_unknown_field(tmp_path, axis):
+    path = write_spec(tmp_path, f"cases:\n  - {{{axis}: 1}}\n")
+    with pytest.raises(InputError, match="no such field in the scenario") as info:
+        load_spec(path)
+    assert info.value.field == axis and info.value.line == 4
