@@ -12,7 +12,10 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from microgrid.datafiles import MAX_DATA_FILE_BYTES, MIB
+from microgrid.jobs import MAX_JOBS
 from microgrid.scenario import MAX_PERIOD_DAYS, MAX_TEXT_CHARS, YEARS, Scenario
+from microgrid.yamlio import MAX_DEPTH, MAX_NODES, MAX_YAML_BYTES
 
 
 def _type_name(annotation: object) -> str:
@@ -111,6 +114,14 @@ def reference() -> str:
         "single point (1, 1)), no `wind` with clear-sky weather, and (when the data are",
         "read) every once-job window inside the period. `microgrid validate` lists every",
         "error, one line each.",
+        "",
+        f"Files are bounded before they are parsed: a scenario or sweep YAML at most "
+        f"{MAX_YAML_BYTES // MIB} MiB,",
+        f"{MAX_DEPTH} levels deep and {MAX_NODES:,} values with its aliases expanded; a data "
+        f"file (signals, weather,",
+        f"jobs CSV) at most {MAX_DATA_FILE_BYTES // MIB} MiB of UTF-8 text (a UTF-8 BOM is "
+        "accepted); at most",
+        f"{MAX_JOBS:,} jobs, weekly repeats included.",
         "",
     ]
     _section(Scenario, "", out, {Scenario})
