@@ -686,8 +686,14 @@ def run_operate(scenario, inputs: Inputs | None = None) -> dict:
     op = scenario.operate
     inputs = inputs or load_inputs(scenario)
     full = build_problem(scenario, inputs)
-    run = simulate(scenario, inputs)
-    ev = event_costs(scenario, inputs, run, rerun=op.event_costs == "rerun")
+    try:
+        run = simulate(scenario, inputs)
+        ev = event_costs(scenario, inputs, run, rerun=op.event_costs == "rerun")
+    except optimize.Infeasible as exc:
+        # A re-plan has no schedule even with the grid back (e.g. a carbon budget no
+        # dispatch meets): a property of the inputs, reported like plan mode's.
+        relax = "; ".join(str(s) for s in exc.diagnosis) or "no single limit explains it"
+        raise scenario.error(f"infeasible scenario (a re-plan in operate mode): {relax}") from None
     resid = balance_residual(run.actual)
     summary = {
         "forecast": op.forecast,

@@ -228,3 +228,12 @@ def test_highs_banner_only_with_verbose(write_scenario, tmp_path):
     loud = _cli("run", str(path), "--no-powerflow", "--verbose", "--out", str(tmp_path / "b"))
     assert loud.returncode == 0, loud.stderr
     assert "Running HiGHS" in loud.stdout
+
+
+def test_operate_with_no_feasible_re_plan_is_one_line(write_scenario, tmp_path, capsys):
+    # a carbon budget of 0 t with grid power only: no re-plan has a schedule
+    path = write_scenario(**ONE_DAY, **{"objective.carbon_budget_t": 0})
+    out = tmp_path / "out"
+    line = _one_error_line(capsys, ["run", str(path), "--mode", "operate", "--out", str(out)])
+    assert line.startswith(f"error: {path}: infeasible scenario (a re-plan in operate mode)")
+    assert "carbon_budget" in line and not out.exists()
