@@ -45,12 +45,7 @@ def _print_summary(summary: dict, out: Path) -> None:
             f"{o['unserved_energy_mwh']:.2f} MWh, {o['n_solves']} re-plans"
         )
     if "powerflow" in s:
-        pf = s["powerflow"]
-        print(
-            f"  power flow      vm {pf['min_vm_pu']:.4f}-{pf['max_vm_pu']:.4f} pu, "
-            f"line loading <= {pf['max_line_loading_pct']:.1f} %, "
-            f"{pf['violation_steps']} steps with violations"
-        )
+        print(f"  power flow      {_powerflow_line(s['powerflow'])}")
     for name, b in s.get("baselines", {}).items():
         print(
             f"  vs {name:<13}{b['cost_saving_pct']:>8.1f} % cost, "
@@ -72,7 +67,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = microgrid.run(args.scenario, powerflow=not args.no_powerflow, mode=args.mode)
     out = result.write(out)
     _print_summary(result.summary, out)
+    _powerflow_warning(result.summary)
     return _ac_plan_exit(result.summary, out)
+
+
+def _powerflow_line(pf: dict) -> str:
+    if not pf["converged_steps"]:
+        return f"no solution at any of {pf['steps']} steps"
+    text = (
+        f"vm {pf['min_vm_pu']:.4f}-{pf['max_vm_pu']:.4f} pu, line loading <= "
+        f"{pf['max_line_loading_pct']:.1f} %, {pf['violation_steps']} steps with violations"
+    )
+    if pf["diverged_steps"]:
+        text += f", no solution at {pf['diverged_steps']} steps"
+    return text
+
+
+def _powerflow_warning(summary: dict) -> None:
+    """One `warning:` line when the AC check found no solution at some steps (plan-ac's
+    own warning covers its mode)."""
+    pf = summary.get("powerflow")
+    if pf is None or not pf["diverged_steps"] or "ac_plan" in summary:
+        return
+    print(
+        f"warning: the AC power flow found no solution at {pf['diverged_steps']} of "
+        f"{pf['steps']} steps (the network cannot carry the plan there: check line lengths, "
+        "transformer rating and loads, or run --mode plan-ac)",
+        file=sys.stderr,
+    )
 
 
 def _ac_plan_exit(summary: dict, out: Path) -> int:

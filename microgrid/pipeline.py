@@ -274,6 +274,28 @@ def check_network(scenario: Scenario, ts: pd.DataFrame):
     return net, pf
 
 
+def powerflow_summary(pf: pd.DataFrame, engine: str) -> dict:
+    """`summary.json["powerflow"]`: extremes over the steps whose power flow converged
+    (None when none did), limit violations, and the steps with no power-flow solution."""
+    ok = pf[pf["converged"].astype(bool)]
+
+    def extreme(column: str, how: str) -> float | None:
+        return float(getattr(ok[column], how)()) if len(ok) else None
+
+    return {
+        "engine": pf.attrs.get("engine", engine),
+        "converged_steps": len(ok),
+        "steps": len(pf),
+        "diverged_steps": len(pf) - len(ok),
+        "min_vm_pu": extreme("min_vm_pu", "min"),
+        "max_vm_pu": extreme("max_vm_pu", "max"),
+        "max_line_loading_pct": extreme("max_line_loading_pct", "max"),
+        "max_trafo_loading_pct": extreme("trafo_loading_pct", "max"),
+        "violation_steps": int((pf["n_violations"] > 0).sum()),
+        "violations": int(pf["n_violations"].sum()),
+    }
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -345,17 +367,7 @@ def run(
             net, pf = check_network(scenario, ts)
         ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
         ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
-        summary["powerflow"] = {
-            "engine": pf.attrs.get("engine", scenario.network.engine),
-            "converged_steps": int(pf["converged"].sum()),
-            "steps": len(pf),
-            "min_vm_pu": float(pf["min_vm_pu"].min()),
-            "max_vm_pu": float(pf["max_vm_pu"].max()),
-            "max_line_loading_pct": float(pf["max_line_loading_pct"].max()),
-            "max_trafo_loading_pct": float(pf["trafo_loading_pct"].max()),
-            "violation_steps": int((pf["n_violations"] > 0).sum()),
-            "violations": int(pf["n_violations"].sum()),
-        }
+        summary["powerflow"] = powerflow_summary(pf, scenario.network.engine)
         violations = pf.attrs.get("violations", pd.DataFrame())
 
     from microgrid.operate import add_cosim_outputs

@@ -171,15 +171,21 @@ def define_network_cuts(
     else:
         slack = [0.0] * len(cuts)
 
-    def rule(m, i):
-        c = cuts[i]
+    # Bodies first, outside Pyomo's rule: a cut on constants alone raises Infeasible here,
+    # where Pyomo would log the exception of a failing rule on stdout before passing it on.
+    bodies = []
+    for c, s in zip(cuts, slack, strict=True):
         body = sum(float(v) * _terms(m, k, int(c.step), load) for k, v in c.coeffs.items())
-        body = body + slack[i]
+        bodies.append(body + s)
+        if isinstance(bodies[-1], (int, float)):
+            _check_constant(c, float(bodies[-1]))
+
+    def rule(m, i):
+        c, body = cuts[i], bodies[i]
+        if isinstance(body, (int, float)):
+            return pyo.Constraint.Feasible
         lo = None if c.lower is None else float(c.lower)
         hi = None if c.upper is None else float(c.upper)
-        if isinstance(body, (int, float)):
-            _check_constant(c, float(body))
-            return pyo.Constraint.Feasible
         return pyo.inequality(lo, body, hi)
 
     m.network_cut = pyo.Constraint(range(len(cuts)), rule=rule)

@@ -237,3 +237,17 @@ def test_operate_with_no_feasible_re_plan_is_one_line(write_scenario, tmp_path, 
     line = _one_error_line(capsys, ["run", str(path), "--mode", "operate", "--out", str(out)])
     assert line.startswith(f"error: {path}: infeasible scenario (a re-plan in operate mode)")
     assert "carbon_budget" in line and not out.exists()
+
+
+def test_plan_whose_power_flow_finds_no_solution_says_so(write_scenario, tmp_path, capsys):
+    # a 1,000 km feeder: no step of the AC check converges; the summary must not read
+    # "0 steps with violations" beside NaN voltages, and summary.json stays strict JSON
+    path = write_scenario(**ONE_DAY, **{"network.datacenter_line_km": 1000})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "power flow      no solution at any of 24 steps" in captured.out
+    assert captured.err.startswith("warning: the AC power flow found no solution at 24 of 24")
+    text = (out / "summary.json").read_text()
+    pf = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in summary.json"))["powerflow"]
+    assert pf["diverged_steps"] == 24 and pf["min_vm_pu"] is None
