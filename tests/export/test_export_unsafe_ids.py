@@ -5,6 +5,7 @@ format characters (bidi overrides make a script read differently than it runs)."
 from __future__ import annotations
 
 import pytest
+from cli_helpers import one_error_line
 from export_helpers import JobIn, SegIn, write_result_dir
 
 from microgrid.cli import main
@@ -17,20 +18,11 @@ def _result(tmp_path, job_id: str, command: str = "echo training {job_id}"):
     return write_result_dir(tmp_path / "r", [JobIn(job_id, 1, DEADLINE, command)], [seg])
 
 
-def _refused(capsys, argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
-
-
 @pytest.mark.parametrize("target", ["slurm", "kubernetes", "json"])
-def test_id_starting_with_dash_is_refused(tmp_path, capsys, target):
+def test_id_starting_with_dash_isone_error_line(tmp_path, capsys, target):
     rd = _result(tmp_path, "-rf")
     out = tmp_path / "out"
-    line = _refused(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
+    line = one_error_line(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
     assert "jobs_spec.json" in line and "field 0.id" in line and "starts with '-'" in line
     assert not out.exists()
 
@@ -45,18 +37,18 @@ def test_id_starting_with_dash_is_refused(tmp_path, capsys, target):
     ],
 )
 @pytest.mark.parametrize("target", ["slurm", "kubernetes"])
-def test_format_and_control_characters_in_ids_are_refused(tmp_path, capsys, job_id, target):
+def test_format_and_control_characters_in_ids_areone_error_line(tmp_path, capsys, job_id, target):
     rd = _result(tmp_path, job_id)
     out = tmp_path / "out"
-    line = _refused(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
+    line = one_error_line(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
     assert "field 0.id" in line and "control characters (U+" in line
     assert not out.exists()
 
 
-def test_bidi_override_in_command_is_refused(tmp_path, capsys):
+def test_bidi_override_in_command_isone_error_line(tmp_path, capsys):
     rd = _result(tmp_path, "train", command="echo safe \u202e; rm -rf ~ #")
     out = tmp_path / "out"
-    line = _refused(capsys, ["export", str(rd), "--to", "slurm", "--out", str(out)])
+    line = one_error_line(capsys, ["export", str(rd), "--to", "slurm", "--out", str(out)])
     assert "field 0.command" in line and "U+202E RIGHT-TO-LEFT OVERRIDE" in line
     assert not out.exists()
 

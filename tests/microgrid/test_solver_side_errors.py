@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_helpers import one_error_line
 from scenario_factory import DATA, ROOT
 
 import optimize
@@ -20,15 +21,6 @@ from microgrid.scenario import load_scenario
 from optimize.network_cuts import LinearCut
 
 ONE_DAY = {"period.end": "2023-08-23T00:00"}
-
-
-def _one_error_line(capsys, argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def test_plan_ac_that_cannot_meet_voltage_limits_writes_its_best_plan(
@@ -150,7 +142,7 @@ def test_price_beyond_the_solvers_range_is_an_input_error(
     monkeypatch.setattr(optimize.ranges, "MAX_ABS_COST", 5e4)
     path = write_scenario(**ONE_DAY, **{"signals.csv": _signals_with_price(tmp_path, "1e5")})
     out = tmp_path / "out"
-    line = _one_error_line(capsys, ["run", str(path), "--no-powerflow", "--out", str(out)])
+    line = one_error_line(capsys, ["run", str(path), "--no-powerflow", "--out", str(out)])
     assert line.startswith(f"error: {path}, line ")
     assert "field signals.price_column" in line and "cost 100015 of grid_import_mw[5]" in line
     assert "at 2023-08-22 05:00 CDT" in line  # the first step with that price, local time
@@ -170,7 +162,7 @@ def test_solver_failure_after_the_solve_names_the_suspect_field(
     monkeypatch.setattr(solve_module, "run_highs", failed)
     path = write_scenario(**ONE_DAY)
     out = str(tmp_path / "out")
-    line = _one_error_line(capsys, ["run", str(path), "--no-powerflow", "--out", out])
+    line = one_error_line(capsys, ["run", str(path), "--no-powerflow", "--out", out])
     assert "the solver failed (HiGHS stopped with status 'Unknown'" in line
     # the small scenario's largest cost is its demand charge, 8000 USD/MW per month
     assert "field grid.demand_charge_usd_per_kw_month" in line and "line " in line
@@ -187,7 +179,7 @@ def test_no_solution_within_the_time_limit_names_the_time_limit(
     monkeypatch.setattr(solve_module, "run_highs", out_of_time)
     path = write_scenario(**ONE_DAY)
     out = str(tmp_path / "out")
-    line = _one_error_line(capsys, ["run", str(path), "--no-powerflow", "--out", out])
+    line = one_error_line(capsys, ["run", str(path), "--no-powerflow", "--out", out])
     assert "field solver.time_limit_s" in line and "within the solver's time limit (60" in line
 
 
@@ -234,7 +226,7 @@ def test_operate_with_no_feasible_re_plan_is_one_line(write_scenario, tmp_path, 
     # a carbon budget of 0 t with grid power only: no re-plan has a schedule
     path = write_scenario(**ONE_DAY, **{"objective.carbon_budget_t": 0})
     out = tmp_path / "out"
-    line = _one_error_line(capsys, ["run", str(path), "--mode", "operate", "--out", str(out)])
+    line = one_error_line(capsys, ["run", str(path), "--mode", "operate", "--out", str(out)])
     assert line.startswith(f"error: {path}: infeasible scenario (a re-plan in operate mode)")
     assert "carbon_budget" in line and not out.exists()
 
