@@ -5,8 +5,9 @@ of the first bad byte. The caps bound the time and memory any file can cost."""
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from microgrid.errors import InputError
 
@@ -99,6 +100,18 @@ class _NamesFields(Protocol):
     naming its own file and the field's line."""
 
     def error(self, message: str, field: str | None = None) -> InputError: ...
+
+
+def read_json_file(path: Path, max_bytes: int = MAX_DATA_FILE_BYTES) -> Any:
+    """A JSON file of bounded size (read_text_file: UTF-8, not binary, at most
+    `max_bytes`); bad or too deeply nested JSON is an InputError naming the file and line."""
+    text = read_text_file(path, max_bytes)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+    except RecursionError:
+        raise InputError("invalid JSON: nested too deeply", path=str(path)) from None
 
 
 def require_data_file(

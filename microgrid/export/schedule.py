@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_text_file
+from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_file
 from microgrid.errors import InputError
 from microgrid.export.safe_io import atomic_write_text, check_job_text
 from microgrid.results import JOBS_COLUMNS
@@ -314,7 +314,7 @@ def write_schedule_csv(schedule: Schedule, path: str | Path) -> Path:
 
 def read_schedule(path: str | Path) -> Schedule:
     path = Path(path)
-    return schedule_from_dict(_parse_json(path), path=path)
+    return schedule_from_dict(read_json_file(path), path=path)
 
 
 def load_schema() -> dict[str, Any]:
@@ -327,18 +327,7 @@ def load_schema() -> dict[str, Any]:
 def _read_json(path: Path) -> Any:
     if not path.is_file():
         raise InputError(f"{path.name} is missing from the result directory", path=str(path))
-    return _parse_json(path)
-
-
-def _parse_json(path: Path) -> Any:
-    """A JSON file of bounded size (read_text_file: UTF-8, not binary, at most 16 MiB)."""
-    text = read_text_file(path, MAX_DATA_FILE_BYTES)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
-    except RecursionError:
-        raise InputError("invalid JSON: nested too deeply", path=str(path)) from None
+    return read_json_file(path)
 
 
 def _finite(value: str, *, path: Path, line: int, name: str) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import re
 from itertools import combinations
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from microgrid.atomic import atomic_write_bytes  # noqa: E402
+from microgrid.datafiles import read_json_file  # noqa: E402
 from microgrid.errors import InputError  # noqa: E402
 from microgrid.resultdir import is_folder_of  # noqa: E402
 from microgrid.sweeps.runner import read_records, records_table  # noqa: E402
@@ -174,7 +174,9 @@ def sweep_report(out_dir: str | Path) -> Path:
         )
     meta = {}
     if (out / "sweep.json").exists():
-        meta = json.loads((out / "sweep.json").read_text())
+        meta = read_json_file(out / "sweep.json")
+    if not isinstance(meta, dict):
+        raise InputError("not a sweep description (a JSON object)", path=str(out / "sweep.json"))
     ids = {c["case_id"] for c in meta.get("cases", [])}
     recs = [r for cid, r in read_records(out).items() if not ids or cid in ids]
     df_all = records_table(recs)

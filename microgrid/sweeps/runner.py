@@ -46,6 +46,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from microgrid.atomic import atomic_write, atomic_write_bytes
+from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
 from microgrid.resultdir import open_dir, recover, replace_dir
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
@@ -99,8 +100,8 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 def read_record(path: Path) -> dict | None:
     """A record, or None if missing or unreadable (a torn file cannot exist, but be safe)."""
     try:
-        rec = json.loads(path.read_text())
-    except (OSError, ValueError):
+        rec = read_json_file(path)
+    except InputError:
         return None
     return rec if isinstance(rec, dict) and "status" in rec else None
 

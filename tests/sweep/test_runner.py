@@ -9,10 +9,11 @@ import subprocess
 
 import pandas as pd
 import psutil
+import pytest
 from sweep_helpers import PY, ROOT, STANDIN, env, records, result_dirs, wait_for, write_spec
 
 from microgrid.cli import main
-from microgrid.sweeps import sweep, sweep_report
+from microgrid.sweeps import load_spec, sweep, sweep_report
 from microgrid.sweeps.standin import run_case
 
 MIXED = """\
@@ -127,3 +128,26 @@ def test_missing_dask_scheduler_file_is_refused_at_once(tmp_path, capsys):
     code = main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--dask", str(missing)])
     err = capsys.readouterr().err
     assert code == 2 and err == f"error: {missing}: no such Dask scheduler file\n"
+
+
+@pytest.mark.parametrize(
+    ("sweep_json", "needle"),
+    [
+        ("x", "sweep.json, line 1: invalid JSON"),
+        ("[]", "sweep.json: not a sweep description"),
+        ("[" * 100_000 + "]" * 100_000, "sweep.json: invalid JSON: nested too deeply"),
+    ],
+    ids=["not-json", "not-an-object", "deep"],
+)
+def test_report_on_a_damaged_sweep_folder_is_one_line(tmp_path, capsys, sweep_json, needle):
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, "axes:\n  objective.carbon_price_usd_per_t: [0, 100]\n")
+    sweep(load_spec(spec), out, runner=run_case)
+    (out / "sweep.json").write_text(sweep_json)
+    # a damaged record (deeply nested) counts as not done: the report still runs
+    next((out / "records").glob("*.json")).write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["sweep-report", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and needle in err and "Traceback" not in err
+    (out / "sweep.json").unlink()
+    assert main(["sweep-report", str(out)]) == 0
