@@ -79,9 +79,14 @@ def _finite_or_text(cell: str) -> bool:
         return True  # not a number at all: the schema names the expected type
 
 
-def read_jobs_csv(path: Path, known_ids: Collection[str] = ()) -> list[Job]:
+def read_jobs_csv(
+    path: Path,
+    known_ids: Collection[str] = (),
+    default_curve: list[tuple[float, float]] | None = None,
+) -> list[Job]:
     """One job per row; columns are the `Job` fields. Errors name file, line and column.
-    Ids must differ from each other and from `known_ids` (the scenario's YAML list)."""
+    Ids must differ from each other and from `known_ids` (the scenario's YAML list); with
+    `default_curve` (the scenario's), a row's `f_min` must lie on its throughput curve."""
     jobs = []
     line_of_id: dict[str, int] = {}
     for line, row in _csv_rows(path):
@@ -100,6 +105,10 @@ def read_jobs_csv(path: Path, known_ids: Collection[str] = ()) -> list[Job]:
             raise InputError(
                 f"duplicate job id {job.id!r} ({also})", path=str(path), line=line, field="id"
             )
+        curve = job.throughput_curve or default_curve
+        why = curve_problem(job.f_min, curve) if curve else None
+        if why:
+            raise InputError(f"job {job.id!r}: {why}", path=str(path), line=line, field="f_min")
         line_of_id[job.id] = line
         jobs.append(job)
     return jobs
@@ -112,16 +121,8 @@ def scenario_jobs(scenario: Scenario) -> list[Job]:
         return jobs
     path = scenario.resolve(scenario.jobs.csv)
     require_data_file(scenario, path, "jobs.csv")
-    seen = {job.id for job in jobs}
-    for job in read_jobs_csv(path, seen):
-        if job.id in seen:
-            raise InputError(f"duplicate job id {job.id!r}", path=str(path), field="id")
-        why = curve_problem(job.f_min, job.throughput_curve or scenario.datacenter.throughput_curve)
-        if why:
-            raise InputError(f"job {job.id!r}: {why}", path=str(path), field="f_min")
-        seen.add(job.id)
-        jobs.append(job)
-    return jobs
+    known = {job.id for job in jobs}
+    return jobs + read_jobs_csv(path, known, scenario.datacenter.throughput_curve)
 
 
 @dataclass(frozen=True)

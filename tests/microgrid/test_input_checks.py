@@ -233,7 +233,7 @@ def test_jobs_csv_f_min_below_the_curve(tmp_path, write_scenario, capsys):
     code = main(["validate", str(path)])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert f"error: {csv}, field f_min: job 'a': f_min (0.3) is below" in err
+    assert f"error: {csv}, line 2, field f_min: job 'a': f_min (0.3) is below" in err
 
 
 def test_single_point_curve_means_proportional_and_is_valid(write_scenario, capsys):
