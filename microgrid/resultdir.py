@@ -12,13 +12,15 @@ instant, `--out` holds the complete old result or the complete new one:
 
 - Linux: `renameat2(RENAME_EXCHANGE)` swaps the two folders in one step; the old tree,
   now at the temp name, is then removed.
-- elsewhere (or a file system without it): old -> `.NAME.old-PID-X`, new -> NAME, then
+- elsewhere (or a file system without it): old -> `.NAME.old-PID@HOST-X`, new -> NAME, then
   the old one is renamed to the temp name and removed. A kill between the first two
   renames leaves no NAME; `recover` at the start of the next write renames the
   `.old-` folder back.
 
-Names of the folders beside NAME: `.NAME.tmp-PID-X` (being built, or an old tree being
-removed: always garbage once PID is dead) and `.NAME.old-PID-X` (a complete old result).
+Names of the folders beside NAME: `.NAME.tmp-PID@HOST-X` (being built, or an old tree
+being removed: garbage once PID is dead on HOST) and `.NAME.old-PID@HOST-X` (a complete old
+result). Only this host's leftovers are judged: on storage shared by several hosts a pid
+says nothing about another host's writer.
 Trees are removed with the marker last, so a half-removed one still carries it.
 """
 
@@ -31,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -229,7 +232,17 @@ def check_target(
 
 
 def _leftover_pattern(out: Path) -> re.Pattern:
-    return re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)-[A-Za-z0-9_]+")
+    host = re.escape(_HOST)
+    return re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)@{host}-[A-Za-z0-9_]+")
+
+
+# The host in leftover names: letters, digits, `.` and `-` only (it is part of a file name).
+_HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "host"
+
+
+def _writer_tag() -> str:
+    """`PID@HOST-X`: who writes a temp folder, and a random part so names never clash."""
+    return f"{os.getpid()}@{_HOST}-{uuid.uuid4().hex[:8]}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -334,7 +347,7 @@ def exchange(a: Path, b: Path) -> bool:
 def _swap_aside(tmp: Path, out: Path) -> None:
     """Fallback swap: old aside, new in, old to the temp name. Between the first two
     renames `out` is missing; `recover` (or the except below) puts the old one back."""
-    old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    old = out.parent / f".{out.name}.old-{_writer_tag()}"
     os.rename(out, old)
     try:
         os.rename(tmp, out)
@@ -342,6 +355,31 @@ def _swap_aside(tmp: Path, out: Path) -> None:
         os.rename(old, out)
         raise
     os.rename(old, tmp)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so the renames in it survive a power cut (best effort: some file
+    systems refuse to fsync a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def sync_tree(folder: Path) -> None:
+    """fsync every file and folder of a finished result before it is swapped in: after a
+    power cut `--out` then holds the old result or the complete new one, as after a kill."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                fd = os.open(os.path.join(root, name), os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        sync_folder(Path(root))
 
 
 def replace_dir(tmp: Path, out: Path) -> None:
@@ -371,7 +409,7 @@ def write_dir(
         recover(target)
         check_target(target, kind, inputs)  # recover may have put a folder back at `out`
         # os.mkdir, not mkdtemp: the folder gets the user's umask (mkdtemp makes it 0700)
-        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = target.parent / f".{target.name}.tmp-{_writer_tag()}"
         os.mkdir(tmp)
         _build_and_swap(tmp, target, kind, fill)
     except OSError as exc:
@@ -387,7 +425,9 @@ def _build_and_swap(tmp: Path, target: Path, kind: str, fill: Callable[[Path], N
         fill(tmp)
         if target.is_dir():  # an empty or pre-marker folder: marked, so that once swapped
             ensure_marker(target, kind)  # out, a kill leaves it restorable and removable
+        sync_tree(tmp)
         replace_dir(tmp, target)
+        sync_folder(target.parent)
     except BaseException:
         if tmp.is_dir():
             discard(tmp)

@@ -24,7 +24,7 @@ from test_baselines import TINY
 
 from microgrid import resultdir
 from microgrid.cli import main
-from microgrid.resultdir import MARKER_NAME, marker_text, recover, write_dir
+from microgrid.resultdir import _HOST, MARKER_NAME, marker_text, recover, write_dir
 
 TINY_CASE = """\
 cases:
@@ -237,26 +237,30 @@ def test_rerun_replaces_own_result_and_cleans_leftovers(run_result, tmp_path, ti
     out = tmp_path / "out"
     shutil.copytree(run_result, out)  # an earlier run's folder, marker included
     (out / "stale.csv").write_text("from an earlier run")
-    dead = tmp_path / f".out.tmp-{dead_pid()}-deadbeef"  # a killed run's folder
+    dead = tmp_path / f".out.tmp-{dead_pid()}@{_HOST}-deadbeef"  # a killed run's folder
     dead.mkdir()
     (dead / MARKER_NAME).write_text("")
     (dead / "timeseries.csv").write_text("half")
-    alive = tmp_path / f".out.tmp-{os.getpid()}-0000abcd"  # a running writer's
+    alive = tmp_path / f".out.tmp-{os.getpid()}@{_HOST}-0000abcd"  # a running writer's
     alive.mkdir()
     (alive / MARKER_NAME).write_text("")
-    stranger = tmp_path / f".out.tmp-{dead_pid()}-feedf00d"  # right name, not ours
+    stranger = tmp_path / f".out.tmp-{dead_pid()}@{_HOST}-feedf00d"  # right name, not ours
     stranger.mkdir()
     (stranger / "diary.txt").write_text("keep")
+    # another host's writer on shared storage: its pid means nothing here, so it is kept
+    elsewhere = tmp_path / f".out.tmp-{dead_pid()}@other-node-7-0badcafe"
+    elsewhere.mkdir()
+    (elsewhere / MARKER_NAME).write_text("")
     assert main(["run", str(tiny), "--out", str(out), "--no-powerflow"]) == 0
     assert not (out / "stale.csv").exists() and (out / "summary.json").is_file()
-    assert not dead.exists() and alive.exists()
+    assert not dead.exists() and alive.exists() and elsewhere.exists()
     assert (stranger / "diary.txt").read_text() == "keep"
 
 
 def test_recover_restores_a_moved_aside_result(tmp_path):
     out = tmp_path / "out"
     write_dir(out, "run", lambda tmp: (tmp / "a.txt").write_text("old"))
-    aside = tmp_path / f".out.old-{dead_pid()}-12345678"
+    aside = tmp_path / f".out.old-{dead_pid()}@{_HOST}-12345678"
     os.rename(out, aside)  # a fallback swap killed between its two renames
     recover(out)
     assert (out / "a.txt").read_text() == "old" and not aside.exists()
