@@ -12,10 +12,11 @@ from typing import Any, Protocol
 from microgrid.errors import InputError
 
 MIB = 1024 * 1024
-# A data CSV (signals, weather, jobs) of 16 MiB is about 400,000 signal rows, more than
-# three years at 5 minutes. Reading one takes about 1.5 s and 80 MB on top of the libraries,
-# so every input stays within 5 s and 500 MB; the shipped yearly hourly files are 0.4 MB.
-MAX_DATA_FILE_BYTES = 16 * MIB
+# A data CSV (signals, weather, jobs) of 8 MiB is about 265,000 signal rows: two and a half
+# years at 5 minutes. A whole `microgrid validate` took 2.6-3.0 s and 280 MB on such a file,
+# and 3.4-5.1 s and 300 MB on 400,000 rows (12.5 MB, 2.2 s of it in the reader): 8 MiB
+# keeps every input within 5 s and 500 MB. The shipped yearly hourly files are 0.4 MB.
+MAX_DATA_FILE_BYTES = 8 * MIB
 # Binary files (a spreadsheet, an image) are recognised by a NUL byte near the start.
 _SNIFF_BYTES = 64 * 1024
 
