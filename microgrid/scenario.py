@@ -66,7 +66,7 @@ def _sane_year(t: datetime) -> datetime:
     return t
 
 
-def _known_tz(name: str) -> str:
+def known_timezone(name: str) -> str:
     """An IANA zone that both zoneinfo and pandas accept (pandas refuses `localtime`)."""
     try:
         ZoneInfo(name)
@@ -92,7 +92,7 @@ def _no_controls_but_lines(text: str) -> str:
 Time = Annotated[datetime, AfterValidator(_sane_year)]
 Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_no_controls)]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_no_controls_but_lines)]
-TimeZoneName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_known_tz)]
+TimeZoneName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(known_timezone)]
 
 
 class Strict(BaseModel):

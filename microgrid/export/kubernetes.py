@@ -37,6 +37,8 @@ ANNOTATION = "microgrid.io"
 DEFAULT_IMAGE = "busybox:1.36"
 MULTI_DOC = "jobs.yaml"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# registry/name:tag@digest: visible ASCII without quotes or shell characters, not an option
+_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
@@ -154,8 +156,15 @@ def export_kubernetes(
 ) -> KubernetesExportResult:
     """Write suspended Job manifests (one file per segment, or jobs.yaml) and schedule.json."""
     opts = opts or KubernetesOptions()
-    if opts.namespace and not _DNS_LABEL.match(opts.namespace):
-        raise InputError(f"namespace {opts.namespace!r} is not a DNS-1123 label")
+    if opts.namespace and not (len(opts.namespace) <= 63 and _DNS_LABEL.fullmatch(opts.namespace)):
+        raise InputError(
+            f"namespace {opts.namespace!r} is not a DNS-1123 label (a-z, 0-9, '-', at most 63)"
+        )
+    if not _IMAGE.fullmatch(opts.image):
+        raise InputError(
+            f"container image {opts.image!r} is not an image reference (no spaces or control "
+            "characters, at most 512 characters)"
+        )
     refuse_control_chars(schedule.scenario.name, what="scenario name", field="scenario.name")
     for j in schedule.jobs:
         check_job_text(j.id, j.command)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -26,7 +25,7 @@ from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_fil
 from microgrid.errors import InputError
 from microgrid.export.safe_io import atomic_write_text, check_job_text
 from microgrid.results import JOBS_COLUMNS
-from microgrid.scenario import Export
+from microgrid.scenario import Export, known_timezone
 from microgrid.yamlio import load_yaml
 
 SCHEMA_VERSION = "1.0"
@@ -450,15 +449,12 @@ def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
 
 
 def check_timezone(name: str, *, path: Path | str | None = None, field: str | None = None) -> str:
+    """`name` if it is a zone the scenario would accept (zoneinfo and pandas: not
+    `localtime`, not an over-long or path-like name), else an InputError naming `field`."""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InputError(
-            f"unknown time zone {name!r} (use an IANA name such as UTC)",
-            path=None if path is None else str(path),
-            field=field,
-        ) from None
-    return name
+        return known_timezone(name)
+    except (ValueError, TypeError) as exc:
+        raise InputError(str(exc), path=None if path is None else str(path), field=field) from None
 
 
 def load_result(result_dir: str | Path) -> ResultInputs:

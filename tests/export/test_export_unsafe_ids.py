@@ -19,7 +19,7 @@ def _result(tmp_path, job_id: str, command: str = "echo training {job_id}"):
 
 
 @pytest.mark.parametrize("target", ["slurm", "kubernetes", "json"])
-def test_id_starting_with_dash_isone_error_line(tmp_path, capsys, target):
+def test_id_starting_with_dash_is_refused(tmp_path, capsys, target):
     rd = _result(tmp_path, "-rf")
     out = tmp_path / "out"
     line = one_error_line(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
@@ -37,7 +37,7 @@ def test_id_starting_with_dash_isone_error_line(tmp_path, capsys, target):
     ],
 )
 @pytest.mark.parametrize("target", ["slurm", "kubernetes"])
-def test_format_and_control_characters_in_ids_areone_error_line(tmp_path, capsys, job_id, target):
+def test_format_and_control_characters_in_ids_are_refused(tmp_path, capsys, job_id, target):
     rd = _result(tmp_path, job_id)
     out = tmp_path / "out"
     line = one_error_line(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
@@ -45,7 +45,7 @@ def test_format_and_control_characters_in_ids_areone_error_line(tmp_path, capsys
     assert not out.exists()
 
 
-def test_bidi_override_in_command_isone_error_line(tmp_path, capsys):
+def test_bidi_override_in_command_is_refused(tmp_path, capsys):
     rd = _result(tmp_path, "train", command="echo safe \u202e; rm -rf ~ #")
     out = tmp_path / "out"
     line = one_error_line(capsys, ["export", str(rd), "--to", "slurm", "--out", str(out)])
@@ -59,3 +59,24 @@ def test_multi_line_command_still_exports(tmp_path, capsys):
     assert main(["export", str(rd), "--to", "slurm", "--out", str(out)]) == 0
     script = next(out.glob("*.sbatch")).read_text()
     assert "$'echo one\\n\\x09echo two train'" in script  # escaped, one line
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--to", "slurm", "--timezone", "localtime"], "unknown time zone 'localtime'"),
+        (["--to", "slurm", "--timezone", "x" * 300], "unknown time zone 'xxxx"),
+        (["--to", "kubernetes", "--image", "a\nb"], "container image 'a\\nb'"),
+        (["--to", "kubernetes", "--image", ""], "container image ''"),
+        (["--to", "kubernetes", "--image=-rf"], "container image '-rf'"),
+        (["--to", "kubernetes", "--namespace", "n" * 64], "is not a DNS-1123 label"),
+        (["--to", "kubernetes", "--namespace", "abc\n"], "namespace 'abc\\n'"),
+    ],
+    ids=["tz-localtime", "tz-long", "image-newline", "image-empty", "image-dash", "ns-64", "ns-nl"],
+)
+def test_unsafe_export_options_are_refused(tmp_path, capsys, args, needle):
+    rd = _result(tmp_path, "job-a")
+    out = tmp_path / "out"
+    line = one_error_line(capsys, ["export", str(rd), "--out", str(out), *args])
+    assert needle in line and len(line) < 400
+    assert not out.exists()
