@@ -3,8 +3,7 @@
 Plain numpy arrays and dataclasses in (``optimize.problem``), a ``Dispatch`` out.
 """
 
-from optimize.diagnosis import Infeasible, Slack
-from optimize.errors import NumericRangeError, SolveError
+from optimize.errors import Infeasible, NumericRangeError, Slack, SolveError
 from optimize.model import build_model
 from optimize.problem import (
     Battery,

@@ -10,46 +10,12 @@ raised as ``Infeasible(diagnosis)``. ``Slack.amount`` is the largest slack over 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from optimize.errors import Infeasible, Slack, SolveError
 from optimize.problem import Problem, SolverOptions
 
 SLACK_TOL = 1e-6
-
-
-@dataclass(frozen=True)
-class Slack:
-    kind: str  # "import_limit", "ramp_limit_up", "soc_min", "dr_cap", "carbon_budget", ...
-    name: str  # the asset or job
-    steps: list[int]  # contiguous steps (empty: not tied to a step)
-    amount: float  # largest violation over the steps, in ``unit``
-    unit: str
-
-    def __str__(self) -> str:
-        if not self.steps:
-            where = ""
-        elif len(self.steps) == 1:
-            where = f" at step {self.steps[0]}"
-        else:
-            where = f" at steps {self.steps[0]}-{self.steps[-1]}"
-        return f"{self.kind} ({self.name}){where}: short by up to {self.amount:.6g} {self.unit}"
-
-
-class Infeasible(Exception):
-    """The problem has no feasible schedule; ``diagnosis`` lists the minimal relaxations."""
-
-    def __init__(self, diagnosis: list[Slack]):
-        self.diagnosis = list(diagnosis)
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        if not self.diagnosis:
-            return "infeasible (no elastic slack could explain it)"
-        lines = [f"infeasible: {len(self.diagnosis)} limit(s) must be relaxed:"]
-        lines += [f"  - {s}" for s in self.diagnosis]
-        return "\n".join(lines)
 
 
 def group_steps(steps: np.ndarray, amounts: np.ndarray) -> list[tuple[list[int], float]]:
@@ -91,7 +57,7 @@ def collect_slacks(m) -> list[Slack]:
 def diagnose(problem: Problem, options: SolverOptions) -> None:
     """Solve the elastic model and raise ``Infeasible`` with the non-zero slacks."""
     from optimize.model import build_model
-    from optimize.solve import SolveError, compile_model, load_solution, make_highs, run_highs
+    from optimize.solve import compile_model, load_solution, make_highs, run_highs
 
     m = build_model(problem, elastic=True)
     cm = compile_model(m)

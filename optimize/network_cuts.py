@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
-from optimize.diagnosis import Infeasible, Slack
 from optimize.elastic import add_slack
+from optimize.errors import Infeasible, Slack
 
 CUT_VARIABLES = (
     "grid_import_mw",

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
 from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
 from optimize.results import Dispatch, extract_dispatch
@@ -209,8 +210,6 @@ def solve_rolling(
     and the solve goes on from there; only an infeasibility that remains with no carried
     work is raised (``optimize.Infeasible``, steps of the full horizon).
     """
-    from optimize.diagnosis import Infeasible
-
     options = options or SolverOptions()
     n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
     if boundaries is None:
@@ -272,8 +271,8 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
     """Build and solve window ``[a, e)`` from the carried state; returns the dispatch, the
     solved model, the window stats and the window's jobs. Raises ``Infeasible`` with the
     window's diagnosis (steps of the full horizon)."""
-    from optimize.diagnosis import Infeasible, Slack, diagnose
-    from optimize.solve import SolveError, solve_model
+    from optimize.diagnosis import diagnose
+    from optimize.solve import solve_model
 
     jobs = _window_jobs(carried.states, a, e)
     sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs)
