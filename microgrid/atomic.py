@@ -7,10 +7,14 @@ whole folders (result directories, Pareto fronts, exports) through microgrid.res
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def atomic_write(path: Path, write: Callable[[Path], None], mode: int = 0o644) -> None:
@@ -39,3 +43,29 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     """UTF-8 text with `\\n` line ends."""
     atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def jsonable(x: Any) -> Any:
+    """`x` as plain JSON values: numpy scalars unwrapped, NaN and infinities as None (a
+    figure with no value), keys and unknown objects as text."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item):  # numpy scalars
+        with contextlib.suppress(Exception):
+            x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return str(x)
+
+
+def json_text(obj: Any, indent: int = 2) -> str:
+    """Indented JSON that every parser reads (no NaN), ending in a newline."""
+    return json.dumps(jsonable(obj), indent=indent, allow_nan=False) + "\n"
+
+
+def atomic_write_json(path: Path, obj: Any, indent: int = 1) -> None:
+    atomic_write_text(path, json_text(obj, indent))

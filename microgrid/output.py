@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import math
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from microgrid.atomic import json_text
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.resultdir import write_dir
 
@@ -26,22 +25,6 @@ def timeseries_for_file(ts: pd.DataFrame) -> pd.DataFrame:
     out = ts.reset_index(drop=True)
     out.insert(0, "timestamp_utc", _iso_z(ts.index))
     return out
-
-
-def _finite_or_none(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
-    return value
-
-
-def strict_json(data: object) -> str:
-    """Indented JSON that every parser reads: NaN and infinities (a figure with no value,
-    e.g. voltages of a power flow that found no solution) are written as null."""
-    return json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n"
 
 
 def jobs_for_file(jobs: pd.DataFrame) -> pd.DataFrame:
@@ -78,8 +61,8 @@ def _write_files(result: Result, tmp: Path) -> None:
     ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.9g")
     ts.to_parquet(tmp / "timeseries.parquet", index=False)
     jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
-    (tmp / "jobs_spec.json").write_text(strict_json(result.jobs_spec))
-    (tmp / "summary.json").write_text(strict_json(result.summary))
+    (tmp / "jobs_spec.json").write_text(json_text(result.jobs_spec))
+    (tmp / "summary.json").write_text(json_text(result.summary))
     if len(result.violations):
         result.violations.to_csv(tmp / "violations.csv", index=False)
     if result.scenario_path is not None:

@@ -25,7 +25,6 @@ import fcntl
 import functools
 import importlib
 import json
-import math
 import multiprocessing
 import os
 import shutil
@@ -45,7 +44,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from microgrid.atomic import atomic_write, atomic_write_bytes
+from microgrid.atomic import atomic_write, atomic_write_json, jsonable
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
 from microgrid.resultdir import open_dir, recover, replace_dir
@@ -76,25 +75,6 @@ class CaseTimeout(BaseException):
 
 def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if hasattr(x, "item") and callable(x.item):  # numpy scalars
-        with contextlib.suppress(Exception):
-            x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if x is None or isinstance(x, (bool, int, float, str)):
-        return x
-    return str(x)
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=1) + "\n").encode())
 
 
 def read_record(path: Path) -> dict | None:
@@ -291,7 +271,7 @@ def execute_case(task: dict) -> dict:
         "result_dir": f"cases/{cid}" if status == "ok" else None,
     }
     atomic_write_json(rec_path, rec)
-    return _jsonable(rec)
+    return jsonable(rec)
 
 
 # ---------------------------------------------------------------------------------------
