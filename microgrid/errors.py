@@ -19,6 +19,16 @@ def _escape(ch: str) -> str:
     return ch
 
 
+def first_control_char(value: str, allow: str = "") -> str | None:
+    """The first control (Unicode Cc) or format character (Cf: bidi overrides such as
+    U+202E, isolates U+2066-2069, zero-width characters) of ``value`` not in ``allow``: what
+    names, ids and commands may not hold, since it hides what they say."""
+    for ch in value:
+        if ch not in allow and unicodedata.category(ch) in ("Cc", "Cf"):
+            return ch
+    return None
+
+
 def _shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text

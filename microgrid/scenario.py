@@ -7,7 +7,6 @@ against the scenario file's folder. Times without an offset are local to `site.t
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from microgrid.errors import InputError, InputErrors
+from microgrid.errors import InputError, InputErrors, first_control_char
 from microgrid.scenario_checks import MAX_PERIOD_DAYS, scenario_problems
 from microgrid.yamlio import LineMap, line_of, load_yaml
 
@@ -79,9 +78,9 @@ def known_timezone(name: str) -> str:
 def _no_controls(text: str, allowed: str = "") -> str:
     """Refuse control and Unicode format characters (NUL, escapes, bidi overrides such as
     U+202E): they hide what a name or command says in terminals, files and scripts."""
-    for ch in text:
-        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf"):
-            raise ValueError(f"contains the control or format character U+{ord(ch):04X}")
+    ch = first_control_char(text, allowed)
+    if ch is not None:
+        raise ValueError(f"contains the control or format character U+{ord(ch):04X}")
     return text
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from microgrid.atomic import atomic_write_text as _atomic_write_text
-from microgrid.errors import InputError
+from microgrid.errors import InputError, first_control_char
 from microgrid.resultdir import absolute_target, check_target, is_folder_of, write_dir
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -29,22 +29,13 @@ def safe_stem(job_id: str, max_len: int = 40) -> str:
     return f"{s or 'job'}-{short_hash(job_id)}"
 
 
-def _control_char(value: str, allow: str = "") -> str | None:
-    """The first control (Unicode Cc) or format character (Cf: bidi overrides such as
-    U+202E, isolates U+2066-2069, zero-width characters) of ``value`` not in ``allow``."""
-    for ch in value:
-        if ch not in allow and unicodedata.category(ch) in ("Cc", "Cf"):
-            return ch
-    return None
-
-
 def refuse_control_chars(
     value: str, *, what: str, field: str | None = None, allow: str = "", path: str | None = None
 ) -> str:
     """Ids and names end up in #SBATCH lines, comments and labels: control characters
     (newlines above all) are refused rather than escaped. Format characters are refused
     too: a bidi override makes a script read differently on screen than it runs."""
-    ch = _control_char(value, allow)
+    ch = first_control_char(value, allow)
     if ch is not None:
         shown = repr(value[:60]) + ("..." if len(value) > 60 else "")
         name = unicodedata.name(ch, "control")
