@@ -146,5 +146,8 @@ def build_problem(
 def solver_options(scenario: Scenario) -> optimize.SolverOptions:
     s = scenario.solver
     return optimize.SolverOptions(
-        time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_rel_gap, method=s.method
+        time_limit_s=s.time_limit_s,
+        mip_rel_gap=s.mip_rel_gap,
+        node_limit=s.node_limit,
+        method=s.method,
     )

@@ -143,7 +143,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from microgrid.pareto import pareto_front, write_front
+    from microgrid.pareto import front_to_folder, progress_line, table_lines
     from microgrid.scenario import load_scenario
 
     if not 2 <= args.points <= MAX_PARETO_POINTS:
@@ -155,18 +155,15 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     check_target(out, "pareto", inputs=[args.scenario])
     scenario = load_scenario(args.scenario)
 
-    def show(row: dict) -> None:
-        budget = "-" if row["budget_t"] is None else f"{row['budget_t']:.1f}"
-        print(
-            f"  {row['point']:<14} budget {budget:>10} t  cost {row['cost_usd']:>14,.0f} USD  "
-            f"emissions {row['emissions_t']:>10,.1f} t  {row['status']}",
-            flush=True,
-        )
+    def show(row: dict, k: int, points: int) -> None:
+        print(progress_line(row, k, points), file=sys.stderr, flush=True)
 
-    print(f"scenario {scenario.name}: cost-carbon front, {args.points} points")
-    front = pareto_front(scenario, args.points, progress=show)
-    title = f"{scenario.name}: cost-carbon front"
-    out = write_front(front, out, title=title, inputs=[args.scenario])
+    print(f"scenario {scenario.name}: cost-carbon front, {args.points} points", flush=True)
+    front, out = front_to_folder(
+        scenario, out, args.points, None if args.quiet else show, inputs=[args.scenario]
+    )
+    for line in table_lines(front):
+        print(line)
     print(f"results in {out / 'pareto.csv'} and {out / 'pareto.png'}")
     return 0
 
@@ -229,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="print the HiGHS log of solves in this process, and an internal error's traceback",
         )
+        command.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress lines on stderr (solve bound/incumbent/gap, Pareto points, "
+            "sweep cases); errors and warnings still print",
+        )
     return parser
 
 
@@ -244,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with optimize.solver_log_to_console(args.verbose):
+        with optimize.solver_log_to_console(args.verbose), optimize.solve_progress(not args.quiet):
             return int(args.func(args) or 0)
     except (InputError, WeatherDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -380,7 +380,7 @@ def simulate(scenario, inputs: Inputs | None = None, events=None) -> OperateRun:
                 d = optimize.solve(wp, options)
                 infeasible_replans += 1
             n_solves += 1
-            time_limited += d.status == "time_limit"
+            time_limited += d.status in ("time_limit", "node_limit")
             solve_s += d.solve_s + d.build_s
             cur = (k, d, fc, wp)
         k0, d, fc, wp = cur

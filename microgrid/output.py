@@ -55,6 +55,22 @@ def _write_mode_outputs(result: Result, tmp: Path) -> None:
         )
 
 
+# wall-clock seconds in the summary: written to timings.json, so that every other file of a
+# run is the same on every machine and under any load (the solves stop on the gap or the
+# node limit, not on time)
+TIMING_KEYS = (("solver", "build_s"), ("solver", "solve_s"), ("operate", "solve_s"))
+
+
+def split_timings(summary: dict) -> tuple[dict, dict]:
+    """``summary`` without its wall-clock seconds, and those seconds by section."""
+    kept = {k: (dict(v) if isinstance(v, dict) else v) for k, v in summary.items()}
+    timings: dict[str, dict] = {}
+    for section, key in TIMING_KEYS:
+        if isinstance(kept.get(section), dict) and key in kept[section]:
+            timings.setdefault(section, {})[key] = kept[section].pop(key)
+    return kept, timings
+
+
 def _write_files(result: Result, tmp: Path) -> None:
     """Every file of a result directory, into the folder being built."""
     ts = timeseries_for_file(result.timeseries)
@@ -62,7 +78,9 @@ def _write_files(result: Result, tmp: Path) -> None:
     ts.to_parquet(tmp / "timeseries.parquet", index=False)
     jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
     (tmp / "jobs_spec.json").write_text(json_text(result.jobs_spec))
-    (tmp / "summary.json").write_text(json_text(result.summary))
+    summary, timings = split_timings(result.summary)
+    (tmp / "summary.json").write_text(json_text(summary))
+    (tmp / "timings.json").write_text(json_text(timings))
     if len(result.violations):
         result.violations.to_csv(tmp / "violations.csv", index=False)
     if result.scenario_path is not None:

@@ -15,6 +15,12 @@ Each point is a full MILP solve with the scenario's solver options, so with a no
 carbon not priced), `emissions_t`, `status`, `mip_gap`, `solve_s`; `pareto.png` plots it.
 Demand-response caps (fractional ones need a baseline solve) are computed once and used
 for every point.
+
+With a journal (microgrid.pareto_journal, what `microgrid pareto` uses) every solve is
+stored the moment it finishes and a stored solve with identical inputs is reused, so an
+interrupted front resumes where it stopped; a reused point keeps its stored `solve_s`
+(the time it took when it was solved), so the resumed front's files are the ones an
+uninterrupted run would have written.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +37,20 @@ import pandas as pd
 import optimize
 from microgrid.assemble import build_problem, load_inputs, solver_options
 from microgrid.costs import TOTAL_KEYS
+from microgrid.pareto_journal import PointJournal, point_key
 from microgrid.pipeline import demand_response_caps
-from microgrid.resultdir import write_dir
+from microgrid.resultdir import check_target, write_dir
 from microgrid.scenario import Scenario
 
 MIN_EMISSIONS_CARBON_PRICE_USD_PER_T = 1.0e5
 BUDGET_REL_TOL = 1e-6
 COLUMNS = ["point", "budget_t", "cost_usd", "emissions_t", "status", "mip_gap", "solve_s"]
+# figures a stored row holds as null when they are NaN (JSON has no NaN)
+_FLOAT_KEYS = ("cost_usd", "emissions_t", "mip_gap", "solve_s")
+# the clock of `solve_s` (tests replace it to compare a resumed front's files byte for byte)
+_clock = time.perf_counter
+# `progress(row, k, points)`: point k (1-based) of `points` is done
+Progress = Callable[[dict, int, int], None]
 
 
 def _with_objective(problem: optimize.Problem, price: float, budget: float | None):
@@ -48,7 +61,7 @@ def _with_objective(problem: optimize.Problem, price: float, budget: float | Non
 
 
 def _solve_point(problem, options, label: str, budget: float | None) -> dict:
-    t0 = time.perf_counter()
+    t0 = _clock()
     row = {"point": label, "budget_t": budget, "mip_gap": np.nan}
     try:
         d = optimize.solve(problem, options)
@@ -61,7 +74,7 @@ def _solve_point(problem, options, label: str, budget: float | None) -> dict:
             status=d.status,
             mip_gap=d.mip_gap,
         )
-    row["solve_s"] = time.perf_counter() - t0
+    row["solve_s"] = _clock() - t0
     return row
 
 
@@ -70,8 +83,15 @@ def _total_cost(d: optimize.Dispatch) -> float:
     return float(sum(d.costs.get(k, 0.0) for k in TOTAL_KEYS))
 
 
-def pareto_front(scenario: Scenario, points: int = 5, progress=None) -> pd.DataFrame:
-    """The front as a table, loosest budget first; `progress(row)` is called per point."""
+def pareto_front(
+    scenario: Scenario,
+    points: int = 5,
+    progress: Progress | None = None,
+    journal: PointJournal | None = None,
+) -> pd.DataFrame:
+    """The front as a table, loosest budget first; `progress(row, k, points)` is called as
+    each point is done. With `journal`, each solve is stored as it finishes and one with
+    identical inputs stored before is reused (its row then has `reused` True)."""
     if points < 2:
         raise ValueError("a Pareto front needs at least 2 points (its two ends)")
     inputs = load_inputs(scenario)
@@ -80,30 +100,83 @@ def pareto_front(scenario: Scenario, points: int = 5, progress=None) -> pd.DataF
     options = solver_options(scenario)
     rows = []
 
-    def add(row: dict) -> dict:
+    def point(label: str, price: float, budget: float | None, extra_s: float = 0.0) -> dict:
+        problem = _with_objective(base, price, budget)
+        row = _journaled(
+            journal, problem, options, label, lambda: _solve_point(problem, options, label, budget)
+        )
+        row = {**row, "point": label, "solve_s": row["solve_s"] + extra_s}
         rows.append(row)
         if progress is not None:
-            progress(row)
+            progress(row, len(rows), points)
         return row
 
-    lo_cost = add(_solve_point(_with_objective(base, 0.0, None), options, "min-cost", None))
+    lo_cost = point("min-cost", 0.0, None)
     if lo_cost["status"] == "infeasible":
         return pd.DataFrame(rows, columns=COLUMNS)
     e_max = lo_cost["emissions_t"]
-    t0 = time.perf_counter()
-    clean = optimize.solve(
-        _with_objective(base, MIN_EMISSIONS_CARBON_PRICE_USD_PER_T, None), options
+    clean = _with_objective(base, MIN_EMISSIONS_CARBON_PRICE_USD_PER_T, None)
+    lex = _journaled(
+        journal, clean, options, "min-emissions-lex", lambda: _solve_emissions(clean, options)
     )
-    e_min = clean.costs["emissions_t"]
-    lex_s = time.perf_counter() - t0
+    e_min = lex["emissions_t"]
     budgets = np.linspace(e_max, e_min, points)[1:-1] if points > 2 else np.array([])
     for k, budget in enumerate(budgets):
-        add(_solve_point(_with_objective(base, 0.0, float(budget)), options, f"e{k + 1}", budget))
+        point(f"e{k + 1}", 0.0, float(budget))
     end_budget = e_min * (1.0 + BUDGET_REL_TOL) + BUDGET_REL_TOL
-    row = _solve_point(_with_objective(base, 0.0, end_budget), options, "min-emissions", end_budget)
-    row["solve_s"] += lex_s
-    add(row)
+    point("min-emissions", 0.0, end_budget, extra_s=lex["solve_s"])
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _solve_emissions(problem: optimize.Problem, options) -> dict:
+    """The least emissions (the carbon-priced solve behind the min-emissions end)."""
+    t0 = _clock()
+    d = optimize.solve(problem, options)
+    return {"emissions_t": d.costs["emissions_t"], "solve_s": _clock() - t0}
+
+
+def _journaled(journal, problem, options, label: str, solve: Callable[[], dict]) -> dict:
+    """`solve()`'s result, or the journal's for identical inputs (marked `reused`); a
+    fresh result is stored before it is returned, so it outlives an interruption."""
+    if journal is None:
+        return solve()
+    key = point_key(problem, options)
+    stored = journal.get(key)
+    if stored is not None:
+        back = {k: (np.nan if v is None and k in _FLOAT_KEYS else v) for k, v in stored.items()}
+        return {**back, "reused": True}
+    result = solve()
+    journal.put(key, label, result)
+    return result
+
+
+def progress_line(row: dict, k: int, points: int) -> str:
+    """`pareto: point 3/6 (budget 12,345 t): cost 441,210 USD, 12,300.0 t CO2, gap 0.80 %,
+    7.9 s` for point k (1-based) of `points`; a reused point says so instead of a time."""
+    what = {"min-cost": "min cost, no budget", "min-emissions": "min emissions"}.get(
+        row["point"]
+    ) or f"budget {row['budget_t']:,.1f} t"
+    if row["status"] == "infeasible":
+        body = "infeasible"
+    else:
+        body = (
+            f"cost {row['cost_usd']:,.0f} USD, {row['emissions_t']:,.1f} t CO2, "
+            f"gap {100 * row['mip_gap']:.2f} %"
+        )
+    when = "reused from an earlier run" if row.get("reused") else f"{row['solve_s']:.1f} s"
+    return f"pareto: point {k}/{points} ({what}): {body}, {when}"
+
+
+def table_lines(front: pd.DataFrame) -> list[str]:
+    """The front as text, one line per point (what `microgrid pareto` prints at the end)."""
+    lines = []
+    for row in front.to_dict("records"):
+        budget = "-" if pd.isna(row["budget_t"]) else f"{row['budget_t']:.1f}"
+        lines.append(
+            f"  {row['point']:<14} budget {budget:>10} t  cost {row['cost_usd']:>14,.0f} USD  "
+            f"emissions {row['emissions_t']:>10,.1f} t  {row['status']}"
+        )
+    return lines
 
 
 def plot_front(front: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
@@ -147,3 +220,23 @@ def write_front(
         plot_front(front, tmp / "pareto.png", title)
 
     return write_dir(out, "pareto", fill, inputs)
+
+
+def front_to_folder(
+    scenario: Scenario,
+    out: str | os.PathLike,
+    points: int = 5,
+    progress: Progress | None = None,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> tuple[pd.DataFrame, Path]:
+    """`pareto_front` journaled beside `out` (so a re-run after an interruption solves
+    only the missing points), written to `out` by `write_front`; the journal is removed
+    once the front is in place. Returns the front and `out` absolute."""
+    inputs = list(inputs)
+    target = check_target(out, "pareto", inputs)  # before any solve
+    journal = PointJournal.open(target)
+    front = pareto_front(scenario, points, progress, journal)
+    title = f"{scenario.name}: cost-carbon front"
+    target = write_front(front, target, title=title, inputs=inputs)
+    journal.remove()
+    return front, target

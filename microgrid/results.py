@@ -163,6 +163,7 @@ def summarize(
             "status": dispatch.status,
             "objective_usd": dispatch.objective_usd,
             "mip_gap": dispatch.mip_gap,
+            "bound_usd": dispatch.bound_usd,
             "build_s": dispatch.build_s,
             "solve_s": dispatch.solve_s,
         },

@@ -90,6 +90,12 @@ def solver_failure(
             f"({scenario.solver.time_limit_s} s): raise it or shorten the period",
             field="solver.time_limit_s",
         )
+    if exc.status == "node_limit":
+        return scenario.error(
+            f"no feasible plan found within the solver's node limit "
+            f"({scenario.solver.node_limit} nodes): raise it or shorten the period",
+            field="solver.node_limit",
+        )
     suspects = [s for s in exc.suspects if field_of(s.component, s.index, s.part)]
     if not suspects:
         return scenario.error(f"the solver failed: {exc}")

@@ -16,6 +16,7 @@ from optimize.problem import (
     Renewable,
     SolverOptions,
 )
+from optimize.progress import solve_progress
 from optimize.results import Dispatch
 from optimize.solve import solve, solver_log_to_console
 
@@ -36,5 +37,6 @@ __all__ = [
     "SolverOptions",
     "build_model",
     "solve",
+    "solve_progress",
     "solver_log_to_console",
 ]

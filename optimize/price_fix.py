@@ -43,6 +43,7 @@ TIE_BREAK = 1e-3
 # pattern follows the relaxed schedule where the prices barely differ. B2 committed cost
 # (2026-11-22): 0 -> 13.58 M USD, 0.05 -> 13.50, 0.2 -> 13.47, 0.5 -> 13.48, 1.0 -> 13.58
 LP_GUIDE = 0.2
+HULL_IN_FIXING = False
 _KIND_INT = highspy.HighsVarType.kInteger
 _KIND_CONT = highspy.HighsVarType.kContinuous
 
@@ -116,14 +117,35 @@ def _external_rows(cm) -> np.ndarray:
     )
 
 
+# the single-block hull rows of non-preemptible jobs (optimize.jobs.define_job_blocks)
+HULL_ROWS = ("job_block_on", "job_block_length", "job_started_mono", "job_ended_mono")
+
+
+def _hull_rows(cm) -> np.ndarray:
+    names = [r.parent_component().local_name for r in cm.rows]
+    return np.flatnonzero([name in HULL_ROWS for name in names]).astype(np.int32)
+
+
 class _Fixer:
     def __init__(self, h, cm, m, time_limit_s):
         self.h, self.cm, self.m = h, cm, m
         self.ext = _external_rows(cm)
+        self.hull_rows = _hull_rows(cm)
         self.deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
+
+    def hull(self, on: bool) -> None:
+        """Switch the single-block hull rows on (their bounds) or off (free rows)."""
+        if not len(self.hull_rows):
+            return
+        if on:
+            lo, hi = self.cm.row_lower[self.hull_rows], self.cm.row_upper[self.hull_rows]
+        else:
+            lo = np.full(len(self.hull_rows), -highspy.kHighsInf)
+            hi = np.full(len(self.hull_rows), highspy.kHighsInf)
+        self.h.changeRowsBounds(len(self.hull_rows), self.hull_rows, lo, hi)
 
     def lp(self) -> bool:
         self.h.run()
@@ -224,6 +246,9 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
         if not fx.lp():
             return PriceFixResult(None, None, None, None, time.perf_counter() - t0)
         bound = fx.objective()
+        if not HULL_IN_FIXING:
+            fx.hull(False)
+            fx.lp()
         jobs.sort(key=_slack)
         for jc in jobs:
             if fx.out_of_time():
@@ -273,6 +298,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         return PriceFixResult(values, obj, bound, gap, time.perf_counter() - t0, unfixed)
     finally:
+        fx.hull(True)
         h.setOptionValue("time_limit", limit0)
         for jc in jobs:
             if jc.pattern is not None:

@@ -241,8 +241,14 @@ class Objective:
 
 @dataclass(frozen=True)
 class SolverOptions:
+    # A wall-clock limit makes results depend on the machine's speed: off by default (the
+    # node limit below is the deterministic stop); reported as status "time_limit" if it binds
     time_limit_s: float | None = None
-    mip_rel_gap: float = 1e-3
+    # 1 %: an answer in seconds on a week, its proven gap reported; 1e-3 or 0 for exactness
+    mip_rel_gap: float = 1e-2
+    # HiGHS branch-and-bound nodes (``mip_max_nodes``): a stop that is the same on every
+    # machine; status "node_limit" (best schedule and its proven gap) if it binds
+    node_limit: int | None = 20_000
     threads: int = 1
     seed: int = 0
     # "milp": HiGHS's branch and bound to ``mip_rel_gap``; "price-fix": the price-guided

@@ -16,8 +16,11 @@ BALANCE_TOL_MW = 1e-6
 class Dispatch:
     """Result of ``optimize.solve``.
 
-    status: ``"optimal"`` or ``"time_limit"`` (best feasible solution returned).
-    objective_usd: objective value; mip_gap: relative gap reached (0 for an LP).
+    status: ``"optimal"`` (within ``mip_rel_gap``), or the stop that came first with the
+    best feasible schedule: ``"node_limit"``, ``"time_limit"`` or ``"heuristic"`` (price-fix).
+    objective_usd: objective value; mip_gap: relative gap reached (0 for an LP);
+    bound_usd: the proven lower bound of the optimum that gap is measured against (None
+    where no single bound exists, e.g. rolling windows: see their ``windows``).
     build_s: model build + compilation; solve_s: HiGHS + loading the solution.
     series: MW (or MWh, h) arrays of length n_steps, see docs/architecture.md.
     costs: ``energy_usd, demand_usd, fuel_usd, wear_usd, carbon_usd, unfinished_penalty_usd,
@@ -33,6 +36,7 @@ class Dispatch:
     series: dict[str, np.ndarray] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)
     jobs: dict[str, dict] = field(default_factory=dict)
+    bound_usd: float | None = None
 
 
 def values(var: pyo.Var) -> np.ndarray:
@@ -48,6 +52,7 @@ def extract_dispatch(
     mip_gap: float,
     build_s: float,
     solve_s: float,
+    bound_usd: float | None = None,
 ) -> Dispatch:
     n, step_h = problem.n_steps, problem.step_h
     grid = problem.grid
@@ -130,4 +135,5 @@ def extract_dispatch(
         series=s,
         costs=costs,
         jobs=jobs_summary,
+        bound_usd=bound_usd,
     )

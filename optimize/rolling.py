@@ -56,7 +56,7 @@ class RollingDispatch(Dispatch):
 
     ``windows``: one dict per window with ``window``, ``start``, ``end`` (committed steps),
     ``horizon_end``, ``n_jobs``, ``build_s``, ``solve_s``, ``mip_gap``, ``status``,
-    ``objective_usd`` (of the window model, look-ahead included).
+    ``objective_usd`` and ``bound_usd`` (of the window model, look-ahead included).
     ``status`` is ``"optimal"`` if every window was, else ``"time_limit"``; ``mip_gap`` is the
     largest window gap; ``objective_usd`` is the cost of the committed schedule (energy +
     demand + fuel + wear + carbon + unfinished penalty).
@@ -299,6 +299,7 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
         "mip_gap": res.mip_gap,
         "status": res.status,
         "objective_usd": res.objective,
+        "bound_usd": res.bound,
     }
     return d, m, stats, jobs
 
@@ -336,11 +337,15 @@ def _carry_state(problem: Problem, carried: _Carried, s: dict, jobs, a: int, c: 
 
 
 def _overall_status(statuses: list[str]) -> str:
-    """``"optimal"`` if every window was; else ``"time_limit"`` if any window hit its limit;
-    else ``"heuristic"`` (price-fix windows beyond the gap)."""
+    """``"optimal"`` if every window was; else the first of ``"time_limit"``,
+    ``"node_limit"`` that some window hit; else ``"heuristic"`` (price-fix windows beyond
+    the gap)."""
     if all(x == "optimal" for x in statuses):
         return "optimal"
-    return "time_limit" if "time_limit" in statuses else "heuristic"
+    for stop in ("time_limit", "node_limit"):
+        if stop in statuses:
+            return stop
+    return "heuristic"
 
 
 def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> RollingDispatch:

@@ -34,6 +34,7 @@ from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.errors import SolveError
 from optimize.model import build_model
 from optimize.problem import Problem, SolverOptions
+from optimize.progress import run_with_progress
 from optimize.ranges import check_ranges, extremes
 from optimize.results import Dispatch, extract_dispatch
 
@@ -112,13 +113,16 @@ class CompiledModel:
 
 @dataclass
 class HighsResult:
-    # "optimal", "time_limit", "heuristic" (price-fix beyond the gap), "infeasible", or
-    # HiGHS's status text
+    # "optimal", "time_limit", "node_limit", "heuristic" (price-fix beyond the gap),
+    # "infeasible", or HiGHS's status text
     status: str
     objective: float
     mip_gap: float
     has_solution: bool
     solve_s: float
+    # a proven lower bound of the optimum (HiGHS's dual bound, or the LP relaxation's
+    # objective for price-fix); the objective itself for an LP
+    bound: float | None = None
 
 
 def compile_model(m: pyo.Block) -> CompiledModel:
@@ -207,6 +211,8 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
         h.setOptionValue("mip_pscost_minreliable", int(options.pscost_min_reliable))
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(options.node_limit))
     lp = highspy.HighsLp()
     lp.num_col_ = cm.num_col
     lp.num_row_ = cm.num_row
@@ -230,7 +236,7 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
 
 def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
     t0 = time.perf_counter()
-    h.run()
+    run_with_progress(h)  # progress lines on stderr if solve_progress is on
     solve_s = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()
@@ -240,6 +246,8 @@ def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
         status = "optimal"
     elif ms == highspy.HighsModelStatus.kTimeLimit:
         status = "time_limit"
+    elif ms == highspy.HighsModelStatus.kSolutionLimit:  # mip_max_nodes
+        status = "node_limit"
     elif ms in (
         highspy.HighsModelStatus.kInfeasible,
         highspy.HighsModelStatus.kUnboundedOrInfeasible,
@@ -247,7 +255,9 @@ def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
         status = "infeasible"
     else:
         status = h.modelStatusToString(ms)
-    return HighsResult(status, float(info.objective_function_value), gap, has_solution, solve_s)
+    objective = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if is_mip else objective
+    return HighsResult(status, objective, gap, has_solution, solve_s, bound)
 
 
 def load_solution(m: pyo.Block, cm: CompiledModel, h: highspy.Highs) -> None:
@@ -271,6 +281,9 @@ def load_values(m: pyo.Block, cm: CompiledModel, values) -> None:
                     x = ub
                 v.set_value(x, skip_validation=True)
 
+
+# statuses that come with a feasible schedule (and its proven gap)
+STOPS_WITH_SOLUTION = ("optimal", "time_limit", "node_limit", "heuristic")
 
 # share of ``time_limit_s`` the price-fix MIP start may take before HiGHS's MILP
 START_SHARE = 0.25
@@ -301,7 +314,8 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
         if options.method == "price-fix":
             gap = max(pf.gap, 0.0)
             status = "optimal" if gap <= options.mip_rel_gap else "heuristic"
-            return HighsResult(status, pf.objective_usd, gap, True, pf.seconds), pf.values
+            result = HighsResult(status, pf.objective_usd, gap, True, pf.seconds, pf.bound_usd)
+            return result, pf.values
         start = highspy.HighsSolution()
         start.col_value = list(pf.values)
         start.value_valid = True
@@ -312,6 +326,8 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
     res.solve_s += pf.seconds
+    if pf.bound_usd is not None and (res.bound is None or pf.bound_usd > res.bound):
+        res.bound = pf.bound_usd  # the LP relaxation's bound is valid too; keep the best
     return res, None
 
 
@@ -350,7 +366,7 @@ def solve_model(
             res = _search_on(h, cm, res, options)
         if res.status == "infeasible":
             return m, res, build_s, solve_s + res.solve_s
-        if res.status not in ("optimal", "time_limit", "heuristic") or not res.has_solution:
+        if res.status not in STOPS_WITH_SOLUTION or not res.has_solution:
             raise SolveError(
                 f"HiGHS stopped with status {res.status!r} and no feasible solution",
                 status=res.status,
@@ -395,4 +411,6 @@ def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
 
         diagnose(problem, options)  # raises Infeasible
         raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
-    return extract_dispatch(m, problem, res.status, res.objective, res.mip_gap, build_s, solve_s)
+    return extract_dispatch(
+        m, problem, res.status, res.objective, res.mip_gap, build_s, solve_s, bound_usd=res.bound
+    )

@@ -39,6 +39,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         dask_address=args.dask,
         timeout_s=args.timeout_s,
         runner=runner,
+        progress=None if getattr(args, "quiet", False) else sys.stderr,  # microgrid --quiet
     )
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_bad = len(df) - n_ok

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 import pytest
 
 import optimize as o
+from optimize.solve import new_highs, run_highs
 
 TOL = 1e-6
 
@@ -286,12 +288,10 @@ def test_infeasible_ramp_groups_contiguous_steps():
     assert total == pytest.approx(30.0, abs=TOL)
 
 
-def test_time_limit_returns_best_feasible():
+def _hard_generator_mip() -> o.Problem:
     # A MIP that takes HiGHS seconds to prove optimal: 6 generators with min loads and
-    # awkward capacities serving an irregular load for 1000 steps (300 steps were solved to
-    # optimality within 0.5 s by HiGHS 1.15); import is expensive but can cover the load, so
-    # "all off" is feasible and HiGHS has an incumbent early. With 0.5 s it must stop at
-    # the limit with that incumbent.
+    # awkward capacities serving an irregular load for 1000 steps; import is expensive but
+    # can cover the load, so "all off" is feasible and HiGHS has an incumbent early.
     rng = np.random.default_rng(0)
     n = 1000
     load = 40 + 30 * rng.random(n)
@@ -301,8 +301,55 @@ def test_time_limit_returns_best_feasible():
             [(7.3, 80), (11.9, 75), (13.7, 72), (17.1, 70), (23.3, 68), (29.9, 66)]
         )
     ]
-    p = make_problem(load, 300 + 50 * rng.random(n), import_max=100, export_max=0, generators=gens)
-    d = o.solve(p, o.SolverOptions(time_limit_s=0.5, mip_rel_gap=0.0))
+    return make_problem(
+        load, 300 + 50 * rng.random(n), import_max=100, export_max=0, generators=gens
+    )
+
+
+def _knapsack_highs(weights, values, capacity, node_limit):
+    """A 0/1 knapsack (minimise -value) in a HiGHS object made like ``make_highs`` does,
+    with presolve, cuts and heuristics off so that the root cannot close it."""
+    n = len(weights)
+    h = new_highs()
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_max_nodes", node_limit)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("mip_heuristic_effort", 0.0)
+    h.setOptionValue("mip_pool_soft_limit", 0)
+    inf = highspy.kHighsInf
+    for _ in values:
+        h.addVar(0.0, 1.0)
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), -np.asarray(values, float))
+    h.changeColsIntegrality(
+        n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger)
+    )
+    h.addRow(-inf, capacity, n, np.arange(n, dtype=np.int32), np.asarray(weights, float))
+    return h
+
+
+def test_node_limit_is_reported_with_a_valid_bound():
+    # the deterministic stop: a node limit gives status "node_limit", the incumbent and a
+    # bound below the optimum (here found by running without the limit)
+    rng = np.random.default_rng(3)
+    w = rng.integers(1000, 2000, 30).astype(float)
+    v = w + 100.0  # strongly correlated: the LP bound is weak, branching needs many nodes
+    stopped = run_highs(_knapsack_highs(w, v, w.sum() / 2 + 0.5, 3), True)
+    exact = run_highs(_knapsack_highs(w, v, w.sum() / 2 + 0.5, 10**7), True)
+    assert exact.status == "optimal"
+    assert stopped.status == "node_limit" and stopped.has_solution
+    assert stopped.bound <= exact.objective + 1e-6 <= stopped.objective + 2e-6
+    assert stopped.mip_gap > 0
+
+
+def test_time_limit_returns_best_feasible():
+    # With 0.5 s HiGHS must stop at the limit: with its incumbent, or (on a loaded machine,
+    # before any) with a SolveError that says so.
+    p = _hard_generator_mip()
+    try:
+        d = o.solve(p, o.SolverOptions(time_limit_s=0.5, mip_rel_gap=0.0, node_limit=None))
+    except o.SolveError as exc:
+        assert exc.status == "time_limit"
+        return
     assert d.status == "time_limit"
     assert d.mip_gap > 0
     check_balance(d)

@@ -246,3 +246,69 @@ def test_horizon_credit_for_deadlines_beyond_the_model():
         )
     steps = on_steps(series, "n")
     assert steps[-1] == 4 and np.all(np.diff(steps) == 1)
+
+
+def _objective(jobs, price, blocks: bool, relax: bool, credit: float = 0.0) -> float:
+    """Optimum of the jobs-only model, with or without the block constraints, as a MILP
+    or as its LP relaxation."""
+    from optimize.jobs import horizon_credit
+
+    n = len(price)
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, n - 1)
+    with horizon_credit(credit):
+        define_jobs(m, jobs, 1.0)
+    m.cap = pyo.Constraint(m.T, rule=lambda m, t: m.jobs_it_mw[t] <= 12.0)
+    m.obj = pyo.Objective(expr=sum(price[t] * m.jobs_it_mw[t] for t in range(n)))
+    if not blocks:
+        for name in ("job_block_on", "job_block_length", "job_started_mono", "job_ended_mono"):
+            getattr(m, name).deactivate()
+    if relax:
+        pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    opt = Highs()
+    opt.config.mip_gap = 1e-9
+    opt.highs_options = {"threads": 1, "random_seed": 0}
+    res = opt.solve(m)
+    assert res.termination_condition.name == "optimal", res.termination_condition
+    return pyo.value(m.obj)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_single_block_hull_cuts_off_no_schedule_and_tightens_the_lp(seed):
+    # random non-preemptible jobs (power caps, prices below zero at times, a capacity they
+    # share, and half the cases with work credited after the horizon)
+    rng = np.random.default_rng(seed)
+    n = 14
+    price = rng.normal(40, 40, n).round(1)
+    jobs = [
+        Job(
+            f"j{k}",
+            float(rng.choice([4.0, 6.0, 8.0])),
+            float(rng.integers(2, 6)),
+            int(rng.integers(0, 4)),
+            int(rng.integers(10, 20)),
+            preemptible=False,
+            f_min=float(rng.choice([0.6, 1.0])),
+            throughput_curve=CURVE,
+        )
+        for k in range(3)
+    ]
+    credit = 0.5 if seed % 2 else 0.0
+    with_blocks = _objective(jobs, price, blocks=True, relax=False, credit=credit)
+    without = _objective(jobs, price, blocks=False, relax=False, credit=credit)
+    assert with_blocks == pytest.approx(without, rel=1e-7, abs=1e-6)
+    lp_with = _objective(jobs, price, blocks=True, relax=True, credit=credit)
+    lp_without = _objective(jobs, price, blocks=False, relax=True, credit=credit)
+    assert lp_without - 1e-6 <= lp_with <= with_blocks + 1e-6
+
+
+def test_single_block_hull_lifts_the_lp_of_a_block_through_a_price_spike():
+    # every 3 h block in these 8 h holds one 500 USD/MWh hour: the LP without blocks
+    # spreads `on` over the cheap hours around the spikes; with the single-block hull (one
+    # job at full power: the hull is the whole model) it pays the spike like the MILP
+    jobs = [Job("np", 10.0, 3.0, 0, 8, preemptible=False)]
+    price = [10, 10, 500, 10, 10, 500, 10, 10]
+    milp = _objective(jobs, price, blocks=True, relax=False)
+    assert milp == pytest.approx(10 * (10 + 10 + 500))
+    assert _objective(jobs, price, blocks=True, relax=True) == pytest.approx(milp)
+    assert _objective(jobs, price, blocks=False, relax=True) < milp - 1

@@ -1,0 +1,173 @@
+"""Finished Pareto solves kept on disk while a front is computed, so that an interrupted
+`microgrid pareto` (Ctrl-C, kill, a batch job's time limit) keeps them and a re-run with
+the same `--out` solves only the missing ones.
+
+The journal is the folder `.NAME.pareto-points` beside `--out` (NAME: the last part of
+`--out`), outside the result folder's temp build folder, which the next write removes as
+a dead writer's leftover. It holds one `<key>.json` per finished solve, written
+atomically (microgrid.atomic), and the marker `.microgrid-pareto-journal.json`. The key
+is a SHA-256 of everything the solve depends on: the problem handed to the solver (the
+scenario's loaded data, with this point's carbon price and budget) and the solver
+options, so a changed scenario, data file or option gives other keys and a stale point
+is never reused. A point stopped by the solver's time limit is a finished point too.
+
+A folder of that name without the marker, not empty, is refused (nothing is written
+into it). Once the front is written, `remove` deletes the journal's own files only, then
+the folder if nothing else is in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import pickle
+import re
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+import optimize
+from microgrid.atomic import atomic_write_json, atomic_write_text, json_text
+from microgrid.errors import InputError
+
+MARKER_NAME = ".microgrid-pareto-journal.json"
+FORMAT_NAME = "microgrid-pareto-journal"
+FORMAT_VERSION = 1
+_MAX_RECORD_BYTES = 1 << 16
+# solver options that change what is printed, not what is solved
+_OUTPUT_ONLY_OPTIONS = frozenset({"log_to_console", "solve_progress"})
+# `<key>.json`, and what a killed `atomic_write` leaves: `.<key>.json.tmp-XXXX.json`
+_OWN_FILE = re.compile(r"[0-9a-f]{64}\.json|\.[0-9a-f]{64}\.json\.tmp-[A-Za-z0-9_]+\.json")
+
+
+def journal_path(out: Path) -> Path:
+    """The journal folder of the result folder `out` (absolute, see check_target)."""
+    return out.parent / f".{out.name}.pareto-points"
+
+
+def point_key(problem: optimize.Problem, options: optimize.SolverOptions) -> str:
+    """SHA-256 (hex) of a solve's inputs: every field of `problem` (arrays by dtype,
+    shape and bytes) and of `options` except those that only change the log."""
+    h = hashlib.sha256(f"{FORMAT_NAME}/{FORMAT_VERSION}\n".encode())
+    _feed(h, problem)
+    for f in dataclasses.fields(options):
+        if f.name not in _OUTPUT_ONLY_OPTIONS:
+            _feed(h, (f.name, getattr(options, f.name)))
+    return h.hexdigest()
+
+
+def _feed(h, x) -> None:
+    """Hash `x` canonically; every value is tagged with its type, so 1 and 1.0 and "1"
+    differ and a sequence's end is unambiguous."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        h.update(f"<{type(x).__qualname__}:".encode())
+        for f in dataclasses.fields(x):
+            _feed(h, (f.name, getattr(x, f.name)))
+        h.update(b">")
+    elif isinstance(x, np.ndarray):
+        a = np.ascontiguousarray(x)
+        h.update(f"<nd {a.dtype.str} {a.shape}:".encode() + a.tobytes() + b">")
+    elif isinstance(x, dict):
+        _feed(h, sorted(((str(k), v) for k, v in x.items()), key=lambda kv: kv[0]))
+    elif isinstance(x, (list, tuple)):
+        h.update(f"<seq {len(x)}:".encode())
+        for v in x:
+            _feed(h, v)
+        h.update(b">")
+    elif x is None or isinstance(x, (bool, int, float, str, np.generic)):
+        h.update(f"<{type(x).__name__} {x!r}>".encode())
+    else:
+        h.update(b"<obj:" + _opaque_bytes(x) + b">")
+
+
+def _opaque_bytes(x) -> bytes:
+    """A type we do not know: its pickle, or (not picklable) a random value, so that
+    such a solve is never matched rather than matched wrongly."""
+    try:
+        return pickle.dumps(x, protocol=4)
+    except Exception:
+        return uuid.uuid4().bytes
+
+
+class PointJournal:
+    """The finished solves of one `--out`: `get(key)`, `put(key, label, result)`."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @classmethod
+    def open(cls, out: Path) -> PointJournal:
+        """The journal beside `out`, created (with its marker) if missing; InputError if
+        the path is taken by something that is not ours."""
+        folder = journal_path(Path(out))
+        why = _taken(folder)
+        if why:
+            raise InputError(
+                f"the Pareto journal folder {why}; nothing was written", path=str(folder)
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not (folder / MARKER_NAME).is_file():
+                atomic_write_text(folder / MARKER_NAME, json_text(_marker()))
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the Pareto journal: {exc.strerror or exc}", path=str(folder)
+            ) from None
+        return cls(folder)
+
+    def get(self, key: str) -> dict | None:
+        """The stored result of the solve `key`, or None (missing, unreadable, not ours)."""
+        path = self.folder / f"{key}.json"
+        try:
+            if path.is_symlink():
+                return None
+            with open(path, "rb") as fh:
+                doc = json.loads(fh.read(_MAX_RECORD_BYTES))
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(doc, dict) and doc.get("key") == key and doc.get("format") == FORMAT_NAME
+        result = doc.get("result") if ok else None
+        return result if isinstance(result, dict) else None
+
+    def put(self, key: str, label: str, result: dict) -> None:
+        """Store a finished solve (atomically: a kill leaves the old file or the new)."""
+        doc = {**_marker(), "key": key, "label": label, "result": result}
+        try:
+            atomic_write_json(self.folder / f"{key}.json", doc)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the Pareto journal: {exc.strerror or exc}", path=str(self.folder)
+            ) from None
+
+    def remove(self) -> None:
+        """Delete the journal's own files; then, if only the marker is left, the marker
+        and the folder (anything else in it keeps the folder, still marked as ours).
+        Best effort: the front is written already, so this never fails the command."""
+        with contextlib.suppress(OSError):
+            for e in list(os.scandir(self.folder)):
+                if _OWN_FILE.fullmatch(e.name) and e.is_file(follow_symlinks=False):
+                    os.unlink(e.path)
+            if os.listdir(self.folder) == [MARKER_NAME]:
+                os.unlink(self.folder / MARKER_NAME)
+                os.rmdir(self.folder)
+
+
+def _marker() -> dict:
+    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION}
+
+
+def _taken(folder: Path) -> str | None:
+    """Why `folder` cannot be our journal, or None."""
+    if folder.is_symlink():
+        return "is a symbolic link"
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        return "exists and is not a folder"
+    if (folder / MARKER_NAME).is_file() or not any(folder.iterdir()):
+        return None
+    return f"exists, is not empty and was not written by microgrid (no {MARKER_NAME})"

@@ -1,0 +1,158 @@
+"""Progress lines of MIP solves: shown only when asked, never changing the answer."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import highspy
+import numpy as np
+import pytest
+from scipy.sparse import csc_matrix
+from test_rolling import small_problem
+
+import optimize.progress as progress
+from optimize import solve, solve_progress
+from optimize.problem import Job, SolverOptions
+from optimize.progress import progress_line
+from optimize.solve import new_highs, run_highs
+
+LINE = re.compile(
+    r"^solve: bound (none|-?[\d,]+ USD) · incumbent (none|-?[\d,]+ USD) · "
+    r"gap (n/a|-?\d+\.\d\d %) · \d+\.\d s$"
+)
+OPTIONS = SolverOptions(price_fix_start=False)
+
+
+@pytest.fixture
+def at_once(monkeypatch):
+    """Lines from the first callback on, without the 2 s wait (no timing in unit tests)."""
+    monkeypatch.setattr(progress, "FIRST_AFTER_S", 0.0)
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)
+
+
+def _milp():
+    """A day with a non-preemptible job and a demand charge: a MILP of about 0.2 s."""
+    job = Job("b", 6.0, 8.0, 2, 22, preemptible=False)
+    return small_problem(n=24, jobs=(job,), demand=500.0)
+
+
+def _knapsack(offset_usd: float) -> highspy.Highs:
+    """A small multi-row knapsack (minimise minus value) with an objective offset."""
+    rng = np.random.default_rng(0)
+    n, m = 30, 5
+    weights = rng.integers(5, 60, (m, n)).astype(float)
+    a = csc_matrix(weights)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_, lp.offset_ = n, m, offset_usd
+    lp.col_cost_ = -rng.integers(10, 100, n).astype(float)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
+    lp.row_lower_ = np.full(m, -highspy.kHighsInf)
+    lp.row_upper_ = weights.sum(axis=1) / 3
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    h = new_highs()
+    h.passModel(lp)
+    return h
+
+
+def test_line_format():
+    line = progress_line("solve", 436_165.2, 440_216.4, 0.0092, 12.34)
+    assert line == "solve: bound 436,165 USD · incumbent 440,216 USD · gap 0.92 % · 12.3 s"
+    line = progress_line("solve", 436_165.2, float("inf"), float("inf"), 3.0)
+    assert line == "solve: bound 436,165 USD · incumbent none · gap n/a · 3.0 s"
+    line = progress_line("solve", float("-inf"), float("inf"), float("inf"), 0.5)
+    assert line == "solve: bound none · incumbent none · gap n/a · 0.5 s"
+
+
+def test_lines_on_request_and_the_same_answer(at_once, capsys):
+    plain = solve(_milp(), OPTIONS)
+    assert capsys.readouterr().err == ""  # off by default: library use prints nothing
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        shown = solve(_milp(), OPTIONS)
+    lines = stream.getvalue().splitlines()
+    assert lines and all(LINE.match(s) for s in lines), lines
+    assert capsys.readouterr() == ("", "")  # to the stream asked for, not stdout/stderr
+    # the last line is the finished search: its incumbent is the reported objective
+    assert f"incumbent {plain.objective_usd:,.0f} USD" in lines[-1]
+    assert shown.objective_usd == plain.objective_usd
+    assert shown.status == plain.status
+    for key, series in plain.series.items():
+        np.testing.assert_array_equal(shown.series[key], series, err_msg=key)
+
+
+def test_default_stream_is_stderr(at_once, capsys):
+    with solve_progress(True):
+        solve(_milp(), OPTIONS)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err and all(LINE.match(s) for s in err.splitlines())
+
+
+def test_figures_include_the_objective_offset(at_once):
+    h = _knapsack(offset_usd=1000.0)
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        res = run_highs(h, True)
+    assert res.status == "optimal"
+    values = np.asarray(h.getSolution().col_value)
+    assert res.objective == pytest.approx(1000.0 + h.getLp().col_cost_ @ values)
+    last = stream.getvalue().splitlines()[-1]
+    assert f"incumbent {res.objective:,.0f} USD" in last
+
+
+def test_nothing_before_the_threshold(monkeypatch):
+    monkeypatch.setattr(progress, "FIRST_AFTER_S", 1e9)
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        solve(_milp(), OPTIONS)
+    assert stream.getvalue() == ""
+
+
+def test_lp_runs_print_nothing(at_once):
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        d = solve(small_problem(n=24, battery=False), OPTIONS)
+    assert d.mip_gap == 0.0  # an LP: no MIP callback, no line
+    assert stream.getvalue() == ""
+
+
+def test_off_subscribes_nothing_and_turning_off_unsubscribes(at_once):
+    h = _knapsack(offset_usd=0.0)
+    run_highs(h, True)
+    assert h.cbMipInterrupt.callbacks == []  # off: zero overhead
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        run_highs(h, True)
+        run_highs(h, True)
+    assert len(h.cbMipInterrupt.callbacks) == 1  # once per object, however many runs
+    assert stream.getvalue()
+    run_highs(h, True)
+    assert h.cbMipInterrupt.callbacks == []
+
+
+def test_a_failing_stream_does_not_stop_the_solve(at_once):
+    class Broken(io.StringIO):
+        def write(self, s):
+            raise OSError("pipe closed")
+
+    plain = solve(_milp(), OPTIONS)
+    with solve_progress(True, Broken()):
+        shown = solve(_milp(), OPTIONS)
+    assert shown.status == plain.status
+    assert shown.objective_usd == plain.objective_usd
+
+
+def test_ctrl_c_during_the_search_is_raised_after_highs_stops(at_once, monkeypatch):
+    def interrupted(self, data_out):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress._Reporter, "_report", interrupted)
+    h = _knapsack(offset_usd=0.0)
+    with solve_progress(True, io.StringIO()), pytest.raises(KeyboardInterrupt):
+        run_highs(h, True)
+    assert h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
