@@ -142,3 +142,29 @@ def test_replanning_with_a_demand_charge_keeps_the_optimal_cost():
     assert r.n_solves == 8
     assert r.costs["demand_usd"] == pytest.approx(plan.summary["demand_cost_usd"], rel=1e-4)
     assert run_cost(r.costs) == pytest.approx(plan.summary["total_cost_usd"], rel=1e-4)
+
+
+def test_events_without_economic_effect_cost_exactly_zero():
+    # Two MILP jobs at the default 1 % gap: each re-plan stops on the gap (never on the
+    # clock), so the run without an event that changes nothing re-plans the same way and
+    # the event's cost is 0, not the solver's noise. A PV line out at night and a price
+    # "spike" of factor 1 change nothing.
+    jobs = [
+        {"id": "a", "gpus": 16384, "work_h": 14, "release_h": 24, "deadline_h": 70,
+         "preemptible": True, "max_interruptions": 2, "restart_overhead_h": 0.5, "f_min": 0.6},
+        {"id": "b", "gpus": 8192, "work_h": 8, "release_h": 30, "deadline_h": 66,
+         "preemptible": False, "f_min": 0.7},
+    ]  # fmt: skip
+    events = [
+        {"kind": "line_out", "line": "line_pv", "start": "2023-08-22T01:00",
+         "end": "2023-08-22T04:00"},
+        {"kind": "price_spike", "factor": 1.0, "start": "2023-08-23T02:00",
+         "end": "2023-08-23T04:00"},
+    ]  # fmt: skip
+    sc = scenario(**{"jobs.items": jobs, "jobs.repeat": "once", "solver.mip_rel_gap": 0.01,
+                     "solver.time_limit_s": None, "operate.replan_every_steps": 4,
+                     "operate.lookahead_h": 24, "operate.events": events})  # fmt: skip
+    ev = run_operate(sc)["events"]
+    assert list(ev["kind"]) == ["line_out", "price_spike"]
+    assert list(ev["cost_usd"]) == [0.0, 0.0]
+    assert list(ev["unserved_mwh_delta"]) == [0.0, 0.0]
