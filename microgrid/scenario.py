@@ -407,7 +407,7 @@ class Solver(Strict):
     # 1 %: proven within 1 % of the optimum (the gap is reported); 0.001 or 0 for exactness
     mip_rel_gap: float = Field(default=1e-2, ge=0, lt=1)
     # Branch-and-bound nodes per solve: a stop that is the same on every machine (None: none)
-    node_limit: int | None = Field(default=20_000, ge=1, le=10**9)
+    node_limit: int | None = Field(default=1_000, ge=1, le=10**9)
     # "milp": HiGHS's branch and bound to mip_rel_gap, started from the price-fix schedule;
     # "price-fix": that schedule alone (optimize/price_fix.py: feasible, with a proven gap,
     # about a second per week of jobs; status "heuristic" when the gap exceeds mip_rel_gap)

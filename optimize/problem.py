@@ -248,7 +248,7 @@ class SolverOptions:
     mip_rel_gap: float = 1e-2
     # HiGHS branch-and-bound nodes (``mip_max_nodes``): a stop that is the same on every
     # machine; status "node_limit" (best schedule and its proven gap) if it binds
-    node_limit: int | None = 20_000
+    node_limit: int | None = 1_000
     threads: int = 1
     seed: int = 0
     # "milp": HiGHS's branch and bound to ``mip_rel_gap``; "price-fix": the price-guided

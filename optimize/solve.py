@@ -33,6 +33,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.errors import SolveError
 from optimize.model import build_model
+from optimize.price_fix import price_fix
 from optimize.problem import Problem, SolverOptions
 from optimize.progress import run_with_progress
 from optimize.ranges import check_ranges, extremes
@@ -289,6 +290,23 @@ STOPS_WITH_SOLUTION = ("optimal", "time_limit", "node_limit", "heuristic")
 START_SHARE = 0.25
 
 
+def _start(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, limit_s: float | None):
+    """The better of two price-fix schedules as the MILP's start: fixing with and without
+    the single-block hull rows. Neither wins everywhere: on six weeks (R1, 2023-01-02,
+    04-10 and 07-03 in ERCOT, 07-03 in CAISO, 10-02 in PJM) each gave the better schedule
+    three times, by 0.2-3.3 %; each run costs 1-2 s."""
+    half = None if limit_s is None else limit_s / 2
+    plain = price_fix(h, cm, m, time_limit_s=half)
+    hull = price_fix(h, cm, m, time_limit_s=half, hull_in_fixing=True)
+    best = plain
+    if hull.values is not None and (
+        plain.values is None or hull.objective_usd < plain.objective_usd
+    ):
+        best = hull
+    best.seconds = plain.seconds + hull.seconds
+    return best
+
+
 def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: SolverOptions):
     """Solve the model in ``h`` by ``options.method``.
 
@@ -304,12 +322,14 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
         return run_highs(h, is_mip), None
     if options.method == "milp" and not options.price_fix_start:
         return run_highs(h, True), None
-    from optimize.price_fix import price_fix
-
     limit = options.time_limit_s
     if limit is not None and options.method == "milp":
         limit = START_SHARE * limit  # the start takes at most this share of the limit
-    pf = price_fix(h, cm, m, time_limit_s=limit)
+    pf = (
+        _start(h, cm, m, limit)
+        if options.method == "milp"
+        else price_fix(h, cm, m, time_limit_s=limit)
+    )
     if pf.values is not None:
         if options.method == "price-fix":
             gap = max(pf.gap, 0.0)
@@ -328,6 +348,7 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
     res.solve_s += pf.seconds
     if pf.bound_usd is not None and (res.bound is None or pf.bound_usd > res.bound):
         res.bound = pf.bound_usd  # the LP relaxation's bound is valid too; keep the best
+        res.mip_gap = max(0.0, (res.objective - res.bound) / max(abs(res.objective), 1e-9))
     return res, None
 
 

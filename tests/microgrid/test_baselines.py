@@ -53,7 +53,7 @@ TINY = {
             }
         ]
     },
-    "solver": {"mip_rel_gap": 0.0, "time_limit_s": 120},
+    "solver": {"mip_rel_gap": 0.0, "time_limit_s": 120, "node_limit": None},
 }
 
 

@@ -159,3 +159,47 @@ def test_milp_from_the_price_fix_start_reaches_the_same_optimum(case):
 def test_unknown_method_is_rejected():
     with pytest.raises(ValueError, match="method"):
         SolverOptions(method="greedy")
+
+
+def _random_jobs(rng) -> tuple[Job, ...]:
+    jobs = []
+    for k in range(3):
+        release = int(rng.integers(0, 6))
+        deadline = int(rng.integers(release + 10, 24))
+        pre = bool(k % 2)
+        jobs.append(
+            Job(
+                f"j{k}",
+                float(rng.choice([4.0, 6.0, 9.0])),
+                float(rng.integers(3, 7)),
+                release,
+                deadline,
+                preemptible=pre,
+                max_interruptions=1 if pre else None,
+                restart_overhead_h=0.5 if pre else 0.0,
+                f_min=float(rng.choice([0.6, 0.7])),
+                throughput_curve=CURVE,
+            )
+        )
+    return tuple(jobs)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reported_bounds_never_exceed_the_optimum(seed):
+    # the plain MILP (no price-fix start, gap 1e-6) is the reference; the default path
+    # (1 % gap, price-fix start) and price-fix alone agree with it within their reported
+    # gaps, and neither reports a bound above its optimum
+    rng = np.random.default_rng(seed)
+    p = small_problem(n=24, jobs=_random_jobs(rng), ramp=14.0, demand=300.0)
+    exact = solve(p, SolverOptions(mip_rel_gap=1e-6, price_fix_start=False, node_limit=None))
+    assert exact.status == "optimal"
+    opt = exact.objective_usd
+    tol = 1e-6 * abs(opt) + 1e-6
+    for options in (SolverOptions(), SolverOptions(method="price-fix")):
+        d = solve(p, options)
+        assert d.bound_usd <= opt + tol, options.method
+        assert d.objective_usd >= opt - tol, options.method
+        gap = (d.objective_usd - d.bound_usd) / abs(d.objective_usd)
+        assert d.mip_gap == pytest.approx(gap, abs=1e-6), options.method
+        if d.status == "optimal":
+            assert d.objective_usd <= opt * (1 + options.mip_rel_gap) + tol
