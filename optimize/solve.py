@@ -290,23 +290,6 @@ STOPS_WITH_SOLUTION = ("optimal", "time_limit", "node_limit", "heuristic")
 START_SHARE = 0.25
 
 
-def _start(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, limit_s: float | None):
-    """The better of two price-fix schedules as the MILP's start: fixing with and without
-    the single-block hull rows. Neither wins everywhere: on six weeks (R1, 2023-01-02,
-    04-10 and 07-03 in ERCOT, 07-03 in CAISO, 10-02 in PJM) each gave the better schedule
-    three times, by 0.2-3.3 %; each run costs 1-2 s."""
-    half = None if limit_s is None else limit_s / 2
-    plain = price_fix(h, cm, m, time_limit_s=half)
-    hull = price_fix(h, cm, m, time_limit_s=half, hull_in_fixing=True)
-    best = plain
-    if hull.values is not None and (
-        plain.values is None or hull.objective_usd < plain.objective_usd
-    ):
-        best = hull
-    best.seconds = plain.seconds + hull.seconds
-    return best
-
-
 def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: SolverOptions):
     """Solve the model in ``h`` by ``options.method``.
 
@@ -325,11 +308,7 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
     limit = options.time_limit_s
     if limit is not None and options.method == "milp":
         limit = START_SHARE * limit  # the start takes at most this share of the limit
-    pf = (
-        _start(h, cm, m, limit)
-        if options.method == "milp"
-        else price_fix(h, cm, m, time_limit_s=limit)
-    )
+    pf = price_fix(h, cm, m, time_limit_s=limit)
     if pf.values is not None:
         if options.method == "price-fix":
             gap = max(pf.gap, 0.0)
