@@ -52,6 +52,20 @@ def solve_progress(enabled: bool, stream: TextIO | None = None) -> Iterator[None
         _PROGRESS.reset(token)
 
 
+def report(line: str) -> None:
+    """Write ``line`` to the progress stream if progress is on (e.g. one line per rolling
+    window); a stream that fails only silences the line."""
+    sink = _PROGRESS.get()
+    if sink is None:
+        return
+    stream = sink.stream if sink.stream is not None else sys.stderr
+    try:
+        stream.write(line + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def progress_line(label: str, bound: float, incumbent: float, gap: float, elapsed_s: float):
     """One progress line; objective figures in USD (HiGHS's, with the objective offset),
     ``gap`` as a fraction of the incumbent; ``none``/``n/a`` where HiGHS has no figure."""

@@ -44,6 +44,7 @@ import numpy as np
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
 from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
+from optimize.progress import report
 from optimize.results import Dispatch, extract_dispatch
 from optimize.throughput import throughput
 
@@ -258,6 +259,7 @@ def solve_rolling(
         )
         if on_window is not None:
             on_window(windows[-1])
+        report(_window_line(windows[-1], len(starts)))
         _carry_state(problem, carried, d.series, jobs, a, c)
         w += 1
 
@@ -334,6 +336,15 @@ def _carry_state(problem: Problem, carried: _Carried, s: dict, jobs, a: int, c: 
     for st in carried.states.values():  # passed the deadline unfinished
         if st.job.deadline_step <= c and st.remaining_h > _TOL:
             st.failed = True
+
+
+def _window_line(x: dict, n_windows: int) -> str:
+    """The progress line of a finished window (stderr, when progress is on)."""
+    return (
+        f"window {x['window'] + 1}/{n_windows} (steps {x['start']}-{x['end']}): "
+        f"{x['status']}, objective {x['objective_usd']:,.0f} USD, gap {100 * x['mip_gap']:.2f} %, "
+        f"{x['build_s'] + x['solve_s']:.1f} s"
+    )
 
 
 def _overall_status(statuses: list[str]) -> str:

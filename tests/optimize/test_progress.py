@@ -15,6 +15,7 @@ import optimize.progress as progress
 from optimize import solve, solve_progress
 from optimize.problem import Job, SolverOptions
 from optimize.progress import progress_line
+from optimize.rolling import solve_rolling
 from optimize.solve import new_highs, run_highs
 
 LINE = re.compile(
@@ -156,3 +157,20 @@ def test_ctrl_c_during_the_search_is_raised_after_highs_stops(at_once, monkeypat
     with solve_progress(True, io.StringIO()), pytest.raises(KeyboardInterrupt):
         run_highs(h, True)
     assert h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+
+
+def test_rolling_windows_print_one_line_each_only_when_progress_is_on():
+    p = small_problem(n=48)
+    stream = io.StringIO()
+    with solve_progress(True, stream=stream):
+        on = solve_rolling(p, window_steps=24, overlap_steps=6)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == ["window 1/2", "window 2/2"]
+    assert all(
+        re.search(r"optimal, objective [\d,]+ USD, gap 0\.00 %, [\d.]+ s$", x) for x in lines
+    )
+    quiet = io.StringIO()
+    with solve_progress(False, stream=quiet):
+        off = solve_rolling(p, window_steps=24, overlap_steps=6)
+    assert quiet.getvalue() == ""
+    assert off.objective_usd == on.objective_usd
