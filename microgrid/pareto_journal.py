@@ -5,7 +5,8 @@ the same `--out` solves only the missing ones.
 The journal is the folder `.NAME.pareto-points` beside `--out` (NAME: the last part of
 `--out`), outside the result folder's temp build folder, which the next write removes as
 a dead writer's leftover. It holds one `<key>.json` per finished solve, written
-atomically (microgrid.atomic), and the marker `.microgrid-pareto-journal.json`. The key
+atomically (microgrid.atomic), and the result folders' marker (microgrid.resultdir) of
+kind `pareto-journal`. The key
 is a SHA-256 of everything the solve depends on: the problem handed to the solver (the
 scenario's loaded data, with this point's carbon price and budget) and the solver
 options, so a changed scenario, data file or option gives other keys and a stale point
@@ -31,11 +32,12 @@ from pathlib import Path
 import numpy as np
 
 import optimize
-from microgrid.atomic import atomic_write_json, atomic_write_text, json_text
+from microgrid.atomic import atomic_write_json
 from microgrid.errors import InputError
+from microgrid.resultdir import MARKER_NAME, ensure_marker, is_folder_of
 
-MARKER_NAME = ".microgrid-pareto-journal.json"
-FORMAT_NAME = "microgrid-pareto-journal"
+JOURNAL_KIND = "pareto-journal"  # the kind in the journal folder's marker
+FORMAT_NAME = "microgrid-pareto-journal"  # of the records and the keys
 FORMAT_VERSION = 1
 _MAX_RECORD_BYTES = 1 << 16
 # solver options that change what is printed, not what is solved
@@ -111,8 +113,7 @@ class PointJournal:
             )
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            if not (folder / MARKER_NAME).is_file():
-                atomic_write_text(folder / MARKER_NAME, json_text(_marker()))
+            ensure_marker(folder, JOURNAL_KIND)
         except OSError as exc:
             raise InputError(
                 f"cannot write the Pareto journal: {exc.strerror or exc}", path=str(folder)
@@ -135,7 +136,7 @@ class PointJournal:
 
     def put(self, key: str, label: str, result: dict) -> None:
         """Store a finished solve (atomically: a kill leaves the old file or the new)."""
-        doc = {**_marker(), "key": key, "label": label, "result": result}
+        doc = {**_record_format(), "key": key, "label": label, "result": result}
         try:
             atomic_write_json(self.folder / f"{key}.json", doc)
         except OSError as exc:
@@ -156,7 +157,7 @@ class PointJournal:
                 os.rmdir(self.folder)
 
 
-def _marker() -> dict:
+def _record_format() -> dict:
     return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION}
 
 
@@ -168,6 +169,6 @@ def _taken(folder: Path) -> str | None:
         return None
     if not folder.is_dir():
         return "exists and is not a folder"
-    if (folder / MARKER_NAME).is_file() or not any(folder.iterdir()):
+    if is_folder_of(folder, JOURNAL_KIND) or not any(folder.iterdir()):
         return None
     return f"exists, is not empty and was not written by microgrid (no {MARKER_NAME})"
