@@ -354,6 +354,10 @@ def define_jobs(
     return [weight * m.job_unfinished_h[jid] for jid in ids]
 
 
+# the constraint families of the single-block hull (price-fix frees them while it fixes)
+BLOCK_ROWS = ("job_block_on", "job_block_length", "job_started_mono", "job_ended_mono")
+
+
 def define_job_blocks(m: pyo.Block, jobs: Sequence, step_h: float, tail_h: dict) -> None:
     """The single-block hull (see the module docstring) for the non-preemptible ``jobs``
     not running at the first step: ``m.job_started[j,t]`` and ``m.job_ended[j,t]`` and

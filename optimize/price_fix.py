@@ -33,7 +33,7 @@ import highspy
 import numpy as np
 
 from optimize.job_dp import cheapest_pattern
-from optimize.jobs import running_at_first_step
+from optimize.jobs import BLOCK_ROWS, running_at_first_step
 
 # LP duals are often equal over many steps (the battery levels the marginal price): the
 # import price, weighted by this, breaks the ties towards the steps whose energy is cheaper
@@ -116,13 +116,10 @@ def _external_rows(cm) -> np.ndarray:
     )
 
 
-# the single-block hull rows of non-preemptible jobs (optimize.jobs.define_job_blocks)
-HULL_ROWS = ("job_block_on", "job_block_length", "job_started_mono", "job_ended_mono")
-
-
 def _hull_rows(cm) -> np.ndarray:
+    """Rows of the single-block hull (``optimize.jobs.BLOCK_ROWS``)."""
     names = [r.parent_component().local_name for r in cm.rows]
-    return np.flatnonzero([name in HULL_ROWS for name in names]).astype(np.int32)
+    return np.flatnonzero([name in BLOCK_ROWS for name in names]).astype(np.int32)
 
 
 class _Fixer:
@@ -225,16 +222,14 @@ class _Fixer:
         jc.pattern = on
 
 
-def price_fix(
-    h, cm, m, *, passes: int = 1, time_limit_s: float | None = None, hull_in_fixing: bool = False
-) -> PriceFixResult:
+def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
     ``passes``: improvement passes over the jobs after the first fixing. ``time_limit_s``:
     stop fixing and improving after this long (the final MILP then gets the rest of it,
-    at least 1 s). ``hull_in_fixing``: keep the single-block hull rows of non-preemptible
-    jobs in the LPs that price and fix the jobs (they are always in the bound's LP); off,
-    the fixing LPs see the plain relaxation (B2: 0.3 % cheaper year). On return ``h`` holds
+    at least 1 s). The single-block hull rows of non-preemptible jobs are in the bound's
+    LP and freed in the LPs that price and fix the jobs (fixing with them: a 0.3 % dearer
+    B2 year, docs/model_jobs.md). On return ``h`` holds
     the original bounds and integrality again; the schedule is the result's ``values``.
     """
     t0 = time.perf_counter()
@@ -249,9 +244,8 @@ def price_fix(
         if not fx.lp():
             return PriceFixResult(None, None, None, None, time.perf_counter() - t0)
         bound = fx.objective()
-        if not hull_in_fixing:
-            fx.hull(False)
-            fx.lp()
+        fx.hull(False)
+        fx.lp()
         jobs.sort(key=_slack)
         for jc in jobs:
             if fx.out_of_time():

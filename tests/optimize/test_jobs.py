@@ -11,7 +11,7 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.contrib.appsi.solvers import Highs
 
-from optimize.jobs import define_jobs, job_results
+from optimize.jobs import BLOCK_ROWS, define_jobs, job_results
 from optimize.problem import Job
 from optimize.throughput import curve_segments, throughput
 
@@ -261,7 +261,7 @@ def _objective(jobs, price, blocks: bool, relax: bool, credit: float = 0.0) -> f
     m.cap = pyo.Constraint(m.T, rule=lambda m, t: m.jobs_it_mw[t] <= 12.0)
     m.obj = pyo.Objective(expr=sum(price[t] * m.jobs_it_mw[t] for t in range(n)))
     if not blocks:
-        for name in ("job_block_on", "job_block_length", "job_started_mono", "job_ended_mono"):
+        for name in BLOCK_ROWS:
             getattr(m, name).deactivate()
     if relax:
         pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
