@@ -69,6 +69,13 @@ def _when(index, times: pd.DatetimeIndex | None, tz: str) -> str:
     return f" at {times[step].tz_convert(tz):%Y-%m-%d %H:%M %Z}"
 
 
+# a solver stop without any schedule: status -> (solver field, what it is, its unit)
+_LIMITS = {
+    "time_limit": ("time_limit_s", "time limit", "s"),
+    "node_limit": ("node_limit", "node limit", "nodes"),
+}
+
+
 def solver_failure(
     scenario: Scenario, exc: optimize.SolveError, times: pd.DatetimeIndex | None = None
 ) -> InputError:
@@ -84,17 +91,12 @@ def solver_failure(
             + " (check the value and its units)",
             field=field or None,
         )
-    if exc.status == "time_limit":
+    if exc.status in _LIMITS:
+        name, what, unit = _LIMITS[exc.status]
         return scenario.error(
-            f"no feasible plan found within the solver's time limit "
-            f"({scenario.solver.time_limit_s} s): raise it or shorten the period",
-            field="solver.time_limit_s",
-        )
-    if exc.status == "node_limit":
-        return scenario.error(
-            f"no feasible plan found within the solver's node limit "
-            f"({scenario.solver.node_limit} nodes): raise it or shorten the period",
-            field="solver.node_limit",
+            f"no feasible plan found within the solver's {what} "
+            f"({getattr(scenario.solver, name)} {unit}): raise it or shorten the period",
+            field=f"solver.{name}",
         )
     suspects = [s for s in exc.suspects if field_of(s.component, s.index, s.part)]
     if not suspects:

@@ -52,18 +52,18 @@ def solve_progress(enabled: bool, stream: TextIO | None = None) -> Iterator[None
         _PROGRESS.reset(token)
 
 
+def _write(sink: _Sink, line: str) -> None:
+    print(line, file=sink.stream or sys.stderr, flush=True)
+
+
 def report(line: str) -> None:
     """Write ``line`` to the progress stream if progress is on (e.g. one line per rolling
     window); a stream that fails only silences the line."""
     sink = _PROGRESS.get()
     if sink is None:
         return
-    stream = sink.stream if sink.stream is not None else sys.stderr
-    try:
-        stream.write(line + "\n")
-        stream.flush()
-    except (OSError, ValueError):
-        pass
+    with contextlib.suppress(OSError, ValueError):
+        _write(sink, line)
 
 
 def progress_line(label: str, bound: float, incumbent: float, gap: float, elapsed_s: float):
@@ -121,7 +121,7 @@ class _Reporter:
         line = progress_line(
             self.label, d.mip_dual_bound, d.mip_primal_bound, d.mip_gap, t_s
         )  # HiGHS's bounds include the objective offset: they match the reported objective
-        print(line, file=self.sink.stream or sys.stderr, flush=True)
+        _write(self.sink, line)
 
 
 # the reporter subscribed on each Highs object (weak: the object's lifetime is the caller's)
