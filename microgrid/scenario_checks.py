@@ -9,14 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
-
-if TYPE_CHECKING:  # annotations only: scenario.py imports this module
-    from microgrid.scenario import Scenario
 
 Problem = tuple[str, str]  # (dotted field, message)
 MAX_PERIOD_DAYS = 3 * 366  # yearly sweeps are the longest use; three years with margin
+
+
+class Scenario(Protocol):
+    """The sections of a `microgrid.scenario.Scenario` the checks read. That module
+    imports this one (its loader runs the checks), so the checks take the scenario by
+    its shape and the import runs one way."""
+
+    datacenter: Any
+    events: Any
+    generators: Any
+    jobs: Any
+    network: Any
+    operate: Any
+    period: Any
+    site: Any
+    swings: Any
+    weather: Any
+    wind: Any
 
 
 def scenario_problems(scenario: Scenario) -> list[Problem]:
