@@ -173,9 +173,9 @@ def run_ours(problem) -> tuple[float, float, object]:
 
 def run_highs_alone(problem) -> float:
     """HiGHS alone: time ``run()`` on a fresh Highs holding our compiled model."""
+    from optimize.highs import compile_model, make_highs
     from optimize.model import build_model
     from optimize.problem import SolverOptions
-    from optimize.solve import compile_model, make_highs
 
     h = make_highs(compile_model(build_model(problem)), SolverOptions())
     t0 = time.perf_counter()

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 from microgrid.errors import InputError
 
 if TYPE_CHECKING:
-    from microgrid.pipeline import Result, run
+    from microgrid.output import Result
+    from microgrid.pipeline import run
     from microgrid.scenario import Scenario, load_scenario
     from microgrid.sweeps import sweep, sweep_report
 
 # Public name -> the module that defines it.
 _LAZY = {
-    "Result": "microgrid.pipeline",
+    "Result": "microgrid.output",
     "run": "microgrid.pipeline",
     "Scenario": "microgrid.scenario",
     "load_scenario": "microgrid.scenario",

@@ -24,8 +24,9 @@ from scipy.sparse import bmat
 from scipy.sparse.linalg import splu
 
 import optimize
+from microgrid.assemble import network_parameters
+from microgrid.dispatch import optimize_dispatch
 from microgrid.network import INJECTION_COLUMNS, apply_injections, build_network
-from microgrid.pipeline import network_parameters, optimize_dispatch
 from microgrid.powerflow import run_timeseries_detailed
 from microgrid.results import timeseries_frame
 from optimize.network_cuts import LinearCut

@@ -10,6 +10,7 @@ import pandas as pd
 import optimize
 from microgrid.datacenter import inference_it_mw, pue
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
+from microgrid.network import NetworkParameters
 from microgrid.resources import resource_profiles
 from microgrid.scenario import Scenario, step_of
 from microgrid.signals import load_signals
@@ -150,4 +151,24 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         mip_rel_gap=s.mip_rel_gap,
         node_limit=s.node_limit,
         method=s.method,
+    )
+
+
+def network_parameters(scenario: Scenario) -> NetworkParameters:
+    """The pandapower network's parameters from the scenario's `network` section."""
+    n = scenario.network
+    return NetworkParameters(
+        grid_kv=n.grid_kv,
+        collector_kv=n.collector_kv,
+        transformer_mva=n.transformer_mva,
+        datacenter_line_km=n.datacenter_line_km,
+        pv_line_km=n.pv_line_km if scenario.pv is not None else None,
+        wind_line_km=n.wind_line_km if scenario.wind is not None else None,
+        battery_line_km=n.battery_line_km,
+        vm_min_pu=n.vm_min_pu,
+        vm_max_pu=n.vm_max_pu,
+        max_loading_pct=n.max_loading_pct,
+        load_power_factor=n.load_power_factor,
+        has_battery=scenario.battery is not None,
+        has_backup=bool(scenario.generators),
     )

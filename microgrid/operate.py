@@ -641,8 +641,8 @@ def event_costs(scenario, inputs: Inputs, base: OperateRun, rerun: bool = True) 
 def actual_powerflow(scenario, actual: pd.DataFrame, plant_lines: dict[str, np.ndarray]):
     """AC power flow of the actual rows; steps with a ``line_out`` event run on a net with one
     circuit of that line removed (the whole line when it has one circuit)."""
+    from microgrid.assemble import network_parameters
     from microgrid.network import INJECTION_COLUMNS, build_network
-    from microgrid.pipeline import network_parameters
     from microgrid.powerflow import run_timeseries
 
     inj = actual[[c for c in INJECTION_COLUMNS if c in actual]].copy()

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from microgrid.atomic import json_text
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.resultdir import write_dir
+from microgrid.scenario import Scenario
 
-if TYPE_CHECKING:
-    from microgrid.pipeline import Result
+
+@dataclass
+class Result:
+    """A solved scenario. `timeseries` has a tz-aware UTC index; `net` is the plain
+    pandapower network the plan was checked on."""
+
+    scenario: Scenario
+    timeseries: pd.DataFrame
+    jobs: pd.DataFrame
+    summary: dict
+    net: object = None
+    violations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    jobs_spec: list[dict] = field(default_factory=list)
+    scenario_path: Path | None = None
+    # mode-specific tables written beside the others (operate: planned_vs_actual.csv, ...)
+    extra_tables: dict = field(default_factory=dict)
+
+    def write(self, out: str | Path) -> Path:
+        """Write the result directory atomically: build it beside `out`, then swap it in.
+
+        A failure part-way leaves any earlier `out` untouched and no partial directory.
+        """
+        return write_result_dir(self, Path(out))
 
 
 def _iso_z(index: pd.DatetimeIndex | pd.Series) -> list[str]:

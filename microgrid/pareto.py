@@ -37,8 +37,8 @@ import pandas as pd
 import optimize
 from microgrid.assemble import build_problem, load_inputs, solver_options
 from microgrid.costs import TOTAL_KEYS
+from microgrid.dispatch import demand_response_caps
 from microgrid.pareto_journal import PointJournal, point_key
-from microgrid.pipeline import demand_response_caps
 from microgrid.resultdir import check_target, write_dir
 from microgrid.scenario import Scenario
 

@@ -4,6 +4,7 @@ Plain numpy arrays and dataclasses in (``optimize.problem``), a ``Dispatch`` out
 """
 
 from optimize.errors import Infeasible, NumericRangeError, Slack, SolveError
+from optimize.highs import solver_log_to_console
 from optimize.model import build_model
 from optimize.problem import (
     Battery,
@@ -18,7 +19,7 @@ from optimize.problem import (
 )
 from optimize.progress import solve_progress
 from optimize.results import Dispatch
-from optimize.solve import solve, solver_log_to_console
+from optimize.solve import solve
 
 __all__ = [
     "Battery",

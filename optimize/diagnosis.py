@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from optimize.errors import Infeasible, Slack, SolveError
+from optimize.highs import compile_model, load_solution, make_highs, run_highs
+from optimize.model import build_model
 from optimize.problem import Problem, SolverOptions
 
 SLACK_TOL = 1e-6
@@ -56,9 +58,6 @@ def collect_slacks(m) -> list[Slack]:
 
 def diagnose(problem: Problem, options: SolverOptions) -> None:
     """Solve the elastic model and raise ``Infeasible`` with the non-zero slacks."""
-    from optimize.model import build_model
-    from optimize.solve import compile_model, load_solution, make_highs, run_highs
-
     m = build_model(problem, elastic=True)
     cm = compile_model(m)
     h = make_highs(cm, options)

@@ -21,6 +21,7 @@ from optimize.battery import define_battery
 from optimize.facility import define_facility_load
 from optimize.generators import define_generators
 from optimize.grid import define_grid
+from optimize.jobs import define_jobs
 from optimize.network_cuts import define_network_cuts
 from optimize.objective import define_objective
 from optimize.problem import Problem
@@ -58,8 +59,6 @@ def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
         terms += define_generators(m, problem.generators, step_h)
     jobs_it = None
     if problem.jobs:
-        from optimize.jobs import define_jobs
-
         if elastic:
             terms += define_jobs(m, problem.jobs, step_h, elastic=True)
         else:

@@ -2,7 +2,7 @@
 
 Off by default, so library use (``import microgrid``) prints nothing; the CLI turns it on
 with ``solve_progress(True)`` unless ``--quiet``. ``run_with_progress(h)`` (what
-``optimize.solve.run_highs`` calls instead of ``h.run()``) subscribes a HiGHS MIP-interrupt
+``optimize.highs.run_highs`` calls instead of ``h.run()``) subscribes a HiGHS MIP-interrupt
 callback on ``h`` while progress is on and nothing at all while it is off. The callback
 only reads HiGHS's figures and writes a line, at most one per ``EVERY_S`` and none in the
 first ``FIRST_AFTER_S`` of a run, e.g.::

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from optimize.jobs import job_results
 from optimize.problem import Problem
 
 BALANCE_TOL_MW = 1e-6
@@ -88,8 +89,6 @@ def extract_dispatch(
     jobs_summary: dict[str, dict] = {}
     jobs_it = zeros
     if problem.jobs:
-        from optimize.jobs import job_results
-
         job_series, jobs_summary = job_results(m, problem.jobs)
         s.update(job_series)
         jobs_it = np.array([pyo.value(m.jobs_it_mw[t]) for t in range(n)], dtype=float)

@@ -41,11 +41,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize.diagnosis import diagnose
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
 from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
 from optimize.progress import report
 from optimize.results import Dispatch, extract_dispatch
+from optimize.solve import solve_model
 from optimize.throughput import throughput
 
 _TOL = 1e-6
@@ -273,9 +275,6 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
     """Build and solve window ``[a, e)`` from the carried state; returns the dispatch, the
     solved model, the window stats and the window's jobs. Raises ``Infeasible`` with the
     window's diagnosis (steps of the full horizon)."""
-    from optimize.diagnosis import diagnose
-    from optimize.solve import solve_model
-
     jobs = _window_jobs(carried.states, a, e)
     sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs)
     sub = replace(sub, grid=replace(sub.grid, prior_peak_import_mw=dict(carried.month_peak)))

@@ -11,8 +11,8 @@ import pytest
 
 from microgrid.acplan import plan_ac, sensitivities
 from microgrid.assemble import build_problem, load_inputs
+from microgrid.dispatch import solve_dispatch
 from microgrid.network import NetworkParameters, apply_injections, build_network
-from microgrid.pipeline import solve_dispatch
 from microgrid.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from test_baselines import TINY
 import optimize
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.cli import main
-from microgrid.pipeline import _diagnosis_message
+from microgrid.dispatch import _diagnosis_message
 from microgrid.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

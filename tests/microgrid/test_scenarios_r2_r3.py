@@ -26,7 +26,7 @@ import pytest
 import microgrid
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.costs import cost_breakdown
-from microgrid.pipeline import demand_response_caps
+from microgrid.dispatch import demand_response_caps
 from microgrid.results import balance_residual_mw
 from microgrid.scenario import load_scenario
 

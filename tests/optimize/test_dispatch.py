@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import optimize as o
-from optimize.solve import new_highs, run_highs
+from optimize.highs import new_highs, run_highs
 
 TOL = 1e-6
 

@@ -13,10 +13,10 @@ from test_rolling import small_problem
 
 import optimize.progress as progress
 from optimize import solve, solve_progress
+from optimize.highs import new_highs, run_highs
 from optimize.problem import Job, SolverOptions
 from optimize.progress import progress_line
 from optimize.rolling import solve_rolling
-from optimize.solve import new_highs, run_highs
 
 LINE = re.compile(
     r"^solve: bound (none|-?[\d,]+ USD) · incumbent (none|-?[\d,]+ USD) · "

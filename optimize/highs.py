@@ -1,0 +1,280 @@
+"""HiGHS plumbing: a Pyomo model in standard form, passed to ``highspy`` in memory.
+
+The model is compiled by Pyomo's ``LinearStandardFormCompiler`` (mixed form: each row is
+``=``, ``<=`` or ``>=``) into scipy sparse matrices that are passed to ``highspy`` with
+``Highs.passModel``; no files are written. ``run_highs`` runs it (with progress lines,
+``optimize.progress``) and maps HiGHS's status to ours; ``load_solution`` writes the
+column values back into the Pyomo variables.
+
+Before a model reaches HiGHS its numbers are checked (``optimize.ranges``): out-of-range
+costs, coefficients or bounds raise ``NumericRangeError`` naming the Pyomo component.
+HiGHS prints nothing (no banner, no log) unless ``SolverOptions.log_to_console`` is set or
+the call runs inside ``solver_log_to_console(True)`` (the CLI's ``--verbose``).
+
+Used by ``optimize.solve`` (the solve methods) and ``optimize.diagnosis`` (the elastic
+model), which sit above it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from optimize.errors import SolveError
+from optimize.problem import SolverOptions
+from optimize.progress import run_with_progress
+from optimize.ranges import check_ranges
+
+# the process-wide default of SolverOptions.log_to_console (set by the CLI's --verbose)
+_LOG_TO_CONSOLE = contextvars.ContextVar("highs_log_to_console", default=False)
+# file descriptor 1 is process-wide: one thread at a time may point it elsewhere
+_STDOUT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def solver_log_to_console(enabled: bool) -> Iterator[None]:
+    """Within the block, HiGHS prints its banner and log on stdout if ``enabled``."""
+    token = _LOG_TO_CONSOLE.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _LOG_TO_CONSOLE.reset(token)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """Point file descriptor 1 at /dev/null: HiGHS's C++ code writes there directly."""
+    with _STDOUT_LOCK:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        try:
+            saved = os.dup(1)
+        except OSError:  # no file descriptor 1 (a daemon): nothing to silence
+            yield
+            return
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+
+
+def new_highs(log_to_console: bool = False) -> highspy.Highs:
+    """A ``Highs`` object that is silent unless ``log_to_console``.
+
+    HiGHS's constructor prints its banner on stdout (the first time in a process) before
+    any option can be set, so the construction runs with stdout sent to /dev/null.
+    """
+    if log_to_console:
+        h = highspy.Highs()
+    else:
+        with _stdout_to_devnull():
+            h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(log_to_console))
+    return h
+
+
+@dataclass
+class CompiledModel:
+    """A Pyomo model compiled to HiGHS arrays (column ``i`` is Pyomo var ``columns[i]``,
+    row ``r`` is Pyomo constraint ``rows[r]``)."""
+
+    columns: list
+    rows: list
+    num_col: int
+    num_row: int
+    offset: float
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray
+    a_index: np.ndarray
+    a_value: np.ndarray
+    integrality: np.ndarray | None
+
+
+@dataclass
+class HighsResult:
+    # "optimal", "time_limit", "node_limit", "heuristic" (price-fix beyond the gap),
+    # "infeasible", or HiGHS's status text
+    status: str
+    objective: float
+    mip_gap: float
+    has_solution: bool
+    solve_s: float
+    # a proven lower bound of the optimum (HiGHS's dual bound, or the LP relaxation's
+    # objective for price-fix); the objective itself for an LP
+    bound: float | None = None
+
+
+def compile_model(m: pyo.Block) -> CompiledModel:
+    """Compile the active objective and constraints of ``m`` to column-wise HiGHS arrays."""
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    columns = info.columns
+    n = len(columns)
+    a = info.A.tocsc() if info.A.format != "csc" else info.A
+    inf = highspy.kHighsInf
+    rhs = np.asarray(info.rhs, dtype=float)
+    kind = np.fromiter((r.bound_type for r in info.rows), dtype=np.int8, count=len(info.rows))
+    row_lower = np.where(kind <= 0, rhs, -inf)
+    row_upper = np.where(kind >= 0, rhs, inf)
+    lower, upper, is_int = _column_bounds(columns)
+    cost = np.zeros(n)
+    if info.c.shape[0]:
+        cost = np.asarray(info.c[[0], :].toarray()).ravel()
+    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    integrality = None
+    if is_int.any():
+        integrality = np.where(is_int, 1, 0).astype(np.int32)
+    return CompiledModel(
+        columns=columns,
+        rows=[r.constraint for r in info.rows],
+        num_col=n,
+        num_row=a.shape[0],
+        offset=offset,
+        col_cost=cost,
+        col_lower=lower,
+        col_upper=upper,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        a_start=a.indptr.astype(np.int32),
+        a_index=a.indices.astype(np.int32),
+        a_value=a.data.astype(float),
+        integrality=integrality,
+    )
+
+
+def _column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Effective bounds (variable bounds ∩ domain) and integrality of each column.
+
+    Fast path for continuous variables: plain float bounds are read from the VarData
+    directly and intersected with the domain's bounds (cached per domain); anything else
+    (integer domains, Param or expression bounds) goes through ``VarData.bounds``.
+    """
+    n = len(columns)
+    inf = highspy.kHighsInf
+    lower = np.empty(n)
+    upper = np.empty(n)
+    is_int = np.zeros(n, dtype=bool)
+    domains: dict[int, tuple] = {}
+    plain = (float, int, type(None))
+    for i, v in enumerate(columns):
+        dom = v._domain
+        info = domains.get(id(dom))
+        if info is None:
+            dlb, dub = dom.bounds()
+            info = domains[id(dom)] = (dlb, dub, not v.is_continuous())
+        lb, ub = v._lb, v._ub
+        if not info[2] and lb.__class__ in plain and ub.__class__ in plain:
+            dlb, dub = info[0], info[1]
+            if dlb is not None and (lb is None or dlb > lb):
+                lb = dlb
+            if dub is not None and (ub is None or dub < ub):
+                ub = dub
+        else:
+            lb, ub = v.bounds
+        lower[i] = -inf if lb is None else lb
+        upper[i] = inf if ub is None else ub
+        is_int[i] = info[2]
+    return lower, upper, is_int
+
+
+def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
+    """A ``Highs`` object with the compiled model passed in and the options set.
+
+    Raises ``NumericRangeError`` (a ``SolveError``) if a number of ``cm`` is out of range.
+    """
+    check_ranges(cm)
+    h = new_highs(options.log_to_console or _LOG_TO_CONSOLE.get())
+    h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("random_seed", int(options.seed))
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if options.pscost_min_reliable is not None:
+        h.setOptionValue("mip_pscost_minreliable", int(options.pscost_min_reliable))
+    if options.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(options.node_limit))
+    lp = highspy.HighsLp()
+    lp.num_col_ = cm.num_col
+    lp.num_row_ = cm.num_row
+    lp.offset_ = cm.offset
+    lp.col_cost_ = cm.col_cost
+    lp.col_lower_ = cm.col_lower
+    lp.col_upper_ = cm.col_upper
+    lp.row_lower_ = cm.row_lower
+    lp.row_upper_ = cm.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = cm.a_start
+    lp.a_matrix_.index_ = cm.a_index
+    lp.a_matrix_.value_ = cm.a_value
+    if cm.integrality is not None:
+        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in cm.integrality]
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolveError("HiGHS rejected the model (passModel returned kError)")
+    return h
+
+
+def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
+    t0 = time.perf_counter()
+    run_with_progress(h)  # progress lines on stderr if solve_progress is on
+    solve_s = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    gap = float(info.mip_gap) if is_mip else 0.0
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = "optimal"
+    elif ms == highspy.HighsModelStatus.kTimeLimit:
+        status = "time_limit"
+    elif ms == highspy.HighsModelStatus.kSolutionLimit:  # mip_max_nodes
+        status = "node_limit"
+    elif ms in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        status = "infeasible"
+    else:
+        status = h.modelStatusToString(ms)
+    objective = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if is_mip else objective
+    return HighsResult(status, objective, gap, has_solution, solve_s, bound)
+
+
+def load_solution(m: pyo.Block, cm: CompiledModel, h: highspy.Highs) -> None:
+    """Copy HiGHS's column values into the Pyomo variables (unused variables get 0 or lb)."""
+    load_values(m, cm, h.getSolution().col_value)
+
+
+def load_values(m: pyo.Block, cm: CompiledModel, values) -> None:
+    """Copy a column vector into the Pyomo variables (unused variables get 0 or lb)."""
+    for v, x in zip(cm.columns, values, strict=True):
+        v.set_value(x, skip_validation=True)
+    n_vars = sum(len(c) for c in m.component_objects(pyo.Var, active=True))
+    if n_vars != cm.num_col:
+        for v in m.component_data_objects(pyo.Var, active=True):
+            if v.value is None:
+                lb, ub = v.bounds
+                x = 0.0
+                if lb is not None and x < lb:
+                    x = lb
+                if ub is not None and x > ub:
+                    x = ub
+                v.set_value(x, skip_validation=True)
