@@ -33,8 +33,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from microgrid.sweeps.runner import read_records, runner_with_options, sweep  # noqa: E402
+from microgrid.sweeps.records import read_records  # noqa: E402
+from microgrid.sweeps.runner import sweep  # noqa: E402
 from microgrid.sweeps.spec import load_spec  # noqa: E402
+from microgrid.sweeps.worker import runner_with_options  # noqa: E402
 
 PV = [(0, 0), (80, 65)]  # (dc_mw, ac_mw)
 BATTERY_MWH = [0, 50, 100, 200]  # 4-hour duration: power = energy / 4

@@ -23,17 +23,17 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from microgrid.network import build_network, injection_profiles  # noqa: E402
 from microgrid.powerflow import run_timeseries_detailed  # noqa: E402
+from microgrid.simbench_case import (  # noqa: E402
+    add_datacenter,
+    choose_dc_bus,
+    default_dc_profile_mw,
+    load_simbench,
+)
 
 
 def _r4_case(with_dc: bool):
-    from microgrid.simbench_case import (
-        add_datacenter,
-        choose_dc_bus,
-        default_dc_profile_mw,
-        load_simbench,
-    )
-
     net, profiles = load_simbench()
     net["profiles"] = {}  # keep the timed copies small
     if with_dc:
@@ -48,8 +48,6 @@ def _r4_case(with_dc: bool):
 
 
 def _r1_fallback():
-    from microgrid.network import build_network, injection_profiles
-
     root = Path(__file__).resolve().parents[1]
     weather = pd.read_csv(root / "scenarios" / "data" / "weather" / "dallas-2023.csv")
     n = len(weather)
@@ -93,7 +91,7 @@ def main() -> None:
 
     # reference: a plain loop of pandapower.runpp on the first k steps
     k = min(args.loop_steps, n)
-    try:
+    try:  # optional: pandapower's Newton-Raphson is much faster with it
         import numba  # noqa: F401
 
         kw: dict = {}

@@ -6,10 +6,8 @@ Both models get the same numpy arrays:
 - IT load: fixed 60 MW (the jobs replaced by an inflexible load) × PUE
   ``1.10 + 0.008 · max(0, T − 15 °C)`` capped at 1.40, T from
   ``scenarios/data/weather/dallas-2023.csv``.
-- PV (65 MWac) and wind (50.4 MW): from ``weather.ResourceChain`` if the weather package
-  provides it, otherwise a documented stand-in computed here from the same weather file
-  (see :func:`standin_pv_mw` and :func:`standin_wind_mw`); B1 measures the solver stack,
-  so both models only need the same arrays.
+- PV (65 MWac) and wind (50.4 MW): from ``weather.ResourceChain``; B1 measures the solver
+  stack, so both models only need the same arrays.
 - Battery 50 MW / 200 MWh, η 0.95/0.95, SOC 10–90 %, start 50 % and end ≥ 50 %,
   $5/MWh discharged; import ≤ 120 MW, export ≤ 50 MW; no ramp limit, no demand charge.
 
@@ -34,6 +32,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -41,10 +40,17 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import optimize as o  # noqa: E402
+from optimize.highs import compile_model, make_highs  # noqa: E402
+from optimize.model import build_model  # noqa: E402
+from weather import PVSystem, ResourceChain, Site, WindFarm  # noqa: E402
+from weather.io import read_site_csv  # noqa: E402
+
 SIGNALS = ROOT / "scenarios" / "data" / "grid-signals" / "ercot-2023.csv"
 WEATHER = ROOT / "scenarios" / "data" / "weather" / "dallas-2023.csv"
 LAT, LON = 32.7944, -96.8215
-UTC_OFFSET_H = -5  # Open-Meteo file time = UTC−5 (fixed offset, see weather.io)
 
 
 def read_weather_utc(index: pd.DatetimeIndex) -> pd.DataFrame:
@@ -53,15 +59,7 @@ def read_weather_utc(index: pd.DatetimeIndex) -> pd.DataFrame:
     The file covers local 2023 = UTC 2023-01-01 05:00 .. 2024-01-01 04:00; the first five
     UTC hours of 2023 are filled from the file's last five hours (wrap-around).
     """
-    try:
-        from weather.io import read_site_csv
-
-        w = read_site_csv(WEATHER)
-    except ImportError:
-        w = pd.read_csv(WEATHER)
-        stamps = pd.to_datetime(w.pop("time_local")) - pd.Timedelta(hours=UTC_OFFSET_H)
-        w.index = stamps.dt.tz_localize("UTC")
-        w["wind_speed_10m_m_per_s"] = w.pop("wind_speed_10m_kmh") / 3.6
+    w = read_site_csv(WEATHER)
     w = w[~w.index.duplicated()]
     shifted = w.copy()
     shifted.index = shifted.index - pd.DateOffset(years=1)
@@ -72,31 +70,6 @@ def read_weather_utc(index: pd.DatetimeIndex) -> pd.DataFrame:
 
 def pue_from_temp(temp_c: np.ndarray) -> np.ndarray:
     return np.minimum(1.10 + 0.008 * np.maximum(0.0, temp_c - 15.0), 1.40)
-
-
-def standin_pv_mw(index: pd.DatetimeIndex, cloud_pct: np.ndarray, temp_c: np.ndarray):
-    """Stand-in PV (65 MWac / 80 MWdc): pvlib Ineichen clear-sky GHI × Kasten–Czeplak cloud
-    factor (1 − 0.75 · c^3.4), on the horizontal (no transposition), × 80 MWdc / 1000 W/m²
-    × (1 − 0.14 losses) × (1 − 0.0037 · (T_cell − 25)), T_cell = T_air + 25 · GHI/1000,
-    clipped at 65 MWac."""
-    import pvlib
-
-    loc = pvlib.location.Location(LAT, LON, altitude=142.0)
-    # hourly averages: evaluate at the middle of each hour
-    cs = loc.get_clearsky(index + pd.Timedelta(minutes=30), model="ineichen")
-    ghi = cs["ghi"].to_numpy() * (1.0 - 0.75 * (cloud_pct / 100.0) ** 3.4)
-    t_cell = temp_c + 25.0 * ghi / 1000.0
-    dc = 80.0 * ghi / 1000.0 * (1.0 - 0.14) * (1.0 - 0.0037 * (t_cell - 25.0))
-    return np.clip(dc, 0.0, 65.0)
-
-
-def standin_wind_mw(wind10_m_per_s: np.ndarray) -> np.ndarray:
-    """Stand-in wind (12 × 4.2 MW, 135 m hub): power-law shear (135/10)^(1/7), generic cubic
-    curve: cut-in 3 m/s, rated 13 m/s, cut-out 25 m/s."""
-    v = wind10_m_per_s * (135.0 / 10.0) ** (1.0 / 7.0)
-    frac = np.clip((v**3 - 3.0**3) / (13.0**3 - 3.0**3), 0.0, 1.0)
-    frac[v >= 25.0] = 0.0
-    return 50.4 * frac
 
 
 def b1_arrays() -> dict[str, np.ndarray]:
@@ -113,27 +86,17 @@ def b1_arrays() -> dict[str, np.ndarray]:
         "it_mw": np.full(len(lmp), 60.0),
         "pue": pue_from_temp(temp),
     }
-    try:
-        from weather import PVSystem, ResourceChain, Site, WindFarm
-
-        chain = ResourceChain(
-            Site(LAT, LON, 142.0), PVSystem(80.0, 65.0), WindFarm("E-126/4200", 135.0, 12)
-        )
-        res = chain.run(index, w, edge_fill_hours=5)
-        arrays["pv_mw"] = res["pv_available_mw"].to_numpy(dtype=float)
-        arrays["wind_mw"] = res["wind_available_mw"].to_numpy(dtype=float)
-        source = "weather.ResourceChain (PVWatts, windpowerlib E-126/4200)"
-    except ImportError:
-        arrays["pv_mw"] = standin_pv_mw(index, w["cloud_cover_pct"].to_numpy(dtype=float), temp)
-        arrays["wind_mw"] = standin_wind_mw(w["wind_speed_10m_m_per_s"].to_numpy(dtype=float))
-        source = "stand-in (standin_pv_mw / standin_wind_mw in this file)"
-    arrays["resource_source"] = source
+    chain = ResourceChain(
+        Site(LAT, LON, 142.0), PVSystem(80.0, 65.0), WindFarm("E-126/4200", 135.0, 12)
+    )
+    res = chain.run(index, w, edge_fill_hours=5)
+    arrays["pv_mw"] = res["pv_available_mw"].to_numpy(dtype=float)
+    arrays["wind_mw"] = res["wind_available_mw"].to_numpy(dtype=float)
+    arrays["resource_source"] = "weather.ResourceChain (PVWatts, windpowerlib E-126/4200)"
     return arrays
 
 
 def our_problem(a: dict):
-    import optimize as o
-
     n = len(a["lmp"])
     grid = o.Grid(
         import_max_mw=np.full(n, 120.0),
@@ -164,8 +127,6 @@ def our_problem(a: dict):
 
 
 def run_ours(problem) -> tuple[float, float, object]:
-    import optimize as o
-
     t0 = time.perf_counter()
     d = o.solve(problem, o.SolverOptions())
     return d.objective_usd, time.perf_counter() - t0, d
@@ -173,18 +134,14 @@ def run_ours(problem) -> tuple[float, float, object]:
 
 def run_highs_alone(problem) -> float:
     """HiGHS alone: time ``run()`` on a fresh Highs holding our compiled model."""
-    from optimize.highs import compile_model, make_highs
-    from optimize.model import build_model
-    from optimize.problem import SolverOptions
-
-    h = make_highs(compile_model(build_model(problem)), SolverOptions())
+    h = make_highs(compile_model(build_model(problem)), o.SolverOptions())
     t0 = time.perf_counter()
     h.run()
     return time.perf_counter() - t0
 
 
 def run_pypsa(a: dict) -> tuple[float, float]:
-    import pypsa
+    import pypsa  # the optional bench extra, and slow to import: only when B1 runs it
 
     t0 = time.perf_counter()
     n_steps = len(a["lmp"])

@@ -47,6 +47,9 @@ from optimize.problem import (  # noqa: E402
     Renewable,
     SolverOptions,
 )
+from optimize.rolling import RollingDispatch, solve_rolling  # noqa: E402
+from weather.chain import PVSystem, ResourceChain, Site, WindFarm  # noqa: E402
+from weather.io import read_site_csv, site_metadata  # noqa: E402
 
 TZ = "America/Chicago"
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
@@ -90,57 +93,15 @@ def r1_year(carbon_price: float = 0.0) -> tuple[Problem, list[int], pd.DatetimeI
     end = pd.Timestamp("2024-01-01 00:00", tz=TZ).tz_convert("UTC")
     index = pd.date_range(start, end, freq="1h", inclusive="left")
     n = len(index)
-
-    sig = pd.read_csv(ROOT / "scenarios/data/grid-signals/ercot-2023.csv")
-    sig.index = pd.DatetimeIndex(pd.to_datetime(sig["timestamp_utc"], utc=True))
-    lmp = sig["price_usd_per_mwh"].reindex(index)
-    carbon = sig["carbon_direct_g_per_kwh"].reindex(index)
-    for s in (lmp, carbon):  # past the end of the file: the same hour one week earlier
-        missing = np.flatnonzero(s.isna().to_numpy())
-        vals = s.to_numpy()
-        for i in missing:
-            vals[i] = vals[i - 168]
-        s[:] = vals
-
-    from weather.chain import PVSystem, ResourceChain, Site, WindFarm
-    from weather.io import read_site_csv, site_metadata
-
-    wpath = ROOT / "scenarios/data/weather/dallas-2023.csv"
-    meta = site_metadata(wpath)
-    weather = read_site_csv(wpath, timezone=TZ, utc_offset_seconds=meta["utc_offset_seconds"])
-    weather = weather.reindex(weather.index.union(index)).ffill().reindex(index)
-    chain = ResourceChain(
-        site=Site(latitude_deg=32.7944, longitude_deg=-96.8215, altitude_m=142.0),
-        pv=PVSystem(
-            dc_mw=80,
-            ac_mw=65,
-            tilt_deg=25,
-            azimuth_deg=180,
-            gamma_pdc_per_c=-0.0037,
-            losses_pct=14,
-        ),
-        wind=WindFarm(turbine_type="E-126/4200", n_turbines=12, hub_height_m=135),
-    )
-    res = chain.run(index, weather=weather)
-    pv = np.nan_to_num(res["pv_available_mw"].to_numpy(), nan=0.0).clip(min=0.0)
-    wind = np.nan_to_num(res["wind_available_mw"].to_numpy(), nan=0.0).clip(min=0.0)
+    lmp, carbon = _grid_signals(index)
+    weather = _weather(index)
+    pv, wind = _renewables(index, weather)
     temp = weather["temp_air_c"].to_numpy()
-
     local = index.tz_convert(TZ)
     hour = local.hour + local.minute / 60.0
     inference = 25.0 + 5.0 * np.cos(2 * np.pi * (hour - 15.0) / 24.0)
     pue = np.minimum(1.10 + 0.008 * np.maximum(0.0, temp - 15.0), 1.40)
-    month = (local.month - 1).to_numpy()
-
-    week_starts = []
-    monday = pd.Timestamp("2023-01-02 00:00", tz=TZ)
-    jobs: list[Job] = []
-    for k in range(52):
-        ws = (monday + pd.Timedelta(days=7 * k)).tz_convert("UTC")
-        step = int((ws - start) / pd.Timedelta(hours=1))
-        week_starts.append(step)
-        jobs += week_jobs(step, f"w{k + 1:02d}", n)
-
+    jobs, week_starts = _year_jobs(start, n)
     problem = Problem(
         step_h=1.0,
         n_steps=n,
@@ -152,7 +113,7 @@ def r1_year(carbon_price: float = 0.0) -> tuple[Problem, list[int], pd.DatetimeI
             carbon_g_per_kwh=carbon.to_numpy(),
             ramp_mw_per_h=30.0,
             demand_charge_usd_per_mw=8000.0,
-            month_of_step=month,
+            month_of_step=(local.month - 1).to_numpy(),
         ),
         facility=Facility(inference_it_mw=inference, pue=pue),
         renewables=(Renewable("pv", pv), Renewable("wind", wind)),
@@ -173,6 +134,62 @@ def r1_year(carbon_price: float = 0.0) -> tuple[Problem, list[int], pd.DatetimeI
     return problem, week_starts, index
 
 
+def _grid_signals(index: pd.DatetimeIndex) -> tuple[pd.Series, pd.Series]:
+    """ERCOT 2023 LMP (USD/MWh) and direct carbon intensity (g/kWh) on ``index``."""
+    sig = pd.read_csv(ROOT / "scenarios/data/grid-signals/ercot-2023.csv")
+    sig.index = pd.DatetimeIndex(pd.to_datetime(sig["timestamp_utc"], utc=True))
+    lmp = sig["price_usd_per_mwh"].reindex(index)
+    carbon = sig["carbon_direct_g_per_kwh"].reindex(index)
+    for s in (lmp, carbon):  # past the end of the file: the same hour one week earlier
+        missing = np.flatnonzero(s.isna().to_numpy())
+        vals = s.to_numpy()
+        for i in missing:
+            vals[i] = vals[i - 168]
+        s[:] = vals
+    return lmp, carbon
+
+
+def _weather(index: pd.DatetimeIndex) -> pd.DataFrame:
+    """The Dallas site CSV on ``index`` (the hour past its end filled forward)."""
+    wpath = ROOT / "scenarios/data/weather/dallas-2023.csv"
+    meta = site_metadata(wpath)
+    weather = read_site_csv(wpath, timezone=TZ, utc_offset_seconds=meta["utc_offset_seconds"])
+    return weather.reindex(weather.index.union(index)).ffill().reindex(index)
+
+
+def _renewables(index: pd.DatetimeIndex, weather: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """PV (80 MWdc / 65 MWac) and wind (12 x E-126/4200 at 135 m) available MW."""
+    chain = ResourceChain(
+        site=Site(latitude_deg=32.7944, longitude_deg=-96.8215, altitude_m=142.0),
+        pv=PVSystem(
+            dc_mw=80,
+            ac_mw=65,
+            tilt_deg=25,
+            azimuth_deg=180,
+            gamma_pdc_per_c=-0.0037,
+            losses_pct=14,
+        ),
+        wind=WindFarm(turbine_type="E-126/4200", n_turbines=12, hub_height_m=135),
+    )
+    res = chain.run(index, weather=weather)
+    pv = np.nan_to_num(res["pv_available_mw"].to_numpy(), nan=0.0).clip(min=0.0)
+    wind = np.nan_to_num(res["wind_available_mw"].to_numpy(), nan=0.0).clip(min=0.0)
+    return pv, wind
+
+
+def _year_jobs(start: pd.Timestamp, n: int) -> tuple[list[Job], list[int]]:
+    """The 52 weeks' jobs, and each week's start step (Monday 00:00 local)."""
+    week_starts = []
+    monday = pd.Timestamp("2023-01-02 00:00", tz=TZ)
+    jobs: list[Job] = []
+    for k in range(52):
+        ws = (monday + pd.Timedelta(days=7 * k)).tz_convert("UTC")
+        step = int((ws - start) / pd.Timedelta(hours=1))
+        week_starts.append(step)
+        jobs += week_jobs(step, f"w{k + 1:02d}", n)
+    return jobs, week_starts
+
+
 def _window_line(x: dict) -> str:
     return (
         f"  window {x['window']:2d} {x['start']:5d}-{x['end']:5d}: build {x['build_s']:.2f} s"
@@ -186,36 +203,7 @@ def _progress(x: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--overlap", type=int, default=24, help="look-ahead hours per window")
-    ap.add_argument("--weeks", type=int, default=None, help="only the first N windows")
-    ap.add_argument("--gap", type=float, default=1e-3)
-    ap.add_argument("--progress", action="store_true", help="print each window when done")
-    ap.add_argument("--time-limit", type=float, default=None, help="per window, seconds")
-    ap.add_argument(
-        "--method",
-        choices=("milp", "price-fix"),
-        default="price-fix",
-        help="per window: price-guided job fixing (optimize.price_fix), or HiGHS's MILP "
-        "started from it",
-    )
-    ap.add_argument(
-        "--highs", action="append", default=[], metavar="NAME=VALUE", help="extra HiGHS option"
-    )
-    args = ap.parse_args(argv)
-    highs_options = {}
-    for item in args.highs:
-        name, value = item.split("=", 1)
-        for kind in (int, float):
-            try:
-                value = kind(value)
-                break
-            except ValueError:
-                continue
-        highs_options[name] = value
-
-    from optimize.rolling import solve_rolling
-
+    args = _parse_args(argv)
     t0 = time.perf_counter()
     problem, week_starts, index = r1_year()
     t_data = time.perf_counter() - t0
@@ -235,11 +223,60 @@ def main(argv: list[str] | None = None) -> int:
         boundaries=boundaries,
         end_step=cut,
         on_window=_progress if args.progress else None,
-        highs_options=highs_options or None,
+        highs_options=_highs_options(args.highs) or None,
     )
     t_solve = time.perf_counter() - t1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    _report(args, problem, index, d, cut, t_data, t_solve, rss_mb)
+    return 0
 
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--overlap", type=int, default=24, help="look-ahead hours per window")
+    ap.add_argument("--weeks", type=int, default=None, help="only the first N windows")
+    ap.add_argument("--gap", type=float, default=1e-3)
+    ap.add_argument("--progress", action="store_true", help="print each window when done")
+    ap.add_argument("--time-limit", type=float, default=None, help="per window, seconds")
+    ap.add_argument(
+        "--method",
+        choices=("milp", "price-fix"),
+        default="price-fix",
+        help="per window: price-guided job fixing (optimize.price_fix), or HiGHS's MILP "
+        "started from it",
+    )
+    ap.add_argument(
+        "--highs", action="append", default=[], metavar="NAME=VALUE", help="extra HiGHS option"
+    )
+    return ap.parse_args(argv)
+
+
+def _highs_options(items: list[str]) -> dict:
+    """``NAME=VALUE`` items as HiGHS options (values as int, else float, else text)."""
+    highs_options = {}
+    for item in items:
+        name, value = item.split("=", 1)
+        for kind in (int, float):
+            try:
+                value = kind(value)
+                break
+            except ValueError:
+                continue
+        highs_options[name] = value
+    return highs_options
+
+
+def _report(
+    args: argparse.Namespace,
+    problem: Problem,
+    index: pd.DatetimeIndex,
+    d: RollingDispatch,
+    cut: int,
+    t_data: float,
+    t_solve: float,
+    rss_mb: float,
+) -> None:
+    """Print B2's figures: times (s), peak memory (MB), deadlines, gaps, costs (USD)."""
     w = d.windows
     slow = max(w, key=lambda x: x["build_s"] + x["solve_s"])
     gaps = np.array([x["mip_gap"] for x in w])
@@ -268,7 +305,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"statuses: {sorted(set(x['status'] for x in w))}")
     print(f"objective (sum of committed costs): {d.objective_usd:,.0f} USD")
     print("costs: " + ", ".join(f"{k}={v:,.0f}" for k, v in d.costs.items()))
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.billing import billing_months, demand_charge_shares
 from microgrid.datacenter import inference_it_mw, pue
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
 from microgrid.network import NetworkParameters
@@ -28,7 +29,7 @@ class Inputs:
     jobs_dropped: int
 
 
-def _window_mask(scenario: Scenario, index: pd.DatetimeIndex, start, end) -> np.ndarray:
+def window_mask(scenario: Scenario, index: pd.DatetimeIndex, start, end) -> np.ndarray:
     """Steps that overlap [start, end) (times local to the site when naive)."""
     step = step_of(index)
     s, e = scenario.to_utc(start), scenario.to_utc(end)
@@ -47,23 +48,16 @@ def load_inputs(scenario: Scenario) -> Inputs:
     frame["pue"] = pue(frame["temp_air_c"].to_numpy(), scenario.datacenter.pue)
     outage = np.zeros(len(index), dtype=bool)
     for w in scenario.events.outages:
-        outage |= _window_mask(scenario, index, w.start, w.end)
+        outage |= window_mask(scenario, index, w.start, w.end)
     frame["outage"] = outage
     for d in scenario.events.derates:
-        mask = _window_mask(scenario, index, d.start, d.end)
+        mask = window_mask(scenario, index, d.start, d.end)
         col = f"{d.asset}_available_frac"
         if col not in frame:
             frame[col] = 1.0
         frame.loc[mask, col] = np.minimum(frame.loc[mask, col], d.available_frac)
     instances, dropped = job_instances(scenario)
     return Inputs(index=index, frame=frame, jobs=instances, jobs_dropped=dropped)
-
-
-def billing_months(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
-    """0-based index of the local calendar month of each step (demand-charge periods)."""
-    local = index.tz_convert(timezone)
-    key = local.year * 12 + local.month
-    return np.asarray(key - key.min(), dtype=np.int64)
 
 
 def build_problem(
@@ -87,6 +81,9 @@ def build_problem(
         # USD per kW-month -> USD per MW of the month's peak.
         demand_charge_usd_per_mw=g.demand_charge_usd_per_kw_month * 1000.0,
         month_of_step=billing_months(inputs.index, scenario.site.timezone),
+        demand_charge_share=demand_charge_shares(
+            inputs.index, scenario.site.timezone, scenario.step_h, g.demand_charge_billing
+        ),
         net_import_cap_mw=net_import_cap_mw,
     )
     renewables = []

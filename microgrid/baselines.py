@@ -127,6 +127,91 @@ def schedule_jobs(problem: optimize.Problem, policy: str) -> tuple[dict[str, np.
 # --- energy --------------------------------------------------------------------------
 
 
+@dataclass
+class _Plant:
+    """What the energy rules work with, per step: facility load (MW), renewables
+    available (MW, by name and in total), export and import limits (MW; the import limit
+    with outages and demand-response caps), and the generators in merit order (cheapest
+    fuel + carbon cost first)."""
+
+    step_h: float
+    load_mw: np.ndarray
+    renewable_names: list[str]
+    available_mw: dict[str, np.ndarray]
+    renewable_total_mw: np.ndarray
+    export_max_mw: np.ndarray
+    import_limit_mw: np.ndarray
+    generators: list[optimize.Generator]
+
+
+@dataclass
+class _Flows:
+    """The simulated series: MW per step, ``soc_mwh`` the stored energy (MWh) at the end
+    of each step, renewables used and generator output by name."""
+
+    import_mw: np.ndarray
+    export_mw: np.ndarray
+    charge_mw: np.ndarray
+    discharge_mw: np.ndarray
+    soc_mwh: np.ndarray
+    used_mw: dict[str, np.ndarray]
+    gen_mw: dict[str, np.ndarray]
+
+
+@dataclass
+class _BatteryState:
+    """The battery during the simulation: its energy limits and stored energy (MWh) and
+    its available power per step (MW)."""
+
+    spec: optimize.Battery
+    e_lo_mwh: float
+    e_hi_mwh: float
+    level_mwh: float
+    power_mw: np.ndarray
+
+    def charge_room_mw(self, step_h: float) -> float:
+        """The charging power (MW) that fills the battery up to its maximum in one step."""
+        return max(0.0, (self.e_hi_mwh - self.level_mwh) / (self.spec.charge_efficiency * step_h))
+
+    def discharge_room_mw(self, t: int, step_h: float) -> float:
+        """The discharging power (MW) available in step ``t`` (power and energy limits)."""
+        b = self.spec
+        return max(
+            0.0,
+            min(
+                self.power_mw[t], (self.level_mwh - self.e_lo_mwh) * b.discharge_efficiency / step_h
+            ),
+        )
+
+    def advance(self, charge_mw: float, discharge_mw: float, step_h: float) -> float:
+        """Stored energy (MWh) after a step of ``charge_mw`` and ``discharge_mw``."""
+        b = self.spec
+        self.level_mwh += step_h * (
+            b.charge_efficiency * charge_mw - discharge_mw / b.discharge_efficiency
+        )
+        return self.level_mwh
+
+
+@dataclass
+class _DayMeanImport:
+    """The battery rule's threshold (MW): the previous local day's mean import; on the
+    first day the horizon's mean facility load."""
+
+    threshold_mw: float
+    day: int
+    sum_mw: float = 0.0
+    steps: int = 0
+
+    def start_step(self, day: int) -> None:
+        if day != self.day:
+            self.threshold_mw = self.sum_mw / self.steps
+            self.sum_mw, self.steps, self.day = 0.0, 0, day
+
+    def end_step(self, import_mw: float) -> None:
+        self.sum_mw += import_mw
+        self.steps += 1
+
+
 def simulate(
     problem: optimize.Problem,
     policy: str,
@@ -134,137 +219,206 @@ def simulate(
 ) -> BaselineResult:
     """Simulate `policy` on `problem`; `day_of_step` is the local calendar day of each step
     (any increasing integers) for the battery's previous-day-mean rule."""
-    n, step_h, grid = problem.n_steps, problem.step_h, problem.grid
+    n = problem.n_steps
     day_of_step = np.asarray(day_of_step)
     if day_of_step.shape != (n,):
         raise ValueError(f"day_of_step has shape {day_of_step.shape}, expected ({n},)")
     fracs, jobs = schedule_jobs(problem, policy)
-    fac = problem.facility
-    jobs_it = np.zeros(n)
+    job_mw, it_mw = _it_load(problem, fracs)
+    plant = _plant(problem, it_mw * problem.facility.pue)
+    flows = _Flows(
+        import_mw=np.zeros(n),
+        export_mw=np.zeros(n),
+        charge_mw=np.zeros(n),
+        discharge_mw=np.zeros(n),
+        soc_mwh=np.zeros(n),
+        used_mw={k: np.zeros(n) for k in plant.renewable_names},
+        gen_mw={g.name: np.zeros(n) for g in problem.generators},
+    )
+    bat = _battery_state(problem.battery, n)
+    rule = _DayMeanImport(float(plant.load_mw.mean()), day_of_step[0])
+    for t in range(n):
+        rule.start_step(day_of_step[t])
+        net = plant.load_mw[t] - plant.renewable_total_mw[t]
+        if net <= 0:
+            _surplus_step(plant, flows, bat, t, -net)
+        else:
+            _deficit_step(plant, flows, bat, t, net, rule.threshold_mw)
+        if bat is not None:
+            flows.soc_mwh[t] = bat.advance(flows.charge_mw[t], flows.discharge_mw[t], plant.step_h)
+        rule.end_step(flows.import_mw[t])
+
+    ts = _timeseries(problem, plant, flows, it_mw, job_mw)
+    unfinished = sum(j["unfinished_h"] for j in jobs.values())
+    costs = cost_breakdown(problem, ts, gen_mw=flows.gen_mw, unfinished_h=unfinished)
+    return BaselineResult(policy, ts, costs, jobs, _checks(problem, ts), flows.gen_mw)
+
+
+def _it_load(
+    problem: optimize.Problem, fracs: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each job's IT MW, and the IT load (MW): inference plus all jobs."""
+    jobs_it = np.zeros(problem.n_steps)
     job_mw = {}
     for job in problem.jobs:
         job_mw[job.id] = job.full_power_it_mw * fracs[job.id]
         jobs_it += job_mw[job.id]
-    it = fac.inference_it_mw + jobs_it
-    load = it * fac.pue
+    return job_mw, problem.facility.inference_it_mw + jobs_it
 
-    ren_names = [r.name for r in problem.renewables]
+
+def _plant(problem: optimize.Problem, load_mw: np.ndarray) -> _Plant:
+    """The rules' view of `problem` with the facility load `load_mw` (MW)."""
+    n, grid = problem.n_steps, problem.grid
+    names = [r.name for r in problem.renewables]
     avail = {r.name: r.available_mw for r in problem.renewables}
-    used = {name: np.zeros(n) for name in ren_names}
-    ren_total = sum((avail[k] for k in ren_names), np.zeros(n))
-
-    b = problem.battery
-    ch, dis, soc = np.zeros(n), np.zeros(n), np.zeros(n)
-    if b is not None:
-        e_lo, e_hi = b.soc_min_frac * b.energy_mwh, b.soc_max_frac * b.energy_mwh
-        level = b.soc_initial_frac * b.energy_mwh
-        p_bat = b.power_mw * (np.ones(n) if b.available_frac is None else b.available_frac)
-    imp, exp = np.zeros(n), np.zeros(n)
-    gens = sorted(
-        problem.generators,
-        key=lambda g: (
-            g.fuel_usd_per_mwh
-            + problem.objective.carbon_price_usd_per_t * g.carbon_g_per_kwh / 1000.0
-        ),
-    )
-    gen_mw = {g.name: np.zeros(n) for g in problem.generators}
     cap = grid.net_import_cap_mw
     limit = grid.import_max_mw.copy()
     if cap is not None:
         limit = np.where(np.isnan(cap), limit, np.minimum(limit, np.maximum(cap, 0.0)))
+    carbon_usd_per_t = problem.objective.carbon_price_usd_per_t
+    gens = sorted(
+        problem.generators,
+        key=lambda g: g.fuel_usd_per_mwh + carbon_usd_per_t * g.carbon_g_per_kwh / 1000.0,
+    )
+    return _Plant(
+        step_h=problem.step_h,
+        load_mw=load_mw,
+        renewable_names=names,
+        available_mw=avail,
+        renewable_total_mw=sum((avail[k] for k in names), np.zeros(n)),
+        export_max_mw=grid.export_max_mw,
+        import_limit_mw=limit,
+        generators=gens,
+    )
 
-    # previous local day's mean import; first day: the horizon's mean facility load
-    threshold = float(load.mean())
-    day_sum, day_steps, current_day = 0.0, 0, day_of_step[0]
 
-    for t in range(n):
-        if day_of_step[t] != current_day:
-            threshold = day_sum / day_steps
-            day_sum, day_steps, current_day = 0.0, 0, day_of_step[t]
-        net = load[t] - ren_total[t]
-        if net <= 0:  # surplus: charge, export, then curtail
-            surplus = -net
-            if b is not None:
-                room = max(0.0, (e_hi - level) / (b.charge_efficiency * step_h))
-                ch[t] = min(surplus, p_bat[t], room)
-                surplus -= ch[t]
-            exp[t] = min(surplus, grid.export_max_mw[t])
-            surplus -= exp[t]
-            keep = 1.0 - surplus / ren_total[t] if ren_total[t] > 0 else 0.0
-            for k in ren_names:
-                used[k][t] = avail[k][t] * keep
-            # exact balance: the last renewable takes the rounding
-            if ren_names:
-                others = sum(used[k][t] for k in ren_names[:-1])
-                used[ren_names[-1]][t] = load[t] + ch[t] + exp[t] - others
-        else:  # deficit: battery above the threshold, import, battery, generators
-            for k in ren_names:
-                used[k][t] = avail[k][t]
-            need = net
-            room_dis = 0.0
-            if b is not None:
-                room_dis = max(0.0, min(p_bat[t], (level - e_lo) * b.discharge_efficiency / step_h))
-                if need > threshold:
-                    dis[t] = min(need - threshold, room_dis)
-                    need -= dis[t]
-            imp[t] = min(need, limit[t])
-            need -= imp[t]
-            if need > 0 and b is not None:
-                extra = min(need, room_dis - dis[t])
-                dis[t] += extra
-                need -= extra
-            for g in gens:
-                if need <= 0:
-                    break
-                avail_g = g.capacity_mw * (1.0 if g.available_frac is None else g.available_frac[t])
-                p = min(need, avail_g)
-                if p > 0 and g.min_load_frac > 0:
-                    p = max(p, g.min_load_frac * avail_g)  # min load: the excess is
-                    # absorbed below by importing less (or charging/exporting)
-                gen_mw[g.name][t] = p
-                need -= p
-            if need > 0:  # nothing left: import beyond the limit, reported
-                imp[t] += need
-            elif need < 0:  # a generator's minimum load overshoots
-                excess = -need
-                cut = min(excess, imp[t])
-                imp[t] -= cut
-                excess -= cut
-                cut = min(excess, dis[t])
-                dis[t] -= cut
-                excess -= cut
-                if excess > 0 and b is not None:
-                    room = max(0.0, (e_hi - level) / (b.charge_efficiency * step_h))
-                    ch[t] = min(excess, p_bat[t], room)
-                    excess -= ch[t]
-                if excess > 0:
-                    exp[t] = min(excess, grid.export_max_mw[t])
-                    excess -= exp[t]
-                if excess > 0:
-                    raise RuntimeError(
-                        f"baseline: generator minimum load cannot be absorbed at step {t}"
-                    )
-        if b is not None:
-            level += step_h * (b.charge_efficiency * ch[t] - dis[t] / b.discharge_efficiency)
-            soc[t] = level
-        day_sum += imp[t]
-        day_steps += 1
+def _battery_state(b: optimize.Battery | None, n: int) -> _BatteryState | None:
+    if b is None:
+        return None
+    return _BatteryState(
+        spec=b,
+        e_lo_mwh=b.soc_min_frac * b.energy_mwh,
+        e_hi_mwh=b.soc_max_frac * b.energy_mwh,
+        level_mwh=b.soc_initial_frac * b.energy_mwh,
+        power_mw=b.power_mw * (np.ones(n) if b.available_frac is None else b.available_frac),
+    )
 
+
+def _surplus_step(
+    plant: _Plant, flows: _Flows, bat: _BatteryState | None, t: int, surplus: float
+) -> None:
+    """A local surplus (MW) in step `t`: charge, export, then curtail the renewables."""
+    if bat is not None:
+        room = bat.charge_room_mw(plant.step_h)
+        flows.charge_mw[t] = min(surplus, bat.power_mw[t], room)
+        surplus -= flows.charge_mw[t]
+    flows.export_mw[t] = min(surplus, plant.export_max_mw[t])
+    surplus -= flows.export_mw[t]
+    total = plant.renewable_total_mw[t]
+    keep = 1.0 - surplus / total if total > 0 else 0.0
+    names, used = plant.renewable_names, flows.used_mw
+    for k in names:
+        used[k][t] = plant.available_mw[k][t] * keep
+    # exact balance: the last renewable takes the rounding
+    if names:
+        others = sum(used[k][t] for k in names[:-1])
+        used[names[-1]][t] = plant.load_mw[t] + flows.charge_mw[t] + flows.export_mw[t] - others
+
+
+def _deficit_step(
+    plant: _Plant,
+    flows: _Flows,
+    bat: _BatteryState | None,
+    t: int,
+    need: float,
+    threshold_mw: float,
+) -> None:
+    """A local deficit (MW) in step `t`: the battery for the import above the threshold,
+    import up to its limit, the battery beyond the rule, then the generators; what is
+    left is imported beyond the limit (reported by the checks)."""
+    for k in plant.renewable_names:
+        flows.used_mw[k][t] = plant.available_mw[k][t]
+    room_dis = 0.0
+    if bat is not None:
+        room_dis = bat.discharge_room_mw(t, plant.step_h)
+        if need > threshold_mw:
+            flows.discharge_mw[t] = min(need - threshold_mw, room_dis)
+            need -= flows.discharge_mw[t]
+    flows.import_mw[t] = min(need, plant.import_limit_mw[t])
+    need -= flows.import_mw[t]
+    if need > 0 and bat is not None:
+        extra = min(need, room_dis - flows.discharge_mw[t])
+        flows.discharge_mw[t] += extra
+        need -= extra
+    need = _run_generators(plant, flows, t, need)
+    if need > 0:  # nothing left: import beyond the limit, reported
+        flows.import_mw[t] += need
+    elif need < 0:  # a generator's minimum load overshoots
+        _absorb_excess(plant, flows, bat, t, -need)
+
+
+def _run_generators(plant: _Plant, flows: _Flows, t: int, need: float) -> float:
+    """Generators in merit order for `need` (MW) in step `t`; returns what is still
+    needed (negative: a minimum load overshoots)."""
+    for g in plant.generators:
+        if need <= 0:
+            break
+        avail_g = g.capacity_mw * (1.0 if g.available_frac is None else g.available_frac[t])
+        p = min(need, avail_g)
+        if p > 0 and g.min_load_frac > 0:
+            p = max(p, g.min_load_frac * avail_g)  # min load: the excess is
+            # absorbed below by importing less (or charging/exporting)
+        flows.gen_mw[g.name][t] = p
+        need -= p
+    return need
+
+
+def _absorb_excess(
+    plant: _Plant, flows: _Flows, bat: _BatteryState | None, t: int, excess: float
+) -> None:
+    """Absorb a generator's minimum-load excess (MW): import less, discharge less, charge,
+    export; raises RuntimeError if some is left."""
+    cut = min(excess, flows.import_mw[t])
+    flows.import_mw[t] -= cut
+    excess -= cut
+    cut = min(excess, flows.discharge_mw[t])
+    flows.discharge_mw[t] -= cut
+    excess -= cut
+    if excess > 0 and bat is not None:
+        room = bat.charge_room_mw(plant.step_h)
+        flows.charge_mw[t] = min(excess, bat.power_mw[t], room)
+        excess -= flows.charge_mw[t]
+    if excess > 0:
+        flows.export_mw[t] = min(excess, plant.export_max_mw[t])
+        excess -= flows.export_mw[t]
+    if excess > 0:
+        raise RuntimeError(f"baseline: generator minimum load cannot be absorbed at step {t}")
+
+
+def _timeseries(
+    problem: optimize.Problem,
+    plant: _Plant,
+    flows: _Flows,
+    it_mw: np.ndarray,
+    job_mw: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """The simulated plan with the optimum's columns (no power-flow columns: NaN)."""
+    n, grid, fac = problem.n_steps, problem.grid, problem.facility
     series = {
-        "grid_import_mw": imp,
-        "grid_export_mw": exp,
-        "battery_charge_mw": ch,
-        "battery_discharge_mw": dis,
-        "battery_soc_mwh": soc,
-        "backup_gen_mw": sum(gen_mw.values(), np.zeros(n)),
-        "it_load_mw": it,
-        "facility_load_mw": load,
+        "grid_import_mw": flows.import_mw,
+        "grid_export_mw": flows.export_mw,
+        "battery_charge_mw": flows.charge_mw,
+        "battery_discharge_mw": flows.discharge_mw,
+        "battery_soc_mwh": flows.soc_mwh,
+        "backup_gen_mw": sum(flows.gen_mw.values(), np.zeros(n)),
+        "it_load_mw": it_mw,
+        "facility_load_mw": plant.load_mw,
         "price_usd_per_mwh": grid.import_price_usd_per_mwh,
         "carbon_g_per_kwh": grid.carbon_g_per_kwh,
     }
-    for k in ren_names:
-        series[f"{k}_available_mw"] = avail[k]
-        series[f"{k}_used_mw"] = used[k]
+    for k in plant.renewable_names:
+        series[f"{k}_available_mw"] = plant.available_mw[k]
+        series[f"{k}_used_mw"] = flows.used_mw[k]
     no_powerflow = ("dc_bus_vm_pu", "max_line_loading_pct")  # no AC check of baselines
     cols = {
         c: series.get(c, np.full(n, np.nan) if c in no_powerflow else np.zeros(n))
@@ -274,12 +428,7 @@ def simulate(
     cols |= {f"job_{jid}_mw": job_mw[jid] for jid in sorted(job_mw)}
     cols["inference_it_mw"] = fac.inference_it_mw
     cols["pue"] = fac.pue
-    ts = pd.DataFrame(cols)
-
-    unfinished = sum(j["unfinished_h"] for j in jobs.values())
-    costs = cost_breakdown(problem, ts, gen_mw=gen_mw, unfinished_h=unfinished)
-    checks = _checks(problem, ts)
-    return BaselineResult(policy, ts, costs, jobs, checks, gen_mw)
+    return pd.DataFrame(cols)
 
 
 def _checks(problem: optimize.Problem, ts: pd.DataFrame) -> dict[str, float | int]:

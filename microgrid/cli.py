@@ -19,12 +19,21 @@ EXIT_LIMITS_NOT_MET = 3  # plan-ac finished and wrote its best plan, but limits 
 MAX_PARETO_POINTS = 50  # each point is a full solve; 50 already traces a smooth front
 
 
+def _billing_note(summary: dict) -> str:
+    """How the demand charge was billed, e.g. " (prorated: 22.6 % of 2023-08)"."""
+    d = summary.get("demand_charge")
+    if not d or not d["months"]:
+        return ""
+    parts = [f"{100 * m['share_billed']:.1f} % of {m['month']}" for m in d["months"]]
+    return f"  ({d['billing']}: {', '.join(parts)})"
+
+
 def _print_summary(summary: dict, out: Path) -> None:
     s = summary
     print(f"scenario {s['scenario']['name']}: {s['solver']['status']}")
     print(f"  total cost      {s['total_cost_usd']:>16,.0f} USD")
     print(f"    energy        {s['energy_cost_usd']:>16,.0f} USD")
-    print(f"    demand        {s['demand_cost_usd']:>16,.0f} USD")
+    print(f"    demand        {s['demand_cost_usd']:>16,.0f} USD{_billing_note(s)}")
     print(f"  emissions       {s['emissions_t']:>16,.1f} t")
     print(f"  renewable share {100 * s['renewable_share']:>15.1f} %")
     print(f"  peak import     {s['peak_import_mw']:>16.1f} MW")

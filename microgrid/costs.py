@@ -7,8 +7,9 @@ One function, `cost_breakdown`, prices any plan (the optimum, a baseline) on the
 - `energy_usd`: Σ_t step_h · (import[t] · import_price[t] − export[t] · export_price[t])
   (import price includes the scenario's import adder; export earns the export price,
   negative prices mean paying to export).
-- `demand_usd`: demand charge (USD per MW) × Σ over billing months (local calendar months,
-  `Grid.month_of_step`) of that month's peak import.
+- `demand_usd`: Σ over billing months (local calendar months, `Grid.month_of_step`) of the
+  month's demand charge (USD per MW, times its `Grid.demand_charge_share`: pro-rated when
+  the horizon covers the month in part) × that month's peak import.
 - `fuel_usd`: Σ_g fuel_usd_per_mwh_g · step_h · Σ_t gen_g[t].
 - `wear_usd`: wear_usd_per_mwh · step_h · Σ_t battery_discharge[t].
 - `emissions_t`: step_h · (Σ_t import[t] · carbon[t] + Σ_g,t gen_g[t] · carbon_g) / 1000.
@@ -27,15 +28,6 @@ import numpy as np
 
 import optimize
 
-COST_KEYS = (
-    "energy_usd",
-    "demand_usd",
-    "fuel_usd",
-    "wear_usd",
-    "carbon_usd",
-    "unfinished_penalty_usd",
-    "emissions_t",
-)
 TOTAL_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "unfinished_penalty_usd")
 
 
@@ -87,11 +79,7 @@ def cost_breakdown(
     energy = step_h * float(
         np.dot(imp, grid.import_price_usd_per_mwh) - np.dot(exp, grid.export_price_usd_per_mwh)
     )
-    demand = 0.0
-    if grid.demand_charge_usd_per_mw > 0:
-        months = np.asarray(grid.month_of_step)
-        peaks = [float(imp[months == k].max()) for k in np.unique(months)]
-        demand = grid.demand_charge_usd_per_mw * float(np.sum(peaks))
+    demand = grid.demand_charge_usd(imp)
     fuel = 0.0
     emissions = float(np.dot(imp, grid.carbon_g_per_kwh)) * step_h / 1000.0
     for g in problem.generators:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -125,28 +125,53 @@ def _tan_phi(pf: float) -> float:
     return math.tan(math.acos(pf))
 
 
-def build_network(params: NetworkParameters | None = None) -> pp.pandapowerNet:
-    """Build the R1 topology (see module docstring) and return the pandapower net."""
-    p = params if params is not None else NetworkParameters()
-    net = pp.create_empty_network(name="microgrid R1", f_hz=p.frequency_hz, sn_mva=1.0)
-    buses: dict[str, int] = {}
-    elements: dict[str, int] = {}
+@dataclass
+class _Builder:
+    """The net being built and its role -> index maps (``net["microgrid"]``)."""
 
-    def add_bus(name: str, vn_kv: float) -> int:
+    p: NetworkParameters
+    net: pp.pandapowerNet
+    buses: dict[str, int] = field(default_factory=dict)
+    elements: dict[str, int] = field(default_factory=dict)
+
+    def add_bus(self, name: str, vn_kv: float) -> int:
         idx = pp.create_bus(
-            net,
+            self.net,
             vn_kv=vn_kv,
             name=name,
-            min_vm_pu=p.vm_min_pu,
-            max_vm_pu=p.vm_max_pu,
+            min_vm_pu=self.p.vm_min_pu,
+            max_vm_pu=self.p.vm_max_pu,
         )
-        buses[name] = int(idx)
+        self.buses[name] = int(idx)
         return int(idx)
 
-    grid = add_bus("grid_138kv", p.grid_kv)
-    collector = add_bus("collector_34.5kv", p.collector_kv)
-    elements["ext_grid"] = int(pp.create_ext_grid(net, grid, vm_pu=p.grid_vm_pu, name="grid"))
-    elements["trafo"] = int(
+    def add_line(self, name: str, to_bus: int, km: float, parallel: int) -> None:
+        """A collector line from the substation's 34.5 kV bus to `to_bus`."""
+        p = self.p
+        idx = pp.create_line_from_parameters(
+            self.net,
+            from_bus=self.buses["collector_34.5kv"],
+            to_bus=to_bus,
+            length_km=km,
+            r_ohm_per_km=p.line_r_ohm_per_km,
+            x_ohm_per_km=p.line_x_ohm_per_km,
+            c_nf_per_km=p.line_c_nf_per_km,
+            max_i_ka=p.line_max_i_ka,
+            parallel=parallel,
+            name=f"line_{name}",
+            type="ol",
+            max_loading_percent=p.max_loading_pct,
+        )
+        self.elements[f"line_{name}"] = int(idx)
+
+
+def _substation(b: _Builder) -> None:
+    """The 138 kV grid bus with the external grid, the transformer and the 34.5 kV bus."""
+    p, net = b.p, b.net
+    grid = b.add_bus("grid_138kv", p.grid_kv)
+    collector = b.add_bus("collector_34.5kv", p.collector_kv)
+    b.elements["ext_grid"] = int(pp.create_ext_grid(net, grid, vm_pu=p.grid_vm_pu, name="grid"))
+    b.elements["trafo"] = int(
         pp.create_transformer_from_parameters(
             net,
             hv_bus=grid,
@@ -171,54 +196,61 @@ def build_network(params: NetworkParameters | None = None) -> pp.pandapowerNet:
         )
     )
 
-    def add_line(name: str, to_bus: int, km: float, parallel: int) -> None:
-        idx = pp.create_line_from_parameters(
-            net,
-            from_bus=collector,
-            to_bus=to_bus,
-            length_km=km,
-            r_ohm_per_km=p.line_r_ohm_per_km,
-            x_ohm_per_km=p.line_x_ohm_per_km,
-            c_nf_per_km=p.line_c_nf_per_km,
-            max_i_ka=p.line_max_i_ka,
-            parallel=parallel,
-            name=f"line_{name}",
-            type="ol",
-            max_loading_percent=p.max_loading_pct,
-        )
-        elements[f"line_{name}"] = int(idx)
 
-    dc = add_bus("datacenter", p.collector_kv)
-    add_line("datacenter", dc, p.datacenter_line_km, p.datacenter_line_parallel)
+def _datacenter(b: _Builder) -> int:
+    """The data-center bus, its feed and its load (p and q set per step); returns the bus."""
+    p = b.p
+    dc = b.add_bus("datacenter", p.collector_kv)
+    b.add_line("datacenter", dc, p.datacenter_line_km, p.datacenter_line_parallel)
     q_load = 0.0  # set per step from load_power_factor
-    elements["load"] = int(pp.create_load(net, dc, p_mw=0.0, q_mvar=q_load, name="datacenter"))
+    b.elements["load"] = int(pp.create_load(b.net, dc, p_mw=0.0, q_mvar=q_load, name="datacenter"))
+    return dc
 
+
+def _renewables(b: _Builder) -> None:
+    """PV and wind plants, each on its own bus and line (absent when its line km is None)."""
+    p = b.p
     if p.pv_line_km is not None:
-        pv = add_bus("pv", p.collector_kv)
-        add_line("pv", pv, p.pv_line_km, p.pv_line_parallel)
-        elements["sgen_pv"] = int(pp.create_sgen(net, pv, p_mw=0.0, name="pv", type="PV"))
+        pv = b.add_bus("pv", p.collector_kv)
+        b.add_line("pv", pv, p.pv_line_km, p.pv_line_parallel)
+        b.elements["sgen_pv"] = int(pp.create_sgen(b.net, pv, p_mw=0.0, name="pv", type="PV"))
     if p.wind_line_km is not None:
-        wind = add_bus("wind", p.collector_kv)
-        add_line("wind", wind, p.wind_line_km, p.wind_line_parallel)
-        elements["sgen_wind"] = int(pp.create_sgen(net, wind, p_mw=0.0, name="wind", type="WP"))
+        wind = b.add_bus("wind", p.collector_kv)
+        b.add_line("wind", wind, p.wind_line_km, p.wind_line_parallel)
+        b.elements["sgen_wind"] = int(pp.create_sgen(b.net, wind, p_mw=0.0, name="wind", type="WP"))
+
+
+def _battery(b: _Builder) -> None:
+    """The battery: on its own bus and line, or at the 34.5 kV bus when its line is 0 km."""
+    p = b.p
+    if p.battery_line_km > 0:
+        bat_bus = b.add_bus("battery", p.collector_kv)
+        b.add_line("battery", bat_bus, p.battery_line_km, p.battery_line_parallel)
+    else:
+        bat_bus = b.buses["collector_34.5kv"]
+    b.elements["storage"] = int(
+        pp.create_storage(b.net, bat_bus, p_mw=0.0, max_e_mwh=0.0, name="battery")
+    )
+
+
+def build_network(params: NetworkParameters | None = None) -> pp.pandapowerNet:
+    """Build the R1 topology (see module docstring) and return the pandapower net."""
+    p = params if params is not None else NetworkParameters()
+    net = pp.create_empty_network(name="microgrid R1", f_hz=p.frequency_hz, sn_mva=1.0)
+    b = _Builder(p, net)
+    _substation(b)
+    dc = _datacenter(b)
+    _renewables(b)
     if p.has_battery:
-        if p.battery_line_km > 0:
-            bat_bus = add_bus("battery", p.collector_kv)
-            add_line("battery", bat_bus, p.battery_line_km, p.battery_line_parallel)
-        else:
-            bat_bus = collector
-        elements["storage"] = int(
-            pp.create_storage(net, bat_bus, p_mw=0.0, max_e_mwh=0.0, name="battery")
-        )
+        _battery(b)
     if p.has_backup:
         # on-site gensets stand at the data-center bus (they back up the facility)
-        elements["sgen_backup_gen"] = int(
+        b.elements["sgen_backup_gen"] = int(
             pp.create_sgen(
                 net, dc, p_mw=0.0, name="backup_gen", type="CHP", max_p_mw=p.backup_gen_mw
             )
         )
-
-    net["microgrid"] = {"buses": buses, "elements": elements, "params": asdict(p)}
+    net["microgrid"] = {"buses": b.buses, "elements": b.elements, "params": asdict(p)}
     return net
 
 
@@ -227,6 +259,49 @@ def _params_of(net: pp.pandapowerNet) -> dict[str, Any]:
         return net["microgrid"]["params"]
     except (KeyError, TypeError) as exc:
         raise InputError("net was not built by microgrid.network.build_network") from exc
+
+
+def _dispatch_column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A dispatch column (MW), zeros when the frame does not have it; NaN is an error."""
+    if name in frame.columns:
+        values = frame[name].to_numpy(dtype=float)
+        if np.isnan(values).any():
+            raise InputError(f"NaN in injections column {name}", field=name)
+        return values
+    return np.zeros(len(frame))
+
+
+def _need(el: dict[str, int], key: str, values: np.ndarray, column: str) -> None:
+    """A non-zero `column` needs the element `key` in the net."""
+    if key not in el and np.any(values != 0):
+        raise InputError(f"the network has no element for {column}", field=column)
+
+
+def _sgen_profiles(
+    frame: pd.DataFrame, el: dict[str, int], params: dict[str, Any]
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """PV, wind and backup generator p and q (static generators: p > 0 injects)."""
+    sgen_p: dict[int, np.ndarray] = {}
+    sgen_q: dict[int, np.ndarray] = {}
+    for name, column, pf_key in (
+        ("sgen_pv", "pv_used_mw", "pv_power_factor"),
+        ("sgen_wind", "wind_used_mw", "wind_power_factor"),
+        ("sgen_backup_gen", "backup_gen_mw", None),
+    ):
+        values = _dispatch_column(frame, column)
+        _need(el, name, values, column)
+        if name in el:
+            sgen_p[el[name]] = values
+            # renewables at pf < 1 absorb reactive power (under-excited), as grid codes ask
+            # of distributed generation to limit voltage rise; gensets run at pf 1
+            tan = _tan_phi(params[pf_key]) if pf_key else 0.0
+            sgen_q[el[name]] = -values * tan
+    if not sgen_p:
+        return {}
+    return {
+        ("sgen", "p_mw"): pd.DataFrame(sgen_p, index=frame.index),
+        ("sgen", "q_mvar"): pd.DataFrame(sgen_q, index=frame.index),
+    }
 
 
 def injection_profiles(
@@ -247,45 +322,17 @@ def injection_profiles(
     params = _params_of(net)
     el = net["microgrid"]["elements"]
     idx = frame.index
-
-    def col(name: str) -> np.ndarray:
-        if name in frame.columns:
-            values = frame[name].to_numpy(dtype=float)
-            if np.isnan(values).any():
-                raise InputError(f"NaN in injections column {name}", field=name)
-            return values
-        return np.zeros(len(frame))
-
-    def need(key: str, values: np.ndarray, field: str) -> None:
-        if key not in el and np.any(values != 0):
-            raise InputError(f"the network has no element for {field}", field=field)
-
     out: dict[tuple[str, str], pd.DataFrame] = {}
-    load_p = col("facility_load_mw")
+    load_p = _dispatch_column(frame, "facility_load_mw")
     out[("load", "p_mw")] = pd.DataFrame({el["load"]: load_p}, index=idx)
     out[("load", "q_mvar")] = pd.DataFrame(
         {el["load"]: load_p * _tan_phi(params["load_power_factor"])}, index=idx
     )
-    sgen_p: dict[int, np.ndarray] = {}
-    sgen_q: dict[int, np.ndarray] = {}
-    for name, field, pf_key in (
-        ("sgen_pv", "pv_used_mw", "pv_power_factor"),
-        ("sgen_wind", "wind_used_mw", "wind_power_factor"),
-        ("sgen_backup_gen", "backup_gen_mw", None),
-    ):
-        values = col(field)
-        need(name, values, field)
-        if name in el:
-            sgen_p[el[name]] = values
-            # renewables at pf < 1 absorb reactive power (under-excited), as grid codes ask
-            # of distributed generation to limit voltage rise; gensets run at pf 1
-            tan = _tan_phi(params[pf_key]) if pf_key else 0.0
-            sgen_q[el[name]] = -values * tan
-    if sgen_p:
-        out[("sgen", "p_mw")] = pd.DataFrame(sgen_p, index=idx)
-        out[("sgen", "q_mvar")] = pd.DataFrame(sgen_q, index=idx)
-    battery = col("battery_charge_mw") - col("battery_discharge_mw")
-    need("storage", battery, "battery_charge_mw")
+    out.update(_sgen_profiles(frame, el, params))
+    battery = _dispatch_column(frame, "battery_charge_mw") - _dispatch_column(
+        frame, "battery_discharge_mw"
+    )
+    _need(el, "storage", battery, "battery_charge_mw")
     if "storage" in el:
         # pandapower storage convention: p_mw > 0 is charging (the storage consumes)
         out[("storage", "p_mw")] = pd.DataFrame({el["storage"]: battery}, index=idx)

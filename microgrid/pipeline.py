@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import optimize
 from microgrid.acplan import plan_ac
-from microgrid.assemble import build_problem, load_inputs, network_parameters
+from microgrid.assemble import Inputs, build_problem, load_inputs, network_parameters
 from microgrid.baselines import baseline_summaries
+from microgrid.billing import demand_charge_summary
 from microgrid.dispatch import demand_response_caps, solve_dispatch
 from microgrid.errors import InputError
 from microgrid.network import INJECTION_COLUMNS, build_network
@@ -72,30 +74,83 @@ def run(
     `baselines`: also simulate the rule-based baselines (microgrid/baselines.py) and add
     their costs and the optimum's savings to `summary["baselines"]`.
     `mode`: "plan", "plan-ac" (AC-feasible plan, microgrid/acplan.py) or "operate"
-    (closed loop; the time series are the actual rows, microgrid/operate.py)."""
+    (closed loop; the time series are the actual rows, microgrid/operate/)."""
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r} (use one of {', '.join(MODES)})")
-    scenario_path = None
-    if not isinstance(scenario, Scenario):
-        scenario_path = Path(scenario).resolve()
-        scenario = load_scenario(scenario_path)
+    scenario, scenario_path = _load(scenario)
     inputs = load_inputs(scenario)
     caps = demand_response_caps(scenario, inputs)
     problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    dispatch, cosim = _solve(scenario, inputs, problem, mode)
+    ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
+    jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, baselines)
+    net, violations = None, pd.DataFrame()
+    if powerflow:
+        net, violations = _check_plan_network(scenario, mode, cosim, ts, summary)
+    extra_tables = add_cosim_outputs(scenario, mode, cosim, ts, summary)
+    summary["scenario"] = {
+        "name": scenario.name,
+        "path": str(scenario_path) if scenario_path else None,
+        "sha256": _sha256(scenario_path) if scenario_path else None,
+    }
+    summary["period"] = _period(scenario, inputs)
+    summary["result_id"] = _result_id(summary, ts)
+    return Result(
+        scenario=scenario,
+        timeseries=ts,
+        jobs=jobs,
+        summary=summary,
+        net=net,
+        violations=violations,
+        jobs_spec=_jobs_spec(inputs),
+        scenario_path=scenario_path,
+        extra_tables=extra_tables,
+    )
+
+
+def _load(scenario: Scenario | str | os.PathLike) -> tuple[Scenario, Path | None]:
+    """The scenario, and the resolved path of its file (None when given as an object)."""
+    if isinstance(scenario, Scenario):
+        return scenario, None
+    path = Path(scenario).resolve()
+    return load_scenario(path), path
+
+
+def _solve(
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, mode: str
+) -> tuple[optimize.Dispatch, dict]:
+    """The dispatch of `mode` and the closed loop's or AC plan's extra outputs."""
     cosim: dict = {}
     if mode == "operate":
-        cosim = run_operate(scenario, inputs)
+        cosim = run_operate(scenario, inputs, problem)
         dispatch = cosim["dispatch"]
     else:
         dispatch = solve_dispatch(scenario, inputs, problem)
     if mode == "plan-ac":
         dispatch, cosim["ac_plan"] = plan_ac(scenario, inputs, problem, dispatch)
+    return dispatch, cosim
 
-    ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
+
+def _summarise(
+    scenario: Scenario,
+    inputs: Inputs,
+    problem: optimize.Problem,
+    dispatch: optimize.Dispatch,
+    ts: pd.DataFrame,
+    baselines: bool,
+) -> tuple[pd.DataFrame, dict]:
+    """The job segments and the summary (with the baselines' figures if `baselines`)."""
     gpus_of = {inst.id: inst.spec.gpus for inst in inputs.jobs}
     jobs = job_segments(inputs.index, dispatch, inputs.jobs, gpus_of)
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
     summary["jobs"]["instances_outside_period"] = inputs.jobs_dropped
+    summary["demand_charge"] = demand_charge_summary(
+        problem.grid,
+        inputs.index,
+        scenario.site.timezone,
+        scenario.grid.demand_charge_billing,
+        ts["grid_import_mw"].to_numpy(),
+    )
     if baselines:
         summary["baselines"] = baseline_summaries(
             problem,
@@ -104,32 +159,37 @@ def run(
             summary,
             price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
         )
+    return jobs, summary
 
-    net = None
-    violations = pd.DataFrame()
-    if powerflow:
-        if mode == "operate":
-            net, pf = actual_powerflow(scenario, cosim["run"].actual, cosim["plant_lines"])
-        else:
-            net, pf = check_network(scenario, ts)
-        ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
-        ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
-        summary["powerflow"] = powerflow_summary(pf, scenario.network.engine)
-        violations = pf.attrs.get("violations", pd.DataFrame())
 
-    extra_tables = add_cosim_outputs(scenario, mode, cosim, ts, summary)
-    summary["scenario"] = {
-        "name": scenario.name,
-        "path": str(scenario_path) if scenario_path else None,
-        "sha256": _sha256(scenario_path) if scenario_path else None,
-    }
-    summary["period"] = {
+def _check_plan_network(
+    scenario: Scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict
+) -> tuple:
+    """AC power flow of the plan (operate: of the actual rows); adds its columns to `ts`
+    and `summary["powerflow"]`; returns the network and the violations table."""
+    if mode == "operate":
+        net, pf = actual_powerflow(scenario, cosim["run"].actual, cosim["plant_lines"])
+    else:
+        net, pf = check_network(scenario, ts)
+    ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
+    ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
+    summary["powerflow"] = powerflow_summary(pf, scenario.network.engine)
+    return net, pf.attrs.get("violations", pd.DataFrame())
+
+
+def _period(scenario: Scenario, inputs: Inputs) -> dict:
+    """`summary["period"]`: UTC start and end, step and the site's time zone."""
+    return {
         "start_utc": inputs.index[0].isoformat(),
         "end_utc": (inputs.index[-1] + pd.Timedelta(hours=scenario.step_h)).isoformat(),
         "step_minutes": scenario.period.step_minutes,
         "timezone": scenario.site.timezone,
     }
-    jobs_spec = [
+
+
+def _jobs_spec(inputs: Inputs) -> list[dict]:
+    """The job instances as written to jobs_spec.json."""
+    return [
         {
             "id": inst.id,
             "gpus": inst.spec.gpus,
@@ -142,18 +202,6 @@ def run(
         }
         for inst in inputs.jobs
     ]
-    summary["result_id"] = _result_id(summary, ts)
-    return Result(
-        scenario=scenario,
-        timeseries=ts,
-        jobs=jobs,
-        summary=summary,
-        net=net,
-        violations=violations,
-        jobs_spec=jobs_spec,
-        scenario_path=scenario_path,
-        extra_tables=extra_tables,
-    )
 
 
 def _result_id(summary: dict, ts: pd.DataFrame) -> str:

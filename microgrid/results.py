@@ -164,6 +164,7 @@ def summarize(
             "objective_usd": dispatch.objective_usd,
             "mip_gap": dispatch.mip_gap,
             "bound_usd": dispatch.bound_usd,
+            "gap_basis_usd": dispatch.gap_basis_usd,
             "build_s": dispatch.build_s,
             "solve_s": dispatch.solve_s,
         },

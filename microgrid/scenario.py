@@ -256,6 +256,9 @@ class GridConnection(Strict):
     export_adder_usd_per_mwh: PriceUSDPerMWh = 0.0
     # USD per kW of the month's peak: real tariffs are below 100.
     demand_charge_usd_per_kw_month: float = Field(default=0.0, ge=0, le=10_000)
+    # A month the period covers in part: "prorated" bills the period's share of the
+    # month's hours, "full_month" the whole month's charge (microgrid/billing.py).
+    demand_charge_billing: Literal["prorated", "full_month"] = "prorated"
     ramp_mw_per_h: PowerMW | None = None
 
 

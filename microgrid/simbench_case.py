@@ -22,11 +22,14 @@ times a constant PUE) until the optimizer's profile is wired in.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Literal
 
+import networkx as nx
 import numpy as np
 import pandapower as pp
+import pandapower.topology as top
 import pandas as pd
 
 from microgrid.errors import InputError
@@ -89,11 +92,7 @@ def choose_dc_bus(net: pp.pandapowerNet, placement: Literal["feeder_end", "subst
         return lv_bus
     if placement != "feeder_end":
         raise InputError(f"unknown placement {placement!r}", field="placement")
-    import pandapower.topology as top
-
     graph = top.create_nxgraph(net, respect_switches=True, calc_branch_impedances=True)
-    import networkx as nx
-
     dist = nx.single_source_dijkstra_path_length(graph, lv_bus, weight="z_ohm")
     load_buses = set(net.load.bus[net.load.in_service]) - {lv_bus}
     mv = net.bus.index[net.bus.vn_kv == net.bus.vn_kv.loc[lv_bus]]
@@ -216,8 +215,6 @@ def run_r4(
 
 
 def _copy_without_profiles(net: pp.pandapowerNet) -> pp.pandapowerNet:
-    import copy
-
     held = net.get("profiles")
     try:
         if held is not None:

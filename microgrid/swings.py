@@ -95,28 +95,86 @@ def smooth_with_battery(
     return out
 
 
+def _job_mw(ts: pd.DataFrame) -> pd.Series:
+    """Total training-job IT power per step (MW): the `job_<id>_mw` columns."""
+    job_cols = [
+        c for c in ts.columns if c.startswith("job_") and c.endswith("_mw") and c != "job_it_mw"
+    ]
+    return ts[job_cols].sum(axis=1) if job_cols else pd.Series(0.0, index=ts.index)
+
+
+def _pick_step(scenario, ts: pd.DataFrame, job_mw: pd.Series) -> int:
+    """Position of the step to profile: the one holding `swings.hour`, else the step with
+    the most training power (the most facility load when no job runs)."""
+    if scenario.swings.hour is not None:
+        when = scenario.to_utc(scenario.swings.hour)
+        k = int(np.searchsorted(ts.index, when, side="right") - 1)
+        return min(max(k, 0), len(ts) - 1)
+    if job_mw.max() > 0:
+        return int(np.argmax(job_mw.to_numpy()))
+    return int(np.argmax(ts["facility_load_mw"].to_numpy()))
+
+
+def _battery_smoothing(scenario, row: pd.Series, facility_t: np.ndarray) -> np.ndarray | None:
+    """Extra battery discharge (MW) that smooths `facility_t` beside the step's set point,
+    within the power rating and SOC band; None without a battery."""
+    b, sw = scenario.battery, scenario.swings
+    if b is None or not b.power_mw > 0:
+        return None
+    b0 = float(row["battery_discharge_mw"] - row["battery_charge_mw"])
+    soc_end = float(row["battery_soc_mwh"])
+    # SOC at the start of the step, from the end-of-step SOC and the step's set point
+    soc0 = (
+        soc_end
+        + (
+            row["battery_discharge_mw"] / b.discharge_efficiency
+            - row["battery_charge_mw"] * b.charge_efficiency
+        )
+        * scenario.step_h
+    )
+    return smooth_with_battery(
+        facility_t,
+        sw.resolution_s,
+        sw.smoothing_window_s,
+        discharge_headroom_mw=b.power_mw - b0,
+        charge_headroom_mw=b.power_mw + b0,
+        energy_down_mwh=soc0 - b.soc_min_frac * b.energy_mwh,
+        energy_up_mwh=b.soc_max_frac * b.energy_mwh - soc0,
+        charge_efficiency=b.charge_efficiency,
+        discharge_efficiency=b.discharge_efficiency,
+    )
+
+
+def _swing_summary(
+    scenario, when: pd.Timestamp, jobs_mean_mw: float, net_t: np.ndarray, extra: np.ndarray
+) -> dict:
+    """Ramps (MW/min) without and with battery smoothing against the limit."""
+    sw = scenario.swings
+    without = max_mw_per_min(net_t, sw.resolution_s)
+    with_b = max_mw_per_min(net_t - extra, sw.resolution_s)
+    return {
+        "step_start_utc": when.isoformat(),
+        "step_start_local": when.tz_convert(scenario.site.timezone).isoformat(),
+        "job_it_mw": jobs_mean_mw,
+        "resolution_s": sw.resolution_s,
+        "max_mw_per_min_without_battery": without,
+        "max_mw_per_min_with_battery": with_b,
+        "ramp_limit_mw_per_min": sw.ramp_limit_mw_per_min,
+        "within_limit_without_battery": without <= sw.ramp_limit_mw_per_min,
+        "within_limit_with_battery": with_b <= sw.ramp_limit_mw_per_min,
+        "battery_smoothing_max_mw": float(np.abs(extra).max()) if len(extra) else 0.0,
+    }
+
+
 def analyse_swings(scenario, ts: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Profile one step of the plan (``swings.hour`` or the step with most training power)
     and report the largest MW/min at the PCC without and with battery smoothing."""
     sw = scenario.swings
-    step_s = scenario.step_h * 3600.0
-    job_cols = [
-        c for c in ts.columns if c.startswith("job_") and c.endswith("_mw") and c != "job_it_mw"
-    ]
-    job_mw = ts[job_cols].sum(axis=1) if job_cols else pd.Series(0.0, index=ts.index)
-    if sw.hour is not None:
-        when = scenario.to_utc(sw.hour)
-        k = int(np.searchsorted(ts.index, when, side="right") - 1)
-        k = min(max(k, 0), len(ts) - 1)
-    else:
-        k = (
-            int(np.argmax(job_mw.to_numpy()))
-            if job_mw.max() > 0
-            else int(np.argmax(ts["facility_load_mw"].to_numpy()))
-        )
+    job_mw = _job_mw(ts)
+    k = _pick_step(scenario, ts, job_mw)
     row = ts.iloc[k]
     shape = job_power_shape(
-        step_s,
+        scenario.step_h * 3600.0,
         sw.resolution_s,
         sw.period_s,
         sw.compute_frac,
@@ -132,47 +190,8 @@ def analyse_swings(scenario, ts: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     facility_t = (inference + job_t) * pue
     net_plan = float(row["grid_import_mw"] - row["grid_export_mw"])
     net_t = net_plan + facility_t - facility_t.mean()
-    b = scenario.battery
-    if b is not None and b.power_mw > 0:
-        b0 = float(row["battery_discharge_mw"] - row["battery_charge_mw"])
-        soc_end = float(row["battery_soc_mwh"])
-        # SOC at the start of the step, from the end-of-step SOC and the step's set point
-        soc0 = (
-            soc_end
-            + (
-                row["battery_discharge_mw"] / b.discharge_efficiency
-                - row["battery_charge_mw"] * b.charge_efficiency
-            )
-            * scenario.step_h
-        )
-        extra = smooth_with_battery(
-            facility_t,
-            sw.resolution_s,
-            sw.smoothing_window_s,
-            discharge_headroom_mw=b.power_mw - b0,
-            charge_headroom_mw=b.power_mw + b0,
-            energy_down_mwh=soc0 - b.soc_min_frac * b.energy_mwh,
-            energy_up_mwh=b.soc_max_frac * b.energy_mwh - soc0,
-            charge_efficiency=b.charge_efficiency,
-            discharge_efficiency=b.discharge_efficiency,
-        )
-    else:
-        extra = np.zeros_like(net_t)
-    smoothed = net_t - extra
-    without = max_mw_per_min(net_t, sw.resolution_s)
-    with_b = max_mw_per_min(smoothed, sw.resolution_s)
-    summary = {
-        "step_start_utc": ts.index[k].isoformat(),
-        "step_start_local": ts.index[k].tz_convert(scenario.site.timezone).isoformat(),
-        "job_it_mw": jobs_mean,
-        "resolution_s": sw.resolution_s,
-        "max_mw_per_min_without_battery": without,
-        "max_mw_per_min_with_battery": with_b,
-        "ramp_limit_mw_per_min": sw.ramp_limit_mw_per_min,
-        "within_limit_without_battery": without <= sw.ramp_limit_mw_per_min,
-        "within_limit_with_battery": with_b <= sw.ramp_limit_mw_per_min,
-        "battery_smoothing_max_mw": float(np.abs(extra).max()) if len(extra) else 0.0,
-    }
+    extra = _battery_smoothing(scenario, row, facility_t)
+    extra = np.zeros_like(net_t) if extra is None else extra
     profile = pd.DataFrame(
         {
             "t_s": np.arange(len(shape)) * sw.resolution_s,
@@ -180,7 +199,7 @@ def analyse_swings(scenario, ts: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
             "facility_load_mw": facility_t,
             "net_import_mw": net_t,
             "battery_smoothing_mw": extra,
-            "net_import_smoothed_mw": smoothed,
+            "net_import_smoothed_mw": net_t - extra,
         }
     )
-    return summary, profile
+    return _swing_summary(scenario, ts.index[k], jobs_mean, net_t, extra), profile

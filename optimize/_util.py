@@ -14,11 +14,6 @@ def set_upper_bounds(var: pyo.Var, ub: Sequence[float]) -> None:
         v.setub(ub[t])
 
 
-def set_lower_bounds(var: pyo.Var, lb: Sequence[float]) -> None:
-    for t, v in var.items():
-        v.setlb(lb[t])
-
-
 def linear_sum(coefs: Sequence[float], vars_: Sequence, constant: float = 0.0):
     """``constant + Σ coefs[i] * vars_[i]`` as one flat ``LinearExpression`` (no tree walk)."""
     return LinearExpression(constant=constant, linear_coefs=list(coefs), linear_vars=list(vars_))

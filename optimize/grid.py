@@ -7,7 +7,8 @@ Constraints:
   with ``net = import − export``; for ``t = 0`` against ``initial_net_import_mw`` if given.
 - ``grid_peak_def[t]``: ``grid_import_mw[t] <= grid_peak_import_mw[month_of_step[t]]``.
 - ``grid_dr_cap[t]``: ``net[t] <= net_import_cap_mw[t]`` where the cap is not NaN.
-Objective terms (USD): import cost − export revenue, demand charge × Σ monthly peaks.
+Objective terms (USD): import cost − export revenue, Σ over billing months of the month's
+demand charge (times its ``demand_charge_share``) × its peak.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def _define_demand_charge(m, grid: Grid, imp: list) -> list:
         if mo in m.grid_months:
             peak[mo].setlb(float(mw))
     m.grid_peak_def = pyo.Constraint(m.T, rule=lambda m, t: imp[t] - peak[month[t]] <= 0)
-    n_months = len(m.grid_months)
-    return [linear_sum([float(grid.demand_charge_usd_per_mw)] * n_months, list(peak.values()))]
+    charges = [grid.month_demand_charge_usd_per_mw(mo) for mo in m.grid_months]
+    return [linear_sum(charges, [peak[mo] for mo in m.grid_months])]
 
 
 def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:

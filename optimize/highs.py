@@ -121,6 +121,29 @@ class HighsResult:
     # a proven lower bound of the optimum (HiGHS's dual bound, or the LP relaxation's
     # objective for price-fix); the objective itself for an LP
     bound: float | None = None
+    # USD the relative gap is measured against (``gap_basis_usd``); None: HiGHS's own
+    gap_basis: float | None = None
+
+
+def gap_basis_usd(cm: CompiledModel, values, objective: float) -> float:
+    """The USD a relative MIP gap is measured against: the larger of ``|objective|`` and
+    the schedule's gross cost, the sum of its positive objective terms (energy bought,
+    demand charge, fuel, wear, carbon, penalties; revenue not netted against them).
+
+    A week whose export revenue nearly cancels its costs has a net objective near 0 (R1's
+    week with a pro-rated demand charge: -35,663 USD net of 902,764 USD bought), against
+    which any gap is huge; measured against what the site pays, the gap says what share
+    of the bill the schedule may still leave on the table."""
+    contrib = cm.col_cost * np.asarray(values, dtype=float)
+    gross = float(contrib[contrib > 0].sum()) + max(float(cm.offset), 0.0)
+    return max(abs(float(objective)), gross, 1e-9)
+
+
+def relative_gap(objective: float, bound: float | None, basis_usd: float) -> float:
+    """``(objective - bound) / basis_usd``, at least 0 (0 without a bound: an LP)."""
+    if bound is None:
+        return 0.0
+    return max(0.0, (float(objective) - float(bound)) / basis_usd)
 
 
 def compile_model(m: pyo.Block) -> CompiledModel:
@@ -232,9 +255,16 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     return h
 
 
-def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
+def run_highs(
+    h: highspy.Highs,
+    is_mip: bool,
+    cm: CompiledModel | None = None,
+    gap_basis_hint_usd: float | None = None,
+) -> HighsResult:
+    """Run ``h`` and map its status; with ``cm`` a MIP's gap is measured against the
+    answer's ``gap_basis_usd`` (progress lines use ``gap_basis_hint_usd`` meanwhile)."""
     t0 = time.perf_counter()
-    run_with_progress(h)  # progress lines on stderr if solve_progress is on
+    run_with_progress(h, gap_basis_usd=gap_basis_hint_usd)  # lines on stderr if progress is on
     solve_s = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()
@@ -255,7 +285,11 @@ def run_highs(h: highspy.Highs, is_mip: bool) -> HighsResult:
         status = h.modelStatusToString(ms)
     objective = float(info.objective_function_value)
     bound = float(info.mip_dual_bound) if is_mip else objective
-    return HighsResult(status, objective, gap, has_solution, solve_s, bound)
+    res = HighsResult(status, objective, gap, has_solution, solve_s, bound)
+    if is_mip and has_solution and cm is not None:
+        res.gap_basis = gap_basis_usd(cm, h.getSolution().col_value, objective)
+        res.mip_gap = relative_gap(objective, bound, res.gap_basis)
+    return res
 
 
 def load_solution(m: pyo.Block, cm: CompiledModel, h: highspy.Highs) -> None:

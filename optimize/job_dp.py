@@ -91,11 +91,36 @@ def cheapest_pattern(
         s_n = free_starts + 1 if saturate else n // 2 + 2
     else:
         saturate, s_n = False, max_starts + 1
+    cost, back = _forward(e, s_n, saturate, running)
+    need = _work_needed(s_n, work_h, free_starts, overhead_h, tail_credit_h, carry_h, max_starts)
+    frac, total = _price_states(cost, need, curve, f_min, step_h)
+    if not np.isfinite(total).any():
+        return None
+    best = int(np.argmin(total))  # ties: the fewest on-steps, then the fewest starts
+    kb, sb, xb = np.unravel_index(best, total.shape)
+    on = _backtrack(back, int(kb), int(sb), int(xb))
+    level = float(frac[kb, sb, xb])
+    prev = np.concatenate(([running], on[:-1]))
+    return JobPattern(
+        on=on,
+        frac=np.where(on, level, 0.0),
+        starts=int(np.sum(on & ~prev)),
+        work_h=float(need[0, sb, xb]),
+        cost_usd=float(total[kb, sb, xb]),
+    )
+
+
+def _forward(
+    e: np.ndarray, s_n: int, saturate: bool, running: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The DP over the steps: ``cost[k, s, x]`` (USD at fraction 1) of the cheapest pattern
+    with ``k`` on-steps, start state ``s`` and last step off/on (``x`` = 0/1), and the
+    back-pointers ``back[t, k, s, x]``: 0 same x before (stay / continue), 1 other x before
+    (stop / start from s-1), 2 start within the saturated state."""
+    n = e.shape[0]
     k_n = n + 1  # on-step counts 0..n
     cost = np.full((k_n, s_n, 2), _INF)
     cost[0, 0, 1 if running else 0] = 0.0
-    # back[t, k, s, x]: 0 same x before (stay / continue), 1 other x before (stop / start
-    # from s-1), 2 start within the saturated state
     back = np.zeros((n, k_n, s_n, 2), dtype=np.int8)
     for t in range(n):
         off, on = cost[:, :, 0], cost[:, :, 1]
@@ -119,15 +144,37 @@ def cheapest_pattern(
         back[t, :, :, 0] = stop
         back[t, :, :, 1] = np.where(use_start, code, 0)
         cost = np.stack([new_off, new_on], axis=2)
+    return cost, back
 
-    # price each final state: the uniform level that does the work with k on-steps
-    k = np.arange(k_n)[:, None, None]
+
+def _work_needed(
+    s_n: int,
+    work_h: float,
+    free_starts: int,
+    overhead_h: float,
+    tail_credit_h: float,
+    carry_h: float,
+    max_starts: int | None,
+) -> np.ndarray:
+    """Hours of work each final state ``(k, s, x)`` must do: restart overhead added, the
+    tail credit taken off when on at the end, the carried work added when off at the end
+    without a spare start (broadcast over ``k``)."""
     s = np.arange(s_n)[None, :, None]
     x = np.arange(2)[None, None, :]
     restarts = np.maximum(0, s - free_starts)
     need = work_h + overhead_h * restarts - tail_credit_h * x
     if carry_h > 0 and max_starts is not None:  # off at the end without a spare start
         need = need + carry_h * ((x == 0) & (s > max_starts - 1))
+    return need
+
+
+def _price_states(
+    cost: np.ndarray, need: np.ndarray, curve, f_min: float, step_h: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Price each final state ``(k, s, x)``: the uniform level ``frac`` that does the work
+    ``need`` (h) with ``k`` on-steps, and its cost ``frac * cost`` (USD; inf where no level
+    can, 0 for no work and no step)."""
+    k = np.arange(cost.shape[0])[:, None, None]
     hours = k * step_h
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(hours > 0, need / np.where(hours > 0, hours, 1.0), 0.0)
@@ -135,29 +182,22 @@ def cheapest_pattern(
     frac = np.where(k > 0, _inverse_throughput(curve, f_min, g), 0.0)
     total = np.where(feasible, frac * cost, np.inf)
     total = np.where(feasible & (need <= 1e-9) & (k == 0), 0.0, total)
-    if not np.isfinite(total).any():
-        return None
-    best = int(np.argmin(total))  # ties: the fewest on-steps, then the fewest starts
-    kb, sb, xb = np.unravel_index(best, total.shape)
+    return frac, total
+
+
+def _backtrack(back: np.ndarray, k: int, s: int, x: int) -> np.ndarray:
+    """The on-steps of the pattern that ends in state ``(k, s, x)``."""
+    n = back.shape[0]
     on = np.zeros(n, dtype=bool)
-    kk, ss, xx = int(kb), int(sb), int(xb)
     for t in range(n - 1, -1, -1):
-        c = int(back[t, kk, ss, xx])
-        if xx == 1:
+        c = int(back[t, k, s, x])
+        if x == 1:
             on[t] = True
-            kk -= 1
+            k -= 1
             if c == 1:
-                ss, xx = ss - 1, 0
+                s, x = s - 1, 0
             elif c == 2:
-                xx = 0
+                x = 0
         elif c == 1:
-            xx = 1
-    level = float(frac[kb, sb, xb])
-    prev = np.concatenate(([running], on[:-1]))
-    return JobPattern(
-        on=on,
-        frac=np.where(on, level, 0.0),
-        starts=int(np.sum(on & ~prev)),
-        work_h=float(need[0, sb, xb]),
-        cost_usd=float(total[kb, sb, xb]),
-    )
+            x = 1
+    return on

@@ -38,7 +38,8 @@ Non-preemptible jobs: binary ``start``, ``on[j,t] - on[j,t-1] <= start[j,t]`` an
 it continues from step 0 until it stops for good). When unfinished work is not allowed a
 minimum-up constraint ``on[j,t] >= sum_{tau=t-L+1..t} start[j,tau]`` with
 ``L = ceil(W_j / step_h)`` (throughput is at most 1) tightens the LP relaxation; for every
-job ``sum_t on >= ceil(W_j / step_h)`` likewise.
+job ``sum_t on >= ceil(W_j / step_h)`` likewise (``W_j`` the work due inside the horizon;
+not for a non-preemptible job credited for running on after it).
 
 Single-block hull (non-preemptible jobs that must finish, not running at start): the run
 is one contiguous block. Cumulative ``started[j,t]`` and ``ended[j,t]`` in [0, 1], both
@@ -56,6 +57,14 @@ from 12.7 % to 1.0 % below the optimum (docs/model_jobs.md).
 ``unfinished[j] >= 0`` exists for every job; its upper bound is 0 unless an unfinished-work
 penalty is given (then it is priced in the objective). In elastic mode a registered slack
 (see ``optimize/elastic.py``) relaxes the completion instead.
+
+``define_jobs`` adds one family after the other, always in this order (it fixes the column
+and row order HiGHS sees): the columns (``_define_job_variables``), power fraction and
+throughput envelope (``_define_power_fraction``), starts and restarts (``_define_starts``),
+the elastic slacks, the spare restart (``_define_spare_restart``), completion
+(``_define_completion``), the valid inequalities with the single-block hull
+(``_define_valid_inequalities``, ``define_job_blocks``) and the IT power
+(``_define_it_power``).
 """
 
 from __future__ import annotations
@@ -64,11 +73,13 @@ import contextlib
 import contextvars
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
 
 from optimize.elastic import add_slack
+from optimize.problem import Job
 from optimize.throughput import curve_segments, throughput
 
 _TOL = 1e-6
@@ -105,6 +116,93 @@ def _min_steps(work_h: float, step_h: float) -> int:
     return max(0, math.ceil(work_h / step_h - 1e-6))
 
 
+def _needs_start(job: Job) -> bool:
+    """Whether the job has ``start`` columns: not for a preemptible job whose restarts are
+    free and unlimited, nor for a non-preemptible job already running (it may not start
+    again)."""
+    if job.preemptible:
+        return job.restart_overhead_h > 0 or job.max_interruptions is not None
+    return not running_at_first_step(job)
+
+
+@dataclass(frozen=True)
+class _JobSet:
+    """The jobs of one model and the numbers their constraint families share.
+
+    ``n`` model steps of ``step_h`` hours; ``idx``: (job id, step) of every active step, in
+    job order. Per job id: ``tail_h`` hours after the model horizon before the deadline (0
+    without a horizon credit); ``inside_h`` hours of work due inside the horizon (a
+    preemptible job's credit deducted); ``tail_credit_h`` hours credited to a
+    non-preemptible job on at the last step (deadline after the horizon). ``restart_ids``:
+    the preemptible jobs that count restarts. ``relaxed``: the completion may be relaxed
+    (elastic mode or priced unfinished work), so no valid inequalities are added.
+    """
+
+    jobs: tuple[Job, ...]
+    by_id: dict[str, Job]
+    n: int
+    step_h: float
+    idx: list[tuple[str, int]]
+    tail_h: dict[str, float]
+    inside_h: dict[str, float]
+    tail_credit_h: dict[str, float]
+    restart_ids: list[str]
+    relaxed: bool
+
+    @property
+    def ids(self) -> list[str]:
+        return [j.id for j in self.jobs]
+
+    def active(self, jid: str) -> range:
+        """The job's active steps."""
+        return _active_steps(self.by_id[jid], self.n)
+
+    def on_before(self, m: pyo.Block, jid: str, t: int):
+        """``on[j, t-1]``; before the first active step 1 if running at start, else 0."""
+        j = self.by_id[jid]
+        if t == _active_steps(j, self.n).start:
+            return 1 if running_at_first_step(j) else 0
+        return m.job_on[jid, t - 1]
+
+
+def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
+    """The shared numbers of ``jobs`` on ``n`` steps, with the current horizon credit."""
+    jobs = tuple(jobs)
+    credit = _HORIZON_CREDIT.get()
+    # hours after the horizon (before the deadline), only with a horizon credit
+    tail_h = {
+        j.id: (max(0, int(j.deadline_step) - n) * float(step_h) if credit > 0 else 0.0)
+        for j in jobs
+    }
+    # work that must be done inside the horizon (preemptible jobs: credit deducted)
+    # (and never more than its steps inside can do at full throughput: a job released just
+    # before the horizon end cannot owe more than those steps)
+    inside_h = {
+        j.id: (
+            max(0.0, min(j.work_h - credit * tail_h[j.id], len(_active_steps(j, n)) * step_h))
+            if j.preemptible and tail_h[j.id] > 0
+            else j.work_h
+        )
+        for j in jobs
+    }
+    return _JobSet(
+        jobs=jobs,
+        by_id={j.id: j for j in jobs},
+        n=n,
+        step_h=step_h,
+        idx=[(j.id, t) for j in jobs for t in _active_steps(j, n)],
+        tail_h=tail_h,
+        inside_h=inside_h,
+        tail_credit_h={
+            j.id: min(j.work_h, tail_h[j.id])
+            for j in jobs
+            if not j.preemptible and tail_h[j.id] > 0 and len(_active_steps(j, n)) > 0
+        },
+        restart_ids=[j.id for j in jobs if j.preemptible and _needs_start(j)],
+        relaxed=relaxed,
+    )
+
+
 def define_jobs(
     m: pyo.ConcreteModel,
     jobs: Sequence,
@@ -124,234 +222,236 @@ def define_jobs(
     ``"job_unfinished"``, name = job id, step = last step before the deadline); the diagnosis
     minimises the slacks.
     """
-    n = len(m.T)
-    jobs = tuple(jobs)
     if unfinished_penalty_usd_per_h is None and hasattr(m, "problem"):
         objective = getattr(m.problem, "objective", None)
         unfinished_penalty_usd_per_h = getattr(objective, "unfinished_work_penalty_usd_per_h", None)
-    ids = [j.id for j in jobs]
-    by_id = {j.id: j for j in jobs}
     relaxed = elastic or unfinished_penalty_usd_per_h is not None
+    js = _job_set(len(m.T), jobs, step_h, relaxed)
     m.job_step_h = float(step_h)
-    credit = _HORIZON_CREDIT.get()
-    # hours after the horizon (before the deadline), only with a horizon credit
-    tail_h = {
-        j.id: (max(0, int(j.deadline_step) - n) * float(step_h) if credit > 0 else 0.0)
-        for j in jobs
-    }
-    # work that must be done inside the horizon (preemptible jobs: credit deducted)
-    # (and never more than its steps inside can do at full throughput: a job released just
-    # before the horizon end cannot owe more than those steps)
-    inside_h = {
-        j.id: (
-            max(0.0, min(j.work_h - credit * tail_h[j.id], len(_active_steps(j, n)) * step_h))
-            if j.preemptible and tail_h[j.id] > 0
-            else j.work_h
-        )
-        for j in jobs
-    }
+    # the families in this order: it fixes the column and row order HiGHS sees
+    _define_job_variables(m, js)
+    _define_power_fraction(m, js)
+    _define_starts(m, js)
+    slack = {}
+    if elastic and unfinished_penalty_usd_per_h is None:
+        slack = _define_completion_slacks(m, js)
+    _define_spare_restart(m, js)
+    _define_completion(m, js, slack)
+    if not relaxed:
+        _define_valid_inequalities(m, js)
+    _define_it_power(m, js)
+    if unfinished_penalty_usd_per_h is None:
+        return []
+    weight = float(unfinished_penalty_usd_per_h)
+    return [weight * m.job_unfinished_h[jid] for jid in js.ids]
 
-    idx = [(j.id, t) for j in jobs for t in _active_steps(j, n)]
-    m.job_ids = pyo.Set(initialize=ids, ordered=True)
-    m.job_steps = pyo.Set(initialize=idx, dimen=2, ordered=True)
+
+def _define_job_variables(m: pyo.Block, js: _JobSet) -> None:
+    """Sets and columns: ``on`` (binary), ``frac`` in [0, 1] and ``work`` in [0, step_h] h
+    per active step; ``start`` where ``_needs_start`` (binary for non-preemptible jobs,
+    continuous for preemptible ones); ``restarts`` in [0, max_interruptions];
+    ``unfinished_h`` (upper bound 0 unless relaxed) and the required work ``W`` (h, a
+    mutable Param that price-fix reads)."""
+    by_id = js.by_id
+    m.job_ids = pyo.Set(initialize=js.ids, ordered=True)
+    m.job_steps = pyo.Set(initialize=js.idx, dimen=2, ordered=True)
     m.job_on = pyo.Var(m.job_steps, domain=pyo.Binary)
     m.job_frac = pyo.Var(m.job_steps, bounds=(0.0, 1.0))
-    m.job_work = pyo.Var(m.job_steps, bounds=(0.0, float(step_h)))
+    m.job_work = pyo.Var(m.job_steps, bounds=(0.0, float(js.step_h)))
 
-    # Starts: binary for non-preemptible jobs, continuous for preemptible ones; none for a
-    # preemptible job whose restarts are free and unlimited, nor for a non-preemptible job
-    # already running (it may not start again).
-    def needs_start(j) -> bool:
-        if j.preemptible:
-            return j.restart_overhead_h > 0 or j.max_interruptions is not None
-        return not running_at_first_step(j)
-
-    start_idx = [(jid, t) for jid, t in idx if needs_start(by_id[jid])]
+    start_idx = [(jid, t) for jid, t in js.idx if _needs_start(by_id[jid])]
     binary_start = {(jid, t) for jid, t in start_idx if not by_id[jid].preemptible}
     m.job_start_steps = pyo.Set(initialize=start_idx, dimen=2, ordered=True)
     m.job_start = pyo.Var(
         m.job_start_steps,
         domain=lambda _m, jid, t: pyo.Binary if (jid, t) in binary_start else pyo.UnitInterval,
     )
-
-    restart_ids = [j.id for j in jobs if j.preemptible and needs_start(j)]
-    m.job_restart_ids = pyo.Set(initialize=restart_ids, ordered=True)
+    m.job_restart_ids = pyo.Set(initialize=js.restart_ids, ordered=True)
     m.job_restarts = pyo.Var(
         m.job_restart_ids,
         domain=pyo.NonNegativeReals,
         bounds=lambda _m, jid: (0.0, by_id[jid].max_interruptions),
     )
     m.job_unfinished_h = pyo.Var(
-        m.job_ids, domain=pyo.NonNegativeReals, bounds=(0.0, None if relaxed else 0.0)
+        m.job_ids, domain=pyo.NonNegativeReals, bounds=(0.0, None if js.relaxed else 0.0)
     )
     m.job_work_required_h = pyo.Param(
-        m.job_ids, initialize={jid: float(inside_h[jid]) for jid in ids}, mutable=True
+        m.job_ids, initialize={jid: float(js.inside_h[jid]) for jid in js.ids}, mutable=True
     )
 
-    # --- power fraction bounds -----------------------------------------------------------
+
+def _define_power_fraction(m: pyo.Block, js: _JobSet) -> None:
+    """``f_min * on <= frac <= on`` and the throughput envelope
+    ``work <= step_h * (a_k * frac + b_k * on)`` per curve segment ``k``."""
+
     def frac_lo_rule(m, jid, t):
-        return m.job_frac[jid, t] >= by_id[jid].f_min * m.job_on[jid, t]
+        return m.job_frac[jid, t] >= js.by_id[jid].f_min * m.job_on[jid, t]
 
     m.job_frac_lo = pyo.Constraint(m.job_steps, rule=frac_lo_rule)
     m.job_frac_hi = pyo.Constraint(
         m.job_steps, rule=lambda m, jid, t: m.job_frac[jid, t] <= m.job_on[jid, t]
     )
-
-    # --- throughput envelope -------------------------------------------------------------
-    segs = {j.id: curve_segments(j.throughput_curve, j.f_min) for j in jobs}
-    tp_idx = [(jid, t, k) for jid, t in idx for k in range(len(segs[jid]))]
+    segs = {j.id: curve_segments(j.throughput_curve, j.f_min) for j in js.jobs}
+    tp_idx = [(jid, t, k) for jid, t in js.idx for k in range(len(segs[jid]))]
     m.job_tp_idx = pyo.Set(initialize=tp_idx, dimen=3, ordered=True)
 
     def tp_rule(m, jid, t, k):
         a, b = segs[jid][k]
-        return m.job_work[jid, t] <= step_h * (a * m.job_frac[jid, t] + b * m.job_on[jid, t])
+        return m.job_work[jid, t] <= js.step_h * (a * m.job_frac[jid, t] + b * m.job_on[jid, t])
 
     m.job_tp = pyo.Constraint(m.job_tp_idx, rule=tp_rule)
 
-    # --- starts --------------------------------------------------------------------------
-    def prev_on(m, jid, t):
-        j = by_id[jid]
-        if t == _active_steps(j, n).start:
-            return 1 if running_at_first_step(j) else 0
-        return m.job_on[jid, t - 1]
+
+def _define_starts(m: pyo.Block, js: _JobSet) -> None:
+    """``on[t] - on[t-1] <= start[t]``; a non-preemptible job running at start has a
+    non-increasing ``on`` (it continues, then stops for good); a non-preemptible job starts
+    at most once; ``restarts >= sum_t start - free``."""
 
     def start_rule(m, jid, t):
-        return m.job_on[jid, t] - prev_on(m, jid, t) <= m.job_start[jid, t]
+        return m.job_on[jid, t] - js.on_before(m, jid, t) <= m.job_start[jid, t]
 
     m.job_start_def = pyo.Constraint(m.job_start_steps, rule=start_rule)
-
-    # non-preemptible and running: on is non-increasing (continues, then stops for good)
     cont_idx = [
         (jid, t)
-        for jid, t in idx
-        if not by_id[jid].preemptible and running_at_first_step(by_id[jid])
+        for jid, t in js.idx
+        if not js.by_id[jid].preemptible and running_at_first_step(js.by_id[jid])
     ]
     m.job_continue = pyo.Constraint(
-        cont_idx, rule=lambda m, jid, t: m.job_on[jid, t] <= prev_on(m, jid, t)
+        cont_idx, rule=lambda m, jid, t: m.job_on[jid, t] <= js.on_before(m, jid, t)
     )
-
-    def steps_of(jid):
-        return _active_steps(by_id[jid], n)
-
-    single_ids = [j.id for j in jobs if not j.preemptible and needs_start(j)]
+    single_ids = [j.id for j in js.jobs if not j.preemptible and _needs_start(j)]
     m.job_single = pyo.Constraint(
-        single_ids, rule=lambda m, jid: sum(m.job_start[jid, t] for t in steps_of(jid)) <= 1
+        single_ids, rule=lambda m, jid: sum(m.job_start[jid, t] for t in js.active(jid)) <= 1
     )
 
     def restart_rule(m, jid):
-        free = 0 if running_at_first_step(by_id[jid]) else 1
-        return m.job_restarts[jid] >= sum(m.job_start[jid, t] for t in steps_of(jid)) - free
+        free = 0 if running_at_first_step(js.by_id[jid]) else 1
+        return m.job_restarts[jid] >= sum(m.job_start[jid, t] for t in js.active(jid)) - free
 
     m.job_restart_def = pyo.Constraint(m.job_restart_ids, rule=restart_rule)
 
-    # --- completion ----------------------------------------------------------------------
-    # elastic (diagnosis) mode without a penalty: one registered scalar slack per job
-    slack = {}
-    if elastic and unfinished_penalty_usd_per_h is None:
-        m.job_unfinished_h.setub(0.0)
-        for k, j in enumerate(jobs):
-            last = min(int(j.deadline_step), n) - 1
-            slack[j.id] = add_slack(
-                m, f"slack_job_unfinished_{k}", "job_unfinished", j.id, "h", step=max(last, 0)
-            )
 
-    # A preemptible job that leaves work for later windows and is off at the horizon end
-    # restarts later: it must keep one interruption for that. carry[j] = 1 lets it leave
-    # its credited work; then its starts leave that spare one unless it runs at the end.
+def _define_completion_slacks(m: pyo.Block, js: _JobSet) -> dict:
+    """Elastic (diagnosis) mode without a penalty: one registered scalar slack (h of work)
+    per job, at its last step before the deadline; ``unfinished_h`` is fixed to 0."""
+    m.job_unfinished_h.setub(0.0)
+    slack = {}
+    for k, j in enumerate(js.jobs):
+        last = min(int(j.deadline_step), js.n) - 1
+        slack[j.id] = add_slack(
+            m, f"slack_job_unfinished_{k}", "job_unfinished", j.id, "h", step=max(last, 0)
+        )
+    return slack
+
+
+def _define_spare_restart(m: pyo.Block, js: _JobSet) -> None:
+    """``carry[j]`` and ``sum_t start <= max_interruptions + free - 1 + on[last] + (1 -
+    carry)`` for a preemptible job with a restart budget that may leave credited work.
+
+    A job that leaves work for later windows and is off at the horizon end restarts later:
+    it must keep one interruption for that. ``carry = 1`` lets it leave its credited work
+    (``m.job_carry_h``, h); then its starts leave that spare one unless it runs at the end.
+    """
     carry_ids = [
         j.id
-        for j in jobs
-        if j.id in restart_ids
+        for j in js.jobs
+        if j.id in js.restart_ids
         and j.max_interruptions is not None
-        and inside_h[j.id] < j.work_h - _TOL
-        and len(steps_of(j.id)) > 0
+        and js.inside_h[j.id] < j.work_h - _TOL
+        and len(js.active(j.id)) > 0
     ]
     m.job_carry_ids = pyo.Set(initialize=carry_ids, ordered=True)
     m.job_carry = pyo.Var(m.job_carry_ids, domain=pyo.Binary)
-    m.job_carry_h = {jid: by_id[jid].work_h - inside_h[jid] for jid in carry_ids}
+    m.job_carry_h = {jid: js.by_id[jid].work_h - js.inside_h[jid] for jid in carry_ids}
 
     def spare_rule(m, jid):
-        j = by_id[jid]
+        j = js.by_id[jid]
         free = 0 if running_at_first_step(j) else 1
-        last = steps_of(jid)[-1]
-        starts = sum(m.job_start[jid, t] for t in steps_of(jid))
+        last = js.active(jid)[-1]
+        starts = sum(m.job_start[jid, t] for t in js.active(jid))
         budget = j.max_interruptions + free - 1
         return starts <= budget + m.job_on[jid, last] + (1 - m.job_carry[jid])
 
     m.job_spare_restart = pyo.Constraint(m.job_carry_ids, rule=spare_rule)
 
+
+def _define_completion(m: pyo.Block, js: _JobSet, slack: dict) -> None:
+    """``sum_t work + unfinished (+ slack) (+ tail credit * on[last]) >= W (+ carried work *
+    (1 - carry)) + restart_overhead_h * restarts`` per job; ``m.job_tail_credit_h`` keeps
+    the tail credits (h) for price-fix."""
+
     def done_rule(m, jid):
-        j = by_id[jid]
-        lhs = sum(m.job_work[jid, t] for t in steps_of(jid)) + m.job_unfinished_h[jid]
+        j = js.by_id[jid]
+        steps = js.active(jid)
+        lhs = sum(m.job_work[jid, t] for t in steps) + m.job_unfinished_h[jid]
         if jid in slack:
             lhs = lhs + slack[jid]
-        if not j.preemptible and tail_h[jid] > 0 and len(steps_of(jid)) > 0:
-            last = steps_of(jid)[-1]
-            lhs = lhs + min(j.work_h, tail_h[jid]) * m.job_on[jid, last]
+        if jid in js.tail_credit_h:  # runs on after the horizon
+            lhs = lhs + js.tail_credit_h[jid] * m.job_on[jid, steps[-1]]
         rhs = m.job_work_required_h[jid]
         if jid in m.job_carry_h:  # without carry, the credited work is done here too
             rhs = rhs + m.job_carry_h[jid] * (1 - m.job_carry[jid])
-        if jid in restart_ids and j.restart_overhead_h > 0:
+        if jid in js.restart_ids and j.restart_overhead_h > 0:
             rhs = rhs + j.restart_overhead_h * m.job_restarts[jid]
         return lhs >= rhs
 
     m.job_done = pyo.Constraint(m.job_ids, rule=done_rule)
-    # work credited for being on at the last step (non-preemptible, deadline after horizon)
-    m.job_tail_credit_h = {
-        j.id: min(j.work_h, tail_h[j.id])
-        for j in jobs
-        if not j.preemptible and tail_h[j.id] > 0 and len(steps_of(j.id)) > 0
-    }
+    m.job_tail_credit_h = dict(js.tail_credit_h)
 
-    # --- valid inequalities (only when all work must be done) ----------------------------
-    if not relaxed:
-        cnt_ids = [
-            j.id
-            for j in jobs
-            if tail_h[j.id] == 0 or j.preemptible
-            if 0 < _min_steps(inside_h[j.id], step_h) <= len(steps_of(j.id))
-        ]
-        m.job_min_on = pyo.Constraint(
-            cnt_ids,
-            rule=lambda m, jid: (
-                sum(m.job_on[jid, t] for t in steps_of(jid)) >= _min_steps(inside_h[jid], step_h)
-            ),
-        )
-        up_idx = []
-        for j in jobs:
-            if j.preemptible:
-                continue
-            L = _min_steps(j.work_h, step_h)
-            if L <= 1:
-                continue
-            if running_at_first_step(j):
-                for t in list(steps_of(j.id))[:L]:
-                    m.job_on[j.id, t].setlb(1)
-            else:
-                up_idx += [(j.id, t) for t in steps_of(j.id)]
 
-        def up_rule(m, jid, t):
-            L = _min_steps(by_id[jid].work_h, step_h)
-            lo = max(steps_of(jid).start, t - L + 1)
-            return m.job_on[jid, t] >= sum(m.job_start[jid, tau] for tau in range(lo, t + 1))
+def _define_valid_inequalities(m: pyo.Block, js: _JobSet) -> None:
+    """Only when all work must be done: ``sum_t on >= ceil(W / step_h)``, the minimum-up
+    rows of non-preemptible jobs and the single-block hull."""
+    cnt_ids = [
+        j.id
+        for j in js.jobs
+        if js.tail_h[j.id] == 0 or j.preemptible
+        if 0 < _min_steps(js.inside_h[j.id], js.step_h) <= len(js.active(j.id))
+    ]
+    m.job_min_on = pyo.Constraint(
+        cnt_ids,
+        rule=lambda m, jid: (
+            sum(m.job_on[jid, t] for t in js.active(jid)) >= _min_steps(js.inside_h[jid], js.step_h)
+        ),
+    )
+    _define_min_up(m, js)
+    define_job_blocks(m, [j for j in js.jobs if not j.preemptible], js.step_h, js.tail_h)
 
-        if up_idx:
-            m.job_min_up = pyo.Constraint(up_idx, rule=up_rule)
-        define_job_blocks(m, [j for j in jobs if not j.preemptible], step_h, tail_h)
 
-    # --- total IT power ------------------------------------------------------------------
-    by_t: list[list[str]] = [[] for _ in range(n)]
-    for jid, t in idx:
+def _define_min_up(m: pyo.Block, js: _JobSet) -> None:
+    """Non-preemptible jobs of ``L = ceil(W / step_h) > 1`` steps: ``on[t] >= sum of start
+    over the last L steps``; a job running at start is on for its first ``L`` steps."""
+    up_idx = []
+    for j in js.jobs:
+        if j.preemptible:
+            continue
+        L = _min_steps(j.work_h, js.step_h)
+        if L <= 1:
+            continue
+        if running_at_first_step(j):
+            for t in list(js.active(j.id))[:L]:
+                m.job_on[j.id, t].setlb(1)
+        else:
+            up_idx += [(j.id, t) for t in js.active(j.id)]
+
+    def up_rule(m, jid, t):
+        L = _min_steps(js.by_id[jid].work_h, js.step_h)
+        lo = max(js.active(jid).start, t - L + 1)
+        return m.job_on[jid, t] >= sum(m.job_start[jid, tau] for tau in range(lo, t + 1))
+
+    if up_idx:
+        m.job_min_up = pyo.Constraint(up_idx, rule=up_rule)
+
+
+def _define_it_power(m: pyo.Block, js: _JobSet) -> None:
+    """``m.jobs_it_mw[t] = sum_j P_j * frac[j, t]`` (MW)."""
+    by_t: list[list[str]] = [[] for _ in range(js.n)]
+    for jid, t in js.idx:
         by_t[t].append(jid)
-    power = {j.id: float(j.full_power_it_mw) for j in jobs}
+    power = {j.id: float(j.full_power_it_mw) for j in js.jobs}
     m.jobs_it_mw = pyo.Expression(
         m.T, rule=lambda m, t: sum(power[jid] * m.job_frac[jid, t] for jid in by_t[t])
     )
-
-    if unfinished_penalty_usd_per_h is None:
-        return []
-    weight = float(unfinished_penalty_usd_per_h)
-    return [weight * m.job_unfinished_h[jid] for jid in ids]
 
 
 # the constraint families of the single-block hull (price-fix frees them while it fixes)
@@ -363,15 +463,8 @@ def define_job_blocks(m: pyo.Block, jobs: Sequence, step_h: float, tail_h: dict)
     not running at the first step: ``m.job_started[j,t]`` and ``m.job_ended[j,t]`` and
     their constraint families. A job whose window cannot hold its block gets none: its
     completion constraint already makes the model infeasible."""
-    n = len(m.T)
     length = {j.id: max(1, _min_steps(j.work_h, step_h)) for j in jobs}
-    steps = {
-        j.id: _active_steps(j, n)
-        for j in jobs
-        if not running_at_first_step(j)
-        and (len(_active_steps(j, n)) >= length[j.id] or tail_h[j.id] > 0)
-        and len(_active_steps(j, n)) > 0
-    }
+    steps = _block_steps(jobs, len(m.T), length, tail_h)
     if not steps:
         return
     idx = [(jid, t) for jid, ts in steps.items() for t in ts]
@@ -403,6 +496,18 @@ def define_job_blocks(m: pyo.Block, jobs: Sequence, step_h: float, tail_h: dict)
     m.job_ended_mono = pyo.Constraint(
         mono, rule=lambda m, jid, t: m.job_ended[jid, t] >= m.job_ended[jid, t - 1]
     )
+
+
+def _block_steps(jobs: Sequence, n: int, length: dict, tail_h: dict) -> dict[str, range]:
+    """Active steps of the jobs that get a block: not running at the first step, with
+    steps in the window, and room for ``length`` steps there (or running on after it)."""
+    return {
+        j.id: _active_steps(j, n)
+        for j in jobs
+        if not running_at_first_step(j)
+        and (len(_active_steps(j, n)) >= length[j.id] or tail_h[j.id] > 0)
+        and len(_active_steps(j, n)) > 0
+    }
 
 
 def running_at_first_step(job) -> bool:

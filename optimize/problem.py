@@ -68,6 +68,10 @@ class Grid:
     # a floor of that month's peak, so the horizon pays only for raising it. Used by
     # rolling windows and the closed-loop controller.
     prior_peak_import_mw: dict[int, float] | None = None
+    # Share of each billing month's demand charge that this horizon pays (month index ->
+    # share in [0, 1]; a month not listed pays the whole charge). microgrid pro-rates a
+    # month the horizon covers in part by the horizon's share of the month's hours.
+    demand_charge_share: dict[int, float] | None = None
 
     _ARRAYS = (
         "import_max_mw",
@@ -94,10 +98,30 @@ class Grid:
             raise ValueError("Grid.demand_charge_usd_per_mw must be finite and >= 0")
         if self.demand_charge_usd_per_mw > 0 and self.month_of_step is None:
             raise ValueError("Grid.month_of_step is required when a demand charge is set")
+        if any(not 0.0 <= s <= 1.0 for s in (self.demand_charge_share or {}).values()):
+            raise ValueError("Grid.demand_charge_share values must lie in [0, 1]")
         if self.month_of_step is not None and np.any(self.month_of_step < 0):
             raise ValueError("Grid.month_of_step must be >= 0")
         if self.net_import_cap_mw is not None and np.any(np.isinf(self.net_import_cap_mw)):
             raise ValueError("Grid.net_import_cap_mw: use NaN, not inf, for 'no cap'")
+
+    def month_demand_charge_usd_per_mw(self, month: int) -> float:
+        """USD per MW of billing month ``month``'s peak import, after its share."""
+        share = (self.demand_charge_share or {}).get(int(month), 1.0)
+        return self.demand_charge_usd_per_mw * share
+
+    def demand_charge_usd(self, import_mw: np.ndarray) -> float:
+        """The demand charge of an import series (MW per step of ``month_of_step``): each
+        billing month's peak times that month's charge."""
+        if self.demand_charge_usd_per_mw <= 0 or len(import_mw) == 0:
+            return 0.0
+        months = np.asarray(self.month_of_step)[: len(import_mw)]
+        return float(
+            sum(
+                self.month_demand_charge_usd_per_mw(k) * float(import_mw[months == k].max())
+                for k in np.unique(months)
+            )
+        )
 
     def check_length(self, n_steps: int) -> None:
         for name in (*self._ARRAYS, "month_of_step"):

@@ -86,6 +86,7 @@ class _Reporter:
 
     def __init__(self, label: str, sink: _Sink) -> None:
         self.label, self.sink = label, sink
+        self.gap_basis_usd: float | None = None  # see optimize.highs.gap_basis_usd
         self.next_s = FIRST_AFTER_S
         self.last_s = 0.0
         self.broken = False  # the stream failed once: stay silent, never stop the solve
@@ -118,9 +119,12 @@ class _Reporter:
         if self.broken or t_s < self.next_s:
             return
         self.next_s = t_s + EVERY_S
-        line = progress_line(
-            self.label, d.mip_dual_bound, d.mip_primal_bound, d.mip_gap, t_s
-        )  # HiGHS's bounds include the objective offset: they match the reported objective
+        gap = d.mip_gap
+        if self.gap_basis_usd is not None:  # the gap the result will report, not HiGHS's
+            basis = max(abs(d.mip_primal_bound), self.gap_basis_usd)
+            gap = (d.mip_primal_bound - d.mip_dual_bound) / basis
+        # HiGHS's bounds include the objective offset: they match the reported objective
+        line = progress_line(self.label, d.mip_dual_bound, d.mip_primal_bound, gap, t_s)
         _write(self.sink, line)
 
 
@@ -151,12 +155,17 @@ def detach_progress(h: highspy.Highs) -> None:
         h.cbMipInterrupt.unsubscribe(reporter)
 
 
-def run_with_progress(h: highspy.Highs, label: str = "solve") -> highspy.HighsStatus:
+def run_with_progress(
+    h: highspy.Highs, label: str = "solve", gap_basis_usd: float | None = None
+) -> highspy.HighsStatus:
     """``h.run()`` with progress lines if progress is on (``attach_progress``); a Ctrl-C
-    that arrived during the run is raised here, after HiGHS has stopped."""
+    that arrived during the run is raised here, after HiGHS has stopped. ``gap_basis_usd``:
+    the lines' gap is measured against the larger of it and the incumbent's magnitude."""
     attach_progress(h, label)
-    status = h.run()
     reporter = _ATTACHED.get(h)
+    if reporter is not None:
+        reporter.gap_basis_usd = gap_basis_usd
+    status = h.run()
     if reporter is not None and reporter.pending is not None:
         exc, reporter.pending = reporter.pending, None
         raise exc

@@ -19,9 +19,11 @@ class Dispatch:
 
     status: ``"optimal"`` (within ``mip_rel_gap``), or the stop that came first with the
     best feasible schedule: ``"node_limit"``, ``"time_limit"`` or ``"heuristic"`` (price-fix).
-    objective_usd: objective value; mip_gap: relative gap reached (0 for an LP);
-    bound_usd: the proven lower bound of the optimum that gap is measured against (None
-    where no single bound exists, e.g. rolling windows: see their ``windows``).
+    objective_usd: objective value; mip_gap: the proven gap reached, ``(objective_usd -
+    bound_usd) / gap_basis_usd`` (0 for an LP); bound_usd: the proven lower bound of the
+    optimum (None where no single bound exists, e.g. rolling windows: see their
+    ``windows``); gap_basis_usd: what the gap is relative to, the larger of
+    ``|objective_usd|`` and the schedule's gross cost (``optimize.highs.gap_basis_usd``).
     build_s: model build + compilation; solve_s: HiGHS + loading the solution.
     series: MW (or MWh, h) arrays of length n_steps, see docs/architecture.md.
     costs: ``energy_usd, demand_usd, fuel_usd, wear_usd, carbon_usd, unfinished_penalty_usd,
@@ -38,11 +40,20 @@ class Dispatch:
     costs: dict[str, float] = field(default_factory=dict)
     jobs: dict[str, dict] = field(default_factory=dict)
     bound_usd: float | None = None
+    gap_basis_usd: float | None = None
 
 
 def values(var: pyo.Var) -> np.ndarray:
     """Values of a Var indexed by ``m.T`` as a float array (step order)."""
     return np.fromiter((v.value for v in var.values()), dtype=float, count=len(var))
+
+
+@dataclass(frozen=True)
+class _Generation:
+    """The generators' fuel cost (USD) and emissions (t CO2) over the horizon."""
+
+    fuel_usd: float
+    emissions_t: float
 
 
 def extract_dispatch(
@@ -54,9 +65,38 @@ def extract_dispatch(
     build_s: float,
     solve_s: float,
     bound_usd: float | None = None,
+    gap_basis_usd: float | None = None,
 ) -> Dispatch:
+    """The solved model ``m`` of ``problem`` as a ``Dispatch`` (the other arguments are
+    copied into it). Raises ``RuntimeError`` if supply and facility load differ by more
+    than ``BALANCE_TOL_MW`` in some step."""
+    s, supply, generation = _supply_series(m, problem)
+    jobs_summary = _load_series(m, problem, s)
+    residual = supply - s["facility_load_mw"]
+    worst = float(np.max(np.abs(residual)))
+    if worst > BALANCE_TOL_MW:
+        t = int(np.argmax(np.abs(residual)))
+        raise RuntimeError(f"power balance violated by {worst:.3g} MW at step {t}")
+    return Dispatch(
+        status=status,
+        objective_usd=objective_usd,
+        mip_gap=mip_gap,
+        build_s=build_s,
+        solve_s=solve_s,
+        series=s,
+        costs=_costs(m, problem, s, generation, jobs_summary),
+        jobs=jobs_summary,
+        bound_usd=bound_usd,
+        gap_basis_usd=gap_basis_usd,
+    )
+
+
+def _supply_series(
+    m: pyo.Block, problem: Problem
+) -> tuple[dict[str, np.ndarray], np.ndarray, _Generation]:
+    """The supply side's series (grid, renewables, battery, generators; MW and MWh), the
+    total supply per step (MW) and the generators' fuel cost and emissions."""
     n, step_h = problem.n_steps, problem.step_h
-    grid = problem.grid
     s: dict[str, np.ndarray] = {}
     zeros = np.zeros(n)
     s["grid_import_mw"] = imp = values(m.grid_import_mw)
@@ -85,30 +125,51 @@ def extract_dispatch(
         gen_emissions_t += g.carbon_g_per_kwh * step_h * float(p.sum()) / 1000.0
     s["backup_gen_mw"] = gen_total
     supply = supply + gen_total
+    return s, supply, _Generation(fuel_usd, gen_emissions_t)
 
+
+def _load_series(m: pyo.Block, problem: Problem, s: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Add the jobs' series and the IT and facility load (MW) to ``s``; return the job
+    summary."""
     jobs_summary: dict[str, dict] = {}
-    jobs_it = zeros
+    jobs_it = np.zeros(problem.n_steps)
     if problem.jobs:
         job_series, jobs_summary = job_results(m, problem.jobs)
         s.update(job_series)
-        jobs_it = np.array([pyo.value(m.jobs_it_mw[t]) for t in range(n)], dtype=float)
+        jobs_it = np.array(
+            [pyo.value(m.jobs_it_mw[t]) for t in range(problem.n_steps)], dtype=float
+        )
     s["it_load_mw"] = problem.facility.inference_it_mw + jobs_it
     s["facility_load_mw"] = s["it_load_mw"] * problem.facility.pue
+    return jobs_summary
 
-    residual = supply - s["facility_load_mw"]
-    worst = float(np.max(np.abs(residual)))
-    if worst > BALANCE_TOL_MW:
-        t = int(np.argmax(np.abs(residual)))
-        raise RuntimeError(f"power balance violated by {worst:.3g} MW at step {t}")
 
-    emissions_t = float(np.dot(imp, grid.carbon_g_per_kwh)) * step_h / 1000.0 + gen_emissions_t
+def _costs(
+    m: pyo.Block,
+    problem: Problem,
+    s: dict[str, np.ndarray],
+    generation: _Generation,
+    jobs_summary: dict[str, dict],
+) -> dict[str, float]:
+    """The cost breakdown (USD) and emissions (t) of the dispatch (see ``Dispatch``)."""
+    step_h, grid = problem.step_h, problem.grid
+    imp, exp = s["grid_import_mw"], s["grid_export_mw"]
+    emissions_t = (
+        float(np.dot(imp, grid.carbon_g_per_kwh)) * step_h / 1000.0 + generation.emissions_t
+    )
     demand_usd = 0.0
     if hasattr(m, "grid_peak_import_mw"):
-        peaks = np.array([v.value for v in m.grid_peak_import_mw.values()], dtype=float)
-        demand_usd = grid.demand_charge_usd_per_mw * float(peaks.sum())
+        demand_usd = float(
+            sum(
+                grid.month_demand_charge_usd_per_mw(mo) * float(v.value)
+                for mo, v in m.grid_peak_import_mw.items()
+            )
+        )
     wear_usd = 0.0
     if problem.battery is not None:
-        wear_usd = problem.battery.wear_usd_per_mwh * step_h * float(dis.sum())
+        wear_usd = (
+            problem.battery.wear_usd_per_mwh * step_h * float(s["battery_discharge_mw"].sum())
+        )
     penalty = problem.objective.unfinished_work_penalty_usd_per_h
     unfinished_h = sum(float(j.get("unfinished_h", 0.0)) for j in jobs_summary.values())
     costs = {
@@ -117,7 +178,7 @@ def extract_dispatch(
             np.dot(imp, grid.import_price_usd_per_mwh) - np.dot(exp, grid.export_price_usd_per_mwh)
         ),
         "demand_usd": demand_usd,
-        "fuel_usd": fuel_usd,
+        "fuel_usd": generation.fuel_usd,
         "wear_usd": wear_usd,
         "carbon_usd": problem.objective.carbon_price_usd_per_t * emissions_t,
         "unfinished_penalty_usd": (penalty or 0.0) * unfinished_h,
@@ -125,14 +186,4 @@ def extract_dispatch(
     }
     if hasattr(m, "network_cut_penalty_usd"):  # soft network cuts: part of the objective
         costs["network_cut_penalty_usd"] = float(pyo.value(m.network_cut_penalty_usd))
-    return Dispatch(
-        status=status,
-        objective_usd=objective_usd,
-        mip_gap=mip_gap,
-        build_s=build_s,
-        solve_s=solve_s,
-        series=s,
-        costs=costs,
-        jobs=jobs_summary,
-        bound_usd=bound_usd,
-    )
+    return costs

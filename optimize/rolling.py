@@ -91,19 +91,9 @@ def _sub_problem(
     net_import: float | None,
     jobs: list[Job],
 ) -> Problem:
-    g = problem.grid
-    grid = Grid(
-        import_max_mw=g.import_max_mw[a:e],
-        export_max_mw=g.export_max_mw[a:e],
-        import_price_usd_per_mwh=g.import_price_usd_per_mwh[a:e],
-        export_price_usd_per_mwh=g.export_price_usd_per_mwh[a:e],
-        carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
-        ramp_mw_per_h=g.ramp_mw_per_h,
-        demand_charge_usd_per_mw=g.demand_charge_usd_per_mw,
-        month_of_step=_slice(g.month_of_step, a, e),
-        net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
-        initial_net_import_mw=net_import,
-    )
+    """The window ``[a, e)`` of ``problem`` with the carried battery SOC (fraction of
+    capacity; None: the problem's own), last net import (MW) and the window's ``jobs``."""
+    grid = _sub_grid(problem.grid, a, e, net_import)
     battery: Battery | None = problem.battery
     if battery is not None:
         battery = replace(
@@ -133,6 +123,23 @@ def _sub_problem(
             replace(c, step=c.step - a) for c in problem.network_cuts if a <= c.step < e
         ),
         network_cut_penalty_usd_per_pct=problem.network_cut_penalty_usd_per_pct,
+    )
+
+
+def _sub_grid(g: Grid, a: int, e: int, net_import: float | None) -> Grid:
+    """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW)."""
+    return Grid(
+        import_max_mw=g.import_max_mw[a:e],
+        export_max_mw=g.export_max_mw[a:e],
+        import_price_usd_per_mwh=g.import_price_usd_per_mwh[a:e],
+        export_price_usd_per_mwh=g.export_price_usd_per_mwh[a:e],
+        carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
+        ramp_mw_per_h=g.ramp_mw_per_h,
+        demand_charge_usd_per_mw=g.demand_charge_usd_per_mw,
+        demand_charge_share=g.demand_charge_share,
+        month_of_step=_slice(g.month_of_step, a, e),
+        net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
+        initial_net_import_mw=net_import,
     )
 
 
@@ -215,60 +222,79 @@ def solve_rolling(
     """
     options = options or SolverOptions()
     n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
-    if boundaries is None:
-        starts = list(range(0, n, int(window_steps)))
-    else:
-        starts = sorted({int(b) for b in boundaries if 0 <= b < n} | {0})
+    starts = _window_starts(n, window_steps, boundaries)
     ends = [*starts[1:], n]
-
     states = {j.id: _JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
     carried = _Carried(states, None, problem.grid.initial_net_import_mw, {})
     fractions = [float(carry_fraction)] * len(starts)
-    before: list[_Carried] = []  # the state each window started from
-    parts: list[Dispatch] = []
-    windows: list[dict] = []
-    gen_mw: list[dict[str, np.ndarray]] = []
-
+    done = _Solved()
     w = 0
     while w < len(starts):
         a, c = starts[w], ends[w]
         e = min(c + int(overlap_steps), problem.n_steps)
-        del before[w:], parts[w:], windows[w:], gen_mw[w:]
-        before.append(carried.copy())
+        done.drop_from(w)
+        done.before.append(carried.copy())
         try:
             d, m, stats, jobs = _solve_window(
                 problem, carried, a, e, fractions[w], options, highs_options, w
             )
         except Infeasible:
-            if w > 0 and fractions[w - 1] > 0:
+            if w > 0 and fractions[w - 1] > 0:  # backtrack: the window before leaves less
                 fractions[w - 1] = fractions[w - 1] / 2 if fractions[w - 1] > 0.2 else 0.0
                 w -= 1
-                carried = before[w].copy()
+                carried = done.before[w].copy()
                 continue
             raise
-        k = c - a
-        parts.append(d)
-        gen_mw.append(
-            {
-                g.name: np.array([m.gen_mw[g.name, t].value for t in range(k)], dtype=float)
-                for g in problem.generators
-            }
-        )
-        windows.append(
+        stats = (
             {"window": w, "start": a, "end": c, "horizon_end": e, "n_jobs": len(jobs)}
             | stats
             | {"carry_fraction": fractions[w]}
         )
+        done.add(d, _generator_mw(problem, m, c - a), stats)
         if on_window is not None:
-            on_window(windows[-1])
-        report(_window_line(windows[-1], len(starts)))
+            on_window(stats)
+        report(_window_line(stats, len(starts)))
         _carry_state(problem, carried, d.series, jobs, a, c)
         w += 1
+    # per generator, the committed MW of each window
+    gens = {g.name: [x[g.name] for x in done.gen_mw] for g in problem.generators}
+    return _concatenate(problem, n, done.parts, starts, ends, done.windows, carried.states, gens)
 
-    gens = {
-        g.name: [x[g.name] for x in gen_mw] for g in problem.generators
-    }  # per generator, the committed MW of each window
-    return _concatenate(problem, n, parts, starts, ends, windows, carried.states, gens)
+
+def _window_starts(n: int, window_steps: int, boundaries: list[int] | None) -> list[int]:
+    """The committed window starts: the ``boundaries`` in ``[0, n)`` with 0, or multiples
+    of ``window_steps``."""
+    if boundaries is None:
+        return list(range(0, n, int(window_steps)))
+    return sorted({int(b) for b in boundaries if 0 <= b < n} | {0})
+
+
+@dataclass
+class _Solved:
+    """The windows solved so far, element ``w`` of each list for window ``w``: the state it
+    started from, its dispatch, its stats and its generators' committed MW."""
+
+    before: list[_Carried] = field(default_factory=list)
+    parts: list[Dispatch] = field(default_factory=list)
+    windows: list[dict] = field(default_factory=list)
+    gen_mw: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def drop_from(self, w: int) -> None:
+        """Forget window ``w`` and those after it (it is solved again)."""
+        del self.before[w:], self.parts[w:], self.windows[w:], self.gen_mw[w:]
+
+    def add(self, d: Dispatch, gen_mw: dict[str, np.ndarray], stats: dict) -> None:
+        self.parts.append(d)
+        self.gen_mw.append(gen_mw)
+        self.windows.append(stats)
+
+
+def _generator_mw(problem: Problem, m, k: int) -> dict[str, np.ndarray]:
+    """Each generator's MW in the first ``k`` (committed) steps of a solved window model."""
+    return {
+        g.name: np.array([m.gen_mw[g.name, t].value for t in range(k)], dtype=float)
+        for g in problem.generators
+    }
 
 
 def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_options, w):
@@ -301,6 +327,7 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
         "status": res.status,
         "objective_usd": res.objective,
         "bound_usd": res.bound,
+        "gap_basis_usd": res.gap_basis,
     }
     return d, m, stats, jobs
 
@@ -359,7 +386,27 @@ def _overall_status(statuses: list[str]) -> str:
 
 
 def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> RollingDispatch:
-    step_h = problem.step_h
+    """The committed steps of all windows as one ``RollingDispatch`` over ``n`` steps."""
+    series = _concatenate_series(problem, n, parts, starts, ends)
+    jobs = _job_summaries(states)
+    costs = _committed_costs(problem, n, series, gen_mw, jobs)
+    objective = sum(v for k, v in costs.items() if k != "emissions_t")
+    return RollingDispatch(
+        status=_overall_status([w["status"] for w in windows]),
+        objective_usd=objective,
+        mip_gap=max((w["mip_gap"] for w in windows), default=0.0),
+        build_s=sum(w["build_s"] for w in windows),
+        solve_s=sum(w["solve_s"] for w in windows),
+        series=series,
+        costs=costs,
+        jobs=jobs,
+        windows=windows,
+    )
+
+
+def _concatenate_series(problem, n, parts, starts, ends) -> dict[str, np.ndarray]:
+    """Each series over ``n`` steps from the committed steps ``[a, c)`` of each window
+    (zeros where a window lacks it, e.g. a job outside it)."""
     series: dict[str, np.ndarray] = {}
     keys: list[str] = []
     for d in parts:
@@ -373,7 +420,27 @@ def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> Ro
     for j in problem.jobs:  # jobs never in a window: zero series
         for suffix in ("mw", "power_fraction", "work_h"):
             series.setdefault(f"job_{j.id}_{suffix}", np.zeros(n))
+    return series
 
+
+def _job_summaries(states: dict[str, _JobState]) -> dict[str, dict]:
+    """Per job ``work_done_h``, ``unfinished_h``, ``restarts``, ``deadline_met``."""
+    jobs: dict[str, dict] = {}
+    for jid, st in states.items():
+        unfinished = st.remaining_h if st.remaining_h > _TOL else 0.0
+        jobs[jid] = {
+            "work_done_h": st.work_done_h,
+            "unfinished_h": unfinished,
+            "restarts": st.restarts,
+            "deadline_met": unfinished == 0.0,
+        }
+    return jobs
+
+
+def _committed_costs(problem, n, series, gen_mw, jobs) -> dict[str, float]:
+    """The cost breakdown (USD) and emissions (t) of the committed schedule; the demand
+    charge counts each billing month's peak once."""
+    step_h = problem.step_h
     g = problem.grid
     imp, exp = series["grid_import_mw"], series["grid_export_mw"]
     gen_emis_t = 0.0
@@ -384,28 +451,15 @@ def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> Ro
         gen_emis_t += gen.carbon_g_per_kwh * step_h * float(p.sum()) / 1000.0
     emissions = float(np.dot(imp, g.carbon_g_per_kwh[:n])) * step_h / 1000.0 + gen_emis_t
     demand = 0.0
-    if g.demand_charge_usd_per_mw > 0 and g.month_of_step is not None:
-        months = g.month_of_step[:n]
-        demand = g.demand_charge_usd_per_mw * sum(
-            float(imp[months == mo].max()) for mo in np.unique(months)
-        )
+    if g.month_of_step is not None:
+        demand = g.demand_charge_usd(imp[:n])
     wear = 0.0
     if problem.battery is not None:
         wear = (
             problem.battery.wear_usd_per_mwh * step_h * float(series["battery_discharge_mw"].sum())
         )
-
-    jobs: dict[str, dict] = {}
-    for jid, st in states.items():
-        unfinished = st.remaining_h if st.remaining_h > _TOL else 0.0
-        jobs[jid] = {
-            "work_done_h": st.work_done_h,
-            "unfinished_h": unfinished,
-            "restarts": st.restarts,
-            "deadline_met": unfinished == 0.0,
-        }
     penalty = problem.objective.unfinished_work_penalty_usd_per_h or 0.0
-    costs = {
+    return {
         "energy_usd": step_h
         * float(
             np.dot(imp, g.import_price_usd_per_mwh[:n])
@@ -418,15 +472,3 @@ def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> Ro
         "unfinished_penalty_usd": penalty * sum(j["unfinished_h"] for j in jobs.values()),
         "emissions_t": emissions,
     }
-    objective = sum(v for k, v in costs.items() if k != "emissions_t")
-    return RollingDispatch(
-        status=_overall_status([w["status"] for w in windows]),
-        objective_usd=objective,
-        mip_gap=max((w["mip_gap"] for w in windows), default=0.0),
-        build_s=sum(w["build_s"] for w in windows),
-        solve_s=sum(w["solve_s"] for w in windows),
-        series=series,
-        costs=costs,
-        jobs=jobs,
-        windows=windows,
-    )

@@ -24,9 +24,11 @@ from optimize.highs import (
     CompiledModel,
     HighsResult,
     compile_model,
+    gap_basis_usd,
     load_solution,
     load_values,
     make_highs,
+    relative_gap,
     run_highs,
 )
 from optimize.model import build_model
@@ -54,33 +56,69 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
-        return run_highs(h, is_mip), None
+        return run_highs(h, is_mip, cm), None
     if options.method == "milp" and not options.price_fix_start:
-        return run_highs(h, True), None
+        return run_highs(h, True, cm), None
     limit = options.time_limit_s
     if limit is not None and options.method == "milp":
         limit = START_SHARE * limit  # the start takes at most this share of the limit
     pf = price_fix(h, cm, m, time_limit_s=limit)
+    basis = None
     if pf.values is not None:
+        basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
         if options.method == "price-fix":
-            gap = max(pf.gap, 0.0)
+            gap = relative_gap(pf.objective_usd, pf.bound_usd, basis)
             status = "optimal" if gap <= options.mip_rel_gap else "heuristic"
             result = HighsResult(status, pf.objective_usd, gap, True, pf.seconds, pf.bound_usd)
+            result.gap_basis = basis
             return result, pf.values
         start = highspy.HighsSolution()
         start.col_value = list(pf.values)
         start.value_valid = True
         h.setSolution(start)
+    return _milp_after_start(h, cm, options, pf, basis), None
+
+
+def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float) -> HighsResult:
+    """Run HiGHS until the gap is within ``rel_gap`` of the gap basis. The stop rule uses
+    the start's basis; an answer whose own (smaller) basis leaves it above ``rel_gap`` runs
+    on from that answer with the rule on its basis (rare: bases differ by a few %). The
+    LP relaxation's bound (``pf.bound_usd``) is valid too: the better of the two counts."""
+    spent_s = 0.0
+    for _ in range(3):
+        if basis is not None:
+            h.setOptionValue("mip_abs_gap", max(abs_gap0, rel_gap * basis))
+        res = run_highs(h, True, cm, gap_basis_hint_usd=basis)
+        res.solve_s += spent_s
+        if pf.bound_usd is not None and (res.bound is None or pf.bound_usd > res.bound):
+            res.bound = pf.bound_usd
+            if res.gap_basis is not None:
+                res.mip_gap = relative_gap(res.objective, res.bound, res.gap_basis)
+        if res.status != "optimal" or res.gap_basis is None or res.mip_gap <= rel_gap:
+            return res
+        spent_s, basis = res.solve_s, res.gap_basis
+        start = highspy.HighsSolution()
+        start.col_value = list(h.getSolution().col_value)
+        start.value_valid = True
+        h.setSolution(start)
+    return res
+
+
+def _milp_after_start(h, cm: CompiledModel, options: SolverOptions, pf, basis) -> HighsResult:
+    """HiGHS's MILP from the price-fix start: the time limit is shared with the heuristic,
+    and HiGHS also stops once the gap is within ``mip_rel_gap`` of the start's gap basis
+    (``mip_abs_gap``; the reported gap is then measured against the answer's basis)."""
     if options.time_limit_s is not None:  # heuristic and MILP share the limit
         h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
-    res = run_highs(h, True)
-    if options.time_limit_s is not None:
-        h.setOptionValue("time_limit", float(options.time_limit_s))
+    abs_gap0 = float(h.getOptionValue("mip_abs_gap")[1])
+    try:
+        res = _run_to_gap(h, cm, options.mip_rel_gap, pf, basis, abs_gap0)
+    finally:
+        h.setOptionValue("mip_abs_gap", abs_gap0)
+        if options.time_limit_s is not None:
+            h.setOptionValue("time_limit", float(options.time_limit_s))
     res.solve_s += pf.seconds
-    if pf.bound_usd is not None and (res.bound is None or pf.bound_usd > res.bound):
-        res.bound = pf.bound_usd  # the LP relaxation's bound is valid too; keep the best
-        res.mip_gap = max(0.0, (res.objective - res.bound) / max(abs(res.objective), 1e-9))
-    return res, None
+    return res
 
 
 def solve_model(
@@ -162,5 +200,13 @@ def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
         diagnose(problem, options)  # raises Infeasible
         raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")
     return extract_dispatch(
-        m, problem, res.status, res.objective, res.mip_gap, build_s, solve_s, bound_usd=res.bound
+        m,
+        problem,
+        res.status,
+        res.objective,
+        res.mip_gap,
+        build_s,
+        solve_s,
+        bound_usd=res.bound,
+        gap_basis_usd=res.gap_basis,
     )

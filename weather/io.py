@@ -169,6 +169,39 @@ def read_site_csv(
 
     raw = _read_text_csv(path)
     raw.columns = [c.strip() for c in raw.columns]
+    _check_site_columns(raw, path)
+    stamps = _site_stamps(raw, path)
+    values = _site_values(raw, path)
+    index = pd.DatetimeIndex(stamps - pd.Timedelta(seconds=utc_offset_seconds)).tz_localize("UTC")
+    df = _site_frame(values, index)
+    df.attrs.update(meta)
+    df.attrs.update(
+        {
+            "timezone": timezone,
+            "utc_offset_seconds": int(utc_offset_seconds),
+            "source": os.fspath(path),
+        }
+    )
+    return df
+
+
+def _site_frame(values: dict[str, np.ndarray], index: pd.DatetimeIndex) -> pd.DataFrame:
+    """The standard columns of a site CSV's values on the UTC ``index`` (wind in m/s)."""
+    df = pd.DataFrame(
+        {
+            "temp_air_c": values["temp_air_c"],
+            "wind_speed_10m_m_per_s": values["wind_speed_10m_kmh"] * _KMH_TO_M_PER_S,
+            "relative_humidity_pct": values["relative_humidity_pct"],
+            "cloud_cover_pct": values["cloud_cover_pct"],
+        },
+        index=index,
+    )
+    df.index.name = "time_utc"
+    return df
+
+
+def _check_site_columns(raw: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Every column of a site CSV is there, and at least one data row."""
     for col in _SITE_CSV_COLUMNS:
         if col not in raw.columns:
             raise WeatherDataError(
@@ -180,15 +213,22 @@ def read_site_csv(
     if raw.empty:
         raise WeatherDataError("no data rows", path=path, line=2)
 
-    # the header is line 1, so data row i (0-based) is file line i + 2
-    def fail(row: int, col: str, msg: str) -> WeatherDataError:
-        return WeatherDataError(msg, path=path, line=int(row) + 2, field=col)
 
+def _row_error(path: str | os.PathLike, row: int, col: str, msg: str) -> WeatherDataError:
+    """The error of data row ``row`` (0-based; the header is line 1, so it is file line
+    ``row + 2``) in column ``col``."""
+    return WeatherDataError(msg, path=path, line=int(row) + 2, field=col)
+
+
+def _site_stamps(raw: pd.DataFrame, path: str | os.PathLike) -> pd.Series:
+    """The ``time_local`` stamps, checked to be consecutive hours."""
     stamps = pd.to_datetime(raw["time_local"], format="%Y-%m-%dT%H:%M", errors="coerce")
     bad = np.flatnonzero(stamps.isna().to_numpy())
     if bad.size:
         i = bad[0]
-        raise fail(i, "time_local", f"not a time (YYYY-MM-DDTHH:MM): {raw['time_local'][i]!r}")
+        raise _row_error(
+            path, i, "time_local", f"not a time (YYYY-MM-DDTHH:MM): {raw['time_local'][i]!r}"
+        )
     step = stamps.diff().to_numpy()[1:]
     wrong = np.flatnonzero(step != np.timedelta64(1, "h"))
     if wrong.size:
@@ -200,8 +240,12 @@ def read_site_csv(
             msg = f"time stamp {this!r} is not after {prev!r} (duplicate or out of order)"
         else:
             msg = f"gap: {this!r} follows {prev!r} (hourly rows expected)"
-        raise fail(i, "time_local", msg)
+        raise _row_error(path, i, "time_local", msg)
+    return stamps
 
+
+def _site_values(raw: pd.DataFrame, path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The numeric columns as floats (file units), each checked against its range."""
     values = {}
     for col, (lo, hi) in _SITE_CSV_RANGES.items():
         text = raw[col]
@@ -210,33 +254,13 @@ def read_site_csv(
         if bad.size:
             i = bad[0]
             what = "empty cell" if text[i].strip() == "" else f"not a number: {text[i]!r}"
-            raise fail(i, col, what)
+            raise _row_error(path, i, col, what)
         out = np.flatnonzero(((num < lo) | (num > hi)).to_numpy())
         if out.size:
             i = out[0]
-            raise fail(i, col, f"value {num[i]} outside [{lo:g}, {hi:g}]")
+            raise _row_error(path, i, col, f"value {num[i]} outside [{lo:g}, {hi:g}]")
         values[col] = num.to_numpy(dtype=float)
-
-    index = pd.DatetimeIndex(stamps - pd.Timedelta(seconds=utc_offset_seconds)).tz_localize("UTC")
-    df = pd.DataFrame(
-        {
-            "temp_air_c": values["temp_air_c"],
-            "wind_speed_10m_m_per_s": values["wind_speed_10m_kmh"] * _KMH_TO_M_PER_S,
-            "relative_humidity_pct": values["relative_humidity_pct"],
-            "cloud_cover_pct": values["cloud_cover_pct"],
-        },
-        index=index,
-    )
-    df.index.name = "time_utc"
-    df.attrs.update(meta)
-    df.attrs.update(
-        {
-            "timezone": timezone,
-            "utc_offset_seconds": int(utc_offset_seconds),
-            "source": os.fspath(path),
-        }
-    )
-    return df
+    return values
 
 
 # --------------------------------------------------------------------------- TMY / EPW

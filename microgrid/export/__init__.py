@@ -4,13 +4,12 @@ See docs/exports.md. `microgrid export RESULT_DIR --to slurm|kubernetes|json|csv
 """
 
 from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
+from microgrid.export.result_reader import build_schedule, load_result
 from microgrid.export.schedule import (
     SCHEMA_VERSION,
     Schedule,
     ScheduledJob,
     Segment,
-    build_schedule,
-    load_result,
     read_schedule,
     write_schedule,
     write_schedule_csv,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from microgrid.errors import InputError
 from microgrid.export.kubernetes import DEFAULT_IMAGE, KubernetesOptions, export_kubernetes
+from microgrid.export.result_reader import load_result
 from microgrid.export.safe_io import OutputDir
 from microgrid.export.schedule import (
     CSV_COLUMNS,
     Schedule,
-    load_result,
     schedule_csv,
     schedule_json,
     write_schedule,

@@ -31,7 +31,7 @@ from microgrid.export.schedule import (
     format_utc,
     schedule_json,
 )
-from microgrid.export.slurm import format_power_fraction, render_command
+from microgrid.export.slurm import format_power_fraction, render_command, segment_env
 
 ANNOTATION = "microgrid.io"
 DEFAULT_IMAGE = "busybox:1.36"
@@ -81,11 +81,10 @@ def label_value(job_id: str) -> str:
     return v
 
 
-def job_manifest(
+def _metadata(
     schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
 ) -> dict[str, Any]:
-    duration_s = math.ceil(seg.duration.total_seconds())
-    name = dns_label(job.id, seg.segment)
+    """Name, namespace, labels (job, segment) and the plan as annotations."""
     labels = {
         f"{ANNOTATION}/job": label_value(job.id),
         f"{ANNOTATION}/segment": str(seg.segment),
@@ -105,42 +104,49 @@ def job_manifest(
         annotations[f"{ANNOTATION}/deadline"] = format_utc(job.deadline_utc)
     if seg.segment > 0:
         annotations[f"{ANNOTATION}/after"] = dns_label(job.id, seg.segment - 1)
-    env = [
-        {"name": "MICROGRID_TZ", "value": schedule.site_timezone},
-        {"name": "MICROGRID_JOB_ID", "value": job.id},
-        {"name": "MICROGRID_SEGMENT", "value": str(seg.segment)},
-        {
-            "name": "MICROGRID_POWER_FRACTION",
-            "value": format_power_fraction(seg.power_fraction_mean),
-        },
-        {"name": "MICROGRID_RESUME", "value": "1" if seg.segment > 0 else "0"},
-        {"name": "MICROGRID_GPUS", "value": str(seg.gpus)},
-        {"name": "MICROGRID_PLANNED_START_UTC", "value": format_utc(seg.start_utc)},
-        {"name": "MICROGRID_PLANNED_END_UTC", "value": format_utc(seg.end_utc)},
-        {"name": "MICROGRID_RESULT_ID", "value": schedule.result_id},
-    ]
+    metadata: dict[str, Any] = {
+        "name": dns_label(job.id, seg.segment),
+        "labels": labels,
+        "annotations": annotations,
+    }
+    if opts.namespace:
+        metadata["namespace"] = opts.namespace
+    return metadata
+
+
+def _container(
+    schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
+) -> dict[str, Any]:
+    """The job's command in `opts.image` with the MICROGRID_* environment and its GPUs."""
+    env = segment_env(schedule, job, seg, schedule.site_timezone)
     container: dict[str, Any] = {
         "name": "train",
         "image": opts.image,
         "command": ["/bin/sh", "-c"],
         "args": [render_command(job.command, job.id, seg.segment, seg.power_fraction_mean)],
-        "env": env,
+        "env": [{"name": k, "value": v} for k, v in env.items()],
     }
     if opts.request_gpus:
         container["resources"] = {"limits": {opts.gpu_resource: str(seg.gpus)}}  # a Quantity
-    metadata: dict[str, Any] = {"name": name, "labels": labels, "annotations": annotations}
-    if opts.namespace:
-        metadata["namespace"] = opts.namespace
+    return container
+
+
+def job_manifest(
+    schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
+) -> dict[str, Any]:
+    """A suspended Job for one segment, its run time capped at the segment's duration."""
+    metadata = _metadata(schedule, job, seg, opts)
+    container = _container(schedule, job, seg, opts)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata,
         "spec": {
             "suspend": True,
-            "activeDeadlineSeconds": duration_s,
+            "activeDeadlineSeconds": math.ceil(seg.duration.total_seconds()),
             "backoffLimit": 0,
             "template": {
-                "metadata": {"labels": dict(labels)},
+                "metadata": {"labels": dict(metadata["labels"])},
                 "spec": {"restartPolicy": "Never", "containers": [container]},
             },
         },

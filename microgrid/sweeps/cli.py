@@ -21,8 +21,11 @@ MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week per case
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from microgrid.sweeps.runner import runner_with_options, sweep
+    # Lazy (here and below): every `microgrid` command registers these sub-commands; only
+    # a sweep should pay for importing the runner, the report's matplotlib and their stacks.
+    from microgrid.sweeps.runner import sweep
     from microgrid.sweeps.spec import load_spec
+    from microgrid.sweeps.worker import runner_with_options
 
     if not 1 <= args.workers <= MAX_WORKERS:
         raise InputError(f"--workers must be 1-{MAX_WORKERS} (got {args.workers})")

@@ -1,6 +1,6 @@
 """Sweep report from whatever has finished: sensitivity tables, plots, one HTML page.
 
-`sweep_report(out_dir)` reads the case records (the source of truth, see runner.py) and
+`sweep_report(out_dir)` reads the case records (the source of truth, see records.py) and
 writes, each file atomically:
 
     out/report/sensitivity_<axis>.csv   cost and carbon per axis value (mean/min/max/n)
@@ -16,6 +16,7 @@ import base64
 import html
 import io
 import re
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from microgrid.atomic import atomic_write_bytes  # noqa: E402
 from microgrid.datafiles import read_json_file  # noqa: E402
 from microgrid.errors import InputError  # noqa: E402
 from microgrid.resultdir import is_folder_of  # noqa: E402
-from microgrid.sweeps.runner import read_records, records_table  # noqa: E402
+from microgrid.sweeps.records import read_records, records_table  # noqa: E402
 
 METRICS = {"total_cost_usd": "total cost (USD)", "emissions_t": "emissions (t CO2)"}
 MAX_HEATMAPS = 6
@@ -163,9 +164,27 @@ def _html_table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, classes="t", float_format=lambda v: f"{v:,.4g}")
 
 
-def sweep_report(out_dir: str | Path) -> Path:
-    """Write the report files for the finished cases of a sweep; return report.html."""
-    out = Path(out_dir)
+@dataclass
+class _Page:
+    """The report being built: HTML sections, images and the files written so far."""
+
+    folder: Path  # out/report
+    sections: list[str] = field(default_factory=list)
+    images: list[tuple[str, bytes]] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+    def write_csv(self, name: str, table: pd.DataFrame) -> None:
+        atomic_write_bytes(self.folder / name, _csv(table))
+        self.written.append(self.folder / name)
+
+    def image(self, name: str, png: bytes) -> str:
+        """Keep the PNG for the folder; return its embedded <img> paragraph."""
+        self.images.append((name, png))
+        return _img(name, png)
+
+
+def _read_sweep(out: Path) -> tuple[dict, list[dict], int]:
+    """The sweep description, the records of its cases and the number of cases."""
     if not is_folder_of(out, "sweep"):  # report files go into it: only into a sweep's folder
         raise InputError(
             "not a sweep output folder (no .microgrid-result.json of kind sweep, no "
@@ -179,93 +198,89 @@ def sweep_report(out_dir: str | Path) -> Path:
         raise InputError("not a sweep description (a JSON object)", path=str(out / "sweep.json"))
     ids = {c["case_id"] for c in meta.get("cases", [])}
     recs = [r for cid, r in read_records(out).items() if not ids or cid in ids]
-    df_all = records_table(recs)
-    n_total = len(ids) if ids else len(df_all)
-    axes = list(meta.get("axes") or sorted({k for r in recs for k in (r.get("params") or {})}))
-    ok = df_all[df_all["status"] == "ok"] if len(df_all) else df_all
-    rep = out / "report"
-    rep.mkdir(exist_ok=True)
-    written: list[Path] = []
+    return meta, recs, len(ids)
 
-    def write_csv(name: str, table: pd.DataFrame) -> None:
-        atomic_write_bytes(rep / name, _csv(table))
-        written.append(rep / name)
 
-    sections: list[str] = []
+def _status_sections(page: _Page, df_all: pd.DataFrame, n_total: int) -> None:
     counts = df_all["status"].value_counts().to_dict() if len(df_all) else {}
-    sections.append(
+    page.sections.append(
         f"<p>{len(df_all)} of {n_total} cases finished: {counts.get('ok', 0)} ok, "
         f"{counts.get('failed', 0)} failed, {counts.get('timeout', 0)} timed out; "
         f"{n_total - len(df_all)} not run yet.</p>"
     )
     bad = df_all[df_all["status"] != "ok"] if len(df_all) else df_all
     if len(bad):
-        sections.append("<h2>Failed cases</h2>" + _html_table(bad[["case_id", "status", "error"]]))
+        page.sections.append(
+            "<h2>Failed cases</h2>" + _html_table(bad[["case_id", "status", "error"]])
+        )
 
-    images: list[tuple[str, bytes]] = []
+
+def _sensitivity_sections(page: _Page, ok: pd.DataFrame, varying: list[str]) -> None:
+    """Per axis: the sensitivity table (CSV and HTML) and its plot; then all in one CSV."""
     long_tables = []
-    varying = [a for a in axes if a in ok and _axis_key(ok, a).nunique(dropna=False) >= 1]
-    if len(ok) and any(m in ok for m in METRICS):
-        sections.append("<h2>Sensitivity</h2>")
-        for axis in varying:
-            table = sensitivity(ok, axis)
-            write_csv(f"sensitivity_{_slug(axis)}.csv", table)
-            long_tables.append(
-                table.rename(columns={axis: "value"}).assign(axis=axis)[
-                    ["axis", "value"] + [c for c in table.columns if c != axis]
-                ]
-            )
-            sections.append(f"<h3>{html.escape(axis)}</h3>" + _html_table(table))
-            if len(table) >= 2:
-                png = _axis_plot(table, axis, _is_numeric(ok[axis]))
-                name = f"axis_{_slug(axis)}.png"
-                images.append((name, png))
-                sections.append(_img(name, png))
-        if long_tables:
-            long = pd.concat(long_tables, ignore_index=True)
-            long["value"] = long["value"].map(_label)
-            write_csv("sensitivity.csv", long)
-        # Zipped axes group the cases identically: one of them is enough for heat maps.
-        distinct, seen = [], set()
-        for a in varying:
-            sig = tuple(pd.factorize(_axis_key(ok, a))[0])
-            if sig not in seen:
-                seen.add(sig)
-                distinct.append(a)
-        pairs = list(combinations(distinct, 2))
-        n_maps = 0
-        for a, b in pairs:
-            if n_maps >= MAX_HEATMAPS:
-                break
-            png = _heatmap(ok, a, b)
-            if png is None:
-                continue
-            n_maps += 1
-            name = f"heatmap_{_slug(a)}__{_slug(b)}.png"
-            images.append((name, png))
-            sections.append(f"<h3>{html.escape(a)} × {html.escape(b)}</h3>" + _img(name, png))
-        if "total_cost_usd" in ok and "emissions_t" in ok:
-            front = pareto_front(ok)
-            cols = ["case_id", *[a for a in axes if a in front], "total_cost_usd", "emissions_t"]
-            write_csv("pareto.csv", front[cols])
-            png = _pareto_plot(ok, front)
-            images.append(("pareto.png", png))
-            sections.append("<h2>Pareto set: cost vs emissions</h2>" + _img("pareto.png", png))
-            sections.append(_html_table(front[cols]))
-    for name, png in images:
-        atomic_write_bytes(rep / name, png)
-    # Files of an earlier report that this one no longer has (e.g. an axis removed).
-    keep = {name for name, _ in images} | {p.name for p in written}
-    for p in rep.iterdir():
+    for axis in varying:
+        table = sensitivity(ok, axis)
+        page.write_csv(f"sensitivity_{_slug(axis)}.csv", table)
+        long_tables.append(
+            table.rename(columns={axis: "value"}).assign(axis=axis)[
+                ["axis", "value"] + [c for c in table.columns if c != axis]
+            ]
+        )
+        page.sections.append(f"<h3>{html.escape(axis)}</h3>" + _html_table(table))
+        if len(table) >= 2:
+            png = _axis_plot(table, axis, _is_numeric(ok[axis]))
+            page.sections.append(page.image(f"axis_{_slug(axis)}.png", png))
+    if long_tables:
+        long = pd.concat(long_tables, ignore_index=True)
+        long["value"] = long["value"].map(_label)
+        page.write_csv("sensitivity.csv", long)
+
+
+def _heatmap_sections(page: _Page, ok: pd.DataFrame, varying: list[str]) -> None:
+    # Zipped axes group the cases identically: one of them is enough for heat maps.
+    distinct, seen = [], set()
+    for a in varying:
+        sig = tuple(pd.factorize(_axis_key(ok, a))[0])
+        if sig not in seen:
+            seen.add(sig)
+            distinct.append(a)
+    n_maps = 0
+    for a, b in combinations(distinct, 2):
+        if n_maps >= MAX_HEATMAPS:
+            break
+        png = _heatmap(ok, a, b)
+        if png is None:
+            continue
+        n_maps += 1
+        img = page.image(f"heatmap_{_slug(a)}__{_slug(b)}.png", png)
+        page.sections.append(f"<h3>{html.escape(a)} × {html.escape(b)}</h3>" + img)
+
+
+def _pareto_sections(page: _Page, ok: pd.DataFrame, axes: list[str]) -> None:
+    if "total_cost_usd" not in ok or "emissions_t" not in ok:
+        return
+    front = pareto_front(ok)
+    cols = ["case_id", *[a for a in axes if a in front], "total_cost_usd", "emissions_t"]
+    page.write_csv("pareto.csv", front[cols])
+    img = page.image("pareto.png", _pareto_plot(ok, front))
+    page.sections.append("<h2>Pareto set: cost vs emissions</h2>" + img)
+    page.sections.append(_html_table(front[cols]))
+
+
+def _write_images(page: _Page) -> None:
+    """The PNGs, and removal of an earlier report's files this one no longer has (e.g. an
+    axis removed)."""
+    for name, png in page.images:
+        atomic_write_bytes(page.folder / name, png)
+    keep = {name for name, _ in page.images} | {p.name for p in page.written}
+    for p in page.folder.iterdir():
         if p.suffix in (".png", ".csv") and p.name not in keep:
             p.unlink()
 
-    if len(df_all):
-        shown = df_all.drop(columns=["host", "finished_utc"], errors="ignore").head(MAX_HTML_ROWS)
-        more = "" if len(df_all) <= MAX_HTML_ROWS else f" (first {MAX_HTML_ROWS})"
-        sections.append(f"<h2>All finished cases{more}</h2>" + _html_table(shown))
+
+def _html_page(meta: dict, out: Path, sections: list[str]) -> str:
     title = html.escape(f"Sweep {meta.get('name', out.name)}")
-    page = (
+    return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
         "body{font-family:sans-serif;margin:2em;max-width:1200px}"
         "table.t{border-collapse:collapse;font-size:12px;margin:0.5em 0}"
@@ -276,7 +291,31 @@ def sweep_report(out_dir: str | Path) -> Path:
         + "\n".join(sections)
         + "</body></html>"
     )
-    atomic_write_bytes(out / "report.html", page.encode())
+
+
+def sweep_report(out_dir: str | Path) -> Path:
+    """Write the report files for the finished cases of a sweep; return report.html."""
+    out = Path(out_dir)
+    meta, recs, n_ids = _read_sweep(out)
+    df_all = records_table(recs)
+    n_total = n_ids if n_ids else len(df_all)
+    axes = list(meta.get("axes") or sorted({k for r in recs for k in (r.get("params") or {})}))
+    ok = df_all[df_all["status"] == "ok"] if len(df_all) else df_all
+    page = _Page(out / "report")
+    page.folder.mkdir(exist_ok=True)
+    _status_sections(page, df_all, n_total)
+    varying = [a for a in axes if a in ok and _axis_key(ok, a).nunique(dropna=False) >= 1]
+    if len(ok) and any(m in ok for m in METRICS):
+        page.sections.append("<h2>Sensitivity</h2>")
+        _sensitivity_sections(page, ok, varying)
+        _heatmap_sections(page, ok, varying)
+        _pareto_sections(page, ok, axes)
+    _write_images(page)
+    if len(df_all):
+        shown = df_all.drop(columns=["host", "finished_utc"], errors="ignore").head(MAX_HTML_ROWS)
+        more = "" if len(df_all) <= MAX_HTML_ROWS else f" (first {MAX_HTML_ROWS})"
+        page.sections.append(f"<h2>All finished cases{more}</h2>" + _html_table(shown))
+    atomic_write_bytes(out / "report.html", _html_page(meta, out, page.sections).encode())
     return out / "report.html"
 
 

@@ -136,6 +136,10 @@ def _axis_values(name: str, values: Any, path: Path, lines: LineMap, loc: tuple)
     return values
 
 
+# Axes that move together: (names, rows of values, rows of spec locs).
+_AxisGroup = tuple[list[str], list[list[Any]], list[list[tuple]]]
+
+
 def _grid(axes: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict], list[dict]]:
     """Axis names, the grid points (params) and for each point the spec locs of its values."""
     if axes is None:
@@ -144,27 +148,16 @@ def _grid(axes: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict],
         raise _err(
             "axes must be a mapping of dotted path -> list of values", path, lines, ("axes",)
         )
-    # Each group is a list of (names, rows); a plain axis is a group of one name.
-    groups: list[tuple[list[str], list[list[Any]], list[list[tuple]]]] = []
+    # A plain axis is a group of one name.
+    groups: list[_AxisGroup] = []
     names: list[str] = []
     for key, values in axes.items():
         if key == "zip":
             zips = values if isinstance(values, list) else [values]
             for zi, z in enumerate(zips):
                 zloc = ("axes", "zip", zi) if isinstance(values, list) else ("axes", "zip")
-                if not isinstance(z, dict) or not z:
-                    raise _err("zip needs a mapping of dotted path -> values", path, lines, zloc)
-                cols, locs = [], []
-                for zname, zvals in z.items():
-                    cols.append(_axis_values(zname, zvals, path, lines, zloc + (zname,)))
-                    locs.append([zloc + (zname, i) for i in range(len(zvals))])
-                if len({len(c) for c in cols}) != 1:
-                    sizes = ", ".join(f"{k}: {len(v)}" for k, v in zip(z, cols, strict=True))
-                    raise _err(f"zip axes need equally long lists ({sizes})", path, lines, zloc)
-                zn = [str(k) for k in z]
-                rows = [list(r) for r in zip(*cols, strict=True)]
-                groups.append((zn, rows, [list(r) for r in zip(*locs, strict=True)]))
-                names.extend(zn)
+                groups.append(_zip_group(z, zloc, path, lines))
+                names.extend(groups[-1][0])
         else:
             vals = _axis_values(str(key), values, path, lines, ("axes", key))
             groups.append(
@@ -183,6 +176,28 @@ def _grid(axes: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict],
             lines,
             ("axes",),
         )
+    points, point_locs = _grid_points(groups)
+    return names, points, point_locs
+
+
+def _zip_group(z: Any, zloc: tuple, path: Path, lines: LineMap) -> _AxisGroup:
+    """Axes zipped together: one group whose rows move together."""
+    if not isinstance(z, dict) or not z:
+        raise _err("zip needs a mapping of dotted path -> values", path, lines, zloc)
+    cols, locs = [], []
+    for zname, zvals in z.items():
+        cols.append(_axis_values(zname, zvals, path, lines, zloc + (zname,)))
+        locs.append([zloc + (zname, i) for i in range(len(zvals))])
+    if len({len(c) for c in cols}) != 1:
+        sizes = ", ".join(f"{k}: {len(v)}" for k, v in zip(z, cols, strict=True))
+        raise _err(f"zip axes need equally long lists ({sizes})", path, lines, zloc)
+    zn = [str(k) for k in z]
+    rows = [list(r) for r in zip(*cols, strict=True)]
+    return zn, rows, [list(r) for r in zip(*locs, strict=True)]
+
+
+def _grid_points(groups: list[_AxisGroup]) -> tuple[list[dict], list[dict]]:
+    """The product of the groups: per point its params and the spec loc of each value."""
     points, point_locs = [], []
     for combo in itertools.product(*[range(len(g[1])) for g in groups]):
         p, loc = {}, {}
@@ -192,7 +207,7 @@ def _grid(axes: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict],
                 loc[n] = locs[i][j]
         points.append(p)
         point_locs.append(loc)
-    return names, points, point_locs
+    return points, point_locs
 
 
 def _explicit(cases: Any, path: Path, lines: LineMap) -> tuple[list[str], list[dict], list[dict]]:
@@ -317,10 +332,8 @@ def _axis_for(loc: str, origin: dict[str, str], params: dict[str, Any]) -> str:
     return best
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read a sweep spec, expand it into cases and validate every case's scenario."""
-    path = Path(path)
-    data, lines = load_yaml(path)
+def _check_keys(data: Any, path: Path, lines: LineMap) -> None:
+    """The spec is a mapping of known keys with a base scenario and axes and/or cases."""
     if not isinstance(data, dict):
         raise InputError("a sweep spec must be a YAML mapping", path=str(path), line=1)
     for key in data:
@@ -336,13 +349,46 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise _err("base: the scenario file (relative to the spec) is required", path, lines, ())
     if data.get("axes") is None and data.get("cases") is None:
         raise _err("give axes and/or cases", path, lines, ())
+
+
+def _load_base(data: dict, path: Path, lines: LineMap) -> tuple[Path, Scenario]:
+    """The base scenario (its path is relative to the spec)."""
     base_path = (path.resolve().parent / data["base"]).resolve()
     try:
-        base = load_scenario(base_path)
+        return base_path, load_scenario(base_path)
     except InputError as exc:
         raise InputError(
             f"base scenario {data['base']!r}: {exc}", path=str(path), line=line_of(lines, ("base",))
         ) from None
+
+
+def _check_case_id(
+    cid: str, i: int, fmt: str, ids: dict[str, int], path: Path, lines: LineMap
+) -> None:
+    """Case ids are unique and safe as file names."""
+    if cid in ids:
+        raise _err(
+            f"case_id_format {fmt!r} gives the id {cid!r} to cases {ids[cid]} and {i} "
+            "(include {hash} or {index})",
+            path,
+            lines,
+            ("case_id_format",),
+        )
+    if not SAFE_CASE_ID.match(cid):
+        raise _err(
+            f"bad case id {cid[:60]!r}: 1-120 of A-Z a-z 0-9 . _ + = -, not starting with . or -",
+            path,
+            lines,
+            ("case_id_format",),
+        )
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read a sweep spec, expand it into cases and validate every case's scenario."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    _check_keys(data, path, lines)
+    base_path, base = _load_base(data, path, lines)
     fmt = data.get("case_id_format", DEFAULT_ID_FORMAT)
     problem = id_format_problem(fmt)
     if problem:
@@ -372,22 +418,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         params = {**c, **p}
         scen = build_case_scenario(base, params, {**cl, **pl}, path, lines, i)
         cid = fmt.format(index=i, hash=params_hash(params), name=name)
-        if cid in ids:
-            raise _err(
-                f"case_id_format {fmt!r} gives the id {cid!r} to cases {ids[cid]} and {i} "
-                "(include {hash} or {index})",
-                path,
-                lines,
-                ("case_id_format",),
-            )
-        if not SAFE_CASE_ID.match(cid):
-            raise _err(
-                f"bad case id {cid[:60]!r}: 1-120 of A-Z a-z 0-9 . _ + = -, not starting "
-                "with . or -",
-                path,
-                lines,
-                ("case_id_format",),
-            )
+        _check_case_id(cid, i, fmt, ids, path, lines)
         ids[cid] = i
         cases.append(Case(i, cid, params, scen, scenario_hash(scen)))
     return SweepSpec(name, path.resolve(), base_path, case_names + axis_names, cases)

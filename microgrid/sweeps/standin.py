@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,32 +73,63 @@ def _signals(s: Scenario, idx: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray
     return df[sig.price_column].to_numpy(float), df[sig.carbon_column].to_numpy(float)
 
 
-def run_case(scenario: Scenario) -> StandinResult:
-    t0 = time.perf_counter()
-    s = scenario
-    idx = s.index()
-    n, dt = len(idx), s.step_h
+@dataclass(frozen=True)
+class _Profiles:
+    """Per-step inputs of the LP (n steps of `step_h` hours)."""
+
+    price: np.ndarray  # USD/MWh
+    carbon: np.ndarray  # g/kWh
+    pv_av_mw: np.ndarray  # PV available (AC)
+    load_mw: np.ndarray  # facility load
+
+
+@dataclass(frozen=True)
+class _Lp:
+    """The stand-in LP in scipy's `linprog` form and the positions of its variables."""
+
+    c: np.ndarray
+    a_ub: sp.csr_matrix
+    b_ub: np.ndarray
+    a_eq: sp.csr_matrix
+    b_eq: np.ndarray
+    bounds: list[tuple[float, float | None]]
+    imp: np.ndarray  # grid import, MW
+    exp_: np.ndarray  # grid export, MW
+    pvu: np.ndarray  # PV used, MW
+    ch: np.ndarray  # battery charge, MW
+    dis: np.ndarray  # battery discharge, MW
+    soc: np.ndarray  # battery state of charge, MWh
+    peak: int  # peak import, MW
+
+
+def _profiles(s: Scenario, idx: pd.DatetimeIndex) -> _Profiles:
+    """Signals, a daylight-sine PV profile clipped at the inverter and a flat load."""
     price, carbon = _signals(s, idx)
     local_h = idx.tz_convert(s.site.timezone).hour.to_numpy() + idx.minute.to_numpy() / 60
     sun = np.clip(np.sin((local_h - 6.0) / 12.0 * np.pi), 0.0, None)
-    pv_av = np.zeros(n)
+    pv_av = np.zeros(len(idx))
     if s.pv is not None:
         pv_av = np.minimum(sun * s.pv.dc_mw * 0.82, s.pv.ac_mw)
     fleet_mw = s.datacenter.it_capacity_mw - s.datacenter.inference.mean_mw
-    load = np.full(n, (s.datacenter.inference.mean_mw + 0.5 * fleet_mw) * s.datacenter.pue.base)
-    g, b, o = s.grid, s.battery, s.objective
-    p_b = b.power_mw if b else 0.0
-    e_b = b.energy_mwh if b else 0.0
-    # Variables: imp, exp, pv, ch, dis, soc (n each), peak (1).
-    nv = 6 * n + 1
-    imp, exp_, pvu, ch, dis, soc = (np.arange(n) + k * n for k in range(6))
-    peak = 6 * n
-    cprice = o.carbon_price_usd_per_t * carbon / 1000.0  # USD per MWh imported
-    c = np.zeros(nv)
-    c[imp] = (price + g.import_adder_usd_per_mwh + cprice) * dt
-    c[exp_] = -(price + g.export_adder_usd_per_mwh) * dt
-    c[dis] = (b.wear_usd_per_mwh if b else 0.0) * dt
-    c[peak] = g.demand_charge_usd_per_kw_month * 1000.0 * max(1.0, n * dt / 730.0)
+    load_mw = (s.datacenter.inference.mean_mw + 0.5 * fleet_mw) * s.datacenter.pue.base
+    return _Profiles(price, carbon, pv_av, np.full(len(idx), load_mw))
+
+
+def _objective(s: Scenario, p: _Profiles, n: int) -> np.ndarray:
+    """Cost per unit of each variable: imp, exp, pv, ch, dis, soc (n each), peak (1)."""
+    g, b, dt = s.grid, s.battery, s.step_h
+    cprice = s.objective.carbon_price_usd_per_t * p.carbon / 1000.0  # USD per MWh imported
+    c = np.zeros(6 * n + 1)
+    c[:n] = (p.price + g.import_adder_usd_per_mwh + cprice) * dt
+    c[n : 2 * n] = -(p.price + g.export_adder_usd_per_mwh) * dt
+    c[4 * n : 5 * n] = (b.wear_usd_per_mwh if b else 0.0) * dt
+    c[6 * n] = g.demand_charge_usd_per_kw_month * 1000.0 * max(1.0, n * dt / 730.0)
+    return c
+
+
+def _equalities(s: Scenario, p: _Profiles, n: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Power balance and battery energy balance."""
+    b, dt = s.battery, s.step_h
     eye = sp.identity(n, format="csr")
     z = sp.csr_matrix((n, n))
     # Balance: imp - exp + pv - ch + dis = load.
@@ -110,66 +142,94 @@ def run_case(scenario: Scenario) -> StandinResult:
         [z, z, z, -eta_c * dt * eye, dt / eta_d * eye, eye - shift, sp.csr_matrix((n, 1))]
     )
     b_soc = np.zeros(n)
-    b_soc[0] = (b.soc_initial_frac if b else 0.0) * e_b
-    a_eq = sp.vstack([a_bal, a_soc]).tocsr()
-    b_eq = np.concatenate([load, b_soc])
+    b_soc[0] = (b.soc_initial_frac if b else 0.0) * (b.energy_mwh if b else 0.0)
+    return sp.vstack([a_bal, a_soc]).tocsr(), np.concatenate([p.load_mw, b_soc])
+
+
+def _build_lp(s: Scenario, p: _Profiles) -> _Lp:
+    n = len(p.price)
+    g, b = s.grid, s.battery
+    p_b = b.power_mw if b else 0.0
+    e_b = b.energy_mwh if b else 0.0
+    imp, exp_, pvu, ch, dis, soc = (np.arange(n) + k * n for k in range(6))
+    a_eq, b_eq = _equalities(s, p, n)
     # Peak: imp[t] - peak <= 0; final SOC >= soc_final * E.
+    eye = sp.identity(n, format="csr")
     a_pk = sp.hstack([eye, sp.csr_matrix((n, 5 * n)), -sp.csr_matrix(np.ones((n, 1)))])
     rows = [a_pk]
     b_ub = [np.zeros(n)]
     if b and b.soc_final_frac is not None:
-        row = sp.csr_matrix(([-1.0], ([0], [soc[-1]])), shape=(1, nv))
-        rows.append(row)
+        rows.append(sp.csr_matrix(([-1.0], ([0], [soc[-1]])), shape=(1, 6 * n + 1)))
         b_ub.append(np.array([-b.soc_final_frac * e_b]))
-    a_ub = sp.vstack(rows).tocsr()
     lo_soc = (b.soc_min_frac if b else 0.0) * e_b
     hi_soc = (b.soc_max_frac if b else 0.0) * e_b
     bounds = (
         [(0, g.import_max_mw)] * n
         + [(0, g.export_max_mw)] * n
-        + [(0, float(a)) for a in pv_av]
+        + [(0, float(a)) for a in p.pv_av_mw]
         + [(0, p_b)] * (2 * n)
         + [(lo_soc, hi_soc)] * n
         + [(0, None)]
     )
-    t1 = time.perf_counter()
-    res = linprog(
-        c, A_ub=a_ub, b_ub=np.concatenate(b_ub), A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs"
-    )
-    t2 = time.perf_counter()
-    if res.status != 0:
-        raise InputError(f"stand-in LP not solved: {res.message}")
-    x = res.x
+    c = _objective(s, p, n)
+    a_ub, b_ub_all = sp.vstack(rows).tocsr(), np.concatenate(b_ub)
+    return _Lp(c, a_ub, b_ub_all, a_eq, b_eq, bounds, imp, exp_, pvu, ch, dis, soc, 6 * n)
+
+
+def _summary(s: Scenario, p: _Profiles, lp: _Lp, x: np.ndarray) -> dict:
+    """Costs (USD), emissions (t), shares and the peak of the solution `x`."""
+    g, dt = s.grid, s.step_h
     energy = float(
-        np.sum(x[imp] * (price + g.import_adder_usd_per_mwh) * dt)
-        - np.sum(x[exp_] * (price + g.export_adder_usd_per_mwh) * dt)
+        np.sum(x[lp.imp] * (p.price + g.import_adder_usd_per_mwh) * dt)
+        - np.sum(x[lp.exp_] * (p.price + g.export_adder_usd_per_mwh) * dt)
     )
-    demand = float(c[peak] * x[peak])
-    emissions_t = float(np.sum(x[imp] * carbon) * dt / 1000.0)
-    wear = float(np.sum(c[dis] * x[dis]))
-    series = pd.DataFrame(
-        {
-            "grid_import_mw": x[imp],
-            "grid_export_mw": x[exp_],
-            "pv_used_mw": x[pvu],
-            "pv_available_mw": pv_av,
-            "battery_charge_mw": x[ch],
-            "battery_discharge_mw": x[dis],
-            "battery_soc_mwh": x[soc],
-            "facility_load_mw": load,
-        },
-        index=idx,
-    )
-    load_mwh = float(load.sum() * dt)
-    summary = {
+    demand = float(lp.c[lp.peak] * x[lp.peak])
+    wear = float(np.sum(lp.c[lp.dis] * x[lp.dis]))
+    load_mwh = float(p.load_mw.sum() * dt)
+    return {
         "total_cost_usd": energy + demand + wear,
         "energy_cost_usd": energy,
         "demand_cost_usd": demand,
-        "emissions_t": emissions_t,
-        "renewable_share": float(x[pvu].sum() * dt / load_mwh) if load_mwh else 0.0,
-        "curtailed_mwh": float((pv_av - x[pvu]).clip(0).sum() * dt),
-        "peak_import_mw": float(x[peak]),
+        "emissions_t": float(np.sum(x[lp.imp] * p.carbon) * dt / 1000.0),
+        "renewable_share": float(x[lp.pvu].sum() * dt / load_mwh) if load_mwh else 0.0,
+        "curtailed_mwh": float((p.pv_av_mw - x[lp.pvu]).clip(0).sum() * dt),
+        "peak_import_mw": float(x[lp.peak]),
+    }
+
+
+def _series(p: _Profiles, lp: _Lp, x: np.ndarray, idx: pd.DatetimeIndex) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "grid_import_mw": x[lp.imp],
+            "grid_export_mw": x[lp.exp_],
+            "pv_used_mw": x[lp.pvu],
+            "pv_available_mw": p.pv_av_mw,
+            "battery_charge_mw": x[lp.ch],
+            "battery_discharge_mw": x[lp.dis],
+            "battery_soc_mwh": x[lp.soc],
+            "facility_load_mw": p.load_mw,
+        },
+        index=idx,
+    )
+
+
+def run_case(scenario: Scenario) -> StandinResult:
+    """Build and solve the stand-in LP of `scenario`; a Result-shaped object."""
+    t0 = time.perf_counter()
+    idx = scenario.index()
+    p = _profiles(scenario, idx)
+    lp = _build_lp(scenario, p)
+    t1 = time.perf_counter()
+    res = linprog(
+        lp.c, A_ub=lp.a_ub, b_ub=lp.b_ub, A_eq=lp.a_eq, b_eq=lp.b_eq, bounds=lp.bounds,
+        method="highs",
+    )  # fmt: skip
+    t2 = time.perf_counter()
+    if res.status != 0:
+        raise InputError(f"stand-in LP not solved: {res.message}")
+    summary = {
+        **_summary(scenario, p, lp, res.x),
         "solver": {"status": "optimal", "mip_gap": 0.0, "build_s": t1 - t0, "solve_s": t2 - t1},
         "jobs": {"n_jobs": 0, "deadlines_met": True},
     }
-    return StandinResult(summary, series)
+    return StandinResult(summary, _series(p, lp, res.x, idx))

@@ -11,6 +11,8 @@ import microgrid
 from microgrid.cli import main
 from microgrid.export import load_result, read_schedule
 
+pytestmark = pytest.mark.slow  # the module fixture solves and writes a run
+
 
 @pytest.fixture(scope="module")
 def result_dir(tmp_path_factory):

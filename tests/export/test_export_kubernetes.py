@@ -18,7 +18,7 @@ from microgrid.export.kubernetes import (
     export_kubernetes,
     label_value,
 )
-from microgrid.export.schedule import build_schedule
+from microgrid.export.result_reader import build_schedule
 
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

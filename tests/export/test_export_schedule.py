@@ -13,9 +13,9 @@ from export_helpers import JobIn, SegIn, read_jobs_csv, reference_result, write_
 
 from microgrid.errors import InputError
 from microgrid.export.cli import add_export_parser
+from microgrid.export.result_reader import build_schedule
 from microgrid.export.schedule import (
     SCHEMA_VERSION,
-    build_schedule,
     load_schema,
     read_schedule,
     schedule_to_dict,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from export_helpers import JobIn, SegIn, write_result_dir
 
-from microgrid.export.schedule import build_schedule
+from microgrid.export.result_reader import build_schedule
 from microgrid.export.slurm import SlurmOptions, export_slurm, job_name, script_name, submit
 
 pytestmark = pytest.mark.slurm

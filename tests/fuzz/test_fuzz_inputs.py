@@ -154,6 +154,7 @@ def _check(cli: BoundedCli, scenario: Path, shown: str) -> None:
     assert not outcome.problems(max_error_lines=21), (outcome, shown[:3000])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=mutated_scenario())
 def test_mutated_scenario_is_valid_or_one_line(cli, tmp_path_factory, data):
@@ -162,6 +163,7 @@ def test_mutated_scenario_is_valid_or_one_line(cli, tmp_path_factory, data):
     _check(cli, path, _dump(data))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(raw=mutated_text())
 def test_damaged_yaml_text_is_valid_or_one_line(cli, tmp_path_factory, raw):
@@ -170,6 +172,7 @@ def test_damaged_yaml_text_is_valid_or_one_line(cli, tmp_path_factory, raw):
     _check(cli, path, repr(raw[:3000]))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(raw=mutated_jobs_csv())
 def test_mutated_jobs_csv_is_valid_or_one_line(cli, tmp_path_factory, raw):

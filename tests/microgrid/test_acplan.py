@@ -62,6 +62,7 @@ def test_sensitivities_match_finite_differences(net):
     assert abs(s.vm_pu.at[dc, "facility_load_mw"]) > abs(s.vm_pu.at[dc, "backup_gen_mw"])
 
 
+@pytest.mark.slow
 def test_weak_connection_becomes_ac_feasible():
     sc = load_scenario(ROOT / "scenarios" / "ercot-dallas-weak.yaml")
     sc = sc.with_updates(

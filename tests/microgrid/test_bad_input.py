@@ -129,6 +129,7 @@ def test_failed_run_keeps_previous_results(tmp_path, write_scenario, capsys):
     assert (out / "summary.json").read_text() == '{"previous": true}'
 
 
+@pytest.mark.slow
 def test_subprocess_exit_code_and_no_traceback(tmp_path, write_scenario):
     path = write_scenario(**{"site.latitude_deg": -91})
     proc = subprocess.run(

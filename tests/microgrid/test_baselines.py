@@ -1,9 +1,9 @@
 """Rule-based baselines (microgrid/baselines.py) and the shared cost accounting.
 
-The tiny scenario is hand-checkable: two days in UTC, a constant 10 MW of inference at
-PUE 1.10 (clear sky at 15 C), one 10 MW job of 4 h released at 08:00, time-of-use carbon
-300 / 500 / 200 g/kWh in 00-08 / 08-16 / 16-24, a flat $50/MWh, a 5 MW / 20 MWh battery
-starting at 10 MWh (SOC floor 2 MWh), $1/kW-month demand charge, no renewables.
+The tiny scenario (scenario_factory.TINY) is hand-checkable: two days in UTC, a constant
+10 MW of inference at PUE 1.10 (clear sky at 15 C), one 10 MW job of 4 h released at 08:00,
+time-of-use carbon 300 / 500 / 200 g/kWh in 00-08 / 08-16 / 16-24, a flat $50/MWh, a 5 MW /
+20 MWh battery starting at 10 MWh (SOC floor 2 MWh), $1/kW-month demand charge, no renewables.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from scenario_factory import TINY
 
 import microgrid
 import optimize
@@ -18,43 +19,6 @@ from microgrid.assemble import build_problem, load_inputs, solver_options
 from microgrid.baselines import run_baselines, schedule_job, simulate, trailing_median
 from microgrid.costs import cost_breakdown
 from microgrid.results import balance_residual_mw, timeseries_frame
-
-TINY = {
-    "name": "tiny",
-    "site": {"latitude_deg": 0.0, "longitude_deg": 0.0, "timezone": "UTC"},
-    "period": {"start": "2023-01-02T00:00", "end": "2023-01-04T00:00", "step_minutes": 60},
-    "signals": {
-        "time_of_use": [
-            {"start_hour": 0, "end_hour": 8, "price_usd_per_mwh": 50, "carbon_g_per_kwh": 300},
-            {"start_hour": 8, "end_hour": 16, "price_usd_per_mwh": 50, "carbon_g_per_kwh": 500},
-            {"start_hour": 16, "end_hour": 24, "price_usd_per_mwh": 50, "carbon_g_per_kwh": 200},
-        ]
-    },
-    "weather": {"source": "clearsky", "temp_air_c": 15.0},
-    "battery": {
-        "power_mw": 5,
-        "energy_mwh": 20,
-        "soc_final_frac": None,
-        "wear_usd_per_mwh": 2,
-    },
-    "grid": {"import_max_mw": 100, "export_max_mw": 0, "demand_charge_usd_per_kw_month": 1},
-    "datacenter": {"it_capacity_mw": 50, "inference": {"mean_mw": 10}},
-    "jobs": {
-        "items": [
-            {
-                "id": "train",
-                "gpus": 10000,
-                "kw_per_gpu": 1.0,
-                "work_h": 4,
-                "release_h": 8,
-                "deadline_h": 24,
-                "preemptible": True,
-                "f_min": 1.0,
-            }
-        ]
-    },
-    "solver": {"mip_rel_gap": 0.0, "time_limit_s": 120, "node_limit": None},
-}
 
 
 def write(tmp_path, data: dict, name: str = "tiny.yaml"):
@@ -104,9 +68,10 @@ def test_asap_by_hand(tmp_path):
     imp = ts["grid_import_mw"].to_numpy()
     assert imp[8:12] == pytest.approx([17.0, 19.4, 22.0, 22.0])
     assert np.allclose(np.delete(imp, range(8, 12)), 11.0)
-    # energy 50 $/MWh x (48 x 11 + 44 - 7.6) MWh; demand $1000/MW x 22 MW; wear 2 x 7.6
+    # energy 50 $/MWh x (48 x 11 + 44 - 7.6) MWh; demand $1000/MW x 22 MW pro-rated to the
+    # period's 48 of January's 744 hours; wear 2 x 7.6
     assert res.costs["energy_usd"] == pytest.approx(50 * 564.4)
-    assert res.costs["demand_usd"] == pytest.approx(22_000.0)
+    assert res.costs["demand_usd"] == pytest.approx(22_000.0 * 48 / 744)
     assert res.costs["wear_usd"] == pytest.approx(15.2)
     # carbon: day 1 88 x 0.3 + 124.4 x 0.5 + 88 x 0.2, day 2 88 x (0.3 + 0.5 + 0.2)
     assert res.costs["emissions_t"] == pytest.approx(26.4 + 62.2 + 17.6 + 88.0)
@@ -163,11 +128,13 @@ def test_trailing_median_uses_past_24_hours_only():
 
 
 def test_cost_accounting_equals_the_optimizers(tmp_path):
-    # a generator and a carbon price too, so every term is non-zero
+    # a generator and a carbon price too, so every term is non-zero (the whole month's
+    # demand charge makes the generator shave the peak)
     scenario = tiny(
         tmp_path,
         **{
             "grid.import_max_mw": 18,
+            "grid.demand_charge_billing": "full_month",
             "generators": [
                 {"name": "gas", "capacity_mw": 10, "fuel_usd_per_mwh": 80, "carbon_g_per_kwh": 600}
             ],

@@ -69,6 +69,7 @@ def test_library_use_prints_no_progress(at_once, write_scenario, capsys):
     assert "solve:" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sweep_progress_unless_quiet(tmp_path, capsys):
     spec = write_spec(tmp_path, ONE_CASE, base="ercot-dallas-2023.yaml")
     argv = ["sweep", str(spec), "--runner", STANDIN]

@@ -1,6 +1,6 @@
 """The infeasibility diagnosis in a planner's words: one line on stderr, exit code 2.
 
-Scenario: the tiny scenario of test_baselines.py with a 15 MW import limit and a 1 MW
+Scenario: the tiny scenario (scenario_factory.TINY) with a 15 MW import limit and a 1 MW
 battery, so the 10 MW job (11 MW at PUE 1.10) cannot run beside 11 MW of inference.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_baselines import TINY
+from scenario_factory import TINY
 
 import optimize
 from microgrid.assemble import build_problem, load_inputs
@@ -49,6 +49,7 @@ def test_cli_main_exits_2_with_one_line(infeasible, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_cli_subprocess_exits_2_with_one_line(infeasible, tmp_path):
     proc = subprocess.run(
         [

@@ -15,6 +15,8 @@ from microgrid.results import BALANCE_TOLERANCE_MW, balance_residual_mw
 ROOT = Path(__file__).resolve().parents[2]
 R1 = ROOT / "scenarios" / "ercot-dallas.yaml"
 
+pytestmark = pytest.mark.slow  # one solve of the R1 week with its AC check
+
 
 @pytest.fixture(scope="module")
 def r1(tmp_path_factory):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from scenario_factory import TINY
 from sweep_helpers import STANDIN, write_spec
-from test_baselines import TINY
 
 from microgrid import resultdir
 from microgrid.cli import main

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_baselines import TINY
+from scenario_factory import TINY
 
 from microgrid.cli import main
 from microgrid.pareto import pareto_front, write_front
@@ -67,6 +67,7 @@ def test_cli_pareto(tiny_path, tmp_path, capsys):
     assert list(back["point"]) == ["min-cost", "min-emissions"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("points", ["1", "51"])
 def test_cli_pareto_rejects_too_few_or_too_many_points(tiny_path, tmp_path, points):
     proc = subprocess.run(

@@ -1,7 +1,7 @@
 """Pareto points journaled as they finish (microgrid/pareto_journal.py): an interrupted
 front keeps its finished solves, a re-run with the same --out solves only the rest and
 writes the same files as an uninterrupted run; changed inputs are never reused; nothing
-of the user's is touched. On the tiny scenario of test_baselines.py, solved to a zero
+of the user's is touched. On the tiny scenario (scenario_factory.TINY), solved to a zero
 gap: a front of POINTS points takes POINTS + 1 solves (min cost, the least-emissions
 solve, the interior budgets, then min cost at the least emissions)."""
 
@@ -18,8 +18,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from cli_helpers import one_error_line
-from scenario_factory import DATA, small_scenario
-from test_baselines import TINY
+from scenario_factory import DATA, TINY, small_scenario
 
 import optimize
 from microgrid import pareto
@@ -80,6 +79,7 @@ def _stored(out: Path) -> list[str]:
     return sorted(p.name for p in journal_path(out).iterdir() if KEY_FILE.fullmatch(p.name))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after", [1, 3])
 def test_interrupted_front_resumes_solving_only_the_rest(tmp_path, solves, after):
     path = _scenario_file(tmp_path / "in")
@@ -99,6 +99,7 @@ def test_interrupted_front_resumes_solving_only_the_rest(tmp_path, solves, after
     assert sorted(os.listdir(tmp_path)) == ["full", "in", "resumed"]
 
 
+@pytest.mark.slow
 def test_a_rerun_of_a_finished_front_solves_again(tmp_path, solves):
     """The journal is removed once the front is written: it resumes, it does not cache."""
     path = _scenario_file(tmp_path / "in")
@@ -107,6 +108,7 @@ def test_a_rerun_of_a_finished_front_solves_again(tmp_path, solves):
     assert solves.calls == 2 * 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "change",
     [

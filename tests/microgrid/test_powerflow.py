@@ -145,6 +145,7 @@ def test_auto_falls_back_to_pandapower_for_unsupported_features():
     assert res.summary.converged.all()
 
 
+@pytest.mark.slow
 def test_r4_slice_if_simbench_installed():
     pytest.importorskip(
         "simbench", reason="R4 needs the optional simbench extra (pip install microgrid[simbench])"

@@ -33,6 +33,8 @@ from microgrid.scenario import load_scenario
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {"solver.mip_rel_gap": 0.06, "solver.time_limit_s": 30}
 
+pytestmark = pytest.mark.slow  # two week-long solves (R2, R3)
+
 
 @pytest.fixture(scope="module")
 def r2():

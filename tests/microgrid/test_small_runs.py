@@ -38,6 +38,7 @@ def test_fifteen_minute_steps_balance_and_scale_energy(tmp_path):
     assert net.diff().abs().max() <= 7.5 + 1e-6
 
 
+@pytest.mark.slow
 def test_results_are_reproducible_bit_for_bit(tmp_path):
     sc = small_scenario()
     sc["jobs"] = {
@@ -82,6 +83,7 @@ def test_constant_signals_without_weather_file(tmp_path):
     assert balance_residual_mw(ts).abs().max() <= BALANCE_TOLERANCE_MW
 
 
+@pytest.mark.slow
 def test_price_fix_method_end_to_end_and_reproducible(tmp_path):
     jobs = [  # hours from Monday 2023-08-21 00:00 local; the period starts a day later
         {"id": "pretrain", "gpus": 16384, "work_h": 20, "release_h": 24, "deadline_h": 68,

@@ -23,6 +23,7 @@ from optimize.network_cuts import LinearCut
 ONE_DAY = {"period.end": "2023-08-23T00:00"}
 
 
+@pytest.mark.slow
 def test_plan_ac_that_cannot_meet_voltage_limits_writes_its_best_plan(
     write_scenario, tmp_path, capsys
 ):
@@ -43,10 +44,13 @@ def test_plan_ac_that_cannot_meet_voltage_limits_writes_its_best_plan(
     assert v["name"] == "datacenter" and v["quantity"] == "vm_pu" and v["value"] < v["limit"]
     u = a["unreachable_limits"][0]
     assert (u["limit"], u["element"], u["unit"]) == ("vm_min", "datacenter", "pu")
-    assert u["time_utc"] in {v["time_utc"] for v in a["remaining_violations"]}
+    # the diagnosis names a step of the cut round that failed; the plan returned (fewest
+    # violations) may have moved load off that hour, so only the day is sure
+    assert u["time_utc"].startswith("2023-08-22")
     assert (out / "timeseries.csv").is_file()
 
 
+@pytest.mark.slow
 def test_plan_ac_goes_on_with_soft_cuts_when_some_limits_are_unreachable(
     write_scenario, tmp_path, capsys
 ):
@@ -80,6 +84,7 @@ def test_plan_ac_goes_on_with_soft_cuts_when_some_limits_are_unreachable(
     assert a["objective_after_usd"] == pytest.approx(summary["total_cost_usd"], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_plan_ac_with_no_power_flow_solution_is_not_called_feasible(
     write_scenario, tmp_path, capsys
 ):
@@ -156,7 +161,7 @@ def test_solver_failure_after_the_solve_names_the_suspect_field(
     # ordinary ones) is reported on the field behind the model's largest number
     solve_module = importlib.import_module("optimize.solve")  # optimize.solve: the function
 
-    def failed(h, is_mip):
+    def failed(h, is_mip, *_, **__):
         return solve_module.HighsResult("Unknown", float("nan"), 0.0, False, 0.0)
 
     monkeypatch.setattr(solve_module, "run_highs", failed)
@@ -173,7 +178,7 @@ def test_no_solution_within_the_time_limit_names_the_time_limit(
 ):
     solve_module = importlib.import_module("optimize.solve")
 
-    def out_of_time(h, is_mip):
+    def out_of_time(h, is_mip, *_, **__):
         return solve_module.HighsResult("time_limit", float("nan"), 0.0, False, 60.0)
 
     monkeypatch.setattr(solve_module, "run_highs", out_of_time)
@@ -187,7 +192,7 @@ def test_solver_failure_in_pareto_is_one_line(write_scenario, tmp_path, capsys, 
     # pareto solves without the scenario-aware wrapper: the CLI still answers in one line
     solve_module = importlib.import_module("optimize.solve")
 
-    def failed(h, is_mip):
+    def failed(h, is_mip, *_, **__):
         return solve_module.HighsResult("Unknown", float("nan"), 0.0, False, 0.0)
 
     monkeypatch.setattr(solve_module, "run_highs", failed)
@@ -211,6 +216,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_highs_banner_only_with_verbose(write_scenario, tmp_path):
     path = write_scenario(**ONE_DAY)
     quiet = _cli("run", str(path), "--no-powerflow", "--out", str(tmp_path / "a"))

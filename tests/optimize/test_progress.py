@@ -9,7 +9,7 @@ import highspy
 import numpy as np
 import pytest
 from scipy.sparse import csc_matrix
-from test_rolling import small_problem
+from small_problems import small_problem
 
 import optimize.progress as progress
 from optimize import solve, solve_progress

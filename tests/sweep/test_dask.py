@@ -8,13 +8,20 @@ import threading
 import pandas as pd
 import psutil
 import pytest
-from sweep_helpers import records, result_dirs, wait_for, write_spec
-from test_runner import MIXED, SLOW12, _check_consistent
+from sweep_helpers import (
+    MIXED,
+    SLOW12,
+    check_consistent,
+    records,
+    result_dirs,
+    wait_for,
+    write_spec,
+)
 
 from microgrid.sweeps import sweep
 from microgrid.sweeps.standin import run_case
 
-pytestmark = pytest.mark.dask
+pytestmark = [pytest.mark.dask, pytest.mark.slow]
 
 
 def test_dask_failures_retry_and_worker_sigkill(tmp_path, dask_scheduler_file):
@@ -27,14 +34,14 @@ def test_dask_failures_retry_and_worker_sigkill(tmp_path, dask_scheduler_file):
     )
     assert df["status"].tolist() == ["ok", "ok", "ok", "failed", "timeout"]
     assert "signals do not cover the period" in df.loc[3, "error"]
-    recs, _ = _check_consistent(out, 5)
+    recs, _ = check_consistent(out, 5)
     # Both Dask workers took cases (they are separate processes, not the test's).
     pids = {r["pid"] for r in recs.values()}
     assert len(pids) == 2 and all(p != psutil.Process().pid for p in pids)
     df2 = sweep(
         spec, out, dask_address=str(sched_file), timeout_s=1.0, runner=run_case, progress=None
     )
-    recs2, _ = _check_consistent(out, 5)
+    recs2, _ = check_consistent(out, 5)
     assert df2["status"].tolist() == df["status"].tolist()
     for k, r in recs2.items():
         assert (r["run_id"] == recs[k]["run_id"]) == (r["status"] == "ok"), k
@@ -58,7 +65,7 @@ def test_dask_failures_retry_and_worker_sigkill(tmp_path, dask_scheduler_file):
     t.join(5)
     assert killed, "no worker was killed"
     assert not psutil.pid_exists(killed[0]) or psutil.Process(killed[0]).status() == "zombie"
-    recs12, _ = _check_consistent(out12, 12)
+    recs12, _ = check_consistent(out12, 12)
     assert (df12["status"] == "ok").all()
     assert len(result_dirs(out12)) == 12
     table = pd.read_parquet(out12 / "cases.parquet")

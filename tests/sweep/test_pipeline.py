@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import pandas as pd
+import pytest
 from sweep_helpers import PY, ROOT, env, records, result_dirs, write_spec
 
 REAL = """\
@@ -20,6 +21,7 @@ cases:
 """
 
 
+@pytest.mark.slow
 def test_cli_sweep_with_the_real_pipeline(tmp_path):
     spec = write_spec(tmp_path, REAL, base="ercot-dallas-2023.yaml")
     out = tmp_path / "out"

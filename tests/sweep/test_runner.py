@@ -10,40 +10,25 @@ import subprocess
 import pandas as pd
 import psutil
 import pytest
-from sweep_helpers import PY, ROOT, STANDIN, env, records, result_dirs, wait_for, write_spec
+from sweep_helpers import (
+    MIXED,
+    PY,
+    ROOT,
+    SLOW12,
+    STANDIN,
+    check_consistent,
+    env,
+    records,
+    wait_for,
+    write_spec,
+)
 
 from microgrid.cli import main
 from microgrid.sweeps import load_spec, sweep, sweep_report
 from microgrid.sweeps.standin import run_case
 
-MIXED = """\
-cases:
-  - {period.start: "2023-03-06T00:00", period.end: "2023-03-09T00:00", battery.energy_mwh: 0}
-  - {period.start: "2023-03-06T00:00", period.end: "2023-03-09T00:00", battery.energy_mwh: 200}
-  - {period.start: "2023-08-21T00:00", period.end: "2023-08-24T00:00", battery.energy_mwh: 200}
-  # 2024: outside the signal file -> the case raises
-  - {period.start: "2024-03-04T00:00", period.end: "2024-03-07T00:00", battery.energy_mwh: 0}
-  # half a year of 15-minute steps: a few seconds, past the 1 s limit
-  - {period.start: "2023-01-01T00:00", period.end: "2023-07-01T00:00", period.step_minutes: 15,
-     battery.energy_mwh: 100}
-"""
 
-
-def _check_consistent(out, n_cases=None):
-    """Every row has a record, no duplicate rows, result dirs exactly for ok records."""
-    recs = records(out)
-    df = pd.read_parquet(out / "cases.parquet")
-    assert df["case_id"].is_unique
-    assert set(df["case_id"]) <= set(recs)
-    ok = sorted(k for k, r in recs.items() if r["status"] == "ok")
-    assert result_dirs(out) == ok
-    for k in ok:
-        assert (out / "cases" / k / "summary.json").exists()
-    if n_cases is not None:
-        assert len(recs) == len(df) == n_cases
-    return recs, df
-
-
+@pytest.mark.slow
 def test_failed_and_timed_out_cases_are_recorded_and_retried(tmp_path):
     spec = write_spec(tmp_path, MIXED, base="ercot-dallas-2023.yaml")
     out = tmp_path / "out"
@@ -54,7 +39,7 @@ def test_failed_and_timed_out_cases_are_recorded_and_retried(tmp_path):
     # KPIs come from the solve and depend on the parameters.
     assert df.loc[1, "total_cost_usd"] < df.loc[0, "total_cost_usd"]  # a battery helps
     assert (df.loc[:2, "wall_s"] > 0).all()
-    _check_consistent(out, 5)
+    check_consistent(out, 5)
     # (Re-running retries the failed ones: see test_dask.py, whose workers stay warm.)
 
     html = sweep_report(out)
@@ -72,15 +57,7 @@ def _pool_workers(pid):
     ]
 
 
-SLOW12 = """\
-axes:
-  zip:
-    period.start: ["2023-01-01T00:00", "2023-04-01T00:00", "2023-07-01T00:00", "2023-10-01T00:00"]
-    period.end: ["2023-04-01T00:00", "2023-07-01T00:00", "2023-10-01T00:00", "2024-01-01T00:00"]
-  battery.energy_mwh: [0, 100, 200]
-"""
-
-
+@pytest.mark.slow
 def test_sigkill_worker_then_parent_and_rerun_completes_each_case_once(tmp_path):
     spec = write_spec(tmp_path, SLOW12, base="ercot-dallas-2023.yaml")
     out = tmp_path / "out"
@@ -105,14 +82,14 @@ def test_sigkill_worker_then_parent_and_rerun_completes_each_case_once(tmp_path)
     text = log1.read_text()
     assert "a worker process died" in text, text
     assert n1 < 12, "the sweep finished before it could be killed; make the cases slower"
-    recs1, df1 = _check_consistent(out)
+    recs1, df1 = check_consistent(out)
     assert len(df1) <= len(recs1) < 12
     assert all(r["status"] == "ok" for r in recs1.values())
 
     run2 = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
     assert run2.returncode == 0, run2.stderr
     assert f"({len(recs1)} already done)" in run2.stderr
-    recs2, df2 = _check_consistent(out, 12)
+    recs2, df2 = check_consistent(out, 12)
     assert all(r["status"] == "ok" for r in recs2.values())
     for k, r in recs1.items():  # finished cases were not run again
         assert recs2[k]["run_id"] == r["run_id"]

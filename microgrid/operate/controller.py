@@ -1,0 +1,257 @@
+"""The controller: a rolling-horizon MILP over ``operate.lookahead_h``, re-planned every
+``operate.replan_every_steps`` steps from forecasts and the plant's state.
+
+At a re-plan at step k it solves ``[k, k + lookahead)`` as an ``optimize.Problem`` cut from
+the run's problem (the same grid limits, ramp limit and demand-response caps): forecast
+availability, prices and carbon; the events going on now held for ``hold_steps``; the
+plant's SOC, last net import (ramp), each billing month's peak so far and each job's
+remaining work. A job due after the window does in it only what cannot be done after it;
+the battery ends the window at the initial SOC fraction unless the window reaches the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.operate.conditions import PlantConditions
+from microgrid.operate.forecast import ForecastBase
+from microgrid.operate.state import JobProgress, Known, PlantState, SetPoints
+
+#: Large but finite: the controller never plans an infeasible window after a shed.
+CONTROLLER_UNFINISHED_USD_PER_H = 1.0e6
+#: Work below this (h) counts as done.
+_DONE_H = 1e-7
+#: A plan that uses its forecast resource to within this (MW) is followed to the actual one.
+_UNCURTAILED_MW = 1e-6
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One re-plan: the window's problem, its forecast and its dispatch."""
+
+    start_step: int
+    window: optimize.Problem
+    forecast: pd.DataFrame  # FORECAST_SERIES over the window
+    dispatch: optimize.Dispatch
+
+    @property
+    def n_steps(self) -> int:
+        return self.dispatch.series["grid_import_mw"].shape[0]
+
+    def row(self, k: int) -> dict[str, float]:
+        """The plan's one-dimensional series at step k (MW, fractions)."""
+        s, i = self.dispatch.series, k - self.start_step
+        return {c: float(s[c][i]) for c in s if s[c].ndim == 1}
+
+    def set_points(
+        self, k: int, row: dict[str, float], conditions: PlantConditions, job_ids: list[str]
+    ) -> SetPoints:
+        """The decision for step k: the plan's row, with renewables that the plan used in
+        full following the actual resource, else its set point capped by the resource;
+        jobs not in the plan (done, or not in the window) at 0."""
+        i = k - self.start_step
+        forecast = {r.name: float(r.available_mw[i]) for r in self.window.renewables}
+        used = {}
+        for name, actual in (("pv", conditions.pv_mw[k]), ("wind", conditions.wind_mw[k])):
+            planned = row.get(f"{name}_used_mw", 0.0)
+            if name not in forecast:
+                used[name] = 0.0
+            elif planned >= forecast[name] - _UNCURTAILED_MW:
+                used[name] = actual
+            else:
+                used[name] = min(planned, actual)
+        return SetPoints(
+            net_import_mw=row.get("grid_import_mw", 0.0) - row.get("grid_export_mw", 0.0),
+            pv_mw=used["pv"],
+            wind_mw=used["wind"],
+            battery_charge_mw=row.get("battery_charge_mw", 0.0),
+            battery_discharge_mw=row.get("battery_discharge_mw", 0.0),
+            backup_gen_mw=row.get("backup_gen_mw", 0.0),
+            job_power_frac={j: row.get(f"job_{j}_power_fraction", 0.0) for j in job_ids},
+        )
+
+
+@dataclass
+class Controller:
+    """Re-plans when due; counts its solves (what ``summary.operate`` reports)."""
+
+    problem: optimize.Problem  # the whole run's, with the demand-response caps
+    forecasts: ForecastBase
+    options: optimize.SolverOptions
+    lookahead_steps: int
+    replan_every_steps: int
+    plan: Plan | None = None
+    n_solves: int = 0
+    solve_s: float = 0.0
+    infeasible_replans: int = 0
+    time_limited_solves: int = 0
+
+    def due(self, k: int) -> bool:
+        p = self.plan
+        return p is None or k - p.start_step >= min(self.replan_every_steps, p.n_steps)
+
+    def replan(self, k: int, state: PlantState, conditions: PlantConditions) -> Plan:
+        """Forecast, cut the window, solve; an event that leaves no schedule (islanded
+        with a small battery) is planned as if the grid were back: the plant sheds."""
+        h = min(self.lookahead_steps, self.problem.n_steps - k)
+        fc = self.forecasts.issue(k, h)
+        known = Known(
+            hold_steps=self.replan_every_steps,
+            outage=bool(conditions.outage[k]),
+            price_factor=float(conditions.price_factor[k]),
+            tripped=conditions.tripped(k),
+        )
+        window = window_problem(self.problem, self.forecasts, fc, k, state, known)
+        try:
+            d = optimize.solve(window, self.options)
+        except optimize.Infeasible:
+            window = window_problem(
+                self.problem, self.forecasts, fc, k, state, known.without_outages()
+            )
+            d = optimize.solve(window, self.options)
+            self.infeasible_replans += 1
+        self.n_solves += 1
+        self.time_limited_solves += d.status in ("time_limit", "node_limit")
+        self.solve_s += d.solve_s + d.build_s
+        self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
+        return self.plan
+
+
+def window_problem(
+    full: optimize.Problem,
+    forecasts: ForecastBase,
+    fc: pd.DataFrame,
+    k: int,
+    state: PlantState,
+    known: Known,
+) -> optimize.Problem:
+    """The controller's problem for steps [k, k + len(fc))."""
+    h = len(fc)
+    sl = slice(k, k + h)
+    jobs = tuple(_window_jobs(full, state.jobs, k, h))
+    obj = full.objective
+    if obj.unfinished_work_penalty_usd_per_h is None and jobs:
+        obj = dataclasses.replace(
+            obj, unfinished_work_penalty_usd_per_h=CONTROLLER_UNFINISHED_USD_PER_H
+        )
+    return optimize.Problem(
+        step_h=full.step_h,
+        n_steps=h,
+        grid=_window_grid(full.grid, forecasts.lmp_usd_per_mwh, fc, k, state, known),
+        facility=optimize.Facility(
+            inference_it_mw=full.facility.inference_it_mw[sl], pue=full.facility.pue[sl]
+        ),
+        renewables=_window_renewables(full, forecasts.derate_frac, fc, k, known),
+        battery=_window_battery(full, k, h, state.soc_mwh),
+        generators=tuple(
+            dataclasses.replace(g, available_frac=_cut(g.available_frac, sl))
+            for g in full.generators
+        ),
+        jobs=jobs,
+        objective=obj,
+    )
+
+
+def _cut(arr: np.ndarray | None, sl: slice) -> np.ndarray | None:
+    return None if arr is None else arr[sl]
+
+
+def _window_grid(
+    g: optimize.Grid,
+    lmp: np.ndarray,
+    fc: pd.DataFrame,
+    k: int,
+    state: PlantState,
+    known: Known,
+) -> optimize.Grid:
+    """Limits and caps of the run; forecast prices with the plan's adders; an ongoing
+    outage or spike held for ``known.hold_steps``; the ramp from the last net import."""
+    h = len(fc)
+    sl = slice(k, k + h)
+    imax = g.import_max_mw[sl].copy()
+    emax = g.export_max_mw[sl].copy()
+    price = fc["price_usd_per_mwh"].to_numpy(float).copy()
+    hold = min(known.hold_steps, h)
+    if known.outage:
+        imax[:hold] = 0.0
+        emax[:hold] = 0.0
+    price[:hold] *= known.price_factor
+    return dataclasses.replace(
+        g,
+        import_max_mw=imax,
+        export_max_mw=emax,
+        import_price_usd_per_mwh=price + (g.import_price_usd_per_mwh[sl] - lmp[sl]),
+        export_price_usd_per_mwh=price + (g.export_price_usd_per_mwh[sl] - lmp[sl]),
+        carbon_g_per_kwh=fc["carbon_g_per_kwh"].to_numpy(float),
+        month_of_step=_cut(g.month_of_step, sl),
+        net_import_cap_mw=_cut(g.net_import_cap_mw, sl),
+        initial_net_import_mw=state.net_import_mw if k > 0 else g.initial_net_import_mw,
+        prior_peak_import_mw=dict(state.month_peak_import_mw),
+    )
+
+
+def _window_renewables(
+    full: optimize.Problem, derate: dict[str, np.ndarray], fc: pd.DataFrame, k: int, known: Known
+) -> tuple[optimize.Renewable, ...]:
+    """Forecast resource times the known derates; a tripped unit at 0 for ``hold_steps``."""
+    h = len(fc)
+    hold = min(known.hold_steps, h)
+    out = []
+    for r in full.renewables:
+        avail = np.maximum(fc[f"{r.name}_available_mw"].to_numpy(float), 0.0)
+        avail = avail * derate[r.name][k : k + h]
+        if r.name in known.tripped:
+            avail[:hold] = 0.0
+        out.append(optimize.Renewable(name=r.name, available_mw=avail))
+    return tuple(out)
+
+
+def _window_battery(
+    full: optimize.Problem, k: int, h: int, soc_mwh: float
+) -> optimize.Battery | None:
+    """The battery from the plant's SOC; the window ends at the initial SOC fraction unless
+    it reaches the end of the run (then the scenario's final SOC)."""
+    b = full.battery
+    if b is None:
+        return None
+    soc0 = float(np.clip(soc_mwh / b.energy_mwh, b.soc_min_frac, b.soc_max_frac))
+    final = b.soc_final_frac if k + h >= full.n_steps else b.soc_initial_frac
+    if final is not None:
+        final = min(final, b.soc_max_frac)
+    return dataclasses.replace(
+        b,
+        soc_initial_frac=soc0,
+        soc_final_frac=final,
+        available_frac=_cut(b.available_frac, slice(k, k + h)),
+    )
+
+
+def _window_jobs(full: optimize.Problem, progress: dict[str, JobProgress], k: int, h: int):
+    """Jobs with work left that can run in the window, with what the window must do."""
+    for j in full.jobs:
+        js = progress[j.id]
+        if js.remaining_h <= _DONE_H or j.deadline_step <= k:
+            continue
+        rel = max(0, j.release_step - k)
+        dl = j.deadline_step - k
+        need = js.remaining_h
+        if dl > h:  # due after the window: only what cannot be done after it
+            after_h = (j.deadline_step - (k + h)) * full.step_h
+            need = max(0.0, js.remaining_h - after_h)
+            dl = h
+        if rel >= dl:
+            continue
+        mi = j.max_interruptions
+        yield dataclasses.replace(
+            j,
+            work_h=need,
+            release_step=rel,
+            deadline_step=dl,
+            max_interruptions=None if mi is None else max(0, mi - js.restarts),
+            running_at_start=bool(js.running and rel == 0),
+        )

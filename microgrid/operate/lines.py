@@ -1,0 +1,53 @@
+"""AC power flow of the actual rows, with the ``line_out`` events of the run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from microgrid.assemble import network_parameters
+from microgrid.network import INJECTION_COLUMNS, build_network
+from microgrid.powerflow import run_timeseries
+from microgrid.scenario import Scenario
+
+
+def actual_powerflow(scenario: Scenario, actual: pd.DataFrame, line_out: dict[str, np.ndarray]):
+    """AC power flow of the actual rows (served load); steps with a ``line_out`` event run
+    on a net with one circuit of that line removed (the whole line when it has one
+    circuit). Returns the intact net (the first topology when every step has a line out)
+    and the per-step results."""
+    inj = actual[[c for c in INJECTION_COLUMNS if c in actual]].copy()
+    inj["facility_load_mw"] = actual["facility_load_mw"] - actual["unserved_mw"]
+    key = np.zeros(len(inj), dtype=object)
+    key[:] = ""
+    for name, mask in line_out.items():
+        key[mask] = np.char.add(key[mask].astype(str), f"{name};")
+    parts, nets = [], []
+    combos = list(pd.unique(key))
+    for combo in combos:
+        net = _net_without(scenario, filter(None, str(combo).split(";")))
+        parts.append(run_timeseries(net, inj[key == combo], engine=scenario.network.engine))
+        nets.append(net)
+    base = next((nt for nt, c in zip(nets, combos, strict=True) if c == ""), nets[0])
+    return base, pd.concat(parts).reindex(inj.index)
+
+
+def _net_without(scenario: Scenario, lines):
+    """The scenario's net with one circuit of each of ``lines`` out of service."""
+    net = build_network(network_parameters(scenario))
+    for name in lines:
+        idx = net.line.index[net.line.name == name]
+        if not len(idx):
+            idx = net.line.index[net.line.name == f"line_{name}"]
+        if not len(idx):
+            i = next(i for i, ev in enumerate(scenario.operate.events) if ev.line == name)
+            raise scenario.error(
+                f"no line named {name!r} in the network (lines: {', '.join(net.line.name)})",
+                f"operate.events.{i}.line",
+            )
+        for li in idx:
+            if net.line.at[li, "parallel"] > 1:
+                net.line.at[li, "parallel"] -= 1
+            else:
+                net.line.at[li, "in_service"] = False
+    return net

@@ -1,0 +1,97 @@
+"""The closed loop as a short driver over named steps (in the manner of pandapower's
+``run_timeseries``): for each step, re-plan when due (forecast, window, solve), take the
+plan's set-points, run the plant step, advance its state, record.
+
+``OperateCase`` is built once per run (the problem with its demand-response caps, the
+forecast base, the solver options) and passed to every closed-loop run of it (the run and
+its re-runs without one event each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import optimize
+from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
+from microgrid.dispatch import demand_response_caps
+from microgrid.operate.conditions import plant_conditions
+from microgrid.operate.controller import Controller
+from microgrid.operate.forecast import ForecastBase, forecast_base
+from microgrid.operate.plant import Plant
+from microgrid.operate.record import OperateRun, Recorder
+from microgrid.operate.state import initial_state
+from microgrid.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class OperateCase:
+    """What every closed-loop run of a scenario shares."""
+
+    scenario: Scenario
+    inputs: Inputs
+    problem: optimize.Problem  # the whole period, with the demand-response caps
+    forecasts: ForecastBase
+    options: optimize.SolverOptions
+    lookahead_steps: int
+    replan_every_steps: int
+
+
+def operate_case(
+    scenario: Scenario, inputs: Inputs | None = None, problem: optimize.Problem | None = None
+) -> OperateCase:
+    """The case of ``scenario``; ``problem`` is the plan's (built with its DR caps when
+    not given)."""
+    inputs = inputs or load_inputs(scenario)
+    if problem is None:
+        caps = demand_response_caps(scenario, inputs)
+        problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    op = scenario.operate
+    return OperateCase(
+        scenario=scenario,
+        inputs=inputs,
+        problem=problem,
+        forecasts=forecast_base(scenario, inputs, problem),
+        options=solver_options(scenario),
+        lookahead_steps=max(1, round(op.lookahead_h / problem.step_h)),
+        replan_every_steps=max(1, int(op.replan_every_steps)),
+    )
+
+
+def simulate(
+    scenario: Scenario,
+    inputs: Inputs | None = None,
+    events=None,
+    *,
+    problem: optimize.Problem | None = None,
+) -> OperateRun:
+    """Run the closed loop once; ``events`` overrides ``scenario.operate.events``."""
+    return run_loop(operate_case(scenario, inputs, problem), events)
+
+
+def run_loop(case: OperateCase, events=None) -> OperateRun:
+    """The closed loop of ``case`` under ``events`` (default: the scenario's)."""
+    sc = case.scenario
+    events = list(sc.operate.events if events is None else events)
+    conditions = plant_conditions(sc, case.inputs, case.problem, events)
+    plant = Plant.of(case.problem, conditions)
+    controller = Controller(
+        problem=case.problem,
+        forecasts=case.forecasts,
+        options=case.options,
+        lookahead_steps=case.lookahead_steps,
+        replan_every_steps=case.replan_every_steps,
+    )
+    state = initial_state(case.problem)
+    recorder = Recorder.of(case.problem, case.inputs.index)
+    job_ids = [j.id for j in case.problem.jobs]
+    for k in range(case.problem.n_steps):
+        if controller.due(k):
+            controller.replan(k, state, conditions)  # forecast and re-plan
+        plan = controller.plan
+        row = plan.row(k)
+        set_points = plan.set_points(k, row, conditions, job_ids)
+        step = plant.step(k, set_points, state)  # plant step
+        work_h = plant.advance(k, state, step)  # advance
+        recorder.save_plan(k, plan, row, set_points)  # record
+        recorder.save_step(k, step, work_h, state, conditions)
+    return recorder.finish(state, controller, conditions, sc.operate.value_of_lost_load_usd_per_mwh)

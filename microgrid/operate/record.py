@@ -1,0 +1,226 @@
+"""What the closed loop records: the actual and planned rows, the forecasts used, the jobs,
+the limit breaches, and the run's costs (priced by ``microgrid.costs.cost_breakdown``
+at the plant's prices)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.costs import cost_breakdown
+from microgrid.operate.conditions import PlantConditions
+from microgrid.operate.controller import Controller, Plan
+from microgrid.operate.forecast import FORECAST_SERIES
+from microgrid.operate.plant import StepResult
+from microgrid.operate.state import PlantState, SetPoints
+
+ROW_COLUMNS = ("grid_import_mw", "grid_export_mw", "pv_available_mw", "pv_used_mw",
+               "wind_available_mw", "wind_used_mw", "battery_charge_mw", "battery_discharge_mw",
+               "backup_gen_mw", "it_load_mw", "facility_load_mw", "battery_soc_mwh",
+               "unserved_mw", "job_it_mw")  # fmt: skip
+#: The cost keys of ``summary.operate.costs`` (from ``cost_breakdown``), in that order.
+_COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd", "emissions_t",
+              "unfinished_penalty_usd")  # fmt: skip
+#: Unfinished work below this (h) counts as done.
+_DONE_H = 1e-6
+
+
+@dataclass(frozen=True)
+class LimitBreaches:
+    """Per step, how far the plant's net import went beyond the ramp limit and above the
+    demand-response cap (MW; 0 where kept)."""
+
+    ramp_excess_mw: np.ndarray
+    dr_cap_excess_mw: np.ndarray
+
+    def summary(self, index: pd.DatetimeIndex, limit: int = 20) -> dict:
+        """Counts, largest excess and the first ``limit`` steps (UTC) of each."""
+        out = {}
+        for name, excess in (("ramp", self.ramp_excess_mw), ("dr_cap", self.dr_cap_excess_mw)):
+            steps = np.flatnonzero(excess > 0)
+            out[f"{name}_breach_steps"] = len(steps)
+            out[f"{name}_breach_max_mw"] = float(excess.max(initial=0.0))
+            out[f"{name}_breach_times_utc"] = [index[s].isoformat() for s in steps[:limit]]
+        return out
+
+
+@dataclass
+class OperateRun:
+    """One closed-loop run: actual rows, planned rows, costs, forecasts used."""
+
+    actual: pd.DataFrame
+    planned: pd.DataFrame
+    costs: dict[str, float]
+    jobs: dict[str, dict]
+    forecast_used: pd.DataFrame
+    n_solves: int
+    solve_s: float
+    unserved_mwh: float
+    shed_job_steps: int
+    infeasible_replans: int = 0
+    time_limited_solves: int = 0
+    breaches: LimitBreaches | None = None
+    line_out: dict[str, np.ndarray] = field(default_factory=dict)  # line -> steps out
+
+
+@dataclass
+class Recorder:
+    """Arrays of n_steps filled step by step (the loop's output writer)."""
+
+    problem: optimize.Problem
+    index: pd.DatetimeIndex
+    actual: dict[str, np.ndarray]
+    planned: dict[str, np.ndarray]
+    jobs: dict[str, dict[str, np.ndarray]]  # "mw" / "power_fraction" / "work_h" -> job -> MW
+    forecast_used: np.ndarray  # n_steps × FORECAST_SERIES
+    gen_mw: dict[str, np.ndarray]  # generator -> MW (backup split by capacity)
+    ramp_excess_mw: np.ndarray
+    dr_cap_excess_mw: np.ndarray
+    full_power_it_mw: dict[str, float]  # job -> IT power at fraction 1
+    jobs_paused: int = 0
+
+    @classmethod
+    def of(cls, problem: optimize.Problem, index: pd.DatetimeIndex) -> Recorder:
+        n = problem.n_steps
+        return cls(
+            problem=problem,
+            index=index,
+            actual={c: np.zeros(n) for c in ROW_COLUMNS},
+            planned={c: np.zeros(n) for c in ROW_COLUMNS},
+            jobs={
+                key: {j.id: np.zeros(n) for j in problem.jobs}
+                for key in ("mw", "power_fraction", "work_h")
+            },
+            forecast_used=np.full((n, len(FORECAST_SERIES)), np.nan),
+            gen_mw={g.name: np.zeros(n) for g in problem.generators},
+            ramp_excess_mw=np.zeros(n),
+            dr_cap_excess_mw=np.zeros(n),
+            full_power_it_mw={j.id: j.full_power_it_mw for j in problem.jobs},
+        )
+
+    def save_plan(self, k: int, plan: Plan, row: dict[str, float], sp: SetPoints) -> None:
+        """The plan's row for step k and the forecast it was made from."""
+        i = k - plan.start_step
+        for c_i, c in enumerate(FORECAST_SERIES):
+            self.forecast_used[k, c_i] = plan.forecast[c].iloc[i]
+        for c in ROW_COLUMNS:
+            self.planned[c][k] = row.get(c, 0.0)
+        full_mw = self.full_power_it_mw
+        self.planned["job_it_mw"][k] = sum(full_mw[j] * f for j, f in sp.job_power_frac.items())
+
+    def save_step(
+        self,
+        k: int,
+        step: StepResult,
+        work_h: dict[str, float],
+        state: PlantState,
+        conditions: PlantConditions,
+    ) -> None:
+        """The plant's step k (after ``Plant.advance``: the SOC is the step's end)."""
+        x = step.flows
+        for jid, f in step.job_power_frac.items():
+            self.jobs["mw"][jid][k] = self.full_power_it_mw[jid] * f
+            self.jobs["power_fraction"][jid][k] = f
+            self.jobs["work_h"][jid][k] = work_h[jid]
+        if self.gen_mw:  # split in proportion to capacity (for fuel and carbon)
+            tot = sum(g.capacity_mw for g in self.problem.generators) or 1.0
+            for g in self.problem.generators:
+                self.gen_mw[g.name][k] = x.backup_mw * g.capacity_mw / tot
+        pue = float(self.problem.facility.pue[k])
+        it = step.facility_load_mw / pue
+        row = {
+            "grid_import_mw": max(x.net_import_mw, 0.0),
+            "grid_export_mw": max(-x.net_import_mw, 0.0),
+            "pv_available_mw": conditions.pv_mw[k],
+            "pv_used_mw": x.pv_mw,
+            "wind_available_mw": conditions.wind_mw[k],
+            "wind_used_mw": x.wind_mw,
+            "battery_charge_mw": x.charge_mw,
+            "battery_discharge_mw": x.discharge_mw,
+            "backup_gen_mw": x.backup_mw,
+            "it_load_mw": it,
+            "facility_load_mw": step.facility_load_mw,
+            "battery_soc_mwh": state.soc_mwh,
+            "unserved_mw": step.unserved_mw,
+            "job_it_mw": it - float(self.problem.facility.inference_it_mw[k]),
+        }
+        for c, v in row.items():
+            self.actual[c][k] = v
+        self.ramp_excess_mw[k] = step.ramp_excess_mw
+        self.dr_cap_excess_mw[k] = step.dr_cap_excess_mw
+        self.jobs_paused += step.jobs_paused
+
+    def finish(
+        self,
+        state: PlantState,
+        controller: Controller,
+        conditions: PlantConditions,
+        voll_usd_per_mwh: float,
+    ) -> OperateRun:
+        """The run's tables, jobs and costs (unserved energy priced at ``voll``)."""
+        cols = dict(self.actual)
+        for jid in self.jobs["mw"]:
+            for key in ("mw", "power_fraction", "work_h"):
+                cols[f"job_{jid}_{key}"] = self.jobs[key][jid]
+        actual = pd.DataFrame(cols, index=self.index)
+        jobs = self._jobs_summary(state)
+        unfinished_h = sum(j["unfinished_h"] for j in jobs.values())
+        costs = actual_costs(self.problem, conditions, actual, self.gen_mw, unfinished_h)
+        step_h = self.problem.step_h
+        costs["unserved_usd"] = voll_usd_per_mwh * float(actual["unserved_mw"].sum()) * step_h
+        return OperateRun(
+            actual=actual,
+            planned=pd.DataFrame(self.planned, index=self.index),
+            costs=costs,
+            jobs=jobs,
+            forecast_used=pd.DataFrame(
+                self.forecast_used, index=self.index, columns=list(FORECAST_SERIES)
+            ),
+            n_solves=controller.n_solves,
+            solve_s=controller.solve_s,
+            unserved_mwh=float(actual["unserved_mw"].sum() * step_h),
+            shed_job_steps=self.jobs_paused,
+            infeasible_replans=controller.infeasible_replans,
+            time_limited_solves=controller.time_limited_solves,
+            breaches=LimitBreaches(self.ramp_excess_mw, self.dr_cap_excess_mw),
+            line_out=conditions.line_out,
+        )
+
+    def _jobs_summary(self, state: PlantState) -> dict[str, dict]:
+        work = {j.id: j.work_h for j in self.problem.jobs}
+        out = {}
+        for jid, js in state.jobs.items():
+            unfinished = max(0.0, js.remaining_h)
+            out[jid] = {
+                "work_done_h": work[jid] - unfinished,
+                "unfinished_h": unfinished if unfinished > _DONE_H else 0.0,
+                "restarts": js.restarts,
+                "deadline_met": unfinished <= _DONE_H,
+            }
+        return out
+
+
+def actual_costs(
+    problem: optimize.Problem,
+    conditions: PlantConditions,
+    actual: pd.DataFrame,
+    gen_mw: dict[str, np.ndarray],
+    unfinished_h: float,
+) -> dict[str, float]:
+    """``cost_breakdown`` of the actual rows at the plant's prices: the plan's adders
+    (its import/export price minus its LMP) on the plant's LMP, which carries the spikes."""
+    g = problem.grid
+    lmp = conditions.price_usd_per_mwh
+    plan_lmp = lmp / conditions.price_factor
+    grid = dataclasses.replace(
+        g,
+        import_price_usd_per_mwh=g.import_price_usd_per_mwh - plan_lmp + lmp,
+        export_price_usd_per_mwh=g.export_price_usd_per_mwh - plan_lmp + lmp,
+    )
+    priced = dataclasses.replace(problem, grid=grid)
+    costs = cost_breakdown(priced, actual, gen_mw=gen_mw, unfinished_h=unfinished_h)
+    return {k: costs[k] for k in _COST_KEYS}

@@ -1,0 +1,174 @@
+"""The outputs of mode ``operate``: the run with its event costs, ``summary.operate``,
+``planned_vs_actual.csv``, ``events.csv``, and the actual rows as an ``optimize.Dispatch``
+so the plan-mode result tables apply."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.assemble import Inputs
+from microgrid.operate.forecast import FORECAST_SERIES
+from microgrid.operate.loop import OperateCase, operate_case, run_loop
+from microgrid.operate.record import OperateRun
+from microgrid.scenario import Scenario
+from microgrid.swings import analyse_swings
+
+_RUN_COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd",
+                  "unfinished_penalty_usd", "unserved_usd")  # fmt: skip
+_PLANNED_VS_ACTUAL = ("grid_import_mw", "grid_export_mw", "pv_used_mw", "wind_used_mw",
+                      "battery_charge_mw", "battery_discharge_mw", "backup_gen_mw", "job_it_mw",
+                      "facility_load_mw", "battery_soc_mwh")  # fmt: skip
+_EVENT_COLUMNS = ("event", "kind", "start_local", "end_local", "detail", "cost_usd",
+                  "unserved_mwh_delta")  # fmt: skip
+
+
+def run_cost(costs: dict) -> float:
+    """The run's cost: energy + demand + fuel + wear + carbon + unfinished + unserved (USD)."""
+    return float(sum(costs.get(k, 0.0) for k in _RUN_COST_KEYS))
+
+
+def balance_residual(a: pd.DataFrame) -> pd.Series:
+    """import − export + pv + wind + discharge − charge + backup − (facility load − unserved)."""
+    return (
+        a["grid_import_mw"] - a["grid_export_mw"] + a["pv_used_mw"] + a["wind_used_mw"]
+        + a["battery_discharge_mw"] - a["battery_charge_mw"] + a["backup_gen_mw"]
+        - (a["facility_load_mw"] - a["unserved_mw"])
+    )  # fmt: skip
+
+
+def forecast_errors(run: OperateRun, case: OperateCase) -> dict:
+    """MAE, RMSE and bias (forecast − actual, before events) of the forecasts the
+    controller used for each step when it decided that step."""
+    out = {}
+    for name in FORECAST_SERIES:
+        err = run.forecast_used[name].to_numpy(float) - case.forecasts.actual[name].to_numpy()
+        out[name] = {
+            "mae": float(np.mean(np.abs(err))),
+            "rmse": float(np.sqrt(np.mean(err**2))),
+            "bias": float(np.mean(err)),
+        }
+    return out
+
+
+def planned_vs_actual(run: OperateRun) -> pd.DataFrame:
+    out = pd.DataFrame(index=run.actual.index)
+    for c in _PLANNED_VS_ACTUAL:
+        out[f"planned_{c}"] = run.planned[c]
+        out[f"actual_{c}"] = run.actual[c]
+    out["actual_unserved_mw"] = run.actual["unserved_mw"]
+    out["actual_balance_residual_mw"] = balance_residual(run.actual)
+    return out
+
+
+def _dispatch_of(run: OperateRun) -> optimize.Dispatch:
+    """The actual rows as an ``optimize.Dispatch`` so the plan-mode result tables apply."""
+    return optimize.Dispatch(
+        status="operate",
+        objective_usd=run_cost(run.costs),
+        mip_gap=0.0,
+        build_s=0.0,
+        solve_s=run.solve_s,
+        series={c: run.actual[c].to_numpy() for c in run.actual.columns},
+        costs=dict(run.costs),
+        jobs=run.jobs,
+    )
+
+
+def event_costs(case: OperateCase, base: OperateRun, rerun: bool = True) -> pd.DataFrame:
+    """One row per event: kind, window (local), and its cost = cost of the run minus the cost
+    of the same run without that event (re-simulated; ``rerun=False`` leaves it NaN)."""
+    rows = []
+    events = list(case.scenario.operate.events)
+    total = run_cost(base.costs)
+    for i, ev in enumerate(events):
+        row = {
+            "event": i,
+            "kind": ev.kind,
+            "start_local": str(ev.start),
+            "end_local": str(ev.end),
+            "detail": ev.line if ev.kind == "line_out" else (ev.factor or ""),
+            "cost_usd": np.nan,
+            "unserved_mwh_delta": np.nan,
+        }
+        if rerun:
+            other = run_loop(case, events[:i] + events[i + 1 :])
+            row["cost_usd"] = total - run_cost(other.costs)
+            row["unserved_mwh_delta"] = base.unserved_mwh - other.unserved_mwh
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(_EVENT_COLUMNS))
+
+
+def operate_summary(case: OperateCase, run: OperateRun, events: pd.DataFrame) -> dict:
+    """``summary.json["operate"]``."""
+    op = case.scenario.operate
+    return {
+        "forecast": op.forecast,
+        "noise_std_frac": op.noise_std_frac if op.forecast == "noisy" else None,
+        "seed": op.seed,
+        "lookahead_h": op.lookahead_h,
+        "replan_every_steps": op.replan_every_steps,
+        "n_solves": run.n_solves,
+        "solve_s": run.solve_s,
+        "actual_cost_usd": run_cost(run.costs),
+        "costs": run.costs,
+        "unserved_energy_mwh": run.unserved_mwh,
+        "shed_job_steps": run.shed_job_steps,
+        "infeasible_replans": run.infeasible_replans,
+        # solves stopped by solver.time_limit_s depend on wall time: event costs then carry
+        # solver noise (and differ between machines)
+        "time_limited_solves": run.time_limited_solves,
+        "forecast_errors": forecast_errors(run, case),
+        "max_balance_residual_mw": float(balance_residual(run.actual).abs().max()),
+        # where the plant could not keep the ramp limit or a demand-response cap
+        "limit_breaches": run.breaches.summary(run.actual.index),
+        "events": events.to_dict(orient="records"),
+        "event_cost_method": (
+            "re-simulation without the event" if op.event_costs == "rerun" else "not computed"
+        ),
+    }
+
+
+def run_operate(
+    scenario: Scenario, inputs: Inputs | None = None, problem: optimize.Problem | None = None
+) -> dict:
+    """The closed loop with its outputs: ``run``, ``dispatch`` (actual rows as a Dispatch),
+    ``planned_vs_actual``, ``events``, ``summary`` (``summary.json["operate"]``),
+    ``inputs`` and ``plant_lines`` (the ``line_out`` steps). ``problem`` is the plan's,
+    with its demand-response caps (built when not given)."""
+    case = operate_case(scenario, inputs, problem)
+    try:
+        run = run_loop(case)
+        ev = event_costs(case, run, rerun=scenario.operate.event_costs == "rerun")
+    except optimize.Infeasible as exc:
+        # A re-plan has no schedule even with the grid back (e.g. a carbon budget no
+        # dispatch meets): a property of the inputs, reported like plan mode's.
+        relax = "; ".join(str(s) for s in exc.diagnosis) or "no single limit explains it"
+        raise scenario.error(f"infeasible scenario (a re-plan in operate mode): {relax}") from None
+    return {
+        "run": run,
+        "dispatch": _dispatch_of(run),
+        "planned_vs_actual": planned_vs_actual(run),
+        "events": ev,
+        "summary": operate_summary(case, run, ev),
+        "inputs": case.inputs,
+        "plant_lines": run.line_out,
+    }
+
+
+def add_cosim_outputs(scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict) -> dict:
+    """Add the mode's sections to ``summary`` (``mode``, ``ac_plan``, ``operate``,
+    ``swings``) and columns to ``ts``; return the extra tables of the result directory."""
+    summary["mode"] = mode
+    tables: dict[str, pd.DataFrame] = {}
+    if "ac_plan" in cosim:
+        summary["ac_plan"] = cosim["ac_plan"]
+    if mode == "operate":
+        ts["unserved_mw"] = cosim["run"].actual["unserved_mw"].to_numpy()
+        summary["operate"] = cosim["summary"]
+        tables["planned_vs_actual.csv"] = cosim["planned_vs_actual"]
+        tables["events.csv"] = cosim["events"]
+    if scenario.swings is not None:
+        summary["swings"], tables["swings_profile.csv"] = analyse_swings(scenario, ts)
+    return tables

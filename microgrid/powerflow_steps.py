@@ -1,0 +1,39 @@
+"""What the two power-flow engines share: the profiles they read and the arrays they return.
+
+`Profiles` maps (table, column) to element profiles (rows = steps, columns = element
+indices; `simbench.get_absolute_values`' format) for the PQ tables of `PQ_TABLES`.
+`StepArrays` is one engine's per-step result on the user's net.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+Profiles = Mapping[tuple[str, str], pd.DataFrame]
+
+PQ_TABLES = {"load": 1.0, "sgen": -1.0, "storage": 1.0}  # sign of p/q as consumption
+
+
+@dataclass
+class StepArrays:
+    """Per-step results of an engine; rows are steps, NaN where a step did not converge."""
+
+    vm_pu: np.ndarray  # steps x net.bus
+    line_loading_pct: np.ndarray  # steps x net.line
+    trafo_loading_pct: np.ndarray  # steps x net.trafo
+    pcc_p_mw: np.ndarray  # active power the ext grid delivers (> 0 import)
+    losses_mw: np.ndarray  # line and trafo losses
+    converged: np.ndarray  # bool
+
+    def set_rows(self, rows: list[int], other: StepArrays) -> None:
+        """Overwrite `rows` with `other` (its rows in the same order)."""
+        self.vm_pu[rows] = other.vm_pu
+        self.line_loading_pct[rows] = other.line_loading_pct
+        self.trafo_loading_pct[rows] = other.trafo_loading_pct
+        self.pcc_p_mw[rows] = other.pcc_p_mw
+        self.losses_mw[rows] = other.losses_mw
+        self.converged[rows] = other.converged

@@ -1,0 +1,165 @@
+"""A sweep's output folder: case records, case result directories and the table.
+
+Layout::
+
+    out/sweep.json              the expanded spec (case ids and parameters)
+    out/cases/<case_id>/        each case's result directory (Result.write, atomic)
+    out/records/<case_id>.json  each case's record, written atomically and LAST
+    out/cases.parquet           one row per record, rebuilt atomically after every case
+
+A record is the only proof that a case finished: the result directory is installed before
+the record is written, both by rename, and `cases.parquet` is derived from the records.
+Killing anything at any moment leaves at most orphan temp files (`clean_temp`, at the next
+start) and cases without a record, which the next run executes again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from microgrid.atomic import atomic_write
+from microgrid.datafiles import read_json_file
+from microgrid.errors import InputError
+from microgrid.resultdir import recover, replace_dir
+from microgrid.sweeps.spec import SweepSpec
+
+RECORD_VERSION = 1
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def record_path(out: Path, case_id: str) -> Path:
+    return out / "records" / f"{case_id}.json"
+
+
+# ---------------------------------------------------------------------------------------
+# Records
+
+
+def read_record(path: Path) -> dict | None:
+    """A record, or None if missing or unreadable (a torn file cannot exist, but be safe)."""
+    try:
+        rec = read_json_file(path)
+    except InputError:
+        return None
+    return rec if isinstance(rec, dict) and "status" in rec else None
+
+
+def read_records(out: Path, spec: SweepSpec | None = None) -> dict[str, dict]:
+    """Records in out/records (only the spec's cases if given), by case id."""
+    ids = None if spec is None else {c.case_id for c in spec.cases}
+    recs = {}
+    for p in sorted((Path(out) / "records").glob("*.json")):
+        if p.name.startswith("."):
+            continue
+        if ids is not None and p.stem not in ids:
+            continue
+        rec = read_record(p)
+        if rec is not None and rec.get("case_id") == p.stem:
+            recs[p.stem] = rec
+    return recs
+
+
+# ---------------------------------------------------------------------------------------
+# Case result directories
+
+
+def install_result(result: Any, cases_dir: Path, case_id: str) -> Path:
+    """Write the result to a fresh staging dir (Result.write is atomic), then swap it into
+    place (microgrid.resultdir: crash-safe); an older directory of the same case (from an
+    earlier run) is replaced, and what a killed worker left beside it is cleaned first."""
+    staging = cases_dir / f".staging-{case_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    result.write(staging)
+    final = cases_dir / case_id
+    recover(final)
+    replace_dir(staging, final)
+    return final
+
+
+def remove_result(cases_dir: Path, case_id: str) -> None:
+    final = cases_dir / case_id
+    if final.exists():
+        trash = cases_dir / f".trash-{case_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        os.rename(final, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def clean_temp(out: Path) -> None:
+    """Remove what killed writers left: atomic temp files, staging and trash folders."""
+    for folder in (out, out / "records", out / "cases"):
+        for p in folder.glob(".*"):
+            leftover = p.name.endswith(".tmp") or ".tmp-" in p.name  # microgrid.atomic
+            if leftover or p.name.startswith((".staging-", ".trash-")):
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+
+
+# ---------------------------------------------------------------------------------------
+# Table
+
+
+def _flatten(d: dict | None, prefix: str = "") -> dict:
+    out: dict = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _cell(v: Any) -> Any:
+    return json.dumps(v) if isinstance(v, (list, dict)) else v
+
+
+def _row(r: dict) -> dict:
+    row = {
+        "case_id": r["case_id"],
+        "index": r.get("index"),
+        "status": r["status"],
+        "wall_s": r.get("wall_s"),
+        "error": r.get("error"),
+    }
+    for k, v in (r.get("params") or {}).items():
+        row[k] = _cell(v)
+    for k, v in _flatten(r.get("summary")).items():
+        row.setdefault(k, _cell(v))
+    row["host"] = r.get("host")
+    row["finished_utc"] = r.get("finished_utc")
+    return row
+
+
+def records_table(records: list[dict]) -> pd.DataFrame:
+    """One row per record: case id, parameters, status, wall time, error, KPIs."""
+    rows = [_row(r) for r in sorted(records, key=lambda r: r.get("index", 0))]
+    cols = ["case_id", "index", "status", "wall_s", "error"]
+    df = pd.DataFrame(rows, columns=None if rows else cols)
+    # Mixed-type object columns (e.g. null and numbers) are fine for pyarrow; strings and
+    # numbers mixed are not: store such columns as text.
+    for c in df.columns:
+        if df[c].dtype == object:
+            kinds = {type(v) for v in df[c] if v is not None and not pd.isna(v)}
+            if len(kinds - {int, float}) and len(kinds) > 1:
+                df[c] = df[c].map(lambda v: None if v is None else str(v))
+    return df
+
+
+def write_table(out: Path, records: list[dict]) -> pd.DataFrame:
+    df = records_table(records)
+    atomic_write(out / "cases.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+    return df

@@ -1,0 +1,72 @@
+"""Demand-charge billing: pro-rated shares of local calendar months (microgrid/billing.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scenario_factory import small_scenario
+
+from microgrid.assemble import build_problem, load_inputs
+from microgrid.billing import demand_charge_shares, demand_charge_summary
+from microgrid.dispatch import solve_dispatch
+from microgrid.scenario import load_scenario
+
+CHICAGO = "America/Chicago"
+
+
+def _hours(start_utc: str, n: int, freq: str = "h") -> pd.DatetimeIndex:
+    return pd.date_range(start_utc, periods=n, freq=freq, tz="UTC")
+
+
+def test_r1_week_pays_168_of_augusts_744_hours():
+    # 2023-08-21 00:00 CDT is 05:00 UTC; August has 31 × 24 = 744 hours
+    shares = demand_charge_shares(_hours("2023-08-21 05:00", 168), CHICAGO, 1.0, "prorated")
+    assert shares == {0: pytest.approx(168 / 744)}
+
+
+def test_a_whole_month_pays_in_full_and_dst_months_have_their_real_length():
+    # March 2023 in Chicago has 743 hours (clocks forward on the 12th): all of it, plus the
+    # first hour of April (720 hours)
+    march = _hours("2023-03-01 06:00", 744)
+    assert demand_charge_shares(march, CHICAGO, 1.0, "prorated") == {
+        0: pytest.approx(1.0),
+        1: pytest.approx(1 / 720),
+    }
+    # November 2023 has 721 hours (clocks back on the 5th): ten days at 15 minutes
+    nov = _hours("2023-11-01 05:00", 960, "15min")
+    assert demand_charge_shares(nov, CHICAGO, 0.25, "prorated") == {0: pytest.approx(240 / 721)}
+
+
+def test_full_month_billing_has_no_shares():
+    assert demand_charge_shares(_hours("2023-08-21 05:00", 168), CHICAGO, 1.0, "full_month") is None
+
+
+@pytest.mark.parametrize("billing", ["prorated", "full_month"])
+def test_scenario_bills_the_optimum_by_its_shares(tmp_path, billing):
+    # two days of R1's site (48 of August's 744 hours), no jobs
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small_scenario(**{"grid.demand_charge_billing": billing})))
+    scenario = load_scenario(path)
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs)
+    share = 48 / 744 if billing == "prorated" else 1.0
+    assert problem.grid.month_demand_charge_usd_per_mw(0) == pytest.approx(8000 * share)
+    d = solve_dispatch(scenario, inputs, problem)
+    imp = d.series["grid_import_mw"]
+    assert d.costs["demand_usd"] == pytest.approx(8000 * share * imp.max(), rel=1e-6)
+    summary = demand_charge_summary(problem.grid, inputs.index, CHICAGO, billing, imp)
+    assert summary["billing"] == billing
+    [month] = summary["months"]
+    assert month["month"] == "2023-08"
+    assert month["share_billed"] == pytest.approx(share)
+    assert month["charge_usd"] == pytest.approx(d.costs["demand_usd"], rel=1e-9)
+    assert np.isclose(month["peak_import_mw"], imp.max())
+
+
+def test_unknown_billing_is_refused_by_name(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small_scenario(**{"grid.demand_charge_billing": "weekly"})))
+    with pytest.raises(Exception, match="demand_charge_billing"):
+        load_scenario(path)
