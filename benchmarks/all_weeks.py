@@ -90,8 +90,7 @@ PLAIN_NOTE = "method milp, no price-fix start, no node limit; strengthened job f
 EDGES = (
     "weeks: Monday 00:00 to Monday 00:00 local (DST weeks 167/169 h); Sunday 2023-01-01 is "
     "in no week; week 51 (2023-12-25) ends 5-8 h past the signal files (last value repeated) "
-    "and 1 h past the weather file (last hour repeated); a week across two months pays both "
-    "months' demand charges in full"
+    "and 1 h past the weather file (last hour repeated)"
 )
 FIELDS = (
     "region",
@@ -573,6 +572,10 @@ def main(argv: list[str] | None = None) -> int:
         f"({','.join(map(str, args.weeks))}), one solve at a time"
     )
     print(f"  {EDGES}")
+    print(
+        f"  demand charge billed {args.billing}; gap = the product's (against the gap basis), "
+        "net gap = against |objective|"
+    )
     for name, opt in runs.items():
         print(f"  {name}: {opt}")
     if args.plain:
