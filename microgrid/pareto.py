@@ -12,7 +12,9 @@
 Each point is a full MILP solve with the scenario's solver options, so with a non-zero
 `solver.mip_rel_gap` costs are optimal only to that gap. `pareto.csv` has `budget_t`
 (empty at the minimum-cost end: no budget), `cost_usd` (total cost as in summary.json,
-carbon not priced), `emissions_t`, `status`, `mip_gap`, `solve_s`; `pareto.png` plots it.
+carbon not priced), `emissions_t`, `status`, `mip_gap`, `solve_s` and `schedule_of` (a
+point whose solve, within its gap, came out dearer than a tighter point's reports the
+tighter point's schedule, named here: `cheapest_schedules`); `pareto.png` plots it.
 Demand-response caps (fractional ones need a baseline solve) are computed once and used
 for every point.
 
@@ -44,7 +46,16 @@ from microgrid.scenario import Scenario
 
 MIN_EMISSIONS_CARBON_PRICE_USD_PER_T = 1.0e5
 BUDGET_REL_TOL = 1e-6
-COLUMNS = ["point", "budget_t", "cost_usd", "emissions_t", "status", "mip_gap", "solve_s"]
+COLUMNS = [
+    "point",
+    "budget_t",
+    "cost_usd",
+    "emissions_t",
+    "status",
+    "mip_gap",
+    "solve_s",
+    "schedule_of",
+]
 # figures a stored row holds as null when they are NaN (JSON has no NaN)
 _FLOAT_KEYS = ("cost_usd", "emissions_t", "mip_gap", "solve_s")
 # the clock of `solve_s` (tests replace it to compare a resumed front's files byte for byte)
@@ -125,7 +136,33 @@ def pareto_front(
         point(f"e{k + 1}", 0.0, float(budget))
     end_budget = e_min * (1.0 + BUDGET_REL_TOL) + BUDGET_REL_TOL
     point("min-emissions", 0.0, end_budget, extra_s=lex["solve_s"])
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(cheapest_schedules(rows), columns=COLUMNS)
+
+
+def cheapest_schedules(rows: list[dict]) -> list[dict]:
+    """Each point with the cheapest schedule found that keeps its budget.
+
+    A schedule that keeps a tighter budget keeps every looser one. When a tighter point's
+    solve (stopped within its gap) came out cheaper than a looser point's, the looser point
+    reports that schedule's cost and emissions, and `schedule_of` names the point it came
+    from (empty: its own). The front is then monotone, as the true front is, instead of
+    showing a budget-constrained point below the unconstrained minimum; `status`, `mip_gap`
+    and `solve_s` stay those of the point's own solve."""
+    out = []
+    for row in rows:
+        best = row
+        budget = row.get("budget_t")
+        limit = np.inf if budget is None or np.isnan(budget) else budget
+        for other in rows if np.isfinite(row.get("cost_usd", np.nan)) else []:
+            keeps = other["emissions_t"] <= limit * (1 + BUDGET_REL_TOL) + BUDGET_REL_TOL
+            cheaper = other["cost_usd"] < best["cost_usd"] - 1e-9 * max(1.0, abs(best["cost_usd"]))
+            if keeps and cheaper:
+                best = other
+        new = {**row, "schedule_of": "" if best is row else best["point"]}
+        if best is not row:
+            new.update(cost_usd=best["cost_usd"], emissions_t=best["emissions_t"])
+        out.append(new)
+    return out
 
 
 def _solve_emissions(problem: optimize.Problem, options) -> dict:
@@ -172,9 +209,11 @@ def table_lines(front: pd.DataFrame) -> list[str]:
     lines = []
     for row in front.to_dict("records"):
         budget = "-" if pd.isna(row["budget_t"]) else f"{row['budget_t']:.1f}"
+        source = row.get("schedule_of")  # NaN where the front stopped before the repair
         lines.append(
             f"  {row['point']:<14} budget {budget:>10} t  cost {row['cost_usd']:>14,.0f} USD  "
             f"emissions {row['emissions_t']:>10,.1f} t  {row['status']}"
+            + (f" (schedule of {source})" if isinstance(source, str) and source else "")
         )
     return lines
 

@@ -1,0 +1,62 @@
+"""A front reports, for each budget, the cheapest schedule found that keeps it."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from microgrid.pareto import cheapest_schedules, table_lines
+
+
+def _row(point, budget, cost, emissions, status="optimal"):
+    return {
+        "point": point,
+        "budget_t": budget,
+        "cost_usd": cost,
+        "emissions_t": emissions,
+        "status": status,
+        "mip_gap": 0.009,
+        "solve_s": 1.0,
+    }
+
+
+def test_a_cheaper_tighter_schedule_replaces_a_looser_points_own():
+    # R1's front at a 1 % gap: the budget point e1 came out cheaper than the unconstrained
+    # minimum (both within their gaps); e1's schedule keeps every looser budget
+    rows = [
+        _row("min-cost", None, -35_663.0, 3450.9),
+        _row("e1", 3369.3, -36_787.0, 3369.3),
+        _row("e2", 3287.8, -10_901.0, 3287.8),
+    ]
+    out = cheapest_schedules(rows)
+    assert [r["schedule_of"] for r in out] == ["e1", "", ""]
+    assert out[0]["cost_usd"] == -36_787.0 and out[0]["emissions_t"] == 3369.3
+    assert out[0]["status"] == "optimal" and out[0]["solve_s"] == 1.0  # its own solve's
+    costs = [r["cost_usd"] for r in out]
+    assert costs == sorted(costs)  # monotone: a tighter budget never costs less
+    assert rows[0]["cost_usd"] == -35_663.0  # the input rows are left as they were
+
+
+def test_a_schedule_over_the_budget_is_never_taken():
+    # the looser point's schedule is cheaper but emits more than the tighter budget allows
+    rows = [_row("min-cost", None, 100.0, 50.0), _row("e1", 40.0, 120.0, 40.0)]
+    out = cheapest_schedules(rows)
+    assert [r["schedule_of"] for r in out] == ["", ""]
+    assert [r["cost_usd"] for r in out] == [100.0, 120.0]
+
+
+def test_an_infeasible_point_stays_infeasible():
+    rows = [
+        _row("min-cost", None, 10.0, 5.0),
+        _row("e1", 1.0, math.nan, math.nan, status="infeasible"),
+    ]
+    out = cheapest_schedules(rows)
+    assert out[1]["status"] == "infeasible" and math.isnan(out[1]["cost_usd"])
+    assert out[0]["schedule_of"] == ""
+
+
+def test_the_table_names_the_point_a_schedule_came_from():
+    rows = [_row("min-cost", None, -35_663.0, 3450.9), _row("e1", 3369.3, -36_787.0, 3369.3)]
+    lines = table_lines(pd.DataFrame(cheapest_schedules(rows)))
+    assert lines[0].endswith("optimal (schedule of e1)") and lines[1].endswith("optimal")
