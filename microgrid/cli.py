@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-import optimize
+from microgrid import __version__
 from microgrid.errors import InputError, InputErrors
 from microgrid.resultdir import check_target
-from weather import WeatherDataError
+from weather.errors import WeatherDataError
 
 EXIT_INTERNAL = 1
 EXIT_INPUT = 2
@@ -190,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="microgrid",
         description="Grid co-simulation and microgrid optimizer for AI data centers.",
     )
+    parser.add_argument("--version", action="version", version=f"microgrid {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="solve a scenario and write its result directory")
@@ -246,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugin_parsers() -> list[Callable]:
     """Sub-commands that live beside their feature (export, sweep)."""
-    from microgrid.export.cli import add_export_parser
+    from microgrid.export.parser import add_export_parser
     from microgrid.sweeps.cli import add_sweep_parsers
 
     return [add_export_parser, add_sweep_parsers]
@@ -254,7 +255,11 @@ def _plugin_parsers() -> list[Callable]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help, --version and usage errors end here
+    # imported after parsing, not at the top: Pyomo and HiGHS take seconds to load, and
+    # `microgrid --help` / `--version` answer at once without them
+    import optimize
+
     try:
         with optimize.solver_log_to_console(args.verbose), optimize.solve_progress(not args.quiet):
             return int(args.func(args) or 0)

@@ -9,12 +9,36 @@ Typical use::
     res = chain.run(pd.date_range(..., freq="h", tz="UTC"), wx)
 """
 
-from weather.chain import OUTPUT_COLUMNS, ResourceChain, Site
-from weather.errors import UnknownTurbineError, WeatherDataError
-from weather.io import SITE_METADATA, read_site_csv, read_tmy, site_metadata
-from weather.pv import PVSystem
-from weather.resample import select_period, to_step
-from weather.wind import WindFarm
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from weather.chain import OUTPUT_COLUMNS, ResourceChain, Site
+    from weather.errors import UnknownTurbineError, WeatherDataError
+    from weather.io import SITE_METADATA, read_site_csv, read_tmy, site_metadata
+    from weather.pv import PVSystem
+    from weather.resample import select_period, to_step
+    from weather.wind import WindFarm
+
+# Public name -> the module that defines it: loaded on first use (PEP 562), so importing
+# one light module of the package (its errors, say) does not load the whole stack.
+_LAZY = {
+    "OUTPUT_COLUMNS": "weather.chain",
+    "ResourceChain": "weather.chain",
+    "Site": "weather.chain",
+    "UnknownTurbineError": "weather.errors",
+    "WeatherDataError": "weather.errors",
+    "SITE_METADATA": "weather.io",
+    "read_site_csv": "weather.io",
+    "read_tmy": "weather.io",
+    "site_metadata": "weather.io",
+    "PVSystem": "weather.pv",
+    "select_period": "weather.resample",
+    "to_step": "weather.resample",
+    "WindFarm": "weather.wind",
+}
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -31,3 +55,11 @@ __all__ = [
     "site_metadata",
     "to_step",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

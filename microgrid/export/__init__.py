@@ -3,18 +3,43 @@
 See docs/exports.md. `microgrid export RESULT_DIR --to slurm|kubernetes|json|csv --out PATH`.
 """
 
-from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
-from microgrid.export.result_reader import build_schedule, load_result
-from microgrid.export.schedule import (
-    SCHEMA_VERSION,
-    Schedule,
-    ScheduledJob,
-    Segment,
-    read_schedule,
-    write_schedule,
-    write_schedule_csv,
-)
-from microgrid.export.slurm import SlurmOptions, export_slurm, submit
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
+    from microgrid.export.result_reader import build_schedule, load_result
+    from microgrid.export.schedule import (
+        SCHEMA_VERSION,
+        Schedule,
+        ScheduledJob,
+        Segment,
+        read_schedule,
+        write_schedule,
+        write_schedule_csv,
+    )
+    from microgrid.export.slurm import SlurmOptions, export_slurm, submit
+
+# Public name -> the module that defines it, loaded on first use (PEP 562): the export
+# command's parser (microgrid.export.parser) must not load pandas for `microgrid --help`.
+_LAZY = {
+    "KubernetesOptions": "microgrid.export.kubernetes",
+    "export_kubernetes": "microgrid.export.kubernetes",
+    "build_schedule": "microgrid.export.result_reader",
+    "load_result": "microgrid.export.result_reader",
+    "SCHEMA_VERSION": "microgrid.export.schedule",
+    "Schedule": "microgrid.export.schedule",
+    "ScheduledJob": "microgrid.export.schedule",
+    "Segment": "microgrid.export.schedule",
+    "read_schedule": "microgrid.export.schedule",
+    "write_schedule": "microgrid.export.schedule",
+    "write_schedule_csv": "microgrid.export.schedule",
+    "SlurmOptions": "microgrid.export.slurm",
+    "export_slurm": "microgrid.export.slurm",
+    "submit": "microgrid.export.slurm",
+}
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -32,3 +57,11 @@ __all__ = [
     "write_schedule",
     "write_schedule_csv",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

@@ -1,7 +1,8 @@
 """`microgrid export RESULT_DIR --to slurm|kubernetes|json|csv --out PATH [--submit] [--no-gpus]`.
 
-The lead wires `add_export_parser` into microgrid/cli.py; `run_export(args)` returns the exit
-code (InputError propagates: the main CLI prints it and exits 2).
+The arguments are in `microgrid.export.parser` (light, for `microgrid --help`);
+`run_export(args)` returns the exit code (InputError propagates: the main CLI prints it and
+exits 2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 from microgrid.errors import InputError
-from microgrid.export.kubernetes import DEFAULT_IMAGE, KubernetesOptions, export_kubernetes
+from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
 from microgrid.export.result_reader import load_result
 from microgrid.export.safe_io import OutputDir
 from microgrid.export.schedule import (
@@ -25,46 +26,6 @@ from microgrid.export.schedule import (
 )
 from microgrid.export.slurm import SlurmOptions, SubmitError, export_slurm, submit
 from microgrid.resultdir import MAX_NAME_BYTES, absolute_target, check_target
-
-TARGETS = ("slurm", "kubernetes", "json", "csv")
-
-
-def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "export",
-        help="export a result's job schedule (JSON, CSV, Slurm scripts, Kubernetes Jobs)",
-        description="Export the training-job schedule of a result directory.",
-    )
-    p.add_argument("result_dir", type=Path, metavar="RESULT_DIR")
-    p.add_argument("--to", required=True, choices=TARGETS, help="export format")
-    p.add_argument(
-        "--out",
-        required=True,
-        type=Path,
-        help="output folder: new, empty or an earlier export (replaced whole); "
-        "json/csv: may name the .json/.csv file itself",
-    )
-    p.add_argument(
-        "--submit", action="store_true", help="slurm: submit the scripts with sbatch after export"
-    )
-    p.add_argument(
-        "--no-gpus",
-        action="store_true",
-        help="do not request GPUs (clusters without gres; Kubernetes: no nvidia.com/gpu limit)",
-    )
-    p.add_argument(
-        "--timezone",
-        default=None,
-        help="slurm: the cluster's wall-clock zone (default: export.slurm.timezone, else the "
-        "site zone)",
-    )
-    p.add_argument("--image", default=DEFAULT_IMAGE, help="kubernetes: container image")
-    p.add_argument("--namespace", default=None, help="kubernetes: metadata.namespace")
-    p.add_argument(
-        "--one-file", action="store_true", help="kubernetes: one multi-document jobs.yaml"
-    )
-    p.set_defaults(func=run_export)
-    return p
 
 
 def _written_by_us(path: Path) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from microgrid.errors import InputError
+from microgrid.export.defaults import DEFAULT_IMAGE
 from microgrid.export.safe_io import (
     OutputDir,
     check_job_text,
@@ -34,7 +35,6 @@ from microgrid.export.schedule import (
 from microgrid.export.slurm import format_power_fraction, render_command, segment_env
 
 ANNOTATION = "microgrid.io"
-DEFAULT_IMAGE = "busybox:1.36"
 MULTI_DOC = "jobs.yaml"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # registry/name:tag@digest: visible ASCII without quotes or shell characters, not an option

@@ -14,7 +14,7 @@ import pytest
 from export_helpers import JobIn, SegIn, reference_result, write_result_dir
 
 from microgrid.errors import InputError
-from microgrid.export.cli import add_export_parser
+from microgrid.export.parser import add_export_parser
 from microgrid.export.result_reader import build_schedule
 from microgrid.export.slurm import (
     SlurmOptions,
