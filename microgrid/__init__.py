@@ -11,10 +11,10 @@ one-line answer do not wait seconds for pandapower and the plotting stack to imp
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from microgrid.errors import InputError
+from microgrid.lazy import lazy_names
 
 if TYPE_CHECKING:
     from microgrid.output import Result
@@ -36,9 +36,4 @@ __all__ = ["InputError", "Result", "Scenario", "load_scenario", "run", "sweep", 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> object:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_names(__name__, globals(), _LAZY)

@@ -5,8 +5,9 @@ See docs/exports.md. `microgrid export RESULT_DIR --to slurm|kubernetes|json|csv
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from microgrid.lazy import lazy_names
 
 if TYPE_CHECKING:
     from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
@@ -59,9 +60,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_names(__name__, globals(), _LAZY)
