@@ -28,6 +28,19 @@ def _billing_note(summary: dict) -> str:
     return f"  ({d['billing']}: {', '.join(parts)})"
 
 
+def _breaches_line(b: dict) -> str:
+    """The plant's breaches of the ramp limit and DR caps, e.g. "ramp 1 step (max 2.9 MW),
+    DR cap none" (operate mode: the plant pauses jobs first, never inference)."""
+
+    def part(name: str, key: str) -> str:
+        n = int(b.get(f"{key}_breach_steps", 0))
+        if n == 0:
+            return f"{name} none"
+        return f"{name} {n} step{'s' if n > 1 else ''} (max {b[f'{key}_breach_max_mw']:.1f} MW)"
+
+    return f"{part('ramp', 'ramp')}, {part('DR cap', 'dr_cap')}"
+
+
 def _print_summary(summary: dict, out: Path) -> None:
     s = summary
     print(f"scenario {s['scenario']['name']}: {s['solver']['status']}")
@@ -53,6 +66,7 @@ def _print_summary(summary: dict, out: Path) -> None:
             f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD, unserved "
             f"{o['unserved_energy_mwh']:.2f} MWh, {o['n_solves']} re-plans"
         )
+        print(f"  limit breaches  {_breaches_line(o.get('limit_breaches') or {})}")
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
     for name, b in s.get("baselines", {}).items():
