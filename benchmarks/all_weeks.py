@@ -70,6 +70,7 @@ from microgrid.atomic import atomic_write_text  # noqa: E402
 from microgrid.errors import InputError  # noqa: E402
 from microgrid.scenario import Scenario, load_scenario  # noqa: E402
 from optimize.errors import SolveError  # noqa: E402
+from optimize.highs import relative_gap  # noqa: E402
 from optimize.problem import Problem, SolverOptions  # noqa: E402
 from optimize.solve import solve_model  # noqa: E402
 
@@ -321,7 +322,7 @@ def run_one(problem: Problem, options: SolverOptions) -> dict[str, object]:
     ok = res.status != "infeasible"
     net_gap = math.nan
     if ok and res.bound is not None:
-        net_gap = max(0.0, res.objective - res.bound) / max(abs(res.objective), 1e-9)
+        net_gap = relative_gap(res.objective, res.bound, max(abs(res.objective), 1e-9))
     return {
         **row,
         "status": res.status,

@@ -33,7 +33,9 @@ def _month_hours(first_local: pd.Timestamp) -> float:
     """Elapsed hours of the local calendar month that contains ``first_local``."""
     start = first_local.normalize().replace(day=1)
     end = start + pd.offsets.MonthBegin(1)
-    # tz-aware arithmetic counts elapsed time: DST months have 743 or 745 hours
+    # replace(day=1) keeps the first step's UTC offset, which is wrong when a DST change lies
+    # between: localize both ends' wall times afresh, so the difference is the elapsed time
+    # (a DST month has 743 or 745 hours)
     start = pd.Timestamp(start.tz_localize(None)).tz_localize(first_local.tz)
     end = pd.Timestamp(end.tz_localize(None)).tz_localize(first_local.tz)
     return (end - start) / pd.Timedelta(hours=1)
@@ -65,18 +67,16 @@ def demand_charge_summary(
     local month, share billed, peak import (MW) and charge (USD)."""
     months = []
     if grid.demand_charge_usd_per_mw > 0 and len(index):
-        imp = np.asarray(import_mw, dtype=float)
         local = index.tz_convert(timezone)
-        for k in np.unique(grid.month_of_step):
-            steps = np.flatnonzero(grid.month_of_step == k)
-            peak_mw = float(imp[steps].max())
-            charge = grid.month_demand_charge_usd_per_mw(int(k))
+        peaks = grid.month_peak_import_mw(np.asarray(import_mw, dtype=float))
+        for k, peak_mw in peaks.items():
+            first = int(np.argmax(grid.month_of_step == k))
             months.append(
                 {
-                    "month": local[steps[0]].strftime("%Y-%m"),
-                    "share_billed": (grid.demand_charge_share or {}).get(int(k), 1.0),
+                    "month": local[first].strftime("%Y-%m"),
+                    "share_billed": grid.month_share(k),
                     "peak_import_mw": peak_mw,
-                    "charge_usd": charge * peak_mw,
+                    "charge_usd": grid.month_demand_charge_usd_per_mw(k) * peak_mw,
                 }
             )
     return {

@@ -153,10 +153,10 @@ def cheapest_schedules(rows: list[dict]) -> list[dict]:
         best = row
         budget = row.get("budget_t")
         limit = np.inf if budget is None or np.isnan(budget) else budget
-        for other in rows if np.isfinite(row.get("cost_usd", np.nan)) else []:
-            keeps = other["emissions_t"] <= limit * (1 + BUDGET_REL_TOL) + BUDGET_REL_TOL
+        limit = limit * (1 + BUDGET_REL_TOL) + BUDGET_REL_TOL
+        for other in rows:  # NaN costs (infeasible points) compare false: never taken
             cheaper = other["cost_usd"] < best["cost_usd"] - 1e-9 * max(1.0, abs(best["cost_usd"]))
-            if keeps and cheaper:
+            if other["emissions_t"] <= limit and cheaper:
                 best = other
         new = {**row, "schedule_of": "" if best is row else best["point"]}
         if best is not row:

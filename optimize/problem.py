@@ -105,23 +105,27 @@ class Grid:
         if self.net_import_cap_mw is not None and np.any(np.isinf(self.net_import_cap_mw)):
             raise ValueError("Grid.net_import_cap_mw: use NaN, not inf, for 'no cap'")
 
+    def month_share(self, month: int) -> float:
+        """The share of billing month ``month``'s demand charge this horizon pays."""
+        return (self.demand_charge_share or {}).get(int(month), 1.0)
+
     def month_demand_charge_usd_per_mw(self, month: int) -> float:
         """USD per MW of billing month ``month``'s peak import, after its share."""
-        share = (self.demand_charge_share or {}).get(int(month), 1.0)
-        return self.demand_charge_usd_per_mw * share
+        return self.demand_charge_usd_per_mw * self.month_share(month)
+
+    def month_peak_import_mw(self, import_mw: np.ndarray) -> dict[int, float]:
+        """Billing month -> peak of an import series (MW per step of ``month_of_step``),
+        months in order."""
+        months = np.asarray(self.month_of_step)[: len(import_mw)]
+        return {int(k): float(import_mw[months == k].max()) for k in np.unique(months)}
 
     def demand_charge_usd(self, import_mw: np.ndarray) -> float:
-        """The demand charge of an import series (MW per step of ``month_of_step``): each
-        billing month's peak times that month's charge."""
+        """The demand charge of an import series: each billing month's peak times that
+        month's charge."""
         if self.demand_charge_usd_per_mw <= 0 or len(import_mw) == 0:
             return 0.0
-        months = np.asarray(self.month_of_step)[: len(import_mw)]
-        return float(
-            sum(
-                self.month_demand_charge_usd_per_mw(k) * float(import_mw[months == k].max())
-                for k in np.unique(months)
-            )
-        )
+        peaks = self.month_peak_import_mw(import_mw)
+        return float(sum(self.month_demand_charge_usd_per_mw(k) * mw for k, mw in peaks.items()))
 
     def check_length(self, n_steps: int) -> None:
         for name in (*self._ARRAYS, "month_of_step"):

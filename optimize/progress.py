@@ -68,7 +68,8 @@ def report(line: str) -> None:
 
 def progress_line(label: str, bound: float, incumbent: float, gap: float, elapsed_s: float):
     """One progress line; objective figures in USD (HiGHS's, with the objective offset),
-    ``gap`` as a fraction of the incumbent; ``none``/``n/a`` where HiGHS has no figure."""
+    ``gap`` as a fraction (of the gap basis when the run has one, see
+    ``run_with_progress``); ``none``/``n/a`` where HiGHS has no figure."""
     has_incumbent = math.isfinite(incumbent)
     gap_text = f"{100 * gap:.2f} %" if has_incumbent and math.isfinite(gap) else "n/a"
     return (

@@ -72,10 +72,7 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
             result = HighsResult(status, pf.objective_usd, gap, True, pf.seconds, pf.bound_usd)
             result.gap_basis = basis
             return result, pf.values
-        start = highspy.HighsSolution()
-        start.col_value = list(pf.values)
-        start.value_valid = True
-        h.setSolution(start)
+        _set_start(h, pf.values)
     return _milp_after_start(h, cm, options, pf, basis), None
 
 
@@ -97,11 +94,16 @@ def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float
         if res.status != "optimal" or res.gap_basis is None or res.mip_gap <= rel_gap:
             return res
         spent_s, basis = res.solve_s, res.gap_basis
-        start = highspy.HighsSolution()
-        start.col_value = list(h.getSolution().col_value)
-        start.value_valid = True
-        h.setSolution(start)
+        _set_start(h, h.getSolution().col_value)
     return res
+
+
+def _set_start(h: highspy.Highs, values) -> None:
+    """Give HiGHS the column values ``values`` as its MIP start."""
+    start = highspy.HighsSolution()
+    start.col_value = list(values)
+    start.value_valid = True
+    h.setSolution(start)
 
 
 def _milp_after_start(h, cm: CompiledModel, options: SolverOptions, pf, basis) -> HighsResult:
