@@ -13,9 +13,9 @@ import pandas as pd
 import optimize
 from microgrid.acplan import plan_ac
 from microgrid.assemble import Inputs, build_problem, load_inputs, network_parameters
-from microgrid.baselines import baseline_summaries
+from microgrid.baselines import add_baselines
 from microgrid.billing import demand_charge_summary
-from microgrid.dispatch import demand_response_caps, solve_dispatch
+from microgrid.dispatch import demand_response_caps, optimize_dispatch, solve_dispatch
 from microgrid.errors import InputError
 from microgrid.network import INJECTION_COLUMNS, build_network
 from microgrid.operate import actual_powerflow, add_cosim_outputs, run_operate
@@ -23,6 +23,7 @@ from microgrid.output import Result
 from microgrid.powerflow import run_timeseries
 from microgrid.results import job_segments, summarize, timeseries_frame
 from microgrid.scenario import Scenario, load_scenario
+from microgrid.scenario_yaml import scenario_sha256
 
 
 def check_network(scenario: Scenario, ts: pd.DataFrame):
@@ -55,10 +56,6 @@ def powerflow_summary(pf: pd.DataFrame, engine: str) -> dict:
     }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 MODES = ("plan", "plan-ac", "operate")
 
 
@@ -71,8 +68,10 @@ def run(
 ) -> Result:
     """Solve a scenario end to end and return its `Result` (nothing is written).
 
-    `baselines`: also simulate the rule-based baselines (microgrid/baselines.py) and add
-    their costs and the optimum's savings to `summary["baselines"]`.
+    `baselines`: also run the baselines (microgrid/baselines/: asap, carbon-threshold,
+    storage-optimal) and add their costs, limit breaches and the optimum's savings to
+    `summary["baselines"]`, and what storage and job flexibility buy to
+    `summary["value_of"]`.
     `mode`: "plan", "plan-ac" (AC-feasible plan, microgrid/acplan.py) or "operate"
     (closed loop; the time series are the actual rows, microgrid/operate/)."""
     if mode not in MODES:
@@ -91,7 +90,7 @@ def run(
     summary["scenario"] = {
         "name": scenario.name,
         "path": str(scenario_path) if scenario_path else None,
-        "sha256": _sha256(scenario_path) if scenario_path else None,
+        "sha256": scenario_sha256(scenario, scenario_path),  # of the result's scenario.yaml
     }
     summary["period"] = _period(scenario, inputs)
     summary["result_id"] = _result_id(summary, ts)
@@ -151,13 +150,14 @@ def _summarise(
         scenario.grid.demand_charge_billing,
         ts["grid_import_mw"].to_numpy(),
     )
-    if baselines:
-        summary["baselines"] = baseline_summaries(
+    if baselines:  # storage-optimal is solved as the optimum is (options, windows)
+        add_baselines(
+            summary,
             problem,
             inputs.index,
             scenario.site.timezone,
-            summary,
             price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
+            solve=lambda p: optimize_dispatch(scenario, p),
         )
     return jobs, summary
 

@@ -103,13 +103,15 @@ def check_jobs(result) -> None:
 def check_against_baselines(scenario, result) -> None:
     s = result.summary
     opt = s["total_cost_usd"] + s["carbon_cost_usd"]
-    assert set(s["baselines"]) == {"asap", "carbon-threshold"}
+    assert set(s["baselines"]) == {"asap", "carbon-threshold", "storage-optimal"}
     for name, b in s["baselines"].items():
+        assert b["jobs"]["deadlines_met"] == 8, name
+        if "total_cost_usd" not in b:  # storage-optimal when asap's load cannot be served
+            continue
         saving = 100 * (b["total_cost_usd"] - s["total_cost_usd"]) / b["total_cost_usd"]
         assert b["cost_saving_pct"] == pytest.approx(saving), name
-        assert b["jobs"]["deadlines_met"] == 8, name
-        if s["solver"]["status"] == "optimal":
-            assert opt <= b["objective_usd"], name
+        if s["solver"]["status"] == "optimal":  # within the optimum's proven gap
+            assert opt <= b["objective_usd"] + s["solver"]["mip_gap"] * s["solver"]["gap_basis_usd"]
     # the summary's costs are the shared accounting applied to the optimum's rows
     problem = build_problem(scenario, load_inputs(scenario))
     c = cost_breakdown(problem, result.timeseries)
@@ -146,9 +148,10 @@ def test_r2_jobs_and_baselines(r2):
     check_jobs(result)
     check_against_baselines(scenario, result)
     asap = result.summary["baselines"]["asap"]
-    # ASAP keeps 70 %+ of the campus running through the outage: more than PV, battery
-    # and gensets give, so the baseline shows it as import over the (zero) limit
-    assert asap["violations"]["import_over_limit_steps"] >= 1
+    # ASAP keeps 70 %+ of the campus running through the outage: its battery reserve,
+    # charged before the known outage, and the gensets carry it, so it keeps every limit
+    # (before the reserve rule it imported 158 MWh over the zero limit)
+    assert asap["keeps_all_limits"], asap["limit_breaches"]
 
 
 def test_r3_rows(r3):

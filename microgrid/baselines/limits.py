@@ -1,0 +1,77 @@
+"""The limits a plan breaks, measured on its rows: the same keys as the closed loop's
+`summary["operate"]["limit_breaches"]` (`microgrid/operate/record.py`), so one CLI
+formatter prints both.
+
+Per limit `name` in `import` (the import limit, 0 in an outage), `ramp` (on net import,
+step 0 against the initial net import when given) and `dr_cap` (the demand-response cap
+on net import): `<name>_breach_steps`, `<name>_breach_max_mw` (the worst excess, MW),
+`<name>_breach_times_utc` (the first `MAX_TIMES` steps); `import_breach_mwh` (energy over
+the limit: load a site in an outage could not serve), and `soc_final_short_mwh` (stored
+energy below the final state of charge the optimizer must reach; 0 when kept or when the
+scenario sets none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+import optimize
+
+#: Excess below this (MW, MWh) is rounding, not a breach: the optimizer's own tolerance.
+TOL = 1e-6
+MAX_TIMES = 20
+
+
+def excess_mw(problem: optimize.Problem, rows: Mapping) -> dict[str, np.ndarray]:
+    """Per step, how far the plan goes beyond each limit (MW; 0 where kept)."""
+    grid, step_h = problem.grid, problem.step_h
+    imp = np.asarray(rows["grid_import_mw"], dtype=float)
+    net = imp - np.asarray(rows["grid_export_mw"], dtype=float)
+    out = {"import": np.maximum(imp - grid.import_max_mw, 0.0)}
+    ramp = np.zeros_like(net)
+    if grid.ramp_mw_per_h is not None:
+        before = np.concatenate(([np.nan if grid.initial_net_import_mw is None
+                                  else grid.initial_net_import_mw], net[:-1]))  # fmt: skip
+        jump = np.nan_to_num(np.abs(net - before), nan=0.0)
+        ramp = np.maximum(jump - grid.ramp_mw_per_h * step_h, 0.0)
+    out["ramp"] = ramp
+    cap = grid.net_import_cap_mw
+    dr = np.zeros_like(net)
+    if cap is not None:
+        dr = np.where(np.isnan(cap), 0.0, np.maximum(net - np.nan_to_num(cap), 0.0))
+    out["dr_cap"] = dr
+    return {k: np.where(v > TOL, v, 0.0) for k, v in out.items()}
+
+
+def soc_final_short_mwh(problem: optimize.Problem, rows: Mapping) -> float:
+    """Stored energy (MWh) below the final state of charge at the end (0 when kept)."""
+    b = problem.battery
+    if b is None or b.soc_final_frac is None:
+        return 0.0
+    soc = np.asarray(rows["battery_soc_mwh"], dtype=float)
+    short = b.soc_final_frac * b.energy_mwh - float(soc[-1])
+    return short if short > TOL else 0.0
+
+
+def limit_breaches(problem: optimize.Problem, rows: Mapping, index: pd.DatetimeIndex) -> dict:
+    """The breaches of a plan (`rows`: column -> array, a results frame works) as in the
+    module text; `index` the UTC time stamps of the steps."""
+    out: dict = {}
+    for name, excess in excess_mw(problem, rows).items():
+        steps = np.flatnonzero(excess > 0)
+        out[f"{name}_breach_steps"] = len(steps)
+        out[f"{name}_breach_max_mw"] = float(excess.max(initial=0.0))
+        out[f"{name}_breach_times_utc"] = [index[s].isoformat() for s in steps[:MAX_TIMES]]
+        if name == "import":
+            out["import_breach_mwh"] = float(excess.sum() * problem.step_h)
+    out["soc_final_short_mwh"] = soc_final_short_mwh(problem, rows)
+    return out
+
+
+def keeps_all(breaches: Mapping) -> bool:
+    """True when a plan breaks no limit."""
+    steps = sum(int(v) for k, v in breaches.items() if k.endswith("_breach_steps"))
+    return steps == 0 and breaches.get("soc_final_short_mwh", 0.0) == 0.0

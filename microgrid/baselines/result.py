@@ -1,0 +1,53 @@
+"""A baseline's result and its rows in the optimum's columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.results import TIMESERIES_COLUMNS
+
+
+@dataclass
+class BaselineResult:
+    """One baseline: its rows (the optimum's columns; None when it has no plan), costs
+    (`microgrid.costs.cost_breakdown` keys), jobs (per job `work_done_h`,
+    `unfinished_h`, `restarts`, `deadline_met`), limit breaches (`limits.limit_breaches`),
+    generator MW by name, and `status`: "simulated" (a rule baseline), the solver's status
+    (storage-optimal) or "infeasible" (`reason` says why)."""
+
+    name: str
+    timeseries: pd.DataFrame | None
+    costs: dict[str, float]
+    jobs: dict[str, dict]
+    breaches: dict
+    gen_mw: dict[str, np.ndarray] = field(default_factory=dict)
+    status: str = "simulated"
+    reason: str = ""
+
+
+def plan_frame(
+    problem: optimize.Problem, series: dict[str, np.ndarray], job_mw: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """A plan's rows with the optimum's columns: `series` maps column names to MW (MWh for
+    the state of charge) per step, the prices, carbon and facility come from `problem`;
+    no power-flow columns (NaN: baselines get no AC check)."""
+    n, grid, fac = problem.n_steps, problem.grid, problem.facility
+    series = {
+        "price_usd_per_mwh": grid.import_price_usd_per_mwh,
+        "carbon_g_per_kwh": grid.carbon_g_per_kwh,
+        **series,
+    }
+    no_powerflow = ("dc_bus_vm_pu", "max_line_loading_pct")
+    cols = {
+        c: series.get(c, np.full(n, np.nan) if c in no_powerflow else np.zeros(n))
+        for c in TIMESERIES_COLUMNS
+    }
+    # all columns at once: one insert per job (416 in a year) fragments the frame
+    cols |= {f"job_{jid}_mw": job_mw[jid] for jid in sorted(job_mw)}
+    cols["inference_it_mw"] = fac.inference_it_mw
+    cols["pue"] = fac.pue
+    return pd.DataFrame(cols)

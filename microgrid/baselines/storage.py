@@ -1,0 +1,73 @@
+"""The `storage-optimal` baseline: the jobs run exactly as in `asap`, the battery,
+curtailment, generators and grid exchange are optimised.
+
+`optimize` has no way to pin a job's power per step, so the asap job power becomes fixed
+IT load: a copy of the problem with no jobs whose inference IT load is inference plus
+the asap jobs (MW). The optimizer's facility load is `(inference + jobs) × PUE` either
+way, so the accounting is identical; costs come from `cost_breakdown` on the original
+problem, with asap's unfinished work priced as in asap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.baselines.limits import limit_breaches
+from microgrid.baselines.result import BaselineResult, plan_frame
+from microgrid.costs import cost_breakdown
+
+NAME = "storage-optimal"
+Solve = Callable[[optimize.Problem], optimize.Dispatch]
+
+
+def fixed_jobs_problem(problem: optimize.Problem, it_mw: np.ndarray) -> optimize.Problem:
+    """`problem` with no jobs and the IT load `it_mw` (MW per step: inference + jobs) as
+    the facility's fixed IT load."""
+    facility = optimize.Facility(inference_it_mw=it_mw, pue=problem.facility.pue)
+    return dataclasses.replace(problem, jobs=(), facility=facility)
+
+
+def storage_optimal(
+    problem: optimize.Problem, asap: BaselineResult, index: pd.DatetimeIndex, solve: Solve
+) -> BaselineResult:
+    """Optimise everything but the jobs, which run as in `asap` (its rows give the job
+    MW). An infeasible copy (asap's load cannot be served within the limits) gives a
+    result with status "infeasible" and no rows ("failed" if the solver fails)."""
+    job_mw = {j.id: asap.timeseries[f"job_{j.id}_mw"].to_numpy() for j in problem.jobs}
+    it_mw = asap.timeseries["it_load_mw"].to_numpy()
+    try:
+        d = solve(fixed_jobs_problem(problem, it_mw))
+    except optimize.Infeasible as exc:
+        return BaselineResult(NAME, None, {}, asap.jobs, {}, status="infeasible", reason=str(exc))
+    except optimize.SolveError as exc:  # a numerical failure: the run goes on without it
+        return BaselineResult(NAME, None, {}, asap.jobs, {}, status="failed", reason=str(exc))
+    series = {k: v for k, v in d.series.items() if not k.startswith("job_")}
+    ts = plan_frame(problem, series, job_mw)
+    ts.index = index
+    unfinished = sum(j["unfinished_h"] for j in asap.jobs.values())
+    costs = _costs(problem, ts, d, unfinished)
+    return BaselineResult(
+        NAME, ts, costs, asap.jobs, limit_breaches(problem, ts, index), status=d.status
+    )
+
+
+def _costs(
+    problem: optimize.Problem, ts: pd.DataFrame, d: optimize.Dispatch, unfinished_h: float
+) -> dict[str, float]:
+    """`cost_breakdown` of the rows. The dispatch gives only the generators' total MW, so
+    with several generators their fuel and emissions come from the solver's own costs."""
+    if len(problem.generators) <= 1:
+        return cost_breakdown(problem, ts, unfinished_h=unfinished_h)
+    zeros = {g.name: np.zeros(problem.n_steps) for g in problem.generators}
+    c = cost_breakdown(problem, ts, gen_mw=zeros, unfinished_h=unfinished_h)
+    c["fuel_usd"] = d.costs["fuel_usd"]
+    c["emissions_t"] = d.costs["emissions_t"]
+    c["carbon_usd"] = problem.objective.carbon_price_usd_per_t * c["emissions_t"]
+    c["total_cost_usd"] += c["fuel_usd"]
+    c["objective_usd"] = c["total_cost_usd"] + c["carbon_usd"]
+    return c

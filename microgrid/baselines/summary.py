@@ -1,0 +1,105 @@
+"""The baselines' figures in summary.json: each baseline's costs, limit breaches and the
+optimum's savings against it (`summary["baselines"]`), and what storage and job
+flexibility are worth (`summary["value_of"]`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.baselines.limits import keeps_all
+from microgrid.baselines.result import BaselineResult
+from microgrid.baselines.run import STORAGE_OPTIMAL, run_baselines
+from microgrid.baselines.storage import Solve
+
+#: Relative difference that is solver rounding, not a gap (HiGHS's feasibility tolerance).
+_ROUNDING = 1e-6
+
+
+def _pct(base: float, opt: float) -> float | None:
+    """Saving of `opt` against `base` in % of |base|; 0 when both are 0, None when only
+    the baseline is 0 (no meaningful percentage)."""
+    if abs(base) < 1e-9:
+        return 0.0 if abs(opt) < 1e-9 else None
+    return 100.0 * (base - opt) / abs(base)
+
+
+def _jobs(result: BaselineResult) -> dict:
+    return {
+        "n_jobs": len(result.jobs),
+        "deadlines_met": sum(1 for j in result.jobs.values() if j["deadline_met"]),
+        "restarts": sum(j["restarts"] for j in result.jobs.values()),
+    }
+
+
+def baseline_summary(result: BaselineResult, optimum: dict) -> dict:
+    """One baseline's figures for summary.json (USD, t, MW), with the optimum's savings
+    against it; an infeasible baseline gives its status and reason only."""
+    if result.timeseries is None:
+        return {"status": result.status, "reason": result.reason, "jobs": _jobs(result)}
+    c = result.costs
+    opt_total = optimum["total_cost_usd"]
+    opt_objective = opt_total + optimum.get("carbon_cost_usd", 0.0)
+    return {
+        "status": result.status,
+        "total_cost_usd": c["total_cost_usd"],
+        "energy_cost_usd": c["energy_usd"],
+        "demand_cost_usd": c["demand_usd"],
+        "fuel_cost_usd": c["fuel_usd"],
+        "wear_cost_usd": c["wear_usd"],
+        "carbon_cost_usd": c["carbon_usd"],
+        "objective_usd": c["objective_usd"],
+        "emissions_t": c["emissions_t"],
+        "cost_saving_usd": c["total_cost_usd"] - opt_total,
+        "cost_saving_pct": _pct(c["total_cost_usd"], opt_total),
+        "emissions_saving_t": c["emissions_t"] - optimum["emissions_t"],
+        "emissions_saving_pct": _pct(c["emissions_t"], optimum["emissions_t"]),
+        "objective_saving_pct": _pct(c["objective_usd"], opt_objective),
+        "peak_import_mw": float(result.timeseries["grid_import_mw"].max()),
+        "jobs": _jobs(result),
+        "keeps_all_limits": keeps_all(result.breaches),
+        "limit_breaches": result.breaches,
+    }
+
+
+def value_of(baselines: dict[str, dict], optimum: dict) -> dict | None:
+    """What storage buys (asap -> storage-optimal) and what job flexibility buys on top
+    (storage-optimal -> optimum), in USD of total cost and t of CO2; None when
+    storage-optimal has no plan. `job_flexibility_within_gap`: the difference in objective
+    is within the optimum's proven MIP gap (USD), so its size is not resolved."""
+    asap, store = baselines["asap"], baselines[STORAGE_OPTIMAL]
+    if "total_cost_usd" not in store:
+        return None
+    solver = optimum.get("solver", {})
+    gap_usd = (solver.get("mip_gap") or 0.0) * (solver.get("gap_basis_usd") or 0.0)
+    opt_objective = optimum["total_cost_usd"] + optimum.get("carbon_cost_usd", 0.0)
+    return {
+        "storage_usd": asap["total_cost_usd"] - store["total_cost_usd"],
+        "job_flexibility_usd": store["total_cost_usd"] - optimum["total_cost_usd"],
+        "storage_emissions_t": asap["emissions_t"] - store["emissions_t"],
+        "job_flexibility_emissions_t": store["emissions_t"] - optimum["emissions_t"],
+        "optimum_gap_usd": gap_usd,
+        "job_flexibility_within_gap": abs(store["objective_usd"] - opt_objective)
+        <= gap_usd + _ROUNDING * max(1.0, abs(opt_objective)),
+        "asap_keeps_all_limits": asap["keeps_all_limits"],
+    }
+
+
+def add_baselines(
+    summary: dict,
+    problem: optimize.Problem,
+    index: pd.DatetimeIndex,
+    timezone: str,
+    price_usd_per_mwh: np.ndarray | None = None,
+    solve: Solve | None = None,
+) -> dict[str, BaselineResult]:
+    """Run every baseline against the optimum `summary` and add `summary["baselines"]`
+    and `summary["value_of"]` (when storage-optimal has a plan); returns the results."""
+    kwargs = {} if solve is None else {"solve": solve}
+    results = run_baselines(problem, index, timezone, price_usd_per_mwh, **kwargs)
+    summary["baselines"] = {name: baseline_summary(r, summary) for name, r in results.items()}
+    value = value_of(summary["baselines"], summary)
+    if value is not None:
+        summary["value_of"] = value
+    return results
