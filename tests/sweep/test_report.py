@@ -1,0 +1,149 @@
+"""The sweep report (microgrid/sweeps/report.py) on hand-made sweep folders: differences
+within the solver tolerance are marked and never called a trend, tables have thousands
+separators and a planner's columns.
+
+The synthetic carbon-price sweep: every case proven to a 1 % gap on a 1,000,000 USD basis,
+so each cost is within ±10,000 USD of its optimum and two neighbours within 20,000 USD:
+  price 0    1,000,000 USD  3,000 t
+  price 50   1,000,600 USD  3,010 t   +600 USD   (0.06 %: within -> "≈", no trend)
+  price 100  1,050,600 USD  2,800 t   +50,000 USD (5 %: beyond -> a trend)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from microgrid.sweeps.report import sweep_report
+from microgrid.sweeps.tables import format_cell
+from microgrid.sweeps.tolerance import case_tolerance_usd, step_between
+
+AXIS = "objective.carbon_price_usd_per_t"
+ROWS = [(0, 1_000_000.0, 3000.0), (50, 1_000_600.0, 3010.0), (100, 1_050_600.0, 2800.0)]
+
+
+def summary(cost: float, emissions: float, gap: float = 0.01) -> dict:
+    """A case summary as microgrid.run writes it, with 20 baselines (many flat columns)."""
+    baselines = {f"b{k}": {"total_cost_usd": 2e6 + k, "emissions_t": 3500.0} for k in range(20)}
+    return {
+        "total_cost_usd": cost,
+        "emissions_t": emissions,
+        "renewable_share": 0.25,
+        "peak_import_mw": 87.6,
+        "solver": {
+            "status": "optimal",
+            "objective_usd": cost,
+            "mip_gap": gap,
+            "bound_usd": cost - gap * 1_000_000.0,
+            "gap_basis_usd": 1_000_000.0,
+        },
+        "baselines": baselines,
+    }
+
+
+def write_sweep(out, rows=ROWS) -> None:
+    """A sweep folder (sweep.json, records/) whose cases finished with these KPIs."""
+    (out / "records").mkdir(parents=True)
+    cases = []
+    for i, (price, cost, emissions) in enumerate(rows):
+        cid = f"c{i:03d}"
+        cases.append({"case_id": cid, "params": {AXIS: price}})
+        rec = {"case_id": cid, "index": i, "status": "ok", "params": {AXIS: price},
+               "wall_s": 1.5, "error": None, "summary": summary(cost, emissions)}  # fmt: skip
+        (out / "records" / f"{cid}.json").write_text(json.dumps(rec))
+    (out / "sweep.json").write_text(json.dumps({"name": "t", "axes": [AXIS], "cases": cases}))
+
+
+@pytest.fixture
+def report(tmp_path):
+    out = tmp_path / "sweep"
+    write_sweep(out)
+    page = sweep_report(out)
+    return out, re.sub(r"base64,[^']+", "base64,", page.read_text())
+
+
+def rows_of(page: str, header: str) -> list[list[str]]:
+    """The body rows (cell texts) of the first table after `header`."""
+    table = page[page.index(header) :]
+    body = table[table.index("<tbody>") : table.index("</tbody>")]
+    return [re.findall(r"<td>(.*?)</td>", tr, re.S) for tr in body.split("<tr>")[1:]]
+
+
+def test_step_inside_the_tolerance_is_marked_and_a_5_pct_step_is_not(report):
+    out, page = report
+    table = pd.read_csv(out / "report" / "sensitivity_objective_carbon_price_usd_per_t.csv")
+    assert table["cost_step_usd"].tolist()[1:] == [600.0, 50_000.0]
+    assert table["within_tolerance"].tolist()[1:] == [True, False]
+    assert table["cost_tolerance_usd_mean"].tolist() == [10_000.0] * 3
+    rows = rows_of(page, f"<h3>{AXIS}</h3>")
+    # value, cases, cost, emissions, tolerance, Δ cost, Δ emissions
+    assert rows[1][-2:] == ["≈ +600", "≈ +10.0"]
+    assert rows[2][-2:] == ["+50,000", "-210.0"]
+    assert "≈: the difference from the row before is within" in page  # the footnote
+
+
+def test_trend_text_claims_no_trend_inside_the_tolerance(report):
+    _, page = report
+    lines = re.findall(r"<li>(.*?)</li>", page)
+    assert lines[0] == (
+        f"{AXIS} 0 → 50: cost +600 USD, ≈ within the solver tolerance of ±20,000 USD "
+        "(no trend); the emissions change of +10.0 t CO2 is no trend either."
+    )
+    assert lines[1] == f"{AXIS} 50 → 100: cost rises by 50,000 USD; emissions fall by 210.0 t CO2."
+    assert "rises" not in lines[0] and "raises" not in lines[0]
+
+
+def test_tables_have_thousands_separators_and_a_planners_columns(report):
+    out, page = report
+    assert "1,000,600" in page and "1,050,600" in page
+    assert not re.search(r"\d\.\d+e[+-]\d", page)  # no 1.001e+06
+    header = page[page.index("<h2>All finished cases") :]
+    shown = re.findall(r"<th>(.*?)</th>", header)
+    assert shown[:4] == ["case", "status", AXIS, "total cost (USD)"]
+    assert len(shown) <= 15
+    every = pd.read_csv(out / "report" / "cases.csv")
+    assert len(every.columns) > 45  # the 20 baselines' KPIs are in the CSV, not on the page
+    assert "baselines.b19.total_cost_usd" in every
+
+
+def test_step_between_by_hand():
+    # 1 % gap on 1,000,000 USD each: ±10,000 USD, combined 20,000
+    assert step_between(1_000_000, 1_000_600, 10_000, 10_000).within
+    assert step_between(1_000_000, 1_020_000, 10_000, 10_000).within  # the edge counts
+    assert not step_between(1_000_000, 1_020_001, 10_000, 10_000).within
+    assert not step_between(1_000_000, 1_050_000, 10_000, 10_000).within
+    # no known tolerance: only float noise is "the same"
+    assert step_between(1_000_000, 1_000_000 + 1e-6, np.nan, np.nan).within
+    assert not step_between(1_000_000, 1_000_001, np.nan, np.nan).within
+
+
+def test_case_tolerance_from_basis_bound_or_gross_cost():
+    df = pd.DataFrame(
+        {
+            "solver.mip_gap": [0.01, 0.02, 0.005, np.nan],
+            "solver.gap_basis_usd": [900_000.0, np.nan, np.nan, np.nan],
+            "solver.objective_usd": [-35_000.0, 1000.0, -10_000.0, 5.0],
+            "solver.bound_usd": [-44_000.0, 400.0, np.nan, np.nan],
+            # rolling windows: no basis or bound; gross = energy bought + demand charge
+            "energy_cost_usd": [0.0, 0.0, -50_000.0, 0.0],
+            "demand_cost_usd": [0.0, 0.0, 120_000.0, 0.0],
+        }
+    )
+    tol = case_tolerance_usd(df).tolist()
+    assert tol[:3] == pytest.approx([9_000.0, 600.0, 600.0])
+    assert np.isnan(tol[3])
+
+
+def test_format_cell_by_column():
+    assert format_cell("total_cost_usd", 1_234_567.4) == "1,234,567"
+    assert format_cell("total_cost_usd_mean", -35_663.1) == "-35,663"
+    assert format_cell("emissions_t_max", 3450.86) == "3,450.9"
+    assert format_cell("renewable_share", 0.2767) == "27.7 %"
+    assert format_cell("solver.mip_gap", 0.0099148) == "0.991 %"
+    assert format_cell("battery.energy_mwh", 200.0) == "200"  # an axis: no unit rule
+    assert format_cell("n_cases", 12_000) == "12,000"
+    assert format_cell("error", "ValueError: x") == "ValueError: x"
