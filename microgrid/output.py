@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,8 +9,10 @@ import pandas as pd
 
 from microgrid.atomic import json_text
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
+from microgrid.report_html.page import write_report
 from microgrid.resultdir import write_dir
 from microgrid.scenario import Scenario
+from microgrid.scenario_yaml import scenario_bytes
 
 
 @dataclass
@@ -105,10 +106,12 @@ def _write_files(result: Result, tmp: Path) -> None:
     (tmp / "timings.json").write_text(json_text(timings))
     if len(result.violations):
         result.violations.to_csv(tmp / "violations.csv", index=False)
-    if result.scenario_path is not None:
-        shutil.copyfile(result.scenario_path, tmp / "scenario.yaml")
+    # always: the file byte for byte, or the scenario object as YAML (its sha256 is the
+    # summary's, which exports name)
+    (tmp / "scenario.yaml").write_bytes(scenario_bytes(result.scenario, result.scenario_path))
     plot_dispatch(result.timeseries, result.scenario, tmp / "dispatch.png")
     _write_mode_outputs(result, tmp)
+    write_report(tmp)  # last: the page is built from the files above (report.html)
 
 
 def write_result_dir(result: Result, out: Path) -> Path:

@@ -1,0 +1,155 @@
+"""The headline figures of a run: value, unit and one sentence on what each means, taken
+from summary.json as written (the report computes nothing a planner would have to check)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from microgrid.report_html.fmt import number
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline figure. `key` is its dotted path in summary.json ("" for a text-only
+    figure such as the solver status); `value` is the number as stored there."""
+
+    key: str
+    label: str
+    value: float | str
+    text: str  # as shown: thousands separators, the unit's decimals
+    unit: str
+    meaning: str
+    part: bool = False  # a part of the total cost (indented under it)
+
+
+# (key, label, unit, decimals, meaning, part of the total cost)
+_MONEY = (
+    ("total_cost_usd", "Total cost", "USD", 0,
+     "What the plan pays over the period: energy, demand charge, fuel, battery wear and "
+     "carbon price together.", False),
+    ("energy_cost_usd", "Energy", "USD", 0,
+     "Imports at the hourly price minus export revenue (negative: exports earned more).",
+     True),
+    ("demand_cost_usd", "Demand charge", "USD", 0, "", True),
+    ("fuel_cost_usd", "Generator fuel", "USD", 0, "Fuel burnt by on-site generators.", True),
+    ("wear_cost_usd", "Battery wear", "USD", 0,
+     "Battery degradation, charged per MWh discharged.", True),
+    ("carbon_cost_usd", "Carbon price", "USD", 0,
+     "The scenario's carbon price times the emissions (0 without a carbon price).", True),
+)  # fmt: skip
+_ENERGY = (
+    ("emissions_t", "Emissions", "t CO2", 1,
+     "Grid imports times the hourly carbon intensity, plus generator emissions."),
+    ("grid_import_mwh", "Energy imported", "MWh", 1, "Energy bought from the grid."),
+    ("grid_export_mwh", "Energy exported", "MWh", 1, "Energy sold to the grid."),
+    ("peak_import_mw", "Peak import", "MW", 1,
+     "The highest step-average grid import: the demand charge is billed on it."),
+    ("renewable_share", "Renewable share", "%", 1,
+     "On-site PV and wind used, as a share of the facility's energy."),
+    ("curtailed_mwh", "Curtailment", "MWh", 1, "PV and wind energy available but not used."),
+)  # fmt: skip
+
+
+def demand_meaning(summary: dict) -> str:
+    """How the demand charge was billed, e.g. "8 USD/kW-month on each local calendar
+    month's peak import, prorated: 22.6 % of 2023-08 (peak 87.6 MW)"."""
+    d = summary.get("demand_charge")
+    if not isinstance(d, dict) or not d.get("months"):
+        return "Billed on the peak grid import."
+    months = ", ".join(
+        f"{100 * m['share_billed']:.1f} % of {m['month']} (peak {m['peak_import_mw']:,.1f} MW)"
+        for m in d["months"]
+    )
+    billing = str(d.get("billing", "")).replace("_", " ")
+    return (
+        f"{number(d['usd_per_kw_month'], None)} USD/kW-month on each local calendar month's "
+        f"peak import, billed {billing}: {months}."
+    )
+
+
+def _money(summary: dict) -> list[Kpi]:
+    out = []
+    for key, label, unit, dec, meaning, part in _MONEY:
+        if key in summary:
+            meaning = meaning or demand_meaning(summary)
+            if key == "total_cost_usd" and summary.get("mode") == "operate":
+                meaning = meaning.replace("the plan pays", "the plant's actual dispatch paid")
+            value = summary[key]
+            out.append(Kpi(key, label, value, number(value, dec), unit, meaning, part))
+    return out
+
+
+def _energy(summary: dict) -> list[Kpi]:
+    out = []
+    for key, label, unit, dec, meaning in _ENERGY:
+        if key in summary:
+            value = summary[key]
+            shown = 100 * value if unit == "%" else value  # the share is stored as 0-1
+            out.append(Kpi(key, label, value, number(shown, dec), unit, meaning))
+    return out
+
+
+def _jobs(summary: dict) -> list[Kpi]:
+    j = summary.get("jobs")
+    if not isinstance(j, dict) or not j.get("n_jobs"):
+        return []
+    met, n = j["deadlines_met"], j["n_jobs"]
+    meaning = f"Training jobs that finish their work by their deadline ({met} of {n})."
+    return [
+        Kpi("jobs.deadlines_met", "Job deadlines met", met, f"{met:,d} / {n:,d}", "jobs", meaning)
+    ]
+
+
+def _solver(summary: dict) -> list[Kpi]:
+    s = summary["solver"]
+    status = str(s.get("status", "unknown"))
+    out = [
+        Kpi("solver.status", "Solver status", status, status, "",
+            "optimal: proven within the scenario's MIP gap; node_limit, time_limit or "
+            "heuristic: the best plan found, with the proven gap below."),
+    ]  # fmt: skip
+    if "mip_gap" in s:
+        gap = s["mip_gap"]
+        bound = s.get("bound_usd")
+        basis = s.get("gap_basis_usd")
+        meaning = "How far the plan's cost can be from the best possible, proven by the solver"
+        if bound is not None and basis is not None:
+            meaning += (
+                f": the cost is at most {number(100 * gap, 2)} % of {number(basis, 0)} USD "
+                f"(the gross cost) above the lower bound {number(bound, 0)} USD"
+            )
+        out.append(
+            Kpi("solver.mip_gap", "Proven gap", gap, number(100 * gap, 2), "%", meaning + ".")
+        )
+    return out
+
+
+def _operate(summary: dict) -> list[Kpi]:
+    """Operate mode: what the closed loop paid in all, and the load it could not serve."""
+    op = summary.get("operate")
+    if not isinstance(op, dict):
+        return []
+    out = []
+    if "actual_cost_usd" in op:
+        v = op["actual_cost_usd"]
+        meaning = (
+            "What the closed loop paid in all: the costs above plus unserved energy at the "
+            "scenario's value of lost load."
+        )
+        out.append(
+            Kpi("operate.actual_cost_usd", "Actual cost (operate)", v, number(v, 0), "USD", meaning)
+        )
+    if "unserved_energy_mwh" in op:
+        v = op["unserved_energy_mwh"]
+        meaning = "Load the plant could not serve (outages beyond the battery and generators)."
+        out.append(
+            Kpi("operate.unserved_energy_mwh", "Unserved energy", v, number(v, 2), "MWh", meaning)
+        )
+    return out
+
+
+def headline_kpis(summary: dict) -> list[Kpi]:
+    """The figures of the report's first section, in reading order."""
+    return (
+        _money(summary) + _operate(summary) + _energy(summary) + _jobs(summary) + _solver(summary)
+    )

@@ -1,0 +1,112 @@
+"""The report's HTML tables: baselines against the plan (every key summary.json holds,
+so new baseline fields appear without a change here), operate's events and figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from microgrid.report_html.fmt import esc, label_of, number, value_text
+
+# dict-valued baseline keys that list limit breaches: shown as one cell naming what is broken
+BREACH_KEYS = ("limit_breaches", "violations")
+
+
+def _flat(prefix: str, value: object, out: dict[str, object]) -> None:
+    """Nested dicts as dotted keys (`jobs.restarts`); breach dicts stay whole."""
+    if isinstance(value, dict) and prefix.rsplit(".", 1)[-1] not in BREACH_KEYS:
+        for k, v in value.items():
+            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
+
+
+def flatten(doc: dict) -> dict[str, object]:
+    out: dict[str, object] = {}
+    _flat("", doc, out)
+    return out
+
+
+def breach_text(breaches: dict) -> tuple[str, bool]:
+    """The non-zero entries of a breach dict ("ramp violation steps 1, soc final
+    shortfall 35.4 MWh") and whether there is any; lists (times) are not repeated."""
+    parts = []
+    for k, v in breaches.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v == 0:
+            continue
+        label = label_of(k)
+        unit = label[label.rfind("(") + 1 : -1] if label.endswith(")") else ""
+        name = label[: label.rfind(" (")] if unit else label
+        if unit == "steps" and v == 1:
+            unit = "step"
+        parts.append(f"{esc(name)}: {value_text(k, v)}{' ' + unit if unit else ''}")
+    return (", ".join(parts), True) if parts else ("none", False)
+
+
+def _cell(key: str, value: object) -> str:
+    if key.rsplit(".", 1)[-1] in BREACH_KEYS and isinstance(value, dict):
+        text, broken = breach_text(value)
+        return f'<td class="{"breach" if broken else "ok"}">{text}</td>'
+    if value is None:
+        return '<td class="na">&mdash;</td>'
+    return f"<td>{value_text(key, value)}</td>"
+
+
+def baselines_table(summary: dict) -> str:
+    """Rows: every key any baseline has (first-seen order); columns: this plan, then each
+    baseline. The plan's cell is its summary.json value where the key is the same."""
+    baselines = {name: flatten(b) for name, b in summary["baselines"].items()}
+    plan = flatten({k: v for k, v in summary.items() if k != "baselines"})
+    keys: list[str] = []
+    for flat in baselines.values():
+        keys += [k for k in flat if k not in keys]
+    head = "".join(f"<th>{esc(n)}</th>" for n in ["this plan", *baselines])
+    rows = []
+    for key in keys:
+        label = "limit breaches" if key.rsplit(".", 1)[-1] in BREACH_KEYS else label_of(key)
+        cells = _cell(key, plan.get(key)) + "".join(
+            _cell(key, b.get(key)) for b in baselines.values()
+        )
+        rows.append(f'<tr data-key="{esc(key)}"><th>{esc(label)}</th>{cells}</tr>')
+    return (
+        f'<table class="data"><thead><tr><th>metric</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def events_table(events: pd.DataFrame) -> str:
+    """events.csv as a table (every column it has)."""
+    if not len(events):
+        return "<p>No events in this run.</p>"
+    head = "".join(f"<th>{esc(label_of(str(c)))}</th>" for c in events.columns)
+    rows = []
+    for _, ev in events.iterrows():
+        cells = "".join(
+            f"<td>{'' if pd.isna(v) else value_text(str(c), v)}</td>" for c, v in ev.items()
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def facts_list(facts: list[tuple[str, str]]) -> str:
+    """A definition list of (label, HTML-safe value) pairs."""
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in facts)
+    return f'<dl class="facts">{items}</dl>'
+
+
+def operate_facts(op: dict) -> list[tuple[str, str]]:
+    """The closed loop's headline figures from summary.json["operate"]."""
+    facts = [
+        ("actual cost (USD)", number(op["actual_cost_usd"], 0))
+        if "actual_cost_usd" in op
+        else None,
+        ("unserved energy (MWh)", number(op["unserved_energy_mwh"], 2))
+        if "unserved_energy_mwh" in op
+        else None,
+        ("re-plans", number(op["n_solves"], 0)) if "n_solves" in op else None,
+        ("forecast", esc(op.get("forecast", ""))),
+    ]
+    if isinstance(op.get("limit_breaches"), dict):
+        facts.append(("limit breaches", breach_text(op["limit_breaches"])[0]))
+    return [f for f in facts if f is not None]

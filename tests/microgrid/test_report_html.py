@@ -1,0 +1,211 @@
+"""`microgrid report`: the page's sections, its headline numbers (equal to summary.json's),
+the Gantt bars (equal to jobs.csv), the baselines table (every key, breaches named), an
+offline and byte-for-byte reproducible page, and one error line for a bad RUN_DIR."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from report_case import SECTION_IDS, tiny_operate_run
+
+from microgrid.cli import main
+from microgrid.report_html.figures import gantt_figure
+from microgrid.report_html.page import REPORT_NAME
+from microgrid.report_html.rundir import read_run
+from microgrid.report_html.tables import baselines_table
+
+# tests that read the module's run (one operate solve with its AC check and baselines)
+SLOW = pytest.mark.slow
+
+KPI = re.compile(
+    r'<div class="kpi(?: part)?" data-key="([^"]*)" data-value="([^"]*)">'
+    r'<div class="label">[^<]*</div><div class="value"><span class="num">([^<]*)'
+)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    return tiny_operate_run(tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="module")
+def page(run_dir) -> str:
+    return (run_dir / REPORT_NAME).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def summary(run_dir) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def _at(doc: dict, dotted: str):
+    for part in dotted.split("."):
+        doc = doc[part]
+    return doc
+
+
+@SLOW
+def test_every_section_has_its_id_heading_and_sentence(page):
+    ids = re.findall(r'<section id="([^"]+)"><h2>[^<]+</h2><p class="lead">[^<]+\.</p>', page)
+    assert ids == SECTION_IDS
+    for sid in SECTION_IDS:  # the navigation links every section
+        assert f'<a href="#{sid}">' in page
+
+
+@SLOW
+def test_headline_numbers_are_summary_json_values(page, summary):
+    kpis = {key: (raw, shown) for key, raw, shown in KPI.findall(page)}
+    for key in ("total_cost_usd", "demand_cost_usd", "emissions_t", "grid_import_mwh",
+                "peak_import_mw", "renewable_share", "curtailed_mwh", "solver.mip_gap",
+                "operate.actual_cost_usd", "operate.unserved_energy_mwh"):  # fmt: skip
+        assert key in kpis, key
+    for key, (raw, _) in kpis.items():
+        value = _at(summary, key)
+        assert (raw if isinstance(value, str) else float(raw)) == value, key
+    assert kpis["total_cost_usd"][1] == f"{summary['total_cost_usd']:,.0f}"
+    assert kpis["emissions_t"][1] == f"{summary['emissions_t']:,.1f}"
+    assert kpis["renewable_share"][1] == f"{100 * summary['renewable_share']:.1f}"
+    assert kpis["solver.mip_gap"][1] == f"{100 * summary['solver']['mip_gap']:.2f}"
+    # the 2-hour outage with a 5 MW battery leaves load unserved (17 MWh in this case)
+    assert float(kpis["operate.unserved_energy_mwh"][0]) > 1.0
+
+
+@SLOW
+def test_demand_charge_says_how_it_was_billed(page):
+    # 2 days of January's 744 hours: 48 / 744 = 6.45 % of the month's charge
+    assert "1 USD/kW-month on each local calendar month&#x27;s peak import, billed " in page
+    assert "prorated: 6.5 % of 2023-01" in page
+
+
+@SLOW
+def test_gantt_bars_are_the_segments_of_jobs_csv(run_dir):
+    run = read_run(run_dir)
+    jobs = pd.read_csv(run_dir / "jobs.csv")
+    bars = gantt_figure(run).data[0]
+    assert list(bars.y) == list(jobs["job_id"])
+    starts = pd.to_datetime(jobs["start_utc"]).dt.tz_localize(None)  # the site is in UTC
+    assert list(bars.base) == [t.isoformat() for t in starts]
+    hours = (pd.to_datetime(jobs["end_utc"]) - pd.to_datetime(jobs["start_utc"])).dt.total_seconds()
+    assert list(bars.x) == list(hours * 1000)  # bar lengths in ms on a date axis
+    marks = {t.name: (list(t.x), list(t.y)) for t in gantt_figure(run).data[1:]}
+    assert marks["release"] == (["2023-01-02T08:00:00"], ["train"])
+    assert marks["deadline"] == (["2023-01-03T00:00:00"], ["train"])
+
+
+def test_baselines_table_shows_every_key_and_names_breaches():
+    summary = {
+        "total_cost_usd": 900.0,
+        "baselines": {
+            "asap": {
+                "total_cost_usd": 1000.0,
+                "cost_saving_usd": 12345.6,
+                "limit_breaches": {"ramp_steps": 1, "soc_final_shortfall_mwh": 35.44},
+                "jobs": {"restarts": 3},
+                "note": "<b>",
+            },
+            "storage-optimal": {"total_cost_usd": 950.0, "limit_breaches": {"ramp_steps": 0}},
+        },
+    }
+    html = baselines_table(summary)
+    keys = re.findall(r'<tr data-key="([^"]+)">', html)
+    assert keys == ["total_cost_usd", "cost_saving_usd", "limit_breaches", "jobs.restarts", "note"]
+    assert "<th>this plan</th><th>asap</th><th>storage-optimal</th>" in html
+    row = html[html.index('data-key="limit_breaches"') :].split("</tr>")[0]
+    assert '<td class="breach">ramp: 1 step, soc final shortfall: 35.4 MWh</td>' in row
+    assert '<td class="ok">none</td>' in row
+    assert "<td>12,346</td>" in html and "<td>900</td>" in html
+    assert "&lt;b&gt;" in html and "<b>" not in html  # text from the file is escaped
+
+
+@SLOW
+def test_the_run_report_equals_the_commands_byte_for_byte(run_dir, tmp_path, capsys):
+    out = tmp_path / "again.html"
+    assert main(["report", str(run_dir), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"report {out}"
+    assert out.read_bytes() == (run_dir / REPORT_NAME).read_bytes()
+
+
+@SLOW
+def test_the_page_loads_nothing_from_the_network(page):
+    tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
+    assert tags and not [t for t in tags if re.search(r"\b(?:src|href)=", t)], tags
+    assert page.count("<script") == 1 + 5  # plotly.js, then one per figure (not in kpis)
+
+
+def _one_error(capsys, code: int, *fragments: str) -> str:
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def test_a_missing_folder_is_one_error_line(tmp_path, capsys):
+    code = main(["report", str(tmp_path / "nope")])
+    _one_error(capsys, code, "nope", "result folder not found")
+
+
+def test_a_folder_that_is_not_a_run_result_is_one_error_line(tmp_path, capsys):
+    code = main(["report", str(tmp_path)])
+    _one_error(capsys, code, "not a `microgrid run` result folder (summary.json is missing)")
+    assert not (tmp_path / REPORT_NAME).exists()
+
+
+def test_another_kind_of_result_folder_is_one_error_line(tmp_path, capsys):
+    (tmp_path / ".microgrid-result.json").write_text(
+        '{"format": "microgrid-result", "format_version": 1, "kind": "pareto"}'
+    )
+    _one_error(capsys, main(["report", str(tmp_path)]), "it holds a pareto result")
+
+
+def test_a_broken_summary_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text('{"total_cost_usd": 1,')
+    _one_error(capsys, main(["report", str(tmp_path)]), "summary.json", "invalid JSON")
+    (tmp_path / "summary.json").write_text('{"total_cost_usd": 1}')
+    _one_error(capsys, main(["report", str(tmp_path)]), "missing key(s): emissions_t")
+
+
+@SLOW
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("total_cost_usd", "12", "summary.json, field total_cost_usd: must be a number"),
+        ("solver.mip_gap", [], "field solver.mip_gap: must be a number"),
+        ("demand_charge.months", {}, "field demand_charge: must hold a list of months"),
+        ("baselines.asap", 3, "field baselines.asap: must be a JSON object"),
+    ],
+)
+def test_a_damaged_summary_is_one_error_line(run_dir, tmp_path, capsys, path, value, message):
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    *parents, last = path.split(".")
+    (_at(summary, ".".join(parents)) if parents else summary)[last] = value
+    (folder / "summary.json").write_text(json.dumps(summary))
+    _one_error(capsys, main(["report", str(folder)]), message)
+
+
+@SLOW
+def test_a_timeseries_column_of_text_is_one_error_line(run_dir, tmp_path, capsys):
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    (folder / "timeseries.parquet").unlink()  # the CSV is read when there is no parquet
+    ts = pd.read_csv(folder / "timeseries.csv")
+    ts["grid_import_mw"] = ts["grid_import_mw"].astype(object)
+    ts.loc[3, "grid_import_mw"] = "lots"
+    ts.to_csv(folder / "timeseries.csv", index=False)
+    _one_error(
+        capsys, main(["report", str(folder)]), "timeseries.csv, field grid_import_mw: not a number"
+    )
+
+
+@SLOW
+def test_an_out_file_in_a_missing_folder_is_one_error_line(run_dir, tmp_path, capsys):
+    code = main(["report", str(run_dir), "--out", str(tmp_path / "no" / "r.html")])
+    _one_error(capsys, code, "folder not found for the report")
