@@ -30,6 +30,7 @@ from microgrid.network import INJECTION_COLUMNS, apply_injections, build_network
 from microgrid.powerflow import run_timeseries_detailed
 from microgrid.results import timeseries_frame
 from optimize.network_cuts import LinearCut
+from optimize.progress import report as report_progress
 
 #: Dispatch variables whose injections the sensitivities are taken for.
 SENS_VARIABLES = INJECTION_COLUMNS
@@ -397,6 +398,10 @@ def plan_ac(
         res = _check(net, ts, scenario.network.engine)
         cur = _checked(it, dispatch, res)
         history.append(_history_row(cur, res, len(cuts), penalty is not None))
+        report_progress(
+            f"plan-ac: iteration {it} of at most {max_iterations}: {cur.n_violations} AC "
+            "limit violations"
+        )
         if best is None or cur.rank < best.rank:
             best = cur
         if not len(cur.viol):  # no violation left to cut (steps without a solution give none)

@@ -11,7 +11,7 @@ import optimize
 from microgrid.billing import billing_months, demand_charge_shares
 from microgrid.datacenter import inference_it_mw, pue
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
-from microgrid.network import NetworkParameters
+from microgrid.network_params import NetworkParameters
 from microgrid.resources import resource_profiles
 from microgrid.scenario import Scenario, step_of
 from microgrid.signals import load_signals

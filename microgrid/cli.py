@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,6 +18,7 @@ EXIT_INTERNAL = 1
 EXIT_INPUT = 2
 EXIT_LIMITS_NOT_MET = 3  # plan-ac finished and wrote its best plan, but limits are violated
 MAX_PARETO_POINTS = 50  # each point is a full solve; 50 already traces a smooth front
+SCENARIO_HELP = "the scenario YAML file (docs/scenario-reference.md)"
 
 
 def _billing_note(summary: dict) -> str:
@@ -28,9 +30,11 @@ def _billing_note(summary: dict) -> str:
     return f"  ({d['billing']}: {', '.join(parts)})"
 
 
-def _breaches_line(b: dict) -> str:
-    """The plant's breaches of the ramp limit and DR caps, e.g. "ramp 1 step (max 2.9 MW),
-    DR cap none" (operate mode: the plant pauses jobs first, never inference)."""
+def _breaches_line(b: dict, broken_only: bool = False) -> str:
+    """Breaches of the limits in `b` (operate's or a baseline's `limit_breaches`), e.g.
+    "ramp 1 step (max 2.9 MW), DR cap none"; the import limit and the final state of
+    charge only when `b` has them (baselines); `broken_only`: only the limits broken ("" if
+    none). Operate mode: the plant pauses jobs first, never inference."""
 
     def part(name: str, key: str) -> str:
         n = int(b.get(f"{key}_breach_steps", 0))
@@ -38,7 +42,41 @@ def _breaches_line(b: dict) -> str:
             return f"{name} none"
         return f"{name} {n} step{'s' if n > 1 else ''} (max {b[f'{key}_breach_max_mw']:.1f} MW)"
 
-    return f"{part('ramp', 'ramp')}, {part('DR cap', 'dr_cap')}"
+    parts = [part("import", "import")] if "import_breach_steps" in b else []
+    parts += [part("ramp", "ramp"), part("DR cap", "dr_cap")]
+    if "soc_final_short_mwh" in b:
+        short = b["soc_final_short_mwh"]
+        parts.append(f"final SOC {short:.1f} MWh short" if short else "final SOC none")
+    return ", ".join(p for p in parts if not (broken_only and p.endswith(" none")))
+
+
+def _baseline_line(name: str, b: dict) -> str:
+    """The optimum against one baseline, e.g. "vs asap  saves 412,300 USD (101.0 %) and
+    12.3 % carbon; asap breaks: ramp 3 steps (max 4.1 MW)"."""
+    if "total_cost_usd" not in b:
+        why = "asap's jobs cannot run within the limits" if b["status"] == "infeasible" else ""
+        return f"  vs {name:<17}no plan ({b['status']}){': ' + why if why else ''}"
+    usd, pct = b["cost_saving_usd"], b["cost_saving_pct"]
+    money = f"saves {usd:,.0f} USD" if usd >= 0 else f"costs {-usd:,.0f} USD more"
+    if pct is not None:
+        money += f" ({pct:.1f} %)"
+    carbon = b["emissions_saving_pct"]
+    if carbon is not None:
+        money += f" and {carbon:.1f} % carbon" if carbon >= 0 else f", {-carbon:.1f} % more carbon"
+    broken = _breaches_line(b["limit_breaches"], broken_only=True)
+    limits = f"{name} breaks: {broken}" if broken else f"{name} keeps every limit"
+    return f"  vs {name:<17}{money}; {limits}"
+
+
+def _value_of_line(v: dict) -> str:
+    """What storage and job flexibility buy (summary["value_of"]), one line."""
+    line = (
+        f"  value of        storage {v['storage_usd']:,.0f} USD (asap -> storage-optimal), "
+        f"job flexibility {v['job_flexibility_usd']:,.0f} USD (storage-optimal -> optimum)"
+    )
+    if v["job_flexibility_within_gap"]:
+        line += f", within the solver's gap of {v['optimum_gap_usd']:,.0f} USD"
+    return line
 
 
 def _print_summary(summary: dict, out: Path) -> None:
@@ -70,10 +108,9 @@ def _print_summary(summary: dict, out: Path) -> None:
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
     for name, b in s.get("baselines", {}).items():
-        print(
-            f"  vs {name:<13}{b['cost_saving_pct']:>8.1f} % cost, "
-            f"{b['emissions_saving_pct']:.1f} % carbon saved"
-        )
+        print(_baseline_line(name, b))
+    if "value_of" in s:
+        print(_value_of_line(s["value_of"]))
     print(f"results in {out}")
 
 
@@ -183,7 +220,12 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
     print(f"scenario {scenario.name}: cost-carbon front, {args.points} points", flush=True)
     front, out = front_to_folder(
-        scenario, out, args.points, None if args.quiet else show, inputs=[args.scenario]
+        scenario,
+        out,
+        args.points,
+        None if args.quiet else show,
+        inputs=[args.scenario],
+        end_method=args.end_method,
     )
     for line in table_lines(front):
         print(line)
@@ -191,8 +233,29 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     return 0
 
 
+def help_with_default(action: argparse.Action) -> str:
+    """An option's help text, ending in "(default: VALUE)" when it has a value worth
+    showing: not None (the text says what happens then), not a flag's False."""
+    text = action.help or ""
+    if action.default in (None, False, argparse.SUPPRESS) or "%(default)" in text:
+        return text
+    return f"{text} (default: %(default)s)"
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """argparse's help with each option's default shown (help_with_default)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return help_with_default(action)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """Usage errors as one `error:` line and exit code 2, like every other bad input."""
+    """Usage errors as one `error:` line and exit code 2, like every other bad input; help
+    shows defaults (sub-commands are built by this class too, so theirs do)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
@@ -206,9 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"microgrid {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for register in (_add_run_parser, _add_validate_parser, _add_pareto_parser):
+        register(sub)
+    for register in _plugin_parsers():
+        register(sub)
+    for command in sub.choices.values():
+        _add_output_options(command)
+    return parser
 
+
+def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="solve a scenario and write its result directory")
-    p.add_argument("scenario", type=Path)
+    p.add_argument("scenario", type=Path, help=SCENARIO_HELP)
     p.add_argument(
         "--out",
         type=Path,
@@ -221,18 +293,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--mode",
         choices=("plan", "plan-ac", "operate"),
         default="plan",
-        help="plan (default), plan-ac (iterate to an AC-feasible plan) or operate "
+        help="plan (one optimal plan), plan-ac (iterate to an AC-feasible plan) or operate "
         "(closed-loop co-simulation under forecast error and events)",
     )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("validate", help="check a scenario and its data without solving")
-    p.add_argument("scenario", type=Path)
+
+def _add_validate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check a scenario and its data without solving",
+        description="Check a scenario as `run` would before it solves: the schema and "
+        "cross-field rules, the price, carbon, weather and job files, the PV and wind "
+        "profiles (the weather chain runs) and the optimisation problem's inputs; every "
+        "error is listed.",
+    )
+    p.add_argument("scenario", type=Path, help=SCENARIO_HELP)
     p.set_defaults(func=cmd_validate)
 
+
+def _add_pareto_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pareto", help="cost-carbon Pareto front (epsilon-constraint solves)")
-    p.add_argument("scenario", type=Path)
-    p.add_argument("--points", type=int, default=5, help="points on the front (2-50)")
+    p.add_argument("scenario", type=Path, help=SCENARIO_HELP)
+    p.add_argument(
+        "--points",
+        type=int,
+        default=5,
+        help=f"points on the front, its two ends included (2-{MAX_PARETO_POINTS})",
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -240,53 +328,84 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for pareto.csv/.png (default: out/<scenario file name>-pareto); an "
         "existing one is replaced only if microgrid wrote it",
     )
+    p.add_argument(
+        "--end-method",
+        choices=("price-fix", "milp"),
+        default="price-fix",
+        help="how the cost at the minimum-emissions end is minimised: price-fix (seconds, "
+        "its proven gap reported) or milp (branch and bound like the other points; minutes "
+        "on R1's week)",
+    )
     p.set_defaults(func=cmd_pareto)
 
-    for register in _plugin_parsers():
-        register(sub)
-    for command in sub.choices.values():
-        command.add_argument(
-            "--verbose",
-            action="store_true",
-            help="print the HiGHS log of solves in this process, and an internal error's traceback",
-        )
-        command.add_argument(
-            "--quiet",
-            action="store_true",
-            help="no progress lines on stderr (solve bound/incumbent/gap, Pareto points, "
-            "sweep cases); errors and warnings still print",
-        )
-    return parser
+
+def _add_output_options(command: argparse.ArgumentParser) -> None:
+    """--verbose and --quiet, which every sub-command takes."""
+    command.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the HiGHS log of solves in this process, and an internal error's traceback",
+    )
+    command.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr (solve bound/incumbent/gap, operate re-plans, "
+        "plan-ac iterations, Pareto points, sweep cases); errors and warnings still print",
+    )
 
 
 def _plugin_parsers() -> list[Callable]:
     """Sub-commands that live beside their feature (export, sweep)."""
     from microgrid.export.parser import add_export_parser
+    from microgrid.report_html.cli import add_report_parser
     from microgrid.sweeps.cli import add_sweep_parsers
 
-    return [add_export_parser, add_sweep_parsers]
+    return [add_export_parser, add_sweep_parsers, add_report_parser]
+
+
+# Commands that solve nothing: they run without the solver's log and progress hooks, so
+# they do not wait a second for Pyomo and HiGHS to load (`validate` answers at once).
+NO_SOLVE_COMMANDS = frozenset({"validate", "export", "report", "sweep-report"})
+
+
+@contextlib.contextmanager
+def _solver_output(args: argparse.Namespace) -> Iterator[None]:
+    """The HiGHS log (--verbose) and the progress lines (unless --quiet) of the solves
+    the command runs."""
+    if args.command in NO_SOLVE_COMMANDS:
+        yield
+        return
+    # imported here, not at the top: Pyomo and HiGHS take seconds to load, and `--help`,
+    # `--version` and the commands that solve nothing answer without them
+    import optimize
+
+    with optimize.solver_log_to_console(args.verbose), optimize.solve_progress(not args.quiet):
+        yield
+
+
+def _is_solve_error(exc: Exception) -> bool:
+    """A SolveError (checked without importing optimize: a command that raised one has it
+    loaded, one that did not need not load Pyomo to find out)."""
+    errors = sys.modules.get("optimize.errors")
+    return errors is not None and isinstance(exc, errors.SolveError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # --help, --version and usage errors end here
-    # imported after parsing, not at the top: Pyomo and HiGHS take seconds to load, and
-    # `microgrid --help` / `--version` answer at once without them
-    import optimize
-
     try:
-        with optimize.solver_log_to_console(args.verbose), optimize.solve_progress(not args.quiet):
+        with _solver_output(args):
             return int(args.func(args) or 0)
     except (InputError, WeatherDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except optimize.SolveError as exc:  # paths without a scenario to name the field on
-        print(f"error: the solver failed on these inputs: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if _is_solve_error(exc):  # paths without a scenario to name the field on
+            print(f"error: the solver failed on these inputs: {exc}", file=sys.stderr)
+            return EXIT_INPUT
         # A bug, not bad input: one line and exit 1 by default, the traceback with --verbose.
         if args.verbose:
             raise

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from microgrid.errors import InputError
 from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
-from microgrid.export.result_reader import load_result
+from microgrid.export.result_reader import ResultInputs, load_result
 from microgrid.export.safe_io import OutputDir
 from microgrid.export.schedule import (
     CSV_COLUMNS,
@@ -25,7 +25,7 @@ from microgrid.export.schedule import (
     write_schedule_csv,
 )
 from microgrid.export.slurm import SlurmOptions, SubmitError, export_slurm, submit
-from microgrid.resultdir import MAX_NAME_BYTES, absolute_target, check_target
+from microgrid.resultdir import MARKER_NAME, MAX_NAME_BYTES, absolute_target, check_target
 
 
 def _written_by_us(path: Path) -> bool:
@@ -61,62 +61,74 @@ def check_file_target(path: Path) -> None:
         )
 
 
-def _check_out(args: argparse.Namespace) -> bool:
-    """Refuse a bad --out before the result is read (folders are checked again when
-    written); True if --out names the file itself (`--to json --out schedule.json`, the
-    CSV goes beside the JSON)."""
+# the file each schedule format writes: its name in a folder, its suffix as `--out FILE`
+SCHEDULE_FILES = {"json": "schedule.json", "csv": "schedule.csv"}
+
+
+def _file_target(args: argparse.Namespace) -> Path | None:
+    """The file `--out` names (`--to json --out plan.json`, `--to csv --out plan.csv`), or
+    None when it names a folder; refuses a schedule file name of the other format."""
     target = Path(args.out)
-    if args.to not in ("json", "csv") or target.suffix.lower() not in (".json", ".csv"):
-        check_target(target, "export", inputs=[args.result_dir])
-        return False
-    check_file_target(target.with_suffix(".csv"))
-    if args.to == "json":
-        check_file_target(target.with_suffix(".json"))
-    return True
+    suffix = target.suffix.lower()
+    if args.to not in SCHEDULE_FILES or suffix not in (".json", ".csv"):
+        return None
+    if suffix != Path(SCHEDULE_FILES[args.to]).suffix:
+        raise InputError(
+            f"--to {args.to} writes a .{args.to} file but --out names a {suffix} file; give a "
+            f".{args.to} name, a folder, or --to {suffix[1:]}",
+            path=str(target),
+        )
+    return target
 
 
-def _write_files(schedule: Schedule, target: Path, to: str) -> None:
-    """`--out FILE`: the JSON (for --to json) and the CSV beside it, each atomically."""
+def _check_out(args: argparse.Namespace) -> Path | None:
+    """Refuse a bad --out before the result is read (folders are checked again when
+    written); the file it names, if it names one."""
+    target = _file_target(args)
+    if target is None:
+        check_target(Path(args.out), "export", inputs=[args.result_dir])
+    else:
+        check_file_target(target)
+    return target
+
+
+def _write_file(schedule: Schedule, target: Path, to: str) -> None:
+    """`--out FILE`: the schedule in format `to`, atomically; nothing else is written."""
+    write = write_schedule if to == "json" else write_schedule_csv
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if to == "json":
-            write_schedule(schedule, target.with_suffix(".json"))
-        write_schedule_csv(schedule, target.with_suffix(".csv"))
+        write(schedule, target)
     except OSError as exc:
         raise InputError(f"cannot write --out: {exc.strerror or exc}", path=str(target)) from None
-    print(f"wrote {target} ({schedule.n_segments} segments)")
+    print(f"wrote {absolute_target(target)} ({schedule.n_segments} segments)")
 
 
-def run_export(args: argparse.Namespace) -> int:
-    if args.submit and args.to != "slurm":
-        raise InputError("--submit only applies to --to slurm")
-    to_file = _check_out(args)
-    inputs = load_result(args.result_dir)
+def _print_folder(root: Path, what: str) -> None:
+    """`wrote WHAT to ROOT:` and every file the export wrote there, one path a line (the
+    folder holds exactly them, and its marker, which says microgrid wrote it)."""
+    files = sorted(p for p in root.iterdir() if p.name != MARKER_NAME)
+    print(f"wrote {what} to {root}:")
+    for path in files:
+        print(f"  {path}")
+
+
+def _export_kubernetes(schedule: Schedule, args: argparse.Namespace) -> int:
+    res = export_kubernetes(
+        schedule,
+        args.out,
+        KubernetesOptions(
+            image=args.image,
+            namespace=args.namespace,
+            request_gpus=not args.no_gpus,
+            one_file=args.one_file,
+        ),
+    )
+    _print_folder(res.out, f"{len(res.names)} suspended Job manifest(s)")
+    return 0
+
+
+def _export_slurm(inputs: ResultInputs, args: argparse.Namespace) -> int:
     schedule = inputs.schedule
-    if to_file:
-        _write_files(schedule, Path(args.out), args.to)
-        return 0
-    if args.to in ("json", "csv"):
-        od = OutputDir(args.out, inputs=[args.result_dir])
-        files = {"schedule.csv": schedule_csv(schedule)}
-        if args.to == "json":
-            files = {"schedule.json": schedule_json(schedule), **files}
-        od.write_all(files)
-        print(f"wrote {', '.join(files)} ({schedule.n_segments} segments) to {od.root}")
-        return 0
-    if args.to == "kubernetes":
-        res = export_kubernetes(
-            schedule,
-            args.out,
-            KubernetesOptions(
-                image=args.image,
-                namespace=args.namespace,
-                request_gpus=not args.no_gpus,
-                one_file=args.one_file,
-            ),
-        )
-        print(f"wrote {len(res.names)} suspended Job manifest(s) to {res.out}")
-        return 0
     settings = inputs.export.slurm
     if args.timezone:
         settings = settings.model_copy(update={"timezone": args.timezone})
@@ -126,15 +138,36 @@ def run_export(args: argparse.Namespace) -> int:
     res = export_slurm(schedule, args.out, opts)
     for note in res.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {len(res.scripts)} batch script(s) and submit.sh to {res.out}")
-    if args.submit:
-        try:
-            ids = submit(res.out)
-        except SubmitError as exc:
-            print(f"error: {exc} ({len(exc.submitted)} submitted before)", file=sys.stderr)
-            return 1
-        except FileNotFoundError as exc:
-            print(f"error: sbatch not found: {exc}", file=sys.stderr)
-            return 1
-        print(f"submitted {len(ids)} segment(s); Slurm job ids in {res.out / 'submitted_jobs.tsv'}")
+    _print_folder(res.out, f"{len(res.scripts)} batch script(s) and submit.sh")
+    if not args.submit:
+        return 0
+    try:
+        ids = submit(res.out)
+    except SubmitError as exc:
+        print(f"error: {exc} ({len(exc.submitted)} submitted before)", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"error: sbatch not found: {exc}", file=sys.stderr)
+        return 1
+    print(f"submitted {len(ids)} segment(s); Slurm job ids in {res.out / 'submitted_jobs.tsv'}")
     return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    if args.submit and args.to != "slurm":
+        raise InputError("--submit only applies to --to slurm")
+    target = _check_out(args)
+    inputs = load_result(args.result_dir)
+    schedule = inputs.schedule
+    if target is not None:
+        _write_file(schedule, target, args.to)
+        return 0
+    if args.to in SCHEDULE_FILES:
+        od = OutputDir(args.out, inputs=[args.result_dir])
+        text = schedule_json(schedule) if args.to == "json" else schedule_csv(schedule)
+        od.write_all({SCHEDULE_FILES[args.to]: text})
+        _print_folder(od.root, f"the schedule ({schedule.n_segments} segments)")
+        return 0
+    if args.to == "kubernetes":
+        return _export_kubernetes(schedule, args)
+    return _export_slurm(inputs, args)

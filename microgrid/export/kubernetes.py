@@ -17,7 +17,6 @@ from typing import Any
 import yaml
 
 from microgrid.errors import InputError
-from microgrid.export.defaults import DEFAULT_IMAGE
 from microgrid.export.safe_io import (
     OutputDir,
     check_job_text,
@@ -44,7 +43,9 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 @dataclass(frozen=True)
 class KubernetesOptions:
-    image: str = DEFAULT_IMAGE
+    # the container that runs each job's command: no default, a made-up image would run
+    # the cluster's training commands (`srun ...`) where they cannot work
+    image: str
     namespace: str | None = None
     request_gpus: bool = True
     gpu_resource: str = "nvidia.com/gpu"
@@ -158,10 +159,9 @@ def _dump(doc: dict[str, Any]) -> str:
 
 
 def export_kubernetes(
-    schedule: Schedule, out: str | Path, opts: KubernetesOptions | None = None
+    schedule: Schedule, out: str | Path, opts: KubernetesOptions
 ) -> KubernetesExportResult:
     """Write suspended Job manifests (one file per segment, or jobs.yaml) and schedule.json."""
-    opts = opts or KubernetesOptions()
     if opts.namespace and not (len(opts.namespace) <= 63 and _DNS_LABEL.fullmatch(opts.namespace)):
         raise InputError(
             f"namespace {opts.namespace!r} is not a DNS-1123 label (a-z, 0-9, '-', at most 63)"

@@ -9,9 +9,12 @@ its re-runs without one event each).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 
 import optimize
+import optimize.progress as progress
 from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
 from microgrid.dispatch import demand_response_caps
 from microgrid.operate.conditions import plant_conditions
@@ -68,8 +71,35 @@ def simulate(
     return run_loop(operate_case(scenario, inputs, problem), events)
 
 
-def run_loop(case: OperateCase, events=None) -> OperateRun:
-    """The closed loop of ``case`` under ``events`` (default: the scenario's)."""
+@dataclass
+class _ReplanProgress:
+    """Progress lines of a closed loop's re-plans (on when the CLI turns progress on, see
+    ``optimize.progress``): none in its first ``FIRST_AFTER_S``, then at most one per
+    ``EVERY_S``, e.g. "operate: re-plan 37 · step 37/168 · 12.3 s"."""
+
+    label: str
+    n_steps: int
+    started_s: float = field(default_factory=time.monotonic)
+    last_s: float = -math.inf
+    replans: int = 0
+
+    def replanned(self, k: int) -> None:
+        """Count the re-plan at step ``k`` (0-based) and print a line when one is due."""
+        self.replans += 1
+        now_s = time.monotonic()
+        elapsed_s = now_s - self.started_s
+        if elapsed_s < progress.FIRST_AFTER_S or now_s - self.last_s < progress.EVERY_S:
+            return
+        self.last_s = now_s
+        progress.report(
+            f"{self.label}: re-plan {self.replans} · step {k + 1}/{self.n_steps} · "
+            f"{elapsed_s:.1f} s"
+        )
+
+
+def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateRun:
+    """The closed loop of ``case`` under ``events`` (default: the scenario's);
+    ``label`` names it in the progress lines."""
     sc = case.scenario
     events = list(sc.operate.events if events is None else events)
     conditions = plant_conditions(sc, case.inputs, case.problem, events)
@@ -84,9 +114,11 @@ def run_loop(case: OperateCase, events=None) -> OperateRun:
     state = initial_state(case.problem)
     recorder = Recorder.of(case.problem, case.inputs.index)
     job_ids = [j.id for j in case.problem.jobs]
+    shown = _ReplanProgress(label, case.problem.n_steps)
     for k in range(case.problem.n_steps):
         if controller.due(k):
             controller.replan(k, state, conditions)  # forecast and re-plan
+            shown.replanned(k)
         plan = controller.plan
         row = plan.row(k)
         set_points = plan.set_points(k, row, conditions, job_ids)

@@ -93,7 +93,7 @@ def event_costs(case: OperateCase, base: OperateRun, rerun: bool = True) -> pd.D
             "unserved_mwh_delta": np.nan,
         }
         if rerun:
-            other = run_loop(case, events[:i] + events[i + 1 :])
+            other = run_loop(case, events[:i] + events[i + 1 :], f"operate without event {i}")
             row["cost_usd"] = total - run_cost(other.costs)
             row["unserved_mwh_delta"] = base.unserved_mwh - other.unserved_mwh
         rows.append(row)

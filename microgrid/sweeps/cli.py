@@ -79,7 +79,7 @@ def add_sweep_parsers(subparsers) -> None:
         required=True,
         help="sweep output folder: new, empty or an earlier sweep's (resumed)",
     )
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument(
         "--dask",
         metavar="ADDRESS",
@@ -87,7 +87,12 @@ def add_sweep_parsers(subparsers) -> None:
         help="run on Dask: a scheduler address (tcp://host:8786), a scheduler file "
         "(*.json), or 'local' for a LocalCluster of --workers processes",
     )
-    p.add_argument("--timeout-s", type=float, default=None, help="wall-clock limit per case")
+    p.add_argument(
+        "--timeout-s",
+        type=float,
+        default=None,
+        help="wall-clock limit per case in seconds (default: none)",
+    )
     p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
     p.add_argument(
         "--no-baselines",

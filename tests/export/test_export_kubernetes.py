@@ -79,7 +79,7 @@ def test_manifests_are_valid_suspended_jobs(tmp_path):
 
 def test_one_file_and_no_gpus(tmp_path):
     rd = reference_result(tmp_path / "r")
-    opts = KubernetesOptions(one_file=True, request_gpus=False, namespace="training")
+    opts = KubernetesOptions(image="t:1", one_file=True, request_gpus=False, namespace="training")
     export_kubernetes(build_schedule(rd), tmp_path / "k", opts)
     docs = list(yaml.safe_load_all((tmp_path / "k" / "jobs.yaml").read_text()))
     assert len(docs) == 4
@@ -97,7 +97,7 @@ def test_names_are_dns_labels_and_unique(tmp_path):
         SegIn(i, 0, "2030-01-01T00:00:00Z", "2030-01-01T01:00:00Z", 1, 1.0, 1.0, 0.1) for i in ids
     ]
     rd = write_result_dir(tmp_path / "r", jobs, segs)
-    res = export_kubernetes(build_schedule(rd), tmp_path / "k")
+    res = export_kubernetes(build_schedule(rd), tmp_path / "k", KubernetesOptions(image="t:1"))
     assert len(set(res.names)) == len(ids)
     for name, raw in zip(res.names, ids, strict=True):
         assert DNS_1123.match(name) and len(name) <= 63, name
@@ -126,5 +126,5 @@ def test_control_characters_are_refused(tmp_path):
     (rd / "jobs_spec.json").write_text(json.dumps(spec))
     (rd / "jobs.csv").write_text((rd / "jobs.csv").read_text().replace("\nok,", '\n"bad\nid",'))
     with pytest.raises(InputError, match="control characters"):
-        export_kubernetes(build_schedule(rd), tmp_path / "k")
+        export_kubernetes(build_schedule(rd), tmp_path / "k", KubernetesOptions(image="t:1"))
     assert not (tmp_path / "k").exists()

@@ -122,7 +122,7 @@ def test_cli_json_and_csv(tmp_path, capsys):
     args = _parse(["export", str(rd), "--to", "json", "--out", str(tmp_path / "o")])
     assert args.func(args) == 0
     assert read_schedule(tmp_path / "o" / "schedule.json") == build_schedule(rd)
-    assert (tmp_path / "o" / "schedule.csv").is_file()
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [MARKER_NAME, "schedule.json"]
     args = _parse(["export", str(rd), "--to", "csv", "--out", str(tmp_path / "c")])
     assert args.func(args) == 0
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [MARKER_NAME, "schedule.csv"]

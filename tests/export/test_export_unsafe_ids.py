@@ -11,6 +11,7 @@ from export_helpers import JobIn, SegIn, write_result_dir
 from microgrid.cli import main
 
 DEADLINE = "2030-01-02T00:00:00+00:00"
+_IMAGE = {"kubernetes": ["--image", "t:1"], "slurm": [], "json": []}  # kubernetes needs one
 
 
 def _result(tmp_path, job_id: str, command: str = "echo training {job_id}"):
@@ -22,7 +23,8 @@ def _result(tmp_path, job_id: str, command: str = "echo training {job_id}"):
 def test_id_starting_with_dash_is_refused(tmp_path, capsys, target):
     rd = _result(tmp_path, "-rf")
     out = tmp_path / "out"
-    line = one_error_line(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
+    argv = ["export", str(rd), "--to", target, "--out", str(out), *_IMAGE[target]]
+    line = one_error_line(capsys, argv)
     assert "jobs_spec.json" in line and "field 0.id" in line and "starts with '-'" in line
     assert not out.exists()
 
@@ -40,7 +42,8 @@ def test_id_starting_with_dash_is_refused(tmp_path, capsys, target):
 def test_format_and_control_characters_in_ids_are_refused(tmp_path, capsys, job_id, target):
     rd = _result(tmp_path, job_id)
     out = tmp_path / "out"
-    line = one_error_line(capsys, ["export", str(rd), "--to", target, "--out", str(out)])
+    argv = ["export", str(rd), "--to", target, "--out", str(out), *_IMAGE[target]]
+    line = one_error_line(capsys, argv)
     assert "field 0.id" in line and "control characters (U+" in line
     assert not out.exists()
 
@@ -69,10 +72,20 @@ def test_multi_line_command_still_exports(tmp_path, capsys):
         (["--to", "kubernetes", "--image", "a\nb"], "container image 'a\\nb'"),
         (["--to", "kubernetes", "--image", ""], "container image ''"),
         (["--to", "kubernetes", "--image=-rf"], "container image '-rf'"),
-        (["--to", "kubernetes", "--namespace", "n" * 64], "is not a DNS-1123 label"),
-        (["--to", "kubernetes", "--namespace", "abc\n"], "namespace 'abc\\n'"),
+        (["--to", "kubernetes", "--image", "t:1", "--namespace", "n" * 64], "not a DNS-1123"),
+        (["--to", "kubernetes", "--image", "t:1", "--namespace", "abc\n"], "namespace 'abc\\n'"),
+        (["--to", "kubernetes"], "--to kubernetes needs --image IMAGE"),
     ],
-    ids=["tz-localtime", "tz-long", "image-newline", "image-empty", "image-dash", "ns-64", "ns-nl"],
+    ids=[
+        "tz-localtime",
+        "tz-long",
+        "image-newline",
+        "image-empty",
+        "image-dash",
+        "ns-64",
+        "ns-nl",
+        "no-image",
+    ],
 )
 def test_unsafe_export_options_are_refused(tmp_path, capsys, args, needle):
     rd = _result(tmp_path, "job-a")

@@ -3,12 +3,14 @@ to AC feasibility."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pandapower as pp
 import pytest
 
+import optimize
 from microgrid.acplan import plan_ac, sensitivities
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.dispatch import solve_dispatch
@@ -88,8 +90,15 @@ def test_weak_connection_becomes_ac_feasible():
     inputs = load_inputs(sc)
     problem = build_problem(sc, inputs)
     first = solve_dispatch(sc, inputs, problem)
-    dispatch, rep = plan_ac(sc, inputs, problem, first, max_iterations=6)
+    shown = io.StringIO()
+    with optimize.solve_progress(True, shown):  # as the CLI runs it: one line per iteration
+        dispatch, rep = plan_ac(sc, inputs, problem, first, max_iterations=6)
     hist = rep["history"]
+    lines = [s for s in shown.getvalue().splitlines() if s.startswith("plan-ac:")]
+    assert lines == [
+        f"plan-ac: iteration {i} of at most 6: {h['violations']} AC limit violations"
+        for i, h in enumerate(hist)
+    ]
     assert hist[0]["violations"] > 0 and hist[0]["min_dc_bus_vm_pu"] < 0.95
     assert rep["converged"] and rep["violations_left"] == 0
     assert hist[-1]["min_dc_bus_vm_pu"] >= 0.95

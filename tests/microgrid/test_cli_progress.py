@@ -87,3 +87,23 @@ def test_pareto_quiet_leaves_stderr_empty(write_scenario, tmp_path, capsys):
     quiet_out, quiet_err = _run(capsys, [*argv, "--quiet"])
     assert quiet_err == ""
     assert quiet_out == shown_out
+
+
+def test_operate_prints_its_replans_unless_quiet(at_once, write_scenario, tmp_path, capsys):
+    # 24 hourly steps, a re-plan every 6: at steps 1, 7, 13 and 19 (1-based)
+    path = write_scenario(
+        **{
+            "period.end": "2023-08-23T00:00",
+            "operate.replan_every_steps": 6,
+            "operate.lookahead_h": 12,
+        }
+    )
+    argv = ["run", str(path), "--mode", "operate", "--no-powerflow", "--out", str(tmp_path / "o")]
+    shown_out, shown_err = _run(capsys, argv)
+    lines = [s for s in shown_err.splitlines() if s.startswith("operate: re-plan")]
+    steps = [re.match(r"^operate: re-plan (\d+) · step (\d+)/24 · \d+\.\d s$", s) for s in lines]
+    assert all(steps), lines
+    assert [(int(m[1]), int(m[2])) for m in steps] == [(1, 1), (2, 7), (3, 13), (4, 19)]
+    quiet_out, quiet_err = _run(capsys, [*argv, "--quiet"])
+    assert "re-plan" not in quiet_err
+    assert quiet_out == shown_out

@@ -136,7 +136,8 @@ def test_sweep_folder_is_resumed_not_refused(tmp_path, capsys):
 @pytest.mark.parametrize("to", ["json", "slurm", "kubernetes"])
 def test_export_refuses_a_foreign_folder(run_result, tmp_path, to, capsys):
     folder, before = _foreign(tmp_path)
-    code = main(["export", str(run_result), "--to", to, "--out", str(folder)])
+    image = ["--image", "t:1"] if to == "kubernetes" else []  # kubernetes requires one
+    code = main(["export", str(run_result), "--to", to, "--out", str(folder), *image])
     one_error_line(capsys, code, str(folder), MARKER_NAME)
     assert snapshot(folder) == before
 

@@ -31,7 +31,7 @@ def test_plan_ac_that_cannot_meet_voltage_limits_writes_its_best_plan(
     # peak whatever the dispatch (the load is fixed: no jobs), so the cuts admit no plan
     path = write_scenario(**ONE_DAY, **{"network.datacenter_line_km": 30})
     out = tmp_path / "out"
-    rc = main(["run", str(path), "--mode", "plan-ac", "--out", str(out)])
+    rc = main(["run", str(path), "--mode", "plan-ac", "--quiet", "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == EXIT_LIMITS_NOT_MET == 3
     assert "Traceback" not in err
@@ -71,7 +71,7 @@ def test_plan_ac_goes_on_with_soft_cuts_when_some_limits_are_unreachable(
     overrides = {"network.datacenter_line_km": 27, "jobs.items": [job]}
     path = write_scenario(**ONE_DAY, **overrides)
     out = tmp_path / "out"
-    assert main(["run", str(path), "--mode", "plan-ac", "--out", str(out)]) == 3
+    assert main(["run", str(path), "--mode", "plan-ac", "--quiet", "--out", str(out)]) == 3
     assert capsys.readouterr().err.startswith("warning: plan-ac did not reach")
     summary = json.loads((out / "summary.json").read_text())
     a = summary["ac_plan"]
@@ -92,7 +92,7 @@ def test_plan_ac_with_no_power_flow_solution_is_not_called_feasible(
     # which must not read as "AC-feasible"
     path = write_scenario(**ONE_DAY, **{"network.datacenter_line_km": 300})
     out = tmp_path / "out"
-    assert main(["run", str(path), "--mode", "plan-ac", "--out", str(out)]) == 3
+    assert main(["run", str(path), "--mode", "plan-ac", "--quiet", "--out", str(out)]) == 3
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "(power_flow_diverged): 24 violations" in err
     a = json.loads((out / "summary.json").read_text())["ac_plan"]
@@ -159,7 +159,7 @@ def test_solver_failure_after_the_solve_names_the_suspect_field(
 ):
     # HiGHS stopping with an odd status and no solution (as with prices of 1e10 beside
     # ordinary ones) is reported on the field behind the model's largest number
-    solve_module = importlib.import_module("optimize.solve")  # optimize.solve: the function
+    solve_module = importlib.import_module("optimize.solving")
 
     def failed(h, is_mip, *_, **__):
         return solve_module.HighsResult("Unknown", float("nan"), 0.0, False, 0.0)
@@ -176,7 +176,7 @@ def test_solver_failure_after_the_solve_names_the_suspect_field(
 def test_no_solution_within_the_time_limit_names_the_time_limit(
     write_scenario, tmp_path, capsys, monkeypatch
 ):
-    solve_module = importlib.import_module("optimize.solve")
+    solve_module = importlib.import_module("optimize.solving")
 
     def out_of_time(h, is_mip, *_, **__):
         return solve_module.HighsResult("time_limit", float("nan"), 0.0, False, 60.0)
@@ -190,7 +190,7 @@ def test_no_solution_within_the_time_limit_names_the_time_limit(
 
 def test_solver_failure_in_pareto_is_one_line(write_scenario, tmp_path, capsys, monkeypatch):
     # pareto solves without the scenario-aware wrapper: the CLI still answers in one line
-    solve_module = importlib.import_module("optimize.solve")
+    solve_module = importlib.import_module("optimize.solving")
 
     def failed(h, is_mip, *_, **__):
         return solve_module.HighsResult("Unknown", float("nan"), 0.0, False, 0.0)
