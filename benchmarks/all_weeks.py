@@ -29,7 +29,7 @@ definition, printed beside it.
 Per week: a solve to a proven 1 % gap (SolverOptions() defaults, as they are when this
 runs, with mip_rel_gap=0.01 and threads=1), then one with mip_rel_gap=0.001 and a 60 s time
 limit (`--set NAME=VALUE` changes a default for both). Times are solve seconds (price-fix
-start plus HiGHS plus loading the answer; `optimize.solve.solve_model`'s solve_s); model
+start plus HiGHS plus loading the answer; `optimize.solving.solve_model`'s solve_s); model
 build and compile (build_s) and reading the data (inputs_s) are recorded separately.
 `--plain N` also runs plain HiGHS (see PLAIN_NOTE: method "milp" without the price-fix
 start and without a node limit) to 0.1 % with `--plain-limit-s` on N weeks per region,
@@ -72,7 +72,7 @@ from microgrid.scenario import Scenario, load_scenario  # noqa: E402
 from optimize.errors import SolveError  # noqa: E402
 from optimize.highs import relative_gap  # noqa: E402
 from optimize.problem import Problem, SolverOptions  # noqa: E402
-from optimize.solve import solve_model  # noqa: E402
+from optimize.solving import solve_model  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 BASE = SCENARIOS / "ercot-dallas.yaml"

@@ -5,12 +5,21 @@
 2. Minimum emissions: a carbon price of `MIN_EMISSIONS_CARBON_PRICE_USD_PER_T` (so
    large that any tonne outweighs any cost difference) gives the least emissions
    `E_min`; then, for the cost at that end, cost is minimised under the budget
-   `E_min` (plus a hair for solver tolerance), carbon price 0.
+   `E_min` (plus a hair for solver tolerance), carbon price 0, by the price-fix
+   heuristic started from the least-emissions schedule (see below).
 3. N − 2 budgets evenly spaced strictly between `E_max` and `E_min`, each a full solve
-   minimising cost (carbon price 0) with `Objective.carbon_budget_t` = budget.
+   minimising cost (carbon price 0) with `Objective.carbon_budget_t` = budget, tightest
+   first: each starts from the cheapest schedule found so far that keeps its budget (the
+   least-emissions one keeps them all), so every solve has a feasible start.
 
-Each point is a full MILP solve with the scenario's solver options, so with a non-zero
-`solver.mip_rel_gap` costs are optimal only to that gap. `pareto.csv` has `budget_t`
+Each point but the minimum-emissions end is a MILP solve with the scenario's solver
+options, so with a non-zero `solver.mip_rel_gap` costs are optimal only to that gap. The
+end's budget sits at the edge of feasibility: on R1's week HiGHS's branch and bound spent
+its 1,000 nodes (140 s on a quiet machine, the rest of the front about 50 s) to prove a
+12 % gap, where the price-fix heuristic from the least-emissions schedule takes about 2 s
+and proves 30 %; the end's cost is that schedule's, its `status` says "heuristic" (or
+"optimal" when its proven gap is within `mip_rel_gap`) and `mip_gap` what is proven.
+`pareto.csv` has `budget_t`
 (empty at the minimum-cost end: no budget), `cost_usd` (total cost as in summary.json,
 carbon not priced), `emissions_t`, `status`, `mip_gap`, `solve_s` and `schedule_of` (a
 point whose solve, within its gap, came out dearer than a tighter point's reports the
@@ -71,11 +80,11 @@ def _with_objective(problem: optimize.Problem, price: float, budget: float | Non
     return dataclasses.replace(problem, objective=obj)
 
 
-def _solve_point(problem, options, label: str, budget: float | None) -> dict:
+def _solve_point(problem, options, label: str, budget: float | None, start) -> dict:
     t0 = _clock()
     row = {"point": label, "budget_t": budget, "mip_gap": np.nan}
     try:
-        d = optimize.solve(problem, options)
+        d = optimize.solve(problem, options, start_on=start)
     except optimize.Infeasible:
         row.update(cost_usd=np.nan, emissions_t=np.nan, status="infeasible")
     else:
@@ -84,9 +93,42 @@ def _solve_point(problem, options, label: str, budget: float | None) -> dict:
             emissions_t=d.costs["emissions_t"],
             status=d.status,
             mip_gap=d.mip_gap,
+            on_intervals=on_intervals(optimize.job_patterns(d)),
         )
     row["solve_s"] = _clock() - t0
     return row
+
+
+def on_intervals(patterns: dict[str, np.ndarray]) -> dict[str, list[list[int]]]:
+    """Each job's on steps as ``[first, end)`` step intervals (compact, JSON-safe: what
+    the journal keeps so that a resumed front starts its points from the same schedules)."""
+    out = {}
+    for job, on in patterns.items():
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(np.int8), [0]))))
+        out[job] = edges.reshape(-1, 2).tolist()
+    return out
+
+
+def on_patterns(intervals: dict[str, list], n_steps: int) -> dict[str, np.ndarray]:
+    """The inverse of `on_intervals`."""
+    out = {}
+    for job, spans in intervals.items():
+        on = np.zeros(n_steps, dtype=bool)
+        for first, end in spans:
+            on[first:end] = True
+        out[job] = on
+    return out
+
+
+def start_for(known: list[dict], budget: float | None, n_steps: int):
+    """The cheapest schedule solved so far that keeps `budget` (None: no schedule known)."""
+    limit = np.inf if budget is None else budget
+    # an infeasible point's NaN emissions compare false: never a start
+    fits = [r for r in known if r.get("on_intervals") is not None and r["emissions_t"] <= limit]
+    if not fits:
+        return None
+    best = min(fits, key=lambda r: r["cost_usd"])
+    return on_patterns(best["on_intervals"], n_steps)
 
 
 def _total_cost(d: optimize.Dispatch) -> float:
@@ -99,23 +141,33 @@ def pareto_front(
     points: int = 5,
     progress: Progress | None = None,
     journal: PointJournal | None = None,
+    end_method: str = "price-fix",
 ) -> pd.DataFrame:
     """The front as a table, loosest budget first; `progress(row, k, points)` is called as
     each point is done. With `journal`, each solve is stored as it finishes and one with
-    identical inputs stored before is reused (its row then has `reused` True)."""
+    identical inputs stored before is reused (its row then has `reused` True).
+    `end_method`: how the minimum-emissions end's cost is minimised, "price-fix" (seconds,
+    see the module's note) or "milp" (the scenario's solver options, like every point)."""
     if points < 2:
         raise ValueError("a Pareto front needs at least 2 points (its two ends)")
     inputs = load_inputs(scenario)
     caps = demand_response_caps(scenario, inputs)
     base = build_problem(scenario, inputs, net_import_cap_mw=caps)
     options = solver_options(scenario)
-    rows = []
+    rows: list[dict] = []
+    known: list[dict] = []  # every solve's schedule (the lexicographic one too): the starts
 
-    def point(label: str, price: float, budget: float | None, extra_s: float = 0.0) -> dict:
+    def point(label: str, price: float, budget: float | None, extra_s=0.0, opts=options) -> dict:
         problem = _with_objective(base, price, budget)
+        start = start_for(known, budget, base.n_steps)
         row = _journaled(
-            journal, problem, options, label, lambda: _solve_point(problem, options, label, budget)
+            journal,
+            problem,
+            opts,
+            label,
+            lambda: _solve_point(problem, opts, label, budget, start),
         )
+        known.append(row)
         row = {**row, "point": label, "solve_s": row["solve_s"] + extra_s}
         rows.append(row)
         if progress is not None:
@@ -130,12 +182,19 @@ def pareto_front(
     lex = _journaled(
         journal, clean, options, "min-emissions-lex", lambda: _solve_emissions(clean, options)
     )
+    known.append(lex)
     e_min = lex["emissions_t"]
     budgets = np.linspace(e_max, e_min, points)[1:-1] if points > 2 else np.array([])
-    for k, budget in enumerate(budgets):
-        point(f"e{k + 1}", 0.0, float(budget))
+    # tightest budget first: each point then starts from the cheapest schedule found so far
+    # that keeps its budget (the least-emissions one keeps every budget), so every solve
+    # has a feasible start and the front's points are never dearer than a tighter one's
     end_budget = e_min * (1.0 + BUDGET_REL_TOL) + BUDGET_REL_TOL
-    point("min-emissions", 0.0, end_budget, extra_s=lex["solve_s"])
+    end_options = dataclasses.replace(options, method=end_method)
+    point("min-emissions", 0.0, end_budget, extra_s=lex["solve_s"], opts=end_options)
+    for k in reversed(range(len(budgets))):
+        point(f"e{k + 1}", 0.0, float(budgets[k]))
+    order = ["min-cost", *(f"e{k + 1}" for k in range(len(budgets))), "min-emissions"]
+    rows.sort(key=lambda r: order.index(r["point"]))
     return pd.DataFrame(cheapest_schedules(rows), columns=COLUMNS)
 
 
@@ -166,10 +225,16 @@ def cheapest_schedules(rows: list[dict]) -> list[dict]:
 
 
 def _solve_emissions(problem: optimize.Problem, options) -> dict:
-    """The least emissions (the carbon-priced solve behind the min-emissions end)."""
+    """The least emissions (the carbon-priced solve behind the min-emissions end), with
+    its schedule's cost (carbon not priced) and on/off intervals (a start for the points)."""
     t0 = _clock()
     d = optimize.solve(problem, options)
-    return {"emissions_t": d.costs["emissions_t"], "solve_s": _clock() - t0}
+    return {
+        "emissions_t": d.costs["emissions_t"],
+        "cost_usd": _total_cost(d),
+        "on_intervals": on_intervals(optimize.job_patterns(d)),
+        "solve_s": _clock() - t0,
+    }
 
 
 def _journaled(journal, problem, options, label: str, solve: Callable[[], dict]) -> dict:
@@ -218,30 +283,33 @@ def table_lines(front: pd.DataFrame) -> list[str]:
     return lines
 
 
-def plot_front(front: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
-    import matplotlib
+def front_figure(front: pd.DataFrame, title: str = ""):
+    """The front as a matplotlib figure (axes as every Pareto plot: microgrid.plots)."""
+    # matplotlib is heavy and only needed here: `microgrid pareto --help` must not load it
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from microgrid.plots import pareto_axes
 
     ok = front[front["status"] != "infeasible"]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(ok["emissions_t"], ok["cost_usd"] / 1e3, "o-", color="tab:blue")
+    fig = Figure(figsize=(7, 4.5), layout="constrained")  # no pyplot: nothing to close
+    ax = fig.subplots()
+    ax.plot(ok["emissions_t"], ok["cost_usd"], "o-", color="tab:blue")
     for _, r in ok.iterrows():
         ax.annotate(
             r["point"],
-            (r["emissions_t"], r["cost_usd"] / 1e3),
+            (r["emissions_t"], r["cost_usd"]),
             fontsize=8,
             textcoords="offset points",
             xytext=(4, 4),
         )
-    ax.set_xlabel("emissions (t CO2)")
-    ax.set_ylabel("cost (thousand USD)")
+    pareto_axes(ax)
     ax.set_title(title or "cost-carbon Pareto front (epsilon-constraint)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
+    return fig
+
+
+def plot_front(front: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
+    """pareto.png: see `front_figure`."""
+    front_figure(front, title).savefig(path, dpi=120, format="png")
 
 
 def write_front(
@@ -267,6 +335,7 @@ def front_to_folder(
     points: int = 5,
     progress: Progress | None = None,
     inputs: Iterable[str | os.PathLike] = (),
+    end_method: str = "price-fix",
 ) -> tuple[pd.DataFrame, Path]:
     """`pareto_front` journaled beside `out` (so a re-run after an interruption solves
     only the missing points), written to `out` by `write_front`; the journal is removed
@@ -274,7 +343,7 @@ def front_to_folder(
     inputs = list(inputs)
     target = check_target(out, "pareto", inputs)  # before any solve
     journal = PointJournal.open(target)
-    front = pareto_front(scenario, points, progress, journal)
+    front = pareto_front(scenario, points, progress, journal, end_method)
     title = f"{scenario.name}: cost-carbon front"
     target = write_front(front, target, title=title, inputs=inputs)
     journal.remove()

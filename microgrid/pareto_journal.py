@@ -38,8 +38,8 @@ from microgrid.resultdir import MARKER_NAME, ensure_marker, is_folder_of
 
 JOURNAL_KIND = "pareto-journal"  # the kind in the journal folder's marker
 FORMAT_NAME = "microgrid-pareto-journal"  # of the records and the keys
-FORMAT_VERSION = 1
-_MAX_RECORD_BYTES = 1 << 16
+FORMAT_VERSION = 2  # 2: a record keeps its schedule's on/off intervals
+_MAX_RECORD_BYTES = 1 << 22
 # solver options that change what is printed, not what is solved
 _OUTPUT_ONLY_OPTIONS = frozenset({"log_to_console", "solve_progress"})
 # `<key>.json`, and what a killed `atomic_write` leaves: `.<key>.json.tmp-XXXX.json`

@@ -1,11 +1,18 @@
 """Dispatch optimisation of a data-center microgrid (Pyomo model, HiGHS solver).
 
 Plain numpy arrays and dataclasses in (``optimize.problem``), a ``Dispatch`` out.
+
+The problem's dataclasses and the errors load at once; the names that need Pyomo or HiGHS
+(about a second to import) load on first use (PEP 562), so building and checking a
+``Problem`` (what ``microgrid validate`` does) does not wait for the solver stack.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from optimize.errors import Infeasible, NumericRangeError, Slack, SolveError
-from optimize.highs import solver_log_to_console
-from optimize.model import build_model
 from optimize.problem import (
     Battery,
     Facility,
@@ -17,9 +24,23 @@ from optimize.problem import (
     Renewable,
     SolverOptions,
 )
-from optimize.progress import solve_progress
-from optimize.results import Dispatch
-from optimize.solve import solve
+
+if TYPE_CHECKING:
+    from optimize.highs import solver_log_to_console
+    from optimize.model import build_model
+    from optimize.progress import solve_progress
+    from optimize.results import Dispatch, job_patterns
+    from optimize.solving import solve
+
+# public name -> the module that defines it, imported on first use
+_LAZY = {
+    "Dispatch": "optimize.results",
+    "build_model": "optimize.model",
+    "job_patterns": "optimize.results",
+    "solve": "optimize.solving",
+    "solve_progress": "optimize.progress",
+    "solver_log_to_console": "optimize.highs",
+}
 
 __all__ = [
     "Battery",
@@ -37,7 +58,20 @@ __all__ = [
     "SolveError",
     "SolverOptions",
     "build_model",
+    "job_patterns",
     "solve",
     "solve_progress",
     "solver_log_to_console",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'optimize' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later look-ups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

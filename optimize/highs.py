@@ -11,7 +11,7 @@ costs, coefficients or bounds raise ``NumericRangeError`` naming the Pyomo compo
 HiGHS prints nothing (no banner, no log) unless ``SolverOptions.log_to_console`` is set or
 the call runs inside ``solver_log_to_console(True)`` (the CLI's ``--verbose``).
 
-Used by ``optimize.solve`` (the solve methods) and ``optimize.diagnosis`` (the elastic
+Used by ``optimize.solving`` (the solve methods) and ``optimize.diagnosis`` (the elastic
 model), which sit above it.
 """
 

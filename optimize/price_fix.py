@@ -284,13 +284,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
             h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
         if fx.deadline is not None:
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
-        h.run()
-        info = h.getInfo()
-        values = None
-        obj = None
-        if info.primal_solution_status == 2:
-            values = np.asarray(h.getSolution().col_value)
-            obj = float(info.objective_function_value)
+        values, obj = _run_for_schedule(h)
         gap = None if obj is None else (obj - bound) / max(abs(obj), 1e-9)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         return PriceFixResult(values, obj, bound, gap, time.perf_counter() - t0, unfixed)
@@ -302,3 +296,35 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
                 fx.fix(jc, None)
         if len(icols):
             h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
+
+
+def _run_for_schedule(h) -> tuple[np.ndarray | None, float | None]:
+    """Run ``h`` (the MILP with the job columns fixed): its column values and objective,
+    or (None, None) without a feasible solution."""
+    h.run()
+    info = h.getInfo()
+    if info.primal_solution_status != 2:
+        return None, None
+    return np.asarray(h.getSolution().col_value), float(info.objective_function_value)
+
+
+def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResult:
+    """The schedule that runs each job on the steps ``on_by_job[id]`` marks (bool, one per
+    step of the horizon; e.g. a neighbouring Pareto point's schedule), completed by HiGHS
+    with those on/off columns fixed (what stays integer: jobs without a pattern, battery
+    and generator binaries). ``values`` is None if the pattern is infeasible here. On
+    return ``h`` holds its original bounds again."""
+    t0 = time.perf_counter()
+    fx = _Fixer(h, cm, m, None)
+    jobs = _job_columns(m, cm) if hasattr(m, "job_ids") else []
+    try:
+        for jc in jobs:
+            on = on_by_job.get(jc.job.id)
+            if on is not None:
+                fx.fix(jc, np.asarray(on, dtype=bool)[jc.steps])
+        values, obj = _run_for_schedule(h)
+        return PriceFixResult(values, obj, None, None, time.perf_counter() - t0)
+    finally:
+        for jc in jobs:
+            if jc.pattern is not None:
+                fx.fix(jc, None)

@@ -43,6 +43,18 @@ class Dispatch:
     gap_basis_usd: float | None = None
 
 
+def job_patterns(dispatch: Dispatch) -> dict[str, np.ndarray]:
+    """Each job's on/off schedule in ``dispatch`` (job id -> bool per step: on where its
+    power fraction is above 0, as ``f_min > 0``): a start for another solve
+    (``optimize.solve(..., start_on=...)``)."""
+    prefix, suffix = "job_", "_power_fraction"
+    return {
+        key[len(prefix) : -len(suffix)]: np.asarray(frac) > 0.0
+        for key, frac in dispatch.series.items()
+        if key.startswith(prefix) and key.endswith(suffix)
+    }
+
+
 def values(var: pyo.Var) -> np.ndarray:
     """Values of a Var indexed by ``m.T`` as a float array (step order)."""
     return np.fromiter((v.value for v in var.values()), dtype=float, count=len(var))

@@ -47,7 +47,7 @@ from optimize.jobs import horizon_credit
 from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
 from optimize.progress import report
 from optimize.results import Dispatch, extract_dispatch
-from optimize.solve import solve_model
+from optimize.solving import solve_model
 from optimize.throughput import throughput
 
 _TOL = 1e-6
@@ -211,7 +211,7 @@ def solve_rolling(
     series then have length ``end_step``). ``options`` apply to every window (a time
     limit is per window; a window without any solution at its limit continues with the
     limit doubled, up to 8 times, then without a limit); ``options.method`` is the window
-    solve (``optimize.solve.solve_compiled``: HiGHS's MILP or price-fix). ``on_window``:
+    solve (``optimize.solving.solve_compiled``: HiGHS's MILP or price-fix). ``on_window``:
     called with each window's stats dict when it is done. ``highs_options``: extra HiGHS
     options (name -> value) for every window.
 

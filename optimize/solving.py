@@ -12,9 +12,11 @@ Timings: ``build_s`` covers ``build_model`` and the compilation to standard form
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import highspy
+import numpy as np
 import pyomo.environ as pyo
 
 from optimize.battery import extra_binary_steps, simultaneous_steps
@@ -32,7 +34,7 @@ from optimize.highs import (
     run_highs,
 )
 from optimize.model import build_model
-from optimize.price_fix import price_fix
+from optimize.price_fix import PriceFixResult, price_fix, seeded_schedule
 from optimize.problem import Problem, SolverOptions
 from optimize.ranges import extremes
 from optimize.results import Dispatch, extract_dispatch
@@ -44,7 +46,13 @@ STOPS_WITH_SOLUTION = ("optimal", "time_limit", "node_limit", "heuristic")
 START_SHARE = 0.25
 
 
-def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: SolverOptions):
+def solve_compiled(
+    h: highspy.Highs,
+    cm: CompiledModel,
+    m: pyo.Block,
+    options: SolverOptions,
+    start_on: dict[str, np.ndarray] | None = None,
+):
     """Solve the model in ``h`` by ``options.method``.
 
     Returns the ``HighsResult`` and the column values of the answer, or ``None`` when the
@@ -52,28 +60,53 @@ def solve_compiled(h: highspy.Highs, cm: CompiledModel, m: pyo.Block, options: S
     schedule (status ``"optimal"`` if its proven gap is within ``mip_rel_gap``, else
     ``"heuristic"``; without a schedule HiGHS's MILP decides) and ``"milp"`` passes it to
     HiGHS as a MIP start (``price_fix_start``; it gets at most ``START_SHARE`` of the time
-    limit, and the MILP the rest); the heuristic's time counts in ``solve_s``.
+    limit, and the MILP the rest), or returns it as the answer when its proven gap is within
+    ``mip_rel_gap`` already; the heuristic's time counts in ``solve_s``.
+    ``start_on`` (job id -> bool per step, e.g. a neighbouring Pareto point's schedule) is
+    a candidate start too: the cheaper of it and the heuristic's schedule is used.
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
         return run_highs(h, is_mip, cm), None
     if options.method == "milp" and not options.price_fix_start:
+        if start_on:
+            seed = seeded_schedule(h, cm, m, start_on)
+            if seed.values is not None:
+                _set_start(h, seed.values)
         return run_highs(h, True, cm), None
     limit = options.time_limit_s
     if limit is not None and options.method == "milp":
         limit = START_SHARE * limit  # the start takes at most this share of the limit
     pf = price_fix(h, cm, m, time_limit_s=limit)
+    if start_on:
+        pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     basis = None
     if pf.values is not None:
         basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
-        if options.method == "price-fix":
-            gap = relative_gap(pf.objective_usd, pf.bound_usd, basis)
+        gap = relative_gap(pf.objective_usd, pf.bound_usd, basis)
+        # a start already proven within the gap is the answer: branch and bound could only
+        # prove what is proven (and costs a presolve and a root at least)
+        if options.method == "price-fix" or gap <= options.mip_rel_gap:
             status = "optimal" if gap <= options.mip_rel_gap else "heuristic"
             result = HighsResult(status, pf.objective_usd, gap, True, pf.seconds, pf.bound_usd)
             result.gap_basis = basis
             return result, pf.values
         _set_start(h, pf.values)
     return _milp_after_start(h, cm, options, pf, basis), None
+
+
+def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
+    """The price-fix result with the seeded schedule in place of its own where the seed is
+    cheaper (the LP bound stays the heuristic's; the seed's time is added)."""
+    seconds = pf.seconds + seed.seconds
+    if seed.values is None or (pf.values is not None and pf.objective_usd <= seed.objective_usd):
+        return dataclasses.replace(pf, seconds=seconds)
+    gap = None
+    if pf.bound_usd is not None:
+        gap = (seed.objective_usd - pf.bound_usd) / max(abs(seed.objective_usd), 1e-9)
+    return dataclasses.replace(
+        pf, values=seed.values, objective_usd=seed.objective_usd, gap=gap, seconds=seconds
+    )
 
 
 def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float) -> HighsResult:
@@ -128,6 +161,7 @@ def solve_model(
     options: SolverOptions,
     highs_options: dict | None = None,
     keep_searching: bool = False,
+    start_on: dict[str, np.ndarray] | None = None,
 ) -> tuple[pyo.ConcreteModel, HighsResult, float, float]:
     """Build, compile and solve ``problem`` by ``options.method``; the solution is loaded.
 
@@ -136,7 +170,8 @@ def solve_model(
     step, the model is rebuilt with binaries at those steps too and solved again (each
     round with the full time limit). ``highs_options``: extra HiGHS options (name ->
     value). ``keep_searching``: a MILP that reaches its time limit without any solution
-    runs on with the limit doubled, up to 8 times, then without a limit.
+    runs on with the limit doubled, up to 8 times, then without a limit. ``start_on``: a
+    job schedule to start from (see ``solve_compiled``).
 
     Returns the model, the last ``HighsResult``, and the build and solve seconds summed
     over the rounds. An infeasible model comes back with status ``"infeasible"`` (the
@@ -153,7 +188,7 @@ def solve_model(
         for key, value in (highs_options or {}).items():
             h.setOptionValue(key, value)
         build_s += time.perf_counter() - t0
-        res, values = solve_compiled(h, cm, m, options)
+        res, values = solve_compiled(h, cm, m, options, start_on)
         if keep_searching:
             res = _search_on(h, cm, res, options)
         if res.status == "infeasible":
@@ -189,15 +224,21 @@ def _search_on(h: highspy.Highs, cm: CompiledModel, res: HighsResult, options) -
     return res
 
 
-def solve(problem: Problem, options: SolverOptions | None = None) -> Dispatch:
+def solve(
+    problem: Problem,
+    options: SolverOptions | None = None,
+    start_on: dict[str, np.ndarray] | None = None,
+) -> Dispatch:
     """Optimal dispatch of ``problem``; raises ``Infeasible`` with a diagnosis if none exists.
 
     Built and solved by ``solve_model`` (battery binaries added where a solution needs
     them); ``options.method`` chooses HiGHS's MILP or the price-fix heuristic (see
-    ``solve_compiled``).
+    ``solve_compiled``). ``start_on``: job id -> bool per step, a schedule to start from
+    (``optimize.job_patterns`` of an earlier solve of a similar problem); it is used where
+    it is feasible here and cheaper than the heuristic's own schedule.
     """
     options = options or SolverOptions()
-    m, res, build_s, solve_s = solve_model(problem, options)
+    m, res, build_s, solve_s = solve_model(problem, options, start_on=start_on)
     if res.status == "infeasible":
         diagnose(problem, options)  # raises Infeasible
         raise SolveError("HiGHS reported infeasibility but the elastic model needs no slack")

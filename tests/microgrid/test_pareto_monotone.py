@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
-from microgrid.pareto import cheapest_schedules, table_lines
+from microgrid.pareto import cheapest_schedules, on_intervals, on_patterns, start_for, table_lines
 
 
 def _row(point, budget, cost, emissions, status="optimal"):
@@ -60,3 +61,21 @@ def test_the_table_names_the_point_a_schedule_came_from():
     rows = [_row("min-cost", None, -35_663.0, 3450.9), _row("e1", 3369.3, -36_787.0, 3369.3)]
     lines = table_lines(pd.DataFrame(cheapest_schedules(rows)))
     assert lines[0].endswith("optimal (schedule of e1)") and lines[1].endswith("optimal")
+
+
+def test_each_point_starts_from_the_cheapest_known_schedule_that_keeps_its_budget():
+    on = {"a": np.array([0, 1, 1, 0, 1, 0], dtype=bool), "b": np.zeros(6, dtype=bool)}
+    spans = on_intervals(on)
+    assert spans == {"a": [[1, 3], [4, 5]], "b": []}
+    back = on_patterns(spans, 6)
+    assert all(np.array_equal(back[k], on[k]) for k in on)
+    known = [
+        {"emissions_t": 10.0, "cost_usd": 100.0, "on_intervals": {"a": [[0, 1]]}},
+        {"emissions_t": 6.0, "cost_usd": 130.0, "on_intervals": {"a": [[1, 2]]}},
+        {"emissions_t": 5.0, "cost_usd": 150.0, "on_intervals": {"a": [[2, 3]]}},
+        {"emissions_t": np.nan, "cost_usd": np.nan, "on_intervals": None},  # infeasible
+    ]
+    assert np.flatnonzero(start_for(known, 7.0, 4)["a"]).tolist() == [1]
+    assert np.flatnonzero(start_for(known, 5.0, 4)["a"]).tolist() == [2]
+    assert np.flatnonzero(start_for(known, None, 4)["a"]).tolist() == [0]
+    assert start_for(known, 4.0, 4) is None

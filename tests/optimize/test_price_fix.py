@@ -14,7 +14,7 @@ from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.model import build_model
 from optimize.price_fix import price_fix
 from optimize.problem import Job, SolverOptions
-from optimize.solve import solve
+from optimize.solving import solve
 
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 

@@ -11,7 +11,7 @@ from small_problems import small_problem
 from optimize import Infeasible
 from optimize.problem import Job, SolverOptions
 from optimize.rolling import solve_rolling
-from optimize.solve import solve
+from optimize.solving import solve
 
 OPTS = SolverOptions(mip_rel_gap=1e-6)
 

@@ -1,0 +1,76 @@
+"""Starting a solve from a given job schedule (``optimize.solve(..., start_on=...)``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optimize
+from optimize.highs import compile_model, make_highs
+from optimize.model import build_model
+from optimize.price_fix import PriceFixResult, seeded_schedule
+from optimize.problem import Job, SolverOptions
+from optimize.solving import _cheaper_start
+from tests.optimize.small_problems import small_problem
+
+EXACT = SolverOptions(mip_rel_gap=0.0)
+
+
+def _job_problem():
+    # one non-preemptible 4 h job at 10 MW, free over the first day
+    return small_problem(n=24, jobs=(Job("a", 10.0, 4.0, 0, 24, preemptible=False),))
+
+
+def test_job_patterns_are_the_steps_a_job_runs():
+    d = optimize.solve(_job_problem(), EXACT)
+    on = optimize.job_patterns(d)["a"]
+    assert on.dtype == bool and on.sum() == 4
+    assert np.array_equal(on, d.series["job_a_power_fraction"] > 0)
+    starts = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(int)))) == 1)
+    assert len(starts) == 1  # one contiguous block
+
+
+def test_seeded_schedule_runs_the_job_where_the_seed_says():
+    p = _job_problem()
+    m = build_model(p)
+    cm = compile_model(m)
+    h = make_highs(cm, EXACT)
+    on = np.zeros(24, dtype=bool)
+    on[14:18] = True  # afternoon, dearer than the night the optimum picks
+    seed = seeded_schedule(h, cm, m, {"a": on})
+    assert seed.values is not None
+    col = {id(v): i for i, v in enumerate(cm.columns)}
+    ran = [round(seed.values[col[id(m.job_on["a", t])]]) for t in range(24)]
+    assert np.array_equal(np.array(ran, dtype=bool), on)
+    best = optimize.solve(p, EXACT)
+    assert seed.objective_usd > best.objective_usd + 1.0
+    # a 2-step block cannot do 4 h of work: infeasible, so no schedule
+    short = np.zeros(24, dtype=bool)
+    short[3:5] = True
+    assert seeded_schedule(h, cm, m, {"a": short}).values is None
+
+
+def test_the_cheaper_start_wins():
+    pf = PriceFixResult(np.array([1.0]), 100.0, 90.0, 0.1, seconds=1.0)
+    dear = PriceFixResult(np.array([2.0]), 120.0, None, None, seconds=0.5)
+    cheap = PriceFixResult(np.array([3.0]), 95.0, None, None, seconds=0.5)
+    assert _cheaper_start(pf, dear).values[0] == 1.0
+    got = _cheaper_start(pf, cheap)
+    assert got.values[0] == 3.0 and got.objective_usd == 95.0 and got.bound_usd == 90.0
+    assert got.gap == pytest.approx(5.0 / 95.0) and got.seconds == 1.5
+    none = PriceFixResult(None, None, None, None, seconds=0.2)
+    assert _cheaper_start(pf, none).values[0] == 1.0
+
+
+@pytest.mark.parametrize("method", ["milp", "price-fix"])
+def test_a_start_never_makes_the_answer_worse_and_a_bad_one_is_ignored(method):
+    p = _job_problem()
+    opts = SolverOptions(method=method, mip_rel_gap=0.0)
+    best = optimize.solve(p, EXACT)
+    good = optimize.solve(p, opts, start_on=optimize.job_patterns(best))
+    assert good.objective_usd == pytest.approx(best.objective_usd, rel=1e-9)
+    short = np.zeros(24, dtype=bool)
+    short[3:5] = True
+    plain = optimize.solve(p, opts)
+    ignored = optimize.solve(p, opts, start_on={"a": short})
+    assert ignored.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
