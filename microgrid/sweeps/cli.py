@@ -97,7 +97,8 @@ def add_sweep_parsers(subparsers) -> None:
     p.add_argument(
         "--no-baselines",
         action="store_true",
-        help="skip the baseline schedules (asap, carbon-threshold) in each case's summary",
+        help="skip the baselines (asap, carbon-threshold, and storage-optimal: one more LP "
+        "solve per case) in each case's summary",
     )
     p.add_argument("--report", action="store_true", help="write the report when done")
     p.add_argument(
