@@ -45,7 +45,8 @@ def write_spec(folder: Path, body: str, base: str = "ercot-dallas.yaml") -> Path
 
 
 def records(out: Path) -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in (out / "records").glob("*.json")}
+    # not the hidden temp files of records being written (`.ID.json.tmp-XXXX.json`)
+    return {p.stem: json.loads(p.read_text()) for p in (out / "records").glob("[!.]*.json")}
 
 
 def result_dirs(out: Path) -> list[str]:

@@ -10,7 +10,9 @@ Layout::
 A record is the only proof that a case finished: the result directory is installed before
 the record is written, both by rename, and `cases.parquet` is derived from the records.
 Killing anything at any moment leaves at most orphan temp files (`clean_temp`, at the next
-start) and cases without a record, which the next run executes again.
+start) and cases without a record, which the next run executes again. A kill between the
+two renames leaves a result directory without an ok record: the next start removes it
+(`remove_orphan_results`), so that a directory is there exactly for the ok records.
 """
 
 from __future__ import annotations
@@ -93,6 +95,22 @@ def remove_result(cases_dir: Path, case_id: str) -> None:
         trash = cases_dir / f".trash-{case_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.rename(final, trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_orphan_results(out: Path) -> list[str]:
+    """Remove the result directories without an ok record of their case (a worker killed
+    after installing its directory, before writing its record; the case runs again).
+    Returns the case ids whose directory was removed, sorted."""
+    cases_dir = out / "cases"
+    removed = []
+    for p in sorted(cases_dir.iterdir()):
+        if p.name.startswith(".") or p.is_symlink() or not p.is_dir():
+            continue  # temp folders are clean_temp's; anything else is not a result
+        rec = read_record(record_path(out, p.name))
+        if rec is None or rec.get("case_id") != p.name or rec["status"] != "ok":
+            remove_result(cases_dir, p.name)
+            removed.append(p.name)
+    return removed
 
 
 def clean_temp(out: Path) -> None:

@@ -32,6 +32,7 @@ from microgrid.sweeps.records import (
     read_records,
     record_path,
     records_table,
+    remove_orphan_results,
     write_table,
 )
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
@@ -125,6 +126,18 @@ def _cases_to_run(spec: SweepSpec, records: dict[str, dict]) -> deque[Case]:
     return todo
 
 
+def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict], list[str]]:
+    """Undo what a killed run left (temp files, result folders without a record), write
+    sweep.json and the table of the records kept. Returns (the records by case id, the
+    case ids whose result folder was removed)."""
+    clean_temp(out)
+    orphans = remove_orphan_results(out)
+    atomic_write_json(out / "sweep.json", spec.to_json())
+    records = read_records(out, spec)
+    write_table(out, list(records.values()))
+    return records, orphans
+
+
 def _sweep_locked(
     spec: SweepSpec,
     out: Path,
@@ -136,13 +149,12 @@ def _sweep_locked(
     stream: TextIO | None,
 ) -> pd.DataFrame:
     """Run the cases without an ok record (the caller holds the folder's lock)."""
-    clean_temp(out)
-    atomic_write_json(out / "sweep.json", spec.to_json())
-    records = read_records(out, spec)
+    records, orphans = _tidy_after_earlier_runs(spec, out)
     todo = _cases_to_run(spec, records)
     skipped = len(spec.cases) - len(todo)
-    write_table(out, list(records.values()))
     prog = Progress(spec.name, len(spec.cases), skipped, stream)
+    if orphans:
+        prog.log(f"removed result folder(s) without a record (a killed run): {', '.join(orphans)}")
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
         return records_table(list(records.values()))

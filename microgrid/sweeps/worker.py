@@ -75,8 +75,30 @@ def limit_threads() -> None:
         os.environ[k] = v
 
 
-def init_pool_worker() -> None:
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Linux: have the kernel SIGKILL this pool worker when the sweep's parent dies.
+
+    Otherwise a worker outlives a killed parent (`kill -9 PID`, the out-of-memory killer)
+    and goes on running the cases queued for it into the folder whose lock died with the
+    parent, while a re-run may already have started there. Elsewhere: nothing is done.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # no prctl (macOS, ...)
+        return
+    if prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def init_pool_worker(parent_pid: int) -> None:
+    """Initializer of each process-pool worker (`parent_pid`: the sweep's process)."""
     limit_threads()
+    die_with_parent(parent_pid)
 
 
 @contextlib.contextmanager

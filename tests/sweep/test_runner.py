@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
+from kill_points import wait_exited
 from sweep_helpers import (
     MIXED,
     PY,
@@ -19,6 +22,7 @@ from sweep_helpers import (
     check_consistent,
     env,
     records,
+    result_dirs,
     wait_for,
     write_spec,
 )
@@ -57,45 +61,76 @@ def _pool_workers(pid):
     ]
 
 
+def _check_after_kill(out: Path, n_workers: int) -> tuple[dict[str, dict], list[str]]:
+    """What a SIGKILL of the whole sweep may leave: every table row has a record, every ok
+    record its result folder, and besides those at most one folder per worker without a
+    record (killed between installing it and writing the record: the re-run removes it
+    and does the case). Returns (the records, the case ids of such folders)."""
+    recs = records(out)
+    df = pd.read_parquet(out / "cases.parquet")
+    assert df["case_id"].is_unique and set(df["case_id"]) <= set(recs)
+    ok = {k for k, r in recs.items() if r["status"] == "ok"}
+    dirs = set(result_dirs(out))
+    assert ok <= dirs
+    orphans = dirs - ok
+    assert not orphans & set(recs) and len(orphans) <= n_workers, (orphans, sorted(recs))
+    return recs, sorted(orphans)
+
+
+def _run_killed_twice(cmd: list[str], out: Path, log_path: Path) -> None:
+    """Start the sweep, SIGKILL one pool worker, wait until a case is done on the new
+    pool, then SIGKILL the whole sweep and wait until all its processes are gone."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env(), stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            wait_for(lambda: records(out), 120, "the first record")
+            pool = _pool_workers(proc.pid)
+            pool[0].send_signal(signal.SIGKILL)  # a worker dies mid-sweep
+            # The pool is replaced and the sweep goes on: a case done by a new worker.
+            wait_for(lambda: "a worker process died" in log_path.read_text(), 120, "the log")
+            first_pool = {p.pid for p in pool}
+
+            def done_on_new_pool() -> bool:
+                return any(r["pid"] not in first_pool for r in records(out).values())
+
+            wait_for(done_on_new_pool, 120, "a case done on the new pool")
+            group = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            os.killpg(proc.pid, signal.SIGKILL)  # ... then the whole sweep is killed.
+            wait_exited(group, 60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 @pytest.mark.slow
 def test_sigkill_worker_then_parent_and_rerun_completes_each_case_once(tmp_path):
     spec = write_spec(tmp_path, SLOW12, base="ercot-dallas-2023.yaml")
     out = tmp_path / "out"
     cmd = [PY, "-m", "microgrid.sweeps", "sweep", str(spec), "--out", str(out)]
     cmd += ["--workers", "2", "--runner", STANDIN]
-    log1 = tmp_path / "run1.log"
-    with open(log1, "w") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env(), stdout=log, stderr=log, start_new_session=True
-        )
-        try:
-            n0 = len(wait_for(lambda: records(out), 120, "the first record"))
-            victim = _pool_workers(proc.pid)[0]
-            victim.send_signal(signal.SIGKILL)  # a worker dies mid-sweep
-            # The pool is replaced and the sweep goes on ...
-            n1 = len(wait_for(lambda: len(records(out)) > n0 and records(out), 120, "progress"))
-            os.killpg(proc.pid, signal.SIGKILL)  # ... then the whole sweep is killed.
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    text = log1.read_text()
-    assert "a worker process died" in text, text
-    assert n1 < 12, "the sweep finished before it could be killed; make the cases slower"
-    recs1, df1 = check_consistent(out)
-    assert len(df1) <= len(recs1) < 12
+    _run_killed_twice(cmd, out, tmp_path / "run1.log")
+    recs1, orphans = _check_after_kill(out, 2)
+    assert len(recs1) < 12, "the sweep finished before it could be killed; make the cases slower"
     assert all(r["status"] == "ok" for r in recs1.values())
 
     run2 = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
     assert run2.returncode == 0, run2.stderr
-    assert f"({len(recs1)} already done)" in run2.stderr
+    assert f"({len(recs1)} already done)" in run2.stderr, run2.stderr
+    if orphans:
+        assert f"without a record (a killed run): {', '.join(orphans)}\n" in run2.stderr
     recs2, df2 = check_consistent(out, 12)
     assert all(r["status"] == "ok" for r in recs2.values())
-    for k, r in recs1.items():  # finished cases were not run again
+    for k, r in recs1.items():  # finished cases were not run again ...
         assert recs2[k]["run_id"] == r["run_id"]
-    assert sorted(df2["case_id"]) == sorted(
-        json.loads((out / "sweep.json").read_text())["cases"][i]["case_id"] for i in range(12)
-    )
+    ids = [c["case_id"] for c in json.loads((out / "sweep.json").read_text())["cases"]]
+    assert sorted(df2["case_id"]) == sorted(ids)
+    # ... and the re-run did each of the others exactly once.
+    rest = sorted(set(ids) - set(recs1))
+    assert sorted(re.findall(r"\| (\S+) ok in ", run2.stderr)) == rest, run2.stderr
+    assert len({recs2[k]["run_id"] for k in rest} - {r["run_id"] for r in recs1.values()}) == 1
 
 
 def test_missing_dask_scheduler_file_is_refused_at_once(tmp_path, capsys):
