@@ -28,6 +28,8 @@ from microgrid.report_html.tables import (
 )
 
 REPORT_NAME = "report.html"
+# in the first bytes of every page: an existing --out file is replaced only if it has it
+GENERATOR_TAG = '<meta name="generator" content="microgrid report">'
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;
@@ -233,7 +235,7 @@ def page_html(run: RunData) -> str:
     nav = "".join(f'<a href="#{s.id}">{esc(s.title)}</a>' for s in secs)
     title = f"{run.summary['scenario'].get('name', 'run')}: microgrid report"
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{GENERATOR_TAG}'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{STYLE}</style>"
         # plotly.js inline (about 4.8 MB): the page makes no network request
@@ -252,6 +254,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         raise InputError("is a folder: name the report's file", path=str(target))
     if not target.parent.is_dir():
         raise InputError("folder not found for the report", path=str(target.parent))
+    _check_replaceable(target)
     text = page_html(run)
     try:
         atomic_write_text(target, text)
@@ -260,3 +263,22 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             f"cannot write the report: {exc.strerror or exc}", path=str(target)
         ) from None
     return target
+
+
+def _check_replaceable(target: Path) -> None:
+    """An existing file at `target` is replaced only if it is a microgrid report (its
+    first bytes hold `GENERATOR_TAG`); anything else, or a symbolic link, is refused."""
+    if target.is_symlink():
+        raise InputError("is a symbolic link: not replaced, nothing was written", path=str(target))
+    if not target.exists():
+        return
+    try:
+        with open(target, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(target)) from None
+    if GENERATOR_TAG.encode() not in head:
+        raise InputError(
+            "exists and is not a microgrid report: not replaced, nothing was written",
+            path=str(target),
+        )

@@ -209,3 +209,20 @@ def test_a_timeseries_column_of_text_is_one_error_line(run_dir, tmp_path, capsys
 def test_an_out_file_in_a_missing_folder_is_one_error_line(run_dir, tmp_path, capsys):
     code = main(["report", str(run_dir), "--out", str(tmp_path / "no" / "r.html")])
     _one_error(capsys, code, "folder not found for the report")
+
+
+@SLOW
+def test_an_out_file_that_is_not_a_report_is_never_replaced(run_dir, tmp_path, capsys):
+    mine = tmp_path / "notes.html"
+    mine.write_text("<html>my notes</html>")
+    code = main(["report", str(run_dir), "--out", str(mine)])
+    _one_error(capsys, code, "notes.html", "is not a microgrid report: not replaced")
+    assert mine.read_text() == "<html>my notes</html>"
+    link = tmp_path / "link.html"
+    link.symlink_to(mine)
+    code = main(["report", str(run_dir), "--out", str(link)])
+    _one_error(capsys, code, "is a symbolic link")
+    earlier = tmp_path / "earlier.html"
+    assert main(["report", str(run_dir), "--out", str(earlier)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run_dir), "--out", str(earlier)]) == 0  # ours: replaced
