@@ -21,7 +21,10 @@ and proves 30 %; the end's cost is that schedule's, its `status` says "heuristic
 "optimal" when its proven gap is within `mip_rel_gap`) and `mip_gap` what is proven.
 `pareto.csv` has `budget_t`
 (empty at the minimum-cost end: no budget), `cost_usd` (total cost as in summary.json,
-carbon not priced), `emissions_t`, `status`, `mip_gap`, `solve_s` and `schedule_of` (a
+carbon not priced), `emissions_t`, `status`, `mip_gap`, `cost_tolerance_usd` (what the
+proven gap leaves open, in USD: `mip_gap` times the gap basis; two points whose costs
+differ by less than their tolerances are not proven to differ), `solve_s` and
+`schedule_of` (a
 point whose solve, within its gap, came out dearer than a tighter point's reports the
 tighter point's schedule, named here: `cheapest_schedules`); `pareto.png` plots it.
 Demand-response caps (fractional ones need a baseline solve) are computed once and used
@@ -62,11 +65,12 @@ COLUMNS = [
     "emissions_t",
     "status",
     "mip_gap",
+    "cost_tolerance_usd",
     "solve_s",
     "schedule_of",
 ]
 # figures a stored row holds as null when they are NaN (JSON has no NaN)
-_FLOAT_KEYS = ("cost_usd", "emissions_t", "mip_gap", "solve_s")
+_FLOAT_KEYS = ("cost_usd", "emissions_t", "mip_gap", "cost_tolerance_usd", "solve_s")
 # the clock of `solve_s` (tests replace it to compare a resumed front's files byte for byte)
 _clock = time.perf_counter
 # `progress(row, k, points)`: point k (1-based) of `points` is done
@@ -82,7 +86,7 @@ def _with_objective(problem: optimize.Problem, price: float, budget: float | Non
 
 def _solve_point(problem, options, label: str, budget: float | None, start) -> dict:
     t0 = _clock()
-    row = {"point": label, "budget_t": budget, "mip_gap": np.nan}
+    row = {"point": label, "budget_t": budget, "mip_gap": np.nan, "cost_tolerance_usd": np.nan}
     try:
         d = optimize.solve(problem, options, start_on=start)
     except optimize.Infeasible:
@@ -93,6 +97,7 @@ def _solve_point(problem, options, label: str, budget: float | None, start) -> d
             emissions_t=d.costs["emissions_t"],
             status=d.status,
             mip_gap=d.mip_gap,
+            cost_tolerance_usd=d.mip_gap * (d.gap_basis_usd or abs(d.objective_usd)),
             on_intervals=on_intervals(optimize.job_patterns(d)),
         )
     row["solve_s"] = _clock() - t0
@@ -205,8 +210,8 @@ def cheapest_schedules(rows: list[dict]) -> list[dict]:
     solve (stopped within its gap) came out cheaper than a looser point's, the looser point
     reports that schedule's cost and emissions, and `schedule_of` names the point it came
     from (empty: its own). The front is then monotone, as the true front is, instead of
-    showing a budget-constrained point below the unconstrained minimum; `status`, `mip_gap`
-    and `solve_s` stay those of the point's own solve."""
+    showing a budget-constrained point below the unconstrained minimum; `status`, `mip_gap`,
+    `cost_tolerance_usd` and `solve_s` stay those of the point's own solve."""
     out = []
     for row in rows:
         best = row
@@ -275,9 +280,11 @@ def table_lines(front: pd.DataFrame) -> list[str]:
     for row in front.to_dict("records"):
         budget = "-" if pd.isna(row["budget_t"]) else f"{row['budget_t']:.1f}"
         source = row.get("schedule_of")  # NaN where the front stopped before the repair
+        tol = row.get("cost_tolerance_usd", np.nan)
+        within = "" if pd.isna(tol) else f" ± {tol:,.0f}"
         lines.append(
-            f"  {row['point']:<14} budget {budget:>10} t  cost {row['cost_usd']:>14,.0f} USD  "
-            f"emissions {row['emissions_t']:>10,.1f} t  {row['status']}"
+            f"  {row['point']:<14} budget {budget:>10} t  cost {row['cost_usd']:>14,.0f} USD"
+            f"{within:<12}  emissions {row['emissions_t']:>10,.1f} t  {row['status']}"
             + (f" (schedule of {source})" if isinstance(source, str) and source else "")
         )
     return lines

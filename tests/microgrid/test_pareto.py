@@ -37,6 +37,7 @@ def front(tiny_path):
 def test_front_is_monotone_and_within_budgets(front):
     assert list(front["point"]) == ["min-cost", "e1", "e2", "min-emissions"]
     assert (front["status"] == "optimal").all()
+    assert (front["cost_tolerance_usd"] <= 1e-6 * front["cost_usd"].abs().max()).all()  # gap 0
     cost = front["cost_usd"].to_numpy()
     em = front["emissions_t"].to_numpy()
     budget = front["budget_t"].to_numpy(dtype=float)

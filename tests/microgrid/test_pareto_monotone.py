@@ -59,8 +59,10 @@ def test_an_infeasible_point_stays_infeasible():
 
 def test_the_table_names_the_point_a_schedule_came_from():
     rows = [_row("min-cost", None, -35_663.0, 3450.9), _row("e1", 3369.3, -36_787.0, 3369.3)]
+    rows[0]["cost_tolerance_usd"] = 8_951.4  # what the proven gap leaves open
     lines = table_lines(pd.DataFrame(cheapest_schedules(rows)))
     assert lines[0].endswith("optimal (schedule of e1)") and lines[1].endswith("optimal")
+    assert "-36,787 USD ± 8,951 " in lines[0] and "±" not in lines[1]
 
 
 def test_each_point_starts_from_the_cheapest_known_schedule_that_keeps_its_budget():
