@@ -79,9 +79,18 @@ def _value_of_line(v: dict) -> str:
     return line
 
 
+def _gap_note(solver: dict) -> str:
+    """`, proven within 0.99 % (8,951 USD)`: what the solve leaves open, relative to its
+    gap basis and in USD (empty for an LP or a solve without a gap)."""
+    gap, basis = solver.get("mip_gap"), solver.get("gap_basis_usd")
+    if not gap or basis is None:
+        return ""
+    return f", proven within {100 * gap:.2f} % ({gap * basis:,.0f} USD)"
+
+
 def _print_summary(summary: dict, out: Path) -> None:
     s = summary
-    print(f"scenario {s['scenario']['name']}: {s['solver']['status']}")
+    print(f"scenario {s['scenario']['name']}: {s['solver']['status']}{_gap_note(s['solver'])}")
     print(f"  total cost      {s['total_cost_usd']:>16,.0f} USD")
     print(f"    energy        {s['energy_cost_usd']:>16,.0f} USD")
     print(f"    demand        {s['demand_cost_usd']:>16,.0f} USD{_billing_note(s)}")
