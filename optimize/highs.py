@@ -230,6 +230,7 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     if options.pscost_min_reliable is not None:
         h.setOptionValue("mip_pscost_minreliable", int(options.pscost_min_reliable))
+    h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
     if options.node_limit is not None:

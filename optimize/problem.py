@@ -288,6 +288,10 @@ class SolverOptions:
     # HiGHS ``mip_pscost_minreliable`` (strong-branching reliability); None = HiGHS's
     # default (8). 1 was tried and not kept: mixed results (docs/model_jobs.md)
     pscost_min_reliable: int | None = None
+    # HiGHS ``mip_heuristic_effort``, the share of its work spent in primal heuristics
+    # (HiGHS's default, 0.05). 0.3 took R1 to 0.1 % in 27 s instead of 54 s, but on the B5
+    # sample it was no faster to 1 % and slower to 0.1 % (docs/model_jobs.md)
+    heuristic_effort: float = 0.05
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
 
