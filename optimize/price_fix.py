@@ -51,15 +51,20 @@ _KIND_CONT = highspy.HighsVarType.kContinuous
 class PriceFixResult:
     """``values``: the column vector of the schedule (None if none was found);
     ``objective_usd``: its objective; ``bound_usd``: the LP relaxation's objective;
-    ``gap``: ``(objective - bound) / |objective|``; ``seconds``;
-    ``unfixed``: ids of jobs left to the final MILP."""
+    ``seconds``; ``unfixed``: ids of jobs left to the final MILP."""
 
     values: np.ndarray | None
     objective_usd: float | None
     bound_usd: float | None
-    gap: float | None
     seconds: float = 0.0
     unfixed: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float | None:
+        """``(objective - bound) / |objective|`` (None without a schedule or a bound)."""
+        if self.objective_usd is None or self.bound_usd is None:
+            return None
+        return (self.objective_usd - self.bound_usd) / max(abs(self.objective_usd), 1e-9)
 
 
 @dataclass
@@ -197,6 +202,12 @@ class _Fixer:
         )
         return None if p is None else p.on
 
+    def release(self, jobs: list[_JobCols]) -> None:
+        """Give every fixed job its own column bounds back."""
+        for jc in jobs:
+            if jc.pattern is not None:
+                self.fix(jc, None)
+
     def fix(self, jc: _JobCols, on: np.ndarray | None) -> None:
         """Fix the job's on (and binary start) columns to ``on``; None restores them."""
         cols = list(jc.on)
@@ -242,7 +253,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
     jobs = _job_columns(m, cm) if hasattr(m, "job_ids") else []
     try:
         if not fx.lp():
-            return PriceFixResult(None, None, None, None, time.perf_counter() - t0)
+            return PriceFixResult(None, None, None, time.perf_counter() - t0)
         bound = fx.objective()
         fx.hull(False)
         fx.lp()
@@ -285,15 +296,12 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
         if fx.deadline is not None:
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
         values, obj = _run_for_schedule(h)
-        gap = None if obj is None else (obj - bound) / max(abs(obj), 1e-9)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
-        return PriceFixResult(values, obj, bound, gap, time.perf_counter() - t0, unfixed)
+        return PriceFixResult(values, obj, bound, time.perf_counter() - t0, unfixed)
     finally:
         fx.hull(True)
         h.setOptionValue("time_limit", limit0)
-        for jc in jobs:
-            if jc.pattern is not None:
-                fx.fix(jc, None)
+        fx.release(jobs)
         if len(icols):
             h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
 
@@ -323,8 +331,6 @@ def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResul
             if on is not None:
                 fx.fix(jc, np.asarray(on, dtype=bool)[jc.steps])
         values, obj = _run_for_schedule(h)
-        return PriceFixResult(values, obj, None, None, time.perf_counter() - t0)
+        return PriceFixResult(values, obj, None, time.perf_counter() - t0)
     finally:
-        for jc in jobs:
-            if jc.pattern is not None:
-                fx.fix(jc, None)
+        fx.release(jobs)

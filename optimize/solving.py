@@ -101,11 +101,8 @@ def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
     seconds = pf.seconds + seed.seconds
     if seed.values is None or (pf.values is not None and pf.objective_usd <= seed.objective_usd):
         return dataclasses.replace(pf, seconds=seconds)
-    gap = None
-    if pf.bound_usd is not None:
-        gap = (seed.objective_usd - pf.bound_usd) / max(abs(seed.objective_usd), 1e-9)
     return dataclasses.replace(
-        pf, values=seed.values, objective_usd=seed.objective_usd, gap=gap, seconds=seconds
+        pf, values=seed.values, objective_usd=seed.objective_usd, seconds=seconds
     )
 
 

@@ -51,14 +51,14 @@ def test_seeded_schedule_runs_the_job_where_the_seed_says():
 
 
 def test_the_cheaper_start_wins():
-    pf = PriceFixResult(np.array([1.0]), 100.0, 90.0, 0.1, seconds=1.0)
-    dear = PriceFixResult(np.array([2.0]), 120.0, None, None, seconds=0.5)
-    cheap = PriceFixResult(np.array([3.0]), 95.0, None, None, seconds=0.5)
+    pf = PriceFixResult(np.array([1.0]), 100.0, 90.0, seconds=1.0)
+    dear = PriceFixResult(np.array([2.0]), 120.0, None, seconds=0.5)
+    cheap = PriceFixResult(np.array([3.0]), 95.0, None, seconds=0.5)
     assert _cheaper_start(pf, dear).values[0] == 1.0
     got = _cheaper_start(pf, cheap)
     assert got.values[0] == 3.0 and got.objective_usd == 95.0 and got.bound_usd == 90.0
     assert got.gap == pytest.approx(5.0 / 95.0) and got.seconds == 1.5
-    none = PriceFixResult(None, None, None, None, seconds=0.2)
+    none = PriceFixResult(None, None, None, seconds=0.2)
     assert _cheaper_start(pf, none).values[0] == 1.0
 
 
