@@ -4,8 +4,7 @@ formatter prints both.
 
 Per limit `name` in `import` (the import limit, 0 in an outage), `ramp` (on net import,
 step 0 against the initial net import when given) and `dr_cap` (the demand-response cap
-on net import): `<name>_breach_steps`, `<name>_breach_max_mw` (the worst excess, MW),
-`<name>_breach_times_utc` (the first `MAX_TIMES` steps); `import_breach_mwh` (energy over
+on net import): the fields of `microgrid.breaches.breach_fields`; `import_breach_mwh` (energy over
 the limit: load a site in an outage could not serve), and `soc_final_short_mwh` (stored
 energy below the final state of charge the optimizer must reach; 0 when kept or when the
 scenario sets none).
@@ -19,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.breaches import breach_fields
 
 #: Excess below this (MW, MWh) is rounding, not a breach: the optimizer's own tolerance.
 TOL = 1e-6
-MAX_TIMES = 20
 
 
 def excess_mw(problem: optimize.Problem, rows: Mapping) -> dict[str, np.ndarray]:
@@ -61,10 +60,7 @@ def limit_breaches(problem: optimize.Problem, rows: Mapping, index: pd.DatetimeI
     module text; `index` the UTC time stamps of the steps."""
     out: dict = {}
     for name, excess in excess_mw(problem, rows).items():
-        steps = np.flatnonzero(excess > 0)
-        out[f"{name}_breach_steps"] = len(steps)
-        out[f"{name}_breach_max_mw"] = float(excess.max(initial=0.0))
-        out[f"{name}_breach_times_utc"] = [index[s].isoformat() for s in steps[:MAX_TIMES]]
+        out.update(breach_fields(name, excess, index))
         if name == "import":
             out["import_breach_mwh"] = float(excess.sum() * problem.step_h)
     out["soc_final_short_mwh"] = soc_final_short_mwh(problem, rows)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.breaches import breach_fields
 from microgrid.costs import cost_breakdown
 from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.controller import Controller, Plan
@@ -37,15 +38,12 @@ class LimitBreaches:
     ramp_excess_mw: np.ndarray
     dr_cap_excess_mw: np.ndarray
 
-    def summary(self, index: pd.DatetimeIndex, limit: int = 20) -> dict:
-        """Counts, largest excess and the first ``limit`` steps (UTC) of each."""
-        out = {}
-        for name, excess in (("ramp", self.ramp_excess_mw), ("dr_cap", self.dr_cap_excess_mw)):
-            steps = np.flatnonzero(excess > 0)
-            out[f"{name}_breach_steps"] = len(steps)
-            out[f"{name}_breach_max_mw"] = float(excess.max(initial=0.0))
-            out[f"{name}_breach_times_utc"] = [index[s].isoformat() for s in steps[:limit]]
-        return out
+    def summary(self, index: pd.DatetimeIndex) -> dict:
+        """Counts, largest excess and first steps (UTC) of each (``breach_fields``)."""
+        return {
+            **breach_fields("ramp", self.ramp_excess_mw, index),
+            **breach_fields("dr_cap", self.dr_cap_excess_mw, index),
+        }
 
 
 @dataclass
