@@ -43,6 +43,7 @@ from optimize.problem import (  # noqa: E402
     Grid,
     Job,
     Objective,
+    PeakCharge,
     Problem,
     Renewable,
     SolverOptions,
@@ -65,6 +66,15 @@ WEEK_JOBS = (
     ("pretrain-moe", 24576, 48, 24, 168, True, 3, 0.5, 0.6),
     ("distill", 8192, 30, 96, 160, False, 0, 0.0, 0.8),
 )
+
+
+def _flat_demand_charges(local: pd.DatetimeIndex, usd_per_mw: float) -> tuple[PeakCharge, ...]:
+    """One demand charge per local calendar month (USD per MW of the month's peak)."""
+    labels = np.asarray(local.strftime("%Y-%m"))
+    return tuple(
+        PeakCharge(f"demand_flat@{m}", "demand_flat", usd_per_mw, labels == m)
+        for m in dict.fromkeys(labels)
+    )
 
 
 def week_jobs(week_start_step: int, tag: str, horizon: int) -> list[Job]:
@@ -112,8 +122,7 @@ def r1_year(carbon_price: float = 0.0) -> tuple[Problem, list[int], pd.DatetimeI
             export_price_usd_per_mwh=lmp.to_numpy(),
             carbon_g_per_kwh=carbon.to_numpy(),
             ramp_mw_per_h=30.0,
-            demand_charge_usd_per_mw=8000.0,
-            month_of_step=(local.month - 1).to_numpy(),
+            peak_charges=_flat_demand_charges(local, 8000.0),
         ),
         facility=Facility(inference_it_mw=inference, pue=pue),
         renewables=(Renewable("pv", pv), Renewable("wind", wind)),

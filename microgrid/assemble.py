@@ -8,13 +8,16 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.billing import billing_months, demand_charge_shares
+from microgrid.billing import flat_demand_charges
+from microgrid.coincident_peak import add_coincident_peaks
 from microgrid.datacenter import inference_it_mw, pue
+from microgrid.dr_program import dr_program
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
 from microgrid.network_params import NetworkParameters
 from microgrid.resources import resource_profiles
 from microgrid.scenario import Scenario, step_of
 from microgrid.signals import load_signals
+from microgrid.tariffs import grid_with_tariff
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,17 @@ def build_problem(
         export_price_usd_per_mwh=price + g.export_adder_usd_per_mwh,
         carbon_g_per_kwh=f["carbon_g_per_kwh"].to_numpy(),
         ramp_mw_per_h=g.ramp_mw_per_h,
-        # USD per kW-month -> USD per MW of the month's peak.
-        demand_charge_usd_per_mw=g.demand_charge_usd_per_kw_month * 1000.0,
-        month_of_step=billing_months(inputs.index, scenario.site.timezone),
-        demand_charge_share=demand_charge_shares(
-            inputs.index, scenario.site.timezone, scenario.step_h, g.demand_charge_billing
+        peak_charges=flat_demand_charges(
+            inputs.index,
+            scenario.site.timezone,
+            scenario.step_h,
+            g.demand_charge_usd_per_kw_month,
+            g.demand_charge_billing,
         ),
         net_import_cap_mw=net_import_cap_mw,
     )
+    grid = grid_with_tariff(scenario, inputs.index, price, grid)
+    grid = add_coincident_peaks(scenario, inputs.index, grid)
     renewables = []
     for name in ("pv", "wind"):
         if getattr(scenario, name) is not None:
@@ -138,6 +144,7 @@ def build_problem(
             carbon_budget_t=o.carbon_budget_t,
             unfinished_work_penalty_usd_per_h=o.unfinished_work_penalty_usd_per_h,
         ),
+        dr_program=dr_program(scenario, inputs.index),
     )
 
 

@@ -79,6 +79,43 @@ def _value_of_line(v: dict) -> str:
     return line
 
 
+_PLAIN_BILL = {"energy_usd", "demand_flat_usd"}  # the lines energy and demand already say
+
+
+def _bill_lines(bill: dict | None) -> list[str]:
+    """The bill's line items (summary["bill"]), one row each, when it has more than the
+    plain energy and flat demand lines (a tariff, coincident peaks, a DR program)."""
+    if not bill or set(bill["lines"]) <= _PLAIN_BILL:
+        return []
+    months = ", ".join(m["month"] for m in bill["months"])
+    rows = [f"  bill            {bill['total_usd']:>16,.0f} USD  ({months}; bill.csv)"]
+    for key, usd in bill["lines"].items():
+        rows.append(f"    {bill['labels'][key]:<40}{usd:>14,.0f} USD")
+    return rows
+
+
+def _coincident_peak_line(cp: dict) -> str:
+    """The coincident-peak tag and charge (summary["coincident_peak"]), one line."""
+    covered = sum(1 for i in cp["intervals"] if i["covered"])
+    line = (
+        f"  coincident peak tag {cp['tag_mw']:.1f} MW ({covered} of {cp['n_peaks']} intervals "
+        f"in the period): {cp['charge_usd']:,.0f} USD"
+    )
+    if "expected_usd" in cp:
+        line += f"; alerts priced at {cp['expected_usd']:,.0f} USD expected"
+    return line
+
+
+def _dr_program_line(dr: dict) -> str:
+    """The DR program's commitment and settlement (summary["demand_response_program"])."""
+    return (
+        f"  DR program      {dr['commit_mw']:.1f} MW committed, {len(dr['events'])} events: "
+        f"{dr['net_revenue_usd']:,.0f} USD to the site (capacity "
+        f"{dr['capacity_payment_usd']:,.0f}, energy {dr['energy_payment_usd']:,.0f}, "
+        f"shortfall penalty {dr['shortfall_penalty_usd']:,.0f})"
+    )
+
+
 def _gap_note(solver: dict) -> str:
     """`, proven within 0.99 % (8,951 USD)`: what the solve leaves open, relative to its
     gap basis and in USD (empty for an LP or a solve without a gap)."""
@@ -94,6 +131,12 @@ def _print_summary(summary: dict, out: Path) -> None:
     print(f"  total cost      {s['total_cost_usd']:>16,.0f} USD")
     print(f"    energy        {s['energy_cost_usd']:>16,.0f} USD")
     print(f"    demand        {s['demand_cost_usd']:>16,.0f} USD{_billing_note(s)}")
+    for line in _bill_lines(s.get("bill")):
+        print(line)
+    if "coincident_peak" in s:
+        print(_coincident_peak_line(s["coincident_peak"]))
+    if "demand_response_program" in s:
+        print(_dr_program_line(s["demand_response_program"]))
     print(f"  emissions       {s['emissions_t']:>16,.1f} t")
     print(f"  renewable share {100 * s['renewable_share']:>15.1f} %")
     print(f"  peak import     {s['peak_import_mw']:>16.1f} MW")
@@ -114,6 +157,8 @@ def _print_summary(summary: dict, out: Path) -> None:
             f"{o['unserved_energy_mwh']:.2f} MWh, {o['n_solves']} re-plans"
         )
         print(f"  limit breaches  {_breaches_line(o.get('limit_breaches') or {})}")
+        if o.get("demand_response_program"):
+            print(_dr_program_line(o["demand_response_program"]))
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
     for name, b in s.get("baselines", {}).items():

@@ -4,20 +4,24 @@ One function, `cost_breakdown`, prices any plan (the optimum, a baseline) on the
 `optimize.Problem` it was made for. It reproduces `optimize.Dispatch.costs` term by term
 (tests/microgrid/test_baselines.py checks it on the optimum to 1e-6 relative):
 
-- `energy_usd`: Σ_t step_h · (import[t] · import_price[t] − export[t] · export_price[t])
-  (import price includes the scenario's import adder; export earns the export price,
-  negative prices mean paying to export).
-- `demand_usd`: Σ over billing months (local calendar months, `Grid.month_of_step`) of the
-  month's demand charge (USD per MW, times its `Grid.demand_charge_share`: pro-rated when
-  the horizon covers the month in part) × that month's peak import.
+- `bill`: the grid bill, line item + `_usd` -> USD (`optimize.bill.grid_bill`: energy price
+  parts, export parts, each demand charge on its billed peak, tiered energy).
+- `energy_usd`: the bill's lines other than demand charges: Σ_t step_h · (import[t] ·
+  import_price[t] − export[t] · export_price[t]) plus tiered energy (negative prices mean
+  paying to export).
+- `demand_usd`: the bill's demand-charge lines: Σ over `Grid.peak_charges` of USD per MW ×
+  billed demand (the charge's peak import, or a ratchet).
 - `fuel_usd`: Σ_g fuel_usd_per_mwh_g · step_h · Σ_t gen_g[t].
 - `wear_usd`: wear_usd_per_mwh · step_h · Σ_t battery_discharge[t].
 - `emissions_t`: step_h · (Σ_t import[t] · carbon[t] + Σ_g,t gen_g[t] · carbon_g) / 1000.
 - `carbon_usd`: carbon price × emissions_t.
 - `unfinished_penalty_usd`: unfinished-work penalty × unfinished job hours (0 if unpriced).
+- `dr_program_usd`: the demand-response program's penalty less its payments
+  (`optimize.dr_settlement.settle`) at the plan's commitment; 0 for a plan that takes no part.
 
-`total_cost_usd` (as in summary.json) is energy + demand + fuel + wear + unfinished
-penalty; `objective_usd` adds the carbon cost (what the optimizer minimises).
+`total_cost_usd` (as in summary.json, before the tariff's fixed charge) is energy + demand
++ fuel + wear + unfinished penalty + DR program; `objective_usd` adds the carbon cost (what
+the optimizer minimises).
 """
 
 from __future__ import annotations
@@ -27,8 +31,17 @@ from collections.abc import Mapping
 import numpy as np
 
 import optimize
+from optimize.bill import grid_bill, split_bill
+from optimize.dr_settlement import settle
 
-TOTAL_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "unfinished_penalty_usd")
+TOTAL_KEYS = (
+    "energy_usd",
+    "demand_usd",
+    "fuel_usd",
+    "wear_usd",
+    "unfinished_penalty_usd",
+    "dr_program_usd",
+)
 
 
 def _col(series: Mapping, name: str, n: int) -> np.ndarray:
@@ -65,21 +78,22 @@ def cost_breakdown(
     *,
     gen_mw: Mapping | None = None,
     unfinished_h: float = 0.0,
-) -> dict[str, float]:
+    dr_commit_mw: float | None = None,
+) -> dict:
     """Costs of a plan: `series` maps column names (`grid_import_mw`, `grid_export_mw`,
     `battery_discharge_mw`, `backup_gen_mw`) to arrays of length `problem.n_steps` (a
     results time-series DataFrame works). Keys as `optimize.Dispatch.costs` plus
-    `total_cost_usd` and `objective_usd`."""
+    `total_cost_usd`, `objective_usd` and `bill` (line item + `_usd` -> USD).
+    `dr_commit_mw`: the plan's commitment to the problem's DR program, settled on its net
+    import; None: the plan takes no part in it (`dr_program_usd` 0)."""
     n, step_h, grid = problem.n_steps, problem.step_h, problem.grid
     imp = _col(series, "grid_import_mw", n)
     exp = _col(series, "grid_export_mw", n)
     dis = _col(series, "battery_discharge_mw", n)
     gens = generator_series(problem, series, gen_mw)
 
-    energy = step_h * float(
-        np.dot(imp, grid.import_price_usd_per_mwh) - np.dot(exp, grid.export_price_usd_per_mwh)
-    )
-    demand = grid.demand_charge_usd(imp)
+    bill = grid_bill(grid, step_h, imp, exp)
+    energy, demand = split_bill(grid, bill)
     fuel = 0.0
     emissions = float(np.dot(imp, grid.carbon_g_per_kwh)) * step_h / 1000.0
     for g in problem.generators:
@@ -97,8 +111,14 @@ def cost_breakdown(
         "wear_usd": wear,
         "carbon_usd": problem.objective.carbon_price_usd_per_t * emissions,
         "unfinished_penalty_usd": penalty,
+        "dr_program_usd": 0.0,
         "emissions_t": emissions,
     }
+    if problem.dr_program is not None and dr_commit_mw is not None:
+        dr = settle(problem.dr_program, step_h, imp - exp, dr_commit_mw)
+        out["dr_program_usd"] = dr.net_cost_usd
+        bill = {**bill, **dr.bill()}
     out["total_cost_usd"] = sum(out[k] for k in TOTAL_KEYS)
     out["objective_usd"] = out["total_cost_usd"] + out["carbon_usd"]
+    out["bill"] = bill
     return out

@@ -14,8 +14,11 @@ import optimize
 from microgrid.acplan import plan_ac
 from microgrid.assemble import Inputs, build_problem, load_inputs, network_parameters
 from microgrid.baselines import add_baselines
+from microgrid.bill_summary import bill_table, site_bill
 from microgrid.billing import demand_charge_summary
+from microgrid.coincident_peak_bill import coincident_peak_section
 from microgrid.dispatch import demand_response_caps, optimize_dispatch, solve_dispatch
+from microgrid.dr_program import dr_section
 from microgrid.errors import InputError
 from microgrid.network import INJECTION_COLUMNS, build_network
 from microgrid.operate import actual_powerflow, add_cosim_outputs, run_operate
@@ -82,11 +85,13 @@ def run(
     problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
     dispatch, cosim = _solve(scenario, inputs, problem, mode)
     ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
-    jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, baselines)
+    bill_grid = cosim.get("billed_grid", problem.grid)  # operate: the plant's prices
+    jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, baselines, bill_grid)
     net, violations = None, pd.DataFrame()
     if powerflow:
         net, violations = _check_plan_network(scenario, mode, cosim, ts, summary)
     extra_tables = add_cosim_outputs(scenario, mode, cosim, ts, summary)
+    extra_tables["bill.csv"] = bill_table(summary["bill"])
     summary["scenario"] = {
         "name": scenario.name,
         "path": str(scenario_path) if scenario_path else None,
@@ -137,8 +142,10 @@ def _summarise(
     dispatch: optimize.Dispatch,
     ts: pd.DataFrame,
     baselines: bool,
+    bill_grid: optimize.Grid,
 ) -> tuple[pd.DataFrame, dict]:
-    """The job segments and the summary (with the baselines' figures if `baselines`)."""
+    """The job segments and the summary (with the baselines' figures if `baselines`);
+    the bill prices `ts` on `bill_grid`."""
     gpus_of = {inst.id: inst.spec.gpus for inst in inputs.jobs}
     jobs = job_segments(inputs.index, dispatch, inputs.jobs, gpus_of)
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
@@ -150,6 +157,15 @@ def _summarise(
         scenario.grid.demand_charge_billing,
         ts["grid_import_mw"].to_numpy(),
     )
+    cp = coincident_peak_section(scenario, inputs.index, ts["grid_import_mw"].to_numpy())
+    if cp is not None:
+        summary["coincident_peak"] = cp
+    if dispatch.dr_commit_mw is not None:  # a plan's DR commitment (operate: its section)
+        net_import_mw = (ts["grid_import_mw"] - ts["grid_export_mw"]).to_numpy()
+        summary["demand_response_program"] = dr_section(
+            scenario, inputs.index, problem, net_import_mw, dispatch.dr_commit_mw
+        )
+    _add_bill(summary, scenario, inputs.index, bill_grid, dispatch.bill, ts)
     if baselines:  # storage-optimal is solved as the optimum is (options, windows)
         add_baselines(
             summary,
@@ -158,8 +174,25 @@ def _summarise(
             scenario.site.timezone,
             price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
             solve=lambda p: optimize_dispatch(scenario, p),
+            fixed_usd=summary["fixed_cost_usd"],
         )
     return jobs, summary
+
+
+def _add_bill(
+    summary: dict,
+    scenario: Scenario,
+    index: pd.DatetimeIndex,
+    grid: optimize.Grid,
+    dispatch_bill: dict[str, float],
+    ts: pd.DataFrame,
+) -> None:
+    """`summary["bill"]` (microgrid/bill_summary.py), and the tariff's fixed charge in
+    `fixed_cost_usd` and the total (no schedule changes it, so the optimiser leaves it
+    out)."""
+    summary["bill"] = site_bill(scenario, index, grid, ts, dispatch_bill)
+    summary["fixed_cost_usd"] = summary["bill"]["lines"].get("fixed_usd", 0.0)
+    summary["total_cost_usd"] += summary["fixed_cost_usd"]
 
 
 def _check_plan_network(

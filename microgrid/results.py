@@ -136,9 +136,17 @@ def summarize(
         - energy("wind_used_mw")
     )
     facility = energy("facility_load_mw")
+    # what the site pays: the DR program's net (penalties less payments) is part of it
     total = sum(
         c.get(k, 0.0)
-        for k in ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "unfinished_penalty_usd")
+        for k in (
+            "energy_usd",
+            "demand_usd",
+            "fuel_usd",
+            "wear_usd",
+            "unfinished_penalty_usd",
+            "dr_program_usd",
+        )
     )
     n_jobs = len(dispatch.jobs)
     met = sum(1 for j in dispatch.jobs.values() if j.get("unfinished_h", 0.0) <= 1e-6)
@@ -149,6 +157,7 @@ def summarize(
         "fuel_cost_usd": c.get("fuel_usd", 0.0),
         "wear_cost_usd": c.get("wear_usd", 0.0),
         "carbon_cost_usd": c.get("carbon_usd", 0.0),
+        "dr_program_usd": c.get("dr_program_usd", 0.0),
         "emissions_t": c.get("emissions_t", 0.0),
         "facility_energy_mwh": facility,
         "grid_import_mwh": energy("grid_import_mw"),

@@ -249,6 +249,51 @@ class Generator(Strict):
         return v
 
 
+MAX_CP_INTERVALS = 1_000  # coincident-peak intervals listed in the scenario
+
+
+class CoincidentPeaks(Strict):
+    """Coincident-peak charges (ERCOT 4CP, PJM 5CP; microgrid/coincident_peak.py): the
+    tag is the average import over the `n_peaks` intervals, billed at `usd_per_mw_year`."""
+
+    # USD per MW of tag per year (ERCOT 4CP transmission: about 25,000)
+    usd_per_mw_year: float = Field(ge=0, le=10_000_000)
+    n_peaks: int = Field(ge=1, le=100)  # 4 for ERCOT 4CP, 5 for PJM 5CP
+    # The intervals' local start times (the truth the bill uses), or a CSV of them
+    intervals: Annotated[list[Time], Field(max_length=MAX_CP_INTERVALS)] | None = None
+    intervals_csv: Path | None = None
+    interval_minutes: Literal[15, 30, 60] = 15
+    # "known": the intervals are priced (hindsight); "alerts": only daily peak alerts are
+    # (an expected-cost charge on each alert window), the intervals bill in hindsight
+    mode: Literal["known", "alerts"] = "known"
+    alerts_csv: Path | None = None  # date, probability, window_start_local, window_end_local
+    alert_notice_hours: float = Field(default=24.0, ge=0, le=24 * 31)
+
+    @model_validator(mode="after")
+    def _sources(self) -> CoincidentPeaks:
+        if (self.intervals is None) == (self.intervals_csv is None):
+            raise ValueError("give exactly one of intervals, intervals_csv")
+        if (self.mode == "alerts") != (self.alerts_csv is not None):
+            raise ValueError("alerts_csv is needed in mode 'alerts' and used only there")
+        return self
+
+
+MonthLabel = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class Tariff(Strict):
+    """A utility rate in URDB JSON (microgrid/tariffs, docs/tariffs.md)."""
+
+    urdb: Path  # a rate object, a list of them, or an API response {"items": [...]}
+    label: Name | None = None  # picks the rate when the file holds several
+    # "add_to_wholesale": import price = wholesale + import adder + the rate's energy charge;
+    # "tariff_only": import price = import adder + the rate's energy charge
+    energy: Literal["add_to_wholesale", "tariff_only"] = "add_to_wholesale"
+    # Flat-demand peaks (MW) of local months before the period ("2023-05": 80), for the
+    # rate's ratchets; a month not listed counts 0
+    prior_monthly_peaks_mw: Annotated[dict[MonthLabel, PowerMW], Field(max_length=24)] = {}
+
+
 class GridConnection(Strict):
     import_max_mw: PowerMW
     export_max_mw: PowerMW = 0.0
@@ -260,6 +305,8 @@ class GridConnection(Strict):
     # month's hours, "full_month" the whole month's charge (microgrid/billing.py).
     demand_charge_billing: Literal["prorated", "full_month"] = "prorated"
     ramp_mw_per_h: PowerMW | None = None
+    coincident_peaks: CoincidentPeaks | None = None
+    tariff: Tariff | None = None
 
 
 class Inference(Strict):
@@ -395,6 +442,40 @@ class Events(Strict):
     derates: Annotated[list[Derate], Field(max_length=MAX_EVENTS)] = []
 
 
+class DemandResponseProgram(Strict):
+    """A capacity demand-response program (microgrid/dr_program.py, docs/dr_program.md):
+    commit MW (paid per MW-month), reduce against the baseline in events (paid per MWh),
+    pay for each MWh short of the commitment. Not the `events.demand_response` caps."""
+
+    capacity_usd_per_mw_month: float = Field(ge=0, le=1_000_000)
+    energy_usd_per_mwh: CostUSDPerMWh = 0.0
+    shortfall_usd_per_mwh: CostUSDPerMWh = 0.0
+    # None: the plan decides the commitment in [0, max_commit_mw] (default: import_max_mw)
+    commit_mw: PowerMW | None = None
+    max_commit_mw: PowerMW | None = None
+    # operate: the controller learns of an event this long before its start
+    notice_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    baseline: Literal["prior_days_average", "declared"] = "prior_days_average"
+    baseline_days: int = Field(default=10, ge=1, le=60)  # prior_days_average: N days
+    # prior_days_average: the net import (MW) of days before the period; None: only the
+    # days inside the period count
+    prior_baseline_mw: PowerMW | None = None
+    declared_baseline_mw: PowerMW | None = None  # declared: the baseline
+    events: Annotated[list[Window], Field(max_length=MAX_EVENTS)] = []
+    events_csv: Path | None = None  # columns start, end (local, or with an offset)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DemandResponseProgram:
+        if (self.baseline == "declared") != (self.declared_baseline_mw is not None):
+            raise ValueError("declared_baseline_mw goes with baseline 'declared', and only there")
+        if self.events and self.events_csv is not None:
+            raise ValueError("give events or events_csv, not both")
+        c, top = self.commit_mw, self.max_commit_mw
+        if c is not None and top is not None and c > top:
+            raise ValueError(f"commit_mw ({c}) > max_commit_mw ({top})")
+        return self
+
+
 class Objective(Strict):
     # Carbon prices in use are below 200 USD/t. Budgets stop at the solver's largest finite
     # bound (optimize/ranges.py), 1e9 t: a fiftieth of the world's yearly emissions.
@@ -514,6 +595,7 @@ class Scenario(Strict):
     datacenter: DataCenter
     jobs: Jobs = Jobs()
     events: Events = Events()
+    demand_response_program: DemandResponseProgram | None = None
     objective: Objective = Objective()
     solver: Solver = Solver()
     network: Network = Network()

@@ -15,11 +15,15 @@ from typing import TYPE_CHECKING
 from optimize.errors import Infeasible, NumericRangeError, Slack, SolveError
 from optimize.problem import (
     Battery,
+    DemandResponseEvent,
+    DemandResponseProgram,
+    EnergyTiers,
     Facility,
     Generator,
     Grid,
     Job,
     Objective,
+    PeakCharge,
     Problem,
     Renewable,
     SolverOptions,
@@ -44,7 +48,10 @@ _LAZY = {
 
 __all__ = [
     "Battery",
+    "DemandResponseEvent",
+    "DemandResponseProgram",
     "Dispatch",
+    "EnergyTiers",
     "Facility",
     "Generator",
     "Grid",
@@ -52,6 +59,7 @@ __all__ = [
     "Job",
     "NumericRangeError",
     "Objective",
+    "PeakCharge",
     "Problem",
     "Renewable",
     "Slack",

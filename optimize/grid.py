@@ -1,14 +1,15 @@
-"""Grid connection: import/export, energy cost, ramp limit, demand charge, DR cap.
+"""Grid connection: import/export, energy cost, ramp limit, DR cap; tariff charges.
 
 Variables (MW, step averages): ``grid_import_mw[t] in [0, import_max_mw[t]]``,
 ``grid_export_mw[t] in [0, export_max_mw[t]]``.
 Constraints:
 - ``grid_ramp_up[t]``/``grid_ramp_down[t]``: ``±(net[t] − net[t−1]) <= ramp_mw_per_h·step_h``
   with ``net = import − export``; for ``t = 0`` against ``initial_net_import_mw`` if given.
-- ``grid_peak_def[t]``: ``grid_import_mw[t] <= grid_peak_import_mw[month_of_step[t]]``.
 - ``grid_dr_cap[t]``: ``net[t] <= net_import_cap_mw[t]`` where the cap is not NaN.
-Objective terms (USD): import cost − export revenue, Σ over billing months of the month's
-demand charge (times its ``demand_charge_share``) × its peak.
+Objective terms (USD): ``Σ_t step_h · (import_price[t] · grid_import_mw[t] −
+export_price[t] · grid_export_mw[t])``, plus the demand charges (``Grid.peak_charges``,
+equations in ``optimize.demand_charges``) and the tiered energy charges
+(``Grid.energy_tiers``, equations in ``optimize.energy_tiers``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimize._util import linear_sum, set_upper_bounds, var_list
+from optimize.demand_charges import define_peak_charges
 from optimize.elastic import add_slack
+from optimize.energy_tiers import define_energy_tiers
 from optimize.problem import Grid
 
 
@@ -41,7 +44,8 @@ def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) 
         linear_sum((-grid.export_price_usd_per_mwh * step_h).tolist(), exp),
     ]
     _define_ramp(m, grid, step_h, imp, exp, elastic)
-    terms += _define_demand_charge(m, grid, imp)
+    terms += define_peak_charges(m, grid.peak_charges, imp)
+    terms += define_energy_tiers(m, grid.energy_tiers, imp, step_h, grid.import_max_mw)
     _define_dr_cap(m, grid, imp, exp, elastic)
     return terms
 
@@ -68,21 +72,6 @@ def _define_ramp(m, grid: Grid, step_h: float, imp: list, exp: list, elastic: bo
     else:
         m.grid_ramp_up = pyo.Constraint(steps, rule=lambda m, t: delta(t) <= r)
         m.grid_ramp_down = pyo.Constraint(steps, rule=lambda m, t: delta(t) >= -r)
-
-
-def _define_demand_charge(m, grid: Grid, imp: list) -> list:
-    if grid.demand_charge_usd_per_mw <= 0:
-        return []
-    month = grid.month_of_step.tolist()
-    m.grid_months = pyo.Set(initialize=sorted(set(month)), ordered=True)
-    m.grid_peak_import_mw = pyo.Var(m.grid_months, within=pyo.NonNegativeReals)
-    peak = m.grid_peak_import_mw
-    for mo, mw in (grid.prior_peak_import_mw or {}).items():
-        if mo in m.grid_months:
-            peak[mo].setlb(float(mw))
-    m.grid_peak_def = pyo.Constraint(m.T, rule=lambda m, t: imp[t] - peak[month[t]] <= 0)
-    charges = [grid.month_demand_charge_usd_per_mw(mo) for mo in m.grid_months]
-    return [linear_sum(charges, [peak[mo] for mo in m.grid_months])]
 
 
 def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:

@@ -9,6 +9,8 @@ Layout (names are the Pyomo component names):
   (with ``elastic=True`` for the diagnosis) must create ``m.jobs_it_mw`` (an ``Expression``
   over ``m.T``, IT MW of all jobs) and return its objective terms (USD). It can read the
   unfinished-work penalty from ``m.problem.objective``. Without jobs the job IT load is 0.
+- Demand response: with ``problem.dr_program``, ``optimize.dr_program.define_dr_program``
+  (after the grid: it reads ``m.grid_import_mw``/``m.grid_export_mw``) adds ``m.dr_commit_mw``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from optimize.balance import define_power_balance
 from optimize.battery import define_battery
+from optimize.dr_program import define_dr_program
 from optimize.facility import define_facility_load
 from optimize.generators import define_generators
 from optimize.grid import define_grid
@@ -52,6 +55,8 @@ def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
     terms = define_grid(m, problem.grid, step_h, elastic=elastic)
     m.bus_injections.append((1.0, list(m.grid_import_mw.values())))
     m.bus_injections.append((-1.0, list(m.grid_export_mw.values())))
+    if problem.dr_program is not None:
+        terms += define_dr_program(m, problem.dr_program, step_h)
     terms += define_renewables(m, problem.renewables)
     if problem.battery is not None:
         terms += define_battery(m, problem.battery, step_h, elastic=elastic)

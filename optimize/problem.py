@@ -51,6 +51,92 @@ def _check_frac(owner: str, name: str, arr: np.ndarray | None) -> None:
 
 
 @dataclass(frozen=True)
+class PeakCharge:
+    """A demand charge on the highest import (MW, step average) over some steps.
+
+    One billing month's flat demand charge is one ``PeakCharge`` over the month's steps; a
+    time-of-use demand charge is one per (billing month, demand period), over that period's
+    steps in the month; a coincident-peak alert day is one over its alert window.
+
+    Billed demand (MW) = max(peak over ``steps``, ``prior_peak_mw``, ``ratchet_floor_mw``,
+    fraction × the peak over ``steps`` of each charge named in ``ratchets``);
+    cost (USD) = ``usd_per_mw`` × billed demand.
+    """
+
+    # Stable across rolling windows and re-plans ("demand_flat@2023-08"): the key a
+    # horizon's ``prior_peak_mw`` and the ratchets refer to
+    key: str
+    # The bill's line item this charge adds to ("demand_flat", "demand_tou_2", ...): the
+    # summary reports ``<line_item>_usd`` summed over the charges that share it
+    line_item: str
+    # USD per MW of billed demand, already pro-rated (a month covered in part pays its share)
+    usd_per_mw: float
+    # bool per step: the steps whose import sets this peak (length n_steps)
+    steps: np.ndarray
+    # Peak already reached in this billing period before step 0 (MW): a floor, so a horizon
+    # pays only for raising it (rolling windows, the closed loop)
+    prior_peak_mw: float = 0.0
+    # Billed demand is at least this (MW): a ratchet on peaks before the horizon
+    ratchet_floor_mw: float = 0.0
+    # (key of another charge in this problem, fraction): billed demand >= fraction × that
+    # charge's peak (a ratchet on an earlier month inside the horizon)
+    ratchets: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        _as_array(self, "steps", dtype=bool)
+        object.__setattr__(self, "ratchets", tuple((str(k), float(f)) for k, f in self.ratchets))
+        if not (math.isfinite(self.usd_per_mw) and self.usd_per_mw >= 0):
+            raise ValueError(f"PeakCharge[{self.key}].usd_per_mw must be finite and >= 0")
+        for name in ("prior_peak_mw", "ratchet_floor_mw"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"PeakCharge[{self.key}].{name} must be finite and >= 0")
+        if any(not 0 <= f <= 1 for _, f in self.ratchets):
+            raise ValueError(f"PeakCharge[{self.key}].ratchets fractions must lie in [0, 1]")
+
+
+@dataclass(frozen=True)
+class EnergyTiers:
+    """A tiered energy charge for one billing month (URDB energy tiers).
+
+    The month's import energy (MWh over ``steps``) fills blocks in order: block ``i`` holds
+    at most ``block_mwh[i]`` (widths already pro-rated; the last block has no limit whatever
+    its width: energy beyond it pays the last rate, as in REopt.jl), and each
+    MWh in block ``i`` imported at step ``t`` costs ``usd_per_mwh[i][t]`` on top of the grid's
+    import price. Rates that never fall from one block to the next (at every step) are an
+    LP; a falling rate (a declining block) needs one binary per block boundary.
+    """
+
+    key: str  # stable ("energy_tiers@2023-08")
+    line_item: str  # e.g. "energy_tiers"
+    steps: np.ndarray  # bool per step: the billing month's steps
+    block_mwh: tuple[float, ...]
+    usd_per_mwh: tuple[np.ndarray, ...]  # one array (length n_steps) per block
+    # energy already imported in this billing month before step 0 (MWh): fills blocks first
+    prior_mwh: float = 0.0
+
+    def __post_init__(self) -> None:
+        _as_array(self, "steps", dtype=bool)
+        object.__setattr__(self, "block_mwh", tuple(float(w) for w in self.block_mwh))
+        object.__setattr__(
+            self, "usd_per_mwh", tuple(np.asarray(r, dtype=float) for r in self.usd_per_mwh)
+        )
+        if len(self.block_mwh) != len(self.usd_per_mwh) or not self.block_mwh:
+            raise ValueError(f"EnergyTiers[{self.key}]: one rate array per block, at least one")
+        if any(not w > 0 for w in self.block_mwh):
+            raise ValueError(f"EnergyTiers[{self.key}].block_mwh must be > 0")
+        for r in self.usd_per_mwh:
+            _check_finite(f"EnergyTiers[{self.key}]", "usd_per_mwh", r)
+        if not (math.isfinite(self.prior_mwh) and self.prior_mwh >= 0):
+            raise ValueError(f"EnergyTiers[{self.key}].prior_mwh must be finite and >= 0")
+
+    def is_convex(self) -> bool:
+        """True if no block is cheaper than the one before it at any step (an LP)."""
+        rates = self.usd_per_mwh
+        return all(np.all(b >= a - 1e-12) for a, b in zip(rates, rates[1:], strict=False))
+
+
+@dataclass(frozen=True)
 class Grid:
     """Point of common coupling. Power in MW (step averages), prices per MWh."""
 
@@ -60,18 +146,17 @@ class Grid:
     export_price_usd_per_mwh: np.ndarray
     carbon_g_per_kwh: np.ndarray
     ramp_mw_per_h: float | None = None
-    demand_charge_usd_per_mw: float = 0.0
-    month_of_step: np.ndarray | None = None
     net_import_cap_mw: np.ndarray | None = None
     initial_net_import_mw: float | None = None
-    # Peak import already reached in a billing month before step 0 (month index -> MW):
-    # a floor of that month's peak, so the horizon pays only for raising it. Used by
-    # rolling windows and the closed-loop controller.
-    prior_peak_import_mw: dict[int, float] | None = None
-    # Share of each billing month's demand charge that this horizon pays (month index ->
-    # share in [0, 1]; a month not listed pays the whole charge). microgrid pro-rates a
-    # month the horizon covers in part by the horizon's share of the month's hours.
-    demand_charge_share: dict[int, float] | None = None
+    # Demand charges, each on the peak import over its steps (flat monthly, TOU periods)
+    peak_charges: tuple[PeakCharge, ...] = ()
+    # Tiered energy charges, one per billing month (on top of import_price_usd_per_mwh)
+    energy_tiers: tuple[EnergyTiers, ...] = ()
+    # The bill's split of the import (export) price into line items: line item -> USD/MWh
+    # per step; the parts sum to import_price_usd_per_mwh (export_price_usd_per_mwh) at
+    # every step. None: one line, "energy". Used for the bill only, not by the model.
+    import_price_parts: dict[str, np.ndarray] | None = None
+    export_price_parts: dict[str, np.ndarray] | None = None
 
     _ARRAYS = (
         "import_max_mw",
@@ -85,51 +170,43 @@ class Grid:
     def __post_init__(self) -> None:
         for name in self._ARRAYS:
             _as_array(self, name)
-        _as_array(self, "month_of_step", dtype=np.int64)
         for name in ("import_max_mw", "export_max_mw"):
             _check_nonneg("Grid", name, getattr(self, name))
         for name in ("import_price_usd_per_mwh", "export_price_usd_per_mwh", "carbon_g_per_kwh"):
             _check_finite("Grid", name, getattr(self, name))
         if self.ramp_mw_per_h is not None and not self.ramp_mw_per_h >= 0:
             raise ValueError("Grid.ramp_mw_per_h must be >= 0 or None")
-        if not (
-            math.isfinite(self.demand_charge_usd_per_mw) and self.demand_charge_usd_per_mw >= 0
-        ):
-            raise ValueError("Grid.demand_charge_usd_per_mw must be finite and >= 0")
-        if self.demand_charge_usd_per_mw > 0 and self.month_of_step is None:
-            raise ValueError("Grid.month_of_step is required when a demand charge is set")
-        if any(not 0.0 <= s <= 1.0 for s in (self.demand_charge_share or {}).values()):
-            raise ValueError("Grid.demand_charge_share values must lie in [0, 1]")
-        if self.month_of_step is not None and np.any(self.month_of_step < 0):
-            raise ValueError("Grid.month_of_step must be >= 0")
         if self.net_import_cap_mw is not None and np.any(np.isinf(self.net_import_cap_mw)):
             raise ValueError("Grid.net_import_cap_mw: use NaN, not inf, for 'no cap'")
-
-    def month_share(self, month: int) -> float:
-        """The share of billing month ``month``'s demand charge this horizon pays."""
-        return (self.demand_charge_share or {}).get(int(month), 1.0)
-
-    def month_demand_charge_usd_per_mw(self, month: int) -> float:
-        """USD per MW of billing month ``month``'s peak import, after its share."""
-        return self.demand_charge_usd_per_mw * self.month_share(month)
-
-    def month_peak_import_mw(self, import_mw: np.ndarray) -> dict[int, float]:
-        """Billing month -> peak of an import series (MW per step of ``month_of_step``),
-        months in order."""
-        months = np.asarray(self.month_of_step)[: len(import_mw)]
-        return {int(k): float(import_mw[months == k].max()) for k in np.unique(months)}
-
-    def demand_charge_usd(self, import_mw: np.ndarray) -> float:
-        """The demand charge of an import series: each billing month's peak times that
-        month's charge."""
-        if self.demand_charge_usd_per_mw <= 0 or len(import_mw) == 0:
-            return 0.0
-        peaks = self.month_peak_import_mw(import_mw)
-        return float(sum(self.month_demand_charge_usd_per_mw(k) * mw for k, mw in peaks.items()))
+        object.__setattr__(self, "peak_charges", tuple(self.peak_charges))
+        object.__setattr__(self, "energy_tiers", tuple(self.energy_tiers))
+        _check_charge_keys(self.peak_charges, self.energy_tiers)
 
     def check_length(self, n_steps: int) -> None:
-        for name in (*self._ARRAYS, "month_of_step"):
+        for name in self._ARRAYS:
             _check_len("Grid", name, getattr(self, name), n_steps)
+        for c in self.peak_charges:
+            _check_len(f"PeakCharge[{c.key}]", "steps", c.steps, n_steps)
+        for x in self.energy_tiers:
+            _check_len(f"EnergyTiers[{x.key}]", "steps", x.steps, n_steps)
+            for r in x.usd_per_mwh:
+                _check_len(f"EnergyTiers[{x.key}]", "usd_per_mwh", r, n_steps)
+        for parts in (self.import_price_parts, self.export_price_parts):
+            for name, arr in (parts or {}).items():
+                _check_len("Grid", f"price part {name}", np.asarray(arr), n_steps)
+
+
+def _check_charge_keys(charges: tuple[PeakCharge, ...], tiers: tuple[EnergyTiers, ...]) -> None:
+    """Keys are unique, and a ratchet names a peak charge of the same grid."""
+    keys = [c.key for c in charges]
+    for kind, ks in (("PeakCharge", keys), ("EnergyTiers", [x.key for x in tiers])):
+        dup = {k for k in ks if ks.count(k) > 1}
+        if dup:
+            raise ValueError(f"Grid: duplicate {kind} key {sorted(dup)[0]!r}")
+    for c in charges:
+        for k, _ in c.ratchets:
+            if k not in keys or k == c.key:
+                raise ValueError(f"PeakCharge[{c.key}].ratchets: no other peak charge {k!r}")
 
 
 @dataclass(frozen=True)
@@ -304,6 +381,82 @@ SOLVE_METHODS = ("milp", "price-fix")
 
 
 @dataclass(frozen=True)
+class DemandResponseEvent:
+    """One demand-response event: its steps in this horizon (``key`` is stable across
+    re-plans, e.g. ``"dr@2023-08-10T14:00"``) and the step from which it is known (its
+    notice; a plan made before it does not see the event, ``optimize.dr_program``)."""
+
+    key: str
+    steps: tuple[int, ...]
+    announced_step: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(int(t) for t in self.steps))
+
+
+@dataclass(frozen=True)
+class DemandResponseProgram:
+    """A capacity demand-response program (modelled in ``optimize/dr_program.py``).
+
+    The site commits ``C`` MW (decided in ``[0, max_commit_mw]``, or fixed to ``commit_mw``)
+    and is paid ``capacity_usd_per_mw`` × C for the horizon (already pro-rated). In each
+    event step t the reduction is ``baseline_t − net_import_t`` (MW), with
+    ``baseline_t = baseline_fixed_mw[t] + Σ weight × net_import[source]`` over the
+    ``baseline_terms`` ``(t, source, weight)`` of step t (a baseline averaged over earlier
+    days of the horizon is linear in the decisions). Delivered MW (at most C and the
+    reduction) earns ``energy_usd_per_mwh``; each MWh by which the reduction falls short of C
+    costs ``shortfall_usd_per_mwh``.
+    """
+
+    events: tuple[DemandResponseEvent, ...]
+    capacity_usd_per_mw: float  # USD per MW committed, for this horizon
+    energy_usd_per_mwh: float  # USD per MWh delivered in events
+    shortfall_usd_per_mwh: float  # USD per MWh of shortfall below the commitment
+    max_commit_mw: float
+    commit_mw: float | None = None  # None: the optimiser decides C
+    # MW per step (length n_steps): the baseline's fixed part (0 where terms make it all)
+    baseline_fixed_mw: np.ndarray | None = None
+    # (event step, step whose net import counts, weight): the baseline's variable part
+    baseline_terms: tuple[tuple[int, int, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        _as_array(self, "baseline_fixed_mw")
+        object.__setattr__(self, "events", tuple(self.events))
+        object.__setattr__(
+            self,
+            "baseline_terms",
+            tuple((int(t), int(j), float(w)) for t, j, w in self.baseline_terms),
+        )
+        for name in ("capacity_usd_per_mw", "energy_usd_per_mwh", "shortfall_usd_per_mwh"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"DemandResponseProgram.{name} must be finite and >= 0")
+        if not (math.isfinite(self.max_commit_mw) and self.max_commit_mw >= 0):
+            raise ValueError("DemandResponseProgram.max_commit_mw must be finite and >= 0")
+        c = self.commit_mw
+        if c is not None and not (math.isfinite(c) and c >= 0):
+            raise ValueError("DemandResponseProgram.commit_mw must be finite and >= 0 or None")
+        if self.baseline_fixed_mw is not None:
+            _check_finite("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw)
+
+    def event_steps(self) -> list[int]:
+        """Every event step, in order (events do not overlap)."""
+        return sorted(t for e in self.events for t in e.steps)
+
+    def check_length(self, n_steps: int) -> None:
+        _check_len("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw, n_steps)
+        steps = self.event_steps()
+        if len(set(steps)) != len(steps):
+            raise ValueError("DemandResponseProgram: events overlap")
+        used = steps + [j for _, j, _ in self.baseline_terms]
+        if any(not 0 <= t < n_steps for t in used):
+            raise ValueError("DemandResponseProgram: a step lies outside 0 .. n_steps-1")
+        event_steps = set(steps)
+        if any(t not in event_steps for t, _, _ in self.baseline_terms):
+            raise ValueError("DemandResponseProgram: a baseline term's step is no event step")
+
+
+@dataclass(frozen=True)
 class Problem:
     step_h: float
     n_steps: int
@@ -319,6 +472,8 @@ class Problem:
     # None: the cuts are hard limits. Else they are soft: each unit a cut is missed by costs
     # this many USD per % (a pu voltage cut counts 100 % per pu), per step
     network_cut_penalty_usd_per_pct: float | None = None
+    # A demand-response program (commit capacity, deliver in events); None: none
+    dr_program: DemandResponseProgram | None = None
 
     def __post_init__(self) -> None:
         for name in ("renewables", "generators", "jobs", "network_cuts"):
@@ -348,3 +503,5 @@ class Problem:
         pen = self.network_cut_penalty_usd_per_pct
         if pen is not None and not (math.isfinite(pen) and pen > 0):
             raise ValueError("Problem.network_cut_penalty_usd_per_pct must be > 0 and finite")
+        if self.dr_program is not None:
+            self.dr_program.check_length(n)

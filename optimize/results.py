@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from optimize.bill import grid_bill, split_bill
+from optimize.dr_program import solved_settlement
 from optimize.jobs import job_results
 from optimize.problem import Problem
 
@@ -28,7 +30,9 @@ class Dispatch:
     series: MW (or MWh, h) arrays of length n_steps, see docs/architecture.md.
     costs: ``energy_usd, demand_usd, fuel_usd, wear_usd, carbon_usd, unfinished_penalty_usd,
     emissions_t`` (and ``network_cut_penalty_usd`` with soft network cuts). jobs: per job
-    ``work_done_h, unfinished_h, restarts``.
+    ``work_done_h, unfinished_h, restarts``. bill: the grid bill of the schedule, line item
+    + ``_usd`` -> USD (``optimize.bill.grid_bill``); its lines sum to ``energy_usd +
+    demand_usd``.
     """
 
     status: str
@@ -41,6 +45,9 @@ class Dispatch:
     jobs: dict[str, dict] = field(default_factory=dict)
     bound_usd: float | None = None
     gap_basis_usd: float | None = None
+    bill: dict[str, float] = field(default_factory=dict)
+    # demand-response commitment (MW) of the schedule; None without a program
+    dr_commit_mw: float | None = None
 
 
 def job_patterns(dispatch: Dispatch) -> dict[str, np.ndarray]:
@@ -89,6 +96,12 @@ def extract_dispatch(
     if worst > BALANCE_TOL_MW:
         t = int(np.argmax(np.abs(residual)))
         raise RuntimeError(f"power balance violated by {worst:.3g} MW at step {t}")
+    bill = grid_bill(problem.grid, problem.step_h, s["grid_import_mw"], s["grid_export_mw"])
+    costs = _costs(m, problem, s, generation, jobs_summary, bill)
+    dr = solved_settlement(m, problem, s["grid_import_mw"] - s["grid_export_mw"])
+    if dr is not None:  # the program's lines: the bill sums to energy + demand + dr_program
+        bill.update(dr.bill())
+        costs["dr_program_usd"] = dr.net_cost_usd
     return Dispatch(
         status=status,
         objective_usd=objective_usd,
@@ -96,10 +109,12 @@ def extract_dispatch(
         build_s=build_s,
         solve_s=solve_s,
         series=s,
-        costs=_costs(m, problem, s, generation, jobs_summary),
+        costs=costs,
         jobs=jobs_summary,
         bound_usd=bound_usd,
         gap_basis_usd=gap_basis_usd,
+        bill=bill,
+        dr_commit_mw=None if dr is None else dr.commit_mw,
     )
 
 
@@ -162,21 +177,16 @@ def _costs(
     s: dict[str, np.ndarray],
     generation: _Generation,
     jobs_summary: dict[str, dict],
+    bill: dict[str, float],
 ) -> dict[str, float]:
-    """The cost breakdown (USD) and emissions (t) of the dispatch (see ``Dispatch``)."""
+    """The cost breakdown (USD) and emissions (t) of the dispatch (see ``Dispatch``);
+    energy and demand from its ``bill``."""
     step_h, grid = problem.step_h, problem.grid
-    imp, exp = s["grid_import_mw"], s["grid_export_mw"]
+    imp = s["grid_import_mw"]
     emissions_t = (
         float(np.dot(imp, grid.carbon_g_per_kwh)) * step_h / 1000.0 + generation.emissions_t
     )
-    demand_usd = 0.0
-    if hasattr(m, "grid_peak_import_mw"):
-        demand_usd = float(
-            sum(
-                grid.month_demand_charge_usd_per_mw(mo) * float(v.value)
-                for mo, v in m.grid_peak_import_mw.items()
-            )
-        )
+    energy_usd, demand_usd = split_bill(grid, bill)
     wear_usd = 0.0
     if problem.battery is not None:
         wear_usd = (
@@ -185,10 +195,7 @@ def _costs(
     penalty = problem.objective.unfinished_work_penalty_usd_per_h
     unfinished_h = sum(float(j.get("unfinished_h", 0.0)) for j in jobs_summary.values())
     costs = {
-        "energy_usd": step_h
-        * float(
-            np.dot(imp, grid.import_price_usd_per_mwh) - np.dot(exp, grid.export_price_usd_per_mwh)
-        ),
+        "energy_usd": energy_usd,
         "demand_usd": demand_usd,
         "fuel_usd": generation.fuel_usd,
         "wear_usd": wear_usd,

@@ -9,8 +9,14 @@ steps of the previous window:
 * battery: ``soc_initial_frac`` = committed end SOC; ``soc_final_frac`` (if set) is imposed at
   the end of every window's model horizon;
 * grid: ``initial_net_import_mw`` = last committed net import (ramp limit across windows);
-  demand charge: the peak of a billing month already reached in earlier windows is a lower
-  bound of that month's peak variable, so a window pays only for raising it;
+  demand charges: the peak of each charge (by key) already reached in earlier windows is
+  its ``prior_peak_mw``, a lower bound of its peak variable, so a window pays only for
+  raising it (``optimize.demand_charges.window_charges``); tiered energy: the energy of
+  each billing month imported in earlier windows fills its first blocks
+  (``optimize.energy_tiers.window_tiers``);
+* demand-response program: ``commit_mw`` must be fixed; each window holds its events, its
+  baseline terms on earlier steps become constants from the committed net import
+  (``optimize.dr_settlement.window_program``); the whole horizon is settled once at the end;
 * jobs: remaining work (progress = physical throughput − restart overhead × restarts),
   interruptions used, running state (``running_at_start``). A job already started and
   stopped that starts again pays its restart: its window requirement is raised by
@@ -37,11 +43,16 @@ full horizon.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize.bill import grid_bill, split_bill, tier_mwh
+from optimize.demand_charges import window_charges
 from optimize.diagnosis import diagnose
+from optimize.dr_settlement import fixed_settlement, window_program
+from optimize.energy_tiers import window_tiers
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
 from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
@@ -62,7 +73,8 @@ class RollingDispatch(Dispatch):
     ``objective_usd`` and ``bound_usd`` (of the window model, look-ahead included).
     ``status`` is ``"optimal"`` if every window was, else ``"time_limit"``; ``mip_gap`` is the
     largest window gap; ``objective_usd`` is the cost of the committed schedule (energy +
-    demand + fuel + wear + carbon + unfinished penalty).
+    demand + fuel + wear + carbon + unfinished penalty); ``bill`` is its grid bill (each
+    demand charge on its peak over all committed steps, counted once).
     """
 
     windows: list[dict] = field(default_factory=list)
@@ -90,10 +102,13 @@ def _sub_problem(
     soc_frac: float | None,
     net_import: float | None,
     jobs: list[Job],
+    carried: _Carried | None = None,
 ) -> Problem:
     """The window ``[a, e)`` of ``problem`` with the carried battery SOC (fraction of
-    capacity; None: the problem's own), last net import (MW) and the window's ``jobs``."""
-    grid = _sub_grid(problem.grid, a, e, net_import)
+    capacity; None: the problem's own), last net import (MW), the window's ``jobs`` and
+    the demand peaks and tier energy so far (``carried``; None: none)."""
+    peaks, mwh = (carried.peak_mw, carried.tier_mwh) if carried is not None else ({}, {})
+    grid = _sub_grid(problem.grid, a, e, net_import, peaks, mwh)
     battery: Battery | None = problem.battery
     if battery is not None:
         battery = replace(
@@ -126,20 +141,33 @@ def _sub_problem(
     )
 
 
-def _sub_grid(g: Grid, a: int, e: int, net_import: float | None) -> Grid:
-    """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW)."""
-    return Grid(
+def _sub_grid(
+    g: Grid,
+    a: int,
+    e: int,
+    net_import: float | None,
+    peak_so_far_mw: Mapping[str, float],
+    tier_mwh_so_far: Mapping[str, float],
+) -> Grid:
+    """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW), with
+    the peaks (MW) and tier energy (MWh) reached before ``a`` (by charge key)."""
+
+    def parts(d: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+        return None if d is None else {k: np.asarray(v)[a:e] for k, v in d.items()}
+
+    return replace(
+        g,
         import_max_mw=g.import_max_mw[a:e],
         export_max_mw=g.export_max_mw[a:e],
         import_price_usd_per_mwh=g.import_price_usd_per_mwh[a:e],
         export_price_usd_per_mwh=g.export_price_usd_per_mwh[a:e],
         carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
-        ramp_mw_per_h=g.ramp_mw_per_h,
-        demand_charge_usd_per_mw=g.demand_charge_usd_per_mw,
-        demand_charge_share=g.demand_charge_share,
-        month_of_step=_slice(g.month_of_step, a, e),
         net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
         initial_net_import_mw=net_import,
+        peak_charges=window_charges(g.peak_charges, a, e, peak_so_far_mw),
+        energy_tiers=window_tiers(g.energy_tiers, a, e, tier_mwh_so_far),
+        import_price_parts=parts(g.import_price_parts),
+        export_price_parts=parts(g.export_price_parts),
     )
 
 
@@ -179,17 +207,28 @@ def _window_jobs(states: dict[str, _JobState], a: int, e: int) -> list[Job]:
 
 @dataclass
 class _Carried:
-    """What a window hands to the next: job states, battery SOC, last net import, and the
-    peak import of each billing month so far."""
+    """What a window hands to the next: job states, battery SOC, last net import, the peak
+    import of each demand charge so far (key -> MW) and the import energy of each tiered
+    charge so far (key -> MWh)."""
 
     states: dict[str, _JobState]
     soc_frac: float | None
     net_import: float | None
-    month_peak: dict[int, float]
+    peak_mw: dict[str, float] = field(default_factory=dict)
+    tier_mwh: dict[str, float] = field(default_factory=dict)
+    # committed net import of every step so far (MW): demand-response baselines
+    net_history_mw: list[float] = field(default_factory=list)
 
     def copy(self) -> _Carried:
         states = {k: replace(v) for k, v in self.states.items()}
-        return _Carried(states, self.soc_frac, self.net_import, dict(self.month_peak))
+        return _Carried(
+            states,
+            self.soc_frac,
+            self.net_import,
+            dict(self.peak_mw),
+            dict(self.tier_mwh),
+            list(self.net_history_mw),
+        )
 
 
 def solve_rolling(
@@ -225,7 +264,7 @@ def solve_rolling(
     starts = _window_starts(n, window_steps, boundaries)
     ends = [*starts[1:], n]
     states = {j.id: _JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
-    carried = _Carried(states, None, problem.grid.initial_net_import_mw, {})
+    carried = _Carried(states, None, problem.grid.initial_net_import_mw)
     fractions = [float(carry_fraction)] * len(starts)
     done = _Solved()
     w = 0
@@ -302,8 +341,9 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
     solved model, the window stats and the window's jobs. Raises ``Infeasible`` with the
     window's diagnosis (steps of the full horizon)."""
     jobs = _window_jobs(carried.states, a, e)
-    sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs)
-    sub = replace(sub, grid=replace(sub.grid, prior_peak_import_mw=dict(carried.month_peak)))
+    sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs, carried)
+    hist = np.asarray(carried.net_history_mw)
+    sub = replace(sub, dr_program=window_program(problem.dr_program, a, e, hist))
     with horizon_credit(fraction):
         try:
             m, res, build_s, solve_s = solve_model(sub, options, highs_options, keep_searching=True)
@@ -340,11 +380,8 @@ def _carry_state(problem: Problem, carried: _Carried, s: dict, jobs, a: int, c: 
         soc = float(s["battery_soc_mwh"][k - 1]) / problem.battery.energy_mwh
         carried.soc_frac = min(max(soc, 0.0), 1.0)
     carried.net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
-    if problem.grid.month_of_step is not None:
-        months = problem.grid.month_of_step[a:c]
-        for mo in np.unique(months):
-            peak = float(s["grid_import_mw"][:k][months == mo].max())
-            carried.month_peak[int(mo)] = max(carried.month_peak.get(int(mo), 0.0), peak)
+    carried.net_history_mw += (s["grid_import_mw"][:k] - s["grid_export_mw"][:k]).tolist()
+    _carry_tariff(problem.grid, carried, s["grid_import_mw"][:k], a, c, step_h)
     for j in jobs:
         st = carried.states[j.id]
         frac = s[f"job_{j.id}_power_fraction"][:k]
@@ -362,6 +399,18 @@ def _carry_state(problem: Problem, carried: _Carried, s: dict, jobs, a: int, c: 
     for st in carried.states.values():  # passed the deadline unfinished
         if st.job.deadline_step <= c and st.remaining_h > _TOL:
             st.failed = True
+
+
+def _carry_tariff(g: Grid, carried: _Carried, imp: np.ndarray, a: int, c: int, step_h) -> None:
+    """Raise the carried peaks (MW) and add the tier energy (MWh) of the committed import
+    ``imp`` (MW) of steps ``[a, c)``."""
+    for ch in g.peak_charges:
+        sel = imp[ch.steps[a:c]]
+        if sel.size:
+            carried.peak_mw[ch.key] = max(carried.peak_mw.get(ch.key, 0.0), float(sel.max()))
+    cut = tuple(replace(x, steps=x.steps[a:c]) for x in g.energy_tiers)
+    for key, mwh in tier_mwh(cut, step_h, imp).items():
+        carried.tier_mwh[key] = carried.tier_mwh.get(key, 0.0) + mwh
 
 
 def _window_line(x: dict, n_windows: int) -> str:
@@ -389,7 +438,14 @@ def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> Ro
     """The committed steps of all windows as one ``RollingDispatch`` over ``n`` steps."""
     series = _concatenate_series(problem, n, parts, starts, ends)
     jobs = _job_summaries(states)
-    costs = _committed_costs(problem, n, series, gen_mw, jobs)
+    bill = grid_bill(
+        problem.grid, problem.step_h, series["grid_import_mw"], series["grid_export_mw"]
+    )
+    costs = _committed_costs(problem, series, gen_mw, jobs, bill)
+    dr = fixed_settlement(problem, series["grid_import_mw"] - series["grid_export_mw"])
+    if dr is not None:  # the demand-response program over the whole horizon
+        bill.update(dr.bill())
+        costs["dr_program_usd"] = dr.net_cost_usd
     objective = sum(v for k, v in costs.items() if k != "emissions_t")
     return RollingDispatch(
         status=_overall_status([w["status"] for w in windows]),
@@ -400,6 +456,8 @@ def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> Ro
         series=series,
         costs=costs,
         jobs=jobs,
+        bill=bill,
+        dr_commit_mw=None if dr is None else dr.commit_mw,
         windows=windows,
     )
 
@@ -437,12 +495,13 @@ def _job_summaries(states: dict[str, _JobState]) -> dict[str, dict]:
     return jobs
 
 
-def _committed_costs(problem, n, series, gen_mw, jobs) -> dict[str, float]:
-    """The cost breakdown (USD) and emissions (t) of the committed schedule; the demand
-    charge counts each billing month's peak once."""
+def _committed_costs(problem, series, gen_mw, jobs, bill) -> dict[str, float]:
+    """The cost breakdown (USD) and emissions (t) of the committed schedule; energy and
+    demand from its ``bill`` (each demand charge counts its peak once)."""
     step_h = problem.step_h
     g = problem.grid
-    imp, exp = series["grid_import_mw"], series["grid_export_mw"]
+    imp = series["grid_import_mw"]
+    n = len(imp)
     gen_emis_t = 0.0
     fuel = 0.0
     for gen in problem.generators:
@@ -450,9 +509,7 @@ def _committed_costs(problem, n, series, gen_mw, jobs) -> dict[str, float]:
         fuel += gen.fuel_usd_per_mwh * step_h * float(p.sum())
         gen_emis_t += gen.carbon_g_per_kwh * step_h * float(p.sum()) / 1000.0
     emissions = float(np.dot(imp, g.carbon_g_per_kwh[:n])) * step_h / 1000.0 + gen_emis_t
-    demand = 0.0
-    if g.month_of_step is not None:
-        demand = g.demand_charge_usd(imp[:n])
+    energy, demand = split_bill(g, bill)
     wear = 0.0
     if problem.battery is not None:
         wear = (
@@ -460,11 +517,7 @@ def _committed_costs(problem, n, series, gen_mw, jobs) -> dict[str, float]:
         )
     penalty = problem.objective.unfinished_work_penalty_usd_per_h or 0.0
     return {
-        "energy_usd": step_h
-        * float(
-            np.dot(imp, g.import_price_usd_per_mwh[:n])
-            - np.dot(exp, g.export_price_usd_per_mwh[:n])
-        ),
+        "energy_usd": energy,
         "demand_usd": demand,
         "fuel_usd": fuel,
         "wear_usd": wear,

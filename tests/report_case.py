@@ -14,7 +14,7 @@ from scenario_factory import TINY
 import microgrid
 
 OUTAGE = {"kind": "grid_outage", "start": "2023-01-02T12:00", "end": "2023-01-02T14:00"}
-SECTION_IDS = ["kpis", "jobs", "dispatch", "voltage", "baselines", "operate"]
+SECTION_IDS = ["kpis", "jobs", "dispatch", "bill", "voltage", "baselines", "operate"]
 
 
 def tiny_operate_run(folder: Path) -> Path:

@@ -61,10 +61,12 @@ def _costs(
 ) -> dict[str, float]:
     """`cost_breakdown` of the rows. The dispatch gives only the generators' total MW, so
     with several generators their fuel and emissions come from the solver's own costs."""
+    # storage-optimal takes part in a DR program as its LP chose (the rule baselines do not)
+    dr = {"unfinished_h": unfinished_h, "dr_commit_mw": d.dr_commit_mw}
     if len(problem.generators) <= 1:
-        return cost_breakdown(problem, ts, unfinished_h=unfinished_h)
+        return cost_breakdown(problem, ts, **dr)
     zeros = {g.name: np.zeros(problem.n_steps) for g in problem.generators}
-    c = cost_breakdown(problem, ts, gen_mw=zeros, unfinished_h=unfinished_h)
+    c = cost_breakdown(problem, ts, gen_mw=zeros, **dr)
     c["fuel_usd"] = d.costs["fuel_usd"]
     c["emissions_t"] = d.costs["emissions_t"]
     c["carbon_usd"] = problem.objective.carbon_price_usd_per_t * c["emissions_t"]

@@ -33,12 +33,15 @@ def _jobs(result: BaselineResult) -> dict:
     }
 
 
-def baseline_summary(result: BaselineResult, optimum: dict) -> dict:
+def baseline_summary(result: BaselineResult, optimum: dict, fixed_usd: float = 0.0) -> dict:
     """One baseline's figures for summary.json (USD, t, MW), with the optimum's savings
-    against it; an infeasible baseline gives its status and reason only."""
+    against it; an infeasible baseline gives its status and reason only. `fixed_usd`:
+    the tariff's fixed charge, which every plan pays (in the optimum's total too)."""
     if result.timeseries is None:
         return {"status": result.status, "reason": result.reason, "jobs": _jobs(result)}
-    c = result.costs
+    c = dict(result.costs)
+    c["total_cost_usd"] += fixed_usd
+    c["objective_usd"] += fixed_usd
     opt_total = optimum["total_cost_usd"]
     opt_objective = opt_total + optimum.get("carbon_cost_usd", 0.0)
     return {
@@ -93,12 +96,17 @@ def add_baselines(
     timezone: str,
     price_usd_per_mwh: np.ndarray | None = None,
     solve: Solve | None = None,
+    fixed_usd: float = 0.0,
 ) -> dict[str, BaselineResult]:
     """Run every baseline against the optimum `summary` and add `summary["baselines"]`
-    and `summary["value_of"]` (when storage-optimal has a plan); returns the results."""
+    and `summary["value_of"]` (when storage-optimal has a plan); returns the results.
+    `fixed_usd`: the tariff's fixed charge, added to each baseline's total as it is to
+    the optimum's."""
     kwargs = {} if solve is None else {"solve": solve}
     results = run_baselines(problem, index, timezone, price_usd_per_mwh, **kwargs)
-    summary["baselines"] = {name: baseline_summary(r, summary) for name, r in results.items()}
+    summary["baselines"] = {
+        name: baseline_summary(r, summary, fixed_usd) for name, r in results.items()
+    }
     value = value_of(summary["baselines"], summary)
     if value is not None:
         summary["value_of"] = value

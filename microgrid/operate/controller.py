@@ -4,7 +4,8 @@
 At a re-plan at step k it solves ``[k, k + lookahead)`` as an ``optimize.Problem`` cut from
 the run's problem (the same grid limits, ramp limit and demand-response caps): forecast
 availability, prices and carbon; the events going on now held for ``hold_steps``; the
-plant's SOC, last net import (ramp), each billing month's peak so far and each job's
+plant's SOC, last net import (ramp), each demand charge's peak and each tiered charge's
+energy so far (by key: ``optimize.demand_charges.window_charges``) and each job's
 remaining work. A job due after the window does in it only what cannot be done after it;
 the battery ends the window at the initial SOC fraction unless the window reaches the end.
 """
@@ -12,7 +13,7 @@ the battery ends the window at the initial SOC fraction unless the window reache
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ import optimize
 from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.forecast import ForecastBase
 from microgrid.operate.state import JobProgress, Known, PlantState, SetPoints
+from optimize.demand_charges import window_charges
+from optimize.dr_settlement import window_program
+from optimize.energy_tiers import window_tiers
 
 #: Large but finite: the controller never plans an infeasible window after a shed.
 CONTROLLER_UNFINISHED_USD_PER_H = 1.0e6
@@ -85,6 +89,9 @@ class Controller:
     options: optimize.SolverOptions
     lookahead_steps: int
     replan_every_steps: int
+    # charge key -> first step the controller knows it (coincident-peak alerts from their
+    # notice, microgrid/coincident_peak.py); a charge not listed is known from the start
+    visible_from_step: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
     n_solves: int = 0
     solve_s: float = 0.0
@@ -106,13 +113,12 @@ class Controller:
             price_factor=float(conditions.price_factor[k]),
             tripped=conditions.tripped(k),
         )
-        window = window_problem(self.problem, self.forecasts, fc, k, state, known)
+        full = self.known_problem(k)
+        window = window_problem(full, self.forecasts, fc, k, state, known)
         try:
             d = optimize.solve(window, self.options)
         except optimize.Infeasible:
-            window = window_problem(
-                self.problem, self.forecasts, fc, k, state, known.without_outages()
-            )
+            window = window_problem(full, self.forecasts, fc, k, state, known.without_outages())
             d = optimize.solve(window, self.options)
             self.infeasible_replans += 1
         self.n_solves += 1
@@ -120,6 +126,14 @@ class Controller:
         self.solve_s += d.solve_s + d.build_s
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan
+
+    def known_problem(self, k: int) -> optimize.Problem:
+        """The run's problem without the peak charges not yet known at step ``k``."""
+        g = self.problem.grid
+        known = tuple(c for c in g.peak_charges if self.visible_from_step.get(c.key, 0) <= k)
+        if len(known) == len(g.peak_charges):
+            return self.problem
+        return dataclasses.replace(self.problem, grid=dataclasses.replace(g, peak_charges=known))
 
 
 def window_problem(
@@ -154,6 +168,10 @@ def window_problem(
         ),
         jobs=jobs,
         objective=obj,
+        # the events announced by now, the baseline's past days at their actual import
+        dr_program=window_program(
+            full.dr_program, k, k + h, np.asarray(state.net_import_history_mw), plan_step=k
+        ),
     )
 
 
@@ -188,10 +206,12 @@ def _window_grid(
         import_price_usd_per_mwh=price + (g.import_price_usd_per_mwh[sl] - lmp[sl]),
         export_price_usd_per_mwh=price + (g.export_price_usd_per_mwh[sl] - lmp[sl]),
         carbon_g_per_kwh=fc["carbon_g_per_kwh"].to_numpy(float),
-        month_of_step=_cut(g.month_of_step, sl),
         net_import_cap_mw=_cut(g.net_import_cap_mw, sl),
         initial_net_import_mw=state.net_import_mw if k > 0 else g.initial_net_import_mw,
-        prior_peak_import_mw=dict(state.month_peak_import_mw),
+        peak_charges=window_charges(g.peak_charges, k, k + h, state.peak_import_mw),
+        energy_tiers=window_tiers(g.energy_tiers, k, k + h, state.tier_import_mwh),
+        import_price_parts=None,
+        export_price_parts=None,
     )
 
 

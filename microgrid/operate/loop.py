@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import optimize
 import optimize.progress as progress
 from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
+from microgrid.coincident_peak import alert_visible_from_step, load_coincident_peaks
 from microgrid.dispatch import demand_response_caps
+from microgrid.dr_program import with_fixed_commit
 from microgrid.operate.conditions import plant_conditions
 from microgrid.operate.controller import Controller
 from microgrid.operate.forecast import ForecastBase, forecast_base
@@ -37,6 +39,8 @@ class OperateCase:
     options: optimize.SolverOptions
     lookahead_steps: int
     replan_every_steps: int
+    # coincident-peak alert key -> first step the controller knows it (its notice)
+    visible_from_step: dict[str, int]
 
 
 def operate_case(
@@ -48,6 +52,7 @@ def operate_case(
     if problem is None:
         caps = demand_response_caps(scenario, inputs)
         problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    problem = with_fixed_commit(scenario, problem, solver_options(scenario))  # DR program
     op = scenario.operate
     return OperateCase(
         scenario=scenario,
@@ -57,6 +62,7 @@ def operate_case(
         options=solver_options(scenario),
         lookahead_steps=max(1, round(op.lookahead_h / problem.step_h)),
         replan_every_steps=max(1, int(op.replan_every_steps)),
+        visible_from_step=alert_visible_from_step(load_coincident_peaks(scenario), inputs.index),
     )
 
 
@@ -110,6 +116,7 @@ def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateR
         options=case.options,
         lookahead_steps=case.lookahead_steps,
         replan_every_steps=case.replan_every_steps,
+        visible_from_step=case.visible_from_step,
     )
     state = initial_state(case.problem)
     recorder = Recorder.of(case.problem, case.inputs.index)

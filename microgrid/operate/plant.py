@@ -174,10 +174,8 @@ class Plant:
             state.soc_mwh = state.soc_mwh + kc * x.charge_mw - kd * x.discharge_mw
         imp, exp = max(x.net_import_mw, 0.0), max(-x.net_import_mw, 0.0)
         state.net_import_mw = imp - exp
-        months = self.problem.grid.month_of_step
-        if months is not None:
-            mo = int(months[k])
-            state.month_peak_import_mw[mo] = max(state.month_peak_import_mw.get(mo, 0.0), imp)
+        state.net_import_history_mw.append(state.net_import_mw)
+        self._carry_tariff(k, state, imp)
         jobs = {j.id: j for j in self.problem.jobs}
         step_h = self.problem.step_h
         work = {}
@@ -192,6 +190,18 @@ class Plant:
             js.running = on
             js.has_run = js.has_run or on
         return work
+
+    def _carry_tariff(self, k: int, state: PlantState, imp_mw: float) -> None:
+        """Raise the peak of each demand charge step ``k`` belongs to (MW) and add its
+        energy (MWh) to each tiered charge it belongs to."""
+        g = self.problem.grid
+        for c in g.peak_charges:
+            if c.steps[k]:
+                state.peak_import_mw[c.key] = max(state.peak_import_mw.get(c.key, 0.0), imp_mw)
+        for x in g.energy_tiers:
+            if x.steps[k]:
+                mwh = imp_mw * self.problem.step_h
+                state.tier_import_mwh[x.key] = state.tier_import_mwh.get(x.key, 0.0) + mwh
 
 
 def _relaxable(lim: StepLimits) -> bool:

@@ -25,7 +25,7 @@ ROW_COLUMNS = ("grid_import_mw", "grid_export_mw", "pv_available_mw", "pv_used_m
                "unserved_mw", "job_it_mw")  # fmt: skip
 #: The cost keys of ``summary.operate.costs`` (from ``cost_breakdown``), in that order.
 _COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd", "emissions_t",
-              "unfinished_penalty_usd")  # fmt: skip
+              "unfinished_penalty_usd", "dr_program_usd")  # fmt: skip
 #: Unfinished work below this (h) counts as done.
 _DONE_H = 1e-6
 
@@ -63,6 +63,10 @@ class OperateRun:
     time_limited_solves: int = 0
     breaches: LimitBreaches | None = None
     line_out: dict[str, np.ndarray] = field(default_factory=dict)  # line -> steps out
+    # the bill of the actual rows (line item + _usd -> USD) and the grid it was priced on
+    # (the plan's tariff at the plant's prices, spikes included)
+    bill: dict[str, float] = field(default_factory=dict)
+    billed_grid: optimize.Grid | None = None
 
 
 @dataclass
@@ -167,7 +171,9 @@ class Recorder:
         actual = pd.DataFrame(cols, index=self.index)
         jobs = self._jobs_summary(state)
         unfinished_h = sum(j["unfinished_h"] for j in jobs.values())
-        costs = actual_costs(self.problem, conditions, actual, self.gen_mw, unfinished_h)
+        grid = actual_grid(self.problem, conditions)
+        costs = actual_costs(self.problem, grid, actual, self.gen_mw, unfinished_h)
+        bill = costs.pop("bill")
         step_h = self.problem.step_h
         costs["unserved_usd"] = voll_usd_per_mwh * float(actual["unserved_mw"].sum()) * step_h
         return OperateRun(
@@ -186,6 +192,8 @@ class Recorder:
             time_limited_solves=controller.time_limited_solves,
             breaches=LimitBreaches(self.ramp_excess_mw, self.dr_cap_excess_mw),
             line_out=conditions.line_out,
+            bill=bill,
+            billed_grid=grid,
         )
 
     def _jobs_summary(self, state: PlantState) -> dict[str, dict]:
@@ -202,23 +210,33 @@ class Recorder:
         return out
 
 
-def actual_costs(
-    problem: optimize.Problem,
-    conditions: PlantConditions,
-    actual: pd.DataFrame,
-    gen_mw: dict[str, np.ndarray],
-    unfinished_h: float,
-) -> dict[str, float]:
-    """``cost_breakdown`` of the actual rows at the plant's prices: the plan's adders
-    (its import/export price minus its LMP) on the plant's LMP, which carries the spikes."""
+def actual_grid(problem: optimize.Problem, conditions: PlantConditions) -> optimize.Grid:
+    """The plan's grid at the plant's prices: its adders (import/export price minus its
+    LMP) on the plant's LMP, which carries the spikes (the bill's first price part takes
+    the difference)."""
     g = problem.grid
     lmp = conditions.price_usd_per_mwh
     plan_lmp = lmp / conditions.price_factor
-    grid = dataclasses.replace(
+    return dataclasses.replace(
         g,
         import_price_usd_per_mwh=g.import_price_usd_per_mwh - plan_lmp + lmp,
         export_price_usd_per_mwh=g.export_price_usd_per_mwh - plan_lmp + lmp,
     )
+
+
+def actual_costs(
+    problem: optimize.Problem,
+    grid: optimize.Grid,
+    actual: pd.DataFrame,
+    gen_mw: dict[str, np.ndarray],
+    unfinished_h: float,
+) -> dict:
+    """``cost_breakdown`` of the actual rows priced on ``grid`` (``actual_grid``), with the
+    DR program settled at its fixed commitment; the ``bill`` included."""
     priced = dataclasses.replace(problem, grid=grid)
-    costs = cost_breakdown(priced, actual, gen_mw=gen_mw, unfinished_h=unfinished_h)
-    return {k: costs[k] for k in _COST_KEYS}
+    program = problem.dr_program
+    commit = program.commit_mw if program is not None else None
+    costs = cost_breakdown(
+        priced, actual, gen_mw=gen_mw, unfinished_h=unfinished_h, dr_commit_mw=commit
+    )
+    return {k: costs[k] for k in (*_COST_KEYS, "bill")}

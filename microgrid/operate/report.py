@@ -9,6 +9,7 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs
+from microgrid.dr_program import dr_section
 from microgrid.operate.forecast import FORECAST_SERIES
 from microgrid.operate.loop import OperateCase, operate_case, run_loop
 from microgrid.operate.record import OperateRun
@@ -16,7 +17,7 @@ from microgrid.scenario import Scenario
 from microgrid.swings import analyse_swings
 
 _RUN_COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd",
-                  "unfinished_penalty_usd", "unserved_usd")  # fmt: skip
+                  "unfinished_penalty_usd", "dr_program_usd", "unserved_usd")  # fmt: skip
 _PLANNED_VS_ACTUAL = ("grid_import_mw", "grid_export_mw", "pv_used_mw", "wind_used_mw",
                       "battery_charge_mw", "battery_discharge_mw", "backup_gen_mw", "job_it_mw",
                       "facility_load_mw", "battery_soc_mwh")  # fmt: skip
@@ -25,7 +26,8 @@ _EVENT_COLUMNS = ("event", "kind", "start_local", "end_local", "detail", "cost_u
 
 
 def run_cost(costs: dict) -> float:
-    """The run's cost: energy + demand + fuel + wear + carbon + unfinished + unserved (USD)."""
+    """The run's cost: energy + demand + fuel + wear + carbon + unfinished + DR program +
+    unserved (USD)."""
     return float(sum(costs.get(k, 0.0) for k in _RUN_COST_KEYS))
 
 
@@ -73,6 +75,7 @@ def _dispatch_of(run: OperateRun) -> optimize.Dispatch:
         series={c: run.actual[c].to_numpy() for c in run.actual.columns},
         costs=dict(run.costs),
         jobs=run.jobs,
+        bill=dict(run.bill),
     )
 
 
@@ -127,6 +130,13 @@ def operate_summary(case: OperateCase, run: OperateRun, events: pd.DataFrame) ->
         "event_cost_method": (
             "re-simulation without the event" if op.event_costs == "rerun" else "not computed"
         ),
+        # the demand-response program settled on the actual import (None without one)
+        "demand_response_program": dr_section(
+            case.scenario,
+            run.actual.index,
+            case.problem,
+            run.actual["grid_import_mw"] - run.actual["grid_export_mw"],
+        ),
     }
 
 
@@ -154,6 +164,7 @@ def run_operate(
         "summary": operate_summary(case, run, ev),
         "inputs": case.inputs,
         "plant_lines": run.line_out,
+        "billed_grid": run.billed_grid,
     }
 
 

@@ -22,6 +22,7 @@ from microgrid.report_html.kpis import Kpi, headline_kpis
 from microgrid.report_html.rundir import RunData, read_run
 from microgrid.report_html.tables import (
     baselines_table,
+    bill_table,
     events_table,
     facts_list,
     operate_facts,
@@ -179,6 +180,17 @@ def baselines_section(run: RunData) -> Section:
     )
 
 
+def bill_section(run: RunData) -> Section:
+    return Section(
+        "bill",
+        "The bill, line by line",
+        "What the utility (and a demand-response program) would bill for this plan, in the "
+        "tariff's own line items per billing month, to hold against a real bill; bill.csv "
+        "has the same rows.",
+        bill_table(run.summary["bill"]),
+    )
+
+
 def operate_section(run: RunData) -> Section:
     body = facts_list(operate_facts(run.summary.get("operate") or {}))
     body += "<h3>Events</h3>" + (
@@ -200,6 +212,8 @@ def operate_section(run: RunData) -> Section:
 def sections(run: RunData) -> list[Section]:
     """The page's sections in reading order; mode-specific ones only where they apply."""
     out = [kpi_section(run), jobs_section(run), dispatch_section(run)]
+    if run.summary.get("bill"):
+        out.append(bill_section(run))
     if figures.has_voltages(run):
         out.append(voltage_section(run))
     if run.summary.get("baselines"):

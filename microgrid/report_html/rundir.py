@@ -91,6 +91,7 @@ def _check_shapes(summary: dict, path: Path) -> None:
     solver = summary["solver"]
     for key in ("mip_gap", "bound_usd", "gap_basis_usd"):
         _number_or_none(solver.get(key), path, f"solver.{key}")
+    _check_bill(summary.get("bill"), path)
     d = summary.get("demand_charge")
     if d is not None:
         months = d.get("months") if isinstance(d, dict) else None
@@ -100,6 +101,27 @@ def _check_shapes(summary: dict, path: Path) -> None:
         for i, m in enumerate(months):
             for key in ("share_billed", "peak_import_mw"):
                 _number_or_none(m.get(key), path, f"demand_charge.months.{i}.{key}", none=False)
+
+
+def _check_bill(bill: object, path: Path) -> None:
+    """summary["bill"]: numbers for lines and totals, a label per line, a list of months."""
+    if bill is None:
+        return
+    ok = isinstance(bill, dict) and isinstance(bill.get("months"), list)
+    ok = ok and all(isinstance(bill.get(k), dict) for k in ("lines", "labels"))
+    if not ok:
+        raise InputError("must hold lines, labels and months", path=str(path), field="bill")
+    _number_or_none(bill.get("total_usd"), path, "bill.total_usd", none=False)
+    for key, usd in bill["lines"].items():
+        _number_or_none(usd, path, f"bill.lines.{key}", none=False)
+        if key not in bill["labels"]:
+            raise InputError("has no label", path=str(path), field=f"bill.lines.{key}")
+    for i, m in enumerate(bill["months"]):
+        if not (isinstance(m, dict) and isinstance(m.get("lines"), dict)):
+            raise InputError("must hold lines", path=str(path), field=f"bill.months.{i}")
+        _number_or_none(m.get("total_usd"), path, f"bill.months.{i}.total_usd", none=False)
+        for key, usd in m["lines"].items():
+            _number_or_none(usd, path, f"bill.months.{i}.lines.{key}", none=False)
 
 
 def _number_or_none(value: object, path: Path, field: str, none: bool = True) -> None:

@@ -110,3 +110,32 @@ def operate_facts(op: dict) -> list[tuple[str, str]]:
     if isinstance(op.get("limit_breaches"), dict):
         facts.append(("limit breaches", breach_text(op["limit_breaches"])[0]))
     return [f for f in facts if f is not None]
+
+
+def bill_table(bill: dict) -> str:
+    """summary.json["bill"]: one row per line item (its label), one column per billing
+    month and the horizon's total; the DR program's lines in the total column only."""
+    months = bill["months"]
+    head = "".join(f"<th>{esc(m['month'])}</th>" for m in months) + "<th>total</th>"
+    rows = []
+    for key, total in bill["lines"].items():
+        cells = "".join(
+            f"<td>{value_text(key, m['lines'][key])}</td>"
+            if key in m["lines"]
+            else '<td class="na">&mdash;</td>'
+            for m in months
+        )
+        label = bill["labels"].get(key, key)
+        rows.append(
+            f'<tr data-key="{esc(key)}"><th>{esc(label)} (USD)</th>{cells}'
+            f"<td>{value_text(key, total)}</td></tr>"
+        )
+    totals = "".join(f"<td>{value_text('total_usd', m['total_usd'])}</td>" for m in months)
+    rows.append(
+        f'<tr data-key="total_usd"><th>bill total (USD)</th>{totals}'
+        f"<td>{value_text('total_usd', bill['total_usd'])}</td></tr>"
+    )
+    return (
+        f'<table class="data"><thead><tr><th>line item</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from microgrid.billing import flat_demand_charges
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 
@@ -81,6 +82,9 @@ class _Profiles:
     carbon: np.ndarray  # g/kWh
     pv_av_mw: np.ndarray  # PV available (AC)
     load_mw: np.ndarray  # facility load
+    # USD per MW of the period's one peak: the sum of its billing months' flat charges
+    # (pro-rated as the real model bills them, microgrid/billing.py)
+    demand_usd_per_mw: float
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,12 @@ def _profiles(s: Scenario, idx: pd.DatetimeIndex) -> _Profiles:
         pv_av = np.minimum(sun * s.pv.dc_mw * 0.82, s.pv.ac_mw)
     fleet_mw = s.datacenter.it_capacity_mw - s.datacenter.inference.mean_mw
     load_mw = (s.datacenter.inference.mean_mw + 0.5 * fleet_mw) * s.datacenter.pue.base
-    return _Profiles(price, carbon, pv_av, np.full(len(idx), load_mw))
+    g = s.grid
+    charges = flat_demand_charges(
+        idx, s.site.timezone, s.step_h, g.demand_charge_usd_per_kw_month, g.demand_charge_billing
+    )
+    demand = sum(c.usd_per_mw for c in charges)
+    return _Profiles(price, carbon, pv_av, np.full(len(idx), load_mw), demand)
 
 
 def _objective(s: Scenario, p: _Profiles, n: int) -> np.ndarray:
@@ -123,7 +132,7 @@ def _objective(s: Scenario, p: _Profiles, n: int) -> np.ndarray:
     c[:n] = (p.price + g.import_adder_usd_per_mwh + cprice) * dt
     c[n : 2 * n] = -(p.price + g.export_adder_usd_per_mwh) * dt
     c[4 * n : 5 * n] = (b.wear_usd_per_mwh if b else 0.0) * dt
-    c[6 * n] = g.demand_charge_usd_per_kw_month * 1000.0 * max(1.0, n * dt / 730.0)
+    c[6 * n] = p.demand_usd_per_mw
     return c
 
 

@@ -9,7 +9,8 @@ import yaml
 from scenario_factory import small_scenario
 
 from microgrid.assemble import build_problem, load_inputs
-from microgrid.billing import demand_charge_shares, demand_charge_summary
+from microgrid.billing import demand_charge_shares, demand_charge_summary, flat_demand_charges
+from microgrid.costs import cost_breakdown
 from microgrid.dispatch import solve_dispatch
 from microgrid.scenario import load_scenario
 
@@ -23,7 +24,7 @@ def _hours(start_utc: str, n: int, freq: str = "h") -> pd.DatetimeIndex:
 def test_r1_week_pays_168_of_augusts_744_hours():
     # 2023-08-21 00:00 CDT is 05:00 UTC; August has 31 × 24 = 744 hours
     shares = demand_charge_shares(_hours("2023-08-21 05:00", 168), CHICAGO, 1.0, "prorated")
-    assert shares == {0: pytest.approx(168 / 744)}
+    assert shares == {"2023-08": pytest.approx(168 / 744)}
 
 
 def test_a_whole_month_pays_in_full_and_dst_months_have_their_real_length():
@@ -31,12 +32,14 @@ def test_a_whole_month_pays_in_full_and_dst_months_have_their_real_length():
     # first hour of April (720 hours)
     march = _hours("2023-03-01 06:00", 744)
     assert demand_charge_shares(march, CHICAGO, 1.0, "prorated") == {
-        0: pytest.approx(1.0),
-        1: pytest.approx(1 / 720),
+        "2023-03": pytest.approx(1.0),
+        "2023-04": pytest.approx(1 / 720),
     }
     # November 2023 has 721 hours (clocks back on the 5th): ten days at 15 minutes
     nov = _hours("2023-11-01 05:00", 960, "15min")
-    assert demand_charge_shares(nov, CHICAGO, 0.25, "prorated") == {0: pytest.approx(240 / 721)}
+    assert demand_charge_shares(nov, CHICAGO, 0.25, "prorated") == {
+        "2023-11": pytest.approx(240 / 721)
+    }
 
 
 def test_full_month_billing_has_no_shares():
@@ -52,7 +55,10 @@ def test_scenario_bills_the_optimum_by_its_shares(tmp_path, billing):
     inputs = load_inputs(scenario)
     problem = build_problem(scenario, inputs)
     share = 48 / 744 if billing == "prorated" else 1.0
-    assert problem.grid.month_demand_charge_usd_per_mw(0) == pytest.approx(8000 * share)
+    [charge] = problem.grid.peak_charges
+    assert (charge.key, charge.line_item) == ("demand_flat@2023-08", "demand_flat")
+    assert charge.usd_per_mw == pytest.approx(8000 * share)
+    assert charge.steps.all()
     d = solve_dispatch(scenario, inputs, problem)
     imp = d.series["grid_import_mw"]
     assert d.costs["demand_usd"] == pytest.approx(8000 * share * imp.max(), rel=1e-6)
@@ -63,6 +69,21 @@ def test_scenario_bills_the_optimum_by_its_shares(tmp_path, billing):
     assert month["share_billed"] == pytest.approx(share)
     assert month["charge_usd"] == pytest.approx(d.costs["demand_usd"], rel=1e-9)
     assert np.isclose(month["peak_import_mw"], imp.max())
+    assert summary["usd_per_kw_month"] == pytest.approx(8.0)
+    assert d.bill["demand_flat_usd"] == pytest.approx(d.costs["demand_usd"], rel=1e-12)
+    # the baselines' accounting prices the plan with the same bill
+    assert cost_breakdown(problem, d.series)["bill"] == pytest.approx(d.bill, rel=1e-12)
+
+
+def test_flat_charges_one_per_local_month():
+    # 2023-08-31 22:00 to 2023-09-01 03:00 CDT: two hours in August, four in September
+    index = _hours("2023-09-01 03:00", 6)
+    charges = flat_demand_charges(index, CHICAGO, 1.0, 8.0, "prorated")
+    assert [c.key for c in charges] == ["demand_flat@2023-08", "demand_flat@2023-09"]
+    assert charges[0].steps.tolist() == [True, True, False, False, False, False]
+    assert charges[0].usd_per_mw == pytest.approx(8000 * 2 / 744)
+    assert charges[1].usd_per_mw == pytest.approx(8000 * 4 / 720)
+    assert flat_demand_charges(index, CHICAGO, 1.0, 0.0, "prorated") == ()
 
 
 def test_unknown_billing_is_refused_by_name(tmp_path):

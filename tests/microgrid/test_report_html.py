@@ -17,7 +17,7 @@ from microgrid.cli import main
 from microgrid.report_html.figures import gantt_figure
 from microgrid.report_html.page import REPORT_NAME
 from microgrid.report_html.rundir import read_run
-from microgrid.report_html.tables import baselines_table
+from microgrid.report_html.tables import baselines_table, bill_table
 
 # tests that read the module's run (one operate solve with its AC check and baselines)
 SLOW = pytest.mark.slow
@@ -179,6 +179,8 @@ def test_a_broken_summary_is_one_error_line(tmp_path, capsys):
         ("solver.mip_gap", [], "field solver.mip_gap: must be a number"),
         ("demand_charge.months", {}, "field demand_charge: must hold a list of months"),
         ("baselines.asap", 3, "field baselines.asap: must be a JSON object"),
+        ("bill.lines.energy_usd", "x", "field bill.lines.energy_usd: must be a number"),
+        ("bill.months", {}, "field bill: must hold lines, labels and months"),
     ],
 )
 def test_a_damaged_summary_is_one_error_line(run_dir, tmp_path, capsys, path, value, message):
@@ -226,3 +228,33 @@ def test_an_out_file_that_is_not_a_report_is_never_replaced(run_dir, tmp_path, c
     assert main(["report", str(run_dir), "--out", str(earlier)]) == 0
     capsys.readouterr()
     assert main(["report", str(run_dir), "--out", str(earlier)]) == 0  # ours: replaced
+
+
+def test_bill_table_has_a_row_per_line_and_a_column_per_month():
+    bill = {
+        "lines": {"energy_period_1_usd": 30.0, "demand_tou_2_usd": 12.5, "dr_capacity_usd": -7.0},
+        "labels": {
+            "energy_period_1_usd": "Energy, tariff period 1",
+            "demand_tou_2_usd": "Demand charge, TOU period 2",
+            "dr_capacity_usd": "DR program: capacity payment",
+        },
+        "months": [
+            {"month": "2023-07", "lines": {"energy_period_1_usd": 10.0}, "total_usd": 10.0},
+            {
+                "month": "2023-08",
+                "lines": {"energy_period_1_usd": 20.0, "demand_tou_2_usd": 12.5},
+                "total_usd": 32.5,
+            },
+        ],
+        "program_lines": {"dr_capacity_usd": -7.0},
+        "total_usd": 35.5,
+    }
+    html = bill_table(bill)
+    assert "<th>2023-07</th><th>2023-08</th><th>total</th>" in html
+    row = re.search(r'<tr data-key="demand_tou_2_usd">(.*?)</tr>', html).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    assert cells[0] == "&mdash;" and cells[2] == cells[1]  # July has no TOU charge
+    assert "Demand charge, TOU period 2 (USD)" in row
+    dr = re.search(r'<tr data-key="dr_capacity_usd">(.*?)</tr>', html).group(1)
+    assert dr.count("&mdash;") == 2  # settled per program, not per month
+    assert re.search(r'<tr data-key="total_usd">', html)

@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.slow,  # the fixture: a solve, then a browser start and a 5 MB page
 ]
 # figures per section: the page's plot divs, each drawn by plotly.js into an <svg>
-PLOTS = {"kpis": 0, "jobs": 1, "dispatch": 1, "voltage": 1, "baselines": 1, "operate": 1}
+PLOTS = {"kpis": 0, "jobs": 1, "dispatch": 1, "bill": 0, "voltage": 1, "baselines": 1, "operate": 1}
 
 
 @pytest.fixture(scope="module")

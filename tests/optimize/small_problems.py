@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize.problem import Battery, Facility, Grid, Objective, Problem, Renewable
+from optimize.problem import Battery, Facility, Grid, Objective, PeakCharge, Problem, Renewable
+
+
+def monthly_charges(month_of_step: np.ndarray, usd_per_mw: float) -> tuple[PeakCharge, ...]:
+    """One flat demand charge (``demand_flat@m<k>``) per distinct value of ``month_of_step``."""
+    if usd_per_mw <= 0:
+        return ()
+    return tuple(
+        PeakCharge(f"demand_flat@m{k}", "demand_flat", usd_per_mw, month_of_step == k)
+        for k in np.unique(month_of_step)
+    )
 
 
 def small_problem(n=48, jobs=(), ramp=None, demand=0.0, battery=True, penalty=None):
     """n hourly steps of a daily price wave (cheap at night) and PV peaking at 8 MW, 5 MW of
     inference at PUE 1.2, a 40 MW import / 5 MW export grid, and (battery=True) a 5 MW /
     20 MWh battery; ramp in MW/h, demand charge in USD/MW, penalty in USD per unfinished
-    job-hour."""
+    job-hour (one charge per 36-step "month")."""
     t = np.arange(n)
     price = 40 + 30 * np.sin(2 * np.pi * (t - 6) / 24)  # cheap at night
     pv = np.clip(8 * np.sin(2 * np.pi * (t - 6) / 24), 0, None)
@@ -22,8 +32,7 @@ def small_problem(n=48, jobs=(), ramp=None, demand=0.0, battery=True, penalty=No
         export_price_usd_per_mwh=price,
         carbon_g_per_kwh=np.full(n, 400.0),
         ramp_mw_per_h=ramp,
-        demand_charge_usd_per_mw=demand,
-        month_of_step=(t // 36).astype(int),
+        peak_charges=monthly_charges(t // 36, demand),
     )
     bat = None
     if battery:
@@ -47,4 +56,31 @@ def small_problem(n=48, jobs=(), ramp=None, demand=0.0, battery=True, penalty=No
         battery=bat,
         jobs=tuple(jobs),
         objective=Objective(unfinished_work_penalty_usd_per_h=penalty),
+    )
+
+
+def grid_problem(load_mw, import_price, *, export_price=0.0, battery=None, **grid_kw) -> Problem:
+    """Hourly steps of a fixed load (MW, PUE 1) served by the grid (1000 MW import; no
+    export unless ``export_max_mw`` is given) and an optional battery; ``grid_kw`` go to
+    ``Grid`` (peak_charges, energy_tiers, price parts)."""
+    load = np.asarray(load_mw, dtype=float)
+    n = len(load)
+
+    def arr(x) -> np.ndarray:
+        return np.broadcast_to(np.asarray(x, dtype=float), (n,)).copy()
+
+    grid_kw.setdefault("export_max_mw", np.zeros(n))
+    grid = Grid(
+        import_max_mw=np.full(n, 1000.0),
+        import_price_usd_per_mwh=arr(import_price),
+        export_price_usd_per_mwh=arr(export_price),
+        carbon_g_per_kwh=np.zeros(n),
+        **grid_kw,
+    )
+    return Problem(
+        step_h=1.0,
+        n_steps=n,
+        grid=grid,
+        facility=Facility(inference_it_mw=load, pue=np.ones(n)),
+        battery=battery,
     )

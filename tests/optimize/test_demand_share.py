@@ -1,4 +1,4 @@
-"""The demand charge billed by share of a billing month (``Grid.demand_charge_share``).
+"""A pro-rated demand charge (``PeakCharge.usd_per_mw`` = the month's charge × its share).
 
 Case (derived by hand): load 10 then 30 MW at 10 USD/MWh; a battery of 20 MW / 20 MWh
 that charges at η = 1 and discharges at η = 0.5, empty at the start. Charging c MW in
@@ -18,7 +18,7 @@ import pytest
 import optimize as o
 
 
-def _case(share: dict[int, float] | None) -> o.Problem:
+def _case(share: float) -> o.Problem:
     n = 2
     grid = o.Grid(
         import_max_mw=np.full(n, 100.0),
@@ -26,9 +26,7 @@ def _case(share: dict[int, float] | None) -> o.Problem:
         import_price_usd_per_mwh=np.full(n, 10.0),
         export_price_usd_per_mwh=np.zeros(n),
         carbon_g_per_kwh=np.zeros(n),
-        demand_charge_usd_per_mw=100.0,
-        month_of_step=np.array([0, 0]),
-        demand_charge_share=share,
+        peak_charges=(o.PeakCharge("demand_flat@m0", "demand_flat", 100.0 * share, [1, 1]),),
     )
     battery = o.Battery(
         power_mw=20.0,
@@ -50,29 +48,17 @@ def _case(share: dict[int, float] | None) -> o.Problem:
 
 @pytest.mark.parametrize(
     ("share", "objective", "peak_mw"),
-    [
-        (None, 2800.0, 70 / 3),
-        ({0: 1.0}, 2800.0, 70 / 3),
-        ({0: 0.5}, 4900 / 3, 70 / 3),
-        ({0: 0.05}, 550.0, 30.0),
-    ],
+    [(1.0, 2800.0, 70 / 3), (0.5, 4900 / 3, 70 / 3), (0.05, 550.0, 30.0)],
 )
 def test_share_scales_the_charge_and_the_optimum_follows(share, objective, peak_mw):
     d = o.solve(_case(share), o.SolverOptions(mip_rel_gap=1e-9))
     assert d.objective_usd == pytest.approx(objective, rel=1e-7)
     assert d.series["grid_import_mw"].max() == pytest.approx(peak_mw, rel=1e-7)
-    k = 100.0 * (share or {0: 1.0})[0]
-    assert d.costs["demand_usd"] == pytest.approx(k * peak_mw, rel=1e-7)
+    assert d.costs["demand_usd"] == pytest.approx(100.0 * share * peak_mw, rel=1e-7)
+    assert d.bill["demand_flat_usd"] == pytest.approx(d.costs["demand_usd"], rel=1e-12)
 
 
-def test_grid_demand_charge_of_a_series_uses_each_months_share():
-    g = _case({0: 0.25, 1: 1.0}).grid
-    g = o.Grid(**{**g.__dict__, "month_of_step": np.array([0, 1])})
-    # month 0 peaks at 8 MW (a quarter of 100 USD/MW), month 1 at 3 MW (full charge)
-    assert g.demand_charge_usd(np.array([8.0, 3.0])) == pytest.approx(0.25 * 800 + 300)
-
-
-@pytest.mark.parametrize("bad", [{0: -0.1}, {0: 1.5}, {0: float("nan")}])
-def test_share_outside_zero_one_is_refused(bad):
-    with pytest.raises(ValueError, match="demand_charge_share"):
+@pytest.mark.parametrize("bad", [-0.1, float("nan")])
+def test_a_negative_or_nan_charge_is_refused(bad):
+    with pytest.raises(ValueError, match="usd_per_mw"):
         _case(bad)

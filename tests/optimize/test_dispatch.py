@@ -162,8 +162,7 @@ def test_demand_charge_flattens_peak():
         [10, 30],
         [10, 10],
         battery=battery(20, 20),
-        demand_charge_usd_per_mw=100.0,
-        month_of_step=np.array([0, 0]),
+        peak_charges=(o.PeakCharge("demand_flat@m0", "demand_flat", 100.0, [True, True]),),
     )
     d = o.solve(p)
     assert d.objective_usd == pytest.approx(2400.0, abs=TOL)

@@ -85,9 +85,10 @@ def test_demand_charge_counts_monthly_peak_once():
     p = small_problem(jobs=(Job("a", 10.0, 12.0, 0, 48),), demand=1000.0)
     d = solve_rolling(p, window_steps=12, options=OPTS)
     imp = d.series["grid_import_mw"]
-    months = p.grid.month_of_step
-    expect = 1000.0 * (imp[months == 0].max() + imp[months == 1].max())
+    # small_problem's "months" are steps 0-35 and 36-47
+    expect = 1000.0 * (imp[:36].max() + imp[36:].max())
     assert d.costs["demand_usd"] == pytest.approx(expect)
+    assert d.bill["demand_flat_usd"] == pytest.approx(expect)
     assert len(d.windows) == 4
 
 

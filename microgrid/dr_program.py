@@ -1,0 +1,244 @@
+"""Demand-response program: the scenario's `demand_response_program` as an
+`optimize.DemandResponseProgram` on the run's steps, and its summary section.
+
+- Events: the listed windows, or `events_csv` (columns `start,end`; local times or with an
+  offset; `#` comments). An event holds the steps that overlap its window; events may not
+  overlap.
+- Capacity payment for the horizon: `capacity_usd_per_mw_month` × Σ_k share_k, the shares
+  of the local calendar months the horizon covers (microgrid/billing.py, pro-rated).
+- Baseline `declared`: `declared_baseline_mw` at every event step.
+- Baseline `prior_days_average`: at an event step on local day D at local time τ, the
+  mean net import at τ over the `baseline_days` (N) most recent days before D that are
+  not event days (a day with any event step). Days inside the horizon enter as the
+  model's own net import (linear in the decisions); when the horizon has fewer than N
+  such days, `prior_baseline_mw` stands for each missing day, or, without it, the mean
+  is over the days there are (an event with none is an input error).
+- Notice (mode `operate`): an event is announced at the first step at or after its start
+  − `notice_minutes`; re-plans before that do not see it (`optimize.dr_program`).
+- Rolling windows (`solver.window_h`) need `commit_mw`: the commitment is one number for
+  the period, which no window sees whole (optimize/rolling.py keeps it fixed and cuts the
+  events and baselines per window, past days at their committed import).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.billing import demand_charge_shares
+from microgrid.datafiles import MAX_DATA_FILE_BYTES, read_text_file, require_data_file
+from microgrid.errors import InputError
+from microgrid.scenario import DemandResponseProgram, Scenario, step_of
+from optimize.dr_settlement import DrSettlement, settle
+
+FIELD = "demand_response_program"
+
+
+@dataclass(frozen=True)
+class DrEventWindow:
+    """One event as the scenario gives it (UTC) and its steps in the horizon."""
+
+    key: str
+    start_utc: pd.Timestamp
+    end_utc: pd.Timestamp
+    steps: tuple[int, ...]
+    announced_step: int  # the first step at or after start − notice (operate)
+
+
+def dr_program(
+    scenario: Scenario, index: pd.DatetimeIndex
+) -> optimize.DemandResponseProgram | None:
+    """The scenario's program on the steps of `index` (None without one)."""
+    p = scenario.demand_response_program
+    if p is None:
+        return None
+    if scenario.solver.window_h and p.commit_mw is None:
+        raise scenario.error(
+            "rolling windows (solver.window_h) cannot decide one commitment for the period: "
+            "give commit_mw",
+            FIELD,
+        )
+    windows = event_windows(scenario, index)
+    fixed, terms = _baseline(scenario, p, index, windows)
+    shares = demand_charge_shares(index, scenario.site.timezone, scenario.step_h, "prorated")
+    months = sum(shares.values()) if shares else 0.0
+    return optimize.DemandResponseProgram(
+        events=tuple(
+            optimize.DemandResponseEvent(w.key, w.steps, w.announced_step) for w in windows
+        ),
+        capacity_usd_per_mw=p.capacity_usd_per_mw_month * months,
+        energy_usd_per_mwh=p.energy_usd_per_mwh,
+        shortfall_usd_per_mwh=p.shortfall_usd_per_mwh,
+        max_commit_mw=(
+            p.max_commit_mw if p.max_commit_mw is not None else scenario.grid.import_max_mw
+        ),
+        commit_mw=p.commit_mw,
+        baseline_fixed_mw=fixed,
+        baseline_terms=tuple(terms),
+    )
+
+
+def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWindow]:
+    """The program's events with their steps in `index` (events outside it left out),
+    in time order; InputError if two overlap."""
+    p = scenario.demand_response_program
+    if p.events_csv is not None:
+        raw = _csv_events(scenario, scenario.resolve(p.events_csv))
+    else:
+        raw = [(scenario.to_utc(w.start), scenario.to_utc(w.end), None) for w in p.events]
+    raw.sort(key=lambda x: x[0])
+    for (_, e0, _), (s1, _, line) in zip(raw, raw[1:], strict=False):
+        if s1 < e0:
+            where = f" (events_csv line {line})" if line else ""
+            raise scenario.error(f"events overlap at {s1}{where}", f"{FIELD}.events")
+    step = step_of(index)
+    local = scenario.site.timezone
+    notice = pd.Timedelta(minutes=p.notice_minutes)
+    out = []
+    for s, e, _ in raw:
+        steps = np.flatnonzero((index < e) & (index + step > s))
+        if steps.size:
+            key = "dr@" + s.tz_convert(local).strftime("%Y-%m-%dT%H:%M")
+            told = int(np.searchsorted(index, s - notice, side="left"))
+            out.append(DrEventWindow(key, s, e, tuple(int(t) for t in steps), told))
+    return out
+
+
+def _csv_events(scenario: Scenario, path) -> list[tuple[pd.Timestamp, pd.Timestamp, int]]:
+    """(start UTC, end UTC, line) of each row of an events CSV (header `start,end`)."""
+    require_data_file(scenario, path, f"{FIELD}.events_csv")
+    text = read_text_file(path, MAX_DATA_FILE_BYTES)
+    lines = [
+        (i, t) for i, t in enumerate(text.splitlines(), 1) if t.strip() and not t.startswith("#")
+    ]
+    if not lines or [c.strip() for c in next(csv.reader([lines[0][1]]))] != ["start", "end"]:
+        raise InputError(
+            "header must be start,end", path=str(path), line=lines[0][0] if lines else 1
+        )
+    out = []
+    for i, text_line in lines[1:]:
+        row = [c.strip() for c in next(csv.reader([text_line]))]
+        if len(row) != 2:
+            raise InputError("expected 2 values: start,end", path=str(path), line=i)
+        try:
+            s, e = scenario.to_utc(pd.Timestamp(row[0])), scenario.to_utc(pd.Timestamp(row[1]))
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise InputError(f"not a time: {exc}", path=str(path), line=i) from None
+        if e <= s:
+            raise InputError("end must be after start", path=str(path), line=i)
+        out.append((s, e, i))
+    return out
+
+
+def _baseline(
+    scenario: Scenario,
+    p: DemandResponseProgram,
+    index: pd.DatetimeIndex,
+    windows: list[DrEventWindow],
+) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """The baseline's fixed part (MW per step) and its terms (event step, step, weight)."""
+    fixed = np.zeros(len(index))
+    steps = [t for w in windows for t in w.steps]
+    if p.baseline == "declared":
+        fixed[steps] = p.declared_baseline_mw
+        return fixed, []
+    local = index.tz_convert(scenario.site.timezone)
+    at = {(d, tod): t for t, (d, tod) in enumerate(zip(local.date, local.time, strict=True))}
+    event_days = {local[t].date() for t in steps}
+    first_day = local[0].date()
+    terms: list[tuple[int, int, float]] = []
+    for t in steps:
+        day, tod = local[t].date(), local[t].time()
+        found = _prior_days(at, event_days, first_day, day, tod, p.baseline_days)
+        missing = p.baseline_days - len(found) if p.prior_baseline_mw is not None else 0
+        n = len(found) + missing
+        if n == 0:
+            raise scenario.error(
+                f"the event step at {local[t]} has no earlier non-event day in the period "
+                "for its baseline: give prior_baseline_mw",
+                FIELD,
+            )
+        fixed[t] = (p.prior_baseline_mw or 0.0) * missing / n
+        terms += [(t, j, 1.0 / n) for j in found]
+    return fixed, terms
+
+
+def _prior_days(at: dict, event_days: set, first_day, day, tod, n_days: int) -> list[int]:
+    """The steps at local time `tod` of the `n_days` most recent non-event days before
+    `day` that the horizon has (a day without a step at `tod` is passed over)."""
+    found = []
+    d = day - timedelta(days=1)
+    while len(found) < n_days and d >= first_day:
+        j = at.get((d, tod))
+        if d not in event_days and j is not None:
+            found.append(j)
+        d -= timedelta(days=1)
+    return found
+
+
+def dr_summary(settlement: DrSettlement, windows: list[DrEventWindow], scenario: Scenario) -> dict:
+    """`summary.json["demand_response_program"]`: the commitment, the money (USD; payments
+    positive) and per event its local window, baseline, delivery and settlement."""
+    p = scenario.demand_response_program
+    tz = scenario.site.timezone
+    by_key = {w.key: w for w in windows}
+    events = []
+    for ev in settlement.events:
+        w = by_key[ev.key]
+        events.append(
+            {
+                "start_local": w.start_utc.tz_convert(tz).isoformat(),
+                "end_local": w.end_utc.tz_convert(tz).isoformat(),
+                "baseline_mw": ev.baseline_mw,
+                "net_import_mw": ev.net_import_mw,
+                "delivered_mw": ev.delivered_mw,
+                "shortfall_mwh": ev.shortfall_mwh,
+                "energy_payment_usd": ev.energy_payment_usd,
+                "shortfall_penalty_usd": ev.shortfall_penalty_usd,
+            }
+        )
+    return {
+        "baseline": p.baseline,
+        "notice_minutes": p.notice_minutes,
+        "commit_mw": settlement.commit_mw,
+        "capacity_payment_usd": settlement.capacity_payment_usd,
+        "energy_payment_usd": settlement.energy_payment_usd,
+        "shortfall_penalty_usd": settlement.shortfall_penalty_usd,
+        "net_revenue_usd": -settlement.net_cost_usd,
+        "events": events,
+    }
+
+
+def with_fixed_commit(
+    scenario: Scenario, problem: optimize.Problem, options: optimize.SolverOptions
+) -> optimize.Problem:
+    """`problem` with its program's commitment fixed for the closed loop: the scenario's
+    `commit_mw`, else the plan's (one solve of the whole period, every event known)."""
+    p = problem.dr_program
+    if p is None or p.commit_mw is not None:
+        return problem
+    commit_mw = optimize.solve(problem, options).dr_commit_mw
+    return replace(problem, dr_program=replace(p, commit_mw=commit_mw))
+
+
+def dr_section(
+    scenario: Scenario,
+    index: pd.DatetimeIndex,
+    problem: optimize.Problem,
+    net_import_mw,
+    commit_mw: float | None = None,
+) -> dict | None:
+    """`summary.json["demand_response_program"]` of a schedule's net import (MW per step
+    of `index`) at `commit_mw` (a plan's `Dispatch.dr_commit_mw`; None: the program's
+    fixed commitment, as in the closed loop). None without a program."""
+    p = problem.dr_program
+    if p is None:
+        return None
+    c = commit_mw if commit_mw is not None else (p.commit_mw or 0.0)
+    s = settle(p, problem.step_h, np.asarray(net_import_mw, dtype=float), c)
+    return dr_summary(s, event_windows(scenario, index), scenario)

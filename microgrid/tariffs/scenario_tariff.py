@@ -1,0 +1,107 @@
+"""A scenario's `grid.tariff`: read its URDB rate and put it on the optimiser's Grid."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import optimize
+from microgrid.datafiles import require_data_file
+from microgrid.scenario import Scenario
+from microgrid.tariffs.to_grid import (
+    TariffContext,
+    fixed_charge_usd,
+    has_demand_charges,
+    tariff_grid,
+)
+from microgrid.tariffs.urdb import UrdbRate, read_urdb
+
+# Price parts a tariff replaces: the grid's plain import (export) price and its adder
+_REPLACED_IMPORT = ("energy", "energy_wholesale", "energy_adder")
+_REPLACED_EXPORT = ("export", "export_wholesale", "export_adder")
+
+
+@functools.lru_cache(maxsize=8)
+def _read_cached(path: str, label: str | None, mtime_ns: int, size: int) -> UrdbRate:
+    return read_urdb(Path(path), label)
+
+
+def scenario_rate(scenario: Scenario) -> UrdbRate | None:
+    """The scenario's URDB rate (InputError naming the file and field), None without one."""
+    t = scenario.grid.tariff
+    if t is None:
+        return None
+    path = scenario.resolve(t.urdb)
+    require_data_file(scenario, path, "grid.tariff.urdb")
+    st = path.stat()
+    rate = _read_cached(str(path), t.label, st.st_mtime_ns, st.st_size)
+    if has_demand_charges(rate) and scenario.grid.demand_charge_usd_per_kw_month > 0:
+        raise scenario.error(
+            "the tariff bills demand charges: set demand_charge_usd_per_kw_month to 0 "
+            "(or use a rate without them)",
+            "grid.demand_charge_usd_per_kw_month",
+        )
+    return rate
+
+
+def tariff_context(
+    scenario: Scenario, index: pd.DatetimeIndex, wholesale_usd_per_mwh: np.ndarray
+) -> TariffContext:
+    g = scenario.grid
+    return TariffContext(
+        index=index,
+        timezone=scenario.site.timezone,
+        step_h=scenario.step_h,
+        billing=g.demand_charge_billing,
+        energy=g.tariff.energy,
+        wholesale_usd_per_mwh=np.asarray(wholesale_usd_per_mwh, dtype=float),
+        import_adder_usd_per_mwh=g.import_adder_usd_per_mwh,
+        export_adder_usd_per_mwh=g.export_adder_usd_per_mwh,
+        prior_monthly_peaks_mw=dict(g.tariff.prior_monthly_peaks_mw),
+    )
+
+
+def _others(parts: dict[str, np.ndarray] | None, replaced: tuple[str, ...]) -> dict:
+    return {k: v for k, v in (parts or {}).items() if k not in replaced}
+
+
+def grid_with_tariff(
+    scenario: Scenario,
+    index: pd.DatetimeIndex,
+    wholesale_usd_per_mwh: np.ndarray,
+    grid: optimize.Grid,
+) -> optimize.Grid:
+    """``grid`` with the scenario's tariff: its prices replace wholesale + adders (price
+    parts other helpers added are kept), its demand charges and tiers are appended.
+    ``grid`` unchanged when the scenario has no tariff."""
+    rate = scenario_rate(scenario)
+    if rate is None:
+        return grid
+    tg = tariff_grid(rate, tariff_context(scenario, index, wholesale_usd_per_mwh))
+    imports = {**tg.import_parts, **_others(grid.import_price_parts, _REPLACED_IMPORT)}
+    exports = {**tg.export_parts, **_others(grid.export_price_parts, _REPLACED_EXPORT)}
+    n = len(index)
+    return dataclasses.replace(
+        grid,
+        import_price_usd_per_mwh=sum(imports.values(), np.zeros(n)),
+        export_price_usd_per_mwh=sum(exports.values(), np.zeros(n)),
+        import_price_parts=imports,
+        export_price_parts=exports,
+        peak_charges=tuple(grid.peak_charges) + tg.peak_charges,
+        energy_tiers=tuple(grid.energy_tiers) + tg.energy_tiers,
+    )
+
+
+def scenario_fixed_charge_usd(scenario: Scenario, index: pd.DatetimeIndex) -> float:
+    """The tariff's fixed charge over ``index`` (USD, bill line "fixed"); 0 without one."""
+    rate = scenario_rate(scenario)
+    if rate is None:
+        return 0.0
+    g = scenario.grid
+    return fixed_charge_usd(
+        rate, index, scenario.site.timezone, scenario.step_h, g.demand_charge_billing
+    )

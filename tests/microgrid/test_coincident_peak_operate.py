@@ -1,0 +1,68 @@
+"""Coincident-peak alerts in the closed loop: the controller sees an alert only from its
+notice time (alert_notice_hours before its window), then keeps the job out of it.
+
+Scenario: tests/microgrid/test_coincident_peak.py's tiny one (11 MW of inference import,
+a 10 MW job of 4 h released 08:00 UTC, cheap hours 08-12), with one certain alert
+(probability 1) over 09:00-11:00 on 2023-01-02 and the real interval at 10:00.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_coincident_peak import known, load, tiny_data
+
+from microgrid.coincident_peak import load_coincident_peaks
+from microgrid.coincident_peak_bill import cp_summary
+from microgrid.operate.conditions import plant_conditions
+from microgrid.operate.controller import Controller
+from microgrid.operate.loop import operate_case, run_loop
+from microgrid.operate.state import initial_state
+
+ALERT = "date,probability,window_start_local,window_end_local\n2023-01-02,1.0,09:00,11:00\n"
+
+
+def _case(tmp_path, notice_h: float, preemptible: bool = True):
+    (tmp_path / "alerts.csv").write_text(ALERT)
+    cp = {**known(["2023-01-02T10:00"]), "mode": "alerts", "alerts_csv": "alerts.csv"}
+    cp["alert_notice_hours"] = notice_h
+    data = tiny_data(cp)
+    data["operate"] = {"lookahead_h": 24, "replan_every_steps": 1}
+    data["jobs"]["items"][0]["preemptible"] = preemptible
+    sc, _ = load(tmp_path, data)
+    return operate_case(sc)
+
+
+def _keys_planned_at(case, k: int) -> list[str]:
+    c = Controller(
+        problem=case.problem,
+        forecasts=case.forecasts,
+        options=case.options,
+        lookahead_steps=case.lookahead_steps,
+        replan_every_steps=case.replan_every_steps,
+        visible_from_step=case.visible_from_step,
+    )
+    conditions = plant_conditions(case.scenario, case.inputs, case.problem, [])
+    plan = c.replan(k, initial_state(case.problem), conditions)
+    return [ch.key for ch in plan.window.grid.peak_charges if ch.line_item.startswith("coin")]
+
+
+def test_controller_does_not_see_an_alert_before_its_notice(tmp_path):
+    case = _case(tmp_path, notice_h=3)
+    assert case.visible_from_step == {"cp_alert@2023-01-02": 6}
+    assert _keys_planned_at(case, 5) == []
+    assert _keys_planned_at(case, 6) == ["cp_alert@2023-01-02"]
+
+
+@pytest.mark.parametrize(("notice_h", "tag_mw"), [(3, 11.0 / 4), (0, 22.0 / 4)])
+def test_non_preemptible_job_curtails_only_with_notice(tmp_path, notice_h, tag_mw):
+    # notice 3 h (known at 06:00): the job starts after the window, at 11:00. Notice 0 h
+    # (known at 09:00): it started at 08:00 in the cheap hours and cannot stop, so the
+    # real interval sees it: 10 MW inference + 10 MW job at PUE 1.10
+    case = _case(tmp_path, notice_h, preemptible=False)
+    run = run_loop(case)
+    job = run.actual["job_train_mw"].to_numpy()
+    assert job.sum() == pytest.approx(40.0)  # 4 h at 10 MW
+    assert (job[9:11] == 0).all() == (notice_h == 3)
+    section = cp_summary(load_coincident_peaks(case.scenario), case.inputs.index,
+                         run.actual["grid_import_mw"].to_numpy())  # fmt: skip
+    assert section["tag_mw"] == pytest.approx(tag_mw)

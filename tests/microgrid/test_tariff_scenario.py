@@ -1,0 +1,128 @@
+"""A scenario with a URDB tariff: the CLI refuses a bad rate (exit 2) and runs a good one
+end to end, its energy cost splitting into the rate's period lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from cli_helpers import one_error_line
+
+from microgrid.assemble import build_problem, load_inputs
+from microgrid.cli import main
+from microgrid.scenario import load_scenario
+from microgrid.tariffs import scenario_fixed_charge_usd
+from optimize.bill import demand_lines, grid_bill
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "caiso-tou-tariff.yaml"
+RATE = ROOT / "scenarios" / "data" / "tariffs" / "caiso-b20-like-tou.json"
+
+
+def two_day_tariff_scenario(tmp_path: Path, **tariff) -> Path:
+    """caiso-tou-tariff.yaml cut to Tue-Wed 2023-07-11/12, no jobs, absolute data paths."""
+    sc = yaml.safe_load(SCENARIO.read_text())
+    data = SCENARIO.parent
+    sc["period"] = {"start": "2023-07-11T00:00", "end": "2023-07-13T00:00", "step_minutes": 60}
+    sc["signals"]["csv"] = str(data / sc["signals"]["csv"])
+    sc["weather"]["path"] = str(data / sc["weather"]["path"])
+    sc["jobs"] = {"items": []}
+    sc["grid"]["tariff"] = {"urdb": str(RATE), **tariff}
+    sc["solver"] = {"mip_rel_gap": 1e-4, "time_limit_s": 120}
+    path = tmp_path / "tariff.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    return path
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "microgrid.cli", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def test_unsupported_field_exits_2_naming_it(tmp_path):
+    rate = json.loads(RATE.read_text())
+    rate["coincidentratestructure"] = [[{"rate": 3.0}]]
+    bad = tmp_path / "bad-rate.json"
+    bad.write_text(json.dumps(rate, indent=1))
+    path = two_day_tariff_scenario(tmp_path, urdb=str(bad))
+    proc = cli("validate", str(path))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert "bad-rate.json" in line and "coincidentratestructure" in line
+    assert "line " in line  # the field's line in the JSON file
+
+
+def test_tariff_with_a_flat_demand_charge_beside_it_refused(tmp_path, capsys):
+    path = two_day_tariff_scenario(tmp_path)
+    sc = yaml.safe_load(path.read_text())
+    sc["grid"]["demand_charge_usd_per_kw_month"] = 8
+    path.write_text(yaml.safe_dump(sc))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "grid.demand_charge_usd_per_kw_month" in line and "tariff" in line
+
+
+def test_missing_rate_file_names_the_scenario_field(tmp_path, capsys):
+    path = two_day_tariff_scenario(tmp_path, urdb=str(tmp_path / "nope.json"))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "grid.tariff.urdb" in line and "file not found" in line
+
+
+def test_prior_peak_months_are_checked(tmp_path, capsys):
+    path = two_day_tariff_scenario(tmp_path, prior_monthly_peaks_mw={"2023-13": 5})
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "prior_monthly_peaks_mw" in line
+
+
+def test_shipped_tariff_scenario_is_valid(capsys):
+    assert main(["validate", str(SCENARIO)]) == 0
+
+
+def test_run_end_to_end_splits_energy_into_periods(tmp_path):
+    path = two_day_tariff_scenario(tmp_path)
+    out = tmp_path / "out"
+    proc = cli("run", str(path), "--out", str(out), "--no-powerflow", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    ts = pd.read_csv(out / "timeseries.csv")
+    scenario = load_scenario(path)
+    inputs = load_inputs(scenario)
+    grid = build_problem(scenario, inputs).grid
+    imp, exp = ts["grid_import_mw"].to_numpy(), ts["grid_export_mw"].to_numpy()
+    bill = grid_bill(grid, 1.0, imp, exp)
+    # the rate's two energy periods and the wholesale price are separate lines
+    assert {"energy_wholesale_usd", "energy_period_1_usd", "energy_period_2_usd"} <= set(bill)
+    # period 2 (16-21 local, weekdays) priced at 0.055 USD/kWh on that import
+    local = pd.DatetimeIndex(pd.to_datetime(ts["timestamp_utc"])).tz_convert("America/Los_Angeles")
+    peak = (local.hour >= 16) & (local.hour < 21)
+    assert bill["energy_period_2_usd"] == pytest.approx(55.0 * imp[peak].sum(), abs=1e-6)
+    assert bill["energy_period_1_usd"] == pytest.approx(20.0 * imp[~peak].sum(), abs=1e-6)
+    demand = demand_lines(grid)
+    assert demand == {"demand_flat_usd", "demand_tou_2_usd"}
+    energy_usd = sum(v for k, v in bill.items() if k not in demand)
+    assert summary["energy_cost_usd"] == pytest.approx(energy_usd, rel=1e-6, abs=1e-3)
+    demand_usd = sum(bill[k] for k in demand)
+    assert summary["demand_cost_usd"] == pytest.approx(demand_usd, rel=1e-6, abs=1e-3)
+    # the fixed charge: 1,500 USD/month times 48 of July's 744 hours
+    fixed = scenario_fixed_charge_usd(scenario, inputs.index)
+    assert fixed == pytest.approx(1500.0 * 48 / 744)
+    # summary.json's bill: the same lines, the fixed charge, in the total cost too
+    lines = summary["bill"]["lines"]
+    for line, usd in bill.items():
+        assert lines[line] == pytest.approx(usd, rel=1e-9, abs=1e-9)
+    assert lines["fixed_usd"] == pytest.approx(fixed)
+    assert summary["bill"]["total_usd"] == pytest.approx(sum(bill.values()) + fixed)
+    assert summary["fixed_cost_usd"] == pytest.approx(fixed)
+    parts = ("energy_cost_usd", "demand_cost_usd", "fuel_cost_usd", "wear_cost_usd")
+    assert summary["total_cost_usd"] == pytest.approx(sum(summary[k] for k in parts) + fixed)
+    assert np.isfinite(list(bill.values())).all()
