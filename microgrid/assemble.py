@@ -63,14 +63,12 @@ def load_inputs(scenario: Scenario) -> Inputs:
     return Inputs(index=index, frame=frame, jobs=instances, jobs_dropped=dropped)
 
 
-def build_problem(
-    scenario: Scenario,
-    inputs: Inputs,
-    net_import_cap_mw: np.ndarray | None = None,
-) -> optimize.Problem:
-    """The optimizer's problem; `net_import_cap_mw` carries demand-response caps."""
+def build_grid(
+    scenario: Scenario, inputs: Inputs, net_import_cap_mw: np.ndarray | None = None
+) -> optimize.Grid:
+    """The grid connection: limits (zero in outages), wholesale price plus adders, carbon,
+    ramp, the flat demand charge, then the tariff and the coincident-peak charges."""
     f = inputs.frame
-    n = len(inputs.index)
     g = scenario.grid
     outage = f["outage"].to_numpy()
     price = f["price_usd_per_mwh"].to_numpy()
@@ -90,8 +88,20 @@ def build_problem(
         ),
         net_import_cap_mw=net_import_cap_mw,
     )
+    # the tariff replaces wholesale + adders by its own parts: before the CP part is added
     grid = grid_with_tariff(scenario, inputs.index, price, grid)
-    grid = add_coincident_peaks(scenario, inputs.index, grid)
+    return add_coincident_peaks(scenario, inputs.index, grid)
+
+
+def build_problem(
+    scenario: Scenario,
+    inputs: Inputs,
+    net_import_cap_mw: np.ndarray | None = None,
+) -> optimize.Problem:
+    """The optimizer's problem; `net_import_cap_mw` carries demand-response caps."""
+    f = inputs.frame
+    n = len(inputs.index)
+    grid = build_grid(scenario, inputs, net_import_cap_mw)
     renewables = []
     for name in ("pv", "wind"):
         if getattr(scenario, name) is not None:

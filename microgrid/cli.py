@@ -159,6 +159,13 @@ def _print_summary(summary: dict, out: Path) -> None:
         print(f"  limit breaches  {_breaches_line(o.get('limit_breaches') or {})}")
         if o.get("demand_response_program"):
             print(_dr_program_line(o["demand_response_program"]))
+        if o.get("coincident_peak_response"):
+            r = o["coincident_peak_response"]
+            print(
+                f"  CP alerts       tag {r['responding']['tag_mw']:.1f} MW (ignoring them: "
+                f"{r['ignoring']['tag_mw']:.1f} MW); curtailments cost "
+                f"{r['curtailment_cost_usd']:,.0f} USD, saving {r['saving_usd']:,.0f} USD"
+            )
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
     for name, b in s.get("baselines", {}).items():

@@ -306,7 +306,28 @@ def add_coincident_peaks(
         return dataclasses.replace(
             grid, peak_charges=grid.peak_charges + alert_charges(case, index)
         )
-    part = cp_price_usd_per_mwh(case, index, scenario.step_h)
+    return _with_interval_prices(grid, case, index, scenario.step_h)
+
+
+def hindsight_grid(
+    scenario: Scenario, index: pd.DatetimeIndex, grid: optimize.Grid
+) -> optimize.Grid:
+    """The grid a run is billed on: in mode "alerts" the alert days' expected charges
+    give way to the real intervals' charge (the price part "coincident_peak"); otherwise
+    `grid` itself (known intervals are already priced)."""
+    case = load_coincident_peaks(scenario)
+    if case is None or case.mode != "alerts":
+        return grid
+    billed = tuple(c for c in grid.peak_charges if c.line_item != EXPECTED_LINE)
+    grid = dataclasses.replace(grid, peak_charges=billed)
+    return _with_interval_prices(grid, case, index, scenario.step_h)
+
+
+def _with_interval_prices(
+    grid: optimize.Grid, case: CoincidentPeakCase, index: pd.DatetimeIndex, step_h: float
+) -> optimize.Grid:
+    """`grid` with the known intervals' charge as the import price part "coincident_peak"."""
+    part = cp_price_usd_per_mwh(case, index, step_h)
     export_parts = grid.export_price_parts
     if grid.import_price_parts is None and export_parts is None:
         # export revenue stays in the one "energy" line, as without parts

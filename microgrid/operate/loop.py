@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 import optimize
 import optimize.progress as progress
 from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
-from microgrid.coincident_peak import alert_visible_from_step, load_coincident_peaks
+from microgrid.coincident_peak import (
+    alert_visible_from_step,
+    hindsight_grid,
+    load_coincident_peaks,
+)
 from microgrid.dispatch import demand_response_caps
 from microgrid.dr_program import with_fixed_commit
 from microgrid.operate.conditions import plant_conditions
@@ -41,6 +45,9 @@ class OperateCase:
     replan_every_steps: int
     # coincident-peak alert key -> first step the controller knows it (its notice)
     visible_from_step: dict[str, int]
+    # what the actual rows are billed on: the plan's grid, with the real coincident-peak
+    # intervals in place of the alerts' expected charges
+    billing_grid: optimize.Grid
 
 
 def operate_case(
@@ -63,6 +70,7 @@ def operate_case(
         lookahead_steps=max(1, round(op.lookahead_h / problem.step_h)),
         replan_every_steps=max(1, int(op.replan_every_steps)),
         visible_from_step=alert_visible_from_step(load_coincident_peaks(scenario), inputs.index),
+        billing_grid=hindsight_grid(scenario, inputs.index, problem.grid),
     )
 
 
@@ -133,4 +141,5 @@ def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateR
         work_h = plant.advance(k, state, step)  # advance
         recorder.save_plan(k, plan, row, set_points)  # record
         recorder.save_step(k, step, work_h, state, conditions)
-    return recorder.finish(state, controller, conditions, sc.operate.value_of_lost_load_usd_per_mwh)
+    voll = sc.operate.value_of_lost_load_usd_per_mwh
+    return recorder.finish(state, controller, conditions, voll, case.billing_grid)

@@ -162,8 +162,10 @@ class Recorder:
         controller: Controller,
         conditions: PlantConditions,
         voll_usd_per_mwh: float,
+        billing_grid: optimize.Grid,
     ) -> OperateRun:
-        """The run's tables, jobs and costs (unserved energy priced at ``voll``)."""
+        """The run's tables, jobs and costs (unserved energy priced at ``voll``; the grid
+        lines billed on ``billing_grid`` at the plant's prices)."""
         cols = dict(self.actual)
         for jid in self.jobs["mw"]:
             for key in ("mw", "power_fraction", "work_h"):
@@ -171,7 +173,7 @@ class Recorder:
         actual = pd.DataFrame(cols, index=self.index)
         jobs = self._jobs_summary(state)
         unfinished_h = sum(j["unfinished_h"] for j in jobs.values())
-        grid = actual_grid(self.problem, conditions)
+        grid = actual_grid(billing_grid, conditions)
         costs = actual_costs(self.problem, grid, actual, self.gen_mw, unfinished_h)
         bill = costs.pop("bill")
         step_h = self.problem.step_h
@@ -210,11 +212,10 @@ class Recorder:
         return out
 
 
-def actual_grid(problem: optimize.Problem, conditions: PlantConditions) -> optimize.Grid:
-    """The plan's grid at the plant's prices: its adders (import/export price minus its
-    LMP) on the plant's LMP, which carries the spikes (the bill's first price part takes
-    the difference)."""
-    g = problem.grid
+def actual_grid(g: optimize.Grid, conditions: PlantConditions) -> optimize.Grid:
+    """Grid ``g`` at the plant's prices: its adders (import/export price minus its LMP)
+    on the plant's LMP, which carries the spikes (the bill's first price part takes the
+    difference)."""
     lmp = conditions.price_usd_per_mwh
     plan_lmp = lmp / conditions.price_factor
     return dataclasses.replace(

@@ -9,7 +9,9 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs
+from microgrid.coincident_peak import load_coincident_peaks
 from microgrid.dr_program import dr_section
+from microgrid.operate.cp_response import alert_response, needs_alert_response
 from microgrid.operate.forecast import FORECAST_SERIES
 from microgrid.operate.loop import OperateCase, operate_case, run_loop
 from microgrid.operate.record import OperateRun
@@ -145,23 +147,31 @@ def run_operate(
 ) -> dict:
     """The closed loop with its outputs: ``run``, ``dispatch`` (actual rows as a Dispatch),
     ``planned_vs_actual``, ``events``, ``summary`` (``summary.json["operate"]``),
-    ``inputs`` and ``plant_lines`` (the ``line_out`` steps). ``problem`` is the plan's,
-    with its demand-response caps (built when not given)."""
+    ``inputs``, ``plant_lines`` (the ``line_out`` steps) and ``billed_grid`` (what the
+    actual rows are billed on). ``problem`` is the plan's, with its demand-response caps
+    (built when not given)."""
     case = operate_case(scenario, inputs, problem)
+    cp = load_coincident_peaks(scenario)
     try:
         run = run_loop(case)
         ev = event_costs(case, run, rerun=scenario.operate.event_costs == "rerun")
+        response = None
+        if needs_alert_response(case, cp):  # the same loop again, alerts ignored
+            response = alert_response(case, cp, run, run_cost)
     except optimize.Infeasible as exc:
         # A re-plan has no schedule even with the grid back (e.g. a carbon budget no
         # dispatch meets): a property of the inputs, reported like plan mode's.
         relax = "; ".join(str(s) for s in exc.diagnosis) or "no single limit explains it"
         raise scenario.error(f"infeasible scenario (a re-plan in operate mode): {relax}") from None
+    summary = operate_summary(case, run, ev)
+    if response is not None:
+        summary["coincident_peak_response"] = response
     return {
         "run": run,
         "dispatch": _dispatch_of(run),
         "planned_vs_actual": planned_vs_actual(run),
         "events": ev,
-        "summary": operate_summary(case, run, ev),
+        "summary": summary,
         "inputs": case.inputs,
         "plant_lines": run.line_out,
         "billed_grid": run.billed_grid,

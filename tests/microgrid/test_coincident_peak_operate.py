@@ -15,7 +15,9 @@ from microgrid.coincident_peak import load_coincident_peaks
 from microgrid.coincident_peak_bill import cp_summary
 from microgrid.operate.conditions import plant_conditions
 from microgrid.operate.controller import Controller
+from microgrid.operate.cp_response import alert_response
 from microgrid.operate.loop import operate_case, run_loop
+from microgrid.operate.report import run_cost
 from microgrid.operate.state import initial_state
 
 ALERT = "date,probability,window_start_local,window_end_local\n2023-01-02,1.0,09:00,11:00\n"
@@ -66,3 +68,22 @@ def test_non_preemptible_job_curtails_only_with_notice(tmp_path, notice_h, tag_m
     section = cp_summary(load_coincident_peaks(case.scenario), case.inputs.index,
                          run.actual["grid_import_mw"].to_numpy())  # fmt: skip
     assert section["tag_mw"] == pytest.approx(tag_mw)
+
+
+def test_alert_response_reports_the_tag_and_what_the_curtailment_cost(tmp_path):
+    # responding (notice 3 h): the job runs 11:00-15:00, one cheap hour (20 USD/MWh) and
+    # three dear ones (50); ignoring the alert it runs 08:00-12:00, all cheap. Its 11 MW
+    # (10 MW at PUE 1.10) cost 11 × (20 + 3 × 50 − 4 × 20) = 990 USD more; the real
+    # interval at 10:00 sees 11 MW of inference instead of 22 MW: a tag of 11/4 MW less
+    case = _case(tmp_path, notice_h=3, preemptible=False)
+    cp = load_coincident_peaks(case.scenario)
+    responding = run_loop(case)
+    out = alert_response(case, cp, responding, run_cost)
+    assert out["responding"]["tag_mw"] == pytest.approx(11.0 / 4)
+    assert out["ignoring"]["tag_mw"] == pytest.approx(22.0 / 4)
+    assert out["ignoring"]["charge_usd"] == pytest.approx(24_000 * 22.0 / 4)
+    assert out["curtailment_cost_usd"] == pytest.approx(990.0)
+    assert out["saving_usd"] == pytest.approx(24_000 * 11.0 / 4 - 990.0)
+    # the run is billed on the real interval, not on the alert's expected charge
+    assert "coincident_peak_expected_usd" not in responding.bill
+    assert responding.bill["coincident_peak_usd"] == pytest.approx(24_000 / 4 * 11.0)
