@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.costs import TOTAL_KEYS
 from microgrid.jobs import JobInstance
 from microgrid.scenario import step_of
 
@@ -136,18 +137,8 @@ def summarize(
         - energy("wind_used_mw")
     )
     facility = energy("facility_load_mw")
-    # what the site pays: the DR program's net (penalties less payments) is part of it
-    total = sum(
-        c.get(k, 0.0)
-        for k in (
-            "energy_usd",
-            "demand_usd",
-            "fuel_usd",
-            "wear_usd",
-            "unfinished_penalty_usd",
-            "dr_program_usd",
-        )
-    )
+    # what the site pays (the DR program's net included), as cost_breakdown totals it
+    total = sum(c.get(k, 0.0) for k in TOTAL_KEYS)
     n_jobs = len(dispatch.jobs)
     met = sum(1 for j in dispatch.jobs.values() if j.get("unfinished_h", 0.0) <= 1e-6)
     return {

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from microgrid.cli import _breaches_line, _gap_note
+from microgrid.cli import (
+    _bill_lines,
+    _breaches_line,
+    _coincident_peak_line,
+    _dr_program_line,
+    _gap_note,
+)
 
 
 def test_breaches_line_names_each_limit_and_its_worst_excess():
@@ -22,3 +28,46 @@ def test_the_status_line_says_what_the_proven_gap_leaves_open():
     assert _gap_note(r1) == ", proven within 0.99 % (8,951 USD)"
     assert _gap_note({"mip_gap": 0.0, "gap_basis_usd": 10.0}) == ""  # an LP, or exact
     assert _gap_note({"mip_gap": 0.01}) == ""  # no basis: nothing to state in USD
+
+
+def test_bill_lines_only_when_the_bill_says_more_than_energy_and_demand():
+    plain = {
+        "lines": {"energy_usd": -199_573.2, "demand_flat_usd": 158_220.0},
+        "labels": {"energy_usd": "Energy", "demand_flat_usd": "Demand charge (monthly peak)"},
+        "months": [{"month": "2023-08"}],
+        "total_usd": -41_353.2,
+    }
+    assert _bill_lines(plain) == []
+    tou = {
+        "lines": {"energy_period_2_usd": 55_000.0, "fixed_usd": 96.8},
+        "labels": {"energy_period_2_usd": "Energy, tariff period 2", "fixed_usd": "Fixed charge"},
+        "months": [{"month": "2023-07"}, {"month": "2023-08"}],
+        "total_usd": 55_096.8,
+    }
+    rows = _bill_lines(tou)
+    assert rows[0].split() == ["bill", "55,097", "USD", "(2023-07,", "2023-08;", "bill.csv)"]
+    assert rows[1].split()[-2:] == ["55,000", "USD"] and "tariff period 2" in rows[1]
+    assert rows[2].split()[-2:] == ["97", "USD"] and "Fixed charge" in rows[2]
+
+
+def test_coincident_peak_and_dr_program_lines():
+    cp = {
+        "intervals": [{"covered": True}, {"covered": False}, {"covered": True}],
+        "n_peaks": 4,
+        "tag_mw": 13.77,
+        "charge_usd": 344_318.0,
+    }
+    assert _coincident_peak_line(cp) == (
+        "  coincident peak tag 13.8 MW (2 of 4 intervals in the period): 344,318 USD"
+    )
+    dr = {
+        "commit_mw": 20.0,
+        "events": [{}, {}],
+        "net_revenue_usd": 1_150.0,
+        "capacity_payment_usd": 1_100.0,
+        "energy_payment_usd": 250.0,
+        "shortfall_penalty_usd": 200.0,
+    }
+    line = _dr_program_line(dr)
+    assert "20.0 MW committed, 2 events: 1,150 USD to the site" in line
+    assert line.endswith("(capacity 1,100, energy 250, shortfall penalty 200)")
