@@ -25,6 +25,7 @@ from microgrid.report_html.tables import (
     bill_table,
     events_table,
     facts_list,
+    market_facts,
     operate_facts,
 )
 
@@ -187,8 +188,13 @@ def bill_section(run: RunData) -> Section:
         "What the utility (and a demand-response program) would bill for this plan, in the "
         "tariff's own line items per billing month, to hold against a real bill; bill.csv "
         "has the same rows.",
-        bill_table(run.summary["bill"]),
+        _market(run.summary) + bill_table(run.summary["bill"]),
     )
+
+
+def _market(summary: dict) -> str:
+    facts = market_facts(summary)
+    return facts_list(facts) if facts else ""
 
 
 def operate_section(run: RunData) -> Section:

@@ -139,3 +139,31 @@ def bill_table(bill: dict) -> str:
         f'<table class="data"><thead><tr><th>line item</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def market_facts(summary: dict) -> list[tuple[str, str]]:
+    """The coincident-peak tag and the DR program's commitment beside the bill (from
+    summary.json["coincident_peak"] and ["demand_response_program"], or operate's)."""
+    facts = []
+    cp = summary.get("coincident_peak")
+    if isinstance(cp, dict) and "tag_mw" in cp:
+        covered = sum(1 for i in cp.get("intervals", []) if i.get("covered"))
+        facts.append(
+            (
+                "coincident-peak tag (MW)",
+                f"{number(cp['tag_mw'], 2)} ({covered} of {cp.get('n_peaks', '?')} intervals "
+                f"in the period; charge {number(cp.get('charge_usd', 0.0), 0)} USD)",
+            )
+        )
+    dr = summary.get("demand_response_program") or (summary.get("operate") or {}).get(
+        "demand_response_program"
+    )
+    if isinstance(dr, dict) and "commit_mw" in dr:
+        facts.append(
+            (
+                "DR program commitment (MW)",
+                f"{number(dr['commit_mw'], 1)} ({len(dr.get('events', []))} events; "
+                f"{number(dr.get('net_revenue_usd', 0.0), 0)} USD to the site)",
+            )
+        )
+    return facts

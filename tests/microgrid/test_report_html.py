@@ -17,7 +17,7 @@ from microgrid.cli import main
 from microgrid.report_html.figures import gantt_figure
 from microgrid.report_html.page import REPORT_NAME
 from microgrid.report_html.rundir import read_run
-from microgrid.report_html.tables import baselines_table, bill_table
+from microgrid.report_html.tables import baselines_table, bill_table, market_facts
 
 # tests that read the module's run (one operate solve with its AC check and baselines)
 SLOW = pytest.mark.slow
@@ -258,3 +258,22 @@ def test_bill_table_has_a_row_per_line_and_a_column_per_month():
     dr = re.search(r'<tr data-key="dr_capacity_usd">(.*?)</tr>', html).group(1)
     assert dr.count("&mdash;") == 2  # settled per program, not per month
     assert re.search(r'<tr data-key="total_usd">', html)
+
+
+def test_market_facts_name_the_tag_and_the_commitment():
+    summary = {
+        "coincident_peak": {
+            "tag_mw": 13.77,
+            "n_peaks": 4,
+            "charge_usd": 344_318.0,
+            "intervals": [{"covered": True}, {"covered": True}, {"covered": False}],
+        },
+        "operate": {
+            "demand_response_program": {"commit_mw": 11.0, "events": [{}], "net_revenue_usd": 5.0}
+        },
+    }
+    facts = dict(market_facts(summary))
+    assert facts["coincident-peak tag (MW)"].startswith("13.77 (2 of 4 intervals")
+    assert "344,318 USD" in facts["coincident-peak tag (MW)"]
+    assert facts["DR program commitment (MW)"].startswith("11.0 (1 events; 5 USD")
+    assert market_facts({}) == []
