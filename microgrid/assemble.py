@@ -15,7 +15,7 @@ from microgrid.dr_program import dr_program
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
 from microgrid.network_params import NetworkParameters
 from microgrid.resources import resource_profiles
-from microgrid.scenario import Scenario, step_of
+from microgrid.scenario import Scenario, overlap_mask
 from microgrid.signals import load_signals
 from microgrid.tariffs import grid_with_tariff
 
@@ -34,9 +34,7 @@ class Inputs:
 
 def window_mask(scenario: Scenario, index: pd.DatetimeIndex, start, end) -> np.ndarray:
     """Steps that overlap [start, end) (times local to the site when naive)."""
-    step = step_of(index)
-    s, e = scenario.to_utc(start), scenario.to_utc(end)
-    return np.asarray((index < e) & (index + step > s))
+    return overlap_mask(index, scenario.to_utc(start), scenario.to_utc(end))
 
 
 def load_inputs(scenario: Scenario) -> Inputs:

@@ -32,7 +32,6 @@ Lines starting with `#` are comments. Local times are in `site.timezone`.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +40,9 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.datafiles import MAX_DATA_FILE_BYTES, read_text_file, require_data_file
+from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
-from microgrid.scenario import CoincidentPeaks, Scenario, step_of
+from microgrid.scenario import CoincidentPeaks, Scenario, overlap_mask, step_of
 from optimize.problem import PeakCharge
 
 PRICE_PART = "coincident_peak"
@@ -136,31 +135,6 @@ def _period_years(scenario: Scenario) -> set[int]:
     return set(range(local[0].year, local[1].year + 1))
 
 
-def _csv_rows(scenario: Scenario, path: Path, field: str, columns: tuple[str, ...]):
-    """(line number, row dict) of a small CSV with `#` comments; the header must be
-    exactly `columns`."""
-    require_data_file(scenario, path, field)
-    text = read_text_file(path, MAX_DATA_FILE_BYTES)
-    numbered = [
-        (i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()
-        if not line.lstrip().startswith("#")
-    ]  # fmt: skip
-    if not numbered:
-        raise InputError("no header row", path=str(path))
-    rows = list(csv.reader(line for _, line in numbered))
-    header = tuple(c.strip() for c in rows[0])
-    if header != columns:
-        raise InputError(
-            f"header must be {','.join(columns)}, got {','.join(header)}",
-            path=str(path),
-            line=numbered[0][0],
-        )
-    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=True):
-        if len(row) != len(columns):
-            raise InputError(f"expected {len(columns)} values", path=str(path), line=line_no)
-        yield line_no, dict(zip(columns, (c.strip() for c in row), strict=True))
-
-
 def _local_time(text: str, tz: str, src: _Source, line=None, column=None) -> pd.Timestamp:
     """A local wall time (or one with an offset) as UTC."""
     try:
@@ -180,7 +154,7 @@ def _interval_texts(scenario: Scenario, cp: CoincidentPeaks):
                 for i, t in enumerate(cp.intervals)]  # fmt: skip
     path = scenario.resolve(cp.intervals_csv)
     src = _Source(scenario, "grid.coincident_peaks.intervals_csv", path)
-    rows = _csv_rows(scenario, path, src.field, INTERVAL_COLUMNS)
+    rows = read_small_csv(scenario, path, src.field, INTERVAL_COLUMNS)
     return [(src, line, row[INTERVAL_COLUMNS[0]]) for line, row in rows]
 
 
@@ -210,7 +184,7 @@ def _alerts(scenario: Scenario, cp: CoincidentPeaks, years: set[int]) -> tuple[C
     src = _Source(scenario, "grid.coincident_peaks.alerts_csv", path)
     notice = pd.Timedelta(hours=cp.alert_notice_hours)
     out = []
-    for line, row in _csv_rows(scenario, path, src.field, ALERT_COLUMNS):
+    for line, row in read_small_csv(scenario, path, src.field, ALERT_COLUMNS):
         day = row["date"]
         p = _probability(row["probability"], src, line)
         start = _local_time(
@@ -280,7 +254,7 @@ def alert_charges(case: CoincidentPeakCase, index: pd.DatetimeIndex):
     """One expected-cost PeakCharge per alert whose window overlaps the horizon."""
     out = []
     for a in case.alerts:
-        steps = overlap_weights(index, a.start_utc, a.end_utc) > 0
+        steps = overlap_mask(index, a.start_utc, a.end_utc)
         if steps.any():
             usd_per_mw = a.probability * case.usd_per_mw_interval
             out.append(PeakCharge(a.key, EXPECTED_LINE, usd_per_mw, steps))

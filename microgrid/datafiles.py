@@ -4,6 +4,7 @@ of the first bad byte. The caps bound the time and memory any file can cost."""
 
 from __future__ import annotations
 
+import csv
 import errno
 import json
 from pathlib import Path
@@ -123,3 +124,35 @@ def require_data_file(
     problem = file_problem(path, max_bytes)
     if problem is not None:
         raise owner.error(f"{path}: {problem}", field)
+
+
+def read_small_csv(
+    owner: _NamesFields, path: Path, field: str, columns: tuple[str, ...]
+) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) of each data row of a small CSV named by `owner`'s `field`:
+    blank lines and lines starting with `#` are skipped, the header must be exactly
+    `columns`, each row has that many values (stripped); InputError naming the file and
+    line otherwise."""
+    require_data_file(owner, path, field)
+    text = read_text_file(path, MAX_DATA_FILE_BYTES)
+    numbered = [
+        (i, line)
+        for i, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.startswith("#")
+    ]
+    if not numbered:
+        raise InputError("no header row", path=str(path))
+    rows = list(csv.reader(line for _, line in numbered))
+    header = tuple(c.strip() for c in rows[0])
+    if header != columns:
+        raise InputError(
+            f"header must be {','.join(columns)}, got {','.join(header)}",
+            path=str(path),
+            line=numbered[0][0],
+        )
+    out = []
+    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=True):
+        if len(row) != len(columns):
+            raise InputError(f"expected {len(columns)} values", path=str(path), line=line_no)
+        out.append((line_no, dict(zip(columns, (c.strip() for c in row), strict=True))))
+    return out

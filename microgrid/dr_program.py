@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -31,9 +30,9 @@ import pandas as pd
 
 import optimize
 from microgrid.billing import demand_charge_shares
-from microgrid.datafiles import MAX_DATA_FILE_BYTES, read_text_file, require_data_file
+from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
-from microgrid.scenario import DemandResponseProgram, Scenario, step_of
+from microgrid.scenario import DemandResponseProgram, Scenario, overlap_mask
 from optimize.dr_settlement import DrSettlement, settle
 
 FIELD = "demand_response_program"
@@ -96,12 +95,11 @@ def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWi
         if s1 < e0:
             where = f" (events_csv line {line})" if line else ""
             raise scenario.error(f"events overlap at {s1}{where}", f"{FIELD}.events")
-    step = step_of(index)
     local = scenario.site.timezone
     notice = pd.Timedelta(minutes=p.notice_minutes)
     out = []
     for s, e, _ in raw:
-        steps = np.flatnonzero((index < e) & (index + step > s))
+        steps = np.flatnonzero(overlap_mask(index, s, e))
         if steps.size:
             key = "dr@" + s.tz_convert(local).strftime("%Y-%m-%dT%H:%M")
             told = int(np.searchsorted(index, s - notice, side="left"))
@@ -111,22 +109,11 @@ def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWi
 
 def _csv_events(scenario: Scenario, path) -> list[tuple[pd.Timestamp, pd.Timestamp, int]]:
     """(start UTC, end UTC, line) of each row of an events CSV (header `start,end`)."""
-    require_data_file(scenario, path, f"{FIELD}.events_csv")
-    text = read_text_file(path, MAX_DATA_FILE_BYTES)
-    lines = [
-        (i, t) for i, t in enumerate(text.splitlines(), 1) if t.strip() and not t.startswith("#")
-    ]
-    if not lines or [c.strip() for c in next(csv.reader([lines[0][1]]))] != ["start", "end"]:
-        raise InputError(
-            "header must be start,end", path=str(path), line=lines[0][0] if lines else 1
-        )
     out = []
-    for i, text_line in lines[1:]:
-        row = [c.strip() for c in next(csv.reader([text_line]))]
-        if len(row) != 2:
-            raise InputError("expected 2 values: start,end", path=str(path), line=i)
+    for i, row in read_small_csv(scenario, path, f"{FIELD}.events_csv", ("start", "end")):
         try:
-            s, e = scenario.to_utc(pd.Timestamp(row[0])), scenario.to_utc(pd.Timestamp(row[1]))
+            s = scenario.to_utc(pd.Timestamp(row["start"]))
+            e = scenario.to_utc(pd.Timestamp(row["end"]))
         except (ValueError, TypeError, OverflowError) as exc:
             raise InputError(f"not a time: {exc}", path=str(path), line=i) from None
         if e <= s:

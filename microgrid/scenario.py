@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 from pydantic import (
     AfterValidator,
@@ -661,6 +662,14 @@ def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:
     if index.freq is not None:
         return pd.Timedelta(index.freq)
     return index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+
+
+def overlap_mask(
+    index: pd.DatetimeIndex, start_utc: pd.Timestamp, end_utc: pd.Timestamp
+) -> np.ndarray:
+    """bool per step of a regular UTC index: the step overlaps [start_utc, end_utc)."""
+    step = step_of(index)
+    return np.asarray((index < end_utc) & (index + step > start_utc))
 
 
 def set_dotted(data: dict, dotted: str, value: object) -> None:

@@ -111,14 +111,9 @@ class _ReplanProgress:
         )
 
 
-def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateRun:
-    """The closed loop of ``case`` under ``events`` (default: the scenario's);
-    ``label`` names it in the progress lines."""
-    sc = case.scenario
-    events = list(sc.operate.events if events is None else events)
-    conditions = plant_conditions(sc, case.inputs, case.problem, events)
-    plant = Plant.of(case.problem, conditions)
-    controller = Controller(
+def new_controller(case: OperateCase) -> Controller:
+    """The controller of ``case``, before its first re-plan."""
+    return Controller(
         problem=case.problem,
         forecasts=case.forecasts,
         options=case.options,
@@ -126,6 +121,16 @@ def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateR
         replan_every_steps=case.replan_every_steps,
         visible_from_step=case.visible_from_step,
     )
+
+
+def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateRun:
+    """The closed loop of ``case`` under ``events`` (default: the scenario's);
+    ``label`` names it in the progress lines."""
+    sc = case.scenario
+    events = list(sc.operate.events if events is None else events)
+    conditions = plant_conditions(sc, case.inputs, case.problem, events)
+    plant = Plant.of(case.problem, conditions)
+    controller = new_controller(case)
     state = initial_state(case.problem)
     recorder = Recorder.of(case.problem, case.inputs.index)
     job_ids = [j.id for j in case.problem.jobs]

@@ -14,9 +14,8 @@ from test_coincident_peak import known, load, tiny_data
 from microgrid.coincident_peak import load_coincident_peaks
 from microgrid.coincident_peak_bill import cp_summary
 from microgrid.operate.conditions import plant_conditions
-from microgrid.operate.controller import Controller
 from microgrid.operate.cp_response import alert_response
-from microgrid.operate.loop import operate_case, run_loop
+from microgrid.operate.loop import new_controller, operate_case, run_loop
 from microgrid.operate.report import run_cost
 from microgrid.operate.state import initial_state
 
@@ -35,14 +34,7 @@ def _case(tmp_path, notice_h: float, preemptible: bool = True):
 
 
 def _keys_planned_at(case, k: int) -> list[str]:
-    c = Controller(
-        problem=case.problem,
-        forecasts=case.forecasts,
-        options=case.options,
-        lookahead_steps=case.lookahead_steps,
-        replan_every_steps=case.replan_every_steps,
-        visible_from_step=case.visible_from_step,
-    )
+    c = new_controller(case)
     conditions = plant_conditions(case.scenario, case.inputs, case.problem, [])
     plan = c.replan(k, initial_state(case.problem), conditions)
     return [ch.key for ch in plan.window.grid.peak_charges if ch.line_item.startswith("coin")]
