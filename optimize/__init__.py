@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from optimize.errors import Infeasible, NumericRangeError, Slack, SolveError
 from optimize.problem import (
+    AssetSize,
     Battery,
     DemandResponseEvent,
     DemandResponseProgram,
@@ -26,6 +27,7 @@ from optimize.problem import (
     PeakCharge,
     Problem,
     Renewable,
+    Sizing,
     SolverOptions,
 )
 
@@ -47,6 +49,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AssetSize",
     "Battery",
     "DemandResponseEvent",
     "DemandResponseProgram",
@@ -62,6 +65,7 @@ __all__ = [
     "PeakCharge",
     "Problem",
     "Renewable",
+    "Sizing",
     "Slack",
     "SolveError",
     "SolverOptions",

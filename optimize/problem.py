@@ -456,6 +456,63 @@ class DemandResponseProgram:
             raise ValueError("DemandResponseProgram: a baseline term's step is no event step")
 
 
+SIZED_ASSETS = ("battery_power", "battery_energy", "grid_import")  # besides renewables, gens
+
+
+@dataclass(frozen=True)
+class AssetSize:
+    """One asset whose size the optimiser chooses (``optimize/sizing.py``).
+
+    ``name``: a renewable of the problem (``"pv"``, ``"wind"``: size in MW of its
+    ``profile_per_unit``), ``"battery_power"`` (MW), ``"battery_energy"`` (MWh),
+    ``"grid_import"`` (MW of import capacity) or ``"generator:<name>"`` (MW).
+    The size lies in ``[max(min_size, existing), max_size]``; each unit above ``existing``
+    costs ``usd_per_unit`` over the horizon (annualised capital plus fixed O&M, already
+    pro-rated to the horizon by the caller: the model sees one number per unit, as
+    ``PeakCharge.usd_per_mw``). The sized asset replaces the problem's fixed capacity of it.
+    """
+
+    name: str
+    usd_per_unit: float
+    min_size: float
+    max_size: float
+    existing: float = 0.0
+    # renewables only: available MW per MW of size, per step (length n_steps)
+    profile_per_unit: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        _as_array(self, "profile_per_unit")
+        for name in ("usd_per_unit", "min_size", "max_size", "existing"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"AssetSize[{self.name}].{name} must be finite and >= 0")
+        if not max(self.min_size, self.existing) <= self.max_size:
+            raise ValueError(f"AssetSize[{self.name}]: need min_size, existing <= max_size")
+        if self.profile_per_unit is not None:
+            _check_nonneg(f"AssetSize[{self.name}]", "profile_per_unit", self.profile_per_unit)
+
+    @property
+    def lower_size(self) -> float:
+        """The least size the model may choose: what exists is never removed."""
+        return max(self.min_size, self.existing)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The assets whose sizes are decided with the dispatch (a capacity-expansion model)."""
+
+    assets: tuple[AssetSize, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assets", tuple(self.assets))
+        names = [a.name for a in self.assets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Sizing: duplicate asset names {names}")
+
+    def get(self, name: str) -> AssetSize | None:
+        return next((a for a in self.assets if a.name == name), None)
+
+
 @dataclass(frozen=True)
 class Problem:
     step_h: float
@@ -474,6 +531,8 @@ class Problem:
     network_cut_penalty_usd_per_pct: float | None = None
     # A demand-response program (commit capacity, deliver in events); None: none
     dr_program: DemandResponseProgram | None = None
+    # Assets sized together with the dispatch (capacity expansion); None: all sizes fixed
+    sizing: Sizing | None = None
 
     def __post_init__(self) -> None:
         for name in ("renewables", "generators", "jobs", "network_cuts"):
@@ -505,3 +564,23 @@ class Problem:
             raise ValueError("Problem.network_cut_penalty_usd_per_pct must be > 0 and finite")
         if self.dr_program is not None:
             self.dr_program.check_length(n)
+        if self.sizing is not None:
+            _check_sizing(self)
+
+
+def _check_sizing(problem: Problem) -> None:
+    """Each sized asset names an asset of the problem (its template: efficiencies, fuel)."""
+    renewables = {r.name for r in problem.renewables}
+    generators = {f"generator:{g.name}" for g in problem.generators}
+    for a in problem.sizing.assets:
+        if a.name in renewables:
+            if a.profile_per_unit is None:
+                raise ValueError(f"AssetSize[{a.name}]: a renewable needs profile_per_unit")
+            _check_len(
+                f"AssetSize[{a.name}]", "profile_per_unit", a.profile_per_unit, problem.n_steps
+            )
+        elif a.name in ("battery_power", "battery_energy"):
+            if problem.battery is None:
+                raise ValueError(f"AssetSize[{a.name}]: the problem has no battery to size")
+        elif a.name != "grid_import" and a.name not in generators:
+            raise ValueError(f"AssetSize[{a.name}]: no such asset in the problem")

@@ -48,6 +48,9 @@ class Dispatch:
     bill: dict[str, float] = field(default_factory=dict)
     # demand-response commitment (MW) of the schedule; None without a program
     dr_commit_mw: float | None = None
+    # sized assets (``Problem.sizing``): asset name -> chosen size (MW, or MWh for
+    # battery_energy); their cost over the horizon is ``costs["capacity_usd"]``
+    sizes: dict[str, float] = field(default_factory=dict)
 
 
 def job_patterns(dispatch: Dispatch) -> dict[str, np.ndarray]:
