@@ -26,6 +26,14 @@ no-simultaneous rule (the model without the other binaries is a relaxation, so i
 stays valid). In elastic mode (diagnosis) every step gets its binary.
 Objective term (USD): ``wear_usd_per_mwh · step_h · Σ discharge[t]``.
 Elastic: SOC min/max and the final SOC get slacks (MWh).
+
+Sized power P and/or energy E (``optimize/sizing.py``; ``P_t = avail[t] · P``): the variables'
+bounds and the binaries' big-M are built at the largest sizes (``avail[t] · U_P``,
+``[soc_min_frac · L_E, soc_max_frac · U_E]``) and rows tie them to the sizes:
+``battery_charge_size_cap[t]``/``battery_discharge_size_cap[t]``: ``charge[t], discharge[t] <=
+avail[t] · P``; ``battery_soc_min[t]``/``battery_soc_max[t]``: ``soc_min_frac · E <= soc[t] <=
+soc_max_frac · E``; and E enters ``battery_soc_balance[0]`` (``soc[−1] = soc_initial_frac · E``)
+and ``battery_soc_final`` (``soc[n−1] >= soc_final_frac · E``) as a variable.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import pyomo.environ as pyo
 from optimize._util import linear_sum, set_upper_bounds, var_list
 from optimize.elastic import add_slack
 from optimize.problem import Battery
+from optimize.sizing import Capacity, capacity, define_cap_rows
 
 _TOL_MW = 1e-6
 
@@ -91,10 +100,9 @@ def simultaneous_steps(m: pyo.Block) -> list[int]:
 def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = False) -> list:
     n = len(m.T)
     avail = np.ones(n) if b.available_frac is None else b.available_frac
-    p_max = (b.power_mw * avail).tolist()
-    e = float(b.energy_mwh)
-    soc_lo, soc_hi = b.soc_min_frac * e, b.soc_max_frac * e
-    soc0 = b.soc_initial_frac * e
+    power = capacity(m, "battery_power", b.power_mw)
+    energy = capacity(m, "battery_energy", b.energy_mwh)
+    p_max = (power.upper * avail).tolist()
 
     m.battery_charge_mw = pyo.Var(m.T, within=pyo.NonNegativeReals)
     m.battery_discharge_mw = pyo.Var(m.T, within=pyo.NonNegativeReals)
@@ -102,35 +110,24 @@ def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = Fals
     set_upper_bounds(m.battery_discharge_mw, p_max)
     ch = var_list(m.battery_charge_mw)
     dis = var_list(m.battery_discharge_mw)
-
-    if elastic:
-        m.battery_soc_mwh = pyo.Var(m.T, within=pyo.Reals)
-        lo = add_slack(m, "slack_soc_min_mwh", "soc_min", "battery", "MWh", m.T)
-        hi = add_slack(m, "slack_soc_max_mwh", "soc_max", "battery", "MWh", m.T)
-        soc = var_list(m.battery_soc_mwh)
-        m.battery_soc_min = pyo.Constraint(m.T, rule=lambda m, t: soc[t] + lo[t] >= soc_lo)
-        m.battery_soc_max = pyo.Constraint(m.T, rule=lambda m, t: soc[t] - hi[t] <= soc_hi)
-    else:
-        m.battery_soc_mwh = pyo.Var(m.T, bounds=(soc_lo, soc_hi))
-        soc = var_list(m.battery_soc_mwh)
+    define_cap_rows(m, "battery_charge_size_cap", ch, avail, power)
+    define_cap_rows(m, "battery_discharge_size_cap", dis, avail, power)
+    soc = _define_soc_bounds(m, b, energy, elastic)
 
     kc = step_h * b.charge_efficiency
     kd = step_h / b.discharge_efficiency
+    e0_coefs, e0_vars, e0_const = energy.scaled(-b.soc_initial_frac)  # −soc[−1]
 
     def soc_rule(m, t):
         if t == 0:
-            return linear_sum((1.0, -kc, kd), (soc[0], ch[0], dis[0])) == soc0
+            coefs = (1.0, -kc, kd, *e0_coefs)
+            return linear_sum(coefs, (soc[0], ch[0], dis[0], *e0_vars), e0_const) == 0.0
         return linear_sum((1.0, -1.0, -kc, kd), (soc[t], soc[t - 1], ch[t], dis[t])) == 0.0
 
     m.battery_soc_balance = pyo.Constraint(m.T, rule=soc_rule)
 
     if b.soc_final_frac is not None:
-        final = b.soc_final_frac * e
-        if elastic:
-            s = add_slack(m, "slack_soc_final_mwh", "soc_final", "battery", "MWh", step=n - 1)
-            m.battery_soc_final = pyo.Constraint(expr=soc[n - 1] + s >= final)
-        else:
-            m.battery_soc_final = pyo.Constraint(expr=soc[n - 1] >= final)
+        _define_soc_final(m, b.soc_final_frac, energy, soc[n - 1], elastic)
 
     if b.no_simultaneous:
         steps = binary_steps(m, n, elastic)
@@ -151,3 +148,50 @@ def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = Fals
     if b.wear_usd_per_mwh > 0:
         return [linear_sum([b.wear_usd_per_mwh * step_h] * n, dis)]
     return []
+
+
+def _define_soc_final(m: pyo.Block, frac: float, energy: Capacity, soc_end, elastic: bool) -> None:
+    """``battery_soc_final``: ``soc[n−1] (+ slack) >= frac · E``."""
+    coefs, vars_, const = energy.scaled(-frac)  # soc[n−1] − frac·E >= 0
+    coefs, vars_ = [1.0, *coefs], [soc_end, *vars_]
+    if elastic:
+        n = len(m.T)
+        s = add_slack(m, "slack_soc_final_mwh", "soc_final", "battery", "MWh", step=n - 1)
+        coefs, vars_ = [*coefs, 1.0], [*vars_, s]
+    m.battery_soc_final = pyo.Constraint(expr=linear_sum(coefs, vars_, const) >= 0.0)
+
+
+def _define_soc_bounds(m: pyo.Block, b: Battery, energy: Capacity, elastic: bool) -> list:
+    """``battery_soc_mwh`` in ``[soc_min_frac · E, soc_max_frac · E]``: variable bounds for a
+    fixed E; rows ``battery_soc_min``/``battery_soc_max`` for a sized E (bounds at its
+    smallest/largest size) and in elastic mode (with slacks). Returns the SOC VarData."""
+    if elastic:
+        m.battery_soc_mwh = pyo.Var(m.T, within=pyo.Reals)
+    else:
+        bounds = (b.soc_min_frac * energy.lower, b.soc_max_frac * energy.upper)
+        m.battery_soc_mwh = pyo.Var(m.T, bounds=bounds)
+    soc = var_list(m.battery_soc_mwh)
+    if not (elastic or energy.sized):
+        return soc
+    lo = hi = None
+    if elastic:
+        lo = add_slack(m, "slack_soc_min_mwh", "soc_min", "battery", "MWh", m.T)
+        hi = add_slack(m, "slack_soc_max_mwh", "soc_max", "battery", "MWh", m.T)
+    min_coefs, min_vars, min_const = energy.scaled(-b.soc_min_frac)  # soc − min·E >= 0
+    max_coefs, max_vars, max_const = energy.scaled(-b.soc_max_frac)  # soc − max·E <= 0
+
+    def soc_min(m, t):
+        coefs, vars_ = [1.0, *min_coefs], [soc[t], *min_vars]
+        if lo is not None:
+            coefs, vars_ = [*coefs, 1.0], [*vars_, lo[t]]
+        return linear_sum(coefs, vars_, min_const) >= 0.0
+
+    def soc_max(m, t):
+        coefs, vars_ = [1.0, *max_coefs], [soc[t], *max_vars]
+        if hi is not None:
+            coefs, vars_ = [*coefs, -1.0], [*vars_, hi[t]]
+        return linear_sum(coefs, vars_, max_const) <= 0.0
+
+    m.battery_soc_min = pyo.Constraint(m.T, rule=soc_min)
+    m.battery_soc_max = pyo.Constraint(m.T, rule=soc_max)
+    return soc

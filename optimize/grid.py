@@ -6,6 +6,9 @@ Constraints:
 - ``grid_ramp_up[t]``/``grid_ramp_down[t]``: ``±(net[t] − net[t−1]) <= ramp_mw_per_h·step_h``
   with ``net = import − export``; for ``t = 0`` against ``initial_net_import_mw`` if given.
 - ``grid_dr_cap[t]``: ``net[t] <= net_import_cap_mw[t]`` where the cap is not NaN.
+- ``grid_import_size_cap[t]``: ``grid_import_mw[t] <= C`` with a sized import capacity C
+  (``optimize/sizing.py``); the ``import_max_mw[t]`` bound stays (set to C's largest size,
+  0 in outages). Elastic: both limits share the import-limit slack.
 Objective terms (USD): ``Σ_t step_h · (import_price[t] · grid_import_mw[t] −
 export_price[t] · grid_export_mw[t])``, plus the demand charges (``Grid.peak_charges``,
 equations in ``optimize.demand_charges``) and the tiered energy charges
@@ -13,6 +16,8 @@ equations in ``optimize.demand_charges``) and the tiered energy charges
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyomo.environ as pyo
@@ -22,6 +27,7 @@ from optimize.demand_charges import define_peak_charges
 from optimize.elastic import add_slack
 from optimize.energy_tiers import define_energy_tiers
 from optimize.problem import Grid
+from optimize.sizing import capacity, define_cap_rows
 
 
 def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) -> list:
@@ -32,12 +38,15 @@ def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) 
     imp = var_list(m.grid_import_mw)
     exp = var_list(m.grid_export_mw)
 
+    s = None
     if elastic:
         imax = grid.import_max_mw.tolist()
         s = add_slack(m, "slack_import_limit_mw", "import_limit", "grid", "MW", m.T)
         m.grid_import_limit = pyo.Constraint(m.T, rule=lambda m, t: imp[t] - s[t] <= imax[t])
     else:
         set_upper_bounds(m.grid_import_mw, grid.import_max_mw.tolist())
+    cap = capacity(m, "grid_import", math.inf)  # a sized import capacity C: imp <= C
+    define_cap_rows(m, "grid_import_size_cap", imp, [1.0] * len(imp), cap, slack=s)
 
     terms = [
         linear_sum((grid.import_price_usd_per_mwh * step_h).tolist(), imp),

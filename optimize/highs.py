@@ -128,7 +128,9 @@ class HighsResult:
 def gap_basis_usd(cm: CompiledModel, values, objective: float) -> float:
     """The USD a relative MIP gap is measured against: the larger of ``|objective|`` and
     the schedule's gross cost, the sum of its positive objective terms (energy bought,
-    demand charge, fuel, wear, carbon, penalties; revenue not netted against them).
+    demand charge, fuel, wear, carbon, penalties, the sized assets' capacity cost, which
+    ``optimize.sizing`` puts on the units built, with no constant; revenue not netted
+    against them).
 
     A week whose export revenue nearly cancels its costs has a net objective near 0 (R1's
     week with a pro-rated demand charge: -35,663 USD net of 902,764 USD bought), against

@@ -11,6 +11,9 @@ Layout (names are the Pyomo component names):
   unfinished-work penalty from ``m.problem.objective``. Without jobs the job IT load is 0.
 - Demand response: with ``problem.dr_program``, ``optimize.dr_program.define_dr_program``
   (after the grid: it reads ``m.grid_import_mw``/``m.grid_export_mw``) adds ``m.dr_commit_mw``.
+- Sizing: with ``problem.sizing``, ``optimize.sizing.define_sizing`` (before the assets)
+  adds ``m.SIZED``, ``m.size_added`` and ``m.size``; each sized asset's module ties its
+  variables to its size (``optimize.sizing.capacity``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from optimize.network_cuts import define_network_cuts
 from optimize.objective import define_objective
 from optimize.problem import Problem
 from optimize.renewables import define_renewables
+from optimize.sizing import define_sizing
 
 
 def build_model(problem: Problem, elastic: bool = False) -> pyo.ConcreteModel:
@@ -52,7 +56,8 @@ def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
     m.elastic_slacks = []
     step_h = m.step_h
 
-    terms = define_grid(m, problem.grid, step_h, elastic=elastic)
+    terms = define_sizing(m, problem)  # first: the assets' rows read m.size_added
+    terms += define_grid(m, problem.grid, step_h, elastic=elastic)
     m.bus_injections.append((1.0, list(m.grid_import_mw.values())))
     m.bus_injections.append((-1.0, list(m.grid_export_mw.values())))
     if problem.dr_program is not None:

@@ -10,7 +10,8 @@ import pyomo.environ as pyo
 from optimize.bill import grid_bill, split_bill
 from optimize.dr_program import solved_settlement
 from optimize.jobs import job_results
-from optimize.problem import Problem
+from optimize.problem import Problem, Renewable
+from optimize.sizing import capacity_usd, solved_sizes
 
 BALANCE_TOL_MW = 1e-6
 
@@ -29,7 +30,8 @@ class Dispatch:
     build_s: model build + compilation; solve_s: HiGHS + loading the solution.
     series: MW (or MWh, h) arrays of length n_steps, see docs/architecture.md.
     costs: ``energy_usd, demand_usd, fuel_usd, wear_usd, carbon_usd, unfinished_penalty_usd,
-    emissions_t`` (and ``network_cut_penalty_usd`` with soft network cuts). jobs: per job
+    emissions_t`` (and ``network_cut_penalty_usd`` with soft network cuts, ``capacity_usd``
+    with sizing: the sized assets' cost over the horizon). jobs: per job
     ``work_done_h, unfinished_h, restarts``. bill: the grid bill of the schedule, line item
     + ``_usd`` -> USD (``optimize.bill.grid_bill``); its lines sum to ``energy_usd +
     demand_usd``.
@@ -92,7 +94,8 @@ def extract_dispatch(
     """The solved model ``m`` of ``problem`` as a ``Dispatch`` (the other arguments are
     copied into it). Raises ``RuntimeError`` if supply and facility load differ by more
     than ``BALANCE_TOL_MW`` in some step."""
-    s, supply, generation = _supply_series(m, problem)
+    sizes = solved_sizes(m)
+    s, supply, generation = _supply_series(m, problem, sizes)
     jobs_summary = _load_series(m, problem, s)
     residual = supply - s["facility_load_mw"]
     worst = float(np.max(np.abs(residual)))
@@ -101,6 +104,8 @@ def extract_dispatch(
         raise RuntimeError(f"power balance violated by {worst:.3g} MW at step {t}")
     bill = grid_bill(problem.grid, problem.step_h, s["grid_import_mw"], s["grid_export_mw"])
     costs = _costs(m, problem, s, generation, jobs_summary, bill)
+    if problem.sizing is not None:
+        costs["capacity_usd"] = capacity_usd(problem.sizing, sizes)
     dr = solved_settlement(m, problem, s["grid_import_mw"] - s["grid_export_mw"])
     if dr is not None:  # the program's lines: the bill sums to energy + demand + dr_program
         bill.update(dr.bill())
@@ -118,14 +123,16 @@ def extract_dispatch(
         gap_basis_usd=gap_basis_usd,
         bill=bill,
         dr_commit_mw=None if dr is None else dr.commit_mw,
+        sizes=sizes,
     )
 
 
 def _supply_series(
-    m: pyo.Block, problem: Problem
+    m: pyo.Block, problem: Problem, sizes: dict[str, float]
 ) -> tuple[dict[str, np.ndarray], np.ndarray, _Generation]:
     """The supply side's series (grid, renewables, battery, generators; MW and MWh), the
-    total supply per step (MW) and the generators' fuel cost and emissions."""
+    total supply per step (MW) and the generators' fuel cost and emissions (``sizes``: the
+    solved sizes, which give a sized renewable's available MW)."""
     n, step_h = problem.n_steps, problem.step_h
     s: dict[str, np.ndarray] = {}
     zeros = np.zeros(n)
@@ -133,7 +140,7 @@ def _supply_series(
     s["grid_export_mw"] = exp = values(m.grid_export_mw)
     supply = imp - exp
     for r in problem.renewables:
-        s[f"{r.name}_available_mw"] = r.available_mw.copy()
+        s[f"{r.name}_available_mw"] = _available_mw(problem, r, sizes)
         used = np.array([m.renewable_used_mw[r.name, t].value for t in range(n)], dtype=float)
         s[f"{r.name}_used_mw"] = used
         supply = supply + used
@@ -156,6 +163,15 @@ def _supply_series(
     s["backup_gen_mw"] = gen_total
     supply = supply + gen_total
     return s, supply, _Generation(fuel_usd, gen_emissions_t)
+
+
+def _available_mw(problem: Problem, r: Renewable, sizes: dict[str, float]) -> np.ndarray:
+    """Renewable ``r``'s available MW per step: its own ``available_mw``, or for a sized
+    renewable its ``profile_per_unit`` times the chosen size."""
+    a = None if problem.sizing is None else problem.sizing.get(r.name)
+    if a is None:
+        return r.available_mw.copy()
+    return a.profile_per_unit * sizes[r.name]
 
 
 def _load_series(m: pyo.Block, problem: Problem, s: dict[str, np.ndarray]) -> dict[str, dict]:

@@ -254,11 +254,18 @@ def solve_rolling(
     called with each window's stats dict when it is done. ``highs_options``: extra HiGHS
     options (name -> value) for every window.
 
+    A ``Problem`` with ``sizing`` is refused (``ValueError``): a size holds over the whole
+    horizon, which no window sees.
+
     Backtracking: when a window is infeasible and the window before it left work for later
     (``carry_fraction > 0``), that window is solved again with half the fraction (then 0)
     and the solve goes on from there; only an infeasibility that remains with no carried
     work is raised (``optimize.Infeasible``, steps of the full horizon).
     """
+    if problem.sizing is not None:
+        raise ValueError(
+            "solve_rolling: a Problem with sizing needs one solve (sizes couple the horizon)"
+        )
     options = options or SolverOptions()
     n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
     starts = _window_starts(n, window_steps, boundaries)
