@@ -17,22 +17,36 @@ from microgrid.errors import InputError
 from microgrid.lazy import lazy_names
 
 if TYPE_CHECKING:
+    from microgrid.connection_headroom import headroom
     from microgrid.output import Result
     from microgrid.pipeline import run
     from microgrid.scenario import Scenario, load_scenario
+    from microgrid.sizing.run import size
     from microgrid.sweeps import sweep, sweep_report
 
 # Public name -> the module that defines it.
 _LAZY = {
     "Result": "microgrid.output",
+    "headroom": "microgrid.connection_headroom.curve",
     "run": "microgrid.pipeline",
+    "size": "microgrid.sizing.run",
     "Scenario": "microgrid.scenario",
     "load_scenario": "microgrid.scenario",
     "sweep": "microgrid.sweeps",
     "sweep_report": "microgrid.sweeps",
 }
 
-__all__ = ["InputError", "Result", "Scenario", "load_scenario", "run", "sweep", "sweep_report"]
+__all__ = [
+    "InputError",
+    "Result",
+    "Scenario",
+    "headroom",
+    "load_scenario",
+    "run",
+    "size",
+    "sweep",
+    "sweep_report",
+]
 __version__ = "0.1.0"
 
 

@@ -417,11 +417,19 @@ def _add_output_options(command: argparse.ArgumentParser) -> None:
 
 def _plugin_parsers() -> list[Callable]:
     """Sub-commands that live beside their feature (export, sweep)."""
+    from microgrid.connection_headroom.cli import add_headroom_parser
     from microgrid.export.parser import add_export_parser
     from microgrid.report_html.cli import add_report_parser
+    from microgrid.sizing.cli import add_size_parser
     from microgrid.sweeps.cli import add_sweep_parsers
 
-    return [add_export_parser, add_sweep_parsers, add_report_parser]
+    return [
+        add_export_parser,
+        add_sweep_parsers,
+        add_report_parser,
+        add_headroom_parser,
+        add_size_parser,
+    ]
 
 
 # Commands that solve nothing: they run without the solver's log and progress hooks, so

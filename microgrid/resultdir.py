@@ -44,7 +44,7 @@ from microgrid.errors import InputError
 MARKER_NAME = ".microgrid-result.json"
 FORMAT_NAME = "microgrid-result"
 FORMAT_VERSION = 1
-KINDS = ("run", "pareto", "sweep", "export")
+KINDS = ("run", "pareto", "sweep", "export", "headroom", "sizing")
 # temp names add ~30 characters; NAME_MAX is 255 bytes on common file systems
 MAX_NAME_BYTES = 200
 MAX_PATH_BYTES = 4000  # below PATH_MAX (4096 on Linux)

@@ -581,6 +581,73 @@ class Swings(Strict):
     smoothing_window_s: float = Field(default=300.0, gt=0, le=86_400)
 
 
+# Sizing cost inputs: generous but finite (the dearest technologies cost a few million
+# USD per MW; docs/sizing_costs.md gives the shipped values and their sources).
+MAX_CAPEX_USD_PER_UNIT = 1e8  # USD per MW or per MWh
+MAX_FIXED_OM_USD_PER_UNIT_YEAR = 1e7  # USD per MW-year or MWh-year
+Lifetime = Annotated[float, Field(gt=0, le=100)]  # years
+
+
+def _check_sized_bounds(min_size: float, max_size: float, existing: float, unit: str) -> None:
+    """min <= max and existing <= max (what exists is never removed)."""
+    if min_size > max_size:
+        raise ValueError(f"min_{unit} ({min_size}) > max_{unit} ({max_size})")
+    if existing > max_size:
+        raise ValueError(f"existing_{unit} ({existing}) > max_{unit} ({max_size})")
+
+
+class SizedPower(Strict):
+    """An asset sized in MW (PV MWdc, wind nameplate, battery power, grid import, a
+    generator): capital cost USD/MW, fixed O&M USD/MW-year, bounds and the existing MW."""
+
+    capex_usd_per_mw: float = Field(ge=0, le=MAX_CAPEX_USD_PER_UNIT)
+    fixed_om_usd_per_mw_year: float = Field(default=0.0, ge=0, le=MAX_FIXED_OM_USD_PER_UNIT_YEAR)
+    lifetime_years: Lifetime
+    min_mw: PowerMW = 0.0
+    max_mw: PowerMW
+    existing_mw: PowerMW = 0.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SizedPower:
+        _check_sized_bounds(self.min_mw, self.max_mw, self.existing_mw, "mw")
+        return self
+
+
+class SizedEnergy(Strict):
+    """Battery energy sized in MWh: capital cost USD/MWh, fixed O&M USD/MWh-year."""
+
+    capex_usd_per_mwh: float = Field(ge=0, le=MAX_CAPEX_USD_PER_UNIT)
+    fixed_om_usd_per_mwh_year: float = Field(default=0.0, ge=0, le=MAX_FIXED_OM_USD_PER_UNIT_YEAR)
+    lifetime_years: Lifetime
+    min_mwh: EnergyMWh = 0.0
+    max_mwh: EnergyMWh
+    existing_mwh: EnergyMWh = 0.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SizedEnergy:
+        _check_sized_bounds(self.min_mwh, self.max_mwh, self.existing_mwh, "mwh")
+        return self
+
+
+class Sizing(Strict):
+    """What to build (`microgrid size`, microgrid/sizing/, docs/sizing.md): the listed
+    assets are sized with the dispatch; the others keep the scenario's fixed sizes."""
+
+    discount_rate: float = Field(default=0.07, ge=0, le=1)  # real, per year (fraction)
+    analysis_years: int = Field(default=20, ge=1, le=100)  # NPV horizon
+    # how the sizing solve treats the jobs: "price-fix" or "milp" (small cases)
+    method: Literal["price-fix", "milp"] = "price-fix"
+    # also size with the jobs inflexible (asap at full power) and report the difference
+    flexibility: bool = False
+    pv: SizedPower | None = None
+    wind: SizedPower | None = None
+    battery_power: SizedPower | None = None
+    battery_energy: SizedEnergy | None = None
+    grid_import: SizedPower | None = None
+    # scenario generator name -> its sizing
+    generators: Annotated[dict[Name, SizedPower], Field(max_length=MAX_GENERATORS)] = {}
+
+
 class Scenario(Strict):
     name: Name = Field(min_length=1)
     description: Text = ""
@@ -603,6 +670,7 @@ class Scenario(Strict):
     export: Export = Export()
     operate: Operate = Operate()
     swings: Swings | None = None
+    sizing: Sizing | None = None
     # Folder of the scenario file: relative paths resolve against it.
     base_dir: Path = Field(default=Path("."), exclude=True)
     # The file and its key lines, for errors found after validation (data, solver).

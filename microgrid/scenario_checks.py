@@ -32,6 +32,9 @@ class Scenario(Protocol):
     swings: Any
     weather: Any
     wind: Any
+    pv: Any
+    battery: Any
+    sizing: Any
 
 
 def scenario_problems(scenario: Scenario) -> list[Problem]:
@@ -43,6 +46,7 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         *generator_problems(scenario),
         *weather_problems(scenario),
         *job_problems(scenario),
+        *sizing_problems(scenario),
     ]
 
 
@@ -205,4 +209,39 @@ def job_problems(scenario: Scenario) -> list[Problem]:
         why = curve_problem(job.f_min, job.throughput_curve or default_curve)
         if why:
             found.append((f"jobs.items.{i}.f_min", why))
+    return found
+
+
+def sizing_problems(scenario: Scenario) -> list[Problem]:
+    """Each asset the `sizing` section sizes needs its technology section: PV and wind
+    their per-MW profile (a template of more than 0 MW), the battery its efficiencies and
+    state-of-charge limits, a generator its fuel and carbon."""
+    sz = scenario.sizing
+    if sz is None:
+        return []
+    found = []
+    needs = (
+        ("pv", scenario.pv, "the pv section (its per-MW profile: dc_mw > 0, the dc/ac ratio)"),
+        ("wind", scenario.wind, "the wind section (its turbine type and hub height)"),
+        ("battery_power", scenario.battery, "the battery section (efficiencies, SOC limits)"),
+        ("battery_energy", scenario.battery, "the battery section (efficiencies, SOC limits)"),
+    )
+    for name, section, what in needs:
+        if getattr(sz, name) is not None and section is None:
+            found.append((f"sizing.{name}", f"sizing {name} needs {what}"))
+    if sz.pv is not None and scenario.pv is not None and scenario.pv.dc_mw <= 0:
+        found.append(("pv.dc_mw", "sizing pv needs pv.dc_mw > 0: it gives the per-MW profile"))
+    if sz.wind is not None and scenario.wind is not None and scenario.wind.n_turbines < 1:
+        found.append(
+            (
+                "wind.n_turbines",
+                "sizing wind needs wind.n_turbines >= 1: it gives the per-MW profile",
+            )
+        )
+    names = {gen.name for gen in scenario.generators}
+    for name in sz.generators:
+        if name not in names:
+            found.append(
+                (f"sizing.generators.{name}", f"no generator named {name!r} in generators")
+            )
     return found

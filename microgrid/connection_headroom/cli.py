@@ -1,0 +1,101 @@
+"""`microgrid headroom SCENARIO --out DIR [--curtail-pct 0,0.25,0.5,1,2] [--measure energy]
+[--backup none]`: the headroom curve, printed as a short table and written to DIR.
+
+`add_headroom_parser(subparsers)` registers the sub-command; bad input raises `InputError`
+(the main CLI prints one line and exits 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from microgrid.errors import InputError
+
+MEASURES = ("energy", "hours")  # as optimize.headroom.MEASURES (not imported: --help stays light)
+BACKUP_MODES = ("none", "outages", "always")  # as microgrid.connection_headroom.case
+
+
+def parse_pcts(text: str) -> tuple[float, ...]:
+    """``"0,0.25,1"`` -> (0.0, 0.25, 1.0); a bad number is one InputError line."""
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        msg = f"--curtail-pct: {text!r} is not a comma-separated list of numbers"
+        raise InputError(msg) from None
+
+
+def add_headroom_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "headroom",
+        help="interconnection headroom: the largest campus the connection carries at X %% "
+        "curtailment, and the connection the campus needs",
+        description="For each curtailment limit X (share of training energy, or of hours), "
+        "with and without the scenario's on-site assets: the largest campus (IT MW) the "
+        "scenario's grid connection carries, and the connection its campus needs. "
+        "See docs/headroom.md.",
+    )
+    p.add_argument("scenario", type=Path, help="scenario YAML")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: new, empty or an earlier headroom result (replaced whole)",
+    )
+    p.add_argument(
+        "--curtail-pct",
+        default="0,0.25,0.5,1,2",
+        help="curtailment limits in percent, comma-separated, each in [0, 100) "
+        "(default: 0,0.25,0.5,1,2)",
+    )
+    p.add_argument(
+        "--measure",
+        choices=MEASURES,
+        default="energy",
+        help="energy: share of the training energy (an LP); hours: share of the steps with "
+        "any curtailment (a MILP, one binary per step)",
+    )
+    p.add_argument(
+        "--backup",
+        choices=BACKUP_MODES,
+        default="none",
+        help="where backup generators may serve the campus: none (default), outages, always",
+    )
+    p.set_defaults(func=cmd_headroom)
+    return p
+
+
+def cmd_headroom(args: argparse.Namespace) -> int:
+    pcts = parse_pcts(args.curtail_pct)
+    # imported here, not at the top: building the parser must not load Pyomo (--help)
+    from microgrid.connection_headroom.curve import check_curtail_pct, headroom
+    from microgrid.connection_headroom.files import write_headroom
+    from microgrid.resultdir import check_target
+    from microgrid.scenario import load_scenario
+
+    check_curtail_pct(pcts)
+    check_target(args.out, "headroom", inputs=[args.scenario])  # before the solves
+    result = headroom(load_scenario(args.scenario), pcts, args.measure, args.backup)
+    out = write_headroom(result, args.out, inputs=[args.scenario])
+    print(table_text(result))
+    print(f"headroom: {out}")
+    return 0
+
+
+def table_text(result) -> str:
+    """The curve as a short table (MW; '-' where no connection serves the campus)."""
+    unit = "energy" if result.measure == "energy" else "hours"
+    lines = [
+        f"{result.scenario_name}: connection {result.connection_mw:g} MW, campus "
+        f"{result.campus_it_mw:g} MW IT; curtailment limit in % of training {unit}",
+        f"{'X %':>6} {'on-site':>8} {'max campus MW':>14} {'curtailed MWh':>14} "
+        f"{'connection MW':>14}",
+    ]
+    for r in result.rows:
+        need = r.connection_needed
+        conn = f"{need.connection_mw:14.1f}" if need.feasible else f"{'-':>14}"
+        lines.append(
+            f"{r.curtail_pct:6.2f} {'yes' if r.onsite else 'no':>8} "
+            f"{r.max_campus.campus_it_mw:14.1f} {r.max_campus.curtailed_mwh:14.1f} {conn}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""The headroom curve of a scenario: for each curtailment limit X, with and without the
+on-site assets, the largest campus the scenario's connection carries and the connection
+the scenario's campus needs (``optimize.headroom``'s two solves)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from microgrid.connection_headroom.case import BACKUP_MODES, ScenarioCases, scenario_cases
+from microgrid.errors import InputError
+from microgrid.scenario import Scenario, load_scenario
+from optimize.headroom import MEASURES, HeadroomPoint, max_campus, min_connection
+
+DEFAULT_CURTAIL_PCT = (0.0, 0.25, 0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class HeadroomRow:
+    """One limit X (``curtail_pct``, % of training energy or of steps), one supply case."""
+
+    curtail_pct: float
+    onsite: bool
+    max_campus: HeadroomPoint  # the largest campus on the scenario's connection
+    connection_needed: HeadroomPoint  # the least connection for the scenario's campus
+
+
+@dataclass(frozen=True)
+class HeadroomResult:
+    """The curve: rows ordered by ``onsite`` (False first), then by ``curtail_pct``.
+    ``microgrid.connection_headroom.files.write_headroom`` writes it to a folder."""
+
+    scenario_name: str
+    measure: str
+    backup: str
+    connection_mw: float  # the scenario's grid.import_max_mw
+    campus_it_mw: float  # the scenario's datacenter.it_capacity_mw
+    has_onsite: bool  # False: the scenario has no on-site assets (both cases equal)
+    step_h: float
+    n_steps: int
+    outage_steps: int
+    rows: tuple[HeadroomRow, ...]
+    run_s: float
+
+
+def check_curtail_pct(values: Iterable[float]) -> tuple[float, ...]:
+    """The limits in % (each in [0, 100), at least one, no repeats), sorted."""
+    vals = tuple(float(v) for v in values)
+    if not vals:
+        raise InputError("--curtail-pct: give at least one value (percent)")
+    for v in vals:
+        if not (math.isfinite(v) and 0 <= v < 100):
+            raise InputError(f"--curtail-pct: {v:g} is not a percentage in [0, 100)")
+    if len(set(vals)) != len(vals):
+        raise InputError("--curtail-pct: a value is repeated")
+    return tuple(sorted(vals))
+
+
+def headroom(
+    scenario: Scenario | str | Path,
+    curtail_pct: Iterable[float] = DEFAULT_CURTAIL_PCT,
+    measure: str = "energy",
+    backup: str = "none",
+) -> HeadroomResult:
+    """The headroom curve of ``scenario`` (a Scenario or a YAML path); see the module doc."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    pcts = check_curtail_pct(curtail_pct)
+    if measure not in MEASURES:
+        raise InputError(f"--measure: one of {', '.join(MEASURES)}, not {measure!r}")
+    if backup not in BACKUP_MODES:
+        raise InputError(f"--backup: one of {', '.join(BACKUP_MODES)}, not {backup!r}")
+    t0 = time.perf_counter()
+    cases = scenario_cases(scenario, backup)
+    rows = _rows(cases, pcts, measure)
+    return HeadroomResult(
+        scenario_name=scenario.name,
+        measure=measure,
+        backup=backup,
+        connection_mw=cases.connection_mw,
+        campus_it_mw=cases.campus_it_mw,
+        has_onsite=cases.has_onsite,
+        step_h=cases.step_h,
+        n_steps=cases.n_steps,
+        outage_steps=cases.outage_steps,
+        rows=tuple(rows),
+        run_s=time.perf_counter() - t0,
+    )
+
+
+def _rows(cases: ScenarioCases, pcts: tuple[float, ...], measure: str) -> list[HeadroomRow]:
+    """Each limit without, then with, the on-site assets: both solves."""
+    rows: list[HeadroomRow] = []
+    for onsite in (False, True):
+        case = cases.onsite if onsite else cases.grid_only
+        for pct in pcts:
+            if onsite and not cases.has_onsite:  # the same case: the same answer
+                rows.append(HeadroomRow(pct, True, *_answers(rows, pct)))
+                continue
+            frac = pct / 100.0
+            rows.append(
+                HeadroomRow(
+                    curtail_pct=pct,
+                    onsite=onsite,
+                    max_campus=max_campus(case, cases.connection_mw, frac, measure),
+                    connection_needed=min_connection(case, cases.campus_it_mw, frac, measure),
+                )
+            )
+    return rows
+
+
+def _answers(rows: list[HeadroomRow], pct: float) -> tuple[HeadroomPoint, HeadroomPoint]:
+    row = next(r for r in rows if not r.onsite and r.curtail_pct == pct)
+    return row.max_campus, row.connection_needed

@@ -1,0 +1,95 @@
+"""`microgrid size SCENARIO --out DIR`: size the assets, write sizing.json and sizes.csv,
+print a short table (sizes, costs, the planning-vs-verified gap, flexibility).
+
+`add_size_parser(subparsers)` registers the sub-command; bad input raises `InputError`
+(the main CLI turns it into one line and exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from microgrid.resultdir import check_target
+
+
+def default_sizing_out(scenario: Path) -> Path:
+    """`out/<scenario file stem>-sizing`: beside `run`'s folder, never the same one."""
+    return Path("out") / f"{scenario.stem}-sizing"
+
+
+def _solve_text(name: str, f: dict) -> str:
+    return f"{name} {f['status']} (gap {100 * f['mip_gap']:.2f} %)"
+
+
+def table_lines(s: dict) -> list[str]:
+    """The printed table of a sizing.json content `s`."""
+    lines = [
+        f"scenario {s['scenario']['name']}: sizing ({s['method']}), "
+        f"{_solve_text('planning', s['planning'])}, {_solve_text('verified', s['verified'])}",
+        f"  {'asset':<22}{'unit':<6}{'existing':>10}{'new':>10}{'total':>10}{'USD/yr':>16}",
+    ]
+    for name, a in s["assets"].items():
+        lines.append(
+            f"  {name:<22}{a['unit']:<6}{a['existing']:>10.1f}{a['new']:>10.1f}"
+            f"{a['total']:>10.1f}{a['annual_usd_per_year']:>16,.0f}"
+        )
+    h, y = s["horizon"], s["annual"]
+    lines.append(
+        f"  cost over {h['hours']:g} h  planning {s['planning']['objective_usd']:,.0f} USD, "
+        f"verified {s['verified']['objective_usd']:,.0f} USD, "
+        f"gap {100 * s['planning_vs_verified_gap']:.3f} %"
+    )
+    lcos = y["levelised_cost_of_supply_usd_per_mwh"]
+    lines.append(
+        f"  per year        {y['total_cost_usd_per_year']:,.0f} USD (capacity "
+        f"{y['capacity_cost_usd_per_year']:,.0f}), NPV {y['npv_of_costs_usd']:,.0f} USD over "
+        f"{s['analysis_years']} years, " + ("" if lcos is None else f"{lcos:,.2f} USD/MWh")
+    )
+    lines.append(
+        f"  supply          renewable share {100 * y['renewable_share']:.1f} %, emissions "
+        f"{y['emissions_t_per_year']:,.0f} t/yr, curtailed "
+        f"{y['curtailed_renewable_mwh_per_year']:,.0f} MWh/yr"
+    )
+    f = s["flexibility"]
+    if f is not None:
+        grid = f["grid_import_difference_mw"]
+        mw = f"{grid:+,.1f} MW of grid import" if grid is not None else "grid import not sized"
+        lines.append(
+            f"  inflexible jobs {mw}, {f['peak_import_difference_mw']:+,.1f} MW peak import, "
+            f"{f['annual_cost_difference_usd_per_year']:+,.0f} USD/yr"
+        )
+    return lines
+
+
+def cmd_size(args: argparse.Namespace) -> int:
+    # lazy, as in microgrid/cli.py: registering the command must not load the solver stack
+    from microgrid.sizing.run import size
+
+    out = args.out or default_sizing_out(args.scenario)
+    check_target(out, "sizing", inputs=[args.scenario])  # before the solve, not after it
+    result = size(args.scenario)
+    out = result.write(out)
+    for line in table_lines(result.summary()):
+        print(line)
+    print(f"results in {out}")
+    return 0
+
+
+def add_size_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "size",
+        help="size PV, wind, storage, generators and the grid connection with the dispatch",
+        description="Co-optimise the sizes in the scenario's sizing section with the "
+        "dispatch and the training jobs, verify them with the exact dispatch, and write "
+        "sizing.json and sizes.csv (docs/sizing.md).",
+    )
+    p.add_argument("scenario", type=Path, help="the scenario YAML file with a sizing section")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="result folder (default: out/<scenario file name without .yaml>-sizing); an "
+        "existing one is replaced only if it is a sizing folder microgrid wrote",
+    )
+    p.set_defaults(func=cmd_size)

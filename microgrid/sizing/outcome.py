@@ -1,0 +1,118 @@
+"""The figures of a sizing study: the solves, the sized assets, the verified supply.
+
+Costs are USD over the horizon (`horizon_h` hours) unless named per year; sizes are MW
+(MWh for battery energy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import optimize
+from microgrid.scenario import Scenario
+from microgrid.sizing.assets import AssetSpec
+
+
+@dataclass(frozen=True)
+class SolveFigures:
+    """One solve: its status, objective (USD over the horizon), proven bound (None for
+    rolling windows), gap and time (`solve_s`: model build + solve, s)."""
+
+    status: str
+    objective_usd: float
+    bound_usd: float | None
+    mip_gap: float
+    solve_s: float
+
+    @classmethod
+    def of(cls, d: optimize.Dispatch, extra_usd: float = 0.0) -> SolveFigures:
+        """`d`'s figures; `extra_usd` is added to the objective and the bound."""
+        bound = None if d.bound_usd is None else d.bound_usd + extra_usd
+        return cls(d.status, d.objective_usd + extra_usd, bound, d.mip_gap, d.build_s + d.solve_s)
+
+
+@dataclass(frozen=True)
+class AssetOutcome:
+    """A sized asset: its spec, the chosen total size and its cost per unit over the
+    horizon (USD per MW or MWh)."""
+
+    spec: AssetSpec
+    total: float
+    horizon_usd_per_unit: float
+
+    @property
+    def new(self) -> float:
+        """Units built beyond the existing fleet."""
+        return max(0.0, self.total - self.spec.existing)
+
+    @property
+    def horizon_usd(self) -> float:
+        """Capacity cost over the horizon (USD): new units × cost per unit."""
+        return self.new * self.horizon_usd_per_unit
+
+
+@dataclass(frozen=True)
+class Supply:
+    """Energy figures of a dispatch over the horizon."""
+
+    facility_energy_mwh: float
+    renewable_used_mwh: float
+    curtailed_mwh: float
+    grid_import_mwh: float
+    peak_import_mw: float
+    emissions_t: float
+
+    @classmethod
+    def of(cls, d: optimize.Dispatch, step_h: float, renewables: list[str]) -> Supply:
+        s = d.series
+        used = sum(float(s[f"{n}_used_mw"].sum()) for n in renewables) * step_h
+        avail = sum(float(s[f"{n}_available_mw"].sum()) for n in renewables) * step_h
+        return cls(
+            facility_energy_mwh=float(s["facility_load_mw"].sum()) * step_h,
+            renewable_used_mwh=used,
+            curtailed_mwh=max(0.0, avail - used),
+            grid_import_mwh=float(s["grid_import_mw"].sum()) * step_h,
+            peak_import_mw=float(s["grid_import_mw"].max()),
+            emissions_t=float(d.costs.get("emissions_t", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class Sized:
+    """One sizing solve: the assets' chosen sizes and the solve's figures."""
+
+    assets: tuple[AssetOutcome, ...]
+    planning: SolveFigures
+    # the planning dispatch's highest grid import (MW): the connection it uses
+    peak_import_mw: float
+
+    @property
+    def sizes(self) -> dict[str, float]:
+        return {a.spec.name: a.total for a in self.assets}
+
+    @property
+    def capacity_usd(self) -> float:
+        return sum(a.horizon_usd for a in self.assets)
+
+
+@dataclass(frozen=True)
+class SizingStudy:
+    """A sizing study's figures. Costs in USD over the horizon (`horizon_h` hours) unless named
+    per year; `flexibility` is the sizing with the jobs inflexible (None: not asked)."""
+
+    scenario: Scenario
+    scenario_path: Path | None
+    horizon_h: float
+    sized: Sized
+    verified: SolveFigures
+    supply: Supply
+    flexibility: Sized | None
+
+    @property
+    def planning_vs_verified_gap(self) -> float:
+        """(verified − planning) / |verified|, both operating + capacity cost: above 0
+        when the verified dispatch costs more than the plan (|.|: export revenue can make
+        both costs negative, and the sign must still say which is dearer)."""
+        v = self.verified.objective_usd
+        return (v - self.sized.planning.objective_usd) / abs(v) if v else 0.0

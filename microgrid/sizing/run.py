@@ -1,0 +1,118 @@
+"""`microgrid.size(scenario)`: size the assets with the dispatch, verify, value flexibility.
+
+1. planning: ONE solve over the whole horizon (sizes couple all of it) of the sizing
+   problem, with `sizing.method` and the scenario's gap, node and time limits (a rolling
+   scenario, `solver.window_h`, still sizes on one solve);
+2. verification: the sizes fixed, the dispatch solved as `microgrid run` solves it (one
+   solve, or rolling windows); both costs on one basis, operating objective + capacity
+   cost over the horizon; planning_vs_verified_gap = (verified - planning) / verified;
+3. flexibility (`sizing.flexibility`): the same sizing with the jobs inflexible (asap at
+   full power, fixed load).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import optimize
+from microgrid.assemble import Inputs, load_inputs
+from microgrid.dispatch import demand_response_caps, solve_dispatch
+from microgrid.scenario import Scenario, load_scenario
+from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
+from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures, Supply
+from microgrid.sizing.problems import (
+    fixed_problem,
+    inflexible_problem,
+    sizing_problem,
+    template_problem,
+)
+from microgrid.sizing.profiles import unit_profiles
+from microgrid.sizing.summary import sizing_summary, write_sizing_dir
+
+
+@dataclass(frozen=True)
+class SizingResult(SizingStudy):
+    """A sizing study (microgrid/sizing/outcome.py) that writes its folder."""
+
+    def summary(self) -> dict:
+        """The content of sizing.json."""
+        return sizing_summary(self)
+
+    def write(self, out: str | os.PathLike) -> Path:
+        """Write sizing.json, sizes.csv and scenario.yaml into `out` (new, empty or an
+        earlier sizing folder; built beside it and swapped in); return it absolute."""
+        return write_sizing_dir(self, Path(out))
+
+
+def _load(scenario: Scenario | str | os.PathLike) -> tuple[Scenario, Path | None]:
+    """The scenario, and the resolved path of its file (None when given as an object)."""
+    if isinstance(scenario, Scenario):
+        return scenario, None
+    path = Path(scenario).resolve()
+    return load_scenario(path), path
+
+
+def _clipped(size: float, spec: AssetSpec) -> float:
+    """The solver's size inside [lower_size, max_size] (it may stray by its tolerance)."""
+    return min(max(float(size), spec.lower_size), spec.max_size)
+
+
+def solve_sizing(
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, specs: tuple[AssetSpec, ...]
+) -> Sized:
+    """One solve of a sizing problem over the whole horizon with `sizing.method`."""
+    one_solve = scenario.with_updates(
+        {"solver.window_h": None, "solver.method": scenario.sizing.method}
+    )
+    d = solve_dispatch(one_solve, inputs, problem)
+    assets = tuple(
+        AssetOutcome(
+            spec=s,
+            total=_clipped(d.sizes[s.name], s),
+            horizon_usd_per_unit=problem.sizing.get(s.name).usd_per_unit,
+        )
+        for s in specs
+    )
+    return Sized(
+        assets=assets,
+        planning=SolveFigures.of(d),
+        peak_import_mw=float(d.series["grid_import_mw"].max()),
+    )
+
+
+def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
+    """Size the scenario's `sizing` assets with its dispatch and jobs, verify the sizes
+    with the exact dispatch and, if asked, size again with the jobs inflexible."""
+    scenario, path = _load(scenario)
+    sz = scenario.sizing
+    specs = () if sz is None else asset_specs(sz)
+    if not specs:
+        raise scenario.error(
+            "the scenario sizes no asset: add a sizing section naming at least one "
+            "(docs/sizing.md)",
+            "sizing" if sz is not None else None,
+        )
+    inputs = load_inputs(scenario)
+    horizon_h = len(inputs.index) * scenario.step_h
+    profiles = unit_profiles(scenario, inputs, [s.name for s in specs])
+    caps = demand_response_caps(scenario, inputs)
+    template = template_problem(scenario, inputs, caps, specs)
+    sizing = optimizer_sizing(specs, sz.discount_rate, horizon_h, profiles)
+    problem = sizing_problem(template, inputs, sizing)
+    sized = solve_sizing(scenario, inputs, problem, specs)
+    fixed = fixed_problem(template, inputs, sized.sizes, profiles)
+    verified = solve_dispatch(scenario, inputs, fixed)
+    flexibility = None
+    if sz.flexibility:
+        flexibility = solve_sizing(scenario, inputs, inflexible_problem(problem), specs)
+    return SizingResult(
+        scenario=scenario,
+        scenario_path=path,
+        horizon_h=horizon_h,
+        sized=sized,
+        verified=SolveFigures.of(verified, extra_usd=sized.capacity_usd),
+        supply=Supply.of(verified, scenario.step_h, [r.name for r in fixed.renewables]),
+        flexibility=flexibility,
+    )

@@ -1,0 +1,145 @@
+"""`microgrid.headroom` and `microgrid headroom` on the tiny scenario (hand-checkable) and
+the small R1 scenario (two days of real data).
+
+The tiny scenario (scenario_factory.TINY): 48 h, a flat 100 MW connection, a 50 MW IT
+campus with a constant 10 MW of inference (share s = 0.2) at PUE 1.10, a 5 MW / 20 MWh
+battery, no renewables. On a flat connection the largest campus is
+L = C / (pue (1 - X (1 - s))) and the connection a campus needs C = L pue (1 - X (1 - s)).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import yaml
+from cli_helpers import one_error_line
+from scenario_factory import TINY
+
+import microgrid
+from microgrid.cli import main
+from microgrid.connection_headroom import cli as headroom_cli
+from microgrid.connection_headroom.case import BACKUP_MODES
+from microgrid.connection_headroom.files import COLUMNS
+from microgrid.resultdir import read_marker
+from optimize.headroom import MEASURES
+
+
+def tiny(tmp_path, **extra):
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data.update(extra)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def flat_campus_mw(c_mw, x):
+    return c_mw / (1.1 * (1 - x * 0.8))
+
+
+def test_tiny_flat_connection_by_hand(tmp_path):
+    res = microgrid.headroom(tiny(tmp_path), curtail_pct=(2, 0))
+    assert [(r.curtail_pct, r.onsite) for r in res.rows] == [
+        (0.0, False),
+        (2.0, False),
+        (0.0, True),
+        (2.0, True),
+    ]
+    assert res.connection_mw == 100.0 and res.campus_it_mw == 50.0 and res.has_onsite
+    for r in res.rows:
+        x = r.curtail_pct / 100
+        # the battery cannot raise a flat connection's campus: it ends as full as it began
+        assert r.max_campus.campus_it_mw == pytest.approx(flat_campus_mw(100.0, x), rel=1e-6)
+        need = r.connection_needed
+        assert need.connection_mw == pytest.approx(50 * 1.1 * (1 - x * 0.8), rel=1e-6)
+        assert need.curtailed_mwh == pytest.approx(x * 48 * 50 * 0.8 * 1.1, rel=1e-6, abs=1e-6)
+
+
+def test_tiny_outage_needs_onsite_supply(tmp_path):
+    outage = {"outages": [{"start": "2023-01-02T10:00", "end": "2023-01-02T12:00"}]}
+    gen = {"name": "gensets", "capacity_mw": 200, "fuel_usd_per_mwh": 120, "carbon_g_per_kwh": 550}
+    path = tiny(tmp_path, events=outage, generators=[gen])
+    res = microgrid.headroom(path, curtail_pct=(0,))
+    grid_only, onsite = res.rows
+    assert res.outage_steps == 2
+    # inference cannot be served in the outage from the grid alone
+    assert grid_only.max_campus.campus_it_mw == pytest.approx(0.0, abs=1e-9)
+    assert not grid_only.connection_needed.feasible
+    # X = 0: the whole campus runs through the outage on the 5 MW battery (backup: none)
+    assert onsite.max_campus.campus_it_mw == pytest.approx(5 / 1.1, rel=1e-6)
+    # backup in outages: the grid's 100 MW binds elsewhere, plus what the battery charged
+    # from backup in the 2 outage hours (5 MW, efficiencies 0.95 each way) gives back over
+    # the other 46 h; always: the outage's 205 MW binds
+    res = microgrid.headroom(path, curtail_pct=(0,), backup="outages")
+    battery_mw = 2 * 5 * 0.95 * 0.95 / 46
+    expect = (100 + battery_mw) / 1.1
+    assert res.rows[1].max_campus.campus_it_mw == pytest.approx(expect, rel=1e-6)
+    res = microgrid.headroom(path, curtail_pct=(0,), backup="always")
+    assert res.rows[1].max_campus.campus_it_mw == pytest.approx(205 / 1.1, rel=1e-6)
+
+
+def test_cli_writes_csv_json_png(tmp_path, write_scenario, capsys):
+    scenario = write_scenario()
+    out = tmp_path / "hr"
+    assert main(["headroom", str(scenario), "--out", str(out), "--curtail-pct", "0,1"]) == 0
+    printed = capsys.readouterr().out
+    assert "max campus MW" in printed and "headroom:" in printed
+    with open(out / "headroom.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == COLUMNS
+    assert [(r["curtail_pct"], r["onsite"]) for r in rows] == [
+        ("0", "false"),
+        ("1", "false"),
+        ("0", "true"),
+        ("1", "true"),
+    ]
+    for a, b in ((rows[0], rows[1]), (rows[2], rows[3])):  # monotone in X
+        assert float(b["max_campus_it_mw"]) >= float(a["max_campus_it_mw"])
+        assert float(b["connection_needed_mw"]) <= float(a["connection_needed_mw"])
+        assert float(a["curtailed_mwh"]) == 0.0
+        assert float(b["curtailed_training_pct"]) == pytest.approx(1.0, rel=1e-4)
+    doc = json.loads((out / "headroom.json").read_text())
+    assert doc["connection_mw"] == 120 and doc["campus_it_mw"] == 100
+    assert len(doc["rows"]) == 4 and doc["measure"] == "energy"
+    assert (out / "headroom.png").stat().st_size > 10_000
+    assert read_marker(out)["kind"] == "headroom"
+    # a second run replaces its own result
+    assert main(["headroom", str(scenario), "--out", str(out), "--curtail-pct", "0.5"]) == 0
+    assert len((out / "headroom.csv").read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("pct", "match"),
+    [
+        ("-1", "-1 is not a percentage"),
+        ("100", "100 is not a percentage"),
+        ("nan", "nan is not a percentage"),
+        ("0,abc", "not a comma-separated list"),
+        ("1,1", "repeated"),
+        (",", "at least one"),
+    ],
+)
+def test_cli_bad_curtail_pct_exits_2(tmp_path, capsys, pct, match):
+    scenario = tiny(tmp_path)
+    line = one_error_line(
+        capsys, ["headroom", str(scenario), "--out", str(tmp_path / "o"), f"--curtail-pct={pct}"]
+    )
+    assert "--curtail-pct" in line and match in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_refuses_a_folder_it_did_not_write(tmp_path, capsys):
+    scenario = tiny(tmp_path)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    line = one_error_line(capsys, ["headroom", str(scenario), "--out", str(out)])
+    assert "mine" in line
+    assert (out / "notes.txt").read_text() == "keep"
+
+
+def test_public_name_is_the_function():
+    assert callable(microgrid.headroom)
+    assert headroom_cli.MEASURES == MEASURES
+    assert headroom_cli.BACKUP_MODES == BACKUP_MODES

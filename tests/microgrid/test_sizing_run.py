@@ -1,0 +1,206 @@
+"""Sizing at the scenario level on the tiny scenario (flat signals, clear sky):
+the hand case, verification, the value of flexibility, sizing.json and sizes.csv."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scenario_factory import TINY
+
+import microgrid
+from microgrid.assemble import load_inputs
+from microgrid.cli import main
+from microgrid.scenario import Scenario
+from microgrid.sizing.profiles import unit_profile
+
+PRICE_USD_PER_MWH = 50.0  # TINY's flat price
+HORIZON_H = 48.0
+
+
+def _scenario(data: dict) -> Scenario:
+    return Scenario.model_validate({**data, "base_dir": "."})
+
+
+def _pv_case(capex_usd_per_mw: float) -> dict:
+    """TINY without battery, job or demand charge, with 10 MWdc / 8 MWac of PV as the
+    template and PV sized in [0, 5] MW at r = 0 and a 1-year life (annual cost = capex):
+    5 MW of PV never exceeds the 11 MW load, so each MWh of it saves the flat price."""
+    sc = copy.deepcopy(TINY)
+    del sc["battery"]
+    sc["jobs"] = {"items": []}
+    sc["grid"]["demand_charge_usd_per_kw_month"] = 0
+    sc["pv"] = {"dc_mw": 10, "ac_mw": 8}
+    sc["sizing"] = {
+        "discount_rate": 0.0,
+        "method": "milp",
+        "pv": {"capex_usd_per_mw": capex_usd_per_mw, "lifetime_years": 1, "max_mw": 5},
+    }
+    return sc
+
+
+def _pv_value_usd_per_mw() -> float:
+    """What one MW of PV saves over the horizon: its energy × the flat price."""
+    scenario = _scenario(_pv_case(1.0))
+    profile = unit_profile(scenario, load_inputs(scenario), "pv")
+    return float(profile.sum()) * scenario.step_h * PRICE_USD_PER_MWH
+
+
+def _capex_for(horizon_usd_per_mw: float) -> float:
+    return horizon_usd_per_mw * 8760 / HORIZON_H
+
+
+@pytest.mark.parametrize(("factor", "expected_mw"), [(1.25, 0.0), (0.8, 5.0)])
+def test_pv_hand_case(factor, expected_mw):
+    value = _pv_value_usd_per_mw()
+    assert 100 < value < 1000  # ~5 MWh per MW over two clear days at 50 USD/MWh
+    res = microgrid.size(_scenario(_pv_case(_capex_for(factor * value))))
+    pv = res.summary()["assets"]["pv"]
+    assert pv["total"] == pytest.approx(expected_mw, abs=1e-6)
+    assert pv["new"] == pytest.approx(expected_mw, abs=1e-6)
+    # the import bought: 11 MW (10 MW inference at PUE 1.1) for 48 h, less the PV
+    bought_usd = 11 * 48 * PRICE_USD_PER_MWH - expected_mw * value
+    capacity_usd = expected_mw * factor * value
+    assert res.sized.planning.objective_usd == pytest.approx(bought_usd + capacity_usd, rel=1e-6)
+    assert res.verified.objective_usd == pytest.approx(bought_usd + capacity_usd, rel=1e-6)
+
+
+def _tiny_sized(**sizing) -> dict:
+    sc = copy.deepcopy(TINY)
+    sc["pv"] = {"dc_mw": 10, "ac_mw": 8}
+    sc["sizing"] = {
+        "discount_rate": 0.07,
+        "analysis_years": 20,
+        "method": "milp",
+        "pv": {
+            "capex_usd_per_mw": 1.0e6,
+            "fixed_om_usd_per_mw_year": 2e4,
+            "lifetime_years": 30,
+            "max_mw": 30,
+        },
+        "battery_power": {
+            "capex_usd_per_mw": 2e5,
+            "lifetime_years": 15,
+            "max_mw": 20,
+            "existing_mw": 2,
+        },
+        "battery_energy": {"capex_usd_per_mwh": 2e5, "lifetime_years": 15, "max_mwh": 80},
+        "grid_import": {"capex_usd_per_mw": 1e5, "lifetime_years": 40, "max_mw": 100},
+        **sizing,
+    }
+    return sc
+
+
+def test_verification_gap_is_small_and_not_negative():
+    res = microgrid.size(_scenario(_tiny_sized()))
+    gap = res.planning_vs_verified_gap
+    assert -1e-9 <= gap < 1e-6, gap  # TINY solves to a zero MIP gap
+    assert res.sized.planning.status == "optimal" and res.verified.status == "optimal"
+    s = res.summary()
+    # the existing 2 MW of battery power is kept and costs nothing
+    bp = s["assets"]["battery_power"]
+    assert bp["total"] >= 2 - 1e-9
+    assert bp["new"] == pytest.approx(bp["total"] - 2)
+    # the capacity cost over the horizon: new units × annual cost per unit × 48 / 8760
+    annual = sum(a["annual_usd_per_year"] for a in s["assets"].values())
+    assert s["horizon"]["capacity_cost_usd"] == pytest.approx(annual * 48 / 8760, rel=1e-9)
+    assert s["annual"]["capacity_cost_usd_per_year"] == pytest.approx(annual, rel=1e-9)
+
+
+def _spike_case() -> dict:
+    """Only the grid connection is sized; no battery, no PV; the job may run at a quarter
+    of its power (throughput proportional to power); the price spikes in 08-12."""
+    sc = copy.deepcopy(TINY)
+    del sc["battery"]
+    sc["signals"]["time_of_use"][1]["end_hour"] = 12
+    sc["signals"]["time_of_use"].insert(
+        2, {"start_hour": 12, "end_hour": 16, "price_usd_per_mwh": 50, "carbon_g_per_kwh": 500}
+    )
+    sc["signals"]["time_of_use"][1]["price_usd_per_mwh"] = 500
+    job = sc["jobs"]["items"][0]
+    job.update({"f_min": 0.25, "throughput_curve": [[1.0, 1.0]]})
+    sc["sizing"] = {
+        "method": "milp",
+        "flexibility": True,
+        "grid_import": {"capex_usd_per_mw": 1e5, "lifetime_years": 40, "max_mw": 100},
+    }
+    return sc
+
+
+def test_inflexible_jobs_need_more_connection():
+    res = microgrid.size(_scenario(_spike_case()))
+    flex = res.sized.sizes["grid_import"]
+    inflex = res.flexibility.sizes["grid_import"]
+    # asap: the 10 MW job at full power on top of 10 MW inference, PUE 1.1
+    assert inflex == pytest.approx(22.0, abs=1e-6)
+    # flexible: the job avoids the 08-12 spike and spreads its 4 h of work over 12-24 at
+    # a third of its power: 1.1 × (10 + 10 / 3)
+    assert flex == pytest.approx(1.1 * (10 + 10 / 3), abs=1e-6)
+    f = res.summary()["flexibility"]
+    assert f["grid_import_difference_mw"] == pytest.approx(inflex - flex)
+    assert f["annual_cost_difference_usd_per_year"] > 0
+    assert res.flexibility.planning.objective_usd >= res.sized.planning.objective_usd - 1e-6
+
+
+def test_cli_writes_sizing_json_and_sizes_csv(tmp_path, capsys):
+    path = tmp_path / "tiny-sized.yaml"
+    path.write_text(yaml.safe_dump(_tiny_sized(flexibility=True), sort_keys=False))
+    out = tmp_path / "res"
+    assert main(["size", str(path), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "planning optimal" in printed and "inflexible jobs" in printed
+    s = json.loads((out / "sizing.json").read_text())
+    assert s["time_aggregation"] == "none"
+    assert set(s["assets"]) == {"pv", "battery_power", "battery_energy", "grid_import"}
+    for a in s["assets"].values():
+        assert set(a) >= {
+            "unit",
+            "existing",
+            "new",
+            "total",
+            "capex_usd",
+            "annualised_capital_usd_per_year",
+            "fixed_om_usd_per_year",
+        }
+        assert a["total"] == pytest.approx(a["existing"] + a["new"])
+    pv = s["assets"]["pv"]
+    assert pv["capex_usd"] == pytest.approx(pv["new"] * 1.0e6)
+    assert pv["fixed_om_usd_per_year"] == pytest.approx(pv["new"] * 2e4)
+    assert set(s["planning"]) >= {"objective_usd", "bound_usd", "status", "mip_gap"}
+    assert set(s["verified"]) >= {"objective_usd", "status", "mip_gap"}
+    y = s["annual"]
+    assert y["scale_to_year"] == pytest.approx(8760 / 48)
+    assert y["total_cost_usd_per_year"] == pytest.approx(s["verified"]["objective_usd"] * 8760 / 48)
+    assert y["npv_of_costs_usd"] == pytest.approx(y["total_cost_usd_per_year"] * 10.594014)
+    assert y["levelised_cost_of_supply_usd_per_mwh"] == pytest.approx(
+        y["total_cost_usd_per_year"] / y["facility_energy_mwh_per_year"]
+    )
+    assert 0 <= y["renewable_share"] <= 1
+    for key in ("emissions_t_per_year", "curtailed_renewable_mwh_per_year"):
+        assert y[key] >= 0
+    assert s["flexibility"]["inflexible_sizes"].keys() == s["assets"].keys()
+    table = pd.read_csv(out / "sizes.csv")
+    assert list(table.columns) == ["asset", "unit", "existing", "new", "total", "annual_usd"]
+    assert list(table["asset"]) == list(s["assets"])
+    assert np.allclose(
+        table["annual_usd"], [a["annual_usd_per_year"] for a in s["assets"].values()]
+    )
+    assert (out / "scenario.yaml").read_bytes() == path.read_bytes()
+    # a second run replaces its own folder
+    assert main(["size", str(path), "--out", str(out), "--quiet"]) == 0
+
+
+def test_rolling_scenario_sizes_on_one_solve_and_verifies_rolling():
+    sc = _tiny_sized(method="price-fix")
+    sc["solver"] = {**sc["solver"], "window_h": 24}
+    res = microgrid.size(_scenario(sc))
+    # the planning solve is the whole horizon (a bound over it); the rolling verification
+    # has none: its schedule is one the planning solve could have chosen, so it costs no
+    # less than the planning optimum's bound
+    assert res.sized.planning.bound_usd is not None
+    assert res.verified.bound_usd is None
+    assert res.verified.objective_usd >= res.sized.planning.bound_usd - 1e-6

@@ -1,0 +1,194 @@
+"""Interconnection headroom LPs (optimize/headroom.py) on hand-checkable cases.
+
+Notation: connection C (MW), campus L (IT MW), limit X (share of training energy, or of
+steps with the hours measure), n steps of 1 h, availability a[t] of the connection.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimize.headroom import HeadroomCase, max_campus, min_connection
+from optimize.problem import Battery
+
+
+def flat_case(n=100, pue=1.0, inference=0.0, avail=None, **kw) -> HeadroomCase:
+    return HeadroomCase(
+        step_h=1.0,
+        pue=np.full(n, pue),
+        inference_frac=np.full(n, inference),
+        connection_avail_frac=np.ones(n) if avail is None else np.asarray(avail, float),
+        **kw,
+    )
+
+
+def outage_case(**kw) -> HeadroomCase:
+    """100 steps: one outage (a = 0), four derates (a = 0.5), the rest a = 1."""
+    avail = np.ones(100)
+    avail[10] = 0.0
+    avail[[20, 21, 22, 23]] = 0.5
+    return flat_case(avail=avail, **kw)
+
+
+@pytest.mark.parametrize("x", [0.0, 0.0025, 0.01, 0.02, 0.1])
+def test_flat_connection_carries_c_over_one_minus_x(x):
+    # every step curtails L - C; n (L - C) <= X n L  =>  L = C / (1 - X)
+    p = max_campus(flat_case(), 100.0, x)
+    assert p.feasible
+    assert p.campus_it_mw == pytest.approx(100.0 / (1 - x), rel=1e-7)
+    assert p.curtailed_mwh == pytest.approx(x * 100 * p.campus_it_mw, rel=1e-6, abs=1e-6)
+    assert p.curtailed_share_training == pytest.approx(x, abs=1e-9)
+    assert p.curtailed_hours == (100.0 if x > 0 else 0.0)
+    assert p.max_curtailed_mw == pytest.approx(p.campus_it_mw - 100.0, abs=1e-6)
+    assert p.connection_mw == 100.0
+
+
+@pytest.mark.parametrize("x", [0.0, 0.02, 0.5])
+def test_flat_with_pue_and_inference(x):
+    # demand L pue, training L (1 - s) pue: L <= C / (pue (1 - X (1 - s))) and, as inference
+    # is never curtailed, L <= C / (s pue)
+    pue, s = 1.25, 0.2
+    p = max_campus(flat_case(pue=pue, inference=s), 100.0, x)
+    expect = min(100.0 / (s * pue), 100.0 / (pue * (1 - x * (1 - s))))
+    assert p.campus_it_mw == pytest.approx(expect, rel=1e-7)
+    assert p.training_mwh == pytest.approx(100 * p.campus_it_mw * (1 - s) * pue)
+    assert p.facility_mwh == pytest.approx(100 * p.campus_it_mw * pue)
+    # the inverse: the connection this campus needs is the 100 MW it was given
+    q = min_connection(flat_case(pue=pue, inference=s), p.campus_it_mw, x)
+    assert q.connection_mw == pytest.approx(100.0, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("x", "expect"),
+    # Σ_t max(0, L - C a[t]) <= X n L, the shortfalls sorted: outage L, derates 4 (L - 50),
+    # then 95 (L - 100). X = 1 %: L <= L and 4 (L - 50) <= 0 -> 50; 2 %: L + 4 (L - 50)
+    # <= 2 L -> 200 / 3; 3 %: 100 (the derates fit, L > 100 gives 97 L <= 9700); 5 %:
+    # 5 L + 95 (L - 100) - 200 ... -> 95 L <= 9700
+    [(0.0, 0.0), (0.01, 50.0), (0.02, 200 / 3), (0.03, 100.0), (0.05, 9700 / 95)],
+)
+def test_outages_and_derates_sorted_curtailment(x, expect):
+    p = max_campus(outage_case(), 100.0, x)
+    assert p.campus_it_mw == pytest.approx(expect, rel=1e-7, abs=1e-7)
+    shortfall = np.maximum(0.0, p.campus_it_mw - 100.0 * outage_case().connection_avail_frac)
+    np.testing.assert_allclose(p.curtailed_mw, shortfall, atol=1e-6)
+
+
+def test_min_connection_is_the_inverse_with_outages():
+    case = outage_case()
+    # X = 0: an outage step cannot be served by any connection
+    q = min_connection(case, 50.0, 0.0)
+    assert not q.feasible and np.isnan(q.connection_mw)
+    # X = 1 %: the outage takes the whole budget (50 MWh), the derates need 0.5 C >= 50
+    q = min_connection(case, 50.0, 0.01)
+    assert q.feasible
+    assert q.connection_mw == pytest.approx(100.0, rel=1e-7)
+    assert q.curtailed_mwh == pytest.approx(50.0, rel=1e-7)
+    for x in (0.02, 0.03, 0.05):
+        p = max_campus(case, 100.0, x)
+        q = min_connection(case, p.campus_it_mw, x)
+        assert q.connection_mw == pytest.approx(100.0, rel=1e-6)
+
+
+def test_pv_adds_headroom_only_where_it_produces():
+    pv = np.array([0.0, 60.0, 60.0, 0.0])
+    # the connection binds at night: PV at noon adds nothing at X = 0
+    no_pv = max_campus(flat_case(n=4), 100.0, 0.0)
+    with_pv = max_campus(flat_case(n=4, renewable_mw=pv), 100.0, 0.0)
+    assert no_pv.campus_it_mw == pytest.approx(100.0)
+    assert with_pv.campus_it_mw == pytest.approx(100.0)
+    # the connection is out at noon: PV carries 60 MW there; with X = 25 % (budget L MWh)
+    # 2 (L - 60) + 2 (L - 100) <= L  ->  L = 320 / 3
+    out_noon = [1.0, 0.0, 0.0, 1.0]
+    assert max_campus(flat_case(n=4, avail=out_noon), 100.0, 0.0).campus_it_mw == 0.0
+    case = flat_case(n=4, avail=out_noon, renewable_mw=pv)
+    assert max_campus(case, 100.0, 0.0).campus_it_mw == pytest.approx(60.0)
+    assert max_campus(case, 100.0, 0.25).campus_it_mw == pytest.approx(320 / 3, rel=1e-7)
+    assert max_campus(flat_case(n=4, avail=out_noon), 100.0, 0.25).campus_it_mw == 0.0
+
+
+def two_level_battery(eff: float) -> Battery:
+    return Battery(
+        power_mw=50.0,
+        energy_mwh=100.0,
+        charge_efficiency=eff,
+        discharge_efficiency=eff,
+        soc_min_frac=0.0,
+        soc_max_frac=1.0,
+        soc_initial_frac=0.5,
+        no_simultaneous=True,  # dropped by the headroom LP
+    )
+
+
+@pytest.mark.parametrize(
+    ("eff", "expect"),
+    # 100, 100, 50, 50 MW: charge 2 (100 - L) eff >= discharge 2 (L - 50) / eff; eff = 1:
+    # L = 75 (25 MW for 2 h in, 25 MW for 2 h out, SOC 50 -> 100 -> 50 MWh); eff = 0.9:
+    # 0.81 (100 - L) = L - 50  ->  L = 131 / 1.81
+    [(1.0, 75.0), (0.9, 131 / 1.81)],
+)
+def test_battery_raises_campus_on_a_two_level_connection(eff, expect):
+    avail = [1.0, 1.0, 0.5, 0.5]
+    assert max_campus(flat_case(n=4, avail=avail), 100.0, 0.0).campus_it_mw == pytest.approx(50)
+    case = flat_case(n=4, avail=avail, battery=two_level_battery(eff))
+    p = max_campus(case, 100.0, 0.0)
+    assert p.campus_it_mw == pytest.approx(expect, rel=1e-7)
+    assert p.curtailed_mwh == pytest.approx(0.0, abs=1e-7)
+    q = min_connection(case, p.campus_it_mw, 0.0)
+    assert q.connection_mw == pytest.approx(100.0, rel=1e-6)
+
+
+def test_backup_serves_load_only_where_given():
+    # an outage step served by 80 MW of backup: L = 80 at X = 0 (100 without the outage)
+    avail = [1.0, 0.0, 1.0]
+    case = flat_case(n=3, avail=avail, backup_mw=np.array([0.0, 80.0, 0.0]))
+    assert max_campus(case, 100.0, 0.0).campus_it_mw == pytest.approx(80.0)
+
+
+def test_monotone_in_x():
+    rng = np.random.default_rng(0)
+    n = 96
+    t = np.arange(n)
+    case = HeadroomCase(
+        step_h=0.5,
+        pue=1.1 + 0.2 * rng.random(n),
+        inference_frac=0.1 + 0.2 * rng.random(n),
+        connection_avail_frac=np.where(t % 37 == 5, 0.0, np.where(t % 11 == 3, 0.6, 1.0)),
+        renewable_mw=np.clip(40 * np.sin(2 * np.pi * (t - 12) / 48), 0, None),
+        battery=two_level_battery(0.95),
+    )
+    campus = [max_campus(case, 100.0, x).campus_it_mw for x in (0, 0.0025, 0.005, 0.01, 0.02)]
+    assert all(b >= a - 1e-7 for a, b in zip(campus, campus[1:], strict=False))
+    assert campus[-1] > campus[0]
+    conn = [min_connection(case, 35.0, x) for x in (0, 0.0025, 0.005, 0.01, 0.02)]
+    assert all(q.feasible for q in conn)
+    c = [q.connection_mw for q in conn]
+    assert all(b <= a + 1e-7 for a, b in zip(c, c[1:], strict=False))
+    assert c[-1] < c[0]
+
+
+@pytest.mark.parametrize(
+    ("x", "expect"),
+    # hours: curtail at most X n steps, by any amount. 1 step: the outage, and the derated
+    # steps must carry L (50); 4 steps: one derated step still uncurtailed (50); 5: 100
+    [(0.01, 50.0), (0.04, 50.0), (0.05, 100.0)],
+)
+def test_hours_measure(x, expect):
+    p = max_campus(outage_case(), 100.0, x, measure="hours")
+    assert p.campus_it_mw == pytest.approx(expect, rel=1e-7)
+    assert p.curtailed_hours <= x * 100 + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"max_curtail_frac": 1.0}, "max_curtail_frac"),
+        ({"max_curtail_frac": -0.01}, "max_curtail_frac"),
+        ({"max_curtail_frac": 0.01, "measure": "days"}, "measure"),
+    ],
+)
+def test_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):
+        max_campus(flat_case(n=2), 100.0, **kw)
+    with pytest.raises(ValueError, match="pue"):
+        flat_case(n=2, pue=0.9)
