@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optimize
-from microgrid.assemble import Inputs, load_inputs
+from microgrid.assemble import Inputs, load_inputs, solver_options
 from microgrid.dispatch import demand_response_caps, solve_dispatch
 from microgrid.scenario import Scenario, load_scenario
 from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
@@ -30,6 +30,9 @@ from microgrid.sizing.problems import (
 )
 from microgrid.sizing.profiles import unit_profiles
 from microgrid.sizing.summary import sizing_summary, write_sizing_dir
+from optimize.sizing_parts import size_by_parts
+
+_UNSERVED_TOL_MWH = 1e-3  # the parts' unserved load that counts as none (solver tolerance)
 
 
 @dataclass(frozen=True)
@@ -62,24 +65,59 @@ def _clipped(size: float, spec: AssetSpec) -> float:
 def solve_sizing(
     scenario: Scenario, inputs: Inputs, problem: optimize.Problem, specs: tuple[AssetSpec, ...]
 ) -> Sized:
-    """One solve of a sizing problem over the whole horizon with `sizing.method`."""
+    """One solve of a sizing problem over the whole horizon with `sizing.method`, or the
+    horizon by parts (`method: parts`, `size_by_parts`)."""
+    if scenario.sizing.method == "parts":
+        return _sized_by_parts(scenario, problem, specs)
     one_solve = scenario.with_updates(
         {"solver.window_h": None, "solver.method": scenario.sizing.method}
     )
     d = solve_dispatch(one_solve, inputs, problem)
-    assets = tuple(
+    return Sized(
+        assets=_outcomes(problem, specs, d.sizes),
+        planning=SolveFigures.of(d),
+        peak_import_mw=float(d.series["grid_import_mw"].max()),
+    )
+
+
+def _outcomes(
+    problem: optimize.Problem, specs: tuple[AssetSpec, ...], sizes: dict[str, float]
+) -> tuple[AssetOutcome, ...]:
+    return tuple(
         AssetOutcome(
             spec=s,
-            total=_clipped(d.sizes[s.name], s),
+            total=_clipped(sizes[s.name], s),
             horizon_usd_per_unit=problem.sizing.get(s.name).usd_per_unit,
         )
         for s in specs
     )
-    return Sized(
-        assets=assets,
-        planning=SolveFigures.of(d),
-        peak_import_mw=float(d.series["grid_import_mw"].max()),
+
+
+def _sized_by_parts(
+    scenario: Scenario, problem: optimize.Problem, specs: tuple[AssetSpec, ...]
+) -> Sized:
+    """`method: parts`: Benders over LP parts of `sizing.part_h` hours; its figures are the
+    parts' LP sizing optimum's bounds (the jobs relaxed: planning, not a schedule)."""
+    part_steps = round(scenario.sizing.part_h / scenario.step_h)
+    try:
+        r = size_by_parts(problem, part_steps, solver_options(scenario))
+    except ValueError as exc:
+        raise scenario.error(f"{exc} (use sizing.method price-fix)", "sizing.method") from None
+    if r.unserved_mwh > _UNSERVED_TOL_MWH:
+        raise scenario.error(
+            f"the sizes found leave {r.unserved_mwh:,.1f} MWh of load unserved (the sizing "
+            "bounds allow no more supply): raise the max_mw of the grid connection or supply",
+            "sizing",
+        )
+    basis = max(abs(r.objective_usd), r.gross_usd)
+    figures = SolveFigures(
+        status=r.status,
+        objective_usd=r.objective_usd,
+        bound_usd=r.bound_usd,
+        mip_gap=(r.objective_usd - r.bound_usd) / basis if basis > 0 else 0.0,
+        solve_s=r.solve_s,
     )
+    return Sized(_outcomes(problem, specs, r.sizes), figures, r.peak_import_mw)
 
 
 def size(scenario: Scenario | str | os.PathLike) -> SizingResult:

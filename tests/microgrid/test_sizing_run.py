@@ -69,6 +69,25 @@ def test_pv_hand_case(factor, expected_mw):
     assert res.verified.objective_usd == pytest.approx(bought_usd + capacity_usd, rel=1e-6)
 
 
+@pytest.mark.parametrize(("factor", "expected_mw"), [(1.25, 0.0), (0.8, 5.0)])
+def test_pv_hand_case_by_parts(factor, expected_mw):
+    """`method: parts` on two 24 h parts (no storage, job or demand charge: the parts are
+    independent) finds the same PV and costs, within its 0.1 % tolerance."""
+    value = _pv_value_usd_per_mw()
+    case = _pv_case(_capex_for(factor * value))
+    case["sizing"].update({"method": "parts", "part_h": 24})
+    res = microgrid.size(_scenario(case))
+    exact_usd = 11 * 48 * PRICE_USD_PER_MWH - expected_mw * value + expected_mw * factor * value
+    # the loop stops within 0.1 % of the cost (26 USD here); a MW of PV off its optimum costs
+    # |1 - factor| × value (50-60 USD), so the size is right to within half a MW
+    off_mw = 1e-3 * exact_usd / (abs(1 - factor) * value)
+    assert res.summary()["assets"]["pv"]["total"] == pytest.approx(expected_mw, abs=off_mw)
+    p = res.sized.planning
+    assert p.bound_usd <= exact_usd + 1e-6 * exact_usd <= p.objective_usd + 2e-6 * exact_usd
+    assert p.objective_usd == pytest.approx(exact_usd, rel=1e-3)
+    assert res.verified.objective_usd == pytest.approx(p.objective_usd, rel=1e-6)
+
+
 def _tiny_sized(**sizing) -> dict:
     sc = copy.deepcopy(TINY)
     sc["pv"] = {"dc_mw": 10, "ac_mw": 8}
