@@ -39,8 +39,9 @@ def add_headroom_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     p.add_argument(
         "--out",
         type=Path,
-        required=True,
-        help="output folder: new, empty or an earlier headroom result (replaced whole)",
+        default=None,
+        help="output folder (default: out/<scenario file name without .yaml>-headroom): new, "
+        "empty or an earlier headroom result (replaced whole)",
     )
     p.add_argument(
         "--curtail-pct",
@@ -74,9 +75,10 @@ def cmd_headroom(args: argparse.Namespace) -> int:
     from microgrid.scenario import load_scenario
 
     check_curtail_pct(pcts)
-    check_target(args.out, "headroom", inputs=[args.scenario])  # before the solves
+    out = args.out or Path("out") / f"{args.scenario.stem}-headroom"
+    check_target(out, "headroom", inputs=[args.scenario])  # before the solves
     result = headroom(load_scenario(args.scenario), pcts, args.measure, args.backup)
-    out = write_headroom(result, args.out, inputs=[args.scenario])
+    out = write_headroom(result, out, inputs=[args.scenario])
     print(table_text(result))
     print(f"headroom: {out}")
     return 0
