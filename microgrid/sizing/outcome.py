@@ -86,6 +86,9 @@ class Sized:
     planning: SolveFigures
     # the planning dispatch's highest grid import (MW): the connection it uses
     peak_import_mw: float
+    # method "parts": the connections priced with whole-job schedules
+    # (optimize.sizing_parts.ConnectionCheck), in the order tried
+    connection_checks: tuple = ()
 
     @property
     def sizes(self) -> dict[str, float]:

@@ -12,9 +12,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 import optimize
 from microgrid.assemble import Inputs, load_inputs, solver_options
@@ -30,9 +33,11 @@ from microgrid.sizing.problems import (
 )
 from microgrid.sizing.profiles import unit_profiles
 from microgrid.sizing.summary import sizing_summary, write_sizing_dir
-from optimize.sizing_parts import size_by_parts
+from optimize.sizing_parts import ConnectionCheck, integer_parts_cost, size_by_parts
 
 _UNSERVED_TOL_MWH = 1e-3  # the parts' unserved load that counts as none (solver tolerance)
+# `method: parts` prices the LP's connection and these multiples of it with whole jobs
+CONNECTION_FACTORS = (1.0, 1.15, 1.3)
 
 
 @dataclass(frozen=True)
@@ -109,15 +114,48 @@ def _sized_by_parts(
             "bounds allow no more supply): raise the max_mw of the grid connection or supply",
             "sizing",
         )
-    basis = max(abs(r.objective_usd), r.gross_usd)
+    sizes, objective, checks = r.sizes, r.objective_usd, ()
+    if problem.jobs and "grid_import" in sizes:
+        sizes, objective, checks = _checked_connection(scenario, problem, r, part_steps)
+    basis = max(abs(objective), r.gross_usd)
+    gap = (objective - r.bound_usd) / basis if basis > 0 else 0.0
     figures = SolveFigures(
-        status=r.status,
-        objective_usd=r.objective_usd,
+        status=r.status if gap <= scenario.solver.mip_rel_gap else "heuristic",
+        objective_usd=objective,
         bound_usd=r.bound_usd,
-        mip_gap=(r.objective_usd - r.bound_usd) / basis if basis > 0 else 0.0,
-        solve_s=r.solve_s,
+        mip_gap=gap,
+        solve_s=r.solve_s + sum(c.solve_s for c in checks),
     )
-    return Sized(_outcomes(problem, specs, r.sizes), figures, r.peak_import_mw)
+    peak = min(r.peak_import_mw, sizes.get("grid_import", r.peak_import_mw))
+    return Sized(_outcomes(problem, specs, sizes), figures, peak, checks)
+
+
+def _checked_connection(
+    scenario: Scenario, problem: optimize.Problem, r, part_steps: int
+) -> tuple[dict[str, float], float, tuple[ConnectionCheck, ...]]:
+    """The parts' LP runs jobs at any fraction of their power, so it sizes the connection
+    as if the jobs could fill every MW of it: whole jobs need room. The connection it finds
+    and larger ones (× CONNECTION_FACTORS, then on by the last factor while the cost still
+    falls, within the bound) are priced with whole-job schedules (price-fix per part, the
+    other sizes as found, unserved load at its 100,000 USD/MWh); the cheapest wins.
+    Returns the sizes, their planning cost (capacity + whole-job operating cost) and the
+    checks."""
+    spec = problem.sizing.get("grid_import")
+    lp_mw = r.sizes["grid_import"]
+    checks, totals, f = [], [], 1.0
+    for k in itertools.count():
+        f = CONNECTION_FACTORS[k] if k < len(CONNECTION_FACTORS) else f * CONNECTION_FACTORS[-1]
+        if k >= len(CONNECTION_FACTORS) and totals[-1] > min(totals[:-1]):
+            break  # past the factors, go on only while the cost falls
+        mw = min(spec.max_size, lp_mw * f)
+        sizes = {**r.sizes, "grid_import": mw}
+        check = integer_parts_cost(problem, sizes, part_steps, solver_options(scenario))
+        checks.append(check)
+        totals.append(r.capacity_usd + spec.usd_per_unit * (mw - lp_mw) + check.operating_usd)
+        if mw >= spec.max_size or lp_mw <= 0:
+            break
+    best = int(np.argmin(totals))
+    return {**r.sizes, "grid_import": checks[best].grid_import_mw}, totals[best], tuple(checks)
 
 
 def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
