@@ -31,7 +31,6 @@ within ``rel_tol`` of the upper bound's gross cost.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 
@@ -42,7 +41,6 @@ from optimize.demand_charges import window_charges
 from optimize.highs import compile_model, make_highs
 from optimize.model import build_model
 from optimize.problem import Generator, Problem, Sizing, SolverOptions
-from optimize.solving import solve_model
 
 _KIND_CONT = 0
 _STABILISE = 0.5  # in-out: the next point is halfway between the best and the master's
@@ -332,44 +330,4 @@ def size_by_parts(
         peak_import_mw=best.peak_import_mw,
         solve_s=time.perf_counter() - t0,
         status="optimal" if done else "iteration_limit",
-    )
-
-
-@dataclass(frozen=True)
-class ConnectionCheck:
-    """The parts solved with integer job schedules (price-fix) at one grid connection, the
-    other sizes as given: operating cost (USD, unserved load at VoLL included) and the load
-    left unserved (MWh)."""
-
-    grid_import_mw: float
-    operating_usd: float
-    unserved_mwh: float
-    solve_s: float
-
-
-def integer_parts_cost(
-    problem: Problem, sizes: dict[str, float], part_steps: int, options: SolverOptions
-) -> ConnectionCheck:
-    """The parts' operating cost at fixed ``sizes`` with the jobs' on/off integer: each part
-    solved by price-fix (its schedule, not its LP). The LP of the parts cannot see that
-    whole jobs need room under the connection (it runs them at any fraction of their
-    power), so this is what checks a connection the LP finds."""
-    t0 = time.perf_counter()
-    fixed = Sizing(
-        tuple(
-            replace(a, min_size=sizes[a.name], max_size=sizes[a.name])
-            for a in problem.sizing.assets
-        )
-    )
-    sized = replace(problem, sizing=fixed)
-    pf = replace(options, method="price-fix")
-    cost = unserved = 0.0
-    for a, e in split_steps(problem, part_steps):
-        m, res, _, _ = solve_model(_with_unserved(part_problem(sized, a, e)), pf)
-        if not res.has_solution:
-            raise RuntimeError(f"a part ended {res.status} without a schedule")
-        cost += res.objective
-        unserved += sum(m.gen_mw[UNSERVED, t].value or 0.0 for t in m.T) * problem.step_h
-    return ConnectionCheck(
-        sizes.get("grid_import", math.nan), cost, unserved, time.perf_counter() - t0
     )

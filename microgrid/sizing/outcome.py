@@ -6,7 +6,7 @@ Costs are USD over the horizon (`horizon_h` hours) unless named per year; sizes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import optimize
@@ -86,9 +86,8 @@ class Sized:
     planning: SolveFigures
     # the planning dispatch's highest grid import (MW): the connection it uses
     peak_import_mw: float
-    # method "parts": the connections priced with whole-job schedules
-    # (optimize.sizing_parts.ConnectionCheck), in the order tried
-    connection_checks: tuple = ()
+    # the connection the plan chose, when the verification had to raise it (MW; None: not)
+    connection_raised_from_mw: float | None = None
 
     @property
     def sizes(self) -> dict[str, float]:
@@ -97,6 +96,19 @@ class Sized:
     @property
     def capacity_usd(self) -> float:
         return sum(a.horizon_usd for a in self.assets)
+
+    def with_connection(self, mw: float) -> Sized:
+        """This plan with the grid connection raised to `mw`: its dispatch stays feasible,
+        its cost rises by the capacity added."""
+        assets = tuple(
+            replace(a, total=mw) if a.spec.name == "grid_import" else a for a in self.assets
+        )
+        raised = replace(self, assets=assets)
+        added_usd = raised.capacity_usd - self.capacity_usd
+        p = self.planning
+        planning = replace(p, objective_usd=p.objective_usd + added_usd)
+        first = self.connection_raised_from_mw or self.sizes["grid_import"]
+        return replace(raised, planning=planning, connection_raised_from_mw=first)
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,13 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 import optimize
 from microgrid.assemble import Inputs, load_inputs, solver_options
-from microgrid.dispatch import demand_response_caps, solve_dispatch
+from microgrid.dispatch import demand_response_caps, optimize_dispatch, solve_dispatch
 from microgrid.scenario import Scenario, load_scenario
 from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures, Supply
@@ -33,11 +30,11 @@ from microgrid.sizing.problems import (
 )
 from microgrid.sizing.profiles import unit_profiles
 from microgrid.sizing.summary import sizing_summary, write_sizing_dir
-from optimize.sizing_parts import ConnectionCheck, integer_parts_cost, size_by_parts
+from optimize.sizing_parts import size_by_parts
 
 _UNSERVED_TOL_MWH = 1e-3  # the parts' unserved load that counts as none (solver tolerance)
-# `method: parts` prices the LP's connection and these multiples of it with whole jobs
-CONNECTION_FACTORS = (1.0, 1.15, 1.3)
+# a connection no whole-job schedule fits is raised by this factor, up to its bound
+CONNECTION_STEP = 1.3
 
 
 @dataclass(frozen=True)
@@ -114,48 +111,40 @@ def _sized_by_parts(
             "bounds allow no more supply): raise the max_mw of the grid connection or supply",
             "sizing",
         )
-    sizes, objective, checks = r.sizes, r.objective_usd, ()
-    if problem.jobs and "grid_import" in sizes:
-        sizes, objective, checks = _checked_connection(scenario, problem, r, part_steps)
-    basis = max(abs(objective), r.gross_usd)
-    gap = (objective - r.bound_usd) / basis if basis > 0 else 0.0
+    basis = max(abs(r.objective_usd), r.gross_usd)
     figures = SolveFigures(
-        status=r.status if gap <= scenario.solver.mip_rel_gap else "heuristic",
-        objective_usd=objective,
+        status=r.status,
+        objective_usd=r.objective_usd,
         bound_usd=r.bound_usd,
-        mip_gap=gap,
-        solve_s=r.solve_s + sum(c.solve_s for c in checks),
+        mip_gap=(r.objective_usd - r.bound_usd) / basis if basis > 0 else 0.0,
+        solve_s=r.solve_s,
     )
-    peak = min(r.peak_import_mw, sizes.get("grid_import", r.peak_import_mw))
-    return Sized(_outcomes(problem, specs, sizes), figures, peak, checks)
+    return Sized(_outcomes(problem, specs, r.sizes), figures, r.peak_import_mw)
 
 
-def _checked_connection(
-    scenario: Scenario, problem: optimize.Problem, r, part_steps: int
-) -> tuple[dict[str, float], float, tuple[ConnectionCheck, ...]]:
-    """The parts' LP runs jobs at any fraction of their power, so it sizes the connection
-    as if the jobs could fill every MW of it: whole jobs need room. The connection it finds
-    and larger ones (× CONNECTION_FACTORS, then on by the last factor while the cost still
-    falls, within the bound) are priced with whole-job schedules (price-fix per part, the
-    other sizes as found, unserved load at its 100,000 USD/MWh); the cheapest wins.
-    Returns the sizes, their planning cost (capacity + whole-job operating cost) and the
-    checks."""
-    spec = problem.sizing.get("grid_import")
-    lp_mw = r.sizes["grid_import"]
-    checks, totals, f = [], [], 1.0
-    for k in itertools.count():
-        f = CONNECTION_FACTORS[k] if k < len(CONNECTION_FACTORS) else f * CONNECTION_FACTORS[-1]
-        if k >= len(CONNECTION_FACTORS) and totals[-1] > min(totals[:-1]):
-            break  # past the factors, go on only while the cost falls
-        mw = min(spec.max_size, lp_mw * f)
-        sizes = {**r.sizes, "grid_import": mw}
-        check = integer_parts_cost(problem, sizes, part_steps, solver_options(scenario))
-        checks.append(check)
-        totals.append(r.capacity_usd + spec.usd_per_unit * (mw - lp_mw) + check.operating_usd)
-        if mw >= spec.max_size or lp_mw <= 0:
-            break
-    best = int(np.argmin(totals))
-    return {**r.sizes, "grid_import": checks[best].grid_import_mw}, totals[best], tuple(checks)
+def _verified(
+    scenario: Scenario,
+    inputs: Inputs,
+    template: optimize.Problem,
+    sized: Sized,
+    profiles: dict,
+) -> tuple[Sized, optimize.Problem, optimize.Dispatch]:
+    """The dispatch at the sizes, solved as `microgrid run` solves it. A plan that relaxed
+    the jobs (`method: parts`) can size the connection for jobs running at any fraction of
+    their power, where whole jobs do not fit: if no schedule exists, the connection is
+    raised by CONNECTION_STEP (up to its bound) and the plan's cost by the capacity added
+    (its dispatch stays feasible), until one does (`connection_raised_from_mw`)."""
+    spec = next((a.spec for a in sized.assets if a.spec.name == "grid_import"), None)
+    while True:
+        fixed = fixed_problem(template, inputs, sized.sizes, profiles)
+        try:
+            return sized, fixed, optimize_dispatch(scenario, fixed)
+        except optimize.Infeasible:
+            mw = sized.sizes.get("grid_import", 0.0)
+            if spec is None or mw >= spec.max_size or mw <= 0:
+                solve_dispatch(scenario, inputs, fixed)  # raises the one-line diagnosis
+                raise
+            sized = sized.with_connection(min(spec.max_size, mw * CONNECTION_STEP))
 
 
 def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
@@ -178,8 +167,7 @@ def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
     sizing = optimizer_sizing(specs, sz.discount_rate, horizon_h, profiles)
     problem = sizing_problem(template, inputs, sizing)
     sized = solve_sizing(scenario, inputs, problem, specs)
-    fixed = fixed_problem(template, inputs, sized.sizes, profiles)
-    verified = solve_dispatch(scenario, inputs, fixed)
+    sized, fixed, verified = _verified(scenario, inputs, template, sized, profiles)
     flexibility = None
     if sz.flexibility:
         flexibility = solve_sizing(scenario, inputs, inflexible_problem(problem), specs)

@@ -143,15 +143,7 @@ def sizing_summary(study: SizingStudy) -> dict:
         "analysis_years": sz.analysis_years,
         "assets": {a.spec.name: _asset_entry(a, sz.discount_rate) for a in study.sized.assets},
         "planning": _solve_entry(study.sized.planning),
-        "connection_checks": [
-            {
-                "grid_import_mw": c.grid_import_mw,
-                "operating_usd": c.operating_usd,
-                "unserved_mwh": c.unserved_mwh,
-                "solve_s": c.solve_s,
-            }
-            for c in study.sized.connection_checks
-        ],
+        "connection_raised_from_mw": study.sized.connection_raised_from_mw,
         "verified": _solve_entry(study.verified),
         "planning_vs_verified_gap": study.planning_vs_verified_gap,
         "cost_basis": "operating objective + capacity cost of the sized assets over the horizon",

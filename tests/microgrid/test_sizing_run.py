@@ -225,12 +225,12 @@ def test_rolling_scenario_sizes_on_one_solve_and_verifies_rolling():
     assert res.verified.objective_usd >= res.sized.planning.bound_usd - 1e-6
 
 
-def test_parts_check_the_connection_with_whole_jobs():
+def test_parts_connection_is_raised_until_whole_jobs_fit():
     """TINY's 10 MW job may only run at full power (f_min 1) for 4 of its 16 h. The parts'
     LP spreads it at a quarter of its power (2.5 MW IT), so its connection is 11 + 2.75 =
-    13.75 MW; whole, the job needs 11 + 11 = 22 MW. The check prices the LP's connection and
-    larger ones with whole jobs and keeps the cheapest: the first that serves the load
-    (× 1.3^2 = 1.69)."""
+    13.75 MW; whole, the job needs 11 + 11 = 22 MW. The verification finds no schedule at
+    13.75 or 17.9 MW and raises the connection by 1.3× until one exists: 13.75 × 1.3^2 =
+    23.2 MW."""
     sc = copy.deepcopy(TINY)
     del sc["battery"]
     sc["sizing"] = {
@@ -240,24 +240,12 @@ def test_parts_check_the_connection_with_whole_jobs():
         "grid_import": {"capex_usd_per_mw": _capex_for(10.0), "lifetime_years": 1, "max_mw": 60},
     }
     res = microgrid.size(_scenario(sc))
-    checks = res.sized.connection_checks
-    # the factors, then on by 1.3× while the cost falls: 1.69× serves, 2.197× only costs more
-    assert [c.grid_import_mw for c in checks] == pytest.approx(
-        [13.75, 13.75 * 1.15, 13.75 * 1.3, 13.75 * 1.69, 13.75 * 1.3**3], rel=1e-3
-    )
-    # each connection below 22 MW leaves the job's excess unserved for its 4 hours
-    for c in checks[:3]:
-        assert c.unserved_mwh == pytest.approx((22.0 - c.grid_import_mw) * 4, rel=1e-3)
-    assert checks[3].unserved_mwh == pytest.approx(0.0, abs=1e-6)
-    assert checks[4].operating_usd == pytest.approx(checks[3].operating_usd, rel=1e-9)
-    grid = res.summary()["assets"]["grid_import"]
-    assert grid["total"] == pytest.approx(13.75 * 1.69, rel=1e-3)
-    assert res.sized.planning.bound_usd < res.sized.planning.objective_usd
-    # the verification finds the plan's whole-job schedule at that connection; the plan's
-    # only shortfall is the demand charge its parts split: 1 USD/kW-month pro-rated to 48 h
-    # on the 22 MW peak, where each 24 h part paid half on its own peak (22 and 11 MW)
-    usd_per_mw = 1000.0 * 48 / 744
-    split_mw = 22.0 - (0.5 * 22.0 + 0.5 * 11.0)
-    shortfall = res.verified.objective_usd - res.sized.planning.objective_usd
-    assert shortfall == pytest.approx(usd_per_mw * split_mw, rel=1e-6)
-    assert res.summary()["connection_checks"][3]["unserved_mwh"] == pytest.approx(0.0, abs=1e-6)
+    summary = res.summary()
+    assert summary["connection_raised_from_mw"] == pytest.approx(13.75, rel=1e-6)
+    assert summary["assets"]["grid_import"]["total"] == pytest.approx(13.75 * 1.3**2, rel=1e-6)
+    p = res.sized.planning
+    # the plan's cost rose by the 10 USD/MW of the capacity added, above the LP's cost,
+    # which lies within the parts' 0.1 % tolerance of their bound
+    lp_usd = p.objective_usd - 10.0 * 13.75 * (1.3**2 - 1)
+    assert p.bound_usd - 1e-6 <= lp_usd <= p.bound_usd + 1e-3 * abs(lp_usd)
+    assert res.verified.objective_usd > p.objective_usd  # whole jobs cost more than the LP
