@@ -22,9 +22,10 @@ and non-increasing in ``x`` (more capacity only loosens rows), and the LP's redu
 each size column is a subgradient ``g_k``.
 
 Master (a small LP): ``min Σ_a c_a · x_a + Σ_k θ_k`` over ``x`` in its bounds, with
-``θ_k >= v_k(x^i) + g_k^i · (x − x^i)`` for every point ``x^i`` evaluated so far and
-``θ_k >= v_k(x_max)``. Its optimum is a lower bound of the parts' LP sizing optimum; each
-evaluated point gives an upper bound ``Σ_a c_a · x^i_a + Σ_k v_k(x^i)``. The next point is
+``θ_k >= v_k(x^i) + g_k^i · (x − x^i)`` for every point ``x^i`` evaluated so far (the
+first at the largest sizes; with ``x`` in its box the cuts bound ``θ``). Its optimum is a
+lower bound of the parts' LP sizing optimum; each evaluated point gives an upper bound
+``Σ_a c_a · x^i_a + Σ_k v_k(x^i)``. The next point is
 ``α · x_best + (1 − α) · x_master`` (in-out stabilisation, α = 0.5) until the bounds meet
 within ``rel_tol`` of the upper bound's gross cost.
 """
@@ -252,12 +253,13 @@ class PartsSizing:
 class _Master:
     """``min c·x + Σ θ_k`` with the cuts so far (HiGHS LP: columns x then θ)."""
 
-    def __init__(self, c: np.ndarray, lo: np.ndarray, hi: np.ndarray, floors: np.ndarray):
-        self.n_x, self.n_parts = len(c), len(floors)
+    def __init__(self, c: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_parts: int):
+        self.n_x, self.n_parts = len(c), n_parts
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
         cost = np.concatenate([c, np.ones(self.n_parts)])
-        lower = np.concatenate([lo, floors])
+        # θ free: the first cuts and the box on x bound it
+        lower = np.concatenate([lo, np.full(n_parts, -highspy.kHighsInf)])
         upper = np.concatenate([hi, np.full(self.n_parts, highspy.kHighsInf)])
         self.h.addVars(len(cost), lower, upper)
         self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
@@ -297,7 +299,7 @@ def size_by_parts(
     spans = split_steps(problem, part_steps)
     parts = [_part_lp(part_problem(problem, a, e), names, options) for a, e in spans]
     best = _evaluate(parts, hi, problem.step_h)  # the largest sizes: each part's least cost
-    master = _Master(c, lo, hi, best.costs_usd)
+    master = _Master(c, lo, hi, len(parts))
     master.add_cuts(best)
     bound, iterations = -np.inf, 1
     while iterations < max_iter:
