@@ -218,6 +218,21 @@ def _evaluate(parts: list[_Part], x: np.ndarray, step_h: float) -> _Point:
     return _Point(x.copy(), np.array(costs), np.array(grads), unserved, peak)
 
 
+def _upper_usd(pt: _Point, c: np.ndarray) -> float:
+    """The point's capacity cost plus its parts' LP costs (USD): an upper bound."""
+    return float(c @ pt.x + pt.costs_usd.sum())
+
+
+def _gross_usd(pt: _Point, c: np.ndarray) -> float:
+    """The same with every part's cost counted positive: the basis of the tolerance."""
+    return float(c @ pt.x + np.abs(pt.costs_usd).sum())
+
+
+def _bounds_met(best: _Point, c: np.ndarray, bound: float, rel_tol: float) -> bool:
+    ub = _upper_usd(best, c)
+    return ub - bound <= rel_tol * max(abs(ub), _gross_usd(best, c))
+
+
 def _tighten_connection(best: _Point, names: list[str], free: list) -> None:
     """The loop stops within its tolerance, where the cost may be flat in a size: the
     connection is cut to the best point's peak import (its parts' LP solutions stay
@@ -304,19 +319,17 @@ def size_by_parts(
     bound, iterations = -np.inf, 1
     while iterations < max_iter:
         x_master, bound = master.solve()
-        ub = float(c @ best.x + best.costs_usd.sum())
-        if ub - bound <= rel_tol * max(abs(ub), float(c @ best.x + np.abs(best.costs_usd).sum())):
+        if _bounds_met(best, c, bound, rel_tol):
             break
         x = np.clip(_STABILISE * best.x + (1 - _STABILISE) * x_master, lo, hi)
         pt = _evaluate(parts, x, problem.step_h)
         iterations += 1
         master.add_cuts(pt)
-        if float(c @ pt.x + pt.costs_usd.sum()) < ub:
+        if _upper_usd(pt, c) < _upper_usd(best, c):
             best = pt
     _tighten_connection(best, names, free)
-    ub = float(c @ best.x + best.costs_usd.sum())
-    gross = float(c @ best.x + np.abs(best.costs_usd).sum())
-    done = ub - bound <= rel_tol * max(abs(ub), gross)
+    ub, gross = _upper_usd(best, c), _gross_usd(best, c)
+    done = _bounds_met(best, c, bound, rel_tol)
     sizes = {a.name: a.lower_size for a in problem.sizing.assets}
     sizes.update({a.name: a.existing + float(v) for a, v in zip(free, best.x, strict=True)})
     return PartsSizing(
