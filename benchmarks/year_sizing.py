@@ -40,14 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from microgrid.assemble import load_inputs  # noqa: E402
-from microgrid.dispatch import demand_response_caps  # noqa: E402
 from microgrid.scenario import load_scenario  # noqa: E402
-from microgrid.sizing.assets import asset_specs, optimizer_sizing  # noqa: E402
 from microgrid.sizing.outcome import Sized  # noqa: E402
-from microgrid.sizing.problems import sizing_problem, template_problem  # noqa: E402
-from microgrid.sizing.profiles import unit_profiles  # noqa: E402
-from microgrid.sizing.run import size, solve_sizing  # noqa: E402
+from microgrid.sizing.run import size, sizing_setup, solve_sizing  # noqa: E402
 
 YEAR = ROOT / "scenarios" / "ercot-dallas-2023-sizing.yaml"
 WEEK = ROOT / "scenarios" / "ercot-dallas-sizing.yaml"
@@ -120,15 +115,10 @@ def _week(method: str, gap: float, pv: tuple[float, float], energy: tuple[float,
 
 
 def _planning(scenario) -> tuple[Sized, float]:
-    """The sizing solve alone (no verification) and its wall time (s)."""
+    """The sizing solve alone (no verification) and its wall time (s), data included."""
     t0 = time.perf_counter()
-    inputs = load_inputs(scenario)
-    specs = asset_specs(scenario.sizing)
-    horizon_h = len(inputs.index) * scenario.step_h
-    profiles = unit_profiles(scenario, inputs, [s.name for s in specs])
-    template = template_problem(scenario, inputs, demand_response_caps(scenario, inputs), specs)
-    sizing = optimizer_sizing(specs, scenario.sizing.discount_rate, horizon_h, profiles)
-    sized = solve_sizing(scenario, inputs, sizing_problem(template, inputs, sizing), specs)
+    st = sizing_setup(scenario)
+    sized = solve_sizing(scenario, st.inputs, st.problem, st.specs)
     return sized, time.perf_counter() - t0
 
 

@@ -91,6 +91,14 @@ def build_grid(
     return add_coincident_peaks(scenario, inputs.index, grid)
 
 
+def renewable_available_mw(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Available MW of renewable `name` ("pv" or "wind") per step, its derates applied."""
+    avail = frame[f"{name}_available_mw"].to_numpy(dtype=float)
+    if f"{name}_available_frac" in frame:
+        avail = avail * frame[f"{name}_available_frac"].to_numpy(dtype=float)
+    return avail
+
+
 def build_problem(
     scenario: Scenario,
     inputs: Inputs,
@@ -100,13 +108,11 @@ def build_problem(
     f = inputs.frame
     n = len(inputs.index)
     grid = build_grid(scenario, inputs, net_import_cap_mw)
-    renewables = []
-    for name in ("pv", "wind"):
-        if getattr(scenario, name) is not None:
-            avail = f[f"{name}_available_mw"].to_numpy()
-            if f"{name}_available_frac" in f:
-                avail = avail * f[f"{name}_available_frac"].to_numpy()
-            renewables.append(optimize.Renewable(name=name, available_mw=avail))
+    renewables = [
+        optimize.Renewable(name=name, available_mw=renewable_available_mw(f, name))
+        for name in ("pv", "wind")
+        if getattr(scenario, name) is not None
+    ]
     battery = None
     b = scenario.battery
     if b is not None and b.energy_mwh > 0 and b.power_mw > 0:

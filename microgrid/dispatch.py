@@ -16,6 +16,7 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs, build_problem, solver_options, window_mask
+from microgrid.errors import InputError
 from microgrid.scenario import Scenario, step_of
 from microgrid.solver_errors import solver_failure
 from optimize.rolling import solve_rolling
@@ -220,11 +221,16 @@ def solve_dispatch(
     try:
         return optimize_dispatch(scenario, problem)
     except optimize.Infeasible as exc:
-        raise scenario.error(
-            _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem)
-        ) from None
+        raise infeasible_error(scenario, inputs, problem, exc) from None
     except optimize.SolveError as exc:
         raise solver_failure(scenario, exc, inputs.index) from None
+
+
+def infeasible_error(
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, exc: optimize.Infeasible
+) -> InputError:
+    """The one-line input error of an infeasible `problem`, from its diagnosis `exc`."""
+    return scenario.error(_diagnosis_message(exc, inputs.index, scenario.site.timezone, problem))
 
 
 def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from microgrid.operate import actual_powerflow, add_cosim_outputs, run_operate
 from microgrid.output import Result
 from microgrid.powerflow import run_timeseries
 from microgrid.results import job_segments, summarize, timeseries_frame
-from microgrid.scenario import Scenario, load_scenario
+from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.scenario_yaml import scenario_sha256
 
 
@@ -79,7 +78,7 @@ def run(
     (closed loop; the time series are the actual rows, microgrid/operate/)."""
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r} (use one of {', '.join(MODES)})")
-    scenario, scenario_path = _load(scenario)
+    scenario, scenario_path = scenario_and_path(scenario)
     inputs = load_inputs(scenario)
     caps = demand_response_caps(scenario, inputs)
     problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
@@ -110,14 +109,6 @@ def run(
         scenario_path=scenario_path,
         extra_tables=extra_tables,
     )
-
-
-def _load(scenario: Scenario | str | os.PathLike) -> tuple[Scenario, Path | None]:
-    """The scenario, and the resolved path of its file (None when given as an object)."""
-    if isinstance(scenario, Scenario):
-        return scenario, None
-    path = Path(scenario).resolve()
-    return load_scenario(path), path
 
 
 def _solve(

@@ -6,6 +6,7 @@ against the scenario file's folder. Times without an offset are local to `site.t
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -817,3 +818,12 @@ def load_scenario(path: str | Path) -> Scenario:
     except ValidationError as exc:
         raise validation_errors(exc, path, lines) from None
     return _checked(scenario)
+
+
+def scenario_and_path(scenario: Scenario | str | os.PathLike) -> tuple[Scenario, Path | None]:
+    """The scenario, and the resolved path of its file (None when given as an object): what
+    `microgrid.run` and `microgrid.size` take."""
+    if isinstance(scenario, Scenario):
+        return scenario, None
+    path = Path(scenario).resolve()
+    return load_scenario(path), path

@@ -3,16 +3,17 @@
 PV: the frame's `pv_available_mw` / the scenario's `pv.dc_mw` (size in MWdc; the
 template's dc/ac ratio is kept, so clipping scales with the size). Wind:
 `wind_available_mw` / nameplate MW (n_turbines × the turbine's rated power, the maximum
-of its power curve). Derates (`pv_available_frac`, `wind_available_frac`) apply as in
-`microgrid.assemble.build_problem`. Both resource models are linear in the size at a
-fixed dc/ac ratio (PV) or turbine type (wind), so profile × size is the size's output.
+of its power curve). Derates (`pv_available_frac`, `wind_available_frac`) apply, by
+`microgrid.assemble.renewable_available_mw` as for a run. Both resource models are linear
+in the size at a fixed dc/ac ratio (PV) or turbine type (wind), so profile × size is the
+size's output.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from microgrid.assemble import Inputs
+from microgrid.assemble import Inputs, renewable_available_mw
 from microgrid.scenario import Scenario
 from weather.wind import turbine_rated_mw
 
@@ -27,11 +28,7 @@ def template_mw(scenario: Scenario, name: str) -> float:
 
 def unit_profile(scenario: Scenario, inputs: Inputs, name: str) -> np.ndarray:
     """Available MW per MW of `name` ("pv" or "wind") per step, derates applied."""
-    f = inputs.frame
-    avail = f[f"{name}_available_mw"].to_numpy(dtype=float)
-    if f"{name}_available_frac" in f:
-        avail = avail * f[f"{name}_available_frac"].to_numpy(dtype=float)
-    return avail / template_mw(scenario, name)
+    return renewable_available_mw(inputs.frame, name) / template_mw(scenario, name)
 
 
 def unit_profiles(scenario: Scenario, inputs: Inputs, names: list[str]) -> dict[str, np.ndarray]:

@@ -18,8 +18,13 @@ from pathlib import Path
 
 import optimize
 from microgrid.assemble import Inputs, load_inputs, solver_options
-from microgrid.dispatch import demand_response_caps, optimize_dispatch, solve_dispatch
-from microgrid.scenario import Scenario, load_scenario
+from microgrid.dispatch import (
+    demand_response_caps,
+    infeasible_error,
+    optimize_dispatch,
+    solve_dispatch,
+)
+from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures, Supply
 from microgrid.sizing.problems import (
@@ -30,6 +35,7 @@ from microgrid.sizing.problems import (
 )
 from microgrid.sizing.profiles import unit_profiles
 from microgrid.sizing.summary import sizing_summary, write_sizing_dir
+from microgrid.solver_errors import solver_failure
 from optimize.sizing_parts import size_by_parts
 
 _UNSERVED_TOL_MWH = 1e-3  # the parts' unserved load that counts as none (solver tolerance)
@@ -49,14 +55,6 @@ class SizingResult(SizingStudy):
         """Write sizing.json, sizes.csv and scenario.yaml into `out` (new, empty or an
         earlier sizing folder; built beside it and swapped in); return it absolute."""
         return write_sizing_dir(self, Path(out))
-
-
-def _load(scenario: Scenario | str | os.PathLike) -> tuple[Scenario, Path | None]:
-    """The scenario, and the resolved path of its file (None when given as an object)."""
-    if isinstance(scenario, Scenario):
-        return scenario, None
-    path = Path(scenario).resolve()
-    return load_scenario(path), path
 
 
 def _clipped(size: float, spec: AssetSpec) -> float:
@@ -139,18 +137,31 @@ def _verified(
         fixed = fixed_problem(template, inputs, sized.sizes, profiles)
         try:
             return sized, fixed, optimize_dispatch(scenario, fixed)
-        except optimize.Infeasible:
+        except optimize.Infeasible as exc:
             mw = sized.sizes.get("grid_import", 0.0)
             if spec is None or mw >= spec.max_size or mw <= 0:
-                solve_dispatch(scenario, inputs, fixed)  # raises the one-line diagnosis
-                raise
+                raise infeasible_error(scenario, inputs, fixed, exc) from None
             sized = sized.with_connection(min(spec.max_size, mw * CONNECTION_STEP))
+        except optimize.SolveError as exc:
+            raise solver_failure(scenario, exc, inputs.index) from None
 
 
-def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
-    """Size the scenario's `sizing` assets with its dispatch and jobs, verify the sizes
-    with the exact dispatch and, if asked, size again with the jobs inflexible."""
-    scenario, path = _load(scenario)
+@dataclass(frozen=True)
+class SizingSetup:
+    """A scenario's sizing study before any solve: its inputs, the assets to size, their
+    per-MW profiles, the template problem and the sizing problem."""
+
+    inputs: Inputs
+    specs: tuple[AssetSpec, ...]
+    horizon_h: float
+    profiles: dict
+    template: optimize.Problem
+    problem: optimize.Problem
+
+
+def sizing_setup(scenario: Scenario) -> SizingSetup:
+    """Read the scenario's data and build its sizing problem; a scenario that sizes no
+    asset is one error line."""
     sz = scenario.sizing
     specs = () if sz is None else asset_specs(sz)
     if not specs:
@@ -166,15 +177,24 @@ def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
     template = template_problem(scenario, inputs, caps, specs)
     sizing = optimizer_sizing(specs, sz.discount_rate, horizon_h, profiles)
     problem = sizing_problem(template, inputs, sizing)
-    sized = solve_sizing(scenario, inputs, problem, specs)
-    sized, fixed, verified = _verified(scenario, inputs, template, sized, profiles)
+    return SizingSetup(inputs, specs, horizon_h, profiles, template, problem)
+
+
+def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
+    """Size the scenario's `sizing` assets with its dispatch and jobs, verify the sizes
+    with the exact dispatch and, if asked, size again with the jobs inflexible."""
+    scenario, path = scenario_and_path(scenario)
+    st = sizing_setup(scenario)
+    sized = solve_sizing(scenario, st.inputs, st.problem, st.specs)
+    sized, fixed, verified = _verified(scenario, st.inputs, st.template, sized, st.profiles)
     flexibility = None
-    if sz.flexibility:
-        flexibility = solve_sizing(scenario, inputs, inflexible_problem(problem), specs)
+    if scenario.sizing.flexibility:
+        inflexible = inflexible_problem(st.problem)
+        flexibility = solve_sizing(scenario, st.inputs, inflexible, st.specs)
     return SizingResult(
         scenario=scenario,
         scenario_path=path,
-        horizon_h=horizon_h,
+        horizon_h=st.horizon_h,
         sized=sized,
         verified=SolveFigures.of(verified, extra_usd=sized.capacity_usd),
         supply=Supply.of(verified, scenario.step_h, [r.name for r in fixed.renewables]),
