@@ -5,7 +5,8 @@ Part "year" (``scenarios/ercot-dallas-2023-sizing.yaml``: R1's year, 8760 hourly
 nothing, costs in docs/sizing_costs.md): ``microgrid.size`` once, printing beside the
 issue's goals:
 
-- the sizing solve's time (the parts' LP sizing, one HiGHS thread), goal at most 600 s;
+- the sizing solve's time (by weekly parts, relaxed and then with whole jobs; one HiGHS
+  thread), goal at most 600 s;
 - the process's peak RSS after the whole study (sizing, verification, flexibility), goal at
   most 4 GB;
 - the planning-vs-verified gap (verified − planning) / |verified|, goal at most 1 %;

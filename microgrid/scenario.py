@@ -637,8 +637,9 @@ class Sizing(Strict):
     discount_rate: float = Field(default=0.07, ge=0, le=1)  # real, per year (fraction)
     analysis_years: int = Field(default=20, ge=1, le=100)  # NPV horizon
     # the sizing solve: "price-fix" or "milp" (one model of the whole horizon: weeks), or
-    # "parts" (the horizon cut into parts of about part_h hours, each an LP with the jobs
-    # relaxed, linked by the sizes through Benders cuts: a year; optimize/sizing_parts.py)
+    # "parts" (the horizon cut into parts of about part_h hours, linked by the sizes through
+    # Benders cuts, first with the jobs relaxed, then with whole-job schedules: a year;
+    # optimize/sizing_parts.py)
     method: Literal["price-fix", "milp", "parts"] = "price-fix"
     part_h: int = Field(default=168, ge=24, le=24 * 92)  # "parts": hours per part
     # also size with the jobs inflexible (asap at full power) and report the difference

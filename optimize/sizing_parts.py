@@ -15,19 +15,26 @@ charge's USD per MW × its share of the charge's steps on its own peak
 Coupled rows the split cannot share (ratchets, tiered energy, a carbon budget, a demand
 response program) are refused (``ValueError``).
 
-Per part ``k`` and sizes ``x`` (``size_added``, MW or MWh above the existing fleet):
-``v_k(x)`` = the part's LP optimum with the jobs' on/off relaxed (the hull formulation of
-``optimize/jobs.py``) and the sizes fixed at ``x``, capacity cost left out. ``v_k`` is convex
-and non-increasing in ``x`` (more capacity only loosens rows), and the LP's reduced cost of
-each size column is a subgradient ``g_k``.
+Two Benders loops over the parts (``optimize/sizing_benders.py``: cuts from each part's
+LP, a small master over the sizes, in-out stabilised):
 
-Master (a small LP): ``min Σ_a c_a · x_a + Σ_k θ_k`` over ``x`` in its bounds, with
-``θ_k >= v_k(x^i) + g_k^i · (x − x^i)`` for every point ``x^i`` evaluated so far (the
-first at the largest sizes; with ``x`` in its box the cuts bound ``θ``). Its optimum is a
-lower bound of the parts' LP sizing optimum; each evaluated point gives an upper bound
-``Σ_a c_a · x^i_a + Σ_k v_k(x^i)``. The next point is
-``α · x_best + (1 − α) · x_master`` (in-out stabilisation, α = 0.5) until the bounds meet
-within ``rel_tol`` of the upper bound's gross cost.
+1. Relaxed: ``v_k(x)`` = the part's LP optimum with the sizes fixed at ``x`` and every
+   integer column relaxed (the jobs' hull formulation of ``optimize/jobs.py``), the first
+   point at the largest sizes. The master's optimum is a lower bound of every plan by
+   these parts (``bound_usd``). Its sizes ``x¹`` let jobs run at any fraction of their power,
+   so a connection sized by them is filled to the last MW where whole jobs do not fit
+   (R1's year: its plan cost 4.4 % less than the whole-job year at the same sizes).
+2. Whole jobs (when the parts have integer columns): each part is scheduled at ``x¹`` by
+   price-fix (whole jobs, and no unserved load where a schedule without any exists), and
+   its integer columns are fixed at that schedule ``s_k``. ``v_k^s(x)`` = the cost of that
+   schedule with the continuous dispatch (battery, grid, power fractions) re-optimised at
+   sizes ``x``: convex in ``x``, and a cost some plan attains. The second loop minimises
+   ``c · x + Σ_k v_k^s(x)`` from ``x¹``: a connection the schedules do not fit leaves load
+   unserved at VoLL, so it grows to fit them; a battery that levels their blocks pays.
+   Its best point is the plan (``objective_usd``), never dearer than the schedules at ``x¹``.
+
+Each loop ends by cutting the connection to its best point's peak import (the cost is flat
+there within the tolerance, and the solutions stay feasible).
 """
 
 from __future__ import annotations
@@ -35,16 +42,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-import highspy
 import numpy as np
 
 from optimize.demand_charges import window_charges
 from optimize.highs import compile_model, make_highs
 from optimize.model import build_model
+from optimize.price_fix import price_fix
 from optimize.problem import Generator, Problem, Sizing, SolverOptions
+from optimize.sizing_benders import (
+    BendersResult,
+    PartLP,
+    Point,
+    benders,
+    gross_usd,
+    upper_usd,
+)
 
 _KIND_CONT = 0
-_STABILISE = 0.5  # in-out: the next point is halfway between the best and the master's
 
 
 def split_steps(problem: Problem, part_steps: int) -> list[tuple[int, int]]:
@@ -159,81 +173,96 @@ def _with_unserved(part: Problem) -> Problem:
     return replace(part, generators=(*part.generators, gen))
 
 
-@dataclass
-class _Part:
-    """One part's LP in HiGHS and where its size columns are."""
-
-    h: highspy.Highs
-    cols: np.ndarray  # HiGHS column of each sized asset's size_added, in sizing order
-    unserved: np.ndarray  # HiGHS columns of the unserved-load generator
-    imports: np.ndarray  # HiGHS columns of grid_import_mw
-
-
-def _part_lp(part: Problem, names: list[str], options: SolverOptions) -> _Part:
-    m = build_model(_with_unserved(part))
-    cm = compile_model(m)
-    h = make_highs(cm, options)
-    if cm.integrality is not None:
-        icols = np.flatnonzero(cm.integrality > 0)
-        h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
+def _part_columns(m, cm, names: list[str]) -> PartLP:
+    """``m``'s compiled columns of the sizes, the unserved load and the import (no HiGHS
+    object yet)."""
     col = {id(v): i for i, v in enumerate(cm.columns)}
-    return _Part(
-        h=h,
+
+    def cols(variables) -> np.ndarray:
+        return np.array([col[id(v)] for v in variables if id(v) in col], dtype=np.int32)
+
+    return PartLP(
+        h=None,
         cols=np.array([col[id(m.size_added[a])] for a in names], dtype=np.int32),
-        unserved=np.array(
-            [col[id(m.gen_mw[UNSERVED, t])] for t in m.T if id(m.gen_mw[UNSERVED, t]) in col],
-            dtype=np.int32,
-        ),
-        imports=np.array(
-            [col[id(v)] for v in m.grid_import_mw.values() if id(v) in col], dtype=np.int32
-        ),
+        unserved=cols(m.gen_mw[UNSERVED, t] for t in m.T),
+        imports=cols(m.grid_import_mw.values()),
     )
 
 
-@dataclass
-class _Point:
-    """The parts evaluated at sizes ``x``: each part's LP cost and subgradient."""
+def _integer_columns(cm) -> np.ndarray:
+    if cm.integrality is None:
+        return np.zeros(0, dtype=np.int32)
+    return np.flatnonzero(cm.integrality > 0).astype(np.int32)
 
-    x: np.ndarray
-    costs_usd: np.ndarray  # per part
-    grads: np.ndarray  # per part × asset: USD per unit of size
-    unserved_mwh: float
+
+def _relaxed_part(part: Problem, names: list[str], options: SolverOptions) -> tuple[PartLP, bool]:
+    """The part's LP with every integer column relaxed (the jobs' hull formulation), and
+    whether it had any integer column."""
+    m = build_model(_with_unserved(part))
+    cm = compile_model(m)
+    p = _part_columns(m, cm, names)
+    p.h = make_highs(cm, options)
+    icols = _integer_columns(cm)
+    p.h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
+    return p, len(icols) > 0
+
+
+def _whole_job_part(
+    part: Problem, names: list[str], x: np.ndarray, options: SolverOptions
+) -> PartLP:
+    """The part at sizes ``x`` scheduled with whole jobs by price-fix (``optimize/price_fix.py``;
+    with no unserved load where it finds such a schedule), then as an LP in the sizes with
+    every integer column fixed at that schedule: ``v_k^s(x)``, the cost of schedule ``s``
+    with the continuous dispatch (battery, grid, power fractions) re-optimised."""
+    m = build_model(_with_unserved(part))
+    cm = compile_model(m)
+    p = _part_columns(m, cm, names)
+    p.h = h = make_highs(cm, options)
+    h.changeColsBounds(len(p.cols), p.cols, x, x)
+    none = np.zeros(len(p.unserved))
+    h.changeColsBounds(len(p.unserved), p.unserved, none, none)
+    schedule = price_fix(h, cm, m).values
+    h.changeColsBounds(len(p.unserved), p.unserved, none, cm.col_upper[p.unserved])
+    if schedule is None:  # no whole-job schedule serves all load: unserved at VoLL
+        schedule = price_fix(h, cm, m).values
+    if schedule is None:
+        raise RuntimeError("price-fix found no schedule of a part, unserved load allowed")
+    icols = _integer_columns(cm)
+    fixed = np.round(schedule[icols])
+    h.changeColsBounds(len(icols), icols, fixed, fixed)
+    h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
+    return p
+
+
+@dataclass(frozen=True)
+class PartsSizing:
+    """The sizes chosen by parts, the cost of their plan and a lower bound (USD over the
+    horizon: capacity cost + the parts' operating costs)."""
+
+    sizes: dict[str, float]  # asset name -> total size (MW or MWh)
+    # the plan's cost at ``sizes``: capacity + each part's operating cost, with whole-job
+    # schedules when the parts have integer columns (else the parts' LP optimum)
+    objective_usd: float
+    # lower bound of every plan by these parts: the relaxed Benders master's optimum
+    bound_usd: float
+    relaxed_objective_usd: float  # the relaxed parts' cost at their own best sizes
+    capacity_usd: float
+    # the plan's gross cost (capacity + the parts' costs, each counted positive): the basis
+    # of the tolerances
+    gross_usd: float
+    iterations: int  # points evaluated, both loops
+    n_parts: int
+    part_steps: list[tuple[int, int]]
+    whole_jobs: bool  # the second loop ran (the parts have integer columns)
+    unserved_mwh: float  # load the plan leaves unserved (0 when the sizes serve all)
     peak_import_mw: float
+    solve_s: float
+    # "optimal": both loops converged and the plan is within the tolerance of the bound;
+    # "heuristic": converged, the plan further from the bound; "iteration_limit"
+    status: str
 
 
-def _evaluate(parts: list[_Part], x: np.ndarray, step_h: float) -> _Point:
-    costs, grads, unserved, peak = [], [], 0.0, 0.0
-    for p in parts:
-        p.h.changeColsBounds(len(p.cols), p.cols, x, x)
-        p.h.run()
-        if p.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"a part's LP ended {p.h.modelStatusToString(p.h.getModelStatus())}")
-        sol = p.h.getSolution()
-        costs.append(p.h.getInfo().objective_function_value)
-        grads.append(np.asarray(sol.col_dual)[p.cols])
-        values = np.asarray(sol.col_value)
-        unserved += float(values[p.unserved].sum()) * step_h
-        if len(p.imports):
-            peak = max(peak, float(values[p.imports].max()))
-    return _Point(x.copy(), np.array(costs), np.array(grads), unserved, peak)
-
-
-def _upper_usd(pt: _Point, c: np.ndarray) -> float:
-    """The point's capacity cost plus its parts' LP costs (USD): an upper bound."""
-    return float(c @ pt.x + pt.costs_usd.sum())
-
-
-def _gross_usd(pt: _Point, c: np.ndarray) -> float:
-    """The same with every part's cost counted positive: the basis of the tolerance."""
-    return float(c @ pt.x + np.abs(pt.costs_usd).sum())
-
-
-def _bounds_met(best: _Point, c: np.ndarray, bound: float, rel_tol: float) -> bool:
-    ub = _upper_usd(best, c)
-    return ub - bound <= rel_tol * max(abs(ub), _gross_usd(best, c))
-
-
-def _tighten_connection(best: _Point, names: list[str], free: list) -> None:
+def _tighten_connection(best: Point, names: list[str], free: list) -> None:
     """The loop stops within its tolerance, where the cost may be flat in a size: the
     connection is cut to the best point's peak import (its parts' LP solutions stay
     feasible and cost the same; the capacity cost falls)."""
@@ -244,54 +273,10 @@ def _tighten_connection(best: _Point, names: list[str], free: list) -> None:
     best.x[k] = min(best.x[k], max(added, free[k].lower_size - free[k].existing))
 
 
-@dataclass(frozen=True)
-class PartsSizing:
-    """The sizes chosen by parts and the bounds on the parts' LP sizing optimum (USD over the
-    horizon: capacity cost + the parts' operating LP costs)."""
-
-    sizes: dict[str, float]  # asset name -> total size (MW or MWh)
-    objective_usd: float  # upper bound: the best point's capacity + operating LP cost
-    bound_usd: float  # lower bound: the master's optimum
-    capacity_usd: float
-    # the best point's gross cost (capacity + the parts' LP costs, each counted positive): the
-    # basis of rel_tol
-    gross_usd: float
-    iterations: int
-    n_parts: int
-    part_steps: list[tuple[int, int]]
-    unserved_mwh: float  # load the best point leaves unserved (0 when the sizes serve all)
-    peak_import_mw: float
-    solve_s: float
-    status: str  # "optimal" (bounds within rel_tol) or "iteration_limit"
-
-
-class _Master:
-    """``min c·x + Σ θ_k`` with the cuts so far (HiGHS LP: columns x then θ)."""
-
-    def __init__(self, c: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_parts: int):
-        self.n_x, self.n_parts = len(c), n_parts
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
-        cost = np.concatenate([c, np.ones(self.n_parts)])
-        # θ free: the first cuts and the box on x bound it
-        lower = np.concatenate([lo, np.full(n_parts, -highspy.kHighsInf)])
-        upper = np.concatenate([hi, np.full(self.n_parts, highspy.kHighsInf)])
-        self.h.addVars(len(cost), lower, upper)
-        self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-
-    def add_cuts(self, pt: _Point) -> None:
-        """``θ_k − g_k · x >= v_k − g_k · x^i`` for each part ``k``."""
-        idx = np.arange(self.n_x + 1, dtype=np.int32)
-        for k in range(self.n_parts):
-            g = pt.grads[k]
-            idx[-1] = self.n_x + k
-            vals = np.concatenate([-g, [1.0]])
-            self.h.addRow(pt.costs_usd[k] - float(g @ pt.x), highspy.kHighsInf, len(idx), idx, vals)
-
-    def solve(self) -> tuple[np.ndarray, float]:
-        self.h.run()
-        sol = self.h.getSolution()
-        return np.asarray(sol.col_value)[: self.n_x], self.h.getInfo().objective_function_value
+def _status(relaxed: BendersResult, whole: BendersResult | None, gap: float, tol: float) -> str:
+    if not relaxed.converged or (whole is not None and not whole.converged):
+        return "iteration_limit"
+    return "optimal" if gap <= tol else "heuristic"
 
 
 def size_by_parts(
@@ -302,47 +287,46 @@ def size_by_parts(
     max_iter: int = 60,
 ) -> PartsSizing:
     """Choose ``problem.sizing``'s sizes by parts of about ``part_steps`` steps (see the
-    module docstring); ``rel_tol``: stop when the bounds are this close (relative to the
-    best point's gross cost: capacity + the parts' positive LP costs)."""
+    module docstring); ``rel_tol``: stop each Benders loop when its bounds are this close
+    (relative to the best point's gross cost: capacity + the parts' positive costs)."""
     t0 = time.perf_counter()
     _check_splittable(problem)
     free = [a for a in problem.sizing.assets if a.max_size > a.lower_size]
     names = [a.name for a in free]
     lo = np.array([a.lower_size - a.existing for a in free])
     hi = np.array([a.max_size - a.existing for a in free])
-    c = np.array([a.usd_per_unit for a in free])
+    box = (np.array([a.usd_per_unit for a in free]), lo, hi)
     spans = split_steps(problem, part_steps)
-    parts = [_part_lp(part_problem(problem, a, e), names, options) for a, e in spans]
-    best = _evaluate(parts, hi, problem.step_h)  # the largest sizes: each part's least cost
-    master = _Master(c, lo, hi, len(parts))
-    master.add_cuts(best)
-    bound, iterations = -np.inf, 1
-    while iterations < max_iter:
-        x_master, bound = master.solve()
-        if _bounds_met(best, c, bound, rel_tol):
-            break
-        x = np.clip(_STABILISE * best.x + (1 - _STABILISE) * x_master, lo, hi)
-        pt = _evaluate(parts, x, problem.step_h)
-        iterations += 1
-        master.add_cuts(pt)
-        if _upper_usd(pt, c) < _upper_usd(best, c):
-            best = pt
-    _tighten_connection(best, names, free)
-    ub, gross = _upper_usd(best, c), _gross_usd(best, c)
-    done = _bounds_met(best, c, bound, rel_tol)
+    parts = [part_problem(problem, a, e) for a, e in spans]
+    lps = [_relaxed_part(p, names, options) for p in parts]
+    # the largest sizes first: each part's least cost
+    relaxed = benders([lp for lp, _ in lps], box, hi, problem.step_h, rel_tol, max_iter)
+    _tighten_connection(relaxed.best, names, free)
+    whole = None
+    if any(integer for _, integer in lps):
+        del lps  # one part's HiGHS objects at a time
+        wparts = [_whole_job_part(p, names, relaxed.best.x, options) for p in parts]
+        whole = benders(wparts, box, relaxed.best.x, problem.step_h, rel_tol, max_iter)
+        _tighten_connection(whole.best, names, free)
+    best = (whole or relaxed).best
+    c = box[0]
+    ub, gross = upper_usd(best, c), gross_usd(best, c)
+    gap = (ub - relaxed.bound_usd) / max(abs(ub), gross, 1e-9)
     sizes = {a.name: a.lower_size for a in problem.sizing.assets}
     sizes.update({a.name: a.existing + float(v) for a, v in zip(free, best.x, strict=True)})
     return PartsSizing(
         sizes=sizes,
         objective_usd=ub,
-        bound_usd=float(bound),
+        bound_usd=relaxed.bound_usd,
+        relaxed_objective_usd=upper_usd(relaxed.best, c),
         capacity_usd=float(c @ best.x),
         gross_usd=gross,
-        iterations=iterations,
+        iterations=relaxed.iterations + (0 if whole is None else whole.iterations),
         n_parts=len(parts),
         part_steps=spans,
+        whole_jobs=whole is not None,
         unserved_mwh=best.unserved_mwh,
         peak_import_mw=best.peak_import_mw,
         solve_s=time.perf_counter() - t0,
-        status="optimal" if done else "iteration_limit",
+        status=_status(relaxed, whole, gap, max(rel_tol, options.mip_rel_gap)),
     )

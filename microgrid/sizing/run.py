@@ -96,8 +96,9 @@ def _outcomes(
 def _sized_by_parts(
     scenario: Scenario, problem: optimize.Problem, specs: tuple[AssetSpec, ...]
 ) -> Sized:
-    """`method: parts`: Benders over LP parts of `sizing.part_h` hours; its figures are the
-    parts' LP sizing optimum's bounds (the jobs relaxed: planning, not a schedule)."""
+    """`method: parts`: Benders over parts of `sizing.part_h` hours, relaxed and then with
+    whole-job schedules; its figures are the whole-job plan's cost and the relaxed parts'
+    lower bound (optimize/sizing_parts.py)."""
     part_steps = round(scenario.sizing.part_h / scenario.step_h)
     try:
         r = size_by_parts(problem, part_steps, solver_options(scenario))
@@ -120,18 +121,18 @@ def _sized_by_parts(
     return Sized(_outcomes(problem, specs, r.sizes), figures, r.peak_import_mw)
 
 
-def _verified(
+def verified_sizes(
     scenario: Scenario,
     inputs: Inputs,
     template: optimize.Problem,
     sized: Sized,
     profiles: dict,
 ) -> tuple[Sized, optimize.Problem, optimize.Dispatch]:
-    """The dispatch at the sizes, solved as `microgrid run` solves it. A plan that relaxed
-    the jobs (`method: parts`) can size the connection for jobs running at any fraction of
-    their power, where whole jobs do not fit: if no schedule exists, the connection is
-    raised by CONNECTION_STEP (up to its bound) and the plan's cost by the capacity added
-    (its dispatch stays feasible), until one does (`connection_raised_from_mw`)."""
+    """The dispatch at the sizes, solved as `microgrid run` solves it. A plan by parts
+    (`method: parts`) schedules each part on its own; rolling windows cut the horizon
+    elsewhere and may find no schedule at its connection: then the connection is raised by
+    CONNECTION_STEP (up to its bound) and the plan's cost by the capacity added (its
+    dispatch stays feasible), until one does (`connection_raised_from_mw`)."""
     spec = next((a.spec for a in sized.assets if a.spec.name == "grid_import"), None)
     while True:
         fixed = fixed_problem(template, inputs, sized.sizes, profiles)
@@ -186,7 +187,7 @@ def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
     scenario, path = scenario_and_path(scenario)
     st = sizing_setup(scenario)
     sized = solve_sizing(scenario, st.inputs, st.problem, st.specs)
-    sized, fixed, verified = _verified(scenario, st.inputs, st.template, sized, st.profiles)
+    sized, fixed, verified = verified_sizes(scenario, st.inputs, st.template, sized, st.profiles)
     flexibility = None
     if scenario.sizing.flexibility:
         inflexible = inflexible_problem(st.problem)

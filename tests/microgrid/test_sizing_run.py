@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from microgrid.assemble import load_inputs
 from microgrid.cli import main
 from microgrid.scenario import Scenario
 from microgrid.sizing.profiles import unit_profile
+from microgrid.sizing.run import sizing_setup, solve_sizing, verified_sizes
 
 PRICE_USD_PER_MWH = 50.0  # TINY's flat price
 HORIZON_H = 48.0
@@ -225,12 +227,8 @@ def test_rolling_scenario_sizes_on_one_solve_and_verifies_rolling():
     assert res.verified.objective_usd >= res.sized.planning.bound_usd - 1e-6
 
 
-def test_parts_connection_is_raised_until_whole_jobs_fit():
-    """TINY's 10 MW job may only run at full power (f_min 1) for 4 of its 16 h. The parts'
-    LP spreads it at a quarter of its power (2.5 MW IT), so its connection is 11 + 2.75 =
-    13.75 MW; whole, the job needs 11 + 11 = 22 MW. The verification finds no schedule at
-    13.75 or 17.9 MW and raises the connection by 1.3× until one exists: 13.75 × 1.3^2 =
-    23.2 MW."""
+def _whole_job_site() -> dict:
+    """TINY without its battery, sizing only the connection by parts of 24 h."""
     sc = copy.deepcopy(TINY)
     del sc["battery"]
     sc["sizing"] = {
@@ -239,13 +237,48 @@ def test_parts_connection_is_raised_until_whole_jobs_fit():
         "part_h": 24,
         "grid_import": {"capex_usd_per_mw": _capex_for(10.0), "lifetime_years": 1, "max_mw": 60},
     }
-    res = microgrid.size(_scenario(sc))
+    return sc
+
+
+def test_parts_size_the_connection_for_whole_jobs():
+    """TINY's 10 MW job may only run at full power (f_min 1) for 4 of its 16 h. The relaxed
+    parts spread it at a quarter of its power (2.5 MW IT): a connection of 11 + 2.75 =
+    13.75 MW. The whole-job loop schedules it whole at those sizes (load unserved at VoLL
+    where it does not fit) and sizes the connection for that schedule: 11 + 11 = 22 MW,
+    which the verification's schedule fits as it is."""
+    res = microgrid.size(_scenario(_whole_job_site()))
     summary = res.summary()
-    assert summary["connection_raised_from_mw"] == pytest.approx(13.75, rel=1e-6)
-    assert summary["assets"]["grid_import"]["total"] == pytest.approx(13.75 * 1.3**2, rel=1e-6)
+    assert summary["assets"]["grid_import"]["total"] == pytest.approx(22.0, rel=1e-6)
+    assert summary["connection_raised_from_mw"] is None
     p = res.sized.planning
-    # the plan's cost rose by the 10 USD/MW of the capacity added, above the LP's cost,
-    # which lies within the parts' 0.1 % tolerance of their bound
-    lp_usd = p.objective_usd - 10.0 * 13.75 * (1.3**2 - 1)
-    assert p.bound_usd - 1e-6 <= lp_usd <= p.bound_usd + 1e-3 * abs(lp_usd)
-    assert res.verified.objective_usd > p.objective_usd  # whole jobs cost more than the LP
+    # the bound is the relaxed plan's (13.75 MW); the whole-job plan pays 8.25 MW more of
+    # connection at 10 USD/MW, and its schedule is a real one: the one-solve verification
+    # at the same sizes (the exact optimum) costs no more than it, up to the demand charge
+    # the parts split by their share of the month (here both parts pay their own peak)
+    assert p.bound_usd < p.objective_usd
+    assert p.objective_usd - p.bound_usd >= 10.0 * 8.25 - 1e-3 * abs(p.objective_usd)
+    assert res.verified.objective_usd >= p.bound_usd - 1e-6
+    assert abs(summary["planning_vs_verified_gap"]) < 0.02
+
+
+def test_verification_raises_a_connection_no_schedule_fits():
+    """Given the relaxed plan's 13.75 MW, the verification finds no schedule at 13.75 or
+    17.9 MW and raises the connection by 1.3x until one exists: 13.75 × 1.3^2 = 23.2 MW, and
+    the plan's cost by the 10 USD/MW of the capacity added."""
+    sc = _scenario(_whole_job_site())
+    st = sizing_setup(sc)
+    sized = solve_sizing(sc, st.inputs, st.problem, st.specs)
+    small = replace(
+        sized,
+        assets=tuple(
+            replace(a, total=13.75) if a.spec.name == "grid_import" else a for a in sized.assets
+        ),
+    )
+    raised, _, d = verified_sizes(sc, st.inputs, st.template, small, st.profiles)
+    assert raised.connection_raised_from_mw == pytest.approx(13.75, rel=1e-6)
+    assert raised.sizes["grid_import"] == pytest.approx(13.75 * 1.3**2, rel=1e-6)
+    added_usd = 10.0 * 13.75 * (1.3**2 - 1)
+    assert raised.planning.objective_usd == pytest.approx(
+        small.planning.objective_usd + added_usd, rel=1e-9
+    )
+    assert float(d.series["grid_import_mw"].max()) <= 13.75 * 1.3**2 + 1e-6

@@ -130,3 +130,28 @@ def test_rows_that_span_the_parts_are_refused(change):
         p = replace(p, grid=replace(p.grid, energy_tiers=(tiers,)))
     with pytest.raises(ValueError, match="sizing by parts cannot split"):
         size_by_parts(p, 24, EXACT)
+
+
+def test_whole_jobs_size_the_connection_for_a_schedule_the_parts_can_run():
+    """Two 4 MW jobs of 6 h (f_min 1) in the dark hours 0-8 and 24-32 on 10 MW of load.
+    Relaxed, each runs at 3 MW over all 8 hours: a 13 MW connection. Whole, each runs at
+    4 MW: 14 MW. The plan is a schedule the parts can run: each part's exact MILP at the
+    plan's sizes costs no more than the plan says, and the relaxed master bounds it."""
+    p = _solar_site(48, jobs=[_job("night", 0, 8), _job("next", 24, 32)])
+    r = size_by_parts(p, 24, EXACT, rel_tol=1e-6, max_iter=200)
+    assert r.whole_jobs and r.n_parts == 2 and r.unserved_mwh == pytest.approx(0.0, abs=1e-6)
+    assert r.sizes["grid_import"] == pytest.approx(14.0, abs=1e-3)
+    tol = 1e-6 * abs(r.objective_usd)
+    assert r.bound_usd <= r.relaxed_objective_usd + tol
+    assert r.relaxed_objective_usd < r.objective_usd  # the extra MW at 150 USD each, at least
+    fixed = Sizing(
+        tuple(
+            replace(a, min_size=r.sizes[a.name], max_size=r.sizes[a.name]) for a in p.sizing.assets
+        )
+    )
+    exact_usd = sum(
+        solve(part_problem(replace(p, sizing=fixed), a, e), EXACT).objective_usd
+        for a, e in r.part_steps
+    )
+    assert exact_usd <= r.objective_usd - r.capacity_usd + tol
+    assert exact_usd == pytest.approx(r.objective_usd - r.capacity_usd, rel=1e-6)
