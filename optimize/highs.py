@@ -315,3 +315,11 @@ def load_values(m: pyo.Block, cm: CompiledModel, values) -> None:
                 if ub is not None and x > ub:
                     x = ub
                 v.set_value(x, skip_validation=True)
+
+
+def set_start(h: highspy.Highs, values) -> None:
+    """Give HiGHS the column values ``values`` (every column) as its MIP start."""
+    start = highspy.HighsSolution()
+    start.col_value = list(values)
+    start.value_valid = True
+    h.setSolution(start)

@@ -32,6 +32,7 @@ from optimize.highs import (
     make_highs,
     relative_gap,
     run_highs,
+    set_start,
 )
 from optimize.model import build_model
 from optimize.price_fix import PriceFixResult, price_fix, seeded_schedule
@@ -72,7 +73,7 @@ def solve_compiled(
         if start_on:
             seed = seeded_schedule(h, cm, m, start_on)
             if seed.values is not None:
-                _set_start(h, seed.values)
+                set_start(h, seed.values)
         return run_highs(h, True, cm), None
     limit = options.time_limit_s
     if limit is not None and options.method == "milp":
@@ -91,7 +92,7 @@ def solve_compiled(
             result = HighsResult(status, pf.objective_usd, gap, True, pf.seconds, pf.bound_usd)
             result.gap_basis = basis
             return result, pf.values
-        _set_start(h, pf.values)
+        set_start(h, pf.values)
     return _milp_after_start(h, cm, options, pf, basis), None
 
 
@@ -124,16 +125,8 @@ def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float
         if res.status != "optimal" or res.gap_basis is None or res.mip_gap <= rel_gap:
             return res
         spent_s, basis = res.solve_s, res.gap_basis
-        _set_start(h, h.getSolution().col_value)
+        set_start(h, h.getSolution().col_value)
     return res
-
-
-def _set_start(h: highspy.Highs, values) -> None:
-    """Give HiGHS the column values ``values`` as its MIP start."""
-    start = highspy.HighsSolution()
-    start.col_value = list(values)
-    start.value_valid = True
-    h.setSolution(start)
 
 
 def _milp_after_start(h, cm: CompiledModel, options: SolverOptions, pf, basis) -> HighsResult:

@@ -31,6 +31,7 @@ COLUMNS = (
     "onsite",
     "connection_mw",
     "max_campus_it_mw",
+    "max_campus_bound_it_mw",
     "curtailed_mwh",
     "curtailed_hours",
     "curtailed_training_pct",
@@ -38,6 +39,7 @@ COLUMNS = (
     "max_curtailed_mw",
     "campus_it_mw",
     "connection_needed_mw",
+    "connection_needed_bound_mw",
     "needed_curtailed_mwh",
     "needed_curtailed_hours",
     "needed_curtailed_training_pct",
@@ -53,6 +55,9 @@ NOTES = (
     "connection_needed_mw: the least connection for the scenario's campus (campus_it_mw); "
     "needed_* are its least curtailment; empty when no connection serves it (inference in "
     "an outage with nothing on site).",
+    "*_bound_*: the proven bound (no larger campus fits, no smaller connection serves); "
+    "equal to the answer with the energy measure, and where the hours MILP proved its "
+    "optimum.",
     "onsite: with the scenario's PV, wind and battery as sized in the scenario (and backup "
     "generators per 'backup'); without: the grid alone.",
 )
@@ -66,6 +71,7 @@ def row_record(row: HeadroomRow, result: HeadroomResult) -> dict[str, object]:
         "onsite": row.onsite,
         "connection_mw": result.connection_mw,
         "max_campus_it_mw": a.campus_it_mw,
+        "max_campus_bound_it_mw": a.size_bound_mw,
         "curtailed_mwh": a.curtailed_mwh,
         "curtailed_hours": a.curtailed_hours,
         "curtailed_training_pct": 100 * a.curtailed_share_training,
@@ -73,6 +79,7 @@ def row_record(row: HeadroomRow, result: HeadroomResult) -> dict[str, object]:
         "max_curtailed_mw": a.max_curtailed_mw,
         "campus_it_mw": result.campus_it_mw,
         "connection_needed_mw": b.connection_mw if b.feasible else None,
+        "connection_needed_bound_mw": _if_feasible(b, b.size_bound_mw),
         "needed_curtailed_mwh": _if_feasible(b, b.curtailed_mwh),
         "needed_curtailed_hours": _if_feasible(b, b.curtailed_hours),
         "needed_curtailed_training_pct": _if_feasible(b, 100 * b.curtailed_share_training),

@@ -6,11 +6,15 @@ steps with the hours measure), n steps of 1 h, availability a[t] of the connecti
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 
+from optimize import headroom as hr
 from optimize.headroom import HeadroomCase, max_campus, min_connection
-from optimize.problem import Battery
+from optimize.problem import Battery, SolverOptions
 
 
 def flat_case(n=100, pue=1.0, inference=0.0, avail=None, **kw) -> HeadroomCase:
@@ -192,3 +196,66 @@ def test_bad_arguments(kw, match):
         max_campus(flat_case(n=2), 100.0, **kw)
     with pytest.raises(ValueError, match="pue"):
         flat_case(n=2, pue=0.9)
+
+
+def _small_site(n: int = 12) -> HeadroomCase:
+    rng = np.random.default_rng(3)
+    t = np.arange(n)
+    return HeadroomCase(
+        step_h=1.0,
+        pue=1.1 + 0.2 * rng.random(n),
+        inference_frac=0.1 + 0.2 * rng.random(n),
+        connection_avail_frac=np.where(t % 5 == 2, 0.4, 1.0),
+        renewable_mw=np.clip(30 * np.sin(2 * np.pi * (t - 3) / 12), 0, None),
+        battery=two_level_battery(0.9),
+    )
+
+
+def _best_over_step_sets(case: HeadroomCase, k: int, maximise_campus: bool, size: float):
+    """The hours answer by enumeration: curtailment allowed in exactly the steps of each
+    k-subset, one LP each (the model's own rows, its binaries fixed)."""
+    best = None
+    for chosen in itertools.combinations(range(case.n_steps), k):
+        bounds = ((0.0, 1e4), (size, size)) if maximise_campus else ((size, size), (0.0, None))
+        m = hr._build_model(case, k / case.n_steps, "hours", *bounds)
+        for t in m.T:
+            m.headroom_curtailed[t].fix(1 if t in chosen else 0)
+        var = m.campus_it_mw if maximise_campus else m.connection_mw
+        m.obj = pyo.Objective(expr=(-1 if maximise_campus else 1) * var)
+        status, _, _ = hr._run(m, SolverOptions(mip_rel_gap=0.0, node_limit=None))
+        if status == "infeasible":
+            continue
+        v = float(var.value)
+        better = best is None or (v > best if maximise_campus else v < best)
+        best = v if better else best
+    return best
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_hours_answers_and_bounds_match_enumeration(k):
+    """With a battery, PV, inference and derates the hours MILP (its big-M cut to the
+    curtailment a step can use, its size bounded by the energy LP, started from the steps
+    that LP curtails most) finds the best k steps to curtail, as enumeration does, and its
+    proven bound is that answer."""
+    case = _small_site()
+    exact = SolverOptions(mip_rel_gap=0.0, node_limit=None)
+    frac = k / case.n_steps
+    p = max_campus(case, 60.0, frac, measure="hours", options=exact)
+    assert p.campus_it_mw == pytest.approx(_best_over_step_sets(case, k, True, 60.0), rel=1e-6)
+    assert p.size_bound_mw == pytest.approx(p.campus_it_mw, rel=1e-6)
+    assert p.curtailed_hours <= k + 1e-9
+    q = min_connection(case, 40.0, frac, measure="hours", options=exact)
+    assert q.connection_mw == pytest.approx(_best_over_step_sets(case, k, False, 40.0), rel=1e-6)
+    assert q.size_bound_mw == pytest.approx(q.connection_mw, rel=1e-6)
+
+
+def test_a_stopped_hours_solve_reports_a_valid_bound():
+    """One node only: the answer may fall short, but the bound it reports holds the true
+    answer (no larger campus exists)."""
+    case = _small_site(24)
+    exact = max_campus(case, 60.0, 3 / 24, "hours", SolverOptions(mip_rel_gap=0.0, node_limit=None))
+    quick = max_campus(case, 60.0, 3 / 24, "hours", SolverOptions(mip_rel_gap=0.0, node_limit=1))
+    assert quick.campus_it_mw <= exact.campus_it_mw + 1e-6
+    assert quick.size_bound_mw >= exact.campus_it_mw - 1e-6
+    # the energy LP at the share of the 3 largest steps bounds it too
+    assert quick.size_bound_mw <= max_campus(case, 60.0, 0.5).campus_it_mw + 1e-6
