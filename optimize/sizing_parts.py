@@ -195,13 +195,19 @@ def _integer_columns(cm) -> np.ndarray:
     return np.flatnonzero(cm.integrality > 0).astype(np.int32)
 
 
-def _relaxed_part(part: Problem, names: list[str], options: SolverOptions) -> tuple[PartLP, bool]:
-    """The part's LP with every integer column relaxed (the jobs' hull formulation), and
-    whether it had any integer column."""
+def _part_highs(part: Problem, names: list[str], options: SolverOptions):
+    """The part (with its unserved load) built, compiled and in HiGHS: ``(PartLP, cm, m)``."""
     m = build_model(_with_unserved(part))
     cm = compile_model(m)
     p = _part_columns(m, cm, names)
     p.h = make_highs(cm, options)
+    return p, cm, m
+
+
+def _relaxed_part(part: Problem, names: list[str], options: SolverOptions) -> tuple[PartLP, bool]:
+    """The part's LP with every integer column relaxed (the jobs' hull formulation), and
+    whether it had any integer column."""
+    p, cm, _ = _part_highs(part, names, options)
     icols = _integer_columns(cm)
     p.h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
     return p, len(icols) > 0
@@ -214,10 +220,8 @@ def _whole_job_part(
     with no unserved load where it finds such a schedule), then as an LP in the sizes with
     every integer column fixed at that schedule: ``v_k^s(x)``, the cost of schedule ``s``
     with the continuous dispatch (battery, grid, power fractions) re-optimised."""
-    m = build_model(_with_unserved(part))
-    cm = compile_model(m)
-    p = _part_columns(m, cm, names)
-    p.h = h = make_highs(cm, options)
+    p, cm, m = _part_highs(part, names, options)
+    h = p.h
     h.changeColsBounds(len(p.cols), p.cols, x, x)
     none = np.zeros(len(p.unserved))
     h.changeColsBounds(len(p.unserved), p.unserved, none, none)
