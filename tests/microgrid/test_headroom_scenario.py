@@ -143,3 +143,34 @@ def test_public_name_is_the_function():
     assert callable(microgrid.headroom)
     assert headroom_cli.MEASURES == MEASURES
     assert headroom_cli.BACKUP_MODES == BACKUP_MODES
+
+
+def test_cli_hours_reports_each_answer_with_its_bound(tmp_path, capsys):
+    """The hours measure on TINY (48 steps; X = 2 %: no step, 5 %: 2 steps): each answer
+    comes with its proven bound, equal to it where the MILP proved its optimum; with the
+    energy measure (an LP) the bound is the answer."""
+    scenario = tiny(tmp_path)
+    for measure in ("hours", "energy"):
+        out = tmp_path / measure
+        args = ["headroom", str(scenario), "--out", str(out), "--curtail-pct", "2,5"]
+        assert main([*args, "--measure", measure, "--time-limit-s", "60"]) == 0
+        with open(out / "headroom.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        for r in rows:
+            assert r["status"] == "optimal"
+            campus, bound = float(r["max_campus_it_mw"]), float(r["max_campus_bound_it_mw"])
+            assert bound == pytest.approx(campus, rel=1e-3)
+            need = float(r["connection_needed_mw"])
+            assert float(r["connection_needed_bound_mw"]) == pytest.approx(need, rel=1e-3)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "nan"])
+def test_cli_bad_time_limit_exits_2(tmp_path, capsys, limit):
+    scenario = tiny(tmp_path)
+    line = one_error_line(
+        capsys,
+        ["headroom", str(scenario), "--out", str(tmp_path / "o"), f"--time-limit-s={limit}"],
+    )
+    assert "--time-limit-s" in line
+    assert not (tmp_path / "o").exists()
