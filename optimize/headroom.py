@@ -297,7 +297,7 @@ def _set_hours_start(h, cm, m, on: np.ndarray) -> float:
     """Solve ``h`` with the curtailment binaries fixed to ``on`` and give the answer to
     HiGHS as its start (none if that is infeasible); return the seconds taken."""
     t0 = time.perf_counter()
-    col = {id(v): i for i, v in enumerate(cm.columns)}
+    col = cm.column_index()
     steps = [t for t in m.T if id(m.headroom_curtailed[t]) in col]
     cols = np.array([col[id(m.headroom_curtailed[t])] for t in steps], dtype=np.int32)
     fixed = on[steps].astype(float)

@@ -108,6 +108,24 @@ class CompiledModel:
     a_value: np.ndarray
     integrality: np.ndarray | None
 
+    def column_index(self) -> dict[int, int]:
+        """``id(var)`` -> HiGHS column, for the Pyomo vars the compiler kept (a fixed var
+        has no column)."""
+        return {id(v): i for i, v in enumerate(self.columns)}
+
+    def integer_columns(self) -> np.ndarray:
+        """The HiGHS columns that are integer (none for an LP)."""
+        if self.integrality is None:
+            return np.zeros(0, dtype=np.int32)
+        return np.flatnonzero(self.integrality > 0).astype(np.int32)
+
+
+def set_integrality(h: highspy.Highs, cols: np.ndarray, integer: bool) -> None:
+    """Make HiGHS columns ``cols`` integer or continuous (relaxed)."""
+    kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+    if len(cols):
+        h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind))
+
 
 @dataclass
 class HighsResult:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from optimize.highs import set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
 
@@ -43,8 +44,6 @@ TIE_BREAK = 1e-3
 # pattern follows the relaxed schedule where the prices barely differ. B2 committed cost
 # (2026-11-22): 0 -> 13.58 M USD, 0.05 -> 13.50, 0.2 -> 13.47, 0.5 -> 13.48, 1.0 -> 13.58
 LP_GUIDE = 0.2
-_KIND_INT = highspy.HighsVarType.kInteger
-_KIND_CONT = highspy.HighsVarType.kContinuous
 
 
 @dataclass
@@ -81,7 +80,7 @@ class _JobCols:
 
 
 def _job_columns(m, cm) -> list[_JobCols]:
-    col = {id(v): i for i, v in enumerate(cm.columns)}
+    col = cm.column_index()
     out = []
     jobs = {j.id: j for j in m.problem.jobs}
     tails = getattr(m, "job_tail_credit_h", {})
@@ -244,10 +243,8 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
     the original bounds and integrality again; the schedule is the result's ``values``.
     """
     t0 = time.perf_counter()
-    integ = cm.integrality
-    icols = np.flatnonzero(integ > 0) if integ is not None else np.zeros(0, dtype=int)
-    if len(icols):
-        h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
+    icols = cm.integer_columns()
+    set_integrality(h, icols, False)
     fx = _Fixer(h, cm, m, time_limit_s)
     limit0 = float(h.getOptionValue("time_limit")[1])
     jobs = _job_columns(m, cm) if hasattr(m, "job_ids") else []
@@ -291,8 +288,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
             if not improved:
                 break
         # final MILP over what is still integer, with the job columns fixed
-        if len(icols):
-            h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
+        set_integrality(h, icols, True)
         if fx.deadline is not None:
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
         values, obj = _run_for_schedule(h)
@@ -302,8 +298,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
         fx.hull(True)
         h.setOptionValue("time_limit", limit0)
         fx.release(jobs)
-        if len(icols):
-            h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_INT))
+        set_integrality(h, icols, True)
 
 
 def _run_for_schedule(h) -> tuple[np.ndarray | None, float | None]:

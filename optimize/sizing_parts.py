@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from optimize.demand_charges import window_charges
-from optimize.highs import compile_model, make_highs
+from optimize.highs import compile_model, make_highs, set_integrality
 from optimize.model import build_model
 from optimize.price_fix import price_fix
 from optimize.problem import Generator, Problem, Sizing, SolverOptions
@@ -57,8 +57,6 @@ from optimize.sizing_benders import (
     gross_usd,
     upper_usd,
 )
-
-_KIND_CONT = 0
 
 
 def split_steps(problem: Problem, part_steps: int) -> list[tuple[int, int]]:
@@ -176,7 +174,7 @@ def _with_unserved(part: Problem) -> Problem:
 def _part_columns(m, cm, names: list[str]) -> PartLP:
     """``m``'s compiled columns of the sizes, the unserved load and the import (no HiGHS
     object yet)."""
-    col = {id(v): i for i, v in enumerate(cm.columns)}
+    col = cm.column_index()
 
     def cols(variables) -> np.ndarray:
         return np.array([col[id(v)] for v in variables if id(v) in col], dtype=np.int32)
@@ -187,12 +185,6 @@ def _part_columns(m, cm, names: list[str]) -> PartLP:
         unserved=cols(m.gen_mw[UNSERVED, t] for t in m.T),
         imports=cols(m.grid_import_mw.values()),
     )
-
-
-def _integer_columns(cm) -> np.ndarray:
-    if cm.integrality is None:
-        return np.zeros(0, dtype=np.int32)
-    return np.flatnonzero(cm.integrality > 0).astype(np.int32)
 
 
 def _part_highs(part: Problem, names: list[str], options: SolverOptions):
@@ -208,8 +200,8 @@ def _relaxed_part(part: Problem, names: list[str], options: SolverOptions) -> tu
     """The part's LP with every integer column relaxed (the jobs' hull formulation), and
     whether it had any integer column."""
     p, cm, _ = _part_highs(part, names, options)
-    icols = _integer_columns(cm)
-    p.h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
+    icols = cm.integer_columns()
+    set_integrality(p.h, icols, False)
     return p, len(icols) > 0
 
 
@@ -231,10 +223,10 @@ def _whole_job_part(
         schedule = price_fix(h, cm, m).values
     if schedule is None:
         raise RuntimeError("price-fix found no schedule of a part, unserved load allowed")
-    icols = _integer_columns(cm)
+    icols = cm.integer_columns()
     fixed = np.round(schedule[icols])
     h.changeColsBounds(len(icols), icols, fixed, fixed)
-    h.changeColsIntegrality(len(icols), icols, np.full(len(icols), _KIND_CONT))
+    set_integrality(h, icols, False)
     return p
 
 
