@@ -146,9 +146,7 @@ def max_campus(
         return _infeasible_point(case, max_curtail_frac, measure, relaxed.solve_s)
     l_max = min(_campus_upper_bound_mw(case, connection_mw), _loosened(relaxed.campus_it_mw, 1))
     bounds = ((0.0, l_max), (connection_mw, connection_mw))
-    start = _most_curtailed_steps(relaxed, max_curtail_frac)
-    point = _solve(case, max_curtail_frac, measure, bounds, True, options, start)
-    return dataclasses.replace(point, solve_s=point.solve_s + relaxed.solve_s)
+    return _solve_hours(case, max_curtail_frac, bounds, True, options, relaxed)
 
 
 def min_connection(
@@ -168,8 +166,14 @@ def min_connection(
     if not relaxed.feasible:
         return _infeasible_point(case, max_curtail_frac, measure, relaxed.solve_s)
     bounds = ((campus_it_mw, campus_it_mw), (_loosened(relaxed.connection_mw, -1), None))
-    start = _most_curtailed_steps(relaxed, max_curtail_frac)
-    point = _solve(case, max_curtail_frac, measure, bounds, False, options, start)
+    return _solve_hours(case, max_curtail_frac, bounds, False, options, relaxed)
+
+
+def _solve_hours(case, frac, bounds, maximise_campus: bool, options, relaxed) -> HeadroomPoint:
+    """The hours MILP within ``bounds`` (from the energy LP's answer ``relaxed``), started
+    from the steps that LP curtails most; its time includes the LP's."""
+    start = _most_curtailed_steps(relaxed, frac)
+    point = _solve(case, frac, "hours", bounds, maximise_campus, options, start)
     return dataclasses.replace(point, solve_s=point.solve_s + relaxed.solve_s)
 
 
