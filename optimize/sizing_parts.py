@@ -246,6 +246,8 @@ class PartsSizing:
     # the plan's gross cost (capacity + the parts' costs, each counted positive): the basis
     # of the tolerances
     gross_usd: float
+    # (objective − bound) / basis, basis = max(|objective|, gross_usd) (0 if that is 0)
+    mip_gap: float
     iterations: int  # points evaluated, both loops
     n_parts: int
     part_steps: list[tuple[int, int]]
@@ -307,7 +309,8 @@ def size_by_parts(
     best = (whole or relaxed).best
     c = box[0]
     ub, gross = upper_usd(best, c), gross_usd(best, c)
-    gap = (ub - relaxed.bound_usd) / max(abs(ub), gross, 1e-9)
+    basis = max(abs(ub), gross)
+    gap = (ub - relaxed.bound_usd) / basis if basis > 0 else 0.0
     sizes = {a.name: a.lower_size for a in problem.sizing.assets}
     sizes.update({a.name: a.existing + float(v) for a, v in zip(free, best.x, strict=True)})
     return PartsSizing(
@@ -317,6 +320,7 @@ def size_by_parts(
         relaxed_objective_usd=upper_usd(relaxed.best, c),
         capacity_usd=float(c @ best.x),
         gross_usd=gross,
+        mip_gap=gap,
         iterations=relaxed.iterations + (0 if whole is None else whole.iterations),
         n_parts=len(parts),
         part_steps=spans,

@@ -110,14 +110,7 @@ def _sized_by_parts(
             "bounds allow no more supply): raise the max_mw of the grid connection or supply",
             "sizing",
         )
-    basis = max(abs(r.objective_usd), r.gross_usd)
-    figures = SolveFigures(
-        status=r.status,
-        objective_usd=r.objective_usd,
-        bound_usd=r.bound_usd,
-        mip_gap=(r.objective_usd - r.bound_usd) / basis if basis > 0 else 0.0,
-        solve_s=r.solve_s,
-    )
+    figures = SolveFigures(r.status, r.objective_usd, r.bound_usd, r.mip_gap, r.solve_s)
     return Sized(_outcomes(problem, specs, r.sizes), figures, r.peak_import_mw)
 
 
