@@ -251,6 +251,7 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     if options.pscost_min_reliable is not None:
         h.setOptionValue("mip_pscost_minreliable", int(options.pscost_min_reliable))
     h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
+    h.setOptionValue("mip_allow_restart", bool(options.root_restart))
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
     if options.node_limit is not None:

@@ -287,7 +287,10 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
                 fx.lp()
             if not improved:
                 break
-        # final MILP over what is still integer, with the job columns fixed
+        # final MILP over what is still integer, with the job columns fixed; the hull rows
+        # are back so that the schedule's block columns satisfy them (a MIP start that
+        # breaks them costs HiGHS a repair LP)
+        fx.hull(True)
         set_integrality(h, icols, True)
         if fx.deadline is not None:
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))

@@ -11,6 +11,7 @@ from small_problems import small_problem
 
 from optimize.highs import compile_model, make_highs, run_highs
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
+from optimize.jobs import BLOCK_ROWS
 from optimize.model import build_model
 from optimize.price_fix import price_fix
 from optimize.problem import Job, SolverOptions
@@ -138,6 +139,23 @@ def test_price_fix_schedule_is_bracketed_by_the_milp(case):
     assert res.objective == pytest.approx(exact.objective_usd, rel=2e-5)
 
 
+def test_price_fix_schedule_satisfies_every_row_of_the_model(case):
+    # the schedule is HiGHS's MIP start: it must satisfy the single-block hull rows too
+    # (the heuristic frees them while it fixes the jobs), or HiGHS repairs it with an LP
+    p, _ = case
+    m = build_model(p)
+    cm = compile_model(m)
+    r = price_fix(make_highs(cm, SolverOptions()), cm, m)
+    assert any(row.parent_component().local_name in BLOCK_ROWS for row in cm.rows)
+    x = r.values
+    activity = np.zeros(cm.num_row)
+    cols = np.repeat(np.arange(cm.num_col), np.diff(cm.a_start))
+    np.add.at(activity, cm.a_index, cm.a_value * x[cols])
+    assert np.all(activity >= cm.row_lower - 1e-6)
+    assert np.all(activity <= cm.row_upper + 1e-6)
+    assert np.all((x >= cm.col_lower - 1e-9) & (x <= cm.col_upper + 1e-9))
+
+
 def test_solve_price_fix_meets_every_rule():
     p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
     d = solve(p, SolverOptions(method="price-fix"))
@@ -199,7 +217,11 @@ def test_reported_bounds_never_exceed_the_optimum(seed):
     assert exact.status == "optimal"
     opt = exact.objective_usd
     tol = 1e-6 * abs(opt) + 1e-6
-    for options in (SolverOptions(), SolverOptions(method="price-fix")):
+    for options in (
+        SolverOptions(),
+        SolverOptions(root_restart=True),
+        SolverOptions(method="price-fix"),
+    ):
         d = solve(p, options)
         assert d.bound_usd <= opt + tol, options.method
         assert d.objective_usd >= opt - tol, options.method
