@@ -371,9 +371,9 @@ class SolverOptions:
     heuristic_effort: float = 0.05
     # HiGHS ``mip_allow_restart``: after the root, presolve again with the columns the
     # root fixed and redo the root (its cuts and sub-MIP heuristics) on the smaller model.
-    # Off: on B5 (pro-rated, 156 weeks to 1 %) the total solve time fell from 1,323 to
-    # 972 s and the median from 1.44 to 1.18 s; one week then stops at the node limit
-    # (ERCOT 2023-10-09, 1.13 % in 241 s, where the restart proved 1 % in 420 s)
+    # Off (2026-11-30): B5 pro-rated to 1 % took 972 s and 1,090 s in all (two runs) against
+    # 1,323 s, R1 to 0.1 % 18 s against 34 s; R1 to 1 % 5.1 s against 1.7 s (a better
+    # schedule), and ERCOT 2023-10-09 stops at the node limit with 1.13 % (docs/model_jobs.md)
     root_restart: bool = False
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False

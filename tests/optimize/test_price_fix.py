@@ -139,10 +139,10 @@ def test_price_fix_schedule_is_bracketed_by_the_milp(case):
     assert res.objective == pytest.approx(exact.objective_usd, rel=2e-5)
 
 
-def test_price_fix_schedule_satisfies_every_row_of_the_model(case):
+def test_price_fix_schedule_satisfies_every_row_of_the_model():
     # the schedule is HiGHS's MIP start: it must satisfy the single-block hull rows too
     # (the heuristic frees them while it fixes the jobs), or HiGHS repairs it with an LP
-    p, _ = case
+    p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
     m = build_model(p)
     cm = compile_model(m)
     r = price_fix(make_highs(cm, SolverOptions()), cm, m)
@@ -223,10 +223,10 @@ def test_reported_bounds_never_exceed_the_optimum(seed):
         SolverOptions(method="price-fix"),
     ):
         d = solve(p, options)
-        assert d.bound_usd <= opt + tol, options.method
-        assert d.objective_usd >= opt - tol, options.method
-        assert d.gap_basis_usd >= abs(d.objective_usd) - tol, options.method
+        assert d.bound_usd <= opt + tol, options
+        assert d.objective_usd >= opt - tol, options
+        assert d.gap_basis_usd >= abs(d.objective_usd) - tol, options
         gap = (d.objective_usd - d.bound_usd) / d.gap_basis_usd
-        assert d.mip_gap == pytest.approx(gap, abs=1e-6), options.method
+        assert d.mip_gap == pytest.approx(gap, abs=1e-6), options
         if d.status == "optimal":
             assert d.objective_usd - opt <= options.mip_rel_gap * d.gap_basis_usd + tol
