@@ -87,7 +87,10 @@ GOAL_LOOSE_MAX_S = 10.0
 GOAL_LOOSE_MEDIAN_S = 3.0
 # No switch turns off the strengthened job formulation (optimize/jobs.py) yet: give one
 # with --plain-set when it exists. A node limit would stop plain HiGHS before its time limit.
-PLAIN_NOTE = "method milp, no price-fix start, no node limit; strengthened job formulation on"
+PLAIN_NOTE = (
+    "method milp, no price-fix start, no node limit, HiGHS's root restart on; "
+    "strengthened job formulation on"
+)
 EDGES = (
     "weeks: Monday 00:00 to Monday 00:00 local (DST weeks 167/169 h); Sunday 2023-01-01 is "
     "in no week; week 51 (2023-12-25) ends 5-8 h past the signal files (last value repeated) "
@@ -291,11 +294,14 @@ def method_options(args: argparse.Namespace) -> dict[str, SolverOptions]:
         )
     if args.plain:
         no_nodes = {"node_limit": None} if hasattr(base, "node_limit") else {}
+        # HiGHS's own default, which ours switches off (SolverOptions.root_restart)
+        restart = {"root_restart": True} if hasattr(base, "root_restart") else {}
         runs["plain-0.1%"] = dataclasses.replace(
             base,
             method="milp",
             price_fix_start=False,
             **no_nodes,
+            **restart,
             **args.plain_set,
             mip_rel_gap=STRICT_GAP,
             time_limit_s=args.plain_limit_s,
