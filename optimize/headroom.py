@@ -183,7 +183,7 @@ def _hours_energy_share(case: HeadroomCase, frac: float) -> float:
     energy measure at this share, so the energy LP's answer bounds the hours MILP's (a
     campus no larger, a connection no smaller), which tightens the MILP's big-M."""
     train = (1.0 - case.inference_frac) * case.pue
-    k = int(math.floor(frac * case.n_steps + 1e-9))
+    k = _curtailable_steps(frac, case.n_steps)
     if k == 0 or train.sum() <= 0:
         return 0.0
     return min(float(np.sort(train)[-k:].sum() / train.sum()), _MAX_SHARE)
@@ -194,10 +194,15 @@ def _most_curtailed_steps(relaxed: HeadroomPoint, frac: float) -> np.ndarray:
     most (one LP with those steps fixed: on R1's year with its battery, a campus 1.7 %
     larger than HiGHS's own heuristics found in 120 s)."""
     n = len(relaxed.curtailed_mw)
-    k = int(math.floor(frac * n + 1e-9))
     on = np.zeros(n, dtype=bool)
-    on[np.argsort(-relaxed.curtailed_mw, kind="stable")[:k]] = True
+    on[np.argsort(-relaxed.curtailed_mw, kind="stable")[: _curtailable_steps(frac, n)]] = True
     return on
+
+
+def _curtailable_steps(frac: float, n: int) -> int:
+    """``X · n`` rounded down: the most steps the hours measure lets training curtail (the
+    tolerance keeps 0.29 · 100, which is 28.999… in floating point, at 29)."""
+    return int(math.floor(frac * n + 1e-9))
 
 
 def _loosened(size: float, direction: int) -> float:
