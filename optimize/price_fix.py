@@ -79,7 +79,9 @@ class _JobCols:
     pattern: np.ndarray | None = None
 
 
-def _job_columns(m, cm) -> list[_JobCols]:
+def job_columns(m, cm) -> list[_JobCols]:
+    """The HiGHS columns of each job of ``m`` (compiled as ``cm``) that has all its on/off
+    and binary start columns (a job with a column the compiler removed is left out)."""
     col = cm.column_index()
     out = []
     jobs = {j.id: j for j in m.problem.jobs}
@@ -247,7 +249,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
     set_integrality(h, icols, False)
     fx = _Fixer(h, cm, m, time_limit_s)
     limit0 = float(h.getOptionValue("time_limit")[1])
-    jobs = _job_columns(m, cm) if hasattr(m, "job_ids") else []
+    jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
     try:
         if not fx.lp():
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
@@ -322,7 +324,7 @@ def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResul
     return ``h`` holds its original bounds again."""
     t0 = time.perf_counter()
     fx = _Fixer(h, cm, m, None)
-    jobs = _job_columns(m, cm) if hasattr(m, "job_ids") else []
+    jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
     try:
         for jc in jobs:
             on = on_by_job.get(jc.job.id)

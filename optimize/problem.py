@@ -375,12 +375,17 @@ class SolverOptions:
     # 1,323 s, R1 to 0.1 % 18 s against 34 s; R1 to 1 % 5.1 s against 1.7 s (a better
     # schedule), and ERCOT 2023-10-09 stops at the node limit with 1.13 % (docs/model_jobs.md)
     root_restart: bool = False
+    # "milp" with the price-fix start: before HiGHS's MILP, a sub-MIP may move the edges of
+    # the start's job runs this many steps either way (``optimize.edge_search``); 0: off
+    edge_search_steps: int = 2
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in SOLVE_METHODS:
             raise ValueError(f"SolverOptions.method must be one of {SOLVE_METHODS}")
+        if not self.edge_search_steps >= 0:
+            raise ValueError("SolverOptions.edge_search_steps must be >= 0")
 
 
 SOLVE_METHODS = ("milp", "price-fix")

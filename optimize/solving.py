@@ -21,6 +21,7 @@ import pyomo.environ as pyo
 
 from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.diagnosis import diagnose
+from optimize.edge_search import edge_search
 from optimize.errors import SolveError
 from optimize.highs import (
     CompiledModel,
@@ -43,8 +44,13 @@ from optimize.results import Dispatch, extract_dispatch
 # statuses that come with a feasible schedule (and its proven gap)
 STOPS_WITH_SOLUTION = ("optimal", "time_limit", "node_limit", "heuristic")
 
-# share of ``time_limit_s`` the price-fix MIP start may take before HiGHS's MILP
+# share of ``time_limit_s`` the price-fix MIP start may take before HiGHS's MILP (and the
+# edge search the same share again)
 START_SHARE = 0.25
+# the edge search (optimize.edge_search) stops once no schedule of its neighbourhood can be
+# cheaper by more than this share of the gap basis, or after this many nodes
+EDGE_GAP = 1e-3
+EDGE_NODE_LIMIT = 50
 
 
 def solve_compiled(
@@ -81,6 +87,8 @@ def solve_compiled(
     pf = price_fix(h, cm, m, time_limit_s=limit)
     if start_on:
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
+    if options.method == "milp":
+        pf = _search_edges(h, cm, m, options, pf)
     basis = None
     if pf.values is not None:
         basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
@@ -94,6 +102,37 @@ def solve_compiled(
             return result, pf.values
         set_start(h, pf.values)
     return _milp_after_start(h, cm, options, pf, basis), None
+
+
+def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
+    """The start with its runs' edges searched (``optimize.edge_search``) where it is not
+    proven within ``mip_rel_gap`` of the LP bound already; the search's time is added."""
+    k = options.edge_search_steps
+    if k <= 0 or pf.values is None or pf.bound_usd is None:
+        return pf
+    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    if relative_gap(pf.objective_usd, pf.bound_usd, basis) <= options.mip_rel_gap:
+        return pf
+    limit = options.time_limit_s
+    es = edge_search(
+        h,
+        cm,
+        m,
+        pf.values,
+        pf.objective_usd,
+        k=k,
+        bound_usd=pf.bound_usd,
+        rel_gap=options.mip_rel_gap,
+        abs_gap_usd=EDGE_GAP * basis,
+        node_limit=EDGE_NODE_LIMIT,
+        time_limit_s=None if limit is None else START_SHARE * limit,
+    )
+    seconds = pf.seconds + es.seconds
+    if es.values is None:
+        return dataclasses.replace(pf, seconds=seconds)
+    return dataclasses.replace(
+        pf, values=es.values, objective_usd=es.objective_usd, seconds=seconds
+    )
 
 
 def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:

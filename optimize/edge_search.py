@@ -1,0 +1,140 @@
+"""Edge search: a HiGHS sub-MIP that moves the edges of a job schedule's runs.
+
+Price-fix's schedule (``optimize.price_fix``) has nearly the shape of the best schedules
+HiGHS finds: on B5's slow weeks those keep every run of every job and move its edges (the
+steps where a job switches on or off) by 1 to 5 steps, several jobs together, so that
+their runs stop stacking on the hours that set the monthly peak. Price-fix prices one job
+at a time and cannot make such joint moves; HiGHS's own heuristics did not find them
+within 60 s (docs/model_jobs.md).
+
+The search is a MILP over a neighbourhood of the schedule ``x`` (on/off ``x[j,t]``): with
+``E_j`` the steps ``t`` where ``x[j,t] != x[j,t+1]`` (an edge between ``t`` and ``t+1``),
+
+    on[j,t] = x[j,t]   unless   e - k < t <= e + k   for some e in E_j,
+
+so each edge may move up to ``k`` steps either way (``2k`` free columns per edge; about
+150 of a week's 998 binaries at ``k = 2``). Everything else stays free: power fractions,
+starts, battery, grid, and the binaries of jobs the schedule leaves without a column.
+Every schedule of the neighbourhood is a schedule of the full model (only column bounds
+change), so what it returns is feasible there.
+
+It runs on the caller's ``Highs`` object from ``x`` as the MIP start and stops at the first
+of: an incumbent within ``rel_gap`` of ``bound_usd``, a proven bound of the full model (HiGHS's
+callbacks: where HiGHS finds that incumbent depends on its search alone, not on the clock,
+so the stop is the same on every machine), the sub-MIP proven within ``abs_gap_usd``, or
+``node_limit`` nodes. On return ``h`` holds its own bounds and options again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimize.highs import gap_basis_usd, relative_gap, set_start
+from optimize.price_fix import job_columns
+from optimize.progress import run_with_progress
+
+# the options the search sets on the caller's Highs object (restored afterwards)
+_OPTIONS = ("mip_rel_gap", "mip_abs_gap", "mip_max_nodes", "time_limit")
+
+
+@dataclass
+class EdgeSearchResult:
+    """``values``: the column vector of a schedule cheaper than the one searched from (None
+    if none was found); ``objective_usd``: its objective; ``seconds``: the search's time."""
+
+    values: np.ndarray | None
+    objective_usd: float | None
+    seconds: float
+
+
+def edge_steps(on: np.ndarray, k: int) -> np.ndarray:
+    """True at the steps within ``k`` steps of an edge of ``on`` (bool per step): the
+    steps ``t`` with ``e - k < t <= e + k`` for an edge between steps ``e`` and ``e + 1``."""
+    on = np.asarray(on, dtype=bool)
+    near = np.zeros(len(on), dtype=bool)
+    for e in np.flatnonzero(on[1:] != on[:-1]):
+        near[max(0, e - k + 1) : e + k + 1] = True
+    return near
+
+
+def _fix_far_from_edges(h, cm, m, values, k: int) -> np.ndarray:
+    """Fix every job's on/off columns more than ``k`` steps from an edge of ``values``;
+    return the fixed columns."""
+    fixed = []
+    for jc in job_columns(m, cm):
+        on = np.asarray(values)[jc.on] > 0.5
+        far = ~edge_steps(on, k)
+        fixed.append((jc.on[far], on[far].astype(float)))
+    cols = np.concatenate([c for c, _ in fixed]).astype(np.int32)
+    vals = np.concatenate([v for _, v in fixed])
+    h.changeColsBounds(len(cols), cols, vals, vals)
+    return cols
+
+
+class _StopAtGap:
+    """Callbacks that stop HiGHS at its first incumbent within ``rel_gap`` of ``bound_usd``
+    (the gap measured against that incumbent's ``gap_basis_usd``, as the answer's is):
+    the improving-solution callback marks it, the next MIP-interrupt callback stops."""
+
+    def __init__(self, cm, bound_usd: float, rel_gap: float) -> None:
+        self.cm, self.bound_usd, self.rel_gap = cm, bound_usd, rel_gap
+        self.reached = False
+
+    def improving(self, e) -> None:
+        d = e.data_out
+        obj = float(d.objective_function_value)
+        basis = gap_basis_usd(self.cm, d.mip_solution, obj)
+        self.reached = self.reached or relative_gap(obj, self.bound_usd, basis) <= self.rel_gap
+
+    def interrupt(self, e) -> None:
+        if self.reached:
+            e.interrupt()
+
+
+def edge_search(
+    h,
+    cm,
+    m,
+    values: np.ndarray,
+    objective_usd: float,
+    *,
+    k: int,
+    bound_usd: float,
+    rel_gap: float,
+    abs_gap_usd: float,
+    node_limit: int,
+    time_limit_s: float | None = None,
+) -> EdgeSearchResult:
+    """Search the edges of schedule ``values`` (objective ``objective_usd``) ``k`` steps
+    either way on ``h`` (holding the compiled ``cm`` of model ``m``); see the module
+    docstring; ``bound_usd`` is a lower bound of the full model (the answer's gap is
+    measured against it). ``time_limit_s``: a wall-clock limit of the search (None: none)."""
+    t0 = time.perf_counter()
+    saved = {name: h.getOptionValue(name)[1] for name in _OPTIONS}
+    cols = _fix_far_from_edges(h, cm, m, values, k)
+    stop = _StopAtGap(cm, bound_usd, rel_gap)
+    h.cbMipImprovingSolution.subscribe(stop.improving)
+    h.cbMipInterrupt.subscribe(stop.interrupt)
+    try:
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("mip_abs_gap", float(abs_gap_usd))
+        h.setOptionValue("mip_max_nodes", int(node_limit))
+        if time_limit_s is not None:
+            h.setOptionValue("time_limit", max(1.0, float(time_limit_s)))
+        set_start(h, values)
+        run_with_progress(h, "edge search")
+        info = h.getInfo()
+        found = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        obj = float(info.objective_function_value)
+        better = found and obj < objective_usd - 1e-9 * max(1.0, abs(objective_usd))
+        best = np.asarray(h.getSolution().col_value) if better else None
+        return EdgeSearchResult(best, obj if better else None, time.perf_counter() - t0)
+    finally:
+        h.cbMipImprovingSolution.unsubscribe(stop.improving)
+        h.cbMipInterrupt.unsubscribe(stop.interrupt)
+        h.changeColsBounds(len(cols), cols, cm.col_lower[cols], cm.col_upper[cols])
+        for name, value in saved.items():
+            h.setOptionValue(name, value)
