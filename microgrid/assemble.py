@@ -169,6 +169,7 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         mip_rel_gap=s.mip_rel_gap,
         node_limit=s.node_limit,
         method=s.method,
+        edge_search_steps=s.edge_search_steps,
     )
 
 

@@ -13,7 +13,9 @@
    least-emissions one keeps them all), so every solve has a feasible start.
 
 Each point but the minimum-emissions end is a MILP solve with the scenario's solver
-options, so with a non-zero `solver.mip_rel_gap` costs are optimal only to that gap. The
+options (the budget points without the edge search, `optimize/edge_search.py`: on R1's
+week it reached the gap at none of them and took the front from 85 s to 116 s), so
+with a non-zero `solver.mip_rel_gap` costs are optimal only to that gap. The
 end's budget sits at the edge of feasibility: on R1's week HiGHS's branch and bound spent
 its 1,000 nodes (140 s on a quiet machine, the rest of the front about 50 s) to prove a
 12 % gap, where the price-fix heuristic from the least-emissions schedule takes about 2 s
@@ -196,8 +198,11 @@ def pareto_front(
     end_budget = e_min * (1.0 + BUDGET_REL_TOL) + BUDGET_REL_TOL
     end_options = dataclasses.replace(options, method=end_method)
     point("min-emissions", 0.0, end_budget, extra_s=lex["solve_s"], opts=end_options)
+    # no edge search under a budget: the budget row couples every step, the LP bound it
+    # stops at is out of its reach, and it cost R1's front 30 s (docs/model_jobs.md)
+    budget_options = dataclasses.replace(options, edge_search_steps=0)
     for k in reversed(range(len(budgets))):
-        point(f"e{k + 1}", 0.0, float(budgets[k]))
+        point(f"e{k + 1}", 0.0, float(budgets[k]), opts=budget_options)
     order = ["min-cost", *(f"e{k + 1}" for k in range(len(budgets))), "min-emissions"]
     rows.sort(key=lambda r: order.index(r["point"]))
     return pd.DataFrame(cheapest_schedules(rows), columns=COLUMNS)

@@ -498,6 +498,9 @@ class Solver(Strict):
     # "price-fix": that schedule alone (optimize/price_fix.py: feasible, with a proven gap,
     # about a second per week of jobs; status "heuristic" when the gap exceeds mip_rel_gap)
     method: Literal["milp", "price-fix"] = "milp"
+    # "milp": before branch and bound, the start's job runs may move this many steps at
+    # each edge in a sub-MIP (optimize/edge_search.py; 0: off)
+    edge_search_steps: int = Field(default=2, ge=0, le=24)
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).
     window_h: int | None = Field(default=None, gt=0, le=24 * MAX_PERIOD_DAYS)
     overlap_h: int = Field(default=0, ge=0, le=24 * MAX_PERIOD_DAYS)

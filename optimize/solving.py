@@ -50,7 +50,7 @@ START_SHARE = 0.25
 # the edge search (optimize.edge_search) stops once no schedule of its neighbourhood can be
 # cheaper by more than this share of the gap basis, or after this many nodes
 EDGE_GAP = 1e-3
-EDGE_NODE_LIMIT = 50
+EDGE_NODE_LIMIT = 1
 
 
 def solve_compiled(

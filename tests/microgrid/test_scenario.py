@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import microgrid
+from microgrid.assemble import solver_options
 from microgrid.datacenter import inference_it_mw, pue
 from microgrid.scenario import Inference, PUEModel
 from microgrid.schema_doc import reference
@@ -126,3 +127,12 @@ def test_price_shift_reads_later_rows():
     assert np.array_equal(
         shifted["carbon_g_per_kwh"].to_numpy(), plain["carbon_g_per_kwh"].to_numpy()
     )
+
+
+def test_solver_edge_search_steps_reach_the_solver_options():
+    sc = microgrid.load_scenario(ROOT / "scenarios" / "ercot-dallas.yaml")
+    assert solver_options(sc).edge_search_steps == 2
+    off = sc.with_updates({"solver.edge_search_steps": 0})
+    assert solver_options(off).edge_search_steps == 0
+    with pytest.raises(ValueError, match="edge_search_steps"):
+        sc.with_updates({"solver.edge_search_steps": -1})
