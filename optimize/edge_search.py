@@ -60,18 +60,18 @@ def edge_steps(on: np.ndarray, k: int) -> np.ndarray:
     return near
 
 
-def _fix_far_from_edges(h, cm, m, values, k: int) -> np.ndarray:
-    """Fix every job's on/off columns more than ``k`` steps from an edge of ``values``;
-    return the fixed columns."""
-    fixed = []
-    for jc in job_columns(m, cm):
+def _fix_far_from_edges(h, jobs: list, values, k: int) -> np.ndarray:
+    """Fix the on/off columns of ``jobs`` (``price_fix.job_columns``) more than ``k``
+    steps from an edge of ``values``; return the fixed columns."""
+    cols, vals = [], []
+    for jc in jobs:
         on = np.asarray(values)[jc.on] > 0.5
         far = ~edge_steps(on, k)
-        fixed.append((jc.on[far], on[far].astype(float)))
-    cols = np.concatenate([c for c, _ in fixed]).astype(np.int32)
-    vals = np.concatenate([v for _, v in fixed])
-    h.changeColsBounds(len(cols), cols, vals, vals)
-    return cols
+        cols.append(jc.on[far])
+        vals.append(on[far].astype(float))
+    fixed = np.concatenate(cols).astype(np.int32)
+    h.changeColsBounds(len(fixed), fixed, *(2 * [np.concatenate(vals)]))
+    return fixed
 
 
 class _StopAtGap:
@@ -113,19 +113,24 @@ def edge_search(
     docstring; ``bound_usd`` is a lower bound of the full model (the answer's gap is
     measured against it). ``time_limit_s``: a wall-clock limit of the search (None: none)."""
     t0 = time.perf_counter()
+    jobs = job_columns(m, cm)
+    if not jobs:  # every job's columns were removed by the compiler: nothing to move
+        return EdgeSearchResult(None, None, time.perf_counter() - t0)
     saved = {name: h.getOptionValue(name)[1] for name in _OPTIONS}
-    cols = _fix_far_from_edges(h, cm, m, values, k)
+    cols = _fix_far_from_edges(h, jobs, values, k)
     stop = _StopAtGap(cm, bound_usd, rel_gap)
-    h.cbMipImprovingSolution.subscribe(stop.improving)
-    h.cbMipInterrupt.subscribe(stop.interrupt)
     try:
+        h.cbMipImprovingSolution.subscribe(stop.improving)
+        h.cbMipInterrupt.subscribe(stop.interrupt)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", float(abs_gap_usd))
         h.setOptionValue("mip_max_nodes", int(node_limit))
         if time_limit_s is not None:
             h.setOptionValue("time_limit", max(1.0, float(time_limit_s)))
         set_start(h, values)
-        run_with_progress(h, "edge search")
+        basis_usd = gap_basis_usd(cm, values, objective_usd)
+        # progress lines: the bound is the neighbourhood's, not the model's
+        run_with_progress(h, "edge search (its neighbourhood)", gap_basis_usd=basis_usd)
         info = h.getInfo()
         found = info.primal_solution_status == 2  # kSolutionStatusFeasible
         obj = float(info.objective_function_value)

@@ -2,9 +2,9 @@
 
 The HiGHS plumbing (compilation, options, runs, loading the answer) is in
 ``optimize.highs``; this module chooses the method (HiGHS's MILP, with or without the
-price-fix start, or price-fix alone), adds battery binaries where a solution needs them,
-and builds the ``Dispatch`` (``results.py``); an infeasible problem is diagnosed by
-``optimize.diagnosis``.
+price-fix start and its edge search, or price-fix alone), adds battery binaries where a
+solution needs them, and builds the ``Dispatch`` (``results.py``); an infeasible problem
+is diagnosed by ``optimize.diagnosis``.
 
 Timings: ``build_s`` covers ``build_model`` and the compilation to standard form,
 ``solve_s`` the HiGHS run and loading the solution.
@@ -70,7 +70,9 @@ def solve_compiled(
     limit, and the MILP the rest), or returns it as the answer when its proven gap is within
     ``mip_rel_gap`` already; the heuristic's time counts in ``solve_s``.
     ``start_on`` (job id -> bool per step, e.g. a neighbouring Pareto point's schedule) is
-    a candidate start too: the cheaper of it and the heuristic's schedule is used.
+    a candidate start too: the cheaper of it and the heuristic's schedule is used. With
+    ``"milp"``, a start not proven within ``mip_rel_gap`` goes through the edge search
+    first (``_search_edges``), whose schedule is the answer if it is within the gap.
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
