@@ -7,6 +7,16 @@ import numpy as np
 from optimize.problem import Battery, Facility, Grid, Objective, PeakCharge, Problem, Renewable
 
 
+def assert_satisfies_every_row(cm, x: np.ndarray) -> None:
+    """Column vector ``x`` satisfies every row and column bound of the compiled ``cm``."""
+    activity = np.zeros(cm.num_row)
+    cols = np.repeat(np.arange(cm.num_col), np.diff(cm.a_start))
+    np.add.at(activity, cm.a_index, cm.a_value * x[cols])
+    assert np.all(activity >= cm.row_lower - 1e-6)
+    assert np.all(activity <= cm.row_upper + 1e-6)
+    assert np.all((x >= cm.col_lower - 1e-9) & (x <= cm.col_upper + 1e-9))
+
+
 def monthly_charges(month_of_step: np.ndarray, usd_per_mw: float) -> tuple[PeakCharge, ...]:
     """One flat demand charge (``demand_flat@m<k>``) per distinct value of ``month_of_step``."""
     if usd_per_mw <= 0:

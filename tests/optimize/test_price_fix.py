@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_problems import small_problem
+from small_problems import assert_satisfies_every_row, small_problem
 
 from optimize.highs import compile_model, make_highs, run_highs
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
@@ -147,13 +147,7 @@ def test_price_fix_schedule_satisfies_every_row_of_the_model():
     cm = compile_model(m)
     r = price_fix(make_highs(cm, SolverOptions()), cm, m)
     assert any(row.parent_component().local_name in BLOCK_ROWS for row in cm.rows)
-    x = r.values
-    activity = np.zeros(cm.num_row)
-    cols = np.repeat(np.arange(cm.num_col), np.diff(cm.a_start))
-    np.add.at(activity, cm.a_index, cm.a_value * x[cols])
-    assert np.all(activity >= cm.row_lower - 1e-6)
-    assert np.all(activity <= cm.row_upper + 1e-6)
-    assert np.all((x >= cm.col_lower - 1e-9) & (x <= cm.col_upper + 1e-9))
+    assert_satisfies_every_row(cm, r.values)
 
 
 def test_solve_price_fix_meets_every_rule():
