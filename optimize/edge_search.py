@@ -28,26 +28,15 @@ so the stop is the same on every machine), the sub-MIP proven within ``abs_gap_u
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from optimize.highs import gap_basis_usd, relative_gap, set_start
-from optimize.price_fix import job_columns
+from optimize.price_fix import PriceFixResult, job_columns
 from optimize.progress import run_with_progress
 
 # the options the search sets on the caller's Highs object (restored afterwards)
 _OPTIONS = ("mip_rel_gap", "mip_abs_gap", "mip_max_nodes", "time_limit")
-
-
-@dataclass
-class EdgeSearchResult:
-    """``values``: the column vector of a schedule cheaper than the one searched from (None
-    if none was found); ``objective_usd``: its objective; ``seconds``: the search's time."""
-
-    values: np.ndarray | None
-    objective_usd: float | None
-    seconds: float
 
 
 def edge_steps(on: np.ndarray, k: int) -> np.ndarray:
@@ -69,8 +58,8 @@ def _fix_far_from_edges(h, jobs: list, values, k: int) -> np.ndarray:
         far = ~edge_steps(on, k)
         cols.append(jc.on[far])
         vals.append(on[far].astype(float))
-    fixed = np.concatenate(cols).astype(np.int32)
-    h.changeColsBounds(len(fixed), fixed, *(2 * [np.concatenate(vals)]))
+    fixed, at = np.concatenate(cols).astype(np.int32), np.concatenate(vals)
+    h.changeColsBounds(len(fixed), fixed, at, at)
     return fixed
 
 
@@ -107,15 +96,18 @@ def edge_search(
     abs_gap_usd: float,
     node_limit: int,
     time_limit_s: float | None = None,
-) -> EdgeSearchResult:
+) -> PriceFixResult:
     """Search the edges of schedule ``values`` (objective ``objective_usd``) ``k`` steps
     either way on ``h`` (holding the compiled ``cm`` of model ``m``); see the module
     docstring; ``bound_usd`` is a lower bound of the full model (the answer's gap is
-    measured against it). ``time_limit_s``: a wall-clock limit of the search (None: none)."""
+    measured against it). ``time_limit_s``: a wall-clock limit of the search (None: none).
+
+    Returns a schedule cheaper than ``values`` (``values`` None if none was found, no
+    bound of its own) and the search's seconds."""
     t0 = time.perf_counter()
     jobs = job_columns(m, cm)
     if not jobs:  # every job's columns were removed by the compiler: nothing to move
-        return EdgeSearchResult(None, None, time.perf_counter() - t0)
+        return PriceFixResult(None, None, None, time.perf_counter() - t0)
     saved = {name: h.getOptionValue(name)[1] for name in _OPTIONS}
     cols = _fix_far_from_edges(h, jobs, values, k)
     stop = _StopAtGap(cm, bound_usd, rel_gap)
@@ -136,7 +128,7 @@ def edge_search(
         obj = float(info.objective_function_value)
         better = found and obj < objective_usd - 1e-9 * max(1.0, abs(objective_usd))
         best = np.asarray(h.getSolution().col_value) if better else None
-        return EdgeSearchResult(best, obj if better else None, time.perf_counter() - t0)
+        return PriceFixResult(best, obj if better else None, None, time.perf_counter() - t0)
     finally:
         h.cbMipImprovingSolution.unsubscribe(stop.improving)
         h.cbMipInterrupt.unsubscribe(stop.interrupt)

@@ -129,17 +129,13 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
         node_limit=EDGE_NODE_LIMIT,
         time_limit_s=None if limit is None else START_SHARE * limit,
     )
-    seconds = pf.seconds + es.seconds
-    if es.values is None:
-        return dataclasses.replace(pf, seconds=seconds)
-    return dataclasses.replace(
-        pf, values=es.values, objective_usd=es.objective_usd, seconds=seconds
-    )
+    return _cheaper_start(pf, es)
 
 
 def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
-    """The price-fix result with the seeded schedule in place of its own where the seed is
-    cheaper (the LP bound stays the heuristic's; the seed's time is added)."""
+    """The price-fix result with another schedule (a seeded one, or the edge search's) in
+    place of its own where that is cheaper (the LP bound stays the heuristic's; the other
+    schedule's time is added)."""
     seconds = pf.seconds + seed.seconds
     if seed.values is None or (pf.values is not None and pf.objective_usd <= seed.objective_usd):
         return dataclasses.replace(pf, seconds=seconds)
