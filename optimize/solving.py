@@ -144,26 +144,49 @@ def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
     )
 
 
+class _AbsGapOfIncumbent:
+    """HiGHS's improving-solution callback that sets ``mip_abs_gap`` to ``rel_gap`` of
+    each new incumbent's gap basis. HiGHS reads the option when it takes the incumbent
+    (the callback runs first) and prunes every node that cannot beat it by more: the
+    search stops once the gap is within ``rel_gap`` of the basis the answer reports.
+    Without it the abs gap stays the start's, and a cheaper incumbent with a smaller
+    basis stopped HiGHS short of the gap, costing a second run from scratch (R1's Pareto
+    point at 3,194.5 t: 13.5 s, then 22.2 s more)."""
+
+    def __init__(self, h, cm: CompiledModel, rel_gap: float, abs_gap0: float) -> None:
+        self.h, self.cm, self.rel_gap, self.abs_gap0 = h, cm, rel_gap, abs_gap0
+
+    def __call__(self, e) -> None:
+        d = e.data_out
+        basis = gap_basis_usd(self.cm, d.mip_solution, float(d.objective_function_value))
+        self.h.setOptionValue("mip_abs_gap", max(self.abs_gap0, self.rel_gap * basis))
+
+
 def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float) -> HighsResult:
-    """Run HiGHS until the gap is within ``rel_gap`` of the gap basis. The stop rule uses
-    the start's basis; an answer whose own (smaller) basis leaves it above ``rel_gap`` runs
-    on from that answer with the rule on its basis (rare: bases differ by a few %). The
-    LP relaxation's bound (``pf.bound_usd``) is valid too: the better of the two counts."""
+    """Run HiGHS until the gap is within ``rel_gap`` of the gap basis (the start's, then
+    each incumbent's: ``_AbsGapOfIncumbent``). An answer left above ``rel_gap`` all the
+    same (a rounding of HiGHS's last bound) runs on from that answer. The LP relaxation's
+    bound (``pf.bound_usd``) is valid too: the better of the two counts."""
     spent_s = 0.0
-    for _ in range(3):
-        if basis is not None:
-            h.setOptionValue("mip_abs_gap", max(abs_gap0, rel_gap * basis))
-        res = run_highs(h, True, cm, gap_basis_hint_usd=basis)
-        res.solve_s += spent_s
-        if pf.bound_usd is not None and (res.bound is None or pf.bound_usd > res.bound):
-            res.bound = pf.bound_usd
-            if res.gap_basis is not None:
-                res.mip_gap = relative_gap(res.objective, res.bound, res.gap_basis)
-        if res.status != "optimal" or res.gap_basis is None or res.mip_gap <= rel_gap:
-            return res
-        spent_s, basis = res.solve_s, res.gap_basis
-        set_start(h, h.getSolution().col_value)
-    return res
+    follow = _AbsGapOfIncumbent(h, cm, rel_gap, abs_gap0)
+    h.cbMipImprovingSolution.subscribe(follow)
+    try:
+        for _ in range(3):
+            if basis is not None:
+                h.setOptionValue("mip_abs_gap", max(abs_gap0, rel_gap * basis))
+            res = run_highs(h, True, cm, gap_basis_hint_usd=basis)
+            res.solve_s += spent_s
+            if pf.bound_usd is not None and (res.bound is None or pf.bound_usd > res.bound):
+                res.bound = pf.bound_usd
+                if res.gap_basis is not None:
+                    res.mip_gap = relative_gap(res.objective, res.bound, res.gap_basis)
+            if res.status != "optimal" or res.gap_basis is None or res.mip_gap <= rel_gap:
+                return res
+            spent_s, basis = res.solve_s, res.gap_basis
+            set_start(h, h.getSolution().col_value)
+        return res
+    finally:
+        h.cbMipImprovingSolution.unsubscribe(follow)
 
 
 def _milp_after_start(h, cm: CompiledModel, options: SolverOptions, pf, basis) -> HighsResult:
