@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out/ercot-dallas
 
-.PHONY: demo test test-fast fuzz lint lock system-deps bench bench-weeks clean
+.PHONY: demo test test-fast fuzz lint lock system-deps bench bench-weeks bench-pareto clean
 
 # Every install takes its versions from LOCK (pip -c), so a fresh machine gets the same
 # packages as CI and the same numbers. The pins hold for the Python named on the file's first
@@ -75,6 +75,10 @@ B5_ARGS ?=
 bench-weeks: $(VENV)/.installed-dev
 	mkdir -p out
 	$(PY) benchmarks/all_weeks.py --csv out/all_weeks.csv $(B5_ARGS)
+
+# Issue 11's Pareto goal: R1's 6-point cost-carbon front beside price-fix alone (~1.5 min)
+bench-pareto: $(VENV)/.installed-dev
+	$(PY) benchmarks/pareto_front.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock out .pytest_cache
