@@ -191,8 +191,8 @@ def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float
 
 def _milp_after_start(h, cm: CompiledModel, options: SolverOptions, pf, basis) -> HighsResult:
     """HiGHS's MILP from the price-fix start: the time limit is shared with the heuristic,
-    and HiGHS also stops once the gap is within ``mip_rel_gap`` of the start's gap basis
-    (``mip_abs_gap``; the reported gap is then measured against the answer's basis)."""
+    and HiGHS also stops once the gap is within ``mip_rel_gap`` of its incumbent's gap
+    basis (``mip_abs_gap``, the start's and then each incumbent's: ``_run_to_gap``)."""
     if options.time_limit_s is not None:  # heuristic and MILP share the limit
         h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
     abs_gap0 = float(h.getOptionValue("mip_abs_gap")[1])
