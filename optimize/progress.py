@@ -156,6 +156,15 @@ def detach_progress(h: highspy.Highs) -> None:
         h.cbMipInterrupt.unsubscribe(reporter)
 
 
+def follow_gap_basis(h: highspy.Highs, gap_basis_usd: float) -> None:
+    """The progress lines of ``h``'s run measure the gap against ``gap_basis_usd`` from now
+    on (a new incumbent's basis, the one the stop and the result use); no-op when
+    progress is off."""
+    reporter = _ATTACHED.get(h)
+    if reporter is not None:
+        reporter.gap_basis_usd = gap_basis_usd
+
+
 def run_with_progress(
     h: highspy.Highs, label: str = "solve", gap_basis_usd: float | None = None
 ) -> highspy.HighsStatus:

@@ -38,6 +38,7 @@ from optimize.highs import (
 from optimize.model import build_model
 from optimize.price_fix import PriceFixResult, price_fix, seeded_schedule
 from optimize.problem import Problem, SolverOptions
+from optimize.progress import follow_gap_basis
 from optimize.ranges import extremes
 from optimize.results import Dispatch, extract_dispatch
 
@@ -160,6 +161,7 @@ class _AbsGapOfIncumbent:
         d = e.data_out
         basis = gap_basis_usd(self.cm, d.mip_solution, float(d.objective_function_value))
         self.h.setOptionValue("mip_abs_gap", max(self.abs_gap0, self.rel_gap * basis))
+        follow_gap_basis(self.h, basis)  # the progress lines report the same gap
 
 
 def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float) -> HighsResult:

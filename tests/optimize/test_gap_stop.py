@@ -9,9 +9,13 @@ with a bound of 168 (4.5 % of the answer) and needed a second run to reach the g
 
 from __future__ import annotations
 
+import io
+import re
+
 import numpy as np
 import pyomo.environ as pyo
 
+import optimize.progress as progress
 from optimize import solving
 from optimize.highs import compile_model, gap_basis_usd, make_highs, set_start
 from optimize.price_fix import PriceFixResult
@@ -38,13 +42,20 @@ def _cover_model() -> pyo.ConcreteModel:
     return m
 
 
-def test_milp_stops_within_the_gap_of_its_answer_basis_in_one_run(monkeypatch):
+def _start(rel_gap: float):
     cm = compile_model(_cover_model())
-    h = make_highs(cm, SolverOptions(mip_rel_gap=REL_GAP, threads=1))
+    h = make_highs(cm, SolverOptions(mip_rel_gap=rel_gap, threads=1))
     h.setOptionValue("presolve", "off")  # keep the cover rows for the branch and bound
     start = np.full(cm.num_col, 10.0)
     start_usd = float(cm.col_cost @ start)
     set_start(h, start)
+    pf = PriceFixResult(start, start_usd, None)
+    return h, cm, pf, gap_basis_usd(cm, start, start_usd)
+
+
+def test_milp_stops_within_the_gap_of_its_answer_basis_in_one_run(monkeypatch):
+    h, cm, pf, basis = _start(REL_GAP)
+    start = pf.values
     runs = []
     real_run = solving.run_highs
 
@@ -53,8 +64,6 @@ def test_milp_stops_within_the_gap_of_its_answer_basis_in_one_run(monkeypatch):
         return real_run(*args, **kwargs)
 
     monkeypatch.setattr(solving, "run_highs", counted)
-    pf = PriceFixResult(start, start_usd, None)
-    basis = gap_basis_usd(cm, start, start_usd)
     res = solving._run_to_gap(h, cm, REL_GAP, pf, basis, 1e-6)
     assert res.status == "optimal"
     assert res.objective == 172.0
@@ -66,3 +75,26 @@ def test_milp_stops_within_the_gap_of_its_answer_basis_in_one_run(monkeypatch):
     set_start(h, start)
     h.run()
     assert h.getOptionValue("mip_abs_gap")[1] == 1e-6
+
+
+def test_progress_lines_measure_the_gap_against_the_incumbent_basis(monkeypatch):
+    """The lines' gap is the one the stop and the answer use: against each new incumbent's
+    basis (here its cost), not the start's 30 times larger one."""
+    monkeypatch.setattr(progress, "FIRST_AFTER_S", 0.0)
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)
+    h, cm, pf, basis = _start(0.0)
+    stream = io.StringIO()
+    with progress.solve_progress(True, stream):
+        res = solving._run_to_gap(h, cm, 0.0, pf, basis, 1e-6)
+    assert res.objective == 172.0
+    line = re.compile(r"bound ([\d,]+) USD · incumbent ([\d,]+) USD · gap (\d+\.\d\d) %")
+    figures = [
+        [float(x.replace(",", "")) for x in hit.groups()]
+        for hit in map(line.search, stream.getvalue().splitlines())
+        if hit
+    ]
+    improved = [f for f in figures if f[1] < pf.objective_usd]
+    assert improved, "no line after HiGHS's first incumbent"
+    for bound, incumbent, gap_pct in improved:  # figures printed to 1 USD and 0.01 %
+        tolerance_pct = 100 * 0.5 / incumbent + 0.006
+        assert abs(gap_pct - 100 * (incumbent - bound) / incumbent) <= tolerance_pct
