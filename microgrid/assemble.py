@@ -170,6 +170,7 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         node_limit=s.node_limit,
         method=s.method,
         edge_search_steps=s.edge_search_steps,
+        probe_limit=s.probe_limit,
     )
 
 

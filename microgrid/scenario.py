@@ -501,6 +501,9 @@ class Solver(Strict):
     # "milp": before branch and bound, the start's job runs may move this many steps at
     # each edge in a sub-MIP (optimize/edge_search.py; 0: off)
     edge_search_steps: int = Field(default=2, ge=0, le=24)
+    # A schedule not proven within mip_rel_gap is probed before branch and bound: at most
+    # this many one-step on/off disjunctions on the LP relaxation (optimize/probing.py; 0: off)
+    probe_limit: int = Field(default=60, ge=0, le=100_000)
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).
     window_h: int | None = Field(default=None, gt=0, le=24 * MAX_PERIOD_DAYS)
     overlap_h: int = Field(default=0, ge=0, le=24 * MAX_PERIOD_DAYS)

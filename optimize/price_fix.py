@@ -49,7 +49,8 @@ LP_GUIDE = 0.2
 @dataclass
 class PriceFixResult:
     """``values``: the column vector of the schedule (None if none was found);
-    ``objective_usd``: its objective; ``bound_usd``: the LP relaxation's objective;
+    ``objective_usd``: its objective; ``bound_usd``: a lower bound of the optimum (the LP
+    relaxation's objective, or higher once probed: ``optimize.solving._probe``);
     ``seconds``; ``unfixed``: ids of jobs left to the final MILP."""
 
     values: np.ndarray | None

@@ -378,6 +378,10 @@ class SolverOptions:
     # "milp" with the price-fix start: before HiGHS's MILP, a sub-MIP may move the edges of
     # the start's job runs this many steps either way (``optimize.edge_search``); 0: off
     edge_search_steps: int = 2
+    # a start not proven within ``mip_rel_gap`` is probed: one-variable disjunctions on the
+    # LP relaxation with the cutoff at the gap (``optimize.probing``), at most this many
+    # (each two warm LPs); 0: off
+    probe_limit: int = 60
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
 
@@ -386,6 +390,8 @@ class SolverOptions:
             raise ValueError(f"SolverOptions.method must be one of {SOLVE_METHODS}")
         if not self.edge_search_steps >= 0:
             raise ValueError("SolverOptions.edge_search_steps must be >= 0")
+        if not self.probe_limit >= 0:
+            raise ValueError("SolverOptions.probe_limit must be >= 0")
 
 
 SOLVE_METHODS = ("milp", "price-fix")

@@ -36,11 +36,18 @@ from optimize.highs import (
     set_start,
 )
 from optimize.model import build_model
-from optimize.price_fix import PriceFixResult, price_fix, seeded_schedule
+from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
+from optimize.probing import probe_bound
 from optimize.problem import Problem, SolverOptions
 from optimize.progress import follow_gap_basis
 from optimize.ranges import extremes
 from optimize.results import Dispatch, extract_dispatch
+
+# the probe (optimize.probing) gives up after this many probes in a row without a fixing
+# (its fixings came at most 20 probes apart on the weeks it proved, most within 8), and aims
+# this share of the gap inside it (so that a proof's gap rounds to the target or below)
+PROBE_STALL = 10
+PROBE_MARGIN = 1e-6
 
 # statuses that come with a feasible schedule (and its proven gap)
 STOPS_WITH_SOLUTION = ("optimal", "time_limit", "node_limit", "heuristic")
@@ -73,7 +80,9 @@ def solve_compiled(
     ``start_on`` (job id -> bool per step, e.g. a neighbouring Pareto point's schedule) is
     a candidate start too: the cheaper of it and the heuristic's schedule is used. With
     ``"milp"``, a start not proven within ``mip_rel_gap`` goes through the edge search
-    first (``_search_edges``), whose schedule is the answer if it is within the gap.
+    first (``_search_edges``), whose schedule is the answer if it is within the gap. With
+    either method, a start still not proven is then probed (``_probe``): a proof makes it
+    the answer, and a raised bound counts in the gap either way.
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
@@ -92,6 +101,7 @@ def solve_compiled(
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":
         pf = _search_edges(h, cm, m, options, pf)
+    pf = _probe(cm, m, options, pf)
     basis = None
     if pf.values is not None:
         basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
@@ -131,6 +141,34 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
         time_limit_s=None if limit is None else START_SHARE * limit,
     )
     return _cheaper_start(pf, es)
+
+
+def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> PriceFixResult:
+    """The start with its bound raised by probing (``optimize.probing``) where it is not
+    proven within ``mip_rel_gap`` of the LP bound; the probe's time is added. The target
+    sits a hair inside the gap, so a proof leaves the gap at ``mip_rel_gap`` or below."""
+    if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None:
+        return pf
+    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    if relative_gap(pf.objective_usd, pf.bound_usd, basis) <= options.mip_rel_gap:
+        return pf
+    jobs = job_columns(m, cm)
+    if not jobs:
+        return pf
+    cols = np.concatenate([jc.on for jc in jobs]).astype(np.int32)
+    power_mw = np.concatenate([np.full(len(jc.on), jc.job.full_power_it_mw) for jc in jobs])
+    target = pf.objective_usd - (1 - PROBE_MARGIN) * options.mip_rel_gap * basis
+    probe = probe_bound(
+        cm,
+        options,
+        cols,
+        power_mw,
+        target,
+        max_probes=options.probe_limit,
+        stall_probes=PROBE_STALL,
+    )
+    bound = max(pf.bound_usd, probe.bound_usd)
+    return dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
 
 
 def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
