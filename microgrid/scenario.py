@@ -501,7 +501,7 @@ class Solver(Strict):
     # "milp": before branch and bound, the start's job runs may move this many steps at
     # each edge in a sub-MIP (optimize/edge_search.py; 0: off)
     edge_search_steps: int = Field(default=2, ge=0, le=24)
-    # A schedule not proven within mip_rel_gap is probed before branch and bound: at most
+    # "milp": a start not proven within mip_rel_gap is probed before branch and bound: at most
     # this many one-step on/off disjunctions on the LP relaxation (optimize/probing.py; 0: off)
     probe_limit: int = Field(default=60, ge=0, le=100_000)
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).

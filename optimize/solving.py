@@ -80,9 +80,9 @@ def solve_compiled(
     ``start_on`` (job id -> bool per step, e.g. a neighbouring Pareto point's schedule) is
     a candidate start too: the cheaper of it and the heuristic's schedule is used. With
     ``"milp"``, a start not proven within ``mip_rel_gap`` goes through the edge search
-    first (``_search_edges``), whose schedule is the answer if it is within the gap. With
-    either method, a start still not proven is then probed (``_probe``): a proof makes it
-    the answer, and a raised bound counts in the gap either way.
+    first (``_search_edges``), whose schedule is the answer if it is within the gap; one
+    still not proven is then probed (``_probe``): a proof makes it the answer, and a raised
+    bound counts in the gap either way.
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
@@ -100,8 +100,7 @@ def solve_compiled(
     if start_on:
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":
-        pf = _search_edges(h, cm, m, options, pf)
-    pf = _probe(cm, m, options, pf)
+        pf = _probe(cm, m, options, _search_edges(h, cm, m, options, pf))
     basis = None
     if pf.values is not None:
         basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
