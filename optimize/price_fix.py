@@ -58,6 +58,9 @@ class PriceFixResult:
     bound_usd: float | None
     seconds: float = 0.0
     unfixed: list[str] = field(default_factory=list)
+    # HiGHS's basis of the LP relaxation whose objective is ``bound_usd`` (a warm start
+    # for another LP of the same relaxation: ``optimize.probing``)
+    lp_basis: highspy.HighsBasis | None = None
 
     @property
     def gap(self) -> float | None:
@@ -254,7 +257,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
     try:
         if not fx.lp():
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
-        bound = fx.objective()
+        bound, lp_basis = fx.objective(), h.getBasis()
         fx.hull(False)
         fx.lp()
         jobs.sort(key=_slack)
@@ -299,7 +302,7 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
         values, obj = _run_for_schedule(h)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
-        return PriceFixResult(values, obj, bound, time.perf_counter() - t0, unfixed)
+        return PriceFixResult(values, obj, bound, time.perf_counter() - t0, unfixed, lp_basis)
     finally:
         fx.hull(True)
         h.setOptionValue("time_limit", limit0)

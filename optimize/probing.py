@@ -71,6 +71,7 @@ class _Relaxation:
     def __init__(self, cm: CompiledModel, options: SolverOptions, target_usd: float) -> None:
         self.h = make_highs(cm, options)
         set_integrality(self.h, cm.integer_columns(), False)
+        self.h.setOptionValue("presolve", "off")  # warm LPs: nothing to presolve
         self.h.setOptionValue("objective_bound", float(target_usd))
         self.h.setOptionValue("time_limit", float("inf"))  # the probe is bounded by counts
         self.target_usd = float(target_usd)
@@ -122,11 +123,15 @@ def probe_bound(
     *,
     max_probes: int,
     stall_probes: int,
+    lp_basis: highspy.HighsBasis | None = None,
 ) -> ProbeResult:
     """Probe the job on/off columns ``on_cols`` (HiGHS columns; ``power_mw`` the job's
-    full power per column) against ``target_usd``; see the module docstring."""
+    full power per column) against ``target_usd``; see the module docstring.
+    ``lp_basis``: an optimal basis of the LP relaxation (e.g. price-fix's), to start from."""
     t0 = time.perf_counter()
     lp = _Relaxation(cm, options, target_usd)
+    if lp_basis is not None:
+        lp.h.setBasis(lp_basis)
     z = lp.solve()
     probes = fixings = stall = 0
     tried: set[int] = set()

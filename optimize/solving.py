@@ -19,6 +19,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from optimize import progress
 from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.diagnosis import diagnose
 from optimize.edge_search import edge_search
@@ -39,7 +40,6 @@ from optimize.model import build_model
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
 from optimize.probing import probe_bound
 from optimize.problem import Problem, SolverOptions
-from optimize.progress import follow_gap_basis
 from optimize.ranges import extremes
 from optimize.results import Dispatch, extract_dispatch
 
@@ -165,8 +165,14 @@ def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> 
         target,
         max_probes=options.probe_limit,
         stall_probes=PROBE_STALL,
+        lp_basis=pf.lp_basis,
     )
     bound = max(pf.bound_usd, probe.bound_usd)
+    if probe.seconds >= progress.FIRST_AFTER_S:  # a line like the MILP's, if progress is on
+        gap = relative_gap(pf.objective_usd, bound, basis)
+        progress.report(
+            progress.progress_line("probe", bound, pf.objective_usd, gap, probe.seconds)
+        )
     return dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
 
 
@@ -198,7 +204,7 @@ class _AbsGapOfIncumbent:
         d = e.data_out
         basis = gap_basis_usd(self.cm, d.mip_solution, float(d.objective_function_value))
         self.h.setOptionValue("mip_abs_gap", max(self.abs_gap0, self.rel_gap * basis))
-        follow_gap_basis(self.h, basis)  # the progress lines report the same gap
+        progress.follow_gap_basis(self.h, basis)  # the progress lines report the same gap
 
 
 def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float) -> HighsResult:

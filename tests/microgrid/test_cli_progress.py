@@ -13,7 +13,8 @@ import microgrid
 import optimize.progress as progress
 from microgrid.cli import build_parser, main
 
-SOLVE_LINE = re.compile(r"^solve: bound .* · incumbent .* · gap .* · \d+\.\d s$")
+# HiGHS's MILP ("solve") or the probe before it ("probe", optimize.probing)
+SOLVE_LINE = re.compile(r"^(solve|probe): bound .* · incumbent .* · gap .* · \d+\.\d s$")
 ONE_CASE = """\
 cases:
   - {period.start: "2023-03-06T00:00", period.end: "2023-03-07T00:00", battery.energy_mwh: 0}
@@ -53,11 +54,11 @@ def test_run_prints_solve_progress_unless_quiet(at_once, write_scenario, tmp_pat
     out = tmp_path / "out"
     argv = ["run", str(path), "--no-powerflow", "--out", str(out)]
     shown_out, shown_err = _run(capsys, argv)
-    lines = [s for s in shown_err.splitlines() if s.startswith("solve:")]
+    lines = [s for s in shown_err.splitlines() if s.startswith(("solve:", "probe:"))]
     assert lines and all(SOLVE_LINE.match(s) for s in lines), shown_err
     objective_usd = json.loads((out / "summary.json").read_text())["solver"]["objective_usd"]
     quiet_out, quiet_err = _run(capsys, [*argv, "--quiet"])
-    assert "solve:" not in quiet_err
+    assert "solve:" not in quiet_err and "probe:" not in quiet_err
     assert quiet_out == shown_out  # progress goes to stderr only
     assert json.loads((out / "summary.json").read_text())["solver"]["objective_usd"] == (
         objective_usd
