@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize.problem import Battery, Facility, Grid, Objective, PeakCharge, Problem, Renewable
+from optimize.problem import (
+    Battery,
+    Facility,
+    Grid,
+    Job,
+    Objective,
+    PeakCharge,
+    Problem,
+    Renewable,
+)
+
+# the reference throughput curve (power fraction, throughput fraction)
+CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 
 
 def assert_satisfies_every_row(cm, x: np.ndarray) -> None:
@@ -94,3 +106,28 @@ def grid_problem(load_mw, import_price, *, export_price=0.0, battery=None, **gri
         facility=Facility(inference_it_mw=load, pue=np.ones(n)),
         battery=battery,
     )
+
+
+def random_jobs(rng) -> tuple[Job, ...]:
+    """Three jobs on a 24-step day (releases, deadlines, sizes and f_min drawn from
+    ``rng``): j0 and j2 non-preemptible, j1 preemptible with one restart of 0.5 h."""
+    jobs = []
+    for k in range(3):
+        release = int(rng.integers(0, 6))
+        deadline = int(rng.integers(release + 10, 24))
+        pre = bool(k % 2)
+        jobs.append(
+            Job(
+                f"j{k}",
+                float(rng.choice([4.0, 6.0, 9.0])),
+                float(rng.integers(3, 7)),
+                release,
+                deadline,
+                preemptible=pre,
+                max_interruptions=1 if pre else None,
+                restart_overhead_h=0.5 if pre else 0.0,
+                f_min=float(rng.choice([0.6, 0.7])),
+                throughput_curve=CURVE,
+            )
+        )
+    return tuple(jobs)

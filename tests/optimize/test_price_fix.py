@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_problems import assert_satisfies_every_row, small_problem
+from small_problems import CURVE, assert_satisfies_every_row, random_jobs, small_problem
 
 from optimize.highs import compile_model, make_highs, run_highs
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
@@ -16,8 +16,6 @@ from optimize.model import build_model
 from optimize.price_fix import price_fix
 from optimize.problem import Job, SolverOptions
 from optimize.solving import solve
-
-CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 
 
 def _brute_force(e, work_h, max_starts, free, overhead_h, running, tail_h, f_min, carry_h):
@@ -176,29 +174,6 @@ def test_unknown_method_is_rejected():
         SolverOptions(method="greedy")
 
 
-def _random_jobs(rng) -> tuple[Job, ...]:
-    jobs = []
-    for k in range(3):
-        release = int(rng.integers(0, 6))
-        deadline = int(rng.integers(release + 10, 24))
-        pre = bool(k % 2)
-        jobs.append(
-            Job(
-                f"j{k}",
-                float(rng.choice([4.0, 6.0, 9.0])),
-                float(rng.integers(3, 7)),
-                release,
-                deadline,
-                preemptible=pre,
-                max_interruptions=1 if pre else None,
-                restart_overhead_h=0.5 if pre else 0.0,
-                f_min=float(rng.choice([0.6, 0.7])),
-                throughput_curve=CURVE,
-            )
-        )
-    return tuple(jobs)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_reported_bounds_never_exceed_the_optimum(seed):
@@ -206,7 +181,7 @@ def test_reported_bounds_never_exceed_the_optimum(seed):
     # (1 % gap, price-fix start) and price-fix alone agree with it within their reported
     # gaps, and neither reports a bound above its optimum
     rng = np.random.default_rng(seed)
-    p = small_problem(n=24, jobs=_random_jobs(rng), ramp=14.0, demand=300.0)
+    p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=300.0)
     exact = solve(p, SolverOptions(mip_rel_gap=1e-6, price_fix_start=False, node_limit=None))
     assert exact.status == "optimal"
     opt = exact.objective_usd

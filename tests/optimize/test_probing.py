@@ -9,35 +9,11 @@ from optimize.highs import compile_model
 from optimize.model import build_model
 from optimize.price_fix import job_columns
 from optimize.probing import probe_bound
-from optimize.problem import Job, SolverOptions
+from optimize.problem import SolverOptions
 from optimize.solving import solve
-from tests.optimize.small_problems import small_problem
+from tests.optimize.small_problems import random_jobs, small_problem
 
-CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 EXACT = SolverOptions(mip_rel_gap=1e-6, price_fix_start=False, node_limit=None)
-
-
-def _random_jobs(rng) -> tuple[Job, ...]:
-    jobs = []
-    for k in range(3):
-        release = int(rng.integers(0, 6))
-        deadline = int(rng.integers(release + 10, 24))
-        pre = bool(k % 2)
-        jobs.append(
-            Job(
-                f"j{k}",
-                float(rng.choice([4.0, 6.0, 9.0])),
-                float(rng.integers(3, 7)),
-                release,
-                deadline,
-                preemptible=pre,
-                max_interruptions=1 if pre else None,
-                restart_overhead_h=0.5 if pre else 0.0,
-                f_min=float(rng.choice([0.6, 0.7])),
-                throughput_curve=CURVE,
-            )
-        )
-    return tuple(jobs)
 
 
 def _probe(p, target_usd: float, max_probes: int = 200):
@@ -53,7 +29,7 @@ def _probe(p, target_usd: float, max_probes: int = 200):
 
 def _case(seed: int):
     rng = np.random.default_rng(seed)
-    p = small_problem(n=24, jobs=_random_jobs(rng), ramp=14.0, demand=300.0)
+    p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=300.0)
     exact = solve(p, EXACT)
     assert exact.status == "optimal"
     lp = solve(p, SolverOptions(mip_rel_gap=1.0, method="price-fix"))  # its bound: the LP's
