@@ -45,8 +45,9 @@ from optimize.highs import CompiledModel, make_highs, set_integrality
 from optimize.problem import SolverOptions
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
+_INFEASIBLE = highspy.HighsModelStatus.kInfeasible
 # statuses that put an LP at or above the cutoff: passed it, or no solution at all
-_CUT_OFF = (highspy.HighsModelStatus.kObjectiveBound, highspy.HighsModelStatus.kInfeasible)
+_CUT_OFF = (highspy.HighsModelStatus.kObjectiveBound, _INFEASIBLE)
 # a column is fractional if it is this far from 0 and 1
 _INTEGRAL_TOL = 1e-6
 
@@ -77,10 +78,13 @@ class _Relaxation:
         self.target_usd = float(target_usd)
         self.lower, self.upper = cm.col_lower.copy(), cm.col_upper.copy()
 
-    def solve(self) -> float:
-        """Solve with the fixings: the objective, or +inf at or above the cutoff."""
+    def solve(self, infeasible_cuts: bool = True) -> float:
+        """Solve with the fixings: the objective, or +inf at or above the cutoff (or
+        infeasible, if ``infeasible_cuts``), or -inf if not solved."""
         self.h.run()
         status = self.h.getModelStatus()
+        if status == _INFEASIBLE and not infeasible_cuts:
+            return -np.inf
         if status in _CUT_OFF:
             return np.inf
         z = float(self.h.getInfo().objective_function_value)
@@ -132,12 +136,12 @@ def probe_bound(
     lp = _Relaxation(cm, options, target_usd)
     if lp_basis is not None:
         lp.h.setBasis(lp_basis)
-    z = lp.solve()
+    # the relaxation of a problem with a schedule is feasible: "infeasible" here would be
+    # numerical trouble, not a proof
+    z = lp.solve(infeasible_cuts=False)
     probes = fixings = stall = 0
     tried: set[int] = set()
-    while z < np.inf and probes < max_probes and stall < stall_probes:
-        if z == -np.inf:
-            break
+    while np.isfinite(z) and probes < max_probes and stall < stall_probes:
         fixed = False
         for col in _ranked(lp.values(), on_cols, power_mw, tried):
             if probes >= max_probes or stall >= stall_probes:
