@@ -121,18 +121,19 @@ def _ranked(x: np.ndarray, cols: np.ndarray, power_mw: np.ndarray, tried: set[in
 def probe_bound(
     cm: CompiledModel,
     options: SolverOptions,
-    on_cols: np.ndarray,
-    power_mw: np.ndarray,
+    jobs: list,
     target_usd: float,
     *,
     max_probes: int,
     stall_probes: int,
     lp_basis: highspy.HighsBasis | None = None,
 ) -> ProbeResult:
-    """Probe the job on/off columns ``on_cols`` (HiGHS columns; ``power_mw`` the job's
-    full power per column) against ``target_usd``; see the module docstring.
+    """Probe the on/off columns of ``jobs`` (``optimize.price_fix.job_columns`` of the
+    model compiled to ``cm``) against ``target_usd``; see the module docstring.
     ``lp_basis``: an optimal basis of the LP relaxation (e.g. price-fix's), to start from."""
     t0 = time.perf_counter()
+    on_cols = np.concatenate([jc.on for jc in jobs]).astype(np.int32)
+    power_mw = np.concatenate([np.full(len(jc.on), jc.job.full_power_it_mw) for jc in jobs])
     lp = _Relaxation(cm, options, target_usd)
     if lp_basis is not None:
         lp.h.setBasis(lp_basis)

@@ -155,14 +155,11 @@ def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> 
     jobs = job_columns(m, cm)
     if not jobs:
         return pf
-    cols = np.concatenate([jc.on for jc in jobs]).astype(np.int32)
-    power_mw = np.concatenate([np.full(len(jc.on), jc.job.full_power_it_mw) for jc in jobs])
     target = pf.objective_usd - (1 - PROBE_MARGIN) * options.mip_rel_gap * basis
     probe = probe_bound(
         cm,
         options,
-        cols,
-        power_mw,
+        jobs,
         target,
         max_probes=options.probe_limit,
         stall_probes=PROBE_STALL,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -20,13 +22,12 @@ def _probe(p, target_usd: float, max_probes: int = 200):
     m = build_model(p)
     cm = compile_model(m)
     jobs = job_columns(m, cm)
-    cols = np.concatenate([jc.on for jc in jobs]).astype(np.int32)
-    power = np.concatenate([np.full(len(jc.on), jc.job.full_power_it_mw) for jc in jobs])
     return probe_bound(
-        cm, SolverOptions(), cols, power, target_usd, max_probes=max_probes, stall_probes=200
+        cm, SolverOptions(), jobs, target_usd, max_probes=max_probes, stall_probes=200
     )
 
 
+@functools.cache  # both tests draw the same cases: solve each exactly once
 def _case(seed: int):
     rng = np.random.default_rng(seed)
     p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=300.0)
