@@ -61,6 +61,8 @@ class PriceFixResult:
     # HiGHS's basis of the LP relaxation whose objective is ``bound_usd`` (a warm start
     # for another LP of the same relaxation: ``optimize.probing``)
     lp_basis: highspy.HighsBasis | None = None
+    # the column values of that LP relaxation (``optimize.peak_cap`` caps the peaks at it)
+    lp_values: np.ndarray | None = None
 
     @property
     def gap(self) -> float | None:
@@ -138,6 +140,19 @@ class _Fixer:
         self.ext = _external_rows(cm)
         self.hull_rows = _hull_rows(cm)
         self.deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+        self.capped = np.zeros(0, dtype=np.int32)
+
+    def cap(self, caps: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Hold columns at most at the given upper bounds; None lifts the caps."""
+        if caps is None:
+            c = self.capped
+            self.h.changeColsBounds(len(c), c, self.cm.col_lower[c], self.cm.col_upper[c])
+            self.capped = np.zeros(0, dtype=np.int32)
+            return
+        c = np.asarray(caps[0], dtype=np.int32)
+        upper = np.maximum(self.cm.col_lower[c], np.minimum(caps[1], self.cm.col_upper[c]))
+        self.h.changeColsBounds(len(c), c, self.cm.col_lower[c], upper)
+        self.capped = c
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
@@ -238,15 +253,25 @@ class _Fixer:
         jc.pattern = on
 
 
-def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -> PriceFixResult:
+def price_fix(
+    h,
+    cm,
+    m,
+    *,
+    passes: int = 1,
+    time_limit_s: float | None = None,
+    fixing_caps: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
     ``passes``: improvement passes over the jobs after the first fixing. ``time_limit_s``:
     stop fixing and improving after this long (the final MILP then gets the rest of it,
     at least 1 s). The single-block hull rows of non-preemptible jobs are in the bound's
     LP and freed in the LPs that price and fix the jobs (fixing with them: a 0.3 % dearer
-    B2 year, docs/model_jobs.md). On return ``h`` holds
-    the original bounds and integrality again; the schedule is the result's ``values``.
+    B2 year, docs/model_jobs.md). ``fixing_caps``: (columns, upper bounds) held in the
+    LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``). On return
+    ``h`` holds the original bounds and integrality again; the schedule is the result's
+    ``values``.
     """
     t0 = time.perf_counter()
     icols = cm.integer_columns()
@@ -258,6 +283,8 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
         if not fx.lp():
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
         bound, lp_basis = fx.objective(), h.getBasis()
+        lp_values = np.asarray(h.getSolution().col_value)
+        fx.cap(fixing_caps)
         fx.hull(False)
         fx.lp()
         jobs.sort(key=_slack)
@@ -273,41 +300,50 @@ def price_fix(h, cm, m, *, passes: int = 1, time_limit_s: float | None = None) -
                 jc.pattern = None
                 fx.lp()
         for _ in range(passes):
-            improved = False
-            for jc in jobs:
-                if jc.pattern is None or fx.out_of_time():
-                    continue
-                before, old = fx.objective(), jc.pattern
-                fx.fix(jc, None)
-                fx.lp()
-                on = fx.pattern(jc)
-                if on is None or np.array_equal(on, old):
-                    fx.fix(jc, old)
-                    fx.lp()
-                    continue
-                fx.fix(jc, on)
-                if fx.lp() and fx.objective() < before - 1e-9 * max(1.0, abs(before)):
-                    improved = True
-                    continue
-                fx.fix(jc, old)
-                fx.lp()
-            if not improved:
+            if not _improve(fx, jobs):
                 break
         # final MILP over what is still integer, with the job columns fixed; the hull rows
         # are back so that the schedule's block columns satisfy them (a MIP start that
         # breaks them costs HiGHS a repair LP)
         fx.hull(True)
+        fx.cap(None)
         set_integrality(h, icols, True)
         if fx.deadline is not None:
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
         values, obj = _run_for_schedule(h)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
-        return PriceFixResult(values, obj, bound, time.perf_counter() - t0, unfixed, lp_basis)
+        seconds = time.perf_counter() - t0
+        return PriceFixResult(values, obj, bound, seconds, unfixed, lp_basis, lp_values)
     finally:
         fx.hull(True)
+        fx.cap(None)
         h.setOptionValue("time_limit", limit0)
         fx.release(jobs)
         set_integrality(h, icols, True)
+
+
+def _improve(fx: _Fixer, jobs: list[_JobCols]) -> bool:
+    """One improvement pass: free each fixed job, re-price it and keep its new pattern if
+    the LP objective falls (else restore the old one); True if any job moved."""
+    improved = False
+    for jc in jobs:
+        if jc.pattern is None or fx.out_of_time():
+            continue
+        before, old = fx.objective(), jc.pattern
+        fx.fix(jc, None)
+        fx.lp()
+        on = fx.pattern(jc)
+        if on is None or np.array_equal(on, old):
+            fx.fix(jc, old)
+            fx.lp()
+            continue
+        fx.fix(jc, on)
+        if fx.lp() and fx.objective() < before - 1e-9 * max(1.0, abs(before)):
+            improved = True
+            continue
+        fx.fix(jc, old)
+        fx.lp()
+    return improved
 
 
 def _run_for_schedule(h) -> tuple[np.ndarray | None, float | None]:

@@ -37,6 +37,7 @@ from optimize.highs import (
     set_start,
 )
 from optimize.model import build_model
+from optimize.peak_cap import capped_restart
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
 from optimize.probing import probe_bound
 from optimize.problem import Problem, SolverOptions
@@ -82,7 +83,8 @@ def solve_compiled(
     a candidate start too: the cheaper of it and the heuristic's schedule is used. With
     ``"milp"``, a start not proven within ``mip_rel_gap`` goes through the edge search
     first (``_search_edges``), whose schedule is the answer if it is within the gap; one
-    still not proven is then probed (``_probe``): a proof makes it the answer, and a raised
+    still not proven meets the peak-capped restart (``_restart_capped``: the cheaper start
+    is kept) and is then probed (``_probe``): a proof makes it the answer, and a raised
     bound counts in the gap either way.
     """
     is_mip = cm.integrality is not None
@@ -101,7 +103,8 @@ def solve_compiled(
     if start_on:
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":
-        pf = _probe(cm, m, options, _search_edges(h, cm, m, options, pf))
+        pf = _search_edges(h, cm, m, options, pf)
+        pf = _probe(cm, m, options, _restart_capped(h, cm, m, options, pf))
     basis = None
     if pf.values is not None:
         basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
@@ -141,6 +144,27 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
         time_limit_s=None if limit is None else START_SHARE * limit,
     )
     return _cheaper_start(pf, es)
+
+
+def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
+    """For a start not proven within ``mip_rel_gap`` of the LP bound: the cheaper of it and
+    the peak-capped restart's schedule (``optimize.peak_cap``) with its edges searched;
+    the restart's time is added (with ``time_limit_s``, it may take ``START_SHARE``)."""
+    if not options.peak_cap_restart or pf.values is None or pf.lp_values is None:
+        return pf
+    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    if relative_gap(pf.objective_usd, pf.bound_usd, basis) <= options.mip_rel_gap:
+        return pf
+    limit = options.time_limit_s
+    limit = None if limit is None else START_SHARE * limit
+    rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit)
+    rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
+    if rs.values is not None:
+        # its edges are searched even where it is dearer than the start: a schedule of
+        # another shape has other neighbours (ERCOT 2023-10-09: 0.07 % dearer, and 0.56 %
+        # cheaper than the start after the search)
+        rs = _search_edges(h, cm, m, options, rs)
+    return _cheaper_start(pf, rs)
 
 
 def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> PriceFixResult:

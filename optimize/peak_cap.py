@@ -1,0 +1,49 @@
+"""Peak-capped restart: price-fix again with every demand charge's peak held at the LP's.
+
+Price-fix (``optimize.price_fix``) fixes one job at a time from the duals of an LP. The LP
+relaxation runs the big jobs "partly on" below their minimum power and holds the import
+flat; a job fixed fully on raises the month's peak, and the next LP prices the raised peak
+as paid for. On B5's slow full-month weeks the start's peak sits 0.5-7 MW above the LP's,
+and that is most of its gap (docs/model_jobs.md).
+
+The restart runs price-fix again with each peak column capped at its value in the LP
+relaxation (``fixing_caps``): every fixing LP then prices the headroom under the cap, so
+the jobs are placed around each other. A job whose pattern cannot fit under the cap is
+freed (price-fix's rule for an infeasible fixing) and left to price-fix's final MILP,
+which runs with the caps lifted and places it around the others. Only column bounds
+change, and they are lifted before the final MILP, so the schedule is feasible in the
+full model. The caller keeps the cheaper of the restart's schedule and its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from optimize.price_fix import PriceFixResult, price_fix
+
+
+def peak_columns(m, cm) -> np.ndarray:
+    """The HiGHS columns of the model's demand-charge peaks (MW; none without a charge)."""
+    if not hasattr(m, "grid_peak_import_mw"):
+        return np.zeros(0, dtype=np.int32)
+    col = cm.column_index()
+    cols = [col.get(id(v), -1) for v in m.grid_peak_import_mw.values()]
+    return np.array([c for c in cols if c >= 0], dtype=np.int32)
+
+
+def capped_restart(
+    h, cm, m, lp_values: np.ndarray, time_limit_s: float | None = None
+) -> PriceFixResult:
+    """Price-fix on ``h`` with the peak columns capped at ``lp_values`` (the LP
+    relaxation's column values) while the jobs are fixed; see the module docstring.
+    ``time_limit_s``: price-fix's (None: none). Returns its schedule (``values`` None if
+    none, or without a peak to cap), with no bound of its own, and its seconds."""
+    t0 = time.perf_counter()
+    cols = peak_columns(m, cm)
+    if not len(cols):
+        return PriceFixResult(None, None, None, time.perf_counter() - t0)
+    caps = (cols, np.asarray(lp_values)[cols])
+    res = price_fix(h, cm, m, time_limit_s=time_limit_s, fixing_caps=caps)
+    return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)

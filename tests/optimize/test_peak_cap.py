@@ -1,0 +1,63 @@
+"""The peak-capped restart (optimize.peak_cap): feasible schedules, the caps only while fixing,
+and cheaper schedules where price-fix's start pays for a peak the LP avoids."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from optimize.highs import compile_model, make_highs
+from optimize.model import build_model
+from optimize.peak_cap import capped_restart, peak_columns
+from optimize.price_fix import price_fix
+from optimize.problem import SolverOptions
+from tests.optimize.small_problems import assert_satisfies_every_row, random_jobs, small_problem
+
+SEEDS = range(10)
+
+
+@functools.cache  # each case is built and both heuristics run once for all tests
+def _case(seed: int):
+    rng = np.random.default_rng(seed)
+    # a steep demand charge (3,000 USD/MW per 36-step month): the peak is most of the gap
+    p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=3000.0)
+    m = build_model(p)
+    cm = compile_model(m)
+    h = make_highs(cm, SolverOptions())
+    pf = price_fix(h, cm, m)
+    rs = capped_restart(h, cm, m, pf.lp_values)
+    lp = h.getLp()
+    bounds = (np.asarray(lp.col_lower_), np.asarray(lp.col_upper_))
+    return m, cm, pf, rs, bounds
+
+
+def test_the_restart_schedules_are_feasible_and_the_caps_are_lifted():
+    for seed in SEEDS:
+        m, cm, pf, rs, (lower, upper) = _case(seed)
+        assert len(peak_columns(m, cm)) == 1  # 24 steps: one "month" of the charge
+        assert rs.values is not None
+        assert_satisfies_every_row(cm, rs.values)
+        assert np.array_equal(lower, cm.col_lower) and np.array_equal(upper, cm.col_upper)
+
+
+def test_the_caps_hold_while_fixing_but_not_in_the_bound():
+    # the bound is the uncapped LP relaxation's (the caps come after it); the fixing LPs
+    # hold the peak at the LP's value, so the restart's schedules differ from price-fix's
+    m, cm, pf, rs, _ = _case(8)
+    h = make_highs(cm, SolverOptions())
+    cols = peak_columns(m, cm)
+    capped = price_fix(h, cm, m, fixing_caps=(cols, pf.lp_values[cols]))
+    assert capped.bound_usd == pf.bound_usd
+    assert np.allclose(capped.lp_values, pf.lp_values)
+
+
+def test_the_restart_is_cheaper_where_the_start_pays_for_a_peak():
+    gains = []
+    for seed in SEEDS:
+        _, _, pf, rs, _ = _case(seed)
+        gains.append((pf.objective_usd - rs.objective_usd) / abs(pf.objective_usd))
+    # measured: cheaper on 7 of 10, by up to 13.5 % (dearer on 3, by up to 0.8 %: the
+    # caller keeps the cheaper of the two)
+    assert sum(g > 1e-6 for g in gains) >= 5, gains
+    assert max(gains) > 0.03, gains
