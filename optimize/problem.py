@@ -385,8 +385,8 @@ class SolverOptions:
     # a start not proven within ``mip_rel_gap`` after the edge search: price-fix again with
     # the demand-charge peaks capped at the LP relaxation's, and that schedule's edges
     # searched (``optimize.peak_cap``). On (2026-11-30): B5 pro-rated to 1 % in 277 s of
-    # solve against 414 s, every week reached (ERCOT 2023-10-09 had stopped at the node
-    # limit); the full-month sample's median 5.4 s against 9.1 s (docs/model_jobs.md)
+    # solve against 413 s, every week reached (ERCOT 2023-10-09 had stopped at the node
+    # limit); the full-month sample's median 5.4 s against 8.4 s (docs/model_jobs.md)
     peak_cap_restart: bool = True
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
