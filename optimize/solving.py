@@ -164,7 +164,15 @@ def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFi
         # another shape has other neighbours (ERCOT 2023-10-09: 0.07 % dearer, and 0.56 %
         # cheaper than the start after the search)
         rs = _search_edges(h, cm, m, options, rs)
-    return _cheaper_start(pf, rs)
+    out = _cheaper_start(pf, rs)
+    if rs.seconds >= progress.FIRST_AFTER_S:  # a line like the probe's, if progress is on
+        basis = gap_basis_usd(cm, out.values, out.objective_usd)
+        gap = relative_gap(out.objective_usd, out.bound_usd, basis)
+        line = progress.progress_line(
+            "restart (peaks capped)", out.bound_usd, out.objective_usd, gap, rs.seconds
+        )
+        progress.report(line)
+    return out
 
 
 def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> PriceFixResult:
