@@ -504,7 +504,7 @@ class Solver(Strict):
     # "milp": a start not proven within mip_rel_gap is probed before branch and bound: at most
     # this many one-step on/off disjunctions on the LP relaxation (optimize/probing.py; 0: off)
     probe_limit: int = Field(default=60, ge=0, le=100_000)
-    # "milp": a start still not proven then is rebuilt by price-fix with the demand-charge
+    # "milp": a start the probe does not prove is rebuilt by price-fix with the demand-charge
     # peaks held at the LP relaxation's while the jobs are fixed (optimize/peak_cap.py)
     peak_cap_restart: bool = True
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).

@@ -382,11 +382,12 @@ class SolverOptions:
     # LP relaxation with the cutoff at the gap (``optimize.probing``), at most this many
     # (each two warm LPs); 0: off
     probe_limit: int = 60
-    # a start not proven within ``mip_rel_gap`` after the edge search: price-fix again with
-    # the demand-charge peaks capped at the LP relaxation's, and that schedule's edges
-    # searched (``optimize.peak_cap``). On (2026-11-30): B5 pro-rated to 1 % in 277 s of
-    # solve against 413 s, every week reached (ERCOT 2023-10-09 had stopped at the node
-    # limit); the full-month sample's median 5.4 s against 8.4 s (docs/model_jobs.md)
+    # a start not proven within ``mip_rel_gap`` after the edge search and the probe:
+    # price-fix again with the demand-charge peaks capped at the LP relaxation's, and that
+    # schedule's edges searched (``optimize.peak_cap``). On (2026-11-30): B5 pro-rated to
+    # 1 % in 253 s of solve against 413 s, every week reached (ERCOT 2023-10-09 had stopped
+    # at the node limit); the full-month sample's median 6.0 s against 8.4 s
+    # (docs/model_jobs.md)
     peak_cap_restart: bool = True
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False

@@ -83,9 +83,9 @@ def solve_compiled(
     a candidate start too: the cheaper of it and the heuristic's schedule is used. With
     ``"milp"``, a start not proven within ``mip_rel_gap`` goes through the edge search
     first (``_search_edges``), whose schedule is the answer if it is within the gap; one
-    still not proven meets the peak-capped restart (``_restart_capped``: the cheaper start
-    is kept) and is then probed (``_probe``): a proof makes it the answer, and a raised
-    bound counts in the gap either way.
+    still not proven is probed (``_probe``): a proof makes it the answer, and a raised
+    bound counts in the gap either way. One not proven then meets the peak-capped restart
+    (``_restart_capped``), and a cheaper start from it is probed again.
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
@@ -103,8 +103,7 @@ def solve_compiled(
     if start_on:
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":
-        pf = _search_edges(h, cm, m, options, pf)
-        pf = _probe(cm, m, options, _restart_capped(h, cm, m, options, pf))
+        pf = _improve_start(h, cm, m, options, pf)
     basis = None
     if pf.values is not None:
         basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
@@ -118,6 +117,19 @@ def solve_compiled(
             return result, pf.values
         set_start(h, pf.values)
     return _milp_after_start(h, cm, options, pf, basis), None
+
+
+def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
+    """The start for HiGHS's MILP: its edges searched, then probed; one still not proven
+    meets the peak-capped restart, and a cheaper start from it is probed again (each step
+    passes a start proven within ``mip_rel_gap`` through). Probing before the restart
+    spares it on the weeks the probe proves (ERCOT 2023-02-13: 2.9 s, against 18.1 s
+    with the restart first)."""
+    pf = _probe(cm, m, options, _search_edges(h, cm, m, options, pf))
+    restarted = _restart_capped(h, cm, m, options, pf)
+    if restarted.objective_usd == pf.objective_usd:
+        return restarted  # the same start (and the restart's time): probed already
+    return _probe(cm, m, options, restarted)
 
 
 def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
