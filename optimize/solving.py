@@ -159,10 +159,13 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
 
 
 def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
-    """For a start not proven within ``mip_rel_gap`` of the LP bound: the cheaper of it and
-    the peak-capped restart's schedule (``optimize.peak_cap``) with its edges searched;
-    the restart's time is added (with ``time_limit_s``, it may take ``START_SHARE``)."""
-    if not options.peak_cap_restart or pf.values is None or pf.lp_values is None:
+    """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
+    probe's): the cheaper of it and the peak-capped restart's schedule
+    (``optimize.peak_cap``) with its edges searched; the restart's time is added (with
+    ``time_limit_s``, it may take ``START_SHARE``)."""
+    if not options.peak_cap_restart or pf.values is None or pf.bound_usd is None:
+        return pf
+    if pf.lp_values is None:
         return pf
     basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
     if relative_gap(pf.objective_usd, pf.bound_usd, basis) <= options.mip_rel_gap:
