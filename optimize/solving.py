@@ -106,8 +106,7 @@ def solve_compiled(
         pf = _improve_start(h, cm, m, options, pf)
     basis = None
     if pf.values is not None:
-        basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
-        gap = relative_gap(pf.objective_usd, pf.bound_usd, basis)
+        basis, gap = _start_gap(cm, pf)
         # a start already proven within the gap is the answer: branch and bound could only
         # prove what is proven (and costs a presolve and a root at least)
         if options.method == "price-fix" or gap <= options.mip_rel_gap:
@@ -138,8 +137,8 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
     k = options.edge_search_steps
     if k <= 0 or pf.values is None or pf.bound_usd is None:
         return pf
-    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
-    if relative_gap(pf.objective_usd, pf.bound_usd, basis) <= options.mip_rel_gap:
+    basis, gap = _start_gap(cm, pf)
+    if gap <= options.mip_rel_gap:
         return pf
     limit = options.time_limit_s
     es = edge_search(
@@ -165,10 +164,7 @@ def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFi
     ``time_limit_s``, it may take ``START_SHARE``)."""
     if not options.peak_cap_restart or pf.values is None or pf.bound_usd is None:
         return pf
-    if pf.lp_values is None:
-        return pf
-    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
-    if relative_gap(pf.objective_usd, pf.bound_usd, basis) <= options.mip_rel_gap:
+    if pf.lp_values is None or _start_gap(cm, pf)[1] <= options.mip_rel_gap:
         return pf
     limit = options.time_limit_s
     limit = None if limit is None else START_SHARE * limit
@@ -180,13 +176,7 @@ def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFi
         # cheaper than the start after the search)
         rs = _search_edges(h, cm, m, options, rs)
     out = _cheaper_start(pf, rs)
-    if rs.seconds >= progress.FIRST_AFTER_S:  # a line like the probe's, if progress is on
-        basis = gap_basis_usd(cm, out.values, out.objective_usd)
-        gap = relative_gap(out.objective_usd, out.bound_usd, basis)
-        line = progress.progress_line(
-            "restart (peaks capped)", out.bound_usd, out.objective_usd, gap, rs.seconds
-        )
-        progress.report(line)
+    _report_start("restart (peaks capped)", cm, out, rs.seconds)
     return out
 
 
@@ -196,8 +186,8 @@ def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> 
     sits a hair inside the gap, so a proof leaves the gap at ``mip_rel_gap`` or below."""
     if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None:
         return pf
-    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
-    if relative_gap(pf.objective_usd, pf.bound_usd, basis) <= options.mip_rel_gap:
+    basis, gap = _start_gap(cm, pf)
+    if gap <= options.mip_rel_gap:
         return pf
     jobs = job_columns(m, cm)
     if not jobs:
@@ -213,12 +203,24 @@ def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> 
         lp_basis=pf.lp_basis,
     )
     bound = max(pf.bound_usd, probe.bound_usd)
-    if probe.seconds >= progress.FIRST_AFTER_S:  # a line like the MILP's, if progress is on
-        gap = relative_gap(pf.objective_usd, bound, basis)
-        progress.report(
-            progress.progress_line("probe", bound, pf.objective_usd, gap, probe.seconds)
-        )
-    return dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
+    out = dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
+    _report_start("probe", cm, out, probe.seconds)
+    return out
+
+
+def _start_gap(cm: CompiledModel, pf: PriceFixResult) -> tuple[float, float]:
+    """The start's gap basis (USD) and its proven gap against ``pf.bound_usd``, as the
+    answer would report them."""
+    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    return basis, relative_gap(pf.objective_usd, pf.bound_usd, basis)
+
+
+def _report_start(label: str, cm: CompiledModel, pf: PriceFixResult, seconds: float) -> None:
+    """A progress line like the MILP's for a step before it that took ``seconds`` (from
+    ``progress.FIRST_AFTER_S``, if progress is on): the start's bound, cost and gap."""
+    if seconds >= progress.FIRST_AFTER_S:
+        gap = _start_gap(cm, pf)[1]
+        progress.report(progress.progress_line(label, pf.bound_usd, pf.objective_usd, gap, seconds))
 
 
 def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
