@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize.problem import (
-    Battery,
-    Facility,
-    Grid,
-    Job,
-    Objective,
-    PeakCharge,
-    Problem,
-    Renewable,
-)
+from optimize.problem import Battery, Facility, Grid, Job, Objective, PeakCharge, Problem, Renewable
 
 # the reference throughput curve (power fraction, throughput fraction)
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
@@ -131,3 +122,10 @@ def random_jobs(rng) -> tuple[Job, ...]:
             )
         )
     return tuple(jobs)
+
+
+def random_day(seed: int, demand: float = 300.0) -> Problem:
+    """``small_problem`` over 24 steps with ``random_jobs`` drawn from ``seed``, a 14 MW/h
+    ramp and a demand charge of ``demand`` USD/MW."""
+    rng = np.random.default_rng(seed)
+    return small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=demand)

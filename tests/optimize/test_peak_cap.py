@@ -17,17 +17,19 @@ from optimize.peak_cap import capped_restart, peak_columns
 from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
 from optimize.solving import solve
-from tests.optimize.small_problems import assert_satisfies_every_row, random_jobs, small_problem
+from tests.optimize.small_problems import assert_satisfies_every_row, random_day
 
 SEEDS = range(10)
 
 
+def _steep(seed: int):
+    # a steep demand charge (3,000 USD/MW per 36-step month): the peak is most of the gap
+    return random_day(seed, demand=3000.0)
+
+
 @functools.cache  # each case is built and both heuristics run once for all tests
 def _case(seed: int):
-    rng = np.random.default_rng(seed)
-    # a steep demand charge (3,000 USD/MW per 36-step month): the peak is most of the gap
-    p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=3000.0)
-    m = build_model(p)
+    m = build_model(_steep(seed))
     cm = compile_model(m)
     h = make_highs(cm, SolverOptions())
     pf = price_fix(h, cm, m)
@@ -73,8 +75,7 @@ def test_a_milp_solve_meets_the_restart_and_reports_it(monkeypatch):
     # proven, so the solve runs the restart, prints its line and starts from its schedule
     monkeypatch.setattr(progress, "FIRST_AFTER_S", 0.0)
     rs = _case(8)[3]
-    rng = np.random.default_rng(8)
-    p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=3000.0)
+    p = _steep(8)
     stream = io.StringIO()
     with progress.solve_progress(True, stream):
         d = solve(p, SolverOptions(mip_rel_gap=1e-4))

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_problems import CURVE, assert_satisfies_every_row, random_jobs, small_problem
+from small_problems import CURVE, assert_satisfies_every_row, random_day, small_problem
 
 from optimize.highs import compile_model, make_highs, run_highs
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
@@ -180,8 +180,7 @@ def test_reported_bounds_never_exceed_the_optimum(seed):
     # the plain MILP (no price-fix start, gap 1e-6) is the reference; the default path
     # (1 % gap, price-fix start) and price-fix alone agree with it within their reported
     # gaps, and neither reports a bound above its optimum
-    rng = np.random.default_rng(seed)
-    p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=300.0)
+    p = random_day(seed)
     exact = solve(p, SolverOptions(mip_rel_gap=1e-6, price_fix_start=False, node_limit=None))
     assert exact.status == "optimal"
     opt = exact.objective_usd

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import pytest
 
 from optimize.highs import compile_model
@@ -13,7 +12,7 @@ from optimize.price_fix import job_columns
 from optimize.probing import probe_bound
 from optimize.problem import SolverOptions
 from optimize.solving import solve
-from tests.optimize.small_problems import random_jobs, small_problem
+from tests.optimize.small_problems import random_day
 
 EXACT = SolverOptions(mip_rel_gap=1e-6, price_fix_start=False, node_limit=None)
 
@@ -29,8 +28,7 @@ def _probe(p, target_usd: float, max_probes: int = 200):
 
 @functools.cache  # both tests draw the same cases: solve each exactly once
 def _case(seed: int):
-    rng = np.random.default_rng(seed)
-    p = small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=300.0)
+    p = random_day(seed)
     exact = solve(p, EXACT)
     assert exact.status == "optimal"
     lp = solve(p, SolverOptions(mip_rel_gap=1.0, method="price-fix"))  # its bound: the LP's
