@@ -502,8 +502,9 @@ class Solver(Strict):
     # each edge in a sub-MIP (optimize/edge_search.py; 0: off)
     edge_search_steps: int = Field(default=2, ge=0, le=24)
     # "milp": a start not proven within mip_rel_gap is probed before branch and bound: at most
-    # this many one-step on/off disjunctions on the LP relaxation (optimize/probing.py; 0: off)
-    probe_limit: int = Field(default=60, ge=0, le=100_000)
+    # this many one-step on/off disjunctions on the LP relaxation per probe, branched on where
+    # none fixes a step (optimize/probing.py; 0: off)
+    probe_limit: int = Field(default=200, ge=0, le=100_000)
     # "milp": a start the probe does not prove is rebuilt by price-fix with the demand-charge
     # peaks held at the LP relaxation's while the jobs are fixed (optimize/peak_cap.py)
     peak_cap_restart: bool = True

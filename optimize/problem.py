@@ -379,9 +379,10 @@ class SolverOptions:
     # the start's job runs this many steps either way (``optimize.edge_search``); 0: off
     edge_search_steps: int = 2
     # a start not proven within ``mip_rel_gap`` is probed: one-variable disjunctions on the
-    # LP relaxation with the cutoff at the gap (``optimize.probing``), at most this many
-    # (each two warm LPs); 0: off
-    probe_limit: int = 60
+    # LP relaxation with the cutoff at the gap, branched on where none fixes a column
+    # (``optimize.probing``): at most this many disjunctions (each two warm LPs) per probe,
+    # at the root before the peak-capped restart and over nodes after it; 0: off
+    probe_limit: int = 200
     # a start not proven within ``mip_rel_gap`` after the edge search and the probe:
     # price-fix again with the demand-charge peaks capped at the LP relaxation's, and that
     # schedule's edges searched (``optimize.peak_cap``). On (2026-11-30): B5 pro-rated to

@@ -44,12 +44,11 @@ from optimize.problem import Problem, SolverOptions
 from optimize.ranges import extremes
 from optimize.results import Dispatch, extract_dispatch
 
-# the probe (optimize.probing) gives up after this many probes in a row without a fixing
-# (on the B5 weeks it proves, fixings come at most 8 probes apart; CAISO 2023-05-29's first
-# came after 21, and there it gives up in 0.6 s), and aims this share of the gap inside it
-# (so that a proof's gap rounds to the target or below)
-PROBE_STALL = 10
+# the probe (optimize.probing) aims this share of the gap inside it (so that a proof's gap
+# rounds to the target or below); the first probe is of the root alone, the last one may
+# search this many nodes (the disjunctions, SolverOptions.probe_limit, bound it first)
 PROBE_MARGIN = 1e-6
+PROBE_NODES = 200
 
 # statuses that come with a feasible schedule (and its proven gap)
 STOPS_WITH_SOLUTION = ("optimal", "time_limit", "node_limit", "heuristic")
@@ -119,16 +118,15 @@ def solve_compiled(
 
 
 def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
-    """The start for HiGHS's MILP: its edges searched, then probed; one still not proven
-    meets the peak-capped restart, and a cheaper start from it is probed again (each step
-    passes a start proven within ``mip_rel_gap`` through). Probing before the restart
-    spares it on the weeks the probe proves (ERCOT 2023-02-13: 2.9 s, against 18.1 s
-    with the restart first)."""
-    pf = _probe(cm, m, options, _search_edges(h, cm, m, options, pf))
+    """The start for HiGHS's MILP: its edges searched, then probed at the root; one still
+    not proven meets the peak-capped restart, and the start then is probed by a search
+    over nodes (each step passes a start proven within ``mip_rel_gap`` through). Probing
+    the root before the restart spares it on the weeks the root proves (ERCOT 2023-02-13:
+    2.9 s, against 18.1 s with the restart first); the search over nodes comes after it,
+    from the restart's cheaper start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %)."""
+    pf = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
     restarted = _restart_capped(h, cm, m, options, pf)
-    if restarted.objective_usd == pf.objective_usd:
-        return restarted  # the same start (and the restart's time): probed already
-    return _probe(cm, m, options, restarted)
+    return _probe(cm, m, options, restarted, max_nodes=PROBE_NODES)
 
 
 def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
@@ -180,10 +178,14 @@ def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFi
     return out
 
 
-def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> PriceFixResult:
-    """The start with its bound raised by probing (``optimize.probing``) where it is not
-    proven within ``mip_rel_gap`` of the LP bound; the probe's time is added. The target
-    sits a hair inside the gap, so a proof leaves the gap at ``mip_rel_gap`` or below."""
+def _probe(
+    cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, max_nodes: int
+) -> PriceFixResult:
+    """The start with its bound raised by probing (``optimize.probing``, at most
+    ``max_nodes`` nodes) where it is not proven within ``mip_rel_gap`` of its bound; the
+    probe's time is added, and a schedule it finds below the target is the new start. The
+    target sits a hair inside the gap, so a proof leaves the gap at ``mip_rel_gap`` or
+    below."""
     if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None:
         return pf
     basis, gap = _start_gap(cm, pf)
@@ -199,11 +201,13 @@ def _probe(cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult) -> 
         jobs,
         target,
         max_probes=options.probe_limit,
-        stall_probes=PROBE_STALL,
+        max_nodes=max_nodes,
         lp_basis=pf.lp_basis,
     )
     bound = max(pf.bound_usd, probe.bound_usd)
     out = dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
+    if probe.values is not None and probe.objective_usd < pf.objective_usd:
+        out = dataclasses.replace(out, values=probe.values, objective_usd=probe.objective_usd)
     _report_start("probe", cm, out, probe.seconds)
     return out
 

@@ -1,4 +1,5 @@
-"""The probing bound (optimize.probing): never above the optimum, a proof only below it."""
+"""The probing bound (optimize.probing): never above the optimum, a proof only below it,
+at the root alone and as a search over nodes."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from tests.optimize.small_problems import random_day
 EXACT = SolverOptions(mip_rel_gap=1e-6, price_fix_start=False, node_limit=None)
 
 
-def _probe(p, target_usd: float, max_probes: int = 200):
+def _probe(p, target_usd: float, max_nodes: int = 1, max_probes: int = 200):
     m = build_model(p)
     cm = compile_model(m)
     jobs = job_columns(m, cm)
     return probe_bound(
-        cm, SolverOptions(), jobs, target_usd, max_probes=max_probes, stall_probes=200
+        cm, SolverOptions(), jobs, target_usd, max_probes=max_probes, max_nodes=max_nodes
     )
 
 
@@ -35,20 +36,24 @@ def _case(seed: int):
     return p, exact.objective_usd, lp.bound_usd
 
 
+@pytest.mark.parametrize("max_nodes", [1, 60])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_probe_proves_only_targets_at_or_below_the_optimum(seed):
+def test_the_probe_proves_only_targets_at_or_below_the_optimum(seed, max_nodes):
     p, opt_usd, lp_usd = _case(seed)
     tol = 1e-6 * abs(opt_usd) + 1e-6
     span = max(opt_usd - lp_usd, 1.0)
     for share in (0.1, 0.3, 0.6, 0.98, 1.02, 1.5):  # from near the LP to above the optimum
         target = lp_usd + share * span
-        r = _probe(p, target)
+        r = _probe(p, target, max_nodes)
         assert r.bound_usd <= opt_usd + tol, (share, r)
         assert r.bound_usd >= min(target, lp_usd) - tol  # never below the plain LP's
         if target > opt_usd + tol:
             assert not r.proven, (share, r)
         if r.proven:
             assert r.bound_usd == target
+        if r.values is not None:  # a schedule below the target: a real one
+            assert opt_usd - tol <= r.objective_usd < target, (share, r)
+            assert r.bound_usd <= r.objective_usd
 
 
 def test_the_probe_proves_what_the_lp_does_not():
@@ -61,3 +66,43 @@ def test_the_probe_proves_what_the_lp_does_not():
         r = _probe(p, lp_usd + 0.3 * (opt_usd - lp_usd))
         proofs.append(r.proven and r.fixings > 0)
     assert sum(proofs) >= 4, proofs
+
+
+def test_the_search_over_nodes_proves_what_the_root_does_not():
+    # a target 95 % of the way from the LP to the optimum: the root's disjunctions alone
+    # prove it on at most a few cases, the search over nodes on most, and only by branching
+    root, tree = [], []
+    for seed in range(6):
+        p, opt_usd, lp_usd = _case(seed)
+        target = lp_usd + 0.95 * (opt_usd - lp_usd)
+        root.append(_probe(p, target).proven)
+        r = _probe(p, target, max_nodes=200, max_probes=2000)
+        tree.append(r.proven and r.nodes > 1)
+    assert sum(tree) >= 4 and sum(tree) > sum(root), (root, tree)
+
+
+def test_a_schedule_below_the_target_is_returned_with_its_cost():
+    # a target well above the optimum: the search reaches a node whose LP solution is a
+    # schedule (all integer columns integral); it is returned, cheaper than the target
+    found = []
+    for seed in range(6):
+        p, opt_usd, lp_usd = _case(seed)
+        r = _probe(p, opt_usd + 0.5 * (opt_usd - lp_usd), max_nodes=200, max_probes=2000)
+        if r.values is not None:
+            found.append(r.objective_usd)
+            assert not r.proven and r.bound_usd <= r.objective_usd
+    assert found, "no schedule found on any case"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_solves_through_the_search_report_bounds_at_or_below_the_optimum(seed):
+    # steep demand charges (the gap the search closes): the default path at 1 % and
+    # 0.1 %, where the search over nodes runs after the restart, against the exact MILP
+    p = random_day(seed, demand=3000.0)
+    opt = solve(p, EXACT).objective_usd
+    tol = 1e-6 * abs(opt) + 1e-6
+    for gap in (1e-2, 1e-3):
+        d = solve(p, SolverOptions(mip_rel_gap=gap))
+        assert d.status == "optimal"
+        assert d.bound_usd <= opt + tol and d.objective_usd >= opt - tol
+        assert d.objective_usd - opt <= gap * d.gap_basis_usd + tol
