@@ -187,16 +187,19 @@ class _Tree:
         self.seq += 1
 
     def spent(self) -> bool:
-        """No disjunction left to try, or no node left to take."""
+        """The budget of disjunctions or of nodes is used up."""
         return self.probes >= self.max_probes or self.nodes >= self.max_nodes
 
-    def slow(self, target_usd: float) -> bool:
-        """The search closes the root's gap too slowly to prove ``target_usd`` within its
-        disjunctions: from ``SLOW_AFTER`` disjunctions on, less than ``SLOW_RATE`` x the
-        share of them spent."""
-        if self.probes < SLOW_AFTER or self.root_usd is None or not self.open:
+    def slow(self) -> bool:
+        """A search over nodes closes the root's gap too slowly to prove the target within
+        its disjunctions: from ``SLOW_AFTER`` disjunctions on, less than ``SLOW_RATE`` x the
+        share of them spent. (The root's probe alone stops by ``CANDIDATES``.)"""
+        if self.max_nodes <= 1 or self.probes < SLOW_AFTER or self.root_usd is None:
             return False
-        closed = (self.open[0].bound_usd - self.root_usd) / max(target_usd - self.root_usd, 1e-9)
+        if not self.open:
+            return False
+        target = self.lp.target_usd
+        closed = (self.open[0].bound_usd - self.root_usd) / max(target - self.root_usd, 1e-9)
         return closed < SLOW_RATE * self.probes / self.max_probes
 
     def run(self, root_basis) -> None:
@@ -204,13 +207,15 @@ class _Tree:
         budget is spent, a schedule is found, or the search is too slow (``slow``)."""
         self.push(-np.inf, {}, root_basis)
         while self.open and not self.spent() and self.schedule is None:
-            if self.max_nodes > 1 and self.slow(self.lp.target_usd):
+            if self.slow():
                 return
             node = heapq.heappop(self.open)
             self.nodes += 1
             self.lp.set_fixings(node.fixings)
             if node.basis is not None:
                 self.lp.h.setBasis(node.basis)
+            # the root's relaxation has a schedule (the start), so "infeasible" there would
+            # be numerical trouble, not a proof; a node's fixings can make it infeasible
             z = self.lp.solve(infeasible_cuts=bool(node.fixings))
             if z == -np.inf:  # not solved (numerical trouble): open for good, search over
                 self.push(node.bound_usd, node.fixings, None)

@@ -82,9 +82,10 @@ def solve_compiled(
     a candidate start too: the cheaper of it and the heuristic's schedule is used. With
     ``"milp"``, a start not proven within ``mip_rel_gap`` goes through the edge search
     first (``_search_edges``), whose schedule is the answer if it is within the gap; one
-    still not proven is probed (``_probe``): a proof makes it the answer, and a raised
-    bound counts in the gap either way. One not proven then meets the peak-capped restart
-    (``_restart_capped``), and a cheaper start from it is probed again.
+    still not proven is probed at the root (``_probe``): a proof makes it the answer, and a
+    raised bound counts in the gap either way. One not proven then meets the peak-capped
+    restart (``_restart_capped``), and the start after it is probed by a search over nodes
+    (``_improve_start``).
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
