@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -112,6 +113,12 @@ class CompiledModel:
         """``id(var)`` -> HiGHS column, for the Pyomo vars the compiler kept (a fixed var
         has no column)."""
         return {id(v): i for i, v in enumerate(self.columns)}
+
+    @cached_property
+    def row_components(self) -> np.ndarray:
+        """The name of each row's Pyomo constraint component (``job_tp``, ``power_balance``,
+        ...), computed once per compiled model (price-fix reads it on every call)."""
+        return np.array([r.parent_component().local_name for r in self.rows], dtype=object)
 
     def integer_columns(self) -> np.ndarray:
         """The HiGHS columns that are integer (none for an LP)."""

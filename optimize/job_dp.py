@@ -115,36 +115,36 @@ def _forward(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The DP over the steps: ``cost[k, s, x]`` (USD at fraction 1) of the cheapest pattern
     with ``k`` on-steps, start state ``s`` and last step off/on (``x`` = 0/1), and the
-    back-pointers ``back[t, k, s, x]``: 0 same x before (stay / continue), 1 other x before
-    (stop / start from s-1), 2 start within the saturated state."""
+    back-pointers ``back[x, t, k, s]``: 0 same x before (stay / continue), 1 other x before
+    (stop / start from s-1), 2 start within the saturated state. Ties keep the same x
+    (stay off, continue a run). Each step is a few whole-array operations over ``(k, s)``;
+    ``_INF`` absorbs any step cost (``_INF + e == _INF`` for ``|e| < 1e13`` USD), so a state
+    no pattern reaches stays at ``_INF``."""
     n = e.shape[0]
     k_n = n + 1  # on-step counts 0..n
-    cost = np.full((k_n, s_n, 2), _INF)
-    cost[0, 0, 1 if running else 0] = 0.0
-    back = np.zeros((n, k_n, s_n, 2), dtype=np.int8)
+    off, on = np.full((k_n, s_n), _INF), np.full((k_n, s_n), _INF)
+    (on if running else off)[0, 0] = 0.0
+    back = np.zeros((2, n, k_n, s_n), dtype=np.int8)
+    start = np.full((k_n, s_n), _INF)  # off(k-1, s-1), or the saturated start
+    cont = np.full((k_n, s_n), _INF)  # on(k-1, s)
+    code = np.ones((k_n, s_n), dtype=np.int8)
     for t in range(n):
-        off, on = cost[:, :, 0], cost[:, :, 1]
-        stop = on < off
-        new_off = np.where(stop, on, off)
-        # on: continue from on(k-1, s), or start from off(k-1, s-1)
-        cont = np.full((k_n, s_n), _INF)
-        cont[1:] = on[:-1]
-        start = np.full((k_n, s_n), _INF)
+        np.less(on, off, out=back[0, t], casting="unsafe")
+        new_off = np.minimum(on, off)
         start[1:, 1:] = off[:-1, :-1]
-        code = np.ones((k_n, s_n), dtype=np.int8)
-        if saturate:
-            sat = np.full(k_n, _INF)
-            sat[1:] = off[:-1, -1]
-            better = sat < start[:, -1]
-            start[:, -1] = np.where(better, sat, start[:, -1])
-            code[:, -1] = np.where(better, 2, 1)
+        if saturate:  # a start from the last state stays in it
+            sat = off[:-1, -1]
+            plain = start[1:, -1] if s_n > 1 else np.full(n, _INF)
+            better = sat < plain
+            start[1:, -1] = np.where(better, sat, plain)
+            code[1:, -1] = np.where(better, 2, 1)
+        cont[1:] = on[:-1]
         use_start = start < cont
-        new_on = np.where(use_start, start, cont) + e[t]
-        new_on[np.minimum(start, cont) >= _INF / 2] = _INF
-        back[t, :, :, 0] = stop
-        back[t, :, :, 1] = np.where(use_start, code, 0)
-        cost = np.stack([new_off, new_on], axis=2)
-    return cost, back
+        np.multiply(use_start, code, out=back[1, t], casting="unsafe")
+        on = np.minimum(start, cont)
+        on += e[t]
+        off = new_off
+    return np.stack([off, on], axis=2), back
 
 
 def _work_needed(
@@ -187,10 +187,10 @@ def _price_states(
 
 def _backtrack(back: np.ndarray, k: int, s: int, x: int) -> np.ndarray:
     """The on-steps of the pattern that ends in state ``(k, s, x)``."""
-    n = back.shape[0]
+    n = back.shape[1]  # back[x, t, k, s]
     on = np.zeros(n, dtype=bool)
     for t in range(n - 1, -1, -1):
-        c = int(back[t, k, s, x])
+        c = int(back[x, t, k, s])
         if x == 1:
             on[t] = True
             k -= 1

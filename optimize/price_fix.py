@@ -123,15 +123,25 @@ def _slack(jc: _JobCols) -> float:
 
 def _external_rows(cm) -> np.ndarray:
     """True for rows not owned by a job component (their duals price the job's power)."""
-    return np.array(
-        [not r.parent_component().local_name.startswith("job_") for r in cm.rows], dtype=bool
-    )
+    return np.array([not name.startswith("job_") for name in cm.row_components], dtype=bool)
 
 
 def _hull_rows(cm) -> np.ndarray:
     """Rows of the single-block hull (``optimize.jobs.BLOCK_ROWS``)."""
-    names = [r.parent_component().local_name for r in cm.rows]
-    return np.flatnonzero([name in BLOCK_ROWS for name in names]).astype(np.int32)
+    return np.flatnonzero(np.isin(cm.row_components, list(BLOCK_ROWS))).astype(np.int32)
+
+
+def _external_terms(cm, ext: np.ndarray, cols: np.ndarray):
+    """The matrix entries of columns ``cols`` in the rows ``ext`` marks: (position in
+    ``cols``, row, value) per entry, in column order."""
+    starts = cm.a_start[cols]
+    lengths = cm.a_start[cols + 1] - starts
+    pos = np.repeat(np.arange(len(cols)), lengths)
+    first = np.cumsum(lengths) - lengths  # each column's first entry in the flat list
+    entries = starts[pos] + np.arange(len(pos)) - first[pos]
+    rows = cm.a_index[entries]
+    keep = ext[rows]
+    return pos[keep], rows[keep], cm.a_value[entries][keep]
 
 
 class _Fixer:
@@ -141,6 +151,8 @@ class _Fixer:
         self.hull_rows = _hull_rows(cm)
         self.deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         self.capped = np.zeros(0, dtype=np.int32)
+        # job id -> its frac columns' entries in the external rows (``_external_terms``)
+        self.terms: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def cap(self, caps: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Hold columns at most at the given upper bounds; None lifts the caps."""
@@ -178,15 +190,12 @@ class _Fixer:
     def cost_per_frac(self, jc: _JobCols) -> np.ndarray:
         """USD per unit power fraction in each active step: the frac column's reduced cost
         counting only rows outside the job (HiGHS: col_dual = c - A^T row_dual)."""
+        if jc.job.id not in self.terms:
+            self.terms[jc.job.id] = _external_terms(self.cm, self.ext, jc.frac)
+        pos, rows, values = self.terms[jc.job.id]
         y = np.asarray(self.h.getSolution().row_dual)
-        cm = self.cm
-        out = np.empty(len(jc.frac))
-        for k, c in enumerate(jc.frac):
-            a, b = cm.a_start[c], cm.a_start[c + 1]
-            rows = cm.a_index[a:b]
-            keep = self.ext[rows]
-            out[k] = cm.col_cost[c] - float(np.dot(cm.a_value[a:b][keep], y[rows[keep]]))
-        return out
+        priced = np.bincount(pos, weights=values * y[rows], minlength=len(jc.frac))
+        return self.cm.col_cost[jc.frac] - priced
 
     def raw_cost(self, jc: _JobCols) -> np.ndarray:
         """USD of the job's full power in each active step at the import price (ties)."""
