@@ -270,6 +270,7 @@ def price_fix(
     passes: int = 1,
     time_limit_s: float | None = None,
     fixing_caps: tuple[np.ndarray, np.ndarray] | None = None,
+    final_nodes: int | None = None,
 ) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
@@ -278,15 +279,18 @@ def price_fix(
     at least 1 s). The single-block hull rows of non-preemptible jobs are in the bound's
     LP and freed in the LPs that price and fix the jobs (fixing with them: a 0.3 % dearer
     B2 year, docs/model_jobs.md). ``fixing_caps``: (columns, upper bounds) held in the
-    LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``). On return
-    ``h`` holds the original bounds and integrality again; the schedule is the result's
-    ``values``.
+    LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``).
+    ``final_nodes``: a branch-and-bound node limit of the final MILP below the model's
+    (``optimize.peak_cap``: its root only; a MILP stopped without a schedule gives none).
+    On return ``h`` holds the original bounds and integrality again; the schedule is the
+    result's ``values``.
     """
     t0 = time.perf_counter()
     icols = cm.integer_columns()
     set_integrality(h, icols, False)
     fx = _Fixer(h, cm, m, time_limit_s)
     limit0 = float(h.getOptionValue("time_limit")[1])
+    nodes0 = int(h.getOptionValue("mip_max_nodes")[1])
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
     try:
         if not fx.lp():
@@ -319,6 +323,8 @@ def price_fix(
         set_integrality(h, icols, True)
         if fx.deadline is not None:
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
+        if final_nodes is not None:
+            h.setOptionValue("mip_max_nodes", min(nodes0, int(final_nodes)))
         values, obj = _run_for_schedule(h)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         seconds = time.perf_counter() - t0
@@ -327,6 +333,7 @@ def price_fix(
         fx.hull(True)
         fx.cap(None)
         h.setOptionValue("time_limit", limit0)
+        h.setOptionValue("mip_max_nodes", nodes0)
         fx.release(jobs)
         set_integrality(h, icols, True)
 

@@ -10,10 +10,11 @@ import re
 import numpy as np
 import pytest
 
+from optimize import price_fix as price_fix_module
 from optimize import progress
 from optimize.highs import compile_model, make_highs
 from optimize.model import build_model
-from optimize.peak_cap import capped_restart, peak_columns
+from optimize.peak_cap import FINAL_NODES, capped_restart, peak_columns
 from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
 from optimize.solving import solve
@@ -86,3 +87,24 @@ def test_a_milp_solve_meets_the_restart_and_reports_it(monkeypatch):
     assert incumbent <= rs.objective_usd + 1  # the cheaper start (printed to 1 USD)
     assert d.objective_usd <= incumbent + 1
     assert d.objective_usd == pytest.approx(off.objective_usd, rel=2e-4)  # both near-exact
+
+
+def test_the_restarts_final_milp_is_its_root_only(monkeypatch):
+    # the jobs that do not fit under the caps are left to the final MILP; the restart's
+    # gets FINAL_NODES (its root), price-fix's own the model's limit, and the limit is
+    # back on the Highs object afterwards
+    limits = []
+    run = price_fix_module._run_for_schedule
+
+    def spy(h):
+        limits.append(int(h.getOptionValue("mip_max_nodes")[1]))
+        return run(h)
+
+    monkeypatch.setattr(price_fix_module, "_run_for_schedule", spy)
+    m = build_model(_steep(8))
+    cm = compile_model(m)
+    h = make_highs(cm, SolverOptions(node_limit=500))
+    pf = price_fix(h, cm, m)
+    capped_restart(h, cm, m, np.zeros_like(pf.lp_values))  # caps at 0: no job fits
+    assert limits == [500, FINAL_NODES]
+    assert int(h.getOptionValue("mip_max_nodes")[1]) == 500
