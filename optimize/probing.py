@@ -85,8 +85,10 @@ SLOW_RATE = 0.5
 class ProbeResult:
     """``proven``: no schedule costs less than ``target_usd``; ``bound_usd``: a lower
     bound of the optimum (``target_usd`` when proven); ``probes`` (disjunctions),
-    ``fixings``, ``nodes``: counts; ``seconds``. ``objective_usd`` and ``values``: a
-    schedule cheaper than the target, where a node's LP solution was one (else None)."""
+    ``fixings``, ``nodes``: counts (a resumed search's include the first run's);
+    ``seconds`` (this run's). ``objective_usd`` and ``values``: a schedule cheaper than
+    the target, where a node's LP solution was one (else None). ``search``: the search's
+    state where a larger node budget could go on from it (``probe_bound(resume=...)``)."""
 
     proven: bool
     bound_usd: float
@@ -97,6 +99,7 @@ class ProbeResult:
     seconds: float
     objective_usd: float | None = None
     values: np.ndarray | None = None
+    search: _Tree | None = field(default=None, repr=False)
 
 
 class _Relaxation:
@@ -181,6 +184,7 @@ class _Tree:
         self.probes = self.fixings = self.nodes = self.seq = 0
         self.schedule: tuple[float, np.ndarray] | None = None
         self.root_usd: float | None = None  # the root's LP objective
+        self.halted = False  # an LP not solved ended the search: it cannot go on
 
     def push(self, bound_usd: float, fixings: dict[int, float], basis) -> None:
         heapq.heappush(self.open, _Node(bound_usd, self.seq, fixings, basis))
@@ -202,10 +206,13 @@ class _Tree:
         closed = (self.open[0].bound_usd - self.root_usd) / max(target - self.root_usd, 1e-9)
         return closed < SLOW_RATE * self.probes / self.max_probes
 
-    def run(self, root_basis) -> None:
+    def can_go_on(self) -> bool:
+        """Open nodes are left and only the node budget stopped the search."""
+        return bool(self.open) and not self.halted and self.schedule is None
+
+    def run(self) -> None:
         """Take the open nodes best bound first and probe each, until none is left, the
         budget is spent, a schedule is found, or the search is too slow (``slow``)."""
-        self.push(-np.inf, {}, root_basis)
         while self.open and not self.spent() and self.schedule is None:
             if self.slow():
                 return
@@ -219,6 +226,7 @@ class _Tree:
             z = self.lp.solve(infeasible_cuts=bool(node.fixings))
             if z == -np.inf:  # not solved (numerical trouble): open for good, search over
                 self.push(node.bound_usd, node.fixings, None)
+                self.halted = True
                 return
             if self.root_usd is None:
                 self.root_usd = z
@@ -305,15 +313,23 @@ def probe_bound(
     max_probes: int,
     max_nodes: int,
     lp_basis: highspy.HighsBasis | None = None,
+    resume: ProbeResult | None = None,
 ) -> ProbeResult:
     """Probe the on/off columns of ``jobs`` (``optimize.price_fix.job_columns`` of the
     model compiled to ``cm``) against ``target_usd``, branching where no disjunction fixes
     a column, with at most ``max_probes`` disjunctions over at most ``max_nodes`` nodes;
     see the module docstring. ``lp_basis``: an optimal basis of the LP relaxation (e.g.
-    price-fix's), to start from."""
+    price-fix's), to start from. ``resume``: an earlier probe of the same model with the
+    same budget of disjunctions and a smaller one of nodes; with the same target, the
+    search goes on from where that one stopped: the same nodes, disjunctions and result as
+    a search run from the root with this budget, without probing the root again."""
     t0 = time.perf_counter()
-    tree = _Tree(_Relaxation(cm, options, target_usd), cm, jobs, (max_probes, max_nodes))
-    tree.run(lp_basis)
+    tree = resume.search if resume is not None else None
+    if tree is None or tree.lp.target_usd != float(target_usd) or tree.max_probes != max_probes:
+        tree = _Tree(_Relaxation(cm, options, target_usd), cm, jobs, (max_probes, max_nodes))
+        tree.push(-np.inf, {}, lp_basis)
+    tree.max_nodes = max_nodes
+    tree.run()
     proven = not tree.open and tree.schedule is None
     bound = tree.bound_usd(target_usd)
     found = tree.schedule
@@ -327,4 +343,5 @@ def probe_bound(
         time.perf_counter() - t0,
         None if found is None else found[0],
         None if found is None else found[1],
+        tree if tree.can_go_on() else None,
     )

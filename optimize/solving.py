@@ -39,7 +39,7 @@ from optimize.highs import (
 from optimize.model import build_model
 from optimize.peak_cap import capped_restart
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
-from optimize.probing import probe_bound
+from optimize.probing import ProbeResult, probe_bound
 from optimize.problem import Problem, SolverOptions
 from optimize.ranges import extremes
 from optimize.results import Dispatch, extract_dispatch
@@ -125,9 +125,11 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     the root before the restart spares it on the weeks the root proves (ERCOT 2023-02-13:
     2.9 s, against 18.1 s with the restart first); the search over nodes comes after it,
     from the restart's cheaper start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %)."""
-    pf = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
+    pf, root = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
     restarted = _restart_capped(h, cm, m, options, pf)
-    return _probe(cm, m, options, restarted, max_nodes=PROBE_NODES)
+    # where the restart leaves the start (and so the target) as it was, the search goes on
+    # from the root's probe instead of probing the root again
+    return _probe(cm, m, options, restarted, max_nodes=PROBE_NODES, resume=root)[0]
 
 
 def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
@@ -180,21 +182,27 @@ def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFi
 
 
 def _probe(
-    cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, max_nodes: int
-) -> PriceFixResult:
+    cm: CompiledModel,
+    m,
+    options: SolverOptions,
+    pf: PriceFixResult,
+    max_nodes: int,
+    resume: ProbeResult | None = None,
+) -> tuple[PriceFixResult, ProbeResult | None]:
     """The start with its bound raised by probing (``optimize.probing``, at most
     ``max_nodes`` nodes) where it is not proven within ``mip_rel_gap`` of its bound; the
     probe's time is added, and a schedule it finds below the target is the new start. The
     target sits a hair inside the gap, so a proof leaves the gap at ``mip_rel_gap`` or
-    below."""
+    below. Also returns the probe's result (None where it did not run), whose search a
+    later probe with the same target may go on from (``resume``)."""
     if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None:
-        return pf
+        return pf, None
     basis, gap = _start_gap(cm, pf)
     if gap <= options.mip_rel_gap:
-        return pf
+        return pf, None
     jobs = job_columns(m, cm)
     if not jobs:
-        return pf
+        return pf, None
     target = pf.objective_usd - (1 - PROBE_MARGIN) * options.mip_rel_gap * basis
     probe = probe_bound(
         cm,
@@ -204,13 +212,14 @@ def _probe(
         max_probes=options.probe_limit,
         max_nodes=max_nodes,
         lp_basis=pf.lp_basis,
+        resume=resume,
     )
     bound = max(pf.bound_usd, probe.bound_usd)
     out = dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
     if probe.values is not None and probe.objective_usd < pf.objective_usd:
         out = dataclasses.replace(out, values=probe.values, objective_usd=probe.objective_usd)
     _report_start("probe", cm, out, probe.seconds)
-    return out
+    return out, probe
 
 
 def _start_gap(cm: CompiledModel, pf: PriceFixResult) -> tuple[float, float]:

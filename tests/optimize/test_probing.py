@@ -106,3 +106,40 @@ def test_solves_through_the_search_report_bounds_at_or_below_the_optimum(seed):
         assert d.status == "optimal"
         assert d.bound_usd <= opt + tol and d.objective_usd >= opt - tol
         assert d.objective_usd - opt <= gap * d.gap_basis_usd + tol
+
+
+def test_a_resumed_search_is_the_search_from_the_root():
+    # the root's probe (one node), resumed with 200 nodes, ends where a search from the
+    # root with 200 nodes does: the same counts, bound, proof and schedule, less the
+    # root's time; another target starts from the root again
+    resumed = 0
+    for seed in range(6):
+        p, opt_usd, lp_usd = _case(seed)
+        m = build_model(p)
+        cm = compile_model(m)
+        jobs = job_columns(m, cm)
+        target = lp_usd + 0.95 * (opt_usd - lp_usd)
+        budget = {"max_probes": 2000}
+        root = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=1, **budget)
+        fresh = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=200, **budget)
+        if root.search is None:  # proven (or a schedule found) at the root: nothing to resume
+            assert root.proven or root.values is not None
+            continue
+        resumed += 1
+        on = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=200, resume=root, **budget)
+        got = (on.proven, on.bound_usd, on.probes, on.fixings, on.nodes, on.objective_usd)
+        want = (fresh.proven, fresh.bound_usd, fresh.probes, fresh.fixings, fresh.nodes)
+        assert got == (*want, fresh.objective_usd), seed
+        assert on.nodes > root.nodes
+        # a lower target (a cheaper start): the search starts from the root again
+        lower = target - 0.5 * (target - lp_usd)
+        root = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=1, **budget)
+        new = probe_bound(cm, SolverOptions(), jobs, lower, max_nodes=200, resume=root, **budget)
+        ref = probe_bound(cm, SolverOptions(), jobs, lower, max_nodes=200, **budget)
+        assert (new.proven, new.bound_usd, new.probes, new.nodes) == (
+            ref.proven,
+            ref.bound_usd,
+            ref.probes,
+            ref.nodes,
+        )
+    assert resumed >= 3
