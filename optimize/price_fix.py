@@ -17,8 +17,7 @@ fixed. The heuristic works on the compiled model in a ``highspy.Highs`` object:
    if the LP objective fell, else restore the old one.
 4. Restore integrality and solve the MILP with the fixed columns (what is left integer: the
    jobs that could not be fixed, battery and generator binaries); its solution is the
-   heuristic's schedule. Its LP relaxation is solved first: where that solution is
-   integral already, it is the MILP's optimum and HiGHS's MILP is not run.
+   heuristic's schedule.
 
 The result is a feasible schedule and a proven bound on its distance from the optimum
 (``gap``); it is not optimal in general. The time is a handful of warm-started LP solves per
@@ -45,9 +44,6 @@ TIE_BREAK = 1e-3
 # pattern follows the relaxed schedule where the prices barely differ. B2 committed cost
 # (2026-11-22): 0 -> 13.58 M USD, 0.05 -> 13.50, 0.2 -> 13.47, 0.5 -> 13.48, 1.0 -> 13.58
 LP_GUIDE = 0.2
-# an integer column is integral in an LP solution within this (HiGHS's default
-# mip_feasibility_tolerance)
-_INTEGRAL_TOL = 1e-6
 
 
 @dataclass
@@ -324,11 +320,12 @@ def price_fix(
         # breaks them costs HiGHS a repair LP)
         fx.hull(True)
         fx.cap(None)
+        set_integrality(h, icols, True)
         if fx.deadline is not None:
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
         if final_nodes is not None:
             h.setOptionValue("mip_max_nodes", min(nodes0, int(final_nodes)))
-        values, obj = _run_for_schedule(h, icols)
+        values, obj = _run_for_schedule(h)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         seconds = time.perf_counter() - t0
         return PriceFixResult(values, obj, bound, seconds, unfixed, lp_basis, lp_values)
@@ -365,22 +362,9 @@ def _improve(fx: _Fixer, jobs: list[_JobCols]) -> bool:
     return improved
 
 
-def _run_for_schedule(h, icols: np.ndarray) -> tuple[np.ndarray | None, float | None]:
-    """Complete the schedule on ``h`` (the model with the job columns fixed): its column
-    values and objective, or (None, None) without a feasible solution. The LP relaxation
-    first: where its solution is integral in every integer column (``icols``), it is the
-    MILP's optimum; else HiGHS's MILP over what is still integer. On B2's windows the LP
-    is it every time (two battery binaries are left, both integral; a warm LP of ~5 ms
-    against the MILP's 45-50 ms, the same objective). Integrality is on at return."""
-    set_integrality(h, icols, False)
-    try:
-        h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            x = np.asarray(h.getSolution().col_value)
-            if np.all(np.abs(x[icols] - np.round(x[icols])) <= _INTEGRAL_TOL):
-                return x, float(h.getInfo().objective_function_value)
-    finally:
-        set_integrality(h, icols, True)
+def _run_for_schedule(h) -> tuple[np.ndarray | None, float | None]:
+    """Run ``h`` (the MILP with the job columns fixed): its column values and objective,
+    or (None, None) without a feasible solution."""
     h.run()
     info = h.getInfo()
     if info.primal_solution_status != 2:
@@ -402,7 +386,7 @@ def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResul
             on = on_by_job.get(jc.job.id)
             if on is not None:
                 fx.fix(jc, np.asarray(on, dtype=bool)[jc.steps])
-        values, obj = _run_for_schedule(h, cm.integer_columns())
+        values, obj = _run_for_schedule(h)
         return PriceFixResult(values, obj, None, time.perf_counter() - t0)
     finally:
         fx.release(jobs)

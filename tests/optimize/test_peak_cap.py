@@ -96,9 +96,9 @@ def test_the_restarts_final_milp_is_its_root_only(monkeypatch):
     limits = []
     run = price_fix_module._run_for_schedule
 
-    def spy(h, icols):
+    def spy(h):
         limits.append(int(h.getOptionValue("mip_max_nodes")[1]))
-        return run(h, icols)
+        return run(h)
 
     monkeypatch.setattr(price_fix_module, "_run_for_schedule", spy)
     m = build_model(_steep(8))

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from small_problems import CURVE, assert_satisfies_every_row, random_day, small_problem
 
-from optimize.highs import compile_model, make_highs, run_highs, set_integrality
+from optimize.highs import compile_model, make_highs, run_highs
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.jobs import BLOCK_ROWS
 from optimize.model import build_model
-from optimize.price_fix import _Fixer, _run_for_schedule, job_columns, price_fix
+from optimize.price_fix import price_fix
 from optimize.problem import Job, SolverOptions
 from optimize.solving import solve
 
@@ -198,32 +198,3 @@ def test_reported_bounds_never_exceed_the_optimum(seed):
         assert d.mip_gap == pytest.approx(gap, abs=1e-6), options
         if d.status == "optimal":
             assert d.objective_usd - opt <= options.mip_rel_gap * d.gap_basis_usd + tol
-
-
-def test_a_schedules_completion_is_the_milps_optimum():
-    # with every job fixed the LP relaxation is integral here (4 of 4: it is returned); with
-    # none fixed it is not (HiGHS's MILP runs): both give the MILP's optimum
-    integral = 0
-    for seed in range(4):
-        p = random_day(seed, demand=3000.0)
-        m = build_model(p)
-        cm = compile_model(m)
-        h = make_highs(cm, SolverOptions(mip_rel_gap=1e-9, node_limit=None))
-        icols = cm.integer_columns()
-        free = run_highs(h, True).objective  # nothing fixed: the MILP itself
-        x, obj = _run_for_schedule(h, icols)
-        assert obj == pytest.approx(free, rel=1e-7)
-        assert np.all(np.abs(x[icols] - np.round(x[icols])) <= 1e-6)
-        pf = price_fix(h, cm, m)
-        fx = _Fixer(h, cm, m, None)
-        for jc in job_columns(m, cm):
-            fx.fix(jc, pf.values[jc.on] > 0.5)
-        x, obj = _run_for_schedule(h, icols)
-        assert_satisfies_every_row(cm, x)
-        set_integrality(h, icols, False)  # the LP with those fixings, as the completion saw it
-        run_highs(h, False)
-        lp_x = np.asarray(h.getSolution().col_value)
-        integral += bool(np.all(np.abs(lp_x[icols] - np.round(lp_x[icols])) <= 1e-6))
-        set_integrality(h, icols, True)
-        assert obj == pytest.approx(run_highs(h, True).objective, rel=1e-7)  # HiGHS's MILP
-    assert integral >= 1, integral
