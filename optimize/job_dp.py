@@ -128,13 +128,14 @@ def _forward(
     start = np.full((k_n, s_n), _INF)  # off(k-1, s-1), or the saturated start
     cont = np.full((k_n, s_n), _INF)  # on(k-1, s)
     code = np.ones((k_n, s_n), dtype=np.int8)
+    unreached = np.full(n, _INF)  # the plain start into the last state with one state only
     for t in range(n):
         np.less(on, off, out=back[0, t], casting="unsafe")
         new_off = np.minimum(on, off)
         start[1:, 1:] = off[:-1, :-1]
         if saturate:  # a start from the last state stays in it
             sat = off[:-1, -1]
-            plain = start[1:, -1] if s_n > 1 else np.full(n, _INF)
+            plain = start[1:, -1] if s_n > 1 else unreached
             better = sat < plain
             start[1:, -1] = np.where(better, sat, plain)
             code[1:, -1] = np.where(better, 2, 1)

@@ -197,10 +197,9 @@ class _Tree:
     def slow(self) -> bool:
         """A search over nodes closes the root's gap too slowly to prove the target within
         its disjunctions: from ``SLOW_AFTER`` disjunctions on, less than ``SLOW_RATE`` x the
-        share of them spent. (The root's probe alone stops by ``CANDIDATES``.)"""
+        share of them spent. (The root's probe alone stops by ``CANDIDATES``.) Asked by
+        ``run`` between nodes, with open nodes left."""
         if self.max_nodes <= 1 or self.probes < SLOW_AFTER or self.root_usd is None:
-            return False
-        if not self.open:
             return False
         target = self.lp.target_usd
         closed = (self.open[0].bound_usd - self.root_usd) / max(target - self.root_usd, 1e-9)

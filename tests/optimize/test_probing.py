@@ -108,6 +108,11 @@ def test_solves_through_the_search_report_bounds_at_or_below_the_optimum(seed):
         assert d.objective_usd - opt <= gap * d.gap_basis_usd + tol
 
 
+def _outcome(r) -> tuple:
+    """What a probe ends with: proof, bound, counts and the schedule's cost."""
+    return (r.proven, r.bound_usd, r.probes, r.fixings, r.nodes, r.objective_usd)
+
+
 def test_a_resumed_search_is_the_search_from_the_root():
     # the root's probe (one node), resumed with 200 nodes, ends where a search from the
     # root with 200 nodes does: the same counts, bound, proof and schedule, less the
@@ -127,19 +132,12 @@ def test_a_resumed_search_is_the_search_from_the_root():
             continue
         resumed += 1
         on = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=200, resume=root, **budget)
-        got = (on.proven, on.bound_usd, on.probes, on.fixings, on.nodes, on.objective_usd)
-        want = (fresh.proven, fresh.bound_usd, fresh.probes, fresh.fixings, fresh.nodes)
-        assert got == (*want, fresh.objective_usd), seed
+        assert _outcome(on) == _outcome(fresh), seed
         assert on.nodes > root.nodes
         # a lower target (a cheaper start): the search starts from the root again
         lower = target - 0.5 * (target - lp_usd)
         root = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=1, **budget)
         new = probe_bound(cm, SolverOptions(), jobs, lower, max_nodes=200, resume=root, **budget)
         ref = probe_bound(cm, SolverOptions(), jobs, lower, max_nodes=200, **budget)
-        assert (new.proven, new.bound_usd, new.probes, new.nodes) == (
-            ref.proven,
-            ref.bound_usd,
-            ref.probes,
-            ref.nodes,
-        )
+        assert _outcome(new) == _outcome(ref), seed
     assert resumed >= 3
