@@ -14,7 +14,8 @@ fixed. The heuristic works on the compiled model in a ``highspy.Highs`` object:
    the next job sees the prices with this one in place. A job whose pattern makes the LP
    infeasible (e.g. a ramp the battery cannot follow) is freed again and left to step 4.
 3. Improvement passes: free one fixed job, re-solve, re-price, fix its new pattern; keep it
-   if the LP objective fell, else restore the old one.
+   if the LP objective fell, else restore the old one. They are skipped where every job
+   is fixed and that LP is within the caller's ``enough_gap`` of the bound already.
 4. Restore integrality and solve the MILP with the fixed columns (what is left integer: the
    jobs that could not be fixed, battery and generator binaries); its solution is the
    heuristic's schedule.
@@ -271,6 +272,7 @@ def price_fix(
     time_limit_s: float | None = None,
     fixing_caps: tuple[np.ndarray, np.ndarray] | None = None,
     final_nodes: int | None = None,
+    enough_gap: float | None = None,
 ) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
@@ -282,6 +284,8 @@ def price_fix(
     LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``).
     ``final_nodes``: a branch-and-bound node limit of the final MILP below the model's
     (``optimize.peak_cap``: its root only; a MILP stopped without a schedule gives none).
+    ``enough_gap``: skip the improvement passes where every job is fixed and the LP with
+    them fixed is within this share of the bound already (``_close_enough``).
     On return ``h`` holds the original bounds and integrality again; the schedule is the
     result's ``values``.
     """
@@ -312,9 +316,8 @@ def price_fix(
                 fx.fix(jc, None)
                 jc.pattern = None
                 fx.lp()
-        for _ in range(passes):
-            if not _improve(fx, jobs):
-                break
+        if not _close_enough(fx, jobs, bound, enough_gap):
+            _improve_passes(fx, jobs, passes)
         # final MILP over what is still integer, with the job columns fixed; the hull rows
         # are back so that the schedule's block columns satisfy them (a MIP start that
         # breaks them costs HiGHS a repair LP)
@@ -336,6 +339,25 @@ def price_fix(
         h.setOptionValue("mip_max_nodes", nodes0)
         fx.release(jobs)
         set_integrality(h, icols, True)
+
+
+def _close_enough(fx: _Fixer, jobs: list[_JobCols], bound: float, gap: float | None) -> bool:
+    """True where every job is fixed and the LP with them fixed is within ``gap`` of
+    ``bound`` (relative to its objective). That LP is then the schedule's cost but for the
+    battery's and generators' binaries, so the schedule is about that close to the bound
+    already: the passes would spend two or three warm LPs per job on a gap that needs no
+    closing (B2 at 1 %: 57.7 -> 50.6 s). With a job left unfixed the LP is no schedule's
+    cost (it runs that job in fractions), so the passes run."""
+    if gap is None or any(jc.pattern is None for jc in jobs):
+        return False
+    return fx.objective() - bound <= gap * abs(fx.objective())
+
+
+def _improve_passes(fx: _Fixer, jobs: list[_JobCols], passes: int) -> None:
+    """Up to ``passes`` improvement passes, stopping after one that moves no job."""
+    for _ in range(passes):
+        if not _improve(fx, jobs):
+            return
 
 
 def _improve(fx: _Fixer, jobs: list[_JobCols]) -> bool:

@@ -60,6 +60,10 @@ START_SHARE = 0.25
 # cheaper by more than this share of the gap basis, or after this many nodes
 EDGE_GAP = 1e-3
 EDGE_NODE_LIMIT = 1
+# price-fix skips its improvement passes where its fixed schedule's LP is within this share
+# of ``mip_rel_gap`` of the bound (``optimize.price_fix._close_enough``). B2 at 1 %: 50.9 s
+# and 13,463,393 USD, against 57.7 s and 13,458,376 USD with the passes everywhere
+ENOUGH_SHARE = 0.5
 
 
 def solve_compiled(
@@ -99,7 +103,8 @@ def solve_compiled(
     limit = options.time_limit_s
     if limit is not None and options.method == "milp":
         limit = START_SHARE * limit  # the start takes at most this share of the limit
-    pf = price_fix(h, cm, m, time_limit_s=limit)
+    enough = ENOUGH_SHARE * options.mip_rel_gap
+    pf = price_fix(h, cm, m, time_limit_s=limit, enough_gap=enough)
     if start_on:
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from small_problems import CURVE, assert_satisfies_every_row, random_day, small_problem
 
+from optimize import price_fix as price_fix_module
 from optimize.highs import compile_model, make_highs, run_highs
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.jobs import BLOCK_ROWS
@@ -160,6 +161,40 @@ def test_solve_price_fix_meets_every_rule():
     assert np.all((frac_a == 0) | (frac_a >= 0.6 - 1e-9))
     net = d.series["grid_import_mw"] - d.series["grid_export_mw"]
     assert np.abs(np.diff(net)).max() <= 12.0 + 1e-6
+
+
+def test_improvement_passes_are_skipped_only_with_every_job_fixed_close_to_the_bound(
+    monkeypatch,
+):
+    p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
+    m = build_model(p)
+    cm = compile_model(m)
+    passes = []
+    improve = price_fix_module._improve
+    monkeypatch.setattr(
+        price_fix_module, "_improve", lambda fx, js: passes.append(1) or improve(fx, js)
+    )
+
+    def run(enough_gap):
+        passes.clear()
+        r = price_fix(make_highs(cm, SolverOptions()), cm, m, enough_gap=enough_gap)
+        assert r.values is not None
+        assert_satisfies_every_row(cm, r.values)
+        return r, len(passes)
+
+    assert run(None)[1] >= 1
+    # every fixed schedule is within 100 % of the LP bound here: no pass runs
+    r, n = run(1.0)
+    assert n == 0 and r.unfixed == []
+    # a job left unfixed: the LP runs it in fractions and says nothing of a schedule
+    pattern = price_fix_module._Fixer.pattern
+    monkeypatch.setattr(
+        price_fix_module._Fixer,
+        "pattern",
+        lambda fx, jc: None if jc.job.id == "c" else pattern(fx, jc),
+    )
+    r, n = run(1.0)
+    assert n >= 1 and r.unfixed == ["c"]
 
 
 @pytest.mark.slow
