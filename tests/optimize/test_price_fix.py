@@ -10,7 +10,7 @@ import pytest
 from small_problems import CURVE, assert_satisfies_every_row, random_day, small_problem
 
 from optimize import price_fix as price_fix_module
-from optimize.highs import compile_model, make_highs, run_highs
+from optimize.highs import compile_model, make_highs, run_highs, set_integrality
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.jobs import BLOCK_ROWS
 from optimize.model import build_model
@@ -233,3 +233,36 @@ def test_reported_bounds_never_exceed_the_optimum(seed):
         assert d.mip_gap == pytest.approx(gap, abs=1e-6), options
         if d.status == "optimal":
             assert d.objective_usd - opt <= options.mip_rel_gap * d.gap_basis_usd + tol
+
+
+def test_a_close_schedule_is_completed_by_an_integral_lp_at_the_milps_optimum(monkeypatch):
+    # with the passes skipped, an LP completion integral in every integer column is taken
+    # as the schedule (HiGHS's MILP does not run), and it costs what that MILP finds with
+    # the same jobs fixed; where the LP is not integral, the MILP runs
+    milps = []
+    run_milp = price_fix_module._run_for_schedule
+    monkeypatch.setattr(
+        price_fix_module, "_run_for_schedule", lambda h: milps.append(1) or run_milp(h)
+    )
+    taken = 0
+    for seed in range(4):
+        p = random_day(seed, demand=3000.0)
+        m = build_model(p)
+        cm = compile_model(m)
+        options = SolverOptions(mip_rel_gap=1e-9, node_limit=None)
+        milps.clear()
+        r = price_fix(make_highs(cm, options), cm, m, enough_gap=1.0)
+        assert r.unfixed == [] and r.values is not None
+        assert_satisfies_every_row(cm, r.values)
+        icols = cm.integer_columns()
+        assert np.all(np.abs(r.values[icols] - np.round(r.values[icols])) <= 1e-6)
+        taken += not milps
+        with monkeypatch.context() as patch:  # the same fixings completed by the MILP
+            patch.setattr(price_fix_module, "_integral_lp", lambda h, icols: None)
+            by_milp = price_fix(make_highs(cm, options), cm, m, enough_gap=1.0)
+        assert r.objective_usd == pytest.approx(by_milp.objective_usd, rel=1e-7)
+        # with no job fixed the LP relaxation is fractional: no completion from it
+        h = make_highs(cm, options)
+        set_integrality(h, icols, False)
+        assert price_fix_module._integral_lp(h, icols) is None
+    assert taken >= 1, taken
