@@ -375,7 +375,7 @@ def _close_enough(fx: _Fixer, jobs: list[_JobCols], bound: float, gap: float | N
     ``bound`` (relative to its objective). That LP is then the schedule's cost but for the
     battery's and generators' binaries, so the schedule is about that close to the bound
     already: the passes would spend two or three warm LPs per job on a gap that needs no
-    closing (B2 at 1 %: 57.7 -> 50.6 s). With a job left unfixed the LP is no schedule's
+    closing (B2 at 1 %: 57.7 -> 50.9 s). With a job left unfixed the LP is no schedule's
     cost (it runs that job in fractions), so the passes run."""
     if gap is None or any(jc.pattern is None for jc in jobs):
         return False
