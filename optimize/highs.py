@@ -39,6 +39,9 @@ from optimize.ranges import check_ranges
 
 # the process-wide default of SolverOptions.log_to_console (set by the CLI's --verbose)
 _LOG_TO_CONSOLE = contextvars.ContextVar("highs_log_to_console", default=False)
+# an integer column is integral in a solution within this (HiGHS's default
+# mip_feasibility_tolerance)
+INTEGRAL_TOL = 1e-6
 # file descriptor 1 is process-wide: one thread at a time may point it elsewhere
 _STDOUT_LOCK = threading.Lock()
 
@@ -125,6 +128,14 @@ class CompiledModel:
         if self.integrality is None:
             return np.zeros(0, dtype=np.int32)
         return np.flatnonzero(self.integrality > 0).astype(np.int32)
+
+
+def fractional_columns(values: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The columns of ``cols`` whose ``values`` lie more than ``INTEGRAL_TOL`` from an
+    integer (in a solution of the LP relaxation: the integer columns it leaves fractional)."""
+    cols = np.asarray(cols)
+    x = np.asarray(values)[cols]
+    return cols[np.abs(x - np.round(x)) > INTEGRAL_TOL]
 
 
 def set_integrality(h: highspy.Highs, cols: np.ndarray, integer: bool) -> None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from optimize.highs import set_integrality
+from optimize.highs import fractional_columns, set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
 
@@ -49,9 +49,6 @@ TIE_BREAK = 1e-3
 # pattern follows the relaxed schedule where the prices barely differ. B2 committed cost
 # (2026-11-22): 0 -> 13.58 M USD, 0.05 -> 13.50, 0.2 -> 13.47, 0.5 -> 13.48, 1.0 -> 13.58
 LP_GUIDE = 0.2
-# an integer column is integral in an LP solution within this (HiGHS's default
-# mip_feasibility_tolerance)
-_INTEGRAL_TOL = 1e-6
 
 
 @dataclass
@@ -365,7 +362,7 @@ def _integral_lp(h, icols: np.ndarray) -> tuple[np.ndarray, float] | None:
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     x = np.asarray(h.getSolution().col_value)
-    if np.any(np.abs(x[icols] - np.round(x[icols])) > _INTEGRAL_TOL):
+    if len(fractional_columns(x, icols)):
         return None
     return x, float(h.getInfo().objective_function_value)
 

@@ -60,15 +60,19 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from optimize.highs import CompiledModel, make_highs, set_integrality
+from optimize.highs import (
+    INTEGRAL_TOL,
+    CompiledModel,
+    fractional_columns,
+    make_highs,
+    set_integrality,
+)
 from optimize.problem import SolverOptions
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _INFEASIBLE = highspy.HighsModelStatus.kInfeasible
 # statuses that put an LP at or above the cutoff: passed it, or no solution at all
 _CUT_OFF = (highspy.HighsModelStatus.kObjectiveBound, _INFEASIBLE)
-# a column is fractional if it is this far from 0 and 1
-_INTEGRAL_TOL = 1e-6
 # disjunctions in a row without a fixing after which a node is branched on (the root's
 # probe alone, as before the search over nodes, gave up after 10: on the B5 weeks it
 # proved, fixings came at most 8 disjunctions apart)
@@ -153,7 +157,7 @@ class _Relaxation:
 def _ranked(x: np.ndarray, cols: np.ndarray, power_mw: np.ndarray, tried: set[int]):
     """The fractional columns of ``cols`` not yet tried, most MW between off and on first."""
     frac = np.minimum(x[cols], 1.0 - x[cols])
-    score = np.where(frac > _INTEGRAL_TOL, power_mw * frac, 0.0)
+    score = np.where(frac > INTEGRAL_TOL, power_mw * frac, 0.0)
     order = np.argsort(-score, kind="stable")
     return [int(cols[k]) for k in order if score[k] > 0 and int(cols[k]) not in tried]
 
@@ -288,7 +292,7 @@ class _Tree:
         """A node whose job columns are all integral: branch on another fractional integer
         column (a battery or generator binary) or, with none, keep the LP's solution: a
         schedule cheaper than the target."""
-        frac = self.int_cols[np.minimum(x[self.int_cols], 1.0 - x[self.int_cols]) > _INTEGRAL_TOL]
+        frac = fractional_columns(x, self.int_cols)
         if not len(frac):
             self.schedule = (z, x.copy())
             return
