@@ -222,7 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         boundaries = boundaries[: args.weeks]
     else:
         cut = problem.n_steps
-    opts = SolverOptions(mip_rel_gap=args.gap, time_limit_s=args.time_limit, method=args.method)
+    opts = SolverOptions(
+        mip_rel_gap=args.gap,
+        time_limit_s=args.time_limit,
+        method=args.method,
+        threads=args.threads,
+    )
     t1 = time.perf_counter()
     d = solve_rolling(
         problem,
@@ -247,6 +252,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--progress", action="store_true", help="print each window when done")
     ap.add_argument("--time-limit", type=float, default=None, help="per window, seconds")
+    ap.add_argument("--threads", type=int, default=1, help="SolverOptions.threads")
     ap.add_argument(
         "--method",
         choices=("milp", "price-fix"),

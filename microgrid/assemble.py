@@ -168,6 +168,7 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         time_limit_s=s.time_limit_s,
         mip_rel_gap=s.mip_rel_gap,
         node_limit=s.node_limit,
+        threads=s.threads,
         method=s.method,
         edge_search_steps=s.edge_search_steps,
         probe_limit=s.probe_limit,

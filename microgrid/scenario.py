@@ -508,6 +508,10 @@ class Solver(Strict):
     # "milp": a start the probe does not prove is rebuilt by price-fix with the demand-charge
     # peaks held at the LP relaxation's while the jobs are fixed (optimize/peak_cap.py)
     peak_cap_restart: bool = True
+    # HiGHS's threads. From 2 its branch and bound searches with several workers in rounds
+    # synchronised in a fixed order, so the answer depends on this number, not on the
+    # machine's cores or load (docs/model_jobs.md); a sweep case uses this many cores.
+    threads: int = Field(default=1, ge=1, le=64)
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).
     window_h: int | None = Field(default=None, gt=0, le=24 * MAX_PERIOD_DAYS)
     overlap_h: int = Field(default=0, ge=0, le=24 * MAX_PERIOD_DAYS)

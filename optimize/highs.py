@@ -44,6 +44,9 @@ _LOG_TO_CONSOLE = contextvars.ContextVar("highs_log_to_console", default=False)
 INTEGRAL_TOL = 1e-6
 # file descriptor 1 is process-wide: one thread at a time may point it elsewhere
 _STDOUT_LOCK = threading.Lock()
+# HiGHS runs every Highs object of a process on one thread pool, sized at its first run;
+# a run that asks for another size fails (status "Not Set"): resized one at a time
+_POOL_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -77,8 +80,10 @@ def _stdout_to_devnull() -> Iterator[None]:
             os.close(null)
 
 
-def new_highs(log_to_console: bool = False) -> highspy.Highs:
-    """A ``Highs`` object that is silent unless ``log_to_console``.
+def new_highs(log_to_console: bool = False, threads: int | None = None) -> highspy.Highs:
+    """A ``Highs`` object that is silent unless ``log_to_console``, on ``threads`` threads
+    (``use_threads``; None: on HiGHS's pool as it is, for an LP whose answer no thread
+    count changes).
 
     HiGHS's constructor prints its banner on stdout (the first time in a process) before
     any option can be set, so the construction runs with stdout sent to /dev/null.
@@ -89,7 +94,29 @@ def new_highs(log_to_console: bool = False) -> highspy.Highs:
         with _stdout_to_devnull():
             h = highspy.Highs()
     h.setOptionValue("output_flag", bool(log_to_console))
+    if threads is None:
+        h.setOptionValue("threads", 0)  # HiGHS: any pool that exists
+    else:
+        use_threads(h, threads)
     return h
+
+
+def use_threads(h: highspy.Highs, threads: int) -> None:
+    """Run ``h`` on ``threads`` threads (``SolverOptions.threads``): from 2, HiGHS's branch
+    and bound searches with several workers (``parallel="on"``), whose rounds HiGHS
+    synchronises in a fixed order, so the answer depends on the count, not on the cores.
+
+    HiGHS's process-wide pool is resized where it was made for another count (by a solve
+    with other options, or by another library's HiGHS; an empty run tells, ~0.1 ms). A
+    resize waits for the pool's threads to stop, so no HiGHS run may be under way in
+    another thread of the process then (sweep workers run one case at a time).
+    """
+    threads = int(threads)
+    with _POOL_LOCK:
+        if not _pool_fits(threads):
+            highspy.Highs.resetGlobalScheduler(True)
+    h.setOptionValue("threads", threads)
+    h.setOptionValue("parallel", "on" if threads > 1 else "off")
 
 
 @dataclass
@@ -256,14 +283,22 @@ def _column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lower, upper, is_int
 
 
+def _pool_fits(threads: int) -> bool:
+    """Whether HiGHS's pool (if any) is made for ``threads`` threads: an empty model's run
+    fails where it is not (and makes the pool where there is none)."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", threads)
+    return h.run() != highspy.HighsStatus.kError
+
+
 def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     """A ``Highs`` object with the compiled model passed in and the options set.
 
     Raises ``NumericRangeError`` (a ``SolveError``) if a number of ``cm`` is out of range.
     """
     check_ranges(cm)
-    h = new_highs(options.log_to_console or _LOG_TO_CONSOLE.get())
-    h.setOptionValue("threads", int(options.threads))
+    h = new_highs(options.log_to_console or _LOG_TO_CONSOLE.get(), options.threads)
     h.setOptionValue("random_seed", int(options.seed))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     if options.pscost_min_reliable is not None:

@@ -354,6 +354,11 @@ class SolverOptions:
     # HiGHS branch-and-bound nodes (``mip_max_nodes``): a stop that is the same on every
     # machine; status "node_limit" (best schedule and its proven gap) if it binds
     node_limit: int | None = 1_000
+    # HiGHS's threads. From 2, its branch and bound runs ceil(1.7 x threads) search workers
+    # in rounds that HiGHS synchronises in a fixed order, so the answer depends on this
+    # number and not on the machine's cores or load (on one core the same workers take
+    # turns: slower, the same answer). 1: one worker, the reference search; no "automatic"
+    # (0), which would size the search by the machine (docs/model_jobs.md)
     threads: int = 1
     seed: int = 0
     # "milp": HiGHS's branch and bound to ``mip_rel_gap``; "price-fix": the price-guided
@@ -400,6 +405,8 @@ class SolverOptions:
             raise ValueError("SolverOptions.edge_search_steps must be >= 0")
         if not self.probe_limit >= 0:
             raise ValueError("SolverOptions.probe_limit must be >= 0")
+        if not (self.threads >= 1 and int(self.threads) == self.threads):
+            raise ValueError("SolverOptions.threads must be an integer >= 1")
 
 
 SOLVE_METHODS = ("milp", "price-fix")

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from optimize.highs import new_highs
+
 _STABILISE = 0.5  # in-out: the next point is halfway between the best and the master's
 
 
@@ -84,8 +86,7 @@ class _Master:
 
     def __init__(self, c: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_parts: int):
         self.n_x, self.n_parts = len(c), n_parts
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = new_highs()
         cost = np.concatenate([c, np.ones(self.n_parts)])
         lower = np.concatenate([lo, np.full(n_parts, -highspy.kHighsInf)])
         upper = np.concatenate([hi, np.full(self.n_parts, highspy.kHighsInf)])

@@ -136,3 +136,11 @@ def test_solver_edge_search_steps_reach_the_solver_options():
     assert solver_options(off).edge_search_steps == 0
     with pytest.raises(ValueError, match="edge_search_steps"):
         sc.with_updates({"solver.edge_search_steps": -1})
+
+
+def test_solver_threads_reach_the_solver_options():
+    sc = microgrid.load_scenario(ROOT / "scenarios" / "ercot-dallas.yaml")
+    assert solver_options(sc).threads == 1
+    assert solver_options(sc.with_updates({"solver.threads": 2})).threads == 2
+    with pytest.raises(ValueError, match="threads"):
+        sc.with_updates({"solver.threads": 0})  # HiGHS's "automatic": sized by the machine
