@@ -94,9 +94,7 @@ def new_highs(log_to_console: bool = False, threads: int | None = None) -> highs
         with _stdout_to_devnull():
             h = highspy.Highs()
     h.setOptionValue("output_flag", bool(log_to_console))
-    if threads is None:
-        h.setOptionValue("threads", 0)  # HiGHS: any pool that exists
-    else:
+    if threads is not None:  # None: HiGHS's default 0, any pool that exists
         use_threads(h, threads)
     return h
 
