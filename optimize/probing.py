@@ -209,6 +209,15 @@ class _Tree:
         closed = (self.open[0].bound_usd - self.root_usd) / max(target - self.root_usd, 1e-9)
         return closed < SLOW_RATE * self.probes / self.max_probes
 
+    def retarget(self, target_usd: float) -> None:
+        """Go on against a target at or below the current one: every schedule cheaper than
+        it is cheaper than the old one, so each fixing, closed node and open node's bound
+        holds for it as well; open nodes at or above it are closed."""
+        self.lp.target_usd = target_usd
+        self.lp.h.setOptionValue("objective_bound", target_usd)
+        self.open = [n for n in self.open if n.bound_usd < target_usd]
+        heapq.heapify(self.open)
+
     def can_go_on(self) -> bool:
         """Open nodes are left and only the node budget stopped the search."""
         return bool(self.open) and not self.halted and self.schedule is None
@@ -325,10 +334,16 @@ def probe_bound(
     price-fix's), to start from. ``resume``: an earlier probe of the same model with the
     same budget of disjunctions and a smaller one of nodes; with the same target, the
     search goes on from where that one stopped: the same nodes, disjunctions and result as
-    a search run from the root with this budget, without probing the root again."""
+    a search run from the root with this budget, without probing the root again. With a
+    lower target (a cheaper start) it goes on from there as well: every schedule cheaper
+    than the lower target is cheaper than the first, so the first search's fixings and
+    open nodes' bounds hold (``_Tree.retarget``); the result is then not that of a search
+    from the root, but as valid. A higher target starts from the root."""
     t0 = time.perf_counter()
     tree = resume.search if resume is not None else None
-    if tree is None or tree.lp.target_usd != float(target_usd) or tree.max_probes != max_probes:
+    if tree is not None and tree.max_probes == max_probes and target_usd <= tree.lp.target_usd:
+        tree.retarget(float(target_usd))
+    else:
         tree = _Tree(_Relaxation(cm, options, target_usd), cm, jobs, (max_probes, max_nodes))
         tree.push(-np.inf, {}, lp_basis)
     tree.max_nodes = max_nodes

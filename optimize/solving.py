@@ -132,8 +132,8 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     from the restart's cheaper start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %)."""
     pf, root = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
     restarted = _restart_capped(h, cm, m, options, pf)
-    # where the restart leaves the start (and so the target) as it was, the search goes on
-    # from the root's probe instead of probing the root again
+    # the search goes on from the root's probe where the restart leaves the target as it
+    # was or lowers it (a cheaper start) instead of probing the root again
     return _probe(cm, m, options, restarted, max_nodes=PROBE_NODES, resume=root)[0]
 
 

@@ -116,8 +116,9 @@ def _outcome(r) -> tuple:
 def test_a_resumed_search_is_the_search_from_the_root():
     # the root's probe (one node), resumed with 200 nodes, ends where a search from the
     # root with 200 nodes does: the same counts, bound, proof and schedule, less the
-    # root's time; another target starts from the root again
+    # root's time; a higher target starts from the root again, a lower one goes on
     resumed = 0
+    lower_proven = 0
     for seed in range(6):
         p, opt_usd, lp_usd = _case(seed)
         m = build_model(p)
@@ -134,10 +135,20 @@ def test_a_resumed_search_is_the_search_from_the_root():
         on = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=200, resume=root, **budget)
         assert _outcome(on) == _outcome(fresh), seed
         assert on.nodes > root.nodes
-        # a lower target (a cheaper start): the search starts from the root again
+        # a higher target (a dearer start): the search starts from the root again
+        higher = target + 0.5 * (opt_usd - target)
+        root = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=1, **budget)
+        new = probe_bound(cm, SolverOptions(), jobs, higher, max_nodes=200, resume=root, **budget)
+        ref = probe_bound(cm, SolverOptions(), jobs, higher, max_nodes=200, **budget)
+        assert _outcome(new) == _outcome(ref), seed
+        # a lower target (a cheaper start): the search goes on from the root's probe (its
+        # counts include the root's), and its bound holds as a search's from the root does
         lower = target - 0.5 * (target - lp_usd)
         root = probe_bound(cm, SolverOptions(), jobs, target, max_nodes=1, **budget)
-        new = probe_bound(cm, SolverOptions(), jobs, lower, max_nodes=200, resume=root, **budget)
-        ref = probe_bound(cm, SolverOptions(), jobs, lower, max_nodes=200, **budget)
-        assert _outcome(new) == _outcome(ref), seed
+        on = probe_bound(cm, SolverOptions(), jobs, lower, max_nodes=200, resume=root, **budget)
+        tol = 1e-6 * abs(opt_usd) + 1e-6
+        assert on.probes > root.probes and on.nodes > root.nodes, seed
+        assert lp_usd - tol <= on.bound_usd <= min(lower, opt_usd) + tol, seed
+        lower_proven += on.proven
     assert resumed >= 3
+    assert lower_proven >= 3
