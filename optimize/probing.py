@@ -92,7 +92,8 @@ class ProbeResult:
     ``fixings``, ``nodes``: counts (a resumed search's include the first run's);
     ``seconds`` (this run's). ``objective_usd`` and ``values``: a schedule cheaper than
     the target, where a node's LP solution was one (else None). ``search``: the search's
-    state where a larger node budget could go on from it (``probe_bound(resume=...)``)."""
+    live state where a larger node budget could go on from it (``probe_bound(resume=...)``
+    goes on in it: this result's other fields stay as they were, its ``search`` does not)."""
 
     proven: bool
     bound_usd: float
