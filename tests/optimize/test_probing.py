@@ -113,7 +113,7 @@ def _outcome(r) -> tuple:
     return (r.proven, r.bound_usd, r.probes, r.fixings, r.nodes, r.objective_usd)
 
 
-def test_a_resumed_search_is_the_search_from_the_root():
+def test_a_resumed_search_from_the_roots_probe():
     # the root's probe (one node), resumed with 200 nodes, ends where a search from the
     # root with 200 nodes does: the same counts, bound, proof and schedule, less the
     # root's time; a higher target starts from the root again, a lower one goes on
@@ -150,5 +150,14 @@ def test_a_resumed_search_is_the_search_from_the_root():
         assert on.probes > root.probes and on.nodes > root.nodes, seed
         assert lp_usd - tol <= on.bound_usd <= min(lower, opt_usd) + tol, seed
         lower_proven += on.proven
+        # both targets above the optimum: the search resumed under the lower one proves
+        # nothing false (the optimum is cheaper than it), and its bound stays below the optimum
+        span = max(opt_usd - lp_usd, 1.0)
+        root = probe_bound(cm, SolverOptions(), jobs, opt_usd + 0.3 * span, max_nodes=1, **budget)
+        above = opt_usd + 0.1 * span
+        on = probe_bound(cm, SolverOptions(), jobs, above, max_nodes=200, resume=root, **budget)
+        assert not on.proven and on.bound_usd <= opt_usd + tol, seed
+        if on.values is not None:  # a schedule it found: cheaper than the target, not the optimum
+            assert opt_usd - tol <= on.objective_usd < above, seed
     assert resumed >= 3
     assert lower_proven >= 3
