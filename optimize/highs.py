@@ -284,8 +284,7 @@ def _column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _pool_fits(threads: int) -> bool:
     """Whether HiGHS's pool (if any) is made for ``threads`` threads: an empty model's run
     fails where it is not (and makes the pool where there is none)."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("threads", threads)
     return h.run() != highspy.HighsStatus.kError
 
