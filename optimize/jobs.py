@@ -4,18 +4,27 @@ Notation per job ``j`` (full IT power ``P_j`` MW, work ``W_j`` h at full power a
 throughput), over its active steps ``t in A_j = [release_step, min(deadline_step, n))``:
 
 * ``on[j,t]`` binary: the job runs (all its GPUs) in step ``t``.
-* ``frac[j,t]`` in [0, 1]: power fraction; ``f_min * on <= frac <= on``; IT power
-  ``P_j * frac`` MW.
-* ``work[j,t]`` in [0, step_h] h: progress in the step,
-  ``work <= step_h * (a_k * frac + b_k * on)`` for each segment ``k`` of the concave
-  throughput curve (its perspective: exact at integer ``on``, and the tightest convex
-  relaxation for fractional ``on``).
+* ``frac[j,t]`` in [0, 1]: power fraction; IT power ``P_j * frac`` MW.
+* ``piece[j,t,k]`` in ``[0, w_k]``: the power fraction above ``f_min`` in piece ``k`` of
+  the concave throughput curve ``g`` on ``[f_min, 1]`` (pieces between the curve's points,
+  widths ``w_k``, slopes ``s_k`` non-increasing; ``optimize.throughput.curve_pieces``):
+  ``piece[j,t,k] <= w_k * on[j,t]`` and ``frac = f_min * on + sum_k piece``, so
+  ``f_min * on <= frac <= on``.
+* ``work[j,t] = step_h * (g(f_min) * on + sum_k s_k * piece)`` h, progress in the step
+  (an expression, no column). The pieces fill in order where work is needed (the first
+  piece gives the most work per MW), so ``work = step_h * g(frac)`` at integer ``on``; for
+  fractional ``on`` the largest work is ``step_h * on * g(frac / on)``, the perspective of
+  ``g``: the tightest convex relaxation. It is the same relaxation as the rows
+  ``work <= step_h * (a_k * frac + b_k * on)`` per segment line, with 4 rows per step
+  fewer (``f_min <= frac/on <= 1`` is implied); on B2's windows the LP takes half the
+  dual simplex iterations (docs/model_jobs.md).
 * completion: ``sum_t work + unfinished >= W_j + restart_overhead_h * restarts``.
 
 Power without progress is never useful here (``work`` only enters the completion
 constraint, and ``frac`` is tied to ``on``): when energy is cheap or negative the optimiser
 can still run a job at full power beyond what its work needs, which the model reports as it
-is (``work_h`` in the results is the physical throughput, see ``job_results``).
+is (``work_h`` in the results is the physical throughput, see ``job_results``; where the
+work is not needed the pieces may fill out of order and the model's work is then below it).
 
 Restarts (preemptible jobs): ``start[j,t] >= on[j,t] - on[j,t-1]`` with ``on[j,-1] = 1``
 only for a job ``running_at_start`` (released at step 0); ``restarts >= sum_t start - free``
@@ -60,7 +69,7 @@ penalty is given (then it is priced in the objective). In elastic mode a registe
 
 ``define_jobs`` adds one family after the other, always in this order (it fixes the column
 and row order HiGHS sees): the columns (``_define_job_variables``), power fraction and
-throughput envelope (``_define_power_fraction``), starts and restarts (``_define_starts``),
+throughput pieces (``_define_power_fraction``), starts and restarts (``_define_starts``),
 the elastic slacks, the spare restart (``_define_spare_restart``), completion
 (``_define_completion``), the valid inequalities with the single-block hull
 (``_define_valid_inequalities``, ``define_job_blocks``) and the IT power
@@ -80,7 +89,7 @@ import pyomo.environ as pyo
 
 from optimize.elastic import add_slack
 from optimize.problem import Job
-from optimize.throughput import curve_segments, throughput
+from optimize.throughput import curve_pieces, throughput
 
 _TOL = 1e-6
 
@@ -215,12 +224,12 @@ def define_jobs(
     ``unfinished_penalty_usd_per_h`` defaults to
     ``m.problem.objective.unfinished_work_penalty_usd_per_h`` when ``m.problem`` exists.
     Creates ``m.jobs_it_mw[t]`` (Expression, IT MW of all jobs) and the job components
-    ``m.job_on``, ``m.job_frac``, ``m.job_work``, ``m.job_start``, ``m.job_restarts``,
-    ``m.job_unfinished_h``. Terms: ``unfinished_penalty_usd_per_h * unfinished_h`` per job
-    (none without a penalty). With ``elastic`` and no penalty each job's completion gets a
-    scalar slack (hours of work) registered by ``optimize.elastic.add_slack`` (kind
-    ``"job_unfinished"``, name = job id, step = last step before the deadline); the diagnosis
-    minimises the slacks.
+    ``m.job_on``, ``m.job_frac``, ``m.job_piece``, ``m.job_work`` (an expression),
+    ``m.job_start``, ``m.job_restarts``, ``m.job_unfinished_h``. Terms:
+    ``unfinished_penalty_usd_per_h * unfinished_h`` per job (none without a penalty). With
+    ``elastic`` and no penalty each job's completion gets a scalar slack (hours of work)
+    registered by ``optimize.elastic.add_slack`` (kind ``"job_unfinished"``, name = job id,
+    step = last step before the deadline); the diagnosis minimises the slacks.
     """
     if unfinished_penalty_usd_per_h is None and hasattr(m, "problem"):
         objective = getattr(m.problem, "objective", None)
@@ -247,9 +256,9 @@ def define_jobs(
 
 
 def _define_job_variables(m: pyo.Block, js: _JobSet) -> None:
-    """Sets and columns: ``on`` (binary), ``frac`` in [0, 1] and ``work`` in [0, step_h] h
-    per active step; ``start`` where ``_needs_start`` (binary for non-preemptible jobs,
-    continuous for preemptible ones); ``restarts`` in [0, max_interruptions];
+    """Sets and columns: ``on`` (binary) and ``frac`` in [0, 1] per active step; ``start``
+    where ``_needs_start`` (binary for non-preemptible jobs, continuous for preemptible
+    ones); ``restarts`` in [0, max_interruptions];
     ``unfinished_h`` (upper bound 0 unless relaxed) and the required work ``W`` (h, a
     mutable Param that price-fix reads)."""
     by_id = js.by_id
@@ -257,7 +266,6 @@ def _define_job_variables(m: pyo.Block, js: _JobSet) -> None:
     m.job_steps = pyo.Set(initialize=js.idx, dimen=2, ordered=True)
     m.job_on = pyo.Var(m.job_steps, domain=pyo.Binary)
     m.job_frac = pyo.Var(m.job_steps, bounds=(0.0, 1.0))
-    m.job_work = pyo.Var(m.job_steps, bounds=(0.0, float(js.step_h)))
 
     start_idx = [(jid, t) for jid, t in js.idx if _needs_start(by_id[jid])]
     binary_start = {(jid, t) for jid, t in start_idx if not by_id[jid].preemptible}
@@ -281,25 +289,32 @@ def _define_job_variables(m: pyo.Block, js: _JobSet) -> None:
 
 
 def _define_power_fraction(m: pyo.Block, js: _JobSet) -> None:
-    """``f_min * on <= frac <= on`` and the throughput envelope
-    ``work <= step_h * (a_k * frac + b_k * on)`` per curve segment ``k``."""
+    """The curve's pieces above ``f_min`` as columns: ``piece[j,t,k]`` in ``[0, w_k]``
+    with ``piece <= w_k * on``, ``frac = f_min * on + sum_k piece`` and the work (h, an
+    expression) ``step_h * (g(f_min) * on + sum_k s_k * piece)``
+    (``optimize.throughput.curve_pieces``)."""
+    pieces = {j.id: curve_pieces(j.throughput_curve, j.f_min) for j in js.jobs}
+    idx = [(jid, t, k) for jid, t in js.idx for k in range(len(pieces[jid][1]))]
+    m.job_piece_idx = pyo.Set(initialize=idx, dimen=3, ordered=True)
+    m.job_piece = pyo.Var(m.job_piece_idx, bounds=lambda _m, jid, t, k: (0.0, pieces[jid][1][k][0]))
 
-    def frac_lo_rule(m, jid, t):
-        return m.job_frac[jid, t] >= js.by_id[jid].f_min * m.job_on[jid, t]
+    def piece_on_rule(m, jid, t, k):
+        return m.job_piece[jid, t, k] <= pieces[jid][1][k][0] * m.job_on[jid, t]
 
-    m.job_frac_lo = pyo.Constraint(m.job_steps, rule=frac_lo_rule)
-    m.job_frac_hi = pyo.Constraint(
-        m.job_steps, rule=lambda m, jid, t: m.job_frac[jid, t] <= m.job_on[jid, t]
-    )
-    segs = {j.id: curve_segments(j.throughput_curve, j.f_min) for j in js.jobs}
-    tp_idx = [(jid, t, k) for jid, t in js.idx for k in range(len(segs[jid]))]
-    m.job_tp_idx = pyo.Set(initialize=tp_idx, dimen=3, ordered=True)
+    m.job_piece_on = pyo.Constraint(m.job_piece_idx, rule=piece_on_rule)
 
-    def tp_rule(m, jid, t, k):
-        a, b = segs[jid][k]
-        return m.job_work[jid, t] <= js.step_h * (a * m.job_frac[jid, t] + b * m.job_on[jid, t])
+    def frac_rule(m, jid, t):
+        above = sum(m.job_piece[jid, t, k] for k in range(len(pieces[jid][1])))
+        return m.job_frac[jid, t] == js.by_id[jid].f_min * m.job_on[jid, t] + above
 
-    m.job_tp = pyo.Constraint(m.job_tp_idx, rule=tp_rule)
+    m.job_frac_def = pyo.Constraint(m.job_steps, rule=frac_rule)
+
+    def work_rule(m, jid, t):
+        g_min, segs = pieces[jid]
+        above = sum(s * m.job_piece[jid, t, k] for k, (_w, s) in enumerate(segs))
+        return js.step_h * (g_min * m.job_on[jid, t] + above)
+
+    m.job_work = pyo.Expression(m.job_steps, rule=work_rule)
 
 
 def _define_starts(m: pyo.Block, js: _JobSet) -> None:

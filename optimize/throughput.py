@@ -44,6 +44,31 @@ def curve_segments(
     return keep or [(segs[-1][0], segs[-1][1])]
 
 
+def curve_pieces(
+    curve: Sequence[tuple[float, float]], f_min: float
+) -> tuple[float, list[tuple[float, float]]]:
+    """The curve on ``[f_min, 1]`` as ``g(f_min)`` and its linear pieces in order.
+
+    Returns ``(g_min, pieces)`` with ``pieces`` a list of ``(width, slope)``: the pieces
+    run from ``f_min`` to 1 between the curve's points inside that range (``width`` in
+    power fraction, ``slope`` in throughput per power fraction, non-increasing as the curve
+    is concave), so that ``g(f_min + sum of the first pieces' widths) = g_min + sum of
+    width * slope`` over them. Empty for ``f_min = 1``. Below the first point the first
+    segment is extended, as in ``curve_segments``.
+    """
+    lines = curve_segments(curve, 0.0)
+
+    def g(f: float) -> float:
+        return min(a * f + b for a, b in lines)
+
+    inner = sorted(float(f) for f, _ in curve if f_min + _TOL < f < 1.0 - _TOL)
+    xs = [float(f_min), *inner] + ([1.0] if f_min < 1.0 - _TOL else [])
+    pieces = [
+        (x1 - x0, (g(x1) - g(x0)) / (x1 - x0)) for x0, x1 in zip(xs[:-1], xs[1:], strict=True)
+    ]
+    return g(float(f_min)), pieces
+
+
 def throughput(curve: Sequence[tuple[float, float]], f: np.ndarray | float) -> np.ndarray:
     """Throughput fraction ``g(f)`` (0 where ``f`` is 0)."""
     f_arr = np.asarray(f, dtype=float)

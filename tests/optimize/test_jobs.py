@@ -13,7 +13,7 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from optimize.jobs import BLOCK_ROWS, define_jobs, job_results
 from optimize.problem import Job
-from optimize.throughput import curve_segments, throughput
+from optimize.throughput import curve_pieces, curve_segments, throughput
 
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 
@@ -54,6 +54,54 @@ def test_curve_segments_concave_envelope():
     assert len(curve_segments(CURVE, 0.8)) == 2
     with pytest.raises(ValueError, match="concave"):
         curve_segments(((0.5, 0.2), (0.8, 0.5), (1.0, 1.0)))
+
+
+def test_curve_pieces_filled_in_order_give_the_curve():
+    g_min, pieces = curve_pieces(CURVE, 0.65)  # f_min inside the first segment
+    assert g_min == pytest.approx(0.825)
+    np.testing.assert_allclose(pieces, [(0.05, 0.9), (0.1, 0.7), (0.1, 0.4), (0.1, 0.2)])
+    assert curve_pieces(CURVE, 1.0) == (pytest.approx(1.0), [])
+    assert curve_pieces(((1.0, 1.0),), 0.5) == (pytest.approx(0.5), [(0.5, pytest.approx(1.0))])
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # random concave curves through (1, 1), f_min anywhere below 1
+        slopes = np.sort(rng.uniform(0.0, 1.5, 3))[::-1]
+        xs = np.append(np.sort(rng.uniform(0.1, 0.95, 3)), 1.0)
+        g = [1.0]  # from (1, 1) down: each segment's slope below the next one's
+        for k in (2, 1, 0):
+            g.insert(0, g[0] - slopes[k] * (xs[k + 1] - xs[k]))
+        curve = tuple(zip(xs, g, strict=True))
+        f_min = rng.uniform(0.05, 1.0)
+        g_min, pieces = curve_pieces(curve, f_min)
+        assert sum(w for w, _ in pieces) == pytest.approx(1.0 - f_min)
+        assert all(a >= b - 1e-9 for (_, a), (_, b) in zip(pieces[:-1], pieces[1:], strict=True))
+        for x in rng.uniform(f_min, 1.0, 5):
+            left, work = x - f_min, g_min
+            for w, s in pieces:  # the pieces filled in order up to x
+                work += s * min(w, max(left, 0.0))
+                left -= w
+            assert work == pytest.approx(float(throughput(curve, x)), abs=1e-12)
+
+
+@pytest.mark.parametrize("frac", [0.3, 0.4, 0.5])
+def test_the_relaxation_at_half_on_is_the_perspective_of_the_curve(frac):
+    # on = 0.5 (relaxed): the largest work at power fraction frac is 0.5 * g(frac / 0.5),
+    # the tightest convex relaxation; frac outside [0.5 * f_min, 0.5] is infeasible
+    job = Job("a", 10.0, 0.1, 0, 1, f_min=0.6, throughput_curve=CURVE)
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, 0)
+    define_jobs(m, [job], 1.0, unfinished_penalty_usd_per_h=1.0)
+    m.job_on["a", 0].domain = pyo.UnitInterval
+    m.job_on["a", 0].fix(0.5)
+    m.job_frac["a", 0].fix(frac)
+    m.obj = pyo.Objective(expr=m.job_work["a", 0], sense=pyo.maximize)
+    opt = Highs()
+    opt.config.load_solution = False
+    opt.highs_options = {"threads": 1}  # HiGHS's thread pool stays the other tests' size
+    res = opt.solve(m)
+    assert res.termination_condition.name == "optimal"
+    assert res.best_feasible_objective == pytest.approx(0.5 * float(throughput(CURVE, frac / 0.5)))
+    m.job_frac["a", 0].fix(0.29)
+    assert opt.solve(m).termination_condition.name == "infeasible"
 
 
 def test_one_job_runs_in_cheap_hours():

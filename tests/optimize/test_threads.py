@@ -31,7 +31,7 @@ def _run(cm, threads: int, simulate: bool = False):
     return info.mip_node_count, info.objective_function_value, info.mip_dual_bound, x
 
 
-@pytest.mark.parametrize("seed", [2, 4])
+@pytest.mark.parametrize("seed", [1, 4])
 def test_the_parallel_search_gives_the_answer_of_its_workers_on_one_core(seed):
     cm = compile_model(build_model(random_day(seed)))
     serial = _run(cm, 1)
