@@ -15,9 +15,11 @@ throughput), over its active steps ``t in A_j = [release_step, min(deadline_step
   piece gives the most work per MW), so ``work = step_h * g(frac)`` at integer ``on``; for
   fractional ``on`` the largest work is ``step_h * on * g(frac / on)``, the perspective of
   ``g``: the tightest convex relaxation. It is the same relaxation as the rows
-  ``work <= step_h * (a_k * frac + b_k * on)`` per segment line, with 4 rows per step
-  fewer (``f_min <= frac/on <= 1`` is implied); on B2's windows the LP takes half the
-  dual simplex iterations (docs/model_jobs.md).
+  ``work <= step_h * (a_k * frac + b_k * on)`` per segment line with ``f_min * on <= frac
+  <= on``, with one row fewer per step (a bounded column per piece in place of the ``work``
+  column). On B2's windows the LP takes half the dual simplex iterations
+  (docs/model_jobs.md; likely because the pieces' bounds are bound flips where the segment
+  rows had to enter the basis).
 * completion: ``sum_t work + unfinished >= W_j + restart_overhead_h * restarts``.
 
 Power without progress is never useful here (``work`` only enters the completion
