@@ -98,3 +98,21 @@ def test_progress_lines_measure_the_gap_against_the_incumbent_basis(monkeypatch)
     for bound, incumbent, gap_pct in improved:  # figures printed to 1 USD and 0.01 %
         tolerance_pct = 100 * 0.5 / incumbent + 0.006
         assert abs(gap_pct - 100 * (incumbent - bound) / incumbent) <= tolerance_pct
+
+
+def test_a_bound_found_before_the_milp_stops_it_at_the_first_answer_it_proves():
+    """With the optimum (172 USD, a valid bound) known before the MILP, HiGHS stops at the
+    first incumbent within the gap of it, before its first node; with the cover LP's own
+    bound it branches. A bound too low to prove anything changes nothing."""
+    runs = {}
+    for label, bound in (("none", None), ("optimum", 172.0), ("low", 100.0)):
+        h, cm, pf, basis = _start(0.01)
+        pf = PriceFixResult(pf.values, pf.objective_usd, bound)
+        res = solving._run_to_gap(h, cm, 0.01, pf, basis, 1e-6)
+        runs[label] = (res, h.getInfo().mip_node_count)
+    res, nodes = runs["optimum"]
+    assert (res.status, res.objective, res.bound, nodes) == ("optimal", 172.0, 172.0, 0)
+    assert res.mip_gap <= 0.01
+    assert runs["none"][1] >= 1 and runs["none"][0].status == "optimal"
+    low, low_nodes = runs["low"]
+    assert (low.objective, low.bound, low_nodes) == (172.0, 172.0, runs["none"][1])
