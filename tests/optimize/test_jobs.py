@@ -6,14 +6,20 @@ capacity per step), solved by HiGHS through Pyomo's APPSI interface.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
 from pyomo.contrib.appsi.solvers import Highs
 
+from optimize import jobs as jobs_module
+from optimize.highs import compile_model, make_highs, set_integrality
 from optimize.jobs import BLOCK_ROWS, define_jobs, job_results
-from optimize.problem import Job
+from optimize.model import build_model
+from optimize.problem import Job, SolverOptions
 from optimize.throughput import curve_pieces, curve_segments, throughput
+from tests.optimize.small_problems import random_day
 
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 
@@ -360,3 +366,49 @@ def test_single_block_hull_lifts_the_lp_of_a_block_through_a_price_spike():
     assert milp == pytest.approx(10 * (10 + 10 + 500))
     assert _objective(jobs, price, blocks=True, relax=True) == pytest.approx(milp)
     assert _objective(jobs, price, blocks=False, relax=True) < milp - 1
+
+
+def _segment_rows(m, js):
+    """The reference formulation the pieces replaced: ``f_min * on <= frac <= on`` and
+    ``work <= step_h * (a_k * frac + b_k * on)`` per segment line, ``work`` a column."""
+    m.job_work = pyo.Var(m.job_steps, bounds=(0.0, float(js.step_h)))
+    m.ref_lo = pyo.Constraint(
+        m.job_steps, rule=lambda m, j, t: m.job_frac[j, t] >= js.by_id[j].f_min * m.job_on[j, t]
+    )
+    m.ref_hi = pyo.Constraint(m.job_steps, rule=lambda m, j, t: m.job_frac[j, t] <= m.job_on[j, t])
+    segs = {j.id: curve_segments(j.throughput_curve, j.f_min) for j in js.jobs}
+    idx = [(j, t, k) for j, t in js.idx for k in range(len(segs[j]))]
+
+    def seg_rule(m, j, t, k):
+        a, b = segs[j][k]
+        return m.job_work[j, t] <= js.step_h * (a * m.job_frac[j, t] + b * m.job_on[j, t])
+
+    m.ref_seg = pyo.Constraint(idx, rule=seg_rule)
+
+
+def _tight(p):
+    """The day with every job's work at 90 % of its window: most steps near full power."""
+    jobs = tuple(replace(j, work_h=0.9 * (j.deadline_step - j.release_step)) for j in p.jobs)
+    return replace(p, jobs=jobs)
+
+
+@pytest.mark.parametrize("seed,tight", [(0, False), (1, False), (2, False), (0, True), (1, True)])
+def test_the_pieces_have_the_optimum_and_relaxation_of_the_segment_rows(seed, tight, monkeypatch):
+    # random days with f_min 0.6 or 0.7, a battery, a ramp and a demand charge (tight: the
+    # upper pieces are needed): the same MILP optimum and the same LP relaxation as the
+    # segment rows (a different LP vertex is allowed)
+    problem = _tight(random_day(seed)) if tight else random_day(seed)
+
+    def optimum_and_relaxation():
+        cm = compile_model(build_model(problem))
+        h = make_highs(cm, SolverOptions(mip_rel_gap=0.0, threads=1))
+        h.run()
+        milp = h.getInfo().objective_function_value
+        set_integrality(h, cm.integer_columns(), False)
+        h.run()
+        return milp, h.getInfo().objective_function_value
+
+    pieces = optimum_and_relaxation()
+    monkeypatch.setattr(jobs_module, "_define_power_fraction", _segment_rows)
+    segments = optimum_and_relaxation()
+    assert pieces == pytest.approx(segments, rel=1e-7)
