@@ -266,3 +266,79 @@ def test_a_close_schedule_is_completed_by_an_integral_lp_at_the_milps_optimum(mo
         set_integrality(h, icols, False)
         assert price_fix_module._integral_lp(h, icols) is None
     assert taken >= 1, taken
+
+
+def _fixed_by_price_fix(p, monkeypatch, reversed_job: str | None):
+    """A ``_Fixer`` on ``p``'s LP (integrality off, hull rows freed) with every job fixed
+    by price-fix's first fixing; ``reversed_job`` is fixed at the reversed prices (its
+    dearest pattern) instead."""
+    m = build_model(p)
+    cm = compile_model(m)
+    h = make_highs(cm, SolverOptions())
+    set_integrality(h, cm.integer_columns(), False)
+    fx = price_fix_module._Fixer(h, cm, m, None)
+    fx.hull(False)
+    assert fx.lp()
+    jobs = price_fix_module.job_columns(m, cm)
+    cost = price_fix_module._Fixer.cost_per_frac
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            price_fix_module._Fixer,
+            "cost_per_frac",
+            lambda f, jc: -cost(f, jc) if jc.job.id == reversed_job else cost(f, jc),
+        )
+        price_fix_module._fix_jobs(fx, jobs)
+    assert all(jc.pattern is not None for jc in jobs)
+    return fx, jobs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_pass_at_the_schedules_prices_keeps_only_patterns_that_lower_the_lp(
+    seed, monkeypatch
+):
+    # a job fixed at its dearest pattern is moved by the pass, and no move the pass keeps
+    # raises the LP with every job fixed; each job ends fixed at the pattern it reports
+    p = random_day(seed, demand=3000.0)
+    reversed_job = max(p.jobs, key=lambda j: j.full_power_it_mw).id
+    fx, jobs = _fixed_by_price_fix(p, monkeypatch, reversed_job)
+    dearest = {jc.job.id: jc.pattern for jc in jobs}
+    tried = []
+    keep = price_fix_module._keep_if_cheaper
+    monkeypatch.setattr(
+        price_fix_module,
+        "_keep_if_cheaper",
+        lambda f, jc, on, old, before: tried.append(before) or keep(f, jc, on, old, before),
+    )
+    before = fx.objective()
+    moved = price_fix_module._improve_at_schedule_prices(fx, jobs)
+    after = fx.objective()
+    assert moved and after < before - 1e-6 * abs(before)
+    assert np.all(np.diff(tried + [after]) <= 1e-9 * abs(before))
+    job = next(jc for jc in jobs if jc.job.id == reversed_job)
+    assert not np.array_equal(job.pattern, dearest[reversed_job])
+    lower = np.asarray(fx.h.getLp().col_lower_)
+    for jc in jobs:
+        assert np.array_equal(lower[jc.on] > 0.5, jc.pattern)
+
+
+def test_the_pass_at_the_schedules_prices_runs_only_above_the_target_gap(monkeypatch):
+    p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
+    m = build_model(p)
+    cm = compile_model(m)
+    runs = []
+    improve = price_fix_module._improve_at_schedule_prices
+    monkeypatch.setattr(
+        price_fix_module,
+        "_improve_at_schedule_prices",
+        lambda fx, js: runs.append(1) or improve(fx, js),
+    )
+
+    def count(target_gap):
+        runs.clear()
+        r = price_fix(make_highs(cm, SolverOptions()), cm, m, target_gap=target_gap)
+        assert r.values is not None
+        assert_satisfies_every_row(cm, r.values)
+        return len(runs)
+
+    assert count(None) == 1 and count(0.0) == 1
+    assert count(1.0) == 0  # every fixed schedule here is within 100 % of the LP bound
