@@ -53,5 +53,15 @@ def capped_restart(
     if not len(cols):
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
     caps = (cols, np.asarray(lp_values)[cols])
-    res = price_fix(h, cm, m, time_limit_s=time_limit_s, fixing_caps=caps, final_nodes=FINAL_NODES)
+    # the pass at the schedule's prices runs wherever the passes ran (target 0): the start
+    # being restarted is above the gap already
+    res = price_fix(
+        h,
+        cm,
+        m,
+        time_limit_s=time_limit_s,
+        fixing_caps=caps,
+        final_nodes=FINAL_NODES,
+        target_gap=0.0,
+    )
     return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)

@@ -297,7 +297,7 @@ def price_fix(
     ``enough_gap``: skip the improvement passes where every job is fixed and the LP with
     them fixed is within this share of the bound already (``_close_enough``).
     ``target_gap``: after the passes, the pass at the schedule's prices runs where that LP
-    is above this share of the bound (None: wherever the passes ran).
+    is above this share of the bound (0: wherever the passes ran; None: nowhere).
     On return ``h`` holds the original bounds and integrality again; the schedule is the
     result's ``values``.
     """
@@ -321,7 +321,7 @@ def price_fix(
         close = _close_enough(fx, jobs, bound, enough_gap)
         if not close:
             _improve_passes(fx, jobs, passes)
-            if not _within(fx, bound, target_gap):
+            if target_gap is not None and not _within(fx, bound, target_gap):
                 _improve_at_schedule_prices(fx, jobs)
         # final MILP over what is still integer, with the job columns fixed; the hull rows
         # are back so that the schedule's block columns satisfy them (a MIP start that

@@ -32,9 +32,6 @@ LP, a small master over the sizes, in-out stabilised):
    ``c · x + Σ_k v_k^s(x)`` from ``x¹``: a connection the schedules do not fit leaves load
    unserved at VoLL, so it grows to fit them; a battery that levels their blocks pays.
    Its best point is the plan (``objective_usd``), never dearer than the schedules at ``x¹``.
-   The schedules fit the sizes they were chosen at, so the loop runs again from its best
-   point ``x²`` with each part scheduled at ``x²``, and so on while the plan gets cheaper
-   (at most ``WHOLE_JOB_ROUNDS`` loops); the cheapest plan is kept.
 
 Each loop ends by cutting the connection to its best point's peak import (the cost is flat
 there within the tolerance, and the solutions stay feasible).
@@ -190,13 +187,6 @@ def _part_columns(m, cm, names: list[str]) -> PartLP:
     )
 
 
-# whole-job loops (loop 2 and its repeats from the plan's sizes; module docstring): the
-# schedules are chosen at the sizes a loop starts from, and the plan's own sizes may call
-# for others (a part scheduled at x¹, where the relaxed connection leaves load unserved,
-# runs its jobs around that shortfall)
-WHOLE_JOB_ROUNDS = 3
-
-
 def _part_highs(part: Problem, names: list[str], options: SolverOptions):
     """The part (with its unserved load) built, compiled and in HiGHS: ``(PartLP, cm, m)``."""
     m = build_model(_with_unserved(part))
@@ -281,31 +271,6 @@ def _tighten_connection(best: Point, names: list[str], free: list) -> None:
     best.x[k] = min(best.x[k], max(added, free[k].lower_size - free[k].existing))
 
 
-def _whole_job_loops(
-    parts: list[Problem], x1: np.ndarray, options: SolverOptions, loop: tuple
-) -> tuple[BendersResult, int]:
-    """Loop 2 from ``x1``, then again from its plan's sizes with the parts scheduled
-    there, while the plan gets cheaper (at most ``WHOLE_JOB_ROUNDS`` loops): the cheapest
-    loop's result and the points evaluated in all. ``loop``: (names, free assets, box,
-    step_h, rel_tol, max_iter)."""
-    names, free, box, step_h, rel_tol, max_iter = loop
-    best, x, iterations = None, x1, 0
-    for _ in range(WHOLE_JOB_ROUNDS):
-        wparts = [_whole_job_part(p, names, x, options) for p in parts]
-        result = benders(wparts, box, x, step_h, rel_tol, max_iter)
-        del wparts  # one round's HiGHS objects at a time
-        _tighten_connection(result.best, names, free)
-        iterations += result.iterations
-        cheaper = best is None or upper_usd(result.best, box[0]) < upper_usd(best.best, box[0])
-        if not cheaper:
-            break
-        moved = best is None or not np.array_equal(result.best.x, x)
-        best, x = result, result.best.x
-        if not moved:
-            break
-    return best, iterations
-
-
 def _status(relaxed: BendersResult, whole: BendersResult | None, gap: float, tol: float) -> str:
     if not relaxed.converged or (whole is not None and not whole.converged):
         return "iteration_limit"
@@ -335,11 +300,12 @@ def size_by_parts(
     # the largest sizes first: each part's least cost
     relaxed = benders([lp for lp, _ in lps], box, hi, problem.step_h, rel_tol, max_iter)
     _tighten_connection(relaxed.best, names, free)
-    whole, whole_iterations = None, 0
+    whole = None
     if any(integer for _, integer in lps):
         del lps  # one part's HiGHS objects at a time
-        loop = (names, free, box, problem.step_h, rel_tol, max_iter)
-        whole, whole_iterations = _whole_job_loops(parts, relaxed.best.x, options, loop)
+        wparts = [_whole_job_part(p, names, relaxed.best.x, options) for p in parts]
+        whole = benders(wparts, box, relaxed.best.x, problem.step_h, rel_tol, max_iter)
+        _tighten_connection(whole.best, names, free)
     best = (whole or relaxed).best
     c = box[0]
     ub, gross = upper_usd(best, c), gross_usd(best, c)
@@ -355,7 +321,7 @@ def size_by_parts(
         capacity_usd=float(c @ best.x),
         gross_usd=gross,
         mip_gap=gap,
-        iterations=relaxed.iterations + whole_iterations,
+        iterations=relaxed.iterations + (0 if whole is None else whole.iterations),
         n_parts=len(parts),
         part_steps=spans,
         whole_jobs=whole is not None,
