@@ -163,24 +163,38 @@ def test_solve_price_fix_meets_every_rule():
     assert np.abs(np.diff(net)).max() <= 12.0 + 1e-6
 
 
+def _small_compiled():
+    """The two-day problem of ``_jobs`` with a ramp and a demand charge: (model, compiled)."""
+    m = build_model(small_problem(jobs=_jobs(), ramp=12.0, demand=500.0))
+    return m, compile_model(m)
+
+
+def _count_calls(monkeypatch, name: str) -> list:
+    """A list that gets one item per call of ``price_fix_module.<name>(fx, jobs)``."""
+    calls = []
+    original = getattr(price_fix_module, name)
+    monkeypatch.setattr(price_fix_module, name, lambda fx, js: calls.append(1) or original(fx, js))
+    return calls
+
+
+def _run_counted(m, cm, calls: list, **kwargs):
+    """Price-fix on a fresh HiGHS object with ``kwargs``: its result (a schedule that
+    satisfies every row) and the calls counted in ``calls`` during it."""
+    calls.clear()
+    r = price_fix(make_highs(cm, SolverOptions()), cm, m, **kwargs)
+    assert r.values is not None
+    assert_satisfies_every_row(cm, r.values)
+    return r, len(calls)
+
+
 def test_improvement_passes_are_skipped_only_with_every_job_fixed_close_to_the_bound(
     monkeypatch,
 ):
-    p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
-    m = build_model(p)
-    cm = compile_model(m)
-    passes = []
-    improve = price_fix_module._improve
-    monkeypatch.setattr(
-        price_fix_module, "_improve", lambda fx, js: passes.append(1) or improve(fx, js)
-    )
+    m, cm = _small_compiled()
+    passes = _count_calls(monkeypatch, "_improve")
 
     def run(enough_gap):
-        passes.clear()
-        r = price_fix(make_highs(cm, SolverOptions()), cm, m, enough_gap=enough_gap)
-        assert r.values is not None
-        assert_satisfies_every_row(cm, r.values)
-        return r, len(passes)
+        return _run_counted(m, cm, passes, enough_gap=enough_gap)
 
     assert run(None)[1] >= 1
     # every fixed schedule is within 100 % of the LP bound here: no pass runs
@@ -320,23 +334,11 @@ def test_the_pass_at_the_schedules_prices_keeps_only_patterns_that_lower_the_lp(
 
 
 def test_the_pass_at_the_schedules_prices_runs_only_above_the_target_gap(monkeypatch):
-    p = small_problem(jobs=_jobs(), ramp=12.0, demand=500.0)
-    m = build_model(p)
-    cm = compile_model(m)
-    runs = []
-    improve = price_fix_module._improve_at_schedule_prices
-    monkeypatch.setattr(
-        price_fix_module,
-        "_improve_at_schedule_prices",
-        lambda fx, js: runs.append(1) or improve(fx, js),
-    )
+    m, cm = _small_compiled()
+    runs = _count_calls(monkeypatch, "_improve_at_schedule_prices")
 
     def count(target_gap):
-        runs.clear()
-        r = price_fix(make_highs(cm, SolverOptions()), cm, m, target_gap=target_gap)
-        assert r.values is not None
-        assert_satisfies_every_row(cm, r.values)
-        return len(runs)
+        return _run_counted(m, cm, runs, target_gap=target_gap)[1]
 
     assert count(0.0) == 1
     assert count(None) == 0
