@@ -439,7 +439,9 @@ def _improve_at_schedule_prices(fx: _Fixer, jobs: list[_JobCols]) -> bool:
     return improved
 
 
-def _keep_if_cheaper(fx: _Fixer, jc: _JobCols, on, old, before: float) -> bool:
+def _keep_if_cheaper(
+    fx: _Fixer, jc: _JobCols, on: np.ndarray, old: np.ndarray, before: float
+) -> bool:
     """Fix the job to ``on`` and keep it if the LP objective falls below ``before``; else
     fix it to ``old`` again. True if kept."""
     fx.fix(jc, on)
