@@ -403,20 +403,7 @@ def _improve_passes(fx: _Fixer, jobs: list[_JobCols], passes: int) -> None:
 def _improve(fx: _Fixer, jobs: list[_JobCols]) -> bool:
     """One improvement pass: free each fixed job, re-price it and keep its new pattern if
     the LP objective falls (else restore the old one); True if any job moved."""
-    improved = False
-    for jc in jobs:
-        if jc.pattern is None or fx.out_of_time():
-            continue
-        before, old = fx.objective(), jc.pattern
-        fx.fix(jc, None)
-        fx.lp()
-        on = fx.pattern(jc)
-        if on is None or np.array_equal(on, old):
-            fx.fix(jc, old)
-            fx.lp()
-            continue
-        improved = _keep_if_cheaper(fx, jc, on, old, before) or improved
-    return improved
+    return _pass(fx, jobs, free=True)
 
 
 def _improve_at_schedule_prices(fx: _Fixer, jobs: list[_JobCols]) -> bool:
@@ -427,13 +414,26 @@ def _improve_at_schedule_prices(fx: _Fixer, jobs: list[_JobCols]) -> bool:
     tried, against two or three in ``_improve``. On B5's slowest pro-rated weeks it lowers
     price-fix's schedule by up to 1.9 % of the basis (ERCOT 2023-12-04: 3.29 % -> 1.44 %
     from the LP bound; docs/model_jobs.md)."""
+    return _pass(fx, jobs, free=False)
+
+
+def _pass(fx: _Fixer, jobs: list[_JobCols], free: bool) -> bool:
+    """Each fixed job in turn re-priced (``free``: with its own columns freed and the LP
+    re-solved first, else at the LP as it is) and its new pattern kept if cheaper; True
+    if any job moved."""
     improved = False
     for jc in jobs:
         if jc.pattern is None or fx.out_of_time():
             continue
         before, old = fx.objective(), jc.pattern
+        if free:
+            fx.fix(jc, None)
+            fx.lp()
         on = fx.pattern(jc)
         if on is None or np.array_equal(on, old):
+            if free:  # back to the LP with the job fixed
+                fx.fix(jc, old)
+                fx.lp()
             continue
         improved = _keep_if_cheaper(fx, jc, on, old, before) or improved
     return improved
