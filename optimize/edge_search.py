@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from optimize.highs import gap_basis_usd, relative_gap, set_start
+from optimize.highs import StopAtGap, gap_basis_usd, set_start
 from optimize.price_fix import PriceFixResult, job_columns
 from optimize.progress import run_with_progress
 
@@ -63,26 +63,6 @@ def _fix_far_from_edges(h, jobs: list, values, k: int) -> np.ndarray:
     return fixed
 
 
-class _StopAtGap:
-    """Callbacks that stop HiGHS at its first incumbent within ``rel_gap`` of ``bound_usd``
-    (the gap measured against that incumbent's ``gap_basis_usd``, as the answer's is):
-    the improving-solution callback marks it, the next MIP-interrupt callback stops."""
-
-    def __init__(self, cm, bound_usd: float, rel_gap: float) -> None:
-        self.cm, self.bound_usd, self.rel_gap = cm, bound_usd, rel_gap
-        self.reached = False
-
-    def improving(self, e) -> None:
-        d = e.data_out
-        obj = float(d.objective_function_value)
-        basis = gap_basis_usd(self.cm, d.mip_solution, obj)
-        self.reached = self.reached or relative_gap(obj, self.bound_usd, basis) <= self.rel_gap
-
-    def interrupt(self, e) -> None:
-        if self.reached:
-            e.interrupt()
-
-
 def edge_search(
     h,
     cm,
@@ -110,7 +90,7 @@ def edge_search(
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
     saved = {name: h.getOptionValue(name)[1] for name in _OPTIONS}
     cols = _fix_far_from_edges(h, jobs, values, k)
-    stop = _StopAtGap(cm, bound_usd, rel_gap)
+    stop = StopAtGap(cm, bound_usd, rel_gap)
     try:
         h.cbMipImprovingSolution.subscribe(stop.improving)
         h.cbMipInterrupt.subscribe(stop.interrupt)

@@ -209,6 +209,35 @@ def relative_gap(objective: float, bound: float | None, basis_usd: float) -> flo
     return max(0.0, (float(objective) - float(bound)) / basis_usd)
 
 
+class StopAtGap:
+    """HiGHS callbacks that stop a MIP at an incumbent within ``rel_gap`` of a bound
+    proven elsewhere (``bound_usd``; the gap measured against the incumbent's
+    ``gap_basis_usd``, as the answer's is): ``improving`` (improving-solution callback)
+    marks whether the latest incumbent is that close, and the next ``interrupt``
+    (MIP-interrupt callback) stops HiGHS if it is. Where HiGHS finds that incumbent
+    depends on its search alone, not on the clock, so the stop is the same on every
+    machine. Used by the edge search and the MILP after the start."""
+
+    def __init__(self, cm: CompiledModel, bound_usd: float | None, rel_gap: float) -> None:
+        self.cm, self.bound_usd, self.rel_gap = cm, bound_usd, rel_gap
+        self.reached = False
+
+    def mark(self, objective: float, basis_usd: float) -> None:
+        """Note an incumbent of ``objective`` with gap basis ``basis_usd``."""
+        if self.bound_usd is not None:
+            gap = relative_gap(objective, self.bound_usd, basis_usd)
+            self.reached = gap <= self.rel_gap
+
+    def improving(self, e) -> None:
+        d = e.data_out
+        objective = float(d.objective_function_value)
+        self.mark(objective, gap_basis_usd(self.cm, d.mip_solution, objective))
+
+    def interrupt(self, e) -> None:
+        if self.reached:
+            e.interrupt()
+
+
 def compile_model(m: pyo.Block) -> CompiledModel:
     """Compile the active objective and constraints of ``m`` to column-wise HiGHS arrays."""
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)

@@ -27,6 +27,7 @@ from optimize.errors import SolveError
 from optimize.highs import (
     CompiledModel,
     HighsResult,
+    StopAtGap,
     compile_model,
     gap_basis_usd,
     load_solution,
@@ -265,16 +266,19 @@ class _AbsGapOfIncumbent:
 
     ``bound_usd``: a bound proven before the MILP (the LP's, or the probe's, often above
     HiGHS's own root bound). An incumbent within ``rel_gap`` of it is proven already: the
-    MIP-interrupt callback (``interrupt``) then stops HiGHS (``proven``). Where HiGHS
-    finds that incumbent depends on its search alone, so the stop is the same on every
-    machine."""
+    MIP-interrupt callback (``interrupt``, ``optimize.highs.StopAtGap``) then stops HiGHS
+    (``proven``)."""
 
     def __init__(
         self, h, cm: CompiledModel, rel_gap: float, abs_gap0: float, bound_usd: float | None
     ) -> None:
         self.h, self.cm, self.rel_gap, self.abs_gap0 = h, cm, rel_gap, abs_gap0
-        self.bound_usd = bound_usd
-        self.proven = False
+        self.stop = StopAtGap(cm, bound_usd, rel_gap)
+        self.interrupt = self.stop.interrupt
+
+    @property
+    def proven(self) -> bool:
+        return self.stop.reached
 
     def __call__(self, e) -> None:
         d = e.data_out
@@ -282,12 +286,7 @@ class _AbsGapOfIncumbent:
         basis = gap_basis_usd(self.cm, d.mip_solution, objective)
         self.h.setOptionValue("mip_abs_gap", max(self.abs_gap0, self.rel_gap * basis))
         progress.follow_gap_basis(self.h, basis)  # the progress lines report the same gap
-        if self.bound_usd is not None:
-            self.proven = relative_gap(objective, self.bound_usd, basis) <= self.rel_gap
-
-    def interrupt(self, e) -> None:
-        if self.proven:
-            e.interrupt()
+        self.stop.mark(objective, basis)
 
 
 def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float) -> HighsResult:

@@ -17,7 +17,7 @@ import pyomo.environ as pyo
 
 import optimize.progress as progress
 from optimize import solving
-from optimize.highs import compile_model, gap_basis_usd, make_highs, set_start
+from optimize.highs import StopAtGap, compile_model, gap_basis_usd, make_highs, set_start
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
@@ -116,3 +116,33 @@ def test_a_bound_found_before_the_milp_stops_it_at_the_first_answer_it_proves():
     assert runs["none"][1] >= 1 and runs["none"][0].status == "optimal"
     low, low_nodes = runs["low"]
     assert (low.objective, low.bound, low_nodes) == (172.0, 172.0, runs["none"][1])
+
+
+class _Event:
+    def __init__(self) -> None:
+        self.interrupted = 0
+
+    def interrupt(self) -> None:
+        self.interrupted += 1
+
+
+def test_the_stop_follows_the_latest_incumbent_and_needs_a_bound():
+    """``StopAtGap`` (the edge search's and the MILP's stop) interrupts HiGHS only while
+    its latest incumbent is within the gap of the bound found before, and never without
+    one."""
+    cm = compile_model(_cover_model())
+    stop = StopAtGap(cm, 172.0, 0.01)
+    e = _Event()
+    stop.interrupt(e)
+    assert e.interrupted == 0
+    stop.mark(173.0, 173.0)  # 0.58 % of its basis
+    stop.interrupt(e)
+    assert e.interrupted == 1
+    stop.mark(175.0, 400.0)  # 0.75 % of a basis its gross cost makes larger
+    assert stop.reached
+    stop.mark(176.0, 176.0)  # 2.3 %
+    stop.interrupt(e)
+    assert (stop.reached, e.interrupted) == (False, 1)
+    unbound = StopAtGap(cm, None, 0.01)
+    unbound.mark(172.0, 172.0)
+    assert not unbound.reached
