@@ -59,7 +59,7 @@ def curve_pieces(
     lines = curve_segments(curve, 0.0)
 
     def g(f: float) -> float:
-        return min(a * f + b for a, b in lines)
+        return float(_lower_envelope(lines, f))
 
     inner = sorted(float(f) for f, _ in curve if f_min + _TOL < f < 1.0 - _TOL)
     xs = [float(f_min), *inner] + ([1.0] if f_min < 1.0 - _TOL else [])
@@ -72,6 +72,11 @@ def curve_pieces(
 def throughput(curve: Sequence[tuple[float, float]], f: np.ndarray | float) -> np.ndarray:
     """Throughput fraction ``g(f)`` (0 where ``f`` is 0)."""
     f_arr = np.asarray(f, dtype=float)
-    segs = curve_segments(curve, 0.0)
-    g = np.min([a * f_arr + b for a, b in segs], axis=0)
+    g = _lower_envelope(curve_segments(curve, 0.0), f_arr)
     return np.where(f_arr > _TOL, g, 0.0)
+
+
+def _lower_envelope(lines: list[tuple[float, float]], f: np.ndarray | float) -> np.ndarray:
+    """``min_k (a_k f + b_k)`` over the ``lines`` (``curve_segments``): the curve at ``f``
+    (no special case at 0)."""
+    return np.min([a * f + b for a, b in lines], axis=0)
