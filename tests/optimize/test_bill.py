@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from small_problems import grid_problem
 
 import optimize as o
 from optimize.bill import billed_demand_mw, grid_bill
+from tests.optimize.small_problems import grid_problem
 
 
 def _tariff_grid_problem() -> o.Problem:

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_problems import CURVE, assert_satisfies_every_row, random_day, small_problem
 
 from optimize import price_fix as price_fix_module
 from optimize.highs import compile_model, make_highs, run_highs, set_integrality
@@ -17,6 +16,12 @@ from optimize.model import build_model
 from optimize.price_fix import price_fix
 from optimize.problem import Job, SolverOptions
 from optimize.solving import solve
+from tests.optimize.small_problems import (
+    CURVE,
+    assert_satisfies_every_row,
+    random_day,
+    small_problem,
+)
 
 
 def _brute_force(e, work_h, max_starts, free, overhead_h, running, tail_h, f_min, carry_h):

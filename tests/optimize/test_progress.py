@@ -9,7 +9,6 @@ import highspy
 import numpy as np
 import pytest
 from scipy.sparse import csc_matrix
-from small_problems import small_problem
 
 import optimize.progress as progress
 from optimize import solve, solve_progress
@@ -17,6 +16,7 @@ from optimize.highs import new_highs, run_highs
 from optimize.problem import Job, SolverOptions
 from optimize.progress import progress_line
 from optimize.rolling import solve_rolling
+from tests.optimize.small_problems import small_problem
 
 LINE = re.compile(
     r"^solve: bound (none|-?[\d,]+ USD) · incumbent (none|-?[\d,]+ USD) · "

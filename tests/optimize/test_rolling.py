@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_problems import small_problem
 
 from optimize import Infeasible
 from optimize.problem import Job, SolverOptions
 from optimize.rolling import solve_rolling
 from optimize.solving import solve
+from tests.optimize.small_problems import small_problem
 
 OPTS = SolverOptions(mip_rel_gap=1e-6)
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_problems import grid_problem, small_problem
 
 from optimize.errors import Infeasible
 from optimize.problem import (
@@ -23,6 +22,7 @@ from optimize.problem import (
 )
 from optimize.rolling import solve_rolling
 from optimize.solving import solve
+from tests.optimize.small_problems import grid_problem, small_problem
 
 EXACT = SolverOptions(mip_rel_gap=0.0, node_limit=None)
 

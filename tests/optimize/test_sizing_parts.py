@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_problems import grid_problem, monthly_charges
 
 from optimize.problem import (
     AssetSize,
@@ -21,6 +20,7 @@ from optimize.problem import (
 )
 from optimize.sizing_parts import part_problem, size_by_parts, split_steps
 from optimize.solving import solve
+from tests.optimize.small_problems import grid_problem, monthly_charges
 
 EXACT = SolverOptions(mip_rel_gap=0.0, node_limit=None)
 

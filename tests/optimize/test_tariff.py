@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from small_problems import grid_problem
 
 import optimize as o
 from optimize.bill import tiers_usd
 from optimize.demand_charges import window_charges
 from optimize.model import build_model
 from optimize.rolling import solve_rolling
+from tests.optimize.small_problems import grid_problem
 
 OPTS = o.SolverOptions(mip_rel_gap=1e-9)
 

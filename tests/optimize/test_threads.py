@@ -6,12 +6,12 @@ from __future__ import annotations
 import highspy
 import numpy as np
 import pytest
-from small_problems import random_day
 
 import optimize
 from optimize.highs import compile_model, make_highs, new_highs
 from optimize.model import build_model
 from optimize.problem import SolverOptions
+from tests.optimize.small_problems import random_day
 
 
 @pytest.fixture(autouse=True)
