@@ -216,11 +216,17 @@ class StopAtGap:
     marks whether the latest incumbent is that close, and the next ``interrupt``
     (MIP-interrupt callback) stops HiGHS if it is. Where HiGHS finds that incumbent
     depends on its search alone, not on the clock, so the stop is the same on every
-    machine. Used by the edge search and the MILP after the start."""
+    machine. Used by the edge search and the MILP after the start.
+
+    HiGHS keeps the interrupt flag a callback set for the next run of the same ``Highs``
+    object: a run with any interrupt callback subscribed then stops at its first one (in
+    HiGHS 1.16, ERGO-Code/HiGHS#1761). ``interrupt`` clears it at the first call of each
+    run (HiGHS's run clock went back), before setting it again when reached."""
 
     def __init__(self, cm: CompiledModel, bound_usd: float | None, rel_gap: float) -> None:
         self.cm, self.bound_usd, self.rel_gap = cm, bound_usd, rel_gap
         self.reached = False
+        self._last_s = float("inf")  # HiGHS's run clock at the last interrupt callback
 
     def mark(self, objective: float, basis_usd: float) -> None:
         """Note an incumbent of ``objective`` with gap basis ``basis_usd``."""
@@ -234,6 +240,10 @@ class StopAtGap:
         self.mark(objective, gap_basis_usd(self.cm, d.mip_solution, objective))
 
     def interrupt(self, e) -> None:
+        run_s = float(e.data_out.running_time)
+        if run_s < self._last_s:  # a new run: an earlier run's flag is stale
+            e.interrupt(False)
+        self._last_s = run_s
         if self.reached:
             e.interrupt()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pyomo.environ as pyo
@@ -119,11 +120,20 @@ def test_a_bound_found_before_the_milp_stops_it_at_the_first_answer_it_proves():
 
 
 class _Event:
-    def __init__(self) -> None:
-        self.interrupted = 0
+    """A HiGHS callback event at one run time: the flag ``interrupt`` sets."""
 
-    def interrupt(self) -> None:
-        self.interrupted += 1
+    def __init__(self, running_time: float) -> None:
+        self.data_out = SimpleNamespace(running_time=running_time)
+        self.flag = False
+
+    def interrupt(self, value: bool = True) -> None:
+        self.flag = value
+
+
+def _interrupts(stop: StopAtGap, running_time: float) -> bool:
+    e = _Event(running_time)
+    stop.interrupt(e)
+    return e.flag
 
 
 def test_the_stop_follows_the_latest_incumbent_and_needs_a_bound():
@@ -132,17 +142,35 @@ def test_the_stop_follows_the_latest_incumbent_and_needs_a_bound():
     one."""
     cm = compile_model(_cover_model())
     stop = StopAtGap(cm, 172.0, 0.01)
-    e = _Event()
-    stop.interrupt(e)
-    assert e.interrupted == 0
+    assert not _interrupts(stop, 0.1)
     stop.mark(173.0, 173.0)  # 0.58 % of its basis
-    stop.interrupt(e)
-    assert e.interrupted == 1
+    assert _interrupts(stop, 0.2)
     stop.mark(175.0, 400.0)  # 0.75 % of a basis its gross cost makes larger
-    assert stop.reached
+    assert _interrupts(stop, 0.3)
     stop.mark(176.0, 176.0)  # 2.3 %
-    stop.interrupt(e)
-    assert (stop.reached, e.interrupted) == (False, 1)
+    assert not stop.reached and not _interrupts(stop, 0.4)
     unbound = StopAtGap(cm, None, 0.01)
     unbound.mark(172.0, 172.0)
     assert not unbound.reached
+
+
+def test_a_run_after_a_stopped_one_is_not_stopped_by_its_stale_flag():
+    """HiGHS keeps the interrupt flag of a stopped run for the next run of the same object
+    (with an interrupt callback subscribed, it stops at once). A later run with a stop
+    that is not reached runs to its optimum."""
+    h, cm, pf, _ = _start(0.0)
+    first = StopAtGap(cm, 5200.0, 0.05)  # the start (5,260 USD) is within 5 % of 5,200
+    h.cbMipImprovingSolution.subscribe(first.improving)
+    h.cbMipInterrupt.subscribe(first.interrupt)
+    h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Interrupted by user"
+    assert h.getInfo().objective_function_value == 5260.0
+    h.cbMipImprovingSolution.unsubscribe(first.improving)
+    h.cbMipInterrupt.unsubscribe(first.interrupt)
+    later = StopAtGap(cm, None, 0.0)
+    h.cbMipImprovingSolution.subscribe(later.improving)
+    h.cbMipInterrupt.subscribe(later.interrupt)
+    set_start(h, pf.values)
+    h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
+    assert h.getInfo().objective_function_value == 172.0
