@@ -125,12 +125,41 @@ def _gap_note(solver: dict) -> str:
     return f", proven within {100 * gap:.2f} % ({gap * basis:,.0f} USD)"
 
 
+# the parts of the total cost after energy and demand (summary key, label), printed where
+# not zero: every part of the total is listed under it
+_OTHER_PARTS = (
+    ("fuel_cost_usd", "fuel"),
+    ("wear_cost_usd", "battery wear"),
+    ("fixed_cost_usd", "fixed charge"),
+    ("dr_program_usd", "DR program"),
+    ("unfinished_penalty_usd", "unfinished"),
+)
+
+
+def _cost_lines(s: dict) -> list[str]:
+    """The total cost and each of its parts (energy and demand always, the others where
+    not zero), then the carbon cost, which the total leaves out (it is priced, not paid:
+    the solver minimises the total plus it)."""
+    rows = [
+        f"  total cost      {s['total_cost_usd']:>16,.0f} USD",
+        f"    energy        {s['energy_cost_usd']:>16,.0f} USD",
+        f"    demand        {s['demand_cost_usd']:>16,.0f} USD{_billing_note(s)}",
+    ]
+    for key, label in _OTHER_PARTS:
+        if s.get(key):
+            rows.append(f"    {label:<14}{s[key]:>16,.0f} USD")
+    if s.get("carbon_cost_usd"):
+        rows.append(
+            f"  carbon cost     {s['carbon_cost_usd']:>16,.0f} USD  (priced, not in the total)"
+        )
+    return rows
+
+
 def _print_summary(summary: dict, out: Path) -> None:
     s = summary
     print(f"scenario {s['scenario']['name']}: {s['solver']['status']}{_gap_note(s['solver'])}")
-    print(f"  total cost      {s['total_cost_usd']:>16,.0f} USD")
-    print(f"    energy        {s['energy_cost_usd']:>16,.0f} USD")
-    print(f"    demand        {s['demand_cost_usd']:>16,.0f} USD{_billing_note(s)}")
+    for line in _cost_lines(s):
+        print(line)
     for line in _bill_lines(s.get("bill")):
         print(line)
     if "coincident_peak" in s:

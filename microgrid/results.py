@@ -149,6 +149,7 @@ def summarize(
         "wear_cost_usd": c.get("wear_usd", 0.0),
         "carbon_cost_usd": c.get("carbon_usd", 0.0),
         "dr_program_usd": c.get("dr_program_usd", 0.0),
+        "unfinished_penalty_usd": c.get("unfinished_penalty_usd", 0.0),
         "emissions_t": c.get("emissions_t", 0.0),
         "facility_energy_mwh": facility,
         "grid_import_mwh": energy("grid_import_mw"),

@@ -25,8 +25,8 @@ class Kpi:
 # (key, label, unit, decimals, meaning, part of the total cost)
 _MONEY = (
     ("total_cost_usd", "Total cost", "USD", 0,
-     "What the plan pays over the period: energy, demand charge, fuel, battery wear and "
-     "carbon price together.", False),
+     "What the plan pays over the period: the parts below (the carbon price is not paid "
+     "and is not in it).", False),
     ("energy_cost_usd", "Energy", "USD", 0,
      "Imports at the hourly price minus export revenue (negative: exports earned more).",
      True),
@@ -34,9 +34,18 @@ _MONEY = (
     ("fuel_cost_usd", "Generator fuel", "USD", 0, "Fuel burnt by on-site generators.", True),
     ("wear_cost_usd", "Battery wear", "USD", 0,
      "Battery degradation, charged per MWh discharged.", True),
+    ("fixed_cost_usd", "Fixed charge", "USD", 0,
+     "The tariff's fixed charge, which no schedule changes.", True),
+    ("dr_program_usd", "DR program", "USD", 0,
+     "The demand-response program's penalties less its payments (negative: it paid).", True),
+    ("unfinished_penalty_usd", "Unfinished work", "USD", 0,
+     "The scenario's penalty for job work left undone at the deadlines.", True),
     ("carbon_cost_usd", "Carbon price", "USD", 0,
-     "The scenario's carbon price times the emissions (0 without a carbon price).", True),
+     "The scenario's carbon price times the emissions: not paid and not in the total cost; "
+     "the solver minimises the total cost plus this.", False),
 )  # fmt: skip
+# parts shown only where they are not zero (a tariff without a fixed charge, no program)
+_IF_NOT_ZERO = {"fixed_cost_usd", "dr_program_usd", "unfinished_penalty_usd"}
 _ENERGY = (
     ("emissions_t", "Emissions", "t CO2", 1,
      "Grid imports times the hourly carbon intensity, plus generator emissions."),
@@ -70,7 +79,7 @@ def demand_meaning(summary: dict) -> str:
 def _money(summary: dict) -> list[Kpi]:
     out = []
     for key, label, unit, dec, meaning, part in _MONEY:
-        if key in summary:
+        if key in summary and not (key in _IF_NOT_ZERO and not summary[key]):
             meaning = meaning or demand_meaning(summary)
             if key == "total_cost_usd" and summary.get("mode") == "operate":
                 meaning = meaning.replace("the plan pays", "the plant's actual dispatch paid")
@@ -112,16 +121,31 @@ def _solver(summary: dict) -> list[Kpi]:
         gap = s["mip_gap"]
         bound = s.get("bound_usd")
         basis = s.get("gap_basis_usd")
-        meaning = "How far the plan's cost can be from the best possible, proven by the solver"
-        if bound is not None and basis is not None:
-            meaning += (
-                f": the cost is at most {number(100 * gap, 2)} % of {number(basis, 0)} USD "
-                f"(the gross cost) above the lower bound {number(bound, 0)} USD"
-            )
+        meaning = (
+            "How far the plan can be from the best possible, proven by the solver"
+            + _gap_detail(gap, s.get("objective_usd"), bound, basis)
+        )
         out.append(
             Kpi("solver.mip_gap", "Proven gap", gap, number(100 * gap, 2), "%", meaning + ".")
         )
     return out
+
+
+def _gap_detail(gap: float, objective: float | None, bound, basis) -> str:
+    """`: its objective (the total cost, less the tariff's fixed charge, plus the carbon
+    cost) of X USD is at most g % of B USD above the lower bound L USD; B is ...`: what the
+    gap is measured on. The objective is what the solver minimises and bounds, not the
+    total cost; the basis is the larger of the plan's gross cost (what it buys, before
+    export revenue) and the objective's size (``optimize.highs.gap_basis_usd``)."""
+    if objective is None or bound is None or basis is None:
+        return ""
+    return (
+        f": its objective (what the solver minimises: the total cost without the tariff's "
+        f"fixed charge, plus the carbon cost) of {number(objective, 0)} USD is at most "
+        f"{number(100 * gap, 2)} % of {number(basis, 0)} USD above the lower bound "
+        f"{number(bound, 0)} USD; the gap is measured on the larger of the plan's gross "
+        f"cost (what it buys, before export revenue) and the objective's size"
+    )
 
 
 def _operate(summary: dict) -> list[Kpi]:

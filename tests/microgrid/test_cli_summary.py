@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from microgrid.cli import (
     _bill_lines,
     _breaches_line,
     _coincident_peak_line,
+    _cost_lines,
     _dr_program_line,
     _gap_note,
 )
@@ -71,3 +74,46 @@ def test_coincident_peak_and_dr_program_lines():
     line = _dr_program_line(dr)
     assert "20.0 MW committed, 2 events: 1,150 USD to the site" in line
     assert line.endswith("(capacity 1,100, energy 250, shortfall penalty 200)")
+
+
+def _costs(**extra) -> dict:
+    """A summary's cost keys: R1's week with wear, the parts of its total."""
+    s = {
+        "energy_cost_usd": -201_376.0,
+        "demand_cost_usd": 155_866.0,
+        "fuel_cost_usd": 0.0,
+        "wear_cost_usd": 5_669.0,
+        "fixed_cost_usd": 0.0,
+        "dr_program_usd": 0.0,
+        "unfinished_penalty_usd": 0.0,
+        "carbon_cost_usd": 0.0,
+    } | extra
+    parts = ("energy", "demand", "fuel", "wear", "fixed")
+    s["total_cost_usd"] = sum(s[f"{k}_cost_usd"] for k in parts) + s["dr_program_usd"]
+    s["total_cost_usd"] += s["unfinished_penalty_usd"]
+    return s
+
+
+def _usd(row: str) -> float:
+    return float(row.split("USD")[0].split()[-1].replace(",", ""))
+
+
+def test_the_printed_parts_add_up_to_the_printed_total():
+    for s in (
+        _costs(),
+        _costs(fuel_cost_usd=1_234.0, fixed_cost_usd=96.8, dr_program_usd=-5_000.0),
+        _costs(unfinished_penalty_usd=700.0, wear_cost_usd=0.0),
+    ):
+        rows = [r for r in _cost_lines(s) if "carbon" not in r]
+        assert rows[0].split()[:2] == ["total", "cost"]
+        assert sum(_usd(r) for r in rows[1:]) == pytest.approx(_usd(rows[0]), abs=2.0)
+    assert "battery wear" in "".join(_cost_lines(_costs()))
+
+
+def test_the_carbon_cost_is_printed_apart_from_the_total():
+    s = _costs(carbon_cost_usd=650_493.0)
+    rows = _cost_lines(s)
+    carbon = [r for r in rows if "carbon" in r]
+    assert len(carbon) == 1 and _usd(carbon[0]) == 650_493.0
+    assert "not in the total" in carbon[0] and not carbon[0].startswith("    ")
+    assert not any("carbon" in r for r in _cost_lines(_costs()))
