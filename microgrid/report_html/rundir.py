@@ -1,29 +1,50 @@
 """Read a run's result folder for the report: summary, time series, job segments and the
 mode's extra tables. Every file is untrusted: a missing folder, a folder that is not a
-`microgrid run` result, or a file that does not parse is one `InputError` naming it.
+`microgrid run` result (its marker names another kind or a format version this code does
+not read), a missing file a run always writes, or a file that does not parse is one
+`InputError` naming it. Times must carry their offset (`Z`), numbers must be numbers, and
+the time series must hold every step of summary.json's period, so a damaged file is
+refused with its line and field instead of drawn wrong. jobs.csv is checked row by row
+with the export's checks (microgrid.export.result_reader): the same file, the same rules.
 """
 
 from __future__ import annotations
 
+import csv
+import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_file
 from microgrid.errors import InputError
-from microgrid.resultdir import read_marker
+from microgrid.export.result_reader import _read_jobs_csv, _segment
+from microgrid.export.schedule import format_utc, parse_utc
+from microgrid.resultdir import FORMAT_VERSION, KINDS, MARKER_NAME, read_marker
 from microgrid.scenario import Network
 from microgrid.yamlio import load_yaml
 
-SEGMENT_COLUMNS = ("job_id", "segment", "start_utc", "end_utc")
-SEGMENT_NUMBERS = ("segment", "gpus", "power_fraction_mean", "work_done_h", "energy_mwh")
+# the fields of a jobs.csv segment (microgrid.export.schedule.Segment) the Gantt chart shows
+SEGMENT_FIELDS = (
+    "segment",
+    "start_utc",
+    "end_utc",
+    "gpus",
+    "power_fraction_mean",
+    "work_done_h",
+    "energy_mwh",
+)
 SUMMARY_KEYS = ("total_cost_usd", "emissions_t", "solver", "period", "scenario")
 SECTIONS = ("solver", "period", "scenario", "jobs", "baselines", "operate", "powerflow")
 FIGURE_SUFFIXES = ("_usd", "_t", "_mwh", "_mw", "_share")  # top-level numbers in summary
 # a parquet file is binary and column-compressed: a week at 15 min is ~100 kB, a year ~5 MB
 MAX_PARQUET_BYTES = 64 * MAX_DATA_FILE_BYTES
+TIME_COLUMN = "timestamp_utc"  # the first column of timeseries and planned_vs_actual
+MAX_STEP_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -35,6 +56,17 @@ class NetworkLimits:
     vm_max_pu: float
     max_loading_pct: float
     from_scenario: bool
+
+
+@dataclass(frozen=True)
+class Period:
+    """summary.json's period, checked: the steps the run's time series covers."""
+
+    start_utc: datetime
+    end_utc: datetime
+    step: pd.Timedelta  # the length of a step (power values are averages over it)
+    n_steps: int
+    timezone: str  # the site's, for local-time axes
 
 
 @dataclass(frozen=True)
@@ -57,11 +89,35 @@ def _not_run_folder(folder: Path, why: str) -> InputError:
     return InputError(f"not a `microgrid run` result folder ({why})", path=str(folder))
 
 
+def _check_marker(folder: Path) -> None:
+    """The folder's marker names a run result of the format version this code reads. A
+    folder without one is a result from before markers (resultdir's legacy folders); a
+    marker file that is not ours (damaged, a link) is refused, as its version is unknown."""
+    marker = read_marker(folder)
+    path = folder / MARKER_NAME
+    if marker is None:
+        if os.path.lexists(path):
+            raise InputError("not a readable microgrid result marker", path=str(path))
+        return
+    kind = marker.get("kind")
+    if kind != "run":
+        known = isinstance(kind, str) and kind in KINDS
+        raise _not_run_folder(
+            folder, f"it holds a {kind} result" if known else f"its marker names kind {kind!r}"
+        )
+    version = marker.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:  # bool and 1.0 are not 1
+        raise InputError(
+            f"result format version {version!r}: this microgrid reads version "
+            f"{FORMAT_VERSION} only (written by another microgrid version?)",
+            path=str(path),
+            field="format_version",
+        )
+
+
 def read_summary(folder: Path) -> dict:
     """summary.json, checked to be a run's (the keys the report cannot do without)."""
-    marker = read_marker(folder)
-    if marker is not None and marker.get("kind") != "run":
-        raise _not_run_folder(folder, f"it holds a {marker.get('kind')} result")
+    _check_marker(folder)
     path = folder / "summary.json"
     if not path.is_file():
         raise _not_run_folder(folder, "summary.json is missing")
@@ -141,17 +197,98 @@ def _csv(path: Path) -> pd.DataFrame:
         raise InputError(f"not a valid CSV: {' '.join(str(exc).split())}", path=str(path)) from None
 
 
-def _utc(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    if column not in frame:
-        raise InputError("missing column", path=str(path), field=column)
-    try:
-        return pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    except (ValueError, TypeError):
-        raise InputError("not an ISO 8601 time", path=str(path), field=column) from None
+def _data_line(path: Path, row: int) -> int | None:
+    """The line (1-based) where data row `row` (0-based, as pandas counts) of the CSV file
+    `path` starts: pandas skips blank lines and a quoted field may span lines, so this
+    reads the file again (only to name the line of an error). None for a parquet file."""
+    if path.suffix != ".csv":
+        return None
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        start, seen = 1, -2  # the header is row -1
+        for record in reader:
+            if record:
+                seen += 1
+                if seen == row:
+                    return start
+            start = reader.line_num + 1
+    return None
 
 
-def read_timeseries(folder: Path) -> pd.DataFrame:
-    """timeseries.parquet (fast), else timeseries.csv, indexed by UTC step start."""
+def _cell_error(message: str, path: Path, row: int, field: str) -> InputError:
+    """An error in data row `row` of `path`: its line for a CSV file, its row for parquet."""
+    line = _data_line(path, row)
+    where = "" if line is not None else f" (row {row + 1})"
+    return InputError(message + where, path=str(path), line=line, field=field)
+
+
+def _utc_index(frame: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
+    """The frame's `timestamp_utc` column as UTC times: each an ISO 8601 time with its
+    offset (the export's `parse_utc`), as a run writes them; a time without one is not
+    guessed to be UTC."""
+    if TIME_COLUMN not in frame:
+        raise InputError("missing column", path=str(path), field=TIME_COLUMN)
+    times = []
+    for row, text in enumerate(frame[TIME_COLUMN]):
+        try:
+            times.append(parse_utc(text, path=path, line=None, name=TIME_COLUMN))
+        except InputError as exc:
+            raise _cell_error(exc.message, path, row, TIME_COLUMN) from None
+    return pd.DatetimeIndex(times, name=TIME_COLUMN)
+
+
+def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Every column as numbers (an empty cell is a missing value, NaN); the first cell that
+    is not a number is an error naming its line and column."""
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values):
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = np.flatnonzero(numbers.isna().to_numpy() & values.notna().to_numpy())
+            if bad.size:
+                row = int(bad[0])
+                message = f"not a number: {values.iloc[row]!r}"
+                raise _cell_error(message, path, row, str(column))
+            values = numbers
+        out[column] = values
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _time_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A table of one row per step (timeseries, planned_vs_actual), indexed by UTC step
+    start, its other columns numbers."""
+    index = _utc_index(frame, path)
+    return _numbers(frame.drop(columns=TIME_COLUMN).set_index(index), path)
+
+
+def _check_steps(index: pd.DatetimeIndex, period: Period, path: Path) -> None:
+    """The time series holds every step of summary.json's period, in order, and no other:
+    a file cut short or with a wrong step would otherwise be drawn as if it were the run."""
+    expected = pd.date_range(period.start_utc, periods=len(index), freq=period.step)
+    wrong = np.flatnonzero(index[: period.n_steps] != expected[: period.n_steps])
+    if wrong.size:
+        row = int(wrong[0])
+        message = (
+            f"time {format_utc(index[row])} is not step {row + 1} of summary.json's period "
+            f"({format_utc(expected[row])}: from {format_utc(period.start_utc)} every "
+            f"{period.step})"
+        )
+        raise _cell_error(message, path, row, TIME_COLUMN)
+    if len(index) > period.n_steps:
+        message = f"is past the end of summary.json's period ({format_utc(period.end_utc)})"
+        raise _cell_error(message, path, period.n_steps, TIME_COLUMN)
+    if len(index) < period.n_steps:
+        message = (
+            f"the time series stops after {len(index)} of the {period.n_steps} steps of "
+            f"summary.json's period (to {format_utc(period.end_utc)}): the file is cut short"
+        )
+        raise _cell_error(message, path, len(index) - 1, TIME_COLUMN)
+
+
+def read_timeseries(folder: Path, period: Period) -> pd.DataFrame:
+    """timeseries.parquet (fast), else timeseries.csv, indexed by UTC step start: one row
+    per step of the period."""
     parquet = folder / "timeseries.parquet"
     if parquet.is_file() and parquet.stat().st_size <= MAX_PARQUET_BYTES:
         path = parquet
@@ -166,28 +303,24 @@ def read_timeseries(folder: Path) -> pd.DataFrame:
         frame = _csv(path)
     if not len(frame):
         raise InputError("no time steps", path=str(path))
-    frame.index = pd.DatetimeIndex(_utc(frame, "timestamp_utc", path), name="timestamp_utc")
-    frame = frame.drop(columns="timestamp_utc")
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if text:
-        raise InputError("not a number in every row", path=str(path), field=str(text[0]))
+    frame = _time_table(frame, path)
+    _check_steps(frame.index, period, path)
     return frame
 
 
 def read_segments(folder: Path) -> pd.DataFrame:
-    """jobs.csv with its times parsed (empty when the folder has none)."""
+    """jobs.csv (a run always writes it, with a header only when no job ran), each row
+    checked as `microgrid export` checks it; times are UTC."""
     path = folder / "jobs.csv"
     if not path.is_file():
-        return pd.DataFrame(columns=list(SEGMENT_COLUMNS))
-    frame = _csv(path)
-    for column in ("start_utc", "end_utc"):
-        frame[column] = _utc(frame, column, path)
-    if "job_id" not in frame:
-        raise InputError("missing column", path=str(path), field="job_id")
-    frame["job_id"] = frame["job_id"].astype(str)
-    for column in SEGMENT_NUMBERS:
-        if len(frame) and column in frame and not pd.api.types.is_numeric_dtype(frame[column]):
-            raise InputError("not a number in every row", path=str(path), field=column)
+        raise _not_run_folder(folder, "jobs.csv is missing")
+    rows = []
+    for line, row in _read_jobs_csv(path):
+        seg = _segment(row, line, path)
+        rows.append([str(row["job_id"]), *(getattr(seg, name) for name in SEGMENT_FIELDS)])
+    frame = pd.DataFrame(rows, columns=["job_id", *SEGMENT_FIELDS])
+    for column in ("start_utc", "end_utc"):  # typed even when empty: the Gantt converts them
+        frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
 
 
@@ -204,10 +337,7 @@ def read_jobs_spec(folder: Path) -> list[dict]:
     for i, job in enumerate(spec):
         for key in ("release_utc", "deadline_utc"):
             if job.get(key) is not None:
-                try:
-                    pd.Timestamp(job[key])
-                except (TypeError, ValueError):
-                    raise InputError("not a time", path=str(path), field=f"{i}.{key}") from None
+                parse_utc(job[key], path=path, line=None, name=f"{i}.{key}")
     return spec
 
 
@@ -232,41 +362,67 @@ def _optional_csv(folder: Path, name: str) -> pd.DataFrame | None:
     return _csv(path) if path.is_file() else None
 
 
+def read_planned_vs_actual(folder: Path) -> pd.DataFrame | None:
+    """operate's planned_vs_actual.csv indexed by UTC step start (None outside operate)."""
+    path = folder / "planned_vs_actual.csv"
+    return _time_table(_csv(path), path) if path.is_file() else None
+
+
+def read_period(summary: dict, path: Path) -> Period:
+    """summary.json's period: a known site time zone, UTC start and end with their offset,
+    and a step of whole minutes that divides the period into whole steps."""
+    period = summary["period"]
+    tz = period.get("timezone")
+    if not isinstance(tz, str):
+        raise InputError("no site time zone", path=str(path), field="period")
+    try:
+        pd.Timestamp("2000-01-01", tz=tz)
+    except Exception:  # zoneinfo and pytz raise different types for an unknown zone
+        raise InputError(
+            f"unknown time zone {tz!r}", path=str(path), field="period.timezone"
+        ) from None
+    minutes = period.get("step_minutes")
+    # whole minutes, at most a day: JSON may hold 1e-300, 1e308 or Infinity, which no step is
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, (int, float))
+        or not 1 <= minutes <= MAX_STEP_MINUTES
+        or not float(minutes).is_integer()
+    ):
+        raise InputError(
+            f"step_minutes must be a whole number of minutes from 1 to {MAX_STEP_MINUTES}",
+            path=str(path),
+            field="period.step_minutes",
+        )
+    start = parse_utc(period.get("start_utc"), path=path, line=None, name="period.start_utc")
+    end = parse_utc(period.get("end_utc"), path=path, line=None, name="period.end_utc")
+    step = pd.Timedelta(minutes=float(minutes))
+    n_steps = (end - start) / step
+    if not (n_steps >= 1 and float(n_steps).is_integer()):
+        raise InputError(
+            f"is not a whole number of {minutes}-minute steps after period.start_utc",
+            path=str(path),
+            field="period.end_utc",
+        )
+    return Period(start, end, step, int(n_steps), tz)
+
+
 def read_run(folder: str | Path) -> RunData:
     """Every file of a run's result folder that the report shows."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("result folder not found", path=str(folder))
     summary = read_summary(folder)
-    period = summary["period"]
-    tz = period.get("timezone") if isinstance(period, dict) else None
-    if not isinstance(tz, str):
-        raise InputError("no site time zone", path=str(folder / "summary.json"), field="period")
-    minutes = period.get("step_minutes")
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
-        raise InputError(
-            "step_minutes must be a positive number",
-            path=str(folder / "summary.json"),
-            field="period.step_minutes",
-        )
-    try:
-        pd.Timestamp("2000-01-01", tz=tz)
-    except Exception:  # zoneinfo and pytz raise different types for an unknown zone
-        raise InputError(
-            f"unknown time zone {tz!r}", path=str(folder / "summary.json"), field="period.timezone"
-        ) from None
-    pva = _optional_csv(folder, "planned_vs_actual.csv")
-    if pva is not None:
-        pva.index = pd.DatetimeIndex(_utc(pva, "timestamp_utc", folder / "planned_vs_actual.csv"))
+    period = read_period(summary, folder / "summary.json")
     return RunData(
         folder=folder,
         summary=summary,
-        timeseries=read_timeseries(folder),
+        timeseries=read_timeseries(folder, period),
         segments=read_segments(folder),
         jobs_spec=read_jobs_spec(folder),
-        timezone=tz,
-        step=pd.Timedelta(minutes=float(minutes)),
+        timezone=period.timezone,
+        step=period.step,
         limits=read_limits(folder),
-        planned_vs_actual=pva,
+        planned_vs_actual=read_planned_vs_actual(folder),
         events=_optional_csv(folder, "events.csv"),
     )

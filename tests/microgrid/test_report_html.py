@@ -203,7 +203,9 @@ def test_a_timeseries_column_of_text_is_one_error_line(run_dir, tmp_path, capsys
     ts.loc[3, "grid_import_mw"] = "lots"
     ts.to_csv(folder / "timeseries.csv", index=False)
     _one_error(
-        capsys, main(["report", str(folder)]), "timeseries.csv, field grid_import_mw: not a number"
+        capsys,
+        main(["report", str(folder)]),
+        "timeseries.csv, line 5, field grid_import_mw: not a number",  # row 3 after the header
     )
 
 
