@@ -26,13 +26,15 @@ expected rate p · usd_per_mw_year / n (line item "coincident_peak_expected", ke
 its window starts. The bill (`cp_summary`) prices the real intervals in hindsight.
 
 Files: the intervals CSV has one column `interval_start_local`; the alerts CSV has
-`date, probability, window_start_local, window_end_local` (HH:MM, end may be 24:00).
-Lines starting with `#` are comments. Local times are in `site.timezone`.
+`date, probability, window_start_local, window_end_local` (YYYY-MM-DD, then local HH:MM
+without an offset; the end may be 24:00). Lines starting with `#` are comments. Local
+times are in `site.timezone`; one in a DST gap or overlap is refused, as in the YAML.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,13 +44,22 @@ import pandas as pd
 import optimize
 from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
-from microgrid.scenario import CoincidentPeaks, Scenario, overlap_mask, step_of
+from microgrid.scenario import (
+    CoincidentPeaks,
+    Scenario,
+    overlap_mask,
+    parse_time_utc,
+    step_of,
+)
 from optimize.problem import PeakCharge
 
 PRICE_PART = "coincident_peak"
 EXPECTED_LINE = "coincident_peak_expected"
 INTERVAL_COLUMNS = ("interval_start_local",)
 ALERT_COLUMNS = ("date", "probability", "window_start_local", "window_end_local")
+# An alert's date and its window's local clock times (no offset: the columns are local)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLOCK = re.compile(r"\d{2}:\d{2}(:\d{2})?")
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,7 @@ def load_coincident_peaks(scenario: Scenario) -> CoincidentPeakCase | None:
     cp = scenario.grid.coincident_peaks
     if cp is None:
         return None
-    years = _period_years(scenario)
+    years = scenario.local_years()
     intervals = _intervals(scenario, cp, years)
     alerts = _alerts(scenario, cp, years) if cp.mode == "alerts" else ()
     return CoincidentPeakCase(
@@ -126,24 +137,14 @@ def load_coincident_peaks(scenario: Scenario) -> CoincidentPeakCase | None:
     )
 
 
-def _period_years(scenario: Scenario) -> set[int]:
-    """The local calendar years the period's steps fall in."""
-    index = scenario.index()
-    if len(index) == 0:
-        return set()
-    local = index[[0, -1]].tz_convert(scenario.site.timezone)
-    return set(range(local[0].year, local[1].year + 1))
-
-
-def _local_time(text: str, tz: str, src: _Source, line=None, column=None) -> pd.Timestamp:
-    """A local wall time (or one with an offset) as UTC."""
+def _local_time(
+    text: str, tz: str, src: _Source, line=None, column=None, offset_allowed: bool = True
+) -> pd.Timestamp:
+    """A local wall time (or, where `offset_allowed`, one with an offset) as UTC."""
     try:
-        ts = pd.Timestamp(text)
-        if ts.tzinfo is None:
-            ts = ts.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-        return ts.tz_convert("UTC")
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise src.error(f"not a local time: {text!r} ({exc})", line, column) from None
+        return parse_time_utc(text, tz, offset_allowed)
+    except ValueError as exc:
+        raise src.error(str(exc), line, column) from None
 
 
 def _interval_texts(scenario: Scenario, cp: CoincidentPeaks):
@@ -186,9 +187,10 @@ def _alerts(scenario: Scenario, cp: CoincidentPeaks, years: set[int]) -> tuple[C
     out = []
     for line, row in read_small_csv(scenario, path, src.field, ALERT_COLUMNS):
         day = row["date"]
+        _check_clock_texts(row, src, line)
         p = _probability(row["probability"], src, line)
         start = _local_time(
-            f"{day}T{row['window_start_local']}", tz, src, line, "window_start_local"
+            f"{day}T{row['window_start_local']}", tz, src, line, "window_start_local", False
         )
         end = _window_end(day, row["window_end_local"], tz, src, line)
         if start.tz_convert(tz).year not in years:
@@ -200,6 +202,21 @@ def _alerts(scenario: Scenario, cp: CoincidentPeaks, years: set[int]) -> tuple[C
             raise src.error(f"a second alert for {alert.day} (one a day)", line, "date")
         out.append(alert)
     return tuple(sorted(out, key=lambda a: a.start_utc))
+
+
+def _check_clock_texts(row: dict[str, str], src: _Source, line: int) -> None:
+    """The date is YYYY-MM-DD and the window's times local HH:MM (no offset such as Z:
+    the columns are local wall time at the site)."""
+    if not _DATE.fullmatch(row["date"]):
+        raise src.error(f"date {row['date']!r} is not YYYY-MM-DD", line, "date")
+    for column in ("window_start_local", "window_end_local"):
+        if not _CLOCK.fullmatch(row[column]):
+            raise src.error(
+                f"{row[column]!r} is not a local time of day HH:MM (no offset: the window is "
+                "local wall time at the site)",
+                line,
+                column,
+            )
 
 
 def _probability(text: str, src: _Source, line: int) -> float:
@@ -216,8 +233,8 @@ def _window_end(day: str, text: str, tz: str, src: _Source, line: int) -> pd.Tim
     """The window's end; "24:00" is the next day's midnight."""
     if text in ("24:00", "24:00:00"):
         next_day = (pd.Timestamp(day) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
-        return _local_time(f"{next_day}T00:00", tz, src, line, "window_end_local")
-    return _local_time(f"{day}T{text}", tz, src, line, "window_end_local")
+        return _local_time(f"{next_day}T00:00", tz, src, line, "window_end_local", False)
+    return _local_time(f"{day}T{text}", tz, src, line, "window_end_local", False)
 
 
 def overlap_weights(index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp):

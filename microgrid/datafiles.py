@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import errno
 import json
+import json.decoder
+import json.scanner
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,6 +81,25 @@ def decode_utf8(data: bytes) -> str:
         ) from None
 
 
+def not_utf8_error(path: Path, max_bytes: int = MAX_DATA_FILE_BYTES) -> InputError:
+    """The error for a file a parser found not to be UTF-8: its first bad byte, why, and
+    its 1-based line (a parser reading in chunks knows neither the offset nor the line)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes)
+        data.decode("utf-8-sig")
+    except OSError as exc:
+        return InputError(_os_reason(exc), path=str(path))
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}: {exc.reason}); save it as UTF-8",
+            path=str(path),
+            line=line,
+        )
+    return InputError("not UTF-8 text; save it as UTF-8", path=str(path))
+
+
 def read_text_file(path: Path, max_bytes: int) -> str:
     """The UTF-8 text of `path`; InputError naming the file for every reason it cannot be."""
     problem = file_problem(path, max_bytes)
@@ -104,16 +125,88 @@ class _NamesFields(Protocol):
     def error(self, message: str, field: str | None = None) -> InputError: ...
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object names `key` twice; `pos` is the offset of its second occurrence."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.pos: int | None = None
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object's pairs as a dict; _DuplicateKey when a key repeats (json's default
+    keeps the last value silently, as a YAML loader must not either)."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _second_key_pos(decoder: json.JSONDecoder, s: str, pos: int, key: str) -> int | None:
+    """The offset of `key`'s second occurrence among the keys of the object whose text
+    starts after its `{` at `pos` (the text up to its end is valid JSON)."""
+    ws = json.decoder.WHITESPACE.match
+    seen = False
+    while True:
+        pos = ws(s, pos).end()
+        if s[pos] != '"':
+            return None
+        name, after = json.decoder.scanstring(s, pos + 1)
+        if name == key and seen:
+            return pos
+        seen = seen or name == key
+        _, pos = decoder.scan_once(s, ws(s, ws(s, after).end() + 1).end())
+        pos = ws(s, pos).end()
+        if s[pos] != ",":
+            return None
+        pos += 1
+
+
+def _duplicate_key_line(text: str) -> int | None:
+    """The line of the first duplicate key of a JSON text: a second, pure-Python parse
+    whose objects note where they start (the C parser does not say)."""
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+
+    def parse_object(s_and_end, *args):
+        try:
+            return json.decoder.JSONObject(s_and_end, *args)
+        except _DuplicateKey as exc:
+            if exc.pos is None:  # the innermost object holds the duplicate
+                exc.pos = _second_key_pos(decoder, s_and_end[0], s_and_end[1], exc.key)
+            raise
+
+    decoder.parse_object = parse_object
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    try:
+        decoder.decode(text)
+    except _DuplicateKey as exc:
+        return text.count("\n", 0, exc.pos) + 1 if exc.pos is not None else None
+    except RecursionError:  # the Python parser nests deeper than the C one
+        return None
+    return None
+
+
 def read_json_file(path: Path, max_bytes: int = MAX_DATA_FILE_BYTES) -> Any:
     """A JSON file of bounded size (read_text_file: UTF-8, not binary, at most
-    `max_bytes`); bad or too deeply nested JSON is an InputError naming the file and line."""
+    `max_bytes`); bad or too deeply nested JSON, or an object naming a key twice, is an
+    InputError naming the file and line (and the key)."""
     text = read_text_file(path, max_bytes)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
     except RecursionError:
         raise InputError("invalid JSON: nested too deeply", path=str(path)) from None
+    except _DuplicateKey as exc:
+        raise InputError(
+            f"duplicate key {exc.key!r}: a JSON object names each key once",
+            path=str(path),
+            line=_duplicate_key_line(text),
+            field=exc.key,
+        ) from None
 
 
 def require_data_file(

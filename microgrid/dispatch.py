@@ -58,6 +58,7 @@ def _diagnosis_message(
     index: pd.DatetimeIndex,
     tz: str,
     problem: optimize.Problem | None = None,
+    outage: np.ndarray | None = None,
 ) -> str:
     """The solver's slacks in a planner's words, with local times, on one line.
 
@@ -66,10 +67,13 @@ def _diagnosis_message(
     job's minimum power beside inference (import limit or DR cap + renewables + battery
     power + generators − inference load). If the exception carries the elastic solution's
     `series` (`grid_import_mw`), the steps where import sits at its limit are named too.
+    `outage` (bool per step: the scenario's outages) lets a zero import limit be named an
+    outage only where there is one.
     """
     clock = _Clock(index, tz, step_of(index))
     series = getattr(exc, "series", None) or {}
-    parts = [_slack_text(s, problem, series, clock) for s in getattr(exc, "diagnosis", []) or []]
+    slacks = getattr(exc, "diagnosis", []) or []
+    parts = [_slack_text(s, problem, series, clock, outage) for s in slacks]
     detail = "; ".join(parts) if parts else " ".join(str(exc).split())
     return f"infeasible scenario: {detail}"
 
@@ -82,8 +86,24 @@ _PLAIN_SLACKS = {
 }
 
 
+def _import_limit_text(grid: optimize.Grid | None, steps: list[int], outage) -> str:
+    """The import limit at the slack's steps: an outage only where the scenario has one."""
+    if grid is None or not steps:
+        return ""
+    values = grid.import_max_mw[steps]
+    if float(values.max()) > 0:
+        return f" above its limit of {float(values.min()):.4g} MW"
+    if outage is not None and bool(np.asarray(outage)[steps].all()):
+        return " (an outage: no import)"
+    return " (import limit 0 MW)"
+
+
 def _slack_text(
-    s: optimize.Slack, problem: optimize.Problem | None, series: dict, clock: _Clock
+    s: optimize.Slack,
+    problem: optimize.Problem | None,
+    series: dict,
+    clock: _Clock,
+    outage: np.ndarray | None = None,
 ) -> str:
     """One slack of the diagnosis in a planner's words."""
     steps = list(s.steps)
@@ -92,14 +112,7 @@ def _slack_text(
     if s.kind == "job_unfinished":
         return _job_text(s, problem, series, clock)
     if s.kind == "import_limit":
-        lim = ""
-        if grid is not None and steps:
-            values = grid.import_max_mw[steps]
-            lim = (
-                " (an outage: no import)"
-                if float(values.max()) <= 0
-                else f" above its limit of {float(values.min()):.4g} MW"
-            )
+        lim = _import_limit_text(grid, steps, outage)
         return f"grid import needs up to {amount} more{lim}{clock.when(steps)}"
     if s.kind.startswith("ramp_limit"):
         way = "down" if s.kind.endswith("down") else "up"
@@ -230,7 +243,9 @@ def infeasible_error(
     scenario: Scenario, inputs: Inputs, problem: optimize.Problem, exc: optimize.Infeasible
 ) -> InputError:
     """The one-line input error of an infeasible `problem`, from its diagnosis `exc`."""
-    return scenario.error(_diagnosis_message(exc, inputs.index, scenario.site.timezone, problem))
+    outage = inputs.frame["outage"].to_numpy(dtype=bool)
+    message = _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem, outage)
+    return scenario.error(message)
 
 
 def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | None:

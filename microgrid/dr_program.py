@@ -2,8 +2,10 @@
 `optimize.DemandResponseProgram` on the run's steps, and its summary section.
 
 - Events: the listed windows, or `events_csv` (columns `start,end`; local times or with an
-  offset; `#` comments). An event holds the steps that overlap its window; events may not
-  overlap.
+  offset, both alike; `#` comments). An event holds the steps that overlap its window;
+  events may not overlap. The list may be the program's year: an event outside the
+  period's local year(s) is refused (a typo), one outside the period is left out. A local
+  time in a DST gap or overlap is refused, as in the YAML.
 - Capacity payment for the horizon: `capacity_usd_per_mw_month` × Σ_k share_k, the shares
   of the local calendar months the horizon covers (microgrid/billing.py, pro-rated).
 - Baseline `declared`: `declared_baseline_mw` at every event step.
@@ -32,7 +34,13 @@ import optimize
 from microgrid.billing import demand_charge_shares
 from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
-from microgrid.scenario import DemandResponseProgram, Scenario, overlap_mask
+from microgrid.scenario import (
+    DemandResponseProgram,
+    Scenario,
+    check_order,
+    overlap_mask,
+    parse_time_utc,
+)
 from optimize.dr_settlement import DrSettlement, settle
 
 FIELD = "demand_response_program"
@@ -84,12 +92,19 @@ def dr_program(
 
 def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWindow]:
     """The program's events with their steps in `index` (events outside it left out),
-    in time order; InputError if two overlap."""
+    in time order; InputError if two overlap or one lies outside the period's year(s)."""
     p = scenario.demand_response_program
+    years = scenario.local_years()
     if p.events_csv is not None:
-        raw = _csv_events(scenario, scenario.resolve(p.events_csv))
+        raw = _csv_events(scenario, scenario.resolve(p.events_csv), years)
     else:
-        raw = [(scenario.to_utc(w.start), scenario.to_utc(w.end), None) for w in p.events]
+        raw = []
+        for i, w in enumerate(p.events):
+            s, e = scenario.to_utc(w.start), scenario.to_utc(w.end)
+            why = _outside_years(scenario, s, e, years)
+            if why:
+                raise scenario.error(why, f"{FIELD}.events.{i}.start")
+            raw.append((s, e, None))
     raw.sort(key=lambda x: x[0])
     for (_, e0, _), (s1, _, line) in zip(raw, raw[1:], strict=False):
         if s1 < e0:
@@ -107,18 +122,42 @@ def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWi
     return out
 
 
-def _csv_events(scenario: Scenario, path) -> list[tuple[pd.Timestamp, pd.Timestamp, int]]:
+def _outside_years(
+    scenario: Scenario, s: pd.Timestamp, e: pd.Timestamp, years: set[int]
+) -> str | None:
+    """Why the event [s, e) lies outside the local years `years` (None when it touches one)."""
+    tz = scenario.site.timezone
+    first, last = s.tz_convert(tz), (e - pd.Timedelta(1)).tz_convert(tz)
+    if first.year in years or last.year in years:
+        return None
+    shown = ", ".join(str(y) for y in sorted(years))
+    return (
+        f"demand-response event {first:%Y-%m-%dT%H:%M} to {e.tz_convert(tz):%Y-%m-%dT%H:%M} "
+        f"is outside the period's year(s) {shown}"
+    )
+
+
+def _csv_events(
+    scenario: Scenario, path, years: set[int]
+) -> list[tuple[pd.Timestamp, pd.Timestamp, int]]:
     """(start UTC, end UTC, line) of each row of an events CSV (header `start,end`)."""
     out = []
+    tz = scenario.site.timezone
     for i, row in read_small_csv(scenario, path, f"{FIELD}.events_csv", ("start", "end")):
-        try:
-            s = scenario.to_utc(pd.Timestamp(row["start"]))
-            e = scenario.to_utc(pd.Timestamp(row["end"]))
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise InputError(f"not a time: {exc}", path=str(path), line=i) from None
-        if e <= s:
-            raise InputError("end must be after start", path=str(path), line=i)
-        out.append((s, e, i))
+        times = {}
+        for column in ("start", "end"):
+            try:
+                times[column] = parse_time_utc(row[column], tz)
+            except ValueError as exc:
+                raise InputError(str(exc), path=str(path), line=i, field=column) from None
+        try:  # both with an offset or both local, end after start: as in the YAML
+            check_order(pd.Timestamp(row["start"]), pd.Timestamp(row["end"]))
+        except ValueError as exc:
+            raise InputError(str(exc), path=str(path), line=i, field="end") from None
+        why = _outside_years(scenario, times["start"], times["end"], years)
+        if why:
+            raise InputError(why, path=str(path), line=i, field="start")
+        out.append((times["start"], times["end"], i))
     return out
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import types
+import typing
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,12 +23,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from microgrid.errors import InputError, InputErrors, first_control_char
-from microgrid.scenario_checks import MAX_PERIOD_DAYS, scenario_problems
+from microgrid.scenario_checks import MAX_PERIOD_DAYS, local_time_problem, scenario_problems
 from microgrid.yamlio import LineMap, line_of, load_yaml
 
 # Upper bounds: generous but finite, so a mistyped or hostile number (1e308) is refused
@@ -96,11 +99,49 @@ Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_no_contr
 TimeZoneName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(known_timezone)]
 
 
+def _numeric(annotation: object) -> bool:
+    """An int or float type, or a Literal of numbers (after Annotated is stripped)."""
+    if typing.get_origin(annotation) is Literal:
+        return any(isinstance(a, int | float) for a in typing.get_args(annotation))
+    return annotation in (int, float)
+
+
+def _stray_bool(value: object, annotation: object) -> bool:
+    """Whether `value` holds true/false where `annotation` expects a number (pydantic's
+    lax mode would read it as 1 or 0), in lists, tuples and dict values too."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _stray_bool(value, args[0])
+    if origin in (typing.Union, types.UnionType):
+        if isinstance(value, bool) and bool in args:
+            return False
+        return any(_stray_bool(value, a) for a in args)
+    if isinstance(value, bool):
+        return _numeric(annotation)
+    if isinstance(value, list | tuple) and origin in (list, tuple) and args:
+        if origin is tuple and args[-1] is not Ellipsis:
+            return any(_stray_bool(v, a) for v, a in zip(value, args, strict=False))
+        return any(_stray_bool(v, args[0]) for v in value)
+    if isinstance(value, dict) and origin is dict and len(args) == 2:
+        return any(_stray_bool(v, args[1]) for v in value.values())
+    return False
+
+
 class Strict(BaseModel):
     # Finite numbers only: inf and nan pass no physical check and break the solver.
     model_config = ConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT_CHARS
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: object, info: ValidationInfo) -> object:
+        """Refuse true/false as a number: `power_mw: true` is a slip, not 1 MW."""
+        if not isinstance(value, bool | list | tuple | dict):  # most values: no walk
+            return value
+        if _stray_bool(value, cls.model_fields[info.field_name].annotation):
+            raise ValueError("true/false is not a number: give a number")
+        return value
 
 
 class Site(Strict):
@@ -120,11 +161,11 @@ class Period(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
-        _check_order(self.start, self.end)
+        check_order(self.start, self.end)
         return self
 
 
-def _check_order(start: datetime, end: datetime) -> None:
+def check_order(start: datetime, end: datetime) -> None:
     """End after start; both local (no offset) or both with an offset, so they compare."""
     if (start.tzinfo is None) != (end.tzinfo is None):
         raise ValueError("give start and end both with a UTC offset or both without")
@@ -141,8 +182,46 @@ class TimeOfUseBand(Strict):
     carbon_g_per_kwh: CarbonGPerKWh = 0.0
 
 
+# Units a signal column's name may state (tokens of the name, see `_stated_units`). The
+# CSV's values are read as USD/MWh and g/kWh (= kg/MWh), so a column whose name states
+# another unit would be read wrongly: it is refused (there is no unit setting).
+_MONEY_UNITS = frozenset(["usd", "eur", "euro", "gbp", "cad", "aud", "jpy", "cny", "cents", "ct"])
+_MASS_UNITS = frozenset(["g", "kg", "t", "mt", "ton", "tons", "tonne", "tonnes", "lb", "lbs"])
+_ENERGY_UNITS = frozenset(["wh", "kwh", "mwh", "gwh", "twh", "kw", "mw", "mmbtu", "gj", "mj"])
+_PRICE_UNITS = ((frozenset(["usd"]), frozenset(["mwh"])),)
+_CARBON_UNITS = (
+    (frozenset(["g"]), frozenset(["kwh"])),
+    (frozenset(["kg"]), frozenset(["mwh"])),
+)
+
+
+def _stated_units(column: str) -> tuple[set[str], set[str]]:
+    """The money or mass units and the energy units a column name states: its tokens
+    ("price ($/kWh)" -> usd, kwh; "carbon_gco2e_per_kwh" -> g, kwh)."""
+    text = column.lower().replace("$", " usd ").replace("\u00a2", " cents ").replace("/", " per ")
+    tokens = {re.sub(r"co2(e|eq)?$", "", t) for t in re.split(r"[^a-z0-9]+", text)}
+    tokens = {"usd" if t in ("dollar", "dollars") else t for t in tokens}
+    amounts = tokens & (_MONEY_UNITS | _MASS_UNITS)
+    return amounts, tokens & _ENERGY_UNITS
+
+
+def _column_unit(column: str, expected: tuple, unit: str) -> str:
+    """`column`, unless its name states a unit other than `unit` (the `expected` token
+    sets: any stated amount and energy unit must belong to one of them)."""
+    amounts, energies = _stated_units(column)
+    if any(amounts <= a and energies <= e for a, e in expected):
+        return column
+    stated = "/".join(sorted(amounts) + sorted(energies))
+    raise ValueError(
+        f"column {column!r} states the unit {stated}, but its values are read as {unit}: "
+        f"convert the column to {unit} and name it so (there is no unit setting)"
+    )
+
+
 class Signals(Strict):
-    """Price and carbon intensity: a CSV file, constants, or a time-of-use table."""
+    """Price and carbon intensity: a CSV file, constants, or a time-of-use table. The CSV's
+    price column is read in USD/MWh and its carbon column in g/kWh (= kg/MWh); a column
+    name that states another unit (`price_usd_per_kwh`, `carbon_lb_per_mwh`) is refused."""
 
     csv: Path | None = None
     timestamp_column: Name = "timestamp_utc"
@@ -159,6 +238,16 @@ class Signals(Strict):
     # read from the row t + price_shift_h); see docs/data-quality.md. The hours shifted
     # past the file's end repeat its last price.
     price_shift_h: int = Field(default=0, ge=-24, le=24)
+
+    @field_validator("price_column")
+    @classmethod
+    def _price_unit(cls, column: str) -> str:
+        return _column_unit(column, _PRICE_UNITS, "USD/MWh")
+
+    @field_validator("carbon_column")
+    @classmethod
+    def _carbon_unit(cls, column: str) -> str:
+        return _column_unit(column, _CARBON_UNITS, "g/kWh")
 
     @model_validator(mode="after")
     def _one_source(self) -> Signals:
@@ -330,7 +419,13 @@ class PUEModel(Strict):
 
 
 class DataCenter(Strict):
-    it_capacity_mw: PowerMW
+    """The campus. `it_capacity_mw` is its installed IT capacity (MW, above 0 and at
+    least the inference peak `mean_mw + amplitude_mw`): the campus size of `microgrid
+    headroom` (the inference share is `inference_it_mw / it_capacity_mw`) and of the sweep
+    stand-in's load. A dispatch (`run`, `size`, `operate`) does not cap the IT load by it:
+    inference draws its profile and each job `gpus x kw_per_gpu / 1000` MW at full power."""
+
+    it_capacity_mw: float = Field(gt=0, le=MAX_POWER_MW)
     kw_per_gpu: float = Field(default=0.98, gt=0, le=100)  # a GPU node's share, in kW
     inference: Inference
     pue: PUEModel = PUEModel()
@@ -410,12 +505,14 @@ class Jobs(Strict):
 
 
 class Window(Strict):
+    """A time window [start, end)."""
+
     start: Time
     end: Time
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
-        _check_order(self.start, self.end)
+        check_order(self.start, self.end)
         return self
 
 
@@ -439,6 +536,10 @@ class Derate(Window):
 
 
 class Events(Strict):
+    """Windows that act on the period's steps: each must overlap the period (one that does
+    not would change nothing and is refused); one that overlaps it in part acts on the
+    steps it overlaps."""
+
     outages: Annotated[list[Window], Field(max_length=MAX_EVENTS)] = []
     demand_response: Annotated[list[DemandResponse], Field(max_length=MAX_EVENTS)] = []
     derates: Annotated[list[Derate], Field(max_length=MAX_EVENTS)] = []
@@ -447,7 +548,10 @@ class Events(Strict):
 class DemandResponseProgram(Strict):
     """A capacity demand-response program (microgrid/dr_program.py, docs/dr_program.md):
     commit MW (paid per MW-month), reduce against the baseline in events (paid per MWh),
-    pay for each MWh short of the commitment. Not the `events.demand_response` caps."""
+    pay for each MWh short of the commitment. Not the `events.demand_response` caps.
+    Events (`events` or `events_csv`) may list the program's year: each must lie in the
+    period's local year(s); those outside the period are left out, one that overlaps it in
+    part holds the steps it overlaps."""
 
     capacity_usd_per_mw_month: float = Field(ge=0, le=1_000_000)
     energy_usd_per_mwh: CostUSDPerMWh = 0.0
@@ -551,7 +655,8 @@ class Export(Strict):
 class OperateEvent(Window):
     """A plant-only event of mode `operate` (the controller is not warned; it sees the event
     at its next re-plan). `line_out` takes one circuit of the named pandapower line out of
-    service (the whole line when it has one); `price_spike` multiplies the LMP by `factor`."""
+    service (the whole line when it has one); `price_spike` multiplies the LMP by `factor`.
+    Like `events`, it must overlap the period."""
 
     kind: Literal["grid_outage", "pv_trip", "wind_trip", "line_out", "price_spike"]
     line: Name | None = None
@@ -581,9 +686,11 @@ class Operate(Strict):
 
 
 class Swings(Strict):
-    """Sub-hourly training power swings (microgrid/swings.py)."""
+    """Sub-hourly training power swings (microgrid/swings.py); `hour` must lie inside the
+    period."""
 
-    hour: Time | None = None  # local start of the hour profiled; None: peak-load hour
+    # local start of the hour profiled, inside the period; None: the peak-load hour
+    hour: Time | None = None
     # At least 10 ms: a step of an hour is then at most 360,000 samples.
     resolution_s: float = Field(default=1.0, ge=0.01, le=3600)
     period_s: float = Field(default=20.0, gt=0, le=3600)  # compute + communication cycle
@@ -705,11 +812,17 @@ class Scenario(Strict):
         return self.period.step_minutes / 60.0
 
     def to_utc(self, t: datetime) -> pd.Timestamp:
-        """A scenario time as UTC: naive times are local wall time at the site."""
-        ts = pd.Timestamp(t)
-        if ts.tzinfo is None:
-            ts = ts.tz_localize(self.site.timezone, ambiguous="raise", nonexistent="raise")
-        return ts.tz_convert("UTC")
+        """A scenario time as UTC: naive times are local wall time at the site (ValueError
+        for one in a DST gap or overlap, see `wall_time_utc`)."""
+        return wall_time_utc(t, self.site.timezone)
+
+    def local_years(self) -> set[int]:
+        """The local calendar years the period's steps fall in."""
+        index = self.index()
+        if len(index) == 0:
+            return set()
+        local = index[[0, -1]].tz_convert(self.site.timezone)
+        return set(range(local[0].year, local[1].year + 1))
 
     def index(self) -> pd.DatetimeIndex:
         """UTC step starts of the horizon [start, end)."""
@@ -742,6 +855,30 @@ class Scenario(Strict):
             }
         )
         return _checked(scenario)
+
+
+def wall_time_utc(t: datetime, zone: str, offset_allowed: bool = True) -> pd.Timestamp:
+    """`t` as UTC; a naive `t` is wall time in `zone`. ValueError in the words the YAML's
+    own times get (`local_time_problem`) when that wall time falls in a DST gap or overlap."""
+    why = local_time_problem(pd.Timestamp(t).to_pydatetime(warn=False), zone, offset_allowed)
+    if why:
+        raise ValueError(why)
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(zone)
+    return ts.tz_convert("UTC")
+
+
+def parse_time_utc(text: str, zone: str, offset_allowed: bool = True) -> pd.Timestamp:
+    """An ISO 8601 time from a data file as UTC; without an offset it is wall time in
+    `zone`. ValueError naming the text when it is no time or no single instant."""
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"not a time: {text!r} ({exc})") from None
+    if pd.isna(ts):
+        raise ValueError(f"not a time: {text!r} (ISO 8601, such as 2023-08-25T19:00)")
+    return wall_time_utc(ts, zone, offset_allowed)
 
 
 def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:

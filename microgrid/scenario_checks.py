@@ -3,6 +3,10 @@
 Each check returns (dotted field, message) pairs, so `validate` can list every problem
 with its YAML line. Times without an offset are local wall time at `site.timezone`; one
 that falls in a DST gap (does not exist) or overlap (exists twice) names no instant.
+An event window (outage, demand-response cap, derate, operate event) that misses the
+period would change nothing, and a `swings.hour` outside it would silently profile another
+hour: both are refused. A window that overlaps the period in part acts on the steps it
+overlaps.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ class Scenario(Protocol):
     its shape and the import runs one way."""
 
     datacenter: Any
+    demand_response_program: Any
     events: Any
     generators: Any
+    grid: Any
     jobs: Any
     network: Any
     operate: Any
@@ -42,6 +48,7 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
     return [
         *period_problems(scenario),
         *local_time_problems(scenario),
+        *event_period_problems(scenario),
         *section_problems(scenario),
         *generator_problems(scenario),
         *weather_problems(scenario),
@@ -50,26 +57,45 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
     ]
 
 
+# The event windows that act on the period's steps: (dotted field, noun for messages)
+_PERIOD_EVENTS = (
+    ("events.outages", "outage"),
+    ("events.demand_response", "demand-response window"),
+    ("events.derates", "derate"),
+    ("operate.events", "operate event"),
+)
+
+
+def _period_windows(scenario: Scenario) -> Iterator[tuple[str, str, Any]]:
+    """(dotted field, noun, window) of every event window that acts on the period."""
+    for field, noun in _PERIOD_EVENTS:
+        section, name = field.split(".")
+        for i, w in enumerate(getattr(getattr(scenario, section), name)):
+            yield f"{field}.{i}", noun, w
+
+
 def _local_times(scenario: Scenario) -> Iterator[tuple[str, datetime]]:
     """(dotted field, time) of every time the scenario gives."""
     yield "period.start", scenario.period.start
     yield "period.end", scenario.period.end
-    ev = scenario.events
-    for kind, windows in (
-        ("events.outages", ev.outages),
-        ("events.demand_response", ev.demand_response),
-        ("events.derates", ev.derates),
-        ("operate.events", scenario.operate.events),
-    ):
-        for i, w in enumerate(windows):
-            yield f"{kind}.{i}.start", w.start
-            yield f"{kind}.{i}.end", w.end
+    for field, _, w in _period_windows(scenario):
+        yield f"{field}.start", w.start
+        yield f"{field}.end", w.end
+    program = scenario.demand_response_program
+    for i, w in enumerate(program.events if program is not None else []):
+        yield f"demand_response_program.events.{i}.start", w.start
+        yield f"demand_response_program.events.{i}.end", w.end
+    cp = scenario.grid.coincident_peaks
+    intervals = cp.intervals if cp is not None and cp.intervals is not None else []
+    for i, t in enumerate(intervals):
+        yield f"grid.coincident_peaks.intervals.{i}", t
     if scenario.swings is not None and scenario.swings.hour is not None:
         yield "swings.hour", scenario.swings.hour
 
 
-def local_time_problem(t: datetime, zone: str) -> str | None:
-    """Why the wall time `t` names no single instant in `zone` (None when it does)."""
+def local_time_problem(t: datetime, zone: str, offset_allowed: bool = True) -> str | None:
+    """Why the wall time `t` names no single instant in `zone` (None when it does). The
+    advice names a UTC offset only where the value may carry one (`offset_allowed`)."""
     if t.tzinfo is not None:
         return None
     tz = ZoneInfo(zone)
@@ -78,14 +104,21 @@ def local_time_problem(t: datetime, zone: str) -> str | None:
         return None
     shown = t.strftime("%Y-%m-%d %H:%M")
     if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != t:
+        advice = "give a time outside the gap or a UTC offset"
+        if not offset_allowed:
+            advice = "give a time outside the gap"
         return (
-            f"local time {shown} does not exist in {zone} (clocks jump forward over it); "
-            "give a time outside the gap or a UTC offset"
+            f"local time {shown} does not exist in {zone} (clocks jump forward over it); {advice}"
         )
-    return (
-        f"local time {shown} occurs twice in {zone} (clocks fall back over it); give a UTC "
-        f"offset: {early.isoformat()} or {late.isoformat()}"
-    )
+    advice = f"give a UTC offset: {early.isoformat()} or {late.isoformat()}"
+    if not offset_allowed:
+        advice = "give a time outside the repeated hour"
+    return f"local time {shown} occurs twice in {zone} (clocks fall back over it); {advice}"
+
+
+def as_utc(t: datetime, zone: str) -> datetime:
+    """`t` in UTC; a naive `t` is wall time in `zone` (one without `local_time_problem`)."""
+    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(zone))).astimezone(UTC)
 
 
 def local_time_problems(scenario: Scenario) -> list[Problem]:
@@ -95,6 +128,44 @@ def local_time_problems(scenario: Scenario) -> list[Problem]:
         why = local_time_problem(t, zone)
         if why:
             found.append((field, why))
+    return found
+
+
+def _shown(t: datetime) -> str:
+    return t.isoformat(timespec="minutes")
+
+
+def event_period_problems(scenario: Scenario) -> list[Problem]:
+    """Every event window overlaps the period, and `swings.hour` lies inside it. Times
+    in a DST gap or overlap are left to local_time_problems."""
+    p, zone = scenario.period, scenario.site.timezone
+    if local_time_problem(p.start, zone) or local_time_problem(p.end, zone):
+        return []
+    start, end = as_utc(p.start, zone), as_utc(p.end, zone)
+    period = f"the period {_shown(p.start)} to {_shown(p.end)}"
+    found = []
+    for field, noun, w in _period_windows(scenario):
+        if local_time_problem(w.start, zone) or local_time_problem(w.end, zone):
+            continue
+        if as_utc(w.end, zone) <= start or as_utc(w.start, zone) >= end:
+            found.append(
+                (
+                    f"{field}.start",
+                    f"the {noun} {_shown(w.start)} to {_shown(w.end)} lies outside {period}, "
+                    "so it would change nothing: move it into the period or remove it",
+                )
+            )
+    hour = scenario.swings.hour if scenario.swings is not None else None
+    if hour is None or local_time_problem(hour, zone):
+        return found
+    if not start <= as_utc(hour, zone) < end:
+        found.append(
+            (
+                "swings.hour",
+                f"{_shown(hour)} is outside {period}: give an hour inside it (or leave "
+                "swings.hour out to profile the peak-load hour)",
+            )
+        )
     return found
 
 
@@ -108,7 +179,7 @@ def period_problems(scenario: Scenario) -> list[Problem]:
         t = getattr(p, name)
         if local_time_problem(t, zone):
             continue
-        utc = (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(zone))).astimezone(UTC)
+        utc = as_utc(t, zone)
         if utc.minute % p.step_minutes or utc.second or utc.microsecond:
             found.append(
                 (
@@ -138,6 +209,16 @@ def section_problems(scenario: Scenario) -> list[Problem]:
                 "datacenter.inference.amplitude_mw",
                 f"amplitude_mw ({inf.amplitude_mw}) is above mean_mw ({inf.mean_mw}): the "
                 "inference load would be negative at its trough",
+            )
+        )
+    peak_mw = inf.mean_mw + inf.amplitude_mw
+    capacity_mw = scenario.datacenter.it_capacity_mw
+    if peak_mw > capacity_mw:
+        found.append(
+            (
+                "datacenter.it_capacity_mw",
+                f"it_capacity_mw ({capacity_mw:g}) is below the inference load's peak "
+                f"mean_mw + amplitude_mw ({peak_mw:g}): the campus cannot hold its inference",
             )
         )
     pue = scenario.datacenter.pue

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from microgrid.datafiles import require_data_file
+from microgrid.datafiles import not_utf8_error, require_data_file
 from microgrid.errors import InputError
 from microgrid.scenario import (
     MAX_CARBON_G_PER_KWH,
@@ -36,11 +36,8 @@ def _read_raw_csv(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError("signal file not found", path=str(path)) from None
-    except UnicodeDecodeError as exc:
-        byte = exc.object[exc.start]
-        raise InputError(
-            f"not UTF-8 text (byte 0x{byte:02x}: {exc.reason}); save it as UTF-8", path=str(path)
-        ) from None
+    except UnicodeDecodeError:  # its offset counts in pandas' chunk: find the byte's line
+        raise not_utf8_error(path) from None
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", path=str(path)) from None
     except (OSError, ValueError) as exc:  # ValueError: pandas' ParserError and kin

@@ -128,7 +128,7 @@ def test_events_csv_and_its_errors(tmp_path):
     csv_path = tmp_path / "events.csv"
     csv_path.write_text(
         "# two events\nstart,end\n"
-        "2023-01-02T10:00,2023-01-02T11:00\n2023-01-03T09:00+00:00,2023-01-03T10:00\n"
+        "2023-01-02T10:00,2023-01-02T11:00\n2023-01-03T09:00+00:00,2023-01-03T10:00+00:00\n"
     )
     program = {"capacity_usd_per_mw_month": 5, "events_csv": str(csv_path), "prior_baseline_mw": 1}
     p = program_of(tiny(tmp_path, program))
