@@ -18,6 +18,7 @@ from microgrid.export.result_reader import ResultInputs, load_result
 from microgrid.export.safe_io import OutputDir
 from microgrid.export.schedule import (
     CSV_COLUMNS,
+    CSV_COLUMNS_1_0,
     Schedule,
     schedule_csv,
     schedule_json,
@@ -30,7 +31,7 @@ from microgrid.resultdir import MARKER_NAME, MAX_NAME_BYTES, absolute_target, ch
 
 def _written_by_us(path: Path) -> bool:
     """A schedule file this exporter wrote: JSON starting with its schema_version, CSV
-    with its header line (only the first bytes are read)."""
+    with its header line, of schema 1.1 or 1.0 (only the first bytes are read)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096).decode("utf-8", "replace")
@@ -38,7 +39,7 @@ def _written_by_us(path: Path) -> bool:
         return False
     if path.suffix.lower() == ".json":
         return head.startswith('{\n  "schema_version": ')
-    return head.split("\n", 1)[0] == ",".join(CSV_COLUMNS)
+    return head.split("\n", 1)[0] in (",".join(CSV_COLUMNS), ",".join(CSV_COLUMNS_1_0))
 
 
 def check_file_target(path: Path) -> None:

@@ -3,7 +3,9 @@
 Each Job is created with `spec.suspend: true`; a controller or CronJob un-suspends it at
 the planned start (annotation `microgrid.io/planned-start`, UTC). `activeDeadlineSeconds`
 is the segment's duration, the container asks for `nvidia.com/gpu` (limits) and gets the
-same MICROGRID_* environment variables as the Slurm scripts. See docs/exports.md.
+same MICROGRID_* environment variables as the Slurm scripts; the segment's power caps step
+by step are also in annotations (`microgrid.io/power-profile`, `.../power-step-s`). See
+docs/exports.md.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from microgrid.export.schedule import (
     format_utc,
     schedule_json,
 )
-from microgrid.export.slurm import format_power_fraction, render_command, segment_env
+from microgrid.export.slurm import power_env, render_command, segment_env
 
 ANNOTATION = "microgrid.io"
 MULTI_DOC = "jobs.yaml"
@@ -86,6 +88,7 @@ def _metadata(
     schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
 ) -> dict[str, Any]:
     """Name, namespace, labels (job, segment) and the plan as annotations."""
+    power = power_env(job, seg)
     labels = {
         f"{ANNOTATION}/job": label_value(job.id),
         f"{ANNOTATION}/segment": str(seg.segment),
@@ -95,7 +98,9 @@ def _metadata(
         f"{ANNOTATION}/job-id": job.id,
         f"{ANNOTATION}/planned-start": format_utc(seg.start_utc),
         f"{ANNOTATION}/planned-end": format_utc(seg.end_utc),
-        f"{ANNOTATION}/power-fraction": format_power_fraction(seg.power_fraction_mean),
+        f"{ANNOTATION}/power-fraction": power["MICROGRID_POWER_FRACTION"],
+        f"{ANNOTATION}/power-profile": power["MICROGRID_POWER_PROFILE"],
+        f"{ANNOTATION}/power-step-s": power["MICROGRID_POWER_STEP_S"],
         f"{ANNOTATION}/scenario": schedule.scenario.name,
         f"{ANNOTATION}/scenario-sha256": schedule.scenario.sha256 or "",
         f"{ANNOTATION}/result-id": schedule.result_id,
@@ -124,7 +129,9 @@ def _container(
         "name": "train",
         "image": opts.image,
         "command": ["/bin/sh", "-c"],
-        "args": [render_command(job.command, job.id, seg.segment, seg.power_fraction_mean)],
+        "args": [
+            render_command(job.command, job.id, seg.segment, float(env["MICROGRID_POWER_FRACTION"]))
+        ],
         "env": [{"name": k, "value": v} for k, v in env.items()],
     }
     if opts.request_gpus:

@@ -1,18 +1,22 @@
 """Read a result directory into a `Schedule` plus the scenario's export settings.
 
-`load_result(result_dir)` reads `summary.json` (scenario name and sha, result id),
-`jobs_spec.json` (each job's command, GPUs, deadline), `jobs.csv` (the run segments,
-written by `microgrid.results`) and the result's copy of `scenario.yaml` (site time zone
-and the `export` section). Every file is untrusted: a wrong shape, a non-finite number,
-an unknown job, gaps or overlaps between segments are `InputError`s naming file, line and
-field. `build_schedule(result_dir)` is the schedule alone.
+`load_result(result_dir)` checks the folder's marker (`.microgrid-result.json`: a run
+result of the format this version reads), then reads `summary.json` (scenario name and
+sha, result id), `jobs_spec.json` (each job's command, GPUs, deadline), `jobs.csv` (the run
+segments, written by `microgrid.results`), the time series (each segment's power caps step
+by step, `microgrid.export.power_profile`) and the result's copy of `scenario.yaml` (site
+time zone and the `export` section). Every file is untrusted: a wrong shape, a non-finite
+number, an unknown job, a segment whose GPUs differ from its job's, gaps or overlaps
+between segments are `InputError`s naming file, line and field.
+`build_schedule(result_dir)` is the schedule alone.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from pydantic import ValidationError
 
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_file
 from microgrid.errors import InputError
+from microgrid.export.power_profile import read_job_power, segment_profile
 from microgrid.export.safe_io import check_job_text
 from microgrid.export.schedule import (
     ScenarioRef,
@@ -30,6 +35,7 @@ from microgrid.export.schedule import (
     check_timezone,
     parse_utc,
 )
+from microgrid.resultdir import FORMAT_VERSION, KINDS, MARKER_NAME, read_marker
 from microgrid.results import JOBS_COLUMNS  # the header of jobs.csv, written there
 from microgrid.scenario import Export
 from microgrid.yamlio import load_yaml
@@ -192,6 +198,36 @@ def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
     return tz, export
 
 
+def _check_marker(rd: Path) -> None:
+    """The folder's marker must name a run result in the format version this code reads.
+    A folder without one is read as a run result from before markers (its files are checked
+    one by one anyway); a marker file that is not ours (damaged, a link) is refused, as its
+    kind and version are unknown."""
+    marker = read_marker(rd)
+    path = rd / MARKER_NAME
+    if marker is None:
+        if os.path.lexists(path):
+            raise InputError("not a readable microgrid result marker", path=str(path))
+        return
+    kind = marker.get("kind")
+    if kind != "run":
+        what = f"a microgrid {kind} result" if kind in KINDS else f"a result of kind {kind!r}"
+        raise InputError(
+            f"this folder holds {what}, not a `microgrid run` result: export reads the folder "
+            "of a run",
+            path=str(path),
+            field="kind",
+        )
+    version = marker.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:  # bool and 1.0 are not 1
+        raise InputError(
+            f"result format version {version!r}: this microgrid reads version "
+            f"{FORMAT_VERSION} only (written by another microgrid version?)",
+            path=str(path),
+            field="format_version",
+        )
+
+
 def _read_summary(rd: Path) -> dict:
     """summary.json with its scenario name and result id checked."""
     summary = _read_json(rd / "summary.json")
@@ -256,9 +292,11 @@ def _segment(row: dict[str, str], line: int, csv_path: Path) -> Segment:
 
 def _read_segments(
     csv_path: Path, spec: list[_JobSpec]
-) -> tuple[dict[str, list[Segment]], dict[str, bool | None]]:
-    """Each job's segments (jobs.csv order) and whether it met its deadline."""
-    segs: dict[str, list[Segment]] = {j.id: [] for j in spec}
+) -> tuple[dict[str, list[tuple[Segment, int]]], dict[str, bool | None]]:
+    """Each job's segments with their jobs.csv line (file order), and whether it met its
+    deadline. A segment runs on its job's GPUs: a different count is an error."""
+    gpus = {j.id: j.gpus for j in spec}
+    segs: dict[str, list[tuple[Segment, int]]] = {j.id: [] for j in spec}
     met: dict[str, bool | None] = {}
     for line, row in _read_jobs_csv(csv_path):
         jid = row["job_id"]
@@ -269,28 +307,60 @@ def _read_segments(
                 line=line,
                 field="job_id",
             )
-        segs[jid].append(_segment(row, line, csv_path))
+        seg = _segment(row, line, csv_path)
+        if seg.gpus != gpus[jid]:
+            raise InputError(
+                f"job {jid!r} segment {seg.segment} has {seg.gpus} GPUs, but jobs_spec.json "
+                f"gives the job {gpus[jid]}: the two files are not of one run",
+                path=str(csv_path),
+                line=line,
+                field="gpus",
+            )
+        segs[jid].append((seg, line))
         met[jid] = _bool(row["deadline_met"], path=csv_path, line=line, name="deadline_met")
     return segs, met
 
 
-def _ordered(job_id: str, segs: list[Segment], csv_path: Path) -> tuple[Segment, ...]:
-    """The job's segments sorted by number: 0..n-1 without gaps and without overlaps."""
-    ss = sorted(segs, key=lambda s: s.segment)
-    if [s.segment for s in ss] != list(range(len(ss))):
+def _ordered(
+    job_id: str, segs: list[tuple[Segment, int]], csv_path: Path
+) -> list[tuple[Segment, int]]:
+    """The job's segments (with their jobs.csv line) sorted by number: 0..n-1 without gaps
+    and without overlaps."""
+    ss = sorted(segs, key=lambda s: s[0].segment)
+    if [s.segment for s, _ in ss] != list(range(len(ss))):
         raise InputError(
             f"job {job_id!r}: segments must be numbered 0..{len(ss) - 1} without gaps",
             path=str(csv_path),
             field="segment",
         )
-    for a, b in zip(ss, ss[1:], strict=False):
+    for (a, _), (b, line) in zip(ss, ss[1:], strict=False):
         if b.start_utc < a.end_utc:
             raise InputError(
                 f"job {job_id!r}: segment {b.segment} starts before segment {a.segment} ends",
                 path=str(csv_path),
+                line=line,
                 field="start_utc",
             )
-    return tuple(ss)
+    return ss
+
+
+def _with_profiles(
+    rd: Path, csv_path: Path, segs: dict[str, list[tuple[Segment, int]]]
+) -> dict[str, tuple[Segment, ...]]:
+    """Each job's segments with their power profile from the time series (read only when
+    some job ran)."""
+    running = [jid for jid, ss in segs.items() if ss]
+    if not running:
+        return {jid: () for jid in segs}
+    power = read_job_power(rd, running)
+    out = {}
+    for jid, ss in segs.items():
+        profiles = [segment_profile(power, jid, seg, csv_path, line) for seg, line in ss]
+        out[jid] = tuple(
+            replace(seg, step_s=step_s, power_fraction_steps=steps)
+            for (seg, _), (step_s, steps) in zip(ss, profiles, strict=True)
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------- result
@@ -301,6 +371,7 @@ def load_result(result_dir: str | Path) -> ResultInputs:
     rd = Path(result_dir)
     if not rd.is_dir():
         raise InputError("result directory not found", path=str(rd))
+    _check_marker(rd)
     summary = _read_summary(rd)
     spec_path = rd / "jobs_spec.json"
     if not spec_path.is_file():
@@ -313,12 +384,12 @@ def load_result(result_dir: str | Path) -> ResultInputs:
     tz, export = _read_scenario_copy(rd / "scenario.yaml")
     tz = _site_timezone(rd, tz, summary, export)
     csv_path = rd / "jobs.csv"
-    segs, met = _read_segments(csv_path, spec)
+    rows, met = _read_segments(csv_path, spec)
+    segs = _with_profiles(
+        rd, csv_path, {jid: _ordered(jid, rs, csv_path) for jid, rs in rows.items()}
+    )
     jobs = tuple(
-        ScheduledJob(
-            **vars(j), deadline_met=met.get(j.id), segments=_ordered(j.id, segs[j.id], csv_path)
-        )
-        for j in spec
+        ScheduledJob(**vars(j), deadline_met=met.get(j.id), segments=segs[j.id]) for j in spec
     )
     sc = summary["scenario"]
     schedule = Schedule(

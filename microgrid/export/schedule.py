@@ -1,8 +1,10 @@
 """The schedule: a versioned JSON (and CSV) export of when each training job runs.
 
-The JSON format (`schema_version` "1.0", JSON Schema in `schedule.schema.json` beside this
+The JSON format (`schema_version` "1.1", JSON Schema in `schedule.schema.json` beside this
 module, documented in docs/exports.md) is the contract the Slurm and Kubernetes exports
-derive from. All times are UTC, written `YYYY-MM-DDTHH:MM:SSZ`.
+derive from. All times are UTC, written `YYYY-MM-DDTHH:MM:SSZ`. Version 1.1 added each
+segment's step-by-step power caps (`step_s`, `power_fraction_steps`) and each job's
+`progress_h`; `read_schedule` reads any 1.x (a 1.0 document's segments have no profile).
 
 This module is the model (`Schedule`, `ScheduledJob`, `Segment`) and its codec:
 `schedule_to_dict` / `schedule_from_dict`, `write_schedule` / `read_schedule` (JSON),
@@ -15,7 +17,8 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,14 @@ from microgrid.errors import InputError
 from microgrid.export.safe_io import atomic_write_text, check_job_text
 from microgrid.scenario import known_timezone
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).with_name("schedule.schema.json")
-CSV_COLUMNS = (
+_VERSION = re.compile(r"^([0-9]+)\.([0-9]+)$")
+# power fractions (caps) are rounded to this many decimals, and written with all of them
+FRACTION_DECIMALS = 6
+# the columns of a schema 1.0 CSV; 1.1 appended the power profile, so 1.0 readers that
+# take columns by name or position still work
+CSV_COLUMNS_1_0 = (
     "job_id",
     "segment",
     "start_utc",
@@ -44,11 +52,19 @@ CSV_COLUMNS = (
     "scenario_sha256",
     "result_id",
 )
+CSV_COLUMNS = (*CSV_COLUMNS_1_0, "step_s", "power_fraction_steps")
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One contiguous run of a job: [start_utc, end_utc) at a mean power fraction."""
+    """One contiguous run of a job: [start_utc, end_utc), its power cap step by step.
+
+    `power_fraction_steps[i]` is the planned GPU power fraction from
+    `start_utc + i * step_s` seconds for `step_s` seconds (None, with `step_s`, for a
+    segment read from a schema 1.0 schedule, which has no profile). `work_done_h` is gross
+    throughput: it includes the restart overhead spent resuming (see
+    `ScheduledJob.progress_h`).
+    """
 
     segment: int
     start_utc: datetime
@@ -57,6 +73,8 @@ class Segment:
     power_fraction_mean: float
     work_done_h: float
     energy_mwh: float
+    step_s: int | None = None
+    power_fraction_steps: tuple[float, ...] | None = None
 
     @property
     def duration(self) -> timedelta:
@@ -81,7 +99,16 @@ class ScheduledJob:
 
     @property
     def work_done_h(self) -> float:
+        """Gross throughput: the sum of the segments' work_done_h (restart overhead in)."""
         return math.fsum(s.work_done_h for s in self.segments)
+
+    @property
+    def progress_h(self) -> float:
+        """The job's progress (net work), as the optimizer counts a job's work done
+        (`optimize.jobs.job_results`): gross throughput minus `restart_overhead_h` for each
+        segment after the first (each is a restart)."""
+        restarts = max(0, len(self.segments) - 1)
+        return self.work_done_h - self.restart_overhead_h * restarts
 
     @property
     def energy_mwh(self) -> float:
@@ -153,11 +180,45 @@ def check_timezone(name: str, *, path: Path | str | None = None, field: str | No
         raise InputError(str(exc), path=None if path is None else str(path), field=field) from None
 
 
+# ---------------------------------------------------------------------------- power caps
+
+
+def format_fraction(x: float) -> str:
+    """A power fraction as every export writes it in text: FRACTION_DECIMALS decimals."""
+    return f"{x:.{FRACTION_DECIMALS}f}"
+
+
+def profile_text(steps: tuple[float, ...]) -> str:
+    """A power profile as one comma-separated line (CSV cell, environment, annotation)."""
+    return ",".join(format_fraction(x) for x in steps)
+
+
+def _check_profile(
+    steps: object, step_s: object, duration: timedelta, *, path: Path | str, field: str
+) -> tuple[int, tuple[float, ...]]:
+    """`step_s` and `power_fraction_steps` of a segment as read: a whole number of seconds,
+    and one fraction in (0, 1] per step of the segment's `duration`."""
+    if isinstance(step_s, bool) or not isinstance(step_s, int) or step_s <= 0:
+        raise InputError("must be a positive integer", path=str(path), field=f"{field}.step_s")
+    name = f"{field}.power_fraction_steps"
+    if not isinstance(steps, list) or not all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in steps
+    ):
+        raise InputError("must be a list of numbers in (0, 1]", path=str(path), field=name)
+    if len(steps) * step_s != duration.total_seconds():
+        raise InputError(
+            f"{len(steps)} steps of {step_s} s do not cover the segment ({duration})",
+            path=str(path),
+            field=name,
+        )
+    return step_s, tuple(float(x) for x in steps)
+
+
 # ---------------------------------------------------------------------------- dict form
 
 
 def _segment_to_dict(s: Segment) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "segment": s.segment,
         "start_utc": format_utc(s.start_utc),
         "end_utc": format_utc(s.end_utc),
@@ -167,10 +228,14 @@ def _segment_to_dict(s: Segment) -> dict[str, Any]:
         "work_done_h": s.work_done_h,
         "energy_mwh": s.energy_mwh,
     }
+    if s.power_fraction_steps is not None:  # absent only in a schedule read from 1.0
+        doc["step_s"] = s.step_s
+        doc["power_fraction_steps"] = list(s.power_fraction_steps)
+    return doc
 
 
 def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
-    """The JSON document (schema 1.0) for a schedule."""
+    """The JSON document (schema 1.1) for a schedule."""
     return {
         "schema_version": schedule.schema_version,
         "scenario": {
@@ -191,6 +256,7 @@ def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
                 "max_interruptions": j.max_interruptions,
                 "restart_overhead_h": j.restart_overhead_h,
                 "work_done_h": j.work_done_h,
+                "progress_h": j.progress_h,
                 "energy_mwh": j.energy_mwh,
                 "segments": [_segment_to_dict(s) for s in j.segments],
             }
@@ -199,20 +265,38 @@ def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
     }
 
 
-def _segment_from_dict(s: Any, ji: int, path: Path | str) -> Segment:
-    return Segment(
+def _segment_from_dict(s: Any, field: str, path: Path | str, profiled: bool) -> Segment:
+    """Segment `field` (`jobs.I.segments.K`); `profiled`: the document's version has the
+    power profile (1.1 and later), so it is required."""
+    seg = Segment(
         segment=int(s["segment"]),
-        start_utc=parse_utc(s["start_utc"], path=path, line=None, name=f"jobs.{ji}.start_utc"),
-        end_utc=parse_utc(s["end_utc"], path=path, line=None, name=f"jobs.{ji}.end_utc"),
+        start_utc=parse_utc(s["start_utc"], path=path, line=None, name=f"{field}.start_utc"),
+        end_utc=parse_utc(s["end_utc"], path=path, line=None, name=f"{field}.end_utc"),
         gpus=int(s["gpus"]),
         power_fraction_mean=float(s["power_fraction_mean"]),
         work_done_h=float(s["work_done_h"]),
         energy_mwh=float(s["energy_mwh"]),
     )
+    if not profiled and "power_fraction_steps" not in s:
+        return seg
+    for key in ("step_s", "power_fraction_steps"):
+        if key not in s:
+            raise InputError(
+                "required field is missing (schema 1.1 and later)",
+                path=str(path),
+                field=f"{field}.{key}",
+            )
+    step_s, steps = _check_profile(
+        s.get("power_fraction_steps"), s.get("step_s"), seg.duration, path=path, field=field
+    )
+    return replace(seg, step_s=step_s, power_fraction_steps=steps)
 
 
-def _job_from_dict(j: Any, ji: int, path: Path | str) -> ScheduledJob:
-    segs = tuple(_segment_from_dict(s, ji, path) for s in j["segments"])
+def _job_from_dict(j: Any, ji: int, path: Path | str, profiled: bool) -> ScheduledJob:
+    segs = tuple(
+        _segment_from_dict(s, f"jobs.{ji}.segments.{si}", path, profiled)
+        for si, s in enumerate(j["segments"])
+    )
     deadline = j.get("deadline_utc")
     check_job_text(str(j["id"]), str(j["command"]), path=str(path), field=f"jobs.{ji}")
     return ScheduledJob(
@@ -230,20 +314,29 @@ def _job_from_dict(j: Any, ji: int, path: Path | str) -> ScheduledJob:
     )
 
 
-def schedule_from_dict(doc: Any, *, path: Path | str = "<schedule>") -> Schedule:
-    """The inverse of `schedule_to_dict`; InputError on a wrong version or shape."""
-    if not isinstance(doc, dict):
-        raise InputError("a schedule must be a JSON object", path=str(path))
-    version = doc.get("schema_version")
-    if not isinstance(version, str) or version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+def _minor_version(version: object, path: Path | str) -> int:
+    """The minor version of a `1.x` schema_version; InputError for any other."""
+    m = _VERSION.match(version) if isinstance(version, str) else None
+    if m is None or m.group(1) != SCHEMA_VERSION.split(".")[0]:
         raise InputError(
-            f"unsupported schedule schema_version {version!r} (this reader: {SCHEMA_VERSION})",
+            f"unsupported schedule schema_version {version!r} (this reader: {SCHEMA_VERSION}, "
+            "reads any 1.x)",
             path=str(path),
             field="schema_version",
         )
+    return int(m.group(2))
+
+
+def schedule_from_dict(doc: Any, *, path: Path | str = "<schedule>") -> Schedule:
+    """The inverse of `schedule_to_dict`; InputError on a wrong version or shape. A 1.0
+    document reads with no power profiles; later 1.x must have them."""
+    if not isinstance(doc, dict):
+        raise InputError("a schedule must be a JSON object", path=str(path))
+    version = doc.get("schema_version")
+    profiled = _minor_version(version, path) >= 1
     try:
         sc = doc["scenario"]
-        jobs = [_job_from_dict(j, ji, path) for ji, j in enumerate(doc["jobs"])]
+        jobs = [_job_from_dict(j, ji, path, profiled) for ji, j in enumerate(doc["jobs"])]
         return Schedule(
             scenario=ScenarioRef(
                 name=str(sc["name"]), path=sc.get("path"), sha256=sc.get("sha256")
@@ -263,32 +356,38 @@ def schedule_json(schedule: Schedule) -> str:
     return json.dumps(schedule_to_dict(schedule), indent=2, ensure_ascii=False) + "\n"
 
 
+def _csv_row(schedule: Schedule, j: ScheduledJob, s: Segment) -> list[object]:
+    steps = s.power_fraction_steps
+    return [
+        j.id,
+        s.segment,
+        format_utc(s.start_utc),
+        format_utc(s.end_utc),
+        repr(s.duration_h),
+        s.gpus,
+        repr(s.power_fraction_mean),
+        repr(s.work_done_h),
+        repr(s.energy_mwh),
+        "" if j.deadline_utc is None else format_utc(j.deadline_utc),
+        "" if j.deadline_met is None else str(j.deadline_met).lower(),
+        j.command,
+        schedule.scenario.name,
+        schedule.scenario.sha256 or "",
+        schedule.result_id,
+        "" if steps is None else s.step_s,
+        "" if steps is None else profile_text(steps),
+    ]
+
+
 def schedule_csv(schedule: Schedule) -> str:
-    """One row per segment (jobs without segments get no row)."""
+    """One row per segment (jobs without segments get no row); the power profile is one
+    quoted cell of comma-separated fractions, `step_s` seconds each."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for j in schedule.jobs:
         for s in j.segments:
-            w.writerow(
-                [
-                    j.id,
-                    s.segment,
-                    format_utc(s.start_utc),
-                    format_utc(s.end_utc),
-                    repr(s.duration_h),
-                    s.gpus,
-                    repr(s.power_fraction_mean),
-                    repr(s.work_done_h),
-                    repr(s.energy_mwh),
-                    "" if j.deadline_utc is None else format_utc(j.deadline_utc),
-                    "" if j.deadline_met is None else str(j.deadline_met).lower(),
-                    j.command,
-                    schedule.scenario.name,
-                    schedule.scenario.sha256 or "",
-                    schedule.result_id,
-                ]
-            )
+            w.writerow(_csv_row(schedule, j, s))
     return buf.getvalue()
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -13,6 +15,7 @@ import yaml
 from microgrid.results import JOBS_COLUMNS
 
 JOBS_CSV_HEADER = list(JOBS_COLUMNS)
+KW_PER_GPU = 1.0  # the test jobs' full power: gpus kW
 
 
 @dataclass
@@ -37,6 +40,49 @@ class SegIn:
     power_fraction_mean: float
     work_done_h: float
     energy_mwh: float
+    # the plan's power fraction in each step of the time series (None: the mean throughout)
+    steps: tuple[float, ...] | None = None
+
+
+def _utc(text: str) -> datetime | None:
+    """A jobs.csv time, or None for one a test made bad on purpose."""
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def write_timeseries(root: Path, jobs: list[JobIn], segments: list[SegIn]) -> None:
+    """timeseries.csv as a run writes it (only the time and job power columns): one row per
+    step from the first segment's start to the last one's end, the step the largest that
+    divides every segment; each job's MW is its full power (KW_PER_GPU) times the segment's
+    `steps`, or its mean fraction, and 0 outside its segments."""
+    spans = [(s, _utc(s.start_utc), _utc(s.end_utc)) for s in segments]
+    spans = [(s, a, b) for s, a, b in spans if a is not None and b is not None and b > a]
+    t0 = min((a for _, a, _ in spans), default=datetime.fromisoformat("2023-01-01T00:00:00+00:00"))
+    t1 = max((b for _, _, b in spans), default=t0 + timedelta(hours=1))
+    step_s = 3600
+    for _, a, b in spans:
+        step_s = math.gcd(step_s, int((a - t0).total_seconds()), int((b - a).total_seconds()))
+    n = int((t1 - t0).total_seconds()) // step_s
+    mw = {j.id: [0.0] * n for j in jobs}
+    full = {j.id: j.gpus * KW_PER_GPU / 1000 for j in jobs}
+    for s, a, b in spans:
+        first, count = (
+            int((a - t0).total_seconds()) // step_s,
+            int((b - a).total_seconds()) // step_s,
+        )
+        steps = s.steps or (s.power_fraction_mean,) * count
+        assert len(steps) == count, (s, count)
+        for i, f in enumerate(steps):
+            mw[s.job_id][first + i] = full[s.job_id] * f
+    with (root / "timeseries.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["timestamp_utc", "grid_import_mw", *(f"job_{j.id}_mw" for j in jobs)])
+        for i in range(n):
+            t = t0 + timedelta(seconds=i * step_s)
+            w.writerow([t.strftime("%Y-%m-%dT%H:%M:%SZ"), 10.0, *(repr(mw[j.id][i]) for j in jobs)])
 
 
 def write_result_dir(
@@ -106,6 +152,7 @@ def write_result_dir(
                     j.deadline_met,
                 ]
             )
+    write_timeseries(root, jobs, segments)
     return root
 
 

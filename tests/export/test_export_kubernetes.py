@@ -69,7 +69,9 @@ def test_manifests_are_valid_suspended_jobs(tmp_path):
     c = j.spec.template.spec.containers[0]
     assert c.resources.limits == {"nvidia.com/gpu": "32768"}
     env = {e.name: e.value for e in c.env}
-    assert env["MICROGRID_POWER_FRACTION"] == "1.0000"
+    assert env["MICROGRID_POWER_FRACTION"] == "1.000000"
+    assert env["MICROGRID_POWER_PROFILE"] == ",".join(["1.000000"] * 42)
+    assert env["MICROGRID_POWER_STEP_S"] == "3600"
     assert env["MICROGRID_SEGMENT"] == "1" and env["MICROGRID_RESUME"] == "1"
     assert env["MICROGRID_TZ"] == "America/Chicago"
     assert c.command == ["/bin/sh", "-c"]

@@ -50,7 +50,7 @@ def test_schema_file_is_a_valid_draft_2020_12_schema():
 def test_round_trip_and_schema(tmp_path):
     rd = reference_result(tmp_path / "result")
     schedule = build_schedule(rd)
-    assert schedule.schema_version == SCHEMA_VERSION == "1.0"
+    assert schedule.schema_version == SCHEMA_VERSION == "1.1"
     path = write_schedule(schedule, tmp_path / "schedule.json")
     doc = json.loads(path.read_text())
     jsonschema = _jsonschema()
@@ -176,3 +176,14 @@ def test_unsupported_schema_version(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(InputError, match="schema_version"):
         read_schedule(path)
+
+
+def test_job_progress_is_work_net_of_restart_overhead(tmp_path):
+    # pretrain-70b: 3 segments of 36.5625 + 41.5 + 17.9375 = 96 h of throughput, 2 restarts
+    # of 0.5 h each: 95 h of progress
+    doc = schedule_to_dict(build_schedule(reference_result(tmp_path / "r")))
+    jobs = {j["id"]: j for j in doc["jobs"]}
+    assert jobs["pretrain-70b"]["work_done_h"] == 96.0  # gross, as in schema 1.0
+    assert jobs["pretrain-70b"]["progress_h"] == 95.0
+    assert jobs["finetune-a"]["progress_h"] == jobs["finetune-a"]["work_done_h"] == 20.88
+    assert jobs["never-run"]["progress_h"] == 0.0

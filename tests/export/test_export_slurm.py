@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from export_helpers import JobIn, SegIn, reference_result, write_result_dir
 
+from microgrid.cli import main
 from microgrid.errors import InputError
 from microgrid.export.parser import add_export_parser
 from microgrid.export.result_reader import build_schedule
@@ -73,14 +74,14 @@ def test_scripts_carry_the_plan(tmp_path):
     assert "export MICROGRID_TZ=America/Chicago" in s0
     assert "export MICROGRID_SEGMENT=0" in s0
     assert "export MICROGRID_RESUME=0" in s0
-    assert "export MICROGRID_POWER_FRACTION=0.8125" in s0
-    assert "America/Chicago" in s0.splitlines()[5]  # the zone is said in a comment
+    assert "export MICROGRID_POWER_FRACTION=0.812500" in s0
+    assert "America/Chicago" in s0.splitlines()[6]  # the zone is said in a comment
     s1 = (out / script_name("pretrain-70b", 1)).read_text()
     assert "export MICROGRID_RESUME=1" in s1 and "export MICROGRID_SEGMENT=1" in s1
     assert _directives(s1)["begin"] == "2023-08-22T22:00:00"
     # placeholders rendered into the command
     f0 = (out / script_name("finetune-a", 0)).read_text()
-    assert "--seg 0 --pf 0.7000" in f0
+    assert "--seg 0 --pf 0.700000" in f0
     for p in scripts:
         assert os.access(p, os.X_OK)
         assert subprocess.run(["bash", "-n", str(p)]).returncode == 0
@@ -179,6 +180,42 @@ def test_fall_back_repeated_hour_rounds_begin_up_and_deadline_down(tmp_path):
                 wall.replace(tzinfo=tz, fold=0).utcoffset()
                 == wall.replace(tzinfo=tz, fold=1).utcoffset()
             )
+
+
+def test_segment_that_may_miss_its_deadline_after_rounding_says_so(tmp_path, capsys):
+    # planned 06:00Z-12:00Z, ending at the job's deadline 12:00Z; 06:00Z is 01:00 CDT, in
+    # the repeated hour, so --begin is 02:00 CST = 08:00Z and the 6 h --time ends 14:00Z
+    rd = _one_segment(
+        tmp_path, "2023-11-05T06:00:00Z", "2023-11-05T12:00:00Z", "2023-11-05T12:00:00+00:00"
+    )
+    out = tmp_path / "o"
+    assert main(["export", str(rd), "--to", "slurm", "--out", str(out)]) == 0
+    stderr = capsys.readouterr().err
+    script = (out / script_name("j", 0)).read_text()
+    d = _directives(script)
+    assert d["begin"] == "2023-11-05T02:00:00" and d["time"] == "0-06:00:00"
+    assert "deadline" not in d
+    # the comment gives the true reason: the rounded begin plus --time, not the planned end
+    assert "before this segment's planned end" not in script
+    assert (
+        "# no --deadline: from the rounded --begin, --time 0-06:00:00 can run until "
+        "2023-11-05T08:00:00-06:00 (CST) = 2023-11-05T14:00:00Z, after the job deadline "
+        "2023-11-05T06:00:00-06:00 (CST) = 2023-11-05T12:00:00Z"
+    ) in script
+    late = "segment 0 may end up to 120 min past the job's deadline 2023-11-05T12:00:00Z"
+    assert "# NOTE: this segment may end up to 120 min past the job's deadline" in script
+    notes = json.loads((out / "slurm-manifest.json").read_text())["notes"]
+    assert sum(late in n for n in notes) == 1
+    assert f"note: job 'j' {late}" in stderr
+
+
+def test_no_deadline_note_when_the_rounded_segment_still_ends_in_time(tmp_path):
+    rd = _one_segment(
+        tmp_path, "2023-11-05T06:00:00Z", "2023-11-05T12:00:00Z", "2023-11-05T14:00:00+00:00"
+    )
+    scripts, notes = _export(rd, tmp_path / "o")
+    assert _directives(scripts[script_name("j", 0)])["deadline"] == "2023-11-05T08:00:00"
+    assert len(notes) == 1 and "past the job's deadline" not in notes[0]
 
 
 def test_duration_across_fall_back_is_real_time(tmp_path):
@@ -353,7 +390,7 @@ def test_multiline_command_is_one_quoted_word(tmp_path):
 
 def test_render_command_quotes_only_the_id():
     cmd = render_command("run --id {job_id} --pf {power_fraction} ${HOME} {other}", "a b", 2, 0.5)
-    assert cmd == "run --id 'a b' --pf 0.5000 ${HOME} {other}"
+    assert cmd == "run --id 'a b' --pf 0.500000 ${HOME} {other}"
 
 
 @pytest.mark.parametrize("bad", ["gpu;rm -rf ~", "gpu\n#SBATCH --x", "a b"])

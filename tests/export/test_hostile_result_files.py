@@ -3,12 +3,15 @@ line with exit 2 naming the file, never a traceback or an "internal error"."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_error_line
 from export_helpers import reference_result
 
 from microgrid.cli import main
+from microgrid.resultdir import MARKER_NAME, marker_text
 
 BOMB = b"\n".join(
     [b'a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
@@ -53,4 +56,59 @@ def test_hostile_result_file(tmp_path, capsys, name, edit, needles):
     assert len(lines) == 1 and "Traceback" not in err, err
     for needle in [str(target), *needles]:
         assert needle in lines[0], (needle, lines[0])
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("marker", "needles"),
+    [
+        ({"format_version": 99}, ["field format_version", "version 99"]),
+        ({"format_version": "1"}, ["field format_version", "version '1'"]),
+        ({"format_version": True}, ["field format_version", "version True"]),
+        ({"format_version": 1.0}, ["field format_version", "version 1.0"]),
+        ({"kind": "sweep"}, ["field kind", "sweep result", "not a `microgrid run` result"]),
+        ({"kind": "nonsense"}, ["field kind", "kind 'nonsense'"]),
+    ],
+    ids=["newer-version", "version-string", "version-bool", "version-float", "sweep", "nonsense"],
+)
+def test_marker_of_another_version_or_kind_is_refused(tmp_path, capsys, marker, needles):
+    rd = Path(reference_result(tmp_path / "result"))
+    doc = {**json.loads(marker_text("run")), **marker}
+    (rd / MARKER_NAME).write_text(json.dumps(doc))
+    out = tmp_path / "schedule.json"
+    line = one_error_line(capsys, ["export", str(rd), "--to", "json", "--out", str(out)])
+    for needle in [str(rd / MARKER_NAME), *needles]:
+        assert needle in line, (needle, line)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["sizing", "headroom", "export"])
+def test_folder_of_another_command_names_its_kind(tmp_path, capsys, kind):
+    rd = tmp_path / kind  # what such a folder holds: its marker, no summary.json
+    rd.mkdir()
+    (rd / MARKER_NAME).write_text(marker_text(kind))
+    (rd / f"{kind}.json").write_text("{}")
+    line = one_error_line(
+        capsys, ["export", str(rd), "--to", "slurm", "--out", str(tmp_path / "o")]
+    )
+    assert f"microgrid {kind} result, not a `microgrid run` result" in line, line
+    assert "summary.json" not in line
+
+
+def test_unreadable_marker_is_refused(tmp_path, capsys):
+    rd = Path(reference_result(tmp_path / "result"))
+    (rd / MARKER_NAME).write_text("{not json")
+    line = one_error_line(capsys, ["export", str(rd), "--to", "json", "--out", str(tmp_path / "s")])
+    assert f"{rd / MARKER_NAME}: not a readable microgrid result marker" in line, line
+
+
+def test_segment_gpus_must_be_the_jobs(tmp_path, capsys):
+    rd = Path(reference_result(tmp_path / "result"))
+    spec = json.loads((rd / "jobs_spec.json").read_text())
+    spec[0]["gpus"] = 1  # pretrain-70b: 32768 GPUs in every jobs.csv row
+    (rd / "jobs_spec.json").write_text(json.dumps(spec))
+    out = tmp_path / "schedule.json"
+    line = one_error_line(capsys, ["export", str(rd), "--to", "json", "--out", str(out)])
+    assert f"{rd / 'jobs.csv'}, line 2, field gpus:" in line, line
+    assert "32768 GPUs, but jobs_spec.json gives the job 1" in line
     assert not out.exists()
