@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -11,12 +13,14 @@ from typing import NoReturn
 
 from microgrid import __version__
 from microgrid.errors import InputError, InputErrors
-from microgrid.resultdir import check_target
+from microgrid.resultdir import check_target, interrupted_line, scenario_inputs, written_to
 from weather.errors import WeatherDataError
 
 EXIT_INTERNAL = 1
 EXIT_INPUT = 2
 EXIT_LIMITS_NOT_MET = 3  # plan-ac finished and wrote its best plan, but limits are violated
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command Ctrl-C stopped
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `yes` in `yes | head -1`
 MAX_PARETO_POINTS = 50  # each point is a full solve; 50 already traces a smooth front
 SCENARIO_HELP = "the scenario YAML file (docs/scenario-reference.md)"
 
@@ -211,14 +215,17 @@ def default_out(scenario: Path, suffix: str = "") -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     import microgrid
+    from microgrid.scenario import load_scenario
 
     out = args.out or default_out(args.scenario)
-    check_target(out, "run", inputs=[args.scenario])  # before the solve, not after it
+    # before the solve, not after it; the scenario's data files are inputs too
+    check_target(out, "run", inputs=scenario_inputs(load_scenario(args.scenario)))
     result = microgrid.run(args.scenario, powerflow=not args.no_powerflow, mode=args.mode)
     out = result.write(out)
-    _print_summary(result.summary, out)
-    _powerflow_warning(result.summary)
-    return _ac_plan_exit(result.summary, out)
+    with written_to(out):
+        _print_summary(result.summary, out)
+        _powerflow_warning(result.summary)
+        return _ac_plan_exit(result.summary, out)
 
 
 def _powerflow_line(pf: dict) -> str:
@@ -302,24 +309,26 @@ def cmd_pareto(args: argparse.Namespace) -> int:
             f"points between; got {args.points})"
         )
     out = args.out or default_out(args.scenario, "-pareto")
-    check_target(out, "pareto", inputs=[args.scenario])
     scenario = load_scenario(args.scenario)
 
     def show(row: dict, k: int, points: int) -> None:
         print(progress_line(row, k, points), file=sys.stderr, flush=True)
 
-    print(f"scenario {scenario.name}: cost-carbon front, {args.points} points", flush=True)
+    def started() -> None:  # the data are checked: no input error is left to come
+        print(f"scenario {scenario.name}: cost-carbon front, {args.points} points", flush=True)
+
     front, out = front_to_folder(
         scenario,
         out,
         args.points,
         None if args.quiet else show,
-        inputs=[args.scenario],
         end_method=args.end_method,
+        started=started,
     )
-    for line in table_lines(front):
-        print(line)
-    print(f"results in {out / 'pareto.csv'} and {out / 'pareto.png'}")
+    with written_to(out):
+        for line in table_lines(front):
+            print(line)
+        print(f"results in {out / 'pareto.csv'} and {out / 'pareto.png'}")
     return 0
 
 
@@ -350,6 +359,10 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(EXIT_INPUT)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        sys.stdout.flush()  # --help's text: a closed pipe shows here (main), not at exit
+        super().exit(status, message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -489,17 +502,36 @@ def _is_solve_error(exc: Exception) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`microgrid ARGV`; returns the exit code. `argv` None: the program itself, which then
+    ignores Ctrl-C while Python shuts down (its exit code is decided and its result, if
+    any, written; README, "Output folders are never someone else's")."""
+    try:
+        code = _command(argv)
+    except BrokenPipeError:
+        code = _stdout_closed()
+    if argv is None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
+
+
+def _command(argv: Sequence[str] | None) -> int:
+    """Parse and run one command; errors become one line and an exit code (a closed stdout
+    propagates: BrokenPipeError)."""
     parser = build_parser()
     args = parser.parse_args(argv)  # --help, --version and usage errors end here
     try:
         with _solver_output(args):
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's shutdown
+        return code
     except (InputError, WeatherDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(interrupted_line(exc), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
     except Exception as exc:
         if _is_solve_error(exc):  # paths without a scenario to name the field on
             print(f"error: the solver failed on these inputs: {exc}", file=sys.stderr)
@@ -513,6 +545,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _stdout_closed() -> int:
+    """Stdout's reader went away (`microgrid ... | head -1`): stop quietly, as standard
+    tools do (EXIT_STDOUT_CLOSED); what is still buffered goes to /dev/null, so that
+    Python's own flush at exit does not complain."""
+    with contextlib.suppress(OSError, ValueError):  # no file descriptor (a test's capture)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_STDOUT_CLOSED
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 from microgrid.atomic import json_text
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.report_html.page import write_report
-from microgrid.resultdir import write_dir
+from microgrid.resultdir import scenario_inputs, write_dir
 from microgrid.scenario import Scenario
 from microgrid.scenario_yaml import scenario_bytes
 
@@ -116,7 +116,8 @@ def _write_files(result: Result, tmp: Path) -> None:
 
 def write_result_dir(result: Result, out: Path) -> Path:
     """Build the result directory beside `out`, then swap it in (microgrid.resultdir:
-    only over an empty folder or an earlier run result, never over the scenario's folder
-    or one above it; crash-safe). Returns `out` absolute."""
+    only over an empty folder or an earlier run result, never over a folder that holds the
+    scenario or a data file it reads; crash-safe). Returns `out` absolute."""
     inputs = [] if result.scenario_path is None else [result.scenario_path]
+    inputs += scenario_inputs(result.scenario)
     return write_dir(out, "run", lambda tmp: _write_files(result, tmp), inputs)

@@ -55,7 +55,7 @@ from microgrid.assemble import build_problem, load_inputs, solver_options
 from microgrid.costs import TOTAL_KEYS
 from microgrid.dispatch import demand_response_caps
 from microgrid.pareto_journal import PointJournal, point_key
-from microgrid.resultdir import check_target, write_dir
+from microgrid.resultdir import ResultWritten, check_target, scenario_inputs, write_dir
 from microgrid.scenario import Scenario
 
 MIN_EMISSIONS_CARBON_PRICE_USD_PER_T = 1.0e5
@@ -77,6 +77,24 @@ _FLOAT_KEYS = ("cost_usd", "emissions_t", "mip_gap", "cost_tolerance_usd", "solv
 _clock = time.perf_counter
 # `progress(row, k, points)`: point k (1-based) of `points` is done
 Progress = Callable[[dict, int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontProblem:
+    """What every point of a front solves: the scenario's problem (its data loaded and
+    checked, demand-response caps applied) and its solver options."""
+
+    problem: optimize.Problem
+    options: optimize.SolverOptions
+
+
+def front_problem(scenario: Scenario) -> FrontProblem:
+    """The scenario's front problem: every input error a front can meet is raised here,
+    before any solve or file."""
+    inputs = load_inputs(scenario)
+    caps = demand_response_caps(scenario, inputs)
+    base = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    return FrontProblem(base, solver_options(scenario))
 
 
 def _with_objective(problem: optimize.Problem, price: float, budget: float | None):
@@ -155,12 +173,20 @@ def pareto_front(
     identical inputs stored before is reused (its row then has `reused` True).
     `end_method`: how the minimum-emissions end's cost is minimised, "price-fix" (seconds,
     see the module's note) or "milp" (the scenario's solver options, like every point)."""
+    return solve_front(front_problem(scenario), points, progress, journal, end_method)
+
+
+def solve_front(
+    fp: FrontProblem,
+    points: int = 5,
+    progress: Progress | None = None,
+    journal: PointJournal | None = None,
+    end_method: str = "price-fix",
+) -> pd.DataFrame:
+    """`pareto_front` of a problem already built (`front_problem`)."""
     if points < 2:
         raise ValueError("a Pareto front needs at least 2 points (its two ends)")
-    inputs = load_inputs(scenario)
-    caps = demand_response_caps(scenario, inputs)
-    base = build_problem(scenario, inputs, net_import_cap_mw=caps)
-    options = solver_options(scenario)
+    base, options = fp.problem, fp.options
     rows: list[dict] = []
     known: list[dict] = []  # every solve's schedule (the lexicographic one too): the starts
 
@@ -348,15 +374,30 @@ def front_to_folder(
     progress: Progress | None = None,
     inputs: Iterable[str | os.PathLike] = (),
     end_method: str = "price-fix",
+    started: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """`pareto_front` journaled beside `out` (so a re-run after an interruption solves
     only the missing points), written to `out` by `write_front`; the journal is removed
-    once the front is in place. Returns the front and `out` absolute."""
-    inputs = list(inputs)
+    once the front is in place. `out`, the journal's folder and the scenario's data are
+    checked before anything is created; then `started()` is called (the CLI's first line)
+    and the points are solved. A failure or an interrupt removes a journal that holds no
+    point. `inputs`: files read besides the scenario's own (`scenario_inputs`), which are
+    never in `out` either. Returns the front and `out` absolute."""
+    inputs = [*inputs, *scenario_inputs(scenario)]
     target = check_target(out, "pareto", inputs)  # before any solve
+    fp = front_problem(scenario)
     journal = PointJournal.open(target)
-    front = pareto_front(scenario, points, progress, journal, end_method)
-    title = f"{scenario.name}: cost-carbon front"
-    target = write_front(front, target, title=title, inputs=inputs)
+    try:
+        if started is not None:
+            started()
+        front = solve_front(fp, points, progress, journal, end_method)
+        title = f"{scenario.name}: cost-carbon front"
+        target = write_front(front, target, title=title, inputs=inputs)
+    except ResultWritten:  # Ctrl-C during the swap: the front is in place all the same
+        journal.remove()
+        raise
+    except BaseException:  # an error or Ctrl-C: finished points stay for a re-run
+        journal.abandon()
+        raise
     journal.remove()
     return front, target

@@ -14,7 +14,8 @@ is never reused. A point stopped by the solver's time limit is a finished point 
 
 A folder of that name without the marker, not empty, is refused (nothing is written
 into it). Once the front is written, `remove` deletes the journal's own files only, then
-the folder if nothing else is in it.
+the folder if nothing else is in it; a front that fails removes the folder only if it
+holds no point, and then the empty folders `open` created above it (`abandon`).
 """
 
 from __future__ import annotations
@@ -98,8 +99,9 @@ def _opaque_bytes(x) -> bytes:
 class PointJournal:
     """The finished solves of one `--out`: `get(key)`, `put(key, label, result)`."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, made_parents: tuple[Path, ...] = ()):
         self.folder = folder
+        self.made_parents = made_parents  # folders above it that `open` created, deepest first
 
     @classmethod
     def open(cls, out: Path) -> PointJournal:
@@ -111,6 +113,7 @@ class PointJournal:
             raise InputError(
                 f"the Pareto journal folder {why}; nothing was written", path=str(folder)
             )
+        made_parents = tuple(p for p in folder.parents if not p.exists())
         try:
             folder.mkdir(parents=True, exist_ok=True)
             ensure_marker(folder, JOURNAL_KIND)
@@ -118,7 +121,7 @@ class PointJournal:
             raise InputError(
                 f"cannot write the Pareto journal: {exc.strerror or exc}", path=str(folder)
             ) from None
-        return cls(folder)
+        return cls(folder, made_parents)
 
     def get(self, key: str) -> dict | None:
         """The stored result of the solve `key`, or None (missing, unreadable, not ours)."""
@@ -145,16 +148,30 @@ class PointJournal:
             ) from None
 
     def remove(self) -> None:
-        """Delete the journal's own files; then, if only the marker is left, the marker
-        and the folder (anything else in it keeps the folder, still marked as ours).
+        """Delete the journal's own files, then the folder as in `remove_if_empty`.
         Best effort: the front is written already, so this never fails the command."""
         with contextlib.suppress(OSError):
             for e in list(os.scandir(self.folder)):
                 if _OWN_FILE.fullmatch(e.name) and e.is_file(follow_symlinks=False):
                     os.unlink(e.path)
+        self.remove_if_empty()
+
+    def remove_if_empty(self) -> None:
+        """If only the marker is left, delete it and the folder (anything else in it keeps
+        the folder, still marked as ours); best effort, never fails the command."""
+        with contextlib.suppress(OSError):
             if os.listdir(self.folder) == [MARKER_NAME]:
                 os.unlink(self.folder / MARKER_NAME)
                 os.rmdir(self.folder)
+
+    def abandon(self) -> None:
+        """A front that failed: `remove_if_empty`, then the folders `open` created above
+        the journal if they are empty (the default `out/`): its finished points stay for a
+        re-run, nothing else of it does. Best effort."""
+        self.remove_if_empty()
+        with contextlib.suppress(OSError):
+            for parent in self.made_parents:
+                os.rmdir(parent)  # fails, and stops, at the first folder not empty
 
 
 def _record_format() -> dict:

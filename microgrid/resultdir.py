@@ -3,9 +3,15 @@
 Every folder microgrid writes (run result, Pareto front, sweep, export) carries
 `.microgrid-result.json` (format name, format version, kind). A command replaces or
 writes into an existing folder only if it is empty or carries the marker of its own
-kind; the current folder, the home folder, `/` and any folder above an input file are
-never replaced, marker or not. A symbolic link at `--out` is refused (a swap would
-otherwise act on whatever it points to).
+kind. A folder without the marker is never taken for a run result, whatever its file
+names (the rule that took one holding only result file names, for run folders written
+before the marker, took users' folders too); a sweep folder from before the marker is,
+for the spec its sweep.json describes (microgrid.sweeps.runner checks that). The current
+folder, the home folder, `/`, every input file and every folder above one (a scenario's
+data files too: `scenario_inputs`) are never replaced, marker or not. A symbolic link at
+`--out` is refused (a swap would otherwise act on whatever it points to). A folder is
+created and removed where the result will be built when the target is checked, so one
+that cannot be written is refused before any solve.
 
 Replacing a folder is built beside it and swapped in so that, after a SIGKILL at any
 instant, `--out` holds the complete old result or the complete new one:
@@ -22,6 +28,12 @@ being removed: garbage once PID is dead on HOST) and `.NAME.old-PID@HOST-X` (a c
 result). Only this host's leftovers are judged: on storage shared by several hosts a pid
 says nothing about another host's writer.
 Trees are removed with the marker last, so a half-removed one still carries it.
+
+Ctrl-C (SIGINT) while a folder is built stops the write and leaves `--out` as it was;
+once the swap starts it is held until the swap and the old tree's removal are done, then
+raised as `ResultWritten` (the result is complete). Every SIGINT in `write_dir` is
+recorded, so one that Python drops (raised in a destructor or a weakref callback, where
+exceptions are only printed) still stops the write before the swap.
 """
 
 from __future__ import annotations
@@ -33,13 +45,19 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from microgrid.atomic import atomic_write_text
 from microgrid.errors import InputError
+
+if TYPE_CHECKING:  # only for the annotation: this module stays below the scenario's
+    from microgrid.scenario import Scenario
 
 MARKER_NAME = ".microgrid-result.json"
 FORMAT_NAME = "microgrid-result"
@@ -50,25 +68,8 @@ MAX_NAME_BYTES = 200
 MAX_PATH_BYTES = 4000  # below PATH_MAX (4096 on Linux)
 _MARKER_READ_BYTES = 4096
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Result folders written before the marker existed: only these names, summary.json among
-# them, so no user file is ever inside one.
-_LEGACY_RUN_FILES = frozenset(
-    {
-        "timeseries.csv",
-        "timeseries.parquet",
-        "jobs.csv",
-        "jobs_spec.json",
-        "summary.json",
-        "violations.csv",
-        "scenario.yaml",
-        "dispatch.png",
-        "voltage.png",
-        "swings.png",
-        "planned_vs_actual.csv",
-        "events.csv",
-        "swings_profile.csv",
-    }
-)
+# Kinds written into in place (a sweep resumes), not built beside and swapped in.
+IN_PLACE_KINDS = ("sweep",)
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -118,15 +119,9 @@ def ensure_marker(folder: Path, kind: str) -> None:
 
 
 def _is_legacy(folder: Path, kind: str) -> bool:
-    """A folder of `kind` written before markers existed (see `_LEGACY_RUN_FILES`; a sweep
-    folder has its sweep.json and records/)."""
-    if kind == "sweep":
-        return (folder / "sweep.json").is_file() and (folder / "records").is_dir()
-    if kind != "run":
-        return False
-    names = {p.name for p in folder.iterdir()}
-    regular = all((folder / n).is_file() and not (folder / n).is_symlink() for n in names)
-    return "summary.json" in names and names <= _LEGACY_RUN_FILES and regular
+    """A sweep folder written before markers existed: its sweep.json and records/ (the
+    sweep checks that sweep.json describes its own spec before it writes anything)."""
+    return kind == "sweep" and (folder / "sweep.json").is_file() and (folder / "records").is_dir()
 
 
 def is_folder_of(folder: Path, kind: str) -> bool:
@@ -169,6 +164,39 @@ def _home() -> Path | None:
         return None
 
 
+def scenario_inputs(scenario: Scenario) -> list[Path]:
+    """Every file a scenario reads: its YAML (when it came from one) and each file it names
+    (prices, carbon, weather, jobs, tariffs, coincident peaks, DR events, ...: every path
+    field, found by walking the scenario so that a new one is covered), resolved as the
+    scenario resolves them. No output folder may be, or hold, any of them."""
+    named = [scenario.resolve(p) for p in _paths_in(scenario.model_dump())]
+    own = [Path(scenario.source_path)] if scenario.source_path is not None else []
+    return own + named
+
+
+def _paths_in(value: object) -> list[Path]:
+    """The `Path` values in nested dicts and lists (a dumped scenario)."""
+    if isinstance(value, Path):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [p for v in value for p in _paths_in(v)]
+    return []
+
+
+def _locations(given: str | os.PathLike) -> set[Path]:
+    """Where an input is: its real file, and the link to it if it is a symbolic link (a
+    folder holding the link holds the input too: replacing it would delete the link).
+    `..` is resolved by the file system, not dropped with the part before it (that part
+    may be a link)."""
+    path = Path(given).absolute()
+    try:
+        return {path.resolve(), path.parent.resolve() / path.name}
+    except (OSError, RuntimeError):  # a link loop, a part too long: as given
+        return {Path(os.path.abspath(given))}
+
+
 def _protected_reason(real: Path, inputs: Iterable[str | os.PathLike]) -> str | None:
     """Why `real` (a resolved path) may never be replaced, or None."""
     if real == Path(real.anchor):
@@ -179,21 +207,41 @@ def _protected_reason(real: Path, inputs: Iterable[str | os.PathLike]) -> str | 
     if real == cwd or real in cwd.parents:
         return "is the current folder or one above it"
     for given in inputs:
-        p = Path(given).resolve()
-        if real in p.parents:
-            return f"holds the input {given}"
-        if real == p and p.is_dir():
-            return f"is the input folder {given}"
+        for p in _locations(given):
+            if real in p.parents:
+                return f"holds the input {p}"
+            if real == p and p.is_dir():
+                return f"is the input folder {p}"
     return None
+
+
+def _check_writable(target: Path, kind: str) -> None:
+    """Refuse a target that cannot be written, before any solve: a folder is created and
+    removed where the result will be built (beside `target`, in the nearest folder that
+    exists; in `target` for a kind written in place), named as a temp folder of ours so
+    that, should a kill leave it, the next write removes it."""
+    if kind in IN_PLACE_KINDS and target.is_dir():
+        where = target
+    else:
+        where = next(p for p in target.parents if p.is_dir())
+    probe = where / f".{target.name}.tmp-{_writer_tag()}"
+    try:
+        os.mkdir(probe)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the output folder: {exc.strerror or exc}; nothing was written",
+            path=str(target),
+        ) from None
 
 
 def check_target(
     out: str | os.PathLike, kind: str, inputs: Iterable[str | os.PathLike] = ()
 ) -> Path:
-    """Refuse (InputError) a target that `kind` may not replace or write into; return it
-    absolute. Allowed: a path that does not exist, an empty folder, a folder with the
-    marker of `kind`. `inputs`: files and folders read by the command (their folders and
-    every folder above them are never replaced)."""
+    """Refuse (InputError) a target that `kind` may not replace or write into, or that
+    cannot be written; return it absolute. Allowed: a path that does not exist, an empty
+    folder, a folder with the marker of `kind`. `inputs`: files and folders read by the
+    command (never replaced, nor their folders or any folder above them)."""
     if kind not in KINDS:
         raise ValueError(f"unknown result kind {kind!r}")
     target = absolute_target(out)
@@ -204,27 +252,31 @@ def check_target(
     reason = _protected_reason(target.resolve(), inputs)
     if reason:
         raise _refuse(target, f"{reason}: it is never replaced")
+    _check_replaceable(target, kind)
+    _check_writable(target, kind)
+    return target
+
+
+def _check_replaceable(target: Path, kind: str) -> None:
+    """Refuse an existing `target` that is not empty and not a folder of `kind`."""
     if not target.exists():
         blocker = next((p for p in target.parents if p.exists()), None)
         if blocker is not None and not blocker.is_dir():
             raise _refuse(target, f"is below {blocker}, which is a file")
-        return target
+        return
     if not target.is_dir():
         raise _refuse(target, "exists and is not a folder")
     if not any(target.iterdir()):
-        return target
+        return
     marker = read_marker(target)
-    if marker is None:
-        if _is_legacy(target, kind):
-            return target
+    if marker is None and not _is_legacy(target, kind):
         raise _refuse(
             target,
             f"is a folder that microgrid did not write (no {MARKER_NAME}) and is not empty: "
             "give a new or empty folder",
         )
-    if marker.get("kind") != kind:
+    if marker is not None and marker.get("kind") != kind:
         raise _refuse(target, f"is a microgrid folder of kind {marker.get('kind')!r}, not {kind!r}")
-    return target
 
 
 # ---------------------------------------------------------------------------------------
@@ -401,8 +453,9 @@ def write_dir(
 ) -> Path:
     """Build a folder of `kind` with `fill(tmp)` beside `out`, then swap it in; return
     `out` absolute. Refused (InputError) where `check_target` refuses; a failure in
-    `fill` leaves `out` as it was. OS errors (no space, no permission) become one-line
-    InputErrors naming the folder."""
+    `fill` (or a Ctrl-C before the swap) leaves `out` as it was; a Ctrl-C once the swap
+    has begun is raised as ResultWritten when it is done. OS errors (no space, no
+    permission) become one-line InputErrors naming the folder."""
     target = check_target(out, kind, inputs)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -420,18 +473,22 @@ def write_dir(
 
 
 def _build_and_swap(tmp: Path, target: Path, kind: str, fill: Callable[[Path], None]) -> None:
-    try:
-        _create_marker(tmp, kind)
-        fill(tmp)
-        if target.is_dir():  # an empty or pre-marker folder: marked, so that once swapped
-            ensure_marker(target, kind)  # out, a kill leaves it restorable and removable
-        sync_tree(tmp)
-        replace_dir(tmp, target)
-        sync_folder(target.parent)
-    except BaseException:
-        if tmp.is_dir():
-            discard(tmp)
-        raise
+    with _sigint_guard() as guard:
+        try:
+            _create_marker(tmp, kind)
+            fill(tmp)
+            if target.is_dir():  # an empty folder: marked, so that once swapped out, a
+                ensure_marker(target, kind)  # kill leaves it restorable and removable
+            sync_tree(tmp)
+            guard.hold()
+            replace_dir(tmp, target)
+            sync_folder(target.parent)
+        except BaseException:
+            if tmp.is_dir():
+                discard(tmp)
+            raise
+    if guard.caught:
+        raise ResultWritten(target)
 
 
 def open_dir(out: str | os.PathLike, kind: str, inputs: Iterable[str | os.PathLike] = ()) -> Path:
@@ -446,3 +503,79 @@ def open_dir(out: str | os.PathLike, kind: str, inputs: Iterable[str | os.PathLi
             f"cannot write the output folder: {exc.strerror or exc}", path=str(target)
         ) from None
     return target
+
+
+# ---------------------------------------------------------------------------------------
+# Ctrl-C around the swap
+
+
+class ResultWritten(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) that came once the result folder `out` was being swapped in, or
+    after it was: the folder is complete (the CLI says so in its `interrupted` line)."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__(str(out))
+        self.out = out
+
+
+def interrupted_line(exc: KeyboardInterrupt) -> str:
+    """The CLI's line for a Ctrl-C: `interrupted`, and where the result is if it was
+    written (README, "Output folders are never someone else's")."""
+    if isinstance(exc, ResultWritten):
+        return f"interrupted after the result was written: {exc.out} is complete"
+    return "interrupted"
+
+
+class _SigintGuard:
+    """The SIGINT handler while a folder is written: records every SIGINT; raises
+    KeyboardInterrupt at once until `hold`, and only records from then on."""
+
+    def __init__(self) -> None:
+        self.caught = False
+        self.holding = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.caught = True
+        if not self.holding:
+            raise KeyboardInterrupt
+
+    def hold(self) -> None:
+        """From here on SIGINT waits; one caught before (and dropped by Python, raised
+        where exceptions are only printed) stops the write now."""
+        if self.caught:
+            raise KeyboardInterrupt
+        self.holding = True
+
+
+@contextlib.contextmanager
+def _sigint_guard() -> Iterator[_SigintGuard]:
+    """A `_SigintGuard` as the SIGINT handler inside, where Ctrl-C raises KeyboardInterrupt
+    (Python's own handler, or an outer guard), in the main thread (the only one that may
+    set handlers); elsewhere (a sweep worker's case thread, SIGINT ignored) a guard that
+    never sees a signal."""
+    guard = _SigintGuard()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if in_main else None
+    ours = previous is signal.default_int_handler or isinstance(previous, _SigintGuard)
+    if ours:
+        signal.signal(signal.SIGINT, guard)
+    try:
+        yield guard
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def written_to(out: Path) -> Iterator[None]:
+    """Around what a command does once its result is in `out` (printing it): a Ctrl-C
+    there, or one Python dropped there, becomes ResultWritten(out)."""
+    with _sigint_guard() as guard:
+        try:
+            yield
+        except ResultWritten:
+            raise
+        except KeyboardInterrupt:
+            raise ResultWritten(out) from None
+    if guard.caught:
+        raise ResultWritten(out)

@@ -78,18 +78,19 @@ def cmd_headroom(args: argparse.Namespace) -> int:
     # imported here, not at the top: building the parser must not load Pyomo (--help)
     from microgrid.connection_headroom.curve import check_curtail_pct, headroom
     from microgrid.connection_headroom.files import write_headroom
-    from microgrid.resultdir import check_target
+    from microgrid.resultdir import check_target, scenario_inputs, written_to
     from microgrid.scenario import load_scenario
 
     check_curtail_pct(pcts)
     out = args.out or Path("out") / f"{args.scenario.stem}-headroom"
-    check_target(out, "headroom", inputs=[args.scenario])  # before the solves
-    result = headroom(
-        load_scenario(args.scenario), pcts, args.measure, args.backup, args.time_limit_s
-    )
-    out = write_headroom(result, out, inputs=[args.scenario])
-    print(table_text(result))
-    print(f"headroom: {out}")
+    scenario = load_scenario(args.scenario)
+    inputs = scenario_inputs(scenario)  # the scenario and its data files
+    check_target(out, "headroom", inputs=inputs)  # before the solves
+    result = headroom(scenario, pcts, args.measure, args.backup, args.time_limit_s)
+    out = write_headroom(result, out, inputs=inputs)
+    with written_to(out):
+        print(table_text(result))
+        print(f"headroom: {out}")
     return 0
 
 

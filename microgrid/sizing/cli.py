@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from microgrid.resultdir import check_target
+from microgrid.resultdir import check_target, scenario_inputs, written_to
 
 
 def default_sizing_out(scenario: Path) -> Path:
@@ -64,15 +64,18 @@ def table_lines(s: dict) -> list[str]:
 
 def cmd_size(args: argparse.Namespace) -> int:
     # lazy, as in microgrid/cli.py: registering the command must not load the solver stack
+    from microgrid.scenario import load_scenario
     from microgrid.sizing.run import size
 
     out = args.out or default_sizing_out(args.scenario)
-    check_target(out, "sizing", inputs=[args.scenario])  # before the solve, not after it
+    # before the solve, not after it; the scenario's data files are inputs too
+    check_target(out, "sizing", inputs=scenario_inputs(load_scenario(args.scenario)))
     result = size(args.scenario)
     out = result.write(out)
-    for line in table_lines(result.summary()):
-        print(line)
-    print(f"results in {out}")
+    with written_to(out):
+        for line in table_lines(result.summary()):
+            print(line)
+        print(f"results in {out}")
     return 0
 
 

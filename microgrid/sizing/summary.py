@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from microgrid.atomic import json_text
-from microgrid.resultdir import write_dir
+from microgrid.resultdir import scenario_inputs, write_dir
 from microgrid.scenario_yaml import scenario_bytes, scenario_sha256
 from microgrid.sizing.costs import HOURS_PER_YEAR, annuity_factor, capital_recovery_factor
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures
@@ -184,4 +184,5 @@ def write_sizing_dir(study: SizingStudy, out: Path) -> Path:
     """Build the sizing folder beside `out` and swap it in (microgrid.resultdir: only over
     an empty folder or an earlier sizing folder); return `out` absolute."""
     inputs = [] if study.scenario_path is None else [study.scenario_path]
+    inputs += scenario_inputs(study.scenario)  # its data files: never in `out` either
     return write_dir(out, "sizing", lambda tmp: _fill(study, tmp), inputs)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from microgrid.errors import InputError
+from microgrid.resultdir import interrupted_line, written_to
 
 # Local worker processes each hold a solver and a year of data (about 0.5-1 GB): more than a
 # few hundred is a typo, not a machine. Larger fleets go through --dask.
@@ -47,10 +48,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_bad = len(df) - n_ok
     n_missing = len(spec.cases) - len(df)
-    print(
-        f"sweep {spec.name}: {n_ok} ok, {n_bad} failed or timed out, {n_missing} not run; "
-        f"table {Path(args.out) / 'cases.parquet'}"
-    )
+    with written_to(args.out):  # every case run has its record, the table is written
+        print(
+            f"sweep {spec.name}: {n_ok} ok, {n_bad} failed or timed out, {n_missing} not "
+            f"run; table {Path(args.out) / 'cases.parquet'}"
+        )
     if args.report:
         from microgrid.sweeps.report import sweep_report
 
@@ -127,6 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(interrupted_line(exc), file=sys.stderr)
         return 130

@@ -21,8 +21,9 @@ from typing import Any, TextIO
 import pandas as pd
 
 from microgrid.atomic import atomic_write_json
+from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
-from microgrid.resultdir import open_dir
+from microgrid.resultdir import check_target, open_dir, scenario_inputs
 from microgrid.sweeps.backends import Backend
 from microgrid.sweeps.lock import sweep_lock
 from microgrid.sweeps.progress import Progress
@@ -63,12 +64,50 @@ def sweep(
     if timeout_s is not None and not timeout_s > 0:
         raise InputError(f"timeout_s must be > 0 (got {timeout_s})")
     run_fn = resolve_runner(runner)
-    # a new, empty or earlier sweep folder only (resumable); never the spec's folder
-    out = open_dir(out, "sweep", inputs=[spec.path, spec.base_path])
+    # a new, empty or earlier sweep folder of this spec only (resumable); never a folder
+    # that holds the spec, its base scenario or a file a case reads; nothing written if not
+    inputs = spec_inputs(spec)
+    check_same_spec(check_target(out, "sweep", inputs), spec)
+    out = open_dir(out, "sweep", inputs)
     (out / "cases").mkdir(parents=True, exist_ok=True)
     (out / "records").mkdir(parents=True, exist_ok=True)
     with sweep_lock(out), thread_env():
         return _sweep_locked(spec, out, workers, client, dask_address, timeout_s, run_fn, progress)
+
+
+def spec_inputs(spec: SweepSpec) -> list[Path]:
+    """Every file a sweep reads: the spec, its base scenario and each case's files."""
+    files = {spec.path, spec.base_path}
+    for c in spec.cases:
+        files.update(scenario_inputs(c.scenario))
+    return sorted(files)
+
+
+def check_same_spec(out: Path, spec: SweepSpec) -> None:
+    """Refuse a sweep folder that belongs to another spec: its sweep.json names another
+    spec file and another content (a spec edited in place, or moved unchanged, resumes;
+    records of cases it no longer has are left out of the table), or cannot be read."""
+    path = out / "sweep.json"
+    if not path.is_file():
+        return
+    try:
+        meta = read_json_file(path)
+    except InputError:
+        meta = None
+    if not isinstance(meta, dict) or not isinstance(meta.get("spec"), str):
+        raise InputError(
+            "--out holds a sweep.json that is not a sweep description (cannot tell which "
+            "spec it belongs to); nothing was written",
+            path=str(out),
+        )
+    same_file = meta["spec"] == str(spec.path)
+    same_text = bool(spec.spec_sha256) and meta.get("spec_sha256") == spec.spec_sha256
+    if not (same_file or same_text):
+        raise InputError(
+            f"--out holds the sweep of another spec, {meta['spec']}, not of {spec.path}: "
+            "give a new folder; nothing was written",
+            path=str(out),
+        )
 
 
 @dataclass
@@ -130,6 +169,8 @@ def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict
     """Undo what a killed run left (temp files, result folders without a record), write
     sweep.json and the table of the records kept. Returns (the records by case id, the
     case ids whose result folder was removed)."""
+    # again, now under the lock: another spec's sweep may have written since `sweep` checked
+    check_same_spec(out, spec)
     clean_temp(out)
     orphans = remove_orphan_results(out)
     atomic_write_json(out / "sweep.json", spec.to_json())

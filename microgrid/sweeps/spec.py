@@ -113,11 +113,13 @@ class SweepSpec:
     base_path: Path
     axes: list[str]  # the parameter names that vary (dotted paths or special axes)
     cases: list[Case]
+    spec_sha256: str = ""  # of the spec file's bytes: which spec a sweep folder belongs to
 
     def to_json(self) -> dict:
         return {
             "name": self.name,
             "spec": str(self.path),
+            "spec_sha256": self.spec_sha256,
             "base": str(self.base_path),
             "axes": self.axes,
             "cases": [
@@ -421,4 +423,5 @@ def load_spec(path: str | Path) -> SweepSpec:
         _check_case_id(cid, i, fmt, ids, path, lines)
         ids[cid] = i
         cases.append(Case(i, cid, params, scen, scenario_hash(scen)))
-    return SweepSpec(name, path.resolve(), base_path, case_names + axis_names, cases)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return SweepSpec(name, path.resolve(), base_path, case_names + axis_names, cases, sha)

@@ -24,6 +24,7 @@ from sweep_helpers import STANDIN, write_spec
 
 from microgrid import resultdir
 from microgrid.cli import main
+from microgrid.errors import InputError
 from microgrid.resultdir import _HOST, MARKER_NAME, marker_text, recover, write_dir
 
 TINY_CASE = """\
@@ -361,13 +362,14 @@ def test_hostile_out_paths_are_one_line_errors(run_result, tiny, tmp_path, comma
 
 
 def test_result_folder_from_before_the_marker(tmp_path, tiny, capsys):
-    """A run folder written before markers existed (only result files) is still ours; the
-    same with one user file in it is not."""
+    """A run folder without the marker is never ours, even one holding only result file
+    names (test_output_folders.py: user files with those names)."""
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     (legacy / "summary.json").write_text("{}")
     (legacy / "timeseries.csv").write_text("timestamp_utc\n")
-    assert resultdir.check_target(legacy, "run") == legacy
+    with pytest.raises(InputError, match=MARKER_NAME):
+        resultdir.check_target(legacy, "run")
     (legacy / "thesis.txt").write_text("mine")
     before = snapshot(legacy)
     code = main(["run", str(tiny), "--out", str(legacy), "--no-powerflow"])
