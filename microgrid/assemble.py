@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 import optimize
 from microgrid.billing import flat_demand_charges
-from microgrid.coincident_peak import add_coincident_peaks
+from microgrid.coincident_peak import add_coincident_peaks, load_coincident_peaks
 from microgrid.datacenter import inference_it_mw, pue
 from microgrid.dr_program import dr_program
+from microgrid.errors import InputError, InputErrors
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
 from microgrid.network_params import NetworkParameters
 from microgrid.resources import resource_profiles
 from microgrid.scenario import Scenario, overlap_mask
 from microgrid.signals import load_signals
-from microgrid.tariffs import grid_with_tariff
+from microgrid.tariffs import grid_with_tariff, scenario_rate
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,51 @@ def window_mask(scenario: Scenario, index: pd.DatetimeIndex, start, end) -> np.n
     return overlap_mask(index, scenario.to_utc(start), scenario.to_utc(end))
 
 
+def _collected(errors: list[InputError], read: Callable[[], T]) -> T | None:
+    """What `read` returns; None, its input errors added to `errors`, when it raises any."""
+    try:
+        return read()
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+    except InputError as exc:
+        errors.append(exc)
+    return None
+
+
+def _problem_file_errors(scenario: Scenario, index: pd.DatetimeIndex) -> list[InputError]:
+    """The input errors of the data files `build_problem` reads: the tariff, the
+    coincident-peak lists and the demand-response events."""
+    errors: list[InputError] = []
+    _collected(errors, lambda: scenario_rate(scenario))
+    _collected(errors, lambda: load_coincident_peaks(scenario))
+    _collected(errors, lambda: dr_program(scenario, index))
+    return errors
+
+
+def _with_problem_file_errors(
+    raised: InputError, scenario: Scenario, index: pd.DatetimeIndex
+) -> InputErrors:
+    """`raised` (while building the problem) with the errors of every file `build_problem`
+    reads, each error once."""
+    found = _problem_file_errors(scenario, index)
+    listed = {str(e) for e in found}
+    first = raised.errors if isinstance(raised, InputErrors) else [raised]
+    return InputErrors([e for e in first if str(e) not in listed] + found)
+
+
 def load_inputs(scenario: Scenario) -> Inputs:
-    """Read signals, weather, resources, the inference profile and the jobs."""
+    """Read signals, weather, resources, the inference profile and the jobs.
+
+    Each data file is read even when another one fails: InputErrors lists the errors of
+    all of them, with those of the files `build_problem` reads (which the first error
+    would otherwise hide from `validate`)."""
     index = scenario.index()
-    signals = load_signals(scenario, index)
-    res = resource_profiles(scenario, index)
+    errors: list[InputError] = []
+    signals = _collected(errors, lambda: load_signals(scenario, index))
+    res = _collected(errors, lambda: resource_profiles(scenario, index))
+    placed = _collected(errors, lambda: job_instances(scenario))
+    if errors:
+        raise InputErrors(errors + _problem_file_errors(scenario, index))
     frame = pd.concat([signals, res], axis=1)
     frame["inference_it_mw"] = inference_it_mw(
         index, scenario.datacenter.inference, scenario.site.timezone
@@ -57,7 +102,7 @@ def load_inputs(scenario: Scenario) -> Inputs:
         if col not in frame:
             frame[col] = 1.0
         frame.loc[mask, col] = np.minimum(frame.loc[mask, col], d.available_frac)
-    instances, dropped = job_instances(scenario)
+    instances, dropped = placed
     return Inputs(index=index, frame=frame, jobs=instances, jobs_dropped=dropped)
 
 
@@ -104,10 +149,17 @@ def build_problem(
     inputs: Inputs,
     net_import_cap_mw: np.ndarray | None = None,
 ) -> optimize.Problem:
-    """The optimizer's problem; `net_import_cap_mw` carries demand-response caps."""
+    """The optimizer's problem; `net_import_cap_mw` carries demand-response caps.
+
+    An input error in a file it reads (tariff, coincident peaks, demand-response events)
+    comes as InputErrors with those of the others."""
     f = inputs.frame
     n = len(inputs.index)
-    grid = build_grid(scenario, inputs, net_import_cap_mw)
+    try:
+        grid = build_grid(scenario, inputs, net_import_cap_mw)
+        program = dr_program(scenario, inputs.index)
+    except InputError as exc:
+        raise _with_problem_file_errors(exc, scenario, inputs.index) from None
     renewables = [
         optimize.Renewable(name=name, available_mw=renewable_available_mw(f, name))
         for name in ("pv", "wind")
@@ -158,7 +210,7 @@ def build_problem(
             carbon_budget_t=o.carbon_budget_t,
             unfinished_work_penalty_usd_per_h=o.unfinished_work_penalty_usd_per_h,
         ),
-        dr_program=dr_program(scenario, inputs.index),
+        dr_program=program,
     )
 
 

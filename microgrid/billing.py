@@ -8,8 +8,10 @@ bills the month's charge times the period's share of the month's hours:
 
     share_k = (hours of month k inside the period) / (hours of month k)
 
-in local time, with the month's real length (a month with a daylight-saving change has
-743 or 745 hours). A month the period covers whole has share 1 either way.
+in local time, with the month's real length: the elapsed time from its first instant to
+the next month's (a month with a daylight-saving change has 743 or 745 hours; a month
+whose first midnight the clocks skip starts at the change). A month the period covers
+whole has share 1 either way.
 
 The scenario's flat charge (`grid.demand_charge_usd_per_kw_month`) becomes one
 `optimize.PeakCharge` per billing month over that month's steps: key
@@ -18,6 +20,8 @@ share.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pandas as pd
@@ -30,6 +34,7 @@ BILLING_METHODS = ("prorated", "full_month")
 
 
 FLAT_LINE = "demand_flat"
+_SEARCH_SPAN = pd.Timedelta(days=2)
 
 
 def month_labels(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
@@ -44,16 +49,39 @@ def billing_months(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
     return np.asarray(key - key.min(), dtype=np.int64)
 
 
-def _month_hours(first_local: pd.Timestamp) -> float:
-    """Elapsed hours of the local calendar month that contains ``first_local``."""
-    start = first_local.normalize().replace(day=1)
-    end = start + pd.offsets.MonthBegin(1)
-    # replace(day=1) keeps the first step's UTC offset, which is wrong when a DST change lies
-    # between: localize both ends' wall times afresh, so the difference is the elapsed time
-    # (a DST month has 743 or 745 hours)
-    start = pd.Timestamp(start.tz_localize(None)).tz_localize(first_local.tz)
-    end = pd.Timestamp(end.tz_localize(None)).tz_localize(first_local.tz)
-    return (end - start) / pd.Timedelta(hours=1)
+def _first_reaching(wall: pd.Timestamp, grid: pd.DatetimeIndex, timezone: str) -> pd.Timestamp:
+    """The first instant of the UTC `grid` whose local wall time is `wall` or later."""
+    reached = grid.tz_convert(timezone).tz_localize(None) >= wall
+    return grid[int(np.argmax(reached))]
+
+
+@functools.lru_cache(maxsize=256)
+def _local_month_start_utc(year: int, month: int, timezone: str) -> pd.Timestamp:
+    """The first instant of a local calendar month, in UTC: local midnight of its 1st, the
+    earlier one when the clocks go back over it, the end of the gap when they skip it
+    (Asuncion sprang from 00:00 to 01:00 on 2023-10-01).
+
+    Searched on UTC instants converted to local time (defined for every instant of every
+    zone; localizing such a midnight fails or shifts it by whole hours only): to the minute
+    within two days (offsets stay within 15 h), then to the second (zones change on whole
+    seconds).
+    """
+    first_day = pd.Timestamp(year=year, month=month, day=1)
+    near = first_day.tz_localize("UTC")
+    minutes = pd.date_range(near - _SEARCH_SPAN, near + _SEARCH_SPAN, freq="min")
+    minute = _first_reaching(first_day, minutes, timezone)
+    seconds = pd.date_range(minute - pd.Timedelta(minutes=1), minute, freq="s")
+    return _first_reaching(first_day, seconds, timezone)
+
+
+def _month_hours(year: int, month: int, timezone: str) -> float:
+    """Elapsed hours of a local calendar month, from its first instant to the next month's
+    (a month with a DST change has 743 or 745 hours)."""
+    after = (year, month + 1) if month < 12 else (year + 1, 1)
+    elapsed = _local_month_start_utc(*after, timezone) - _local_month_start_utc(
+        year, month, timezone
+    )
+    return elapsed / pd.Timedelta(hours=1)
 
 
 def demand_charge_shares(
@@ -66,12 +94,11 @@ def demand_charge_shares(
     if billing == "full_month" or len(index) == 0:
         return None
     labels = month_labels(index, timezone)
-    local = index.tz_convert(timezone)
     shares = {}
     for label in dict.fromkeys(labels):
-        steps = np.flatnonzero(labels == label)
-        covered_h = len(steps) * step_h
-        shares[str(label)] = min(1.0, covered_h / _month_hours(local[steps[0]]))
+        covered_h = int(np.count_nonzero(labels == label)) * step_h  # a Python float
+        year, month = (int(part) for part in str(label).split("-"))
+        shares[str(label)] = min(1.0, covered_h / _month_hours(year, month, timezone))
     return shares
 
 

@@ -20,11 +20,14 @@ from microgrid.scenario_checks import curve_problem
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _TEXT_COLUMNS = {"id", "command"}
+_COLUMNS = frozenset(Job.model_fields)
+_REQUIRED_COLUMNS = tuple(name for name, f in Job.model_fields.items() if f.is_required())
 
 
-def _csv_rows(path: Path) -> list[tuple[int, dict]]:
-    """(file line, row) of every data row. A UTF-8 byte-order mark (Excel's "CSV UTF-8")
-    is skipped; more than MAX_JOBS rows, a repeated column and bad CSV are refused."""
+def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The header and the (file line, row) of every data row. A UTF-8 byte-order mark
+    (Excel's "CSV UTF-8") is skipped; more than MAX_JOBS rows, a repeated column and bad
+    CSV are refused."""
     where = {"path": str(path)}
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -49,27 +52,52 @@ def _csv_rows(path: Path) -> list[tuple[int, dict]]:
         raise InputError(f"not a valid CSV: {exc}", **where, line=reader.line_num + 1) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", **where) from None
-    return rows
+    return list(header), rows
 
 
-def _row_data(row: dict, path: Path, line: int) -> dict[str, object]:
-    """The row's non-empty cells as Job fields; booleans parsed, numbers finite."""
-    if None in row:
-        raise InputError("more cells than header columns", path=str(path), line=line)
+def _header_errors(header: list[str], path: Path, has_rows: bool) -> list[InputError]:
+    """The header line's problems: each unknown column (even one whose cells are all
+    empty), and each required column missing when rows follow. A column without a name
+    (a trailing comma, as spreadsheets write) may stay: its cells must be empty."""
+    where = {"path": str(path), "line": 1}
+    errors = [
+        InputError("unknown column", **where, field=name)
+        for name in header
+        if name.strip() and name not in _COLUMNS
+    ]
+    if has_rows:
+        errors += [
+            InputError("required column is missing", **where, field=name)
+            for name in _REQUIRED_COLUMNS
+            if name not in header
+        ]
+    return errors
+
+
+def _row_data(row: dict, path: Path, line: int) -> tuple[dict[str, object], list[InputError]]:
+    """The row's non-empty cells of known columns as Job fields (booleans parsed, numbers
+    finite), and an error for each cell that cannot be one (unknown columns are the
+    header's errors)."""
     data: dict[str, object] = {}
+    errors = []
     for key, cell in row.items():
         cell = (cell or "").strip()
         if cell == "":
             continue  # empty cell: the field's default (e.g. unlimited interruptions)
-        if key == "preemptible":
-            if cell.lower() not in _BOOL:
-                raise InputError(f"not a boolean: {cell!r}", path=str(path), line=line, field=key)
+        if key.strip() and key not in _COLUMNS:
+            continue  # an unknown column: the header's error
+        where = {"path": str(path), "line": line, "field": key.strip() or None}
+        if not key.strip():
+            errors.append(InputError(f"a value ({cell!r}) in a column without a name", **where))
+        elif key == "preemptible" and cell.lower() not in _BOOL:
+            errors.append(InputError(f"not a boolean: {cell!r}", **where))
+        elif key == "preemptible":
             data[key] = _BOOL[cell.lower()]
         elif key not in _TEXT_COLUMNS and not _finite_or_text(cell):
-            raise InputError(f"not a finite number: {cell!r}", path=str(path), line=line, field=key)
+            errors.append(InputError(f"not a finite number: {cell!r}", **where))
         else:
             data[key] = cell
-    return data
+    return data, errors
 
 
 def _finite_or_text(cell: str) -> bool:
@@ -79,50 +107,90 @@ def _finite_or_text(cell: str) -> bool:
         return True  # not a number at all: the schema names the expected type
 
 
+def _row_job(
+    row: dict, path: Path, line: int, missing: set[str]
+) -> tuple[Job | None, list[InputError]]:
+    """The row's job, or None and every problem of the row. Columns in `missing` are the
+    header's errors; once a cell is refused, the row-wide checks (the window) are left out:
+    they would judge the field's default instead of the cell."""
+    if None in row:  # DictReader's key for the cells past the header's columns
+        return None, [InputError("more cells than header columns", path=str(path), line=line)]
+    data, errors = _row_data(row, path, line)
+    try:
+        job = Job.model_validate(data)
+    except ValidationError as exc:
+        refused = missing | {e.field for e in errors}
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or None
+            if (err["loc"] and err["loc"][0] in refused) or (field is None and errors):
+                continue
+            msg = err["msg"].removeprefix("Value error, ")
+            errors.append(InputError(msg, path=str(path), line=line, field=field))
+        return None, errors
+    return (None if errors else job), errors
+
+
 def read_jobs_csv(
     path: Path,
     known_ids: Collection[str] = (),
     default_curve: list[tuple[float, float]] | None = None,
-) -> list[Job]:
-    """One job per row; columns are the `Job` fields. Errors name file, line and column.
-    Ids must differ from each other and from `known_ids` (the scenario's YAML list); with
-    `default_curve` (the scenario's), a row's `f_min` must lie on its throughput curve."""
-    jobs = []
+) -> list[tuple[int, Job]]:
+    """(file line, job) of each row; columns are the `Job` fields. Ids must differ from
+    each other and from `known_ids` (the scenario's YAML list); with `default_curve` (the
+    scenario's), a row's `f_min` must lie on its throughput curve.
+
+    InputErrors lists every problem, each naming file, line and column: the header's
+    (line 1), then each bad row's. A file the reader cannot go through (not UTF-8, bad
+    CSV, a repeated column, too many rows) is one InputError.
+    """
+    header, rows = _csv_rows(path)
+    errors = _header_errors(header, path, bool(rows))
+    missing = {name for name in _REQUIRED_COLUMNS if name not in header}
+    jobs: list[tuple[int, Job]] = []
     line_of_id: dict[str, int] = {}
-    for line, row in _csv_rows(path):
-        try:
-            job = Job.model_validate(_row_data(row, path, line))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or None
-            msg = "unknown column" if err["type"] == "extra_forbidden" else err["msg"]
-            raise InputError(
-                msg.removeprefix("Value error, "), path=str(path), line=line, field=field
-            ) from None
-        if job.id in known_ids or job.id in line_of_id:
-            first = line_of_id.get(job.id)
-            also = f"first on line {first}" if first else "already in the scenario's jobs list"
-            raise InputError(
-                f"duplicate job id {job.id!r} ({also})", path=str(path), line=line, field="id"
-            )
-        curve = job.throughput_curve or default_curve
-        why = curve_problem(job.f_min, curve) if curve else None
-        if why:
-            raise InputError(f"job {job.id!r}: {why}", path=str(path), line=line, field="f_min")
-        line_of_id[job.id] = line
-        jobs.append(job)
+    for line, row in rows:
+        job, row_errors = _row_job(row, path, line, missing)
+        errors += row_errors
+        if job is None:
+            continue
+        problem = _id_or_curve_problem(job, line_of_id.get(job.id), known_ids, default_curve)
+        if problem is not None:
+            errors.append(InputError(problem[1], path=str(path), line=line, field=problem[0]))
+        line_of_id.setdefault(job.id, line)
+        jobs.append((line, job))
+    if errors:
+        raise InputErrors(errors)
     return jobs
 
 
-def scenario_jobs(scenario: Scenario) -> list[Job]:
-    """The scenario's job list: YAML items followed by CSV rows; ids must be unique."""
+def _id_or_curve_problem(
+    job: Job,
+    first_line: int | None,
+    known_ids: Collection[str],
+    default_curve: list[tuple[float, float]] | None,
+) -> tuple[str, str] | None:
+    """(field, message) when the job's id is taken (by the YAML list, or by the row on
+    `first_line`) or its f_min lies below its throughput curve; None when neither."""
+    if job.id in known_ids:
+        return "id", f"duplicate job id {job.id!r} (already in the scenario's jobs list)"
+    if first_line is not None:
+        return "id", f"duplicate job id {job.id!r} (first on line {first_line})"
+    curve = job.throughput_curve or default_curve
+    why = curve_problem(job.f_min, curve) if curve else None
+    return ("f_min", f"job {job.id!r}: {why}") if why else None
+
+
+def scenario_jobs(scenario: Scenario) -> tuple[list[Job], list[int]]:
+    """The scenario's job list, YAML items followed by CSV rows (ids unique), and the file
+    line of each CSV row's job."""
     jobs = list(scenario.jobs.items)  # checked with the scenario (scenario_checks.py)
     if scenario.jobs.csv is None:
-        return jobs
+        return jobs, []
     path = scenario.resolve(scenario.jobs.csv)
     require_data_file(scenario, path, "jobs.csv")
     known = {job.id for job in jobs}
-    return jobs + read_jobs_csv(path, known, scenario.datacenter.throughput_curve)
+    rows = read_jobs_csv(path, known, scenario.datacenter.throughput_curve)
+    return jobs + [job for _, job in rows], [line for line, _ in rows]
 
 
 @dataclass(frozen=True)
@@ -149,7 +217,7 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
     still starts on Monday 00:00 local). A `once` job whose window leaves the horizon is an
     error; a `weekly` template keeps only the weeks whose whole window is inside.
     """
-    jobs = scenario_jobs(scenario)
+    jobs, csv_lines = scenario_jobs(scenario)
     if len(jobs) > MAX_JOBS:
         raise scenario.error(f"{len(jobs):,} jobs, more than the cap of {MAX_JOBS:,}", "jobs")
     tz = scenario.site.timezone
@@ -169,7 +237,7 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
     if scenario.jobs.repeat == "once":
         placed = [place(j, 0, j.id) for j in jobs]
         outside = [
-            _outside_period(scenario, i, inst, start, end)
+            _outside_period(scenario, i, inst, start, end, csv_lines)
             for i, inst in enumerate(placed)
             if inst.release_utc < start or inst.deadline_utc > end
         ]
@@ -196,18 +264,26 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
 
 
 def _outside_period(
-    scenario: Scenario, i: int, inst: JobInstance, start: pd.Timestamp, end: pd.Timestamp
+    scenario: Scenario,
+    i: int,
+    inst: JobInstance,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    csv_lines: list[int],
 ) -> InputError:
-    """The error for job `i` (YAML items first, then CSV rows) whose window leaves the period."""
+    """The error for job `i` (YAML items first, then CSV rows, on `csv_lines`) whose window
+    leaves the period."""
     field = "release_h" if inst.release_utc < start else "deadline_h"
     msg = (
         f"job {inst.id!r} window {inst.release_utc.isoformat()} to "
         f"{inst.deadline_utc.isoformat()} is outside the period {start.isoformat()} to "
         f"{end.isoformat()} (hours count from Monday 00:00 local of the first week)"
     )
-    if i < len(scenario.jobs.items):
+    n_items = len(scenario.jobs.items)
+    if i < n_items:
         return scenario.error(msg, f"jobs.items.{i}.{field}")
-    return InputError(msg, path=str(scenario.resolve(scenario.jobs.csv)), field=field)
+    path = str(scenario.resolve(scenario.jobs.csv))
+    return InputError(msg, path=path, line=csv_lines[i - n_items], field=field)
 
 
 def to_optimize_jobs(

@@ -25,8 +25,14 @@ def read_weather(scenario: Scenario) -> pd.DataFrame | None:
     require_data_file(scenario, path, "weather.path")
     try:
         return _read_weather_file(scenario, path)
-    except WeatherDataError as exc:  # as an InputError its echo of the file is bounded
-        raise InputError(exc.message, path=exc.path, line=exc.line, field=exc.field) from None
+    except WeatherDataError as exc:
+        raise _input_error(exc) from None
+
+
+def _input_error(exc: WeatherDataError) -> InputError:
+    """`exc` as an InputError: its echo of the file is bounded, and `load_inputs` lists
+    it with the errors of the other data files."""
+    return InputError(exc.message, path=exc.path, line=exc.line, field=exc.field)
 
 
 def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
@@ -81,9 +87,12 @@ def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFra
             raise scenario.error(str(exc).split(": ", 1)[-1], "wind.turbine_type") from None
     # The site CSVs use one fixed UTC offset, so a local calendar year can end an hour
     # past the file: repeat at most that last hour (weather.resample.select_period).
-    out = chain.run(
-        index, weather=weather, temp_air_c=scenario.weather.temp_air_c, edge_fill_hours=1
-    )
+    try:
+        out = chain.run(
+            index, weather=weather, temp_air_c=scenario.weather.temp_air_c, edge_fill_hours=1
+        )
+    except WeatherDataError as exc:  # e.g. the weather does not cover the period
+        raise _input_error(exc) from None
     cols = ["temp_air_c", "pv_available_mw", "wind_available_mw", "ghi_w_per_m2"]
     out = out.reindex(columns=cols).fillna({"pv_available_mw": 0.0, "wind_available_mw": 0.0})
     return out

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scenario_factory import small_scenario
+from scenario_factory import TINY, small_scenario
 
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.billing import demand_charge_shares, demand_charge_summary, flat_demand_charges
+from microgrid.cli import main
 from microgrid.costs import cost_breakdown
 from microgrid.dispatch import solve_dispatch
 from microgrid.scenario import load_scenario
@@ -91,3 +92,55 @@ def test_unknown_billing_is_refused_by_name(tmp_path):
     path.write_text(yaml.safe_dump(small_scenario(**{"grid.demand_charge_billing": "weekly"})))
     with pytest.raises(Exception, match="demand_charge_billing"):
         load_scenario(path)
+
+
+def _counted_month_hours(year: int, timezone: str) -> dict[str, float]:
+    """Hours of each local calendar month of `year`, counted directly: the UTC minutes
+    whose local time falls in the month (no local midnight is ever localized)."""
+    minutes = pd.date_range(f"{year - 1}-12-30", f"{year + 1}-01-03", freq="min", tz="UTC")
+    local = minutes.tz_convert(timezone)
+    keys, counts = np.unique(local.year * 100 + local.month, return_counts=True)
+    return {f"{k // 100}-{k % 100:02d}": n / 60 for k, n in zip(keys, counts, strict=True)}
+
+
+@pytest.mark.parametrize(
+    ("timezone", "year", "month"),
+    [
+        ("America/Asuncion", 2023, 10),  # 2023-10-01 00:00 does not exist (to 01:00)
+        ("America/Havana", 2020, 11),  # 2020-11-01 00:00 occurs twice (01:00 back to 00:00)
+        ("America/Havana", 2012, 4),  # 2012-04-01 00:00 does not exist
+        ("America/Santiago", 2023, 9),  # 2023-09-03 00:00 does not exist
+        (CHICAGO, 2023, 3),
+    ],
+)
+def test_month_lengths_where_clocks_change_at_midnight(timezone, year, month):
+    # one hour-long step in each month: its share is 1 / the month's hours
+    index = pd.DatetimeIndex([pd.Timestamp(year, m, 15, 12, tz="UTC") for m in range(1, 13)])
+    shares = demand_charge_shares(index, timezone, 1.0, "prorated")
+    counted = _counted_month_hours(year, timezone)
+    days = pd.Timestamp(year, month, 1).days_in_month
+    assert counted[f"{year}-{month:02d}"] != 24 * days  # the clocks change in that month
+    assert {label: 1 / share for label, share in shares.items()} == pytest.approx(
+        {label: counted[label] for label in shares}, rel=1e-12
+    )
+
+
+def test_a_scenario_over_a_skipped_midnight_validates_and_bills(tmp_path, capsys):
+    # TINY in Asuncion from Fri 2023-09-29 to Tue 2023-10-03, without its job: clocks go
+    # forward at the midnight that starts October
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["site"]["timezone"] = "America/Asuncion"
+    data["jobs"] = {"items": []}
+    data["period"].update(start="2023-09-29T00:00", end="2023-10-03T00:00")
+    path = tmp_path / "asuncion.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    scenario = load_scenario(path)
+    inputs = load_inputs(scenario)
+    charges = build_problem(scenario, inputs).grid.peak_charges
+    counted = _counted_month_hours(2023, "America/Asuncion")
+    for charge in charges:
+        month = charge.key.split("@")[1]
+        share = charge.steps.sum() / counted[month]
+        assert charge.usd_per_mw == pytest.approx(1000 * share, rel=1e-12), month
+    assert [c.key for c in charges] == ["demand_flat@2023-09", "demand_flat@2023-10"]

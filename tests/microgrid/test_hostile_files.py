@@ -351,7 +351,7 @@ def test_jobs_csv_id_also_in_yaml_list(tmp_path, write_scenario, capsys):
     ("rows", "line", "needle"),
     [
         ([JOBS_HEADER, JOB_ROW, "b,many,4,24,48"], "line 3", "field gpus"),
-        ([JOBS_HEADER + ",color", JOB_ROW + ",red"], "line 2", "unknown column"),
+        ([JOBS_HEADER + ",color", JOB_ROW + ",red"], "line 1", "unknown column"),
         ([JOBS_HEADER + ",id", JOB_ROW + ",x"], "line 1", "column 'id' appears twice"),
         ([JOBS_HEADER, JOB_ROW, "b,8,4,24,48,extra"], "line 3", "more cells than header"),
         ([JOBS_HEADER, JOB_ROW, "b," + "z" * 200_000], "line 3", "not a valid CSV"),

@@ -1,0 +1,74 @@
+"""Where a jobs-CSV error points: the header's problems (an unknown or a missing column) at
+line 1, a job's problems (its window outside the period included) at its row's line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from microgrid.cli import main
+
+JOBS_HEADER = "id,gpus,work_h,release_h,deadline_h"
+# the small scenario runs Tue 2023-08-22 to Thu 2023-08-24; job hours count from Monday
+JOB_ROW = "train,8,4,24,48"
+
+
+def write_jobs(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "jobs.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def validate(capsys, path: Path) -> tuple[int, list[str]]:
+    code = main(["validate", str(path)])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.err.splitlines() if code else [captured.out]
+
+
+def test_a_csv_job_window_outside_the_period_names_its_row(tmp_path, write_scenario, capsys):
+    # hour 100 is Friday 04:00, after the period; hour 0 is Monday 00:00, before it
+    jobs = write_jobs(tmp_path, JOBS_HEADER, JOB_ROW, "late,8,4,24,100", "early,8,4,0,30")
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert code == 2
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"error: {jobs}, line 3, field deadline_h: job 'late' window")
+    assert lines[1].startswith(f"error: {jobs}, line 4, field release_h: job 'early' window")
+    assert all("is outside the period" in line for line in lines)
+
+
+def test_an_unknown_column_is_named_on_the_header_line(tmp_path, write_scenario, capsys):
+    jobs = write_jobs(tmp_path, JOBS_HEADER + ",color", JOB_ROW + ",red", "b,8,4,24,48,blue")
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert (code, lines) == (2, [f"error: {jobs}, line 1, field color: unknown column"])
+
+
+def test_an_unknown_column_with_empty_cells_is_refused(tmp_path, write_scenario, capsys):
+    # a header-only column: its misspelled setting would be silently dropped otherwise
+    jobs = write_jobs(tmp_path, JOBS_HEADER + ",extra", JOB_ROW, "b,8,4,24,48,")
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert (code, lines) == (2, [f"error: {jobs}, line 1, field extra: unknown column"])
+
+
+def test_a_missing_required_column_is_named_once_on_the_header_line(
+    tmp_path, write_scenario, capsys
+):
+    jobs = write_jobs(tmp_path, "id,gpus,release_h,deadline_h", "a,8,24,48", "b,8,24,48")
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert (code, lines) == (
+        2,
+        [f"error: {jobs}, line 1, field work_h: required column is missing"],
+    )
+
+
+def test_a_column_without_a_name_may_stay_empty(tmp_path, write_scenario, capsys):
+    # a trailing comma in the header, as spreadsheets write: accepted while its cells are empty
+    jobs = write_jobs(tmp_path, JOBS_HEADER + ",", JOB_ROW + ",")
+    path = write_scenario(**{"jobs.csv": str(jobs)})
+    code, lines = validate(capsys, path)
+    assert code == 0 and "1 jobs" in lines[0], lines
+    write_jobs(tmp_path, JOBS_HEADER + ",", JOB_ROW + ",", "b,8,4,24,48,x")
+    code, lines = validate(capsys, path)
+    assert (code, lines) == (
+        2,
+        [f"error: {jobs}, line 3: a value ('x') in a column without a name"],
+    )
