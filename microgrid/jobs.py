@@ -204,10 +204,16 @@ class JobInstance:
 
 
 def job_anchor(scenario: Scenario) -> pd.Timestamp:
-    """Monday 00:00 local of the week holding the period start, as UTC."""
-    start = scenario.to_utc(scenario.period.start).tz_convert(scenario.site.timezone)
+    """Monday 00:00 local of the week holding the period start, as UTC. The days are
+    counted on the local calendar (wall-clock dates), not in 24 h steps, which land an hour
+    off across a DST change between that Monday and the start (Asia/Jerusalem from Saturday
+    2023-03-25 00:00: Sunday 23:00, which gave Sunday 03-19 as the week's start). A
+    midnight the clocks skip starts at the change."""
+    tz = scenario.site.timezone
+    start = scenario.to_utc(scenario.period.start).tz_convert(tz).tz_localize(None)
     monday = (start - pd.Timedelta(days=start.weekday())).normalize()
-    return monday.tz_convert("UTC")
+    local = monday.tz_localize(tz, nonexistent="shift_forward", ambiguous=True)
+    return local.tz_convert("UTC")
 
 
 def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
