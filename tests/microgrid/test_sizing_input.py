@@ -83,7 +83,9 @@ def test_no_sizing_section(tmp_path, capsys):
 
 
 def test_refuses_a_foreign_folder(tmp_path, capsys):
-    path = _write(tmp_path, pv=PV_BLOCK)
+    # a valid sizing scenario (TINY has a battery): the folder is what is refused
+    energy = {"capex_usd_per_mwh": 3e5, "lifetime_years": 15, "max_mwh": 80}
+    path = _write(tmp_path, battery_energy=energy)
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep")
