@@ -22,7 +22,10 @@ It runs on the caller's ``Highs`` object from ``x`` as the MIP start and stops a
 of: an incumbent within ``rel_gap`` of ``bound_usd``, a proven bound of the full model (HiGHS's
 callbacks: where HiGHS finds that incumbent depends on its search alone, not on the clock,
 so the stop is the same on every machine), the sub-MIP proven within ``abs_gap_usd``, or
-``node_limit`` nodes. On return ``h`` holds its own bounds and options again.
+``node_limit`` nodes. A ``prove`` callback may raise that bound for an incumbent as it is
+found (``optimize.solving._ProbeIncumbents``: the probe over nodes against the incumbent's
+own target); the search then stops there, and returns the raised bound. On return ``h``
+holds its own bounds and options again.
 """
 
 from __future__ import annotations
@@ -76,21 +79,24 @@ def edge_search(
     abs_gap_usd: float,
     node_limit: int,
     time_limit_s: float | None = None,
+    prove=None,
 ) -> PriceFixResult:
     """Search the edges of schedule ``values`` (objective ``objective_usd``) ``k`` steps
     either way on ``h`` (holding the compiled ``cm`` of model ``m``); see the module
     docstring; ``bound_usd`` is a lower bound of the full model (the answer's gap is
     measured against it). ``time_limit_s``: a wall-clock limit of the search (None: none).
+    ``prove``: see the module docstring (``optimize.highs.StopAtGap``).
 
-    Returns a schedule cheaper than ``values`` (``values`` None if none was found, no
-    bound of its own) and the search's seconds."""
+    Returns a schedule cheaper than ``values`` (``values`` None if none was found) and the
+    search's seconds; its ``bound_usd`` is a bound of the full model that ``prove`` raised
+    above ``bound_usd`` (None where it raised none)."""
     t0 = time.perf_counter()
     jobs = job_columns(m, cm)
     if not jobs:  # every job's columns were removed by the compiler: nothing to move
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
     saved = {name: h.getOptionValue(name)[1] for name in _OPTIONS}
     cols = _fix_far_from_edges(h, jobs, values, k)
-    stop = StopAtGap(cm, bound_usd, rel_gap)
+    stop = StopAtGap(cm, bound_usd, rel_gap, prove)
     try:
         h.cbMipImprovingSolution.subscribe(stop.improving)
         h.cbMipInterrupt.subscribe(stop.interrupt)
@@ -108,7 +114,8 @@ def edge_search(
         obj = float(info.objective_function_value)
         better = found and obj < objective_usd - 1e-9 * max(1.0, abs(objective_usd))
         best = np.asarray(h.getSolution().col_value) if better else None
-        return PriceFixResult(best, obj if better else None, None, time.perf_counter() - t0)
+        raised = stop.bound_usd if stop.bound_usd != bound_usd else None
+        return PriceFixResult(best, obj if better else None, raised, time.perf_counter() - t0)
     finally:
         h.cbMipImprovingSolution.unsubscribe(stop.improving)
         h.cbMipInterrupt.unsubscribe(stop.interrupt)

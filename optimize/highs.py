@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -218,13 +218,23 @@ class StopAtGap:
     depends on its search alone, not on the clock, so the stop is the same on every
     machine. Used by the edge search and the MILP after the start.
 
+    ``prove`` (optional): called with each incumbent's objective and gap basis (USD), it
+    returns a lower bound of the optimum proven for it elsewhere (e.g. by probing), or
+    None; a bound it returns raises ``bound_usd`` before the incumbent is marked.
+
     HiGHS keeps the interrupt flag a callback set for the next run of the same ``Highs``
     object: a run with any interrupt callback subscribed then stops at its first one (in
     HiGHS 1.16, ERGO-Code/HiGHS#1761). ``interrupt`` clears it at the first call of each
     run (HiGHS's run clock went back), before setting it again when reached."""
 
-    def __init__(self, cm: CompiledModel, bound_usd: float | None, rel_gap: float) -> None:
-        self.cm, self.bound_usd, self.rel_gap = cm, bound_usd, rel_gap
+    def __init__(
+        self,
+        cm: CompiledModel,
+        bound_usd: float | None,
+        rel_gap: float,
+        prove: Callable[[float, float], float | None] | None = None,
+    ) -> None:
+        self.cm, self.bound_usd, self.rel_gap, self.prove = cm, bound_usd, rel_gap, prove
         self.reached = False
         self._last_s = float("inf")  # HiGHS's run clock at the last interrupt callback
 
@@ -237,7 +247,11 @@ class StopAtGap:
     def improving(self, e) -> None:
         d = e.data_out
         objective = float(d.objective_function_value)
-        self.mark(objective, gap_basis_usd(self.cm, d.mip_solution, objective))
+        basis = gap_basis_usd(self.cm, d.mip_solution, objective)
+        proven = None if self.prove is None else self.prove(objective, basis)
+        if proven is not None and (self.bound_usd is None or proven > self.bound_usd):
+            self.bound_usd = proven
+        self.mark(objective, basis)
 
     def interrupt(self, e) -> None:
         run_s = float(e.data_out.running_time)

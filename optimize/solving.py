@@ -61,6 +61,13 @@ START_SHARE = 0.25
 # cheaper by more than this share of the gap basis, or after this many nodes
 EDGE_GAP = 1e-3
 EDGE_NODE_LIMIT = 1
+# the restart's edge search probes an incumbent cheaper than the start it competes with
+# where it is within this multiple of ``mip_rel_gap`` of the start's bound
+# (``_ProbeIncumbents``): the probe then lifts the bound by a tenth of the gap at most,
+# which its disjunctions close within their budget (pro-rated ERCOT 2023-02-06: 7
+# nodes); further out a probe that fails spends the budget the probe over nodes after
+# the restart needs (2023-02-13: 200 disjunctions, 6.5 s, then that probe could not go on)
+PROBE_INCUMBENT_GAPS = 1.1
 # price-fix skips its improvement passes where its fixed schedule's LP is within this share
 # of ``mip_rel_gap`` of the bound (``optimize.price_fix._close_enough``). B2 at 1 %: 50.9 s
 # and 13,463,393 USD, against 57.7 s and 13,458,376 USD with the passes everywhere
@@ -132,15 +139,17 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     2.9 s, against 18.1 s with the restart first); the search over nodes comes after it,
     from the restart's cheaper start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %)."""
     pf, root = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
-    restarted = _restart_capped(h, cm, m, options, pf)
-    # the search goes on from the root's probe where the restart leaves the target as it
-    # was or lowers it (a cheaper start) instead of probing the root again
-    return _probe(cm, m, options, restarted, max_nodes=PROBE_NODES, resume=root)[0]
+    restarted, search = _restart_capped(h, cm, m, options, pf, root)
+    # the search goes on from the root's probe (or from the probes of the restart's
+    # incumbents) where the restart leaves the target as it was or lowers it (a cheaper
+    # start) instead of probing the root again
+    return _probe(cm, m, options, restarted, max_nodes=PROBE_NODES, resume=search)[0]
 
 
-def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
+def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, prove=None):
     """The start with its runs' edges searched (``optimize.edge_search``) where it is not
-    proven within ``mip_rel_gap`` of the LP bound already; the search's time is added."""
+    proven within ``mip_rel_gap`` of the LP bound already; the search's time is added, and
+    a bound its ``prove`` raised (``_ProbeIncumbents``) is the start's bound."""
     k = options.edge_search_steps
     if k <= 0 or pf.values is None or pf.bound_usd is None:
         return pf
@@ -160,31 +169,42 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
         abs_gap_usd=EDGE_GAP * basis,
         node_limit=EDGE_NODE_LIMIT,
         time_limit_s=None if limit is None else START_SHARE * limit,
+        prove=prove,
     )
-    return _cheaper_start(pf, es)
+    out = _cheaper_start(pf, es)
+    if es.bound_usd is not None and es.bound_usd > out.bound_usd:
+        out = dataclasses.replace(out, bound_usd=es.bound_usd)
+    return out
 
 
-def _restart_capped(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
+def _restart_capped(
+    h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, root: ProbeResult | None
+) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
     probe's): the cheaper of it and the peak-capped restart's schedule
     (``optimize.peak_cap``) with its edges searched; the restart's time is added (with
-    ``time_limit_s``, it may take ``START_SHARE``)."""
+    ``time_limit_s``, it may take ``START_SHARE``). The edge search's incumbents near the
+    gap are probed as they come (``_ProbeIncumbents``, going on from the root's probe
+    ``root``); one proven is the answer. Also returns the probe a later one may go on
+    from (``root`` where none ran)."""
     if not options.peak_cap_restart or pf.values is None or pf.bound_usd is None:
-        return pf
+        return pf, root
     if pf.lp_values is None or _start_gap(cm, pf)[1] <= options.mip_rel_gap:
-        return pf
+        return pf, root
     limit = options.time_limit_s
     limit = None if limit is None else START_SHARE * limit
     rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit)
     rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
+    prove = _ProbeIncumbents(cm, m, options, pf, root)
     if rs.values is not None:
         # its edges are searched even where it is dearer than the start: a schedule of
         # another shape has other neighbours (ERCOT 2023-10-09: 0.07 % dearer, and 0.56 %
         # cheaper than the start after the search)
-        rs = _search_edges(h, cm, m, options, rs)
+        rs = _search_edges(h, cm, m, options, rs, prove=prove)
     out = _cheaper_start(pf, rs)
+    out = dataclasses.replace(out, bound_usd=max(pf.bound_usd, rs.bound_usd))
     _report_start("restart (peaks capped)", cm, out, rs.seconds)
-    return out
+    return out, prove.search
 
 
 def _probe(
@@ -226,6 +246,54 @@ def _probe(
         out = dataclasses.replace(out, values=probe.values, objective_usd=probe.objective_usd)
     _report_start("probe", cm, out, probe.seconds)
     return out, probe
+
+
+class _ProbeIncumbents:
+    """The edge search's ``prove`` callback (``optimize.highs.StopAtGap``) in the
+    restart: an incumbent cheaper than the ``start`` it competes with and within
+    ``PROBE_INCUMBENT_GAPS`` x ``mip_rel_gap`` of the start's bound is probed over nodes
+    against its own target (as ``_probe`` would after the restart), going on from the
+    last probe's search (the root's at first: each target is at or below the last one
+    while incumbents get cheaper); a proof is the bound returned, and the search stops
+    there. Probing as incumbents come spares the rest of an edge search whose incumbent
+    the probe proves already (pro-rated ERCOT 2023-02-06: the restart's edge search found
+    239,925 USD at 1.1 s, and took 5.5 s to reach 239,905 USD, the schedule the probe
+    after it proved). The probe is bounded by counts, and HiGHS's callbacks come at the
+    same points of its search on every machine, so the answer does not depend on the
+    clock. ``search``: the probe a later one may go on from."""
+
+    def __init__(self, cm, m, options, start: PriceFixResult, root: ProbeResult | None):
+        self.cm, self.options, self.start = cm, options, start
+        self.jobs = job_columns(m, cm)
+        self.search = root
+        self.done = options.probe_limit <= 0 or not self.jobs
+
+    def __call__(self, objective: float, basis_usd: float) -> float | None:
+        gap = self.options.mip_rel_gap
+        near = (objective - self.start.bound_usd) <= PROBE_INCUMBENT_GAPS * gap * basis_usd
+        if self.done or objective >= self.start.objective_usd or not near:
+            return None
+        target = objective - (1 - PROBE_MARGIN) * gap * basis_usd
+        probe = probe_bound(
+            self.cm,
+            self.options,
+            self.jobs,
+            target,
+            max_probes=self.options.probe_limit,
+            max_nodes=PROBE_NODES,
+            lp_basis=self.start.lp_basis,
+            resume=self.search,
+        )
+        if probe.seconds >= progress.FIRST_AFTER_S:
+            gap_now = relative_gap(objective, probe.bound_usd, basis_usd)
+            line = progress.progress_line(
+                "probe (an incumbent)", probe.bound_usd, objective, gap_now, probe.seconds
+            )
+            progress.report(line)
+        self.done = probe.proven or probe.search is None
+        if probe.search is not None:
+            self.search = probe
+        return probe.bound_usd if probe.proven else None
 
 
 def _start_gap(cm: CompiledModel, pf: PriceFixResult) -> tuple[float, float]:

@@ -174,3 +174,31 @@ def test_a_run_after_a_stopped_one_is_not_stopped_by_its_stale_flag():
     h.run()
     assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
     assert h.getInfo().objective_function_value == 172.0
+
+
+def test_a_bound_proven_for_an_incumbent_stops_the_run_there():
+    """``prove`` is asked for each incumbent; the bound it returns for one (here the
+    optimum, 172 USD, for incumbents up to 174) raises the stop's bound, and HiGHS stops
+    at that incumbent without proving the gap itself."""
+    asked = []
+
+    def prove(objective: float, basis_usd: float) -> float | None:
+        asked.append((objective, basis_usd))
+        return 172.0 if objective <= 174.0 else None
+
+    runs = {}
+    for label, hook in (("plain", None), ("prove", prove)):
+        h, cm, pf, _ = _start(0.0)
+        stop = StopAtGap(cm, None, 0.012, hook)
+        h.cbMipImprovingSolution.subscribe(stop.improving)
+        h.cbMipInterrupt.subscribe(stop.interrupt)
+        h.run()
+        runs[label] = (h.modelStatusToString(h.getModelStatus()), stop.bound_usd)
+        runs[label] += (h.getInfo().objective_function_value, h.getInfo().mip_node_count)
+    assert runs["plain"][:3] == ("Optimal", None, 172.0)
+    status, bound, objective, nodes = runs["prove"]
+    assert (status, bound) == ("Interrupted by user", 172.0)
+    assert objective <= 174.0 and objective == asked[-1][0]
+    assert all(b == o for o, b in asked)  # a pure cost: the basis is the incumbent's cost
+    assert [o for o, _ in asked] == sorted((o for o, _ in asked), reverse=True)
+    assert asked[0][0] == 5260.0  # the start is an incumbent too
