@@ -112,6 +112,36 @@ def read_marker(folder: Path) -> dict | None:
     return doc
 
 
+def check_run_marker(folder: Path) -> None:
+    """Raise an InputError unless `folder`'s marker names a run result of the format
+    version this code reads (what `export` and `report` read). A folder without a marker
+    passes (its files are checked one by one by the reader); a marker file that is not ours
+    (damaged, a link) is refused, as its kind and version are unknown."""
+    marker = read_marker(folder)
+    path = Path(folder) / MARKER_NAME
+    if marker is None:
+        if os.path.lexists(path):
+            raise InputError("not a readable microgrid result marker", path=str(path))
+        return
+    kind = marker.get("kind")
+    if kind != "run":
+        known = isinstance(kind, str) and kind in KINDS
+        what = (
+            f"this folder holds a microgrid {kind} result"
+            if known
+            else (f"its marker names kind {kind!r}")
+        )
+        raise InputError(f"{what}, not a `microgrid run` result", path=str(path), field="kind")
+    version = marker.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:  # bool and 1.0 are not 1
+        raise InputError(
+            f"result format version {version!r}: this microgrid reads version "
+            f"{FORMAT_VERSION} only (written by another microgrid version?)",
+            path=str(path),
+            field="format_version",
+        )
+
+
 def ensure_marker(folder: Path, kind: str) -> None:
     """Give an existing folder of ours (a sweep folder being resumed) its marker."""
     if read_marker(folder) is None:

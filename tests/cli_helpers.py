@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from microgrid.cli import main
 
 
@@ -14,3 +16,15 @@ def one_error_line(capsys, argv: list[str]) -> str:
     lines = err.splitlines()
     assert len(lines) == 1, err
     return lines[0]
+
+
+# a jobs CSV for the small scenario (tests/scenario_factory.py): its header and one row
+JOBS_HEADER = "id,gpus,work_h,release_h,deadline_h"
+# the small scenario runs Tue 2023-08-22 to Thu 2023-08-24; job hours count from Monday
+JOB_ROW = "train,8,4,24,48"
+
+
+def write_jobs(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "jobs.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path

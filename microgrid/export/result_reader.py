@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +34,7 @@ from microgrid.export.schedule import (
     check_timezone,
     parse_utc,
 )
-from microgrid.resultdir import FORMAT_VERSION, KINDS, MARKER_NAME, read_marker
+from microgrid.resultdir import check_run_marker
 from microgrid.results import JOBS_COLUMNS  # the header of jobs.csv, written there
 from microgrid.scenario import Export
 from microgrid.yamlio import load_yaml
@@ -159,7 +158,7 @@ def _read_jobs_spec(path: Path) -> list[_JobSpec]:
     return out
 
 
-def _read_jobs_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+def read_jobs_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     if not path.is_file():
         raise InputError("jobs.csv is missing from the result directory", path=str(path))
     problem = file_problem(path, MAX_DATA_FILE_BYTES)
@@ -196,36 +195,6 @@ def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
         loc = "export." + ".".join(str(p) for p in err["loc"])
         raise InputError(err["msg"], path=str(path), field=loc) from None
     return tz, export
-
-
-def _check_marker(rd: Path) -> None:
-    """The folder's marker must name a run result in the format version this code reads.
-    A folder without one is read as a run result from before markers (its files are checked
-    one by one anyway); a marker file that is not ours (damaged, a link) is refused, as its
-    kind and version are unknown."""
-    marker = read_marker(rd)
-    path = rd / MARKER_NAME
-    if marker is None:
-        if os.path.lexists(path):
-            raise InputError("not a readable microgrid result marker", path=str(path))
-        return
-    kind = marker.get("kind")
-    if kind != "run":
-        what = f"a microgrid {kind} result" if kind in KINDS else f"a result of kind {kind!r}"
-        raise InputError(
-            f"this folder holds {what}, not a `microgrid run` result: export reads the folder "
-            "of a run",
-            path=str(path),
-            field="kind",
-        )
-    version = marker.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:  # bool and 1.0 are not 1
-        raise InputError(
-            f"result format version {version!r}: this microgrid reads version "
-            f"{FORMAT_VERSION} only (written by another microgrid version?)",
-            path=str(path),
-            field="format_version",
-        )
 
 
 def _read_summary(rd: Path) -> dict:
@@ -266,7 +235,7 @@ def _site_timezone(rd: Path, tz: str | None, summary: dict, export: Export) -> s
 # ---------------------------------------------------------------------------- segments
 
 
-def _segment(row: dict[str, str], line: int, csv_path: Path) -> Segment:
+def parse_segment(row: dict[str, str], line: int, csv_path: Path) -> Segment:
     """One jobs.csv row as a Segment, checked."""
     start = parse_utc(row["start_utc"], path=csv_path, line=line, name="start_utc")
     end = parse_utc(row["end_utc"], path=csv_path, line=line, name="end_utc")
@@ -298,7 +267,7 @@ def _read_segments(
     gpus = {j.id: j.gpus for j in spec}
     segs: dict[str, list[tuple[Segment, int]]] = {j.id: [] for j in spec}
     met: dict[str, bool | None] = {}
-    for line, row in _read_jobs_csv(csv_path):
+    for line, row in read_jobs_csv(csv_path):
         jid = row["job_id"]
         if jid not in segs:
             raise InputError(
@@ -307,7 +276,7 @@ def _read_segments(
                 line=line,
                 field="job_id",
             )
-        seg = _segment(row, line, csv_path)
+        seg = parse_segment(row, line, csv_path)
         if seg.gpus != gpus[jid]:
             raise InputError(
                 f"job {jid!r} segment {seg.segment} has {seg.gpus} GPUs, but jobs_spec.json "
@@ -371,7 +340,7 @@ def load_result(result_dir: str | Path) -> ResultInputs:
     rd = Path(result_dir)
     if not rd.is_dir():
         raise InputError("result directory not found", path=str(rd))
-    _check_marker(rd)
+    check_run_marker(rd)
     summary = _read_summary(rd)
     spec_path = rd / "jobs_spec.json"
     if not spec_path.is_file():

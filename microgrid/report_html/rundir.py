@@ -11,7 +11,6 @@ with the export's checks (microgrid.export.result_reader): the same file, the sa
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +21,9 @@ from pydantic import ValidationError
 
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_file
 from microgrid.errors import InputError
-from microgrid.export.result_reader import _read_jobs_csv, _segment
+from microgrid.export.result_reader import parse_segment, read_jobs_csv
 from microgrid.export.schedule import format_utc, parse_utc
-from microgrid.resultdir import FORMAT_VERSION, KINDS, MARKER_NAME, read_marker
+from microgrid.resultdir import check_run_marker
 from microgrid.scenario import Network
 from microgrid.yamlio import load_yaml
 
@@ -89,35 +88,9 @@ def _not_run_folder(folder: Path, why: str) -> InputError:
     return InputError(f"not a `microgrid run` result folder ({why})", path=str(folder))
 
 
-def _check_marker(folder: Path) -> None:
-    """The folder's marker names a run result of the format version this code reads. A
-    folder without one is a result from before markers (resultdir's legacy folders); a
-    marker file that is not ours (damaged, a link) is refused, as its version is unknown."""
-    marker = read_marker(folder)
-    path = folder / MARKER_NAME
-    if marker is None:
-        if os.path.lexists(path):
-            raise InputError("not a readable microgrid result marker", path=str(path))
-        return
-    kind = marker.get("kind")
-    if kind != "run":
-        known = isinstance(kind, str) and kind in KINDS
-        raise _not_run_folder(
-            folder, f"it holds a {kind} result" if known else f"its marker names kind {kind!r}"
-        )
-    version = marker.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:  # bool and 1.0 are not 1
-        raise InputError(
-            f"result format version {version!r}: this microgrid reads version "
-            f"{FORMAT_VERSION} only (written by another microgrid version?)",
-            path=str(path),
-            field="format_version",
-        )
-
-
 def read_summary(folder: Path) -> dict:
     """summary.json, checked to be a run's (the keys the report cannot do without)."""
-    _check_marker(folder)
+    check_run_marker(folder)
     path = folder / "summary.json"
     if not path.is_file():
         raise _not_run_folder(folder, "summary.json is missing")
@@ -315,8 +288,8 @@ def read_segments(folder: Path) -> pd.DataFrame:
     if not path.is_file():
         raise _not_run_folder(folder, "jobs.csv is missing")
     rows = []
-    for line, row in _read_jobs_csv(path):
-        seg = _segment(row, line, path)
+    for line, row in read_jobs_csv(path):
+        seg = parse_segment(row, line, path)
         rows.append([str(row["job_id"]), *(getattr(seg, name) for name in SEGMENT_FIELDS)])
     frame = pd.DataFrame(rows, columns=["job_id", *SEGMENT_FIELDS])
     for column in ("start_utc", "end_utc"):  # typed even when empty: the Gantt converts them

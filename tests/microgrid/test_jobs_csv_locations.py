@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cli_helpers import JOB_ROW, JOBS_HEADER, write_jobs
+
 from microgrid.cli import main
-
-JOBS_HEADER = "id,gpus,work_h,release_h,deadline_h"
-# the small scenario runs Tue 2023-08-22 to Thu 2023-08-24; job hours count from Monday
-JOB_ROW = "train,8,4,24,48"
-
-
-def write_jobs(tmp_path: Path, *rows: str) -> Path:
-    path = tmp_path / "jobs.csv"
-    path.write_text("\n".join(rows) + "\n")
-    return path
 
 
 def validate(capsys, path: Path) -> tuple[int, list[str]]:

@@ -161,7 +161,7 @@ def test_another_kind_of_result_folder_is_one_error_line(tmp_path, capsys):
     (tmp_path / ".microgrid-result.json").write_text(
         '{"format": "microgrid-result", "format_version": 1, "kind": "pareto"}'
     )
-    _one_error(capsys, main(["report", str(tmp_path)]), "it holds a pareto result")
+    _one_error(capsys, main(["report", str(tmp_path)]), "holds a microgrid pareto result")
 
 
 def test_a_broken_summary_is_one_error_line(tmp_path, capsys):

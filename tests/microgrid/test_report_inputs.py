@@ -94,7 +94,7 @@ def test_a_jobs_csv_without_segments_is_reported(run_copy, capsys):
         ({"format_version": "1"}, ("field format_version", "version '1'")),
         ({"format_version": True}, ("field format_version", "version True")),
         ({"format_version": None}, ("field format_version", "version None")),
-        ({"kind": "headroom"}, ("it holds a headroom result",)),
+        ({"kind": "headroom"}, ("holds a microgrid headroom result",)),
         ({"kind": 7}, ("its marker names kind 7",)),
     ],
 )
