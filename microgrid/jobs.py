@@ -31,7 +31,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     where = {"path": str(path)}
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
+            reader = csv.DictReader(fh, strict=True)  # an unterminated quote is bad CSV
             header = reader.fieldnames or []
             twice = sorted({c for c in header if header.count(c) > 1})
             if twice:

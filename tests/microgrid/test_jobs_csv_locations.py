@@ -64,3 +64,12 @@ def test_a_column_without_a_name_may_stay_empty(tmp_path, write_scenario, capsys
         2,
         [f"error: {jobs}, line 3: a value ('x') in a column without a name"],
     )
+
+
+def test_an_unterminated_quote_is_bad_csv(tmp_path, write_scenario, capsys):
+    # the last row's command opens a quote that never closes: csv would take the newline
+    # (and anything after it) into the command
+    jobs = write_jobs(tmp_path, JOBS_HEADER + ",command", JOB_ROW + ',"srun train.py')
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert code == 2 and len(lines) == 1
+    assert "jobs.csv" in lines[0] and "not a valid CSV" in lines[0]
