@@ -256,11 +256,11 @@ class _ProbeIncumbents:
     last probe's search (the root's at first: each target is at or below the last one
     while incumbents get cheaper); a proof is the bound returned, and the search stops
     there. Probing as incumbents come spares the rest of an edge search whose incumbent
-    the probe proves already (pro-rated ERCOT 2023-02-06: the restart's edge search found
-    239,925 USD at 1.1 s, and took 5.5 s to reach 239,905 USD, the schedule the probe
-    after it proved). The probe is bounded by counts, and HiGHS's callbacks come at the
-    same points of its search on every machine, so the answer does not depend on the
-    clock. ``search``: the probe a later one may go on from."""
+    the probe proves already (pro-rated ERCOT 2023-02-06: the restart's edge search took
+    5.5 s to go from 239,925 USD, found about 1 s in, to 239,905 USD, the schedule the
+    probe after it then proved; it proves 239,925 as well). The probe is bounded by
+    counts, and HiGHS's callbacks come at the same points of its search on every machine,
+    so the answer does not depend on the clock. ``search``: the probe a later one may go on from."""
 
     def __init__(self, cm, m, options, start: PriceFixResult, root: ProbeResult | None):
         self.cm, self.options, self.start = cm, options, start
