@@ -165,34 +165,8 @@ def build_problem(
         for name in ("pv", "wind")
         if getattr(scenario, name) is not None
     ]
-    battery = None
-    b = scenario.battery
-    if b is not None and b.energy_mwh > 0 and b.power_mw > 0:
-        battery = optimize.Battery(
-            power_mw=b.power_mw,
-            energy_mwh=b.energy_mwh,
-            charge_efficiency=b.charge_efficiency,
-            discharge_efficiency=b.discharge_efficiency,
-            soc_min_frac=b.soc_min_frac,
-            soc_max_frac=b.soc_max_frac,
-            soc_initial_frac=b.soc_initial_frac,
-            soc_final_frac=b.soc_final_frac,
-            wear_usd_per_mwh=b.wear_usd_per_mwh,
-            available_frac=(
-                f["battery_available_frac"].to_numpy() if "battery_available_frac" in f else None
-            ),
-            no_simultaneous=b.no_simultaneous_charge_discharge,
-        )
-    generators = tuple(
-        optimize.Generator(
-            name=gen.name.replace("-", "_"),
-            capacity_mw=gen.capacity_mw,
-            fuel_usd_per_mwh=gen.fuel_usd_per_mwh,
-            carbon_g_per_kwh=gen.carbon_g_per_kwh,
-            min_load_frac=gen.min_load_frac,
-        )
-        for gen in scenario.generators
-    )
+    battery = _battery(scenario, f)
+    generators = _generators(scenario)
     o = scenario.objective
     return optimize.Problem(
         step_h=scenario.step_h,
@@ -211,6 +185,42 @@ def build_problem(
             unfinished_work_penalty_usd_per_h=o.unfinished_work_penalty_usd_per_h,
         ),
         dr_program=program,
+    )
+
+
+def _battery(scenario: Scenario, f) -> optimize.Battery | None:
+    """The optimizer's battery (None without one, or with no energy or power)."""
+    b = scenario.battery
+    if b is None or b.energy_mwh <= 0 or b.power_mw <= 0:
+        return None
+    return optimize.Battery(
+        power_mw=b.power_mw,
+        energy_mwh=b.energy_mwh,
+        charge_efficiency=b.charge_efficiency,
+        discharge_efficiency=b.discharge_efficiency,
+        soc_min_frac=b.soc_min_frac,
+        soc_max_frac=b.soc_max_frac,
+        soc_initial_frac=b.soc_initial_frac,
+        soc_final_frac=b.soc_final_frac,
+        wear_usd_per_mwh=b.wear_usd_per_mwh,
+        available_frac=(
+            f["battery_available_frac"].to_numpy() if "battery_available_frac" in f else None
+        ),
+        no_simultaneous=b.no_simultaneous_charge_discharge,
+    )
+
+
+def _generators(scenario: Scenario) -> tuple[optimize.Generator, ...]:
+    """The optimizer's generators (a `-` in a name becomes `_`)."""
+    return tuple(
+        optimize.Generator(
+            name=gen.name.replace("-", "_"),
+            capacity_mw=gen.capacity_mw,
+            fuel_usd_per_mwh=gen.fuel_usd_per_mwh,
+            carbon_g_per_kwh=gen.carbon_g_per_kwh,
+            min_load_frac=gen.min_load_frac,
+        )
+        for gen in scenario.generators
     )
 
 
