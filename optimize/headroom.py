@@ -42,6 +42,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from optimize import progress
 from optimize._util import linear_sum, set_upper_bounds, var_list
 from optimize.battery import define_battery
 from optimize.errors import SolveError
@@ -244,13 +245,16 @@ def _solve(
     size_var = m.campus_it_mw if maximise_campus else m.connection_mw
     sense = -1.0 if maximise_campus else 1.0
     m.obj_size = pyo.Objective(expr=sense * size_var)
-    status, solve_s, bound = _run(m, options, start)
+    # progress lines: the objective is a size in MW (negated where the campus is maximised)
+    with progress.objective_unit("MW"):
+        status, solve_s, bound = _run(m, options, start)
     if status == "infeasible":
         return _infeasible_point(case, frac, measure, solve_s)
     size_bound = sense * bound if bound is not None else float(size_var.value)
     m.obj_size.deactivate()
     m.obj_curtail = pyo.Objective(expr=linear_sum([1.0] * case.n_steps, var_list(m.curtail_mw)))
-    status2, solve2_s = _least_curtailment(m, size_var, maximise_campus, options)
+    with progress.objective_unit("MW-steps of curtailment"):
+        status2, solve2_s = _least_curtailment(m, size_var, maximise_campus, options)
     status = status if status != "optimal" else status2
     point = _point(m, case, frac, measure, solve_s + solve2_s, status)
     return dataclasses.replace(point, size_bound_mw=size_bound)

@@ -39,6 +39,9 @@ class _Sink:
 _PROGRESS: contextvars.ContextVar[_Sink | None] = contextvars.ContextVar(
     "solve_progress", default=None
 )
+# what the objective of the solves in a block counts (``objective_unit``): USD, except
+# where a model minimises something else (optimize.headroom: MW of a size, curtailment)
+_UNIT: contextvars.ContextVar[str] = contextvars.ContextVar("objective_unit", default="USD")
 
 
 @contextlib.contextmanager
@@ -50,6 +53,17 @@ def solve_progress(enabled: bool, stream: TextIO | None = None) -> Iterator[None
         yield
     finally:
         _PROGRESS.reset(token)
+
+
+@contextlib.contextmanager
+def objective_unit(unit: str) -> Iterator[None]:
+    """Within the block, progress lines give the objective's bound and incumbent in
+    ``unit`` (e.g. ``"MW"``) instead of USD."""
+    token = _UNIT.set(unit)
+    try:
+        yield
+    finally:
+        _UNIT.reset(token)
 
 
 def _write(sink: _Sink, line: str) -> None:
@@ -66,27 +80,29 @@ def report(line: str) -> None:
         _write(sink, line)
 
 
-def progress_line(label: str, bound: float, incumbent: float, gap: float, elapsed_s: float):
-    """One progress line; objective figures in USD (HiGHS's, with the objective offset),
-    ``gap`` as a fraction (of the gap basis when the run has one, see
+def progress_line(
+    label: str, bound: float, incumbent: float, gap: float, elapsed_s: float, unit: str = "USD"
+) -> str:
+    """One progress line; objective figures in ``unit`` (HiGHS's, with the objective
+    offset), ``gap`` as a fraction (of the gap basis when the run has one, see
     ``run_with_progress``); ``none``/``n/a`` where HiGHS has no figure."""
     has_incumbent = math.isfinite(incumbent)
     gap_text = f"{100 * gap:.2f} %" if has_incumbent and math.isfinite(gap) else "n/a"
     return (
-        f"{label}: bound {_usd(bound)} · incumbent {_usd(incumbent)} · gap {gap_text} · "
-        f"{elapsed_s:.1f} s"
+        f"{label}: bound {_amount(bound, unit)} · incumbent {_amount(incumbent, unit)} · "
+        f"gap {gap_text} · {elapsed_s:.1f} s"
     )
 
 
-def _usd(x: float) -> str:
-    return f"{x:,.0f} USD" if math.isfinite(x) else "none"
+def _amount(x: float, unit: str) -> str:
+    return f"{x:,.0f} {unit}" if math.isfinite(x) else "none"
 
 
 class _Reporter:
     """The MIP-interrupt callback of one ``Highs`` object (holds no reference to it)."""
 
     def __init__(self, label: str, sink: _Sink) -> None:
-        self.label, self.sink = label, sink
+        self.label, self.sink, self.unit = label, sink, _UNIT.get()
         self.gap_basis_usd: float | None = None  # see optimize.highs.gap_basis_usd
         self.next_s = FIRST_AFTER_S
         self.last_s = 0.0
@@ -94,7 +110,7 @@ class _Reporter:
         self.pending: BaseException | None = None  # Ctrl-C caught here, raised after run
 
     def restart(self, label: str, sink: _Sink) -> None:
-        self.label, self.sink = label, sink
+        self.label, self.sink, self.unit = label, sink, _UNIT.get()
         self.next_s, self.last_s = FIRST_AFTER_S, 0.0
 
     def __call__(self, e) -> None:
@@ -125,7 +141,7 @@ class _Reporter:
             basis = max(abs(d.mip_primal_bound), self.gap_basis_usd)
             gap = (d.mip_primal_bound - d.mip_dual_bound) / basis
         # HiGHS's bounds include the objective offset: they match the reported objective
-        line = progress_line(self.label, d.mip_dual_bound, d.mip_primal_bound, gap, t_s)
+        line = progress_line(self.label, d.mip_dual_bound, d.mip_primal_bound, gap, t_s, self.unit)
         _write(self.sink, line)
 
 

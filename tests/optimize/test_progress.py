@@ -174,3 +174,18 @@ def test_rolling_windows_print_one_line_each_only_when_progress_is_on():
         off = solve_rolling(p, window_steps=24, overlap_steps=6)
     assert quiet.getvalue() == ""
     assert off.objective_usd == on.objective_usd
+
+
+def test_a_model_of_another_objective_names_its_unit(at_once):
+    """Under ``objective_unit`` (headroom's size and curtailment solves) the lines give
+    the objective in that unit, not USD; outside it, USD again."""
+    stream = io.StringIO()
+    with solve_progress(True, stream), progress.objective_unit("MW"):
+        run_highs(_knapsack(offset_usd=0.0), True)
+    lines = stream.getvalue().splitlines()
+    assert lines and not any("USD" in s for s in lines), lines
+    assert any(re.search(r"incumbent -?[\d,]+ MW · ", s) for s in lines), lines
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        run_highs(_knapsack(offset_usd=0.0), True)
+    assert all(LINE.match(s) for s in stream.getvalue().splitlines())
