@@ -41,6 +41,8 @@ def table_lines(s: dict) -> list[str]:
         f"gap {100 * s['planning_vs_verified_gap']:.3f} %"
     )
     lcos = y["levelised_cost_of_supply_usd_per_mwh"]
+    if y["scale_to_year"] != 1:  # a horizon other than a year: say the year is scaled
+        lines.append(f"  per year: {y['note']}")
     lines.append(
         f"  per year        {y['total_cost_usd_per_year']:,.0f} USD (capacity "
         f"{y['capacity_cost_usd_per_year']:,.0f}), NPV {y['npv_of_costs_usd']:,.0f} USD over "

@@ -174,6 +174,8 @@ def test_cli_writes_sizing_json_and_sizes_csv(tmp_path, capsys):
     assert main(["size", str(path), "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "planning optimal" in printed and "inflexible jobs" in printed
+    # a 48 h horizon: the per-year line says it is the horizon scaled to a year
+    assert "per year: the 48 h horizon's verified figures x 8760 / 48" in printed
     s = json.loads((out / "sizing.json").read_text())
     assert s["time_aggregation"] == "none"
     assert set(s["assets"]) == {"pv", "battery_power", "battery_energy", "grid_import"}
