@@ -123,6 +123,19 @@ def job_segments(
     return pd.DataFrame(rows, columns=list(JOBS_COLUMNS))
 
 
+def renewable_share(facility_mw: np.ndarray, renewable_used_mw: np.ndarray) -> float:
+    """The share (0-1) of the facility's energy that on-site PV and wind supplied in the
+    same step: each step counts the renewable MW used up to the facility's load, so what
+    is exported or charged into the battery does not count (energy stored and served
+    later is not traced back to its source: a lower bound). 0 without load."""
+    load = np.asarray(facility_mw, dtype=float)
+    total = float(load.sum())
+    if total <= 0:
+        return 0.0
+    served = np.minimum(np.asarray(renewable_used_mw, dtype=float), np.maximum(load, 0.0))
+    return float(served.sum()) / total
+
+
 def summarize(
     ts: pd.DataFrame, dispatch: optimize.Dispatch, step_h: float, jobs: pd.DataFrame
 ) -> dict:
@@ -155,7 +168,10 @@ def summarize(
         "grid_import_mwh": energy("grid_import_mw"),
         "grid_export_mwh": energy("grid_export_mw"),
         "renewable_used_mwh": renewable_used,
-        "renewable_share": renewable_used / facility if facility > 0 else 0.0,
+        "renewable_share": renewable_share(
+            ts["facility_load_mw"].to_numpy(),
+            ts["pv_used_mw"].to_numpy() + ts["wind_used_mw"].to_numpy(),
+        ),
         "curtailed_mwh": curtailed,
         "peak_import_mw": float(ts["grid_import_mw"].max()),
         "max_balance_residual_mw": float(balance_residual_mw(ts).abs().max()),

@@ -54,7 +54,8 @@ _ENERGY = (
     ("peak_import_mw", "Peak import", "MW", 1,
      "The highest step-average grid import: the demand charge is billed on it."),
     ("renewable_share", "Renewable share", "%", 1,
-     "On-site PV and wind used, as a share of the facility's energy."),
+     "The share of the facility's energy that on-site PV and wind supplied in the same "
+     "hour (what is exported or stored is not counted)."),
     ("curtailed_mwh", "Curtailment", "MWh", 1, "PV and wind energy available but not used."),
 )  # fmt: skip
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 import optimize
+from microgrid.results import renewable_share
 from microgrid.scenario import Scenario
 from microgrid.sizing.assets import AssetSpec
 
@@ -58,6 +61,7 @@ class Supply:
 
     facility_energy_mwh: float
     renewable_used_mwh: float
+    renewable_share: float  # microgrid.results.renewable_share
     curtailed_mwh: float
     grid_import_mwh: float
     peak_import_mw: float
@@ -66,11 +70,13 @@ class Supply:
     @classmethod
     def of(cls, d: optimize.Dispatch, step_h: float, renewables: list[str]) -> Supply:
         s = d.series
+        used_mw = sum((np.asarray(s[f"{n}_used_mw"], float) for n in renewables), 0.0)
         used = sum(float(s[f"{n}_used_mw"].sum()) for n in renewables) * step_h
         avail = sum(float(s[f"{n}_available_mw"].sum()) for n in renewables) * step_h
         return cls(
             facility_energy_mwh=float(s["facility_load_mw"].sum()) * step_h,
             renewable_used_mwh=used,
+            renewable_share=renewable_share(s["facility_load_mw"], used_mw),
             curtailed_mwh=max(0.0, avail - used),
             grid_import_mwh=float(s["grid_import_mw"].sum()) * step_h,
             peak_import_mw=float(s["grid_import_mw"].max()),

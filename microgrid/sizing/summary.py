@@ -72,9 +72,7 @@ def _annual(study: SizingStudy) -> dict:
         f"{sz.analysis_years}) = ((1+r)^N - 1) / (r (1+r)^N)",
         "facility_energy_mwh_per_year": energy,
         "levelised_cost_of_supply_usd_per_mwh": total / energy if energy > 0 else None,
-        "renewable_share": s.renewable_used_mwh / s.facility_energy_mwh
-        if s.facility_energy_mwh > 0
-        else 0.0,
+        "renewable_share": s.renewable_share,
         "emissions_t_per_year": s.emissions_t * scale,
         "curtailed_renewable_mwh_per_year": s.curtailed_mwh * scale,
         "grid_import_mwh_per_year": s.grid_import_mwh * scale,
