@@ -10,6 +10,7 @@ import pandas as pd
 from microgrid.atomic import json_text
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.report_html.page import write_report
+from microgrid.result_files import TIME_COLUMN, TIMESERIES_CSV, TIMESERIES_PARQUET
 from microgrid.resultdir import scenario_inputs, write_dir
 from microgrid.scenario import Scenario
 from microgrid.scenario_yaml import scenario_bytes
@@ -46,7 +47,7 @@ def _iso_z(index: pd.DatetimeIndex | pd.Series) -> list[str]:
 def timeseries_for_file(ts: pd.DataFrame) -> pd.DataFrame:
     """The time series with `timestamp_utc` as its first column in ISO 8601 with Z."""
     out = ts.reset_index(drop=True)
-    out.insert(0, "timestamp_utc", _iso_z(ts.index))
+    out.insert(0, TIME_COLUMN, _iso_z(ts.index))
     return out
 
 
@@ -64,7 +65,7 @@ def _write_mode_outputs(result: Result, tmp: Path) -> None:
         if isinstance(frame.index, pd.DatetimeIndex):
             stamps = _iso_z(frame.index)
             frame = frame.reset_index(drop=True)
-            frame.insert(0, "timestamp_utc", stamps)
+            frame.insert(0, TIME_COLUMN, stamps)
         frame.to_csv(tmp / name, index=False, float_format="%.9g")
     ts = result.timeseries
     if "dc_bus_vm_pu" in ts and ts["dc_bus_vm_pu"].notna().any():
@@ -97,8 +98,8 @@ def split_timings(summary: dict) -> tuple[dict, dict]:
 def _write_files(result: Result, tmp: Path) -> None:
     """Every file of a result directory, into the folder being built."""
     ts = timeseries_for_file(result.timeseries)
-    ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.9g")
-    ts.to_parquet(tmp / "timeseries.parquet", index=False)
+    ts.to_csv(tmp / TIMESERIES_CSV, index=False, float_format="%.9g")
+    ts.to_parquet(tmp / TIMESERIES_PARQUET, index=False)
     jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
     (tmp / "jobs_spec.json").write_text(json_text(result.jobs_spec))
     summary, timings = split_timings(result.summary)

@@ -30,13 +30,14 @@ import pyarrow.parquet as pq
 
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem
 from microgrid.errors import InputError
-from microgrid.export.schedule import FRACTION_DECIMALS, Segment, format_utc, parse_utc
+from microgrid.export.schedule import FRACTION_DECIMALS, Segment, format_utc, utc_times
+from microgrid.result_files import (
+    MAX_PARQUET_BYTES,
+    TIME_COLUMN,
+    TIMESERIES_CSV,
+    TIMESERIES_PARQUET,
+)
 
-TIME_COLUMN = "timestamp_utc"
-PARQUET_NAME = "timeseries.parquet"
-CSV_NAME = "timeseries.csv"
-# a parquet file is binary and column-compressed: a week at 15 min is ~100 kB, a year ~5 MB
-MAX_PARQUET_BYTES = 64 * MAX_DATA_FILE_BYTES
 # a mean fraction above 1 by at most this is the solver's tolerance (jobs.csv's "0..1")
 _FRACTION_TOLERANCE = 1e-6
 
@@ -142,13 +143,11 @@ def _read_csv(
 
 def _times(path: Path, lines: tuple[int, ...] | None, cells: list[object]) -> tuple[datetime, ...]:
     """The time column as UTC times (each with its offset, as a run writes them)."""
-    times = []
-    for row, text in enumerate(cells):
-        try:
-            times.append(parse_utc(text, path=path, line=None, name=TIME_COLUMN))
-        except InputError as exc:
-            raise _row_error(path, lines, exc.message, row, TIME_COLUMN) from None
-    return tuple(times)
+
+    def row_error(message: str, row: int) -> InputError:
+        return _row_error(path, lines, message, row, TIME_COLUMN)
+
+    return tuple(utc_times(cells, path, TIME_COLUMN, row_error))
 
 
 def _uniform_step(
@@ -175,15 +174,15 @@ def _uniform_step(
 def read_job_power(result_dir: Path, job_ids: list[str]) -> JobPower:
     """The `job_<id>_mw` columns of `job_ids` and the step times, checked."""
     columns = [power_column(j) for j in job_ids]
-    path = result_dir / PARQUET_NAME
+    path = result_dir / TIMESERIES_PARQUET
     lines = None
     if path.is_file():
         cells, mw = _read_parquet(path, columns)
     else:
-        path = result_dir / CSV_NAME
+        path = result_dir / TIMESERIES_CSV
         if not path.is_file():
             raise InputError(
-                f"{CSV_NAME} is missing from the result directory (each segment's power caps "
+                f"{TIMESERIES_CSV} is missing from the result directory (each segment's power caps "
                 "are read from it)",
                 path=str(path),
             )

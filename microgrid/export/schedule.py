@@ -171,6 +171,18 @@ def parse_utc(text: object, *, path: Path | str, line: int | None, name: str) ->
     return t.astimezone(timezone.utc)
 
 
+def utc_times(cells, path: Path | str, name: str, row_error) -> list[datetime]:
+    """``parse_utc`` of each cell of a time column; the first bad one is raised as
+    ``row_error(message, row)`` (row 0-based: the reader knows its line or parquet row)."""
+    times = []
+    for row, text in enumerate(cells):
+        try:
+            times.append(parse_utc(text, path=path, line=None, name=name))
+        except InputError as exc:
+            raise row_error(exc.message, row) from None
+    return times
+
+
 def check_timezone(name: str, *, path: Path | str | None = None, field: str | None = None) -> str:
     """`name` if it is a zone the scenario would accept (zoneinfo and pandas: not
     `localtime`, not an over-long or path-like name), else an InputError naming `field`."""

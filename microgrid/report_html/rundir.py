@@ -22,7 +22,13 @@ from pydantic import ValidationError
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_file
 from microgrid.errors import InputError
 from microgrid.export.result_reader import parse_segment, read_jobs_csv
-from microgrid.export.schedule import format_utc, parse_utc
+from microgrid.export.schedule import format_utc, parse_utc, utc_times
+from microgrid.result_files import (
+    MAX_PARQUET_BYTES,
+    TIME_COLUMN,
+    TIMESERIES_CSV,
+    TIMESERIES_PARQUET,
+)
 from microgrid.resultdir import check_run_marker
 from microgrid.scenario import Network
 from microgrid.yamlio import load_yaml
@@ -40,9 +46,6 @@ SEGMENT_FIELDS = (
 SUMMARY_KEYS = ("total_cost_usd", "emissions_t", "solver", "period", "scenario")
 SECTIONS = ("solver", "period", "scenario", "jobs", "baselines", "operate", "powerflow")
 FIGURE_SUFFIXES = ("_usd", "_t", "_mwh", "_mw", "_share")  # top-level numbers in summary
-# a parquet file is binary and column-compressed: a week at 15 min is ~100 kB, a year ~5 MB
-MAX_PARQUET_BYTES = 64 * MAX_DATA_FILE_BYTES
-TIME_COLUMN = "timestamp_utc"  # the first column of timeseries and planned_vs_actual
 MAX_STEP_MINUTES = 24 * 60
 
 
@@ -201,12 +204,11 @@ def _utc_index(frame: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
     guessed to be UTC."""
     if TIME_COLUMN not in frame:
         raise InputError("missing column", path=str(path), field=TIME_COLUMN)
-    times = []
-    for row, text in enumerate(frame[TIME_COLUMN]):
-        try:
-            times.append(parse_utc(text, path=path, line=None, name=TIME_COLUMN))
-        except InputError as exc:
-            raise _cell_error(exc.message, path, row, TIME_COLUMN) from None
+
+    def row_error(message: str, row: int) -> InputError:
+        return _cell_error(message, path, row, TIME_COLUMN)
+
+    times = utc_times(frame[TIME_COLUMN], path, TIME_COLUMN, row_error)
     return pd.DatetimeIndex(times, name=TIME_COLUMN)
 
 
@@ -262,7 +264,7 @@ def _check_steps(index: pd.DatetimeIndex, period: Period, path: Path) -> None:
 def read_timeseries(folder: Path, period: Period) -> pd.DataFrame:
     """timeseries.parquet (fast), else timeseries.csv, indexed by UTC step start: one row
     per step of the period."""
-    parquet = folder / "timeseries.parquet"
+    parquet = folder / TIMESERIES_PARQUET
     if parquet.is_file() and parquet.stat().st_size <= MAX_PARQUET_BYTES:
         path = parquet
         try:
@@ -270,9 +272,9 @@ def read_timeseries(folder: Path, period: Period) -> pd.DataFrame:
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
             raise InputError(f"not a valid parquet file: {exc}", path=str(parquet)) from None
     else:
-        path = folder / "timeseries.csv"
+        path = folder / TIMESERIES_CSV
         if not path.is_file():
-            raise _not_run_folder(folder, "timeseries.csv is missing")
+            raise _not_run_folder(folder, f"{TIMESERIES_CSV} is missing")
         frame = _csv(path)
     if not len(frame):
         raise InputError("no time steps", path=str(path))
