@@ -126,11 +126,9 @@ def check_run_marker(folder: Path) -> None:
     kind = marker.get("kind")
     if kind != "run":
         known = isinstance(kind, str) and kind in KINDS
-        what = (
-            f"this folder holds a microgrid {kind} result"
-            if known
-            else (f"its marker names kind {kind!r}")
-        )
+        what = f"its marker names kind {kind!r}"
+        if known:
+            what = f"this folder holds a microgrid {kind} result"
         raise InputError(f"{what}, not a `microgrid run` result", path=str(path), field="kind")
     version = marker.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:  # bool and 1.0 are not 1

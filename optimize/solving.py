@@ -149,7 +149,8 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
 def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, prove=None):
     """The start with its runs' edges searched (``optimize.edge_search``) where it is not
     proven within ``mip_rel_gap`` of the LP bound already; the search's time is added, and
-    a bound its ``prove`` raised (``_ProbeIncumbents``) is the start's bound."""
+    a bound its ``prove`` raised (``_ProbeIncumbents``) is the start's bound
+    (``_cheaper_start``)."""
     k = options.edge_search_steps
     if k <= 0 or pf.values is None or pf.bound_usd is None:
         return pf
@@ -171,10 +172,7 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
         time_limit_s=None if limit is None else START_SHARE * limit,
         prove=prove,
     )
-    out = _cheaper_start(pf, es)
-    if es.bound_usd is not None and es.bound_usd > out.bound_usd:
-        out = dataclasses.replace(out, bound_usd=es.bound_usd)
-    return out
+    return _cheaper_start(pf, es)
 
 
 def _restart_capped(
@@ -202,7 +200,6 @@ def _restart_capped(
         # cheaper than the start after the search)
         rs = _search_edges(h, cm, m, options, rs, prove=prove)
     out = _cheaper_start(pf, rs)
-    out = dataclasses.replace(out, bound_usd=max(pf.bound_usd, rs.bound_usd))
     _report_start("restart (peaks capped)", cm, out, rs.seconds)
     return out, prove.search
 
@@ -312,15 +309,16 @@ def _report_start(label: str, cm: CompiledModel, pf: PriceFixResult, seconds: fl
 
 
 def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
-    """The price-fix result with another schedule (a seeded one, or the edge search's) in
-    place of its own where that is cheaper (the LP bound stays the heuristic's; the other
-    schedule's time is added)."""
+    """The price-fix result with another schedule (a seeded one, the edge search's, the
+    restart's) in place of its own where that is cheaper; the other's time is added, and
+    its bound where it has a higher one (each is a bound of the same model: the restart's
+    edge search raises one by probing its incumbents)."""
     seconds = pf.seconds + seed.seconds
+    bounds = [b for b in (pf.bound_usd, seed.bound_usd) if b is not None]
+    out = dataclasses.replace(pf, seconds=seconds, bound_usd=max(bounds, default=None))
     if seed.values is None or (pf.values is not None and pf.objective_usd <= seed.objective_usd):
-        return dataclasses.replace(pf, seconds=seconds)
-    return dataclasses.replace(
-        pf, values=seed.values, objective_usd=seed.objective_usd, seconds=seconds
-    )
+        return out
+    return dataclasses.replace(out, values=seed.values, objective_usd=seed.objective_usd)
 
 
 class _AbsGapOfIncumbent:
