@@ -33,7 +33,7 @@ from microgrid.export.schedule import (
     format_utc,
     schedule_json,
 )
-from microgrid.export.slurm import power_env, render_command, segment_env
+from microgrid.export.slurm import render_command, segment_env
 
 ANNOTATION = "microgrid.io"
 MULTI_DOC = "jobs.yaml"
@@ -85,10 +85,14 @@ def label_value(job_id: str) -> str:
 
 
 def _metadata(
-    schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
+    schedule: Schedule,
+    job: ScheduledJob,
+    seg: Segment,
+    opts: KubernetesOptions,
+    env: dict[str, str],
 ) -> dict[str, Any]:
-    """Name, namespace, labels (job, segment) and the plan as annotations."""
-    power = power_env(job, seg)
+    """Name, namespace, labels (job, segment) and the plan as annotations (the power caps
+    as in the environment `env`, ``segment_env``)."""
     labels = {
         f"{ANNOTATION}/job": label_value(job.id),
         f"{ANNOTATION}/segment": str(seg.segment),
@@ -98,9 +102,9 @@ def _metadata(
         f"{ANNOTATION}/job-id": job.id,
         f"{ANNOTATION}/planned-start": format_utc(seg.start_utc),
         f"{ANNOTATION}/planned-end": format_utc(seg.end_utc),
-        f"{ANNOTATION}/power-fraction": power["MICROGRID_POWER_FRACTION"],
-        f"{ANNOTATION}/power-profile": power["MICROGRID_POWER_PROFILE"],
-        f"{ANNOTATION}/power-step-s": power["MICROGRID_POWER_STEP_S"],
+        f"{ANNOTATION}/power-fraction": env["MICROGRID_POWER_FRACTION"],
+        f"{ANNOTATION}/power-profile": env["MICROGRID_POWER_PROFILE"],
+        f"{ANNOTATION}/power-step-s": env["MICROGRID_POWER_STEP_S"],
         f"{ANNOTATION}/scenario": schedule.scenario.name,
         f"{ANNOTATION}/scenario-sha256": schedule.scenario.sha256 or "",
         f"{ANNOTATION}/result-id": schedule.result_id,
@@ -121,17 +125,16 @@ def _metadata(
 
 
 def _container(
-    schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
+    job: ScheduledJob, seg: Segment, opts: KubernetesOptions, env: dict[str, str]
 ) -> dict[str, Any]:
-    """The job's command in `opts.image` with the MICROGRID_* environment and its GPUs."""
-    env = segment_env(schedule, job, seg, schedule.site_timezone)
+    """The job's command in `opts.image` with the MICROGRID_* environment `env` and its
+    GPUs."""
+    cap = min(seg.power_fraction_steps)  # MICROGRID_POWER_FRACTION's: the lowest
     container: dict[str, Any] = {
         "name": "train",
         "image": opts.image,
         "command": ["/bin/sh", "-c"],
-        "args": [
-            render_command(job.command, job.id, seg.segment, float(env["MICROGRID_POWER_FRACTION"]))
-        ],
+        "args": [render_command(job.command, job.id, seg.segment, cap)],
         "env": [{"name": k, "value": v} for k, v in env.items()],
     }
     if opts.request_gpus:
@@ -143,8 +146,9 @@ def job_manifest(
     schedule: Schedule, job: ScheduledJob, seg: Segment, opts: KubernetesOptions
 ) -> dict[str, Any]:
     """A suspended Job for one segment, its run time capped at the segment's duration."""
-    metadata = _metadata(schedule, job, seg, opts)
-    container = _container(schedule, job, seg, opts)
+    env = segment_env(schedule, job, seg, schedule.site_timezone)
+    metadata = _metadata(schedule, job, seg, opts, env)
+    container = _container(job, seg, opts, env)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -324,11 +324,9 @@ def segment_env(
     }
 
 
-def _body(schedule: Schedule, job: ScheduledJob, seg: Segment, opts: SlurmOptions) -> list[str]:
-    """The MICROGRID_* environment and the job's command."""
-    env = segment_env(schedule, job, seg, opts.timezone)
-    cap = float(env["MICROGRID_POWER_FRACTION"])
-    command = render_command(job.command, job.id, seg.segment, cap)
+def _body(job: ScheduledJob, seg: Segment, env: dict[str, str]) -> list[str]:
+    """The MICROGRID_* environment `env` (``segment_env``) and the job's command."""
+    command = render_command(job.command, job.id, seg.segment, min(seg.power_fraction_steps))
     return [
         "",
         "set -euo pipefail",
@@ -349,7 +347,8 @@ def render_script(
     """The batch script of one segment; DST roundings of its times, and a segment that may
     end past its job's deadline because of one, are added to `notes`."""
     notes = [] if notes is None else notes
-    power_env(job, seg)  # refuses a segment without a usable power profile, before its use
+    # first: it refuses a segment without a usable power profile
+    env = segment_env(schedule, job, seg, opts.timezone)
     tz = ZoneInfo(opts.timezone)
     begin, begin_comments = _begin(job, seg, opts, notes)
     deadline_line, deadline_comments = _deadline(job, seg, opts, begin, notes)
@@ -364,7 +363,7 @@ def render_script(
     if deadline_line:
         lines.append(deadline_line)
     lines += _resources(seg, opts)
-    lines += _body(schedule, job, seg, opts)
+    lines += _body(job, seg, env)
     return "\n".join(lines)
 
 
