@@ -18,9 +18,10 @@ from microgrid.errors import InputError, InputErrors
 from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
 from microgrid.network_params import NetworkParameters
 from microgrid.resources import resource_profiles
-from microgrid.scenario import Scenario, overlap_mask
+from microgrid.scenario import Scenario
 from microgrid.signals import load_signals
 from microgrid.tariffs import grid_with_tariff, scenario_rate
+from microgrid.wall_time import overlap_mask
 
 T = TypeVar("T")
 

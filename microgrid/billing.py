@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.scenario import step_of
+from microgrid.wall_time import step_of
 from optimize.bill import billed_demand_mw, peaks_mw
 
 BILLING_METHODS = ("prorated", "full_month")

@@ -44,13 +44,9 @@ import pandas as pd
 import optimize
 from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
-from microgrid.scenario import (
-    CoincidentPeaks,
-    Scenario,
-    overlap_mask,
-    parse_time_utc,
-    step_of,
-)
+from microgrid.scenario import Scenario
+from microgrid.scenario_grid import CoincidentPeaks
+from microgrid.wall_time import overlap_mask, parse_time_utc, step_of
 from optimize.problem import PeakCharge
 
 PRICE_PART = "coincident_peak"

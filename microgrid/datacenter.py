@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from microgrid.scenario import Inference, PUEModel, step_of
+from microgrid.scenario_demand import Inference, PUEModel
+from microgrid.wall_time import step_of
 
 
 def inference_it_mw(index: pd.DatetimeIndex, inference: Inference, timezone: str) -> np.ndarray:

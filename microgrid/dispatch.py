@@ -17,8 +17,9 @@ import pandas as pd
 import optimize
 from microgrid.assemble import Inputs, build_problem, solver_options, window_mask
 from microgrid.errors import InputError
-from microgrid.scenario import Scenario, step_of
+from microgrid.scenario import Scenario
 from microgrid.solver_errors import solver_failure
+from microgrid.wall_time import step_of
 from optimize.rolling import solve_rolling
 
 

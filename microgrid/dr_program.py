@@ -34,13 +34,9 @@ import optimize
 from microgrid.billing import demand_charge_shares
 from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
-from microgrid.scenario import (
-    DemandResponseProgram,
-    Scenario,
-    check_order,
-    overlap_mask,
-    parse_time_utc,
-)
+from microgrid.scenario import Scenario
+from microgrid.scenario_events import DemandResponseProgram
+from microgrid.wall_time import check_order, overlap_mask, parse_time_utc
 from optimize.dr_settlement import DrSettlement, settle
 
 FIELD = "demand_response_program"

@@ -15,8 +15,11 @@ from pydantic import ValidationError
 import optimize
 from microgrid.datafiles import require_data_file
 from microgrid.errors import InputError, InputErrors
-from microgrid.scenario import MAX_JOBS, Job, Scenario, step_of
+from microgrid.scenario import Scenario
 from microgrid.scenario_checks import curve_problem
+from microgrid.scenario_demand import Job
+from microgrid.scenario_fields import MAX_JOBS
+from microgrid.wall_time import step_of
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _TEXT_COLUMNS = {"id", "command"}

@@ -8,7 +8,7 @@ import pandas as pd
 import optimize
 from microgrid.costs import TOTAL_KEYS
 from microgrid.jobs import JobInstance
-from microgrid.scenario import step_of
+from microgrid.wall_time import step_of
 
 # Column order of timeseries.csv; job columns follow. See docs/results.md.
 TIMESERIES_COLUMNS = [

@@ -14,7 +14,9 @@ from pydantic_core import PydanticUndefined
 
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, MIB
 from microgrid.jobs import MAX_JOBS
-from microgrid.scenario import MAX_PERIOD_DAYS, MAX_TEXT_CHARS, YEARS, Scenario
+from microgrid.scenario import Scenario
+from microgrid.scenario_checks import MAX_PERIOD_DAYS
+from microgrid.scenario_fields import MAX_TEXT_CHARS, YEARS
 from microgrid.yamlio import MAX_DEPTH, MAX_NODES, MAX_YAML_BYTES
 
 
@@ -94,8 +96,9 @@ def reference() -> str:
     out = [
         "# Scenario reference",
         "",
-        "Generated from `microgrid/scenario.py` by `python -m microgrid.schema_doc`; a test",
-        "keeps it current. Units are in the field names (`_mw`, `_mwh`, `_usd_per_mwh`,",
+        "Generated from the schema (`microgrid/scenario.py` and its sections,",
+        "`microgrid/scenario_*.py`) by `python -m microgrid.schema_doc`; a test keeps it",
+        "current. Units are in the field names (`_mw`, `_mwh`, `_usd_per_mwh`,",
         "`_g_per_kwh`, `_frac` = fraction 0..1, `_pct` = percent, `_h` = hours, `_deg`,",
         "`_c` = deg C). Unknown keys are errors; relative paths resolve against the scenario",
         "file's folder; times without an offset are local wall time at `site.timezone`.",

@@ -9,13 +9,10 @@ import pandas as pd
 
 from microgrid.datafiles import not_utf8_error, require_data_file
 from microgrid.errors import InputError
-from microgrid.scenario import (
-    MAX_CARBON_G_PER_KWH,
-    MAX_PRICE_USD_PER_MWH,
-    Scenario,
-    Signals,
-    step_of,
-)
+from microgrid.scenario import Scenario
+from microgrid.scenario_fields import MAX_CARBON_G_PER_KWH, MAX_PRICE_USD_PER_MWH
+from microgrid.scenario_grid import Signals
+from microgrid.wall_time import step_of
 
 # A CSV's data row i (0-based) sits on file line i + 2: line 1 is the header.
 _HEADER_LINES = 1

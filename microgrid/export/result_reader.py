@@ -36,7 +36,7 @@ from microgrid.export.schedule import (
 )
 from microgrid.resultdir import check_run_marker
 from microgrid.results import JOBS_COLUMNS  # the header of jobs.csv, written there
-from microgrid.scenario import Export
+from microgrid.scenario_settings import Export
 from microgrid.yamlio import load_yaml
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
 from microgrid.export.safe_io import atomic_write_text, check_job_text
-from microgrid.scenario import known_timezone
+from microgrid.wall_time import known_timezone
 
 SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).with_name("schedule.schema.json")

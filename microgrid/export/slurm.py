@@ -43,7 +43,7 @@ from microgrid.export.schedule import (
     profile_text,
     schedule_json,
 )
-from microgrid.scenario import SlurmExport
+from microgrid.scenario_settings import SlurmExport
 
 MANIFEST = "slurm-manifest.json"
 SUBMIT_SH = "submit.sh"

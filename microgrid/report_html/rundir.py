@@ -30,7 +30,7 @@ from microgrid.result_files import (
     TIMESERIES_PARQUET,
 )
 from microgrid.resultdir import check_run_marker
-from microgrid.scenario import Network
+from microgrid.scenario_settings import Network
 from microgrid.yamlio import load_yaml
 
 # the fields of a jobs.csv segment (microgrid.export.schedule.Segment) the Gantt chart shows

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import optimize
-from microgrid.scenario import SizedEnergy, SizedPower, Sizing
+from microgrid.scenario_settings import SizedEnergy, SizedPower, Sizing
 from microgrid.sizing.costs import UnitCost
 
 

@@ -11,7 +11,7 @@ import pytest
 from sweep_helpers import write_spec
 
 from microgrid.cli import MAX_LISTED_ERRORS, main
-from microgrid.scenario import MAX_JOBS
+from microgrid.scenario_fields import MAX_JOBS
 
 JOB = {"id": "a", "gpus": 1000, "work_h": 5, "release_h": 24, "deadline_h": 60}
 GEN = {"name": "diesel", "capacity_mw": 10, "fuel_usd_per_mwh": 200, "carbon_g_per_kwh": 700}

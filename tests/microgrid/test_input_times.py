@@ -25,7 +25,8 @@ from microgrid.cli import main
 from microgrid.dispatch import infeasible_error
 from microgrid.dr_program import event_windows
 from microgrid.errors import InputError
-from microgrid.scenario import Signals, load_scenario
+from microgrid.scenario import load_scenario
+from microgrid.scenario_grid import Signals
 from microgrid.tariffs import read_urdb
 
 ROOT = Path(__file__).resolve().parents[2]

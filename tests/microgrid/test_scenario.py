@@ -11,7 +11,7 @@ import pytest
 import microgrid
 from microgrid.assemble import solver_options
 from microgrid.datacenter import inference_it_mw, pue
-from microgrid.scenario import Inference, PUEModel
+from microgrid.scenario_demand import Inference, PUEModel
 from microgrid.schema_doc import reference
 from microgrid.signals import load_signals
 

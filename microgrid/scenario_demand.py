@@ -1,0 +1,126 @@
+"""Scenario sections of the load: the campus (inference, PUE, throughput curve) and the
+training jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from microgrid.scenario_fields import (
+    MAX_JOBS,
+    MAX_POWER_MW,
+    Curve,
+    CurvePoint,
+    JobHours,
+    Name,
+    PowerMW,
+    Strict,
+    TempC,
+    Text,
+)
+
+
+class Inference(Strict):
+    """Inflexible IT load: mean ± amplitude, a daily sine peaking at `peak_hour_local`."""
+
+    mean_mw: PowerMW
+    amplitude_mw: PowerMW = 0.0
+    peak_hour_local: float = Field(default=15.0, ge=0, lt=24)
+
+
+class PUEModel(Strict):
+    """PUE = base + slope × max(0, T_air − threshold), capped at `max`."""
+
+    # PUE above 5 is no data center's; the cap keeps facility power finite.
+    base: float = Field(default=1.10, ge=1.0, le=5.0)
+    slope_per_c: float = Field(default=0.008, ge=0, le=1)
+    threshold_c: TempC = 15.0
+    max: float = Field(default=1.40, ge=1.0, le=5.0)
+
+
+class DataCenter(Strict):
+    """The campus. `it_capacity_mw` is its installed IT capacity (MW, above 0 and at
+    least the inference peak `mean_mw + amplitude_mw`): the campus size of `microgrid
+    headroom` (the inference share is `inference_it_mw / it_capacity_mw`) and of the sweep
+    stand-in's load. A dispatch (`run`, `size`, `operate`) does not cap the IT load by it:
+    inference draws its profile and each job `gpus x kw_per_gpu / 1000` MW at full power."""
+
+    it_capacity_mw: float = Field(gt=0, le=MAX_POWER_MW)
+    kw_per_gpu: float = Field(default=0.98, gt=0, le=100)  # a GPU node's share, in kW
+    inference: Inference
+    pue: PUEModel = PUEModel()
+    # Power fraction -> throughput fraction, concave; the default for every job.
+    throughput_curve: Curve = [
+        (0.6, 0.78),
+        (0.7, 0.87),
+        (0.8, 0.94),
+        (0.9, 0.98),
+        (1.0, 1.00),
+    ]
+
+    @field_validator("throughput_curve")
+    @classmethod
+    def _concave(cls, pts: list[CurvePoint]) -> list[CurvePoint]:
+        return _check_curve(pts)
+
+
+def _check_curve(pts: list[CurvePoint]) -> list[CurvePoint]:
+    if len(pts) < 1 or pts[-1] != (1.0, 1.0):
+        raise ValueError("throughput curve must end at (1.0, 1.0)")
+    xs = [p[0] for p in pts]
+    if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+        raise ValueError("throughput curve power fractions must increase")
+    slopes = [(y2 - y1) / (x2 - x1) for (x1, y1), (x2, y2) in zip(pts, pts[1:], strict=False)]
+    if any(s2 > s1 + 1e-12 for s1, s2 in zip(slopes, slopes[1:], strict=False)):
+        raise ValueError("throughput curve must be concave (slopes must not increase)")
+    return pts
+
+
+class Job(Strict):
+    """A training job; hours count from the job anchor (the period start's week, Monday 00:00
+    local, see `jobs_anchor`)."""
+
+    id: Name = Field(min_length=1)
+    gpus: int = Field(gt=0, le=10_000_000)
+    kw_per_gpu: float | None = Field(default=None, gt=0, le=100)
+    work_h: JobHours = Field(gt=0)
+    release_h: JobHours = 0.0
+    deadline_h: JobHours = Field(gt=0)
+    preemptible: bool = True
+    max_interruptions: int | None = Field(default=None, ge=0, le=100_000)
+    restart_overhead_h: JobHours = 0.0
+    f_min: float = Field(default=1.0, gt=0, le=1)
+    throughput_curve: Curve | None = None
+    # Command run by the exported batch script; {job_id}, {segment} and
+    # {power_fraction} are also available as environment variables.
+    command: Text = "echo training {job_id}"
+
+    @field_validator("throughput_curve")
+    @classmethod
+    def _concave(cls, pts: list[CurvePoint] | None) -> list[CurvePoint] | None:
+        return None if pts is None else _check_curve(pts)
+
+    @model_validator(mode="after")
+    def _window(self) -> Job:
+        if self.deadline_h <= self.release_h:
+            raise ValueError(f"deadline_h ({self.deadline_h}) <= release_h ({self.release_h})")
+        if self.work_h > self.deadline_h - self.release_h:
+            raise ValueError(
+                f"work_h ({self.work_h}) exceeds the window deadline_h - release_h "
+                f"({self.deadline_h - self.release_h})"
+            )
+        if not self.preemptible and self.max_interruptions not in (None, 0):
+            raise ValueError("a non-preemptible job cannot have max_interruptions > 0")
+        return self
+
+
+class Jobs(Strict):
+    """Training jobs from the YAML list and/or a CSV file (one row per job)."""
+
+    csv: Path | None = None
+    items: Annotated[list[Job], Field(max_length=MAX_JOBS)] = []
+    # "once": hours count from the week of the period start; "weekly": the list is a
+    # template repeated every week of the period.
+    repeat: Literal["once", "weekly"] = "once"

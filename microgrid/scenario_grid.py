@@ -1,0 +1,170 @@
+"""Scenario sections of the grid side: price and carbon signals, coincident peaks, the
+utility tariff and the grid connection."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from microgrid.scenario_fields import (
+    MAX_TOU_BANDS,
+    CarbonGPerKWh,
+    Name,
+    PowerMW,
+    PriceUSDPerMWh,
+    Strict,
+    Time,
+)
+
+
+class TimeOfUseBand(Strict):
+    """Price and carbon from `start_hour` (local, inclusive) to `end_hour` (exclusive)."""
+
+    start_hour: int = Field(ge=0, le=23)
+    end_hour: int = Field(ge=1, le=24)
+    price_usd_per_mwh: PriceUSDPerMWh
+    carbon_g_per_kwh: CarbonGPerKWh = 0.0
+
+
+# Units a signal column's name may state (tokens of the name, see `_stated_units`). The
+# CSV's values are read as USD/MWh and g/kWh (= kg/MWh), so a column whose name states
+# another unit would be read wrongly: it is refused (there is no unit setting).
+_MONEY_UNITS = frozenset(["usd", "eur", "euro", "gbp", "cad", "aud", "jpy", "cny", "cents", "ct"])
+_MASS_UNITS = frozenset(["g", "kg", "t", "mt", "ton", "tons", "tonne", "tonnes", "lb", "lbs"])
+_ENERGY_UNITS = frozenset(["wh", "kwh", "mwh", "gwh", "twh", "kw", "mw", "mmbtu", "gj", "mj"])
+_PRICE_UNITS = ((frozenset(["usd"]), frozenset(["mwh"])),)
+_CARBON_UNITS = (
+    (frozenset(["g"]), frozenset(["kwh"])),
+    (frozenset(["kg"]), frozenset(["mwh"])),
+)
+
+
+def _stated_units(column: str) -> tuple[set[str], set[str]]:
+    """The money or mass units and the energy units a column name states: its tokens
+    ("price ($/kWh)" -> usd, kwh; "carbon_gco2e_per_kwh" -> g, kwh)."""
+    text = column.lower().replace("$", " usd ").replace("\u00a2", " cents ").replace("/", " per ")
+    tokens = {re.sub(r"co2(e|eq)?$", "", t) for t in re.split(r"[^a-z0-9]+", text)}
+    tokens = {"usd" if t in ("dollar", "dollars") else t for t in tokens}
+    amounts = tokens & (_MONEY_UNITS | _MASS_UNITS)
+    return amounts, tokens & _ENERGY_UNITS
+
+
+def _column_unit(column: str, expected: tuple, unit: str) -> str:
+    """`column`, unless its name states a unit other than `unit` (the `expected` token
+    sets: any stated amount and energy unit must belong to one of them)."""
+    amounts, energies = _stated_units(column)
+    if any(amounts <= a and energies <= e for a, e in expected):
+        return column
+    stated = "/".join(sorted(amounts) + sorted(energies))
+    raise ValueError(
+        f"column {column!r} states the unit {stated}, but its values are read as {unit}: "
+        f"convert the column to {unit} and name it so (there is no unit setting)"
+    )
+
+
+class Signals(Strict):
+    """Price and carbon intensity: a CSV file, constants, or a time-of-use table. The CSV's
+    price column is read in USD/MWh and its carbon column in g/kWh (= kg/MWh); a column
+    name that states another unit (`price_usd_per_kwh`, `carbon_lb_per_mwh`) is refused."""
+
+    csv: Path | None = None
+    timestamp_column: Name = "timestamp_utc"
+    price_column: Name = "price_usd_per_mwh"
+    carbon_column: Name = "carbon_direct_g_per_kwh"
+    price_usd_per_mwh: PriceUSDPerMWh | None = None
+    carbon_g_per_kwh: CarbonGPerKWh | None = None
+    time_of_use: Annotated[list[TimeOfUseBand], Field(max_length=MAX_TOU_BANDS)] | None = None
+    # Hours past either end of the CSV that may repeat its first/last value. A local
+    # calendar year west of UTC runs a few hours past a UTC-year file (Chicago: 6 h);
+    # 0 makes any shortfall an error.
+    edge_fill_hours: int = Field(default=0, ge=0, le=24)
+    # Correct a price column whose stamps are late by this many hours (the price at t is
+    # read from the row t + price_shift_h); see docs/data-quality.md. The hours shifted
+    # past the file's end repeat its last price.
+    price_shift_h: int = Field(default=0, ge=-24, le=24)
+
+    @field_validator("price_column")
+    @classmethod
+    def _price_unit(cls, column: str) -> str:
+        return _column_unit(column, _PRICE_UNITS, "USD/MWh")
+
+    @field_validator("carbon_column")
+    @classmethod
+    def _carbon_unit(cls, column: str) -> str:
+        return _column_unit(column, _CARBON_UNITS, "g/kWh")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Signals:
+        sources = [
+            self.csv is not None,
+            self.price_usd_per_mwh is not None,
+            self.time_of_use is not None,
+        ]
+        if sum(sources) != 1:
+            raise ValueError("give exactly one of csv, price_usd_per_mwh, time_of_use")
+        if self.price_usd_per_mwh is not None and self.carbon_g_per_kwh is None:
+            raise ValueError("constant signals need carbon_g_per_kwh too")
+        return self
+
+
+MAX_CP_INTERVALS = 1_000  # coincident-peak intervals listed in the scenario
+
+
+class CoincidentPeaks(Strict):
+    """Coincident-peak charges (ERCOT 4CP, PJM 5CP; microgrid/coincident_peak.py): the
+    tag is the average import over the `n_peaks` intervals, billed at `usd_per_mw_year`."""
+
+    # USD per MW of tag per year (ERCOT 4CP transmission: about 25,000)
+    usd_per_mw_year: float = Field(ge=0, le=10_000_000)
+    n_peaks: int = Field(ge=1, le=100)  # 4 for ERCOT 4CP, 5 for PJM 5CP
+    # The intervals' local start times (the truth the bill uses), or a CSV of them
+    intervals: Annotated[list[Time], Field(max_length=MAX_CP_INTERVALS)] | None = None
+    intervals_csv: Path | None = None
+    interval_minutes: Literal[15, 30, 60] = 15
+    # "known": the intervals are priced (hindsight); "alerts": only daily peak alerts are
+    # (an expected-cost charge on each alert window), the intervals bill in hindsight
+    mode: Literal["known", "alerts"] = "known"
+    alerts_csv: Path | None = None  # date, probability, window_start_local, window_end_local
+    alert_notice_hours: float = Field(default=24.0, ge=0, le=24 * 31)
+
+    @model_validator(mode="after")
+    def _sources(self) -> CoincidentPeaks:
+        if (self.intervals is None) == (self.intervals_csv is None):
+            raise ValueError("give exactly one of intervals, intervals_csv")
+        if (self.mode == "alerts") != (self.alerts_csv is not None):
+            raise ValueError("alerts_csv is needed in mode 'alerts' and used only there")
+        return self
+
+
+MonthLabel = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class Tariff(Strict):
+    """A utility rate in URDB JSON (microgrid/tariffs, docs/tariffs.md)."""
+
+    urdb: Path  # a rate object, a list of them, or an API response {"items": [...]}
+    label: Name | None = None  # picks the rate when the file holds several
+    # "add_to_wholesale": import price = wholesale + import adder + the rate's energy charge;
+    # "tariff_only": import price = import adder + the rate's energy charge
+    energy: Literal["add_to_wholesale", "tariff_only"] = "add_to_wholesale"
+    # Flat-demand peaks (MW) of local months before the period ("2023-05": 80), for the
+    # rate's ratchets; a month not listed counts 0
+    prior_monthly_peaks_mw: Annotated[dict[MonthLabel, PowerMW], Field(max_length=24)] = {}
+
+
+class GridConnection(Strict):
+    import_max_mw: PowerMW
+    export_max_mw: PowerMW = 0.0
+    import_adder_usd_per_mwh: PriceUSDPerMWh = 0.0
+    export_adder_usd_per_mwh: PriceUSDPerMWh = 0.0
+    # USD per kW of the month's peak: real tariffs are below 100.
+    demand_charge_usd_per_kw_month: float = Field(default=0.0, ge=0, le=10_000)
+    # A month the period covers in part: "prorated" bills the period's share of the
+    # month's hours, "full_month" the whole month's charge (microgrid/billing.py).
+    demand_charge_billing: Literal["prorated", "full_month"] = "prorated"
+    ramp_mw_per_h: PowerMW | None = None
+    coincident_peaks: CoincidentPeaks | None = None
+    tariff: Tariff | None = None

@@ -1,0 +1,123 @@
+"""Scenario sections of the site and what is built on it: place, period, weather, PV,
+wind, battery and generators."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from microgrid.scenario_fields import (
+    CarbonGPerKWh,
+    CostUSDPerMWh,
+    Efficiency,
+    EnergyMWh,
+    Frac,
+    Name,
+    PowerMW,
+    Strict,
+    TempC,
+    Time,
+    TimeZoneName,
+)
+from microgrid.wall_time import check_order
+
+
+class Site(Strict):
+    name: Name = ""
+    latitude_deg: float = Field(ge=-90, le=90)
+    longitude_deg: float = Field(ge=-180, le=180)
+    altitude_m: float = Field(default=0.0, ge=-500, le=9000)
+    timezone: TimeZoneName
+
+
+class Period(Strict):
+    """Horizon [start, end); times without an offset are local wall time at the site."""
+
+    start: Time
+    end: Time
+    step_minutes: Literal[60, 30, 15] = 60
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        check_order(self.start, self.end)
+        return self
+
+
+class Weather(Strict):
+    """Weather source: a pvlib-readable TMY2/TMY3/EPW file, a shipped site CSV, or none."""
+
+    source: Literal["site_csv", "tmy", "clearsky"]
+    path: Path | None = None
+    # Clear-sky only: no measured weather; a constant air temperature.
+    temp_air_c: TempC = 25.0
+    # Site CSV: the fixed UTC offset of its `time_local` stamps (see docs/weather.md);
+    # +-18 h is the widest offset datetime and ISO 8601 allow.
+    utc_offset_seconds: int | None = Field(default=None, ge=-18 * 3600, le=18 * 3600)
+
+    @model_validator(mode="after")
+    def _path_needed(self) -> Weather:
+        if self.source != "clearsky" and self.path is None:
+            raise ValueError(f"weather source {self.source!r} needs a path")
+        return self
+
+
+class PV(Strict):
+    dc_mw: PowerMW
+    ac_mw: PowerMW
+    tilt_deg: float = Field(default=25.0, ge=0, le=90)
+    azimuth_deg: float = Field(default=180.0, ge=0, lt=360)
+    gamma_pdc_per_c: float = Field(default=-0.0037, ge=-0.01, le=0)
+    losses_pct: float = Field(default=14.0, ge=0, lt=100)
+    inverter_efficiency: Efficiency = 0.96
+
+
+class Wind(Strict):
+    turbine_type: Name
+    n_turbines: int = Field(ge=0, le=100_000)
+    hub_height_m: float = Field(gt=0, le=500)  # the tallest turbines stand below 300 m
+
+
+class Battery(Strict):
+    power_mw: PowerMW
+    energy_mwh: EnergyMWh
+    charge_efficiency: Efficiency = 0.95
+    discharge_efficiency: Efficiency = 0.95
+    soc_min_frac: Frac = 0.1
+    soc_max_frac: Frac = 0.9
+    soc_initial_frac: Frac = 0.5
+    soc_final_frac: Frac | None = 0.5
+    wear_usd_per_mwh: CostUSDPerMWh = 0.0
+    no_simultaneous_charge_discharge: bool = True
+
+    @model_validator(mode="after")
+    def _soc_order(self) -> Battery:
+        if self.soc_min_frac > self.soc_max_frac:
+            raise ValueError(
+                f"soc_min_frac ({self.soc_min_frac}) > soc_max_frac ({self.soc_max_frac})"
+            )
+        for name in ("soc_initial_frac", "soc_final_frac"):
+            v = getattr(self, name)
+            if v is not None and not self.soc_min_frac <= v <= self.soc_max_frac:
+                raise ValueError(f"{name} ({v}) outside [soc_min_frac, soc_max_frac]")
+        return self
+
+
+class Generator(Strict):
+    name: Name = "backup"
+    capacity_mw: PowerMW
+    fuel_usd_per_mwh: CostUSDPerMWh
+    carbon_g_per_kwh: CarbonGPerKWh
+    min_load_frac: Frac = 0.0
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        # The optimizer names its variables after the generator ('-' becomes '_').
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", v):
+            raise ValueError(
+                "a generator name uses letters, digits, '_' and '-', starting with a letter or '_'"
+            )
+        return v

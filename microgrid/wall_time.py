@@ -1,0 +1,69 @@
+"""Wall time at a site and UTC: the scenario's and its data files' times, and the steps
+of a regular UTC index. UTC inside; a naive time is wall time in the site's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from microgrid.scenario_checks import local_time_problem
+
+
+def known_timezone(name: str) -> str:
+    """An IANA zone that both zoneinfo and pandas accept (pandas refuses `localtime`)."""
+    try:
+        ZoneInfo(name)
+        pd.Timestamp("2000-01-01").tz_localize(name)
+    except (ZoneInfoNotFoundError, KeyError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as UTC)") from None
+    return name
+
+
+def check_order(start: datetime, end: datetime) -> None:
+    """End after start; both local (no offset) or both with an offset, so they compare."""
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        raise ValueError("give start and end both with a UTC offset or both without")
+    if end <= start:
+        raise ValueError("end must be after start")
+
+
+def wall_time_utc(t: datetime, zone: str, offset_allowed: bool = True) -> pd.Timestamp:
+    """`t` as UTC; a naive `t` is wall time in `zone`. ValueError in the words the YAML's
+    own times get (`local_time_problem`) when that wall time falls in a DST gap or overlap."""
+    why = local_time_problem(pd.Timestamp(t).to_pydatetime(warn=False), zone, offset_allowed)
+    if why:
+        raise ValueError(why)
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(zone)
+    return ts.tz_convert("UTC")
+
+
+def parse_time_utc(text: str, zone: str, offset_allowed: bool = True) -> pd.Timestamp:
+    """An ISO 8601 time from a data file as UTC; without an offset it is wall time in
+    `zone`. ValueError naming the text when it is no time or no single instant."""
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"not a time: {text!r} ({exc})") from None
+    if pd.isna(ts):
+        raise ValueError(f"not a time: {text!r} (ISO 8601, such as 2023-08-25T19:00)")
+    return wall_time_utc(ts, zone, offset_allowed)
+
+
+def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """The step of a regular UTC index (its freq, else its first difference, else 1 h)."""
+    if index.freq is not None:
+        return pd.Timedelta(index.freq)
+    return index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+
+
+def overlap_mask(
+    index: pd.DatetimeIndex, start_utc: pd.Timestamp, end_utc: pd.Timestamp
+) -> np.ndarray:
+    """bool per step of a regular UTC index: the step overlaps [start_utc, end_utc)."""
+    step = step_of(index)
+    return np.asarray((index < end_utc) & (index + step > start_utc))
