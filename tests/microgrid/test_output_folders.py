@@ -217,7 +217,9 @@ def _run_with_closed_stdout(argv: list[str], cwd: Path) -> subprocess.CompletedP
 
 @pytest.mark.slow
 def test_a_closed_stdout_ends_quietly_with_the_result_written(tmp_path, tiny):
-    proc = _run_with_closed_stdout(["run", str(tiny), "--out", "res", "--no-powerflow"], tmp_path)
+    # --quiet: a solve slowed past 2 s by a busy machine prints a progress line on stderr
+    argv = ["run", str(tiny), "--out", "res", "--no-powerflow", "--quiet"]
+    proc = _run_with_closed_stdout(argv, tmp_path)
     assert (proc.returncode, proc.stderr) == (EXIT_STDOUT_CLOSED, "")
     res = tmp_path / "res"
     assert {MARKER_NAME, "summary.json", "timeseries.csv", "report.html"} <= set(os.listdir(res))
@@ -258,7 +260,8 @@ def test_ctrl_c_during_the_swap_finishes_it_then_says_so(tmp_path, tiny, monkeyp
 
     monkeypatch.setattr(resultdir, "replace_dir", replace_after_ctrl_c)
     capsys.readouterr()
-    assert main(["run", str(tiny), "--out", str(out), "--no-powerflow"]) == EXIT_INTERRUPTED
+    argv = ["run", str(tiny), "--out", str(out), "--no-powerflow", "--quiet"]
+    assert main(argv) == EXIT_INTERRUPTED
     err = capsys.readouterr().err
     assert err == f"interrupted after the result was written: {out} is complete\n"
     assert (out / "summary.json").read_text() != "old\n"
@@ -286,7 +289,8 @@ def test_a_ctrl_c_python_drops_still_stops_the_write(tmp_path, tiny, monkeypatch
 
     monkeypatch.setattr(microgrid.output, "_write_files", fill_then_drop_a_ctrl_c)
     out = tmp_path / "res"
-    assert main(["run", str(tiny), "--out", str(out), "--no-powerflow"]) == EXIT_INTERRUPTED
+    argv = ["run", str(tiny), "--out", str(out), "--no-powerflow", "--quiet"]
+    assert main(argv) == EXIT_INTERRUPTED
     assert KeyboardInterrupt in [type(u.exc_value) for u in dropped]
     assert capsys.readouterr().err == "interrupted\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]  # nothing written
