@@ -7,9 +7,17 @@ fixed charge (`fixed_usd`, which no schedule can change) and the demand-response
 program's payments and penalties (`dr_*_usd`, negative when paid to the site).
 
 Each billing month (local calendar month, as the utility bills it) gets its own lines: the
-energy lines of its steps, the demand charges and tiers whose key names the month
-(`demand_flat@2023-08`), its share of the fixed charge. The months' lines add up to the
-totals; a charge whose key names no month is listed under the horizon only.
+energy lines of its steps (a step across a month's start split by its hours on each side),
+the demand charges and tiers whose key names the month (`demand_flat@2023-08`), its share
+of the fixed charge. The months' lines add up to the totals; a charge whose key names no
+month is listed under the horizon only.
+
+Coincident peaks in mode "alerts": the plan minimised the alert days' expected charges,
+which no utility bills. The bill prices the real intervals instead
+(`microgrid.coincident_peak.hindsight_grid`: line `coincident_peak_usd`) and lists the
+expected charge beside it under `estimates` (`coincident_peak_expected_usd`), a planning
+estimate outside the bill's total (it is in the run's `total_cost_usd`, which is the
+plan's cost as optimised).
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.billing import month_labels
+from microgrid.billing import month_of_key, step_hours_by_month
+from microgrid.coincident_peak import EXPECTED_LINE, hindsight_grid
 from microgrid.scenario import Scenario
-from microgrid.tariffs import scenario_fixed_charge_usd
+from microgrid.tariffs import scenario_fixed_charge_by_month_usd
 from optimize.bill import billed_demand_mw, grid_bill, tiers_usd
 
 _LABELS = {
@@ -38,7 +47,7 @@ _LABELS = {
     "export_net_metering": "Export credit (net metering)",
     "demand_flat": "Demand charge (monthly peak)",
     "coincident_peak": "Coincident-peak charge",
-    "coincident_peak_expected": "Coincident-peak alerts (expected charge)",
+    EXPECTED_LINE: "Coincident-peak alerts: expected charge (planning estimate)",
     "fixed": "Fixed charge",
     "dr_capacity": "DR program: capacity payment",
     "dr_energy": "DR program: energy payment",
@@ -48,7 +57,6 @@ _NUMBERED = (
     (re.compile(r"energy_period_(\d+)"), "Energy, tariff period {}"),
     (re.compile(r"demand_tou_(\d+)"), "Demand charge, TOU period {}"),
 )
-_MONTH = re.compile(r"@(\d{4}-\d{2})")
 
 
 def line_label(key: str) -> str:
@@ -61,11 +69,6 @@ def line_label(key: str) -> str:
         if match:
             return text.format(match.group(1))
     return item.replace("_", " ").capitalize()
-
-
-def _month_of_key(key: str) -> str | None:
-    match = _MONTH.search(key)
-    return match.group(1) if match else None
 
 
 def _add(lines: dict[str, float], key: str, usd: float) -> None:
@@ -81,23 +84,21 @@ def grid_bill_by_month(
     export_mw: np.ndarray,
 ) -> dict[str, dict[str, float]]:
     """Local billing month ("YYYY-MM", or "horizon" for a charge naming no month) -> its
-    grid bill lines (USD). Summed over months they equal `grid_bill` of the series."""
+    grid bill lines (USD). Summed over months they equal `grid_bill` of the series: energy
+    is linear, so each month takes its hours of each step."""
     imp = np.asarray(import_mw, dtype=float)
     exp = np.asarray(export_mw, dtype=float)
     energy_only = dataclasses.replace(grid, peak_charges=(), energy_tiers=())
-    labels = month_labels(index, timezone)
     months: dict[str, dict[str, float]] = {}
-    for month in dict.fromkeys(labels.tolist()):
-        mask = labels == month
-        months[month] = grid_bill(
-            energy_only, step_h, np.where(mask, imp, 0.0), np.where(mask, exp, 0.0)
-        )
+    for month, hours in step_hours_by_month(index, timezone, step_h).items():
+        in_month = hours / step_h  # 1 for a step inside the month, its part for a straddler
+        months[month] = grid_bill(energy_only, step_h, imp * in_month, exp * in_month)
     billed = billed_demand_mw(grid, imp)
     for c in grid.peak_charges:
-        lines = months.setdefault(_month_of_key(c.key) or "horizon", {})
+        lines = months.setdefault(month_of_key(c.key) or "horizon", {})
         _add(lines, f"{c.line_item}_usd", c.usd_per_mw * billed[c.key])
     for x in grid.energy_tiers:
-        lines = months.setdefault(_month_of_key(x.key) or "horizon", {})
+        lines = months.setdefault(month_of_key(x.key) or "horizon", {})
         for line, usd in tiers_usd((x,), step_h, imp).items():
             _add(lines, f"{line}_usd", usd)
     return months
@@ -144,16 +145,15 @@ def bill_summary(
     }
 
 
-def fixed_usd_by_month(scenario: Scenario, index: pd.DatetimeIndex) -> dict[str, float]:
-    """The tariff's fixed charge (USD) per local billing month of `index` (pro-rated as
-    the tariff's charges are); empty without a tariff."""
-    if scenario.grid.tariff is None:
+def planning_estimates(grid: optimize.Grid, import_mw) -> dict[str, float]:
+    """`summary["bill"]["estimates"]`: the coincident-peak alert days' expected charge
+    (`coincident_peak_expected_usd`) on `grid`'s alert charges, which the plan minimised
+    and no utility bills; empty without alert charges."""
+    alerts = [c for c in grid.peak_charges if c.line_item == EXPECTED_LINE]
+    if not alerts:
         return {}
-    labels = month_labels(index, scenario.site.timezone)
-    return {
-        month: scenario_fixed_charge_usd(scenario, index[labels == month])
-        for month in dict.fromkeys(labels.tolist())
-    }
+    billed = billed_demand_mw(grid, np.asarray(import_mw, dtype=float))
+    return {f"{EXPECTED_LINE}_usd": float(sum(c.usd_per_mw * billed[c.key] for c in alerts))}
 
 
 def site_bill(
@@ -164,18 +164,23 @@ def site_bill(
     dispatch_bill: dict[str, float],
 ) -> dict:
     """`summary["bill"]` of a run: the grid's lines on `series` (the plan's, or the
-    actual rows in operate mode, priced on `grid`), the tariff's fixed charge, and the DR
-    program's lines from the dispatch's bill (`dr_*_usd`)."""
+    actual rows in operate mode, priced on `grid`) as the utility bills them (the real
+    coincident-peak intervals in place of alert days' expected charges, which are listed
+    under `estimates`), the tariff's fixed charge, and the DR program's lines from the
+    dispatch's bill (`dr_*_usd`)."""
     program = {k: v for k, v in dispatch_bill.items() if k.startswith("dr_")}
-    return bill_summary(
-        grid,
+    bill = bill_summary(
+        hindsight_grid(scenario, index, grid),
         scenario.step_h,
         index,
         scenario.site.timezone,
         series,
-        fixed_usd_by_month(scenario, index),
+        scenario_fixed_charge_by_month_usd(scenario, index),
         program,
     )
+    bill["estimates"] = planning_estimates(grid, series["grid_import_mw"].to_numpy())
+    bill["labels"].update({key: line_label(key) for key in bill["estimates"]})
+    return bill
 
 
 def bill_table(bill: dict) -> pd.DataFrame:

@@ -11,22 +11,32 @@ bills the month's charge times the period's share of the month's hours:
 in local time, with the month's real length: the elapsed time from its first instant to
 the next month's (a month with a daylight-saving change has 743 or 745 hours; a month
 whose first midnight the clocks skip starts at the change). A month the period covers
-whole has share 1 either way.
+whole has share 1 either way. The hours inside the period are real hours: a step that
+straddles a month's first instant (hourly UTC steps from a half-hour local start in a
+half-hour zone such as Asia/Kolkata) gives each month the part on its side
+(`step_hours_by_month`); such a step's peak and tiered energy still count in the month it
+starts in (the model has one month per step).
 
 The scenario's flat charge (`grid.demand_charge_usd_per_kw_month`) becomes one
 `optimize.PeakCharge` per billing month over that month's steps: key
 `demand_flat@YYYY-MM`, bill line `demand_flat`, USD per MW = 1000 × USD per kW-month ×
 share.
+
+`demand_charge_summary` says how every demand charge was billed (summary.json
+`["demand_charge"]`): per billing month and charge, the rate, the billed demand and what
+set it (the peak, or a ratchet), so that the parts add up to the demand cost.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.coincident_peak import EXPECTED_LINE
 from microgrid.wall_time import step_of
 from optimize.bill import billed_demand_mw, peaks_mw
 
@@ -34,12 +44,23 @@ BILLING_METHODS = ("prorated", "full_month")
 
 
 FLAT_LINE = "demand_flat"
+_TOU_LINE = re.compile(r"demand_tou_(\d+)")
+_MONTH_OF_KEY = re.compile(r"@(\d{4}-\d{2})")
 _SEARCH_SPAN = pd.Timedelta(days=2)
+# billed demand above the peak by more than this (relative) was set by a ratchet
+_RATCHET_TOLERANCE = 1e-9
 
 
 def month_labels(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
-    """The local calendar month of each step, ``"YYYY-MM"``."""
+    """The local calendar month each step starts in, ``"YYYY-MM"``."""
     return np.asarray(index.tz_convert(timezone).strftime("%Y-%m"))
+
+
+def month_of_key(key: str) -> str | None:
+    """The billing month a charge's key names (`demand_flat@2023-08`, `cp_alert@2023-08-25`
+    -> "2023-08"), None when it names none."""
+    match = _MONTH_OF_KEY.search(key)
+    return match.group(1) if match else None
 
 
 def billing_months(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
@@ -74,6 +95,11 @@ def _local_month_start_utc(year: int, month: int, timezone: str) -> pd.Timestamp
     return _first_reaching(first_day, seconds, timezone)
 
 
+def _year_month(label: str) -> tuple[int, int]:
+    year, month = (int(part) for part in str(label).split("-"))
+    return year, month
+
+
 def _month_hours(year: int, month: int, timezone: str) -> float:
     """Elapsed hours of a local calendar month, from its first instant to the next month's
     (a month with a DST change has 743 or 745 hours)."""
@@ -82,6 +108,30 @@ def _month_hours(year: int, month: int, timezone: str) -> float:
         year, month, timezone
     )
     return elapsed / pd.Timedelta(hours=1)
+
+
+def step_hours_by_month(
+    index: pd.DatetimeIndex, timezone: str, step_h: float
+) -> dict[str, np.ndarray]:
+    """Local calendar month (``"YYYY-MM"``, in order) -> the hours of each step inside it.
+
+    A step lies in the month it starts in, unless it straddles the next month's first
+    instant (a half-hour zone on hourly UTC steps): then each month has the hours on its
+    side. Steps are at most an hour long, so a step meets at most two months."""
+    step = pd.Timedelta(hours=step_h)
+    first = month_labels(index, timezone)
+    last = month_labels(index + step - pd.Timedelta(1, "ns"), timezone)
+    order = np.column_stack((first, last)).ravel().tolist()
+    hours = {label: np.zeros(len(index)) for label in dict.fromkeys(order)}
+    straddles = first != last
+    for label, h in hours.items():
+        h[(first == label) & ~straddles] = step_h
+    for t in np.flatnonzero(straddles):
+        boundary = _local_month_start_utc(*_year_month(last[t]), timezone)
+        before_h = (boundary - index[t]) / pd.Timedelta(hours=1)
+        hours[first[t]][t] = before_h
+        hours[last[t]][t] = step_h - before_h
+    return hours
 
 
 def demand_charge_shares(
@@ -93,12 +143,10 @@ def demand_charge_shares(
         raise ValueError(f"unknown demand-charge billing {billing!r}")
     if billing == "full_month" or len(index) == 0:
         return None
-    labels = month_labels(index, timezone)
     shares = {}
-    for label in dict.fromkeys(labels):
-        covered_h = int(np.count_nonzero(labels == label)) * step_h  # a Python float
-        year, month = (int(part) for part in str(label).split("-"))
-        shares[str(label)] = min(1.0, covered_h / _month_hours(year, month, timezone))
+    for label, hours in step_hours_by_month(index, timezone, step_h).items():
+        covered_h = float(hours.sum())
+        shares[label] = min(1.0, covered_h / _month_hours(*_year_month(label), timezone))
     return shares
 
 
@@ -125,28 +173,82 @@ def flat_demand_charges(
     )
 
 
+def _charge_kind(line_item: str) -> tuple[str, int | None]:
+    """(kind, TOU period) of a demand charge's line item: ("flat", None), ("tou", 2) for
+    `demand_tou_2`, ("coincident_peak_alert", None) for an alert day's expected charge;
+    any other line is its own kind."""
+    if line_item == FLAT_LINE:
+        return "flat", None
+    if line_item == EXPECTED_LINE:
+        return "coincident_peak_alert", None
+    match = _TOU_LINE.fullmatch(line_item)
+    if match:
+        return "tou", int(match.group(1))
+    return line_item, None
+
+
+def _charge_entry(
+    c: optimize.PeakCharge, share: float | None, peak_mw: float, billed_mw: float
+) -> dict:
+    """One demand charge as billed: kind, rate, metered peak, billed demand, charge.
+    `usd_per_kw_month` is the rate before pro-rating (None for an alert day's charge,
+    which is per MW of its window's peak, not per month)."""
+    kind, period = _charge_kind(c.line_item)
+    monthly = kind != "coincident_peak_alert" and share is not None and share > 0
+    ratchet = billed_mw > peak_mw + _RATCHET_TOLERANCE * max(1.0, abs(peak_mw))
+    return {
+        "key": c.key,
+        "line_item": c.line_item,
+        "kind": kind,
+        "period": period,
+        "usd_per_kw_month": c.usd_per_mw / share / 1000.0 if monthly else None,
+        "usd_per_mw": c.usd_per_mw,
+        "peak_import_mw": peak_mw,
+        "billed_demand_mw": billed_mw,
+        "set_by": "ratchet" if ratchet else "peak",
+        "charge_usd": c.usd_per_mw * billed_mw,
+    }
+
+
+def _month_entry(month: str, share: float | None, peak_mw: float, charges: list) -> dict:
+    return {
+        "month": month,
+        "share_billed": share,
+        "peak_import_mw": peak_mw,
+        "charge_usd": float(sum(c["charge_usd"] for c in charges)),
+        "charges": charges,
+    }
+
+
+def _share_of(month: str, shares: dict[str, float] | None) -> float | None:
+    """A billing month's share billed (1 under full-month billing); None for "horizon"."""
+    return None if month == "horizon" else (shares or {}).get(month, 1.0)
+
+
 def demand_charge_summary(
     grid: optimize.Grid, index: pd.DatetimeIndex, timezone: str, billing: str, import_mw
 ) -> dict:
-    """`summary.json["demand_charge"]`: the billing method, the flat charge (USD per
-    kW-month) and, per billing month, its local month, share billed, peak import (MW) and
-    charge (USD), from the grid's flat charges (`demand_flat@YYYY-MM`)."""
-    flat = [c for c in grid.peak_charges if c.line_item == FLAT_LINE]
+    """`summary.json["demand_charge"]`: the billing method, the demand cost (`charge_usd`)
+    and, per billing month the grid's charges name (`demand_flat@YYYY-MM`,
+    `cp_alert@YYYY-MM-DD`; "horizon" for a key naming none), its share billed, its metered
+    peak import (MW), its charge (USD) and each of its charges (`_charge_entry`): the
+    parts add up to the month's charge and the months to `charge_usd`."""
+    imp = np.asarray(import_mw, dtype=float)
     step_h = step_of(index) / pd.Timedelta(hours=1) if len(index) else 1.0
     shares = demand_charge_shares(index, timezone, step_h, billing)
-    billed = billed_demand_mw(grid, np.asarray(import_mw, dtype=float))
-    peaks = peaks_mw(grid.peak_charges, np.asarray(import_mw, dtype=float))
-    months, usd_per_kw_month = [], 0.0
-    for c in flat:
-        month = c.key.split("@", 1)[1]
-        share = (shares or {}).get(month, 1.0)
-        usd_per_kw_month = c.usd_per_mw / share / 1000.0 if share > 0 else usd_per_kw_month
-        months.append(
-            {
-                "month": month,
-                "share_billed": share,
-                "peak_import_mw": peaks[c.key],
-                "charge_usd": c.usd_per_mw * billed[c.key],
-            }
-        )
-    return {"billing": billing, "usd_per_kw_month": usd_per_kw_month, "months": months}
+    labels = month_labels(index, timezone)
+    billed = billed_demand_mw(grid, imp)
+    peaks = peaks_mw(grid.peak_charges, imp)
+    by_month: dict[str, list] = {str(m): [] for m in dict.fromkeys(labels.tolist())}
+    for c in grid.peak_charges:
+        month = month_of_key(c.key) or "horizon"
+        entry = _charge_entry(c, _share_of(month, shares), peaks[c.key], billed[c.key])
+        by_month.setdefault(month, []).append(entry)
+    months = []
+    for month, charges in by_month.items():
+        in_month = labels == month if month != "horizon" else np.ones(len(imp), dtype=bool)
+        peak_mw = float(imp[in_month].max()) if in_month.any() else 0.0
+        if charges:
+            months.append(_month_entry(month, _share_of(month, shares), peak_mw, charges))
+    total_usd = float(sum(m["charge_usd"] for m in months))
+    return {"billing": billing, "charge_usd": total_usd, "months": months}

@@ -23,7 +23,9 @@ Alerts (mode "alerts", risk-aware): only a daily alert (probability p, local win
 known; each alert day is an `optimize.PeakCharge` on its window's peak import at the
 expected rate p · usd_per_mw_year / n (line item "coincident_peak_expected", key
 "cp_alert@YYYY-MM-DD"), seen by the operate controller only `alert_notice_hours` before
-its window starts. The bill (`cp_summary`) prices the real intervals in hindsight.
+its window starts. The expected charges are what the plan minimises, not money: the bill
+(`summary["bill"]`, `hindsight_grid`; `cp_summary`) prices the real intervals in
+hindsight and shows the alerts' expected charge beside it as a planning estimate.
 
 Files: the intervals CSV has one column `interval_start_local`; the alerts CSV has
 `date, probability, window_start_local, window_end_local` (YYYY-MM-DD, then local HH:MM
@@ -301,9 +303,11 @@ def hindsight_grid(
 ) -> optimize.Grid:
     """The grid a run is billed on: in mode "alerts" the alert days' expected charges
     give way to the real intervals' charge (the price part "coincident_peak"); otherwise
-    `grid` itself (known intervals are already priced)."""
+    `grid` itself (known intervals are already priced). A grid that already has the part
+    is returned as it is (the closed loop bills on this grid, and the bill calls this
+    again): the intervals are priced once."""
     case = load_coincident_peaks(scenario)
-    if case is None or case.mode != "alerts":
+    if case is None or case.mode != "alerts" or PRICE_PART in (grid.import_price_parts or {}):
         return grid
     billed = tuple(c for c in grid.peak_charges if c.line_item != EXPECTED_LINE)
     grid = dataclasses.replace(grid, peak_charges=billed)

@@ -6,7 +6,9 @@ intervals (microgrid/coincident_peak.py): interval i's demand D_i = Σ_t w_it ·
 
 Alerts mode: the plan also carries the expected-cost peak charges of the alert days
 (line item "coincident_peak_expected"), a planning device, not money: the summary lists
-each alert day in the horizon with its window's peak import and expected cost. The cost
+each alert day in the horizon with its window's peak import and expected cost, and the
+run's bill (microgrid/bill_summary.py) bills the real intervals with the expected charge
+beside it as a planning estimate. The cost
 of the curtailments (benchmarks/cp_value.py) is what responding cost beyond the same run
 ignoring the alerts, both priced without the alert charges:
 

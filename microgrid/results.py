@@ -150,7 +150,9 @@ def summarize(
         - energy("wind_used_mw")
     )
     facility = energy("facility_load_mw")
-    # what the site pays (the DR program's net included), as cost_breakdown totals it
+    # the plan's cost as cost_breakdown totals it (the DR program's net included); with
+    # coincident-peak alerts it holds their expected charge, which the plan minimised, not
+    # the real intervals' charge that summary["bill"] has (microgrid/bill_summary.py)
     total = sum(c.get(k, 0.0) for k in TOTAL_KEYS)
     n_jobs = len(dispatch.jobs)
     met = sum(1 for j in dispatch.jobs.values() if j.get("unfinished_h", 0.0) <= 1e-6)

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from microgrid.scenario_fields import (
     MAX_TOU_BANDS,
@@ -21,12 +22,61 @@ from microgrid.scenario_fields import (
 
 
 class TimeOfUseBand(Strict):
-    """Price and carbon from `start_hour` (local, inclusive) to `end_hour` (exclusive)."""
+    """Price and carbon from `start_hour` (local, inclusive) to `end_hour` (exclusive); a
+    band whose `start_hour` is after its `end_hour` runs through midnight (22 to 6: the
+    night rate from 22:00 to 06:00). A band from an hour to the same hour is empty and is
+    refused (a whole day is 0 to 24), as are bands that overlap; together the bands cover
+    every local hour of the period."""
 
     start_hour: int = Field(ge=0, le=23)
     end_hour: int = Field(ge=1, le=24)
     price_usd_per_mwh: PriceUSDPerMWh
     carbon_g_per_kwh: CarbonGPerKWh = 0.0
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeOfUseBand:
+        if self.start_hour == self.end_hour:
+            raise ValueError(
+                f"start_hour and end_hour are both {self.start_hour}: the band is empty "
+                "(a whole day is 0 to 24; a band through midnight starts after it ends)"
+            )
+        return self
+
+    @property
+    def hours(self) -> tuple[int, ...]:
+        """The local clock hours (0-23) the band covers, through midnight if it wraps."""
+        if self.start_hour < self.end_hour:
+            return tuple(range(self.start_hour, self.end_hour))
+        return (*range(self.start_hour, 24), *range(self.end_hour))
+
+    def span(self) -> str:
+        """The band's hours as written, e.g. "22-6"."""
+        return f"{self.start_hour}-{self.end_hour}"
+
+
+def _band_error(i: int, band: TimeOfUseBand, message: str) -> ValidationError:
+    """An error located at band `i` of the list (`signals.time_of_use.<i>`, with its YAML
+    line), raised from the list's validator, which alone sees every band."""
+    details = InitErrorDetails(
+        type=PydanticCustomError("time_of_use_band", message), loc=(i,), input=band
+    )
+    return ValidationError.from_exception_data("Signals", [details])
+
+
+def _no_overlaps(bands: list[TimeOfUseBand]) -> list[TimeOfUseBand]:
+    """Each local hour takes one band: a later band overlapping an earlier one is refused
+    (it would win silently)."""
+    for i, band in enumerate(bands):
+        for j, earlier in enumerate(bands[:i]):
+            common = sorted(set(band.hours) & set(earlier.hours))
+            if common:
+                raise _band_error(
+                    i,
+                    band,
+                    f"band {i} ({band.span()}) overlaps band {j} ({earlier.span()}) at local "
+                    f"hour(s) {common}: each hour of the day takes one band",
+                )
+    return bands
 
 
 # Units a signal column's name may state (tokens of the name, see `_stated_units`). The
@@ -85,6 +135,11 @@ class Signals(Strict):
     # read from the row t + price_shift_h); see docs/data-quality.md. The hours shifted
     # past the file's end repeat its last price.
     price_shift_h: int = Field(default=0, ge=-24, le=24)
+
+    @field_validator("time_of_use")
+    @classmethod
+    def _bands_apart(cls, bands: list[TimeOfUseBand] | None) -> list[TimeOfUseBand] | None:
+        return None if bands is None else _no_overlaps(bands)
 
     @field_validator("price_column")
     @classmethod

@@ -11,7 +11,6 @@ from microgrid.datafiles import not_utf8_error, require_data_file
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_fields import MAX_CARBON_G_PER_KWH, MAX_PRICE_USD_PER_MWH
-from microgrid.scenario_grid import Signals
 from microgrid.wall_time import step_of
 
 # A CSV's data row i (0-based) sits on file line i + 2: line 1 is the header.
@@ -184,18 +183,22 @@ def _on_index(
     return pd.DataFrame(frame.to_numpy()[pos], index=index, columns=frame.columns)
 
 
-def _time_of_use(signals: Signals, index: pd.DatetimeIndex, tz: str) -> pd.DataFrame:
-    hours = index.tz_convert(tz).hour.to_numpy()
+def _time_of_use(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Each step takes the band of the local hour it starts in (the schema has refused
+    overlapping and empty bands); every local hour the period meets needs a band."""
+    hours = index.tz_convert(scenario.site.timezone).hour.to_numpy()
     price = np.full(len(index), np.nan)
     carbon = np.full(len(index), np.nan)
-    for band in signals.time_of_use or []:
-        sel = (hours >= band.start_hour) & (hours < band.end_hour)
+    for band in scenario.signals.time_of_use or []:
+        sel = np.isin(hours, band.hours)
         price[sel] = band.price_usd_per_mwh
         carbon[sel] = band.carbon_g_per_kwh
     if np.isnan(price).any():
         missing = sorted(set(hours[np.isnan(price)].tolist()))
-        raise InputError(
-            f"time_of_use does not cover local hour(s) {missing}", field="signals.time_of_use"
+        raise scenario.error(
+            f"the bands do not cover local hour(s) {missing} of the period: every hour "
+            "needs a band (one through midnight starts after it ends, e.g. 22 to 6)",
+            "signals.time_of_use",
         )
     return pd.DataFrame({"price_usd_per_mwh": price, "carbon_g_per_kwh": carbon}, index=index)
 
@@ -219,7 +222,7 @@ def load_signals(scenario: Scenario, index: pd.DatetimeIndex | None = None) -> p
             frame["price_usd_per_mwh"] = price.ffill().bfill()
         return _on_index(frame, index, path, sig.edge_fill_hours)
     if sig.time_of_use is not None:
-        return _time_of_use(sig, index, scenario.site.timezone)
+        return _time_of_use(scenario, index)
     return pd.DataFrame(
         {
             "price_usd_per_mwh": np.full(len(index), float(sig.price_usd_per_mwh)),

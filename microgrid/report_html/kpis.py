@@ -52,7 +52,9 @@ _ENERGY = (
     ("grid_import_mwh", "Energy imported", "MWh", 1, "Energy bought from the grid."),
     ("grid_export_mwh", "Energy exported", "MWh", 1, "Energy sold to the grid."),
     ("peak_import_mw", "Peak import", "MW", 1,
-     "The highest step-average grid import: the demand charge is billed on it."),
+     "The highest step-average grid import of the period. Each demand charge bills the "
+     "peak of its own month or TOU period, or a ratchet's higher demand: the demand "
+     "charge says which."),
     ("renewable_share", "Renewable share", "%", 1,
      "The share of the facility's energy that on-site PV and wind supplied in the same "
      "hour (what is exported or stored is not counted)."),
@@ -60,20 +62,84 @@ _ENERGY = (
 )  # fmt: skip
 
 
+def _charge_text(c: dict, share: float | None) -> str:
+    """One monthly demand charge as billed, its parts multiplying to its USD, e.g. "flat 12
+    USD/kW-month × 80.0 MW (set by a ratchet, above the peak of 29.4 MW) × 13.3 % = 128,000
+    USD"."""
+    demand = f"{number(c['billed_demand_mw'], 1)} MW"
+    if c.get("set_by") == "ratchet":
+        demand += f" (set by a ratchet, above the peak of {number(c['peak_import_mw'], 1)} MW)"
+    usd = f"{number(c['charge_usd'], 0)} USD"
+    kind = c.get("kind")
+    name = {"flat": "flat", "tou": f"TOU period {c.get('period')}"}.get(kind, str(kind))
+    rate = c.get("usd_per_kw_month")
+    if rate is None or share is None:
+        return f"{name} {number(c['usd_per_mw'], 0)} USD/MW × {demand} = {usd}"
+    return (
+        f"{name} {number(rate, None)} USD/kW-month × {demand} × {number(100 * share, 1)} % = {usd}"
+    )
+
+
+def _alerts_text(alerts: list[dict]) -> str:
+    """The coincident-peak alert days' expected charges, e.g. "coincident-peak alerts
+    (expected charges, a planning estimate): 2023-08-24 3,125 USD/MW × 20.7 MW (the alert
+    window's peak) = 64,755 USD"."""
+    days = [
+        f"{str(c.get('key', '')).partition('@')[2]} {number(c['usd_per_mw'], 0)} USD/MW × "
+        f"{number(c['billed_demand_mw'], 1)} MW (the alert window's peak) = "
+        f"{number(c['charge_usd'], 0)} USD"
+        for c in alerts
+    ]
+    return "coincident-peak alerts (expected charges, a planning estimate): " + ", ".join(days)
+
+
+def _month_text(m: dict) -> str:
+    """A billing month's demand charges, e.g. "2023-09 (13.3 % of the month, metered peak
+    29.4 MW): flat ... = 128,000 USD"."""
+    share = m.get("share_billed")
+    head = f"{m['month']} ("
+    if share is not None:
+        head += f"{number(100 * share, 1)} % of the month, "
+    head += f"metered peak {number(m['peak_import_mw'], 1)} MW)"
+    charges = m.get("charges", [])
+    alerts = [c for c in charges if c.get("kind") == "coincident_peak_alert"]
+    parts = [_charge_text(c, share) for c in charges if c not in alerts]
+    if alerts:
+        parts.append(_alerts_text(alerts))
+    return head + (": " + ", ".join(parts) if parts else "")
+
+
 def demand_meaning(summary: dict) -> str:
-    """How the demand charge was billed, e.g. "8 USD/kW-month on each local calendar
-    month's peak import, prorated: 22.6 % of 2023-08 (peak 87.6 MW)"."""
+    """How the demand charges were billed (summary.json["demand_charge"]): per billing
+    month and charge, the rate, the billed demand (and when a ratchet set it) and the
+    month's share billed, adding up to the total, e.g. "Billed prorated, per local
+    calendar month: 2023-08 (22.6 % of the month, metered peak 87.6 MW): flat 8
+    USD/kW-month × 87.6 MW × 22.6 % = 158,271 USD. In all 158,271 USD."."""
     d = summary.get("demand_charge")
     if not isinstance(d, dict) or not d.get("months"):
-        return "Billed on the peak grid import."
-    months = ", ".join(
-        f"{100 * m['share_billed']:.1f} % of {m['month']} (peak {m['peak_import_mw']:,.1f} MW)"
-        for m in d["months"]
-    )
+        return "No demand charge in this run."
     billing = str(d.get("billing", "")).replace("_", " ")
+    months = "; ".join(_month_text(m) for m in d["months"])
+    total = d.get("charge_usd")
+    in_all = f" In all {number(total, 0)} USD." if total is not None else ""
+    return f"Billed {billing}, per local calendar month: {months}.{in_all}" + _estimate_note(
+        summary
+    )
+
+
+def _estimate_note(summary: dict) -> str:
+    """In coincident-peak mode "alerts" (planning): which coincident-peak charge the cost
+    holds, the alerts' expected charge, not the real intervals' that the bill has."""
+    bill = summary.get("bill") if isinstance(summary.get("bill"), dict) else {}
+    expected = (bill.get("estimates") or {}).get("coincident_peak_expected_usd")
+    if expected is None:
+        return ""
+    real = (summary.get("coincident_peak") or {}).get("charge_usd")
+    real_text = f" ({number(real, 0)} USD)" if real is not None else ""
     return (
-        f"{number(d['usd_per_kw_month'], None)} USD/kW-month on each local calendar month's "
-        f"peak import, billed {billing}: {months}."
+        f" It holds the coincident-peak alerts' expected charge ({number(expected, 0)} USD), "
+        f"the planning estimate the plan minimised, not the real intervals' charge"
+        f"{real_text} that the bill has."
     )
 
 
@@ -82,6 +148,8 @@ def _money(summary: dict) -> list[Kpi]:
     for key, label, unit, dec, meaning, part in _MONEY:
         if key in summary and not (key in _IF_NOT_ZERO and not summary[key]):
             meaning = meaning or demand_meaning(summary)
+            if key == "total_cost_usd":
+                meaning += _estimate_note(summary)
             if key == "total_cost_usd" and summary.get("mode") == "operate":
                 meaning = meaning.replace("the plan pays", "the plant's actual dispatch paid")
             value = summary[key]

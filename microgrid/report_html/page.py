@@ -166,7 +166,12 @@ def _value_of(summary: dict) -> str:
     if not isinstance(v, dict) or not v:
         return ""
     facts = [(label_of(k), value_text(k, x)) for k, x in v.items()]
-    return "<h3>What storage and job flexibility buy</h3>" + facts_list(facts)
+    return (
+        "<h3>What storage and job flexibility buy</h3><p>storage: asap &rarr; "
+        "storage-optimal, the battery (if any), curtailment, generators and grid exchange "
+        "optimised around asap's jobs within every limit; not the battery's value alone "
+        "(where asap breaks a limit, it holds the cost of keeping it).</p>" + facts_list(facts)
+    )
 
 
 def baselines_section(run: RunData) -> Section:

@@ -124,15 +124,33 @@ def _check_shapes(summary: dict, path: Path) -> None:
     for key in ("mip_gap", "bound_usd", "gap_basis_usd"):
         _number_or_none(solver.get(key), path, f"solver.{key}")
     _check_bill(summary.get("bill"), path)
-    d = summary.get("demand_charge")
-    if d is not None:
-        months = d.get("months") if isinstance(d, dict) else None
-        if not isinstance(months, list) or not all(isinstance(m, dict) for m in months):
-            raise InputError("must hold a list of months", path=str(path), field="demand_charge")
-        _number_or_none(d.get("usd_per_kw_month"), path, "demand_charge.usd_per_kw_month")
-        for i, m in enumerate(months):
-            for key in ("share_billed", "peak_import_mw"):
-                _number_or_none(m.get(key), path, f"demand_charge.months.{i}.{key}", none=False)
+    _check_demand_charge(summary.get("demand_charge"), path)
+
+
+# the numbers of a month's demand charge (summary["demand_charge"]["months"][i]["charges"])
+_CHARGE_NUMBERS = ("usd_per_mw", "peak_import_mw", "billed_demand_mw", "charge_usd")
+
+
+def _check_demand_charge(d: object, path: Path) -> None:
+    """summary["demand_charge"]: a list of months, each with its share, peak and charges."""
+    if d is None:
+        return
+    months = d.get("months") if isinstance(d, dict) else None
+    if not isinstance(months, list) or not all(isinstance(m, dict) for m in months):
+        raise InputError("must hold a list of months", path=str(path), field="demand_charge")
+    _number_or_none(d.get("charge_usd"), path, "demand_charge.charge_usd")
+    for i, m in enumerate(months):
+        field = f"demand_charge.months.{i}"
+        for key in ("share_billed", "peak_import_mw"):
+            _number_or_none(m.get(key), path, f"{field}.{key}", none=False)
+        charges = m.get("charges", [])
+        if not isinstance(charges, list) or not all(isinstance(c, dict) for c in charges):
+            raise InputError("must be a list of objects", path=str(path), field=f"{field}.charges")
+        for j, c in enumerate(charges):
+            for key in _CHARGE_NUMBERS:
+                _number_or_none(c.get(key), path, f"{field}.charges.{j}.{key}", none=False)
+            rate = "usd_per_kw_month"  # None for an alert day's charge (per MW, not month)
+            _number_or_none(c.get(rate), path, f"{field}.charges.{j}.{rate}")
 
 
 def _check_bill(bill: object, path: Path) -> None:
@@ -148,6 +166,13 @@ def _check_bill(bill: object, path: Path) -> None:
         _number_or_none(usd, path, f"bill.lines.{key}", none=False)
         if key not in bill["labels"]:
             raise InputError("has no label", path=str(path), field=f"bill.lines.{key}")
+    estimates = bill.get("estimates", {})
+    if not isinstance(estimates, dict):
+        raise InputError("must be a JSON object", path=str(path), field="bill.estimates")
+    for key, usd in estimates.items():
+        _number_or_none(usd, path, f"bill.estimates.{key}", none=False)
+        if key not in bill["labels"]:
+            raise InputError("has no label", path=str(path), field=f"bill.estimates.{key}")
     for i, m in enumerate(bill["months"]):
         if not (isinstance(m, dict) and isinstance(m.get("lines"), dict)):
             raise InputError("must hold lines", path=str(path), field=f"bill.months.{i}")

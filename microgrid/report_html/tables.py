@@ -114,7 +114,8 @@ def operate_facts(op: dict) -> list[tuple[str, str]]:
 
 def bill_table(bill: dict) -> str:
     """summary.json["bill"]: one row per line item (its label), one column per billing
-    month and the horizon's total; the DR program's lines in the total column only."""
+    month and the horizon's total; the DR program's lines in the total column only; the
+    planning estimates (not billed) below the bill's total."""
     months = bill["months"]
     head = "".join(f"<th>{esc(m['month'])}</th>" for m in months) + "<th>total</th>"
     rows = []
@@ -135,10 +136,22 @@ def bill_table(bill: dict) -> str:
         f'<tr data-key="total_usd"><th>bill total (USD)</th>{totals}'
         f"<td>{value_text('total_usd', bill['total_usd'])}</td></tr>"
     )
+    rows += _estimate_rows(bill, len(months))
     return (
         f'<table class="data"><thead><tr><th>line item</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _estimate_rows(bill: dict, n_months: int) -> list[str]:
+    """Rows below the bill's total for its planning estimates (the coincident-peak alerts'
+    expected charge): shown beside the bill, not in it."""
+    blank = '<td class="na">&mdash;</td>' * n_months
+    return [
+        f'<tr data-key="{esc(key)}" class="estimate"><th>not in the bill: '
+        f"{esc(bill['labels'].get(key, key))} (USD)</th>{blank}<td>{value_text(key, usd)}</td></tr>"
+        for key, usd in (bill.get("estimates") or {}).items()
+    ]
 
 
 def market_facts(summary: dict) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ and the mapping onto the optimiser's Grid (to_grid, scenario_tariff). See docs/t
 
 from microgrid.tariffs.scenario_tariff import (
     grid_with_tariff,
+    scenario_fixed_charge_by_month_usd,
     scenario_fixed_charge_usd,
     scenario_rate,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "rate_from_dict",
     "rate_to_dict",
     "read_urdb",
+    "scenario_fixed_charge_by_month_usd",
     "scenario_fixed_charge_usd",
     "scenario_rate",
     "tariff_grid",

@@ -14,7 +14,7 @@ from microgrid.datafiles import require_data_file
 from microgrid.scenario import Scenario
 from microgrid.tariffs.to_grid import (
     TariffContext,
-    fixed_charge_usd,
+    fixed_charge_by_month_usd,
     has_demand_charges,
     tariff_grid,
 )
@@ -96,12 +96,20 @@ def grid_with_tariff(
     )
 
 
-def scenario_fixed_charge_usd(scenario: Scenario, index: pd.DatetimeIndex) -> float:
-    """The tariff's fixed charge over ``index`` (USD, bill line "fixed"); 0 without one."""
+def scenario_fixed_charge_by_month_usd(
+    scenario: Scenario, index: pd.DatetimeIndex
+) -> dict[str, float]:
+    """The tariff's fixed charge per local billing month of ``index`` (USD, bill line
+    "fixed"); empty without a tariff or a fixed charge."""
     rate = scenario_rate(scenario)
     if rate is None:
-        return 0.0
+        return {}
     g = scenario.grid
-    return fixed_charge_usd(
+    return fixed_charge_by_month_usd(
         rate, index, scenario.site.timezone, scenario.step_h, g.demand_charge_billing
     )
+
+
+def scenario_fixed_charge_usd(scenario: Scenario, index: pd.DatetimeIndex) -> float:
+    """The tariff's fixed charge over ``index`` (USD, bill line "fixed"); 0 without one."""
+    return float(sum(scenario_fixed_charge_by_month_usd(scenario, index).values()))

@@ -18,7 +18,8 @@ USD/MW, so both are multiplied by 1000. ``share_k`` is billing month k's share b
     ratchets: billed flat demand of month k >= f x flat peak of month k - b, for the lookback
               (b, f) pairs of ``lookback_pairs``; months before the horizon give a floor
               f x prior peak (scenario grid.tariff.prior_monthly_peaks_mw, else 0)
-    fixed:    $/month x sum_k share_k, or $/day x horizon hours / 24     -> "fixed"
+    fixed:    per month k, $/month x share_k or $/day x k's hours in the horizon / 24
+                                                                         -> "fixed"
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.billing import demand_charge_shares
+from microgrid.billing import demand_charge_shares, step_hours_by_month
 from microgrid.tariffs.periods import LocalSteps, local_steps, period_of_step
 from microgrid.tariffs.urdb import UrdbRate
 
@@ -254,18 +255,29 @@ def tariff_grid(rate: UrdbRate, ctx: TariffContext) -> TariffGrid:
     )
 
 
+def fixed_charge_by_month_usd(
+    rate: UrdbRate, index: pd.DatetimeIndex, timezone: str, step_h: float, billing: str
+) -> dict[str, float]:
+    """The rate's fixed charge (USD; bill line "fixed") per local billing month of the
+    horizon: $/month times the month's share billed (microgrid.billing; 1 under full-month
+    billing), or $/day times the month's hours in the horizon / 24. A step across a month's
+    start counts its hours on each side. Empty without a fixed charge."""
+    charge = rate.fixedchargefirstmeter or 0.0
+    if not charge or len(index) == 0:
+        return {}
+    hours = step_hours_by_month(index, timezone, step_h)
+    if rate.fixedchargeunits == "$/day":
+        return {month: charge * float(h.sum()) / 24.0 for month, h in hours.items()}
+    shares = demand_charge_shares(index, timezone, step_h, billing) or {}
+    return {month: charge * shares.get(month, 1.0) for month in hours}
+
+
 def fixed_charge_usd(
     rate: UrdbRate, index: pd.DatetimeIndex, timezone: str, step_h: float, billing: str
 ) -> float:
-    """The rate's fixed charge over the horizon (USD; bill line "fixed"): $/month times
-    the months' shares billed (microgrid.billing), or $/day times the horizon's days."""
-    charge = rate.fixedchargefirstmeter or 0.0
-    if not charge or len(index) == 0:
-        return 0.0
-    if rate.fixedchargeunits == "$/day":
-        return charge * len(index) * step_h / 24.0
-    ctx = TariffContext(index=index, timezone=timezone, step_h=step_h, billing=billing)
-    return float(charge * month_shares(ctx, local_steps(index, timezone)).sum())
+    """The rate's fixed charge over the horizon (USD): the sum of its months'
+    (`fixed_charge_by_month_usd`)."""
+    return float(sum(fixed_charge_by_month_usd(rate, index, timezone, step_h, billing).values()))
 
 
 def has_demand_charges(rate: UrdbRate) -> bool:

@@ -70,7 +70,11 @@ def test_scenario_bills_the_optimum_by_its_shares(tmp_path, billing):
     assert month["share_billed"] == pytest.approx(share)
     assert month["charge_usd"] == pytest.approx(d.costs["demand_usd"], rel=1e-9)
     assert np.isclose(month["peak_import_mw"], imp.max())
-    assert summary["usd_per_kw_month"] == pytest.approx(8.0)
+    [flat] = month["charges"]
+    assert (flat["kind"], flat["set_by"]) == ("flat", "peak")
+    assert flat["usd_per_kw_month"] == pytest.approx(8.0)
+    assert flat["billed_demand_mw"] == pytest.approx(imp.max())
+    assert summary["charge_usd"] == pytest.approx(d.costs["demand_usd"], rel=1e-9)
     assert d.bill["demand_flat_usd"] == pytest.approx(d.costs["demand_usd"], rel=1e-12)
     # the baselines' accounting prices the plan with the same bill
     assert cost_breakdown(problem, d.series)["bill"] == pytest.approx(d.bill, rel=1e-12)

@@ -78,8 +78,8 @@ def test_headline_numbers_are_summary_json_values(page, summary):
 @SLOW
 def test_demand_charge_says_how_it_was_billed(page):
     # 2 days of January's 744 hours: 48 / 744 = 6.45 % of the month's charge
-    assert "1 USD/kW-month on each local calendar month&#x27;s peak import, billed " in page
-    assert "prorated: 6.5 % of 2023-01" in page
+    assert "Billed prorated, per local calendar month: 2023-01 (6.5 % of the month, " in page
+    assert "flat 1 USD/kW-month × " in page
 
 
 @SLOW
