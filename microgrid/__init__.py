@@ -2,8 +2,14 @@
 
 import microgrid
 sc = microgrid.load_scenario("scenarios/ercot-dallas.yaml")
-res = microgrid.run(sc)      # res.timeseries, res.summary, res.net (pandapower)
+sc = sc.with_updates({"battery.power_mw": 60})  # a validated copy, fields by dotted path
+res = microgrid.run(sc)      # res.timeseries, res.summary, res.violations, res.net (pandapower)
 res.write("out/")
+
+Units are in the names (`_mw`, `_mwh`, `_usd`, `_t`, `_pu`, `_pct`); `_frac` fields and
+`summary["renewable_share"]` are fractions 0..1. Bad input raises `InputError`
+(`microgrid.errors.InputErrors` for several at once) naming the file, line and field, or
+for `with_updates` the override; `help(microgrid.run)` lists what else a solve raises.
 
 The public names load on first use (PEP 562), so `microgrid validate` and a bad input's
 one-line answer do not wait seconds for pandapower and the plotting stack to import.

@@ -18,8 +18,25 @@ from microgrid.scenario_yaml import scenario_bytes
 
 @dataclass
 class Result:
-    """A solved scenario. `timeseries` has a tz-aware UTC index; `net` is the plain
-    pandapower network the plan was checked on."""
+    """A solved scenario (`microgrid.run`); `write(out)` writes its result folder
+    (README, "Output"). Units are in the column and key names.
+
+    - `timeseries`: one row per step, tz-aware UTC index of step starts; powers in MW
+      (step averages), `battery_soc_mwh` at the end of the step, `price_usd_per_mwh` the
+      wholesale price of the signals (not the import price, which adds
+      `grid.import_adder_usd_per_mwh` and any tariff energy charge), `carbon_g_per_kwh`,
+      the power flow's `dc_bus_vm_pu` (pu) and `max_line_loading_pct` (%), one
+      `job_<id>_mw` per job and `inference_it_mw` (IT power, before PUE), `pue`.
+    - `jobs`: one row per run segment of a job (tz-aware UTC times, `energy_mwh` the
+      job's IT energy, before PUE; `power_fraction_mean` 0..1).
+    - `summary`: summary.json's content (costs in USD, emissions in t, energies in MWh);
+      `renewable_share` and `solver.mip_gap` are fractions 0..1 (the CLI and the report
+      print percent); its wall-clock seconds go to timings.json.
+    - `net`: the plain pandapower network the plan was checked on (None without the
+      power flow).
+    - `violations`: the power flow's limit violations, one row per step and element
+      (`pipeline.violations_table`; violations.csv); empty when there are none.
+    """
 
     scenario: Scenario
     timeseries: pd.DataFrame
@@ -55,6 +72,13 @@ def jobs_for_file(jobs: pd.DataFrame) -> pd.DataFrame:
     out = jobs.copy()
     for col in ("start_utc", "end_utc", "deadline_utc"):
         out[col] = _iso_z(out[col]) if len(out) else out[col]
+    return out
+
+
+def violations_for_file(violations: pd.DataFrame) -> pd.DataFrame:
+    """The violations with `timestamp_utc` in ISO 8601 with Z, as in timeseries.csv."""
+    out = violations.copy()
+    out["timestamp_utc"] = _iso_z(out["timestamp_utc"])
     return out
 
 
@@ -106,7 +130,9 @@ def _write_files(result: Result, tmp: Path) -> None:
     (tmp / "summary.json").write_text(json_text(summary))
     (tmp / "timings.json").write_text(json_text(timings))
     if len(result.violations):
-        result.violations.to_csv(tmp / "violations.csv", index=False)
+        violations_for_file(result.violations).to_csv(
+            tmp / "violations.csv", index=False, float_format="%.9g"
+        )
     # always: the file byte for byte, or the scenario object as YAML (its sha256 is the
     # summary's, which exports name)
     (tmp / "scenario.yaml").write_bytes(scenario_bytes(result.scenario, result.scenario_path))

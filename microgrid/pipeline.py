@@ -22,30 +22,32 @@ from microgrid.errors import InputError
 from microgrid.network import INJECTION_COLUMNS, build_network
 from microgrid.operate import actual_powerflow, add_cosim_outputs, run_operate
 from microgrid.output import Result
-from microgrid.powerflow import run_timeseries
+from microgrid.powerflow import PowerflowCheck, check_timeseries
 from microgrid.results import job_segments, summarize, timeseries_frame
 from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.scenario_yaml import scenario_sha256
 
 
-def check_network(scenario: Scenario, ts: pd.DataFrame):
-    """AC power flow of every step of the plan on the scenario's pandapower network."""
+def check_network(scenario: Scenario, ts: pd.DataFrame) -> tuple[object, PowerflowCheck]:
+    """AC power flow of every step of the plan on the scenario's pandapower network: the
+    net and the check (per-step summary, violations, engine)."""
     net = build_network(network_parameters(scenario))
     injections = ts[list(INJECTION_COLUMNS)]
-    pf = run_timeseries(net, injections, engine=scenario.network.engine)
-    return net, pf
+    return net, check_timeseries(net, injections, engine=scenario.network.engine)
 
 
-def powerflow_summary(pf: pd.DataFrame, engine: str) -> dict:
-    """`summary.json["powerflow"]`: extremes over the steps whose power flow converged
-    (None when none did), limit violations, and the steps with no power-flow solution."""
+def powerflow_summary(check: PowerflowCheck) -> dict:
+    """`summary.json["powerflow"]`: the engine that solved it, extremes over the steps
+    whose power flow converged (None when none did), limit violations, and the steps with
+    no power-flow solution."""
+    pf = check.summary
     ok = pf[pf["converged"].astype(bool)]
 
     def extreme(column: str, how: str) -> float | None:
         return float(getattr(ok[column], how)()) if len(ok) else None
 
     return {
-        "engine": pf.attrs.get("engine", engine),
+        "engine": check.engine,
         "converged_steps": len(ok),
         "steps": len(pf),
         "diverged_steps": len(pf) - len(ok),
@@ -59,6 +61,16 @@ def powerflow_summary(pf: pd.DataFrame, engine: str) -> dict:
 
 
 MODES = ("plan", "plan-ac", "operate")
+# Columns of `Result.violations` and violations.csv (see `violations_table`).
+VIOLATION_COLUMNS = (
+    "timestamp_utc",
+    "element_type",
+    "element",
+    "name",
+    "quantity",
+    "value",
+    "limit",
+)
 
 
 def run(
@@ -68,14 +80,30 @@ def run(
     baselines: bool = True,
     mode: str = "plan",
 ) -> Result:
-    """Solve a scenario end to end and return its `Result` (nothing is written).
+    """Solve a scenario end to end and return its `Result` (nothing is written: use
+    `Result.write`).
 
+    `scenario`: a `Scenario` or the path of its YAML file.
+    `powerflow`: check the plan with an AC power flow (`summary["powerflow"]`, the
+    time series' `dc_bus_vm_pu` and `max_line_loading_pct`, `Result.violations`).
     `baselines`: also run the baselines (microgrid/baselines/: asap, carbon-threshold,
     storage-optimal) and add their costs, limit breaches and the optimum's savings to
     `summary["baselines"]`, and what storage and job flexibility buy to
     `summary["value_of"]`.
     `mode`: "plan", "plan-ac" (AC-feasible plan, microgrid/acplan.py) or "operate"
-    (closed loop; the time series are the actual rows, microgrid/operate/)."""
+    (closed loop; the time series are the actual rows, microgrid/operate/).
+
+    Units are in the names: powers in MW (step averages), energies in MWh, money in USD,
+    emissions in t, voltages in pu, loadings in % (`Result` says which figures are
+    fractions).
+
+    Raises `microgrid.errors.InputError` (several at once: `InputErrors`) for bad input:
+    an unknown mode, the scenario's schema or cross-field rules, a data file, a plan with
+    no feasible schedule (the message names the limits to relax) or a number the solver
+    cannot handle in the plan's solve. The solves beyond the plan's own (plan-ac's
+    re-solves, operate's re-plans and DR commitment) can raise `optimize.SolveError`
+    (HiGHS stopped without an answer; the CLI reports it as bad input, exit 2) or
+    `optimize.Infeasible` (no schedule, with its `diagnosis`)."""
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r} (use one of {', '.join(MODES)})")
     scenario, scenario_path = scenario_and_path(scenario)
@@ -86,7 +114,7 @@ def run(
     ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
     bill_grid = cosim.get("billed_grid", problem.grid)  # operate: the plant's prices
     jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, baselines, bill_grid)
-    net, violations = None, pd.DataFrame()
+    net, violations = None, pd.DataFrame(columns=list(VIOLATION_COLUMNS))
     if powerflow:
         net, violations = _check_plan_network(scenario, mode, cosim, ts, summary)
     extra_tables = add_cosim_outputs(scenario, mode, cosim, ts, summary)
@@ -142,7 +170,7 @@ def _summarise(
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
     summary["jobs"]["instances_outside_period"] = inputs.jobs_dropped
     summary["demand_charge"] = demand_charge_summary(
-        problem.grid,
+        bill_grid,  # the charges in demand_cost_usd (operate: no alert days' estimates)
         inputs.index,
         scenario.site.timezone,
         scenario.grid.demand_charge_billing,
@@ -188,17 +216,27 @@ def _add_bill(
 
 def _check_plan_network(
     scenario: Scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict
-) -> tuple:
-    """AC power flow of the plan (operate: of the actual rows); adds its columns to `ts`
-    and `summary["powerflow"]`; returns the network and the violations table."""
+) -> tuple[object, pd.DataFrame]:
+    """AC power flow of the plan (plan-ac: of the AC plan kept; operate: of the actual
+    rows); adds its columns to `ts` and `summary["powerflow"]`; returns the network and
+    the violations table (`violations_table`)."""
     if mode == "operate":
-        net, pf = actual_powerflow(scenario, cosim["run"].actual, cosim["plant_lines"])
+        net, check = actual_powerflow(scenario, cosim["run"].actual, cosim["plant_lines"])
     else:
-        net, pf = check_network(scenario, ts)
-    ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
-    ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
-    summary["powerflow"] = powerflow_summary(pf, scenario.network.engine)
-    return net, pf.attrs.get("violations", pd.DataFrame())
+        net, check = check_network(scenario, ts)
+    ts["dc_bus_vm_pu"] = check.summary["dc_bus_vm_pu"].to_numpy()
+    ts["max_line_loading_pct"] = check.summary["max_line_loading_pct"].to_numpy()
+    summary["powerflow"] = powerflow_summary(check)
+    return net, violations_table(check.violations)
+
+
+def violations_table(violations: pd.DataFrame) -> pd.DataFrame:
+    """`Result.violations` (violations.csv): one row per step and element outside its
+    limit, from `powerflow.list_violations` with its step (the time series' UTC start)
+    as `timestamp_utc`. `element_type` is bus, line or trafo, `element` its pandapower
+    index; `quantity` names the unit of `value` and `limit`: `vm_pu` (bus voltage, pu;
+    `limit` the bound crossed) or `loading_pct` (% of the rated current)."""
+    return violations.rename(columns={"step": "timestamp_utc"})[list(VIOLATION_COLUMNS)]
 
 
 def _period(scenario: Scenario, inputs: Inputs) -> dict:

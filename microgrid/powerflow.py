@@ -1,7 +1,9 @@
 """AC power-flow time series on a pandapower net: the driver and its summary.
 
 ``run_timeseries(net, injections)`` solves one AC power flow per row of ``injections`` and
-returns a summary per step. Two engines, one module each:
+returns a summary per step; ``check_timeseries`` returns that summary with every limit
+violation listed and the engine used (a :class:`PowerflowCheck`: what ``microgrid.run``
+keeps). Two engines, one module each:
 
 * ``"lightsim2grid"`` (:mod:`microgrid.powerflow_lightsim`): lightsim2grid's batched C++
   ``TimeSeriesCPP`` on the net reduced exactly as pandapower models it.
@@ -39,7 +41,10 @@ from microgrid.powerflow_steps import PQ_TABLES, Profiles, StepArrays
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "PowerflowCheck",
     "TimeseriesResult",
+    "check_timeseries",
+    "combine_checks",
     "lightsim2grid_unsupported",
     "list_violations",
     "run_timeseries",
@@ -88,6 +93,17 @@ class TimeseriesResult:
     def violations(self) -> pd.DataFrame:
         """One row per (step, element) outside its limit: see :func:`list_violations`."""
         return list_violations(self)
+
+
+@dataclass
+class PowerflowCheck:
+    """What a run's AC check keeps (:func:`check_timeseries`): the per-step ``summary``
+    (:data:`SUMMARY_COLUMNS`), every limit ``violations`` row (:func:`list_violations`'
+    columns; ``step`` is the injections' index label) and the ``engine`` that solved it."""
+
+    summary: pd.DataFrame
+    violations: pd.DataFrame
+    engine: str
 
 
 def list_violations(result: TimeseriesResult) -> pd.DataFrame:
@@ -175,6 +191,31 @@ def run_timeseries(
         vm_max_pu=vm_max_pu,
         max_loading_pct=max_loading_pct,
     ).summary
+
+
+def check_timeseries(
+    net: pp.pandapowerNet, injections: pd.DataFrame | Profiles, engine: Engine = "auto"
+) -> PowerflowCheck:
+    """The per-step summary of :func:`run_timeseries` with its violations listed and the
+    engine used ("auto" resolved), at the net's own limits."""
+    result = run_timeseries_detailed(net, injections, engine)
+    return PowerflowCheck(result.summary, result.violations(), result.engine)
+
+
+def combine_checks(parts: list[PowerflowCheck], index: pd.Index) -> PowerflowCheck:
+    """Checks of disjoint sets of steps (one per topology) as one check of ``index``: the
+    summary in the order of ``index``, the violations by step, the engines joined by "+"
+    when they differ."""
+    # empty tables left out: pandas warns about their dtypes in a concat
+    found = [p.violations for p in parts if len(p.violations)] or [parts[0].violations]
+    violations = pd.concat(found, ignore_index=True)
+    return PowerflowCheck(
+        summary=pd.concat([p.summary for p in parts]).reindex(index),
+        violations=violations.sort_values(
+            ["step", "element_type", "element"], kind="stable"
+        ).reset_index(drop=True),
+        engine="+".join(sorted({p.engine for p in parts})),
+    )
 
 
 def run_timeseries_detailed(

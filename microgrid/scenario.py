@@ -7,6 +7,7 @@ against the scenario file's folder. Times without an offset are local to `site.t
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,7 @@ from microgrid.scenario_demand import DataCenter, Jobs
 from microgrid.scenario_events import DemandResponseProgram, Events, Operate, Swings
 from microgrid.scenario_fields import MAX_GENERATORS, Name, Strict, Text
 from microgrid.scenario_grid import GridConnection, Signals
+from microgrid.scenario_overrides import OverrideErrors, blame, set_dotted
 from microgrid.scenario_settings import Export, Network, Objective, Sizing, Solver
 from microgrid.scenario_site import PV, Battery, Generator, Period, Site, Weather, Wind
 from microgrid.wall_time import wall_time_utc
@@ -28,6 +30,23 @@ from microgrid.yamlio import LineMap, line_of, load_yaml
 
 
 class Scenario(Strict):
+    """One study: a site, its PV, wind, battery and generators, its grid connection and
+    tariff, its price and carbon signals, its data center and training jobs, over one
+    period: what every command and `microgrid.run` / `microgrid.size` take.
+
+    Units are in the field names (`_mw`, `_mwh`, `_usd_per_mwh`, `_g_per_kwh`, `_frac`
+    = fraction 0..1, `_pct` = percent, `_h` = hours); times without a UTC offset are
+    local wall time at `site.timezone`; relative paths resolve against the scenario
+    file's folder (`base_dir`).
+
+    From Python: `microgrid.load_scenario(path)` reads and validates a file (InputErrors
+    naming file, line and field); `scenario.with_updates({"battery.power_mw": 60})`
+    returns a validated copy with fields replaced by dotted path (OverrideErrors naming
+    the override); a scenario is frozen, so every change is a copy.
+    `Scenario.model_validate(dict)` checks the schema only (pydantic's ValidationError):
+    the cross-field rules run in `load_scenario` and `with_updates`.
+    """
+
     name: Name = Field(min_length=1)
     description: Text = ""
     site: Site
@@ -86,68 +105,60 @@ class Scenario(Strict):
 
     def error(self, message: str, field: str | None = None) -> InputError:
         """An InputError naming this scenario's file and the line of `field`."""
-        loc = tuple(int(p) if p.isdigit() else p for p in field.split(".")) if field else ()
-        line = line_of(self.source_lines, loc) if field else None
+        line = _line(self.source_lines, field) if field else None
         path = str(self.source_path) if self.source_path else None
         return InputError(message, path=path, line=line, field=field)
 
     def resolve(self, p: Path) -> Path:
         return p if p.is_absolute() else (self.base_dir / p)
 
-    def with_updates(self, updates: dict[str, object]) -> Scenario:
-        """A copy with fields replaced by dotted path, validated again."""
+    def with_updates(self, updates: Mapping[str, object]) -> Scenario:
+        """A copy with fields replaced by dotted path (``{"battery.power_mw": 60}``; list
+        items by index: ``"jobs.items.0.gpus"``), validated again as a file is.
+
+        A whole section may be set (``{"sizing": {...}}``), also one the scenario lacks; a
+        field inside a section the scenario lacks may not. A relative path (e.g.
+        ``"signals.csv": "data/prices.csv"``) resolves against the scenario file's folder
+        (``base_dir``; the current folder for a scenario built from a dict), not against
+        the caller's.
+
+        Raises ``OverrideErrors`` (an ``InputErrors``, ``microgrid.errors``) with one
+        ``OverrideError`` per problem: an unknown path (with the nearest field names), a
+        path into a section absent in the scenario, a bad value (type or bounds) or a
+        cross-field rule it breaks. Each names the override's dotted path and value, not a
+        line of the scenario file, which never held that value. ``InputError`` when
+        ``updates`` is no mapping.
+        """
+        if not isinstance(updates, Mapping):
+            kind = type(updates).__name__
+            raise InputError(f"updates must be a mapping of dotted path -> value, not a {kind}")
         data = self.model_dump(mode="python", exclude={"base_dir"})
-        for dotted, value in updates.items():
-            set_dotted(data, dotted, value)
-        scenario = Scenario.model_validate(
-            {
-                **data,
-                "base_dir": self.base_dir,
-                "source_path": self.source_path,
-                "source_lines": self.source_lines,
-            }
-        )
-        return _checked(scenario)
-
-
-def set_dotted(data: dict, dotted: str, value: object) -> None:
-    """Set `a.b.c` in nested dicts (lists by integer index); KeyError on unknown paths,
-    list indexes that are not 0..len-1 and paths through plain values included."""
-    keys = dotted.split(".")
-    node: object = data
-    for k in keys[:-1]:
-        node = _child(node, k, dotted)
-        if node is None:
-            raise KeyError(dotted)
-    last = keys[-1]
-    if isinstance(node, list):
-        node[_list_index(node, last, dotted)] = value
-    elif isinstance(node, dict) and last in node:
-        node[last] = value
-    else:
-        raise KeyError(dotted)
-
-
-def _list_index(node: list, key: str, dotted: str) -> int:
-    if not (key.isdigit() and int(key) < len(node)):
-        raise KeyError(dotted)
-    return int(key)
-
-
-def _child(node: object, key: str, dotted: str) -> object:
-    if isinstance(node, list):
-        return node[_list_index(node, key, dotted)]
-    if isinstance(node, dict) and key in node:
-        return node[key]
-    raise KeyError(dotted)
+        bad_paths = [e for e in (set_dotted(data, k, v) for k, v in updates.items()) if e]
+        if bad_paths:
+            raise OverrideErrors(bad_paths)
+        try:
+            scenario = Scenario.model_validate(
+                {
+                    **data,
+                    "base_dir": self.base_dir,
+                    "source_path": self.source_path,
+                    "source_lines": self.source_lines,
+                }
+            )
+        except ValidationError as exc:
+            found = [
+                blame(self, updates, field, message) for field, message in _pydantic_errors(exc)
+            ]
+            raise OverrideErrors(found) from None
+        return _checked(scenario, updates)
 
 
 def _format_loc(loc: tuple) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def validation_errors(exc: ValidationError, path: Path, lines: LineMap) -> InputErrors:
-    """Every pydantic error as an InputError naming the field and its YAML line."""
+def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    """Every pydantic error as (dotted field, message in the scenario's words)."""
     found = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -156,17 +167,33 @@ def validation_errors(exc: ValidationError, path: Path, lines: LineMap) -> Input
             msg = "unknown key"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        found.append(
-            InputError(msg, path=str(path), line=line_of(lines, loc), field=_format_loc(loc))
-        )
+        found.append((_format_loc(loc), msg))
+    return found
+
+
+def validation_errors(exc: ValidationError, path: Path, lines: LineMap) -> InputErrors:
+    """Every pydantic error as an InputError naming the field and its YAML line."""
+    found = [
+        InputError(msg, path=str(path), line=_line(lines, field), field=field)
+        for field, msg in _pydantic_errors(exc)
+    ]
     return InputErrors(sorted(found, key=lambda e: e.line or 0))
 
 
-def _checked(scenario: Scenario) -> Scenario:
-    """The scenario, or InputErrors listing every cross-field problem found."""
-    problems = [scenario.error(message, field) for field, message in scenario_problems(scenario)]
+def _line(lines: LineMap, field: str) -> int | None:
+    """The YAML line of dotted `field` (list items by index)."""
+    return line_of(lines, tuple(int(p) if p.isdigit() else p for p in field.split(".")))
+
+
+def _checked(scenario: Scenario, updates: Mapping[str, object] | None = None) -> Scenario:
+    """The scenario, or InputErrors listing every cross-field problem found (those a
+    `with_updates` override causes blamed on it)."""
+    updates = updates or {}
+    problems = [
+        blame(scenario, updates, field, message) for field, message in scenario_problems(scenario)
+    ]
     if problems:
-        raise InputErrors(problems)
+        raise (OverrideErrors if updates else InputErrors)(problems)
     return scenario
 
 

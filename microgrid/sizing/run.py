@@ -176,7 +176,17 @@ def sizing_setup(scenario: Scenario) -> SizingSetup:
 
 def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
     """Size the scenario's `sizing` assets with its dispatch and jobs, verify the sizes
-    with the exact dispatch and, if asked, size again with the jobs inflexible."""
+    with the exact dispatch and, if asked, size again with the jobs inflexible.
+
+    `scenario`: a `Scenario` or the path of its YAML file. Sizes are in MW (MWh for
+    storage energy), costs in USD over the horizon (`horizon_h` hours) unless named per
+    year; nothing is written (`SizingResult.write`).
+
+    Raises `microgrid.errors.InputError` (several at once: `InputErrors`) for bad input:
+    no `sizing` section or no asset to size, the scenario's schema or cross-field rules,
+    a data file, no feasible plan or a number the solver cannot handle. `method: parts`
+    solves its parts itself: a part HiGHS fails on raises `optimize.SolveError` or
+    RuntimeError."""
     scenario, path = scenario_and_path(scenario)
     st = sizing_setup(scenario)
     sized = solve_sizing(scenario, st.inputs, st.problem, st.specs)

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario, load_scenario
 from microgrid.yamlio import LineMap, line_of, load_yaml
@@ -285,53 +283,15 @@ def build_case_scenario(
         origin.update({k: axis for k in u})
     try:
         return base.with_updates(updates)
-    except KeyError as exc:
-        bad = str(exc.args[0]) if exc.args else "?"
-        axis = origin.get(bad, bad)
+    except InputError as exc:  # with_updates names the update's dotted path as the field
+        axis = origin.get(exc.field or "") or ", ".join(params)
         raise _err(
-            f"{case}axis {axis} = {_describe(params.get(axis))}: no such field in the scenario "
-            f"(or its parent section is not set in the base scenario)",
+            f"{case}axis {axis} = {_describe(params.get(axis))}: {exc.message}",
             path,
             lines,
             locs.get(axis, ()),
             axis,
         ) from None
-    except (ValidationError, ValueError, TypeError) as exc:
-        msg, loc = _first_error(exc)
-        # The axis whose dotted path is the longest prefix of (or under) the error's field.
-        axis = _axis_for(loc, origin, params)
-        where = f" (field {loc})" if loc and loc != axis else ""
-        raise _err(
-            f"{case}axis {axis} = {_describe(params.get(axis))}: {msg}{where}",
-            path,
-            lines,
-            locs.get(axis, ()),
-            axis,
-        ) from None
-
-
-def _first_error(exc: Exception) -> tuple[str, str]:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        loc = ".".join(
-            str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
-        )
-        return err["msg"].removeprefix("Value error, "), loc
-    if isinstance(exc, InputError):  # a cross-field check (scenario_checks.py)
-        return exc.message, exc.field or ""
-    return str(exc), ""
-
-
-def _axis_for(loc: str, origin: dict[str, str], params: dict[str, Any]) -> str:
-    best, best_len = None, -1
-    for dotted, axis in origin.items():
-        if loc == dotted or loc.startswith(dotted + ".") or dotted.startswith(loc + "."):
-            n = len(dotted) if loc.startswith(dotted) else len(loc)
-            if n > best_len:
-                best, best_len = axis, n
-    if best is None:
-        best = ", ".join(params) if params else "(base scenario)"
-    return best
 
 
 def _check_keys(data: Any, path: Path, lines: LineMap) -> None:

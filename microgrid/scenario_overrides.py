@@ -1,0 +1,109 @@
+"""`Scenario.with_updates`'s overrides: setting a field by dotted path in the scenario's
+data, and errors that name the override (its path and value) rather than a line of the
+scenario file, which never held that value."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Protocol
+
+from microgrid.errors import InputError, InputErrors, one_line
+
+
+class _FileErrors(Protocol):
+    """What `blame` needs of a scenario: an error at a field's line of its file."""
+
+    def error(self, message: str, field: str | None = None) -> InputError: ...
+
+
+class OverrideErrors(InputErrors):
+    """Every bad override of one ``with_updates`` call (``errors``); reads as the first
+    plus a count."""
+
+    def __str__(self) -> str:
+        more = len(self.errors) - 1
+        return str(self.errors[0]) + (f" (and {more} more in .errors)" if more else "")
+
+
+class OverrideError(InputError):
+    """A bad ``Scenario.with_updates`` override: ``field`` is its dotted path, ``value``
+    what was given, ``message`` what is wrong. It names no file or line: the value came
+    from the caller, not from the scenario file."""
+
+    def __init__(self, message: str, *, field: str, value: object) -> None:
+        super().__init__(message, field=field)
+        self.value = value
+
+    def __str__(self) -> str:
+        return one_line(f"override {self.field} = {self.value!r}: {self.message}")
+
+
+def set_dotted(data: dict, dotted: object, value: object) -> OverrideError | None:
+    """Set `a.b.c` in the scenario's nested dicts (lists by integer index), or return why
+    the path names no field there (nothing set)."""
+    if not isinstance(dotted, str) or not dotted:
+        return OverrideError(
+            "a field is a dotted path such as 'battery.power_mw'", field=repr(dotted), value=value
+        )
+    keys = dotted.split(".")
+    node: object = data
+    for depth, key in enumerate(keys):
+        problem = _no_child(node, key, ".".join(keys[:depth]))
+        if problem:
+            return OverrideError(
+                f"no such field in the scenario: {problem}", field=dotted, value=value
+            )
+        if depth < len(keys) - 1:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+    if isinstance(node, list):
+        node[int(keys[-1])] = value
+    else:
+        node[keys[-1]] = value
+    return None
+
+
+def _no_child(node: object, key: str, parent: str) -> str | None:
+    """Why `key` is no field or item of `node` (the value at dotted path `parent`), or
+    None when it is one."""
+    if node is None:
+        return f"the section {parent} is absent from it (set {parent} whole instead)"
+    if isinstance(node, list):
+        if key.isdigit() and int(key) < len(node):
+            return None
+        return f"{parent} is a list of {len(node)} items, {key!r} is none of its indexes"
+    if not isinstance(node, dict):
+        return f"{parent} is a value ({type(node).__name__}), not a section with fields"
+    if key in node:
+        return None
+    names = [str(k) for k in node]
+    nearest = difflib.get_close_matches(key, names, n=3)
+    hint = f"did you mean {', '.join(nearest)}?" if nearest else f"its fields: {', '.join(names)}"
+    return f"{parent or 'the top level'} has no {key!r} ({hint})"
+
+
+def override_of(field: str, updates: Mapping[str, object]) -> str | None:
+    """The override that set `field`, a field inside it or the section holding it (the
+    most specific one), or None: the value at `field` came from the scenario file."""
+    related = [
+        dotted
+        for dotted in updates
+        if not field
+        or dotted == field
+        or dotted.startswith(field + ".")
+        or field.startswith(dotted + ".")
+    ]
+    return max(related, key=len, default=None)
+
+
+def blame(
+    scenario: _FileErrors, updates: Mapping[str, object], field: str, message: str
+) -> InputError:
+    """The error at `field` after `updates`: the override's when one set it (or a field
+    near it), else the scenario file's line of `field`."""
+    override = override_of(field, updates)
+    if override is None:
+        after = f" (after the overrides {', '.join(updates)})" if updates else ""
+        return scenario.error(message + after, field)
+    where = f" (field {field})" if field != override else ""
+    return OverrideError(message + where, field=override, value=updates[override])

@@ -1,0 +1,159 @@
+"""The Python API as an outside user meets it: the power flow's violations reach
+`Result.violations` and violations.csv, `Scenario.with_updates` answers a bad override with
+an InputError naming it, and the public objects say their units and errors."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+from scenario_factory import TINY
+from sweep_helpers import write_spec
+
+import microgrid
+from microgrid.errors import InputError, InputErrors
+from microgrid.network import INJECTION_COLUMNS
+from microgrid.operate import actual_powerflow
+from microgrid.scenario import Scenario, load_scenario
+from microgrid.scenario_overrides import OverrideError
+from microgrid.sweeps import load_spec
+
+# A weak feed and tight limits on the tiny scenario: the 10 MW job's hours (and the
+# battery's) leave the data-center bus below 0.99 pu and the feed and transformer above 8 %.
+WEAK_LIMITS = {"datacenter_line_km": 14, "vm_min_pu": 0.99, "max_loading_pct": 8}
+VM_MIN_PU = WEAK_LIMITS["vm_min_pu"]
+LOADING_MAX_PCT = WEAK_LIMITS["max_loading_pct"]
+
+
+def _weak_tiny() -> Scenario:
+    data = copy.deepcopy(TINY)
+    data["network"] = dict(WEAK_LIMITS)
+    return Scenario.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def weak_run():
+    return microgrid.run(_weak_tiny(), baselines=False)
+
+
+@pytest.mark.slow
+def test_the_violations_the_summary_counts_are_in_the_result(weak_run):
+    pf, viol, ts = weak_run.summary["powerflow"], weak_run.violations, weak_run.timeseries
+    assert pf["violations"] > pf["violation_steps"] > 0  # several elements at some steps
+    assert len(viol) == pf["violations"]
+    assert viol["timestamp_utc"].nunique() == pf["violation_steps"]
+    assert set(viol["timestamp_utc"]) <= set(ts.index)
+    assert set(viol["element_type"]) <= {"bus", "line", "trafo"}
+    # the data-center bus rows are the steps whose voltage in the time series is low
+    dc = viol[(viol["element_type"] == "bus") & (viol["name"] == "datacenter")]
+    low = ts.loc[ts["dc_bus_vm_pu"] < VM_MIN_PU, "dc_bus_vm_pu"]
+    assert len(low) and list(dc["timestamp_utc"]) == list(low.index)
+    assert np.allclose(dc["value"], low.to_numpy()) and (dc["limit"] == VM_MIN_PU).all()
+    assert set(dc["quantity"]) == {"vm_pu"}
+    # every step whose most loaded line is over the limit has a line row of that loading
+    lines = viol[viol["element_type"] == "line"]
+    for t, pct in ts.loc[
+        ts["max_line_loading_pct"] > LOADING_MAX_PCT, "max_line_loading_pct"
+    ].items():
+        at_t = lines[lines["timestamp_utc"] == t]
+        assert np.isclose(at_t["value"].max(), pct) and (at_t["limit"] == LOADING_MAX_PCT).all()
+    assert set(lines["quantity"]) == {"loading_pct"}
+    assert pf["engine"] in ("lightsim2grid", "pandapower")  # the engine that ran, not "auto"
+
+
+@pytest.mark.slow
+def test_violations_csv_is_written_when_there_are_violations(weak_run, tmp_path):
+    out = weak_run.write(tmp_path / "weak")
+    written = pd.read_csv(out / "violations.csv")
+    assert list(written.columns) == list(weak_run.violations.columns)
+    assert len(written) == weak_run.summary["powerflow"]["violations"]
+    stamps = pd.to_datetime(written["timestamp_utc"], format="%Y-%m-%dT%H:%M:%SZ", utc=True)
+    assert list(stamps) == list(weak_run.violations["timestamp_utc"])
+    assert np.allclose(written["value"], weak_run.violations["value"])
+    clean = dataclasses.replace(weak_run, violations=weak_run.violations.iloc[:0])
+    assert not (clean.write(tmp_path / "clean") / "violations.csv").exists()
+
+
+def test_operate_checks_every_line_out_topology_and_keeps_their_violations():
+    scenario = _weak_tiny()
+    index = scenario.index()[:6]
+    actual = pd.DataFrame(0.0, index=index, columns=[*INJECTION_COLUMNS, "unserved_mw"])
+    actual["facility_load_mw"] = [11.0, 22.0, 22.0, 11.0, 22.0, 11.0]
+    line_out = {"datacenter": np.array([False, False, True, True, False, False])}
+    _, check = actual_powerflow(scenario, actual, line_out)
+    counted = check.summary["n_violations"]
+    assert len(check.violations) == counted.sum() > 0
+    assert list(check.summary.index) == list(index)
+    with_violations = set(counted.index[counted > 0])
+    assert set(check.violations["step"]) == with_violations
+    assert with_violations & {index[2], index[3]} and with_violations - {index[2], index[3]}
+    assert check.violations["step"].is_monotonic_increasing
+
+
+@pytest.fixture
+def file_scenario(write_scenario) -> Scenario:
+    return load_scenario(write_scenario())
+
+
+@pytest.mark.parametrize(
+    ("updates", "words"),
+    [
+        ({"battery.power_mwx": 10}, ["no such field", "did you mean power_mw"]),
+        ({"batery.power_mw": 10}, ["no such field", "did you mean battery"]),
+        ({"sizing.discount_rate": 0.05}, ["no such field", "sizing is absent"]),
+        ({"jobs.items.0.gpus": 5}, ["no such field", "jobs.items is a list of 0 items"]),
+        ({"pv.dc_mw.x": 1}, ["pv.dc_mw is a value"]),
+        ({"battery.power_mw": -5}, ["greater than or equal to 0"]),
+        ({"battery.power_mw": "lots"}, ["valid number"]),
+        ({"battery.soc_min_frac": 0.95}, ["soc_min_frac (0.95) > soc_max_frac"]),
+        ({"datacenter.pue.max": 1.0}, ["is below base"]),  # a cross-field rule
+    ],
+)
+def test_a_bad_override_is_an_input_error_naming_the_override(file_scenario, updates, words):
+    with pytest.raises(InputErrors) as info:
+        file_scenario.with_updates(updates)
+    [(dotted, value)] = updates.items()
+    [err] = info.value.errors
+    assert isinstance(err, OverrideError)
+    assert (err.field, err.value, err.path, err.line) == (dotted, value, None, None)
+    text = str(info.value)
+    assert text.startswith(f"override {dotted} = {value!r}: ")
+    assert "line" not in text and str(file_scenario.source_path) not in text
+    for w in words:
+        assert w in text
+
+
+def test_every_bad_override_is_listed(file_scenario):
+    with pytest.raises(InputErrors) as info:
+        file_scenario.with_updates({"battery.power_mw": -5, "pv.dc_mw": -1})
+    assert {e.field for e in info.value.errors} == {"battery.power_mw", "pv.dc_mw"}
+    assert "more in .errors" in str(info.value) and "microgrid validate" not in str(info.value)
+
+
+def test_updates_that_are_not_a_mapping_are_an_input_error(file_scenario):
+    with pytest.raises(InputError, match="mapping of dotted path -> value, not a list"):
+        file_scenario.with_updates([("battery.power_mw", 5)])
+
+
+def test_a_sweep_axis_into_an_absent_section_says_so(tmp_path):
+    path = write_spec(tmp_path, "axes:\n  sizing.discount_rate: [0.05]\n")
+    with pytest.raises(InputError) as info:
+        load_spec(path)
+    assert info.value.field == "sizing.discount_rate" and info.value.line == 4
+    assert "the section sizing is absent" in str(info.value)
+
+
+def test_scenario_run_and_result_document_units_and_errors():
+    scenario_doc = inspect.getdoc(Scenario)
+    assert not scenario_doc.startswith("Usage docs")  # its own, not pydantic's BaseModel's
+    for words in (["load_scenario", "with_updates"], ["_mw", "_frac"], ["InputErrors"]):
+        assert all(w in scenario_doc for w in words)
+    for documented in (microgrid.run, microgrid.size):
+        doc = inspect.getdoc(documented)
+        assert "MW" in doc and "USD" in doc and "InputError" in doc and "SolveError" in doc
+    result_doc = inspect.getdoc(microgrid.Result)
+    assert "fractions 0..1" in result_doc and "violations" in result_doc
