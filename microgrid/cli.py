@@ -73,9 +73,15 @@ def _baseline_line(name: str, b: dict) -> str:
 
 
 def _value_of_line(v: dict) -> str:
-    """What storage and job flexibility buy (summary["value_of"]), one line."""
+    """What optimising the dispatch and job flexibility buy (summary["value_of"]), one
+    line. `storage_usd` is asap -> storage-optimal: the battery (if there is one),
+    curtailment, generators and grid exchange optimised around asap's jobs within every
+    limit, so it is not the battery's value alone: without a battery it is the rest, and
+    where asap breaks a limit (a ramp) it holds the cost of keeping it."""
+    broken = "" if v["asap_keeps_all_limits"] else "; asap breaks a limit, storage-optimal keeps it"
     line = (
-        f"  value of        storage {v['storage_usd']:,.0f} USD (asap -> storage-optimal), "
+        f"  value of        dispatch {v['storage_usd']:,.0f} USD (asap -> storage-optimal: "
+        f"battery, curtailment, generators and grid exchange optimised{broken}), "
         f"job flexibility {v['job_flexibility_usd']:,.0f} USD (storage-optimal -> optimum)"
     )
     if v["job_flexibility_within_gap"]:
@@ -88,13 +94,17 @@ _PLAIN_BILL = {"energy_usd", "demand_flat_usd"}  # the lines energy and demand a
 
 def _bill_lines(bill: dict | None) -> list[str]:
     """The bill's line items (summary["bill"]), one row each, when it has more than the
-    plain energy and flat demand lines (a tariff, coincident peaks, a DR program)."""
+    plain energy and flat demand lines (a tariff, coincident peaks, a DR program); then
+    its planning estimates (coincident-peak alerts' expected charge), which the total cost
+    holds and the bill does not."""
     if not bill or set(bill["lines"]) <= _PLAIN_BILL:
         return []
     months = ", ".join(m["month"] for m in bill["months"])
     rows = [f"  bill            {bill['total_usd']:>16,.0f} USD  ({months}; bill.csv)"]
     for key, usd in bill["lines"].items():
         rows.append(f"    {bill['labels'][key]:<40}{usd:>14,.0f} USD")
+    for key, usd in bill.get("estimates", {}).items():
+        rows.append(f"  not billed      {bill['labels'][key]}: {usd:,.0f} USD (in the total cost)")
     return rows
 
 
@@ -184,21 +194,8 @@ def _print_summary(summary: dict, out: Path) -> None:
             f"{a['cost_of_ac_feasibility_usd']:,.0f} USD"
         )
     if "operate" in s:
-        o = s["operate"]
-        print(
-            f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD, unserved "
-            f"{o['unserved_energy_mwh']:.2f} MWh, {o['n_solves']} re-plans"
-        )
-        print(f"  limit breaches  {_breaches_line(o.get('limit_breaches') or {})}")
-        if o.get("demand_response_program"):
-            print(_dr_program_line(o["demand_response_program"]))
-        if o.get("coincident_peak_response"):
-            r = o["coincident_peak_response"]
-            print(
-                f"  CP alerts       tag {r['responding']['tag_mw']:.1f} MW (ignoring them: "
-                f"{r['ignoring']['tag_mw']:.1f} MW); curtailments cost "
-                f"{r['curtailment_cost_usd']:,.0f} USD, saving {r['saving_usd']:,.0f} USD"
-            )
+        for line in _operate_lines(s["operate"]):
+            print(line)
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
     for name, b in s.get("baselines", {}).items():
@@ -206,6 +203,64 @@ def _print_summary(summary: dict, out: Path) -> None:
     if "value_of" in s:
         print(_value_of_line(s["value_of"]))
     print(f"results in {out}")
+
+
+def _operate_lines(o: dict) -> list[str]:
+    """operate's actual cost beside the plan-mode optimum, each missed deadline, the limit
+    breaches, the DR program and the response to coincident-peak alerts."""
+    missed = o.get("missed_deadlines") or []
+    unpriced = sum(1 for m in missed if m["penalty_usd"] is None)
+    note = f" (+ {unpriced} missed deadline{'s' if unpriced > 1 else ''}, unpriced)"
+    rows = [
+        f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD"
+        f"{note if unpriced else ''}, unserved {o['unserved_energy_mwh']:.2f} MWh, "
+        f"{o['n_solves']} re-plans"
+    ]
+    if o.get("plan_reference"):
+        rows.append(_plan_reference_line(o["plan_reference"]))
+    rows += [_missed_deadline_line(m) for m in missed]
+    rows.append(f"  limit breaches  {_breaches_line(o.get('limit_breaches') or {})}")
+    if o.get("demand_response_program"):
+        rows.append(_dr_program_line(o["demand_response_program"]))
+    if o.get("coincident_peak_response"):
+        r = o["coincident_peak_response"]
+        rows.append(
+            f"  CP alerts       tag {r['responding']['tag_mw']:.1f} MW (ignoring them: "
+            f"{r['ignoring']['tag_mw']:.1f} MW); curtailments cost "
+            f"{r['curtailment_cost_usd']:,.0f} USD, saving {r['saving_usd']:,.0f} USD"
+        )
+    return rows
+
+
+def _plan_reference_line(r: dict) -> str:
+    """The actual cost against the plan-mode optimum (summary.operate.plan_reference), e.g.
+    "vs plan mode    549,150 USD (its optimum: perfect foresight, no operate.events);
+    actual +74,082 USD (+13.5 %)"."""
+    if r["plan_cost_usd"] is None:
+        return f"  vs plan mode    no reference: {r.get('note', 'not computed')}"
+    pct, diff = r["actual_minus_plan_pct"], r["actual_minus_plan_usd"]
+    line = (
+        f"  vs plan mode    {r['plan_cost_usd']:,.0f} USD (its optimum: perfect foresight, "
+        f"no operate.events); actual {diff:+,.0f} USD"
+    )
+    line += f" ({pct:+.1f} %)" if pct is not None else ""
+    if abs(diff) <= r["plan_gap_usd"]:
+        line += f", within the plan's proven gap of {r['plan_gap_usd']:,.0f} USD"
+    return line
+
+
+def _missed_deadline_line(m: dict) -> str:
+    """One job the closed loop left unfinished (summary.operate.missed_deadlines), with
+    its price or why it has none."""
+    price = (
+        "not priced: the scenario sets no objective.unfinished_work_penalty_usd_per_h"
+        if m["penalty_usd"] is None
+        else f"penalty {m['penalty_usd']:,.0f} USD (in the actual cost)"
+    )
+    return (
+        f"  missed deadline {m['job']}: {m['unfinished_h']:.2f} h of work short at "
+        f"{m['deadline_utc']}; {price}"
+    )
 
 
 def default_out(scenario: Path, suffix: str = "") -> Path:

@@ -6,7 +6,8 @@ the run's problem (the same grid limits, ramp limit and demand-response caps): f
 availability, prices and carbon; the events going on now held for ``hold_steps``; the
 plant's SOC, last net import (ramp), each demand charge's peak and each tiered charge's
 energy so far (by key: ``optimize.demand_charges.window_charges``) and each job's
-remaining work. A job due after the window does in it only what cannot be done after it;
+remaining work (a paused job's next restart paid ahead: overhead and interruption). A job
+due after the window does in it only what cannot be done after it;
 the battery ends the window at the initial SOC fraction unless the window reaches the end.
 """
 
@@ -252,17 +253,24 @@ def _window_battery(
 
 
 def _window_jobs(full: optimize.Problem, progress: dict[str, JobProgress], k: int, h: int):
-    """Jobs with work left that can run in the window, with what the window must do."""
+    """Jobs with work left that can run in the window, with what the window must do.
+
+    A job that has run and is paused now restarts when it runs again, and the plant then
+    adds its overhead (``Plant.advance``); the window's model counts a job's first start in
+    it as free, so that restart is paid here: its overhead is added to the work and it
+    takes one interruption from the budget (as ``optimize.rolling`` does between windows).
+    """
     for j in full.jobs:
         js = progress[j.id]
         if js.remaining_h <= _DONE_H or j.deadline_step <= k:
             continue
         rel = max(0, j.release_step - k)
         dl = j.deadline_step - k
-        need = js.remaining_h
+        resumes = js.has_run and not js.running
+        need = js.remaining_h + (j.restart_overhead_h if resumes else 0.0)
         if dl > h:  # due after the window: only what cannot be done after it
             after_h = (j.deadline_step - (k + h)) * full.step_h
-            need = max(0.0, js.remaining_h - after_h)
+            need = max(0.0, need - after_h)
             dl = h
         if rel >= dl:
             continue
@@ -272,6 +280,8 @@ def _window_jobs(full: optimize.Problem, progress: dict[str, JobProgress], k: in
             work_h=need,
             release_step=rel,
             deadline_step=dl,
-            max_interruptions=None if mi is None else max(0, mi - js.restarts),
+            # a budget already used up (by a shed, or a window that stopped the job at
+            # its end) still lets a paused job resume once (docs/cosimulation.md)
+            max_interruptions=None if mi is None else max(0, mi - js.restarts - resumes),
             running_at_start=bool(js.running and rel == 0),
         )

@@ -7,7 +7,7 @@ import pandas as pd
 
 from microgrid.assemble import network_parameters
 from microgrid.network import INJECTION_COLUMNS, build_network
-from microgrid.powerflow import run_timeseries
+from microgrid.powerflow import check_timeseries, combine_checks
 from microgrid.scenario import Scenario
 
 
@@ -15,7 +15,7 @@ def actual_powerflow(scenario: Scenario, actual: pd.DataFrame, line_out: dict[st
     """AC power flow of the actual rows (served load); steps with a ``line_out`` event run
     on a net with one circuit of that line removed (the whole line when it has one
     circuit). Returns the intact net (the first topology when every step has a line out)
-    and the per-step results."""
+    and the power-flow check of every step (a ``PowerflowCheck``)."""
     inj = actual[[c for c in INJECTION_COLUMNS if c in actual]].copy()
     inj["facility_load_mw"] = actual["facility_load_mw"] - actual["unserved_mw"]
     key = np.zeros(len(inj), dtype=object)
@@ -26,10 +26,10 @@ def actual_powerflow(scenario: Scenario, actual: pd.DataFrame, line_out: dict[st
     combos = list(pd.unique(key))
     for combo in combos:
         net = _net_without(scenario, filter(None, str(combo).split(";")))
-        parts.append(run_timeseries(net, inj[key == combo], engine=scenario.network.engine))
+        parts.append(check_timeseries(net, inj[key == combo], engine=scenario.network.engine))
         nets.append(net)
     base = next((nt for nt, c in zip(nets, combos, strict=True) if c == ""), nets[0])
-    return base, pd.concat(parts).reindex(inj.index)
+    return base, combine_checks(parts, inj.index)
 
 
 def _net_without(scenario: Scenario, lines):

@@ -144,7 +144,7 @@ def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateR
         set_points = plan.set_points(k, row, conditions, job_ids)
         step = plant.step(k, set_points, state)  # plant step
         work_h = plant.advance(k, state, step)  # advance
-        recorder.save_plan(k, plan, row, set_points)  # record
+        recorder.save_setpoints(k, plan, row, set_points)  # record
         recorder.save_step(k, step, work_h, state, conditions)
     voll = sc.operate.value_of_lost_load_usd_per_mwh
     return recorder.finish(state, controller, conditions, voll, case.billing_grid)

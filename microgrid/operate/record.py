@@ -1,6 +1,6 @@
-"""What the closed loop records: the actual and planned rows, the forecasts used, the jobs,
-the limit breaches, and the run's costs (priced by ``microgrid.costs.cost_breakdown``
-at the plant's prices)."""
+"""What the closed loop records: the actual rows, the controller's set-point rows, the
+forecasts used, the jobs, the limit breaches, and the run's costs (priced by
+``microgrid.costs.cost_breakdown`` at the plant's prices)."""
 
 from __future__ import annotations
 
@@ -48,10 +48,15 @@ class LimitBreaches:
 
 @dataclass
 class OperateRun:
-    """One closed-loop run: actual rows, planned rows, costs, forecasts used."""
+    """One closed-loop run: actual rows, set-point rows, costs, forecasts used.
+
+    ``setpoints``: per step, the row of the controller's plan in force then (its latest
+    re-plan): what it told the plant to do in that step and the SOC and facility load that
+    plan expected. It is no plan of the period: each step comes from the latest re-plan at
+    or before it."""
 
     actual: pd.DataFrame
-    planned: pd.DataFrame
+    setpoints: pd.DataFrame
     costs: dict[str, float]
     jobs: dict[str, dict]
     forecast_used: pd.DataFrame
@@ -76,7 +81,7 @@ class Recorder:
     problem: optimize.Problem
     index: pd.DatetimeIndex
     actual: dict[str, np.ndarray]
-    planned: dict[str, np.ndarray]
+    setpoints: dict[str, np.ndarray]
     jobs: dict[str, dict[str, np.ndarray]]  # "mw" / "power_fraction" / "work_h" -> job -> MW
     forecast_used: np.ndarray  # n_steps × FORECAST_SERIES
     gen_mw: dict[str, np.ndarray]  # generator -> MW (backup split by capacity)
@@ -92,7 +97,7 @@ class Recorder:
             problem=problem,
             index=index,
             actual={c: np.zeros(n) for c in ROW_COLUMNS},
-            planned={c: np.zeros(n) for c in ROW_COLUMNS},
+            setpoints={c: np.zeros(n) for c in ROW_COLUMNS},
             jobs={
                 key: {j.id: np.zeros(n) for j in problem.jobs}
                 for key in ("mw", "power_fraction", "work_h")
@@ -104,15 +109,15 @@ class Recorder:
             full_power_it_mw={j.id: j.full_power_it_mw for j in problem.jobs},
         )
 
-    def save_plan(self, k: int, plan: Plan, row: dict[str, float], sp: SetPoints) -> None:
-        """The plan's row for step k and the forecast it was made from."""
+    def save_setpoints(self, k: int, plan: Plan, row: dict[str, float], sp: SetPoints) -> None:
+        """The row of the plan in force at step k (the set-points) and its forecast."""
         i = k - plan.start_step
         for c_i, c in enumerate(FORECAST_SERIES):
             self.forecast_used[k, c_i] = plan.forecast[c].iloc[i]
         for c in ROW_COLUMNS:
-            self.planned[c][k] = row.get(c, 0.0)
+            self.setpoints[c][k] = row.get(c, 0.0)
         full_mw = self.full_power_it_mw
-        self.planned["job_it_mw"][k] = sum(full_mw[j] * f for j, f in sp.job_power_frac.items())
+        self.setpoints["job_it_mw"][k] = sum(full_mw[j] * f for j, f in sp.job_power_frac.items())
 
     def save_step(
         self,
@@ -180,7 +185,7 @@ class Recorder:
         costs["unserved_usd"] = voll_usd_per_mwh * float(actual["unserved_mw"].sum()) * step_h
         return OperateRun(
             actual=actual,
-            planned=pd.DataFrame(self.planned, index=self.index),
+            setpoints=pd.DataFrame(self.setpoints, index=self.index),
             costs=costs,
             jobs=jobs,
             forecast_used=pd.DataFrame(

@@ -1,4 +1,5 @@
-"""The outputs of mode ``operate``: the run with its event costs, ``summary.operate``,
+"""The outputs of mode ``operate``: the run with its event costs, ``summary.operate`` (with
+the plan-mode optimum beside the actual cost and the deadlines missed),
 ``planned_vs_actual.csv``, ``events.csv``, and the actual rows as an ``optimize.Dispatch``
 so the plan-mode result tables apply."""
 
@@ -10,6 +11,7 @@ import pandas as pd
 import optimize
 from microgrid.assemble import Inputs
 from microgrid.coincident_peak import load_coincident_peaks
+from microgrid.dispatch import optimize_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.operate.cp_response import alert_response, needs_alert_response
 from microgrid.operate.forecast import FORECAST_SERIES
@@ -20,11 +22,16 @@ from microgrid.swings import analyse_swings
 
 _RUN_COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd",
                   "unfinished_penalty_usd", "dr_program_usd", "unserved_usd")  # fmt: skip
-_PLANNED_VS_ACTUAL = ("grid_import_mw", "grid_export_mw", "pv_used_mw", "wind_used_mw",
-                      "battery_charge_mw", "battery_discharge_mw", "backup_gen_mw", "job_it_mw",
-                      "facility_load_mw", "battery_soc_mwh")  # fmt: skip
-_EVENT_COLUMNS = ("event", "kind", "start_local", "end_local", "detail", "cost_usd",
+_SETPOINT_VS_ACTUAL = ("grid_import_mw", "grid_export_mw", "pv_used_mw", "wind_used_mw",
+                       "battery_charge_mw", "battery_discharge_mw", "backup_gen_mw",
+                       "job_it_mw", "facility_load_mw", "battery_soc_mwh")  # fmt: skip
+_EVENT_COLUMNS = ("event", "kind", "source", "start_local", "end_local", "detail", "cost_usd",
                   "unserved_mwh_delta")  # fmt: skip
+#: What ``summary.operate.plan_reference`` compares the actual cost with.
+PLAN_REFERENCE = (
+    "plan-mode optimum: one solve of the whole period on the actual data (perfect "
+    "foresight) without operate.events, as --mode plan; costed as actual_cost_usd"
+)
 
 
 def run_cost(costs: dict) -> float:
@@ -57,9 +64,12 @@ def forecast_errors(run: OperateRun, case: OperateCase) -> dict:
 
 
 def planned_vs_actual(run: OperateRun) -> pd.DataFrame:
+    """``planned_vs_actual.csv`` (its name kept for its readers): per step ``setpoint_*``,
+    the controller's set-points (``OperateRun.setpoints``: the row of its latest re-plan,
+    not a plan of the period), beside ``actual_*``, what the plant did."""
     out = pd.DataFrame(index=run.actual.index)
-    for c in _PLANNED_VS_ACTUAL:
-        out[f"planned_{c}"] = run.planned[c]
+    for c in _SETPOINT_VS_ACTUAL:
+        out[f"setpoint_{c}"] = run.setpoints[c]
         out[f"actual_{c}"] = run.actual[c]
     out["actual_unserved_mw"] = run.actual["unserved_mw"]
     out["actual_balance_residual_mw"] = balance_residual(run.actual)
@@ -82,8 +92,12 @@ def _dispatch_of(run: OperateRun) -> optimize.Dispatch:
 
 
 def event_costs(case: OperateCase, base: OperateRun, rerun: bool = True) -> pd.DataFrame:
-    """One row per event: kind, window (local), and its cost = cost of the run minus the cost
-    of the same run without that event (re-simulated; ``rerun=False`` leaves it NaN)."""
+    """One row per event: kind, source, window (local), and its cost.
+
+    ``operate.events`` (the plant's, unannounced) cost the run's cost minus the cost of the
+    same run without that event (re-simulated; ``rerun=False`` leaves it NaN). The
+    scenario's ``events.outages`` follow: they are in the plan's grid limits, known to the
+    controller ahead, and their cost is not computed (NaN): without one the plan changes."""
     rows = []
     events = list(case.scenario.operate.events)
     total = run_cost(base.costs)
@@ -91,6 +105,7 @@ def event_costs(case: OperateCase, base: OperateRun, rerun: bool = True) -> pd.D
         row = {
             "event": i,
             "kind": ev.kind,
+            "source": "operate.events",
             "start_local": str(ev.start),
             "end_local": str(ev.end),
             "detail": ev.line if ev.kind == "line_out" else (ev.factor or ""),
@@ -102,11 +117,82 @@ def event_costs(case: OperateCase, base: OperateRun, rerun: bool = True) -> pd.D
             row["cost_usd"] = total - run_cost(other.costs)
             row["unserved_mwh_delta"] = base.unserved_mwh - other.unserved_mwh
         rows.append(row)
+    rows += _scheduled_outages(case.scenario, first=len(rows))
     return pd.DataFrame(rows, columns=list(_EVENT_COLUMNS))
 
 
-def operate_summary(case: OperateCase, run: OperateRun, events: pd.DataFrame) -> dict:
-    """``summary.json["operate"]``."""
+def _scheduled_outages(scenario: Scenario, first: int) -> list[dict]:
+    """The rows of ``events.outages`` (numbered from ``first``), their cost not computed."""
+    return [
+        {
+            "event": i,
+            "kind": "grid_outage",
+            "source": "events.outages",
+            "start_local": str(w.start),
+            "end_local": str(w.end),
+            "detail": "",
+            "cost_usd": np.nan,
+            "unserved_mwh_delta": np.nan,
+        }
+        for i, w in enumerate(scenario.events.outages, start=first)
+    ]
+
+
+def plan_reference(case: OperateCase, actual_cost_usd: float) -> dict:
+    """``summary.operate.plan_reference``: the plan-mode optimum of the run's problem (one
+    more solve of the period, as ``--mode plan``) beside ``actual_cost_usd``, and the
+    difference: what the closed loop paid for its forecasts, its look-ahead and the events.
+    Its cost is None, with a ``note``, when plan mode finds no schedule (e.g. a job that
+    cannot finish and no unfinished-work penalty)."""
+    out = {
+        "reference": PLAN_REFERENCE,
+        "plan_cost_usd": None,
+        "plan_gap_usd": None,
+        "actual_cost_usd": actual_cost_usd,
+        "actual_minus_plan_usd": None,
+        "actual_minus_plan_pct": None,
+    }
+    try:
+        plan = optimize_dispatch(case.scenario, case.problem)
+    except (optimize.Infeasible, optimize.SolveError) as exc:
+        return out | {"note": f"plan mode finds no schedule ({type(exc).__name__})"}
+    plan_usd = run_cost(plan.costs)
+    diff_usd = actual_cost_usd - plan_usd
+    gap_usd = (plan.mip_gap or 0.0) * (plan.gap_basis_usd or 0.0)
+    return out | {
+        "plan_cost_usd": plan_usd,
+        # the plan is proven within this of the optimum: a difference below it is noise
+        "plan_gap_usd": gap_usd,
+        "actual_minus_plan_usd": diff_usd,
+        "actual_minus_plan_pct": 100.0 * diff_usd / abs(plan_usd) if plan_usd else None,
+    }
+
+
+def missed_deadlines(case: OperateCase, run: OperateRun) -> list[dict]:
+    """The jobs the closed loop left unfinished at their deadline: ``job``,
+    ``deadline_utc``, ``unfinished_h`` (hours of work at full power short) and
+    ``penalty_usd``, the scenario's unfinished-work penalty on them as plan mode prices
+    unfinished work (in ``actual_cost_usd``), or None when it sets none: plan mode then
+    admits no unfinished work and has no price for it, and a closed loop cannot refuse a
+    run after the fact, so the miss is reported unpriced."""
+    penalty = case.problem.objective.unfinished_work_penalty_usd_per_h
+    deadline = {inst.id: inst.deadline_utc for inst in case.inputs.jobs}
+    return [
+        {
+            "job": jid,
+            "deadline_utc": deadline[jid].isoformat(),
+            "unfinished_h": j["unfinished_h"],
+            "penalty_usd": None if penalty is None else penalty * j["unfinished_h"],
+        }
+        for jid, j in run.jobs.items()
+        if not j["deadline_met"]
+    ]
+
+
+def operate_summary(
+    case: OperateCase, run: OperateRun, events: pd.DataFrame, reference: dict
+) -> dict:
+    """``summary.json["operate"]``; ``reference``: ``plan_reference``."""
     op = case.scenario.operate
     return {
         "forecast": op.forecast,
@@ -118,6 +204,12 @@ def operate_summary(case: OperateCase, run: OperateRun, events: pd.DataFrame) ->
         "solve_s": run.solve_s,
         "actual_cost_usd": run_cost(run.costs),
         "costs": run.costs,
+        "plan_reference": reference,
+        # None: unfinished work is not priced (the scenario sets no penalty)
+        "unfinished_work_penalty_usd_per_h": (
+            case.problem.objective.unfinished_work_penalty_usd_per_h
+        ),
+        "missed_deadlines": missed_deadlines(case, run),
         "unserved_energy_mwh": run.unserved_mwh,
         "shed_job_steps": run.shed_job_steps,
         "infeasible_replans": run.infeasible_replans,
@@ -131,7 +223,8 @@ def operate_summary(case: OperateCase, run: OperateRun, events: pd.DataFrame) ->
         "events": events.to_dict(orient="records"),
         "event_cost_method": (
             "re-simulation without the event" if op.event_costs == "rerun" else "not computed"
-        ),
+        )
+        + " (operate.events; events.outages are in the plan, their cost is not computed)",
         # the demand-response program settled on the actual import (None without one)
         "demand_response_program": dr_section(
             case.scenario,
@@ -163,7 +256,7 @@ def run_operate(
         # dispatch meets): a property of the inputs, reported like plan mode's.
         relax = "; ".join(str(s) for s in exc.diagnosis) or "no single limit explains it"
         raise scenario.error(f"infeasible scenario (a re-plan in operate mode): {relax}") from None
-    summary = operate_summary(case, run, ev)
+    summary = operate_summary(case, run, ev, plan_reference(case, run_cost(run.costs)))
     if response is not None:
         summary["coincident_peak_response"] = response
     return {

@@ -347,17 +347,19 @@ def _event_windows(fig: go.Figure, events: pd.DataFrame | None) -> None:
 
 
 def planned_actual_figure(run: RunData) -> go.Figure:
-    """Operate mode: the plan's grid import and SOC against what the plant did, unserved
-    load, and the events' windows shaded."""
+    """Operate mode: the controller's set-points for grid import and SOC against what the
+    plant did, unserved load, and the events' windows shaded."""
     pva = run.planned_vs_actual
     x = step_x(pva.index, run)
+    # result folders written before the set-point columns were named so call them planned_
+    ref = "setpoint" if any(str(c).startswith("setpoint_") for c in pva) else "planned"
     panels = [
         (q, unit, label)
         for q, unit, label in (
             ("grid_import_mw", "MW", "grid import"),
             ("battery_soc_mwh", "MWh", "battery SOC"),
         )
-        if f"planned_{q}" in pva and f"actual_{q}" in pva
+        if f"{ref}_{q}" in pva and f"actual_{q}" in pva
     ]
     unserved = present(pva, "actual_unserved_mw")
     rows = max(len(panels) + int(unserved), 1)
@@ -365,7 +367,7 @@ def planned_actual_figure(run: RunData) -> go.Figure:
         figure=new_figure(), rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06
     )
     for row, (q, unit, label) in enumerate(panels, start=1):
-        for kind, color, dash in (("planned", "#7f7f7f", "dash"), ("actual", "#1f77b4", "solid")):
+        for kind, color, dash in ((ref, "#7f7f7f", "dash"), ("actual", "#1f77b4", "solid")):
             series, name = pva[f"{kind}_{q}"], f"{kind} {label}"
             line = (
                 _soc_line(run, series, name, color, dash)

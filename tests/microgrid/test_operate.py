@@ -112,7 +112,7 @@ def test_fifteen_minute_noisy_run_is_reproducible():
     assert err["mae"] > 0 and err["rmse"] >= err["mae"]
     assert a["summary"]["max_balance_residual_mw"] < 1e-6
     pva = a["planned_vs_actual"]
-    assert {"planned_grid_import_mw", "actual_grid_import_mw", "actual_battery_soc_mwh"} <= set(
+    assert {"setpoint_grid_import_mw", "actual_grid_import_mw", "actual_battery_soc_mwh"} <= set(
         pva.columns
     )
 

@@ -47,7 +47,7 @@ def test_operate_mode_keeps_the_demand_response_cap():
     breaches = res.summary["operate"]["limit_breaches"]
     assert breaches["dr_cap_breach_steps"] == 0 and breaches["ramp_breach_steps"] == 0
     pva = res.extra_tables["planned_vs_actual.csv"]
-    planned = (pva["planned_grid_import_mw"] - pva["planned_grid_export_mw"]).to_numpy()
+    planned = (pva["setpoint_grid_import_mw"] - pva["setpoint_grid_export_mw"]).to_numpy()
     assert np.all(planned[window] <= CAP_MW + LIMIT_TOL_MW)  # the controller saw the cap
 
 
