@@ -62,9 +62,19 @@ def _iso_z(index: pd.DatetimeIndex | pd.Series) -> list[str]:
 
 
 def timeseries_for_file(ts: pd.DataFrame) -> pd.DataFrame:
-    """The time series with `timestamp_utc` as its first column in ISO 8601 with Z."""
+    """The time series with `timestamp_utc` as its first column in ISO 8601 with Z (CSV)."""
     out = ts.reset_index(drop=True)
     out.insert(0, TIME_COLUMN, _iso_z(ts.index))
+    return out
+
+
+def timeseries_for_parquet(ts: pd.DataFrame) -> pd.DataFrame:
+    """The time series with `timestamp_utc` as its first column, parquet's own UTC
+    timestamp (timestamp[us, tz=UTC]): a column, as in the CSV, not the index, so every
+    parquet reader sees the same table; microseconds, the unit all of them read (Spark does
+    not read nanoseconds), and exact for step starts in whole seconds."""
+    out = ts.reset_index(drop=True)
+    out.insert(0, TIME_COLUMN, ts.index.tz_convert("UTC").as_unit("us"))
     return out
 
 
@@ -123,7 +133,7 @@ def _write_files(result: Result, tmp: Path) -> None:
     """Every file of a result directory, into the folder being built."""
     ts = timeseries_for_file(result.timeseries)
     ts.to_csv(tmp / TIMESERIES_CSV, index=False, float_format="%.9g")
-    ts.to_parquet(tmp / TIMESERIES_PARQUET, index=False)
+    timeseries_for_parquet(result.timeseries).to_parquet(tmp / TIMESERIES_PARQUET, index=False)
     jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
     (tmp / "jobs_spec.json").write_text(json_text(result.jobs_spec))
     summary, timings = split_timings(result.summary)

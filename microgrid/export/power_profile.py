@@ -8,10 +8,11 @@ mean, without knowing the job's full-power MW (its GPUs' kW is not in the result
 Fractions are rounded to `FRACTION_DECIMALS` decimals: 1e-6 of a job's full power, far
 below what a GPU power limit can be set to.
 
-`read_job_power` reads the time series (timeseries.parquet when present, else
-timeseries.csv), checked as the other result files are: a missing column, a time that is
-not one step after the one before, a cell that is not a number is an InputError naming the
-file, the line (a parquet file: the row) and the column. `segment_profile` cuts one
+`read_job_power` reads the time series (timeseries.parquet when present, its
+`timestamp_utc` a UTC timestamp, or ISO text in an older run's; else timeseries.csv),
+checked as the other result files are: a missing column, a time that is not one step
+after the one before, a cell that is not a number is an InputError naming the file, the
+line (a parquet file: the row) and the column. `segment_profile` cuts one
 segment's profile out of it; steps that do not cover the segment, or a power that is not
 above 0 (or above full power) in a step the segment runs, are errors too.
 """

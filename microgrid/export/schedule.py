@@ -171,13 +171,29 @@ def parse_utc(text: object, *, path: Path | str, line: int | None, name: str) ->
     return t.astimezone(timezone.utc)
 
 
+def _utc_cell(cell: object, *, path: Path | str, name: str) -> datetime:
+    """A time column's cell as an aware UTC datetime: a timestamp (timeseries.parquet since
+    it stores parquet's UTC timestamps), or ISO 8601 text (CSV; parquet of older runs). A
+    timestamp without a time zone is not guessed to be UTC, as text without an offset."""
+    if not isinstance(cell, datetime):
+        return parse_utc(cell, path=path, line=None, name=name)
+    if cell != cell:  # pandas' NaT (a missing timestamp) is a datetime unequal to itself
+        raise InputError("expected a UTC time, the cell is empty", path=str(path), field=name)
+    if cell.tzinfo is None:
+        raise InputError(
+            f"timestamp {cell} has no time zone (a run writes UTC)", path=str(path), field=name
+        )
+    return cell.astimezone(timezone.utc)
+
+
 def utc_times(cells, path: Path | str, name: str, row_error) -> list[datetime]:
-    """``parse_utc`` of each cell of a time column; the first bad one is raised as
-    ``row_error(message, row)`` (row 0-based: the reader knows its line or parquet row)."""
+    """Each cell of a time column as an aware UTC datetime (timestamps, or text read by
+    ``parse_utc``); the first bad one is raised as ``row_error(message, row)`` (row 0-based:
+    the reader knows its line or parquet row)."""
     times = []
-    for row, text in enumerate(cells):
+    for row, cell in enumerate(cells):
         try:
-            times.append(parse_utc(text, path=path, line=None, name=name))
+            times.append(_utc_cell(cell, path=path, name=name))
         except InputError as exc:
             raise row_error(exc.message, row) from None
     return times
