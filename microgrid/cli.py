@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -387,11 +388,17 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     return 0
 
 
+# a help text that already says its default ("(default: 5)", "none (default)", "by
+# default"): it gets no second "(default: ...)"
+STATES_DEFAULT = re.compile(r"%\(default\)|\(default\b|\bdefault:|\bby default\b", re.IGNORECASE)
+
+
 def help_with_default(action: argparse.Action) -> str:
     """An option's help text, ending in "(default: VALUE)" when it has a value worth
-    showing: not None (the text says what happens then), not a flag's False."""
+    showing (not None: the text says what happens then; not a flag's False) and the text
+    does not state its default already."""
     text = action.help or ""
-    if action.default in (None, False, argparse.SUPPRESS) or "%(default)" in text:
+    if action.default in (None, False, argparse.SUPPRESS) or STATES_DEFAULT.search(text):
         return text
     return f"{text} (default: %(default)s)"
 
@@ -437,7 +444,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="solve a scenario and write its result directory")
+    p = sub.add_parser(
+        "run",
+        help="solve a scenario and write its result directory",
+        description="Solve a scenario (--mode: one optimal plan, a plan iterated until the "
+        "AC power flow keeps every limit, or the closed loop under forecast error and "
+        "events), check the plan with the AC power flow, compare it with the baselines, and "
+        "write the result folder: summary.json, the time series, jobs.csv, plots and "
+        "report.html (docs/report.md).",
+    )
     p.add_argument("scenario", type=Path, help=SCENARIO_HELP)
     p.add_argument(
         "--out",
@@ -446,7 +461,14 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="result folder (default: out/<scenario file name without .yaml>); an existing "
         "one is replaced only if microgrid wrote it",
     )
-    p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
+    p.add_argument(
+        "--no-powerflow",
+        action="store_true",
+        help="skip the AC power flow check of every step (faster): no voltages "
+        "or line loadings in the time series, no powerflow section in summary.json, no "
+        "violations.csv and no voltage section in report.html (plan-ac still runs its own "
+        "power flows to reach AC feasibility)",
+    )
     p.add_argument(
         "--mode",
         choices=("plan", "plan-ac", "operate"),
@@ -471,7 +493,14 @@ def _add_validate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_pareto_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pareto", help="cost-carbon Pareto front (epsilon-constraint solves)")
+    p = sub.add_parser(
+        "pareto",
+        help="cost-carbon Pareto front (epsilon-constraint solves)",
+        description="Trace the scenario's cost-carbon trade-off: the minimum-cost plan, "
+        "the minimum-emissions plan and --points minus 2 plans between them, each the "
+        "cheapest within an emissions cap, written to pareto.csv and pareto.png. An "
+        "interrupted run resumes from its journal and solves only the missing points.",
+    )
     p.add_argument("scenario", type=Path, help=SCENARIO_HELP)
     p.add_argument(
         "--points",
@@ -490,9 +519,11 @@ def _add_pareto_parser(sub: argparse._SubParsersAction) -> None:
         "--end-method",
         choices=("price-fix", "milp"),
         default="price-fix",
-        help="how the cost at the minimum-emissions end is minimised: price-fix (seconds, "
-        "its proven gap reported) or milp (branch and bound like the other points; minutes "
-        "on R1's week)",
+        help="how the cost at the front's least-emissions end (its emissions held at the "
+        "minimum) is minimised: price-fix, the price-guided job-fixing heuristic started "
+        "from the least-emissions schedule (seconds; pareto.csv's status says 'heuristic' "
+        "and mip_gap what is proven), or milp, branch and bound like the other points "
+        "(minutes on R1's week, for a tighter proven gap)",
     )
     p.set_defaults(func=cmd_pareto)
 

@@ -1,8 +1,10 @@
 """The report's interactive figures (plotly): job Gantt chart, dispatch with price, carbon
 and SOC, voltages with limits, planned vs actual, and the baselines' cost and emissions.
 
-Time axes are the site's local wall-clock time (what a planner schedules by); series that
-never leave zero are absent assets and get no trace and no legend entry.
+Time axes are the site's local time on one UTC offset (microgrid/report_html/timeaxis.py:
+its wall-clock time when the clocks do not change in the period; where they do, a dotted
+line marks the change and the hover gives the wall-clock time); series that never leave
+zero are absent assets and get no trace and no legend entry.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from microgrid.errors import InputError
+from microgrid.report_html.fmt import number, unit_of
 from microgrid.report_html.rundir import RunData
+from microgrid.report_html.timeaxis import CHANGE_LINE, HOVER_FORMAT, TimeAxis, time_axis
+from microgrid.wall_time import parse_time_utc
 
 ABSENT_MW = 1e-6  # a series never above this in magnitude is an absent asset
 # A small template of our own: plotly's named ones are ~10 kB each, validated on every
@@ -63,16 +69,20 @@ LOAD_LINES = (
 )
 
 
-def local_naive(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
-    """UTC times as the site's wall-clock times without zone (plotly draws no zones)."""
-    return pd.DatetimeIndex(times).tz_convert(tz).tz_localize(None)
+def run_axis(run: RunData) -> TimeAxis:
+    """The time axis of the run's period (every time figure of the report shares it)."""
+    return time_axis(run.timeseries.index, run.step, run.timezone)
+
+
+def step_bounds(index: pd.DatetimeIndex, run: RunData) -> pd.DatetimeIndex:
+    """UTC start of each step plus the last step's end."""
+    return index.append(pd.DatetimeIndex([index[-1] + run.step]))
 
 
 def step_x(index: pd.DatetimeIndex, run: RunData) -> list[str]:
-    """Local times of each step's start plus the last step's end: with `held` values and
+    """Axis times of each step's start plus the last step's end: with `held` values and
     a step ("hv") line, each step's average covers its whole step, the last one included."""
-    times = local_naive(index.append(pd.DatetimeIndex([index[-1] + run.step])), run.timezone)
-    return [t.isoformat() for t in times]
+    return run_axis(run).x(step_bounds(index, run))
 
 
 def held(values: pd.Series) -> np.ndarray:
@@ -82,8 +92,8 @@ def held(values: pd.Series) -> np.ndarray:
 
 
 def end_x(index: pd.DatetimeIndex, run: RunData) -> list[str]:
-    """Local times of each step's end: where an end-of-step state (battery SOC) belongs."""
-    return [t.isoformat() for t in local_naive(index + run.step, run.timezone)]
+    """Axis times of each step's end: where an end-of-step state (battery SOC) belongs."""
+    return run_axis(run).x(index + run.step)
 
 
 def present(frame: pd.DataFrame, column: str) -> bool:
@@ -117,35 +127,94 @@ def new_figure() -> go.Figure:
     return go.Figure(layout={"template": TEMPLATE})
 
 
-def _x_title(fig: go.Figure, tz: str, rows: int) -> None:
-    """The time axis title, on the bottom panel of a figure of `rows` stacked panels."""
-    fig.update_xaxes(title_text=f"local time ({tz})", row=rows, col=1)
+def _time_axes(fig: go.Figure, axis: TimeAxis, rows: int = 1) -> None:
+    """The time axis title (on the bottom panel of a figure of `rows` stacked panels), the
+    hover title with the zone of the axis' offset, and a dotted line at each clock change
+    labelled with the clock before and after it."""
+    fig.update_xaxes(hoverformat=HOVER_FORMAT, unifiedhovertitle={"text": axis.hover_title})
+    fig.update_xaxes(title_text=axis.title, **({"row": rows, "col": 1} if rows > 1 else {}))
+    for change in axis.changes:
+        (x,) = axis.x(pd.DatetimeIndex([change.at_utc]))
+        fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=CHANGE_LINE)
+        fig.add_annotation(
+            x=x,
+            xref="x",
+            yref="paper",
+            y=1,
+            yanchor="bottom",
+            showarrow=False,
+            text=change.text,
+            font={"size": 11, "color": CHANGE_LINE["color"]},
+        )
+
+
+def _clock_trace(
+    axis: TimeAxis, times_utc: pd.DatetimeIndex, x: list[str], y: np.ndarray
+) -> go.Scatter:
+    """An unseen line whose hover is each time's wall-clock reading with its zone, for a
+    period with a clock change (the hover title gives the axis time on one offset)."""
+    return go.Scatter(
+        x=x,
+        y=y,
+        name="wall clock",
+        mode="lines",
+        line={"width": 0, "color": "rgba(0,0,0,0)"},
+        showlegend=False,
+        customdata=axis.clock(times_utc),
+        hovertemplate="%{customdata}",
+    )
+
+
+def _add_clock(fig: go.Figure, run: RunData, index: pd.DatetimeIndex, y: np.ndarray) -> None:
+    """The wall-clock hover line on the top panel, where the clocks change in the period;
+    `y`: one value per step bound (`step_bounds`), at a level the panel shows anyway, so
+    the unseen line widens none of its range."""
+    axis = run_axis(run)
+    if axis.changes:
+        bounds = step_bounds(index, run)
+        fig.add_trace(_clock_trace(axis, bounds, axis.x(bounds), y), row=1, col=1)
 
 
 # ---------------------------------------------------------------------------- Gantt
 
 
+# a segment's figures in its hover: (jobs.csv column, label, decimals; None: the unit's)
+BAR_HOVER = (
+    ("gpus", "GPUs", 0),
+    ("power_fraction_mean", "mean power fraction", 2),
+    ("work_done_h", "work done", None),
+    ("energy_mwh", "energy", None),
+)
+
+
 def _bar_hover(seg: pd.DataFrame) -> list[str]:
-    cols = ("segment", "gpus", "power_fraction_mean", "work_done_h", "energy_mwh")
-    have = [c for c in cols if c in seg]
-    return [
-        "<br>".join(f"{c}: {row[c]:,.3g}" if c != "segment" else f"segment {row[c]}" for c in have)
-        for _, row in seg.iterrows()
-    ]
+    """Each segment's number and figures: integers with thousands separators, the others
+    with their unit's precision and unit ("energy: 1,360.2 MWh")."""
+    have = [(c, label, d) for c, label, d in BAR_HOVER if c in seg]
+    lines = []
+    for _, row in seg.iterrows():
+        parts = [f"segment {row['segment']}"] if "segment" in seg else []
+        for column, label, decimals in have:
+            unit, unit_decimals = unit_of(column)
+            text = number(row[column], unit_decimals if decimals is None else decimals)
+            parts.append(f"{label}: {text}{' ' + unit if unit else ''}")
+        lines.append("<br>".join(parts))
+    return lines
 
 
-def _segment_bars(run: RunData) -> go.Bar:
-    """jobs.csv's run segments as horizontal bars on a date axis (length in ms)."""
+def _segment_bars(run: RunData, axis: TimeAxis) -> go.Bar:
+    """jobs.csv's run segments as horizontal bars on a date axis (length in ms); the hover
+    gives their wall-clock start and end with the zone."""
     seg = run.segments
-    start = [t.isoformat() for t in local_naive(seg["start_utc"], run.timezone)]
-    end = [t.isoformat() for t in local_naive(seg["end_utc"], run.timezone)]
     return go.Bar(
         name="run segment",
         orientation="h",
         y=seg["job_id"].tolist(),
-        base=start,
+        base=axis.x(seg["start_utc"]),
         x=((seg["end_utc"] - seg["start_utc"]) / pd.Timedelta(milliseconds=1)).to_numpy(),
-        customdata=np.column_stack([start, end]) if len(seg) else None,
+        customdata=np.column_stack([axis.clock(seg["start_utc"]), axis.clock(seg["end_utc"])])
+        if len(seg)
+        else None,
         text=_bar_hover(seg),
         textposition="none",
         hovertemplate="%{y}: %{customdata[0]} to %{customdata[1]}<br>%{text}<extra></extra>",
@@ -153,17 +222,21 @@ def _segment_bars(run: RunData) -> go.Bar:
     )
 
 
-def _job_marks(run: RunData, key: str, name: str, symbol: str, color: str) -> go.Scatter:
-    """One marker per job at its jobs_spec.json time `key` (release or deadline)."""
+def _job_marks(
+    run: RunData, axis: TimeAxis, key: str, name: str, symbol: str, color: str
+) -> go.Scatter:
+    """One marker per job at its jobs_spec.json time `key` (release or deadline); the
+    hover gives its wall-clock time with the zone."""
     jobs = [j for j in run.jobs_spec if j.get(key)]
-    times = local_naive(pd.to_datetime([j[key] for j in jobs], utc=True), run.timezone)
+    times = pd.DatetimeIndex(pd.to_datetime([j[key] for j in jobs], utc=True))
     return go.Scatter(
         name=name,
         mode="markers",
-        x=[t.isoformat() for t in times],
+        x=axis.x(times),
         y=[j["id"] for j in jobs],
+        customdata=axis.clock(times),
         marker={"symbol": symbol, "size": 16, "color": color, "line": {"width": 3, "color": color}},
-        hovertemplate=f"%{{y}} {name}: %{{x}}<extra></extra>",
+        hovertemplate=f"%{{y}} {name}: %{{customdata}}<extra></extra>",
     )
 
 
@@ -172,13 +245,15 @@ def gantt_figure(run: RunData) -> go.Figure:
     its release as a green triangle and its deadline as a red bar."""
     ids = [j["id"] for j in run.jobs_spec]
     ids += sorted(set(run.segments["job_id"]) - set(ids))
+    axis = run_axis(run)
     fig = new_figure()
-    fig.add_trace(_segment_bars(run))
-    fig.add_trace(_job_marks(run, "release_utc", "release", "triangle-right", "#2ca02c"))
-    fig.add_trace(_job_marks(run, "deadline_utc", "deadline", "line-ns", LIMIT_COLOR))
+    fig.add_trace(_segment_bars(run, axis))
+    fig.add_trace(_job_marks(run, axis, "release_utc", "release", "triangle-right", "#2ca02c"))
+    fig.add_trace(_job_marks(run, axis, "deadline_utc", "deadline", "line-ns", LIMIT_COLOR))
     _layout(fig, 140 + 34 * max(len(ids), 1), hovermode="closest", barmode="overlay")
     fig.update_yaxes(categoryorder="array", categoryarray=ids[::-1], automargin=True)
-    fig.update_xaxes(type="date", title_text=f"local time ({run.timezone})")
+    fig.update_xaxes(type="date")
+    _time_axes(fig, axis)
     return fig
 
 
@@ -273,7 +348,8 @@ def dispatch_figure(run: RunData) -> go.Figure:
             col=1,
         )
         fig.update_yaxes(title_text="SOC (MWh)", row=3, col=1, rangemode="tozero")
-    _x_title(fig, run.timezone, rows)
+    _add_clock(fig, run, ts.index, np.zeros(len(ts) + 1))  # the stack is drawn from zero
+    _time_axes(fig, run_axis(run), rows)
     return _layout(fig, 760 if soc else 620)
 
 
@@ -323,21 +399,36 @@ def voltage_figure(run: RunData) -> go.Figure:
         )
         _limit(fig, lim.max_loading_pct, f"limit {lim.max_loading_pct:g} %", 2)
         fig.update_yaxes(title_text="line loading (%)", row=2, col=1, rangemode="tozero")
-    _x_title(fig, run.timezone, rows)
+    _add_clock(fig, run, ts.index, held(ts["dc_bus_vm_pu"]))
+    _time_axes(fig, run_axis(run), rows)
     return _layout(fig, 520 if loading else 340)
 
 
 # ---------------------------------------------------------------------------- operate
 
 
-def _event_windows(fig: go.Figure, events: pd.DataFrame | None) -> None:
+def _event_time(run: RunData, row: int, column: str) -> pd.Timestamp:
+    """events.csv's time in `column` of data row `row` as UTC: wall-clock time at the site
+    without an offset, as the scenario gave it (it refused one the clocks skip or repeat)."""
+    try:
+        return parse_time_utc(str(run.events[column].iloc[row]), run.timezone)
+    except ValueError as exc:
+        path = str(run.folder / "events.csv")
+        raise InputError(f"{exc} (row {row + 1})", path=path, field=column) from None
+
+
+def _event_windows(fig: go.Figure, run: RunData) -> None:
     """Shade each event's window (events.csv's local start and end times)."""
+    events = run.events
     if events is None or not {"start_local", "end_local"} <= set(events.columns):
         return
-    for _, ev in events.iterrows():
+    axis = run_axis(run)
+    for row, (_, ev) in enumerate(events.iterrows()):
+        start, end = (_event_time(run, row, c) for c in ("start_local", "end_local"))
+        (x0, x1) = axis.x(pd.DatetimeIndex([start, end]))
         fig.add_vrect(
-            x0=pd.Timestamp(ev["start_local"]).isoformat(),
-            x1=pd.Timestamp(ev["end_local"]).isoformat(),
+            x0=x0,
+            x1=x1,
             fillcolor="#d62728",
             opacity=0.12,
             line_width=0,
@@ -383,9 +474,19 @@ def planned_actual_figure(run: RunData) -> go.Figure:
             col=1,
         )
         fig.update_yaxes(title_text="unserved (MW)", row=rows, col=1)
-    _event_windows(fig, run.events)
-    _x_title(fig, run.timezone, rows)
+    _event_windows(fig, run)
+    top = f"actual_{panels[0][0]}" if panels else "actual_unserved_mw"
+    _add_clock(fig, run, pva.index, _level(pva.get(top)))
+    _time_axes(fig, run_axis(run), rows)
     return _layout(fig, 200 + 220 * rows)
+
+
+def _level(series: pd.Series | None) -> np.ndarray:
+    """A flat line at the mean of `series` (0 without one), one value per step bound:
+    where an unseen line drawn in the series' panel widens none of its range."""
+    values = series.to_numpy(dtype=float) if series is not None else np.zeros(1)
+    mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+    return np.full(len(values) + 1, mean)
 
 
 # ---------------------------------------------------------------------------- baselines

@@ -224,9 +224,9 @@ def _cell_error(message: str, path: Path, row: int, field: str) -> InputError:
 
 
 def _utc_index(frame: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
-    """The frame's `timestamp_utc` column as UTC times: each an ISO 8601 time with its
-    offset (the export's `parse_utc`), as a run writes them; a time without one is not
-    guessed to be UTC."""
+    """The frame's `timestamp_utc` column as UTC times (the export's `utc_times`), as a run
+    writes them: ISO 8601 text with its offset (the CSV, older parquet files) or parquet's
+    tz-aware timestamps; a time without a zone is not guessed to be UTC."""
     if TIME_COLUMN not in frame:
         raise InputError("missing column", path=str(path), field=TIME_COLUMN)
 

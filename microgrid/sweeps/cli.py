@@ -95,14 +95,25 @@ def add_sweep_parsers(subparsers) -> None:
         default=None,
         help="wall-clock limit per case in seconds (default: none)",
     )
-    p.add_argument("--no-powerflow", action="store_true", help="skip the AC power flow check")
+    p.add_argument(
+        "--no-powerflow",
+        action="store_true",
+        help="skip each case's AC power flow check (faster): its summary, and so the "
+        "sweep's cases table, has no powerflow figures (voltages, line loading)",
+    )
     p.add_argument(
         "--no-baselines",
         action="store_true",
-        help="skip the baselines (asap, carbon-threshold, and storage-optimal: one more LP "
-        "solve per case) in each case's summary",
+        help="skip each case's baselines (asap, carbon-threshold and storage-optimal: "
+        "more solves per case): its summary, and so the sweep's cases table, has no "
+        "baselines or value_of figures (savings against them)",
     )
-    p.add_argument("--report", action="store_true", help="write the report when done")
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="when the cases are done, also write the sweep's report, as `microgrid "
+        "sweep-report OUT` does: OUT/report.html and its tables and plots in OUT/report/",
+    )
     p.add_argument(
         "--runner",
         default=None,
@@ -112,7 +123,11 @@ def add_sweep_parsers(subparsers) -> None:
     p.set_defaults(func=cmd_sweep)
 
     p = subparsers.add_parser(
-        "sweep-report", help="sensitivity tables, plots and report.html of a sweep folder"
+        "sweep-report",
+        help="sensitivity tables, plots and report.html of a sweep folder",
+        description="Write the report of a sweep's --out folder from the cases done so "
+        "far (an unfinished sweep is marked so): OUT/report.html, with the cases' status, "
+        "sensitivity tables and plots, and their CSV and PNG files in OUT/report/.",
     )
     p.add_argument("out_dir", type=Path, help="the sweep's --out folder")
     p.set_defaults(func=cmd_sweep_report)
