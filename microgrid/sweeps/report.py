@@ -4,8 +4,10 @@
 writes, each file atomically:
 
     out/report/sensitivity_<axis>.csv   cost and carbon per axis value (mean/min/max/n),
-                                        the step from the row before and whether it is
-                                        within the solver tolerance
+                                        the step from the row before (like for like: over
+                                        the pairs of cases that differ in this axis alone,
+                                        how many) and whether it is within the solver
+                                        tolerance
     out/report/sensitivity.csv          the same, all axes in one long table
     out/report/pareto.csv               the cost-emissions Pareto set
     out/report/cases.csv                every finished case, every column (the page shows
@@ -16,15 +18,23 @@ writes, each file atomically:
 Differences the solver cannot vouch for (within the cases' combined MIP tolerance,
 microgrid.sweeps.tolerance) are marked "≈" in tables, drawn dotted with hollow markers in
 plots, and never described as a trend.
+
+An axis's step compares like with like: the cases that differ in that axis alone (the same
+values on every other axis but its zip partners), their differences averaged; a step no
+such pair exists for is said to be missing, not computed from cases that differ in other
+axes too. So a sweep still running (or with failed cases) gives steps over the pairs done,
+and a finished full grid the difference of the means. The page and every plot say when the
+sweep is unfinished (n of N cases).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +55,7 @@ from microgrid.sweeps.tolerance import (
     WITHIN_MARK,
     Step,
     case_tolerance_usd,
+    step_between,
     steps,
     trend_lines,
 )
@@ -52,6 +63,8 @@ from microgrid.sweeps.tolerance import (
 METRICS = (COST, EMISSIONS)
 MAX_HEATMAPS = 6
 MAX_HTML_ROWS = 500
+NO_PAIR = "no pair"  # a step's cells when no two cases differ in its axis alone
+_UNSET = "\0unset"  # a case that does not set an axis (explicit cases)
 # What the table of all cases shows after case, status and the axes (a planner's columns;
 # report/cases.csv has every column of the records).
 CASE_COLUMNS = (
@@ -94,10 +107,21 @@ def _axis_key(df: pd.DataFrame, axis: str) -> pd.Series:
     return col if _is_numeric(col) else col.map(_label)
 
 
-def sensitivity(df: pd.DataFrame, axis: str) -> pd.DataFrame:
+def sensitivity(
+    df: pd.DataFrame, axis: str, match: list[str]
+) -> tuple[pd.DataFrame, list[PairedStep]]:
     """Per value of `axis` (ok cases): the number of cases, mean/min/max of cost and
-    emissions, the mean cost tolerance (USD), and the step from the row before (see
-    `with_steps`)."""
+    emissions, the mean cost tolerance (USD), and the step from the row before over the
+    cases that differ only in `axis` (the same values on the `match` axes); and those
+    steps (see `paired_steps` and `with_paired_steps`)."""
+    table = value_stats(df, axis)
+    found = paired_steps(df, axis, table[axis], match)
+    return with_paired_steps(table, found), found
+
+
+def value_stats(df: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """Per value of `axis`: the number of cases, mean/min/max of cost and emissions and the
+    mean cost tolerance (USD), over the cases of that value."""
     key = _axis_key(df, axis)
     g = df.assign(_v=key).groupby("_v", sort=True, dropna=False)
     parts = {m: g[m].agg(["mean", "min", "max"]) for m in METRICS if m in df}
@@ -107,7 +131,110 @@ def sensitivity(df: pd.DataFrame, axis: str) -> pd.DataFrame:
     table.columns = [f"{m}_{s}" for m, s in table.columns]
     table.insert(0, "n_cases", g.size())
     table.index.name = axis
-    return with_steps(table.reset_index())
+    return table.reset_index()
+
+
+@dataclass(frozen=True)
+class PairedStep:
+    """From one value of an axis to the next, like for like: over the pairs of ok cases
+    that differ in that axis alone."""
+
+    step: Step | None  # the mean step of the pairs; None: no pair
+    n_pairs: int  # combinations of the other axes done at both values
+    unpaired: int  # ok cases at either value without a partner at the other
+
+    @property
+    def joined(self) -> bool:
+        """Both values hold the same combinations of the other axes: the difference of
+        their means is the step (a plot may join them)."""
+        return self.step is not None and self.unpaired == 0
+
+
+def _value_id(v) -> str:
+    """An axis value as a comparable string (1 and 1.0 alike, as the case hash)."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def tied_axes(params: list[dict], axes: list[str]) -> dict[str, set[str]]:
+    """Per axis, the other axes that move with it over the sweep's cases (`params`, one
+    dict per case): each value of one goes with one value of the other, both ways (a zip
+    group, or explicit cases that set both). Pairs for a step do not match on these."""
+    ids = {a: [_value_id(p[a]) if a in p else _UNSET for p in params] for a in axes}
+
+    def determines(a: str, b: str) -> bool:
+        seen: dict[str, str] = {}
+        return all(seen.setdefault(x, y) == y for x, y in zip(ids[a], ids[b], strict=True))
+
+    return {a: {b for b in axes if b != a and determines(a, b) and determines(b, a)} for a in axes}
+
+
+def _match_key(df: pd.DataFrame, match: list[str]) -> pd.Series:
+    """Per case, its values on the `match` axes as one string (a case without a column:
+    null)."""
+    if not match:
+        return pd.Series("", df.index)
+    cols = [df[m].map(_label) if m in df else pd.Series("null", df.index) for m in match]
+    return pd.Series([json.dumps(list(t)) for t in zip(*cols, strict=True)], df.index)
+
+
+def paired_steps(
+    df: pd.DataFrame, axis: str, values: pd.Series, match: list[str]
+) -> list[PairedStep]:
+    """The steps between consecutive `values` of `axis` (a `value_stats` column), each
+    over the pairs of ok cases with the same values on every `match` axis (several cases
+    of one value and combination count as their mean); none without a cost column."""
+    if COST not in df:
+        return []
+    row = pd.Index(values).get_indexer(_axis_key(df, axis))
+    d = df.assign(_row=row, _key=_match_key(df, match))
+    cols = [c for c in (COST, TOLERANCE, EMISSIONS) if c in d]
+    per = d.groupby(["_row", "_key"])[cols].mean()
+    counts = d.groupby(["_row", "_key"]).size()
+    return [_paired_step(per, counts, i - 1, i) for i in range(1, len(values))]
+
+
+def _paired_step(per: pd.DataFrame, counts: pd.Series, row_a: int, row_b: int) -> PairedStep:
+    """The step from table row a to row b over the combinations both hold (`per`: mean
+    cost, tolerance and emissions by (row, combination); `counts`: its cases)."""
+    a, b = per.xs(row_a, level="_row"), per.xs(row_b, level="_row")
+    common = a.index.intersection(b.index)
+    n_a, n_b = counts.xs(row_a, level="_row"), counts.xs(row_b, level="_row")
+    unpaired = int(n_a.drop(common).sum() + n_b.drop(common).sum())
+    if common.empty:
+        return PairedStep(None, 0, unpaired)
+    a, b = a.loc[common], b.loc[common]
+
+    def mean(frame: pd.DataFrame, col: str) -> float:
+        return frame[col].mean() if col in frame else np.nan
+
+    # the mean of the pairs' differences is the difference of the pairs' means
+    step = step_between(
+        mean(a, COST),
+        mean(b, COST),
+        mean(a, TOLERANCE),
+        mean(b, TOLERANCE),
+        mean(a, EMISSIONS),
+        mean(b, EMISSIONS),
+    )
+    return PairedStep(step, len(common), unpaired)
+
+
+def with_paired_steps(table: pd.DataFrame, found: list[PairedStep]) -> pd.DataFrame:
+    """`table` (`value_stats`) plus, per row, the step from the row before (`found`): the
+    pairs it rests on and the cases without a partner, the cost (USD) and emissions (t)
+    step and whether it is within the pairs' combined solver tolerance; first row, and a
+    step without a pair: none."""
+    if len(found) != len(table) - 1:  # no cost column
+        return table
+    out = table.copy()
+    out["n_pairs"] = pd.array([None, *(p.n_pairs for p in found)], dtype="Int64")
+    out["unpaired_cases"] = pd.array([None, *(p.unpaired for p in found)], dtype="Int64")
+    out["cost_step_usd"] = [np.nan, *(p.step.cost_usd if p.step else np.nan for p in found)]
+    out["emissions_step_t"] = [np.nan, *(p.step.emissions_t if p.step else np.nan for p in found)]
+    out["within_tolerance"] = [None, *(p.step.within if p.step else None for p in found)]
+    return out
 
 
 def table_steps(table: pd.DataFrame, suffix: str = "_mean") -> list[Step]:
@@ -146,25 +273,29 @@ def pareto_front(df: pd.DataFrame, x: str = COST, y: str = EMISSIONS) -> pd.Data
 
 def _marked_steps(table: pd.DataFrame) -> pd.DataFrame:
     """The step columns as text for the page: signed, with thousands separators, "≈"
-    before a step within the solver tolerance."""
+    before a step within the solver tolerance, NO_PAIR for a step without a pair."""
     if "within_tolerance" not in table:
         return table
     out = table.drop(columns="within_tolerance")
     mark = [f"{WITHIN_MARK} " if w else "" for w in table["within_tolerance"]]
+    no_pair = table["n_pairs"].fillna(-1).eq(0) if "n_pairs" in table else [False] * len(table)
     for col, decimals in (("cost_step_usd", 0), ("emissions_step_t", 1)):
         out[col] = [
-            "" if pd.isna(v) else m + signed(v, decimals)
-            for m, v in zip(mark, table[col], strict=True)
+            NO_PAIR if missing else "" if pd.isna(v) else m + signed(v, decimals)
+            for m, v, missing in zip(mark, table[col], no_pair, strict=True)
         ]
     return out
 
 
 def _shown_sensitivity(table: pd.DataFrame) -> pd.DataFrame:
     """The sensitivity table as the page shows it: min/max only where a value has more than
-    one case, steps marked (`_marked_steps`)."""
+    one case, the cases without a partner only where there are any, steps marked
+    (`_marked_steps`)."""
     drop = (
         [] if (table["n_cases"] > 1).any() else [c for c in table if c.endswith(("_min", "_max"))]
     )
+    if "unpaired_cases" in table and not table["unpaired_cases"].fillna(0).any():
+        drop.append("unpaired_cases")
     shown = _marked_steps(table.drop(columns=drop))
     return shown.rename(columns={f"{TOLERANCE}_mean": TOLERANCE})
 
@@ -174,6 +305,7 @@ class _Page:
     """The report being built: HTML sections, images and the files written so far."""
 
     folder: Path  # out/report
+    unfinished: str = ""  # "unfinished: n of N cases done" on the page and every plot
     sections: list[str] = field(default_factory=list)
     images: list[tuple[str, bytes]] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
@@ -208,6 +340,14 @@ def _read_sweep(out: Path) -> tuple[dict, list[dict], int]:
 
 def _status_sections(page: _Page, df_all: pd.DataFrame, n_total: int) -> None:
     counts = df_all["status"].value_counts().to_dict() if len(df_all) else {}
+    if page.unfinished:
+        page.sections.append(
+            f"<p class='warn'><b>Unfinished sweep: {len(df_all)} of {n_total} cases done.</b> "
+            "The figures are those of the cases done: the means of an axis value are over "
+            "its cases done; a step (Δ) compares only cases that differ in that axis alone "
+            "(the same values on every other axis), and a plot joins two values only where "
+            "they hold the same combinations of the other axes.</p>"
+        )
     page.sections.append(
         f"<p>{len(df_all)} of {n_total} cases finished: {counts.get('ok', 0)} ok, "
         f"{counts.get('failed', 0)} failed, {counts.get('timeout', 0)} timed out; "
@@ -232,41 +372,76 @@ def _tolerance_note(ok: pd.DataFrame) -> str:
     return note
 
 
-def _trend_list(axis: str, table: pd.DataFrame) -> str:
-    lines = trend_lines(axis, [_label(v) for v in table[axis]], table_steps(table))
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _step_line(axis: str, a: str, b: str, found: PairedStep) -> str:
+    """What changes from value a to b of `axis`, and on how many pairs of cases that
+    rests when some cases have no partner."""
+    if found.step is None:
+        return (
+            f"{axis} {a} → {b}: no step: no two ok cases differ in {axis} alone (the same "
+            "values on every other axis)."
+        )
+    (line,) = trend_lines(axis, [a, b], [found.step])
+    if not found.unpaired:
+        return line
+    return (
+        f"{line} Like for like: {_count(found.n_pairs, 'pair')} of cases; "
+        f"{_count(found.unpaired, 'case')} without a partner left out."
+    )
+
+
+def _trend_list(axis: str, table: pd.DataFrame, found: list[PairedStep]) -> str:
+    labels = pairwise(_label(v) for v in table[axis])
+    lines = [_step_line(axis, a, b, f) for (a, b), f in zip(labels, found, strict=True)]
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return f"<ul class='trend'>{items}</ul>" if items else ""
 
 
-def _axis_section(page: _Page, ok: pd.DataFrame, axis: str, table: pd.DataFrame) -> None:
+def _axis_section(
+    page: _Page, ok: pd.DataFrame, axis: str, table: pd.DataFrame, found: list[PairedStep]
+) -> None:
     """One axis: its table (steps marked), what changes from value to value, its plot."""
     page.sections.append(f"<h3>{html.escape(axis)}</h3>" + html_table(_shown_sensitivity(table)))
-    page.sections.append(_trend_list(axis, table))
+    page.sections.append(_trend_list(axis, table, found))
     if len(table) >= 2 and f"{COST}_mean" in table:
-        fig = report_plots.axis_figure(table, axis, _is_numeric(ok[axis]), table_steps(table))
+        fig = report_plots.axis_figure(
+            table,
+            axis,
+            _is_numeric(ok[axis]),
+            within=[f.step is not None and f.step.within for f in found],
+            joined=[f.joined for f in found],
+            note=page.unfinished,
+        )
         page.sections.append(page.image(f"axis_{_slug(axis)}.png", report_plots.png(fig)))
 
 
-def _sensitivity_sections(page: _Page, ok: pd.DataFrame, varying: list[str]) -> None:
-    """Per axis: the sensitivity table (CSV and HTML) and its plot; then all in one CSV."""
+def _sensitivity_sections(
+    page: _Page, ok: pd.DataFrame, varying: list[str], ties: dict[str, set[str]]
+) -> None:
+    """Per axis: the sensitivity table (CSV and HTML) and its plot; then all in one CSV.
+    An axis's steps pair the cases on every other axis but those tied to it (`ties`)."""
     page.sections.append(_tolerance_note(ok))
     long_tables = []
     for axis in varying:
-        table = sensitivity(ok, axis)
+        match = [a for a in varying if a != axis and a not in ties.get(axis, ())]
+        table, found = sensitivity(ok, axis, match)
         page.write_csv(f"sensitivity_{_slug(axis)}.csv", table)
         long_tables.append(
             table.rename(columns={axis: "value"}).assign(axis=axis)[
                 ["axis", "value"] + [c for c in table.columns if c != axis]
             ]
         )
-        _axis_section(page, ok, axis, table)
+        _axis_section(page, ok, axis, table, found)
     if long_tables:
         long = pd.concat(long_tables, ignore_index=True)
         long["value"] = long["value"].map(_label)
         page.write_csv("sensitivity.csv", long)
 
 
-def _heatmap(df: pd.DataFrame, a: str, b: str) -> bytes | None:
+def _heatmap(df: pd.DataFrame, a: str, b: str, note: str) -> bytes | None:
     """Mean cost and emissions over axes `a` × `b`, or None when they form no grid."""
     d = df.assign(_a=_axis_key(df, a), _b=_axis_key(df, b))
     if d["_a"].nunique() < 2 or d["_b"].nunique() < 2:
@@ -279,22 +454,22 @@ def _heatmap(df: pd.DataFrame, a: str, b: str) -> bytes | None:
         for m in METRICS
         if m in d
     }
-    return report_plots.png(report_plots.heatmap_figure(piv, a, b, _label))
+    return report_plots.png(report_plots.heatmap_figure(piv, a, b, _label, note))
 
 
-def _heatmap_sections(page: _Page, ok: pd.DataFrame, varying: list[str]) -> None:
+def _heatmap_sections(
+    page: _Page, ok: pd.DataFrame, varying: list[str], ties: dict[str, set[str]]
+) -> None:
     # Zipped axes group the cases identically: one of them is enough for heat maps.
-    distinct, seen = [], set()
+    distinct: list[str] = []
     for a in varying:
-        sig = tuple(pd.factorize(_axis_key(ok, a))[0])
-        if sig not in seen:
-            seen.add(sig)
+        if not any(d in ties.get(a, ()) for d in distinct):
             distinct.append(a)
     n_maps = 0
     for a, b in combinations(distinct, 2):
         if n_maps >= MAX_HEATMAPS:
             break
-        png = _heatmap(ok, a, b)
+        png = _heatmap(ok, a, b, page.unfinished)
         if png is None:
             continue
         n_maps += 1
@@ -310,7 +485,7 @@ def _pareto_sections(page: _Page, ok: pd.DataFrame, axes: list[str]) -> None:
     cols = ["case_id", *[a for a in axes if a in front], COST, TOLERANCE, EMISSIONS]
     table = with_steps(front[[c for c in cols if c in front]].reset_index(drop=True), "")
     page.write_csv("pareto.csv", table)
-    fig = report_plots.cases_pareto_figure(ok, front)
+    fig = report_plots.cases_pareto_figure(ok, front, page.unfinished)
     page.sections.append(
         "<h2>Pareto set: cost vs emissions</h2>" + page.image("pareto.png", report_plots.png(fig))
     )
@@ -341,8 +516,10 @@ def _write_images(page: _Page) -> None:
             p.unlink()
 
 
-def _html_page(meta: dict, out: Path, sections: list[str]) -> str:
-    title = html.escape(f"Sweep {meta.get('name', out.name)}")
+def _html_page(meta: dict, out: Path, page: _Page) -> str:
+    title = html.escape(
+        f"Sweep {meta.get('name', out.name)}" + (f" ({page.unfinished})" if page.unfinished else "")
+    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
         "body{font-family:sans-serif;margin:2em;max-width:1200px}"
@@ -350,10 +527,11 @@ def _html_page(meta: dict, out: Path, sections: list[str]) -> str:
         "table.t{border-collapse:collapse;font-size:12px;margin:0.5em 0}"
         "table.t td,table.t th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
         "p.note{font-size:12px;color:#444}ul.trend{font-size:13px}"
+        "p.warn{background:#fff3cd;border:1px solid #e0c36c;padding:0.5em}"
         "img{max-width:100%}</style></head><body>"
         f"<h1>{title}</h1><p>spec: {html.escape(str(meta.get('spec', '?')))}<br>"
         f"base: {html.escape(str(meta.get('base', '?')))}</p>"
-        + "\n".join(sections)
+        + "\n".join(page.sections)
         + "</body></html>"
     )
 
@@ -364,6 +542,12 @@ def _ok_cases(df_all: pd.DataFrame) -> pd.DataFrame:
     return ok.assign(**{TOLERANCE: case_tolerance_usd(ok)}) if len(ok) else ok
 
 
+def _case_params(meta: dict, recs: list[dict]) -> list[dict]:
+    """The parameters of every case of the sweep (sweep.json), else of those recorded."""
+    cases = meta.get("cases") or recs
+    return [c.get("params") or {} for c in cases if isinstance(c, dict)]
+
+
 def sweep_report(out_dir: str | Path) -> Path:
     """Write the report files for the finished cases of a sweep; return report.html."""
     out = Path(out_dir)
@@ -371,20 +555,23 @@ def sweep_report(out_dir: str | Path) -> Path:
     df_all = records_table(recs)
     n_total = n_ids if n_ids else len(df_all)
     axes = list(meta.get("axes") or sorted({k for r in recs for k in (r.get("params") or {})}))
+    ties = tied_axes(_case_params(meta, recs), axes)
     ok = _ok_cases(df_all)
     page = _Page(out / "report")
+    if len(df_all) < n_total:
+        page.unfinished = f"unfinished: {len(df_all)} of {n_total} cases done"
     page.folder.mkdir(exist_ok=True)
     _status_sections(page, df_all, n_total)
     varying = [a for a in axes if a in ok and _axis_key(ok, a).nunique(dropna=False) >= 1]
     if len(ok) and any(m in ok for m in METRICS):
         page.sections.append("<h2>Sensitivity</h2>")
-        _sensitivity_sections(page, ok, varying)
-        _heatmap_sections(page, ok, varying)
+        _sensitivity_sections(page, ok, varying, ties)
+        _heatmap_sections(page, ok, varying, ties)
         _pareto_sections(page, ok, axes)
     if len(df_all):
         _cases_section(page, df_all.assign(**{TOLERANCE: case_tolerance_usd(df_all)}), axes)
     _write_images(page)
-    atomic_write_bytes(out / "report.html", _html_page(meta, out, page.sections).encode())
+    atomic_write_bytes(out / "report.html", _html_page(meta, out, page).encode())
     return out / "report.html"
 
 

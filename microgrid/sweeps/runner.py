@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ from microgrid.sweeps.records import (
     write_table,
 )
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
-from microgrid.sweeps.worker import CaseTask, Runner, execute_case, resolve_runner, thread_env
+from microgrid.sweeps.worker import CaseTask, Runner, resolve_runner, thread_env
 
 # A case that was running in MAX_CRASHES pool breakages is not resubmitted in this run.
 MAX_CRASHES = 3
@@ -206,10 +206,12 @@ def _sweep_locked(
         _drive(run, backend)
     except KeyboardInterrupt:
         prog.log("interrupted: cases without a record run again next time")
-        backend.shutdown(wait_=False)
+        backend.interrupt()  # stops the running cases, starts no other
         raise
     finally:
         backend.close()
+        # after the back end is closed: the pool's workers have exited, so the table
+        # holds every record they wrote
         df = write_table(out, list(read_records(out, spec).values()))
     _log_finished(run, df)
     return df
@@ -217,47 +219,51 @@ def _sweep_locked(
 
 def _drive(run: _SweepRun, backend: Backend) -> None:
     """Submit and collect until every case has a record or was given up."""
-    executor = backend.new_executor()
+    backend.new_executor()
     while run.todo or run.inflight:
-        broken = _submit(run, executor, backend.capacity)
+        broken = _submit(run, backend)
         if not broken:
-            broken = _collect(run)
+            broken = _collect(run, backend)
         if broken:
             _recover_broken_pool(run, backend)
-            executor = backend.new_executor()
+            backend.new_executor()
 
 
-def _submit(run: _SweepRun, executor: Executor, capacity: int) -> bool:
-    """Fill the back end up to `capacity` cases in flight; True if the pool is broken."""
-    while run.todo and len(run.inflight) < capacity:
+def _submit(run: _SweepRun, backend: Backend) -> bool:
+    """Fill the back end up to its capacity of cases in flight; True if the pool is broken."""
+    while run.todo and len(run.inflight) < backend.capacity:
         c = run.todo.popleft()
         try:
-            run.inflight[executor.submit(execute_case, run.task(c))] = c
+            run.inflight[backend.submit(run.task(c))] = c
         except BrokenProcessPool:
             run.todo.appendleft(c)
             return True
     return False
 
 
-def _collect(run: _SweepRun) -> bool:
-    """Wait for at least one case and keep the records of those done; True if the pool
-    broke (the broken futures stay in flight, handled by `_recover_broken_pool`)."""
+def _collect(run: _SweepRun, backend: Backend) -> bool:
+    """Wait for at least one case, give the freed workers their next cases, then keep the
+    records of those done; True if the pool broke (the broken futures stay in flight,
+    handled by `_recover_broken_pool`)."""
     broken = False
+    finished: list[tuple[Case, dict]] = []
     done, _ = wait(list(run.inflight), return_when=FIRST_COMPLETED)
     for f in done:
         c = run.inflight.pop(f)
         try:
-            rec = f.result()
+            finished.append((c, f.result()))
         except BrokenProcessPool:
             broken = True
             run.inflight[f] = c  # handled with the other casualties
-            continue
         except Exception as exc:  # Dask: KilledWorker, lost scheduler, ...
             run.lost_infra.append(c.case_id)
             run.prog.log(
                 f"{c.case_id}: not recorded ({type(exc).__name__}: {exc}); it runs again next time"
             )
-            continue
+    # Submitted before the table is rewritten: a worker never waits for it (the back end
+    # holds no case beyond one per worker, Backend.capacity).
+    broken = broken or _submit(run, backend)
+    for c, rec in finished:
         run.finish(c, rec)
     return broken
 

@@ -30,6 +30,8 @@ LABELS = {
     "solver.status": "solver",
     "solver.mip_gap": "MIP gap",
     "cost_tolerance_usd": "± solver tolerance (USD)",
+    "n_pairs": "like-for-like pairs",
+    "unpaired_cases": "cases without a partner",
     "cost_step_usd": "Δ cost vs row before (USD)",
     "emissions_step_t": "Δ emissions vs row before (t CO2)",
     "wall_s": "wall time (s)",
@@ -52,7 +54,7 @@ def _generic(v: float) -> str:
 
 def format_cell(col: str, v) -> str:
     """One cell as text: see the module docstring for the rules."""
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
