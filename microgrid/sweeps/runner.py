@@ -9,7 +9,6 @@ the cases that were in flight, up to MAX_CRASHES times each.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -51,14 +50,16 @@ def sweep(
     dask_address: str | None = None,
     timeout_s: float | None = None,
     runner: Runner | str | None = None,
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | None = None,
 ) -> pd.DataFrame:
     """Run every case of `spec` not yet done in `out`; return the table (cases.parquet).
 
     workers: process-pool size (or LocalCluster size with dask_address="local").
     client / dask_address: a `distributed.Client`, or "tcp://host:port", a scheduler file
     (*.json) or "local". timeout_s: per-case wall-clock limit. runner: the case function
-    (Scenario -> Result); default `microgrid.run`.
+    (Scenario -> Result); default `microgrid.run`. progress: where the `[sweep NAME]`
+    progress lines go (None, the default: nowhere, as every library call; `microgrid sweep`
+    passes stderr unless --quiet).
     """
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     if timeout_s is not None and not timeout_s > 0:

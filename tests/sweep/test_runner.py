@@ -163,3 +163,22 @@ def test_report_on_a_damaged_sweep_folder_is_one_line(tmp_path, capsys, sweep_js
     assert len(err.splitlines()) == 1 and needle in err and "Traceback" not in err
     (out / "sweep.json").unlink()
     assert main(["sweep-report", str(out)]) == 0
+
+
+def test_a_library_sweep_prints_nothing_and_the_cli_prints_its_progress(tmp_path):
+    """`import microgrid` prints nothing unless asked (README); `microgrid sweep` does. In
+    processes of their own: pytest's capture would take a default stream bound at import."""
+    spec = write_spec(tmp_path, "axes:\n  objective.carbon_price_usd_per_t: [0, 100]\n")
+    code = (
+        "import microgrid\n"
+        "from microgrid.sweeps.standin import run_case\n"
+        f"df = microgrid.sweep({str(spec)!r}, {str(tmp_path / 'lib')!r}, runner=run_case)\n"
+        "assert len(df) == 2\n"
+    )
+    lib = subprocess.run([PY, "-c", code], env=env(), capture_output=True, text=True)
+    assert (lib.returncode, lib.stdout, lib.stderr) == (0, "", "")
+    argv = ["sweep", str(spec), "--out", str(tmp_path / "cli"), "--runner", STANDIN]
+    cli = subprocess.run(
+        [PY, "-m", "microgrid.cli", *argv], env=env(), capture_output=True, text=True
+    )
+    assert cli.returncode == 0 and "[sweep " in cli.stderr, cli.stderr
