@@ -19,25 +19,20 @@ Differences the solver cannot vouch for (within the cases' combined MIP toleranc
 microgrid.sweeps.tolerance) are marked "≈" in tables, drawn dotted with hollow markers in
 plots, and never described as a trend.
 
-An axis's step compares like with like: the cases that differ in that axis alone (the same
-values on every other axis but its zip partners), their differences averaged; a step no
-such pair exists for is said to be missing, not computed from cases that differ in other
-axes too. So a sweep still running (or with failed cases) gives steps over the pairs done,
-and a finished full grid the difference of the means. The page and every plot say when the
-sweep is unfinished (n of N cases).
+An axis's step compares like with like (`microgrid.sweeps.sensitivity`: the cases that
+differ in that axis alone); a step no such pair exists for is said to be missing. The page
+and every plot say when the sweep is unfinished (n of N cases).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import json
 import re
 from dataclasses import dataclass, field
 from itertools import combinations, pairwise
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from microgrid.atomic import atomic_write_bytes
@@ -46,6 +41,17 @@ from microgrid.errors import InputError
 from microgrid.resultdir import is_folder_of
 from microgrid.sweeps import report_plots
 from microgrid.sweeps.records import read_records, records_table
+from microgrid.sweeps.sensitivity import (
+    METRICS,
+    PairedStep,
+    axis_key,
+    is_numeric,
+    pareto_front,
+    sensitivity,
+    tied_axes,
+    value_label,
+    with_steps,
+)
 from microgrid.sweeps.tables import html_table, signed
 from microgrid.sweeps.tolerance import (
     COST,
@@ -53,18 +59,13 @@ from microgrid.sweeps.tolerance import (
     FOOTNOTE,
     TOLERANCE,
     WITHIN_MARK,
-    Step,
     case_tolerance_usd,
-    step_between,
-    steps,
     trend_lines,
 )
 
-METRICS = (COST, EMISSIONS)
 MAX_HEATMAPS = 6
 MAX_HTML_ROWS = 500
 NO_PAIR = "no pair"  # a step's cells when no two cases differ in its axis alone
-_UNSET = "\0unset"  # a case that does not set an axis (explicit cases)
 # What the table of all cases shows after case, status and the axes (a planner's columns;
 # report/cases.csv has every column of the records).
 CASE_COLUMNS = (
@@ -84,191 +85,6 @@ CASE_COLUMNS = (
 
 def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_") or "axis"
-
-
-def _is_numeric(values: pd.Series) -> bool:
-    return all(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-        for v in values.dropna()
-    )
-
-
-def _label(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "null"
-    if isinstance(v, float) and v == int(v):
-        return str(int(v))
-    return str(v)
-
-
-def _axis_key(df: pd.DataFrame, axis: str) -> pd.Series:
-    """The axis column as a sortable group key (numbers stay numbers, the rest strings)."""
-    col = df[axis]
-    return col if _is_numeric(col) else col.map(_label)
-
-
-def sensitivity(
-    df: pd.DataFrame, axis: str, match: list[str]
-) -> tuple[pd.DataFrame, list[PairedStep]]:
-    """Per value of `axis` (ok cases): the number of cases, mean/min/max of cost and
-    emissions, the mean cost tolerance (USD), and the step from the row before over the
-    cases that differ only in `axis` (the same values on the `match` axes); and those
-    steps (see `paired_steps` and `with_paired_steps`)."""
-    table = value_stats(df, axis)
-    found = paired_steps(df, axis, table[axis], match)
-    return with_paired_steps(table, found), found
-
-
-def value_stats(df: pd.DataFrame, axis: str) -> pd.DataFrame:
-    """Per value of `axis`: the number of cases, mean/min/max of cost and emissions and the
-    mean cost tolerance (USD), over the cases of that value."""
-    key = _axis_key(df, axis)
-    g = df.assign(_v=key).groupby("_v", sort=True, dropna=False)
-    parts = {m: g[m].agg(["mean", "min", "max"]) for m in METRICS if m in df}
-    if TOLERANCE in df:
-        parts[TOLERANCE] = g[TOLERANCE].agg(["mean"])
-    table = pd.concat(parts, axis=1)
-    table.columns = [f"{m}_{s}" for m, s in table.columns]
-    table.insert(0, "n_cases", g.size())
-    table.index.name = axis
-    return table.reset_index()
-
-
-@dataclass(frozen=True)
-class PairedStep:
-    """From one value of an axis to the next, like for like: over the pairs of ok cases
-    that differ in that axis alone."""
-
-    step: Step | None  # the mean step of the pairs; None: no pair
-    n_pairs: int  # combinations of the other axes done at both values
-    unpaired: int  # ok cases at either value without a partner at the other
-
-    @property
-    def joined(self) -> bool:
-        """Both values hold the same combinations of the other axes: the difference of
-        their means is the step (a plot may join them)."""
-        return self.step is not None and self.unpaired == 0
-
-
-def _value_id(v) -> str:
-    """An axis value as a comparable string (1 and 1.0 alike, as the case hash)."""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def tied_axes(params: list[dict], axes: list[str]) -> dict[str, set[str]]:
-    """Per axis, the other axes that move with it over the sweep's cases (`params`, one
-    dict per case): each value of one goes with one value of the other, both ways (a zip
-    group, or explicit cases that set both). Pairs for a step do not match on these."""
-    ids = {a: [_value_id(p[a]) if a in p else _UNSET for p in params] for a in axes}
-
-    def determines(a: str, b: str) -> bool:
-        seen: dict[str, str] = {}
-        return all(seen.setdefault(x, y) == y for x, y in zip(ids[a], ids[b], strict=True))
-
-    return {a: {b for b in axes if b != a and determines(a, b) and determines(b, a)} for a in axes}
-
-
-def _match_key(df: pd.DataFrame, match: list[str]) -> pd.Series:
-    """Per case, its values on the `match` axes as one string (a case without a column:
-    null)."""
-    if not match:
-        return pd.Series("", df.index)
-    cols = [df[m].map(_label) if m in df else pd.Series("null", df.index) for m in match]
-    return pd.Series([json.dumps(list(t)) for t in zip(*cols, strict=True)], df.index)
-
-
-def paired_steps(
-    df: pd.DataFrame, axis: str, values: pd.Series, match: list[str]
-) -> list[PairedStep]:
-    """The steps between consecutive `values` of `axis` (a `value_stats` column), each
-    over the pairs of ok cases with the same values on every `match` axis (several cases
-    of one value and combination count as their mean); none without a cost column."""
-    if COST not in df:
-        return []
-    row = pd.Index(values).get_indexer(_axis_key(df, axis))
-    d = df.assign(_row=row, _key=_match_key(df, match))
-    cols = [c for c in (COST, TOLERANCE, EMISSIONS) if c in d]
-    per = d.groupby(["_row", "_key"])[cols].mean()
-    counts = d.groupby(["_row", "_key"]).size()
-    return [_paired_step(per, counts, i - 1, i) for i in range(1, len(values))]
-
-
-def _paired_step(per: pd.DataFrame, counts: pd.Series, row_a: int, row_b: int) -> PairedStep:
-    """The step from table row a to row b over the combinations both hold (`per`: mean
-    cost, tolerance and emissions by (row, combination); `counts`: its cases)."""
-    a, b = per.xs(row_a, level="_row"), per.xs(row_b, level="_row")
-    common = a.index.intersection(b.index)
-    n_a, n_b = counts.xs(row_a, level="_row"), counts.xs(row_b, level="_row")
-    unpaired = int(n_a.drop(common).sum() + n_b.drop(common).sum())
-    if common.empty:
-        return PairedStep(None, 0, unpaired)
-    a, b = a.loc[common], b.loc[common]
-
-    def mean(frame: pd.DataFrame, col: str) -> float:
-        return frame[col].mean() if col in frame else np.nan
-
-    # the mean of the pairs' differences is the difference of the pairs' means
-    step = step_between(
-        mean(a, COST),
-        mean(b, COST),
-        mean(a, TOLERANCE),
-        mean(b, TOLERANCE),
-        mean(a, EMISSIONS),
-        mean(b, EMISSIONS),
-    )
-    return PairedStep(step, len(common), unpaired)
-
-
-def with_paired_steps(table: pd.DataFrame, found: list[PairedStep]) -> pd.DataFrame:
-    """`table` (`value_stats`) plus, per row, the step from the row before (`found`): the
-    pairs it rests on and the cases without a partner, the cost (USD) and emissions (t)
-    step and whether it is within the pairs' combined solver tolerance; first row, and a
-    step without a pair: none."""
-    if len(found) != len(table) - 1:  # no cost column
-        return table
-    out = table.copy()
-    out["n_pairs"] = pd.array([None, *(p.n_pairs for p in found)], dtype="Int64")
-    out["unpaired_cases"] = pd.array([None, *(p.unpaired for p in found)], dtype="Int64")
-    out["cost_step_usd"] = [np.nan, *(p.step.cost_usd if p.step else np.nan for p in found)]
-    out["emissions_step_t"] = [np.nan, *(p.step.emissions_t if p.step else np.nan for p in found)]
-    out["within_tolerance"] = [None, *(p.step.within if p.step else None for p in found)]
-    return out
-
-
-def table_steps(table: pd.DataFrame, suffix: str = "_mean") -> list[Step]:
-    """The steps between consecutive rows of a table with cost, tolerance and emissions
-    columns (`<metric><suffix>`); none without a cost column."""
-    cost = f"{COST}{suffix}"
-    if cost not in table:
-        return []
-    tol = table.get(f"{TOLERANCE}{suffix}", pd.Series(np.nan, table.index))
-    return steps(table[cost], tol, table.get(f"{EMISSIONS}{suffix}"))
-
-
-def with_steps(table: pd.DataFrame, suffix: str = "_mean") -> pd.DataFrame:
-    """`table` plus, per row, the cost (USD) and emissions (t) step from the row before and
-    whether it is within the two rows' combined solver tolerance (first row: none)."""
-    found = table_steps(table, suffix)
-    if not found:
-        return table
-    out = table.copy()
-    out["cost_step_usd"] = [np.nan, *(s.cost_usd for s in found)]
-    out["emissions_step_t"] = [np.nan, *(s.emissions_t for s in found)]
-    out["within_tolerance"] = [None, *(s.within for s in found)]
-    return out
-
-
-def pareto_front(df: pd.DataFrame, x: str = COST, y: str = EMISSIONS) -> pd.DataFrame:
-    """Rows not dominated in (x, y), both minimised; sorted by x."""
-    d = df.dropna(subset=[x, y]).sort_values([x, y])
-    keep, best_y = [], None
-    for i, row in d.iterrows():
-        if best_y is None or row[y] < best_y - 1e-9 * max(1.0, abs(best_y)):
-            keep.append(i)
-            best_y = row[y]
-    return d.loc[keep]
 
 
 def _marked_steps(table: pd.DataFrame) -> pd.DataFrame:
@@ -394,7 +210,7 @@ def _step_line(axis: str, a: str, b: str, found: PairedStep) -> str:
 
 
 def _trend_list(axis: str, table: pd.DataFrame, found: list[PairedStep]) -> str:
-    labels = pairwise(_label(v) for v in table[axis])
+    labels = pairwise(value_label(v) for v in table[axis])
     lines = [_step_line(axis, a, b, f) for (a, b), f in zip(labels, found, strict=True)]
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return f"<ul class='trend'>{items}</ul>" if items else ""
@@ -410,7 +226,7 @@ def _axis_section(
         fig = report_plots.axis_figure(
             table,
             axis,
-            _is_numeric(ok[axis]),
+            is_numeric(ok[axis]),
             within=[f.step is not None and f.step.within for f in found],
             joined=[f.joined for f in found],
             note=page.unfinished,
@@ -437,13 +253,13 @@ def _sensitivity_sections(
         _axis_section(page, ok, axis, table, found)
     if long_tables:
         long = pd.concat(long_tables, ignore_index=True)
-        long["value"] = long["value"].map(_label)
+        long["value"] = long["value"].map(value_label)
         page.write_csv("sensitivity.csv", long)
 
 
 def _heatmap(df: pd.DataFrame, a: str, b: str, note: str) -> bytes | None:
     """Mean cost and emissions over axes `a` × `b`, or None when they form no grid."""
-    d = df.assign(_a=_axis_key(df, a), _b=_axis_key(df, b))
+    d = df.assign(_a=axis_key(df, a), _b=axis_key(df, b))
     if d["_a"].nunique() < 2 or d["_b"].nunique() < 2:
         return None
     # Zipped axes move together: no grid to show.
@@ -454,7 +270,7 @@ def _heatmap(df: pd.DataFrame, a: str, b: str, note: str) -> bytes | None:
         for m in METRICS
         if m in d
     }
-    return report_plots.png(report_plots.heatmap_figure(piv, a, b, _label, note))
+    return report_plots.png(report_plots.heatmap_figure(piv, a, b, value_label, note))
 
 
 def _heatmap_sections(
@@ -562,7 +378,7 @@ def sweep_report(out_dir: str | Path) -> Path:
         page.unfinished = f"unfinished: {len(df_all)} of {n_total} cases done"
     page.folder.mkdir(exist_ok=True)
     _status_sections(page, df_all, n_total)
-    varying = [a for a in axes if a in ok and _axis_key(ok, a).nunique(dropna=False) >= 1]
+    varying = [a for a in axes if a in ok and axis_key(ok, a).nunique(dropna=False) >= 1]
     if len(ok) and any(m in ok for m in METRICS):
         page.sections.append("<h2>Sensitivity</h2>")
         _sensitivity_sections(page, ok, varying, ties)
