@@ -29,6 +29,11 @@ from optimize.energy_tiers import window_tiers
 
 #: Large but finite: the controller never plans an infeasible window after a shed.
 CONTROLLER_UNFINISHED_USD_PER_H = 1.0e6
+#: The diagnosis's kinds of a grid ramp limit (``optimize.grid``).
+_RAMP_KINDS = ("ramp_limit_up", "ramp_limit_down")
+#: Added to a shortfall (MW or MWh) when a re-plan relaxes its limit: the diagnosis's LP is
+#: exact only to the solver's tolerances.
+_RELAX_MARGIN = 1e-4
 #: Work below this (h) counts as done.
 _DONE_H = 1e-7
 #: A plan that uses its forecast resource to within this (MW) is followed to the actual one.
@@ -117,11 +122,12 @@ class Controller:
         full = self.known_problem(k)
         window = window_problem(full, self.forecasts, fc, k, state, known)
         try:
-            d = optimize.solve(window, self.options)
+            d, window, relaxed = _solve_window(window, self.options, k)
         except optimize.Infeasible:
             window = window_problem(full, self.forecasts, fc, k, state, known.without_outages())
-            d = optimize.solve(window, self.options)
-            self.infeasible_replans += 1
+            d, window, _ = _solve_window(window, self.options, k)
+            relaxed = True  # infeasible as the controller knew it
+        self.infeasible_replans += relaxed
         self.n_solves += 1
         self.time_limited_solves += d.status in ("time_limit", "node_limit")
         self.solve_s += d.solve_s + d.build_s
@@ -135,6 +141,54 @@ class Controller:
         if len(known) == len(g.peak_charges):
             return self.problem
         return dataclasses.replace(self.problem, grid=dataclasses.replace(g, peak_charges=known))
+
+
+def _solve_window(
+    window: optimize.Problem, options: optimize.SolverOptions, k: int
+) -> tuple[optimize.Dispatch, optimize.Problem, bool]:
+    """Solve the window starting at step ``k``. Where the plant's state alone leaves it no
+    schedule (the plant left the plan: a forecast miss, an outage's end, a shed), it is
+    solved again with the limits the diagnosis names relaxed by what they are short
+    (``_relaxed``): the plan then misses them by that much, as the plant does and
+    records, instead of the run stopping. Returns the dispatch, the window solved and
+    whether it was relaxed; an infeasibility left is raised with its steps counted from
+    the period's start."""
+    try:
+        try:
+            return optimize.solve(window, options), window, False
+        except optimize.Infeasible as exc:
+            relaxed = _relaxed(window, exc.diagnosis)
+            if relaxed is None:
+                raise
+            return optimize.solve(relaxed, options), relaxed, True
+    except optimize.Infeasible as exc:
+        raise optimize.Infeasible([_in_period(s, k) for s in exc.diagnosis]) from None
+
+
+def _relaxed(window: optimize.Problem, diagnosis: list[optimize.Slack]) -> optimize.Problem | None:
+    """The window with the limits that only the plant's state can break relaxed by the
+    diagnosis's shortfall (and ``_RELAX_MARGIN``), where those are all it finds (else
+    None): the ramp at the first step, from the plant's last net import (that import is
+    moved towards the step's need), and the SOC the window ends at (lowered)."""
+    ramp = [s for s in diagnosis if s.kind in _RAMP_KINDS and s.name == "grid" and s.steps == [0]]
+    soc = [s for s in diagnosis if s.kind == "soc_final" and s.name == "battery"]
+    g, b = window.grid, window.battery
+    if len(ramp) + len(soc) != len(diagnosis) or (ramp and g.initial_net_import_mw is None):
+        return None
+    if ramp:
+        up = sum(s.amount + _RELAX_MARGIN for s in ramp if s.kind == "ramp_limit_up")
+        down = sum(s.amount + _RELAX_MARGIN for s in ramp if s.kind == "ramp_limit_down")
+        g = dataclasses.replace(g, initial_net_import_mw=g.initial_net_import_mw + up - down)
+    if soc:
+        short_frac = (soc[0].amount + _RELAX_MARGIN) / b.energy_mwh
+        final = b.soc_final_frac - short_frac
+        b = dataclasses.replace(b, soc_final_frac=final if final > b.soc_min_frac else None)
+    return dataclasses.replace(window, grid=g, battery=b)
+
+
+def _in_period(slack: optimize.Slack, k: int) -> optimize.Slack:
+    """A window's slack with its steps counted from the period's start."""
+    return dataclasses.replace(slack, steps=[t + k for t in slack.steps])
 
 
 def window_problem(
