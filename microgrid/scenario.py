@@ -22,7 +22,15 @@ from microgrid.scenario_demand import DataCenter, Jobs
 from microgrid.scenario_events import DemandResponseProgram, Events, Operate, Swings
 from microgrid.scenario_fields import MAX_GENERATORS, Name, Strict, Text
 from microgrid.scenario_grid import GridConnection, Signals
-from microgrid.scenario_overrides import OverrideErrors, blame, set_dotted
+from microgrid.scenario_overrides import (
+    OverrideErrors,
+    blame,
+    merged_overrides,
+    nested_overrides,
+    override_error,
+    override_holding,
+    set_dotted,
+)
 from microgrid.scenario_settings import Export, Network, Objective, Sizing, Solver
 from microgrid.scenario_site import PV, Battery, Generator, Period, Site, Weather, Wind
 from microgrid.wall_time import wall_time_utc
@@ -74,6 +82,9 @@ class Scenario(Strict):
     # The file and its key lines, for errors found after validation (data, solver).
     source_path: Path | None = Field(default=None, exclude=True)
     source_lines: dict = Field(default_factory=dict, exclude=True, repr=False)
+    # The `with_updates` overrides behind this copy (dotted path -> value, of every call
+    # so far): an error found later in a value they set names the override, not the line.
+    overrides: dict = Field(default_factory=dict, exclude=True, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -104,7 +115,12 @@ class Scenario(Strict):
         return idx
 
     def error(self, message: str, field: str | None = None) -> InputError:
-        """An InputError naming this scenario's file and the line of `field`."""
+        """An InputError naming this scenario's file and the line of `field`; an
+        OverrideError naming the override instead when a `with_updates` override set
+        `field` or a section holding it (the file never held that value)."""
+        override = override_holding(field, self.overrides) if field else None
+        if override is not None:
+            return override_error(message, field, override, self.overrides[override])
         line = _line(self.source_lines, field) if field else None
         path = str(self.source_path) if self.source_path else None
         return InputError(message, path=path, line=line, field=field)
@@ -124,16 +140,21 @@ class Scenario(Strict):
 
         Raises ``OverrideErrors`` (an ``InputErrors``, ``microgrid.errors``) with one
         ``OverrideError`` per problem: an unknown path (with the nearest field names), a
-        path into a section absent in the scenario, a bad value (type or bounds) or a
-        cross-field rule it breaks. Each names the override's dotted path and value, not a
-        line of the scenario file, which never held that value. ``InputError`` when
-        ``updates`` is no mapping.
+        path into a section absent in the scenario, a path inside another override of the
+        same call (``battery`` and ``battery.power_mw``), a bad value (type or bounds) or
+        a cross-field rule it breaks. Each names the override's dotted path and value, not a
+        line of the scenario file, which never held that value. The copy remembers its
+        overrides (``overrides``, through further ``with_updates`` calls): an error found
+        later in a value one set (a data file it names that is missing, when the scenario
+        runs) names the override too. ``InputError`` when ``updates`` is no mapping.
         """
         if not isinstance(updates, Mapping):
             kind = type(updates).__name__
             raise InputError(f"updates must be a mapping of dotted path -> value, not a {kind}")
         data = self.model_dump(mode="python", exclude={"base_dir"})
-        bad_paths = [e for e in (set_dotted(data, k, v) for k, v in updates.items()) if e]
+        bad_paths = nested_overrides(updates) or [
+            e for e in (set_dotted(data, k, v) for k, v in updates.items()) if e
+        ]
         if bad_paths:
             raise OverrideErrors(bad_paths)
         try:
@@ -143,6 +164,7 @@ class Scenario(Strict):
                     "base_dir": self.base_dir,
                     "source_path": self.source_path,
                     "source_lines": self.source_lines,
+                    "overrides": merged_overrides(self.overrides, updates),
                 }
             )
         except ValidationError as exc:
@@ -206,7 +228,13 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InputError("a scenario must be a YAML mapping", path=str(path), line=1)
     try:
         scenario = Scenario.model_validate(
-            {**data, "base_dir": path.resolve().parent, "source_path": path, "source_lines": lines}
+            {
+                **data,
+                "base_dir": path.resolve().parent,
+                "source_path": path,
+                "source_lines": lines,
+                "overrides": {},
+            }
         )
     except ValidationError as exc:
         raise validation_errors(exc, path, lines) from None

@@ -1,6 +1,7 @@
 """`Scenario.with_updates`'s overrides: setting a field by dotted path in the scenario's
-data, and errors that name the override (its path and value) rather than a line of the
-scenario file, which never held that value."""
+data, the overrides a scenario carries, and errors that name the override (its path and
+value) rather than a line of the scenario file, which never held that value: while
+validating, and later, when a data file an override names is read (`Scenario.error`)."""
 
 from __future__ import annotations
 
@@ -40,27 +41,41 @@ class OverrideError(InputError):
 
 
 def set_dotted(data: dict, dotted: object, value: object) -> OverrideError | None:
-    """Set `a.b.c` in the scenario's nested dicts (lists by integer index), or return why
-    the path names no field there (nothing set)."""
+    """Set `a.b.c` in the scenario's nested dicts (lists and tuples by integer index), or
+    return why the path names no field there (nothing set)."""
     if not isinstance(dotted, str) or not dotted:
         return OverrideError(
             "a field is a dotted path such as 'battery.power_mw'", field=repr(dotted), value=value
         )
     keys = dotted.split(".")
+    problem = _path_problem(data, keys)
+    if problem:
+        return OverrideError(f"no such field in the scenario: {problem}", field=dotted, value=value)
+    _put(data, keys, value)
+    return None
+
+
+def _path_problem(data: dict, keys: list[str]) -> str | None:
+    """Why `keys` lead to no field or item of `data`, or None when they do."""
     node: object = data
     for depth, key in enumerate(keys):
         problem = _no_child(node, key, ".".join(keys[:depth]))
         if problem:
-            return OverrideError(
-                f"no such field in the scenario: {problem}", field=dotted, value=value
-            )
-        if depth < len(keys) - 1:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-    if isinstance(node, list):
-        node[int(keys[-1])] = value
-    else:
-        node[keys[-1]] = value
+            return problem
+        node = node[int(key)] if isinstance(node, (list, tuple)) else node[key]
     return None
+
+
+def _put(node: dict | list | tuple, keys: list[str], value: object) -> dict | list | tuple:
+    """`node` with the item at `keys` (a valid path) replaced by `value`: dicts and lists
+    change in place; a tuple (the dumped data holds pairs such as a throughput curve's
+    points as tuples, which cannot change) is rebuilt and put in its parent."""
+    key = int(keys[0]) if isinstance(node, (list, tuple)) else keys[0]
+    item = value if len(keys) == 1 else _put(node[key], keys[1:], value)
+    if isinstance(node, tuple):
+        return (*node[:key], item, *node[key + 1 :])
+    node[key] = item
+    return node
 
 
 def _no_child(node: object, key: str, parent: str) -> str | None:
@@ -68,7 +83,7 @@ def _no_child(node: object, key: str, parent: str) -> str | None:
     None when it is one."""
     if node is None:
         return f"the section {parent} is absent from it (set {parent} whole instead)"
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):
         if key.isdigit() and int(key) < len(node):
             return None
         return f"{parent} is a list of {len(node)} items, {key!r} is none of its indexes"
@@ -80,6 +95,48 @@ def _no_child(node: object, key: str, parent: str) -> str | None:
     nearest = difflib.get_close_matches(key, names, n=3)
     hint = f"did you mean {', '.join(nearest)}?" if nearest else f"its fields: {', '.join(names)}"
     return f"{parent or 'the top level'} has no {key!r} ({hint})"
+
+
+def nested_overrides(updates: Mapping[object, object]) -> list[OverrideError]:
+    """An error for each override inside another one of the same call (``battery`` and
+    ``battery.power_mw``): which value wins would depend on the mapping's order."""
+    paths = [p for p in updates if isinstance(p, str) and p]
+    return [
+        OverrideError(
+            f"it lies inside the override {outer}, which sets it too: give one of the two",
+            field=inner,
+            value=updates[inner],
+        )
+        for inner in paths
+        for outer in paths
+        if inner.startswith(outer + ".")
+    ]
+
+
+def merged_overrides(
+    earlier: Mapping[str, object], updates: Mapping[str, object]
+) -> dict[str, object]:
+    """The overrides a scenario carries after `updates`: the earlier ones, less those that
+    `updates` set again or replace with a whole section, then `updates`."""
+    kept = {
+        path: value
+        for path, value in earlier.items()
+        if not any(path == new or path.startswith(new + ".") for new in updates)
+    }
+    return {**kept, **updates}
+
+
+def override_holding(field: str, overrides: Mapping[str, object]) -> str | None:
+    """The most specific override that set `field` or a section holding it, or None: the
+    value at `field` came from the scenario file."""
+    holding = [p for p in overrides if p == field or field.startswith(p + ".")]
+    return max(holding, key=len, default=None)
+
+
+def override_error(message: str, field: str, override: str, value: object) -> OverrideError:
+    """The error at `field` blamed on `override` (naming `field` too when it differs)."""
+    where = f" (field {field})" if field != override else ""
+    return OverrideError(message + where, field=override, value=value)
 
 
 def override_of(field: str, updates: Mapping[str, object]) -> str | None:
@@ -105,5 +162,4 @@ def blame(
     if override is None:
         after = f" (after the overrides {', '.join(updates)})" if updates else ""
         return scenario.error(message + after, field)
-    where = f" (field {field})" if field != override else ""
-    return OverrideError(message + where, field=override, value=updates[override])
+    return override_error(message, field, override, updates[override])

@@ -16,7 +16,9 @@ A spec is a YAML mapping::
 
 Every case is built (``Scenario.with_updates``) while loading, so a bad path or value in
 case 900 is an ``InputError`` naming the axis, the value, the spec file and its line before
-case 1 runs.
+case 1 runs. Data files are read when a case runs (as the base scenario's are): a file an
+axis names that is missing fails that case only, with an error naming the override
+(``override signals.csv = 'x.csv': ...: file not found``), not a line of the base scenario.
 """
 
 from __future__ import annotations
@@ -265,22 +267,8 @@ def build_case_scenario(
     index: int | None = None,
 ) -> Scenario:
     """The case's Scenario, or an InputError naming the axis, value, spec file and line."""
-    updates: dict[str, Any] = {}
-    origin: dict[str, str] = {}
     case = "" if index is None else f"case {index}: "
-    for axis, value in params.items():
-        try:
-            u = expand_special(axis, value)
-        except ValueError as exc:
-            raise _err(
-                f"{case}axis {axis} = {_describe(value)}: {exc}",
-                path,
-                lines,
-                locs.get(axis, ()),
-                axis,
-            ) from None
-        updates.update(u)
-        origin.update({k: axis for k in u})
+    updates, origin = _case_updates(params, locs, path, lines, case)
     try:
         return base.with_updates(updates)
     except InputError as exc:  # with_updates names the update's dotted path as the field
@@ -292,6 +280,38 @@ def build_case_scenario(
             locs.get(axis, ()),
             axis,
         ) from None
+
+
+def _case_updates(
+    params: dict[str, Any], locs: dict[str, tuple], path: Path, lines: LineMap, case: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The case's dotted-path updates and the axis each comes from; an InputError for a
+    special axis's bad value or a path two axes set (which would win by axis order)."""
+    updates: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for axis, value in params.items():
+        try:
+            u = expand_special(axis, value)
+        except ValueError as exc:
+            raise _err(
+                f"{case}axis {axis} = {_describe(value)}: {exc}",
+                path,
+                lines,
+                locs.get(axis, ()),
+                axis,
+            ) from None
+        twice = next((k for k in u if k in updates), None)
+        if twice is not None:
+            raise _err(
+                f"{case}axes {origin[twice]} and {axis} both set {twice}: give one of the two",
+                path,
+                lines,
+                locs.get(axis, ()),
+                axis,
+            )
+        updates.update(u)
+        origin.update({k: axis for k in u})
+    return updates, origin
 
 
 def _check_keys(data: Any, path: Path, lines: LineMap) -> None:

@@ -19,8 +19,9 @@ from microgrid.errors import InputError, InputErrors
 from microgrid.network import INJECTION_COLUMNS
 from microgrid.operate import actual_powerflow
 from microgrid.scenario import Scenario, load_scenario
-from microgrid.scenario_overrides import OverrideError
+from microgrid.scenario_overrides import OverrideError, OverrideErrors
 from microgrid.sweeps import load_spec
+from microgrid.sweeps.worker import CaseTask, default_runner, execute_case
 
 # A weak feed and tight limits on the tiny scenario: the 10 MW job's hours (and the
 # battery's) leave the data-center bus below 0.99 pu and the feed and transformer above 8 %.
@@ -107,6 +108,7 @@ def file_scenario(write_scenario) -> Scenario:
         ({"sizing.discount_rate": 0.05}, ["no such field", "sizing is absent"]),
         ({"jobs.items.0.gpus": 5}, ["no such field", "jobs.items is a list of 0 items"]),
         ({"pv.dc_mw.x": 1}, ["pv.dc_mw is a value"]),
+        ({"datacenter.throughput_curve.0.2": 1}, ["throughput_curve.0 is a list of 2 items"]),
         ({"battery.power_mw": -5}, ["greater than or equal to 0"]),
         ({"battery.power_mw": "lots"}, ["valid number"]),
         ({"battery.soc_min_frac": 0.95}, ["soc_min_frac (0.95) > soc_max_frac"]),
@@ -157,3 +159,89 @@ def test_scenario_run_and_result_document_units_and_errors():
         assert "MW" in doc and "USD" in doc and "InputError" in doc and "SolveError" in doc
     result_doc = inspect.getdoc(microgrid.Result)
     assert "fractions 0..1" in result_doc and "violations" in result_doc
+
+
+def test_an_item_of_a_pair_in_a_list_is_set_by_index(file_scenario):
+    curve = file_scenario.datacenter.throughput_curve
+    updated = file_scenario.with_updates({"datacenter.throughput_curve.0.1": 0.5})
+    assert updated.datacenter.throughput_curve == [(curve[0][0], 0.5), *curve[1:]]
+
+
+@pytest.mark.parametrize("section_first", [True, False])
+def test_an_override_inside_another_is_refused_whatever_the_order(file_scenario, section_first):
+    section = ("battery", {**file_scenario.battery.model_dump(), "power_mw": 20})
+    inner = ("battery.power_mw", 10)
+    updates = dict([section, inner] if section_first else [inner, section])
+    with pytest.raises(OverrideErrors) as info:
+        file_scenario.with_updates(updates)
+    [err] = info.value.errors
+    assert (err.field, err.value) == ("battery.power_mw", 10)
+    assert "inside the override battery," in str(err) and "\n" not in str(info.value)
+
+
+def _first_data_error(scenario: Scenario) -> InputError:
+    """The first error the run meets reading the scenario's data files."""
+    with pytest.raises(InputErrors) as info:
+        microgrid.run(scenario, baselines=False)
+    return info.value.errors[0]
+
+
+def test_a_data_file_an_override_names_is_blamed_on_the_override(file_scenario, tmp_path):
+    overridden = file_scenario.with_updates({"signals.csv": "nonexist.csv"})
+    err = _first_data_error(overridden.with_updates({"battery.power_mw": 5}))  # carried on
+    assert isinstance(err, OverrideError)
+    assert (err.field, err.value, err.path, err.line) == ("signals.csv", "nonexist.csv", None, None)
+    missing = tmp_path / "nonexist.csv"
+    assert str(err) == f"override signals.csv = 'nonexist.csv': {missing}: file not found"
+
+
+def test_a_data_file_in_an_overridden_section_is_blamed_on_the_section(file_scenario):
+    weather = {**file_scenario.weather.model_dump(), "path": "gone.csv"}
+    twice = file_scenario.with_updates({"weather.path": "x.csv"}).with_updates({"weather": weather})
+    assert list(twice.overrides) == ["weather"]  # the section replaced the earlier override
+    err = _first_data_error(twice)
+    assert isinstance(err, OverrideError) and (err.field, err.value) == ("weather", weather)
+    assert str(err).endswith("gone.csv: file not found (field weather.path)")
+
+
+def test_a_data_file_the_scenario_file_names_is_blamed_on_its_line(write_scenario):
+    path = write_scenario(**{"signals.csv": "nonexist.csv"})
+    scenario = load_scenario(path).with_updates({"battery.power_mw": 5})
+    err = _first_data_error(scenario)
+    assert not isinstance(err, OverrideError)
+    assert (err.path, err.field) == (str(path), "signals.csv") and err.line
+
+
+def test_a_sweep_case_naming_a_missing_data_file_fails_naming_its_override(tmp_path):
+    spec = load_spec(write_spec(tmp_path, "cases:\n  - {signals.csv: nonexist.csv}\n"))
+    [case] = spec.cases
+    task = CaseTask(
+        case.case_id, case.index, case.params, case.scenario, case.scenario_sha,
+        str(tmp_path / "out"), "run-1", None, default_runner,
+    )  # fmt: skip
+    (tmp_path / "out" / "records").mkdir(parents=True)
+    record = execute_case(task)
+    assert record["status"] == "failed"
+    assert record["error"].startswith("InputErrors: override signals.csv = 'nonexist.csv': ")
+    assert "file not found" in record["error"] and "line" not in record["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "words"),
+    [
+        (
+            "axes:\n  signals: [ercot-2023]\n  signals.csv: [other.csv]\n",
+            5,
+            "axes signals and signals.csv both set signals.csv",
+        ),
+        (
+            "cases:\n  - {battery: null, battery.power_mw: 5}\n",
+            4,
+            "axis battery.power_mw = 5: it lies inside the override battery,",
+        ),
+    ],
+)
+def test_a_sweep_setting_a_field_twice_in_a_case_is_refused(tmp_path, body, line, words):
+    with pytest.raises(InputError) as info:
+        load_spec(write_spec(tmp_path, body))
+    assert info.value.line == line and words in str(info.value)
