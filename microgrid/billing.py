@@ -49,6 +49,10 @@ _MONTH_OF_KEY = re.compile(r"@(\d{4}-\d{2})")
 _SEARCH_SPAN = pd.Timedelta(days=2)
 # billed demand above the peak by more than this (relative) was set by a ratchet
 _RATCHET_TOLERANCE = 1e-9
+# decimals of the summary's `usd_per_kw_month`: it is divided back out of the pro-rated USD
+# per MW, which leaves float noise (8 came back as 7.999999999999999 for a month of 720
+# hours); a tariff's rate has far fewer decimals, so rounding gives it back as given
+RATE_DECIMALS = 9
 
 
 def month_labels(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
@@ -191,8 +195,8 @@ def _charge_entry(
     c: optimize.PeakCharge, share: float | None, peak_mw: float, billed_mw: float
 ) -> dict:
     """One demand charge as billed: kind, rate, metered peak, billed demand, charge.
-    `usd_per_kw_month` is the rate before pro-rating (None for an alert day's charge,
-    which is per MW of its window's peak, not per month)."""
+    `usd_per_kw_month` is the rate before pro-rating, rounded to RATE_DECIMALS (None for
+    an alert day's charge, which is per MW of its window's peak, not per month)."""
     kind, period = _charge_kind(c.line_item)
     monthly = kind != "coincident_peak_alert" and share is not None and share > 0
     ratchet = billed_mw > peak_mw + _RATCHET_TOLERANCE * max(1.0, abs(peak_mw))
@@ -201,7 +205,9 @@ def _charge_entry(
         "line_item": c.line_item,
         "kind": kind,
         "period": period,
-        "usd_per_kw_month": c.usd_per_mw / share / 1000.0 if monthly else None,
+        "usd_per_kw_month": round(c.usd_per_mw / share / 1000.0, RATE_DECIMALS)
+        if monthly
+        else None,
         "usd_per_mw": c.usd_per_mw,
         "peak_import_mw": peak_mw,
         "billed_demand_mw": billed_mw,

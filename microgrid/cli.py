@@ -26,13 +26,37 @@ MAX_PARETO_POINTS = 50  # each point is a full solve; 50 already traces a smooth
 SCENARIO_HELP = "the scenario YAML file (docs/scenario-reference.md)"
 
 
+ALERT_KIND = "coincident_peak_alert"  # summary.demand_charge's kind of an alert day's charge
+_KIND_NAMES = {"flat": "flat", "tou": "TOU"}
+
+
 def _billing_note(summary: dict) -> str:
-    """How the demand charge was billed, e.g. " (prorated: 22.6 % of 2023-08)"."""
+    """How the demand charge was billed, e.g. "  (prorated: 22.6 % of 2023-08)"; with
+    coincident-peak alerts (planning) the demand cost holds their expected charge, which
+    is not pro-rated and not billed, so the note splits it: ": flat 42,383 (prorated: 9.7
+    % of 2023-08) + coincident-peak alerts' expected charge 287,309 (the plan's estimate;
+    billed on the real intervals: see the bill)"."""
     d = summary.get("demand_charge")
     if not d or not d["months"]:
         return ""
-    parts = [f"{100 * m['share_billed']:.1f} % of {m['month']}" for m in d["months"]]
-    return f"  ({d['billing']}: {', '.join(parts)})"
+    shares = [
+        f"{100 * m['share_billed']:.1f} % of {m['month']}"
+        for m in d["months"]
+        if m.get("share_billed") is not None
+    ]
+    billing = f"({d['billing']}: {', '.join(shares)})"
+    charges = [c for m in d["months"] for c in m.get("charges", [])]
+    alerts = [c for c in charges if c["kind"] == ALERT_KIND]
+    if not alerts:
+        return f"  {billing}"
+    monthly = [c for c in charges if c["kind"] != ALERT_KIND]
+    kinds = " and ".join(dict.fromkeys(_KIND_NAMES.get(c["kind"], c["kind"]) for c in monthly))
+    parts = [f"{kinds} {sum(c['charge_usd'] for c in monthly):,.0f} {billing}"] if monthly else []
+    parts.append(
+        f"coincident-peak alerts' expected charge {sum(c['charge_usd'] for c in alerts):,.0f} "
+        "(the plan's estimate; billed on the real intervals: see the bill)"
+    )
+    return ": " + " + ".join(parts)
 
 
 def _breaches_line(b: dict, broken_only: bool = False) -> str:
@@ -81,7 +105,7 @@ def _value_of_line(v: dict) -> str:
     where asap breaks a limit (a ramp) it holds the cost of keeping it."""
     broken = "" if v["asap_keeps_all_limits"] else "; asap breaks a limit, storage-optimal keeps it"
     line = (
-        f"  value of        dispatch {v['storage_usd']:,.0f} USD (asap -> storage-optimal: "
+        f"  value of dispatch {v['storage_usd']:,.0f} USD (asap -> storage-optimal: "
         f"battery, curtailment, generators and grid exchange optimised{broken}), "
         f"job flexibility {v['job_flexibility_usd']:,.0f} USD (storage-optimal -> optimum)"
     )

@@ -73,7 +73,8 @@ def planned_vs_actual(run: OperateRun) -> pd.DataFrame:
         out[f"actual_{c}"] = run.actual[c]
     out["actual_unserved_mw"] = run.actual["unserved_mw"]
     out["actual_balance_residual_mw"] = balance_residual(run.actual)
-    return out
+    # + 0.0 turns the -0.0 a negated or clipped zero leaves into 0.0: the CSV writes "-0"
+    return out + 0.0
 
 
 def _dispatch_of(run: OperateRun) -> optimize.Dispatch:

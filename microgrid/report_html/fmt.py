@@ -58,6 +58,12 @@ def number(value: float, decimals: int | None) -> str:
     return text.lstrip("-") if text.strip("-0.,") == "" else text
 
 
+def signed(value: float, decimals: int) -> str:
+    """`number` with its sign always shown ("+930,854", "-1.5", "0"): a difference."""
+    text = number(value, decimals)
+    return text if text.startswith("-") or text.strip("0.,") == "" else "+" + text
+
+
 def value_text(key: str, value: object) -> str:
     """A summary value as shown in a table cell (HTML-escaped)."""
     if isinstance(value, (int, float)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from microgrid.report_html.fmt import number
+from microgrid.report_html.fmt import number, signed
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,32 @@ def _alerts_text(alerts: list[dict]) -> str:
     return "coincident-peak alerts (expected charges, a planning estimate): " + ", ".join(days)
 
 
-def _month_text(m: dict) -> str:
+def _legacy_charge_text(m: dict, share: float | None, rate: float | None) -> list[str]:
+    """The flat charge of a month in a summary written before the per-charge fields
+    (before 5751c3b: one `usd_per_kw_month` for the run, no billed demand per month), e.g.
+    "flat 8 USD/kW-month on the month's billed demand × 9.7 % = 51,937 USD"."""
+    if rate is None:
+        return []
+    times_share = f" × {number(100 * share, 1)} %" if share is not None else ""
+    return [
+        f"flat {number(rate, None)} USD/kW-month on the month's billed demand{times_share} "
+        f"= {number(m['charge_usd'], 0)} USD"
+    ]
+
+
+def _month_text(m: dict, legacy_rate: float | None = None) -> str:
     """A billing month's demand charges, e.g. "2023-09 (13.3 % of the month, metered peak
-    29.4 MW): flat ... = 128,000 USD"."""
+    29.4 MW): flat ... = 128,000 USD"; `legacy_rate`: the run's flat rate of an old summary
+    whose months have no `charges`."""
     share = m.get("share_billed")
     head = f"{m['month']} ("
     if share is not None:
         head += f"{number(100 * share, 1)} % of the month, "
     head += f"metered peak {number(m['peak_import_mw'], 1)} MW)"
-    charges = m.get("charges", [])
+    if "charges" not in m:
+        parts = _legacy_charge_text(m, share, legacy_rate)
+        return head + (": " + ", ".join(parts) if parts else "")
+    charges = m["charges"]
     alerts = [c for c in charges if c.get("kind") == "coincident_peak_alert"]
     parts = [_charge_text(c, share) for c in charges if c not in alerts]
     if alerts:
@@ -114,12 +131,13 @@ def demand_meaning(summary: dict) -> str:
     month and charge, the rate, the billed demand (and when a ratchet set it) and the
     month's share billed, adding up to the total, e.g. "Billed prorated, per local
     calendar month: 2023-08 (22.6 % of the month, metered peak 87.6 MW): flat 8
-    USD/kW-month × 87.6 MW × 22.6 % = 158,271 USD. In all 158,271 USD."."""
+    USD/kW-month × 87.6 MW × 22.6 % = 158,271 USD. In all 158,271 USD."; an old summary
+    (one `usd_per_kw_month` for the run) gives each month that rate and its charge."""
     d = summary.get("demand_charge")
     if not isinstance(d, dict) or not d.get("months"):
         return "No demand charge in this run."
     billing = str(d.get("billing", "")).replace("_", " ")
-    months = "; ".join(_month_text(m) for m in d["months"])
+    months = "; ".join(_month_text(m, d.get("usd_per_kw_month")) for m in d["months"])
     total = d.get("charge_usd")
     in_all = f" In all {number(total, 0)} USD." if total is not None else ""
     return f"Billed {billing}, per local calendar month: {months}.{in_all}" + _estimate_note(
@@ -167,12 +185,55 @@ def _energy(summary: dict) -> list[Kpi]:
     return out
 
 
+def missed_deadline_text(m: dict) -> str:
+    """One job the closed loop left unfinished (summary.operate.missed_deadlines), with
+    its penalty or why it has none, as the CLI's "missed deadline" line says it, e.g.
+    "finetune-a: 5.91 h of work short at 2023-08-22T03:00:00+00:00; penalty 29,538 USD
+    (in the actual cost)"."""
+    penalty = m.get("penalty_usd")
+    price = (
+        "not priced: the scenario sets no objective.unfinished_work_penalty_usd_per_h"
+        if penalty is None
+        else f"penalty {number(penalty, 0)} USD (in the actual cost)"
+    )
+    return (
+        f"{m.get('job', '?')}: {number(m['unfinished_h'], 2)} h of work short at "
+        f"{m.get('deadline_utc', '?')}; {price}"
+    )
+
+
+def _actual_vs_plan(r: dict) -> str:
+    """The actual cost's difference from the plan-mode optimum, e.g. "actual +930,854 USD
+    (+305.4 %)", and when it is within the plan's proven gap."""
+    diff, pct, gap = r["actual_minus_plan_usd"], r.get("actual_minus_plan_pct"), r["plan_gap_usd"]
+    text = f"actual {signed(diff, 0)} USD"
+    text += f" ({signed(pct, 1)} %)" if pct is not None else ""
+    if abs(diff) <= gap:
+        text += f", within the plan's proven gap of {number(gap, 0)} USD"
+    return text
+
+
+def plan_reference_text(r: dict) -> str:
+    """The actual cost against the plan-mode optimum (summary.operate.plan_reference), as
+    the CLI's "vs plan mode" line says it, e.g. "304,833 USD (its optimum: perfect
+    foresight, no operate.events); actual +930,854 USD (+305.4 %)"."""
+    if r.get("plan_cost_usd") is None:
+        return f"no reference: {r.get('note', 'not computed')}"
+    return (
+        f"{number(r['plan_cost_usd'], 0)} USD (its optimum: perfect foresight, no "
+        f"operate.events); {_actual_vs_plan(r)}"
+    )
+
+
 def _jobs(summary: dict) -> list[Kpi]:
     j = summary.get("jobs")
     if not isinstance(j, dict) or not j.get("n_jobs"):
         return []
     met, n = j["deadlines_met"], j["n_jobs"]
     meaning = f"Training jobs that finish their work by their deadline ({met} of {n})."
+    missed = (summary.get("operate") or {}).get("missed_deadlines") or []
+    if missed:  # written by operate since f26ee8f; older folders have no list
+        meaning += " Missed: " + "; ".join(missed_deadline_text(m) for m in missed) + "."
     return [
         Kpi("jobs.deadlines_met", "Job deadlines met", met, f"{met:,d} / {n:,d}", "jobs", meaning)
     ]
@@ -218,7 +279,8 @@ def _gap_detail(gap: float, objective: float | None, bound, basis) -> str:
 
 
 def _operate(summary: dict) -> list[Kpi]:
-    """Operate mode: what the closed loop paid in all, and the load it could not serve."""
+    """Operate mode: what the closed loop paid in all, the plan-mode optimum it is held
+    against (folders written before f26ee8f have none) and the load it could not serve."""
     op = summary.get("operate")
     if not isinstance(op, dict):
         return []
@@ -232,6 +294,16 @@ def _operate(summary: dict) -> list[Kpi]:
         out.append(
             Kpi("operate.actual_cost_usd", "Actual cost (operate)", v, number(v, 0), "USD", meaning)
         )
+    ref = op.get("plan_reference")
+    if isinstance(ref, dict) and ref.get("plan_cost_usd") is not None:
+        v = ref["plan_cost_usd"]
+        meaning = (
+            "The plan-mode optimum on the same data: one solve of the whole period with "
+            "perfect foresight and without operate.events, costed as the actual cost; "
+            f"{_actual_vs_plan(ref)} against it."
+        )
+        key = "operate.plan_reference.plan_cost_usd"
+        out.append(Kpi(key, "Plan-mode reference", v, number(v, 0), "USD", meaning))
     if "unserved_energy_mwh" in op:
         v = op["unserved_energy_mwh"]
         meaning = "Load the plant could not serve (outages beyond the battery and generators)."

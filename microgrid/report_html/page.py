@@ -23,6 +23,7 @@ from microgrid.report_html.rundir import RunData, read_run
 from microgrid.report_html.tables import (
     baselines_table,
     bill_table,
+    estimates_note,
     events_table,
     facts_list,
     market_facts,
@@ -160,17 +161,30 @@ def voltage_section(run: RunData) -> Section:
     )
 
 
+# summary.json["value_of"]'s keys keep their names (readers and sweep tables use them);
+# `storage_*` measures the whole dispatch, so the page names it as the CLI does
+_VALUE_OF_LABELS = {
+    "storage_usd": "dispatch, asap → storage-optimal (USD)",
+    "storage_emissions_t": "dispatch, asap → storage-optimal: emissions (t)",
+    "job_flexibility_usd": "job flexibility, storage-optimal → optimum (USD)",
+    "job_flexibility_emissions_t": "job flexibility, storage-optimal → optimum: emissions (t)",
+}
+
+
 def _value_of(summary: dict) -> str:
-    """summary.json["value_of"] (what storage and job flexibility buy), every key shown."""
+    """summary.json["value_of"] (what optimising the dispatch and job flexibility buy),
+    every key shown."""
     v = summary.get("value_of")
     if not isinstance(v, dict) or not v:
         return ""
-    facts = [(label_of(k), value_text(k, x)) for k, x in v.items()]
+    facts = [(_VALUE_OF_LABELS.get(k) or label_of(k), value_text(k, x)) for k, x in v.items()]
     return (
-        "<h3>What storage and job flexibility buy</h3><p>storage: asap &rarr; "
-        "storage-optimal, the battery (if any), curtailment, generators and grid exchange "
-        "optimised around asap's jobs within every limit; not the battery's value alone "
-        "(where asap breaks a limit, it holds the cost of keeping it).</p>" + facts_list(facts)
+        "<h3>Value of dispatch and job flexibility</h3><p>dispatch (summary key "
+        "value_of.storage_usd): asap &rarr; storage-optimal: battery, curtailment, "
+        "generators and grid exchange optimised around asap's jobs within every limit; not "
+        "the battery's value alone (where asap breaks a limit, it holds the cost of keeping "
+        "it). Job flexibility: storage-optimal &rarr; optimum, moving and throttling the "
+        "jobs.</p>" + facts_list(facts)
     )
 
 
@@ -193,7 +207,9 @@ def bill_section(run: RunData) -> Section:
         "What the utility (and a demand-response program) would bill for this plan, in the "
         "tariff's own line items per billing month, to hold against a real bill; bill.csv "
         "has the same rows.",
-        _market(run.summary) + bill_table(run.summary["bill"]),
+        _market(run.summary)
+        + bill_table(run.summary["bill"], run.summary.get("demand_charge"))
+        + estimates_note(run.summary["bill"]),
     )
 
 

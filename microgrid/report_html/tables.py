@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from microgrid.report_html.fmt import esc, label_of, number, value_text
+from microgrid.report_html.kpis import missed_deadline_text, plan_reference_text
 
 # dict-valued baseline keys that list limit breaches: shown as one cell naming what is broken
 BREACH_KEYS = ("limit_breaches", "violations")
@@ -96,11 +97,20 @@ def facts_list(facts: list[tuple[str, str]]) -> str:
 
 
 def operate_facts(op: dict) -> list[tuple[str, str]]:
-    """The closed loop's headline figures from summary.json["operate"]."""
+    """The closed loop's headline figures from summary.json["operate"]: the actual cost,
+    the plan-mode optimum beside it and each missed deadline as the CLI prints them (in
+    folders written since f26ee8f), unserved energy, re-plans, forecast, breaches."""
     facts = [
         ("actual cost (USD)", number(op["actual_cost_usd"], 0))
         if "actual_cost_usd" in op
         else None,
+        ("vs plan mode", esc(plan_reference_text(op["plan_reference"])))
+        if isinstance(op.get("plan_reference"), dict)
+        else None,
+        *(
+            ("missed deadline", esc(missed_deadline_text(m)))
+            for m in op.get("missed_deadlines") or []
+        ),
         ("unserved energy (MWh)", number(op["unserved_energy_mwh"], 2))
         if "unserved_energy_mwh" in op
         else None,
@@ -112,10 +122,11 @@ def operate_facts(op: dict) -> list[tuple[str, str]]:
     return [f for f in facts if f is not None]
 
 
-def bill_table(bill: dict) -> str:
+def bill_table(bill: dict, demand_charge: dict | None = None) -> str:
     """summary.json["bill"]: one row per line item (its label), one column per billing
     month and the horizon's total; the DR program's lines in the total column only; the
-    planning estimates (not billed) below the bill's total."""
+    planning estimates (not billed) below the bill's total, per month from
+    summary.json["demand_charge"] where it has them."""
     months = bill["months"]
     head = "".join(f"<th>{esc(m['month'])}</th>" for m in months) + "<th>total</th>"
     rows = []
@@ -136,22 +147,63 @@ def bill_table(bill: dict) -> str:
         f'<tr data-key="total_usd"><th>bill total (USD)</th>{totals}'
         f"<td>{value_text('total_usd', bill['total_usd'])}</td></tr>"
     )
-    rows += _estimate_rows(bill, len(months))
+    rows += _estimate_rows(bill, _estimates_by_month(bill, demand_charge))
     return (
         f'<table class="data"><thead><tr><th>line item</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
-def _estimate_rows(bill: dict, n_months: int) -> list[str]:
+def _estimates_by_month(bill: dict, demand_charge: dict | None) -> dict[str, list[str]]:
+    """Per planning estimate (bill key `<line item>_usd`), its cell in each bill month:
+    the sum of the month's demand charges of that line item in summary.json's
+    demand_charge (0 where the month has none), or "—" for every month when the months do
+    not add up to the estimate's total (an old folder without per-charge fields)."""
+    dc_months = {
+        m.get("month"): m.get("charges") or [] for m in (demand_charge or {}).get("months", [])
+    }
+    cells = {}
+    for key, total in (bill.get("estimates") or {}).items():
+        per_month = [
+            sum(
+                c["charge_usd"]
+                for c in dc_months.get(m["month"], [])
+                if f"{c.get('line_item')}_usd" == key
+            )
+            for m in bill["months"]
+        ]
+        adds_up = abs(sum(per_month) - total) <= 1e-6 * max(1.0, abs(total))
+        cells[key] = [
+            f"<td>{value_text(key, usd)}</td>" if adds_up else '<td class="na">&mdash;</td>'
+            for usd in per_month
+        ]
+    return cells
+
+
+def _estimate_rows(bill: dict, cells: dict[str, list[str]]) -> list[str]:
     """Rows below the bill's total for its planning estimates (the coincident-peak alerts'
     expected charge): shown beside the bill, not in it."""
-    blank = '<td class="na">&mdash;</td>' * n_months
     return [
         f'<tr data-key="{esc(key)}" class="estimate"><th>not in the bill: '
-        f"{esc(bill['labels'].get(key, key))} (USD)</th>{blank}<td>{value_text(key, usd)}</td></tr>"
+        f"{esc(bill['labels'].get(key, key))} (USD)</th>{''.join(cells[key])}"
+        f"<td>{value_text(key, usd)}</td></tr>"
         for key, usd in (bill.get("estimates") or {}).items()
     ]
+
+
+def estimates_note(bill: dict) -> str:
+    """What the rows below the bill's total are, when there are any: the alerts' expected
+    charge is what the plan minimised and the total cost's demand charge holds; the bill
+    charges the real intervals' coincident-peak charge instead."""
+    if not bill.get("estimates"):
+        return ""
+    return (
+        "<p>Not in the bill: the coincident-peak alerts' expected charge, the plan's "
+        "estimate of what its alert-day peaks will cost, which it minimised and which the "
+        "total cost holds (in its demand charge, with the flat and TOU charges). The bill "
+        "charges the coincident-peak charge on the real intervals instead (its own row "
+        "above).</p>"
+    )
 
 
 def market_facts(summary: dict) -> list[tuple[str, str]]:
