@@ -63,7 +63,7 @@ def _iso_z(index: pd.DatetimeIndex | pd.Series) -> list[str]:
 
 def timeseries_for_file(ts: pd.DataFrame) -> pd.DataFrame:
     """The time series with `timestamp_utc` as its first column in ISO 8601 with Z (CSV)."""
-    out = ts.reset_index(drop=True)
+    out = _without_negative_zero(ts.reset_index(drop=True))
     out.insert(0, TIME_COLUMN, _iso_z(ts.index))
     return out
 
@@ -73,9 +73,17 @@ def timeseries_for_parquet(ts: pd.DataFrame) -> pd.DataFrame:
     timestamp (timestamp[us, tz=UTC]): a column, as in the CSV, not the index, so every
     parquet reader sees the same table; microseconds, the unit all of them read (Spark does
     not read nanoseconds), and exact for step starts in whole seconds."""
-    out = ts.reset_index(drop=True)
+    out = _without_negative_zero(ts.reset_index(drop=True))
     out.insert(0, TIME_COLUMN, ts.index.tz_convert("UTC").as_unit("us"))
     return out
+
+
+def _without_negative_zero(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with -0.0 (a zero times a negative number, e.g. a plant's step) as 0.0, so
+    the CSV never reads `-0`: x + 0.0 is 0.0 for x = -0.0 and x otherwise."""
+    floats = frame.select_dtypes("float").columns
+    frame[floats] = frame[floats] + 0.0
+    return frame
 
 
 def jobs_for_file(jobs: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,7 +20,7 @@ from scenario_factory import TINY
 
 import microgrid
 from microgrid.cli import main
-from microgrid.output import timeseries_for_file
+from microgrid.output import timeseries_for_file, timeseries_for_parquet
 from microgrid.report_html.rundir import read_run
 
 
@@ -114,3 +115,11 @@ def test_a_missing_timestamp_is_refused(runs, folder_copy, tmp_path, capsys):
     line = one_error_line(capsys, ["report", str(folder_copy)])
     assert "timeseries.parquet, field timestamp_utc: expected a UTC time" in line
     assert "(row 3)" in line
+
+
+def test_a_negative_zero_is_written_as_zero():
+    index = pd.date_range("2023-08-21", periods=2, freq="h", tz="UTC", name="timestamp_utc")
+    ts = pd.DataFrame({"grid_export_mw": [-0.0, 1.5], "n": [1, 2]}, index=index)
+    text = timeseries_for_file(ts).to_csv(index=False)
+    assert ",-0" not in text and "\n2023-08-21T00:00:00Z,0.0,1\n" in text
+    assert not np.signbit(timeseries_for_parquet(ts)["grid_export_mw"].to_numpy()).any()
