@@ -223,11 +223,22 @@ def _print_summary(summary: dict, out: Path) -> None:
             print(line)
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
+    if "operate" in s and s.get("baselines"):
+        print(OPERATE_BASELINES_NOTE)
     for name, b in s.get("baselines", {}).items():
         print(_baseline_line(name, b))
     if "value_of" in s:
         print(_value_of_line(s["value_of"]))
     print(f"results in {out}")
+
+
+# In operate mode the baselines are plan-mode simulations (perfect foresight, no
+# operate.events) set against the total cost, which leaves out unserved energy: a reader
+# must not take them for alternatives run through the same events.
+OPERATE_BASELINES_NOTE = (
+    "  baselines       plan-mode rules with perfect foresight and no operate.events, set "
+    "against the total cost (unserved energy is in the actual cost only)"
+)
 
 
 def _operate_lines(o: dict) -> list[str]:

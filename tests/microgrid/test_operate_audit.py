@@ -18,7 +18,7 @@ import yaml
 from scenario_factory import TINY, small_scenario
 
 import microgrid
-from microgrid.cli import _operate_lines, main
+from microgrid.cli import OPERATE_BASELINES_NOTE, _operate_lines, main
 from microgrid.operate import run_cost, run_operate, simulate
 from microgrid.report_html.figures import planned_actual_figure
 from microgrid.report_html.rundir import read_run
@@ -96,6 +96,7 @@ def test_a_missed_deadline_is_stated_and_unpriced_without_a_penalty(tmp_path, ca
     assert missed["penalty_usd"] is None and op["unfinished_work_penalty_usd_per_h"] is None
     assert op["costs"]["unfinished_penalty_usd"] == 0.0
     assert "(+ 1 missed deadline, unpriced)" in printed
+    assert "vs asap" in printed and OPERATE_BASELINES_NOTE in printed  # what they face
     assert (
         "missed deadline train: 2.00 h of work short at 2023-01-02T23:00:00+00:00; not priced: "
         "the scenario sets no objective.unfinished_work_penalty_usd_per_h"
