@@ -21,7 +21,7 @@ import optimize
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.bill_summary import grid_bill_by_month
 from microgrid.billing import demand_charge_shares, demand_charge_summary
-from microgrid.cli import _bill_lines, _value_of_line
+from microgrid.cli_summary import _bill_lines, _value_of_line
 from microgrid.coincident_peak import (
     EXPECTED_LINE,
     add_coincident_peaks,

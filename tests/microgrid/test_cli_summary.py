@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from microgrid.cli import (
+from microgrid.cli_summary import (
     _bill_lines,
     _breaches_line,
     _coincident_peak_line,

@@ -18,7 +18,8 @@ import yaml
 from scenario_factory import TINY, small_scenario
 
 import microgrid
-from microgrid.cli import OPERATE_BASELINES_NOTE, _operate_lines, main
+from microgrid.cli import main
+from microgrid.cli_summary import OPERATE_BASELINES_NOTE, _operate_lines
 from microgrid.operate import run_cost, run_operate, simulate
 from microgrid.report_html.figures import planned_actual_figure
 from microgrid.report_html.rundir import read_run

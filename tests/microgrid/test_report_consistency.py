@@ -22,7 +22,12 @@ import microgrid
 import optimize
 from microgrid.bill_summary import planning_estimates
 from microgrid.billing import demand_charge_summary, flat_demand_charges
-from microgrid.cli import _billing_note, _missed_deadline_line, _plan_reference_line, _value_of_line
+from microgrid.cli_summary import (
+    _billing_note,
+    _missed_deadline_line,
+    _plan_reference_line,
+    _value_of_line,
+)
 from microgrid.coincident_peak import EXPECTED_LINE
 from microgrid.operate.report import _SETPOINT_VS_ACTUAL, planned_vs_actual
 from microgrid.report_html.kpis import demand_meaning, headline_kpis

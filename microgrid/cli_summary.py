@@ -1,0 +1,291 @@
+"""A run's summary as `microgrid run` prints it: the total cost and every part of it, the
+bill's lines, emissions, renewable share, peak, deadlines, the mode's own lines (plan-ac,
+operate), the power flow and the baselines. Reads `summary.json`'s dict only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ALERT_KIND = "coincident_peak_alert"  # summary.demand_charge's kind of an alert day's charge
+_KIND_NAMES = {"flat": "flat", "tou": "TOU"}
+
+
+def _billing_note(summary: dict) -> str:
+    """How the demand charge was billed, e.g. "  (prorated: 22.6 % of 2023-08)"; with
+    coincident-peak alerts (planning) the demand cost holds their expected charge, which
+    is not pro-rated and not billed, so the note splits it: ": flat 42,383 (prorated: 9.7
+    % of 2023-08) + coincident-peak alerts' expected charge 287,309 (the plan's estimate;
+    billed on the real intervals: see the bill)"."""
+    d = summary.get("demand_charge")
+    if not d or not d["months"]:
+        return ""
+    shares = [
+        f"{100 * m['share_billed']:.1f} % of {m['month']}"
+        for m in d["months"]
+        if m.get("share_billed") is not None
+    ]
+    billing = f"({d['billing']}: {', '.join(shares)})"
+    charges = [c for m in d["months"] for c in m.get("charges", [])]
+    alerts = [c for c in charges if c["kind"] == ALERT_KIND]
+    if not alerts:
+        return f"  {billing}"
+    monthly = [c for c in charges if c["kind"] != ALERT_KIND]
+    kinds = " and ".join(dict.fromkeys(_KIND_NAMES.get(c["kind"], c["kind"]) for c in monthly))
+    parts = [f"{kinds} {sum(c['charge_usd'] for c in monthly):,.0f} {billing}"] if monthly else []
+    parts.append(
+        f"coincident-peak alerts' expected charge {sum(c['charge_usd'] for c in alerts):,.0f} "
+        "(the plan's estimate; billed on the real intervals: see the bill)"
+    )
+    return ": " + " + ".join(parts)
+
+
+def _breaches_line(b: dict, broken_only: bool = False) -> str:
+    """Breaches of the limits in `b` (operate's or a baseline's `limit_breaches`), e.g.
+    "ramp 1 step (max 2.9 MW), DR cap none"; the import limit and the final state of
+    charge only when `b` has them (baselines); `broken_only`: only the limits broken ("" if
+    none). Operate mode: the plant pauses jobs first, never inference."""
+
+    def part(name: str, key: str) -> str:
+        n = int(b.get(f"{key}_breach_steps", 0))
+        if n == 0:
+            return f"{name} none"
+        return f"{name} {n} step{'s' if n > 1 else ''} (max {b[f'{key}_breach_max_mw']:.1f} MW)"
+
+    parts = [part("import", "import")] if "import_breach_steps" in b else []
+    parts += [part("ramp", "ramp"), part("DR cap", "dr_cap")]
+    if "soc_final_short_mwh" in b:
+        short = b["soc_final_short_mwh"]
+        parts.append(f"final SOC {short:.1f} MWh short" if short else "final SOC none")
+    return ", ".join(p for p in parts if not (broken_only and p.endswith(" none")))
+
+
+def _baseline_line(name: str, b: dict) -> str:
+    """The optimum against one baseline, e.g. "vs asap  saves 412,300 USD (101.0 %) and
+    12.3 % carbon; asap breaks: ramp 3 steps (max 4.1 MW)"."""
+    if "total_cost_usd" not in b:
+        why = "asap's jobs cannot run within the limits" if b["status"] == "infeasible" else ""
+        return f"  vs {name:<17}no plan ({b['status']}){': ' + why if why else ''}"
+    usd, pct = b["cost_saving_usd"], b["cost_saving_pct"]
+    money = f"saves {usd:,.0f} USD" if usd >= 0 else f"costs {-usd:,.0f} USD more"
+    if pct is not None:
+        money += f" ({pct:.1f} %)"
+    carbon = b["emissions_saving_pct"]
+    if carbon is not None:
+        money += f" and {carbon:.1f} % carbon" if carbon >= 0 else f", {-carbon:.1f} % more carbon"
+    broken = _breaches_line(b["limit_breaches"], broken_only=True)
+    limits = f"{name} breaks: {broken}" if broken else f"{name} keeps every limit"
+    return f"  vs {name:<17}{money}; {limits}"
+
+
+def _value_of_line(v: dict) -> str:
+    """What optimising the dispatch and job flexibility buy (summary["value_of"]), one
+    line. `storage_usd` is asap -> storage-optimal: the battery (if there is one),
+    curtailment, generators and grid exchange optimised around asap's jobs within every
+    limit, so it is not the battery's value alone: without a battery it is the rest, and
+    where asap breaks a limit (a ramp) it holds the cost of keeping it."""
+    broken = "" if v["asap_keeps_all_limits"] else "; asap breaks a limit, storage-optimal keeps it"
+    line = (
+        f"  value of dispatch {v['storage_usd']:,.0f} USD (asap -> storage-optimal: "
+        f"battery, curtailment, generators and grid exchange optimised{broken}), "
+        f"job flexibility {v['job_flexibility_usd']:,.0f} USD (storage-optimal -> optimum)"
+    )
+    if v["job_flexibility_within_gap"]:
+        line += f", within the solver's gap of {v['optimum_gap_usd']:,.0f} USD"
+    return line
+
+
+_PLAIN_BILL = {"energy_usd", "demand_flat_usd"}  # the lines energy and demand already say
+
+
+def _bill_lines(bill: dict | None) -> list[str]:
+    """The bill's line items (summary["bill"]), one row each, when it has more than the
+    plain energy and flat demand lines (a tariff, coincident peaks, a DR program); then
+    its planning estimates (coincident-peak alerts' expected charge), which the total cost
+    holds and the bill does not."""
+    if not bill or set(bill["lines"]) <= _PLAIN_BILL:
+        return []
+    months = ", ".join(m["month"] for m in bill["months"])
+    rows = [f"  bill            {bill['total_usd']:>16,.0f} USD  ({months}; bill.csv)"]
+    for key, usd in bill["lines"].items():
+        rows.append(f"    {bill['labels'][key]:<40}{usd:>14,.0f} USD")
+    for key, usd in bill.get("estimates", {}).items():
+        rows.append(f"  not billed      {bill['labels'][key]}: {usd:,.0f} USD (in the total cost)")
+    return rows
+
+
+def _coincident_peak_line(cp: dict) -> str:
+    """The coincident-peak tag and charge (summary["coincident_peak"]), one line."""
+    covered = sum(1 for i in cp["intervals"] if i["covered"])
+    line = (
+        f"  coincident peak tag {cp['tag_mw']:.1f} MW ({covered} of {cp['n_peaks']} intervals "
+        f"in the period): {cp['charge_usd']:,.0f} USD"
+    )
+    if "expected_usd" in cp:
+        line += f"; alerts priced at {cp['expected_usd']:,.0f} USD expected"
+    return line
+
+
+def _dr_program_line(dr: dict) -> str:
+    """The DR program's commitment and settlement (summary["demand_response_program"])."""
+    return (
+        f"  DR program      {dr['commit_mw']:.1f} MW committed, {len(dr['events'])} events: "
+        f"{dr['net_revenue_usd']:,.0f} USD to the site (capacity "
+        f"{dr['capacity_payment_usd']:,.0f}, energy {dr['energy_payment_usd']:,.0f}, "
+        f"shortfall penalty {dr['shortfall_penalty_usd']:,.0f})"
+    )
+
+
+def _gap_note(solver: dict) -> str:
+    """`, proven within 0.99 % (8,951 USD)`: what the solve leaves open, relative to its
+    gap basis and in USD (empty for an LP or a solve without a gap)."""
+    gap, basis = solver.get("mip_gap"), solver.get("gap_basis_usd")
+    if not gap or basis is None:
+        return ""
+    return f", proven within {100 * gap:.2f} % ({gap * basis:,.0f} USD)"
+
+
+# the parts of the total cost after energy and demand (summary key, label), printed where
+# not zero: every part of the total is listed under it
+_OTHER_PARTS = (
+    ("fuel_cost_usd", "fuel"),
+    ("wear_cost_usd", "battery wear"),
+    ("fixed_cost_usd", "fixed charge"),
+    ("dr_program_usd", "DR program"),
+    ("unfinished_penalty_usd", "unfinished"),
+)
+
+
+def _cost_lines(s: dict) -> list[str]:
+    """The total cost and each of its parts (energy and demand always, the others where
+    not zero), then the carbon cost, which the total leaves out (it is priced, not paid:
+    the solver minimises the total plus it)."""
+    rows = [
+        f"  total cost      {s['total_cost_usd']:>16,.0f} USD",
+        f"    energy        {s['energy_cost_usd']:>16,.0f} USD",
+        f"    demand        {s['demand_cost_usd']:>16,.0f} USD{_billing_note(s)}",
+    ]
+    for key, label in _OTHER_PARTS:
+        if s.get(key):
+            rows.append(f"    {label:<14}{s[key]:>16,.0f} USD")
+    if s.get("carbon_cost_usd"):
+        rows.append(
+            f"  carbon cost     {s['carbon_cost_usd']:>16,.0f} USD  (priced, not in the total)"
+        )
+    return rows
+
+
+def print_summary(summary: dict, out: Path) -> None:
+    s = summary
+    print(f"scenario {s['scenario']['name']}: {s['solver']['status']}{_gap_note(s['solver'])}")
+    for line in _cost_lines(s):
+        print(line)
+    for line in _bill_lines(s.get("bill")):
+        print(line)
+    if "coincident_peak" in s:
+        print(_coincident_peak_line(s["coincident_peak"]))
+    if "demand_response_program" in s:
+        print(_dr_program_line(s["demand_response_program"]))
+    print(f"  emissions       {s['emissions_t']:>16,.1f} t")
+    print(f"  renewable share {100 * s['renewable_share']:>15.1f} %")
+    print(f"  peak import     {s['peak_import_mw']:>16.1f} MW")
+    j = s["jobs"]
+    if j["n_jobs"]:
+        print(f"  job deadlines   {j['deadlines_met']:>10d} / {j['n_jobs']} met")
+    if "ac_plan" in s:
+        a = s["ac_plan"]
+        print(
+            f"  plan-ac         {a['iterations']} iterations, {a['violations_initial']} -> "
+            f"{a['violations_left']} violations, cost of AC feasibility "
+            f"{a['cost_of_ac_feasibility_usd']:,.0f} USD"
+        )
+    if "operate" in s:
+        for line in _operate_lines(s["operate"]):
+            print(line)
+    if "powerflow" in s:
+        print(f"  power flow      {_powerflow_line(s['powerflow'])}")
+    if "operate" in s and s.get("baselines"):
+        print(OPERATE_BASELINES_NOTE)
+    for name, b in s.get("baselines", {}).items():
+        print(_baseline_line(name, b))
+    if "value_of" in s:
+        print(_value_of_line(s["value_of"]))
+    print(f"results in {out}")
+
+
+# In operate mode the baselines are plan-mode simulations (perfect foresight, no
+# operate.events) set against the total cost, which leaves out unserved energy: a reader
+# must not take them for alternatives run through the same events.
+OPERATE_BASELINES_NOTE = (
+    "  baselines       plan-mode rules with perfect foresight and no operate.events, set "
+    "against the total cost (unserved energy is in the actual cost only)"
+)
+
+
+def _operate_lines(o: dict) -> list[str]:
+    """operate's actual cost beside the plan-mode optimum, each missed deadline, the limit
+    breaches, the DR program and the response to coincident-peak alerts."""
+    missed = o.get("missed_deadlines") or []
+    unpriced = sum(1 for m in missed if m["penalty_usd"] is None)
+    note = f" (+ {unpriced} missed deadline{'s' if unpriced > 1 else ''}, unpriced)"
+    rows = [
+        f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD"
+        f"{note if unpriced else ''}, unserved {o['unserved_energy_mwh']:.2f} MWh, "
+        f"{o['n_solves']} re-plans"
+    ]
+    if o.get("plan_reference"):
+        rows.append(_plan_reference_line(o["plan_reference"]))
+    rows += [_missed_deadline_line(m) for m in missed]
+    rows.append(f"  limit breaches  {_breaches_line(o.get('limit_breaches') or {})}")
+    if o.get("demand_response_program"):
+        rows.append(_dr_program_line(o["demand_response_program"]))
+    if o.get("coincident_peak_response"):
+        r = o["coincident_peak_response"]
+        rows.append(
+            f"  CP alerts       tag {r['responding']['tag_mw']:.1f} MW (ignoring them: "
+            f"{r['ignoring']['tag_mw']:.1f} MW); curtailments cost "
+            f"{r['curtailment_cost_usd']:,.0f} USD, saving {r['saving_usd']:,.0f} USD"
+        )
+    return rows
+
+
+def _plan_reference_line(r: dict) -> str:
+    """The actual cost against the plan-mode optimum (summary.operate.plan_reference), e.g.
+    "vs plan mode    549,150 USD (its optimum: perfect foresight, no operate.events);
+    actual +74,082 USD (+13.5 %)"."""
+    if r["plan_cost_usd"] is None:
+        return f"  vs plan mode    no reference: {r.get('note', 'not computed')}"
+    pct, diff = r["actual_minus_plan_pct"], r["actual_minus_plan_usd"]
+    line = (
+        f"  vs plan mode    {r['plan_cost_usd']:,.0f} USD (its optimum: perfect foresight, "
+        f"no operate.events); actual {diff:+,.0f} USD"
+    )
+    line += f" ({pct:+.1f} %)" if pct is not None else ""
+    if abs(diff) <= r["plan_gap_usd"]:
+        line += f", within the plan's proven gap of {r['plan_gap_usd']:,.0f} USD"
+    return line
+
+
+def _missed_deadline_line(m: dict) -> str:
+    """One job the closed loop left unfinished (summary.operate.missed_deadlines), with
+    its price or why it has none."""
+    price = (
+        "not priced: the scenario sets no objective.unfinished_work_penalty_usd_per_h"
+        if m["penalty_usd"] is None
+        else f"penalty {m['penalty_usd']:,.0f} USD (in the actual cost)"
+    )
+    return (
+        f"  missed deadline {m['job']}: {m['unfinished_h']:.2f} h of work short at "
+        f"{m['deadline_utc']}; {price}"
+    )
+
+
+def _powerflow_line(pf: dict) -> str:
+    if not pf["converged_steps"]:
+        return f"no solution at any of {pf['steps']} steps"
+    text = (
+        f"vm {pf['min_vm_pu']:.4f}-{pf['max_vm_pu']:.4f} pu, line loading <= "
+        f"{pf['max_line_loading_pct']:.1f} %, {pf['violation_steps']} steps with violations"
+    )
+    if pf["diverged_steps"]:
+        text += f", no solution at {pf['diverged_steps']} steps"
+    return text
