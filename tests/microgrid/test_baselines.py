@@ -17,6 +17,7 @@ import microgrid
 import optimize
 from microgrid.assemble import build_problem, load_inputs, solver_options
 from microgrid.baselines import run_baselines, schedule_job, trailing_median
+from microgrid.cli_summary import _baseline_line
 from microgrid.costs import cost_breakdown
 from microgrid.results import balance_residual_mw, timeseries_frame
 
@@ -203,8 +204,6 @@ def test_cli_run_prints_savings_and_breaches(tmp_path, capsys):
 
 
 def test_baseline_lines_say_what_is_saved_and_broken():
-    from microgrid.cli import _baseline_line
-
     breaches = {"import_breach_steps": 0, "ramp_breach_steps": 3, "ramp_breach_max_mw": 4.14,
                 "dr_cap_breach_steps": 0, "soc_final_short_mwh": 35.44}  # fmt: skip
     b = {"total_cost_usd": 1.0, "cost_saving_usd": 412_300.4, "cost_saving_pct": 101.04,
