@@ -163,7 +163,8 @@ def _row(r: dict) -> dict:
 
 
 def records_table(records: list[dict]) -> pd.DataFrame:
-    """One row per record: case id, parameters, status, wall time, error, KPIs."""
+    """One row per record: case id, parameters, status, wall time, error, KPIs, host and
+    `finished_utc` (a tz-aware UTC time; a record's unreadable time is NaT)."""
     rows = [_row(r) for r in sorted(records, key=lambda r: r.get("index", 0))]
     cols = ["case_id", "index", "status", "wall_s", "error"]
     df = pd.DataFrame(rows, columns=None if rows else cols)
@@ -174,6 +175,8 @@ def records_table(records: list[dict]) -> pd.DataFrame:
             kinds = {type(v) for v in df[c] if v is not None and not pd.isna(v)}
             if len(kinds - {int, float}) and len(kinds) > 1:
                 df[c] = df[c].map(lambda v: None if v is None else str(v))
+    if "finished_utc" in df:  # parquet's UTC timestamp, as timeseries.parquet's times
+        df["finished_utc"] = pd.to_datetime(df["finished_utc"], utc=True, errors="coerce")
     return df
 
 

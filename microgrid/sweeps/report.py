@@ -64,6 +64,7 @@ from microgrid.sweeps.tolerance import (
 )
 
 MAX_HEATMAPS = 6
+ISO_Z = "%Y-%m-%dT%H:%M:%SZ"  # times in the CSVs, as in a run's timeseries.csv
 MAX_HTML_ROWS = 500
 NO_PAIR = "no pair"  # a step's cells when no two cases differ in its axis alone
 # What the table of all cases shows after case, status and the axes (a planner's columns;
@@ -127,7 +128,8 @@ class _Page:
     written: list[Path] = field(default_factory=list)
 
     def write_csv(self, name: str, table: pd.DataFrame) -> None:
-        atomic_write_bytes(self.folder / name, table.to_csv(index=False).encode())
+        text = table.to_csv(index=False, date_format=ISO_Z)
+        atomic_write_bytes(self.folder / name, text.encode())
         self.written.append(self.folder / name)
 
     def image(self, name: str, png: bytes) -> str:

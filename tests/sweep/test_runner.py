@@ -182,3 +182,21 @@ def test_a_library_sweep_prints_nothing_and_the_cli_prints_its_progress(tmp_path
         [PY, "-m", "microgrid.cli", *argv], env=env(), capture_output=True, text=True
     )
     assert cli.returncode == 0 and "[sweep " in cli.stderr, cli.stderr
+
+
+def test_the_cases_table_holds_each_cases_finish_as_a_utc_time(tmp_path):
+    spec = write_spec(tmp_path, "axes:\n  objective.carbon_price_usd_per_t: [0, 100]\n")
+    out = tmp_path / "out"
+    df = sweep(load_spec(spec), out, runner=run_case)
+    table = pd.read_parquet(out / "cases.parquet")
+    assert (
+        str(table["finished_utc"].dtype).startswith("datetime64")
+        and table["finished_utc"].dt.tz is not None
+    )
+    recs = records(out)
+    for _, row in table.iterrows():
+        assert row["finished_utc"] == pd.Timestamp(recs[row["case_id"]]["finished_utc"])
+    assert df["finished_utc"].equals(table["finished_utc"])
+    sweep_report(out)
+    csv = (out / "report" / "cases.csv").read_text()
+    assert re.search(r",\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ(,|\n)", csv)
