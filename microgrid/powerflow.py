@@ -61,6 +61,7 @@ SUMMARY_COLUMNS = (
     "max_line_loading_pct",
     "trafo_loading_pct",
     "pcc_p_mw",
+    "pcc_q_mvar",
     "losses_mw",
     "n_violations",
 )
@@ -175,8 +176,9 @@ def run_timeseries(
     Columns (:data:`SUMMARY_COLUMNS`): ``converged``, ``dc_bus_vm_pu`` (the bus
     ``net["microgrid"]["buses"]["datacenter"]``, NaN if the net has none), ``min_vm_pu``,
     ``max_vm_pu``, ``max_line_loading_pct``, ``trafo_loading_pct`` (largest over trafos),
-    ``pcc_p_mw`` (active power the ext grid delivers: > 0 import), ``losses_mw`` (line and
-    trafo losses), ``n_violations`` (buses outside their voltage band + lines and trafos
+    ``pcc_p_mw`` (active power the ext grid delivers: > 0 import), ``pcc_q_mvar`` (its
+    reactive power: > 0 into the net), ``losses_mw`` (line and trafo losses, magnetising
+    included), ``n_violations`` (buses outside their voltage band + lines and trafos
     above their loading limit).
 
     Limits: the keyword arguments when given, else per element ``net.bus.min_vm_pu`` /
@@ -321,6 +323,7 @@ def _summary(
                 ),
                 "trafo_loading_pct": np.nanmax(trafo_ld, axis=1) if trafo_ld.shape[1] else np.nan,
                 "pcc_p_mw": steps.pcc_p_mw,
+                "pcc_q_mvar": steps.pcc_q_mvar,
                 "losses_mw": steps.losses_mw,
                 "n_violations": n_viol.astype(int),
             },

@@ -483,22 +483,32 @@ def _loadings(
     return line_ld, trafo_ld
 
 
-def _pcc_and_losses(
-    red: _Reduced, b: _Batch, ends: np.ndarray, load_p: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ext grid import (MW: the branch powers leaving the slack bus plus its own load) and
-    losses (MW: sum of both end powers); NaN where a step did not converge."""
-    s_branch = b.s_branch
-    losses = np.nansum(s_branch[:, :, 0] + s_branch[:, :, 2], axis=1)
+def _slack_flow(
+    red: _Reduced, s_branch: np.ndarray, ends: np.ndarray, load: np.ndarray, part: int
+) -> np.ndarray:
+    """What the ext grid delivers per step, MW (`part` 0) or Mvar (`part` 1): the branch
+    end powers leaving the slack bus plus its own load."""
     at_slack1 = ends[:, 0] == red.slack_bus
     at_slack2 = ends[:, 1] == red.slack_bus
-    pcc = s_branch[:, at_slack1, 0].sum(axis=1) + s_branch[:, at_slack2, 2].sum(axis=1)
+    flow = s_branch[:, at_slack1, part].sum(axis=1) + s_branch[:, at_slack2, 2 + part].sum(axis=1)
     slack_col = np.nonzero(red.inj_bus == red.slack_bus)[0]
     if len(slack_col):
-        pcc = pcc + load_p[:, slack_col[0]]
-    losses[~b.conv] = np.nan
-    pcc[~b.conv] = np.nan
-    return pcc, losses
+        flow = flow + load[:, slack_col[0]]
+    return flow
+
+
+def _pcc_and_losses(
+    red: _Reduced, b: _Batch, ends: np.ndarray, load_p: np.ndarray, load_q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ext grid import (MW and Mvar, `_slack_flow`) and losses (MW: sum of both end
+    powers); NaN where a step did not converge."""
+    s_branch = b.s_branch
+    losses = np.nansum(s_branch[:, :, 0] + s_branch[:, :, 2], axis=1)
+    pcc_p = _slack_flow(red, s_branch, ends, load_p, 0)
+    pcc_q = _slack_flow(red, s_branch, ends, load_q, 1)
+    for values in (losses, pcc_p, pcc_q):
+        values[~b.conv] = np.nan
+    return pcc_p, pcc_q, losses
 
 
 def run_lightsim(net: pp.pandapowerNet, profiles: Profiles, index: pd.Index) -> StepArrays:
@@ -510,10 +520,10 @@ def run_lightsim(net: pp.pandapowerNet, profiles: Profiles, index: pd.Index) -> 
     batch = _solve_batches(grid, red, load_p, load_q, _start_voltage(grid, red))
     ends = _branch_ends(red)
     line_ld, trafo_ld = _loadings(net, red, batch, ends)
-    pcc, losses = _pcc_and_losses(red, batch, ends, load_p)
+    pcc_p, pcc_q, losses = _pcc_and_losses(red, batch, ends, load_p, load_q)
     vm_net = batch.vm[:, red.bus_pos]
     vm_net[:, ~net.bus.in_service.to_numpy(bool)] = np.nan
-    out = StepArrays(vm_net, line_ld, trafo_ld, pcc, losses, batch.conv)
+    out = StepArrays(vm_net, line_ld, trafo_ld, pcc_p, pcc_q, losses, batch.conv)
     if batch.fallback:
         fb = batch.fallback
         redo = run_pandapower(net, {k: v.iloc[fb] for k, v in profiles.items()}, index[fb])

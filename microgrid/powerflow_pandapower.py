@@ -30,6 +30,7 @@ def _empty(net: pp.pandapowerNet, n: int) -> StepArrays:
         line_loading_pct=np.full((n, len(net.line)), np.nan),
         trafo_loading_pct=np.full((n, len(net.trafo)), np.nan),
         pcc_p_mw=np.full(n, np.nan),
+        pcc_q_mvar=np.full(n, np.nan),
         losses_mw=np.full(n, np.nan),
         converged=np.zeros(n, dtype=bool),
     )
@@ -58,6 +59,7 @@ def run_pandapower(net: pp.pandapowerNet, profiles: Profiles, index: pd.Index) -
             out.line_loading_pct[t] = net.res_line.loading_percent.to_numpy()
             out.trafo_loading_pct[t] = net.res_trafo.loading_percent.to_numpy()
             out.pcc_p_mw[t] = net.res_ext_grid.p_mw.to_numpy()[eg].sum()
+            out.pcc_q_mvar[t] = net.res_ext_grid.q_mvar.to_numpy()[eg].sum()
             out.losses_mw[t] = net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()
     finally:
         for (table, column), values in saved.items():

@@ -26,6 +26,7 @@ class StepArrays:
     line_loading_pct: np.ndarray  # steps x net.line
     trafo_loading_pct: np.ndarray  # steps x net.trafo
     pcc_p_mw: np.ndarray  # active power the ext grid delivers (> 0 import)
+    pcc_q_mvar: np.ndarray  # reactive power the ext grid delivers (> 0 into the net)
     losses_mw: np.ndarray  # line and trafo losses
     converged: np.ndarray  # bool
 
@@ -35,5 +36,6 @@ class StepArrays:
         self.line_loading_pct[rows] = other.line_loading_pct
         self.trafo_loading_pct[rows] = other.trafo_loading_pct
         self.pcc_p_mw[rows] = other.pcc_p_mw
+        self.pcc_q_mvar[rows] = other.pcc_q_mvar
         self.losses_mw[rows] = other.losses_mw
         self.converged[rows] = other.converged

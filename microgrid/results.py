@@ -28,7 +28,18 @@ TIMESERIES_COLUMNS = [
     "carbon_g_per_kwh",
     "dc_bus_vm_pu",
     "max_line_loading_pct",
+    "pcc_import_mw",
+    "pcc_q_mvar",
+    "losses_mw",
 ]
+# The time series' columns from the AC power flow: NaN where it did not run or converge.
+POWERFLOW_COLUMNS = (
+    "dc_bus_vm_pu",
+    "max_line_loading_pct",
+    "pcc_import_mw",
+    "pcc_q_mvar",
+    "losses_mw",
+)
 
 BALANCE_TOLERANCE_MW = 1e-6
 
@@ -74,7 +85,7 @@ def timeseries_frame(
             cols[name] = np.asarray(s[name], dtype=float)
         elif name in ("price_usd_per_mwh", "carbon_g_per_kwh"):
             cols[name] = frame[name].to_numpy()
-        elif name in ("dc_bus_vm_pu", "max_line_loading_pct"):
+        elif name in POWERFLOW_COLUMNS:
             cols[name] = np.full(n, np.nan)  # filled by the power flow
         else:
             cols[name] = zeros.copy()  # an asset the scenario does not have

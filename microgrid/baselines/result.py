@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.results import TIMESERIES_COLUMNS
+from microgrid.results import POWERFLOW_COLUMNS, TIMESERIES_COLUMNS
 
 
 @dataclass
@@ -41,7 +41,7 @@ def plan_frame(
         "carbon_g_per_kwh": grid.carbon_g_per_kwh,
         **series,
     }
-    no_powerflow = ("dc_bus_vm_pu", "max_line_loading_pct")
+    no_powerflow = POWERFLOW_COLUMNS
     cols = {
         c: series.get(c, np.full(n, np.nan) if c in no_powerflow else np.zeros(n))
         for c in TIMESERIES_COLUMNS
