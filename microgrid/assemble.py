@@ -22,6 +22,7 @@ from microgrid.scenario import Scenario
 from microgrid.signals import load_signals
 from microgrid.tariffs import grid_with_tariff, scenario_rate
 from microgrid.wall_time import overlap_mask
+from weather.wind import turbine_rated_mw
 
 T = TypeVar("T")
 
@@ -256,4 +257,23 @@ def network_parameters(scenario: Scenario) -> NetworkParameters:
         load_power_factor=n.load_power_factor,
         has_battery=scenario.battery is not None,
         has_backup=bool(scenario.generators),
+        **_ratings(scenario),
     )
+
+
+def _ratings(scenario: Scenario) -> dict[str, float]:
+    """The equipment ratings of `NetworkParameters` the scenario states (R1's otherwise)."""
+    out = {"facility_max_mw": scenario.datacenter.it_capacity_mw * scenario.datacenter.pue.max}
+    bat = scenario.battery
+    if bat is not None:
+        out |= {"battery_power_mw": bat.power_mw, "battery_energy_mwh": bat.energy_mwh}
+        out["battery_soc_min_frac"] = bat.soc_min_frac
+    if scenario.pv is not None:
+        out["pv_ac_mw"] = scenario.pv.ac_mw
+    if scenario.wind is not None:
+        out["wind_rated_mw"] = scenario.wind.n_turbines * turbine_rated_mw(
+            scenario.wind.turbine_type
+        )
+    if scenario.generators:
+        out["backup_gen_mw"] = sum(g.capacity_mw for g in scenario.generators)
+    return out

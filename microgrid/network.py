@@ -37,6 +37,7 @@ __all__ = [
     "NetworkParameters",
     "apply_injections",
     "build_network",
+    "clear_results",
     "injection_profiles",
 ]
 
@@ -132,8 +133,17 @@ def _datacenter(b: _Builder) -> int:
     p = b.p
     dc = b.add_bus("datacenter", p.collector_kv)
     b.add_line("datacenter", dc, p.datacenter_line_km, p.datacenter_line_parallel)
-    q_load = 0.0  # set per step from load_power_factor
-    b.elements["load"] = int(pp.create_load(b.net, dc, p_mw=0.0, q_mvar=q_load, name="datacenter"))
+    b.elements["load"] = int(
+        pp.create_load(
+            b.net,
+            dc,
+            p_mw=0.0,  # p and q are set per step (q from load_power_factor)
+            name="datacenter",
+            sn_mva=p.facility_max_mw / p.load_power_factor,
+            max_p_mw=p.facility_max_mw,
+            min_p_mw=0.0,
+        )
+    )
     return dc
 
 
@@ -143,11 +153,27 @@ def _renewables(b: _Builder) -> None:
     if p.pv_line_km is not None:
         pv = b.add_bus("pv", p.collector_kv)
         b.add_line("pv", pv, p.pv_line_km, p.pv_line_parallel)
-        b.elements["sgen_pv"] = int(pp.create_sgen(b.net, pv, p_mw=0.0, name="pv", type="PV"))
+        b.elements["sgen_pv"] = _plant(b.net, pv, "pv", "PV", p.pv_ac_mw)
     if p.wind_line_km is not None:
         wind = b.add_bus("wind", p.collector_kv)
         b.add_line("wind", wind, p.wind_line_km, p.wind_line_parallel)
-        b.elements["sgen_wind"] = int(pp.create_sgen(b.net, wind, p_mw=0.0, name="wind", type="WP"))
+        b.elements["sgen_wind"] = _plant(b.net, wind, "wind", "WP", p.wind_rated_mw)
+
+
+def _plant(net: pp.pandapowerNet, bus: int, name: str, kind: str, rated_mw: float) -> int:
+    """A static generator at 0 MW rated `rated_mw` (``sn_mva``, ``max_p_mw``); its index."""
+    return int(
+        pp.create_sgen(
+            net,
+            bus,
+            p_mw=0.0,
+            name=name,
+            type=kind,
+            sn_mva=rated_mw,
+            max_p_mw=rated_mw,
+            min_p_mw=0.0,
+        )
+    )
 
 
 def _battery(b: _Builder) -> None:
@@ -159,7 +185,17 @@ def _battery(b: _Builder) -> None:
     else:
         bat_bus = b.buses["collector_34.5kv"]
     b.elements["storage"] = int(
-        pp.create_storage(b.net, bat_bus, p_mw=0.0, max_e_mwh=0.0, name="battery")
+        pp.create_storage(
+            b.net,
+            bat_bus,
+            p_mw=0.0,
+            max_e_mwh=p.battery_energy_mwh,
+            min_e_mwh=p.battery_energy_mwh * p.battery_soc_min_frac,
+            sn_mva=p.battery_power_mw,
+            max_p_mw=p.battery_power_mw,  # charging
+            min_p_mw=-p.battery_power_mw,  # discharging
+            name="battery",
+        )
     )
 
 
@@ -175,11 +211,7 @@ def build_network(params: NetworkParameters | None = None) -> pp.pandapowerNet:
         _battery(b)
     if p.has_backup:
         # on-site gensets stand at the data-center bus (they back up the facility)
-        b.elements["sgen_backup_gen"] = int(
-            pp.create_sgen(
-                net, dc, p_mw=0.0, name="backup_gen", type="CHP", max_p_mw=p.backup_gen_mw
-            )
-        )
+        b.elements["sgen_backup_gen"] = _plant(net, dc, "backup_gen", "CHP", p.backup_gen_mw)
     net["microgrid"] = {"buses": b.buses, "elements": b.elements, "params": asdict(p)}
     return net
 
@@ -281,3 +313,12 @@ def apply_injections(net: pp.pandapowerNet, step: Mapping[str, Any] | pd.Series)
     profiles = injection_profiles(net, {k: data[k] for k in data if k in INJECTION_COLUMNS})
     for (table, column), frame in profiles.items():
         net[table].loc[frame.columns, column] = frame.iloc[0].to_numpy()
+
+
+def clear_results(net: pp.pandapowerNet) -> None:
+    """Empty every ``net.res_*`` table (pandapower's ``clear_result_tables``).
+
+    ``microgrid.run`` hands its net over in this state, with the injections at 0 MW: no
+    step applied and no results, whichever engine ran the time series.
+    """
+    pp.toolbox.clear_result_tables(net)

@@ -11,6 +11,16 @@ from dataclasses import dataclass
 
 from microgrid.errors import InputError
 
+#: Equipment ratings (MW, MWh) of ``NetworkParameters``; each must be >= 0.
+_RATINGS = (
+    "backup_gen_mw",
+    "battery_power_mw",
+    "battery_energy_mwh",
+    "pv_ac_mw",
+    "wind_rated_mw",
+    "facility_max_mw",
+)
+
 
 @dataclass(frozen=True)
 class NetworkParameters:
@@ -29,6 +39,11 @@ class NetworkParameters:
     still carry it with one out), PV two circuits (1.8 kA, 108 MVA for 65 MWac) and wind two
     circuits (108 MVA for 50.4 MW over 15 km). The substation has an on-load tap changer on
     the HV side, +/-16 steps of 0.625 % (+/-10 %), left at neutral by default.
+
+    Equipment ratings (written to pandapower's ``sn_mva``/``max_p_mw``/``min_p_mw`` and the
+    storage's ``max_e_mwh``/``min_e_mwh``; the power flow does not use them): the R1
+    battery 50 MW / 200 MWh with SoC floor 10 %, PV 65 MWac, wind 50.4 MW (12 x E-126/4200)
+    and the campus at 140 MW (100 MW IT x PUE cap 1.4).
     """
 
     grid_kv: float = 138.0
@@ -64,6 +79,12 @@ class NetworkParameters:
     has_battery: bool = True
     has_backup: bool = False
     backup_gen_mw: float = 60.0
+    battery_power_mw: float = 50.0
+    battery_energy_mwh: float = 200.0
+    battery_soc_min_frac: float = 0.1
+    pv_ac_mw: float = 65.0
+    wind_rated_mw: float = 50.4
+    facility_max_mw: float = 140.0
 
     def __post_init__(self) -> None:
         for name in ("load_power_factor", "pv_power_factor", "wind_power_factor"):
@@ -79,5 +100,10 @@ class NetworkParameters:
             v = getattr(self, name)
             if v is not None and v <= 0:
                 raise InputError(f"{name} must be > 0 or None", field=name)
+        for name in _RATINGS:
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0", field=name)
+        if not 0.0 <= self.battery_soc_min_frac <= 1.0:
+            raise InputError("battery_soc_min_frac must be in [0, 1]", field="battery_soc_min_frac")
         if self.datacenter_line_km <= 0:
             raise InputError("datacenter_line_km must be > 0", field="datacenter_line_km")

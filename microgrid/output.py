@@ -33,7 +33,9 @@ class Result:
       `renewable_share` and `solver.mip_gap` are fractions 0..1 (the CLI and the report
       print percent); its wall-clock seconds go to timings.json.
     - `net`: the plain pandapower network the plan was checked on (None without the
-      power flow).
+      power flow), with no step applied and no results: injections at 0 MW and every
+      `res_*` table empty, whichever engine ran (docs/network.md: set a step with
+      `apply_injections` and run `pandapower.runpp`).
     - `violations`: the power flow's limit violations, one row per step and element
       (`pipeline.violations_table`; violations.csv); empty when there are none.
     """

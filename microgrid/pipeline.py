@@ -19,11 +19,11 @@ from microgrid.coincident_peak_bill import coincident_peak_section
 from microgrid.dispatch import demand_response_caps, optimize_dispatch, solve_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.errors import InputError
-from microgrid.network import INJECTION_COLUMNS, build_network
+from microgrid.network import INJECTION_COLUMNS, build_network, clear_results
 from microgrid.operate import actual_powerflow, add_cosim_outputs, run_operate
 from microgrid.output import Result
 from microgrid.powerflow import PowerflowCheck, check_timeseries
-from microgrid.results import job_segments, summarize, timeseries_frame
+from microgrid.results import POWERFLOW_COLUMNS, job_segments, summarize, timeseries_frame
 from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.scenario_yaml import scenario_sha256
 
@@ -57,6 +57,39 @@ def powerflow_summary(check: PowerflowCheck) -> dict:
         "max_trafo_loading_pct": extreme("trafo_loading_pct", "max"),
         "violation_steps": int((pf["n_violations"] > 0).sum()),
         "violations": int(pf["n_violations"].sum()),
+    }
+
+
+def pcc_summary(
+    ts: pd.DataFrame, step_h: float, import_max_mw: float, export_max_mw: float
+) -> dict:
+    """The grid connection (PCC) as the power flow saw it, for `summary["powerflow"]`:
+    losses (MWh, and as a fraction of the facility's energy over the same steps), the
+    PCC's peak import beside the plan's (`grid_import_mw`, which the bill prices), and
+    the steps where the PCC's net import (`pcc_import_mw`, < 0 export) exceeds the grid
+    connection's import or export limit, with the largest excess (MW). Steps without a
+    power-flow solution (NaN) are left out; None where no step has one."""
+    solved = ts["losses_mw"].notna()
+    pcc_mw = ts.loc[solved, "pcc_import_mw"]
+    losses_mwh = float(ts.loc[solved, "losses_mw"].sum() * step_h)
+    facility_mwh = float(ts.loc[solved, "facility_load_mw"].sum() * step_h)
+    return {
+        "losses_mwh": losses_mwh if solved.any() else None,
+        "losses_share": losses_mwh / facility_mwh if facility_mwh > 0 else None,
+        "pcc_peak_import_mw": float(pcc_mw.max()) if solved.any() else None,
+        "plan_peak_import_mw": float(ts["grid_import_mw"].max()),
+        "max_pcc_q_mvar": float(ts.loc[solved, "pcc_q_mvar"].abs().max()) if solved.any() else None,
+        **_limit_excess("import", pcc_mw - import_max_mw),
+        **_limit_excess("export", -pcc_mw - export_max_mw),
+    }
+
+
+def _limit_excess(direction: str, excess_mw: pd.Series) -> dict:
+    """Steps with `excess_mw` > 0 and the largest excess (0.0 when none)."""
+    over = excess_mw[excess_mw > 0]
+    return {
+        f"pcc_over_{direction}_limit_steps": len(over),
+        f"pcc_max_{direction}_excess_mw": float(over.max()) if len(over) else 0.0,
     }
 
 
@@ -224,9 +257,17 @@ def _check_plan_network(
         net, check = actual_powerflow(scenario, cosim["run"].actual, cosim["plant_lines"])
     else:
         net, check = check_network(scenario, ts)
-    ts["dc_bus_vm_pu"] = check.summary["dc_bus_vm_pu"].to_numpy()
-    ts["max_line_loading_pct"] = check.summary["max_line_loading_pct"].to_numpy()
-    summary["powerflow"] = powerflow_summary(check)
+    pf = check.summary
+    ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
+    ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
+    ts["pcc_import_mw"] = pf["pcc_p_mw"].to_numpy()
+    ts["pcc_q_mvar"] = pf["pcc_q_mvar"].to_numpy()
+    ts["losses_mw"] = pf["losses_mw"].to_numpy()
+    grid = scenario.grid
+    summary["powerflow"] = powerflow_summary(check) | pcc_summary(
+        ts, scenario.step_h, grid.import_max_mw, grid.export_max_mw
+    )
+    clear_results(net)  # handed over with no step applied and no results (docs/network.md)
     return net, violations_table(check.violations)
 
 
@@ -270,9 +311,5 @@ def _result_id(summary: dict, ts: pd.DataFrame) -> str:
     """A content hash of the dispatch: equal plans give equal ids on any machine."""
     h = hashlib.sha256()
     h.update(json.dumps(summary["scenario"], sort_keys=True).encode())
-    h.update(
-        np.ascontiguousarray(
-            ts.drop(columns=["dc_bus_vm_pu", "max_line_loading_pct"]).to_numpy()
-        ).tobytes()
-    )
+    h.update(np.ascontiguousarray(ts.drop(columns=list(POWERFLOW_COLUMNS)).to_numpy()).tobytes())
     return h.hexdigest()[:16]
