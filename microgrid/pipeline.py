@@ -94,6 +94,9 @@ def _limit_excess(direction: str, excess_mw: pd.Series) -> dict:
 
 
 MODES = ("plan", "plan-ac", "operate")
+# The time series' power-flow columns (results.POWERFLOW_COLUMNS) named otherwise in the
+# check's per-step summary (powerflow.SUMMARY_COLUMNS)
+_CHECK_COLUMN = {"pcc_import_mw": "pcc_p_mw"}
 # Columns of `Result.violations` and violations.csv (see `violations_table`).
 VIOLATION_COLUMNS = (
     "timestamp_utc",
@@ -257,12 +260,8 @@ def _check_plan_network(
         net, check = actual_powerflow(scenario, cosim["run"].actual, cosim["plant_lines"])
     else:
         net, check = check_network(scenario, ts)
-    pf = check.summary
-    ts["dc_bus_vm_pu"] = pf["dc_bus_vm_pu"].to_numpy()
-    ts["max_line_loading_pct"] = pf["max_line_loading_pct"].to_numpy()
-    ts["pcc_import_mw"] = pf["pcc_p_mw"].to_numpy()
-    ts["pcc_q_mvar"] = pf["pcc_q_mvar"].to_numpy()
-    ts["losses_mw"] = pf["losses_mw"].to_numpy()
+    for column in POWERFLOW_COLUMNS:
+        ts[column] = check.summary[_CHECK_COLUMN.get(column, column)].to_numpy()
     grid = scenario.grid
     summary["powerflow"] = powerflow_summary(check) | pcc_summary(
         ts, scenario.step_h, grid.import_max_mw, grid.export_max_mw

@@ -41,9 +41,8 @@ def plan_frame(
         "carbon_g_per_kwh": grid.carbon_g_per_kwh,
         **series,
     }
-    no_powerflow = POWERFLOW_COLUMNS
     cols = {
-        c: series.get(c, np.full(n, np.nan) if c in no_powerflow else np.zeros(n))
+        c: series.get(c, np.full(n, np.nan) if c in POWERFLOW_COLUMNS else np.zeros(n))
         for c in TIMESERIES_COLUMNS
     }
     # all columns at once: one insert per job (416 in a year) fragments the frame
