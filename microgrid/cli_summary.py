@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ALERT_KIND = "coincident_peak_alert"  # summary.demand_charge's kind of an alert day's charge
+from microgrid.report_html.kpis import ALERT_KIND, missed_deadline_text, plan_reference_text
+
 _KIND_NAMES = {"flat": "flat", "tou": "TOU"}
 
 
@@ -251,32 +252,14 @@ def _operate_lines(o: dict) -> list[str]:
 def _plan_reference_line(r: dict) -> str:
     """The actual cost against the plan-mode optimum (summary.operate.plan_reference), e.g.
     "vs plan mode    549,150 USD (its optimum: perfect foresight, no operate.events);
-    actual +74,082 USD (+13.5 %)"."""
-    if r["plan_cost_usd"] is None:
-        return f"  vs plan mode    no reference: {r.get('note', 'not computed')}"
-    pct, diff = r["actual_minus_plan_pct"], r["actual_minus_plan_usd"]
-    line = (
-        f"  vs plan mode    {r['plan_cost_usd']:,.0f} USD (its optimum: perfect foresight, "
-        f"no operate.events); actual {diff:+,.0f} USD"
-    )
-    line += f" ({pct:+.1f} %)" if pct is not None else ""
-    if abs(diff) <= r["plan_gap_usd"]:
-        line += f", within the plan's proven gap of {r['plan_gap_usd']:,.0f} USD"
-    return line
+    actual +74,082 USD (+13.5 %)": the report's words (`plan_reference_text`)."""
+    return f"  vs plan mode    {plan_reference_text(r)}"
 
 
 def _missed_deadline_line(m: dict) -> str:
     """One job the closed loop left unfinished (summary.operate.missed_deadlines), with
-    its price or why it has none."""
-    price = (
-        "not priced: the scenario sets no objective.unfinished_work_penalty_usd_per_h"
-        if m["penalty_usd"] is None
-        else f"penalty {m['penalty_usd']:,.0f} USD (in the actual cost)"
-    )
-    return (
-        f"  missed deadline {m['job']}: {m['unfinished_h']:.2f} h of work short at "
-        f"{m['deadline_utc']}; {price}"
-    )
+    its price or why it has none: the report's words (`missed_deadline_text`)."""
+    return f"  missed deadline {missed_deadline_text(m)}"
 
 
 def _powerflow_line(pf: dict) -> str:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from microgrid.report_html.fmt import number, signed
 
+# summary.demand_charge's kind of an alert day's expected charge (billing._charge_kind)
+ALERT_KIND = "coincident_peak_alert"
+
 
 @dataclass(frozen=True)
 class Kpi:
@@ -119,7 +122,7 @@ def _month_text(m: dict, legacy_rate: float | None = None) -> str:
         parts = _legacy_charge_text(m, share, legacy_rate)
         return head + (": " + ", ".join(parts) if parts else "")
     charges = m["charges"]
-    alerts = [c for c in charges if c.get("kind") == "coincident_peak_alert"]
+    alerts = [c for c in charges if c.get("kind") == ALERT_KIND]
     parts = [_charge_text(c, share) for c in charges if c not in alerts]
     if alerts:
         parts.append(_alerts_text(alerts))
