@@ -46,6 +46,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimize._util import linear_sum, set_upper_bounds, var_list
+from optimize.carried_state import initial_soc_mwh, state_as_columns
 from optimize.elastic import add_slack
 from optimize.problem import Battery
 from optimize.sizing import Capacity, capacity, define_cap_rows
@@ -116,7 +117,7 @@ def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = Fals
 
     kc = step_h * b.charge_efficiency
     kd = step_h / b.discharge_efficiency
-    e0_coefs, e0_vars, e0_const = energy.scaled(-b.soc_initial_frac)  # −soc[−1]
+    e0_coefs, e0_vars, e0_const = _initial_soc_terms(m, b, energy)  # −soc[−1]
 
     def soc_rule(m, t):
         if t == 0:
@@ -148,6 +149,19 @@ def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = Fals
     if b.wear_usd_per_mwh > 0:
         return [linear_sum([b.wear_usd_per_mwh * step_h] * n, dis)]
     return []
+
+
+def _initial_soc_terms(m: pyo.Block, b: Battery, energy: Capacity) -> tuple[list, list, float]:
+    """``−soc[−1]`` as linear terms: ``−soc_initial_frac · E``, or within
+    ``optimize.carried_state.state_columns()`` minus the column
+    ``battery_soc_initial_mwh`` fixed at that value (the window's carried state)."""
+    if not state_as_columns():
+        return energy.scaled(-b.soc_initial_frac)
+    if energy.sized:
+        raise ValueError("the carried state as columns needs a battery of fixed energy")
+    v = initial_soc_mwh(b)
+    m.battery_soc_initial_mwh = pyo.Var(bounds=(v, v))
+    return [-1.0], [m.battery_soc_initial_mwh], 0.0
 
 
 def _define_soc_final(m: pyo.Block, frac: float, energy: Capacity, soc_end, elastic: bool) -> None:

@@ -34,7 +34,9 @@ from optimize._util import linear_sum
 from optimize.problem import PeakCharge
 
 
-def _needs_billed_var(c: PeakCharge) -> bool:
+def needs_billed_var(c: PeakCharge) -> bool:
+    """Whether charge ``c`` gets a billed-demand variable (ratchets, or a floor above its
+    prior peak)."""
     return bool(c.ratchets) or c.ratchet_floor_mw > c.prior_peak_mw
 
 
@@ -53,7 +55,7 @@ def define_peak_charges(m: pyo.Block, charges: tuple[PeakCharge, ...], imp: list
         pairs += [(c.key, t) for t in np.flatnonzero(c.steps).tolist()]
     m.grid_peak_def = pyo.Constraint(pairs, rule=lambda m, k, t: imp[t] - peak[k] <= 0)
     billed = {c.key: peak[c.key] for c in charges}
-    ratcheted = [c for c in charges if _needs_billed_var(c)]
+    ratcheted = [c for c in charges if needs_billed_var(c)]
     if ratcheted:
         rk = [c.key for c in ratcheted]
         m.grid_billed_demand_mw = pyo.Var(rk, within=pyo.NonNegativeReals)

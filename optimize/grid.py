@@ -23,6 +23,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimize._util import linear_sum, set_upper_bounds, var_list
+from optimize.carried_state import state_as_columns
 from optimize.demand_charges import define_peak_charges
 from optimize.elastic import add_slack
 from optimize.energy_tiers import define_energy_tiers
@@ -68,9 +69,11 @@ def _define_ramp(m, grid: Grid, step_h: float, imp: list, exp: list, elastic: bo
     if not steps:
         return
 
+    first = _initial_net_import(m, imp, exp, init)
+
     def delta(t):
         if t == 0:
-            return linear_sum((1.0, -1.0), (imp[0], exp[0]), -float(init))
+            return linear_sum(*first)
         return linear_sum((1.0, -1.0, -1.0, 1.0), (imp[t], exp[t], imp[t - 1], exp[t - 1]))
 
     if elastic:
@@ -81,6 +84,19 @@ def _define_ramp(m, grid: Grid, step_h: float, imp: list, exp: list, elastic: bo
     else:
         m.grid_ramp_up = pyo.Constraint(steps, rule=lambda m, t: delta(t) <= r)
         m.grid_ramp_down = pyo.Constraint(steps, rule=lambda m, t: delta(t) >= -r)
+
+
+def _initial_net_import(m, imp: list, exp: list, init: float | None) -> tuple:
+    """``net[0] − net[−1]`` as (coefficients, variables, constant): ``net[−1]`` is
+    ``initial_net_import_mw``, or within ``optimize.carried_state.state_columns()`` the
+    column ``grid_initial_net_import_mw`` fixed at it (the window's carried state)."""
+    if init is None:
+        return (), (), 0.0
+    if not state_as_columns():
+        return (1.0, -1.0), (imp[0], exp[0]), -float(init)
+    v = float(init)
+    m.grid_initial_net_import_mw = pyo.Var(bounds=(v, v))
+    return (1.0, -1.0, -1.0), (imp[0], exp[0], m.grid_initial_net_import_mw), 0.0
 
 
 def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:

@@ -139,7 +139,11 @@ class CompiledModel:
 
     def column_index(self) -> dict[int, int]:
         """``id(var)`` -> HiGHS column, for the Pyomo vars the compiler kept (a fixed var
-        has no column)."""
+        has no column). Computed once per compiled model: callers read it, never change it."""
+        return self._column_index
+
+    @cached_property
+    def _column_index(self) -> dict[int, int]:
         return {id(v): i for i, v in enumerate(self.columns)}
 
     @cached_property
@@ -273,7 +277,7 @@ def compile_model(m: pyo.Block) -> CompiledModel:
     kind = np.fromiter((r.bound_type for r in info.rows), dtype=np.int8, count=len(info.rows))
     row_lower = np.where(kind <= 0, rhs, -inf)
     row_upper = np.where(kind >= 0, rhs, inf)
-    lower, upper, is_int = _column_bounds(columns)
+    lower, upper, is_int = column_bounds(columns)
     cost = np.zeros(n)
     if info.c.shape[0]:
         cost = np.asarray(info.c[[0], :].toarray()).ravel()
@@ -299,7 +303,7 @@ def compile_model(m: pyo.Block) -> CompiledModel:
     )
 
 
-def _column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def column_bounds(columns: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Effective bounds (variable bounds ∩ domain) and integrality of each column.
 
     Fast path for continuous variables: plain float bounds are read from the VarData
@@ -373,7 +377,8 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     lp.a_matrix_.index_ = cm.a_index
     lp.a_matrix_.value_ = cm.a_value
     if cm.integrality is not None:
-        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in cm.integrality]
+        kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
+        lp.integrality_ = [kinds[k] for k in cm.integrality.tolist()]
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
         raise SolveError("HiGHS rejected the model (passModel returned kError)")

@@ -18,6 +18,7 @@ restart's schedule and its own.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -42,12 +43,18 @@ def peak_columns(m, cm) -> np.ndarray:
 
 
 def capped_restart(
-    h, cm, m, lp_values: np.ndarray, time_limit_s: float | None = None
+    h,
+    cm,
+    m,
+    lp_values: np.ndarray,
+    time_limit_s: float | None = None,
+    stop: threading.Event | None = None,
 ) -> PriceFixResult:
     """Price-fix on ``h`` with the peak columns capped at ``lp_values`` (the LP
     relaxation's column values) while the jobs are fixed; see the module docstring.
-    ``time_limit_s``: price-fix's (None: none). Returns its schedule (``values`` None if
-    none, or without a peak to cap), with no bound of its own, and its seconds."""
+    ``time_limit_s``: price-fix's (None: none); ``stop``: price-fix's. Returns its
+    schedule (``values`` None if none, or without a peak to cap), with no bound of its
+    own, and its seconds."""
     t0 = time.perf_counter()
     cols = peak_columns(m, cm)
     if not len(cols):
@@ -63,5 +70,6 @@ def capped_restart(
         fixing_caps=caps,
         final_nodes=FINAL_NODES,
         target_gap=0.0,
+        stop=stop,
     )
     return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)

@@ -36,7 +36,10 @@ job, independent of how hard the MILP's bound is to close.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import highspy
@@ -155,11 +158,12 @@ def _external_terms(cm, ext: np.ndarray, cols: np.ndarray):
 
 
 class _Fixer:
-    def __init__(self, h, cm, m, time_limit_s):
+    def __init__(self, h, cm, m, time_limit_s, stop: threading.Event | None = None):
         self.h, self.cm, self.m = h, cm, m
         self.ext = _external_rows(cm)
         self.hull_rows = _hull_rows(cm)
         self.deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+        self.stop = stop
         self.capped = np.zeros(0, dtype=np.int32)
         # job id -> its frac columns' entries in the external rows (``_external_terms``)
         self.terms: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -177,6 +181,8 @@ class _Fixer:
         self.capped = c
 
     def out_of_time(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            return True
         return self.deadline is not None and time.perf_counter() > self.deadline
 
     def hull(self, on: bool) -> None:
@@ -283,6 +289,7 @@ def price_fix(
     final_nodes: int | None = None,
     enough_gap: float | None = None,
     target_gap: float | None = None,
+    stop: threading.Event | None = None,
 ) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
@@ -298,13 +305,15 @@ def price_fix(
     them fixed is within this share of the bound already (``_close_enough``).
     ``target_gap``: after the passes, the pass at the schedule's prices runs where that LP
     is above this share of the bound (0: wherever the passes ran; None: nowhere).
+    ``stop``: an event that, once set, ends the heuristic at its next step without a
+    schedule (a caller on another thread no longer needs it: ``optimize.restart_ahead``).
     On return ``h`` holds the original bounds and integrality again; the schedule is the
     result's ``values``.
     """
     t0 = time.perf_counter()
     icols = cm.integer_columns()
     set_integrality(h, icols, False)
-    fx = _Fixer(h, cm, m, time_limit_s)
+    fx = _Fixer(h, cm, m, time_limit_s, stop)
     limit0 = float(h.getOptionValue("time_limit")[1])
     nodes0 = int(h.getOptionValue("mip_max_nodes")[1])
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
@@ -334,7 +343,10 @@ def price_fix(
             h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
         if final_nodes is not None:
             h.setOptionValue("mip_max_nodes", min(nodes0, int(final_nodes)))
-        values, obj = done if done is not None else _run_for_schedule(h)
+        if stop is not None and stop.is_set():
+            return PriceFixResult(None, None, None, time.perf_counter() - t0)
+        with _interrupted_by(h, stop):
+            values, obj = done if done is not None else _run_for_schedule(h)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         seconds = time.perf_counter() - t0
         return PriceFixResult(values, obj, bound, seconds, unfixed, lp_basis, lp_values)
@@ -460,6 +472,25 @@ def _run_for_schedule(h) -> tuple[np.ndarray | None, float | None]:
     if info.primal_solution_status != 2:
         return None, None
     return np.asarray(h.getSolution().col_value), float(info.objective_function_value)
+
+
+@contextlib.contextmanager
+def _interrupted_by(h, stop: threading.Event | None) -> Iterator[None]:
+    """Within the block, HiGHS's MIP on ``h`` stops at its next interrupt check once
+    ``stop`` is set (None: nothing to stop it)."""
+    if stop is None:
+        yield
+        return
+
+    def interrupt(e) -> None:
+        if stop.is_set():
+            e.interrupt()
+
+    h.cbMipInterrupt.subscribe(interrupt)
+    try:
+        yield
+    finally:
+        h.cbMipInterrupt.unsubscribe(interrupt)
 
 
 def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResult:

@@ -43,12 +43,15 @@ full horizon.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from optimize.bill import grid_bill, split_bill, tier_mwh
+from optimize.carried_state import state_columns
 from optimize.demand_charges import window_charges
 from optimize.diagnosis import diagnose
 from optimize.dr_settlement import fixed_settlement, window_program
@@ -60,6 +63,7 @@ from optimize.progress import report
 from optimize.results import Dispatch, extract_dispatch
 from optimize.solving import solve_model
 from optimize.throughput import throughput
+from optimize.window_prebuild import Prebuilder
 
 _TOL = 1e-6
 
@@ -220,7 +224,7 @@ class _Carried:
     net_history_mw: list[float] = field(default_factory=list)
 
     def copy(self) -> _Carried:
-        states = {k: replace(v) for k, v in self.states.items()}
+        states = {k: copy.copy(v) for k, v in self.states.items()}
         return _Carried(
             states,
             self.soc_frac,
@@ -273,16 +277,41 @@ def solve_rolling(
     states = {j.id: _JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
     carried = _Carried(states, None, problem.grid.initial_net_import_mw)
     fractions = [float(carry_fraction)] * len(starts)
+    horizon_ends = [min(c + int(overlap_steps), problem.n_steps) for c in ends]
+    windows = list(zip(starts, ends, horizon_ends, strict=True))
+    with _pipeline(problem, options) as pre:
+        return _solve_windows(
+            problem, windows, fractions, carried, options, highs_options, on_window, pre, n
+        )
+
+
+def _pipeline(problem: Problem, options: SolverOptions):
+    """A ``Prebuilder`` where the next window is built while one solves: with two threads
+    or more (``SolverOptions.threads``) and no demand-response program (its baseline
+    terms depend on every committed step); else a context holding None. The model of a
+    pipelined run holds the carried state in columns (``optimize.carried_state``), the
+    windows built ahead or not, so that both give the same arrays."""
+    if options.threads < 2 or problem.dr_program is not None:
+        return contextlib.nullcontext(None)
+    stack = contextlib.ExitStack()
+    stack.enter_context(state_columns())
+    return _Pipeline(stack, stack.enter_context(Prebuilder()))
+
+
+def _solve_windows(problem, windows, fractions, carried, options, highs_options, on_window, pre, n):
+    """The windows' loop of ``solve_rolling`` (``windows``: (start, commit end, model end))."""
     done = _Solved()
     w = 0
-    while w < len(starts):
-        a, c = starts[w], ends[w]
-        e = min(c + int(overlap_steps), problem.n_steps)
+    while w < len(windows):
+        a, c, e = windows[w]
         done.drop_from(w)
         done.before.append(carried.copy())
+        ahead = None
+        if pre is not None and w + 1 < len(windows):
+            ahead = (*windows[w + 1], fractions[w + 1])
         try:
             d, m, stats, jobs = _solve_window(
-                problem, carried, a, e, fractions[w], options, highs_options, w
+                problem, carried, a, e, fractions[w], options, highs_options, w, pre, ahead
             )
         except Infeasible:
             if w > 0 and fractions[w - 1] > 0:  # backtrack: the window before leaves less
@@ -299,12 +328,27 @@ def solve_rolling(
         done.add(d, _generator_mw(problem, m, c - a), stats)
         if on_window is not None:
             on_window(stats)
-        report(_window_line(stats, len(starts)))
+        report(_window_line(stats, len(windows)))
         _carry_state(problem, carried, d.series, jobs, a, c)
         w += 1
     # per generator, the committed MW of each window
     gens = {g.name: [x[g.name] for x in done.gen_mw] for g in problem.generators}
+    starts, ends = [x[0] for x in windows], [x[1] for x in windows]
     return _concatenate(problem, n, done.parts, starts, ends, done.windows, carried.states, gens)
+
+
+@dataclass
+class _Pipeline:
+    """The context of a pipelined run: the state columns and the ``Prebuilder``."""
+
+    stack: contextlib.ExitStack
+    prebuilder: Prebuilder
+
+    def __enter__(self) -> Prebuilder:
+        return self.prebuilder
+
+    def __exit__(self, *exc) -> None:
+        self.stack.close()
 
 
 def _window_starts(n: int, window_steps: int, boundaries: list[int] | None) -> list[int]:
@@ -343,17 +387,51 @@ def _generator_mw(problem: Problem, m, k: int) -> dict[str, np.ndarray]:
     }
 
 
-def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_options, w):
-    """Build and solve window ``[a, e)`` from the carried state; returns the dispatch, the
-    solved model, the window stats and the window's jobs. Raises ``Infeasible`` with the
-    window's diagnosis (steps of the full horizon)."""
+def _window_problem(problem: Problem, carried: _Carried, a: int, e: int) -> tuple[Problem, list]:
+    """Window ``[a, e)``'s problem from the carried state, and its jobs."""
     jobs = _window_jobs(carried.states, a, e)
     sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs, carried)
     hist = np.asarray(carried.net_history_mw)
-    sub = replace(sub, dr_program=window_program(problem.dr_program, a, e, hist))
+    return replace(sub, dr_program=window_program(problem.dr_program, a, e, hist)), jobs
+
+
+def _predicted_next(problem: Problem, carried: _Carried, jobs, a: int, ahead) -> Problem | None:
+    """The problem of the window ``ahead`` (start ``c``, commit end, model end, credit
+    fraction) once window ``[a, ..)`` (its ``jobs``) commits up to ``c``, but for the carried state
+    (the state at ``a`` stands in: ``optimize.carried_state``); None where a job of the
+    window may carry work across ``c`` (released before ``c``, deadline after it). The
+    others cannot move in a way the next window sees: a job due by ``c`` is done or failed
+    then, and one released at ``c`` or later has not run."""
+    c = ahead[0]
+    if any(j.release_step + a < c < j.deadline_step + a for j in jobs):
+        return None
+    predicted = carried.copy()
+    for j in jobs:
+        if j.deadline_step + a <= c:
+            predicted.states[j.id].failed = True
+    return _window_problem(problem, predicted, ahead[0], ahead[2])[0]
+
+
+def _solve_window(
+    problem, carried: _Carried, a, e, fraction, options, highs_options, w, pre, ahead
+):
+    """Build and solve window ``[a, e)`` from the carried state; returns the dispatch, the
+    solved model, the window stats and the window's jobs. With a ``Prebuilder`` ``pre``,
+    the window is taken from it where it was built ahead, and the window ``ahead`` is
+    predicted and handed to it (``_predicted_next``). Raises ``Infeasible`` with the
+    window's diagnosis (steps of the full horizon)."""
+    sub, jobs = _window_problem(problem, carried, a, e)
+    prebuilt = None
+    if pre is not None:
+        prebuilt = pre.take(sub, fraction)
+        predicted = None if ahead is None else _predicted_next(problem, carried, jobs, a, ahead)
+        if predicted is not None:
+            pre.submit(predicted, ahead[3])
     with horizon_credit(fraction):
         try:
-            m, res, build_s, solve_s = solve_model(sub, options, highs_options, keep_searching=True)
+            m, res, build_s, solve_s = solve_model(
+                sub, options, highs_options, keep_searching=True, prebuilt=prebuilt
+            )
         except SolveError as exc:
             raise SolveError(f"window {w} (steps {a}-{e}): {exc}") from None
         if res.status == "infeasible":
@@ -368,6 +446,7 @@ def _solve_window(problem, carried: _Carried, a, e, fraction, options, highs_opt
             raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
     d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, solve_s)
     stats = {
+        "prebuilt": prebuilt is not None,
         "build_s": build_s,
         "solve_s": solve_s,
         "mip_gap": res.mip_gap,

@@ -43,6 +43,7 @@ from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_sc
 from optimize.probing import ProbeResult, probe_bound
 from optimize.problem import Problem, SolverOptions
 from optimize.ranges import extremes
+from optimize.restart_ahead import RestartAhead, restart_ahead
 from optimize.results import Dispatch, extract_dispatch
 
 # the probe (optimize.probing) aims this share of the gap inside it (so that a proof's gap
@@ -138,8 +139,17 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     the root before the restart spares it on the weeks the root proves (ERCOT 2023-02-13:
     2.9 s, against 18.1 s with the restart first); the search over nodes comes after it,
     from the restart's cheaper start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %)."""
-    pf, root = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
-    restarted, search = _restart_capped(h, cm, m, options, pf, root)
+    ahead = None
+    if pf.values is not None and pf.bound_usd is not None:
+        limit = options.time_limit_s
+        limit = None if limit is None else START_SHARE * limit
+        ahead = restart_ahead(h, cm, m, options, pf, _start_gap(cm, pf)[1], limit)
+    try:
+        pf, root = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
+        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
     # the search goes on from the root's probe (or from the probes of the restart's
     # incumbents) where the restart leaves the target as it was or lowers it (a cheaper
     # start) instead of probing the root again
@@ -176,7 +186,13 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
 
 
 def _restart_capped(
-    h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, root: ProbeResult | None
+    h,
+    cm: CompiledModel,
+    m,
+    options: SolverOptions,
+    pf: PriceFixResult,
+    root: ProbeResult | None,
+    ahead: RestartAhead | None = None,
 ) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
     probe's): the cheaper of it and the peak-capped restart's schedule
@@ -191,7 +207,10 @@ def _restart_capped(
         return pf, root
     limit = options.time_limit_s
     limit = None if limit is None else START_SHARE * limit
-    rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit)
+    if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
+        rs = ahead.result()
+    else:
+        rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit)
     rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
     prove = _ProbeIncumbents(cm, m, options, pf, root)
     if rs.values is not None:
@@ -417,6 +436,7 @@ def solve_model(
     highs_options: dict | None = None,
     keep_searching: bool = False,
     start_on: dict[str, np.ndarray] | None = None,
+    prebuilt: tuple[pyo.ConcreteModel, CompiledModel] | None = None,
 ) -> tuple[pyo.ConcreteModel, HighsResult, float, float]:
     """Build, compile and solve ``problem`` by ``options.method``; the solution is loaded.
 
@@ -426,7 +446,9 @@ def solve_model(
     round with the full time limit). ``highs_options``: extra HiGHS options (name ->
     value). ``keep_searching``: a MILP that reaches its time limit without any solution
     runs on with the limit doubled, up to 8 times, then without a limit. ``start_on``: a
-    job schedule to start from (see ``solve_compiled``).
+    job schedule to start from (see ``solve_compiled``). ``prebuilt``: the model of
+    ``problem`` and its compiled arrays, built already (``optimize.window_prebuild``); used
+    for the first round.
 
     Returns the model, the last ``HighsResult``, and the build and solve seconds summed
     over the rounds. An infeasible model comes back with status ``"infeasible"`` (the
@@ -436,9 +458,12 @@ def solve_model(
     build_s = solve_s = 0.0
     while True:
         t0 = time.perf_counter()
-        with extra_binary_steps(extra):
-            m = build_model(problem)
-        cm = compile_model(m)
+        if prebuilt is not None:
+            (m, cm), prebuilt = prebuilt, None
+        else:
+            with extra_binary_steps(extra):
+                m = build_model(problem)
+            cm = compile_model(m)
         h = make_highs(cm, options)
         for key, value in (highs_options or {}).items():
             h.setOptionValue(key, value)

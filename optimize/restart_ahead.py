@@ -1,0 +1,105 @@
+"""The peak-capped restart run ahead on a second thread while the start's edges are searched.
+
+``optimize.solving._improve_start`` searches a start's run edges, probes it at the root,
+and only where it is still not proven runs the peak-capped restart (``optimize.peak_cap``).
+The restart needs nothing of those two steps: it starts from the LP relaxation's values,
+which price-fix had before them. With two threads or more (``SolverOptions.threads``) it
+therefore starts, as soon as the start is known to be unproven, on a ``Highs`` object of
+its own (the same compiled model and options) on a thread of its own, and runs while the
+edge search and the probe use the caller's: HiGHS releases Python's lock while it runs,
+so the two proceed on two cores. Where the restart is needed its answer is waited for
+(``result``); where it is not, it is stopped at its next step (``close``).
+
+The restart's answer is the same whatever the timing: it runs to its end on a fresh
+``Highs``, and is used or dropped by the same rule as with one thread. It can differ from
+the one-thread answer, where the restart runs on the caller's ``Highs`` after the edge
+search and its first LP starts from the basis that left: the answer depends on the thread
+count, not on the machine (as HiGHS's parallel branch and bound, ``optimize.highs.
+use_threads``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from optimize.highs import CompiledModel, make_highs
+from optimize.peak_cap import capped_restart, peak_columns
+from optimize.price_fix import PriceFixResult
+from optimize.problem import SolverOptions
+
+
+class RestartAhead:
+    """``capped_restart`` on its own ``Highs`` and thread, started at construction."""
+
+    def __init__(
+        self,
+        h,
+        cm: CompiledModel,
+        m,
+        options: SolverOptions,
+        lp_values: np.ndarray,
+        time_limit_s: float | None,
+    ) -> None:
+        # made here, on the caller's thread: HiGHS's constructor output is muted there
+        own = make_highs(cm, options)
+        own.passOptions(h.getOptions())  # the caller's extra HiGHS options too
+        self._stop = threading.Event()
+        self._result: PriceFixResult | None = None
+        self._error: Exception | None = None
+        args = (own, cm, m, lp_values, time_limit_s)
+        self._thread = threading.Thread(
+            target=self._run, args=args, name="restart-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, h, cm, m, lp_values, time_limit_s) -> None:
+        try:
+            self._result = capped_restart(
+                h, cm, m, lp_values, time_limit_s=time_limit_s, stop=self._stop
+            )
+        except Exception as exc:  # noqa: BLE001 - raised again on the caller's thread
+            self._error = exc
+
+    def result(self) -> PriceFixResult:
+        """The restart's answer, waited for; its ``seconds`` are the wait (the time it
+        added to the caller's), not its run's."""
+        t0 = time.perf_counter()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return PriceFixResult(
+            self._result.values,
+            self._result.objective_usd,
+            self._result.bound_usd,
+            time.perf_counter() - t0,
+        )
+
+    def close(self) -> None:
+        """Stop the restart at its next step if it still runs, and wait for that."""
+        self._stop.set()
+        self._thread.join()
+
+
+def restart_ahead(
+    h,
+    cm: CompiledModel,
+    m,
+    options: SolverOptions,
+    pf: PriceFixResult,
+    gap: float,
+    time_limit_s: float | None,
+) -> RestartAhead | None:
+    """A ``RestartAhead`` (``time_limit_s``: the restart's) from price-fix's result ``pf``
+    (its proven ``gap``) where the restart may be needed: two threads or more, the restart
+    on, a start not proven within ``mip_rel_gap``, the LP's values and a demand charge's
+    peak to cap; else None."""
+    if options.threads < 2 or not options.peak_cap_restart:
+        return None
+    if pf.values is None or pf.bound_usd is None or pf.lp_values is None:
+        return None
+    if gap <= options.mip_rel_gap or not len(peak_columns(m, cm)):
+        return None
+    return RestartAhead(h, cm, m, options, pf.lp_values, time_limit_s)

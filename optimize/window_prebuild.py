@@ -1,0 +1,96 @@
+"""The next rolling window built on a second thread while this one solves.
+
+A window's model can be built and compiled before the window ahead of it is solved when
+its problem is known up to the carried state: within
+``optimize.carried_state.state_columns()`` the state is a few column bounds, given
+afterwards (``apply_state``). ``optimize.rolling`` predicts the next window's problem
+where no job can carry work across the commit (``rolling._predicted_next``) and hands it to
+a ``Prebuilder``; when the window ahead is done, ``take`` returns the model and its
+compiled arrays if the real problem is the prediction but for the state (with that state
+applied), else None, and the window is built as usual. Either way the window's compiled
+arrays are the same (``tests/optimize/test_window_prebuild.py`` compares them), so its
+answer depends neither on the prediction nor on the timing.
+
+Why a thread pays: HiGHS releases Python's lock (the GIL) while it runs, so the build
+(all Python) runs on the other core during the window's LPs and MILPs. The lock's switch
+interval is shortened while a ``Prebuilder`` is open (``SWITCH_INTERVAL_S``): the solving
+thread wakes from every HiGHS run needing the lock back, and at Python's default 5 ms it
+waited for the builder after each of a window's dozens of short LPs (B2: 37.2 s
+sequential, 34.9 s with the build on a thread at 5 ms, 33.2 s at 0.5 ms; docs/model_jobs.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pyomo.environ as pyo
+
+from optimize.carried_state import apply_state, same_but_state, state_columns
+from optimize.highs import CompiledModel, compile_model
+from optimize.jobs import horizon_credit
+from optimize.model import build_model
+from optimize.problem import Problem
+
+SWITCH_INTERVAL_S = 5e-4
+
+
+def build_compiled(
+    problem: Problem, credit_fraction: float
+) -> tuple[pyo.ConcreteModel, CompiledModel]:
+    """Build ``problem`` with the carried state in columns and the window's horizon credit
+    (``optimize.jobs.horizon_credit``), and compile it."""
+    with state_columns(), horizon_credit(credit_fraction):
+        m = build_model(problem)
+    cm = compile_model(m)
+    # the lookups price-fix builds on first use, built here off the solving thread
+    cm.column_index()
+    cm.row_components  # noqa: B018 - a cached property, computed here
+    return m, cm
+
+
+class Prebuilder:
+    """One window built ahead on a worker thread (module docstring). A context manager:
+    on exit the worker stops after the build it may be running, and the switch interval is
+    restored."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-prebuild")
+        self._pending: tuple[Problem, float, Future] | None = None
+        self._interval = sys.getswitchinterval()
+
+    def __enter__(self) -> Prebuilder:
+        sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL_S))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pending = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        sys.setswitchinterval(self._interval)
+
+    def submit(self, problem: Problem, credit_fraction: float) -> None:
+        """Start building ``problem`` (a prediction) in the background; it replaces the
+        one pending, if any."""
+        if self._pending is not None:
+            self._pending[2].cancel()
+        future = self._pool.submit(build_compiled, problem, credit_fraction)
+        self._pending = (problem, credit_fraction, future)
+
+    def take(
+        self, problem: Problem, credit_fraction: float
+    ) -> tuple[pyo.ConcreteModel, CompiledModel] | None:
+        """The pending build, given the state of ``problem``, if ``problem`` is its
+        prediction but for the state and the horizon credit is the same; else None."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        predicted, fraction, future = pending
+        if fraction != credit_fraction or not same_but_state(predicted, problem):
+            future.cancel()
+            return None
+        try:
+            m, cm = future.result()
+        except Exception:  # noqa: BLE001 - built again on this thread, where it raises in context
+            return None
+        apply_state(m, cm, problem)
+        return m, cm
