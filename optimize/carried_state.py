@@ -72,11 +72,11 @@ def _state_vars(m, p: Problem) -> list[tuple[object, float, float | None]]:
     return out
 
 
-def apply_state(m, cm: CompiledModel, p: Problem) -> None:
-    """Give ``m`` (built within ``state_columns()``) and its compiled ``cm`` the state of
-    ``p``, a problem ``same_but_state`` as ``m.problem``; ``m.problem`` becomes ``p``. The
-    bounds are computed as the compiler computes them, so ``cm`` is then what compiling a
-    model built from ``p`` gives."""
+def apply_state(m, cm: CompiledModel, p: Problem, h=None) -> None:
+    """Give ``m`` (built within ``state_columns()``), its compiled ``cm`` and the ``Highs``
+    ``h`` holding ``cm`` (None: none) the state of ``p``, a problem ``same_but_state`` as
+    ``m.problem``; ``m.problem`` becomes ``p``. The bounds are computed as the compiler
+    computes them, so ``cm`` is then what compiling a model built from ``p`` gives."""
     index = cm.column_index()
     for var, lower, upper in _state_vars(m, p):
         var.setlb(lower)
@@ -85,6 +85,8 @@ def apply_state(m, cm: CompiledModel, p: Problem) -> None:
         lo, hi, _ = column_bounds([var])
         i = index[id(var)]
         cm.col_lower[i], cm.col_upper[i] = lo[0], hi[0]
+        if h is not None:
+            h.changeColBounds(i, cm.col_lower[i], cm.col_upper[i])
     m.problem = p
 
 

@@ -266,6 +266,19 @@ class StopAtGap:
             e.interrupt()
 
 
+def prepare_compiler() -> None:
+    """Set Pyomo's standard-form compiler up on this thread. It sets its array hooks on its
+    first use, one after another with scipy's import between, so two threads compiling
+    first at once in a fresh process could find them half set (a ``TypeError`` from
+    ``_create_csc``): a rolling solve's worker and solving thread do
+    (``optimize.window_prebuild``). Compiling a one-row model sets them (about 1 ms)."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, 1))
+    m.row = pyo.Constraint(expr=m.x <= 1)
+    m.cost = pyo.Objective(expr=m.x)
+    LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+
+
 def compile_model(m: pyo.Block) -> CompiledModel:
     """Compile the active objective and constraints of ``m`` to column-wise HiGHS arrays."""
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
@@ -352,6 +365,14 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     Raises ``NumericRangeError`` (a ``SolveError``) if a number of ``cm`` is out of range.
     """
     check_ranges(cm)
+    h = configured_highs(options)
+    pass_model(h, cm)
+    return h
+
+
+def configured_highs(options: SolverOptions) -> highspy.Highs:
+    """An empty ``Highs`` object with the options set (``make_highs`` without its model).
+    Made on the thread whose output is muted: see ``new_highs``."""
     h = new_highs(options.log_to_console or _LOG_TO_CONSOLE.get(), options.threads)
     h.setOptionValue("random_seed", int(options.seed))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
@@ -363,6 +384,12 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
         h.setOptionValue("time_limit", float(options.time_limit_s))
     if options.node_limit is not None:
         h.setOptionValue("mip_max_nodes", int(options.node_limit))
+    return h
+
+
+def pass_model(h: highspy.Highs, cm: CompiledModel) -> None:
+    """Pass the compiled model ``cm`` to ``h`` (its numbers checked by the caller:
+    ``optimize.ranges.check_ranges``)."""
     lp = highspy.HighsLp()
     lp.num_col_ = cm.num_col
     lp.num_row_ = cm.num_row
@@ -382,7 +409,16 @@ def make_highs(cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
         raise SolveError("HiGHS rejected the model (passModel returned kError)")
-    return h
+
+
+def second_highs(h: highspy.Highs, cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
+    """Another ``Highs`` holding ``cm`` as compiled, with ``h``'s options (the caller's
+    extra HiGHS options included), for work on a second thread beside ``h``'s
+    (``optimize.restart_ahead``). Made on the caller's thread, where HiGHS's constructor
+    output is muted."""
+    other = make_highs(cm, options)
+    other.passOptions(h.getOptions())
+    return other
 
 
 def run_highs(

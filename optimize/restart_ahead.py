@@ -4,13 +4,14 @@
 and only where it is still not proven runs the peak-capped restart (``optimize.peak_cap``).
 The restart needs nothing of those two steps: it starts from the LP relaxation's values,
 which price-fix had before them. With two threads or more (``SolverOptions.threads``) it
-therefore starts, as soon as the start is known to be unproven, on a ``Highs`` object of
-its own (the same compiled model and options) on a thread of its own, and runs while the
-edge search and the probe use the caller's: HiGHS releases Python's lock while it runs,
-so the two proceed on two cores. Where the restart is needed its answer is waited for
-(``result``); where it is not, it is stopped at its next step (``close``).
+therefore starts, as soon as the start is known to be unproven, on a second ``Highs``
+(``optimize.highs.second_highs``: the same compiled model and options) on a thread of
+its own, and runs while the edge search and the probe use the caller's: HiGHS releases
+Python's lock while it runs, so the two proceed on two cores. Where the restart is needed
+its answer is waited for (``result``); where it is not, it is stopped at its next step
+(``close``).
 
-The restart's answer is the same whatever the timing: it runs to its end on a fresh
+The restart's answer is the same whatever the timing: it runs to its end on that
 ``Highs``, and is used or dropped by the same rule as with one thread. It can differ from
 the one-thread answer, where the restart runs on the caller's ``Highs`` after the edge
 search and its first LP starts from the basis that left: the answer depends on the thread
@@ -25,27 +26,19 @@ import time
 
 import numpy as np
 
-from optimize.highs import CompiledModel, make_highs
+from optimize.highs import CompiledModel, second_highs
 from optimize.peak_cap import capped_restart, peak_columns
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
 
 class RestartAhead:
-    """``capped_restart`` on its own ``Highs`` and thread, started at construction."""
+    """``capped_restart`` on its own ``Highs`` ``own`` (holding the model as compiled,
+    used by nothing else meanwhile) and thread, started at construction."""
 
     def __init__(
-        self,
-        h,
-        cm: CompiledModel,
-        m,
-        options: SolverOptions,
-        lp_values: np.ndarray,
-        time_limit_s: float | None,
+        self, own, cm: CompiledModel, m, lp_values: np.ndarray, time_limit_s: float | None
     ) -> None:
-        # made here, on the caller's thread: HiGHS's constructor output is muted there
-        own = make_highs(cm, options)
-        own.passOptions(h.getOptions())  # the caller's extra HiGHS options too
         self._stop = threading.Event()
         self._result: PriceFixResult | None = None
         self._error: Exception | None = None
@@ -92,14 +85,14 @@ def restart_ahead(
     gap: float,
     time_limit_s: float | None,
 ) -> RestartAhead | None:
-    """A ``RestartAhead`` (``time_limit_s``: the restart's) from price-fix's result ``pf``
-    (its proven ``gap``) where the restart may be needed: two threads or more, the restart
-    on, a start not proven within ``mip_rel_gap``, the LP's values and a demand charge's
-    peak to cap; else None."""
+    """A ``RestartAhead`` on a second ``Highs`` beside ``h`` (``time_limit_s``: the
+    restart's) from price-fix's result ``pf`` (its proven ``gap``) where the restart may
+    be needed: two threads or more, the restart on, a start not proven within
+    ``mip_rel_gap``, the LP's values and a demand charge's peak to cap; else None."""
     if options.threads < 2 or not options.peak_cap_restart:
         return None
     if pf.values is None or pf.bound_usd is None or pf.lp_values is None:
         return None
     if gap <= options.mip_rel_gap or not len(peak_columns(m, cm)):
         return None
-    return RestartAhead(h, cm, m, options, pf.lp_values, time_limit_s)
+    return RestartAhead(second_highs(h, cm, options), cm, m, pf.lp_values, time_limit_s)

@@ -33,19 +33,21 @@ If a window is infeasible because the window before it left too much work for la
 window is solved again with half the carry fraction, then with none (backtracking).
 
 Each window is built with ``optimize.model.build_model``, compiled and solved with the same
-in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per window: Pyomo build and
-compilation are a small share of a window's time next to the MILP (see the B2 benchmark),
-and the model structure changes between windows (jobs enter and leave), so a persistent
-model would save little (B2 with price-fix windows: build 7 s of 44 s). An infeasible
-window raises ``optimize.Infeasible`` with the window's diagnosis, steps shifted to the
-full horizon.
+in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per window: its structure
+changes between windows (jobs enter and leave). With two threads or more
+(``SolverOptions.threads``) the next window is built and compiled on a worker thread while
+this one solves, where it can be predicted (``_predicted_next``: no job of this window
+carries work across its commit); its carried state is then a few column bounds set when
+this window is done (``optimize.carried_state``, ``optimize.window_prebuild``). The answer
+is the same whether a window was built ahead or not (B2 with one window's build about a
+sixth of its time: 35.5 -> 31.3 s, docs/model_jobs.md). An infeasible window raises
+``optimize.Infeasible`` with the window's diagnosis, steps shifted to the full horizon.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -93,6 +95,19 @@ class _JobState:
     running: bool = False
     work_done_h: float = 0.0
     failed: bool = False
+
+    def copy(self) -> _JobState:
+        # a window copies every job's state twice (B2: 44,000 copies); dataclasses.replace
+        # and copy.copy took 0.4-1 s of that
+        return _JobState(
+            self.job,
+            self.remaining_h,
+            self.restarts,
+            self.started,
+            self.running,
+            self.work_done_h,
+            self.failed,
+        )
 
 
 def _slice(arr, a: int, b: int):
@@ -224,7 +239,7 @@ class _Carried:
     net_history_mw: list[float] = field(default_factory=list)
 
     def copy(self) -> _Carried:
-        states = {k: copy.copy(v) for k, v in self.states.items()}
+        states = {k: v.copy() for k, v in self.states.items()}
         return _Carried(
             states,
             self.soc_frac,
@@ -285,17 +300,18 @@ def solve_rolling(
         )
 
 
-def _pipeline(problem: Problem, options: SolverOptions):
+@contextlib.contextmanager
+def _pipeline(problem: Problem, options: SolverOptions) -> Iterator[Prebuilder | None]:
     """A ``Prebuilder`` where the next window is built while one solves: with two threads
     or more (``SolverOptions.threads``) and no demand-response program (its baseline
-    terms depend on every committed step); else a context holding None. The model of a
-    pipelined run holds the carried state in columns (``optimize.carried_state``), the
-    windows built ahead or not, so that both give the same arrays."""
+    terms depend on every committed step); else None. The model of a pipelined run holds
+    the carried state in columns (``optimize.carried_state``), the windows built ahead or
+    not, so that both give the same arrays."""
     if options.threads < 2 or problem.dr_program is not None:
-        return contextlib.nullcontext(None)
-    stack = contextlib.ExitStack()
-    stack.enter_context(state_columns())
-    return _Pipeline(stack, stack.enter_context(Prebuilder()))
+        yield None
+        return
+    with state_columns(), Prebuilder() as pre:
+        yield pre
 
 
 def _solve_windows(problem, windows, fractions, carried, options, highs_options, on_window, pre, n):
@@ -335,20 +351,6 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
     gens = {g.name: [x[g.name] for x in done.gen_mw] for g in problem.generators}
     starts, ends = [x[0] for x in windows], [x[1] for x in windows]
     return _concatenate(problem, n, done.parts, starts, ends, done.windows, carried.states, gens)
-
-
-@dataclass
-class _Pipeline:
-    """The context of a pipelined run: the state columns and the ``Prebuilder``."""
-
-    stack: contextlib.ExitStack
-    prebuilder: Prebuilder
-
-    def __enter__(self) -> Prebuilder:
-        return self.prebuilder
-
-    def __exit__(self, *exc) -> None:
-        self.stack.close()
 
 
 def _window_starts(n: int, window_steps: int, boundaries: list[int] | None) -> list[int]:
@@ -406,6 +408,8 @@ def _predicted_next(problem: Problem, carried: _Carried, jobs, a: int, ahead) ->
     if any(j.release_step + a < c < j.deadline_step + a for j in jobs):
         return None
     predicted = carried.copy()
+    if predicted.net_import is None:  # the window ahead starts from this one's last step
+        predicted.net_import = 0.0
     for j in jobs:
         if j.deadline_step + a <= c:
             predicted.states[j.id].failed = True
@@ -426,7 +430,7 @@ def _solve_window(
         prebuilt = pre.take(sub, fraction)
         predicted = None if ahead is None else _predicted_next(problem, carried, jobs, a, ahead)
         if predicted is not None:
-            pre.submit(predicted, ahead[3])
+            pre.submit(predicted, ahead[3], options)
     with horizon_credit(fraction):
         try:
             m, res, build_s, solve_s = solve_model(

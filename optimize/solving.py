@@ -436,7 +436,7 @@ def solve_model(
     highs_options: dict | None = None,
     keep_searching: bool = False,
     start_on: dict[str, np.ndarray] | None = None,
-    prebuilt: tuple[pyo.ConcreteModel, CompiledModel] | None = None,
+    prebuilt: tuple[pyo.ConcreteModel, CompiledModel, highspy.Highs] | None = None,
 ) -> tuple[pyo.ConcreteModel, HighsResult, float, float]:
     """Build, compile and solve ``problem`` by ``options.method``; the solution is loaded.
 
@@ -447,8 +447,8 @@ def solve_model(
     value). ``keep_searching``: a MILP that reaches its time limit without any solution
     runs on with the limit doubled, up to 8 times, then without a limit. ``start_on``: a
     job schedule to start from (see ``solve_compiled``). ``prebuilt``: the model of
-    ``problem`` and its compiled arrays, built already (``optimize.window_prebuild``); used
-    for the first round.
+    ``problem``, its compiled arrays and a ``Highs`` holding them with ``options`` set,
+    built already (``optimize.window_prebuild``); used for the first round.
 
     Returns the model, the last ``HighsResult``, and the build and solve seconds summed
     over the rounds. An infeasible model comes back with status ``"infeasible"`` (the
@@ -459,12 +459,12 @@ def solve_model(
     while True:
         t0 = time.perf_counter()
         if prebuilt is not None:
-            (m, cm), prebuilt = prebuilt, None
+            (m, cm, h), prebuilt = prebuilt, None
         else:
             with extra_binary_steps(extra):
                 m = build_model(problem)
             cm = compile_model(m)
-        h = make_highs(cm, options)
+            h = make_highs(cm, options)
         for key, value in (highs_options or {}).items():
             h.setOptionValue(key, value)
         build_s += time.perf_counter() - t0

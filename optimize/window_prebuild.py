@@ -22,31 +22,64 @@ sequential, 34.9 s with the build on a thread at 5 ms, 33.2 s at 0.5 ms; docs/mo
 from __future__ import annotations
 
 import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import highspy
 import pyomo.environ as pyo
 
 from optimize.carried_state import apply_state, same_but_state, state_columns
-from optimize.highs import CompiledModel, compile_model
+from optimize.highs import (
+    CompiledModel,
+    compile_model,
+    configured_highs,
+    pass_model,
+    prepare_compiler,
+)
 from optimize.jobs import horizon_credit
 from optimize.model import build_model
-from optimize.problem import Problem
+from optimize.problem import Problem, SolverOptions
+from optimize.ranges import check_ranges
 
 SWITCH_INTERVAL_S = 5e-4
 
 
 def build_compiled(
-    problem: Problem, credit_fraction: float
+    problem: Problem, credit_fraction: float, h: highspy.Highs | None = None
 ) -> tuple[pyo.ConcreteModel, CompiledModel]:
     """Build ``problem`` with the carried state in columns and the window's horizon credit
-    (``optimize.jobs.horizon_credit``), and compile it."""
+    (``optimize.jobs.horizon_credit``), and compile it; with ``h`` (an empty, configured
+    ``Highs``: ``optimize.highs.configured_highs``) pass the model to it too."""
     with state_columns(), horizon_credit(credit_fraction):
         m = build_model(problem)
     cm = compile_model(m)
+    if h is not None:
+        check_ranges(cm)
+        pass_model(h, cm)
     # the lookups price-fix builds on first use, built here off the solving thread
     cm.column_index()
     cm.row_components  # noqa: B018 - a cached property, computed here
     return m, cm
+
+
+# open Prebuilders (solves on several threads of one process) and the interval before the
+# first: the last to close restores it
+_OPEN = [0, 0.0]
+_OPEN_LOCK = threading.Lock()
+
+
+def _short_switch_interval(enter: bool) -> None:
+    """Shorten Python's switch interval while any ``Prebuilder`` is open."""
+    with _OPEN_LOCK:
+        if enter:
+            if _OPEN[0] == 0:
+                _OPEN[1] = sys.getswitchinterval()
+                sys.setswitchinterval(min(_OPEN[1], SWITCH_INTERVAL_S))
+            _OPEN[0] += 1
+        else:
+            _OPEN[0] -= 1
+            if _OPEN[0] == 0:
+                sys.setswitchinterval(_OPEN[1])
 
 
 class Prebuilder:
@@ -55,36 +88,38 @@ class Prebuilder:
     restored."""
 
     def __init__(self) -> None:
+        prepare_compiler()  # before a second thread compiles
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-prebuild")
-        self._pending: tuple[Problem, float, Future] | None = None
-        self._interval = sys.getswitchinterval()
+        self._pending: tuple[Problem, float, highspy.Highs, Future] | None = None
 
     def __enter__(self) -> Prebuilder:
-        sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL_S))
+        _short_switch_interval(True)
         return self
 
     def __exit__(self, *exc) -> None:
         self._pending = None
         self._pool.shutdown(wait=False, cancel_futures=True)
-        sys.setswitchinterval(self._interval)
+        _short_switch_interval(False)
 
-    def submit(self, problem: Problem, credit_fraction: float) -> None:
-        """Start building ``problem`` (a prediction) in the background; it replaces the
-        one pending, if any."""
+    def submit(self, problem: Problem, credit_fraction: float, options: SolverOptions) -> None:
+        """Start building ``problem`` (a prediction) in the background, and passing it to
+        a ``Highs`` with ``options``; it replaces the one pending, if any."""
         if self._pending is not None:
-            self._pending[2].cancel()
-        future = self._pool.submit(build_compiled, problem, credit_fraction)
-        self._pending = (problem, credit_fraction, future)
+            self._pending[3].cancel()
+        h = configured_highs(options)  # here: HiGHS's constructor is muted on this thread
+        future = self._pool.submit(build_compiled, problem, credit_fraction, h)
+        self._pending = (problem, credit_fraction, h, future)
 
     def take(
         self, problem: Problem, credit_fraction: float
-    ) -> tuple[pyo.ConcreteModel, CompiledModel] | None:
-        """The pending build, given the state of ``problem``, if ``problem`` is its
-        prediction but for the state and the horizon credit is the same; else None."""
+    ) -> tuple[pyo.ConcreteModel, CompiledModel, highspy.Highs] | None:
+        """The pending build (model, compiled arrays, ``Highs`` holding them), given the
+        state of ``problem``, if ``problem`` is its prediction but for the state and the
+        horizon credit is the same; else None."""
         pending, self._pending = self._pending, None
         if pending is None:
             return None
-        predicted, fraction, future = pending
+        predicted, fraction, h, future = pending
         if fraction != credit_fraction or not same_but_state(predicted, problem):
             future.cancel()
             return None
@@ -92,5 +127,5 @@ class Prebuilder:
             m, cm = future.result()
         except Exception:  # noqa: BLE001 - built again on this thread, where it raises in context
             return None
-        apply_state(m, cm, problem)
-        return m, cm
+        apply_state(m, cm, problem, h)
+        return m, cm, h

@@ -1,0 +1,165 @@
+"""The peak-capped restart run ahead on a second thread (optimize/restart_ahead.py): started
+only where it may be needed, the answer of the restart on a Highs of its own, stopped
+at its next step when closed, and a two-thread solve that meets it is the same twice."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from optimize import price_fix as price_fix_module
+from optimize import restart_ahead as restart_ahead_module
+from optimize.highs import (
+    compile_model,
+    gap_basis_usd,
+    make_highs,
+    new_highs,
+    relative_gap,
+    second_highs,
+)
+from optimize.model import build_model
+from optimize.peak_cap import capped_restart, peak_columns
+from optimize.price_fix import price_fix
+from optimize.problem import SolverOptions
+from optimize.restart_ahead import RestartAhead, restart_ahead
+from optimize.solving import solve
+from tests.optimize.small_problems import random_day
+from tests.optimize.test_carried_state import assert_highs_holds
+
+OPTS = SolverOptions(threads=1, mip_rel_gap=1e-4)
+TWO = replace(OPTS, threads=2)
+
+
+@pytest.fixture(autouse=True)
+def _pool_of_one_after():
+    """Leave HiGHS's process-wide pool at one thread, as the other tests expect it."""
+    yield
+    new_highs(threads=1)
+
+
+def _steep():
+    # a steep demand charge (3,000 USD/MW): the peak is most of price-fix's gap, which
+    # the restart then closes in part (seed 3: fast, and the restart is met at 1e-4)
+    return random_day(3, demand=3000.0)
+
+
+@functools.cache  # built and price-fixed once for all tests (none changes the model)
+def _case():
+    m = build_model(_steep())
+    cm = compile_model(m)
+    pf = price_fix(make_highs(cm, OPTS), cm, m)
+    gap = relative_gap(
+        pf.objective_usd, pf.bound_usd, gap_basis_usd(cm, pf.values, pf.objective_usd)
+    )
+    return m, cm, pf, gap
+
+
+def _restart_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "restart-ahead"]
+
+
+def test_the_restart_runs_ahead_only_where_it_may_be_needed():
+    m, cm, pf, gap = _case()
+    assert gap > 0
+    unproven = replace(TWO, mip_rel_gap=gap / 2)
+    h = make_highs(cm, unproven)
+    ahead = restart_ahead(h, cm, m, unproven, pf, gap, None)
+    assert isinstance(ahead, RestartAhead)
+    ahead.close()
+    # one thread; a start proven within the gap; the restart off; no LP values to cap at
+    assert restart_ahead(h, cm, m, replace(unproven, threads=1), pf, gap, None) is None
+    assert restart_ahead(h, cm, m, replace(unproven, mip_rel_gap=gap), pf, gap, None) is None
+    off = replace(unproven, peak_cap_restart=False)
+    assert restart_ahead(h, cm, m, off, pf, gap, None) is None
+    assert restart_ahead(h, cm, m, unproven, replace(pf, lp_values=None), gap, None) is None
+    assert not _restart_threads()
+
+
+def test_the_restart_ahead_is_the_restart_on_a_fresh_highs():
+    m, cm, pf, _ = _case()
+    # the LP's values (here every job is left to the final MILP: none fits under its
+    # peak), and the peak 1 % above them (one job is: the caps shape the schedule)
+    raised = pf.lp_values.copy()
+    raised[peak_columns(m, cm)] *= 1.01
+    answers = []
+    for lp_values in (pf.lp_values, raised):
+        ref = capped_restart(make_highs(cm, OPTS), cm, m, lp_values)
+        assert ref.values is not None
+        got = RestartAhead(make_highs(cm, OPTS), cm, m, lp_values, None).result()
+        assert np.array_equal(got.values, ref.values)
+        assert got.objective_usd == ref.objective_usd
+        assert got.bound_usd is None
+        answers.append(got.objective_usd)
+    # three schedules: the caps matter, and neither is price-fix's own
+    assert len({*answers, pf.objective_usd}) == 3
+
+
+def test_the_second_highs_holds_the_model_and_the_callers_options():
+    _, cm, _, _ = _case()
+    h = make_highs(cm, OPTS)
+    h.setOptionValue("mip_max_nodes", 7)  # an extra HiGHS option of the caller's
+    other = second_highs(h, cm, OPTS)
+    assert other is not h
+    assert other.getOptionValue("mip_max_nodes")[1] == 7
+    assert_highs_holds(other, cm)
+
+
+def test_close_stops_the_restart_at_its_next_step(monkeypatch):
+    m, cm, pf, _ = _case()
+    real = restart_ahead_module.capped_restart
+
+    def held(*args, stop, **kwargs):  # the restart waits for close (5 s at most)
+        stop.wait(5.0)
+        return real(*args, stop=stop, **kwargs)
+
+    monkeypatch.setattr(restart_ahead_module, "capped_restart", held)
+    ahead = RestartAhead(make_highs(cm, OPTS), cm, m, pf.lp_values, None)
+    assert len(_restart_threads()) == 1
+    t0 = time.perf_counter()
+    ahead.close()
+    assert time.perf_counter() - t0 < 2.0
+    assert not _restart_threads()
+    assert ahead.result().values is None  # stopped before its schedule
+
+
+def test_price_fix_stopped_before_it_starts_gives_no_schedule(monkeypatch):
+    m, cm, pf, _ = _case()
+    assert pf.values is not None  # the same without the stop
+    runs = []
+    run = price_fix_module._run_for_schedule
+    monkeypatch.setattr(price_fix_module, "_run_for_schedule", lambda h: runs.append(1) or run(h))
+    h = make_highs(cm, OPTS)
+    stop = threading.Event()
+    stop.set()
+    assert price_fix(h, cm, m, stop=stop).values is None
+    assert not runs  # no final MILP
+    assert_highs_holds(h, cm)  # its bounds and integrality are back
+
+
+def test_a_two_thread_solve_that_meets_the_restart_is_the_same_twice(monkeypatch):
+    met = []
+    result = RestartAhead.result
+
+    def counted(self):
+        met.append(1)
+        return result(self)
+
+    monkeypatch.setattr(RestartAhead, "result", counted)
+    options = replace(TWO, method="milp")
+    first = solve(_steep(), options)
+    assert len(met) == 1  # the restart ran ahead and its answer was waited for
+    second = solve(_steep(), options)
+    assert len(met) == 2
+    assert (first.objective_usd, first.mip_gap, first.bound_usd) == (
+        second.objective_usd,
+        second.mip_gap,
+        second.bound_usd,
+    )
+    assert first.series.keys() == second.series.keys()
+    for key, x in first.series.items():
+        assert np.array_equal(x, second.series[key]), key
