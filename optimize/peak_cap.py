@@ -49,10 +49,16 @@ def capped_restart(
     lp_values: np.ndarray,
     time_limit_s: float | None = None,
     stop: threading.Event | None = None,
+    lp_basis=None,
 ) -> PriceFixResult:
     """Price-fix on ``h`` with the peak columns capped at ``lp_values`` (the LP
     relaxation's column values) while the jobs are fixed; see the module docstring.
-    ``time_limit_s``: price-fix's (None: none); ``stop``: price-fix's. Returns its
+    ``time_limit_s``: price-fix's (None: none); ``stop``: price-fix's. ``lp_basis``: the
+    LP relaxation's optimal basis (``PriceFixResult.lp_basis``), from which price-fix's
+    first LP, that same LP, starts: the restart then begins at the same point whatever
+    ran on ``h`` before it (a second thread's ``Highs``: ``optimize.restart_ahead``, or
+    the caller's after the edge search), so one thread and two give the same restart.
+    Returns its
     schedule (``values`` None if none, or without a peak to cap), with no bound of its
     own, and its seconds."""
     t0 = time.perf_counter()
@@ -60,6 +66,8 @@ def capped_restart(
     if not len(cols):
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
     caps = (cols, np.asarray(lp_values)[cols])
+    if lp_basis is not None:
+        h.setBasis(lp_basis)
     # the pass at the schedule's prices runs wherever the passes ran (target 0): the start
     # being restarted is above the gap already
     res = price_fix(

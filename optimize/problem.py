@@ -357,8 +357,11 @@ class SolverOptions:
     # HiGHS's threads. From 2, its branch and bound runs ceil(1.7 x threads) search workers
     # in rounds that HiGHS synchronises in a fixed order, so the answer depends on this
     # number and not on the machine's cores or load (on one core the same workers take
-    # turns: slower, the same answer). 1: one worker, the reference search; no "automatic"
-    # (0), which would size the search by the machine (docs/model_jobs.md)
+    # turns: slower, the same answer). From 2 also: the peak-capped restart runs beside
+    # the edge search (optimize/restart_ahead.py) and a rolling solve builds its next
+    # window while one solves (optimize/window_prebuild.py), on a second Python thread.
+    # 1: one worker, the reference search; no "automatic" (0), which would size the search
+    # by the machine (docs/model_jobs.md)
     threads: int = 1
     seed: int = 0
     # "milp": HiGHS's branch and bound to ``mip_rel_gap``; "price-fix": the price-guided

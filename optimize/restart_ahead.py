@@ -37,21 +37,27 @@ class RestartAhead:
     used by nothing else meanwhile) and thread, started at construction."""
 
     def __init__(
-        self, own, cm: CompiledModel, m, lp_values: np.ndarray, time_limit_s: float | None
+        self,
+        own,
+        cm: CompiledModel,
+        m,
+        lp_values: np.ndarray,
+        time_limit_s: float | None,
+        lp_basis=None,
     ) -> None:
         self._stop = threading.Event()
         self._result: PriceFixResult | None = None
         self._error: Exception | None = None
-        args = (own, cm, m, lp_values, time_limit_s)
+        args = (own, cm, m, lp_values, time_limit_s, lp_basis)
         self._thread = threading.Thread(
             target=self._run, args=args, name="restart-ahead", daemon=True
         )
         self._thread.start()
 
-    def _run(self, h, cm, m, lp_values, time_limit_s) -> None:
+    def _run(self, h, cm, m, lp_values, time_limit_s, lp_basis) -> None:
         try:
             self._result = capped_restart(
-                h, cm, m, lp_values, time_limit_s=time_limit_s, stop=self._stop
+                h, cm, m, lp_values, time_limit_s=time_limit_s, stop=self._stop, lp_basis=lp_basis
             )
         except Exception as exc:  # noqa: BLE001 - raised again on the caller's thread
             self._error = exc
@@ -95,4 +101,5 @@ def restart_ahead(
         return None
     if gap <= options.mip_rel_gap or not len(peak_columns(m, cm)):
         return None
-    return RestartAhead(second_highs(h, cm, options), cm, m, pf.lp_values, time_limit_s)
+    own = second_highs(h, cm, options)
+    return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis)

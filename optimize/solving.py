@@ -210,7 +210,7 @@ def _restart_capped(
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
         rs = ahead.result()
     else:
-        rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit)
+        rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit, lp_basis=pf.lp_basis)
     rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
     prove = _ProbeIncumbents(cm, m, options, pf, root)
     if rs.values is not None:

@@ -88,15 +88,33 @@ def test_the_restart_ahead_is_the_restart_on_a_fresh_highs():
     raised[peak_columns(m, cm)] *= 1.01
     answers = []
     for lp_values in (pf.lp_values, raised):
-        ref = capped_restart(make_highs(cm, OPTS), cm, m, lp_values)
+        ref = capped_restart(make_highs(cm, OPTS), cm, m, lp_values, lp_basis=pf.lp_basis)
         assert ref.values is not None
-        got = RestartAhead(make_highs(cm, OPTS), cm, m, lp_values, None).result()
+        ahead = RestartAhead(make_highs(cm, OPTS), cm, m, lp_values, None, pf.lp_basis)
+        got = ahead.result()
         assert np.array_equal(got.values, ref.values)
         assert got.objective_usd == ref.objective_usd
         assert got.bound_usd is None
         answers.append(got.objective_usd)
     # three schedules: the caps matter, and neither is price-fix's own
     assert len({*answers, pf.objective_usd}) == 3
+
+
+def test_the_restart_from_the_lps_basis_is_the_same_on_a_used_highs():
+    # one thread runs the restart on the caller's Highs after the edge search, two on a
+    # fresh one: from the LP's basis both start at the same point
+    m, cm, pf, _ = _case()
+    raised = pf.lp_values.copy()
+    raised[peak_columns(m, cm)] *= 1.01
+    used = make_highs(cm, OPTS)
+    used.setOptionValue("mip_max_nodes", 20)
+    used.run()  # a MILP leaves its last basis behind
+    used.setOptionValue("mip_max_nodes", OPTS.node_limit)
+    on_used = capped_restart(used, cm, m, raised, lp_basis=pf.lp_basis)
+    on_fresh = capped_restart(make_highs(cm, OPTS), cm, m, raised, lp_basis=pf.lp_basis)
+    assert on_used.values is not None
+    assert np.array_equal(on_used.values, on_fresh.values)
+    assert on_used.objective_usd == on_fresh.objective_usd
 
 
 def test_the_second_highs_holds_the_model_and_the_callers_options():
