@@ -58,9 +58,8 @@ def capped_restart(
     first LP, that same LP, starts: the restart then begins at the same point whatever
     ran on ``h`` before it (a second thread's ``Highs``: ``optimize.restart_ahead``, or
     the caller's after the edge search), so one thread and two give the same restart.
-    Returns its
-    schedule (``values`` None if none, or without a peak to cap), with no bound of its
-    own, and its seconds."""
+    Returns its schedule (``values`` None if none, or without a peak to cap), with no
+    bound of its own, and its seconds."""
     t0 = time.perf_counter()
     cols = peak_columns(m, cm)
     if not len(cols):

@@ -138,7 +138,10 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     over nodes (each step passes a start proven within ``mip_rel_gap`` through). Probing
     the root before the restart spares it on the weeks the root proves (ERCOT 2023-02-13:
     2.9 s, against 18.1 s with the restart first); the search over nodes comes after it,
-    from the restart's cheaper start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %)."""
+    from the restart's cheaper start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %).
+    With two threads the restart starts at once on a second ``Highs`` and runs beside the
+    edge search and the root probe (``optimize.restart_ahead``); it is the same restart
+    (both start from the LP's basis), used or stopped by the same rule."""
     ahead = None
     if pf.values is not None and pf.bound_usd is not None:
         limit = options.time_limit_s
