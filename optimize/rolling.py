@@ -32,40 +32,46 @@ steps of the previous window:
 If a window is infeasible because the window before it left too much work for later, that
 window is solved again with half the carry fraction, then with none (backtracking).
 
-Each window is built with ``optimize.model.build_model``, compiled and solved with the same
-in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per window: its structure
-changes between windows (jobs enter and leave). With two threads or more
-(``SolverOptions.threads``) the next window is built and compiled on a worker thread while
-this one solves, where it can be predicted (``_predicted_next``: no job of this window
-carries work across its commit); its carried state is then a few column bounds set when
-this window is done (``optimize.carried_state``, ``optimize.window_prebuild``). The answer
-is the same whether a window was built ahead or not (B2 with one window's build about a
-sixth of its time: 35.5 -> 31.3 s, docs/model_jobs.md). An infeasible window raises
-``optimize.Infeasible`` with the window's diagnosis, steps shifted to the full horizon.
+The window's problem and the carried state are ``optimize.window_state``'s; this module
+drives the windows. Each window is built with ``optimize.model.build_model``, compiled and
+solved with the same in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per
+window: its structure changes between windows (jobs enter and leave). With two threads or
+more (``SolverOptions.threads``) the next window is built and compiled on a worker thread
+while this one solves, where it can be predicted (``window_state.predicted_next``: no job
+of this window carries work across its commit); its carried state is then a few column
+bounds set when this window is done (``optimize.carried_state``,
+``optimize.window_prebuild``). The answer is the same whether a window was built ahead or
+not (B2 with one window's build about a sixth of its time: 35.5 -> 31.3 s,
+docs/model_jobs.md). An infeasible window raises ``optimize.Infeasible`` with the window's
+diagnosis, steps shifted to the full horizon.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimize.bill import grid_bill, split_bill, tier_mwh
+from optimize.bill import grid_bill, split_bill
 from optimize.carried_state import state_columns
-from optimize.demand_charges import window_charges
 from optimize.diagnosis import diagnose
-from optimize.dr_settlement import fixed_settlement, window_program
-from optimize.energy_tiers import window_tiers
+from optimize.dr_settlement import fixed_settlement
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
-from optimize.problem import Battery, Grid, Job, Problem, SolverOptions
+from optimize.problem import Problem, SolverOptions
 from optimize.progress import report
 from optimize.results import Dispatch, extract_dispatch
 from optimize.solving import solve_model
-from optimize.throughput import throughput
 from optimize.window_prebuild import Prebuilder
+from optimize.window_state import (
+    Carried,
+    JobState,
+    carry_state,
+    predicted_next,
+    window_problem,
+)
 
 _TOL = 1e-6
 
@@ -84,170 +90,6 @@ class RollingDispatch(Dispatch):
     """
 
     windows: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class _JobState:
-    job: Job
-    remaining_h: float
-    restarts: int = 0
-    started: bool = False
-    running: bool = False
-    work_done_h: float = 0.0
-    failed: bool = False
-
-    def copy(self) -> _JobState:
-        # a window copies every job's state twice (B2: 44,000 copies); dataclasses.replace
-        # and copy.copy took 0.4-1 s of that
-        return _JobState(
-            self.job,
-            self.remaining_h,
-            self.restarts,
-            self.started,
-            self.running,
-            self.work_done_h,
-            self.failed,
-        )
-
-
-def _slice(arr, a: int, b: int):
-    return None if arr is None else np.asarray(arr)[a:b]
-
-
-def _sub_problem(
-    problem: Problem,
-    a: int,
-    e: int,
-    soc_frac: float | None,
-    net_import: float | None,
-    jobs: list[Job],
-    carried: _Carried | None = None,
-) -> Problem:
-    """The window ``[a, e)`` of ``problem`` with the carried battery SOC (fraction of
-    capacity; None: the problem's own), last net import (MW), the window's ``jobs`` and
-    the demand peaks and tier energy so far (``carried``; None: none)."""
-    peaks, mwh = (carried.peak_mw, carried.tier_mwh) if carried is not None else ({}, {})
-    grid = _sub_grid(problem.grid, a, e, net_import, peaks, mwh)
-    battery: Battery | None = problem.battery
-    if battery is not None:
-        battery = replace(
-            battery,
-            soc_initial_frac=battery.soc_initial_frac if soc_frac is None else soc_frac,
-            available_frac=_slice(battery.available_frac, a, e),
-        )
-    gens = tuple(
-        replace(x, available_frac=_slice(x.available_frac, a, e)) for x in problem.generators
-    )
-    return Problem(
-        step_h=problem.step_h,
-        n_steps=e - a,
-        grid=grid,
-        facility=replace(
-            problem.facility,
-            inference_it_mw=problem.facility.inference_it_mw[a:e],
-            pue=problem.facility.pue[a:e],
-        ),
-        renewables=tuple(replace(r, available_mw=r.available_mw[a:e]) for r in problem.renewables),
-        battery=battery,
-        generators=gens,
-        jobs=tuple(jobs),
-        objective=problem.objective,
-        # the window's own network cuts, on window steps (plan-ac with rolling windows)
-        network_cuts=tuple(
-            replace(c, step=c.step - a) for c in problem.network_cuts if a <= c.step < e
-        ),
-        network_cut_penalty_usd_per_pct=problem.network_cut_penalty_usd_per_pct,
-    )
-
-
-def _sub_grid(
-    g: Grid,
-    a: int,
-    e: int,
-    net_import: float | None,
-    peak_so_far_mw: Mapping[str, float],
-    tier_mwh_so_far: Mapping[str, float],
-) -> Grid:
-    """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW), with
-    the peaks (MW) and tier energy (MWh) reached before ``a`` (by charge key)."""
-
-    def parts(d: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
-        return None if d is None else {k: np.asarray(v)[a:e] for k, v in d.items()}
-
-    return replace(
-        g,
-        import_max_mw=g.import_max_mw[a:e],
-        export_max_mw=g.export_max_mw[a:e],
-        import_price_usd_per_mwh=g.import_price_usd_per_mwh[a:e],
-        export_price_usd_per_mwh=g.export_price_usd_per_mwh[a:e],
-        carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
-        net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
-        initial_net_import_mw=net_import,
-        peak_charges=window_charges(g.peak_charges, a, e, peak_so_far_mw),
-        energy_tiers=window_tiers(g.energy_tiers, a, e, tier_mwh_so_far),
-        import_price_parts=parts(g.import_price_parts),
-        export_price_parts=parts(g.export_price_parts),
-    )
-
-
-def _window_jobs(states: dict[str, _JobState], a: int, e: int) -> list[Job]:
-    out = []
-    for st in states.values():
-        j = st.job
-        if st.failed or st.remaining_h <= _TOL or j.release_step >= e or j.deadline_step <= a:
-            continue
-        if not j.preemptible and st.started and not st.running:
-            continue  # stopped unfinished: cannot restart
-        running = st.running and j.release_step <= a
-        max_int = j.max_interruptions
-        if max_int is not None:
-            max_int = max(0, max_int - st.restarts)
-        work = st.remaining_h
-        if st.started and not running and j.preemptible:
-            # the next start is a restart: pay it in advance
-            work += j.restart_overhead_h
-            if max_int is not None:
-                if max_int == 0:
-                    st.failed = True
-                    continue
-                max_int -= 1
-        out.append(
-            replace(
-                j,
-                work_h=work,
-                release_step=max(0, j.release_step - a),
-                deadline_step=j.deadline_step - a,
-                max_interruptions=max_int,
-                running_at_start=running,
-            )
-        )
-    return out
-
-
-@dataclass
-class _Carried:
-    """What a window hands to the next: job states, battery SOC, last net import, the peak
-    import of each demand charge so far (key -> MW) and the import energy of each tiered
-    charge so far (key -> MWh)."""
-
-    states: dict[str, _JobState]
-    soc_frac: float | None
-    net_import: float | None
-    peak_mw: dict[str, float] = field(default_factory=dict)
-    tier_mwh: dict[str, float] = field(default_factory=dict)
-    # committed net import of every step so far (MW): demand-response baselines
-    net_history_mw: list[float] = field(default_factory=list)
-
-    def copy(self) -> _Carried:
-        states = {k: v.copy() for k, v in self.states.items()}
-        return _Carried(
-            states,
-            self.soc_frac,
-            self.net_import,
-            dict(self.peak_mw),
-            dict(self.tier_mwh),
-            list(self.net_history_mw),
-        )
 
 
 def solve_rolling(
@@ -289,8 +131,8 @@ def solve_rolling(
     n = int(problem.n_steps if end_step is None else min(end_step, problem.n_steps))
     starts = _window_starts(n, window_steps, boundaries)
     ends = [*starts[1:], n]
-    states = {j.id: _JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
-    carried = _Carried(states, None, problem.grid.initial_net_import_mw)
+    states = {j.id: JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
+    carried = Carried(states, None, problem.grid.initial_net_import_mw)
     fractions = [float(carry_fraction)] * len(starts)
     horizon_ends = [min(c + int(overlap_steps), problem.n_steps) for c in ends]
     windows = list(zip(starts, ends, horizon_ends, strict=True))
@@ -345,7 +187,7 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
         if on_window is not None:
             on_window(stats)
         report(_window_line(stats, len(windows)))
-        _carry_state(problem, carried, d.series, jobs, a, c)
+        carry_state(problem, carried, d.series, jobs, a, c)
         w += 1
     # per generator, the committed MW of each window
     gens = {g.name: [x[g.name] for x in done.gen_mw] for g in problem.generators}
@@ -366,7 +208,7 @@ class _Solved:
     """The windows solved so far, element ``w`` of each list for window ``w``: the state it
     started from, its dispatch, its stats and its generators' committed MW."""
 
-    before: list[_Carried] = field(default_factory=list)
+    before: list[Carried] = field(default_factory=list)
     parts: list[Dispatch] = field(default_factory=list)
     windows: list[dict] = field(default_factory=list)
     gen_mw: list[dict[str, np.ndarray]] = field(default_factory=list)
@@ -389,46 +231,17 @@ def _generator_mw(problem: Problem, m, k: int) -> dict[str, np.ndarray]:
     }
 
 
-def _window_problem(problem: Problem, carried: _Carried, a: int, e: int) -> tuple[Problem, list]:
-    """Window ``[a, e)``'s problem from the carried state, and its jobs."""
-    jobs = _window_jobs(carried.states, a, e)
-    sub = _sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs, carried)
-    hist = np.asarray(carried.net_history_mw)
-    return replace(sub, dr_program=window_program(problem.dr_program, a, e, hist)), jobs
-
-
-def _predicted_next(problem: Problem, carried: _Carried, jobs, a: int, ahead) -> Problem | None:
-    """The problem of the window ``ahead`` (start ``c``, commit end, model end, credit
-    fraction) once window ``[a, ..)`` (its ``jobs``) commits up to ``c``, but for the carried state
-    (the state at ``a`` stands in: ``optimize.carried_state``); None where a job of the
-    window may carry work across ``c`` (released before ``c``, deadline after it). The
-    others cannot move in a way the next window sees: a job due by ``c`` is done or failed
-    then, and one released at ``c`` or later has not run."""
-    c = ahead[0]
-    if any(j.release_step + a < c < j.deadline_step + a for j in jobs):
-        return None
-    predicted = carried.copy()
-    if predicted.net_import is None:  # the window ahead starts from this one's last step
-        predicted.net_import = 0.0
-    for j in jobs:
-        if j.deadline_step + a <= c:
-            predicted.states[j.id].failed = True
-    return _window_problem(problem, predicted, ahead[0], ahead[2])[0]
-
-
-def _solve_window(
-    problem, carried: _Carried, a, e, fraction, options, highs_options, w, pre, ahead
-):
+def _solve_window(problem, carried: Carried, a, e, fraction, options, highs_options, w, pre, ahead):
     """Build and solve window ``[a, e)`` from the carried state; returns the dispatch, the
     solved model, the window stats and the window's jobs. With a ``Prebuilder`` ``pre``,
     the window is taken from it where it was built ahead, and the window ``ahead`` is
-    predicted and handed to it (``_predicted_next``). Raises ``Infeasible`` with the
+    predicted and handed to it (``predicted_next``). Raises ``Infeasible`` with the
     window's diagnosis (steps of the full horizon)."""
-    sub, jobs = _window_problem(problem, carried, a, e)
+    sub, jobs = window_problem(problem, carried, a, e)
     prebuilt = None
     if pre is not None:
         prebuilt = pre.take(sub, fraction)
-        predicted = None if ahead is None else _predicted_next(problem, carried, jobs, a, ahead)
+        predicted = None if ahead is None else predicted_next(problem, carried, jobs, a, ahead)
         if predicted is not None:
             pre.submit(predicted, ahead[3], options)
     with horizon_credit(fraction):
@@ -460,47 +273,6 @@ def _solve_window(
         "gap_basis_usd": res.gap_basis,
     }
     return d, m, stats, jobs
-
-
-def _carry_state(problem: Problem, carried: _Carried, s: dict, jobs, a: int, c: int) -> None:
-    """Update ``carried`` with the committed steps ``[a, c)`` of a window's series ``s``."""
-    k = c - a
-    step_h = problem.step_h
-    if problem.battery is not None and problem.battery.energy_mwh > 0:
-        soc = float(s["battery_soc_mwh"][k - 1]) / problem.battery.energy_mwh
-        carried.soc_frac = min(max(soc, 0.0), 1.0)
-    carried.net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
-    carried.net_history_mw += (s["grid_import_mw"][:k] - s["grid_export_mw"][:k]).tolist()
-    _carry_tariff(problem.grid, carried, s["grid_import_mw"][:k], a, c, step_h)
-    for j in jobs:
-        st = carried.states[j.id]
-        frac = s[f"job_{j.id}_power_fraction"][:k]
-        on = frac > _TOL
-        work = float(throughput(j.throughput_curve, frac).sum()) * step_h
-        prev = np.concatenate(([st.running and j.release_step == 0], on[:-1]))
-        starts_n = int(np.sum(on & ~prev))
-        restarts = starts_n if (st.started or st.running) else max(0, starts_n - 1)
-        progress = work - j.restart_overhead_h * restarts
-        st.work_done_h += progress
-        st.remaining_h = max(0.0, st.remaining_h - progress)
-        st.restarts += restarts
-        st.started = st.started or bool(on.any())
-        st.running = bool(on[-1]) and st.remaining_h > _TOL
-    for st in carried.states.values():  # passed the deadline unfinished
-        if st.job.deadline_step <= c and st.remaining_h > _TOL:
-            st.failed = True
-
-
-def _carry_tariff(g: Grid, carried: _Carried, imp: np.ndarray, a: int, c: int, step_h) -> None:
-    """Raise the carried peaks (MW) and add the tier energy (MWh) of the committed import
-    ``imp`` (MW) of steps ``[a, c)``."""
-    for ch in g.peak_charges:
-        sel = imp[ch.steps[a:c]]
-        if sel.size:
-            carried.peak_mw[ch.key] = max(carried.peak_mw.get(ch.key, 0.0), float(sel.max()))
-    cut = tuple(replace(x, steps=x.steps[a:c]) for x in g.energy_tiers)
-    for key, mwh in tier_mwh(cut, step_h, imp).items():
-        carried.tier_mwh[key] = carried.tier_mwh.get(key, 0.0) + mwh
 
 
 def _window_line(x: dict, n_windows: int) -> str:
@@ -571,7 +343,7 @@ def _concatenate_series(problem, n, parts, starts, ends) -> dict[str, np.ndarray
     return series
 
 
-def _job_summaries(states: dict[str, _JobState]) -> dict[str, dict]:
+def _job_summaries(states: dict[str, JobState]) -> dict[str, dict]:
     """Per job ``work_done_h``, ``unfinished_h``, ``restarts``, ``deadline_met``."""
     jobs: dict[str, dict] = {}
     for jid, st in states.items():

@@ -4,8 +4,8 @@ A window's model can be built and compiled before the window ahead of it is solv
 its problem is known up to the carried state: within
 ``optimize.carried_state.state_columns()`` the state is a few column bounds, given
 afterwards (``apply_state``). ``optimize.rolling`` predicts the next window's problem
-where no job can carry work across the commit (``rolling._predicted_next``) and hands it to
-a ``Prebuilder``; when the window ahead is done, ``take`` returns the model and its
+where no job can carry work across the commit (``window_state.predicted_next``) and hands
+it to a ``Prebuilder``; when the window ahead is done, ``take`` returns the model and its
 compiled arrays if the real problem is the prediction but for the state (with that state
 applied), else None, and the window is built as usual. Either way the window's compiled
 arrays are the same (``tests/optimize/test_window_prebuild.py`` compares them), so its

@@ -144,7 +144,7 @@ def test_the_pipelined_solve_is_the_solve_without_the_prediction(monkeypatch):
     pipelined = _rolling(p, threads=2)
     pipelined_models = list(models)
     models.clear()
-    monkeypatch.setattr(rolling, "_predicted_next", lambda *args: None)
+    monkeypatch.setattr(rolling, "predicted_next", lambda *args: None)
     alone = _rolling(p, threads=2)
     # each window's model is the same, built ahead or not
     assert len(pipelined_models) == len(models) == 3

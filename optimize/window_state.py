@@ -1,0 +1,258 @@
+"""What a rolling window starts from, and what it hands to the next (``optimize.rolling``).
+
+``Carried`` holds the state after the committed steps so far: each job's progress
+(``JobState``), the battery's SOC, the last net import, the demand charges' peaks and the
+tiered energy so far, and the committed net import (demand-response baselines).
+``window_problem`` cuts a window's ``Problem`` from the full one with that state (the
+rolling module's docstring lists what carries over and how), ``carry_state`` updates the
+state with a window's committed steps, and ``predicted_next`` gives the next window's
+problem before this one is solved, where it can (``optimize.window_prebuild``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from optimize.bill import tier_mwh
+from optimize.demand_charges import window_charges
+from optimize.dr_settlement import window_program
+from optimize.energy_tiers import window_tiers
+from optimize.problem import Battery, Grid, Job, Problem
+from optimize.throughput import throughput
+
+_TOL = 1e-6
+
+
+@dataclass
+class JobState:
+    job: Job
+    remaining_h: float
+    restarts: int = 0
+    started: bool = False
+    running: bool = False
+    work_done_h: float = 0.0
+    failed: bool = False
+
+    def copy(self) -> JobState:
+        # a window copies every job's state twice (B2: 44,000 copies); dataclasses.replace
+        # and copy.copy took 0.4-1 s of that
+        return JobState(
+            self.job,
+            self.remaining_h,
+            self.restarts,
+            self.started,
+            self.running,
+            self.work_done_h,
+            self.failed,
+        )
+
+
+def _slice(arr, a: int, b: int):
+    return None if arr is None else np.asarray(arr)[a:b]
+
+
+def sub_problem(
+    problem: Problem,
+    a: int,
+    e: int,
+    soc_frac: float | None,
+    net_import: float | None,
+    jobs: list[Job],
+    carried: Carried | None = None,
+) -> Problem:
+    """The window ``[a, e)`` of ``problem`` with the carried battery SOC (fraction of
+    capacity; None: the problem's own), last net import (MW), the window's ``jobs`` and
+    the demand peaks and tier energy so far (``carried``; None: none)."""
+    peaks, mwh = (carried.peak_mw, carried.tier_mwh) if carried is not None else ({}, {})
+    grid = _sub_grid(problem.grid, a, e, net_import, peaks, mwh)
+    battery: Battery | None = problem.battery
+    if battery is not None:
+        battery = replace(
+            battery,
+            soc_initial_frac=battery.soc_initial_frac if soc_frac is None else soc_frac,
+            available_frac=_slice(battery.available_frac, a, e),
+        )
+    gens = tuple(
+        replace(x, available_frac=_slice(x.available_frac, a, e)) for x in problem.generators
+    )
+    return Problem(
+        step_h=problem.step_h,
+        n_steps=e - a,
+        grid=grid,
+        facility=replace(
+            problem.facility,
+            inference_it_mw=problem.facility.inference_it_mw[a:e],
+            pue=problem.facility.pue[a:e],
+        ),
+        renewables=tuple(replace(r, available_mw=r.available_mw[a:e]) for r in problem.renewables),
+        battery=battery,
+        generators=gens,
+        jobs=tuple(jobs),
+        objective=problem.objective,
+        # the window's own network cuts, on window steps (plan-ac with rolling windows)
+        network_cuts=tuple(
+            replace(c, step=c.step - a) for c in problem.network_cuts if a <= c.step < e
+        ),
+        network_cut_penalty_usd_per_pct=problem.network_cut_penalty_usd_per_pct,
+    )
+
+
+def _sub_grid(
+    g: Grid,
+    a: int,
+    e: int,
+    net_import: float | None,
+    peak_so_far_mw: Mapping[str, float],
+    tier_mwh_so_far: Mapping[str, float],
+) -> Grid:
+    """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW), with
+    the peaks (MW) and tier energy (MWh) reached before ``a`` (by charge key)."""
+
+    def parts(d: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+        return None if d is None else {k: np.asarray(v)[a:e] for k, v in d.items()}
+
+    return replace(
+        g,
+        import_max_mw=g.import_max_mw[a:e],
+        export_max_mw=g.export_max_mw[a:e],
+        import_price_usd_per_mwh=g.import_price_usd_per_mwh[a:e],
+        export_price_usd_per_mwh=g.export_price_usd_per_mwh[a:e],
+        carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
+        net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
+        initial_net_import_mw=net_import,
+        peak_charges=window_charges(g.peak_charges, a, e, peak_so_far_mw),
+        energy_tiers=window_tiers(g.energy_tiers, a, e, tier_mwh_so_far),
+        import_price_parts=parts(g.import_price_parts),
+        export_price_parts=parts(g.export_price_parts),
+    )
+
+
+def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:
+    out = []
+    for st in states.values():
+        j = st.job
+        if st.failed or st.remaining_h <= _TOL or j.release_step >= e or j.deadline_step <= a:
+            continue
+        if not j.preemptible and st.started and not st.running:
+            continue  # stopped unfinished: cannot restart
+        running = st.running and j.release_step <= a
+        max_int = j.max_interruptions
+        if max_int is not None:
+            max_int = max(0, max_int - st.restarts)
+        work = st.remaining_h
+        if st.started and not running and j.preemptible:
+            # the next start is a restart: pay it in advance
+            work += j.restart_overhead_h
+            if max_int is not None:
+                if max_int == 0:
+                    st.failed = True
+                    continue
+                max_int -= 1
+        out.append(
+            replace(
+                j,
+                work_h=work,
+                release_step=max(0, j.release_step - a),
+                deadline_step=j.deadline_step - a,
+                max_interruptions=max_int,
+                running_at_start=running,
+            )
+        )
+    return out
+
+
+@dataclass
+class Carried:
+    """What a window hands to the next: job states, battery SOC, last net import, the peak
+    import of each demand charge so far (key -> MW) and the import energy of each tiered
+    charge so far (key -> MWh)."""
+
+    states: dict[str, JobState]
+    soc_frac: float | None
+    net_import: float | None
+    peak_mw: dict[str, float] = field(default_factory=dict)
+    tier_mwh: dict[str, float] = field(default_factory=dict)
+    # committed net import of every step so far (MW): demand-response baselines
+    net_history_mw: list[float] = field(default_factory=list)
+
+    def copy(self) -> Carried:
+        states = {k: v.copy() for k, v in self.states.items()}
+        return Carried(
+            states,
+            self.soc_frac,
+            self.net_import,
+            dict(self.peak_mw),
+            dict(self.tier_mwh),
+            list(self.net_history_mw),
+        )
+
+
+def window_problem(problem: Problem, carried: Carried, a: int, e: int) -> tuple[Problem, list]:
+    """Window ``[a, e)``'s problem from the carried state, and its jobs."""
+    jobs = _window_jobs(carried.states, a, e)
+    sub = sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs, carried)
+    hist = np.asarray(carried.net_history_mw)
+    return replace(sub, dr_program=window_program(problem.dr_program, a, e, hist)), jobs
+
+
+def predicted_next(problem: Problem, carried: Carried, jobs, a: int, ahead) -> Problem | None:
+    """The problem of the window ``ahead`` (start ``c``, commit end, model end, credit
+    fraction) once window ``[a, ..)`` (its ``jobs``) commits up to ``c``, but for the carried state
+    (the state at ``a`` stands in: ``optimize.carried_state``); None where a job of the
+    window may carry work across ``c`` (released before ``c``, deadline after it). The
+    others cannot move in a way the next window sees: a job due by ``c`` is done or failed
+    then, and one released at ``c`` or later has not run."""
+    c = ahead[0]
+    if any(j.release_step + a < c < j.deadline_step + a for j in jobs):
+        return None
+    predicted = carried.copy()
+    if predicted.net_import is None:  # the window ahead starts from this one's last step
+        predicted.net_import = 0.0
+    for j in jobs:
+        if j.deadline_step + a <= c:
+            predicted.states[j.id].failed = True
+    return window_problem(problem, predicted, ahead[0], ahead[2])[0]
+
+
+def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: int) -> None:
+    """Update ``carried`` with the committed steps ``[a, c)`` of a window's series ``s``."""
+    k = c - a
+    step_h = problem.step_h
+    if problem.battery is not None and problem.battery.energy_mwh > 0:
+        soc = float(s["battery_soc_mwh"][k - 1]) / problem.battery.energy_mwh
+        carried.soc_frac = min(max(soc, 0.0), 1.0)
+    carried.net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
+    carried.net_history_mw += (s["grid_import_mw"][:k] - s["grid_export_mw"][:k]).tolist()
+    carry_tariff(problem.grid, carried, s["grid_import_mw"][:k], a, c, step_h)
+    for j in jobs:
+        st = carried.states[j.id]
+        frac = s[f"job_{j.id}_power_fraction"][:k]
+        on = frac > _TOL
+        work = float(throughput(j.throughput_curve, frac).sum()) * step_h
+        prev = np.concatenate(([st.running and j.release_step == 0], on[:-1]))
+        starts_n = int(np.sum(on & ~prev))
+        restarts = starts_n if (st.started or st.running) else max(0, starts_n - 1)
+        progress = work - j.restart_overhead_h * restarts
+        st.work_done_h += progress
+        st.remaining_h = max(0.0, st.remaining_h - progress)
+        st.restarts += restarts
+        st.started = st.started or bool(on.any())
+        st.running = bool(on[-1]) and st.remaining_h > _TOL
+    for st in carried.states.values():  # passed the deadline unfinished
+        if st.job.deadline_step <= c and st.remaining_h > _TOL:
+            st.failed = True
+
+
+def carry_tariff(g: Grid, carried: Carried, imp: np.ndarray, a: int, c: int, step_h) -> None:
+    """Raise the carried peaks (MW) and add the tier energy (MWh) of the committed import
+    ``imp`` (MW) of steps ``[a, c)``."""
+    for ch in g.peak_charges:
+        sel = imp[ch.steps[a:c]]
+        if sel.size:
+            carried.peak_mw[ch.key] = max(carried.peak_mw.get(ch.key, 0.0), float(sel.max()))
+    cut = tuple(replace(x, steps=x.steps[a:c]) for x in g.energy_tiers)
+    for key, mwh in tier_mwh(cut, step_h, imp).items():
+        carried.tier_mwh[key] = carried.tier_mwh.get(key, 0.0) + mwh
