@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from optimize.price_fix import PriceFixResult, price_fix
+from optimize.problem import SolverOptions
 
 # branch-and-bound nodes of the restart's final MILP (its root only): with the caps lifted
 # it places the jobs that did not fit under them, a MILP as hard as the week's where many
@@ -40,6 +41,16 @@ def peak_columns(m, cm) -> np.ndarray:
     col = cm.column_index()
     cols = [col.get(id(v), -1) for v in m.grid_peak_import_mw.values()]
     return np.array([c for c in cols if c >= 0], dtype=np.int32)
+
+
+def restart_wanted(options: SolverOptions, pf: PriceFixResult, gap: float | None) -> bool:
+    """Whether the start ``pf`` (its proven ``gap``; None without a schedule or a bound)
+    meets the restart: the restart on, the LP's values to cap at, and the start not proven
+    within ``mip_rel_gap`` (``optimize.solving._restart_capped``; with two threads
+    ``optimize.restart_ahead`` starts it early by the same rule)."""
+    if not options.peak_cap_restart or gap is None or pf.lp_values is None:
+        return False
+    return gap > options.mip_rel_gap
 
 
 def capped_restart(

@@ -21,13 +21,14 @@ use_threads``).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
 import numpy as np
 
 from optimize.highs import CompiledModel, second_highs
-from optimize.peak_cap import capped_restart, peak_columns
+from optimize.peak_cap import capped_restart, peak_columns, restart_wanted
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
@@ -69,12 +70,7 @@ class RestartAhead:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return PriceFixResult(
-            self._result.values,
-            self._result.objective_usd,
-            self._result.bound_usd,
-            time.perf_counter() - t0,
-        )
+        return dataclasses.replace(self._result, seconds=time.perf_counter() - t0)
 
     def close(self) -> None:
         """Stop the restart at its next step if it still runs, and wait for that."""
@@ -88,18 +84,17 @@ def restart_ahead(
     m,
     options: SolverOptions,
     pf: PriceFixResult,
-    gap: float,
+    gap: float | None,
     time_limit_s: float | None,
 ) -> RestartAhead | None:
     """A ``RestartAhead`` on a second ``Highs`` beside ``h`` (``time_limit_s``: the
-    restart's) from price-fix's result ``pf`` (its proven ``gap``) where the restart may
-    be needed: two threads or more, the restart on, a start not proven within
-    ``mip_rel_gap``, the LP's values and a demand charge's peak to cap; else None."""
-    if options.threads < 2 or not options.peak_cap_restart:
+    restart's) from price-fix's result ``pf`` (its proven ``gap``; None without a
+    schedule or a bound) where the restart may be needed: two threads or more, the
+    restart wanted (``peak_cap.restart_wanted``) and a demand charge's peak to cap; else
+    None."""
+    if options.threads < 2 or not restart_wanted(options, pf, gap):
         return None
-    if pf.values is None or pf.bound_usd is None or pf.lp_values is None:
-        return None
-    if gap <= options.mip_rel_gap or not len(peak_columns(m, cm)):
+    if not len(peak_columns(m, cm)):
         return None
     own = second_highs(h, cm, options)
     return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis)

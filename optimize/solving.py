@@ -38,7 +38,7 @@ from optimize.highs import (
     set_start,
 )
 from optimize.model import build_model
-from optimize.peak_cap import capped_restart
+from optimize.peak_cap import capped_restart, restart_wanted
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
 from optimize.probing import ProbeResult, probe_bound
 from optimize.problem import Problem, SolverOptions
@@ -142,11 +142,7 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     With two threads the restart starts at once on a second ``Highs`` and runs beside the
     edge search and the root probe (``optimize.restart_ahead``); it is the same restart
     (both start from the LP's basis), used or stopped by the same rule."""
-    ahead = None
-    if pf.values is not None and pf.bound_usd is not None:
-        limit = options.time_limit_s
-        limit = None if limit is None else START_SHARE * limit
-        ahead = restart_ahead(h, cm, m, options, pf, _start_gap(cm, pf)[1], limit)
+    ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), _start_limit_s(options))
     try:
         pf, root = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
         restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead)
@@ -170,7 +166,6 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
     basis, gap = _start_gap(cm, pf)
     if gap <= options.mip_rel_gap:
         return pf
-    limit = options.time_limit_s
     es = edge_search(
         h,
         cm,
@@ -182,7 +177,7 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
         rel_gap=options.mip_rel_gap,
         abs_gap_usd=EDGE_GAP * basis,
         node_limit=EDGE_NODE_LIMIT,
-        time_limit_s=None if limit is None else START_SHARE * limit,
+        time_limit_s=_start_limit_s(options),
         prove=prove,
     )
     return _cheaper_start(pf, es)
@@ -204,15 +199,12 @@ def _restart_capped(
     gap are probed as they come (``_ProbeIncumbents``, going on from the root's probe
     ``root``); one proven is the answer. Also returns the probe a later one may go on
     from (``root`` where none ran)."""
-    if not options.peak_cap_restart or pf.values is None or pf.bound_usd is None:
+    if not restart_wanted(options, pf, _proven_gap(cm, pf)):
         return pf, root
-    if pf.lp_values is None or _start_gap(cm, pf)[1] <= options.mip_rel_gap:
-        return pf, root
-    limit = options.time_limit_s
-    limit = None if limit is None else START_SHARE * limit
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
         rs = ahead.result()
     else:
+        limit = _start_limit_s(options)
         rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit, lp_basis=pf.lp_basis)
     rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
     prove = _ProbeIncumbents(cm, m, options, pf, root)
@@ -320,6 +312,20 @@ def _start_gap(cm: CompiledModel, pf: PriceFixResult) -> tuple[float, float]:
     answer would report them."""
     basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
     return basis, relative_gap(pf.objective_usd, pf.bound_usd, basis)
+
+
+def _proven_gap(cm: CompiledModel, pf: PriceFixResult) -> float | None:
+    """The start's proven gap (``_start_gap``); None without a schedule or a bound."""
+    if pf.values is None or pf.bound_usd is None:
+        return None
+    return _start_gap(cm, pf)[1]
+
+
+def _start_limit_s(options: SolverOptions) -> float | None:
+    """The time limit of a step that improves the start: ``START_SHARE`` of the solve's
+    (None: none)."""
+    limit = options.time_limit_s
+    return None if limit is None else START_SHARE * limit
 
 
 def _report_start(label: str, cm: CompiledModel, pf: PriceFixResult, seconds: float) -> None:

@@ -145,6 +145,18 @@ def test_an_old_summarys_demand_charge_keeps_its_rate():
     ) in text
 
 
+def _grid_with(n: int, peak_charges: tuple) -> optimize.Grid:
+    """``n`` hourly steps of a 100 MW connection at 50 USD/MWh with ``peak_charges``."""
+    return optimize.Grid(
+        import_max_mw=np.full(n, 100.0),
+        export_max_mw=np.zeros(n),
+        import_price_usd_per_mwh=np.full(n, 50.0),
+        export_price_usd_per_mwh=np.zeros(n),
+        carbon_g_per_kwh=np.zeros(n),
+        peak_charges=peak_charges,
+    )
+
+
 def _alerts_case():
     """Four days in Dallas across August's end (72 h in August, 24 in September), a flat
     8 USD/kW-month charge and two alert days in August: the demand-charge summary and the
@@ -157,14 +169,7 @@ def _alerts_case():
         optimize.PeakCharge("cp_alert@2023-08-29", EXPECTED_LINE, 3_125.0, day == 0),
         optimize.PeakCharge("cp_alert@2023-08-31", EXPECTED_LINE, 5_000.0, day == 2),
     )
-    grid = optimize.Grid(
-        import_max_mw=np.full(96, 100.0),
-        export_max_mw=np.zeros(96),
-        import_price_usd_per_mwh=np.full(96, 50.0),
-        export_price_usd_per_mwh=np.zeros(96),
-        carbon_g_per_kwh=np.zeros(96),
-        peak_charges=(*flats, *alerts),
-    )
+    grid = _grid_with(96, (*flats, *alerts))
     dc = demand_charge_summary(grid, index, CHICAGO, "prorated", imp)
     expected_usd = 3_125.0 * imp[day == 0].max() + 5_000.0 * imp[day == 2].max()
     return dc, planning_estimates(grid, imp), expected_usd
@@ -208,14 +213,7 @@ def test_the_demand_charge_rate_is_the_tariffs_across_a_half_hour_zones_month_en
     start = pd.Timestamp("2023-08-30T00:30", tz=KOLKATA)
     index = pd.date_range(start, periods=72, freq="h").tz_convert("UTC")
     flats = flat_demand_charges(index, KOLKATA, 1.0, rate, "prorated")
-    grid = optimize.Grid(
-        import_max_mw=np.full(72, 100.0),
-        export_max_mw=np.zeros(72),
-        import_price_usd_per_mwh=np.full(72, 50.0),
-        export_price_usd_per_mwh=np.zeros(72),
-        carbon_g_per_kwh=np.zeros(72),
-        peak_charges=flats,
-    )
+    grid = _grid_with(72, flats)
     dc = demand_charge_summary(grid, index, KOLKATA, "prorated", np.full(72, 20.0))
     assert [m["month"] for m in dc["months"]] == ["2023-08", "2023-09"]
     assert [c["usd_per_kw_month"] for m in dc["months"] for c in m["charges"]] == [rate, rate]
