@@ -242,8 +242,9 @@ class StopAtGap:
         self.reached = False
         self._last_s = float("inf")  # HiGHS's run clock at the last interrupt callback
 
-    def mark(self, objective: float, basis_usd: float) -> None:
-        """Note an incumbent of ``objective`` with gap basis ``basis_usd``."""
+    def mark(self, objective: float, basis_usd: float, solution=None) -> None:
+        """Note an incumbent of ``objective`` with gap basis ``basis_usd`` (``solution``,
+        its columns, is for a stop that keeps them: ``optimize.probe_beside``)."""
         if self.bound_usd is not None:
             gap = relative_gap(objective, self.bound_usd, basis_usd)
             self.reached = gap <= self.rel_gap
@@ -258,12 +259,16 @@ class StopAtGap:
         self.mark(objective, basis)
 
     def interrupt(self, e) -> None:
+        self.clear_stale(e)
+        if self.reached:
+            e.interrupt()
+
+    def clear_stale(self, e) -> None:
+        """Clear the interrupt flag at the first interrupt callback of a run."""
         run_s = float(e.data_out.running_time)
         if run_s < self._last_s:  # a new run: an earlier run's flag is stale
             e.interrupt(False)
         self._last_s = run_s
-        if self.reached:
-            e.interrupt()
 
 
 def prepare_compiler() -> None:

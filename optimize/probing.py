@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -340,27 +341,48 @@ def probe_bound(
     than the lower target is cheaper than the first, so the first search's fixings and
     open nodes' bounds hold (``_Tree.retarget``); the result is then not that of a search
     from the root, but as valid. A higher target starts from the root."""
+    budget = (max_probes, max_nodes)
+    return prepared_probe(cm, options, jobs, target_usd, budget, lp_basis, resume)()
+
+
+def prepared_probe(
+    cm: CompiledModel,
+    options: SolverOptions,
+    jobs: list,
+    target_usd: float,
+    budget: tuple[int, int],
+    lp_basis: highspy.HighsBasis | None = None,
+    resume: ProbeResult | None = None,
+) -> Callable[[], ProbeResult]:
+    """``probe_bound`` in two parts: this sets the search up (its ``Highs`` object made
+    here, on the thread whose output is muted: ``optimize.highs.new_highs``) and returns
+    the search, which may run on another thread. ``budget``: (disjunctions, nodes)."""
     t0 = time.perf_counter()
+    max_probes, max_nodes = budget
     tree = resume.search if resume is not None else None
     if tree is not None and tree.max_probes == max_probes and target_usd <= tree.lp.target_usd:
         tree.retarget(float(target_usd))
     else:
-        tree = _Tree(_Relaxation(cm, options, target_usd), cm, jobs, (max_probes, max_nodes))
+        tree = _Tree(_Relaxation(cm, options, target_usd), cm, jobs, budget)
         tree.push(-np.inf, {}, lp_basis)
     tree.max_nodes = max_nodes
-    tree.run()
-    proven = not tree.open and tree.schedule is None
-    bound = tree.bound_usd(target_usd)
-    found = tree.schedule
-    return ProbeResult(
-        proven,
-        bound,
-        target_usd,
-        tree.probes,
-        tree.fixings,
-        tree.nodes,
-        time.perf_counter() - t0,
-        None if found is None else found[0],
-        None if found is None else found[1],
-        tree if tree.can_go_on() else None,
-    )
+    setup_s = time.perf_counter() - t0
+
+    def search() -> ProbeResult:
+        t1 = time.perf_counter()
+        tree.run()
+        found = tree.schedule
+        return ProbeResult(
+            not tree.open and found is None,
+            tree.bound_usd(target_usd),
+            target_usd,
+            tree.probes,
+            tree.fixings,
+            tree.nodes,
+            setup_s + time.perf_counter() - t1,
+            None if found is None else found[0],
+            None if found is None else found[1],
+            tree if tree.can_go_on() else None,
+        )
+
+    return search

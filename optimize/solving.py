@@ -27,7 +27,6 @@ from optimize.errors import SolveError
 from optimize.highs import (
     CompiledModel,
     HighsResult,
-    StopAtGap,
     compile_model,
     gap_basis_usd,
     load_solution,
@@ -37,10 +36,12 @@ from optimize.highs import (
     run_highs,
     set_start,
 )
+from optimize.milp_from_start import milp_after_start
 from optimize.model import build_model
 from optimize.peak_cap import capped_restart, restart_wanted
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
-from optimize.probing import ProbeResult, probe_bound
+from optimize.probe_beside import ProbeBeside
+from optimize.probing import ProbeResult, prepared_probe, probe_bound
 from optimize.problem import Problem, SolverOptions
 from optimize.ranges import extremes
 from optimize.restart_ahead import RestartAhead, restart_ahead
@@ -117,7 +118,9 @@ def solve_compiled(
     if start_on:
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":
-        pf = _improve_start(h, cm, m, options, pf)
+        pf, answer = _last_probe(h, cm, m, options, *_improve_start(h, cm, m, options, pf))
+        if answer is not None:
+            return answer
     basis = None
     if pf.values is not None:
         basis, gap = _start_gap(cm, pf)
@@ -129,7 +132,7 @@ def solve_compiled(
             result.gap_basis = basis
             return result, pf.values
         set_start(h, pf.values)
-    return _milp_after_start(h, cm, options, pf, basis), None
+    return milp_after_start(h, cm, options, pf, basis)
 
 
 def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
@@ -149,10 +152,30 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     finally:
         if ahead is not None:
             ahead.close()
-    # the search goes on from the root's probe (or from the probes of the restart's
-    # incumbents) where the restart leaves the target as it was or lowers it (a cheaper
-    # start) instead of probing the root again
-    return _probe(cm, m, options, restarted, max_nodes=PROBE_NODES, resume=search)[0]
+    return restarted, search
+
+
+def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
+    """The start probed by a search over nodes (``_probe``), and None; with two threads,
+    where the probe runs, HiGHS's MILP runs from the start beside it
+    (``optimize.probe_beside``): its answer, unless the probe proved the start or found a
+    schedule (then the start after the probe, as with one thread). The search goes on from
+    the root's probe (or from the probes of the restart's incumbents, ``search``) where the
+    restart leaves the target as it was or lowers it (a cheaper start) instead of probing
+    the root again."""
+    run = _prepared_probe(cm, m, options, pf, PROBE_NODES, search)
+    if run is None:
+        return pf, None
+    if options.threads < 2:
+        return run()[0], None
+    t0 = time.perf_counter()
+    set_start(h, pf.values)
+    beside = ProbeBeside(run)
+    answer = milp_after_start(h, cm, options, pf, _start_gap(cm, pf)[0], beside)
+    if answer[0] is not None:
+        return pf, answer
+    after = beside.outcome()[0]  # its own time and the MILP's dropped work
+    return dataclasses.replace(after, seconds=pf.seconds + time.perf_counter() - t0), None
 
 
 def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, prove=None):
@@ -232,31 +255,33 @@ def _probe(
     target sits a hair inside the gap, so a proof leaves the gap at ``mip_rel_gap`` or
     below. Also returns the probe's result (None where it did not run), whose search a
     later probe with the same target may go on from (``resume``)."""
+    run = _prepared_probe(cm, m, options, pf, max_nodes, resume)
+    return (pf, None) if run is None else run()
+
+
+def _prepared_probe(cm, m, options: SolverOptions, pf: PriceFixResult, max_nodes: int, resume):
+    """``_probe`` set up on this thread, to run here or on another (``ProbeBeside``);
+    None where it would not run."""
     if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None:
-        return pf, None
+        return None
     basis, gap = _start_gap(cm, pf)
-    if gap <= options.mip_rel_gap:
-        return pf, None
-    jobs = job_columns(m, cm)
+    jobs = job_columns(m, cm) if gap > options.mip_rel_gap else None
     if not jobs:
-        return pf, None
+        return None
     target = pf.objective_usd - (1 - PROBE_MARGIN) * options.mip_rel_gap * basis
-    probe = probe_bound(
-        cm,
-        options,
-        jobs,
-        target,
-        max_probes=options.probe_limit,
-        max_nodes=max_nodes,
-        lp_basis=pf.lp_basis,
-        resume=resume,
-    )
-    bound = max(pf.bound_usd, probe.bound_usd)
-    out = dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
-    if probe.values is not None and probe.objective_usd < pf.objective_usd:
-        out = dataclasses.replace(out, values=probe.values, objective_usd=probe.objective_usd)
-    _report_start("probe", cm, out, probe.seconds)
-    return out, probe
+    budget = (options.probe_limit, max_nodes)
+    search = prepared_probe(cm, options, jobs, target, budget, pf.lp_basis, resume)
+
+    def run() -> tuple[PriceFixResult, ProbeResult]:
+        probe = search()
+        bound = max(pf.bound_usd, probe.bound_usd)
+        out = dataclasses.replace(pf, bound_usd=bound, seconds=pf.seconds + probe.seconds)
+        if probe.values is not None and probe.objective_usd < pf.objective_usd:
+            out = dataclasses.replace(out, values=probe.values, objective_usd=probe.objective_usd)
+        _report_start("probe", cm, out, probe.seconds)
+        return out, probe
+
+    return run
 
 
 class _ProbeIncumbents:
@@ -347,96 +372,6 @@ def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
     if seed.values is None or (pf.values is not None and pf.objective_usd <= seed.objective_usd):
         return out
     return dataclasses.replace(out, values=seed.values, objective_usd=seed.objective_usd)
-
-
-class _AbsGapOfIncumbent:
-    """HiGHS's improving-solution callback that sets ``mip_abs_gap`` to ``rel_gap`` of
-    each new incumbent's gap basis. HiGHS reads the option when it takes the incumbent
-    (the callback runs first) and prunes every node that cannot beat it by more: the
-    search stops once the gap is within ``rel_gap`` of the basis the answer reports.
-    Without it the abs gap stays the start's, and a cheaper incumbent with a smaller
-    basis stopped HiGHS short of the gap, costing a second run from scratch (R1's Pareto
-    point at 3,194.5 t: 13.5 s, then 22.2 s more).
-
-    ``bound_usd``: a bound proven before the MILP (the LP's, or the probe's, often above
-    HiGHS's own root bound). An incumbent within ``rel_gap`` of it is proven already: the
-    MIP-interrupt callback (``interrupt``, ``optimize.highs.StopAtGap``) then stops HiGHS
-    (``proven``)."""
-
-    def __init__(
-        self, h, cm: CompiledModel, rel_gap: float, abs_gap0: float, bound_usd: float | None
-    ) -> None:
-        self.h, self.cm, self.rel_gap, self.abs_gap0 = h, cm, rel_gap, abs_gap0
-        self.stop = StopAtGap(cm, bound_usd, rel_gap)
-        self.interrupt = self.stop.interrupt
-
-    @property
-    def proven(self) -> bool:
-        return self.stop.reached
-
-    def __call__(self, e) -> None:
-        d = e.data_out
-        objective = float(d.objective_function_value)
-        basis = gap_basis_usd(self.cm, d.mip_solution, objective)
-        self.h.setOptionValue("mip_abs_gap", max(self.abs_gap0, self.rel_gap * basis))
-        progress.follow_gap_basis(self.h, basis)  # the progress lines report the same gap
-        self.stop.mark(objective, basis)
-
-
-def _run_to_gap(h, cm: CompiledModel, rel_gap: float, pf, basis, abs_gap0: float) -> HighsResult:
-    """Run HiGHS until the gap is within ``rel_gap`` of the gap basis (the start's, then
-    each incumbent's: ``_AbsGapOfIncumbent``). An answer left above ``rel_gap`` all the
-    same (a rounding of HiGHS's last bound) runs on from that answer. The bound found
-    before (``pf.bound_usd``: the LP relaxation's, or the probe's) is valid too: the better
-    of the two counts, and an incumbent within ``rel_gap`` of it stops HiGHS."""
-    spent_s = 0.0
-    follow = _AbsGapOfIncumbent(h, cm, rel_gap, abs_gap0, pf.bound_usd)
-    h.cbMipImprovingSolution.subscribe(follow)
-    h.cbMipInterrupt.subscribe(follow.interrupt)
-    try:
-        for _ in range(3):
-            if basis is not None:
-                h.setOptionValue("mip_abs_gap", max(abs_gap0, rel_gap * basis))
-            res = run_highs(h, True, cm, gap_basis_hint_usd=basis)
-            res.solve_s += spent_s
-            if pf.bound_usd is not None and (res.bound is None or pf.bound_usd > res.bound):
-                res.bound = pf.bound_usd
-                if res.gap_basis is not None:
-                    res.mip_gap = relative_gap(res.objective, res.bound, res.gap_basis)
-            if _stopped_proven(h, follow, res, rel_gap):
-                res.status = "optimal"
-            if res.status != "optimal" or res.gap_basis is None or res.mip_gap <= rel_gap:
-                return res
-            spent_s, basis = res.solve_s, res.gap_basis
-            set_start(h, h.getSolution().col_value)
-        return res
-    finally:
-        h.cbMipImprovingSolution.unsubscribe(follow)
-        h.cbMipInterrupt.unsubscribe(follow.interrupt)
-
-
-def _stopped_proven(h, follow: _AbsGapOfIncumbent, res: HighsResult, rel_gap: float) -> bool:
-    """Whether ``follow`` stopped HiGHS at an answer proven within ``rel_gap`` by the bound
-    found before the MILP (its status is then HiGHS's "interrupted")."""
-    interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
-    return interrupted and follow.proven and res.gap_basis is not None and res.mip_gap <= rel_gap
-
-
-def _milp_after_start(h, cm: CompiledModel, options: SolverOptions, pf, basis) -> HighsResult:
-    """HiGHS's MILP from the price-fix start: the time limit is shared with the heuristic,
-    and HiGHS also stops once the gap is within ``mip_rel_gap`` of its incumbent's gap
-    basis (``mip_abs_gap``, the start's and then each incumbent's: ``_run_to_gap``)."""
-    if options.time_limit_s is not None:  # heuristic and MILP share the limit
-        h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
-    abs_gap0 = float(h.getOptionValue("mip_abs_gap")[1])
-    try:
-        res = _run_to_gap(h, cm, options.mip_rel_gap, pf, basis, abs_gap0)
-    finally:
-        h.setOptionValue("mip_abs_gap", abs_gap0)
-        if options.time_limit_s is not None:
-            h.setOptionValue("time_limit", float(options.time_limit_s))
-    res.solve_s += pf.seconds
-    return res
 
 
 def solve_model(

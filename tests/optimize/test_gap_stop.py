@@ -17,7 +17,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 import optimize.progress as progress
-from optimize import solving
+from optimize import milp_from_start
 from optimize.highs import StopAtGap, compile_model, gap_basis_usd, make_highs, set_start
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
@@ -58,14 +58,14 @@ def test_milp_stops_within_the_gap_of_its_answer_basis_in_one_run(monkeypatch):
     h, cm, pf, basis = _start(REL_GAP)
     start = pf.values
     runs = []
-    real_run = solving.run_highs
+    real_run = milp_from_start.run_highs
 
     def counted(*args, **kwargs):
         runs.append(1)
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(solving, "run_highs", counted)
-    res = solving._run_to_gap(h, cm, REL_GAP, pf, basis, 1e-6)
+    monkeypatch.setattr(milp_from_start, "run_highs", counted)
+    res, _ = milp_from_start.run_to_gap(h, cm, REL_GAP, pf, basis, 1e-6)
     assert res.status == "optimal"
     assert res.objective == 172.0
     assert res.gap_basis == res.objective  # a pure cost: the basis is the answer's cost
@@ -86,7 +86,7 @@ def test_progress_lines_measure_the_gap_against_the_incumbent_basis(monkeypatch)
     h, cm, pf, basis = _start(0.0)
     stream = io.StringIO()
     with progress.solve_progress(True, stream):
-        res = solving._run_to_gap(h, cm, 0.0, pf, basis, 1e-6)
+        res, _ = milp_from_start.run_to_gap(h, cm, 0.0, pf, basis, 1e-6)
     assert res.objective == 172.0
     line = re.compile(r"bound ([\d,]+) USD · incumbent ([\d,]+) USD · gap (\d+\.\d\d) %")
     figures = [
@@ -109,7 +109,7 @@ def test_a_bound_found_before_the_milp_stops_it_at_the_first_answer_it_proves():
     for label, bound in (("none", None), ("optimum", 172.0), ("low", 100.0)):
         h, cm, pf, basis = _start(0.01)
         pf = PriceFixResult(pf.values, pf.objective_usd, bound)
-        res = solving._run_to_gap(h, cm, 0.01, pf, basis, 1e-6)
+        res, _ = milp_from_start.run_to_gap(h, cm, 0.01, pf, basis, 1e-6)
         runs[label] = (res, h.getInfo().mip_node_count)
     res, nodes = runs["optimum"]
     assert (res.status, res.objective, res.bound, nodes) == ("optimal", 172.0, 172.0, 0)
