@@ -166,7 +166,7 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
     run = _prepared_probe(cm, m, options, pf, PROBE_NODES, search)
     if run is None:
         return pf, None
-    if options.threads < 2:
+    if not _probe_beside_wanted(options):
         return run()[0], None
     t0 = time.perf_counter()
     set_start(h, pf.values)
@@ -176,6 +176,11 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
         return pf, answer
     after = beside.outcome()[0]  # its own time and the MILP's dropped work
     return dataclasses.replace(after, seconds=pf.seconds + time.perf_counter() - t0), None
+
+
+def _probe_beside_wanted(options: SolverOptions) -> bool:
+    """The last probe runs beside the MILP with two threads or more."""
+    return options.threads >= 2
 
 
 def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, prove=None):

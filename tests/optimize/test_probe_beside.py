@@ -16,10 +16,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from optimize import milp_from_start
-from optimize.highs import compile_model
+from optimize import milp_from_start, probe_beside, solving
+from optimize.highs import compile_model, new_highs
 from optimize.price_fix import PriceFixResult
 from optimize.probe_beside import HistoryStop, ProbeBeside
+from optimize.problem import SolverOptions
+from tests.optimize.small_problems import random_day
 from tests.optimize.test_gap_stop import _cover_model, _start
 
 
@@ -201,3 +203,43 @@ def test_a_run_that_reaches_the_stop_it_started_with_waits_there_for_the_probe()
     # a probe's bound below the one before keeps the one before
     interrupted, stop = _replay(160.0, None, bound_before_usd=170.0)
     assert interrupted == 5 and stop.stop_at == 5 and stop.bound_usd == 170.0
+
+
+@pytest.fixture
+def _pool_of_one_after():
+    """Leave HiGHS's process-wide pool at one thread, as the other tests expect it."""
+    yield
+    new_highs(threads=1)
+
+
+@pytest.mark.usefixtures("_pool_of_one_after")
+@pytest.mark.parametrize(
+    ("seed", "ending"), [(3, "dropped"), (8, "dropped"), (0, "own"), (4, "own")]
+)
+def test_a_two_thread_solve_is_the_same_whenever_the_probe_ends(monkeypatch, seed, ending):
+    """``optimize.solve`` with two threads on random days (demand charge 1,000 USD/MW, 1 %
+    gap) reaches the last probe beside the MILP, where the probe proves the start after
+    HiGHS's first callbacks ("dropped": seeds 3 and 8) or HiGHS ends on its own first
+    ("own"); the probe ending first, last or on its thread gives the dispatch of the probe
+    run first and the MILP after it."""
+    endings = []
+    settle = HistoryStop.settle
+
+    def noted(self):
+        if not self.settled:
+            out = settle(self)
+            endings.append("dropped" if self.dropped else "own" if self.stop_at is None else "at")
+            return out
+        return settle(self)
+
+    monkeypatch.setattr(probe_beside.HistoryStop, "settle", noted)
+    answers = []
+    for kind in (None, ProbeBeside, _Early, _Late):  # None: the probe, then the MILP
+        beside = kind is not None
+        monkeypatch.setattr(solving, "_probe_beside_wanted", lambda options, b=beside: b)
+        monkeypatch.setattr(solving, "ProbeBeside", kind)
+        d = solving.solve(random_day(seed, demand=1000.0), SolverOptions(threads=2))
+        figures = (d.status, d.objective_usd, d.bound_usd, d.mip_gap)
+        answers.append((figures, {k: v.tolist() for k, v in d.series.items()}))
+    assert all(answer == answers[0] for answer in answers[1:])
+    assert endings == [ending] * 3, endings  # the late probe's: settled after HiGHS's run
