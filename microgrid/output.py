@@ -65,9 +65,7 @@ def _iso_z(index: pd.DatetimeIndex | pd.Series) -> list[str]:
 
 def timeseries_for_file(ts: pd.DataFrame) -> pd.DataFrame:
     """The time series with `timestamp_utc` as its first column in ISO 8601 with Z (CSV)."""
-    out = _without_negative_zero(ts.reset_index(drop=True))
-    out.insert(0, TIME_COLUMN, _iso_z(ts.index))
-    return out
+    return _with_time_column(_without_negative_zero(ts.reset_index(drop=True)), _iso_z(ts.index))
 
 
 def timeseries_for_parquet(ts: pd.DataFrame) -> pd.DataFrame:
@@ -75,9 +73,16 @@ def timeseries_for_parquet(ts: pd.DataFrame) -> pd.DataFrame:
     timestamp (timestamp[us, tz=UTC]): a column, as in the CSV, not the index, so every
     parquet reader sees the same table; microseconds, the unit all of them read (Spark does
     not read nanoseconds), and exact for step starts in whole seconds."""
-    out = _without_negative_zero(ts.reset_index(drop=True))
-    out.insert(0, TIME_COLUMN, ts.index.tz_convert("UTC").as_unit("us"))
-    return out
+    times = ts.index.tz_convert("UTC").as_unit("us")
+    return _with_time_column(_without_negative_zero(ts.reset_index(drop=True)), times)
+
+
+def _with_time_column(out: pd.DataFrame, times) -> pd.DataFrame:
+    """``out`` with ``times`` as its first column, ``TIME_COLUMN``: joined in one step, as
+    inserting a column into a wide frame (a year's hundreds of job columns) made pandas
+    warn of a fragmented frame on the user's terminal."""
+    first = pd.DataFrame({TIME_COLUMN: times}, index=out.index)
+    return pd.concat([first, out], axis=1)
 
 
 def _without_negative_zero(frame: pd.DataFrame) -> pd.DataFrame:

@@ -58,6 +58,10 @@ class Solver(Strict):
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).
     window_h: int | None = Field(default=None, gt=0, le=24 * MAX_PERIOD_DAYS)
     overlap_h: int = Field(default=0, ge=0, le=24 * MAX_PERIOD_DAYS)
+    # Where the windows start: every window_h hours from the period start, or from the
+    # jobs' weeks (Monday 00:00 local, the first window up to the first one): a weekly job
+    # then never straddles a window's commit (microgrid/dispatch.py, window_starts)
+    window_anchor: Literal["period_start", "job_week"] = "period_start"
 
 
 class Network(Strict):
