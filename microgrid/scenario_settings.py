@@ -63,6 +63,12 @@ class Solver(Strict):
     # then never straddles a window's commit (microgrid/dispatch.py, window_starts)
     window_anchor: Literal["period_start", "job_week"] = "period_start"
 
+    @model_validator(mode="after")
+    def _anchor_needs_windows(self) -> Solver:
+        if self.window_anchor == "job_week" and self.window_h is None:
+            raise ValueError("window_anchor job_week needs window_h (rolling windows)")
+        return self
+
 
 class Network(Strict):
     """pandapower network parameters; see docs/network.md for values and sources."""

@@ -87,3 +87,10 @@ def test_an_unknown_anchor_is_one_line_naming_the_field(write_scenario, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "solver.window_anchor" in err[0], err
+
+
+def test_the_job_week_anchor_without_windows_is_one_line(write_scenario, capsys):
+    path = write_scenario(**{"solver.window_anchor": "job_week"})
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "window_h" in err[0] and "solver" in err[0], err
