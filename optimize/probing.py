@@ -54,6 +54,7 @@ cuts (about 4 s; docs/model_jobs.md).
 from __future__ import annotations
 
 import heapq
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,10 +192,15 @@ class _Tree:
         self.schedule: tuple[float, np.ndarray] | None = None
         self.root_usd: float | None = None  # the root's LP objective
         self.halted = False  # an LP not solved ended the search: it cannot go on
+        self.cancel: threading.Event | None = None  # set: stop at the next disjunction
 
     def push(self, bound_usd: float, fixings: dict[int, float], basis) -> None:
         heapq.heappush(self.open, _Node(bound_usd, self.seq, fixings, basis))
         self.seq += 1
+
+    def cancelled(self) -> bool:
+        """The caller gave up on the search (``prepared_probe``'s ``cancel``)."""
+        return self.cancel is not None and self.cancel.is_set()
 
     def spent(self) -> bool:
         """The budget of disjunctions or of nodes is used up."""
@@ -228,7 +234,7 @@ class _Tree:
         """Take the open nodes best bound first and probe each, until none is left, the
         budget is spent, a schedule is found, or the search is too slow (``slow``)."""
         while self.open and not self.spent() and self.schedule is None:
-            if self.slow():
+            if self.slow() or self.cancelled():
                 return
             node = heapq.heappop(self.open)
             self.nodes += 1
@@ -262,7 +268,7 @@ class _Tree:
                 return
             best = None  # (weaker side's bound, column, off side, on side)
             for col in cols[:CANDIDATES]:
-                if self.probes >= self.max_probes:
+                if self.probes >= self.max_probes or self.cancelled():
                     self.push(z, fixings, basis)  # left open with its own bound
                     return
                 tried.add(col)
@@ -353,10 +359,13 @@ def prepared_probe(
     budget: tuple[int, int],
     lp_basis: highspy.HighsBasis | None = None,
     resume: ProbeResult | None = None,
+    cancel: threading.Event | None = None,
 ) -> Callable[[], ProbeResult]:
     """``probe_bound`` in two parts: this sets the search up (its ``Highs`` object made
     here, on the thread whose output is muted: ``optimize.highs.new_highs``) and returns
-    the search, which may run on another thread. ``budget``: (disjunctions, nodes)."""
+    the search, which may run on another thread. ``budget``: (disjunctions, nodes).
+    ``cancel``: once set, the search stops at its next disjunction with a result that is
+    valid but worth nothing (for a caller that gives up: a Ctrl-C beside it)."""
     t0 = time.perf_counter()
     max_probes, max_nodes = budget
     tree = resume.search if resume is not None else None
@@ -365,7 +374,7 @@ def prepared_probe(
     else:
         tree = _Tree(_Relaxation(cm, options, target_usd), cm, jobs, budget)
         tree.push(-np.inf, {}, lp_basis)
-    tree.max_nodes = max_nodes
+    tree.max_nodes, tree.cancel = max_nodes, cancel
     setup_s = time.perf_counter() - t0
 
     def search() -> ProbeResult:

@@ -13,6 +13,7 @@ Timings: ``build_s`` covers ``build_model`` and the compilation to standard form
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 import highspy
@@ -164,7 +165,8 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
     the root's probe (or from the probes of the restart's incumbents, ``search``) where the
     restart leaves the target as it was or lowers it (a cheaper start) instead of probing
     the root again."""
-    run = _prepared_probe(cm, m, options, pf, PROBE_NODES, search)
+    cancel = threading.Event()
+    run = _prepared_probe(cm, m, options, pf, PROBE_NODES, search, cancel)
     if run is None:
         return pf, None
     if not _probe_beside_wanted(options):
@@ -172,7 +174,11 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
     t0 = time.perf_counter()
     set_start(h, pf.values)
     beside = ProbeBeside(run)
-    answer = milp_after_start(h, cm, options, pf, _start_gap(cm, pf)[0], beside)
+    try:
+        answer = milp_after_start(h, cm, options, pf, _start_gap(cm, pf)[0], beside)
+    except BaseException:
+        cancel.set()  # a Ctrl-C or an error in the MILP: the probe stops at its next step
+        raise
     if answer[0] is not None:
         return pf, answer
     after = beside.outcome()[0]  # its own time and the MILP's dropped work
@@ -265,9 +271,11 @@ def _probe(
     return (pf, None) if run is None else run()
 
 
-def _prepared_probe(cm, m, options: SolverOptions, pf: PriceFixResult, max_nodes: int, resume):
-    """``_probe`` set up on this thread, to run here or on another (``ProbeBeside``);
-    None where it would not run."""
+def _prepared_probe(
+    cm, m, options: SolverOptions, pf: PriceFixResult, max_nodes: int, resume, cancel=None
+):
+    """``_probe`` set up on this thread, to run here or on another (``ProbeBeside``;
+    ``cancel``: ``probing.prepared_probe``'s); None where it would not run."""
     if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None:
         return None
     basis, gap = _start_gap(cm, pf)
@@ -276,7 +284,7 @@ def _prepared_probe(cm, m, options: SolverOptions, pf: PriceFixResult, max_nodes
         return None
     target = pf.objective_usd - (1 - PROBE_MARGIN) * options.mip_rel_gap * basis
     budget = (options.probe_limit, max_nodes)
-    search = prepared_probe(cm, options, jobs, target, budget, pf.lp_basis, resume)
+    search = prepared_probe(cm, options, jobs, target, budget, pf.lp_basis, resume, cancel)
 
     def run() -> tuple[PriceFixResult, ProbeResult]:
         probe = search()

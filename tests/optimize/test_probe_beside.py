@@ -10,13 +10,14 @@ history must give the stop), or on a thread of its own ("thread").
 
 from __future__ import annotations
 
+import threading
 import time
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from optimize import milp_from_start, probe_beside, solving
+from optimize import milp_from_start, probe_beside, probing, solving
 from optimize.highs import compile_model, new_highs
 from optimize.price_fix import PriceFixResult
 from optimize.probe_beside import HistoryStop, ProbeBeside
@@ -243,3 +244,37 @@ def test_a_two_thread_solve_is_the_same_whenever_the_probe_ends(monkeypatch, see
         answers.append((figures, {k: v.tolist() for k, v in d.series.items()}))
     assert all(answer == answers[0] for answer in answers[1:])
     assert endings == [ending] * 3, endings  # the late probe's: settled after HiGHS's run
+
+
+@pytest.mark.usefixtures("_pool_of_one_after")
+def test_a_ctrl_c_in_the_milp_stops_the_probe_beside_it(monkeypatch):
+    """A KeyboardInterrupt out of the MILP cancels the probe: its thread ends at its next
+    disjunction instead of running out its budget behind the user's back."""
+    started = []
+
+    class _Recorded(ProbeBeside):
+        def __init__(self, search) -> None:
+            super().__init__(search)
+            started.append(self)
+
+    def interrupted(*args, **kwargs):
+        time.sleep(0.05)  # the probe is under way
+        raise KeyboardInterrupt
+
+    side = probing._Relaxation.side
+
+    def slow_side(self, col, value):  # about 8 s for the probe's 200 disjunctions
+        if threading.current_thread().name == "probe-beside":
+            time.sleep(0.02)
+        return side(self, col, value)
+
+    monkeypatch.setattr(probing._Relaxation, "side", slow_side)
+    monkeypatch.setattr(solving, "ProbeBeside", _Recorded)
+    monkeypatch.setattr(solving, "milp_after_start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        solving.solve(random_day(0, demand=1000.0), SolverOptions(threads=2))
+    assert len(started) == 1
+    started[0]._thread.join(timeout=2)
+    assert not started[0]._thread.is_alive()
+    _, probe = started[0].outcome()
+    assert not probe.proven and probe.probes < 20

@@ -4,13 +4,14 @@ at the root alone and as a search over nodes."""
 from __future__ import annotations
 
 import functools
+import threading
 
 import pytest
 
 from optimize.highs import compile_model
 from optimize.model import build_model
 from optimize.price_fix import job_columns
-from optimize.probing import probe_bound
+from optimize.probing import _Relaxation, prepared_probe, probe_bound
 from optimize.problem import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import random_day
@@ -161,3 +162,34 @@ def test_a_resumed_search_from_the_roots_probe():
             assert opt_usd - tol <= on.objective_usd < above, seed
     assert resumed >= 3
     assert lower_proven >= 3
+
+
+def test_a_cancelled_search_stops_at_its_next_disjunction(monkeypatch):
+    """``cancel`` (a caller giving up, e.g. a Ctrl-C beside the probe) stops the search
+    where it is: set before it starts, no disjunction is tried; set from a side's LP
+    on, at most the one under way ends. The search without it runs on."""
+    p, opt_usd, lp_usd = _case(0)
+    m = build_model(p)
+    cm = compile_model(m)
+    jobs = job_columns(m, cm)
+    target = lp_usd + 0.95 * (opt_usd - lp_usd)
+    budget = (2000, 200)
+    cancel = threading.Event()
+    cancel.set()
+    assert prepared_probe(cm, SolverOptions(), jobs, target, budget, cancel=cancel)().probes == 0
+    full = prepared_probe(cm, SolverOptions(), jobs, target, budget)()
+    assert full.probes > 3
+    cancel = threading.Event()
+    search = prepared_probe(cm, SolverOptions(), jobs, target, budget, cancel=cancel)
+    side = _Relaxation.side
+    sides = []
+
+    def counted(self, col, value):  # cancel after the third disjunction's "on" side
+        sides.append(value)
+        if sides.count(1.0) == 3:
+            cancel.set()
+        return side(self, col, value)
+
+    monkeypatch.setattr(_Relaxation, "side", counted)
+    r = search()
+    assert r.probes == 3 and not r.proven
