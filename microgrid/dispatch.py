@@ -17,7 +17,7 @@ import pandas as pd
 import optimize
 from microgrid.assemble import Inputs, build_problem, solver_options, window_mask
 from microgrid.errors import InputError
-from microgrid.jobs import job_anchor
+from microgrid.jobs import job_anchor_local, wall_clock_utc
 from microgrid.scenario import Scenario
 from microgrid.solver_errors import solver_failure
 from microgrid.wall_time import step_of
@@ -233,9 +233,10 @@ def optimize_dispatch(scenario: Scenario, problem: optimize.Problem) -> optimize
 def window_starts(scenario: Scenario, n_steps: int) -> list[int] | None:
     """The steps where rolling windows start with `solver.window_anchor: job_week`: step 0,
     then every `window_h` hours of local wall-clock time from the jobs' anchor (Monday
-    00:00 local of the period's first week, `microgrid.jobs.job_anchor`), as weekly jobs
-    are placed; a window across a clock change is an hour longer or shorter. None with
-    `period_start` (every `window_h` hours from step 0).
+    00:00 local of the period's first week, `microgrid.jobs.job_anchor`), converted as
+    weekly jobs are placed (`microgrid.jobs.wall_clock_utc`); a window across a clock
+    change is an hour longer or shorter. None with `period_start` (every `window_h` hours
+    from step 0).
 
     Why: jobs released on Monday and due within the week then lie inside one window, so
     no job carries work across a commit (the yearly scenario: 38.4 -> 26.1 s and 2.4 %
@@ -245,13 +246,12 @@ def window_starts(scenario: Scenario, n_steps: int) -> list[int] | None:
         return None
     tz = scenario.site.timezone
     start = scenario.to_utc(scenario.period.start)
-    anchor = job_anchor(scenario).tz_convert(tz).tz_localize(None)
+    anchor = job_anchor_local(scenario)
     step = pd.Timedelta(hours=scenario.step_h)
     starts, k = [0], 1
     while True:
-        local = anchor + pd.Timedelta(hours=k * scenario.solver.window_h)
-        at = local.tz_localize(tz, nonexistent="shift_forward", ambiguous=True)
-        s = (at.tz_convert("UTC") - start) // step
+        at = wall_clock_utc(anchor + pd.Timedelta(hours=k * scenario.solver.window_h), tz)
+        s = (at - start) // step
         if s >= n_steps:
             return starts
         if s > starts[-1]:  # (two local hours skipped by a clock change are one step)

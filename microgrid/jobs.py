@@ -215,8 +215,18 @@ def job_anchor(scenario: Scenario) -> pd.Timestamp:
     tz = scenario.site.timezone
     start = scenario.to_utc(scenario.period.start).tz_convert(tz).tz_localize(None)
     monday = (start - pd.Timedelta(days=start.weekday())).normalize()
-    local = monday.tz_localize(tz, nonexistent="shift_forward", ambiguous=True)
-    return local.tz_convert("UTC")
+    return wall_clock_utc(monday, tz)
+
+
+def job_anchor_local(scenario: Scenario) -> pd.Timestamp:
+    """`job_anchor` as local wall-clock time (naive): jobs' hours count from it."""
+    return job_anchor(scenario).tz_convert(scenario.site.timezone).tz_localize(None)
+
+
+def wall_clock_utc(local: pd.Timestamp, tz: str) -> pd.Timestamp:
+    """A local wall-clock time (naive) in zone `tz` as UTC, as jobs are placed: a time the
+    clocks skip moves forward to the change, a repeated one is its first occurrence."""
+    return local.tz_localize(tz, nonexistent="shift_forward", ambiguous=True).tz_convert("UTC")
 
 
 def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
@@ -231,17 +241,13 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
         raise scenario.error(f"{len(jobs):,} jobs, more than the cap of {MAX_JOBS:,}", "jobs")
     tz = scenario.site.timezone
     start, end = scenario.to_utc(scenario.period.start), scenario.to_utc(scenario.period.end)
-    anchor_local = job_anchor(scenario).tz_convert(tz).tz_localize(None)
+    anchor_local = job_anchor_local(scenario)
 
     def place(job: Job, week: int, instance_id: str) -> JobInstance:
         base = anchor_local + pd.Timedelta(weeks=week)
-        rel = (base + pd.Timedelta(hours=job.release_h)).tz_localize(
-            tz, nonexistent="shift_forward", ambiguous=True
-        )
-        ddl = (base + pd.Timedelta(hours=job.deadline_h)).tz_localize(
-            tz, nonexistent="shift_forward", ambiguous=True
-        )
-        return JobInstance(job, instance_id, rel.tz_convert("UTC"), ddl.tz_convert("UTC"))
+        rel = wall_clock_utc(base + pd.Timedelta(hours=job.release_h), tz)
+        ddl = wall_clock_utc(base + pd.Timedelta(hours=job.deadline_h), tz)
+        return JobInstance(job, instance_id, rel, ddl)
 
     if scenario.jobs.repeat == "once":
         placed = [place(j, 0, j.id) for j in jobs]
