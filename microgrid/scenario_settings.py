@@ -52,8 +52,9 @@ class Solver(Strict):
     peak_cap_restart: bool = True
     # HiGHS's threads. From 2 its branch and bound searches with several workers in rounds
     # synchronised in a fixed order, so the answer depends on this number, not on the
-    # machine's cores or load, and a rolling run builds its next window and a start's
-    # restart runs on the second core (docs/model_jobs.md); a sweep case uses this many.
+    # machine's cores or load, and a rolling run builds its next window, a start's
+    # restart and the last probe run on the second core (docs/model_jobs.md); a sweep case
+    # uses this many.
     threads: int = Field(default=1, ge=1, le=64)
     # Rolling horizon for long periods: window and look-ahead in hours (None: one solve).
     window_h: int | None = Field(default=None, gt=0, le=24 * MAX_PERIOD_DAYS)

@@ -357,8 +357,9 @@ class SolverOptions:
     # HiGHS's threads. From 2, its branch and bound runs ceil(1.7 x threads) search workers
     # in rounds that HiGHS synchronises in a fixed order, so the answer depends on this
     # number and not on the machine's cores or load (on one core the same workers take
-    # turns: slower, the same answer). From 2 also: the peak-capped restart runs beside
-    # the edge search (optimize/restart_ahead.py) and a rolling solve builds its next
+    # turns: slower, the same answer). From 2 also (``second_thread``): the peak-capped
+    # restart runs beside the edge search (optimize/restart_ahead.py), the last probe
+    # beside the MILP (optimize/probe_beside.py), and a rolling solve builds its next
     # window while one solves (optimize/window_prebuild.py), on a second Python thread.
     # 1: one worker, the reference search; no "automatic" (0), which would size the search
     # by the machine (docs/model_jobs.md)
@@ -410,6 +411,12 @@ class SolverOptions:
             raise ValueError("SolverOptions.probe_limit must be >= 0")
         if not (self.threads >= 1 and int(self.threads) == self.threads):
             raise ValueError("SolverOptions.threads must be an integer >= 1")
+
+    @property
+    def second_thread(self) -> bool:
+        """Work that needs nothing of what runs beside it goes to a second Python thread
+        (``threads`` from 2; see that field)."""
+        return self.threads >= 2
 
 
 SOLVE_METHODS = ("milp", "price-fix")

@@ -92,7 +92,7 @@ def restart_ahead(
     schedule or a bound) where the restart may be needed: two threads or more, the
     restart wanted (``peak_cap.restart_wanted``) and a demand charge's peak to cap; else
     None."""
-    if options.threads < 2 or not restart_wanted(options, pf, gap):
+    if not options.second_thread or not restart_wanted(options, pf, gap):
         return None
     if not len(peak_columns(m, cm)):
         return None

@@ -149,7 +149,7 @@ def _pipeline(problem: Problem, options: SolverOptions) -> Iterator[Prebuilder |
     terms depend on every committed step); else None. The model of a pipelined run holds
     the carried state in columns (``optimize.carried_state``), the windows built ahead or
     not, so that both give the same arrays."""
-    if options.threads < 2 or problem.dr_program is not None:
+    if not options.second_thread or problem.dr_program is not None:
         yield None
         return
     with state_columns(), Prebuilder() as pre:

@@ -186,8 +186,9 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
 
 
 def _probe_beside_wanted(options: SolverOptions) -> bool:
-    """The last probe runs beside the MILP with two threads or more."""
-    return options.threads >= 2
+    """The last probe runs beside the MILP (``SolverOptions.second_thread``; a test
+    switches it off to get the one-after-the-other order with the same HiGHS threads)."""
+    return options.second_thread
 
 
 def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult, prove=None):
