@@ -240,7 +240,7 @@ def window_starts(scenario: Scenario, n_steps: int) -> list[int] | None:
 
     Why: jobs released on Monday and due within the week then lie inside one window, so
     no job carries work across a commit (the yearly scenario: 38.4 -> 26.1 s and 2.4 %
-    cheaper, docs/model_jobs.md), and with `solver.threads: 2` the next window is built
+    cheaper, docs/model_jobs_history.md), and with `solver.threads: 2` the next window is built
     while one solves."""
     if scenario.solver.window_anchor == "period_start":
         return None

@@ -225,7 +225,7 @@ def solve_front(
     end_options = dataclasses.replace(options, method=end_method)
     point("min-emissions", 0.0, end_budget, extra_s=lex["solve_s"], opts=end_options)
     # no edge search under a budget: the budget row couples every step, the LP bound it
-    # stops at is out of its reach, and it cost R1's front 30 s (docs/model_jobs.md)
+    # stops at is out of its reach, and it cost R1's front 30 s (docs/model_jobs_history.md)
     budget_options = dataclasses.replace(options, edge_search_steps=0)
     for k in reversed(range(len(budgets))):
         point(f"e{k + 1}", 0.0, float(budgets[k]), opts=budget_options)

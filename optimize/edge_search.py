@@ -5,7 +5,7 @@ HiGHS finds: on B5's slow weeks those keep every run of every job and move its e
 steps where a job switches on or off) by 1 to 5 steps, several jobs together, so that
 their runs stop stacking on the hours that set the monthly peak. Price-fix prices one job
 at a time and cannot make such joint moves; HiGHS's own heuristics did not find them
-within 60 s (docs/model_jobs.md).
+within 60 s (docs/model_jobs_history.md).
 
 The search is a MILP over a neighbourhood of the schedule ``x`` (on/off ``x[j,t]``): with
 ``E_j`` the steps ``t`` where ``x[j,t] != x[j,t+1]`` (an edge between ``t`` and ``t+1``),

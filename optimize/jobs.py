@@ -18,7 +18,7 @@ throughput), over its active steps ``t in A_j = [release_step, min(deadline_step
   ``work <= step_h * (a_k * frac + b_k * on)`` per segment line with ``f_min * on <= frac
   <= on``, with one row fewer per step (a bounded column per piece in place of the ``work``
   column). On B2's windows the LP takes half the dual simplex iterations
-  (docs/model_jobs.md; likely because the pieces' bounds are bound flips where the segment
+  (docs/model_jobs_history.md; likely because the pieces' bounds are bound flips where the segment
   rows had to enter the basis).
 * completion: ``sum_t work + unfinished >= W_j + restart_overhead_h * restarts``.
 

@@ -4,7 +4,7 @@ Price-fix (``optimize.price_fix``) fixes one job at a time from the duals of an 
 relaxation runs the big jobs "partly on" below their minimum power and holds the import
 flat; a job fixed fully on raises the month's peak, and the next LP prices the raised peak
 as paid for. On B5's slow full-month weeks the start's peak sits 0.5-7 MW above the LP's,
-and that is most of its gap (docs/model_jobs.md).
+and that is most of its gap (docs/model_jobs_history.md).
 
 The restart runs price-fix again with each peak column capped at its value in the LP
 relaxation (``fixing_caps``): every fixing LP then prices the headroom under the cap, so

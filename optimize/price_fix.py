@@ -27,7 +27,7 @@ fixed. The heuristic works on the compiled model in a ``highspy.Highs`` object:
    and where its solution is integral already it is the MILP's optimum and the schedule.
    (Only there: another optimal vertex changes nothing once the schedule is the answer,
    but a start that goes on to the edge search and the MILP takes other paths from it, on
-   B5's full-month weeks to 25 % more time in all: docs/model_jobs.md.)
+   B5's full-month weeks to 25 % more time in all: docs/model_jobs_history.md.)
 
 The result is a feasible schedule and a proven bound on its distance from the optimum
 (``gap``); it is not optimal in general. The time is a handful of warm-started LP solves per
@@ -297,7 +297,7 @@ def price_fix(
     stop fixing and improving after this long (the final MILP then gets the rest of it,
     at least 1 s). The single-block hull rows of non-preemptible jobs are in the bound's
     LP and freed in the LPs that price and fix the jobs (fixing with them: a 0.3 % dearer
-    B2 year, docs/model_jobs.md). ``fixing_caps``: (columns, upper bounds) held in the
+    B2 year, docs/model_jobs_history.md). ``fixing_caps``: (columns, upper bounds) held in the
     LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``).
     ``final_nodes``: a branch-and-bound node limit of the final MILP below the model's
     (``optimize.peak_cap``: its root only; a MILP stopped without a schedule gives none).
@@ -425,7 +425,7 @@ def _improve_at_schedule_prices(fx: _Fixer, jobs: list[_JobCols]) -> bool:
     falls (else the old one is restored); True if any job moved. One warm LP per job
     tried, against two or three in ``_improve``. On B5's slowest pro-rated weeks it lowers
     price-fix's schedule by up to 1.9 % of the basis (ERCOT 2023-12-04: 3.29 % -> 1.44 %
-    from the LP bound; docs/model_jobs.md)."""
+    from the LP bound; docs/model_jobs_history.md)."""
     return _pass(fx, jobs, free=False)
 
 

@@ -2,7 +2,7 @@
 LP relaxation with an objective cutoff.
 
 HiGHS's root spends most of a slow week's time in cut separation (path aggregation:
-docs/model_jobs.md) and then closes the gap at its first branchings. Those branchings are
+docs/model_jobs_history.md) and then closes the gap at its first branchings. Those branchings are
 cheap to try directly: on ERCOT 2023-08-14 with the demand charge billed for the whole
 month, the LP relaxation is 55,060 USD, the schedule found 67,725 USD and the target of a
 1 % gap 57,668 USD; fixing ``pretrain-70b`` on or off at one step of its first day lifts
@@ -48,7 +48,7 @@ result is the same on every machine. With ``max_nodes = 1`` it is the root's pro
 Why it proves what HiGHS's MILP takes long to: on ERCOT 2023-10-09 (B5, pro-rated) HiGHS
 spent 12 s on root cuts (180,516 -> 180,829 USD) and 8 s in sub-MIP heuristics, and closed
 the gap to 1 % at its first branching; the search here needs 11 nodes of warm LPs without
-cuts (about 4 s; docs/model_jobs.md).
+cuts (about 4 s; docs/model_jobs_history.md).
 """
 
 from __future__ import annotations

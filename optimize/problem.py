@@ -372,17 +372,18 @@ class SolverOptions:
     # "milp" with jobs: start HiGHS from the price-fix schedule (a MIP start)
     price_fix_start: bool = True
     # HiGHS ``mip_pscost_minreliable`` (strong-branching reliability); None = HiGHS's
-    # default (8). 1 was tried and not kept: mixed results (docs/model_jobs.md)
+    # default (8). 1 was tried and not kept: mixed results (docs/model_jobs_history.md)
     pscost_min_reliable: int | None = None
     # HiGHS ``mip_heuristic_effort``, the share of its work spent in primal heuristics
     # (HiGHS's default, 0.05). 0.3 took R1 to 0.1 % in 27 s instead of 54 s, but on the B5
-    # sample it was no faster to 1 % and slower to 0.1 % (docs/model_jobs.md)
+    # sample it was no faster to 1 % and slower to 0.1 % (docs/model_jobs_history.md)
     heuristic_effort: float = 0.05
     # HiGHS ``mip_allow_restart``: after the root, presolve again with the columns the
     # root fixed and redo the root (its cuts and sub-MIP heuristics) on the smaller model.
     # Off (2026-11-30): B5 pro-rated to 1 % took 972 s and 1,090 s in all (two runs) against
     # 1,323 s, R1 to 0.1 % 18 s against 34 s; R1 to 1 % 5.1 s against 1.7 s (a better
-    # schedule), and ERCOT 2023-10-09 stops at the node limit with 1.13 % (docs/model_jobs.md)
+    # schedule), and ERCOT 2023-10-09 stops at the node limit with 1.13 %
+    # (docs/model_jobs_history.md)
     root_restart: bool = False
     # "milp" with the price-fix start: before HiGHS's MILP, a sub-MIP may move the edges of
     # the start's job runs this many steps either way (``optimize.edge_search``); 0: off
@@ -397,7 +398,7 @@ class SolverOptions:
     # schedule's edges searched (``optimize.peak_cap``). On (2026-11-30): B5 pro-rated to
     # 1 % in 253 s of solve against 413 s, every week reached (ERCOT 2023-10-09 had stopped
     # at the node limit); the full-month sample's median 6.0 s against 8.4 s
-    # (docs/model_jobs.md)
+    # (docs/model_jobs_history.md)
     peak_cap_restart: bool = True
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False

@@ -42,7 +42,7 @@ of this window carries work across its commit); its carried state is then a few 
 bounds set when this window is done (``optimize.carried_state``,
 ``optimize.window_prebuild``). The answer is the same whether a window was built ahead or
 not (B2 with one window's build about a sixth of its time: 35.5 -> 31.3 s,
-docs/model_jobs.md). An infeasible window raises ``optimize.Infeasible`` with the window's
+docs/model_jobs_history.md). An infeasible window raises ``optimize.Infeasible`` with the window's
 diagnosis, steps shifted to the full horizon.
 """
 

@@ -16,7 +16,8 @@ Why a thread pays: HiGHS releases Python's lock (the GIL) while it runs, so the 
 interval is shortened while a ``Prebuilder`` is open (``SWITCH_INTERVAL_S``): the solving
 thread wakes from every HiGHS run needing the lock back, and at Python's default 5 ms it
 waited for the builder after each of a window's dozens of short LPs (B2: 37.2 s
-sequential, 34.9 s with the build on a thread at 5 ms, 33.2 s at 0.5 ms; docs/model_jobs.md).
+sequential, 34.9 s with the build on a thread at 5 ms, 33.2 s at 0.5 ms;
+docs/model_jobs_history.md).
 """
 
 from __future__ import annotations
