@@ -65,6 +65,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine_check import check_line  # noqa: E402
 from microgrid.assemble import build_problem, load_inputs  # noqa: E402
 from microgrid.atomic import atomic_write_text  # noqa: E402
 from microgrid.errors import InputError  # noqa: E402
@@ -601,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nwall time {time.perf_counter() - t0:.0f} s"
         + (f"; rows in {args.csv}" if args.csv else "")
     )
+    print(check_line())  # the machine's speed today, beside a reference (machine_check.py)
     return 0
 
 

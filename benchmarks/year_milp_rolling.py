@@ -40,6 +40,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine_check import check_line  # noqa: E402
 from optimize.problem import (  # noqa: E402
     Battery,
     Facility,
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     t_solve = time.perf_counter() - t1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     _report(args, problem, index, d, cut, t_data, t_solve, rss_mb)
+    print(check_line())  # the machine's speed today, beside a reference (machine_check.py)
     return 0
 
 
