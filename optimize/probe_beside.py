@@ -32,48 +32,21 @@ order, and with the probe delayed).
 
 from __future__ import annotations
 
-import contextvars
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from optimize.highs import CompiledModel, StopAtGap, relative_gap
+from optimize.on_thread import OnThread
 
 
-class ProbeBeside:
+class ProbeBeside(OnThread):
     """A prepared probe (``optimize.probing.prepared_probe``, wrapped to return the start
     with its bound, and the probe's result) run on its own thread from construction."""
 
     def __init__(self, search: Callable[[], tuple]) -> None:
-        self._done = threading.Event()
-        self._outcome: tuple | None = None
-        self._error: BaseException | None = None
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=context.run, args=(self._run, search), name="probe-beside", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, search) -> None:
-        try:
-            self._outcome = search()
-        except Exception as exc:  # noqa: BLE001 - raised again on the caller's thread
-            self._error = exc
-        finally:
-            self._done.set()
-
-    def done(self) -> bool:
-        """Whether the probe has ended (its outcome is then ready without waiting)."""
-        return self._done.is_set()
-
-    def outcome(self) -> tuple:
-        """The probe's outcome, waited for."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._outcome
+        super().__init__(search, "probe-beside")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from optimize.highs import CompiledModel, second_highs
+from optimize.on_thread import OnThread
 from optimize.peak_cap import capped_restart, peak_columns, restart_wanted
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
@@ -47,35 +48,25 @@ class RestartAhead:
         lp_basis=None,
     ) -> None:
         self._stop = threading.Event()
-        self._result: PriceFixResult | None = None
-        self._error: Exception | None = None
-        args = (own, cm, m, lp_values, time_limit_s, lp_basis)
-        self._thread = threading.Thread(
-            target=self._run, args=args, name="restart-ahead", daemon=True
-        )
-        self._thread.start()
 
-    def _run(self, h, cm, m, lp_values, time_limit_s, lp_basis) -> None:
-        try:
-            self._result = capped_restart(
-                h, cm, m, lp_values, time_limit_s=time_limit_s, stop=self._stop, lp_basis=lp_basis
+        def restart() -> PriceFixResult:
+            return capped_restart(
+                own, cm, m, lp_values, time_limit_s=time_limit_s, stop=self._stop, lp_basis=lp_basis
             )
-        except Exception as exc:  # noqa: BLE001 - raised again on the caller's thread
-            self._error = exc
+
+        self._call = OnThread(restart, "restart-ahead")
 
     def result(self) -> PriceFixResult:
         """The restart's answer, waited for; its ``seconds`` are the wait (the time it
         added to the caller's), not its run's."""
         t0 = time.perf_counter()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return dataclasses.replace(self._result, seconds=time.perf_counter() - t0)
+        result = self._call.outcome()
+        return dataclasses.replace(result, seconds=time.perf_counter() - t0)
 
     def close(self) -> None:
         """Stop the restart at its next step if it still runs, and wait for that."""
         self._stop.set()
-        self._thread.join()
+        self._call.wait()
 
 
 def restart_ahead(
