@@ -8,7 +8,13 @@ and that is most of its gap (docs/model_jobs_history.md).
 
 The restart runs price-fix again with each peak column capped at its value in the LP
 relaxation (``fixing_caps``): every fixing LP then prices the headroom under the cap, so
-the jobs are placed around each other. A job whose pattern cannot fit under the cap is
+the jobs are placed around each other. A second restart caps each peak midway between
+the LP's and the start's (``midway_caps``): under the LP's peak the big jobs often do not
+fit and go to the final MILP's root, whose placement varies from week to week; midway
+more of them are fixed under the cap. Neither cap gives the cheaper schedule on every
+week, so where the demand charges are a large share of the bill (``midway_wanted``) both
+run and the caller keeps the cheapest (``docs/model_jobs_history.md``, twenty-fifth
+session). A job whose pattern cannot fit under the cap is
 freed (price-fix's rule for an infeasible fixing) and left to price-fix's final MILP,
 which runs with the caps lifted and places it around the others (its root only:
 ``FINAL_NODES``). Only column bounds change, and they are lifted before the final MILP,
@@ -23,6 +29,7 @@ import time
 
 import numpy as np
 
+from optimize.highs import gap_basis_usd
 from optimize.price_fix import PriceFixResult, price_fix
 from optimize.problem import SolverOptions
 
@@ -32,6 +39,16 @@ from optimize.problem import SolverOptions
 # 2023-07-03: 1 job, 1,000 nodes, 46 s). The restart is a start, not an answer: what its
 # root finds is kept, and the search after it (optimize.solving) does the rest
 FINAL_NODES = 1
+# the second restart's caps: this share of the way from the LP relaxation's peak to the
+# start's (B5's full month, one thread: ERCOT 2023-12-04 from the node limit at 1.33 % to
+# 1 % in 19 s, CAISO 2023-06-19 42 -> 17 s; docs/model_jobs_history.md)
+MIDWAY_SHARE = 0.5
+# ... where the demand charges are at least this share of the start's gross cost: there
+# the peak decides the bill, and the second cap paid on B5's full month (demand charges
+# 47-57 % of the gross cost: 39 weeks in 249 s against 276 s, five cheaper, one dearer).
+# Pro-rated to the week (26-30 %) it cost time and changed one schedule (156 weeks: 155 ->
+# 153 within 10 s; docs/model_jobs_history.md, twenty-fifth session)
+MIDWAY_DEMAND_SHARE = 0.4
 
 
 def peak_columns(m, cm) -> np.ndarray:
@@ -53,17 +70,40 @@ def restart_wanted(options: SolverOptions, pf: PriceFixResult, gap: float | None
     return gap > options.mip_rel_gap
 
 
+def midway_wanted(m, cm, start_values: np.ndarray, objective_usd: float) -> bool:
+    """Whether the start (column values and cost) pays demand charges of at least
+    ``MIDWAY_DEMAND_SHARE`` of its gross cost (``optimize.highs.gap_basis_usd``): the
+    second restart's rule."""
+    cols = peak_columns(m, cm)
+    if not len(cols):
+        return False
+    demand_usd = float(cm.col_cost[cols] @ np.asarray(start_values, dtype=float)[cols])
+    return demand_usd >= MIDWAY_DEMAND_SHARE * gap_basis_usd(cm, start_values, objective_usd)
+
+
+def midway_caps(m, cm, lp_values: np.ndarray, start_values: np.ndarray) -> np.ndarray:
+    """The LP relaxation's column values ``lp_values`` with each demand-charge peak moved
+    ``MIDWAY_SHARE`` of the way to its value in the start ``start_values`` (MW): the caps
+    of the second restart, as ``capped_restart``'s ``cap_values``."""
+    values = np.array(lp_values, dtype=float)
+    cols = peak_columns(m, cm)
+    start = np.asarray(start_values, dtype=float)[cols]
+    values[cols] += MIDWAY_SHARE * (start - values[cols])
+    return values
+
+
 def capped_restart(
     h,
     cm,
     m,
-    lp_values: np.ndarray,
+    cap_values: np.ndarray,
     time_limit_s: float | None = None,
     stop: threading.Event | None = None,
     lp_basis=None,
 ) -> PriceFixResult:
-    """Price-fix on ``h`` with the peak columns capped at ``lp_values`` (the LP
-    relaxation's column values) while the jobs are fixed; see the module docstring.
+    """Price-fix on ``h`` with the peak columns capped at their values in ``cap_values``
+    (the LP relaxation's column values, or ``midway_caps``) while the jobs are fixed; see
+    the module docstring.
     ``time_limit_s``: price-fix's (None: none); ``stop``: price-fix's. ``lp_basis``: the
     LP relaxation's optimal basis (``PriceFixResult.lp_basis``), from which price-fix's
     first LP, that same LP, starts: the restart then begins at the same point whatever
@@ -75,7 +115,7 @@ def capped_restart(
     cols = peak_columns(m, cm)
     if not len(cols):
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
-    caps = (cols, np.asarray(lp_values)[cols])
+    caps = (cols, np.asarray(cap_values)[cols])
     if lp_basis is not None:
         h.setBasis(lp_basis)
     # the pass at the schedule's prices runs wherever the passes ran (target 0): the start

@@ -9,7 +9,9 @@ therefore starts, as soon as the start is known to be unproven, on a second ``Hi
 its own, and runs while the edge search and the probe use the caller's: HiGHS releases
 Python's lock while it runs, so the two proceed on two cores. Where the restart is needed
 its answer is waited for (``result``); where it is not, it is stopped at its next step
-(``close``).
+(``close``). The second restart (caps midway to the searched start's peaks:
+``peak_cap.midway_caps``) needs the edge search's schedule: it is queued once that is
+known (``start_midway``) and runs after the first on the same thread and ``Highs``.
 
 The restart's answer is the same whatever the timing: it runs to its end on that
 ``Highs``, and is used or dropped by the same rule as with one thread. It can differ from
@@ -29,7 +31,7 @@ import numpy as np
 
 from optimize.highs import CompiledModel, second_highs
 from optimize.on_thread import OnThread
-from optimize.peak_cap import capped_restart, peak_columns, restart_wanted
+from optimize.peak_cap import capped_restart, midway_caps, peak_columns, restart_wanted
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
@@ -48,25 +50,52 @@ class RestartAhead:
         lp_basis=None,
     ) -> None:
         self._stop = threading.Event()
+        self._lp_values = lp_values
 
-        def restart() -> PriceFixResult:
+        def restart(caps) -> PriceFixResult:
             return capped_restart(
-                own, cm, m, lp_values, time_limit_s=time_limit_s, stop=self._stop, lp_basis=lp_basis
+                own, cm, m, caps, time_limit_s=time_limit_s, stop=self._stop, lp_basis=lp_basis
             )
 
-        self._call = OnThread(restart, "restart-ahead")
+        self._restart = restart
+        self._model = (m, cm)
+        self._call = OnThread(lambda: restart(lp_values), "restart-ahead")
+        self._midway: OnThread | None = None
+
+    def start_midway(self, start_values: np.ndarray) -> None:
+        """Queue the second restart, with the caps midway to ``start_values`` (the
+        searched start's: ``peak_cap.midway_caps``), after the first on the same ``Highs``."""
+        caps = midway_caps(*self._model, self._lp_values, start_values)
+        first = self._call
+
+        def midway() -> PriceFixResult:
+            first.wait()
+            return self._restart(caps)
+
+        self._midway = OnThread(midway, "restart-ahead")
 
     def result(self) -> PriceFixResult:
-        """The restart's answer, waited for; its ``seconds`` are the wait (the time it
-        added to the caller's), not its run's."""
-        t0 = time.perf_counter()
-        result = self._call.outcome()
-        return dataclasses.replace(result, seconds=time.perf_counter() - t0)
+        """The first restart's answer, waited for; its ``seconds`` are the wait (the time
+        it added to the caller's), not its run's."""
+        return _waited(self._call)
+
+    def midway_result(self) -> PriceFixResult:
+        """The second restart's answer (``start_midway`` called before), as ``result``."""
+        assert self._midway is not None, "start_midway was not called"
+        return _waited(self._midway)
 
     def close(self) -> None:
-        """Stop the restart at its next step if it still runs, and wait for that."""
+        """Stop the restarts at their next step if they still run, and wait for that."""
         self._stop.set()
         self._call.wait()
+        if self._midway is not None:
+            self._midway.wait()
+
+
+def _waited(call: OnThread) -> PriceFixResult:
+    t0 = time.perf_counter()
+    result = call.outcome()
+    return dataclasses.replace(result, seconds=time.perf_counter() - t0)
 
 
 def restart_ahead(

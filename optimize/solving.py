@@ -39,7 +39,7 @@ from optimize.highs import (
 )
 from optimize.milp_from_start import milp_after_start
 from optimize.model import build_model
-from optimize.peak_cap import capped_restart, restart_wanted
+from optimize.peak_cap import capped_restart, midway_caps, midway_wanted, restart_wanted
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
 from optimize.probe_beside import ProbeBeside
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
@@ -149,8 +149,16 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     (both start from the LP's basis), used or stopped by the same rule."""
     ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), _start_limit_s(options))
     try:
-        pf, root = _probe(cm, m, options, _search_edges(h, cm, m, options, pf), max_nodes=1)
-        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead)
+        searched = _search_edges(h, cm, m, options, pf)
+        midway_from = None  # the start the second restart's caps go midway to
+        if searched.values is not None and midway_wanted(
+            m, cm, searched.values, searched.objective_usd
+        ):
+            midway_from = searched.values
+            if ahead is not None:
+                ahead.start_midway(midway_from)
+        pf, root = _probe(cm, m, options, searched, max_nodes=1)
+        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead, midway_from)
     finally:
         if ahead is not None:
             ahead.close()
@@ -227,31 +235,48 @@ def _restart_capped(
     pf: PriceFixResult,
     root: ProbeResult | None,
     ahead: RestartAhead | None = None,
+    searched_values: np.ndarray | None = None,
 ) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
-    probe's): the cheaper of it and the peak-capped restart's schedule
-    (``optimize.peak_cap``) with its edges searched; the restart's time is added (with
-    ``time_limit_s``, it may take ``START_SHARE``). The edge search's incumbents near the
-    gap are probed as they come (``_ProbeIncumbents``, going on from the root's probe
+    probe's): the cheapest of it and the peak-capped restarts' schedules
+    (``optimize.peak_cap``) with their edges searched: first the restart with the caps at
+    the LP's peaks; where that leaves the start unproven, the one with the caps midway to
+    the peaks of the searched start ``searched_values`` (None: none, see
+    ``peak_cap.midway_wanted``). Their time is added (with
+    ``time_limit_s``, each may take ``START_SHARE``). The edge searches' incumbents near
+    the gap are probed as they come (``_ProbeIncumbents``, going on from the root's probe
     ``root``); one proven is the answer. Also returns the probe a later one may go on
     from (``root`` where none ran)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
         return pf, root
+    limit = _start_limit_s(options)
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
         rs = ahead.result()
     else:
-        limit = _start_limit_s(options)
         rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit, lp_basis=pf.lp_basis)
-    rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
     prove = _ProbeIncumbents(cm, m, options, pf, root)
-    if rs.values is not None:
-        # its edges are searched even where it is dearer than the start: a schedule of
-        # another shape has other neighbours (ERCOT 2023-10-09: 0.07 % dearer, and 0.56 %
-        # cheaper than the start after the search)
-        rs = _search_edges(h, cm, m, options, rs, prove=prove)
-    out = _cheaper_start(pf, rs)
-    _report_start("restart (peaks capped)", cm, out, rs.seconds)
+    out = _cheaper_start(pf, _searched_restart(h, cm, m, options, pf, rs, prove))
+    if searched_values is not None and _proven_gap(cm, out) > options.mip_rel_gap:
+        if ahead is not None:
+            mid = ahead.midway_result()
+        else:
+            caps = midway_caps(m, cm, pf.lp_values, searched_values)
+            mid = capped_restart(h, cm, m, caps, time_limit_s=limit, lp_basis=pf.lp_basis)
+        out = _cheaper_start(out, _searched_restart(h, cm, m, options, pf, mid, prove))
+    _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
     return out, prove.search
+
+
+def _searched_restart(h, cm, m, options: SolverOptions, pf, rs: PriceFixResult, prove):
+    """A restart's schedule ``rs`` with the start ``pf``'s bound, its edges searched
+    (the incumbents probed by ``prove``)."""
+    rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
+    if rs.values is None:
+        return rs
+    # its edges are searched even where it is dearer than the start: a schedule of
+    # another shape has other neighbours (ERCOT 2023-10-09: 0.07 % dearer, and 0.56 %
+    # cheaper than the start after the search)
+    return _search_edges(h, cm, m, options, rs, prove=prove)
 
 
 def _probe(

@@ -11,10 +11,18 @@ import numpy as np
 import pytest
 
 from optimize import price_fix as price_fix_module
-from optimize import progress
-from optimize.highs import compile_model, make_highs
+from optimize import progress, solving
+from optimize.highs import compile_model, gap_basis_usd, make_highs
 from optimize.model import build_model
-from optimize.peak_cap import FINAL_NODES, capped_restart, peak_columns
+from optimize.peak_cap import (
+    FINAL_NODES,
+    MIDWAY_DEMAND_SHARE,
+    MIDWAY_SHARE,
+    capped_restart,
+    midway_caps,
+    midway_wanted,
+    peak_columns,
+)
 from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
 from optimize.solving import solve
@@ -109,3 +117,62 @@ def test_the_restarts_final_milp_is_its_root_only(monkeypatch):
     capped_restart(h, cm, m, np.zeros_like(pf.lp_values))  # caps at 0: no job fits
     assert limits == [500, FINAL_NODES]
     assert int(h.getOptionValue("mip_max_nodes")[1]) == 500
+
+
+def test_the_midway_caps_move_only_the_peaks_halfway_to_the_start():
+    m, cm, pf, _, _ = _case(8)
+    caps = midway_caps(m, cm, pf.lp_values, pf.values)
+    cols = peak_columns(m, cm)
+    lp, start = pf.lp_values[cols], pf.values[cols]
+    assert start[0] > lp[0] + 0.1  # price-fix's peak above the LP's: the caps between
+    assert np.allclose(caps[cols], lp + MIDWAY_SHARE * (start - lp))
+    others = np.setdiff1d(np.arange(cm.num_col), cols)
+    assert np.array_equal(caps[others], pf.lp_values[others])
+
+
+def test_the_midway_restart_schedules_are_feasible():
+    for seed in SEEDS:
+        m, cm, pf, rs, _ = _case(seed)
+        caps = midway_caps(m, cm, pf.lp_values, pf.values)
+        mid = capped_restart(make_highs(cm, SolverOptions()), cm, m, caps, lp_basis=pf.lp_basis)
+        assert mid.values is not None
+        assert_satisfies_every_row(cm, mid.values)
+
+
+def test_a_milp_solve_meets_both_restarts_and_keeps_the_cheapest(monkeypatch):
+    # seed 8 at a 1e-4 gap: the first restart's searched schedule is not proven, so the
+    # second runs with its caps midway to the searched start's peak
+    runs = []
+    real = solving.capped_restart
+
+    def spy(h, cm, m, cap_values, **kwargs):
+        out = real(h, cm, m, cap_values, **kwargs)
+        runs.append((np.asarray(cap_values)[peak_columns(m, cm)], out.objective_usd))
+        return out
+
+    monkeypatch.setattr(solving, "capped_restart", spy)
+    d = solve(_steep(8), SolverOptions(mip_rel_gap=1e-4))
+    (first_cap, first_usd), (mid_cap, mid_usd) = runs
+    m, cm, pf, _, _ = _case(8)  # the same model, built again
+    lp_cap = pf.lp_values[peak_columns(m, cm)]
+    assert np.allclose(first_cap, lp_cap)  # the first caps at the LP's peak
+    assert mid_cap[0] > lp_cap[0] + 1e-6  # the second midway to a start above it
+    assert d.objective_usd <= min(first_usd, mid_usd) + 1e-6
+
+
+def test_the_midway_restart_is_wanted_where_the_demand_charge_is_much_of_the_bill():
+    m, cm, pf, _, _ = _case(8)  # 3,000 USD/MW
+    cols = peak_columns(m, cm)
+    share = float(cm.col_cost[cols] @ pf.values[cols]) / gap_basis_usd(
+        cm, pf.values, pf.objective_usd
+    )
+    assert share >= MIDWAY_DEMAND_SHARE
+    assert midway_wanted(m, cm, pf.values, pf.objective_usd)
+    mild = build_model(random_day(8, demand=30.0))  # the peak a small part of the bill
+    cm_mild = compile_model(mild)
+    pf_mild = price_fix(make_highs(cm_mild, SolverOptions()), cm_mild, mild)
+    assert not midway_wanted(mild, cm_mild, pf_mild.values, pf_mild.objective_usd)
+    none = build_model(random_day(8, demand=0.0))  # no demand charge: no peak to cap
+    cm_none = compile_model(none)
+    assert not len(peak_columns(none, cm_none))
+    assert not midway_wanted(none, cm_none, np.zeros(cm_none.num_col), 1.0)

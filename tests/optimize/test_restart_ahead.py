@@ -23,7 +23,7 @@ from optimize.highs import (
     second_highs,
 )
 from optimize.model import build_model
-from optimize.peak_cap import capped_restart, peak_columns
+from optimize.peak_cap import capped_restart, midway_caps, peak_columns
 from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
 from optimize.restart_ahead import RestartAhead, restart_ahead
@@ -100,6 +100,22 @@ def test_the_restart_ahead_is_the_restart_on_a_fresh_highs():
     assert len({*answers, pf.objective_usd}) == 3
 
 
+def test_the_midway_restart_ahead_runs_after_the_first_on_the_same_highs():
+    m, cm, pf, _ = _case()
+    caps = midway_caps(m, cm, pf.lp_values, pf.values)
+    ref = capped_restart(make_highs(cm, OPTS), cm, m, caps, lp_basis=pf.lp_basis)
+    first = capped_restart(make_highs(cm, OPTS), cm, m, pf.lp_values, lp_basis=pf.lp_basis)
+    ahead = RestartAhead(make_highs(cm, OPTS), cm, m, pf.lp_values, None, pf.lp_basis)
+    ahead.start_midway(pf.values)
+    got = ahead.midway_result()
+    assert ref.values is not None and np.array_equal(got.values, ref.values)
+    assert got.objective_usd == ref.objective_usd
+    assert np.array_equal(ahead.result().values, first.values)
+    assert ref.objective_usd != first.objective_usd  # other caps, another schedule
+    ahead.close()
+    assert not _restart_threads()
+
+
 def test_the_restart_from_the_lps_basis_is_the_same_on_a_used_highs():
     # one thread runs the restart on the caller's Highs after the edge search, two on a
     # fresh one: from the LP's basis both start at the same point
@@ -137,12 +153,14 @@ def test_close_stops_the_restart_at_its_next_step(monkeypatch):
 
     monkeypatch.setattr(restart_ahead_module, "capped_restart", held)
     ahead = RestartAhead(make_highs(cm, OPTS), cm, m, pf.lp_values, None)
-    assert len(_restart_threads()) == 1
+    ahead.start_midway(pf.values)
+    assert len(_restart_threads()) == 2  # the second waits for the first
     t0 = time.perf_counter()
     ahead.close()
     assert time.perf_counter() - t0 < 2.0
     assert not _restart_threads()
     assert ahead.result().values is None  # stopped before its schedule
+    assert ahead.midway_result().values is None  # and so was the second
 
 
 def test_price_fix_stopped_before_it_starts_gives_no_schedule(monkeypatch):
