@@ -8,18 +8,19 @@ and that is most of its gap (docs/model_jobs_history.md).
 
 The restart runs price-fix again with each peak column capped at its value in the LP
 relaxation (``fixing_caps``): every fixing LP then prices the headroom under the cap, so
-the jobs are placed around each other. A second restart caps each peak midway between
-the LP's and the start's (``midway_caps``): under the LP's peak the big jobs often do not
-fit and go to the final MILP's root, whose placement varies from week to week; midway
-more of them are fixed under the cap. Neither cap gives the cheaper schedule on every
-week, so where the demand charges are a large share of the bill (``midway_wanted``) both
-run and the caller keeps the cheapest (``docs/model_jobs_history.md``, twenty-fifth
-session). A job whose pattern cannot fit under the cap is
+the jobs are placed around each other. A job whose pattern cannot fit under the cap is
 freed (price-fix's rule for an infeasible fixing) and left to price-fix's final MILP,
 which runs with the caps lifted and places it around the others (its root only:
 ``FINAL_NODES``). Only column bounds change, and they are lifted before the final MILP,
 so the schedule is feasible in the full model. The caller keeps the cheaper of the
 restart's schedule and its own.
+
+A second restart caps each peak midway between the LP's and the start's
+(``midway_caps``). Under the LP's peak the big jobs often do not fit and go to the final
+MILP's root, whose placement varies from week to week; midway, more of them are fixed
+under the cap. Neither cap gives the cheaper schedule on every week, so where the demand
+charges are a large share of the bill (``midway_wanted``) the caller runs both and keeps
+the cheapest (``docs/model_jobs_history.md``, twenty-fifth session).
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ FINAL_NODES = 1
 # start's (B5's full month, one thread: ERCOT 2023-12-04 from the node limit at 1.33 % to
 # 1 % in 19 s, CAISO 2023-06-19 42 -> 17 s; docs/model_jobs_history.md)
 MIDWAY_SHARE = 0.5
-# ... where the demand charges are at least this share of the start's gross cost: there
-# the peak decides the bill, and the second cap paid on B5's full month (demand charges
-# 47-57 % of the gross cost: 39 weeks in 249 s against 276 s, five cheaper, one dearer).
-# Pro-rated to the week (26-30 %) it cost time and changed one schedule (156 weeks: 155 ->
-# 153 within 10 s; docs/model_jobs_history.md, twenty-fifth session)
+# it runs only where the demand charges are at least this share of the start's gross
+# cost: there the peak decides the bill, and the second cap paid on B5's full month
+# (demand charges 47-57 % of the gross cost; 39 weeks in 249 s against 276 s, five
+# cheaper, one dearer). Pro-rated to the week (26-30 %) it cost time and changed one
+# schedule (156 weeks: 155 -> 153 within 10 s; docs/model_jobs_history.md, twenty-fifth
+# session)
 MIDWAY_DEMAND_SHARE = 0.4
 
 

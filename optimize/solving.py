@@ -241,11 +241,11 @@ def _restart_capped(
     probe's): the cheapest of it and the peak-capped restarts' schedules
     (``optimize.peak_cap``) with their edges searched: first the restart with the caps at
     the LP's peaks; where that leaves the start unproven, the one with the caps midway to
-    the peaks of the searched start ``searched_values`` (None: none, see
-    ``peak_cap.midway_wanted``). Their time is added (with
-    ``time_limit_s``, each may take ``START_SHARE``). The edge searches' incumbents near
-    the gap are probed as they come (``_ProbeIncumbents``, going on from the root's probe
-    ``root``); one proven is the answer. Also returns the probe a later one may go on
+    the peaks of the searched start ``searched_values`` (None: no second restart, see
+    ``peak_cap.midway_wanted``). Their time is added (with ``time_limit_s``, each may take
+    ``START_SHARE``). The edge searches' incumbents near the gap are probed as they come
+    (``_ProbeIncumbents``, going on from the root's probe ``root``); one proven is the
+    answer. Also returns the probe a later one may go on
     from (``root`` where none ran)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
         return pf, root
