@@ -31,7 +31,7 @@ import numpy as np
 
 from optimize.highs import CompiledModel, second_highs
 from optimize.on_thread import OnThread
-from optimize.peak_cap import capped_restart, midway_caps, peak_columns, restart_wanted
+from optimize.peak_cap import capped_restart, peak_columns, restart_wanted
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
@@ -50,7 +50,6 @@ class RestartAhead:
         lp_basis=None,
     ) -> None:
         self._stop = threading.Event()
-        self._lp_values = lp_values
 
         def restart(caps) -> PriceFixResult:
             return capped_restart(
@@ -58,14 +57,12 @@ class RestartAhead:
             )
 
         self._restart = restart
-        self._model = (m, cm)
         self._call = OnThread(lambda: restart(lp_values), "restart-ahead")
         self._midway: OnThread | None = None
 
-    def start_midway(self, start_values: np.ndarray) -> None:
-        """Queue the second restart, with the caps midway to ``start_values`` (the
-        searched start's: ``peak_cap.midway_caps``), after the first on the same ``Highs``."""
-        caps = midway_caps(*self._model, self._lp_values, start_values)
+    def start_midway(self, caps: np.ndarray) -> None:
+        """Queue the second restart, with the caps ``caps`` (``peak_cap.midway_caps`` of
+        the searched start), after the first on the same ``Highs``."""
         first = self._call
 
         def midway() -> PriceFixResult:

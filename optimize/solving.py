@@ -150,15 +150,15 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), _start_limit_s(options))
     try:
         searched = _search_edges(h, cm, m, options, pf)
-        midway_from = None  # the start the second restart's caps go midway to
+        midway = None  # the second restart's caps: midway to the searched start's peaks
         if searched.values is not None and midway_wanted(
             m, cm, searched.values, searched.objective_usd
         ):
-            midway_from = searched.values
+            midway = midway_caps(m, cm, pf.lp_values, searched.values)
             if ahead is not None:
-                ahead.start_midway(midway_from)
+                ahead.start_midway(midway)
         pf, root = _probe(cm, m, options, searched, max_nodes=1)
-        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead, midway_from)
+        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead, midway)
     finally:
         if ahead is not None:
             ahead.close()
@@ -235,18 +235,17 @@ def _restart_capped(
     pf: PriceFixResult,
     root: ProbeResult | None,
     ahead: RestartAhead | None = None,
-    searched_values: np.ndarray | None = None,
+    midway: np.ndarray | None = None,
 ) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
     probe's): the cheapest of it and the peak-capped restarts' schedules
     (``optimize.peak_cap``) with their edges searched: first the restart with the caps at
-    the LP's peaks; where that leaves the start unproven, the one with the caps midway to
-    the peaks of the searched start ``searched_values`` (None: no second restart, see
+    the LP's peaks; where that leaves the start unproven, the one with the caps ``midway``
+    (``peak_cap.midway_caps`` of the searched start; None: no second restart, see
     ``peak_cap.midway_wanted``). Their time is added (with ``time_limit_s``, each may take
     ``START_SHARE``). The edge searches' incumbents near the gap are probed as they come
     (``_ProbeIncumbents``, going on from the root's probe ``root``); one proven is the
-    answer. Also returns the probe a later one may go on
-    from (``root`` where none ran)."""
+    answer. Also returns the probe a later one may go on from (``root`` where none ran)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
         return pf, root
     limit = _start_limit_s(options)
@@ -256,12 +255,11 @@ def _restart_capped(
         rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit, lp_basis=pf.lp_basis)
     prove = _ProbeIncumbents(cm, m, options, pf, root)
     out = _cheaper_start(pf, _searched_restart(h, cm, m, options, pf, rs, prove))
-    if searched_values is not None and _proven_gap(cm, out) > options.mip_rel_gap:
+    if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:
         if ahead is not None:
             mid = ahead.midway_result()
         else:
-            caps = midway_caps(m, cm, pf.lp_values, searched_values)
-            mid = capped_restart(h, cm, m, caps, time_limit_s=limit, lp_basis=pf.lp_basis)
+            mid = capped_restart(h, cm, m, midway, time_limit_s=limit, lp_basis=pf.lp_basis)
         out = _cheaper_start(out, _searched_restart(h, cm, m, options, pf, mid, prove))
     _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
     return out, prove.search

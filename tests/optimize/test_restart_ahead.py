@@ -106,7 +106,7 @@ def test_the_midway_restart_ahead_runs_after_the_first_on_the_same_highs():
     ref = capped_restart(make_highs(cm, OPTS), cm, m, caps, lp_basis=pf.lp_basis)
     first = capped_restart(make_highs(cm, OPTS), cm, m, pf.lp_values, lp_basis=pf.lp_basis)
     ahead = RestartAhead(make_highs(cm, OPTS), cm, m, pf.lp_values, None, pf.lp_basis)
-    ahead.start_midway(pf.values)
+    ahead.start_midway(caps)
     got = ahead.midway_result()
     assert ref.values is not None and np.array_equal(got.values, ref.values)
     assert got.objective_usd == ref.objective_usd
@@ -153,7 +153,7 @@ def test_close_stops_the_restart_at_its_next_step(monkeypatch):
 
     monkeypatch.setattr(restart_ahead_module, "capped_restart", held)
     ahead = RestartAhead(make_highs(cm, OPTS), cm, m, pf.lp_values, None)
-    ahead.start_midway(pf.values)
+    ahead.start_midway(midway_caps(m, cm, pf.lp_values, pf.values))
     assert len(_restart_threads()) == 2  # the second waits for the first
     t0 = time.perf_counter()
     ahead.close()
