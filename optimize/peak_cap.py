@@ -21,6 +21,14 @@ MILP's root, whose placement varies from week to week; midway, more of them are 
 under the cap. Neither cap gives the cheaper schedule on every week, so where the demand
 charges are a large share of the bill (``midway_wanted``) the caller runs both and keeps
 the cheapest (``docs/model_jobs_history.md``, twenty-fifth session).
+
+The first restart's final MILP stops at its first incumbent cheaper than the start and
+within twice the solve's gap of its own dual bound (``restart_enough``). Its root's
+sub-MIP heuristics went on for 3-6 s past the last schedule they found on B5's slow
+full-month weeks (ERCOT 2023-01-02: 8.3 s of root, its schedule at 5.0 s; 2023-12-04:
+10.5 s, its schedule at 4.9 s), and the schedule kept was that one. The second restart
+runs its root to the end: stopped early, its schedule on ERCOT 2023-10-09 (full month)
+led HiGHS's 1,000 nodes to a 0.5 % dearer answer (twenty-sixth session).
 """
 
 from __future__ import annotations
@@ -51,6 +59,11 @@ MIDWAY_SHARE = 0.5
 # schedule (156 weeks: 155 -> 153 within 10 s; docs/model_jobs_history.md, twenty-fifth
 # session)
 MIDWAY_DEMAND_SHARE = 0.4
+# the first restart's final MILP stops at its first incumbent cheaper than the start and
+# within this many times the solve's gap of its own dual bound (restart_enough; module
+# docstring). B5's full month, 39 weeks, 2 threads: 254.0 -> 231.5 s of solve, 33 -> 34
+# within 10 s, every objective the same (docs/model_jobs_history.md, twenty-sixth session)
+ENOUGH_GAPS = 2.0
 
 
 def peak_columns(m, cm) -> np.ndarray:
@@ -70,6 +83,17 @@ def restart_wanted(options: SolverOptions, pf: PriceFixResult, gap: float | None
     if not options.peak_cap_restart or gap is None or pf.lp_values is None:
         return False
     return gap > options.mip_rel_gap
+
+
+def restart_enough(options: SolverOptions, pf: PriceFixResult) -> tuple[float, float] | None:
+    """When the first restart's final MILP has done enough (``capped_restart``'s
+    ``enough``): at its first incumbent cheaper than price-fix's start ``pf`` and within
+    ``ENOUGH_GAPS`` x ``mip_rel_gap`` of its own dual bound. None without a start. The
+    start is price-fix's, not the edge-searched one, so that a restart run ahead on a
+    second thread (before the search ends) stops where one thread's does."""
+    if pf.objective_usd is None:
+        return None
+    return float(pf.objective_usd), ENOUGH_GAPS * options.mip_rel_gap
 
 
 def midway_wanted(m, cm, start_values: np.ndarray, objective_usd: float) -> bool:
@@ -102,6 +126,7 @@ def capped_restart(
     time_limit_s: float | None = None,
     stop: threading.Event | None = None,
     lp_basis=None,
+    enough: tuple[float, float] | None = None,
 ) -> PriceFixResult:
     """Price-fix on ``h`` with the peak columns capped at their values in ``cap_values``
     (the LP relaxation's column values, or ``midway_caps``) while the jobs are fixed; see
@@ -111,6 +136,8 @@ def capped_restart(
     first LP, that same LP, starts: the restart then begins at the same point whatever
     ran on ``h`` before it (a second thread's ``Highs``: ``optimize.restart_ahead``, or
     the caller's after the edge search), so one thread and two give the same restart.
+    ``enough``: when its final MILP stops early (``restart_enough``; price-fix's
+    ``final_enough``); None: at the end of its root.
     Returns its schedule (``values`` None if none, or without a peak to cap), with no
     bound of its own, and its seconds."""
     t0 = time.perf_counter()
@@ -131,5 +158,6 @@ def capped_restart(
         final_nodes=FINAL_NODES,
         target_gap=0.0,
         stop=stop,
+        final_enough=enough,
     )
     return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)

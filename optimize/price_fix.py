@@ -290,6 +290,7 @@ def price_fix(
     enough_gap: float | None = None,
     target_gap: float | None = None,
     stop: threading.Event | None = None,
+    final_enough: tuple[float, float] | None = None,
 ) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
@@ -307,6 +308,8 @@ def price_fix(
     is above this share of the bound (0: wherever the passes ran; None: nowhere).
     ``stop``: an event that, once set, ends the heuristic at its next step without a
     schedule (a caller on another thread no longer needs it: ``optimize.restart_ahead``).
+    ``final_enough``: (USD, relative gap): the final MILP stops at its first incumbent
+    cheaper than that USD and within that gap of its own dual bound (``_enough_stop``).
     On return ``h`` holds the original bounds and integrality again; the schedule is the
     result's ``values``.
     """
@@ -345,7 +348,7 @@ def price_fix(
             h.setOptionValue("mip_max_nodes", min(nodes0, int(final_nodes)))
         if stop is not None and stop.is_set():
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
-        with _interrupted_by(h, stop):
+        with _interrupted_by(h, stop), _enough_stop(h, final_enough):
             values, obj = done if done is not None else _run_for_schedule(h)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         seconds = time.perf_counter() - t0
@@ -491,6 +494,31 @@ def _interrupted_by(h, stop: threading.Event | None) -> Iterator[None]:
         yield
     finally:
         h.cbMipInterrupt.unsubscribe(interrupt)
+
+
+@contextlib.contextmanager
+def _enough_stop(h, enough: tuple[float, float] | None) -> Iterator[None]:
+    """Within the block, HiGHS's MIP on ``h`` takes the relative gap ``enough[1]`` (where
+    it is looser than its own) once it holds an incumbent cheaper than ``enough[0]`` USD:
+    it then stops as soon as that incumbent is within the gap of its dual bound. HiGHS
+    reads the option as it takes the incumbent, after this callback; the stop is a point
+    of its search, the same on every machine. None: nothing changes."""
+    if enough is None:
+        yield
+        return
+    below_usd, rel_gap = enough
+    gap0 = float(h.getOptionValue("mip_rel_gap")[1])
+
+    def improving(e) -> None:
+        if e.data_out.objective_function_value < below_usd:
+            h.setOptionValue("mip_rel_gap", max(gap0, float(rel_gap)))
+
+    h.cbMipImprovingSolution.subscribe(improving)
+    try:
+        yield
+    finally:
+        h.cbMipImprovingSolution.unsubscribe(improving)
+        h.setOptionValue("mip_rel_gap", gap0)
 
 
 def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResult:

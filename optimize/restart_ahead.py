@@ -31,14 +31,15 @@ import numpy as np
 
 from optimize.highs import CompiledModel, second_highs
 from optimize.on_thread import OnThread
-from optimize.peak_cap import capped_restart, peak_columns, restart_wanted
+from optimize.peak_cap import capped_restart, peak_columns, restart_enough, restart_wanted
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
 
 class RestartAhead:
     """``capped_restart`` on its own ``Highs`` ``own`` (holding the model as compiled,
-    used by nothing else meanwhile) and thread, started at construction."""
+    used by nothing else meanwhile) and thread, started at construction; ``enough`` is
+    the first restart's (``peak_cap.restart_enough``), the second runs its root out."""
 
     def __init__(
         self,
@@ -48,16 +49,24 @@ class RestartAhead:
         lp_values: np.ndarray,
         time_limit_s: float | None,
         lp_basis=None,
+        enough: tuple[float, float] | None = None,
     ) -> None:
         self._stop = threading.Event()
 
-        def restart(caps) -> PriceFixResult:
+        def restart(caps, stop_at=None) -> PriceFixResult:
             return capped_restart(
-                own, cm, m, caps, time_limit_s=time_limit_s, stop=self._stop, lp_basis=lp_basis
+                own,
+                cm,
+                m,
+                caps,
+                time_limit_s=time_limit_s,
+                stop=self._stop,
+                lp_basis=lp_basis,
+                enough=stop_at,
             )
 
         self._restart = restart
-        self._call = OnThread(lambda: restart(lp_values), "restart-ahead")
+        self._call = OnThread(lambda: restart(lp_values, enough), "restart-ahead")
         self._midway: OnThread | None = None
 
     def start_midway(self, caps: np.ndarray) -> None:
@@ -114,4 +123,5 @@ def restart_ahead(
     if not len(peak_columns(m, cm)):
         return None
     own = second_highs(h, cm, options)
-    return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis)
+    enough = restart_enough(options, pf)
+    return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough)

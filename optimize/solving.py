@@ -39,7 +39,13 @@ from optimize.highs import (
 )
 from optimize.milp_from_start import milp_after_start
 from optimize.model import build_model
-from optimize.peak_cap import capped_restart, midway_caps, midway_wanted, restart_wanted
+from optimize.peak_cap import (
+    capped_restart,
+    midway_caps,
+    midway_wanted,
+    restart_enough,
+    restart_wanted,
+)
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
 from optimize.probe_beside import ProbeBeside
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
@@ -148,6 +154,7 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     edge search and the root probe (``optimize.restart_ahead``); it is the same restart
     (both start from the LP's basis), used or stopped by the same rule."""
     ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), _start_limit_s(options))
+    enough = restart_enough(options, pf)  # price-fix's start: the restart ahead's too
     try:
         searched = _search_edges(h, cm, m, options, pf)
         midway = None  # the second restart's caps: midway to the searched start's peaks
@@ -158,7 +165,7 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
             if ahead is not None:
                 ahead.start_midway(midway)
         pf, root = _probe(cm, m, options, searched, max_nodes=1)
-        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead, midway)
+        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead, midway, enough)
     finally:
         if ahead is not None:
             ahead.close()
@@ -236,23 +243,28 @@ def _restart_capped(
     root: ProbeResult | None,
     ahead: RestartAhead | None = None,
     midway: np.ndarray | None = None,
+    enough: tuple[float, float] | None = None,
 ) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
     probe's): the cheapest of it and the peak-capped restarts' schedules
     (``optimize.peak_cap``) with their edges searched: first the restart with the caps at
     the LP's peaks; where that leaves the start unproven, the one with the caps ``midway``
     (``peak_cap.midway_caps`` of the searched start; None: no second restart, see
-    ``peak_cap.midway_wanted``). Their time is added (with ``time_limit_s``, each may take
-    ``START_SHARE``). The edge searches' incumbents near the gap are probed as they come
-    (``_ProbeIncumbents``, going on from the root's probe ``root``); one proven is the
-    answer. Also returns the probe a later one may go on from (``root`` where none ran)."""
+    ``peak_cap.midway_wanted``). ``enough``: where the first restart's final MILP stops
+    (``peak_cap.restart_enough`` of price-fix's start). Their time is added (with
+    ``time_limit_s``, each may take ``START_SHARE``). The edge searches' incumbents near
+    the gap are probed as they come (``_ProbeIncumbents``, going on from the root's probe
+    ``root``); one proven is the answer. Also returns the probe a later one may go on
+    from (``root`` where none ran)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
         return pf, root
     limit = _start_limit_s(options)
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
         rs = ahead.result()
     else:
-        rs = capped_restart(h, cm, m, pf.lp_values, time_limit_s=limit, lp_basis=pf.lp_basis)
+        rs = capped_restart(
+            h, cm, m, pf.lp_values, time_limit_s=limit, lp_basis=pf.lp_basis, enough=enough
+        )
     prove = _ProbeIncumbents(cm, m, options, pf, root)
     out = _cheaper_start(pf, _searched_restart(h, cm, m, options, pf, rs, prove))
     if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:

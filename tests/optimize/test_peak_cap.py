@@ -3,6 +3,7 @@ and cheaper schedules where price-fix's start pays for a peak the LP avoids."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import re
@@ -15,6 +16,7 @@ from optimize import progress, solving
 from optimize.highs import compile_model, gap_basis_usd, make_highs
 from optimize.model import build_model
 from optimize.peak_cap import (
+    ENOUGH_GAPS,
     FINAL_NODES,
     MIDWAY_DEMAND_SHARE,
     MIDWAY_SHARE,
@@ -22,6 +24,7 @@ from optimize.peak_cap import (
     midway_caps,
     midway_wanted,
     peak_columns,
+    restart_enough,
 )
 from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
@@ -119,6 +122,41 @@ def test_the_restarts_final_milp_is_its_root_only(monkeypatch):
     assert int(h.getOptionValue("mip_max_nodes")[1]) == 500
 
 
+def _restart_incumbents(seed: int, enough) -> tuple[list[float], float]:
+    """The incumbents of the restart's final MILP (caps at 0: every job is left to it),
+    on a fresh ``Highs``, and the restart's schedule's cost; the schedule satisfies every
+    row and HiGHS's gap option is back afterwards."""
+    m, cm, pf, _, _ = _case(seed)
+    h = make_highs(cm, SolverOptions())
+    found = []
+    h.cbMipImprovingSolution.subscribe(lambda e: found.append(e.data_out.objective_function_value))
+    rs = capped_restart(h, cm, m, np.zeros_like(pf.lp_values), lp_basis=pf.lp_basis, enough=enough)
+    assert_satisfies_every_row(cm, rs.values)
+    assert h.getOptionValue("mip_rel_gap")[1] == SolverOptions().mip_rel_gap
+    return found, rs.objective_usd
+
+
+def test_the_restarts_final_milp_stops_at_a_schedule_good_enough():
+    # seed 7 (price-fix's start 30,021 USD): the root finds 43,120, 29,947 and 29,897 USD
+    pf = _case(7)[2]
+    full, full_usd = _restart_incumbents(7, None)
+    assert len(full) == 3 and full[1] < pf.objective_usd
+    # any incumbent, a 100 % gap: the first stops it
+    assert _restart_incumbents(7, (np.inf, 1.0)) == (full[:1], full[0])
+    # cheaper than the start, within 2 % of the root's bound: the second stops it
+    assert _restart_incumbents(7, (pf.objective_usd, 0.02)) == (full[:2], full[1])
+    # no incumbent is cheaper than -inf: the root runs to its end, as without a stop
+    assert _restart_incumbents(7, (-np.inf, 1.0)) == (full, full_usd)
+
+
+def test_the_restart_is_enough_cheaper_than_price_fixs_start_within_twice_the_gap():
+    pf = _case(7)[2]
+    options = SolverOptions(mip_rel_gap=0.003)
+    assert restart_enough(options, pf) == (pf.objective_usd, ENOUGH_GAPS * 0.003)
+    assert ENOUGH_GAPS == 2.0
+    assert restart_enough(options, dataclasses.replace(pf, objective_usd=None)) is None
+
+
 def test_the_midway_caps_move_only_the_peaks_halfway_to_the_start():
     m, cm, pf, _, _ = _case(8)
     caps = midway_caps(m, cm, pf.lp_values, pf.values)
@@ -147,12 +185,17 @@ def test_a_milp_solve_meets_both_restarts_and_keeps_the_cheapest(monkeypatch):
 
     def spy(h, cm, m, cap_values, **kwargs):
         out = real(h, cm, m, cap_values, **kwargs)
-        runs.append((np.asarray(cap_values)[peak_columns(m, cm)], out.objective_usd))
+        caps = np.asarray(cap_values)[peak_columns(m, cm)]
+        runs.append((caps, out.objective_usd, kwargs.get("enough")))
         return out
 
     monkeypatch.setattr(solving, "capped_restart", spy)
     d = solve(_steep(8), SolverOptions(mip_rel_gap=1e-4))
-    (first_cap, first_usd), (mid_cap, mid_usd) = runs
+    (first_cap, first_usd, first_enough), (mid_cap, mid_usd, mid_enough) = runs
+    # the first stops early where it has enough (price-fix's start, twice the gap), the
+    # second runs its root out
+    assert first_enough[1] == pytest.approx(ENOUGH_GAPS * 1e-4)
+    assert first_enough[0] >= d.objective_usd and mid_enough is None
     m, cm, pf, _, _ = _case(8)  # the same model, built again
     lp_cap = pf.lp_values[peak_columns(m, cm)]
     assert np.allclose(first_cap, lp_cap)  # the first caps at the LP's peak

@@ -100,6 +100,22 @@ def test_the_restart_ahead_is_the_restart_on_a_fresh_highs():
     assert len({*answers, pf.objective_usd}) == 3
 
 
+def test_the_restart_ahead_stops_where_the_restart_on_a_fresh_highs_stops():
+    # `enough` at any incumbent within 100 %: the final MILP's first incumbent, on both
+    m, cm, pf, _ = _case()
+    enough = (np.inf, 1.0)
+    ref = capped_restart(make_highs(cm, OPTS), cm, m, pf.lp_values, lp_basis=pf.lp_basis)
+    first = capped_restart(
+        make_highs(cm, OPTS), cm, m, pf.lp_values, lp_basis=pf.lp_basis, enough=enough
+    )
+    ahead = RestartAhead(make_highs(cm, OPTS), cm, m, pf.lp_values, None, pf.lp_basis, enough)
+    got = ahead.result()
+    assert np.array_equal(got.values, first.values)
+    assert got.objective_usd == first.objective_usd
+    assert first.objective_usd > ref.objective_usd  # it stopped short of the root's best
+    ahead.close()
+
+
 def test_the_midway_restart_ahead_runs_after_the_first_on_the_same_highs():
     m, cm, pf, _ = _case()
     caps = midway_caps(m, cm, pf.lp_values, pf.values)
