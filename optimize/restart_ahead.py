@@ -31,7 +31,7 @@ import numpy as np
 
 from optimize.highs import CompiledModel, second_highs
 from optimize.on_thread import OnThread
-from optimize.peak_cap import capped_restart, peak_columns, restart_enough, restart_wanted
+from optimize.peak_cap import capped_restart, peak_columns, restart_wanted
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
@@ -112,16 +112,16 @@ def restart_ahead(
     pf: PriceFixResult,
     gap: float | None,
     time_limit_s: float | None,
+    enough: tuple[float, float] | None = None,
 ) -> RestartAhead | None:
-    """A ``RestartAhead`` on a second ``Highs`` beside ``h`` (``time_limit_s``: the
-    restart's) from price-fix's result ``pf`` (its proven ``gap``; None without a
-    schedule or a bound) where the restart may be needed: two threads or more, the
-    restart wanted (``peak_cap.restart_wanted``) and a demand charge's peak to cap; else
-    None."""
+    """A ``RestartAhead`` on a second ``Highs`` beside ``h`` (``time_limit_s`` and
+    ``enough``: the restart's) from price-fix's result ``pf`` (its proven ``gap``; None
+    without a schedule or a bound) where the restart may be needed: two threads or more,
+    the restart wanted (``peak_cap.restart_wanted``) and a demand charge's peak to cap;
+    else None."""
     if not options.second_thread or not restart_wanted(options, pf, gap):
         return None
     if not len(peak_columns(m, cm)):
         return None
     own = second_highs(h, cm, options)
-    enough = restart_enough(options, pf)
     return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough)

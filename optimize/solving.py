@@ -153,8 +153,9 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     With two threads the restart starts at once on a second ``Highs`` and runs beside the
     edge search and the root probe (``optimize.restart_ahead``); it is the same restart
     (both start from the LP's basis), used or stopped by the same rule."""
-    ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), _start_limit_s(options))
-    enough = restart_enough(options, pf)  # price-fix's start: the restart ahead's too
+    enough = restart_enough(options, pf)  # where the first restart stops, on either thread
+    limit = _start_limit_s(options)
+    ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), limit, enough)
     try:
         searched = _search_edges(h, cm, m, options, pf)
         midway = None  # the second restart's caps: midway to the searched start's peaks
