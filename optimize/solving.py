@@ -46,7 +46,13 @@ from optimize.peak_cap import (
     restart_enough,
     restart_wanted,
 )
-from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
+from optimize.price_fix import (
+    PriceFixResult,
+    job_columns,
+    pair_moves,
+    price_fix,
+    seeded_schedule,
+)
 from optimize.probe_beside import ProbeBeside
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
 from optimize.problem import Problem, SolverOptions
@@ -170,7 +176,17 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     finally:
         if ahead is not None:
             ahead.close()
-    return restarted, search
+    return _paired(h, cm, m, options, restarted), search
+
+
+def _paired(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
+    """The start with pairs of jobs placed again together (``price_fix.pair_moves``)
+    where it is not proven within ``mip_rel_gap`` of its bound; the time is added."""
+    if pf.values is None or pf.bound_usd is None or _proven_gap(cm, pf) <= options.mip_rel_gap:
+        return pf
+    out = pair_moves(h, cm, m, pf)
+    _report_start("pair moves", cm, out, out.seconds - pf.seconds)
+    return out
 
 
 def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from optimize import price_fix as price_fix_module
+from optimize import solving
 from optimize.highs import compile_model, make_highs, run_highs, set_integrality
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.jobs import BLOCK_ROWS
@@ -348,3 +349,86 @@ def test_the_pass_at_the_schedules_prices_runs_only_above_the_target_gap(monkeyp
     assert count(0.0) == 1
     assert count(None) == 0
     assert count(1.0) == 0  # every fixed schedule here is within 100 % of the LP bound
+
+
+def _dearest_start(p, monkeypatch, reversed_jobs):
+    """The compiled model of ``p``, a fresh ``Highs`` on it and a start with the jobs
+    ``reversed_jobs`` at their dearest patterns (the others at price-fix's first fixing),
+    completed by HiGHS (``seeded_schedule``)."""
+    fx, jobs = _fixed_by_price_fix(p, monkeypatch, None)
+    cost = price_fix_module._Fixer.cost_per_frac
+    for jc in jobs:
+        if jc.job.id in reversed_jobs:
+            fx.fix(jc, None)
+            fx.lp()
+            with monkeypatch.context() as patch:
+                patch.setattr(price_fix_module._Fixer, "cost_per_frac", lambda f, j: -cost(f, j))
+                fx.fix(jc, fx.pattern(jc))
+            fx.lp()
+    on_by_job = {}
+    for jc in jobs:
+        on = np.zeros(p.n_steps, dtype=bool)
+        on[jc.steps] = jc.pattern
+        on_by_job[jc.job.id] = on
+    cm, m = fx.cm, fx.m
+    h = make_highs(cm, SolverOptions())
+    return cm, m, h, price_fix_module.seeded_schedule(h, cm, m, on_by_job)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pair_moves_lower_a_start_with_two_jobs_at_their_dearest(seed, monkeypatch):
+    # two jobs at their dearest patterns: the pass over pairs finds a cheaper schedule that
+    # satisfies every row, whose objective is its columns' cost, and leaves h as it was
+    p = random_day(seed, demand=3000.0)
+    big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
+    cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
+    assert start.values is not None
+    moved = price_fix_module.pair_moves(h, cm, m, start)
+    assert moved.objective_usd < start.objective_usd - 1e-6 * abs(start.objective_usd)
+    assert_satisfies_every_row(cm, moved.values)
+    assert float(cm.col_cost @ moved.values) + cm.offset == pytest.approx(moved.objective_usd)
+    assert moved.seconds > start.seconds
+    lp = h.getLp()
+    assert np.array_equal(np.asarray(lp.col_lower_), cm.col_lower)
+    assert np.array_equal(np.asarray(lp.col_upper_), cm.col_upper)
+    integrality = [int(v) for v in lp.integrality_]
+    assert cm.integrality.any() and np.array_equal(integrality, cm.integrality)
+    again = price_fix_module.pair_moves(h, cm, m, moved)  # the same pass from its own answer
+    assert again.objective_usd <= moved.objective_usd
+
+
+def test_pair_moves_keep_only_pairs_that_lower_the_lp(monkeypatch):
+    # every pair is tried once, and the LP with every job fixed never rises from one kept
+    # move to the next
+    p = random_day(1, demand=3000.0)
+    big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
+    cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
+    tried, kept = [], []
+    move = price_fix_module._pair_move
+
+    def spy(fx, a, b):
+        tried.append((a.job.id, b.job.id))
+        out = move(fx, a, b)
+        kept.append(fx.objective())
+        return out
+
+    monkeypatch.setattr(price_fix_module, "_pair_move", spy)
+    price_fix_module.pair_moves(h, cm, m, start)
+    n = len(p.jobs)
+    assert len(tried) == len(set(tried)) == n * (n - 1) // 2
+    assert np.all(np.diff(kept) <= 1e-9 * abs(start.objective_usd))
+
+
+def test_pair_moves_run_only_on_a_start_not_proven_within_the_gap(monkeypatch):
+    p = random_day(1, demand=3000.0)
+    m = build_model(p)
+    cm = compile_model(m)
+    h = make_highs(cm, SolverOptions())
+    pf = price_fix(h, cm, m)
+    calls = []
+    monkeypatch.setattr(solving, "pair_moves", lambda *a: calls.append(a[3]) or a[3])
+    options = SolverOptions(mip_rel_gap=0.01)
+    proven = replace(pf, bound_usd=pf.objective_usd)
+    assert solving._paired(h, cm, m, options, proven) is proven and calls == []
+    loose = replace(pf, bound_usd=pf.objective_usd - 0.5 * abs(pf.objective_usd))
+    assert solving._paired(h, cm, m, options, loose) is loose and calls == [loose]
