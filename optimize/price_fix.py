@@ -542,21 +542,24 @@ def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResul
         fx.release(jobs)
 
 
-def pair_moves(h, cm, m, start: PriceFixResult) -> PriceFixResult:
+def pair_moves(
+    h, cm, m, start: PriceFixResult, time_limit_s: float | None = None
+) -> PriceFixResult:
     """``start``'s schedule with pairs of jobs placed again together (``_pair_move``), one
     pass over every pair; the schedule of the pairs kept, completed by HiGHS as in
     ``seeded_schedule``, where it is cheaper (else ``start``), with the time added. A move
     of one job at a time (the improvement passes) cannot swap two jobs' runs; a pair freed
     together can (full-month CAISO 2023-09-11: 706,783 -> 703,789 USD in 28 pairs, a
-    schedule HiGHS's MILP took 57 s to find: docs/model_jobs_history.md). On return ``h``
-    holds its original bounds and integrality again."""
+    schedule HiGHS's MILP took 57 s to find: docs/model_jobs_history.md). ``time_limit_s``:
+    no pair is tried after this long (None: every pair). On return ``h`` holds its original
+    bounds and integrality again."""
     t0 = time.perf_counter()
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
     if start.values is None or len(jobs) < 2:
         return start
     icols = cm.integer_columns()
     set_integrality(h, icols, False)
-    fx = _Fixer(h, cm, m, None)
+    fx = _Fixer(h, cm, m, time_limit_s)
     fx.hull(False)
     try:
         for jc in jobs:
@@ -564,6 +567,8 @@ def pair_moves(h, cm, m, start: PriceFixResult) -> PriceFixResult:
         moved = False
         if fx.lp():
             for a, b in _pairs(jobs):
+                if fx.out_of_time():
+                    break
                 moved = _pair_move(fx, a, b) or moved
         fx.hull(True)
         set_integrality(h, icols, True)

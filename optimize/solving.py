@@ -111,8 +111,9 @@ def solve_compiled(
     first (``_search_edges``), whose schedule is the answer if it is within the gap; one
     still not proven is probed at the root (``_probe``): a proof makes it the answer, and a
     raised bound counts in the gap either way. One not proven then meets the peak-capped
-    restart (``_restart_capped``, in ``_improve_start``), and the start after it is probed
-    by a search over nodes (``_last_probe``; with two threads beside HiGHS's MILP).
+    restart (``_restart_capped``, in ``_improve_start``) and then the pair moves
+    (``_paired``), and the start after them is probed by a search over nodes
+    (``_last_probe``; with two threads beside HiGHS's MILP).
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
@@ -150,12 +151,12 @@ def solve_compiled(
 
 def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
     """The start for HiGHS's MILP: its edges searched, then probed at the root; one still
-    not proven meets the peak-capped restart (each step passes a start proven within
-    ``mip_rel_gap`` through). Returns it with the probe a search over nodes after it may
-    go on from (``_last_probe``). Probing the root before the restart spares it on the
-    weeks the root proves (ERCOT 2023-02-13: 2.9 s, against 18.1 s with the restart
-    first); the search over nodes comes after it, from the restart's cheaper start (ERCOT
-    2023-10-09: its 1.30 % proven down to 1 %).
+    not proven meets the peak-capped restart and then the pair moves (each step passes a
+    start proven within ``mip_rel_gap`` through). Returns it with the probe a search over
+    nodes after it may go on from (``_last_probe``). Probing the root before the restart
+    spares it on the weeks the root proves (ERCOT 2023-02-13: 2.9 s, against 18.1 s with
+    the restart first); the search over nodes comes after it, from the restart's cheaper
+    start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %).
     With two threads the restart starts at once on a second ``Highs`` and runs beside the
     edge search and the root probe (``optimize.restart_ahead``); it is the same restart
     (both start from the LP's basis), used or stopped by the same rule."""
@@ -181,10 +182,11 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
 
 def _paired(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
     """The start with pairs of jobs placed again together (``price_fix.pair_moves``)
-    where it is not proven within ``mip_rel_gap`` of its bound; the time is added."""
+    where it is not proven within ``mip_rel_gap`` of its bound; the time is added (with
+    ``time_limit_s``, the pass may take ``START_SHARE`` of it)."""
     if pf.values is None or pf.bound_usd is None or _proven_gap(cm, pf) <= options.mip_rel_gap:
         return pf
-    out = pair_moves(h, cm, m, pf)
+    out = pair_moves(h, cm, m, pf, time_limit_s=_start_limit_s(options))
     _report_start("pair moves", cm, out, out.seconds - pf.seconds)
     return out
 

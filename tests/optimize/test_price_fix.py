@@ -426,9 +426,22 @@ def test_pair_moves_run_only_on_a_start_not_proven_within_the_gap(monkeypatch):
     h = make_highs(cm, SolverOptions())
     pf = price_fix(h, cm, m)
     calls = []
-    monkeypatch.setattr(solving, "pair_moves", lambda *a: calls.append(a[3]) or a[3])
+    monkeypatch.setattr(solving, "pair_moves", lambda *a, **k: calls.append(a[3]) or a[3])
     options = SolverOptions(mip_rel_gap=0.01)
     proven = replace(pf, bound_usd=pf.objective_usd)
     assert solving._paired(h, cm, m, options, proven) is proven and calls == []
     loose = replace(pf, bound_usd=pf.objective_usd - 0.5 * abs(pf.objective_usd))
     assert solving._paired(h, cm, m, options, loose) is loose and calls == [loose]
+
+
+def test_pair_moves_try_no_pair_past_their_time_limit(monkeypatch):
+    p = random_day(2, demand=3000.0)
+    big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
+    cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
+    tried = []
+    move = price_fix_module._pair_move
+    monkeypatch.setattr(price_fix_module, "_pair_move", lambda *a: tried.append(a) or move(*a))
+    out = price_fix_module.pair_moves(h, cm, m, start, time_limit_s=0.0)
+    assert tried == [] and out.objective_usd == start.objective_usd
+    assert np.array_equal(out.values, start.values)
+    assert price_fix_module.pair_moves(h, cm, m, start).objective_usd < start.objective_usd
