@@ -32,6 +32,11 @@ fixed. The heuristic works on the compiled model in a ``highspy.Highs`` object:
 The result is a feasible schedule and a proven bound on its distance from the optimum
 (``gap``); it is not optimal in general. The time is a handful of warm-started LP solves per
 job, independent of how hard the MILP's bound is to close.
+
+Two more entry points work from a given schedule: ``seeded_schedule`` completes one from
+its jobs' on/off patterns, and ``pair_moves`` improves one by placing every pair of jobs
+again together, as step 3 places one job (both freed, each fixed in turn at the LP's
+prices; kept where the LP with every job fixed falls), which can swap two jobs' runs.
 """
 
 from __future__ import annotations
