@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -571,7 +572,7 @@ def pair_moves(
             fx.fix(jc, np.asarray(start.values)[jc.on] > 0.5)
         moved = False
         if fx.lp():
-            for a, b in _pairs(jobs):
+            for a, b in itertools.combinations(jobs, 2):  # in the jobs' order
                 if fx.out_of_time():
                     break
                 moved = _pair_move(fx, a, b) or moved
@@ -586,13 +587,6 @@ def pair_moves(
     if values is None or obj >= start.objective_usd:
         return dataclasses.replace(start, seconds=seconds)
     return dataclasses.replace(start, values=values, objective_usd=obj, seconds=seconds)
-
-
-def _pairs(jobs: list[_JobCols]) -> Iterator[tuple[_JobCols, _JobCols]]:
-    """Every pair of jobs, in the jobs' order (the same on every machine)."""
-    for i, a in enumerate(jobs):
-        for b in jobs[i + 1 :]:
-            yield a, b
 
 
 def _pair_move(fx: _Fixer, a: _JobCols, b: _JobCols) -> bool:

@@ -184,7 +184,8 @@ def _paired(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult)
     """The start with pairs of jobs placed again together (``price_fix.pair_moves``)
     where it is not proven within ``mip_rel_gap`` of its bound; the time is added (with
     ``time_limit_s``, the pass may take ``START_SHARE`` of it)."""
-    if pf.values is None or pf.bound_usd is None or _proven_gap(cm, pf) <= options.mip_rel_gap:
+    gap = _proven_gap(cm, pf)  # None without a schedule or a bound
+    if gap is None or gap <= options.mip_rel_gap:
         return pf
     out = pair_moves(h, cm, m, pf, time_limit_s=_start_limit_s(options))
     _report_start("pair moves", cm, out, out.seconds - pf.seconds)
