@@ -61,9 +61,14 @@ from optimize.restart_ahead import RestartAhead, restart_ahead
 from optimize.results import Dispatch, extract_dispatch
 
 # the probe (optimize.probing) aims this share of the gap inside it (so that a proof's gap
-# rounds to the target or below); the first probe is of the root alone, the last one may
-# search this many nodes (the disjunctions, SolverOptions.probe_limit, bound it first)
+# rounds to the target or below); the first probe searches the root and at most
+# FIRST_PROBE_NODES - 1 nodes after it, the last one goes on up to PROBE_NODES nodes (the
+# disjunctions, SolverOptions.probe_limit, bound both first). The first probe's few nodes
+# prove pro-rated ERCOT 2023-10-09 before the restart (8.4 s, against 11.3 s with the root
+# alone, when the last probe proved the same start in 3 nodes); a search that fails there
+# costs at most a few dozen warm LPs (docs/model_jobs_history.md)
 PROBE_MARGIN = 1e-6
+FIRST_PROBE_NODES = 3
 PROBE_NODES = 200
 
 # statuses that come with a feasible schedule (and its proven gap)
@@ -109,10 +114,10 @@ def solve_compiled(
     a candidate start too: the cheaper of it and the heuristic's schedule is used. With
     ``"milp"``, a start not proven within ``mip_rel_gap`` goes through the edge search
     first (``_search_edges``), whose schedule is the answer if it is within the gap; one
-    still not proven is probed at the root (``_probe``): a proof makes it the answer, and a
-    raised bound counts in the gap either way. One not proven then meets the peak-capped
-    restart (``_restart_capped``, in ``_improve_start``) and then the pair moves
-    (``_paired``), and the start after them is probed by a search over nodes
+    still not proven is probed at the root and a few nodes (``_probe``): a proof makes it
+    the answer, and a raised bound counts in the gap either way. One not proven then meets
+    the peak-capped restart (``_restart_capped``, in ``_improve_start``) and then the pair
+    moves (``_paired``), and the start after them is probed by a search over more nodes
     (``_last_probe``; with two threads beside HiGHS's MILP).
     """
     is_mip = cm.integrality is not None
@@ -150,15 +155,16 @@ def solve_compiled(
 
 
 def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
-    """The start for HiGHS's MILP: its edges searched, then probed at the root; one still
-    not proven meets the peak-capped restart and then the pair moves (each step passes a
-    start proven within ``mip_rel_gap`` through). Returns it with the probe a search over
-    nodes after it may go on from (``_last_probe``). Probing the root before the restart
-    spares it on the weeks the root proves (ERCOT 2023-02-13: 2.9 s, against 18.1 s with
-    the restart first); the search over nodes comes after it, from the restart's cheaper
-    start (ERCOT 2023-10-09: its 1.30 % proven down to 1 %).
+    """The start for HiGHS's MILP: its edges searched, then probed at the root and a few
+    nodes (``FIRST_PROBE_NODES``); one still not proven meets the peak-capped restart and
+    then the pair moves (each step passes a start proven within ``mip_rel_gap`` through).
+    Returns it with the probe a search over more nodes after it may go on from
+    (``_last_probe``). Probing before the restart spares it on the weeks the probe proves
+    (ERCOT 2023-02-13: 2.9 s, against 18.1 s with the restart first); the longer search
+    comes after it, from the restart's and the pair moves' cheaper start, whose target
+    is lower.
     With two threads the restart starts at once on a second ``Highs`` and runs beside the
-    edge search and the root probe (``optimize.restart_ahead``); it is the same restart
+    edge search and the first probe (``optimize.restart_ahead``); it is the same restart
     (both start from the LP's basis), used or stopped by the same rule."""
     enough = restart_enough(options, pf)  # where the first restart stops, on either thread
     limit = _start_limit_s(options)
@@ -172,7 +178,7 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
             midway = midway_caps(m, cm, pf.lp_values, searched.values)
             if ahead is not None:
                 ahead.start_midway(midway)
-        pf, root = _probe(cm, m, options, searched, max_nodes=1)
+        pf, root = _probe(cm, m, options, searched, max_nodes=FIRST_PROBE_NODES)
         restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead, midway, enough)
     finally:
         if ahead is not None:
@@ -197,7 +203,7 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
     where the probe runs, HiGHS's MILP runs from the start beside it
     (``optimize.probe_beside``): its answer, unless the probe proved the start or found a
     schedule (then the start after the probe, as with one thread). The search goes on from
-    the root's probe (or from the probes of the restart's incumbents, ``search``) where the
+    the first probe (or from the probes of the restart's incumbents, ``search``) where the
     restart leaves the target as it was or lowers it (a cheaper start) instead of probing
     the root again."""
     cancel = threading.Event()
@@ -273,7 +279,7 @@ def _restart_capped(
     ``peak_cap.midway_wanted``). ``enough``: where the first restart's final MILP stops
     (``peak_cap.restart_enough`` of price-fix's start). Their time is added (with
     ``time_limit_s``, each may take ``START_SHARE``). The edge searches' incumbents near
-    the gap are probed as they come (``_ProbeIncumbents``, going on from the root's probe
+    the gap are probed as they come (``_ProbeIncumbents``, going on from the first probe
     ``root``); one proven is the answer. Also returns the probe a later one may go on
     from (``root`` where none ran)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
@@ -359,7 +365,7 @@ class _ProbeIncumbents:
     restart: an incumbent cheaper than the ``start`` it competes with and within
     ``PROBE_INCUMBENT_GAPS`` x ``mip_rel_gap`` of the start's bound is probed over nodes
     against its own target (as ``_probe`` would after the restart), going on from the
-    last probe's search (the root's at first: each target is at or below the last one
+    last probe's search (the first probe's at first: each target is at or below the last one
     while incumbents get cheaper); a proof is the bound returned, and the search stops
     there. Probing as incumbents come spares the rest of an edge search whose incumbent
     the probe proves already (pro-rated ERCOT 2023-02-06: the restart's edge search took

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from optimize import solving
 from optimize.highs import compile_model
 from optimize.model import build_model
 from optimize.price_fix import job_columns
@@ -107,6 +108,41 @@ def test_solves_through_the_search_report_bounds_at_or_below_the_optimum(seed):
         assert d.status == "optimal"
         assert d.bound_usd <= opt + tol and d.objective_usd >= opt - tol
         assert d.objective_usd - opt <= gap * d.gap_basis_usd + tol
+
+
+@pytest.mark.parametrize("seed", [32, 35])
+def test_the_first_probes_nodes_prove_a_start_before_the_restart(seed, monkeypatch):
+    # random days (1,000 USD/MW, 1 %) whose start the root's probe alone leaves unproven,
+    # so that the peak-capped restart runs: the first probe's few nodes past the root
+    # (FIRST_PROBE_NODES) prove the same start, and no restart runs; the bound is at or
+    # below the exact optimum
+    p = random_day(seed, demand=1000.0)
+    opt = solve(p, EXACT).objective_usd
+    restarts, probes = [], []
+    restart, probe = solving.capped_restart, solving._probe
+    monkeypatch.setattr(
+        solving, "capped_restart", lambda *a, **k: restarts.append(1) or restart(*a, **k)
+    )
+
+    def recorded(*args, **kwargs):
+        out = probe(*args, **kwargs)
+        probes.append(out[1])
+        return out
+
+    monkeypatch.setattr(solving, "_probe", recorded)
+    first, answers = solving.FIRST_PROBE_NODES, {}
+    assert first > 1
+    for nodes in (1, first):
+        monkeypatch.setattr(solving, "FIRST_PROBE_NODES", nodes)
+        restarts.clear()
+        probes.clear()
+        d = solve(p, SolverOptions(mip_rel_gap=1e-2))
+        assert d.status == "optimal" and d.bound_usd <= opt + 1e-6 * abs(opt)
+        assert len(probes) == 1 and probes[0].proven == (nodes > 1)
+        assert bool(restarts) == (nodes == 1)
+        answers[nodes] = d.objective_usd
+    assert probes[0].nodes > 1  # the proof took nodes past the root
+    assert answers[1] == pytest.approx(answers[first], rel=1e-9)
 
 
 def _outcome(r) -> tuple:
