@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 from optimize.highs import StopAtGap, gap_basis_usd, set_start
-from optimize.price_fix import PriceFixResult, job_columns
+from optimize.price_fix import PriceFixResult, cheaper, job_columns
 from optimize.progress import run_with_progress
 
 # the options the search sets on the caller's Highs object (restored afterwards)
@@ -112,7 +112,7 @@ def edge_search(
         info = h.getInfo()
         found = info.primal_solution_status == 2  # kSolutionStatusFeasible
         obj = float(info.objective_function_value)
-        better = found and obj < objective_usd - 1e-9 * max(1.0, abs(objective_usd))
+        better = found and cheaper(obj, than_usd=objective_usd)
         best = np.asarray(h.getSolution().col_value) if better else None
         raised = stop.bound_usd if stop.bound_usd != bound_usd else None
         return PriceFixResult(best, obj if better else None, raised, time.perf_counter() - t0)

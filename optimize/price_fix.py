@@ -461,13 +461,19 @@ def _pass(fx: _Fixer, jobs: list[_JobCols], free: bool) -> bool:
     return improved
 
 
+def cheaper(usd: float, than_usd: float) -> bool:
+    """True where ``usd`` is below ``than_usd`` by more than a relative 1e-9 (LP and MILP
+    objectives of the same schedule differ by solver round-off, which is no move)."""
+    return usd < than_usd - 1e-9 * max(1.0, abs(than_usd))
+
+
 def _keep_if_cheaper(
     fx: _Fixer, jc: _JobCols, on: np.ndarray, old: np.ndarray, before: float
 ) -> bool:
     """Fix the job to ``on`` and keep it if the LP objective falls below ``before``; else
     fix it to ``old`` again. True if kept."""
     fx.fix(jc, on)
-    if fx.lp() and fx.objective() < before - 1e-9 * max(1.0, abs(before)):
+    if fx.lp() and cheaper(fx.objective(), than_usd=before):
         return True
     fx.fix(jc, old)
     fx.lp()
@@ -603,7 +609,7 @@ def _pair_move(fx: _Fixer, a: _JobCols, b: _JobCols) -> bool:
         if ok:
             fx.fix(jc, on)
             ok = fx.lp()
-    if ok and fx.objective() < before - 1e-9 * max(1.0, abs(before)):
+    if ok and cheaper(fx.objective(), than_usd=before):
         return True
     fx.fix(a, old[0])
     fx.fix(b, old[1])
