@@ -325,7 +325,9 @@ def test_the_pass_at_the_schedules_prices_keeps_only_patterns_that_lower_the_lp(
     monkeypatch.setattr(
         price_fix_module,
         "_keep_if_cheaper",
-        lambda f, jc, on, old, before: tried.append(before) or keep(f, jc, on, old, before),
+        lambda f, jc, on, old, before: (
+            tried.append(before.objective_usd) or keep(f, jc, on, old, before)
+        ),
     )
     before = fx.objective()
     moved = price_fix_module._improve_at_schedule_prices(fx, jobs)
@@ -337,6 +339,39 @@ def test_the_pass_at_the_schedules_prices_keeps_only_patterns_that_lower_the_lp(
     lower = np.asarray(fx.h.getLp().col_lower_)
     for jc in jobs:
         assert np.array_equal(lower[jc.on] > 0.5, jc.pattern)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_move_turned_down_returns_to_the_lp_it_left_without_running_one(seed, monkeypatch):
+    # the cheapest job fixed at its dearest pattern instead is a move the LP turns down:
+    # after it the fixer reads the LP it left (objective, duals, values) with no LP run,
+    # and the next LP starts at that LP's optimal basis (no simplex iteration)
+    p = random_day(seed, demand=3000.0)
+    fx, jobs = _fixed_by_price_fix(p, monkeypatch, None)
+    job = min(jobs, key=lambda jc: jc.job.full_power_it_mw)
+    before, old = fx.snapshot(), job.pattern.copy()
+    cost = price_fix_module._Fixer.cost_per_frac
+    with monkeypatch.context() as patch:
+        patch.setattr(price_fix_module._Fixer, "cost_per_frac", lambda f, jc: -cost(f, jc))
+        dearest = fx.pattern(job)
+    assert not np.array_equal(dearest, old)
+    runs = []
+    lp = price_fix_module._Fixer.lp
+    monkeypatch.setattr(price_fix_module._Fixer, "lp", lambda f: runs.append(1) or lp(f))
+    assert not price_fix_module._keep_if_cheaper(fx, job, dearest, old, before)
+    assert len(runs) == 1  # the move's own LP; none to return
+    assert np.array_equal(job.pattern, old)
+    assert fx.objective() == before.objective_usd
+    assert np.array_equal(fx.cost_per_frac(job), cost_at(before, fx, job))
+    assert fx.lp() and fx.h.getInfo().simplex_iteration_count == 0
+    assert fx.objective() == pytest.approx(before.objective_usd, rel=1e-9)
+
+
+def cost_at(point, fx, jc):
+    """``cost_per_frac`` of ``jc`` at the duals of the LP ``point``."""
+    pos, rows, values = fx.terms[jc.job.id]
+    priced = np.bincount(pos, weights=values * point.row_dual[rows], minlength=len(jc.frac))
+    return fx.cm.col_cost[jc.frac] - priced
 
 
 def test_the_pass_at_the_schedules_prices_runs_only_above_the_target_gap(monkeypatch):
