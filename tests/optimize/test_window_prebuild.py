@@ -20,6 +20,7 @@ from optimize.highs import new_highs
 from optimize.problem import Job, SolverOptions
 from optimize.rolling import solve_rolling
 from optimize.window_prebuild import SWITCH_INTERVAL_S, Prebuilder, build_compiled
+from optimize.window_state import Carried, JobState, predicted_next
 from tests.optimize.small_problems import CURVE, small_problem
 from tests.optimize.test_carried_state import (
     assert_highs_holds,
@@ -116,6 +117,24 @@ def _days(n_days: int):
         )
     p = small_problem(n=DAY * n_days, jobs=tuple(jobs), ramp=8.0, demand=500.0)
     return replace(p, grid=replace(p.grid, initial_net_import_mw=10.0))
+
+
+def test_the_prediction_leaves_the_carried_state_as_it_was():
+    # the next window is predicted from the carried state with this window's jobs due
+    # before its commit marked failed; the carried state itself (shared with the
+    # prediction but for the jobs changed) keeps every job as it was
+    p = _days(3)
+    states = {j.id: JobState(j, float(j.work_h)) for j in p.jobs}
+    carried = Carried(states, 0.5, None)
+    before = {k: vars(v).copy() for k, v in states.items()}
+    window_jobs = [j for j in p.jobs if j.id.endswith("@0")]
+    predicted = predicted_next(p, carried, window_jobs, 0, (DAY, 2 * DAY, 2 * DAY + LOOK_AHEAD))
+    assert predicted is not None
+    assert {k: vars(v) for k, v in carried.states.items()} == before
+    assert carried.net_import is None
+    ids = {j.id for j in predicted.jobs}
+    assert not ids & {j.id for j in window_jobs}  # failed: not in the window ahead
+    assert {"train@1", "eval@1"} <= ids
 
 
 def _rolling(p, threads: int, **kw):
