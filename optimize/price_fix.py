@@ -390,10 +390,7 @@ def price_fix(
         fx.cap(None)
         done = _integral_lp(h, icols) if close else None
         set_integrality(h, icols, True)
-        if fx.deadline is not None:
-            h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
-        if final_nodes is not None:
-            h.setOptionValue("mip_max_nodes", min(nodes0, int(final_nodes)))
+        _limit_final_milp(fx, final_nodes, nodes0)
         if stop is not None and stop.is_set():
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
         with _interrupted_by(h, stop), _enough_stop(h, final_enough):
@@ -408,6 +405,15 @@ def price_fix(
         h.setOptionValue("mip_max_nodes", nodes0)
         fx.release(jobs)
         set_integrality(h, icols, True)
+
+
+def _limit_final_milp(fx: _Fixer, final_nodes: int | None, nodes0: int) -> None:
+    """The final MILP's limits: the rest of price-fix's time limit (at least 1 s) and at
+    most ``final_nodes`` nodes (``nodes0``: the model's node limit)."""
+    if fx.deadline is not None:
+        fx.h.setOptionValue("time_limit", max(1.0, fx.deadline - time.perf_counter()))
+    if final_nodes is not None:
+        fx.h.setOptionValue("mip_max_nodes", min(nodes0, int(final_nodes)))
 
 
 def _fix_jobs(fx: _Fixer, jobs: list[_JobCols]) -> None:
