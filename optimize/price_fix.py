@@ -371,8 +371,8 @@ def price_fix(
     try:
         if not fx.lp():
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
-        bound, lp_basis = fx.objective(), h.getBasis()
-        lp_values = np.asarray(h.getSolution().col_value)
+        relaxed = fx.snapshot()  # the bound's LP, read once
+        bound, lp_basis, lp_values = relaxed.objective_usd, relaxed.basis, relaxed.col_value
         fx.cap(fixing_caps)
         fx.hull(False)
         fx.lp()

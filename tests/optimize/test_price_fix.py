@@ -350,6 +350,7 @@ def test_a_move_turned_down_returns_to_the_lp_it_left_without_running_one(seed, 
     fx, jobs = _fixed_by_price_fix(p, monkeypatch, None)
     job = min(jobs, key=lambda jc: jc.job.full_power_it_mw)
     before, old = fx.snapshot(), job.pattern.copy()
+    prices_before = fx.cost_per_frac(job)
     cost = price_fix_module._Fixer.cost_per_frac
     with monkeypatch.context() as patch:
         patch.setattr(price_fix_module._Fixer, "cost_per_frac", lambda f, jc: -cost(f, jc))
@@ -362,16 +363,9 @@ def test_a_move_turned_down_returns_to_the_lp_it_left_without_running_one(seed, 
     assert len(runs) == 1  # the move's own LP; none to return
     assert np.array_equal(job.pattern, old)
     assert fx.objective() == before.objective_usd
-    assert np.array_equal(fx.cost_per_frac(job), cost_at(before, fx, job))
+    assert np.array_equal(fx.cost_per_frac(job), prices_before)
     assert fx.lp() and fx.h.getInfo().simplex_iteration_count == 0
     assert fx.objective() == pytest.approx(before.objective_usd, rel=1e-9)
-
-
-def cost_at(point, fx, jc):
-    """``cost_per_frac`` of ``jc`` at the duals of the LP ``point``."""
-    pos, rows, values = fx.terms[jc.job.id]
-    priced = np.bincount(pos, weights=values * point.row_dual[rows], minlength=len(jc.frac))
-    return fx.cm.col_cost[jc.frac] - priced
 
 
 def test_the_pass_at_the_schedules_prices_runs_only_above_the_target_gap(monkeypatch):

@@ -121,8 +121,7 @@ def _days(n_days: int):
 
 def test_the_prediction_leaves_the_carried_state_as_it_was():
     # the next window is predicted from the carried state with this window's jobs due
-    # before its commit marked failed; the carried state itself (shared with the
-    # prediction but for the jobs changed) keeps every job as it was
+    # before its commit marked failed; the carried state itself keeps every job as it was
     p = _days(3)
     states = {j.id: JobState(j, float(j.work_h)) for j in p.jobs}
     carried = Carried(states, 0.5, None)
