@@ -131,6 +131,9 @@ def _sub_grid(
 
 
 def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:
+    """The jobs of window ``[a, e)`` as the carried ``states`` leave them (their steps
+    counted from ``a``); ``states`` are read, not changed. A job that has stopped with its
+    interruptions spent cannot start again and is left out, as one failed."""
     out = []
     for st in states.values():
         j = st.job
@@ -148,7 +151,6 @@ def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:
             work += j.restart_overhead_h
             if max_int is not None:
                 if max_int == 0:
-                    st.failed = True
                     continue
                 max_int -= 1
         out.append(
@@ -208,12 +210,13 @@ def predicted_next(problem: Problem, carried: Carried, jobs, a: int, ahead) -> P
     c = ahead[0]
     if any(j.release_step + a < c < j.deadline_step + a for j in jobs):
         return None
-    predicted = carried.copy()
-    if predicted.net_import is None:  # the window ahead starts from this one's last step
-        predicted.net_import = 0.0
+    # the states the prediction changes are copies; the others are shared, read only
+    states = dict(carried.states)
     for j in jobs:
         if j.deadline_step + a <= c:
-            predicted.states[j.id].failed = True
+            states[j.id] = replace(states[j.id], failed=True)
+    net_import = 0.0 if carried.net_import is None else carried.net_import
+    predicted = replace(carried, states=states, net_import=net_import)
     return window_problem(problem, predicted, ahead[0], ahead[2])[0]
 
 

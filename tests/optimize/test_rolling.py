@@ -11,6 +11,7 @@ from optimize import Infeasible
 from optimize.problem import Job, SolverOptions
 from optimize.rolling import solve_rolling
 from optimize.solving import solve
+from optimize.window_state import Carried, JobState, window_problem
 from tests.optimize.small_problems import small_problem
 
 OPTS = SolverOptions(mip_rel_gap=1e-6)
@@ -150,3 +151,24 @@ def test_a_job_released_just_before_the_horizon_owes_only_what_fits():
     p = small_problem(jobs=(Job("a", 10.0, 20.0, 23, 48),), battery=False)
     d = solve_rolling(p, window_steps=24, options=OPTS)
     assert d.jobs["a"]["deadline_met"]
+
+
+def test_a_window_is_read_from_the_carried_state_without_changing_it():
+    # a preemptible job stopped with its one interruption spent cannot start again: the
+    # window leaves it out, and the state it was read from stays as it was
+    spent = Job("spent", 10.0, 3.0, 0, 40, max_interruptions=1)
+    fresh = Job("fresh", 10.0, 3.0, 0, 40)
+    p = small_problem(n=48, jobs=(spent, fresh))
+    states = {
+        "spent": JobState(spent, 2.0, restarts=1, started=True, work_done_h=1.0),
+        "fresh": JobState(fresh, 3.0),
+    }
+    carried = Carried(states, 0.5, 1.0)
+    before = {k: vars(v).copy() for k, v in states.items()}
+    _, jobs = window_problem(p, carried, 24, 48)
+    assert [j.id for j in jobs] == ["fresh"]
+    assert {k: vars(v) for k, v in states.items()} == before
+    # one interruption left: the next start is a restart, paid in advance
+    states["spent"].restarts = 0
+    _, jobs = window_problem(p, carried, 24, 48)
+    assert {j.id: j.work_h for j in jobs}["spent"] == 2.0 + spent.restart_overhead_h
