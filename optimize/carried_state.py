@@ -99,7 +99,17 @@ def _state_structure(p: Problem) -> tuple:
     )
 
 
-def _with_state_of(p: Problem, q: Problem) -> Problem:
+def with_state_of(p: Problem, q: Problem) -> Problem | None:
+    """``p`` with the state of ``q``; None where the two differ in the structure the state
+    decides, or in their charge keys (then no model serves both)."""
+    if _state_structure(p) != _state_structure(q):
+        return None
+    if [c.key for c in p.grid.peak_charges] != [c.key for c in q.grid.peak_charges]:
+        return None
+    return _state_copied(p, q)
+
+
+def _state_copied(p: Problem, q: Problem) -> Problem:
     """``p`` with the state of ``q`` (same battery presence and charge keys)."""
     battery = p.battery
     if battery is not None:
@@ -116,11 +126,8 @@ def _with_state_of(p: Problem, q: Problem) -> Problem:
 
 def same_but_state(p: Problem, q: Problem) -> bool:
     """True when ``p`` and ``q`` differ at most in their carried state (module docstring)."""
-    if _state_structure(p) != _state_structure(q):
-        return False
-    if [c.key for c in p.grid.peak_charges] != [c.key for c in q.grid.peak_charges]:
-        return False
-    return equal(_with_state_of(p, q), q)
+    q_like_p = with_state_of(p, q)
+    return q_like_p is not None and equal(q_like_p, q)
 
 
 def equal(x, y) -> bool:

@@ -36,19 +36,21 @@ The window's problem and the carried state are ``optimize.window_state``'s; this
 drives the windows. Each window is built with ``optimize.model.build_model``, compiled and
 solved with the same in-memory HiGHS path as ``optimize.solve``. The model is rebuilt per
 window: its structure changes between windows (jobs enter and leave). With two threads or
-more (``SolverOptions.threads``) the next window is built and compiled on a worker thread
-while this one solves, where it can be predicted (``window_state.predicted_next``: no job
-of this window carries work across its commit); its carried state is then a few column
-bounds set when this window is done (``optimize.carried_state``,
+more (``SolverOptions.threads``) the next two windows are built and compiled on a worker
+thread while this one solves, where they can be predicted (no job carries work across
+the commits before them), with their LP relaxation solved at a guessed carried state;
+the real state is a few column bounds set when the window comes, and its first LP starts
+from that basis (``optimize.window_pipeline``, ``optimize.carried_state``,
 ``optimize.window_prebuild``). The answer is the same whether a window was built ahead or
-not (B2 with one window's build about a sixth of its time: 35.5 -> 31.3 s,
-docs/model_jobs_history.md). An infeasible window raises ``optimize.Infeasible`` with the window's
-diagnosis, steps shifted to the full horizon.
+not (B2: 35.5 -> 31.3 s with the builds ahead, 30.1 -> 25.8 s with the guessed LPs,
+docs/model_jobs_history.md). An infeasible window raises ``optimize.Infeasible`` with the
+window's diagnosis, steps shifted to the full horizon.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -64,14 +66,9 @@ from optimize.problem import Problem, SolverOptions
 from optimize.progress import report
 from optimize.results import Dispatch, extract_dispatch
 from optimize.solving import solve_model
+from optimize.window_pipeline import WindowPipeline
 from optimize.window_prebuild import Prebuilder
-from optimize.window_state import (
-    Carried,
-    JobState,
-    carry_state,
-    predicted_next,
-    window_problem,
-)
+from optimize.window_state import Carried, JobState, carry_state, window_problem
 
 _TOL = 1e-6
 
@@ -159,23 +156,25 @@ def _pipeline(problem: Problem, options: SolverOptions) -> Iterator[Prebuilder |
 def _solve_windows(problem, windows, fractions, carried, options, highs_options, on_window, pre, n):
     """The windows' loop of ``solve_rolling`` (``windows``: (start, commit end, model end))."""
     done = _Solved()
+    pipe = None
+    if pre is not None:
+        pipe = WindowPipeline(problem, windows, fractions, done.before, options, pre)
     w = 0
     while w < len(windows):
         a, c, e = windows[w]
         done.drop_from(w)
         done.before.append(carried.copy())
-        ahead = None
-        if pre is not None and w + 1 < len(windows):
-            ahead = (*windows[w + 1], fractions[w + 1])
         try:
             d, m, stats, jobs = _solve_window(
-                problem, carried, a, e, fractions[w], options, highs_options, w, pre, ahead
+                problem, carried, a, e, fractions[w], options, highs_options, w, pipe
             )
         except Infeasible:
             if w > 0 and fractions[w - 1] > 0:  # backtrack: the window before leaves less
                 fractions[w - 1] = fractions[w - 1] / 2 if fractions[w - 1] > 0.2 else 0.0
                 w -= 1
                 carried = done.before[w].copy()
+                if pipe is not None:
+                    pipe.backtrack()
                 continue
             raise
         stats = (
@@ -231,19 +230,19 @@ def _generator_mw(problem: Problem, m, k: int) -> dict[str, np.ndarray]:
     }
 
 
-def _solve_window(problem, carried: Carried, a, e, fraction, options, highs_options, w, pre, ahead):
-    """Build and solve window ``[a, e)`` from the carried state; returns the dispatch, the
-    solved model, the window stats and the window's jobs. With a ``Prebuilder`` ``pre``,
-    the window is taken from it where it was built ahead, and the window ``ahead`` is
-    predicted and handed to it (``predicted_next``). Raises ``Infeasible`` with the
-    window's diagnosis (steps of the full horizon)."""
+def _solve_window(problem, carried: Carried, a, e, fraction, options, highs_options, w, pipe):
+    """Build and solve window ``w``, ``[a, e)``, from the carried state; returns the
+    dispatch, the solved model, the window stats and the window's jobs. With a
+    ``WindowPipeline`` ``pipe``, the window's model comes from it (built ahead, or here
+    from its guessed state) and the windows after it are predicted and handed to it.
+    Raises ``Infeasible`` with the window's diagnosis (steps of the full horizon)."""
     sub, jobs = window_problem(problem, carried, a, e)
-    prebuilt = None
-    if pre is not None:
-        prebuilt = pre.take(sub, fraction)
-        predicted = None if ahead is None else predicted_next(problem, carried, jobs, a, ahead)
-        if predicted is not None:
-            pre.submit(predicted, ahead[3], options)
+    prebuilt, ahead, built_here_s = None, False, 0.0
+    if pipe is not None:
+        t0 = time.perf_counter()
+        prebuilt, ahead = pipe.model(w, sub)
+        built_here_s = 0.0 if ahead else time.perf_counter() - t0
+        pipe.look_ahead(w, carried, jobs)
     with horizon_credit(fraction):
         try:
             m, res, build_s, solve_s = solve_model(
@@ -261,9 +260,10 @@ def _solve_window(problem, carried: Carried, a, e, fraction, options, highs_opti
                 ]
                 raise Infeasible(shifted) from None
             raise SolveError(f"window {w} (steps {a}-{e}) infeasible, no slack found")
+    build_s += built_here_s
     d = extract_dispatch(m, sub, res.status, res.objective, res.mip_gap, build_s, solve_s)
     stats = {
-        "prebuilt": prebuilt is not None,
+        "prebuilt": ahead,
         "build_s": build_s,
         "solve_s": solve_s,
         "mip_gap": res.mip_gap,

@@ -1,15 +1,17 @@
-"""The next rolling window built on a second thread while this one solves.
+"""Rolling windows built on a second thread while an earlier one solves.
 
-A window's model can be built and compiled before the window ahead of it is solved when
-its problem is known up to the carried state: within
+A window's model can be built and compiled before the windows ahead of it are solved
+when its problem is known up to the carried state: within
 ``optimize.carried_state.state_columns()`` the state is a few column bounds, given
-afterwards (``apply_state``). ``optimize.rolling`` predicts the next window's problem
-where no job can carry work across the commit (``window_state.predicted_next``) and hands
-it to a ``Prebuilder``; when the window ahead is done, ``take`` returns the model and its
-compiled arrays if the real problem is the prediction but for the state (with that state
-applied), else None, and the window is built as usual. Either way the window's compiled
-arrays are the same (``tests/optimize/test_window_prebuild.py`` compares them), so its
-answer depends neither on the prediction nor on the timing.
+afterwards (``apply_state``). ``optimize.window_pipeline`` predicts a window's problem
+where no job can carry work across the commits before it, at a guessed state, and hands
+it to a ``Prebuilder``, which builds it and solves its LP relaxation at that state
+(``build_guessed``). When the window comes, ``take`` returns the model, its compiled
+arrays and the ``Highs`` holding them (with that LP's basis) if the real problem is the
+prediction but for the state (with the real state applied), else None, and the pipeline
+builds the window the same way on the solving thread. Either way the window's compiled
+arrays and its first basis are the same (``tests/optimize/test_window_prebuild.py``
+compares them), so its answer depends neither on the prediction nor on the timing.
 
 Why a thread pays: HiGHS releases Python's lock (the GIL) while it runs, so the build
 (all Python) runs on the other core during the window's LPs and MILPs. The lock's switch
@@ -36,6 +38,7 @@ from optimize.highs import (
     configured_highs,
     pass_model,
     prepare_compiler,
+    set_integrality,
 )
 from optimize.jobs import horizon_credit
 from optimize.model import build_model
@@ -60,6 +63,21 @@ def build_compiled(
     # the lookups price-fix builds on first use, built here off the solving thread
     cm.column_index()
     cm.row_components  # noqa: B018 - a cached property, computed here
+    return m, cm
+
+
+def build_guessed(
+    problem: Problem, credit_fraction: float, h: highspy.Highs
+) -> tuple[pyo.ConcreteModel, CompiledModel]:
+    """``build_compiled`` with ``h``, then the LP relaxation solved at ``problem``'s state
+    (a guess: an earlier window's), whose optimal basis ``h`` keeps: once the window's own
+    state is set (``apply_state``), its first LP starts there, mostly a few simplex
+    iterations from its optimum instead of a cold solve (module docstring)."""
+    m, cm = build_compiled(problem, credit_fraction, h)
+    icols = cm.integer_columns()
+    set_integrality(h, icols, False)
+    h.run()
+    set_integrality(h, icols, True)
     return m, cm
 
 
@@ -91,33 +109,48 @@ class Prebuilder:
     def __init__(self) -> None:
         prepare_compiler()  # before a second thread compiles
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-prebuild")
-        self._pending: tuple[Problem, float, highspy.Highs, Future] | None = None
+        # window -> (its predicted problem, credit fraction, Highs, build)
+        self._pending: dict[int, tuple[Problem, float, highspy.Highs, Future]] = {}
 
     def __enter__(self) -> Prebuilder:
         _short_switch_interval(True)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._pending = None
+        self.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
         _short_switch_interval(False)
 
-    def submit(self, problem: Problem, credit_fraction: float, options: SolverOptions) -> None:
-        """Start building ``problem`` (a prediction) in the background, and passing it to
-        a ``Highs`` with ``options``; it replaces the one pending, if any."""
-        if self._pending is not None:
-            self._pending[3].cancel()
+    def pending(self, window: int) -> bool:
+        """Whether a build of ``window`` waits to be taken."""
+        return window in self._pending
+
+    def submit(
+        self, window: int, problem: Problem, credit_fraction: float, options: SolverOptions
+    ) -> None:
+        """Start building ``problem`` (window ``window``'s prediction, at a guessed state)
+        in the background, passing it to a ``Highs`` with ``options`` and solving its LP
+        relaxation there (``build_guessed``); builds run in the order submitted. It
+        replaces a build of the same window pending, if any."""
+        if window in self._pending:
+            self._pending[window][3].cancel()
         h = configured_highs(options)  # here: HiGHS's constructor is muted on this thread
-        future = self._pool.submit(build_compiled, problem, credit_fraction, h)
-        self._pending = (problem, credit_fraction, h, future)
+        future = self._pool.submit(build_guessed, problem, credit_fraction, h)
+        self._pending[window] = (problem, credit_fraction, h, future)
+
+    def clear(self) -> None:
+        """Drop every pending build (a backtrack: the predictions no longer hold)."""
+        for *_, future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
 
     def take(
-        self, problem: Problem, credit_fraction: float
+        self, window: int, problem: Problem, credit_fraction: float
     ) -> tuple[pyo.ConcreteModel, CompiledModel, highspy.Highs] | None:
-        """The pending build (model, compiled arrays, ``Highs`` holding them), given the
-        state of ``problem``, if ``problem`` is its prediction but for the state and the
-        horizon credit is the same; else None."""
-        pending, self._pending = self._pending, None
+        """Window ``window``'s pending build (model, compiled arrays, ``Highs`` holding
+        them), given the state of ``problem``, if ``problem`` is its prediction but for
+        the state and the horizon credit is the same; else None."""
+        pending = self._pending.pop(window, None)
         if pending is None:
             return None
         predicted, fraction, h, future = pending

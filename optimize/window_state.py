@@ -5,8 +5,10 @@
 tiered energy so far, and the committed net import (demand-response baselines).
 ``window_problem`` cuts a window's ``Problem`` from the full one with that state (the
 rolling module's docstring lists what carries over and how), ``carry_state`` updates the
-state with a window's committed steps, and ``predicted_next`` gives the next window's
-problem before this one is solved, where it can (``optimize.window_prebuild``).
+state with a window's committed steps. Before a window is solved, ``predicted_carried``
+tells what the windows after it will see of its jobs, where it can, and
+``guessed_problem`` gives a window the state of an earlier one: the pipeline of
+``optimize.window_pipeline`` builds windows ahead from both.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from optimize.bill import tier_mwh
+from optimize.carried_state import with_state_of
 from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
 from optimize.energy_tiers import window_tiers
@@ -200,25 +203,35 @@ def window_problem(problem: Problem, carried: Carried, a: int, e: int) -> tuple[
     return replace(sub, dr_program=window_program(problem.dr_program, a, e, hist)), jobs
 
 
-def predicted_next(problem: Problem, carried: Carried, jobs, a: int, ahead) -> Problem | None:
-    """The problem of the window ``ahead`` (start ``c``, commit end, model end, credit
-    fraction) once window ``[a, ..)`` (its ``jobs``) commits up to ``c``, but for the carried state
-    (the state at ``a`` stands in: ``optimize.carried_state``); None where a job of the
-    window may carry work across ``c`` (released before ``c``, deadline after it). The
-    others cannot move in a way the next window sees: a job due by ``c`` is done or failed
-    then, and one released at ``c`` or later has not run."""
-    c = ahead[0]
+def predicted_carried(carried: Carried, jobs, a: int, c: int) -> Carried | None:
+    """The carried state once the window ``[a, ..)`` with ``jobs`` (its own, steps from
+    ``a``) commits up to ``c``, as the windows after ``c`` see its jobs; None where a job
+    may carry work across ``c`` (released before ``c``, due after it). The others cannot
+    change in a way those windows see: a job due by ``c`` is done or failed then (marked
+    failed here), and one released at ``c`` or later has not run. The battery's SOC, the
+    net import (0 where none yet) and the peaks are ``carried``'s, not predicted: a
+    window built ahead takes its own when it comes (``optimize.carried_state``).
+    ``carried`` is read, not changed."""
     if any(j.release_step + a < c < j.deadline_step + a for j in jobs):
         return None
-    # the states the prediction changes are copies; the others, the peaks and the history
-    # are shared: window_problem reads them before this returns and keeps none
+    # the states this changes are copies; the others, the peaks and the history are
+    # shared with ``carried``: callers read them (``window_problem``) and keep none
     states = dict(carried.states)
     for j in jobs:
         if j.deadline_step + a <= c:
             states[j.id] = replace(states[j.id], failed=True)
     net_import = 0.0 if carried.net_import is None else carried.net_import
-    predicted = replace(carried, states=states, net_import=net_import)
-    return window_problem(problem, predicted, ahead[0], ahead[2])[0]
+    return replace(carried, states=states, net_import=net_import)
+
+
+def guessed_problem(problem: Problem, sub: Problem, source: Carried, a: int, e: int):
+    """``sub``, window ``[a, e)`` of ``problem``, with the carried state (battery SOC, net
+    import, demand peaks) it would have if it started from ``source`` (an earlier
+    window's start; its net import 0 where none yet); None where that state would change
+    the model's structure (``carried_state.with_state_of``)."""
+    if source.net_import is None:
+        source = replace(source, net_import=0.0)
+    return with_state_of(sub, window_problem(problem, source, a, e)[0])
 
 
 def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: int) -> None:

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optimize import Infeasible, rolling, solving
+from optimize import Infeasible, rolling, solving, window_pipeline
 from optimize.highs import new_highs
 from optimize.problem import Job, SolverOptions
 from optimize.rolling import solve_rolling
 from optimize.window_prebuild import SWITCH_INTERVAL_S, Prebuilder, build_compiled
-from optimize.window_state import Carried, JobState, predicted_next
+from optimize.window_state import Carried, JobState, predicted_carried, window_problem
 from tests.optimize.small_problems import CURVE, small_problem
 from tests.optimize.test_carried_state import (
     assert_highs_holds,
@@ -55,20 +55,20 @@ def test_take_hands_over_the_prediction_with_the_real_state():
     _, other = build_compiled(PREDICTED, 0.5)
     assert not np.array_equal(other.col_lower, ref.col_lower)  # the states differ
     with Prebuilder() as pre:
-        pre.submit(PREDICTED, 0.5, ONE_THREAD)
-        taken = pre.take(REAL, 0.5)
+        pre.submit(1, PREDICTED, 0.5, ONE_THREAD)
+        taken = pre.take(1, REAL, 0.5)
         assert taken is not None
         m, cm, h = taken
         assert m.problem is REAL
         assert_same_compiled(cm, ref)
         assert_highs_holds(h, ref)
-        assert pre.take(REAL, 0.5) is None  # handed over once
+        assert pre.take(1, REAL, 0.5) is None  # handed over once
 
 
 def test_take_refuses_another_credit_fraction():
     with Prebuilder() as pre:
-        pre.submit(PREDICTED, 0.5, ONE_THREAD)
-        assert pre.take(REAL, 0.25) is None
+        pre.submit(1, PREDICTED, 0.5, ONE_THREAD)
+        assert pre.take(1, REAL, 0.25) is None
 
 
 def test_take_refuses_a_problem_that_differs_in_more_than_the_state():
@@ -78,8 +78,8 @@ def test_take_refuses_a_problem_that_differs_in_more_than_the_state():
     longer = replace(REAL, jobs=(replace(REAL.jobs[0], work_h=REAL.jobs[0].work_h + 1.0),))
     with Prebuilder() as pre:
         for real in (dearer, longer):
-            pre.submit(PREDICTED, 0.5, ONE_THREAD)
-            assert pre.take(real, 0.5) is None
+            pre.submit(1, PREDICTED, 0.5, ONE_THREAD)
+            assert pre.take(1, real, 0.5) is None
 
 
 def _days(n_days: int):
@@ -127,10 +127,11 @@ def test_the_prediction_leaves_the_carried_state_as_it_was():
     carried = Carried(states, 0.5, None)
     before = {k: vars(v).copy() for k, v in states.items()}
     window_jobs = [j for j in p.jobs if j.id.endswith("@0")]
-    predicted = predicted_next(p, carried, window_jobs, 0, (DAY, 2 * DAY, 2 * DAY + LOOK_AHEAD))
-    assert predicted is not None
+    after = predicted_carried(carried, window_jobs, 0, DAY)
+    assert after is not None
     assert {k: vars(v) for k, v in carried.states.items()} == before
     assert carried.net_import is None
+    predicted, _ = window_problem(p, after, DAY, 2 * DAY + LOOK_AHEAD)
     ids = {j.id for j in predicted.jobs}
     assert not ids & {j.id for j in window_jobs}  # failed: not in the window ahead
     assert {"train@1", "eval@1"} <= ids
@@ -143,13 +144,16 @@ def _rolling(p, threads: int, **kw):
 
 def _solved_models(monkeypatch) -> list:
     """The compiled model of each window as its solve starts (``solve_compiled``), each
-    checked to be what the ``Highs`` solving it holds."""
+    checked to be what the ``Highs`` solving it holds, with the basis that ``Highs`` holds
+    then (None where it holds none: a cold start)."""
     seen = []
     real = solving.solve_compiled
 
     def spy(h, cm, *args, **kwargs):
         assert_highs_holds(h, cm)
-        seen.append(cm)
+        basis = h.getBasis()
+        statuses = (list(basis.col_status), list(basis.row_status)) if basis.valid else None
+        seen.append((cm, statuses))
         return real(h, cm, *args, **kwargs)
 
     monkeypatch.setattr(solving, "solve_compiled", spy)
@@ -162,12 +166,16 @@ def test_the_pipelined_solve_is_the_solve_without_the_prediction(monkeypatch):
     pipelined = _rolling(p, threads=2)
     pipelined_models = list(models)
     models.clear()
-    monkeypatch.setattr(rolling, "predicted_next", lambda *args: None)
+    monkeypatch.setattr(window_pipeline, "predicted_carried", lambda *args: None)
     alone = _rolling(p, threads=2)
-    # each window's model is the same, built ahead or not
+    # each window's model is the same, built ahead or not, and its first LP starts from
+    # the same basis: none for the first window, the LP's at a guessed state for the next
+    # ones (optimize.window_pipeline)
     assert len(pipelined_models) == len(models) == 3
-    for cm, ref in zip(pipelined_models, models, strict=True):
+    for (cm, basis), (ref, ref_basis) in zip(pipelined_models, models, strict=True):
         assert_same_compiled(cm, ref)
+        assert basis == ref_basis
+    assert [basis is not None for _, basis in models] == [False, True, True]
     # the first window has nothing built ahead; each next one was predicted
     assert [w["prebuilt"] for w in pipelined.windows] == [False, True, True]
     assert [w["prebuilt"] for w in alone.windows] == [False, False, False]
