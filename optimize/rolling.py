@@ -141,11 +141,12 @@ def solve_rolling(
 
 @contextlib.contextmanager
 def _pipeline(problem: Problem, options: SolverOptions) -> Iterator[Prebuilder | None]:
-    """A ``Prebuilder`` where the next window is built while one solves: with two threads
-    or more (``SolverOptions.threads``) and no demand-response program (its baseline
-    terms depend on every committed step); else None. The model of a pipelined run holds
-    the carried state in columns (``optimize.carried_state``), the windows built ahead or
-    not, so that both give the same arrays."""
+    """A ``Prebuilder`` where the next windows are built while one solves
+    (``optimize.window_pipeline``): with two threads or more (``SolverOptions.threads``)
+    and no demand-response program (its baseline terms depend on every committed step);
+    else None. The model of a pipelined run holds the carried state in columns
+    (``optimize.carried_state``), the windows built ahead or not, so that both give the
+    same arrays."""
     if not options.second_thread or problem.dr_program is not None:
         yield None
         return

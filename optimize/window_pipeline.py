@@ -68,13 +68,13 @@ class WindowPipeline:
     def look_ahead(self, w: int, carried: Carried, jobs: list) -> None:
         """Submit the windows after ``w`` (which starts from ``carried`` with ``jobs``) up
         to ``AHEAD`` of it that are predicted and not submitted yet."""
-        a = self.windows[w][0]
+        a, state = self.windows[w][0], carried
         for v in range(w + 1, min(w + 1 + AHEAD, len(self.windows))):
             c = self.windows[v][0]
-            carried = predicted_carried(carried, jobs, a, c)
-            if carried is None:
+            state = predicted_carried(state, jobs, a, c)  # at window v's start
+            if state is None:
                 return
-            sub, next_jobs = window_problem(self.problem, carried, c, self.windows[v][2])
+            sub, next_jobs = window_problem(self.problem, state, c, self.windows[v][2])
             if not self.pre.pending(v):
                 guess = self._guess(v, sub)
                 if guess is not None:
