@@ -160,8 +160,9 @@ def _solved_models(monkeypatch) -> list:
     return seen
 
 
-def test_the_pipelined_solve_is_the_solve_without_the_prediction(monkeypatch):
-    p = _days(3)
+def _assert_the_solve_without_the_prediction(monkeypatch, p, built_ahead: list[bool]):
+    """``p``'s pipelined rolling solve builds ahead the windows ``built_ahead`` marks and
+    gives the answer of the same solve with no window predicted, bit for bit."""
     models = _solved_models(monkeypatch)
     pipelined = _rolling(p, threads=2)
     pipelined_models = list(models)
@@ -171,14 +172,13 @@ def test_the_pipelined_solve_is_the_solve_without_the_prediction(monkeypatch):
     # each window's model is the same, built ahead or not, and its first LP starts from
     # the same basis: none for the first window, the LP's at a guessed state for the next
     # ones (optimize.window_pipeline)
-    assert len(pipelined_models) == len(models) == 3
+    assert len(pipelined_models) == len(models) == len(built_ahead)
     for (cm, basis), (ref, ref_basis) in zip(pipelined_models, models, strict=True):
         assert_same_compiled(cm, ref)
         assert basis == ref_basis
-    assert [basis is not None for _, basis in models] == [False, True, True]
-    # the first window has nothing built ahead; each next one was predicted
-    assert [w["prebuilt"] for w in pipelined.windows] == [False, True, True]
-    assert [w["prebuilt"] for w in alone.windows] == [False, False, False]
+    assert [basis is not None for _, basis in models] == [False] + [True] * (len(models) - 1)
+    assert [w["prebuilt"] for w in pipelined.windows] == built_ahead
+    assert not any(w["prebuilt"] for w in alone.windows)
     assert pipelined.series.keys() == alone.series.keys()
     for key, x in pipelined.series.items():
         assert np.array_equal(x, alone.series[key]), key
@@ -188,6 +188,21 @@ def test_the_pipelined_solve_is_the_solve_without_the_prediction(monkeypatch):
     for w, v in zip(pipelined.windows, alone.windows, strict=True):
         for key in ("objective_usd", "bound_usd", "mip_gap", "status"):
             assert w[key] == v[key], (w["window"], key)
+
+
+def test_the_pipelined_solve_is_the_solve_without_the_prediction(monkeypatch):
+    # the first window has nothing built ahead; each next one was predicted
+    _assert_the_solve_without_the_prediction(monkeypatch, _days(3), [False, True, True])
+
+
+def test_a_window_predicted_one_ahead_starts_from_the_state_two_back(monkeypatch):
+    # a job of the first day is due in the second: the second window is not predicted,
+    # and the third only once the second starts (one window ahead, not two). Its LP is
+    # guessed at the state the first window started from all the same
+    p = _days(4)
+    span = Job("span", 6.0, 3.0, 4, DAY + 8, f_min=0.6, throughput_curve=CURVE)
+    p = replace(p, jobs=(*p.jobs, span))
+    _assert_the_solve_without_the_prediction(monkeypatch, p, [False, False, True, True])
 
 
 class _NoPrebuilder:
