@@ -49,10 +49,11 @@ class WindowPipeline:
         self.problem, self.windows, self.options, self.pre = problem, windows, options, pre
         self.fractions, self.before = fractions, before
 
-    def model(self, w: int, sub: Problem):
+    def model(self, w: int, sub: Problem) -> tuple[tuple | None, bool]:
         """Window ``w``'s model (``sub``: its problem) as ``solve_model``'s ``prebuilt``
         (model, compiled arrays, ``Highs`` holding them with the LP basis of its guessed
-        state), and whether it was built ahead; None where it starts cold."""
+        state; None where it starts cold: ``solve_model`` builds it), and whether it was
+        built ahead."""
         fraction = self.fractions[w]
         taken = self.pre.take(w, sub, fraction)
         if taken is not None:
