@@ -116,9 +116,9 @@ def solve_compiled(
     first (``_search_edges``), whose schedule is the answer if it is within the gap; one
     still not proven is probed at the root and a few nodes (``_probe``): a proof makes it
     the answer, and a raised bound counts in the gap either way. One not proven then meets
-    the peak-capped restart (``_restart_capped``, in ``_improve_start``) and then the pair
-    moves (``_paired``), and the start after them is probed by a search over more nodes
-    (``_last_probe``; with two threads beside HiGHS's MILP).
+    the peak-capped restart and the pair moves (``_restarted``, in ``_improve_start``; a
+    second restart where those leave it unproven), and the start after them is probed by a
+    search over more nodes (``_last_probe``; with two threads beside HiGHS's MILP).
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
@@ -156,13 +156,13 @@ def solve_compiled(
 
 def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
     """The start for HiGHS's MILP: its edges searched, then probed at the root and a few
-    nodes (``FIRST_PROBE_NODES``); one still not proven meets the peak-capped restart and
-    then the pair moves (each step passes a start proven within ``mip_rel_gap`` through).
-    Returns it with the probe a search over more nodes after it may go on from
-    (``_last_probe``). Probing before the restart spares it on the weeks the probe proves
-    (ERCOT 2023-02-13: 2.9 s, against 18.1 s with the restart first); the longer search
-    comes after it, from the restart's and the pair moves' cheaper start, whose target
-    is lower.
+    nodes (``FIRST_PROBE_NODES``); one still not proven meets the peak-capped restarts and
+    the pair moves (``_restarted``; each step passes a start proven within
+    ``mip_rel_gap`` through). Returns it with the probe a search over more nodes after it
+    may go on from (``_last_probe``). Probing before the restart spares it on the weeks the
+    probe proves (ERCOT 2023-02-13: 2.9 s, against 18.1 s with the restart first); the
+    longer search comes after it, from the restart's and the pair moves' cheaper start,
+    whose target is lower.
     With two threads the restart starts at once on a second ``Highs`` and runs beside the
     edge search and the first probe (``optimize.restart_ahead``); it is the same restart
     (both start from the LP's basis), used or stopped by the same rule."""
@@ -179,11 +179,10 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
             if ahead is not None:
                 ahead.start_midway(midway)
         pf, root = _probe(cm, m, options, searched, max_nodes=FIRST_PROBE_NODES)
-        restarted, search = _restart_capped(h, cm, m, options, pf, root, ahead, midway, enough)
+        return _restarted(h, cm, m, options, pf, root, ahead, midway, enough)
     finally:
         if ahead is not None:
             ahead.close()
-    return _paired(h, cm, m, options, restarted), search
 
 
 def _paired(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
@@ -260,7 +259,7 @@ def _search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixR
     return _cheaper_start(pf, es)
 
 
-def _restart_capped(
+def _restarted(
     h,
     cm: CompiledModel,
     m,
@@ -272,25 +271,36 @@ def _restart_capped(
     enough: tuple[float, float] | None = None,
 ) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
-    probe's): the cheapest of it and the peak-capped restarts' schedules
-    (``optimize.peak_cap``) with their edges searched: first the restart with the caps at
-    the LP's peaks; where that leaves the start unproven, the one with the caps ``midway``
+    probe's): the cheapest of it and the peak-capped restart's schedule
+    (``optimize.peak_cap``, caps at the LP's peaks, ``enough``: where its final MILP
+    stops, ``peak_cap.restart_enough``) with its edges searched, then with pairs of jobs
+    placed again (``_paired``). Where that leaves it unproven and ``midway`` is given
     (``peak_cap.midway_caps`` of the searched start; None: no second restart, see
-    ``peak_cap.midway_wanted``). ``enough``: where the first restart's final MILP stops
-    (``peak_cap.restart_enough`` of price-fix's start). Their time is added (with
-    ``time_limit_s``, each may take ``START_SHARE``). The last edge search's incumbents
-    near the gap are probed as they come (``_ProbeIncumbents``, going on from the first
-    probe ``root``): the second restart's where there is one, else the first's; one
-    proven is the answer. Also returns the probe a later one may go on from (``root``
-    where none ran)."""
+    ``peak_cap.midway_wanted``), the second restart with those caps, its edges searched,
+    and its pairs placed again where it is the cheaper. Their time is added (with
+    ``time_limit_s``, each step may take ``START_SHARE``). The last edge search's
+    incumbents near the gap are probed as they come (``_ProbeIncumbents``, going on from
+    the first probe ``root``): the second restart's where there may be one, else the
+    first's; one proven is the answer. Also returns the probe a later one may go on from
+    (``root`` where none ran).
+
+    The pairs come before the second restart: they take 1.2-1.6 s on a full-month week,
+    the second restart and its search 3-7 s, and they prove full-month CAISO 2023-09-11
+    and ERCOT 2023-12-04 where the second restart finds nothing cheaper
+    (docs/model_jobs_history.md, thirty-first session)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
-        return pf, root
-    limit = _start_limit_s(options)
+        return _paired(h, cm, m, options, pf), root
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
         rs = ahead.result()
     else:
         rs = capped_restart(
-            h, cm, m, pf.lp_values, time_limit_s=limit, lp_basis=pf.lp_basis, enough=enough
+            h,
+            cm,
+            m,
+            pf.lp_values,
+            time_limit_s=_start_limit_s(options),
+            lp_basis=pf.lp_basis,
+            enough=enough,
         )
     prove = _ProbeIncumbents(cm, m, options, pf, root)
     # with a second restart to come, the first's incumbents wait for it: one near the line
@@ -298,14 +308,29 @@ def _restart_capped(
     # #36: 3.0 s of probe for 562,981 USD; the second gives 559,562 USD, proven at once)
     first_prove = prove if midway is None else None
     out = _cheaper_start(pf, _searched_restart(h, cm, m, options, pf, rs, first_prove))
-    if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:
-        if ahead is not None:
-            mid = ahead.midway_result()
-        else:
-            mid = capped_restart(h, cm, m, midway, time_limit_s=limit, lp_basis=pf.lp_basis)
-        out = _cheaper_start(out, _searched_restart(h, cm, m, options, pf, mid, prove))
     _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
+    out = _paired(h, cm, m, options, out)
+    if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:
+        out = _second_restart(h, cm, m, options, pf, out, ahead, midway, prove)
     return out, prove.search
+
+
+def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, midway, prove):
+    """``out`` (the first restart's schedule with its pairs placed again) or, where it is
+    cheaper, the second restart's (caps ``midway``) with its edges searched (its
+    incumbents probed by ``prove``) and its pairs placed again; ``pf``: the start both
+    restarts compete with."""
+    if ahead is not None:
+        mid = ahead.midway_result()
+    else:
+        limit = _start_limit_s(options)
+        mid = capped_restart(h, cm, m, midway, time_limit_s=limit, lp_basis=pf.lp_basis)
+    t0 = out.seconds
+    best = _cheaper_start(out, _searched_restart(h, cm, m, options, pf, mid, prove))
+    _report_start("restart midway", cm, best, best.seconds - t0)
+    if best.values is out.values:
+        return best
+    return _paired(h, cm, m, options, best)
 
 
 def _searched_restart(h, cm, m, options: SolverOptions, pf, rs: PriceFixResult, prove):

@@ -219,3 +219,40 @@ def test_the_midway_restart_is_wanted_where_the_demand_charge_is_much_of_the_bil
     cm_none = compile_model(none)
     assert not len(peak_columns(none, cm_none))
     assert not midway_wanted(none, cm_none, np.zeros(cm_none.num_col), 1.0)
+
+
+def _spy_order(monkeypatch, proven_by_pairs: bool) -> list[str]:
+    """The order of the restarts and the pair moves in seed 8's solve at a 1e-4 gap;
+    ``proven_by_pairs``: the first pair moves' schedule comes back with its own cost as
+    its bound (a proof), to see what the solve does then."""
+    calls = []
+    real_restart, real_pairs = solving.capped_restart, solving.pair_moves
+
+    def restart(*args, **kwargs):
+        calls.append("restart")
+        return real_restart(*args, **kwargs)
+
+    def pairs(h, cm, m, start, **kwargs):
+        calls.append("pairs")
+        out = real_pairs(h, cm, m, start, **kwargs)
+        if proven_by_pairs and calls.count("pairs") == 1:
+            return dataclasses.replace(out, bound_usd=out.objective_usd)
+        return out
+
+    monkeypatch.setattr(solving, "capped_restart", restart)
+    monkeypatch.setattr(solving, "pair_moves", pairs)
+    solve(_steep(8), SolverOptions(mip_rel_gap=1e-4))
+    return calls
+
+
+def test_the_pairs_come_before_the_second_restart(monkeypatch):
+    # seed 8 at a 1e-4 gap: the first restart's searched schedule is not proven; its pairs
+    # are placed again first (a second of LPs), and the second restart (a price-fix and a
+    # search) only follows where they leave it unproven
+    calls = _spy_order(monkeypatch, proven_by_pairs=False)
+    assert calls[:3] == ["restart", "pairs", "restart"], calls
+
+
+def test_no_second_restart_where_the_pairs_prove_the_start(monkeypatch):
+    calls = _spy_order(monkeypatch, proven_by_pairs=True)
+    assert calls == ["restart", "pairs"], calls
