@@ -14,11 +14,12 @@ its answer is waited for (``result``); where it is not, it is stopped at its nex
 known (``start_midway``) and runs after the first on the same thread and ``Highs``.
 
 The restart's answer is the same whatever the timing: it runs to its end on that
-``Highs``, and is used or dropped by the same rule as with one thread. It can differ from
-the one-thread answer, where the restart runs on the caller's ``Highs`` after the edge
-search and its first LP starts from the basis that left: the answer depends on the thread
-count, not on the machine (as HiGHS's parallel branch and bound, ``optimize.highs.
-use_threads``).
+``Highs``, and is used or dropped by the same rule as with one thread. It is also the
+restart one thread runs on the caller's ``Highs``: ``capped_restart`` clears the solver
+and starts from the LP relaxation's basis, whatever ran before it on either object
+(``tests/optimize/test_restart_ahead.py``). What else runs with two threads, HiGHS's
+parallel branch and bound (``optimize.highs.use_threads``), can still make the answer
+depend on the thread count, never on the machine.
 """
 
 from __future__ import annotations
