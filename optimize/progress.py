@@ -10,7 +10,11 @@ first ``FIRST_AFTER_S`` of a run, e.g.::
     solve: bound 436,165 USD · incumbent 440,216 USD · gap 0.92 % · 12.3 s
 
 LP runs (price-fix's many LPs on one ``Highs`` object) have no MIP callback and print
-nothing; every MIP run of at least ``FIRST_AFTER_S`` does.
+nothing; every MIP run through ``run_with_progress`` of at least ``FIRST_AFTER_S`` does. A
+MIP run started with ``h.run()`` on the same object (price-fix's final MILP, the pair
+moves' completion: MILPs with the jobs fixed, whose bound is not the model's) prints
+nothing either: the callback stays subscribed, but its label and gap basis were those of
+the last run through ``run_with_progress``.
 """
 
 from __future__ import annotations
@@ -105,13 +109,13 @@ class _Reporter:
         self.label, self.sink, self.unit = label, sink, _UNIT.get()
         self.gap_basis_usd: float | None = None  # see optimize.highs.gap_basis_usd
         self.next_s = FIRST_AFTER_S
-        self.last_s = 0.0
+        self.active = True  # within a run through run_with_progress (module docstring)
         self.broken = False  # the stream failed once: stay silent, never stop the solve
         self.pending: BaseException | None = None  # Ctrl-C caught here, raised after run
 
     def restart(self, label: str, sink: _Sink) -> None:
         self.label, self.sink, self.unit = label, sink, _UNIT.get()
-        self.next_s, self.last_s = FIRST_AFTER_S, 0.0
+        self.next_s, self.active = FIRST_AFTER_S, True
 
     def __call__(self, e) -> None:
         # An exception escaping a callback makes HiGHS end with "Solve error" and is lost:
@@ -130,10 +134,7 @@ class _Reporter:
 
     def _report(self, d) -> None:
         t_s = float(d.running_time)  # HiGHS's clock of this run (restarts at each run)
-        if t_s < self.last_s:  # a new run on the same object that run_with_progress missed
-            self.next_s = FIRST_AFTER_S
-        self.last_s = t_s
-        if self.broken or t_s < self.next_s:
+        if self.broken or not self.active or t_s < self.next_s:
             return
         self.next_s = t_s + EVERY_S
         gap = d.mip_gap
@@ -191,7 +192,11 @@ def run_with_progress(
     reporter = _ATTACHED.get(h)
     if reporter is not None:
         reporter.gap_basis_usd = gap_basis_usd
-    status = h.run()
+    try:
+        status = h.run()
+    finally:
+        if reporter is not None:
+            reporter.active = False  # a later h.run() on this object is not this run
     if reporter is not None and reporter.pending is not None:
         exc, reporter.pending = reporter.pending, None
         raise exc

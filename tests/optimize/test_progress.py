@@ -136,6 +136,22 @@ def test_off_subscribes_nothing_and_turning_off_unsubscribes(at_once):
     assert h.cbMipInterrupt.callbacks == []
 
 
+def test_a_mip_run_outside_run_with_progress_prints_nothing(at_once):
+    # price-fix's final MILP runs with h.run() on the Highs the edge search ran on: its
+    # lines would carry the search's label and gap basis, for a MILP with the jobs fixed
+    h = _knapsack(offset_usd=0.0)
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        progress.run_with_progress(h, "edge search (its neighbourhood)")
+        first = stream.getvalue()
+        h.clearSolver()
+        h.run()
+        progress.run_with_progress(h)
+    lines = stream.getvalue()[len(first) :].splitlines()
+    assert first.startswith("edge search (its neighbourhood): ")
+    assert lines and all(LINE.match(line) for line in lines)  # only the tracked run's
+
+
 def test_a_failing_stream_does_not_stop_the_solve(at_once):
     class Broken(io.StringIO):
         def write(self, s):
