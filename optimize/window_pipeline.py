@@ -92,6 +92,6 @@ class WindowPipeline:
         change the model's structure."""
         if v == 0:
             return None
-        _, _, e = self.windows[v]
+        a, _, e = self.windows[v]
         source = self.before[max(v - AHEAD, 0)]
-        return guessed_problem(self.problem, sub, source, self.windows[v][0], e)
+        return guessed_problem(self.problem, sub, source, a, e)
