@@ -25,6 +25,13 @@ Timings: wall time of model build + solve (imports and data preparation excluded
 side run ``--repeats`` times alternately in the same process; medians are printed. HiGHS
 alone: ``Highs.run()`` on a fresh ``Highs`` holding our already-compiled model. The machine
 is shared, so timings are noisy; the ratios are measured side by side.
+
+Why 11 repeats: each side leaves its models as cyclic garbage (Pyomo's, linopy's), and a
+collection of Python's oldest generation (about 0.2 s) lands in whichever timed run
+reaches the collector's threshold: in 4-5 of 15 runs of ours (0.82-0.90 s against
+0.68-0.73 s), for this code and for the code of 2026-11-30 alike. With 5 runs, two or
+three of them could carry one, and the ratio read 0.41 in one run and 0.53 in the next;
+the median of 11 reads 0.41-0.42 (docs/model_jobs_history.md, thirty-second session).
 """
 
 from __future__ import annotations
@@ -195,7 +202,7 @@ def run_pypsa(a: dict) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=11)
     args = ap.parse_args()
     logging.getLogger("pypsa").setLevel(logging.WARNING)
     logging.getLogger("linopy").setLevel(logging.WARNING)
