@@ -48,13 +48,13 @@ import dataclasses
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 
-from optimize.highs import fractional_columns, set_integrality
+from optimize.highs import fractional_columns, new_highs, pass_model, set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
 
@@ -233,6 +233,10 @@ class _Fixer:
 
     def objective(self) -> float:
         return self._lp.objective_usd
+
+    def lp_values(self) -> np.ndarray:
+        """The column values of the LP solved last."""
+        return self._lp.col_value
 
     def snapshot(self) -> _LPPoint:
         """The LP solved last, with its basis: ``restore`` returns to it."""
@@ -602,7 +606,12 @@ def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResul
 
 
 def pair_moves(
-    h, cm, m, start: PriceFixResult, time_limit_s: float | None = None
+    h,
+    cm,
+    m,
+    start: PriceFixResult,
+    time_limit_s: float | None = None,
+    proves: Callable[[float, np.ndarray], bool] | None = None,
 ) -> PriceFixResult:
     """``start``'s schedule with pairs of jobs placed again together (``_pair_move``), one
     pass over every pair; the schedule of the pairs kept, completed by HiGHS as in
@@ -610,8 +619,11 @@ def pair_moves(
     of one job at a time (the improvement passes) cannot swap two jobs' runs; a pair freed
     together can (full-month CAISO 2023-09-11: 706,783 -> 703,789 USD in 28 pairs, a
     schedule HiGHS's MILP took 57 s to find: docs/model_jobs_history.md). ``time_limit_s``:
-    no pair is tried after this long (None: every pair). On return ``h`` holds its original
-    bounds and integrality again."""
+    no pair is tried after this long (None: every pair). ``proves`` (objective USD, column
+    values -> whether the caller's bound proves that schedule): the pass ends at the first
+    kept pair whose LP it accepts and whose schedule, completed by HiGHS on another
+    ``Highs``, it accepts too (``_proven_schedule``; else the pass goes on as it would
+    without the check). On return ``h`` holds its original bounds and integrality again."""
     t0 = time.perf_counter()
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
     if start.values is None or len(jobs) < 2:
@@ -623,15 +635,12 @@ def pair_moves(
     try:
         for jc in jobs:
             fx.fix(jc, np.asarray(start.values)[jc.on] > 0.5)
-        moved = False
-        if fx.lp():
-            for a, b in itertools.combinations(jobs, 2):  # in the jobs' order
-                if fx.out_of_time():
-                    break
-                moved = _pair_move(fx, a, b) or moved
+        moved, done = _pair_pass(fx, jobs, proves) if fx.lp() else (False, None)
         fx.hull(True)
         set_integrality(h, icols, True)
-        values, obj = _run_for_schedule(h) if moved else (None, None)
+        if done is None and moved:
+            done = _run_for_schedule(h)
+        values, obj = done if done is not None else (None, None)
     finally:
         fx.hull(True)
         fx.release(jobs)
@@ -640,6 +649,47 @@ def pair_moves(
     if values is None or obj >= start.objective_usd:
         return dataclasses.replace(start, seconds=seconds)
     return dataclasses.replace(start, values=values, objective_usd=obj, seconds=seconds)
+
+
+def _pair_pass(fx: _Fixer, jobs: list[_JobCols], proves):
+    """One pass of ``_pair_move`` over every pair of ``jobs`` (in their order): whether
+    any pair was kept, and the proven schedule (values, USD) it ended at, or None. The
+    check costs nothing until a kept pair's LP, a lower bound of its schedule's cost, is
+    proven by ``proves``; on full-month weeks the pass reaches that point at the 6th to
+    8th of 28 pairs where it reaches it at all (docs/model_jobs_history.md,
+    thirty-second session)."""
+    moved = False
+    for a, b in itertools.combinations(jobs, 2):
+        if fx.out_of_time():
+            break
+        if not _pair_move(fx, a, b):
+            continue
+        moved = True
+        if proves is not None and proves(fx.objective(), fx.lp_values()):
+            done = _proven_schedule(fx, jobs, proves)
+            if done is not None:
+                return True, done
+    return moved, None
+
+
+def _proven_schedule(fx: _Fixer, jobs: list[_JobCols], proves):
+    """The schedule of ``jobs`` as ``fx`` has them fixed, completed by HiGHS on a ``Highs``
+    of its own (``seeded_schedule``), as (values, USD) where ``proves`` accepts it; else
+    None. ``fx``'s ``Highs`` stays at its LP, so a pass that goes on is the pass without
+    the check."""
+    other = new_highs()
+    other.passOptions(fx.h.getOptions())
+    pass_model(other, fx.cm)
+    on_by_job = {}
+    for jc in jobs:
+        if jc.pattern is not None:
+            on = np.zeros(max(jc.steps) + 1, dtype=bool)
+            on[jc.steps] = jc.pattern
+            on_by_job[jc.job.id] = on
+    seeded = seeded_schedule(other, fx.cm, fx.m, on_by_job)
+    if seeded.values is None or not proves(seeded.objective_usd, seeded.values):
+        return None
+    return seeded.values, seeded.objective_usd
 
 
 def _pair_move(fx: _Fixer, a: _JobCols, b: _JobCols) -> bool:

@@ -188,11 +188,17 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
 def _paired(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
     """The start with pairs of jobs placed again together (``price_fix.pair_moves``)
     where it is not proven within ``mip_rel_gap`` of its bound; the time is added (with
-    ``time_limit_s``, the pass may take ``START_SHARE`` of it)."""
+    ``time_limit_s``, the pass may take ``START_SHARE`` of it). The pass ends at the first
+    schedule the start's bound proves: each step passes a proven start through."""
     gap = _proven_gap(cm, pf)  # None without a schedule or a bound
     if gap is None or gap <= options.mip_rel_gap:
         return pf
-    out = pair_moves(h, cm, m, pf, time_limit_s=_start_limit_s(options))
+
+    def proves(objective_usd: float, values: np.ndarray) -> bool:
+        seed = dataclasses.replace(pf, values=values, objective_usd=objective_usd)
+        return _proven_gap(cm, seed) <= options.mip_rel_gap
+
+    out = pair_moves(h, cm, m, pf, time_limit_s=_start_limit_s(options), proves=proves)
     _report_start("pair moves", cm, out, out.seconds - pf.seconds)
     return out
 

@@ -448,6 +448,76 @@ def test_pair_moves_keep_only_pairs_that_lower_the_lp(monkeypatch):
     assert np.all(np.diff(kept) <= 1e-9 * abs(start.objective_usd))
 
 
+def _spy_pairs(monkeypatch) -> tuple[list, list]:
+    """The pairs ``pair_moves`` tries and whether each was kept."""
+    tried, kept = [], []
+    move = price_fix_module._pair_move
+
+    def spy(fx, a, b):
+        tried.append((a.job.id, b.job.id))
+        kept.append(move(fx, a, b))
+        return kept[-1]
+
+    monkeypatch.setattr(price_fix_module, "_pair_move", spy)
+    return tried, kept
+
+
+def _assert_h_as_compiled(h, cm) -> None:
+    lp = h.getLp()
+    assert np.array_equal(np.asarray(lp.col_lower_), cm.col_lower)
+    assert np.array_equal(np.asarray(lp.col_upper_), cm.col_upper)
+    assert np.array_equal([int(v) for v in lp.integrality_], cm.integrality)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pair_moves_end_at_the_first_schedule_proven(seed, monkeypatch):
+    # a test that proves every schedule: the pass ends at the first kept pair, with that
+    # pair's schedule completed by HiGHS (every row satisfied, its cost its columns')
+    p = random_day(seed, demand=3000.0)
+    big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
+    cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
+    tried, kept = _spy_pairs(monkeypatch)
+    checked = []
+
+    def proves(objective_usd, values):
+        checked.append(objective_usd)
+        return True
+
+    moved = price_fix_module.pair_moves(h, cm, m, start, proves=proves)
+    assert kept[-1] and kept.count(True) == 1  # ended at the first kept pair
+    assert len(tried) < len(p.jobs) * (len(p.jobs) - 1) // 2
+    assert len(checked) == 2  # that pair's LP, then its schedule
+    assert moved.objective_usd < start.objective_usd
+    assert moved.objective_usd == pytest.approx(checked[1]) and checked[0] <= checked[1] + 1e-6
+    assert_satisfies_every_row(cm, moved.values)
+    assert float(cm.col_cost @ moved.values) + cm.offset == pytest.approx(moved.objective_usd)
+    _assert_h_as_compiled(h, cm)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pair_moves_go_on_where_the_schedule_is_not_proven(seed, monkeypatch):
+    # a test that passes every LP and no schedule: each kept pair's schedule is completed
+    # and turned down, and the pass goes on over every pair to the schedule the pass
+    # without the test gives
+    p = random_day(seed, demand=3000.0)
+    big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
+    cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
+    plain = price_fix_module.pair_moves(h, cm, m, start)
+    tried, kept = _spy_pairs(monkeypatch)
+    calls = []
+
+    def proves(objective_usd, values):
+        calls.append(objective_usd)
+        return len(calls) % 2 == 1  # the LP passes, its schedule does not
+
+    moved = price_fix_module.pair_moves(h, cm, m, start, proves=proves)
+    assert len(tried) == len(p.jobs) * (len(p.jobs) - 1) // 2
+    assert len(calls) == 2 * kept.count(True) > 0
+    assert moved.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
+    assert_satisfies_every_row(cm, moved.values)
+    _assert_h_as_compiled(h, cm)
+
+
 def test_pair_moves_run_only_on_a_start_not_proven_within_the_gap(monkeypatch):
     p = random_day(1, demand=3000.0)
     m = build_model(p)
