@@ -15,7 +15,7 @@ fixed. The heuristic works on the compiled model in a ``highspy.Highs`` object:
    infeasible (e.g. a ramp the battery cannot follow) is freed again and left to step 4.
 3. Improvement passes: free one fixed job, re-solve, re-price, fix its new pattern; keep it
    if the LP objective fell, else restore the old one, and the LP as it was: its basis and
-   solution kept from before the move, with no LP run (``_Fixer.restore``; B2 33.0 ->
+   solution kept from before the move, with no LP run (``Fixer.restore``; B2 33.0 ->
    31.5 s). They are skipped where every job is fixed and that LP is within the caller's
    ``enough_gap`` of the bound already. Then,
    where that LP is still above the caller's ``target_gap`` of the bound, one pass at the
@@ -35,26 +35,24 @@ The result is a feasible schedule and a proven bound on its distance from the op
 (``gap``); it is not optimal in general. The time is a handful of warm-started LP solves per
 job, independent of how hard the MILP's bound is to close.
 
-Two more entry points work from a given schedule: ``seeded_schedule`` completes one from
-its jobs' on/off patterns, and ``pair_moves`` improves one by placing every pair of jobs
-again together, as step 3 places one job (both freed, each fixed in turn at the LP's
-prices; kept where the LP with every job fixed falls), which can swap two jobs' runs.
+Another entry point works from a given schedule: ``seeded_schedule`` completes one from
+its jobs' on/off patterns. ``optimize.pair_moves`` improves one with this module's
+``Fixer``, placing every pair of jobs again together.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 
-from optimize.highs import fractional_columns, new_highs, pass_model, set_integrality
+from optimize.highs import fractional_columns, set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
 
@@ -95,7 +93,7 @@ class PriceFixResult:
 
 
 @dataclass
-class _JobCols:
+class JobCols:
     job: object
     steps: list[int]
     on: np.ndarray  # column of on[j, t] per active step
@@ -107,7 +105,7 @@ class _JobCols:
     pattern: np.ndarray | None = None
 
 
-def job_columns(m, cm) -> list[_JobCols]:
+def job_columns(m, cm) -> list[JobCols]:
     """The HiGHS columns of each job of ``m`` (compiled as ``cm``) that has all its on/off
     and binary start columns (a job with a column the compiler removed is left out)."""
     col = cm.column_index()
@@ -132,11 +130,11 @@ def job_columns(m, cm) -> list[_JobCols]:
             continue  # columns removed by the compiler (fixed): leave the job to the MILP
         work = float(m.job_work_required_h[jid].value)
         tail, carry = float(tails.get(jid, 0.0)), float(carries.get(jid, 0.0))
-        out.append(_JobCols(j, steps, on, frac, start_binary, work, tail, carry))
+        out.append(JobCols(j, steps, on, frac, start_binary, work, tail, carry))
     return out
 
 
-def _slack(jc: _JobCols) -> float:
+def _slack(jc: JobCols) -> float:
     """Fixing order: the least room first (active steps per step of work at f_min): such
     jobs have the fewest patterns and are placed before the flexible ones take their steps.
     B2: 13.46 M USD against 13.47 M for the largest energy first."""
@@ -168,7 +166,7 @@ def _external_terms(cm, ext: np.ndarray, cols: np.ndarray):
 
 @dataclass
 class _LPPoint:
-    """An LP solution of ``_Fixer``: its basis (where kept), objective, column values and
+    """An LP solution of ``Fixer``: its basis (where kept), objective, column values and
     row duals."""
 
     basis: highspy.HighsBasis | None
@@ -177,7 +175,7 @@ class _LPPoint:
     row_dual: np.ndarray
 
 
-class _Fixer:
+class Fixer:
     def __init__(self, h, cm, m, time_limit_s, stop: threading.Event | None = None):
         self.h, self.cm, self.m = h, cm, m
         self.ext = _external_rows(cm)
@@ -255,7 +253,7 @@ class _Fixer:
         self.h.setBasis(point.basis)
         self._lp = point
 
-    def cost_per_frac(self, jc: _JobCols) -> np.ndarray:
+    def cost_per_frac(self, jc: JobCols) -> np.ndarray:
         """USD per unit power fraction in each active step: the frac column's reduced cost
         counting only rows outside the job (HiGHS: col_dual = c - A^T row_dual)."""
         if jc.job.id not in self.terms:
@@ -265,14 +263,14 @@ class _Fixer:
         priced = np.bincount(pos, weights=values * y[rows], minlength=len(jc.frac))
         return self.cm.col_cost[jc.frac] - priced
 
-    def raw_cost(self, jc: _JobCols) -> np.ndarray:
+    def raw_cost(self, jc: JobCols) -> np.ndarray:
         """USD of the job's full power in each active step at the import price (ties)."""
         p = self.m.problem
         t = np.asarray(jc.steps)
         mw = jc.job.full_power_it_mw * p.facility.pue[t]
         return p.grid.import_price_usd_per_mwh[t] * mw * float(self.m.job_step_h)
 
-    def pattern(self, jc: _JobCols) -> np.ndarray | None:
+    def pattern(self, jc: JobCols) -> np.ndarray | None:
         j = jc.job
         running = running_at_first_step(j)
         free = 0 if running else 1
@@ -299,13 +297,13 @@ class _Fixer:
         )
         return None if p is None else p.on
 
-    def release(self, jobs: list[_JobCols]) -> None:
+    def release(self, jobs: list[JobCols]) -> None:
         """Give every fixed job its own column bounds back."""
         for jc in jobs:
             if jc.pattern is not None:
                 self.fix(jc, None)
 
-    def fix(self, jc: _JobCols, on: np.ndarray | None) -> None:
+    def fix(self, jc: JobCols, on: np.ndarray | None) -> None:
         """Fix the job's on (and binary start) columns to ``on``; None restores them."""
         cols = list(jc.on)
         if on is None:
@@ -368,7 +366,7 @@ def price_fix(
     t0 = time.perf_counter()
     icols = cm.integer_columns()
     set_integrality(h, icols, False)
-    fx = _Fixer(h, cm, m, time_limit_s, stop)
+    fx = Fixer(h, cm, m, time_limit_s, stop)
     limit0 = float(h.getOptionValue("time_limit")[1])
     nodes0 = int(h.getOptionValue("mip_max_nodes")[1])
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
@@ -398,7 +396,7 @@ def price_fix(
         if stop is not None and stop.is_set():
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
         with _interrupted_by(h, stop), _enough_stop(h, final_enough):
-            values, obj = done if done is not None else _run_for_schedule(h)
+            values, obj = done if done is not None else run_for_schedule(h)
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         seconds = time.perf_counter() - t0
         return PriceFixResult(values, obj, bound, seconds, unfixed, lp_basis, lp_values)
@@ -411,7 +409,7 @@ def price_fix(
         set_integrality(h, icols, True)
 
 
-def _limit_final_milp(fx: _Fixer, final_nodes: int | None, nodes0: int) -> None:
+def _limit_final_milp(fx: Fixer, final_nodes: int | None, nodes0: int) -> None:
     """The final MILP's limits: the rest of price-fix's time limit (at least 1 s) and at
     most ``final_nodes`` nodes (``nodes0``: the model's node limit)."""
     if fx.deadline is not None:
@@ -420,7 +418,7 @@ def _limit_final_milp(fx: _Fixer, final_nodes: int | None, nodes0: int) -> None:
         fx.h.setOptionValue("mip_max_nodes", min(nodes0, int(final_nodes)))
 
 
-def _fix_jobs(fx: _Fixer, jobs: list[_JobCols]) -> None:
+def _fix_jobs(fx: Fixer, jobs: list[JobCols]) -> None:
     """Fix each job in turn to its cheapest pattern at the current LP's prices, with a warm
     LP after each; a job whose pattern makes the LP infeasible is freed again."""
     for jc in jobs:
@@ -450,7 +448,7 @@ def _integral_lp(h, icols: np.ndarray) -> tuple[np.ndarray, float] | None:
     return x, float(h.getInfo().objective_function_value)
 
 
-def _close_enough(fx: _Fixer, jobs: list[_JobCols], bound: float, gap: float | None) -> bool:
+def _close_enough(fx: Fixer, jobs: list[JobCols], bound: float, gap: float | None) -> bool:
     """True where every job is fixed and the LP with them fixed is within ``gap`` of
     ``bound`` (relative to its objective). That LP is then the schedule's cost but for the
     battery's and generators' binaries, so the schedule is about that close to the bound
@@ -460,26 +458,26 @@ def _close_enough(fx: _Fixer, jobs: list[_JobCols], bound: float, gap: float | N
     return all(jc.pattern is not None for jc in jobs) and _within(fx, bound, gap)
 
 
-def _within(fx: _Fixer, bound: float, gap: float | None) -> bool:
+def _within(fx: Fixer, bound: float, gap: float | None) -> bool:
     """True where the LP on ``fx`` is within ``gap`` of ``bound`` (relative to its
     objective); False without a ``gap``."""
     return gap is not None and fx.objective() - bound <= gap * abs(fx.objective())
 
 
-def _improve_passes(fx: _Fixer, jobs: list[_JobCols], passes: int) -> None:
+def _improve_passes(fx: Fixer, jobs: list[JobCols], passes: int) -> None:
     """Up to ``passes`` improvement passes, stopping after one that moves no job."""
     for _ in range(passes):
         if not _improve(fx, jobs):
             return
 
 
-def _improve(fx: _Fixer, jobs: list[_JobCols]) -> bool:
+def _improve(fx: Fixer, jobs: list[JobCols]) -> bool:
     """One improvement pass: free each fixed job, re-price it and keep its new pattern if
     the LP objective falls (else restore the old one); True if any job moved."""
     return _pass(fx, jobs, free=True)
 
 
-def _improve_at_schedule_prices(fx: _Fixer, jobs: list[_JobCols]) -> bool:
+def _improve_at_schedule_prices(fx: Fixer, jobs: list[JobCols]) -> bool:
     """One pass at the schedule's prices: each fixed job in turn is priced by the duals of
     the LP as it is (every job fixed, its own included), and its cheapest pattern at those
     prices (``LP_GUIDE`` then leans towards its current steps) is kept if the LP objective
@@ -490,7 +488,7 @@ def _improve_at_schedule_prices(fx: _Fixer, jobs: list[_JobCols]) -> bool:
     return _pass(fx, jobs, free=False)
 
 
-def _pass(fx: _Fixer, jobs: list[_JobCols], free: bool) -> bool:
+def _pass(fx: Fixer, jobs: list[JobCols], free: bool) -> bool:
     """Each fixed job in turn re-priced (``free``: with its own columns freed and the LP
     re-solved first, else at the LP as it is) and its new pattern kept if cheaper; True
     if any job moved."""
@@ -519,7 +517,7 @@ def cheaper(usd: float, than_usd: float) -> bool:
 
 
 def _keep_if_cheaper(
-    fx: _Fixer, jc: _JobCols, on: np.ndarray, old: np.ndarray, before: _LPPoint
+    fx: Fixer, jc: JobCols, on: np.ndarray, old: np.ndarray, before: _LPPoint
 ) -> bool:
     """Fix the job to ``on`` and keep it if the LP objective falls below ``before``'s;
     else fix it to ``old`` again and return to ``before``. True if kept."""
@@ -531,7 +529,7 @@ def _keep_if_cheaper(
     return False
 
 
-def _run_for_schedule(h) -> tuple[np.ndarray | None, float | None]:
+def run_for_schedule(h) -> tuple[np.ndarray | None, float | None]:
     """Run ``h`` (the MILP with the job columns fixed): its column values and objective,
     or (None, None) without a feasible solution."""
     h.run()
@@ -592,124 +590,14 @@ def seeded_schedule(h, cm, m, on_by_job: dict[str, np.ndarray]) -> PriceFixResul
     and generator binaries). ``values`` is None if the pattern is infeasible here. On
     return ``h`` holds its original bounds again."""
     t0 = time.perf_counter()
-    fx = _Fixer(h, cm, m, None)
+    fx = Fixer(h, cm, m, None)
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
     try:
         for jc in jobs:
             on = on_by_job.get(jc.job.id)
             if on is not None:
                 fx.fix(jc, np.asarray(on, dtype=bool)[jc.steps])
-        values, obj = _run_for_schedule(h)
+        values, obj = run_for_schedule(h)
         return PriceFixResult(values, obj, None, time.perf_counter() - t0)
     finally:
         fx.release(jobs)
-
-
-def pair_moves(
-    h,
-    cm,
-    m,
-    start: PriceFixResult,
-    time_limit_s: float | None = None,
-    proves: Callable[[float, np.ndarray], bool] | None = None,
-) -> PriceFixResult:
-    """``start``'s schedule with pairs of jobs placed again together (``_pair_move``), one
-    pass over every pair; the schedule of the pairs kept, completed by HiGHS as in
-    ``seeded_schedule``, where it is cheaper (else ``start``), with the time added. A move
-    of one job at a time (the improvement passes) cannot swap two jobs' runs; a pair freed
-    together can (full-month CAISO 2023-09-11: 706,783 -> 703,789 USD in 28 pairs, a
-    schedule HiGHS's MILP took 57 s to find: docs/model_jobs_history.md). ``time_limit_s``:
-    no pair is tried after this long (None: every pair). ``proves`` (objective USD, column
-    values -> whether the caller's bound proves that schedule): the pass ends at the first
-    kept pair whose LP it accepts and whose schedule, completed by HiGHS on another
-    ``Highs``, it accepts too (``_proven_schedule``; else the pass goes on as it would
-    without the check). On return ``h`` holds its original bounds and integrality again."""
-    t0 = time.perf_counter()
-    jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
-    if start.values is None or len(jobs) < 2:
-        return start
-    icols = cm.integer_columns()
-    set_integrality(h, icols, False)
-    fx = _Fixer(h, cm, m, time_limit_s)
-    fx.hull(False)
-    try:
-        for jc in jobs:
-            fx.fix(jc, np.asarray(start.values)[jc.on] > 0.5)
-        moved, done = _pair_pass(fx, jobs, proves) if fx.lp() else (False, None)
-        fx.hull(True)
-        set_integrality(h, icols, True)
-        if done is None and moved:
-            done = _run_for_schedule(h)
-        values, obj = done if done is not None else (None, None)
-    finally:
-        fx.hull(True)
-        fx.release(jobs)
-        set_integrality(h, icols, True)
-    seconds = start.seconds + time.perf_counter() - t0
-    if values is None or obj >= start.objective_usd:
-        return dataclasses.replace(start, seconds=seconds)
-    return dataclasses.replace(start, values=values, objective_usd=obj, seconds=seconds)
-
-
-def _pair_pass(fx: _Fixer, jobs: list[_JobCols], proves):
-    """One pass of ``_pair_move`` over every pair of ``jobs`` (in their order): whether
-    any pair was kept, and the proven schedule (values, USD) it ended at, or None. The
-    check costs nothing until a kept pair's LP, a lower bound of its schedule's cost, is
-    proven by ``proves``; on full-month weeks the pass reaches that point at the 6th to
-    8th of 28 pairs where it reaches it at all (docs/model_jobs_history.md,
-    thirty-second session)."""
-    moved = False
-    for a, b in itertools.combinations(jobs, 2):
-        if fx.out_of_time():
-            break
-        if not _pair_move(fx, a, b):
-            continue
-        moved = True
-        if proves is not None and proves(fx.objective(), fx.lp_values()):
-            done = _proven_schedule(fx, jobs, proves)
-            if done is not None:
-                return True, done
-    return moved, None
-
-
-def _proven_schedule(fx: _Fixer, jobs: list[_JobCols], proves):
-    """The schedule of ``jobs`` as ``fx`` has them fixed, completed by HiGHS on a ``Highs``
-    of its own (``seeded_schedule``), as (values, USD) where ``proves`` accepts it; else
-    None. ``fx``'s ``Highs`` stays at its LP, so a pass that goes on is the pass without
-    the check."""
-    other = new_highs()
-    other.passOptions(fx.h.getOptions())
-    pass_model(other, fx.cm)
-    on_by_job = {}
-    for jc in jobs:
-        if jc.pattern is not None:
-            on = np.zeros(max(jc.steps) + 1, dtype=bool)
-            on[jc.steps] = jc.pattern
-            on_by_job[jc.job.id] = on
-    seeded = seeded_schedule(other, fx.cm, fx.m, on_by_job)
-    if seeded.values is None or not proves(seeded.objective_usd, seeded.values):
-        return None
-    return seeded.values, seeded.objective_usd
-
-
-def _pair_move(fx: _Fixer, a: _JobCols, b: _JobCols) -> bool:
-    """Free jobs ``a`` and ``b`` (the others fixed), re-solve, fix ``a`` to its cheapest
-    pattern at that LP's prices, re-solve, then ``b`` the same way; keep both if the LP
-    objective falls, else fix both as they were and return to the LP as it was
-    (``_Fixer.restore``). True if kept."""
-    before, old = fx.snapshot(), (a.pattern, b.pattern)
-    fx.fix(a, None)
-    fx.fix(b, None)
-    ok = fx.lp()
-    for jc in (a, b):
-        on = fx.pattern(jc) if ok else None
-        ok = on is not None
-        if ok:
-            fx.fix(jc, on)
-            ok = fx.lp()
-    if ok and cheaper(fx.objective(), than_usd=before.objective_usd):
-        return True
-    fx.fix(a, old[0])
-    fx.fix(b, old[1])
-    fx.restore(before)
-    return False

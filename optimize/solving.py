@@ -39,6 +39,7 @@ from optimize.highs import (
 )
 from optimize.milp_from_start import milp_after_start
 from optimize.model import build_model
+from optimize.pair_moves import pair_moves
 from optimize.peak_cap import (
     capped_restart,
     midway_caps,
@@ -46,13 +47,7 @@ from optimize.peak_cap import (
     restart_enough,
     restart_wanted,
 )
-from optimize.price_fix import (
-    PriceFixResult,
-    job_columns,
-    pair_moves,
-    price_fix,
-    seeded_schedule,
-)
+from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
 from optimize.probe_beside import ProbeBeside
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
 from optimize.problem import Problem, SolverOptions
@@ -186,7 +181,7 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
 
 
 def _paired(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
-    """The start with pairs of jobs placed again together (``price_fix.pair_moves``)
+    """The start with pairs of jobs placed again together (``optimize.pair_moves``)
     where it is not proven within ``mip_rel_gap`` of its bound; the time is added (with
     ``time_limit_s``, the pass may take ``START_SHARE`` of it). The pass ends at the first
     schedule the start's bound proves: each step passes a proven start through."""

@@ -106,13 +106,13 @@ def test_the_restarts_final_milp_is_its_root_only(monkeypatch):
     # gets FINAL_NODES (its root), price-fix's own the model's limit, and the limit is
     # back on the Highs object afterwards
     limits = []
-    run = price_fix_module._run_for_schedule
+    run = price_fix_module.run_for_schedule
 
     def spy(h):
         limits.append(int(h.getOptionValue("mip_max_nodes")[1]))
         return run(h)
 
-    monkeypatch.setattr(price_fix_module, "_run_for_schedule", spy)
+    monkeypatch.setattr(price_fix_module, "run_for_schedule", spy)
     m = build_model(_steep(8))
     cm = compile_model(m)
     h = make_highs(cm, SolverOptions(node_limit=500))

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from optimize import pair_moves as pair_moves_module
 from optimize import price_fix as price_fix_module
 from optimize import solving
 from optimize.highs import compile_model, make_highs, run_highs, set_integrality
@@ -207,9 +208,9 @@ def test_improvement_passes_are_skipped_only_with_every_job_fixed_close_to_the_b
     r, n = run(1.0)
     assert n == 0 and r.unfixed == []
     # a job left unfixed: the LP runs it in fractions and says nothing of a schedule
-    pattern = price_fix_module._Fixer.pattern
+    pattern = price_fix_module.Fixer.pattern
     monkeypatch.setattr(
-        price_fix_module._Fixer,
+        price_fix_module.Fixer,
         "pattern",
         lambda fx, jc: None if jc.job.id == "c" else pattern(fx, jc),
     )
@@ -260,9 +261,9 @@ def test_a_close_schedule_is_completed_by_an_integral_lp_at_the_milps_optimum(mo
     # as the schedule (HiGHS's MILP does not run), and it costs what that MILP finds with
     # the same jobs fixed; where the LP is not integral, the MILP runs
     milps = []
-    run_milp = price_fix_module._run_for_schedule
+    run_milp = price_fix_module.run_for_schedule
     monkeypatch.setattr(
-        price_fix_module, "_run_for_schedule", lambda h: milps.append(1) or run_milp(h)
+        price_fix_module, "run_for_schedule", lambda h: milps.append(1) or run_milp(h)
     )
     taken = 0
     for seed in range(4):
@@ -289,21 +290,21 @@ def test_a_close_schedule_is_completed_by_an_integral_lp_at_the_milps_optimum(mo
 
 
 def _fixed_by_price_fix(p, monkeypatch, reversed_job: str | None):
-    """A ``_Fixer`` on ``p``'s LP (integrality off, hull rows freed) with every job fixed
+    """A ``Fixer`` on ``p``'s LP (integrality off, hull rows freed) with every job fixed
     by price-fix's first fixing; ``reversed_job`` is fixed at the reversed prices (its
     dearest pattern) instead."""
     m = build_model(p)
     cm = compile_model(m)
     h = make_highs(cm, SolverOptions())
     set_integrality(h, cm.integer_columns(), False)
-    fx = price_fix_module._Fixer(h, cm, m, None)
+    fx = price_fix_module.Fixer(h, cm, m, None)
     fx.hull(False)
     assert fx.lp()
     jobs = price_fix_module.job_columns(m, cm)
-    cost = price_fix_module._Fixer.cost_per_frac
+    cost = price_fix_module.Fixer.cost_per_frac
     with monkeypatch.context() as patch:
         patch.setattr(
-            price_fix_module._Fixer,
+            price_fix_module.Fixer,
             "cost_per_frac",
             lambda f, jc: -cost(f, jc) if jc.job.id == reversed_job else cost(f, jc),
         )
@@ -351,14 +352,14 @@ def test_a_move_turned_down_returns_to_the_lp_it_left_without_running_one(seed, 
     job = min(jobs, key=lambda jc: jc.job.full_power_it_mw)
     before, old = fx.snapshot(), job.pattern.copy()
     prices_before = fx.cost_per_frac(job)
-    cost = price_fix_module._Fixer.cost_per_frac
+    cost = price_fix_module.Fixer.cost_per_frac
     with monkeypatch.context() as patch:
-        patch.setattr(price_fix_module._Fixer, "cost_per_frac", lambda f, jc: -cost(f, jc))
+        patch.setattr(price_fix_module.Fixer, "cost_per_frac", lambda f, jc: -cost(f, jc))
         dearest = fx.pattern(job)
     assert not np.array_equal(dearest, old)
     runs = []
-    lp = price_fix_module._Fixer.lp
-    monkeypatch.setattr(price_fix_module._Fixer, "lp", lambda f: runs.append(1) or lp(f))
+    lp = price_fix_module.Fixer.lp
+    monkeypatch.setattr(price_fix_module.Fixer, "lp", lambda f: runs.append(1) or lp(f))
     assert not price_fix_module._keep_if_cheaper(fx, job, dearest, old, before)
     assert len(runs) == 1  # the move's own LP; none to return
     assert np.array_equal(job.pattern, old)
@@ -385,13 +386,13 @@ def _dearest_start(p, monkeypatch, reversed_jobs):
     ``reversed_jobs`` at their dearest patterns (the others at price-fix's first fixing),
     completed by HiGHS (``seeded_schedule``)."""
     fx, jobs = _fixed_by_price_fix(p, monkeypatch, None)
-    cost = price_fix_module._Fixer.cost_per_frac
+    cost = price_fix_module.Fixer.cost_per_frac
     for jc in jobs:
         if jc.job.id in reversed_jobs:
             fx.fix(jc, None)
             fx.lp()
             with monkeypatch.context() as patch:
-                patch.setattr(price_fix_module._Fixer, "cost_per_frac", lambda f, j: -cost(f, j))
+                patch.setattr(price_fix_module.Fixer, "cost_per_frac", lambda f, j: -cost(f, j))
                 fx.fix(jc, fx.pattern(jc))
             fx.lp()
     on_by_job = {}
@@ -412,7 +413,7 @@ def test_pair_moves_lower_a_start_with_two_jobs_at_their_dearest(seed, monkeypat
     big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
     cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
     assert start.values is not None
-    moved = price_fix_module.pair_moves(h, cm, m, start)
+    moved = pair_moves_module.pair_moves(h, cm, m, start)
     assert moved.objective_usd < start.objective_usd - 1e-6 * abs(start.objective_usd)
     assert_satisfies_every_row(cm, moved.values)
     assert float(cm.col_cost @ moved.values) + cm.offset == pytest.approx(moved.objective_usd)
@@ -422,7 +423,7 @@ def test_pair_moves_lower_a_start_with_two_jobs_at_their_dearest(seed, monkeypat
     assert np.array_equal(np.asarray(lp.col_upper_), cm.col_upper)
     integrality = [int(v) for v in lp.integrality_]
     assert cm.integrality.any() and np.array_equal(integrality, cm.integrality)
-    again = price_fix_module.pair_moves(h, cm, m, moved)  # the same pass from its own answer
+    again = pair_moves_module.pair_moves(h, cm, m, moved)  # the same pass from its own answer
     assert again.objective_usd <= moved.objective_usd
 
 
@@ -433,7 +434,7 @@ def test_pair_moves_keep_only_pairs_that_lower_the_lp(monkeypatch):
     big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
     cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
     tried, kept = [], []
-    move = price_fix_module._pair_move
+    move = pair_moves_module._pair_move
 
     def spy(fx, a, b):
         tried.append((a.job.id, b.job.id))
@@ -441,8 +442,8 @@ def test_pair_moves_keep_only_pairs_that_lower_the_lp(monkeypatch):
         kept.append(fx.objective())
         return out
 
-    monkeypatch.setattr(price_fix_module, "_pair_move", spy)
-    price_fix_module.pair_moves(h, cm, m, start)
+    monkeypatch.setattr(pair_moves_module, "_pair_move", spy)
+    pair_moves_module.pair_moves(h, cm, m, start)
     n = len(p.jobs)
     assert len(tried) == len(set(tried)) == n * (n - 1) // 2
     assert np.all(np.diff(kept) <= 1e-9 * abs(start.objective_usd))
@@ -451,14 +452,14 @@ def test_pair_moves_keep_only_pairs_that_lower_the_lp(monkeypatch):
 def _spy_pairs(monkeypatch) -> tuple[list, list]:
     """The pairs ``pair_moves`` tries and whether each was kept."""
     tried, kept = [], []
-    move = price_fix_module._pair_move
+    move = pair_moves_module._pair_move
 
     def spy(fx, a, b):
         tried.append((a.job.id, b.job.id))
         kept.append(move(fx, a, b))
         return kept[-1]
 
-    monkeypatch.setattr(price_fix_module, "_pair_move", spy)
+    monkeypatch.setattr(pair_moves_module, "_pair_move", spy)
     return tried, kept
 
 
@@ -483,7 +484,7 @@ def test_pair_moves_end_at_the_first_schedule_proven(seed, monkeypatch):
         checked.append(objective_usd)
         return True
 
-    moved = price_fix_module.pair_moves(h, cm, m, start, proves=proves)
+    moved = pair_moves_module.pair_moves(h, cm, m, start, proves=proves)
     assert kept[-1] and kept.count(True) == 1  # ended at the first kept pair
     assert len(tried) < len(p.jobs) * (len(p.jobs) - 1) // 2
     assert len(checked) == 2  # that pair's LP, then its schedule
@@ -502,7 +503,7 @@ def test_pair_moves_go_on_where_the_schedule_is_not_proven(seed, monkeypatch):
     p = random_day(seed, demand=3000.0)
     big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
     cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
-    plain = price_fix_module.pair_moves(h, cm, m, start)
+    plain = pair_moves_module.pair_moves(h, cm, m, start)
     tried, kept = _spy_pairs(monkeypatch)
     calls = []
 
@@ -510,7 +511,7 @@ def test_pair_moves_go_on_where_the_schedule_is_not_proven(seed, monkeypatch):
         calls.append(objective_usd)
         return len(calls) % 2 == 1  # the LP passes, its schedule does not
 
-    moved = price_fix_module.pair_moves(h, cm, m, start, proves=proves)
+    moved = pair_moves_module.pair_moves(h, cm, m, start, proves=proves)
     assert len(tried) == len(p.jobs) * (len(p.jobs) - 1) // 2
     assert len(calls) == 2 * kept.count(True) > 0
     assert moved.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
@@ -538,9 +539,9 @@ def test_pair_moves_try_no_pair_past_their_time_limit(monkeypatch):
     big = sorted(p.jobs, key=lambda j: -j.full_power_it_mw)[:2]
     cm, m, h, start = _dearest_start(p, monkeypatch, {j.id for j in big})
     tried = []
-    move = price_fix_module._pair_move
-    monkeypatch.setattr(price_fix_module, "_pair_move", lambda *a: tried.append(a) or move(*a))
-    out = price_fix_module.pair_moves(h, cm, m, start, time_limit_s=0.0)
+    move = pair_moves_module._pair_move
+    monkeypatch.setattr(pair_moves_module, "_pair_move", lambda *a: tried.append(a) or move(*a))
+    out = pair_moves_module.pair_moves(h, cm, m, start, time_limit_s=0.0)
     assert tried == [] and out.objective_usd == start.objective_usd
     assert np.array_equal(out.values, start.values)
-    assert price_fix_module.pair_moves(h, cm, m, start).objective_usd < start.objective_usd
+    assert pair_moves_module.pair_moves(h, cm, m, start).objective_usd < start.objective_usd

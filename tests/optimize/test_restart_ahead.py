@@ -23,8 +23,9 @@ from optimize.highs import (
     second_highs,
 )
 from optimize.model import build_model
+from optimize.pair_moves import pair_moves
 from optimize.peak_cap import capped_restart, midway_caps, peak_columns
-from optimize.price_fix import pair_moves, price_fix
+from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
 from optimize.restart_ahead import RestartAhead, restart_ahead
 from optimize.solving import solve
@@ -203,8 +204,8 @@ def test_price_fix_stopped_before_it_starts_gives_no_schedule(monkeypatch):
     m, cm, pf, _ = _case()
     assert pf.values is not None  # the same without the stop
     runs = []
-    run = price_fix_module._run_for_schedule
-    monkeypatch.setattr(price_fix_module, "_run_for_schedule", lambda h: runs.append(1) or run(h))
+    run = price_fix_module.run_for_schedule
+    monkeypatch.setattr(price_fix_module, "run_for_schedule", lambda h: runs.append(1) or run(h))
     h = make_highs(cm, OPTS)
     stop = threading.Event()
     stop.set()
