@@ -416,13 +416,16 @@ def pass_model(h: highspy.Highs, cm: CompiledModel) -> None:
         raise SolveError("HiGHS rejected the model (passModel returned kError)")
 
 
-def second_highs(h: highspy.Highs, cm: CompiledModel, options: SolverOptions) -> highspy.Highs:
-    """Another ``Highs`` holding ``cm`` as compiled, with ``h``'s options (the caller's
-    extra HiGHS options included), for work on a second thread beside ``h``'s
-    (``optimize.restart_ahead``). Made on the caller's thread, where HiGHS's constructor
-    output is muted."""
-    other = make_highs(cm, options)
+def second_highs(h: highspy.Highs, cm: CompiledModel) -> highspy.Highs:
+    """Another ``Highs`` holding ``cm`` as compiled (its numbers checked when ``h`` was
+    made), with ``h``'s options (the caller's extra HiGHS options included) and on its
+    thread count: for work on a second thread beside ``h``'s (``optimize.restart_ahead``),
+    or kept apart from the state of ``h``'s runs (``optimize.pair_moves``). Made on the
+    caller's thread, where HiGHS's constructor output is muted."""
+    threads = int(h.getOptionValue("threads")[1])
+    other = new_highs(threads=threads or None)  # 0: HiGHS's default, any pool
     other.passOptions(h.getOptions())
+    pass_model(other, cm)
     return other
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from optimize.highs import new_highs, pass_model, set_integrality
+from optimize.highs import second_highs, set_integrality
 from optimize.price_fix import (
     Fixer,
     JobCols,
@@ -109,9 +109,7 @@ def _proven_schedule(fx: Fixer, jobs: list[JobCols], proves):
     of its own (``seeded_schedule``), as (values, USD) where ``proves`` accepts it; else
     None. ``fx``'s ``Highs`` stays at its LP, so a pass that goes on is the pass without
     the check."""
-    other = new_highs()
-    other.passOptions(fx.h.getOptions())
-    pass_model(other, fx.cm)
+    other = second_highs(fx.h, fx.cm)
     on_by_job = {}
     for jc in jobs:
         if jc.pattern is not None:

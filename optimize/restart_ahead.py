@@ -124,5 +124,5 @@ def restart_ahead(
         return None
     if not len(peak_columns(m, cm)):
         return None
-    own = second_highs(h, cm, options)
+    own = second_highs(h, cm)
     return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough)

@@ -405,6 +405,13 @@ def _dearest_start(p, monkeypatch, reversed_jobs):
     return cm, m, h, price_fix_module.seeded_schedule(h, cm, m, on_by_job)
 
 
+def _assert_h_as_compiled(h, cm) -> None:
+    lp = h.getLp()
+    assert np.array_equal(np.asarray(lp.col_lower_), cm.col_lower)
+    assert np.array_equal(np.asarray(lp.col_upper_), cm.col_upper)
+    assert np.array_equal([int(v) for v in lp.integrality_], cm.integrality)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_pair_moves_lower_a_start_with_two_jobs_at_their_dearest(seed, monkeypatch):
     # two jobs at their dearest patterns: the pass over pairs finds a cheaper schedule that
@@ -418,11 +425,8 @@ def test_pair_moves_lower_a_start_with_two_jobs_at_their_dearest(seed, monkeypat
     assert_satisfies_every_row(cm, moved.values)
     assert float(cm.col_cost @ moved.values) + cm.offset == pytest.approx(moved.objective_usd)
     assert moved.seconds > start.seconds
-    lp = h.getLp()
-    assert np.array_equal(np.asarray(lp.col_lower_), cm.col_lower)
-    assert np.array_equal(np.asarray(lp.col_upper_), cm.col_upper)
-    integrality = [int(v) for v in lp.integrality_]
-    assert cm.integrality.any() and np.array_equal(integrality, cm.integrality)
+    assert cm.integrality.any()
+    _assert_h_as_compiled(h, cm)
     again = pair_moves_module.pair_moves(h, cm, m, moved)  # the same pass from its own answer
     assert again.objective_usd <= moved.objective_usd
 
@@ -461,13 +465,6 @@ def _spy_pairs(monkeypatch) -> tuple[list, list]:
 
     monkeypatch.setattr(pair_moves_module, "_pair_move", spy)
     return tried, kept
-
-
-def _assert_h_as_compiled(h, cm) -> None:
-    lp = h.getLp()
-    assert np.array_equal(np.asarray(lp.col_lower_), cm.col_lower)
-    assert np.array_equal(np.asarray(lp.col_upper_), cm.col_upper)
-    assert np.array_equal([int(v) for v in lp.integrality_], cm.integrality)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -174,7 +174,7 @@ def test_the_second_highs_holds_the_model_and_the_callers_options():
     _, cm, _, _ = _case()
     h = make_highs(cm, OPTS)
     h.setOptionValue("mip_max_nodes", 7)  # an extra HiGHS option of the caller's
-    other = second_highs(h, cm, OPTS)
+    other = second_highs(h, cm)
     assert other is not h
     assert other.getOptionValue("mip_max_nodes")[1] == 7
     assert_highs_holds(other, cm)
