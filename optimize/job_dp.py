@@ -21,10 +21,16 @@ smallest with ``n * g(f) * step_h`` equal to the work, and the pattern with the 
 ``f * cost`` wins. Running at a lower power for more hours is worth it because ``g`` is
 concave (at f = 0.6 a job does 0.78 of its work for 0.6 of its energy), which is the trade
 the count captures. The LP that follows re-optimises the fractions step by step.
+
+The DP runs over the steps, or over the on-step counts where those are fewer (the same
+recurrence and ties, so the same pattern): with no negative price, counts beyond the work
+at ``f_min`` are never cheaper (``_most_steps_worth_counting``), so a job that needs 12 of
+a window's 193 steps takes 12 rounds of whole-array operations, not 193.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,8 +97,12 @@ def cheapest_pattern(
         s_n = free_starts + 1 if saturate else n // 2 + 2
     else:
         saturate, s_n = False, max_starts + 1
-    cost, back = _forward(e, s_n, saturate, running)
     need = _work_needed(s_n, work_h, free_starts, overhead_h, tail_credit_h, carry_h, max_starts)
+    k_max = _most_steps_worth_counting(e, need, curve, f_min, step_h, tail_credit_h, carry_h)
+    # the same DP either way (tests/optimize/test_price_fix.py): over the counts where they
+    # are at most half the steps (a count's round costs about 1.5 steps' on B2's windows)
+    forward = _forward_by_count if 2 * k_max <= n else _forward_by_step
+    cost, back = forward(e, s_n, saturate, running, k_max)
     frac, total = _price_states(cost, need, curve, f_min, step_h)
     if not np.isfinite(total).any():
         return None
@@ -110,8 +120,28 @@ def cheapest_pattern(
     )
 
 
-def _forward(
-    e: np.ndarray, s_n: int, saturate: bool, running: bool
+def _most_steps_worth_counting(
+    e: np.ndarray, need: np.ndarray, curve, f_min: float, step_h: float, tail_h, carry_h
+) -> int:
+    """The most on-steps the DP needs to count (``n`` where it cannot tell).
+
+    With no step of negative cost, no tail credit and no carried work, a pattern with more
+    than ``K = ceil(max need / (g(f_min) * step_h))`` on-steps is never cheaper than one with
+    fewer: from ``K`` on-steps every pattern runs at ``f_min``, and dropping the last step of
+    a run (or a run of one step, one start fewer) lowers its cost and never raises the work
+    it needs (which then depends on the starts alone). The argmin takes the fewest on-steps
+    among equal costs, so counting up to ``K + 1`` gives the very pattern counting to ``n``
+    does; short jobs count to a fraction of the steps (B2's ``eval-sweep``: 12 of 193)."""
+    n = e.shape[0]
+    if tail_h > 0 or carry_h > 0 or float(e.min()) < 0:
+        return n
+    g_min = float(throughput(curve, f_min))
+    most = float(need.max()) / (g_min * step_h)
+    return min(n, max(0, math.ceil(most)) + 1)
+
+
+def _forward_by_step(
+    e: np.ndarray, s_n: int, saturate: bool, running: bool, k_max: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The DP over the steps: ``cost[k, s, x]`` (USD at fraction 1) of the cheapest pattern
     with ``k`` on-steps, start state ``s`` and last step off/on (``x`` = 0/1), and the
@@ -121,14 +151,14 @@ def _forward(
     ``_INF`` absorbs any step cost (``_INF + e == _INF`` for ``|e| < 1e13`` USD), so a state
     no pattern reaches stays at ``_INF``."""
     n = e.shape[0]
-    k_n = n + 1  # on-step counts 0..n
+    k_n = k_max + 1  # on-step counts 0..k_max
     off, on = np.full((k_n, s_n), _INF), np.full((k_n, s_n), _INF)
     (on if running else off)[0, 0] = 0.0
     back = np.zeros((2, n, k_n, s_n), dtype=np.int8)
     start = np.full((k_n, s_n), _INF)  # off(k-1, s-1), or the saturated start
     cont = np.full((k_n, s_n), _INF)  # on(k-1, s)
     code = np.ones((k_n, s_n), dtype=np.int8)
-    unreached = np.full(n, _INF)  # the plain start into the last state with one state only
+    unreached = np.full(k_n - 1, _INF)  # the plain start into the last state with one state only
     for t in range(n):
         np.less(on, off, out=back[0, t], casting="unsafe")
         new_off = np.minimum(on, off)
@@ -146,6 +176,67 @@ def _forward(
         on += e[t]
         off = new_off
     return np.stack([off, on], axis=2), back
+
+
+def _forward_by_count(
+    e: np.ndarray, s_n: int, saturate: bool, running: bool, k_max: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_forward_by_step``'s DP, the same costs and back-pointers, run over the on-step
+    counts: a pattern's ``k``-th on-step follows its ``(k-1)``-th, and a count's off states
+    are a running minimum over the steps, so each count is a few whole-array operations
+    over the start states and steps (``_CountRows``)."""
+    n = e.shape[0]
+    back = np.zeros((2, k_max + 1, s_n, n), dtype=np.int8)  # [x, k, s, t]
+    cost = np.full((k_max + 1, s_n, 2), _INF)
+    rows = _CountRows(e, s_n, saturate)
+    # count 0: never on, so off from the first step in start state 0 (a running job stops)
+    cost[0, 0, 0] = 0.0
+    back[0, 0, 0, 0] = running
+    rows.start_from[0, 1:] = 0.0
+    # the state before the first step: count 0, start state 0, on if running
+    (rows.cont if running else rows.start_from)[0, 0] = 0.0
+    for k in range(1, k_max + 1):
+        off, on = rows.next_count(back[:, k])
+        cost[k, :, 0], cost[k, :, 1] = off[:, -1], on[:, -1]
+    return cost, back.transpose(0, 3, 1, 2)
+
+
+class _CountRows:
+    """One on-step count's DP costs ``[s, t]`` just before its on-step at each step ``t``:
+    off (``start_from``: a start is one more) and on (``cont``) after step ``t - 1`` of the
+    count below, column 0 the state before the first step. ``next_count`` turns them into
+    those of the next count."""
+
+    def __init__(self, e: np.ndarray, s_n: int, saturate: bool) -> None:
+        n = e.shape[0]
+        self.e, self.saturate = e[None, :], saturate
+        self.start_from, self.cont = np.full((s_n, n), _INF), np.full((s_n, n), _INF)
+        self.start = np.full((s_n, n), _INF)  # from off, one start more
+        self.code = np.ones((s_n, n), dtype=np.int8)
+        self.unreached = np.full(n, _INF)  # the plain start with one start state only
+
+    def next_count(self, back: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The off and on costs ``[s, t]`` after each step of the next count; writes its
+        back-pointers ``back[x, s, t]``."""
+        start, prev_off = self.start, self.start_from
+        start[1:] = prev_off[:-1]
+        if self.saturate:  # a start from the last state stays in it
+            sat = prev_off[-1]
+            plain = start[-1] if len(start) > 1 else self.unreached
+            better = sat < plain
+            start[-1] = np.where(better, sat, plain)
+            self.code[-1] = np.where(better, 2, 1)
+        np.multiply(start < self.cont, self.code, out=back[1], casting="unsafe")
+        on = np.minimum(start, self.cont)
+        on += self.e
+        # on after step t - 1: the next count's continuing runs, and what stops at step t
+        self.cont[:, 1:] = on[:, :-1]
+        self.cont[:, 0] = _INF  # from count 1 on, nothing is on before the first step
+        off = np.minimum.accumulate(self.cont, axis=1)  # off after t: stopped at or before
+        self.start_from[:, 1:] = off[:, :-1]
+        self.start_from[:, 0] = _INF
+        np.less(self.cont, self.start_from, out=back[0], casting="unsafe")
+        return off, on
 
 
 def _work_needed(

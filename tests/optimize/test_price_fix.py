@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from optimize import job_dp, solving
 from optimize import pair_moves as pair_moves_module
 from optimize import price_fix as price_fix_module
-from optimize import solving
 from optimize.highs import compile_model, make_highs, run_highs, set_integrality
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.jobs import BLOCK_ROWS
@@ -92,6 +92,48 @@ def test_job_dp_matches_brute_force():
         assert level * float(e[p.on].sum()) == pytest.approx(p.cost_usd, abs=1e-6)
         checked += 1
     assert checked > 150
+
+
+def test_job_dp_over_counts_is_the_dp_over_steps():
+    # the two orders of the same recurrence: the same costs and back-pointers, ties included
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n, s_n = int(rng.integers(1, 30)), int(rng.integers(1, 6))
+        e = np.round(rng.normal(30, 40, n) / 10) * 10  # ties
+        saturate, running = bool(rng.integers(2)), bool(rng.integers(2))
+        k_max = int(rng.integers(0, n + 1))
+        by_step = job_dp._forward_by_step(e, s_n, saturate, running, k_max)
+        by_count = job_dp._forward_by_count(e, s_n, saturate, running, k_max)
+        assert np.array_equal(by_step[0], by_count[0])
+        assert np.array_equal(by_step[1], by_count[1])
+
+
+def test_job_dp_counting_fewer_on_steps_finds_the_same_pattern(monkeypatch):
+    # with no negative price, counts beyond the work at f_min never win: the capped DP gives
+    # the pattern the DP over every count gives
+    rng = np.random.default_rng(4)
+    cases, capped = [], 0
+    for _ in range(150):
+        n = int(rng.integers(10, 60))
+        e = np.round(rng.uniform(0, 100, n) / 20) * 20  # zero-cost steps and ties
+        kw = {
+            "max_starts": rng.choice([None, 1, 2, 4]),
+            "free_starts": 1,
+            "overhead_h": float(rng.choice([0.0, 0.5])),
+        }
+        args = (e, CURVE, float(rng.choice([0.6, 0.8, 1.0])), 1.0, float(rng.uniform(0, n / 2)))
+        cases.append((args, kw))
+        need = np.full((1, 1, 1), args[4] + 10.0)
+        capped += job_dp._most_steps_worth_counting(e, need, *args[1:4], 0.0, 0.0) < n
+    assert capped > 100
+    got = [cheapest_pattern(*args, **kw) for args, kw in cases]
+    monkeypatch.setattr(job_dp, "_most_steps_worth_counting", lambda e, *a: e.shape[0])
+    for (args, kw), p in zip(cases, got, strict=True):
+        want = cheapest_pattern(*args, **kw)
+        assert (p is None) == (want is None)
+        if p is not None:
+            assert p.on.tolist() == want.on.tolist()
+            assert (p.cost_usd, p.starts, p.work_h) == (want.cost_usd, want.starts, want.work_h)
 
 
 def test_job_dp_prefers_cheap_steps_and_low_power():
