@@ -163,12 +163,9 @@ def _forward_by_step(
         np.less(on, off, out=back[0, t], casting="unsafe")
         new_off = np.minimum(on, off)
         start[1:, 1:] = off[:-1, :-1]
-        if saturate:  # a start from the last state stays in it
-            sat = off[:-1, -1]
+        if saturate:
             plain = start[1:, -1] if s_n > 1 else unreached
-            better = sat < plain
-            start[1:, -1] = np.where(better, sat, plain)
-            code[1:, -1] = np.where(better, 2, 1)
+            _start_into_last(start[1:, -1], code[1:, -1], off[:-1, -1], plain)
         cont[1:] = on[:-1]
         use_start = start < cont
         np.multiply(use_start, code, out=back[1, t], casting="unsafe")
@@ -220,12 +217,9 @@ class _CountRows:
         back-pointers ``back[x, s, t]``."""
         start, prev_off = self.start, self.start_from
         start[1:] = prev_off[:-1]
-        if self.saturate:  # a start from the last state stays in it
-            sat = prev_off[-1]
+        if self.saturate:
             plain = start[-1] if len(start) > 1 else self.unreached
-            better = sat < plain
-            start[-1] = np.where(better, sat, plain)
-            self.code[-1] = np.where(better, 2, 1)
+            _start_into_last(start[-1], self.code[-1], prev_off[-1], plain)
         np.multiply(start < self.cont, self.code, out=back[1], casting="unsafe")
         on = np.minimum(start, self.cont)
         on += self.e
@@ -237,6 +231,19 @@ class _CountRows:
         self.start_from[:, 0] = _INF
         np.less(self.cont, self.start_from, out=back[0], casting="unsafe")
         return off, on
+
+
+def _start_into_last(
+    start: np.ndarray, code: np.ndarray, saturated: np.ndarray, plain: np.ndarray
+) -> None:
+    """Where starts saturate, the start into the last start state (views ``start`` and
+    its back-pointer ``code``, written in place): from the last state itself
+    (``saturated``, code 2: a start from the last state stays in it) where that is
+    cheaper, else from the state below (``plain``, code 1). Both forwards take it, so
+    their ties break alike."""
+    better = saturated < plain
+    start[...] = np.where(better, saturated, plain)
+    code[...] = np.where(better, 2, 1)
 
 
 def _work_needed(
