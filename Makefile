@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out/ercot-dallas
 
-.PHONY: demo test test-fast fuzz lint lock system-deps bench bench-weeks bench-pareto clean
+.PHONY: demo test test-fast fuzz lint lock system-deps bench bench-weeks bench-pareto bench-random clean
 
 # Every install takes its versions from LOCK (pip -c), so a fresh machine gets the same
 # packages as CI and the same numbers. The pins hold for the Python named on the file's first
@@ -75,6 +75,13 @@ B5_ARGS ?=
 bench-weeks: $(VENV)/.installed-dev
 	mkdir -p out
 	$(PY) benchmarks/all_weeks.py --csv out/all_weeks.csv $(B5_ARGS)
+
+# Random job MILPs the solve was never tuned on, beside plain HiGHS: bounds checked against
+# a reference optimum, times as ratios (~30 min for the 16 default seeds)
+RANDOM_ARGS ?=
+bench-random: $(VENV)/.installed-dev
+	mkdir -p out
+	$(PY) benchmarks/random_cases.py --csv out/random_cases.csv $(RANDOM_ARGS)
 
 # Issue 11's Pareto goal: R1's 6-point cost-carbon front beside price-fix alone (~1.5 min)
 bench-pareto: $(VENV)/.installed-dev
