@@ -142,7 +142,9 @@ def _random_job(rng: np.random.Generator, k: int, n: int) -> Job:
     )
 
 
-def _battery() -> Battery:
+def small_battery() -> Battery:
+    """A 5 MW / 20 MWh battery, 95 % each way, 10-90 % state of charge, starting and ending
+    at 50 %, 1 USD/MWh of wear (the optimize tests' small problems use it too)."""
     return Battery(
         power_mw=5.0,
         energy_mwh=20.0,
@@ -163,7 +165,7 @@ def random_case(seed: int) -> Problem:
     jobs = tuple(_random_job(rng, k, n) for k in range(int(rng.integers(4, 7))))
     demand_usd_per_mw = float(rng.choice([0.0, 300.0, 1500.0, 6000.0]))
     ramp = float(rng.choice([8.0, 14.0, 40.0])) if rng.random() < 0.5 else None
-    battery = _battery() if rng.random() < 0.7 else None
+    battery = small_battery() if rng.random() < 0.7 else None
     t = np.arange(n)
     price = 40 + 30 * np.sin(2 * np.pi * (t - 6) / 24)
     charges = ()

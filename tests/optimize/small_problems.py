@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize.problem import Battery, Facility, Grid, Job, Objective, PeakCharge, Problem, Renewable
-
-# the reference throughput curve (power fraction, throughput fraction)
-CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
+from benchmarks.random_cases import CURVE, small_battery
+from optimize.problem import Facility, Grid, Job, Objective, PeakCharge, Problem, Renewable
 
 
 def assert_satisfies_every_row(cm, x: np.ndarray) -> None:
@@ -47,26 +45,13 @@ def small_problem(n=48, jobs=(), ramp=None, demand=0.0, battery=True, penalty=No
         ramp_mw_per_h=ramp,
         peak_charges=monthly_charges(t // 36, demand),
     )
-    bat = None
-    if battery:
-        bat = Battery(
-            power_mw=5.0,
-            energy_mwh=20.0,
-            charge_efficiency=0.95,
-            discharge_efficiency=0.95,
-            soc_min_frac=0.1,
-            soc_max_frac=0.9,
-            soc_initial_frac=0.5,
-            soc_final_frac=0.5,
-            wear_usd_per_mwh=1.0,
-        )
     return Problem(
         step_h=1.0,
         n_steps=n,
         grid=grid,
         facility=Facility(inference_it_mw=np.full(n, 5.0), pue=np.full(n, 1.2)),
         renewables=(Renewable("pv", pv),),
-        battery=bat,
+        battery=small_battery() if battery else None,
         jobs=tuple(jobs),
         objective=Objective(unfinished_work_penalty_usd_per_h=penalty),
     )
