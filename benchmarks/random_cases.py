@@ -42,6 +42,7 @@ import dataclasses
 import io
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -52,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine_check import check_line  # noqa: E402
 from microgrid.atomic import atomic_write_text  # noqa: E402
+from optimize.errors import SolveError  # noqa: E402
 from optimize.problem import (  # noqa: E402
     Battery,
     Facility,
@@ -193,8 +195,11 @@ def random_case(seed: int) -> Problem:
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
+    """One solve of a case: ``objective_usd`` is None where it ended without a schedule
+    (``status`` then says why: "infeasible", or the stop that came first)."""
+
     status: str
-    objective_usd: float
+    objective_usd: float | None
     bound_usd: float | None
     mip_gap: float | None
     gap_basis_usd: float | None
@@ -202,12 +207,21 @@ class Outcome:
 
 
 def run(problem: Problem, options: SolverOptions) -> Outcome:
-    _, res, _, solve_s = solve_model(problem, options)
+    """``problem`` solved with ``options`` (``optimize.solving.solve_model``)."""
+    t0 = time.perf_counter()
+    try:
+        _, res, _, solve_s = solve_model(problem, options)
+    except SolveError as e:  # stopped without a schedule (a time limit)
+        return Outcome(e.status or "error", None, None, None, None, time.perf_counter() - t0)
+    if not res.has_solution:
+        return Outcome(res.status, None, None, None, None, solve_s)
     return Outcome(res.status, res.objective, res.bound, res.mip_gap, res.gap_basis, solve_s)
 
 
 def violations(out: Outcome, ref: Outcome, gap: float) -> list[str]:
     """The checks of the module docstring that ``out`` fails against the reference."""
+    if out.objective_usd is None or ref.objective_usd is None:
+        return _feasibility_violations(out, ref)
     tol = TOLERANCE * max(1.0, abs(ref.objective_usd))
     bad = []
     if out.bound_usd is not None and out.bound_usd > ref.objective_usd + tol:
@@ -223,10 +237,20 @@ def violations(out: Outcome, ref: Outcome, gap: float) -> list[str]:
     return bad
 
 
+def _feasibility_violations(out: Outcome, ref: Outcome) -> list[str]:
+    """Where either solve has no schedule: one proven infeasible while the other has one."""
+    if out.status == "infeasible" and ref.objective_usd is not None:
+        return ["'infeasible' where the reference has a schedule"]
+    if ref.status == "infeasible" and out.objective_usd is not None:
+        return ["a schedule where the reference proves none exists"]
+    return []
+
+
 def _within_gap(out: Outcome, optimum: Outcome, gap: float) -> bool:
     """``out`` lies within ``gap`` of its basis above the proven ``optimum``."""
     tol = TOLERANCE * max(1.0, abs(optimum.objective_usd))
-    return out.objective_usd - optimum.objective_usd <= gap * out.gap_basis_usd + tol
+    basis = out.gap_basis_usd if out.gap_basis_usd is not None else abs(out.objective_usd)
+    return out.objective_usd - optimum.objective_usd <= gap * basis + tol
 
 
 def _options(args: argparse.Namespace) -> dict[str, SolverOptions]:
@@ -265,11 +289,13 @@ def _line(seed: int, problem: Problem, outs: dict[str, Outcome], bad: dict) -> s
     parts = [f"seed {seed:3d}: {problem.n_steps} h, {len(problem.jobs)} jobs"]
     for name in ("ours", "plain"):
         o = outs[name]
-        parts.append(
-            f"{name} {o.status} {o.solve_s:6.1f} s {o.objective_usd - ref.objective_usd:+,.0f} USD"
-        )
+        usd = ""
+        if o.objective_usd is not None and ref.objective_usd is not None:
+            usd = f" {o.objective_usd - ref.objective_usd:+,.0f} USD"
+        parts.append(f"{name} {o.status} {o.solve_s:6.1f} s{usd}")
     parts.append(f"ratio {outs['ours'].solve_s / max(outs['plain'].solve_s, 1e-9):5.2f}")
-    parts.append(f"reference {ref.status} {ref.objective_usd:,.0f} USD ({ref.solve_s:.1f} s)")
+    usd = "" if ref.objective_usd is None else f" {ref.objective_usd:,.0f} USD"
+    parts.append(f"reference {ref.status}{usd} ({ref.solve_s:.1f} s)")
     flagged = [f"{name}: {b}" for name, items in bad.items() for b in items]
     return " | ".join(parts) + ("  VIOLATION " + "; ".join(flagged) if flagged else "")
 
@@ -309,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         bad = {name: violations(outs[name], ref, args.gap) for name in ("ours", "plain")}
         n_bad += sum(len(b) for b in bad.values())
         ratios.append(outs["ours"].solve_s / max(outs["plain"].solve_s, 1e-9))
-        if ref.status == "optimal" and outs["ours"].status == "optimal":
+        if ref.status == "optimal" and outs["ours"].status == "optimal":  # both have values
             within.append(_within_gap(outs["ours"], ref, args.gap))
         print(_line(seed, problem, outs, bad), flush=True)
         rows += [_row(seed, problem, n, o, bad.get(n, [])) for n, o in outs.items()]

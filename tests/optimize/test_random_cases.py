@@ -8,7 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from benchmarks.random_cases import Outcome, parse_args, random_case, violations
+from benchmarks.random_cases import Outcome, parse_args, random_case, run, violations
+from optimize.problem import Job, SolverOptions
+from tests.optimize.small_problems import small_problem
 
 # a reference proven optimal at 1,000 USD, and an answer within 1 % of it
 REFERENCE = Outcome("optimal", 1000.0, 999.9999, 1e-7, 1000.0, 1.0)
@@ -59,3 +61,14 @@ def test_bad_seeds_exit_with_code_2(capsys):
         parse_args(["--seeds", "5"])
     assert e.value.code == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_a_case_without_a_schedule_is_compared_by_feasibility():
+    # 10 h of work in a 3-step window: no schedule exists
+    impossible = small_problem(n=6, jobs=(Job("big", 4.0, 10.0, 0, 3),))
+    out = run(impossible, SolverOptions())
+    assert out.status == "infeasible" and out.objective_usd is None
+    assert violations(out, out, 0.01) == []
+    found = violations(out, REFERENCE, 0.01)
+    assert found and "'infeasible' where" in found[0]
+    assert "reference proves none" in violations(REFERENCE, out, 0.01)[0]
