@@ -57,7 +57,6 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -68,6 +67,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.machine_check import check_line  # noqa: E402
 from microgrid.assemble import build_problem, load_inputs  # noqa: E402
 from microgrid.atomic import atomic_write_text  # noqa: E402
+from microgrid.cli import OneLineParser  # noqa: E402
 from microgrid.errors import InputError  # noqa: E402
 from microgrid.scenario import Scenario, load_scenario  # noqa: E402
 from optimize.errors import SolveError  # noqa: E402
@@ -115,14 +115,6 @@ FIELDS = (
     "inputs_s",
     "error",
 )
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Usage errors as one line and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"error: {self.prog}: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -44,7 +44,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
@@ -53,12 +52,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine_check import check_line  # noqa: E402
 from microgrid.atomic import atomic_write_text  # noqa: E402
+from microgrid.cli import OneLineParser  # noqa: E402
 from optimize.errors import SolveError  # noqa: E402
 from optimize.problem import (  # noqa: E402
     Battery,
     Facility,
     Grid,
     Job,
+    Objective,
     PeakCharge,
     Problem,
     Renewable,
@@ -88,14 +89,6 @@ FIELDS = (
     "solve_s",
     "violations",
 )
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Usage errors as one line and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"error: {self.prog}: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -168,13 +161,33 @@ def random_case(seed: int) -> Problem:
     demand_usd_per_mw = float(rng.choice([0.0, 300.0, 1500.0, 6000.0]))
     ramp = float(rng.choice([8.0, 14.0, 40.0])) if rng.random() < 0.5 else None
     battery = small_battery() if rng.random() < 0.7 else None
-    t = np.arange(n)
-    price = 40 + 30 * np.sin(2 * np.pi * (t - 6) / 24)
     charges = ()
     if demand_usd_per_mw > 0:
-        charges = (PeakCharge("demand_flat", "demand_flat", demand_usd_per_mw, t >= 0),)
+        whole = np.ones(n, dtype=bool)
+        charges = (PeakCharge("demand_flat", "demand_flat", demand_usd_per_mw, whole),)
+    return wave_problem(n, jobs, import_max_mw=80.0, charges=charges, ramp=ramp, battery=battery)
+
+
+def wave_problem(
+    n: int,
+    jobs: tuple[Job, ...],
+    *,
+    import_max_mw: float,
+    charges: tuple[PeakCharge, ...] = (),
+    ramp: float | None = None,
+    battery: Battery | None = None,
+    objective: Objective | None = None,
+) -> Problem:
+    """``n`` hourly steps of a daily price wave (cheap at night: 40 ± 30 USD/MWh for
+    export, 5 USD/MWh more for import) with PV peaking at 8 MW, 5 MW of inference at PUE
+    1.2, 400 g/kWh, ``import_max_mw`` of import and 5 MW of export; ``ramp`` in MW/h, the
+    demand ``charges``, ``battery`` and ``objective`` as given (the optimize tests' small
+    problems are built on it too)."""
+    t = np.arange(n)
+    wave = np.sin(2 * np.pi * (t - 6) / 24)
+    price = 40 + 30 * wave
     grid = Grid(
-        import_max_mw=np.full(n, 80.0),
+        import_max_mw=np.full(n, import_max_mw),
         export_max_mw=np.full(n, 5.0),
         import_price_usd_per_mwh=price + 5,
         export_price_usd_per_mwh=price,
@@ -187,9 +200,10 @@ def random_case(seed: int) -> Problem:
         n_steps=n,
         grid=grid,
         facility=Facility(inference_it_mw=np.full(n, 5.0), pue=np.full(n, 1.2)),
-        renewables=(Renewable("pv", np.clip(8 * np.sin(2 * np.pi * (t - 6) / 24), 0, None)),),
+        renewables=(Renewable("pv", np.clip(8 * wave, 0, None)),),
         battery=battery,
-        jobs=jobs,
+        jobs=tuple(jobs),
+        objective=objective if objective is not None else Objective(),
     )
 
 

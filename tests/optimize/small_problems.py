@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.random_cases import CURVE, small_battery
-from optimize.problem import Facility, Grid, Job, Objective, PeakCharge, Problem, Renewable
+from benchmarks.random_cases import CURVE, small_battery, wave_problem
+from optimize.problem import Facility, Grid, Job, Objective, PeakCharge, Problem
 
 
 def assert_satisfies_every_row(cm, x: np.ndarray) -> None:
@@ -33,26 +33,13 @@ def small_problem(n=48, jobs=(), ramp=None, demand=0.0, battery=True, penalty=No
     inference at PUE 1.2, a 40 MW import / 5 MW export grid, and (battery=True) a 5 MW /
     20 MWh battery; ramp in MW/h, demand charge in USD/MW, penalty in USD per unfinished
     job-hour (one charge per 36-step "month")."""
-    t = np.arange(n)
-    price = 40 + 30 * np.sin(2 * np.pi * (t - 6) / 24)  # cheap at night
-    pv = np.clip(8 * np.sin(2 * np.pi * (t - 6) / 24), 0, None)
-    grid = Grid(
-        import_max_mw=np.full(n, 40.0),
-        export_max_mw=np.full(n, 5.0),
-        import_price_usd_per_mwh=price + 5,
-        export_price_usd_per_mwh=price,
-        carbon_g_per_kwh=np.full(n, 400.0),
-        ramp_mw_per_h=ramp,
-        peak_charges=monthly_charges(t // 36, demand),
-    )
-    return Problem(
-        step_h=1.0,
-        n_steps=n,
-        grid=grid,
-        facility=Facility(inference_it_mw=np.full(n, 5.0), pue=np.full(n, 1.2)),
-        renewables=(Renewable("pv", pv),),
+    return wave_problem(
+        n,
+        tuple(jobs),
+        import_max_mw=40.0,
+        charges=monthly_charges(np.arange(n) // 36, demand),
+        ramp=ramp,
         battery=small_battery() if battery else None,
-        jobs=tuple(jobs),
         objective=Objective(unfinished_work_penalty_usd_per_h=penalty),
     )
 
