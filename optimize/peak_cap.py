@@ -36,6 +36,7 @@ from __future__ import annotations
 import threading
 import time
 
+import highspy
 import numpy as np
 
 from optimize.highs import gap_basis_usd
@@ -48,6 +49,8 @@ from optimize.problem import SolverOptions
 # 2023-07-03: 1 job, 1,000 nodes, 46 s). The restart is a start, not an answer: what its
 # root finds is kept, and the search after it (optimize.solving) does the rest
 FINAL_NODES = 1
+# HiGHS's own default: what a fresh Highs holds (optimize.highs sets no other)
+_PRIMAL_TOLERANCE = highspy.HighsOptions().primal_feasibility_tolerance
 # the second restart's caps: this share of the way from the LP relaxation's peak to the
 # start's (B5's full month, one thread: ERCOT 2023-12-04 from the node limit at 1.33 % to
 # 1 % in 19 s, CAISO 2023-06-19 42 -> 17 s; docs/model_jobs_history.md)
@@ -151,6 +154,10 @@ def capped_restart(
         # it steered a restart from the same basis to another schedule (a random day, and
         # full-month CAISO 2023-06-19 with one thread: 440,107 against 434,741 USD)
         h.clearSolver()
+        # and a MILP run leaves HiGHS 1.16's primal feasibility tolerance at the MIP's
+        # (1e-6 for 1e-7): a restart on such a Highs took another path from the same basis
+        # (a random day with a peak floor raised: 31,775 against 31,851 USD)
+        h.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOLERANCE)
         h.setBasis(lp_basis)
     # the pass at the schedule's prices runs wherever the passes ran (target 0): the start
     # being restarted is above the gap already

@@ -4,8 +4,10 @@ The MILP's hard part is the jobs' on/off binaries (gang scheduling, one contiguo
 restart budgets); everything else (grid, battery, power fractions) is an LP once they are
 fixed. The heuristic works on the compiled model in a ``highspy.Highs`` object:
 
-1. Solve the LP relaxation (all integer columns continuous). Its objective is a lower
-   bound of the MILP, used for the gap this heuristic reports.
+1. Solve the LP relaxation (all integer columns continuous). Where a demand charge's
+   peak lies below its floor (``optimize.peak_floor``), raise the peak to it and solve
+   again. Its objective is a lower bound of the MILP, used for the gap this heuristic
+   reports.
 2. For one job at a time (largest energy first): price each of its steps by the LP's row
    duals (the marginal cost of one more MW of the job in that step, through the power
    balance, the ramp and peak rows and any network cut: the column's reduced cost without
@@ -55,6 +57,7 @@ import numpy as np
 from optimize.highs import fractional_columns, set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
+from optimize.peak_floor import raise_violated_floors
 
 # LP duals are often equal over many steps (the battery levels the marginal price): the
 # import price, weighted by this, breaks the ties towards the steps whose energy is cheaper
@@ -371,7 +374,7 @@ def price_fix(
     nodes0 = int(h.getOptionValue("mip_max_nodes")[1])
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
     try:
-        if not fx.lp():
+        if not fx.lp() or (raise_violated_floors(h, cm, m, fx.lp_values()) and not fx.lp()):
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
         relaxed = fx.snapshot()  # the bound's LP, read once
         bound, lp_basis, lp_values = relaxed.objective_usd, relaxed.basis, relaxed.col_value
