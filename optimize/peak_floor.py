@@ -83,7 +83,7 @@ def peak_floors_mw(m) -> dict[str, float]:
         return {}
     supply = Supply.of(m.problem)
     floors = {c.key: _floor_above(m, c, supply, 0.0) for c in m.problem.grid.peak_charges}
-    return {k: f for k, f in floors.items() if f is not None}
+    return {k: f for k, f in floors.items() if f is not None and f > 0.0}
 
 
 def _floor_above(m, c: PeakCharge, supply: Supply, theta: float) -> float | None:
