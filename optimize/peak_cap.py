@@ -15,6 +15,15 @@ which runs with the caps lifted and places it around the others (its root only:
 so the schedule is feasible in the full model. The caller keeps the cheaper of the
 restart's schedule and its own.
 
+Where the demand charges are much of the bill (``quick_placement_wanted``), the restart
+also runs with such a job placed by price-fix itself, with the caps lifted, beside the
+jobs fixed under them (``price_fix``'s ``place_unfitted``: a few warm LPs), and keeps
+the cheaper schedule. Neither placement is the cheaper on every week: on B5's full month
+the quick one gave cheaper schedules on CAISO 2023-08-14 and 09-11 and ERCOT 2023-10-09;
+on ERCOT 2023-12-04 the final MILP's root came 11 % below price-fix's start and the quick
+placement not below it, and alone in its place it took B2's window #1 from 4.7 to 12.0 s
+(docs/model_jobs_history.md, thirty-eighth session).
+
 A second restart caps each peak midway between the LP's and the start's
 (``midway_caps``). Under the LP's peak the big jobs often do not fit and go to the final
 MILP's root, whose placement varies from week to week; midway, more of them are fixed
@@ -40,7 +49,7 @@ import highspy
 import numpy as np
 
 from optimize.highs import gap_basis_usd
-from optimize.price_fix import PriceFixResult, price_fix
+from optimize.price_fix import PriceFixResult, cheaper, price_fix
 from optimize.problem import SolverOptions
 
 # branch-and-bound nodes of the restart's final MILP (its root only): with the caps lifted
@@ -110,6 +119,17 @@ def midway_wanted(m, cm, start_values: np.ndarray, objective_usd: float) -> bool
     return demand_usd >= MIDWAY_DEMAND_SHARE * gap_basis_usd(cm, start_values, objective_usd)
 
 
+def quick_placement_wanted(m, cm, pf: PriceFixResult) -> bool:
+    """Whether the restarts also place the jobs that do not fit under the caps with the
+    caps lifted (``capped_restart``'s ``quick_too``): where price-fix's start ``pf`` pays
+    demand charges of at least ``MIDWAY_DEMAND_SHARE`` of its gross cost
+    (``midway_wanted``). Price-fix's start, not the edge-searched one, so that a restart
+    run ahead on a second thread decides the same."""
+    if pf.values is None or pf.objective_usd is None:
+        return False
+    return midway_wanted(m, cm, pf.values, pf.objective_usd)
+
+
 def midway_caps(m, cm, lp_values: np.ndarray, start_values: np.ndarray) -> np.ndarray:
     """The LP relaxation's column values ``lp_values`` with each demand-charge peak moved
     ``MIDWAY_SHARE`` of the way to its value in the start ``start_values`` (MW): the caps
@@ -130,6 +150,7 @@ def capped_restart(
     stop: threading.Event | None = None,
     lp_basis=None,
     enough: tuple[float, float] | None = None,
+    quick_too: bool = False,
 ) -> PriceFixResult:
     """Price-fix on ``h`` with the peak columns capped at their values in ``cap_values``
     (the LP relaxation's column values, or ``midway_caps``) while the jobs are fixed; see
@@ -142,6 +163,9 @@ def capped_restart(
     so one thread and two give the same restart.
     ``enough``: when its final MILP stops early (``restart_enough``; price-fix's
     ``final_enough``); None: at the end of its root.
+    ``quick_too``: the restart also runs with the jobs that do not fit under the caps
+    placed by price-fix with the caps lifted (``place_unfitted``), and returns the cheaper
+    of the two schedules (a tie: the final MILP's).
     Returns its schedule (``values`` None if none, or without a peak to cap), with no
     bound of its own, and its seconds."""
     t0 = time.perf_counter()
@@ -149,6 +173,21 @@ def capped_restart(
     if not len(cols):
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
     caps = (cols, np.asarray(cap_values)[cols])
+    run = dict(time_limit_s=time_limit_s, stop=stop, lp_basis=lp_basis, enough=enough)
+    res = _capped_price_fix(h, cm, m, caps, place_unfitted=False, **run)
+    if quick_too:
+        quick = _capped_price_fix(h, cm, m, caps, place_unfitted=True, **run)
+        if quick.objective_usd is not None and (
+            res.objective_usd is None or cheaper(quick.objective_usd, than_usd=res.objective_usd)
+        ):
+            res = quick
+    return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)
+
+
+def _capped_price_fix(
+    h, cm, m, caps, place_unfitted: bool, time_limit_s, stop, lp_basis, enough
+) -> PriceFixResult:
+    """One price-fix run of ``capped_restart`` with the caps ``caps`` (columns, MW)."""
     if lp_basis is not None:
         # HiGHS keeps more of its runs than the basis: after price-fix and the pair moves
         # it steered a restart from the same basis to another schedule (a random day, and
@@ -161,7 +200,7 @@ def capped_restart(
         h.setBasis(lp_basis)
     # the pass at the schedule's prices runs wherever the passes ran (target 0): the start
     # being restarted is above the gap already
-    res = price_fix(
+    return price_fix(
         h,
         cm,
         m,
@@ -171,5 +210,5 @@ def capped_restart(
         target_gap=0.0,
         stop=stop,
         final_enough=enough,
+        place_unfitted=place_unfitted,
     )
-    return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)

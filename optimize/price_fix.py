@@ -344,6 +344,7 @@ def price_fix(
     target_gap: float | None = None,
     stop: threading.Event | None = None,
     final_enough: tuple[float, float] | None = None,
+    place_unfitted: bool = False,
 ) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
@@ -352,7 +353,8 @@ def price_fix(
     at least 1 s). The single-block hull rows of non-preemptible jobs are in the bound's
     LP and freed in the LPs that price and fix the jobs (fixing with them: a 0.3 % dearer
     B2 year, docs/model_jobs_history.md). ``fixing_caps``: (columns, upper bounds) held in the
-    LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``).
+    LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``), which gets a
+    job that does not fit under them (``place_unfitted``: ``_fix_unfitted_uncapped``).
     ``final_nodes``: a branch-and-bound node limit of the final MILP below the model's
     (``optimize.peak_cap``: its root only; a MILP stopped without a schedule gives none).
     ``enough_gap``: skip the improvement passes where every job is fixed and the LP with
@@ -363,8 +365,7 @@ def price_fix(
     schedule (a caller on another thread no longer needs it: ``optimize.restart_ahead``).
     ``final_enough``: (USD, relative gap): the final MILP stops at its first incumbent
     cheaper than that USD and within that gap of its own dual bound (``_enough_stop``).
-    On return ``h`` holds the original bounds and integrality again; the schedule is the
-    result's ``values``.
+    On return ``h`` holds its bounds and integrality again; the schedule is ``values``.
     """
     t0 = time.perf_counter()
     icols = cm.integer_columns()
@@ -383,11 +384,11 @@ def price_fix(
         fx.lp()
         jobs.sort(key=_slack)
         _fix_jobs(fx, jobs)
+        if place_unfitted:
+            _fix_unfitted_uncapped(fx, jobs)
         close = _close_enough(fx, jobs, bound, enough_gap)
         if not close:
-            _improve_passes(fx, jobs, passes)
-            if target_gap is not None and not _within(fx, bound, target_gap):
-                _improve_at_schedule_prices(fx, jobs)
+            _improve_all(fx, jobs, passes, bound, target_gap)
         # final MILP over what is still integer, with the job columns fixed; the hull rows
         # are back so that the schedule's block columns satisfy them (a MIP start that
         # breaks them costs HiGHS a repair LP)
@@ -437,6 +438,19 @@ def _fix_jobs(fx: Fixer, jobs: list[JobCols]) -> None:
             fx.lp()
 
 
+def _fix_unfitted_uncapped(fx: Fixer, jobs: list[JobCols]) -> None:
+    """The jobs whose pattern did not fit under the fixing caps fixed in turn, as by
+    ``_fix_jobs``, with the caps lifted: each is priced beside the jobs fixed under them,
+    where the LP pays its peak at the demand charge's price. The caps stay lifted for the
+    passes after it."""
+    unfitted = [jc for jc in jobs if jc.pattern is None]
+    if not unfitted:
+        return
+    fx.cap(None)
+    fx.lp()
+    _fix_jobs(fx, unfitted)
+
+
 def _integral_lp(h, icols: np.ndarray) -> tuple[np.ndarray, float] | None:
     """The LP on ``h`` (integrality off) where its solution is integral in every integer
     column ``icols``: it is then the MILP's optimum (its column values and objective), and
@@ -465,6 +479,16 @@ def _within(fx: Fixer, bound: float, gap: float | None) -> bool:
     """True where the LP on ``fx`` is within ``gap`` of ``bound`` (relative to its
     objective); False without a ``gap``."""
     return gap is not None and fx.objective() - bound <= gap * abs(fx.objective())
+
+
+def _improve_all(
+    fx: Fixer, jobs: list[JobCols], passes: int, bound: float, target_gap: float | None
+) -> None:
+    """The improvement passes, then the pass at the schedule's prices where the LP is
+    above ``target_gap`` of ``bound`` (None: no such pass)."""
+    _improve_passes(fx, jobs, passes)
+    if target_gap is not None and not _within(fx, bound, target_gap):
+        _improve_at_schedule_prices(fx, jobs)
 
 
 def _improve_passes(fx: Fixer, jobs: list[JobCols], passes: int) -> None:

@@ -40,7 +40,8 @@ from optimize.problem import SolverOptions
 class RestartAhead:
     """``capped_restart`` on its own ``Highs`` ``own`` (holding the model as compiled,
     used by nothing else meanwhile) and thread, started at construction; ``enough`` is
-    the first restart's (``peak_cap.restart_enough``), the second runs its root out."""
+    the first restart's (``peak_cap.restart_enough``), the second runs its root out;
+    ``quick_too``: both restarts' (``peak_cap.capped_restart``)."""
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class RestartAhead:
         time_limit_s: float | None,
         lp_basis=None,
         enough: tuple[float, float] | None = None,
+        quick_too: bool = False,
     ) -> None:
         self._stop = threading.Event()
 
@@ -64,6 +66,7 @@ class RestartAhead:
                 stop=self._stop,
                 lp_basis=lp_basis,
                 enough=stop_at,
+                quick_too=quick_too,
             )
 
         self._restart = restart
@@ -114,15 +117,16 @@ def restart_ahead(
     gap: float | None,
     time_limit_s: float | None,
     enough: tuple[float, float] | None = None,
+    quick_too: bool = False,
 ) -> RestartAhead | None:
-    """A ``RestartAhead`` on a second ``Highs`` beside ``h`` (``time_limit_s`` and
-    ``enough``: the restart's) from price-fix's result ``pf`` (its proven ``gap``; None
-    without a schedule or a bound) where the restart may be needed: two threads or more,
-    the restart wanted (``peak_cap.restart_wanted``) and a demand charge's peak to cap;
-    else None."""
+    """A ``RestartAhead`` on a second ``Highs`` beside ``h`` (``time_limit_s``,
+    ``enough`` and ``quick_too``: the restart's) from price-fix's result ``pf`` (its proven
+    ``gap``; None without a schedule or a bound) where the restart may be needed: two
+    threads or more, the restart wanted (``peak_cap.restart_wanted``) and a demand
+    charge's peak to cap; else None."""
     if not options.second_thread or not restart_wanted(options, pf, gap):
         return None
     if not len(peak_columns(m, cm)):
         return None
     own = second_highs(h, cm)
-    return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough)
+    return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough, quick_too)

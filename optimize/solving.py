@@ -44,6 +44,7 @@ from optimize.peak_cap import (
     capped_restart,
     midway_caps,
     midway_wanted,
+    quick_placement_wanted,
     restart_enough,
     restart_wanted,
 )
@@ -162,8 +163,9 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     edge search and the first probe (``optimize.restart_ahead``); it is the same restart
     (both start from the LP's basis), used or stopped by the same rule."""
     enough = restart_enough(options, pf)  # where the first restart stops, on either thread
+    quick = quick_placement_wanted(m, cm, pf)  # and whether it also places quickly
     limit = _start_limit_s(options)
-    ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), limit, enough)
+    ahead = restart_ahead(h, cm, m, options, pf, _proven_gap(cm, pf), limit, enough, quick)
     try:
         searched = _search_edges(h, cm, m, options, pf)
         midway = None  # the second restart's caps: midway to the searched start's peaks
@@ -174,7 +176,7 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
             if ahead is not None:
                 ahead.start_midway(midway)
         pf, root = _probe(cm, m, options, searched, max_nodes=FIRST_PROBE_NODES)
-        return _restarted(h, cm, m, options, pf, root, ahead, midway, enough)
+        return _restarted(h, cm, m, options, pf, root, ahead, midway, (enough, quick))
     finally:
         if ahead is not None:
             ahead.close()
@@ -269,16 +271,17 @@ def _restarted(
     root: ProbeResult | None,
     ahead: RestartAhead | None = None,
     midway: np.ndarray | None = None,
-    enough: tuple[float, float] | None = None,
+    stops: tuple[tuple[float, float] | None, bool] = (None, False),
 ) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
     probe's): the cheapest of it and the peak-capped restart's schedule
-    (``optimize.peak_cap``, caps at the LP's peaks, ``enough``: where its final MILP
-    stops, ``peak_cap.restart_enough``) with its edges searched, then with pairs of jobs
-    placed again (``_paired``). Where that leaves it unproven and ``midway`` is given
-    (``peak_cap.midway_caps`` of the searched start; None: no second restart, see
-    ``peak_cap.midway_wanted``), the second restart with those caps, its edges searched,
-    and its pairs placed again where it is the cheaper. Their time is added (with
+    (``optimize.peak_cap``, caps at the LP's peaks; ``stops``: where its final MILP stops,
+    ``peak_cap.restart_enough``, and whether the restarts also place quickly,
+    ``peak_cap.quick_placement_wanted``, both of price-fix's start) with its edges searched, then
+    with pairs of jobs placed again (``_paired``). Where that leaves it unproven and
+    ``midway`` is given (``peak_cap.midway_caps`` of the searched start; None: no second
+    restart, see ``peak_cap.midway_wanted``), the second restart with those caps, its
+    edges searched, and its pairs placed again where it is the cheaper. Their time is added (with
     ``time_limit_s``, each step may take ``START_SHARE``). The last edge search's
     incumbents near the gap are probed as they come (``_ProbeIncumbents``, going on from
     the first probe ``root``): the second restart's where there may be one, else the
@@ -291,6 +294,7 @@ def _restarted(
     cheaper than the second restart's; docs/model_jobs_history.md, thirty-first session)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
         return _paired(h, cm, m, options, pf), root
+    enough, quick = stops
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
         rs = ahead.result()
     else:
@@ -302,6 +306,7 @@ def _restarted(
             time_limit_s=_start_limit_s(options),
             lp_basis=pf.lp_basis,
             enough=enough,
+            quick_too=quick,
         )
     prove = _ProbeIncumbents(cm, m, options, pf, root)
     # with a second restart to come, the first's incumbents wait for it: one near the line
@@ -312,20 +317,23 @@ def _restarted(
     _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
     out = _paired(h, cm, m, options, out)
     if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:
-        out = _second_restart(h, cm, m, options, pf, out, ahead, midway, prove)
+        out = _second_restart(h, cm, m, options, pf, out, ahead, (midway, quick), prove)
     return out, prove.search
 
 
-def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, midway, prove):
+def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, caps, prove):
     """``out`` (the first restart's schedule with its pairs placed again) or, where it is
-    cheaper, the second restart's (caps ``midway``) with its edges searched (its
-    incumbents probed by ``prove``) and its pairs placed again; ``pf``: the start both
-    restarts compete with."""
+    cheaper, the second restart's (``caps``: its caps and ``quick_too``) with its edges
+    searched (its incumbents probed by ``prove``) and its pairs placed again; ``pf``: the
+    start both restarts compete with."""
     if ahead is not None:
         mid = ahead.midway_result()
     else:
         limit = _start_limit_s(options)
-        mid = capped_restart(h, cm, m, midway, time_limit_s=limit, lp_basis=pf.lp_basis)
+        midway, quick = caps
+        mid = capped_restart(
+            h, cm, m, midway, time_limit_s=limit, lp_basis=pf.lp_basis, quick_too=quick
+        )
     t0 = out.seconds
     best = _cheaper_start(out, _searched_restart(h, cm, m, options, pf, mid, prove))
     _report_start("restart midway", cm, best, best.seconds - t0)

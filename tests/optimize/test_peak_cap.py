@@ -24,6 +24,7 @@ from optimize.peak_cap import (
     midway_caps,
     midway_wanted,
     peak_columns,
+    quick_placement_wanted,
     restart_enough,
 )
 from optimize.price_fix import price_fix
@@ -120,6 +121,66 @@ def test_the_restarts_final_milp_is_its_root_only(monkeypatch):
     capped_restart(h, cm, m, np.zeros_like(pf.lp_values))  # caps at 0: no job fits
     assert limits == [500, FINAL_NODES]
     assert int(h.getOptionValue("mip_max_nodes")[1]) == 500
+
+
+def test_the_jobs_that_do_not_fit_are_placed_with_the_caps_lifted():
+    # caps at 0: no job fits under them; left to the final MILP they stay unfixed, placed
+    # with the caps lifted every job has a pattern, and either way the schedule is feasible
+    for seed in (2, 8):
+        m = build_model(_steep(seed))
+        cm = compile_model(m)
+        h = make_highs(cm, SolverOptions())
+        cols = peak_columns(m, cm)
+        caps = (cols, np.zeros(len(cols)))
+        left = price_fix(h, cm, m, fixing_caps=caps)
+        placed = price_fix(h, cm, m, fixing_caps=caps, place_unfitted=True)
+        assert sorted(left.unfixed) == sorted(m.job_ids)
+        assert placed.unfixed == []
+        for res in (left, placed):
+            assert_satisfies_every_row(cm, res.values)
+        lp = h.getLp()  # the caps are lifted again on return
+        assert np.array_equal(np.asarray(lp.col_upper_), cm.col_upper)
+
+
+def test_the_restart_with_the_quick_placement_too_keeps_the_cheaper_schedule():
+    # seed 8: the final MILP's placement is the cheaper; seed 2: the quick one (measured)
+    kept = []
+    for seed in (8, 2):
+        m, cm, pf, _, _ = _case(seed)
+        h = make_highs(cm, SolverOptions())
+
+        plain, both = (
+            capped_restart(h, cm, m, pf.lp_values, lp_basis=pf.lp_basis, quick_too=quick)
+            for quick in (False, True)
+        )
+        fresh = make_highs(cm, SolverOptions())
+        fresh.setBasis(pf.lp_basis)
+        cols = peak_columns(m, cm)
+        quick = price_fix(
+            fresh,
+            cm,
+            m,
+            fixing_caps=(cols, pf.lp_values[cols]),
+            final_nodes=FINAL_NODES,
+            target_gap=0.0,
+            place_unfitted=True,
+        )
+        assert both.objective_usd == min(plain.objective_usd, quick.objective_usd)
+        best = quick if quick.objective_usd < plain.objective_usd else plain
+        assert np.array_equal(both.values, best.values)
+        assert_satisfies_every_row(cm, both.values)
+        kept.append(best is quick)
+    assert kept == [False, True], kept
+
+
+def test_the_quick_placement_runs_where_the_demand_charge_is_much_of_the_bill():
+    m, cm, pf, _, _ = _case(8)
+    assert quick_placement_wanted(m, cm, pf)
+    mild = build_model(random_day(8, demand=30.0))
+    cm_mild = compile_model(mild)
+    pf_mild = price_fix(make_highs(cm_mild, SolverOptions()), cm_mild, mild)
+    assert not quick_placement_wanted(mild, cm_mild, pf_mild)
+    assert not quick_placement_wanted(m, cm, dataclasses.replace(pf, values=None))
 
 
 def _restart_incumbents(seed: int, enough) -> tuple[list[float], float]:

@@ -14,6 +14,7 @@ import pytest
 
 from optimize import price_fix as price_fix_module
 from optimize import restart_ahead as restart_ahead_module
+from optimize import solving as solving_module
 from optimize.highs import (
     compile_model,
     gap_basis_usd,
@@ -131,6 +132,45 @@ def test_the_midway_restart_ahead_runs_after_the_first_on_the_same_highs():
     assert ref.objective_usd != first.objective_usd  # other caps, another schedule
     ahead.close()
     assert not _restart_threads()
+
+
+def test_the_restart_ahead_with_the_quick_placement_is_the_restart_on_a_used_highs():
+    # both placements run on one Highs, the second after the first's MILP: the same on a
+    # second thread's fresh Highs as on the caller's used one
+    m, cm, pf, _ = _case()
+    used = make_highs(cm, OPTS)
+    price_fix(used, cm, m)
+    on_used = capped_restart(used, cm, m, pf.lp_values, lp_basis=pf.lp_basis, quick_too=True)
+    ahead = RestartAhead(
+        make_highs(cm, OPTS), cm, m, pf.lp_values, None, pf.lp_basis, quick_too=True
+    )
+    got = ahead.result()
+    assert on_used.values is not None
+    assert np.array_equal(got.values, on_used.values)
+    assert got.objective_usd == on_used.objective_usd
+    ahead.close()
+
+
+def test_one_thread_and_two_run_the_same_restarts(monkeypatch):
+    # whether the restarts also place quickly is read off price-fix's start on either
+    # thread (by then the caller holds the edge-searched one)
+    calls = {}
+
+    def spied(module, key):
+        real = module.capped_restart
+
+        def spy(h, cm, m, cap_values, **kwargs):
+            calls.setdefault(key, []).append(kwargs.get("quick_too"))
+            return real(h, cm, m, cap_values, **kwargs)
+
+        monkeypatch.setattr(module, "capped_restart", spy)
+
+    spied(solving_module, "one")
+    spied(restart_ahead_module, "two")
+    solve(_steep(), OPTS)
+    solve(_steep(), TWO)
+    assert calls["one"] and calls["two"]
+    assert set(calls["one"]) == set(calls["two"]) == {True}
 
 
 def test_the_restart_from_the_lps_basis_is_the_same_on_a_used_highs():
