@@ -175,7 +175,9 @@ def capped_restart(
     caps = (cols, np.asarray(cap_values)[cols])
     run = dict(time_limit_s=time_limit_s, stop=stop, lp_basis=lp_basis, enough=enough)
     res = _capped_price_fix(h, cm, m, caps, place_unfitted=False, **run)
-    if quick_too:
+    # where every job fitted under the caps, the quick placement has nothing to place: its
+    # run would repeat this one to the last digit
+    if quick_too and res.unfixed:
         quick = _capped_price_fix(h, cm, m, caps, place_unfitted=True, **run)
         if quick.objective_usd is not None and (
             res.objective_usd is None or cheaper(quick.objective_usd, than_usd=res.objective_usd)

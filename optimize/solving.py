@@ -176,7 +176,7 @@ def _improve_start(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
             if ahead is not None:
                 ahead.start_midway(midway)
         pf, root = _probe(cm, m, options, searched, max_nodes=FIRST_PROBE_NODES)
-        return _restarted(h, cm, m, options, pf, root, ahead, midway, (enough, quick))
+        return _restarted(h, cm, m, options, pf, root, ahead, midway, enough, quick)
     finally:
         if ahead is not None:
             ahead.close()
@@ -271,17 +271,19 @@ def _restarted(
     root: ProbeResult | None,
     ahead: RestartAhead | None = None,
     midway: np.ndarray | None = None,
-    stops: tuple[tuple[float, float] | None, bool] = (None, False),
+    enough: tuple[float, float] | None = None,
+    quick: bool = False,
 ) -> tuple[PriceFixResult, ProbeResult | None]:
     """For a start not proven within ``mip_rel_gap`` of its bound (the LP's, or the
     probe's): the cheapest of it and the peak-capped restart's schedule
-    (``optimize.peak_cap``, caps at the LP's peaks; ``stops``: where its final MILP stops,
-    ``peak_cap.restart_enough``, and whether the restarts also place quickly,
-    ``peak_cap.quick_placement_wanted``, both of price-fix's start) with its edges searched, then
-    with pairs of jobs placed again (``_paired``). Where that leaves it unproven and
-    ``midway`` is given (``peak_cap.midway_caps`` of the searched start; None: no second
-    restart, see ``peak_cap.midway_wanted``), the second restart with those caps, its
-    edges searched, and its pairs placed again where it is the cheaper. Their time is added (with
+    (``optimize.peak_cap``, caps at the LP's peaks; ``enough``: where its final MILP
+    stops, ``peak_cap.restart_enough``; ``quick``: whether the restarts also place
+    quickly, ``peak_cap.quick_placement_wanted``; both of price-fix's start) with its
+    edges searched, then with pairs of jobs placed again (``_paired``). Where that leaves
+    it unproven and ``midway`` is given (``peak_cap.midway_caps`` of the searched start;
+    None: no second restart, see ``peak_cap.midway_wanted``), the second restart with
+    those caps, its edges searched, and its pairs placed again where it is the cheaper.
+    Their time is added (with
     ``time_limit_s``, each step may take ``START_SHARE``). The last edge search's
     incumbents near the gap are probed as they come (``_ProbeIncumbents``, going on from
     the first probe ``root``): the second restart's where there may be one, else the
@@ -294,7 +296,6 @@ def _restarted(
     cheaper than the second restart's; docs/model_jobs_history.md, thirty-first session)."""
     if not restart_wanted(options, pf, _proven_gap(cm, pf)):
         return _paired(h, cm, m, options, pf), root
-    enough, quick = stops
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
         rs = ahead.result()
     else:
@@ -317,20 +318,19 @@ def _restarted(
     _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
     out = _paired(h, cm, m, options, out)
     if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:
-        out = _second_restart(h, cm, m, options, pf, out, ahead, (midway, quick), prove)
+        out = _second_restart(h, cm, m, options, pf, out, ahead, midway, quick, prove)
     return out, prove.search
 
 
-def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, caps, prove):
+def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, midway, quick, prove):
     """``out`` (the first restart's schedule with its pairs placed again) or, where it is
-    cheaper, the second restart's (``caps``: its caps and ``quick_too``) with its edges
-    searched (its incumbents probed by ``prove``) and its pairs placed again; ``pf``: the
-    start both restarts compete with."""
+    cheaper, the second restart's (caps ``midway``, ``quick``: ``capped_restart``'s
+    ``quick_too``) with its edges searched (its incumbents probed by ``prove``) and its
+    pairs placed again; ``pf``: the start both restarts compete with."""
     if ahead is not None:
         mid = ahead.midway_result()
     else:
         limit = _start_limit_s(options)
-        midway, quick = caps
         mid = capped_restart(
             h, cm, m, midway, time_limit_s=limit, lp_basis=pf.lp_basis, quick_too=quick
         )
