@@ -283,12 +283,11 @@ def _restarted(
     it unproven and ``midway`` is given (``peak_cap.midway_caps`` of the searched start;
     None: no second restart, see ``peak_cap.midway_wanted``), the second restart with
     those caps, its edges searched, and its pairs placed again where it is the cheaper.
-    Their time is added (with
-    ``time_limit_s``, each step may take ``START_SHARE``). The last edge search's
-    incumbents near the gap are probed as they come (``_ProbeIncumbents``, going on from
-    the first probe ``root``): the second restart's where there may be one, else the
-    first's; one proven is the answer. Also returns the probe a later one may go on from
-    (``root`` where none ran).
+    Their time is added (with ``time_limit_s``, each step may take ``START_SHARE``). The
+    last edge search's incumbents near the gap are probed as they come
+    (``_ProbeIncumbents``, going on from the first probe ``root``): the second restart's
+    where there may be one, else the first's; one proven is the answer. Also returns the
+    probe a later one may go on from (``root`` where none ran).
 
     The pairs come before the second restart: they take 1.2-1.6 s on a full-month week,
     the second restart and its search 3-7 s, and on full-month CAISO 2023-09-11 and ERCOT
