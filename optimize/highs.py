@@ -225,6 +225,8 @@ class StopAtGap:
     ``prove`` (optional): called with each incumbent's objective and gap basis (USD), it
     returns a lower bound of the optimum proven for it elsewhere (e.g. by probing), or
     None; a bound it returns raises ``bound_usd`` before the incumbent is marked.
+    ``below_usd`` (optional): also stop at the first incumbent cheaper than this (by more
+    than a relative 1e-9): the edge search's rounds (``optimize.edge_search``).
 
     HiGHS keeps the interrupt flag a callback set for the next run of the same ``Highs``
     object: a run with any interrupt callback subscribed then stops at its first one (in
@@ -237,8 +239,10 @@ class StopAtGap:
         bound_usd: float | None,
         rel_gap: float,
         prove: Callable[[float, float], float | None] | None = None,
+        below_usd: float | None = None,
     ) -> None:
         self.cm, self.bound_usd, self.rel_gap, self.prove = cm, bound_usd, rel_gap, prove
+        self.below_usd = below_usd
         self.reached = False
         self._last_s = float("inf")  # HiGHS's run clock at the last interrupt callback
 
@@ -248,6 +252,9 @@ class StopAtGap:
         if self.bound_usd is not None:
             gap = relative_gap(objective, self.bound_usd, basis_usd)
             self.reached = gap <= self.rel_gap
+        below = self.below_usd
+        if below is not None and objective < below - 1e-9 * max(1.0, abs(below)):
+            self.reached = True
 
     def improving(self, e) -> None:
         d = e.data_out

@@ -23,7 +23,7 @@ import pyomo.environ as pyo
 from optimize import progress
 from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.diagnosis import diagnose
-from optimize.edge_search import edge_search
+from optimize.edge_search import edge_search, recentred_edge_search
 from optimize.errors import SolveError
 from optimize.highs import (
     CompiledModel,
@@ -77,6 +77,11 @@ START_SHARE = 0.25
 # cheaper by more than this share of the gap basis, or after this many nodes
 EDGE_GAP = 1e-3
 EDGE_NODE_LIMIT = 1
+# the first restart's schedule is searched in at most this many rounds first, each from
+# the last one's first cheaper incumbent (``_proven_rounds``); with three, full-month CAISO
+# 2023-06-19 and ERCOT 2023-01-02 were no faster (docs/model_jobs_history.md, forty-first
+# session)
+RECENTRE_ROUNDS = 2
 # the restart's edge search probes an incumbent cheaper than the start it competes with
 # where it is within this multiple of ``mip_rel_gap`` of the start's bound
 # (``_ProbeIncumbents``): the probe then lifts the bound by a tenth of the gap at most,
@@ -313,7 +318,8 @@ def _restarted(
     # is dear to prove, and the second's may be cheap enough for the bound as it is (B2
     # #36: 3.0 s of probe for 562,981 USD; the second gives 559,562 USD, proven at once)
     first_prove = prove if midway is None else None
-    out = _cheaper_start(pf, _searched_restart(h, cm, m, options, pf, rs, first_prove))
+    searched = _searched_restart(h, cm, m, options, pf, rs, first_prove, rounds_prove=prove)
+    out = _cheaper_start(pf, searched)
     _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
     out = _paired(h, cm, m, options, out)
     if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:
@@ -341,16 +347,50 @@ def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, midway, qu
     return _paired(h, cm, m, options, best)
 
 
-def _searched_restart(h, cm, m, options: SolverOptions, pf, rs: PriceFixResult, prove):
+def _searched_restart(
+    h, cm, m, options: SolverOptions, pf, rs: PriceFixResult, prove, rounds_prove=None
+):
     """A restart's schedule ``rs`` with the start ``pf``'s bound, its edges searched
-    (the incumbents probed by ``prove``)."""
+    (the incumbents probed by ``prove``); with ``rounds_prove``, first in rounds whose
+    incumbents that probes (``_proven_rounds``)."""
     rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
     if rs.values is None:
         return rs
+    if rounds_prove is not None:
+        proven, rs = _proven_rounds(h, cm, m, options, rs, rounds_prove)
+        if proven is not None:
+            return proven
     # its edges are searched even where it is dearer than the start: a schedule of
     # another shape has other neighbours (ERCOT 2023-10-09: 0.07 % dearer, and 0.56 %
     # cheaper than the start after the search)
     return _search_edges(h, cm, m, options, rs, prove=prove)
+
+
+def _proven_rounds(h, cm, m, options: SolverOptions, rs: PriceFixResult, prove):
+    """The schedule ``rs`` searched in rounds, each stopped at its first cheaper incumbent
+    (``edge_search.recentred_edge_search``, ``RECENTRE_ROUNDS``), its incumbents probed by
+    ``prove`` (also where a second restart is to come): the rounds' schedule where it ends
+    proven within ``mip_rel_gap``, else None, with ``rs`` (its time added) for the plain
+    search, which then runs as it would have without the rounds (on a cleared solver).
+
+    Only a proof is kept: a schedule the rounds leave unproven is a start the MILP takes
+    elsewhere (full-month ERCOT 2023-10-09: to the node limit with 1.42 % from a cheaper
+    start, against a proof in 57 s from the plain search's). Full-month CAISO 2023-06-19:
+    16.2 -> 8.8 s (docs/model_jobs_history.md, forty-first session)."""
+    basis, gap = _start_gap(cm, rs)
+    if options.edge_search_steps <= 0 or gap <= options.mip_rel_gap:
+        return None, rs
+    found = recentred_edge_search(
+        h, cm, m, rs.values, rs.objective_usd, k=options.edge_search_steps,
+        rounds=RECENTRE_ROUNDS, bound_usd=rs.bound_usd, rel_gap=options.mip_rel_gap,
+        abs_gap_usd=EDGE_GAP * basis, time_limit_s=_start_limit_s(options), prove=prove,
+    )  # fmt: skip
+    out = _cheaper_start(rs, found)
+    gap = _proven_gap(cm, out)
+    if gap is not None and gap <= options.mip_rel_gap:
+        return out, rs
+    h.clearSolver()
+    return None, dataclasses.replace(rs, seconds=rs.seconds + found.seconds)
 
 
 def _probe(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimize.edge_search import edge_search, edge_steps
+from optimize.edge_search import edge_search, edge_steps, recentred_edge_search
 from optimize.highs import compile_model, gap_basis_usd, make_highs, run_highs
 from optimize.model import build_model
 from optimize.price_fix import seeded_schedule
@@ -128,3 +128,53 @@ def test_the_default_solve_searches_edges_and_stays_within_its_gap(case):
         assert d.objective_usd - exact.objective_usd <= 0.01 * d.gap_basis_usd + 1e-6
     with pytest.raises(ValueError, match="edge_search_steps"):
         SolverOptions(edge_search_steps=-1)
+
+
+def _seeded(p, on_by_job):
+    m = build_model(p)
+    cm = compile_model(m)
+    h = make_highs(cm, EXACT)
+    seed = seeded_schedule(h, cm, m, on_by_job)
+    assert seed.values is not None
+    return m, cm, h, seed
+
+
+ROUND = dict(k=1, bound_usd=-1e12, rel_gap=0.0, abs_gap_usd=1e-6)
+
+
+def test_each_round_searches_around_the_first_cheaper_schedule_of_the_last(case):
+    p, exact = case
+    seed_on = {"a": _shifted(_on(exact, "a"), -2), "b": _shifted(_on(exact, "b"), 2)}
+    # the rounds, and the same searches one by one on a Highs that ran the same before
+    m, cm, h, seed = _seeded(p, seed_on)
+    got = recentred_edge_search(h, cm, m, seed.values, seed.objective_usd, rounds=2, **ROUND)
+    m, cm, h, seed = _seeded(p, seed_on)
+    steps = [(seed.values, seed.objective_usd)]
+    for _ in range(2):
+        x, usd = steps[-1]
+        one = edge_search(h, cm, m, x, usd, node_limit=1, first_cheaper=True, **ROUND)
+        assert one.values is not None and one.objective_usd < usd
+        steps.append((one.values, one.objective_usd))
+    assert got.objective_usd == steps[2][1] and np.array_equal(got.values, steps[2][0])
+    assert_satisfies_every_row(cm, got.values)
+
+
+def test_the_rounds_end_at_a_proven_schedule_or_one_that_finds_nothing(case):
+    p, exact = case
+    seed_on = {"a": _shifted(_on(exact, "a"), -2), "b": _shifted(_on(exact, "b"), 2)}
+    m, cm, h, seed = _seeded(p, seed_on)
+    one = recentred_edge_search(h, cm, m, seed.values, seed.objective_usd, rounds=1, **ROUND)
+    # proven within a gap its first schedule meets: no second round
+    basis = gap_basis_usd(cm, one.values, one.objective_usd)
+    loose = dict(
+        ROUND,
+        bound_usd=exact.objective_usd,
+        rel_gap=1.01 * (one.objective_usd - exact.objective_usd) / basis,
+    )
+    m, cm, h, seed = _seeded(p, seed_on)
+    got = recentred_edge_search(h, cm, m, seed.values, seed.objective_usd, rounds=5, **loose)
+    assert got.objective_usd == one.objective_usd
+    # from the optimum nothing is cheaper: no schedule, whatever the rounds
+    m, cm, h, seed = _seeded(p, {"a": _on(exact, "a"), "b": _on(exact, "b")})
+    none = recentred_edge_search(h, cm, m, seed.values, seed.objective_usd, rounds=3, **ROUND)
+    assert none.values is None and none.bound_usd is None

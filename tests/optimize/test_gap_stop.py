@@ -202,3 +202,25 @@ def test_a_bound_proven_for_an_incumbent_stops_the_run_there():
     assert all(b == o for o, b in asked)  # a pure cost: the basis is the incumbent's cost
     assert [o for o, _ in asked] == sorted((o for o, _ in asked), reverse=True)
     assert asked[0][0] == 5260.0  # the start is an incumbent too
+
+
+def test_a_stop_below_a_cost_ends_the_run_at_the_first_cheaper_incumbent():
+    """``below_usd`` (the edge search's rounds): an incumbent cheaper than it stops HiGHS,
+    one at its cost does not; a run from the 5,260 USD start stops at the first cheaper
+    incumbent HiGHS finds, above the optimum (172 USD) that a run to the end reaches."""
+    cm = compile_model(_cover_model())
+    stop = StopAtGap(cm, None, 0.0, below_usd=180.0)
+    stop.mark(180.0, 180.0)
+    assert not stop.reached and not _interrupts(stop, 0.1)
+    stop.mark(179.9, 179.9)
+    assert stop.reached and _interrupts(stop, 0.2)
+    h, cm, pf, _ = _start(0.0)
+    first = StopAtGap(cm, None, 0.0, below_usd=pf.objective_usd)
+    found = []
+    h.cbMipImprovingSolution.subscribe(lambda e: found.append(e.data_out.objective_function_value))
+    h.cbMipImprovingSolution.subscribe(first.improving)
+    h.cbMipInterrupt.subscribe(first.interrupt)
+    h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Interrupted by user"
+    cheaper = [x for x in found if x < pf.objective_usd]
+    assert h.getInfo().objective_function_value == cheaper[0] > 172.0
