@@ -45,8 +45,8 @@ import time
 
 import numpy as np
 
-from optimize.highs import StopAtGap, gap_basis_usd, relative_gap, set_start
-from optimize.price_fix import PriceFixResult, cheaper, job_columns
+from optimize.highs import StopAtGap, cheaper, gap_basis_usd, relative_gap, set_start
+from optimize.price_fix import PriceFixResult, job_columns
 from optimize.progress import run_with_progress
 
 # the options the search sets on the caller's Highs object (restored afterwards)

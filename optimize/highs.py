@@ -206,6 +206,12 @@ def gap_basis_usd(cm: CompiledModel, values, objective: float) -> float:
     return max(abs(float(objective)), gross, 1e-9)
 
 
+def cheaper(usd: float, than_usd: float) -> bool:
+    """True where ``usd`` is below ``than_usd`` by more than a relative 1e-9 (LP and MILP
+    objectives of the same schedule differ by solver round-off, which is no move)."""
+    return usd < than_usd - 1e-9 * max(1.0, abs(than_usd))
+
+
 def relative_gap(objective: float, bound: float | None, basis_usd: float) -> float:
     """``(objective - bound) / basis_usd``, at least 0 (0 without a bound: an LP)."""
     if bound is None:
@@ -225,8 +231,8 @@ class StopAtGap:
     ``prove`` (optional): called with each incumbent's objective and gap basis (USD), it
     returns a lower bound of the optimum proven for it elsewhere (e.g. by probing), or
     None; a bound it returns raises ``bound_usd`` before the incumbent is marked.
-    ``below_usd`` (optional): also stop at the first incumbent cheaper than this (by more
-    than a relative 1e-9): the edge search's rounds (``optimize.edge_search``).
+    ``below_usd`` (optional): also stop at the first incumbent ``cheaper`` than this: the
+    edge search's rounds (``optimize.edge_search``).
 
     HiGHS keeps the interrupt flag a callback set for the next run of the same ``Highs``
     object: a run with any interrupt callback subscribed then stops at its first one (in
@@ -252,8 +258,7 @@ class StopAtGap:
         if self.bound_usd is not None:
             gap = relative_gap(objective, self.bound_usd, basis_usd)
             self.reached = gap <= self.rel_gap
-        below = self.below_usd
-        if below is not None and objective < below - 1e-9 * max(1.0, abs(below)):
+        if self.below_usd is not None and cheaper(objective, than_usd=self.below_usd):
             self.reached = True
 
     def improving(self, e) -> None:

@@ -25,12 +25,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from optimize.highs import second_highs, set_integrality
+from optimize.highs import cheaper, second_highs, set_integrality
 from optimize.price_fix import (
     Fixer,
     JobCols,
     PriceFixResult,
-    cheaper,
     job_columns,
     run_for_schedule,
     seeded_schedule,

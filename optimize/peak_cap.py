@@ -48,8 +48,8 @@ import time
 import highspy
 import numpy as np
 
-from optimize.highs import gap_basis_usd
-from optimize.price_fix import PriceFixResult, cheaper, price_fix
+from optimize.highs import cheaper, gap_basis_usd
+from optimize.price_fix import PriceFixResult, price_fix
 from optimize.problem import SolverOptions
 
 # branch-and-bound nodes of the restart's final MILP (its root only): with the caps lifted

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from optimize.highs import fractional_columns, set_integrality
+from optimize.highs import cheaper, fractional_columns, set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
 from optimize.peak_floor import raise_violated_floors
@@ -535,12 +535,6 @@ def _pass(fx: Fixer, jobs: list[JobCols], free: bool) -> bool:
             continue
         improved = _keep_if_cheaper(fx, jc, on, old, before) or improved
     return improved
-
-
-def cheaper(usd: float, than_usd: float) -> bool:
-    """True where ``usd`` is below ``than_usd`` by more than a relative 1e-9 (LP and MILP
-    objectives of the same schedule differ by solver round-off, which is no move)."""
-    return usd < than_usd - 1e-9 * max(1.0, abs(than_usd))
 
 
 def _keep_if_cheaper(

@@ -50,12 +50,17 @@ def _shifted(on: np.ndarray, steps: int) -> np.ndarray:
     return np.roll(on, steps)
 
 
-def _search(p, on_by_job, k, **kw):
+def _seeded(p, on_by_job):
     m = build_model(p)
     cm = compile_model(m)
     h = make_highs(cm, EXACT)
     seed = seeded_schedule(h, cm, m, on_by_job)
     assert seed.values is not None
+    return m, cm, h, seed
+
+
+def _search(p, on_by_job, k, **kw):
+    m, cm, h, seed = _seeded(p, on_by_job)
     args = dict(k=k, bound_usd=-1e12, rel_gap=0.0, abs_gap_usd=1e-6, node_limit=10_000)
     args["time_limit_s"] = 60.0  # set and restored like the others
     args.update(kw)
@@ -128,15 +133,6 @@ def test_the_default_solve_searches_edges_and_stays_within_its_gap(case):
         assert d.objective_usd - exact.objective_usd <= 0.01 * d.gap_basis_usd + 1e-6
     with pytest.raises(ValueError, match="edge_search_steps"):
         SolverOptions(edge_search_steps=-1)
-
-
-def _seeded(p, on_by_job):
-    m = build_model(p)
-    cm = compile_model(m)
-    h = make_highs(cm, EXACT)
-    seed = seeded_schedule(h, cm, m, on_by_job)
-    assert seed.values is not None
-    return m, cm, h, seed
 
 
 ROUND = dict(k=1, bound_usd=-1e12, rel_gap=0.0, abs_gap_usd=1e-6)
