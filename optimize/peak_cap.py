@@ -169,27 +169,42 @@ def capped_restart(
     Returns its schedule (``values`` None if none, or without a peak to cap), with no
     bound of its own, and its seconds."""
     t0 = time.perf_counter()
-    cols = peak_columns(m, cm)
-    if not len(cols):
+    if not len(peak_columns(m, cm)):
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
-    caps = (cols, np.asarray(cap_values)[cols])
     run = dict(time_limit_s=time_limit_s, stop=stop, lp_basis=lp_basis, enough=enough)
-    res = _capped_price_fix(h, cm, m, caps, place_unfitted=False, **run)
-    # where every job fitted under the caps, the quick placement has nothing to place: its
-    # run would repeat this one to the last digit
-    if quick_too and res.unfixed:
-        quick = _capped_price_fix(h, cm, m, caps, place_unfitted=True, **run)
-        if quick.objective_usd is not None and (
-            res.objective_usd is None or cheaper(quick.objective_usd, than_usd=res.objective_usd)
-        ):
-            res = quick
+    res = capped_run(h, cm, m, cap_values, place_unfitted=False, **run)
+    if quick_too and quick_needed(res):
+        res = cheaper_placement(res, capped_run(h, cm, m, cap_values, place_unfitted=True, **run))
     return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)
 
 
-def _capped_price_fix(
-    h, cm, m, caps, place_unfitted: bool, time_limit_s, stop, lp_basis, enough
+def quick_needed(plain: PriceFixResult) -> bool:
+    """Whether the quick placement may differ from the run ``plain`` under the same caps:
+    only where a job did not fit under them. Where every job fitted it has nothing to
+    place, and its run would repeat that one to the last digit."""
+    return bool(plain.unfixed)
+
+
+def cheaper_placement(plain: PriceFixResult, quick: PriceFixResult) -> PriceFixResult:
+    """The cheaper of a restart's two runs under the same caps: ``quick`` (the jobs that
+    did not fit placed by price-fix) only where it is ``cheaper``; a tie is ``plain``'s
+    (the final MILP's)."""
+    if quick.objective_usd is not None and (
+        plain.objective_usd is None or cheaper(quick.objective_usd, than_usd=plain.objective_usd)
+    ):
+        return quick
+    return plain
+
+
+def capped_run(
+    h, cm, m, cap_values: np.ndarray, place_unfitted: bool, time_limit_s, stop, lp_basis, enough
 ) -> PriceFixResult:
-    """One price-fix run of ``capped_restart`` with the caps ``caps`` (columns, MW)."""
+    """One price-fix run of ``capped_restart`` with the peak columns capped at their values
+    in ``cap_values``; ``place_unfitted``: the quick placement (price-fix's). From the LP's
+    basis ``lp_basis`` it starts on a cleared solver: the same run on any ``Highs``
+    holding the model (``optimize.restart_ahead`` runs it on either of two)."""
+    cols = peak_columns(m, cm)
+    caps = (cols, np.asarray(cap_values)[cols])
     if lp_basis is not None:
         # HiGHS keeps more of its runs than the basis: after price-fix and the pair moves
         # it steered a restart from the same basis to another schedule (a random day, and

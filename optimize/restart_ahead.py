@@ -13,8 +13,19 @@ its answer is waited for (``result``); where it is not, it is stopped at its nex
 ``peak_cap.midway_caps``) needs the edge search's schedule: it is queued once that is
 known (``start_midway``) and runs after the first on the same thread and ``Highs``.
 
-The restart's answer is the same whatever the timing: it runs to its end on that
-``Highs``, and is used or dropped by the same rule as with one thread. It is also the
+Where the restarts also place quickly (``peak_cap.quick_placement_wanted``) each is two
+runs, and the caller, reaching ``result`` or ``midway_result`` before the answer is ready,
+runs what the second thread has not begun on a third ``Highs``: the quick placement while
+the plain one's final MILP still runs (a root of 4-9 s on B5's slow full-month weeks,
+against about 1 s for the quick one), or the second restart's runs where the second thread
+is still on the first's. The caller's ``Highs`` is left as it was, so what runs on it next
+takes the same path either way (full month, 2 threads: PJM 2023-03-27 11.2 -> 9.6 s,
+ERCOT 2023-12-04 12.1 -> 10.6 s, CAISO 2023-06-19 11.6 -> 8.3 s, the same answers;
+docs/model_jobs_history.md, forty-second session).
+
+The restart's answer is the same whatever the timing: each run goes to its end on
+whichever ``Highs`` claimed it, and the answer is used or dropped by the same rule as with
+one thread. It is also the
 restart one thread runs on the caller's ``Highs``: ``capped_restart`` clears the solver
 and starts from the LP relaxation's basis, whatever ran before it on either object
 (``tests/optimize/test_restart_ahead.py``). What else runs with two threads, HiGHS's
@@ -24,24 +35,36 @@ depend on the thread count, never on the machine.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from optimize.highs import CompiledModel, second_highs
 from optimize.on_thread import OnThread
-from optimize.peak_cap import capped_restart, peak_columns, restart_wanted
+from optimize.peak_cap import (
+    capped_run,
+    cheaper_placement,
+    peak_columns,
+    quick_needed,
+    restart_wanted,
+)
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
 
 
 class RestartAhead:
-    """``capped_restart`` on its own ``Highs`` ``own`` (holding the model as compiled,
-    used by nothing else meanwhile) and thread, started at construction; ``enough`` is
-    the first restart's (``peak_cap.restart_enough``), the second runs its root out;
-    ``quick_too``: both restarts' (``peak_cap.capped_restart``)."""
+    """The restarts on their own ``Highs`` ``own`` (holding the model as compiled, used by
+    nothing else meanwhile) and thread, the first started at construction; ``enough`` is
+    the first restart's (``peak_cap.restart_enough``), the second runs its root out.
+    With ``quick_too`` each restart is two runs (``peak_cap.capped_restart``'s): the
+    plain placement, and the quick one where ``peak_cap.quick_needed``. The caller helps
+    where it would wait: ``result`` and ``midway_result`` first run, on ``spare`` (a third
+    ``Highs``; None: no help), the runs the second thread has not begun, the quick one
+    already while the plain one runs. Each run starts on a cleared solver from the LP's
+    basis, so which ``Highs`` runs it changes nothing but the time."""
 
     def __init__(
         self,
@@ -53,59 +76,142 @@ class RestartAhead:
         lp_basis=None,
         enough: tuple[float, float] | None = None,
         quick_too: bool = False,
+        spare=None,
     ) -> None:
         self._stop = threading.Event()
+        self._own, self._spare = own, spare
 
-        def restart(caps, stop_at=None) -> PriceFixResult:
-            return capped_restart(
-                own,
+        def run(h, caps, stop_at, place_unfitted: bool) -> PriceFixResult:
+            return capped_run(
+                h,
                 cm,
                 m,
                 caps,
+                place_unfitted,
                 time_limit_s=time_limit_s,
                 stop=self._stop,
                 lp_basis=lp_basis,
                 enough=stop_at,
-                quick_too=quick_too,
             )
 
-        self._restart = restart
-        self._call = OnThread(lambda: restart(lp_values, enough), "restart-ahead")
-        self._midway: OnThread | None = None
+        self._placements = functools.partial(_Placements, run, quick_too=quick_too)
+        self._first = self._placements(lp_values, enough)
+        self._call = OnThread(lambda: self._first.work(own), "restart-ahead")
+        self._midway: _Placements | None = None
+        self._midway_call: OnThread | None = None
 
     def start_midway(self, caps: np.ndarray) -> None:
         """Queue the second restart, with the caps ``caps`` (``peak_cap.midway_caps`` of
-        the searched start), after the first on the same ``Highs``."""
-        first = self._call
+        the searched start), after the first on the same thread and ``Highs``."""
+        first, midway = self._call, self._placements(caps, None)
 
-        def midway() -> PriceFixResult:
+        def run() -> None:
             first.wait()
-            return self._restart(caps)
+            midway.work(self._own)
 
-        self._midway = OnThread(midway, "restart-ahead")
+        self._midway, self._midway_call = midway, OnThread(run, "restart-ahead")
 
     def result(self) -> PriceFixResult:
-        """The first restart's answer, waited for; its ``seconds`` are the wait (the time
-        it added to the caller's), not its run's."""
-        return _waited(self._call)
+        """The first restart's answer, helped and waited for; its ``seconds`` are the
+        time it added to the caller's, not its runs'."""
+        return _helped(self._first, self._spare)
 
     def midway_result(self) -> PriceFixResult:
         """The second restart's answer (``start_midway`` called before), as ``result``."""
         assert self._midway is not None, "start_midway was not called"
-        return _waited(self._midway)
+        return _helped(self._midway, self._spare)
 
     def close(self) -> None:
         """Stop the restarts at their next step if they still run, and wait for that."""
         self._stop.set()
         self._call.wait()
-        if self._midway is not None:
-            self._midway.wait()
+        if self._midway_call is not None:
+            self._midway_call.wait()
 
 
-def _waited(call: OnThread) -> PriceFixResult:
+class _Once:
+    """A run done once, by the thread that claims it first, on that thread's ``Highs``;
+    the others wait for its outcome."""
+
+    def __init__(self, run: Callable[[object], PriceFixResult]) -> None:
+        self._run = run
+        self._lock = threading.Lock()
+        self._claimed = False
+        self._done = threading.Event()
+        self._value: PriceFixResult | None = None
+        self._error: Exception | None = None
+
+    def claim(self) -> bool:
+        """Whether this call claimed the run (no other thread did before)."""
+        with self._lock:
+            claimed, self._claimed = self._claimed, True
+        return not claimed
+
+    def run(self, h) -> None:
+        """Run it on ``h`` (after ``claim``); an error it raises is kept for ``outcome``."""
+        try:
+            self._value = self._run(h)
+        except Exception as exc:  # noqa: BLE001 - raised again where the outcome is asked
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def succeeded(self) -> PriceFixResult | None:
+        """Its answer, waited for; None where it raised."""
+        self._done.wait()
+        return self._value
+
+    def outcome(self) -> PriceFixResult:
+        """Its answer, waited for; what it raised is raised here."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _Placements:
+    """One restart's runs under the caps ``caps``: the plain placement, and with
+    ``quick_too`` the quick one (``run``'s last argument)."""
+
+    def __init__(self, run, caps: np.ndarray, enough, quick_too: bool) -> None:
+        self.plain = _Once(lambda h: run(h, caps, enough, False))
+        self.quick = _Once(lambda h: run(h, caps, enough, True)) if quick_too else None
+
+    def work(self, h, ahead_of_plain: bool = False) -> None:
+        """Run on ``h`` the runs no thread has claimed, in order: the quick one where the
+        plain one needs it, or with ``ahead_of_plain`` already while that one runs (a
+        caller that would otherwise wait for it)."""
+        if self.plain.claim():
+            self.plain.run(h)
+        if self.quick is None:
+            return
+        wanted = (ahead_of_plain and not self.plain.done()) or self._quick_needed()
+        if wanted and self.quick.claim():
+            self.quick.run(h)
+
+    def _quick_needed(self) -> bool:
+        plain = self.plain.succeeded()
+        return plain is not None and quick_needed(plain)
+
+    def answer(self) -> PriceFixResult:
+        """The restart's schedule, as ``peak_cap.capped_restart`` gives it, waited for."""
+        plain = self.plain.outcome()
+        if self.quick is None or not quick_needed(plain):
+            return plain
+        return cheaper_placement(plain, self.quick.outcome())
+
+
+def _helped(placements: _Placements, spare) -> PriceFixResult:
+    """``placements``' answer, the runs no thread has begun run on ``spare`` first
+    (None: none), with the seconds it took here."""
     t0 = time.perf_counter()
-    result = call.outcome()
-    return dataclasses.replace(result, seconds=time.perf_counter() - t0)
+    if spare is not None:
+        placements.work(spare, ahead_of_plain=True)
+    res = placements.answer()
+    return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)
 
 
 def restart_ahead(
@@ -129,4 +235,9 @@ def restart_ahead(
     if not len(peak_columns(m, cm)):
         return None
     own = second_highs(h, cm)
-    return RestartAhead(own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough, quick_too)
+    # the caller's help runs on a Highs of its own: the caller's ``h`` then holds the same
+    # state whether or not it helped, and what runs on it next takes the same path
+    spare = second_highs(h, cm) if quick_too else None
+    return RestartAhead(
+        own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough, quick_too, spare
+    )

@@ -61,6 +61,15 @@ def _case():
     return m, cm, pf, gap
 
 
+@functools.cache
+def _quick_case():
+    # seed 1: the quick placement is the cheaper under the LP's peaks (31,841 against
+    # 32,833 USD), so an answer without it would show
+    m = build_model(random_day(1, demand=3000.0))
+    cm = compile_model(m)
+    return m, cm, price_fix(make_highs(cm, OPTS), cm, m)
+
+
 def _restart_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "restart-ahead"]
 
@@ -151,26 +160,105 @@ def test_the_restart_ahead_with_the_quick_placement_is_the_restart_on_a_used_hig
     ahead.close()
 
 
+def _held_runs(monkeypatch, own):
+    """``capped_run`` spied: which ``Highs`` ran each placement (``own`` or another), the
+    plain runs on ``own`` held until a quick run elsewhere has ended (5 s at most)."""
+    real = restart_ahead_module.capped_run
+    ran, quick_done = [], threading.Event()
+
+    def held(h, cm, m, cap_values, place_unfitted, **kwargs):
+        if h is own and not place_unfitted:
+            quick_done.wait(5.0)
+        out = real(h, cm, m, cap_values, place_unfitted, **kwargs)
+        ran.append(("own" if h is own else "spare", place_unfitted))
+        if h is not own and place_unfitted:
+            quick_done.set()
+        return out
+
+    monkeypatch.setattr(restart_ahead_module, "capped_run", held)
+    return ran
+
+
+def test_the_caller_helps_with_the_quick_placement_and_gets_the_same_restart(monkeypatch):
+    # the caller, waiting for the first restart, runs its quick placement on the spare
+    # Highs while the second thread still runs the plain one: the answer is the restart's
+    m, cm, pf = _quick_case()
+    basis = pf.lp_basis
+    ref = capped_restart(make_highs(cm, OPTS), cm, m, pf.lp_values, lp_basis=basis, quick_too=True)
+    plain = capped_restart(make_highs(cm, OPTS), cm, m, pf.lp_values, lp_basis=basis)
+    own = make_highs(cm, OPTS)
+    ran = _held_runs(monkeypatch, own)
+    spare = make_highs(cm, OPTS)
+    ahead = RestartAhead(own, cm, m, pf.lp_values, None, basis, quick_too=True, spare=spare)
+    got = ahead.result()
+    ahead.close()
+    assert ran == [("spare", True), ("own", False)]
+    assert np.array_equal(got.values, ref.values)
+    assert got.objective_usd == ref.objective_usd
+    assert ref.objective_usd < plain.objective_usd  # the quick placement's is the cheaper
+
+
+def test_the_caller_runs_the_midway_restart_the_second_thread_has_not_begun(monkeypatch):
+    # the second thread is still on the first restart's plain run (held): the caller,
+    # asking for the second restart, runs both its placements on the spare Highs
+    m, cm, pf = _quick_case()
+    basis = pf.lp_basis
+    caps = midway_caps(m, cm, pf.lp_values, pf.values)
+    ref = capped_restart(make_highs(cm, OPTS), cm, m, caps, lp_basis=basis, quick_too=True)
+    first = capped_restart(
+        make_highs(cm, OPTS), cm, m, pf.lp_values, lp_basis=basis, quick_too=True
+    )
+    own = make_highs(cm, OPTS)
+    ran = _held_runs(monkeypatch, own)
+    ahead = RestartAhead(own, cm, m, pf.lp_values, None, quick_too=True, spare=make_highs(cm, OPTS))
+    ahead.start_midway(caps)
+    mid = ahead.midway_result()
+    assert ran[:2] == [("spare", False), ("spare", True)]
+    assert np.array_equal(mid.values, ref.values) and mid.objective_usd == ref.objective_usd
+    got = ahead.result()  # the first's quick placement: the caller's or the second thread's
+    assert np.array_equal(got.values, first.values) and got.objective_usd == first.objective_usd
+    ahead.close()
+    # each of the four runs once: the first's plain one on the second thread
+    assert len(ran) == 4 and ("own", False) in ran[2:]
+    assert sorted(quick for _, quick in ran[2:]) == [False, True]
+
+
+def test_an_error_in_a_run_is_raised_where_the_answer_is_asked(monkeypatch):
+    m, cm, pf, _ = _case()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a run failed")
+
+    monkeypatch.setattr(restart_ahead_module, "capped_run", broken)
+    ahead = RestartAhead(
+        make_highs(cm, OPTS), cm, m, pf.lp_values, None, quick_too=True, spare=make_highs(cm, OPTS)
+    )
+    with pytest.raises(RuntimeError, match="a run failed"):
+        ahead.result()
+    ahead.close()
+    assert not _restart_threads()
+
+
 def test_one_thread_and_two_run_the_same_restarts(monkeypatch):
     # whether the restarts also place quickly is read off price-fix's start on either
     # thread (by then the caller holds the edge-searched one)
-    calls = {}
+    one, two = [], []
+    real_restart, real_run = solving_module.capped_restart, restart_ahead_module.capped_run
 
-    def spied(module, key):
-        real = module.capped_restart
+    def restart_spy(h, cm, m, cap_values, **kwargs):
+        one.append(kwargs.get("quick_too"))
+        return real_restart(h, cm, m, cap_values, **kwargs)
 
-        def spy(h, cm, m, cap_values, **kwargs):
-            calls.setdefault(key, []).append(kwargs.get("quick_too"))
-            return real(h, cm, m, cap_values, **kwargs)
+    def run_spy(h, cm, m, cap_values, place_unfitted, **kwargs):
+        two.append(place_unfitted)
+        return real_run(h, cm, m, cap_values, place_unfitted, **kwargs)
 
-        monkeypatch.setattr(module, "capped_restart", spy)
-
-    spied(solving_module, "one")
-    spied(restart_ahead_module, "two")
+    monkeypatch.setattr(solving_module, "capped_restart", restart_spy)
+    monkeypatch.setattr(restart_ahead_module, "capped_run", run_spy)
     solve(_steep(), OPTS)
     solve(_steep(), TWO)
-    assert calls["one"] and calls["two"]
-    assert set(calls["one"]) == set(calls["two"]) == {True}
+    assert set(one) == {True}
+    assert set(two) == {False, True}  # both placements, on one of the two threads each
 
 
 def test_the_restart_from_the_lps_basis_is_the_same_on_a_used_highs():
@@ -222,13 +310,13 @@ def test_the_second_highs_holds_the_model_and_the_callers_options():
 
 def test_close_stops_the_restart_at_its_next_step(monkeypatch):
     m, cm, pf, _ = _case()
-    real = restart_ahead_module.capped_restart
+    real = restart_ahead_module.capped_run
 
     def held(*args, stop, **kwargs):  # the restart waits for close (5 s at most)
         stop.wait(5.0)
         return real(*args, stop=stop, **kwargs)
 
-    monkeypatch.setattr(restart_ahead_module, "capped_restart", held)
+    monkeypatch.setattr(restart_ahead_module, "capped_run", held)
     ahead = RestartAhead(make_highs(cm, OPTS), cm, m, pf.lp_values, None)
     ahead.start_midway(midway_caps(m, cm, pf.lp_values, pf.values))
     assert len(_restart_threads()) == 2  # the second waits for the first
