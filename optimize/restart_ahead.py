@@ -19,9 +19,9 @@ runs what the second thread has not begun on a third ``Highs``: the quick placem
 the plain one's final MILP still runs (a root of 4-9 s on B5's slow full-month weeks,
 against about 1 s for the quick one), or the second restart's runs where the second thread
 is still on the first's. The caller's ``Highs`` is left as it was, so what runs on it next
-takes the same path either way (full month, 2 threads: PJM 2023-03-27 11.2 -> 9.6 s,
-ERCOT 2023-12-04 12.1 -> 10.6 s, CAISO 2023-06-19 11.6 -> 8.3 s, the same answers;
-docs/model_jobs_history.md, forty-second session).
+takes the same path either way. On B5's five slowest full-month weeks but one (2 threads,
+five rounds alternating with the code before): 49.5 -> 46.6 s, the median of the sums,
+with the same answers (docs/model_jobs_history.md, forty-second session).
 
 The restart's answer is the same whatever the timing: each run goes to its end on
 whichever ``Highs`` claimed it, and the answer is used or dropped by the same rule as with
@@ -63,8 +63,8 @@ class RestartAhead:
     plain placement, and the quick one where ``peak_cap.quick_needed``. The caller helps
     where it would wait: ``result`` and ``midway_result`` first run, on ``spare`` (a third
     ``Highs``; None: no help), the runs the second thread has not begun, the quick one
-    already while the plain one runs. Each run starts on a cleared solver from the LP's
-    basis, so which ``Highs`` runs it changes nothing but the time."""
+    already while the plain one runs. Given ``lp_basis`` each run starts on a cleared
+    solver from it, so which ``Highs`` runs it changes nothing but the time."""
 
     def __init__(
         self,
@@ -237,7 +237,7 @@ def restart_ahead(
     own = second_highs(h, cm)
     # the caller's help runs on a Highs of its own: the caller's ``h`` then holds the same
     # state whether or not it helped, and what runs on it next takes the same path
-    spare = second_highs(h, cm) if quick_too else None
+    spare = second_highs(h, cm) if quick_too and pf.lp_basis is not None else None
     return RestartAhead(
         own, cm, m, pf.lp_values, time_limit_s, pf.lp_basis, enough, quick_too, spare
     )

@@ -210,7 +210,8 @@ def test_the_caller_runs_the_midway_restart_the_second_thread_has_not_begun(monk
     )
     own = make_highs(cm, OPTS)
     ran = _held_runs(monkeypatch, own)
-    ahead = RestartAhead(own, cm, m, pf.lp_values, None, quick_too=True, spare=make_highs(cm, OPTS))
+    spare = make_highs(cm, OPTS)
+    ahead = RestartAhead(own, cm, m, pf.lp_values, None, basis, quick_too=True, spare=spare)
     ahead.start_midway(caps)
     mid = ahead.midway_result()
     assert ran[:2] == [("spare", False), ("spare", True)]
