@@ -42,8 +42,10 @@ led HiGHS's 1,000 nodes to a 0.5 % dearer answer (twenty-sixth session).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 
 import highspy
 import numpy as np
@@ -172,9 +174,9 @@ def capped_restart(
     if not len(peak_columns(m, cm)):
         return PriceFixResult(None, None, None, time.perf_counter() - t0)
     run = dict(time_limit_s=time_limit_s, stop=stop, lp_basis=lp_basis, enough=enough)
-    res = capped_run(h, cm, m, cap_values, place_unfitted=False, **run)
-    if quick_too and quick_needed(res):
-        res = cheaper_placement(res, capped_run(h, cm, m, cap_values, place_unfitted=True, **run))
+    plain = capped_run(h, cm, m, cap_values, place_unfitted=False, **run)
+    quick = functools.partial(capped_run, h, cm, m, cap_values, place_unfitted=True, **run)
+    res = placement_answer(plain, quick if quick_too else None)
     return PriceFixResult(res.values, res.objective_usd, None, time.perf_counter() - t0)
 
 
@@ -185,14 +187,21 @@ def quick_needed(plain: PriceFixResult) -> bool:
     return bool(plain.unfixed)
 
 
-def cheaper_placement(plain: PriceFixResult, quick: PriceFixResult) -> PriceFixResult:
-    """The cheaper of a restart's two runs under the same caps: ``quick`` (the jobs that
-    did not fit placed by price-fix) only where it is ``cheaper``; a tie is ``plain``'s
-    (the final MILP's)."""
-    if quick.objective_usd is not None and (
-        plain.objective_usd is None or cheaper(quick.objective_usd, than_usd=plain.objective_usd)
+def placement_answer(
+    plain: PriceFixResult, quick: Callable[[], PriceFixResult] | None
+) -> PriceFixResult:
+    """A restart's schedule from its plain run ``plain`` and, where the restarts place
+    quickly, ``quick`` (what gives the quick run under the same caps; None: none): the quick
+    run's schedule only where it is needed (``quick_needed``, else it is not asked for) and
+    ``cheaper``; a tie is the plain run's (the final MILP's). One rule for one thread
+    (``capped_restart``) and two (``optimize.restart_ahead``)."""
+    if quick is None or not quick_needed(plain):
+        return plain
+    other = quick()
+    if other.objective_usd is not None and (
+        plain.objective_usd is None or cheaper(other.objective_usd, than_usd=plain.objective_usd)
     ):
-        return quick
+        return other
     return plain
 
 

@@ -46,8 +46,8 @@ from optimize.highs import CompiledModel, second_highs
 from optimize.on_thread import OnThread
 from optimize.peak_cap import (
     capped_run,
-    cheaper_placement,
     peak_columns,
+    placement_answer,
     quick_needed,
     restart_wanted,
 )
@@ -198,10 +198,8 @@ class _Placements:
 
     def answer(self) -> PriceFixResult:
         """The restart's schedule, as ``peak_cap.capped_restart`` gives it, waited for."""
-        plain = self.plain.outcome()
-        if self.quick is None or not quick_needed(plain):
-            return plain
-        return cheaper_placement(plain, self.quick.outcome())
+        quick = None if self.quick is None else self.quick.outcome
+        return placement_answer(self.plain.outcome(), quick)
 
 
 def _helped(placements: _Placements, spare) -> PriceFixResult:
