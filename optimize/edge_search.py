@@ -45,6 +45,7 @@ import time
 
 import numpy as np
 
+from optimize.callbacks import subscribe, unsubscribe
 from optimize.highs import StopAtGap, cheaper, gap_basis_usd, relative_gap, set_start
 from optimize.price_fix import PriceFixResult, job_columns
 from optimize.progress import run_with_progress
@@ -111,8 +112,8 @@ def edge_search(
     cols = _fix_far_from_edges(h, jobs, values, k)
     stop = StopAtGap(cm, bound_usd, rel_gap, prove, objective_usd if first_cheaper else None)
     try:
-        h.cbMipImprovingSolution.subscribe(stop.improving)
-        h.cbMipInterrupt.subscribe(stop.interrupt)
+        subscribe(h, h.cbMipImprovingSolution, stop.improving)
+        subscribe(h, h.cbMipInterrupt, stop.interrupt)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", float(abs_gap_usd))
         h.setOptionValue("mip_max_nodes", int(node_limit))
@@ -130,8 +131,8 @@ def edge_search(
         raised = stop.bound_usd if stop.bound_usd != bound_usd else None
         return PriceFixResult(best, obj if better else None, raised, time.perf_counter() - t0)
     finally:
-        h.cbMipImprovingSolution.unsubscribe(stop.improving)
-        h.cbMipInterrupt.unsubscribe(stop.interrupt)
+        unsubscribe(h, h.cbMipImprovingSolution, stop.improving)
+        unsubscribe(h, h.cbMipInterrupt, stop.interrupt)
         h.changeColsBounds(len(cols), cols, cm.col_lower[cols], cm.col_upper[cols])
         for name, value in saved.items():
             h.setOptionValue(name, value)

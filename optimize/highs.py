@@ -1,7 +1,8 @@
 """HiGHS plumbing: a Pyomo model in standard form, passed to ``highspy`` in memory.
 
-The model is compiled by Pyomo's ``LinearStandardFormCompiler`` (mixed form: each row is
-``=``, ``<=`` or ``>=``) into scipy sparse matrices that are passed to ``highspy`` with
+The model is compiled to Pyomo's standard form (``optimize.standard_form``, the arrays of
+Pyomo's ``LinearStandardFormCompiler``; mixed form: each row is ``=``, ``<=`` or ``>=``)
+as scipy sparse matrices that are passed to ``highspy`` with
 ``Highs.passModel``; no files are written. ``run_highs`` runs it (with progress lines,
 ``optimize.progress``) and maps HiGHS's status to ours; ``load_solution`` writes the
 column values back into the Pyomo variables.
@@ -30,12 +31,14 @@ from functools import cached_property
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from optimize.callbacks import leave_unset
 from optimize.errors import SolveError
 from optimize.problem import SolverOptions
 from optimize.progress import run_with_progress
 from optimize.ranges import check_ranges
+from optimize.standard_form import pyomo_write
+from optimize.standard_form import write as write_standard_form
 
 # the process-wide default of SolverOptions.log_to_console (set by the CLI's --verbose)
 _LOG_TO_CONSOLE = contextvars.ContextVar("highs_log_to_console", default=False)
@@ -93,6 +96,7 @@ def new_highs(log_to_console: bool = False, threads: int | None = None) -> highs
     else:
         with _stdout_to_devnull():
             h = highspy.Highs()
+    leave_unset(h)  # set while a callback is subscribed (optimize.callbacks)
     h.setOptionValue("output_flag", bool(log_to_console))
     if threads is not None:  # None: HiGHS's default 0, any pool that exists
         use_threads(h, threads)
@@ -293,42 +297,32 @@ def prepare_compiler() -> None:
     m.x = pyo.Var(bounds=(0, 1))
     m.row = pyo.Constraint(expr=m.x <= 1)
     m.cost = pyo.Objective(expr=m.x)
-    LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    pyomo_write(m)
 
 
 def compile_model(m: pyo.Block) -> CompiledModel:
-    """Compile the active objective and constraints of ``m`` to column-wise HiGHS arrays."""
-    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
-    columns = info.columns
-    n = len(columns)
-    a = info.A.tocsc() if info.A.format != "csc" else info.A
+    """Compile the active objective and constraints of ``m`` to column-wise HiGHS arrays
+    (``optimize.standard_form``: Pyomo's standard form, number for number)."""
+    sf = write_standard_form(m)
     inf = highspy.kHighsInf
-    rhs = np.asarray(info.rhs, dtype=float)
-    kind = np.fromiter((r.bound_type for r in info.rows), dtype=np.int8, count=len(info.rows))
-    row_lower = np.where(kind <= 0, rhs, -inf)
-    row_upper = np.where(kind >= 0, rhs, inf)
-    lower, upper, is_int = column_bounds(columns)
-    cost = np.zeros(n)
-    if info.c.shape[0]:
-        cost = np.asarray(info.c[[0], :].toarray()).ravel()
-    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    lower, upper, is_int = column_bounds(sf.columns)
     integrality = None
     if is_int.any():
         integrality = np.where(is_int, 1, 0).astype(np.int32)
     return CompiledModel(
-        columns=columns,
-        rows=[r.constraint for r in info.rows],
-        num_col=n,
-        num_row=a.shape[0],
-        offset=offset,
-        col_cost=cost,
+        columns=sf.columns,
+        rows=sf.row_constraints,
+        num_col=len(sf.columns),
+        num_row=sf.a.shape[0],
+        offset=sf.offset,
+        col_cost=sf.cost,
         col_lower=lower,
         col_upper=upper,
-        row_lower=row_lower,
-        row_upper=row_upper,
-        a_start=a.indptr.astype(np.int32),
-        a_index=a.indices.astype(np.int32),
-        a_value=a.data.astype(float),
+        row_lower=np.where(sf.row_kind <= 0, sf.rhs, -inf),
+        row_upper=np.where(sf.row_kind >= 0, sf.rhs, inf),
+        a_start=sf.a.indptr.astype(np.int32),
+        a_index=sf.a.indices.astype(np.int32),
+        a_value=sf.a.data.astype(float),
         integrality=integrality,
     )
 

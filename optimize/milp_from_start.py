@@ -12,6 +12,7 @@ import highspy
 import numpy as np
 
 from optimize import progress
+from optimize.callbacks import subscribe, unsubscribe
 from optimize.highs import (
     CompiledModel,
     HighsResult,
@@ -88,8 +89,8 @@ def run_to_gap(
     spent_s = 0.0
     stop = None if beside is None else HistoryStop(cm, pf.bound_usd, rel_gap, beside)
     follow = AbsGapOfIncumbent(h, cm, rel_gap, abs_gap0, pf.bound_usd, stop)
-    h.cbMipImprovingSolution.subscribe(follow)
-    h.cbMipInterrupt.subscribe(follow.interrupt)
+    subscribe(h, h.cbMipImprovingSolution, follow)
+    subscribe(h, h.cbMipInterrupt, follow.interrupt)
     try:
         for _ in range(3):
             if basis is not None:
@@ -110,8 +111,8 @@ def run_to_gap(
             set_start(h, h.getSolution().col_value)
         return res, None
     finally:
-        h.cbMipImprovingSolution.unsubscribe(follow)
-        h.cbMipInterrupt.unsubscribe(follow.interrupt)
+        unsubscribe(h, h.cbMipImprovingSolution, follow)
+        unsubscribe(h, h.cbMipInterrupt, follow.interrupt)
 
 
 def _count_bound(res: HighsResult, bound_usd: float | None) -> None:

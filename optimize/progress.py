@@ -30,6 +30,8 @@ from typing import TextIO
 
 import highspy
 
+from optimize.callbacks import subscribe, unsubscribe
+
 FIRST_AFTER_S = 2.0  # runs shorter than this print nothing (tests set it to 0)
 EVERY_S = 2.0  # at most one line per this many seconds of a run
 
@@ -161,7 +163,7 @@ def attach_progress(h: highspy.Highs, label: str = "solve") -> None:
         return
     if reporter is None:
         reporter = _ATTACHED[h] = _Reporter(label, sink)
-        h.cbMipInterrupt.subscribe(reporter)
+        subscribe(h, h.cbMipInterrupt, reporter)
     else:
         reporter.restart(label, sink)
 
@@ -170,7 +172,7 @@ def detach_progress(h: highspy.Highs) -> None:
     """Unsubscribe the progress callback of ``h``, if any."""
     reporter = _ATTACHED.pop(h, None)
     if reporter is not None:
-        h.cbMipInterrupt.unsubscribe(reporter)
+        unsubscribe(h, h.cbMipInterrupt, reporter)
 
 
 def follow_gap_basis(h: highspy.Highs, gap_basis_usd: float) -> None:

@@ -18,6 +18,7 @@ import pyomo.environ as pyo
 
 import optimize.progress as progress
 from optimize import milp_from_start
+from optimize.callbacks import subscribe
 from optimize.highs import StopAtGap, compile_model, gap_basis_usd, make_highs, set_start
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
@@ -159,6 +160,9 @@ def test_a_run_after_a_stopped_one_is_not_stopped_by_its_stale_flag():
     (with an interrupt callback subscribed, it stops at once). A later run with a stop
     that is not reached runs to its optimum."""
     h, cm, pf, _ = _start(0.0)
+    # highspy's own subscriptions, its callback function set throughout (a
+    # ``optimize.callbacks.unsubscribe`` of the last would clear the flag with it)
+    h.enableCallbacks()
     first = StopAtGap(cm, 5200.0, 0.05)  # the start (5,260 USD) is within 5 % of 5,200
     h.cbMipImprovingSolution.subscribe(first.improving)
     h.cbMipInterrupt.subscribe(first.interrupt)
@@ -190,8 +194,8 @@ def test_a_bound_proven_for_an_incumbent_stops_the_run_there():
     for label, hook in (("plain", None), ("prove", prove)):
         h, cm, pf, _ = _start(0.0)
         stop = StopAtGap(cm, None, 0.012, hook)
-        h.cbMipImprovingSolution.subscribe(stop.improving)
-        h.cbMipInterrupt.subscribe(stop.interrupt)
+        subscribe(h, h.cbMipImprovingSolution, stop.improving)
+        subscribe(h, h.cbMipInterrupt, stop.interrupt)
         h.run()
         runs[label] = (h.modelStatusToString(h.getModelStatus()), stop.bound_usd)
         runs[label] += (h.getInfo().objective_function_value, h.getInfo().mip_node_count)
@@ -217,9 +221,11 @@ def test_a_stop_below_a_cost_ends_the_run_at_the_first_cheaper_incumbent():
     h, cm, pf, _ = _start(0.0)
     first = StopAtGap(cm, None, 0.0, below_usd=pf.objective_usd)
     found = []
-    h.cbMipImprovingSolution.subscribe(lambda e: found.append(e.data_out.objective_function_value))
-    h.cbMipImprovingSolution.subscribe(first.improving)
-    h.cbMipInterrupt.subscribe(first.interrupt)
+    subscribe(
+        h, h.cbMipImprovingSolution, lambda e: found.append(e.data_out.objective_function_value)
+    )
+    subscribe(h, h.cbMipImprovingSolution, first.improving)
+    subscribe(h, h.cbMipInterrupt, first.interrupt)
     h.run()
     assert h.modelStatusToString(h.getModelStatus()) == "Interrupted by user"
     cheaper = [x for x in found if x < pf.objective_usd]

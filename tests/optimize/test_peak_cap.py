@@ -13,6 +13,7 @@ import pytest
 
 from optimize import price_fix as price_fix_module
 from optimize import progress, solving
+from optimize.callbacks import subscribe
 from optimize.highs import compile_model, gap_basis_usd, make_highs
 from optimize.model import build_model
 from optimize.peak_cap import (
@@ -190,7 +191,9 @@ def _restart_incumbents(seed: int, enough) -> tuple[list[float], float]:
     m, cm, pf, _, _ = _case(seed)
     h = make_highs(cm, SolverOptions())
     found = []
-    h.cbMipImprovingSolution.subscribe(lambda e: found.append(e.data_out.objective_function_value))
+    subscribe(
+        h, h.cbMipImprovingSolution, lambda e: found.append(e.data_out.objective_function_value)
+    )
     rs = capped_restart(h, cm, m, np.zeros_like(pf.lp_values), lp_basis=pf.lp_basis, enough=enough)
     assert_satisfies_every_row(cm, rs.values)
     assert h.getOptionValue("mip_rel_gap")[1] == SolverOptions().mip_rel_gap

@@ -1,0 +1,62 @@
+"""``optimize.callbacks``: highspy's callback function is set on a ``Highs`` only while
+something is subscribed (its copies in HiGHS's options each take Python's lock), and the
+callbacks subscribed still run."""
+
+from __future__ import annotations
+
+import highspy
+import pyomo.environ as pyo
+
+from optimize.callbacks import subscribe, unsubscribe
+from optimize.highs import compile_model, make_highs
+from optimize.problem import SolverOptions
+
+MIP_INTERRUPT = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+
+
+def _knapsack():
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(12), domain=pyo.Binary)
+    weight = [23, 31, 29, 44, 53, 38, 63, 85, 89, 82, 47, 51]
+    m.cap = pyo.Constraint(expr=sum(w * m.x[i] for i, w in enumerate(weight)) <= 165)
+    m.obj = pyo.Objective(expr=-sum((w + i % 5) * m.x[i] for i, w in enumerate(weight)))
+    cm = compile_model(m)
+    h = make_highs(cm, SolverOptions(threads=1))
+    h.setOptionValue("presolve", "off")
+    return h
+
+
+def _is_set(h) -> bool:
+    """Whether HiGHS holds a callback function (starting a type needs one)."""
+    ok = h.startCallback(MIP_INTERRUPT) == highspy.HighsStatus.kOk
+    if ok:
+        h.stopCallback(MIP_INTERRUPT)
+    return ok
+
+
+def test_a_new_highs_has_no_callback_function_until_one_is_subscribed():
+    h = _knapsack()
+    assert not _is_set(h)
+    first, second = [], []
+
+    def one(e):
+        first.append(e.data_out.objective_function_value)
+
+    def two(e):
+        second.append(e.data_out.objective_function_value)
+
+    subscribe(h, h.cbMipImprovingSolution, one)
+    subscribe(h, h.cbMipImprovingSolution, two)
+    assert _is_set(h)
+    h.run()
+    assert first and first == second
+    unsubscribe(h, h.cbMipImprovingSolution, one)
+    assert _is_set(h)  # ``two`` is still subscribed
+    h.clearSolver()
+    h.run()
+    assert len(first) < len(second)
+    unsubscribe(h, h.cbMipImprovingSolution, two)
+    assert not _is_set(h)
+    h.clearSolver()
+    h.run()  # runs with nothing subscribed
+    assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
