@@ -3,18 +3,17 @@
 Off by default, so library use (``import microgrid``) prints nothing; the CLI turns it on
 with ``solve_progress(True)`` unless ``--quiet``. ``run_with_progress(h)`` (what
 ``optimize.highs.run_highs`` calls instead of ``h.run()``) subscribes a HiGHS MIP-interrupt
-callback on ``h`` while progress is on and nothing at all while it is off. The callback
-only reads HiGHS's figures and writes a line, at most one per ``EVERY_S`` and none in the
-first ``FIRST_AFTER_S`` of a run, e.g.::
+callback on ``h`` for that run while progress is on, and nothing at all while it is off.
+The callback only reads HiGHS's figures and writes a line, at most one per ``EVERY_S`` and
+none in the first ``FIRST_AFTER_S`` of a run, e.g.::
 
     solve: bound 436,165 USD · incumbent 440,216 USD · gap 0.92 % · 12.3 s
 
 LP runs (price-fix's many LPs on one ``Highs`` object) have no MIP callback and print
 nothing; every MIP run through ``run_with_progress`` of at least ``FIRST_AFTER_S`` does. A
-MIP run started with ``h.run()`` on the same object (price-fix's final MILP, the pair
-moves' completion: MILPs with the jobs fixed, whose bound is not the model's) prints
-nothing either: the callback stays subscribed, but its label and gap basis were those of
-the last run through ``run_with_progress``.
+MIP run started with ``h.run()`` (price-fix's final MILP, the pair moves' completion: MILPs
+with the jobs fixed, whose bound is not the model's) prints nothing either: the callback
+is subscribed for the runs through ``run_with_progress`` only.
 """
 
 from __future__ import annotations
@@ -111,13 +110,8 @@ class _Reporter:
         self.label, self.sink, self.unit = label, sink, _UNIT.get()
         self.gap_basis_usd: float | None = None  # see optimize.highs.gap_basis_usd
         self.next_s = FIRST_AFTER_S
-        self.active = True  # within a run through run_with_progress (module docstring)
         self.broken = False  # the stream failed once: stay silent, never stop the solve
         self.pending: BaseException | None = None  # Ctrl-C caught here, raised after run
-
-    def restart(self, label: str, sink: _Sink) -> None:
-        self.label, self.sink, self.unit = label, sink, _UNIT.get()
-        self.next_s, self.active = FIRST_AFTER_S, True
 
     def __call__(self, e) -> None:
         # An exception escaping a callback makes HiGHS end with "Solve error" and is lost:
@@ -136,7 +130,7 @@ class _Reporter:
 
     def _report(self, d) -> None:
         t_s = float(d.running_time)  # HiGHS's clock of this run (restarts at each run)
-        if self.broken or not self.active or t_s < self.next_s:
+        if self.broken or t_s < self.next_s:
             return
         self.next_s = t_s + EVERY_S
         gap = d.mip_gap
@@ -148,31 +142,9 @@ class _Reporter:
         _write(self.sink, line)
 
 
-# the reporter subscribed on each Highs object (weak: the object's lifetime is the caller's)
+# the reporter subscribed on each Highs object during its run (weak: the object's
+# lifetime is the caller's)
 _ATTACHED: weakref.WeakKeyDictionary[highspy.Highs, _Reporter] = weakref.WeakKeyDictionary()
-
-
-def attach_progress(h: highspy.Highs, label: str = "solve") -> None:
-    """Before a run of ``h``: subscribe the progress callback if progress is on (once per
-    object; later calls restart its clock), and unsubscribe it if progress is off."""
-    sink = _PROGRESS.get()
-    reporter = _ATTACHED.get(h)
-    if sink is None:
-        if reporter is not None:
-            detach_progress(h)
-        return
-    if reporter is None:
-        reporter = _ATTACHED[h] = _Reporter(label, sink)
-        subscribe(h, h.cbMipInterrupt, reporter)
-    else:
-        reporter.restart(label, sink)
-
-
-def detach_progress(h: highspy.Highs) -> None:
-    """Unsubscribe the progress callback of ``h``, if any."""
-    reporter = _ATTACHED.pop(h, None)
-    if reporter is not None:
-        unsubscribe(h, h.cbMipInterrupt, reporter)
 
 
 def follow_gap_basis(h: highspy.Highs, gap_basis_usd: float) -> None:
@@ -187,19 +159,22 @@ def follow_gap_basis(h: highspy.Highs, gap_basis_usd: float) -> None:
 def run_with_progress(
     h: highspy.Highs, label: str = "solve", gap_basis_usd: float | None = None
 ) -> highspy.HighsStatus:
-    """``h.run()`` with progress lines if progress is on (``attach_progress``); a Ctrl-C
-    that arrived during the run is raised here, after HiGHS has stopped. ``gap_basis_usd``:
-    the lines' gap is measured against the larger of it and the incumbent's magnitude."""
-    attach_progress(h, label)
-    reporter = _ATTACHED.get(h)
-    if reporter is not None:
-        reporter.gap_basis_usd = gap_basis_usd
+    """``h.run()`` with progress lines if progress is on: the reporter is subscribed for
+    this run only, so the LPs run on ``h`` afterwards have no callback at all
+    (``optimize.callbacks``). A Ctrl-C that arrived during the run is raised here, after
+    HiGHS has stopped. ``gap_basis_usd``: the lines' gap is measured against the larger of
+    it and the incumbent's magnitude."""
+    sink = _PROGRESS.get()
+    if sink is None:
+        return h.run()
+    reporter = _ATTACHED[h] = _Reporter(label, sink)
+    reporter.gap_basis_usd = gap_basis_usd
+    subscribe(h, h.cbMipInterrupt, reporter)
     try:
         status = h.run()
     finally:
-        if reporter is not None:
-            reporter.active = False  # a later h.run() on this object is not this run
-    if reporter is not None and reporter.pending is not None:
-        exc, reporter.pending = reporter.pending, None
-        raise exc
+        unsubscribe(h, h.cbMipInterrupt, reporter)
+        _ATTACHED.pop(h, None)
+    if reporter.pending is not None:
+        raise reporter.pending
     return status

@@ -122,18 +122,28 @@ def test_lp_runs_print_nothing(at_once):
     assert stream.getvalue() == ""
 
 
-def test_off_subscribes_nothing_and_turning_off_unsubscribes(at_once):
+def test_the_reporter_is_subscribed_for_the_run_only(at_once, monkeypatch):
     h = _knapsack(offset_usd=0.0)
     run_highs(h, True)
     assert h.cbMipInterrupt.callbacks == []  # off: zero overhead
+    during = []
+    run = h.run
+
+    def spied_run():
+        during.append(list(h.cbMipInterrupt.callbacks))
+        return run()
+
+    monkeypatch.setattr(h, "run", spied_run)
     stream = io.StringIO()
     with solve_progress(True, stream):
         run_highs(h, True)
         run_highs(h, True)
-    assert len(h.cbMipInterrupt.callbacks) == 1  # once per object, however many runs
+    assert [len(c) for c in during] == [1, 1]
     assert stream.getvalue()
-    run_highs(h, True)
+    # afterwards nothing is subscribed, and highspy's callback function is unset again
     assert h.cbMipInterrupt.callbacks == []
+    interrupt = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+    assert h.startCallback(interrupt) != highspy.HighsStatus.kOk
 
 
 def test_a_mip_run_outside_run_with_progress_prints_nothing(at_once):
