@@ -47,8 +47,8 @@ class NotFlat(Exception):
 
 
 class Unsupported(Exception):
-    """A model this module does not compile (a fixed variable in a row): the caller
-    uses Pyomo's writer, which moves it to the right-hand side."""
+    """A model this module does not compile (a fixed variable in a row, or not one active
+    objective): ``write`` uses Pyomo's writer for it."""
 
 
 @dataclasses.dataclass
@@ -122,26 +122,23 @@ class _Rows:
 
     def add(self, con) -> None:
         try:
-            lb, linear, offset = self._flat(con)
+            lb, linear, offset, ub = self._flat(con)
         except NotFlat:
-            lb, linear, offset = self._walked(con)
-        self._tabulate(con, lb, linear, offset)
+            lb, linear, offset, ub = self._walked(con)
+        self._tabulate(con, lb, linear, offset, ub)
 
     def _flat(self, con):
         lb, terms, ub = flat_row(con)
         var_map, linear = self.recorder.var_map, {}
         for coef, var in terms:
             vid = id(var)
-            if vid in linear:
-                raise NotFlat  # a variable twice: Pyomo's sum order decides
-            if vid not in var_map:
-                if var.fixed:
-                    raise NotFlat
+            if vid in linear or (vid not in var_map and var.fixed):
+                raise NotFlat  # a variable twice (Pyomo's sum order decides), or fixed
+            linear[vid] = coef
+        for _, var in terms:  # the columns in the order Pyomo's visitor meets them
+            if id(var) not in var_map:
                 self.recorder.add(var)
-            if coef:
-                linear[vid] = coef
-        self._bounds = ub
-        return lb, linear, 0
+        return lb, {vid: c for vid, c in linear.items() if c}, 0, ub
 
     def _walked(self, con):
         lb, body, ub = con.to_bounded_expression()
@@ -152,11 +149,9 @@ class _Rows:
         repn = self.visitor.walk_expression(body)
         if repn.nonlinear is not None:
             raise ValueError(f"constraint {con.name} is not linear")
-        self._bounds = ub
-        return lb, repn.linear, repn.constant
+        return lb, repn.linear, repn.constant, ub
 
-    def _tabulate(self, con, lb, linear: dict, offset) -> None:
-        ub = self._bounds
+    def _tabulate(self, con, lb, linear: dict, offset, ub) -> None:
         if lb is None and ub is None:
             return
         if not linear and offset.__class__ in native_types:
@@ -186,7 +181,7 @@ def _objective(model, visitor: LinearRepnVisitor) -> tuple[dict, float]:
         model.component_data_objects(pyo.Objective, active=True, descend_into=True, sort=_SORTER)
     )
     if len(objectives) != 1:
-        raise ValueError(f"expected one active objective, found {len(objectives)}")
+        raise Unsupported(f"{len(objectives)} active objectives")
     obj = objectives[0]
     repn = visitor.walk_expression(obj.expr)
     if repn.nonlinear is not None:
@@ -240,7 +235,7 @@ def pyomo_write(model: pyo.Block) -> StandardForm:
 
 def fast_write(model: pyo.Block) -> StandardForm:
     """``write`` with the flat rows read by a loop; raises ``ValueError`` for a nonlinear
-    or infeasible constant row, ``Unsupported`` for a fixed variable in a row."""
+    or infeasible constant row, ``Unsupported`` (see there)."""
     with PauseGC():
         recorder = TemplateVarRecorder({}, _SORTER)
         visitor = LinearRepnVisitor({}, var_recorder=recorder)
