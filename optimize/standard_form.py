@@ -66,21 +66,19 @@ class StandardForm:
     offset: float
 
 
-def _side(expr, sign: float, terms: list) -> None:
-    """Append ``(coefficient, variable)`` of a flat side ``expr`` (times ``sign``)."""
-    cls = expr.__class__
-    if cls is MonomialTermExpression:
-        coef, var = expr._args_
-        if coef.__class__ not in native_numeric_types or not isinstance(var, VarData):
+def _side(expr, negate: bool, terms: list) -> None:
+    """Append ``(coefficient, variable)`` of a flat side ``expr`` (negated with
+    ``negate``): a variable, a number times one, or a ``LinearExpression`` of those."""
+    for arg in expr.args if expr.__class__ is LinearExpression else (expr,):
+        if arg.__class__ is MonomialTermExpression:
+            coef, var = arg._args_
+            if coef.__class__ not in native_numeric_types or not isinstance(var, VarData):
+                raise NotFlat
+            terms.append((-coef if negate else coef, var))
+        elif isinstance(arg, VarData):
+            terms.append((-1 if negate else 1, arg))
+        else:
             raise NotFlat
-        terms.append((-coef if sign < 0 else coef, var))
-    elif isinstance(expr, VarData):
-        terms.append((-1 if sign < 0 else 1, expr))
-    elif cls is LinearExpression:
-        for arg in expr.args:
-            _side(arg, sign, terms)
-    else:
-        raise NotFlat
 
 
 def flat_row(con) -> tuple[float | None, list, float | None]:
@@ -98,13 +96,13 @@ def flat_row(con) -> tuple[float | None, list, float | None]:
     lhs, rhs = expr._args_
     terms: list = []
     if rhs.__class__ in native_numeric_types:
-        _side(lhs, 1.0, terms)
+        _side(lhs, False, terms)
         return (rhs if equality else None), terms, rhs
     if lhs.__class__ in native_numeric_types:
-        _side(rhs, 1.0, terms)
+        _side(rhs, False, terms)
         return lhs, terms, (lhs if equality else None)
-    _side(lhs, 1.0, terms)
-    _side(rhs, -1.0, terms)
+    _side(lhs, False, terms)
+    _side(rhs, True, terms)
     return (0 if equality else None), terms, 0
 
 
@@ -129,16 +127,23 @@ class _Rows:
 
     def _flat(self, con):
         lb, terms, ub = flat_row(con)
-        var_map, linear = self.recorder.var_map, {}
+        var_map, linear, new, zero = self.recorder.var_map, {}, [], False
         for coef, var in terms:
             vid = id(var)
-            if vid in linear or (vid not in var_map and var.fixed):
-                raise NotFlat  # a variable twice (Pyomo's sum order decides), or fixed
+            if vid in linear:
+                raise NotFlat  # a variable twice: Pyomo's sum order decides
+            if vid not in var_map:
+                if var.fixed:
+                    raise NotFlat
+                new.append(var)
             linear[vid] = coef
-        for _, var in terms:  # the columns in the order Pyomo's visitor meets them
+            zero = zero or not coef
+        for var in new:  # the columns in the order Pyomo's visitor meets them
             if id(var) not in var_map:
                 self.recorder.add(var)
-        return lb, {vid: c for vid, c in linear.items() if c}, 0, ub
+        if zero:
+            linear = {vid: c for vid, c in linear.items() if c}
+        return lb, linear, 0, ub
 
     def _walked(self, con):
         lb, body, ub = con.to_bounded_expression()
