@@ -7,21 +7,11 @@ not converge stays NaN (`converged` False).
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pandapower as pp
 import pandas as pd
 
 from microgrid.powerflow_steps import Profiles, StepArrays
-
-
-def _numba_kw() -> dict[str, bool]:
-    """runpp's numba option: off when numba (optional) is not installed, which spares
-    pandapower's warning on every call."""
-    if importlib.util.find_spec("numba") is None:
-        return {"numba": False}
-    return {}
 
 
 def _empty(net: pp.pandapowerNet, n: int) -> StepArrays:
@@ -43,7 +33,6 @@ def run_pandapower(net: pp.pandapowerNet, profiles: Profiles, index: pd.Index) -
     saved = {k: net[k[0]][k[1]].copy() for k in profiles}
     pos = {k: net[k[0]].index.get_indexer(v.columns) for k, v in profiles.items()}
     out = _empty(net, n)
-    kw = _numba_kw()
     eg = np.nonzero(net.ext_grid.in_service.to_numpy(bool))[0]
     try:
         for t in range(n):
@@ -51,7 +40,10 @@ def run_pandapower(net: pp.pandapowerNet, profiles: Profiles, index: pd.Index) -
                 col = net[k[0]].columns.get_loc(k[1])
                 net[k[0]].iloc[pos[k], col] = m[t]
             try:
-                pp.runpp(net, **kw)
+                # numba is installed (optimize.job_dp), but pandapower's numba path compiles
+                # anew in every process (1.4 s on its case118) for nothing a step on nets of
+                # this size (28-30 ms a step on case118 either way)
+                pp.runpp(net, numba=False)
             except pp.LoadflowNotConverged:
                 continue
             out.converged[t] = True

@@ -22,10 +22,17 @@ smallest with ``n * g(f) * step_h`` equal to the work, and the pattern with the 
 concave (at f = 0.6 a job does 0.78 of its work for 0.6 of its energy), which is the trade
 the count captures. The LP that follows re-optimises the fractions step by step.
 
-The DP runs over the steps, or over the on-step counts where those are fewer (the same
-recurrence and ties, so the same pattern): with no negative price, counts beyond the work
-at ``f_min`` are never cheaper (``_most_steps_worth_counting``), so a job that needs 12 of
-a window's 193 steps takes 12 rounds of whole-array operations, not 193.
+The DP runs over the steps and counts the on-steps only as far as they can pay: with no
+negative price, counts beyond the work at ``f_min`` are never cheaper
+(``_most_steps_worth_counting``), so a job that needs 12 of a window's 193 steps counts to
+13, not 193.
+
+Its recurrence and backtrack are compiled (numba) and run without Python's lock (the GIL).
+As numpy, a few whole-array operations a step, each letting the lock go and waiting to get
+it back, the DP took 3.1-3.7 s of B2's wall for 1.2-1.4 s of its CPU beside the window
+builder's thread (docs/model_jobs_history.md). Compiled, B2's 1,213 DPs take 0.21 s against
+0.66 s alone, and the builder has the lock meanwhile. The costs, ties and patterns are the
+numpy recurrence's (``tests/optimize/test_price_fix.py`` compares the two).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from optimize.throughput import throughput
@@ -99,10 +107,7 @@ def cheapest_pattern(
         saturate, s_n = False, max_starts + 1
     need = _work_needed(s_n, work_h, free_starts, overhead_h, tail_credit_h, carry_h, max_starts)
     k_max = _most_steps_worth_counting(e, need, curve, f_min, step_h, tail_credit_h, carry_h)
-    # the same DP either way (tests/optimize/test_price_fix.py): over the counts where they
-    # are at most half the steps (a count's round costs about 1.5 steps' on B2's windows)
-    forward = _forward_by_count if 2 * k_max <= n else _forward_by_step
-    cost, back = forward(e, s_n, saturate, running, k_max)
+    cost, back = _forward(e, s_n, saturate, running, k_max)
     frac, total = _price_states(cost, need, curve, f_min, step_h)
     if not np.isfinite(total).any():
         return None
@@ -140,110 +145,52 @@ def _most_steps_worth_counting(
     return min(n, max(0, math.ceil(most)) + 1)
 
 
-def _forward_by_step(
+def _forward(
     e: np.ndarray, s_n: int, saturate: bool, running: bool, k_max: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The DP over the steps: ``cost[k, s, x]`` (USD at fraction 1) of the cheapest pattern
-    with ``k`` on-steps, start state ``s`` and last step off/on (``x`` = 0/1), and the
-    back-pointers ``back[x, t, k, s]``: 0 same x before (stay / continue), 1 other x before
-    (stop / start from s-1), 2 start within the saturated state. Ties keep the same x
-    (stay off, continue a run). Each step is a few whole-array operations over ``(k, s)``;
-    ``_INF`` absorbs any step cost (``_INF + e == _INF`` for ``|e| < 1e13`` USD), so a state
-    no pattern reaches stays at ``_INF``."""
-    n = e.shape[0]
-    k_n = k_max + 1  # on-step counts 0..k_max
-    off, on = np.full((k_n, s_n), _INF), np.full((k_n, s_n), _INF)
-    (on if running else off)[0, 0] = 0.0
-    back = np.zeros((2, n, k_n, s_n), dtype=np.int8)
-    start = np.full((k_n, s_n), _INF)  # off(k-1, s-1), or the saturated start
-    cont = np.full((k_n, s_n), _INF)  # on(k-1, s)
-    code = np.ones((k_n, s_n), dtype=np.int8)
-    unreached = np.full(k_n - 1, _INF)  # the plain start into the last state with one state only
-    for t in range(n):
-        np.less(on, off, out=back[0, t], casting="unsafe")
-        new_off = np.minimum(on, off)
-        start[1:, 1:] = off[:-1, :-1]
-        if saturate:
-            plain = start[1:, -1] if s_n > 1 else unreached
-            _start_into_last(start[1:, -1], code[1:, -1], off[:-1, -1], plain)
-        cont[1:] = on[:-1]
-        use_start = start < cont
-        np.multiply(use_start, code, out=back[1, t], casting="unsafe")
-        on = np.minimum(start, cont)
-        on += e[t]
-        off = new_off
+    with ``k`` on-steps (up to ``k_max``), start state ``s`` and last step off/on (``x`` =
+    0/1), and the back-pointers ``back[x, t, k, s]``: 0 same x before (stay / continue), 1
+    other x before (stop / start from s-1), 2 start within the saturated state
+    (``saturate``: a start from the last start state stays in it). Ties keep the same x
+    (stay off, continue a run). ``_INF`` absorbs any step cost (``_INF + e == _INF`` for
+    ``|e| < 1e13`` USD), so a state no pattern reaches stays at ``_INF``."""
+    off, on, back = _forward_kernel(e, s_n, saturate, running, k_max, _INF)
     return np.stack([off, on], axis=2), back
 
 
-def _forward_by_count(
-    e: np.ndarray, s_n: int, saturate: bool, running: bool, k_max: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``_forward_by_step``'s DP, the same costs and back-pointers, run over the on-step
-    counts: a pattern's ``k``-th on-step follows its ``(k-1)``-th, and a count's off states
-    are a running minimum over the steps, so each count is a few whole-array operations
-    over the start states and steps (``_CountRows``)."""
-    n = e.shape[0]
-    back = np.zeros((2, k_max + 1, s_n, n), dtype=np.int8)  # [x, k, s, t]
-    cost = np.full((k_max + 1, s_n, 2), _INF)
-    rows = _CountRows(e, s_n, saturate)
-    # count 0: never on, so off from the first step in start state 0 (a running job stops)
-    cost[0, 0, 0] = 0.0
-    back[0, 0, 0, 0] = running
-    rows.start_from[0, 1:] = 0.0
-    # the state before the first step: count 0, start state 0, on if running
-    (rows.cont if running else rows.start_from)[0, 0] = 0.0
-    for k in range(1, k_max + 1):
-        off, on = rows.next_count(back[:, k])
-        cost[k, :, 0], cost[k, :, 1] = off[:, -1], on[:, -1]
-    return cost, back.transpose(0, 3, 1, 2)
-
-
-class _CountRows:
-    """One on-step count's DP costs ``[s, t]`` just before its on-step at each step ``t``:
-    off (``start_from``: a start is one more) and on (``cont``) after step ``t - 1`` of the
-    count below, column 0 the state before the first step. ``next_count`` turns them into
-    those of the next count."""
-
-    def __init__(self, e: np.ndarray, s_n: int, saturate: bool) -> None:
-        n = e.shape[0]
-        self.e, self.saturate = e[None, :], saturate
-        self.start_from, self.cont = np.full((s_n, n), _INF), np.full((s_n, n), _INF)
-        self.start = np.full((s_n, n), _INF)  # from off, one start more
-        self.code = np.ones((s_n, n), dtype=np.int8)
-        self.unreached = np.full(n, _INF)  # the plain start with one start state only
-
-    def next_count(self, back: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The off and on costs ``[s, t]`` after each step of the next count; writes its
-        back-pointers ``back[x, s, t]``."""
-        start, prev_off = self.start, self.start_from
-        start[1:] = prev_off[:-1]
-        if self.saturate:
-            plain = start[-1] if len(start) > 1 else self.unreached
-            _start_into_last(start[-1], self.code[-1], prev_off[-1], plain)
-        np.multiply(start < self.cont, self.code, out=back[1], casting="unsafe")
-        on = np.minimum(start, self.cont)
-        on += self.e
-        # on after step t - 1: the next count's continuing runs, and what stops at step t
-        self.cont[:, 1:] = on[:, :-1]
-        self.cont[:, 0] = _INF  # from count 1 on, nothing is on before the first step
-        off = np.minimum.accumulate(self.cont, axis=1)  # off after t: stopped at or before
-        self.start_from[:, 1:] = off[:, :-1]
-        self.start_from[:, 0] = _INF
-        np.less(self.cont, self.start_from, out=back[0], casting="unsafe")
-        return off, on
-
-
-def _start_into_last(
-    start: np.ndarray, code: np.ndarray, saturated: np.ndarray, plain: np.ndarray
-) -> None:
-    """Where starts saturate, the start into the last start state (views ``start`` and
-    its back-pointer ``code``, written in place): from the last state itself
-    (``saturated``, code 2: a start from the last state stays in it) where that is
-    cheaper, else from the state below (``plain``, code 1). Both forwards take it, so
-    their ties break alike."""
-    better = saturated < plain
-    start[...] = np.where(better, saturated, plain)
-    code[...] = np.where(better, 2, 1)
+@numba.njit(nogil=True, cache=True)
+def _forward_kernel(e, s_n, saturate, running, k_max, inf):
+    """``_forward``'s recurrence, compiled and run without Python's lock: the off and on
+    costs ``[k, s]`` after the last step, and the back-pointers."""
+    n, k_n, last = e.shape[0], k_max + 1, s_n - 1
+    off, on = np.full((k_n, s_n), inf), np.full((k_n, s_n), inf)
+    if running:
+        on[0, 0] = 0.0
+    else:
+        off[0, 0] = 0.0
+    back = np.zeros((2, n, k_n, s_n), dtype=np.int8)
+    new_on = np.empty((k_n, s_n))
+    for t in range(n):
+        for k in range(k_n):
+            for s in range(s_n):
+                if on[k, s] < off[k, s]:  # off after t: stopped at t, else stayed off
+                    back[0, t, k, s] = 1
+                cont = on[k - 1, s] if k > 0 else inf
+                start = off[k - 1, s - 1] if k > 0 and s > 0 else inf
+                code = 1
+                if saturate and s == last and k > 0 and off[k - 1, last] < start:
+                    start, code = off[k - 1, last], 2
+                if start < cont:
+                    back[1, t, k, s] = code
+                    new_on[k, s] = start + e[t]
+                else:
+                    new_on[k, s] = cont + e[t]
+        for k in range(k_n):
+            for s in range(s_n):
+                off[k, s] = min(on[k, s], off[k, s])
+                on[k, s] = new_on[k, s]
+    return off, on, back
 
 
 def _work_needed(
@@ -284,12 +231,13 @@ def _price_states(
     return frac, total
 
 
-def _backtrack(back: np.ndarray, k: int, s: int, x: int) -> np.ndarray:
+@numba.njit(nogil=True, cache=True)
+def _backtrack(back, k, s, x):
     """The on-steps of the pattern that ends in state ``(k, s, x)``."""
     n = back.shape[1]  # back[x, t, k, s]
-    on = np.zeros(n, dtype=bool)
+    on = np.zeros(n, dtype=np.bool_)
     for t in range(n - 1, -1, -1):
-        c = int(back[x, t, k, s])
+        c = back[x, t, k, s]
         if x == 1:
             on[t] = True
             k -= 1

@@ -94,18 +94,43 @@ def test_job_dp_matches_brute_force():
     assert checked > 150
 
 
-def test_job_dp_over_counts_is_the_dp_over_steps():
-    # the two orders of the same recurrence: the same costs and back-pointers, ties included
+def _numpy_forward(e, s_n, saturate, running, k_max):
+    """``job_dp._forward``'s recurrence as whole-array numpy steps (the DP before it was
+    compiled): costs ``[k, s, x]`` and back-pointers ``[x, t, k, s]``."""
+    inf, n, k_n = job_dp._INF, e.shape[0], k_max + 1
+    off, on = np.full((k_n, s_n), inf), np.full((k_n, s_n), inf)
+    (on if running else off)[0, 0] = 0.0
+    back = np.zeros((2, n, k_n, s_n), dtype=np.int8)
+    start, cont = np.full((k_n, s_n), inf), np.full((k_n, s_n), inf)
+    code = np.ones((k_n, s_n), dtype=np.int8)
+    for t in range(n):
+        back[0, t] = on < off
+        new_off = np.minimum(on, off)
+        start[1:, 1:] = off[:-1, :-1]
+        if saturate:
+            plain = start[1:, -1] if s_n > 1 else np.full(k_n - 1, inf)
+            better = off[:-1, -1] < plain
+            start[1:, -1] = np.where(better, off[:-1, -1], plain)
+            code[1:, -1] = np.where(better, 2, 1)
+        cont[1:] = on[:-1]
+        back[1, t] = (start < cont) * code
+        on = np.minimum(start, cont) + e[t]
+        off = new_off
+    return np.stack([off, on], axis=2), back
+
+
+def test_the_compiled_dp_is_the_numpy_recurrence():
+    # the same costs and back-pointers, ties included (prices rounded to tens)
     rng = np.random.default_rng(3)
     for _ in range(300):
         n, s_n = int(rng.integers(1, 30)), int(rng.integers(1, 6))
-        e = np.round(rng.normal(30, 40, n) / 10) * 10  # ties
+        e = np.round(rng.normal(30, 40, n) / 10) * 10
         saturate, running = bool(rng.integers(2)), bool(rng.integers(2))
         k_max = int(rng.integers(0, n + 1))
-        by_step = job_dp._forward_by_step(e, s_n, saturate, running, k_max)
-        by_count = job_dp._forward_by_count(e, s_n, saturate, running, k_max)
-        assert np.array_equal(by_step[0], by_count[0])
-        assert np.array_equal(by_step[1], by_count[1])
+        got = job_dp._forward(e, s_n, saturate, running, k_max)
+        want = _numpy_forward(e, s_n, saturate, running, k_max)
+        assert np.array_equal(got[0], want[0])
+        assert np.array_equal(got[1], want[1])
 
 
 def test_job_dp_counting_fewer_on_steps_finds_the_same_pattern(monkeypatch):
