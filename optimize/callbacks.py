@@ -15,7 +15,8 @@ only tells the search where to stop, so the answers are the same either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import highspy
 
@@ -39,6 +40,22 @@ def unsubscribe(h: highspy.Highs, event, callback: Callable) -> None:
     event.unsubscribe(callback)
     if not _any_subscribed(h):
         h.disableCallbacks()
+
+
+@contextlib.contextmanager
+def subscribed(h: highspy.Highs, *pairs: tuple[object, Callable]) -> Iterator[None]:
+    """Within the block, each ``(event, callback)`` of ``pairs`` is subscribed on ``h``
+    (``subscribe``); on leaving it, those subscribed are unsubscribed in reverse order,
+    whatever happened in between."""
+    done: list[tuple[object, Callable]] = []
+    try:
+        for event, callback in pairs:
+            subscribe(h, event, callback)
+            done.append((event, callback))
+        yield
+    finally:
+        for event, callback in reversed(done):
+            unsubscribe(h, event, callback)
 
 
 def _any_subscribed(h: highspy.Highs) -> bool:

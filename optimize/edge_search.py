@@ -45,7 +45,7 @@ import time
 
 import numpy as np
 
-from optimize.callbacks import subscribe, unsubscribe
+from optimize.callbacks import subscribed
 from optimize.highs import StopAtGap, cheaper, gap_basis_usd, relative_gap, set_start
 from optimize.price_fix import PriceFixResult, job_columns
 from optimize.progress import run_with_progress
@@ -112,8 +112,6 @@ def edge_search(
     cols = _fix_far_from_edges(h, jobs, values, k)
     stop = StopAtGap(cm, bound_usd, rel_gap, prove, objective_usd if first_cheaper else None)
     try:
-        subscribe(h, h.cbMipImprovingSolution, stop.improving)
-        subscribe(h, h.cbMipInterrupt, stop.interrupt)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", float(abs_gap_usd))
         h.setOptionValue("mip_max_nodes", int(node_limit))
@@ -121,8 +119,10 @@ def edge_search(
             h.setOptionValue("time_limit", max(1.0, float(time_limit_s)))
         set_start(h, values)
         basis_usd = gap_basis_usd(cm, values, objective_usd)
-        # progress lines: the bound is the neighbourhood's, not the model's
-        run_with_progress(h, "edge search (its neighbourhood)", gap_basis_usd=basis_usd)
+        stops = (h.cbMipImprovingSolution, stop.improving), (h.cbMipInterrupt, stop.interrupt)
+        with subscribed(h, *stops):
+            # progress lines: the bound is the neighbourhood's, not the model's
+            run_with_progress(h, "edge search (its neighbourhood)", gap_basis_usd=basis_usd)
         info = h.getInfo()
         found = info.primal_solution_status == 2  # kSolutionStatusFeasible
         obj = float(info.objective_function_value)
@@ -131,8 +131,6 @@ def edge_search(
         raised = stop.bound_usd if stop.bound_usd != bound_usd else None
         return PriceFixResult(best, obj if better else None, raised, time.perf_counter() - t0)
     finally:
-        unsubscribe(h, h.cbMipImprovingSolution, stop.improving)
-        unsubscribe(h, h.cbMipInterrupt, stop.interrupt)
         h.changeColsBounds(len(cols), cols, cm.col_lower[cols], cm.col_upper[cols])
         for name, value in saved.items():
             h.setOptionValue(name, value)

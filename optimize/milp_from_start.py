@@ -12,7 +12,7 @@ import highspy
 import numpy as np
 
 from optimize import progress
-from optimize.callbacks import subscribe, unsubscribe
+from optimize.callbacks import subscribed
 from optimize.highs import (
     CompiledModel,
     HighsResult,
@@ -89,9 +89,7 @@ def run_to_gap(
     spent_s = 0.0
     stop = None if beside is None else HistoryStop(cm, pf.bound_usd, rel_gap, beside)
     follow = AbsGapOfIncumbent(h, cm, rel_gap, abs_gap0, pf.bound_usd, stop)
-    subscribe(h, h.cbMipImprovingSolution, follow)
-    subscribe(h, h.cbMipInterrupt, follow.interrupt)
-    try:
+    with subscribed(h, (h.cbMipImprovingSolution, follow), (h.cbMipInterrupt, follow.interrupt)):
         for _ in range(3):
             if basis is not None:
                 h.setOptionValue("mip_abs_gap", max(abs_gap0, rel_gap * basis))
@@ -110,9 +108,6 @@ def run_to_gap(
             spent_s, basis = res.solve_s, res.gap_basis
             set_start(h, h.getSolution().col_value)
         return res, None
-    finally:
-        unsubscribe(h, h.cbMipImprovingSolution, follow)
-        unsubscribe(h, h.cbMipInterrupt, follow.interrupt)
 
 
 def _count_bound(res: HighsResult, bound_usd: float | None) -> None:

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from optimize.callbacks import subscribe, unsubscribe
+from optimize.callbacks import subscribed
 from optimize.highs import cheaper, fractional_columns, set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
@@ -573,11 +573,8 @@ def _interrupted_by(h, stop: threading.Event | None) -> Iterator[None]:
         if stop.is_set():
             e.interrupt()
 
-    subscribe(h, h.cbMipInterrupt, interrupt)
-    try:
+    with subscribed(h, (h.cbMipInterrupt, interrupt)):
         yield
-    finally:
-        unsubscribe(h, h.cbMipInterrupt, interrupt)
 
 
 @contextlib.contextmanager
@@ -597,11 +594,10 @@ def _enough_stop(h, enough: tuple[float, float] | None) -> Iterator[None]:
         if e.data_out.objective_function_value < below_usd:
             h.setOptionValue("mip_rel_gap", max(gap0, float(rel_gap)))
 
-    subscribe(h, h.cbMipImprovingSolution, improving)
     try:
-        yield
+        with subscribed(h, (h.cbMipImprovingSolution, improving)):
+            yield
     finally:
-        unsubscribe(h, h.cbMipImprovingSolution, improving)
         h.setOptionValue("mip_rel_gap", gap0)
 
 

@@ -29,7 +29,7 @@ from typing import TextIO
 
 import highspy
 
-from optimize.callbacks import subscribe, unsubscribe
+from optimize.callbacks import subscribed
 
 FIRST_AFTER_S = 2.0  # runs shorter than this print nothing (tests set it to 0)
 EVERY_S = 2.0  # at most one line per this many seconds of a run
@@ -169,11 +169,10 @@ def run_with_progress(
         return h.run()
     reporter = _ATTACHED[h] = _Reporter(label, sink)
     reporter.gap_basis_usd = gap_basis_usd
-    subscribe(h, h.cbMipInterrupt, reporter)
     try:
-        status = h.run()
+        with subscribed(h, (h.cbMipInterrupt, reporter)):
+            status = h.run()
     finally:
-        unsubscribe(h, h.cbMipInterrupt, reporter)
         _ATTACHED.pop(h, None)
     if reporter.pending is not None:
         raise reporter.pending

@@ -1,7 +1,9 @@
-"""Small synthetic dispatch problems for the optimize tests (no scenario files, no data)."""
+"""Small synthetic dispatch problems for the optimize tests (no scenario files, no data),
+and checks on what they compile to."""
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 
 from benchmarks.random_cases import CURVE, small_battery, wave_problem
@@ -16,6 +18,16 @@ def assert_satisfies_every_row(cm, x: np.ndarray) -> None:
     assert np.all(activity >= cm.row_lower - 1e-6)
     assert np.all(activity <= cm.row_upper + 1e-6)
     assert np.all((x >= cm.col_lower - 1e-9) & (x <= cm.col_upper + 1e-9))
+
+
+def callback_function_set(h: highspy.Highs) -> bool:
+    """Whether HiGHS holds a callback function on ``h`` (starting a type needs one;
+    ``optimize.callbacks``)."""
+    interrupt = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+    ok = h.startCallback(interrupt) == highspy.HighsStatus.kOk
+    if ok:
+        h.stopCallback(interrupt)
+    return ok
 
 
 def monthly_charges(month_of_step: np.ndarray, usd_per_mw: float) -> tuple[PeakCharge, ...]:

@@ -4,14 +4,13 @@ callbacks subscribed still run."""
 
 from __future__ import annotations
 
-import highspy
 import pyomo.environ as pyo
+import pytest
 
-from optimize.callbacks import subscribe, unsubscribe
+from optimize.callbacks import subscribe, subscribed, unsubscribe
 from optimize.highs import compile_model, make_highs
 from optimize.problem import SolverOptions
-
-MIP_INTERRUPT = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+from tests.optimize.small_problems import callback_function_set as _is_set
 
 
 def _knapsack():
@@ -24,14 +23,6 @@ def _knapsack():
     h = make_highs(cm, SolverOptions(threads=1))
     h.setOptionValue("presolve", "off")
     return h
-
-
-def _is_set(h) -> bool:
-    """Whether HiGHS holds a callback function (starting a type needs one)."""
-    ok = h.startCallback(MIP_INTERRUPT) == highspy.HighsStatus.kOk
-    if ok:
-        h.stopCallback(MIP_INTERRUPT)
-    return ok
 
 
 def test_a_new_highs_has_no_callback_function_until_one_is_subscribed():
@@ -60,3 +51,31 @@ def test_a_new_highs_has_no_callback_function_until_one_is_subscribed():
     h.clearSolver()
     h.run()  # runs with nothing subscribed
     assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
+
+
+def test_subscribed_unsubscribes_on_leaving_even_after_an_error():
+    h = _knapsack()
+    seen = []
+
+    def one(e):
+        seen.append("improving")
+
+    def two(e):
+        seen.append("interrupt")
+
+    pairs = (h.cbMipImprovingSolution, one), (h.cbMipInterrupt, two)
+    with subscribed(h, *pairs):
+        assert h.cbMipImprovingSolution.callbacks and h.cbMipInterrupt.callbacks
+        h.run()
+    assert {"improving", "interrupt"} <= set(seen)
+    assert not h.cbMipImprovingSolution.callbacks and not h.cbMipInterrupt.callbacks
+    assert not _is_set(h)
+    with pytest.raises(RuntimeError), subscribed(h, *pairs):
+        raise RuntimeError("in the block")
+    assert not h.cbMipImprovingSolution.callbacks and not h.cbMipInterrupt.callbacks
+    assert not _is_set(h)
+    # a pair that fails to subscribe: the ones before it are unsubscribed again
+    with pytest.raises(AttributeError), subscribed(h, pairs[0], (None, two)):
+        pass
+    assert not h.cbMipImprovingSolution.callbacks
+    assert not _is_set(h)

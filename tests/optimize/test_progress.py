@@ -16,7 +16,7 @@ from optimize.highs import new_highs, run_highs
 from optimize.problem import Job, SolverOptions
 from optimize.progress import progress_line
 from optimize.rolling import solve_rolling
-from tests.optimize.small_problems import small_problem
+from tests.optimize.small_problems import callback_function_set, small_problem
 
 LINE = re.compile(
     r"^solve: bound (none|-?[\d,]+ USD) · incumbent (none|-?[\d,]+ USD) · "
@@ -142,8 +142,7 @@ def test_the_reporter_is_subscribed_for_the_run_only(at_once, monkeypatch):
     assert stream.getvalue()
     # afterwards nothing is subscribed, and highspy's callback function is unset again
     assert h.cbMipInterrupt.callbacks == []
-    interrupt = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
-    assert h.startCallback(interrupt) != highspy.HighsStatus.kOk
+    assert not callback_function_set(h)
 
 
 def test_a_mip_run_outside_run_with_progress_prints_nothing(at_once):
