@@ -236,7 +236,10 @@ class StopAtGap:
     returns a lower bound of the optimum proven for it elsewhere (e.g. by probing), or
     None; a bound it returns raises ``bound_usd`` before the incumbent is marked.
     ``below_usd`` (optional): also stop at the first incumbent ``cheaper`` than this: the
-    edge search's rounds (``optimize.edge_search``).
+    edge search's rounds (``optimize.edge_search``). With ``below_within``, only at the
+    first interrupt callback where such an incumbent also lies within that relative gap of
+    the larger of ``bound_usd`` and HiGHS's dual bound then (``below_stop``): the MILP at
+    a tight gap (``optimize.cutoff_restart``).
 
     HiGHS keeps the interrupt flag a callback set for the next run of the same ``Highs``
     object: a run with any interrupt callback subscribed then stops at its first one (in
@@ -250,20 +253,44 @@ class StopAtGap:
         rel_gap: float,
         prove: Callable[[float, float], float | None] | None = None,
         below_usd: float | None = None,
+        below_within: float | None = None,
     ) -> None:
         self.cm, self.bound_usd, self.rel_gap, self.prove = cm, bound_usd, rel_gap, prove
-        self.below_usd = below_usd
+        self.below_usd, self.below_within = below_usd, below_within
+        self.latest: tuple[float, float] | None = None  # the latest incumbent, its basis
         self.reached = False
+        self.dual_bound_at_below_stop: float | None = None  # HiGHS's, at that callback
         self._last_s = float("inf")  # HiGHS's run clock at the last interrupt callback
 
     def mark(self, objective: float, basis_usd: float, solution=None) -> None:
         """Note an incumbent of ``objective`` with gap basis ``basis_usd`` (``solution``,
         its columns, is for a stop that keeps them: ``optimize.probe_beside``)."""
+        self.latest = (objective, basis_usd)
         if self.bound_usd is not None:
             gap = relative_gap(objective, self.bound_usd, basis_usd)
             self.reached = gap <= self.rel_gap
-        if self.below_usd is not None and cheaper(objective, than_usd=self.below_usd):
+        if self.below_within is None and self.below_stop(objective, basis_usd, None):
             self.reached = True
+
+    def below_stop(self, objective: float, basis_usd: float, dual_bound_usd) -> bool:
+        """Whether the stop below ``below_usd`` holds for an incumbent, where HiGHS's dual
+        bound is ``dual_bound_usd`` (USD; unused without ``below_within``)."""
+        if self.below_usd is None or not cheaper(objective, than_usd=self.below_usd):
+            return False
+        if self.below_within is None:
+            return True
+        bounds = [b for b in (dual_bound_usd, self.bound_usd) if b is not None]
+        gap = relative_gap(objective, max(bounds, default=None), basis_usd)
+        return bool(bounds) and gap <= self.below_within
+
+    def note_callback(self, e) -> None:
+        """At an interrupt callback: the stop below ``below_usd`` with ``below_within``
+        reached, where it holds for the latest incumbent at HiGHS's dual bound now."""
+        if self.below_within is not None and self.latest is not None:
+            dual_bound_usd = float(e.data_out.mip_dual_bound)
+            if self.below_stop(*self.latest, dual_bound_usd):
+                self.reached = True
+                self.dual_bound_at_below_stop = dual_bound_usd
 
     def improving(self, e) -> None:
         d = e.data_out
@@ -276,6 +303,7 @@ class StopAtGap:
 
     def interrupt(self, e) -> None:
         self.clear_stale(e)
+        self.note_callback(e)
         if self.reached:
             e.interrupt()
 

@@ -1,6 +1,8 @@
 """HiGHS's MILP from a start schedule, run until the gap is within ``mip_rel_gap`` of the
 answer's gap basis, and stopped where a bound proven before it (the LP's, the probe's)
 proves an incumbent; with two threads, beside the last probe (``optimize.probe_beside``).
+At a tight gap (``optimize.cutoff_restart.wanted``) the run stops at its first incumbent
+cheaper than the start, and HiGHS runs again from it with a cutoff at its target.
 
 Used by ``optimize.solving.solve_compiled`` once price-fix, the edge search, the probes
 and the peak-capped restart leave the start unproven.
@@ -11,59 +13,15 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
-from optimize import progress
+from optimize import cutoff_restart
 from optimize.callbacks import subscribed
-from optimize.highs import (
-    CompiledModel,
-    HighsResult,
-    StopAtGap,
-    gap_basis_usd,
-    relative_gap,
-    run_highs,
-    set_start,
-)
+from optimize.highs import CompiledModel, HighsResult, cheaper, relative_gap, run_highs, set_start
+from optimize.incumbent_gap import AbsGapOfIncumbent, stopped_proven
 from optimize.probe_beside import HistoryStop, ProbeBeside
 from optimize.problem import SolverOptions
 
-
-class AbsGapOfIncumbent:
-    """HiGHS's improving-solution callback that sets ``mip_abs_gap`` to ``rel_gap`` of
-    each new incumbent's gap basis. HiGHS reads the option when it takes the incumbent
-    (the callback runs first) and prunes every node that cannot beat it by more: the
-    search stops once the gap is within ``rel_gap`` of the basis the answer reports.
-    Without it the abs gap stays the start's, and a cheaper incumbent with a smaller
-    basis stopped HiGHS short of the gap, costing a second run from scratch (R1's Pareto
-    point at 3,194.5 t: 13.5 s, then 22.2 s more).
-
-    ``bound_usd``: a bound proven before the MILP (the LP's, or the probe's, often above
-    HiGHS's own root bound). An incumbent within ``rel_gap`` of it is proven already: the
-    MIP-interrupt callback (``interrupt``, ``optimize.highs.StopAtGap``) then stops HiGHS
-    (``proven``). ``stop``: that stop (a ``StopAtGap`` of ``bound_usd`` where None)."""
-
-    def __init__(
-        self,
-        h,
-        cm: CompiledModel,
-        rel_gap: float,
-        abs_gap0: float,
-        bound_usd: float | None,
-        stop: StopAtGap | None = None,
-    ) -> None:
-        self.h, self.cm, self.rel_gap, self.abs_gap0 = h, cm, rel_gap, abs_gap0
-        self.stop = stop if stop is not None else StopAtGap(cm, bound_usd, rel_gap)
-        self.interrupt = self.stop.interrupt
-
-    @property
-    def proven(self) -> bool:
-        return self.stop.reached
-
-    def __call__(self, e) -> None:
-        d = e.data_out
-        objective = float(d.objective_function_value)
-        basis = gap_basis_usd(self.cm, d.mip_solution, objective)
-        self.h.setOptionValue("mip_abs_gap", max(self.abs_gap0, self.rel_gap * basis))
-        progress.follow_gap_basis(self.h, basis)  # the progress lines report the same gap
-        self.stop.mark(objective, basis, d.mip_solution)
+# The status of a run stopped at its first incumbent cheaper than ``below_usd``
+STOPPED_CHEAPER = "stopped_cheaper"
 
 
 def run_to_gap(
@@ -74,6 +32,7 @@ def run_to_gap(
     basis,
     abs_gap0: float,
     beside: ProbeBeside | None = None,
+    below_usd: float | None = None,
 ) -> tuple[HighsResult | None, np.ndarray | None]:
     """Run HiGHS until the gap is within ``rel_gap`` of the gap basis (the start's, then
     each incumbent's: ``AbsGapOfIncumbent``). An answer left above ``rel_gap`` all the
@@ -83,12 +42,16 @@ def run_to_gap(
 
     ``beside``: the last probe, running beside the first run (``optimize.probe_beside``);
     its bound then counts from where a run with it from the start would have stopped.
-    Returns the result and the answer's columns where they are not ``h``'s solution (an
-    incumbent the history gave); ``(None, None)`` where the probe beside proved the start
-    or found a schedule (the run's work does not count)."""
+    ``below_usd``: also stop at the first incumbent cheaper than it and near the bound
+    (``optimize.cutoff_restart.below_within``), with status ``STOPPED_CHEAPER`` unless
+    proven. Returns the result and the answer's columns where they are not ``h``'s
+    solution (an incumbent the history gave); ``(None, None)`` where the probe beside
+    proved the start or found a schedule (the run's work does not count)."""
     spent_s = 0.0
     stop = None if beside is None else HistoryStop(cm, pf.bound_usd, rel_gap, beside)
     follow = AbsGapOfIncumbent(h, cm, rel_gap, abs_gap0, pf.bound_usd, stop)
+    follow.stop.below_usd = below_usd
+    follow.stop.below_within = cutoff_restart.below_within(rel_gap)
     with subscribed(h, (h.cbMipImprovingSolution, follow), (h.cbMipInterrupt, follow.interrupt)):
         for _ in range(3):
             if basis is not None:
@@ -103,11 +66,22 @@ def run_to_gap(
             _count_bound(res, follow.stop.bound_usd)
             if stopped_proven(h, follow, res, rel_gap):
                 res.status = "optimal"
+            elif _stopped_cheaper(h, res, below_usd):
+                # HiGHS's dual bound at the stop's callback, as the history records it
+                res.status, res.bound = STOPPED_CHEAPER, follow.stop.dual_bound_at_below_stop
+                _count_bound(res, follow.stop.bound_usd)
+                res.mip_gap = relative_gap(res.objective, res.bound, res.gap_basis)
             if res.status != "optimal" or res.gap_basis is None or res.mip_gap <= rel_gap:
                 return res, None
             spent_s, basis = res.solve_s, res.gap_basis
             set_start(h, h.getSolution().col_value)
         return res, None
+
+
+def _stopped_cheaper(h, res: HighsResult, below_usd: float | None) -> bool:
+    """Whether the stop at an incumbent cheaper than ``below_usd`` interrupted HiGHS."""
+    interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    return interrupted and below_usd is not None and cheaper(res.objective, than_usd=below_usd)
 
 
 def _count_bound(res: HighsResult, bound_usd: float | None) -> None:
@@ -121,8 +95,10 @@ def _count_bound(res: HighsResult, bound_usd: float | None) -> None:
 
 def _from_history(stop: HistoryStop, solve_s: float):
     """The answer where a run with the probe's bound from the start stopped (the
-    incumbent and HiGHS's dual bound recorded at that interrupt callback, the probe's bound
-    counted), or ``(None, None)`` where the probe beside left the run nothing to answer."""
+    incumbent and HiGHS's dual bound recorded at that interrupt callback, the probe's
+    bound counted): proven, or ``STOPPED_CHEAPER`` where the stop was at an incumbent
+    cheaper than ``stop.below_usd``. ``(None, None)`` where the probe beside left the run
+    nothing to answer."""
     if stop.dropped:
         return None, None
     incumbent, dual_bound_usd = stop.stopped()
@@ -130,14 +106,9 @@ def _from_history(stop: HistoryStop, solve_s: float):
     res.gap_basis = incumbent.basis_usd
     res.mip_gap = relative_gap(res.objective, res.bound, res.gap_basis)
     _count_bound(res, stop.bound_usd)
+    if res.mip_gap > stop.rel_gap:
+        res.status = STOPPED_CHEAPER
     return res, incumbent.values
-
-
-def stopped_proven(h, follow: AbsGapOfIncumbent, res: HighsResult, rel_gap: float) -> bool:
-    """Whether ``follow`` stopped HiGHS at an answer proven within ``rel_gap`` by the bound
-    found before the MILP (its status is then HiGHS's "interrupted")."""
-    interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
-    return interrupted and follow.proven and res.gap_basis is not None and res.mip_gap <= rel_gap
 
 
 def milp_after_start(
@@ -152,14 +123,24 @@ def milp_after_start(
     shared with the steps before, and HiGHS also stops once the gap is within
     ``mip_rel_gap`` of its incumbent's gap basis (``mip_abs_gap``, the start's and then
     each incumbent's), or at an incumbent the bound before proves: ``run_to_gap``, whose
-    answer this is (with ``beside``, the last probe beside it)."""
+    answer this is (with ``beside``, the last probe beside it). At a tight gap the run
+    stops at its first incumbent cheaper than the start, and the runs with a cutoff
+    (``optimize.cutoff_restart``) go on from it, sharing its time limit."""
     if options.time_limit_s is not None:  # the steps before and the MILP share the limit
         h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
     abs_gap0 = float(h.getOptionValue("mip_abs_gap")[1])
+    rel_gap = options.mip_rel_gap
+    shared_time = cutoff_restart.SharedTime.of(h)
+    below_usd = pf.objective_usd if cutoff_restart.wanted(rel_gap) else None
     try:
-        res, values = run_to_gap(h, cm, options.mip_rel_gap, pf, basis, abs_gap0, beside)
+        res, values = run_to_gap(h, cm, rel_gap, pf, basis, abs_gap0, beside, below_usd)
+        if res is not None and res.status == STOPPED_CHEAPER:
+            if values is None:
+                values = np.asarray(h.getSolution().col_value)
+            res, values = cutoff_restart.runs_with_cutoff(h, cm, rel_gap, res, values, shared_time)
     finally:
         h.setOptionValue("mip_abs_gap", abs_gap0)
+        shared_time.restore(h)
         if options.time_limit_s is not None:
             h.setOptionValue("time_limit", float(options.time_limit_s))
     if res is not None:

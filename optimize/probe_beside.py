@@ -63,7 +63,9 @@ class HistoryStop(StopAtGap):
     the one before the probe until the probe's arrives (``settle``), and it records what a
     run with the probe's bound from the start would have stopped at (see the module
     docstring). ``stop_at``: the interrupt callback of that stop, once known; ``dropped``:
-    the probe proved the start or found a schedule, and the MILP's work does not count."""
+    the probe proved the start or found a schedule, and the MILP's work does not count.
+    ``below_usd`` and ``below_within`` (``StopAtGap``'s) stop the run below a cost too,
+    recorded the same way (a MILP at a tight gap: ``optimize.cutoff_restart``)."""
 
     def __init__(self, cm: CompiledModel, bound_usd, rel_gap: float, beside: ProbeBeside):
         super().__init__(cm, bound_usd, rel_gap)
@@ -82,6 +84,7 @@ class HistoryStop(StopAtGap):
     def interrupt(self, e) -> None:
         self.calls.append((len(self.incumbents) - 1, float(e.data_out.mip_dual_bound)))
         self.clear_stale(e)
+        self.note_callback(e)
         if not self.settled and self.beside.done():
             self.settle()
         now = len(self.calls) - 1
@@ -107,11 +110,16 @@ class HistoryStop(StopAtGap):
         return outcome
 
     def _stops(self, call: int) -> bool:
-        """A run with the current bound stops at interrupt callback ``call``."""
-        latest = self.calls[call][0]
-        if latest < 0 or self.bound_usd is None:
+        """A run with the current bound stops at interrupt callback ``call`` (its latest
+        incumbent is within the gap of the bound, or meets the stop below ``below_usd``)."""
+        latest, dual_bound_usd = self.calls[call]
+        if latest < 0:
             return False
         inc = self.incumbents[latest]
+        if self.below_stop(inc.objective_usd, inc.basis_usd, dual_bound_usd):
+            return True
+        if self.bound_usd is None:
+            return False
         return relative_gap(inc.objective_usd, self.bound_usd, inc.basis_usd) <= self.rel_gap
 
     def stopped(self) -> tuple[Incumbent, float] | None:

@@ -68,16 +68,17 @@ def _answer(h, res, values):
     return figures, np.asarray(cols, dtype=float)
 
 
-def _one_after_the_other(rel_gap: float, bound_usd: float):
+def _one_after_the_other(rel_gap: float, bound_usd: float, below_usd=None):
     h, cm, pf, basis = _start(rel_gap)
     pf = PriceFixResult(pf.values, pf.objective_usd, bound_usd)
-    return _answer(h, *milp_from_start.run_to_gap(h, cm, rel_gap, pf, basis, 1e-6))
+    res = milp_from_start.run_to_gap(h, cm, rel_gap, pf, basis, 1e-6, None, below_usd)
+    return _answer(h, *res)
 
 
-def _beside(rel_gap: float, bound_usd: float, kind):
+def _beside(rel_gap: float, bound_usd: float, kind, below_usd=None):
     h, cm, pf, basis = _start(rel_gap)
     beside = kind(_probe_giving(pf, bound_usd))
-    res, values = milp_from_start.run_to_gap(h, cm, rel_gap, pf, basis, 1e-6, beside)
+    res, values = milp_from_start.run_to_gap(h, cm, rel_gap, pf, basis, 1e-6, beside, below_usd)
     return _answer(h, res, values), values is not None
 
 
@@ -89,6 +90,21 @@ def test_the_answer_beside_the_probe_is_the_answer_after_it(rel_gap, bound_usd):
         (got_figures, got_cols), _ = _beside(rel_gap, bound_usd, kind)
         assert got_figures == figures, kind.__name__
         assert np.array_equal(got_cols, cols), kind.__name__
+
+
+@pytest.mark.parametrize("rel_gap", [0.01, 0.02])
+@pytest.mark.parametrize("bound_usd", [172.0, 166.0, 100.0])
+def test_the_stop_at_a_cheaper_incumbent_beside_the_probe_is_the_one_after_it(rel_gap, bound_usd):
+    """At a tight gap the MILP also stops at its first incumbent cheaper than the start
+    and near the bound (``optimize.cutoff_restart``): beside the probe, the history gives
+    that stop as the run after the probe makes it."""
+    below_usd = 5000.0
+    figures, cols = _one_after_the_other(rel_gap, bound_usd, below_usd)
+    for kind in (_Early, _Late, ProbeBeside):
+        (got_figures, got_cols), _ = _beside(rel_gap, bound_usd, kind, below_usd)
+        assert got_figures == figures, kind.__name__
+        assert np.array_equal(got_cols, cols), kind.__name__
+    assert figures[0] == milp_from_start.STOPPED_CHEAPER  # the stop, not HiGHS's end
 
 
 def test_a_bound_that_arrives_late_stops_the_run_where_it_would_have():
