@@ -14,9 +14,9 @@ CAISO 2023-04-03 at 0.1 %, from its optimum, 34.6 s and 1,191 nodes with ``T`` a
 
 How. HiGHS reads the option once per run. So the MILP after the start runs as before
 (``optimize.milp_from_start``) but stops at its first incumbent cheaper than the start
-and near the bound (within ``NEAR_GAPS`` times the gap), and HiGHS runs again from that
-incumbent with ``T`` at its target (``cutoff_target_usd``). A run that finds an incumbent
-below ``T``, near the bound, stops there and runs again from it, at most
+and found near the bound (within ``NEAR_GAPS`` times the gap), and HiGHS runs again from
+that incumbent with ``T`` at its target (``cutoff_target_usd``). A run that finds an
+incumbent below ``T``, near the bound, stops there and runs again from it, at most
 ``MAX_CUTOFF_RUNS`` runs after the first; the last one is not stopped. Every run pays
 its presolve and root again, which the proof wins back only where it is long: at gaps up
 to ``CUTOFF_MAX_GAP`` (at 1 %, full-month ERCOT 2023-10-09 lost about 5 s). The runs share
@@ -59,12 +59,16 @@ from optimize.probe_beside import Incumbent
 CUTOFF_MAX_GAP = 0.002
 # HiGHS runs with a cutoff after the first MILP run, at most
 MAX_CUTOFF_RUNS = 3
-# A run stops at a cheaper incumbent only once that incumbent lies within this many times
-# ``mip_rel_gap`` of the bound (HiGHS's dual bound then, or the bound found before): a
-# cutoff proves an incumbent near the optimum sooner, but one far from the bound gains
-# nothing from it and pays a root (random cases at 0.1 %: their first incumbents at
-# 0.4-5 % lost 1-11 s to the restarts; the two B5 weeks they prove stopped at 0.26 % and
-# 0.17 %)
+# A run stops at a cheaper incumbent only where, at the first interrupt callback after
+# HiGHS found it, it lies within this many times ``mip_rel_gap`` of the bound (HiGHS's
+# dual bound then, or the bound found before). A cutoff proves an incumbent near the
+# optimum sooner; one found far from the bound gains nothing from it and pays a root
+# (random cases at 0.1 %: first incumbents at 0.4-5 % lost 1-11 s to the restarts).
+# Nor does a run stop later, when its bound has risen under an older incumbent: that
+# rise is the run's own tree, which a new run loses (pro-rated ERCOT 2023-01-02 and
+# 04-03, PJM 04-03 at 0.1 % without a clock: stopped as their gaps crossed 0.3 %, the
+# runs with a cutoff reached the node limit with 0.29-0.30 % against 0.13-0.28 % for
+# the one run). The two B5 weeks the cutoff proves found theirs at 0.26 % and 0.17 %.
 NEAR_GAPS = 3.0
 # ``T`` lies this share of the gap above ``U - gap x basis``, so that an answer proven at
 # ``T`` reports a gap within ``mip_rel_gap`` after rounding

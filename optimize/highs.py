@@ -236,10 +236,10 @@ class StopAtGap:
     returns a lower bound of the optimum proven for it elsewhere (e.g. by probing), or
     None; a bound it returns raises ``bound_usd`` before the incumbent is marked.
     ``below_usd`` (optional): also stop at the first incumbent ``cheaper`` than this: the
-    edge search's rounds (``optimize.edge_search``). With ``below_within``, only at the
-    first interrupt callback where such an incumbent also lies within that relative gap of
-    the larger of ``bound_usd`` and HiGHS's dual bound then (``below_stop``): the MILP at
-    a tight gap (``optimize.cutoff_restart``).
+    edge search's rounds (``optimize.edge_search``). With ``below_within``, only where
+    such an incumbent, at the first interrupt callback after HiGHS found it, also lies
+    within that relative gap of the larger of ``bound_usd`` and HiGHS's dual bound then
+    (``below_stop``): the MILP at a tight gap (``optimize.cutoff_restart``).
 
     HiGHS keeps the interrupt flag a callback set for the next run of the same ``Highs``
     object: a run with any interrupt callback subscribed then stops at its first one (in
@@ -258,6 +258,7 @@ class StopAtGap:
         self.cm, self.bound_usd, self.rel_gap, self.prove = cm, bound_usd, rel_gap, prove
         self.below_usd, self.below_within = below_usd, below_within
         self.latest: tuple[float, float] | None = None  # the latest incumbent, its basis
+        self._fresh = False  # no interrupt callback since the latest incumbent
         self.reached = False
         self.dual_bound_at_below_stop: float | None = None  # HiGHS's, at that callback
         self._last_s = float("inf")  # HiGHS's run clock at the last interrupt callback
@@ -265,7 +266,7 @@ class StopAtGap:
     def mark(self, objective: float, basis_usd: float, solution=None) -> None:
         """Note an incumbent of ``objective`` with gap basis ``basis_usd`` (``solution``,
         its columns, is for a stop that keeps them: ``optimize.probe_beside``)."""
-        self.latest = (objective, basis_usd)
+        self.latest, self._fresh = (objective, basis_usd), True
         if self.bound_usd is not None:
             gap = relative_gap(objective, self.bound_usd, basis_usd)
             self.reached = gap <= self.rel_gap
@@ -285,8 +286,10 @@ class StopAtGap:
 
     def note_callback(self, e) -> None:
         """At an interrupt callback: the stop below ``below_usd`` with ``below_within``
-        reached, where it holds for the latest incumbent at HiGHS's dual bound now."""
-        if self.below_within is not None and self.latest is not None:
+        reached, where it holds for an incumbent found since the last callback, at
+        HiGHS's dual bound now."""
+        fresh, self._fresh = self._fresh, False
+        if self.below_within is not None and fresh:
             dual_bound_usd = float(e.data_out.mip_dual_bound)
             if self.below_stop(*self.latest, dual_bound_usd):
                 self.reached = True

@@ -116,7 +116,8 @@ class HistoryStop(StopAtGap):
         if latest < 0:
             return False
         inc = self.incumbents[latest]
-        if self.below_stop(inc.objective_usd, inc.basis_usd, dual_bound_usd):
+        fresh = call == 0 or self.calls[call - 1][0] != latest  # its first callback
+        if fresh and self.below_stop(inc.objective_usd, inc.basis_usd, dual_bound_usd):
             return True
         if self.bound_usd is None:
             return False

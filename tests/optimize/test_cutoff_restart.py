@@ -9,6 +9,7 @@ Case: the covering MIP of ``test_gap_stop`` (optimum 172 USD), started from a de
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -84,6 +85,34 @@ def test_the_stop_below_a_cost_waits_for_an_incumbent_near_the_bound():
     assert StopAtGap(cm, None, 0.002, below_usd=200.0).below_stop(190.0, 190.0, None)
 
 
+class _Callback:
+    """A HiGHS interrupt callback at run time ``running_time`` with dual bound ``dual``."""
+
+    def __init__(self, running_time: float, dual: float) -> None:
+        self.data_out = SimpleNamespace(running_time=running_time, mip_dual_bound=dual)
+        self.flag = False
+
+    def interrupt(self, value: bool = True) -> None:
+        self.flag = value
+
+
+def test_the_stop_below_a_cost_looks_at_each_incumbent_once():
+    """An incumbent far from the bound when HiGHS finds it does not stop the run later,
+    when the bound has risen under it (that rise is the run's own tree, which a new run
+    would lose); the next incumbent found near the bound does."""
+    _, cm, _, _ = _start(0.002)
+    stop = StopAtGap(cm, None, 0.002, below_usd=200.0, below_within=0.006)
+    stop.mark(190.0, 190.0)
+    first, later = _Callback(0.1, 180.0), _Callback(0.2, 189.9)
+    stop.interrupt(first)
+    stop.interrupt(later)
+    assert not first.flag and not later.flag
+    stop.mark(189.5, 189.5)
+    near = _Callback(0.3, 189.0)
+    stop.interrupt(near)
+    assert near.flag and stop.dual_bound_at_below_stop == 189.0
+
+
 def test_at_one_percent_the_milp_runs_without_a_cutoff(monkeypatch):
     cutoffs = _runs_recorded(monkeypatch)
     _, _, res, _ = _milp_after_start(0.01)
@@ -141,11 +170,23 @@ def test_no_time_left_answers_the_first_runs_incumbent_at_the_time_limit(monkeyp
     assert np.array_equal(cols, x)
 
 
-@pytest.mark.parametrize(("seed", "threads"), [(4, 2), (11, 2), (9, 1), (11, 1)])
-def test_answers_at_a_tight_gap_lie_within_it_of_the_optimum(seed, threads, monkeypatch):
-    """Small random days with a dear demand charge, solved at 0.1 % through the runs with
-    a cutoff (these seeds reach them; with two threads beside the last probe): the bound
-    is at most the optimum plain HiGHS proves, the answer within 0.1 % of it."""
+@pytest.mark.parametrize(
+    ("seed", "demand", "threads", "near_gaps"),
+    [
+        (11, 1500.0, 2, cutoff_restart.NEAR_GAPS),  # the rule as it is
+        (4, 1500.0, 1, 1e6),  # any cheaper incumbent stops the first run
+        (9, 300.0, 1, 1e6),
+        (9, 1500.0, 2, 1e6),
+        (11, 1500.0, 1, 1e6),
+    ],
+)
+def test_answers_at_a_tight_gap_lie_within_it_of_the_optimum(
+    seed, demand, threads, near_gaps, monkeypatch
+):
+    """Small random days solved at 0.1 % through the runs with a cutoff (these cases
+    reach them; with two threads beside the last probe): the bound is at most the optimum
+    plain HiGHS proves, the answer within 0.1 % of it."""
+    monkeypatch.setattr(cutoff_restart, "NEAR_GAPS", near_gaps)
     reached = []
     runs = cutoff_restart.runs_with_cutoff
 
@@ -154,7 +195,7 @@ def test_answers_at_a_tight_gap_lie_within_it_of_the_optimum(seed, threads, monk
         return runs(*args, **kwargs)
 
     monkeypatch.setattr(cutoff_restart, "runs_with_cutoff", counted)
-    problem = random_day(seed, demand=1500.0)
+    problem = random_day(seed, demand=demand)
     _, ref, _, _ = solve_model(problem, SolverOptions(mip_rel_gap=0.0, price_fix_start=False))
     _, res, _, _ = solve_model(problem, SolverOptions(mip_rel_gap=0.001, threads=threads))
     assert reached and ref.status == "optimal" and res.status == "optimal"

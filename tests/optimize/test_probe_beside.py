@@ -92,19 +92,29 @@ def test_the_answer_beside_the_probe_is_the_answer_after_it(rel_gap, bound_usd):
         assert np.array_equal(got_cols, cols), kind.__name__
 
 
-@pytest.mark.parametrize("rel_gap", [0.01, 0.02])
-@pytest.mark.parametrize("bound_usd", [172.0, 166.0, 100.0])
-def test_the_stop_at_a_cheaper_incumbent_beside_the_probe_is_the_one_after_it(rel_gap, bound_usd):
+@pytest.mark.parametrize(
+    ("rel_gap", "bound_usd", "status"),
+    [
+        (0.01, 172.0, milp_from_start.STOPPED_CHEAPER),
+        (0.02, 172.0, milp_from_start.STOPPED_CHEAPER),
+        (0.02, 166.0, milp_from_start.STOPPED_CHEAPER),
+        (0.01, 166.0, "optimal"),  # 176 USD found too far from the bound: run on
+        (0.02, 100.0, "optimal"),
+    ],
+)
+def test_the_stop_at_a_cheaper_incumbent_beside_the_probe_is_the_one_after_it(
+    rel_gap, bound_usd, status
+):
     """At a tight gap the MILP also stops at its first incumbent cheaper than the start
     and near the bound (``optimize.cutoff_restart``): beside the probe, the history gives
-    that stop as the run after the probe makes it."""
+    that stop, or none, as the run after the probe does."""
     below_usd = 5000.0
     figures, cols = _one_after_the_other(rel_gap, bound_usd, below_usd)
     for kind in (_Early, _Late, ProbeBeside):
         (got_figures, got_cols), _ = _beside(rel_gap, bound_usd, kind, below_usd)
         assert got_figures == figures, kind.__name__
         assert np.array_equal(got_cols, cols), kind.__name__
-    assert figures[0] == milp_from_start.STOPPED_CHEAPER  # the stop, not HiGHS's end
+    assert figures[0] == status
 
 
 def test_a_bound_that_arrives_late_stops_the_run_where_it_would_have():
