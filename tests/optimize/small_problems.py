@@ -3,6 +3,8 @@ and checks on what they compile to."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import highspy
 import numpy as np
 
@@ -113,3 +115,15 @@ def random_day(seed: int, demand: float = 300.0) -> Problem:
     ramp and a demand charge of ``demand`` USD/MW."""
     rng = np.random.default_rng(seed)
     return small_problem(n=24, jobs=random_jobs(rng), ramp=14.0, demand=demand)
+
+
+class InterruptEvent:
+    """A HiGHS MIP-interrupt callback's event at run time ``running_time`` (s) with dual
+    bound ``dual_bound`` (USD): ``flag`` holds what ``interrupt`` set."""
+
+    def __init__(self, running_time: float, dual_bound: float) -> None:
+        self.data_out = SimpleNamespace(running_time=running_time, mip_dual_bound=dual_bound)
+        self.flag = False
+
+    def interrupt(self, value: bool = True) -> None:
+        self.flag = value

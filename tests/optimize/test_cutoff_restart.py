@@ -9,7 +9,6 @@ Case: the covering MIP of ``test_gap_stop`` (optimum 172 USD), started from a de
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from optimize import cutoff_restart, milp_from_start
 from optimize.highs import HighsResult, StopAtGap, gap_basis_usd, run_highs
 from optimize.problem import SolverOptions
 from optimize.solving import solve_model
-from tests.optimize.small_problems import random_day
+from tests.optimize.small_problems import InterruptEvent, random_day
 from tests.optimize.test_gap_stop import _start
 
 OPTIMUM_USD = 172.0
@@ -85,17 +84,6 @@ def test_the_stop_below_a_cost_waits_for_an_incumbent_near_the_bound():
     assert StopAtGap(cm, None, 0.002, below_usd=200.0).below_stop(190.0, 190.0, None)
 
 
-class _Callback:
-    """A HiGHS interrupt callback at run time ``running_time`` with dual bound ``dual``."""
-
-    def __init__(self, running_time: float, dual: float) -> None:
-        self.data_out = SimpleNamespace(running_time=running_time, mip_dual_bound=dual)
-        self.flag = False
-
-    def interrupt(self, value: bool = True) -> None:
-        self.flag = value
-
-
 def test_the_stop_below_a_cost_looks_at_each_incumbent_once():
     """An incumbent far from the bound when HiGHS finds it does not stop the run later,
     when the bound has risen under it (that rise is the run's own tree, which a new run
@@ -103,12 +91,12 @@ def test_the_stop_below_a_cost_looks_at_each_incumbent_once():
     _, cm, _, _ = _start(0.002)
     stop = StopAtGap(cm, None, 0.002, below_usd=200.0, below_within=0.006)
     stop.mark(190.0, 190.0)
-    first, later = _Callback(0.1, 180.0), _Callback(0.2, 189.9)
+    first, later = InterruptEvent(0.1, 180.0), InterruptEvent(0.2, 189.9)
     stop.interrupt(first)
     stop.interrupt(later)
     assert not first.flag and not later.flag
     stop.mark(189.5, 189.5)
-    near = _Callback(0.3, 189.0)
+    near = InterruptEvent(0.3, 189.0)
     stop.interrupt(near)
     assert near.flag and stop.dual_bound_at_below_stop == 189.0
 

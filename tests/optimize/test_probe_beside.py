@@ -22,7 +22,7 @@ from optimize.highs import compile_model, new_highs
 from optimize.price_fix import PriceFixResult
 from optimize.probe_beside import HistoryStop, ProbeBeside
 from optimize.problem import SolverOptions
-from tests.optimize.small_problems import random_day
+from tests.optimize.small_problems import InterruptEvent, random_day
 from tests.optimize.test_gap_stop import _cover_model, _start
 
 
@@ -139,15 +139,6 @@ def test_a_probe_that_proves_or_finds_a_schedule_drops_the_run(kind, found):
     assert res == (None, None)
 
 
-class _Event:
-    def __init__(self, running_time: float, dual_bound: float) -> None:
-        self.data_out = SimpleNamespace(running_time=running_time, mip_dual_bound=dual_bound)
-        self.flag = False
-
-    def interrupt(self, value: bool = True) -> None:
-        self.flag = value
-
-
 # a run's callbacks: ("inc", cost) an incumbent (gap basis = its cost), ("call", dual bound)
 RUN = [
     ("call", 150.0),
@@ -185,7 +176,7 @@ def _replay(bound_usd: float, settle_after: int | None, bound_before_usd: float 
         if kind == "inc":
             stop.mark(figure, figure, np.zeros(1))
             continue
-        e = _Event(0.1 * calls[0] + 0.1, figure)
+        e = InterruptEvent(0.1 * calls[0] + 0.1, figure)
         calls[0] += 1
         stop.interrupt(e)
         if e.flag:
