@@ -47,6 +47,7 @@ from optimize.highs import (
     HighsResult,
     StopAtGap,
     cheaper,
+    highest_bound,
     relative_gap,
     run_highs,
     set_start,
@@ -137,7 +138,7 @@ def runs_with_cutoff(
         last = run == MAX_CUTOFF_RUNS - 1
         res, target_usd = _run_with_cutoff(h, cm, rel_gap, answer, bound, shared_time, last)
         solve_s += res.solve_s
-        bound = _larger(bound, None if res.bound is None else min(res.bound, target_usd))
+        bound = highest_bound(bound, None if res.bound is None else min(res.bound, target_usd))
         if res.has_solution and cheaper(res.objective, than_usd=answer.objective_usd):
             values = np.asarray(h.getSolution().col_value, dtype=float)
             answer = Incumbent(res.objective, res.gap_basis, values)
@@ -180,7 +181,3 @@ def _run_with_cutoff(
     if stopped_proven(h, follow, res, rel_gap):
         res.status = "optimal"
     return res, target_usd
-
-
-def _larger(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else max(a, b)

@@ -216,6 +216,12 @@ def cheaper(usd: float, than_usd: float) -> bool:
     return usd < than_usd - 1e-9 * max(1.0, abs(than_usd))
 
 
+def highest_bound(*bounds_usd: float | None) -> float | None:
+    """The highest of ``bounds_usd`` (lower bounds of one model's optimum, USD) that are
+    known; None where none is."""
+    return max((b for b in bounds_usd if b is not None), default=None)
+
+
 def relative_gap(objective: float, bound: float | None, basis_usd: float) -> float:
     """``(objective - bound) / basis_usd``, at least 0 (0 without a bound: an LP)."""
     if bound is None:
@@ -280,9 +286,8 @@ class StopAtGap:
             return False
         if self.below_within is None:
             return True
-        bounds = [b for b in (dual_bound_usd, self.bound_usd) if b is not None]
-        gap = relative_gap(objective, max(bounds, default=None), basis_usd)
-        return bool(bounds) and gap <= self.below_within
+        bound = highest_bound(dual_bound_usd, self.bound_usd)
+        return bound is not None and relative_gap(objective, bound, basis_usd) <= self.below_within
 
     def note_callback(self, e) -> None:
         """At an interrupt callback: the stop below ``below_usd`` with ``below_within``

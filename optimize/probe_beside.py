@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimize.highs import CompiledModel, StopAtGap, relative_gap
+from optimize.highs import CompiledModel, StopAtGap, highest_bound, relative_gap
 from optimize.on_thread import OnThread
 
 
@@ -104,8 +104,7 @@ class HistoryStop(StopAtGap):
             if probe.proven or probe.values is not None:
                 self.dropped = True
             else:
-                bounds = [b for b in (self.bound_usd, start.bound_usd) if b is not None]
-                self.bound_usd = max(bounds, default=None)
+                self.bound_usd = highest_bound(self.bound_usd, start.bound_usd)
                 self.stop_at = next((c for c in range(len(self.calls)) if self._stops(c)), None)
         return outcome
 

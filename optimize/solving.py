@@ -30,6 +30,7 @@ from optimize.highs import (
     HighsResult,
     compile_model,
     gap_basis_usd,
+    highest_bound,
     load_solution,
     load_values,
     make_highs,
@@ -521,8 +522,8 @@ def _cheaper_start(pf: PriceFixResult, seed: PriceFixResult) -> PriceFixResult:
     its bound where it has a higher one (each is a bound of the same model: the restart's
     edge search raises one by probing its incumbents)."""
     seconds = pf.seconds + seed.seconds
-    bounds = [b for b in (pf.bound_usd, seed.bound_usd) if b is not None]
-    out = dataclasses.replace(pf, seconds=seconds, bound_usd=max(bounds, default=None))
+    bound_usd = highest_bound(pf.bound_usd, seed.bound_usd)
+    out = dataclasses.replace(pf, seconds=seconds, bound_usd=bound_usd)
     if seed.values is None or (pf.values is not None and pf.objective_usd <= seed.objective_usd):
         return out
     return dataclasses.replace(out, values=seed.values, objective_usd=seed.objective_usd)
