@@ -15,7 +15,14 @@ import numpy as np
 
 from optimize import cutoff_restart
 from optimize.callbacks import subscribed
-from optimize.highs import CompiledModel, HighsResult, cheaper, relative_gap, run_highs, set_start
+from optimize.highs import (
+    CompiledModel,
+    HighsResult,
+    StopAtGap,
+    relative_gap,
+    run_highs,
+    set_start,
+)
 from optimize.incumbent_gap import AbsGapOfIncumbent, stopped_proven
 from optimize.probe_beside import HistoryStop, ProbeBeside
 from optimize.problem import SolverOptions
@@ -50,8 +57,9 @@ def run_to_gap(
     spent_s = 0.0
     stop = None if beside is None else HistoryStop(cm, pf.bound_usd, rel_gap, beside)
     follow = AbsGapOfIncumbent(h, cm, rel_gap, abs_gap0, pf.bound_usd, stop)
-    follow.stop.below_usd = below_usd
-    follow.stop.below_within = cutoff_restart.below_within(rel_gap)
+    if below_usd is not None:
+        follow.stop.below_usd = below_usd
+        follow.stop.below_within = cutoff_restart.below_within(rel_gap)
     with subscribed(h, (h.cbMipImprovingSolution, follow), (h.cbMipInterrupt, follow.interrupt)):
         for _ in range(3):
             if basis is not None:
@@ -66,7 +74,7 @@ def run_to_gap(
             _count_bound(res, follow.stop.bound_usd)
             if stopped_proven(h, follow, res, rel_gap):
                 res.status = "optimal"
-            elif _stopped_cheaper(h, res, below_usd):
+            elif _stopped_cheaper(h, follow.stop):
                 # HiGHS's dual bound at the stop's callback, as the history records it
                 res.status, res.bound = STOPPED_CHEAPER, follow.stop.dual_bound_at_below_stop
                 _count_bound(res, follow.stop.bound_usd)
@@ -78,10 +86,10 @@ def run_to_gap(
         return res, None
 
 
-def _stopped_cheaper(h, res: HighsResult, below_usd: float | None) -> bool:
-    """Whether the stop at an incumbent cheaper than ``below_usd`` interrupted HiGHS."""
+def _stopped_cheaper(h, stop: StopAtGap) -> bool:
+    """Whether ``stop``'s stop below its ``below_usd`` interrupted HiGHS."""
     interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
-    return interrupted and below_usd is not None and cheaper(res.objective, than_usd=below_usd)
+    return interrupted and stop.dual_bound_at_below_stop is not None
 
 
 def _count_bound(res: HighsResult, bound_usd: float | None) -> None:
