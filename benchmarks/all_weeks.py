@@ -485,12 +485,18 @@ def print_distributions(rows: list[dict], regions: list[str]) -> None:
             )
 
 
+def loose_counts(loose: list[dict]) -> tuple[int, int]:
+    """Of 1 % runs ``loose``: how many proved 1 % within the goal's time, and how many
+    stopped short of 1 %."""
+    ok = sum(1 for r in loose if r["reached"] and r["solve_s"] <= GOAL_LOOSE_MAX_S)
+    return ok, sum(1 for r in loose if not r["reached"])
+
+
 def print_loose_goals(loose: list[dict], failed: int) -> None:
     """Max and median time to a proven 1 %; a run stopped short of 1 % (a safety limit or
     an error) makes its time, and so the figure, a lower bound (">=")."""
     times = [r["solve_s"] for r in loose]
-    short_n = sum(1 for r in loose if not r["reached"])
-    ok = sum(1 for r in loose if r["reached"] and r["solve_s"] <= GOAL_LOOSE_MAX_S)
+    ok, short_n = loose_counts(loose)
     ge = ">= " if short_n else ""
     print(
         f"every week within 1 % in <= {GOAL_LOOSE_MAX_S:g} s: max {ge}{max(times):.2f} s "
@@ -510,8 +516,7 @@ def print_tuned_split(loose: list[dict]) -> None:
     if not tuned or not others:
         return
     for label, sel in (f"tuned on (weeks 0, {TUNED_EVERY}, ...)", tuned), ("the others", others):
-        ok = sum(1 for r in sel if r["reached"] and r["solve_s"] <= GOAL_LOOSE_MAX_S)
-        short_n = sum(1 for r in sel if not r["reached"])
+        ok, short_n = loose_counts(sel)
         print(
             f"  {label}: {ok} of {len(sel)} within 1 % in <= {GOAL_LOOSE_MAX_S:g} s, "
             f"{short_n} short of 1 %, {sum(r['solve_s'] for r in sel):.1f} s of solve"
