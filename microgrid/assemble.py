@@ -237,6 +237,7 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         edge_search_steps=s.edge_search_steps,
         probe_limit=s.probe_limit,
         peak_cap_restart=s.peak_cap_restart,
+        peak_split=s.peak_split,
     )
 
 

@@ -50,6 +50,10 @@ class Solver(Strict):
     # "milp": a start the probe does not prove is rebuilt by price-fix with the demand-charge
     # peaks held at the LP relaxation's while the jobs are fixed (optimize/peak_cap.py)
     peak_cap_restart: bool = True
+    # "milp": a start still not proven after that gets two HiGHS runs, one each side
+    # of its demand-charge peak halfway to the LP relaxation's, at gaps above 0.2 %
+    # (optimize/peak_split.py)
+    peak_split: bool = True
     # HiGHS's threads. From 2 its branch and bound searches with several workers in rounds
     # synchronised in a fixed order, so the answer depends on this number, not on the
     # machine's cores or load, and a rolling run builds its next window, a start's

@@ -400,6 +400,10 @@ class SolverOptions:
     # at the node limit); the full-month sample's median 6.0 s against 8.4 s
     # (docs/model_jobs_history.md)
     peak_cap_restart: bool = True
+    # a start still not proven after the restarts and the pairs: HiGHS's MILP on each side
+    # of its demand-charge peak halfway to the LP's, the start's target as cutoff
+    # (``optimize.peak_split``; side by side with two threads; gaps above 0.2 % only)
+    peak_split: bool = True
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
 

@@ -49,6 +49,7 @@ from optimize.peak_cap import (
     restart_enough,
     restart_wanted,
 )
+from optimize.peak_split import SPLIT_MIN_GAP, peak_split
 from optimize.price_fix import PriceFixResult, job_columns, price_fix, seeded_schedule
 from optimize.probe_beside import ProbeBeside
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
@@ -139,7 +140,10 @@ def solve_compiled(
     if start_on:
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":
-        pf, answer = _last_probe(h, cm, m, options, *_improve_start(h, cm, m, options, pf))
+        pf, search = _improve_start(h, cm, m, options, pf)
+        pf, answer = _split_on_peak(h, cm, m, options, pf)
+        if answer is None:
+            pf, answer = _last_probe(h, cm, m, options, pf, search)
         if answer is not None:
             return answer
     basis = None
@@ -232,6 +236,21 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
         return pf, answer
     after = beside.outcome()[0]  # its own time and the MILP's dropped work
     return dataclasses.replace(after, seconds=pf.seconds + time.perf_counter() - t0), None
+
+
+def _split_on_peak(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
+    """The start split on its demand-charge peak (``optimize.peak_split``) where it is not
+    proven within ``mip_rel_gap`` (``SolverOptions.peak_split``; gaps above
+    ``SPLIT_MIN_GAP``): the start after the split and, where that proves it, the answer
+    with its columns (else None)."""
+    gap = _proven_gap(cm, pf)
+    wanted = options.peak_split and options.mip_rel_gap > SPLIT_MIN_GAP
+    if not wanted or gap is None or gap <= options.mip_rel_gap:
+        return pf, None
+    after, answer = peak_split(h, cm, m, options, pf)
+    if after is not pf:
+        _report_start("peak split", cm, after, after.seconds - pf.seconds)
+    return after, None if answer is None else (answer, after.values)
 
 
 def _probe_beside_wanted(options: SolverOptions) -> bool:

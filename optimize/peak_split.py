@@ -1,0 +1,215 @@
+"""The start's proof split on a demand-charge peak: two HiGHS MILPs from the start, one with
+the peak at most ``θ*``, one with it at least ``θ*``, each with the start's target as its
+cutoff, run side by side.
+
+Why. Where the demand charge is billed for the whole month, the LP relaxation holds the
+import flat under a peak no schedule reaches ("Where the remaining gap is",
+docs/model_jobs.md), and HiGHS's MILP closes the last tenths of a per cent of that gap
+slowly: on full-month PJM 2023-03-06 a run from the start with the start's target as its
+cutoff takes 30.2 s and 251 nodes. Split on the peak halfway between the LP's and the
+start's, each half is proven at its root: the half above in 1.8 s (the demand charge alone
+lifts its LP), the half below in 8.5 s (the cap and the cutoff leave the energy no room).
+The same on full-month ERCOT 2023-02-13 (34.8 s whole; 8.9 and 7.1 s), CAISO 2023-07-24
+(23.0 s; 8.0 and 0.6 s) and CAISO 2023-09-04 (10.2 s; 6.5 and 0.4 s at a third of the
+way; docs/model_jobs_history.md, forty-ninth session). HiGHS never branches on the peak:
+it is a continuous column.
+
+Equations. With ``θ_LP`` and ``θ_s`` the chosen charge's peak (MW) in the LP relaxation
+and in the start ``s`` (cost ``U``, gap basis ``B``), ``θ* = θ_LP + SPLIT_SHARE ·
+(θ_s − θ_LP)`` and the target ``T = U − (1 − ε) · gap · B`` (``cutoff_target_usd``):
+- below: the model with ``θ ≤ θ*``, HiGHS's cutoff (``objective_bound``) at ``T``;
+- above: the model with ``θ ≥ θ*``, the same cutoff, the start as its MIP start.
+Each half runs until its own incumbent is within the gap of its bound
+(``AbsGapOfIncumbent``), or its node limit (``SPLIT_NODES``).
+
+Why the bound is valid. Every schedule has ``θ ≤ θ*`` or ``θ ≥ θ*``, so it lies in a half.
+A half's run with cutoff ``T`` keeps every node whose bound is below ``T`` until it is
+explored or pruned by an incumbent, so ``min(L, T)`` bounds every schedule in it, ``L``
+HiGHS's dual bound at the end whatever the status (``optimize.cutoff_restart``); a half
+found infeasible under the cutoff has none below ``T``. The model's bound is the smaller of
+the two halves' (and never below the bound proven before). The answer is the cheapest of the
+start and the halves' incumbents; where its gap is not within ``mip_rel_gap``, the solve
+goes on as without the split, from that schedule and that bound.
+
+Deterministic: each half is a HiGHS run of its own with its inputs fixed before it starts,
+and the answer is taken after both have ended, whichever ends first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimize.callbacks import subscribed
+from optimize.cutoff_restart import cutoff_target_usd
+from optimize.highs import (
+    CompiledModel,
+    HighsResult,
+    cheaper,
+    gap_basis_usd,
+    relative_gap,
+    run_highs,
+    second_highs,
+    set_start,
+)
+from optimize.incumbent_gap import AbsGapOfIncumbent
+from optimize.on_thread import OnThread
+from optimize.peak_cap import peak_columns
+from optimize.price_fix import PriceFixResult
+from optimize.probe_beside import Incumbent
+from optimize.problem import SolverOptions
+
+# θ* lies this share of the way from the LP relaxation's peak to the start's
+SPLIT_SHARE = 0.5
+# HiGHS nodes each half may take; a half still open there leaves its bound to the MILP
+# after it (both halves of the weeks measured were proven at their roots)
+SPLIT_NODES = 200
+# the least rise of the peak from the LP to the start (MW) worth a split
+MIN_RISE_MW = 1e-3
+# the split runs only for gaps above this: at 0.1 % a half seldom ends proven within its
+# nodes, and the halves took the time the steps after need (pro-rated weeks 0, 13, 26 and
+# 39 within 0.1 % in 60 s: 1 of 12 with the split, 5 of 12 without; forty-ninth session)
+SPLIT_MIN_GAP = 0.002
+# Each half has the start (its target as cutoff) and wants a proof, not a schedule: HiGHS's
+# root sub-MIP heuristics took most of a half's time (full-month ERCOT 2023-05-01, the half
+# below: 12.9 of 15.9 s) and found nothing under the cutoff; without them 2.5 s, the same
+# bound (docs/model_jobs_history.md, forty-ninth session)
+HALF_HEURISTICS_OFF = (
+    ("mip_heuristic_effort", 0.0),
+    ("mip_heuristic_run_rins", False),
+    ("mip_heuristic_run_rens", False),
+    ("mip_heuristic_run_root_reduced_cost", False),
+    ("mip_heuristic_run_feasibility_jump", False),
+)
+
+
+@dataclass(frozen=True)
+class Half:
+    """One half's run: its bound (USD, valid for every schedule in it), its cheapest
+    schedule below the start (None: none) and its seconds."""
+
+    bound_usd: float
+    incumbent: Incumbent | None
+    seconds: float
+
+
+def split_point(m, cm: CompiledModel, pf: PriceFixResult) -> tuple[int, float] | None:
+    """The peak column to split on and ``θ*`` (MW): of the charges whose peak costs
+    something, the one whose rise from the LP relaxation to the start costs most. None
+    where no peak rose (or without the LP's values)."""
+    if pf.values is None or pf.lp_values is None:
+        return None
+    cols = peak_columns(m, cm)
+    rise = np.asarray(pf.values)[cols] - np.asarray(pf.lp_values)[cols]
+    worth = np.where(rise > MIN_RISE_MW, rise * np.asarray(cm.col_cost)[cols], 0.0)
+    if not len(cols) or worth.max() <= 0.0:
+        return None
+    k = int(np.argmax(worth))
+    return int(cols[k]), float(pf.lp_values[cols[k]] + SPLIT_SHARE * rise[k])
+
+
+def peak_split(
+    h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult
+) -> tuple[PriceFixResult, HighsResult | None]:
+    """The start ``pf`` (not proven within ``mip_rel_gap``) split on its peak and both
+    halves run (side by side with two threads). Returns the start after the split (the
+    cheapest schedule found, the bound raised: its time added) and, where that start is
+    proven within the gap, the answer; ``(pf, None)`` where no peak is worth a split."""
+    point = split_point(m, cm, pf)
+    if point is None:
+        return pf, None
+    t0 = time.perf_counter()
+    col, theta = point
+    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    start = Incumbent(pf.objective_usd, basis, np.asarray(pf.values, dtype=float))
+    target = cutoff_target_usd(start, options.mip_rel_gap)
+    if options.time_limit_s is not None:  # the steps before and the halves share the limit
+        h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
+    above = (h, cm, col, (theta, np.inf), target, start, options)
+    below = (h, cm, col, (0.0, theta), target, None, options)
+    try:
+        halves = _run_both(below, above, options.second_thread)
+    finally:
+        if options.time_limit_s is not None:
+            h.setOptionValue("time_limit", float(options.time_limit_s))
+    return _after_split(cm, options, pf, start, halves, time.perf_counter() - t0)
+
+
+def _run_both(below: tuple, above: tuple, side_by_side: bool) -> tuple[Half, Half]:
+    """Both halves' runs: the one below on a second thread where ``side_by_side``. Each
+    ``Highs`` is made on the caller's thread (``second_highs``)."""
+    h_below, h_above = _half_highs(*below[:4]), _half_highs(*above[:4])
+    if not side_by_side:
+        return _run_half(h_below, *below[1:]), _run_half(h_above, *above[1:])
+    beside = OnThread(lambda: _run_half(h_below, *below[1:]), "peak-split")
+    try:
+        other = _run_half(h_above, *above[1:])
+    finally:
+        beside.wait()
+    return beside.outcome(), other
+
+
+def _half_highs(h, cm: CompiledModel, col: int, bounds: tuple[float, float]):
+    """A ``Highs`` of ``h``'s model and options with column ``col`` in ``bounds``."""
+    lo, hi = bounds
+    half = second_highs(h, cm)  # h's options, its time limit what the steps before left
+    half.changeColBounds(col, max(lo, float(cm.col_lower[col])), min(hi, float(cm.col_upper[col])))
+    half.setOptionValue("mip_max_nodes", SPLIT_NODES)
+    for name, value in HALF_HEURISTICS_OFF:
+        half.setOptionValue(name, value)
+    return half
+
+
+def _run_half(half, cm: CompiledModel, col: int, bounds, target_usd: float, start, options) -> Half:
+    """One half run with the cutoff at ``target_usd`` (from ``start`` where given) until its
+    incumbent is within the gap of its bound; see the module docstring for its bound."""
+    rel_gap = options.mip_rel_gap
+    half.setOptionValue("objective_bound", target_usd)
+    if start is not None:
+        set_start(half, start.values)
+    follow = AbsGapOfIncumbent(half, cm, rel_gap, 0.0, None)
+    events = ((half.cbMipImprovingSolution, follow), (half.cbMipInterrupt, follow.interrupt))
+    with subscribed(half, *events):
+        res = run_highs(half, True, cm)
+    no_bound = res.bound is None or np.isnan(res.bound)  # e.g. infeasible under the cutoff
+    bound = target_usd if no_bound else min(res.bound, target_usd)
+    found = None
+    if res.has_solution and cheaper(res.objective, than_usd=target_usd):
+        values = np.asarray(half.getSolution().col_value, dtype=float)
+        found = Incumbent(res.objective, res.gap_basis, values)
+    return Half(bound, found, res.solve_s)
+
+
+def _after_split(
+    cm: CompiledModel,
+    options: SolverOptions,
+    pf: PriceFixResult,
+    start: Incumbent,
+    halves: tuple[Half, Half],
+    seconds: float,
+) -> tuple[PriceFixResult, HighsResult | None]:
+    """The start after both halves: the cheapest schedule, the bound the smaller of the
+    halves' (never below ``pf``'s), and the answer where that is within the gap."""
+    bound = min(half.bound_usd for half in halves)
+    if pf.bound_usd is not None:
+        bound = max(bound, pf.bound_usd)
+    best = min(
+        [start] + [x.incumbent for x in halves if x.incumbent is not None],
+        key=lambda x: x.objective_usd,
+    )
+    after = dataclasses.replace(
+        pf,
+        values=best.values,
+        objective_usd=best.objective_usd,
+        bound_usd=bound,
+        seconds=pf.seconds + seconds,
+    )
+    gap = relative_gap(best.objective_usd, bound, best.basis_usd)
+    if gap > options.mip_rel_gap:
+        return after, None
+    answer = HighsResult("optimal", best.objective_usd, gap, True, after.seconds, bound)
+    answer.gap_basis = best.basis_usd
+    return after, answer
