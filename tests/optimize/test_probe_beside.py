@@ -230,6 +230,11 @@ def _pool_of_one_after():
     new_highs(threads=1)
 
 
+# two threads, the peak split (step 5b) off: on these days it proves the start before
+# the last probe, and these tests are of the probe beside the MILP
+BESIDE_OPTIONS = SolverOptions(threads=2, peak_split=False)
+
+
 @pytest.mark.usefixtures("_pool_of_one_after")
 @pytest.mark.parametrize(
     ("seed", "ending"), [(8, "dropped"), (10, "dropped"), (0, "own"), (4, "own")]
@@ -256,7 +261,7 @@ def test_a_two_thread_solve_is_the_same_whenever_the_probe_ends(monkeypatch, see
         beside = kind is not None
         monkeypatch.setattr(solving, "_probe_beside_wanted", lambda options, b=beside: b)
         monkeypatch.setattr(solving, "ProbeBeside", kind)
-        d = solving.solve(random_day(seed, demand=1000.0), SolverOptions(threads=2))
+        d = solving.solve(random_day(seed, demand=1000.0), BESIDE_OPTIONS)
         figures = (d.status, d.objective_usd, d.bound_usd, d.mip_gap)
         answers.append((figures, {k: v.tolist() for k, v in d.series.items()}))
     assert all(answer == answers[0] for answer in answers[1:])
@@ -298,7 +303,7 @@ def test_a_ctrl_c_in_the_milp_stops_the_probe_beside_it(monkeypatch):
     monkeypatch.setattr(solving, "ProbeBeside", _Recorded)
     monkeypatch.setattr(solving, "milp_after_start", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        solving.solve(random_day(0, demand=1000.0), SolverOptions(threads=2))
+        solving.solve(random_day(0, demand=1000.0), BESIDE_OPTIONS)
     assert len(started) == 1
     started[0]._thread.join(timeout=2)
     assert not started[0]._thread.is_alive()
