@@ -402,8 +402,10 @@ class SolverOptions:
     peak_cap_restart: bool = True
     # a start still not proven after the restarts and the pairs: HiGHS's MILP on each side
     # of its demand-charge peak halfway to the LP's, the start's target as cutoff
-    # (``optimize.peak_split``; side by side with two threads; gaps above 0.2 % only)
-    peak_split: bool = True
+    # (``optimize.peak_split``; side by side with two threads; gaps above 0.2 % only). Off:
+    # full-month B5 1,152 s of solve against 1,249 s, but R1's Pareto front 39 -> 59 s
+    # where the halves are not proven (docs/model_jobs_history.md, forty-ninth session)
+    peak_split: bool = False
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
 
