@@ -38,7 +38,9 @@ and the answer is taken after both have ended, whichever ends first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,10 +49,9 @@ from optimize.callbacks import subscribed
 from optimize.cutoff_restart import cutoff_target_usd
 from optimize.highs import (
     CompiledModel,
-    HighsResult,
     cheaper,
     gap_basis_usd,
-    relative_gap,
+    highest_bound,
     run_highs,
     second_highs,
     set_start,
@@ -88,12 +89,11 @@ HALF_HEURISTICS_OFF = (
 
 @dataclass(frozen=True)
 class Half:
-    """One half's run: its bound (USD, valid for every schedule in it), its cheapest
-    schedule below the start (None: none) and its seconds."""
+    """One half's run: its bound (USD, valid for every schedule in it) and its cheapest
+    schedule below the target (None: none)."""
 
     bound_usd: float
     incumbent: Incumbent | None
-    seconds: float
 
 
 def split_point(m, cm: CompiledModel, pf: PriceFixResult) -> tuple[int, float] | None:
@@ -111,62 +111,66 @@ def split_point(m, cm: CompiledModel, pf: PriceFixResult) -> tuple[int, float] |
     return int(cols[k]), float(pf.lp_values[cols[k]] + SPLIT_SHARE * rise[k])
 
 
-def peak_split(
-    h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult
-) -> tuple[PriceFixResult, HighsResult | None]:
+def peak_split(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
     """The start ``pf`` (not proven within ``mip_rel_gap``) split on its peak and both
-    halves run (side by side with two threads). Returns the start after the split (the
-    cheapest schedule found, the bound raised: its time added) and, where that start is
-    proven within the gap, the answer; ``(pf, None)`` where no peak is worth a split."""
+    halves run (side by side with two threads): the start after the split (the cheapest
+    schedule found, the bound raised, its time added), ``pf`` where no peak is worth a
+    split. A start it proves is the answer as any proven start is (``optimize.solving``)."""
     point = split_point(m, cm, pf)
     if point is None:
-        return pf, None
+        return pf
     t0 = time.perf_counter()
-    col, theta = point
     basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
     start = Incumbent(pf.objective_usd, basis, np.asarray(pf.values, dtype=float))
     target = cutoff_target_usd(start, options.mip_rel_gap)
-    if options.time_limit_s is not None:  # the steps before and the halves share the limit
-        h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
-    above = (h, cm, col, (theta, np.inf), target, start, options)
-    below = (h, cm, col, (0.0, theta), target, None, options)
-    try:
-        halves = _run_both(below, above, options.second_thread)
-    finally:
-        if options.time_limit_s is not None:
-            h.setOptionValue("time_limit", float(options.time_limit_s))
-    return _after_split(cm, options, pf, start, halves, time.perf_counter() - t0)
+    limit_s = options.time_limit_s  # the steps before and the halves share the limit
+    limit_s = None if limit_s is None else max(1.0, limit_s - pf.seconds)
+    halves = _halves(h, cm, point, target, start, options.mip_rel_gap, limit_s)
+    return _after_split(pf, start, _run_both(halves, options.second_thread), t0)
 
 
-def _run_both(below: tuple, above: tuple, side_by_side: bool) -> tuple[Half, Half]:
-    """Both halves' runs: the one below on a second thread where ``side_by_side``. Each
-    ``Highs`` is made on the caller's thread (``second_highs``)."""
-    h_below, h_above = _half_highs(*below[:4]), _half_highs(*above[:4])
+def _halves(h, cm: CompiledModel, point, target_usd: float, start, rel_gap: float, limit_s):
+    """The runs of the half below ``θ*`` and of the half above (from ``start``), each on a
+    ``Highs`` of its own made here, on the caller's thread (``second_highs``)."""
+    col, theta = point
+    below = _half_highs(h, cm, col, (0.0, theta), limit_s)
+    above = _half_highs(h, cm, col, (theta, np.inf), limit_s)
+    return (
+        functools.partial(_run_half, below, cm, target_usd, None, rel_gap),
+        functools.partial(_run_half, above, cm, target_usd, start, rel_gap),
+    )
+
+
+def _run_both(halves: tuple[Callable[[], Half], Callable[[], Half]], side_by_side: bool):
+    """Both halves' runs: the one below on a second thread where ``side_by_side``."""
+    below, above = halves
     if not side_by_side:
-        return _run_half(h_below, *below[1:]), _run_half(h_above, *above[1:])
-    beside = OnThread(lambda: _run_half(h_below, *below[1:]), "peak-split")
+        return below(), above()
+    beside = OnThread(below, "peak-split")
     try:
-        other = _run_half(h_above, *above[1:])
+        other = above()
     finally:
         beside.wait()
     return beside.outcome(), other
 
 
-def _half_highs(h, cm: CompiledModel, col: int, bounds: tuple[float, float]):
-    """A ``Highs`` of ``h``'s model and options with column ``col`` in ``bounds``."""
+def _half_highs(h, cm: CompiledModel, col: int, bounds: tuple[float, float], limit_s):
+    """A ``Highs`` of ``h``'s model and options with column ``col`` in ``bounds``, at most
+    ``SPLIT_NODES`` nodes and ``limit_s`` seconds (None: ``h``'s limit)."""
     lo, hi = bounds
-    half = second_highs(h, cm)  # h's options, its time limit what the steps before left
+    half = second_highs(h, cm)
     half.changeColBounds(col, max(lo, float(cm.col_lower[col])), min(hi, float(cm.col_upper[col])))
     half.setOptionValue("mip_max_nodes", SPLIT_NODES)
+    if limit_s is not None:
+        half.setOptionValue("time_limit", float(limit_s))
     for name, value in HALF_HEURISTICS_OFF:
         half.setOptionValue(name, value)
     return half
 
 
-def _run_half(half, cm: CompiledModel, col: int, bounds, target_usd: float, start, options) -> Half:
+def _run_half(half, cm: CompiledModel, target_usd: float, start, rel_gap: float) -> Half:
     """One half run with the cutoff at ``target_usd`` (from ``start`` where given) until its
-    incumbent is within the gap of its bound; see the module docstring for its bound."""
-    rel_gap = options.mip_rel_gap
+    incumbent is within ``rel_gap`` of its bound; see the module docstring for its bound."""
     half.setOptionValue("objective_bound", target_usd)
     if start is not None:
         set_start(half, start.values)
@@ -180,36 +184,19 @@ def _run_half(half, cm: CompiledModel, col: int, bounds, target_usd: float, star
     if res.has_solution and cheaper(res.objective, than_usd=target_usd):
         values = np.asarray(half.getSolution().col_value, dtype=float)
         found = Incumbent(res.objective, res.gap_basis, values)
-    return Half(bound, found, res.solve_s)
+    return Half(bound, found)
 
 
-def _after_split(
-    cm: CompiledModel,
-    options: SolverOptions,
-    pf: PriceFixResult,
-    start: Incumbent,
-    halves: tuple[Half, Half],
-    seconds: float,
-) -> tuple[PriceFixResult, HighsResult | None]:
-    """The start after both halves: the cheapest schedule, the bound the smaller of the
-    halves' (never below ``pf``'s), and the answer where that is within the gap."""
-    bound = min(half.bound_usd for half in halves)
-    if pf.bound_usd is not None:
-        bound = max(bound, pf.bound_usd)
-    best = min(
-        [start] + [x.incumbent for x in halves if x.incumbent is not None],
-        key=lambda x: x.objective_usd,
-    )
-    after = dataclasses.replace(
+def _after_split(pf: PriceFixResult, start: Incumbent, halves: tuple[Half, Half], t0: float):
+    """The start after both halves: the cheapest schedule, and the bound the smaller of
+    the halves' (never below ``pf``'s); the time since ``t0`` added."""
+    bound = highest_bound(min(half.bound_usd for half in halves), pf.bound_usd)
+    found = [half.incumbent for half in halves if half.incumbent is not None]
+    best = min([start, *found], key=lambda x: x.objective_usd)
+    return dataclasses.replace(
         pf,
         values=best.values,
         objective_usd=best.objective_usd,
         bound_usd=bound,
-        seconds=pf.seconds + seconds,
+        seconds=pf.seconds + time.perf_counter() - t0,
     )
-    gap = relative_gap(best.objective_usd, bound, best.basis_usd)
-    if gap > options.mip_rel_gap:
-        return after, None
-    answer = HighsResult("optimal", best.objective_usd, gap, True, after.seconds, bound)
-    answer.gap_basis = best.basis_usd
-    return after, answer

@@ -141,9 +141,8 @@ def solve_compiled(
         pf = _cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":
         pf, search = _improve_start(h, cm, m, options, pf)
-        pf, answer = _split_on_peak(h, cm, m, options, pf)
-        if answer is None:
-            pf, answer = _last_probe(h, cm, m, options, pf, search)
+        pf = _split_on_peak(h, cm, m, options, pf)
+        pf, answer = _last_probe(h, cm, m, options, pf, search)
         if answer is not None:
             return answer
     basis = None
@@ -241,16 +240,16 @@ def _last_probe(h, cm: CompiledModel, m, options: SolverOptions, pf, search):
 def _split_on_peak(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
     """The start split on its demand-charge peak (``optimize.peak_split``) where it is not
     proven within ``mip_rel_gap`` (``SolverOptions.peak_split``; gaps above
-    ``SPLIT_MIN_GAP``): the start after the split and, where that proves it, the answer
-    with its columns (else None)."""
+    ``SPLIT_MIN_GAP``): the start after the split. One it proves passes through the last
+    probe and is the answer, as any proven start is."""
     gap = _proven_gap(cm, pf)
     wanted = options.peak_split and options.mip_rel_gap > SPLIT_MIN_GAP
     if not wanted or gap is None or gap <= options.mip_rel_gap:
-        return pf, None
-    after, answer = peak_split(h, cm, m, options, pf)
+        return pf
+    after = peak_split(h, cm, m, options, pf)
     if after is not pf:
         _report_start("peak split", cm, after, after.seconds - pf.seconds)
-    return after, None if answer is None else (answer, after.values)
+    return after
 
 
 def _probe_beside_wanted(options: SolverOptions) -> bool:

@@ -16,7 +16,7 @@ import pytest
 
 from optimize import peak_split as split
 from optimize import solving
-from optimize.highs import compile_model, make_highs, run_highs
+from optimize.highs import compile_model, gap_basis_usd, make_highs, relative_gap, run_highs
 from optimize.model import build_model
 from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
@@ -58,16 +58,16 @@ def test_the_bound_after_the_split_is_below_the_optimum_and_the_schedule_feasibl
         if split.split_point(m, cm, pf) is None:
             continue
         split_cases += 1
-        after, answer = split.peak_split(h, cm, m, _options(rel_gap), pf)
+        after = split.peak_split(h, cm, m, _options(rel_gap), pf)
         optimum = _optimum_usd(seed)
         assert after.bound_usd <= optimum + TOL_USD
         assert after.bound_usd >= pf.bound_usd
         assert after.objective_usd <= pf.objective_usd
         assert_satisfies_every_row(cm, after.values)
         assert float(cm.col_cost @ after.values + cm.offset) == pytest.approx(after.objective_usd)
-        if answer is not None:
-            assert answer.mip_gap <= rel_gap
-            assert answer.objective <= optimum + rel_gap * answer.gap_basis + TOL_USD
+        basis = gap_basis_usd(cm, after.values, after.objective_usd)
+        if relative_gap(after.objective_usd, after.bound_usd, basis) <= rel_gap:  # proven
+            assert after.objective_usd <= optimum + rel_gap * basis + TOL_USD
     assert split_cases >= len(SEEDS) // 2  # the LP's peak lies below the start's on most
 
 
@@ -81,22 +81,20 @@ def test_each_half_bounds_every_schedule_in_it():
         start = split.Incumbent(pf.objective_usd, pf.objective_usd, np.asarray(pf.values))
         target = pf.objective_usd - 0.01 * pf.objective_usd
         for lo, hi, given in ((0.0, theta, None), (theta, np.inf, start)):
-            half = split._half_highs(h, cm, col, (lo, hi))
-            got = split._run_half(half, cm, col, (lo, hi), target, given, _options(1e-2))
+            half = split._half_highs(h, cm, col, (lo, hi), None)
+            got = split._run_half(half, cm, target, given, 1e-2)
             assert got.bound_usd <= target
             assert got.bound_usd <= _optimum_usd(seed, col, lo, hi) + TOL_USD
 
 
 def test_the_halves_side_by_side_give_what_they_give_one_after_the_other():
     m, cm, h, pf = next(c for c in map(_case, SEEDS) if split.split_point(*c[0:2], c[3]))
-    col, theta = split.split_point(m, cm, pf)
-    options = _options(1e-3)
+    point = split.split_point(m, cm, pf)
     start = split.Incumbent(pf.objective_usd, pf.objective_usd, np.asarray(pf.values))
     target = pf.objective_usd * (1 - 1e-3)
-    below = (h, cm, col, (0.0, theta), target, None, options)
-    above = (h, cm, col, (theta, np.inf), target, start, options)
-    apart = split._run_both(below, above, side_by_side=False)
-    beside = split._run_both(below, above, side_by_side=True)
+    runs = (h, cm, point, target, start, 1e-3, None)
+    apart = split._run_both(split._halves(*runs), side_by_side=False)
+    beside = split._run_both(split._halves(*runs), side_by_side=True)
     for a, b in zip(apart, beside, strict=True):
         assert a.bound_usd == b.bound_usd
         assert (a.incumbent is None) == (b.incumbent is None)
