@@ -51,9 +51,9 @@ class Solver(Strict):
     # peaks held at the LP relaxation's while the jobs are fixed (optimize/peak_cap.py)
     peak_cap_restart: bool = True
     # "milp": a start still not proven after that gets two HiGHS runs, one each side
-    # of its demand-charge peak halfway to the LP relaxation's, at gaps above 0.2 %
-    # (optimize/peak_split.py; off: it slows R1's Pareto front by half, docs/model_jobs.md)
-    peak_split: bool = False
+    # of its demand-charge peak halfway to the LP relaxation's, at gaps above 0.2 % and
+    # where the peak's rise explains much of the start's gap (optimize/peak_split.py)
+    peak_split: bool = True
     # HiGHS's threads. From 2 its branch and bound searches with several workers in rounds
     # synchronised in a fixed order, so the answer depends on this number, not on the
     # machine's cores or load, and a rolling run builds its next window, a start's

@@ -14,6 +14,11 @@ The same on full-month ERCOT 2023-02-13 (34.8 s whole; 8.9 and 7.1 s), CAISO 202
 way; docs/model_jobs_history.md, forty-ninth session). HiGHS never branches on the peak:
 it is a continuous column.
 
+Where. Only where the chosen peak's rise from the LP relaxation to the start costs at least
+``SPLIT_MIN_SHARE`` of the start's gap (its cost less its bound): elsewhere the gap lies in
+other rows (R1's Pareto points: the carbon budget's), the halves' bounds barely move, and
+their nodes are lost time.
+
 Equations. With ``θ_LP`` and ``θ_s`` the chosen charge's peak (MW) in the LP relaxation
 and in the start ``s`` (cost ``U``, gap basis ``B``), ``θ* = θ_LP + SPLIT_SHARE ·
 (θ_s − θ_LP)`` and the target ``T = U − (1 − ε) · gap · B`` (``cutoff_target_usd``):
@@ -70,6 +75,13 @@ SPLIT_SHARE = 0.5
 SPLIT_NODES = 200
 # the least rise of the peak from the LP to the start (MW) worth a split
 MIN_RISE_MW = 1e-3
+# the least share of the start's gap (its cost less its bound, USD) that the peak's rise
+# from the LP relaxation to the start costs for a split: where the peak explains less, the
+# halves' bounds barely move and their nodes are lost time. Full-month B5 weeks split at
+# shares 0.50-2.71, proven in 1 of the halves' runs out of 2; R1's Pareto front's budget
+# points at 0.04 and 0.08 (e4: 17.5 -> 29.4 s with the split, not proven), full-month
+# ERCOT 2023-10-09 at 0.24 (55.9 -> 73.6 s; docs/model_jobs_history.md, fiftieth session)
+SPLIT_MIN_SHARE = 0.4
 # the split runs only for gaps above this: at 0.1 % a half seldom ends proven within its
 # nodes, and the halves took the time the steps after need (pro-rated weeks 0, 13, 26 and
 # 39 within 0.1 % in 60 s: 1 of 12 with the split, 5 of 12 without; forty-ninth session)
@@ -99,16 +111,25 @@ class Half:
 def split_point(m, cm: CompiledModel, pf: PriceFixResult) -> tuple[int, float] | None:
     """The peak column to split on and ``θ*`` (MW): of the charges whose peak costs
     something, the one whose rise from the LP relaxation to the start costs most. None
-    where no peak rose (or without the LP's values)."""
+    where no peak rose, where that rise costs less than ``SPLIT_MIN_SHARE`` of the start's
+    gap in USD, or without the LP's values."""
     if pf.values is None or pf.lp_values is None:
         return None
     cols = peak_columns(m, cm)
     rise = np.asarray(pf.values)[cols] - np.asarray(pf.lp_values)[cols]
     worth = np.where(rise > MIN_RISE_MW, rise * np.asarray(cm.col_cost)[cols], 0.0)
-    if not len(cols) or worth.max() <= 0.0:
+    if not len(cols) or worth.max() <= 0.0 or worth.max() < _least_worth_usd(pf):
         return None
     k = int(np.argmax(worth))
     return int(cols[k]), float(pf.lp_values[cols[k]] + SPLIT_SHARE * rise[k])
+
+
+def _least_worth_usd(pf: PriceFixResult) -> float:
+    """The least cost (USD) of the peak's rise worth a split: ``SPLIT_MIN_SHARE`` of the
+    start's gap (0 without a bound)."""
+    if pf.bound_usd is None:
+        return 0.0
+    return SPLIT_MIN_SHARE * max(pf.objective_usd - pf.bound_usd, 0.0)
 
 
 def peak_split(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):

@@ -402,10 +402,11 @@ class SolverOptions:
     peak_cap_restart: bool = True
     # a start still not proven after the restarts and the pairs: HiGHS's MILP on each side
     # of its demand-charge peak halfway to the LP's, the start's target as cutoff
-    # (``optimize.peak_split``; side by side with two threads; gaps above 0.2 % only). Off:
-    # full-month B5 1,152 s of solve against 1,249 s, but R1's Pareto front 39 -> 59 s
-    # where the halves are not proven (docs/model_jobs_history.md, forty-ninth session)
-    peak_split: bool = False
+    # (``optimize.peak_split``; side by side with two threads; gaps above 0.2 % only, and
+    # where the peak's rise explains at least ``SPLIT_MIN_SHARE`` of the start's gap). On
+    # since the fiftieth session, with that share: R1's Pareto front had taken 39 -> 59 s
+    # without it (docs/model_jobs_history.md)
+    peak_split: bool = True
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
 

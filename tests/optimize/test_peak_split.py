@@ -110,6 +110,18 @@ def test_no_split_without_a_demand_charge_or_where_the_peak_did_not_rise():
     assert split.split_point(m, cm, flat) is None
 
 
+def test_no_split_where_the_peak_explains_too_little_of_the_gap():
+    m, cm, _, pf = next(c for c in map(_case, SEEDS) if split.split_point(*c[0:2], c[3]))
+    col, _ = split.split_point(m, cm, pf)
+    worth_usd = (pf.values[col] - pf.lp_values[col]) * cm.col_cost[col]
+    # the start's gap widened (a lower bound) until the rise is just under the least share
+    gap_usd = worth_usd / split.SPLIT_MIN_SHARE
+    wide = dataclasses.replace(pf, bound_usd=pf.objective_usd - 1.01 * gap_usd)
+    assert split.split_point(m, cm, wide) is None
+    narrow = dataclasses.replace(pf, bound_usd=pf.objective_usd - 0.99 * gap_usd)
+    assert split.split_point(m, cm, narrow) is not None
+
+
 def test_the_split_point_lies_between_the_lp_peak_and_the_start_peak():
     for seed in SEEDS:
         m, cm, _, pf = _case(seed)
