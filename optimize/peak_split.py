@@ -23,7 +23,8 @@ Equations. With ``θ_LP`` and ``θ_s`` the chosen charge's peak (MW) in the LP r
 and in the start ``s`` (cost ``U``, gap basis ``B``), ``θ* = θ_LP + SPLIT_SHARE ·
 (θ_s − θ_LP)`` and the target ``T = U − (1 − ε) · gap · B`` (``cutoff_target_usd``):
 - below: the model with ``θ ≤ θ*``, HiGHS's cutoff (``objective_bound``) at ``T``;
-- above: the model with ``θ ≥ θ*``, the same cutoff, the start as its MIP start.
+- above: the model with ``θ ≥ θ*``, the same cutoff, the start as its MIP start; HiGHS's
+  root heuristics on here only (``HALF_HEURISTICS_OFF``).
 Each half runs until its own incumbent is within the gap of its bound
 (``AbsGapOfIncumbent``), or its node limit (``SPLIT_NODES``).
 
@@ -86,10 +87,12 @@ SPLIT_MIN_SHARE = 0.4
 # nodes, and the halves took the time the steps after need (pro-rated weeks 0, 13, 26 and
 # 39 within 0.1 % in 60 s: 1 of 12 with the split, 5 of 12 without; forty-ninth session)
 SPLIT_MIN_GAP = 0.002
-# Each half has the start (its target as cutoff) and wants a proof, not a schedule: HiGHS's
-# root sub-MIP heuristics took most of a half's time (full-month ERCOT 2023-05-01, the half
-# below: 12.9 of 15.9 s) and found nothing under the cutoff; without them 2.5 s, the same
-# bound (docs/model_jobs_history.md, forty-ninth session)
+# The half below wants a proof, not a schedule: HiGHS's root sub-MIP heuristics took most
+# of its time (full-month ERCOT 2023-05-01: 12.9 of 15.9 s) and found nothing under the
+# cutoff; without them 2.5 s, the same bound (forty-ninth session). The half above holds
+# the start and keeps them: there they found full-month CAISO 2023-07-03's schedule 1.05 %
+# cheaper than the start and proved it (the node limit at 2.14 % without them), for 9 s
+# more over all 156 full-month weeks (docs/model_jobs_history.md, fiftieth session)
 HALF_HEURISTICS_OFF = (
     ("mip_heuristic_effort", 0.0),
     ("mip_heuristic_run_rins", False),
@@ -155,7 +158,7 @@ def _halves(h, cm: CompiledModel, point, target_usd: float, start, rel_gap: floa
     ``Highs`` of its own made here, on the caller's thread (``second_highs``)."""
     col, theta = point
     below = _half_highs(h, cm, col, (0.0, theta), limit_s)
-    above = _half_highs(h, cm, col, (theta, np.inf), limit_s)
+    above = _half_highs(h, cm, col, (theta, np.inf), limit_s, searches=True)
     return (
         functools.partial(_run_half, below, cm, target_usd, None, rel_gap),
         functools.partial(_run_half, above, cm, target_usd, start, rel_gap),
@@ -175,17 +178,21 @@ def _run_both(halves: tuple[Callable[[], Half], Callable[[], Half]], side_by_sid
     return beside.outcome(), other
 
 
-def _half_highs(h, cm: CompiledModel, col: int, bounds: tuple[float, float], limit_s):
+def _half_highs(
+    h, cm: CompiledModel, col: int, bounds: tuple[float, float], limit_s, searches: bool = False
+):
     """A ``Highs`` of ``h``'s model and options with column ``col`` in ``bounds``, at most
-    ``SPLIT_NODES`` nodes and ``limit_s`` seconds (None: ``h``'s limit)."""
+    ``SPLIT_NODES`` nodes and ``limit_s`` seconds (None: ``h``'s limit); HiGHS's root
+    heuristics off unless it ``searches`` for schedules."""
     lo, hi = bounds
     half = second_highs(h, cm)
     half.changeColBounds(col, max(lo, float(cm.col_lower[col])), min(hi, float(cm.col_upper[col])))
     half.setOptionValue("mip_max_nodes", SPLIT_NODES)
     if limit_s is not None:
         half.setOptionValue("time_limit", float(limit_s))
-    for name, value in HALF_HEURISTICS_OFF:
-        half.setOptionValue(name, value)
+    if not searches:
+        for name, value in HALF_HEURISTICS_OFF:
+            half.setOptionValue(name, value)
     return half
 
 
