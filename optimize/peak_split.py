@@ -79,7 +79,7 @@ MIN_RISE_MW = 1e-3
 # the least share of the start's gap (its cost less its bound, USD) that the peak's rise
 # from the LP relaxation to the start costs for a split: where the peak explains less, the
 # halves' bounds barely move and their nodes are lost time. Full-month B5 weeks split at
-# shares 0.50-2.71, proven in 1 of the halves' runs out of 2; R1's Pareto front's budget
+# shares 0.50-2.71, 13 of 18 proven by the halves; R1's Pareto front's budget
 # points at 0.04 and 0.08 (e4: 17.5 -> 29.4 s with the split, not proven), full-month
 # ERCOT 2023-10-09 at 0.24 (55.9 -> 73.6 s; docs/model_jobs_history.md, fiftieth session)
 SPLIT_MIN_SHARE = 0.4

@@ -404,8 +404,8 @@ class SolverOptions:
     # of its demand-charge peak halfway to the LP's, the start's target as cutoff
     # (``optimize.peak_split``; side by side with two threads; gaps above 0.2 % only, and
     # where the peak's rise explains at least ``SPLIT_MIN_SHARE`` of the start's gap). On
-    # since the fiftieth session, with that share: R1's Pareto front had taken 39 -> 59 s
-    # without it (docs/model_jobs_history.md)
+    # since the fiftieth session, with that share: without it R1's Pareto front had taken
+    # 39 -> 59 s (docs/model_jobs_history.md)
     peak_split: bool = True
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False

@@ -122,6 +122,17 @@ def test_no_split_where_the_peak_explains_too_little_of_the_gap():
     assert split.split_point(m, cm, narrow) is not None
 
 
+def test_only_the_half_above_keeps_highs_root_heuristics():
+    m, cm, h, pf = _case(0)
+    col = int(split.peak_columns(m, cm)[0])
+    below = split._half_highs(h, cm, col, (0.0, 1.0), None)
+    above = split._half_highs(h, cm, col, (1.0, np.inf), None, searches=True)
+    for name, off in split.HALF_HEURISTICS_OFF:
+        assert below.getOptionValue(name)[1] == off
+        assert above.getOptionValue(name)[1] == h.getOptionValue(name)[1]
+    assert h.getOptionValue("mip_heuristic_effort")[1] > 0.0  # so "on" differs from "off"
+
+
 def test_the_split_point_lies_between_the_lp_peak_and_the_start_peak():
     for seed in SEEDS:
         m, cm, _, pf = _case(seed)
