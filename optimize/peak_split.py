@@ -119,11 +119,13 @@ def split_point(m, cm: CompiledModel, pf: PriceFixResult) -> tuple[int, float] |
     if pf.values is None or pf.lp_values is None:
         return None
     cols = peak_columns(m, cm)
+    if not len(cols):
+        return None
     rise = np.asarray(pf.values)[cols] - np.asarray(pf.lp_values)[cols]
     worth = np.where(rise > MIN_RISE_MW, rise * np.asarray(cm.col_cost)[cols], 0.0)
-    if not len(cols) or worth.max() <= 0.0 or worth.max() < _least_worth_usd(pf):
-        return None
     k = int(np.argmax(worth))
+    if worth[k] <= 0.0 or worth[k] < _least_worth_usd(pf):
+        return None
     return int(cols[k]), float(pf.lp_values[cols[k]] + SPLIT_SHARE * rise[k])
 
 
