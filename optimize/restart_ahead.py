@@ -121,6 +121,13 @@ class RestartAhead:
         assert self._midway is not None, "start_midway was not called"
         return _helped(self._midway, self._spare)
 
+    def wait_free(self) -> None:
+        """Wait until the restarts' thread has ended its runs (the second restart's too,
+        where it was queued), whoever ran them (``optimize.steps_beside``)."""
+        self._call.wait()
+        if self._midway_call is not None:
+            self._midway_call.wait()
+
     def close(self) -> None:
         """Stop the restarts at their next step if they still run, and wait for that."""
         self._stop.set()

@@ -13,6 +13,7 @@ Timings: ``build_s`` covers ``build_model`` and the compilation to standard form
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 
@@ -57,6 +58,7 @@ from optimize.problem import Problem, SolverOptions
 from optimize.ranges import extremes
 from optimize.restart_ahead import RestartAhead, restart_ahead
 from optimize.results import Dispatch, extract_dispatch
+from optimize.steps_beside import Beside
 
 # the probe (optimize.probing) aims this share of the gap inside it (so that a proof's gap
 # rounds to the target or below); the first probe searches the root and at most
@@ -311,7 +313,9 @@ def _restarted(
     last edge search's incumbents near the gap are probed as they come
     (``_ProbeIncumbents``, going on from the first probe ``root``): the second restart's
     where there may be one, else the first's; one proven is the answer. Also returns the
-    probe a later one may go on from (``root`` where none ran).
+    probe a later one may go on from (``root`` where none ran). With the restarts ahead
+    (``ahead``), the first restart's plain edge search runs beside its rounds and the
+    second restart's search beside the pairs (``optimize.steps_beside``).
 
     The pairs come before the second restart: they take 1.2-1.6 s on a full-month week,
     the second restart and its search 3-7 s, and on full-month CAISO 2023-09-11 and ERCOT
@@ -333,24 +337,30 @@ def _restarted(
             quick_too=quick,
         )
     prove = _ProbeIncumbents(cm, m, options, pf, root)
+    if midway is None:
+        searched = _searched_restart(h, cm, m, options, pf, rs, prove, rounds_prove=prove)
+        out = _cheaper_start(pf, searched)
+        _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
+        return _paired(h, cm, m, options, out), prove.search
     # with a second restart to come, the first's incumbents wait for it: one near the line
     # is dear to prove, and the second's may be cheap enough for the bound as it is (B2
     # #36: 3.0 s of probe for 562,981 USD; the second gives 559,562 USD, proven at once)
-    first_prove = prove if midway is None else None
-    searched = _searched_restart(h, cm, m, options, pf, rs, first_prove, rounds_prove=prove)
+    if ahead is None:
+        searched = _searched_restart(h, cm, m, options, pf, rs, None, rounds_prove=prove)
+    else:
+        searched = _rounds_beside_search(h, cm, m, options, pf, rs, prove, ahead)
     out = _cheaper_start(pf, searched)
     _report_start("restart (peaks capped)", cm, out, out.seconds - pf.seconds)
-    out = _paired(h, cm, m, options, out)
-    if midway is not None and _proven_gap(cm, out) > options.mip_rel_gap:
-        out = _second_restart(h, cm, m, options, pf, out, ahead, midway, quick, prove)
-    return out, prove.search
+    second = functools.partial(_searched_second, cm, m, options, pf, ahead, midway, quick, prove)
+    search = prove.search  # a second search dropped leaves the probe as it finds it
+    out, used = _paired_then_second(h, cm, m, options, out, second, ahead)
+    return out, (prove.search if used else search)
 
 
-def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, midway, quick, prove):
-    """``out`` (the first restart's schedule with its pairs placed again) or, where it is
-    cheaper, the second restart's (caps ``midway``, ``quick``: ``capped_restart``'s
-    ``quick_too``) with its edges searched (its incumbents probed by ``prove``) and its
-    pairs placed again; ``pf``: the start both restarts compete with."""
+def _searched_second(cm, m, options: SolverOptions, pf, ahead, midway, quick, prove, h):
+    """The second restart's schedule (caps ``midway``, ``quick``: ``capped_restart``'s
+    ``quick_too``; from ``ahead`` where it ran there) with its edges searched on ``h``
+    (its incumbents probed by ``prove``); ``pf``: the start both restarts compete with."""
     if ahead is not None:
         mid = ahead.midway_result()
     else:
@@ -358,12 +368,59 @@ def _second_restart(h, cm, m, options: SolverOptions, pf, out, ahead, midway, qu
         mid = capped_restart(
             h, cm, m, midway, time_limit_s=limit, lp_basis=pf.lp_basis, quick_too=quick
         )
+    return _searched_restart(h, cm, m, options, pf, mid, prove)
+
+
+def _paired_then_second(h, cm, m, options: SolverOptions, out, second, ahead):
+    """``out`` (the first restart's start) with its pairs placed again (``_paired``), and
+    where that leaves it unproven, the cheaper of it and the second restart's searched
+    schedule (``second(h)``), whose pairs are placed again where it is the cheaper. With
+    the restarts ahead and ``out`` not proven already, ``second`` runs beside the pairs
+    (``optimize.steps_beside``) and is dropped where they prove ``out``. Also returns
+    whether ``second`` was used."""
+    if ahead is None or _proven_gap(cm, out) <= options.mip_rel_gap:
+        paired = _paired(h, cm, m, options, out)
+        if _proven_gap(cm, paired) <= options.mip_rel_gap:
+            return paired, False
+        return _after_second(h, cm, m, options, paired, second(h)), True
+    with Beside(h, cm, second, "second-restart", ahead.wait_free) as beside:
+        paired = _paired(h, cm, m, options, out)
+        if _proven_gap(cm, paired) <= options.mip_rel_gap:
+            return dataclasses.replace(paired, seconds=paired.seconds + beside.drop()), False
+        searched, seconds = beside.answer()
+    searched = dataclasses.replace(searched, seconds=seconds)
+    return _after_second(h, cm, m, options, paired, searched), True
+
+
+def _after_second(h, cm, m, options: SolverOptions, out, searched):
+    """``out`` or, where it is cheaper, the second restart's searched schedule
+    ``searched`` with its pairs placed again (``searched.seconds`` added either way)."""
     t0 = out.seconds
-    best = _cheaper_start(out, _searched_restart(h, cm, m, options, pf, mid, prove))
+    best = _cheaper_start(out, searched)
     _report_start("restart midway", cm, best, best.seconds - t0)
     if best.values is out.values:
         return best
     return _paired(h, cm, m, options, best)
+
+
+def _rounds_beside_search(h, cm, m, options: SolverOptions, pf, rs: PriceFixResult, prove, ahead):
+    """``_searched_restart`` of the first restart's schedule ``rs`` with ``prove`` for its
+    rounds only, and the plain edge search beside the rounds (``optimize.steps_beside``,
+    once ``ahead``'s thread is free): the rounds' schedule where they end proven (the
+    search dropped), else the search's; the seconds the caller spent added."""
+    rs = dataclasses.replace(rs, bound_usd=pf.bound_usd)
+    if rs.values is None:
+        return rs
+
+    def plain(other) -> PriceFixResult:
+        return _search_edges(other, cm, m, options, rs)
+
+    with Beside(h, cm, plain, "edge-search", ahead.wait_free) as beside:
+        proven, after = _proven_rounds(h, cm, m, options, rs, prove)
+        if proven is not None:
+            return dataclasses.replace(proven, seconds=proven.seconds + beside.drop())
+        searched, seconds = beside.answer()
+    return _cheaper_start(after, dataclasses.replace(searched, seconds=seconds))
 
 
 def _searched_restart(
