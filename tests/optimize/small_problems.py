@@ -22,6 +22,14 @@ def assert_satisfies_every_row(cm, x: np.ndarray) -> None:
     assert np.all((x >= cm.col_lower - 1e-9) & (x <= cm.col_upper + 1e-9))
 
 
+def assert_same_dispatch(a, b) -> None:
+    """Two ``Dispatch`` answers the same: objective, gap, bound and every series."""
+    assert (a.objective_usd, a.mip_gap, a.bound_usd) == (b.objective_usd, b.mip_gap, b.bound_usd)
+    assert a.series.keys() == b.series.keys()
+    for key, x in a.series.items():
+        assert np.array_equal(x, b.series[key]), key
+
+
 def callback_function_set(h: highspy.Highs) -> bool:
     """Whether HiGHS holds a callback function on ``h`` (starting a type needs one;
     ``optimize.callbacks``)."""

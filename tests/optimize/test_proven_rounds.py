@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from optimize import solving as solving_module
 from optimize.highs import make_highs
 from optimize.solving import solve
+from tests.optimize.small_problems import assert_same_dispatch
 from tests.optimize.test_restart_ahead import OPTS, _case, _steep
 
 
@@ -64,10 +64,4 @@ def test_a_solve_whose_rounds_prove_nothing_is_the_solve_without_them(monkeypatc
     assert outcomes == [None] and searched == [1]
     monkeypatch.setattr(solving_module, "_proven_rounds", lambda *args: (None, args[4]))
     without = solve(_steep(), options)
-    assert (with_rounds.objective_usd, with_rounds.bound_usd, with_rounds.mip_gap) == (
-        without.objective_usd,
-        without.bound_usd,
-        without.mip_gap,
-    )
-    for key, x in with_rounds.series.items():
-        assert np.array_equal(x, without.series[key]), key
+    assert_same_dispatch(with_rounds, without)

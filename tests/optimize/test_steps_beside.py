@@ -19,7 +19,7 @@ from optimize.model import build_model
 from optimize.problem import SolverOptions
 from optimize.solving import solve
 from optimize.steps_beside import Beside
-from tests.optimize.small_problems import random_day
+from tests.optimize.small_problems import assert_same_dispatch, random_day
 
 OPTS = SolverOptions(threads=1, mip_rel_gap=1e-4)
 
@@ -139,10 +139,4 @@ def test_a_two_thread_solve_with_its_steps_beside_is_the_same_twice(monkeypatch)
     assert met  # the chain met the steps beside
     second = solve(problem, options)
     assert made == met + met
-    assert (first.objective_usd, first.mip_gap, first.bound_usd) == (
-        second.objective_usd,
-        second.mip_gap,
-        second.bound_usd,
-    )
-    for key, x in first.series.items():
-        assert np.array_equal(x, second.series[key]), key
+    assert_same_dispatch(first, second)
