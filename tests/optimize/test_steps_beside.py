@@ -38,9 +38,12 @@ def _case():
     return cm, make_highs(cm, OPTS)
 
 
-def _milp(cm, ran_on: list, other) -> tuple[float, np.ndarray]:
-    """The step of these tests: the model's MILP on ``other``; notes the thread."""
+def _milp(cm, ran_on: list, other, begun: threading.Event | None = None):
+    """The step of these tests: the model's MILP on ``other`` (its objective and column
+    values); notes the thread that ran it, and sets ``begun`` as it begins."""
     ran_on.append(threading.current_thread().name)
+    if begun is not None:
+        begun.set()
     res = run_highs(other, True, cm)
     return res.objective, np.asarray(other.getSolution().col_value)
 
@@ -53,8 +56,10 @@ def test_the_step_gives_the_same_answer_on_its_thread_and_on_the_callers():
     cm, h = _case()
     ref = _milp(cm, [], second_highs(h, cm))
     ran_on: list[str] = []
-    with Beside(h, cm, functools.partial(_milp, cm, ran_on), "beside", _now) as beside:
-        time.sleep(0.2)  # the thread is free at once and begins the step
+    begun = threading.Event()
+    step = functools.partial(_milp, cm, ran_on, begun=begun)
+    with Beside(h, cm, step, "beside", _now) as beside:
+        assert begun.wait(10.0)  # the thread is free at once and begins the step
         on_thread, _ = beside.answer()
     held = threading.Event()  # the thread is not free before the caller asks
     with Beside(h, cm, functools.partial(_milp, cm, ran_on), "beside", held.wait) as beside:
