@@ -131,9 +131,7 @@ class RestartAhead:
     def close(self) -> None:
         """Stop the restarts at their next step if they still run, and wait for that."""
         self._stop.set()
-        self._call.wait()
-        if self._midway_call is not None:
-            self._midway_call.wait()
+        self.wait_free()
 
 
 class _Once:

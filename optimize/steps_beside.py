@@ -70,11 +70,13 @@ class Beside(Generic[T]):
             claimed, self._claimed = self._claimed, True
         return not claimed
 
-    def _when_free(self, free: Callable[[], None]) -> tuple[bool, T | None]:
+    def _when_free(self, free: Callable[[], None]) -> T | None:
+        """The step's answer where this thread claimed it once ``free()`` returned; None
+        where it was dropped or the caller claimed it first (nothing reads it then)."""
         free()
         if self._drop.is_set() or not self._claim():
-            return False, None
-        return True, self._run()
+            return None
+        return self._run()
 
     def _run(self) -> T:
         other = self._other
@@ -90,7 +92,7 @@ class Beside(Generic[T]):
         for the thread that began it)."""
         t0 = time.perf_counter()
         self._settled = True
-        value = self._run() if self._claim() else self._call.outcome()[1]
+        value = self._run() if self._claim() else self._call.outcome()
         return value, time.perf_counter() - t0
 
     def drop(self) -> float:
