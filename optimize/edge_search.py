@@ -23,7 +23,7 @@ of: an incumbent within ``rel_gap`` of ``bound_usd``, a proven bound of the full
 callbacks: where HiGHS finds that incumbent depends on its search alone, not on the clock,
 so the stop is the same on every machine), the sub-MIP proven within ``abs_gap_usd``, or
 ``node_limit`` nodes. A ``prove`` callback may raise that bound for an incumbent as it is
-found (``optimize.solving._ProbeIncumbents``: the probe over nodes against the incumbent's
+found (``optimize.start_probe.ProbeIncumbents``: the probe over nodes against the incumbent's
 own target); the search then stops there, and returns the raised bound. On return ``h``
 holds its own bounds and options again.
 

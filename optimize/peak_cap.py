@@ -92,7 +92,7 @@ def peak_columns(m, cm) -> np.ndarray:
 def restart_wanted(options: SolverOptions, pf: PriceFixResult, gap: float | None) -> bool:
     """Whether the start ``pf`` (its proven ``gap``; None without a schedule or a bound)
     meets the restart: the restart on, the LP's values to cap at, and the start not proven
-    within ``mip_rel_gap`` (``optimize.solving._restarted``; with two threads
+    within ``mip_rel_gap`` (``optimize.restart_chain.restarted``; with two threads
     ``optimize.restart_ahead`` starts it early by the same rule)."""
     if not options.peak_cap_restart or gap is None or pf.lp_values is None:
         return False

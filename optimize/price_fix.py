@@ -74,7 +74,7 @@ LP_GUIDE = 0.2
 class PriceFixResult:
     """``values``: the column vector of the schedule (None if none was found);
     ``objective_usd``: its objective; ``bound_usd``: a lower bound of the optimum (the LP
-    relaxation's objective, or higher once probed: ``optimize.solving._probe``);
+    relaxation's objective, or higher once probed: ``optimize.start_probe.probe_start``);
     ``seconds``; ``unfixed``: ids of jobs left to the final MILP."""
 
     values: np.ndarray | None

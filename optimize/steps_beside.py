@@ -1,7 +1,7 @@
 """A step of the start's chain run beside another on the restarts' thread once it is free,
 on a ``Highs`` of its own, its answer asked for only where the other leaves it wanted.
 
-Where. After the first peak-capped restart (``optimize.solving._restarted``) the chain's
+Where. After the first peak-capped restart (``optimize.restart_chain.restarted``) the chain's
 steps run one after another on the caller's thread, while the restarts' thread
 (``optimize.restart_ahead``) has ended both restarts and waits: on B5's slow full-month
 weeks it ends them 3-13 s before the chain does (docs/model_jobs_history.md,

@@ -1,4 +1,4 @@
-"""The restart's incumbents probed as they come (``optimize.solving._ProbeIncumbents``):
+"""The restart's incumbents probed as they come (``optimize.start_probe.ProbeIncumbents``):
 which incumbents are probed, that a proof is never above the optimum, and that the
 probes go on from one another."""
 
@@ -8,12 +8,13 @@ import functools
 
 import pytest
 
-from optimize import solving
+from optimize import start_probe
 from optimize.highs import compile_model
 from optimize.model import build_model
 from optimize.price_fix import PriceFixResult
 from optimize.problem import SolverOptions
-from optimize.solving import _ProbeIncumbents, solve
+from optimize.solving import solve
+from optimize.start_probe import ProbeIncumbents
 from tests.optimize.small_problems import random_day
 
 EXACT = SolverOptions(mip_rel_gap=1e-6, price_fix_start=False, node_limit=None)
@@ -32,18 +33,18 @@ def _case(seed: int):
 def _prover(seed: int, rel_gap: float, start_usd: float):
     m, cm, opt, lp = _case(seed)
     start = PriceFixResult(None, start_usd, lp)
-    return _ProbeIncumbents(cm, m, SolverOptions(mip_rel_gap=rel_gap), start, None), opt, lp
+    return ProbeIncumbents(cm, m, SolverOptions(mip_rel_gap=rel_gap), start, None), opt, lp
 
 
 def test_only_incumbents_cheaper_than_the_start_and_near_its_bound_are_probed(monkeypatch):
     targets = []
-    real = solving.probe_bound
+    real = start_probe.probe_bound
 
     def recorded(cm, options, jobs, target_usd, **kw):
         targets.append(target_usd)
         return real(cm, options, jobs, target_usd, **kw)
 
-    monkeypatch.setattr(solving, "probe_bound", recorded)
+    monkeypatch.setattr(start_probe, "probe_bound", recorded)
     _, _, opt, lp = _case(0)
     rel_gap = 1.05 * (opt - lp) / opt  # the optimum is within the gap of the LP bound
     prove, _, _ = _prover(0, rel_gap, start_usd=opt)
@@ -62,7 +63,7 @@ def test_a_proof_is_never_above_the_optimum(monkeypatch):
     (every one counts as near here) against its 2 % target, the first three targets
     above the optimum: no bound returned is above the optimum, each day stops probing at
     its first proof, and some days prove one."""
-    monkeypatch.setattr(solving, "PROBE_INCUMBENT_GAPS", 1e9)
+    monkeypatch.setattr(start_probe, "PROBE_INCUMBENT_GAPS", 1e9)
     proven = 0
     for seed in range(6):
         _, _, opt, _ = _case(seed)

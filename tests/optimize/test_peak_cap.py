@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from optimize import price_fix as price_fix_module
-from optimize import progress, solving
+from optimize import progress, restart_chain, start_steps
 from optimize.callbacks import subscribe
 from optimize.highs import compile_model, gap_basis_usd, make_highs
 from optimize.model import build_model
@@ -245,7 +245,7 @@ def test_a_milp_solve_meets_both_restarts_and_keeps_the_cheapest(monkeypatch):
     # seed 8 at a 1e-4 gap: the first restart's searched schedule is not proven, so the
     # second runs with its caps midway to the searched start's peak
     runs = []
-    real = solving.capped_restart
+    real = restart_chain.capped_restart
 
     def spy(h, cm, m, cap_values, **kwargs):
         out = real(h, cm, m, cap_values, **kwargs)
@@ -253,7 +253,7 @@ def test_a_milp_solve_meets_both_restarts_and_keeps_the_cheapest(monkeypatch):
         runs.append((caps, out.objective_usd, kwargs.get("enough")))
         return out
 
-    monkeypatch.setattr(solving, "capped_restart", spy)
+    monkeypatch.setattr(restart_chain, "capped_restart", spy)
     d = solve(_steep(8), SolverOptions(mip_rel_gap=1e-4))
     (first_cap, first_usd, first_enough), (mid_cap, mid_usd, mid_enough) = runs
     # the first stops early where it has enough (price-fix's start, twice the gap), the
@@ -290,7 +290,7 @@ def _spy_order(monkeypatch, proven_by_pairs: bool) -> list[str]:
     ``proven_by_pairs``: the first pair moves' schedule comes back with its own cost as
     its bound (a proof), to see what the solve does then."""
     calls = []
-    real_restart, real_pairs = solving.capped_restart, solving.pair_moves
+    real_restart, real_pairs = restart_chain.capped_restart, start_steps.pair_moves
 
     def restart(*args, **kwargs):
         calls.append("restart")
@@ -303,8 +303,8 @@ def _spy_order(monkeypatch, proven_by_pairs: bool) -> list[str]:
             return dataclasses.replace(out, bound_usd=out.objective_usd)
         return out
 
-    monkeypatch.setattr(solving, "capped_restart", restart)
-    monkeypatch.setattr(solving, "pair_moves", pairs)
+    monkeypatch.setattr(restart_chain, "capped_restart", restart)
+    monkeypatch.setattr(start_steps, "pair_moves", pairs)
     solve(_steep(8), SolverOptions(mip_rel_gap=1e-4))
     return calls
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimize import job_dp, solving
+from optimize import job_dp, start_steps
 from optimize import pair_moves as pair_moves_module
 from optimize import price_fix as price_fix_module
 from optimize.highs import compile_model, make_highs, run_highs, set_integrality
@@ -590,12 +590,12 @@ def test_pair_moves_run_only_on_a_start_not_proven_within_the_gap(monkeypatch):
     h = make_highs(cm, SolverOptions())
     pf = price_fix(h, cm, m)
     calls = []
-    monkeypatch.setattr(solving, "pair_moves", lambda *a, **k: calls.append(a[3]) or a[3])
+    monkeypatch.setattr(start_steps, "pair_moves", lambda *a, **k: calls.append(a[3]) or a[3])
     options = SolverOptions(mip_rel_gap=0.01)
     proven = replace(pf, bound_usd=pf.objective_usd)
-    assert solving._paired(h, cm, m, options, proven) is proven and calls == []
+    assert start_steps.paired(h, cm, m, options, proven) is proven and calls == []
     loose = replace(pf, bound_usd=pf.objective_usd - 0.5 * abs(pf.objective_usd))
-    assert solving._paired(h, cm, m, options, loose) is loose and calls == [loose]
+    assert start_steps.paired(h, cm, m, options, loose) is loose and calls == [loose]
 
 
 def test_pair_moves_try_no_pair_past_their_time_limit(monkeypatch):

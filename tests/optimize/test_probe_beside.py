@@ -291,7 +291,7 @@ def test_a_ctrl_c_in_the_milp_stops_the_probe_beside_it(monkeypatch):
         return side(self, col, value)
 
     first = []  # the first probe's disjunctions: the probe beside goes on from its count
-    probe = solving._probe
+    probe = solving.probe_start
 
     def recorded_probe(*args, **kwargs):
         out = probe(*args, **kwargs)
@@ -299,7 +299,7 @@ def test_a_ctrl_c_in_the_milp_stops_the_probe_beside_it(monkeypatch):
         return out
 
     monkeypatch.setattr(probing._Relaxation, "side", slow_side)
-    monkeypatch.setattr(solving, "_probe", recorded_probe)
+    monkeypatch.setattr(solving, "probe_start", recorded_probe)
     monkeypatch.setattr(solving, "ProbeBeside", _Recorded)
     monkeypatch.setattr(solving, "milp_after_start", interrupted)
     with pytest.raises(KeyboardInterrupt):

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from optimize import solving
+from optimize import restart_chain, solving
 from optimize.highs import compile_model
 from optimize.model import build_model
 from optimize.price_fix import job_columns
@@ -119,9 +119,9 @@ def test_the_first_probes_nodes_prove_a_start_before_the_restart(seed, monkeypat
     p = random_day(seed, demand=1000.0)
     opt = solve(p, EXACT).objective_usd
     restarts, probes = [], []
-    restart, probe = solving.capped_restart, solving._probe
+    restart, probe = restart_chain.capped_restart, solving.probe_start
     monkeypatch.setattr(
-        solving, "capped_restart", lambda *a, **k: restarts.append(1) or restart(*a, **k)
+        restart_chain, "capped_restart", lambda *a, **k: restarts.append(1) or restart(*a, **k)
     )
 
     def recorded(*args, **kwargs):
@@ -129,7 +129,7 @@ def test_the_first_probes_nodes_prove_a_start_before_the_restart(seed, monkeypat
         probes.append(out[1])
         return out
 
-    monkeypatch.setattr(solving, "_probe", recorded)
+    monkeypatch.setattr(solving, "probe_start", recorded)
     first, answers = solving.FIRST_PROBE_NODES, {}
     assert first > 1
     for nodes in (1, first):

@@ -14,7 +14,7 @@ import pytest
 
 from optimize import price_fix as price_fix_module
 from optimize import restart_ahead as restart_ahead_module
-from optimize import solving as solving_module
+from optimize import restart_chain
 from optimize.highs import (
     compile_model,
     gap_basis_usd,
@@ -244,7 +244,7 @@ def test_one_thread_and_two_run_the_same_restarts(monkeypatch):
     # whether the restarts also place quickly is read off price-fix's start on either
     # thread (by then the caller holds the edge-searched one)
     one, two = [], []
-    real_restart, real_run = solving_module.capped_restart, restart_ahead_module.capped_run
+    real_restart, real_run = restart_chain.capped_restart, restart_ahead_module.capped_run
 
     def restart_spy(h, cm, m, cap_values, **kwargs):
         one.append(kwargs.get("quick_too"))
@@ -254,7 +254,7 @@ def test_one_thread_and_two_run_the_same_restarts(monkeypatch):
         two.append(place_unfitted)
         return real_run(h, cm, m, cap_values, place_unfitted, **kwargs)
 
-    monkeypatch.setattr(solving_module, "capped_restart", restart_spy)
+    monkeypatch.setattr(restart_chain, "capped_restart", restart_spy)
     monkeypatch.setattr(restart_ahead_module, "capped_run", run_spy)
     solve(_steep(), OPTS)
     solve(_steep(), TWO)

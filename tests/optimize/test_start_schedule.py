@@ -10,7 +10,7 @@ from optimize.highs import compile_model, make_highs
 from optimize.model import build_model
 from optimize.price_fix import PriceFixResult, seeded_schedule
 from optimize.problem import Job, SolverOptions
-from optimize.solving import _cheaper_start
+from optimize.start_steps import cheaper_start
 from tests.optimize.small_problems import small_problem
 
 EXACT = SolverOptions(mip_rel_gap=0.0)
@@ -54,12 +54,12 @@ def test_the_cheaper_start_wins():
     pf = PriceFixResult(np.array([1.0]), 100.0, 90.0, seconds=1.0)
     dear = PriceFixResult(np.array([2.0]), 120.0, None, seconds=0.5)
     cheap = PriceFixResult(np.array([3.0]), 95.0, None, seconds=0.5)
-    assert _cheaper_start(pf, dear).values[0] == 1.0
-    got = _cheaper_start(pf, cheap)
+    assert cheaper_start(pf, dear).values[0] == 1.0
+    got = cheaper_start(pf, cheap)
     assert got.values[0] == 3.0 and got.objective_usd == 95.0 and got.bound_usd == 90.0
     assert got.gap == pytest.approx(5.0 / 95.0) and got.seconds == 1.5
     none = PriceFixResult(None, None, None, seconds=0.2)
-    assert _cheaper_start(pf, none).values[0] == 1.0
+    assert cheaper_start(pf, none).values[0] == 1.0
 
 
 @pytest.mark.parametrize("method", ["milp", "price-fix"])
