@@ -18,6 +18,7 @@ from optimize.highs import compile_model, make_highs, new_highs, run_highs, seco
 from optimize.model import build_model
 from optimize.problem import SolverOptions
 from optimize.solving import solve
+from optimize.start_probe import ProbeIncumbents
 from optimize.steps_beside import Beside
 from tests.optimize.small_problems import assert_same_dispatch, random_day
 
@@ -145,3 +146,28 @@ def test_a_two_thread_solve_with_its_steps_beside_is_the_same_twice(monkeypatch)
     second = solve(problem, options)
     assert made == met + met
     assert_same_dispatch(first, second)
+
+
+def test_without_a_second_restart_the_plain_search_runs_beside_the_rounds(monkeypatch):
+    """Seed 0 at 30 USD/MW: the demand charge is too small a part of the bill for a second
+    restart. With two threads the first restart's plain edge search runs beside its rounds,
+    and the incumbents' probe, whose search state the rounds carry on, is asked only on the
+    caller's thread; the answer is the same twice."""
+    made, probed_on = [], set()
+    init, probe = Beside.__init__, ProbeIncumbents.__call__
+
+    def counted(self, h, cm, step, name, free):
+        made.append(name)
+        init(self, h, cm, step, name, free)
+
+    def recorded(self, objective, basis_usd):
+        probed_on.add(threading.current_thread().name)
+        return probe(self, objective, basis_usd)
+
+    monkeypatch.setattr(Beside, "__init__", counted)
+    monkeypatch.setattr(ProbeIncumbents, "__call__", recorded)
+    options = replace(OPTS, threads=2, method="milp")
+    first = solve(random_day(0, demand=30.0), options)
+    assert made == ["edge-search"]
+    assert probed_on <= {threading.main_thread().name}
+    assert_same_dispatch(first, solve(random_day(0, demand=30.0), options))
