@@ -28,8 +28,9 @@ definition, printed beside it.
 
 Per week: a solve to a proven 1 % gap (SolverOptions() defaults, as they are when this
 runs, with mip_rel_gap=0.01 and threads=1), then one with mip_rel_gap=0.001 and a 60 s time
-limit (`--set NAME=VALUE` changes a default for both). Times are solve seconds (price-fix
-start plus HiGHS plus loading the answer; `optimize.solving.solve_model`'s solve_s); model
+limit (`--set NAME=VALUE` changes a default for both). Times are solve seconds by the clock
+(price-fix's start, every step after it on either thread until the last has ended, HiGHS,
+loading the answer; `optimize.solving.solve_model`'s solve_s); model
 build and compile (build_s) and reading the data (inputs_s) are recorded separately.
 `--plain N` also runs plain HiGHS (see PLAIN_NOTE: method "milp" without the price-fix
 start and without a node limit) to 0.1 % with `--plain-limit-s` on N weeks per region,

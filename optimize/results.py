@@ -27,7 +27,8 @@ class Dispatch:
     optimum (None where no single bound exists, e.g. rolling windows: see their
     ``windows``); gap_basis_usd: what the gap is relative to, the larger of
     ``|objective_usd|`` and the schedule's gross cost (``optimize.highs.gap_basis_usd``).
-    build_s: model build + compilation; solve_s: HiGHS + loading the solution.
+    build_s: model build + compilation; solve_s: the solve by the clock (every step of the
+    method, on either thread) + loading the solution.
     series: MW (or MWh, h) arrays of length n_steps, see docs/architecture.md.
     costs: ``energy_usd, demand_usd, fuel_usd, wear_usd, carbon_usd, unfinished_penalty_usd,
     emissions_t`` (and ``network_cut_penalty_usd`` with soft network cuts, ``capacity_usd``
