@@ -129,8 +129,9 @@ def test_a_block_left_by_an_error_drops_the_step():
     assert ran_on == []
 
 
-def test_a_two_thread_solve_with_its_steps_beside_is_the_same_twice(monkeypatch):
-    made = []
+def _names_of_steps_beside(monkeypatch) -> list[str]:
+    """The names of the ``Beside`` steps made from here on, in order (a list that grows)."""
+    made: list[str] = []
     init = Beside.__init__
 
     def counted(self, h, cm, step, name, free):
@@ -138,6 +139,11 @@ def test_a_two_thread_solve_with_its_steps_beside_is_the_same_twice(monkeypatch)
         init(self, h, cm, step, name, free)
 
     monkeypatch.setattr(Beside, "__init__", counted)
+    return made
+
+
+def test_a_two_thread_solve_with_its_steps_beside_is_the_same_twice(monkeypatch):
+    made = _names_of_steps_beside(monkeypatch)
     problem = random_day(3, demand=3000.0)
     options = replace(OPTS, threads=2, method="milp")
     first = solve(problem, options)
@@ -153,18 +159,13 @@ def test_without_a_second_restart_the_plain_search_runs_beside_the_rounds(monkey
     restart. With two threads the first restart's plain edge search runs beside its rounds,
     and the incumbents' probe, whose search state the rounds carry on, is asked only on the
     caller's thread; the answer is the same twice."""
-    made, probed_on = [], set()
-    init, probe = Beside.__init__, ProbeIncumbents.__call__
-
-    def counted(self, h, cm, step, name, free):
-        made.append(name)
-        init(self, h, cm, step, name, free)
+    made, probed_on = _names_of_steps_beside(monkeypatch), set()
+    probe = ProbeIncumbents.__call__
 
     def recorded(self, objective, basis_usd):
         probed_on.add(threading.current_thread().name)
         return probe(self, objective, basis_usd)
 
-    monkeypatch.setattr(Beside, "__init__", counted)
     monkeypatch.setattr(ProbeIncumbents, "__call__", recorded)
     options = replace(OPTS, threads=2, method="milp")
     first = solve(random_day(0, demand=30.0), options)
