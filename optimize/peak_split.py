@@ -24,7 +24,8 @@ and in the start ``s`` (cost ``U``, gap basis ``B``), ``θ* = θ_LP + SPLIT_SHAR
 (θ_s − θ_LP)`` and the target ``T = U − (1 − ε) · gap · B`` (``cutoff_target_usd``):
 - below: the model with ``θ ≤ θ*``, HiGHS's cutoff (``objective_bound``) at ``T``;
 - above: the model with ``θ ≥ θ*``, the same cutoff, the start as its MIP start; HiGHS's
-  root heuristics on here only (``HALF_HEURISTICS_OFF``).
+  root heuristics on here only (``HALF_HEURISTICS_OFF``), and only where the start lies
+  more than ``ABOVE_SEARCH_GAPS`` x the gap above its bound.
 Each half runs until its own incumbent is within the gap of its bound
 (``AbsGapOfIncumbent``), or its node limit (``SPLIT_NODES``).
 
@@ -58,6 +59,7 @@ from optimize.highs import (
     cheaper,
     gap_basis_usd,
     highest_bound,
+    relative_gap,
     run_highs,
     second_highs,
     set_start,
@@ -93,6 +95,14 @@ SPLIT_MIN_GAP = 0.002
 # the start and keeps them: there they found full-month CAISO 2023-07-03's schedule 1.05 %
 # cheaper than the start and proved it (the node limit at 2.14 % without them), for 9 s
 # more over all 156 full-month weeks (docs/model_jobs_history.md, fiftieth session)
+# The half above searches for schedules (HiGHS's root heuristics on) only where the start
+# lies more than this many times ``mip_rel_gap`` above its bound: there a cheaper schedule
+# may be in the heuristics' reach (full-month CAISO 2023-07-03, 2.65 % at the split, its
+# schedule 1.05 % cheaper found and proven). Nearer, the half needs only a proof, and the
+# heuristics found nothing on 18 full-month weeks at 0.87-1.56 % while taking most of its
+# time (ERCOT 2023-08-07 8.2 against 1.0 s, 04-10 6.8 against 1.3 s, the same proofs;
+# docs/model_jobs_history.md, fifty-fourth session)
+ABOVE_SEARCH_GAPS = 2.0
 HALF_HEURISTICS_OFF = (
     ("mip_heuristic_effort", 0.0),
     ("mip_heuristic_run_rins", False),
@@ -151,16 +161,27 @@ def peak_split(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResu
     target = cutoff_target_usd(start, options.mip_rel_gap)
     limit_s = options.time_limit_s  # the steps before and the halves share the limit
     limit_s = None if limit_s is None else max(1.0, limit_s - pf.seconds)
-    halves = _halves(h, cm, point, target, start, options.mip_rel_gap, limit_s)
+    searches = _above_searches(pf, basis, options.mip_rel_gap)
+    halves = _halves(h, cm, point, target, start, options.mip_rel_gap, limit_s, searches)
     return _after_split(pf, start, _run_both(halves, options.second_thread), t0)
 
 
-def _halves(h, cm: CompiledModel, point, target_usd: float, start, rel_gap: float, limit_s):
-    """The runs of the half below ``θ*`` and of the half above (from ``start``), each on a
-    ``Highs`` of its own made here, on the caller's thread (``second_highs``)."""
+def _above_searches(pf: PriceFixResult, basis_usd: float, rel_gap: float) -> bool:
+    """Whether the half above runs HiGHS's root heuristics: the start ``pf`` more than
+    ``ABOVE_SEARCH_GAPS`` x ``rel_gap`` above its bound (gap basis ``basis_usd``)."""
+    gap = relative_gap(pf.objective_usd, pf.bound_usd, basis_usd)
+    return gap > ABOVE_SEARCH_GAPS * rel_gap
+
+
+def _halves(
+    h, cm: CompiledModel, point, target_usd: float, start, rel_gap: float, limit_s, searches
+):
+    """The runs of the half below ``θ*`` and of the half above (from ``start``; HiGHS's
+    root heuristics on where it ``searches``), each on a ``Highs`` of its own made here, on
+    the caller's thread (``second_highs``)."""
     col, theta = point
     below = _half_highs(h, cm, col, (0.0, theta), limit_s)
-    above = _half_highs(h, cm, col, (theta, np.inf), limit_s, searches=True)
+    above = _half_highs(h, cm, col, (theta, np.inf), limit_s, searches=searches)
     return (
         functools.partial(_run_half, below, cm, target_usd, None, rel_gap),
         functools.partial(_run_half, above, cm, target_usd, start, rel_gap),

@@ -92,7 +92,7 @@ def test_the_halves_side_by_side_give_what_they_give_one_after_the_other():
     point = split.split_point(m, cm, pf)
     start = split.Incumbent(pf.objective_usd, pf.objective_usd, np.asarray(pf.values))
     target = pf.objective_usd * (1 - 1e-3)
-    runs = (h, cm, point, target, start, 1e-3, None)
+    runs = (h, cm, point, target, start, 1e-3, None, True)  # the half above searching
     apart = split._run_both(split._halves(*runs), side_by_side=False)
     beside = split._run_both(split._halves(*runs), side_by_side=True)
     for a, b in zip(apart, beside, strict=True):
@@ -131,6 +131,32 @@ def test_only_the_half_above_keeps_highs_root_heuristics():
         assert below.getOptionValue(name)[1] == off
         assert above.getOptionValue(name)[1] == h.getOptionValue(name)[1]
     assert h.getOptionValue("mip_heuristic_effort")[1] > 0.0  # so "on" differs from "off"
+
+
+def test_the_half_above_searches_only_where_the_start_is_far_above_its_bound():
+    m, cm, _, pf = _case(0)
+    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    line = split.ABOVE_SEARCH_GAPS * 1e-2 * basis  # USD above the bound, at a 1 % gap
+    far = dataclasses.replace(pf, bound_usd=pf.objective_usd - 1.01 * line)
+    near = dataclasses.replace(pf, bound_usd=pf.objective_usd - 0.99 * line)
+    assert split._above_searches(far, basis, 1e-2)
+    assert not split._above_searches(near, basis, 1e-2)
+
+
+@pytest.mark.parametrize("searches", [True, False])
+def test_the_split_runs_the_half_above_as_the_gate_says(searches, monkeypatch):
+    m, cm, h, pf = next(c for c in map(_case, SEEDS) if split.split_point(*c[0:2], c[3]))
+    asked = []
+    real = split._half_highs
+
+    def spy(h, cm, col, bounds, limit_s, searches=False):
+        asked.append((bounds[1] == np.inf, searches))
+        return real(h, cm, col, bounds, limit_s, searches=searches)
+
+    monkeypatch.setattr(split, "_above_searches", lambda *a: searches)
+    monkeypatch.setattr(split, "_half_highs", spy)
+    split.peak_split(h, cm, m, _options(1e-2), pf)
+    assert sorted(asked) == [(False, False), (True, searches)]
 
 
 def test_the_split_point_lies_between_the_lp_peak_and_the_start_peak():
