@@ -95,6 +95,13 @@ SPLIT_MIN_GAP = 0.002
 # the start and keeps them: there they found full-month CAISO 2023-07-03's schedule 1.05 %
 # cheaper than the start and proved it (the node limit at 2.14 % without them), for 9 s
 # more over all 156 full-month weeks (docs/model_jobs_history.md, fiftieth session)
+HALF_HEURISTICS_OFF = (
+    ("mip_heuristic_effort", 0.0),
+    ("mip_heuristic_run_rins", False),
+    ("mip_heuristic_run_rens", False),
+    ("mip_heuristic_run_root_reduced_cost", False),
+    ("mip_heuristic_run_feasibility_jump", False),
+)
 # The half above searches for schedules (HiGHS's root heuristics on) only where the start
 # lies more than this many times ``mip_rel_gap`` above its bound: there a cheaper schedule
 # may be in the heuristics' reach (full-month CAISO 2023-07-03, 2.65 % at the split, its
@@ -103,13 +110,6 @@ SPLIT_MIN_GAP = 0.002
 # time (ERCOT 2023-08-07 8.2 against 1.0 s, 04-10 6.8 against 1.3 s, the same proofs;
 # docs/model_jobs_history.md, fifty-fourth session)
 ABOVE_SEARCH_GAPS = 2.0
-HALF_HEURISTICS_OFF = (
-    ("mip_heuristic_effort", 0.0),
-    ("mip_heuristic_run_rins", False),
-    ("mip_heuristic_run_rens", False),
-    ("mip_heuristic_run_root_reduced_cost", False),
-    ("mip_heuristic_run_feasibility_jump", False),
-)
 
 
 @dataclass(frozen=True)
