@@ -57,9 +57,7 @@ from optimize.cutoff_restart import cutoff_target_usd
 from optimize.highs import (
     CompiledModel,
     cheaper,
-    gap_basis_usd,
     highest_bound,
-    relative_gap,
     run_highs,
     second_highs,
     set_start,
@@ -70,6 +68,7 @@ from optimize.peak_cap import peak_columns
 from optimize.price_fix import PriceFixResult
 from optimize.probe_beside import Incumbent
 from optimize.problem import SolverOptions
+from optimize.start_steps import start_gap
 
 # θ* lies this share of the way from the LP relaxation's peak to the start's
 SPLIT_SHARE = 0.5
@@ -156,21 +155,21 @@ def peak_split(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResu
     if point is None:
         return pf
     t0 = time.perf_counter()
-    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    basis, gap = start_gap(cm, pf)
     start = Incumbent(pf.objective_usd, basis, np.asarray(pf.values, dtype=float))
     target = cutoff_target_usd(start, options.mip_rel_gap)
     limit_s = options.time_limit_s  # the steps before and the halves share the limit
     limit_s = None if limit_s is None else max(1.0, limit_s - pf.seconds)
-    searches = _above_searches(pf, basis, options.mip_rel_gap)
+    searches = _above_searches(gap, options.mip_rel_gap)
     halves = _halves(h, cm, point, target, start, options.mip_rel_gap, limit_s, searches)
     return _after_split(pf, start, _run_both(halves, options.second_thread), t0)
 
 
-def _above_searches(pf: PriceFixResult, basis_usd: float, rel_gap: float) -> bool:
-    """Whether the half above runs HiGHS's root heuristics: the start ``pf`` more than
-    ``ABOVE_SEARCH_GAPS`` x ``rel_gap`` above its bound (gap basis ``basis_usd``)."""
-    gap = relative_gap(pf.objective_usd, pf.bound_usd, basis_usd)
-    return gap > ABOVE_SEARCH_GAPS * rel_gap
+def _above_searches(start_gap: float, rel_gap: float) -> bool:
+    """Whether the half above runs HiGHS's root heuristics: the start more than
+    ``ABOVE_SEARCH_GAPS`` x ``rel_gap`` above its bound (``start_gap``, its proven gap:
+    ``start_steps.start_gap``)."""
+    return start_gap > ABOVE_SEARCH_GAPS * rel_gap
 
 
 def _halves(

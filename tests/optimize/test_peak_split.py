@@ -21,6 +21,7 @@ from optimize.model import build_model
 from optimize.price_fix import price_fix
 from optimize.problem import SolverOptions
 from optimize.solving import solve
+from optimize.start_steps import start_gap
 from tests.optimize.small_problems import assert_satisfies_every_row, random_day
 
 SEEDS = range(8)
@@ -139,8 +140,8 @@ def test_the_half_above_searches_only_where_the_start_is_far_above_its_bound():
     line = split.ABOVE_SEARCH_GAPS * 1e-2 * basis  # USD above the bound, at a 1 % gap
     far = dataclasses.replace(pf, bound_usd=pf.objective_usd - 1.01 * line)
     near = dataclasses.replace(pf, bound_usd=pf.objective_usd - 0.99 * line)
-    assert split._above_searches(far, basis, 1e-2)
-    assert not split._above_searches(near, basis, 1e-2)
+    assert split._above_searches(start_gap(cm, far)[1], 1e-2)
+    assert not split._above_searches(start_gap(cm, near)[1], 1e-2)
 
 
 @pytest.mark.parametrize("searches", [True, False])
