@@ -165,11 +165,11 @@ def peak_split(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResu
     return _after_split(pf, start, _run_both(halves, options.second_thread), t0)
 
 
-def _above_searches(start_gap: float, rel_gap: float) -> bool:
+def _above_searches(gap: float, rel_gap: float) -> bool:
     """Whether the half above runs HiGHS's root heuristics: the start more than
-    ``ABOVE_SEARCH_GAPS`` x ``rel_gap`` above its bound (``start_gap``, its proven gap:
+    ``ABOVE_SEARCH_GAPS`` x ``rel_gap`` above its bound (``gap``, its proven gap:
     ``start_steps.start_gap``)."""
-    return start_gap > ABOVE_SEARCH_GAPS * rel_gap
+    return gap > ABOVE_SEARCH_GAPS * rel_gap
 
 
 def _halves(
