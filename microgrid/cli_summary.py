@@ -42,8 +42,8 @@ def _billing_note(summary: dict) -> str:
 
 def _breaches_line(b: dict, broken_only: bool = False) -> str:
     """Breaches of the limits in `b` (operate's or a baseline's `limit_breaches`), e.g.
-    "ramp 1 step (max 2.9 MW), DR cap none"; the import limit and the final state of
-    charge only when `b` has them (baselines); `broken_only`: only the limits broken ("" if
+    "ramp 1 step (max 2.9 MW), DR cap none"; the import limit (baselines) and the final
+    state of charge only when `b` has them; `broken_only`: only the limits broken ("" if
     none). Operate mode: the plant pauses jobs first, never inference."""
 
     def part(name: str, key: str) -> str:
@@ -56,7 +56,7 @@ def _breaches_line(b: dict, broken_only: bool = False) -> str:
     parts += [part("ramp", "ramp"), part("DR cap", "dr_cap")]
     if "soc_final_short_mwh" in b:
         short = b["soc_final_short_mwh"]
-        parts.append(f"final SOC {short:.1f} MWh short" if short else "final SOC none")
+        parts.append(f"final SOC {short:.3g} MWh short" if short else "final SOC none")
     return ", ".join(p for p in parts if not (broken_only and p.endswith(" none")))
 
 

@@ -78,6 +78,10 @@ def _check_curve(pts: list[CurvePoint]) -> list[CurvePoint]:
     return pts
 
 
+#: Ids a job may not take: ``job_<id>_mw`` would be a column of another meaning.
+RESERVED_JOB_IDS = frozenset({"it"})
+
+
 class Job(Strict):
     """A training job; hours count from the job anchor (the period start's week, Monday 00:00
     local, see `jobs_anchor`)."""
@@ -101,6 +105,17 @@ class Job(Strict):
     @classmethod
     def _concave(cls, pts: list[CurvePoint] | None) -> list[CurvePoint] | None:
         return None if pts is None else _check_curve(pts)
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, job_id: str) -> str:
+        # a job's power column is job_<id>_mw; operate's rows name the jobs' total job_it_mw
+        if job_id in RESERVED_JOB_IDS:
+            raise ValueError(
+                f"job id {job_id!r} is reserved: job_{job_id}_mw, its power column, is the "
+                "column of all jobs' IT power in operate's time series"
+            )
+        return job_id
 
     @model_validator(mode="after")
     def _window(self) -> Job:

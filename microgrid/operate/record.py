@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.baselines.limits import soc_final_short_mwh
 from microgrid.breaches import breach_fields
 from microgrid.costs import cost_breakdown
 from microgrid.operate.conditions import PlantConditions
@@ -33,16 +34,22 @@ _DONE_H = 1e-6
 @dataclass(frozen=True)
 class LimitBreaches:
     """Per step, how far the plant's net import went beyond the ramp limit and above the
-    demand-response cap (MW; 0 where kept)."""
+    demand-response cap (MW; 0 where kept); and the stored energy the plant ended below
+    the scenario's final state of charge (MWh; 0 where kept or none is set): the plan
+    keeps it, but the plant follows the actual resource and load in the last steps."""
 
     ramp_excess_mw: np.ndarray
     dr_cap_excess_mw: np.ndarray
+    soc_final_short_mwh: float = 0.0
 
     def summary(self, index: pd.DatetimeIndex) -> dict:
-        """Counts, largest excess and first steps (UTC) of each (``breach_fields``)."""
+        """Counts, largest excess and first steps (UTC) of each (``breach_fields``), then
+        ``soc_final_short_mwh``: the keys of a baseline's breaches but the import limit's,
+        which the plant never passes (what the grid cannot carry is unserved)."""
         return {
             **breach_fields("ramp", self.ramp_excess_mw, index),
             **breach_fields("dr_cap", self.dr_cap_excess_mw, index),
+            "soc_final_short_mwh": self.soc_final_short_mwh,
         }
 
 
@@ -172,6 +179,9 @@ class Recorder:
         """The run's tables, jobs and costs (unserved energy priced at ``voll``; the grid
         lines billed on ``billing_grid`` at the plant's prices)."""
         cols = dict(self.actual)
+        # the price the plant settled at (events' spikes included), so that the rows
+        # rebuild the bill; the plan's rows carry the signals' price
+        cols["price_usd_per_mwh"] = conditions.price_usd_per_mwh
         for jid in self.jobs["mw"]:
             for key in ("mw", "power_fraction", "work_h"):
                 cols[f"job_{jid}_{key}"] = self.jobs[key][jid]
@@ -197,7 +207,11 @@ class Recorder:
             shed_job_steps=self.jobs_paused,
             infeasible_replans=controller.infeasible_replans,
             time_limited_solves=controller.time_limited_solves,
-            breaches=LimitBreaches(self.ramp_excess_mw, self.dr_cap_excess_mw),
+            breaches=LimitBreaches(
+                self.ramp_excess_mw,
+                self.dr_cap_excess_mw,
+                soc_final_short_mwh(self.problem, actual),
+            ),
             line_out=conditions.line_out,
             bill=bill,
             billed_grid=grid,

@@ -195,6 +195,7 @@ def test_times_and_zones(write_scenario, capsys, overrides, field, needle):
             "clear-sky weather has no wind speed",
         ),
         ({"jobs.items": [JOB, {**JOB, "gpus": 8}]}, "jobs.items.1.id", "duplicate job id 'a'"),
+        ({"jobs.items": [{**JOB, "id": "it"}]}, "jobs.items.0.id", "job id 'it' is reserved"),
         (
             {"jobs.items": [{**JOB, "deadline_h": 1000}]},
             "jobs.items.0.deadline_h",
@@ -209,6 +210,7 @@ def test_times_and_zones(write_scenario, capsys, overrides, field, needle):
         "f-min",
         "wind-clearsky",
         "job-ids",
+        "job-id-reserved",
         "job-window",
     ],
 )

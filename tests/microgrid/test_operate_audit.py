@@ -1,7 +1,9 @@
 """operate after the 2026-12 audit: a paused job's restart is planned (with perfect forecasts
 the closed loop meets the deadlines plan mode meets), a missed deadline is stated and
 priced as plan mode prices unfinished work, the actual cost is set beside the plan-mode
-optimum, the set-point columns say what they are, and scheduled outages are events.
+optimum, the set-point columns say what they are, and scheduled outages are events. After
+the 2026-12-06 audit: the rows carry the price the plant settled at (spikes included), and
+a final state of charge the plant misses is a breach.
 
 Built on the tiny scenario (scenario_factory.TINY: UTC, 10 MW of inference at PUE 1.10,
 one 10 MW job, a 5 MW / 20 MWh battery, no renewables) with hourly time-of-use prices
@@ -189,3 +191,45 @@ def test_a_difference_within_the_plans_gap_is_said_to_be():
     assert line.endswith("actual -234 USD (-0.6 %), within the plan's proven gap of 5,345 USD")
     ref |= {"plan_gap_usd": 100.0}
     assert [s for s in _operate_lines(op) if "vs plan mode" in s][0].endswith("(-0.6 %)")
+
+
+def test_the_rows_carry_the_settled_price_and_the_missed_final_soc():
+    # the audit's case: the rows showed the signals' price in a spike, so they did not
+    # rebuild the energy cost, and the plant's end 0.02 MWh below the final SOC was not said
+    spike = {"kind": "price_spike", "factor": 4.0, "start": "2023-08-22T16:00",
+             "end": "2023-08-22T19:00"}  # fmt: skip
+    sc = Scenario.model_validate(
+        small_scenario(
+            **{
+                "operate.forecast": "noisy",
+                "operate.replan_every_steps": 3,
+                "operate.lookahead_h": 24,
+                "operate.seed": 1,
+                "operate.events": [spike],
+                "operate.event_costs": "none",
+            }
+        )
+    )
+    res = microgrid.run(sc, mode="operate", powerflow=False, baselines=False)
+    plan = microgrid.run(sc, powerflow=False, baselines=False)
+    ts, file_price = res.timeseries, plan.timeseries["price_usd_per_mwh"].to_numpy()
+    in_spike = np.asarray(
+        (ts.index >= sc.to_utc(spike["start"])) & (ts.index < sc.to_utc(spike["end"]))
+    )
+    assert in_spike.sum() == 3
+    np.testing.assert_array_equal(
+        ts["price_usd_per_mwh"].to_numpy()[in_spike], 4.0 * file_price[in_spike]
+    )
+    np.testing.assert_array_equal(
+        ts["price_usd_per_mwh"].to_numpy()[~in_spike], file_price[~in_spike]
+    )
+    g, p = sc.grid, ts["price_usd_per_mwh"]
+    paid = (p + g.import_adder_usd_per_mwh) * ts["grid_import_mw"]
+    earned = (p + g.export_adder_usd_per_mwh) * ts["grid_export_mw"]
+    rebuilt = float((paid - earned).sum()) * sc.step_h
+    assert rebuilt == pytest.approx(res.summary["energy_cost_usd"], rel=1e-9)
+    short = sc.battery.soc_final_frac * sc.battery.energy_mwh - ts["battery_soc_mwh"].iloc[-1]
+    assert short > 0.01  # this seed's plant ends below the final SOC
+    breaches = res.summary["operate"]["limit_breaches"]
+    assert breaches["soc_final_short_mwh"] == pytest.approx(short, abs=1e-12)
+    assert "final SOC 0.0194 MWh short" in "\n".join(_operate_lines(res.summary["operate"]))
