@@ -19,11 +19,11 @@ only when consuming more energy pays: at a negative import or export price, or w
 limit forces consumption (the ramp-down limit on net import with all other ways to consume,
 i.e. less export, less curtailment, more job power, already used up). The binaries are
 therefore created at the steps with a negative import or export price and at the steps of
-``extra_binary_steps`` (a context manager); ``optimize.solve`` and ``solve_rolling`` then check
-the solution (``simultaneous_steps``) and, if it charges and discharges at once anywhere,
-rebuild with binaries at those steps and solve again, so the result always satisfies the
-no-simultaneous rule (the model without the other binaries is a relaxation, so its bound
-stays valid). In elastic mode (diagnosis) every step gets its binary.
+``optimize.simultaneous.extra_binary_steps`` (a context manager); ``optimize.solve`` then
+checks the solution (``optimize.simultaneous.simultaneous_steps``) and, if it charges and
+discharges at once anywhere, rebuilds with binaries at those steps and solves again, so the
+result always satisfies the no-simultaneous rule (the model without the other binaries is a
+relaxation, so its bound stays valid). In elastic mode (diagnosis) every step gets its binary.
 Objective term (USD): ``wear_usd_per_mwh · step_h · Σ discharge[t]``.
 Elastic: SOC min/max and the final SOC get slacks (MWh).
 
@@ -38,10 +38,6 @@ and ``battery_soc_final`` (``soc[n−1] >= soc_final_frac · E``) as a variable.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterable, Iterator
-
 import numpy as np
 import pyomo.environ as pyo
 
@@ -49,23 +45,8 @@ from optimize._util import linear_sum, set_upper_bounds, var_list
 from optimize.carried_state import initial_soc_mwh, state_as_columns
 from optimize.elastic import add_slack
 from optimize.problem import Battery
+from optimize.simultaneous import extra_steps
 from optimize.sizing import Capacity, capacity, define_cap_rows
-
-_TOL_MW = 1e-6
-
-_EXTRA_BINARY_STEPS: contextvars.ContextVar[frozenset] = contextvars.ContextVar(
-    "battery_extra_binary_steps", default=frozenset()
-)
-
-
-@contextlib.contextmanager
-def extra_binary_steps(steps: Iterable[int]) -> Iterator[None]:
-    """Within the block, ``define_battery`` adds no-simultaneous binaries at ``steps`` too."""
-    token = _EXTRA_BINARY_STEPS.set(frozenset(int(t) for t in steps))
-    try:
-        yield
-    finally:
-        _EXTRA_BINARY_STEPS.reset(token)
 
 
 def binary_steps(m: pyo.Block, n: int, elastic: bool) -> list[int]:
@@ -79,23 +60,10 @@ def binary_steps(m: pyo.Block, n: int, elastic: bool) -> list[int]:
     else:
         need |= np.asarray(grid.import_price_usd_per_mwh) < 0
         need |= np.asarray(grid.export_price_usd_per_mwh) < 0
-    for t in _EXTRA_BINARY_STEPS.get():
+    for t in extra_steps():
         if 0 <= t < n:
             need[t] = True
     return np.flatnonzero(need).tolist()
-
-
-def simultaneous_steps(m: pyo.Block) -> list[int]:
-    """Steps of a solved model where the battery charges and discharges at once."""
-    if not hasattr(m, "battery_charge_mw") or not m.problem.battery.no_simultaneous:
-        return []
-    out = []
-    for t in m.T:
-        ch = m.battery_charge_mw[t].value or 0.0
-        dis = m.battery_discharge_mw[t].value or 0.0
-        if min(ch, dis) > _TOL_MW:
-            out.append(int(t))
-    return out
 
 
 def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = False) -> list:

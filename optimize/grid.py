@@ -9,6 +9,18 @@ Constraints:
 - ``grid_import_size_cap[t]``: ``grid_import_mw[t] <= C`` with a sized import capacity C
   (``optimize/sizing.py``); the ``import_max_mw[t]`` bound stays (set to C's largest size,
   0 in outages). Elastic: both limits share the import-limit slack.
+- One connection, one direction: with a binary ``grid_exporting[t]``,
+  ``grid_import_on[t]``: ``import[t] <= import_max_mw[t] · (1 − exporting[t])`` and
+  ``grid_export_on[t]``: ``export[t] <= export_max_mw[t] · exporting[t]``, at the steps of
+  ``direction_binary_steps``. Importing and exporting δ MW at once changes no net flow, so
+  no limit on net import (ramp, DR cap) asks for it; it costs ``δ · (import_price −
+  export_price)`` and only adds to what the import pays (demand and tiered charges,
+  emissions). So it pays only where the export price is above the import price (a
+  wholesale export beside a retail tariff, an export adder above the import adder): the
+  binaries are made there (not in elastic mode, the diagnosis), and ``optimize.solve``
+  adds them where a solution imports and exports at once anyway (a tie:
+  ``optimize.simultaneous``). Before 2026-12-06 there were none: with an export adder of
+  20 USD/MWh above the import's a day of R1 imported 120 MW while exporting 50 MW.
 Objective terms (USD): ``Σ_t step_h · (import_price[t] · grid_import_mw[t] −
 export_price[t] · grid_export_mw[t])``, plus the demand charges (``Grid.peak_charges``,
 equations in ``optimize.demand_charges``) and the tiered energy charges
@@ -28,6 +40,7 @@ from optimize.demand_charges import define_peak_charges
 from optimize.elastic import add_slack
 from optimize.energy_tiers import define_energy_tiers
 from optimize.problem import Grid
+from optimize.simultaneous import extra_steps
 from optimize.sizing import capacity, define_cap_rows
 
 
@@ -48,6 +61,7 @@ def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) 
         set_upper_bounds(m.grid_import_mw, grid.import_max_mw.tolist())
     cap = capacity(m, "grid_import", math.inf)  # a sized import capacity C: imp <= C
     define_cap_rows(m, "grid_import_size_cap", imp, [1.0] * len(imp), cap, slack=s)
+    _define_one_direction(m, grid, imp, exp, direction_binary_steps(grid, elastic))
 
     terms = [
         linear_sum((grid.import_price_usd_per_mwh * step_h).tolist(), imp),
@@ -58,6 +72,37 @@ def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) 
     terms += define_energy_tiers(m, grid.energy_tiers, imp, step_h, grid.import_max_mw)
     _define_dr_cap(m, grid, imp, exp, elastic)
     return terms
+
+
+def direction_binary_steps(grid: Grid, elastic: bool) -> list[int]:
+    """Steps that get a binary for the flow's direction (see the module docstring): the
+    export price above the import price, with both flows possible, or a step of
+    ``optimize.simultaneous.extra_binary_steps``; none in elastic mode."""
+    if elastic:
+        return []
+    both = (grid.import_max_mw > 0) & (grid.export_max_mw > 0)
+    need = grid.export_price_usd_per_mwh > grid.import_price_usd_per_mwh
+    for t in extra_steps():
+        if 0 <= t < len(need):
+            need[t] = True
+    return np.flatnonzero(need & both).tolist()
+
+
+def _define_one_direction(m, grid: Grid, imp: list, exp: list, steps: list[int]) -> None:
+    if not steps:
+        return
+    imax, emax = grid.import_max_mw.tolist(), grid.export_max_mw.tolist()
+    m.grid_binary_steps = pyo.Set(initialize=steps, ordered=True)
+    m.grid_exporting = pyo.Var(m.grid_binary_steps, within=pyo.Binary)
+    d = m.grid_exporting
+    m.grid_import_on = pyo.Constraint(
+        m.grid_binary_steps,
+        rule=lambda m, t: linear_sum((1.0, imax[t]), (imp[t], d[t])) <= imax[t],
+    )
+    m.grid_export_on = pyo.Constraint(
+        m.grid_binary_steps,
+        rule=lambda m, t: linear_sum((1.0, -emax[t]), (exp[t], d[t])) <= 0.0,
+    )
 
 
 def _define_ramp(m, grid: Grid, step_h: float, imp: list, exp: list, elastic: bool) -> None:

@@ -23,7 +23,6 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from optimize.battery import extra_binary_steps, simultaneous_steps
 from optimize.diagnosis import diagnose
 from optimize.errors import SolveError
 from optimize.highs import (
@@ -47,6 +46,7 @@ from optimize.ranges import extremes
 from optimize.restart_ahead import restart_ahead
 from optimize.restart_chain import restarted
 from optimize.results import Dispatch, extract_dispatch
+from optimize.simultaneous import extra_binary_steps, simultaneous_steps
 from optimize.start_probe import PROBE_NODES, prepared_start_probe, probe_start
 from optimize.start_steps import (
     START_SHARE,

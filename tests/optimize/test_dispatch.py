@@ -217,6 +217,30 @@ def test_no_simultaneous_binaries_only_at_negative_prices():
     assert list(build_model(p, elastic=True).battery_binary_steps) == [0, 1, 2]
 
 
+def test_the_grid_never_imports_and_exports_at_once():
+    # Load 10 MW; step 0 imports at 10 and exports at 30 USD/MWh (an export adder above
+    # the import's): without the direction binary the LP bought 60 MW and sold 50 (cost
+    # 600 - 1500 = -900 USD); one connection only imports the 10 MW (100 USD). Step 1
+    # (export 5 below import 10) gets no binary; at equal prices (step 2) nothing pays
+    # for both ways either.
+    from optimize.model import build_model
+
+    p = make_problem([10, 10, 10], [10, 10, 10], export_price=[30, 5, 10], export_max=50)
+    assert list(build_model(p).grid_binary_steps) == [0]
+    assert not hasattr(build_model(p, elastic=True), "grid_binary_steps")
+    d = o.solve(p)
+    close(d.series["grid_import_mw"], [10, 10, 10])
+    close(d.series["grid_export_mw"], [0, 0, 0])
+    assert d.objective_usd == pytest.approx(300.0, abs=TOL)
+    # a full 5 MW battery cannot cover the 10 MW load: it discharges where energy is
+    # dearest, and the import never runs beside an export
+    b = battery(5, 10, soc0=1.0)
+    d = o.solve(make_problem([10, 10, 10], [10, 10, 10], export_price=[30, 5, 10],
+                             export_max=50, battery=b))  # fmt: skip
+    imp, exp = d.series["grid_import_mw"], d.series["grid_export_mw"]
+    assert np.all(np.minimum(imp, exp) <= 1e-6)
+
+
 def test_generator_min_load():
     # Loads 5 and 15 MW; import $150/MWh up to 10 MW; no export; generator 20 MW at $100/MWh
     # with min load 50 % (10 MW). t0: the generator would have to run 10 MW for a 5 MW load
