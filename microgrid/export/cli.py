@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from microgrid.errors import InputError
+from microgrid.errors import InputError, one_line
 from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
 from microgrid.export.result_reader import ResultInputs, load_result
 from microgrid.export.safe_io import OutputDir
@@ -27,6 +27,9 @@ from microgrid.export.schedule import (
 )
 from microgrid.export.slurm import SlurmOptions, SubmitError, export_slurm, submit
 from microgrid.resultdir import MARKER_NAME, MAX_NAME_BYTES, absolute_target, check_target
+
+#: The exit code of ``export --submit`` when sbatch is missing or refuses a script.
+SUBMIT_FAILED = 4
 
 
 def _written_by_us(path: Path) -> bool:
@@ -145,11 +148,13 @@ def _export_slurm(inputs: ResultInputs, args: argparse.Namespace) -> int:
     try:
         ids = submit(res.out)
     except SubmitError as exc:
-        print(f"error: {exc} ({len(exc.submitted)} submitted before)", file=sys.stderr)
-        return 1
+        # Slurm's refusal (often several lines): one line, and its own exit code, since
+        # neither the input nor this program is at fault; the scripts stay written
+        print(one_line(f"error: {exc} ({len(exc.submitted)} submitted before)"), file=sys.stderr)
+        return SUBMIT_FAILED
     except FileNotFoundError as exc:
-        print(f"error: sbatch not found: {exc}", file=sys.stderr)
-        return 1
+        print(one_line(f"error: sbatch not found: {exc}"), file=sys.stderr)
+        return SUBMIT_FAILED
     print(f"submitted {len(ids)} segment(s); Slurm job ids in {res.out / 'submitted_jobs.tsv'}")
     return 0
 

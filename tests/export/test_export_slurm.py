@@ -351,6 +351,26 @@ def test_python_submit_matches_submit_sh(tmp_path):
     ]
 
 
+def test_a_refused_submission_is_one_line_and_its_own_exit_code(tmp_path, capsys, monkeypatch):
+    # the audit's case: Slurm unreachable, sbatch's four lines of error passed on as they
+    # were, with exit code 1, which means a bug of ours
+    rd = reference_result(tmp_path / "r")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "sbatch"
+    fake.write_text("#!/bin/bash\necho 'sbatch: error: no controller' >&2\n"
+                    "echo 'sbatch: error: second line' >&2\nexit 1\n")  # fmt: skip
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    out = tmp_path / "slurm"
+    code = main(["export", str(rd), "--to", "slurm", "--out", str(out), "--submit"])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert err.count("\n") == 1 and err.startswith("error: sbatch failed for ")
+    assert "no controller" in err and "(0 submitted before)" in err
+    assert len(list(out.glob("*.sbatch"))) == 4  # the scripts stay
+
+
 def test_newline_in_job_id_is_refused_and_nothing_written(tmp_path):
     rd = _one_segment(
         tmp_path,
