@@ -256,8 +256,10 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
             for i, inst in enumerate(placed)
             if inst.release_utc < start or inst.deadline_utc > end
         ]
-        if outside:
-            raise InputErrors(outside)
+        short = [_short_window(scenario, i, inst, csv_lines) for i, inst in enumerate(placed)]
+        errors = outside + [e for e in short if e is not None]
+        if errors:
+            raise InputErrors(errors)
         return placed, 0
 
     placed, dropped = [], 0
@@ -269,9 +271,11 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
             "jobs.repeat",
         )
     for week in range(n_weeks):
-        for job in jobs:
+        for i, job in enumerate(jobs):
             inst = place(job, week, f"{job.id}@w{week:02d}")
             if inst.release_utc >= start and inst.deadline_utc <= end:
+                if (error := _short_window(scenario, i, inst, csv_lines)) is not None:
+                    raise InputErrors([error])
                 placed.append(inst)
             elif inst.deadline_utc > start and inst.release_utc < end:
                 dropped += 1
@@ -294,6 +298,42 @@ def _outside_period(
         f"{inst.deadline_utc.isoformat()} is outside the period {start.isoformat()} to "
         f"{end.isoformat()} (hours count from Monday 00:00 local of the first week)"
     )
+    return _job_error(scenario, i, csv_lines, msg, field)
+
+
+def _short_window(
+    scenario: Scenario, i: int, inst: JobInstance, csv_lines: list[int]
+) -> InputError | None:
+    """The error for job `i` whose work does not fit its window's whole steps at full
+    power (None when it fits): `work_h <= deadline_h - release_h` holds on the local clock,
+    but a window across a clock change is an hour shorter (or longer), and ends between
+    steps leave the part steps out."""
+    step = pd.Timedelta(minutes=scenario.period.step_minutes)
+    start = scenario.to_utc(scenario.period.start)
+    first = math.ceil((inst.release_utc - start) / step)
+    last = math.floor((inst.deadline_utc - start) / step)
+    hours = max(last - first, 0) * (step / pd.Timedelta(hours=1))
+    work_h = inst.spec.work_h
+    if work_h <= hours + 1e-9:
+        return None
+    local_h = inst.spec.deadline_h - inst.spec.release_h
+    real_h = (inst.deadline_utc - inst.release_utc) / pd.Timedelta(hours=1)
+    why = (
+        f"the clocks change in it: {local_h:g} h on the clock are {real_h:g} h"
+        if abs(real_h - local_h) > 1e-9
+        else f"its ends fall between the {scenario.period.step_minutes}-minute steps"
+    )
+    msg = (
+        f"job {inst.id!r}: work_h ({work_h:g}) exceeds its window of {hours:g} h of whole "
+        f"steps from {inst.release_utc.isoformat()} to {inst.deadline_utc.isoformat()} ({why})"
+    )
+    return _job_error(scenario, i, csv_lines, msg, "work_h")
+
+
+def _job_error(
+    scenario: Scenario, i: int, csv_lines: list[int], msg: str, field: str
+) -> InputError:
+    """`msg` at job `i`'s `field`: YAML items first, then CSV rows (on `csv_lines`)."""
     n_items = len(scenario.jobs.items)
     if i < n_items:
         return scenario.error(msg, f"jobs.items.{i}.{field}")

@@ -84,7 +84,9 @@ RESERVED_JOB_IDS = frozenset({"it"})
 
 class Job(Strict):
     """A training job; hours count from the job anchor (the period start's week, Monday 00:00
-    local, see `jobs_anchor`)."""
+    local, see `jobs_anchor`). Its window must hold `work_h` at full power in whole steps of
+    real time: a window across a clock change is an hour shorter or longer than
+    `deadline_h - release_h`. The id `it` is reserved (operate's `job_it_mw` column)."""
 
     id: Name = Field(min_length=1)
     gpus: int = Field(gt=0, le=10_000_000)

@@ -73,3 +73,25 @@ def test_an_unterminated_quote_is_bad_csv(tmp_path, write_scenario, capsys):
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
     assert code == 2 and len(lines) == 1
     assert "jobs.csv" in lines[0] and "not a valid CSV" in lines[0]
+
+
+def test_a_window_the_clocks_or_the_steps_shorten_is_refused_at_validate(
+    tmp_path, write_scenario, capsys
+):
+    # the audit's case: 4 h of work from Sunday 00:00 to 04:00 local on 2023-03-12, when
+    # Chicago's clocks skip 02:00-03:00: 3 real hours; validate said "valid", and the solve
+    # called the scenario infeasible for its import limit. Hour 144 is Sunday 00:00.
+    jobs = write_jobs(
+        tmp_path, JOBS_HEADER, "fits,8,3,144,148", "dst,8,4,144,148", "steps,8,3,120.5,123.5"
+    )
+    period = {"start": "2023-03-11T00:00", "end": "2023-03-13T00:00", "step_minutes": 60}
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs), "period": period}))
+    assert code == 2
+    assert lines == [
+        f"error: {jobs}, line 3, field work_h: job 'dst': work_h (4) exceeds its window of "
+        "3 h of whole steps from 2023-03-12T06:00:00+00:00 to 2023-03-12T09:00:00+00:00 "
+        "(the clocks change in it: 4 h on the clock are 3 h)",
+        f"error: {jobs}, line 4, field work_h: job 'steps': work_h (3) exceeds its window of "
+        "2 h of whole steps from 2023-03-11T06:30:00+00:00 to 2023-03-11T09:30:00+00:00 "
+        "(its ends fall between the 60-minute steps)",
+    ]
