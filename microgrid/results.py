@@ -42,6 +42,8 @@ POWERFLOW_COLUMNS = (
 )
 
 BALANCE_TOLERANCE_MW = 1e-6
+# MW or MWh: far below the solver's feasibility tolerance (1e-7), far above round-off
+SOLVER_ZERO = 1e-9
 
 # Columns of jobs.csv: one row per contiguous run segment of a job (the export contract).
 JOBS_COLUMNS = (
@@ -72,6 +74,14 @@ def balance_residual_mw(ts: pd.DataFrame) -> pd.Series:
     )
 
 
+def solver_zeros_cleared(values) -> np.ndarray:
+    """A solver's column as floats with what is within ``SOLVER_ZERO`` of 0 set to 0.0: the
+    simplex leaves -0.0 and round-off such as -8e-11 MW on flows that are never negative,
+    which the files and the summary would print as "-0.0"."""
+    v = np.asarray(values, dtype=float)
+    return np.where(np.abs(v) <= SOLVER_ZERO, 0.0, v)
+
+
 def timeseries_frame(
     index: pd.DatetimeIndex, frame: pd.DataFrame, dispatch: optimize.Dispatch
 ) -> pd.DataFrame:
@@ -82,7 +92,7 @@ def timeseries_frame(
     cols: dict[str, np.ndarray] = {}
     for name in TIMESERIES_COLUMNS:
         if name in s:
-            cols[name] = np.asarray(s[name], dtype=float)
+            cols[name] = solver_zeros_cleared(s[name])
         elif name in ("price_usd_per_mwh", "carbon_g_per_kwh"):
             cols[name] = frame[name].to_numpy()
         elif name in POWERFLOW_COLUMNS:
@@ -91,7 +101,7 @@ def timeseries_frame(
             cols[name] = zeros.copy()  # an asset the scenario does not have
     # all columns at once: one insert per job (416 in a year) fragments the frame
     for key in sorted(k for k in s if k.startswith("job_") and k.endswith("_mw")):
-        cols[key] = np.asarray(s[key], dtype=float)
+        cols[key] = solver_zeros_cleared(s[key])
     cols["inference_it_mw"] = frame["inference_it_mw"].to_numpy()
     cols["pue"] = frame["pue"].to_numpy()
     return pd.DataFrame(cols, index=index)

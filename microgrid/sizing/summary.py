@@ -66,6 +66,7 @@ def _annual(study: SizingStudy) -> dict:
         "total_cost_usd_per_year": total,
         "capacity_cost_usd_per_year": capacity,
         "operating_cost_usd_per_year": total - capacity,
+        "carbon_cost_usd_per_year": _carbon_cost_usd(study) * scale,
         "annuity_factor": af,
         "npv_of_costs_usd": total * af,
         "npv_note": f"equivalent annual cost x annuity factor AF({sz.discount_rate:g}, "
@@ -91,7 +92,16 @@ def _horizon(study: SizingStudy) -> dict:
         "emissions_t": s.emissions_t,
         "capacity_cost_usd": study.sized.capacity_usd,
         "operating_cost_usd": study.verified.objective_usd - study.sized.capacity_usd,
+        "carbon_cost_usd": _carbon_cost_usd(study),
     }
+
+
+def _carbon_cost_usd(study: SizingStudy) -> float:
+    """The carbon price's part of the operating cost (USD over the horizon): the sizing
+    objective prices emissions as `microgrid run` does, but `run` shows that part apart
+    from what the site pays; here it is in the operating and total costs, and this says
+    how much of them it is."""
+    return study.scenario.objective.carbon_price_usd_per_t * study.supply.emissions_t
 
 
 def flexibility_entry(flexible: Sized, inflexible: Sized, scale: float) -> dict:

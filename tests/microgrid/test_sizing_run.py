@@ -132,6 +132,21 @@ def test_verification_gap_is_small_and_not_negative():
     assert s["annual"]["capacity_cost_usd_per_year"] == pytest.approx(annual, rel=1e-9)
 
 
+def test_the_carbon_prices_part_of_the_operating_cost_is_stated():
+    # the audit's case: under a carbon price sizing's operating cost holds that price's
+    # charge, which `run` shows apart from what the site pays, with no field to remove it
+    data = _tiny_sized()
+    data["objective"] = {"carbon_price_usd_per_t": 100}
+    s = microgrid.size(_scenario(data)).summary()
+    h, a = s["horizon"], s["annual"]
+    assert h["emissions_t"] > 1
+    assert h["carbon_cost_usd"] == pytest.approx(100 * h["emissions_t"], rel=1e-12)
+    assert a["carbon_cost_usd_per_year"] == pytest.approx(
+        h["carbon_cost_usd"] * a["scale_to_year"], rel=1e-12
+    )
+    assert h["operating_cost_usd"] > h["carbon_cost_usd"]
+
+
 def _spike_case() -> dict:
     """Only the grid connection is sized; no battery, no PV; the job may run at a quarter
     of its power (throughput proportional to power); the price spikes in 08-12."""

@@ -11,7 +11,7 @@ import yaml
 from scenario_factory import small_scenario
 
 import microgrid
-from microgrid.results import BALANCE_TOLERANCE_MW, balance_residual_mw
+from microgrid.results import BALANCE_TOLERANCE_MW, balance_residual_mw, solver_zeros_cleared
 
 
 def _write(tmp_path, data, name="s.yaml"):
@@ -110,3 +110,11 @@ def test_price_fix_method_end_to_end_and_reproducible(tmp_path):
     cost, best = a.summary["solver"]["objective_usd"], exact.summary["solver"]["objective_usd"]
     assert best <= cost * (1 + 1e-6)
     assert (cost - best) / cost <= s["mip_gap"] + 1e-4
+
+
+def test_a_solvers_negative_zero_is_written_as_zero():
+    # the audit's cases: "peak import -0.0 MW" on a day without import, and a battery
+    # discharge of -8.37e-11 MW in timeseries.csv
+    cleared = solver_zeros_cleared([-0.0, -8.37e-11, 2e-9, -3e-9, 5.0])
+    assert cleared.tolist() == [0.0, 0.0, 2e-9, -3e-9, 5.0]
+    assert not np.signbit(cleared[:2]).any()
