@@ -107,7 +107,7 @@ def table_text(result) -> str:
         need = r.connection_needed
         conn = f"{need.connection_mw:14.1f}" if need.feasible else f"{'-':>14}"
         lines.append(
-            f"{r.curtail_pct:6.2f} {'yes' if r.onsite else 'no':>8} "
+            f"{r.curtail_pct:>6g} {'yes' if r.onsite else 'no':>8} "
             f"{r.max_campus.campus_it_mw:14.1f} {r.max_campus.curtailed_mwh:14.1f} {conn}"
         )
     return "\n".join(lines)

@@ -162,7 +162,7 @@ def sizing_setup(scenario: Scenario) -> SizingSetup:
         raise scenario.error(
             "the scenario sizes no asset: add a sizing section naming at least one "
             "(docs/sizing.md)",
-            "sizing" if sz is not None else None,
+            "sizing",  # without the section the file has no line for it: the field alone
         )
     inputs = load_inputs(scenario)
     horizon_h = len(inputs.index) * scenario.step_h

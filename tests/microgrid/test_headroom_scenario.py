@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -21,6 +22,7 @@ import microgrid
 from microgrid.cli import main
 from microgrid.connection_headroom import cli as headroom_cli
 from microgrid.connection_headroom.case import BACKUP_MODES
+from microgrid.connection_headroom.cli import table_text
 from microgrid.connection_headroom.files import COLUMNS
 from microgrid.resultdir import read_marker
 from optimize.headroom import MEASURES
@@ -174,3 +176,18 @@ def test_cli_bad_time_limit_exits_2(tmp_path, capsys, limit):
     )
     assert "--time-limit-s" in line
     assert not (tmp_path / "o").exists()
+
+
+def test_the_table_prints_the_limit_as_given():
+    # the audit's case: --curtail-pct 99.999 (accepted) was printed as 100.00, a value
+    # the option refuses
+    row = SimpleNamespace(
+        curtail_pct=99.999,
+        onsite=False,
+        connection_needed=SimpleNamespace(feasible=True, connection_mw=5.0),
+        max_campus=SimpleNamespace(campus_it_mw=1.0, curtailed_mwh=2.0),
+    )
+    result = SimpleNamespace(
+        measure="energy", scenario_name="s", connection_mw=10.0, campus_it_mw=20.0, rows=[row]
+    )
+    assert table_text(result).splitlines()[-1].split()[0] == "99.999"

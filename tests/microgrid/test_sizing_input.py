@@ -80,6 +80,7 @@ def test_no_sizing_section(tmp_path, capsys):
     path.write_text(yaml.safe_dump(TINY))
     line = one_error_line(capsys, ["size", str(path), "--out", str(tmp_path / "o")])
     assert "sizes no asset" in line and "plain.yaml" in line
+    assert ", field sizing: " in line  # the audit: no field was named
 
 
 def test_refuses_a_foreign_folder(tmp_path, capsys):
