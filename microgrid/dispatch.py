@@ -17,7 +17,7 @@ import pandas as pd
 import optimize
 from microgrid.assemble import Inputs, build_problem, solver_options, window_mask
 from microgrid.errors import InputError
-from microgrid.jobs import job_anchor_local, wall_clock_utc
+from microgrid.jobs import job_anchor_local, job_field_error, wall_clock_utc
 from microgrid.scenario import Scenario
 from microgrid.solver_errors import solver_failure
 from microgrid.wall_time import step_of
@@ -278,7 +278,26 @@ def infeasible_error(
     """The one-line input error of an infeasible `problem`, from its diagnosis `exc`."""
     outage = inputs.frame["outage"].to_numpy(dtype=bool)
     message = _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem, outage)
-    return scenario.error(message)
+    slacks = getattr(exc, "diagnosis", []) or []
+    if not slacks:
+        return scenario.error(message)
+    first = slacks[0]  # the line names the field of the first limit it lists
+    if first.kind == "job_unfinished":
+        return job_field_error(scenario, first.name, message, "work_h")
+    return scenario.error(message, _SLACK_FIELDS.get(first.kind))
+
+
+# the scenario field whose number a relaxed limit is (the line of an infeasible scenario)
+_SLACK_FIELDS = {
+    "import_limit": "grid.import_max_mw",
+    "ramp_limit_up": "grid.ramp_mw_per_h",
+    "ramp_limit_down": "grid.ramp_mw_per_h",
+    "dr_cap": "events.demand_response",
+    "soc_min": "battery.soc_min_frac",
+    "soc_max": "battery.soc_max_frac",
+    "soc_final": "battery.soc_final_frac",
+    "carbon_budget": "objective.carbon_budget_t",
+}
 
 
 def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | None:

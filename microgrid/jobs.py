@@ -330,6 +330,18 @@ def _short_window(
     return _job_error(scenario, i, csv_lines, msg, "work_h")
 
 
+def job_field_error(scenario: Scenario, instance_id: str, msg: str, field: str) -> InputError:
+    """`msg` at `field` of the job whose instance is `instance_id` (a weekly instance
+    `<id>@wNN` is its template's): its YAML item or its jobs-CSV row; the scenario file
+    alone if no job has that id."""
+    jobs, csv_lines = scenario_jobs(scenario)
+    job_id = instance_id.rsplit("@w", 1)[0] if scenario.jobs.repeat == "weekly" else instance_id
+    for i, job in enumerate(jobs):
+        if job.id == job_id:
+            return _job_error(scenario, i, csv_lines, msg, field)
+    return scenario.error(msg)
+
+
 def _job_error(
     scenario: Scenario, i: int, csv_lines: list[int], msg: str, field: str
 ) -> InputError:

@@ -46,6 +46,8 @@ def test_cli_main_exits_2_with_one_line(infeasible, tmp_path, capsys):
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert err.rstrip("\n").endswith(EXPECTED)
+    # the job's line and field (the audit: the line named the file alone)
+    assert err.startswith(f"error: {infeasible}, line ") and ", field jobs.items.0.work_h: " in err
     assert not (tmp_path / "out").exists()
 
 

@@ -268,6 +268,7 @@ def test_run_with_zero_import_limit_says_import_limit(tmp_path, capsys):
     line = one_error_line(capsys, ["run", str(path), "--out", str(tmp_path / "out")])
     assert "infeasible scenario: grid import needs up to" in line
     assert "(import limit 0 MW)" in line and "outage" not in line
+    assert ", field grid.import_max_mw: infeasible scenario" in line
     assert not (tmp_path / "out").exists()
 
 
