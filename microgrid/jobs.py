@@ -256,7 +256,9 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
             for i, inst in enumerate(placed)
             if inst.release_utc < start or inst.deadline_utc > end
         ]
-        short = [_short_window(scenario, i, inst, csv_lines) for i, inst in enumerate(placed)]
+        short = [
+            _short_window(scenario, i, inst, start, csv_lines) for i, inst in enumerate(placed)
+        ]
         errors = outside + [e for e in short if e is not None]
         if errors:
             raise InputErrors(errors)
@@ -274,7 +276,7 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
         for i, job in enumerate(jobs):
             inst = place(job, week, f"{job.id}@w{week:02d}")
             if inst.release_utc >= start and inst.deadline_utc <= end:
-                if (error := _short_window(scenario, i, inst, csv_lines)) is not None:
+                if (error := _short_window(scenario, i, inst, start, csv_lines)) is not None:
                     raise InputErrors([error])
                 placed.append(inst)
             elif inst.deadline_utc > start and inst.release_utc < end:
@@ -302,14 +304,13 @@ def _outside_period(
 
 
 def _short_window(
-    scenario: Scenario, i: int, inst: JobInstance, csv_lines: list[int]
+    scenario: Scenario, i: int, inst: JobInstance, start: pd.Timestamp, csv_lines: list[int]
 ) -> InputError | None:
     """The error for job `i` whose work does not fit its window's whole steps at full
     power (None when it fits): `work_h <= deadline_h - release_h` holds on the local clock,
     but a window across a clock change is an hour shorter (or longer), and ends between
-    steps leave the part steps out."""
+    steps leave the part steps out. `start`: the period's first step (UTC)."""
     step = pd.Timedelta(minutes=scenario.period.step_minutes)
-    start = scenario.to_utc(scenario.period.start)
     first = math.ceil((inst.release_utc - start) / step)
     last = math.floor((inst.deadline_utc - start) / step)
     hours = max(last - first, 0) * (step / pd.Timedelta(hours=1))

@@ -45,7 +45,7 @@ from optimize._util import linear_sum, set_upper_bounds, var_list
 from optimize.carried_state import initial_soc_mwh, state_as_columns
 from optimize.elastic import add_slack
 from optimize.problem import Battery
-from optimize.simultaneous import extra_steps
+from optimize.simultaneous import with_extra_steps
 from optimize.sizing import Capacity, capacity, define_cap_rows
 
 
@@ -60,10 +60,7 @@ def binary_steps(m: pyo.Block, n: int, elastic: bool) -> list[int]:
     else:
         need |= np.asarray(grid.import_price_usd_per_mwh) < 0
         need |= np.asarray(grid.export_price_usd_per_mwh) < 0
-    for t in extra_steps():
-        if 0 <= t < n:
-            need[t] = True
-    return np.flatnonzero(need).tolist()
+    return np.flatnonzero(with_extra_steps(need)).tolist()
 
 
 def define_battery(m: pyo.Block, b: Battery, step_h: float, elastic: bool = False) -> list:

@@ -40,7 +40,7 @@ from optimize.demand_charges import define_peak_charges
 from optimize.elastic import add_slack
 from optimize.energy_tiers import define_energy_tiers
 from optimize.problem import Grid
-from optimize.simultaneous import extra_steps
+from optimize.simultaneous import with_extra_steps
 from optimize.sizing import capacity, define_cap_rows
 
 
@@ -81,10 +81,7 @@ def direction_binary_steps(grid: Grid, elastic: bool) -> list[int]:
     if elastic:
         return []
     both = (grid.import_max_mw > 0) & (grid.export_max_mw > 0)
-    need = grid.export_price_usd_per_mwh > grid.import_price_usd_per_mwh
-    for t in extra_steps():
-        if 0 <= t < len(need):
-            need[t] = True
+    need = with_extra_steps(grid.export_price_usd_per_mwh > grid.import_price_usd_per_mwh)
     return np.flatnonzero(need & both).tolist()
 
 

@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 import pyomo.environ as pyo
 
 # both flows above this (MW) at one step: both ways at once
@@ -37,9 +38,12 @@ def extra_binary_steps(steps: Iterable[int]) -> Iterator[None]:
         _EXTRA_BINARY_STEPS.reset(token)
 
 
-def extra_steps() -> frozenset:
-    """The steps of the innermost ``extra_binary_steps`` block (none outside one)."""
-    return _EXTRA_BINARY_STEPS.get()
+def with_extra_steps(need: np.ndarray) -> np.ndarray:
+    """``need`` (bool per step, changed in place and returned) with the steps of the
+    innermost ``extra_binary_steps`` block set (none outside one)."""
+    steps = [t for t in _EXTRA_BINARY_STEPS.get() if 0 <= t < len(need)]
+    need[steps] = True
+    return need
 
 
 def simultaneous_steps(m: pyo.Block) -> list[int]:
