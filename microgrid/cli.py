@@ -98,10 +98,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except InputErrors as exc:
         _print_errors(exc.errors)
         return EXIT_INPUT
-    n = len(inputs.index)
+    steps, jobs = len(inputs.index), len(inputs.jobs)
     print(
-        f"{args.scenario}: valid ({n} steps of {scenario.period.step_minutes} min, "
-        f"{len(inputs.jobs)} jobs)"
+        f"{args.scenario}: valid ({steps} step{'s' if steps != 1 else ''} of "
+        f"{scenario.period.step_minutes} min, {jobs} job{'s' if jobs != 1 else ''})"
     )
     return 0
 

@@ -27,6 +27,7 @@ from microgrid.export.schedule import (
 )
 from microgrid.export.slurm import SlurmOptions, SubmitError, export_slurm, submit
 from microgrid.resultdir import MARKER_NAME, MAX_NAME_BYTES, absolute_target, check_target
+from microgrid.wall_time import known_timezone
 
 #: The exit code of ``export --submit`` when sbatch is missing or refuses a script.
 SUBMIT_FAILED = 4
@@ -134,7 +135,7 @@ def _export_kubernetes(schedule: Schedule, args: argparse.Namespace) -> int:
 def _export_slurm(inputs: ResultInputs, args: argparse.Namespace) -> int:
     schedule = inputs.schedule
     settings = inputs.export.slurm
-    if args.timezone:
+    if args.timezone is not None:
         settings = settings.model_copy(update={"timezone": args.timezone})
     opts = SlurmOptions.from_settings(
         settings, schedule.site_timezone, request_gpus=False if args.no_gpus else None
@@ -159,9 +160,21 @@ def _export_slurm(inputs: ResultInputs, args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_slurm_only(args: argparse.Namespace) -> None:
+    """--submit and --timezone belong to Slurm; an empty or unknown zone is refused, not
+    quietly replaced by the scenario's."""
+    for option, given in (("--submit", args.submit), ("--timezone", args.timezone is not None)):
+        if given and args.to != "slurm":
+            raise InputError(f"{option} only applies to --to slurm")
+    if args.timezone is not None:
+        try:
+            known_timezone(args.timezone)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"--timezone: {exc}") from None
+
+
 def run_export(args: argparse.Namespace) -> int:
-    if args.submit and args.to != "slurm":
-        raise InputError("--submit only applies to --to slurm")
+    _check_slurm_only(args)
     target = _check_out(args)
     inputs = load_result(args.result_dir)
     schedule = inputs.schedule

@@ -69,6 +69,9 @@ def test_multi_line_command_still_exports(tmp_path, capsys):
     [
         (["--to", "slurm", "--timezone", "localtime"], "unknown time zone 'localtime'"),
         (["--to", "slurm", "--timezone", "x" * 300], "unknown time zone 'xxxx"),
+        # an empty zone once fell back to the scenario's without a word
+        (["--to", "slurm", "--timezone", ""], "--timezone: unknown time zone ''"),
+        (["--to", "json", "--timezone", "UTC"], "--timezone only applies to --to slurm"),
         (["--to", "kubernetes", "--image", "a\nb"], "container image 'a\\nb'"),
         (["--to", "kubernetes", "--image", ""], "container image ''"),
         (["--to", "kubernetes", "--image=-rf"], "container image '-rf'"),
@@ -79,6 +82,8 @@ def test_multi_line_command_still_exports(tmp_path, capsys):
     ids=[
         "tz-localtime",
         "tz-long",
+        "tz-empty",
+        "tz-not-slurm",
         "image-newline",
         "image-empty",
         "image-dash",

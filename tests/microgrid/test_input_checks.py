@@ -243,7 +243,7 @@ def test_single_point_curve_means_proportional_and_is_valid(write_scenario, caps
         **{"jobs.items": [{**JOB, "f_min": 0.3, "throughput_curve": [[1.0, 1.0]]}]}
     )
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err
-    assert ": valid (48 steps of 60 min, 1 jobs)" in capsys.readouterr().out
+    assert ": valid (48 steps of 60 min, 1 job)" in capsys.readouterr().out
 
 
 def test_validate_lists_every_error_one_line_each(write_scenario, capsys):
