@@ -294,7 +294,8 @@ def _outside_period(
 ) -> InputError:
     """The error for job `i` (YAML items first, then CSV rows, on `csv_lines`) whose window
     leaves the period."""
-    field = "release_h" if inst.release_utc < start else "deadline_h"
+    # the end that leaves: a release before the start or at or after the end, else the deadline
+    field = "release_h" if not start <= inst.release_utc < end else "deadline_h"
     msg = (
         f"job {inst.id!r} window {inst.release_utc.isoformat()} to "
         f"{inst.deadline_utc.isoformat()} is outside the period {start.isoformat()} to "

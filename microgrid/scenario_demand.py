@@ -19,6 +19,7 @@ from microgrid.scenario_fields import (
     Strict,
     TempC,
     Text,
+    field_error,
 )
 
 
@@ -122,14 +123,17 @@ class Job(Strict):
     @model_validator(mode="after")
     def _window(self) -> Job:
         if self.deadline_h <= self.release_h:
-            raise ValueError(f"deadline_h ({self.deadline_h}) <= release_h ({self.release_h})")
+            message = f"deadline_h ({self.deadline_h}) <= release_h ({self.release_h})"
+            raise field_error("deadline_h", message, self.deadline_h)
         if self.work_h > self.deadline_h - self.release_h:
-            raise ValueError(
+            message = (
                 f"work_h ({self.work_h}) exceeds the window deadline_h - release_h "
                 f"({self.deadline_h - self.release_h})"
             )
+            raise field_error("work_h", message, self.work_h)
         if not self.preemptible and self.max_interruptions not in (None, 0):
-            raise ValueError("a non-preemptible job cannot have max_interruptions > 0")
+            message = "a non-preemptible job cannot have max_interruptions > 0"
+            raise field_error("max_interruptions", message, self.max_interruptions)
         return self
 
 

@@ -18,6 +18,7 @@ from microgrid.scenario_fields import (
     Strict,
     Time,
     Window,
+    field_error,
 )
 
 
@@ -78,12 +79,15 @@ class DemandResponseProgram(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> DemandResponseProgram:
         if (self.baseline == "declared") != (self.declared_baseline_mw is not None):
-            raise ValueError("declared_baseline_mw goes with baseline 'declared', and only there")
+            message = "declared_baseline_mw goes with baseline 'declared', and only there"
+            given = self.declared_baseline_mw is not None
+            field = "declared_baseline_mw" if given else "baseline"
+            raise field_error(field, message, getattr(self, field))
         if self.events and self.events_csv is not None:
             raise ValueError("give events or events_csv, not both")
         c, top = self.commit_mw, self.max_commit_mw
         if c is not None and top is not None and c > top:
-            raise ValueError(f"commit_mw ({c}) > max_commit_mw ({top})")
+            raise field_error("commit_mw", f"commit_mw ({c}) > max_commit_mw ({top})", c)
         return self
 
 

@@ -14,10 +14,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from microgrid.errors import first_control_char
 from microgrid.scenario_checks import MAX_PERIOD_DAYS
@@ -125,6 +127,26 @@ class Strict(BaseModel):
         return value
 
 
+def field_error(field: str | int, message: str, value: object) -> ValidationError:
+    """A model validator's error located at one of its fields (or list items), so the
+    error line names that field and its YAML line rather than the whole section's."""
+    kind = PydanticCustomError("field_check", "{message}", {"message": message})
+    return ValidationError.from_exception_data(
+        "scenario", [InitErrorDetails(type=kind, loc=(field,), input=value)]
+    )
+
+
+def check_end_after_start(start: datetime, end: datetime) -> None:
+    """`check_order`, an end not after the start located at `end` (a mix of offsets stays
+    the section's problem: neither field alone is wrong)."""
+    try:
+        check_order(start, end)
+    except ValueError as exc:
+        if (start.tzinfo is None) != (end.tzinfo is None):
+            raise
+        raise field_error("end", str(exc), end) from None
+
+
 class Window(Strict):
     """A time window [start, end)."""
 
@@ -133,5 +155,5 @@ class Window(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
-        check_order(self.start, self.end)
+        check_end_after_start(self.start, self.end)
         return self

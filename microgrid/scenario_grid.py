@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
 from microgrid.scenario_fields import (
     MAX_TOU_BANDS,
@@ -18,6 +17,7 @@ from microgrid.scenario_fields import (
     PriceUSDPerMWh,
     Strict,
     Time,
+    field_error,
 )
 
 
@@ -54,15 +54,6 @@ class TimeOfUseBand(Strict):
         return f"{self.start_hour}-{self.end_hour}"
 
 
-def _band_error(i: int, band: TimeOfUseBand, message: str) -> ValidationError:
-    """An error located at band `i` of the list (`signals.time_of_use.<i>`, with its YAML
-    line), raised from the list's validator, which alone sees every band."""
-    details = InitErrorDetails(
-        type=PydanticCustomError("time_of_use_band", message), loc=(i,), input=band
-    )
-    return ValidationError.from_exception_data("Signals", [details])
-
-
 def _no_overlaps(bands: list[TimeOfUseBand]) -> list[TimeOfUseBand]:
     """Each local hour takes one band: a later band overlapping an earlier one is refused
     (it would win silently)."""
@@ -70,11 +61,13 @@ def _no_overlaps(bands: list[TimeOfUseBand]) -> list[TimeOfUseBand]:
         for j, earlier in enumerate(bands[:i]):
             common = sorted(set(band.hours) & set(earlier.hours))
             if common:
-                raise _band_error(
+                # located at band i (`signals.time_of_use.<i>`, its YAML line): the
+                # list's validator alone sees every band
+                raise field_error(
                     i,
-                    band,
                     f"band {i} ({band.span()}) overlaps band {j} ({earlier.span()}) at local "
                     f"hour(s) {common}: each hour of the day takes one band",
+                    band,
                 )
     return bands
 

@@ -17,6 +17,7 @@ from microgrid.scenario_fields import (
     PowerMW,
     Strict,
     TimeZoneName,
+    field_error,
 )
 
 
@@ -116,9 +117,11 @@ Lifetime = Annotated[float, Field(gt=0, le=100)]  # years
 def _check_sized_bounds(min_size: float, max_size: float, existing: float, unit: str) -> None:
     """min <= max and existing <= max (what exists is never removed)."""
     if min_size > max_size:
-        raise ValueError(f"min_{unit} ({min_size}) > max_{unit} ({max_size})")
+        message = f"min_{unit} ({min_size}) > max_{unit} ({max_size})"
+        raise field_error(f"min_{unit}", message, min_size)
     if existing > max_size:
-        raise ValueError(f"existing_{unit} ({existing}) > max_{unit} ({max_size})")
+        message = f"existing_{unit} ({existing}) > max_{unit} ({max_size})"
+        raise field_error(f"existing_{unit}", message, existing)
 
 
 class SizedPower(Strict):

@@ -21,8 +21,9 @@ from microgrid.scenario_fields import (
     TempC,
     Time,
     TimeZoneName,
+    check_end_after_start,
+    field_error,
 )
-from microgrid.wall_time import check_order
 
 
 class Site(Strict):
@@ -42,7 +43,7 @@ class Period(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
-        check_order(self.start, self.end)
+        check_end_after_start(self.start, self.end)
         return self
 
 
@@ -94,14 +95,13 @@ class Battery(Strict):
 
     @model_validator(mode="after")
     def _soc_order(self) -> Battery:
-        if self.soc_min_frac > self.soc_max_frac:
-            raise ValueError(
-                f"soc_min_frac ({self.soc_min_frac}) > soc_max_frac ({self.soc_max_frac})"
-            )
+        lo, hi = self.soc_min_frac, self.soc_max_frac
+        if lo > hi:
+            raise field_error("soc_min_frac", f"soc_min_frac ({lo}) > soc_max_frac ({hi})", lo)
         for name in ("soc_initial_frac", "soc_final_frac"):
             v = getattr(self, name)
-            if v is not None and not self.soc_min_frac <= v <= self.soc_max_frac:
-                raise ValueError(f"{name} ({v}) outside [soc_min_frac, soc_max_frac]")
+            if v is not None and not lo <= v <= hi:
+                raise field_error(name, f"{name} ({v}) outside [soc_min_frac, soc_max_frac]", v)
         return self
 
 

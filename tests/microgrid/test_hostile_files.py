@@ -321,7 +321,7 @@ def test_jobs_csv_with_byte_order_mark_is_accepted(tmp_path, write_scenario, cap
     code = main(["validate", str(path)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "1 jobs" in captured.out
+    assert "1 job)" in captured.out
 
 
 @pytest.mark.parametrize("cell", ["inf", "nan", "-inf", "Infinity"])

@@ -219,6 +219,39 @@ def test_cross_field_checks_at_validate(write_scenario, capsys, overrides, field
     validate_error(capsys, path, field, needle)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field", "needle"),
+    [
+        ({"battery.soc_initial_frac": 0.95}, "battery.soc_initial_frac", "outside [soc_min"),
+        ({"battery.soc_min_frac": 0.95}, "battery.soc_min_frac", "> soc_max_frac (0.9)"),
+        ({"period.end": "2023-08-21T00:00"}, "period.end", "end must be after start"),
+        (
+            {"events.outages": [{"start": "2023-08-22T05:00", "end": "2023-08-22T01:00"}]},
+            "events.outages.0.end",
+            "end must be after start",
+        ),
+        ({"jobs.items": [{**JOB, "deadline_h": 20}]}, "jobs.items.0.deadline_h", "<= release_h"),
+        ({"jobs.items": [{**JOB, "work_h": 50}]}, "jobs.items.0.work_h", "exceeds the window"),
+        (
+            {"jobs.items": [{**JOB, "preemptible": False, "max_interruptions": 2}]},
+            "jobs.items.0.max_interruptions",
+            "non-preemptible",
+        ),
+        # released after the period ends: the release is what leaves it, not the deadline
+        (
+            {"jobs.items": [{**JOB, "release_h": 80, "deadline_h": 100}]},
+            "jobs.items.0.release_h",
+            "is outside the period",
+        ),
+    ],
+    ids=["soc-initial", "soc-order", "period", "event", "deadline", "work", "restarts", "late"],
+)
+def test_a_section_check_names_the_field_at_fault(write_scenario, capsys, overrides, field, needle):
+    """Once these named their section (`battery`, `jobs.items.0`) and its first line."""
+    path = write_scenario(**overrides)
+    validate_error(capsys, path, field, needle)
+
+
 def test_cross_field_error_names_the_yaml_line(write_scenario, capsys):
     path = write_scenario(**{"jobs.items": [JOB, {**JOB, "gpus": 8}]})
     line = validate_error(capsys, path, "jobs.items.1.id", "duplicate")

@@ -57,7 +57,7 @@ def test_a_column_without_a_name_may_stay_empty(tmp_path, write_scenario, capsys
     jobs = write_jobs(tmp_path, JOBS_HEADER + ",", JOB_ROW + ",")
     path = write_scenario(**{"jobs.csv": str(jobs)})
     code, lines = validate(capsys, path)
-    assert code == 0 and "1 jobs" in lines[0], lines
+    assert code == 0 and "1 job)" in lines[0], lines
     write_jobs(tmp_path, JOBS_HEADER + ",", JOB_ROW + ",", "b,8,4,24,48,x")
     code, lines = validate(capsys, path)
     assert (code, lines) == (
