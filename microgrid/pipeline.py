@@ -160,7 +160,7 @@ def run(
         "path": str(scenario_path) if scenario_path else None,
         "sha256": scenario_sha256(scenario, scenario_path),  # of the result's scenario.yaml
     }
-    summary["period"] = _period(scenario, inputs)
+    summary["period"] = scenario.period_record()
     summary["result_id"] = _result_id(summary, ts)
     return Result(
         scenario=scenario,
@@ -277,16 +277,6 @@ def violations_table(violations: pd.DataFrame) -> pd.DataFrame:
     index; `quantity` names the unit of `value` and `limit`: `vm_pu` (bus voltage, pu;
     `limit` the bound crossed) or `loading_pct` (% of the rated current)."""
     return violations.rename(columns={"step": "timestamp_utc"})[list(VIOLATION_COLUMNS)]
-
-
-def _period(scenario: Scenario, inputs: Inputs) -> dict:
-    """`summary["period"]`: UTC start and end, step and the site's time zone."""
-    return {
-        "start_utc": inputs.index[0].isoformat(),
-        "end_utc": (inputs.index[-1] + pd.Timedelta(hours=scenario.step_h)).isoformat(),
-        "step_minutes": scenario.period.step_minutes,
-        "timezone": scenario.site.timezone,
-    }
 
 
 def _jobs_spec(inputs: Inputs) -> list[dict]:

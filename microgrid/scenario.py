@@ -114,6 +114,16 @@ class Scenario(Strict):
         idx = pd.date_range(start, end, freq=freq, inclusive="left", name="timestamp_utc")
         return idx
 
+    def period_record(self) -> dict[str, object]:
+        """The horizon as result files state it: UTC start and end, step, site zone."""
+        index = self.index()
+        return {
+            "start_utc": index[0].isoformat(),
+            "end_utc": (index[-1] + pd.Timedelta(hours=self.step_h)).isoformat(),
+            "step_minutes": self.period.step_minutes,
+            "timezone": self.site.timezone,
+        }
+
     def error(self, message: str, field: str | None = None) -> InputError:
         """An InputError naming this scenario's file and the line of `field`; an
         OverrideError naming the override instead when a `with_updates` override set

@@ -42,6 +42,7 @@ class HeadroomResult:
     ``microgrid.connection_headroom.files.write_headroom`` writes it to a folder."""
 
     scenario_name: str
+    period: dict[str, object]  # Scenario.period_record: UTC start and end, step, zone
     measure: str
     backup: str
     connection_mw: float  # the scenario's grid.import_max_mw
@@ -92,6 +93,7 @@ def headroom(
     rows = _rows(cases, pcts, measure, options)
     return HeadroomResult(
         scenario_name=scenario.name,
+        period=scenario.period_record(),
         measure=measure,
         backup=backup,
         connection_mw=cases.connection_mw,

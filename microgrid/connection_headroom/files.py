@@ -23,6 +23,7 @@ from microgrid.atomic import atomic_write_json, atomic_write_text  # noqa: E402
 from microgrid.connection_headroom.curve import HeadroomResult, HeadroomRow  # noqa: E402
 from microgrid.plots import save  # noqa: E402
 from microgrid.resultdir import write_dir  # noqa: E402
+from microgrid.results import solver_zeros_cleared  # noqa: E402
 from optimize.headroom import HeadroomPoint  # noqa: E402
 
 KIND = "headroom"
@@ -64,7 +65,14 @@ NOTES = (
 
 
 def row_record(row: HeadroomRow, result: HeadroomResult) -> dict[str, object]:
-    """One CSV row (MW, MWh, h, %, s)."""
+    """One CSV row (MW, MWh, h, %, s); a solver's -0.0 or round-off near 0 written as 0."""
+    return {
+        k: float(solver_zeros_cleared(v)) if isinstance(v, float) else v
+        for k, v in _row_values(row, result).items()
+    }
+
+
+def _row_values(row: HeadroomRow, result: HeadroomResult) -> dict[str, object]:
     a, b = row.max_campus, row.connection_needed
     return {
         "curtail_pct": row.curtail_pct,
@@ -121,6 +129,7 @@ def _cell(v: object) -> str:
 def json_doc(result: HeadroomResult) -> dict[str, object]:
     return {
         "scenario": result.scenario_name,
+        "period": result.period,
         "measure": result.measure,
         "backup": result.backup,
         "connection_mw": result.connection_mw,

@@ -129,7 +129,6 @@ def sizing_summary(study: SizingStudy) -> dict:
     """The content of sizing.json."""
     sc = study.scenario
     sz = sc.sizing
-    index = sc.index()
     scale = HOURS_PER_YEAR / study.horizon_h
     return {
         "scenario": {
@@ -137,12 +136,7 @@ def sizing_summary(study: SizingStudy) -> dict:
             "path": None if study.scenario_path is None else str(study.scenario_path),
             "sha256": scenario_sha256(sc, study.scenario_path),
         },
-        "period": {
-            "start_utc": index[0].isoformat(),
-            "end_utc": (index[-1] + pd.Timedelta(hours=sc.step_h)).isoformat(),
-            "step_minutes": sc.period.step_minutes,
-            "timezone": sc.site.timezone,
-        },
+        "period": sc.period_record(),
         "time_aggregation": "none",
         "time_aggregation_note": "the full horizon at the scenario's step, no representative "
         "periods: no aggregation error",

@@ -10,6 +10,8 @@ L = C / (pue (1 - X (1 - s))) and the connection a campus needs C = L pue (1 - X
 from __future__ import annotations
 
 import csv
+import dataclasses
+import io
 import json
 from types import SimpleNamespace
 
@@ -23,7 +25,7 @@ from microgrid.cli import main
 from microgrid.connection_headroom import cli as headroom_cli
 from microgrid.connection_headroom.case import BACKUP_MODES
 from microgrid.connection_headroom.cli import table_text
-from microgrid.connection_headroom.files import COLUMNS
+from microgrid.connection_headroom.files import COLUMNS, csv_text, json_doc
 from microgrid.resultdir import read_marker
 from optimize.headroom import MEASURES
 
@@ -56,6 +58,18 @@ def test_tiny_flat_connection_by_hand(tmp_path):
         need = r.connection_needed
         assert need.connection_mw == pytest.approx(50 * 1.1 * (1 - x * 0.8), rel=1e-6)
         assert need.curtailed_mwh == pytest.approx(x * 48 * 50 * 0.8 * 1.1, rel=1e-6, abs=1e-6)
+
+
+def test_files_write_a_solver_zero_as_zero(tmp_path):
+    """HiGHS leaves -0.0 and round-off such as -3e-11 MW; the files once printed "-0"."""
+    res = microgrid.headroom(tiny(tmp_path), curtail_pct=(0,))
+    row = res.rows[0]
+    a = dataclasses.replace(row.max_campus, size_bound_mw=-0.0, curtailed_mwh=-3e-11)
+    res = dataclasses.replace(res, rows=(dataclasses.replace(row, max_campus=a),))
+    rec = csv.DictReader(io.StringIO(csv_text(res))).__next__()
+    assert rec["max_campus_bound_it_mw"] == "0" and rec["curtailed_mwh"] == "0"
+    assert json_doc(res)["rows"][0]["max_campus_bound_it_mw"] == 0.0
+    assert not str(json_doc(res)["rows"][0]["max_campus_bound_it_mw"]).startswith("-")
 
 
 def test_tiny_outage_needs_onsite_supply(tmp_path):
@@ -104,6 +118,9 @@ def test_cli_writes_csv_json_png(tmp_path, write_scenario, capsys):
     doc = json.loads((out / "headroom.json").read_text())
     assert doc["connection_mw"] == 120 and doc["campus_it_mw"] == 100
     assert len(doc["rows"]) == 4 and doc["measure"] == "energy"
+    # the horizon the curve holds for, as summary.json states a run's
+    assert doc["period"] == microgrid.load_scenario(scenario).period_record()
+    assert doc["period"]["start_utc"].endswith("+00:00") and doc["period"]["timezone"]
     assert (out / "headroom.png").stat().st_size > 10_000
     assert read_marker(out)["kind"] == "headroom"
     # a second run replaces its own result
