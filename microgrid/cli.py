@@ -107,7 +107,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from microgrid.pareto import front_to_folder, progress_line, table_lines
+    from microgrid.pareto import front_to_folder, no_trade_off_note, progress_line, table_lines
     from microgrid.scenario import load_scenario
 
     if not 2 <= args.points <= MAX_PARETO_POINTS:
@@ -135,6 +135,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     with written_to(out):
         for line in table_lines(front):
             print(line)
+        if (note := no_trade_off_note(front)) is not None:
+            print(f"note: {note}")
         print(f"results in {out / 'pareto.csv'} and {out / 'pareto.png'}")
     return 0
 

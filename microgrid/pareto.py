@@ -7,6 +7,9 @@
    `E_min`; then, for the cost at that end, cost is minimised under the budget
    `E_min` (plus a hair for solver tolerance), carbon price 0, by the price-fix
    heuristic started from the least-emissions schedule (see below).
+   Where `E_max` is within that hair of `E_min` (or below it), the cheapest schedule is
+   also the cleanest found: there is no trade-off, and the front is the one point
+   (`no_trade_off_note` says so), not N copies of it.
 3. N − 2 budgets evenly spaced strictly between `E_max` and `E_min`, each a full solve
    minimising cost (carbon price 0) with `Objective.carbon_budget_t` = budget, tightest
    first: each starts from the cheapest schedule found so far that keeps its budget (the
@@ -217,11 +220,13 @@ def solve_front(
     )
     known.append(lex)
     e_min = lex["emissions_t"]
+    end_budget = e_min * (1.0 + BUDGET_REL_TOL) + BUDGET_REL_TOL
+    if e_max <= end_budget:  # no trade-off: the cheapest schedule is the cleanest found
+        return pd.DataFrame(cheapest_schedules(rows), columns=COLUMNS)
     budgets = np.linspace(e_max, e_min, points)[1:-1] if points > 2 else np.array([])
     # tightest budget first: each point then starts from the cheapest schedule found so far
     # that keeps its budget (the least-emissions one keeps every budget), so every solve
     # has a feasible start and the front's points are never dearer than a tighter one's
-    end_budget = e_min * (1.0 + BUDGET_REL_TOL) + BUDGET_REL_TOL
     end_options = dataclasses.replace(options, method=end_method)
     point("min-emissions", 0.0, end_budget, extra_s=lex["solve_s"], opts=end_options)
     # no edge search under a budget: the budget row couples every step, the LP bound it
@@ -286,6 +291,17 @@ def _journaled(journal, problem, options, label: str, solve: Callable[[], dict])
     result = solve()
     journal.put(key, label, result)
     return result
+
+
+def no_trade_off_note(front: pd.DataFrame) -> str | None:
+    """What a front of one solved point means (None for any other front)."""
+    if len(front) != 1 or front["status"].iloc[0] == "infeasible":
+        return None
+    emissions_t = front["emissions_t"].iloc[0]
+    return (
+        f"no cost-carbon trade-off: the minimum-cost schedule also has the least emissions "
+        f"found ({emissions_t:,.1f} t), so the front is that one point"
+    )
 
 
 def progress_line(row: dict, k: int, points: int) -> str:

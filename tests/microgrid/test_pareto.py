@@ -69,6 +69,22 @@ def test_cli_pareto(tiny_path, tmp_path, capsys):
     assert list(back["point"]) == ["min-cost", "min-emissions"]
 
 
+def test_a_site_without_a_trade_off_has_a_one_point_front(tmp_path, capsys):
+    """Flat price and carbon, no battery, no demand charge: every schedule costs and emits
+    the same. The front once listed the one point four times, its budgets out of order."""
+    sc = yaml.safe_load(yaml.safe_dump(TINY))
+    for band in sc["signals"]["time_of_use"]:
+        band["carbon_g_per_kwh"] = 400
+    del sc["battery"]
+    sc["grid"]["demand_charge_usd_per_kw_month"] = 0
+    path = tmp_path / "flat.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    assert main(["pareto", str(path), "--points", "4", "--out", str(tmp_path / "o")]) == 0
+    assert "note: no cost-carbon trade-off" in capsys.readouterr().out
+    back = pd.read_csv(tmp_path / "o" / "pareto.csv")
+    assert list(back["point"]) == ["min-cost"] and back["status"][0] == "optimal"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("points", ["1", "51"])
 def test_cli_pareto_rejects_too_few_or_too_many_points(tiny_path, tmp_path, points):
