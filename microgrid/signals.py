@@ -12,9 +12,8 @@ from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_fields import MAX_CARBON_G_PER_KWH, MAX_PRICE_USD_PER_MWH
 from microgrid.wall_time import step_of
+from weather.io import csv_parse_problem, read_csv_cells
 
-# A CSV's data row i (0-based) sits on file line i + 2: line 1 is the header.
-_HEADER_LINES = 1
 # The bounds the scenario puts on its own prices and intensities hold for file values too:
 # a 1e308 price would otherwise reach the solver and fail there.
 SIGNAL_BOUNDS = {
@@ -27,9 +26,9 @@ _HAS_OFFSET = r"[T ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?(?:Z|[+-]\d{2}(?::?\d{2})?)
 
 
 def _read_raw_csv(path: Path) -> pd.DataFrame:
-    """Every cell as text; a UTF-8 byte-order mark is skipped."""
+    """Every cell as text, with each row's file line (`read_csv_cells`)."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        return read_csv_cells(path)
     except FileNotFoundError:
         raise InputError("signal file not found", path=str(path)) from None
     except UnicodeDecodeError:  # its offset counts in pandas' chunk: find the byte's line
@@ -37,7 +36,13 @@ def _read_raw_csv(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", path=str(path)) from None
     except (OSError, ValueError) as exc:  # ValueError: pandas' ParserError and kin
-        raise InputError(f"cannot read CSV: {exc}", path=str(path)) from None
+        line, text = csv_parse_problem(exc)
+        raise InputError(text, path=str(path), line=line) from None
+
+
+def _line(raw: pd.DataFrame, row: int) -> int:
+    """The file line of data row `row` (0-based)."""
+    return int(raw.attrs["file_lines"][row])
 
 
 def _without_offset(text: pd.Series) -> np.ndarray:
@@ -65,7 +70,7 @@ def _utc_stamps(raw: pd.DataFrame, path: Path, column: str) -> pd.DatetimeIndex:
         raise InputError(
             f"{what}: {raw[column].iloc[i]!r}",
             path=str(path),
-            line=i + 1 + _HEADER_LINES,
+            line=_line(raw, i),
             field=column,
         )
     return pd.DatetimeIndex(stamps, name="timestamp_utc").tz_convert("UTC")
@@ -86,6 +91,8 @@ def read_signal_csv(
     """
     raw = _read_raw_csv(path)
     for col in [timestamp_column, *value_columns.values()]:
+        if col in raw.attrs["repeated_columns"]:
+            raise InputError(f"column {col!r} appears twice", path=str(path), line=1, field=col)
         if col not in raw.columns:
             raise InputError(
                 f"missing column {col!r} (columns: {', '.join(raw.columns)})",
@@ -104,14 +111,19 @@ def read_signal_csv(
         raise InputError(
             f"duplicate time stamp {index[i].isoformat()}",
             path=str(path),
-            line=i + 1 + _HEADER_LINES,
+            line=_line(raw, i),
             field=timestamp_column,
         )
     if len(index) > 1:
         steps = np.diff(index.asi8)
         if (steps <= 0).any():
             i = int(np.argmax(steps <= 0)) + 1
-            raise InputError("time stamps out of order", path=str(path), line=i + 1 + _HEADER_LINES)
+            raise InputError(
+                "time stamps out of order",
+                path=str(path),
+                line=_line(raw, i),
+                field=timestamp_column,
+            )
         step = int(np.min(steps))
         gap = steps != step
         if gap.any():
@@ -120,7 +132,7 @@ def read_signal_csv(
                 f"gap in time series: {index[i].isoformat()} is followed by "
                 f"{index[i + 1].isoformat()} (step {pd.Timedelta(step)})",
                 path=str(path),
-                line=i + 2 + _HEADER_LINES,
+                line=_line(raw, i + 1),
                 field=timestamp_column,
             )
 
@@ -142,7 +154,7 @@ def _column_values(
         raise InputError(
             f"not a number: {raw[col].iloc[i]!r}",
             path=str(path),
-            line=i + 1 + _HEADER_LINES,
+            line=_line(raw, i),
             field=col,
         )
     lo, hi = bounds
@@ -152,7 +164,7 @@ def _column_values(
         raise InputError(
             f"{raw[col].iloc[i]!r} is outside [{lo:g}, {hi:g}]",
             path=str(path),
-            line=i + 1 + _HEADER_LINES,
+            line=_line(raw, i),
             field=col,
         )
     return values.to_numpy(dtype=float)
@@ -166,8 +178,10 @@ def _source_step(frame: pd.DataFrame) -> pd.Timedelta:
 def _on_index(
     frame: pd.DataFrame, index: pd.DatetimeIndex, path: Path, edge_fill_hours: int = 0
 ) -> pd.DataFrame:
-    """Hold each source value over its interval; fail if the horizon is not covered
-    (beyond `edge_fill_hours` of the first/last value repeated)."""
+    """Each step's mean of the file's values over it: the value of the row it lies in
+    (a file as coarse as the step and on its grid), else the rows it meets weighted by
+    the time each holds within it (a finer file, or one off the step grid). Fail if the
+    horizon is not covered (beyond `edge_fill_hours` of the first/last value repeated)."""
     src_step = _source_step(frame)
     fill = pd.Timedelta(hours=edge_fill_hours)
     step = step_of(index)
@@ -179,8 +193,52 @@ def _on_index(
             + (f" (edge_fill_hours={edge_fill_hours})" if edge_fill_hours else ""),
             path=str(path),
         )
-    pos = np.clip(frame.index.searchsorted(index, side="right") - 1, 0, len(frame) - 1)
-    return pd.DataFrame(frame.to_numpy()[pos], index=index, columns=frame.columns)
+    top = len(frame) - 1
+    first = np.clip(frame.index.searchsorted(index, side="right") - 1, 0, top)
+    last = np.clip(frame.index.searchsorted(index + step, side="left") - 1, 0, top)
+    values = frame.to_numpy()[first]
+    meets = last > first  # steps that meet more than one row
+    if meets.any():
+        values[meets] = _time_weighted(frame, index[meets], step, first[meets], last[meets])
+    return pd.DataFrame(values, index=index, columns=frame.columns)
+
+
+def _time_weighted(
+    frame: pd.DataFrame,
+    index: pd.DatetimeIndex,
+    step: pd.Timedelta,
+    first: np.ndarray,
+    last: np.ndarray,
+) -> np.ndarray:
+    """The mean over each step [t, t + step) of `index` of rows `first`..`last`, each
+    weighted by the time it holds within the step (the first row holds from before the
+    file, the last beyond it: the edge fill)."""
+    starts = frame.index.asi8.copy()
+    ends = np.append(starts[1:], np.iinfo(np.int64).max)
+    starts[0] = np.iinfo(np.int64).min
+    a = index.asi8
+    b = a + step.value
+    rows = frame.to_numpy()
+    mean = np.zeros((len(index), rows.shape[1]))
+    for offset in range(int((last - first).max()) + 1):
+        k = np.minimum(first + offset, last)
+        held = np.minimum(b, ends[k]) - np.maximum(a, starts[k])
+        weight = np.where(first + offset <= last, np.maximum(held, 0), 0) / step.value
+        mean += rows[k] * weight[:, None]
+    return mean
+
+
+def _shift_rows(scenario: Scenario, frame: pd.DataFrame) -> int:
+    """`signals.price_shift_h` in rows of the file (refused unless a whole number)."""
+    shift_h = scenario.signals.price_shift_h
+    rows = pd.Timedelta(hours=shift_h) / _source_step(frame)
+    if rows != int(rows):
+        raise scenario.error(
+            f"price_shift_h ({shift_h} h) is not a whole number of the signal file's "
+            f"{_source_step(frame) / pd.Timedelta(hours=1):g} h steps",
+            "signals.price_shift_h",
+        )
+    return int(rows)
 
 
 def _time_of_use(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
@@ -217,8 +275,7 @@ def load_signals(scenario: Scenario, index: pd.DatetimeIndex | None = None) -> p
             SIGNAL_BOUNDS,
         )
         if sig.price_shift_h:
-            shift = pd.Timedelta(hours=sig.price_shift_h) / _source_step(frame)
-            price = frame["price_usd_per_mwh"].shift(-int(shift))
+            price = frame["price_usd_per_mwh"].shift(-_shift_rows(scenario, frame))
             frame["price_usd_per_mwh"] = price.ffill().bfill()
         return _on_index(frame, index, path, sig.edge_fill_hours)
     if sig.time_of_use is not None:

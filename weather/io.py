@@ -13,7 +13,9 @@ Every reader returns a DataFrame with
 
 from __future__ import annotations
 
+import csv
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -82,13 +84,54 @@ def site_metadata(path: str | os.PathLike) -> dict:
 # --------------------------------------------------------------------------- site CSV
 
 
+# pandas' words for a row with too many cells ("... in line 42, saw 5")
+_RAGGED_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def read_csv_cells(path: str | os.PathLike, **options) -> pd.DataFrame:
+    """Every cell of a CSV as text (a UTF-8 byte-order mark skipped), blank and
+    whitespace-only lines left out, and ``attrs["file_lines"]``: each row's 1-based line
+    in the file (pandas skips blank lines itself and would shift every later line number;
+    a quoted cell over several lines still counts as one). pandas' errors pass through:
+    ``csv_parse_problem`` words its parser's."""
+    raw = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+        skip_blank_lines=False,
+        **options,
+    )
+    blank = (raw.apply(lambda col: col.str.strip()) == "").all(axis=1).to_numpy()
+    lines = np.flatnonzero(~blank) + 2  # line 1 is the header
+    kept = raw[~blank].reset_index(drop=True)
+    kept.attrs["file_lines"] = lines
+    kept.attrs["repeated_columns"] = _repeated_header_cells(path)
+    return kept
+
+
+def _repeated_header_cells(path: str | os.PathLike) -> list[str]:
+    """Names the header line gives more than once (pandas renames the second ``x`` to
+    ``x.1``, so a reader would quietly take the first)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    names = [cell.strip() for cell in header]
+    return sorted({name for name in names if names.count(name) > 1})
+
+
+def csv_parse_problem(exc: BaseException) -> tuple[int | None, str]:
+    """pandas' parser error as (file line or None, one short line of text)."""
+    ragged = _RAGGED_ROW.search(str(exc))
+    if ragged is not None:
+        want, line, saw = ragged.groups()
+        return int(line), f"{saw} cells where the header has {want}"
+    return None, f"cannot read CSV: {_short(exc)}".replace("\n", " ").strip()
+
+
 def _read_text_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """Every cell of a CSV as text (a UTF-8 byte-order mark is skipped); any reason the
-    file cannot be read is a WeatherDataError."""
+    """``read_csv_cells``; any reason the file cannot be read is a WeatherDataError."""
     try:
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-        )
+        return read_csv_cells(path, skipinitialspace=True)
     except UnicodeDecodeError as exc:
         raise WeatherDataError(
             f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}: {exc.reason})", path=path
@@ -96,7 +139,8 @@ def _read_text_csv(path: str | os.PathLike) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise WeatherDataError("file is empty", path=path) from None
     except (OSError, ValueError) as exc:  # ValueError: pandas' ParserError and kin
-        raise WeatherDataError(f"cannot read CSV: {_short(exc)}", path=path) from None
+        line, text = csv_parse_problem(exc)
+        raise WeatherDataError(text, path=path, line=line) from None
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
@@ -203,6 +247,8 @@ def _site_frame(values: dict[str, np.ndarray], index: pd.DatetimeIndex) -> pd.Da
 def _check_site_columns(raw: pd.DataFrame, path: str | os.PathLike) -> None:
     """Every column of a site CSV is there, and at least one data row."""
     for col in _SITE_CSV_COLUMNS:
+        if col in raw.attrs["repeated_columns"]:
+            raise WeatherDataError(f"column {col!r} appears twice", path=path, line=1, field=col)
         if col not in raw.columns:
             raise WeatherDataError(
                 f"missing column {col!r} (have: {', '.join(raw.columns)})",
@@ -214,10 +260,12 @@ def _check_site_columns(raw: pd.DataFrame, path: str | os.PathLike) -> None:
         raise WeatherDataError("no data rows", path=path, line=2)
 
 
-def _row_error(path: str | os.PathLike, row: int, col: str, msg: str) -> WeatherDataError:
-    """The error of data row ``row`` (0-based; the header is line 1, so it is file line
-    ``row + 2``) in column ``col``."""
-    return WeatherDataError(msg, path=path, line=int(row) + 2, field=col)
+def _row_error(
+    path: str | os.PathLike, raw: pd.DataFrame, row: int, col: str, msg: str
+) -> WeatherDataError:
+    """The error of data row ``row`` (0-based) of ``raw`` (``read_csv_cells``: its file
+    line is in ``attrs``) in column ``col``."""
+    return WeatherDataError(msg, path=path, line=int(raw.attrs["file_lines"][row]), field=col)
 
 
 def _site_stamps(raw: pd.DataFrame, path: str | os.PathLike) -> pd.Series:
@@ -227,7 +275,7 @@ def _site_stamps(raw: pd.DataFrame, path: str | os.PathLike) -> pd.Series:
     if bad.size:
         i = bad[0]
         raise _row_error(
-            path, i, "time_local", f"not a time (YYYY-MM-DDTHH:MM): {raw['time_local'][i]!r}"
+            path, raw, i, "time_local", f"not a time (YYYY-MM-DDTHH:MM): {raw['time_local'][i]!r}"
         )
     step = stamps.diff().to_numpy()[1:]
     wrong = np.flatnonzero(step != np.timedelta64(1, "h"))
@@ -240,7 +288,7 @@ def _site_stamps(raw: pd.DataFrame, path: str | os.PathLike) -> pd.Series:
             msg = f"time stamp {this!r} is not after {prev!r} (duplicate or out of order)"
         else:
             msg = f"gap: {this!r} follows {prev!r} (hourly rows expected)"
-        raise _row_error(path, i, "time_local", msg)
+        raise _row_error(path, raw, i, "time_local", msg)
     return stamps
 
 
@@ -254,11 +302,11 @@ def _site_values(raw: pd.DataFrame, path: str | os.PathLike) -> dict[str, np.nda
         if bad.size:
             i = bad[0]
             what = "empty cell" if text[i].strip() == "" else f"not a number: {text[i]!r}"
-            raise _row_error(path, i, col, what)
+            raise _row_error(path, raw, i, col, what)
         out = np.flatnonzero(((num < lo) | (num > hi)).to_numpy())
         if out.size:
             i = out[0]
-            raise _row_error(path, i, col, f"value {num[i]} outside [{lo:g}, {hi:g}]")
+            raise _row_error(path, raw, i, col, f"value {num[i]} outside [{lo:g}, {hi:g}]")
         values[col] = num.to_numpy(dtype=float)
     return values
 
