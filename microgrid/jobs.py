@@ -27,23 +27,37 @@ _COLUMNS = frozenset(Job.model_fields)
 _REQUIRED_COLUMNS = tuple(name for name, f in Job.model_fields.items() if f.is_required())
 
 
+def _as_row(header: list[str], record: list[str]) -> dict:
+    """A record as `csv.DictReader` gives it: cells beyond the header under None, the
+    header's columns the record lacks as None."""
+    row: dict = dict(zip(header, record, strict=False))  # lengths checked below
+    row.update((name, None) for name in header[len(record) :])
+    if len(record) > len(header):
+        row[None] = record[len(header) :]
+    return row
+
+
 def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     """The header and the (file line, row) of every data row. A UTF-8 byte-order mark
     (Excel's "CSV UTF-8") is skipped; more than MAX_JOBS rows, a repeated column and bad
     CSV are refused."""
     where = {"path": str(path)}
+    start = 1  # the first line of the record being read (a quoted cell may span lines)
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh, strict=True)  # an unterminated quote is bad CSV
-            header = reader.fieldnames or []
+            reader = csv.reader(fh, strict=True)  # an unterminated quote is bad CSV
+            header = next(reader, [])
             twice = sorted({c for c in header if header.count(c) > 1})
             if twice:
                 raise InputError(f"column {twice[0]!r} appears twice", **where, line=1)
             rows = []
-            for row in reader:
-                if len(rows) == MAX_JOBS:
-                    raise InputError(f"more than {MAX_JOBS:,} jobs", **where, line=reader.line_num)
-                rows.append((reader.line_num, row))
+            start = reader.line_num + 1
+            for record in reader:
+                if record:  # a blank line is no row
+                    if len(rows) == MAX_JOBS:
+                        raise InputError(f"more than {MAX_JOBS:,} jobs", **where, line=start)
+                    rows.append((start, _as_row(header, record)))
+                start = reader.line_num + 1
     except FileNotFoundError:
         raise InputError("jobs file not found", **where) from None
     except UnicodeDecodeError as exc:
@@ -51,8 +65,8 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
         raise InputError(
             f"not UTF-8 text (byte 0x{byte:02x}: {exc.reason}); save it as UTF-8", **where
         ) from None
-    except csv.Error as exc:  # raised before the reader counts the bad line
-        raise InputError(f"not a valid CSV: {exc}", **where, line=reader.line_num + 1) from None
+    except csv.Error as exc:
+        raise InputError(f"not a valid CSV: {exc}", **where, line=start) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", **where) from None
     return list(header), rows

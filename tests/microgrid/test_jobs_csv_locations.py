@@ -95,3 +95,13 @@ def test_a_window_the_clocks_or_the_steps_shorten_is_refused_at_validate(
         "2 h of whole steps from 2023-03-11T06:30:00+00:00 to 2023-03-11T09:30:00+00:00 "
         "(its ends fall between the 60-minute steps)",
     ]
+
+
+def test_a_row_over_several_lines_is_named_at_its_first(tmp_path, write_scenario, capsys):
+    # a quoted command over three lines: the row's error is at the line where it begins,
+    # not its last (blank lines before it counted)
+    header = JOBS_HEADER + ",command"
+    row = 'b,abc,4,24,48,"python train.py \\\n  --resume\n  --fast"'
+    jobs = write_jobs(tmp_path, header, JOB_ROW + ",echo", "", row)
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert code == 2 and lines[0].startswith(f"error: {jobs}, line 4, field gpus:"), lines

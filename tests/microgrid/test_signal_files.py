@@ -96,9 +96,7 @@ def test_an_hourly_file_off_the_grid_is_weighted_by_the_time_each_row_holds(tmp_
 
 def test_a_repeated_column_is_refused(tmp_path, capsys):
     text = hourly().to_csv(index=False).replace(f"{PRICE},", f"{PRICE},{PRICE},", 1)
-    lines = [text.splitlines()[0]] + [
-        ln.replace(",", ",1000,", 1) for ln in text.splitlines()[1:]
-    ]
+    lines = [text.splitlines()[0]] + [ln.replace(",", ",1000,", 1) for ln in text.splitlines()[1:]]
     path = scenario(tmp_path, "\n".join(lines) + "\n")
     line = one_error_line(capsys, ["validate", str(path)])
     assert f"signals.csv, line 1, field {PRICE}: column '{PRICE}' appears twice" in line
