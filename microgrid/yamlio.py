@@ -8,6 +8,7 @@ the parser's events refuses deep nesting, recursive aliases and documents that e
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,14 @@ class _UniqueKeyLoader(_Base):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
     mapping: dict = {}
     for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "merge keys (<<) are not supported: write the keys out (an alias of a whole "
+                "value, `battery: *b`, works)",
+                key_node.start_mark,
+            )
         if not isinstance(key_node, yaml.ScalarNode):
             raise yaml.constructor.ConstructorError(
                 None, None, "a list or mapping cannot be a key", key_node.start_mark
@@ -65,12 +74,37 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
     return mapping
 
 
+_INT_TAG = "tag:yaml.org,2002:int"
+# Integers as YAML 1.2 reads them: decimal even with leading zeros (YAML 1.1 read `010` as
+# octal 8 and `1:30` as base 60, 90, without a word), 0x.. hexadecimal, 0o.. octal and
+# 0b.. binary; `_` may group digits as in 1_000.
+_INT_RX = re.compile(r"^[-+]?(?:[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)$")
+_INT_BASES = {"0x": 16, "0o": 8, "0b": 2}
+
+
+def _construct_int(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    base = _INT_BASES.get(digits[:2].lower())
+    return sign * (int(digits[2:], base) if base else int(digits, 10))
+
+
+def _implicit_resolvers() -> dict:
+    """YAML 1.1's implicit types but timestamps (the scenario decides their time zone,
+    so they stay strings) and with 1.2's integers (`_INT_RX`)."""
+    resolvers: dict = {}
+    for first, pairs in yaml.SafeLoader.yaml_implicit_resolvers.items():
+        dropped = ("tag:yaml.org,2002:timestamp", _INT_TAG)
+        resolvers[first] = [(tag, rx) for tag, rx in pairs if tag not in dropped]
+    for first in "-+0123456789":
+        resolvers.setdefault(first, []).append((_INT_TAG, _INT_RX))
+    return resolvers
+
+
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-# Keep ISO timestamps as strings: the scenario decides their time zone, not YAML.
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+_UniqueKeyLoader.add_constructor(_INT_TAG, _construct_int)
+_UniqueKeyLoader.yaml_implicit_resolvers = _implicit_resolvers()
 
 
 def _check_printable(text: str, path: Path) -> None:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from scenario_factory import DATA
 
+from microgrid import yamlio
 from microgrid.cli import main
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, MIB
 from microgrid.errors import InputError
+from microgrid.scenario import load_scenario
 from microgrid.yamlio import MAX_DEPTH, MAX_YAML_BYTES
 
 SIGNALS = DATA / "grid-signals" / "ercot-2023.csv"
@@ -142,6 +145,29 @@ def test_bad_tagged_value_is_refused(tmp_path, capsys, value, tag):
     path = write_yaml_text(tmp_path, f"name: x\nsite: {value}\n")
     code, err = validate(capsys, path)
     assert_one_line(code, err, str(path), "line 2", f"cannot read this {tag}")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("010", 10), ("-007", -7), ("1_000", 1000), ("0x10", 16), ("0o10", 8), ("1:30", "1:30")],
+)
+def test_integers_read_as_yaml_1_2_does(text, value):
+    """YAML 1.1 read 010 as octal 8 and 1:30 as base-60 90, without a word."""
+    assert yaml.load(f"a: {text}\n", Loader=yamlio._UniqueKeyLoader) == {"a": value}
+
+
+def test_a_leading_zero_is_decimal_in_a_scenario(write_scenario, tmp_path):
+    path = write_scenario()
+    text = path.read_text().replace("it_capacity_mw: 100", "it_capacity_mw: 0100")
+    assert "0100" in text
+    path.write_text(text)
+    assert load_scenario(path).datacenter.it_capacity_mw == 100.0
+
+
+def test_a_merge_key_is_refused_saying_so(tmp_path, capsys):
+    path = write_yaml_text(tmp_path, "name: x\nb: &b {power_mw: 5}\nbattery:\n  <<: *b\n")
+    code, err = validate(capsys, path)
+    assert_one_line(code, err, str(path), "line 4", "merge keys (<<) are not supported")
 
 
 def test_huge_integer_is_refused(tmp_path, capsys):
