@@ -495,10 +495,9 @@ def submit(
             slurm_id = r.stdout.strip().split(";")[0]
             if r.returncode != 0 or not _NUMERIC_ID.match(slurm_id):
                 record()
+                said = " | ".join((r.stderr or r.stdout).strip().splitlines())  # one line
                 raise SubmitError(
-                    f"sbatch failed for {script} (exit {r.returncode}): "
-                    f"{(r.stderr or r.stdout).strip()}",
-                    submitted,
+                    f"sbatch failed for {script} (exit {r.returncode}): {said}", submitted
                 )
             submitted.append((script, slurm_id))
             prev = slurm_id

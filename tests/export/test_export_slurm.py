@@ -367,7 +367,8 @@ def test_a_refused_submission_is_one_line_and_its_own_exit_code(tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 4
     assert err.count("\n") == 1 and err.startswith("error: sbatch failed for ")
-    assert "no controller" in err and "(0 submitted before)" in err
+    assert "no controller | sbatch: error: second line" in err and "\\n" not in err
+    assert "(0 submitted before)" in err
     assert len(list(out.glob("*.sbatch"))) == 4  # the scripts stay
 
 
