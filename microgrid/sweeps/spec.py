@@ -258,6 +258,11 @@ def _describe(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else repr(value)
 
 
+def _setting(name: str, locs: dict[str, tuple]) -> str:
+    """`axis NAME`, or `setting NAME` for one an entry of `cases:` gives."""
+    return f"{'setting' if locs.get(name, ())[:1] == ('cases',) else 'axis'} {name}"
+
+
 def build_case_scenario(
     base: Scenario,
     params: dict[str, Any],
@@ -274,7 +279,7 @@ def build_case_scenario(
     except InputError as exc:  # with_updates names the update's dotted path as the field
         axis = origin.get(exc.field or "") or ", ".join(params)
         raise _err(
-            f"{case}axis {axis} = {_describe(params.get(axis))}: {exc.message}",
+            f"{case}{_setting(axis, locs)} = {_describe(params.get(axis))}: {exc.message}",
             path,
             lines,
             locs.get(axis, ()),
@@ -294,7 +299,7 @@ def _case_updates(
             u = expand_special(axis, value)
         except ValueError as exc:
             raise _err(
-                f"{case}axis {axis} = {_describe(value)}: {exc}",
+                f"{case}{_setting(axis, locs)} = {_describe(value)}: {exc}",
                 path,
                 lines,
                 locs.get(axis, ()),

@@ -178,3 +178,11 @@ def test_a_path_through_a_missing_item_or_a_plain_value_is_an_unknown_field(tmp_
     with pytest.raises(InputError, match="no such field in the scenario") as info:
         load_spec(path)
     assert info.value.field == axis and info.value.line == 4
+
+
+def test_a_bad_value_from_cases_is_called_a_setting_not_an_axis(tmp_path):
+    path = write_spec(tmp_path, "cases:\n  - {battery.power_mw: -5}\n")
+    with pytest.raises(InputError) as info:
+        load_spec(path)
+    assert "case 0: setting battery.power_mw = -5:" in str(info.value), str(info.value)
+    assert info.value.field == "battery.power_mw" and info.value.line == 4
