@@ -11,18 +11,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from microgrid.sweeps.report import sweep_report
-    from microgrid.sweeps.runner import sweep
+    from microgrid.sweeps.runner import CasesNotRun, sweep
     from microgrid.sweeps.spec import Case, SweepSpec, load_spec
 
 _LAZY = {
     "sweep": "microgrid.sweeps.runner",
+    "CasesNotRun": "microgrid.sweeps.runner",
     "sweep_report": "microgrid.sweeps.report",
     "Case": "microgrid.sweeps.spec",
     "SweepSpec": "microgrid.sweeps.spec",
     "load_spec": "microgrid.sweeps.spec",
 }
 
-__all__ = ["Case", "SweepSpec", "load_spec", "sweep", "sweep_report"]
+__all__ = ["Case", "CasesNotRun", "SweepSpec", "load_spec", "sweep", "sweep_report"]
 
 
 def __getattr__(name: str) -> object:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week per case
 def cmd_sweep(args: argparse.Namespace) -> int:
     # Lazy (here and below): every `microgrid` command registers these sub-commands; only
     # a sweep should pay for importing the runner, the report's matplotlib and their stacks.
-    from microgrid.sweeps.runner import sweep
+    from microgrid.sweeps.runner import CasesNotRun, sweep
     from microgrid.sweeps.spec import load_spec
     from microgrid.sweeps.worker import runner_with_options
 
@@ -36,15 +37,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     runner = runner_with_options(
         args.runner, powerflow=not args.no_powerflow, baselines=not args.no_baselines
     )
-    df = sweep(
-        spec,
-        args.out,
-        workers=args.workers,
-        dask_address=args.dask,
-        timeout_s=args.timeout_s,
-        runner=runner,
-        progress=None if getattr(args, "quiet", False) else sys.stderr,  # microgrid --quiet
-    )
+    with warnings.catch_warnings():  # the summary line below counts the cases not run
+        warnings.simplefilter("ignore", CasesNotRun)
+        df = sweep(
+            spec,
+            args.out,
+            workers=args.workers,
+            dask_address=args.dask,
+            timeout_s=args.timeout_s,
+            runner=runner,
+            progress=None if getattr(args, "quiet", False) else sys.stderr,  # --quiet
+        )
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_bad = len(df) - n_ok
     n_missing = len(spec.cases) - len(df)

@@ -9,7 +9,9 @@ the cases that were in flight, up to MAX_CRASHES times each.
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
+import warnings
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -59,8 +61,10 @@ def sweep(
     (*.json) or "local". timeout_s: per-case wall-clock limit. runner: the case function
     (Scenario -> Result); default `microgrid.run`. progress: where the `[sweep NAME]`
     progress lines go (None, the default: nowhere, as every library call; `microgrid sweep`
-    passes stderr unless --quiet).
+    passes stderr unless --quiet). Cases that did not run (their worker died
+    MAX_CRASHES times) have no row: a `CasesNotRun` warning names them.
     """
+    _refuse_a_worker_import()
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     if timeout_s is not None and not timeout_s > 0:
         raise InputError(f"timeout_s must be > 0 (got {timeout_s})")
@@ -73,7 +77,33 @@ def sweep(
     (out / "cases").mkdir(parents=True, exist_ok=True)
     (out / "records").mkdir(parents=True, exist_ok=True)
     with sweep_lock(out), thread_env():
-        return _sweep_locked(spec, out, workers, client, dask_address, timeout_s, run_fn, progress)
+        df = _sweep_locked(spec, out, workers, client, dask_address, timeout_s, run_fn, progress)
+    not_run = sorted({c.case_id for c in spec.cases} - set(df["case_id"] if len(df) else []))
+    if not_run:
+        warnings.warn(
+            f"{len(not_run)} of {len(spec.cases)} cases did not run and have no row in the "
+            f"table: {', '.join(not_run[:5])}{' ...' if len(not_run) > 5 else ''} (their "
+            "worker process died; run the sweep again to retry them)",
+            CasesNotRun,
+            stacklevel=2,
+        )
+    return df
+
+
+class CasesNotRun(UserWarning):
+    """`sweep()` ended with cases that have no record (their worker process died)."""
+
+
+def _refuse_a_worker_import() -> None:
+    """A worker process (spawned) imports the caller's script while it starts: a script
+    that calls sweep() unguarded would start a sweep in every worker, each refused by the
+    folder's lock and the pool broken. Say what to do instead. (`_inheriting` is how
+    multiprocessing itself tells that phase, in `spawn._check_not_importing_main`.)"""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "sweep() was called while a worker process imported your script: put the "
+            'script\'s call under `if __name__ == "__main__":` (worker processes import it)'
+        )
 
 
 def spec_inputs(spec: SweepSpec) -> list[Path]:

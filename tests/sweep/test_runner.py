@@ -200,3 +200,24 @@ def test_the_cases_table_holds_each_cases_finish_as_a_utc_time(tmp_path):
     sweep_report(out)
     csv = (out / "report" / "cases.csv").read_text()
     assert re.search(r",\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ(,|\n)", csv)
+
+
+def test_an_unguarded_script_is_told_to_guard_its_call_and_warned_of_cases_not_run(tmp_path):
+    """The docs' example saved as a script without `if __name__ == "__main__":` once
+    returned an empty table without a word: each worker, importing the script, started a
+    sweep of its own that the folder's lock refused."""
+    spec = write_spec(tmp_path, "axes:\n  objective.carbon_price_usd_per_t: [0, 100]\n")
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import warnings\n"
+        "from microgrid.sweeps import CasesNotRun, sweep\n"
+        "from microgrid.sweeps.standin import run_case\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    df = sweep({str(spec)!r}, {str(tmp_path / 'out')!r}, workers=2, runner=run_case)\n"
+        "print(len(df), [w.category.__name__ for w in seen], [str(w.message) for w in seen])\n"
+    )
+    run = subprocess.run([PY, str(script)], env=env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("0 ['CasesNotRun']") and "2 of 2 cases did not run" in run.stdout
+    assert 'put the script\'s call under `if __name__ == "__main__":`' in run.stderr
