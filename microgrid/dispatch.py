@@ -19,6 +19,7 @@ from microgrid.assemble import Inputs, build_problem, solver_options, window_mas
 from microgrid.errors import InputError
 from microgrid.jobs import job_anchor_local, job_field_error, wall_clock_utc
 from microgrid.scenario import Scenario
+from microgrid.scenario_overrides import override_holding
 from microgrid.solver_errors import solver_failure
 from microgrid.wall_time import step_of
 from optimize.rolling import solve_rolling
@@ -281,10 +282,18 @@ def infeasible_error(
     slacks = getattr(exc, "diagnosis", []) or []
     if not slacks:
         return scenario.error(message)
+    # a limit a `with_updates` override set is the likely cause: the error names it
+    fields = [_SLACK_FIELDS.get(s.kind) for s in slacks]
+    overridden = [f for f in fields if f and override_holding(f, scenario.overrides)]
+    if overridden:
+        return scenario.error(message, overridden[0])
+    if scenario.overrides:  # said first: a long list of limits is shortened in the middle
+        after = f"infeasible scenario (after the overrides {', '.join(scenario.overrides)}):"
+        message = message.replace("infeasible scenario:", after, 1)
     first = slacks[0]  # the line names the field of the first limit it lists
     if first.kind == "job_unfinished":
         return job_field_error(scenario, first.name, message, "work_h")
-    return scenario.error(message, _SLACK_FIELDS.get(first.kind))
+    return scenario.error(message, fields[0])
 
 
 # the scenario field whose number a relaxed limit is (the line of an infeasible scenario)

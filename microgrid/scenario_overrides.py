@@ -50,9 +50,21 @@ def set_dotted(data: dict, dotted: object, value: object) -> OverrideError | Non
     keys = dotted.split(".")
     problem = _path_problem(data, keys)
     if problem:
-        return OverrideError(f"no such field in the scenario: {problem}", field=dotted, value=value)
+        message = f"no such field in the scenario: {problem}{_csv_jobs_hint(data, keys)}"
+        return OverrideError(message, field=dotted, value=value)
     _put(data, keys, value)
     return None
+
+
+def _csv_jobs_hint(data: dict, keys: list[str]) -> str:
+    """Where `jobs.items.N` fails because the jobs come from a CSV file: how to change one."""
+    jobs = data.get("jobs") or {}
+    if keys[:2] != ["jobs", "items"] or not jobs.get("csv"):
+        return ""
+    return (
+        f"; this scenario's jobs come from jobs.csv ({jobs['csv']}): override jobs.csv with "
+        "another file, or set jobs.csv to None and jobs.items to the whole list"
+    )
 
 
 def _path_problem(data: dict, keys: list[str]) -> str | None:

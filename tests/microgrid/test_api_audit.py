@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -237,7 +238,7 @@ def test_a_sweep_case_naming_a_missing_data_file_fails_naming_its_override(tmp_p
         (
             "cases:\n  - {battery: null, battery.power_mw: 5}\n",
             4,
-            "axis battery.power_mw = 5: it lies inside the override battery,",
+            "setting battery.power_mw = 5: it lies inside the override battery,",
         ),
     ],
 )
@@ -245,3 +246,31 @@ def test_a_sweep_setting_a_field_twice_in_a_case_is_refused(tmp_path, body, line
     with pytest.raises(InputError) as info:
         load_spec(write_spec(tmp_path, body))
     assert info.value.line == line and words in str(info.value)
+
+
+def test_a_job_of_a_jobs_csv_says_how_to_change_it():
+    """R1's jobs come from a CSV: `jobs.items.0.gpus` (the README's example) said only
+    that the list is empty."""
+    sc = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "ercot-dallas.yaml")
+    with pytest.raises(InputErrors, match="this scenario's jobs come from jobs.csv"):
+        sc.with_updates({"jobs.items.0.gpus": 100})
+
+
+@pytest.mark.parametrize(
+    ("import_max_mw", "start"),
+    [
+        # the import limit the override set is relaxed: the error is the override's
+        (5, "override grid.import_max_mw = 5: infeasible scenario: grid import needs"),
+        # only the job's work is short: its line, saying the override came first
+        (25, "infeasible scenario (after the overrides grid.import_max_mw): job a misses"),
+    ],
+)
+def test_an_infeasible_run_after_overrides_says_so(write_scenario, import_max_mw, start):
+    """The import limit an override set made the job miss its deadline: the error once
+    named the job's line in the file alone, where the file's limit was 120 MW."""
+    job = {"id": "a", "gpus": 20000, "work_h": 20, "release_h": 24, "deadline_h": 48}
+    sc = load_scenario(write_scenario(**{"jobs.items": [job]}))
+    updated = sc.with_updates({"grid.import_max_mw": import_max_mw})
+    with pytest.raises(InputError) as info:
+        microgrid.run(updated, baselines=False, powerflow=False)
+    assert start in str(info.value), str(info.value)
