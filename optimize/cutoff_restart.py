@@ -174,7 +174,9 @@ def _run_with_cutoff(
         with subscribed(
             h, (h.cbMipImprovingSolution, follow), (h.cbMipInterrupt, follow.interrupt)
         ):
-            res = run_highs(h, True, cm, gap_basis_hint_usd=answer.basis_usd)
+            res = run_highs(
+                h, True, cm, gap_basis_hint_usd=answer.basis_usd, label="cutoff restart"
+            )
     finally:
         h.setOptionValue("objective_bound", float("inf"))
     shared_time.spent_s += res.solve_s

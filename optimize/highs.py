@@ -476,11 +476,13 @@ def run_highs(
     is_mip: bool,
     cm: CompiledModel | None = None,
     gap_basis_hint_usd: float | None = None,
+    label: str = "solve",
 ) -> HighsResult:
     """Run ``h`` and map its status; with ``cm`` a MIP's gap is measured against the
-    answer's ``gap_basis_usd`` (progress lines use ``gap_basis_hint_usd`` meanwhile)."""
+    answer's ``gap_basis_usd`` (progress lines, named ``label``, use
+    ``gap_basis_hint_usd`` meanwhile)."""
     t0 = time.perf_counter()
-    run_with_progress(h, gap_basis_usd=gap_basis_hint_usd)  # lines on stderr if progress is on
+    run_with_progress(h, label, gap_basis_hint_usd)  # lines on stderr if progress is on
     solve_s = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()

@@ -182,8 +182,8 @@ def _halves(
     below = _half_highs(h, cm, col, (0.0, theta), limit_s)
     above = _half_highs(h, cm, col, (theta, np.inf), limit_s, searches=searches)
     return (
-        functools.partial(_run_half, below, cm, target_usd, None, rel_gap),
-        functools.partial(_run_half, above, cm, target_usd, start, rel_gap),
+        functools.partial(_run_half, below, cm, target_usd, None, rel_gap, f"≤ {theta:.3f}"),
+        functools.partial(_run_half, above, cm, target_usd, start, rel_gap, f"≥ {theta:.3f}"),
     )
 
 
@@ -218,16 +218,17 @@ def _half_highs(
     return half
 
 
-def _run_half(half, cm: CompiledModel, target_usd: float, start, rel_gap: float) -> Half:
+def _run_half(half, cm: CompiledModel, target_usd: float, start, rel_gap: float, side: str) -> Half:
     """One half run with the cutoff at ``target_usd`` (from ``start`` where given) until its
-    incumbent is within ``rel_gap`` of its bound; see the module docstring for its bound."""
+    incumbent is within ``rel_gap`` of its bound; see the module docstring for its bound.
+    ``side``: the half's peak range as its progress lines name it (``≤ 31.200``, MW)."""
     half.setOptionValue("objective_bound", target_usd)
     if start is not None:
         set_start(half, start.values)
     follow = AbsGapOfIncumbent(half, cm, rel_gap, 0.0, None)
     events = ((half.cbMipImprovingSolution, follow), (half.cbMipInterrupt, follow.interrupt))
     with subscribed(half, *events):
-        res = run_highs(half, True, cm)
+        res = run_highs(half, True, cm, label=f"peak split (half with peak {side} MW)")
     no_bound = res.bound is None or np.isnan(res.bound)  # e.g. infeasible under the cutoff
     bound = target_usd if no_bound else min(res.bound, target_usd)
     found = None

@@ -103,12 +103,22 @@ def _amount(x: float, unit: str) -> str:
     return f"{x:,.0f} {unit}" if math.isfinite(x) else "none"
 
 
+def cutoff_line(label: str, bound: float, cutoff: float, elapsed_s: float, unit: str) -> str:
+    """The line of a run with a cutoff (``objective_bound``) and no schedule below it yet:
+    HiGHS then gives the cutoff as its primal bound, which is no schedule's cost."""
+    return (
+        f"{label}: bound {_amount(bound, unit)} · incumbent none below the cutoff "
+        f"{_amount(cutoff, unit)} · {elapsed_s:.1f} s"
+    )
+
+
 class _Reporter:
     """The MIP-interrupt callback of one ``Highs`` object (holds no reference to it)."""
 
     def __init__(self, label: str, sink: _Sink) -> None:
         self.label, self.sink, self.unit = label, sink, _UNIT.get()
         self.gap_basis_usd: float | None = None  # see optimize.highs.gap_basis_usd
+        self.cutoff = math.inf  # the run's objective_bound (HiGHS's cutoff), if any
         self.next_s = FIRST_AFTER_S
         self.broken = False  # the stream failed once: stay silent, never stop the solve
         self.pending: BaseException | None = None  # Ctrl-C caught here, raised after run
@@ -133,13 +143,15 @@ class _Reporter:
         if self.broken or t_s < self.next_s:
             return
         self.next_s = t_s + EVERY_S
+        # HiGHS's bounds include the objective offset: they match the reported objective
+        bound, incumbent = d.mip_dual_bound, d.mip_primal_bound
+        if math.isfinite(self.cutoff) and incumbent >= self.cutoff - 1e-9 * abs(self.cutoff):
+            _write(self.sink, cutoff_line(self.label, bound, self.cutoff, t_s, self.unit))
+            return
         gap = d.mip_gap
         if self.gap_basis_usd is not None:  # the gap the result will report, not HiGHS's
-            basis = max(abs(d.mip_primal_bound), self.gap_basis_usd)
-            gap = (d.mip_primal_bound - d.mip_dual_bound) / basis
-        # HiGHS's bounds include the objective offset: they match the reported objective
-        line = progress_line(self.label, d.mip_dual_bound, d.mip_primal_bound, gap, t_s, self.unit)
-        _write(self.sink, line)
+            gap = (incumbent - bound) / max(abs(incumbent), self.gap_basis_usd)
+        _write(self.sink, progress_line(self.label, bound, incumbent, gap, t_s, self.unit))
 
 
 # the reporter subscribed on each Highs object during its run (weak: the object's
@@ -169,6 +181,7 @@ def run_with_progress(
         return h.run()
     reporter = _ATTACHED[h] = _Reporter(label, sink)
     reporter.gap_basis_usd = gap_basis_usd
+    reporter.cutoff = float(h.getOptionValue("objective_bound")[1])
     try:
         with subscribed(h, (h.cbMipInterrupt, reporter)):
             status = h.run()

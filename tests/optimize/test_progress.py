@@ -214,3 +214,38 @@ def test_a_model_of_another_objective_names_its_unit(at_once):
     with solve_progress(True, stream):
         run_highs(_knapsack(offset_usd=0.0), True)
     assert all(LINE.match(s) for s in stream.getvalue().splitlines())
+
+
+NUMBERS = re.compile(r"bound (-?[\d,]+) USD · incumbent (-?[\d,]+) USD · gap (-?\d+\.\d\d) %")
+
+
+def test_the_gap_is_that_of_the_figures_shown(at_once):
+    """Each line's gap is its own figures' (both with the objective offset)."""
+    h = _knapsack(offset_usd=5000.0)
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        run_highs(h, True)
+    shown = [NUMBERS.search(s) for s in stream.getvalue().splitlines()]
+    shown = [m for m in shown if m is not None]
+    assert shown
+    for m in shown:
+        bound, incumbent = (float(m.group(i).replace(",", "")) for i in (1, 2))
+        assert float(m.group(3)) == pytest.approx(
+            100 * (incumbent - bound) / abs(incumbent), abs=0.02
+        )
+
+
+def test_a_run_with_a_cutoff_and_nothing_below_it_says_so(at_once):
+    """With `objective_bound` set HiGHS gives the cutoff as its primal bound before any
+    schedule below it: the line once showed it as an incumbent."""
+    h = _knapsack(offset_usd=0.0)
+    h.setOptionValue("objective_bound", -870.0)  # just below the optimum (-857): none found
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        run_highs(h, True, label="cutoff restart")
+    lines = stream.getvalue().splitlines()
+    assert lines and all(
+        s.startswith("cutoff restart: bound ")
+        and "· incumbent none below the cutoff -870 USD ·" in s
+        for s in lines
+    ), lines
