@@ -220,21 +220,22 @@ class JobInstance:
     deadline_utc: pd.Timestamp
 
 
-def job_anchor(scenario: Scenario) -> pd.Timestamp:
-    """Monday 00:00 local of the week holding the period start, as UTC. The days are
-    counted on the local calendar (wall-clock dates), not in 24 h steps, which land an hour
-    off across a DST change between that Monday and the start (Asia/Jerusalem from Saturday
-    2023-03-25 00:00: Sunday 23:00, which gave Sunday 03-19 as the week's start). A
-    midnight the clocks skip starts at the change."""
+def job_anchor_local(scenario: Scenario) -> pd.Timestamp:
+    """Monday 00:00 local (naive wall-clock time) of the week holding the period start:
+    jobs' hours count from it on the wall clock. The days are counted on the local
+    calendar, not in 24 h steps, which land an hour off across a DST change between that
+    Monday and the start (Asia/Jerusalem from Saturday 2023-03-25 00:00: Sunday 23:00,
+    which gave Sunday 03-19 as the week's start). It stays 00:00 where the clocks skip
+    that midnight (Asia/Tehran, Monday 2021-03-22): hour 24 is Tuesday 00:00 there too,
+    not 01:00 (the anchor once took the 01:00 the clocks jump to)."""
     tz = scenario.site.timezone
     start = scenario.to_utc(scenario.period.start).tz_convert(tz).tz_localize(None)
-    monday = (start - pd.Timedelta(days=start.weekday())).normalize()
-    return wall_clock_utc(monday, tz)
+    return (start - pd.Timedelta(days=start.weekday())).normalize()
 
 
-def job_anchor_local(scenario: Scenario) -> pd.Timestamp:
-    """`job_anchor` as local wall-clock time (naive): jobs' hours count from it."""
-    return job_anchor(scenario).tz_convert(scenario.site.timezone).tz_localize(None)
+def job_anchor(scenario: Scenario) -> pd.Timestamp:
+    """`job_anchor_local` as UTC; a midnight the clocks skip is the change."""
+    return wall_clock_utc(job_anchor_local(scenario), scenario.site.timezone)
 
 
 def wall_clock_utc(local: pd.Timestamp, tz: str) -> pd.Timestamp:

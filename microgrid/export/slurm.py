@@ -201,46 +201,63 @@ def _begin(
     return begin, lines
 
 
+def latest_starts(job: ScheduledJob, tz: ZoneInfo) -> list[datetime]:
+    """The latest each segment of `job` may start: its --begin (rounded up out of a
+    repeated hour), or the end of the segment before it run for its whole --time from its
+    own latest start (submit.sh chains them afterany), whichever is later. A rounded
+    --begin thus delays the segments after it too."""
+    starts: list[datetime] = []
+    for seg in job.segments:
+        start = localtime.round_up(seg.start_utc, tz)
+        if starts:
+            start = max(start, starts[-1] + job.segments[len(starts) - 1].duration)
+        starts.append(start)
+    return starts
+
+
 def _deadline(
-    job: ScheduledJob, seg: Segment, opts: SlurmOptions, begin: datetime, notes: list[str]
+    job: ScheduledJob, seg: Segment, opts: SlurmOptions, start: datetime, notes: list[str]
 ) -> tuple[str | None, list[str]]:
     """The `#SBATCH --deadline` line and its comment lines. None without a deadline, or when
-    the segment may run past it (from `begin` for its whole --time: Slurm would remove the
-    job as unable to end in time); a rounding of the deadline and a segment that may end
-    past it are added to `notes`."""
+    the segment may run past it (from its latest `start` for its whole --time: Slurm would
+    remove the job as unable to end in time); a rounding of the deadline (once per job)
+    and a segment that may end past it are added to `notes`."""
     if job.deadline_utc is None:
         return None, []
     tz = ZoneInfo(opts.timezone)
     deadline = localtime.round_down(job.deadline_utc, tz)
-    if deadline != job.deadline_utc:
-        notes.append(
-            f"job {job.id!r}: deadline {format_utc(job.deadline_utc)} is in the repeated "
-            f"hour in {opts.timezone}; --deadline rounded down to "
-            f"{localtime.describe(deadline, tz)}"
-        )
-    if deadline >= begin + seg.duration:
+    rounded = (
+        f"job {job.id!r}: deadline {format_utc(job.deadline_utc)} is in the repeated "
+        f"hour in {opts.timezone}; --deadline rounded down to "
+        f"{localtime.describe(deadline, tz)}"
+    )
+    if deadline != job.deadline_utc and rounded not in notes:
+        notes.append(rounded)
+    if deadline >= start + seg.duration:
         line = f"#SBATCH --deadline={localtime.wall(deadline, tz)}"
         return line, [f"# --deadline {localtime.describe(deadline, tz)}"]
-    return None, _no_deadline(job, seg, tz, begin, deadline, notes)
+    return None, _no_deadline(job, seg, tz, start, deadline, notes)
 
 
 def _no_deadline(
     job: ScheduledJob,
     seg: Segment,
     tz: ZoneInfo,
-    begin: datetime,
+    start: datetime,
     deadline: datetime,
     notes: list[str],
 ) -> list[str]:
     """Why a segment has no --deadline (`deadline`: the job's, rounded down out of a
-    repeated hour) and, when its --begin was rounded up so far that it may end past the
-    job's real deadline, by how much (also added to `notes`)."""
-    end = begin + seg.duration
-    if begin == seg.start_utc:
+    repeated hour) and, when a rounded --begin (its own, or one before it in its chain:
+    `start` is its latest start) may make it end past the job's real deadline, by how
+    much (also added to `notes`)."""
+    end = start + seg.duration
+    if start == seg.start_utc:
         runs = f"this segment's planned end is {localtime.describe(end, tz)}"
     else:
+        after = "the rounded --begin" if seg.segment == 0 else "its latest start in the chain"
         runs = (
-            f"from the rounded --begin, --time {format_duration(seg.duration)} can run until "
+            f"from {after}, --time {format_duration(seg.duration)} can run until "
             f"{localtime.describe(end, tz)}"
         )
     rounded = " (rounded down out of the repeated hour)" if deadline != job.deadline_utc else ""
@@ -249,16 +266,17 @@ def _no_deadline(
         f"{localtime.describe(deadline, tz)}{rounded}"
     ]
     late_min = math.ceil((end - job.deadline_utc).total_seconds() / 60)
-    if begin != seg.start_utc and late_min > 0:
+    if start != seg.start_utc and late_min > 0:
         notes.append(
             f"job {job.id!r} segment {seg.segment} may end up to {late_min} min past the job's "
-            f"deadline {format_utc(job.deadline_utc)}: --begin was rounded up to "
-            f"{format_utc(begin)} (repeated hour in {tz.key}) and --time keeps the planned "
-            f"duration, so it can run until {format_utc(end)}; no --deadline is set"
+            f"deadline {format_utc(job.deadline_utc)}: --begin (its own or a segment's "
+            f"before it) was rounded up (repeated hour in {tz.key}), so it may start at "
+            f"{format_utc(start)} and with --time the planned duration it can run until "
+            f"{format_utc(end)}; no --deadline is set"
         )
         lines.append(
             f"# NOTE: this segment may end up to {late_min} min past the job's deadline "
-            "because its --begin was rounded up."
+            "because a --begin was rounded up (its own or one before it in its chain)."
         )
     return lines
 
@@ -351,7 +369,8 @@ def render_script(
     env = segment_env(schedule, job, seg, opts.timezone)
     tz = ZoneInfo(opts.timezone)
     begin, begin_comments = _begin(job, seg, opts, notes)
-    deadline_line, deadline_comments = _deadline(job, seg, opts, begin, notes)
+    start = latest_starts(job, tz)[job.segments.index(seg)]
+    deadline_line, deadline_comments = _deadline(job, seg, opts, start, notes)
     lines = [
         *_header(schedule, job, seg, opts),
         *begin_comments,

@@ -218,6 +218,40 @@ def test_no_deadline_note_when_the_rounded_segment_still_ends_in_time(tmp_path):
     assert len(notes) == 1 and "past the job's deadline" not in notes[0]
 
 
+def test_a_rounded_begin_delays_the_segments_chained_after_it(tmp_path):
+    """Segment 0 (06:30-07:00Z, 01:30 CDT: repeated) begins at 08:00Z; segment 1 planned
+    07:30-08:30Z is chained afterany, so it may start at 08:30Z and run to 09:30Z, past the
+    job's deadline 09:00Z: its --deadline once stayed, and Slurm would remove it."""
+    rd = write_result_dir(
+        tmp_path / "r",
+        [JobIn("a", 8, "2023-11-05T09:00:00+00:00")],
+        [
+            SegIn("a", 0, "2023-11-05T06:30:00Z", "2023-11-05T07:00:00Z", 8, 1.0, 0.5, 0.01),
+            SegIn("a", 1, "2023-11-05T07:30:00Z", "2023-11-05T08:30:00Z", 8, 1.0, 1.0, 0.01),
+        ],
+    )
+    scripts, notes = _export(rd, tmp_path / "o")
+    assert "deadline" in _directives(scripts[script_name("a", 0)])  # 08:00-08:30Z: in time
+    a1 = scripts[script_name("a", 1)]
+    assert "deadline" not in _directives(a1)
+    assert "# no --deadline: from its latest start in the chain, --time 0-01:00:00" in a1
+    late = [n for n in notes if "segment 1 may end up to 30 min past" in n]
+    assert len(late) == 1 and "may start at 2023-11-05T08:30:00Z" in late[0], notes
+
+
+def test_a_rounded_deadline_is_noted_once_per_job(tmp_path):
+    rd = write_result_dir(
+        tmp_path / "r",
+        [JobIn("b", 8, "2023-11-05T07:30:00+00:00")],  # 01:30 CST: repeated
+        [
+            SegIn("b", k, f"2023-11-05T0{k}:00:00Z", f"2023-11-05T0{k}:30:00Z", 8, 1.0, 0.5, 0.01)
+            for k in range(3)
+        ],
+    )
+    _, notes = _export(rd, tmp_path / "o")
+    assert sum("--deadline rounded down" in n for n in notes) == 1, notes
+
+
 def test_duration_across_fall_back_is_real_time(tmp_path):
     rd = _one_segment(
         tmp_path, "2023-11-05T05:00:00Z", "2023-11-05T09:00:00Z", "2023-11-06T00:00:00+00:00"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from microgrid.jobs import job_anchor
+from microgrid.jobs import job_anchor, job_instances
 from microgrid.scenario import load_scenario
 from tests.scenario_factory import DELETE, small_scenario
 
@@ -41,3 +41,22 @@ def test_the_week_starts_on_the_local_monday_across_a_dst_change(
     assert anchor == pd.Timestamp(monday_utc)
     local = anchor.tz_convert(zone)
     assert (local.weekday(), local.hour, local.minute) == (0, 0, 0)
+
+
+def test_hours_count_from_a_midnight_the_clocks_skip(tmp_path):
+    """Tehran's clocks jumped from Monday 2021-03-22 00:00 to 01:00 (+03:30 to +04:30).
+    The week starts at the change, but hour 24 is Tuesday 00:00 on the wall clock; every
+    job hour once counted from the 01:00 the clocks jumped to, an hour late."""
+    sc = small_scenario(**{"site.timezone": "Asia/Tehran", "signals": FLAT_SIGNALS, "wind": DELETE})
+    sc["period"] = {"start": "2021-03-22T01:00", "end": "2021-03-25T00:00", "step_minutes": 30}
+    sc["weather"] = {"source": "clearsky", "temp_air_c": 15.0}
+    sc["jobs"] = {
+        "items": [{"id": "a", "gpus": 100, "work_h": 3, "release_h": 24, "deadline_h": 48}]
+    }
+    path = tmp_path / "tehran.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    scenario = load_scenario(path)
+    assert job_anchor(scenario) == pd.Timestamp("2021-03-21T20:30Z")  # the change, 01:00
+    [inst], _ = job_instances(scenario)
+    assert inst.release_utc == pd.Timestamp("2021-03-22T19:30Z")  # Tuesday 00:00 +04:30
+    assert inst.deadline_utc == pd.Timestamp("2021-03-23T19:30Z")  # Wednesday 00:00

@@ -83,7 +83,7 @@ def test_each_half_bounds_every_schedule_in_it():
         target = pf.objective_usd - 0.01 * pf.objective_usd
         for lo, hi, given in ((0.0, theta, None), (theta, np.inf, start)):
             half = split._half_highs(h, cm, col, (lo, hi), None)
-            got = split._run_half(half, cm, target, given, 1e-2)
+            got = split._run_half(half, cm, target, given, 1e-2, f"≥ {lo:g}")
             assert got.bound_usd <= target
             assert got.bound_usd <= _optimum_usd(seed, col, lo, hi) + TOL_USD
 
