@@ -20,6 +20,18 @@ from typing import Any
 def atomic_write(path: Path, write: Callable[[Path], None], mode: int = 0o644) -> None:
     """Call `write(tmp)` on a temp path beside `path` (same suffix, so writers that infer
     the format from it work), fsync it, then rename it over `path`."""
+    tmp = staged_write(path, write, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def staged_write(path: Path, write: Callable[[Path], None], mode: int = 0o644) -> Path:
+    """`write(tmp)` on a temp file beside `path`, fsynced, with `mode`: the temp file,
+    for the caller to rename over `path` (several files put in place together once all
+    are written). Nothing is left where `write` fails."""
     path = Path(path)
     # `.NAME.tmp-XXXX.SUFFIX`: hidden, recognisable as a leftover by its ".tmp-"
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix=path.suffix, dir=path.parent)
@@ -30,10 +42,10 @@ def atomic_write(path: Path, write: Callable[[Path], None], mode: int = 0o644) -
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return tmp
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -335,7 +335,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _is_ours(folder: Path) -> bool:
+def is_our_folder(folder: Path) -> bool:
     """A temp folder of ours: it carries the marker (possibly empty, see `_create_marker`)
     or is empty (killed before the marker was created, or after it was removed)."""
     if folder.is_symlink() or not folder.is_dir():
@@ -374,7 +374,7 @@ def leftovers(out: Path) -> list[tuple[str, Path]]:
         return found
     for p in out.parent.iterdir():
         m = pattern.fullmatch(p.name)
-        if m and not _pid_alive(int(m.group(2))) and _is_ours(p):
+        if m and not _pid_alive(int(m.group(2))) and is_our_folder(p):
             found.append((m.group(1), p))
     return found
 

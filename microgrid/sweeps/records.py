@@ -21,7 +21,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ import pandas as pd
 from microgrid.atomic import atomic_write
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
-from microgrid.resultdir import recover, replace_dir
+from microgrid.resultdir import discard, is_folder_of, is_our_folder, recover, replace_dir
 from microgrid.sweeps.spec import SweepSpec
 
 RECORD_VERSION = 1
@@ -94,17 +94,18 @@ def remove_result(cases_dir: Path, case_id: str) -> None:
     if final.exists():
         trash = cases_dir / f".trash-{case_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.rename(final, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        discard(trash)  # the marker last: a kill part-way leaves it for clean_temp
 
 
 def remove_orphan_results(out: Path) -> list[str]:
     """Remove the result directories without an ok record of their case (a worker killed
-    after installing its directory, before writing its record; the case runs again).
-    Returns the case ids whose directory was removed, sorted."""
+    after installing its directory, before writing its record; the case runs again): run
+    results only (their marker), never a folder a user put there. Returns the case ids
+    whose directory was removed, sorted."""
     cases_dir = out / "cases"
     removed = []
     for p in sorted(cases_dir.iterdir()):
-        if p.name.startswith(".") or p.is_symlink() or not p.is_dir():
+        if p.name.startswith(".") or not is_folder_of(p, "run"):
             continue  # temp folders are clean_temp's; anything else is not a result
         rec = read_record(record_path(out, p.name))
         if rec is None or rec.get("case_id") != p.name or rec["status"] != "ok":
@@ -113,17 +114,25 @@ def remove_orphan_results(out: Path) -> list[str]:
     return removed
 
 
+# `microgrid.atomic`'s temp file of `.NAME`: `.NAME.tmp-XXXXXXXX.SUFFIX`
+_ATOMIC_TEMP = re.compile(r"\..+\.tmp-[A-Za-z0-9_]{8}(\.[A-Za-z0-9]+)?")
+
+
 def clean_temp(out: Path) -> None:
-    """Remove what killed writers left: atomic temp files, staging and trash folders."""
+    """Remove what killed writers left (the sweep's lock is held: none is writing now):
+    atomic temp files, and staging, trash and temp folders that are ours (their marker,
+    or empty: `microgrid.resultdir`). A user's file or folder is left, whatever its name."""
     for folder in (out, out / "records", out / "cases"):
         for p in folder.glob(".*"):
-            leftover = p.name.endswith(".tmp") or ".tmp-" in p.name  # microgrid.atomic
-            if leftover or p.name.startswith((".staging-", ".trash-")):
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        p.unlink()
+            if p.is_symlink():
+                continue
+            if p.is_dir():
+                named = p.name.startswith((".staging-", ".trash-")) or ".tmp-" in p.name
+                if named and is_our_folder(p):
+                    discard(p)
+            elif _ATOMIC_TEMP.fullmatch(p.name):
+                with contextlib.suppress(OSError):
+                    p.unlink()
 
 
 # ---------------------------------------------------------------------------------------

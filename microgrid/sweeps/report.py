@@ -1,7 +1,7 @@
 """Sweep report from whatever has finished: sensitivity tables, plots, one HTML page.
 
 `sweep_report(out_dir)` reads the case records (the source of truth, see records.py) and
-writes, each file atomically:
+writes, all together or none (`microgrid.sweeps.report_files`):
 
     out/report/sensitivity_<axis>.csv   cost and carbon per axis value (mean/min/max/n),
                                         the step from the row before (like for like: over
@@ -35,12 +35,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from microgrid.atomic import atomic_write_bytes
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
 from microgrid.resultdir import is_folder_of
 from microgrid.sweeps import report_plots
 from microgrid.sweeps.records import read_records, records_table
+from microgrid.sweeps.report_files import check_places, put_in_place
 from microgrid.sweeps.sensitivity import (
     METRICS,
     PairedStep,
@@ -121,20 +121,16 @@ def _shown_sensitivity(table: pd.DataFrame) -> pd.DataFrame:
 class _Page:
     """The report being built: HTML sections, images and the files written so far."""
 
-    folder: Path  # out/report
     unfinished: str = ""  # "unfinished: n of N cases done" on the page and every plot
     sections: list[str] = field(default_factory=list)
-    images: list[tuple[str, bytes]] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # out/report/NAME: written last
 
     def write_csv(self, name: str, table: pd.DataFrame) -> None:
-        text = table.to_csv(index=False, date_format=ISO_Z)
-        atomic_write_bytes(self.folder / name, text.encode())
-        self.written.append(self.folder / name)
+        self.files[name] = table.to_csv(index=False, date_format=ISO_Z).encode()
 
     def image(self, name: str, png: bytes) -> str:
         """Keep the PNG for the folder; return its embedded <img> paragraph."""
-        self.images.append((name, png))
+        self.files[name] = png
         return _img(name, png)
 
 
@@ -153,7 +149,25 @@ def _read_sweep(out: Path) -> tuple[dict, list[dict], int]:
         raise InputError("not a sweep description (a JSON object)", path=str(out / "sweep.json"))
     ids = {c["case_id"] for c in meta.get("cases", [])}
     recs = [r for cid, r in read_records(out).items() if not ids or cid in ids]
+    for rec in recs:
+        _check_figures(out, rec)
     return meta, recs, len(ids)
+
+
+def _check_figures(out: Path, rec: dict) -> None:
+    """An ok record's cost and emissions are numbers (or null): a record edited by hand
+    is named, not met later as a bug of the report."""
+    if rec.get("status") != "ok":
+        return
+    summary = rec.get("summary")
+    for key in METRICS:
+        value = summary.get(key) if isinstance(summary, dict) else None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InputError(
+                f"not a number: {value!r}",
+                path=str(out / "records" / f"{rec['case_id']}.json"),
+                field=f"summary.{key}",
+            )
 
 
 def _status_sections(page: _Page, df_all: pd.DataFrame, n_total: int) -> None:
@@ -323,17 +337,6 @@ def _cases_section(page: _Page, df_all: pd.DataFrame, axes: list[str]) -> None:
     )
 
 
-def _write_images(page: _Page) -> None:
-    """The PNGs, and removal of an earlier report's files this one no longer has (e.g. an
-    axis removed)."""
-    for name, png in page.images:
-        atomic_write_bytes(page.folder / name, png)
-    keep = {name for name, _ in page.images} | {p.name for p in page.written}
-    for p in page.folder.iterdir():
-        if p.suffix in (".png", ".csv") and p.name not in keep:
-            p.unlink()
-
-
 def _html_page(meta: dict, out: Path, page: _Page) -> str:
     title = html.escape(
         f"Sweep {meta.get('name', out.name)}" + (f" ({page.unfinished})" if page.unfinished else "")
@@ -370,15 +373,15 @@ def sweep_report(out_dir: str | Path) -> Path:
     """Write the report files for the finished cases of a sweep; return report.html."""
     out = Path(out_dir)
     meta, recs, n_ids = _read_sweep(out)
+    check_places(out)
     df_all = records_table(recs)
     n_total = n_ids if n_ids else len(df_all)
     axes = list(meta.get("axes") or sorted({k for r in recs for k in (r.get("params") or {})}))
     ties = tied_axes(_case_params(meta, recs), axes)
     ok = _ok_cases(df_all)
-    page = _Page(out / "report")
+    page = _Page()
     if len(df_all) < n_total:
         page.unfinished = f"unfinished: {len(df_all)} of {n_total} cases done"
-    page.folder.mkdir(exist_ok=True)
     _status_sections(page, df_all, n_total)
     varying = [a for a in axes if a in ok and axis_key(ok, a).nunique(dropna=False) >= 1]
     if len(ok) and any(m in ok for m in METRICS):
@@ -388,8 +391,7 @@ def sweep_report(out_dir: str | Path) -> Path:
         _pareto_sections(page, ok, axes)
     if len(df_all):
         _cases_section(page, df_all.assign(**{TOLERANCE: case_tolerance_usd(df_all)}), axes)
-    _write_images(page)
-    atomic_write_bytes(out / "report.html", _html_page(meta, out, page).encode())
+    put_in_place(out, page.files, _html_page(meta, out, page).encode())
     return out / "report.html"
 
 

@@ -72,7 +72,9 @@ def sweep(
     # a new, empty or earlier sweep folder of this spec only (resumable); never a folder
     # that holds the spec, its base scenario or a file a case reads; nothing written if not
     inputs = spec_inputs(spec)
-    check_same_spec(check_target(out, "sweep", inputs), spec)
+    target = check_target(out, "sweep", inputs)
+    check_same_spec(target, spec)
+    refuse_links(target, ("cases", "records", "cases.parquet", "sweep.json"))
     out = open_dir(out, "sweep", inputs)
     (out / "cases").mkdir(parents=True, exist_ok=True)
     (out / "records").mkdir(parents=True, exist_ok=True)
@@ -104,6 +106,18 @@ def _refuse_a_worker_import() -> None:
             "sweep() was called while a worker process imported your script: put the "
             'script\'s call under `if __name__ == "__main__":` (worker processes import it)'
         )
+
+
+def refuse_links(out: Path, names: tuple[str, ...]) -> None:
+    """Refuse a sweep folder whose parts are symbolic links: it writes and removes inside
+    its own folder only, never through a link to another place."""
+    for name in names:
+        if (out / name).is_symlink():
+            raise InputError(
+                f"{name} is a symbolic link: a sweep writes only inside its own folder, never "
+                "through a link; nothing was written",
+                path=str(out / name),
+            )
 
 
 def spec_inputs(spec: SweepSpec) -> list[Path]:

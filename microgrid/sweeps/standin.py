@@ -14,10 +14,7 @@ a year: ~1 s), and it fails like the real thing: a period outside the signal fil
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from scipy.optimize import linprog
 
 from microgrid.billing import flat_demand_charges
 from microgrid.errors import InputError
+from microgrid.resultdir import write_dir
 from microgrid.scenario import Scenario
 
 
@@ -37,18 +35,14 @@ class StandinResult:
         self.series = series
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write summary.json and series.csv atomically (temp dir, then rename)."""
-        out = Path(out_dir)
-        tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
-        try:
+        """Write summary.json and series.csv as a run result folder (its marker; built
+        beside, then swapped in: `microgrid.resultdir`), as `Result.write` does."""
+
+        def fill(tmp: Path) -> None:
             (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
             self.series.to_csv(tmp / "series.csv")
-            os.rename(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+
+        return write_dir(out_dir, "run", fill)
 
 
 def _signals(s: Scenario, idx: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:

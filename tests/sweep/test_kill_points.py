@@ -31,6 +31,7 @@ from sweep_helpers import (
     write_spec,
 )
 
+from microgrid.resultdir import MARKER_NAME, marker_text
 from microgrid.sweeps import sweep
 from microgrid.sweeps.records import remove_orphan_results
 from microgrid.sweeps.standin import run_case
@@ -147,10 +148,15 @@ def test_result_folders_without_an_ok_record_are_removed(tmp_path):
     for cid in ("a-ok", "b-none", "c-failed", "d-other-id"):
         (out / "cases" / cid).mkdir(parents=True)
         (out / "cases" / cid / "summary.json").write_text("{}")
+        (out / "cases" / cid / MARKER_NAME).write_text(marker_text("run"))
     (out / "cases" / ".staging-x").mkdir()  # clean_temp's, not this function's
     (out / "cases" / "notes.txt").write_text("not a result folder")
+    # a folder the user put there (no marker): never taken, though it has no record
+    (out / "cases" / "photos").mkdir()
+    (out / "cases" / "photos" / "a.jpg").write_text("precious")
     (out / "records" / "a-ok.json").write_text('{"case_id": "a-ok", "status": "ok"}')
     (out / "records" / "c-failed.json").write_text('{"case_id": "c-failed", "status": "failed"}')
     (out / "records" / "d-other-id.json").write_text('{"case_id": "a-ok", "status": "ok"}')
     assert remove_orphan_results(out) == ["b-none", "c-failed", "d-other-id"]
-    assert sorted(p.name for p in (out / "cases").iterdir()) == [".staging-x", "a-ok", "notes.txt"]
+    kept = sorted(p.name for p in (out / "cases").iterdir())
+    assert kept == [".staging-x", "a-ok", "notes.txt", "photos"]
