@@ -66,10 +66,14 @@ KINDS = ("run", "pareto", "sweep", "export", "headroom", "sizing")
 # temp names add ~30 characters; NAME_MAX is 255 bytes on common file systems
 MAX_NAME_BYTES = 200
 MAX_PATH_BYTES = 4000  # below PATH_MAX (4096 on Linux)
-_MARKER_READ_BYTES = 4096
+# a marker lists at most this many names (about 60 KB), so it stays within a bounded read
+MAX_LISTED_ENTRIES = 1000
+_MARKER_READ_BYTES = 256 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Kinds written into in place (a sweep resumes), not built beside and swapped in.
 IN_PLACE_KINDS = ("sweep",)
+# `export --submit`'s record of the Slurm job ids (microgrid.export.slurm.SUBMITTED)
+SUBMITTED_NAME = "submitted_jobs.tsv"
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -81,10 +85,42 @@ _NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, err
 # The marker
 
 
-def marker_text(kind: str) -> str:
-    """The marker's JSON text; no time or pid in it, so two writes of one result match."""
-    doc = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kind": kind}
+def marker_text(kind: str, entries: list[str] | None = None) -> str:
+    """The marker's JSON text; no time or pid in it, so two writes of one result match.
+    `entries`: the names the folder was written with (`_check_replaceable` refuses to
+    replace a folder that has gained others: a user's, or another command's)."""
+    doc: dict = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kind": kind}
+    if entries is not None:
+        doc["entries"] = entries
     return json.dumps(doc, indent=2) + "\n"
+
+
+def record_entries(folder: Path, kind: str) -> None:
+    """Rewrite the marker of a folder just filled with the names it holds (atomically:
+    the folder carries a marker throughout). A folder of more than MAX_LISTED_ENTRIES
+    (a large export) lists none, and is replaced as before the lists."""
+    names = sorted(p.name for p in folder.iterdir() if p.name != MARKER_NAME)
+    listed = names if len(names) <= MAX_LISTED_ENTRIES else None
+    atomic_write_text(folder / MARKER_NAME, marker_text(kind, listed))
+
+
+def add_entry(folder: Path, name: str) -> None:
+    """Add `name` (a file a later command wrote into the folder: `microgrid report`'s
+    page) to the marker's list, if it has one."""
+    marker = read_marker(folder)
+    entries = None if marker is None else marker.get("entries")
+    if isinstance(entries, list) and name not in entries:
+        kind = str(marker.get("kind"))
+        atomic_write_text(folder / MARKER_NAME, marker_text(kind, sorted([*entries, name])))
+
+
+def foreign_entries(folder: Path, marker: dict) -> list[str]:
+    """The names in `folder` its marker does not list (none without a list)."""
+    entries = marker.get("entries")
+    if not isinstance(entries, list):
+        return []
+    known = {*entries, MARKER_NAME}
+    return sorted(p.name for p in folder.iterdir() if p.name not in known)
 
 
 def _create_marker(folder: Path, kind: str) -> None:
@@ -305,6 +341,23 @@ def _check_replaceable(target: Path, kind: str) -> None:
         )
     if marker is not None and marker.get("kind") != kind:
         raise _refuse(target, f"is a microgrid folder of kind {marker.get('kind')!r}, not {kind!r}")
+    foreign = [] if marker is None or kind in IN_PLACE_KINDS else foreign_entries(target, marker)
+    if foreign:
+        raise _refuse(target, _foreign_reason(foreign))
+
+
+def _foreign_reason(foreign: list[str]) -> str:
+    """Why a folder of ours that has gained entries is not replaced (it would take them)."""
+    shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+    if SUBMITTED_NAME in foreign:
+        return (
+            f"was submitted to Slurm ({SUBMITTED_NAME} records the job ids Slurm accepted): "
+            "a new export would submit them again; export to a new folder"
+        )
+    return (
+        f"holds what microgrid did not write there ({shown}): a result folder is replaced "
+        "whole; move them out or give another folder"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -505,12 +558,23 @@ def _build_and_swap(tmp: Path, target: Path, kind: str, fill: Callable[[Path], N
         try:
             _create_marker(tmp, kind)
             fill(tmp)
+            record_entries(tmp, kind)
             if target.is_dir():  # an empty folder: marked, so that once swapped out, a
                 ensure_marker(target, kind)  # kill leaves it restorable and removable
             sync_tree(tmp)
             guard.hold()
             replace_dir(tmp, target)
             sync_folder(target.parent)
+        except InputError as exc:
+            if tmp.is_dir():
+                discard(tmp)
+            if not (exc.path and exc.path.startswith(str(tmp))):
+                raise
+            # a file of the folder being built: named where it was going, as the temp
+            # folder is gone
+            place = str(target) + exc.path[len(str(tmp)) :]
+            message = f"{exc.message}; {target.name} was left as it was"
+            raise InputError(message, path=place, line=exc.line, field=exc.field) from None
         except BaseException:
             if tmp.is_dir():
                 discard(tmp)

@@ -43,11 +43,12 @@ from microgrid.export.schedule import (
     profile_text,
     schedule_json,
 )
+from microgrid.resultdir import SUBMITTED_NAME
 from microgrid.scenario_settings import SlurmExport
 
 MANIFEST = "slurm-manifest.json"
 SUBMIT_SH = "submit.sh"
-SUBMITTED = "submitted_jobs.tsv"
+SUBMITTED = SUBMITTED_NAME
 _SLURM_WORD = re.compile(r"^[A-Za-z0-9_.,:+-]{1,128}$")
 _PLACEHOLDER = re.compile(r"\{(job_id|segment|power_fraction)\}")
 _NUMERIC_ID = re.compile(r"^[0-9]+$")

@@ -29,6 +29,7 @@ from microgrid.report_html.tables import (
     market_facts,
     operate_facts,
 )
+from microgrid.resultdir import add_entry
 
 REPORT_NAME = "report.html"
 # in the first bytes of every page: an existing --out file is replaced only if it has it
@@ -299,6 +300,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     text = page_html(run)
     try:
         atomic_write_text(target, text)
+        if target.resolve().parent == Path(run.folder).resolve():
+            add_entry(run.folder, target.name)  # the run folder's own file from now on
     except OSError as exc:
         raise InputError(
             f"cannot write the report: {exc.strerror or exc}", path=str(target)

@@ -166,10 +166,48 @@ def test_export_file_replaces_only_its_own_file(run_result, tmp_path, capsys):
 def test_export_folder_is_replaced_whole(run_result, tmp_path):
     out = tmp_path / "slurm"
     assert main(["export", str(run_result), "--to", "slurm", "--out", str(out)]) == 0
-    (out / "stale.sbatch").write_text("from an older export")
+    _written_earlier(out, "stale.sbatch", "from an older export")
     assert main(["export", str(run_result), "--to", "slurm", "--out", str(out)]) == 0
     assert not (out / "stale.sbatch").exists() and (out / "submit.sh").exists()
     assert json.loads((out / MARKER_NAME).read_text())["kind"] == "export"
+
+
+def _written_earlier(folder: Path, name: str, text: str) -> None:
+    """`name` as a file an earlier write of `folder` made: listed in its marker."""
+    (folder / name).write_text(text)
+    marker = json.loads((folder / MARKER_NAME).read_text())
+    entries = sorted([*marker["entries"], name])
+    (folder / MARKER_NAME).write_text(marker_text(marker["kind"], entries))
+
+
+@pytest.mark.parametrize("what", ["file", "folder", "nested result", "slurm record"])
+def test_a_result_folder_that_gained_entries_is_not_replaced(run_result, tmp_path, what, capsys):
+    """A user's notebook, or an export written inside the run's folder, was deleted when
+    the run was written again: the folder is replaced whole."""
+    out = tmp_path / "r"
+    shutil.copytree(run_result, out)
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(yaml.safe_dump(TINY))
+    if what == "file":
+        (out / "notes.md").write_text("hours of work")
+    elif what == "folder":
+        (out / "my_analysis").mkdir()
+        (out / "my_analysis" / "notebook.ipynb").write_text("hours of work")
+    elif what == "nested result":
+        assert main(["export", str(out), "--to", "json", "--out", str(out / "plan")]) == 0
+    else:
+        shutil.rmtree(out)
+        assert main(["export", str(run_result), "--to", "slurm", "--out", str(out)]) == 0
+        (out / "submitted_jobs.tsv").write_text("a.sbatch\t1001\n")
+    capsys.readouterr()
+    before = snapshot(out)
+    if what == "slurm record":
+        code = main(["export", str(run_result), "--to", "slurm", "--out", str(out)])
+        one_error_line(capsys, code, str(out), "was submitted to Slurm")
+    else:
+        code = main(["run", str(tiny), "--out", str(out), "--no-powerflow"])
+        one_error_line(capsys, code, str(out), "holds what microgrid did not write there")
+    assert snapshot(out) == before
 
 
 def test_home_folder_is_refused(tmp_path, tiny, monkeypatch, capsys):
@@ -238,7 +276,7 @@ def test_default_out_is_derived_from_the_scenario(run_result):
 def test_rerun_replaces_own_result_and_cleans_leftovers(run_result, tmp_path, tiny):
     out = tmp_path / "out"
     shutil.copytree(run_result, out)  # an earlier run's folder, marker included
-    (out / "stale.csv").write_text("from an earlier run")
+    _written_earlier(out, "stale.csv", "from an earlier run")
     dead = tmp_path / f".out.tmp-{dead_pid()}@{_HOST}-deadbeef"  # a killed run's folder
     dead.mkdir()
     (dead / MARKER_NAME).write_text("")
@@ -286,7 +324,9 @@ def _fill(files: dict[str, str]):
 
 
 def _expected(files: dict[str, str]) -> dict[str, bytes]:
-    return {MARKER_NAME: marker_text("run").encode(), **{k: v.encode() for k, v in files.items()}}
+    entries = sorted({name.split("/")[0] for name in files})  # what the marker lists
+    marker = marker_text("run", entries).encode()
+    return {MARKER_NAME: marker, **{k: v.encode() for k, v in files.items()}}
 
 
 def _killed_writer(out: Path, kill_at: int, exchange: bool) -> int:
@@ -385,3 +425,19 @@ def test_sweep_report_refuses_a_foreign_folder(tmp_path, capsys):
     code = main(["sweep-report", str(folder)])
     one_error_line(capsys, code, str(folder), "not a sweep output folder")
     assert snapshot(folder) == before
+
+
+def test_an_error_in_a_file_being_built_names_where_it_was_going(tmp_path):
+    """A full disk while a run's report was written named the temp folder, gone by then."""
+    out = tmp_path / "out"
+
+    def fill(tmp: Path) -> None:
+        raise InputError(
+            "cannot write the report: No space left on device", path=str(tmp / "report.html")
+        )
+
+    with pytest.raises(InputError) as info:
+        write_dir(out, "run", fill)
+    assert info.value.path == str(out / "report.html")
+    assert "out was left as it was" in info.value.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
