@@ -8,9 +8,12 @@ whole folders (result directories, Pareto fronts, exports) through microgrid.res
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,8 +36,10 @@ def staged_write(path: Path, write: Callable[[Path], None], mode: int = 0o644) -
     for the caller to rename over `path` (several files put in place together once all
     are written). Nothing is left where `write` fails."""
     path = Path(path)
-    # `.NAME.tmp-XXXX.SUFFIX`: hidden, recognisable as a leftover by its ".tmp-"
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix=path.suffix, dir=path.parent)
+    # `.NAME.tmp-PID@HOST-XXXXXXXX.SUFFIX`: hidden, recognisable as a leftover by its
+    # ".tmp-", and as a dead writer's by its pid (`clean_dead_temps`)
+    prefix = f".{path.name}.tmp-{os.getpid()}@{WRITER_HOST}-"
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -46,6 +51,36 @@ def staged_write(path: Path, write: Callable[[Path], None], mode: int = 0o644) -
         tmp.unlink(missing_ok=True)
         raise
     return tmp
+
+
+# The host in temp names: letters, digits, `.` and `-` only (it is part of a file name).
+WRITER_HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "host"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (another user's counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_dead_temps(path: Path) -> None:
+    """Remove the temp files a killed writer of `path` left beside it (this host's
+    writers whose process is gone); a file of another name, or a link, is left alone."""
+    path = Path(path)
+    pattern = re.compile(
+        rf"\.{re.escape(path.name)}\.tmp-(\d+)@{re.escape(WRITER_HOST)}-[a-z0-9_]{{8}}"
+        + re.escape(path.suffix)
+    )
+    with contextlib.suppress(OSError):
+        for p in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+            m = pattern.fullmatch(p.name)
+            if m and not pid_alive(int(m.group(1))) and p.is_file() and not p.is_symlink():
+                p.unlink()
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:

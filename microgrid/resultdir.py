@@ -46,14 +46,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from microgrid.atomic import atomic_write_text
+from microgrid.atomic import WRITER_HOST, atomic_write_text, pid_alive
 from microgrid.errors import InputError
 
 if TYPE_CHECKING:  # only for the annotation: this module stays below the scenario's
@@ -369,23 +368,12 @@ def _leftover_pattern(out: Path) -> re.Pattern:
     return re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)@{host}-[A-Za-z0-9_]+")
 
 
-# The host in leftover names: letters, digits, `.` and `-` only (it is part of a file name).
-_HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "host"
+_HOST = WRITER_HOST
 
 
 def _writer_tag() -> str:
     """`PID@HOST-X`: who writes a temp folder, and a random part so names never clash."""
     return f"{os.getpid()}@{_HOST}-{uuid.uuid4().hex[:8]}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def is_our_folder(folder: Path) -> bool:
@@ -427,7 +415,7 @@ def leftovers(out: Path) -> list[tuple[str, Path]]:
         return found
     for p in out.parent.iterdir():
         m = pattern.fullmatch(p.name)
-        if m and not _pid_alive(int(m.group(2))) and is_our_folder(p):
+        if m and not pid_alive(int(m.group(2))) and is_our_folder(p):
             found.append((m.group(1), p))
     return found
 

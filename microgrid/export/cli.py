@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from microgrid.atomic import clean_dead_temps
 from microgrid.errors import InputError, one_line
 from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
 from microgrid.export.result_reader import ResultInputs, load_result
@@ -102,6 +103,7 @@ def _write_file(schedule: Schedule, target: Path, to: str) -> None:
     write = write_schedule if to == "json" else write_schedule_csv
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        clean_dead_temps(target)  # what a killed export of this file left
         write(schedule, target)
     except OSError as exc:
         raise InputError(f"cannot write --out: {exc.strerror or exc}", path=str(target)) from None

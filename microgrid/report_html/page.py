@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from microgrid.atomic import atomic_write_text
+from microgrid.atomic import atomic_write_text, clean_dead_temps
 from microgrid.errors import InputError
 from microgrid.report_html import figures
 from microgrid.report_html.fmt import esc, label_of, number, value_text
@@ -299,6 +299,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     _check_replaceable(target)
     text = page_html(run)
     try:
+        clean_dead_temps(target)  # what a killed report of this file left
         atomic_write_text(target, text)
         if target.resolve().parent == Path(run.folder).resolve():
             add_entry(run.folder, target.name)  # the run folder's own file from now on

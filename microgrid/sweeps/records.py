@@ -114,8 +114,9 @@ def remove_orphan_results(out: Path) -> list[str]:
     return removed
 
 
-# `microgrid.atomic`'s temp file of `.NAME`: `.NAME.tmp-XXXXXXXX.SUFFIX`
-_ATOMIC_TEMP = re.compile(r"\..+\.tmp-[A-Za-z0-9_]{8}(\.[A-Za-z0-9]+)?")
+# `microgrid.atomic`'s temp file of `.NAME`: `.NAME.tmp-PID@HOST-XXXXXXXX.SUFFIX` (before
+# the sixty-second session without `PID@HOST-`)
+_ATOMIC_TEMP = re.compile(r"\..+\.tmp-(\d+@[A-Za-z0-9._-]+-)?[a-z0-9_]{8}(\.[A-Za-z0-9]+)?")
 
 
 def clean_temp(out: Path) -> None:

@@ -441,3 +441,22 @@ def test_an_error_in_a_file_being_built_names_where_it_was_going(tmp_path):
     assert info.value.path == str(out / "report.html")
     assert "out was left as it was" in info.value.message
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_a_killed_single_file_writers_temp_is_removed_by_the_next(run_result, tmp_path, command):
+    """A writer killed mid-write left `.NAME.tmp-...` beside the file for good."""
+    target = tmp_path / ("plan.json" if command == "export" else "page.html")
+    suffix = target.suffix
+    dead = tmp_path / f".{target.name}.tmp-{dead_pid()}@{_HOST}-abcd1234{suffix}"
+    alive = tmp_path / f".{target.name}.tmp-{os.getpid()}@{_HOST}-efgh5678{suffix}"
+    users = tmp_path / f".{target.name}.tmp-notes"
+    for p in (dead, alive, users):
+        p.write_text("half")
+    argv = {
+        "export": ["export", str(run_result), "--to", "json", "--out", str(target)],
+        "report": ["report", str(run_result), "--out", str(target)],
+    }[command]
+    assert main(argv) == 0
+    assert target.is_file() and not dead.exists()
+    assert alive.read_text() == "half" and users.read_text() == "half"
