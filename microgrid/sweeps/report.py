@@ -136,6 +136,8 @@ class _Page:
 
 def _read_sweep(out: Path) -> tuple[dict, list[dict], int]:
     """The sweep description, the records of its cases and the number of cases."""
+    if out.is_symlink():
+        raise InputError("is a symbolic link: give the sweep folder it points to", path=str(out))
     if not is_folder_of(out, "sweep"):  # report files go into it: only into a sweep's folder
         raise InputError(
             "not a sweep output folder (no .microgrid-result.json of kind sweep, no "

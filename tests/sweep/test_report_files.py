@@ -114,3 +114,10 @@ def test_a_resumed_sweep_leaves_what_a_user_put_in_its_folders(tmp_path, capsys)
     line = one_error_line(capsys, argv)
     assert "cases: is a symbolic link" in line or "cases is a symbolic link" in line
     assert (victim / "photos" / "a.jpg").read_text() == "precious"
+
+
+def test_a_link_to_a_sweep_folder_is_named_as_a_link(sweep_dir, tmp_path, capsys):
+    link = tmp_path / "link"
+    link.symlink_to(sweep_dir)
+    line = one_error_line(capsys, ["sweep-report", str(link)])
+    assert "is a symbolic link: give the sweep folder it points to" in line
