@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from microgrid.errors import InputError
-from microgrid.report_html.fmt import number, unit_of
+from microgrid.report_html.fmt import chart_text, number, unit_of
 from microgrid.report_html.rundir import RunData
 from microgrid.report_html.timeaxis import CHANGE_LINE, HOVER_FORMAT, TimeAxis, time_axis
 from microgrid.wall_time import parse_time_utc
@@ -209,7 +209,7 @@ def _segment_bars(run: RunData, axis: TimeAxis) -> go.Bar:
     return go.Bar(
         name="run segment",
         orientation="h",
-        y=seg["job_id"].tolist(),
+        y=[chart_text(i) for i in seg["job_id"]],
         base=axis.x(seg["start_utc"]),
         x=((seg["end_utc"] - seg["start_utc"]) / pd.Timedelta(milliseconds=1)).to_numpy(),
         customdata=np.column_stack([axis.clock(seg["start_utc"]), axis.clock(seg["end_utc"])])
@@ -233,7 +233,7 @@ def _job_marks(
         name=name,
         mode="markers",
         x=axis.x(times),
-        y=[j["id"] for j in jobs],
+        y=[chart_text(j["id"]) for j in jobs],
         customdata=axis.clock(times),
         marker={"symbol": symbol, "size": 16, "color": color, "line": {"width": 3, "color": color}},
         hovertemplate=f"%{{y}} {name}: %{{customdata}}<extra></extra>",
@@ -245,6 +245,7 @@ def gantt_figure(run: RunData) -> go.Figure:
     its release as a green triangle and its deadline as a red bar."""
     ids = [j["id"] for j in run.jobs_spec]
     ids += sorted(set(run.segments["job_id"]) - set(ids))
+    ids = [chart_text(i) for i in ids]
     axis = run_axis(run)
     fig = new_figure()
     fig.add_trace(_segment_bars(run, axis))

@@ -77,3 +77,10 @@ def value_text(key: str, value: object) -> str:
 
 def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def chart_text(text: object) -> str:
+    """Text for a plotly label or hover, shown as written: plotly reads `<a href>`, `<i>`,
+    `<br>` in its text as markup (a job id `<a href=...>` was a live link in the chart);
+    its entities `&lt;`, `&gt;`, `&amp;` show the characters themselves."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -31,7 +31,7 @@ _MONEY = (
      "What the plan pays over the period: the parts below (the carbon price is not paid "
      "and is not in it).", False),
     ("energy_cost_usd", "Energy", "USD", 0,
-     "Imports at the hourly price minus export revenue (negative: exports earned more).",
+     "Imports at each step's price minus export revenue (negative: exports earned more).",
      True),
     ("demand_cost_usd", "Demand charge", "USD", 0, "", True),
     ("fuel_cost_usd", "Generator fuel", "USD", 0, "Fuel burnt by on-site generators.", True),
@@ -51,7 +51,7 @@ _MONEY = (
 _IF_NOT_ZERO = {"fixed_cost_usd", "dr_program_usd", "unfinished_penalty_usd"}
 _ENERGY = (
     ("emissions_t", "Emissions", "t CO2", 1,
-     "Grid imports times the hourly carbon intensity, plus generator emissions."),
+     "Grid imports times each step's carbon intensity, plus generator emissions."),
     ("grid_import_mwh", "Energy imported", "MWh", 1, "Energy bought from the grid."),
     ("grid_export_mwh", "Energy exported", "MWh", 1, "Energy sold to the grid."),
     ("peak_import_mw", "Peak import", "MW", 1,
@@ -60,7 +60,7 @@ _ENERGY = (
      "charge says which."),
     ("renewable_share", "Renewable share", "%", 1,
      "The share of the facility's energy that on-site PV and wind supplied in the same "
-     "hour (what is exported or stored is not counted)."),
+     "step (what is exported or stored is not counted)."),
     ("curtailed_mwh", "Curtailment", "MWh", 1, "PV and wind energy available but not used."),
 )  # fmt: skip
 
@@ -245,6 +245,12 @@ def _jobs(summary: dict) -> list[Kpi]:
 def _solver(summary: dict) -> list[Kpi]:
     s = summary["solver"]
     status = str(s.get("status", "unknown"))
+    if status == "operate":  # the plant run step by step: no one solve, no proven gap
+        meaning = (
+            "operate: the plant run step by step, re-planning as it goes; no single solve "
+            "proves a gap for the whole run (the plan-mode reference below states its own)."
+        )
+        return [Kpi("solver.status", "Solver status", status, status, "", meaning)]
     out = [
         Kpi("solver.status", "Solver status", status, status, "",
             "optimal: proven within the scenario's MIP gap; node_limit, time_limit or "

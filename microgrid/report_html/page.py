@@ -166,9 +166,12 @@ def voltage_section(run: RunData) -> Section:
 # `storage_*` measures the whole dispatch, so the page names it as the CLI does
 _VALUE_OF_LABELS = {
     "storage_usd": "dispatch, asap → storage-optimal (USD)",
-    "storage_emissions_t": "dispatch, asap → storage-optimal: emissions (t)",
+    # savings, as the keys hold them (asap's minus storage-optimal's): negative adds
+    "storage_emissions_t": "dispatch, asap → storage-optimal: emissions saved (t)",
     "job_flexibility_usd": "job flexibility, storage-optimal → optimum (USD)",
-    "job_flexibility_emissions_t": "job flexibility, storage-optimal → optimum: emissions (t)",
+    "job_flexibility_emissions_t": (
+        "job flexibility, storage-optimal → optimum: emissions saved (t)"
+    ),
 }
 
 
@@ -189,6 +192,18 @@ def _value_of(summary: dict) -> str:
     )
 
 
+def _negative_cost_note(summary: dict) -> str:
+    """Why savings exceed 100 %: the plan earns more than it pays."""
+    total = summary.get("total_cost_usd")
+    if not isinstance(total, (int, float)) or total > 0:
+        return ""
+    return (
+        f"<p class='note'>This plan's total cost is {number(total, 0)} USD: it earns "
+        f"{number(-total, 0)} USD net (export revenue above what it buys), so its saving "
+        "against a baseline is more than 100 % of that baseline's cost.</p>"
+    )
+
+
 def baselines_section(run: RunData) -> Section:
     return Section(
         "baselines",
@@ -196,7 +211,7 @@ def baselines_section(run: RunData) -> Section:
         "The plan against rule-based schedules of the same period: their costs, emissions "
         "and savings, and the limits each baseline still breaks (a saving against a "
         "baseline that breaks a limit is not all the plan's doing).",
-        baselines_table(run.summary) + _value_of(run.summary),
+        baselines_table(run.summary) + _negative_cost_note(run.summary) + _value_of(run.summary),
         (("fig-baselines", figures.baselines_figure(run.summary)),),
     )
 
@@ -220,10 +235,15 @@ def _market(summary: dict) -> str:
 
 
 def operate_section(run: RunData) -> Section:
-    body = facts_list(operate_facts(run.summary.get("operate") or {}))
+    op = run.summary.get("operate") or {}
+    body = facts_list(operate_facts(op))
     body += "<h3>Events</h3>" + (
-        events_table(run.events) if run.events is not None else "<p>No events file.</p>"
+        events_table(run.events, run.summary["period"]["timezone"])
+        if run.events is not None
+        else "<p>No events file.</p>"
     )
+    if op.get("event_cost_method"):
+        body += f"<p class='note'>Event costs: {esc(op['event_cost_method'])}.</p>"
     figs = ()
     if run.planned_vs_actual is not None:
         figs = (("fig-operate", figures.planned_actual_figure(run)),)

@@ -55,8 +55,10 @@ def _cell(key: str, value: object) -> str:
 def baselines_table(summary: dict) -> str:
     """Rows: every key any baseline has (first-seen order); columns: this plan, then each
     baseline. The plan's cell is its summary.json value where the key is the same."""
-    baselines = {name: flatten(b) for name, b in summary["baselines"].items()}
+    baselines = {name: _planned(flatten(b)) for name, b in summary["baselines"].items()}
     plan = flatten({k: v for k, v in summary.items() if k != "baselines"})
+    for key, where in PLAN_KEYS.items():  # the plan keeps these under `solver`
+        plan.setdefault(key, plan.get(where))
     keys: list[str] = []
     for flat in baselines.values():
         keys += [k for k in flat if k not in keys]
@@ -74,20 +76,52 @@ def baselines_table(summary: dict) -> str:
     )
 
 
-def events_table(events: pd.DataFrame) -> str:
-    """events.csv as a table (every column it has)."""
+# a baseline's key -> where summary.json keeps the plan's own value
+PLAN_KEYS = {"status": "solver.status", "objective_usd": "solver.objective_usd"}
+
+
+def _planned(flat: dict) -> dict:
+    """A baseline's figures, or its status alone where it has no plan (infeasible: its
+    job counts would read as deadlines met)."""
+    if flat.get("status") == "infeasible":
+        return {k: (v if k == "status" else None) for k, v in flat.items()}
+    return flat
+
+
+# events.csv's columns whose names do not end in their unit
+_EVENT_LABELS = {"unserved_mwh_delta": "unserved energy change (MWh)"}
+
+
+def events_table(events: pd.DataFrame, timezone: str) -> str:
+    """events.csv as a table (every column it has), its local times with the zone."""
     if not len(events):
         return "<p>No events in this run.</p>"
-    head = "".join(f"<th>{esc(label_of(str(c)))}</th>" for c in events.columns)
+    head = "".join(
+        f"<th>{esc(_EVENT_LABELS.get(str(c)) or label_of(str(c)))}</th>" for c in events.columns
+    )
     rows = []
     for _, ev in events.iterrows():
-        cells = "".join(
-            f"<td>{'' if pd.isna(v) else value_text(str(c), v)}</td>" for c, v in ev.items()
-        )
+        cells = "".join(f"<td>{_event_cell(str(c), v, timezone)}</td>" for c, v in ev.items())
         rows.append(f"<tr>{cells}</tr>")
     return (
         f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
+
+
+def _event_cell(column: str, value: object, timezone: str) -> str:
+    """One cell: a local time with its zone's abbreviation (events.csv writes wall time,
+    with an offset where it is ambiguous), a figure, or "—" for none."""
+    if pd.isna(value):
+        return "—"
+    if column.endswith("_local"):
+        t = pd.Timestamp(str(value))
+        local = (
+            t.tz_convert(timezone)
+            if t.tzinfo is not None
+            else t.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
+        )
+        return esc(local.strftime("%Y-%m-%d %H:%M %Z"))
+    return value_text(column, value)
 
 
 def facts_list(facts: list[tuple[str, str]]) -> str:

@@ -15,7 +15,7 @@ from report_case import SECTION_IDS, tiny_operate_run
 
 from microgrid.cli import main
 from microgrid.report_html.figures import gantt_figure
-from microgrid.report_html.page import REPORT_NAME
+from microgrid.report_html.page import REPORT_NAME, _negative_cost_note
 from microgrid.report_html.rundir import read_run
 from microgrid.report_html.tables import baselines_table, bill_table, market_facts
 
@@ -61,7 +61,7 @@ def test_every_section_has_its_id_heading_and_sentence(page):
 def test_headline_numbers_are_summary_json_values(page, summary):
     kpis = {key: (raw, shown) for key, raw, shown in KPI.findall(page)}
     for key in ("total_cost_usd", "demand_cost_usd", "emissions_t", "grid_import_mwh",
-                "peak_import_mw", "renewable_share", "curtailed_mwh", "solver.mip_gap",
+                "peak_import_mw", "renewable_share", "curtailed_mwh", "solver.status",
                 "operate.actual_cost_usd", "operate.unserved_energy_mwh"):  # fmt: skip
         assert key in kpis, key
     for key, (raw, _) in kpis.items():
@@ -70,7 +70,7 @@ def test_headline_numbers_are_summary_json_values(page, summary):
     assert kpis["total_cost_usd"][1] == f"{summary['total_cost_usd']:,.0f}"
     assert kpis["emissions_t"][1] == f"{summary['emissions_t']:,.1f}"
     assert kpis["renewable_share"][1] == f"{100 * summary['renewable_share']:.1f}"
-    assert kpis["solver.mip_gap"][1] == f"{100 * summary['solver']['mip_gap']:.2f}"
+    assert "solver.mip_gap" not in kpis  # operate: no one solve proves a gap
     # the 2-hour outage with a 5 MW battery leaves load unserved (17 MWh in this case)
     assert float(kpis["operate.unserved_energy_mwh"][0]) > 1.0
 
@@ -279,3 +279,53 @@ def test_market_facts_name_the_tag_and_the_commitment():
     assert "344,318 USD" in facts["coincident-peak tag (MW)"]
     assert facts["DR program commitment (MW)"].startswith("11.0 (1 events; 5 USD")
     assert market_facts({}) == []
+
+
+def test_job_ids_in_the_charts_are_shown_as_written(run_dir, tmp_path):
+    """Plotly reads `<a href>` and `<i>` in its text: a job id with them was a live link."""
+    run = read_run(run_dir)
+    evil = '<a href="https://example.com/x">pre</a>&<i>b</i>'
+    first = run.segments["job_id"].iloc[0]
+    run.segments["job_id"] = run.segments["job_id"].replace(first, evil)
+    for j in run.jobs_spec:
+        if j["id"] == first:
+            j["id"] = evil
+    fig = gantt_figure(run)
+    shown = '&lt;a href="https://example.com/x"&gt;pre&lt;/a&gt;&amp;&lt;i&gt;b&lt;/i&gt;'
+    assert shown in fig.data[0].y and shown in fig.layout.yaxis.categoryarray
+    assert all("<" not in str(y) for trace in fig.data for y in (trace.y or ()))
+
+
+def test_an_operate_run_claims_no_proven_gap(page):
+    assert 'data-key="solver.mip_gap"' not in page  # the run is tiny_operate_run's
+    assert "no single solve proves a gap for the whole run" in page
+
+
+def test_the_events_table_gives_its_times_with_the_zone(page):
+    row = page[page.index("<h3>Events</h3>") :].split("</tr>")[1]
+    assert "2023-01-02 12:00 UTC" in row and "Event costs: " in page
+
+
+def test_baselines_table_fills_the_plan_and_blanks_a_baseline_without_a_plan():
+    summary = {
+        "total_cost_usd": -10.0,
+        "solver": {"status": "optimal", "objective_usd": -10.0},
+        "baselines": {
+            "storage-optimal": {"status": "infeasible", "jobs": {"deadlines_met": 2}},
+            "asap": {"status": "simulated", "objective_usd": 5.0, "jobs": {"deadlines_met": 2}},
+        },
+    }
+    html = baselines_table(summary)
+    status = html[html.index('data-key="status"') :].split("</tr>")[0]
+    assert "<td>optimal</td><td>infeasible</td><td>simulated</td>" in status
+    met = html[html.index('data-key="jobs.deadlines_met"') :].split("</tr>")[0]
+    assert met.endswith('<td class="na">&mdash;</td><td>2</td>')  # infeasible: none met
+    objective = html[html.index('data-key="objective_usd"') :].split("</tr>")[0]
+    assert "<td>-10</td>" in objective
+
+
+def test_savings_above_100_pct_are_explained_where_the_plan_earns():
+    assert "saving against a baseline is more than 100 %" in _negative_cost_note(
+        {"total_cost_usd": -39_841.2}
+    )
+    assert _negative_cost_note({"total_cost_usd": 12.0}) == ""
