@@ -107,6 +107,11 @@ class OperateEvent(Window):
             raise ValueError("a line_out event needs `line` (a pandapower line name)")
         if self.kind == "price_spike" and self.factor is None:
             raise ValueError("a price_spike event needs `factor`")
+        # a field of another kind would be ignored without a word
+        for field, kind in (("line", "line_out"), ("factor", "price_spike")):
+            if getattr(self, field) is not None and self.kind != kind:
+                message = f"`{field}` belongs to a {kind} event, not a {self.kind} one"
+                raise field_error(field, message, getattr(self, field))
         return self
 
 

@@ -12,7 +12,7 @@ outputs; ``lines`` runs the AC power flow of the actual rows with the ``line_out
 See docs/cosimulation.md.
 """
 
-from microgrid.operate.lines import actual_powerflow
+from microgrid.operate.lines import actual_powerflow, check_event_lines
 from microgrid.operate.loop import OperateCase, operate_case, run_loop, simulate
 from microgrid.operate.record import LimitBreaches, OperateRun
 from microgrid.operate.report import (
@@ -31,6 +31,7 @@ __all__ = [
     "OperateRun",
     "actual_powerflow",
     "add_cosim_outputs",
+    "check_event_lines",
     "balance_residual",
     "event_costs",
     "forecast_errors",

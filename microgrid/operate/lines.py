@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from microgrid.assemble import network_parameters
+from microgrid.errors import InputErrors
 from microgrid.network import INJECTION_COLUMNS, build_network
 from microgrid.powerflow import check_timeseries, combine_checks
 from microgrid.scenario import Scenario
@@ -32,20 +33,38 @@ def actual_powerflow(scenario: Scenario, actual: pd.DataFrame, line_out: dict[st
     return base, combine_checks(parts, inj.index)
 
 
+def check_event_lines(scenario: Scenario) -> None:
+    """Every ``line_out`` event names a line of the scenario's network (its pandapower
+    name, or that name without ``line_``): checked before any solve, by ``validate`` too
+    (the closed loop once met a wrong name after all its re-plans)."""
+    events = [(i, ev) for i, ev in enumerate(scenario.operate.events) if ev.kind == "line_out"]
+    if not events:
+        return
+    net = build_network(network_parameters(scenario))
+    errors = [
+        scenario.error(
+            f"no line named {ev.line!r} in the network (lines: {', '.join(net.line.name)})",
+            f"operate.events.{i}.line",
+        )
+        for i, ev in events
+        if not len(_line_rows(net, str(ev.line)))
+    ]
+    if errors:
+        raise InputErrors(errors)
+
+
+def _line_rows(net, name: str) -> pd.Index:
+    """The net's line rows called ``name`` (or ``line_<name>``)."""
+    idx = net.line.index[net.line.name == name]
+    return idx if len(idx) else net.line.index[net.line.name == f"line_{name}"]
+
+
 def _net_without(scenario: Scenario, lines):
-    """The scenario's net with one circuit of each of ``lines`` out of service."""
+    """The scenario's net with one circuit of each of ``lines`` out of service (their
+    names checked by ``check_event_lines``)."""
     net = build_network(network_parameters(scenario))
     for name in lines:
-        idx = net.line.index[net.line.name == name]
-        if not len(idx):
-            idx = net.line.index[net.line.name == f"line_{name}"]
-        if not len(idx):
-            i = next(i for i, ev in enumerate(scenario.operate.events) if ev.line == name)
-            raise scenario.error(
-                f"no line named {name!r} in the network (lines: {', '.join(net.line.name)})",
-                f"operate.events.{i}.line",
-            )
-        for li in idx:
+        for li in _line_rows(net, name):
             if net.line.at[li, "parallel"] > 1:
                 net.line.at[li, "parallel"] -= 1
             else:

@@ -15,6 +15,7 @@ from microgrid.dispatch import optimize_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.operate.cp_response import alert_response, needs_alert_response
 from microgrid.operate.forecast import FORECAST_SERIES
+from microgrid.operate.lines import check_event_lines
 from microgrid.operate.loop import OperateCase, operate_case, run_loop
 from microgrid.operate.record import OperateRun
 from microgrid.scenario import Scenario
@@ -244,6 +245,7 @@ def run_operate(
     ``inputs``, ``plant_lines`` (the ``line_out`` steps) and ``billed_grid`` (what the
     actual rows are billed on). ``problem`` is the plan's, with its demand-response caps
     (built when not given)."""
+    check_event_lines(scenario)  # before any solve
     case = operate_case(scenario, inputs, problem)
     cp = load_coincident_peaks(scenario)
     try:

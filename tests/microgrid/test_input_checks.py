@@ -383,3 +383,16 @@ def test_operate_line_out_of_an_unknown_line_names_the_event(tmp_path, write_sce
     path = write_scenario(**{"operate": operate})
     argv = ["run", str(path), "--mode", "operate", "--out", str(tmp_path / "out")]
     one_line_error(capsys, argv, path, "operate.events.0.line", "no line named 'line_nowhere'")
+    # validate finds it too, before any solve (it said "valid", and operate ran its whole
+    # closed loop before the error)
+    validate_error(capsys, path, "operate.events.0.line", "no line named 'line_nowhere'")
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [({"kind": "grid_outage", "factor": 3}, "factor"), ({"kind": "pv_trip", "line": "x"}, "line")],
+)
+def test_an_operate_event_refuses_another_kinds_field(write_scenario, capsys, event, field):
+    event |= {"start": "2023-08-22T10:00", "end": "2023-08-22T12:00"}
+    path = write_scenario(**{"operate": {"events": [event]}})
+    validate_error(capsys, path, f"operate.events.0.{field}", "belongs to a")
