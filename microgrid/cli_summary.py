@@ -271,4 +271,9 @@ def _powerflow_line(pf: dict) -> str:
     )
     if pf["diverged_steps"]:
         text += f", no solution at {pf['diverged_steps']} steps"
+    if pf.get("outage_steps_solved"):  # the grid taken as the slack where it was out
+        text += (
+            f"; {pf['outage_steps_solved']} grid-outage steps solved with the grid as slack "
+            f"(up to {pf['pcc_max_import_excess_mw']:.2f} MW it could not give)"
+        )
     return text

@@ -60,17 +60,22 @@ def powerflow_summary(check: PowerflowCheck) -> dict:
     }
 
 
-def pcc_summary(
-    ts: pd.DataFrame, step_h: float, import_max_mw: float, export_max_mw: float
-) -> dict:
+def pcc_summary(ts: pd.DataFrame, step_h: float, import_max_mw, export_max_mw) -> dict:
     """The grid connection (PCC) as the power flow saw it, for `summary["powerflow"]`:
     losses (MWh, and as a fraction of the facility's energy over the same steps), the
     PCC's peak import beside the plan's (`grid_import_mw`, which the bill prices), and
     the steps where the PCC's net import (`pcc_import_mw`, < 0 export) exceeds the grid
-    connection's import or export limit, with the largest excess (MW). Steps without a
-    power-flow solution (NaN) are left out; None where no step has one."""
+    connection's import or export limit of that step (MW, a number or one per step: 0 in
+    a grid outage), with the largest excess (MW). Steps without a power-flow solution
+    (NaN) are left out; None where no step has one.
+
+    `outage_steps_solved`: solved steps whose limits are both 0 (the grid is out). The
+    power flow still takes the grid as its slack there, so their PCC flow (the losses and
+    the reactive power an island would have to cover on site) counts as an excess."""
     solved = ts["losses_mw"].notna()
     pcc_mw = ts.loc[solved, "pcc_import_mw"]
+    import_max = np.broadcast_to(np.asarray(import_max_mw, dtype=float), len(ts))[solved]
+    export_max = np.broadcast_to(np.asarray(export_max_mw, dtype=float), len(ts))[solved]
     losses_mwh = float(ts.loc[solved, "losses_mw"].sum() * step_h)
     facility_mwh = float(ts.loc[solved, "facility_load_mw"].sum() * step_h)
     return {
@@ -79,8 +84,9 @@ def pcc_summary(
         "pcc_peak_import_mw": float(pcc_mw.max()) if solved.any() else None,
         "plan_peak_import_mw": float(ts["grid_import_mw"].max()),
         "max_pcc_q_mvar": float(ts.loc[solved, "pcc_q_mvar"].abs().max()) if solved.any() else None,
-        **_limit_excess("import", pcc_mw - import_max_mw),
-        **_limit_excess("export", -pcc_mw - export_max_mw),
+        **_limit_excess("import", pcc_mw - import_max),
+        **_limit_excess("export", -pcc_mw - export_max),
+        "outage_steps_solved": int(((import_max == 0) & (export_max == 0)).sum()),
     }
 
 
@@ -152,7 +158,7 @@ def run(
     jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, baselines, bill_grid)
     net, violations = None, pd.DataFrame(columns=list(VIOLATION_COLUMNS))
     if powerflow:
-        net, violations = _check_plan_network(scenario, mode, cosim, ts, summary)
+        net, violations = _check_plan_network(scenario, mode, cosim, ts, summary, problem.grid)
     extra_tables = add_cosim_outputs(scenario, mode, cosim, ts, summary)
     extra_tables["bill.csv"] = bill_table(summary["bill"])
     summary["scenario"] = {
@@ -251,7 +257,12 @@ def _add_bill(
 
 
 def _check_plan_network(
-    scenario: Scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict
+    scenario: Scenario,
+    mode: str,
+    cosim: dict,
+    ts: pd.DataFrame,
+    summary: dict,
+    problem_grid: optimize.Grid,
 ) -> tuple[object, pd.DataFrame]:
     """AC power flow of the plan (plan-ac: of the AC plan kept; operate: of the actual
     rows); adds its columns to `ts` and `summary["powerflow"]`; returns the network and
@@ -262,10 +273,12 @@ def _check_plan_network(
         net, check = check_network(scenario, ts)
     for column in POWERFLOW_COLUMNS:
         ts[column] = check.summary[_CHECK_COLUMN.get(column, column)].to_numpy()
-    grid = scenario.grid
-    summary["powerflow"] = powerflow_summary(check) | pcc_summary(
-        ts, scenario.step_h, grid.import_max_mw, grid.export_max_mw
+    # each step's limits: zero in a grid outage (the plan's, or operate's plant's)
+    limits = cosim.get("plant_limits_mw") or (
+        problem_grid.import_max_mw,
+        problem_grid.export_max_mw,
     )
+    summary["powerflow"] = powerflow_summary(check) | pcc_summary(ts, scenario.step_h, *limits)
     clear_results(net)  # handed over with no step applied and no results (docs/network.md)
     return net, violations_table(check.violations)
 

@@ -80,6 +80,26 @@ def test_limit_excess_counts_steps_over_each_limit():
     assert pf["losses_mwh"] == pytest.approx(1.4 * 0.25)
     assert pf["losses_share"] == pytest.approx(1.4 / 60.0)  # the solved steps only
     assert pf["max_pcc_q_mvar"] == pytest.approx(3.0)
+    assert pf["outage_steps_solved"] == 0
+
+
+def test_a_grid_outage_steps_flow_counts_as_excess():
+    """In an outage the power flow still takes the grid as its slack: the PCC's losses and
+    reactive power there come from a grid that is out (the limit was once the scenario's
+    120 MW at every step, so they passed unnoticed)."""
+    ts = pd.DataFrame(
+        {
+            "pcc_import_mw": [10.0, 0.26, 0.16],
+            "pcc_q_mvar": [1.0, 8.0, 8.1],
+            "losses_mw": [0.5, 0.26, 0.16],
+            "facility_load_mw": [20.0, 20.0, 20.0],
+            "grid_import_mw": [9.5, 0.0, 0.0],
+        }
+    )
+    limits = np.array([120.0, 0.0, 0.0])
+    pf = pcc_summary(ts, 1.0, import_max_mw=limits, export_max_mw=limits)
+    assert pf["pcc_over_import_limit_steps"] == 2 and pf["outage_steps_solved"] == 2
+    assert pf["pcc_max_import_excess_mw"] == pytest.approx(0.26)
 
 
 def test_engines_agree_on_pcc_reactive_power():
