@@ -68,6 +68,14 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def is_dead_temp(name: str) -> bool:
+    """Whether `name` is a temp file of a writer on this host whose process is gone."""
+    m = re.fullmatch(
+        rf"\..+\.tmp-(\d+)@{re.escape(WRITER_HOST)}-[a-z0-9_]{{8}}(\.[A-Za-z0-9]+)?", name
+    )
+    return m is not None and not pid_alive(int(m.group(1)))
+
+
 def clean_dead_temps(path: Path) -> None:
     """Remove the temp files a killed writer of `path` left beside it (this host's
     writers whose process is gone); a file of another name, or a link, is left alone."""

@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from microgrid.atomic import WRITER_HOST, atomic_write_text, pid_alive
+from microgrid.atomic import WRITER_HOST, atomic_write_text, is_dead_temp, pid_alive
 from microgrid.errors import InputError
 
 if TYPE_CHECKING:  # only for the annotation: this module stays below the scenario's
@@ -119,7 +119,10 @@ def foreign_entries(folder: Path, marker: dict) -> list[str]:
     if not isinstance(entries, list):
         return []
     known = {*entries, MARKER_NAME}
-    return sorted(p.name for p in folder.iterdir() if p.name not in known)
+    # a killed writer's temp file (microgrid.atomic) goes with the folder: it is ours
+    return sorted(
+        p.name for p in folder.iterdir() if p.name not in known and not is_dead_temp(p.name)
+    )
 
 
 def _create_marker(folder: Path, kind: str) -> None:

@@ -427,6 +427,16 @@ def test_sweep_report_refuses_a_foreign_folder(tmp_path, capsys):
     assert snapshot(folder) == before
 
 
+def test_a_dead_writers_temp_file_in_a_result_does_not_block_its_replacement(
+    run_result, tmp_path, tiny
+):
+    out = tmp_path / "r"
+    shutil.copytree(run_result, out)
+    (out / f".report.html.tmp-{dead_pid()}@{_HOST}-abcd1234.html").write_text("half")
+    assert main(["run", str(tiny), "--out", str(out), "--no-powerflow"]) == 0
+    assert not list(out.glob(".report.html.tmp-*"))
+
+
 def test_an_error_in_a_file_being_built_names_where_it_was_going(tmp_path):
     """A full disk while a run's report was written named the temp folder, gone by then."""
     out = tmp_path / "out"
