@@ -118,3 +118,14 @@ def test_engines_agree_on_pcc_reactive_power():
     assert fast.pcc_q_mvar.notna().all()
     np.testing.assert_allclose(fast.pcc_q_mvar, slow.pcc_q_mvar, atol=1e-4)
     np.testing.assert_allclose(fast.pcc_p_mw, slow.pcc_p_mw, atol=1e-4)
+
+
+def test_a_runs_outage_steps_are_held_to_a_zero_limit(write_scenario):
+    """The run passed the scenario's fixed 120 MW to the summary: the PCC's flow in an
+    outage (the grid taken as the slack) went unreported."""
+    outage = [{"start": "2023-08-22T12:00", "end": "2023-08-22T14:00"}]
+    res = run(write_scenario(**{"events.outages": outage}), baselines=False)
+    pf = res.summary["powerflow"]
+    in_outage = res.timeseries["grid_import_mw"].iloc[12:14]  # 17:00-19:00Z: 12-14 CDT
+    assert pf["outage_steps_solved"] == 2 and (in_outage == 0).all()
+    assert pf["pcc_over_import_limit_steps"] >= 1 and pf["pcc_max_import_excess_mw"] > 0
