@@ -75,6 +75,8 @@ class OperateRun:
     time_limited_solves: int = 0
     breaches: LimitBreaches | None = None
     line_out: dict[str, np.ndarray] = field(default_factory=dict)  # line -> steps out
+    # the plant's grid import and export limits per step (MW; 0 in a grid outage)
+    grid_limits_mw: tuple[np.ndarray, np.ndarray] | None = None
     # the bill of the actual rows (line item + _usd -> USD) and the grid it was priced on
     # (the plan's tariff at the plant's prices, spikes included)
     bill: dict[str, float] = field(default_factory=dict)
@@ -213,6 +215,7 @@ class Recorder:
                 soc_final_short_mwh(self.problem, actual),
             ),
             line_out=conditions.line_out,
+            grid_limits_mw=(conditions.import_max_mw, conditions.export_max_mw),
             bill=bill,
             billed_grid=grid,
         )

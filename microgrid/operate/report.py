@@ -13,7 +13,6 @@ from microgrid.assemble import Inputs
 from microgrid.coincident_peak import load_coincident_peaks
 from microgrid.dispatch import optimize_dispatch
 from microgrid.dr_program import dr_section
-from microgrid.operate.conditions import plant_conditions
 from microgrid.operate.cp_response import alert_response, needs_alert_response
 from microgrid.operate.forecast import FORECAST_SERIES
 from microgrid.operate.lines import check_event_lines
@@ -272,15 +271,10 @@ def run_operate(
         "inputs": case.inputs,
         "plant_lines": run.line_out,
         "billed_grid": run.billed_grid,
-        "plant_limits_mw": _plant_limits_mw(case),
+        # 0 in an outage, operate's `grid_outage` events included: the power-flow summary
+        # holds the PCC to them
+        "plant_limits_mw": run.grid_limits_mw,
     }
-
-
-def _plant_limits_mw(case: OperateCase) -> tuple[np.ndarray, np.ndarray]:
-    """The plant's grid import and export limits per step: 0 in an outage, operate's
-    `grid_outage` events included (the power-flow summary holds the PCC to them)."""
-    c = plant_conditions(case.scenario, case.inputs, case.problem, case.scenario.operate.events)
-    return c.import_max_mw, c.export_max_mw
 
 
 def add_cosim_outputs(scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict) -> dict:

@@ -329,3 +329,8 @@ def test_savings_above_100_pct_are_explained_where_the_plan_earns():
         {"total_cost_usd": -39_841.2}
     )
     assert _negative_cost_note({"total_cost_usd": 12.0}) == ""
+
+
+def test_an_operate_outage_is_held_to_a_zero_limit_in_the_power_flow_summary(summary):
+    # the run's 2-hour grid_outage event (report_case.OUTAGE): the limits are the plant's
+    assert summary["powerflow"]["outage_steps_solved"] == 2
