@@ -361,17 +361,17 @@ def render_script(
     job: ScheduledJob,
     seg: Segment,
     opts: SlurmOptions,
-    notes: list[str] | None = None,
+    notes: list[str],
+    latest_start: datetime,
 ) -> str:
-    """The batch script of one segment; DST roundings of its times, and a segment that may
-    end past its job's deadline because of one, are added to `notes`."""
-    notes = [] if notes is None else notes
+    """The batch script of one segment (`latest_start`: its entry of `latest_starts`);
+    DST roundings of its times, and a segment that may end past its job's deadline
+    because of one, are added to `notes`."""
     # first: it refuses a segment without a usable power profile
     env = segment_env(schedule, job, seg, opts.timezone)
     tz = ZoneInfo(opts.timezone)
     begin, begin_comments = _begin(job, seg, opts, notes)
-    start = latest_starts(job, tz)[job.segments.index(seg)]
-    deadline_line, deadline_comments = _deadline(job, seg, opts, start, notes)
+    deadline_line, deadline_comments = _deadline(job, seg, opts, latest_start, notes)
     lines = [
         *_header(schedule, job, seg, opts),
         *begin_comments,
@@ -454,11 +454,12 @@ def export_slurm(schedule: Schedule, out: str | Path, opts: SlurmOptions) -> Slu
     files: dict[str, str] = {}
     modes: dict[str, int] = {}
     manifest_jobs = []
+    tz = ZoneInfo(opts.timezone)
     for j in schedule.jobs:
         names = []
-        for s in j.segments:
+        for s, start in zip(j.segments, latest_starts(j, tz), strict=True):
             name = script_name(j.id, s.segment)
-            files[name] = render_script(schedule, j, s, opts, notes)
+            files[name] = render_script(schedule, j, s, opts, notes, start)
             modes[name] = 0o755
             names.append(name)
         manifest_jobs.append({"id": j.id, "scripts": names})
