@@ -68,26 +68,30 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _temp_name(name_rx: str, suffix_rx: str) -> re.Pattern:
+    """`staged_write`'s temp names on this host for file names `name_rx` and suffixes
+    `suffix_rx` (regular expressions); group 1 is the writer's pid."""
+    return re.compile(rf"\.{name_rx}\.tmp-(\d+)@{re.escape(WRITER_HOST)}-[a-z0-9_]{{8}}{suffix_rx}")
+
+
+def _dead_writer(pattern: re.Pattern, name: str) -> bool:
+    m = pattern.fullmatch(name)
+    return m is not None and not pid_alive(int(m.group(1)))
+
+
 def is_dead_temp(name: str) -> bool:
     """Whether `name` is a temp file of a writer on this host whose process is gone."""
-    m = re.fullmatch(
-        rf"\..+\.tmp-(\d+)@{re.escape(WRITER_HOST)}-[a-z0-9_]{{8}}(\.[A-Za-z0-9]+)?", name
-    )
-    return m is not None and not pid_alive(int(m.group(1)))
+    return _dead_writer(_temp_name(".+", r"(\.[A-Za-z0-9]+)?"), name)
 
 
 def clean_dead_temps(path: Path) -> None:
     """Remove the temp files a killed writer of `path` left beside it (this host's
     writers whose process is gone); a file of another name, or a link, is left alone."""
     path = Path(path)
-    pattern = re.compile(
-        rf"\.{re.escape(path.name)}\.tmp-(\d+)@{re.escape(WRITER_HOST)}-[a-z0-9_]{{8}}"
-        + re.escape(path.suffix)
-    )
+    pattern = _temp_name(re.escape(path.name), re.escape(path.suffix))
     with contextlib.suppress(OSError):
         for p in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
-            m = pattern.fullmatch(p.name)
-            if m and not pid_alive(int(m.group(1))) and p.is_file() and not p.is_symlink():
+            if _dead_writer(pattern, p.name) and p.is_file() and not p.is_symlink():
                 p.unlink()
 
 

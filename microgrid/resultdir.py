@@ -367,16 +367,13 @@ def _foreign_reason(foreign: list[str]) -> str:
 
 
 def _leftover_pattern(out: Path) -> re.Pattern:
-    host = re.escape(_HOST)
+    host = re.escape(WRITER_HOST)
     return re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)@{host}-[A-Za-z0-9_]+")
-
-
-_HOST = WRITER_HOST
 
 
 def _writer_tag() -> str:
     """`PID@HOST-X`: who writes a temp folder, and a random part so names never clash."""
-    return f"{os.getpid()}@{_HOST}-{uuid.uuid4().hex[:8]}"
+    return f"{os.getpid()}@{WRITER_HOST}-{uuid.uuid4().hex[:8]}"
 
 
 def is_our_folder(folder: Path) -> bool:

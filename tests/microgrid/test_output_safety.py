@@ -23,9 +23,10 @@ from scenario_factory import TINY
 from sweep_helpers import STANDIN, write_spec
 
 from microgrid import resultdir
+from microgrid.atomic import WRITER_HOST
 from microgrid.cli import main
 from microgrid.errors import InputError
-from microgrid.resultdir import _HOST, MARKER_NAME, marker_text, recover, write_dir
+from microgrid.resultdir import MARKER_NAME, marker_text, recover, write_dir
 
 TINY_CASE = """\
 cases:
@@ -277,14 +278,14 @@ def test_rerun_replaces_own_result_and_cleans_leftovers(run_result, tmp_path, ti
     out = tmp_path / "out"
     shutil.copytree(run_result, out)  # an earlier run's folder, marker included
     _written_earlier(out, "stale.csv", "from an earlier run")
-    dead = tmp_path / f".out.tmp-{dead_pid()}@{_HOST}-deadbeef"  # a killed run's folder
+    dead = tmp_path / f".out.tmp-{dead_pid()}@{WRITER_HOST}-deadbeef"  # a killed run's folder
     dead.mkdir()
     (dead / MARKER_NAME).write_text("")
     (dead / "timeseries.csv").write_text("half")
-    alive = tmp_path / f".out.tmp-{os.getpid()}@{_HOST}-0000abcd"  # a running writer's
+    alive = tmp_path / f".out.tmp-{os.getpid()}@{WRITER_HOST}-0000abcd"  # a running writer's
     alive.mkdir()
     (alive / MARKER_NAME).write_text("")
-    stranger = tmp_path / f".out.tmp-{dead_pid()}@{_HOST}-feedf00d"  # right name, not ours
+    stranger = tmp_path / f".out.tmp-{dead_pid()}@{WRITER_HOST}-feedf00d"  # right name, not ours
     stranger.mkdir()
     (stranger / "diary.txt").write_text("keep")
     # another host's writer on shared storage: its pid means nothing here, so it is kept
@@ -300,7 +301,7 @@ def test_rerun_replaces_own_result_and_cleans_leftovers(run_result, tmp_path, ti
 def test_recover_restores_a_moved_aside_result(tmp_path):
     out = tmp_path / "out"
     write_dir(out, "run", lambda tmp: (tmp / "a.txt").write_text("old"))
-    aside = tmp_path / f".out.old-{dead_pid()}@{_HOST}-12345678"
+    aside = tmp_path / f".out.old-{dead_pid()}@{WRITER_HOST}-12345678"
     os.rename(out, aside)  # a fallback swap killed between its two renames
     recover(out)
     assert (out / "a.txt").read_text() == "old" and not aside.exists()
@@ -432,7 +433,7 @@ def test_a_dead_writers_temp_file_in_a_result_does_not_block_its_replacement(
 ):
     out = tmp_path / "r"
     shutil.copytree(run_result, out)
-    (out / f".report.html.tmp-{dead_pid()}@{_HOST}-abcd1234.html").write_text("half")
+    (out / f".report.html.tmp-{dead_pid()}@{WRITER_HOST}-abcd1234.html").write_text("half")
     assert main(["run", str(tiny), "--out", str(out), "--no-powerflow"]) == 0
     assert not list(out.glob(".report.html.tmp-*"))
 
@@ -458,8 +459,8 @@ def test_a_killed_single_file_writers_temp_is_removed_by_the_next(run_result, tm
     """A writer killed mid-write left `.NAME.tmp-...` beside the file for good."""
     target = tmp_path / ("plan.json" if command == "export" else "page.html")
     suffix = target.suffix
-    dead = tmp_path / f".{target.name}.tmp-{dead_pid()}@{_HOST}-abcd1234{suffix}"
-    alive = tmp_path / f".{target.name}.tmp-{os.getpid()}@{_HOST}-efgh5678{suffix}"
+    dead = tmp_path / f".{target.name}.tmp-{dead_pid()}@{WRITER_HOST}-abcd1234{suffix}"
+    alive = tmp_path / f".{target.name}.tmp-{os.getpid()}@{WRITER_HOST}-efgh5678{suffix}"
     users = tmp_path / f".{target.name}.tmp-notes"
     for p in (dead, alive, users):
         p.write_text("half")
