@@ -323,6 +323,18 @@ def check_target(
     return target
 
 
+def refuse_links(folder: Path, names: Iterable[str]) -> None:
+    """Refuse (InputError) where one of `names` in `folder` is a symbolic link: a folder
+    written in place (a sweep, its report) is written only inside itself, never through a
+    link to another place."""
+    for name in names:
+        if (Path(folder) / name).is_symlink():
+            raise InputError(
+                "is a symbolic link: microgrid never writes through one; nothing was written",
+                path=str(Path(folder) / name),
+            )
+
+
 def _check_replaceable(target: Path, kind: str) -> None:
     """Refuse an existing `target` that is not empty and not a folder of `kind`."""
     if not target.exists():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from microgrid.atomic import atomic_write_text, staged_write
 from microgrid.errors import InputError
+from microgrid.resultdir import refuse_links
 
 MANIFEST = ".microgrid-report.json"
 # how every report.html this module writes begins (`report._html_page`)
@@ -25,12 +26,7 @@ HTML_START = b"<!doctype html><html><head><meta charset='utf-8'><title>Sweep "
 
 def check_places(out: Path) -> None:
     """Refuse a report that would write through a link or over a user's report.html."""
-    for path in (out / "report", out / "report.html"):
-        if path.is_symlink():
-            raise InputError(
-                "is a symbolic link: the report never writes through one; nothing was written",
-                path=str(path),
-            )
+    refuse_links(out, ("report", "report.html"))
     html = out / "report.html"
     if html.exists() and not _ours(html):
         raise InputError(

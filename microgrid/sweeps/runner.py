@@ -24,7 +24,7 @@ import pandas as pd
 from microgrid.atomic import atomic_write_json
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
-from microgrid.resultdir import check_target, open_dir, scenario_inputs
+from microgrid.resultdir import check_target, open_dir, refuse_links, scenario_inputs
 from microgrid.sweeps.backends import Backend
 from microgrid.sweeps.lock import sweep_lock
 from microgrid.sweeps.progress import Progress
@@ -106,18 +106,6 @@ def _refuse_a_worker_import() -> None:
             "sweep() was called while a worker process imported your script: put the "
             'script\'s call under `if __name__ == "__main__":` (worker processes import it)'
         )
-
-
-def refuse_links(out: Path, names: tuple[str, ...]) -> None:
-    """Refuse a sweep folder whose parts are symbolic links: it writes and removes inside
-    its own folder only, never through a link to another place."""
-    for name in names:
-        if (out / name).is_symlink():
-            raise InputError(
-                f"{name} is a symbolic link: a sweep writes only inside its own folder, never "
-                "through a link; nothing was written",
-                path=str(out / name),
-            )
 
 
 def spec_inputs(spec: SweepSpec) -> list[Path]:
