@@ -7,6 +7,8 @@ import pandas as pd
 
 from microgrid.report_html.fmt import esc, label_of, number, value_text
 from microgrid.report_html.kpis import missed_deadline_text, plan_reference_text
+from microgrid.report_html.timeaxis import short_zone
+from microgrid.wall_time import parse_time_utc
 
 # dict-valued baseline keys that list limit breaches: shown as one cell naming what is broken
 BREACH_KEYS = ("limit_breaches", "violations")
@@ -110,18 +112,17 @@ def events_table(events: pd.DataFrame, timezone: str) -> str:
 
 def _event_cell(column: str, value: object, timezone: str) -> str:
     """One cell: a local time with its zone's abbreviation (events.csv writes wall time,
-    with an offset where it is ambiguous), a figure, or "—" for none."""
+    with an offset where it is ambiguous: read as the event windows' shading reads it), a
+    figure, or "—" for none."""
     if pd.isna(value):
         return "—"
-    if column.endswith("_local"):
-        t = pd.Timestamp(str(value))
-        local = (
-            t.tz_convert(timezone)
-            if t.tzinfo is not None
-            else t.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
-        )
-        return esc(local.strftime("%Y-%m-%d %H:%M %Z"))
-    return value_text(column, value)
+    if not column.endswith("_local"):
+        return value_text(column, value)
+    try:
+        local = parse_time_utc(str(value), timezone).tz_convert(timezone)
+    except ValueError:  # the shading of the same window names the file and the row
+        return esc(value)
+    return esc(f"{local:%Y-%m-%d %H:%M} {short_zone(local)}")
 
 
 def facts_list(facts: list[tuple[str, str]]) -> str:

@@ -42,7 +42,7 @@ def zone_label(local: pd.Timestamp) -> str:
     return offset
 
 
-def _short_zone(local: pd.Timestamp) -> str:
+def short_zone(local: pd.Timestamp) -> str:
     """ "CDT", or the offset where the zone has no letter abbreviation."""
     abbreviation = local.tzname() or ""
     return abbreviation if abbreviation[:1].isalpha() else offset_text(local.utcoffset())
@@ -82,7 +82,7 @@ class TimeAxis:
     def clock(self, times_utc: pd.Series | pd.DatetimeIndex) -> list[str]:
         """Each instant's wall-clock time with its zone: "Sun 2023-11-05 01:00 CDT"."""
         local = pd.DatetimeIndex(times_utc).tz_convert(self.timezone)
-        return [f"{t:%a %Y-%m-%d %H:%M} {_short_zone(t)}" for t in local]
+        return [f"{t:%a %Y-%m-%d %H:%M} {short_zone(t)}" for t in local]
 
     @property
     def title(self) -> str:
@@ -120,12 +120,12 @@ def _change_between(lo: pd.Timestamp, hi: pd.Timestamp, timezone: str) -> ClockC
         mid = lo + ((hi - lo) // second // 2) * second  # whole seconds: changes are on them
         lo, hi = (mid, hi) if _offset_at(mid, timezone) == old else (lo, mid)
     before = (hi + old).tz_localize(None)
-    zone_before = _short_zone(lo.tz_convert(timezone))
+    zone_before = short_zone(lo.tz_convert(timezone))
     after = hi.tz_convert(timezone)
     return ClockChange(
         at_utc=hi,
         before=f"{before:%H:%M} {zone_before}",
-        after=f"{after:%H:%M} {_short_zone(after)}",
+        after=f"{after:%H:%M} {short_zone(after)}",
         forward=after.utcoffset() > old,
     )
 
@@ -144,6 +144,6 @@ def time_axis(index: pd.DatetimeIndex, step: pd.Timedelta, timezone: str) -> Tim
         timezone=timezone,
         offset=pd.Timedelta(seconds=float(most)),
         label=zone_label(at),
-        short=_short_zone(at),
+        short=short_zone(at),
         changes=tuple(_change_between(bounds[i], bounds[i + 1], timezone) for i in changed),
     )
