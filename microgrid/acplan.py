@@ -5,7 +5,9 @@ power flow of the scenario's pandapower network; for every step where a bus volt
 branch loading is outside its limit, the violated quantity is linearised at that step's
 operating point with respect to the active-power dispatch variables (see
 :func:`sensitivities`) and added to the problem as a :class:`optimize.network_cuts.LinearCut`
-for that step. The problem is re-solved with all cuts found so far, and the loop repeats
+for that step. A step whose power flow has no solution is linearised where its
+injections, scaled back, first break a limit (:func:`backoff_cuts`). The problem is
+re-solved with all cuts found so far, and the loop repeats
 until the plan is AC-feasible, ``max_iterations`` is reached or the cuts admit no dispatch;
 the plan with the smallest violations is kept. See docs/cosimulation.md.
 """
@@ -223,6 +225,9 @@ MAX_LISTED_VIOLATIONS = 20
 #: solver first gets as close to the limits as it can; below what upsets HiGHS's
 #: numerics (costs of 1e10 beside ordinary ones do, see optimize/ranges.py)
 SOFT_CUT_PENALTY_USD_PER_PCT = 1e5
+#: re-solves with soft cuts that keep no better plan before the loop stops: the cuts are
+#: known unreachable, and a feeder that carries no step (300 km) gains nothing from more
+SOFT_STALL_ITERATIONS = 2
 
 
 def _plan_cost(dispatch: optimize.Dispatch) -> float:
@@ -254,9 +259,14 @@ class _Checked:
         return len(self.viol) + len(self.diverged_steps)
 
     @property
-    def n_steps(self) -> int:
+    def steps(self) -> set[int]:
+        """The steps with a violation or no power-flow solution."""
         steps = set(self.viol["step"].astype(int)) if len(self.viol) else set()
-        return len(steps | {int(t) for t in self.diverged_steps})
+        return steps | {int(t) for t in self.diverged_steps}
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
 
     @property
     def excess_pct(self) -> float:
@@ -339,20 +349,75 @@ def _unreachable(diagnosis: list, index: pd.DatetimeIndex) -> list[dict]:
     return out
 
 
-def _new_cuts(net, ts, res, viol, margin_pu: float, margin_pct: float) -> list[LinearCut]:
-    """Cuts for every step of ``ts`` with a violation in ``res``."""
+#: halvings of the back-off search at a step without a power-flow solution: the point
+#: linearised at lies within 2**-8 (0.4 %) of the step's dispatch of the boundary found
+BACKOFF_HALVINGS = 8
+
+
+def _scaled(row: pd.Series, alpha: float) -> pd.Series:
+    """The step's injections (:data:`SENS_VARIABLES`) scaled by ``alpha``."""
+    return pd.Series({k: alpha * float(row.get(k, 0.0)) for k in SENS_VARIABLES})
+
+
+def collapse_cut(net, step: int, row: pd.Series, margin_pu: float) -> LinearCut:
+    """Hold the bus voltage that moves most along the ray from no injection to ``row`` (a
+    dispatch step whose power flow has a solution) on ``row``'s side: the cut at a step
+    whose power flow collapses before any limit is broken."""
+    s = sensitivities(net, row)
+    x0 = {k: float(row.get(k, 0.0)) for k in SENS_VARIABLES}
+    slope = s.vm_pu.mul(pd.Series(x0)[s.vm_pu.columns], axis=1).sum(axis=1)  # dV/dalpha
+    bus = slope.abs().idxmax()
+    vm, name = float(s.base_vm_pu[bus]), net.bus.at[bus, "name"]
+    label = f"vm_collapse:{name}:{step}"
+    if slope[bus] < 0:
+        return _cut(step, s.vm_pu.loc[bus], x0, vm, vm + margin_pu, None, label)
+    return _cut(step, s.vm_pu.loc[bus], x0, vm, None, vm - margin_pu, label)
+
+
+def backoff_cuts(
+    net, step: int, row: pd.Series, limits: dict, margin_pu: float, margin_pct: float
+) -> list[LinearCut]:
+    """Cuts for a step ``row`` whose power flow has no solution, so no point to linearise at.
+
+    The step's injections scaled by ``alpha`` in [0, 1] (no injection has a solution) are
+    searched by halving for the boundary where the power flow first breaks a limit or finds
+    no solution. The cuts are those of the nearest point beyond it that has a solution and
+    breaks a limit (:func:`cuts_for_step`); where the flow collapses first, with every
+    limit kept up to it, :func:`collapse_cut` at the last point kept.
+    """
+    alpha_ok, alpha_bad, beyond = 0.0, 1.0, []
+    for _ in range(BACKOFF_HALVINGS):
+        alpha = 0.5 * (alpha_ok + alpha_bad)
+        try:
+            cuts = cuts_for_step(net, step, _scaled(row, alpha), limits, margin_pu, margin_pct)
+        except pp.LoadflowNotConverged:
+            alpha_bad = alpha
+            continue
+        if cuts:
+            alpha_bad, beyond = alpha, cuts
+        else:
+            alpha_ok = alpha
+    if beyond:
+        return beyond
+    return [collapse_cut(net, step, _scaled(row, alpha_ok), margin_pu)]
+
+
+def _new_cuts(net, ts, res, checked: _Checked, margin_pu: float, margin_pct: float):
+    """Cuts for every step of ``ts`` with a violation in ``res`` or no power-flow solution."""
     limits = {
         "vm_min_pu": res.vm_min_pu,
         "vm_max_pu": res.vm_max_pu,
         "line_max_pct": res.line_max_pct,
         "trafo_max_pct": res.trafo_max_pct,
     }
+    diverged = {int(t) for t in checked.diverged_steps}
     cuts = []
-    for step in sorted(int(s) for s in viol["step"].unique()):
+    for step in sorted(checked.steps):
+        args = (net, step, ts.iloc[step], limits, margin_pu, margin_pct)
         try:
-            cuts += cuts_for_step(net, step, ts.iloc[step], limits, margin_pu, margin_pct)
+            cuts += backoff_cuts(*args) if step in diverged else cuts_for_step(*args)
         except pp.LoadflowNotConverged:
-            continue  # pandapower finds no operating point to linearise at: no cut here
+            continue  # runpp finds no solution where the time series did: no cut here
     return cuts
 
 
@@ -388,13 +453,16 @@ def plan_ac(
     """Iterate AC check -> cuts -> re-solve; return the best dispatch and the report.
 
     The loop stops when a plan is AC-feasible (``stopped_because: "ac_feasible"``), after
-    ``max_iterations`` re-solves (``"max_iterations"``), or when only steps whose power
-    flow has no solution are left, which give no cut (``"power_flow_diverged"``; each
-    counts as one violation). When the cuts found so far admit
+    ``max_iterations`` re-solves (``"max_iterations"``), or when no cut is found
+    (``"power_flow_diverged"``: only steps whose power flow has no solution are left, and
+    no point short of them could be linearised at). A step without a solution counts as one
+    violation; it is cut where its injections, scaled back, first break a limit
+    (:func:`backoff_cuts`). When the cuts found so far admit
     no dispatch at all (e.g. a feeder too long for the fixed load), the elastic diagnosis
     names the cuts that cannot be met (``unreachable_limits``) and the loop goes on with
     all cuts soft, priced at ``SOFT_CUT_PENALTY_USD_PER_PCT``, to get as close as it can
-    (``"limits_unreachable"`` if it ends with violations). The dispatch returned is the
+    (``"limits_unreachable"`` if it ends with violations, or once
+    ``SOFT_STALL_ITERATIONS`` such re-solves keep no better plan). The dispatch returned is the
     plan with the fewest steps without a solution, then the smallest violations
     (``_Checked.excess_pct``), then the fewest, then the lowest cost (objectives exclude
     the price of missed soft cuts).
@@ -412,7 +480,7 @@ def plan_ac(
     cuts: list[LinearCut] = []
     history, unreachable = [], []
     first, penalty = dispatch, None  # penalty: set once the cuts turn out unreachable
-    stopped, best = "max_iterations", None
+    stopped, best, stalled = "max_iterations", None, 0  # stalled: soft plans none better
     for it in range(max_iterations + 1):
         ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
         res = _check(net, ts, scenario.network.engine)
@@ -423,13 +491,19 @@ def plan_ac(
             "limit violations"
         )
         if best is None or cur.rank < best.rank:
-            best = cur
-        if not len(cur.viol):  # no violation left to cut (steps without a solution give none)
-            stopped = "power_flow_diverged" if len(cur.diverged_steps) else "ac_feasible"
+            best, stalled = cur, 0
+        elif penalty is not None:
+            stalled += 1
+        if cur.n_violations == 0:
+            stopped = "ac_feasible"
             break
-        if it == max_iterations:
+        if it == max_iterations or stalled == SOFT_STALL_ITERATIONS:
             break
-        cuts += _new_cuts(net, ts, res, cur.viol, margin_pu, margin_pct)
+        found = _new_cuts(net, ts, res, cur, margin_pu, margin_pct)
+        if not found:  # only steps whose back-off search found no point to linearise at
+            stopped = "power_flow_diverged"
+            break
+        cuts += found
         try:
             dispatch = _resolve(scenario, problem, cuts, penalty)
         except optimize.Infeasible as exc:
@@ -439,7 +513,7 @@ def plan_ac(
             dispatch = _resolve(scenario, problem, cuts, penalty)
     if best.n_violations == 0:
         stopped = "ac_feasible"
-    elif stopped == "max_iterations" and penalty is not None:
+    elif stopped == "max_iterations" and penalty is not None:  # or stalled on soft cuts
         stopped = "limits_unreachable"
     report = {
         "iterations": len(history) - 1,

@@ -1,5 +1,5 @@
-"""plan-ac: Jacobian sensitivities against finite differences, and the weak case iterated
-to AC feasibility."""
+"""plan-ac: Jacobian sensitivities against finite differences, the back-off cuts at a step
+whose power flow has no solution, and the weak cases iterated to AC feasibility."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import optimize
-from microgrid.acplan import _Checked, plan_ac, sensitivities
+from microgrid.acplan import _Checked, backoff_cuts, plan_ac, sensitivities
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.dispatch import solve_dispatch
 from microgrid.network import NetworkParameters, apply_injections, build_network
@@ -133,3 +133,96 @@ def test_the_plan_kept_is_the_one_with_the_smallest_violations():
     assert near.rank < deep.rank
     assert _checked_with([]).rank < near.rank  # AC-feasible first
     assert near.rank < _checked_with([0.949], diverged=1).rank  # then no diverged steps
+
+
+#: R3's 200 MWac plant on a 20 km PV feeder (108 MVA): at 190 MW the flow has no solution
+COLLAPSING = {
+    **STEP,
+    "facility_load_mw": 60.0,
+    "pv_used_mw": 190.0,
+    "wind_used_mw": 0.0,
+    "backup_gen_mw": 0.0,
+}
+
+
+def _limits(net, vm=(0.95, 1.05), loading_pct=100.0) -> dict:
+    return {
+        "vm_min_pu": pd.Series(vm[0], index=net.bus.index),
+        "vm_max_pu": pd.Series(vm[1], index=net.bus.index),
+        "line_max_pct": pd.Series(loading_pct, index=net.line.index),
+        "trafo_max_pct": pd.Series(loading_pct, index=net.trafo.index),
+    }
+
+
+def _value(cut, step: dict) -> float:
+    return sum(c * step[k] for k, c in cut.coeffs.items())
+
+
+def _meets(cut, step: dict) -> bool:
+    v = _value(cut, step)
+    return (cut.lower is None or v >= cut.lower) and (cut.upper is None or v <= cut.upper)
+
+
+def _flow(net, step: dict):
+    apply_injections(net, step)
+    pp.runpp(net, numba=False)
+    return net
+
+
+@pytest.fixture(scope="module")
+def long_pv_net():
+    return build_network(NetworkParameters(pv_line_km=20.0, wind_line_km=None))
+
+
+def test_a_step_without_a_solution_gets_the_cut_of_the_limit_it_breaks_first(long_pv_net):
+    net = long_pv_net
+    with pytest.raises(pp.LoadflowNotConverged):
+        _flow(net, COLLAPSING)
+    cuts = backoff_cuts(net, 7, pd.Series(COLLAPSING), _limits(net), 0.002, 1.0)
+    assert cuts and {c.step for c in cuts} == {7}
+    assert all(c.name.startswith("line:") for c in cuts)  # the PV feeder's loading
+    assert not any(_meets(c, COLLAPSING) for c in cuts)  # the step as planned is cut off
+    # what the feeder carries: curtailing the PV to 100 MW meets the cut and its limit
+    curtailed = {**COLLAPSING, "pv_used_mw": 100.0}
+    assert all(_meets(c, curtailed) for c in cuts)
+    assert _flow(net, curtailed).res_line.loading_percent.max() < 100.0
+    # and the cut lies at the limit less its 1 % margin, not a blanket back-off: the
+    # feeder carries 106 MW (99.9 %), the cut lets 105 MW through and not 107 MW (100.9 %)
+    assert all(_meets(c, {**COLLAPSING, "pv_used_mw": 105.0}) for c in cuts)
+    assert not all(_meets(c, {**COLLAPSING, "pv_used_mw": 107.0}) for c in cuts)
+    assert _flow(net, {**COLLAPSING, "pv_used_mw": 107.0}).res_line.loading_percent.max() > 100
+
+
+def test_a_flow_that_collapses_within_every_limit_gets_a_voltage_cut(long_pv_net):
+    net = long_pv_net
+    wide = _limits(net, vm=(0.1, 3.0), loading_pct=1e4)  # no limit breaks before collapse
+    cuts = backoff_cuts(net, 3, pd.Series(COLLAPSING), wide, 0.002, 1.0)
+    assert len(cuts) == 1 and cuts[0].name.startswith("vm_collapse:") and cuts[0].unit == "pu"
+    assert not _meets(cuts[0], COLLAPSING)
+    assert _meets(cuts[0], {k: 0.5 * v for k, v in COLLAPSING.items()})
+
+
+@pytest.mark.slow
+def test_a_feeder_whose_flow_collapses_is_planned_within_its_rating():
+    """R3's plant on a 20 km feeder: at midday the plan's PV has no power-flow solution
+    (no cut could be linearised there once); plan-ac curtails it to what the line carries."""
+    sc = load_scenario(ROOT / "scenarios" / "caiso-solar-heavy.yaml")
+    sc = sc.with_updates(
+        {
+            "period.start": "2023-04-12T00:00",
+            "period.end": "2023-04-13T00:00",
+            "jobs.csv": None,
+            "jobs.items": [
+                {"id": "train", "gpus": 40960, "work_h": 12, "release_h": 48, "deadline_h": 72}
+            ],
+            "network.pv_line_km": 20.0,
+        }
+    )
+    inputs = load_inputs(sc)
+    problem = build_problem(sc, inputs)
+    first = solve_dispatch(sc, inputs, problem)
+    dispatch, rep = plan_ac(sc, inputs, problem, first, max_iterations=6)
+    assert rep["history"][0]["diverged_steps"] > 0
+    assert rep["converged"] and rep["diverged_steps_left"] == 0
+    assert rep["history"][-1]["max_line_loading_pct"] <= 100.0
+    assert dispatch.jobs["train"]["unfinished_h"] == 0.0

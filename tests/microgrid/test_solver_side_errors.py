@@ -98,10 +98,16 @@ def test_plan_ac_with_no_power_flow_solution_is_not_called_feasible(
     out = tmp_path / "out"
     assert main(["run", str(path), "--mode", "plan-ac", "--quiet", "--out", str(out)]) == 3
     err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and "(power_flow_diverged): 24 violations" in err
+    assert len(err.splitlines()) == 1 and "(limits_unreachable): 24 violations" in err
     a = json.loads((out / "summary.json").read_text())["ac_plan"]
-    assert a["converged"] is False and a["stopped_because"] == "power_flow_diverged"
+    assert a["converged"] is False and a["stopped_because"] == "limits_unreachable"
     assert a["diverged_steps_left"] == 24 and a["diverged_times_utc"][0].startswith("2023-08-22")
+    # the back-off cuts say what the feeder cannot do: hold the campus bus at 0.95 pu
+    first = a["unreachable_limits"][0]
+    assert (first["limit"], first["element"], first["unit"]) == ("vm_min", "datacenter", "pu")
+    assert first["short_by"] > 0.1
+    # soft cuts that keep no better plan stop the loop after two re-solves, not eight
+    assert a["iterations"] == 2 and a["best_iteration"] == 0
 
 
 def test_elastic_diagnosis_names_network_cuts_that_no_dispatch_meets(write_scenario):
