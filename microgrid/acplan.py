@@ -440,6 +440,16 @@ def _outcome(best: _Checked, first: optimize.Dispatch, history: list, index) -> 
     }
 
 
+def _stop_reason(best: _Checked, stopped: str, soft: bool) -> str:
+    """Why the loop stopped (``stopped``: "max_iterations" where it ran out of re-solves or
+    stalled on soft cuts, "power_flow_diverged" where it found no cut)."""
+    if best.n_violations == 0:
+        return "ac_feasible"
+    if stopped == "max_iterations" and soft:
+        return "limits_unreachable"
+    return stopped
+
+
 def plan_ac(
     scenario,
     inputs,
@@ -494,10 +504,7 @@ def plan_ac(
             best, stalled = cur, 0
         elif penalty is not None:
             stalled += 1
-        if cur.n_violations == 0:
-            stopped = "ac_feasible"
-            break
-        if it == max_iterations or stalled == SOFT_STALL_ITERATIONS:
+        if cur.n_violations == 0 or it == max_iterations or stalled == SOFT_STALL_ITERATIONS:
             break
         found = _new_cuts(net, ts, res, cur, margin_pu, margin_pct)
         if not found:  # only steps whose back-off search found no point to linearise at
@@ -511,14 +518,10 @@ def plan_ac(
             unreachable = _unreachable(exc.diagnosis, inputs.index)
             penalty = SOFT_CUT_PENALTY_USD_PER_PCT
             dispatch = _resolve(scenario, problem, cuts, penalty)
-    if best.n_violations == 0:
-        stopped = "ac_feasible"
-    elif stopped == "max_iterations" and penalty is not None:  # or stalled on soft cuts
-        stopped = "limits_unreachable"
     report = {
         "iterations": len(history) - 1,
         "max_iterations": max_iterations,
-        "stopped_because": stopped,
+        "stopped_because": _stop_reason(best, stopped, soft=penalty is not None),
         **_outcome(best, first, history, inputs.index),
         "unreachable_limits": unreachable,
         "n_cuts": len(cuts),
