@@ -54,12 +54,13 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.assemble import build_problem, load_inputs, solver_options
+from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
 from microgrid.costs import TOTAL_KEYS
-from microgrid.dispatch import demand_response_caps
+from microgrid.dispatch import demand_response_caps, infeasible_error
 from microgrid.pareto_journal import PointJournal, point_key
 from microgrid.resultdir import ResultWritten, check_target, scenario_inputs, write_dir
 from microgrid.scenario import Scenario
+from microgrid.solver_errors import solver_failure
 
 MIN_EMISSIONS_CARBON_PRICE_USD_PER_T = 1.0e5
 BUDGET_REL_TOL = 1e-6
@@ -89,6 +90,7 @@ class FrontProblem:
 
     problem: optimize.Problem
     options: optimize.SolverOptions
+    inputs: Inputs
 
 
 def front_problem(scenario: Scenario) -> FrontProblem:
@@ -97,7 +99,19 @@ def front_problem(scenario: Scenario) -> FrontProblem:
     inputs = load_inputs(scenario)
     caps = demand_response_caps(scenario, inputs)
     base = build_problem(scenario, inputs, net_import_cap_mw=caps)
-    return FrontProblem(base, solver_options(scenario))
+    return FrontProblem(base, solver_options(scenario), inputs)
+
+
+def _solved_front(scenario: Scenario, fp: FrontProblem, *args) -> pd.DataFrame:
+    """`solve_front(fp, *args)`, a scenario with no schedule at all (the minimum-cost end,
+    no budget, infeasible) or a solver failure raised as `run` raises them: one input
+    error naming the fields to look at."""
+    try:
+        return solve_front(fp, *args)
+    except optimize.Infeasible as exc:
+        raise infeasible_error(scenario, fp.inputs, fp.problem, exc) from None
+    except optimize.SolveError as exc:
+        raise solver_failure(scenario, exc, fp.inputs.index) from None
 
 
 def _with_objective(problem: optimize.Problem, price: float, budget: float | None):
@@ -113,6 +127,8 @@ def _solve_point(problem, options, label: str, budget: float | None, start) -> d
     try:
         d = optimize.solve(problem, options, start_on=start)
     except optimize.Infeasible:
+        if budget is None:  # no schedule at all: an infeasible scenario, not a point
+            raise
         row.update(cost_usd=np.nan, emissions_t=np.nan, status="infeasible")
     else:
         row.update(
@@ -176,7 +192,8 @@ def pareto_front(
     identical inputs stored before is reused (its row then has `reused` True).
     `end_method`: how the minimum-emissions end's cost is minimised, "price-fix" (seconds,
     see the module's note) or "milp" (the scenario's solver options, like every point)."""
-    return solve_front(front_problem(scenario), points, progress, journal, end_method)
+    fp = front_problem(scenario)
+    return _solved_front(scenario, fp, points, progress, journal, end_method)
 
 
 def solve_front(
@@ -406,7 +423,7 @@ def front_to_folder(
     try:
         if started is not None:
             started()
-        front = solve_front(fp, points, progress, journal, end_method)
+        front = _solved_front(scenario, fp, points, progress, journal, end_method)
         title = f"{scenario.name}: cost-carbon front"
         target = write_front(front, target, title=title, inputs=inputs)
     except ResultWritten:  # Ctrl-C during the swap: the front is in place all the same

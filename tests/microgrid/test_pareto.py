@@ -85,6 +85,19 @@ def test_a_site_without_a_trade_off_has_a_one_point_front(tmp_path, capsys):
     assert list(back["point"]) == ["min-cost"] and back["status"][0] == "optimal"
 
 
+def test_an_infeasible_scenario_is_an_input_error_not_a_front(tmp_path, capsys):
+    """A scenario with no schedule at all once wrote a front of one NaN row, exit 0."""
+    sc = yaml.safe_load(yaml.safe_dump(TINY))
+    sc["grid"]["import_max_mw"] = 1
+    path = tmp_path / "tight.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    out = tmp_path / "o"
+    assert main(["pareto", str(path), "--points", "3", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "field grid.import_max_mw: infeasible scenario:" in err[0]
+    assert not out.exists() and not list(tmp_path.glob(".*"))  # no front, no journal
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("points", ["1", "51"])
 def test_cli_pareto_rejects_too_few_or_too_many_points(tiny_path, tmp_path, points):
