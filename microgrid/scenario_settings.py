@@ -3,9 +3,10 @@ parameters, exports, and what to size."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from microgrid.scenario_checks import MAX_PERIOD_DAYS
 from microgrid.scenario_fields import (
@@ -95,10 +96,24 @@ class Network(Strict):
     engine: Literal["auto", "lightsim2grid", "pandapower"] = "auto"
 
 
+SLURM_WORD = re.compile(r"[A-Za-z0-9_.,:+-]{1,64}")
+
+
+def slurm_word(value: str) -> str:
+    """A Slurm partition or account name as an `#SBATCH` line takes it; checked here so
+    that `validate` refuses it at its line, not the export."""
+    if not SLURM_WORD.fullmatch(value):
+        raise ValueError(f"{value!r}: only letters, digits and . _ , : + - (1-64 characters)")
+    return value
+
+
+SlurmWord = Annotated[str, AfterValidator(slurm_word)]
+
+
 class SlurmExport(Strict):
     timezone: TimeZoneName | None = None  # the cluster's wall-clock zone; default: site's
-    partition: Name | None = None
-    account: Name | None = None
+    partition: SlurmWord | None = None
+    account: SlurmWord | None = None
     gpus_per_node: int | None = Field(default=None, gt=0, le=1_024)
     request_gpus: bool = True
 

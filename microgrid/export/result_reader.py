@@ -14,6 +14,7 @@ between segments are `InputError`s naming file, line and field.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -37,7 +38,7 @@ from microgrid.export.schedule import (
 from microgrid.resultdir import check_run_marker
 from microgrid.results import JOBS_COLUMNS  # the header of jobs.csv, written there
 from microgrid.scenario_settings import Export
-from microgrid.yamlio import load_yaml
+from microgrid.yamlio import line_of, load_yaml
 
 
 @dataclass(frozen=True)
@@ -159,24 +160,50 @@ def _read_jobs_spec(path: Path) -> list[_JobSpec]:
 
 
 def read_jobs_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """jobs.csv's rows with their line: every row of the header's cells, none more, none
+    fewer (a byte-order mark, as a spreadsheet's re-save adds, is read as none)."""
     if not path.is_file():
         raise InputError("jobs.csv is missing from the result directory", path=str(path))
     problem = file_problem(path, MAX_DATA_FILE_BYTES)
     if problem is not None:
         raise InputError(problem, path=str(path))
+    raw = path.read_bytes()
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in JOBS_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(f"missing column(s): {', '.join(missing)}", path=str(path), line=1)
-            return [(reader.line_num, row) for row in reader]
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path), line=line) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        missing = [c for c in JOBS_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"missing column(s): {', '.join(missing)}", path=str(path), line=1)
+        return [(reader.line_num, _whole(row, reader, path)) for row in reader]
     except csv.Error as exc:  # raised before the reader counts the bad line
         raise InputError(
             f"not a valid CSV: {exc}", path=str(path), line=reader.line_num + 1
         ) from None
+
+
+def _whole(row: dict, reader: csv.DictReader, path: Path) -> dict[str, str]:
+    """``row`` if it has a cell for each column of the header and no more."""
+    header = reader.fieldnames or []
+    if None in row:  # DictReader keeps the cells past the header under None
+        raise InputError(
+            f"{len(header) + len(row[None])} cells where the header has {len(header)}",
+            path=str(path),
+            line=reader.line_num,
+        )
+    short = [c for c in header if row[c] is None]
+    if short:
+        raise InputError(
+            f"{len(header) - len(short)} cells where the header has {len(header)}: no "
+            f"{', '.join(short)}",
+            path=str(path),
+            line=reader.line_num,
+            field=short[0],
+        )
+    return row
 
 
 def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
@@ -184,7 +211,7 @@ def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
     (only these two sections are read: relative data paths need not resolve)."""
     if not path.is_file():
         return None, Export()
-    data, _ = load_yaml(path)  # bounded: size, nesting and aliases are capped there
+    data, lines = load_yaml(path)  # bounded: size, nesting and aliases are capped there
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping", path=str(path), line=1)
     tz = (data.get("site") or {}).get("timezone")
@@ -193,7 +220,9 @@ def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = "export." + ".".join(str(p) for p in err["loc"])
-        raise InputError(err["msg"], path=str(path), field=loc) from None
+        line = line_of(lines, ("export", *err["loc"]))
+        message = err["msg"].removeprefix("Value error, ")
+        raise InputError(message, path=str(path), line=line, field=loc) from None
     return tz, export
 
 

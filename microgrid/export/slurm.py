@@ -44,12 +44,11 @@ from microgrid.export.schedule import (
     schedule_json,
 )
 from microgrid.resultdir import SUBMITTED_NAME
-from microgrid.scenario_settings import SlurmExport
+from microgrid.scenario_settings import SlurmExport, slurm_word
 
 MANIFEST = "slurm-manifest.json"
 SUBMIT_SH = "submit.sh"
 SUBMITTED = SUBMITTED_NAME
-_SLURM_WORD = re.compile(r"^[A-Za-z0-9_.,:+-]{1,128}$")
 _PLACEHOLDER = re.compile(r"\{(job_id|segment|power_fraction)\}")
 _NUMERIC_ID = re.compile(r"^[0-9]+$")
 # Linux refuses to start a program with one environment string over 128 KiB
@@ -138,12 +137,12 @@ def format_duration(d: timedelta) -> str:
 
 
 def _slurm_word(value: str, what: str) -> str:
-    if not _SLURM_WORD.match(value):
-        raise InputError(
-            f"{what} {value!r} may only contain letters, digits and . _ , : + -",
-            field=f"export.slurm.{what}",
-        )
-    return value
+    """`value` as the scenario's `export.slurm.<what>` takes it (options may also come
+    from Python, not a scenario)."""
+    try:
+        return slurm_word(value)
+    except ValueError as exc:
+        raise InputError(f"{what} {exc}", field=f"export.slurm.{what}") from None
 
 
 def job_name(job_id: str, segment: int) -> str:

@@ -23,6 +23,18 @@ def _append(extra: bytes):
     return lambda old: old + extra
 
 
+def _second_line(edit):
+    """Edit line 2 of a file (jobs.csv's first row)."""
+
+    def apply(old: bytes) -> bytes:
+        end = b"\r\n" if b"\r\n" in old else b"\n"
+        lines = old.split(end)
+        lines[1] = edit(lines[1])
+        return end.join(lines)
+
+    return apply
+
+
 @pytest.mark.parametrize(
     ("name", "edit", "needles"),
     [
@@ -33,6 +45,14 @@ def _append(extra: bytes):
         ("scenario.yaml", lambda old: BOMB, ["alias bomb"]),
         ("jobs.csv", _append(b"x,caf\xe9\n"), ["not UTF-8 text"]),
         ("jobs.csv", _append(b"x," + b"z" * 200_000 + b"\n"), ["not a valid CSV", "line "]),
+        # a row short of its last cell was an internal error; one cell too many passed
+        (
+            "jobs.csv",
+            _second_line(lambda row: row.rsplit(b",", 1)[0]),
+            ["line 2, field deadline_met", "9 cells where the header has 10"],
+        ),
+        ("jobs.csv", _second_line(lambda row: row + b",x"), ["line 2", "11 cells where"]),
+        ("jobs.csv", _second_line(lambda row: row + b"\xe9"), ["line 2", "not UTF-8 text"]),
     ],
     ids=[
         "summary-not-utf8",
@@ -42,6 +62,9 @@ def _append(extra: bytes):
         "scenario-alias-bomb",
         "jobs-not-utf8",
         "jobs-cell-over-limit",
+        "jobs-row-short",
+        "jobs-row-long",
+        "jobs-not-utf8-line",
     ],
 )
 def test_hostile_result_file(tmp_path, capsys, name, edit, needles):
@@ -112,3 +135,23 @@ def test_segment_gpus_must_be_the_jobs(tmp_path, capsys):
     assert f"{rd / 'jobs.csv'}, line 2, field gpus:" in line, line
     assert "32768 GPUs, but jobs_spec.json gives the job 1" in line
     assert not out.exists()
+
+
+def test_a_byte_order_mark_is_read_as_none(tmp_path, capsys):
+    """A spreadsheet's re-save of jobs.csv adds one; it read as a missing job_id column."""
+    rd = Path(reference_result(tmp_path / "result"))
+    plain = tmp_path / "plain.json"
+    assert main(["export", str(rd), "--to", "json", "--out", str(plain)]) == 0
+    jobs = rd / "jobs.csv"
+    jobs.write_bytes(b"\xef\xbb\xbf" + jobs.read_bytes())
+    marked = tmp_path / "marked.json"
+    assert main(["export", str(rd), "--to", "json", "--out", str(marked)]) == 0
+    assert marked.read_bytes() == plain.read_bytes()
+
+
+def test_a_bad_slurm_partition_is_named_at_its_line(tmp_path, capsys):
+    rd = Path(reference_result(tmp_path / "result", slurm={"partition": "gpu; rm"}))
+    argv = ["export", str(rd), "--to", "slurm", "--out", str(tmp_path / "s")]
+    line = one_error_line(capsys, argv)
+    assert f"{rd / 'scenario.yaml'}, line " in line
+    assert "field export.slurm.partition: 'gpu; rm': only letters, digits" in line
