@@ -281,18 +281,29 @@ def _no_deadline(
     return lines
 
 
-def _resources(seg: Segment, opts: SlurmOptions) -> list[str]:
+def _gpu_request(job: ScheduledJob, seg: Segment, opts: SlurmOptions, notes: list[str]):
+    """The GPU request lines: the plan's count exactly. On whole nodes (`gpus_per_node`)
+    `--nodes` and `--gres=gpu:G`; where the count is not a whole number of nodes,
+    `--nodes` and the total `--gpus` (`--gres` per node would ask for more GPUs than the
+    plan's power is for), with a note."""
+    per_node = opts.gpus_per_node
+    if not per_node:
+        return [f"#SBATCH --gpus={seg.gpus}"]
+    nodes = math.ceil(seg.gpus / per_node)
+    if seg.gpus % per_node == 0 or nodes == 1:
+        return [f"#SBATCH --nodes={nodes}", f"#SBATCH --gres=gpu:{min(seg.gpus, per_node)}"]
+    note = (
+        f"job {job.id!r}: {seg.gpus} GPUs are not a whole number of {per_node}-GPU nodes: "
+        f"asked as --nodes={nodes} --gpus={seg.gpus}"
+    )
+    if note not in notes:
+        notes.append(note)
+    return [f"#SBATCH --nodes={nodes}", f"#SBATCH --gpus={seg.gpus}"]
+
+
+def _resources(job: ScheduledJob, seg: Segment, opts: SlurmOptions, notes: list[str]):
     """GPU request, partition and account lines."""
-    lines = []
-    if opts.request_gpus:
-        if opts.gpus_per_node:
-            nodes = math.ceil(seg.gpus / opts.gpus_per_node)
-            lines += [
-                f"#SBATCH --nodes={nodes}",
-                f"#SBATCH --gres=gpu:{min(seg.gpus, opts.gpus_per_node)}",
-            ]
-        else:
-            lines.append(f"#SBATCH --gpus={seg.gpus}")
+    lines = _gpu_request(job, seg, opts, notes) if opts.request_gpus else []
     if opts.partition:
         lines.append(f"#SBATCH --partition={_slurm_word(opts.partition, 'partition')}")
     if opts.account:
@@ -381,7 +392,7 @@ def render_script(
     ]
     if deadline_line:
         lines.append(deadline_line)
-    lines += _resources(seg, opts)
+    lines += _resources(job, seg, opts, notes)
     lines += _body(job, seg, env)
     return "\n".join(lines)
 

@@ -495,3 +495,27 @@ def test_no_temp_files_left(tmp_path):
     _export(rd, tmp_path / "o2")
     b = {p.name: p.read_text() for p in (tmp_path / "o2").iterdir()}
     assert a == b  # reproducible byte for byte
+
+
+@pytest.mark.parametrize(
+    ("per_node", "asked_for"),
+    [
+        (4096, ["#SBATCH --nodes=8", "#SBATCH --gres=gpu:4096"]),  # whole nodes
+        (1000, ["#SBATCH --nodes=33", "#SBATCH --gpus=32768"]),  # 33 x 1000 would be 33,000
+        (65536, ["#SBATCH --nodes=1", "#SBATCH --gres=gpu:32768"]),  # fewer than a node
+    ],
+)
+def test_the_gpu_request_is_the_plans_count(tmp_path, per_node, asked_for):
+    """pretrain-70b plans 32,768 GPUs; on 1,000-GPU nodes `--gres=gpu:1000` on 33 nodes
+    once asked for 33,000, more than the power plan was made for."""
+    scripts, notes = _export(
+        reference_result(tmp_path / "r"), tmp_path / "s", gpus_per_node=per_node
+    )
+    s0 = scripts[script_name("pretrain-70b", 0)]
+    asked = [
+        line for line in s0.splitlines() if line.startswith(("#SBATCH --nodes", "#SBATCH --g"))
+    ]
+    assert asked == asked_for
+    assert "MICROGRID_GPUS=32768" in s0 or "MICROGRID_GPUS='32768'" in s0
+    whole = per_node != 1000
+    assert whole == (not any("not a whole number of 1000-GPU nodes" in n for n in notes))
