@@ -3,9 +3,9 @@
 Each Job is created with `spec.suspend: true`; a controller or CronJob un-suspends it at
 the planned start (annotation `microgrid.io/planned-start`, UTC). `activeDeadlineSeconds`
 is the segment's duration, the container asks for `nvidia.com/gpu` (limits) and gets the
-same MICROGRID_* environment variables as the Slurm scripts; the segment's power caps step
-by step are also in annotations (`microgrid.io/power-profile`, `.../power-step-s`). See
-docs/exports.md.
+same MICROGRID_* environment variables as the Slurm scripts, the segment's power caps step
+by step among them (`MICROGRID_POWER_PROFILE`; its step, and the lowest cap, are also in
+annotations). See docs/exports.md.
 """
 
 from __future__ import annotations
@@ -91,8 +91,11 @@ def _metadata(
     opts: KubernetesOptions,
     env: dict[str, str],
 ) -> dict[str, Any]:
-    """Name, namespace, labels (job, segment) and the plan as annotations (the power caps
-    as in the environment `env`, ``segment_env``)."""
+    """Name, namespace, labels (job, segment) and the plan as annotations (the lowest power
+    cap and the profile's step as in the environment `env`, ``segment_env``). The profile
+    itself is in `env` only: `kubectl apply` copies the whole manifest into an annotation,
+    and the API refuses 256 KiB of annotations, which a long profile held twice there
+    (in its own annotation and in the copy of it and of `env`) reached at 9,500 steps."""
     labels = {
         f"{ANNOTATION}/job": label_value(job.id),
         f"{ANNOTATION}/segment": str(seg.segment),
@@ -103,7 +106,6 @@ def _metadata(
         f"{ANNOTATION}/planned-start": format_utc(seg.start_utc),
         f"{ANNOTATION}/planned-end": format_utc(seg.end_utc),
         f"{ANNOTATION}/power-fraction": env["MICROGRID_POWER_FRACTION"],
-        f"{ANNOTATION}/power-profile": env["MICROGRID_POWER_PROFILE"],
         f"{ANNOTATION}/power-step-s": env["MICROGRID_POWER_STEP_S"],
         f"{ANNOTATION}/scenario": schedule.scenario.name,
         f"{ANNOTATION}/scenario-sha256": schedule.scenario.sha256 or "",

@@ -162,10 +162,9 @@ def test_slurm_and_kubernetes_carry_the_planned_caps_of_every_step(result_dir, t
         env = {
             e["name"]: e["value"] for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]
         }
-        assert env["MICROGRID_POWER_PROFILE"] == ann["microgrid.io/power-profile"]
         assert env["MICROGRID_POWER_FRACTION"] == ann["microgrid.io/power-fraction"]
         key = (ann["microgrid.io/job-id"], int(doc["metadata"]["labels"]["microgrid.io/segment"]))
-        from_k8s[key] = [float(x) for x in ann["microgrid.io/power-profile"].split(",")]
+        from_k8s[key] = [float(x) for x in env["MICROGRID_POWER_PROFILE"].split(",")]
     assert from_k8s == from_slurm
 
 

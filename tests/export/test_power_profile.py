@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -15,8 +16,17 @@ from export_helpers import JobIn, SegIn, write_result_dir
 from microgrid.cli import main
 from microgrid.errors import InputError
 from microgrid.export import slurm as slurm_export
+from microgrid.export.kubernetes import KubernetesOptions, export_kubernetes
 from microgrid.export.result_reader import build_schedule
-from microgrid.export.schedule import load_schema, read_schedule, write_schedule
+from microgrid.export.schedule import (
+    ScenarioRef,
+    Schedule,
+    ScheduledJob,
+    Segment,
+    load_schema,
+    read_schedule,
+    write_schedule,
+)
 from microgrid.export.slurm import SlurmOptions, export_slurm
 
 # a job planned at changing caps: 0.6 for 2 h, 0.8 for 1 h, then 0.65, and 1.0 in a second
@@ -88,8 +98,14 @@ def test_every_format_carries_the_planned_caps(tmp_path):
     ann = {
         d["metadata"]["labels"]["microgrid.io/segment"]: d["metadata"]["annotations"] for d in docs
     }
-    assert _steps(ann["0"]["microgrid.io/power-profile"]) == list(STEPS_0)
-    assert _steps(ann["1"]["microgrid.io/power-profile"]) == list(STEPS_1)
+    env = {
+        d["metadata"]["labels"]["microgrid.io/segment"]: {
+            e["name"]: e["value"] for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        for d in docs
+    }
+    assert _steps(env["0"]["MICROGRID_POWER_PROFILE"]) == list(STEPS_0)
+    assert _steps(env["1"]["MICROGRID_POWER_PROFILE"]) == list(STEPS_1)
     assert ann["1"]["microgrid.io/power-fraction"] == "0.700000"
     assert ann["1"]["microgrid.io/power-step-s"] == "3600"
 
@@ -227,3 +243,23 @@ def test_bad_parquet_is_one_line(tmp_path, capsys):
     (rd / "timeseries.parquet").write_bytes(b"PAR1 not really")
     line = one_error_line(capsys, ["export", str(rd), "--to", "json", "--out", str(tmp_path / "s")])
     assert "timeseries.parquet" in line and "not a valid parquet file" in line
+
+
+def test_a_long_profile_keeps_a_job_within_the_apis_annotation_limit(tmp_path):
+    """A segment of 11,000 quarter hours (99,000 characters of profile, under the export's
+    cap) once held its profile in an annotation too: with `kubectl apply`'s copy of the
+    manifest, the annotations passed the API's 256 KiB and the Job would be refused."""
+    n, step_s = 11_000, 900
+    start = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    end = start + timedelta(seconds=n * step_s)
+    seg = Segment(0, start, end, 8, 0.6, 1.0, 1.0, step_s, tuple([0.612345] * n))
+    job = ScheduledJob("long", 8, "echo {job_id}", None, None, True, None, 0.0, (seg,))
+    schedule = Schedule(ScenarioRef("synthetic", None, None), "r1", "UTC", (job,))
+    res = export_kubernetes(schedule, tmp_path / "k", KubernetesOptions(image="reg/t:1"))
+    doc = yaml.safe_load((tmp_path / "k" / res.files[0]).read_text())
+    applied = json.dumps(doc, separators=(",", ":"))  # what client-side apply stores
+    annotations = doc["metadata"]["annotations"]
+    total = sum(len(k) + len(v) for k, v in annotations.items()) + len(applied) + 49
+    assert total < 262_144
+    env = {e["name"]: e["value"] for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert len(env["MICROGRID_POWER_PROFILE"].split(",")) == n
