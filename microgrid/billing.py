@@ -199,7 +199,10 @@ def _charge_entry(
     an alert day's charge, which is per MW of its window's peak, not per month)."""
     kind, period = _charge_kind(c.line_item)
     monthly = kind != "coincident_peak_alert" and share is not None and share > 0
-    ratchet = billed_mw > peak_mw + _RATCHET_TOLERANCE * max(1.0, abs(peak_mw))
+    tolerance = _RATCHET_TOLERANCE * max(1.0, abs(peak_mw))
+    ratchet = billed_mw > peak_mw + tolerance
+    # the peak is the one reached before the horizon (a tariff's prior peak of the month)
+    prior = c.prior_peak_mw > 0 and billed_mw <= c.prior_peak_mw + tolerance
     return {
         "key": c.key,
         "line_item": c.line_item,
@@ -211,7 +214,7 @@ def _charge_entry(
         "usd_per_mw": c.usd_per_mw,
         "peak_import_mw": peak_mw,
         "billed_demand_mw": billed_mw,
-        "set_by": "ratchet" if ratchet else "peak",
+        "set_by": "ratchet" if ratchet else "prior_peak" if prior else "peak",
         "charge_usd": c.usd_per_mw * billed_mw,
     }
 

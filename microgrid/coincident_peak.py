@@ -173,6 +173,14 @@ def _intervals(scenario: Scenario, cp: CoincidentPeaks, years: set[int]):
             )
         if start in out:
             raise src.error(f"coincident-peak interval {text} is listed twice", line)
+        if sum(k.tz_convert(tz).year == local.year for k in out) == cp.n_peaks:
+            raise src.error(
+                f"coincident-peak interval {text} is one more than n_peaks ({cp.n_peaks}) in "
+                f"{local.year} (the tag is the intervals' demand summed over n_peaks: more "
+                "intervals than that inflate it)",
+                line,
+                INTERVAL_COLUMNS[0],
+            )
         out[start] = CpInterval(local.strftime("%Y-%m-%dT%H:%M"), start, start + length)
     return tuple(out[k] for k in sorted(out))
 

@@ -39,6 +39,7 @@ def scenario_rate(scenario: Scenario) -> UrdbRate | None:
     require_data_file(scenario, path, "grid.tariff.urdb")
     st = path.stat()
     rate = _read_cached(str(path), t.label, st.st_mtime_ns, st.st_size)
+    _check_prior_peaks(scenario)
     if has_demand_charges(rate) and scenario.grid.demand_charge_usd_per_kw_month > 0:
         raise scenario.error(
             "the tariff bills demand charges: set demand_charge_usd_per_kw_month to 0 "
@@ -46,6 +47,24 @@ def scenario_rate(scenario: Scenario) -> UrdbRate | None:
             "grid.demand_charge_usd_per_kw_month",
         )
     return rate
+
+
+def _check_prior_peaks(scenario: Scenario) -> None:
+    """`prior_monthly_peaks_mw` names months before the period's first local month
+    (ratchets), or that month itself where the period starts within it (the peak reached
+    in it so far); a month the period covers whole, or after it, would be ignored."""
+    start = scenario.to_utc(scenario.period.start).tz_convert(scenario.site.timezone)
+    first = start.strftime("%Y-%m")
+    within = start.tz_localize(None) != start.tz_localize(None).to_period("M").start_time
+    for month in scenario.grid.tariff.prior_monthly_peaks_mw:
+        if month < first or (month == first and within):
+            continue
+        what = "starts on its first day" if month == first else "is after the period's start"
+        raise scenario.error(
+            f"{month} {what}: prior_monthly_peaks_mw holds peaks reached before the period "
+            f"(months before {first}, or {first} itself when the period starts within it)",
+            f"grid.tariff.prior_monthly_peaks_mw.{month}",
+        )
 
 
 def tariff_context(

@@ -18,6 +18,8 @@ USD/MW, so both are multiplied by 1000. ``share_k`` is billing month k's share b
     ratchets: billed flat demand of month k >= f x flat peak of month k - b, for the lookback
               (b, f) pairs of ``lookback_pairs``; months before the horizon give a floor
               f x prior peak (scenario grid.tariff.prior_monthly_peaks_mw, else 0)
+    prior peak: the first month's own entry there (a horizon that starts within its month)
+              is the peak reached in that month before the horizon: billed >= it
     fixed:    per month k, $/month x share_k or $/day x k's hours in the horizon / 24
                                                                          -> "fixed"
 """
@@ -49,7 +51,8 @@ class TariffContext:
     wholesale_usd_per_mwh: np.ndarray | None = None  # per step (add_to_wholesale)
     import_adder_usd_per_mwh: float = 0.0
     export_adder_usd_per_mwh: float = 0.0
-    # flat-demand peaks (MW) of local months before the horizon, "YYYY-MM" -> MW
+    # flat-demand peaks (MW) of local months before the horizon, and of the first month
+    # before the horizon where it starts within that month, "YYYY-MM" -> MW
     prior_monthly_peaks_mw: dict[str, float] = field(default_factory=dict)
 
 
@@ -212,6 +215,8 @@ def flat_demand_charges(
                 line_item="demand_flat",
                 usd_per_mw=tier.total * KW_PER_MW * shares[k],
                 steps=steps.month_steps(k),
+                # the first month's peak before the horizon (it starts within the month)
+                prior_peak_mw=prior_mw.get(label, 0.0) if k == 0 else 0.0,
                 ratchet_floor_mw=floor_mw,
                 ratchets=tuple(ratchets),
             )

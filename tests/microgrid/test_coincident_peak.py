@@ -204,6 +204,18 @@ def test_interval_outside_the_periods_year_is_one_line(tmp_path, capsys):
     assert "line " in line
 
 
+def test_more_intervals_in_a_year_than_n_peaks_is_one_line(tmp_path, capsys):
+    """Six intervals at n_peaks 4 once billed a tag of 35.7 MW (six demands over four)
+    where no interval's demand passed 24.05 MW."""
+    five = [f"2023-01-0{d}T{h:02d}:00" for d in (2, 3) for h in (9, 17, 19)][:5]
+    _, path = load_path(tmp_path, tiny_data(known(five)))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "grid.coincident_peaks.intervals.4" in line and "line " in line
+    assert "one more than n_peaks (4) in 2023" in line
+    _, path = load_path(tmp_path, tiny_data(known(five[:4])))
+    assert microgrid.cli.main(["validate", str(path)]) == 0
+
+
 def test_probability_above_one_is_one_line(tmp_path, capsys):
     csv = tmp_path / "alerts.csv"
     csv.write_text(ALERTS.replace("2023-01-03,1.0", "2023-01-03,1.5"))

@@ -84,6 +84,42 @@ def test_prior_peak_months_are_checked(tmp_path, capsys):
     assert "prior_monthly_peaks_mw" in line
 
 
+@pytest.mark.parametrize(
+    ("month", "why"),
+    [("2023-08", "is after the period's start"), ("2023-07", "starts on its first day")],
+)
+def test_a_prior_peak_the_period_would_ignore_is_refused(tmp_path, capsys, month, why):
+    """A later month's entry, or one for a month the period covers from its first day,
+    was ignored without a word."""
+    path = two_day_tariff_scenario(tmp_path, prior_monthly_peaks_mw={month: 50})
+    if month == "2023-07":  # the period from July's first day
+        sc = yaml.safe_load(path.read_text())
+        sc["period"].update(start="2023-07-01T00:00", end="2023-07-03T00:00")
+        path.write_text(yaml.safe_dump(sc))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert f"field grid.tariff.prior_monthly_peaks_mw.{month}: {month} {why}" in line
+    assert "line " in line
+
+
+def test_the_months_peak_before_the_period_floors_its_flat_demand(tmp_path):
+    """The period starts 11 July: July's entry is the peak reached before it. Billed flat
+    demand is at least that, set by it where the plan stays below."""
+    path = two_day_tariff_scenario(tmp_path, prior_monthly_peaks_mw={"2023-07": 400})
+    scenario = load_scenario(path)
+    grid = build_problem(scenario, load_inputs(scenario)).grid
+    flat = [c for c in grid.peak_charges if c.key == "demand_flat@2023-07"]
+    assert [c.prior_peak_mw for c in flat] == [400.0]
+    out = tmp_path / "out"
+    proc = cli("run", str(path), "--out", str(out), "--no-powerflow", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    charges = summary["demand_charge"]["months"][0]["charges"]
+    entry = next(c for c in charges if c["key"] == "demand_flat@2023-07")
+    assert entry["billed_demand_mw"] == 400.0 and entry["set_by"] == "prior_peak"
+    assert entry["charge_usd"] == pytest.approx(400.0 * entry["usd_per_mw"])
+    assert summary["bill"]["lines"]["demand_flat_usd"] == pytest.approx(entry["charge_usd"])
+
+
 def test_shipped_tariff_scenario_is_valid(capsys):
     assert main(["validate", str(SCENARIO)]) == 0
 
