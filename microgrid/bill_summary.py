@@ -184,7 +184,8 @@ def site_bill(
 
 
 def bill_table(bill: dict) -> pd.DataFrame:
-    """`bill.csv`: one row per (billing month, line item) with its label and USD; the DR
+    """`bill.csv`: one row per (billing month, line item) with its label and USD (to the
+    cent); the DR
     program's lines under month "program" (they are settled per program, not per month)."""
     rows = [
         (m["month"], key.removesuffix("_usd"), bill["labels"][key], usd)
@@ -195,4 +196,6 @@ def bill_table(bill: dict) -> pd.DataFrame:
         ("program", key.removesuffix("_usd"), bill["labels"][key], usd)
         for key, usd in bill["program_lines"].items()
     ]
-    return pd.DataFrame(rows, columns=["month", "line_item", "label", "usd"])
+    table = pd.DataFrame(rows, columns=["month", "line_item", "label", "usd"])
+    table["usd"] = table["usd"].round(2) + 0.0  # to the cent, no -0.00
+    return table

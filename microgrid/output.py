@@ -107,6 +107,11 @@ def violations_for_file(violations: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: tables written with another float format than the result's 9 significant figures:
+#: the bill to the cent (9 figures drop the cents of a line of 10 million USD or more)
+_FLOAT_FORMATS = {"bill.csv": "%.2f"}
+
+
 def _write_mode_outputs(result: Result, tmp: Path) -> None:
     """Mode-specific tables (operate: planned_vs_actual.csv, events.csv, ...) and the
     voltage and swing plots, into the directory before it is swapped in."""
@@ -115,7 +120,7 @@ def _write_mode_outputs(result: Result, tmp: Path) -> None:
             stamps = _iso_z(frame.index)
             frame = frame.reset_index(drop=True)
             frame.insert(0, TIME_COLUMN, stamps)
-        frame.to_csv(tmp / name, index=False, float_format="%.9g")
+        frame.to_csv(tmp / name, index=False, float_format=_FLOAT_FORMATS.get(name, "%.9g"))
     ts = result.timeseries
     if "dc_bus_vm_pu" in ts and ts["dc_bus_vm_pu"].notna().any():
         n = result.scenario.network

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import optimize as o
-from microgrid.bill_summary import bill_summary, grid_bill_by_month, line_label
+from microgrid.bill_summary import bill_summary, bill_table, grid_bill_by_month, line_label
 from optimize.bill import grid_bill
 
 TZ = "America/Chicago"
@@ -102,3 +102,15 @@ def test_bill_summary_adds_fixed_and_program_lines_to_the_total():
 )
 def test_line_labels(key, label):
     assert line_label(key) == label
+
+
+def test_bill_csv_keeps_the_cents_of_a_large_line():
+    """9 significant figures wrote 18,636,793.12404 USD as 18636793.1."""
+    bill = {
+        "months": [{"month": "2023-08", "lines": {"energy_usd": 18_636_793.12404, "x_usd": -1e-4}}],
+        "labels": {"energy_usd": "Energy", "x_usd": "X"},
+        "program_lines": {},
+    }
+    table = bill_table(bill)
+    assert list(table["usd"]) == [18_636_793.12, 0.0]
+    assert str(table["usd"][1]) == "0.0"  # no -0.0
