@@ -80,23 +80,43 @@ def _first_reaching(wall: pd.Timestamp, grid: pd.DatetimeIndex, timezone: str) -
     return grid[int(np.argmax(reached))]
 
 
-@functools.lru_cache(maxsize=256)
-def _local_month_start_utc(year: int, month: int, timezone: str) -> pd.Timestamp:
-    """The first instant of a local calendar month, in UTC: local midnight of its 1st, the
-    earlier one when the clocks go back over it, the end of the gap when they skip it
-    (Asuncion sprang from 00:00 to 01:00 on 2023-10-01).
+@functools.lru_cache(maxsize=1024)
+def _local_midnight_utc(day: pd.Timestamp, timezone: str) -> pd.Timestamp:
+    """The first instant of a local calendar day (`day`, naive midnight), in UTC: local
+    midnight, the earlier one when the clocks go back over it, the end of the gap when they
+    skip it (Asuncion sprang from 00:00 to 01:00 on 2023-10-01).
 
     Searched on UTC instants converted to local time (defined for every instant of every
     zone; localizing such a midnight fails or shifts it by whole hours only): to the minute
     within two days (offsets stay within 15 h), then to the second (zones change on whole
     seconds).
     """
-    first_day = pd.Timestamp(year=year, month=month, day=1)
-    near = first_day.tz_localize("UTC")
+    near = day.tz_localize("UTC")
     minutes = pd.date_range(near - _SEARCH_SPAN, near + _SEARCH_SPAN, freq="min")
-    minute = _first_reaching(first_day, minutes, timezone)
+    minute = _first_reaching(day, minutes, timezone)
     seconds = pd.date_range(minute - pd.Timedelta(minutes=1), minute, freq="s")
-    return _first_reaching(first_day, seconds, timezone)
+    return _first_reaching(day, seconds, timezone)
+
+
+def _local_month_start_utc(year: int, month: int, timezone: str) -> pd.Timestamp:
+    """The first instant of a local calendar month, in UTC (`_local_midnight_utc`)."""
+    return _local_midnight_utc(pd.Timestamp(year=year, month=month, day=1), timezone)
+
+
+def step_days(index: pd.DatetimeIndex, timezone: str, step_h: float) -> np.ndarray:
+    """Each step's length in local calendar days: its hours over the elapsed hours of the
+    local day it starts in (23 or 25 on a day the clocks change), so a week's steps add
+    up to 7 days across a clock change (a charge in USD per day bills calendar days)."""
+    days = index.tz_convert(timezone).tz_localize(None).normalize()
+    length_h = {
+        d: (
+            _local_midnight_utc(d + pd.Timedelta(days=1), timezone)
+            - _local_midnight_utc(d, timezone)
+        )
+        / pd.Timedelta(hours=1)
+        for d in days.unique()
+    }
+    return step_h / np.array([length_h[d] for d in days])
 
 
 def _year_month(label: str) -> tuple[int, int]:

@@ -20,7 +20,7 @@ USD/MW, so both are multiplied by 1000. ``share_k`` is billing month k's share b
               f x prior peak (scenario grid.tariff.prior_monthly_peaks_mw, else 0)
     prior peak: the first month's own entry there (a horizon that starts within its month)
               is the peak reached in that month before the horizon: billed >= it
-    fixed:    per month k, $/month x share_k or $/day x k's hours in the horizon / 24
+    fixed:    per month k, $/month x share_k or $/day x k's local days in the horizon
                                                                          -> "fixed"
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.billing import demand_charge_shares, step_hours_by_month
+from microgrid.billing import demand_charge_shares, step_days, step_hours_by_month
 from microgrid.tariffs.periods import LocalSteps, local_steps, period_of_step
 from microgrid.tariffs.urdb import UrdbRate
 
@@ -265,14 +265,16 @@ def fixed_charge_by_month_usd(
 ) -> dict[str, float]:
     """The rate's fixed charge (USD; bill line "fixed") per local billing month of the
     horizon: $/month times the month's share billed (microgrid.billing; 1 under full-month
-    billing), or $/day times the month's hours in the horizon / 24. A step across a month's
-    start counts its hours on each side. Empty without a fixed charge."""
+    billing), or $/day times the month's calendar days in the horizon (a step's share of
+    the local day it starts in: `billing.step_days`). A step across a month's start counts
+    its hours on each side. Empty without a fixed charge."""
     charge = rate.fixedchargefirstmeter or 0.0
     if not charge or len(index) == 0:
         return {}
     hours = step_hours_by_month(index, timezone, step_h)
     if rate.fixedchargeunits == "$/day":
-        return {month: charge * float(h.sum()) / 24.0 for month, h in hours.items()}
+        days = step_days(index, timezone, step_h) / step_h  # days per hour of each step
+        return {month: charge * float((h * days).sum()) for month, h in hours.items()}
     shares = demand_charge_shares(index, timezone, step_h, billing) or {}
     return {month: charge * shares.get(month, 1.0) for month in hours}
 

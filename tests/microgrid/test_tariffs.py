@@ -287,6 +287,20 @@ def test_fixed_charge():
     assert fixed_charge_usd(daily, index, "UTC", 1.0, "prorated") == pytest.approx(60.0)
 
 
+@pytest.mark.parametrize("start", ["2023-11-01T05:00", "2023-03-08T06:00"])
+def test_a_daily_fixed_charge_bills_calendar_days_across_a_clock_change(start):
+    """A week over the November (169 h) or March (167 h) change in Chicago once billed
+    169/24 and 167/24 days, not 7."""
+    daily = rate_from_dict(flat_energy(fixedchargefirstmeter=40.0, fixedchargeunits="$/day"), "r")
+    index = hourly(start, 1)
+    local_start = index[0].tz_convert("America/Chicago")
+    end = (local_start.tz_localize(None) + pd.Timedelta(days=7)).tz_localize("America/Chicago")
+    hours = int((end - local_start) / pd.Timedelta(hours=1))
+    assert hours in (167, 169)
+    week = hourly(start, hours)
+    assert fixed_charge_usd(daily, week, "America/Chicago", 1.0, "prorated") == pytest.approx(280.0)
+
+
 def test_demand_ratchet_percentage_by_month():
     d = flat_energy(
         flatdemandstructure=[[{"rate": 10.0}]],
