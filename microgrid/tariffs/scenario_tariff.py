@@ -18,7 +18,7 @@ from microgrid.tariffs.to_grid import (
     has_demand_charges,
     tariff_grid,
 )
-from microgrid.tariffs.urdb import UrdbRate, read_urdb
+from microgrid.tariffs.urdb import NoSuchLabel, UrdbRate, read_urdb
 
 # Price parts a tariff replaces: the grid's plain import (export) price and its adder
 _REPLACED_IMPORT = ("energy", "energy_wholesale", "energy_adder")
@@ -38,7 +38,16 @@ def scenario_rate(scenario: Scenario) -> UrdbRate | None:
     path = scenario.resolve(t.urdb)
     require_data_file(scenario, path, "grid.tariff.urdb")
     st = path.stat()
-    rate = _read_cached(str(path), t.label, st.st_mtime_ns, st.st_size)
+    try:
+        rate = _read_cached(str(path), t.label, st.st_mtime_ns, st.st_size)
+    except NoSuchLabel as exc:  # the scenario's label, not the file, is at fault
+        raise scenario.error(f"{path}: {exc.message}", "grid.tariff.label") from None
+    if t.energy == "tariff_only" and not rate.energyratestructure:
+        raise scenario.error(
+            f"energy tariff_only needs the rate's energy charges, and {path} has no "
+            "energyratestructure (use add_to_wholesale, or a rate with them)",
+            "grid.tariff.energy",
+        )
     _check_prior_peaks(scenario)
     if has_demand_charges(rate) and scenario.grid.demand_charge_usd_per_kw_month > 0:
         raise scenario.error(

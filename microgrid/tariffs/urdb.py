@@ -18,6 +18,8 @@ from typing import Any
 from microgrid.atomic import atomic_write_text
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
+from microgrid.json_lines import json_line_map
+from microgrid.yamlio import line_of
 
 # Descriptive fields: accepted, written back, not used by the model. The eligibility
 # limits (peakkw*, peakkwh*, voltage*) decide whether a site may take the rate, not the bill.
@@ -112,6 +114,8 @@ class UrdbRate:
 
     path: str  # the file it came from, for error messages
     metadata: dict[str, Any] = field(default_factory=dict)
+    # where the rate sits in its file (("items", 1) in a list of rates): errors' lines
+    origin: tuple = field(default=(), compare=False)
     energyweekdayschedule: Schedule | None = None
     energyweekendschedule: Schedule | None = None
     energyratestructure: Structure = ()
@@ -137,19 +141,22 @@ class UrdbRate:
     def label(self) -> str:
         return str(self.metadata.get("label", ""))
 
-    def error(self, message: str, field_name: str | None = None) -> InputError:
-        """An InputError naming this rate's file and the line of ``field_name``."""
-        return InputError(message, path=self.path, line=self._line(field_name), field=field_name)
-
-    def _line(self, field_name: str | None) -> int | None:
+    def error(self, message: str, field_name: str | None = None, at: tuple = ()) -> InputError:
+        """An InputError naming this rate's file, the line of the value at
+        ``(field_name, *at)`` in this rate (``at``: indices and keys inside the field) and
+        that value's path (``energyratestructure[3][0].rate``)."""
         if not field_name:
-            return None
+            return InputError(message, path=self.path)
+        shown = field_name + "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in at)
+        line = self._line((field_name, *at))
+        return InputError(message, path=self.path, line=line, field=shown)
+
+    def _line(self, loc: tuple) -> int | None:
         try:
-            lines = Path(self.path).read_text(encoding="utf-8").splitlines()
+            text = Path(self.path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
-        needle = f'"{field_name.split(".")[0].split("[")[0]}"'
-        return next((i + 1 for i, line in enumerate(lines) if needle in line), None)
+        return line_of(json_line_map(text), (*self.origin, *loc))
 
 
 def _is_empty(value: Any) -> bool:
@@ -164,31 +171,39 @@ def _is_empty(value: Any) -> bool:
     )
 
 
-def pick_rate(data: Any, label: str | None, path: str) -> dict:
-    """The one rate object of a file: a rate, a list, or ``{"items": [...]}``."""
+class NoSuchLabel(InputError):
+    """The file holds no rate with the label asked for (a scenario's `grid.tariff.label`)."""
+
+
+def pick_rate(data: Any, label: str | None, path: str) -> tuple[dict, tuple]:
+    """The one rate object of a file (a rate, a list, or ``{"items": [...]}``) and where it
+    sits in the file (``()``, ``(i,)`` or ``("items", i)``)."""
+    prefix: tuple = ()
     if isinstance(data, dict) and "items" in data and "energyratestructure" not in data:
-        data = data["items"]
-    rates = data if isinstance(data, list) else [data]
-    if not all(isinstance(r, dict) for r in rates) or not rates:
+        data, prefix = data["items"], ("items",)
+    if not isinstance(data, list):
+        data, prefix = [data], None
+    if not all(isinstance(r, dict) for r in data) or not data:
         raise InputError("expected a URDB rate object, a list of them or {items: [...]}", path=path)
-    if label is not None:
-        rates = [r for r in rates if r.get("label") == label]
-        if not rates:
-            raise InputError(f"no rate with label {label!r}", path=path, field="label")
-    if len(rates) > 1:
-        labels = ", ".join(str(r.get("label")) for r in rates[:5])
-        raise InputError(f"{len(rates)} rates ({labels}, ...): name one by label", path=path)
-    return rates[0]
+    found = [i for i, r in enumerate(data) if label is None or r.get("label") == label]
+    if not found:
+        raise NoSuchLabel(f"no rate with label {label!r}", path=path, field="label")
+    if len(found) > 1:
+        labels = ", ".join(str(data[i].get("label")) for i in found[:5])
+        raise InputError(f"{len(found)} rates ({labels}, ...): name one by label", path=path)
+    return data[found[0]], (() if prefix is None else (*prefix, found[0]))
 
 
 def read_urdb(path: Path, label: str | None = None) -> UrdbRate:
     """The rate in the URDB JSON file ``path`` (InputError naming file, line and field)."""
-    return rate_from_dict(pick_rate(read_json_file(Path(path)), label, str(path)), str(path))
+    rate, origin = pick_rate(read_json_file(Path(path)), label, str(path))
+    return rate_from_dict(rate, str(path), origin)
 
 
-def rate_from_dict(d: dict, path: str) -> UrdbRate:
-    """Validate one URDB rate object; refuse every unsupported non-empty field by name."""
-    rate = UrdbRate(path=path)  # for error messages while parsing
+def rate_from_dict(d: dict, path: str, origin: tuple = ()) -> UrdbRate:
+    """Validate one URDB rate object; refuse every unsupported non-empty field by name.
+    ``origin``: where it sits in the file ``path`` (see ``pick_rate``), for errors' lines."""
+    rate = UrdbRate(path=path, origin=origin)  # for error messages while parsing
     for key, value in d.items():
         if key not in METADATA_FIELDS and key not in SUPPORTED_FIELDS and not _is_empty(value):
             raise rate.error(f"unsupported URDB field {key!r}: {_why_refused(key)}", key)
@@ -213,7 +228,7 @@ def rate_from_dict(d: dict, path: str) -> UrdbRate:
         if not isinstance(d["usenetmetering"], bool):
             raise rate.error("must be true or false", "usenetmetering")
         values["usenetmetering"] = d["usenetmetering"]
-    rate = UrdbRate(path=path, metadata=meta, **values)
+    rate = UrdbRate(path=path, metadata=meta, origin=origin, **values)
     check_rate(rate)
     return rate
 
@@ -230,11 +245,11 @@ def _why_refused(key: str) -> str:
     return reasons.get(key, "not modelled; remove it or set it empty to accept the rate")
 
 
-def _number(rate: UrdbRate, key: str, v: Any, lo: float, hi: float) -> float:
+def _number(rate: UrdbRate, key: str, v: Any, lo: float, hi: float, at: tuple = ()) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise rate.error(f"must be a number, got {v!r}", key)
+        raise rate.error(f"must be a number, got {v!r}", key, at)
     if not lo <= v <= hi:
-        raise rate.error(f"{v} is outside [{lo:g}, {hi:g}]", key)
+        raise rate.error(f"{v} is outside [{lo:g}, {hi:g}]", key, at)
     return v
 
 
@@ -245,29 +260,33 @@ def _choice(rate: UrdbRate, key: str, v: Any, allowed: tuple[str, ...]) -> str:
 
 
 def _schedule(rate: UrdbRate, key: str, v: Any) -> Schedule:
-    ok = isinstance(v, list) and len(v) == 12
-    ok = ok and all(isinstance(row, list) and len(row) == 24 for row in v)
-    ok = ok and all(type(p) is int and 0 <= p < 1000 for row in v for p in row)
-    if not ok:
-        raise rate.error("must be 12 lists (months) of 24 period indices (hours, 0-based)", key)
+    message = "must be 12 lists (months) of 24 period indices (hours, 0-based)"
+    if not (isinstance(v, list) and len(v) == 12):
+        raise rate.error(message, key)
+    for m, row in enumerate(v):
+        if not (isinstance(row, list) and len(row) == 24):
+            raise rate.error(message, key, (m,))
+        for h, p in enumerate(row):
+            if not (type(p) is int and 0 <= p < 1000):
+                raise rate.error(f"{message}; month {m} hour {h} holds {p!r}", key, (m, h))
     return tuple(tuple(row) for row in v)
 
 
-def _tier(rate: UrdbRate, where: str, t: Any, kind: str) -> Tier:
+def _tier(rate: UrdbRate, key: str, at: tuple, t: Any, kind: str) -> Tier:
+    """Tier ``at`` = (period, tier) of structure ``key``."""
     if not isinstance(t, dict):
-        raise rate.error("a tier must be an object", where)
+        raise rate.error("a tier must be an object", key, at)
     extra = sorted(set(t) - set(TIER_KEYS[kind]))
     if extra:
-        raise rate.error(f"unsupported tier key {extra[0]!r} in {kind} tiers", where)
-    nums = {
-        k: _number(rate, where, t[k], -MAX_RATE, MAX_RATE)
-        for k in ("rate", "adj", "sell")
-        if t.get(k) is not None
-    }
-    if t.get("max") is not None:
-        nums["max"] = _number(rate, where, t["max"], 0.0, 1e12)
+        raise rate.error(f"unsupported tier key {extra[0]!r} in {kind} tiers", key, (*at, extra[0]))
+    nums = {}
+    for k, lo, hi in (("rate", -MAX_RATE, MAX_RATE), ("adj", -MAX_RATE, MAX_RATE),
+                      ("sell", -MAX_RATE, MAX_RATE), ("max", 0.0, 1e12)):  # fmt: skip
+        if t.get(k) is not None:
+            nums[k] = _number(rate, key, t[k], lo, hi, (*at, k))
     if t.get("unit") is not None and t["unit"] != "kWh":
-        raise rate.error(f"tier unit {t['unit']!r} is not supported (only monthly 'kWh')", where)
+        message = f"tier unit {t['unit']!r} is not supported (only monthly 'kWh')"
+        raise rate.error(message, key, (*at, "unit"))
     return Tier(unit=t.get("unit"), **nums)
 
 
@@ -276,7 +295,8 @@ def _structure(rate: UrdbRate, key: str, v: Any) -> Structure:
     if not isinstance(v, list) or not all(isinstance(p, list) and p for p in v):
         raise rate.error("must be a list of periods, each a non-empty list of tiers", key)
     return tuple(
-        tuple(_tier(rate, f"{key}[{i}]", t, kind) for t in period) for i, period in enumerate(v)
+        tuple(_tier(rate, key, (i, j), t, kind) for j, t in enumerate(period))
+        for i, period in enumerate(v)
     )
 
 
@@ -285,14 +305,16 @@ def _month_list(rate: UrdbRate, key: str, d: dict, kind: type) -> tuple:
     if not isinstance(v, list) or len(v) != 12:
         raise rate.error("must list 12 values, one per month", key)
     if kind is bool:
-        if not all(isinstance(x, bool) for x in v):
-            raise rate.error("must be 12 true/false values", key)
+        bad = next((i for i, x in enumerate(v) if not isinstance(x, bool)), None)
+        if bad is not None:
+            raise rate.error("must be 12 true/false values", key, (bad,))
         return tuple(v)
     if kind is int:
-        if not all(type(x) is int and x >= 0 for x in v):
-            raise rate.error("must be 12 period indices (0-based)", key)
+        bad = next((i for i, x in enumerate(v) if not (type(x) is int and x >= 0)), None)
+        if bad is not None:
+            raise rate.error("must be 12 period indices (0-based)", key, (bad,))
         return tuple(v)
-    return tuple(_number(rate, key, x, 0.0, 1.0) for x in v)
+    return tuple(_number(rate, key, x, 0.0, 1.0, (i,)) for i, x in enumerate(v))
 
 
 def _ratchet_fields(rate: UrdbRate, d: dict) -> dict:
@@ -324,7 +346,9 @@ def _check_periods(rate: UrdbRate, names: tuple[str, str], structure: str) -> No
     for name, s in zip(names, sched, strict=True):
         worst = max(p for row in s for p in row)
         if worst >= n_periods:
-            raise rate.error(f"uses period {worst} but {structure} has {n_periods}", name)
+            at = next((m, h) for m, row in enumerate(s) for h, p in enumerate(row) if p == worst)
+            message = f"uses period {worst} but {structure} has {n_periods}"
+            raise rate.error(message, name, at)
 
 
 def check_rate(rate: UrdbRate) -> None:
@@ -339,14 +363,18 @@ def check_rate(rate: UrdbRate) -> None:
                     f"period {i} has {len(period)} tiers: tiered demand charges are not "
                     "supported (one tier per period)",
                     key,
+                    (i, 1),
                 )
             if period[0].total < 0:
-                raise rate.error(f"period {i}: a negative demand rate is not supported", key)
+                message = f"period {i}: a negative demand rate is not supported"
+                raise rate.error(message, key, (i, 0))
     months = rate.flatdemandmonths
     if rate.flatdemandstructure and months is None:
         raise rate.error("flatdemandstructure needs flatdemandmonths", "flatdemandstructure")
     if months is not None and max(months) >= len(rate.flatdemandstructure):
-        raise rate.error("names a period flatdemandstructure does not have", "flatdemandmonths")
+        bad = next(i for i, p in enumerate(months) if p >= len(rate.flatdemandstructure))
+        message = "names a period flatdemandstructure does not have"
+        raise rate.error(message, "flatdemandmonths", (bad,))
     has_ratchet = any(rate.demandratchetpercentage or ()) or rate.lookbackpercent
     if has_ratchet and not rate.flatdemandstructure:
         raise rate.error(

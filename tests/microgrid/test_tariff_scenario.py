@@ -63,6 +63,55 @@ def test_unsupported_field_exits_2_naming_it(tmp_path):
     assert "line " in line  # the field's line in the JSON file
 
 
+def _value_line(text: str, needle: str, nth: int = 1) -> int:
+    """The line of the nth line holding ``needle``."""
+    hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    return hits[nth - 1]
+
+
+def test_an_error_names_the_line_of_the_bad_value(tmp_path, capsys):
+    """In a file of two rates the second's bad field was placed at the first's line; a
+    bad tier rate at its structure's key; a schedule's bad period at the schedule's key."""
+    good = json.loads(RATE.read_text())
+    bad = {**good, "label": "second", "fixedchargeunits": "$/year"}
+    two = tmp_path / "two.json"
+    two.write_text(json.dumps([good, bad], indent=1))
+    path = two_day_tariff_scenario(tmp_path, urdb=str(two), label="second")
+    line = one_error_line(capsys, ["validate", str(path)])
+    where = _value_line(two.read_text(), '"fixedchargeunits"', nth=2)
+    assert f"two.json, line {where}, field fixedchargeunits:" in line
+    nested = json.loads(RATE.read_text())
+    nested["energyratestructure"][1][0]["rate"] = "0.05"
+    one = tmp_path / "nested.json"
+    one.write_text(json.dumps(nested, indent=1))
+    path = two_day_tariff_scenario(tmp_path, urdb=str(one))
+    line = one_error_line(capsys, ["validate", str(path)])
+    where = _value_line(one.read_text(), '"rate": "0.05"')
+    assert f"nested.json, line {where}, field energyratestructure[1][0].rate:" in line
+    nested = json.loads(RATE.read_text())
+    nested["energyweekdayschedule"][6][17] = 9
+    one.write_text(json.dumps(nested, indent=1))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "field energyweekdayschedule[6][17]: uses period 9" in line
+    named = int(line.split(", line ")[1].split(",")[0])
+    assert one.read_text().splitlines()[named - 1].strip() == "9,"
+
+
+def test_the_scenarios_own_tariff_mistakes_name_its_fields(tmp_path, capsys):
+    path = two_day_tariff_scenario(tmp_path, label="nope")
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert f"{path}, line " in line and "field grid.tariff.label:" in line
+    assert "no rate with label 'nope'" in line
+    demand_only = {
+        k: v for k, v in json.loads(RATE.read_text()).items() if not k.startswith("energy")
+    }
+    rate = tmp_path / "demand-only.json"
+    rate.write_text(json.dumps(demand_only))
+    path = two_day_tariff_scenario(tmp_path, urdb=str(rate), energy="tariff_only")
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert f"{path}, line " in line and "field grid.tariff.energy:" in line
+
+
 def test_tariff_with_a_flat_demand_charge_beside_it_refused(tmp_path, capsys):
     path = two_day_tariff_scenario(tmp_path)
     sc = yaml.safe_load(path.read_text())

@@ -134,7 +134,7 @@ def test_schedule_naming_a_missing_period_refused():
     d["energyratestructure"] = d["energyratestructure"][:1]
     with pytest.raises(InputError, match="uses period 1") as exc:
         rate_from_dict(d, "r.json")
-    assert exc.value.field == "energyweekdayschedule"
+    assert exc.value.field == "energyweekdayschedule[0][16]"  # its first use of period 1
 
 
 # --- energy: periods, weekends, DST, exports ---------------------------------------------
