@@ -2,10 +2,11 @@
 `optimize.DemandResponseProgram` on the run's steps, and its summary section.
 
 - Events: the listed windows, or `events_csv` (columns `start,end`; local times or with an
-  offset, both alike; `#` comments). An event holds the steps that overlap its window;
-  events may not overlap. The list may be the program's year: an event outside the
-  period's local year(s) is refused (a typo), one outside the period is left out. A local
-  time in a DST gap or overlap is refused, as in the YAML.
+  offset, both alike; `#` comments). An event holds the steps that overlap its window,
+  and one in the horizon starts and ends on step boundaries (a step covered in part
+  would be settled whole); events may not overlap. The list may be the program's year:
+  an event outside the period's local year(s) is refused (a typo), one outside the
+  period is left out. A local time in a DST gap or overlap is refused, as in the YAML.
 - Capacity payment for the horizon: `capacity_usd_per_mw_month` × Σ_k share_k, the shares
   of the local calendar months the horizon covers (microgrid/billing.py, pro-rated).
 - Baseline `declared`: `declared_baseline_mw` at every event step.
@@ -36,7 +37,7 @@ from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_events import DemandResponseProgram
-from microgrid.wall_time import check_order, overlap_mask, parse_time_utc
+from microgrid.wall_time import check_order, overlap_mask, parse_time_utc, step_of
 from optimize.dr_settlement import DrSettlement, settle
 
 FIELD = "demand_response_program"
@@ -100,22 +101,47 @@ def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWi
             why = _outside_years(scenario, s, e, years)
             if why:
                 raise scenario.error(why, f"{FIELD}.events.{i}.start")
-            raw.append((s, e, None))
+            raw.append((s, e, i))
     raw.sort(key=lambda x: x[0])
     for (_, e0, _), (s1, _, line) in zip(raw, raw[1:], strict=False):
         if s1 < e0:
-            where = f" (events_csv line {line})" if line else ""
+            where = f" (events_csv line {line})" if p.events_csv is not None else ""
             raise scenario.error(f"events overlap at {s1}{where}", f"{FIELD}.events")
     local = scenario.site.timezone
     notice = pd.Timedelta(minutes=p.notice_minutes)
     out = []
-    for s, e, _ in raw:
+    for s, e, at in raw:
         steps = np.flatnonzero(overlap_mask(index, s, e))
         if steps.size:
+            _check_on_steps(scenario, index, s, e, at)
             key = "dr@" + s.tz_convert(local).strftime("%Y-%m-%dT%H:%M")
             told = int(np.searchsorted(index, s - notice, side="left"))
             out.append(DrEventWindow(key, s, e, tuple(int(t) for t in steps), told))
     return out
+
+
+def _check_on_steps(
+    scenario: Scenario, index: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp, at: int
+) -> None:
+    """An event in the horizon starts and ends on step boundaries: a step holds one import
+    figure, so a step the event covers in part would be paid (and penalised) whole. `at`:
+    the event's line in `events_csv`, or its index in `events`."""
+    step = step_of(index)
+    off = [name for name, t in (("start", start), ("end", end)) if (t - index[0]) % step]
+    if not off:
+        return
+    minutes = int(step / pd.Timedelta(minutes=1))
+    local = scenario.site.timezone
+    span = f"{start.tz_convert(local):%Y-%m-%d %H:%M} to {end.tz_convert(local):%H:%M}"
+    message = (
+        f"event {span} ({local}) does not fall on the {minutes}-minute steps: a step it "
+        "covers in part would be settled whole; give times on the steps, or a "
+        "period.step_minutes that divides them"
+    )
+    p = scenario.demand_response_program
+    if p.events_csv is not None:
+        raise InputError(message, path=str(scenario.resolve(p.events_csv)), line=at, field=off[0])
+    raise scenario.error(message, f"{FIELD}.events.{at}.{off[0]}")
 
 
 def _outside_years(

@@ -162,3 +162,30 @@ def test_bad_programs_are_refused_by_field(tmp_path):
     declared = {"capacity_usd_per_mw_month": 5, "baseline": "declared"}
     with pytest.raises(Exception, match="declared_baseline_mw"):
         tiny(tmp_path, declared)
+
+
+def test_an_event_off_the_steps_is_refused_at_its_field(tmp_path):
+    """A 15:30-16:10 event on hourly steps was settled for both hours whole: energy paid
+    and shortfall charged for 80 minutes outside the event."""
+    program = {"capacity_usd_per_mw_month": 5, "prior_baseline_mw": 1.0}
+    late = {**program, "events": [_ev("2023-01-02T10:00", "2023-01-02T11:00"),
+                                  _ev("2023-01-03T15:30", "2023-01-03T16:10")]}  # fmt: skip
+    with pytest.raises(InputError, match="does not fall on the 60-minute steps") as err:
+        program_of(tiny(tmp_path, late))
+    assert err.value.field == "demand_response_program.events.1.start"
+    assert err.value.line is not None
+    csv_path = tmp_path / "events.csv"
+    csv_path.write_text(
+        "start,end\n2023-01-02T10:00,2023-01-02T11:00\n2023-01-03T15:00,2023-01-03T16:10\n"
+    )
+    with pytest.raises(InputError, match="60-minute steps") as err:
+        program_of(tiny(tmp_path, {**program, "events_csv": str(csv_path)}))
+    assert (err.value.path, err.value.line, err.value.field) == (str(csv_path), 3, "end")
+    # on 15-minute steps an event at :30 and :15 fits; one outside the period is not checked
+    quarter = {**program, "events": [_ev("2023-01-03T15:30", "2023-01-03T16:15")]}
+    fits = tiny(
+        tmp_path, quarter, period={**TINY["period"], "end": "2023-01-04T00:00", "step_minutes": 15}
+    )
+    assert [e.key for e in program_of(fits).events][-1] == "dr@2023-01-03T15:30"
+    outside = {**program, "events": [_ev("2023-06-01T15:30", "2023-06-01T16:10")]}
+    assert program_of(tiny(tmp_path, outside)).events == ()
