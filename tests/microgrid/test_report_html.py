@@ -324,6 +324,20 @@ def test_baselines_table_fills_the_plan_and_blanks_a_baseline_without_a_plan():
     assert "<td>-10</td>" in objective
 
 
+def test_the_plans_objective_in_the_baselines_table_is_the_baselines_definition():
+    """The plan's row showed the solver's objective (the tariff's fixed charge left out)
+    beside the baselines' (total cost with it, plus carbon)."""
+    summary = {
+        "total_cost_usd": 113_272.0,  # a fixed charge of 174 USD in it
+        "carbon_cost_usd": 28.0,
+        "solver": {"status": "optimal", "objective_usd": 113_098.0 + 28.0},
+        "baselines": {"asap": {"status": "simulated", "objective_usd": 229_961.0}},
+    }
+    html = baselines_table(summary)
+    objective = html[html.index('data-key="objective_usd"') :].split("</tr>")[0]
+    assert "<td>113,300</td><td>229,961</td>" in objective
+
+
 def test_savings_above_100_pct_are_explained_where_the_plan_earns():
     assert "saving against a baseline is more than 100 %" in _negative_cost_note(
         {"total_cost_usd": -39_841.2}
