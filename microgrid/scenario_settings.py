@@ -88,6 +88,12 @@ class Network(Strict):
     pv_line_km: LineKm = 5.0
     wind_line_km: LineKm = 15.0
     battery_line_km: float = Field(default=0.0, ge=0, le=1_000)  # 0: at the substation
+    # Parallel circuits of each feeder (0.9 kA, 54 MVA each at 34.5 kV): R1's by default;
+    # a plant larger than R1's needs more (R3's 200 MWac overloads the PV feeder's two)
+    datacenter_line_circuits: int = Field(default=4, ge=1, le=50)
+    pv_line_circuits: int = Field(default=2, ge=1, le=50)
+    wind_line_circuits: int = Field(default=2, ge=1, le=50)
+    battery_line_circuits: int = Field(default=2, ge=1, le=50)
     # Voltage limits (pu): a power flow outside 0.5-1.5 pu has no meaning for a site.
     vm_min_pu: float = Field(default=0.95, ge=0.5, le=1.5)
     vm_max_pu: float = Field(default=1.05, ge=0.5, le=1.5)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandapower as pp
 import pytest
 
+from microgrid.assemble import network_parameters
 from microgrid.errors import InputError
 from microgrid.network import NetworkParameters, apply_injections, build_network
+from microgrid.scenario import load_scenario
 
 
 def _runpp(net):
@@ -87,3 +90,27 @@ def test_battery_on_its_own_line_and_bad_params():
         NetworkParameters(load_power_factor=1.2)
     with pytest.raises(InputError):
         NetworkParameters(vm_min_pu=1.1)
+
+
+def test_a_scenario_sizes_each_feeder_in_circuits(tmp_path):
+    """R3's 200 MWac plant overloads R1's two PV circuits (108 MVA); the scenario once had
+    no way to give it more."""
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "caiso-solar-heavy.yaml"
+    base = load_scenario(path)
+    four = base.with_updates({"network.pv_line_circuits": 4, "network.datacenter_line_circuits": 5})
+    params = network_parameters(four)
+    assert (params.pv_line_parallel, params.datacenter_line_parallel) == (4, 5)
+    assert network_parameters(base).pv_line_parallel == 2
+    step = {"facility_load_mw": 60.0, "pv_used_mw": 190.0}
+    loading = {}
+    for name, sc in (("two", base), ("four", four)):
+        net = build_network(network_parameters(sc))
+        assert int(net.line.at[net["microgrid"]["elements"]["line_pv"], "parallel"]) == (
+            4 if name == "four" else 2
+        )
+        apply_injections(net, step)
+        pp.runpp(net, numba=False)
+        loading[name] = float(net.res_line.loading_percent.max())
+    assert loading["two"] > 100.0 > loading["four"]
+    with pytest.raises(InputError, match="pv_line_circuits"):
+        base.with_updates({"network.pv_line_circuits": 0})
