@@ -38,8 +38,7 @@ def _input_error(exc: WeatherDataError) -> InputError:
 def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
     w = scenario.weather
     if w.source == "tmy":
-        year = scenario.to_utc(scenario.period.start).year
-        return read_tmy(path, coerce_year=year)
+        return read_tmy(path, years=_typical_years(scenario))
     offset = w.utc_offset_seconds
     if offset is None:
         try:
@@ -51,6 +50,16 @@ def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
                 "weather",
             ) from None
     return read_site_csv(path, timezone=scenario.site.timezone, utc_offset_seconds=offset)
+
+
+def _typical_years(scenario: Scenario) -> tuple[int, int]:
+    """The years a typical-year file is laid on: every year of the file's local time the
+    period touches, with the neighbour hour each side the interpolation reads (a day
+    either side of the UTC period: a UTC offset is at most 18 h)."""
+    day = pd.Timedelta(days=1)
+    start = scenario.to_utc(scenario.period.start) - day
+    end = scenario.to_utc(scenario.period.end) + day
+    return start.year, end.year
 
 
 def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:

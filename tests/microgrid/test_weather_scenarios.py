@@ -1,0 +1,105 @@
+"""Weather files as a scenario reads them: typical years at any offset and period,
+half-hour stamps, the site's location, hostile values (one line, exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pvlib
+import pytest
+import yaml
+from weather_files import write_epw
+
+from microgrid.cli import main
+from microgrid.resources import resource_profiles
+from microgrid.scenario import load_scenario
+
+PVLIB_DATA = Path(pvlib.__file__).parent / "data"
+GREENSBORO = {"latitude_deg": 36.1, "longitude_deg": -79.95, "altitude_m": 273.0}
+SYDNEY = {"latitude_deg": -33.87, "longitude_deg": 151.21, "altitude_m": 40.0}
+
+
+def scenario_file(
+    tmp_path: Path,
+    site: dict,
+    timezone: str,
+    start: str,
+    end: str,
+    weather: dict,
+    step_minutes: int = 60,
+    wind: bool = True,
+) -> Path:
+    """A scenario with flat signals, PV (and wind) at ``site`` over local [start, end)."""
+    sc = {
+        "name": "weather-test",
+        "site": {**site, "timezone": timezone},
+        "period": {"start": start, "end": end, "step_minutes": step_minutes},
+        "signals": {"price_usd_per_mwh": 50, "carbon_g_per_kwh": 400},
+        "weather": weather,
+        "pv": {
+            "dc_mw": 100,
+            "ac_mw": 80,
+            "tilt_deg": 30,
+            "azimuth_deg": 0 if site["latitude_deg"] < 0 else 180,
+        },
+        "grid": {"import_max_mw": 1000, "export_max_mw": 1000},
+        "datacenter": {"it_capacity_mw": 10, "inference": {"mean_mw": 5, "amplitude_mw": 0}},
+    }
+    if wind:
+        sc["wind"] = {"turbine_type": "E-126/4200", "n_turbines": 10, "hub_height_m": 135}
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    return path
+
+
+def validate(capsys, path: Path) -> tuple[int, str]:
+    code = main(["validate", str(path)])
+    return code, capsys.readouterr().err
+
+
+def profiles(path: Path) -> pd.DataFrame:
+    sc = load_scenario(path)
+    return resource_profiles(sc, sc.index())
+
+
+# ------------------------------------------------------------------ typical years (defect 1)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2023-01-01T00:00", "2023-01-04T00:00"), ("2023-12-29T00:00", "2024-01-03T00:00")],
+)
+def test_sydney_epw_serves_a_local_new_year(tmp_path, capsys, start, end):
+    """UTC+10: local 1 January starts on 31 December UTC. The typical year used to be laid
+    on the UTC year of the period's start only, so these periods were 'missing'."""
+    epw = write_epw(tmp_path / "syd.epw")
+    path = scenario_file(
+        tmp_path, SYDNEY, "Australia/Sydney", start, end, {"source": "tmy", "path": str(epw)}
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
+    # the synthetic temperature is the record's hour of the year / 1000
+    temp = profiles(path)["temp_air_c"]
+    local = temp.index.tz_convert("Etc/GMT-10")
+    want = ((local.dayofyear - 1) * 24 + local.hour) / 1000.0
+    np.testing.assert_allclose(temp.to_numpy(), want, atol=1e-9)
+
+
+def test_greensboro_tmy3_serves_the_local_calendar_year(tmp_path, capsys):
+    """pvlib's Greensboro TMY3 (UTC-5) over local 2023 in America/New_York: the last five
+    hours are in 2024 UTC and were missing; they hold the file's last records."""
+    path = scenario_file(
+        tmp_path,
+        GREENSBORO,
+        "America/New_York",
+        "2023-12-30T00:00",
+        "2024-01-01T00:00",
+        {"source": "tmy", "path": str(PVLIB_DATA / "723170TYA.CSV")},
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
+    raw, _ = pvlib.iotools.read_tmy3(str(PVLIB_DATA / "723170TYA.CSV"), map_variables=True)
+    temp = profiles(path)["temp_air_c"]
+    np.testing.assert_array_equal(temp.iloc[-5:].to_numpy(), raw["temp_air"].iloc[-5:].to_numpy())
