@@ -155,7 +155,8 @@ class ResourceChain:
         """Irradiance at the step mid-points from measured GHI or from cloud cover."""
         src = weather.attrs.get("source")
         if "ghi_w_per_m2" in weather.columns:
-            if step == resample.HOUR:
+            on_hour = resample.hour_phase(weather.index, src) == pd.Timedelta(0)
+            if step == resample.HOUR and on_hour:
                 meas = resample.to_step(
                     weather[["ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2"]],
                     w.index,
@@ -163,7 +164,8 @@ class ResourceChain:
                 )
                 irr = meas.set_axis(cs.index)
                 return irr.join(cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])
-            # sub-hourly: carry the clear-sky index of each hour to the sub-steps
+            # sub-hourly, or hours off the steps' grid: carry the clear-sky index of each
+            # hour to the steps
             hourly = resample.select_period(
                 weather[["ghi_w_per_m2"]], w.index, edge_fill_hours=edge_fill_hours
             )

@@ -103,3 +103,51 @@ def test_greensboro_tmy3_serves_the_local_calendar_year(tmp_path, capsys):
     raw, _ = pvlib.iotools.read_tmy3(str(PVLIB_DATA / "723170TYA.CSV"), map_variables=True)
     temp = profiles(path)["temp_air_c"]
     np.testing.assert_array_equal(temp.iloc[-5:].to_numpy(), raw["temp_air"].iloc[-5:].to_numpy())
+
+
+# ------------------------------------------------------------- half-hour stamps (defect 2)
+
+ST_JOHNS = {"latitude_deg": 47.56, "longitude_deg": -52.71, "altitude_m": 50.0}
+ADELAIDE = {"latitude_deg": -34.93, "longitude_deg": 138.6, "altitude_m": 50.0}
+
+
+@pytest.mark.parametrize("step_minutes", [60, 30])
+def test_st_johns_site_csv_at_half_past(tmp_path, capsys, step_minutes):
+    """utc_offset_seconds -9000 puts the rows at :30 UTC; they cover the period."""
+    stamps = pd.date_range("2023-07-09", periods=24 * 5, freq="h")
+    rows = [f"{t:%Y-%m-%dT%H:%M},{i % 24},60,50,20" for i, t in enumerate(stamps)]
+    csv = tmp_path / "stjohns.csv"
+    csv.write_text(
+        "time_local,temp_air_c,relative_humidity_pct,cloud_cover_pct,wind_speed_10m_kmh\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    weather = {"source": "site_csv", "path": str(csv), "utc_offset_seconds": -9000}
+    path = scenario_file(
+        tmp_path,
+        ST_JOHNS,
+        "America/St_Johns",
+        "2023-07-10T00:30",
+        "2023-07-12T00:30",
+        weather,
+        step_minutes=step_minutes,
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
+    prof = profiles(path)
+    assert prof["pv_available_mw"].max() > 10 and prof["wind_available_mw"].max() > 0
+
+
+def test_adelaide_epw_at_half_past(tmp_path, capsys):
+    """An EPW with TZ 9.5: its records are stamped at :30 UTC."""
+    epw = write_epw(tmp_path / "adl.epw", lat=-34.93, lon=138.6, tz_h=9.5, alt=50)
+    path = scenario_file(
+        tmp_path,
+        ADELAIDE,
+        "Australia/Adelaide",
+        "2023-06-19T00:30",
+        "2023-06-22T00:30",
+        {"source": "tmy", "path": str(epw)},
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
