@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pvlib
 from pvlib import iotools
 
 from weather.errors import WeatherDataError
@@ -443,6 +444,35 @@ _TMY_RANGES = {
 }
 
 
+# Surface pressure (Pa): the lowest on land is about 33 kPa (Everest's summit), the highest
+# recorded 108.4 kPa. Pressure sets the air density, so a bad one scales wind power.
+_PRESSURE_RANGE_PA = (30_000.0, 110_000.0)
+# Each format's missing-value code of the pressure field, in Pa as the reader gives it:
+# EPW 999999 Pa; TMY3 -9900 mbar; TMY2 9999 mbar (NREL's format manuals).
+_PRESSURE_MISSING_PA = {"EPW": 999_999.0, "TMY3": -990_000.0, "TMY2": 999_900.0}
+
+
+def _fill_missing_pressure(df: pd.DataFrame, path: Path, kind: str, altitude_m: float) -> None:
+    """Pressure the file marks missing (its format's code) becomes the standard atmosphere
+    at the file's altitude (``pvlib.atmosphere.alt2pres``), as when a file has no pressure
+    at all; any other value outside the surface range is refused naming its line."""
+    p = df["pressure_pa"].to_numpy()
+    missing = p == _PRESSURE_MISSING_PA[kind]
+    p = np.where(missing, pvlib.atmosphere.alt2pres(altitude_m), p)
+    lo, hi = _PRESSURE_RANGE_PA
+    bad = ~np.isfinite(p) | (p < lo) | (p > hi)
+    if bad.any():
+        i = int(np.argmax(bad))
+        code = _PRESSURE_MISSING_PA[kind]
+        raise WeatherDataError(
+            f"value {p[i]:g} Pa outside [{lo:g}, {hi:g}] (missing is marked {code:g} Pa)",
+            path=path,
+            line=_TMY_FIRST_LINE[kind] + i,
+            field="pressure_pa",
+        )
+    df["pressure_pa"] = p
+
+
 def _check_tmy_values(df: pd.DataFrame, path: Path, kind: str) -> None:
     for col, (lo, hi) in _TMY_RANGES.items():
         values = df[col].to_numpy()
@@ -468,6 +498,7 @@ def _tmy_on_utc(
     """Checked values on UTC stamps with the metadata in attrs (see read_tmy)."""
     df = df.astype(float)
     _check_tmy_values(df, path, kind)
+    _fill_missing_pressure(df, path, kind, float(meta["altitude"]))
     offset_s = int(round(float(meta["TZ"]) * 3600))
     local = df.index
     if local.tz is not None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pvlib
 import pytest
 import yaml
-from weather_files import write_epw
+from weather_files import FIELD, epw_records, write_epw
 
 from microgrid.cli import main
 from microgrid.resources import resource_profiles
@@ -151,3 +151,42 @@ def test_adelaide_epw_at_half_past(tmp_path, capsys):
     )
     code, err = validate(capsys, path)
     assert code == 0, err
+
+
+# ------------------------------------------------------------------- pressure (defect 5)
+
+
+def _pressure_epw(tmp_path: Path, text: str) -> Path:
+    rows = epw_records()
+    for r in rows:
+        r[FIELD["pressure"]] = text
+    return write_epw(tmp_path / "p.epw", rows)
+
+
+def test_epw_pressure_missing_everywhere_keeps_the_wind(tmp_path, capsys):
+    """All pressures 999999 (missing): wind as with the standard atmosphere at 40 m, not 0."""
+    runs = {}
+    for text in ("999999", f"{pvlib.atmosphere.alt2pres(40.0):.0f}"):
+        weather = {"source": "tmy", "path": str(_pressure_epw(tmp_path, text))}
+        path = scenario_file(
+            tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
+        )
+        runs[text] = profiles(path)["wind_available_mw"]
+    missing, standard = runs.values()
+    assert missing.sum() > 100
+    np.testing.assert_allclose(missing.to_numpy(), standard.to_numpy(), rtol=1e-5)
+
+
+def test_epw_pressure_zero_is_refused(tmp_path, capsys):
+    epw = _pressure_epw(tmp_path, "0")
+    path = scenario_file(
+        tmp_path,
+        SYDNEY,
+        "Australia/Sydney",
+        "2023-06-19T00:00",
+        "2023-06-20T00:00",
+        {"source": "tmy", "path": str(epw)},
+    )
+    code, err = validate(capsys, path)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"{epw}, line 9, field pressure_pa: value 0 Pa outside" in err
