@@ -23,6 +23,7 @@ import pandas as pd
 import pvlib
 from pvlib import iotools
 
+from weather.epw_text import check_epw_text
 from weather.errors import WeatherDataError
 
 #: Standard column names, in output order.
@@ -391,6 +392,7 @@ def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict]:
 
 
 def _read_epw(path: Path) -> tuple[pd.DataFrame, dict]:
+    check_epw_text(path)  # pvlib names no line, or takes a bad record silently
     data, meta = iotools.read_epw(str(path))
     df = pd.DataFrame(
         {

@@ -190,3 +190,30 @@ def test_epw_pressure_zero_is_refused(tmp_path, capsys):
     code, err = validate(capsys, path)
     assert code == 2 and len(err.splitlines()) == 1, err
     assert f"{epw}, line 9, field pressure_pa: value 0 Pa outside" in err
+
+
+# ----------------------------------------------------------------- hostile EPW (defect 7)
+
+
+@pytest.mark.parametrize(
+    ("field", "pos", "text", "needle"),
+    [
+        ("hour", 3, "25", "line 109, field hour: hour '25': expected a whole number 1..24"),
+        ("minute", 4, "30", "line 109, field minute: minute '30': expected 0 or 60"),
+    ],
+)
+def test_hostile_epw_is_one_line(tmp_path, capsys, field, pos, text, needle):
+    rows = epw_records()
+    rows[100][pos] = text
+    epw = write_epw(tmp_path / "bad.epw", rows)
+    path = scenario_file(
+        tmp_path,
+        SYDNEY,
+        "Australia/Sydney",
+        "2023-06-19T00:00",
+        "2023-06-20T00:00",
+        {"source": "tmy", "path": str(epw)},
+    )
+    code, err = validate(capsys, path)
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"{epw}, {needle}" in err
