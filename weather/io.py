@@ -83,6 +83,22 @@ def site_metadata(path: str | os.PathLike) -> dict:
     return dict(SITE_METADATA[name])
 
 
+#: Mean Earth radius (km, IUGG), for distances between a site and its weather file.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+    """Great-circle distance (km) between points given in degrees (haversine)."""
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(v, float)) for v in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+    )
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
 # --------------------------------------------------------------------------- site CSV
 
 

@@ -217,3 +217,23 @@ def test_hostile_epw_is_one_line(tmp_path, capsys, field, pos, text, needle):
     code, err = validate(capsys, path)
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert f"{epw}, {needle}" in err
+
+
+# ------------------------------------------------------- the file's location (defect 6)
+
+
+def test_weather_file_far_from_the_site_is_refused(tmp_path, capsys):
+    """A Sydney site with the Greensboro TMY3 was 'valid'."""
+    weather = {"source": "tmy", "path": str(PVLIB_DATA / "723170TYA.CSV")}
+    path = scenario_file(
+        tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
+    )
+    code, err = validate(capsys, path)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "field weather.path" in err and "36.1000, -79.9500, 15,402 km from the site" in err
+    assert "-33.8700, 151.2100 (weather.max_site_distance_km is 100)" in err
+    weather["max_site_distance_km"] = 16_000
+    path = scenario_file(
+        tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
+    )
+    assert validate(capsys, path)[0] == 0
