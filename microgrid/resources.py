@@ -11,7 +11,7 @@ from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from weather import UnknownTurbineError, WeatherDataError
 from weather.chain import ResourceChain, Site
-from weather.io import read_site_csv, read_tmy, site_metadata
+from weather.io import distance_km, read_site_csv, read_tmy, site_metadata
 from weather.pv import PVSystem
 from weather.wind import WindFarm, power_curve
 
@@ -24,9 +24,27 @@ def read_weather(scenario: Scenario) -> pd.DataFrame | None:
     path = scenario.resolve(w.path)
     require_data_file(scenario, path, "weather.path")
     try:
-        return _read_weather_file(scenario, path)
+        weather = _read_weather_file(scenario, path)
     except WeatherDataError as exc:
         raise _input_error(exc) from None
+    _check_site_distance(scenario, weather, path)
+    return weather
+
+
+def _check_site_distance(scenario: Scenario, weather: pd.DataFrame, path: Path) -> None:
+    """The weather file's location (when it states one) is near the site."""
+    lat, lon = weather.attrs.get("latitude_deg"), weather.attrs.get("longitude_deg")
+    if lat is None or lon is None:  # a custom site CSV states no location
+        return
+    s, limit = scenario.site, scenario.weather.max_site_distance_km
+    km = float(distance_km(s.latitude_deg, s.longitude_deg, lat, lon))
+    if km > limit:
+        raise scenario.error(
+            f"{path}: the weather file is at {lat:.4f}, {lon:.4f}, {km:,.0f} km from the site "
+            f"at {s.latitude_deg:.4f}, {s.longitude_deg:.4f} (weather.max_site_distance_km is "
+            f"{limit:g})",
+            "weather.path",
+        )
 
 
 def _input_error(exc: WeatherDataError) -> InputError:
@@ -38,8 +56,7 @@ def _input_error(exc: WeatherDataError) -> InputError:
 def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
     w = scenario.weather
     if w.source == "tmy":
-        year = scenario.to_utc(scenario.period.start).year
-        return read_tmy(path, coerce_year=year)
+        return read_tmy(path, years=_typical_years(scenario))
     offset = w.utc_offset_seconds
     if offset is None:
         try:
@@ -51,6 +68,16 @@ def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
                 "weather",
             ) from None
     return read_site_csv(path, timezone=scenario.site.timezone, utc_offset_seconds=offset)
+
+
+def _typical_years(scenario: Scenario) -> tuple[int, int]:
+    """The years a typical-year file is laid on: every year of the file's local time the
+    period touches, with the neighbour hour each side the interpolation reads (a day
+    either side of the UTC period: a UTC offset is at most 18 h)."""
+    day = pd.Timedelta(days=1)
+    start = scenario.to_utc(scenario.period.start) - day
+    end = scenario.to_utc(scenario.period.end) + day
+    return start.year, end.year
 
 
 def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:

@@ -57,6 +57,10 @@ class Weather(Strict):
     # Site CSV: the fixed UTC offset of its `time_local` stamps (see docs/weather.md);
     # +-18 h is the widest offset datetime and ISO 8601 allow.
     utc_offset_seconds: int | None = Field(default=None, ge=-18 * 3600, le=18 * 3600)
+    # The weather file's own location (TMY/EPW header, shipped site CSV metadata) may lie
+    # at most this far from site.latitude_deg/longitude_deg: a file of another place is
+    # refused. 100 km: a TMY station stands for its region, not for another climate.
+    max_site_distance_km: float = Field(default=100.0, gt=0, le=20_100)
 
     @model_validator(mode="after")
     def _path_needed(self) -> Weather:

@@ -9,8 +9,8 @@ Like pvlib's ModelChain, it only wires the small models together:
   sun is evaluated at the step **mid-point** (t + step/2). Evaluating at the stamp would
   shift hourly PV by half an hour (morning too low, afternoon too high);
 * sub-hourly steps: the weather inputs are interpolated (see :mod:`weather.resample`);
-  measured GHI is carried as the clear-sky index GHI/GHI_cs, interpolated, then
-  multiplied by the clear sky of the sub-step and split with Erbs;
+  measured GHI, DNI and DHI are carried as clear-sky indices (each over its hour against
+  the hour-mean clear sky), interpolated, then multiplied by the clear sky of the step;
 * PV: :func:`weather.pv.pv_ac_mw`; wind: :mod:`weather.wind`.
 """
 
@@ -41,10 +41,6 @@ _WEATHER_INPUTS = (
     "pressure_pa",
     "relative_humidity_pct",
 )
-# clear-sky index bounds: cloud enhancement rarely exceeds +30 % in hourly data
-_KT_MAX = 1.3
-# below this clear-sky GHI (W/m2) the clear-sky index is too noisy to carry over
-_KT_MIN_CLEAR_W_PER_M2 = 20.0
 #: Module wind speed (m/s) assumed in clear-sky-only mode (pvlib's Faiman default).
 CLEAR_SKY_WIND_M_PER_S = 1.0
 
@@ -155,7 +151,8 @@ class ResourceChain:
         """Irradiance at the step mid-points from measured GHI or from cloud cover."""
         src = weather.attrs.get("source")
         if "ghi_w_per_m2" in weather.columns:
-            if step == resample.HOUR:
+            on_hour = resample.hour_phase(weather.index, src) == pd.Timedelta(0)
+            if step == resample.HOUR and on_hour:
                 meas = resample.to_step(
                     weather[["ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2"]],
                     w.index,
@@ -163,30 +160,30 @@ class ResourceChain:
                 )
                 irr = meas.set_axis(cs.index)
                 return irr.join(cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])
-            # sub-hourly: carry the clear-sky index of each hour to the sub-steps
-            hourly = resample.select_period(
-                weather[["ghi_w_per_m2"]], w.index, edge_fill_hours=edge_fill_hours
-            )
-            s = self.site
-            cs_h = clearsky.clearsky_irradiance(
-                pd.DatetimeIndex(hourly.index + resample.HOUR / 2),
-                s.latitude_deg,
-                s.longitude_deg,
-                s.altitude_m,
-                linke_turbidity=self.linke_turbidity,
-            )["ghi_w_per_m2"].to_numpy()
-            kt = np.where(
-                cs_h > _KT_MIN_CLEAR_W_PER_M2,
-                hourly["ghi_w_per_m2"].to_numpy() / np.maximum(cs_h, 1e-9),
-                np.nan,
-            )
-            kt = pd.Series(np.clip(kt, 0.0, _KT_MAX), index=hourly.index).ffill().bfill()
-            kt = kt.fillna(1.0).to_frame("kt")
-            kt_step = resample.to_step(kt, w.index)["kt"].to_numpy()
-            ghi = pd.Series(kt_step * cs["ghi_w_per_m2"].to_numpy(), index=cs.index)
-            return clearsky.decompose_ghi(ghi, cs["zenith_deg"]).join(
-                cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]]
-            )
+            return self._measured_at_steps(weather, w.index, cs, step, edge_fill_hours)
         if "cloud_cover_pct" in w.columns:
             return clearsky.cloud_attenuated_irradiance(cs, w["cloud_cover_pct"].to_numpy())
         raise WeatherDataError("weather has neither ghi_w_per_m2 nor cloud_cover_pct", path=src)
+
+    def _measured_at_steps(self, weather, index_utc, cs, step, edge_fill_hours) -> pd.DataFrame:
+        """Measured hourly irradiance at steps shorter than its hours, or off their grid:
+        each column's clear-sky index over its hour (GHI, DNI and DHI each against its
+        own clear sky, so the measured split is kept) is interpolated to the step
+        mid-points and multiplied by the clear sky there. GHI alone is split by Erbs."""
+        cols = [c for c in clearsky.IRRADIANCE_COLUMNS if c in weather.columns]
+        hourly = resample.select_period(
+            weather[cols], index_utc, edge_fill_hours=edge_fill_hours, step=step
+        )
+        s = self.site
+        clear_h = clearsky.hour_mean_clearsky(
+            hourly.index,
+            s.latitude_deg,
+            s.longitude_deg,
+            s.altitude_m,
+            linke_turbidity=self.linke_turbidity,
+        )
+        k_step = resample.to_step(clearsky.clear_sky_index(hourly, clear_h), index_utc, step=step)
+        irr = pd.DataFrame({c: k_step[c].to_numpy() * cs[c].to_numpy() for c in cols}, cs.index)
+        if cols != list(clearsky.IRRADIANCE_COLUMNS):
+            irr = clearsky.decompose_ghi(irr["ghi_w_per_m2"], cs["zenith_deg"])
+        return irr.join(cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])

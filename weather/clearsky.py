@@ -5,6 +5,8 @@
 * Cloud cover: Kasten & Czeplak (1980), GHI = GHI_cs * (1 - 0.75 * (C / 100) ** 3.4) with
   C the total cloud cover in % (their N/8 in oktas). At 100 % cloud, 25 % of clear-sky GHI.
 * Split of the cloudy GHI into DNI and DHI: Erbs, Klein & Duffie (1982), ``pvlib.irradiance.erbs``.
+* Clear-sky indices (measured / clear-sky GHI, DNI, DHI over the same hour) carry
+  measured hourly irradiance to shorter steps without re-splitting it.
 """
 
 from __future__ import annotations
@@ -117,3 +119,64 @@ def cloud_attenuated_irradiance(clearsky_df: pd.DataFrame, cloud_cover_pct) -> p
     )
     out = decompose_ghi(ghi, clearsky_df["zenith_deg"])
     return out.join(clearsky_df[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])
+
+
+#: Irradiance columns, in the order readers give them.
+IRRADIANCE_COLUMNS = ("ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2")
+# Upper bounds of the clear-sky indices, about the 99th percentile of the measured hour
+# means in pvlib's TMY3 files (Greensboro, Sand Point) against the hour-mean Ineichen
+# clear sky: GHI 1.2-1.45, DNI 1.5-1.9, DHI 3.9-5.7 (diffuse under bright broken cloud,
+# beam where the climatological turbidity is too high). Beyond them, at low sun, an index
+# interpolated into the next hour would blow its clear sky up (PV energy per day of 15 min
+# against 1 h steps: bounds 2/3/6 gave up to 6 % apart, these 4 %).
+CLEAR_SKY_INDEX_MAX = {"ghi_w_per_m2": 1.5, "dni_w_per_m2": 2.0, "dhi_w_per_m2": 5.0}
+# below this clear-sky GHI (W/m2) the sun is too low for an index to carry over; the
+# GHI decides for all three (a winter DHI_cs at 55 N stays below it all day)
+CLEAR_SKY_INDEX_MIN_CLEAR_W_PER_M2 = 20.0
+
+
+def hour_mean_clearsky(
+    hour_starts_utc: pd.DatetimeIndex,
+    latitude_deg: float,
+    longitude_deg: float,
+    altitude_m: float,
+    *,
+    linke_turbidity: float | None = None,
+    samples_per_hour: int = 4,
+) -> pd.DataFrame:
+    """Mean clear-sky GHI/DNI/DHI (W/m2) over each hour [t, t + 1 h), from
+    ``samples_per_hour`` evenly spaced mid-points (the measured values are hour means too:
+    the sunrise hour, its mid-point still in the dark, has clear sky)."""
+    n = samples_per_hour
+    offsets = (np.arange(n) + 0.5) / n * pd.Timedelta(hours=1)
+    times = pd.DatetimeIndex(np.add.outer(hour_starts_utc.asi8, offsets.astype("int64")).ravel())
+    cs = clearsky_irradiance(
+        times.tz_localize("UTC"),
+        latitude_deg,
+        longitude_deg,
+        altitude_m,
+        linke_turbidity=linke_turbidity,
+    )
+    means = cs[list(IRRADIANCE_COLUMNS)].to_numpy().reshape(len(hour_starts_utc), n, 3).mean(1)
+    return pd.DataFrame(means, index=hour_starts_utc, columns=list(IRRADIANCE_COLUMNS))
+
+
+def clear_sky_index(measured: pd.DataFrame, clear: pd.DataFrame) -> pd.DataFrame:
+    """Measured / clear-sky irradiance per column of ``measured`` (same index, W/m2),
+    clipped to [0, CLEAR_SKY_INDEX_MAX]. ``clear`` has the three clear-sky columns. Rows
+    whose clear-sky GHI is below CLEAR_SKY_INDEX_MIN_CLEAR_W_PER_M2 take the index of the
+    nearest row that has one (the next one at a tie), 1 when none has."""
+    out = {}
+    pos = np.arange(len(measured), dtype=float)
+    ok = clear["ghi_w_per_m2"].to_numpy(float) > CLEAR_SKY_INDEX_MIN_CLEAR_W_PER_M2
+    for col in measured.columns:
+        cs = clear[col].to_numpy(float)
+        k = measured[col].to_numpy(float) / np.where(ok & (cs > 0), cs, np.inf)
+        k = np.clip(k, 0.0, CLEAR_SKY_INDEX_MAX[col])
+        prev = pd.Series(np.where(ok, pos, np.nan)).ffill().to_numpy()
+        nxt = pd.Series(np.where(ok, pos, np.nan)).bfill().to_numpy()
+        take_next = np.isnan(prev) | (nxt - pos <= pos - prev)
+        src = np.where(ok, pos, np.where(take_next, nxt, prev))
+        have = np.isfinite(src)
+        out[col] = np.where(have, k[np.where(have, src, 0).astype(int)], 1.0)
+    return pd.DataFrame(out, index=measured.index)

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pvlib
 from pvlib import iotools
 
+from weather.epw_text import check_epw_text
 from weather.errors import WeatherDataError
 
 #: Standard column names, in output order.
@@ -79,6 +81,22 @@ def site_metadata(path: str | os.PathLike) -> dict:
             path=path,
         )
     return dict(SITE_METADATA[name])
+
+
+#: Mean Earth radius (km, IUGG), for distances between a site and its weather file.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+    """Great-circle distance (km) between points given in degrees (haversine)."""
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(v, float)) for v in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+    )
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 # --------------------------------------------------------------------------- site CSV
@@ -314,7 +332,12 @@ def _site_values(raw: pd.DataFrame, path: str | os.PathLike) -> dict[str, np.nda
 # --------------------------------------------------------------------------- TMY / EPW
 
 
-def read_tmy(path: str | os.PathLike, *, coerce_year: int | None = None) -> pd.DataFrame:
+def read_tmy(
+    path: str | os.PathLike,
+    *,
+    coerce_year: int | None = None,
+    years: tuple[int, int] | None = None,
+) -> pd.DataFrame:
     """Read a TMY2 (``.tm2``), TMY3 (``.csv``) or EPW (``.epw``) file via ``pvlib.iotools``.
 
     Time stamps: the files hold hour-*ending* records in local standard time (a fixed
@@ -332,6 +355,13 @@ def read_tmy(path: str | os.PathLike, *, coerce_year: int | None = None) -> pd.D
     sorted). Without ``coerce_year`` the original mixed-year stamps are kept in file
     order (not monotonic), which is only useful for inspection.
 
+    ``years=(first, last)``: the typical year is laid on every year from ``first`` to
+    ``last`` (inclusive) of the file's local standard time, one after the other, then
+    converted to UTC without any wrapping: the result covers local 1 January ``first``
+    00:00 to 31 December ``last`` 24:00, so it serves any period inside that span,
+    a local calendar year at any offset or one crossing the new year alike (29 February
+    repeats 28 February in leap years). Give either ``coerce_year`` or ``years``.
+
     Returns the standard columns the file has (irradiance in W/m2, ``temp_air_c``,
     ``wind_speed_10m_m_per_s``, ``pressure_pa``, ``relative_humidity_pct``,
     ``cloud_cover_pct`` from total sky cover in tenths) and metadata in ``attrs``.
@@ -346,7 +376,7 @@ def read_tmy(path: str | os.PathLike, *, coerce_year: int | None = None) -> pd.D
     # pvlib parses trusted files; on a broken or hostile one it fails in many ways
     try:
         df, meta = _TMY_READERS[kind](path)
-        return _tmy_on_utc(df, meta, path, kind, coerce_year)
+        return _tmy_on_utc(df, meta, path, kind, coerce_year, years)
     except WeatherDataError:
         raise
     except UnicodeDecodeError:
@@ -378,6 +408,7 @@ def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict]:
 
 
 def _read_epw(path: Path) -> tuple[pd.DataFrame, dict]:
+    check_epw_text(path)  # pvlib names no line, or takes a bad record silently
     data, meta = iotools.read_epw(str(path))
     df = pd.DataFrame(
         {
@@ -431,6 +462,35 @@ _TMY_RANGES = {
 }
 
 
+# Surface pressure (Pa): the lowest on land is about 33 kPa (Everest's summit), the highest
+# recorded 108.4 kPa. Pressure sets the air density, so a bad one scales wind power.
+_PRESSURE_RANGE_PA = (30_000.0, 110_000.0)
+# Each format's missing-value code of the pressure field, in Pa as the reader gives it:
+# EPW 999999 Pa; TMY3 -9900 mbar; TMY2 9999 mbar (NREL's format manuals).
+_PRESSURE_MISSING_PA = {"EPW": 999_999.0, "TMY3": -990_000.0, "TMY2": 999_900.0}
+
+
+def _fill_missing_pressure(df: pd.DataFrame, path: Path, kind: str, altitude_m: float) -> None:
+    """Pressure the file marks missing (its format's code) becomes the standard atmosphere
+    at the file's altitude (``pvlib.atmosphere.alt2pres``), as when a file has no pressure
+    at all; any other value outside the surface range is refused naming its line."""
+    p = df["pressure_pa"].to_numpy()
+    missing = p == _PRESSURE_MISSING_PA[kind]
+    p = np.where(missing, pvlib.atmosphere.alt2pres(altitude_m), p)
+    lo, hi = _PRESSURE_RANGE_PA
+    bad = ~np.isfinite(p) | (p < lo) | (p > hi)
+    if bad.any():
+        i = int(np.argmax(bad))
+        code = _PRESSURE_MISSING_PA[kind]
+        raise WeatherDataError(
+            f"value {p[i]:g} Pa outside [{lo:g}, {hi:g}] (missing is marked {code:g} Pa)",
+            path=path,
+            line=_TMY_FIRST_LINE[kind] + i,
+            field="pressure_pa",
+        )
+    df["pressure_pa"] = p
+
+
 def _check_tmy_values(df: pd.DataFrame, path: Path, kind: str) -> None:
     for col, (lo, hi) in _TMY_RANGES.items():
         values = df[col].to_numpy()
@@ -446,17 +506,27 @@ def _check_tmy_values(df: pd.DataFrame, path: Path, kind: str) -> None:
 
 
 def _tmy_on_utc(
-    df: pd.DataFrame, meta: dict, path: Path, kind: str, coerce_year: int | None
+    df: pd.DataFrame,
+    meta: dict,
+    path: Path,
+    kind: str,
+    coerce_year: int | None,
+    years: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Checked values on UTC stamps with the metadata in attrs (see read_tmy)."""
     df = df.astype(float)
     _check_tmy_values(df, path, kind)
+    _fill_missing_pressure(df, path, kind, float(meta["altitude"]))
     offset_s = int(round(float(meta["TZ"]) * 3600))
     local = df.index
     if local.tz is not None:
         local = local.tz_localize(None)  # fixed-offset local standard time
-    if coerce_year is not None:
-        df = _coerce_year(df, local, coerce_year, offset_s)
+    if coerce_year is not None and years is not None:
+        raise WeatherDataError("give coerce_year or years, not both", path=path)
+    if years is not None:
+        df = _typical_years(df, local, years, offset_s, path)
+    elif coerce_year is not None:
+        df = _coerce_year(df, local, coerce_year, offset_s, path)
     else:
         df.index = (local - pd.Timedelta(seconds=offset_s)).tz_localize("UTC")
     df.index.name = "time_utc"
@@ -471,8 +541,9 @@ def _tmy_on_utc(
     return df
 
 
-def _coerce_year(df: pd.DataFrame, local: pd.DatetimeIndex, year: int, offset_s: int):
-    """Stamp a typical year onto ``year`` and wrap the UTC spill-over (see read_tmy)."""
+def _typical_local(df: pd.DataFrame, local: pd.DatetimeIndex, year: int, path: Path):
+    """The typical year's records on local standard time of ``year``, sorted; in a leap
+    year 29 February repeats 28 February."""
     parts = pd.DataFrame({"year": year, "month": local.month, "day": local.day})
     parts["hour"] = local.hour
     feb29 = (parts["month"] == 2) & (parts["day"] == 29)
@@ -481,15 +552,35 @@ def _coerce_year(df: pd.DataFrame, local: pd.DatetimeIndex, year: int, offset_s:
     new_local = pd.DatetimeIndex(pd.to_datetime(parts))
     df = df.set_axis(new_local).sort_index()
     if df.index.has_duplicates:
-        raise WeatherDataError("duplicate month/day/hour in typical year")
+        raise WeatherDataError("duplicate month/day/hour in typical year", path=path)
     if pd.Timestamp(year=year, month=3, day=1).is_leap_year:
         feb28 = df[(df.index.month == 2) & (df.index.day == 28)]
         df = pd.concat([df, feb28.set_axis(feb28.index + pd.Timedelta(days=1))]).sort_index()
+    return df
+
+
+def _coerce_year(df: pd.DataFrame, local: pd.DatetimeIndex, year: int, offset_s: int, path):
+    """Stamp a typical year onto ``year`` and wrap the UTC spill-over (see read_tmy)."""
+    df = _typical_local(df, local, year, path)
     utc = df.index - pd.Timedelta(seconds=offset_s)
     utc = utc.where(utc.year <= year, utc - pd.DateOffset(years=1))  # west of Greenwich
     utc = utc.where(utc.year >= year, utc + pd.DateOffset(years=1))  # east of Greenwich
     df = df.set_axis(utc.tz_localize("UTC")).sort_index()
     return df
+
+
+def _typical_years(
+    df: pd.DataFrame, local: pd.DatetimeIndex, years: tuple[int, int], offset_s: int, path
+) -> pd.DataFrame:
+    """The typical year on each local year ``years[0]..years[1]`` in turn, on UTC
+    stamps: no wrap is needed, the neighbouring year supplies the spill-over."""
+    first, last = (int(y) for y in years)
+    # pandas' nanosecond stamps span 1677-09-21 .. 2262-04-11
+    if not 1678 <= first <= last <= 2261:
+        raise WeatherDataError(f"years {years}: need first <= last within 1678..2261", path=path)
+    tiled = pd.concat([_typical_local(df, local, y, path) for y in range(first, last + 1)])
+    utc = tiled.index - pd.Timedelta(seconds=offset_s)
+    return tiled.set_axis(utc.tz_localize("UTC"))
 
 
 def _fixed_offset_zone(offset_s: int) -> str:

@@ -5,8 +5,13 @@ belongs to the hour's *mid-point*. For sub-hourly steps each column is interpola
 linearly between hour mid-points and read at the mid-point of each step (held flat
 beyond the first/last mid-point). Weather *inputs* (temperature, wind, cloud cover,
 clear-sky index) are interpolated this way and power is computed afterwards, rather
-than repeating an hourly power value four times. For 1 h steps the mapping is the
-identity (a selection of rows).
+than repeating an hourly power value four times. For 1 h steps on hourly data stamped
+on the whole hour the mapping is the identity (a selection of rows).
+
+Hourly data may be stamped off the whole hour (a file in a half-hour zone such as
+UTC+9:30 or UTC-2:30 gives stamps at :30 UTC; UTC+5:45 at :15). All their stamps share
+one offset from the whole hour, the *phase*; their hours are that grid's, and every step
+is interpolated between their mid-points, 1 h steps too.
 """
 
 from __future__ import annotations
@@ -48,16 +53,48 @@ def check_index(index_utc: pd.DatetimeIndex, step: pd.Timedelta | None = None) -
     return step
 
 
+def hour_phase(hourly_index_utc: pd.DatetimeIndex, source=None) -> pd.Timedelta:
+    """The offset of hourly stamps from the whole hour (0 for on-the-hour data, 30 min
+    for a half-hour zone); raises :class:`WeatherDataError` if the stamps do not share
+    one (naming the first stamp off the first one's grid)."""
+    if len(hourly_index_utc) == 0:
+        return pd.Timedelta(0)
+    phase = hourly_index_utc - hourly_index_utc.floor("h")
+    off = np.flatnonzero(phase != phase[0])
+    if off.size:
+        raise WeatherDataError(
+            f"time stamp {hourly_index_utc[off[0]]:%Y-%m-%d %H:%M} UTC is off the hourly grid"
+            f" of {hourly_index_utc[0]:%Y-%m-%d %H:%M} UTC (hourly rows expected)",
+            path=source,
+        )
+    return phase[0]
+
+
+def _source_hours(
+    index_utc: pd.DatetimeIndex, step: pd.Timedelta, phase: pd.Timedelta
+) -> pd.DatetimeIndex:
+    """Stamps of the source hours (on the grid of ``phase``) that the steps overlap."""
+    first = (index_utc - phase).floor("h") + phase
+    last = (index_utc + step - pd.Timedelta(1, unit="ns") - phase).floor("h") + phase
+    return pd.DatetimeIndex(first.append(last)).unique().sort_values()
+
+
 def select_period(
-    hourly: pd.DataFrame, index_utc: pd.DatetimeIndex, *, edge_fill_hours: int = 0
+    hourly: pd.DataFrame,
+    index_utc: pd.DatetimeIndex,
+    *,
+    edge_fill_hours: int = 0,
+    step: pd.Timedelta | None = None,
 ) -> pd.DataFrame:
     """Hourly rows covering every hour touched by ``index_utc`` (plus one neighbour hour
-    each side when present, for interpolation).
+    each side when present, for interpolation). Hours are those of the data's own grid
+    (see :func:`hour_phase`): a step 00:00-01:00 touches the :30 rows 23:30 and 00:30.
 
     Missing hours raise :class:`WeatherDataError` naming the first one and the source's
     coverage. ``edge_fill_hours`` > 0 allows that many missing hours at either end of the
     request, filled by holding the nearest available row (e.g. a local-calendar year
-    needs one hour more than a file that is a fixed-offset year).
+    needs one hour more than a file that is a fixed-offset year). ``step``: only for a
+    one-element index without freq.
     """
     if not isinstance(hourly.index, pd.DatetimeIndex) or str(hourly.index.tz) != "UTC":
         raise WeatherDataError("weather data must have a UTC DatetimeIndex")
@@ -69,7 +106,8 @@ def select_period(
         )
     if not hourly.index.is_monotonic_increasing:
         hourly = hourly.sort_index()
-    hours = pd.DatetimeIndex(index_utc.floor("h").unique())
+    step = check_index(index_utc, step)
+    hours = _source_hours(index_utc, step, hour_phase(hourly.index, hourly.attrs.get("source")))
     wanted = pd.date_range(hours[0] - HOUR, hours[-1] + HOUR, freq="h")
     have = hourly.reindex(wanted)
     inner = have.iloc[1:-1]
@@ -103,17 +141,21 @@ def select_period(
 
 
 def to_step(
-    hourly: pd.DataFrame, index_utc: pd.DatetimeIndex, *, edge_fill_hours: int = 0
+    hourly: pd.DataFrame,
+    index_utc: pd.DatetimeIndex,
+    *,
+    edge_fill_hours: int = 0,
+    step: pd.Timedelta | None = None,
 ) -> pd.DataFrame:
     """Hourly weather columns on the target index (see module docstring).
 
-    For 1 h steps the rows are selected as they are; for shorter steps each column is
-    interpolated between hour mid-points and read at each step's mid-point. Raises
-    :class:`WeatherDataError` if the source does not cover the requested hours.
+    For 1 h steps on on-the-hour data the rows are selected as they are; otherwise each
+    column is interpolated between hour mid-points and read at each step's mid-point.
+    Raises :class:`WeatherDataError` if the source does not cover the requested hours.
     """
-    step = check_index(index_utc)
-    src = select_period(hourly, index_utc, edge_fill_hours=edge_fill_hours)
-    if step == HOUR:
+    step = check_index(index_utc, step)
+    src = select_period(hourly, index_utc, edge_fill_hours=edge_fill_hours, step=step)
+    if step == HOUR and hour_phase(src.index) == pd.Timedelta(0):
         out = src.reindex(index_utc)
     else:
         x_src = (src.index + HOUR / 2).asi8.astype(float)

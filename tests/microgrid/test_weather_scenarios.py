@@ -1,0 +1,239 @@
+"""Weather files as a scenario reads them: typical years at any offset and period,
+half-hour stamps, the site's location, hostile values (one line, exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pvlib
+import pytest
+import yaml
+from weather_files import FIELD, epw_records, write_epw
+
+from microgrid.cli import main
+from microgrid.resources import resource_profiles
+from microgrid.scenario import load_scenario
+
+PVLIB_DATA = Path(pvlib.__file__).parent / "data"
+GREENSBORO = {"latitude_deg": 36.1, "longitude_deg": -79.95, "altitude_m": 273.0}
+SYDNEY = {"latitude_deg": -33.87, "longitude_deg": 151.21, "altitude_m": 40.0}
+
+
+def scenario_file(
+    tmp_path: Path,
+    site: dict,
+    timezone: str,
+    start: str,
+    end: str,
+    weather: dict,
+    step_minutes: int = 60,
+    wind: bool = True,
+) -> Path:
+    """A scenario with flat signals, PV (and wind) at ``site`` over local [start, end)."""
+    sc = {
+        "name": "weather-test",
+        "site": {**site, "timezone": timezone},
+        "period": {"start": start, "end": end, "step_minutes": step_minutes},
+        "signals": {"price_usd_per_mwh": 50, "carbon_g_per_kwh": 400},
+        "weather": weather,
+        "pv": {
+            "dc_mw": 100,
+            "ac_mw": 80,
+            "tilt_deg": 30,
+            "azimuth_deg": 0 if site["latitude_deg"] < 0 else 180,
+        },
+        "grid": {"import_max_mw": 1000, "export_max_mw": 1000},
+        "datacenter": {"it_capacity_mw": 10, "inference": {"mean_mw": 5, "amplitude_mw": 0}},
+    }
+    if wind:
+        sc["wind"] = {"turbine_type": "E-126/4200", "n_turbines": 10, "hub_height_m": 135}
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    return path
+
+
+def validate(capsys, path: Path) -> tuple[int, str]:
+    code = main(["validate", str(path)])
+    return code, capsys.readouterr().err
+
+
+def profiles(path: Path) -> pd.DataFrame:
+    sc = load_scenario(path)
+    return resource_profiles(sc, sc.index())
+
+
+# ------------------------------------------------------------------ typical years (defect 1)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2023-01-01T00:00", "2023-01-04T00:00"), ("2023-12-29T00:00", "2024-01-03T00:00")],
+)
+def test_sydney_epw_serves_a_local_new_year(tmp_path, capsys, start, end):
+    """UTC+10: local 1 January starts on 31 December UTC. The typical year used to be laid
+    on the UTC year of the period's start only, so these periods were 'missing'."""
+    epw = write_epw(tmp_path / "syd.epw")
+    path = scenario_file(
+        tmp_path, SYDNEY, "Australia/Sydney", start, end, {"source": "tmy", "path": str(epw)}
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
+    # the synthetic temperature is the record's hour of the year / 1000
+    temp = profiles(path)["temp_air_c"]
+    local = temp.index.tz_convert("Etc/GMT-10")
+    want = ((local.dayofyear - 1) * 24 + local.hour) / 1000.0
+    np.testing.assert_allclose(temp.to_numpy(), want, atol=1e-9)
+
+
+def test_greensboro_tmy3_serves_the_local_calendar_year(tmp_path, capsys):
+    """pvlib's Greensboro TMY3 (UTC-5) over local 2023 in America/New_York: the last five
+    hours are in 2024 UTC and were missing; they hold the file's last records."""
+    path = scenario_file(
+        tmp_path,
+        GREENSBORO,
+        "America/New_York",
+        "2023-12-30T00:00",
+        "2024-01-01T00:00",
+        {"source": "tmy", "path": str(PVLIB_DATA / "723170TYA.CSV")},
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
+    raw, _ = pvlib.iotools.read_tmy3(str(PVLIB_DATA / "723170TYA.CSV"), map_variables=True)
+    temp = profiles(path)["temp_air_c"]
+    np.testing.assert_array_equal(temp.iloc[-5:].to_numpy(), raw["temp_air"].iloc[-5:].to_numpy())
+
+
+# ------------------------------------------------------------- half-hour stamps (defect 2)
+
+ST_JOHNS = {"latitude_deg": 47.56, "longitude_deg": -52.71, "altitude_m": 50.0}
+ADELAIDE = {"latitude_deg": -34.93, "longitude_deg": 138.6, "altitude_m": 50.0}
+
+
+@pytest.mark.parametrize("step_minutes", [60, 30])
+def test_st_johns_site_csv_at_half_past(tmp_path, capsys, step_minutes):
+    """utc_offset_seconds -9000 puts the rows at :30 UTC; they cover the period."""
+    stamps = pd.date_range("2023-07-09", periods=24 * 5, freq="h")
+    rows = [f"{t:%Y-%m-%dT%H:%M},{i % 24},60,50,20" for i, t in enumerate(stamps)]
+    csv = tmp_path / "stjohns.csv"
+    csv.write_text(
+        "time_local,temp_air_c,relative_humidity_pct,cloud_cover_pct,wind_speed_10m_kmh\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    weather = {"source": "site_csv", "path": str(csv), "utc_offset_seconds": -9000}
+    path = scenario_file(
+        tmp_path,
+        ST_JOHNS,
+        "America/St_Johns",
+        "2023-07-10T00:30",
+        "2023-07-12T00:30",
+        weather,
+        step_minutes=step_minutes,
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
+    prof = profiles(path)
+    assert prof["pv_available_mw"].max() > 10 and prof["wind_available_mw"].max() > 0
+
+
+def test_adelaide_epw_at_half_past(tmp_path, capsys):
+    """An EPW with TZ 9.5: its records are stamped at :30 UTC."""
+    epw = write_epw(tmp_path / "adl.epw", lat=-34.93, lon=138.6, tz_h=9.5, alt=50)
+    path = scenario_file(
+        tmp_path,
+        ADELAIDE,
+        "Australia/Adelaide",
+        "2023-06-19T00:30",
+        "2023-06-22T00:30",
+        {"source": "tmy", "path": str(epw)},
+    )
+    code, err = validate(capsys, path)
+    assert code == 0, err
+
+
+# ------------------------------------------------------------------- pressure (defect 5)
+
+
+def _pressure_epw(tmp_path: Path, text: str) -> Path:
+    rows = epw_records()
+    for r in rows:
+        r[FIELD["pressure"]] = text
+    return write_epw(tmp_path / "p.epw", rows)
+
+
+def test_epw_pressure_missing_everywhere_keeps_the_wind(tmp_path, capsys):
+    """All pressures 999999 (missing): wind as with the standard atmosphere at 40 m, not 0."""
+    runs = {}
+    for text in ("999999", f"{pvlib.atmosphere.alt2pres(40.0):.0f}"):
+        weather = {"source": "tmy", "path": str(_pressure_epw(tmp_path, text))}
+        path = scenario_file(
+            tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
+        )
+        runs[text] = profiles(path)["wind_available_mw"]
+    missing, standard = runs.values()
+    assert missing.sum() > 100
+    np.testing.assert_allclose(missing.to_numpy(), standard.to_numpy(), rtol=1e-5)
+
+
+def test_epw_pressure_zero_is_refused(tmp_path, capsys):
+    epw = _pressure_epw(tmp_path, "0")
+    path = scenario_file(
+        tmp_path,
+        SYDNEY,
+        "Australia/Sydney",
+        "2023-06-19T00:00",
+        "2023-06-20T00:00",
+        {"source": "tmy", "path": str(epw)},
+    )
+    code, err = validate(capsys, path)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"{epw}, line 9, field pressure_pa: value 0 Pa outside" in err
+
+
+# ----------------------------------------------------------------- hostile EPW (defect 7)
+
+
+@pytest.mark.parametrize(
+    ("field", "pos", "text", "needle"),
+    [
+        ("hour", 3, "25", "line 109, field hour: hour '25': expected a whole number 1..24"),
+        ("minute", 4, "30", "line 109, field minute: minute '30': expected 0 or 60"),
+    ],
+)
+def test_hostile_epw_is_one_line(tmp_path, capsys, field, pos, text, needle):
+    rows = epw_records()
+    rows[100][pos] = text
+    epw = write_epw(tmp_path / "bad.epw", rows)
+    path = scenario_file(
+        tmp_path,
+        SYDNEY,
+        "Australia/Sydney",
+        "2023-06-19T00:00",
+        "2023-06-20T00:00",
+        {"source": "tmy", "path": str(epw)},
+    )
+    code, err = validate(capsys, path)
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"{epw}, {needle}" in err
+
+
+# ------------------------------------------------------- the file's location (defect 6)
+
+
+def test_weather_file_far_from_the_site_is_refused(tmp_path, capsys):
+    """A Sydney site with the Greensboro TMY3 was 'valid'."""
+    weather = {"source": "tmy", "path": str(PVLIB_DATA / "723170TYA.CSV")}
+    path = scenario_file(
+        tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
+    )
+    code, err = validate(capsys, path)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "field weather.path" in err and "36.1000, -79.9500, 15,402 km from the site" in err
+    assert "-33.8700, 151.2100 (weather.max_site_distance_km is 100)" in err
+    weather["max_site_distance_km"] = 16_000
+    path = scenario_file(
+        tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
+    )
+    assert validate(capsys, path)[0] == 0

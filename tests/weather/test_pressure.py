@@ -1,0 +1,56 @@
+"""Surface pressure of TMY/EPW files: a missing-value code is filled with the standard
+atmosphere at the file's altitude; an impossible value (0, negative, huge) is refused
+naming file, line and field. Before, both reached the air density and, through it,
+zeroed the wind power without a word."""
+
+from __future__ import annotations
+
+import numpy as np
+import pvlib
+import pytest
+from weather_files import FIELD, FIRST_RECORD_LINE, epw_records, write_epw
+
+from weather import WeatherDataError, read_tmy
+
+
+def _epw_with_pressure(tmp_path, values: dict[int, str]):
+    rows = epw_records()
+    for i, text in values.items():
+        rows[i][FIELD["pressure"]] = text
+    return write_epw(tmp_path / "p.epw", rows, alt=40.0)
+
+
+def test_epw_missing_code_is_the_standard_atmosphere(tmp_path):
+    df = read_tmy(_epw_with_pressure(tmp_path, {5: "999999"}))
+    assert df["pressure_pa"].iloc[5] == pytest.approx(pvlib.atmosphere.alt2pres(40.0))
+    assert (np.delete(df["pressure_pa"].to_numpy(), 5) == 101325).all()
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "200000"])
+def test_epw_impossible_pressure_names_its_line(tmp_path, text):
+    path = _epw_with_pressure(tmp_path, {7: text})
+    with pytest.raises(WeatherDataError) as info:
+        read_tmy(path)
+    e = info.value
+    assert (e.path, e.line, e.field) == (str(path), FIRST_RECORD_LINE + 7, "pressure_pa")
+    assert "outside [30000, 110000]" in e.message
+
+
+def _tmy3_with_pressure(tmp_path, pvlib_data, mbar: str):
+    lines = (pvlib_data / "723170TYA.CSV").read_text().splitlines()
+    col = lines[1].split(",").index("Pressure (mbar)")
+    cells = lines[2 + 10].split(",")
+    cells[col] = mbar
+    lines[2 + 10] = ",".join(cells)
+    path = tmp_path / "gso.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_tmy3_missing_code_and_zero(tmp_path, pvlib_data):
+    df = read_tmy(_tmy3_with_pressure(tmp_path, pvlib_data, "-9900"))
+    assert df["pressure_pa"].iloc[10] == pytest.approx(pvlib.atmosphere.alt2pres(273.0))
+    path = _tmy3_with_pressure(tmp_path, pvlib_data, "0")
+    with pytest.raises(WeatherDataError) as info:
+        read_tmy(path)
+    assert (info.value.line, info.value.field) == (13, "pressure_pa")
