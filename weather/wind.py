@@ -12,7 +12,10 @@
   law (``windpowerlib.density.ideal_gas``).
 * Power: the power curve with windpowerlib's density correction (IEC 61400-12-1 style
   v_std = v * (rho / 1.225)^(1/3)); zero below cut-in and above the curve's last speed
-  (cut-out). Farm = n_turbines * turbine; no wake or availability losses.
+  (cut-out) on the hub wind speed, whatever the density: the corrected curve holds its
+  last value up to it (windpowerlib's own ends where the correction moves its last speed,
+  so cold air cut out early and warm air late). Farm = n_turbines * turbine; no wake or
+  availability losses.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from windpowerlib import density, power_output, temperature, wind_speed
 from windpowerlib.data import get_turbine_types
 
 from weather.errors import UnknownTurbineError
+
+#: The standard air density of power curves (kg/m3, IEC 61400-12-1).
+RHO_STANDARD_KG_PER_M3 = 1.225
 
 #: Height of the wind speed in the weather data (m) and of the air temperature (m).
 MEASURED_WIND_HEIGHT_M = 10.0
@@ -138,8 +144,15 @@ def wind_farm_mw(farm: WindFarm, wind_speed_hub_m_per_s, density_kg_per_m3=None)
         one = power_output.power_curve(v, speeds, power_mw)
     else:
         rho = np.broadcast_to(np.asarray(density_kg_per_m3, dtype=float), v.shape)
-        one = power_output.power_curve(v, speeds, power_mw, rho, density_correction=True)
+        # The correction moves the curve's speeds by (1.225 / rho)^p, p = 2/3 at its top
+        # (windpowerlib, after Svenningsen 2010), and windpowerlib gives 0 past the moved
+        # last speed: cold air cut out below the curve's cut-out (24 m/s gave 0 at -20 C)
+        # and warm air ran past it. The corrected curve stops moving the cut-out: from its
+        # moved last speed it holds its last value up to the curve's own cut-out.
+        top = speeds.max() * (RHO_STANDARD_KG_PER_M3 / rho) ** (2.0 / 3.0)
+        held = np.minimum(v, top)
+        one = power_output.power_curve(held, speeds, power_mw, rho, density_correction=True)
     one = np.clip(np.asarray(one, dtype=float), 0.0, power_mw.max())
-    # the density-corrected curve is extrapolated flat; keep the cut-out of the curve
+    # cut-out on the hub wind speed at the curve's own last speed, whatever the density
     one = np.where((v > speeds.max()) | ~np.isfinite(v), 0.0, one)
     return farm.n_turbines * one

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 import pytest
+from windpowerlib import power_output
 
 from weather import PVSystem, UnknownTurbineError, WindFarm
 from weather.clearsky import (
@@ -137,6 +138,24 @@ def test_wind_zero_below_cut_in_and_rated_at_rated_speed():
     assert wind_farm_mw(FARM, [speeds.max() + 1], [1.1])[0] == 0.0
     # thinner air delivers less below rated
     assert wind_farm_mw(FARM, [8.0], [1.10])[0] < wind_farm_mw(FARM, [8.0], [1.225])[0]
+
+
+@pytest.mark.parametrize("rho", [1.376, 1.225, 1.10])  # -20 C, standard, warm
+def test_cut_out_is_the_curves_own_at_any_density(rho):
+    """windpowerlib's corrected curve ends where the correction moves its last speed: at
+    -20 C a hub speed of 24 m/s gave 0 MW (cut out at 23.1), in warm air 25.1 m/s ran."""
+    speeds, _ = power_curve("E-126/4200")
+    cut_out = speeds.max()
+    below = wind_farm_mw(FARM, [cut_out - 1.0, cut_out - 0.01, cut_out], [rho] * 3)
+    assert below == pytest.approx([50.4] * 3)
+    assert wind_farm_mw(FARM, [cut_out + 0.01, cut_out + 0.5], [rho] * 2).tolist() == [0, 0]
+    # below the moved top the curve is windpowerlib's own
+    v = np.array([5.0, 9.0, 11.0])
+    ours = wind_farm_mw(FARM, v, np.full(3, rho))
+    theirs = 12 * power_output.power_curve(
+        v, speeds, power_curve("E-126/4200")[1], np.full(3, rho), density_correction=True
+    )
+    assert ours == pytest.approx(theirs)
 
 
 def test_hub_height_log_law():
