@@ -13,7 +13,7 @@ from weather import UnknownTurbineError, WeatherDataError
 from weather.chain import ResourceChain, Site
 from weather.io import distance_km, read_site_csv, read_tmy, site_metadata
 from weather.pv import PVSystem
-from weather.wind import WindFarm, power_curve
+from weather.wind import WindFarm, rotor_diameter_m
 
 
 def read_weather(scenario: Scenario) -> pd.DataFrame | None:
@@ -80,6 +80,20 @@ def _typical_years(scenario: Scenario) -> tuple[int, int]:
     return start.year, end.year
 
 
+def _check_turbine(scenario: Scenario, wind) -> None:
+    """The turbine is in the library and its hub is above its blades' reach."""
+    try:
+        rotor_m = rotor_diameter_m(wind.turbine_type)  # raises for a name not in the library
+    except UnknownTurbineError as exc:
+        raise scenario.error(str(exc).split(": ", 1)[-1], "wind.turbine_type") from None
+    if rotor_m is not None and wind.hub_height_m <= rotor_m / 2:
+        raise scenario.error(
+            f"hub height {wind.hub_height_m:g} m is below the {wind.turbine_type}'s blade "
+            f"tips (rotor diameter {rotor_m:g} m): the hub must stand above {rotor_m / 2:g} m",
+            "wind.hub_height_m",
+        )
+
+
 def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
     """`pv_available_mw`, `wind_available_mw` and `temp_air_c` on the scenario index."""
     s = scenario.site
@@ -108,10 +122,7 @@ def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFra
     )
     weather = read_weather(scenario)
     if wind is not None:
-        try:
-            power_curve(wind.turbine_type)  # cached; raises for a name not in the library
-        except UnknownTurbineError as exc:
-            raise scenario.error(str(exc).split(": ", 1)[-1], "wind.turbine_type") from None
+        _check_turbine(scenario, wind)
     # The site CSVs use one fixed UTC offset, so a local calendar year can end an hour
     # past the file: repeat at most that last hour (weather.resample.select_period).
     try:

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 import pvlib
-from windpowerlib import density, power_output, temperature, wind_speed
+from windpowerlib import WindTurbine, density, power_output, temperature, wind_speed
 from windpowerlib.data import get_turbine_types
 
 from weather.errors import UnknownTurbineError
@@ -58,6 +58,8 @@ class WindFarm:
             raise ValueError("n_turbines must be >= 0")
         if self.hub_height_m <= 0 or self.roughness_length_m <= 0:
             raise ValueError("hub_height_m and roughness_length_m must be > 0")
+        if self.hub_height_m <= self.roughness_length_m:  # the log law turns negative there
+            raise ValueError("hub_height_m must be above roughness_length_m")
 
     @property
     def rated_mw(self) -> float:
@@ -79,21 +81,27 @@ def turbine_types() -> list[str]:
 
 
 @lru_cache(maxsize=32)
-def power_curve(turbine_type: str) -> tuple[np.ndarray, np.ndarray]:
-    """(wind speeds in m/s, turbine power in MW) of a library turbine.
-
-    Raises :class:`UnknownTurbineError` listing close matches for an unknown name.
-    """
+def _library_turbine(turbine_type: str) -> WindTurbine:
+    """The library's turbine (its CSVs are read here, once per type); raises
+    :class:`UnknownTurbineError` listing close matches for an unknown name."""
     names = turbine_types()
     if turbine_type not in names:
         close = difflib.get_close_matches(turbine_type, names, n=5, cutoff=0.5)
         raise UnknownTurbineError(turbine_type, close)
-    # import here: WindTurbine reads the CSVs of the shipped oedb library
-    from windpowerlib import WindTurbine
+    return WindTurbine(turbine_type=turbine_type, hub_height=100.0)
 
-    wt = WindTurbine(turbine_type=turbine_type, hub_height=100.0)
-    pc = wt.power_curve.sort_values("wind_speed")
+
+@lru_cache(maxsize=32)
+def power_curve(turbine_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """(wind speeds in m/s, turbine power in MW) of a library turbine."""
+    pc = _library_turbine(turbine_type).power_curve.sort_values("wind_speed")
     return pc["wind_speed"].to_numpy(float), pc["value"].to_numpy(float) / 1e6
+
+
+def rotor_diameter_m(turbine_type: str) -> float | None:
+    """The library turbine's rotor diameter (m), None where the library gives none."""
+    d = _library_turbine(turbine_type).rotor_diameter
+    return float(d) if d is not None and np.isfinite(d) else None
 
 
 def turbine_rated_mw(turbine_type: str) -> float:

@@ -237,3 +237,28 @@ def test_weather_file_far_from_the_site_is_refused(tmp_path, capsys):
         tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
     )
     assert validate(capsys, path)[0] == 0
+
+
+# --------------------------------------------------------------- a hub below the blades
+
+
+def test_a_hub_below_the_blade_tips_is_refused(tmp_path, capsys):
+    """A 5 m hub for the E-126 (127 m rotor) ran, its log-law wind taken at 5 m."""
+    epw = _pressure_epw(tmp_path, "101325")
+    path = scenario_file(
+        tmp_path,
+        SYDNEY,
+        "Australia/Sydney",
+        "2023-06-19T00:00",
+        "2023-06-20T00:00",
+        {"source": "tmy", "path": str(epw)},
+    )
+    sc = yaml.safe_load(path.read_text())
+    sc["wind"]["hub_height_m"] = 60
+    path.write_text(yaml.safe_dump(sc))
+    code, err = validate(capsys, path)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "field wind.hub_height_m: hub height 60 m is below the E-126/4200's blade tips" in err
+    sc["wind"]["hub_height_m"] = 64
+    path.write_text(yaml.safe_dump(sc))
+    assert validate(capsys, path)[0] == 0
