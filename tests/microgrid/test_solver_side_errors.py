@@ -199,7 +199,7 @@ def test_no_solution_within_the_time_limit_names_the_time_limit(
 
 
 def test_solver_failure_in_pareto_is_one_line(write_scenario, tmp_path, capsys, monkeypatch):
-    # pareto solves without the scenario-aware wrapper: the CLI still answers in one line
+    # a failure at the front's first point is the scenario's, named as `run` names it
     solve_module = importlib.import_module("optimize.solving")
 
     def failed(h, is_mip, *_, **__):
@@ -212,7 +212,8 @@ def test_solver_failure_in_pareto_is_one_line(write_scenario, tmp_path, capsys, 
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert len(lines) == 1 and "Traceback" not in captured.err
-    assert lines[0].startswith("error: the solver failed on these inputs: HiGHS stopped")
+    assert lines[0].startswith(f"error: {path}, line ")
+    assert "field grid.demand_charge_usd_per_kw_month:" in lines[0] and "HiGHS stopped" in lines[0]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
