@@ -311,7 +311,7 @@ def _recover_broken_pool(run: _SweepRun, backend: Backend) -> None:
     for c in casualties:
         rec = read_record(record_path(run.out, c.case_id))
         if rec is not None and rec.get("run_id") == run.run_id:
-            run.finish(c, rec)  # finished (or hard-timed-out) before the crash
+            run.finish(c, rec)  # finished before the crash
             continue
         run.crashes[c.case_id] += 1
         if run.crashes[c.case_id] >= MAX_CRASHES:
