@@ -28,6 +28,7 @@ from microgrid.resultdir import check_target, open_dir, refuse_links, scenario_i
 from microgrid.sweeps.backends import Backend
 from microgrid.sweeps.lock import sweep_lock
 from microgrid.sweeps.progress import Progress
+from microgrid.sweeps.provenance import case_inputs
 from microgrid.sweeps.records import (
     clean_temp,
     read_record,
@@ -38,7 +39,13 @@ from microgrid.sweeps.records import (
     write_table,
 )
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
-from microgrid.sweeps.worker import CaseTask, Runner, resolve_runner, thread_env
+from microgrid.sweeps.worker import (
+    CaseTask,
+    Runner,
+    resolve_runner,
+    runner_options,
+    thread_env,
+)
 
 # A case that was running in MAX_CRASHES pool breakages is not resubmitted in this run.
 MAX_CRASHES = 3
@@ -154,6 +161,7 @@ class _SweepRun:
     records: dict[str, dict]  # by case id: the latest record of each case
     todo: deque[Case]
     prog: Progress
+    made_with: _MadeWith
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     inflight: dict[Future, Case] = field(default_factory=dict)
     crashes: Counter = field(default_factory=Counter)  # pool breakages per case id
@@ -171,6 +179,8 @@ class _SweepRun:
             run_id=self.run_id,
             timeout_s=self.timeout_s,
             runner=self.run_fn,
+            inputs=self.made_with.inputs[c.case_id],
+            options=self.made_with.options,
         )
 
     def finish(self, c: Case, rec: dict) -> None:
@@ -187,15 +197,47 @@ class _SweepRun:
         self.prog.update(on_disk, len(self.inflight), len(self.todo))
 
 
-def _cases_to_run(spec: SweepSpec, records: dict[str, dict]) -> deque[Case]:
-    """Every case without an ok record of its current scenario."""
+@dataclass
+class _MadeWith:
+    """What this run's records are made with besides the scenario: each case's data files
+    (path -> SHA-256) and the case function's options."""
+
+    inputs: dict[str, dict[str, str]]  # by case id
+    options: dict[str, Any]
+
+    @classmethod
+    def of(cls, spec: SweepSpec, run_fn: Runner) -> _MadeWith:
+        cache: dict[Path, str] = {}  # files many cases share are read once
+        inputs = {c.case_id: case_inputs(c.scenario, cache) for c in spec.cases}
+        return cls(inputs, runner_options(run_fn))
+
+    def stale(self, c: Case, rec: dict) -> str | None:
+        """Why an ok record no longer stands for the case (None: it does)."""
+        if rec.get("scenario_sha") != c.scenario_sha:
+            return "scenario changed"
+        if rec.get("inputs") != self.inputs[c.case_id]:
+            return "data file changed"
+        if rec.get("options") != self.options:
+            return "other options"
+        return None
+
+
+def _cases_to_run(
+    spec: SweepSpec, records: dict[str, dict], made_with: _MadeWith
+) -> tuple[deque[Case], Counter]:
+    """Every case without an ok record made with its current scenario, data files and
+    options; and why the ok records that run again do (reason -> number of cases)."""
     todo: deque[Case] = deque()
+    redo: Counter = Counter()
     for c in spec.cases:
         r = records.get(c.case_id)
-        if r and r["status"] == "ok" and r.get("scenario_sha") == c.scenario_sha:
-            continue
+        if r and r["status"] == "ok":
+            why = made_with.stale(c, r)
+            if why is None:
+                continue
+            redo[why] += 1
         todo.append(c)
-    return todo
+    return todo, redo
 
 
 def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict], list[str]]:
@@ -224,15 +266,19 @@ def _sweep_locked(
 ) -> pd.DataFrame:
     """Run the cases without an ok record (the caller holds the folder's lock)."""
     records, orphans = _tidy_after_earlier_runs(spec, out)
-    todo = _cases_to_run(spec, records)
+    made_with = _MadeWith.of(spec, run_fn)
+    todo, redo = _cases_to_run(spec, records, made_with)
     skipped = len(spec.cases) - len(todo)
     prog = Progress(spec.name, len(spec.cases), skipped, stream)
     if orphans:
         prog.log(f"removed result folder(s) without a record (a killed run): {', '.join(orphans)}")
+    if redo:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(redo.items()))
+        prog.log(f"{sum(redo.values())} case(s) done earlier run again ({why})")
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
         return records_table(list(records.values()))
-    run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog)
+    run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog, made_with)
     backend = Backend(workers, client, dask_address)
     prog.log(f"{len(todo)} cases to run ({skipped} already done) on {backend.label}; output {out}")
     try:

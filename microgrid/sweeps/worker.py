@@ -17,7 +17,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,8 @@ class CaseTask:
     run_id: str  # this sweep run: a record with another run_id is from an earlier run
     timeout_s: float | None
     runner: Runner
+    inputs: dict[str, str] = field(default_factory=dict)  # data file -> SHA-256
+    options: dict[str, Any] = field(default_factory=dict)  # `runner_options(runner)`
 
 
 # ---------------------------------------------------------------------------------------
@@ -132,6 +134,18 @@ def runner_with_options(
     return runner
 
 
+def runner_options(runner: Runner) -> dict[str, Any]:
+    """The case function and its options, as a record keeps them: `{"runner":
+    "microgrid.run", "powerflow": True, "baselines": True}` for the pipeline (with the
+    keywords of a `functools.partial` of it), `{"runner": "module:function"}` for another."""
+    base = runner.func if isinstance(runner, functools.partial) else runner
+    if base is default_runner:
+        keywords = runner.keywords if isinstance(runner, functools.partial) else {}
+        return {"runner": "microgrid.run", "powerflow": True, "baselines": True, **keywords}
+    name = getattr(base, "__qualname__", None) or type(base).__qualname__
+    return {"runner": f"{getattr(base, '__module__', None)}:{name}"}
+
+
 def resolve_runner(runner: Runner | str | None) -> Runner:
     """A callable, or "module:function" (for the CLI), or None for `microgrid.run`."""
     if runner is None:
@@ -171,6 +185,8 @@ def _record_head(task: CaseTask, started_utc: str) -> dict:
         "index": task.index,
         "params": task.params,
         "scenario_sha": task.scenario_sha,
+        "inputs": task.inputs,
+        "options": task.options,
         "run_id": task.run_id,
         "host": socket.gethostname(),
         "pid": os.getpid(),  # the worker's (a time-limited case runs in its child)
