@@ -31,6 +31,7 @@ import pandas as pd
 from microgrid.atomic import atomic_write
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
+from microgrid.result_files import split_timings
 from microgrid.resultdir import discard, is_folder_of, is_our_folder, recover, replace_dir
 from microgrid.sweeps.spec import SweepSpec
 
@@ -165,7 +166,10 @@ def _row(r: dict) -> dict:
     }
     for k, v in (r.get("params") or {}).items():
         row[k] = _cell(v)
-    for k, v in _flatten(r.get("summary")).items():
+    # without the solver's seconds (a record written before they were kept apart has them)
+    summary = r.get("summary")
+    summary = split_timings(summary)[0] if isinstance(summary, dict) else summary
+    for k, v in _flatten(summary).items():
         row.setdefault(k, _cell(v))
     row["host"] = r.get("host")
     row["finished_utc"] = r.get("finished_utc")

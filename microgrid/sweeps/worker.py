@@ -23,6 +23,7 @@ from typing import Any
 
 from microgrid.atomic import atomic_write_json, jsonable
 from microgrid.errors import InputError
+from microgrid.result_files import split_timings
 from microgrid.resultdir import discard, is_our_folder
 from microgrid.sweeps.case_process import die_with_parent, run_forked
 from microgrid.sweeps.records import (
@@ -175,6 +176,7 @@ class _Outcome:
     status: str = "ok"
     error: str | None = None
     summary: dict | None = None
+    timings: dict | None = None  # wall-clock seconds of the summary (timings.json)
 
 
 def _record_head(task: CaseTask, started_utc: str) -> dict:
@@ -201,14 +203,15 @@ def _run_case(task: CaseTask) -> _Outcome:
     outcome = _Outcome()
     try:
         result = task.runner(task.scenario)
-        outcome.summary = dict(result.summary)
+        # as summary.json has it; the solver's seconds differ on every run: apart
+        outcome.summary, outcome.timings = split_timings(dict(result.summary))
         install_result(result, cases_dir, task.case_id)
     except Exception as exc:
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
         outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}{where}"
     if outcome.status != "ok":
-        outcome.summary = None
+        outcome.summary = outcome.timings = None
         with contextlib.suppress(OSError):
             remove_result(cases_dir, task.case_id)
     return outcome
@@ -224,6 +227,7 @@ def _finish_case(task: CaseTask, head: dict, t0: float) -> dict:
         "wall_s": time.perf_counter() - t0,
         "finished_utc": utc_now(),
         "summary": outcome.summary,
+        "timings": outcome.timings,
         "result_dir": f"cases/{task.case_id}" if outcome.status == "ok" else None,
     }
     atomic_write_json(record_path(Path(task.out), task.case_id), rec)

@@ -221,3 +221,19 @@ def test_an_unguarded_script_is_told_to_guard_its_call_and_warned_of_cases_not_r
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("0 ['CasesNotRun']") and "2 of 2 cases did not run" in run.stdout
     assert 'put the script\'s call under `if __name__ == "__main__":`' in run.stderr
+
+
+def test_the_table_is_the_same_on_every_run_but_wall_s_host_and_finished_utc(tmp_path):
+    """The solver's seconds (`solver.build_s`, `solver.solve_s`) once came into the table
+    from the summary in memory: they differ on every run and are not in summary.json."""
+    spec = write_spec(tmp_path, "axes:\n  battery.energy_mwh: [0, 100]\n")
+    tables = []
+    for name in ("a", "b"):
+        df = sweep(load_spec(spec), tmp_path / name, runner=run_case)
+        assert not [c for c in df.columns if c.endswith(("build_s", "solve_s"))]
+        tables.append(df.drop(columns=["wall_s", "host", "finished_utc"]))
+        for rec in records(tmp_path / name).values():
+            assert set(rec["timings"]["solver"]) == {"build_s", "solve_s"}
+            summary = json.loads((tmp_path / name / rec["result_dir"] / "summary.json").read_text())
+            assert summary == rec["summary"]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
