@@ -206,7 +206,9 @@ class Backend:
             self.executor = None
 
     def close(self) -> None:
+        """Shut the executor down and close what this back end opened (again: nothing)."""
         self.shutdown(wait_=True)
-        if self.close_client is not None:
+        close_client, self.close_client = self.close_client, None
+        if close_client is not None:
             with contextlib.suppress(Exception):
-                self.close_client()
+                close_client()

@@ -82,11 +82,16 @@ def sweep(
     target = check_target(out, "sweep", inputs)
     check_same_spec(target, spec)
     refuse_links(target, ("cases", "records", "cases.parquet", "sweep.json"))
-    out = open_dir(out, "sweep", inputs)
-    (out / "cases").mkdir(parents=True, exist_ok=True)
-    (out / "records").mkdir(parents=True, exist_ok=True)
-    with sweep_lock(out), thread_env():
-        df = _sweep_locked(spec, out, workers, client, dask_address, timeout_s, run_fn, progress)
+    # connected (Dask) before anything is written: an unusable address leaves no folder
+    backend = Backend(workers, client, dask_address)
+    try:
+        out = open_dir(out, "sweep", inputs)
+        (out / "cases").mkdir(parents=True, exist_ok=True)
+        (out / "records").mkdir(parents=True, exist_ok=True)
+        with sweep_lock(out), thread_env():
+            df = _sweep_locked(spec, out, backend, timeout_s, run_fn, progress)
+    finally:
+        backend.close()
     not_run = sorted({c.case_id for c in spec.cases} - set(df["case_id"] if len(df) else []))
     if not_run:
         warnings.warn(
@@ -257,9 +262,7 @@ def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict
 def _sweep_locked(
     spec: SweepSpec,
     out: Path,
-    workers: int,
-    client: Any,
-    dask_address: str | None,
+    backend: Backend,
     timeout_s: float | None,
     run_fn: Runner,
     stream: TextIO | None,
@@ -279,7 +282,6 @@ def _sweep_locked(
         prog.log(f"all {len(spec.cases)} cases already done")
         return records_table(list(records.values()))
     run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog, made_with)
-    backend = Backend(workers, client, dask_address)
     prog.log(f"{len(todo)} cases to run ({skipped} already done) on {backend.label}; output {out}")
     try:
         _drive(run, backend)

@@ -140,6 +140,16 @@ def test_missing_dask_scheduler_file_is_refused_at_once(tmp_path, capsys):
     code = main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--dask", str(missing)])
     err = capsys.readouterr().err
     assert code == 2 and err == f"error: {missing}: no such Dask scheduler file\n"
+    assert not (tmp_path / "out").exists()  # it once held a marker, sweep.json and a lock
+
+
+def test_an_address_that_is_no_dask_scheduler_writes_nothing(tmp_path, capsys):
+    spec = write_spec(tmp_path, "axes:\n  battery.energy_mwh: [0, 100]\n")
+    out = tmp_path / "out"
+    code = main(["sweep", str(spec), "--out", str(out), "--dask", "bogus"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot reach the Dask scheduler 'bogus'")
+    assert len(err.splitlines()) == 1 and not out.exists()
 
 
 @pytest.mark.parametrize(
