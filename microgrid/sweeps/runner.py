@@ -198,7 +198,7 @@ class _SweepRun:
             atomic_write_json(path, rec)
             on_disk = rec
         self.records[c.case_id] = on_disk
-        write_table(self.out, list(self.records.values()))
+        write_table(self.out, list(self.records.values()), self.spec.base_values)
         self.prog.update(on_disk, len(self.inflight), len(self.todo))
 
 
@@ -255,7 +255,7 @@ def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict
     orphans = remove_orphan_results(out)
     atomic_write_json(out / "sweep.json", spec.to_json())
     records = read_records(out, spec)
-    write_table(out, list(records.values()))
+    write_table(out, list(records.values()), spec.base_values)
     return records, orphans
 
 
@@ -280,7 +280,7 @@ def _sweep_locked(
         prog.log(f"{sum(redo.values())} case(s) done earlier run again ({why})")
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
-        return records_table(list(records.values()))
+        return records_table(list(records.values()), spec.base_values)
     run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog, made_with)
     prog.log(f"{len(todo)} cases to run ({skipped} already done) on {backend.label}; output {out}")
     try:
@@ -293,7 +293,7 @@ def _sweep_locked(
         backend.close()
         # after the back end is closed: the pool's workers have exited, so the table
         # holds every record they wrote
-        df = write_table(out, list(read_records(out, spec).values()))
+        df = write_table(out, list(read_records(out, spec).values()), spec.base_values)
     _log_finished(run, df)
     return df
 

@@ -247,3 +247,18 @@ def test_the_table_is_the_same_on_every_run_but_wall_s_host_and_finished_utc(tmp
             summary = json.loads((tmp_path / name / rec["result_dir"] / "summary.json").read_text())
             assert summary == rec["summary"]
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_a_case_that_does_not_set_an_axis_shows_the_bases_value_not_null(tmp_path):
+    """`{battery: null}` and a case without `battery` were both NaN in the table, and the
+    report put the no-battery case with the base-battery cases under "battery = null"."""
+    body = "cases:\n  - {battery: null}\n  - {grid.import_max_mw: 100}\n"
+    spec = load_spec(write_spec(tmp_path, body, base="ercot-dallas-2023.yaml"))
+    no_battery, import_100 = (c.scenario for c in spec.cases)
+    df = sweep(spec, tmp_path / "out", runner=run_case)
+    assert df.loc[0, "battery"] == "none"
+    assert json.loads(df.loc[1, "battery"]) == import_100.battery.model_dump(mode="json")
+    assert df["grid.import_max_mw"].tolist() == [no_battery.grid.import_max_mw, 100]
+    sweep_report(tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "report" / "sensitivity.csv")
+    assert "none" in set(table.astype(str).to_numpy().ravel())
