@@ -167,6 +167,7 @@ class _SweepRun:
     todo: deque[Case]
     prog: Progress
     made_with: _MadeWith
+    slots: int = 1  # cases the back end runs at once (worker processes or threads)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     inflight: dict[Future, Case] = field(default_factory=dict)
     crashes: Counter = field(default_factory=Counter)  # pool breakages per case id
@@ -199,7 +200,9 @@ class _SweepRun:
             on_disk = rec
         self.records[c.case_id] = on_disk
         write_table(self.out, list(self.records.values()), self.spec.base_values)
-        self.prog.update(on_disk, len(self.inflight), len(self.todo))
+        # at most one case per worker thread runs; the rest in flight wait in Dask's queue
+        running = min(len(self.inflight), self.slots)
+        self.prog.update(on_disk, running, len(self.inflight) - running + len(self.todo))
 
 
 @dataclass
@@ -281,7 +284,7 @@ def _sweep_locked(
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
         return records_table(list(records.values()), spec.base_values)
-    run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog, made_with)
+    run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog, made_with, backend.slots)
     prog.log(f"{len(todo)} cases to run ({skipped} already done) on {backend.label}; output {out}")
     try:
         _drive(run, backend)
@@ -375,11 +378,13 @@ def _recover_broken_pool(run: _SweepRun, backend: Backend) -> None:
 
 
 def _log_finished(run: _SweepRun, df: pd.DataFrame) -> None:
+    """The last line: counts and the cases not run, both from the table (the records on
+    disk): a case Dask lost after its worker wrote the record has a row, and is not named."""
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
-    missing = len(run.spec.cases) - len(df)
-    unrun = run.given_up + run.lost_infra
+    have = set(df["case_id"]) if len(df) else set()
+    unrun = [c.case_id for c in run.spec.cases if c.case_id not in have]
     run.prog.log(
-        f"finished: {n_ok} ok, {len(df) - n_ok} failed or timed out, {missing} not run"
+        f"finished: {n_ok} ok, {len(df) - n_ok} failed or timed out, {len(unrun)} not run"
         + (f" ({', '.join(unrun)})" if unrun else "")
         + f"; table {run.out / 'cases.parquet'}"
     )
