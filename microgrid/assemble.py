@@ -73,7 +73,8 @@ def _with_problem_file_errors(
     found = _problem_file_errors(scenario, index)
     listed = {str(e) for e in found}
     first = raised.errors if isinstance(raised, InputErrors) else [raised]
-    return InputErrors([e for e in first if str(e) not in listed] + found)
+    errors = [e for e in first if str(e) not in listed] + found
+    return InputErrors([scenario.file_error(e) for e in errors])
 
 
 def load_inputs(scenario: Scenario) -> Inputs:
@@ -88,7 +89,8 @@ def load_inputs(scenario: Scenario) -> Inputs:
     res = _collected(errors, lambda: resource_profiles(scenario, index))
     placed = _collected(errors, lambda: job_instances(scenario))
     if errors:
-        raise InputErrors(errors + _problem_file_errors(scenario, index))
+        errors += _problem_file_errors(scenario, index)
+        raise InputErrors([scenario.file_error(e) for e in errors])
     frame = pd.concat([signals, res], axis=1)
     frame["inference_it_mw"] = inference_it_mw(
         index, scenario.datacenter.inference, scenario.site.timezone

@@ -10,7 +10,12 @@ import pandas as pd
 from microgrid.atomic import json_text
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.report_html.page import write_report
-from microgrid.result_files import TIME_COLUMN, TIMESERIES_CSV, TIMESERIES_PARQUET
+from microgrid.result_files import (
+    TIME_COLUMN,
+    TIMESERIES_CSV,
+    TIMESERIES_PARQUET,
+    split_timings,
+)
 from microgrid.resultdir import scenario_inputs, write_dir
 from microgrid.scenario import Scenario
 from microgrid.scenario_yaml import scenario_bytes
@@ -131,22 +136,6 @@ def _write_mode_outputs(result: Result, tmp: Path) -> None:
             result.summary.get("swings", {}),
             tmp / "swings.png",
         )
-
-
-# wall-clock seconds in the summary: written to timings.json, so that every other file of a
-# run is the same on every machine and under any load (the solves stop on the gap or the
-# node limit, not on time)
-TIMING_KEYS = (("solver", "build_s"), ("solver", "solve_s"), ("operate", "solve_s"))
-
-
-def split_timings(summary: dict) -> tuple[dict, dict]:
-    """``summary`` without its wall-clock seconds, and those seconds by section."""
-    kept = {k: (dict(v) if isinstance(v, dict) else v) for k, v in summary.items()}
-    timings: dict[str, dict] = {}
-    for section, key in TIMING_KEYS:
-        if isinstance(kept.get(section), dict) and key in kept[section]:
-            timings.setdefault(section, {})[key] = kept[section].pop(key)
-    return kept, timings
 
 
 def _write_files(result: Result, tmp: Path) -> None:

@@ -65,7 +65,7 @@ def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
             raise scenario.error(
                 f"unknown site CSV {path.name}: set weather.utc_offset_seconds (the fixed "
                 "UTC offset of its time_local stamps)",
-                "weather",
+                "weather.path",  # the override that named the file, if one did
             ) from None
     return read_site_csv(path, timezone=scenario.site.timezone, utc_offset_seconds=offset)
 

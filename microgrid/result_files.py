@@ -10,3 +10,19 @@ TIMESERIES_CSV = "timeseries.csv"
 TIME_COLUMN = "timestamp_utc"  # the first column of timeseries and planned_vs_actual
 # a parquet file is binary and column-compressed: a week at 15 min is ~100 kB, a year ~5 MB
 MAX_PARQUET_BYTES = 64 * MAX_DATA_FILE_BYTES
+
+
+# wall-clock seconds in the summary: written to timings.json (and kept out of a sweep's
+# table), so that every other file of a run is the same on every machine and under any
+# load (the solves stop on the gap or the node limit, not on time)
+TIMING_KEYS = (("solver", "build_s"), ("solver", "solve_s"), ("operate", "solve_s"))
+
+
+def split_timings(summary: dict) -> tuple[dict, dict]:
+    """``summary`` without its wall-clock seconds, and those seconds by section."""
+    kept = {k: (dict(v) if isinstance(v, dict) else v) for k, v in summary.items()}
+    timings: dict[str, dict] = {}
+    for section, key in TIMING_KEYS:
+        if isinstance(kept.get(section), dict) and key in kept[section]:
+            timings.setdefault(section, {})[key] = kept[section].pop(key)
+    return kept, timings

@@ -235,9 +235,13 @@ def scenario_inputs(scenario: Scenario) -> list[Path]:
     (prices, carbon, weather, jobs, tariffs, coincident peaks, DR events, ...: every path
     field, found by walking the scenario so that a new one is covered), resolved as the
     scenario resolves them. No output folder may be, or hold, any of them."""
-    named = [scenario.resolve(p) for p in _paths_in(scenario.model_dump())]
     own = [Path(scenario.source_path)] if scenario.source_path is not None else []
-    return own + named
+    return own + scenario_data_files(scenario)
+
+
+def scenario_data_files(scenario: Scenario) -> list[Path]:
+    """The files a scenario names (not its YAML), resolved as the scenario resolves them."""
+    return [scenario.resolve(p) for p in _paths_in(scenario.model_dump())]
 
 
 def _paths_in(value: object) -> list[Path]:

@@ -25,6 +25,7 @@ from microgrid.scenario_grid import GridConnection, Signals
 from microgrid.scenario_overrides import (
     OverrideErrors,
     blame,
+    blame_file,
     merged_overrides,
     nested_overrides,
     override_error,
@@ -134,6 +135,11 @@ class Scenario(Strict):
         line = _line(self.source_lines, field) if field else None
         path = str(self.source_path) if self.source_path else None
         return InputError(message, path=path, line=line, field=field)
+
+    def file_error(self, err: InputError) -> InputError:
+        """`err`, found in a data file: an OverrideError naming the `with_updates` override
+        that named the file (the scenario file's line would be the wrong place)."""
+        return blame_file(err, self.overrides, self.resolve)
 
     def resolve(self, p: Path) -> Path:
         return p if p.is_absolute() else (self.base_dir / p)

@@ -6,7 +6,9 @@ validating, and later, when a data file an override names is read (`Scenario.err
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Protocol
 
 from microgrid.errors import InputError, InputErrors, one_line
@@ -175,3 +177,29 @@ def blame(
         after = f" (after the overrides {', '.join(updates)})" if updates else ""
         return scenario.error(message + after, field)
     return override_error(message, field, override, updates[override])
+
+
+def _named_files(value: object) -> list[str]:
+    """The texts in an override's value (a path, or a section holding paths)."""
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)]
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _named_files(v)]
+    return []
+
+
+def blame_file(
+    err: InputError, overrides: Mapping[str, object], resolve: Callable[[Path], Path]
+) -> InputError:
+    """An error in a data file (`err.path`) an override named: the override's, with the
+    file's own error after it (its line and column); other errors as they are."""
+    if isinstance(err, OverrideError) or not err.path or not overrides:
+        return err
+    where = os.path.abspath(err.path)
+    for dotted, value in overrides.items():
+        named = {os.path.abspath(resolve(Path(t))) for t in _named_files(value)}
+        if where in named:
+            return OverrideError(str(err), field=dotted, value=value)
+    return err

@@ -90,15 +90,30 @@ def _construct_int(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> int:
     return sign * (int(digits[2:], base) if base else int(digits, 10))
 
 
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+# Floats as YAML 1.2 reads them: an exponent needs no dot and no sign (YAML 1.1 read `1e2`
+# and `2.0e2` as text, which then became a text column in a sweep's table), `.5`, `5.`,
+# .inf and .nan; `_` may group digits as in integers. No base-60 `1:30.5` (as integers).
+_FLOAT_RX = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
 def _implicit_resolvers() -> dict:
     """YAML 1.1's implicit types but timestamps (the scenario decides their time zone,
-    so they stay strings) and with 1.2's integers (`_INT_RX`)."""
+    so they stay strings) and with 1.2's integers and floats (`_INT_RX`, `_FLOAT_RX`;
+    an integer is tried first: `100` stays an int)."""
     resolvers: dict = {}
+    dropped = ("tag:yaml.org,2002:timestamp", _INT_TAG, _FLOAT_TAG)
     for first, pairs in yaml.SafeLoader.yaml_implicit_resolvers.items():
-        dropped = ("tag:yaml.org,2002:timestamp", _INT_TAG)
         resolvers[first] = [(tag, rx) for tag, rx in pairs if tag not in dropped]
     for first in "-+0123456789":
         resolvers.setdefault(first, []).append((_INT_TAG, _INT_RX))
+    for first in "-+0123456789.":
+        resolvers.setdefault(first, []).append((_FLOAT_TAG, _FLOAT_RX))
     return resolvers
 
 

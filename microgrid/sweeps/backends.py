@@ -154,13 +154,14 @@ class Backend:
         if self.dask:
             self.client, self.close_client = dask_client(self.workers, client, dask_address)
             n = sum(self.client.nthreads().values()) or self.workers
+            self.slots = n  # cases that can run at once; the others in flight are queued
             self.capacity = max(2, 2 * n)  # cases in flight: keep every worker busy
             self.label = f"Dask scheduler {self.client.scheduler.address} ({n} worker threads)"
         else:
             # One case per worker: none waits in the pool's queue, where a case can no
             # longer be taken back (e.g. at Ctrl-C) and would count as in flight when the
             # pool breaks. The next case is submitted as soon as one finishes.
-            self.capacity = self.workers
+            self.capacity = self.slots = self.workers
             self.label = f"local process pool ({self.workers} workers)"
         self.executor: Executor | None = None
 
@@ -206,7 +207,9 @@ class Backend:
             self.executor = None
 
     def close(self) -> None:
+        """Shut the executor down and close what this back end opened (again: nothing)."""
         self.shutdown(wait_=True)
-        if self.close_client is not None:
+        close_client, self.close_client = self.close_client, None
+        if close_client is not None:
             with contextlib.suppress(Exception):
-                self.close_client()
+                close_client()

@@ -31,6 +31,7 @@ import pandas as pd
 from microgrid.atomic import atomic_write
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
+from microgrid.result_files import split_timings
 from microgrid.resultdir import discard, is_folder_of, is_our_folder, recover, replace_dir
 from microgrid.sweeps.spec import SweepSpec
 
@@ -155,7 +156,13 @@ def _cell(v: Any) -> Any:
     return json.dumps(v) if isinstance(v, (list, dict)) else v
 
 
-def _row(r: dict) -> dict:
+def _param_cell(v: Any) -> Any:
+    """A parameter's cell: an explicit null is the text "none" (a case that does not set
+    the axis shows the base's value instead: `records_table`'s `base_values`)."""
+    return "none" if v is None else _cell(v)
+
+
+def _row(r: dict, base_values: dict) -> dict:
     row = {
         "case_id": r["case_id"],
         "index": r.get("index"),
@@ -163,19 +170,25 @@ def _row(r: dict) -> dict:
         "wall_s": r.get("wall_s"),
         "error": r.get("error"),
     }
-    for k, v in (r.get("params") or {}).items():
-        row[k] = _cell(v)
-    for k, v in _flatten(r.get("summary")).items():
+    for k, v in {**base_values, **(r.get("params") or {})}.items():
+        row[k] = _param_cell(v)
+    # without the solver's seconds (a record written before they were kept apart has them)
+    summary = r.get("summary")
+    summary = split_timings(summary)[0] if isinstance(summary, dict) else summary
+    for k, v in _flatten(summary).items():
         row.setdefault(k, _cell(v))
     row["host"] = r.get("host")
     row["finished_utc"] = r.get("finished_utc")
     return row
 
 
-def records_table(records: list[dict]) -> pd.DataFrame:
+def records_table(records: list[dict], base_values: dict | None = None) -> pd.DataFrame:
     """One row per record: case id, parameters, status, wall time, error, KPIs, host and
-    `finished_utc` (a tz-aware UTC time; a record's unreadable time is NaT)."""
-    rows = [_row(r) for r in sorted(records, key=lambda r: r.get("index", 0))]
+    `finished_utc` (a tz-aware UTC time; a record's unreadable time is NaT). A parameter
+    a case does not set is the base's (`base_values`, axis -> value); an explicit null
+    is "none"."""
+    base_values = base_values or {}
+    rows = [_row(r, base_values) for r in sorted(records, key=lambda r: r.get("index", 0))]
     cols = ["case_id", "index", "status", "wall_s", "error"]
     df = pd.DataFrame(rows, columns=None if rows else cols)
     # Mixed-type object columns (e.g. null and numbers) are fine for pyarrow; strings and
@@ -190,7 +203,7 @@ def records_table(records: list[dict]) -> pd.DataFrame:
     return df
 
 
-def write_table(out: Path, records: list[dict]) -> pd.DataFrame:
-    df = records_table(records)
+def write_table(out: Path, records: list[dict], base_values: dict | None = None) -> pd.DataFrame:
+    df = records_table(records, base_values)
     atomic_write(out / "cases.parquet", lambda tmp: df.to_parquet(tmp, index=False))
     return df

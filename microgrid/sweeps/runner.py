@@ -28,6 +28,7 @@ from microgrid.resultdir import check_target, open_dir, refuse_links, scenario_i
 from microgrid.sweeps.backends import Backend
 from microgrid.sweeps.lock import sweep_lock
 from microgrid.sweeps.progress import Progress
+from microgrid.sweeps.provenance import case_inputs
 from microgrid.sweeps.records import (
     clean_temp,
     read_record,
@@ -38,7 +39,13 @@ from microgrid.sweeps.records import (
     write_table,
 )
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
-from microgrid.sweeps.worker import CaseTask, Runner, resolve_runner, thread_env
+from microgrid.sweeps.worker import (
+    CaseTask,
+    Runner,
+    resolve_runner,
+    runner_options,
+    thread_env,
+)
 
 # A case that was running in MAX_CRASHES pool breakages is not resubmitted in this run.
 MAX_CRASHES = 3
@@ -75,11 +82,16 @@ def sweep(
     target = check_target(out, "sweep", inputs)
     check_same_spec(target, spec)
     refuse_links(target, ("cases", "records", "cases.parquet", "sweep.json"))
-    out = open_dir(out, "sweep", inputs)
-    (out / "cases").mkdir(parents=True, exist_ok=True)
-    (out / "records").mkdir(parents=True, exist_ok=True)
-    with sweep_lock(out), thread_env():
-        df = _sweep_locked(spec, out, workers, client, dask_address, timeout_s, run_fn, progress)
+    # connected (Dask) before anything is written: an unusable address leaves no folder
+    backend = Backend(workers, client, dask_address)
+    try:
+        out = open_dir(out, "sweep", inputs)
+        (out / "cases").mkdir(parents=True, exist_ok=True)
+        (out / "records").mkdir(parents=True, exist_ok=True)
+        with sweep_lock(out), thread_env():
+            df = _sweep_locked(spec, out, backend, timeout_s, run_fn, progress)
+    finally:
+        backend.close()
     not_run = sorted({c.case_id for c in spec.cases} - set(df["case_id"] if len(df) else []))
     if not_run:
         warnings.warn(
@@ -154,6 +166,8 @@ class _SweepRun:
     records: dict[str, dict]  # by case id: the latest record of each case
     todo: deque[Case]
     prog: Progress
+    made_with: _MadeWith
+    slots: int = 1  # cases the back end runs at once (worker processes or threads)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     inflight: dict[Future, Case] = field(default_factory=dict)
     crashes: Counter = field(default_factory=Counter)  # pool breakages per case id
@@ -171,6 +185,8 @@ class _SweepRun:
             run_id=self.run_id,
             timeout_s=self.timeout_s,
             runner=self.run_fn,
+            inputs=self.made_with.inputs[c.case_id],
+            options=self.made_with.options,
         )
 
     def finish(self, c: Case, rec: dict) -> None:
@@ -183,19 +199,53 @@ class _SweepRun:
             atomic_write_json(path, rec)
             on_disk = rec
         self.records[c.case_id] = on_disk
-        write_table(self.out, list(self.records.values()))
-        self.prog.update(on_disk, len(self.inflight), len(self.todo))
+        write_table(self.out, list(self.records.values()), self.spec.base_values)
+        # at most one case per worker thread runs; the rest in flight wait in Dask's queue
+        running = min(len(self.inflight), self.slots)
+        self.prog.update(on_disk, running, len(self.inflight) - running + len(self.todo))
 
 
-def _cases_to_run(spec: SweepSpec, records: dict[str, dict]) -> deque[Case]:
-    """Every case without an ok record of its current scenario."""
+@dataclass
+class _MadeWith:
+    """What this run's records are made with besides the scenario: each case's data files
+    (path -> SHA-256) and the case function's options."""
+
+    inputs: dict[str, dict[str, str]]  # by case id
+    options: dict[str, Any]
+
+    @classmethod
+    def of(cls, spec: SweepSpec, run_fn: Runner) -> _MadeWith:
+        cache: dict[Path, str] = {}  # files many cases share are read once
+        inputs = {c.case_id: case_inputs(c.scenario, cache) for c in spec.cases}
+        return cls(inputs, runner_options(run_fn))
+
+    def stale(self, c: Case, rec: dict) -> str | None:
+        """Why an ok record no longer stands for the case (None: it does)."""
+        if rec.get("scenario_sha") != c.scenario_sha:
+            return "scenario changed"
+        if rec.get("inputs") != self.inputs[c.case_id]:
+            return "data file changed"
+        if rec.get("options") != self.options:
+            return "other options"
+        return None
+
+
+def _cases_to_run(
+    spec: SweepSpec, records: dict[str, dict], made_with: _MadeWith
+) -> tuple[deque[Case], Counter]:
+    """Every case without an ok record made with its current scenario, data files and
+    options; and why the ok records that run again do (reason -> number of cases)."""
     todo: deque[Case] = deque()
+    redo: Counter = Counter()
     for c in spec.cases:
         r = records.get(c.case_id)
-        if r and r["status"] == "ok" and r.get("scenario_sha") == c.scenario_sha:
-            continue
+        if r and r["status"] == "ok":
+            why = made_with.stale(c, r)
+            if why is None:
+                continue
+            redo[why] += 1
         todo.append(c)
-    return todo
+    return todo, redo
 
 
 def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict], list[str]]:
@@ -208,32 +258,33 @@ def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict
     orphans = remove_orphan_results(out)
     atomic_write_json(out / "sweep.json", spec.to_json())
     records = read_records(out, spec)
-    write_table(out, list(records.values()))
+    write_table(out, list(records.values()), spec.base_values)
     return records, orphans
 
 
 def _sweep_locked(
     spec: SweepSpec,
     out: Path,
-    workers: int,
-    client: Any,
-    dask_address: str | None,
+    backend: Backend,
     timeout_s: float | None,
     run_fn: Runner,
     stream: TextIO | None,
 ) -> pd.DataFrame:
     """Run the cases without an ok record (the caller holds the folder's lock)."""
     records, orphans = _tidy_after_earlier_runs(spec, out)
-    todo = _cases_to_run(spec, records)
+    made_with = _MadeWith.of(spec, run_fn)
+    todo, redo = _cases_to_run(spec, records, made_with)
     skipped = len(spec.cases) - len(todo)
     prog = Progress(spec.name, len(spec.cases), skipped, stream)
     if orphans:
         prog.log(f"removed result folder(s) without a record (a killed run): {', '.join(orphans)}")
+    if redo:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(redo.items()))
+        prog.log(f"{sum(redo.values())} case(s) done earlier run again ({why})")
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
-        return records_table(list(records.values()))
-    run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog)
-    backend = Backend(workers, client, dask_address)
+        return records_table(list(records.values()), spec.base_values)
+    run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog, made_with, backend.slots)
     prog.log(f"{len(todo)} cases to run ({skipped} already done) on {backend.label}; output {out}")
     try:
         _drive(run, backend)
@@ -245,7 +296,7 @@ def _sweep_locked(
         backend.close()
         # after the back end is closed: the pool's workers have exited, so the table
         # holds every record they wrote
-        df = write_table(out, list(read_records(out, spec).values()))
+        df = write_table(out, list(read_records(out, spec).values()), spec.base_values)
     _log_finished(run, df)
     return df
 
@@ -311,7 +362,7 @@ def _recover_broken_pool(run: _SweepRun, backend: Backend) -> None:
     for c in casualties:
         rec = read_record(record_path(run.out, c.case_id))
         if rec is not None and rec.get("run_id") == run.run_id:
-            run.finish(c, rec)  # finished (or hard-timed-out) before the crash
+            run.finish(c, rec)  # finished before the crash
             continue
         run.crashes[c.case_id] += 1
         if run.crashes[c.case_id] >= MAX_CRASHES:
@@ -327,11 +378,13 @@ def _recover_broken_pool(run: _SweepRun, backend: Backend) -> None:
 
 
 def _log_finished(run: _SweepRun, df: pd.DataFrame) -> None:
+    """The last line: counts and the cases not run, both from the table (the records on
+    disk): a case Dask lost after its worker wrote the record has a row, and is not named."""
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
-    missing = len(run.spec.cases) - len(df)
-    unrun = run.given_up + run.lost_infra
+    have = set(df["case_id"]) if len(df) else set()
+    unrun = [c.case_id for c in run.spec.cases if c.case_id not in have]
     run.prog.log(
-        f"finished: {n_ok} ok, {len(df) - n_ok} failed or timed out, {missing} not run"
+        f"finished: {n_ok} ok, {len(df) - n_ok} failed or timed out, {len(unrun)} not run"
         + (f" ({', '.join(unrun)})" if unrun else "")
         + f"; table {run.out / 'cases.parquet'}"
     )

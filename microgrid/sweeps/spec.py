@@ -114,6 +114,9 @@ class SweepSpec:
     axes: list[str]  # the parameter names that vary (dotted paths or special axes)
     cases: list[Case]
     spec_sha256: str = ""  # of the spec file's bytes: which spec a sweep folder belongs to
+    # each axis's value in the base scenario: the table's value for a case that does not
+    # set the axis (a case's explicit null is another thing: the table says "none")
+    base_values: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -122,10 +125,32 @@ class SweepSpec:
             "spec_sha256": self.spec_sha256,
             "base": str(self.base_path),
             "axes": self.axes,
+            "base_values": self.base_values,
             "cases": [
                 {"case_id": c.case_id, "index": c.index, "params": c.params} for c in self.cases
             ],
         }
+
+
+def base_values(base: Scenario, axes: list[str]) -> dict[str, Any]:
+    """Each axis's value in the base scenario (JSON-like; None where the base has none;
+    a special axis, which sets several fields, is "base")."""
+    data = base.model_dump(mode="json")
+    out: dict[str, Any] = {}
+    for axis in axes:
+        if axis == "signals":
+            out[axis] = "base"
+            continue
+        node: Any = data
+        for key in axis.split("."):
+            if isinstance(node, dict):
+                node = node.get(key)
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                node = None
+        out[axis] = node
+    return out
 
 
 def _err(msg: str, path: Path, lines: LineMap, loc: tuple, field_: str | None = None):
@@ -409,4 +434,5 @@ def load_spec(path: str | Path) -> SweepSpec:
         ids[cid] = i
         cases.append(Case(i, cid, params, scen, scenario_hash(scen)))
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return SweepSpec(name, path.resolve(), base_path, case_names + axis_names, cases, sha)
+    axes = case_names + axis_names
+    return SweepSpec(name, path.resolve(), base_path, axes, cases, sha, base_values(base, axes))

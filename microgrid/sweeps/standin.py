@@ -25,6 +25,7 @@ from scipy.optimize import linprog
 
 from microgrid.billing import flat_demand_charges
 from microgrid.errors import InputError
+from microgrid.result_files import split_timings
 from microgrid.resultdir import write_dir
 from microgrid.scenario import Scenario
 
@@ -35,11 +36,14 @@ class StandinResult:
         self.series = series
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write summary.json and series.csv as a run result folder (its marker; built
-        beside, then swapped in: `microgrid.resultdir`), as `Result.write` does."""
+        """Write summary.json (its seconds in timings.json) and series.csv as a run result
+        folder (its marker; built beside, then swapped in: `microgrid.resultdir`), as
+        `Result.write` does."""
 
         def fill(tmp: Path) -> None:
-            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+            summary, timings = split_timings(self.summary)
+            (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            (tmp / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
             self.series.to_csv(tmp / "series.csv")
 
         return write_dir(out_dir, "run", fill)

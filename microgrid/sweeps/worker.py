@@ -1,30 +1,31 @@
 """Worker side of a sweep: run one case under its time limit and write its record.
 
 `execute_case(task)` runs in a pool or Dask worker process. It is idempotent within one
-sweep run (a record of this run already on disk is returned as is), runs the case function
-under a `Deadline`, installs the result directory, then writes the record LAST (see
-`microgrid.sweeps.records` for the folder layout and why the order matters).
+sweep run (a record of this run already on disk is returned as is), runs the case function,
+installs the result directory, then writes the record LAST (see `microgrid.sweeps.records`
+for the folder layout and why the order matters). A case with a time limit does all that
+in a child process killed at the limit (`microgrid.sweeps.case_process`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import importlib
 import os
-import signal
 import socket
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from microgrid.atomic import atomic_write_json, jsonable
 from microgrid.errors import InputError
+from microgrid.result_files import split_timings
+from microgrid.resultdir import discard, is_our_folder
+from microgrid.sweeps.case_process import die_with_parent, run_forked
 from microgrid.sweeps.records import (
     RECORD_VERSION,
     install_result,
@@ -45,11 +46,6 @@ THREAD_ENV = {
 Runner = Callable[[Any], Any]
 
 
-class CaseTimeout(BaseException):
-    """Raised inside a case that ran past its time limit (BaseException: not swallowed by
-    the case's own `except Exception`)."""
-
-
 @dataclass(frozen=True)
 class CaseTask:
     """What a worker needs to run one case (pickled to the worker process)."""
@@ -63,6 +59,8 @@ class CaseTask:
     run_id: str  # this sweep run: a record with another run_id is from an earlier run
     timeout_s: float | None
     runner: Runner
+    inputs: dict[str, str] = field(default_factory=dict)  # data file -> SHA-256
+    options: dict[str, Any] = field(default_factory=dict)  # `runner_options(runner)`
 
 
 # ---------------------------------------------------------------------------------------
@@ -73,26 +71,6 @@ def limit_threads() -> None:
     """One thread per worker for BLAS/OpenMP (HiGHS already runs with threads=1)."""
     for k, v in THREAD_ENV.items():
         os.environ[k] = v
-
-
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Linux: have the kernel SIGKILL this pool worker when the sweep's parent dies.
-
-    Otherwise a worker outlives a killed parent (`kill -9 PID`, the out-of-memory killer)
-    and goes on running the cases queued for it into the folder whose lock died with the
-    parent, while a re-run may already have started there. Elsewhere: nothing is done.
-    """
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # no prctl (macOS, ...)
-        return
-    if prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        return
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def init_pool_worker(parent_pid: int) -> None:
@@ -127,6 +105,26 @@ def default_runner(scenario: Any, **kwargs: Any) -> Any:
     return run(scenario, **kwargs)
 
 
+# What the pipeline imports on first use (`microgrid.run` imports `microgrid.pipeline`; the
+# solve numba and lightsim2grid): imported by a worker before its first time-limited case,
+# so that each case's child process starts with them (seconds saved per case).
+_PIPELINE_MODULES = ("microgrid.pipeline", "optimize.solving", "optimize.job_dp")
+_OPTIONAL_MODULES = ("lightsim2grid.network", "lightsim2grid.timeSerie")
+
+
+def warm_up(runner: Runner) -> None:
+    """Import what the default pipeline loads lazily (a custom case function's module is
+    already imported: its function was unpickled)."""
+    base = runner.func if isinstance(runner, functools.partial) else runner
+    if base is not default_runner:
+        return
+    for name in _PIPELINE_MODULES:
+        importlib.import_module(name)
+    for name in _OPTIONAL_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
 def runner_with_options(
     runner: Runner | str | None, *, powerflow: bool = True, baselines: bool = True
 ) -> Runner | str | None:
@@ -135,6 +133,18 @@ def runner_with_options(
     if runner is None and options:
         return functools.partial(default_runner, **options)
     return runner
+
+
+def runner_options(runner: Runner) -> dict[str, Any]:
+    """The case function and its options, as a record keeps them: `{"runner":
+    "microgrid.run", "powerflow": True, "baselines": True}` for the pipeline (with the
+    keywords of a `functools.partial` of it), `{"runner": "module:function"}` for another."""
+    base = runner.func if isinstance(runner, functools.partial) else runner
+    if base is default_runner:
+        keywords = runner.keywords if isinstance(runner, functools.partial) else {}
+        return {"runner": "microgrid.run", "powerflow": True, "baselines": True, **keywords}
+    name = getattr(base, "__qualname__", None) or type(base).__qualname__
+    return {"runner": f"{getattr(base, '__module__', None)}:{name}"}
 
 
 def resolve_runner(runner: Runner | str | None) -> Runner:
@@ -156,62 +166,6 @@ def resolve_runner(runner: Runner | str | None) -> Runner:
 
 
 # ---------------------------------------------------------------------------------------
-# Deadline
-
-
-class Deadline:
-    """Time limit for the calling thread.
-
-    At `timeout_s` a `CaseTimeout` is raised asynchronously in the case's thread (it lands at
-    the next Python bytecode, e.g. when a solver call returns). If the case is still running
-    `grace_s` later (stuck in C code), `on_hard()` runs in the watchdog thread: it writes the
-    timeout record and SIGKILLs the worker process; the pool or Dask replaces it.
-    """
-
-    def __init__(self, timeout_s: float | None, on_hard: Callable[[], None]) -> None:
-        self.timeout_s = timeout_s
-        self.grace_s = None if timeout_s is None else min(120.0, max(10.0, 0.1 * timeout_s))
-        self.on_hard = on_hard
-        self.lock = threading.Lock()
-        self.done = False
-        self.fired = False
-        self.event = threading.Event()
-
-    def _watch(self) -> None:
-        if self.event.wait(self.timeout_s):
-            return
-        with self.lock:
-            if self.done:
-                return
-            self.fired = True
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(self.tid), ctypes.py_object(CaseTimeout)
-            )
-        if self.event.wait(self.grace_s):
-            return
-        with self.lock:
-            if self.done:
-                return
-        self.on_hard()
-
-    def __enter__(self) -> Deadline:
-        if self.timeout_s is not None:
-            self.tid = threading.get_ident()
-            threading.Thread(target=self._watch, daemon=True, name="case-deadline").start()
-        return self
-
-    def __exit__(self, et, ev, tb) -> bool:
-        if self.timeout_s is None:
-            return False
-        with self.lock:
-            self.done = True
-            self.event.set()
-            if self.fired:  # clear a timeout that has not landed yet
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.tid), None)
-        return False
-
-
-# ---------------------------------------------------------------------------------------
 # One case
 
 
@@ -222,6 +176,7 @@ class _Outcome:
     status: str = "ok"
     error: str | None = None
     summary: dict | None = None
+    timings: dict | None = None  # wall-clock seconds of the summary (timings.json)
 
 
 def _record_head(task: CaseTask, started_utc: str) -> dict:
@@ -232,66 +187,39 @@ def _record_head(task: CaseTask, started_utc: str) -> dict:
         "index": task.index,
         "params": task.params,
         "scenario_sha": task.scenario_sha,
+        "inputs": task.inputs,
+        "options": task.options,
         "run_id": task.run_id,
         "host": socket.gethostname(),
-        "pid": os.getpid(),
+        "pid": os.getpid(),  # the worker's (a time-limited case runs in its child)
         "started_utc": started_utc,
     }
 
 
-def _hard_timeout(task: CaseTask, head: dict, t0: float) -> Callable[[], None]:
-    """The deadline's last resort: write the timeout record, then kill this process."""
-
-    def hard_timeout() -> None:
-        rec = {
-            **head,
-            "status": "timeout",
-            "error": f"timed out after {task.timeout_s} s (stuck; worker process killed)",
-            "wall_s": time.perf_counter() - t0,
-            "finished_utc": utc_now(),
-            "summary": None,
-        }
-        atomic_write_json(record_path(Path(task.out), task.case_id), rec)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    return hard_timeout
-
-
-def _run_case(task: CaseTask, on_hard: Callable[[], None]) -> _Outcome:
-    """Run the case function under the deadline and install its result directory; a
-    failed or timed-out case leaves no result directory."""
+def _run_case(task: CaseTask) -> _Outcome:
+    """Run the case function and install its result directory; a failed case leaves no
+    result directory."""
     cases_dir = Path(task.out) / "cases"
     outcome = _Outcome()
     try:
-        with Deadline(task.timeout_s, on_hard):
-            result = task.runner(task.scenario)
-            outcome.summary = dict(result.summary)
+        result = task.runner(task.scenario)
+        # as summary.json has it; the solver's seconds differ on every run: apart
+        outcome.summary, outcome.timings = split_timings(dict(result.summary))
         install_result(result, cases_dir, task.case_id)
-    except CaseTimeout:
-        outcome.status, outcome.error = "timeout", f"timed out after {task.timeout_s} s"
     except Exception as exc:
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
         outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}{where}"
     if outcome.status != "ok":
-        outcome.summary = None
+        outcome.summary = outcome.timings = None
         with contextlib.suppress(OSError):
             remove_result(cases_dir, task.case_id)
     return outcome
 
 
-def execute_case(task: CaseTask) -> dict:
-    """Run one case in a worker; return its record (also written to records/<id>.json)."""
-    limit_threads()
-    rec_path = record_path(Path(task.out), task.case_id)
-    # Idempotent within one sweep run: Dask re-runs a task whose worker died, possibly
-    # after the record was written (e.g. a hard timeout kills its own worker).
-    old = read_record(rec_path)
-    if old is not None and old.get("run_id") == task.run_id:
-        return old
-    head = _record_head(task, utc_now())
-    t0 = time.perf_counter()
-    outcome = _run_case(task, _hard_timeout(task, head, t0))
+def _finish_case(task: CaseTask, head: dict, t0: float) -> dict:
+    """Run the case, then write its record (LAST); return the record."""
+    outcome = _run_case(task)
     rec = {
         **head,
         "status": outcome.status,
@@ -299,7 +227,62 @@ def execute_case(task: CaseTask) -> dict:
         "wall_s": time.perf_counter() - t0,
         "finished_utc": utc_now(),
         "summary": outcome.summary,
+        "timings": outcome.timings,
         "result_dir": f"cases/{task.case_id}" if outcome.status == "ok" else None,
     }
-    atomic_write_json(rec_path, rec)
+    atomic_write_json(record_path(Path(task.out), task.case_id), rec)
     return jsonable(rec)
+
+
+def _remove_child_leftovers(task: CaseTask, child_pid: int) -> None:
+    """What a child killed part-way left: its staging folder (and the temp folder of its
+    writer: both names carry `<case_id>-<pid>-`), a result folder installed without its
+    record, a record's temp file. Ours only (`is_our_folder`)."""
+    cases_dir = Path(task.out) / "cases"
+    for p in cases_dir.glob(f".*{task.case_id}-{child_pid}-*"):
+        if p.is_dir() and not p.is_symlink() and is_our_folder(p):
+            discard(p)
+    with contextlib.suppress(OSError):
+        remove_result(cases_dir, task.case_id)
+    for p in (Path(task.out) / "records").glob(f".{task.case_id}.json.tmp-{child_pid}@*"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _finish_case_limited(task: CaseTask, head: dict, t0: float) -> dict:
+    """`_finish_case` in a forked child killed at the time limit (`case_process`); a
+    case killed before its record is recorded `timeout` here, one whose process died
+    otherwise `failed`, one stopped by Ctrl-C not at all (KeyboardInterrupt)."""
+    end = run_forked(functools.partial(_finish_case, task, head, t0), task.timeout_s)
+    if end.sent:
+        return end.value
+    rec_path = record_path(Path(task.out), task.case_id)
+    rec = read_record(rec_path)
+    if rec is not None and rec.get("run_id") == task.run_id:
+        return rec  # the record is the proof: written just before the kill
+    _remove_child_leftovers(task, end.pid)
+    if end.interrupted:
+        raise KeyboardInterrupt(f"{task.case_id} stopped: the sweep was interrupted")
+    if end.timed_out:
+        status, error = "timeout", f"timed out after {task.timeout_s} s"
+    else:
+        status, error = "failed", f"the case's process died ({end.how})"
+    rec = {**head, "status": status, "error": error, "wall_s": time.perf_counter() - t0}
+    rec.update(finished_utc=utc_now(), summary=None, result_dir=None)
+    atomic_write_json(rec_path, rec)
+    return rec
+
+
+def execute_case(task: CaseTask) -> dict:
+    """Run one case in a worker; return its record (also written to records/<id>.json).
+    With a time limit the case runs in a child process of the worker (`case_process`)."""
+    limit_threads()
+    # Idempotent within one sweep run: Dask re-runs a task whose worker died, possibly
+    # after the record was written.
+    old = read_record(record_path(Path(task.out), task.case_id))
+    if old is not None and old.get("run_id") == task.run_id:
+        return old
+    if task.timeout_s is None:
+        return _finish_case(task, _record_head(task, utc_now()), time.perf_counter())
+    warm_up(task.runner)  # before the clock starts: imports are not the case's time
+    return _finish_case_limited(task, _record_head(task, utc_now()), time.perf_counter())

@@ -274,3 +274,28 @@ def test_an_infeasible_run_after_overrides_says_so(write_scenario, import_max_mw
     with pytest.raises(InputError) as info:
         microgrid.run(updated, baselines=False, powerflow=False)
     assert start in str(info.value), str(info.value)
+
+
+def test_a_bad_cell_in_a_data_file_an_override_names_is_blamed_on_the_override(
+    file_scenario, tmp_path
+):
+    """The error named the file and line but not the override (the README promises it)."""
+    source = file_scenario.resolve(file_scenario.signals.csv)
+    lines = source.read_text().splitlines()
+    head = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[head.index(file_scenario.signals.price_column)] = "abc"
+    lines[3] = ",".join(cells)
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    err = _first_data_error(file_scenario.with_updates({"signals.csv": "bad.csv"}))
+    assert isinstance(err, OverrideError) and (err.field, err.value) == ("signals.csv", "bad.csv")
+    assert str(err).startswith(f"override signals.csv = 'bad.csv': {tmp_path / 'bad.csv'}, line 4")
+    assert "not a number: 'abc'" in str(err)
+
+
+def test_a_weather_file_an_override_names_is_blamed_on_the_override(file_scenario):
+    """It was put on the base scenario's line of `weather:`."""
+    signals = str(file_scenario.resolve(file_scenario.signals.csv))
+    err = _first_data_error(file_scenario.with_updates({"weather.path": signals}))
+    assert isinstance(err, OverrideError) and err.field == "weather.path"
+    assert str(err).startswith(f"override weather.path = '{signals}': unknown site CSV")

@@ -156,6 +156,24 @@ def test_integers_read_as_yaml_1_2_does(text, value):
     assert yaml.load(f"a: {text}\n", Loader=yamlio._UniqueKeyLoader) == {"a": value}
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1e2", 100.0), ("2.0e2", 200.0), ("-1E-3", -0.001), (".5", 0.5), ("1_000.5", 1000.5)]
+    + [("1.0e+2", 100.0), ("1:30.5", "1:30.5"), ("1e", "1e"), ('"1e2"', "1e2")],
+)
+def test_floats_read_as_yaml_1_2_does(text, value):
+    """YAML 1.1 read 1e2 and 2.0e2 (an exponent without a dot or a sign) as text."""
+    assert yaml.load(f"a: {text}\n", Loader=yamlio._UniqueKeyLoader) == {"a": value}
+
+
+def test_an_exponent_is_a_number_in_a_scenario(write_scenario):
+    path = write_scenario()
+    text = path.read_text().replace("it_capacity_mw: 100", "it_capacity_mw: 1e2")
+    assert "1e2" in text
+    path.write_text(text)
+    assert load_scenario(path).datacenter.it_capacity_mw == 100.0
+
+
 def test_a_leading_zero_is_decimal_in_a_scenario(write_scenario, tmp_path):
     path = write_scenario()
     text = path.read_text().replace("it_capacity_mw: 100", "it_capacity_mw: 0100")

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 from kill_points import GATE_DIR, KILL_AT, KILL_BATTERY, wait_exited
+from kill_points import run_case as kill_points_run_case
 from sweep_helpers import (
     PY,
     ROOT,
@@ -34,7 +35,6 @@ from sweep_helpers import (
 from microgrid.resultdir import MARKER_NAME, marker_text
 from microgrid.sweeps import sweep
 from microgrid.sweeps.records import remove_orphan_results
-from microgrid.sweeps.standin import run_case
 
 # Three one-week cases (tens of ms each); the kill is in the second (100 MWh).
 THREE = """\
@@ -99,7 +99,9 @@ def test_kill_at_each_step_then_rerun_does_each_case_once(tmp_path, point, insta
         assert [n for n in _hidden(out / "records") if n.startswith(f".{c1}.json.tmp-")]
 
     log = io.StringIO()
-    df = sweep(spec, out, workers=1, runner=run_case, progress=log)
+    # the killed run's case function (nothing armed here): a record made with another one
+    # would run again (the record keeps its options)
+    df = sweep(spec, out, workers=1, runner=kill_points_run_case, progress=log)
     text = log.getvalue()
     assert df["status"].tolist() == ["ok", "ok", "ok"], text
     recs2, _ = check_consistent(out, 3)  # one record, row and result folder per case

@@ -140,6 +140,16 @@ def test_missing_dask_scheduler_file_is_refused_at_once(tmp_path, capsys):
     code = main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--dask", str(missing)])
     err = capsys.readouterr().err
     assert code == 2 and err == f"error: {missing}: no such Dask scheduler file\n"
+    assert not (tmp_path / "out").exists()  # it once held a marker, sweep.json and a lock
+
+
+def test_an_address_that_is_no_dask_scheduler_writes_nothing(tmp_path, capsys):
+    spec = write_spec(tmp_path, "axes:\n  battery.energy_mwh: [0, 100]\n")
+    out = tmp_path / "out"
+    code = main(["sweep", str(spec), "--out", str(out), "--dask", "bogus"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot reach the Dask scheduler 'bogus'")
+    assert len(err.splitlines()) == 1 and not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -221,3 +231,34 @@ def test_an_unguarded_script_is_told_to_guard_its_call_and_warned_of_cases_not_r
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("0 ['CasesNotRun']") and "2 of 2 cases did not run" in run.stdout
     assert 'put the script\'s call under `if __name__ == "__main__":`' in run.stderr
+
+
+def test_the_table_is_the_same_on_every_run_but_wall_s_host_and_finished_utc(tmp_path):
+    """The solver's seconds (`solver.build_s`, `solver.solve_s`) once came into the table
+    from the summary in memory: they differ on every run and are not in summary.json."""
+    spec = write_spec(tmp_path, "axes:\n  battery.energy_mwh: [0, 100]\n")
+    tables = []
+    for name in ("a", "b"):
+        df = sweep(load_spec(spec), tmp_path / name, runner=run_case)
+        assert not [c for c in df.columns if c.endswith(("build_s", "solve_s"))]
+        tables.append(df.drop(columns=["wall_s", "host", "finished_utc"]))
+        for rec in records(tmp_path / name).values():
+            assert set(rec["timings"]["solver"]) == {"build_s", "solve_s"}
+            summary = json.loads((tmp_path / name / rec["result_dir"] / "summary.json").read_text())
+            assert summary == rec["summary"]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_a_case_that_does_not_set_an_axis_shows_the_bases_value_not_null(tmp_path):
+    """`{battery: null}` and a case without `battery` were both NaN in the table, and the
+    report put the no-battery case with the base-battery cases under "battery = null"."""
+    body = "cases:\n  - {battery: null}\n  - {grid.import_max_mw: 100}\n"
+    spec = load_spec(write_spec(tmp_path, body, base="ercot-dallas-2023.yaml"))
+    no_battery, import_100 = (c.scenario for c in spec.cases)
+    df = sweep(spec, tmp_path / "out", runner=run_case)
+    assert df.loc[0, "battery"] == "none"
+    assert json.loads(df.loc[1, "battery"]) == import_100.battery.model_dump(mode="json")
+    assert df["grid.import_max_mw"].tolist() == [no_battery.grid.import_max_mw, 100]
+    sweep_report(tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "report" / "sensitivity.csv")
+    assert "none" in set(table.astype(str).to_numpy().ravel())

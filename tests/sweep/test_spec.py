@@ -186,3 +186,15 @@ def test_a_bad_value_from_cases_is_called_a_setting_not_an_axis(tmp_path):
         load_spec(path)
     assert "case 0: setting battery.power_mw = -5:" in str(info.value), str(info.value)
     assert info.value.field == "battery.power_mw" and info.value.line == 4
+
+
+def test_exponent_values_are_numbers_stored_as_numbers(tmp_path):
+    """`1e2` and `2.0e2` were text to YAML 1.1: they ran as numbers but were stored as
+    text, so the column, the sorting of sensitivity.csv and the case hash were text's."""
+    sci = load_spec(write_spec(tmp_path, "axes:\n  battery.energy_mwh: [50, 1e2, 2.0e2]\n"))
+    plain = load_spec(write_spec(tmp_path, "axes:\n  battery.energy_mwh: [50, 100, 200]\n"))
+    assert [c.params["battery.energy_mwh"] for c in sci.cases] == [50, 100.0, 200.0]
+    assert all(isinstance(c.params["battery.energy_mwh"], (int, float)) for c in sci.cases)
+    assert [c.case_id for c in sci.cases] == [c.case_id for c in plain.cases]
+    df = sweep(sci, tmp_path / "out", runner=run_case)
+    assert df["battery.energy_mwh"].dtype.kind == "f"

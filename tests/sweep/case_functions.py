@@ -1,0 +1,44 @@
+"""Case functions for the time-limit tests (module level: the workers import them).
+
+`stateful_run_case` models a library whose module state a case updates in steps (a lazy
+import, a cache being filled): the case with 100 MWh of battery stops half-way for 5 s;
+a case that finds the state half-updated fails. `slow_write_run_case` is the stand-in
+whose result takes 3 s to write in the case with 100 MWh.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from microgrid.sweeps.standin import run_case as standin_run_case
+
+_STATE = {"half_updated": False}
+SLOW_MWH = 100.0
+SLOW_S = 5.0
+
+
+def stateful_run_case(scenario: Any) -> Any:
+    if _STATE["half_updated"]:
+        raise RuntimeError("module state left half-updated by an earlier case")
+    if float(scenario.battery.energy_mwh) == SLOW_MWH:
+        _STATE["half_updated"] = True
+        time.sleep(SLOW_S)  # the time limit strikes here
+        _STATE["half_updated"] = False
+    return standin_run_case(scenario)
+
+
+class _SlowWrite:
+    def __init__(self, result: Any) -> None:
+        self.summary = result.summary
+        self._result = result
+
+    def write(self, out_dir: str | Path) -> Path:
+        time.sleep(3.0)
+        return self._result.write(out_dir)
+
+
+def slow_write_run_case(scenario: Any) -> Any:
+    result = standin_run_case(scenario)
+    return _SlowWrite(result) if float(scenario.battery.energy_mwh) == SLOW_MWH else result

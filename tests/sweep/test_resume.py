@@ -1,0 +1,70 @@
+"""Resume re-runs a case whose record was made with other data files or other options."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+
+import pandas as pd
+from case_functions import slow_write_run_case
+from sweep_helpers import ROOT, records, write_spec
+
+from microgrid.sweeps import sweep
+from microgrid.sweeps.standin import run_case
+from microgrid.sweeps.worker import resolve_runner, runner_options, runner_with_options
+
+SHIPPED_SIGNALS = ROOT / "scenarios" / "data" / "grid-signals" / "ercot-2023.csv"
+
+
+def _spec_with_own_signals(tmp_path):
+    signals = tmp_path / "signals.csv"
+    shutil.copy(SHIPPED_SIGNALS, signals)
+    body = (
+        'axes:\n  period.start: ["2023-03-06T00:00"]\n  period.end: ["2023-03-13T00:00"]\n'
+        f"  signals.csv: [{signals}]\n  battery.energy_mwh: [0, 100]\n"
+    )
+    return write_spec(tmp_path, body, base="ercot-dallas-2023.yaml"), signals
+
+
+def test_a_changed_data_file_runs_its_cases_again(tmp_path):
+    spec, signals = _spec_with_own_signals(tmp_path)
+    out = tmp_path / "out"
+    df1 = sweep(spec, out, runner=run_case)
+    run1 = {k: r["run_id"] for k, r in records(out).items()}
+    digest = hashlib.sha256(signals.read_bytes()).hexdigest()
+    assert all(r["inputs"][str(signals)] == digest for r in records(out).values())
+    log = io.StringIO()
+    sweep(spec, out, runner=run_case, progress=log)  # unchanged: nothing runs
+    assert "all 2 cases already done" in log.getvalue()
+    # the same file, prices doubled (the audit's stale-results case)
+    table = pd.read_csv(signals)
+    price = [c for c in table.columns if "price" in c][0]
+    table[price] *= 2
+    table.to_csv(signals, index=False)
+    log = io.StringIO()
+    df2 = sweep(spec, out, runner=run_case, progress=log)
+    assert "2 case(s) done earlier run again (2 data file changed)" in log.getvalue()
+    assert all(records(out)[k]["run_id"] != v for k, v in run1.items())
+    assert (df2["total_cost_usd"] != df1["total_cost_usd"]).all()
+
+
+def test_other_options_run_the_cases_again(tmp_path):
+    spec, _ = _spec_with_own_signals(tmp_path)
+    out = tmp_path / "out"
+    sweep(spec, out, runner=run_case)
+    log = io.StringIO()
+    sweep(spec, out, runner=slow_write_run_case, progress=log)
+    assert "2 case(s) done earlier run again (2 other options)" in log.getvalue()
+    assert {r["options"]["runner"] for r in records(out).values()} == {
+        "case_functions:slow_write_run_case"
+    }
+
+
+def test_no_powerflow_and_no_baselines_are_options_of_the_record():
+    full = runner_options(resolve_runner(runner_with_options(None)))
+    assert full == {"runner": "microgrid.run", "powerflow": True, "baselines": True}
+    no_pf = runner_options(resolve_runner(runner_with_options(None, powerflow=False)))
+    assert no_pf == {**full, "powerflow": False}
+    no_bl = runner_options(resolve_runner(runner_with_options(None, baselines=False)))
+    assert no_bl == {**full, "baselines": False}
