@@ -40,6 +40,7 @@ from microgrid.sweeps.records import (
 )
 from microgrid.sweeps.spec import Case, SweepSpec, load_spec
 from microgrid.sweeps.worker import (
+    ABANDONED,
     CaseTask,
     Runner,
     resolve_runner,
@@ -88,8 +89,9 @@ def sweep(
         out = open_dir(out, "sweep", inputs)
         (out / "cases").mkdir(parents=True, exist_ok=True)
         (out / "records").mkdir(parents=True, exist_ok=True)
-        with sweep_lock(out), thread_env():
-            df = _sweep_locked(spec, out, backend, timeout_s, run_fn, progress)
+        run_id = uuid.uuid4().hex
+        with sweep_lock(out, run_id), thread_env():
+            df = _sweep_locked(spec, out, backend, timeout_s, run_fn, progress, run_id)
     finally:
         backend.close()
     not_run = sorted({c.case_id for c in spec.cases} - set(df["case_id"] if len(df) else []))
@@ -168,7 +170,7 @@ class _SweepRun:
     prog: Progress
     made_with: _MadeWith
     slots: int = 1  # cases the back end runs at once (worker processes or threads)
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # the lock names it
     inflight: dict[Future, Case] = field(default_factory=dict)
     crashes: Counter = field(default_factory=Counter)  # pool breakages per case id
     given_up: list[str] = field(default_factory=list)  # MAX_CRASHES reached
@@ -191,6 +193,8 @@ class _SweepRun:
 
     def finish(self, c: Case, rec: dict) -> None:
         """Keep a finished case's record, rewrite the table, log the progress line."""
+        if rec.get("status") == ABANDONED:  # the lock named another run: nothing written
+            return
         path = record_path(self.out, c.case_id)
         on_disk = read_record(path)
         if on_disk is None or on_disk.get("run_id") != self.run_id:
@@ -269,8 +273,10 @@ def _sweep_locked(
     timeout_s: float | None,
     run_fn: Runner,
     stream: TextIO | None,
+    run_id: str,
 ) -> pd.DataFrame:
-    """Run the cases without an ok record (the caller holds the folder's lock)."""
+    """Run the cases without an ok record (the caller holds the folder's lock, naming
+    `run_id`)."""
     records, orphans = _tidy_after_earlier_runs(spec, out)
     made_with = _MadeWith.of(spec, run_fn)
     todo, redo = _cases_to_run(spec, records, made_with)
@@ -284,7 +290,9 @@ def _sweep_locked(
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
         return records_table(list(records.values()), spec.base_values)
-    run = _SweepRun(spec, out, timeout_s, run_fn, records, todo, prog, made_with, backend.slots)
+    run = _SweepRun(
+        spec, out, timeout_s, run_fn, records, todo, prog, made_with, backend.slots, run_id
+    )
     prog.log(f"{len(todo)} cases to run ({skipped} already done) on {backend.label}; output {out}")
     try:
         _drive(run, backend)

@@ -26,6 +26,7 @@ from microgrid.errors import InputError
 from microgrid.result_files import split_timings
 from microgrid.resultdir import discard, is_our_folder
 from microgrid.sweeps.case_process import die_with_parent, run_forked
+from microgrid.sweeps.lock import run_is_current
 from microgrid.sweeps.records import (
     RECORD_VERSION,
     install_result,
@@ -169,9 +170,14 @@ def resolve_runner(runner: Runner | str | None) -> Runner:
 # One case
 
 
+#: a case whose sweep ended before it did (a Ctrl-C that Dask could not stop): it writes
+#: nothing into the folder, whose lock another run may hold by now
+ABANDONED = "abandoned"
+
+
 @dataclass
 class _Outcome:
-    """How a case ended: status "ok", "failed" or "timeout"."""
+    """How a case ended: status "ok", "failed", "timeout" or ABANDONED."""
 
     status: str = "ok"
     error: str | None = None
@@ -205,6 +211,9 @@ def _run_case(task: CaseTask) -> _Outcome:
         result = task.runner(task.scenario)
         # as summary.json has it; the solver's seconds differ on every run: apart
         outcome.summary, outcome.timings = split_timings(dict(result.summary))
+        if not run_is_current(Path(task.out), task.run_id):
+            outcome.status = ABANDONED  # its sweep has ended (a Ctrl-C Dask could not stop)
+            return outcome
         install_result(result, cases_dir, task.case_id)
     except Exception as exc:
         tb = traceback.extract_tb(exc.__traceback__)
@@ -218,8 +227,13 @@ def _run_case(task: CaseTask) -> _Outcome:
 
 
 def _finish_case(task: CaseTask, head: dict, t0: float) -> dict:
-    """Run the case, then write its record (LAST); return the record."""
+    """Run the case, then write its record (LAST); return the record. A case whose sweep
+    has ended (`lock.run_is_current`) writes nothing: its record says `abandoned`."""
     outcome = _run_case(task)
+    if outcome.status != ABANDONED and not run_is_current(Path(task.out), task.run_id):
+        with contextlib.suppress(OSError):
+            remove_result(Path(task.out) / "cases", task.case_id)
+        outcome.status = ABANDONED
     rec = {
         **head,
         "status": outcome.status,
@@ -230,7 +244,8 @@ def _finish_case(task: CaseTask, head: dict, t0: float) -> dict:
         "timings": outcome.timings,
         "result_dir": f"cases/{task.case_id}" if outcome.status == "ok" else None,
     }
-    atomic_write_json(record_path(Path(task.out), task.case_id), rec)
+    if outcome.status != ABANDONED:
+        atomic_write_json(record_path(Path(task.out), task.case_id), rec)
     return jsonable(rec)
 
 

@@ -1,12 +1,15 @@
 """Per-case time limits on a real local process pool: a timed-out case is recorded
-`timeout` and leaves nothing behind that another case could trip over."""
+`timeout` and leaves nothing behind that another case could trip over; a case whose
+sweep has ended writes nothing."""
 
 from __future__ import annotations
 
-from case_functions import slow_write_run_case, stateful_run_case
+import pytest
+from case_functions import run_ending_case, slow_write_run_case, stateful_run_case
 from sweep_helpers import check_consistent, write_spec
 
-from microgrid.sweeps import sweep
+from microgrid.sweeps import CasesNotRun, sweep
+from microgrid.sweeps.lock import LOCK_NAME, run_is_current, sweep_lock
 
 THREE = """\
 axes:
@@ -40,3 +43,25 @@ def test_writing_the_result_counts_against_the_limit(tmp_path):
     assert (df.loc[[0, 2], "wall_s"] < 1.5).all()
     recs, _ = check_consistent(out, 3)  # result folders exactly for the ok records
     assert not [p for p in (out / "cases").iterdir() if df.loc[1, "case_id"] in p.name]
+
+
+def test_a_case_whose_sweep_has_ended_writes_nothing(tmp_path, monkeypatch):
+    """After a Ctrl-C, Dask's running cases went on and wrote records and result folders
+    into the folder after the sweep had exited and let its lock go. A case now checks
+    that the lock still names its run before it writes."""
+    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    out = tmp_path / "out"
+    monkeypatch.setenv("MICROGRID_TEST_LOCK", str(out / LOCK_NAME))
+    with pytest.warns(CasesNotRun):
+        df = sweep(spec, out, workers=1, runner=run_ending_case)
+    assert df["status"].tolist() == ["ok"]  # the first; the second and third found it over
+    assert sorted(p.name for p in (out / "records").iterdir()) == [f"{df.case_id[0]}.json"]
+    assert [p.name for p in (out / "cases").iterdir()] == [df.case_id[0]]
+    assert (out / LOCK_NAME).read_text() == ""  # a sweep's lock names no run once it ends
+
+
+def test_the_lock_names_its_run_while_held(tmp_path):
+    with sweep_lock(tmp_path, "run-1"):
+        assert run_is_current(tmp_path, "run-1") and not run_is_current(tmp_path, "run-2")
+    assert not run_is_current(tmp_path, "run-1")
+    assert run_is_current(tmp_path / "elsewhere", "run-1")  # a worker without the folder
