@@ -163,14 +163,19 @@ def _pressure_epw(tmp_path: Path, text: str) -> Path:
     return write_epw(tmp_path / "p.epw", rows)
 
 
+def _sydney_day(tmp_path: Path, epw: Path) -> Path:
+    """A scenario of 19 June 2023 in Sydney on the EPW file `epw`."""
+    weather = {"source": "tmy", "path": str(epw)}
+    return scenario_file(
+        tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
+    )
+
+
 def test_epw_pressure_missing_everywhere_keeps_the_wind(tmp_path, capsys):
     """All pressures 999999 (missing): wind as with the standard atmosphere at 40 m, not 0."""
     runs = {}
     for text in ("999999", f"{pvlib.atmosphere.alt2pres(40.0):.0f}"):
-        weather = {"source": "tmy", "path": str(_pressure_epw(tmp_path, text))}
-        path = scenario_file(
-            tmp_path, SYDNEY, "Australia/Sydney", "2023-06-19T00:00", "2023-06-20T00:00", weather
-        )
+        path = _sydney_day(tmp_path, _pressure_epw(tmp_path, text))
         runs[text] = profiles(path)["wind_available_mw"]
     missing, standard = runs.values()
     assert missing.sum() > 100
@@ -179,14 +184,7 @@ def test_epw_pressure_missing_everywhere_keeps_the_wind(tmp_path, capsys):
 
 def test_epw_pressure_zero_is_refused(tmp_path, capsys):
     epw = _pressure_epw(tmp_path, "0")
-    path = scenario_file(
-        tmp_path,
-        SYDNEY,
-        "Australia/Sydney",
-        "2023-06-19T00:00",
-        "2023-06-20T00:00",
-        {"source": "tmy", "path": str(epw)},
-    )
+    path = _sydney_day(tmp_path, epw)
     code, err = validate(capsys, path)
     assert code == 2 and len(err.splitlines()) == 1, err
     assert f"{epw}, line 9, field pressure_pa: value 0 Pa outside" in err
@@ -206,14 +204,7 @@ def test_hostile_epw_is_one_line(tmp_path, capsys, field, pos, text, needle):
     rows = epw_records()
     rows[100][pos] = text
     epw = write_epw(tmp_path / "bad.epw", rows)
-    path = scenario_file(
-        tmp_path,
-        SYDNEY,
-        "Australia/Sydney",
-        "2023-06-19T00:00",
-        "2023-06-20T00:00",
-        {"source": "tmy", "path": str(epw)},
-    )
+    path = _sydney_day(tmp_path, epw)
     code, err = validate(capsys, path)
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert f"{epw}, {needle}" in err
@@ -245,14 +236,7 @@ def test_weather_file_far_from_the_site_is_refused(tmp_path, capsys):
 def test_a_hub_below_the_blade_tips_is_refused(tmp_path, capsys):
     """A 5 m hub for the E-126 (127 m rotor) ran, its log-law wind taken at 5 m."""
     epw = _pressure_epw(tmp_path, "101325")
-    path = scenario_file(
-        tmp_path,
-        SYDNEY,
-        "Australia/Sydney",
-        "2023-06-19T00:00",
-        "2023-06-20T00:00",
-        {"source": "tmy", "path": str(epw)},
-    )
+    path = _sydney_day(tmp_path, epw)
     sc = yaml.safe_load(path.read_text())
     sc["wind"]["hub_height_m"] = 60
     path.write_text(yaml.safe_dump(sc))
