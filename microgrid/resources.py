@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
@@ -31,11 +32,26 @@ def read_weather(scenario: Scenario) -> pd.DataFrame | None:
     return weather
 
 
+def _file_location(scenario: Scenario, weather: pd.DataFrame, path: Path):
+    """(latitude, longitude) the weather file states: a typical year's header, or a
+    shipped site CSV's metadata (looked up by name, as its UTC offset is); None for a
+    custom site CSV, which states none."""
+    lat, lon = weather.attrs.get("latitude_deg"), weather.attrs.get("longitude_deg")
+    if lat is not None and lon is not None:
+        return lat, lon
+    if scenario.weather.source == "site_csv":
+        with contextlib.suppress(WeatherDataError):
+            meta = site_metadata(path)
+            return meta["latitude_deg"], meta["longitude_deg"]
+    return None
+
+
 def _check_site_distance(scenario: Scenario, weather: pd.DataFrame, path: Path) -> None:
     """The weather file's location (when it states one) is near the site."""
-    lat, lon = weather.attrs.get("latitude_deg"), weather.attrs.get("longitude_deg")
-    if lat is None or lon is None:  # a custom site CSV states no location
+    where = _file_location(scenario, weather, path)
+    if where is None:  # a custom site CSV states no location
         return
+    lat, lon = where
     s, limit = scenario.site, scenario.weather.max_site_distance_km
     km = float(distance_km(s.latitude_deg, s.longitude_deg, lat, lon))
     if km > limit:

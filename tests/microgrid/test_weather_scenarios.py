@@ -13,7 +13,8 @@ import yaml
 from weather_files import FIELD, epw_records, write_epw
 
 from microgrid.cli import main
-from microgrid.resources import resource_profiles
+from microgrid.errors import InputError
+from microgrid.resources import read_weather, resource_profiles
 from microgrid.scenario import load_scenario
 
 PVLIB_DATA = Path(pvlib.__file__).parent / "data"
@@ -246,3 +247,17 @@ def test_a_hub_below_the_blade_tips_is_refused(tmp_path, capsys):
     sc["wind"]["hub_height_m"] = 64
     path.write_text(yaml.safe_dump(sc))
     assert validate(capsys, path)[0] == 0
+
+
+def test_a_shipped_site_csv_is_held_to_the_distance_too():
+    """The shipped site CSVs state their place in SITE_METADATA, not in the file: the
+    distance check once skipped them (R2's 250 km setting was never used)."""
+    r2 = load_scenario(
+        Path(__file__).resolve().parents[2] / "scenarios" / "pjm-virginia-outage.yaml"
+    )
+    read_weather(r2)  # Philadelphia's file, 224 km from Ashburn, within R2's 250 km
+    with pytest.raises(InputError, match="224 km from the site") as err:
+        read_weather(r2.with_updates({"weather.max_site_distance_km": 200}))
+    assert err.value.field == "weather.path" and "max_site_distance_km is 200" in str(err.value)
+    with pytest.raises(InputError, match="km from the site"):
+        read_weather(r2.with_updates({"site.latitude_deg": -33.87, "site.longitude_deg": 151.21}))
