@@ -147,6 +147,9 @@ def air_density_kg_per_m3(
 def wind_farm_mw(farm: WindFarm, wind_speed_hub_m_per_s, density_kg_per_m3=None) -> np.ndarray:
     """Farm output (MW) from hub-height wind (m/s); density None means no correction."""
     speeds, power_mw = power_curve(farm.turbine_type)
+    # the curve's last speed with power: some curves list zeros beyond it (E-126/7580:
+    # rated to 25 m/s, 0 from 25.5 to 35 m/s), others end there (E-126/4200)
+    cut_out = speeds[np.flatnonzero(power_mw > 0)[-1]]
     v = np.asarray(wind_speed_hub_m_per_s, dtype=float)
     if density_kg_per_m3 is None:
         one = power_output.power_curve(v, speeds, power_mw)
@@ -157,10 +160,10 @@ def wind_farm_mw(farm: WindFarm, wind_speed_hub_m_per_s, density_kg_per_m3=None)
         # last speed: cold air cut out below the curve's cut-out (24 m/s gave 0 at -20 C)
         # and warm air ran past it. The corrected curve stops moving the cut-out: from its
         # moved last speed it holds its last value up to the curve's own cut-out.
-        top = speeds.max() * (RHO_STANDARD_KG_PER_M3 / rho) ** (2.0 / 3.0)
+        top = cut_out * (RHO_STANDARD_KG_PER_M3 / rho) ** (2.0 / 3.0)
         held = np.minimum(v, top)
         one = power_output.power_curve(held, speeds, power_mw, rho, density_correction=True)
     one = np.clip(np.asarray(one, dtype=float), 0.0, power_mw.max())
-    # cut-out on the hub wind speed at the curve's own last speed, whatever the density
-    one = np.where((v > speeds.max()) | ~np.isfinite(v), 0.0, one)
+    # cut-out on the hub wind speed at the curve's own, whatever the density
+    one = np.where((v > cut_out) | ~np.isfinite(v), 0.0, one)
     return farm.n_turbines * one

@@ -141,19 +141,23 @@ def test_wind_zero_below_cut_in_and_rated_at_rated_speed():
 
 
 @pytest.mark.parametrize("rho", [1.376, 1.225, 1.10])  # -20 C, standard, warm
-def test_cut_out_is_the_curves_own_at_any_density(rho):
+@pytest.mark.parametrize("turbine", ["E-126/4200", "E-126/7580"])
+def test_cut_out_is_the_curves_own_at_any_density(rho, turbine):
     """windpowerlib's corrected curve ends where the correction moves its last speed: at
-    -20 C a hub speed of 24 m/s gave 0 MW (cut out at 23.1), in warm air 25.1 m/s ran."""
-    speeds, _ = power_curve("E-126/4200")
-    cut_out = speeds.max()
-    below = wind_farm_mw(FARM, [cut_out - 1.0, cut_out - 0.01, cut_out], [rho] * 3)
-    assert below == pytest.approx([50.4] * 3)
-    assert wind_farm_mw(FARM, [cut_out + 0.01, cut_out + 0.5], [rho] * 2).tolist() == [0, 0]
+    -20 C a hub speed of 24 m/s gave 0 MW (cut out at 23.1), in warm air 25.1 m/s ran.
+    The E-126/7580's curve lists zeros past its cut-out (25 m/s) to 35 m/s: the cut-out
+    is its last speed with power, not its last speed."""
+    farm = WindFarm(turbine, hub_height_m=135.0, n_turbines=12)
+    speeds, power_mw = power_curve(turbine)
+    cut_out, rated = 25.0, 12 * power_mw.max()
+    below = wind_farm_mw(farm, [cut_out - 1.0, cut_out - 0.01, cut_out], [rho] * 3)
+    assert below == pytest.approx([rated] * 3)
+    assert wind_farm_mw(farm, [cut_out + 0.01, cut_out + 0.5], [rho] * 2).tolist() == [0, 0]
     # below the moved top the curve is windpowerlib's own
     v = np.array([5.0, 9.0, 11.0])
-    ours = wind_farm_mw(FARM, v, np.full(3, rho))
+    ours = wind_farm_mw(farm, v, np.full(3, rho))
     theirs = 12 * power_output.power_curve(
-        v, speeds, power_curve("E-126/4200")[1], np.full(3, rho), density_correction=True
+        v, speeds, power_mw, np.full(3, rho), density_correction=True
     )
     assert ours == pytest.approx(theirs)
 
