@@ -125,11 +125,14 @@ def cloud_attenuated_irradiance(clearsky_df: pd.DataFrame, cloud_cover_pct) -> p
 IRRADIANCE_COLUMNS = ("ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2")
 # Upper bounds of the clear-sky indices, about the 99th percentile of the measured hour
 # means in pvlib's TMY3 files (Greensboro, Sand Point) against the hour-mean Ineichen
-# clear sky: GHI 1.2-1.45, DNI 1.5-1.9, DHI 3.9-5.7 (diffuse under bright broken cloud,
-# beam where the climatological turbidity is too high). Beyond them, at low sun, an index
-# interpolated into the next hour would blow its clear sky up (PV energy per day of 15 min
-# against 1 h steps: bounds 2/3/6 gave up to 6 % apart, these 4 %).
-CLEAR_SKY_INDEX_MAX = {"ghi_w_per_m2": 1.5, "dni_w_per_m2": 2.0, "dhi_w_per_m2": 5.0}
+# clear sky: GHI 1.2-1.45, DNI 1.5-1.9. Beyond them, at low sun, an index interpolated
+# into the next hour would blow its clear sky up (PV energy per day of 15 min against 1 h
+# steps: bounds 2/3 gave up to 6 % apart, these 4 %). Diffuse light is another matter:
+# overcast DHI runs at 5-7.7 times the clear sky's (the files' largest: 5.5 and 7.7; 7.2 at
+# a St John's winter noon), and a bound of 5 cut 29 % of winter PV under bright overcast
+# and 4.5 % of a Sand Point February week. Its bound, 20, is a guard only: at 20, 100 or
+# 1,000 the two files give the same energy (weeks of 15 min within 0.9 % and 1.7 % of 1 h).
+CLEAR_SKY_INDEX_MAX = {"ghi_w_per_m2": 1.5, "dni_w_per_m2": 2.0, "dhi_w_per_m2": 20.0}
 # below this clear-sky GHI (W/m2) the sun is too low for an index to carry over; the
 # GHI decides for all three (a winter DHI_cs at 55 N stays below it all day)
 CLEAR_SKY_INDEX_MIN_CLEAR_W_PER_M2 = 20.0

@@ -76,3 +76,26 @@ def test_half_hour_tmy_pv_matches_on_hour_data(step):
     day_whole = whole["pv_available_mw"].groupby(whole.index.date).sum() * hours
     assert day_half.sum() > 1000  # MWh over the three days: the sun is up
     np.testing.assert_allclose(day_half.to_numpy(), day_whole.to_numpy(), rtol=0.02)
+
+
+ST_JOHNS = Site(47.56, -52.71, 50.0)
+
+
+@pytest.mark.parametrize("step", ["60min", "15min"])
+def test_bright_overcast_keeps_its_diffuse_light(step):
+    """Overcast St John's in January (GHI = DHI = 0.6 of the clear sky's, no beam),
+    stamped at :30 UTC: the diffuse clear-sky index runs at 5-7 there, and its bound of 5
+    once cut 29 % of the PV, at 1 h steps too. Against the same sky on the hour."""
+    pv = ResourceChain(ST_JOHNS, PVSystem(dc_mw=100, ac_mw=80, tilt_deg=30, azimuth_deg=180))
+    idx = pd.date_range("2023-01-10", "2023-01-13", freq=step, inclusive="left", tz="UTC")
+
+    def overcast(starts: pd.DatetimeIndex) -> pd.DataFrame:
+        sky = _true_hour_means(ST_JOHNS, starts)
+        sky["dhi_w_per_m2"] = sky["ghi_w_per_m2"] = 0.6 * sky["ghi_w_per_m2"]
+        sky["dni_w_per_m2"] = 0.0
+        return sky
+
+    span = pd.date_range("2023-01-09 00:30", periods=24 * 5, freq="h", tz="UTC")
+    half = pv.run(idx, overcast(span))["pv_available_mw"].sum()
+    whole = pv.run(idx, overcast(span - pd.Timedelta("30min")))["pv_available_mw"].sum()
+    assert whole > 0 and half == pytest.approx(whole, rel=0.01)

@@ -31,7 +31,10 @@ def _pv_mwh(pvlib_data, name: str, start: str) -> dict[str, pd.Series]:
 
 
 @pytest.mark.parametrize("name", ["723170TYA.CSV", "703165TY.csv"])
-@pytest.mark.parametrize("start", ["2023-02-11", "2023-06-11", "2023-12-11"])
+# 01-23 and 02-23: a diffuse bound of 5 once put Sand Point's 15 min 4.0 and 4.5 % low
+@pytest.mark.parametrize(
+    "start", ["2023-01-23", "2023-02-11", "2023-02-23", "2023-06-11", "2023-12-11"]
+)
 def test_quarter_hour_pv_energy_agrees_with_hourly(pvlib_data, name, start):
     e = _pv_mwh(pvlib_data, name, start)
     hourly, quarter = e["60min"], e["15min"]
