@@ -98,7 +98,7 @@ def _local_midnight_utc(day: pd.Timestamp, timezone: str) -> pd.Timestamp:
     return _first_reaching(day, seconds, timezone)
 
 
-def _local_month_start_utc(year: int, month: int, timezone: str) -> pd.Timestamp:
+def local_month_start_utc(year: int, month: int, timezone: str) -> pd.Timestamp:
     """The first instant of a local calendar month, in UTC (`_local_midnight_utc`)."""
     return _local_midnight_utc(pd.Timestamp(year=year, month=month, day=1), timezone)
 
@@ -128,9 +128,7 @@ def _month_hours(year: int, month: int, timezone: str) -> float:
     """Elapsed hours of a local calendar month, from its first instant to the next month's
     (a month with a DST change has 743 or 745 hours)."""
     after = (year, month + 1) if month < 12 else (year + 1, 1)
-    elapsed = _local_month_start_utc(*after, timezone) - _local_month_start_utc(
-        year, month, timezone
-    )
+    elapsed = local_month_start_utc(*after, timezone) - local_month_start_utc(year, month, timezone)
     return elapsed / pd.Timedelta(hours=1)
 
 
@@ -151,7 +149,7 @@ def step_hours_by_month(
     for label, h in hours.items():
         h[(first == label) & ~straddles] = step_h
     for t in np.flatnonzero(straddles):
-        boundary = _local_month_start_utc(*_year_month(last[t]), timezone)
+        boundary = local_month_start_utc(*_year_month(last[t]), timezone)
         before_h = (boundary - index[t]) / pd.Timedelta(hours=1)
         hours[first[t]][t] = before_h
         hours[last[t]][t] = step_h - before_h

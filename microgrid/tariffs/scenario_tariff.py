@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.billing import local_month_start_utc
 from microgrid.datafiles import require_data_file
 from microgrid.scenario import Scenario
 from microgrid.tariffs.to_grid import (
@@ -48,7 +49,7 @@ def scenario_rate(scenario: Scenario) -> UrdbRate | None:
             "energyratestructure (use add_to_wholesale, or a rate with them)",
             "grid.tariff.energy",
         )
-    _check_prior_peaks(scenario)
+    _check_prior_peaks(scenario, rate)
     if has_demand_charges(rate) and scenario.grid.demand_charge_usd_per_kw_month > 0:
         raise scenario.error(
             "the tariff bills demand charges: set demand_charge_usd_per_kw_month to 0 "
@@ -58,22 +59,39 @@ def scenario_rate(scenario: Scenario) -> UrdbRate | None:
     return rate
 
 
-def _check_prior_peaks(scenario: Scenario) -> None:
-    """`prior_monthly_peaks_mw` names months before the period's first local month
-    (ratchets), or that month itself where the period starts within it (the peak reached
-    in it so far); a month the period covers whole, or after it, would be ignored."""
-    start = scenario.to_utc(scenario.period.start).tz_convert(scenario.site.timezone)
-    first = start.strftime("%Y-%m")
-    within = start.tz_localize(None) != start.tz_localize(None).to_period("M").start_time
+def _check_prior_peaks(scenario: Scenario, rate: UrdbRate) -> None:
+    """`prior_monthly_peaks_mw` names months before the period's first local month, for
+    the rate's ratchets, or that month itself where the period starts after its first
+    instant (the peak reached in it so far: a floor on its flat demand). Any other entry,
+    or any entry where the rate has no flat demand charge (or, before the period, no
+    ratchet), would change nothing, and is refused."""
+    tz = scenario.site.timezone
+    start = scenario.to_utc(scenario.period.start)
+    first = start.tz_convert(tz).strftime("%Y-%m")
+    within = start > local_month_start_utc(*(int(x) for x in first.split("-")), tz)
     for month in scenario.grid.tariff.prior_monthly_peaks_mw:
-        if month < first or (month == first and within):
-            continue
-        what = "starts on its first day" if month == first else "is after the period's start"
-        raise scenario.error(
-            f"{month} {what}: prior_monthly_peaks_mw holds peaks reached before the period "
-            f"(months before {first}, or {first} itself when the period starts within it)",
-            f"grid.tariff.prior_monthly_peaks_mw.{month}",
-        )
+        why = _prior_peak_unused(month, first, within, rate)
+        if why:
+            raise scenario.error(
+                f"{month}: {why}, so this prior peak would change nothing (it holds peaks "
+                f"reached before the period: of months before {first} for ratchets, or of "
+                f"{first} itself when the period starts within it)",
+                f"grid.tariff.prior_monthly_peaks_mw.{month}",
+            )
+
+
+def _prior_peak_unused(month: str, first: str, within: bool, rate: UrdbRate) -> str | None:
+    """Why a prior peak of `month` would change no bill (None where it counts); `first`
+    the period's first local month, `within` the period starts after its first instant."""
+    if not rate.flatdemandstructure:
+        return "the rate has no flat (monthly) demand charge for it to count in"
+    if month < first:
+        if any(rate.demandratchetpercentage or ()) or rate.lookbackpercent:
+            return None
+        return "the rate has no ratchet, the only way a month before the period counts"
+    if month == first:
+        return None if within else f"the period starts at {first}'s first instant"
+    return "the month is after the period's start"
 
 
 def tariff_context(

@@ -135,7 +135,10 @@ def test_prior_peak_months_are_checked(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("month", "why"),
-    [("2023-08", "is after the period's start"), ("2023-07", "starts on its first day")],
+    [
+        ("2023-08", "the month is after the period's start"),
+        ("2023-07", "the period starts at 2023-07's first instant"),
+    ],
 )
 def test_a_prior_peak_the_period_would_ignore_is_refused(tmp_path, capsys, month, why):
     """A later month's entry, or one for a month the period covers from its first day,
@@ -146,8 +149,31 @@ def test_a_prior_peak_the_period_would_ignore_is_refused(tmp_path, capsys, month
         sc["period"].update(start="2023-07-01T00:00", end="2023-07-03T00:00")
         path.write_text(yaml.safe_dump(sc))
     line = one_error_line(capsys, ["validate", str(path)])
-    assert f"field grid.tariff.prior_monthly_peaks_mw.{month}: {month} {why}" in line
+    assert f"field grid.tariff.prior_monthly_peaks_mw.{month}: {month}: {why}" in line
     assert "line " in line
+
+
+def test_a_prior_peak_that_no_charge_uses_is_refused(tmp_path, capsys):
+    """Accepted and dropped without a word: a month before the period where the rate has
+    no ratchet, any month where it has no flat demand charge, and the first month where
+    the period starts at its first instant though not at 00:00 (Asuncion skipped 1
+    October 2023's midnight: the month began at 01:00)."""
+    path = two_day_tariff_scenario(tmp_path, prior_monthly_peaks_mw={"2023-06": 50})
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "prior_monthly_peaks_mw.2023-06: 2023-06: the rate has no ratchet" in line
+    no_flat = {k: v for k, v in json.loads(RATE.read_text()).items() if "flatdemand" not in k}
+    rate = tmp_path / "no-flat.json"
+    rate.write_text(json.dumps(no_flat))
+    path = two_day_tariff_scenario(tmp_path, urdb=str(rate), prior_monthly_peaks_mw={"2023-07": 5})
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "2023-07: the rate has no flat (monthly) demand charge" in line
+    path = two_day_tariff_scenario(tmp_path, prior_monthly_peaks_mw={"2023-10": 100})
+    sc = yaml.safe_load(path.read_text())
+    sc["site"]["timezone"] = "America/Asuncion"
+    sc["period"].update(start="2023-10-01T01:00", end="2023-10-03T01:00")
+    path.write_text(yaml.safe_dump(sc))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "2023-10: the period starts at 2023-10's first instant" in line
 
 
 def test_the_months_peak_before_the_period_floors_its_flat_demand(tmp_path):
