@@ -127,7 +127,9 @@ def _check_on_steps(
     figure, so a step the event covers in part would be paid (and penalised) whole. `at`:
     the event's line in `events_csv`, or its index in `events`."""
     step = step_of(index)
-    off = [name for name, t in (("start", start), ("end", end)) if (t - index[0]) % step]
+    inside = (("start", max(start, index[0])), ("end", min(end, index[-1] + step)))
+    # the part in the horizon counts: an event across its edge is whole steps inside
+    off = [name for name, t in inside if (t - index[0]) % step]
     if not off:
         return
     minutes = int(step / pd.Timedelta(minutes=1))

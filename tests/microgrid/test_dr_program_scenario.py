@@ -189,3 +189,7 @@ def test_an_event_off_the_steps_is_refused_at_its_field(tmp_path):
     assert [e.key for e in program_of(fits).events][-1] == "dr@2023-01-03T15:30"
     outside = {**program, "events": [_ev("2023-06-01T15:30", "2023-06-01T16:10")]}
     assert program_of(tiny(tmp_path, outside)).events == ()
+    # across the period's edges the part inside is whole steps: accepted
+    edges = {**program, "events": [_ev("2023-01-01T23:30", "2023-01-02T02:00"),
+                                   _ev("2023-01-03T22:00", "2023-01-04T00:30")]}  # fmt: skip
+    assert [e.steps for e in program_of(tiny(tmp_path, edges)).events] == [(0, 1), (46, 47)]
