@@ -173,37 +173,42 @@ def read_jobs_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path), line=line) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        missing = [c for c in JOBS_COLUMNS if c not in (reader.fieldnames or [])]
+        header = next(reader, [])
+        missing = [c for c in JOBS_COLUMNS if c not in header]
         if missing:
             raise InputError(f"missing column(s): {', '.join(missing)}", path=str(path), line=1)
-        return [(reader.line_num, _whole(row, reader, path)) for row in reader]
+        twice = next((c for i, c in enumerate(header) if c in header[:i]), None)
+        if twice is not None:
+            raise InputError(f"column {twice!r} given twice", path=str(path), line=1, field=twice)
+        rows, end = [], reader.line_num
+        for cells in reader:
+            first, end = end + 1, reader.line_num  # a quoted cell may span lines
+            if cells:  # a blank line is no row
+                rows.append((first, _whole(header, cells, path, first)))
+        return rows
     except csv.Error as exc:  # raised before the reader counts the bad line
         raise InputError(
             f"not a valid CSV: {exc}", path=str(path), line=reader.line_num + 1
         ) from None
 
 
-def _whole(row: dict, reader: csv.DictReader, path: Path) -> dict[str, str]:
-    """``row`` if it has a cell for each column of the header and no more."""
-    header = reader.fieldnames or []
-    if None in row:  # DictReader keeps the cells past the header under None
+def _whole(header: list[str], cells: list[str], path: Path, line: int) -> dict[str, str]:
+    """The row starting at `line` by column, if it has a cell for each column of the
+    header and no more."""
+    if len(cells) > len(header):
+        message = f"{len(cells)} cells where the header has {len(header)}"
+        raise InputError(message, path=str(path), line=line)
+    if len(cells) < len(header):
+        short = header[len(cells) :]
         raise InputError(
-            f"{len(header) + len(row[None])} cells where the header has {len(header)}",
+            f"{len(cells)} cells where the header has {len(header)}: no {', '.join(short)}",
             path=str(path),
-            line=reader.line_num,
-        )
-    short = [c for c in header if row[c] is None]
-    if short:
-        raise InputError(
-            f"{len(header) - len(short)} cells where the header has {len(header)}: no "
-            f"{', '.join(short)}",
-            path=str(path),
-            line=reader.line_num,
+            line=line,
             field=short[0],
         )
-    return row
+    return dict(zip(header, cells, strict=True))
 
 
 def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:

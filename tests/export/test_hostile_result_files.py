@@ -53,6 +53,13 @@ def _second_line(edit):
         ),
         ("jobs.csv", _second_line(lambda row: row + b",x"), ["line 2", "11 cells where"]),
         ("jobs.csv", _second_line(lambda row: row + b"\xe9"), ["line 2", "not UTF-8 text"]),
+        # a quote left open runs the row over the lines after it: named at its first
+        (
+            "jobs.csv",
+            _second_line(lambda row: row.replace(b",", b',"', 1)),
+            ["line 2, field", "cells where the header has 10"],
+        ),
+        ("jobs.csv", lambda old: old.replace(b"gpus", b"gpus,gpus", 1), ["line 1", "given twice"]),
     ],
     ids=[
         "summary-not-utf8",
@@ -65,6 +72,8 @@ def _second_line(edit):
         "jobs-row-short",
         "jobs-row-long",
         "jobs-not-utf8-line",
+        "jobs-open-quote",
+        "jobs-column-twice",
     ],
 )
 def test_hostile_result_file(tmp_path, capsys, name, edit, needles):
