@@ -173,6 +173,17 @@ def _intervals(scenario: Scenario, cp: CoincidentPeaks, years: set[int]):
             )
         if start in out:
             raise src.error(f"coincident-peak interval {text} is listed twice", line)
+        clash = next(
+            (iv for iv in out.values() if iv.start_utc < start + length and start < iv.end_utc),
+            None,
+        )
+        if clash is not None:  # its minutes would count twice in the tag
+            raise src.error(
+                f"coincident-peak interval {text} overlaps the one at {clash.label} "
+                f"({cp.interval_minutes}-minute intervals)",
+                line,
+                INTERVAL_COLUMNS[0],
+            )
         if sum(k.tz_convert(tz).year == local.year for k in out) == cp.n_peaks:
             raise src.error(
                 f"coincident-peak interval {text} is one more than n_peaks ({cp.n_peaks}) in "

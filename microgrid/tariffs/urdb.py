@@ -367,7 +367,7 @@ def check_rate(rate: UrdbRate) -> None:
                 )
             if period[0].total < 0:
                 message = f"period {i}: a negative demand rate is not supported"
-                raise rate.error(message, key, (i, 0))
+                raise rate.error(message, key, (i, 0, "rate"))
     months = rate.flatdemandmonths
     if rate.flatdemandstructure and months is None:
         raise rate.error("flatdemandstructure needs flatdemandmonths", "flatdemandstructure")

@@ -216,6 +216,14 @@ def test_more_intervals_in_a_year_than_n_peaks_is_one_line(tmp_path, capsys):
     assert microgrid.cli.main(["validate", str(path)]) == 0
 
 
+def test_overlapping_intervals_are_one_line(tmp_path, capsys):
+    """16:00 and 16:30 with 60-minute intervals counted 16:30-17:00 twice in the tag."""
+    _, path = load_path(tmp_path, tiny_data(known(["2023-01-02T16:00", "2023-01-02T16:30"])))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert "grid.coincident_peaks.intervals.1" in line
+    assert "overlaps the one at 2023-01-02T16:00 (60-minute intervals)" in line
+
+
 def test_probability_above_one_is_one_line(tmp_path, capsys):
     csv = tmp_path / "alerts.csv"
     csv.write_text(ALERTS.replace("2023-01-03,1.0", "2023-01-03,1.5"))

@@ -334,3 +334,12 @@ def test_declining_block_is_not_convex():
     (t,) = tariff_grid(rate, ctx(hourly("2023-01-02", 24))).energy_tiers
     assert not t.is_convex()
     np.testing.assert_allclose(t.usd_per_mwh[1], -30.0)  # 30 USD/MWh cheaper than tier 1
+
+
+def test_a_negative_demand_rate_is_named_at_its_rate():
+    d = flat_energy(
+        flatdemandstructure=[[{"rate": 5.0}], [{"rate": -3.0}]], flatdemandmonths=[0] * 12
+    )
+    with pytest.raises(InputError, match="negative demand rate") as exc:
+        rate_from_dict(d, "r.json")
+    assert exc.value.field == "flatdemandstructure[1][0].rate"
