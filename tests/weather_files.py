@@ -23,7 +23,16 @@ FLAGS = "?9?9?9?9E0?9?9?9?9?9?9?9?9?9?9?9?9?9?9?9*9*9?9*9*9"
 # file line of the first record (eight header lines)
 FIRST_RECORD_LINE = 9
 # 0-based position of each field in a record
-FIELD = {"month": 1, "day": 2, "hour": 3, "temp_air": 6, "pressure": 9, "ghi": 13, "wind": 21}
+FIELD = {
+    "month": 1,
+    "day": 2,
+    "hour": 3,
+    "temp_air": 6,
+    "relative_humidity": 8,
+    "pressure": 9,
+    "ghi": 13,
+    "wind": 21,
+}
 
 
 def record_starts(year: int = 1999) -> pd.DatetimeIndex:

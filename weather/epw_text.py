@@ -3,11 +3,18 @@ with its line and field: pvlib raises pandas' own words for a record at hour 25 
 13 (no line), takes a duplicated or 30-minute record without a word, and names no line
 for a text cell.
 
-Checked: the LOCATION line's latitude, longitude, time zone and elevation are numbers;
-every record's year, month, day, hour and minute are whole numbers in range (hourly records:
-minute 0 or 60); the records are consecutive hours (29 February may be left out) of one
-whole typical year from 1 January hour 1; the value fields the readers use are numbers or
-empty (an empty one is refused later, with its line, as missing).
+The file is read as pvlib is given it (UTF-8, a byte-order mark skipped, any line ending),
+one physical line at a time, so every line number is the one an editor shows: blank lines
+(pandas skips them) are counted, and a quote is never let run past its line.
+
+Checked: the LOCATION line's latitude, longitude, time zone and elevation are finite and in
+range (``weather.location``); the seven header lines after it are there and close every
+quote they open (pandas reads on past an open quote in search of its end: pvlib then read
+no records at all); every record closes its quotes and has at most 35 cells and at least
+the 23 the readers read; its year, month, day, hour and minute are whole numbers in range
+(hourly records: minute 0 or 60); the records are consecutive hours (29 February may be
+left out) of one whole typical year from 1 January hour 1; the value fields the readers use
+are numbers or empty (an empty one is refused later, with its line, as missing).
 """
 
 from __future__ import annotations
@@ -19,14 +26,18 @@ import numpy as np
 import pandas as pd
 
 from weather.errors import WeatherDataError
+from weather.location import check_location
 
 #: File line of the first record: eight header lines precede the data.
 FIRST_RECORD_LINE = 9
+#: Encoding pvlib must be given the file in too: a byte-order mark is not part of LOCATION.
+EPW_ENCODING = "utf-8-sig"
 # 0-based positions (EnergyPlus Auxiliary Programs, "EnergyPlus Weather File Data Dictionary")
 _LOCATION_FIELDS = {"latitude": 6, "longitude": 7, "time zone": 8, "elevation": 9}
 _DATE_FIELDS = {"year": 0, "month": 1, "day": 2, "hour": 3, "minute": 4}
 _VALUE_FIELDS = {
     "temp_air_c": 6,
+    "relative_humidity_pct": 8,
     "pressure_pa": 9,
     "ghi_w_per_m2": 13,
     "dni_w_per_m2": 14,
@@ -34,6 +45,10 @@ _VALUE_FIELDS = {
     "wind_speed_10m_m_per_s": 21,
     "cloud_cover_pct": 22,
 }
+# a record has 35 fields (pandas refuses more, with a line of its own count); fewer are
+# filled with NaN, which is harmless only past the last field the readers use
+_RECORD_CELLS = 35
+_RECORD_CELLS_READ = max(_VALUE_FIELDS.values()) + 1
 # pandas' nanosecond stamps span the years 1678..2261
 _DATE_RANGES = {
     "year": (1678, 2261),
@@ -48,39 +63,97 @@ _DAYS_IN_MONTH = np.diff(_DAYS_BEFORE)
 _FEB29_HOURS = 24
 
 
-def check_epw_text(path: str | os.PathLike) -> None:
+def check_epw_text(path: str | os.PathLike) -> np.ndarray:
     """Raise :class:`WeatherDataError` (path, line, field) for the first problem found in
-    the EPW at ``path`` (see the module docstring); return None for a good file."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if "".join(row).strip()]
-    _check_location(rows[0][1] if rows else [], path)
-    records = [(n, row) for n, row in rows if n >= FIRST_RECORD_LINE]
+    the EPW at ``path`` (see the module docstring); for a good file return the file line
+    of each record, in order (pvlib's rows, since pandas skips the blank lines too)."""
+    lines = _physical_lines(path)
+    _check_location(lines[0] if lines else "", path)
+    _check_header_lines(lines, path)
+    records = [
+        (n, _cells(line, n, path))
+        for n, line in enumerate(lines[FIRST_RECORD_LINE - 1 :], start=FIRST_RECORD_LINE)
+        if line.strip()  # pandas skips blank and whitespace-only lines
+    ]
     if not records:
         raise WeatherDataError(
             "no data records (a typical year has 8760)", path=path, line=FIRST_RECORD_LINE
         )
-    lines = np.array([n for n, _ in records])
+    for n, row in records:
+        _check_cell_count(row, n, path)
+    lines_no = np.array([n for n, _ in records])
     cells = {
         name: pd.Series([row[pos].strip() if len(row) > pos else "" for _, row in records])
         for name, pos in {**_DATE_FIELDS, **_VALUE_FIELDS}.items()
     }
-    dates = {name: _whole_numbers(cells[name], lines, name, path) for name in _DATE_FIELDS}
+    dates = {name: _whole_numbers(cells[name], lines_no, name, path) for name in _DATE_FIELDS}
     for name in _VALUE_FIELDS:
-        _numbers_or_empty(cells[name], lines, name, path)
-    _check_sequence(dates, lines, path)
+        _numbers_or_empty(cells[name], lines_no, name, path)
+    _check_sequence(dates, lines_no, path)
+    return lines_no
 
 
-def _check_location(location: list[str], path) -> None:
-    """The LOCATION line's coordinates, time zone and elevation are numbers."""
-    if not location or location[0].strip().upper() != "LOCATION":
+def _physical_lines(path: str | os.PathLike) -> list[str]:
+    """The file's lines as pvlib reads them (``EPW_ENCODING``, universal newlines),
+    without their line ends; no trailing empty line for the file's last line end."""
+    with open(path, encoding=EPW_ENCODING) as fh:
+        text = fh.read()
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def _cells(line: str, n: int, path) -> list[str]:
+    """The comma-separated cells of file line ``n`` as pandas splits them (a cell that
+    starts with a quote ends at its closing quote)."""
+    row = next(csv.reader([line + "\n"]), [])
+    # an unclosed quote keeps the line end in its cell: pandas would read on into the
+    # next lines in search of its end, swallowing them into this cell
+    if any("\n" in cell for cell in row):
+        raise WeatherDataError(
+            "a quote opened on this line is never closed: pvlib would read the rest of the "
+            "file as one cell",
+            path=path,
+            line=n,
+        )
+    return row
+
+
+def _check_location(line: str, path) -> None:
+    """The LOCATION line's coordinates, time zone and elevation are finite and in range."""
+    location = line.split(",")  # as pvlib splits it: no quoting
+    if location[0].strip().upper() != "LOCATION":
         raise WeatherDataError(
             "not a valid EPW file: line 1 is not its LOCATION line", path=path, line=1
         )
-    for name, pos in _LOCATION_FIELDS.items():
-        text = location[pos].strip() if len(location) > pos else ""
-        if pd.isna(pd.to_numeric(text, errors="coerce")):
-            what = "empty" if text == "" else f"not a number: {text!r}"
-            raise WeatherDataError(f"LOCATION {name} {what}", path=path, line=1, field=name)
+    texts = {
+        name: location[pos] if len(location) > pos else "" for name, pos in _LOCATION_FIELDS.items()
+    }
+    check_location(texts, path, "LOCATION")
+
+
+def _check_header_lines(lines: list[str], path) -> None:
+    """Lines 2..8 are there, not blank, and close their quotes: pvlib skips six and takes
+    the seventh as pandas' header, so a missing one shifts the records."""
+    for n in range(2, FIRST_RECORD_LINE):
+        if n > len(lines) or not lines[n - 1].strip():
+            raise WeatherDataError(
+                f"line {n} is {'missing' if n > len(lines) else 'blank'}: an EPW has eight "
+                "header lines (LOCATION to DATA PERIODS) before its records",
+                path=path,
+                line=n,
+            )
+        _cells(lines[n - 1], n, path)
+
+
+def _check_cell_count(row: list[str], n: int, path) -> None:
+    """A record has at most 35 cells and at least the fields the readers use."""
+    if not _RECORD_CELLS_READ <= len(row) <= _RECORD_CELLS:
+        raise WeatherDataError(
+            f"{len(row)} cells: an EPW record has {_RECORD_CELLS} (at least the first "
+            f"{_RECORD_CELLS_READ}, to total sky cover, are read)",
+            path=path,
+            line=n,
+        )
 
 
 def _whole_numbers(text: pd.Series, lines: np.ndarray, name: str, path) -> np.ndarray:

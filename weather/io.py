@@ -23,8 +23,9 @@ import pandas as pd
 import pvlib
 from pvlib import iotools
 
-from weather.epw_text import check_epw_text
+from weather.epw_text import EPW_ENCODING, check_epw_text
 from weather.errors import WeatherDataError
+from weather.location import check_location
 
 #: Standard column names, in output order.
 COLUMNS = (
@@ -375,8 +376,8 @@ def read_tmy(
         )
     # pvlib parses trusted files; on a broken or hostile one it fails in many ways
     try:
-        df, meta = _TMY_READERS[kind](path)
-        return _tmy_on_utc(df, meta, path, kind, coerce_year, years)
+        df, meta, lines = _TMY_READERS[kind](path)
+        return _tmy_on_utc(df, meta, lines, path, kind, coerce_year, years)
     except WeatherDataError:
         raise
     except UnicodeDecodeError:
@@ -389,8 +390,16 @@ def read_tmy(
         raise WeatherDataError(f"cannot read {kind} file: {_short(exc)}", path=path) from None
 
 
-def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict]:
+def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """The TMY2 at ``path``: standard columns, pvlib's metadata, each record's file line."""
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().split()  # as pvlib splits it: on white space
+    # pvlib fixes the index to the time zone before the rest can be checked
+    check_location({"time zone": header[3] if len(header) > 3 else ""}, path, "header")
     data, meta = iotools.read_tmy2(str(path))
+    check_location(
+        {name: str(meta[key]) for name, key in _PVLIB_LOCATION_KEYS.items()}, path, "header"
+    )
     df = pd.DataFrame(
         {
             "ghi_w_per_m2": data["GHI"],
@@ -404,12 +413,20 @@ def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict]:
             "cloud_cover_pct": data["TotCld"] * 10.0,  # tenths
         }
     )
-    return df, meta
+    return df, meta, _TMY_FIRST_LINE["TMY2"] + np.arange(len(df))
 
 
-def _read_epw(path: Path) -> tuple[pd.DataFrame, dict]:
-    check_epw_text(path)  # pvlib names no line, or takes a bad record silently
-    data, meta = iotools.read_epw(str(path))
+def _read_epw(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """The EPW at ``path``: standard columns, pvlib's metadata, each record's file line."""
+    lines = check_epw_text(path)  # pvlib names no line, or takes a bad record silently
+    # pvlib is given the text the check read: by its own open() a byte-order mark would
+    # be part of the LOCATION line
+    with open(path, encoding=EPW_ENCODING) as fh:
+        data, meta = iotools.read_epw(fh)
+    if len(data) != len(lines):  # the check and pandas split the file differently
+        raise WeatherDataError(
+            f"pvlib read {len(data)} records where the file has {len(lines)}", path=path
+        )
     df = pd.DataFrame(
         {
             "ghi_w_per_m2": data["ghi"],
@@ -422,10 +439,19 @@ def _read_epw(path: Path) -> tuple[pd.DataFrame, dict]:
             "cloud_cover_pct": data["total_sky_cover"] * 10.0,
         }
     )
-    return df, meta
+    return df, meta, lines
 
 
-def _read_tmy3(path: Path) -> tuple[pd.DataFrame, dict]:
+def _read_tmy3(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """The TMY3 at ``path``: standard columns, pvlib's metadata, each record's file line."""
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\n").split(",")  # as pvlib splits it: no quoting
+    # checked before pvlib, which fixes the index to the time zone
+    check_location(
+        {name: header[pos] if len(header) > pos else "" for name, pos in _TMY3_LOCATION.items()},
+        path,
+        "header",
+    )
     data, meta = iotools.read_tmy3(str(path), map_variables=True)
     df = pd.DataFrame(
         {
@@ -444,13 +470,23 @@ def _read_tmy3(path: Path) -> tuple[pd.DataFrame, dict]:
     day = pd.to_datetime(data["Date (MM/DD/YYYY)"], format="%m/%d/%Y")
     hour = data["Time (HH:MM)"].str.split(":").str[0].astype(int)
     df.index = pd.DatetimeIndex(day + pd.to_timedelta(hour - 1, unit="h"))
-    return df, meta
+    return df, meta, _TMY_FIRST_LINE["TMY3"] + np.arange(len(df))
 
 
 _TMY_KINDS = {".tm2": "TMY2", ".csv": "TMY3", ".epw": "EPW"}
+# 0-based cells of a TMY3's first line (USAF, name, state, TZ, latitude, longitude, altitude)
+_TMY3_LOCATION = {"time zone": 3, "latitude": 4, "longitude": 5, "elevation": 6}
+# pvlib's metadata keys of the header values weather.location checks
+_PVLIB_LOCATION_KEYS = {
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "time zone": "TZ",
+    "elevation": "altitude",
+}
 _TMY_READERS = {"TMY2": _read_tmy2, "TMY3": _read_tmy3, "EPW": _read_epw}
-# File line of the first record (header lines + 1), to name the line of a bad value.
-_TMY_FIRST_LINE = {"TMY2": 2, "TMY3": 3, "EPW": 9}
+# File line of the first record (header lines + 1): a TMY2/TMY3 record's line is this
+# plus its row (an EPW's come from weather.epw_text, which counts blank lines).
+_TMY_FIRST_LINE = {"TMY2": 2, "TMY3": 3}
 # Physically possible values of the columns the models use; beyond them (or NaN, a missing
 # value) the file is corrupt, and a huge value would otherwise reach the optimizer.
 _TMY_RANGES = {
@@ -465,33 +501,39 @@ _TMY_RANGES = {
 # Surface pressure (Pa): the lowest on land is about 33 kPa (Everest's summit), the highest
 # recorded 108.4 kPa. Pressure sets the air density, so a bad one scales wind power.
 _PRESSURE_RANGE_PA = (30_000.0, 110_000.0)
-# Each format's missing-value code of the pressure field, in Pa as the reader gives it:
-# EPW 999999 Pa; TMY3 -9900 mbar; TMY2 9999 mbar (NREL's format manuals).
-_PRESSURE_MISSING_PA = {"EPW": 999_999.0, "TMY3": -990_000.0, "TMY2": 999_900.0}
+# Each format's missing-value code of the pressure field as written (NREL's format
+# manuals), and the file's unit in Pa: messages quote the file, the reader gives Pa.
+_PRESSURE_MISSING = {"EPW": 999_999.0, "TMY3": -9900.0, "TMY2": 9999.0}
+_PRESSURE_UNIT_PA = {"EPW": ("Pa", 1.0), "TMY3": ("mbar", 100.0), "TMY2": ("mbar", 100.0)}
 
 
-def _fill_missing_pressure(df: pd.DataFrame, path: Path, kind: str, altitude_m: float) -> None:
+def _fill_missing_pressure(
+    df: pd.DataFrame, lines: np.ndarray, path: Path, kind: str, altitude_m: float
+) -> None:
     """Pressure the file marks missing (its format's code) becomes the standard atmosphere
     at the file's altitude (``pvlib.atmosphere.alt2pres``), as when a file has no pressure
     at all; any other value outside the surface range is refused naming its line."""
     p = df["pressure_pa"].to_numpy()
-    missing = p == _PRESSURE_MISSING_PA[kind]
-    p = np.where(missing, pvlib.atmosphere.alt2pres(altitude_m), p)
+    unit, unit_pa = _PRESSURE_UNIT_PA[kind]
+    code = _PRESSURE_MISSING[kind]
+    p = np.where(p == code * unit_pa, pvlib.atmosphere.alt2pres(altitude_m), p)
     lo, hi = _PRESSURE_RANGE_PA
     bad = ~np.isfinite(p) | (p < lo) | (p > hi)
     if bad.any():
         i = int(np.argmax(bad))
-        code = _PRESSURE_MISSING_PA[kind]
+        written = "" if unit == "Pa" else f" ({p[i] / unit_pa:g} {unit})"
         raise WeatherDataError(
-            f"value {p[i]:g} Pa outside [{lo:g}, {hi:g}] (missing is marked {code:g} Pa)",
+            f"value {p[i]:g} Pa{written} outside [{lo:g}, {hi:g}] (missing is marked "
+            f"{code:g} {unit})",
             path=path,
-            line=_TMY_FIRST_LINE[kind] + i,
+            line=int(lines[i]),
             field="pressure_pa",
         )
     df["pressure_pa"] = p
 
 
-def _check_tmy_values(df: pd.DataFrame, path: Path, kind: str) -> None:
+def _check_tmy_values(df: pd.DataFrame, lines: np.ndarray, path: Path) -> None:
+    """Each modelled column within its physical range; ``lines`` are the records' file lines."""
     for col, (lo, hi) in _TMY_RANGES.items():
         values = df[col].to_numpy()
         bad = ~np.isfinite(values) | (values < lo) | (values > hi)
@@ -500,7 +542,7 @@ def _check_tmy_values(df: pd.DataFrame, path: Path, kind: str) -> None:
             raise WeatherDataError(
                 f"value {values[i]} outside [{lo:g}, {hi:g}]",
                 path=path,
-                line=_TMY_FIRST_LINE[kind] + i,
+                line=int(lines[i]),
                 field=col,
             )
 
@@ -508,6 +550,7 @@ def _check_tmy_values(df: pd.DataFrame, path: Path, kind: str) -> None:
 def _tmy_on_utc(
     df: pd.DataFrame,
     meta: dict,
+    lines: np.ndarray,
     path: Path,
     kind: str,
     coerce_year: int | None,
@@ -515,8 +558,8 @@ def _tmy_on_utc(
 ) -> pd.DataFrame:
     """Checked values on UTC stamps with the metadata in attrs (see read_tmy)."""
     df = df.astype(float)
-    _check_tmy_values(df, path, kind)
-    _fill_missing_pressure(df, path, kind, float(meta["altitude"]))
+    _check_tmy_values(df, lines, path)
+    _fill_missing_pressure(df, lines, path, kind, float(meta["altitude"]))
     offset_s = int(round(float(meta["TZ"]) * 3600))
     local = df.index
     if local.tz is not None:

@@ -261,3 +261,45 @@ def test_a_shipped_site_csv_is_held_to_the_distance_too():
     assert err.value.field == "weather.path" and "max_site_distance_km is 200" in str(err.value)
     with pytest.raises(InputError, match="km from the site"):
         read_weather(r2.with_updates({"site.latitude_deg": -33.87, "site.longitude_deg": 151.21}))
+
+
+# ------------------------------------------- the header's location, EPW text (audit 2)
+
+
+def _greensboro_day(tmp_path: Path, path: Path) -> Path:
+    weather = {"source": "tmy", "path": str(path)}
+    return scenario_file(
+        tmp_path, GREENSBORO, "America/New_York", "2023-06-19T00:00", "2023-06-20T00:00", weather
+    )
+
+
+def test_a_non_finite_header_latitude_is_refused(tmp_path, capsys):
+    """An EPW latitude 'inf' or a TMY3 latitude 'nan' made the site-distance check compare
+    NaN: a file of anywhere was 'valid' at any site."""
+    epw = write_epw(tmp_path / "x.epw", lat=float("inf"), lon=-79.95, tz_h=-5.0)
+    code, err = validate(capsys, _greensboro_day(tmp_path, epw))
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"{epw}, line 1, field latitude: LOCATION latitude 'inf': not a finite" in err
+    lines = (PVLIB_DATA / "723170TYA.CSV").read_text().split("\n")
+    lines[0] = lines[0].replace(",36.100,", ",nan,")
+    tmy3 = tmp_path / "gso.csv"
+    tmy3.write_text("\n".join(lines))
+    code, err = validate(capsys, _greensboro_day(tmp_path, tmy3))
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"{tmy3}, line 1, field latitude: header latitude 'nan': not a finite" in err
+
+
+def test_an_epw_comment_with_an_open_quote_is_one_line(tmp_path, capsys):
+    """It was 'internal error (Error: field larger than field limit (131072))', exit 1."""
+    epw = write_epw(tmp_path / "q.epw")
+    epw.write_text(epw.read_text().replace("COMMENTS 1,synthetic", 'COMMENTS 1,"Sydney'))
+    code, err = validate(capsys, _sydney_day(tmp_path, epw))
+    assert code == 2 and len(err.splitlines()) == 1 and "internal error" not in err, err
+    assert f"{epw}, line 6: a quote opened on this line is never closed" in err
+
+
+def test_an_epw_with_a_byte_order_mark_is_valid(tmp_path, capsys):
+    """It was refused: 'line 1 is not its LOCATION line'."""
+    epw = write_epw(tmp_path / "bom.epw")
+    epw.write_bytes(b"\xef\xbb\xbf" + epw.read_bytes())
+    assert validate(capsys, _sydney_day(tmp_path, epw)) == (0, "")

@@ -54,3 +54,31 @@ def test_tmy3_missing_code_and_zero(tmp_path, pvlib_data):
     with pytest.raises(WeatherDataError) as info:
         read_tmy(path)
     assert (info.value.line, info.value.field) == (13, "pressure_pa")
+
+
+def test_tmy3_message_gives_the_missing_code_as_written(tmp_path, pvlib_data):
+    """Before: '(missing is marked -990000 Pa)', a code no TMY3 holds."""
+    with pytest.raises(WeatherDataError) as info:
+        read_tmy(_tmy3_with_pressure(tmp_path, pvlib_data, "101.3"))  # kPa, not mbar
+    assert info.value.message == (
+        "value 10130 Pa (101.3 mbar) outside [30000, 110000] (missing is marked -9900 mbar)"
+    )
+
+
+def _tmy2_with_pressure(tmp_path, pvlib_data, mbar: str):
+    lines = (pvlib_data / "12839.tm2").read_text().split("\n")
+    # Pressure is the 4-character field at columns 84..87 (pvlib's TMY2 layout)
+    lines[1 + 10] = lines[1 + 10][:84] + f"{mbar:>4}" + lines[1 + 10][88:]
+    path = tmp_path / "miami.tm2"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def test_tmy2_missing_code_and_zero(tmp_path, pvlib_data):
+    """Before, a zero was refused with '(missing is marked 999900 Pa)'."""
+    df = read_tmy(_tmy2_with_pressure(tmp_path, pvlib_data, "9999"))
+    assert df["pressure_pa"].iloc[10] == pytest.approx(pvlib.atmosphere.alt2pres(2.0))
+    with pytest.raises(WeatherDataError) as info:
+        read_tmy(_tmy2_with_pressure(tmp_path, pvlib_data, "0"))
+    assert (info.value.line, info.value.field) == (12, "pressure_pa")
+    assert info.value.message.endswith("(missing is marked 9999 mbar)")
