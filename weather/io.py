@@ -395,10 +395,10 @@ def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
     with open(path, encoding="utf-8") as fh:
         header = fh.readline().split()  # as pvlib splits it: on white space
     # pvlib fixes the index to the time zone before the rest can be checked
-    check_location({"time zone": header[3] if len(header) > 3 else ""}, path, "header")
+    check_location({"time zone": header[3] if len(header) > 3 else ""}, path, "TMY2 header")
     data, meta = iotools.read_tmy2(str(path))
     check_location(
-        {name: str(meta[key]) for name, key in _PVLIB_LOCATION_KEYS.items()}, path, "header"
+        {name: str(meta[key]) for name, key in _PVLIB_LOCATION_KEYS.items()}, path, "TMY2 header"
     )
     df = pd.DataFrame(
         {
@@ -450,7 +450,7 @@ def _read_tmy3(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
     check_location(
         {name: header[pos] if len(header) > pos else "" for name, pos in _TMY3_LOCATION.items()},
         path,
-        "header",
+        "TMY3 header",
     )
     data, meta = iotools.read_tmy3(str(path), map_variables=True)
     df = pd.DataFrame(

@@ -432,8 +432,8 @@ def test_weather_site_csv_not_utf8_and_out_of_range(tmp_path, write_scenario, ca
     ("name", "content", "needle"),
     [
         ("garbage.epw", b"garbage\n1,2,3\n", "not a valid EPW file"),
-        ("garbage.tm2", b"garbage\n1,2,3\n", "cannot read TMY2 file"),
-        ("garbage.csv", b"only,a,header\n", "TMY3 file"),
+        ("garbage.tm2", b"garbage\n1,2,3\n", "TMY2 header time zone"),
+        ("garbage.csv", b"only,a,header\n", "TMY3 header time zone"),
     ],
 )
 def test_broken_tmy_file(tmp_path, write_scenario, capsys, name, content, needle):
