@@ -228,12 +228,12 @@ def _run_case(task: CaseTask) -> _Outcome:
 
 def _finish_case(task: CaseTask, head: dict, t0: float) -> dict:
     """Run the case, then write its record (LAST); return the record. A case whose sweep
-    has ended (`lock.run_is_current`) writes nothing: its record says `abandoned`."""
+    has ended before its result is installed (`lock.run_is_current`) writes nothing: its
+    record says `abandoned`."""
     outcome = _run_case(task)
-    if outcome.status != ABANDONED and not run_is_current(Path(task.out), task.run_id):
-        with contextlib.suppress(OSError):
-            remove_result(Path(task.out) / "cases", task.case_id)
-        outcome.status = ABANDONED
+    # A sweep that ends after the result is installed: the record is written all the
+    # same, so that folder and record stay a pair (removing the folder lost the earlier
+    # run's result, whose record stayed).
     rec = {
         **head,
         "status": outcome.status,
@@ -249,16 +249,17 @@ def _finish_case(task: CaseTask, head: dict, t0: float) -> dict:
     return jsonable(rec)
 
 
-def _remove_child_leftovers(task: CaseTask, child_pid: int) -> None:
+def _remove_child_leftovers(task: CaseTask, child_pid: int, installed: bool = True) -> None:
     """What a child killed part-way left: its staging folder (and the temp folder of its
     writer: both names carry `<case_id>-<pid>-`), a result folder installed without its
-    record, a record's temp file. Ours only (`is_our_folder`)."""
+    record (with `installed`), a record's temp file. Ours only (`is_our_folder`)."""
     cases_dir = Path(task.out) / "cases"
     for p in cases_dir.glob(f".*{task.case_id}-{child_pid}-*"):
         if p.is_dir() and not p.is_symlink() and is_our_folder(p):
             discard(p)
-    with contextlib.suppress(OSError):
-        remove_result(cases_dir, task.case_id)
+    if installed:
+        with contextlib.suppress(OSError):
+            remove_result(cases_dir, task.case_id)
     for p in (Path(task.out) / "records").glob(f".{task.case_id}.json.tmp-{child_pid}@*"):
         with contextlib.suppress(OSError):
             p.unlink()
@@ -275,6 +276,11 @@ def _finish_case_limited(task: CaseTask, head: dict, t0: float) -> dict:
     rec = read_record(rec_path)
     if rec is not None and rec.get("run_id") == task.run_id:
         return rec  # the record is the proof: written just before the kill
+    if not run_is_current(Path(task.out), task.run_id):
+        # the sweep has ended (a Ctrl-C Dask could not stop): what `cases/<id>` and the
+        # record hold may be another run's by now; only the child's own temp files go
+        _remove_child_leftovers(task, end.pid, installed=False)
+        return {**head, "status": ABANDONED}
     _remove_child_leftovers(task, end.pid)
     if end.interrupted:
         raise KeyboardInterrupt(f"{task.case_id} stopped: the sweep was interrupted")

@@ -5,7 +5,12 @@ sweep has ended writes nothing."""
 from __future__ import annotations
 
 import pytest
-from case_functions import run_ending_case, slow_write_run_case, stateful_run_case
+from case_functions import (
+    ending_then_slow_case,
+    run_ending_case,
+    slow_write_run_case,
+    stateful_run_case,
+)
 from sweep_helpers import check_consistent, write_spec
 
 from microgrid.sweeps import CasesNotRun, sweep
@@ -58,6 +63,18 @@ def test_a_case_whose_sweep_has_ended_writes_nothing(tmp_path, monkeypatch):
     assert sorted(p.name for p in (out / "records").iterdir()) == [f"{df.case_id[0]}.json"]
     assert [p.name for p in (out / "cases").iterdir()] == [df.case_id[0]]
     assert (out / LOCK_NAME).read_text() == ""  # a sweep's lock names no run once it ends
+
+
+def test_a_timed_out_case_whose_sweep_has_ended_writes_nothing(tmp_path, monkeypatch):
+    """After a Ctrl-C on Dask a time-limited case went on to its limit, then wrote its
+    `timeout` record and removed `cases/<id>`: a later run's result and record."""
+    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    out = tmp_path / "out"
+    monkeypatch.setenv("MICROGRID_TEST_LOCK", str(out / LOCK_NAME))
+    with pytest.warns(CasesNotRun):
+        df = sweep(spec, out, workers=1, timeout_s=1.5, runner=ending_then_slow_case)
+    assert df["status"].tolist() == ["ok"]
+    assert sorted(p.name for p in (out / "records").iterdir()) == [f"{df.case_id[0]}.json"]
 
 
 def test_the_lock_names_its_run_while_held(tmp_path):
