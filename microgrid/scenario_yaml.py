@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import yaml
-
 from microgrid.scenario import Scenario
+from microgrid.yamlio import dump_yaml
 
 
 def _with_paths_resolved(as_python: object, as_json: object, scenario: Scenario) -> object:
@@ -36,7 +35,7 @@ def scenario_as_yaml(scenario: Scenario) -> str:
     data = _with_paths_resolved(
         scenario.model_dump(mode="python"), scenario.model_dump(mode="json"), scenario
     )
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml(data, sort_keys=False, allow_unicode=True, width=100)
 
 
 def scenario_bytes(scenario: Scenario, path: Path | None) -> bytes:

@@ -122,6 +122,28 @@ _UniqueKeyLoader.add_constructor(_INT_TAG, _construct_int)
 _UniqueKeyLoader.yaml_implicit_resolvers = _implicit_resolvers()
 
 
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper that also knows the loader's implicit types: it quotes a
+    string the loader would read as something else (`1e3`, which YAML 1.1 writes bare),
+    and still one YAML 1.1 would (a timestamp: other readers of the file, kubectl's)."""
+
+
+def _dumper_resolvers() -> dict:
+    merged = {k: list(v) for k, v in yaml.SafeDumper.yaml_implicit_resolvers.items()}
+    for first, pairs in _implicit_resolvers().items():
+        merged.setdefault(first, []).extend(p for p in pairs if p not in merged[first])
+    return merged
+
+
+_Dumper.yaml_implicit_resolvers = _dumper_resolvers()
+
+
+def dump_yaml(data: Any, **options: Any) -> str:
+    """``data`` as YAML text that `load_yaml` reads back equal (``yaml.safe_dump``'s
+    options)."""
+    return yaml.dump(data, Dumper=_Dumper, **options)
+
+
 def _check_printable(text: str, path: Path) -> None:
     """Refuse characters YAML does not allow (NUL, other controls) with line and column."""
     bad = yaml.reader.Reader.NON_PRINTABLE.search(text)

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from microgrid.errors import InputError
 from microgrid.export.safe_io import (
     OutputDir,
@@ -34,6 +32,7 @@ from microgrid.export.schedule import (
     schedule_json,
 )
 from microgrid.export.slurm import render_command, segment_env
+from microgrid.yamlio import dump_yaml
 
 ANNOTATION = "microgrid.io"
 MULTI_DOC = "jobs.yaml"
@@ -168,7 +167,7 @@ def job_manifest(
 
 
 def _dump(doc: dict[str, Any]) -> str:
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=False, width=100)
+    return dump_yaml(doc, sort_keys=False, allow_unicode=False, width=100)
 
 
 def export_kubernetes(

@@ -71,3 +71,17 @@ def test_scenario_as_yaml_reads_back_equal_with_absolute_data_paths(tmp_path):
     paths = {"signals": {"csv"}, "weather": {"path"}, "jobs": {"csv"}}
     assert back.model_dump(exclude=paths) == r1.model_dump(exclude=paths)
     assert scenario_as_yaml(back) == scenario_as_yaml(r1)  # absolute paths stay as they are
+
+
+def test_texts_that_read_as_numbers_are_quoted(tmp_path):
+    """A name or account `1e3` (YAML 1.2 reads it as a number, 1.1 did not) was written
+    bare: the case's scenario.yaml then failed `export` ("should be a valid string")."""
+    data = copy.deepcopy(TINY)
+    data["name"], data["description"] = "1e3", "2.0e2"
+    data["export"] = {"slurm": {"account": "1e5", "partition": "010"}}
+    scenario = Scenario.model_validate(data)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(scenario_as_yaml(scenario))
+    back = load_scenario(path)
+    assert (back.name, back.description) == ("1e3", "2.0e2")
+    assert (back.export.slurm.account, back.export.slurm.partition) == ("1e5", "010")
