@@ -138,8 +138,12 @@ def dask_client(
             c = Client(scheduler_file=dask_address, timeout="30s")
         else:
             c = Client(dask_address, timeout="30s")
-    except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address at all
-        raise InputError(f"cannot reach the Dask scheduler {dask_address!r}: {exc}") from None
+    except (OSError, ValueError, TypeError, KeyError, AssertionError) as exc:
+        # unreachable, not an address at all, or a scheduler file without one (`{}`)
+        why = str(exc) or type(exc).__name__
+        if dask_address.endswith(".json") and isinstance(exc, (KeyError, AssertionError)):
+            why = "the file names no scheduler address (not a Dask scheduler file)"
+        raise InputError(f"cannot reach the Dask scheduler {dask_address!r}: {why}") from None
     return c, c.close
 
 

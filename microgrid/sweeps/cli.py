@@ -19,13 +19,12 @@ from microgrid.resultdir import interrupted_line, written_to
 # Local worker processes each hold a solver and a year of data (about 0.5-1 GB): more than a
 # few hundred is a typo, not a machine. Larger fleets go through --dask.
 MAX_WORKERS = 256
-MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week per case
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     # Lazy (here and below): every `microgrid` command registers these sub-commands; only
     # a sweep should pay for importing the runner, the report's matplotlib and their stacks.
-    from microgrid.sweeps.runner import CasesNotRun, sweep
+    from microgrid.sweeps.runner import MAX_TIMEOUT_S, CasesNotRun, sweep
     from microgrid.sweeps.spec import load_spec
     from microgrid.sweeps.worker import runner_with_options
 

@@ -50,6 +50,7 @@ from microgrid.sweeps.worker import (
 
 # A case that was running in MAX_CRASHES pool breakages is not resubmitted in this run.
 MAX_CRASHES = 3
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week per case
 
 
 def sweep(
@@ -74,8 +75,8 @@ def sweep(
     """
     _refuse_a_worker_import()
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
-    if timeout_s is not None and not timeout_s > 0:
-        raise InputError(f"timeout_s must be > 0 (got {timeout_s})")
+    if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:  # inf overflowed
+        raise InputError(f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}] s (got {timeout_s})")
     run_fn = resolve_runner(runner)
     # a new, empty or earlier sweep folder of this spec only (resumable); never a folder
     # that holds the spec, its base scenario or a file a case reads; nothing written if not
@@ -227,7 +228,8 @@ class _MadeWith:
         """Why an ok record no longer stands for the case (None: it does)."""
         if rec.get("scenario_sha") != c.scenario_sha:
             return "scenario changed"
-        if rec.get("inputs") != self.inputs[c.case_id]:
+        # the contents, not where they are: a copy of the project elsewhere is the same
+        if sorted((rec.get("inputs") or {}).values()) != sorted(self.inputs[c.case_id].values()):
             return "data file changed"
         if rec.get("options") != self.options:
             return "other options"

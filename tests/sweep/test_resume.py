@@ -7,9 +7,11 @@ import io
 import shutil
 
 import pandas as pd
+import pytest
 from case_functions import slow_write_run_case
 from sweep_helpers import ROOT, records, write_spec
 
+from microgrid.errors import InputError
 from microgrid.sweeps import sweep
 from microgrid.sweeps.standin import run_case
 from microgrid.sweeps.worker import resolve_runner, runner_options, runner_with_options
@@ -68,3 +70,40 @@ def test_no_powerflow_and_no_baselines_are_options_of_the_record():
     assert no_pf == {**full, "powerflow": False}
     no_bl = runner_options(resolve_runner(runner_with_options(None, baselines=False)))
     assert no_bl == {**full, "baselines": False}
+
+
+def test_a_copy_of_the_data_elsewhere_is_the_same_data(tmp_path):
+    """Resumed with the project copied to another folder, every case ran again as "data
+    file changed": the record's files were compared by path, not by content."""
+    spec, signals = _spec_with_own_signals(tmp_path)
+    out = tmp_path / "out"
+    sweep(spec, out, runner=run_case)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.copy(signals, moved / "signals.csv")
+    body = spec.read_text().replace(str(signals), str(moved / "signals.csv"))
+    spec.write_text(body)
+    log = io.StringIO()
+    sweep(spec, out, runner=run_case, progress=log)
+    assert "data file changed" not in log.getvalue()
+
+
+def test_a_data_file_that_is_a_device_does_not_hang_the_sweep(tmp_path):
+    """/dev/zero as signals.csv was hashed whole before any case ran: the sweep never
+    returned, holding its lock. The case now fails, naming why."""
+    body = (
+        'axes:\n  period.start: ["2023-03-06T00:00"]\n  period.end: ["2023-03-07T00:00"]\n'
+        "  signals.csv: [/dev/zero]\n"
+    )
+    spec = write_spec(tmp_path, body, base="ercot-dallas-2023.yaml")
+    quick = runner_with_options(None, powerflow=False, baselines=False)  # the real checks
+    df = sweep(spec, tmp_path / "out", runner=quick)
+    assert df["status"].tolist() == ["failed"] and "regular file" in df["error"][0]
+
+
+def test_a_time_limit_beyond_a_week_is_refused(tmp_path):
+    """`timeout_s=inf` passed; every case then failed with OverflowError, unrecorded."""
+    spec, _ = _spec_with_own_signals(tmp_path)
+    with pytest.raises(InputError, match=r"timeout_s must be in \(0, 604800\] s"):
+        sweep(spec, tmp_path / "out", runner=run_case, timeout_s=float("inf"))
+    assert not (tmp_path / "out").exists()

@@ -152,6 +152,19 @@ def test_an_address_that_is_no_dask_scheduler_writes_nothing(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and not out.exists()
 
 
+@pytest.mark.parametrize("text", ["{}", "not json"])
+def test_a_scheduler_file_without_an_address_is_one_line(tmp_path, capsys, text):
+    """It was an internal error (AssertionError), exit 1."""
+    spec = write_spec(tmp_path, "axes:\n  battery.energy_mwh: [0, 100]\n")
+    scheduler = tmp_path / "scheduler.json"
+    scheduler.write_text(text)
+    out = tmp_path / "out"
+    code = main(["sweep", str(spec), "--out", str(out), "--dask", str(scheduler)])
+    err = capsys.readouterr().err
+    assert code == 2 and "names no scheduler address" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("sweep_json", "needle"),
     [
