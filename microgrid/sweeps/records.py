@@ -156,13 +156,7 @@ def _cell(v: Any) -> Any:
     return json.dumps(v) if isinstance(v, (list, dict)) else v
 
 
-def _param_cell(v: Any) -> Any:
-    """A parameter's cell: an explicit null is the text "none" (a case that does not set
-    the axis shows the base's value instead: `records_table`'s `base_values`)."""
-    return "none" if v is None else _cell(v)
-
-
-def _row(r: dict, base_values: dict) -> dict:
+def _row(r: dict, case_values: dict) -> dict:
     row = {
         "case_id": r["case_id"],
         "index": r.get("index"),
@@ -170,8 +164,9 @@ def _row(r: dict, base_values: dict) -> dict:
         "wall_s": r.get("wall_s"),
         "error": r.get("error"),
     }
-    for k, v in {**base_values, **(r.get("params") or {})}.items():
-        row[k] = _param_cell(v)
+    # each axis as the case's scenario has it (its parameters where the spec says nothing)
+    for k, v in (case_values.get(r["case_id"]) or r.get("params") or {}).items():
+        row[k] = _cell(v)
     # without the solver's seconds (a record written before they were kept apart has them)
     summary = r.get("summary")
     summary = split_timings(summary)[0] if isinstance(summary, dict) else summary
@@ -182,13 +177,14 @@ def _row(r: dict, base_values: dict) -> dict:
     return row
 
 
-def records_table(records: list[dict], base_values: dict | None = None) -> pd.DataFrame:
-    """One row per record: case id, parameters, status, wall time, error, KPIs, host and
-    `finished_utc` (a tz-aware UTC time; a record's unreadable time is NaT). A parameter
-    a case does not set is the base's (`base_values`, axis -> value); an explicit null
-    is "none"."""
-    base_values = base_values or {}
-    rows = [_row(r, base_values) for r in sorted(records, key=lambda r: r.get("index", 0))]
+def records_table(records: list[dict], case_values: dict | None = None) -> pd.DataFrame:
+    """One row per record: case id, axes, status, wall time, error, KPIs, host and
+    `finished_utc` (a tz-aware UTC time; a record's unreadable time is NaT). Each axis is
+    its value in the case's scenario (`case_values`: case id -> axis -> value, as the
+    spec's `axis_values`): a case that does not set an axis shows the base's value, one
+    whose scenario has none (its battery set to null) an empty cell."""
+    case_values = case_values or {}
+    rows = [_row(r, case_values) for r in sorted(records, key=lambda r: r.get("index", 0))]
     cols = ["case_id", "index", "status", "wall_s", "error"]
     df = pd.DataFrame(rows, columns=None if rows else cols)
     # Mixed-type object columns (e.g. null and numbers) are fine for pyarrow; strings and
@@ -203,7 +199,7 @@ def records_table(records: list[dict], base_values: dict | None = None) -> pd.Da
     return df
 
 
-def write_table(out: Path, records: list[dict], base_values: dict | None = None) -> pd.DataFrame:
-    df = records_table(records, base_values)
+def write_table(out: Path, records: list[dict], case_values: dict | None = None) -> pd.DataFrame:
+    df = records_table(records, case_values)
     atomic_write(out / "cases.parquet", lambda tmp: df.to_parquet(tmp, index=False))
     return df

@@ -371,13 +371,23 @@ def _case_params(meta: dict, recs: list[dict]) -> list[dict]:
     return [c.get("params") or {} for c in cases if isinstance(c, dict)]
 
 
+def _case_values(meta: dict) -> dict:
+    """Case id -> each axis's value in its scenario, as sweep.json lists them (a folder
+    written before they were listed: none, and the table shows each case's parameters)."""
+    cases = meta.get("cases") or []
+    return {
+        c["case_id"]: c["values"]
+        for c in cases
+        if isinstance(c, dict) and isinstance(c.get("values"), dict) and "case_id" in c
+    }
+
+
 def sweep_report(out_dir: str | Path) -> Path:
     """Write the report files for the finished cases of a sweep; return report.html."""
     out = Path(out_dir)
     meta, recs, n_ids = _read_sweep(out)
     check_places(out)
-    base = meta.get("base_values")
-    df_all = records_table(recs, base if isinstance(base, dict) else None)
+    df_all = records_table(recs, _case_values(meta))
     n_total = n_ids if n_ids else len(df_all)
     axes = list(meta.get("axes") or sorted({k for r in recs for k in (r.get("params") or {})}))
     ties = tied_axes(_case_params(meta, recs), axes)

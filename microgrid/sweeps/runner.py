@@ -204,7 +204,7 @@ class _SweepRun:
             atomic_write_json(path, rec)
             on_disk = rec
         self.records[c.case_id] = on_disk
-        write_table(self.out, list(self.records.values()), self.spec.base_values)
+        write_table(self.out, list(self.records.values()), self.spec.case_values)
         # at most one case per worker thread runs; the rest in flight wait in Dask's queue
         running = min(len(self.inflight), self.slots)
         self.prog.update(on_disk, running, len(self.inflight) - running + len(self.todo))
@@ -264,7 +264,7 @@ def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict
     orphans = remove_orphan_results(out)
     atomic_write_json(out / "sweep.json", spec.to_json())
     records = read_records(out, spec)
-    write_table(out, list(records.values()), spec.base_values)
+    write_table(out, list(records.values()), spec.case_values)
     return records, orphans
 
 
@@ -291,7 +291,7 @@ def _sweep_locked(
         prog.log(f"{sum(redo.values())} case(s) done earlier run again ({why})")
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
-        return records_table(list(records.values()), spec.base_values)
+        return records_table(list(records.values()), spec.case_values)
     run = _SweepRun(
         spec, out, timeout_s, run_fn, records, todo, prog, made_with, backend.slots, run_id
     )
@@ -306,7 +306,7 @@ def _sweep_locked(
         backend.close()
         # after the back end is closed: the pool's workers have exited, so the table
         # holds every record they wrote
-        df = write_table(out, list(read_records(out, spec).values()), spec.base_values)
+        df = write_table(out, list(read_records(out, spec).values()), spec.case_values)
     _log_finished(run, df)
     return df
 

@@ -23,6 +23,7 @@ axis names that is missing fails that case only, with an error naming the overri
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -104,6 +105,8 @@ class Case:
     params: dict[str, Any]
     scenario: Scenario = field(repr=False, compare=False)
     scenario_sha: str = ""
+    # each axis's value in the case's scenario (`axis_values`): what the table shows
+    values: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,11 @@ class SweepSpec:
     axes: list[str]  # the parameter names that vary (dotted paths or special axes)
     cases: list[Case]
     spec_sha256: str = ""  # of the spec file's bytes: which spec a sweep folder belongs to
-    # each axis's value in the base scenario: the table's value for a case that does not
-    # set the axis (a case's explicit null is another thing: the table says "none")
-    base_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def case_values(self) -> dict[str, dict[str, Any]]:
+        """Case id -> each axis's value in that case's scenario (the table's columns)."""
+        return {c.case_id: c.values for c in self.cases}
 
     def to_json(self) -> dict:
         return {
@@ -125,21 +130,23 @@ class SweepSpec:
             "spec_sha256": self.spec_sha256,
             "base": str(self.base_path),
             "axes": self.axes,
-            "base_values": self.base_values,
             "cases": [
-                {"case_id": c.case_id, "index": c.index, "params": c.params} for c in self.cases
+                {"case_id": c.case_id, "index": c.index, "params": c.params, "values": c.values}
+                for c in self.cases
             ],
         }
 
 
-def base_values(base: Scenario, axes: list[str]) -> dict[str, Any]:
-    """Each axis's value in the base scenario (JSON-like; None where the base has none;
-    a special axis, which sets several fields, is "base")."""
-    data = base.model_dump(mode="json")
+def axis_values(scenario: Scenario, axes: list[str], params: dict) -> dict[str, Any]:
+    """Each axis's value in a case's `scenario` (JSON-like): what the case set, or the
+    base's where it set nothing, and None where the scenario has none (a battery set to
+    null has no `battery.energy_mwh`). A special axis, which sets several fields, is its
+    name in `params`, else "base"."""
+    data = scenario.model_dump(mode="json")
     out: dict[str, Any] = {}
     for axis in axes:
         if axis == "signals":
-            out[axis] = "base"
+            out[axis] = params.get(axis, "base")
             continue
         node: Any = data
         for key in axis.split("."):
@@ -435,4 +442,5 @@ def load_spec(path: str | Path) -> SweepSpec:
         cases.append(Case(i, cid, params, scen, scenario_hash(scen)))
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     axes = case_names + axis_names
-    return SweepSpec(name, path.resolve(), base_path, axes, cases, sha, base_values(base, axes))
+    cases = [dataclasses.replace(c, values=axis_values(c.scenario, axes, c.params)) for c in cases]
+    return SweepSpec(name, path.resolve(), base_path, axes, cases, sha)

@@ -262,16 +262,27 @@ def test_the_table_is_the_same_on_every_run_but_wall_s_host_and_finished_utc(tmp
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
 
-def test_a_case_that_does_not_set_an_axis_shows_the_bases_value_not_null(tmp_path):
-    """`{battery: null}` and a case without `battery` were both NaN in the table, and the
-    report put the no-battery case with the base-battery cases under "battery = null"."""
-    body = "cases:\n  - {battery: null}\n  - {grid.import_max_mw: 100}\n"
+def test_each_axis_shows_the_value_in_the_cases_scenario(tmp_path):
+    """`{battery: null}` and a case without `battery` were both NaN, and the report put the
+    no-battery case with the base-battery cases; then the no-battery case showed the
+    base's 200 MWh under `battery.energy_mwh` (and joined the 200 MWh cases in the
+    sensitivity), and the text "none" made a numeric column text, sorted as text."""
+    body = (
+        "cases:\n  - {battery: null}\n  - {battery.energy_mwh: 100}\n"
+        "  - {battery.energy_mwh: 300}\n  - {grid.ramp_mw_per_h: null}\n"
+        "  - {grid.ramp_mw_per_h: 15}\n  - {grid.ramp_mw_per_h: 60}\n"
+    )
     spec = load_spec(write_spec(tmp_path, body, base="ercot-dallas-2023.yaml"))
-    no_battery, import_100 = (c.scenario for c in spec.cases)
+    base = spec.cases[3].scenario  # sets neither battery field
     df = sweep(spec, tmp_path / "out", runner=run_case)
-    assert df.loc[0, "battery"] == "none"
-    assert json.loads(df.loc[1, "battery"]) == import_100.battery.model_dump(mode="json")
-    assert df["grid.import_max_mw"].tolist() == [no_battery.grid.import_max_mw, 100]
+    energy = df["battery.energy_mwh"].tolist()
+    assert pd.isna(energy[0]) and energy[1:] == [100, 300] + [base.battery.energy_mwh] * 3
+    assert pd.isna(df.loc[0, "battery"])
+    assert json.loads(df.loc[1, "battery"])["energy_mwh"] == 100  # the case's own battery
+    ramp = df["grid.ramp_mw_per_h"]
+    assert pd.api.types.is_numeric_dtype(ramp) and ramp[[4, 5]].tolist() == [15, 60]
+    assert pd.isna(ramp[3]) and ramp[0] == spec.cases[1].scenario.grid.ramp_mw_per_h == 30
     sweep_report(tmp_path / "out")
-    table = pd.read_csv(tmp_path / "out" / "report" / "sensitivity.csv")
-    assert "none" in set(table.astype(str).to_numpy().ravel())
+    table = pd.read_csv(tmp_path / "out" / "report" / "sensitivity.csv", keep_default_na=False)
+    groups = table[table["axis"] == "battery.energy_mwh"].set_index("value")["n_cases"]
+    assert groups.to_dict() == {"100": 1, "200": 3, "300": 1, "null": 1}  # none mixed in
