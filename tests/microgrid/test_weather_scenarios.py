@@ -286,7 +286,7 @@ def test_a_non_finite_header_latitude_is_refused(tmp_path, capsys):
     tmy3.write_text("\n".join(lines))
     code, err = validate(capsys, _greensboro_day(tmp_path, tmy3))
     assert code == 2 and len(err.splitlines()) == 1, err
-    assert f"{tmy3}, line 1, field latitude: header latitude 'nan': not a finite" in err
+    assert f"{tmy3}, line 1, field latitude: TMY3 header latitude 'nan': not a finite" in err
 
 
 def test_an_epw_comment_with_an_open_quote_is_one_line(tmp_path, capsys):
