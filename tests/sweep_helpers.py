@@ -37,6 +37,21 @@ axes:
 """
 
 
+# Three one-week cases of the 2023 year scenario (tens of ms each with the stand-in); the
+# second (100 MWh) is where the kill-point and time-limit tests strike.
+THREE_WEEKS = """\
+axes:
+  period.start: ["2023-03-06T00:00"]
+  period.end: ["2023-03-13T00:00"]
+  battery.energy_mwh: [0, 100, 200]
+"""
+
+
+def three_weeks(folder: Path) -> Path:
+    """The spec file of THREE_WEEKS on ercot-dallas-2023.yaml, in `folder`."""
+    return write_spec(folder, THREE_WEEKS, base="ercot-dallas-2023.yaml")
+
+
 def write_spec(folder: Path, body: str, base: str = "ercot-dallas.yaml") -> Path:
     """A spec file whose base is a shipped scenario (absolute path)."""
     path = folder / "spec.yaml"

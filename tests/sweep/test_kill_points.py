@@ -28,21 +28,13 @@ from sweep_helpers import (
     env,
     records,
     result_dirs,
+    three_weeks,
     wait_for,
-    write_spec,
 )
 
 from microgrid.resultdir import MARKER_NAME, marker_text
 from microgrid.sweeps import sweep
 from microgrid.sweeps.records import remove_orphan_results
-
-# Three one-week cases (tens of ms each); the kill is in the second (100 MWh).
-THREE = """\
-axes:
-  period.start: ["2023-03-06T00:00"]
-  period.end: ["2023-03-13T00:00"]
-  battery.energy_mwh: [0, 100, 200]
-"""
 
 
 def _sweep_cmd(spec: Path, out: Path, workers: int, runner: str) -> list[str]:
@@ -60,7 +52,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _killed_run(tmp_path: Path, point: str) -> tuple[Path, Path]:
     """Run the sweep in its own session with one worker until the kill; (spec, out)."""
-    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    spec = three_weeks(tmp_path)
     out = tmp_path / "out"
     e = _env(**{KILL_AT: point, KILL_BATTERY: "100"})
     cmd = _sweep_cmd(spec, out, 1, "run_case")
@@ -120,7 +112,7 @@ def test_pool_workers_die_with_a_killed_parent(tmp_path):
     """The sweep's process alone SIGKILLed (`kill -9 PID`, the out-of-memory killer): its
     workers die with it; none goes on running its case into the folder, whose lock is
     gone (a re-run may have started there)."""
-    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    spec = three_weeks(tmp_path)
     out, gate = tmp_path / "out", tmp_path / "gate"
     gate.mkdir()
     cmd = _sweep_cmd(spec, out, 2, "gated_run_case")

@@ -11,17 +11,10 @@ from case_functions import (
     slow_write_run_case,
     stateful_run_case,
 )
-from sweep_helpers import check_consistent, write_spec
+from sweep_helpers import check_consistent, three_weeks
 
 from microgrid.sweeps import CasesNotRun, sweep
 from microgrid.sweeps.lock import LOCK_NAME, run_is_current, sweep_lock
-
-THREE = """\
-axes:
-  period.start: ["2023-03-06T00:00"]
-  period.end: ["2023-03-13T00:00"]
-  battery.energy_mwh: [0, 100, 200]
-"""
 
 
 def test_a_timed_out_case_leaves_its_worker_whole(tmp_path):
@@ -29,7 +22,7 @@ def test_a_timed_out_case_leaves_its_worker_whole(tmp_path):
     updating module state (as a lazy import does) and is timed out. The third, in the
     same worker, must find the state as it was (it once failed in 0.0 s: "partially
     initialized module")."""
-    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    spec = three_weeks(tmp_path)
     out = tmp_path / "out"
     df = sweep(spec, out, workers=1, timeout_s=1.5, runner=stateful_run_case)
     assert df["status"].tolist() == ["ok", "timeout", "ok"], df["error"].tolist()
@@ -41,7 +34,7 @@ def test_a_timed_out_case_leaves_its_worker_whole(tmp_path):
 def test_writing_the_result_counts_against_the_limit(tmp_path):
     """A case whose result takes longer to write than the limit is a timeout (it was
     recorded ok with a wall time past the limit), and leaves no result folder."""
-    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    spec = three_weeks(tmp_path)
     out = tmp_path / "out"
     df = sweep(spec, out, workers=1, timeout_s=1.5, runner=slow_write_run_case)
     assert df["status"].tolist() == ["ok", "timeout", "ok"], df["error"].tolist()
@@ -54,7 +47,7 @@ def test_a_case_whose_sweep_has_ended_writes_nothing(tmp_path, monkeypatch):
     """After a Ctrl-C, Dask's running cases went on and wrote records and result folders
     into the folder after the sweep had exited and let its lock go. A case now checks
     that the lock still names its run before it writes."""
-    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    spec = three_weeks(tmp_path)
     out = tmp_path / "out"
     monkeypatch.setenv("MICROGRID_TEST_LOCK", str(out / LOCK_NAME))
     with pytest.warns(CasesNotRun):
@@ -68,7 +61,7 @@ def test_a_case_whose_sweep_has_ended_writes_nothing(tmp_path, monkeypatch):
 def test_a_timed_out_case_whose_sweep_has_ended_writes_nothing(tmp_path, monkeypatch):
     """After a Ctrl-C on Dask a time-limited case went on to its limit, then wrote its
     `timeout` record and removed `cases/<id>`: a later run's result and record."""
-    spec = write_spec(tmp_path, THREE, base="ercot-dallas-2023.yaml")
+    spec = three_weeks(tmp_path)
     out = tmp_path / "out"
     monkeypatch.setenv("MICROGRID_TEST_LOCK", str(out / LOCK_NAME))
     with pytest.warns(CasesNotRun):
