@@ -86,7 +86,7 @@ def _prior_peak_unused(month: str, first: str, within: bool, rate: UrdbRate) -> 
     if not rate.flatdemandstructure:
         return "the rate has no flat (monthly) demand charge for it to count in"
     if month < first:
-        if any(rate.demandratchetpercentage or ()) or rate.lookbackpercent:
+        if rate.has_ratchet:
             return None
         return "the rate has no ratchet, the only way a month before the period counts"
     if month == first:

@@ -138,6 +138,11 @@ class UrdbRate:
     usenetmetering: bool | None = None
 
     @property
+    def has_ratchet(self) -> bool:
+        """A ratchet on the flat monthly demand: a month's percentage or a look-back."""
+        return bool(any(self.demandratchetpercentage or ()) or self.lookbackpercent)
+
+    @property
     def label(self) -> str:
         return str(self.metadata.get("label", ""))
 
@@ -375,8 +380,7 @@ def check_rate(rate: UrdbRate) -> None:
         bad = next(i for i, p in enumerate(months) if p >= len(rate.flatdemandstructure))
         message = "names a period flatdemandstructure does not have"
         raise rate.error(message, "flatdemandmonths", (bad,))
-    has_ratchet = any(rate.demandratchetpercentage or ()) or rate.lookbackpercent
-    if has_ratchet and not rate.flatdemandstructure:
+    if rate.has_ratchet and not rate.flatdemandstructure:
         raise rate.error(
             "ratchets apply to the flat monthly demand: give flatdemandstructure",
             "lookbackpercent" if rate.lookbackpercent else "demandratchetpercentage",
