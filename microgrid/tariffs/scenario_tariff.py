@@ -67,8 +67,9 @@ def _check_prior_peaks(scenario: Scenario, rate: UrdbRate) -> None:
     ratchet), would change nothing, and is refused."""
     tz = scenario.site.timezone
     start = scenario.to_utc(scenario.period.start)
-    first = start.tz_convert(tz).strftime("%Y-%m")
-    within = start > local_month_start_utc(*(int(x) for x in first.split("-")), tz)
+    local = start.tz_convert(tz)
+    first = local.strftime("%Y-%m")
+    within = start > local_month_start_utc(local.year, local.month, tz)
     for month in scenario.grid.tariff.prior_monthly_peaks_mw:
         why = _prior_peak_unused(month, first, within, rate)
         if why:
