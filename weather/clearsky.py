@@ -172,14 +172,16 @@ def clear_sky_index(measured: pd.DataFrame, clear: pd.DataFrame) -> pd.DataFrame
     out = {}
     pos = np.arange(len(measured), dtype=float)
     ok = clear["ghi_w_per_m2"].to_numpy(float) > CLEAR_SKY_INDEX_MIN_CLEAR_W_PER_M2
+    # the row each row takes its index from: the same for every column (the GHI decides)
+    prev = pd.Series(np.where(ok, pos, np.nan)).ffill().to_numpy()
+    nxt = pd.Series(np.where(ok, pos, np.nan)).bfill().to_numpy()
+    take_next = np.isnan(prev) | (nxt - pos <= pos - prev)
+    src = np.where(ok, pos, np.where(take_next, nxt, prev))
+    have = np.isfinite(src)
+    src = np.where(have, src, 0).astype(int)
     for col in measured.columns:
         cs = clear[col].to_numpy(float)
         k = measured[col].to_numpy(float) / np.where(ok & (cs > 0), cs, np.inf)
         k = np.clip(k, 0.0, CLEAR_SKY_INDEX_MAX[col])
-        prev = pd.Series(np.where(ok, pos, np.nan)).ffill().to_numpy()
-        nxt = pd.Series(np.where(ok, pos, np.nan)).bfill().to_numpy()
-        take_next = np.isnan(prev) | (nxt - pos <= pos - prev)
-        src = np.where(ok, pos, np.where(take_next, nxt, prev))
-        have = np.isfinite(src)
-        out[col] = np.where(have, k[np.where(have, src, 0).astype(int)], 1.0)
+        out[col] = np.where(have, k[src], 1.0)
     return pd.DataFrame(out, index=measured.index)
