@@ -170,8 +170,8 @@ class _SweepRun:
     todo: deque[Case]
     prog: Progress
     made_with: _MadeWith
-    slots: int = 1  # cases the back end runs at once (worker processes or threads)
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # the lock names it
+    slots: int  # cases the back end runs at once (worker processes or threads)
+    run_id: str  # the folder's lock names it while this run holds it
     inflight: dict[Future, Case] = field(default_factory=dict)
     crashes: Counter = field(default_factory=Counter)  # pool breakages per case id
     given_up: list[str] = field(default_factory=list)  # MAX_CRASHES reached

@@ -19,7 +19,8 @@ def _run(tmp_path, log: io.StringIO, slots: int = 1) -> _SweepRun:
     (tmp_path / "out" / "records").mkdir(parents=True)
     prog = Progress(spec.name, len(spec.cases), 0, log)
     made_with = _MadeWith.of(spec, run_case)
-    return _SweepRun(spec, tmp_path / "out", None, run_case, {}, deque(), prog, made_with, slots)
+    out = tmp_path / "out"
+    return _SweepRun(spec, out, None, run_case, {}, deque(), prog, made_with, slots, "run-1")
 
 
 def _record(case, status="ok") -> dict:
