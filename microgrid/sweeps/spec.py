@@ -24,6 +24,7 @@ axis names that is missing fails that case only, with an error naming the overri
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -118,7 +119,7 @@ class SweepSpec:
     cases: list[Case]
     spec_sha256: str = ""  # of the spec file's bytes: which spec a sweep folder belongs to
 
-    @property
+    @functools.cached_property  # the table is rewritten as each case finishes
     def case_values(self) -> dict[str, dict[str, Any]]:
         """Case id -> each axis's value in that case's scenario (the table's columns)."""
         return {c.case_id: c.values for c in self.cases}
