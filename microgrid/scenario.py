@@ -209,11 +209,15 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
     return found
 
 
-def validation_errors(exc: ValidationError, path: Path, lines: LineMap) -> InputErrors:
-    """Every pydantic error as an InputError naming the field and its YAML line."""
+def validation_errors(
+    exc: ValidationError, path: Path, lines: LineMap, section: str = ""
+) -> InputErrors:
+    """Every pydantic error as an InputError naming the field and its YAML line; with
+    `section`, `exc` is of that section's model alone (`export` of a result's copy)."""
+    within = [(f"{section}.{f}" if section else f, msg) for f, msg in _pydantic_errors(exc)]
     found = [
         InputError(msg, path=str(path), line=_line(lines, field), field=field)
-        for field, msg in _pydantic_errors(exc)
+        for field, msg in within
     ]
     return InputErrors(sorted(found, key=lambda e: e.line or 0))
 

@@ -37,8 +37,9 @@ from microgrid.export.schedule import (
 )
 from microgrid.resultdir import check_run_marker
 from microgrid.results import JOBS_COLUMNS  # the header of jobs.csv, written there
+from microgrid.scenario import validation_errors
 from microgrid.scenario_settings import Export
-from microgrid.yamlio import line_of, load_yaml
+from microgrid.yamlio import load_yaml
 
 
 @dataclass(frozen=True)
@@ -222,12 +223,8 @@ def _read_scenario_copy(path: Path) -> tuple[str | None, Export]:
     tz = (data.get("site") or {}).get("timezone")
     try:
         export = Export.model_validate(data.get("export") or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = "export." + ".".join(str(p) for p in err["loc"])
-        line = line_of(lines, ("export", *err["loc"]))
-        message = err["msg"].removeprefix("Value error, ")
-        raise InputError(message, path=str(path), line=line, field=loc) from None
+    except ValidationError as exc:  # the first, as the scenario's own check words it
+        raise validation_errors(exc, path, lines, section="export").errors[0] from None
     return tz, export
 
 
