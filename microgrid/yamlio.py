@@ -77,8 +77,12 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
 _INT_TAG = "tag:yaml.org,2002:int"
 # Integers as YAML 1.2 reads them: decimal even with leading zeros (YAML 1.1 read `010` as
 # octal 8 and `1:30` as base 60, 90, without a word), 0x.. hexadecimal, 0o.. octal and
-# 0b.. binary; `_` may group digits as in 1_000.
-_INT_RX = re.compile(r"^[-+]?(?:[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)$")
+# 0b.. binary; `_` may group digits as in 1_000, between two digits only (as Python's
+# `int` takes them: YAML 1.1 also read `1_` and `1__0`, and `1_e3` as 1000.0).
+_INT_RX = re.compile(
+    r"^[-+]?(?:[0-9]+(?:_[0-9]+)*|0x[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"
+    r"|0o[0-7]+(?:_[0-7]+)*|0b[01]+(?:_[01]+)*)$"
+)
 _INT_BASES = {"0x": 16, "0o": 8, "0b": 2}
 
 
@@ -95,7 +99,8 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 # and `2.0e2` as text, which then became a text column in a sweep's table), `.5`, `5.`,
 # .inf and .nan; `_` may group digits as in integers. No base-60 `1:30.5` (as integers).
 _FLOAT_RX = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?
+    r"""^(?:[-+]?(?:[0-9]+(?:_[0-9]+)*(?:\.(?:[0-9]+(?:_[0-9]+)*)?)?|\.[0-9]+(?:_[0-9]+)*)
+    (?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",
     re.X,

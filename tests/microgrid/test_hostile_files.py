@@ -149,7 +149,8 @@ def test_bad_tagged_value_is_refused(tmp_path, capsys, value, tag):
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("010", 10), ("-007", -7), ("1_000", 1000), ("0x10", 16), ("0o10", 8), ("1:30", "1:30")],
+    [("010", 10), ("-007", -7), ("1_000", 1000), ("0x10", 16), ("0o10", 8), ("1:30", "1:30")]
+    + [("1_", "1_"), ("1__0", "1__0"), ("_1", "_1"), ("0x_1", "0x_1"), ("0x1_f", 31)],
 )
 def test_integers_read_as_yaml_1_2_does(text, value):
     """YAML 1.1 read 010 as octal 8 and 1:30 as base-60 90, without a word."""
@@ -159,10 +160,12 @@ def test_integers_read_as_yaml_1_2_does(text, value):
 @pytest.mark.parametrize(
     ("text", "value"),
     [("1e2", 100.0), ("2.0e2", 200.0), ("-1E-3", -0.001), (".5", 0.5), ("1_000.5", 1000.5)]
-    + [("1.0e+2", 100.0), ("1:30.5", "1:30.5"), ("1e", "1e"), ('"1e2"', "1e2")],
+    + [("1.0e+2", 100.0), ("1:30.5", "1:30.5"), ("1e", "1e"), ('"1e2"', "1e2")]
+    + [("1_e3", "1_e3"), ("1._5", "1._5"), ("1.5_e3", "1.5_e3"), ("5.", 5.0)],
 )
 def test_floats_read_as_yaml_1_2_does(text, value):
-    """YAML 1.1 read 1e2 and 2.0e2 (an exponent without a dot or a sign) as text."""
+    """YAML 1.1 read 1e2 and 2.0e2 (an exponent without a dot or a sign) as text, and
+    1_e3 (an underscore beside no digit) as 1000.0."""
     assert yaml.load(f"a: {text}\n", Loader=yamlio._UniqueKeyLoader) == {"a": value}
 
 
