@@ -365,7 +365,8 @@ def read_tmy(
 
     Returns the standard columns the file has (irradiance in W/m2, ``temp_air_c``,
     ``wind_speed_10m_m_per_s``, ``pressure_pa``, ``relative_humidity_pct``,
-    ``cloud_cover_pct`` from total sky cover in tenths) and metadata in ``attrs``.
+    ``cloud_cover_pct`` from total sky cover in tenths, NaN where missing) and metadata in
+    ``attrs``.
     """
     path = Path(path)
     kind = _TMY_KINDS.get(path.suffix.lower())
@@ -390,6 +391,14 @@ def read_tmy(
         raise WeatherDataError(f"cannot read {kind} file: {_short(exc)}", path=path) from None
 
 
+def _cloud_cover_pct(tenths: pd.Series) -> pd.Series:
+    """Total sky cover (tenths, 0..10) in %; the formats' missing codes (99 in EPW and
+    TMY2, -9900 in TMY3) and any other value outside 0..10 are NaN. Only a file without
+    GHI would model irradiance from it (`weather.chain`), and every TMY has GHI."""
+    tenths = pd.to_numeric(tenths, errors="coerce").astype(float)
+    return (tenths * 10.0).where((tenths >= 0.0) & (tenths <= 10.0))
+
+
 def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """The TMY2 at ``path``: standard columns, pvlib's metadata, each record's file line."""
     with open(path, encoding="utf-8") as fh:
@@ -410,7 +419,7 @@ def _read_tmy2(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
             "wind_speed_10m_m_per_s": data["Wspd"] / 10.0,
             "pressure_pa": data["Pressure"] * 100.0,  # mbar
             "relative_humidity_pct": data["RHum"],
-            "cloud_cover_pct": data["TotCld"] * 10.0,  # tenths
+            "cloud_cover_pct": _cloud_cover_pct(data["TotCld"]),
         }
     )
     return df, meta, _TMY_FIRST_LINE["TMY2"] + np.arange(len(df))
@@ -436,7 +445,7 @@ def _read_epw(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
             "wind_speed_10m_m_per_s": data["wind_speed"],
             "pressure_pa": data["atmospheric_pressure"],  # already Pa
             "relative_humidity_pct": data["relative_humidity"],
-            "cloud_cover_pct": data["total_sky_cover"] * 10.0,
+            "cloud_cover_pct": _cloud_cover_pct(data["total_sky_cover"]),
         }
     )
     return df, meta, lines
@@ -462,7 +471,7 @@ def _read_tmy3(path: Path) -> tuple[pd.DataFrame, dict, np.ndarray]:
             "wind_speed_10m_m_per_s": data["wind_speed"],
             "pressure_pa": data["pressure"] * 100.0,  # mbar
             "relative_humidity_pct": data["relative_humidity"],
-            "cloud_cover_pct": data["TotCld (tenths)"] * 10.0,
+            "cloud_cover_pct": _cloud_cover_pct(data["TotCld (tenths)"]),
         }
     )
     # Rebuild the stamps from the raw columns: hour h (1..24) of a date covers

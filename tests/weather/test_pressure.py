@@ -1,7 +1,8 @@
 """Surface pressure of TMY/EPW files: a missing-value code is filled with the standard
 atmosphere at the file's altitude; an impossible value (0, negative, huge) is refused
 naming file, line and field. Before, both reached the air density and, through it,
-zeroed the wind power without a word."""
+zeroed the wind power without a word. Total sky cover, unused beside GHI, is NaN where
+its missing code stands."""
 
 from __future__ import annotations
 
@@ -82,3 +83,25 @@ def test_tmy2_missing_code_and_zero(tmp_path, pvlib_data):
         read_tmy(_tmy2_with_pressure(tmp_path, pvlib_data, "0"))
     assert (info.value.line, info.value.field) == (12, "pressure_pa")
     assert info.value.message.endswith("(missing is marked 9999 mbar)")
+
+
+def test_epw_missing_sky_cover_is_nan_not_990_percent(tmp_path):
+    """Total sky cover 99 is EPW's missing code; it had read as 990 % cloud."""
+    rows = epw_records()
+    rows[5][22], rows[6][22] = "99", "7"
+    df = read_tmy(write_epw(tmp_path / "c.epw", rows))
+    assert np.isnan(df["cloud_cover_pct"].iloc[5])
+    assert df["cloud_cover_pct"].iloc[6] == 70.0
+    assert df["cloud_cover_pct"].drop(df.index[[5, 6]]).eq(0.0).all()
+
+
+def test_tmy3_missing_sky_cover_is_nan(tmp_path, pvlib_data):
+    lines = (pvlib_data / "723170TYA.CSV").read_text().splitlines()
+    col = lines[1].split(",").index("TotCld (tenths)")
+    cells = lines[2 + 10].split(",")
+    cells[col] = "-9900"
+    lines[2 + 10] = ",".join(cells)
+    path = tmp_path / "gso.csv"
+    path.write_text("\n".join(lines) + "\n")
+    cloud = read_tmy(path)["cloud_cover_pct"]
+    assert np.isnan(cloud.iloc[10]) and cloud.drop(cloud.index[10]).between(0, 100).all()
