@@ -204,7 +204,9 @@ class _SweepRun:
             atomic_write_json(path, rec)
             on_disk = rec
         self.records[c.case_id] = on_disk
-        write_table(self.out, list(self.records.values()), self.spec.case_values)
+        write_table(
+            self.out, self.made_with.standing(self.spec, self.records), self.spec.case_values
+        )
         # at most one case per worker thread runs; the rest in flight wait in Dask's queue
         running = min(len(self.inflight), self.slots)
         self.prog.update(on_disk, running, len(self.inflight) - running + len(self.todo))
@@ -235,6 +237,13 @@ class _MadeWith:
             return "other options"
         return None
 
+    def standing(self, spec: SweepSpec, records: dict[str, dict]) -> list[dict]:
+        """The records made with what each case is made with now: the table's rows. A
+        stale one stays on disk until its case runs again, but a table that mixed it
+        with this run's (an interrupted resume with other data or options) would compare
+        results of two kinds without a word."""
+        return [r for c in spec.cases if (r := records.get(c.case_id)) and not self.stale(c, r)]
+
 
 def _cases_to_run(
     spec: SweepSpec, records: dict[str, dict], made_with: _MadeWith
@@ -256,16 +265,14 @@ def _cases_to_run(
 
 def _tidy_after_earlier_runs(spec: SweepSpec, out: Path) -> tuple[dict[str, dict], list[str]]:
     """Undo what a killed run left (temp files, result folders without a record), write
-    sweep.json and the table of the records kept. Returns (the records by case id, the
-    case ids whose result folder was removed)."""
+    sweep.json. Returns (the records by case id, the case ids whose result folder was
+    removed)."""
     # again, now under the lock: another spec's sweep may have written since `sweep` checked
     check_same_spec(out, spec)
     clean_temp(out)
     orphans = remove_orphan_results(out)
     atomic_write_json(out / "sweep.json", spec.to_json())
-    records = read_records(out, spec)
-    write_table(out, list(records.values()), spec.case_values)
-    return records, orphans
+    return read_records(out, spec), orphans
 
 
 def _sweep_locked(
@@ -281,6 +288,7 @@ def _sweep_locked(
     `run_id`)."""
     records, orphans = _tidy_after_earlier_runs(spec, out)
     made_with = _MadeWith.of(spec, run_fn)
+    write_table(out, made_with.standing(spec, records), spec.case_values)
     todo, redo = _cases_to_run(spec, records, made_with)
     skipped = len(spec.cases) - len(todo)
     prog = Progress(spec.name, len(spec.cases), skipped, stream)
@@ -291,7 +299,7 @@ def _sweep_locked(
         prog.log(f"{sum(redo.values())} case(s) done earlier run again ({why})")
     if not todo:
         prog.log(f"all {len(spec.cases)} cases already done")
-        return records_table(list(records.values()), spec.case_values)
+        return records_table(made_with.standing(spec, records), spec.case_values)
     run = _SweepRun(
         spec, out, timeout_s, run_fn, records, todo, prog, made_with, backend.slots, run_id
     )
@@ -306,7 +314,7 @@ def _sweep_locked(
         backend.close()
         # after the back end is closed: the pool's workers have exited, so the table
         # holds every record they wrote
-        df = write_table(out, list(read_records(out, spec).values()), spec.case_values)
+        df = write_table(out, made_with.standing(spec, read_records(out, spec)), spec.case_values)
     _log_finished(run, df)
     return df
 

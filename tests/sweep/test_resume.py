@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 
 import pandas as pd
 import pytest
-from case_functions import slow_write_run_case
+from case_functions import slow_write_run_case, table_seeing_case
 from sweep_helpers import ROOT, records, write_spec
 
 from microgrid.errors import InputError
@@ -61,6 +62,21 @@ def test_other_options_run_the_cases_again(tmp_path):
     assert {r["options"]["runner"] for r in records(out).values()} == {
         "case_functions:slow_write_run_case"
     }
+
+
+def test_a_resume_with_other_options_shows_no_row_made_the_other_way(tmp_path, monkeypatch):
+    """A resume stopped half-way left a table mixing rows of both kinds, unmarked: the
+    second case's row of the first run beside the first case's of this one."""
+    spec, _ = _spec_with_own_signals(tmp_path)
+    out = tmp_path / "out"
+    sweep(spec, out, runner=run_case)
+    seen = tmp_path / "seen.parquet"
+    monkeypatch.setenv("MICROGRID_TEST_TABLE", f"{out / 'cases.parquet'}{os.pathsep}{seen}")
+    sweep(spec, out, runner=table_seeing_case)
+    by_index = {r["index"]: k for k, r in records(out).items()}
+    # the table as the 100 MWh case (index 1) starts: its own row would be the first run's;
+    # the first case's is this run's once the parent has collected it
+    assert set(pd.read_parquet(seen)["case_id"]) <= {by_index[0]}
 
 
 def test_no_powerflow_and_no_baselines_are_options_of_the_record():
