@@ -1,7 +1,8 @@
 """Sweep report from whatever has finished: sensitivity tables, plots, one HTML page.
 
-`sweep_report(out_dir)` reads the case records (the source of truth, see records.py) and
-writes, all together or none (`microgrid.sweeps.report_files`):
+`sweep_report(out_dir)` reads the case records (the source of truth, see records.py) of
+the cases in the sweep's table (records made with what their case has now) and writes,
+all together or none (`microgrid.sweeps.report_files`):
 
     out/report/sensitivity_<axis>.csv   cost and carbon per axis value (mean/min/max/n),
                                         the step from the row before (like for like: over
@@ -151,9 +152,25 @@ def _read_sweep(out: Path) -> tuple[dict, list[dict], int]:
         raise InputError("not a sweep description (a JSON object)", path=str(out / "sweep.json"))
     ids = {c["case_id"] for c in meta.get("cases", [])}
     recs = [r for cid, r in read_records(out).items() if not ids or cid in ids]
+    standing = _table_case_ids(out)
+    if standing is not None:
+        recs = [r for r in recs if r["case_id"] in standing]
     for rec in recs:
         _check_figures(out, rec)
     return meta, recs, len(ids)
+
+
+def _table_case_ids(out: Path) -> set[str] | None:
+    """The cases of the sweep's table, which holds only records made with what their
+    case has now (a case a resume with other data or options has not re-run yet has
+    none); None without a table."""
+    path = out / "cases.parquet"
+    if not path.exists():
+        return None
+    try:
+        return set(pd.read_parquet(path, columns=["case_id"])["case_id"])
+    except (OSError, ValueError, KeyError) as exc:  # pyarrow's errors are ValueErrors
+        raise InputError(f"cannot read the sweep's table: {exc}", path=str(path)) from None
 
 
 def _check_figures(out: Path, rec: dict) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from microgrid.sweeps.records import write_table
 from microgrid.sweeps.report import sweep_report
 from microgrid.sweeps.tables import format_cell
 from microgrid.sweeps.tolerance import case_tolerance_usd, step_between
@@ -147,3 +148,16 @@ def test_format_cell_by_column():
     assert format_cell("battery.energy_mwh", 200.0) == "200"  # an axis: no unit rule
     assert format_cell("n_cases", 12_000) == "12,000"
     assert format_cell("error", "ValueError: x") == "ValueError: x"
+
+
+def test_a_case_missing_from_the_table_is_left_out(tmp_path):
+    """The table leaves out a record made with other data or options (an interrupted
+    resume): the report, built from the records, had mixed both kinds."""
+    out = tmp_path / "sweep"
+    write_sweep(out)
+    recs = [json.loads((out / "records" / f"c00{i}.json").read_text()) for i in (0, 2)]
+    write_table(out, recs)
+    sweep_report(out)
+    cases = pd.read_csv(out / "report" / "cases.csv")
+    assert sorted(cases["case_id"]) == ["c000", "c002"]
+    assert "2 of 3" in (out / "report.html").read_text()
