@@ -83,7 +83,9 @@ def _read_weather_file(scenario: Scenario, path: Path) -> pd.DataFrame:
                 "UTC offset of its time_local stamps)",
                 "weather.path",  # the override that named the file, if one did
             ) from None
-    return read_site_csv(path, timezone=scenario.site.timezone, utc_offset_seconds=offset)
+    return read_site_csv(
+        path, timezone=scenario.site.timezone, utc_offset_seconds=offset, values=w.site_csv_values
+    )
 
 
 def _typical_years(scenario: Scenario) -> tuple[int, int]:
@@ -140,10 +142,15 @@ def resource_profiles(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFra
     if wind is not None:
         _check_turbine(scenario, wind)
     # The site CSVs use one fixed UTC offset, so a local calendar year can end an hour
-    # past the file: repeat at most that last hour (weather.resample.select_period).
+    # past the file: repeat at most that last hour (weather.resample.select_period), and
+    # the instant at its end, which the last hour's mean reads, with instants.
+    edge_fill_hours = 2 if scenario.weather.site_csv_values == "instant" else 1
     try:
         out = chain.run(
-            index, weather=weather, temp_air_c=scenario.weather.temp_air_c, edge_fill_hours=1
+            index,
+            weather=weather,
+            temp_air_c=scenario.weather.temp_air_c,
+            edge_fill_hours=edge_fill_hours,
         )
     except WeatherDataError as exc:  # e.g. the weather does not cover the period
         raise _input_error(exc) from None

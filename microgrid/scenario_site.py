@@ -57,6 +57,11 @@ class Weather(Strict):
     # Site CSV: the fixed UTC offset of its `time_local` stamps (see docs/weather.md);
     # +-18 h is the widest offset datetime and ISO 8601 allow.
     utc_offset_seconds: int | None = Field(default=None, ge=-18 * 3600, le=18 * 3600)
+    # Site CSV: what a row holds. "hour_mean": the mean of the hour its stamp starts.
+    # "instant": the value at its stamp, as Open-Meteo gives temperature, cloud cover and
+    # wind; an hour's mean is then the mean of its two ends (docs/weather.md). The default
+    # keeps the results of earlier releases.
+    site_csv_values: Literal["hour_mean", "instant"] = "hour_mean"
     # The weather file's own location (TMY/EPW header, shipped site CSV metadata) may lie
     # at most this far from site.latitude_deg/longitude_deg: a file of another place is
     # refused. 100 km: a TMY station stands for its region, not for another climate.

@@ -185,11 +185,17 @@ _SITE_CSV_RANGES = {
 _KMH_TO_M_PER_S = 1000.0 / 3600.0
 
 
+#: What a site CSV's row may hold (``read_site_csv``'s ``values``), and how far before its
+#: stamp the mean of the hour it stands for starts.
+SITE_CSV_VALUES = {"hour_mean": pd.Timedelta(0), "instant": pd.Timedelta(minutes=30)}
+
+
 def read_site_csv(
     path: str | os.PathLike,
     *,
     timezone: str | None = None,
     utc_offset_seconds: int | None = None,
+    values: str = "hour_mean",
 ) -> pd.DataFrame:
     """Read an Open-Meteo site CSV (``time_local, temp_air_c, relative_humidity_pct,
     cloud_cover_pct, wind_speed_10m_kmh``).
@@ -211,12 +217,19 @@ def read_site_csv(
     timezone : IANA zone name, kept in ``attrs`` for local-calendar work by callers.
     utc_offset_seconds : the fixed offset of ``time_local`` from UTC in seconds.
         When both are None they come from :data:`SITE_METADATA` by file name.
+    values : what a row holds. ``"hour_mean"``: the mean of the hour its stamp starts,
+        as a TMY's rows are. ``"instant"``: the value at its stamp, as Open-Meteo gives
+        temperature, humidity, cloud cover and wind (its "instant" variables); the row is
+        then stamped half an hour earlier, as the mean of the hour centred on the
+        instant, so an hour's mean becomes the mean of its two ends
+        (:mod:`weather.resample` places rows at their mid-points).
 
     Returns
     -------
-    DataFrame on a UTC hour-start index with ``temp_air_c`` (deg C),
-    ``relative_humidity_pct`` (%), ``cloud_cover_pct`` (%), ``wind_speed_10m_m_per_s``
-    (m/s, converted from km/h) and the site metadata in ``attrs``.
+    DataFrame on a UTC index of whole hours (half past with ``values="instant"``) with
+    ``temp_air_c`` (deg C), ``relative_humidity_pct`` (%), ``cloud_cover_pct`` (%),
+    ``wind_speed_10m_m_per_s`` (m/s, converted from km/h) and the site metadata (and
+    ``values``) in ``attrs``.
 
     Raises
     ------
@@ -230,18 +243,23 @@ def read_site_csv(
     elif utc_offset_seconds is None:
         raise WeatherDataError("utc_offset_seconds is required with timezone", path=path)
 
+    if values not in SITE_CSV_VALUES:
+        raise WeatherDataError(
+            f"values must be one of {', '.join(SITE_CSV_VALUES)} (got {values!r})", path=path
+        )
     raw = _read_text_csv(path)
     raw.columns = [c.strip() for c in raw.columns]
     _check_site_columns(raw, path)
     stamps = _site_stamps(raw, path)
-    values = _site_values(raw, path)
+    columns = _site_values(raw, path)
     index = pd.DatetimeIndex(stamps - pd.Timedelta(seconds=utc_offset_seconds)).tz_localize("UTC")
-    df = _site_frame(values, index)
+    df = _site_frame(columns, index - SITE_CSV_VALUES[values])
     df.attrs.update(meta)
     df.attrs.update(
         {
             "timezone": timezone,
             "utc_offset_seconds": int(utc_offset_seconds),
+            "values": values,
             "source": os.fspath(path),
         }
     )

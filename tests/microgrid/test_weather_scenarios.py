@@ -17,6 +17,7 @@ from microgrid.errors import InputError
 from microgrid.resources import read_weather, resource_profiles
 from microgrid.scenario import load_scenario
 
+ROOT = Path(__file__).resolve().parents[2]
 PVLIB_DATA = Path(pvlib.__file__).parent / "data"
 GREENSBORO = {"latitude_deg": 36.1, "longitude_deg": -79.95, "altitude_m": 273.0}
 SYDNEY = {"latitude_deg": -33.87, "longitude_deg": 151.21, "altitude_m": 40.0}
@@ -303,3 +304,23 @@ def test_an_epw_with_a_byte_order_mark_is_valid(tmp_path, capsys):
     epw = write_epw(tmp_path / "bom.epw")
     epw.write_bytes(b"\xef\xbb\xbf" + epw.read_bytes())
     assert validate(capsys, _sydney_day(tmp_path, epw)) == (0, "")
+
+
+# ------------------------------------------------------------------ site CSV instants
+
+
+def test_site_csv_instants_serve_the_local_year_to_its_last_hour():
+    """With `site_csv_values: instant` each hour is the mean of the file's values at its
+    two ends; the local year's last hours lie past the fixed-offset file (edge held)."""
+    dallas = ROOT / "scenarios" / "ercot-dallas-2023.yaml"
+    sc = load_scenario(dallas).with_updates(
+        {"period.start": "2023-12-30T00:00", "weather.site_csv_values": "instant"}
+    )
+    temp = resource_profiles(sc, sc.index())["temp_air_c"]
+    raw = pd.read_csv(ROOT / "scenarios" / "data" / "weather" / "dallas-2023.csv")
+    stamps = pd.to_datetime(raw["time_local"]) + pd.Timedelta(hours=5)  # the file's UTC-5
+    at = pd.Series(raw["temp_air_c"].to_numpy(), index=stamps.dt.tz_localize("UTC"))
+    inside = temp.index[temp.index + pd.Timedelta(hours=1) <= at.index[-1]]
+    ends = at.reindex(inside).to_numpy() + at.reindex(inside + pd.Timedelta(hours=1)).to_numpy()
+    assert temp[inside].to_numpy() == pytest.approx(ends / 2)
+    assert temp.iloc[-2:].tolist() == [at.iloc[-1]] * 2  # past the file: its last instant

@@ -3,7 +3,14 @@ import pandas as pd
 import pvlib
 import pytest
 
-from weather import SITE_METADATA, WeatherDataError, read_site_csv, read_tmy, site_metadata
+from weather import (
+    SITE_METADATA,
+    WeatherDataError,
+    read_site_csv,
+    read_tmy,
+    resample,
+    site_metadata,
+)
 from weather.io import COLUMNS
 
 HEADER = "time_local,temp_air_c,relative_humidity_pct,cloud_cover_pct,wind_speed_10m_kmh\n"
@@ -190,3 +197,18 @@ def test_tmy_unknown_format(tmp_path):
     p.write_text("nothing")
     with pytest.raises(WeatherDataError, match="unknown TMY format"):
         read_tmy(p)
+
+
+def test_site_csv_instants_give_each_hour_the_mean_of_its_ends(tmp_path):
+    """Open-Meteo's temperature, cloud cover and wind are instants at their stamps; read as
+    hour means, each hour took the value at its start (a half-hour shift)."""
+    p = tmp_path / "x.csv"
+    p.write_text(HEADER + "\n".join(GOOD) + "\n")
+    df = read_site_csv(p, timezone="UTC", utc_offset_seconds=0, values="instant")
+    assert df.index[0] == pd.Timestamp("2023-05-31 23:30", tz="UTC")
+    assert df.attrs["values"] == "instant"
+    hour = pd.DatetimeIndex([pd.Timestamp("2023-06-01 00:00", tz="UTC")], freq="h")
+    temp = resample.to_step(df, hour)["temp_air_c"]
+    assert temp.tolist() == pytest.approx([19.5])  # (20 + 19) / 2
+    with pytest.raises(WeatherDataError, match="values must be one of hour_mean, instant"):
+        read_site_csv(p, timezone="UTC", utc_offset_seconds=0, values="mean")
