@@ -73,6 +73,19 @@ class Weather(Strict):
             raise ValueError(f"weather source {self.source!r} needs a path")
         return self
 
+    @model_validator(mode="after")
+    def _site_csv_only(self) -> Weather:
+        """A site CSV's own settings on another source would change nothing: refused."""
+        if self.source == "site_csv":
+            return self
+        for name, default in (("utc_offset_seconds", None), ("site_csv_values", "hour_mean")):
+            value = getattr(self, name)
+            if value != default:
+                raise field_error(
+                    name, f"{name} is for source site_csv (this weather is {self.source})", value
+                )
+        return self
+
 
 class PV(Strict):
     dc_mw: PowerMW

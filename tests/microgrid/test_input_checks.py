@@ -396,3 +396,12 @@ def test_an_operate_event_refuses_another_kinds_field(write_scenario, capsys, ev
     event |= {"start": "2023-08-22T10:00", "end": "2023-08-22T12:00"}
     path = write_scenario(**{"operate": {"events": [event]}})
     validate_error(capsys, path, f"operate.events.0.{field}", "belongs to a")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("utc_offset_seconds", -18000), ("site_csv_values", "instant")]
+)
+def test_a_site_csv_setting_on_clear_sky_is_refused(write_scenario, capsys, field, value):
+    """It would change nothing: a typical year and clear sky carry their own times."""
+    path = write_scenario(**{"weather": {"source": "clearsky", field: value}})
+    validate_error(capsys, path, f"weather.{field}", f"{field} is for source site_csv")
