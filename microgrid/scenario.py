@@ -263,8 +263,14 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_and_path(scenario: Scenario | str | os.PathLike) -> tuple[Scenario, Path | None]:
     """The scenario, and the resolved path of its file (None when given as an object): what
-    `microgrid.run` and `microgrid.size` take."""
+    `microgrid.run`, `microgrid.size` and `microgrid.headroom` take. A Scenario object
+    is checked across its sections again: one made by `Scenario.model_validate` passed
+    its schema alone (a PUE maximum below its base had been solved as given)."""
     if isinstance(scenario, Scenario):
-        return scenario, None
+        return _checked(scenario), None
+    if not isinstance(scenario, (str, os.PathLike)):
+        raise TypeError(
+            f"scenario: a Scenario or the path of its YAML file, not {type(scenario).__name__}"
+        )
     path = Path(scenario).resolve()
     return load_scenario(path), path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from microgrid.connection_headroom.case import BACKUP_MODES, ScenarioCases, scenario_cases
 from microgrid.errors import InputError
-from microgrid.scenario import Scenario, load_scenario
+from microgrid.scenario import Scenario, scenario_and_path
 from optimize.headroom import (
     MEASURES,
     HeadroomPoint,
@@ -78,8 +78,7 @@ def headroom(
     """The headroom curve of ``scenario`` (a Scenario or a YAML path); see the module doc.
     ``time_limit_s``: a limit on each hours MILP (default none: 0.1 % or 1,000 nodes); one
     that binds gives status ``time_limit``, with the answer found and its proven bound."""
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    scenario, _ = scenario_and_path(scenario)
     pcts = check_curtail_pct(curtail_pct)
     if measure not in MEASURES:
         raise InputError(f"--measure: one of {', '.join(MEASURES)}, not {measure!r}")
