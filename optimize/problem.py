@@ -18,7 +18,8 @@ def _as_array(obj: object, name: str, dtype: type = float) -> None:
     value = getattr(obj, name)
     if value is None:
         return
-    arr = np.asarray(value, dtype=dtype)
+    # a copy: the caller's array changed after the checks would be solved unchecked
+    arr = np.array(value, dtype=dtype)
     if arr.ndim != 1:
         raise ValueError(f"{type(obj).__name__}.{name} must be 1-D, got shape {arr.shape}")
     object.__setattr__(obj, name, arr)
@@ -40,6 +41,22 @@ def _check_nonneg(owner: str, name: str, arr: np.ndarray) -> None:
     if np.any(arr < 0):
         bad = int(np.flatnonzero(arr < 0)[0])
         raise ValueError(f"{owner}.{name} is negative at step {bad}: {arr[bad]}")
+
+
+def _check_amount(owner: str, name: str, value: object) -> None:
+    """A finite number >= 0 (MW, MWh, h, USD/unit)."""
+    if not (_is_number(value) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{owner}.{name} must be a finite number >= 0, got {value!r}")
+
+
+def _check_whole(owner: str, name: str, value: object, least: int = 0) -> None:
+    """A whole number >= ``least`` (a step, a count): 2.5 had been cut to 2."""
+    if not (_is_number(value) and math.isfinite(value) and value == int(value) and value >= least):
+        raise ValueError(f"{owner}.{name} must be a whole number >= {least}, got {value!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _check_frac(owner: str, name: str, arr: np.ndarray | None) -> None:
@@ -217,7 +234,7 @@ class Renewable:
     available_mw: np.ndarray
 
     def __post_init__(self) -> None:
-        if not self.name.isidentifier():
+        if not (isinstance(self.name, str) and self.name.isidentifier()):
             raise ValueError(f"Renewable.name must be an identifier, got {self.name!r}")
         _as_array(self, "available_mw")
         _check_nonneg(f"Renewable[{self.name}]", "available_mw", self.available_mw)
@@ -242,8 +259,8 @@ class Battery:
     def __post_init__(self) -> None:
         _as_array(self, "available_frac")
         _check_frac("Battery", "available_frac", self.available_frac)
-        if not (self.power_mw >= 0 and self.energy_mwh >= 0):
-            raise ValueError("Battery.power_mw and energy_mwh must be >= 0")
+        for name in ("power_mw", "energy_mwh"):
+            _check_amount("Battery", name, getattr(self, name))
         for name in ("charge_efficiency", "discharge_efficiency"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"Battery.{name} must lie in (0, 1]")
@@ -269,12 +286,11 @@ class Generator:
     available_frac: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if not self.name.isidentifier():
+        if not (isinstance(self.name, str) and self.name.isidentifier()):
             raise ValueError(f"Generator.name must be an identifier, got {self.name!r}")
         _as_array(self, "available_frac")
         _check_frac(f"Generator[{self.name}]", "available_frac", self.available_frac)
-        if not self.capacity_mw >= 0:
-            raise ValueError("Generator.capacity_mw must be >= 0")
+        _check_amount(f"Generator[{self.name}]", "capacity_mw", self.capacity_mw)
         if not 0 <= self.min_load_frac <= 1:
             raise ValueError("Generator.min_load_frac must lie in [0, 1]")
         if not (math.isfinite(self.fuel_usd_per_mwh) and math.isfinite(self.carbon_g_per_kwh)):
@@ -317,16 +333,17 @@ class Job:
         object.__setattr__(
             self, "throughput_curve", tuple((float(f), float(g)) for f, g in self.throughput_curve)
         )
-        if not self.full_power_it_mw >= 0 or not self.work_h >= 0:
-            raise ValueError(f"Job {self.id}: full_power_it_mw and work_h must be >= 0")
+        owner = f"Job[{self.id}]"
+        for name in ("full_power_it_mw", "work_h", "restart_overhead_h"):
+            _check_amount(owner, name, getattr(self, name))
+        for name in ("release_step", "deadline_step"):
+            _check_whole(owner, name, getattr(self, name))
+        if self.max_interruptions is not None:
+            _check_whole(owner, "max_interruptions", self.max_interruptions)
         if not 0 <= self.release_step <= self.deadline_step:
             raise ValueError(f"Job {self.id}: need 0 <= release_step <= deadline_step")
         if not 0 < self.f_min <= 1:
             raise ValueError(f"Job {self.id}: f_min must lie in (0, 1]")
-        if self.max_interruptions is not None and self.max_interruptions < 0:
-            raise ValueError(f"Job {self.id}: max_interruptions must be >= 0 or None")
-        if self.restart_overhead_h < 0:
-            raise ValueError(f"Job {self.id}: restart_overhead_h must be >= 0")
         if not any(abs(f - 1.0) < 1e-12 and abs(g - 1.0) < 1e-12 for f, g in self.throughput_curve):
             raise ValueError(f"Job {self.id}: throughput_curve must include (1.0, 1.0)")
 
@@ -338,10 +355,12 @@ class Objective:
     unfinished_work_penalty_usd_per_h: float | None = None
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.carbon_price_usd_per_t):
-            raise ValueError("Objective.carbon_price_usd_per_t must be finite")
-        if self.carbon_budget_t is not None and not self.carbon_budget_t >= 0:
-            raise ValueError("Objective.carbon_budget_t must be >= 0 or None")
+        # a negative price would pay the site to emit (the scenario refuses it too), a
+        # negative penalty to leave work undone: the objective would have no minimum
+        _check_amount("Objective", "carbon_price_usd_per_t", self.carbon_price_usd_per_t)
+        for name in ("carbon_budget_t", "unfinished_work_penalty_usd_per_h"):
+            if getattr(self, name) is not None:
+                _check_amount("Objective", name, getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -419,6 +438,12 @@ class SolverOptions:
             raise ValueError("SolverOptions.probe_limit must be >= 0")
         if not (self.threads >= 1 and int(self.threads) == self.threads):
             raise ValueError("SolverOptions.threads must be an integer >= 1")
+        _check_amount("SolverOptions", "mip_rel_gap", self.mip_rel_gap)
+        t = self.time_limit_s
+        if t is not None and not (_is_number(t) and t > 0 and not math.isnan(t)):
+            raise ValueError(f"SolverOptions.time_limit_s must be > 0 or None, got {t!r}")
+        if self.node_limit is not None:
+            _check_whole("SolverOptions", "node_limit", self.node_limit, least=1)
 
     @property
     def second_thread(self) -> bool:
@@ -587,6 +612,7 @@ class Problem:
     def __post_init__(self) -> None:
         for name in ("renewables", "generators", "jobs", "network_cuts"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        _check_parts(self)
         n = self.n_steps
         if not (isinstance(n, (int, np.integer)) and n >= 1):
             raise ValueError(f"Problem.n_steps must be a positive int, got {n!r}")
@@ -616,6 +642,21 @@ class Problem:
             self.dr_program.check_length(n)
         if self.sizing is not None:
             _check_sizing(self)
+
+
+def _check_parts(problem: Problem) -> None:
+    """Each part is of its dataclass: a dict for a job had failed deep in the solve."""
+    singles = {"grid": Grid, "facility": Facility, "objective": Objective}
+    for name, kind in singles.items():
+        if not isinstance(getattr(problem, name), kind):
+            got = type(getattr(problem, name)).__name__
+            raise TypeError(f"Problem.{name}: a {kind.__name__}, not {got}")
+    for name, kind in (("renewables", Renewable), ("generators", Generator), ("jobs", Job)):
+        bad = [x for x in getattr(problem, name) if not isinstance(x, kind)]
+        if bad:
+            raise TypeError(f"Problem.{name}: {kind.__name__} objects, not {type(bad[0]).__name__}")
+    if problem.battery is not None and not isinstance(problem.battery, Battery):
+        raise TypeError(f"Problem.battery: a Battery or None, not {type(problem.battery).__name__}")
 
 
 def _check_sizing(problem: Problem) -> None:

@@ -309,6 +309,7 @@ def solve(
     it is feasible here and cheaper than the heuristic's own schedule.
     """
     options = options or SolverOptions()
+    _check_call(problem, options, start_on)
     m, res, build_s, solve_s = solve_model(problem, options, start_on=start_on)
     if res.status == "infeasible":
         diagnose(problem, options)  # raises Infeasible
@@ -324,3 +325,19 @@ def solve(
         bound_usd=res.bound,
         gap_basis_usd=res.gap_basis,
     )
+
+
+def _check_call(problem: Problem, options: SolverOptions, start_on: dict | None) -> None:
+    """The arguments are what ``solve`` takes: a dict for the options, or a start of
+    another length, had failed deep in the solve with an AttributeError or IndexError."""
+    for name, value, kind in (("problem", problem, Problem), ("options", options, SolverOptions)):
+        if not isinstance(value, kind):
+            raise TypeError(f"{name}: a {kind.__name__}, not {type(value).__name__}")
+    ids = {j.id for j in problem.jobs}
+    for job_id, on in (start_on or {}).items():
+        if job_id not in ids:
+            raise ValueError(f"start_on: no job {job_id!r} in the problem")
+        if np.shape(on) != (problem.n_steps,):
+            raise ValueError(
+                f"start_on[{job_id!r}] has shape {np.shape(on)}, expected ({problem.n_steps},)"
+            )
