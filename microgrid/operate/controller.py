@@ -34,6 +34,9 @@ _RAMP_KINDS = ("ramp_limit_up", "ramp_limit_down")
 #: Added to a shortfall (MW or MWh) when a re-plan relaxes its limit: the diagnosis's LP is
 #: exact only to the solver's tolerances.
 _RELAX_MARGIN = 1e-4
+#: A re-plan relaxed this many times over and still without a schedule stops the run: each
+#: round adds what the last diagnosis found short (a floor's share is an estimate).
+_RELAX_ROUNDS = 3
 #: Work below this (h) counts as done.
 _DONE_H = 1e-7
 #: A plan that uses its forecast resource to within this (MW) is followed to the actual one.
@@ -154,36 +157,61 @@ def _solve_window(
     whether it was relaxed; an infeasibility left is raised with its steps counted from
     the period's start."""
     try:
-        try:
-            return optimize.solve(window, options), window, False
-        except optimize.Infeasible as exc:
-            relaxed = _relaxed(window, exc.diagnosis)
-            if relaxed is None:
-                raise
-            return optimize.solve(relaxed, options), relaxed, True
+        return optimize.solve(window, options), window, False
     except optimize.Infeasible as exc:
-        raise optimize.Infeasible([_in_period(s, k) for s in exc.diagnosis]) from None
+        diagnosis = exc.diagnosis
+    for _ in range(_RELAX_ROUNDS):
+        relaxed = _relaxed(window, diagnosis)
+        if relaxed is None:
+            break
+        window = relaxed
+        try:
+            return optimize.solve(window, options), window, True
+        except optimize.Infeasible as exc:
+            diagnosis = exc.diagnosis
+    raise optimize.Infeasible([_in_period(s, k) for s in diagnosis])
 
 
 def _relaxed(window: optimize.Problem, diagnosis: list[optimize.Slack]) -> optimize.Problem | None:
     """The window with the limits that only the plant's state can break relaxed by the
     diagnosis's shortfall (and ``_RELAX_MARGIN``), where those are all it finds (else
     None): the ramp at the first step, from the plant's last net import (that import is
-    moved towards the step's need), and the SOC the window ends at (lowered)."""
+    moved towards the step's need), and the SOC the window ends at (lowered).
+
+    A battery floor the diagnosis breaks under a ramp limit (beside a ramp at the first
+    step, or after one was relaxed) is the same shortfall: the import cannot rise fast
+    enough, so the battery covers the rest until it runs empty. The diagnosis sums MW and
+    MWh alike, so at short steps it blames the floor (an MWh costs it a quarter of an MW
+    at 15 minutes). That floor is met by the import raised by ``E·η_d / (Δ·(s + 1))`` MW
+    from the first step on (E MWh short at window step s; the battery then discharges
+    that much less at each step before)."""
     ramp = [s for s in diagnosis if s.kind in _RAMP_KINDS and s.name == "grid" and s.steps == [0]]
     soc = [s for s in diagnosis if s.kind == "soc_final" and s.name == "battery"]
     g, b = window.grid, window.battery
-    if len(ramp) + len(soc) != len(diagnosis) or (ramp and g.initial_net_import_mw is None):
+    rising = g.initial_net_import_mw is not None and g.ramp_mw_per_h is not None
+    floor = [s for s in diagnosis if s.kind == "soc_min" and s.name == "battery" and rising]
+    if len(ramp) + len(soc) + len(floor) != len(diagnosis):
         return None
-    if ramp:
+    if ramp and g.initial_net_import_mw is None:
+        return None
+    if ramp or floor:
         up = sum(s.amount + _RELAX_MARGIN for s in ramp if s.kind == "ramp_limit_up")
         down = sum(s.amount + _RELAX_MARGIN for s in ramp if s.kind == "ramp_limit_down")
+        up += max((_floor_as_import_mw(window, s) for s in floor), default=0.0)
         g = dataclasses.replace(g, initial_net_import_mw=g.initial_net_import_mw + up - down)
     if soc:
         short_frac = (soc[0].amount + _RELAX_MARGIN) / b.energy_mwh
         final = b.soc_final_frac - short_frac
         b = dataclasses.replace(b, soc_final_frac=final if final > b.soc_min_frac else None)
     return dataclasses.replace(window, grid=g, battery=b)
+
+
+def _floor_as_import_mw(window: optimize.Problem, floor: optimize.Slack) -> float:
+    """The rise of import from the window's first step that meets a battery floor short
+    by ``floor.amount`` MWh at its first step (see ``_relaxed``)."""
+    s = floor.steps[0] if floor.steps else 0
+    short_mwh = floor.amount + _RELAX_MARGIN
+    return short_mwh * window.battery.discharge_efficiency / (window.step_h * (s + 1))
 
 
 def _in_period(slack: optimize.Slack, k: int) -> optimize.Slack:

@@ -5,6 +5,8 @@ raised, its steps counted from the period's start."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,30 @@ def test_other_infeasibilities_are_raised_with_the_periods_steps():
     steps = [t for s in caught.value.diagnosis for t in s.steps]
     assert steps and min(steps) >= 7
     assert 8 in steps
+
+
+def test_a_battery_floor_broken_under_the_ramp_at_quarter_hours_raises_the_import():
+    """At 15-minute steps the diagnosis blamed the battery's floor (an MWh weighs a quarter
+    of an MW there) beside the first step's ramp, and the run stopped as infeasible; the
+    same shortfall at hourly steps had been blamed on the ramp and relaxed."""
+    bat = Battery(
+        power_mw=20.0,
+        energy_mwh=10.0,
+        charge_efficiency=1.0,
+        discharge_efficiency=1.0,
+        soc_min_frac=0.1,
+        soc_max_frac=0.9,
+        soc_initial_frac=0.15,
+        soc_final_frac=None,
+    )
+    hourly = grid_problem([20.0] * 8, 10.0, battery=bat, ramp_mw_per_h=30.0)
+    window = dataclasses.replace(hourly, step_h=0.25)
+    window = dataclasses.replace(
+        window, grid=dataclasses.replace(window.grid, initial_net_import_mw=0.0)
+    )
+    with pytest.raises(optimize.Infeasible) as caught:
+        optimize.solve(window, OPTIONS)
+    assert "soc_min" in {s.kind for s in caught.value.diagnosis}
+    d, solved, relaxed = _solve_window(window, OPTIONS, k=0)
+    assert relaxed and solved.grid.initial_net_import_mw > 0.0
+    assert min(d.series["battery_soc_mwh"]) >= 1.0 - 1e-6
