@@ -33,12 +33,26 @@ def job_power_shape(
     checkpoint_duration_s: float,
     checkpoint_depth_frac: float,
 ) -> np.ndarray:
-    """Power as a fraction of full job power, one sample per ``resolution_s``."""
+    """Power as a fraction of full job power, one sample per ``resolution_s``. A
+    checkpoint falls inside the ``duration_s`` profiled (see ``first_checkpoint_s``)."""
     t = np.arange(0.0, duration_s, resolution_s)
     phase = np.mod(t, period_s) / period_s
     p = np.where(phase < compute_frac, 1.0, 1.0 - depth_frac)
-    in_ckpt = np.mod(t, checkpoint_interval_s) >= checkpoint_interval_s - checkpoint_duration_s
+    first = first_checkpoint_s(duration_s, checkpoint_interval_s, checkpoint_duration_s)
+    since_start = t - first + checkpoint_interval_s - checkpoint_duration_s
+    in_ckpt = np.mod(since_start, checkpoint_interval_s) >= (
+        checkpoint_interval_s - checkpoint_duration_s
+    )
     return np.where(in_ckpt & (checkpoint_duration_s > 0), 1.0 - checkpoint_depth_frac, p)
+
+
+def first_checkpoint_s(duration_s: float, interval_s: float, checkpoint_s: float) -> float:
+    """When the first checkpoint starts in the profiled step (s from its start): at the
+    interval's end (``interval_s − checkpoint_s``), or mid-step where the step ends
+    before it. Where within a step a job checkpoints is unknown; a step that holds none
+    shows no checkpoint dip, which usually sets the ramp, so the step profiled holds one:
+    at 15-minute steps none had (a 900 s step never reached 1,740 s)."""
+    return min(interval_s - checkpoint_s, max(0.0, (duration_s - checkpoint_s) / 2))
 
 
 def max_mw_per_min(p_mw: np.ndarray, resolution_s: float, window_s: float = 60.0) -> float:

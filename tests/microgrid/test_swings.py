@@ -47,3 +47,17 @@ def test_battery_smoothing_brings_the_ramp_under_the_limit():
     # an empty battery discharges only what it has charged before: SOC stays >= its minimum
     empty = smooth_with_battery(load, 1.0, 300.0, 50.0, 50.0, 0.0, 80.0)
     assert np.cumsum(empty).max() / 3600.0 <= 1e-9
+
+
+@pytest.mark.parametrize("step_s", [900.0, 1800.0, 3600.0])
+def test_every_step_length_profiles_a_checkpoint(step_s):
+    """A 900 s step never reached the checkpoint at 1,740 s of its 1,800 s interval: at
+    15-minute steps the dip that sets the ramp was never modelled."""
+    shape = job_power_shape(step_s, 1.0, 20.0, 0.7, 0.1, 1800.0, 60.0, 0.8)
+    assert np.count_nonzero(np.isclose(shape, 0.2)) == 60 * (2 if step_s == 3600 else 1)
+
+
+def test_hourly_checkpoints_are_where_they_were():
+    t = np.arange(0.0, 3600.0)
+    old = np.where(np.mod(t, 1800.0) >= 1740.0, 1.0 - 0.8, 1.0)
+    assert (job_power_shape(3600, 1.0, 20.0, 1.0, 0.0, 1800.0, 60.0, 0.8) == old).all()
