@@ -335,11 +335,12 @@ def _short_window(
         return None
     local_h = inst.spec.deadline_h - inst.spec.release_h
     real_h = (inst.deadline_utc - inst.release_utc) / pd.Timedelta(hours=1)
-    why = (
-        f"the clocks change in it: {local_h:g} h on the clock are {real_h:g} h"
-        if abs(real_h - local_h) > 1e-9
-        else f"its ends fall between the {scenario.period.step_minutes}-minute steps"
-    )
+    if abs(real_h - local_h) > 1e-9:
+        why = f"the clocks change in it: {local_h:g} h on the clock are {real_h:g} h"
+    elif work_h > local_h + 1e-9:
+        why = f"deadline_h - release_h is {local_h:g} h"
+    else:
+        why = f"its ends fall between the {scenario.period.step_minutes}-minute steps"
     msg = (
         f"job {inst.id!r}: work_h ({work_h:g}) exceeds its window of {hours:g} h of whole "
         f"steps from {inst.release_utc.isoformat()} to {inst.deadline_utc.isoformat()} ({why})"

@@ -97,6 +97,22 @@ def test_a_window_the_clocks_or_the_steps_shorten_is_refused_at_validate(
     ]
 
 
+def test_a_window_the_autumn_change_lengthens_holds_its_real_hours(
+    tmp_path, write_scenario, capsys
+):
+    """Sunday 2023-11-05 00:00-12:00 in Chicago is 13 real hours: 12.75 h of work was refused
+    as exceeding deadline_h - release_h (12), counted on the clock."""
+    period = {"start": "2023-11-04T00:00", "end": "2023-11-06T00:00", "step_minutes": 60}
+    jobs = write_jobs(tmp_path, JOBS_HEADER, "fits,8,12.75,144,156")
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs), "period": period}))
+    assert code == 0, lines
+    jobs = write_jobs(tmp_path, JOBS_HEADER, "long,8,13.5,144,156", "plain,8,5,130,134")
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs), "period": period}))
+    assert code == 2
+    assert lines[0].endswith("(the clocks change in it: 12 h on the clock are 13 h)")
+    assert lines[1].endswith("(deadline_h - release_h is 4 h)")
+
+
 def test_a_row_over_several_lines_is_named_at_its_first(tmp_path, write_scenario, capsys):
     # a quoted command over three lines: the row's error is at the line where it begins,
     # not its last (blank lines before it counted)
