@@ -38,6 +38,11 @@ ANNOTATION = "microgrid.io"
 MULTI_DOC = "jobs.yaml"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # registry/name:tag@digest: visible ASCII without quotes or shell characters, not an option
+# an extended resource: a DNS subdomain prefix, "/", a qualified name (Kubernetes API docs)
+_RESOURCE = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+    r"/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
@@ -178,10 +183,15 @@ def export_kubernetes(
         raise InputError(
             f"namespace {opts.namespace!r} is not a DNS-1123 label (a-z, 0-9, '-', at most 63)"
         )
-    if not _IMAGE.fullmatch(opts.image):
+    if not (isinstance(opts.image, str) and _IMAGE.fullmatch(opts.image)):
         raise InputError(
             f"container image {opts.image!r} is not an image reference (no spaces or control "
             "characters, at most 512 characters)"
+        )
+    if not (isinstance(opts.gpu_resource, str) and _RESOURCE.fullmatch(opts.gpu_resource)):
+        raise InputError(
+            f"GPU resource {opts.gpu_resource!r} is not an extended resource name "
+            "(a DNS prefix, '/', a name: nvidia.com/gpu)"
         )
     refuse_control_chars(schedule.scenario.name, what="scenario name", field="scenario.name")
     for j in schedule.jobs:

@@ -130,3 +130,20 @@ def test_control_characters_are_refused(tmp_path):
     with pytest.raises(InputError, match="control characters"):
         export_kubernetes(build_schedule(rd), tmp_path / "k", KubernetesOptions(image="t:1"))
     assert not (tmp_path / "k").exists()
+
+
+@pytest.mark.parametrize(
+    ("opts", "needle"),
+    [
+        ({"image": "t:1", "gpu_resource": "a b\nc"}, "not an extended resource name"),
+        ({"image": "t:1", "gpu_resource": "gpu"}, "not an extended resource name"),
+        ({"image": None}, "not an image reference"),
+    ],
+)
+def test_options_made_in_python_are_checked(tmp_path, opts, needle):
+    """A GPU resource with a space and a newline was written as the limits' key; an image
+    of None failed with a bare TypeError."""
+    rd = reference_result(tmp_path / "r")
+    with pytest.raises(InputError, match=needle):
+        export_kubernetes(build_schedule(rd), tmp_path / "k", KubernetesOptions(**opts))
+    assert not (tmp_path / "k").exists()
