@@ -404,12 +404,12 @@ def _check_inputs(schedule: Schedule, opts: SlurmOptions) -> None:
     if opts.account:
         _slurm_word(opts.account, "account")
     per_node = opts.gpus_per_node
-    # the scenario's export.slurm.gpus_per_node bounds, for options made in Python
+    # a count, as the scenario's export.slurm.gpus_per_node is, for options made in Python
     if per_node is not None and not (
-        isinstance(per_node, int) and not isinstance(per_node, bool) and 0 < per_node <= 1_024
+        isinstance(per_node, int) and not isinstance(per_node, bool) and per_node > 0
     ):
         raise InputError(
-            f"gpus_per_node must be a whole number in 1..1024 (got {per_node!r})",
+            f"gpus_per_node must be a whole number >= 1 (got {per_node!r})",
             field="export.slurm.gpus_per_node",
         )
     refuse_control_chars(schedule.scenario.name, what="scenario name", field="scenario.name")

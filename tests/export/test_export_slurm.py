@@ -521,11 +521,11 @@ def test_the_gpu_request_is_the_plans_count(tmp_path, per_node, asked_for):
     assert whole == (not any("not a whole number of 1000-GPU nodes" in n for n in notes))
 
 
-@pytest.mark.parametrize("bad", [-8, 0, 2.5, True, 2048])
+@pytest.mark.parametrize("bad", [-8, 0, 2.5, True])
 def test_gpus_per_node_made_in_python_is_checked_as_the_scenarios(tmp_path, bad):
     """SlurmOptions(gpus_per_node=-8) wrote `#SBATCH --nodes=-4096` and `--gres=gpu:-8`."""
     rd = reference_result(tmp_path / "r")
     out = tmp_path / "o"
-    with pytest.raises(InputError, match="gpus_per_node must be a whole number in 1..1024"):
+    with pytest.raises(InputError, match="gpus_per_node must be a whole number >= 1"):
         _export(rd, out, gpus_per_node=bad)
     assert not out.exists()
