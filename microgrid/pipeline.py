@@ -25,6 +25,7 @@ from microgrid.output import Result
 from microgrid.powerflow import PowerflowCheck, check_timeseries
 from microgrid.results import POWERFLOW_COLUMNS, job_segments, summarize, timeseries_frame
 from microgrid.scenario import Scenario, scenario_and_path
+from microgrid.scenario_checks import BUDGET_WHOLE_PERIOD
 from microgrid.scenario_yaml import scenario_sha256
 
 
@@ -149,6 +150,10 @@ def run(
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r} (use one of {', '.join(MODES)})")
     scenario, scenario_path = scenario_and_path(scenario)
+    if mode == "operate" and scenario.objective.carbon_budget_t is not None:
+        what, instead = "operate's re-plans", "in plan mode"
+        message = BUDGET_WHOLE_PERIOD.format(what=what, instead=instead)
+        raise scenario.error(message, "objective.carbon_budget_t")
     inputs = load_inputs(scenario)
     caps = demand_response_caps(scenario, inputs)
     problem = build_problem(scenario, inputs, net_import_cap_mw=caps)

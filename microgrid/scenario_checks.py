@@ -32,6 +32,7 @@ class Scenario(Protocol):
     grid: Any
     jobs: Any
     network: Any
+    objective: Any
     operate: Any
     period: Any
     site: Any
@@ -41,6 +42,7 @@ class Scenario(Protocol):
     pv: Any
     battery: Any
     sizing: Any
+    solver: Any
 
 
 def scenario_problems(scenario: Scenario) -> list[Problem]:
@@ -50,6 +52,7 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         *local_time_problems(scenario),
         *event_period_problems(scenario),
         *section_problems(scenario),
+        *budget_problems(scenario),
         *generator_problems(scenario),
         *weather_problems(scenario),
         *job_problems(scenario),
@@ -197,6 +200,23 @@ def period_problems(scenario: Scenario) -> list[Problem]:
             )
         )
     return found
+
+
+#: Why a carbon budget needs the period in one solve (rolling windows, operate's re-plans).
+BUDGET_WHOLE_PERIOD = (
+    "a carbon budget holds over the whole period, and {what} each see part of it: every "
+    "one was given the whole budget, and the period emitted past it without a word (6 % "
+    "over on R1's week in 24 h windows); price carbon (objective.carbon_price_usd_per_t) "
+    "or solve {instead}"
+)
+
+
+def budget_problems(scenario: Scenario) -> list[Problem]:
+    """A carbon budget with rolling windows, which solve the period in parts."""
+    if scenario.objective.carbon_budget_t is None or not scenario.solver.window_h:
+        return []
+    what, instead = "rolling windows (solver.window_h)", "without windows"
+    return [("objective.carbon_budget_t", BUDGET_WHOLE_PERIOD.format(what=what, instead=instead))]
 
 
 def section_problems(scenario: Scenario) -> list[Problem]:

@@ -240,12 +240,31 @@ def test_highs_banner_only_with_verbose(write_scenario, tmp_path):
 
 
 def test_operate_with_no_feasible_re_plan_is_one_line(write_scenario, tmp_path, capsys):
-    # a carbon budget of 0 t with grid power only: no re-plan has a schedule
-    path = write_scenario(**ONE_DAY, **{"objective.carbon_budget_t": 0})
+    # 1 MW of import for a campus of tens of MW: no re-plan has a schedule
+    path = write_scenario(**ONE_DAY, **{"grid.import_max_mw": 1})
     out = tmp_path / "out"
     line = one_error_line(capsys, ["run", str(path), "--mode", "operate", "--out", str(out)])
     assert line.startswith(f"error: {path}: infeasible scenario (a re-plan in operate mode)")
-    assert "carbon_budget" in line and not out.exists()
+    assert "import_limit" in line and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "mode", "what"),
+    [
+        ({"solver.window_h": 24}, "plan", "rolling windows (solver.window_h)"),
+        ({}, "operate", "operate's re-plans"),
+    ],
+)
+def test_a_carbon_budget_solved_in_parts_is_refused(
+    write_scenario, tmp_path, capsys, overrides, mode, what
+):
+    """Each window or re-plan was given the whole budget: R1's week emitted 3,497 t under a
+    3,300 t budget in 24 h windows, reported optimal."""
+    path = write_scenario(**ONE_DAY, **overrides, **{"objective.carbon_budget_t": 300})
+    out = tmp_path / "out"
+    line = one_error_line(capsys, ["run", str(path), "--mode", mode, "--out", str(out)])
+    assert "field objective.carbon_budget_t" in line and what in line
+    assert "carbon_price_usd_per_t" in line and not out.exists()
 
 
 def test_plan_whose_power_flow_finds_no_solution_says_so(write_scenario, tmp_path, capsys):
