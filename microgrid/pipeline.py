@@ -149,6 +149,9 @@ def run(
     `optimize.Infeasible` (no schedule, with its `diagnosis`)."""
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r} (use one of {', '.join(MODES)})")
+    for name, flag in (("powerflow", powerflow), ("baselines", baselines)):
+        if not isinstance(flag, bool):  # "no" is true: the power flow had run
+            raise InputError(f"{name}: True or False, not {flag!r}")
     scenario, scenario_path = scenario_and_path(scenario)
     if mode == "operate" and scenario.objective.carbon_budget_t is not None:
         what, instead = "operate's re-plans", "in plan mode"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,16 +57,28 @@ class HeadroomResult:
 
 
 def check_curtail_pct(values: Iterable[float]) -> tuple[float, ...]:
-    """The limits in % (each in [0, 100), at least one, no repeats), sorted."""
+    """The limits in % (each in [0, 100), at least one, no repeats), sorted. Errors name
+    the Python parameter and the CLI option both."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InputError(f"{_CURTAIL}: a list of percentages, not {type(values).__name__}")
+    if not all(_is_number(v) for v in values):
+        raise InputError(f"{_CURTAIL}: each value a number (percent), not {list(values)!r}")
     vals = tuple(float(v) for v in values)
     if not vals:
-        raise InputError("--curtail-pct: give at least one value (percent)")
+        raise InputError(f"{_CURTAIL}: give at least one value (percent)")
     for v in vals:
         if not (math.isfinite(v) and 0 <= v < 100):
-            raise InputError(f"--curtail-pct: {v:g} is not a percentage in [0, 100)")
+            raise InputError(f"{_CURTAIL}: {v:g} is not a percentage in [0, 100)")
     if len(set(vals)) != len(vals):
-        raise InputError("--curtail-pct: a value is repeated")
+        raise InputError(f"{_CURTAIL}: a value is repeated")
     return tuple(sorted(vals))
+
+
+_CURTAIL = "curtail_pct (--curtail-pct)"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def headroom(
@@ -81,11 +94,15 @@ def headroom(
     scenario, _ = scenario_and_path(scenario)
     pcts = check_curtail_pct(curtail_pct)
     if measure not in MEASURES:
-        raise InputError(f"--measure: one of {', '.join(MEASURES)}, not {measure!r}")
+        raise InputError(f"measure (--measure): one of {', '.join(MEASURES)}, not {measure!r}")
     if backup not in BACKUP_MODES:
-        raise InputError(f"--backup: one of {', '.join(BACKUP_MODES)}, not {backup!r}")
-    if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
-        raise InputError(f"--time-limit-s: {time_limit_s:g} is not a positive number of seconds")
+        raise InputError(f"backup (--backup): one of {', '.join(BACKUP_MODES)}, not {backup!r}")
+    if time_limit_s is not None and not (
+        _is_number(time_limit_s) and math.isfinite(time_limit_s) and time_limit_s > 0
+    ):
+        raise InputError(
+            f"time_limit_s (--time-limit-s): {time_limit_s!r} is not a positive number of seconds"
+        )
     options = dataclasses.replace(default_options(measure), time_limit_s=time_limit_s)
     t0 = time.perf_counter()
     cases = scenario_cases(scenario, backup)

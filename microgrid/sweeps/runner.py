@@ -75,6 +75,12 @@ def sweep(
     """
     _refuse_a_worker_import()
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers: a whole number of processes >= 1 (got {workers!r})")
+    if timeout_s is not None and not (
+        isinstance(timeout_s, (int, float)) and not isinstance(timeout_s, bool)
+    ):
+        raise InputError(f"timeout_s: a number of seconds (got {timeout_s!r})")
     if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:  # inf overflowed
         raise InputError(f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}] s (got {timeout_s})")
     run_fn = resolve_runner(runner)

@@ -313,3 +313,17 @@ def test_a_scenario_made_by_model_validate_is_checked_across_sections_by_run():
         assert info.value.errors[0].field == "datacenter.pue.max"
     with pytest.raises(TypeError, match="a Scenario or the path of its YAML file, not NoneType"):
         microgrid.run(None)
+
+
+def test_flags_and_counts_of_the_wrong_kind_are_refused(tmp_path):
+    """`run(powerflow="no")` ran the power flow ("no" is true); `sweep(workers=0)` and
+    `workers="2"` were taken as 1 and 2; `sweep(timeout_s="5")` was a TypeError."""
+    with pytest.raises(InputError, match="powerflow: True or False, not 'no'"):
+        microgrid.run(Scenario.model_validate(copy.deepcopy(TINY)), powerflow="no")
+    spec = write_spec(tmp_path, "axes:\n  battery.energy_mwh: [0, 100]\n")
+    for workers in (0, -1, "2", True):
+        with pytest.raises(InputError, match="workers: a whole number of processes >= 1"):
+            microgrid.sweep(spec, tmp_path / "out", workers=workers)
+    with pytest.raises(InputError, match="timeout_s: a number of seconds"):
+        microgrid.sweep(spec, tmp_path / "out", timeout_s="5")
+    assert not (tmp_path / "out").exists()

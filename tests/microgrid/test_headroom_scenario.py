@@ -26,6 +26,7 @@ from microgrid.connection_headroom import cli as headroom_cli
 from microgrid.connection_headroom.case import BACKUP_MODES
 from microgrid.connection_headroom.cli import table_text
 from microgrid.connection_headroom.files import COLUMNS, csv_text, json_doc
+from microgrid.errors import InputError
 from microgrid.resultdir import read_marker
 from optimize.headroom import MEASURES
 
@@ -208,3 +209,21 @@ def test_the_table_prints_the_limit_as_given():
         measure="energy", scenario_name="s", connection_mw=10.0, campus_it_mw=20.0, rows=[row]
     )
     assert table_text(result).splitlines()[-1].split()[0] == "99.999"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"curtail_pct": 5}, "curtail_pct (--curtail-pct): a list of percentages, not int"),
+        ({"curtail_pct": "0.5"}, "curtail_pct (--curtail-pct): a list of percentages, not str"),
+        ({"curtail_pct": ["1"]}, "curtail_pct (--curtail-pct): each value a number"),
+        ({"time_limit_s": "5"}, "time_limit_s (--time-limit-s): '5' is not a positive number"),
+        ({"measure": "power"}, "measure (--measure): one of"),
+    ],
+)
+def test_python_arguments_are_named_as_python_gives_them(tmp_path, kwargs, needle):
+    """`headroom(sc, curtail_pct=5)` was "'int' object is not iterable", "0.5" "could not
+    convert string to float: '.'", and the errors named only the CLI's options."""
+    with pytest.raises(InputError) as info:
+        microgrid.headroom(tiny(tmp_path), **kwargs)
+    assert needle in str(info.value)
