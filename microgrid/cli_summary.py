@@ -190,8 +190,13 @@ def print_summary(summary: dict, out: Path) -> None:
     print(f"  renewable share {100 * s['renewable_share']:>15.1f} %")
     print(f"  peak import     {s['peak_import_mw']:>16.1f} MW")
     j = s["jobs"]
-    if j["n_jobs"]:
-        print(f"  job deadlines   {j['deadlines_met']:>10d} / {j['n_jobs']} met")
+    dropped = j.get("instances_outside_period", 0)
+    if j["n_jobs"] or dropped:
+        # a weekly template's instance whose window leaves the period is not planned: say
+        # so, or "1 / 1 met" reads as every instance of the template
+        note = f" ({dropped} weekly instance(s) left out: window not inside the period)"
+        met = f"{j['deadlines_met']:>10d} / {j['n_jobs']} met"
+        print(f"  job deadlines   {met}{note if dropped else ''}")
     if "ac_plan" in s:
         a = s["ac_plan"]
         print(

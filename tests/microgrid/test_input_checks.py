@@ -405,3 +405,19 @@ def test_a_site_csv_setting_on_clear_sky_is_refused(write_scenario, capsys, fiel
     """It would change nothing: a typical year and clear sky carry their own times."""
     path = write_scenario(**{"weather": {"source": "clearsky", field: value}})
     validate_error(capsys, path, f"weather.{field}", f"{field} is for source site_csv")
+
+
+def test_a_weekly_instance_left_out_is_said_beside_the_deadlines_met(
+    tmp_path, write_scenario, capsys
+):
+    """Ten days hold one whole window of a weekly template (hours 24-100 of each week):
+    the second's leaves the period and is not planned. The CLI printed "1 / 1 met"."""
+    job = {"id": "w", "gpus": 8192, "work_h": 30, "release_h": 24, "deadline_h": 100}
+    period = {"start": "2023-08-07T00:00", "end": "2023-08-17T00:00", "step_minutes": 60}
+    path = write_scenario(
+        period=period, jobs={"repeat": "weekly", "items": [job]}, **{"solver.mip_rel_gap": 0.05}
+    )
+    args = ["run", str(path), "--no-powerflow", "--out", str(tmp_path / "o")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 / 1 met (1 weekly instance(s) left out: window not inside the period)" in out
