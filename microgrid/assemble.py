@@ -177,7 +177,9 @@ def build_problem(
         n_steps=n,
         grid=grid,
         facility=optimize.Facility(
-            inference_it_mw=f["inference_it_mw"].to_numpy(), pue=f["pue"].to_numpy()
+            inference_it_mw=f["inference_it_mw"].to_numpy(),
+            pue=f["pue"].to_numpy(),
+            it_capacity_mw=scenario.datacenter.it_capacity_mw,
         ),
         renewables=tuple(renewables),
         battery=battery,

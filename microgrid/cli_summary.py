@@ -54,6 +54,8 @@ def _breaches_line(b: dict, broken_only: bool = False) -> str:
 
     parts = [part("import", "import")] if "import_breach_steps" in b else []
     parts += [part("ramp", "ramp"), part("DR cap", "dr_cap")]
+    if "it_capacity_breach_steps" in b:
+        parts.append(part("IT capacity", "it_capacity"))
     if "soc_final_short_mwh" in b:
         short = b["soc_final_short_mwh"]
         parts.append(f"final SOC {short:.3g} MWh short" if short else "final SOC none")

@@ -306,6 +306,7 @@ _SLACK_FIELDS = {
     "soc_max": "battery.soc_max_frac",
     "soc_final": "battery.soc_final_frac",
     "carbon_budget": "objective.carbon_budget_t",
+    "it_capacity": "datacenter.it_capacity_mw",
 }
 
 

@@ -45,8 +45,10 @@ class DataCenter(Strict):
     """The campus. `it_capacity_mw` is its installed IT capacity (MW, above 0 and at
     least the inference peak `mean_mw + amplitude_mw`): the campus size of `microgrid
     headroom` (the inference share is `inference_it_mw / it_capacity_mw`) and of the sweep
-    stand-in's load. A dispatch (`run`, `size`, `operate`) does not cap the IT load by it:
-    inference draws its profile and each job `gpus x kw_per_gpu / 1000` MW at full power."""
+    stand-in's load. A dispatch (`run`, `size`, `operate`) holds the inference and the
+    jobs within it at every step (the GPUs are shared: a job draws `gpus x kw_per_gpu /
+    1000` MW at full power); the baselines' rules start jobs regardless and report the IT
+    load above it as a breach."""
 
     it_capacity_mw: float = Field(gt=0, le=MAX_POWER_MW)
     kw_per_gpu: float = Field(default=0.98, gt=0, le=100)  # a GPU node's share, in kW

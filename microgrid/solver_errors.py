@@ -31,6 +31,7 @@ COMPONENT_FIELDS = {
     "gen_mw": "generators",
     "carbon_budget": "objective.carbon_budget_t",
     "power_balance": "datacenter",
+    "facility_it_capacity": "datacenter.it_capacity_mw",
     "network_cut": "network",
 }
 

@@ -74,7 +74,7 @@ def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
         else:
             terms += define_jobs(m, problem.jobs, step_h)
         jobs_it = m.jobs_it_mw
-    load = define_facility_load(m, problem.facility, jobs_it)
+    load = define_facility_load(m, problem.facility, jobs_it, problem.jobs, elastic)
     define_power_balance(m, load)
     terms += define_network_cuts(
         m,

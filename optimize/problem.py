@@ -299,10 +299,12 @@ class Generator:
 
 @dataclass(frozen=True)
 class Facility:
-    """Inflexible IT load and power usage effectiveness per step."""
+    """Inflexible IT load and power usage effectiveness per step; the installed IT
+    capacity (MW) the inference and the jobs share at every step (None: no cap)."""
 
     inference_it_mw: np.ndarray
     pue: np.ndarray
+    it_capacity_mw: float | None = None
 
     def __post_init__(self) -> None:
         _as_array(self, "inference_it_mw")
@@ -311,6 +313,17 @@ class Facility:
         _check_finite("Facility", "pue", self.pue)
         if np.any(self.pue < 1):
             raise ValueError("Facility.pue must be >= 1")
+        cap = self.it_capacity_mw
+        if cap is None:
+            return
+        _check_amount("Facility", "it_capacity_mw", cap)
+        over = np.flatnonzero(self.inference_it_mw > cap + 1e-9)
+        if over.size:
+            t = int(over[0])
+            raise ValueError(
+                f"Facility.inference_it_mw ({self.inference_it_mw[t]:g} MW at step {t}) "
+                f"exceeds it_capacity_mw ({cap:g})"
+            )
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 formatter prints both.
 
 Per limit `name` in `import` (the import limit, 0 in an outage), `ramp` (on net import,
-step 0 against the initial net import when given) and `dr_cap` (the demand-response cap
-on net import): the fields of `microgrid.breaches.breach_fields`; `import_breach_mwh` (energy over
-the limit: load a site in an outage could not serve), and `soc_final_short_mwh` (stored
+step 0 against the initial net import when given), `dr_cap` (the demand-response cap
+on net import) and `it_capacity` (IT load above the campus's installed IT capacity: a rule
+starts each job at its release whatever else runs): the fields of
+`microgrid.breaches.breach_fields`; `import_breach_mwh` (energy over the limit: load a
+site in an outage could not serve), and `soc_final_short_mwh` (stored
 energy below the final state of charge the optimizer must reach; 0 when kept or when the
 scenario sets none).
 """
@@ -42,6 +44,9 @@ def excess_mw(problem: optimize.Problem, rows: Mapping) -> dict[str, np.ndarray]
     if cap is not None:
         dr = np.where(np.isnan(cap), 0.0, np.maximum(net - np.nan_to_num(cap), 0.0))
     out["dr_cap"] = dr
+    cap_mw = problem.facility.it_capacity_mw
+    if cap_mw is not None and "it_load_mw" in rows:  # jobs a rule starts beside the others
+        out["it_capacity"] = np.maximum(np.asarray(rows["it_load_mw"], dtype=float) - cap_mw, 0.0)
     return {k: np.where(v > TOL, v, 0.0) for k, v in out.items()}
 
 

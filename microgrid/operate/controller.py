@@ -240,8 +240,10 @@ def window_problem(
         step_h=full.step_h,
         n_steps=h,
         grid=_window_grid(full.grid, forecasts.lmp_usd_per_mwh, fc, k, state, known),
-        facility=optimize.Facility(
-            inference_it_mw=full.facility.inference_it_mw[sl], pue=full.facility.pue[sl]
+        facility=dataclasses.replace(
+            full.facility,
+            inference_it_mw=full.facility.inference_it_mw[sl],
+            pue=full.facility.pue[sl],
         ),
         renewables=_window_renewables(full, forecasts.derate_frac, fc, k, known),
         battery=_window_battery(full, k, h, state.soc_mwh),
