@@ -25,6 +25,7 @@ import pandas as pd
 from weather import clearsky, resample
 from weather.errors import WeatherDataError
 from weather.limits import WEATHER_RANGES, check_range, check_weather_values
+from weather.location import LOCATION_RANGES
 from weather.pv import PVSystem, pv_ac_mw
 from weather.wind import WindFarm, air_density_kg_per_m3, hub_wind_speed_m_per_s, wind_farm_mw
 
@@ -45,6 +46,10 @@ _WEATHER_INPUTS = (
 )
 #: Module wind speed (m/s) assumed in clear-sky-only mode (pvlib's Faiman default).
 CLEAR_SKY_WIND_M_PER_S = 1.0
+#: Range of a fixed Linke turbidity (-): pvlib's monthly climatology spans 0.65 to 7.65;
+#: the top, twice its highest, only guards against a wrong unit. A negative one made the
+#: Ineichen clear sky grow without bound.
+LINKE_TURBIDITY_RANGE = (0.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,17 @@ class Site:
     latitude_deg: float
     longitude_deg: float
     altitude_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Unchecked, an altitude of -5000 m gave a clear-sky GHI of 4e152 W/m2 and a
+        # latitude of 95 or NaN failed inside pvlib with no field named.
+        for name, key in (
+            ("latitude_deg", "latitude"),
+            ("longitude_deg", "longitude"),
+            ("altitude_m", "elevation"),
+        ):
+            lo, hi, unit = LOCATION_RANGES[key]
+            check_range(f"Site.{name}", name, getattr(self, name), (lo, hi), unit)
 
 
 class _Drivers(NamedTuple):
@@ -124,6 +140,15 @@ class ResourceChain:
         *,
         linke_turbidity: float | None = None,
     ) -> None:
+        if linke_turbidity is not None:
+            check_range(
+                "linke_turbidity",
+                "linke_turbidity",
+                linke_turbidity,
+                LINKE_TURBIDITY_RANGE,
+                "",
+                low_open=True,
+            )
         self.site = site
         self.pv = pv
         self.wind = wind

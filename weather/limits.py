@@ -85,3 +85,11 @@ def check_range(
     if below or above:
         span = f"{'(' if low_open else '['}{lo:g}, {hi:g}{')' if high_open else ']'}"
         raise WeatherDataError(f"{label} {value!r} outside {span} {unit}".rstrip(), field=name)
+
+
+def check_whole(label: str, name: str, value) -> None:
+    """Raise :class:`WeatherDataError` (field ``name``) unless ``value`` is a whole
+    number >= 0 (a count: 2.0 is one, 2.5 and NaN are not)."""
+    x = _real(label, name, value)
+    if x < 0 or not x.is_integer():
+        raise WeatherDataError(f"{label} must be a whole number >= 0 (got {value!r})", field=name)
