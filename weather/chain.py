@@ -24,7 +24,7 @@ import pandas as pd
 
 from weather import clearsky, resample
 from weather.errors import WeatherDataError
-from weather.limits import WEATHER_RANGES, check_range, check_weather_values
+from weather.limits import WEATHER_RANGES, check_range, check_weather_values, check_whole
 from weather.location import LOCATION_RANGES
 from weather.pv import PVSystem, pv_ac_mw
 from weather.wind import WindFarm, air_density_kg_per_m3, hub_wind_speed_m_per_s, wind_farm_mw
@@ -169,7 +169,7 @@ class ResourceChain:
         which needs a constant ``temp_air_c`` in deg C; there is then no wind). On the
         hours the run reads, the columns it uses must lie in their physical ranges
         (:data:`weather.limits.WEATHER_RANGES`), NaN refused: a frame given directly
-        skips the readers' checks..
+        skips the readers' checks. ``edge_fill_hours`` is a whole number >= 0.
         ``step``: only for a one-element index without freq. ``edge_fill_hours``: see
         :func:`weather.resample.select_period`.
 
@@ -177,6 +177,8 @@ class ResourceChain:
         ``temp_air_c`` (deg C), ``ghi_w_per_m2`` (W/m2) and ``wind_speed_hub_m_per_s``
         (m/s; NaN without a wind farm or without weather).
         """
+        # a negative or fractional count of hours was taken as given
+        check_whole("edge_fill_hours", "edge_fill_hours", edge_fill_hours)
         step = resample.check_index(index_utc, step)
         mid = pd.DatetimeIndex(index_utc + step / 2)
         s = self.site

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weather import PVSystem, ResourceChain, Site, WeatherDataError, WindFarm, read_tmy
+from weather import PVSystem, ResourceChain, Site, WeatherDataError, WindFarm, read_tmy, to_step
 
 DALLAS = Site(32.7944, -96.8215, 142.0)
 # a summer day in Dallas, UTC, with a day of weather either side
@@ -123,3 +123,22 @@ def test_clear_sky_temperature_is_checked(temp):
     with pytest.raises(WeatherDataError, match=r"temp_air_c") as info:
         _chain().run(DAY, temp_air_c=temp)
     assert info.value.field == "temp_air_c"
+
+
+@pytest.mark.parametrize("hours", [-1, 1.5, np.nan, True])
+def test_edge_fill_hours_must_be_a_whole_number(hours):
+    with pytest.raises(WeatherDataError, match="edge_fill_hours") as info:
+        _chain().run(DAY, _weather(), edge_fill_hours=hours)
+    assert info.value.field == "edge_fill_hours"
+    with pytest.raises(WeatherDataError, match="edge_fill_hours"):
+        _chain().run(DAY, temp_air_c=20.0, edge_fill_hours=hours)
+    with pytest.raises(WeatherDataError, match="edge_fill_hours"):
+        to_step(_weather(), DAY, edge_fill_hours=hours)
+
+
+def test_a_whole_float_edge_fill_is_taken():
+    short = _weather().loc[: DAY[-2]]
+    np.testing.assert_array_equal(
+        _chain().run(DAY, short, edge_fill_hours=1.0).to_numpy(),
+        _chain().run(DAY, short, edge_fill_hours=1).to_numpy(),
+    )
