@@ -17,12 +17,15 @@ Like pvlib's ModelChain, it only wires the small models together:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from weather import clearsky, resample
 from weather.errors import WeatherDataError
+from weather.limits import WEATHER_RANGES, check_range, check_weather_values, check_whole
+from weather.location import LOCATION_RANGES
 from weather.pv import PVSystem, pv_ac_mw
 from weather.wind import WindFarm, air_density_kg_per_m3, hub_wind_speed_m_per_s, wind_farm_mw
 
@@ -43,6 +46,10 @@ _WEATHER_INPUTS = (
 )
 #: Module wind speed (m/s) assumed in clear-sky-only mode (pvlib's Faiman default).
 CLEAR_SKY_WIND_M_PER_S = 1.0
+#: Range of a fixed Linke turbidity (-): pvlib's monthly climatology spans 0.65 to 7.65;
+#: the top, twice its highest, only guards against a wrong unit. A negative one made the
+#: Ineichen clear sky grow without bound.
+LINKE_TURBIDITY_RANGE = (0.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,66 @@ class Site:
     latitude_deg: float
     longitude_deg: float
     altitude_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Unchecked, an altitude of -5000 m gave a clear-sky GHI of 4e152 W/m2 and a
+        # latitude of 95 or NaN failed inside pvlib with no field named.
+        for name, key in (
+            ("latitude_deg", "latitude"),
+            ("longitude_deg", "longitude"),
+            ("altitude_m", "elevation"),
+        ):
+            lo, hi, unit = LOCATION_RANGES[key]
+            check_range(f"Site.{name}", name, getattr(self, name), (lo, hi), unit)
+
+
+class _Drivers(NamedTuple):
+    """What the PV and wind models read at each step: irradiance (W/m2, with the solar
+    position), air temperature (deg C), 10 m wind (m/s; None without weather), module
+    wind (m/s) and surface pressure (Pa; None for the standard atmosphere)."""
+
+    irradiance: pd.DataFrame
+    temp_air_c: np.ndarray
+    wind_10m_m_per_s: np.ndarray | None
+    module_wind_m_per_s: np.ndarray
+    pressure_pa: np.ndarray | None
+
+
+def _clear_sky_drivers(cs: pd.DataFrame, temp_air_c: float | None) -> _Drivers:
+    """Clear-sky only: the clear sky itself, a constant air temperature (deg C), no wind."""
+    if temp_air_c is None:
+        raise WeatherDataError("clear-sky only mode needs a constant temp_air_c")
+    # a NaN temperature gave 0 MW of PV
+    check_range("temp_air_c", "temp_air_c", temp_air_c, WEATHER_RANGES["temp_air_c"], "deg C")
+    n = len(cs)
+    return _Drivers(
+        cs, np.full(n, float(temp_air_c)), None, np.full(n, CLEAR_SKY_WIND_M_PER_S), None
+    )
+
+
+def _check_used_weather(weather: pd.DataFrame, index_utc, step, edge_fill_hours) -> None:
+    """Raise :class:`WeatherDataError` for a value out of its physical range, or NaN, in a
+    column the run uses, on the hours it reads (``weather.limits``). A DataFrame given
+    directly skips the readers' checks: a NaN temperature gave 0 MW of PV and NaN wind, a
+    negative wind speed a negative hub speed. Cloud cover is used only without GHI, so a
+    NaN beside GHI (a TMY's missing total sky cover) is no error; relative humidity is
+    not used."""
+    cols = weather.columns
+    used = [c for c in ("temp_air_c", "wind_speed_10m_m_per_s", "pressure_pa") if c in cols]
+    if "ghi_w_per_m2" in cols:
+        used += [c for c in clearsky.IRRADIANCE_COLUMNS if c in cols]
+    elif "cloud_cover_pct" in cols:
+        used.append("cloud_cover_pct")
+    # The hours the run selects, as the frame gives them: the selection fills every NaN
+    # when it holds an edge hour. A row with nothing in the columns read is a missing
+    # hour, which the selection refuses inside the period and fills at its edges.
+    read = [c for c in (*_WEATHER_INPUTS, *clearsky.IRRADIANCE_COLUMNS) if c in cols]
+    hours = resample.select_period(
+        weather[read], index_utc, edge_fill_hours=edge_fill_hours, step=step
+    ).index
+    rows = weather.loc[weather.index.isin(hours), read].sort_index()
+    rows = rows[rows.notna().any(axis=1).to_numpy()]
+    check_weather_values(rows, used, weather.attrs.get("source"))
 
 
 class ResourceChain:
@@ -73,6 +140,15 @@ class ResourceChain:
         *,
         linke_turbidity: float | None = None,
     ) -> None:
+        if linke_turbidity is not None:
+            check_range(
+                "linke_turbidity",
+                "linke_turbidity",
+                linke_turbidity,
+                LINKE_TURBIDITY_RANGE,
+                "",
+                low_open=True,
+            )
         self.site = site
         self.pv = pv
         self.wind = wind
@@ -90,7 +166,10 @@ class ResourceChain:
         """Resource series on ``index_utc`` (UTC, step 1 h or a divisor of 1 h).
 
         ``weather``: an hourly DataFrame from :mod:`weather.io` (or None for clear-sky only,
-        which needs a constant ``temp_air_c`` in deg C; there is then no wind).
+        which needs a constant ``temp_air_c`` in deg C; there is then no wind). On the
+        hours the run reads, the columns it uses must lie in their physical ranges
+        (:data:`weather.limits.WEATHER_RANGES`), NaN refused: a frame given directly
+        skips the readers' checks. ``edge_fill_hours`` is a whole number >= 0.
         ``step``: only for a one-element index without freq. ``edge_fill_hours``: see
         :func:`weather.resample.select_period`.
 
@@ -98,54 +177,65 @@ class ResourceChain:
         ``temp_air_c`` (deg C), ``ghi_w_per_m2`` (W/m2) and ``wind_speed_hub_m_per_s``
         (m/s; NaN without a wind farm or without weather).
         """
+        # a negative or fractional count of hours was taken as given
+        check_whole("edge_fill_hours", "edge_fill_hours", edge_fill_hours)
         step = resample.check_index(index_utc, step)
         mid = pd.DatetimeIndex(index_utc + step / 2)
         s = self.site
         cs = clearsky.clearsky_irradiance(
             mid, s.latitude_deg, s.longitude_deg, s.altitude_m, linke_turbidity=self.linke_turbidity
         )
-        n = len(index_utc)
         if weather is None:
-            if temp_air_c is None:
-                raise WeatherDataError("clear-sky only mode needs a constant temp_air_c")
-            irr = cs
-            temp = np.full(n, float(temp_air_c))
-            wind10 = None
-            module_wind = np.full(n, CLEAR_SKY_WIND_M_PER_S)
-            pressure = None
+            drivers = _clear_sky_drivers(cs, temp_air_c)
         else:
-            cols = [c for c in _WEATHER_INPUTS if c in weather.columns]
-            for need in ("temp_air_c", "wind_speed_10m_m_per_s"):
-                if need not in weather.columns:
-                    raise WeatherDataError(
-                        f"weather has no column {need!r}", path=weather.attrs.get("source")
-                    )
-            w = resample.to_step(weather[cols], index_utc, edge_fill_hours=edge_fill_hours)
-            irr = self._irradiance(weather, w, cs, step, edge_fill_hours)
-            temp = w["temp_air_c"].to_numpy()
-            wind10 = w["wind_speed_10m_m_per_s"].to_numpy()
-            module_wind = wind10
-            pressure = w["pressure_pa"].to_numpy() if "pressure_pa" in w else None
+            drivers = self._weather_drivers(weather, index_utc, cs, step, edge_fill_hours)
+        return self._power(index_utc, drivers)
 
+    def _power(self, index_utc: pd.DatetimeIndex, d: _Drivers) -> pd.DataFrame:
+        """The output columns of :meth:`run` from the step drivers ``d``."""
         out = pd.DataFrame(index=index_utc)
         if self.pv is None:
             out["pv_available_mw"] = 0.0
         else:
-            out["pv_available_mw"] = pv_ac_mw(self.pv, irr, temp, module_wind).to_numpy()
-        if self.wind is None or wind10 is None:
+            out["pv_available_mw"] = pv_ac_mw(
+                self.pv, d.irradiance, d.temp_air_c, d.module_wind_m_per_s
+            ).to_numpy()
+        if self.wind is None or d.wind_10m_m_per_s is None:
             out["wind_available_mw"] = 0.0
-            v_hub = np.full(n, np.nan)
+            v_hub = np.full(len(index_utc), np.nan)
         else:
             f = self.wind
-            v_hub = hub_wind_speed_m_per_s(wind10, f.hub_height_m, f.roughness_length_m)
+            v_hub = hub_wind_speed_m_per_s(d.wind_10m_m_per_s, f.hub_height_m, f.roughness_length_m)
             rho = air_density_kg_per_m3(
-                temp, f.hub_height_m, pressure_pa=pressure, altitude_m=s.altitude_m
+                d.temp_air_c,
+                f.hub_height_m,
+                pressure_pa=d.pressure_pa,
+                altitude_m=self.site.altitude_m,
             )
             out["wind_available_mw"] = wind_farm_mw(f, v_hub, rho)
-        out["temp_air_c"] = temp
-        out["ghi_w_per_m2"] = irr["ghi_w_per_m2"].to_numpy()
+        out["temp_air_c"] = d.temp_air_c
+        out["ghi_w_per_m2"] = d.irradiance["ghi_w_per_m2"].to_numpy()
         out["wind_speed_hub_m_per_s"] = np.asarray(v_hub, dtype=float)
         return out
+
+    def _weather_drivers(self, weather, index_utc, cs, step, edge_fill_hours) -> _Drivers:
+        """The drivers of an hourly weather frame on the steps of ``index_utc``."""
+        for need in ("temp_air_c", "wind_speed_10m_m_per_s"):
+            if need not in weather.columns:
+                raise WeatherDataError(
+                    f"weather has no column {need!r}", path=weather.attrs.get("source")
+                )
+        _check_used_weather(weather, index_utc, step, edge_fill_hours)
+        cols = [c for c in _WEATHER_INPUTS if c in weather.columns]
+        w = resample.to_step(weather[cols], index_utc, edge_fill_hours=edge_fill_hours)
+        wind10 = w["wind_speed_10m_m_per_s"].to_numpy()
+        return _Drivers(
+            irradiance=self._irradiance(weather, w, cs, step, edge_fill_hours),
+            temp_air_c=w["temp_air_c"].to_numpy(),
+            wind_10m_m_per_s=wind10,
+            module_wind_m_per_s=wind10,
+            pressure_pa=w["pressure_pa"].to_numpy() if "pressure_pa" in w else None,
+        )
 
     def _irradiance(self, weather, w, cs, step, edge_fill_hours) -> pd.DataFrame:
         """Irradiance at the step mid-points from measured GHI or from cloud cover."""

@@ -25,6 +25,7 @@ from pvlib import iotools
 
 from weather.epw_text import EPW_ENCODING, check_epw_text
 from weather.errors import WeatherDataError
+from weather.limits import WEATHER_RANGES
 from weather.location import check_location
 
 #: Standard column names, in output order.
@@ -178,8 +179,8 @@ _SITE_CSV_COLUMNS = (
 # physically possible ranges; values outside are corrupt input, not weather
 _SITE_CSV_RANGES = {
     "temp_air_c": (-90.0, 60.0),
-    "relative_humidity_pct": (0.0, 100.0),
-    "cloud_cover_pct": (0.0, 100.0),
+    "relative_humidity_pct": WEATHER_RANGES["relative_humidity_pct"],
+    "cloud_cover_pct": WEATHER_RANGES["cloud_cover_pct"],
     "wind_speed_10m_kmh": (0.0, 400.0),
 }
 _KMH_TO_M_PER_S = 1000.0 / 3600.0
@@ -517,17 +518,19 @@ _TMY_FIRST_LINE = {"TMY2": 2, "TMY3": 3}
 # Physically possible values of the columns the models use; beyond them (or NaN, a missing
 # value) the file is corrupt, and a huge value would otherwise reach the optimizer.
 _TMY_RANGES = {
-    "ghi_w_per_m2": (0.0, 2000.0),
-    "dni_w_per_m2": (0.0, 2000.0),
-    "dhi_w_per_m2": (0.0, 2000.0),
-    "temp_air_c": (-90.0, 70.0),
-    "wind_speed_10m_m_per_s": (0.0, 120.0),
+    col: WEATHER_RANGES[col]
+    for col in (
+        "ghi_w_per_m2",
+        "dni_w_per_m2",
+        "dhi_w_per_m2",
+        "temp_air_c",
+        "wind_speed_10m_m_per_s",
+    )
 }
 
 
-# Surface pressure (Pa): the lowest on land is about 33 kPa (Everest's summit), the highest
-# recorded 108.4 kPa. Pressure sets the air density, so a bad one scales wind power.
-_PRESSURE_RANGE_PA = (30_000.0, 110_000.0)
+# Surface pressure (Pa), checked after the format's missing-value code is filled.
+_PRESSURE_RANGE_PA = WEATHER_RANGES["pressure_pa"]
 # Each format's missing-value code of the pressure field as written (NREL's format
 # manuals), and the file's unit in Pa: messages quote the file, the reader gives Pa.
 _PRESSURE_MISSING = {"EPW": 999_999.0, "TMY3": -9900.0, "TMY2": 9999.0}

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from weather.limits import check_range
+
 
 @dataclass(frozen=True)
 class PVSystem:
@@ -44,12 +46,26 @@ class PVSystem:
     albedo: float = 0.25
 
     def __post_init__(self) -> None:
-        if self.dc_mw < 0 or self.ac_mw < 0:
-            raise ValueError("dc_mw and ac_mw must be >= 0")
-        if not 0 <= self.losses_pct < 100:
-            raise ValueError("losses_pct must be in [0, 100)")
-        if not 0 < self.inverter_efficiency <= 1:
-            raise ValueError("inverter_efficiency must be in (0, 1]")
+        # Each field a finite number in its range: a NaN or infinite dc_mw gave 0 MW, a
+        # tilt of 400 deg or an albedo of 5 were taken as given.
+        for name, bounds, unit, low_open, high_open in _PV_RANGES:
+            label = f"PVSystem.{name}"
+            value = getattr(self, name)
+            check_range(label, name, value, bounds, unit, low_open=low_open, high_open=high_open)
+
+
+# (field, (lowest, highest), unit, lowest excluded, highest excluded) of PVSystem
+_PV_RANGES = (
+    ("dc_mw", (0.0, np.inf), "MW", False, True),
+    ("ac_mw", (0.0, np.inf), "MW", False, True),
+    ("tilt_deg", (0.0, 90.0), "deg", False, False),
+    ("azimuth_deg", (0.0, 360.0), "deg", False, True),
+    # module datasheets give about -0.002 to -0.005 1/K; power never rises with heat
+    ("gamma_pdc_per_c", (-0.01, 0.0), "1/deg C", False, False),
+    ("losses_pct", (0.0, 100.0), "%", False, True),
+    ("inverter_efficiency", (0.0, 1.0), "", True, False),
+    ("albedo", (0.0, 1.0), "", False, False),
+)
 
 
 def poa_irradiance(

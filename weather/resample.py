@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from weather.errors import WeatherDataError
+from weather.limits import check_whole
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -91,11 +92,13 @@ def select_period(
     (see :func:`hour_phase`): a step 00:00-01:00 touches the :30 rows 23:30 and 00:30.
 
     Missing hours raise :class:`WeatherDataError` naming the first one and the source's
-    coverage. ``edge_fill_hours`` > 0 allows that many missing hours at either end of the
-    request, filled by holding the nearest available row (e.g. a local-calendar year
-    needs one hour more than a file that is a fixed-offset year). ``step``: only for a
-    one-element index without freq.
+    coverage. ``edge_fill_hours`` (a whole number >= 0) allows that many missing hours at
+    either end of the request, filled by holding the nearest available row (e.g. a
+    local-calendar year needs one hour more than a file that is a fixed-offset year).
+    ``step``: only for a one-element index without freq.
     """
+    # -1 was taken as given (and 1.5 hours compared as such)
+    check_whole("edge_fill_hours", "edge_fill_hours", edge_fill_hours)
     if not isinstance(hourly.index, pd.DatetimeIndex) or str(hourly.index.tz) != "UTC":
         raise WeatherDataError("weather data must have a UTC DatetimeIndex")
     if hourly.index.has_duplicates:

@@ -30,7 +30,8 @@ import pvlib
 from windpowerlib import WindTurbine, density, power_output, temperature, wind_speed
 from windpowerlib.data import get_turbine_types
 
-from weather.errors import UnknownTurbineError
+from weather.errors import UnknownTurbineError, WeatherDataError
+from weather.limits import check_range, check_whole
 
 #: The standard air density of power curves (kg/m3, IEC 61400-12-1).
 RHO_STANDARD_KG_PER_M3 = 1.225
@@ -54,12 +55,31 @@ class WindFarm:
     roughness_length_m: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.n_turbines < 0:
-            raise ValueError("n_turbines must be >= 0")
-        if self.hub_height_m <= 0 or self.roughness_length_m <= 0:
-            raise ValueError("hub_height_m and roughness_length_m must be > 0")
+        # a NaN or fractional count, or a NaN hub height, was taken as given
+        check_whole("WindFarm.n_turbines", "n_turbines", self.n_turbines)
+        check_range(
+            "WindFarm.hub_height_m",
+            "hub_height_m",
+            self.hub_height_m,
+            (0.0, np.inf),
+            "m",
+            low_open=True,
+            high_open=True,
+        )
+        # the log law divides by ln(10 m / z0): zero at z0 = 10 m, negative above
+        check_range(
+            "WindFarm.roughness_length_m",
+            "roughness_length_m",
+            self.roughness_length_m,
+            (0.0, MEASURED_WIND_HEIGHT_M),
+            "m",
+            low_open=True,
+            high_open=True,
+        )
         if self.hub_height_m <= self.roughness_length_m:  # the log law turns negative there
-            raise ValueError("hub_height_m must be above roughness_length_m")
+            raise WeatherDataError(
+                "hub_height_m must be above roughness_length_m", field="hub_height_m"
+            )
 
     @property
     def rated_mw(self) -> float:
