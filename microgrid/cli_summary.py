@@ -142,6 +142,10 @@ def _gap_note(solver: dict) -> str:
     """`, proven within 0.99 % (8,951 USD)`: what the solve leaves open, relative to its
     gap basis and in USD (empty for an LP or a solve without a gap)."""
     gap, basis = solver.get("mip_gap"), solver.get("gap_basis_usd")
+    if solver.get("gap_scope") == "each window":
+        n = len(solver.get("windows", []))
+        within = f"within {100 * gap:.2f} %" if gap is not None else "to its gap"
+        return f" in each of {n} rolling windows, each proven {within} (no bound for the period)"
     if not gap or basis is None:
         return ""
     return f", proven within {100 * gap:.2f} % ({gap * basis:,.0f} USD)"

@@ -290,11 +290,23 @@ def infeasible_error(
     if scenario.overrides:  # said first: a long list of limits is shortened in the middle
         after = f"infeasible scenario (after the overrides {', '.join(scenario.overrides)}):"
         message = message.replace("infeasible scenario:", after, 1)
+    if scenario.solver.window_h:
+        # a window sees no limit past its end and must finish what the ones before left:
+        # the period as a whole may have a schedule (one whole solve had)
+        message = message.replace("infeasible scenario", ROLLING_INFEASIBLE, 1)
+        return scenario.error(message, "solver.window_h")
     first = slacks[0]  # the line names the field of the first limit it lists
     if first.kind == "job_unfinished":
         return job_field_error(scenario, first.name, message, "work_h")
     return scenario.error(message, fields[0])
 
+
+#: How an infeasible rolling window is worded: not the scenario's verdict.
+ROLLING_INFEASIBLE = (
+    "no schedule in a rolling window (solver.window_h; the whole period may still have one: a "
+    "window sees no limit past its end and must finish the work the windows before it left; "
+    "try solver.overlap_h, a longer window_h or no windows)"
+)
 
 # the scenario field whose number a relaxed limit is (the line of an infeasible scenario)
 _SLACK_FIELDS = {

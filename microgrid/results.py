@@ -207,5 +207,26 @@ def summarize(
             "gap_basis_usd": dispatch.gap_basis_usd,
             "build_s": dispatch.build_s,
             "solve_s": dispatch.solve_s,
+            **rolling_windows(dispatch, ts.index),
         },
     }
+
+
+def rolling_windows(dispatch: optimize.Dispatch, index: pd.DatetimeIndex) -> dict:
+    """With rolling windows: `gap_scope` "each window" and each window's committed start and
+    end (UTC), status, gap, objective and bound (of its model, look-ahead included). The
+    windows' gaps and bounds say nothing of the whole period: no bound for it exists
+    (docs/model_jobs.md). Empty for one solve."""
+    windows = getattr(dispatch, "windows", None)
+    if not windows:
+        return {}
+    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    rows = [
+        {
+            "start_utc": index[w["start"]].isoformat(),
+            "end_utc": (index[w["end"] - 1] + step).isoformat(),
+            **{k: w.get(k) for k in ("status", "mip_gap", "objective_usd", "bound_usd")},
+        }
+        for w in windows
+    ]
+    return {"gap_scope": "each window", "windows": rows}
