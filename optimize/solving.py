@@ -25,6 +25,7 @@ import pyomo.environ as pyo
 
 from optimize.diagnosis import diagnose
 from optimize.errors import SolveError
+from optimize.facility import it_capacity_breaches, it_capacity_rows
 from optimize.highs import (
     CompiledModel,
     HighsResult,
@@ -230,25 +231,28 @@ def solve_model(
     The battery's no-simultaneous binaries are created only where they can matter (see
     ``optimize.battery``); if the solution charges and discharges at once at some other
     step, the model is rebuilt with binaries at those steps too and solved again (each
-    round with the full time limit). ``highs_options``: extra HiGHS options (name ->
-    value). ``keep_searching``: a MILP that reaches its time limit without any solution
-    runs on with the limit doubled, up to 8 times, then without a limit. ``start_on``: a
-    job schedule to start from (see ``solve_compiled``). ``prebuilt``: the model of
-    ``problem``, its compiled arrays and a ``Highs`` holding them with ``options`` set,
-    built already (``optimize.window_prebuild``); used for the first round.
+    round with the full time limit). The IT capacity's rows are added the same way, at
+    the steps where a solution passes it (``optimize.facility``). ``highs_options``:
+    extra HiGHS options (name -> value). ``keep_searching``: a MILP that reaches its time
+    limit without any solution runs on with the limit doubled, up to 8 times, then
+    without a limit. ``start_on``: a job schedule to start from (see ``solve_compiled``).
+    ``prebuilt``: the model of ``problem``, its compiled arrays and a ``Highs`` holding
+    them with ``options`` set, built already (``optimize.window_prebuild``); used for the
+    first round.
 
     Returns the model, the last ``HighsResult``, and the build and solve seconds summed
     over the rounds. An infeasible model comes back with status ``"infeasible"`` (the
     caller diagnoses it); any other status without a solution raises ``SolveError``.
     """
     extra: set[int] = set()
+    capacity: set[int] = set()  # IT capacity rows, added where a solution needs them
     build_s = solve_s = 0.0
     while True:
         t0 = time.perf_counter()
         if prebuilt is not None:
             (m, cm, h), prebuilt = prebuilt, None
         else:
-            with extra_binary_steps(extra):
+            with extra_binary_steps(extra), it_capacity_rows(capacity):
                 m = build_model(problem)
             cm = compile_model(m)
             h = make_highs(cm, options)
@@ -277,9 +281,11 @@ def solve_model(
             load_solution(m, cm, h)
         solve_s += res.solve_s + time.perf_counter() - t1
         bad = set(simultaneous_steps(m)) - extra
-        if not bad:
+        over = set(it_capacity_breaches(m)) - capacity
+        if not bad and not over:
             return m, res, build_s, solve_s
         extra |= bad
+        capacity |= over
 
 
 def _search_on(h: highspy.Highs, cm: CompiledModel, res: HighsResult, options) -> HighsResult:

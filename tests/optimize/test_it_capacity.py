@@ -60,3 +60,14 @@ def test_no_room_for_the_work_is_diagnosed():
 def test_inference_above_the_capacity_is_refused():
     with pytest.raises(ValueError, match="exceeds it_capacity_mw"):
         Facility(np.full(3, 12.0), np.ones(3), it_capacity_mw=10.0)
+
+
+def test_rows_come_only_where_a_solution_needs_them():
+    """optimize.solve adds the rows lazily: a plan that never reaches the capacity is
+    solved on the model without a cap, and one that does gets rows at its steps."""
+    m, res, _, _ = optimize.solving.solve_model(_problem(10.0), OPTIONS)
+    rows = set(m.facility_it_capacity) if hasattr(m, "facility_it_capacity") else set()
+    assert 0 < len(rows) < 12 and {0, 1, 2, 3} <= rows  # where the free plan ran both jobs
+    assert not optimize.facility.it_capacity_breaches(m)
+    loose, _, _, _ = optimize.solving.solve_model(_problem(13.9), OPTIONS)
+    assert not hasattr(loose, "facility_it_capacity") or len(loose.facility_it_capacity) < 12
