@@ -32,6 +32,7 @@ import highspy
 import pyomo.environ as pyo
 
 from optimize.carried_state import apply_state, same_but_state, state_columns
+from optimize.facility import it_capacity_rows
 from optimize.highs import (
     CompiledModel,
     compile_model,
@@ -54,7 +55,8 @@ def build_compiled(
     """Build ``problem`` with the carried state in columns and the window's horizon credit
     (``optimize.jobs.horizon_credit``), and compile it; with ``h`` (an empty, configured
     ``Highs``: ``optimize.highs.configured_highs``) pass the model to it too."""
-    with state_columns(), horizon_credit(credit_fraction):
+    # no IT capacity rows, as ``solve_model``'s first round has: it adds them where needed
+    with state_columns(), horizon_credit(credit_fraction), it_capacity_rows(()):
         m = build_model(problem)
     cm = compile_model(m)
     if h is not None:
