@@ -448,12 +448,20 @@ def test_render_command_quotes_only_the_id():
     assert cmd == "run --id 'a b' --pf 0.500000 ${HOME} {other}"
 
 
-@pytest.mark.parametrize("bad", ["gpu;rm -rf ~", "gpu\n#SBATCH --x", "a b"])
-def test_bad_partition_is_refused(tmp_path, bad):
+@pytest.mark.parametrize(
+    ("option", "needle"),
+    [({"partition": bad}, "partition") for bad in ("gpu;rm -rf ~", "gpu\n#SBATCH --x", "a b")]
+    # made in Python: -8 wrote `#SBATCH --nodes=-4096` and `--gres=gpu:-8`
+    + [
+        ({"gpus_per_node": bad}, "gpus_per_node must be a whole number >= 1")
+        for bad in (-8, 0, 2.5, True)
+    ],
+)
+def test_a_bad_option_is_refused(tmp_path, option, needle):
     rd = reference_result(tmp_path / "r")
     out = tmp_path / "o"
-    with pytest.raises(InputError, match="partition"):
-        _export(rd, out, partition=bad)
+    with pytest.raises(InputError, match=needle):
+        _export(rd, out, **option)
     assert not out.exists()
 
 
@@ -519,13 +527,3 @@ def test_the_gpu_request_is_the_plans_count(tmp_path, per_node, asked_for):
     assert "MICROGRID_GPUS=32768" in s0 or "MICROGRID_GPUS='32768'" in s0
     whole = per_node != 1000
     assert whole == (not any("not a whole number of 1000-GPU nodes" in n for n in notes))
-
-
-@pytest.mark.parametrize("bad", [-8, 0, 2.5, True])
-def test_gpus_per_node_made_in_python_is_checked_as_the_scenarios(tmp_path, bad):
-    """SlurmOptions(gpus_per_node=-8) wrote `#SBATCH --nodes=-4096` and `--gres=gpu:-8`."""
-    rd = reference_result(tmp_path / "r")
-    out = tmp_path / "o"
-    with pytest.raises(InputError, match="gpus_per_node must be a whole number >= 1"):
-        _export(rd, out, gpus_per_node=bad)
-    assert not out.exists()

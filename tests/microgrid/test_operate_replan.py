@@ -18,6 +18,12 @@ from tests.optimize.small_problems import grid_problem
 OPTIONS = optimize.SolverOptions(threads=1)
 
 
+def _battery(**fields) -> Battery:
+    """A lossless 10 MWh battery between 10 and 90 % with ``fields`` set."""
+    lossless = {"charge_efficiency": 1.0, "discharge_efficiency": 1.0}
+    return Battery(energy_mwh=10.0, soc_min_frac=0.1, soc_max_frac=0.9, **lossless, **fields)
+
+
 def test_the_first_steps_ramp_from_the_plants_import_is_widened_by_its_shortfall():
     # 5 MW of load after a step at 0 MW, 1 MW/h of ramp: 4 MW short at step 0
     window = grid_problem([5.0] * 3, 10.0, ramp_mw_per_h=1.0, initial_net_import_mw=0.0)
@@ -31,16 +37,7 @@ def test_the_first_steps_ramp_from_the_plants_import_is_widened_by_its_shortfall
 
 def test_the_windows_final_soc_is_lowered_to_what_the_battery_can_reach():
     # 1 MW of charging for one hour cannot lift 1 MWh to 9 MWh
-    bat = Battery(
-        power_mw=1.0,
-        energy_mwh=10.0,
-        charge_efficiency=1.0,
-        discharge_efficiency=1.0,
-        soc_min_frac=0.1,
-        soc_max_frac=0.9,
-        soc_initial_frac=0.1,
-        soc_final_frac=0.9,
-    )
+    bat = _battery(power_mw=1.0, soc_initial_frac=0.1, soc_final_frac=0.9)
     window = grid_problem([2.0], 10.0, battery=bat)
     d, solved, relaxed = _solve_window(window, OPTIONS, k=0)
     assert relaxed
@@ -62,16 +59,7 @@ def test_a_battery_floor_broken_under_the_ramp_at_quarter_hours_raises_the_impor
     """At 15-minute steps the diagnosis blamed the battery's floor (an MWh weighs a quarter
     of an MW there) beside the first step's ramp, and the run stopped as infeasible; the
     same shortfall at hourly steps had been blamed on the ramp and relaxed."""
-    bat = Battery(
-        power_mw=20.0,
-        energy_mwh=10.0,
-        charge_efficiency=1.0,
-        discharge_efficiency=1.0,
-        soc_min_frac=0.1,
-        soc_max_frac=0.9,
-        soc_initial_frac=0.15,
-        soc_final_frac=None,
-    )
+    bat = _battery(power_mw=20.0, soc_initial_frac=0.15, soc_final_frac=None)
     hourly = grid_problem([20.0] * 8, 10.0, battery=bat, ramp_mw_per_h=30.0)
     window = dataclasses.replace(hourly, step_h=0.25)
     window = dataclasses.replace(
