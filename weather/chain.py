@@ -243,12 +243,11 @@ class ResourceChain:
         if "ghi_w_per_m2" in weather.columns:
             on_hour = resample.hour_phase(weather.index, src) == pd.Timedelta(0)
             if step == resample.HOUR and on_hour:
-                meas = resample.to_step(
-                    weather[["ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2"]],
-                    w.index,
-                    edge_fill_hours=edge_fill_hours,
-                )
+                cols = [c for c in clearsky.IRRADIANCE_COLUMNS if c in weather.columns]
+                meas = resample.to_step(weather[cols], w.index, edge_fill_hours=edge_fill_hours)
                 irr = meas.set_axis(cs.index)
+                if cols != list(clearsky.IRRADIANCE_COLUMNS):  # GHI alone: split by Erbs
+                    irr = clearsky.decompose_ghi(irr["ghi_w_per_m2"], cs["zenith_deg"])
                 return irr.join(cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])
             return self._measured_at_steps(weather, w.index, cs, step, edge_fill_hours)
         if "cloud_cover_pct" in w.columns:

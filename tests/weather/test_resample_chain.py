@@ -160,6 +160,20 @@ def test_tmy_measured_irradiance_is_used(pvlib_data):
     assert q["pv_available_mw"].sum() / 4 == pytest.approx(res["pv_available_mw"].sum(), rel=0.06)
 
 
+def test_measured_ghi_alone_at_hourly_steps_is_split_by_erbs(pvlib_data):
+    """Hourly on-the-hour GHI without DNI and DHI failed with a KeyError naming them; the
+    15-minute steps already split it by Erbs."""
+    tmy = read_tmy(pvlib_data / "723170TYA.CSV", coerce_year=2023)
+    ghi_only = tmy.drop(columns=["dni_w_per_m2", "dhi_w_per_m2"])
+    meta = tmy.attrs
+    site = Site(meta["latitude_deg"], meta["longitude_deg"], meta["altitude_m"])
+    idx = pd.date_range("2023-07-01", periods=72, freq="h", tz="UTC")
+    res = ResourceChain(site, R1_PV).run(idx, ghi_only)
+    assert res["ghi_w_per_m2"].to_numpy() == pytest.approx(tmy.loc[idx, "ghi_w_per_m2"].to_numpy())
+    measured = ResourceChain(site, R1_PV).run(idx, tmy)["pv_available_mw"].sum()
+    assert res["pv_available_mw"].sum() == pytest.approx(measured, rel=0.1)
+
+
 def test_weather_without_irradiance_or_cloud_fails():
     src = _hourly(np.full(30, 20.0), start="2023-06-21 00:00")
     src["wind_speed_10m_m_per_s"] = 5.0
