@@ -238,30 +238,32 @@ class ResourceChain:
         )
 
     def _irradiance(self, weather, w, cs, step, edge_fill_hours) -> pd.DataFrame:
-        """Irradiance at the step mid-points from measured GHI or from cloud cover."""
+        """Irradiance at the step mid-points from measured GHI or from cloud cover.
+        Measured GHI without DNI and DHI is split by Erbs at the steps."""
         src = weather.attrs.get("source")
         if "ghi_w_per_m2" in weather.columns:
+            cols = [c for c in clearsky.IRRADIANCE_COLUMNS if c in weather.columns]
             on_hour = resample.hour_phase(weather.index, src) == pd.Timedelta(0)
             if step == resample.HOUR and on_hour:
-                cols = [c for c in clearsky.IRRADIANCE_COLUMNS if c in weather.columns]
                 meas = resample.to_step(weather[cols], w.index, edge_fill_hours=edge_fill_hours)
                 irr = meas.set_axis(cs.index)
-                if cols != list(clearsky.IRRADIANCE_COLUMNS):  # GHI alone: split by Erbs
-                    irr = clearsky.decompose_ghi(irr["ghi_w_per_m2"], cs["zenith_deg"])
-                return irr.join(cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])
-            return self._measured_at_steps(weather, w.index, cs, step, edge_fill_hours)
+            else:
+                irr = self._measured_at_steps(weather[cols], w.index, cs, step, edge_fill_hours)
+            if cols != list(clearsky.IRRADIANCE_COLUMNS):
+                irr = clearsky.decompose_ghi(irr["ghi_w_per_m2"], cs["zenith_deg"])
+            return irr.join(cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])
         if "cloud_cover_pct" in w.columns:
             return clearsky.cloud_attenuated_irradiance(cs, w["cloud_cover_pct"].to_numpy())
         raise WeatherDataError("weather has neither ghi_w_per_m2 nor cloud_cover_pct", path=src)
 
-    def _measured_at_steps(self, weather, index_utc, cs, step, edge_fill_hours) -> pd.DataFrame:
-        """Measured hourly irradiance at steps shorter than its hours, or off their grid:
-        each column's clear-sky index over its hour (GHI, DNI and DHI each against its
-        own clear sky, so the measured split is kept) is interpolated to the step
-        mid-points and multiplied by the clear sky there. GHI alone is split by Erbs."""
-        cols = [c for c in clearsky.IRRADIANCE_COLUMNS if c in weather.columns]
+    def _measured_at_steps(self, measured, index_utc, cs, step, edge_fill_hours) -> pd.DataFrame:
+        """Measured hourly irradiance (``measured``: its irradiance columns) at steps
+        shorter than its hours, or off their grid: each column's clear-sky index over its
+        hour (GHI, DNI and DHI each against its own clear sky, so the measured split is
+        kept) is interpolated to the step mid-points and multiplied by the clear sky
+        there."""
         hourly = resample.select_period(
-            weather[cols], index_utc, edge_fill_hours=edge_fill_hours, step=step
+            measured, index_utc, edge_fill_hours=edge_fill_hours, step=step
         )
         s = self.site
         clear_h = clearsky.hour_mean_clearsky(
@@ -272,7 +274,6 @@ class ResourceChain:
             linke_turbidity=self.linke_turbidity,
         )
         k_step = resample.to_step(clearsky.clear_sky_index(hourly, clear_h), index_utc, step=step)
-        irr = pd.DataFrame({c: k_step[c].to_numpy() * cs[c].to_numpy() for c in cols}, cs.index)
-        if cols != list(clearsky.IRRADIANCE_COLUMNS):
-            irr = clearsky.decompose_ghi(irr["ghi_w_per_m2"], cs["zenith_deg"])
-        return irr.join(cs[["apparent_zenith_deg", "zenith_deg", "azimuth_deg"]])
+        return pd.DataFrame(
+            {c: k_step[c].to_numpy() * cs[c].to_numpy() for c in measured.columns}, cs.index
+        )
