@@ -220,7 +220,7 @@ def rolling_windows(dispatch: optimize.Dispatch, index: pd.DatetimeIndex) -> dic
     windows = getattr(dispatch, "windows", None)
     if not windows:
         return {}
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
+    step = step_of(index)
     rows = [
         {
             "start_utc": index[w["start"]].isoformat(),

@@ -453,7 +453,7 @@ class SolverOptions:
             raise ValueError("SolverOptions.threads must be an integer >= 1")
         _check_amount("SolverOptions", "mip_rel_gap", self.mip_rel_gap)
         t = self.time_limit_s
-        if t is not None and not (_is_number(t) and t > 0 and not math.isnan(t)):
+        if t is not None and not (_is_number(t) and t > 0):  # NaN > 0 is false
             raise ValueError(f"SolverOptions.time_limit_s must be > 0 or None, got {t!r}")
         if self.node_limit is not None:
             _check_whole("SolverOptions", "node_limit", self.node_limit, least=1)
