@@ -25,7 +25,7 @@ from pvlib import iotools
 
 from weather.epw_text import EPW_ENCODING, check_epw_text
 from weather.errors import WeatherDataError
-from weather.limits import WEATHER_RANGES
+from weather.limits import WEATHER_RANGES, first_outside
 from weather.location import check_location
 
 #: Standard column names, in output order.
@@ -548,9 +548,8 @@ def _fill_missing_pressure(
     code = _PRESSURE_MISSING[kind]
     p = np.where(p == code * unit_pa, pvlib.atmosphere.alt2pres(altitude_m), p)
     lo, hi = _PRESSURE_RANGE_PA
-    bad = ~np.isfinite(p) | (p < lo) | (p > hi)
-    if bad.any():
-        i = int(np.argmax(bad))
+    i = first_outside(p, _PRESSURE_RANGE_PA)
+    if i is not None:
         written = "" if unit == "Pa" else f" ({p[i] / unit_pa:g} {unit})"
         raise WeatherDataError(
             f"value {p[i]:g} Pa{written} outside [{lo:g}, {hi:g}] (missing is marked "
@@ -566,9 +565,8 @@ def _check_tmy_values(df: pd.DataFrame, lines: np.ndarray, path: Path) -> None:
     """Each modelled column within its physical range; ``lines`` are the records' file lines."""
     for col, (lo, hi) in _TMY_RANGES.items():
         values = df[col].to_numpy()
-        bad = ~np.isfinite(values) | (values < lo) | (values > hi)
-        if bad.any():
-            i = int(np.argmax(bad))
+        i = first_outside(values, (lo, hi))
+        if i is not None:
             raise WeatherDataError(
                 f"value {values[i]} outside [{lo:g}, {hi:g}]",
                 path=path,

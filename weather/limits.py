@@ -33,6 +33,14 @@ WEATHER_RANGES = {
 }
 
 
+def first_outside(values: np.ndarray, bounds: tuple[float, float]) -> int | None:
+    """Position of the first value that is NaN, infinite or outside ``bounds`` (closed);
+    None when all lie within."""
+    lo, hi = bounds
+    bad = ~np.isfinite(values) | (values < lo) | (values > hi)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
 def check_weather_values(frame: pd.DataFrame, columns, source=None) -> None:
     """Raise :class:`WeatherDataError` naming the column, the first bad UTC stamp of
     ``frame`` (a UTC DatetimeIndex) and the value, for the first of ``columns`` holding a
@@ -45,9 +53,8 @@ def check_weather_values(frame: pd.DataFrame, columns, source=None) -> None:
                 f"not numbers (dtype {frame[col].dtype})", path=source, field=col
             )
         values = frame[col].to_numpy(dtype=float)
-        bad = ~np.isfinite(values) | (values < lo) | (values > hi)
-        if bad.any():
-            i = int(np.argmax(bad))
+        i = first_outside(values, (lo, hi))
+        if i is not None:
             at = f"{frame.index[i]:%Y-%m-%d %H:%M} UTC"
             if np.isnan(values[i]):
                 msg = f"missing value (NaN) at {at}; a value in [{lo:g}, {hi:g}] is needed"
