@@ -37,12 +37,12 @@ from microgrid.yamlio import dump_yaml
 ANNOTATION = "microgrid.io"
 MULTI_DOC = "jobs.yaml"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# registry/name:tag@digest: visible ASCII without quotes or shell characters, not an option
 # an extended resource: a DNS subdomain prefix, "/", a qualified name (Kubernetes API docs)
 _RESOURCE = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
     r"/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 )
+# registry/name:tag@digest: visible ASCII without quotes or shell characters, not an option
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
