@@ -29,6 +29,7 @@ set it (the peak, or a ratchet), so that the parts add up to the demand cost.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 
@@ -38,7 +39,7 @@ import pandas as pd
 import optimize
 from microgrid.coincident_peak import EXPECTED_LINE
 from microgrid.wall_time import step_of
-from optimize.bill import billed_demand_mw, peaks_mw
+from optimize.bill import billed_demand_mw, interval_demand_mw, peaks_mw
 
 BILLING_METHODS = ("prorated", "full_month")
 
@@ -252,6 +253,16 @@ def _share_of(month: str, shares: dict[str, float] | None) -> float | None:
     return None if month == "horizon" else (shares or {}).get(month, 1.0)
 
 
+def _metered_peak_mw(charges: list, in_month: np.ndarray, imp: np.ndarray) -> float:
+    """A month's metered peak import (MW): the highest over its steps, averaged over the
+    demand intervals of its charges where they are longer than a step."""
+    longest = max(charges, key=lambda c: c.interval_steps)
+    if longest.interval_steps == 1:
+        return float(imp[in_month].max()) if in_month.any() else 0.0
+    demand = interval_demand_mw(dataclasses.replace(longest, steps=in_month), imp)
+    return float(demand.max()) if demand.size else 0.0
+
+
 def demand_charge_summary(
     grid: optimize.Grid, index: pd.DatetimeIndex, timezone: str, billing: str, import_mw
 ) -> dict:
@@ -268,14 +279,14 @@ def demand_charge_summary(
     peaks = peaks_mw(grid.peak_charges, imp)
     by_month: dict[str, list] = {str(m): [] for m in dict.fromkeys(labels.tolist())}
     for c in grid.peak_charges:
-        month = month_of_key(c.key) or "horizon"
-        entry = _charge_entry(c, _share_of(month, shares), peaks[c.key], billed[c.key])
-        by_month.setdefault(month, []).append(entry)
+        by_month.setdefault(month_of_key(c.key) or "horizon", []).append(c)
     months = []
     for month, charges in by_month.items():
         in_month = labels == month if month != "horizon" else np.ones(len(imp), dtype=bool)
-        peak_mw = float(imp[in_month].max()) if in_month.any() else 0.0
+        share = _share_of(month, shares)
+        entries = [_charge_entry(c, share, peaks[c.key], billed[c.key]) for c in charges]
         if charges:
-            months.append(_month_entry(month, _share_of(month, shares), peak_mw, charges))
+            peak_mw = _metered_peak_mw(charges, in_month, imp)
+            months.append(_month_entry(month, share, peak_mw, entries))
     total_usd = float(sum(m["charge_usd"] for m in months))
     return {"billing": billing, "charge_usd": total_usd, "months": months}

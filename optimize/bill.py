@@ -14,7 +14,9 @@ the grid's first ``n`` steps) and ``step_h`` in hours, each line item in USD is:
   difference, so the lines always sum to the priced energy;
 - ``<line_item>_usd = Σ_k usd_per_mw_k · billed_k`` over the peak charges ``k`` of that line,
   ``billed_k = max(peak_k, prior_peak_mw_k, ratchet_floor_mw_k, f_kj · peak_j)`` with
-  ``peak_k`` = max(prior_peak_mw_k, import over the charge's steps), (MW);
+  ``peak_k`` = max(prior_peak_mw_k, import over the charge's steps), (MW), the import
+  averaged over the charge's demand intervals where they are longer than a step
+  (``demand_intervals``);
 - ``<line_item>_usd`` of the tiered energy charges: the cheapest split of each step's
   import energy into blocks that fill the blocks in order (``optimize.energy_tiers``).
 
@@ -97,14 +99,40 @@ def split_bill(grid: Grid, bill: dict[str, float]) -> tuple[float, float]:
 
 
 def peaks_mw(charges: tuple[PeakCharge, ...], import_mw: np.ndarray) -> dict[str, float]:
-    """Key -> the peak of each charge (MW): the highest import over its steps, at least
-    its ``prior_peak_mw``. ``import_mw`` may be shorter than the steps (a committed part)."""
+    """Key -> the peak of each charge (MW): the highest import over its steps (averaged
+    over its demand intervals), at least its ``prior_peak_mw``. ``import_mw`` may be
+    shorter than the steps (a committed part; its last interval averages what it has)."""
     imp = np.asarray(import_mw, dtype=float)
     out = {}
     for c in charges:
-        sel = imp[c.steps[: len(imp)]]
+        on_steps = c.interval_steps == 1
+        sel = imp[c.steps[: len(imp)]] if on_steps else interval_demand_mw(c, imp)
         out[c.key] = max(c.prior_peak_mw, float(sel.max()) if sel.size else 0.0)
     return out
+
+
+def demand_intervals(c: PeakCharge, n: int) -> list[tuple[int, int, float, int]]:
+    """``(a, b, head_mw, count)`` of each demand interval of ``c`` within steps ``[0, n)``
+    that has a step of ``c.steps``: its steps ``[a, b)``, the import (MW) summed over its
+    steps before step 0, and the number of steps it averages (``PeakCharge``)."""
+    out = []
+    a, b = 0, min(c.interval_steps - c.interval_phase, n)
+    head_mw, before = c.head_import_mw, c.head_steps
+    while a < n:
+        if c.steps[a:b].any():
+            out.append((a, b, head_mw, before + b - a))
+        a, b = b, min(b + c.interval_steps, n)
+        head_mw, before = 0.0, 0
+    return out
+
+
+def interval_demand_mw(c: PeakCharge, import_mw: np.ndarray) -> np.ndarray:
+    """The average import (MW) of each demand interval of ``c`` (``demand_intervals``)
+    within the series."""
+    imp = np.asarray(import_mw, dtype=float)
+    return np.array(
+        [(head + float(imp[a:b].sum())) / k for a, b, head, k in demand_intervals(c, len(imp))]
+    )
 
 
 def block_room_mwh(x: EnergyTiers) -> list[float]:

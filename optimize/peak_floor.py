@@ -30,7 +30,8 @@ the LP's peak 11.24 MW, the floor's and the optimum's 13.68 MW).
 it, a cut separated at the root (price-fix's first LP); a floor the LP satisfies changes
 nothing, so HiGHS's search runs as without it. None is computed in elastic models (a job
 may stay unfinished), with priced unfinished work, or where assets are sized (``Supply``
-is not known); a non-preemptible job credited for running on past the horizon gives none.
+is not known); a non-preemptible job credited for running on past the horizon gives none,
+nor does a charge on demand intervals longer than a step (``PeakCharge.interval_steps``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def peak_floors_mw(m) -> dict[str, float]:
 
 def _floor_above(m, c: PeakCharge, supply: Supply, theta: float) -> float | None:
     """The floor of charge ``c`` (MW) where it lies above ``theta``, else None: the
-    largest over the jobs of the peak under which the job cannot do its work."""
+    largest over the jobs of the peak under which the job cannot do its work. None for a
+    charge on demand intervals: a step's import may pass their average."""
+    if c.interval_steps > 1:
+        return None
     best, found = theta, False
     for j in m.problem.jobs:
         fits = _job_fit(m, c, j, supply)

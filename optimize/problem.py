@@ -78,6 +78,14 @@ class PeakCharge:
     Billed demand (MW) = max(peak over ``steps``, ``prior_peak_mw``, ``ratchet_floor_mw``,
     fraction × the peak over ``steps`` of each charge named in ``ratchets``);
     cost (USD) = ``usd_per_mw`` × billed demand.
+
+    The peak is of the import averaged over demand intervals of ``interval_steps`` steps
+    (a rate's 30- or 60-minute demand window at shorter steps; 1: each step's average).
+    Intervals follow one another from step ``interval_steps − interval_phase``: the first
+    began ``interval_phase`` steps before step 0. It averages its steps from step 0 and
+    the ``head_steps`` before them whose import (MW) adds up to ``head_import_mw`` (a
+    window of a longer horizon); an interval cut by the end of the steps averages the
+    steps it has. An interval counts for the charge when one of its steps is in ``steps``.
     """
 
     # Stable across rolling windows and re-plans ("demand_flat@2023-08"): the key a
@@ -98,9 +106,26 @@ class PeakCharge:
     # (key of another charge in this problem, fraction): billed demand >= fraction × that
     # charge's peak (a ratchet on an earlier month inside the horizon)
     ratchets: tuple[tuple[str, float], ...] = ()
+    # steps averaged into one demand interval (module docstring); 1: each step
+    interval_steps: int = 1
+    # steps of step 0's interval that lie before step 0 (a horizon starting inside one)
+    interval_phase: int = 0
+    # of those, the steps (the last ones) whose import is known, and its sum (MW): their
+    # part of the first interval's average
+    head_steps: int = 0
+    head_import_mw: float = 0.0
 
     def __post_init__(self) -> None:
         _as_array(self, "steps", dtype=bool)
+        owner = f"PeakCharge[{self.key}]"
+        _check_whole(owner, "interval_steps", self.interval_steps, least=1)
+        _check_whole(owner, "interval_phase", self.interval_phase)
+        _check_whole(owner, "head_steps", self.head_steps)
+        _check_amount(owner, "head_import_mw", self.head_import_mw)
+        if not self.head_steps <= self.interval_phase < self.interval_steps:
+            raise ValueError(f"{owner}: head_steps <= interval_phase < interval_steps")
+        if self.head_steps == 0 and self.head_import_mw != 0:
+            raise ValueError(f"{owner}.head_import_mw needs head_steps above 0")
         object.__setattr__(self, "ratchets", tuple((str(k), float(f)) for k, f in self.ratchets))
         if not (math.isfinite(self.usd_per_mw) and self.usd_per_mw >= 0):
             raise ValueError(f"PeakCharge[{self.key}].usd_per_mw must be finite and >= 0")

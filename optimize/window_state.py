@@ -70,7 +70,8 @@ def sub_problem(
     capacity; None: the problem's own), last net import (MW), the window's ``jobs`` and
     the demand peaks and tier energy so far (``carried``; None: none)."""
     peaks, mwh = (carried.peak_mw, carried.tier_mwh) if carried is not None else ({}, {})
-    grid = _sub_grid(problem.grid, a, e, net_import, peaks, mwh)
+    imports = np.asarray(carried.import_history_mw) if carried is not None else None
+    grid = _sub_grid(problem.grid, a, e, net_import, peaks, mwh, imports)
     battery: Battery | None = problem.battery
     if battery is not None:
         battery = replace(
@@ -110,9 +111,11 @@ def _sub_grid(
     net_import: float | None,
     peak_so_far_mw: Mapping[str, float],
     tier_mwh_so_far: Mapping[str, float],
+    import_before_mw: np.ndarray | None = None,
 ) -> Grid:
     """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW), with
-    the peaks (MW) and tier energy (MWh) reached before ``a`` (by charge key)."""
+    the peaks (MW) and tier energy (MWh) reached before ``a`` (by charge key) and the
+    import of the steps before ``a`` (MW; demand intervals, ``window_charges``)."""
 
     def parts(d: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
         return None if d is None else {k: np.asarray(v)[a:e] for k, v in d.items()}
@@ -126,7 +129,7 @@ def _sub_grid(
         carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
         net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
         initial_net_import_mw=net_import,
-        peak_charges=window_charges(g.peak_charges, a, e, peak_so_far_mw),
+        peak_charges=window_charges(g.peak_charges, a, e, peak_so_far_mw, import_before_mw),
         energy_tiers=window_tiers(g.energy_tiers, a, e, tier_mwh_so_far),
         import_price_parts=parts(g.import_price_parts),
         export_price_parts=parts(g.export_price_parts),
@@ -182,6 +185,8 @@ class Carried:
     tier_mwh: dict[str, float] = field(default_factory=dict)
     # committed net import of every step so far (MW): demand-response baselines
     net_history_mw: list[float] = field(default_factory=list)
+    # committed import of every step so far (MW): demand intervals across window edges
+    import_history_mw: list[float] = field(default_factory=list)
 
     def copy(self) -> Carried:
         states = {k: v.copy() for k, v in self.states.items()}
@@ -192,6 +197,7 @@ class Carried:
             dict(self.peak_mw),
             dict(self.tier_mwh),
             list(self.net_history_mw),
+            list(self.import_history_mw),
         )
 
 
@@ -221,7 +227,9 @@ def predicted_carried(carried: Carried, jobs, a: int, c: int) -> Carried | None:
         if j.deadline_step + a <= c:
             states[j.id] = replace(states[j.id], failed=True)
     net_import = 0.0 if carried.net_import is None else carried.net_import
-    return replace(carried, states=states, net_import=net_import)
+    return replace(
+        carried, states=states, net_import=net_import, import_history_mw=_imports_to(carried, c)
+    )
 
 
 def guessed_problem(problem: Problem, sub: Problem, source: Carried, a: int, e: int):
@@ -231,7 +239,15 @@ def guessed_problem(problem: Problem, sub: Problem, source: Carried, a: int, e: 
     the model's structure (``carried_state.with_state_of``)."""
     if source.net_import is None:
         source = replace(source, net_import=0.0)
+    source = replace(source, import_history_mw=_imports_to(source, a))
     return with_state_of(sub, window_problem(problem, source, a, e)[0])
+
+
+def _imports_to(carried: Carried, a: int) -> list[float]:
+    """``carried``'s import history (MW) up to step ``a``, 0 for the steps not yet
+    committed (a guess, as the net import's 0: a window built ahead takes its own)."""
+    have = carried.import_history_mw
+    return have if len(have) >= a else [*have, *[0.0] * (a - len(have))]
 
 
 def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: int) -> None:
@@ -243,6 +259,7 @@ def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: in
         carried.soc_frac = min(max(soc, 0.0), 1.0)
     carried.net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
     carried.net_history_mw += (s["grid_import_mw"][:k] - s["grid_export_mw"][:k]).tolist()
+    carried.import_history_mw += np.asarray(s["grid_import_mw"][:k], dtype=float).tolist()
     carry_tariff(problem.grid, carried, s["grid_import_mw"][:k], a, c, step_h)
     for j in jobs:
         st = carried.states[j.id]

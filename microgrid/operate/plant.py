@@ -175,6 +175,7 @@ class Plant:
         imp, exp = max(x.net_import_mw, 0.0), max(-x.net_import_mw, 0.0)
         state.net_import_mw = imp - exp
         state.net_import_history_mw.append(state.net_import_mw)
+        state.import_history_mw.append(float(imp))
         self._carry_tariff(k, state, imp)
         jobs = {j.id: j for j in self.problem.jobs}
         step_h = self.problem.step_h

@@ -33,6 +33,8 @@ class PlantState:
     tier_import_mwh: dict[str, float] = field(default_factory=dict)
     # actual net import of every step so far (MW): demand-response baselines on past days
     net_import_history_mw: list[float] = field(default_factory=list)
+    # actual import of every step so far (MW): demand intervals a re-plan starts inside
+    import_history_mw: list[float] = field(default_factory=list)
     jobs: dict[str, JobProgress] = field(default_factory=dict)
 
 

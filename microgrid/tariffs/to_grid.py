@@ -12,6 +12,9 @@ USD/MW, so both are multiplied by 1000. ``share_k`` is billing month k's share b
     exports:  usenetmetering: credit_t = rate_t  ("export_net_metering"), else the tier-1
               sell rate of the step's period ("export_sell"); plus wholesale_t
               ("export_wholesale") and the export adder under add_to_wholesale
+    demand:   the import averaged over the rate's ``demandwindow`` where it is longer than
+              a step: intervals on the local clock from midnight (``demand_interval``);
+              at or below a step, the step's average
     TOU demand: one PeakCharge per (month k, period p) with rate > 0: usd_per_mw =
               1000 (rate + adj) share_k on the peak over p's steps in k  -> "demand_tou_<p+1>"
     flat demand: one PeakCharge per month, on the month's peak            -> "demand_flat"
@@ -26,7 +29,7 @@ USD/MW, so both are multiplied by 1000. ``share_k`` is billing month k's share b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -143,6 +146,35 @@ def export_parts(rate: UrdbRate, period: np.ndarray | None) -> dict[str, np.ndar
     return {}
 
 
+MAX_DEMAND_WINDOW_MIN = 1440  # a day: a longer window bills an average, not a peak
+
+
+def demand_interval(rate: UrdbRate, index: pd.DatetimeIndex, timezone: str, step_h: float):
+    """``(interval_steps, interval_phase)`` of ``optimize.PeakCharge`` for the rate's
+    ``demandwindow`` at these steps: ``(1, 0)`` where the window is no longer than a step;
+    else the window in steps, its intervals following one another from local midnight of
+    the first step's day (the phase: steps of the first interval before step 0)."""
+    step_min = round(step_h * 60)
+    window = rate.demandwindow or 0
+    if window <= step_min or len(index) == 0:
+        return 1, 0
+    if window > MAX_DEMAND_WINDOW_MIN or window % step_min:
+        raise rate.error(
+            f"a demand window of {window:g} minutes must be a whole number of the "
+            f"{step_min}-minute steps and at most {MAX_DEMAND_WINDOW_MIN} minutes",
+            "demandwindow",
+        )
+    first = index[0].tz_convert(timezone)
+    offset_min = (first.hour * 60 + first.minute) % int(window)
+    if offset_min % step_min:
+        raise rate.error(
+            f"the {step_min}-minute steps start {offset_min} minutes into a {window:g}-minute "
+            "demand window of the local clock; the steps must meet its boundaries",
+            "demandwindow",
+        )
+    return int(window) // step_min, offset_min // step_min
+
+
 def tou_demand_charges(
     rate: UrdbRate, steps: LocalSteps, shares: np.ndarray
 ) -> tuple[optimize.PeakCharge, ...]:
@@ -249,13 +281,18 @@ def tariff_grid(rate: UrdbRate, ctx: TariffContext) -> TariffGrid:
         imports.update(energy_parts(rate, period))
         tiers = energy_tiers(rate, period, steps, shares)
     exports.update(export_parts(rate, period))
+    interval_steps, phase = demand_interval(rate, ctx.index, ctx.timezone, ctx.step_h)
+    charges = tou_demand_charges(rate, steps, shares) + flat_demand_charges(
+        rate, steps, shares, ctx.prior_monthly_peaks_mw
+    )
     return TariffGrid(
         import_price_usd_per_mwh=sum(imports.values(), np.zeros(n)),
         export_price_usd_per_mwh=sum(exports.values(), np.zeros(n)),
         import_parts=imports,
         export_parts=exports or {"export": np.zeros(n)},
-        peak_charges=tou_demand_charges(rate, steps, shares)
-        + flat_demand_charges(rate, steps, shares, ctx.prior_monthly_peaks_mw),
+        peak_charges=tuple(
+            replace(c, interval_steps=interval_steps, interval_phase=phase) for c in charges
+        ),
         energy_tiers=tiers,
     )
 

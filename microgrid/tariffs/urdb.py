@@ -130,7 +130,7 @@ class UrdbRate:
     fixedchargeunits: str | None = None
     mincharge: float | None = None
     minchargeunits: str | None = None
-    demandwindow: float | None = None  # minutes; recorded, demand is measured per step
+    demandwindow: float | None = None  # minutes; demand averaged over it (to_grid)
     demandratchetpercentage: tuple[float, ...] | None = None  # fraction per month
     lookbackpercent: float | None = None  # fraction
     lookbackrange: int | None = None  # months

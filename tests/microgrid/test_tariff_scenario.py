@@ -237,3 +237,29 @@ def test_run_end_to_end_splits_energy_into_periods(tmp_path):
     parts = ("energy_cost_usd", "demand_cost_usd", "fuel_cost_usd", "wear_cost_usd")
     assert summary["total_cost_usd"] == pytest.approx(sum(summary[k] for k in parts) + fixed)
     assert np.isfinite(list(bill.values())).all()
+
+
+def test_a_60_minute_demand_window_bills_hourly_averages_at_quarter_hours(tmp_path):
+    # the rate's demandwindow set to 60 minutes, the period at 15-minute steps from 00:15
+    # local: the demand charges bill the highest average of a local clock hour (the first,
+    # 00:15-01:00, on its three steps), however high a single quarter hour goes
+    rate = json.loads(RATE.read_text())
+    rate["demandwindow"] = 60
+    (tmp_path / "rate.json").write_text(json.dumps(rate))
+    path = two_day_tariff_scenario(tmp_path, urdb=str(tmp_path / "rate.json"))
+    sc = yaml.safe_load(path.read_text())
+    sc["period"] = {"start": "2023-07-11T00:15", "end": "2023-07-12T00:00", "step_minutes": 15}
+    sc["solver"] = {"mip_rel_gap": 1e-6}
+    del sc["pv"]  # the night's import, and a battery too small to hide it
+    sc["battery"].update(power_mw=10, energy_mwh=20)
+    path.write_text(yaml.safe_dump(sc))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-powerflow", "--quiet"]) == 0
+    ts = pd.read_csv(out / "timeseries.csv", index_col=0, parse_dates=True)
+    imp = ts["grid_import_mw"].tz_convert("America/Los_Angeles")
+    hourly = imp.resample("60min").mean()
+    charges = json.loads((out / "summary.json").read_text())["demand_charge"]["months"][0]
+    flat = next(c for c in charges["charges"] if c["kind"] == "flat")
+    assert flat["peak_import_mw"] == pytest.approx(hourly.max(), rel=1e-9)
+    assert charges["peak_import_mw"] == pytest.approx(hourly.max(), rel=1e-9)
+    assert imp.max() > hourly.max() + 1.0  # the quarter hours would bill more

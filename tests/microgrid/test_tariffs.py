@@ -16,7 +16,7 @@ import pytest
 import optimize
 from microgrid.errors import InputError
 from microgrid.tariffs import fixed_charge_usd, rate_from_dict, read_urdb, write_urdb
-from microgrid.tariffs.to_grid import TariffContext, tariff_grid
+from microgrid.tariffs.to_grid import TariffContext, demand_interval, tariff_grid
 from microgrid.tariffs.urdb import rate_to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,11 +181,13 @@ def test_tariff_only_and_exports():
 # --- solves on a fixed load: demand charges and tiers -----------------------------------
 
 
-def solve_fixed_load(grid: optimize.Grid, load_mw: np.ndarray) -> optimize.Dispatch:
+def solve_fixed_load(
+    grid: optimize.Grid, load_mw: np.ndarray, step_h: float = 1.0
+) -> optimize.Dispatch:
     """The dispatch of a fixed load (no flexibility): the bill of ``load_mw``."""
     n = len(load_mw)
     problem = optimize.Problem(
-        step_h=1.0,
+        step_h=step_h,
         n_steps=n,
         grid=grid,
         facility=optimize.Facility(inference_it_mw=load_mw, pue=np.ones(n)),
@@ -343,3 +345,66 @@ def test_a_negative_demand_rate_is_named_at_its_rate():
     with pytest.raises(InputError, match="negative demand rate") as exc:
         rate_from_dict(d, "r.json")
     assert exc.value.field == "flatdemandstructure[1][0].rate"
+
+
+# --- demand windows ------------------------------------------------------------------
+
+
+def quarter_hours(start: str, n: int) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="15min", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    "window, index, tz, step_h, expected",
+    [
+        # 60 minutes at 15-minute steps from 00:15 local (UTC-7): 4 steps, 1 before step 0
+        (60, quarter_hours("2023-07-11T07:15", 8), "America/Los_Angeles", 0.25, (4, 1)),
+        (30, quarter_hours("2023-07-11T07:15", 8), "America/Los_Angeles", 0.25, (2, 1)),
+        # a window no longer than the step: the step's average
+        (15, hourly("2023-07-11T07:00", 8), "America/Los_Angeles", 1.0, (1, 0)),
+        (60, hourly("2023-07-11T07:00", 8), "America/Los_Angeles", 1.0, (1, 0)),
+        (None, quarter_hours("2023-07-11T07:15", 8), "UTC", 0.25, (1, 0)),
+        # the local clock's hours: Kathmandu's 05:45 at 00:00 UTC is 3 steps into its hour
+        (60, quarter_hours("2023-07-11T00:00", 8), "Asia/Kathmandu", 0.25, (4, 3)),
+    ],
+)
+def test_a_demand_window_longer_than_the_step_is_its_interval(window, index, tz, step_h, expected):
+    rate = rate_from_dict(flat_energy(demandwindow=window) if window else flat_energy(), "r")
+    assert demand_interval(rate, index, tz, step_h) == expected
+
+
+@pytest.mark.parametrize(
+    "window, index, tz, step_h, message",
+    [
+        (45, pd.date_range("2023-07-11", periods=4, freq="30min", tz="UTC"), "UTC", 0.5, "45"),
+        (
+            60,
+            pd.date_range("2023-07-11", periods=4, freq="30min", tz="UTC"),
+            "Asia/Kathmandu",
+            0.5,
+            "boundaries",
+        ),
+        (2880, hourly("2023-07-11T00:00", 4), "UTC", 1.0, "1440"),
+    ],
+)
+def test_a_demand_window_the_steps_cannot_meet_is_refused(window, index, tz, step_h, message):
+    rate = rate_from_dict(flat_energy(demandwindow=window), "r")
+    with pytest.raises(InputError, match=message) as exc:
+        demand_interval(rate, index, tz, step_h)
+    assert exc.value.field == "demandwindow"
+
+
+def test_a_60_minute_window_bills_the_hours_average_at_quarter_hours():
+    # 10 MW, but 22 MW in one quarter hour (01:15): the hour averages 13 MW; 10 USD/kW
+    d = flat_energy(flatdemandstructure=[[{"rate": 10.0}]], flatdemandmonths=[0] * 12)
+    index = quarter_hours("2023-01-02T00:00", 16)
+    load = np.full(16, 10.0)
+    load[5] = 22.0
+    for window, peak_mw in ((15, 22.0), (60, 13.0)):
+        rate = rate_from_dict({**d, "demandwindow": window}, "r")
+        c = TariffContext(
+            index=index, timezone="UTC", step_h=0.25, billing="full_month", energy="tariff_only"
+        )
+        tg = tariff_grid(rate, c)
+        dispatch = solve_fixed_load(grid_of(tg, 16), load, step_h=0.25)
+        assert dispatch.bill["demand_flat_usd"] == pytest.approx(10_000.0 * peak_mw)
