@@ -65,7 +65,7 @@ class Scenario(Strict):
     pv: PV | None = None
     wind: Wind | None = None
     battery: Battery | None = None
-    generators: Annotated[list[Generator], Field(max_length=MAX_GENERATORS)] = []
+    generators: Annotated[tuple[Generator, ...], Field(max_length=MAX_GENERATORS)] = ()
     grid: GridConnection
     datacenter: DataCenter
     jobs: Jobs = Jobs()

@@ -55,21 +55,21 @@ class DataCenter(Strict):
     inference: Inference
     pue: PUEModel = PUEModel()
     # Power fraction -> throughput fraction, concave; the default for every job.
-    throughput_curve: Curve = [
+    throughput_curve: Curve = (
         (0.6, 0.78),
         (0.7, 0.87),
         (0.8, 0.94),
         (0.9, 0.98),
         (1.0, 1.00),
-    ]
+    )
 
     @field_validator("throughput_curve")
     @classmethod
-    def _concave(cls, pts: list[CurvePoint]) -> list[CurvePoint]:
+    def _concave(cls, pts: tuple[CurvePoint, ...]) -> tuple[CurvePoint, ...]:
         return _check_curve(pts)
 
 
-def _check_curve(pts: list[CurvePoint]) -> list[CurvePoint]:
+def _check_curve(pts: tuple[CurvePoint, ...]) -> tuple[CurvePoint, ...]:
     if len(pts) < 1 or pts[-1] != (1.0, 1.0):
         raise ValueError("throughput curve must end at (1.0, 1.0)")
     xs = [p[0] for p in pts]
@@ -110,7 +110,7 @@ class Job(Strict):
 
     @field_validator("throughput_curve")
     @classmethod
-    def _concave(cls, pts: list[CurvePoint] | None) -> list[CurvePoint] | None:
+    def _concave(cls, pts: tuple[CurvePoint, ...] | None) -> tuple[CurvePoint, ...] | None:
         return None if pts is None else _check_curve(pts)
 
     @field_validator("id")
@@ -147,7 +147,7 @@ class Jobs(Strict):
     """Training jobs from the YAML list and/or a CSV file (one row per job)."""
 
     csv: Path | None = None
-    items: Annotated[list[Job], Field(max_length=MAX_JOBS)] = []
+    items: Annotated[tuple[Job, ...], Field(max_length=MAX_JOBS)] = ()
     # "once": hours count from the week of the period start; "weekly": the list is a
     # template repeated every week of the period.
     repeat: Literal["once", "weekly"] = "once"

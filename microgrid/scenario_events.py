@@ -46,9 +46,9 @@ class Events(Strict):
     not would change nothing and is refused); one that overlaps it in part acts on the
     steps it overlaps."""
 
-    outages: Annotated[list[Window], Field(max_length=MAX_EVENTS)] = []
-    demand_response: Annotated[list[DemandResponse], Field(max_length=MAX_EVENTS)] = []
-    derates: Annotated[list[Derate], Field(max_length=MAX_EVENTS)] = []
+    outages: Annotated[tuple[Window, ...], Field(max_length=MAX_EVENTS)] = ()
+    demand_response: Annotated[tuple[DemandResponse, ...], Field(max_length=MAX_EVENTS)] = ()
+    derates: Annotated[tuple[Derate, ...], Field(max_length=MAX_EVENTS)] = ()
 
 
 class DemandResponseProgram(Strict):
@@ -73,7 +73,7 @@ class DemandResponseProgram(Strict):
     # days inside the period count
     prior_baseline_mw: PowerMW | None = None
     declared_baseline_mw: PowerMW | None = None  # declared: the baseline
-    events: Annotated[list[Window], Field(max_length=MAX_EVENTS)] = []
+    events: Annotated[tuple[Window, ...], Field(max_length=MAX_EVENTS)] = ()
     events_csv: Path | None = None  # columns start, end (local, or with an offset)
 
     @model_validator(mode="after")
@@ -123,7 +123,7 @@ class Operate(Strict):
     forecast: Literal["perfect", "persistence", "noisy"] = "perfect"
     noise_std_frac: float = Field(default=0.1, ge=0, le=10)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)  # numpy's seed range
-    events: Annotated[list[OperateEvent], Field(max_length=MAX_EVENTS)] = []
+    events: Annotated[tuple[OperateEvent, ...], Field(max_length=MAX_EVENTS)] = ()
     value_of_lost_load_usd_per_mwh: CostUSDPerMWh = 10000.0
     # "rerun": each event's cost is the run's cost minus a re-simulation without it
     event_costs: Literal["rerun", "none"] = "rerun"

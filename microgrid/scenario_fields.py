@@ -54,7 +54,7 @@ LineKm = Annotated[float, Field(gt=0, le=1_000)]  # beyond 1,000 km it is not a 
 TempC = Annotated[float, Field(ge=-90, le=70)]  # the coldest and hottest air ever measured
 # Throughput curve: (power fraction in (0, 1], throughput fraction in [0, 1]).
 CurvePoint = tuple[Annotated[float, Field(gt=0, le=1)], Frac]
-Curve = Annotated[list[CurvePoint], Field(max_length=MAX_CURVE_POINTS)]
+Curve = Annotated[tuple[CurvePoint, ...], Field(max_length=MAX_CURVE_POINTS)]
 
 
 def _sane_year(t: datetime) -> datetime:

@@ -54,7 +54,7 @@ class TimeOfUseBand(Strict):
         return f"{self.start_hour}-{self.end_hour}"
 
 
-def _no_overlaps(bands: list[TimeOfUseBand]) -> list[TimeOfUseBand]:
+def _no_overlaps(bands: tuple[TimeOfUseBand, ...]) -> tuple[TimeOfUseBand, ...]:
     """Each local hour takes one band: a later band overlapping an earlier one is refused
     (it would win silently)."""
     for i, band in enumerate(bands):
@@ -119,7 +119,7 @@ class Signals(Strict):
     carbon_column: Name = "carbon_direct_g_per_kwh"
     price_usd_per_mwh: PriceUSDPerMWh | None = None
     carbon_g_per_kwh: CarbonGPerKWh | None = None
-    time_of_use: Annotated[list[TimeOfUseBand], Field(max_length=MAX_TOU_BANDS)] | None = None
+    time_of_use: Annotated[tuple[TimeOfUseBand, ...], Field(max_length=MAX_TOU_BANDS)] | None = None
     # Hours past either end of the CSV that may repeat its first/last value. A local
     # calendar year west of UTC runs a few hours past a UTC-year file (Chicago: 6 h);
     # 0 makes any shortfall an error.
@@ -131,7 +131,9 @@ class Signals(Strict):
 
     @field_validator("time_of_use")
     @classmethod
-    def _bands_apart(cls, bands: list[TimeOfUseBand] | None) -> list[TimeOfUseBand] | None:
+    def _bands_apart(
+        cls, bands: tuple[TimeOfUseBand, ...] | None
+    ) -> tuple[TimeOfUseBand, ...] | None:
         return None if bands is None else _no_overlaps(bands)
 
     @field_validator("price_column")
@@ -169,7 +171,7 @@ class CoincidentPeaks(Strict):
     usd_per_mw_year: float = Field(ge=0, le=10_000_000)
     n_peaks: int = Field(ge=1, le=100)  # 4 for ERCOT 4CP, 5 for PJM 5CP
     # The intervals' local start times (the truth the bill uses), or a CSV of them
-    intervals: Annotated[list[Time], Field(max_length=MAX_CP_INTERVALS)] | None = None
+    intervals: Annotated[tuple[Time, ...], Field(max_length=MAX_CP_INTERVALS)] | None = None
     intervals_csv: Path | None = None
     interval_minutes: Literal[15, 30, 60] = 15
     # "known": the intervals are priced (hindsight); "alerts": only daily peak alerts are

@@ -28,12 +28,21 @@ def _type_name(annotation: object) -> str:
         return " or ".join(repr(a) for a in typing.get_args(annotation))
     if origin is typing.Annotated:
         return _type_name(typing.get_args(annotation)[0])
+    args = typing.get_args(annotation)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return f"list[{_type_name(args[0])}]"  # a YAML list, held as a tuple (frozen)
     if origin in (list, tuple, dict):
-        args = ", ".join(_type_name(a) for a in typing.get_args(annotation))
-        return f"{origin.__name__}[{args}]"
+        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
     if annotation is type(None):
         return "null"
     return getattr(annotation, "__name__", str(annotation))
+
+
+def _yaml_like(value: object) -> object:
+    """A list field's default as its YAML list (the field holds a tuple: frozen)."""
+    if isinstance(value, tuple) and (not value or isinstance(value[0], tuple)):
+        return list(value)
+    return value
 
 
 def _constraints(field) -> str:
@@ -76,10 +85,10 @@ def _section(model: type[BaseModel], prefix: str, out: list[str], seen: set) -> 
             default = "**required**"
         elif field.default_factory is not None:
             default = f"`{field.default_factory()!r}`"
+        elif isinstance(field.default, BaseModel):
+            default = "(defaults)"
         else:
-            default = (
-                f"`{field.default!r}`" if not isinstance(field.default, BaseModel) else "(defaults)"
-            )
+            default = f"`{_yaml_like(field.default)!r}`"
         out.append(
             f"| `{name}` | {_type_name(field.annotation)} | {default} | {_constraints(field)} |"
         )

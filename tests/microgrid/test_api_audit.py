@@ -165,7 +165,24 @@ def test_scenario_run_and_result_document_units_and_errors():
 def test_an_item_of_a_pair_in_a_list_is_set_by_index(file_scenario):
     curve = file_scenario.datacenter.throughput_curve
     updated = file_scenario.with_updates({"datacenter.throughput_curve.0.1": 0.5})
-    assert updated.datacenter.throughput_curve == [(curve[0][0], 0.5), *curve[1:]]
+    assert updated.datacenter.throughput_curve == ((curve[0][0], 0.5), *curve[1:])
+
+
+def test_a_scenarios_lists_cannot_be_changed_in_place(file_scenario):
+    # a frozen scenario's lists are tuples: an append or an item set in place would have
+    # changed it past its checks (a job added without its ids or windows checked)
+    jobs = file_scenario.jobs.items
+    for seq in (jobs, file_scenario.datacenter.throughput_curve, file_scenario.events.outages):
+        assert isinstance(seq, tuple)
+    with pytest.raises(AttributeError):
+        jobs.append(jobs[0])  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        file_scenario.datacenter.throughput_curve[0] = (0.1, 0.1)  # type: ignore[index]
+    # the Python API still takes lists, as YAML gives them
+    updated = file_scenario.with_updates(
+        {"events.outages": [{"start": "2023-08-22T10:00", "end": "2023-08-22T12:00"}]}
+    )
+    assert isinstance(updated.events.outages, tuple) and len(updated.events.outages) == 1
 
 
 @pytest.mark.parametrize("section_first", [True, False])
