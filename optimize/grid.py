@@ -6,6 +6,9 @@ Constraints:
 - ``grid_ramp_up[t]``/``grid_ramp_down[t]``: ``±(net[t] − net[t−1]) <= ramp_mw_per_h·step_h``
   with ``net = import − export``; for ``t = 0`` against ``initial_net_import_mw`` if given.
 - ``grid_dr_cap[t]``: ``net[t] <= net_import_cap_mw[t]`` where the cap is not NaN.
+- ``grid_reach_max[t]``/``grid_reach_min[t]``: ``reach_min_mw[t] <= net[t] <=
+  reach_max_mw[t]`` where not NaN: what the ramp limit carries back from limits after a
+  window's end (``optimize.window_state.ramp_reach``); elastic, as the ramp's own rows.
 - ``grid_import_size_cap[t]``: ``grid_import_mw[t] <= C`` with a sized import capacity C
   (``optimize/sizing.py``); the ``import_max_mw[t]`` bound stays (set to C's largest size,
   0 in outages). Elastic: both limits share the import-limit slack.
@@ -71,6 +74,7 @@ def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) 
     terms += define_peak_charges(m, grid.peak_charges, imp)
     terms += define_energy_tiers(m, grid.energy_tiers, imp, step_h, grid.import_max_mw)
     _define_dr_cap(m, grid, imp, exp, elastic)
+    _define_reach(m, grid, imp, exp, elastic)
     return terms
 
 
@@ -154,3 +158,23 @@ def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:
         m.grid_dr_cap = pyo.Constraint(steps, rule=lambda m, t: imp[t] - exp[t] - s[t] <= cap_l[t])
     else:
         m.grid_dr_cap = pyo.Constraint(steps, rule=lambda m, t: imp[t] - exp[t] <= cap_l[t])
+
+
+def _define_reach(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:
+    """``grid_reach_max`` and ``grid_reach_min`` (module docstring); in elastic mode a
+    breach is the ramp's (down to a later cap, up to a later floor)."""
+    for name, bound, sign, kind in (
+        ("max", grid.reach_max_mw, 1.0, "ramp_limit_down"),
+        ("min", grid.reach_min_mw, -1.0, "ramp_limit_up"),
+    ):
+        steps = [] if bound is None else np.flatnonzero(~np.isnan(bound)).tolist()
+        if not steps:
+            continue
+        limit = (sign * bound).tolist()
+        s = add_slack(m, f"slack_reach_{name}_mw", kind, "grid", "MW", steps) if elastic else None
+
+        def rule(m, t, sign=sign, limit=limit, s=s):
+            net = linear_sum((sign, -sign), (imp[t], exp[t]))
+            return (net - s[t] if s is not None else net) <= limit[t]
+
+        setattr(m, f"grid_reach_{name}", pyo.Constraint(steps, rule=rule))

@@ -190,6 +190,11 @@ class Grid:
     ramp_mw_per_h: float | None = None
     net_import_cap_mw: np.ndarray | None = None
     initial_net_import_mw: float | None = None
+    # Net import bounds (MW; NaN: none) that the ramp limit carries back from limits after
+    # the horizon's end: a window of a longer horizon must end where the next can follow
+    # (``optimize.window_state.ramp_reach``)
+    reach_max_mw: np.ndarray | None = None
+    reach_min_mw: np.ndarray | None = None
     # Demand charges, each on the peak import over its steps (flat monthly, TOU periods)
     peak_charges: tuple[PeakCharge, ...] = ()
     # Tiered energy charges, one per billing month (on top of import_price_usd_per_mwh)
@@ -207,6 +212,8 @@ class Grid:
         "export_price_usd_per_mwh",
         "carbon_g_per_kwh",
         "net_import_cap_mw",
+        "reach_max_mw",
+        "reach_min_mw",
     )
 
     def __post_init__(self) -> None:
@@ -218,8 +225,9 @@ class Grid:
             _check_finite("Grid", name, getattr(self, name))
         if self.ramp_mw_per_h is not None and not self.ramp_mw_per_h >= 0:
             raise ValueError("Grid.ramp_mw_per_h must be >= 0 or None")
-        if self.net_import_cap_mw is not None and np.any(np.isinf(self.net_import_cap_mw)):
-            raise ValueError("Grid.net_import_cap_mw: use NaN, not inf, for 'no cap'")
+        for name in ("net_import_cap_mw", "reach_max_mw", "reach_min_mw"):
+            if getattr(self, name) is not None and np.any(np.isinf(getattr(self, name))):
+                raise ValueError(f"Grid.{name}: use NaN, not inf, for 'no limit'")
         object.__setattr__(self, "peak_charges", tuple(self.peak_charges))
         object.__setattr__(self, "energy_tiers", tuple(self.energy_tiers))
         _check_charge_keys(self.peak_charges, self.energy_tiers)

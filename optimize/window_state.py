@@ -72,6 +72,8 @@ def sub_problem(
     peaks, mwh = (carried.peak_mw, carried.tier_mwh) if carried is not None else ({}, {})
     imports = np.asarray(carried.import_history_mw) if carried is not None else None
     grid = _sub_grid(problem.grid, a, e, net_import, peaks, mwh, imports)
+    reach_max, reach_min = ramp_reach(problem.grid, problem.step_h, a, e)
+    grid = replace(grid, reach_max_mw=reach_max, reach_min_mw=reach_min)
     battery: Battery | None = problem.battery
     if battery is not None:
         battery = replace(
@@ -134,6 +136,35 @@ def _sub_grid(
         import_price_parts=parts(g.import_price_parts),
         export_price_parts=parts(g.export_price_parts),
     )
+
+
+def ramp_reach(g: Grid, step_h: float, a: int, e: int) -> tuple[np.ndarray | None, ...]:
+    """The net import bounds (MW per step of ``[a, e)``, NaN: none) that ``g``'s ramp limit
+    carries back from the steps after ``e``. With ``r = ramp_mw_per_h · step_h``, every
+    schedule of the whole horizon has ``net[t] <= min_{s >= e} (cap[s] + r · (s − t))`` and
+    ``net[t] >= max_{s >= e} (−export_max[s] − r · (s − t))``, ``cap = min(import_max,
+    net_import_cap)``: a window that ends above a later cap (an outage, a DR cap just past
+    its end) or below a later floor leaves the next window no way to reach it. Kept where
+    tighter than the step's own limits; (None, None) without a ramp limit or a step after
+    ``e``."""
+    n = len(g.import_max_mw)
+    if g.ramp_mw_per_h is None or e >= n:
+        return None, None
+    r = float(g.ramp_mw_per_h) * step_h
+    cap = g.import_max_mw
+    if g.net_import_cap_mw is not None:
+        cap = np.fmin(cap, g.net_import_cap_mw)
+    after = r * np.arange(n - e)
+    back = r * np.arange(e - a, 0, -1)  # e − t for t in [a, e), in MW of ramp
+    reach_max = float(np.min(cap[e:] + after)) + back
+    reach_min = float(np.max(-g.export_max_mw[e:] - after)) - back
+    reach_max[reach_max >= cap[a:e]] = np.nan
+    reach_min[reach_min <= -g.export_max_mw[a:e]] = np.nan
+    return _or_none(reach_max), _or_none(reach_min)
+
+
+def _or_none(bound: np.ndarray) -> np.ndarray | None:
+    return None if np.isnan(bound).all() else bound
 
 
 def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:

@@ -7,12 +7,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import optimize as o
 from optimize import Infeasible
 from optimize.problem import Job, SolverOptions
 from optimize.rolling import solve_rolling
 from optimize.solving import solve
-from optimize.window_state import Carried, JobState, window_problem
-from tests.optimize.small_problems import small_problem
+from optimize.window_state import Carried, JobState, ramp_reach, window_problem
+from tests.optimize.small_problems import grid_problem, small_problem
 
 OPTS = SolverOptions(mip_rel_gap=1e-6)
 
@@ -172,3 +173,56 @@ def test_a_window_is_read_from_the_carried_state_without_changing_it():
     states["spent"].restarts = 0
     _, jobs = window_problem(p, carried, 24, 48)
     assert {j.id: j.work_h for j in jobs}["spent"] == 2.0 + spent.restart_overhead_h
+
+
+def test_a_window_ends_where_the_ramp_can_reach_a_cap_after_it():
+    # 50 MW of load; a 10 MW cap on net import at step 3; ramp 20 MW per step; a full
+    # battery (40 MW) whose discharge costs wear. A whole solve comes down 50 → 30 → 10.
+    # Windows of 3 steps: the first sees no cap and keeps 50 MW at step 2; the second
+    # could not reach 10 MW from there (infeasible before). The ramp carries the cap back
+    # into the first window: at most 30 MW at step 2, 50 at step 1 and 70 at step 0.
+    n = 6
+    cap = np.full(n, np.nan)
+    cap[3] = 10.0
+    bat = o.Battery(40.0, 200.0, 1.0, 1.0, 0.0, 1.0, 1.0, wear_usd_per_mwh=5.0)
+    p = grid_problem(
+        np.full(n, 50.0),
+        1.0,
+        battery=bat,
+        ramp_mw_per_h=20.0,
+        net_import_cap_mw=cap,
+        initial_net_import_mw=50.0,
+    )
+    whole = o.solve(p, OPTS)
+    d = solve_rolling(p, window_steps=3, options=OPTS)
+    net = d.series["grid_import_mw"] - d.series["grid_export_mw"]
+    assert net[:4] == pytest.approx([50.0, 50.0, 30.0, 10.0])
+    assert d.objective_usd == pytest.approx(whole.objective_usd)
+    reach_max, reach_min = ramp_reach(p.grid, 1.0, 0, 3)
+    assert reach_max == pytest.approx([70.0, 50.0, 30.0])
+    assert reach_min is None
+
+
+def test_a_window_ends_where_the_ramp_can_reach_an_outage_after_it():
+    # exporting 40 MW of surplus, then an outage (import and export 0) at step 4: the
+    # export must fall to 0 by 20 MW per step, so at most 20 MW out at step 3
+    n = 6
+    emax = np.full(n, 40.0)
+    emax[4] = 0.0
+    imax = np.full(n, 1000.0)
+    imax[4] = 0.0
+    g = o.Grid(
+        import_max_mw=imax,
+        export_max_mw=emax,
+        import_price_usd_per_mwh=np.zeros(n),
+        export_price_usd_per_mwh=np.zeros(n),
+        carbon_g_per_kwh=np.zeros(n),
+        ramp_mw_per_h=20.0,
+    )
+    reach_max, reach_min = ramp_reach(g, 1.0, 0, 4)
+    # down from the 1,000 MW import limit to 0: 80, 60, 40, 20 MW at steps 0-3
+    assert reach_max == pytest.approx([80.0, 60.0, 40.0, 20.0])
+    # up from the 40 MW export limit: only step 3 is bound tighter, at -20 MW
+    assert reach_min == pytest.approx([np.nan, np.nan, np.nan, -20.0], nan_ok=True)
+    # the last window has no step after it
+    assert ramp_reach(g, 1.0, 4, 6) == (None, None)
