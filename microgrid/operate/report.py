@@ -279,13 +279,12 @@ def run_operate(
 
 def add_cosim_outputs(scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict) -> dict:
     """Add the mode's sections to ``summary`` (``mode``, ``ac_plan``, ``operate``,
-    ``swings``) and columns to ``ts``; return the extra tables of the result directory."""
+    ``swings``); return the extra tables of the result directory."""
     summary["mode"] = mode
     tables: dict[str, pd.DataFrame] = {}
     if "ac_plan" in cosim:
         summary["ac_plan"] = cosim["ac_plan"]
     if mode == "operate":
-        ts["unserved_mw"] = cosim["run"].actual["unserved_mw"].to_numpy()
         summary["operate"] = cosim["summary"]
         tables["planned_vs_actual.csv"] = cosim["planned_vs_actual"]
         tables["events.csv"] = cosim["events"]
