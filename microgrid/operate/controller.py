@@ -84,8 +84,8 @@ class Plan:
             wind_mw=used["wind"],
             battery_charge_mw=row.get("battery_charge_mw", 0.0),
             battery_discharge_mw=row.get("battery_discharge_mw", 0.0),
-            backup_gen_mw=row.get("backup_gen_mw", 0.0),
             job_power_frac={j: row.get(f"job_{j}_power_fraction", 0.0) for j in job_ids},
+            gen_mw={g.name: row.get(f"gen_{g.name}_mw", 0.0) for g in self.window.generators},
         )
 
 
