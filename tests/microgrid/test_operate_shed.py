@@ -35,3 +35,18 @@ def test_the_summarys_balance_leaves_the_shed_load_out():
     assert res.summary["operate"]["unserved_energy_mwh"] > 10.0
     assert res.summary["max_balance_residual_mw"] < 1e-6
     assert res.timeseries["unserved_mw"].max() > 5.0
+
+
+def test_a_scheduled_outage_the_site_cannot_carry_is_shed_as_an_unannounced_one():
+    # the bug: the controller's retry "as if the grid were back" kept the scheduled
+    # outage's zero import limit, so the run stopped with an infeasible re-plan (exit 2)
+    scheduled = tiny()
+    scheduled["events"] = {"outages": [OUTAGE]}
+    res = microgrid.run(Scenario.model_validate(scheduled), mode="operate", powerflow=False,
+                        baselines=False)  # fmt: skip
+    op = res.summary["operate"]
+    assert op["infeasible_replans"] > 0
+    assert op["unserved_energy_mwh"] > 10.0
+    assert res.summary["max_balance_residual_mw"] < 1e-6
+    shed = res.timeseries["unserved_mw"] > 0
+    assert shed.sum() <= 3  # only in the outage's hours
