@@ -13,6 +13,7 @@ import yaml
 from scenario_factory import TINY
 
 import microgrid
+from microgrid.cli import main
 from microgrid.scenario import Scenario
 
 # three evening hours of the first day, after the job's work (it runs in the cheap night)
@@ -50,3 +51,23 @@ def test_a_scheduled_outage_the_site_cannot_carry_is_shed_as_an_unannounced_one(
     assert res.summary["max_balance_residual_mw"] < 1e-6
     shed = res.timeseries["unserved_mw"] > 0
     assert shed.sum() <= 3  # only in the outage's hours
+
+
+def test_a_replan_without_a_schedule_is_one_line_naming_the_field_in_local_time(tmp_path,
+                                                                               capsys):  # fmt: skip
+    # the bug: "infeasible scenario (a re-plan in operate mode): dr_cap (grid) at steps
+    # 2-4: short by up to 6 MW", internal names and step numbers; plan mode's line names
+    # the field, its line and the local hours
+    data = tiny()
+    data["events"] = {"demand_response": [
+        {"start": "2023-01-02T02:00", "end": "2023-01-02T05:00", "cap_mw": 0}]}  # fmt: skip
+    path = tmp_path / "cap.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    code = main(["run", str(path), "--mode", "operate", "--out", str(tmp_path / "out"),
+                 "--no-powerflow", "--quiet"])  # fmt: skip
+    assert code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "field events.demand_response" in line and ", line " in line
+    assert "infeasible scenario (a re-plan in operate mode): net import exceeds the " in line
+    assert "from 2023-01-02 02:00 to 05:00 UTC" in line
+    assert "steps" not in line and "dr_cap" not in line and "Traceback" not in line
