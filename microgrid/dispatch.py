@@ -274,11 +274,19 @@ def solve_dispatch(
 
 
 def infeasible_error(
-    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, exc: optimize.Infeasible
+    scenario: Scenario,
+    inputs: Inputs,
+    problem: optimize.Problem,
+    exc: optimize.Infeasible,
+    where: str = "",
 ) -> InputError:
-    """The one-line input error of an infeasible `problem`, from its diagnosis `exc`."""
+    """The one-line input error of an infeasible `problem`, from its diagnosis `exc`
+    (steps counted from the period's start); `where` says which solve it was (e.g. "a
+    re-plan in operate mode")."""
     outage = inputs.frame["outage"].to_numpy(dtype=bool)
     message = _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem, outage)
+    if where:
+        message = message.replace("infeasible scenario", f"infeasible scenario ({where})", 1)
     slacks = getattr(exc, "diagnosis", []) or []
     if not slacks:
         return scenario.error(message)

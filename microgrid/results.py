@@ -61,7 +61,10 @@ JOBS_COLUMNS = (
 
 
 def balance_residual_mw(ts: pd.DataFrame) -> pd.Series:
-    """import − export + pv + wind + discharge − charge + backup − facility load (MW)."""
+    """import − export + pv + wind + discharge − charge + backup − (facility load −
+    unserved) (MW): operate's rows carry ``unserved_mw``, the load the plant shed, which is
+    no imbalance (plan mode's rows have none)."""
+    unserved_mw = ts.get("unserved_mw", 0.0)
     return (
         ts["grid_import_mw"]
         - ts["grid_export_mw"]
@@ -70,7 +73,7 @@ def balance_residual_mw(ts: pd.DataFrame) -> pd.Series:
         + ts["battery_discharge_mw"]
         - ts["battery_charge_mw"]
         + ts["backup_gen_mw"]
-        - ts["facility_load_mw"]
+        - (ts["facility_load_mw"] - unserved_mw)
     )
 
 
@@ -104,6 +107,8 @@ def timeseries_frame(
         cols[key] = solver_zeros_cleared(s[key])
     cols["inference_it_mw"] = frame["inference_it_mw"].to_numpy()
     cols["pue"] = frame["pue"].to_numpy()
+    if "unserved_mw" in s:  # operate's actual rows: the summary's balance needs it
+        cols["unserved_mw"] = solver_zeros_cleared(s["unserved_mw"])
     return pd.DataFrame(cols, index=index)
 
 

@@ -158,6 +158,7 @@ def _supply_series(
     gen_emissions_t = 0.0
     for g in problem.generators:
         p = np.array([m.gen_mw[g.name, t].value for t in range(n)], dtype=float)
+        s[f"gen_{g.name}_mw"] = p  # each unit's output: operate's plant follows it per unit
         gen_total += p
         fuel_usd += g.fuel_usd_per_mwh * step_h * float(p.sum())
         gen_emissions_t += g.carbon_g_per_kwh * step_h * float(p.sum()) / 1000.0

@@ -84,8 +84,8 @@ class Plan:
             wind_mw=used["wind"],
             battery_charge_mw=row.get("battery_charge_mw", 0.0),
             battery_discharge_mw=row.get("battery_discharge_mw", 0.0),
-            backup_gen_mw=row.get("backup_gen_mw", 0.0),
             job_power_frac={j: row.get(f"job_{j}_power_fraction", 0.0) for j in job_ids},
+            gen_mw={g.name: row.get(f"gen_{g.name}_mw", 0.0) for g in self.window.generators},
         )
 
 
@@ -101,6 +101,9 @@ class Controller:
     # charge key -> first step the controller knows it (coincident-peak alerts from their
     # notice, microgrid/coincident_peak.py); a charge not listed is known from the start
     visible_from_step: dict[str, int] = field(default_factory=dict)
+    # the grid's import and export limits without the scenario's outages (MW; None: the
+    # problem's): a window without a schedule is planned with them (the plant sheds)
+    grid_back_mw: tuple[float, float] | None = None
     plan: Plan | None = None
     n_solves: int = 0
     solve_s: float = 0.0
@@ -112,8 +115,9 @@ class Controller:
         return p is None or k - p.start_step >= min(self.replan_every_steps, p.n_steps)
 
     def replan(self, k: int, state: PlantState, conditions: PlantConditions) -> Plan:
-        """Forecast, cut the window, solve; an event that leaves no schedule (islanded
-        with a small battery) is planned as if the grid were back: the plant sheds."""
+        """Forecast, cut the window, solve; an outage that leaves no schedule (islanded
+        with a small battery, announced in ``events.outages`` or not) is planned as if the
+        grid were back: the plant sheds."""
         h = min(self.lookahead_steps, self.problem.n_steps - k)
         fc = self.forecasts.issue(k, h)
         known = Known(
@@ -127,7 +131,8 @@ class Controller:
         try:
             d, window, relaxed = _solve_window(window, self.options, k)
         except optimize.Infeasible:
-            window = window_problem(full, self.forecasts, fc, k, state, known.without_outages())
+            back, unknown = self.grid_back(full), known.without_outages()
+            window = window_problem(back, self.forecasts, fc, k, state, unknown)
             d, window, _ = _solve_window(window, self.options, k)
             relaxed = True  # infeasible as the controller knew it
         self.infeasible_replans += relaxed
@@ -136,6 +141,19 @@ class Controller:
         self.solve_s += d.solve_s + d.build_s
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan
+
+    def grid_back(self, full: optimize.Problem) -> optimize.Problem:
+        """``full`` as if the grid were back: without the scenario's scheduled outages
+        (``events.outages``, zero limits in the problem's grid) as well as the ones going
+        on now, which ``Known.without_outages`` drops."""
+        if self.grid_back_mw is None:
+            return full
+        import_mw, export_mw = self.grid_back_mw
+        n = full.n_steps
+        grid = dataclasses.replace(
+            full.grid, import_max_mw=np.full(n, import_mw), export_max_mw=np.full(n, export_mw)
+        )
+        return dataclasses.replace(full, grid=grid)
 
     def known_problem(self, k: int) -> optimize.Problem:
         """The run's problem without the peak charges not yet known at step ``k``."""

@@ -120,6 +120,7 @@ def new_controller(case: OperateCase) -> Controller:
         lookahead_steps=case.lookahead_steps,
         replan_every_steps=case.replan_every_steps,
         visible_from_step=case.visible_from_step,
+        grid_back_mw=(case.scenario.grid.import_max_mw, case.scenario.grid.export_max_mw),
     )
 
 

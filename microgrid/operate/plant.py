@@ -6,7 +6,9 @@ Deviations from the plan are balanced in this order:
    ramp limit (net import within ``ramp_mw_per_h · step_h`` of the last step's);
 2. the battery (charge less / discharge more, within power and SOC), and the reverse for
    a surplus;
-3. backup generation (up to its available capacity);
+3. backup generation, unit by unit in merit order, each off or between its minimum load
+   and its available capacity (``backup``: a unit whose minimum load the plant cannot
+   absorb stays off);
 4. a surplus left is curtailed (PV, then wind); a deficit left pauses training jobs,
    largest first, and steps 1-3 run again;
 5. what is still out of balance goes to the grid beyond the ramp limit and the DR cap, up
@@ -22,9 +24,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 import optimize
+from microgrid.operate.backup import (
+    lower_units,
+    raise_units,
+    stop_units,
+    units_at,
+    within_limits_mw,
+)
 from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.state import Flows, PlantState, SetPoints, StepLimits
 from optimize.throughput import throughput
@@ -55,14 +62,10 @@ class Plant:
 
     problem: optimize.Problem
     conditions: PlantConditions
-    backup_max_mw: np.ndarray  # available backup capacity per step
 
     @classmethod
     def of(cls, problem: optimize.Problem, conditions: PlantConditions) -> Plant:
-        cap = np.zeros(problem.n_steps)
-        for g in problem.generators:
-            cap += g.capacity_mw * (1.0 if g.available_frac is None else g.available_frac)
-        return cls(problem, conditions, cap)
+        return cls(problem, conditions)
 
     def step(self, k: int, sp: SetPoints, state: PlantState) -> StepResult:
         """Apply the set-points of step k; balance the deviations (module docstring)."""
@@ -73,7 +76,7 @@ class Plant:
             wind_mw=sp.wind_mw,
             charge_mw=min(sp.battery_charge_mw, lim.charge_max_mw),
             discharge_mw=min(sp.battery_discharge_mw, lim.discharge_max_mw),
-            backup_mw=min(sp.backup_gen_mw, lim.backup_max_mw),
+            gen_mw={u.name: within_limits_mw(u, sp.gen_mw.get(u.name, 0.0)) for u in lim.units},
         )
         fracs = dict(sp.job_power_frac)
         load = self._load_mw(k, fracs)
@@ -98,7 +101,7 @@ class Plant:
 
     def limits(self, k: int, state: PlantState) -> StepLimits:
         """The grid band (physical limits, DR cap, ramp from the last net import), battery
-        power within SOC room, and backup capacity at step k."""
+        power within SOC room, and the generators (merit order) at step k."""
         c = self.conditions
         imax, emax = c.import_max_mw[k], c.export_max_mw[k]
         lo, hi = -emax, imax
@@ -123,7 +126,7 @@ class Plant:
             net_import_max_mw=hi,
             charge_max_mw=ch_max,
             discharge_max_mw=dis_max,
-            backup_max_mw=self.backup_max_mw[k],
+            units=units_at(self.problem, k),
         )
 
     def _battery_factors(self) -> tuple[float, float]:
@@ -212,23 +215,51 @@ def _relaxable(lim: StepLimits) -> bool:
 
 def rebalance(deficit: float, x: Flows, lim: StepLimits, relaxed: bool = False) -> float:
     """Cover ``deficit`` (MW, < 0: surplus) by the grid (within its band, or its physical
-    limits when ``relaxed``), the battery, backup and curtailment, in place on ``x``;
-    return what is left."""
+    limits when ``relaxed``), the battery, the generators (``backup``) and curtailment, in
+    place on ``x``; return what is left."""
     lo, hi = (-lim.export_max_mw, lim.import_max_mw) if relaxed else (
         lim.net_import_min_mw, lim.net_import_max_mw)  # fmt: skip
+    deficit = _battery(_grid(deficit, x, lo, hi), x, lim)
+    deficit = _generators(deficit, x, lim, lo, hi)
+    curtailable_mw = x.pv_mw + x.wind_mw
+    if deficit < -curtailable_mw - _EPS_MW:
+        # minimum loads nothing takes (an islanded bus, a full battery): units stop, the
+        # grid and the battery cover what they carried, and the rest is shed
+        deficit = stop_units(lim.units, x.gen_mw, deficit, curtailable_mw)
+        deficit = _battery(_grid(deficit, x, lo, hi), x, lim)
+    return _curtail(deficit, x)
+
+
+def _generators(deficit: float, x: Flows, lim: StepLimits, lo: float, hi: float) -> float:
+    """A deficit: units raised or started in merit order (a minimum load's surplus back to
+    the grid and the battery); a surplus: units lowered, dearest first."""
+    if deficit > 0:
+        deficit = raise_units(lim.units, x.gen_mw, deficit, _absorb_room_mw(x, lim, lo))
+        if deficit < 0:  # a unit started at its minimum load: its surplus goes back
+            deficit = _battery(_grid(deficit, x, lo, hi), x, lim)
+    elif deficit < 0:
+        deficit = lower_units(lim.units, x.gen_mw, deficit)
+    return deficit
+
+
+def _grid(deficit: float, x: Flows, lo: float, hi: float) -> float:
+    """Net import moved by ``deficit`` within ``[lo, hi]``; return what is left."""
     new = min(max(x.net_import_mw + deficit, lo), hi)
     deficit -= new - x.net_import_mw
     x.net_import_mw = new
-    deficit = _battery(deficit, x, lim)
-    if deficit > 0:
-        r = max(min(lim.backup_max_mw - x.backup_mw, deficit), 0.0)
-        x.backup_mw += r
-        deficit -= r
-    elif deficit < 0:
-        r = min(x.backup_mw, -deficit)
-        x.backup_mw -= r
-        deficit += r
-    if deficit < 0:  # surplus left: curtail
+    return deficit
+
+
+def _absorb_room_mw(x: Flows, lim: StepLimits, lo: float) -> float:
+    """The surplus the plant could still take (MW): net import down to ``lo``, battery
+    discharge to 0 and charge to its limit, renewables curtailed."""
+    charge_room_mw = max(lim.charge_max_mw - x.charge_mw, 0.0)
+    return max(x.net_import_mw - lo, 0.0) + x.discharge_mw + charge_room_mw + x.pv_mw + x.wind_mw
+
+
+def _curtail(deficit: float, x: Flows) -> float:
+    """A surplus left: curtail PV, then wind; return what is left."""
+    if deficit < 0:
         r = min(x.pv_mw, -deficit)
         x.pv_mw -= r
         deficit += r

@@ -93,7 +93,7 @@ class Recorder:
     setpoints: dict[str, np.ndarray]
     jobs: dict[str, dict[str, np.ndarray]]  # "mw" / "power_fraction" / "work_h" -> job -> MW
     forecast_used: np.ndarray  # n_steps × FORECAST_SERIES
-    gen_mw: dict[str, np.ndarray]  # generator -> MW (backup split by capacity)
+    gen_mw: dict[str, np.ndarray]  # generator -> MW (as the plant ran each unit)
     ramp_excess_mw: np.ndarray
     dr_cap_excess_mw: np.ndarray
     full_power_it_mw: dict[str, float]  # job -> IT power at fraction 1
@@ -142,10 +142,8 @@ class Recorder:
             self.jobs["mw"][jid][k] = self.full_power_it_mw[jid] * f
             self.jobs["power_fraction"][jid][k] = f
             self.jobs["work_h"][jid][k] = work_h[jid]
-        if self.gen_mw:  # split in proportion to capacity (for fuel and carbon)
-            tot = sum(g.capacity_mw for g in self.problem.generators) or 1.0
-            for g in self.problem.generators:
-                self.gen_mw[g.name][k] = x.backup_mw * g.capacity_mw / tot
+        for name, mw in x.gen_mw.items():  # per unit: fuel and carbon
+            self.gen_mw[name][k] = mw
         pue = float(self.problem.facility.pue[k])
         it = step.facility_load_mw / pue
         row = {

@@ -11,7 +11,7 @@ import pandas as pd
 import optimize
 from microgrid.assemble import Inputs
 from microgrid.coincident_peak import load_coincident_peaks
-from microgrid.dispatch import optimize_dispatch
+from microgrid.dispatch import infeasible_error, optimize_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.operate.cp_response import alert_response, needs_alert_response
 from microgrid.operate.forecast import FORECAST_SERIES
@@ -255,10 +255,11 @@ def run_operate(
         if needs_alert_response(case, cp):  # the same loop again, alerts ignored
             response = alert_response(case, cp, run, run_cost)
     except optimize.Infeasible as exc:
-        # A re-plan has no schedule even with the grid back (e.g. a carbon budget no
-        # dispatch meets): a property of the inputs, reported like plan mode's.
-        relax = "; ".join(str(s) for s in exc.diagnosis) or "no single limit explains it"
-        raise scenario.error(f"infeasible scenario (a re-plan in operate mode): {relax}") from None
+        # A re-plan has no schedule even with the grid back (e.g. a demand-response cap
+        # no dispatch meets): a property of the inputs, worded as plan mode words it
+        # (local times, the field and its line); the diagnosis counts steps from the start
+        where = "a re-plan in operate mode"
+        raise infeasible_error(scenario, case.inputs, case.problem, exc, where) from None
     summary = operate_summary(case, run, ev, plan_reference(case, run_cost(run.costs)))
     if response is not None:
         summary["coincident_peak_response"] = response
@@ -279,13 +280,12 @@ def run_operate(
 
 def add_cosim_outputs(scenario, mode: str, cosim: dict, ts: pd.DataFrame, summary: dict) -> dict:
     """Add the mode's sections to ``summary`` (``mode``, ``ac_plan``, ``operate``,
-    ``swings``) and columns to ``ts``; return the extra tables of the result directory."""
+    ``swings``); return the extra tables of the result directory."""
     summary["mode"] = mode
     tables: dict[str, pd.DataFrame] = {}
     if "ac_plan" in cosim:
         summary["ac_plan"] = cosim["ac_plan"]
     if mode == "operate":
-        ts["unserved_mw"] = cosim["run"].actual["unserved_mw"].to_numpy()
         summary["operate"] = cosim["summary"]
         tables["planned_vs_actual.csv"] = cosim["planned_vs_actual"]
         tables["events.csv"] = cosim["events"]

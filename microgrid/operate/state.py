@@ -72,8 +72,19 @@ class SetPoints:
     wind_mw: float
     battery_charge_mw: float
     battery_discharge_mw: float
-    backup_gen_mw: float
     job_power_frac: dict[str, float]  # job id -> planned power fraction (0: paused)
+    gen_mw: dict[str, float] = field(default_factory=dict)  # generator -> planned MW
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One backup generator at a step: off, or between its minimum load and its
+    available capacity (MW); its merit-order cost, fuel + carbon price × carbon."""
+
+    name: str
+    min_mw: float  # minimum load when on (``min_load_frac`` × capacity; 0: none)
+    max_mw: float  # available capacity (below ``min_mw``: it cannot run)
+    cost_usd_per_mwh: float
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ class StepLimits:
     net_import_max_mw: float  # within the ramp limit and the demand-response cap
     charge_max_mw: float  # battery power, and what SOC room allows
     discharge_max_mw: float
-    backup_max_mw: float
+    units: tuple[Unit, ...] = ()  # the generators, cheapest first (merit order)
 
 
 @dataclass
@@ -98,7 +109,12 @@ class Flows:
     wind_mw: float
     charge_mw: float
     discharge_mw: float
-    backup_mw: float
+    gen_mw: dict[str, float] = field(default_factory=dict)  # generator -> MW
+
+    @property
+    def backup_mw(self) -> float:
+        """All generators' output (MW)."""
+        return sum(self.gen_mw.values(), 0.0)
 
     def supply_mw(self) -> float:
         """Power into the facility bus: net import + renewables + battery + backup."""

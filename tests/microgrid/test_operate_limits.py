@@ -87,7 +87,7 @@ def plant_at_night(sc: Scenario):
 
 def set_points(net_mw: float) -> SetPoints:
     return SetPoints(net_import_mw=net_mw, pv_mw=0.0, wind_mw=0.0, battery_charge_mw=0.0,
-                     battery_discharge_mw=0.0, backup_gen_mw=0.0, job_power_frac={})  # fmt: skip
+                     battery_discharge_mw=0.0, job_power_frac={})  # fmt: skip
 
 
 def test_plant_step_covers_a_ramp_it_cannot_import_from_the_battery():

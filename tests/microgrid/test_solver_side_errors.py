@@ -244,8 +244,11 @@ def test_operate_with_no_feasible_re_plan_is_one_line(write_scenario, tmp_path, 
     path = write_scenario(**ONE_DAY, **{"grid.import_max_mw": 1})
     out = tmp_path / "out"
     line = one_error_line(capsys, ["run", str(path), "--mode", "operate", "--out", str(out)])
-    assert line.startswith(f"error: {path}: infeasible scenario (a re-plan in operate mode)")
-    assert "import_limit" in line and not out.exists()
+    assert line.startswith(f"error: {path}, line ")
+    # worded as plan mode words it (before 2026-12-08: "import_limit (grid) at steps ...")
+    what = "field grid.import_max_mw: infeasible scenario (a re-plan in operate mode): grid import"
+    assert what in line and " CDT" in line
+    assert "import_limit" not in line and not out.exists()
 
 
 @pytest.mark.parametrize(

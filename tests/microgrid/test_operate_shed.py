@@ -1,0 +1,73 @@
+"""operate where the site cannot carry its load (2026-12 audit of operate's outages): the
+summary's balance counts the shed load as shed, not as an imbalance; a scheduled outage
+longer than the site can carry completes with the shed energy reported, as an unannounced
+one does; a re-plan without any schedule is one line in local time naming the field.
+
+Built on the tiny scenario (scenario_factory.TINY: UTC, 10 MW of inference at PUE 1.10,
+one 10 MW job, a 5 MW / 20 MWh battery, no renewables): off grid it lacks at least 6 MW.
+"""
+
+from __future__ import annotations
+
+import yaml
+from scenario_factory import TINY
+
+import microgrid
+from microgrid.cli import main
+from microgrid.scenario import Scenario
+
+# three evening hours of the first day, after the job's work (it runs in the cheap night)
+OUTAGE = {"start": "2023-01-02T20:00", "end": "2023-01-02T23:00"}
+
+
+def tiny(**operate) -> dict:
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["operate"] = {"lookahead_h": 12, "replan_every_steps": 6, "event_costs": "none",
+                       **operate}  # fmt: skip
+    return data
+
+
+def test_the_summarys_balance_leaves_the_shed_load_out():
+    # the bug: the top-level max_balance_residual_mw left unserved_mw out of the balance and
+    # read the shed load (~6 MW here) as an imbalance, beside operate's own ~1e-15
+    data = tiny(events=[{"kind": "grid_outage", **OUTAGE}])
+    res = microgrid.run(Scenario.model_validate(data), mode="operate", powerflow=False,
+                        baselines=False)  # fmt: skip
+    assert res.summary["operate"]["unserved_energy_mwh"] > 10.0
+    assert res.summary["max_balance_residual_mw"] < 1e-6
+    assert res.timeseries["unserved_mw"].max() > 5.0
+
+
+def test_a_scheduled_outage_the_site_cannot_carry_is_shed_as_an_unannounced_one():
+    # the bug: the controller's retry "as if the grid were back" kept the scheduled
+    # outage's zero import limit, so the run stopped with an infeasible re-plan (exit 2)
+    scheduled = tiny()
+    scheduled["events"] = {"outages": [OUTAGE]}
+    res = microgrid.run(Scenario.model_validate(scheduled), mode="operate", powerflow=False,
+                        baselines=False)  # fmt: skip
+    op = res.summary["operate"]
+    assert op["infeasible_replans"] > 0
+    assert op["unserved_energy_mwh"] > 10.0
+    assert res.summary["max_balance_residual_mw"] < 1e-6
+    shed = res.timeseries["unserved_mw"] > 0
+    assert shed.sum() <= 3  # only in the outage's hours
+
+
+def test_a_replan_without_a_schedule_is_one_line_naming_the_field_in_local_time(tmp_path,
+                                                                               capsys):  # fmt: skip
+    # the bug: "infeasible scenario (a re-plan in operate mode): dr_cap (grid) at steps
+    # 2-4: short by up to 6 MW", internal names and step numbers; plan mode's line names
+    # the field, its line and the local hours
+    data = tiny()
+    data["events"] = {"demand_response": [
+        {"start": "2023-01-02T02:00", "end": "2023-01-02T05:00", "cap_mw": 0}]}  # fmt: skip
+    path = tmp_path / "cap.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    code = main(["run", str(path), "--mode", "operate", "--out", str(tmp_path / "out"),
+                 "--no-powerflow", "--quiet"])  # fmt: skip
+    assert code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "field events.demand_response" in line and ", line " in line
+    assert "infeasible scenario (a re-plan in operate mode): net import exceeds the " in line
+    assert "from 2023-01-02 02:00 to 05:00 UTC" in line
+    assert "steps" not in line and "dr_cap" not in line and "Traceback" not in line
