@@ -48,7 +48,7 @@ from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_grid import CoincidentPeaks
-from microgrid.wall_time import overlap_mask, parse_time_utc, step_of
+from microgrid.wall_time import local_minute_label, overlap_mask, parse_time_utc, step_of
 from optimize.problem import PeakCharge
 
 PRICE_PART = "coincident_peak"
@@ -64,7 +64,7 @@ _CLOCK = re.compile(r"\d{2}:\d{2}(:\d{2})?")
 class CpInterval:
     """One coincident-peak interval [start_utc, end_utc)."""
 
-    label: str  # local start, "2023-08-25T19:00"
+    label: str  # local start with its offset, "2023-08-25T19:00-05:00"
     start_utc: pd.Timestamp
     end_utc: pd.Timestamp
 
@@ -192,7 +192,7 @@ def _intervals(scenario: Scenario, cp: CoincidentPeaks, years: set[int]):
                 line,
                 INTERVAL_COLUMNS[0],
             )
-        out[start] = CpInterval(local.strftime("%Y-%m-%dT%H:%M"), start, start + length)
+        out[start] = CpInterval(local_minute_label(start, tz), start, start + length)
     return tuple(out[k] for k in sorted(out))
 
 

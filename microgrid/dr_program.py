@@ -37,7 +37,13 @@ from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_events import DemandResponseProgram
-from microgrid.wall_time import check_order, overlap_mask, parse_time_utc, step_of
+from microgrid.wall_time import (
+    check_order,
+    local_minute_label,
+    overlap_mask,
+    parse_time_utc,
+    step_of,
+)
 from optimize.dr_settlement import DrSettlement, settle
 
 FIELD = "demand_response_program"
@@ -114,7 +120,7 @@ def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWi
         steps = np.flatnonzero(overlap_mask(index, s, e))
         if steps.size:
             _check_on_steps(scenario, index, s, e, at)
-            key = "dr@" + s.tz_convert(local).strftime("%Y-%m-%dT%H:%M")
+            key = "dr@" + local_minute_label(s, local)  # unique in the repeated hour
             told = int(np.searchsorted(index, s - notice, side="left"))
             out.append(DrEventWindow(key, s, e, tuple(int(t) for t in steps), told))
     return out

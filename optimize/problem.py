@@ -496,7 +496,7 @@ SOLVE_METHODS = ("milp", "price-fix")
 @dataclass(frozen=True)
 class DemandResponseEvent:
     """One demand-response event: its steps in this horizon (``key`` is stable across
-    re-plans, e.g. ``"dr@2023-08-10T14:00"``) and the step from which it is known (its
+    re-plans, e.g. ``"dr@2023-08-10T14:00-05:00"``) and the step from which it is known (its
     notice; a plan made before it does not see the event, ``optimize.dr_program``)."""
 
     key: str

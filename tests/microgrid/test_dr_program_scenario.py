@@ -133,8 +133,8 @@ def test_events_csv_and_its_errors(tmp_path):
     program = {"capacity_usd_per_mw_month": 5, "events_csv": str(csv_path), "prior_baseline_mw": 1}
     p = program_of(tiny(tmp_path, program))
     assert [(e.key, e.steps) for e in p.events] == [
-        ("dr@2023-01-02T10:00", (10,)),
-        ("dr@2023-01-03T09:00", (33,)),
+        ("dr@2023-01-02T10:00+00:00", (10,)),
+        ("dr@2023-01-03T09:00+00:00", (33,)),
     ]
     csv_path.write_text("start,end\n2023-01-02T10:00,2023-01-02T09:00\n")
     with pytest.raises(InputError, match="end must be after start") as err:
@@ -186,10 +186,37 @@ def test_an_event_off_the_steps_is_refused_at_its_field(tmp_path):
     fits = tiny(
         tmp_path, quarter, period={**TINY["period"], "end": "2023-01-04T00:00", "step_minutes": 15}
     )
-    assert [e.key for e in program_of(fits).events][-1] == "dr@2023-01-03T15:30"
+    assert [e.key for e in program_of(fits).events][-1] == "dr@2023-01-03T15:30+00:00"
     outside = {**program, "events": [_ev("2023-06-01T15:30", "2023-06-01T16:10")]}
     assert program_of(tiny(tmp_path, outside)).events == ()
     # across the period's edges the part inside is whole steps: accepted
     edges = {**program, "events": [_ev("2023-01-01T23:30", "2023-01-02T02:00"),
                                    _ev("2023-01-03T22:00", "2023-01-04T00:30")]}  # fmt: skip
     assert [e.steps for e in program_of(tiny(tmp_path, edges)).events] == [(0, 1), (46, 47)]
+
+
+def test_events_in_the_repeated_hour_keep_their_own_windows(tmp_path):
+    """Chicago's clocks go back at 02:00 CDT on 2023-11-05, so 01:00 is read twice. Two
+    events starting at 01:00, one CDT and one CST, are two windows in the summary (their
+    keys once collided and both showed the second one's window)."""
+    events = [
+        _ev("2023-11-05T01:00-05:00", "2023-11-05T01:00-06:00"),
+        _ev("2023-11-05T01:00-06:00", "2023-11-05T02:00-06:00"),
+    ]
+    program = {"capacity_usd_per_mw_month": 0, "energy_usd_per_mwh": 100}
+    program |= {"baseline": "declared", "declared_baseline_mw": 20.0, "events": events}
+    period = {"start": "2023-11-04T00:00", "end": "2023-11-06T00:00", "step_minutes": 60}
+    site = {**TINY["site"], "timezone": "America/Chicago"}
+    scenario = tiny(tmp_path, program, period=period, site=site, jobs={"items": []})
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs)
+    assert [e.key for e in problem.dr_program.events] == [
+        "dr@2023-11-05T01:00-05:00",
+        "dr@2023-11-05T01:00-06:00",
+    ]
+    net = np.full(len(inputs.index), 15.0)
+    section = dr_section(scenario, inputs.index, problem, net, 5.0)
+    assert [(e["start_local"], e["end_local"]) for e in section["events"]] == [
+        ("2023-11-05T01:00:00-05:00", "2023-11-05T01:00:00-06:00"),
+        ("2023-11-05T01:00:00-06:00", "2023-11-05T02:00:00-06:00"),
+    ]

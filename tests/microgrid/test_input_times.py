@@ -180,7 +180,7 @@ def test_dr_event_in_the_year_but_outside_the_period_is_left_out(tmp_path):
               {"start": "2023-08-23T15:00", "end": "2023-08-23T18:00"}]  # fmt: skip
     sc = load_scenario(tiny(tmp_path, demand_response_program=program(events=events)))
     windows = event_windows(sc, sc.index())
-    assert [w.key for w in windows] == ["dr@2023-01-02T10:00"]
+    assert [w.key for w in windows] == ["dr@2023-01-02T10:00-06:00"]
 
 
 # 3. Input that must not pass: true/false as a number, duplicate JSON keys
