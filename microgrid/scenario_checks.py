@@ -52,6 +52,7 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         *local_time_problems(scenario),
         *event_period_problems(scenario),
         *section_problems(scenario),
+        *dr_program_problems(scenario),
         *budget_problems(scenario),
         *generator_problems(scenario),
         *weather_problems(scenario),
@@ -253,6 +254,23 @@ def section_problems(scenario: Scenario) -> list[Problem]:
             )
         )
     return found
+
+
+def dr_program_problems(scenario: Scenario) -> list[Problem]:
+    """A fixed `commit_mw` lies within `max_commit_mw`, whose default is the grid's import
+    limit (the schema checks an explicit max_commit_mw; the default needs the grid)."""
+    p = scenario.demand_response_program
+    if p is None or p.commit_mw is None or p.max_commit_mw is not None:
+        return []
+    top_mw = scenario.grid.import_max_mw
+    if p.commit_mw <= top_mw:
+        return []
+    message = (
+        f"commit_mw ({p.commit_mw:g}) > max_commit_mw, which defaults to grid.import_max_mw "
+        f"({top_mw:g}): give a smaller commit_mw, or max_commit_mw if the site can deliver "
+        "more than its import limit (by exporting)"
+    )
+    return [("demand_response_program.commit_mw", message)]
 
 
 def generator_problems(scenario: Scenario) -> list[Problem]:

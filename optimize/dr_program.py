@@ -36,7 +36,12 @@ from optimize.problem import DemandResponseProgram, Problem
 def define_dr_program(m: pyo.Block, program: DemandResponseProgram, step_h: float) -> list:
     """Add the program's variables and constraints to ``m`` (after ``define_grid``); return
     its objective terms (USD)."""
-    m.dr_commit_mw = pyo.Var(within=pyo.NonNegativeReals, bounds=(0.0, program.max_commit_mw))
+    top_mw = program.max_commit_mw
+    if program.commit_mw is not None:
+        # a plan's commitment may sit above its bound by the solver's tolerance: a value
+        # fixed outside its bounds makes Pyomo warn (W1002), so the bound takes it in
+        top_mw = max(top_mw, float(program.commit_mw))
+    m.dr_commit_mw = pyo.Var(within=pyo.NonNegativeReals, bounds=(0.0, top_mw))
     if program.commit_mw is not None:
         m.dr_commit_mw.fix(float(program.commit_mw))
     c = m.dr_commit_mw

@@ -491,6 +491,9 @@ class SolverOptions:
 
 
 SOLVE_METHODS = ("milp", "price-fix")
+# A plan's commitment may exceed its bound by the solver's feasibility tolerance; the
+# closed loop fixes it again (microgrid.dr_program.with_fixed_commit)
+COMMIT_TOL_MW = 1e-6
 
 
 @dataclass(frozen=True)
@@ -549,6 +552,11 @@ class DemandResponseProgram:
         c = self.commit_mw
         if c is not None and not (math.isfinite(c) and c >= 0):
             raise ValueError("DemandResponseProgram.commit_mw must be finite and >= 0 or None")
+        if c is not None and c > self.max_commit_mw + COMMIT_TOL_MW:
+            raise ValueError(
+                f"DemandResponseProgram.commit_mw ({c}) is above max_commit_mw "
+                f"({self.max_commit_mw})"
+            )
         if self.baseline_fixed_mw is not None:
             _check_finite("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw)
 

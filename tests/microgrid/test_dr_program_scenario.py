@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from cli_helpers import one_error_line
 from scenario_factory import TINY
 
 import microgrid
@@ -220,3 +221,18 @@ def test_events_in_the_repeated_hour_keep_their_own_windows(tmp_path):
         ("2023-11-05T01:00:00-05:00", "2023-11-05T01:00:00-06:00"),
         ("2023-11-05T01:00:00-06:00", "2023-11-05T02:00:00-06:00"),
     ]
+
+
+def test_commit_above_the_default_max_is_one_line(tmp_path, capsys):
+    """max_commit_mw defaults to grid.import_max_mw (100 MW): a commit_mw of 130 MW without
+    it was solved at 130 MW after five Pyomo warnings; it is refused like an explicit max."""
+    program = {"capacity_usd_per_mw_month": 5, "commit_mw": 130, "prior_baseline_mw": 1}
+    program["events"] = [_ev("2023-01-02T10:00", "2023-01-02T11:00")]
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["demand_response_program"] = program
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert line.startswith(f"error: {path}, line ")
+    assert "field demand_response_program.commit_mw: commit_mw (130) > max_commit_mw" in line
+    assert "grid.import_max_mw (100)" in line

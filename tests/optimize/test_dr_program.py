@@ -114,6 +114,17 @@ def test_commit_stops_where_the_penalty_outweighs_the_payment():
         assert d.costs["dr_program_usd"] == pytest.approx(net, abs=1e-6)
 
 
+def test_commit_above_the_max_is_refused_and_a_tolerance_above_it_is_solved_quietly(caplog):
+    """A fixed commitment above max_commit_mw is an error of the caller; one above it by
+    a solver's tolerance (the closed loop fixes the plan's) is solved without Pyomo's
+    W1002 warning of a value fixed outside its bounds."""
+    with pytest.raises(ValueError, match="commit_mw .* above max_commit_mw"):
+        _program(commit_mw=10.5)
+    d = o.solve(_inflexible(_program(commit_mw=10.0 + 1e-8)), o.SolverOptions())
+    assert d.dr_commit_mw == pytest.approx(10.0, abs=1e-6)
+    assert "W1002" not in caplog.text and "outside the bounds" not in caplog.text
+
+
 def test_baseline_from_earlier_steps_and_its_inflation():
     """Baseline at the event step 2 = the mean net import of steps 0 and 1. With an energy
     payment of 500 USD/MWh against 40 USD/MWh energy the model inflates the baseline: each
