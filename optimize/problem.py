@@ -519,9 +519,9 @@ class DemandResponseProgram:
     event step t the reduction is ``baseline_t − net_import_t`` (MW), with
     ``baseline_t = baseline_fixed_mw[t] + Σ weight × net_import[source]`` over the
     ``baseline_terms`` ``(t, source, weight)`` of step t (a baseline averaged over earlier
-    days of the horizon is linear in the decisions). Delivered MW (at most C and the
-    reduction) earns ``energy_usd_per_mwh``; each MWh by which the reduction falls short of C
-    costs ``shortfall_usd_per_mwh``.
+    days of the horizon is linear in the decisions). Delivered MW ``min(C, max(reduction,
+    0))`` earns ``energy_usd_per_mwh``; each MWh by which it falls short of C costs
+    ``shortfall_usd_per_mwh`` (a step above the baseline falls short by C, no more).
     """
 
     events: tuple[DemandResponseEvent, ...]
