@@ -331,3 +331,31 @@ def test_intervals_in_the_repeated_hour_have_their_own_labels(tmp_path):
         "2023-11-05T01:00-05:00",
         "2023-11-05T01:00-06:00",
     ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "words"),
+    [
+        ("2023-01-02,0.5,11:00,09:00", "window_end_local", "must be after"),
+        ("2023-02-30,0.5,09:00,11:00", "date", "date '2023-02-30' is not a calendar day"),
+    ],
+)
+def test_alert_row_errors_name_their_column(tmp_path, rows, column, words):
+    """An end before the start named no column; 2023-02-30 was blamed on
+    window_start_local (the date was only checked as a pattern)."""
+    (tmp_path / "alerts.csv").write_text(
+        f"date,probability,window_start_local,window_end_local\n{rows}\n"
+    )
+    cp = {**known(["2023-01-02T09:00"]), "mode": "alerts", "alerts_csv": "alerts.csv"}
+    sc, _ = load(tmp_path, tiny_data(cp))
+    with pytest.raises(InputError, match=words) as err:
+        load_coincident_peaks(sc)
+    assert (err.value.line, err.value.field) == (2, column)
+
+
+def test_interval_listed_twice_in_csv_names_its_column(tmp_path):
+    (tmp_path / "cp.csv").write_text("interval_start_local\n2023-01-02T09:00\n2023-01-02T09:00\n")
+    sc, _ = load(tmp_path, tiny_data({**RATE, "intervals_csv": "cp.csv", "interval_minutes": 60}))
+    with pytest.raises(InputError, match="listed twice") as err:
+        load_coincident_peaks(sc)
+    assert (err.value.line, err.value.field) == (3, "interval_start_local")

@@ -152,9 +152,11 @@ def test_bad_programs_are_refused_by_field(tmp_path):
             _ev("2023-01-02T11:00", "2023-01-02T13:00"),
         ],
     }
-    with pytest.raises(InputError, match="events overlap") as err:
+    with pytest.raises(InputError, match="overlaps the event") as err:
         program_of(tiny(tmp_path, overlap))
-    assert err.value.field == "demand_response_program.events"
+    assert err.value.field == "demand_response_program.events.1.start"
+    assert "event 2023-01-02T11:00+00:00 to 2023-01-02T13:00+00:00 overlaps" in str(err.value)
+    assert "2023-01-02T10:00+00:00 to 2023-01-02T12:00+00:00 of events.0" in str(err.value)
     rolling = {**overlap, "events": []}
     solver = {**TINY["solver"], "window_h": 24}
     with pytest.raises(InputError, match="give commit_mw"):
@@ -236,3 +238,17 @@ def test_commit_above_the_default_max_is_one_line(tmp_path, capsys):
     assert line.startswith(f"error: {path}, line ")
     assert "field demand_response_program.commit_mw: commit_mw (130) > max_commit_mw" in line
     assert "grid.import_max_mw (100)" in line
+
+
+def test_overlapping_csv_events_name_the_csv_line_and_column(tmp_path):
+    """Two equal rows of an events CSV were blamed on the YAML's
+    `demand_response_program.events` (a field the scenario does not use), time in UTC:
+    the error names the CSV, the later row's line and its `start`, times local."""
+    csv_path = tmp_path / "events.csv"
+    csv_path.write_text("start,end\n" + "2023-01-02T10:00,2023-01-02T12:00\n" * 2)
+    program = {"capacity_usd_per_mw_month": 5, "events_csv": str(csv_path), "prior_baseline_mw": 1}
+    site = {**TINY["site"], "timezone": "America/Chicago"}
+    with pytest.raises(InputError, match="overlaps the event") as err:
+        program_of(tiny(tmp_path, program, site=site, jobs={"items": []}))
+    assert (err.value.path, err.value.line, err.value.field) == (str(csv_path), 3, "start")
+    assert "2023-01-02T10:00-06:00 to 2023-01-02T12:00-06:00 of line 2" in str(err.value)
