@@ -23,8 +23,12 @@ from microgrid.scenario_fields import (
 
 
 class DemandResponse(Window):
-    """Net import cap in the window: an absolute MW value or a fraction of the baseline
-    run's import (the same scenario without this window)."""
+    """Net import cap in the window: an absolute MW value (`cap_mw`) or a fraction of the
+    baseline run's net import at each step (`cap_fraction_of_baseline`; a negative net
+    import counts as 0). The baseline run is the same scenario solved once without any
+    `events.demand_response` window (the load without the requests: every fractional
+    window takes the same baseline, so one cap does not move another's); the rest of the
+    scenario, a `demand_response_program` included, stays."""
 
     cap_mw: PowerMW | None = None
     cap_fraction_of_baseline: Frac | None = None
