@@ -41,6 +41,14 @@ class DemandResponse(Window):
 
 
 class Derate(Window):
+    """The asset's availability in the window, as a fraction (0: out, 1: whole). PV and
+    wind: their available power is scaled. Battery: its charge and discharge power limits
+    are scaled, not its energy (the state of charge keeps its limits). Derates of one
+    asset that overlap combine as the minimum of their fractions, not the product. A
+    window that covers part of a step derates the whole step (a step holds one figure).
+    The asset must be in the scenario (a section of more than 0 MW, or one the sizing
+    section sizes): a derate on another would change nothing and is refused."""
+
     asset: Literal["pv", "wind", "battery"]
     available_frac: Frac
 
