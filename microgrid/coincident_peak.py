@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_grid import CoincidentPeaks
-from microgrid.wall_time import overlap_mask, parse_time_utc, step_of
+from microgrid.wall_time import local_minute_label, overlap_mask, parse_time_utc, step_of
 from optimize.problem import PeakCharge
 
 PRICE_PART = "coincident_peak"
@@ -64,7 +65,7 @@ _CLOCK = re.compile(r"\d{2}:\d{2}(:\d{2})?")
 class CpInterval:
     """One coincident-peak interval [start_utc, end_utc)."""
 
-    label: str  # local start, "2023-08-25T19:00"
+    label: str  # local start with its offset, "2023-08-25T19:00-05:00"
     start_utc: pd.Timestamp
     end_utc: pd.Timestamp
 
@@ -172,7 +173,9 @@ def _intervals(scenario: Scenario, cp: CoincidentPeaks, years: set[int]):
                 INTERVAL_COLUMNS[0],
             )
         if start in out:
-            raise src.error(f"coincident-peak interval {text} is listed twice", line)
+            raise src.error(
+                f"coincident-peak interval {text} is listed twice", line, INTERVAL_COLUMNS[0]
+            )
         clash = next(
             (iv for iv in out.values() if iv.start_utc < start + length and start < iv.end_utc),
             None,
@@ -192,7 +195,7 @@ def _intervals(scenario: Scenario, cp: CoincidentPeaks, years: set[int]):
                 line,
                 INTERVAL_COLUMNS[0],
             )
-        out[start] = CpInterval(local.strftime("%Y-%m-%dT%H:%M"), start, start + length)
+        out[start] = CpInterval(local_minute_label(start, tz), start, start + length)
     return tuple(out[k] for k in sorted(out))
 
 
@@ -213,7 +216,8 @@ def _alerts(scenario: Scenario, cp: CoincidentPeaks, years: set[int]) -> tuple[C
         if start.tz_convert(tz).year not in years:
             raise src.error(f"alert date {day} is outside the period's year(s)", line, "date")
         if end <= start:
-            raise src.error("window_end_local must be after window_start_local", line)
+            message = "window_end_local must be after window_start_local"
+            raise src.error(message, line, "window_end_local")
         alert = CpAlert(start.tz_convert(tz).strftime("%Y-%m-%d"), p, start, end, start - notice)
         if any(a.day == alert.day for a in out):
             raise src.error(f"a second alert for {alert.day} (one a day)", line, "date")
@@ -226,6 +230,12 @@ def _check_clock_texts(row: dict[str, str], src: _Source, line: int) -> None:
     the columns are local wall time at the site)."""
     if not _DATE.fullmatch(row["date"]):
         raise src.error(f"date {row['date']!r} is not YYYY-MM-DD", line, "date")
+    try:  # 2023-02-30 matches the pattern; blamed on its window otherwise
+        date.fromisoformat(row["date"])
+    except ValueError as exc:
+        raise src.error(
+            f"date {row['date']!r} is not a calendar day ({exc})", line, "date"
+        ) from None
     for column in ("window_start_local", "window_end_local"):
         if not _CLOCK.fullmatch(row[column]):
             raise src.error(

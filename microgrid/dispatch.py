@@ -332,7 +332,8 @@ _SLACK_FIELDS = {
 
 def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | None:
     """Net-import caps per step (NaN: none). Fractional caps need a baseline run of the
-    same scenario without the requests; it is solved here when needed."""
+    same scenario without any of the requests (the schema's `DemandResponse` states the
+    rule); it is solved here once when needed."""
     windows = scenario.events.demand_response
     if not windows:
         return None

@@ -37,7 +37,13 @@ from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_events import DemandResponseProgram
-from microgrid.wall_time import check_order, overlap_mask, parse_time_utc, step_of
+from microgrid.wall_time import (
+    check_order,
+    local_minute_label,
+    overlap_mask,
+    parse_time_utc,
+    step_of,
+)
 from optimize.dr_settlement import DrSettlement, settle
 
 FIELD = "demand_response_program"
@@ -102,11 +108,8 @@ def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWi
             if why:
                 raise scenario.error(why, f"{FIELD}.events.{i}.start")
             raw.append((s, e, i))
-    raw.sort(key=lambda x: x[0])
-    for (_, e0, _), (s1, _, line) in zip(raw, raw[1:], strict=False):
-        if s1 < e0:
-            where = f" (events_csv line {line})" if p.events_csv is not None else ""
-            raise scenario.error(f"events overlap at {s1}{where}", f"{FIELD}.events")
+    raw.sort(key=lambda x: (x[0], x[2]))  # ties: the one listed later is blamed
+    _check_no_overlap(scenario, raw)
     local = scenario.site.timezone
     notice = pd.Timedelta(minutes=p.notice_minutes)
     out = []
@@ -114,10 +117,36 @@ def event_windows(scenario: Scenario, index: pd.DatetimeIndex) -> list[DrEventWi
         steps = np.flatnonzero(overlap_mask(index, s, e))
         if steps.size:
             _check_on_steps(scenario, index, s, e, at)
-            key = "dr@" + s.tz_convert(local).strftime("%Y-%m-%dT%H:%M")
+            key = "dr@" + local_minute_label(s, local)  # unique in the repeated hour
             told = int(np.searchsorted(index, s - notice, side="left"))
             out.append(DrEventWindow(key, s, e, tuple(int(t) for t in steps), told))
     return out
+
+
+def _check_no_overlap(scenario: Scenario, raw: list[tuple[pd.Timestamp, pd.Timestamp, int]]):
+    """Events (start UTC, end UTC, where; sorted by start) do not overlap: a step in two
+    would be settled twice. The error names the later event: its `events_csv` line and
+    `start` column, or its index in `events`, with both windows in local time."""
+    p = scenario.demand_response_program
+    for (s0, e0, at0), (s1, e1, at1) in zip(raw, raw[1:], strict=False):
+        if s1 >= e0:
+            continue
+        where = f"line {at0}" if p.events_csv is not None else f"events.{at0}"
+        message = (
+            f"event {_local_span(scenario, s1, e1)} overlaps the event "
+            f"{_local_span(scenario, s0, e0)} of {where}: a step in both would be settled twice"
+        )
+        if p.events_csv is not None:
+            path = str(scenario.resolve(p.events_csv))
+            raise InputError(message, path=path, line=at1, field="start")
+        raise scenario.error(message, f"{FIELD}.events.{at1}.start")
+
+
+def _local_span(scenario: Scenario, start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """ "2023-08-25T15:00-05:00 to 2023-08-25T17:00-05:00": local, with offsets (the
+    repeated hour of the autumn clock change reads the same without them)."""
+    tz = scenario.site.timezone
+    return f"{local_minute_label(start, tz)} to {local_minute_label(end, tz)}"
 
 
 def _check_on_steps(

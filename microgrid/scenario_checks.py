@@ -4,9 +4,9 @@ Each check returns (dotted field, message) pairs, so `validate` can list every p
 with its YAML line. Times without an offset are local wall time at `site.timezone`; one
 that falls in a DST gap (does not exist) or overlap (exists twice) names no instant.
 An event window (outage, demand-response cap, derate, operate event) that misses the
-period would change nothing, and a `swings.hour` outside it would silently profile another
-hour: both are refused. A window that overlaps the period in part acts on the steps it
-overlaps.
+period would change nothing, as would a derate on an asset the scenario does not have,
+and a `swings.hour` outside it would silently profile another hour: all are refused. A
+window that overlaps the period in part acts on the steps it overlaps.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def scenario_problems(scenario: Scenario) -> list[Problem]:
         *period_problems(scenario),
         *local_time_problems(scenario),
         *event_period_problems(scenario),
+        *derate_problems(scenario),
         *section_problems(scenario),
+        *dr_program_problems(scenario),
         *budget_problems(scenario),
         *generator_problems(scenario),
         *weather_problems(scenario),
@@ -172,6 +174,38 @@ def event_period_problems(scenario: Scenario) -> list[Problem]:
     return found
 
 
+def derate_problems(scenario: Scenario) -> list[Problem]:
+    """A derate acts on an asset the scenario has (a section of more than 0 MW, or one the
+    sizing section sizes): on any other it would change nothing, like a window outside
+    the period."""
+    found = []
+    for i, d in enumerate(scenario.events.derates):
+        if not _has_asset(scenario, d.asset):
+            found.append(
+                (
+                    f"events.derates.{i}.asset",
+                    f"a {d.asset} derate, but the scenario has no {d.asset} (no {d.asset} "
+                    "section, or one of 0 MW that sizing does not size), so it would change "
+                    "nothing: remove it or add the asset",
+                )
+            )
+    return found
+
+
+def _has_asset(scenario: Scenario, asset: str) -> bool:
+    """The scenario has `asset` ("pv", "wind" or "battery") in some size."""
+    section = getattr(scenario, asset)
+    if section is None:
+        return False
+    sz = scenario.sizing
+    if asset == "battery":
+        sized = sz is not None and (sz.battery_power is not None or sz.battery_energy is not None)
+        return sized or (section.power_mw > 0 and section.energy_mwh > 0)
+    if sz is not None and getattr(sz, asset) is not None:
+        return True
+    return section.dc_mw > 0 if asset == "pv" else section.n_turbines > 0
+
+
 def period_problems(scenario: Scenario) -> list[Problem]:
     """Start and end on the step grid in UTC (the data are on UTC hours), length within
     the cap. A local time in a DST gap or overlap is left to local_time_problems."""
@@ -253,6 +287,23 @@ def section_problems(scenario: Scenario) -> list[Problem]:
             )
         )
     return found
+
+
+def dr_program_problems(scenario: Scenario) -> list[Problem]:
+    """A fixed `commit_mw` lies within `max_commit_mw`, whose default is the grid's import
+    limit (the schema checks an explicit max_commit_mw; the default needs the grid)."""
+    p = scenario.demand_response_program
+    if p is None or p.commit_mw is None or p.max_commit_mw is not None:
+        return []
+    top_mw = scenario.grid.import_max_mw
+    if p.commit_mw <= top_mw:
+        return []
+    message = (
+        f"commit_mw ({p.commit_mw:g}) > max_commit_mw, which defaults to grid.import_max_mw "
+        f"({top_mw:g}): give a smaller commit_mw, or max_commit_mw if the site can deliver "
+        "more than its import limit (by exporting)"
+    )
+    return [("demand_response_program.commit_mw", message)]
 
 
 def generator_problems(scenario: Scenario) -> list[Problem]:

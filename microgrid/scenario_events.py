@@ -23,8 +23,12 @@ from microgrid.scenario_fields import (
 
 
 class DemandResponse(Window):
-    """Net import cap in the window: an absolute MW value or a fraction of the baseline
-    run's import (the same scenario without this window)."""
+    """Net import cap in the window: an absolute MW value (`cap_mw`) or a fraction of the
+    baseline run's net import at each step (`cap_fraction_of_baseline`; a negative net
+    import counts as 0). The baseline run is the same scenario solved once without any
+    `events.demand_response` window (the load without the requests: every fractional
+    window takes the same baseline, so one cap does not move another's); the rest of the
+    scenario, a `demand_response_program` included, stays."""
 
     cap_mw: PowerMW | None = None
     cap_fraction_of_baseline: Frac | None = None
@@ -37,6 +41,14 @@ class DemandResponse(Window):
 
 
 class Derate(Window):
+    """The asset's availability in the window, as a fraction (0: out, 1: whole). PV and
+    wind: their available power is scaled. Battery: its charge and discharge power limits
+    are scaled, not its energy (the state of charge keeps its limits). Derates of one
+    asset that overlap combine as the minimum of their fractions, not the product. A
+    window that covers part of a step derates the whole step (a step holds one figure).
+    The asset must be in the scenario (a section of more than 0 MW, or one the sizing
+    section sizes): a derate on another would change nothing and is refused."""
+
     asset: Literal["pv", "wind", "battery"]
     available_frac: Frac
 

@@ -67,3 +67,10 @@ def overlap_mask(
     """bool per step of a regular UTC index: the step overlaps [start_utc, end_utc)."""
     step = step_of(index)
     return np.asarray((index < end_utc) & (index + step > start_utc))
+
+
+def local_minute_label(t_utc: pd.Timestamp, zone: str) -> str:
+    """`t_utc` as local wall time to the minute with its UTC offset,
+    "2023-11-05T01:00-05:00": the offset tells apart the two readings of an hour the
+    clocks repeat, so a label made of it names one instant."""
+    return t_utc.tz_convert(zone).isoformat(timespec="minutes")

@@ -2,25 +2,31 @@
 
 Net import ``net[t] = grid_import_mw[t] − grid_export_mw[t]`` (MW). ``E`` = the event
 steps of ``problem.dr_program`` (P), ``Δ`` = ``step_h``.
-Variables:
-- ``dr_commit_mw = C in [0, P.max_commit_mw]`` (fixed to ``P.commit_mw`` when given);
-- ``dr_delivered_mw[t]`` (t in E, free below; only when ``energy_usd_per_mwh > 0``);
-- ``dr_shortfall_mw[t] >= 0`` (t in E; only when ``shortfall_usd_per_mwh > 0``).
 Baseline (MW, linear): ``B[t] = baseline_fixed_mw[t] + Σ_(t, j, w) w · net[j]``;
 reduction ``r[t] = B[t] − net[t]``.
+Settlement rule (capacity programs such as PJM Load Management or ERCOT ERS measure the
+shortfall against the commitment): delivered ``d[t] = min(C, max(r[t], 0))``, shortfall
+``s[t] = C − d[t] = max(0, C − max(r[t], 0))``. A step with import above the baseline
+delivers nothing and falls short by at most C; at C = 0 nothing is paid or owed.
+Variables:
+- ``dr_commit_mw = C in [0, P.max_commit_mw]`` (fixed to ``P.commit_mw`` when given);
+- ``dr_delivered_mw[t] in [0, C's bound]`` (t in E);
+- ``dr_no_reduction[t]`` binary (t in E where ``r[t]`` can be negative): 1 writes the
+  step off (``d[t] = 0``), which the model needs where ``r[t] < 0``.
 Constraints (t in E):
 - ``dr_delivered_le_commit[t]``: ``d[t] <= C``;
-- ``dr_delivered_le_reduction[t]``: ``d[t] <= r[t]``;
-- ``dr_shortfall_def[t]``: ``s[t] >= C − r[t]``.
+- ``dr_delivered_le_reduction[t]``: ``d[t] <= r[t] + M[t] · z[t]``, with ``M[t]`` the
+  largest ``−r[t]`` the variables' bounds allow (so z = 1 lifts the row);
+- ``dr_written_off[t]``: ``d[t] <= C's bound · (1 − z[t])``.
+``max(r, 0)`` is not concave, so the exact rule needs the binary; event steps are few.
 Objective terms (USD): ``− capacity_usd_per_mw · C − energy_usd_per_mwh · Δ · Σ d[t]
-+ shortfall_usd_per_mwh · Δ · Σ s[t]``. At the optimum ``d[t] = min(r[t], C)`` and
-``s[t] = max(0, C − r[t])``: ``settle`` computes the same numbers from any net-import
-series (no solver, ``optimize/dr_settlement.py``), which is what the results and the
-baselines report.
++ shortfall_usd_per_mwh · Δ · Σ (C − d[t])``. Both prices reward a larger ``d[t]``, so at
+the optimum ``d[t] = min(C, max(r[t], 0))``: ``settle`` computes the same numbers from any
+net-import series (no solver, ``optimize/dr_settlement.py``), which is what the results
+and the baselines report.
 
-``d[t]`` has no lower bound: a step whose import is above the baseline is paid a negative
-energy amount (symmetric settlement). With ``d[t] >= 0`` and ``d[t] <= r[t]`` an import
-above the baseline would be infeasible, and ``d[t] = max(0, min(r[t], C))`` is not convex.
+The elastic model of the infeasibility diagnosis leaves the delivery out: it minimises
+the slacks, not money, and its import has no upper bound to take ``M[t]`` from.
 """
 
 from __future__ import annotations
@@ -33,46 +39,71 @@ from optimize.dr_settlement import DrSettlement, fixed_baseline_mw, settle
 from optimize.problem import DemandResponseProgram, Problem
 
 
-def define_dr_program(m: pyo.Block, program: DemandResponseProgram, step_h: float) -> list:
+def define_dr_program(
+    m: pyo.Block, program: DemandResponseProgram, step_h: float, elastic: bool = False
+) -> list:
     """Add the program's variables and constraints to ``m`` (after ``define_grid``); return
     its objective terms (USD)."""
-    m.dr_commit_mw = pyo.Var(within=pyo.NonNegativeReals, bounds=(0.0, program.max_commit_mw))
+    top_mw = program.max_commit_mw
+    if program.commit_mw is not None:
+        # a plan's commitment may sit above its bound by the solver's tolerance: a value
+        # fixed outside its bounds makes Pyomo warn (W1002), so the bound takes it in
+        top_mw = max(top_mw, float(program.commit_mw))
+    m.dr_commit_mw = pyo.Var(within=pyo.NonNegativeReals, bounds=(0.0, top_mw))
     if program.commit_mw is not None:
         m.dr_commit_mw.fix(float(program.commit_mw))
     c = m.dr_commit_mw
     terms = [linear_sum([-program.capacity_usd_per_mw], [c])]
     steps = program.event_steps()
-    if not steps:
-        return terms
-    net_coefs, net_vars, fixed = _reduction_parts(m, program, steps)
-    if program.energy_usd_per_mwh > 0:
-        m.dr_delivered_mw = pyo.Var(steps, within=pyo.Reals)
-        d = m.dr_delivered_mw
-        m.dr_delivered_le_commit = pyo.Constraint(
-            steps, rule=lambda m, t: linear_sum((1.0, -1.0), (d[t], c)) <= 0.0
-        )
-        # d[t] − r[t] <= 0  <=>  d[t] − Σ coef · net <= fixed[t]
-        m.dr_delivered_le_reduction = pyo.Constraint(
-            steps,
-            rule=lambda m, t: (
-                linear_sum([1.0, *(-a for a in net_coefs[t])], [d[t], *net_vars[t]]) <= fixed[t]
-            ),
-        )
-        pay = -program.energy_usd_per_mwh * step_h
-        terms.append(linear_sum([pay] * len(steps), [d[t] for t in steps]))
-    if program.shortfall_usd_per_mwh > 0:
-        m.dr_shortfall_mw = pyo.Var(steps, within=pyo.NonNegativeReals)
-        s = m.dr_shortfall_mw
-        # s[t] − C + r[t] >= 0  <=>  s[t] − C + Σ coef · net >= −fixed[t]
-        m.dr_shortfall_def = pyo.Constraint(
-            steps,
-            rule=lambda m, t: (
-                linear_sum([1.0, -1.0, *net_coefs[t]], [s[t], c, *net_vars[t]]) >= -fixed[t]
-            ),
-        )
-        pen = program.shortfall_usd_per_mwh * step_h
-        terms.append(linear_sum([pen] * len(steps), [s[t] for t in steps]))
+    pen = program.shortfall_usd_per_mwh * step_h
+    pay = program.energy_usd_per_mwh * step_h
+    if not steps or pay + pen == 0 or top_mw == 0 or elastic:
+        # without delivery every step falls short by C (a constant 0 when nothing pays)
+        return [*terms, linear_sum([pen * len(steps)], [c])]
+    d = _define_delivery(m, program, steps, top_mw)
+    # −pay · Σ d + pen · Σ (C − d) = pen · |E| · C − (pay + pen) · Σ d
+    terms.append(linear_sum([pen * len(steps)], [c]))
+    terms.append(linear_sum([-(pay + pen)] * len(steps), [d[t] for t in steps]))
     return terms
+
+
+def _define_delivery(
+    m: pyo.Block, program: DemandResponseProgram, steps: list[int], top_mw: float
+) -> pyo.Var:
+    """``d[t] <= min(C, max(r[t], 0))`` on each event step (see the header)."""
+    net_coefs, net_vars, fixed = _reduction_parts(m, program, steps)
+    m.dr_delivered_mw = pyo.Var(steps, within=pyo.NonNegativeReals, bounds=(0.0, top_mw))
+    d, c = m.dr_delivered_mw, m.dr_commit_mw
+    m.dr_delivered_le_commit = pyo.Constraint(
+        steps, rule=lambda m, t: linear_sum((1.0, -1.0), (d[t], c)) <= 0.0
+    )
+    below = {t: _most_below_baseline_mw(net_coefs[t], net_vars[t], fixed[t]) for t in steps}
+    maybe = [t for t in steps if below[t] > 0]  # where r[t] can be negative
+    m.dr_no_reduction = pyo.Var(maybe, within=pyo.Binary)
+    z = m.dr_no_reduction
+
+    def le_reduction(m, t):  # d[t] − Σ coef · net − M[t] · z[t] <= fixed[t]
+        coefs, vars_ = [1.0, *(-a for a in net_coefs[t])], [d[t], *net_vars[t]]
+        if t in z:
+            coefs, vars_ = [*coefs, -below[t]], [*vars_, z[t]]
+        return linear_sum(coefs, vars_) <= fixed[t]
+
+    m.dr_delivered_le_reduction = pyo.Constraint(steps, rule=le_reduction)
+    m.dr_written_off = pyo.Constraint(
+        maybe, rule=lambda m, t: linear_sum((1.0, top_mw), (d[t], z[t])) <= top_mw
+    )
+    return d
+
+
+def _most_below_baseline_mw(coefs: list[float], vars_: list, fixed_mw: float) -> float:
+    """The largest ``−r = −fixed − Σ coef · var`` the variables' bounds allow (MW)."""
+    worst = -fixed_mw
+    for a, v in zip(coefs, vars_, strict=True):
+        bound = v.ub if a < 0 else v.lb  # −a · v is largest at this bound
+        if bound is None:
+            raise ValueError(f"demand response: {v.name} has no bound for the big-M")
+        worst += -a * bound
+    return worst
 
 
 def _reduction_parts(m: pyo.Block, program: DemandResponseProgram, steps: list[int]):

@@ -3,8 +3,9 @@
 ``settle`` computes what ``optimize.dr_program``'s model pays and charges, from any
 net-import series ``net[t] = import[t] − export[t]`` (MW) at a commitment ``C`` (MW):
 baseline ``B[t] = baseline_fixed_mw[t] + Σ_(t, j, w) w · net[j]``, reduction
-``r[t] = B[t] − net[t]``, delivered ``d[t] = min(r[t], C)``, shortfall
-``s[t] = max(0, C − r[t])``; capacity payment ``capacity_usd_per_mw · C``, energy payment
+``r[t] = B[t] − net[t]``, delivered ``d[t] = min(C, max(r[t], 0))``, shortfall
+``s[t] = C − d[t]`` (a step above the baseline delivers nothing and falls short by C, no
+more; at C = 0 nothing is owed); capacity payment ``capacity_usd_per_mw · C``, energy payment
 ``energy_usd_per_mwh · step_h · Σ d[t]``, penalty ``shortfall_usd_per_mwh · step_h · Σ s[t]``.
 
 ``window_program`` cuts a program to the steps of a rolling window or a re-plan, with the
@@ -33,8 +34,8 @@ class DrEventOutcome:
     n_steps: int
     baseline_mw: float
     net_import_mw: float
-    delivered_mw: float  # min(reduction, C) averaged over the event's steps
-    shortfall_mwh: float  # Σ max(0, C − reduction) · step_h
+    delivered_mw: float  # min(C, max(reduction, 0)) averaged over the event's steps
+    shortfall_mwh: float  # Σ (C − delivered) · step_h
     energy_payment_usd: float
     shortfall_penalty_usd: float
 
@@ -79,7 +80,7 @@ def settle(
     program: DemandResponseProgram, step_h: float, net_import_mw: np.ndarray, commit_mw: float
 ) -> DrSettlement:
     """The program's settlement of a net-import series (MW per step) at commitment
-    ``commit_mw``: ``d[t] = min(r[t], C)``, ``s[t] = max(0, C − r[t])`` (see the header)."""
+    ``commit_mw``: ``d[t] = min(C, max(r[t], 0))``, ``s[t] = C − d[t]`` (see the header)."""
     net = np.asarray(net_import_mw, dtype=float)
     base = baseline_mw(program, net)
     c = float(commit_mw)
@@ -89,8 +90,8 @@ def settle(
         if idx.size == 0:
             continue
         r = base[idx] - net[idx]
-        d = np.minimum(r, c)
-        s = np.maximum(0.0, c - r)
+        d = np.clip(r, 0.0, c)
+        s = c - d
         events.append(
             DrEventOutcome(
                 key=e.key,

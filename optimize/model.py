@@ -61,7 +61,7 @@ def _build_model(problem: Problem, elastic: bool) -> pyo.ConcreteModel:
     m.bus_injections.append((1.0, list(m.grid_import_mw.values())))
     m.bus_injections.append((-1.0, list(m.grid_export_mw.values())))
     if problem.dr_program is not None:
-        terms += define_dr_program(m, problem.dr_program, step_h)
+        terms += define_dr_program(m, problem.dr_program, step_h, elastic)
     terms += define_renewables(m, problem.renewables)
     if problem.battery is not None:
         terms += define_battery(m, problem.battery, step_h, elastic=elastic)

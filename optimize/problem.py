@@ -499,12 +499,15 @@ class SolverOptions:
 
 
 SOLVE_METHODS = ("milp", "price-fix")
+# A plan's commitment may exceed its bound by the solver's feasibility tolerance; the
+# closed loop fixes it again (microgrid.dr_program.with_fixed_commit)
+COMMIT_TOL_MW = 1e-6
 
 
 @dataclass(frozen=True)
 class DemandResponseEvent:
     """One demand-response event: its steps in this horizon (``key`` is stable across
-    re-plans, e.g. ``"dr@2023-08-10T14:00"``) and the step from which it is known (its
+    re-plans, e.g. ``"dr@2023-08-10T14:00-05:00"``) and the step from which it is known (its
     notice; a plan made before it does not see the event, ``optimize.dr_program``)."""
 
     key: str
@@ -524,9 +527,9 @@ class DemandResponseProgram:
     event step t the reduction is ``baseline_t − net_import_t`` (MW), with
     ``baseline_t = baseline_fixed_mw[t] + Σ weight × net_import[source]`` over the
     ``baseline_terms`` ``(t, source, weight)`` of step t (a baseline averaged over earlier
-    days of the horizon is linear in the decisions). Delivered MW (at most C and the
-    reduction) earns ``energy_usd_per_mwh``; each MWh by which the reduction falls short of C
-    costs ``shortfall_usd_per_mwh``.
+    days of the horizon is linear in the decisions). Delivered MW ``min(C, max(reduction,
+    0))`` earns ``energy_usd_per_mwh``; each MWh by which it falls short of C costs
+    ``shortfall_usd_per_mwh`` (a step above the baseline falls short by C, no more).
     """
 
     events: tuple[DemandResponseEvent, ...]
@@ -557,6 +560,11 @@ class DemandResponseProgram:
         c = self.commit_mw
         if c is not None and not (math.isfinite(c) and c >= 0):
             raise ValueError("DemandResponseProgram.commit_mw must be finite and >= 0 or None")
+        if c is not None and c > self.max_commit_mw + COMMIT_TOL_MW:
+            raise ValueError(
+                f"DemandResponseProgram.commit_mw ({c}) is above max_commit_mw "
+                f"({self.max_commit_mw})"
+            )
         if self.baseline_fixed_mw is not None:
             _check_finite("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw)
 

@@ -82,7 +82,7 @@ def test_price_part_and_bill_hourly_steps(tmp_path):
     assert bill.intervals[1].import_mw is None
     summary = cp_summary(case, index, imp)
     assert summary["intervals"][0] == {
-        "start_local": "2023-01-02T09:15",
+        "start_local": "2023-01-02T09:15+00:00",
         "covered": True,
         "import_mw": 22.0,
         "charge_usd": 132_000.0,
@@ -221,7 +221,7 @@ def test_overlapping_intervals_are_one_line(tmp_path, capsys):
     _, path = load_path(tmp_path, tiny_data(known(["2023-01-02T16:00", "2023-01-02T16:30"])))
     line = one_error_line(capsys, ["validate", str(path)])
     assert "grid.coincident_peaks.intervals.1" in line
-    assert "overlaps the one at 2023-01-02T16:00 (60-minute intervals)" in line
+    assert "overlaps the one at 2023-01-02T16:00+00:00 (60-minute intervals)" in line
 
 
 def test_probability_above_one_is_one_line(tmp_path, capsys):
@@ -269,10 +269,10 @@ def test_shipped_ercot_files_read(tmp_path):
     sc, _ = load(tmp_path, data)
     case = load_coincident_peaks(sc)
     assert [iv.label for iv in case.intervals] == [
-        "2023-06-20T17:00",
-        "2023-07-31T20:00",
-        "2023-08-25T19:00",
-        "2023-09-07T19:00",
+        "2023-06-20T17:00-05:00",
+        "2023-07-31T20:00-05:00",
+        "2023-08-25T19:00-05:00",
+        "2023-09-07T19:00-05:00",
     ]
     assert len(case.alerts) == 20
     assert case.intervals[0].start_utc == pd.Timestamp("2023-06-20T22:00Z")  # CDT = UTC-5
@@ -298,8 +298,8 @@ def test_run_summary_lists_intervals(tmp_path):
     section = res.summary["coincident_peak"]
     assert section["mode"] == "known"
     assert [(r["start_local"], r["covered"]) for r in section["intervals"]] == [
-        ("2023-01-02T09:00", True),
-        ("2023-07-01T17:00", False),
+        ("2023-01-02T09:00+00:00", True),
+        ("2023-07-01T17:00+00:00", False),
     ]
     assert section["intervals"][0]["import_mw"] == pytest.approx(11.0)
     assert section["charge_usd"] == pytest.approx(24_000 * 11.0 / 4)
@@ -316,3 +316,46 @@ def test_duplicate_interval_and_alert_day_are_refused(tmp_path):
     with pytest.raises(InputError, match="a second alert for 2023-01-02") as exc:
         load_coincident_peaks(sc)
     assert exc.value.line == 5
+
+
+def test_intervals_in_the_repeated_hour_have_their_own_labels(tmp_path):
+    """Chicago reads 01:00 twice on 2023-11-05: the CDT and the CST interval are labelled
+    apart by their offsets (both were "2023-11-05T01:00")."""
+    data = tiny_data(known(["2023-11-05T01:00:00-05:00", "2023-11-05T01:00:00-06:00"]))
+    data["site"]["timezone"] = "America/Chicago"
+    data["period"] = {"start": "2023-11-04T00:00", "end": "2023-11-06T00:00", "step_minutes": 60}
+    data["jobs"] = {"items": []}
+    sc, _ = load(tmp_path, data)
+    case = load_coincident_peaks(sc)
+    assert [iv.label for iv in case.intervals] == [
+        "2023-11-05T01:00-05:00",
+        "2023-11-05T01:00-06:00",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "words"),
+    [
+        ("2023-01-02,0.5,11:00,09:00", "window_end_local", "must be after"),
+        ("2023-02-30,0.5,09:00,11:00", "date", "date '2023-02-30' is not a calendar day"),
+    ],
+)
+def test_alert_row_errors_name_their_column(tmp_path, rows, column, words):
+    """An end before the start named no column; 2023-02-30 was blamed on
+    window_start_local (the date was only checked as a pattern)."""
+    (tmp_path / "alerts.csv").write_text(
+        f"date,probability,window_start_local,window_end_local\n{rows}\n"
+    )
+    cp = {**known(["2023-01-02T09:00"]), "mode": "alerts", "alerts_csv": "alerts.csv"}
+    sc, _ = load(tmp_path, tiny_data(cp))
+    with pytest.raises(InputError, match=words) as err:
+        load_coincident_peaks(sc)
+    assert (err.value.line, err.value.field) == (2, column)
+
+
+def test_interval_listed_twice_in_csv_names_its_column(tmp_path):
+    (tmp_path / "cp.csv").write_text("interval_start_local\n2023-01-02T09:00\n2023-01-02T09:00\n")
+    sc, _ = load(tmp_path, tiny_data({**RATE, "intervals_csv": "cp.csv", "interval_minutes": 60}))
+    with pytest.raises(InputError, match="listed twice") as err:
+        load_coincident_peaks(sc)
+    assert (err.value.line, err.value.field) == (3, "interval_start_local")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from cli_helpers import one_error_line
 from scenario_factory import TINY
 
 import microgrid
@@ -133,8 +134,8 @@ def test_events_csv_and_its_errors(tmp_path):
     program = {"capacity_usd_per_mw_month": 5, "events_csv": str(csv_path), "prior_baseline_mw": 1}
     p = program_of(tiny(tmp_path, program))
     assert [(e.key, e.steps) for e in p.events] == [
-        ("dr@2023-01-02T10:00", (10,)),
-        ("dr@2023-01-03T09:00", (33,)),
+        ("dr@2023-01-02T10:00+00:00", (10,)),
+        ("dr@2023-01-03T09:00+00:00", (33,)),
     ]
     csv_path.write_text("start,end\n2023-01-02T10:00,2023-01-02T09:00\n")
     with pytest.raises(InputError, match="end must be after start") as err:
@@ -151,9 +152,11 @@ def test_bad_programs_are_refused_by_field(tmp_path):
             _ev("2023-01-02T11:00", "2023-01-02T13:00"),
         ],
     }
-    with pytest.raises(InputError, match="events overlap") as err:
+    with pytest.raises(InputError, match="overlaps the event") as err:
         program_of(tiny(tmp_path, overlap))
-    assert err.value.field == "demand_response_program.events"
+    assert err.value.field == "demand_response_program.events.1.start"
+    assert "event 2023-01-02T11:00+00:00 to 2023-01-02T13:00+00:00 overlaps" in str(err.value)
+    assert "2023-01-02T10:00+00:00 to 2023-01-02T12:00+00:00 of events.0" in str(err.value)
     rolling = {**overlap, "events": []}
     solver = {**TINY["solver"], "window_h": 24}
     with pytest.raises(InputError, match="give commit_mw"):
@@ -186,10 +189,66 @@ def test_an_event_off_the_steps_is_refused_at_its_field(tmp_path):
     fits = tiny(
         tmp_path, quarter, period={**TINY["period"], "end": "2023-01-04T00:00", "step_minutes": 15}
     )
-    assert [e.key for e in program_of(fits).events][-1] == "dr@2023-01-03T15:30"
+    assert [e.key for e in program_of(fits).events][-1] == "dr@2023-01-03T15:30+00:00"
     outside = {**program, "events": [_ev("2023-06-01T15:30", "2023-06-01T16:10")]}
     assert program_of(tiny(tmp_path, outside)).events == ()
     # across the period's edges the part inside is whole steps: accepted
     edges = {**program, "events": [_ev("2023-01-01T23:30", "2023-01-02T02:00"),
                                    _ev("2023-01-03T22:00", "2023-01-04T00:30")]}  # fmt: skip
     assert [e.steps for e in program_of(tiny(tmp_path, edges)).events] == [(0, 1), (46, 47)]
+
+
+def test_events_in_the_repeated_hour_keep_their_own_windows(tmp_path):
+    """Chicago's clocks go back at 02:00 CDT on 2023-11-05, so 01:00 is read twice. Two
+    events starting at 01:00, one CDT and one CST, are two windows in the summary (their
+    keys once collided and both showed the second one's window)."""
+    events = [
+        _ev("2023-11-05T01:00-05:00", "2023-11-05T01:00-06:00"),
+        _ev("2023-11-05T01:00-06:00", "2023-11-05T02:00-06:00"),
+    ]
+    program = {"capacity_usd_per_mw_month": 0, "energy_usd_per_mwh": 100}
+    program |= {"baseline": "declared", "declared_baseline_mw": 20.0, "events": events}
+    period = {"start": "2023-11-04T00:00", "end": "2023-11-06T00:00", "step_minutes": 60}
+    site = {**TINY["site"], "timezone": "America/Chicago"}
+    scenario = tiny(tmp_path, program, period=period, site=site, jobs={"items": []})
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs)
+    assert [e.key for e in problem.dr_program.events] == [
+        "dr@2023-11-05T01:00-05:00",
+        "dr@2023-11-05T01:00-06:00",
+    ]
+    net = np.full(len(inputs.index), 15.0)
+    section = dr_section(scenario, inputs.index, problem, net, 5.0)
+    assert [(e["start_local"], e["end_local"]) for e in section["events"]] == [
+        ("2023-11-05T01:00:00-05:00", "2023-11-05T01:00:00-06:00"),
+        ("2023-11-05T01:00:00-06:00", "2023-11-05T02:00:00-06:00"),
+    ]
+
+
+def test_commit_above_the_default_max_is_one_line(tmp_path, capsys):
+    """max_commit_mw defaults to grid.import_max_mw (100 MW): a commit_mw of 130 MW without
+    it was solved at 130 MW after five Pyomo warnings; it is refused like an explicit max."""
+    program = {"capacity_usd_per_mw_month": 5, "commit_mw": 130, "prior_baseline_mw": 1}
+    program["events"] = [_ev("2023-01-02T10:00", "2023-01-02T11:00")]
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["demand_response_program"] = program
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    line = one_error_line(capsys, ["validate", str(path)])
+    assert line.startswith(f"error: {path}, line ")
+    assert "field demand_response_program.commit_mw: commit_mw (130) > max_commit_mw" in line
+    assert "grid.import_max_mw (100)" in line
+
+
+def test_overlapping_csv_events_name_the_csv_line_and_column(tmp_path):
+    """Two equal rows of an events CSV were blamed on the YAML's
+    `demand_response_program.events` (a field the scenario does not use), time in UTC:
+    the error names the CSV, the later row's line and its `start`, times local."""
+    csv_path = tmp_path / "events.csv"
+    csv_path.write_text("start,end\n" + "2023-01-02T10:00,2023-01-02T12:00\n" * 2)
+    program = {"capacity_usd_per_mw_month": 5, "events_csv": str(csv_path), "prior_baseline_mw": 1}
+    site = {**TINY["site"], "timezone": "America/Chicago"}
+    with pytest.raises(InputError, match="overlaps the event") as err:
+        program_of(tiny(tmp_path, program, site=site, jobs={"items": []}))
+    assert (err.value.path, err.value.line, err.value.field) == (str(csv_path), 3, "start")
+    assert "2023-01-02T10:00-06:00 to 2023-01-02T12:00-06:00 of line 2" in str(err.value)

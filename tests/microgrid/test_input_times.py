@@ -162,6 +162,21 @@ def test_event_window_outside_the_period(tmp_path, capsys, section, field):
     assert f"field {field}: the " in line and "lies outside the period 2023-01-02T00:00" in line
 
 
+@pytest.mark.parametrize(
+    ("asset", "sections"),
+    [("wind", {}), ("pv", {}), ("battery", {"battery": None})],
+)
+def test_derate_of_an_asset_the_scenario_lacks(tmp_path, capsys, asset, sections):
+    """TINY has no pv or wind: a derate on one (or on a battery the scenario drops) was
+    accepted and changed nothing; it is refused like a window outside the period."""
+    derate = {"start": "2023-01-02T10:00", "end": "2023-01-02T12:00", "asset": asset,
+              "available_frac": 0.5}  # fmt: skip
+    path = tiny(tmp_path, events={"derates": [derate]}, **sections)
+    line = validate_error(capsys, path)
+    assert line.startswith(f"error: {path}, line "), line
+    assert f"field events.derates.0.asset: a {asset} derate, but the scenario has no" in line
+
+
 def test_outage_overlapping_the_period_in_part_acts_on_its_steps(tmp_path):
     outage = {"start": "2023-01-01T22:00", "end": "2023-01-02T03:00"}  # 3 h inside
     sc = load_scenario(tiny(tmp_path, events={"outages": [outage]}))
@@ -180,7 +195,7 @@ def test_dr_event_in_the_year_but_outside_the_period_is_left_out(tmp_path):
               {"start": "2023-08-23T15:00", "end": "2023-08-23T18:00"}]  # fmt: skip
     sc = load_scenario(tiny(tmp_path, demand_response_program=program(events=events)))
     windows = event_windows(sc, sc.index())
-    assert [w.key for w in windows] == ["dr@2023-01-02T10:00"]
+    assert [w.key for w in windows] == ["dr@2023-01-02T10:00-06:00"]
 
 
 # 3. Input that must not pass: true/false as a number, duplicate JSON keys

@@ -114,6 +114,49 @@ def test_commit_stops_where_the_penalty_outweighs_the_payment():
         assert d.costs["dr_program_usd"] == pytest.approx(net, abs=1e-6)
 
 
+def test_commit_above_the_max_is_refused_and_a_tolerance_above_it_is_solved_quietly(caplog):
+    """A fixed commitment above max_commit_mw is an error of the caller; one above it by
+    a solver's tolerance (the closed loop fixes the plan's) is solved without Pyomo's
+    W1002 warning of a value fixed outside its bounds."""
+    with pytest.raises(ValueError, match="commit_mw .* above max_commit_mw"):
+        _program(commit_mw=10.5)
+    d = o.solve(_inflexible(_program(commit_mw=10.0 + 1e-8)), o.SolverOptions())
+    assert d.dr_commit_mw == pytest.approx(10.0, abs=1e-6)
+    assert "W1002" not in caplog.text and "outside the bounds" not in caplog.text
+
+
+def test_a_site_committing_nothing_owes_nothing():
+    """Shift case at C = 0 against a declared baseline of 5 MW: the job in its cheap hour
+    (step 1) puts the import 7 MW above the baseline. Nothing is committed, so nothing
+    falls short and nothing is paid back: the job stays in step 1 (2 × 50 + 12 × 30 = 460
+    USD). The old rule s = max(0, C − r) charged 7 MWh of shortfall and moved the job
+    (12 × 50 + 2 × 30 = 660 USD)."""
+    program = _program(
+        commit_mw=0.0, energy_usd_per_mwh=200.0, baseline_fixed_mw=np.array([0.0, 5.0])
+    )
+    problem = dataclasses.replace(_shift_case(30.0), dr_program=program)
+    d = o.solve(problem, o.SolverOptions(mip_rel_gap=0.0))
+    np.testing.assert_allclose(d.series["grid_import_mw"], [2.0, 12.0], atol=1e-6)
+    assert d.objective_usd == pytest.approx(460.0)
+    assert d.costs["dr_program_usd"] == 0.0
+    s = settle(program, 1.0, np.array([2.0, 12.0]), 0.0)
+    assert (s.events[0].delivered_mw, s.events[0].shortfall_mwh) == (0.0, 0.0)
+
+
+def test_shortfall_is_at_most_the_commitment_and_the_model_agrees():
+    """C = 5 MW fixed, declared baseline 5 MW, 10 MW of inflexible load: the reduction is
+    −5 MW, the shortfall the whole commitment (5 MWh, not C − r = 10 MWh), nothing
+    delivered; the model's objective prices the same (binary per event step)."""
+    program = _program(commit_mw=5.0, energy_usd_per_mwh=50.0, shortfall_usd_per_mwh=100.0)
+    program = dataclasses.replace(program, baseline_fixed_mw=np.array([0.0, 5.0]))
+    s = settle(program, 1.0, np.array([10.0, 10.0]), 5.0)
+    assert (s.events[0].delivered_mw, s.events[0].shortfall_mwh) == (0.0, 5.0)
+    assert s.net_cost_usd == pytest.approx(500.0 - 30.0 * 5.0)
+    d = o.solve(_inflexible(program), o.SolverOptions(mip_rel_gap=0.0))
+    assert d.costs["dr_program_usd"] == pytest.approx(s.net_cost_usd)
+    assert d.objective_usd == pytest.approx(2 * 10 * 40.0 + s.net_cost_usd)
+
+
 def test_baseline_from_earlier_steps_and_its_inflation():
     """Baseline at the event step 2 = the mean net import of steps 0 and 1. With an energy
     payment of 500 USD/MWh against 40 USD/MWh energy the model inflates the baseline: each
@@ -193,10 +236,11 @@ def test_a_window_sees_an_event_only_from_its_notice():
 def test_rolling_windows_keep_the_commitment_and_carry_the_baseline_days():
     """Inflexible load 4, 8, 10, 10 MW at 40 USD/MWh in windows of 2 steps; an event in step
     3 with the baseline (step 0 + step 1) / 2 = 6 MW, C = 5 MW fixed, 10 USD/MWh paid,
-    100 USD/MWh short, 2 USD/MW of capacity. Reduction 6 − 10 = −4 MW: delivered −4 (pays
-    −40 USD), shortfall 9 MWh (900 USD); net 900 + 40 − 10 = 930 USD. The second window
-    knows the baseline only from the first window's committed import: its objective is
-    800 USD of energy + 940 USD."""
+    100 USD/MWh short, 2 USD/MW of capacity. Reduction 6 − 10 = −4 MW: delivered 0 (an
+    import above the baseline delivers nothing), shortfall the commitment, 5 MWh (500 USD;
+    the old rule charged C − r = 9 MWh); net 500 − 10 = 490 USD. The second window knows
+    the baseline only from the first window's committed import: its objective is 800 USD
+    of energy + 500 USD."""
     program = DemandResponseProgram(
         events=(DemandResponseEvent("dr@3", (3,)),),
         capacity_usd_per_mw=2.0,
@@ -212,10 +256,10 @@ def test_rolling_windows_keep_the_commitment_and_carry_the_baseline_days():
     )
     d = solve_rolling(p, window_steps=2)
     assert d.dr_commit_mw == 5.0
-    assert d.costs["dr_program_usd"] == pytest.approx(930.0)
-    assert d.objective_usd == pytest.approx(40.0 * 32 + 930.0)
-    assert d.windows[1]["objective_usd"] == pytest.approx(800.0 + 940.0)
-    assert d.bill["dr_shortfall_usd"] == pytest.approx(900.0)
+    assert d.costs["dr_program_usd"] == pytest.approx(490.0)
+    assert d.objective_usd == pytest.approx(40.0 * 32 + 490.0)
+    assert d.windows[1]["objective_usd"] == pytest.approx(800.0 + 500.0)
+    assert d.bill["dr_shortfall_usd"] == pytest.approx(500.0)
     with pytest.raises(ValueError, match="commit_mw"):
         free = dataclasses.replace(program, commit_mw=None)
         solve_rolling(dataclasses.replace(p, dr_program=free), window_steps=2)
