@@ -26,7 +26,7 @@ from test_output_safety import one_error_line, snapshot
 
 import microgrid
 import optimize
-from microgrid import cli, pareto, resultdir
+from microgrid import cli, output, pareto, resultdir
 from microgrid.cli import EXIT_INTERRUPTED, EXIT_STDOUT_CLOSED, main
 from microgrid.pareto_journal import journal_path
 from microgrid.resultdir import MARKER_NAME, marker_text, scenario_inputs
@@ -281,13 +281,13 @@ class _CtrlCWhenCollected:
 def test_a_ctrl_c_python_drops_still_stops_the_write(tmp_path, tiny, monkeypatch, capsys):
     dropped = []
     monkeypatch.setattr(sys, "unraisablehook", dropped.append)
-    real_fill = microgrid.output._write_files
+    real_fill = output._write_files
 
     def fill_then_drop_a_ctrl_c(result, tmp: Path) -> None:
         real_fill(result, tmp)
         _CtrlCWhenCollected()  # collected at once
 
-    monkeypatch.setattr(microgrid.output, "_write_files", fill_then_drop_a_ctrl_c)
+    monkeypatch.setattr(output, "_write_files", fill_then_drop_a_ctrl_c)
     out = tmp_path / "res"
     argv = ["run", str(tiny), "--out", str(out), "--no-powerflow", "--quiet"]
     assert main(argv) == EXIT_INTERRUPTED
