@@ -55,6 +55,23 @@ def _collected(errors: list[InputError], read: Callable[[], T]) -> T | None:
     return None
 
 
+def _flat_demand_charges(scenario: Scenario, index: pd.DatetimeIndex) -> tuple:
+    """The scenario's flat monthly demand charges (``microgrid.billing``); a demand window
+    the steps cannot meet is an error naming ``grid.demand_window_minutes``."""
+    g = scenario.grid
+    try:
+        return flat_demand_charges(
+            index,
+            scenario.site.timezone,
+            scenario.step_h,
+            g.demand_charge_usd_per_kw_month,
+            g.demand_charge_billing,
+            g.demand_window_minutes,
+        )
+    except ValueError as exc:
+        raise scenario.error(str(exc), "grid.demand_window_minutes") from None
+
+
 def _problem_file_errors(scenario: Scenario, index: pd.DatetimeIndex) -> list[InputError]:
     """The input errors of the data files `build_problem` reads: the tariff, the
     coincident-peak lists and the demand-response events."""
@@ -126,13 +143,7 @@ def build_grid(
         export_price_usd_per_mwh=price + g.export_adder_usd_per_mwh,
         carbon_g_per_kwh=f["carbon_g_per_kwh"].to_numpy(),
         ramp_mw_per_h=g.ramp_mw_per_h,
-        peak_charges=flat_demand_charges(
-            inputs.index,
-            scenario.site.timezone,
-            scenario.step_h,
-            g.demand_charge_usd_per_kw_month,
-            g.demand_charge_billing,
-        ),
+        peak_charges=_flat_demand_charges(scenario, inputs.index),
         net_import_cap_mw=net_import_cap_mw,
     )
     # the tariff replaces wholesale + adders by its own parts: before the CP part is added

@@ -38,7 +38,7 @@ import pandas as pd
 
 import optimize
 from microgrid.coincident_peak import EXPECTED_LINE
-from microgrid.wall_time import step_of
+from microgrid.wall_time import demand_interval, step_of
 from optimize.bill import billed_demand_mw, interval_demand_mw, peaks_mw
 
 BILLING_METHODS = ("prorated", "full_month")
@@ -179,18 +179,24 @@ def flat_demand_charges(
     step_h: float,
     usd_per_kw_month: float,
     billing: str,
+    window_minutes: float | None = None,
 ) -> tuple[optimize.PeakCharge, ...]:
-    """One ``PeakCharge`` per local billing month (module header); none without a charge."""
+    """One ``PeakCharge`` per local billing month (module header), on the import averaged
+    over ``window_minutes`` where longer than a step (``demand_interval``); none without a
+    charge."""
     if usd_per_kw_month <= 0 or len(index) == 0:
         return ()
     shares = demand_charge_shares(index, timezone, step_h, billing) or {}
     labels = month_labels(index, timezone)
+    interval_steps, phase = demand_interval(index, timezone, step_h, window_minutes)
     return tuple(
         optimize.PeakCharge(
             key=f"{FLAT_LINE}@{label}",
             line_item=FLAT_LINE,
             usd_per_mw=usd_per_kw_month * 1000.0 * shares.get(str(label), 1.0),
             steps=labels == label,
+            interval_steps=interval_steps,
+            interval_phase=phase,
         )
         for label in dict.fromkeys(labels)
     )

@@ -49,7 +49,13 @@ from microgrid.datafiles import read_small_csv
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_grid import CoincidentPeaks
-from microgrid.wall_time import local_minute_label, overlap_mask, parse_time_utc, step_of
+from microgrid.wall_time import (
+    demand_interval,
+    local_minute_label,
+    overlap_mask,
+    parse_time_utc,
+    step_of,
+)
 from optimize.problem import PeakCharge
 
 PRICE_PART = "coincident_peak"
@@ -297,11 +303,24 @@ def cp_price_usd_per_mwh(case: CoincidentPeakCase, index: pd.DatetimeIndex, step
 def alert_charges(case: CoincidentPeakCase, index: pd.DatetimeIndex):
     """One expected-cost PeakCharge per alert whose window overlaps the horizon."""
     out = []
+    step_h = step_of(index) / pd.Timedelta(hours=1) if len(index) else 1.0
+    # the window's peak is of the import averaged over the CP intervals (a 60-minute
+    # interval at 15-minute steps: the hour's mean)
+    steps_per, phase = demand_interval(index, case.timezone, step_h, case.interval_minutes)
     for a in case.alerts:
         steps = overlap_mask(index, a.start_utc, a.end_utc)
         if steps.any():
             usd_per_mw = a.probability * case.usd_per_mw_interval
-            out.append(PeakCharge(a.key, EXPECTED_LINE, usd_per_mw, steps))
+            out.append(
+                PeakCharge(
+                    a.key,
+                    EXPECTED_LINE,
+                    usd_per_mw,
+                    steps,
+                    interval_steps=steps_per,
+                    interval_phase=phase,
+                )
+            )
     return tuple(out)
 
 

@@ -215,6 +215,10 @@ class GridConnection(Strict):
     # A month the period covers in part: "prorated" bills the period's share of the
     # month's hours, "full_month" the whole month's charge (microgrid/billing.py).
     demand_charge_billing: Literal["prorated", "full_month"] = "prorated"
+    # The utility's demand interval (minutes): the monthly charge bills the highest
+    # average import over intervals of the local clock where it is longer than the step
+    # (None: each step's average; a URDB tariff gives its own `demandwindow`).
+    demand_window_minutes: Literal[15, 30, 60] | None = None
     ramp_mw_per_h: PowerMW | None = None
     coincident_peaks: CoincidentPeaks | None = None
     tariff: Tariff | None = None

@@ -74,3 +74,30 @@ def local_minute_label(t_utc: pd.Timestamp, zone: str) -> str:
     "2023-11-05T01:00-05:00": the offset tells apart the two readings of an hour the
     clocks repeat, so a label made of it names one instant."""
     return t_utc.tz_convert(zone).isoformat(timespec="minutes")
+
+
+def demand_interval(
+    index: pd.DatetimeIndex, timezone: str, step_h: float, window_minutes: float | None
+) -> tuple[int, int]:
+    """``(interval_steps, interval_phase)`` of ``optimize.PeakCharge`` for a demand window of
+    ``window_minutes`` at these steps: ``(1, 0)`` where the window is no longer than a
+    step (None: the step); else the window in steps, its intervals following one another
+    on the local clock from midnight of the first step's day (the phase: steps of the
+    first interval before step 0). ValueError where the steps cannot meet the window."""
+    step_min = round(step_h * 60)
+    window = window_minutes or 0
+    if window <= step_min or len(index) == 0:
+        return 1, 0
+    if window % step_min:
+        raise ValueError(
+            f"a demand window of {window:g} minutes is not a whole number of the "
+            f"{step_min}-minute steps"
+        )
+    first = index[0].tz_convert(timezone)
+    offset_min = (first.hour * 60 + first.minute) % int(window)
+    if offset_min % step_min:
+        raise ValueError(
+            f"the {step_min}-minute steps start {offset_min} minutes into a {window:g}-minute "
+            "demand window of the local clock; the steps must meet its boundaries"
+        )
+    return int(window) // step_min, offset_min // step_min

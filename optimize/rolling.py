@@ -9,6 +9,8 @@ steps of the previous window:
 * battery: ``soc_initial_frac`` = committed end SOC; ``soc_final_frac`` (if set) is imposed at
   the end of every window's model horizon;
 * grid: ``initial_net_import_mw`` = last committed net import (ramp limit across windows);
+  the limits after the window's end reach it through the ramp limit
+  (``optimize.window_state.ramp_reach``: ``Grid.reach_max_mw`` and ``reach_min_mw``);
   demand charges: the peak of each charge (by key) already reached in earlier windows is
   its ``prior_peak_mw``, a lower bound of its peak variable, so a window pays only for
   raising it (``optimize.demand_charges.window_charges``); tiered energy: the energy of

@@ -38,6 +38,7 @@ import optimize
 from microgrid.billing import demand_charge_shares, step_days, step_hours_by_month
 from microgrid.tariffs.periods import LocalSteps, local_steps, period_of_step
 from microgrid.tariffs.urdb import UrdbRate
+from microgrid.wall_time import demand_interval as clock_demand_interval
 
 KW_PER_MW = 1000.0
 
@@ -151,28 +152,15 @@ MAX_DEMAND_WINDOW_MIN = 1440  # a day: a longer window bills an average, not a p
 
 def demand_interval(rate: UrdbRate, index: pd.DatetimeIndex, timezone: str, step_h: float):
     """``(interval_steps, interval_phase)`` of ``optimize.PeakCharge`` for the rate's
-    ``demandwindow`` at these steps: ``(1, 0)`` where the window is no longer than a step;
-    else the window in steps, its intervals following one another from local midnight of
-    the first step's day (the phase: steps of the first interval before step 0)."""
-    step_min = round(step_h * 60)
+    ``demandwindow`` (``microgrid.wall_time.demand_interval``); a window the steps cannot
+    meet, or longer than a day, is an error naming the rate's field."""
     window = rate.demandwindow or 0
-    if window <= step_min or len(index) == 0:
-        return 1, 0
-    if window > MAX_DEMAND_WINDOW_MIN or window % step_min:
-        raise rate.error(
-            f"a demand window of {window:g} minutes must be a whole number of the "
-            f"{step_min}-minute steps and at most {MAX_DEMAND_WINDOW_MIN} minutes",
-            "demandwindow",
-        )
-    first = index[0].tz_convert(timezone)
-    offset_min = (first.hour * 60 + first.minute) % int(window)
-    if offset_min % step_min:
-        raise rate.error(
-            f"the {step_min}-minute steps start {offset_min} minutes into a {window:g}-minute "
-            "demand window of the local clock; the steps must meet its boundaries",
-            "demandwindow",
-        )
-    return int(window) // step_min, offset_min // step_min
+    try:
+        if window > MAX_DEMAND_WINDOW_MIN and window > step_h * 60:
+            raise ValueError(f"a demand window of {window:g} minutes is longer than a day")
+        return clock_demand_interval(index, timezone, step_h, window)
+    except ValueError as exc:
+        raise rate.error(str(exc), "demandwindow") from None
 
 
 def tou_demand_charges(

@@ -148,3 +148,44 @@ def test_a_scenario_over_a_skipped_midnight_validates_and_bills(tmp_path, capsys
         share = charge.steps.sum() / counted[month]
         assert charge.usd_per_mw == pytest.approx(1000 * share, rel=1e-12), month
     assert [c.key for c in charges] == ["demand_flat@2023-09", "demand_flat@2023-10"]
+
+
+def test_a_demand_window_bills_the_flat_charge_on_clock_hour_averages(tmp_path):
+    # R1's site at 15-minute steps, from 00:30 local, with a 60-minute demand window: the
+    # flat charge bills the highest local clock hour's mean (the first hour holds two
+    # quarter hours), however high one quarter hour goes
+    overrides = {
+        "grid.demand_window_minutes": 60,
+        "period.start": "2023-08-21T00:30",
+        "period.end": "2023-08-22T00:00",
+        "period.step_minutes": 15,
+    }
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small_scenario(**overrides)))
+    scenario = load_scenario(path)
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs)
+    [charge] = problem.grid.peak_charges
+    assert (charge.interval_steps, charge.interval_phase) == (4, 2)
+    d = solve_dispatch(scenario, inputs, problem)
+    imp = pd.Series(d.series["grid_import_mw"], index=inputs.index).tz_convert(CHICAGO)
+    hourly_max = imp.resample("60min").mean().max()
+    summary = demand_charge_summary(problem.grid, inputs.index, CHICAGO, "prorated", imp)
+    assert summary["months"][0]["charges"][0]["peak_import_mw"] == pytest.approx(hourly_max)
+    assert d.costs["demand_usd"] == pytest.approx(charge.usd_per_mw * hourly_max, rel=1e-6)
+
+
+def test_a_demand_window_the_steps_cannot_meet_names_its_field(tmp_path, capsys):
+    # Kathmandu is UTC+05:45: its 30-minute steps from UTC hours fall at :15 and :45 local
+    overrides = {
+        "site.timezone": "Asia/Kathmandu",
+        "grid.demand_window_minutes": 60,
+        "period.start": "2023-08-21T05:45",
+        "period.end": "2023-08-22T05:45",
+        "period.step_minutes": 30,
+    }
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small_scenario(**overrides)))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "grid.demand_window_minutes" in err[0] and "boundaries" in err[0]

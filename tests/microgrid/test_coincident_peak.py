@@ -27,7 +27,7 @@ from microgrid.coincident_peak import (
 )
 from microgrid.coincident_peak_bill import cp_bill, cp_summary
 from microgrid.errors import InputError
-from optimize.bill import grid_bill
+from optimize.bill import grid_bill, peaks_mw
 
 RATE = {"usd_per_mw_year": 24_000, "n_peaks": 4}
 ALERTS = (
@@ -242,6 +242,19 @@ def test_interval_csv_bad_time_names_its_line(tmp_path):
     with pytest.raises(InputError) as exc:
         load_coincident_peaks(sc)
     assert (exc.value.path, exc.value.line) == (str(csv), 3)
+
+
+@pytest.mark.parametrize("minutes, steps_per", [(60, 4), (30, 2), (15, 1)])
+def test_an_alert_windows_peak_is_of_the_cp_interval_average(tmp_path, minutes, steps_per):
+    # at 15-minute steps a 60-minute CP interval is the hour's mean, not its highest quarter
+    (tmp_path / "alerts.csv").write_text(ALERTS)
+    cp = {**known(["2023-01-02T10:00"], minutes), "mode": "alerts", "alerts_csv": "alerts.csv"}
+    sc, _ = load(tmp_path, tiny_data(cp, step_minutes=15))
+    first, _ = alert_charges(load_coincident_peaks(sc), sc.index())
+    assert (first.interval_steps, first.interval_phase) == (steps_per, 0)
+    imp = np.full(len(sc.index()), 10.0)
+    imp[np.flatnonzero(first.steps)[0]] = 30.0  # one quarter hour of 30 MW
+    assert peaks_mw((first,), imp)[first.key] == pytest.approx(10.0 + 20.0 / steps_per)
 
 
 def test_alerts_mode_needs_alerts_csv(tmp_path):
