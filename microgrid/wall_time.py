@@ -82,16 +82,19 @@ def demand_interval(
     """``(interval_steps, interval_phase)`` of ``optimize.PeakCharge`` for a demand window of
     ``window_minutes`` at these steps: ``(1, 0)`` where the window is no longer than a
     step (None: the step); else the window in steps, its intervals following one another
-    on the local clock from midnight of the first step's day (the phase: steps of the
-    first interval before step 0). ValueError where the steps cannot meet the window."""
+    on the local clock (the phase: steps of the first interval before step 0). The window
+    must divide the hour, so that its intervals meet the clock's hours on every day and
+    across a clock change. ValueError where the steps cannot meet the window."""
     step_min = round(step_h * 60)
     window = window_minutes or 0
     if window <= step_min or len(index) == 0:
         return 1, 0
-    if window % step_min:
+    if window % step_min or 60 % window:
+        # a window that divides the hour stays on the local clock across a clock change
+        # (whole hours) and from one day to the next; a 105- or 120-minute one would not
         raise ValueError(
-            f"a demand window of {window:g} minutes is not a whole number of the "
-            f"{step_min}-minute steps"
+            f"a demand window of {window:g} minutes must divide the hour and be a whole "
+            f"number of the {step_min}-minute steps"
         )
     first = index[0].tz_convert(timezone)
     offset_min = (first.hour * 60 + first.minute) % int(window)

@@ -147,17 +147,12 @@ def export_parts(rate: UrdbRate, period: np.ndarray | None) -> dict[str, np.ndar
     return {}
 
 
-MAX_DEMAND_WINDOW_MIN = 1440  # a day: a longer window bills an average, not a peak
-
-
 def demand_interval(rate: UrdbRate, index: pd.DatetimeIndex, timezone: str, step_h: float):
     """``(interval_steps, interval_phase)`` of ``optimize.PeakCharge`` for the rate's
     ``demandwindow`` (``microgrid.wall_time.demand_interval``); a window the steps cannot
-    meet, or longer than a day, is an error naming the rate's field."""
+    meet, or that does not divide the hour, is an error naming the rate's field."""
     window = rate.demandwindow or 0
     try:
-        if window > MAX_DEMAND_WINDOW_MIN and window > step_h * 60:
-            raise ValueError(f"a demand window of {window:g} minutes is longer than a day")
         return clock_demand_interval(index, timezone, step_h, window)
     except ValueError as exc:
         raise rate.error(str(exc), "demandwindow") from None

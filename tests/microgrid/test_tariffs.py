@@ -384,7 +384,7 @@ def test_a_demand_window_longer_than_the_step_is_its_interval(window, index, tz,
             0.5,
             "boundaries",
         ),
-        (2880, hourly("2023-07-11T00:00", 4), "UTC", 1.0, "longer than a day"),
+        (120, quarter_hours("2023-07-11T00:00", 4), "UTC", 0.25, "divide the hour"),
     ],
 )
 def test_a_demand_window_the_steps_cannot_meet_is_refused(window, index, tz, step_h, message):
