@@ -105,6 +105,8 @@ def timeseries_frame(
     # all columns at once: one insert per job (416 in a year) fragments the frame
     for key in sorted(k for k in s if k.startswith("job_") and k.endswith("_mw")):
         cols[key] = solver_zeros_cleared(s[key])
+    for key in (k for k in s if k.startswith("gen_") and k.endswith("_mw")):  # each unit
+        cols[key] = solver_zeros_cleared(s[key])
     cols["inference_it_mw"] = frame["inference_it_mw"].to_numpy()
     cols["pue"] = frame["pue"].to_numpy()
     if "unserved_mw" in s:  # operate's actual rows: the summary's balance needs it

@@ -185,6 +185,8 @@ class Recorder:
         for jid in self.jobs["mw"]:
             for key in ("mw", "power_fraction", "work_h"):
                 cols[f"job_{jid}_{key}"] = self.jobs[key][jid]
+        for name, mw in self.gen_mw.items():  # each unit as the plant ran it
+            cols[f"gen_{name}_mw"] = mw
         actual = pd.DataFrame(cols, index=self.index)
         jobs = self._jobs_summary(state)
         unfinished_h = sum(j["unfinished_h"] for j in jobs.values())

@@ -119,3 +119,19 @@ def test_the_closed_loop_keeps_the_minimum_load_in_an_unannounced_outage():
     backup = simulate(sc).actual["backup_gen_mw"]
     assert backup.max() >= 10.0  # it ran
     assert ((backup == 0.0) | (backup >= 10.0 - 1e-6)).all()
+
+
+@pytest.mark.parametrize("mode", ["plan", "operate"])
+def test_the_time_series_shows_each_units_output(mode):
+    # an outage at 02:00 with two units: each unit's column, summing to backup_gen_mw (the
+    # total alone could not show the merit order or a minimum load)
+    sc = tiny(
+        [gen("cheap", 8, 5.0, min_load=0.5), gen("dear", 8, 500.0)],
+        **{"events.outages": [{"start": "2023-01-02T02:00", "end": "2023-01-02T04:00"}]},
+    )
+    ts = microgrid.run(sc, mode=mode, powerflow=False, baselines=False).timeseries
+    units = ts[["gen_cheap_mw", "gen_dear_mw"]]
+    assert units.sum(axis=1).to_numpy() == pytest.approx(ts["backup_gen_mw"].to_numpy())
+    cheap = ts["gen_cheap_mw"].to_numpy()
+    assert cheap[2] == pytest.approx(8.0)  # the cheap unit at its capacity in the outage
+    assert ((cheap < 1e-9) | (cheap >= 4.0 - 1e-6)).all()  # off or at least its minimum
