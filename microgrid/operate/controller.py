@@ -13,6 +13,7 @@ the battery ends the window at the initial SOC fraction unless the window reache
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -41,6 +42,9 @@ _RELAX_ROUNDS = 3
 _DONE_H = 1e-7
 #: A plan that uses its forecast resource to within this (MW) is followed to the actual one.
 _UNCURTAILED_MW = 1e-6
+# the name of the plan's load-shedding unit (``with_lost_load``; not added where a
+# scenario's generator has it)
+LOST_LOAD = "_lost_load"
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,11 @@ class Plan:
             battery_charge_mw=row.get("battery_charge_mw", 0.0),
             battery_discharge_mw=row.get("battery_discharge_mw", 0.0),
             job_power_frac={j: row.get(f"job_{j}_power_fraction", 0.0) for j in job_ids},
-            gen_mw={g.name: row.get(f"gen_{g.name}_mw", 0.0) for g in self.window.generators},
+            gen_mw={
+                g.name: row.get(f"gen_{g.name}_mw", 0.0)
+                for g in self.window.generators
+                if g.name != LOST_LOAD
+            },
         )
 
 
@@ -102,8 +110,11 @@ class Controller:
     # notice, microgrid/coincident_peak.py); a charge not listed is known from the start
     visible_from_step: dict[str, int] = field(default_factory=dict)
     # the grid's import and export limits without the scenario's outages (MW; None: the
-    # problem's): a window without a schedule is planned with them (the plant sheds)
+    # problem's): a window without a schedule even with load shed is planned with them
     grid_back_mw: tuple[float, float] | None = None
+    # the price of a MWh of load shed (USD): a window without a schedule is planned with
+    # shedding at this price (``with_lost_load``); None: not
+    voll_usd_per_mwh: float | None = None
     plan: Plan | None = None
     n_solves: int = 0
     solve_s: float = 0.0
@@ -115,9 +126,11 @@ class Controller:
         return p is None or k - p.start_step >= min(self.replan_every_steps, p.n_steps)
 
     def replan(self, k: int, state: PlantState, conditions: PlantConditions) -> Plan:
-        """Forecast, cut the window, solve; an outage that leaves no schedule (islanded
-        with a small battery, announced in ``events.outages`` or not) is planned as if the
-        grid were back: the plant sheds."""
+        """Forecast, cut the window, solve; a window with an outage the battery and
+        generators cannot carry is planned with load shed at the value of lost load, so
+        that the plan still fills the battery before it and sheds the least; where that
+        has no schedule either, or the window no outage, as if the grid were back: the
+        plant sheds."""
         h = min(self.lookahead_steps, self.problem.n_steps - k)
         fc = self.forecasts.issue(k, h)
         known = Known(
@@ -131,9 +144,7 @@ class Controller:
         try:
             d, window, relaxed = _solve_window(window, self.options, k)
         except optimize.Infeasible:
-            back, unknown = self.grid_back(full), known.without_outages()
-            window = window_problem(back, self.forecasts, fc, k, state, unknown)
-            d, window, _ = _solve_window(window, self.options, k)
+            d, window = self._without_schedule(window, full, fc, k, state, known)
             relaxed = True  # infeasible as the controller knew it
         self.infeasible_replans += relaxed
         self.n_solves += 1
@@ -141,6 +152,21 @@ class Controller:
         self.solve_s += d.solve_s + d.build_s
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan
+
+    def _without_schedule(self, window, full, fc, k, state, known):
+        """The dispatch and window of a re-plan whose window has no schedule: with load
+        shed at the value of lost load where it holds an outage, else with the grid back
+        (``replan``)."""
+        names = {g.name for g in window.generators}
+        # only an outage sheds in the plan: a cap the site cannot meet stays an error
+        outage = bool(np.any(window.grid.import_max_mw <= 0.0))
+        if self.voll_usd_per_mwh is not None and outage and LOST_LOAD not in names:
+            shed = with_lost_load(window, self.voll_usd_per_mwh)
+            with contextlib.suppress(optimize.Infeasible):
+                return _solve_window(shed, self.options, k)[:2]
+        unknown = known.without_outages()
+        back = window_problem(self.grid_back(full), self.forecasts, fc, k, state, unknown)
+        return _solve_window(back, self.options, k)[:2]
 
     def grid_back(self, full: optimize.Problem) -> optimize.Problem:
         """``full`` as if the grid were back: without the scenario's scheduled outages
@@ -162,6 +188,16 @@ class Controller:
         if len(known) == len(g.peak_charges):
             return self.problem
         return dataclasses.replace(self.problem, grid=dataclasses.replace(g, peak_charges=known))
+
+
+def with_lost_load(window: optimize.Problem, voll_usd_per_mwh: float) -> optimize.Problem:
+    """``window`` with a generator ``LOST_LOAD`` that serves any load at the value of lost
+    load: the plan's shedding. The plant has no such unit, so its set-point is a deficit
+    the plant covers as it can and sheds (``Plan.set_points`` leaves it out)."""
+    f = window.facility
+    full_mw = f.inference_it_mw + sum(j.full_power_it_mw for j in window.jobs)
+    shed = optimize.Generator(LOST_LOAD, float(np.max(full_mw * f.pue)), voll_usd_per_mwh, 0.0)
+    return dataclasses.replace(window, generators=(*window.generators, shed))
 
 
 def _solve_window(

@@ -121,6 +121,7 @@ def new_controller(case: OperateCase) -> Controller:
         replan_every_steps=case.replan_every_steps,
         visible_from_step=case.visible_from_step,
         grid_back_mw=(case.scenario.grid.import_max_mw, case.scenario.grid.export_max_mw),
+        voll_usd_per_mwh=case.scenario.operate.value_of_lost_load_usd_per_mwh,
     )
 
 
