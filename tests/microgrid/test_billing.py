@@ -150,18 +150,21 @@ def test_a_scenario_over_a_skipped_midnight_validates_and_bills(tmp_path, capsys
     assert [c.key for c in charges] == ["demand_flat@2023-09", "demand_flat@2023-10"]
 
 
+def _hour_window_scenario(tmp_path, start: str, end: str, step_minutes: int, **more):
+    """Two days of R1's site cut to ``[start, end)`` at these steps, its flat charge on a
+    60-minute demand window."""
+    period = {"period.start": start, "period.end": end, "period.step_minutes": step_minutes}
+    sc = small_scenario(**{"grid.demand_window_minutes": 60, **period, **more})
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    return path
+
+
 def test_a_demand_window_bills_the_flat_charge_on_clock_hour_averages(tmp_path):
     # R1's site at 15-minute steps, from 00:30 local, with a 60-minute demand window: the
     # flat charge bills the highest local clock hour's mean (the first hour holds two
     # quarter hours), however high one quarter hour goes
-    overrides = {
-        "grid.demand_window_minutes": 60,
-        "period.start": "2023-08-21T00:30",
-        "period.end": "2023-08-22T00:00",
-        "period.step_minutes": 15,
-    }
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(small_scenario(**overrides)))
+    path = _hour_window_scenario(tmp_path, "2023-08-21T00:30", "2023-08-22T00:00", 15)
     scenario = load_scenario(path)
     inputs = load_inputs(scenario)
     problem = build_problem(scenario, inputs)
@@ -177,15 +180,8 @@ def test_a_demand_window_bills_the_flat_charge_on_clock_hour_averages(tmp_path):
 
 def test_a_demand_window_the_steps_cannot_meet_names_its_field(tmp_path, capsys):
     # Kathmandu is UTC+05:45: its 30-minute steps from UTC hours fall at :15 and :45 local
-    overrides = {
-        "site.timezone": "Asia/Kathmandu",
-        "grid.demand_window_minutes": 60,
-        "period.start": "2023-08-21T05:45",
-        "period.end": "2023-08-22T05:45",
-        "period.step_minutes": 30,
-    }
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(small_scenario(**overrides)))
+    start, end = "2023-08-21T05:45", "2023-08-22T05:45"
+    path = _hour_window_scenario(tmp_path, start, end, 30, **{"site.timezone": "Asia/Kathmandu"})
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "grid.demand_window_minutes" in err[0] and "boundaries" in err[0]
