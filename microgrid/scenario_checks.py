@@ -175,35 +175,20 @@ def event_period_problems(scenario: Scenario) -> list[Problem]:
 
 
 def derate_problems(scenario: Scenario) -> list[Problem]:
-    """A derate acts on an asset the scenario has (a section of more than 0 MW, or one the
-    sizing section sizes): on any other it would change nothing, like a window outside
-    the period."""
+    """A derate acts on an asset the scenario has a section for: on any other it would
+    change nothing, like a window outside the period. (A section of 0 MW is accepted: a
+    sweep over sizes from 0 keeps one scenario's events.)"""
     found = []
     for i, d in enumerate(scenario.events.derates):
-        if not _has_asset(scenario, d.asset):
+        if getattr(scenario, d.asset) is None:
             found.append(
                 (
                     f"events.derates.{i}.asset",
-                    f"a {d.asset} derate, but the scenario has no {d.asset} (no {d.asset} "
-                    "section, or one of 0 MW that sizing does not size), so it would change "
-                    "nothing: remove it or add the asset",
+                    f"a {d.asset} derate, but the scenario has no {d.asset} section, so it "
+                    "would change nothing: remove it or add the asset",
                 )
             )
     return found
-
-
-def _has_asset(scenario: Scenario, asset: str) -> bool:
-    """The scenario has `asset` ("pv", "wind" or "battery") in some size."""
-    section = getattr(scenario, asset)
-    if section is None:
-        return False
-    sz = scenario.sizing
-    if asset == "battery":
-        sized = sz is not None and (sz.battery_power is not None or sz.battery_energy is not None)
-        return sized or (section.power_mw > 0 and section.energy_mwh > 0)
-    if sz is not None and getattr(sz, asset) is not None:
-        return True
-    return section.dc_mw > 0 if asset == "pv" else section.n_turbines > 0
 
 
 def period_problems(scenario: Scenario) -> list[Problem]:
