@@ -15,7 +15,7 @@ from microgrid.baselines.limits import soc_final_short_mwh
 from microgrid.breaches import breach_fields
 from microgrid.costs import cost_breakdown
 from microgrid.operate.conditions import PlantConditions
-from microgrid.operate.controller import Controller, Plan
+from microgrid.operate.controller import LOST_LOAD, Controller, Plan
 from microgrid.operate.forecast import FORECAST_SERIES
 from microgrid.operate.plant import StepResult
 from microgrid.operate.state import PlantState, SetPoints
@@ -125,6 +125,10 @@ class Recorder:
             self.forecast_used[k, c_i] = plan.forecast[c].iloc[i]
         for c in ROW_COLUMNS:
             self.setpoints[c][k] = row.get(c, 0.0)
+        # a plan with load shed (``controller.with_lost_load``): its shed is no backup
+        shed_mw = row.get(f"gen_{LOST_LOAD}_mw", 0.0)
+        self.setpoints["backup_gen_mw"][k] -= shed_mw
+        self.setpoints["unserved_mw"][k] = shed_mw
         full_mw = self.full_power_it_mw
         self.setpoints["job_it_mw"][k] = sum(full_mw[j] * f for j, f in sp.job_power_frac.items())
 

@@ -72,6 +72,8 @@ def planned_vs_actual(run: OperateRun) -> pd.DataFrame:
     for c in _SETPOINT_VS_ACTUAL:
         out[f"setpoint_{c}"] = run.setpoints[c]
         out[f"actual_{c}"] = run.actual[c]
+    # the load the plan in force sheds (an outage it cannot carry), beside what was shed
+    out["setpoint_unserved_mw"] = run.setpoints["unserved_mw"]
     out["actual_unserved_mw"] = run.actual["unserved_mw"]
     out["actual_balance_residual_mw"] = balance_residual(run.actual)
     # + 0.0 turns the -0.0 a negated or clipped zero leaves into 0.0: the CSV writes "-0"

@@ -86,3 +86,16 @@ def test_a_scheduled_outage_is_met_with_a_full_battery_and_the_least_shed():
                         baselines=False)  # fmt: skip
     assert res.summary["operate"]["unserved_energy_mwh"] == pytest.approx(18.0, abs=1e-4)
     assert res.timeseries["battery_soc_mwh"].iloc[19] >= 17.0 - 1e-4
+
+
+def test_the_plans_shed_is_its_unserved_set_point_not_backup():
+    # the plan's load-shedding unit is not a generator: planned_vs_actual's set-points
+    # show its MW as planned unserved load, and no backup (the scenario has none)
+    scheduled = tiny()
+    scheduled["events"] = {"outages": [OUTAGE]}
+    res = microgrid.run(Scenario.model_validate(scheduled), mode="operate", powerflow=False,
+                        baselines=False)  # fmt: skip
+    table = res.extra_tables["planned_vs_actual.csv"]
+    assert table["setpoint_backup_gen_mw"].abs().max() < 1e-9
+    assert table["setpoint_unserved_mw"].sum() == pytest.approx(18.0, abs=1e-4)
+    assert table["actual_unserved_mw"].sum() == pytest.approx(18.0, abs=1e-4)
