@@ -39,13 +39,19 @@ def test_the_summarys_balance_leaves_the_shed_load_out():
     assert res.timeseries["unserved_mw"].max() > 5.0
 
 
-def test_a_scheduled_outage_the_site_cannot_carry_is_shed_as_an_unannounced_one():
-    # the bug: the controller's retry "as if the grid were back" kept the scheduled
-    # outage's zero import limit, so the run stopped with an infeasible re-plan (exit 2)
+@pytest.fixture(scope="module")
+def scheduled_run():
+    """The tiny scenario in operate mode with OUTAGE scheduled in `events.outages`."""
     scheduled = tiny()
     scheduled["events"] = {"outages": [OUTAGE]}
-    res = microgrid.run(Scenario.model_validate(scheduled), mode="operate", powerflow=False,
-                        baselines=False)  # fmt: skip
+    return microgrid.run(Scenario.model_validate(scheduled), mode="operate", powerflow=False,
+                         baselines=False)  # fmt: skip
+
+
+def test_a_scheduled_outage_the_site_cannot_carry_is_shed_as_an_unannounced_one(scheduled_run):
+    # the bug: the controller's retry "as if the grid were back" kept the scheduled
+    # outage's zero import limit, so the run stopped with an infeasible re-plan (exit 2)
+    res = scheduled_run
     op = res.summary["operate"]
     assert op["infeasible_replans"] > 0
     assert op["unserved_energy_mwh"] > 10.0
@@ -74,27 +80,21 @@ def test_a_replan_without_a_schedule_is_one_line_naming_the_field_in_local_time(
     assert "steps" not in line and "dr_cap" not in line and "Traceback" not in line
 
 
-def test_a_scheduled_outage_is_met_with_a_full_battery_and_the_least_shed():
+def test_a_scheduled_outage_is_met_with_a_full_battery_and_the_least_shed(scheduled_run):
     # the outage's 3 h need 33 MWh (11 MW); the battery gives at most 5 MW, so at least
     # 18 MWh are shed, and only if it enters the outage with 15 MWh above its 2 MWh floor.
     # The re-plans that see the outage have no schedule; planned as if the grid were back
     # they left the battery short (29.4 MWh shed). Planned with shedding priced
     # at the value of lost load, they fill it first.
-    scheduled = tiny()
-    scheduled["events"] = {"outages": [OUTAGE]}
-    res = microgrid.run(Scenario.model_validate(scheduled), mode="operate", powerflow=False,
-                        baselines=False)  # fmt: skip
+    res = scheduled_run
     assert res.summary["operate"]["unserved_energy_mwh"] == pytest.approx(18.0, abs=1e-4)
     assert res.timeseries["battery_soc_mwh"].iloc[19] >= 17.0 - 1e-4
 
 
-def test_the_plans_shed_is_its_unserved_set_point_not_backup():
+def test_the_plans_shed_is_its_unserved_set_point_not_backup(scheduled_run):
     # the plan's load-shedding unit is not a generator: planned_vs_actual's set-points
     # show its MW as planned unserved load, and no backup (the scenario has none)
-    scheduled = tiny()
-    scheduled["events"] = {"outages": [OUTAGE]}
-    res = microgrid.run(Scenario.model_validate(scheduled), mode="operate", powerflow=False,
-                        baselines=False)  # fmt: skip
+    res = scheduled_run
     table = res.extra_tables["planned_vs_actual.csv"]
     assert table["setpoint_backup_gen_mw"].abs().max() < 1e-9
     assert table["setpoint_unserved_mw"].sum() == pytest.approx(18.0, abs=1e-4)
