@@ -32,7 +32,6 @@ intervals takes its peak so far from the import before ``a`` (its intervals ende
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -102,22 +101,22 @@ def window_charges(
     charges: tuple[PeakCharge, ...],
     a: int,
     e: int,
-    peak_so_far_mw: Mapping[str, float],
-    import_before_mw: np.ndarray | None = None,
+    import_before_mw: np.ndarray | None,
 ) -> tuple[PeakCharge, ...]:
     """The charges over steps ``[a, e)``: each charge with a step there, its steps cut, its
-    ``prior_peak_mw`` raised to ``peak_so_far_mw[key]`` (MW reached before ``a``); a ratchet
-    on a charge with no step in ``[a, e)`` becomes a floor (fraction × that charge's peak
-    so far). A charge on demand intervals reads its peak so far and its head from
-    ``import_before_mw`` (MW of steps ``[0, a)``; None: nothing known before ``a``)."""
-    intervals = {
-        c.key: _interval_state(c, a, import_before_mw) for c in charges if c.interval_steps > 1
-    }
+    ``prior_peak_mw`` raised to its peak over ``import_before_mw`` (MW of the committed
+    steps from 0, at most ``a`` of them; None: nothing known before ``a``); a ratchet on a
+    charge with no step in ``[a, e)`` becomes a floor (fraction × that charge's peak so
+    far). A charge on demand intervals counts the intervals ended by ``a`` and takes the
+    one ``a`` falls inside as its phase and head: it needs all ``a`` steps."""
+    imp = None if import_before_mw is None else np.asarray(import_before_mw, dtype=float)[:a]
+    intervals = {c.key: _interval_state(c, a, imp) for c in charges if c.interval_steps > 1}
 
     def so_far(c: PeakCharge) -> float:
         if c.key in intervals:
             return intervals[c.key][0]
-        return max(c.prior_peak_mw, float(peak_so_far_mw.get(c.key, 0.0)))
+        sel = np.zeros(0) if imp is None else imp[c.steps[: len(imp)]]
+        return max(c.prior_peak_mw, float(sel.max()) if sel.size else 0.0)
 
     by_key = {c.key: c for c in charges}
     kept = [c for c in charges if c.steps[a:e].any()]
@@ -154,7 +153,7 @@ def _interval_state(
     phase = (a + c.interval_phase) % c.interval_steps
     if import_before_mw is None:
         return c.prior_peak_mw, phase, 0, 0.0
-    imp = np.asarray(import_before_mw, dtype=float)[:a]
+    imp = import_before_mw
     if len(imp) < a:
         raise ValueError(f"window_charges needs the import of the {a} steps before the window")
     if a - phase < 0:  # a lies inside the interval the charge's first step is in

@@ -95,7 +95,7 @@ def part_problem(problem: Problem, a: int, e: int) -> Problem:
     charges = []
     for c, part in zip(
         [c for c in g.peak_charges if c.steps[sl].any()],
-        window_charges(g.peak_charges, a, e, {}),
+        window_charges(g.peak_charges, a, e, None),
         strict=True,
     ):
         share = float(c.steps[sl].sum()) / float(c.steps.sum())

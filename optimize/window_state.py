@@ -1,8 +1,8 @@
 """What a rolling window starts from, and what it hands to the next (``optimize.rolling``).
 
 ``Carried`` holds the state after the committed steps so far: each job's progress
-(``JobState``), the battery's SOC, the last net import, the demand charges' peaks and the
-tiered energy so far, and the committed net import (demand-response baselines).
+(``JobState``), the battery's SOC, the last net import, the tiered energy so far, and the
+committed net import (demand-response baselines) and import (the demand charges' peaks).
 ``window_problem`` cuts a window's ``Problem`` from the full one with that state (the
 rolling module's docstring lists what carries over and how), ``carry_state`` updates the
 state with a window's committed steps. Before a window is solved, ``predicted_carried``
@@ -69,9 +69,9 @@ def sub_problem(
     """The window ``[a, e)`` of ``problem`` with the carried battery SOC (fraction of
     capacity; None: the problem's own), last net import (MW), the window's ``jobs`` and
     the demand peaks and tier energy so far (``carried``; None: none)."""
-    peaks, mwh = (carried.peak_mw, carried.tier_mwh) if carried is not None else ({}, {})
+    mwh = carried.tier_mwh if carried is not None else {}
     imports = np.asarray(carried.import_history_mw) if carried is not None else None
-    grid = _sub_grid(problem.grid, a, e, net_import, peaks, mwh, imports)
+    grid = _sub_grid(problem.grid, a, e, net_import, mwh, imports)
     reach_max, reach_min = ramp_reach(problem.grid, problem.step_h, a, e)
     grid = replace(grid, reach_max_mw=reach_max, reach_min_mw=reach_min)
     battery: Battery | None = problem.battery
@@ -111,13 +111,12 @@ def _sub_grid(
     a: int,
     e: int,
     net_import: float | None,
-    peak_so_far_mw: Mapping[str, float],
     tier_mwh_so_far: Mapping[str, float],
-    import_before_mw: np.ndarray | None = None,
+    import_before_mw: np.ndarray | None,
 ) -> Grid:
     """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW), with
-    the peaks (MW) and tier energy (MWh) reached before ``a`` (by charge key) and the
-    import of the steps before ``a`` (MW; demand intervals, ``window_charges``)."""
+    the tier energy (MWh) reached before ``a`` (by charge key) and the import of the steps
+    before ``a`` (MW: the demand peaks so far, ``window_charges``)."""
 
     def parts(d: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
         return None if d is None else {k: np.asarray(v)[a:e] for k, v in d.items()}
@@ -131,7 +130,7 @@ def _sub_grid(
         carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
         net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
         initial_net_import_mw=net_import,
-        peak_charges=window_charges(g.peak_charges, a, e, peak_so_far_mw, import_before_mw),
+        peak_charges=window_charges(g.peak_charges, a, e, import_before_mw),
         energy_tiers=window_tiers(g.energy_tiers, a, e, tier_mwh_so_far),
         import_price_parts=parts(g.import_price_parts),
         export_price_parts=parts(g.export_price_parts),
@@ -205,18 +204,17 @@ def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:
 
 @dataclass
 class Carried:
-    """What a window hands to the next: job states, battery SOC, last net import, the peak
-    import of each demand charge so far (key -> MW) and the import energy of each tiered
-    charge so far (key -> MWh)."""
+    """What a window hands to the next: job states, battery SOC, last net import, the import
+    energy of each tiered charge so far (key -> MWh) and the committed series."""
 
     states: dict[str, JobState]
     soc_frac: float | None
     net_import: float | None
-    peak_mw: dict[str, float] = field(default_factory=dict)
     tier_mwh: dict[str, float] = field(default_factory=dict)
     # committed net import of every step so far (MW): demand-response baselines
     net_history_mw: list[float] = field(default_factory=list)
-    # committed import of every step so far (MW): demand intervals across window edges
+    # committed import of every step so far (MW): the demand charges' peaks so far, and
+    # their intervals across window edges
     import_history_mw: list[float] = field(default_factory=list)
 
     def copy(self) -> Carried:
@@ -225,7 +223,6 @@ class Carried:
             states,
             self.soc_frac,
             self.net_import,
-            dict(self.peak_mw),
             dict(self.tier_mwh),
             list(self.net_history_mw),
             list(self.import_history_mw),
@@ -246,12 +243,12 @@ def predicted_carried(carried: Carried, jobs, a: int, c: int) -> Carried | None:
     may carry work across ``c`` (released before ``c``, due after it). The others cannot
     change in a way those windows see: a job due by ``c`` is done or failed then (marked
     failed here), and one released at ``c`` or later has not run. The battery's SOC, the
-    net import (0 where none yet) and the peaks are ``carried``'s, not predicted: a
+    net import (0 where none yet) and the import (0 after ``carried``'s) are not predicted: a
     window built ahead takes its own when it comes (``optimize.carried_state``).
     ``carried`` is read, not changed."""
     if any(j.release_step + a < c < j.deadline_step + a for j in jobs):
         return None
-    # the states this changes are copies; the others, the peaks and the history are
+    # the states this changes are copies; the others and the net history are
     # shared with ``carried``: callers read them (``window_problem``) and keep none
     states = dict(carried.states)
     for j in jobs:
@@ -312,12 +309,8 @@ def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: in
 
 
 def carry_tariff(g: Grid, carried: Carried, imp: np.ndarray, a: int, c: int, step_h) -> None:
-    """Raise the carried peaks (MW) and add the tier energy (MWh) of the committed import
-    ``imp`` (MW) of steps ``[a, c)``."""
-    for ch in g.peak_charges:
-        sel = imp[ch.steps[a:c]]
-        if sel.size:
-            carried.peak_mw[ch.key] = max(carried.peak_mw.get(ch.key, 0.0), float(sel.max()))
+    """Add the tier energy (MWh) of the committed import ``imp`` (MW) of steps ``[a, c)``
+    (the demand peaks so far are read from ``Carried.import_history_mw``)."""
     cut = tuple(replace(x, steps=x.steps[a:c]) for x in g.energy_tiers)
     for key, mwh in tier_mwh(cut, step_h, imp).items():
         carried.tier_mwh[key] = carried.tier_mwh.get(key, 0.0) + mwh

@@ -347,9 +347,7 @@ def _window_grid(
         carbon_g_per_kwh=fc["carbon_g_per_kwh"].to_numpy(float),
         net_import_cap_mw=_cut(g.net_import_cap_mw, sl),
         initial_net_import_mw=state.net_import_mw if k > 0 else g.initial_net_import_mw,
-        peak_charges=window_charges(
-            g.peak_charges, k, k + h, state.peak_import_mw, np.asarray(state.import_history_mw)
-        ),
+        peak_charges=window_charges(g.peak_charges, k, k + h, np.asarray(state.import_history_mw)),
         energy_tiers=window_tiers(g.energy_tiers, k, k + h, state.tier_import_mwh),
         import_price_parts=None,
         export_price_parts=None,

@@ -196,12 +196,9 @@ class Plant:
         return work
 
     def _carry_tariff(self, k: int, state: PlantState, imp_mw: float) -> None:
-        """Raise the peak of each demand charge step ``k`` belongs to (MW) and add its
-        energy (MWh) to each tiered charge it belongs to."""
+        """Add step ``k``'s energy (MWh) to each tiered charge it belongs to (the demand
+        peaks so far are read from ``PlantState.import_history_mw``)."""
         g = self.problem.grid
-        for c in g.peak_charges:
-            if c.steps[k]:
-                state.peak_import_mw[c.key] = max(state.peak_import_mw.get(c.key, 0.0), imp_mw)
         for x in g.energy_tiers:
             if x.steps[k]:
                 mwh = imp_mw * self.problem.step_h

@@ -57,7 +57,7 @@ def test_window_charges_carry_the_interval_in_progress(phase, head_steps):
     c = flat(23, interval_steps=4, interval_phase=phase, head_steps=head_steps, head_import_mw=head)
     whole = peaks_mw((c,), imp)[c.key]
     for a in range(23):
-        (cut,) = window_charges((c,), a, 23, {}, imp[:a])
+        (cut,) = window_charges((c,), a, 23, imp[:a])
         assert max(cut.prior_peak_mw, peaks_mw((cut,), imp[a:])[c.key]) == pytest.approx(whole)
 
 

@@ -122,14 +122,15 @@ def test_a_ratchet_floor_and_a_prior_peak_bill_at_least_that():
 def test_window_charges_carry_peaks_and_turn_a_ratchet_on_a_past_month_into_a_floor():
     m1 = charge("demand_flat@m1", [1, 1, 0, 0])
     m2 = charge("demand_flat@m2", [0, 0, 1, 1], ratchets=(("demand_flat@m1", 0.5),))
-    [w] = window_charges((m1, m2), 2, 4, {"demand_flat@m1": 40.0})
+    # month 1's committed import peaks at 40 MW
+    [w] = window_charges((m1, m2), 2, 4, np.array([40.0, 10.0]))
     assert (w.key, w.steps.tolist(), w.ratchet_floor_mw, w.ratchets) == (
         "demand_flat@m2",
         [True, True],
         20.0,
         (),
     )
-    [a, b] = window_charges((m1, m2), 1, 3, {"demand_flat@m1": 40.0})
+    [a, b] = window_charges((m1, m2), 1, 3, np.array([40.0]))
     assert (a.prior_peak_mw, a.steps.tolist(), b.prior_peak_mw) == (40.0, [True, False], 0.0)
 
 
