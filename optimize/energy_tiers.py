@@ -34,7 +34,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimize._util import linear_sum
-from optimize.bill import block_room_mwh
+from optimize.bill import block_room_mwh, tier_mwh
 from optimize.problem import EnergyTiers
 
 
@@ -106,10 +106,18 @@ def _order_blocks(m, tiers, width, totals, step_h: float, imax: np.ndarray) -> N
 
 
 def window_tiers(
-    tiers: tuple[EnergyTiers, ...], a: int, e: int, mwh_so_far: dict[str, float]
+    tiers: tuple[EnergyTiers, ...],
+    a: int,
+    e: int,
+    import_before_mw: np.ndarray | None,
+    step_h: float,
 ) -> tuple[EnergyTiers, ...]:
     """The tiers over steps ``[a, e)``: each with a step there, steps and rates cut, its
-    ``prior_mwh`` raised by ``mwh_so_far[key]`` (MWh imported in the month before ``a``)."""
+    ``prior_mwh`` raised by the energy imported over its steps before ``a``
+    (``import_before_mw``: MW of the committed steps from 0, at most ``a`` of them; None:
+    nothing known before ``a``)."""
+    imp = np.zeros(0) if import_before_mw is None else np.asarray(import_before_mw)[:a]
+    mwh_so_far = tier_mwh(tiers, step_h, imp)
     return tuple(
         replace(
             x,

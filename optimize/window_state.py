@@ -13,12 +13,10 @@ tells what the windows after it will see of its jobs, where it can, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from optimize.bill import tier_mwh
 from optimize.carried_state import with_state_of
 from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
@@ -69,9 +67,8 @@ def sub_problem(
     """The window ``[a, e)`` of ``problem`` with the carried battery SOC (fraction of
     capacity; None: the problem's own), last net import (MW), the window's ``jobs`` and
     the demand peaks and tier energy so far (``carried``; None: none)."""
-    mwh = carried.tier_mwh if carried is not None else {}
     imports = np.asarray(carried.import_history_mw) if carried is not None else None
-    grid = _sub_grid(problem.grid, a, e, net_import, mwh, imports)
+    grid = _sub_grid(problem.grid, problem.step_h, a, e, net_import, imports)
     reach_max, reach_min = ramp_reach(problem.grid, problem.step_h, a, e)
     grid = replace(grid, reach_max_mw=reach_max, reach_min_mw=reach_min)
     battery: Battery | None = problem.battery
@@ -108,15 +105,15 @@ def sub_problem(
 
 def _sub_grid(
     g: Grid,
+    step_h: float,
     a: int,
     e: int,
     net_import: float | None,
-    tier_mwh_so_far: Mapping[str, float],
     import_before_mw: np.ndarray | None,
 ) -> Grid:
     """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW), with
-    the tier energy (MWh) reached before ``a`` (by charge key) and the import of the steps
-    before ``a`` (MW: the demand peaks so far, ``window_charges``)."""
+    the import of the steps before ``a`` (MW: the demand peaks and the tier energy so far,
+    ``window_charges`` and ``window_tiers``)."""
 
     def parts(d: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
         return None if d is None else {k: np.asarray(v)[a:e] for k, v in d.items()}
@@ -131,7 +128,7 @@ def _sub_grid(
         net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
         initial_net_import_mw=net_import,
         peak_charges=window_charges(g.peak_charges, a, e, import_before_mw),
-        energy_tiers=window_tiers(g.energy_tiers, a, e, tier_mwh_so_far),
+        energy_tiers=window_tiers(g.energy_tiers, a, e, import_before_mw, step_h),
         import_price_parts=parts(g.import_price_parts),
         export_price_parts=parts(g.export_price_parts),
     )
@@ -204,17 +201,16 @@ def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:
 
 @dataclass
 class Carried:
-    """What a window hands to the next: job states, battery SOC, last net import, the import
-    energy of each tiered charge so far (key -> MWh) and the committed series."""
+    """What a window hands to the next: job states, battery SOC, last net import and the
+    committed series."""
 
     states: dict[str, JobState]
     soc_frac: float | None
     net_import: float | None
-    tier_mwh: dict[str, float] = field(default_factory=dict)
     # committed net import of every step so far (MW): demand-response baselines
     net_history_mw: list[float] = field(default_factory=list)
-    # committed import of every step so far (MW): the demand charges' peaks so far, and
-    # their intervals across window edges
+    # committed import of every step so far (MW): the demand charges' peaks so far and
+    # their intervals across window edges, and the tiered charges' energy so far
     import_history_mw: list[float] = field(default_factory=list)
 
     def copy(self) -> Carried:
@@ -223,7 +219,6 @@ class Carried:
             states,
             self.soc_frac,
             self.net_import,
-            dict(self.tier_mwh),
             list(self.net_history_mw),
             list(self.import_history_mw),
         )
@@ -288,7 +283,6 @@ def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: in
     carried.net_import = float(s["grid_import_mw"][k - 1] - s["grid_export_mw"][k - 1])
     carried.net_history_mw += (s["grid_import_mw"][:k] - s["grid_export_mw"][:k]).tolist()
     carried.import_history_mw += np.asarray(s["grid_import_mw"][:k], dtype=float).tolist()
-    carry_tariff(problem.grid, carried, s["grid_import_mw"][:k], a, c, step_h)
     for j in jobs:
         st = carried.states[j.id]
         frac = s[f"job_{j.id}_power_fraction"][:k]
@@ -306,11 +300,3 @@ def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: in
     for st in carried.states.values():  # passed the deadline unfinished
         if st.job.deadline_step <= c and st.remaining_h > _TOL:
             st.failed = True
-
-
-def carry_tariff(g: Grid, carried: Carried, imp: np.ndarray, a: int, c: int, step_h) -> None:
-    """Add the tier energy (MWh) of the committed import ``imp`` (MW) of steps ``[a, c)``
-    (the demand peaks so far are read from ``Carried.import_history_mw``)."""
-    cut = tuple(replace(x, steps=x.steps[a:c]) for x in g.energy_tiers)
-    for key, mwh in tier_mwh(cut, step_h, imp).items():
-        carried.tier_mwh[key] = carried.tier_mwh.get(key, 0.0) + mwh

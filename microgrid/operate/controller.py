@@ -293,7 +293,7 @@ def window_problem(
     return optimize.Problem(
         step_h=full.step_h,
         n_steps=h,
-        grid=_window_grid(full.grid, forecasts.lmp_usd_per_mwh, fc, k, state, known),
+        grid=_window_grid(full, forecasts.lmp_usd_per_mwh, fc, k, state, known),
         facility=dataclasses.replace(
             full.facility,
             inference_it_mw=full.facility.inference_it_mw[sl],
@@ -319,7 +319,7 @@ def _cut(arr: np.ndarray | None, sl: slice) -> np.ndarray | None:
 
 
 def _window_grid(
-    g: optimize.Grid,
+    full: optimize.Problem,
     lmp: np.ndarray,
     fc: pd.DataFrame,
     k: int,
@@ -327,8 +327,10 @@ def _window_grid(
     known: Known,
 ) -> optimize.Grid:
     """Limits and caps of the run; forecast prices with the plan's adders; an ongoing
-    outage or spike held for ``known.hold_steps``; the ramp from the last net import."""
-    h = len(fc)
+    outage or spike held for ``known.hold_steps``; the ramp from the last net import; the
+    demand peaks and tier energy so far from the plant's import."""
+    g, h = full.grid, len(fc)
+    imports = np.asarray(state.import_history_mw)
     sl = slice(k, k + h)
     imax = g.import_max_mw[sl].copy()
     emax = g.export_max_mw[sl].copy()
@@ -347,8 +349,8 @@ def _window_grid(
         carbon_g_per_kwh=fc["carbon_g_per_kwh"].to_numpy(float),
         net_import_cap_mw=_cut(g.net_import_cap_mw, sl),
         initial_net_import_mw=state.net_import_mw if k > 0 else g.initial_net_import_mw,
-        peak_charges=window_charges(g.peak_charges, k, k + h, np.asarray(state.import_history_mw)),
-        energy_tiers=window_tiers(g.energy_tiers, k, k + h, state.tier_import_mwh),
+        peak_charges=window_charges(g.peak_charges, k, k + h, imports),
+        energy_tiers=window_tiers(g.energy_tiers, k, k + h, imports, full.step_h),
         import_price_parts=None,
         export_price_parts=None,
     )

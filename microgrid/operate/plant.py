@@ -179,7 +179,6 @@ class Plant:
         state.net_import_mw = imp - exp
         state.net_import_history_mw.append(state.net_import_mw)
         state.import_history_mw.append(float(imp))
-        self._carry_tariff(k, state, imp)
         jobs = {j.id: j for j in self.problem.jobs}
         step_h = self.problem.step_h
         work = {}
@@ -194,15 +193,6 @@ class Plant:
             js.running = on
             js.has_run = js.has_run or on
         return work
-
-    def _carry_tariff(self, k: int, state: PlantState, imp_mw: float) -> None:
-        """Add step ``k``'s energy (MWh) to each tiered charge it belongs to (the demand
-        peaks so far are read from ``PlantState.import_history_mw``)."""
-        g = self.problem.grid
-        for x in g.energy_tiers:
-            if x.steps[k]:
-                mwh = imp_mw * self.problem.step_h
-                state.tier_import_mwh[x.key] = state.tier_import_mwh.get(x.key, 0.0) + mwh
 
 
 def _relaxable(lim: StepLimits) -> bool:

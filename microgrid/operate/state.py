@@ -27,12 +27,11 @@ class PlantState:
 
     soc_mwh: float  # battery state of charge (0 without a battery)
     net_import_mw: float | None  # last step's actual net import; None: no ramp reference
-    # tiered energy key -> import energy delivered so far in its billing month (MWh)
-    tier_import_mwh: dict[str, float] = field(default_factory=dict)
     # actual net import of every step so far (MW): demand-response baselines on past days
     net_import_history_mw: list[float] = field(default_factory=list)
     # actual import of every step so far (MW): the demand peaks so far (the controller
-    # pays only for more) and the demand interval a re-plan starts inside
+    # pays only for more), the demand interval a re-plan starts inside and the tiered
+    # charges' energy so far
     import_history_mw: list[float] = field(default_factory=list)
     jobs: dict[str, JobProgress] = field(default_factory=dict)
 
