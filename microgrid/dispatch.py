@@ -4,24 +4,28 @@
 section; `solve_dispatch` turns infeasibility (with the elastic model's diagnosis) and
 numerical solver failures into one-line input errors; `demand_response_caps` derives the
 per-step net-import caps of the demand-response requests (a fractional cap needs a
-baseline solve of the same scenario without them).
+baseline solve of the same scenario without them); `reference_baseline` fixes a
+demand-response program's baseline on the plan without the program; `plan_problem` is
+the plan's problem with both.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs, build_problem, solver_options, window_mask
+from microgrid.dr_program import REFERENCE_BASELINE
 from microgrid.errors import InputError
 from microgrid.jobs import job_anchor_local, job_field_error, wall_clock_utc
 from microgrid.scenario import Scenario
 from microgrid.scenario_overrides import override_holding
 from microgrid.solver_errors import solver_failure
 from microgrid.wall_time import step_of
+from optimize.dr_settlement import with_baseline_of
 from optimize.rolling import solve_rolling
 
 
@@ -351,3 +355,27 @@ def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | Non
             cap = w.cap_fraction_of_baseline * np.maximum(baseline_net[mask], 0.0)
         caps[mask] = np.fmin(caps[mask], cap)
     return caps
+
+
+def reference_baseline(
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem
+) -> optimize.Problem:
+    """`problem` with its demand-response program's baseline fixed on the plan of the
+    same problem without the program, where the scenario's baseline is
+    `prior_days_without_program`: the site imports on the baseline days what it would
+    without the program, and no schedule can inflate its baseline (docs/dr_program.md)."""
+    program = problem.dr_program
+    if program is None or scenario.demand_response_program.baseline != REFERENCE_BASELINE:
+        return problem
+    plan = solve_dispatch(scenario, inputs, replace(problem, dr_program=None))
+    net_mw = plan.series["grid_import_mw"] - plan.series["grid_export_mw"]
+    return replace(problem, dr_program=with_baseline_of(program, net_mw))
+
+
+def plan_problem(scenario: Scenario, inputs: Inputs) -> optimize.Problem:
+    """The plan's problem: with the demand-response requests' caps
+    (`demand_response_caps`) and a program's baseline fixed where the scenario asks
+    (`reference_baseline`)."""
+    caps = demand_response_caps(scenario, inputs)
+    problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    return reference_baseline(scenario, inputs, problem)

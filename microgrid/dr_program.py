@@ -16,6 +16,11 @@
   model's own net import (linear in the decisions); when the horizon has fewer than N
   such days, `prior_baseline_mw` stands for each missing day, or, without it, the mean
   is over the days there are (an event with none is an input error).
+- Baseline `prior_days_without_program`: the same mean, on the net import of the plan of
+  the scenario solved without the program (`microgrid.dispatch.reference_baseline`), then
+  fixed: no schedule can raise its baseline by importing more on those days. The summary
+  gives each event's `metered_baseline_mw` beside it: the prior-days mean on the
+  schedule's own import, what a meter read on those days would give.
 - Notice (mode `operate`): an event is announced at the first step at or after its start
   − `notice_minutes`; re-plans before that do not see it (`optimize.dr_program`).
 - Rolling windows (`solver.window_h`) need `commit_mw`: the commitment is one number for
@@ -47,6 +52,8 @@ from microgrid.wall_time import (
 from optimize.dr_settlement import DrSettlement, settle
 
 FIELD = "demand_response_program"
+#: the baseline method fixed on the plan without the program (`reference_baseline`)
+REFERENCE_BASELINE = "prior_days_without_program"
 
 
 @dataclass(frozen=True)
@@ -319,5 +326,11 @@ def dr_section(
     if p is None:
         return None
     c = commit_mw if commit_mw is not None else (p.commit_mw or 0.0)
-    s = settle(p, problem.step_h, np.asarray(net_import_mw, dtype=float), c)
-    return dr_summary(s, event_windows(scenario, index), scenario)
+    net = np.asarray(net_import_mw, dtype=float)
+    s = settle(p, problem.step_h, net, c)
+    out = dr_summary(s, event_windows(scenario, index), scenario)
+    if scenario.demand_response_program.baseline == REFERENCE_BASELINE:
+        metered = settle(dr_program(scenario, index), problem.step_h, net, c)
+        for event, own in zip(out["events"], metered.events, strict=True):
+            event["metered_baseline_mw"] = own.baseline_mw
+    return out

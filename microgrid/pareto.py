@@ -54,9 +54,9 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
+from microgrid.assemble import Inputs, load_inputs, solver_options
 from microgrid.costs import TOTAL_KEYS
-from microgrid.dispatch import demand_response_caps, infeasible_error
+from microgrid.dispatch import infeasible_error, plan_problem
 from microgrid.pareto_journal import PointJournal, point_key
 from microgrid.resultdir import ResultWritten, check_target, scenario_inputs, write_dir
 from microgrid.scenario import Scenario
@@ -97,8 +97,7 @@ def front_problem(scenario: Scenario) -> FrontProblem:
     """The scenario's front problem: every input error a front can meet is raised here,
     before any solve or file."""
     inputs = load_inputs(scenario)
-    caps = demand_response_caps(scenario, inputs)
-    base = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    base = plan_problem(scenario, inputs)
     return FrontProblem(base, solver_options(scenario), inputs)
 
 

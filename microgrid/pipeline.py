@@ -11,12 +11,12 @@ import pandas as pd
 
 import optimize
 from microgrid.acplan import plan_ac
-from microgrid.assemble import Inputs, build_problem, load_inputs, network_parameters
+from microgrid.assemble import Inputs, load_inputs, network_parameters
 from microgrid.baselines import add_baselines
 from microgrid.bill_summary import bill_table, site_bill
 from microgrid.billing import demand_charge_summary
 from microgrid.coincident_peak_bill import coincident_peak_section
-from microgrid.dispatch import demand_response_caps, optimize_dispatch, solve_dispatch
+from microgrid.dispatch import optimize_dispatch, plan_problem, solve_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.errors import InputError
 from microgrid.network import INJECTION_COLUMNS, build_network, clear_results
@@ -158,8 +158,7 @@ def run(
         message = BUDGET_WHOLE_PERIOD.format(what=what, instead=instead)
         raise scenario.error(message, "objective.carbon_budget_t")
     inputs = load_inputs(scenario)
-    caps = demand_response_caps(scenario, inputs)
-    problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
+    problem = plan_problem(scenario, inputs)
     dispatch, cosim = _solve(scenario, inputs, problem, mode)
     ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
     bill_grid = cosim.get("billed_grid", problem.grid)  # operate: the plant's prices

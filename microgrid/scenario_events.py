@@ -79,10 +79,15 @@ class DemandResponseProgram(Strict):
     max_commit_mw: PowerMW | None = None
     # operate: the controller learns of an event this long before its start
     notice_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
-    baseline: Literal["prior_days_average", "declared"] = "prior_days_average"
-    baseline_days: int = Field(default=10, ge=1, le=60)  # prior_days_average: N days
-    # prior_days_average: the net import (MW) of days before the period; None: only the
-    # days inside the period count
+    # prior_days_average: the mean over earlier days of the schedule's own net import
+    # (which a plan can inflate); prior_days_without_program: the same days' net import in
+    # the plan of the scenario without the program, fixed (no schedule can move it)
+    baseline: Literal["prior_days_average", "prior_days_without_program", "declared"] = (
+        "prior_days_average"
+    )
+    baseline_days: int = Field(default=10, ge=1, le=60)  # prior days: N days
+    # prior days: the net import (MW) of days before the period; None: only the days
+    # inside the period count
     prior_baseline_mw: PowerMW | None = None
     declared_baseline_mw: PowerMW | None = None  # declared: the baseline
     events: Annotated[tuple[Window, ...], Field(max_length=MAX_EVENTS)] = ()

@@ -64,6 +64,17 @@ class DrSettlement:
         }
 
 
+def with_baseline_of(
+    program: DemandResponseProgram, net_import_mw: np.ndarray
+) -> DemandResponseProgram:
+    """``program`` with its baseline fixed at what it is on the net-import series
+    ``net_import_mw`` (MW per step: a reference schedule's): the terms folded into
+    ``baseline_fixed_mw``, so that a schedule solved with the program cannot move it."""
+    base = baseline_mw(program, net_import_mw)
+    fixed = np.where(np.isnan(base), fixed_baseline_mw(program, len(base)), base)
+    return replace(program, baseline_fixed_mw=fixed, baseline_terms=())
+
+
 def baseline_mw(program: DemandResponseProgram, net_import_mw: np.ndarray) -> np.ndarray:
     """The baseline (MW) at every step of a net-import series (NaN outside events)."""
     net = np.asarray(net_import_mw, dtype=float)

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 import optimize
 import optimize.progress as progress
-from microgrid.assemble import Inputs, build_problem, load_inputs, solver_options
+from microgrid.assemble import Inputs, load_inputs, solver_options
 from microgrid.coincident_peak import (
     alert_visible_from_step,
     hindsight_grid,
     load_coincident_peaks,
 )
-from microgrid.dispatch import demand_response_caps
+from microgrid.dispatch import plan_problem
 from microgrid.dr_program import with_fixed_commit
 from microgrid.operate.conditions import plant_conditions
 from microgrid.operate.controller import Controller
@@ -57,8 +57,7 @@ def operate_case(
     not given)."""
     inputs = inputs or load_inputs(scenario)
     if problem is None:
-        caps = demand_response_caps(scenario, inputs)
-        problem = build_problem(scenario, inputs, net_import_cap_mw=caps)
+        problem = plan_problem(scenario, inputs)
     problem = with_fixed_commit(scenario, problem, solver_options(scenario))  # DR program
     op = scenario.operate
     return OperateCase(

@@ -24,6 +24,7 @@ from microgrid.dispatch import (
     optimize_dispatch,
     solve_dispatch,
 )
+from microgrid.dr_program import REFERENCE_BASELINE
 from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures, Supply
@@ -164,6 +165,7 @@ def sizing_setup(scenario: Scenario) -> SizingSetup:
             "(docs/sizing.md)",
             "sizing",  # without the section the file has no line for it: the field alone
         )
+    _check_dr_baseline(scenario)
     inputs = load_inputs(scenario)
     horizon_h = len(inputs.index) * scenario.step_h
     profiles = unit_profiles(scenario, inputs, [s.name for s in specs])
@@ -172,6 +174,18 @@ def sizing_setup(scenario: Scenario) -> SizingSetup:
     sizing = optimizer_sizing(specs, sz.discount_rate, horizon_h, profiles)
     problem = sizing_problem(template, inputs, sizing)
     return SizingSetup(inputs, specs, horizon_h, profiles, template, problem)
+
+
+def _check_dr_baseline(scenario: Scenario) -> None:
+    """A baseline fixed on the plan without the program needs that plan, whose assets are
+    what the sizing decides: refused in one line."""
+    program = scenario.demand_response_program
+    if program is not None and program.baseline == REFERENCE_BASELINE:
+        raise scenario.error(
+            f"sizing cannot fix a baseline on the plan without the program ({REFERENCE_BASELINE}"
+            "): that plan depends on the sizes; use prior_days_average or declared",
+            "demand_response_program.baseline",
+        )
 
 
 def size(scenario: Scenario | str | os.PathLike) -> SizingResult:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import optimize as o
-from optimize.dr_settlement import baseline_mw, settle, window_program
+from optimize.dr_settlement import baseline_mw, settle, window_program, with_baseline_of
 from optimize.problem import DemandResponseEvent, DemandResponseProgram
 from optimize.rolling import solve_rolling
 
@@ -263,3 +263,20 @@ def test_rolling_windows_keep_the_commitment_and_carry_the_baseline_days():
     with pytest.raises(ValueError, match="commit_mw"):
         free = dataclasses.replace(program, commit_mw=None)
         solve_rolling(dataclasses.replace(p, dr_program=free), window_steps=2)
+
+
+def test_a_baseline_fixed_on_a_reference_no_schedule_moves():
+    """``with_baseline_of``: the baseline of the event step 2 (the mean of steps 0 and 1)
+    taken on the reference [4, 8, ...] is 6 MW whatever the schedule imports after."""
+    program = DemandResponseProgram(
+        events=(DemandResponseEvent("dr@2", (2,)),),
+        capacity_usd_per_mw=0.0,
+        energy_usd_per_mwh=500.0,
+        shortfall_usd_per_mwh=0.0,
+        max_commit_mw=10.0,
+        baseline_terms=((2, 0, 0.5), (2, 1, 0.5)),
+    )
+    fixed = with_baseline_of(program, np.array([4.0, 8.0, 1.0]))
+    assert fixed.baseline_terms == ()
+    for net in ([4.0, 8.0, 1.0], [40.0, 40.0, 1.0]):
+        np.testing.assert_allclose(baseline_mw(fixed, net), [np.nan, np.nan, 6.0])
