@@ -26,12 +26,13 @@ class TimeOfUseBand(Strict):
     band whose `start_hour` is after its `end_hour` runs through midnight (22 to 6: the
     night rate from 22:00 to 06:00). A band from an hour to the same hour is empty and is
     refused (a whole day is 0 to 24), as are bands that overlap; together the bands cover
-    every local hour of the period."""
+    every local hour of the period. A band without `carbon_g_per_kwh` takes the bands'
+    default, `signals.carbon_g_per_kwh`; with neither it is refused (no 0 g/kWh unsaid)."""
 
     start_hour: int = Field(ge=0, le=23)
     end_hour: int = Field(ge=1, le=24)
     price_usd_per_mwh: PriceUSDPerMWh
-    carbon_g_per_kwh: CarbonGPerKWh = 0.0
+    carbon_g_per_kwh: CarbonGPerKWh | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> TimeOfUseBand:
@@ -111,7 +112,12 @@ def _column_unit(column: str, expected: tuple, unit: str) -> str:
 class Signals(Strict):
     """Price and carbon intensity: a CSV file, constants, or a time-of-use table. The CSV's
     price column is read in USD/MWh and its carbon column in g/kWh (= kg/MWh); a column
-    name that states another unit (`price_usd_per_kwh`, `carbon_lb_per_mwh`) is refused."""
+    name that states another unit (`price_usd_per_kwh`, `carbon_lb_per_mwh`) is refused.
+    `carbon_g_per_kwh` is the constant carbon beside `price_usd_per_mwh`, or beside
+    `time_of_use` the carbon of every band that gives none; beside `csv` (whose carbon
+    column is read) it is refused, as it is where every band gives its own. The carbon is
+    an average intensity of the grid's supply, CO2-equivalent (the shipped files:
+    Electricity Maps, direct or life-cycle columns), not the marginal one."""
 
     csv: Path | None = None
     timestamp_column: Name = "timestamp_utc"
@@ -157,7 +163,42 @@ class Signals(Strict):
             raise ValueError("give exactly one of csv, price_usd_per_mwh, time_of_use")
         if self.price_usd_per_mwh is not None and self.carbon_g_per_kwh is None:
             raise ValueError("constant signals need carbon_g_per_kwh too")
+        if self.csv is not None and self.carbon_g_per_kwh is not None:
+            raise field_error(
+                "carbon_g_per_kwh",
+                f"carbon_g_per_kwh is not used beside csv: the carbon intensity is the "
+                f"file's column {self.carbon_column!r} (carbon_column); remove it",
+                self.carbon_g_per_kwh,
+            )
+        if self.time_of_use is not None:
+            _bands_carbon(self.time_of_use, self.carbon_g_per_kwh)
         return self
+
+    def band_carbon_g_per_kwh(self, band: TimeOfUseBand) -> float:
+        """The carbon of a time-of-use `band`: its own, else the bands' default."""
+        own = band.carbon_g_per_kwh
+        return float(self.carbon_g_per_kwh if own is None else own)
+
+
+def _bands_carbon(bands: tuple[TimeOfUseBand, ...], default_g_per_kwh: float | None) -> None:
+    """Every band has a carbon intensity (its own or the default), and a default is used."""
+    missing = [i for i, band in enumerate(bands) if band.carbon_g_per_kwh is None]
+    if missing and default_g_per_kwh is None:
+        i = missing[0]
+        raise field_error(
+            ("time_of_use", i),
+            f"band {i} ({bands[i].span()}) gives no carbon_g_per_kwh: give it one, or "
+            "give signals.carbon_g_per_kwh as the default of the bands without one "
+            "(0 for a grid counted as carbon-free)",
+            bands[i],
+        )
+    if not missing and default_g_per_kwh is not None:
+        raise field_error(
+            "carbon_g_per_kwh",
+            "carbon_g_per_kwh (the default of time-of-use bands without one) is not used: "
+            "every band gives its own; remove it",
+            default_g_per_kwh,
+        )
 
 
 MAX_CP_INTERVALS = 1_000  # coincident-peak intervals listed in the scenario
