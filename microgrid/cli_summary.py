@@ -59,6 +59,9 @@ def _breaches_line(b: dict, broken_only: bool = False) -> str:
     if "soc_final_short_mwh" in b:
         short = b["soc_final_short_mwh"]
         parts.append(f"final SOC {short:.3g} MWh short" if short else "final SOC none")
+    if "carbon_budget_over_t" in b:  # a baseline under a carbon budget
+        over = b["carbon_budget_over_t"]
+        parts.append(f"carbon budget {over:,.1f} t over" if over else "carbon budget none")
     return ", ".join(p for p in parts if not (broken_only and p.endswith(" none")))
 
 
@@ -66,7 +69,11 @@ def _baseline_line(name: str, b: dict) -> str:
     """The optimum against one baseline, e.g. "vs asap  saves 412,300 USD (101.0 %) and
     12.3 % carbon; asap breaks: ramp 3 steps (max 4.1 MW)"."""
     if "total_cost_usd" not in b:
-        why = "asap's jobs cannot run within the limits" if b["status"] == "infeasible" else ""
+        why = ""
+        if b["status"] == "infeasible":  # the reason in words (an older folder's: the slacks)
+            reason = b.get("reason", "")
+            generic = "asap's jobs cannot run within the limits"
+            why = reason if reason.startswith("asap's jobs") else generic
         return f"  vs {name:<17}no plan ({b['status']}){': ' + why if why else ''}"
     usd, pct = b["cost_saving_usd"], b["cost_saving_pct"]
     money = f"saves {usd:,.0f} USD" if usd >= 0 else f"costs {-usd:,.0f} USD more"

@@ -144,7 +144,7 @@ def _budget_text(short_t: float, problem: optimize.Problem | None) -> str:
         return f"emissions exceed the carbon budget by {_tonnes(short_t)}"
     return (
         f"emissions exceed the carbon budget of {_tonnes(budget_t)} by {_tonnes(short_t)} "
-        f"(the least emissions within the other limits: {_tonnes(budget_t + short_t)})"
+        f"(the least emissions found within the other limits: {_tonnes(budget_t + short_t)})"
     )
 
 

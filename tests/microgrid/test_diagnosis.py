@@ -133,5 +133,6 @@ def test_budget_is_named_when_it_is_what_makes_the_scenario_infeasible(tmp_path,
     assert ", field objective.carbon_budget_t: " in err and "work_h" not in err
     assert err.rstrip("\n").endswith(
         "infeasible scenario: emissions exceed the carbon budget of 1 t by "
-        f"{least_t - 1:,.0f} t (the least emissions within the other limits: {least_t:,.0f} t)"
+        f"{least_t - 1:,.0f} t (the least emissions found within the other limits: "
+        f"{least_t:,.0f} t)"
     )
