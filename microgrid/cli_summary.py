@@ -79,12 +79,22 @@ def _baseline_line(name: str, b: dict) -> str:
     money = f"saves {usd:,.0f} USD" if usd >= 0 else f"costs {-usd:,.0f} USD more"
     if pct is not None:
         money += f" ({pct:.1f} %)"
-    carbon = b["emissions_saving_pct"]
-    if carbon is not None:
-        money += f" and {carbon:.1f} % carbon" if carbon >= 0 else f", {-carbon:.1f} % more carbon"
+    money += _carbon_clause(b)
     broken = _breaches_line(b["limit_breaches"], broken_only=True)
     limits = f"{name} breaks: {broken}" if broken else f"{name} keeps every limit"
     return f"  vs {name:<17}{money}; {limits}"
+
+
+def _carbon_clause(b: dict) -> str:
+    """ " and 12.3 % carbon" / ", 2.1 % more carbon"; in tonnes (", 70.0 t more carbon")
+    where the percentage is undefined (the baseline emits 0 t)."""
+    pct = b["emissions_saving_pct"]
+    if pct is not None:
+        return f" and {pct:.1f} % carbon" if pct >= 0 else f", {-pct:.1f} % more carbon"
+    saved_t = b.get("emissions_saving_t")
+    if saved_t is None:
+        return ""
+    return f" and {saved_t:,.1f} t carbon" if saved_t >= 0 else f", {-saved_t:,.1f} t more carbon"
 
 
 def _value_of_line(v: dict) -> str:
