@@ -257,7 +257,10 @@ def _add_pareto_parser(sub: argparse._SubParsersAction) -> None:
         description="Trace the scenario's cost-carbon trade-off: the minimum-cost plan, "
         "the minimum-emissions plan and --points minus 2 plans between them, each the "
         "cheapest within an emissions cap, written to pareto.csv and pareto.png. An "
-        "interrupted run resumes from its journal and solves only the missing points.",
+        "interrupted run resumes from its journal and solves only the missing points. "
+        "The front is solved over the whole period at once, so a scenario with rolling "
+        "windows (solver.window_h) is refused; for a long horizon, run `microgrid sweep` "
+        "over objective.carbon_price_usd_per_t.",
     )
     p.add_argument("scenario", type=Path, help=SCENARIO_HELP)
     p.add_argument(

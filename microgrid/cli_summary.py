@@ -59,6 +59,9 @@ def _breaches_line(b: dict, broken_only: bool = False) -> str:
     if "soc_final_short_mwh" in b:
         short = b["soc_final_short_mwh"]
         parts.append(f"final SOC {short:.3g} MWh short" if short else "final SOC none")
+    if "carbon_budget_over_t" in b:  # a baseline under a carbon budget
+        over = b["carbon_budget_over_t"]
+        parts.append(f"carbon budget {over:,.1f} t over" if over else "carbon budget none")
     return ", ".join(p for p in parts if not (broken_only and p.endswith(" none")))
 
 
@@ -66,18 +69,32 @@ def _baseline_line(name: str, b: dict) -> str:
     """The optimum against one baseline, e.g. "vs asap  saves 412,300 USD (101.0 %) and
     12.3 % carbon; asap breaks: ramp 3 steps (max 4.1 MW)"."""
     if "total_cost_usd" not in b:
-        why = "asap's jobs cannot run within the limits" if b["status"] == "infeasible" else ""
+        why = ""
+        if b["status"] == "infeasible":  # the reason in words (an older folder's: the slacks)
+            reason = b.get("reason", "")
+            generic = "asap's jobs cannot run within the limits"
+            why = reason if reason.startswith("asap's jobs") else generic
         return f"  vs {name:<17}no plan ({b['status']}){': ' + why if why else ''}"
     usd, pct = b["cost_saving_usd"], b["cost_saving_pct"]
     money = f"saves {usd:,.0f} USD" if usd >= 0 else f"costs {-usd:,.0f} USD more"
     if pct is not None:
         money += f" ({pct:.1f} %)"
-    carbon = b["emissions_saving_pct"]
-    if carbon is not None:
-        money += f" and {carbon:.1f} % carbon" if carbon >= 0 else f", {-carbon:.1f} % more carbon"
+    money += _carbon_clause(b)
     broken = _breaches_line(b["limit_breaches"], broken_only=True)
     limits = f"{name} breaks: {broken}" if broken else f"{name} keeps every limit"
     return f"  vs {name:<17}{money}; {limits}"
+
+
+def _carbon_clause(b: dict) -> str:
+    """ " and 12.3 % carbon" / ", 2.1 % more carbon"; in tonnes (", 70.0 t more carbon")
+    where the percentage is undefined (the baseline emits 0 t)."""
+    pct = b["emissions_saving_pct"]
+    if pct is not None:
+        return f" and {pct:.1f} % carbon" if pct >= 0 else f", {-pct:.1f} % more carbon"
+    saved_t = b.get("emissions_saving_t")
+    if saved_t is None:
+        return ""
+    return f" and {saved_t:,.1f} t carbon" if saved_t >= 0 else f", {-saved_t:,.1f} t more carbon"
 
 
 def _value_of_line(v: dict) -> str:

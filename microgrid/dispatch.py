@@ -132,11 +132,24 @@ def _slack_text(
     if s.kind == "soc_final":
         return f"battery ends {amount} below its required final charge"
     if s.kind == "carbon_budget":
-        budget = ""
-        if problem is not None and problem.objective.carbon_budget_t is not None:
-            budget = f" of {problem.objective.carbon_budget_t:.4g} t"
-        return f"emissions exceed the carbon budget{budget} by {amount}"
+        return _budget_text(s.amount, problem)
     return f"{s.kind} ({s.name}) short by {amount}{clock.when(steps)}"
+
+
+def _tonnes(t: float) -> str:
+    return f"{t:,.0f} t" if abs(t) >= 100 else f"{t:.3g} t"
+
+
+def _budget_text(short_t: float, problem: optimize.Problem | None) -> str:
+    """The carbon budget's slack: by how many tonnes the least emissions the other limits
+    allow exceed it (the diagnosis relaxes the budget last, ``optimize.diagnosis``)."""
+    budget_t = problem.objective.carbon_budget_t if problem is not None else None
+    if budget_t is None:
+        return f"emissions exceed the carbon budget by {_tonnes(short_t)}"
+    return (
+        f"emissions exceed the carbon budget of {_tonnes(budget_t)} by {_tonnes(short_t)} "
+        f"(the least emissions found within the other limits: {_tonnes(budget_t + short_t)})"
+    )
 
 
 def _job_text(

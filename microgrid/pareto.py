@@ -35,6 +35,13 @@ tighter point's schedule, named here: `cheapest_schedules`); `pareto.png` plots 
 Demand-response caps (fractional ones need a baseline solve) are computed once and used
 for every point.
 
+A scenario with rolling windows (`solver.window_h`) is refused (`check_whole_period`): the
+budget points cap the whole period's emissions, which no window sees, and a front solved
+as one problem without a word would set beside `run`'s windowed plan a minimum-cost end
+that is not it (the audit's 4-day case: 237,061 USD against `run`'s 239,926). For a long
+horizon, `microgrid sweep` over `objective.carbon_price_usd_per_t` traces the trade-off
+with each case solved in its windows.
+
 With a journal (microgrid.pareto_journal, what `microgrid pareto` uses) every solve is
 stored the moment it finishes and a stored solve with identical inputs is reused, so an
 interrupted front resumes where it stopped; a reused point keeps its stored `solve_s`
@@ -93,9 +100,27 @@ class FrontProblem:
     inputs: Inputs
 
 
+#: Why a front refuses rolling windows (`solver.window_h`).
+WINDOWS_REFUSED = (
+    "a cost-carbon front is solved over the whole period at once: its budget points cap "
+    "the period's emissions, which rolling windows (solver.window_h) each see only part "
+    "of, and its minimum-cost end would not be the windowed plan `run` makes; remove "
+    "solver.window_h for a front, or for a long horizon run `microgrid sweep` over "
+    "objective.carbon_price_usd_per_t (each case solved in its windows)"
+)
+
+
+def check_whole_period(scenario: Scenario) -> None:
+    """Refuse a scenario with rolling windows (`WINDOWS_REFUSED` says why): the front would
+    otherwise solve its whole period as one problem without a word."""
+    if scenario.solver.window_h:
+        raise scenario.error(WINDOWS_REFUSED, "solver.window_h")
+
+
 def front_problem(scenario: Scenario) -> FrontProblem:
     """The scenario's front problem: every input error a front can meet is raised here,
-    before any solve or file."""
+    before any solve or file (rolling windows first, before the data are read)."""
+    check_whole_period(scenario)
     inputs = load_inputs(scenario)
     base = plan_problem(scenario, inputs)
     return FrontProblem(base, solver_options(scenario), inputs)

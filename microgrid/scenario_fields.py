@@ -127,12 +127,14 @@ class Strict(BaseModel):
         return value
 
 
-def field_error(field: str | int, message: str, value: object) -> ValidationError:
-    """A model validator's error located at one of its fields (or list items), so the
-    error line names that field and its YAML line rather than the whole section's."""
+def field_error(field: str | int | tuple, message: str, value: object) -> ValidationError:
+    """A model validator's error located at one of its fields (or list items; a tuple: an
+    item of a list field, `("time_of_use", 1)`), so the error line names that field and
+    its YAML line rather than the whole section's."""
     kind = PydanticCustomError("field_check", "{message}", {"message": message})
+    loc = field if isinstance(field, tuple) else (field,)
     return ValidationError.from_exception_data(
-        "scenario", [InitErrorDetails(type=kind, loc=(field,), input=value)]
+        "scenario", [InitErrorDetails(type=kind, loc=loc, input=value)]
     )
 
 

@@ -26,12 +26,13 @@ class TimeOfUseBand(Strict):
     band whose `start_hour` is after its `end_hour` runs through midnight (22 to 6: the
     night rate from 22:00 to 06:00). A band from an hour to the same hour is empty and is
     refused (a whole day is 0 to 24), as are bands that overlap; together the bands cover
-    every local hour of the period."""
+    every local hour of the period. A band without `carbon_g_per_kwh` takes the bands'
+    default, `signals.carbon_g_per_kwh`; with neither it is refused (no 0 g/kWh unsaid)."""
 
     start_hour: int = Field(ge=0, le=23)
     end_hour: int = Field(ge=1, le=24)
     price_usd_per_mwh: PriceUSDPerMWh
-    carbon_g_per_kwh: CarbonGPerKWh = 0.0
+    carbon_g_per_kwh: CarbonGPerKWh | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> TimeOfUseBand:
@@ -75,32 +76,63 @@ def _no_overlaps(bands: tuple[TimeOfUseBand, ...]) -> tuple[TimeOfUseBand, ...]:
 # Units a signal column's name may state (tokens of the name, see `_stated_units`). The
 # CSV's values are read as USD/MWh and g/kWh (= kg/MWh), so a column whose name states
 # another unit would be read wrongly: it is refused (there is no unit setting).
-_MONEY_UNITS = frozenset(["usd", "eur", "euro", "gbp", "cad", "aud", "jpy", "cny", "cents", "ct"])
-_MASS_UNITS = frozenset(["g", "kg", "t", "mt", "ton", "tons", "tonne", "tonnes", "lb", "lbs"])
+_MONEY_UNITS = frozenset(["usd", "eur", "gbp", "cad", "aud", "jpy", "cny", "cents"])
+_MASS_UNITS = frozenset(["g", "kg", "t", "lb"])
 _ENERGY_UNITS = frozenset(["wh", "kwh", "mwh", "gwh", "twh", "kw", "mw", "mmbtu", "gj", "mj"])
-_PRICE_UNITS = ((frozenset(["usd"]), frozenset(["mwh"])),)
-_CARBON_UNITS = (
-    (frozenset(["g"]), frozenset(["kwh"])),
-    (frozenset(["kg"]), frozenset(["mwh"])),
+# other spellings of a unit -> its token above
+_SYNONYMS = {
+    "dollar": "usd", "dollars": "usd", "euro": "eur", "euros": "eur", "cent": "cents",
+    "ct": "cents", "gram": "g", "grams": "g", "gr": "g", "kilogram": "kg", "kilograms": "kg",
+    "kgs": "kg", "ton": "t", "tons": "t", "tonne": "t", "tonnes": "t", "mt": "t",
+    "lbs": "lb", "pound": "lb", "pounds": "lb",
+}  # fmt: skip
+# a unit written as one word: "kgco2perkwh", "lbspermwh", "gco2e", "tco2", "permwh"
+_AMOUNT_WORDS = sorted(_MONEY_UNITS | _MASS_UNITS | _SYNONYMS.keys(), key=len, reverse=True)
+_UNIT_WORD = re.compile(
+    rf"(?P<amount>{'|'.join(_AMOUNT_WORDS)})?(?:co2(?:e|eq)?)?(?:per)?"
+    rf"(?P<energy>{'|'.join(sorted(_ENERGY_UNITS, key=len, reverse=True))})?"
 )
+# the (amount, energy) a name may state (None: not stated) for each expected unit
+_PRICE_UNITS = frozenset([(None, None), ("usd", None), (None, "mwh"), ("usd", "mwh")])
+_CARBON_UNITS = frozenset(
+    [(None, None), ("g", None), (None, "kwh"), ("g", "kwh"), ("kg", "mwh")]
+)  # fmt: skip
+
+
+def _unit_token(word: str) -> tuple[str | None, str | None]:
+    """The amount (money or mass) and energy unit one word of a column name states, or
+    (None, None): "kgco2perkwh" -> (kg, kwh), "pounds" -> (lb, None), "carbon" -> none."""
+    if word in _ENERGY_UNITS:  # "gwh", "twh": an energy, not g or t per Wh
+        return None, word
+    found = _UNIT_WORD.fullmatch(word)
+    if not found:
+        return None, None
+    amount = found["amount"]
+    return (_SYNONYMS.get(amount, amount) if amount else None), found["energy"]
 
 
 def _stated_units(column: str) -> tuple[set[str], set[str]]:
-    """The money or mass units and the energy units a column name states: its tokens
-    ("price ($/kWh)" -> usd, kwh; "carbon_gco2e_per_kwh" -> g, kwh)."""
+    """The money or mass units and the energy units a column name states, from its words
+    ("price ($/kWh)" -> usd, kwh; "carbon_gco2e_per_kwh" -> g, kwh; "carbon_kgco2perkwh"
+    -> kg, kwh; "carbon_pounds_per_mwh" -> lb, mwh)."""
     text = column.lower().replace("$", " usd ").replace("\u00a2", " cents ").replace("/", " per ")
-    tokens = {re.sub(r"co2(e|eq)?$", "", t) for t in re.split(r"[^a-z0-9]+", text)}
-    tokens = {"usd" if t in ("dollar", "dollars") else t for t in tokens}
-    amounts = tokens & (_MONEY_UNITS | _MASS_UNITS)
-    return amounts, tokens & _ENERGY_UNITS
+    amounts: set[str] = set()
+    energies: set[str] = set()
+    for word in re.split(r"[^a-z0-9]+", text):
+        amount, energy = _unit_token(word)
+        amounts |= {amount} if amount else set()
+        energies |= {energy} if energy else set()
+    return amounts, energies
 
 
-def _column_unit(column: str, expected: tuple, unit: str) -> str:
-    """`column`, unless its name states a unit other than `unit` (the `expected` token
-    sets: any stated amount and energy unit must belong to one of them)."""
+def _column_unit(column: str, expected: frozenset, unit: str) -> str:
+    """`column`, unless its name states a unit other than `unit` (`expected`: the
+    (amount, energy) pairs a name may state, None where it states none)."""
     amounts, energies = _stated_units(column)
-    if any(amounts <= a and energies <= e for a, e in expected):
-        return column
+    if len(amounts) <= 1 and len(energies) <= 1:
+        stated_pair = (next(iter(amounts), None), next(iter(energies), None))
+        if stated_pair in expected:
+            return column
     stated = "/".join(sorted(amounts) + sorted(energies))
     raise ValueError(
         f"column {column!r} states the unit {stated}, but its values are read as {unit}: "
@@ -111,7 +143,12 @@ def _column_unit(column: str, expected: tuple, unit: str) -> str:
 class Signals(Strict):
     """Price and carbon intensity: a CSV file, constants, or a time-of-use table. The CSV's
     price column is read in USD/MWh and its carbon column in g/kWh (= kg/MWh); a column
-    name that states another unit (`price_usd_per_kwh`, `carbon_lb_per_mwh`) is refused."""
+    name that states another unit (`price_usd_per_kwh`, `carbon_lb_per_mwh`) is refused.
+    `carbon_g_per_kwh` is the constant carbon beside `price_usd_per_mwh`, or beside
+    `time_of_use` the carbon of every band that gives none; beside `csv` (whose carbon
+    column is read) it is refused, as it is where every band gives its own. The carbon is
+    an average intensity of the grid's supply, CO2-equivalent (the shipped files:
+    Electricity Maps, direct or life-cycle columns), not the marginal one."""
 
     csv: Path | None = None
     timestamp_column: Name = "timestamp_utc"
@@ -157,7 +194,42 @@ class Signals(Strict):
             raise ValueError("give exactly one of csv, price_usd_per_mwh, time_of_use")
         if self.price_usd_per_mwh is not None and self.carbon_g_per_kwh is None:
             raise ValueError("constant signals need carbon_g_per_kwh too")
+        if self.csv is not None and self.carbon_g_per_kwh is not None:
+            raise field_error(
+                "carbon_g_per_kwh",
+                f"carbon_g_per_kwh is not used beside csv: the carbon intensity is the "
+                f"file's column {self.carbon_column!r} (carbon_column); remove it",
+                self.carbon_g_per_kwh,
+            )
+        if self.time_of_use is not None:
+            _bands_carbon(self.time_of_use, self.carbon_g_per_kwh)
         return self
+
+    def band_carbon_g_per_kwh(self, band: TimeOfUseBand) -> float:
+        """The carbon of a time-of-use `band`: its own, else the bands' default."""
+        own = band.carbon_g_per_kwh
+        return float(self.carbon_g_per_kwh if own is None else own)
+
+
+def _bands_carbon(bands: tuple[TimeOfUseBand, ...], default_g_per_kwh: float | None) -> None:
+    """Every band has a carbon intensity (its own or the default), and a default is used."""
+    missing = [i for i, band in enumerate(bands) if band.carbon_g_per_kwh is None]
+    if missing and default_g_per_kwh is None:
+        i = missing[0]
+        raise field_error(
+            ("time_of_use", i),
+            f"band {i} ({bands[i].span()}) gives no carbon_g_per_kwh: give it one, or "
+            "give signals.carbon_g_per_kwh as the default of the bands without one "
+            "(0 for a grid counted as carbon-free)",
+            bands[i],
+        )
+    if not missing and default_g_per_kwh is not None:
+        raise field_error(
+            "carbon_g_per_kwh",
+            "carbon_g_per_kwh (the default of time-of-use bands without one) is not used: "
+            "every band gives its own; remove it",
+            default_g_per_kwh,
+        )
 
 
 MAX_CP_INTERVALS = 1_000  # coincident-peak intervals listed in the scenario

@@ -247,10 +247,11 @@ def _time_of_use(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
     hours = index.tz_convert(scenario.site.timezone).hour.to_numpy()
     price = np.full(len(index), np.nan)
     carbon = np.full(len(index), np.nan)
-    for band in scenario.signals.time_of_use or []:
+    sig = scenario.signals
+    for band in sig.time_of_use or []:
         sel = np.isin(hours, band.hours)
         price[sel] = band.price_usd_per_mwh
-        carbon[sel] = band.carbon_g_per_kwh
+        carbon[sel] = sig.band_carbon_g_per_kwh(band)
     if np.isnan(price).any():
         missing = sorted(set(hours[np.isnan(price)].tolist()))
         raise scenario.error(

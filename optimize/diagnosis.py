@@ -3,17 +3,26 @@
 ``build_model(problem, elastic=True)`` relaxes the import limit, the ramp limit, the SOC
 bounds and final SOC, the DR cap, the carbon budget, the network cuts (and, in ``jobs.py``,
 job deadlines and unfinished work) with non-negative slacks. The elastic model minimises the
-sum of all slacks; the non-zero ones (> 1e-6) are grouped into contiguous step ranges and
-raised as ``Infeasible(diagnosis)``. ``Slack.amount`` is the largest slack over the range
+sum of all slacks but the carbon budget's; the non-zero ones (> 1e-6) are grouped into
+contiguous step ranges and raised as ``Infeasible(diagnosis)``.
+
+The carbon budget is relaxed first, in a second solve: its slack (t) is not summed with
+the others (MW, MWh, h), since an hour of unfinished work would then "cost" as much as a
+tonne and the diagnosis would blame the job for what the budget forbids. The first solve
+lets emissions be anything; the second keeps the other slacks at the first's total and
+minimises the budget's slack, the tonnes by which the least emissions that keep every other
+limit exceed the budget (as small as the solver's gap allows). A budget that is the only
+reason is so named alone, with how short it is. ``Slack.amount`` is the largest slack over the range
 (MW, MWh) or the slack itself for scalar slacks (t, h; a network cut's pu or %).
 """
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 
 from optimize.errors import Infeasible, Slack, SolveError
-from optimize.highs import compile_model, load_solution, make_highs, run_highs
+from optimize.highs import compile_model, load_solution, make_highs, run_highs, set_start
 from optimize.model import build_model
 from optimize.problem import Problem, SolverOptions
 
@@ -57,14 +66,39 @@ def collect_slacks(m) -> list[Slack]:
 
 
 def diagnose(problem: Problem, options: SolverOptions) -> None:
-    """Solve the elastic model and raise ``Infeasible`` with the non-zero slacks."""
+    """Solve the elastic model and raise ``Infeasible`` with the non-zero slacks (the carbon
+    budget's relaxed last: see the module's docstring)."""
     m = build_model(problem, elastic=True)
     cm = compile_model(m)
     h = make_highs(cm, options)
-    res = run_highs(h, cm.integrality is not None)
-    if not res.has_solution:
-        raise SolveError(f"elastic diagnosis model stopped with status {res.status!r}")
+    _run_elastic(h, cm)
+    budget = getattr(m, "slack_carbon_budget_t", None)
+    if budget is not None:
+        _least_budget_slack(h, cm, cm.column_index()[id(budget)])
     load_solution(m, cm, h)
     slacks = collect_slacks(m)
     if slacks:
         raise Infeasible(slacks)
+
+
+def _run_elastic(h, cm) -> None:
+    res = run_highs(h, cm.integrality is not None)
+    if not res.has_solution:
+        raise SolveError(f"elastic diagnosis model stopped with status {res.status!r}")
+
+
+def _least_budget_slack(h, cm, budget_col: int) -> None:
+    """Re-solve ``h`` (solved: the sum of the other slacks minimised, the budget's free) for
+    the least carbon-budget slack (column ``budget_col``) with the other slacks' total kept
+    at most what it is now (HiGHS's feasibility tolerance, 1e-7, below ``SLACK_TOL``)."""
+    values = np.asarray(h.getSolution().col_value)
+    others = np.flatnonzero(cm.col_cost != 0).astype(np.int32)
+    total = float(cm.col_cost[others] @ values[others])
+    if len(others):
+        h.addRow(-highspy.kHighsInf, total, len(others), others, cm.col_cost[others])
+    n = cm.num_col
+    costs = np.zeros(n)
+    costs[budget_col] = 1.0
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+    set_start(h, values)
+    _run_elastic(h, cm)

@@ -3,7 +3,9 @@
 Emissions (t) = Σ_t step_h · (grid_import_mw[t] · carbon_g_per_kwh[t]
 + Σ_g gen_mw[g, t] · carbon_g_per_kwh_g) / 1000  (MWh × g/kWh = kg; / 1000 → t).
 Constraint ``carbon_budget``: emissions_t <= carbon_budget_t (if set).
-In elastic mode (diagnosis) the objective is the sum of all registered slacks instead.
+In elastic mode (diagnosis) the objective is the sum of the registered slacks instead, all
+but the carbon budget's (t: not to be summed with MW or hours of work; ``diagnosis.py``
+minimises it in a second solve).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def define_objective(m: pyo.Block, problem: Problem, terms: list, elastic: bool 
         else:
             m.carbon_budget = pyo.Constraint(expr=emissions <= budget)
     if elastic:
-        slack_vars = [v for e in m.elastic_slacks for v in e.var.values()]
+        slack_vars = [
+            v for e in m.elastic_slacks if e.kind != "carbon_budget" for v in e.var.values()
+        ]
         m.total_slack = pyo.Objective(expr=linear_sum([1.0] * len(slack_vars), slack_vars))
         return
     if obj.carbon_price_usd_per_t != 0:

@@ -9,7 +9,9 @@ starts each job at its release whatever else runs): the fields of
 `microgrid.breaches.breach_fields`; `import_breach_mwh` (energy over the limit: load a
 site in an outage could not serve), and `soc_final_short_mwh` (stored
 energy below the final state of charge the optimizer must reach; 0 when kept or when the
-scenario sets none).
+scenario sets none), and with a carbon budget (`objective.carbon_budget_t`)
+`carbon_budget_over_t` (the plan's emissions above it, t; 0 when kept): a plan over the
+budget does not keep every limit.
 """
 
 from __future__ import annotations
@@ -60,19 +62,40 @@ def soc_final_short_mwh(problem: optimize.Problem, rows: Mapping) -> float:
     return short if short > TOL else 0.0
 
 
-def limit_breaches(problem: optimize.Problem, rows: Mapping, index: pd.DatetimeIndex) -> dict:
+def carbon_budget_over_t(problem: optimize.Problem, emissions_t: float) -> float:
+    """Emissions (t) above the carbon budget (0 when kept, within the solver's relative
+    tolerance, or with no budget)."""
+    budget_t = problem.objective.carbon_budget_t
+    if budget_t is None:
+        return 0.0
+    over = emissions_t - budget_t
+    return over if over > TOL * max(1.0, abs(budget_t)) else 0.0
+
+
+def limit_breaches(
+    problem: optimize.Problem,
+    rows: Mapping,
+    index: pd.DatetimeIndex,
+    emissions_t: float | None = None,
+) -> dict:
     """The breaches of a plan (`rows`: column -> array, a results frame works) as in the
-    module text; `index` the UTC time stamps of the steps."""
+    module text; `index` the UTC time stamps of the steps; `emissions_t` the plan's
+    emissions (`cost_breakdown`'s), measured against the carbon budget if there is one."""
     out: dict = {}
     for name, excess in excess_mw(problem, rows).items():
         out.update(breach_fields(name, excess, index))
         if name == "import":
             out["import_breach_mwh"] = float(excess.sum() * problem.step_h)
     out["soc_final_short_mwh"] = soc_final_short_mwh(problem, rows)
+    if problem.objective.carbon_budget_t is not None:
+        if emissions_t is None:
+            raise ValueError("a plan under a carbon budget needs its emissions_t")
+        out["carbon_budget_over_t"] = carbon_budget_over_t(problem, emissions_t)
     return out
 
 
 def keeps_all(breaches: Mapping) -> bool:
     """True when a plan breaks no limit."""
     steps = sum(int(v) for k, v in breaches.items() if k.endswith("_breach_steps"))
-    return steps == 0 and breaches.get("soc_final_short_mwh", 0.0) == 0.0
+    short = breaches.get("soc_final_short_mwh", 0.0)
+    return steps == 0 and short == 0.0 and breaches.get("carbon_budget_over_t", 0.0) == 0.0

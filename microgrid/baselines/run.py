@@ -54,7 +54,8 @@ def simulate(
         ts.index = index
     unfinished = sum(j["unfinished_h"] for j in jobs.values())
     costs = cost_breakdown(problem, ts, gen_mw=flows.gen_mw, unfinished_h=unfinished)
-    breaches = limit_breaches(problem, ts, ts.index if index is None else index)
+    where = ts.index if index is None else index
+    breaches = limit_breaches(problem, ts, where, costs["emissions_t"])
     return BaselineResult(policy, ts, costs, jobs, breaches, flows.gen_mw)
 
 

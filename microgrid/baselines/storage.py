@@ -43,7 +43,8 @@ def storage_optimal(
     try:
         d = solve(fixed_jobs_problem(problem, it_mw))
     except optimize.Infeasible as exc:
-        return BaselineResult(NAME, None, {}, asap.jobs, {}, status="infeasible", reason=str(exc))
+        why = infeasible_reason(problem, exc)
+        return BaselineResult(NAME, None, {}, asap.jobs, {}, status="infeasible", reason=why)
     except optimize.SolveError as exc:  # a numerical failure: the run goes on without it
         return BaselineResult(NAME, None, {}, asap.jobs, {}, status="failed", reason=str(exc))
     series = {k: v for k, v in d.series.items() if not k.startswith("job_")}
@@ -51,9 +52,26 @@ def storage_optimal(
     ts.index = index
     unfinished = sum(j["unfinished_h"] for j in asap.jobs.values())
     costs = _costs(problem, ts, d, unfinished)
-    return BaselineResult(
-        NAME, ts, costs, asap.jobs, limit_breaches(problem, ts, index), status=d.status
-    )
+    breaches = limit_breaches(problem, ts, index, costs["emissions_t"])
+    return BaselineResult(NAME, ts, costs, asap.jobs, breaches, status=d.status)
+
+
+def infeasible_reason(problem: optimize.Problem, exc: optimize.Infeasible) -> str:
+    """Why asap's jobs have no storage-optimal plan, in a planner's words: the carbon
+    budget where it alone is the reason (the diagnosis relaxes it last,
+    `optimize.diagnosis`), with the least emissions asap's jobs allow, else the limits the
+    diagnosis relaxed."""
+    slacks = exc.diagnosis
+    budget_t = problem.objective.carbon_budget_t
+    if budget_t is not None and slacks and all(s.kind == "carbon_budget" for s in slacks):
+        over_t = max(s.amount for s in slacks)
+        return (
+            f"asap's jobs cannot run within the carbon budget (objective.carbon_budget_t) of "
+            f"{budget_t:,.1f} t: the least emissions found with them are "
+            f"{budget_t + over_t:,.1f} t, {over_t:,.1f} t over"
+        )
+    limits = "; ".join(str(s) for s in slacks)
+    return "asap's jobs cannot run within the limits" + (f" ({limits})" if limits else "")
 
 
 def _costs(

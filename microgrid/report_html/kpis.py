@@ -51,7 +51,9 @@ _MONEY = (
 _IF_NOT_ZERO = {"fixed_cost_usd", "dr_program_usd", "unfinished_penalty_usd"}
 _ENERGY = (
     ("emissions_t", "Emissions", "t CO2", 1,
-     "Grid imports times each step's carbon intensity, plus generator emissions."),
+     "Grid imports times each step's average carbon intensity (CO2-equivalent in the "
+     "shipped data), plus generator emissions. Exports are not credited; the AC network "
+     "losses are left out."),
     ("grid_import_mwh", "Energy imported", "MWh", 1, "Energy bought from the grid."),
     ("grid_export_mwh", "Energy exported", "MWh", 1, "Energy sold to the grid."),
     ("peak_import_mw", "Peak import", "MW", 1,

@@ -219,3 +219,22 @@ def test_baseline_lines_say_what_is_saved_and_broken():
     )
     failed = {"status": "failed", "reason": "numerics", "jobs": {"n_jobs": 1}}
     assert _baseline_line("storage-optimal", failed) == "  vs storage-optimal  no plan (failed)"
+
+
+def test_baseline_line_gives_tonnes_where_the_percentage_is_undefined():
+    """The audit's tou.yaml: asap emitted 0 t (a grid counted as carbon-free), the optimum
+    ran its diesel for 70 t, and the line said nothing of carbon."""
+    b = {"total_cost_usd": 1.0, "cost_saving_usd": 47_909.0, "cost_saving_pct": 35.6,
+         "emissions_saving_pct": None, "emissions_saving_t": -70.0,
+         "limit_breaches": {"ramp_breach_steps": 0, "dr_cap_breach_steps": 0,
+                            "carbon_budget_over_t": 0.0}}  # fmt: skip
+    assert _baseline_line("asap", b) == (
+        "  vs asap             saves 47,909 USD (35.6 %), 70.0 t more carbon; "
+        "asap keeps every limit"
+    )
+    b |= {"emissions_saving_t": 0.0}
+    b["limit_breaches"]["carbon_budget_over_t"] = 42.31
+    assert _baseline_line("asap", b) == (
+        "  vs asap             saves 47,909 USD (35.6 %) and 0.0 t carbon; "
+        "asap breaks: carbon budget 42.3 t over"
+    )

@@ -3,15 +3,20 @@ the optimum's saving into what storage buys and what job flexibility buys on top
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from scenario_factory import small_scenario
+import yaml
+from scenario_factory import TINY, small_scenario
 from test_baselines import problem_of, tiny, write
 
 import microgrid
 import optimize
 from microgrid.baselines import run_baselines
+from microgrid.baselines.limits import keeps_all
 from microgrid.baselines.storage import fixed_jobs_problem
+from microgrid.cli import main
 from microgrid.costs import cost_breakdown
 from microgrid.results import balance_residual_mw
 
@@ -92,3 +97,44 @@ def test_storage_optimal_infeasible_is_reported(tmp_path):
     store = run_baselines(problem, inputs.index, "UTC")["storage-optimal"]
     assert store.status == "infeasible" and store.timeseries is None
     assert "import" in store.reason
+
+
+def test_a_carbon_budget_is_a_limit_the_baselines_keep_or_break(tmp_path):
+    """Budget 190 t: asap emits 194.2 t (the job at 08-12, 500 g/kWh), 4.2 t over; the
+    audit found asap over its budget reported as keeping every limit. Storage-optimal
+    (at least 188.7 t with asap's jobs) keeps it."""
+    inputs, problem = problem_of(tiny(tmp_path, **{"objective.carbon_budget_t": 190}))
+    res = run_baselines(problem, inputs.index, "UTC")
+    asap, store = res["asap"], res["storage-optimal"]
+    assert asap.costs["emissions_t"] == pytest.approx(194.2, abs=1e-6)
+    assert asap.breaches["carbon_budget_over_t"] == pytest.approx(4.2, abs=1e-6)
+    assert not keeps_all(asap.breaches)
+    assert store.status == "optimal" and store.costs["emissions_t"] <= 190 + 1e-6
+    assert store.breaches["carbon_budget_over_t"] == 0.0 and keeps_all(store.breaches)
+    # no budget: no such key (the summaries of runs without one are unchanged)
+    inputs, problem = problem_of(tiny(tmp_path))
+    assert (
+        "carbon_budget_over_t" not in run_baselines(problem, inputs.index, "UTC")["asap"].breaches
+    )
+
+
+def test_storage_optimal_infeasible_under_the_budget_names_it(tmp_path, capsys):
+    """Budget 185 t: the optimum keeps it (175.5 t at the least); asap's jobs emit at
+    least 188.7 t with the battery's help, 3.7 t over. The audit's line blamed "asap's jobs
+    cannot run within the limits" with the budget unnamed, and said asap keeps every limit."""
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["objective"] = {"carbon_budget_t": 185}
+    path = write(tmp_path, data)
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--no-powerflow"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    asap = summary["baselines"]["asap"]
+    assert not asap["keeps_all_limits"]
+    assert asap["limit_breaches"]["carbon_budget_over_t"] == pytest.approx(9.2, abs=1e-6)
+    assert "asap breaks: carbon budget 9.2 t over" in out
+    assert summary["baselines"]["storage-optimal"]["status"] == "infeasible"
+    assert (
+        "vs storage-optimal  no plan (infeasible): asap's jobs cannot run within the carbon "
+        "budget (objective.carbon_budget_t) of 185.0 t: the least emissions found with them "
+        "are 188.7 t, 3.7 t over"
+    ) in out

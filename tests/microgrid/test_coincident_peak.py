@@ -50,6 +50,7 @@ def tiny_data(cp: dict | None, step_minutes: int = 60) -> dict:
         {"start_hour": 8, "end_hour": 12, "price_usd_per_mwh": 20},
         {"start_hour": 12, "end_hour": 24, "price_usd_per_mwh": 50},
     ]
+    data["signals"]["carbon_g_per_kwh"] = 0  # the bands' carbon (none of their own)
     if cp is not None:
         data["grid"]["coincident_peaks"] = cp
     return data

@@ -112,3 +112,27 @@ def test_binding_import_named_when_the_elastic_solution_is_exposed(infeasible):
     exc.series = {"grid_import_mw": imp}
     msg = _diagnosis_message(exc, pd.DatetimeIndex(inputs.index), "UTC", problem)
     assert msg.endswith("import limit binds during 2023-01-02 14:00 to 18:00 UTC")
+
+
+def test_budget_is_named_when_it_is_what_makes_the_scenario_infeasible(tmp_path, capsys):
+    """The tiny scenario runs without a budget; with 1 t the budget is the field named, short
+    by the least emissions (a solve at 10,000 USD/t) less 1 t. The audit's line blamed the
+    job's work_h (the diagnosis summed tonnes with hours of work)."""
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["objective"] = {"carbon_price_usd_per_t": 1e4}
+    least = tmp_path / "least.yaml"
+    least.write_text(yaml.safe_dump(data))
+    scenario = load_scenario(least)
+    least_t = optimize.solve(build_problem(scenario, load_inputs(scenario))).costs["emissions_t"]
+    data["objective"] = {"carbon_budget_t": 1.0}
+    path = tmp_path / "budget.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--no-powerflow"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert ", field objective.carbon_budget_t: " in err and "work_h" not in err
+    assert err.rstrip("\n").endswith(
+        "infeasible scenario: emissions exceed the carbon budget of 1 t by "
+        f"{least_t - 1:,.0f} t (the least emissions found within the other limits: "
+        f"{least_t:,.0f} t)"
+    )

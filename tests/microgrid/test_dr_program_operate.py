@@ -30,7 +30,8 @@ def _scenario(tmp_path, notice_minutes: int):
             {"start_hour": 0, "end_hour": 8, "price_usd_per_mwh": 50},
             {"start_hour": 8, "end_hour": 12, "price_usd_per_mwh": 40},
             {"start_hour": 12, "end_hour": 24, "price_usd_per_mwh": 60},
-        ]
+        ],
+        "carbon_g_per_kwh": 0,  # the bands' carbon (a band has no default of its own)
     }
     data["jobs"]["items"][0]["preemptible"] = False
     data["demand_response_program"] = {

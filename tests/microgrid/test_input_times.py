@@ -322,6 +322,15 @@ def test_it_capacity_at_the_inference_peak_is_valid(tmp_path, capsys):
         ("price_column", "lmp_eur_per_mwh", "eur/mwh"),
         ("carbon_column", "carbon_direct_lb_per_mwh", "lb/mwh"),
         ("carbon_column", "carbon_t_co2_per_mwh", "t/mwh"),
+        # the carbon audit: accepted before (units written as one word, or spelled out)
+        ("carbon_column", "carbon_pounds_per_mwh", "lb/mwh"),
+        ("carbon_column", "carbon_kgco2perkwh", "kg/kwh"),
+        ("carbon_column", "carbon_lbspermwh", "lb/mwh"),
+        ("carbon_column", "carbon_tonnes_per_mwh", "t/mwh"),
+        ("carbon_column", "carbon_tco2e_mwh", "t/mwh"),
+        ("carbon_column", "carbon_gco2_per_mwh", "g/mwh"),
+        ("carbon_column", "carbon_per_mwh", "mwh"),  # per MWh: lb, kg or t, unsaid
+        ("price_column", "price_cents_per_kwh", "cents/kwh"),
     ],
 )
 def test_column_stating_another_unit_refused(tmp_path, capsys, field, column, stated):
@@ -339,6 +348,15 @@ def test_column_stating_another_unit_refused(tmp_path, capsys, field, column, st
         ("carbon_column", "carbon_lifecycle_g_per_kwh"),
         ("carbon_column", "carbon_gco2eq_per_kwh"),
         ("carbon_column", "carbon_kg_per_mwh"),  # the same number as g/kWh
+        ("carbon_column", "carbon_gco2_per_kwh"),
+        ("carbon_column", "carbon_gco2e_per_kwh"),
+        ("carbon_column", "carbon_gco2perkwh"),
+        ("carbon_column", "carbon (gCO2eq/kWh)"),
+        ("carbon_column", "carbon_grams_per_kwh"),
+        ("carbon_column", "carbon_kgco2e_per_mwh"),
+        ("carbon_column", "carbon_intensity"),
+        ("price_column", "da_price_usdpermwh"),
+        ("price_column", "settlement_point_price"),
     ],
 )
 def test_column_in_the_expected_unit_accepted(field, column):

@@ -98,6 +98,38 @@ def test_an_infeasible_scenario_is_an_input_error_not_a_front(tmp_path, capsys):
     assert not out.exists() and not list(tmp_path.glob(".*"))  # no front, no journal
 
 
+def test_rolling_windows_are_refused_in_one_line(tmp_path, capsys):
+    """The audit: `pareto` solved a scenario with solver.window_h as one problem without a
+    word (its min-cost end 237,061 USD beside `run`'s windowed 239,926 USD)."""
+    sc = yaml.safe_load(yaml.safe_dump(TINY))
+    sc["solver"]["window_h"] = 24
+    path = tmp_path / "rolling.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    out = tmp_path / "o"
+    assert main(["pareto", str(path), "--points", "3", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    line = [n for n, t in enumerate(path.read_text().splitlines(), 1) if "window_h" in t][0]
+    assert len(err) == 1 and err[0].startswith(
+        f"error: {path}, line {line}, field solver.window_h: a cost-carbon front is solved "
+        "over the whole period at once"
+    )
+    assert "`microgrid sweep` over objective.carbon_price_usd_per_t" in err[0]
+    assert not out.exists() and not list(tmp_path.glob(".*"))  # no front, no journal
+
+
+def test_pareto_help_says_windows_are_refused():
+    proc = subprocess.run(
+        [sys.executable, "-m", "microgrid.cli", "pareto", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    flat = " ".join(proc.stdout.split())
+    assert "rolling windows (solver.window_h) is refused" in flat
+    assert "microgrid sweep` over objective.carbon_price_usd_per_t" in flat
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("points", ["1", "51"])
 def test_cli_pareto_rejects_too_few_or_too_many_points(tiny_path, tmp_path, points):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import highspy
 import numpy as np
 import pytest
@@ -284,6 +286,34 @@ def test_carbon_budget_cap():
     assert d.objective_usd == pytest.approx(110.0, abs=TOL)
     close(d.series["grid_import_mw"], [5, 5])
     assert d.costs["emissions_t"] == pytest.approx(3.5, abs=TOL)
+
+
+def _job_budget_case(budget_t: float) -> o.Problem:
+    # No other load; a 10 MW job with 2 h of work in steps 0-1 at 500 g/kWh (0.5 t/MWh):
+    # its 20 MWh emit 10 t.
+    job = o.Job(id="train", full_power_it_mw=10.0, work_h=2.0, release_step=0, deadline_step=2)
+    p = make_problem([0, 0], [10, 10], carbon=500, objective=o.Objective(carbon_budget_t=budget_t))
+    return dataclasses.replace(p, jobs=(job,))
+
+
+def test_infeasible_budget_is_named_not_the_job():
+    # Budget 4 t against the least emissions of 10 t: the budget is short by 6 t. An
+    # unweighted sum of slacks blamed the job instead (1.2 h of work "cost" 1.2 < 6 t).
+    with pytest.raises(o.Infeasible) as exc:
+        o.solve(_job_budget_case(4.0))
+    diag = exc.value.diagnosis
+    assert [(s.kind, s.unit) for s in diag] == [("carbon_budget", "t")]
+    assert diag[0].amount == pytest.approx(6.0, abs=1e-5)
+
+
+def test_infeasible_with_or_without_the_budget_names_both():
+    # 10 MW of load in each of 2 steps with import at most 5 MW: 5 MW short in each, budget
+    # or not. The 20 MWh still emit 10 t, 6 t over a 4 t budget: named after the import.
+    p = make_problem([10, 10], [10, 10], carbon=500, import_max=5.0)
+    with pytest.raises(o.Infeasible) as exc:
+        o.solve(dataclasses.replace(p, objective=o.Objective(carbon_budget_t=4.0)))
+    got = [(s.kind, s.steps, round(s.amount, 5)) for s in exc.value.diagnosis]
+    assert got == [("import_limit", [0, 1], 5.0), ("carbon_budget", [], 6.0)]
 
 
 def test_infeasible_diagnosis_names_import_limit_and_step():
