@@ -85,36 +85,37 @@ def test_a_site_without_a_trade_off_has_a_one_point_front(tmp_path, capsys):
     assert list(back["point"]) == ["min-cost"] and back["status"][0] == "optimal"
 
 
-def test_an_infeasible_scenario_is_an_input_error_not_a_front(tmp_path, capsys):
-    """A scenario with no schedule at all once wrote a front of one NaN row, exit 0."""
+def _refused_front(tmp_path, capsys, section: str, field: str, value):
+    """`microgrid pareto` on TINY with ``section.field = value``: exit 2, one stderr line,
+    no front and no journal. Returns the line and the scenario's path."""
     sc = yaml.safe_load(yaml.safe_dump(TINY))
-    sc["grid"]["import_max_mw"] = 1
-    path = tmp_path / "tight.yaml"
+    sc[section][field] = value
+    path = tmp_path / "refused.yaml"
     path.write_text(yaml.safe_dump(sc))
     out = tmp_path / "o"
     assert main(["pareto", str(path), "--points", "3", "--out", str(out)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 1 and "field grid.import_max_mw: infeasible scenario:" in err[0]
-    assert not out.exists() and not list(tmp_path.glob(".*"))  # no front, no journal
+    assert len(err) == 1
+    assert not out.exists() and not list(tmp_path.glob(".*"))
+    return err[0], path
+
+
+def test_an_infeasible_scenario_is_an_input_error_not_a_front(tmp_path, capsys):
+    """A scenario with no schedule at all once wrote a front of one NaN row, exit 0."""
+    err, _ = _refused_front(tmp_path, capsys, "grid", "import_max_mw", 1)
+    assert "field grid.import_max_mw: infeasible scenario:" in err
 
 
 def test_rolling_windows_are_refused_in_one_line(tmp_path, capsys):
     """The audit: `pareto` solved a scenario with solver.window_h as one problem without a
     word (its min-cost end 237,061 USD beside `run`'s windowed 239,926 USD)."""
-    sc = yaml.safe_load(yaml.safe_dump(TINY))
-    sc["solver"]["window_h"] = 24
-    path = tmp_path / "rolling.yaml"
-    path.write_text(yaml.safe_dump(sc))
-    out = tmp_path / "o"
-    assert main(["pareto", str(path), "--points", "3", "--out", str(out)]) == 2
-    err = capsys.readouterr().err.splitlines()
+    err, path = _refused_front(tmp_path, capsys, "solver", "window_h", 24)
     line = [n for n, t in enumerate(path.read_text().splitlines(), 1) if "window_h" in t][0]
-    assert len(err) == 1 and err[0].startswith(
+    assert err.startswith(
         f"error: {path}, line {line}, field solver.window_h: a cost-carbon front is solved "
         "over the whole period at once"
     )
-    assert "`microgrid sweep` over objective.carbon_price_usd_per_t" in err[0]
-    assert not out.exists() and not list(tmp_path.glob(".*"))  # no front, no journal
+    assert "`microgrid sweep` over objective.carbon_price_usd_per_t" in err
 
 
 def test_pareto_help_says_windows_are_refused():

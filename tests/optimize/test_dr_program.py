@@ -157,20 +157,24 @@ def test_shortfall_is_at_most_the_commitment_and_the_model_agrees():
     assert d.objective_usd == pytest.approx(2 * 10 * 40.0 + s.net_cost_usd)
 
 
+# event step 2, its baseline the mean of steps 0 and 1; 500 USD/MWh delivered, 10 MW
+_INFLATABLE = DemandResponseProgram(
+    events=(DemandResponseEvent("dr@2", (2,)),),
+    capacity_usd_per_mw=0.0,
+    energy_usd_per_mwh=500.0,
+    shortfall_usd_per_mwh=0.0,
+    max_commit_mw=10.0,
+    commit_mw=10.0,
+    baseline_terms=((2, 0, 0.5), (2, 1, 0.5)),
+)
+
+
 def test_baseline_from_earlier_steps_and_its_inflation():
     """Baseline at the event step 2 = the mean net import of steps 0 and 1. With an energy
     payment of 500 USD/MWh against 40 USD/MWh energy the model inflates the baseline: each
     extra MWh in step 0 or 1 raises it by 0.5 MW and earns 250 USD (up to C = 10 MW of
     delivery): the grid's 40 MW limit and the commitment bound it (see docs/dr_program.md)."""
-    program = DemandResponseProgram(
-        events=(DemandResponseEvent("dr@2", (2,)),),
-        capacity_usd_per_mw=0.0,
-        energy_usd_per_mwh=500.0,
-        shortfall_usd_per_mwh=0.0,
-        max_commit_mw=10.0,
-        commit_mw=10.0,
-        baseline_terms=((2, 0, 0.5), (2, 1, 0.5)),
-    )
+    program = _INFLATABLE
     np.testing.assert_allclose(baseline_mw(program, [4.0, 8.0, 1.0]), [np.nan, np.nan, 6.0])
     # inflexible 10 MW: baseline 10, reduction 0, delivered 0
     flat = settle(program, 1.0, np.full(3, 10.0), 10.0)
@@ -268,14 +272,7 @@ def test_rolling_windows_keep_the_commitment_and_carry_the_baseline_days():
 def test_a_baseline_fixed_on_a_reference_no_schedule_moves():
     """``with_baseline_of``: the baseline of the event step 2 (the mean of steps 0 and 1)
     taken on the reference [4, 8, ...] is 6 MW whatever the schedule imports after."""
-    program = DemandResponseProgram(
-        events=(DemandResponseEvent("dr@2", (2,)),),
-        capacity_usd_per_mw=0.0,
-        energy_usd_per_mwh=500.0,
-        shortfall_usd_per_mwh=0.0,
-        max_commit_mw=10.0,
-        baseline_terms=((2, 0, 0.5), (2, 1, 0.5)),
-    )
+    program = dataclasses.replace(_INFLATABLE, commit_mw=None)
     fixed = with_baseline_of(program, np.array([4.0, 8.0, 1.0]))
     assert fixed.baseline_terms == ()
     for net in ([4.0, 8.0, 1.0], [40.0, 40.0, 1.0]):
