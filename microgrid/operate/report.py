@@ -208,6 +208,15 @@ def missed_deadlines(case: OperateCase, run: OperateRun) -> list[dict]:
     ]
 
 
+def forced_interruptions(run: OperateRun) -> dict[str, int]:
+    """Per job, the times a non-preemptible job stopped with work left (a shed by the
+    plant, or a re-plan that stopped it): interruptions its rules forbid, after which the
+    plant resumed it from its last checkpoint (docs/cosimulation.md); jobs with none left
+    out."""
+    counts = {jid: int(j.get("forced_interruptions", 0)) for jid, j in run.jobs.items()}
+    return {jid: n for jid, n in counts.items() if n}
+
+
 def operate_summary(
     case: OperateCase, run: OperateRun, events: pd.DataFrame, reference: dict
 ) -> dict:
@@ -231,6 +240,8 @@ def operate_summary(
         "missed_deadlines": missed_deadlines(case, run),
         "unserved_energy_mwh": run.unserved_mwh,
         "shed_job_steps": run.shed_job_steps,
+        # non-preemptible jobs stopped with work left, by job (only those with any)
+        "forced_interruptions": forced_interruptions(run),
         "infeasible_replans": run.infeasible_replans,
         # solves stopped by solver.time_limit_s depend on wall time: event costs then carry
         # solver noise (and differ between machines)
