@@ -264,6 +264,11 @@ def _operate_lines(o: dict) -> list[str]:
     if o.get("plan_reference"):
         rows.append(_plan_reference_line(o["plan_reference"]))
     rows += [_missed_deadline_line(m) for m in missed]
+    for jid, n in (o.get("forced_interruptions") or {}).items():
+        rows.append(
+            f"  interrupted     job {jid}: non-preemptible, stopped {n} time{'s' * (n > 1)} "
+            "with work left (resumed from its checkpoint)"
+        )
     rows.append(f"  limit breaches  {_breaches_line(o.get('limit_breaches') or {})}")
     if o.get("demand_response_program"):
         rows.append(_dr_program_line(o["demand_response_program"]))

@@ -58,6 +58,9 @@ JOBS_COLUMNS = (
     "deadline_utc",
     "deadline_met",
 )
+#: Columns of jobs.csv after the export contract's (readers do not need them): the times
+#: operate's plant stopped a non-preemptible job with work left (0 in plan mode).
+JOBS_EXTRA_COLUMNS = ("forced_interruptions",)
 
 
 def balance_residual_mw(ts: pd.DataFrame) -> pd.Series:
@@ -146,9 +149,10 @@ def job_segments(
                     "energy_mwh": float(mw[a:b].sum() * step_h),
                     "deadline_utc": inst.deadline_utc,
                     "deadline_met": met,
+                    "forced_interruptions": int(summary.get("forced_interruptions", 0)),
                 }
             )
-    return pd.DataFrame(rows, columns=list(JOBS_COLUMNS))
+    return pd.DataFrame(rows, columns=[*JOBS_COLUMNS, *JOBS_EXTRA_COLUMNS])
 
 
 def renewable_share(facility_mw: np.ndarray, renewable_used_mw: np.ndarray) -> float:

@@ -23,6 +23,7 @@ import pandas as pd
 import optimize
 from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.forecast import ForecastBase
+from microgrid.operate.plant import LIMIT_TOL_MW
 from microgrid.operate.state import JobProgress, Known, PlantState, SetPoints
 from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
@@ -158,7 +159,8 @@ class Controller:
         shed at the value of lost load where it holds an outage, else with the grid back
         (``replan``)."""
         names = {g.name for g in window.generators}
-        # only an outage sheds in the plan: a cap the site cannot meet stays an error
+        # only an outage sheds in the plan: a cap the site cannot meet stays an error (one
+        # the ramp from the plant's import leaves out of reach is relaxed: _relaxed)
         outage = bool(np.any(window.grid.import_max_mw <= 0.0))
         if self.voll_usd_per_mwh is not None and outage and LOST_LOAD not in names:
             shed = with_lost_load(window, self.voll_usd_per_mwh)
@@ -232,6 +234,11 @@ def _relaxed(window: optimize.Problem, diagnosis: list[optimize.Slack]) -> optim
     None): the ramp at the first step, from the plant's last net import (that import is
     moved towards the step's need), and the SOC the window ends at (lowered).
 
+    A demand-response cap that the ramp from the plant's last net import cannot reach
+    (``_cap_out_of_reach``) is the ramp's shortfall too, whichever of the two the
+    diagnosis blames: that import is moved down until the cap is in reach, and the plant,
+    which keeps the cap before the ramp, records a ramp breach.
+
     A battery floor the diagnosis breaks under a ramp limit (beside a ramp at the first
     step, or after one was relaxed) is the same shortfall: the import cannot rise fast
     enough, so the battery covers the rest until it runs empty. The diagnosis sums MW and
@@ -239,18 +246,22 @@ def _relaxed(window: optimize.Problem, diagnosis: list[optimize.Slack]) -> optim
     at 15 minutes). That floor is met by the import raised by ``E·η_d / (Δ·(s + 1))`` MW
     from the first step on (E MWh short at window step s; the battery then discharges
     that much less at each step before)."""
-    ramp = [s for s in diagnosis if s.kind in _RAMP_KINDS and s.name == "grid" and s.steps == [0]]
-    soc = [s for s in diagnosis if s.kind == "soc_final" and s.name == "battery"]
     g, b = window.grid, window.battery
+    cap_short_mw, cap_steps = _cap_out_of_reach(window)
+    behind = [s for s in diagnosis if _behind_ramp(s, cap_steps)]
+    rest = [s for s in diagnosis if not _behind_ramp(s, cap_steps)]
+    ramp = [s for s in rest if s.kind in _RAMP_KINDS and s.name == "grid" and s.steps == [0]]
+    soc = [s for s in rest if s.kind == "soc_final" and s.name == "battery"]
     rising = g.initial_net_import_mw is not None and g.ramp_mw_per_h is not None
-    floor = [s for s in diagnosis if s.kind == "soc_min" and s.name == "battery" and rising]
-    if len(ramp) + len(soc) + len(floor) != len(diagnosis):
+    floor = [s for s in rest if s.kind == "soc_min" and s.name == "battery" and rising]
+    if len(ramp) + len(soc) + len(floor) != len(rest):
         return None
     if ramp and g.initial_net_import_mw is None:
         return None
-    if ramp or floor:
+    if ramp or floor or behind:
         up = sum(s.amount + _RELAX_MARGIN for s in ramp if s.kind == "ramp_limit_up")
         down = sum(s.amount + _RELAX_MARGIN for s in ramp if s.kind == "ramp_limit_down")
+        down += cap_short_mw + _RELAX_MARGIN if behind else 0.0
         up += max((_floor_as_import_mw(window, s) for s in floor), default=0.0)
         g = dataclasses.replace(g, initial_net_import_mw=g.initial_net_import_mw + up - down)
     if soc:
@@ -258,6 +269,33 @@ def _relaxed(window: optimize.Problem, diagnosis: list[optimize.Slack]) -> optim
         final = b.soc_final_frac - short_frac
         b = dataclasses.replace(b, soc_final_frac=final if final > b.soc_min_frac else None)
     return dataclasses.replace(window, grid=g, battery=b)
+
+
+def _cap_out_of_reach(window: optimize.Problem) -> tuple[float, frozenset[int]]:
+    """How far (MW) the ramp from the plant's last net import leaves the window's DR cap
+    out of reach, and the window steps where it does: at step ``s`` net import can fall
+    no lower than ``initial − r·(s + 1)`` (``r`` the ramp per step). (0, none) without a
+    cap, a ramp or a last import."""
+    g = window.grid
+    if g.net_import_cap_mw is None or g.ramp_mw_per_h is None or g.initial_net_import_mw is None:
+        return 0.0, frozenset()
+    steps = np.flatnonzero(~np.isnan(g.net_import_cap_mw))
+    lowest_mw = g.initial_net_import_mw - g.ramp_mw_per_h * window.step_h * (steps + 1)
+    short_mw = lowest_mw - g.net_import_cap_mw[steps]
+    out = short_mw > LIMIT_TOL_MW
+    if not out.any():
+        return 0.0, frozenset()
+    return float(short_mw.max()), frozenset(int(s) for s in steps[out])
+
+
+def _behind_ramp(slack: optimize.Slack, cap_steps: frozenset[int]) -> bool:
+    """A DR-cap slack at steps where the ramp leaves the cap out of reach, or a ramp-down
+    slack up to the last of them: the one shortfall of the plant's last import."""
+    if slack.name != "grid" or not cap_steps or not slack.steps:
+        return False
+    if slack.kind == "dr_cap":
+        return set(slack.steps) <= cap_steps
+    return slack.kind == "ramp_limit_down" and max(slack.steps) <= max(cap_steps)
 
 
 def _floor_as_import_mw(window: optimize.Problem, floor: optimize.Slack) -> float:

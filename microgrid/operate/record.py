@@ -233,6 +233,7 @@ class Recorder:
                 "work_done_h": work[jid] - unfinished,
                 "unfinished_h": unfinished if unfinished > _DONE_H else 0.0,
                 "restarts": js.restarts,
+                "forced_interruptions": js.forced_interruptions,
                 "deadline_met": unfinished <= _DONE_H,
             }
         return out

@@ -17,7 +17,7 @@ from microgrid.operate.cp_response import alert_response, needs_alert_response
 from microgrid.operate.forecast import FORECAST_SERIES
 from microgrid.operate.lines import check_event_lines
 from microgrid.operate.loop import OperateCase, operate_case, run_loop
-from microgrid.operate.record import OperateRun
+from microgrid.operate.record import OperateRun, actual_costs
 from microgrid.scenario import Scenario
 from microgrid.swings import analyse_swings
 
@@ -31,7 +31,8 @@ _EVENT_COLUMNS = ("event", "kind", "source", "start_local", "end_local", "detail
 #: What ``summary.operate.plan_reference`` compares the actual cost with.
 PLAN_REFERENCE = (
     "plan-mode optimum: one solve of the whole period on the actual data (perfect "
-    "foresight) without operate.events, as --mode plan; costed as actual_cost_usd"
+    "foresight) without operate.events, as --mode plan; costed as actual_cost_usd (billed "
+    "on the real coincident-peak intervals, not the alerts' expected charges)"
 )
 
 
@@ -160,7 +161,7 @@ def plan_reference(case: OperateCase, actual_cost_usd: float) -> dict:
         plan = optimize_dispatch(case.scenario, case.problem)
     except (optimize.Infeasible, optimize.SolveError) as exc:
         return out | {"note": f"plan mode finds no schedule ({type(exc).__name__})"}
-    plan_usd = run_cost(plan.costs)
+    plan_usd = run_cost(plan_costs(case, plan))
     diff_usd = actual_cost_usd - plan_usd
     gap_usd = (plan.mip_gap or 0.0) * (plan.gap_basis_usd or 0.0)
     return out | {
@@ -170,6 +171,20 @@ def plan_reference(case: OperateCase, actual_cost_usd: float) -> dict:
         "actual_minus_plan_usd": diff_usd,
         "actual_minus_plan_pct": 100.0 * diff_usd / abs(plan_usd) if plan_usd else None,
     }
+
+
+def plan_costs(case: OperateCase, plan: optimize.Dispatch) -> dict:
+    """The plan-mode dispatch costed as the actual rows are (``record.actual_costs``):
+    billed on ``case.billing_grid`` (the real coincident-peak intervals in place of the
+    alerts' expected charges, which only the plan's objective holds), the DR program
+    settled at its fixed commitment on the plan's net import, each generator priced on
+    its own output and the plan's unfinished work at the scenario's penalty; so two
+    identical dispatches cost the same."""
+    gen_mw = {g.name: plan.series[f"gen_{g.name}_mw"] for g in case.problem.generators}
+    unfinished_h = sum(float(j.get("unfinished_h", 0.0)) for j in plan.jobs.values())
+    costs = actual_costs(case.problem, case.billing_grid, plan.series, gen_mw, unfinished_h)
+    costs.pop("bill")
+    return costs
 
 
 def missed_deadlines(case: OperateCase, run: OperateRun) -> list[dict]:
@@ -191,6 +206,15 @@ def missed_deadlines(case: OperateCase, run: OperateRun) -> list[dict]:
         for jid, j in run.jobs.items()
         if not j["deadline_met"]
     ]
+
+
+def forced_interruptions(run: OperateRun) -> dict[str, int]:
+    """Per job, the times a non-preemptible job stopped with work left (a shed by the
+    plant, or a re-plan that stopped it): interruptions its rules forbid, after which the
+    plant resumed it from its last checkpoint (docs/cosimulation.md); jobs with none left
+    out."""
+    counts = {jid: int(j.get("forced_interruptions", 0)) for jid, j in run.jobs.items()}
+    return {jid: n for jid, n in counts.items() if n}
 
 
 def operate_summary(
@@ -216,6 +240,8 @@ def operate_summary(
         "missed_deadlines": missed_deadlines(case, run),
         "unserved_energy_mwh": run.unserved_mwh,
         "shed_job_steps": run.shed_job_steps,
+        # non-preemptible jobs stopped with work left, by job (only those with any)
+        "forced_interruptions": forced_interruptions(run),
         "infeasible_replans": run.infeasible_replans,
         # solves stopped by solver.time_limit_s depend on wall time: event costs then carry
         # solver noise (and differ between machines)

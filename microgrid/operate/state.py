@@ -19,6 +19,9 @@ class JobProgress:
     running: bool = False  # ran in the last step: continuing needs no restart
     has_run: bool = False  # ran at all: a later start is a restart
     restarts: int = 0
+    # a non-preemptible job stopped with work left (a shed, or a plan that stops it): an
+    # interruption its rules forbid, which the plant resumes from its last checkpoint
+    forced_interruptions: int = 0
 
 
 @dataclass

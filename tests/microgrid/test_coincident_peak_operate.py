@@ -16,7 +16,7 @@ from microgrid.coincident_peak_bill import cp_summary
 from microgrid.operate.conditions import plant_conditions
 from microgrid.operate.cp_response import alert_response
 from microgrid.operate.loop import new_controller, operate_case, run_loop
-from microgrid.operate.report import run_cost
+from microgrid.operate.report import run_cost, run_operate
 from microgrid.operate.state import initial_state
 
 ALERT = "date,probability,window_start_local,window_end_local\n2023-01-02,1.0,09:00,11:00\n"
@@ -79,3 +79,20 @@ def test_alert_response_reports_the_tag_and_what_the_curtailment_cost(tmp_path):
     # the run is billed on the real interval, not on the alert's expected charge
     assert "coincident_peak_expected_usd" not in responding.bill
     assert responding.bill["coincident_peak_usd"] == pytest.approx(24_000 / 4 * 11.0)
+
+
+def test_plan_reference_bills_the_plan_on_the_real_intervals(tmp_path):
+    """The loop's actual rows are billed on the real interval (10:00), not the alert's
+    expected charge; so is the plan-mode reference. With perfect forecasts and one plan
+    over the period the two dispatches are the same and so are their costs (an outside
+    audit's two days of ERCOT alerts read 'actual -74,538 USD (-8.6 %)' against plan mode,
+    the expected alert charges less the real one)."""
+    (tmp_path / "alerts.csv").write_text(ALERT.replace("1.0,09:00", "0.5,09:00"))
+    cp = {**known(["2023-01-02T10:00"]), "mode": "alerts", "alerts_csv": "alerts.csv"}
+    cp["alert_notice_hours"] = 48
+    data = tiny_data(cp)
+    data["operate"] = {"lookahead_h": 48, "replan_every_steps": 48, "event_costs": "none"}
+    sc, _ = load(tmp_path, data)
+    ref = run_operate(sc)["summary"]["plan_reference"]
+    assert ref["actual_minus_plan_usd"] == pytest.approx(0.0, abs=1e-6)
+    assert ref["plan_cost_usd"] == pytest.approx(ref["actual_cost_usd"], rel=1e-12)

@@ -71,3 +71,47 @@ def test_a_battery_floor_broken_under_the_ramp_at_quarter_hours_raises_the_impor
     d, solved, relaxed = _solve_window(window, OPTIONS, k=0)
     assert relaxed and solved.grid.initial_net_import_mw > 0.0
     assert min(d.series["battery_soc_mwh"]) >= 1.0 - 1e-6
+
+
+def _capped_window(energy_mwh: float, initial_net_import_mw: float) -> optimize.Problem:
+    """20 MW of load, a 10 MW battery half full, a 4 MW/h ramp from the plant's last net
+    import and a 14 MW demand-response cap over the window's first two hours."""
+    bat = _battery(power_mw=10.0, soc_initial_frac=0.5, soc_final_frac=None)
+    bat = dataclasses.replace(bat, energy_mwh=energy_mwh)
+    cap_mw = np.array([14.0, 14.0, np.nan, np.nan])
+    return grid_problem(
+        [20.0] * 4,
+        10.0,
+        battery=bat,
+        ramp_mw_per_h=4.0,
+        initial_net_import_mw=initial_net_import_mw,
+        net_import_cap_mw=cap_mw,
+    )
+
+
+def test_a_dr_cap_the_ramp_from_the_plants_import_cannot_reach_is_relaxed_like_the_ramp():
+    """An outside audit's operate run (DR cap, ramp, outage, 15-minute steps, noisy
+    forecasts) stopped as infeasible at the cap's first step: the plant's last import
+    minus one step of ramp was above the cap, and the diagnosis blamed the cap. Here
+    20 MW − 4 MW/h leaves the 14 MW cap 2 MW out of reach: the import the ramp starts
+    from moves down to 18 MW and the plan keeps the cap (the plant, keeping the cap
+    before the ramp, then records a ramp breach)."""
+    window = _capped_window(energy_mwh=100.0, initial_net_import_mw=20.0)
+    with pytest.raises(optimize.Infeasible) as caught:
+        optimize.solve(window, OPTIONS)
+    assert "dr_cap" in {s.kind for s in caught.value.diagnosis}
+    d, solved, relaxed = _solve_window(window, OPTIONS, k=72)
+    assert relaxed
+    assert solved.grid.initial_net_import_mw == pytest.approx(18.0, abs=1e-3)
+    assert d.series["grid_import_mw"][0] == pytest.approx(14.0, abs=1e-3)
+    assert max(d.series["grid_import_mw"][:2]) <= 14.0 + 1e-6
+
+
+def test_a_dr_cap_short_beyond_the_ramp_stays_an_error():
+    """The same cap with a 10 MWh battery: beyond the ramp's 2 MW at the first step, the
+    battery cannot hold 20 MW of load at 14 MW for two hours; that is raised."""
+    window = _capped_window(energy_mwh=10.0, initial_net_import_mw=20.0)
+    with pytest.raises(optimize.Infeasible) as caught:
+        _solve_window(window, OPTIONS, k=72)
+    caps = [s for s in caught.value.diagnosis if s.kind == "dr_cap"]
+    assert caps and caps[0].steps[0] == 72

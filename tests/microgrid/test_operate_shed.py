@@ -15,6 +15,7 @@ from scenario_factory import TINY
 
 import microgrid
 from microgrid.cli import main
+from microgrid.cli_summary import _operate_lines
 from microgrid.scenario import Scenario
 
 # three evening hours of the first day, after the job's work (it runs in the cheap night)
@@ -99,3 +100,28 @@ def test_the_plans_shed_is_its_unserved_set_point_not_backup(scheduled_run):
     assert table["setpoint_backup_gen_mw"].abs().max() < 1e-9
     assert table["setpoint_unserved_mw"].sum() == pytest.approx(18.0, abs=1e-4)
     assert table["actual_unserved_mw"].sum() == pytest.approx(18.0, abs=1e-4)
+
+
+def test_a_non_preemptible_job_stopped_by_an_outage_is_counted_as_forced():
+    """An outside audit's observation: a non-preemptible job paused by an unannounced
+    outage resumed with its progress kept, and jobs.csv showed two segments and the
+    deadline met with nothing saying the job was interrupted against its rules. Here the
+    job runs in its cheap hours 16:00-20:00 and the grid fails 17:00-18:00 (the 5 MW
+    battery cannot carry 21 MW): the plant pauses it, resumes it later, and counts one
+    forced interruption (summary.operate, each of its jobs.csv rows, the CLI line)."""
+    outage = {"kind": "grid_outage", "start": "2023-01-02T17:00", "end": "2023-01-02T18:00"}
+    data = tiny(events=[outage])
+    data["jobs"]["items"][0]["preemptible"] = False
+    data["signals"]["time_of_use"] = [
+        {"start_hour": 0, "end_hour": 16, "price_usd_per_mwh": 50, "carbon_g_per_kwh": 300},
+        {"start_hour": 16, "end_hour": 20, "price_usd_per_mwh": 20, "carbon_g_per_kwh": 200},
+        {"start_hour": 20, "end_hour": 24, "price_usd_per_mwh": 50, "carbon_g_per_kwh": 200},
+    ]
+    res = microgrid.run(Scenario.model_validate(data), mode="operate", powerflow=False,
+                        baselines=False)  # fmt: skip
+    assert res.summary["operate"]["forced_interruptions"] == {"train": 1}
+    assert len(res.jobs) == 2
+    assert list(res.jobs["forced_interruptions"]) == [1, 1]
+    assert res.jobs["work_done_h"].sum() == pytest.approx(4.0, abs=1e-6)
+    lines = _operate_lines(res.summary["operate"])
+    assert any(line.startswith("  interrupted     job train: non-preemptible") for line in lines)
