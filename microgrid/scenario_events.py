@@ -137,6 +137,9 @@ class Operate(Strict):
 
     lookahead_h: float = Field(default=48.0, gt=0, le=24 * MAX_PERIOD_DAYS)
     replan_every_steps: int = Field(default=1, ge=1, le=1_000_000)
+    # also re-plan at once when an outage, a renewable trip or a price spike starts or ends
+    # (as an energy management system re-dispatches on an event); false: on the period only
+    replan_on_events: bool = True
     forecast: Literal["perfect", "persistence", "noisy"] = "perfect"
     noise_std_frac: float = Field(default=0.1, ge=0, le=10)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)  # numpy's seed range

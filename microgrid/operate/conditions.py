@@ -29,6 +29,11 @@ class PlantConditions:
     ramp_mw_per_h: float | None
     line_out: dict[str, np.ndarray] = field(default_factory=dict)  # line name -> bool steps
 
+    def events_at(self, k: int) -> tuple[bool, float, frozenset[str]]:
+        """What the controller can see going on at step k: an outage, the price spike's
+        factor and the tripped renewables (``Known``)."""
+        return bool(self.outage[k]), float(self.price_factor[k]), self.tripped(k)
+
     def tripped(self, k: int) -> frozenset[str]:
         """Renewables tripped at step k."""
         return frozenset(n for n, t in (("pv", self.pv_trip), ("wind", self.wind_trip)) if t[k])

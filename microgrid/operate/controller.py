@@ -107,6 +107,9 @@ class Controller:
     options: optimize.SolverOptions
     lookahead_steps: int
     replan_every_steps: int
+    # also re-plan where the events going on change (an outage, trip or spike starts or
+    # ends) since the last re-plan (``operate.replan_on_events``)
+    replan_on_events: bool = False
     # charge key -> first step the controller knows it (coincident-peak alerts from their
     # notice, microgrid/coincident_peak.py); a charge not listed is known from the start
     visible_from_step: dict[str, int] = field(default_factory=dict)
@@ -122,9 +125,15 @@ class Controller:
     infeasible_replans: int = 0
     time_limited_solves: int = 0
 
-    def due(self, k: int) -> bool:
+    def due(self, k: int, conditions: PlantConditions) -> bool:
+        """A re-plan is due at step ``k``: the first, one every ``replan_every_steps``
+        (or at the plan's end), and with ``replan_on_events`` one where the events going
+        on differ from those at the last re-plan."""
         p = self.plan
-        return p is None or k - p.start_step >= min(self.replan_every_steps, p.n_steps)
+        if p is None or k - p.start_step >= min(self.replan_every_steps, p.n_steps):
+            return True
+        seen = conditions.events_at(p.start_step)
+        return self.replan_on_events and conditions.events_at(k) != seen
 
     def replan(self, k: int, state: PlantState, conditions: PlantConditions) -> Plan:
         """Forecast, cut the window, solve; a window with an outage the battery and

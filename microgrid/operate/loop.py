@@ -118,6 +118,7 @@ def new_controller(case: OperateCase) -> Controller:
         options=case.options,
         lookahead_steps=case.lookahead_steps,
         replan_every_steps=case.replan_every_steps,
+        replan_on_events=case.scenario.operate.replan_on_events,
         visible_from_step=case.visible_from_step,
         grid_back_mw=(case.scenario.grid.import_max_mw, case.scenario.grid.export_max_mw),
         voll_usd_per_mwh=case.scenario.operate.value_of_lost_load_usd_per_mwh,
@@ -137,7 +138,7 @@ def run_loop(case: OperateCase, events=None, label: str = "operate") -> OperateR
     job_ids = [j.id for j in case.problem.jobs]
     shown = _ReplanProgress(label, case.problem.n_steps)
     for k in range(case.problem.n_steps):
-        if controller.due(k):
+        if controller.due(k, conditions):
             controller.replan(k, state, conditions)  # forecast and re-plan
             shown.replanned(k)
         plan = controller.plan

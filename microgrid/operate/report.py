@@ -228,6 +228,7 @@ def operate_summary(
         "seed": op.seed,
         "lookahead_h": op.lookahead_h,
         "replan_every_steps": op.replan_every_steps,
+        "replan_on_events": op.replan_on_events,
         "n_solves": run.n_solves,
         "solve_s": run.solve_s,
         "actual_cost_usd": run_cost(run.costs),

@@ -79,6 +79,20 @@ def test_outage_carried_by_the_battery():
     assert np.isfinite(ev.loc[0, "cost_usd"])
 
 
+@pytest.mark.parametrize(("on_events", "solves"), [(True, 4), (False, 2)])
+def test_an_event_starting_or_ending_is_replanned_at_once(on_events, solves):
+    # re-plans every 24 steps over 48: at 0 and 24; on events also at the outage's start
+    # (step 12) and end (14), and then 24 steps after that (38). Perfect forecasts: the
+    # plan reacting to the outage at once is the cheaper (41,040 against 41,614 USD)
+    sc = scenario(**{"operate.replan_every_steps": 24, "operate.lookahead_h": 48,
+                     "operate.events": [OUTAGE], "operate.event_costs": "none",
+                     "operate.replan_on_events": on_events})  # fmt: skip
+    r = simulate(sc)
+    assert r.n_solves == solves
+    assert r.unserved_mwh == 0.0
+    assert (run_cost(r.costs) < 41_100.0) == on_events
+
+
 def test_outage_with_a_small_battery_reports_unserved_energy():
     sc = scenario(**{"operate.replan_every_steps": 1, "operate.lookahead_h": 24,
                      "operate.events": [OUTAGE], "battery.power_mw": 5.0,
