@@ -16,7 +16,7 @@ import pandas as pd
 
 from microgrid.atomic import json_text
 from microgrid.resultdir import scenario_inputs, write_dir
-from microgrid.scenario_yaml import scenario_bytes, scenario_sha256
+from microgrid.scenario_yaml import scenario_bytes, scenario_digest, scenario_file_name
 from microgrid.sizing.costs import HOURS_PER_YEAR, annuity_factor, capital_recovery_factor
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures
 
@@ -133,8 +133,8 @@ def sizing_summary(study: SizingStudy) -> dict:
     return {
         "scenario": {
             "name": sc.name,
-            "path": None if study.scenario_path is None else str(study.scenario_path),
-            "sha256": scenario_sha256(sc, study.scenario_path),
+            "path": scenario_file_name(study.scenario_path),
+            "sha256": scenario_digest(sc),
         },
         "period": sc.period_record(),
         "time_aggregation": "none",
