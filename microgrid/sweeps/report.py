@@ -41,6 +41,7 @@ import pandas as pd
 
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
+from microgrid.parquet_files import read_parquet
 from microgrid.resultdir import is_folder_of
 from microgrid.sweeps import report_plots
 from microgrid.sweeps.records import read_records, records_table
@@ -173,7 +174,7 @@ def _table_case_ids(out: Path) -> set[str] | None:
     if not path.exists():
         return None
     try:
-        return set(pd.read_parquet(path, columns=["case_id"])["case_id"])
+        return set(read_parquet(path, columns=["case_id"])["case_id"])
     except (OSError, ValueError, KeyError) as exc:  # pyarrow's errors are ValueErrors
         raise InputError(f"cannot read the sweep's table: {exc}", path=str(path)) from None
 
