@@ -352,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`microgrid ARGV`; returns the exit code. `argv` None: the program itself, which then
     ignores Ctrl-C while Python shuts down (its exit code is decided and its result, if
     any, written; README, "Output folders are never someone else's")."""
+    _escape_unencodable_output()
     try:
         code = _command(argv)
     except BrokenPipeError:
@@ -359,6 +360,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return code
+
+
+def _escape_unencodable_output() -> None:
+    """stdout and stderr write a character their encoding lacks as a backslash escape: a
+    non-ASCII scenario name, or a path Python holds surrogate-escaped, on an ASCII or
+    cp1252 stream (`PYTHONIOENCODING=ascii`, `LC_ALL=C PYTHONUTF8=0`, a Windows console)
+    ended a finished run as an internal error, exit 1."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:  # replaced by something other than a text stream
+            continue
+        with contextlib.suppress(ValueError, OSError):  # closed, or not reconfigurable
+            reconfigure(errors="backslashreplace")
 
 
 def _command(argv: Sequence[str] | None) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from microgrid.atomic import json_text
+from microgrid.parquet_files import write_parquet
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.report_html.page import write_report
 from microgrid.result_files import (
@@ -142,7 +143,7 @@ def _write_files(result: Result, tmp: Path) -> None:
     """Every file of a result directory, into the folder being built."""
     ts = timeseries_for_file(result.timeseries)
     ts.to_csv(tmp / TIMESERIES_CSV, index=False, float_format="%.9g")
-    timeseries_for_parquet(result.timeseries).to_parquet(tmp / TIMESERIES_PARQUET, index=False)
+    write_parquet(timeseries_for_parquet(result.timeseries), tmp / TIMESERIES_PARQUET)
     jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
     (tmp / "jobs_spec.json").write_text(json_text(result.jobs_spec))
     summary, timings = split_timings(result.summary)

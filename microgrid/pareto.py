@@ -28,10 +28,12 @@ and proves 30 %; the end's cost is that schedule's, its `status` says "heuristic
 (empty at the minimum-cost end: no budget), `cost_usd` (total cost as in summary.json,
 carbon not priced), `emissions_t`, `status`, `mip_gap`, `cost_tolerance_usd` (what the
 proven gap leaves open, in USD: `mip_gap` times the gap basis; two points whose costs
-differ by less than their tolerances are not proven to differ), `solve_s` and
-`schedule_of` (a
+differ by less than their tolerances are not proven to differ) and `schedule_of` (a
 point whose solve, within its gap, came out dearer than a tighter point's reports the
-tighter point's schedule, named here: `cheapest_schedules`); `pareto.png` plots it.
+tighter point's schedule, named here: `cheapest_schedules`); `pareto.png` plots it. The
+table `pareto_front` returns also has each point's `solve_s` (wall-clock seconds), which
+the folder keeps in `timings.json` alone, so that `pareto.csv` is the same bytes on every
+run of the same inputs.
 Demand-response caps (fractional ones need a baseline solve) are computed once and used
 for every point.
 
@@ -45,8 +47,8 @@ with each case solved in its windows.
 With a journal (microgrid.pareto_journal, what `microgrid pareto` uses) every solve is
 stored the moment it finishes and a stored solve with identical inputs is reused, so an
 interrupted front resumes where it stopped; a reused point keeps its stored `solve_s`
-(the time it took when it was solved), so the resumed front's files are the ones an
-uninterrupted run would have written.
+(the time it took when it was solved, in timings.json), so the resumed front's files are
+the ones an uninterrupted run would have written.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs, load_inputs, solver_options
+from microgrid.atomic import json_text
 from microgrid.costs import TOTAL_KEYS
 from microgrid.dispatch import infeasible_error, plan_problem
 from microgrid.pareto_journal import PointJournal, point_key
@@ -407,18 +410,31 @@ def plot_front(front: pd.DataFrame, path: str | os.PathLike, title: str = "") ->
     front_figure(front, title).savefig(path, dpi=120, format="png")
 
 
+def front_timings(front: pd.DataFrame) -> dict:
+    """timings.json of a front's folder: each point's wall-clock `solve_s` (a reused
+    point's: the time it took when it was solved), by point label."""
+    if "solve_s" not in front:
+        return {"solve_s": {}}
+    pairs = zip(front["point"], front["solve_s"], strict=True)
+    return {"solve_s": {str(point): float(s) for point, s in pairs}}
+
+
 def write_front(
     front: pd.DataFrame,
     out: str | os.PathLike,
     title: str = "",
     inputs: Iterable[str | os.PathLike] = (),
 ) -> Path:
-    """`pareto.csv` and `pareto.png` in the folder `out`, built beside it and swapped in
-    (microgrid.resultdir: only over an empty folder or an earlier Pareto front; `inputs`
-    are files whose folders are never replaced). Returns `out` absolute."""
+    """`pareto.csv`, `pareto.png` and `timings.json` (the points' wall-clock seconds, the
+    only file that differs between two runs of the same inputs) in the folder `out`, built
+    beside it and swapped in (microgrid.resultdir: only over an empty folder or an earlier
+    Pareto front; `inputs` are files whose folders are never replaced). Returns `out`
+    absolute."""
 
     def fill(tmp: Path) -> None:
-        front.to_csv(tmp / "pareto.csv", index=False, float_format="%.9g")
+        table = front.drop(columns="solve_s", errors="ignore")  # to timings.json
+        table.to_csv(tmp / "pareto.csv", index=False, float_format="%.9g")
+        (tmp / "timings.json").write_text(json_text(front_timings(front)), encoding="utf-8")
         plot_front(front, tmp / "pareto.png", title)
 
     return write_dir(out, "pareto", fill, inputs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 
 import numpy as np
@@ -26,7 +25,7 @@ from microgrid.powerflow import PowerflowCheck, check_timeseries
 from microgrid.results import POWERFLOW_COLUMNS, job_segments, summarize, timeseries_frame
 from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.scenario_checks import BUDGET_WHOLE_PERIOD
-from microgrid.scenario_yaml import scenario_sha256
+from microgrid.scenario_yaml import scenario_digest, scenario_file_name
 
 
 def check_network(scenario: Scenario, ts: pd.DataFrame) -> tuple[object, PowerflowCheck]:
@@ -170,11 +169,11 @@ def run(
     extra_tables["bill.csv"] = bill_table(summary["bill"])
     summary["scenario"] = {
         "name": scenario.name,
-        "path": str(scenario_path) if scenario_path else None,
-        "sha256": scenario_sha256(scenario, scenario_path),  # of the result's scenario.yaml
+        "path": scenario_file_name(scenario_path),  # the name alone: no user's folders
+        "sha256": scenario_digest(scenario),  # its fields, data files by their content
     }
     summary["period"] = scenario.period_record()
-    summary["result_id"] = _result_id(summary, ts)
+    summary["result_id"] = _result_id(summary["scenario"]["sha256"], ts)
     return Result(
         scenario=scenario,
         timeseries=ts,
@@ -316,9 +315,11 @@ def _jobs_spec(inputs: Inputs) -> list[dict]:
     ]
 
 
-def _result_id(summary: dict, ts: pd.DataFrame) -> str:
-    """A content hash of the dispatch: equal plans give equal ids on any machine."""
+def _result_id(scenario_sha256: str, ts: pd.DataFrame) -> str:
+    """A content hash of the scenario's digest (`scenario_yaml.scenario_digest`: its
+    fields, data files by their bytes) and the dispatch: equal plans of equal inputs give
+    equal ids on any machine, from any folder, by any entry point (CLI, API, sweep)."""
     h = hashlib.sha256()
-    h.update(json.dumps(summary["scenario"], sort_keys=True).encode())
+    h.update(scenario_sha256.encode())
     h.update(np.ascontiguousarray(ts.drop(columns=list(POWERFLOW_COLUMNS)).to_numpy()).tobytes())
     return h.hexdigest()[:16]

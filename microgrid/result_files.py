@@ -26,3 +26,20 @@ def split_timings(summary: dict) -> tuple[dict, dict]:
         if isinstance(kept.get(section), dict) and key in kept[section]:
             timings.setdefault(section, {})[key] = kept[section].pop(key)
     return kept, timings
+
+
+def split_seconds(tree: dict, keys: tuple[str, ...] = ("solve_s",)) -> tuple[dict, dict]:
+    """``tree`` without the entries named ``keys`` at any depth of its nested dicts, and
+    those entries in the same nesting (a folder's timings.json: sizing.json's solves)."""
+    kept: dict = {}
+    timings: dict = {}
+    for k, v in tree.items():
+        if k in keys:
+            timings[k] = v
+        elif isinstance(v, dict):
+            kept[k], inner = split_seconds(v, keys)
+            if inner:
+                timings[k] = inner
+        else:
+            kept[k] = v
+    return kept, timings

@@ -1,5 +1,7 @@
 """A headroom result's folder: headroom.csv (one row per limit and supply case),
-headroom.json (the same with the case's sizes and notes) and headroom.png (the curves).
+headroom.json (the same with the case's sizes and notes), headroom.png (the curves) and
+timings.json (the wall-clock seconds, the only file that differs between two runs of the
+same inputs).
 
 The folder is written as every microgrid result folder (``microgrid.resultdir``: marker
 of kind ``"headroom"``, built beside ``--out`` and swapped in); files inside through
@@ -46,7 +48,6 @@ COLUMNS = (
     "needed_curtailed_training_pct",
     "needed_max_curtailed_mw",
     "status",
-    "solve_s",
 )
 NOTES = (
     "The campus runs at its full IT capacity at every step; only training is curtailed "
@@ -65,7 +66,7 @@ NOTES = (
 
 
 def row_record(row: HeadroomRow, result: HeadroomResult) -> dict[str, object]:
-    """One CSV row (MW, MWh, h, %, s); a solver's -0.0 or round-off near 0 written as 0."""
+    """One CSV row (MW, MWh, h, %); a solver's -0.0 or round-off near 0 written as 0."""
     return {
         k: float(solver_zeros_cleared(v)) if isinstance(v, float) else v
         for k, v in _row_values(row, result).items()
@@ -93,7 +94,6 @@ def _row_values(row: HeadroomRow, result: HeadroomResult) -> dict[str, object]:
         "needed_curtailed_training_pct": _if_feasible(b, 100 * b.curtailed_share_training),
         "needed_max_curtailed_mw": _if_feasible(b, b.max_curtailed_mw),
         "status": _status(a, b),
-        "solve_s": a.solve_s + b.solve_s,
     }
 
 
@@ -138,10 +138,24 @@ def json_doc(result: HeadroomResult) -> dict[str, object]:
         "step_h": result.step_h,
         "n_steps": result.n_steps,
         "outage_steps": result.outage_steps,
-        "run_s": result.run_s,
         "notes": list(NOTES),
         "rows": [row_record(r, result) for r in result.rows],
     }
+
+
+def timings_doc(result: HeadroomResult) -> dict[str, object]:
+    """timings.json: the whole run's wall-clock `run_s` and each row's `solve_s` (both
+    solves of the row: the largest campus and the connection needed), rows in the CSV's
+    order, named by their limit and case."""
+    rows = [
+        {
+            "curtail_pct": r.curtail_pct,
+            "onsite": r.onsite,
+            "solve_s": r.max_campus.solve_s + r.connection_needed.solve_s,
+        }
+        for r in result.rows
+    ]
+    return {"run_s": result.run_s, "rows": rows}
 
 
 def headroom_figure(result: HeadroomResult) -> Figure:
@@ -181,6 +195,7 @@ def write_headroom(
     def fill(tmp: Path) -> None:
         atomic_write_text(tmp / "headroom.csv", csv_text(result))
         atomic_write_json(tmp / "headroom.json", json_doc(result))
+        atomic_write_json(tmp / "timings.json", timings_doc(result))
         save(headroom_figure(result), tmp / "headroom.png")
 
     return write_dir(out, KIND, fill, inputs)

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem
 from microgrid.errors import InputError
 from microgrid.export.schedule import FRACTION_DECIMALS, Segment, format_utc, utc_times
+from microgrid.parquet_files import read_parquet_table
 from microgrid.result_files import (
     MAX_PARQUET_BYTES,
     TIME_COLUMN,
@@ -80,11 +80,10 @@ def _read_parquet(path: Path, columns: list[str]) -> tuple[list[object], dict[st
             f"file is larger than the {MAX_PARQUET_BYTES // 2**20} MiB limit", path=str(path)
         )
     try:
-        names = pq.read_schema(path).names
+        names, table = read_parquet_table(path, [TIME_COLUMN, *columns])
         missing = [c for c in (TIME_COLUMN, *columns) if c not in names]
         if missing:
             raise InputError("missing column", path=str(path), field=missing[0])
-        table = pq.read_table(path, columns=[TIME_COLUMN, *columns])
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         if isinstance(exc, InputError):
             raise

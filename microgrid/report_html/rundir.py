@@ -23,6 +23,7 @@ from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_fil
 from microgrid.errors import InputError
 from microgrid.export.result_reader import parse_segment, read_jobs_csv
 from microgrid.export.schedule import format_utc, parse_utc, utc_times
+from microgrid.parquet_files import read_parquet
 from microgrid.result_files import (
     MAX_PARQUET_BYTES,
     TIME_COLUMN,
@@ -293,7 +294,7 @@ def read_timeseries(folder: Path, period: Period) -> pd.DataFrame:
     if parquet.is_file() and parquet.stat().st_size <= MAX_PARQUET_BYTES:
         path = parquet
         try:
-            frame = pd.read_parquet(parquet)
+            frame = read_parquet(parquet)
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
             raise InputError(f"not a valid parquet file: {exc}", path=str(parquet)) from None
     else:

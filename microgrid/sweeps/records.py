@@ -31,6 +31,7 @@ import pandas as pd
 from microgrid.atomic import atomic_write
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
+from microgrid.parquet_files import write_parquet
 from microgrid.result_files import split_timings
 from microgrid.resultdir import discard, is_folder_of, is_our_folder, recover, replace_dir
 from microgrid.sweeps.spec import SweepSpec
@@ -201,5 +202,5 @@ def records_table(records: list[dict], case_values: dict | None = None) -> pd.Da
 
 def write_table(out: Path, records: list[dict], case_values: dict | None = None) -> pd.DataFrame:
     df = records_table(records, case_values)
-    atomic_write(out / "cases.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+    atomic_write(out / "cases.parquet", lambda tmp: write_parquet(df, tmp))
     return df

@@ -11,8 +11,11 @@ all together or none (`microgrid.sweeps.report_files`):
                                         tolerance
     out/report/sensitivity.csv          the same, all axes in one long table
     out/report/pareto.csv               the cost-emissions Pareto set
-    out/report/cases.csv                every finished case, every column (the page shows
-                                        the ones a planner reads)
+    out/report/cases.csv                every finished case, every column of the records
+                                        but the run's own (the page shows the ones a
+                                        planner reads)
+    out/report/timings.csv              each case's wall_s, host and finished_utc: the
+                                        only report file that differs between two runs
     out/report/*.png                    cost and carbon vs each axis, heat maps, Pareto
     out/report.html                     one self-contained page (PNGs embedded)
 
@@ -38,6 +41,7 @@ import pandas as pd
 
 from microgrid.datafiles import read_json_file
 from microgrid.errors import InputError
+from microgrid.parquet_files import read_parquet
 from microgrid.resultdir import is_folder_of
 from microgrid.sweeps import report_plots
 from microgrid.sweeps.records import read_records, records_table
@@ -81,8 +85,10 @@ CASE_COLUMNS = (
     "jobs.n_jobs",
     "solver.status",
     "solver.mip_gap",
-    "wall_s",
 )
+# What a case's run was, not what it found (wall-clock seconds, machine, clock time): in
+# report/timings.csv alone, so that every other report file is the same on every run.
+RUN_COLUMNS = ("wall_s", "host", "finished_utc")
 
 
 def _slug(s: str) -> str:
@@ -168,7 +174,7 @@ def _table_case_ids(out: Path) -> set[str] | None:
     if not path.exists():
         return None
     try:
-        return set(pd.read_parquet(path, columns=["case_id"])["case_id"])
+        return set(read_parquet(path, columns=["case_id"])["case_id"])
     except (OSError, ValueError, KeyError) as exc:  # pyarrow's errors are ValueErrors
         raise InputError(f"cannot read the sweep's table: {exc}", path=str(path)) from None
 
@@ -344,7 +350,11 @@ def _pareto_sections(page: _Page, ok: pd.DataFrame, axes: list[str]) -> None:
 
 
 def _cases_section(page: _Page, df_all: pd.DataFrame, axes: list[str]) -> None:
-    """Every finished case: all columns to report/cases.csv, a planner's columns on the page."""
+    """Every finished case: all columns to report/cases.csv but the run's (`RUN_COLUMNS`,
+    to report/timings.csv), a planner's columns on the page."""
+    run_columns = [c for c in RUN_COLUMNS if c in df_all]
+    page.write_csv("timings.csv", df_all[["case_id", *run_columns]])
+    df_all = df_all.drop(columns=run_columns)
     page.write_csv("cases.csv", df_all)
     cols = ["case_id", "status", *[a for a in axes if a in df_all], *CASE_COLUMNS]
     shown = df_all[[c for c in dict.fromkeys(cols) if c in df_all]].head(MAX_HTML_ROWS)

@@ -108,7 +108,7 @@ def write_result_dir(
     (root / "summary.json").write_text(
         json.dumps(
             {
-                "scenario": {"name": name, "path": f"/abs/{name}.yaml", "sha256": sha},
+                "scenario": {"name": name, "path": f"{name}.yaml", "sha256": sha},
                 "result_id": "r-0123456789ab",
                 "period": {"timezone": timezone},
             }

@@ -60,7 +60,7 @@ def test_round_trip_and_schema(tmp_path):
     assert schedule_to_dict(again) == doc
     # provenance
     assert doc["scenario"]["name"] == "test-scenario"
-    assert doc["scenario"]["path"] == "/abs/test-scenario.yaml"
+    assert doc["scenario"]["path"] == "test-scenario.yaml"
     assert len(doc["scenario"]["sha256"]) == 64
     assert doc["result_id"] == "r-0123456789ab"
     assert doc["site_timezone"] == "America/Chicago"

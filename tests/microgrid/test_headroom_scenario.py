@@ -123,6 +123,21 @@ def test_cli_writes_csv_json_png(tmp_path, write_scenario, capsys):
     assert doc["period"] == microgrid.load_scenario(scenario).period_record()
     assert doc["period"]["start_utc"].endswith("+00:00") and doc["period"]["timezone"]
     assert (out / "headroom.png").stat().st_size > 10_000
+    # wall-clock seconds in timings.json alone: a second run writes the same other files
+    assert "solve_s" not in COLUMNS and "run_s" not in doc
+    timings = json.loads((out / "timings.json").read_text())
+    assert timings["run_s"] > 0 and len(timings["rows"]) == 4
+    assert [(r["curtail_pct"], r["onsite"]) for r in timings["rows"]] == [
+        (0, False),
+        (1, False),
+        (0, True),
+        (1, True),
+    ]
+    assert all(r["solve_s"] > 0 for r in timings["rows"])
+    again = tmp_path / "hr2"
+    assert main(["headroom", str(scenario), "--out", str(again), "--curtail-pct", "0,1"]) == 0
+    for name in ("headroom.csv", "headroom.json", "headroom.png"):
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
     assert read_marker(out)["kind"] == "headroom"
     # a second run replaces its own result
     assert main(["headroom", str(scenario), "--out", str(out), "--curtail-pct", "0.5"]) == 0

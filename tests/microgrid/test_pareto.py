@@ -3,6 +3,7 @@ scenario of test_baselines.py, solved to a zero MIP gap so the front is exact.""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,10 +55,14 @@ def test_front_is_monotone_and_within_budgets(front):
 
 def test_write_front_is_atomic_and_complete(front, tmp_path):
     out = write_front(front, tmp_path / "p")
-    assert sorted(p.name for p in out.iterdir()) == [MARKER_NAME, "pareto.csv", "pareto.png"]
+    names = [MARKER_NAME, "pareto.csv", "pareto.png", "timings.json"]
+    assert sorted(p.name for p in out.iterdir()) == names
     assert [p.name for p in tmp_path.iterdir()] == ["p"]  # no temp folder left beside it
     back = pd.read_csv(out / "pareto.csv")
     assert list(back.columns[:5]) == ["point", "budget_t", "cost_usd", "emissions_t", "status"]
+    assert "solve_s" not in back  # wall-clock: in timings.json alone
+    timings = json.loads((out / "timings.json").read_text())
+    assert timings["solve_s"] == dict(zip(front["point"], front["solve_s"], strict=True))
     assert back["cost_usd"].to_numpy() == pytest.approx(front["cost_usd"].to_numpy())
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -67,6 +72,17 @@ def test_cli_pareto(tiny_path, tmp_path, capsys):
     assert "min-emissions" in capsys.readouterr().out
     back = pd.read_csv(tmp_path / "o" / "pareto.csv")
     assert list(back["point"]) == ["min-cost", "min-emissions"]
+
+
+def test_two_fronts_of_the_same_inputs_are_the_same_files_but_timings(tiny_path, tmp_path):
+    """pareto.csv once had each point's wall-clock solve_s: no two runs had equal bytes."""
+    for name in ("a", "b"):
+        argv = ["pareto", str(tiny_path), "--points", "3", "--out", str(tmp_path / name)]
+        assert main([*argv, "--quiet"]) == 0
+    for name in ("pareto.csv", "pareto.png", MARKER_NAME):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    timings = json.loads((tmp_path / "a" / "timings.json").read_text())
+    assert set(timings["solve_s"]) == {"min-cost", "e1", "min-emissions"}
 
 
 def test_a_site_without_a_trade_off_has_a_one_point_front(tmp_path, capsys):

@@ -32,7 +32,7 @@ from microgrid.scenario import load_scenario
 
 POINTS = 4
 SOLVES = POINTS + 1
-RESULT_FILES = (MARKER_NAME, "pareto.csv", "pareto.png")
+RESULT_FILES = (MARKER_NAME, "pareto.csv", "pareto.png", "timings.json")
 KEY_FILE = re.compile(r"[0-9a-f]{64}\.json")
 
 

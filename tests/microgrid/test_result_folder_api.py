@@ -1,11 +1,11 @@
 """The Python API and the CLI write the same result folder: `scenario.yaml` is always
 there (the file byte for byte, or the scenario object as YAML) and `summary.json` holds
-its sha256, which the Slurm export names."""
+the scenario's digest (its fields, data files by their bytes), which the Slurm export
+names."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 
@@ -15,13 +15,9 @@ from scenario_factory import ROOT, TINY
 import microgrid
 from microgrid.cli import main
 from microgrid.scenario import Scenario, load_scenario
-from microgrid.scenario_yaml import scenario_as_yaml
+from microgrid.scenario_yaml import scenario_as_yaml, scenario_digest
 
 R1 = ROOT / "scenarios" / "ercot-dallas.yaml"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _summary_sha(out: Path) -> str:
@@ -33,10 +29,11 @@ def test_api_writes_the_scenario_object_and_the_slurm_export_names_its_hash(tmp_
     result = microgrid.run(scenario, powerflow=False, baselines=False)
     out = result.write(tmp_path / "run")
     written = out / "scenario.yaml"
-    sha = _sha256(written)
+    sha = scenario_digest(scenario)
     assert _summary_sha(out) == sha == result.summary["scenario"]["sha256"]
     assert result.summary["scenario"]["path"] is None  # there is no file to name
     back = load_scenario(written)
+    assert scenario_digest(back) == sha  # the folder's scenario.yaml: the same digest
     assert back.model_dump() == scenario.model_dump()
     assert back.grid.demand_charge_usd_per_kw_month == 1.0
 
@@ -55,7 +52,7 @@ def test_a_scenario_file_is_copied_byte_for_byte(tmp_path):
     path.write_text("# comments and key order are the user's\n" + yaml.safe_dump(TINY))
     out = microgrid.run(path, powerflow=False, baselines=False).write(tmp_path / "run")
     assert (out / "scenario.yaml").read_bytes() == path.read_bytes()
-    assert _summary_sha(out) == _sha256(path)
+    assert _summary_sha(out) == scenario_digest(load_scenario(path))  # comments left out
 
 
 def test_scenario_as_yaml_reads_back_equal_with_absolute_data_paths(tmp_path):

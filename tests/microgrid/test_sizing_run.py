@@ -228,8 +228,15 @@ def test_cli_writes_sizing_json_and_sizes_csv(tmp_path, capsys):
         table["annual_usd"], [a["annual_usd_per_year"] for a in s["assets"].values()]
     )
     assert (out / "scenario.yaml").read_bytes() == path.read_bytes()
-    # a second run replaces its own folder
+    # each solve's wall-clock seconds are in timings.json alone, in sizing.json's nesting
+    timings = json.loads((out / "timings.json").read_text())
+    assert "solve_s" not in json.dumps(s)
+    assert timings["planning"]["solve_s"] > 0 and timings["verified"]["solve_s"] > 0
+    assert timings["flexibility"]["inflexible_planning"]["solve_s"] > 0
+    first = {n: (out / n).read_bytes() for n in ("sizing.json", "sizes.csv", "scenario.yaml")}
+    # a second run replaces its own folder, with the same files but timings.json
     assert main(["size", str(path), "--out", str(out), "--quiet"]) == 0
+    assert {n: (out / n).read_bytes() for n in first} == first
 
 
 def test_rolling_scenario_sizes_on_one_solve_and_verifies_rolling():

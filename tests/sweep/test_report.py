@@ -161,3 +161,34 @@ def test_a_case_missing_from_the_table_is_left_out(tmp_path):
     cases = pd.read_csv(out / "report" / "cases.csv")
     assert sorted(cases["case_id"]) == ["c000", "c002"]
     assert "2 of 3" in (out / "report.html").read_text()
+
+
+def test_a_cases_run_figures_are_in_timings_csv_alone(tmp_path):
+    """The page and report/cases.csv once showed each case's wall_s (and the CSV its host
+    and finished_utc): two runs of a spec never gave the same report."""
+    reports = []
+    runs = (
+        ("a", 1.5, "node-a", "2026-01-01T00:00:00Z"),
+        ("b", 7.25, "node-b", "2026-01-02T09:30:00Z"),
+    )
+    for name, wall_s, host, finished in runs:
+        out = tmp_path / name
+        write_sweep(out)
+        for rec_path in (out / "records").glob("*.json"):
+            rec = json.loads(rec_path.read_text())
+            rec.update(wall_s=wall_s, host=host, finished_utc=finished)
+            rec_path.write_text(json.dumps(rec))
+        sweep_report(out)
+        reports.append(out)
+    a, b = reports
+    assert (a / "report.html").read_bytes() == (b / "report.html").read_bytes()
+    files = sorted(p.name for p in (a / "report").iterdir())
+    assert "timings.csv" in files
+    for name in files:
+        same = (a / "report" / name).read_bytes() == (b / "report" / name).read_bytes()
+        assert same == (name != "timings.csv"), name
+    timings = pd.read_csv(a / "report" / "timings.csv")
+    assert list(timings.columns) == ["case_id", "wall_s", "host", "finished_utc"]
+    assert timings["wall_s"].tolist() == [1.5] * 3 and set(timings["host"]) == {"node-a"}
+    cases = pd.read_csv(a / "report" / "cases.csv")
+    assert not {"wall_s", "host", "finished_utc"} & set(cases.columns)
