@@ -35,7 +35,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from itertools import combinations, pairwise
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pandas as pd
 
@@ -379,8 +379,8 @@ def _html_page(meta: dict, out: Path, page: _Page) -> str:
         "p.note{font-size:12px;color:#444}ul.trend{font-size:13px}"
         "p.warn{background:#fff3cd;border:1px solid #e0c36c;padding:0.5em}"
         "img{max-width:100%}</style></head><body>"
-        f"<h1>{title}</h1><p>spec: {html.escape(str(meta.get('spec', '?')))}<br>"
-        f"base: {html.escape(str(meta.get('base', '?')))}</p>"
+        f"<h1>{title}</h1><p>spec: {html.escape(_file_name(meta, 'spec'))}<br>"
+        f"base: {html.escape(_file_name(meta, 'base'))}</p>"
         + "\n".join(page.sections)
         + "</body></html>"
     )
@@ -390,6 +390,14 @@ def _ok_cases(df_all: pd.DataFrame) -> pd.DataFrame:
     """The ok cases, each with its cost tolerance (USD, `TOLERANCE` column)."""
     ok = df_all[df_all["status"] == "ok"] if len(df_all) else df_all
     return ok.assign(**{TOLERANCE: case_tolerance_usd(ok)}) if len(ok) else ok
+
+
+def _file_name(meta: dict, key: str) -> str:
+    """The name of the file ``sweep.json`` records under ``key``, without its folders: the
+    page is the same wherever the sweep ran, and names no user's folders (sweep.json keeps
+    the whole path, as provenance)."""
+    value = meta.get(key)
+    return PurePath(value).name if isinstance(value, str) and value else "?"
 
 
 def _case_params(meta: dict, recs: list[dict]) -> list[dict]:

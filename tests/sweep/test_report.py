@@ -165,7 +165,8 @@ def test_a_case_missing_from_the_table_is_left_out(tmp_path):
 
 def test_a_cases_run_figures_are_in_timings_csv_alone(tmp_path):
     """The page and report/cases.csv once showed each case's wall_s (and the CSV its host
-    and finished_utc): two runs of a spec never gave the same report."""
+    and finished_utc), and the page the spec's and base's absolute paths: two runs of a
+    spec never gave the same report."""
     reports = []
     runs = (
         ("a", 1.5, "node-a", "2026-01-01T00:00:00Z"),
@@ -178,10 +179,14 @@ def test_a_cases_run_figures_are_in_timings_csv_alone(tmp_path):
             rec = json.loads(rec_path.read_text())
             rec.update(wall_s=wall_s, host=host, finished_utc=finished)
             rec_path.write_text(json.dumps(rec))
+        meta = json.loads((out / "sweep.json").read_text())
+        meta.update(spec=f"/home/{name}/spec.yaml", base=f"/home/{name}/sc/base.yaml")
+        (out / "sweep.json").write_text(json.dumps(meta))
         sweep_report(out)
         reports.append(out)
     a, b = reports
     assert (a / "report.html").read_bytes() == (b / "report.html").read_bytes()
+    assert "spec: spec.yaml<br>base: base.yaml" in (a / "report.html").read_text()
     files = sorted(p.name for p in (a / "report").iterdir())
     assert "timings.csv" in files
     for name in files:
