@@ -9,6 +9,13 @@ where the LP with every job fixed falls, else both go back as they were. One pas
 every pair in the jobs' order, then HiGHS completes the schedule (battery and generator
 binaries) as in ``price_fix.seeded_schedule``.
 
+The pairs grow with the square of the jobs: 28 for 8 jobs, 19,900 for 200, each three or
+four LPs of the whole model, and a week of 200 jobs had not ended its pass after 16
+minutes (an outside audit). With more than ``MAX_PAIRS`` pairs the pass takes the pairs
+among the ``MAX_PAIR_JOBS`` jobs of the most energy at full power (``pair_jobs``; a count,
+so the same jobs on every machine), in the jobs' order; a pass longer than
+``progress.FIRST_AFTER_S`` prints a line every ``progress.EVERY_S`` or so.
+
 The LP with every job fixed is a lower bound of the schedule's cost, so a caller's test of
 a proof (``proves``) can end the pass early: at the first kept pair whose LP it accepts
 and whose schedule, completed on a ``Highs`` of its own, it accepts too
@@ -25,6 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from optimize import progress
 from optimize.highs import cheaper, second_highs, set_integrality
 from optimize.price_fix import (
     Fixer,
@@ -34,6 +42,21 @@ from optimize.price_fix import (
     run_for_schedule,
     seeded_schedule,
 )
+
+#: the pairs of at most this many jobs are tried (66 pairs; B5's weeks have 8 jobs, 28)
+MAX_PAIR_JOBS = 12
+MAX_PAIRS = MAX_PAIR_JOBS * (MAX_PAIR_JOBS - 1) // 2
+
+
+def pair_jobs(jobs: list[JobCols]) -> list[JobCols]:
+    """The jobs whose pairs the pass tries: all of them where they make at most
+    ``MAX_PAIRS`` pairs, else the ``MAX_PAIR_JOBS`` of the most energy at full power
+    (IT MW × hours of work; ties by their order), in their order."""
+    if len(jobs) * (len(jobs) - 1) // 2 <= MAX_PAIRS:
+        return jobs
+    energy = [-jc.job.full_power_it_mw * jc.job.work_h for jc in jobs]
+    kept = set(sorted(range(len(jobs)), key=lambda i: (energy[i], i))[:MAX_PAIR_JOBS])
+    return [jc for i, jc in enumerate(jobs) if i in kept]
 
 
 def pair_moves(
@@ -90,9 +113,12 @@ def _pair_pass(fx: Fixer, jobs: list[JobCols], proves):
     8th of 28 pairs where it reaches it at all (docs/model_jobs_history.md,
     thirty-second session)."""
     moved = False
-    for a, b in itertools.combinations(jobs, 2):
+    pairs = list(itertools.combinations(pair_jobs(jobs), 2))
+    shown = _PassProgress(len(pairs))
+    for i, (a, b) in enumerate(pairs):
         if fx.out_of_time():
             break
+        shown.at(i)
         if not _pair_move(fx, a, b):
             continue
         moved = True
@@ -101,6 +127,24 @@ def _pair_pass(fx: Fixer, jobs: list[JobCols], proves):
             if done is not None:
                 return True, done
     return moved, None
+
+
+@dataclasses.dataclass
+class _PassProgress:
+    """A line now and then while a pass runs long (``progress.report``: printed only
+    where the caller turned progress on)."""
+
+    n_pairs: int
+    started_s: float = dataclasses.field(default_factory=time.perf_counter)
+    last_s: float = -float("inf")
+
+    def at(self, i: int) -> None:
+        now_s = time.perf_counter()
+        elapsed_s = now_s - self.started_s
+        if elapsed_s < progress.FIRST_AFTER_S or now_s - self.last_s < progress.EVERY_S:
+            return
+        self.last_s = now_s
+        progress.report(f"pair moves: pair {i + 1}/{self.n_pairs} · {elapsed_s:.1f} s")
 
 
 def _proven_schedule(fx: Fixer, jobs: list[JobCols], proves):
