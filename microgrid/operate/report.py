@@ -158,7 +158,7 @@ def plan_reference(case: OperateCase, actual_cost_usd: float) -> dict:
         "actual_minus_plan_pct": None,
     }
     try:
-        plan = optimize_dispatch(case.scenario, case.problem)
+        plan = optimize_dispatch(case.scenario, case.problem, "plan reference")
     except (optimize.Infeasible, optimize.SolveError) as exc:
         return out | {"note": f"plan mode finds no schedule ({type(exc).__name__})"}
     plan_usd = run_cost(plan_costs(case, plan))
