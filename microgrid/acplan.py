@@ -240,7 +240,7 @@ def _resolve(scenario, problem, cuts: list[LinearCut], penalty: float | None):
     cut_problem = dataclasses.replace(
         problem, network_cuts=tuple(cuts), network_cut_penalty_usd_per_pct=penalty
     )
-    return optimize_dispatch(scenario, cut_problem)
+    return optimize_dispatch(scenario, cut_problem, "plan with network cuts")
 
 
 @dataclass

@@ -259,7 +259,7 @@ def _operate_lines(o: dict) -> list[str]:
     rows = [
         f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD"
         f"{note if unpriced else ''}, unserved {o['unserved_energy_mwh']:.2f} MWh, "
-        f"{o['n_solves']} re-plans"
+        f"{_replans_clause(o)}"
     ]
     if o.get("plan_reference"):
         rows.append(_plan_reference_line(o["plan_reference"]))
@@ -280,6 +280,23 @@ def _operate_lines(o: dict) -> list[str]:
             f"{r['curtailment_cost_usd']:,.0f} USD, saving {r['saving_usd']:,.0f} USD"
         )
     return rows
+
+
+def _replans_clause(o: dict) -> str:
+    """`7 re-plans (1 at the node limit, largest gap 0.95 %)`: how far the re-plans are
+    proven (the closed loop has no gap of its own); older folders: `7 re-plans`."""
+    stops = [
+        f"{n} at the {what} limit"
+        for n, what in (
+            (o.get("node_limited_replans"), "node"),
+            (o.get("time_limited_solves"), "time"),
+        )
+        if n
+    ]
+    gap = o.get("max_replan_gap")
+    if gap is not None:
+        stops.append(f"largest gap {100 * gap:.2f} %")
+    return f"{o['n_solves']} re-plans" + (f" ({', '.join(stops)})" if stops else "")
 
 
 def _plan_reference_line(r: dict) -> str:

@@ -26,6 +26,7 @@ from microgrid.scenario_overrides import override_holding
 from microgrid.solver_errors import solver_failure
 from microgrid.wall_time import step_of
 from optimize.dr_settlement import with_baseline_of
+from optimize.progress import progress_series
 from optimize.rolling import solve_rolling
 
 
@@ -231,20 +232,24 @@ def _it_room_mw(problem: optimize.Problem, n: int) -> np.ndarray:
     return supply / problem.facility.pue - problem.facility.inference_it_mw
 
 
-def optimize_dispatch(scenario: Scenario, problem: optimize.Problem) -> optimize.Dispatch:
+def optimize_dispatch(
+    scenario: Scenario, problem: optimize.Problem, label: str = "plan"
+) -> optimize.Dispatch:
     """One solve, or rolling windows when `solver.window_h` is set (starting where
     `window_starts` says); raises `optimize.Infeasible` (with its diagnosis) when no
-    schedule exists."""
+    schedule exists. `label`: what is solved, at the head of each window's progress line
+    (`plan: window 1/53 ...`; a baseline's series says so)."""
     options = solver_options(scenario)
     if scenario.solver.window_h:
         steps_per_h = round(1.0 / scenario.step_h)
-        return solve_rolling(
-            problem,
-            window_steps=scenario.solver.window_h * steps_per_h,
-            overlap_steps=scenario.solver.overlap_h * steps_per_h,
-            options=options,
-            boundaries=window_starts(scenario, problem.n_steps),
-        )
+        with progress_series(label):
+            return solve_rolling(
+                problem,
+                window_steps=scenario.solver.window_h * steps_per_h,
+                overlap_steps=scenario.solver.overlap_h * steps_per_h,
+                options=options,
+                boundaries=window_starts(scenario, problem.n_steps),
+            )
     return optimize.solve(problem, options)
 
 
@@ -278,12 +283,13 @@ def window_starts(scenario: Scenario, n_steps: int) -> list[int] | None:
 
 
 def solve_dispatch(
-    scenario: Scenario, inputs: Inputs, problem: optimize.Problem
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, label: str = "plan"
 ) -> optimize.Dispatch:
-    """`optimize_dispatch`, with infeasibility and numerical solver failures turned into
-    one-line input errors that name the scenario fields to look at."""
+    """`optimize_dispatch` (`label`: its progress lines'), with infeasibility and
+    numerical solver failures turned into one-line input errors that name the scenario
+    fields to look at."""
     try:
-        return optimize_dispatch(scenario, problem)
+        return optimize_dispatch(scenario, problem, label)
     except optimize.Infeasible as exc:
         raise infeasible_error(scenario, inputs, problem, exc) from None
     except optimize.SolveError as exc:
@@ -363,7 +369,8 @@ def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | Non
             cap = np.full(mask.sum(), w.cap_mw)
         else:
             if baseline_net is None:
-                base = solve_dispatch(scenario, inputs, build_problem(scenario, inputs))
+                label = "demand-response baseline (no requests)"
+                base = solve_dispatch(scenario, inputs, build_problem(scenario, inputs), label)
                 baseline_net = base.series["grid_import_mw"] - base.series["grid_export_mw"]
             cap = w.cap_fraction_of_baseline * np.maximum(baseline_net[mask], 0.0)
         caps[mask] = np.fmin(caps[mask], cap)
@@ -380,7 +387,8 @@ def reference_baseline(
     program = problem.dr_program
     if program is None or scenario.demand_response_program.baseline != REFERENCE_BASELINE:
         return problem
-    plan = solve_dispatch(scenario, inputs, replace(problem, dr_program=None))
+    without = replace(problem, dr_program=None)
+    plan = solve_dispatch(scenario, inputs, without, "program baseline (no program)")
     net_mw = plan.series["grid_import_mw"] - plan.series["grid_export_mw"]
     return replace(problem, dr_program=with_baseline_of(program, net_mw))
 

@@ -11,7 +11,7 @@ import pandas as pd
 import optimize
 from microgrid.acplan import plan_ac
 from microgrid.assemble import Inputs, load_inputs, network_parameters
-from microgrid.baselines import add_baselines
+from microgrid.baselines import STORAGE_OPTIMAL, add_baselines
 from microgrid.bill_summary import bill_table, site_bill
 from microgrid.billing import demand_charge_summary
 from microgrid.coincident_peak_bill import coincident_peak_section
@@ -240,7 +240,7 @@ def _summarise(
             inputs.index,
             scenario.site.timezone,
             price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
-            solve=lambda p: optimize_dispatch(scenario, p),
+            solve=lambda p: optimize_dispatch(scenario, p, f"baseline {STORAGE_OPTIMAL}"),
             fixed_usd=summary["fixed_cost_usd"],
         )
     return jobs, summary

@@ -135,7 +135,9 @@ def reference() -> str:
         f"file (signals, weather,",
         f"jobs CSV) at most {MAX_DATA_FILE_BYTES // MIB} MiB of UTF-8 text (a UTF-8 BOM is "
         "accepted); at most",
-        f"{MAX_JOBS:,} jobs, weekly repeats included.",
+        f"{MAX_JOBS:,} jobs, weekly repeats included. The value cap holds every list below",
+        "at its length cap at once, each item with all its fields written (such a file",
+        "loads in about 10 s); a long job list can also be a CSV file (`jobs.csv`).",
         "",
     ]
     _section(Scenario, "", out, {Scenario})

@@ -25,10 +25,23 @@ MAX_YAML_BYTES = 5 * MIB
 # The scenario schema is at most 5 levels deep; 64 leaves room without reaching Python's
 # recursion limit in the composer, the line map or pydantic.
 MAX_DEPTH = 64
-# Values after alias expansion (each scalar, list and mapping counts one). The shipped
-# scenarios have about 200; 20,000 leaves room for a thousand inline jobs and keeps the
-# composer (about 30 us per value) under a second. More is an alias bomb or a data file.
-MAX_NODES = 20_000
+# Values after alias expansion (each scalar, list and mapping counts one). The cap covers
+# a scenario with every list of the schema at its length cap at once, each item with all
+# its fields written (a mapping of n scalar fields is 1 + 2n values):
+#   jobs.items             10,000 x 25 (12 fields)                     250,000
+#   events.*                1,000 x (5 outage + 9 demand response + 9 derate)  23,000
+#   operate.events          1,000 x 11                                   11,000
+#   demand_response_program.events  1,000 x 5                             5,000
+#   generators                100 x 11                                    1,100
+# 290,100 in all (tests/microgrid/test_yaml_caps.py recomputes it from the models), plus
+# about 10,000 for everything else (the shipped scenarios have about 200 values). Such a
+# file loads in about 8 s (28 us per value, composer and pydantic; 261,000 values in
+# 7.4 s on a 2-core machine). More is not a scenario the schema accepts: an alias bomb
+# (1 KB of text can expand to billions of values), or a list to give as a CSV file.
+MAX_NODES = 300_000
+
+# A key at column 0 of a block mapping: the section a line of a scenario belongs to.
+_TOP_LEVEL_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*:(?:\s|$)")
 
 # libyaml's parser is about 20 times faster than the pure Python one, and both are safe.
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -167,7 +180,7 @@ def _check_printable(text: str, path: Path) -> None:
 def _check_size_and_depth(text: str, path: Path) -> None:
     """One iterative pass over the parse events: nesting depth, recursive aliases and the
     number of values after alias expansion are bounded before anything recurses."""
-    nodes = 0
+    nodes = written = 0
     anchor_nodes: dict[str, int] = {}  # anchor -> values it expands to
     open_nodes: list[tuple[str | None, int]] = []  # open collections: (anchor, nodes before)
     for event in yaml.parse(text, Loader=_UniqueKeyLoader):
@@ -195,13 +208,36 @@ def _check_size_and_depth(text: str, path: Path) -> None:
             anchor, before = open_nodes.pop()
             if anchor:
                 anchor_nodes[anchor] = nodes - before
+        written += isinstance(event, yaml.NodeEvent)  # as written: an alias is one
         if nodes > MAX_NODES:
-            raise InputError(
-                f"more than {MAX_NODES:,} values (with aliases expanded): too large for a "
-                "scenario, or an alias bomb",
-                path=str(path),
-                line=line,
-            )
+            message = _too_many_values(text, line, written)
+            raise InputError(message, path=str(path), line=line)
+
+
+def _too_many_values(text: str, line: int, written: int) -> str:
+    """Why a document over MAX_NODES values is refused (`written`: its values so far as
+    written, an alias counting one), and what to do."""
+    if written <= MAX_NODES // 2:  # most of them are copies made by aliases
+        return (
+            f"more than {MAX_NODES:,} values with aliases expanded, from {written:,} "
+            "written: an alias bomb, or aliases that repeat too much; write fewer aliases"
+        )
+    section = _top_level_key_before(text, line)
+    where = f" (in section {section!r})" if section else ""
+    return (
+        f"more than {MAX_NODES:,} values{where}, more than a scenario at every list cap "
+        "of the schema holds: give a long job list as a CSV file (jobs.csv), "
+        "or shorten the lists"
+    )
+
+
+def _top_level_key_before(text: str, line: int) -> str | None:
+    """The block-style top-level key whose section holds `line` (1-based), if any."""
+    for row in reversed(text.splitlines()[:line]):
+        match = _TOP_LEVEL_KEY.match(row)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:

@@ -44,6 +44,10 @@ class _Sink:
 _PROGRESS: contextvars.ContextVar[_Sink | None] = contextvars.ContextVar(
     "solve_progress", default=None
 )
+# what the series of solves in a block solves (``progress_series``), e.g. "plan"
+_SERIES: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "progress_series", default=None
+)
 # what the objective of the solves in a block counts (``objective_unit``): USD, except
 # where a model minimises something else (optimize.headroom: MW of a size, curtailment)
 _UNIT: contextvars.ContextVar[str] = contextvars.ContextVar("objective_unit", default="USD")
@@ -58,6 +62,25 @@ def solve_progress(enabled: bool, stream: TextIO | None = None) -> Iterator[None
         yield
     finally:
         _PROGRESS.reset(token)
+
+
+@contextlib.contextmanager
+def progress_series(label: str | None) -> Iterator[None]:
+    """Within the block, the lines of a series of solves (``optimize.rolling``'s one line
+    per window) start with ``label`` and a colon (e.g. ``baseline storage-optimal: window
+    1/53 ...``): a run that solves several series (the plan, then a baseline's) says which
+    one each line belongs to. ``None``: no label."""
+    token = _SERIES.set(label)
+    try:
+        yield
+    finally:
+        _SERIES.reset(token)
+
+
+def series_line(line: str) -> str:
+    """``line`` with the label of the series being solved (``progress_series``), if any."""
+    label = _SERIES.get()
+    return f"{label}: {line}" if label else line
 
 
 @contextlib.contextmanager

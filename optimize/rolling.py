@@ -65,7 +65,7 @@ from optimize.dr_settlement import fixed_settlement
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
 from optimize.problem import Problem, SolverOptions
-from optimize.progress import report
+from optimize.progress import report, series_line
 from optimize.results import Dispatch, extract_dispatch
 from optimize.solving import solve_model
 from optimize.window_pipeline import WindowPipeline
@@ -188,7 +188,7 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
         done.add(d, _generator_mw(problem, m, c - a), stats)
         if on_window is not None:
             on_window(stats)
-        report(_window_line(stats, len(windows)))
+        report(series_line(_window_line(stats, len(windows))))
         carry_state(problem, carried, d.series, jobs, a, c)
         w += 1
     # per generator, the committed MW of each window

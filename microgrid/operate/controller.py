@@ -124,6 +124,8 @@ class Controller:
     solve_s: float = 0.0
     infeasible_replans: int = 0
     time_limited_solves: int = 0
+    # each re-plan's solver status and proven gap, in order (``replan_figures``)
+    replans: list[tuple[str, float | None]] = field(default_factory=list)
 
     def due(self, k: int, conditions: PlantConditions) -> bool:
         """A re-plan is due at step ``k``: the first, one every ``replan_every_steps``
@@ -158,7 +160,8 @@ class Controller:
             relaxed = True  # infeasible as the controller knew it
         self.infeasible_replans += relaxed
         self.n_solves += 1
-        self.time_limited_solves += d.status in ("time_limit", "node_limit")
+        self.time_limited_solves += d.status == "time_limit"
+        self.replans.append((d.status, d.mip_gap))
         self.solve_s += d.solve_s + d.build_s
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan

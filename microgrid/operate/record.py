@@ -73,6 +73,7 @@ class OperateRun:
     shed_job_steps: int
     infeasible_replans: int = 0
     time_limited_solves: int = 0
+    replans: tuple[tuple[str, float | None], ...] = ()  # each re-plan's status and gap
     breaches: LimitBreaches | None = None
     line_out: dict[str, np.ndarray] = field(default_factory=dict)  # line -> steps out
     # the plant's grid import and export limits per step (MW; 0 in a grid outage)
@@ -213,6 +214,7 @@ class Recorder:
             shed_job_steps=self.jobs_paused,
             infeasible_replans=controller.infeasible_replans,
             time_limited_solves=controller.time_limited_solves,
+            replans=tuple(controller.replans),
             breaches=LimitBreaches(
                 self.ramp_excess_mw,
                 self.dr_cap_excess_mw,

@@ -5,6 +5,9 @@ so the plan-mode result tables apply."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -158,7 +161,7 @@ def plan_reference(case: OperateCase, actual_cost_usd: float) -> dict:
         "actual_minus_plan_pct": None,
     }
     try:
-        plan = optimize_dispatch(case.scenario, case.problem)
+        plan = optimize_dispatch(case.scenario, case.problem, "plan reference")
     except (optimize.Infeasible, optimize.SolveError) as exc:
         return out | {"note": f"plan mode finds no schedule ({type(exc).__name__})"}
     plan_usd = run_cost(plan_costs(case, plan))
@@ -217,6 +220,20 @@ def forced_interruptions(run: OperateRun) -> dict[str, int]:
     return {jid: n for jid, n in counts.items() if n}
 
 
+def replan_figures(replans: tuple[tuple[str, float | None], ...]) -> dict:
+    """What a reader needs to judge the re-plans, where the closed loop itself proves no
+    gap (``summary.solver.mip_gap`` is null): how many ended with each solver status,
+    how many stopped at ``solver.node_limit``, and the largest gap a re-plan proved
+    (null without a re-plan that reports one)."""
+    statuses = Counter(status for status, _ in replans)
+    gaps = [g for _, g in replans if g is not None and math.isfinite(g)]
+    return {
+        "replan_statuses": dict(sorted(statuses.items())),
+        "node_limited_replans": statuses.get("node_limit", 0),
+        "max_replan_gap": max(gaps) if gaps else None,
+    }
+
+
 def operate_summary(
     case: OperateCase, run: OperateRun, events: pd.DataFrame, reference: dict
 ) -> dict:
@@ -247,6 +264,7 @@ def operate_summary(
         # solves stopped by solver.time_limit_s depend on wall time: event costs then carry
         # solver noise (and differ between machines)
         "time_limited_solves": run.time_limited_solves,
+        **replan_figures(run.replans),
         "forecast_errors": forecast_errors(run, case),
         "max_balance_residual_mw": float(balance_residual(run.actual).abs().max()),
         # where the plant could not keep the ramp limit or a demand-response cap
@@ -316,6 +334,9 @@ def add_cosim_outputs(scenario, mode: str, cosim: dict, ts: pd.DataFrame, summar
         summary["ac_plan"] = cosim["ac_plan"]
     if mode == "operate":
         summary["operate"] = cosim["summary"]
+        # no one solve bounds the closed loop: no gap (0.0 read as proven optimal); the
+        # re-plans' statuses and largest gap are in summary.operate
+        summary["solver"]["mip_gap"] = None
         tables["planned_vs_actual.csv"] = cosim["planned_vs_actual"]
         tables["events.csv"] = cosim["events"]
     if scenario.swings is not None:

@@ -131,7 +131,7 @@ def verified_sizes(
     while True:
         fixed = fixed_problem(template, inputs, sized.sizes, profiles)
         try:
-            return sized, fixed, optimize_dispatch(scenario, fixed)
+            return sized, fixed, optimize_dispatch(scenario, fixed, "plan at the sizes")
         except optimize.Infeasible as exc:
             mw = sized.sizes.get("grid_import", 0.0)
             if spec is None or mw >= spec.max_size or mw <= 0:

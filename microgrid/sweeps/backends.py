@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from microgrid.errors import InputError
+from microgrid.sweeps.stop_flag import note_interrupt
 from microgrid.sweeps.worker import THREAD_ENV, CaseTask, execute_case, init_pool_worker
 
 _HAVE_SIGMASK = hasattr(signal, "pthread_sigmask")  # not on Windows
@@ -41,6 +42,7 @@ def _on_sigint(signum: int, frame: object) -> None:
     first = not _interrupted
     _interrupted = True
     if first and _case_running:
+        note_interrupt()  # first: the case may see the KeyboardInterrupt wrapped (stop_flag)
         raise KeyboardInterrupt
 
 

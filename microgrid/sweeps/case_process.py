@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from microgrid.sweeps.stop_flag import stop_case
+
 INTERRUPTED_EXIT = 130  # the child stopped at a Ctrl-C (KeyboardInterrupt)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -98,7 +100,7 @@ def _child(fn: Callable[[], Any], conn: Any, parent_pid: int) -> NoReturn:
         die_with_parent(parent_pid)
         # Ctrl-C stops the case (no record); a sweep that ignores SIGINT keeps ignoring it.
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, stop_case)  # noted: see stop_flag
         conn.send(fn())
         code = 0
     except KeyboardInterrupt:

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from microgrid.atomic import atomic_write_json, jsonable
 from microgrid.errors import InputError
@@ -35,6 +35,7 @@ from microgrid.sweeps.records import (
     remove_result,
     utc_now,
 )
+from microgrid.sweeps.stop_flag import interrupted
 
 THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
@@ -226,11 +227,25 @@ def _run_case(task: CaseTask) -> _Outcome:
     return outcome
 
 
+def _stopped(task: CaseTask, outcome: _Outcome) -> NoReturn:
+    """A case that ended after a Ctrl-C in this process (`stop_flag`): whatever it ended
+    with (a "failed" from a KeyboardInterrupt that library code wrapped, or an "ok" from
+    one it swallowed) is the interrupt's. It writes no record and keeps no result
+    directory (docs/sweeps.md rule 7): raises KeyboardInterrupt."""
+    if outcome.status == "ok":  # installed by this case (a failed one removed its own)
+        with contextlib.suppress(OSError):
+            remove_result(Path(task.out) / "cases", task.case_id)
+    cause = f" (the case ended with: {outcome.error})" if outcome.error else ""
+    raise KeyboardInterrupt(f"{task.case_id} stopped: the sweep was interrupted{cause}")
+
+
 def _finish_case(task: CaseTask, head: dict, t0: float) -> dict:
     """Run the case, then write its record (LAST); return the record. A case whose sweep
     has ended before its result is installed (`lock.run_is_current`) writes nothing: its
     record says `abandoned`."""
     outcome = _run_case(task)
+    if outcome.status != ABANDONED and interrupted():
+        _stopped(task, outcome)
     # A sweep that ends after the result is installed: the record is written all the
     # same, so that folder and record stay a pair (removing the folder lost the earlier
     # run's result, whose record stayed).
@@ -282,7 +297,7 @@ def _finish_case_limited(task: CaseTask, head: dict, t0: float) -> dict:
         _remove_child_leftovers(task, end.pid, installed=False)
         return {**head, "status": ABANDONED}
     _remove_child_leftovers(task, end.pid)
-    if end.interrupted:
+    if end.interrupted or interrupted():  # the child's Ctrl-C, or this worker's
         raise KeyboardInterrupt(f"{task.case_id} stopped: the sweep was interrupted")
     if end.timed_out:
         status, error = "timeout", f"timed out after {task.timeout_s} s"

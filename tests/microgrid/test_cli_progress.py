@@ -108,3 +108,20 @@ def test_operate_prints_its_replans_unless_quiet(at_once, write_scenario, tmp_pa
     quiet_out, quiet_err = _run(capsys, [*argv, "--quiet"])
     assert "re-plan" not in quiet_err
     assert quiet_out == shown_out
+
+
+def test_each_rolling_series_says_what_it_solves(write_scenario, tmp_path, capsys):
+    """The plan's windows, then storage-optimal's (the baseline solved as the plan is):
+    each line says which series it belongs to, so the second series does not read as the
+    run starting again (the audit's yearly run: `window 53/53`, then `window 1/53`)."""
+    path = write_scenario(**{"solver.window_h": 24, "solver.overlap_h": 6})
+    argv = ["run", str(path), "--no-powerflow", "--out", str(tmp_path / "out")]
+    _, err = _run(capsys, argv)
+    lines = [s for s in err.splitlines() if re.search(r"window \d+/\d+", s)]
+    heads = [s.split(" (steps")[0] for s in lines]
+    assert heads == [
+        "plan: window 1/2",
+        "plan: window 2/2",
+        "baseline storage-optimal: window 1/2",
+        "baseline storage-optimal: window 2/2",
+    ], err
