@@ -137,7 +137,7 @@ def reference() -> str:
         "accepted); at most",
         f"{MAX_JOBS:,} jobs, weekly repeats included. The value cap holds every list below",
         "at its length cap at once, each item with all its fields written (such a file",
-        "loads in about 10 s); a long job list can also be a CSV file (`jobs.csv`).",
+        "loads in about 15 s); a long job list can also be a CSV file (`jobs.csv`).",
         "",
     ]
     _section(Scenario, "", out, {Scenario})

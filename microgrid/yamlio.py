@@ -35,8 +35,8 @@ MAX_DEPTH = 64
 #   generators                100 x 11                                    1,100
 # 290,100 in all (tests/microgrid/test_yaml_caps.py recomputes it from the models), plus
 # about 10,000 for everything else (the shipped scenarios have about 200 values). Such a
-# file loads in about 8 s (28 us per value, composer and pydantic; 261,000 values in
-# 7.4 s on a 2-core machine). More is not a scenario the schema accepts: an alias bomb
+# file loads in about 15 s (261,000 values: 7.4 s to compose the YAML and 5.7 s more for
+# the schema, on a 2-core machine). More is not a scenario the schema accepts: an alias bomb
 # (1 KB of text can expand to billions of values), or a list to give as a CSV file.
 MAX_NODES = 300_000
 
