@@ -158,13 +158,13 @@ def test_shortfall_is_at_most_the_commitment_and_the_model_agrees():
 
 
 # event step 2, its baseline the mean of steps 0 and 1; 500 USD/MWh delivered, 10 MW
-_INFLATABLE = DemandResponseProgram(
+_INFLATABLE = _program(
     events=(DemandResponseEvent("dr@2", (2,)),),
     capacity_usd_per_mw=0.0,
     energy_usd_per_mwh=500.0,
     shortfall_usd_per_mwh=0.0,
-    max_commit_mw=10.0,
     commit_mw=10.0,
+    baseline_fixed_mw=None,
     baseline_terms=((2, 0, 0.5), (2, 1, 0.5)),
 )
 
