@@ -349,7 +349,7 @@ def no_trade_off_note(front: pd.DataFrame) -> str | None:
 
 
 def progress_line(row: dict, k: int, points: int) -> str:
-    """`pareto: point 3/6 (budget 12,345 t): cost 441,210 USD, 12,300.0 t CO2, gap 0.80 %,
+    """`pareto: point 3/6 (budget 12,345 t): cost 441,210 USD, 12,300.0 t CO2e, gap 0.80 %,
     7.9 s` for point k (1-based) of `points`; a reused point says so instead of a time."""
     what = {"min-cost": "min cost, no budget", "min-emissions": "min emissions"}.get(
         row["point"]
@@ -358,7 +358,7 @@ def progress_line(row: dict, k: int, points: int) -> str:
         body = "infeasible"
     else:
         body = (
-            f"cost {row['cost_usd']:,.0f} USD, {row['emissions_t']:,.1f} t CO2, "
+            f"cost {row['cost_usd']:,.0f} USD, {row['emissions_t']:,.1f} t CO2e, "
             f"gap {100 * row['mip_gap']:.2f} %"
         )
     when = "reused from an earlier run" if row.get("reused") else f"{row['solve_s']:.1f} s"

@@ -26,7 +26,7 @@ DPI = 110
 
 # Every Pareto plot: emissions on x, total cost on y (the ε-constraint front is the least
 # cost for each emissions budget), both with units and thousands separators.
-PARETO_X_LABEL = "emissions (t CO2)"
+PARETO_X_LABEL = "emissions (t CO2e)"
 PARETO_Y_LABEL = "total cost (USD)"
 
 
@@ -215,7 +215,7 @@ class ThousandsFormatter(Formatter):
 
 
 def pareto_axes(ax) -> None:
-    """The one axis convention of every Pareto plot: emissions (t CO2) on x, total cost
+    """The one axis convention of every Pareto plot: emissions (t CO2e) on x, total cost
     (USD) on y, tick labels with thousands separators."""
     ax.set_xlabel(PARETO_X_LABEL)
     ax.set_ylabel(PARETO_Y_LABEL)

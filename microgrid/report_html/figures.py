@@ -501,7 +501,7 @@ def baselines_figure(summary: dict) -> go.Figure:
         figure=new_figure(),
         rows=1,
         cols=2,
-        subplot_titles=("total cost (USD)", "emissions (t CO2)"),
+        subplot_titles=("total cost (USD)", "emissions (t CO2e)"),
         horizontal_spacing=0.18,
     )
     for col, key, unit, color in (

@@ -50,7 +50,7 @@ _MONEY = (
 # parts shown only where they are not zero (a tariff without a fixed charge, no program)
 _IF_NOT_ZERO = {"fixed_cost_usd", "dr_program_usd", "unfinished_penalty_usd"}
 _ENERGY = (
-    ("emissions_t", "Emissions", "t CO2", 1,
+    ("emissions_t", "Emissions", "t CO2e", 1,
      "Grid imports times each step's average carbon intensity (CO2-equivalent in the "
      "shipped data), plus generator emissions. Exports are not credited; the AC network "
      "losses are left out."),

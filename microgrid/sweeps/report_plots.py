@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 from microgrid.plots import ThousandsFormatter, pareto_axes
 from microgrid.sweeps.tolerance import COST, EMISSIONS, TOLERANCE, WITHIN_MARK
 
-METRICS = {COST: "total cost (USD)", EMISSIONS: "emissions (t CO2)"}
+METRICS = {COST: "total cost (USD)", EMISSIONS: "emissions (t CO2e)"}
 COLORS = {COST: "tab:blue", EMISSIONS: "tab:green"}
 WITHIN_COLOR = "0.55"
 DPI = 110

@@ -21,7 +21,7 @@ LABELS = {
     "error": "error",
     "n_cases": "cases",
     "total_cost_usd": "total cost (USD)",
-    "emissions_t": "emissions (t CO2)",
+    "emissions_t": "emissions (t CO2e)",
     "renewable_share": "renewable share",
     "peak_import_mw": "peak import (MW)",
     "curtailed_mwh": "curtailed (MWh)",
@@ -33,7 +33,7 @@ LABELS = {
     "n_pairs": "like-for-like pairs",
     "unpaired_cases": "cases without a partner",
     "cost_step_usd": "Δ cost vs row before (USD)",
-    "emissions_step_t": "Δ emissions vs row before (t CO2)",
+    "emissions_step_t": "Δ emissions vs row before (t CO2e)",
     "wall_s": "wall time (s)",
 }
 _STAT = re.compile(r"_(mean|min|max)$")

@@ -93,7 +93,7 @@ def steps(cost: pd.Series, tol: pd.Series, emissions: pd.Series | None = None) -
 
 
 def _moves(value: float, unit: str, decimals: int, plural: bool = False) -> str:
-    """`rises by 1,234 USD`, `fall by 2.0 t CO2` (plural), `is unchanged`."""
+    """`rises by 1,234 USD`, `fall by 2.0 t CO2e` (plural), `is unchanged`."""
     if signed(value, decimals) == "0":
         return "are unchanged" if plural else "is unchanged"
     verb = ("rise" if value > 0 else "fall") + ("" if plural else "s")
@@ -109,7 +109,7 @@ def _within_line(where: str, s: Step) -> str:
     else:
         why = "the same cost to solver precision"
     em = "" if np.isnan(s.emissions_t) else signed(s.emissions_t, 1)
-    tail = f"; the emissions change of {em} t CO2 is no trend either" if em not in ("", "0") else ""
+    tail = f"; the emissions change of {em} t CO2e is no trend either" if em not in ("", "0") else ""
     return f"{where}: {cost}, {WITHIN_MARK} {why} (no trend){tail}."
 
 
@@ -122,7 +122,7 @@ def trend_lines(axis: str, labels: list[str], found: list[Step]) -> list[str]:
         if s.within:
             lines.append(_within_line(where, s))
             continue
-        em = "" if np.isnan(s.emissions_t) else _moves(s.emissions_t, "t CO2", 1, plural=True)
+        em = "" if np.isnan(s.emissions_t) else _moves(s.emissions_t, "t CO2e", 1, plural=True)
         tail = f"; emissions {em}" if em else ""
         lines.append(f"{where}: cost {_moves(s.cost_usd, 'USD', 0)}{tail}.")
     return lines

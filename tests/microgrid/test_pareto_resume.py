@@ -148,7 +148,7 @@ def test_cli_prints_one_progress_line_per_point_and_resumes(tmp_path, solves, ca
     assert err[-1] == "interrupted"  # main's line for Ctrl-C
     (line,) = _ours(err)
     assert re.fullmatch(
-        r"pareto: point 1/3 \(min cost, no budget\): cost [\d,]+ USD, [\d,]+\.\d t CO2, "
+        r"pareto: point 1/3 \(min cost, no budget\): cost [\d,]+ USD, [\d,]+\.\d t CO2e, "
         r"gap 0\.00 %, 1\.0 s",
         line,
     ), line

@@ -133,7 +133,7 @@ def test_every_pareto_plot_has_emissions_on_x_and_cost_on_y():
     for fig in (front_figure(FRONT), cases_pareto_figure(cases, cases)):
         (ax,) = fig.axes
         assert (ax.get_xlabel(), ax.get_ylabel()) == (PARETO_X_LABEL, PARETO_Y_LABEL)
-        assert PARETO_X_LABEL == "emissions (t CO2)" and PARETO_Y_LABEL == "total cost (USD)"
+        assert PARETO_X_LABEL == "emissions (t CO2e)" and PARETO_Y_LABEL == "total cost (USD)"
         line = ax.get_lines()[0]  # the front, in data units (no thousand-USD scaling)
         np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [50.0, 40.0, 30.0])
         np.testing.assert_allclose(

@@ -100,7 +100,7 @@ def test_unfinished_sweep_steps_rest_on_pairs_of_cases_that_differ_in_the_axis_a
 
     assert "498,048" not in page
     assert trend_lines(page)[0] == (
-        f"{PRICE} 0 → 50: cost falls by 1,952 USD; emissions fall by 100.0 t CO2. "
+        f"{PRICE} 0 → 50: cost falls by 1,952 USD; emissions fall by 100.0 t CO2e. "
         "Like for like: 1 pair of cases; 1 case without a partner left out."
     )
     assert "<title>Sweep pairs (unfinished: 3 of 4 cases done)</title>" in page

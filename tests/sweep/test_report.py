@@ -92,9 +92,9 @@ def test_trend_text_claims_no_trend_inside_the_tolerance(report):
     lines = re.findall(r"<li>(.*?)</li>", page)
     assert lines[0] == (
         f"{AXIS} 0 → 50: cost +600 USD, ≈ within the solver tolerance of ±20,000 USD "
-        "(no trend); the emissions change of +10.0 t CO2 is no trend either."
+        "(no trend); the emissions change of +10.0 t CO2e is no trend either."
     )
-    assert lines[1] == f"{AXIS} 50 → 100: cost rises by 50,000 USD; emissions fall by 210.0 t CO2."
+    assert lines[1] == f"{AXIS} 50 → 100: cost rises by 50,000 USD; emissions fall by 210.0 t CO2e."
     assert "rises" not in lines[0] and "raises" not in lines[0]
 
 
