@@ -68,7 +68,7 @@ def baseline_summary(result: BaselineResult, optimum: dict, fixed_usd: float = 0
 
 def value_of(baselines: dict[str, dict], optimum: dict) -> dict | None:
     """What storage buys (asap -> storage-optimal) and what job flexibility buys on top
-    (storage-optimal -> optimum), in USD of total cost and t of CO2; None when
+    (storage-optimal -> optimum), in USD of total cost and t of CO2e; None when
     storage-optimal has no plan. `job_flexibility_within_gap`: the difference in objective
     is within the optimum's proven MIP gap (USD), so its size is not resolved."""
     asap, store = baselines["asap"], baselines[STORAGE_OPTIMAL]

@@ -109,7 +109,8 @@ def _within_line(where: str, s: Step) -> str:
     else:
         why = "the same cost to solver precision"
     em = "" if np.isnan(s.emissions_t) else signed(s.emissions_t, 1)
-    tail = f"; the emissions change of {em} t CO2e is no trend either" if em not in ("", "0") else ""
+    moved = em not in ("", "0")
+    tail = f"; the emissions change of {em} t CO2e is no trend either" if moved else ""
     return f"{where}: {cost}, {WITHIN_MARK} {why} (no trend){tail}."
 
 
