@@ -114,11 +114,12 @@ def _pair_pass(fx: Fixer, jobs: list[JobCols], proves):
     thirty-second session)."""
     moved = False
     pairs = list(itertools.combinations(pair_jobs(jobs), 2))
-    shown = _PassProgress(len(pairs))
+    pacer = progress.LinePacer()
     for i, (a, b) in enumerate(pairs):
         if fx.out_of_time():
             break
-        shown.at(i)
+        if (elapsed_s := pacer.due_s()) is not None:
+            progress.report(f"pair moves: pair {i + 1}/{len(pairs)} · {elapsed_s:.1f} s")
         if not _pair_move(fx, a, b):
             continue
         moved = True
@@ -127,24 +128,6 @@ def _pair_pass(fx: Fixer, jobs: list[JobCols], proves):
             if done is not None:
                 return True, done
     return moved, None
-
-
-@dataclasses.dataclass
-class _PassProgress:
-    """A line now and then while a pass runs long (``progress.report``: printed only
-    where the caller turned progress on)."""
-
-    n_pairs: int
-    started_s: float = dataclasses.field(default_factory=time.perf_counter)
-    last_s: float = -float("inf")
-
-    def at(self, i: int) -> None:
-        now_s = time.perf_counter()
-        elapsed_s = now_s - self.started_s
-        if elapsed_s < progress.FIRST_AFTER_S or now_s - self.last_s < progress.EVERY_S:
-            return
-        self.last_s = now_s
-        progress.report(f"pair moves: pair {i + 1}/{self.n_pairs} · {elapsed_s:.1f} s")
 
 
 def _proven_schedule(fx: Fixer, jobs: list[JobCols], proves):

@@ -22,9 +22,10 @@ import contextlib
 import contextvars
 import math
 import sys
+import time
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import highspy
@@ -106,6 +107,26 @@ def report(line: str) -> None:
         return
     with contextlib.suppress(OSError, ValueError):
         _write(sink, line)
+
+
+@dataclass
+class LinePacer:
+    """When a long loop (operate's re-plans, a pass of pair moves) prints its next
+    progress line: none in its first ``FIRST_AFTER_S``, then at most one per ``EVERY_S``
+    (read at each call, so tests can set them)."""
+
+    started_s: float = field(default_factory=time.monotonic)
+    last_s: float = -math.inf
+
+    def due_s(self) -> float | None:
+        """The seconds since the loop started where a line is due now (and the next one
+        then waits), else None."""
+        now_s = time.monotonic()
+        elapsed_s = now_s - self.started_s
+        if elapsed_s < FIRST_AFTER_S or now_s - self.last_s < EVERY_S:
+            return None
+        self.last_s = now_s
+        return elapsed_s
 
 
 def progress_line(

@@ -9,8 +9,6 @@ its re-runs without one event each).
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass, field
 
 import optimize
@@ -87,23 +85,20 @@ def simulate(
 @dataclass
 class _ReplanProgress:
     """Progress lines of a closed loop's re-plans (on when the CLI turns progress on, see
-    ``optimize.progress``): none in its first ``FIRST_AFTER_S``, then at most one per
-    ``EVERY_S``, e.g. "operate: re-plan 37 · step 37/168 · 12.3 s"."""
+    ``optimize.progress``), paced by ``progress.LinePacer``, e.g. "operate: re-plan 37 ·
+    step 37/168 · 12.3 s"."""
 
     label: str
     n_steps: int
-    started_s: float = field(default_factory=time.monotonic)
-    last_s: float = -math.inf
+    pacer: progress.LinePacer = field(default_factory=progress.LinePacer)
     replans: int = 0
 
     def replanned(self, k: int) -> None:
         """Count the re-plan at step ``k`` (0-based) and print a line when one is due."""
         self.replans += 1
-        now_s = time.monotonic()
-        elapsed_s = now_s - self.started_s
-        if elapsed_s < progress.FIRST_AFTER_S or now_s - self.last_s < progress.EVERY_S:
+        elapsed_s = self.pacer.due_s()
+        if elapsed_s is None:
             return
-        self.last_s = now_s
         progress.report(
             f"{self.label}: re-plan {self.replans} · step {k + 1}/{self.n_steps} · "
             f"{elapsed_s:.1f} s"
