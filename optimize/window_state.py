@@ -1,8 +1,9 @@
 """What a rolling window starts from, and what it hands to the next (``optimize.rolling``).
 
 ``Carried`` holds the state after the committed steps so far: each job's progress
-(``JobState``), the battery's SOC, the last net import, the tiered energy so far, and the
-committed net import (demand-response baselines) and import (the demand charges' peaks).
+(``JobState``), the battery's SOC, the last net import, and the committed net import
+(demand-response baselines) and import (the demand charges' peaks and the tiered charges'
+energy so far).
 ``window_problem`` cuts a window's ``Problem`` from the full one with that state (the
 rolling module's docstring lists what carries over and how), ``carry_state`` updates the
 state with a window's committed steps. Before a window is solved, ``predicted_carried``

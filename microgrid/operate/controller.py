@@ -23,7 +23,7 @@ import pandas as pd
 import optimize
 from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.forecast import ForecastBase
-from microgrid.operate.plant import LIMIT_TOL_MW
+from microgrid.operate.plant import DONE_H, LIMIT_TOL_MW
 from microgrid.operate.state import JobProgress, Known, PlantState, SetPoints
 from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
@@ -39,8 +39,6 @@ _RELAX_MARGIN = 1e-4
 #: A re-plan relaxed this many times over and still without a schedule stops the run: each
 #: round adds what the last diagnosis found short (a floor's share is an estimate).
 _RELAX_ROUNDS = 3
-#: Work below this (h) counts as done.
-_DONE_H = 1e-7
 #: A plan that uses its forecast resource to within this (MW) is followed to the actual one.
 _UNCURTAILED_MW = 1e-6
 # the name of the plan's load-shedding unit (``with_lost_load``; not added where a
@@ -134,8 +132,9 @@ class Controller:
         p = self.plan
         if p is None or k - p.start_step >= min(self.replan_every_steps, p.n_steps):
             return True
-        seen = conditions.events_at(p.start_step)
-        return self.replan_on_events and conditions.events_at(k) != seen
+        if not self.replan_on_events:
+            return False
+        return conditions.events_at(k) != conditions.events_at(p.start_step)
 
     def replan(self, k: int, state: PlantState, conditions: PlantConditions) -> Plan:
         """Forecast, cut the window, solve; a window with an outage the battery and
@@ -452,7 +451,7 @@ def _window_jobs(full: optimize.Problem, progress: dict[str, JobProgress], k: in
     """
     for j in full.jobs:
         js = progress[j.id]
-        if js.remaining_h <= _DONE_H or j.deadline_step <= k:
+        if js.remaining_h <= DONE_H or j.deadline_step <= k:
             continue
         rel = max(0, j.release_step - k)
         dl = j.deadline_step - k

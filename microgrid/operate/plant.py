@@ -41,8 +41,8 @@ _EPS_MW = 1e-9
 #: Slack (MW) on the ramp limit and the DR cap: a plan that keeps them up to the solver's
 #: feasibility tolerance is followed as planned and not reported as a breach.
 LIMIT_TOL_MW = 1e-6
-#: Work below this (h) counts as done (as the controller counts it).
-_DONE_H = 1e-7
+#: Work below this (h) counts as done, by the plant and the controller alike.
+DONE_H = 1e-7
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class Plant:
         for jid, f in step.job_power_frac.items():
             js, job = state.jobs[jid], jobs[jid]
             on = f > _EPS_MW
-            if js.running and not on and not job.preemptible and js.remaining_h > _DONE_H:
+            if js.running and not on and not job.preemptible and js.remaining_h > DONE_H:
                 js.forced_interruptions += 1  # resumes from its checkpoint, progress kept
             if on and not js.running and js.has_run:
                 js.restarts += 1
