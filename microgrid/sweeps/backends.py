@@ -26,23 +26,21 @@ from pathlib import Path
 from typing import Any
 
 from microgrid.errors import InputError
-from microgrid.sweeps.stop_flag import note_interrupt
+from microgrid.sweeps.stop_flag import interrupted, note_interrupt
 from microgrid.sweeps.worker import THREAD_ENV, CaseTask, execute_case, init_pool_worker
 
 _HAVE_SIGMASK = hasattr(signal, "pthread_sigmask")  # not on Windows
-# The state of a pool worker process (module globals: one per worker process).
-_interrupted = False  # this worker has had a SIGINT: it starts no further case
+# The state of a pool worker process (module globals: one per worker process); whether
+# it has had a SIGINT, after which it starts no further case, is `stop_flag`'s.
 _case_running = False  # a case runs in this worker's main thread: a SIGINT stops it
 
 
 def _on_sigint(signum: int, frame: object) -> None:
     """A pool worker's SIGINT handler: the first SIGINT stops the running case, if any;
     every SIGINT keeps the worker from starting another case."""
-    global _interrupted
-    first = not _interrupted
-    _interrupted = True
+    first = not interrupted()
+    note_interrupt()  # first: the case may see the KeyboardInterrupt wrapped (stop_flag)
     if first and _case_running:
-        note_interrupt()  # first: the case may see the KeyboardInterrupt wrapped (stop_flag)
         raise KeyboardInterrupt
 
 
@@ -97,7 +95,7 @@ def run_pool_case(task: CaseTask) -> dict:
     global _case_running
     _case_running = True  # first: a SIGINT from here on stops the case
     try:
-        if _interrupted:
+        if interrupted():
             raise KeyboardInterrupt(f"{task.case_id} not started: the sweep was interrupted")
         return execute_case(task)
     finally:

@@ -45,8 +45,7 @@ def _task(tmp_path: Path, timeout_s: float | None) -> CaseTask:
 
 @pytest.fixture
 def pool_worker_sigint(monkeypatch):
-    """This process as a pool worker: its SIGINT handler and flags (restored after)."""
-    monkeypatch.setattr(backends, "_interrupted", False)
+    """This process as a pool worker: its SIGINT handler and its flag (restored after)."""
     monkeypatch.setattr(stop_flag, "_noted", False)
     previous = signal.signal(signal.SIGINT, backends._on_sigint)
     yield
