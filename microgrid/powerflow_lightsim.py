@@ -26,7 +26,7 @@ import pandas as pd
 
 from microgrid.errors import InputError
 from microgrid.powerflow_pandapower import run_pandapower
-from microgrid.powerflow_steps import PQ_TABLES, Profiles, StepArrays
+from microgrid.powerflow_steps import PQ_TABLES, Profiles, StepArrays, StepLines
 
 _SQRT3 = math.sqrt(3.0)
 _CHUNK = 4096  # rows per C++ batch: bounds the (rows x branches x 4) branch-result array
@@ -412,7 +412,9 @@ def _solve_batches(
     )
     start = 0
     v_init = v_flat
+    lines = StepLines(n)
     while start < n:
+        lines.done(start)
         stop = min(start + _CHUNK, n)
         ts = TimeSeriesCPP(grid)
         ts.modify_load_p(load_p[start:stop])

@@ -11,7 +11,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from microgrid.powerflow_steps import Profiles, StepArrays
+from microgrid.powerflow_steps import Profiles, StepArrays, StepLines
 
 
 def _empty(net: pp.pandapowerNet, n: int) -> StepArrays:
@@ -34,8 +34,10 @@ def run_pandapower(net: pp.pandapowerNet, profiles: Profiles, index: pd.Index) -
     pos = {k: net[k[0]].index.get_indexer(v.columns) for k, v in profiles.items()}
     out = _empty(net, n)
     eg = np.nonzero(net.ext_grid.in_service.to_numpy(bool))[0]
+    lines = StepLines(n)
     try:
         for t in range(n):
+            lines.done(t)
             for k, m in mats.items():
                 col = net[k[0]].columns.get_loc(k[1])
                 net[k[0]].iloc[pos[k], col] = m[t]

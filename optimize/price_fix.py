@@ -59,6 +59,8 @@ from optimize.highs import cheaper, fractional_columns, set_integrality
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
 from optimize.peak_floor import raise_violated_floors
+from optimize.progress import LinePacer, report, reporting
+from optimize.progress import is_on as progress_is_on
 
 # LP duals are often equal over many steps (the battery levels the marginal price): the
 # import price, weighted by this, breaks the ties towards the steps whose energy is cheaper
@@ -179,9 +181,49 @@ class _LPPoint:
     row_dual: np.ndarray
 
 
+RELAXATION = "LP relaxation"  # FixLines's first phase
+
+
+@dataclass
+class FixLines:
+    """The progress lines of a price-fix run (where progress is on), at most one per
+    ``progress.EVERY_S`` after its first ``FIRST_AFTER_S``, at its LPs, e.g.
+    "price-fix: bound 13,453,920 USD · fixing job 5 of 8 · 12.3 s"; once every job is
+    fixed, the LP with them fixed (a close estimate of the schedule's cost, which the
+    final MILP completes) and its gap from the bound."""
+
+    label: str
+    pacer: LinePacer = field(default_factory=LinePacer)
+    bound_usd: float = float("nan")
+    phase: str = RELAXATION
+    fixed_lp: bool = False  # every job is fixed in the LPs of this phase
+
+    @classmethod
+    def of(cls, label: str | None) -> FixLines | None:
+        """The lines under ``label``, or None where there is none or progress is off."""
+        return cls(label) if label is not None and progress_is_on() else None
+
+    def after_lp(self, lp_usd: float) -> None:
+        elapsed_s = self.pacer.due_s()
+        if elapsed_s is None:
+            return
+        # the first LPs are the bound's own (a relaxation, floors raised or not)
+        bound_usd = lp_usd if self.phase == RELAXATION else self.bound_usd
+        parts = [self.label + ":", f"bound {_usd(bound_usd)} ·", self.phase, "·"]
+        if self.fixed_lp:
+            gap_pct = 100 * (lp_usd - self.bound_usd) / max(abs(lp_usd), 1e-9)
+            parts += [f"LP with the jobs fixed {_usd(lp_usd)} (gap {gap_pct:.2f} %) ·"]
+        report(" ".join(parts + [f"{elapsed_s:.1f} s"]))
+
+
+def _usd(x: float) -> str:
+    return f"{x:,.0f} USD" if np.isfinite(x) else "none"
+
+
 class Fixer:
-    def __init__(self, h, cm, m, time_limit_s, stop: threading.Event | None = None):
+    def __init__(self, h, cm, m, time_limit_s, stop: threading.Event | None = None, lines=None):
         self.h, self.cm, self.m = h, cm, m
+        self.lines: FixLines | None = lines
         self.ext = _external_rows(cm)
         self.hull_rows = _hull_rows(cm)
         self.deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
@@ -202,6 +244,16 @@ class Fixer:
         upper = np.maximum(self.cm.col_lower[c], np.minimum(caps[1], self.cm.col_upper[c]))
         self.h.changeColsBounds(len(c), c, self.cm.col_lower[c], upper)
         self.capped = c
+
+    def lines_bound(self, bound_usd: float) -> None:
+        """The bound the progress lines give from now on."""
+        if self.lines is not None:
+            self.lines.bound_usd = bound_usd
+
+    def phase(self, text: str, fixed_lp: bool = False) -> None:
+        """What the progress lines say the run is doing (``FixLines``)."""
+        if self.lines is not None:
+            self.lines.phase, self.lines.fixed_lp = text, fixed_lp
 
     def out_of_time(self) -> bool:
         if self.stop is not None and self.stop.is_set():
@@ -231,6 +283,8 @@ class Fixer:
             np.asarray(solution.col_value),
             np.asarray(solution.row_dual),
         )
+        if self.lines is not None:
+            self.lines.after_lp(self._lp.objective_usd)
         return ok
 
     def objective(self) -> float:
@@ -346,6 +400,7 @@ def price_fix(
     stop: threading.Event | None = None,
     final_enough: tuple[float, float] | None = None,
     place_unfitted: bool = False,
+    progress_label: str | None = None,
 ) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
@@ -366,12 +421,14 @@ def price_fix(
     schedule (a caller on another thread no longer needs it: ``optimize.restart_ahead``).
     ``final_enough``: (USD, relative gap): the final MILP stops at its first incumbent
     cheaper than that USD and within that gap of its own dual bound (``_enough_stop``).
+    ``progress_label``: where progress is on, the run prints lines under this label
+    (``FixLines``); None: none (a step of a longer solve that prints its own).
     On return ``h`` holds its bounds and integrality again; the schedule is ``values``.
     """
     t0 = time.perf_counter()
     icols = cm.integer_columns()
     set_integrality(h, icols, False)
-    fx = Fixer(h, cm, m, time_limit_s, stop)
+    fx = Fixer(h, cm, m, time_limit_s, stop, FixLines.of(progress_label))
     limit0 = float(h.getOptionValue("time_limit")[1])
     nodes0 = int(h.getOptionValue("mip_max_nodes")[1])
     jobs = job_columns(m, cm) if hasattr(m, "job_ids") else []
@@ -380,6 +437,7 @@ def price_fix(
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
         relaxed = fx.snapshot()  # the bound's LP, read once
         bound, lp_basis, lp_values = relaxed.objective_usd, relaxed.basis, relaxed.col_value
+        fx.lines_bound(bound)
         fx.cap(fixing_caps)
         fx.hull(False)
         fx.lp()
@@ -390,18 +448,11 @@ def price_fix(
         close = _close_enough(fx, jobs, bound, enough_gap)
         if not close:
             _improve_all(fx, jobs, passes, bound, target_gap)
-        # final MILP over what is still integer, with the job columns fixed; the hull rows
-        # are back so that the schedule's block columns satisfy them (a MIP start that
-        # breaks them costs HiGHS a repair LP)
-        fx.hull(True)
-        fx.cap(None)
-        done = _integral_lp(h, icols) if close else None
-        set_integrality(h, icols, True)
-        _limit_final_milp(fx, final_nodes, nodes0)
-        if stop is not None and stop.is_set():
+        fx.phase("the rest (jobs fixed)")
+        final = _final_schedule(fx, icols, close, (final_nodes, nodes0), final_enough)
+        if final is None:  # stopped
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
-        with _interrupted_by(h, stop), _enough_stop(h, final_enough):
-            values, obj = done if done is not None else run_for_schedule(h)
+        values, obj = final
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
         seconds = time.perf_counter() - t0
         return PriceFixResult(values, obj, bound, seconds, unfixed, lp_basis, lp_values)
@@ -412,6 +463,42 @@ def price_fix(
         h.setOptionValue("mip_max_nodes", nodes0)
         fx.release(jobs)
         set_integrality(h, icols, True)
+
+
+def _final_schedule(fx: Fixer, icols, close: bool, nodes: tuple, enough):
+    """The schedule over what is still integer, with the job columns fixed, as (values,
+    USD) (None, None without one): the LP where ``close`` and its solution is integral,
+    else the final MILP within its limits (``nodes``: its own node limit and the model's,
+    ``_limit_final_milp``). None where ``fx.stop`` was set before it. The hull rows are
+    back, so that the schedule's block columns satisfy them (a MIP start that breaks
+    them costs HiGHS a repair LP)."""
+    fx.hull(True)
+    fx.cap(None)
+    done = _integral_lp(fx.h, icols) if close else None
+    set_integrality(fx.h, icols, True)
+    _limit_final_milp(fx, *nodes)
+    if fx.stop is not None and fx.stop.is_set():
+        return None
+    return done if done is not None else _final_milp(fx, enough)
+
+
+def _final_milp(fx: Fixer, enough: tuple[float, float] | None):
+    """The final MILP's schedule (``run_for_schedule``): stopped once ``fx.stop`` is set,
+    or at an incumbent ``enough`` (``_enough_stop``), with its progress lines."""
+    h = fx.h
+    label = None if fx.lines is None else f"{fx.lines.label} (the rest, jobs fixed)"
+    with _interrupted_by(h, fx.stop), _enough_stop(h, enough), _reporting(h, label):
+        return run_for_schedule(h)
+
+
+@contextlib.contextmanager
+def _reporting(h, label: str | None) -> Iterator[None]:
+    """``progress.reporting`` under ``label``; None: no lines."""
+    if label is None:
+        yield
+        return
+    with reporting(h, label):
+        yield
 
 
 def _limit_final_milp(fx: Fixer, final_nodes: int | None, nodes0: int) -> None:
@@ -426,9 +513,10 @@ def _limit_final_milp(fx: Fixer, final_nodes: int | None, nodes0: int) -> None:
 def _fix_jobs(fx: Fixer, jobs: list[JobCols]) -> None:
     """Fix each job in turn to its cheapest pattern at the current LP's prices, with a warm
     LP after each; a job whose pattern makes the LP infeasible is freed again."""
-    for jc in jobs:
+    for k, jc in enumerate(jobs):
         if fx.out_of_time():
             return
+        fx.phase(f"fixing job {k + 1} of {len(jobs)}")
         on = fx.pattern(jc)
         if on is None:
             continue
@@ -521,9 +609,12 @@ def _pass(fx: Fixer, jobs: list[JobCols], free: bool) -> bool:
     re-solved first, else at the LP as it is) and its new pattern kept if cheaper; True
     if any job moved."""
     improved = False
-    for jc in jobs:
+    what = "improving" if free else "at the schedule's prices"
+    all_fixed = all(jc.pattern is not None for jc in jobs)
+    for k, jc in enumerate(jobs):
         if jc.pattern is None or fx.out_of_time():
             continue
+        fx.phase(f"{what}, job {k + 1} of {len(jobs)}", fixed_lp=all_fixed)
         before, old = fx.snapshot(), jc.pattern
         if free:
             fx.fix(jc, None)

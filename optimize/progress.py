@@ -9,11 +9,13 @@ none in the first ``FIRST_AFTER_S`` of a run, e.g.::
 
     solve: bound 436,165 USD · incumbent 440,216 USD · gap 0.92 % · 12.3 s
 
-LP runs (price-fix's many LPs on one ``Highs`` object) have no MIP callback and print
-nothing; every MIP run through ``run_with_progress`` of at least ``FIRST_AFTER_S`` does. A
-MIP run started with ``h.run()`` (price-fix's final MILP, the pair moves' completion: MILPs
-with the jobs fixed, whose bound is not the model's) prints nothing either: the callback
-is subscribed for the runs through ``run_with_progress`` only.
+LP runs have no MIP callback and print nothing; every MIP run through
+``run_with_progress`` (or inside ``reporting``) of at least ``FIRST_AFTER_S`` does. A MIP
+run started with ``h.run()`` outside them (the pair moves' completion: a MILP with the
+jobs fixed, whose bound is not the model's) prints nothing. Loops of many LPs print their
+own lines through ``report``, paced by ``LinePacer`` (``optimize.price_fix.FixLines``,
+the pair moves, operate's re-plans, the power flow's steps). Every line carries the label
+of the series being solved (``progress_series``), e.g. ``plan: window 3/53: ...``.
 """
 
 from __future__ import annotations
@@ -80,8 +82,17 @@ def progress_series(label: str | None) -> Iterator[None]:
 
 def series_line(line: str) -> str:
     """``line`` with the label of the series being solved (``progress_series``), if any."""
-    label = _SERIES.get()
+    return _labelled(_SERIES.get(), line)
+
+
+def _labelled(label: str | None, line: str) -> str:
     return f"{label}: {line}" if label else line
+
+
+def is_on() -> bool:
+    """Whether progress lines are on here (``solve_progress``): a loop that would only
+    pace lines nobody reads can skip its bookkeeping."""
+    return _PROGRESS.get() is not None
 
 
 @contextlib.contextmanager
@@ -100,13 +111,14 @@ def _write(sink: _Sink, line: str) -> None:
 
 
 def report(line: str) -> None:
-    """Write ``line`` to the progress stream if progress is on (e.g. one line per rolling
-    window); a stream that fails only silences the line."""
+    """Write ``line``, with the label of the series being solved (``series_line``), to
+    the progress stream if progress is on (e.g. one line per rolling window); a stream
+    that fails only silences the line."""
     sink = _PROGRESS.get()
     if sink is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        _write(sink, line)
+        _write(sink, series_line(line))
 
 
 @dataclass
@@ -160,7 +172,8 @@ class _Reporter:
     """The MIP-interrupt callback of one ``Highs`` object (holds no reference to it)."""
 
     def __init__(self, label: str, sink: _Sink) -> None:
-        self.label, self.sink, self.unit = label, sink, _UNIT.get()
+        # the series' label is read here, on the thread that starts the run
+        self.label, self.sink, self.unit = series_line(label), sink, _UNIT.get()
         self.gap_basis_usd: float | None = None  # see optimize.highs.gap_basis_usd
         self.cutoff = math.inf  # the run's objective_bound (HiGHS's cutoff), if any
         self.next_s = FIRST_AFTER_S
@@ -215,22 +228,31 @@ def follow_gap_basis(h: highspy.Highs, gap_basis_usd: float) -> None:
 def run_with_progress(
     h: highspy.Highs, label: str = "solve", gap_basis_usd: float | None = None
 ) -> highspy.HighsStatus:
-    """``h.run()`` with progress lines if progress is on: the reporter is subscribed for
-    this run only, so the LPs run on ``h`` afterwards have no callback at all
-    (``optimize.callbacks``). A Ctrl-C that arrived during the run is raised here, after
-    HiGHS has stopped. ``gap_basis_usd``: the lines' gap is measured against the larger of
-    it and the incumbent's magnitude."""
+    """``h.run()`` with progress lines if progress is on (``reporting``)."""
+    with reporting(h, label, gap_basis_usd):
+        return h.run()
+
+
+@contextlib.contextmanager
+def reporting(
+    h: highspy.Highs, label: str = "solve", gap_basis_usd: float | None = None
+) -> Iterator[None]:
+    """Within the block, the MIP runs on ``h`` print progress lines if progress is on: the
+    reporter is subscribed for the block only, so the LPs run on ``h`` afterwards have no
+    callback at all (``optimize.callbacks``). A Ctrl-C that arrived during a run is raised
+    on leaving the block, after HiGHS has stopped. ``gap_basis_usd``: the lines' gap is
+    measured against the larger of it and the incumbent's magnitude."""
     sink = _PROGRESS.get()
     if sink is None:
-        return h.run()
+        yield
+        return
     reporter = _ATTACHED[h] = _Reporter(label, sink)
     reporter.gap_basis_usd = gap_basis_usd
     reporter.cutoff = float(h.getOptionValue("objective_bound")[1])
     try:
         with subscribed(h, (h.cbMipInterrupt, reporter)):
-            status = h.run()
+            yield
     finally:
         _ATTACHED.pop(h, None)
     if reporter.pending is not None:
         raise reporter.pending
-    return status

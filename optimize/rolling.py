@@ -65,7 +65,7 @@ from optimize.dr_settlement import fixed_settlement
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
 from optimize.problem import Problem, SolverOptions
-from optimize.progress import report, series_line
+from optimize.progress import progress_series, report, series_line
 from optimize.results import Dispatch, extract_dispatch
 from optimize.solving import solve_model
 from optimize.window_pipeline import WindowPipeline
@@ -168,9 +168,11 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
         done.drop_from(w)
         done.before.append(carried.copy())
         try:
-            d, m, stats, jobs = _solve_window(
-                problem, carried, a, e, fractions[w], options, highs_options, w, pipe
-            )
+            # the lines printed inside the window's solve name it
+            with progress_series(series_line(f"window {w + 1}/{len(windows)}")):
+                d, m, stats, jobs = _solve_window(
+                    problem, carried, a, e, fractions[w], options, highs_options, w, pipe
+                )
         except Infeasible:
             if w > 0 and fractions[w - 1] > 0:  # backtrack: the window before leaves less
                 fractions[w - 1] = fractions[w - 1] / 2 if fractions[w - 1] > 0.2 else 0.0
@@ -188,7 +190,7 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
         done.add(d, _generator_mw(problem, m, c - a), stats)
         if on_window is not None:
             on_window(stats)
-        report(series_line(_window_line(stats, len(windows))))
+        report(_window_line(stats, len(windows)))
         carry_state(problem, carried, d.series, jobs, a, c)
         w += 1
     # per generator, the committed MW of each window

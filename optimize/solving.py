@@ -114,7 +114,16 @@ def solve_compiled(
     if limit is not None and options.method == "milp":
         limit = START_SHARE * limit  # the start takes at most this share of the limit
     enough = ENOUGH_SHARE * options.mip_rel_gap
-    pf = price_fix(h, cm, m, time_limit_s=limit, enough_gap=enough, target_gap=options.mip_rel_gap)
+    label = "price-fix" if options.method == "price-fix" else "start (price-fix)"
+    pf = price_fix(
+        h,
+        cm,
+        m,
+        time_limit_s=limit,
+        enough_gap=enough,
+        target_gap=options.mip_rel_gap,
+        progress_label=label,
+    )
     if start_on:
         pf = cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
     if options.method == "milp":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import cmath
+import io
 import math
+import re
 
 import numpy as np
 import pandapower as pp
@@ -17,6 +19,7 @@ from microgrid.powerflow import (
     run_timeseries,
     run_timeseries_detailed,
 )
+from optimize import progress
 
 
 def _receiving_end_voltage(v_s: float, z: complex, s_load: complex) -> complex:
@@ -166,3 +169,24 @@ def test_r4_slice_if_simbench_installed():
         res.with_dc.summary.trafo_loading_pct.mean()
         > res.without_dc.summary.trafo_loading_pct.mean()
     )
+
+
+@pytest.mark.parametrize("engine", ["lightsim2grid", "pandapower"])
+def test_a_long_run_prints_its_steps_only_when_progress_is_on(engine, monkeypatch):
+    monkeypatch.setattr(progress, "FIRST_AFTER_S", 0.0)  # no timing in unit tests
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)
+    net, inj = build_network(), _r1_injections(5)
+    stream = io.StringIO()
+    with progress.solve_progress(True, stream):
+        shown = run_timeseries(net, inj, engine)
+    lines = stream.getvalue().splitlines()
+    assert lines and all(
+        re.fullmatch(r"power flow: \d of 5 steps · \d+\.\d s", x) for x in lines
+    ), lines
+    if engine == "pandapower":  # one line a step, before it
+        assert [x.split(" of")[0] for x in lines] == [f"power flow: {t}" for t in range(5)]
+    quiet = io.StringIO()
+    with progress.solve_progress(False, quiet):
+        plain = run_timeseries(net, inj, engine)
+    assert quiet.getvalue() == ""
+    pd.testing.assert_frame_equal(shown, plain)

@@ -249,3 +249,67 @@ def test_a_run_with_a_cutoff_and_nothing_below_it_says_so(at_once):
         and "· incumbent none below the cutoff -870 USD ·" in s
         for s in lines
     ), lines
+
+
+PRICE_FIX_LINE = re.compile(
+    r"^price-fix: bound [\d,]+ USD · "
+    r"(LP relaxation|fixing job \d of 3|(improving|at the schedule's prices), job \d of 3"
+    r"|the rest \(jobs fixed\)) · "
+    r"(LP with the jobs fixed [\d,]+ USD \(gap -?\d+\.\d\d %\) · )?\d+\.\d s$"
+)
+
+
+def _three_jobs():
+    jobs = (
+        Job("a", 6.0, 8.0, 2, 40, preemptible=False),
+        Job("b", 4.0, 10.0, 0, 48),
+        Job("c", 3.0, 12.0, 10, 46, max_interruptions=1),
+    )
+    return small_problem(n=48, jobs=jobs, demand=500.0)
+
+
+def test_price_fix_prints_its_steps_and_the_same_answer(at_once):
+    options = SolverOptions(method="price-fix")
+    plain = solve(_three_jobs(), options)
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        shown = solve(_three_jobs(), options)
+    lines = stream.getvalue().splitlines()
+    own = [x for x in lines if x.startswith("price-fix:")]
+    assert own and all(PRICE_FIX_LINE.match(x) for x in own), own
+    assert any("fixing job 1 of 3" in x for x in own)
+    assert any("LP with the jobs fixed" in x for x in own)  # its passes, every job fixed
+    # the final MILP (battery binaries) under its own label, HiGHS's figures
+    rest = [x for x in lines if not x.startswith("price-fix:")]
+    assert all(x.startswith("price-fix (the rest, jobs fixed): bound ") for x in rest), rest
+    assert shown.objective_usd == plain.objective_usd and shown.status == plain.status
+    for key, series in plain.series.items():
+        np.testing.assert_array_equal(shown.series[key], series, err_msg=key)
+
+
+def test_the_chain_labels_its_price_fix_start(at_once):
+    stream = io.StringIO()
+    with solve_progress(True, stream):
+        solve(_three_jobs(), SolverOptions())
+    firsts = [x for x in stream.getvalue().splitlines() if "price-fix" in x]
+    assert firsts and all(x.startswith("start (price-fix)") for x in firsts), firsts
+
+
+def test_lines_inside_a_rolling_window_name_it_and_its_series(at_once):
+    stream = io.StringIO()
+    with solve_progress(True, stream), progress.progress_series("plan"):
+        solve_rolling(_three_jobs(), 24, 6, SolverOptions(method="price-fix"))
+    lines = stream.getvalue().splitlines()
+    inside = [x for x in lines if "price-fix" in x]
+    assert {x.split(": price-fix")[0] for x in inside} == {"plan: window 1/2", "plan: window 2/2"}
+    ends = [x.split(" (")[0] for x in lines if x not in inside]
+    assert ends == ["plan: window 1/2", "plan: window 2/2"]  # each window's own line
+
+
+def test_a_mip_run_in_a_series_is_labelled_with_it(at_once):
+    stream = io.StringIO()
+    with solve_progress(True, stream), progress.progress_series("baseline asap"):
+        solve(_milp(), OPTIONS)
+    lines = stream.getvalue().splitlines()
+    assert lines and all(LINE.match(x.removeprefix("baseline asap: ")) for x in lines)
+    assert all(x.startswith("baseline asap: solve: ") for x in lines)
