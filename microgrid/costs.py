@@ -72,6 +72,22 @@ def generator_series(
     return {problem.generators[0].name: total}
 
 
+def step_emissions_t(problem: optimize.Problem, grid: optimize.Grid, series: Mapping) -> np.ndarray:
+    """t CO2e of each step: step_h · (import[t] · carbon[t] + Σ_g gen_g[t] · carbon_g) /
+    1000, the terms of `emissions_t` step by step (their sum is it, to rounding). `grid`
+    gives the intensity (operate: the plant's); `series` the import and the generators'
+    output (`gen_<name>_mw` per unit where it has them, else `backup_gen_mw`)."""
+    n = problem.n_steps
+    imp = _col(series, "grid_import_mw", n)
+    g_per_kwh = imp * np.asarray(grid.carbon_g_per_kwh, dtype=float)
+    per_unit = {g.name: f"gen_{g.name}_mw" for g in problem.generators}
+    units = {name: series[col] for name, col in per_unit.items() if col in series}
+    gens = generator_series(problem, series, units if units else None)
+    for g in problem.generators:
+        g_per_kwh = g_per_kwh + g.carbon_g_per_kwh * gens.get(g.name, np.zeros(n))
+    return g_per_kwh * problem.step_h / 1000.0
+
+
 def cost_breakdown(
     problem: optimize.Problem,
     series: Mapping,

@@ -10,7 +10,8 @@ from microgrid.costs import TOTAL_KEYS
 from microgrid.jobs import JobInstance
 from microgrid.wall_time import step_of
 
-# Column order of timeseries.csv; job columns follow. See docs/results.md.
+# Column order of timeseries.csv (the pipeline inserts `emissions_t` after the carbon
+# intensity: it needs the problem's generators); job columns follow. See README.md.
 TIMESERIES_COLUMNS = [
     "grid_import_mw",
     "grid_export_mw",
