@@ -258,10 +258,21 @@ def _trend_list(axis: str, table: pd.DataFrame, found: list[PairedStep]) -> str:
 
 
 def _axis_section(
-    page: _Page, ok: pd.DataFrame, axis: str, table: pd.DataFrame, found: list[PairedStep]
+    page: _Page,
+    ok: pd.DataFrame,
+    axis: str,
+    table: pd.DataFrame,
+    found: list[PairedStep],
+    partners: list[str],
 ) -> None:
-    """One axis: its table (steps marked), what changes from value to value, its plot."""
-    page.sections.append(f"<h3>{html.escape(axis)}</h3>" + html_table(_shown_sensitivity(table)))
+    """One axis: its table (steps marked), what changes from value to value, its plot.
+    ``partners``: the axes that move with it (a zip group), shown in its table and named
+    in its heading instead of in sections of their own, which would repeat it."""
+    heading = html.escape(axis)
+    if partners:
+        heading += " <small>(with " + html.escape(", ".join(partners)) + ")</small>"
+    shown = _with_partner_values(_shown_sensitivity(table), ok, axis, partners)
+    page.sections.append(f"<h3>{heading}</h3>" + html_table(shown))
     page.sections.append(_trend_list(axis, table, found))
     if len(table) >= 2 and f"{COST}_mean" in table:
         fig = report_plots.axis_figure(
@@ -275,6 +286,20 @@ def _axis_section(
         page.sections.append(page.image(f"axis_{_slug(axis)}.png", report_plots.png(fig)))
 
 
+def _with_partner_values(
+    shown: pd.DataFrame, ok: pd.DataFrame, axis: str, partners: list[str]
+) -> pd.DataFrame:
+    """``shown`` (one row per value of ``axis``, its first column) with each partner's
+    value beside it: tied axes have one partner value per value of ``axis``."""
+    out = shown.copy()
+    key = ok[axis].map(value_label)
+    for k, partner in enumerate(partners):
+        value_of = dict(zip(key, ok[partner], strict=True))
+        values = out[axis].map(lambda v, m=value_of: m.get(value_label(v)))
+        out.insert(1 + k, partner, values)
+    return out
+
+
 def _sensitivity_sections(
     page: _Page, ok: pd.DataFrame, varying: list[str], ties: dict[str, set[str]]
 ) -> None:
@@ -282,6 +307,7 @@ def _sensitivity_sections(
     An axis's steps pair the cases on every other axis but those tied to it (`ties`)."""
     page.sections.append(_tolerance_note(ok))
     long_tables = []
+    in_a_section: set[str] = set()  # axes shown already, with a partner they move with
     for axis in varying:
         match = [a for a in varying if a != axis and a not in ties.get(axis, ())]
         table, found = sensitivity(ok, axis, match)
@@ -291,7 +317,11 @@ def _sensitivity_sections(
                 ["axis", "value"] + [c for c in table.columns if c != axis]
             ]
         )
-        _axis_section(page, ok, axis, table, found)
+        if axis in in_a_section:
+            continue
+        partners = [a for a in varying if a in ties.get(axis, ())]
+        in_a_section.update(partners)
+        _axis_section(page, ok, axis, table, found, partners)
     if long_tables:
         long = pd.concat(long_tables, ignore_index=True)
         long["value"] = long["value"].map(value_label)

@@ -197,3 +197,35 @@ def test_a_cases_run_figures_are_in_timings_csv_alone(tmp_path):
     assert timings["wall_s"].tolist() == [1.5] * 3 and set(timings["host"]) == {"node-a"}
     cases = pd.read_csv(a / "report" / "cases.csv")
     assert not {"wall_s", "host", "finished_utc"} & set(cases.columns)
+
+
+def test_zipped_axes_share_one_section_with_both_values(tmp_path):
+    """battery.power_mw and battery.energy_mwh zipped, crossed with the carbon price: one
+    section for the pair (its table has both), where two identical ones were shown."""
+    power, energy = "battery.power_mw", "battery.energy_mwh"
+    out = tmp_path / "sweep"
+    (out / "records").mkdir(parents=True)
+    cases = []
+    for i, ((p_mw, e_mwh), price) in enumerate(
+        (pe, c) for pe in ((0, 0), (30, 120), (60, 240)) for c in (0, 150)
+    ):
+        params = {power: p_mw, energy: e_mwh, AXIS: price}
+        cid = f"c{i:03d}"
+        cases.append({"case_id": cid, "params": params})
+        cost, emissions = 1e6 - 1e3 * p_mw + 10 * price, 3000.0 - p_mw - price
+        rec = {"case_id": cid, "index": i, "status": "ok", "params": params, "wall_s": 1.0,
+               "error": None, "summary": summary(cost, emissions)}  # fmt: skip
+        (out / "records" / f"{cid}.json").write_text(json.dumps(rec))
+    sweep = {"name": "t", "axes": [power, energy, AXIS], "cases": cases}
+    (out / "sweep.json").write_text(json.dumps(sweep))
+    page = sweep_report(out).read_text()
+    headings = re.findall(r"<h3>(.*?)</h3>", page)
+    assert f"{power} <small>(with {energy})</small>" in headings
+    assert not any(h.startswith(energy) for h in headings)
+    assert AXIS in headings
+    rows = rows_of(page, f"<h3>{power} <small>")
+    assert [r[:2] for r in rows] == [["0", "0"], ["30", "120"], ["60", "240"]]
+    # each axis keeps its own CSV
+    report_dir = out / "report"
+    assert (report_dir / "sensitivity_battery_power_mw.csv").exists()
+    assert (report_dir / "sensitivity_battery_energy_mwh.csv").exists()
