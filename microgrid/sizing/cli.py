@@ -61,7 +61,21 @@ def table_lines(s: dict) -> list[str]:
             f"  inflexible jobs {mw}, {f['peak_import_difference_mw']:+,.1f} MW peak import, "
             f"{f['annual_cost_difference_usd_per_year']:+,.0f} USD/yr"
         )
+        lines += _it_breach_lines(f.get("inflexible_limit_breaches") or {})
     return lines
+
+
+def _it_breach_lines(b: dict) -> list[str]:
+    """The inflexible load's IT capacity breach, as `run` prints a baseline's ([] if
+    none): asap starts each job at its release whatever else runs."""
+    n = int(b.get("it_capacity_breach_steps", 0))
+    if n == 0:
+        return []
+    first = b["it_capacity_breach_times_utc"][0]
+    return [
+        f"  inflexible jobs break: IT capacity {n} step{'s' if n > 1 else ''} (max "
+        f"{b['it_capacity_breach_max_mw']:.1f} MW, first {first})"
+    ]
 
 
 def cmd_size(args: argparse.Namespace) -> int:

@@ -182,6 +182,33 @@ def test_inflexible_jobs_need_more_connection():
     assert res.flexibility.planning.objective_usd >= res.sized.planning.objective_usd - 1e-6
 
 
+def test_inflexible_jobs_past_the_it_capacity_are_a_breach_not_a_crash(tmp_path, capsys):
+    """The audit's crash: asap runs the 10 MW job beside 10 MW of inference from 08:00,
+    20 MW of IT on a 15 MW campus. The flexible plan keeps the capacity (a third of the
+    job's power over 12-24); the inflexible sizing serves the asap load and reports its
+    breach, as `run`'s asap baseline does, instead of an internal error."""
+    case = _spike_case()
+    case["datacenter"]["it_capacity_mw"] = 15
+    path = tmp_path / "it-capped.yaml"
+    path.write_text(yaml.safe_dump(case, sort_keys=False))
+    out = tmp_path / "res"
+    assert main(["size", str(path), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    f = json.loads((out / "sizing.json").read_text())["flexibility"]
+    assert f["inflexible_sizes"]["grid_import"] == pytest.approx(22.0, abs=1e-6)
+    b = f["inflexible_limit_breaches"]
+    # the 4 h of asap work, 08-12 UTC on the first day, 5 MW over
+    assert b["it_capacity_breach_steps"] == 4
+    assert b["it_capacity_breach_max_mw"] == pytest.approx(5.0, abs=1e-9)
+    assert b["it_capacity_breach_times_utc"][0] == "2023-01-02T08:00:00+00:00"
+    assert "inflexible jobs break: IT capacity 4 steps (max 5.0 MW" in printed
+
+
+def test_inflexible_jobs_within_the_it_capacity_break_nothing():
+    f = microgrid.size(_scenario(_spike_case())).summary()["flexibility"]
+    assert f["inflexible_limit_breaches"]["it_capacity_breach_steps"] == 0
+
+
 def test_cli_writes_sizing_json_and_sizes_csv(tmp_path, capsys):
     path = tmp_path / "tiny-sized.yaml"
     path.write_text(yaml.safe_dump(_tiny_sized(flexibility=True), sort_keys=False))
