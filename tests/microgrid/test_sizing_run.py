@@ -17,6 +17,7 @@ import microgrid
 from microgrid.assemble import load_inputs
 from microgrid.cli import main
 from microgrid.scenario import Scenario
+from microgrid.sizing.cli import table_lines
 from microgrid.sizing.profiles import unit_profile
 from microgrid.sizing.run import sizing_setup, solve_sizing, verified_sizes
 
@@ -145,6 +146,30 @@ def test_the_carbon_prices_part_of_the_operating_cost_is_stated():
         h["carbon_cost_usd"] * a["scale_to_year"], rel=1e-12
     )
     assert h["operating_cost_usd"] > h["carbon_cost_usd"]
+
+
+def test_the_printed_per_year_cost_says_it_holds_the_carbon_price():
+    # the audit's case: the per-year line's total held a carbon price the site does not
+    # pay, and only the docs said so
+    data = _tiny_sized()
+    data["objective"] = {"carbon_price_usd_per_t": 100}
+    s = microgrid.size(_scenario(data)).summary()
+    y = s["annual"]
+    carbon_usd, total_usd = y["carbon_cost_usd_per_year"], y["total_cost_usd_per_year"]
+    printed = "\n".join(table_lines(s))
+    assert f"{total_usd:,.0f} USD (incl. capacity " in printed
+    assert f"and carbon price {carbon_usd:,.0f})" in printed
+    paid_usd = total_usd - carbon_usd
+    lcos = paid_usd / y["facility_energy_mwh_per_year"]
+    without = f"in those figures, not paid by the site; without it {paid_usd:,.0f} USD/yr"
+    assert f"{without}, {lcos:,.2f} USD/MWh" in printed
+
+
+def test_no_carbon_price_no_carbon_line():
+    s = microgrid.size(_scenario(_tiny_sized())).summary()
+    assert s["annual"]["carbon_cost_usd_per_year"] == 0
+    printed = "\n".join(table_lines(s))
+    assert "carbon price" not in printed and "USD (capacity " in printed
 
 
 def _spike_case() -> dict:
