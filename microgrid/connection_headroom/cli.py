@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from microgrid.errors import InputError
 
@@ -95,19 +97,34 @@ def cmd_headroom(args: argparse.Namespace) -> int:
 
 
 def table_text(result) -> str:
-    """The curve as a short table (MW; '-' where no connection serves the campus)."""
-    unit = "energy" if result.measure == "energy" else "hours"
+    """The curve as a short table (MW; '-' where no connection serves the campus), headed
+    by the period it covers in the site's zone: X and the curtailed MWh are of that
+    period alone (a week's answer is not a year's)."""
+    unit = "training energy" if result.measure == "energy" else "hours"
     lines = [
-        f"{result.scenario_name}: connection {result.connection_mw:g} MW, campus "
-        f"{result.campus_it_mw:g} MW IT; curtailment limit in % of training {unit}",
-        f"{'X %':>6} {'on-site':>8} {'max campus MW':>14} {'curtailed MWh':>14} "
-        f"{'connection MW':>14}",
+        f"{result.scenario_name}: {_period_text(result.period, result.n_steps * result.step_h)}",
+        f"X: curtailment limit in % of the {unit} over that period",
+        f"{'':16}{f'on the {result.connection_mw:g} MW connection':<32}"
+        f"for the {result.campus_it_mw:g} MW IT campus",
+        f"{'X %':>6} {'on-site':>8} {'max campus IT MW':>17} {'curtailed MWh':>14} "
+        f"{'connection needed MW':>21}",
     ]
     for r in result.rows:
         need = r.connection_needed
-        conn = f"{need.connection_mw:14.1f}" if need.feasible else f"{'-':>14}"
+        conn = f"{need.connection_mw:21.1f}" if need.feasible else f"{'-':>21}"
         lines.append(
             f"{r.curtail_pct:>6g} {'yes' if r.onsite else 'no':>8} "
-            f"{r.max_campus.campus_it_mw:14.1f} {r.max_campus.curtailed_mwh:14.1f} {conn}"
+            f"{r.max_campus.campus_it_mw:17.1f} {r.max_campus.curtailed_mwh:14.1f} {conn}"
         )
     return "\n".join(lines)
+
+
+def _period_text(period: dict, hours: float) -> str:
+    """'2023-07-31 00:00 to 2023-08-07 00:00 America/New_York (168 h)': the period
+    record's UTC bounds in the site's zone, the end exclusive."""
+    zone = ZoneInfo(str(period["timezone"]))
+    start, end = (
+        datetime.fromisoformat(str(period[k])).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        for k in ("start_utc", "end_utc")
+    )
+    return f"{start} to {end} {zone.key} ({hours:g} h)"

@@ -43,11 +43,17 @@ def table_lines(s: dict) -> list[str]:
     lcos = y["levelised_cost_of_supply_usd_per_mwh"]
     if y["scale_to_year"] != 1:  # a horizon other than a year: say the year is scaled
         lines.append(f"  per year: {y['note']}")
+    carbon_usd = y["carbon_cost_usd_per_year"]
+    parts = f"capacity {y['capacity_cost_usd_per_year']:,.0f}"
+    if carbon_usd:
+        parts = f"incl. {parts} and carbon price {carbon_usd:,.0f}"
     lines.append(
-        f"  per year        {y['total_cost_usd_per_year']:,.0f} USD (capacity "
-        f"{y['capacity_cost_usd_per_year']:,.0f}), NPV {y['npv_of_costs_usd']:,.0f} USD over "
-        f"{s['analysis_years']} years, " + ("" if lcos is None else f"{lcos:,.2f} USD/MWh")
+        f"  per year        {y['total_cost_usd_per_year']:,.0f} USD ({parts}), NPV "
+        f"{y['npv_of_costs_usd']:,.0f} USD over {s['analysis_years']} years, "
+        + ("" if lcos is None else f"{lcos:,.2f} USD/MWh")
     )
+    if carbon_usd:
+        lines.append(_carbon_line(y))
     lines.append(
         f"  supply          renewable share {100 * y['renewable_share']:.1f} %, emissions "
         f"{y['emissions_t_per_year']:,.0f} t/yr, curtailed "
@@ -61,7 +67,34 @@ def table_lines(s: dict) -> list[str]:
             f"  inflexible jobs {mw}, {f['peak_import_difference_mw']:+,.1f} MW peak import, "
             f"{f['annual_cost_difference_usd_per_year']:+,.0f} USD/yr"
         )
+        lines += _it_breach_lines(f.get("inflexible_limit_breaches") or {})
     return lines
+
+
+def _carbon_line(y: dict) -> str:
+    """The carbon price's share of the per-year line's figures (cost, NPV, USD/MWh; from
+    sizing.json's `annual`): the objective prices it, as `run`'s does, but the site does
+    not pay it; the figures without it are what it does pay."""
+    paid_usd = y["total_cost_usd_per_year"] - y["carbon_cost_usd_per_year"]
+    energy_mwh = y["facility_energy_mwh_per_year"]
+    lcos = f", {paid_usd / energy_mwh:,.2f} USD/MWh" if energy_mwh > 0 else ""
+    return (
+        f"  carbon price    {y['carbon_cost_usd_per_year']:,.0f} USD/yr in those figures, not "
+        f"paid by the site; without it {paid_usd:,.0f} USD/yr{lcos}"
+    )
+
+
+def _it_breach_lines(b: dict) -> list[str]:
+    """The inflexible load's IT capacity breach, as `run` prints a baseline's ([] if
+    none): asap starts each job at its release whatever else runs."""
+    n = int(b.get("it_capacity_breach_steps", 0))
+    if n == 0:
+        return []
+    first = b["it_capacity_breach_times_utc"][0]
+    return [
+        f"  inflexible jobs break: IT capacity {n} step{'s' if n > 1 else ''} (max "
+        f"{b['it_capacity_breach_max_mw']:.1f} MW, first {first})"
+    ]
 
 
 def cmd_size(args: argparse.Namespace) -> int:

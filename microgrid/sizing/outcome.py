@@ -120,7 +120,9 @@ class Sized:
 @dataclass(frozen=True)
 class SizingStudy:
     """A sizing study's figures. Costs in USD over the horizon (`horizon_h` hours) unless named
-    per year; `flexibility` is the sizing with the jobs inflexible (None: not asked)."""
+    per year; `flexibility` is the sizing with the jobs inflexible (None: not asked), and
+    `inflexible_breaches` where that load passes the IT capacity (the `it_capacity_*`
+    fields of microgrid/breaches.py; None: not asked)."""
 
     scenario: Scenario
     scenario_path: Path | None
@@ -129,6 +131,7 @@ class SizingStudy:
     verified: SolveFigures
     supply: Supply
     flexibility: Sized | None
+    inflexible_breaches: dict | None = None
 
     @property
     def planning_vs_verified_gap(self) -> float:

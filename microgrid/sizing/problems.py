@@ -9,7 +9,10 @@
   per-MW profile × size; battery power and energy; import limit; generator capacity),
   no `Sizing`: the verification dispatch;
 - `inflexible_problem`: the jobs as fixed load, asap at full power
-  (microgrid/baselines/jobs.py), no flexible jobs left.
+  (microgrid/baselines/jobs.py), no flexible jobs left and no IT capacity: the rule starts
+  each job at its release whatever else runs, so that load may pass the campus's IT
+  capacity, a breach `inflexible_it_breaches` reports (as `run`'s `asap` and
+  `storage-optimal` baselines do) rather than a load no plan could serve.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 import optimize
 from microgrid.assemble import Inputs, build_problem
 from microgrid.baselines.jobs import job_it_mw, schedule_jobs
+from microgrid.baselines.limits import TOL
+from microgrid.breaches import breach_fields
 from microgrid.scenario import Scenario
 from microgrid.sizing.assets import AssetSpec
 
@@ -102,8 +108,21 @@ def fixed_problem(
 
 
 def inflexible_problem(problem: optimize.Problem) -> optimize.Problem:
-    """`problem` with its jobs run asap at full power as fixed IT load (REopt's view)."""
+    """`problem` with its jobs run asap at full power as fixed IT load (REopt's view),
+    without the IT capacity that load may pass (`inflexible_it_breaches`)."""
     fracs, _ = schedule_jobs(problem, "asap")
     _, it_mw = job_it_mw(problem, fracs)
-    facility = replace(problem.facility, inference_it_mw=it_mw)
+    facility = replace(problem.facility, inference_it_mw=it_mw, it_capacity_mw=None)
     return replace(problem, facility=facility, jobs=())
+
+
+def inflexible_it_breaches(
+    problem: optimize.Problem, inflexible: optimize.Problem, index: pd.DatetimeIndex
+) -> dict:
+    """Where the inflexible IT load (inference + asap jobs) passes `problem`'s IT capacity:
+    the `it_capacity_*` fields of a baseline's limit breaches (microgrid/breaches.py);
+    `index` the steps' UTC time stamps."""
+    cap_mw = problem.facility.it_capacity_mw
+    it_mw = inflexible.facility.inference_it_mw
+    excess = np.zeros_like(it_mw) if cap_mw is None else np.maximum(it_mw - cap_mw, 0.0)
+    return breach_fields("it_capacity", np.where(excess > TOL, excess, 0.0), index)

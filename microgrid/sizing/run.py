@@ -7,7 +7,8 @@
    solve, or rolling windows); both costs on one basis, operating objective + capacity
    cost over the horizon; planning_vs_verified_gap = (verified - planning) / verified;
 3. flexibility (`sizing.flexibility`): the same sizing with the jobs inflexible (asap at
-   full power, fixed load).
+   full power, fixed load); where that load passes the IT capacity is reported, as a
+   baseline's breach, not refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures, Supply
 from microgrid.sizing.problems import (
     fixed_problem,
+    inflexible_it_breaches,
     inflexible_problem,
     sizing_problem,
     template_problem,
@@ -205,10 +207,11 @@ def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
     st = sizing_setup(scenario)
     sized = solve_sizing(scenario, st.inputs, st.problem, st.specs)
     sized, fixed, verified = verified_sizes(scenario, st.inputs, st.template, sized, st.profiles)
-    flexibility = None
+    flexibility = breaches = None
     if scenario.sizing.flexibility:
         inflexible = inflexible_problem(st.problem)
         flexibility = solve_sizing(scenario, st.inputs, inflexible, st.specs)
+        breaches = inflexible_it_breaches(st.problem, inflexible, st.inputs.index)
     return SizingResult(
         scenario=scenario,
         scenario_path=path,
@@ -217,4 +220,5 @@ def size(scenario: Scenario | str | os.PathLike) -> SizingResult:
         verified=SolveFigures.of(verified, extra_usd=sized.capacity_usd),
         supply=Supply.of(verified, scenario.step_h, [r.name for r in fixed.renewables]),
         flexibility=flexibility,
+        inflexible_breaches=breaches,
     )

@@ -105,14 +105,18 @@ def _carbon_cost_usd(study: SizingStudy) -> float:
     return study.scenario.objective.carbon_price_usd_per_t * study.supply.emissions_t
 
 
-def flexibility_entry(flexible: Sized, inflexible: Sized, scale: float) -> dict:
-    """What flexible training is worth: the inflexible sizing minus the flexible one."""
+def flexibility_entry(
+    flexible: Sized, inflexible: Sized, scale: float, breaches: dict | None = None
+) -> dict:
+    """What flexible training is worth: the inflexible sizing minus the flexible one;
+    `breaches` where the inflexible load passes the IT capacity (SizingStudy's)."""
     flex = flexible.sizes
     return {
         "description": "sized again with the jobs inflexible (asap at full power, fixed "
         "load: REopt's view); differences are inflexible minus flexible, costs are the "
         "two sizing solves' planning objectives (operating + capacity) scaled to a year",
         "inflexible_sizes": inflexible.sizes,
+        "inflexible_limit_breaches": breaches or {},
         "inflexible_planning": _solve_entry(inflexible.planning),
         "size_difference": {name: v - flex[name] for name, v in inflexible.sizes.items()},
         "grid_import_difference_mw": (
@@ -155,7 +159,7 @@ def sizing_summary(study: SizingStudy) -> dict:
         "annual": _annual(study),
         "flexibility": None
         if study.flexibility is None
-        else flexibility_entry(study.sized, study.flexibility, scale),
+        else flexibility_entry(study.sized, study.flexibility, scale, study.inflexible_breaches),
     }
 
 

@@ -101,7 +101,7 @@ def test_cli_writes_csv_json_png(tmp_path, write_scenario, capsys):
     out = tmp_path / "hr"
     assert main(["headroom", str(scenario), "--out", str(out), "--curtail-pct", "0,1"]) == 0
     printed = capsys.readouterr().out
-    assert "max campus MW" in printed and "headroom:" in printed
+    assert "max campus IT MW" in printed and "headroom:" in printed
     with open(out / "headroom.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert tuple(rows[0]) == COLUMNS
@@ -221,9 +221,42 @@ def test_the_table_prints_the_limit_as_given():
         max_campus=SimpleNamespace(campus_it_mw=1.0, curtailed_mwh=2.0),
     )
     result = SimpleNamespace(
-        measure="energy", scenario_name="s", connection_mw=10.0, campus_it_mw=20.0, rows=[row]
+        measure="energy",
+        scenario_name="s",
+        connection_mw=10.0,
+        campus_it_mw=20.0,
+        rows=[row],
+        period=PERIOD,
+        n_steps=168,
+        step_h=1.0,
     )
     assert table_text(result).splitlines()[-1].split()[0] == "99.999"
+
+
+PERIOD = {
+    "start_utc": "2023-07-31T04:00:00+00:00",
+    "end_utc": "2023-08-07T04:00:00+00:00",
+    "step_minutes": 60,
+    "timezone": "America/New_York",
+}
+
+
+def test_the_table_names_its_period_and_which_connection_is_which(tmp_path, capsys):
+    # the audit's case: a summer week's table said neither what period its % covered nor
+    # whether "connection MW" was the scenario's 140 MW or the one its campus needs
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["site"]["timezone"] = "America/New_York"
+    path = tmp_path / "ny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["headroom", str(path), "--out", str(tmp_path / "o"), "--curtail-pct", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # TINY's 2023-01-02 00:00 to 01-04 00:00 is local time: EST, UTC-5
+    assert lines[0] == "tiny: 2023-01-02 00:00 to 2023-01-04 00:00 America/New_York (48 h)"
+    assert lines[1] == "X: curtailment limit in % of the training energy over that period"
+    assert "on the 100 MW connection" in lines[2] and "for the 50 MW IT campus" in lines[2]
+    assert lines[3].split() == ["X", "%", "on-site", "max", "campus", "IT", "MW"] + [
+        "curtailed", "MWh", "connection", "needed", "MW"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import microgrid
 from microgrid.assemble import load_inputs
 from microgrid.cli import main
 from microgrid.scenario import Scenario
+from microgrid.sizing.cli import table_lines
 from microgrid.sizing.profiles import unit_profile
 from microgrid.sizing.run import sizing_setup, solve_sizing, verified_sizes
 
@@ -147,6 +148,30 @@ def test_the_carbon_prices_part_of_the_operating_cost_is_stated():
     assert h["operating_cost_usd"] > h["carbon_cost_usd"]
 
 
+def test_the_printed_per_year_cost_says_it_holds_the_carbon_price():
+    # the audit's case: the per-year line's total held a carbon price the site does not
+    # pay, and only the docs said so
+    data = _tiny_sized()
+    data["objective"] = {"carbon_price_usd_per_t": 100}
+    s = microgrid.size(_scenario(data)).summary()
+    y = s["annual"]
+    carbon_usd, total_usd = y["carbon_cost_usd_per_year"], y["total_cost_usd_per_year"]
+    printed = "\n".join(table_lines(s))
+    assert f"{total_usd:,.0f} USD (incl. capacity " in printed
+    assert f"and carbon price {carbon_usd:,.0f})" in printed
+    paid_usd = total_usd - carbon_usd
+    lcos = paid_usd / y["facility_energy_mwh_per_year"]
+    without = f"in those figures, not paid by the site; without it {paid_usd:,.0f} USD/yr"
+    assert f"{without}, {lcos:,.2f} USD/MWh" in printed
+
+
+def test_no_carbon_price_no_carbon_line():
+    s = microgrid.size(_scenario(_tiny_sized())).summary()
+    assert s["annual"]["carbon_cost_usd_per_year"] == 0
+    printed = "\n".join(table_lines(s))
+    assert "carbon price" not in printed and "USD (capacity " in printed
+
+
 def _spike_case() -> dict:
     """Only the grid connection is sized; no battery, no PV; the job may run at a quarter
     of its power (throughput proportional to power); the price spikes in 08-12."""
@@ -180,6 +205,33 @@ def test_inflexible_jobs_need_more_connection():
     assert f["grid_import_difference_mw"] == pytest.approx(inflex - flex)
     assert f["annual_cost_difference_usd_per_year"] > 0
     assert res.flexibility.planning.objective_usd >= res.sized.planning.objective_usd - 1e-6
+
+
+def test_inflexible_jobs_past_the_it_capacity_are_a_breach_not_a_crash(tmp_path, capsys):
+    """The audit's crash: asap runs the 10 MW job beside 10 MW of inference from 08:00,
+    20 MW of IT on a 15 MW campus. The flexible plan keeps the capacity (a third of the
+    job's power over 12-24); the inflexible sizing serves the asap load and reports its
+    breach, as `run`'s asap baseline does, instead of an internal error."""
+    case = _spike_case()
+    case["datacenter"]["it_capacity_mw"] = 15
+    path = tmp_path / "it-capped.yaml"
+    path.write_text(yaml.safe_dump(case, sort_keys=False))
+    out = tmp_path / "res"
+    assert main(["size", str(path), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    f = json.loads((out / "sizing.json").read_text())["flexibility"]
+    assert f["inflexible_sizes"]["grid_import"] == pytest.approx(22.0, abs=1e-6)
+    b = f["inflexible_limit_breaches"]
+    # the 4 h of asap work, 08-12 UTC on the first day, 5 MW over
+    assert b["it_capacity_breach_steps"] == 4
+    assert b["it_capacity_breach_max_mw"] == pytest.approx(5.0, abs=1e-9)
+    assert b["it_capacity_breach_times_utc"][0] == "2023-01-02T08:00:00+00:00"
+    assert "inflexible jobs break: IT capacity 4 steps (max 5.0 MW" in printed
+
+
+def test_inflexible_jobs_within_the_it_capacity_break_nothing():
+    f = microgrid.size(_scenario(_spike_case())).summary()["flexibility"]
+    assert f["inflexible_limit_breaches"]["it_capacity_breach_steps"] == 0
 
 
 def test_cli_writes_sizing_json_and_sizes_csv(tmp_path, capsys):
