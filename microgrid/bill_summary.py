@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 import optimize
-from microgrid.billing import month_of_key, step_hours_by_month
+from microgrid.billing import demand_charge_shares, month_of_key, step_hours_by_month
 from microgrid.coincident_peak import EXPECTED_LINE, hindsight_grid
 from microgrid.scenario import Scenario
-from microgrid.tariffs import scenario_fixed_charge_by_month_usd
+from microgrid.tariffs import scenario_fixed_charge_by_month_usd, scenario_rate
+from microgrid.tariffs.period_hours import period_line_hours
 from optimize.bill import billed_demand_mw, grid_bill, tiers_usd
 
 _LABELS = {
@@ -53,21 +54,27 @@ _LABELS = {
     "dr_energy": "DR program: energy payment",
     "dr_shortfall": "DR program: shortfall penalty",
 }
+# a tariff's period lines: n is URDB's 0-based period + 1 (the keys keep that numbering),
+# so the label names both, as the rate file has no name for a period
 _NUMBERED = (
-    (re.compile(r"energy_period_(\d+)"), "Energy, tariff period {}"),
-    (re.compile(r"demand_tou_(\d+)"), "Demand charge, TOU period {}"),
+    (re.compile(r"energy_period_(\d+)"), "Energy, tariff period {n} (URDB period {p})"),
+    (re.compile(r"demand_tou_(\d+)"), "Demand charge, TOU period {n} (URDB demand period {p})"),
 )
 
 
-def line_label(key: str) -> str:
-    """A reader's name for a bill line (`energy_period_2_usd` -> "Energy, tariff period 2")."""
+def line_label(key: str, hours: dict[str, str] | None = None) -> str:
+    """A reader's name for a bill line (`energy_period_2_usd` -> "Energy, tariff period 2
+    (URDB period 1)"); a period line adds the hours it covers where `hours` (line item ->
+    text, `microgrid.tariffs.period_hours.period_line_hours`) has them."""
     item = key.removesuffix("_usd")
     if item in _LABELS:
         return _LABELS[item]
     for pattern, text in _NUMBERED:
         match = pattern.fullmatch(item)
         if match:
-            return text.format(match.group(1))
+            n = int(match.group(1))
+            label = text.format(n=n, p=n - 1)
+            return f"{label}: {hours[item]}" if hours and item in hours else label
     return item.replace("_", " ").capitalize()
 
 
@@ -104,6 +111,47 @@ def grid_bill_by_month(
     return months
 
 
+def _how_billed(month_share: float | None = None) -> dict:
+    """A month's `month_billing` entry before its lines are added."""
+    return {"month_share": month_share, "billing": {}, "billed_demand_mw": {}}
+
+
+def month_billing(
+    grid: optimize.Grid,
+    step_h: float,
+    index: pd.DatetimeIndex,
+    timezone: str,
+    import_mw: np.ndarray,
+    billing: str,
+    fixed_billing: str,
+) -> dict[str, dict]:
+    """Per billing month ("horizon" for a charge naming none), how its lines were billed,
+    so that each can be held against a real bill: `month_share`, the share of the month's
+    hours the horizon covers (whatever the billing; None for "horizon"); `billing`, line
+    -> `billing` (`grid.demand_charge_billing`) for the lines it pro-rates (demand
+    charges, energy tiers) and `fixed_billing` for the fixed charge; `billed_demand_mw`,
+    demand line -> the demand (MW) its charge is on (None where two charges of the month
+    share the line)."""
+    covered = demand_charge_shares(index, timezone, step_h, "prorated") or {}
+    months = {month: _how_billed(share) for month, share in covered.items()}
+    billed = billed_demand_mw(grid, np.asarray(import_mw, dtype=float))
+    for c in grid.peak_charges:
+        if c.line_item == EXPECTED_LINE:  # a planning estimate, per alert day: not billed
+            continue
+        month = month_of_key(c.key) or "horizon"
+        entry = months.setdefault(month, _how_billed())
+        line = f"{c.line_item}_usd"
+        entry["billing"][line] = billing
+        mw = entry["billed_demand_mw"]
+        mw[line] = None if line in mw else float(billed[c.key])
+    for x in grid.energy_tiers:  # the tier widths are pro-rated as the demand charges
+        entry = months.setdefault(month_of_key(x.key) or "horizon", _how_billed())
+        entry["billing"][f"{x.line_item}_usd"] = billing
+    for entry in months.values():
+        entry["billing"]["fixed_usd"] = fixed_billing
+    return months
+
+
 def bill_summary(
     grid: optimize.Grid,
     step_h: float,
@@ -112,17 +160,18 @@ def bill_summary(
     series: pd.DataFrame,
     fixed_usd_by_month: dict[str, float],
     program_lines: dict[str, float],
+    billing: str = "prorated",
+    fixed_billing: str | None = None,
 ) -> dict:
     """`summary["bill"]` (see the module header): `series` holds `grid_import_mw` and
     `grid_export_mw`; `fixed_usd_by_month` the tariff's fixed charge per local month;
-    `program_lines` the DR program's lines (`dr_*_usd`)."""
+    `program_lines` the DR program's lines (`dr_*_usd`); `billing` the demand-charge
+    billing (`grid.demand_charge_billing`) and `fixed_billing` the fixed charge's
+    ("per_day" for a charge per day; None: `billing`). Each month says how its lines were
+    billed (`month_billing`)."""
+    imp = series["grid_import_mw"].to_numpy()
     months = grid_bill_by_month(
-        grid,
-        step_h,
-        index,
-        timezone,
-        series["grid_import_mw"].to_numpy(),
-        series["grid_export_mw"].to_numpy(),
+        grid, step_h, index, timezone, imp, series["grid_export_mw"].to_numpy()
     )
     for month, usd in fixed_usd_by_month.items():
         if usd:
@@ -133,15 +182,29 @@ def bill_summary(
             _add(totals, key, usd)
     for key, usd in program_lines.items():
         _add(totals, key, usd)
+    how = month_billing(grid, step_h, index, timezone, imp, billing, fixed_billing or billing)
     return {
         "lines": totals,
         "labels": {key: line_label(key) for key in totals},
         "months": [
-            {"month": month, "lines": lines, "total_usd": float(sum(lines.values()))}
+            _month_entry(month, lines, how.get(month, _how_billed()))
             for month, lines in months.items()
         ],
         "program_lines": dict(program_lines),
         "total_usd": float(sum(totals.values())),
+    }
+
+
+def _month_entry(month: str, lines: dict[str, float], how: dict) -> dict:
+    """One billing month of the bill: its lines, total and how its lines were billed
+    (`month_billing`, kept to the lines the month has)."""
+    return {
+        "month": month,
+        "month_share": how["month_share"],
+        "lines": lines,
+        "billing": {k: v for k, v in how["billing"].items() if k in lines},
+        "billed_demand_mw": {k: v for k, v in how["billed_demand_mw"].items() if k in lines},
+        "total_usd": float(sum(lines.values())),
     }
 
 
@@ -169,6 +232,8 @@ def site_bill(
     under `estimates`), the tariff's fixed charge, and the DR program's lines from the
     dispatch's bill (`dr_*_usd`)."""
     program = {k: v for k, v in dispatch_bill.items() if k.startswith("dr_")}
+    rate = scenario_rate(scenario)
+    billing = scenario.grid.demand_charge_billing
     bill = bill_summary(
         hindsight_grid(scenario, index, grid),
         scenario.step_h,
@@ -177,25 +242,52 @@ def site_bill(
         series,
         scenario_fixed_charge_by_month_usd(scenario, index),
         program,
+        billing=billing,
+        fixed_billing="per_day" if rate and rate.fixedchargeunits == "$/day" else billing,
     )
     bill["estimates"] = planning_estimates(grid, series["grid_import_mw"].to_numpy())
-    bill["labels"].update({key: line_label(key) for key in bill["estimates"]})
+    hours = period_line_hours(rate, index, scenario.site.timezone) if rate else {}
+    bill["labels"] = {key: line_label(key, hours) for key in [*bill["lines"], *bill["estimates"]]}
     return bill
+
+
+BILL_COLUMNS = ("month", "line_item", "label", "usd", "month_share", "billing", "billed_demand_mw")
+
+
+def _share_text(share: float | None) -> str:
+    # bill.csv writes floats to the cent: a share as text keeps its digits (1/31 of July)
+    return "" if share is None else f"{share:.10g}"
+
+
+def _mw_text(mw: float | None) -> str:
+    return "" if mw is None else f"{mw:.4f}"  # MW to the tenth of a kW
 
 
 def bill_table(bill: dict) -> pd.DataFrame:
     """`bill.csv`: one row per (billing month, line item) with its label and USD (to the
-    cent); the DR
-    program's lines under month "program" (they are settled per program, not per month)."""
+    cent), the share of the billing month the horizon covers (`month_share`), how the
+    line was billed where the billing makes a difference (`billing`: prorated,
+    full_month or per_day; empty for energy, which is metered) and, for a demand line, the
+    demand its charge is on (`billed_demand_mw`); the DR program's lines under month
+    "program" (they are settled per program, not per month). A summary written before
+    these fields leaves them empty."""
     rows = [
-        (m["month"], key.removesuffix("_usd"), bill["labels"][key], usd)
+        (
+            m["month"],
+            key.removesuffix("_usd"),
+            bill["labels"][key],
+            usd,
+            _share_text(m.get("month_share")),
+            (m.get("billing") or {}).get(key) or "",
+            _mw_text((m.get("billed_demand_mw") or {}).get(key)),
+        )
         for m in bill["months"]
         for key, usd in m["lines"].items()
     ]
     rows += [
-        ("program", key.removesuffix("_usd"), bill["labels"][key], usd)
+        ("program", key.removesuffix("_usd"), bill["labels"][key], usd, "", "", "")
         for key, usd in bill["program_lines"].items()
     ]
-    table = pd.DataFrame(rows, columns=["month", "line_item", "label", "usd"])
-    table["usd"] = table["usd"].round(2) + 0.0  # to the cent, no -0.00
+    table = pd.DataFrame(rows, columns=list(BILL_COLUMNS))
+    table["usd"] = table["usd"].astype(float).round(2) + 0.0  # to the cent, no -0.00
     return table

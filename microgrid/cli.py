@@ -43,8 +43,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = result.write(out)
     with written_to(out):
         print_summary(result.summary, out)
+        print_warnings(result.summary.get("warnings") or [])
         _powerflow_warning(result.summary)
         return _ac_plan_exit(result.summary, out)
+
+
+def print_warnings(warnings: Sequence[str]) -> None:
+    """One stderr `warning:` line each (summary.json's `warnings`)."""
+    for text in warnings:
+        print(f"warning: {text}", file=sys.stderr)
 
 
 def _powerflow_warning(summary: dict) -> None:
@@ -89,12 +96,14 @@ def _print_errors(errors: Sequence[InputError]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from microgrid.assemble import build_problem, load_inputs
+    from microgrid.demand_window_warning import demand_window_warnings
     from microgrid.scenario import load_scenario
 
     try:
         scenario = load_scenario(args.scenario)
         inputs = load_inputs(scenario)
         build_problem(scenario, inputs)
+        warnings = demand_window_warnings(scenario)
         if any(ev.kind == "line_out" for ev in scenario.operate.events):
             # the network's line names: the power-flow stack, loaded for these alone
             from microgrid.operate import check_event_lines
@@ -108,6 +117,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{args.scenario}: valid ({steps} step{'s' if steps != 1 else ''} of "
         f"{scenario.period.step_minutes} min, {jobs} job{'s' if jobs != 1 else ''})"
     )
+    print_warnings(warnings)
     return 0
 
 

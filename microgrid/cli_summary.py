@@ -126,8 +126,10 @@ def _bill_lines(bill: dict | None) -> list[str]:
         return []
     months = ", ".join(m["month"] for m in bill["months"])
     rows = [f"  bill            {bill['total_usd']:>16,.0f} USD  ({months}; bill.csv)"]
+    # each amount under the bill's, its label after it: a tariff period's label names
+    # its hours, longer than any column would hold
     for key, usd in bill["lines"].items():
-        rows.append(f"    {bill['labels'][key]:<40}{usd:>14,.0f} USD")
+        rows.append(f"  {'':16}{usd:>16,.0f} USD  {bill['labels'][key]}")
     for key, usd in bill.get("estimates", {}).items():
         rows.append(f"  not billed      {bill['labels'][key]}: {usd:,.0f} USD (in the total cost)")
     return rows

@@ -67,6 +67,14 @@ _ENERGY = (
 )  # fmt: skip
 
 
+def _tou_name(period: int | None) -> str:
+    """A TOU demand charge's period as the bill's labels name it: "TOU period 2 (URDB
+    demand period 1)" (summary.json's `period` is URDB's 0-based index + 1)."""
+    if not isinstance(period, int):
+        return f"TOU period {period}"
+    return f"TOU period {period} (URDB demand period {period - 1})"
+
+
 def _charge_text(c: dict, share: float | None) -> str:
     """One monthly demand charge as billed, its parts multiplying to its USD, e.g. "flat 12
     USD/kW-month × 80.0 MW (set by a ratchet, above the peak of 29.4 MW) × 13.3 % = 128,000
@@ -76,7 +84,7 @@ def _charge_text(c: dict, share: float | None) -> str:
         demand += f" (set by a ratchet, above the peak of {number(c['peak_import_mw'], 1)} MW)"
     usd = f"{number(c['charge_usd'], 0)} USD"
     kind = c.get("kind")
-    name = {"flat": "flat", "tou": f"TOU period {c.get('period')}"}.get(kind, str(kind))
+    name = {"flat": "flat", "tou": _tou_name(c.get("period"))}.get(kind, str(kind))
     rate = c.get("usd_per_kw_month")
     if rate is None or share is None:
         return f"{name} {number(c['usd_per_mw'], 0)} USD/MW × {demand} = {usd}"
@@ -267,6 +275,7 @@ def _solver(summary: dict) -> list[Kpi]:
         meaning = (
             "How far the plan can be from the best possible, proven by the solver"
             + _gap_detail(gap, s.get("objective_usd"), bound, basis)
+            + _fixed_charge_clause(summary, s.get("objective_usd"), bound, basis)
         )
         out.append(
             Kpi("solver.mip_gap", "Proven gap", gap, number(100 * gap, 2), "%", meaning + ".")
@@ -300,6 +309,26 @@ def _gap_detail(gap: float, objective: float | None, bound, basis) -> str:
         f"{number(100 * gap, 2)} % of {number(basis, 0)} USD above the lower bound "
         f"{number(bound, 0)} USD; the gap is measured on the larger of the plan's gross "
         f"cost (what it buys, before export revenue) and the objective's size"
+    )
+
+
+def plan_objective_usd(summary: dict) -> float:
+    """The plan's objective as the baselines define theirs (baselines.summary): its total
+    cost (the tariff's fixed charge in) plus its carbon cost. The solver's objective
+    leaves the fixed charge out, a constant of every plan."""
+    return summary["total_cost_usd"] + (summary.get("carbon_cost_usd") or 0.0)
+
+
+def _fixed_charge_clause(summary: dict, objective: float | None, bound, basis) -> str:
+    """Where the tariff has a fixed charge and the report a baselines table, how the
+    solver's objective (without the charge) meets the table's (with it), e.g. "; the
+    baselines table's objective adds the tariff's fixed charge of 565 USD: 926,537 USD"."""
+    fixed = summary.get("fixed_cost_usd")
+    if not fixed or not summary.get("baselines") or None in (objective, bound, basis):
+        return ""
+    return (
+        f"; the baselines table's objective adds the tariff's fixed charge of "
+        f"{number(fixed, 0)} USD: {number(plan_objective_usd(summary), 0)} USD"
     )
 
 

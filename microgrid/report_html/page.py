@@ -52,7 +52,7 @@ margin:8px 0}table.data th,table.data td{border:1px solid #ddd;padding:3px 8px;t
 table.data th:first-child{text-align:left}td.breach{background:#fde2e1;color:#8a1c1c;
 text-align:left}td.ok{color:#2c7a2c}td.na{color:#999}dl.facts{display:grid;
 grid-template-columns:max-content auto;gap:2px 14px}dl.facts dt{font-weight:600}
-dl.facts dd{margin:0}
+dl.facts dd{margin:0}td .how{font-size:.8em;color:#666}
 """
 
 
@@ -221,12 +221,24 @@ def bill_section(run: RunData) -> Section:
         "bill",
         "The bill, line by line",
         "What the utility (and a demand-response program) would bill for this plan, in the "
-        "tariff's own line items per billing month, to hold against a real bill; bill.csv "
-        "has the same rows.",
+        "tariff's own line items per billing month, to hold against a real bill: the share "
+        "of each month the period covers, and under each demand charge the demand it is "
+        "on and how the month was billed (prorated: the month's charge times that share; "
+        "full month: all of it); bill.csv has the same rows.",
         _market(run.summary)
         + bill_table(run.summary["bill"], run.summary.get("demand_charge"))
-        + estimates_note(run.summary["bill"]),
+        + estimates_note(run.summary["bill"])
+        + _warnings_note(run.summary),
     )
+
+
+def _warnings_note(summary: dict) -> str:
+    """summary.json's `warnings` (what the figures cannot show: a demand window shorter
+    than the step under-bills), as the CLI prints them; none in older folders."""
+    warnings = summary.get("warnings")
+    if not isinstance(warnings, list):
+        return ""
+    return "".join(f"<p class='note'>Warning: {esc(str(w))}.</p>" for w in warnings)
 
 
 def _market(summary: dict) -> str:

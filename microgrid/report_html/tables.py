@@ -6,7 +6,11 @@ from __future__ import annotations
 import pandas as pd
 
 from microgrid.report_html.fmt import esc, label_of, number, value_text
-from microgrid.report_html.kpis import missed_deadline_text, plan_reference_text
+from microgrid.report_html.kpis import (
+    missed_deadline_text,
+    plan_objective_usd,
+    plan_reference_text,
+)
 from microgrid.report_html.timeaxis import short_zone
 from microgrid.wall_time import parse_time_utc
 
@@ -61,9 +65,7 @@ def baselines_table(summary: dict) -> str:
     plan = flatten({k: v for k, v in summary.items() if k != "baselines"})
     for key, where in PLAN_KEYS.items():  # the plan keeps these under `solver`
         plan.setdefault(key, plan.get(where))
-    # as each baseline's (baselines.summary): total cost (fixed charge in) + carbon cost;
-    # the solver's objective leaves the fixed charge out, a constant of every plan
-    plan["objective_usd"] = plan["total_cost_usd"] + (plan.get("carbon_cost_usd") or 0.0)
+    plan["objective_usd"] = plan_objective_usd(summary)  # as the baselines define theirs
     keys: list[str] = []
     for flat in baselines.values():
         keys += [k for k in flat if k not in keys]
@@ -71,6 +73,7 @@ def baselines_table(summary: dict) -> str:
     rows = []
     for key in keys:
         label = "limit breaches" if key.rsplit(".", 1)[-1] in BREACH_KEYS else label_of(key)
+        label = _BASELINE_LABELS.get(key, label)
         cells = _cell(key, plan.get(key)) + "".join(
             _cell(key, b.get(key)) for b in baselines.values()
         )
@@ -83,13 +86,20 @@ def baselines_table(summary: dict) -> str:
 
 # a baseline's key -> where summary.json keeps the plan's own value
 PLAN_KEYS = {"status": "solver.status"}
+# rows whose summary key alone would not say what they hold: the objective here is the
+# baselines' (fixed charge in), not the solver's that the proven-gap card gives
+_BASELINE_LABELS = {
+    "objective_usd": "objective: total cost with the fixed charge, plus carbon cost (USD)"
+}
+# what a baseline without a plan still shows: its status and why it has no plan
+_NO_PLAN_KEYS = ("status", "reason")
 
 
 def _planned(flat: dict) -> dict:
-    """A baseline's figures, or its status alone where it has no plan (infeasible: its
-    job counts would read as deadlines met)."""
+    """A baseline's figures, or its status and reason alone where it has no plan
+    (infeasible: its job counts would read as deadlines met)."""
     if flat.get("status") == "infeasible":
-        return {k: (v if k == "status" else None) for k, v in flat.items()}
+        return {k: (v if k in _NO_PLAN_KEYS else None) for k, v in flat.items()}
     return flat
 
 
@@ -167,14 +177,9 @@ def bill_table(bill: dict, demand_charge: dict | None = None) -> str:
     summary.json["demand_charge"] where it has them."""
     months = bill["months"]
     head = "".join(f"<th>{esc(m['month'])}</th>" for m in months) + "<th>total</th>"
-    rows = []
+    rows = _share_row(months)
     for key, total in bill["lines"].items():
-        cells = "".join(
-            f"<td>{value_text(key, m['lines'][key])}</td>"
-            if key in m["lines"]
-            else '<td class="na">&mdash;</td>'
-            for m in months
-        )
+        cells = "".join(_bill_cell(key, m) for m in months)
         label = bill["labels"].get(key, key)
         rows.append(
             f'<tr data-key="{esc(key)}"><th>{esc(label)} (USD)</th>{cells}'
@@ -190,6 +195,41 @@ def bill_table(bill: dict, demand_charge: dict | None = None) -> str:
         f'<table class="data"><thead><tr><th>line item</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+_BILLING_WORDS = {"prorated": "prorated", "full_month": "full month", "per_day": "per day"}
+
+
+def _share_row(months: list[dict]) -> list[str]:
+    """The row of each billing month's share the period covers (summary.json's
+    `month_share`), none for a folder written before it."""
+    if all(m.get("month_share") is None for m in months):
+        return []
+    cells = "".join(
+        '<td class="na">&mdash;</td>'
+        if m.get("month_share") is None
+        else f"<td>{number(100 * m['month_share'], 2)}</td>"
+        for m in months
+    )
+    return [
+        f'<tr data-key="month_share"><th>share of the billing month in the period (%)</th>'
+        f'{cells}<td class="na">&mdash;</td></tr>'
+    ]
+
+
+def _bill_cell(key: str, m: dict) -> str:
+    """One month's USD of a line, with how it was billed where the month says (the
+    demand its charge is on, prorated or full month), e.g. "25,155 on 86.6 MW,
+    prorated"."""
+    if key not in m["lines"]:
+        return '<td class="na">&mdash;</td>'
+    mw = (m.get("billed_demand_mw") or {}).get(key)
+    billing = (m.get("billing") or {}).get(key)
+    how = [f"on {number(mw, 1)} MW"] if mw is not None else []
+    if billing:
+        how.append(_BILLING_WORDS.get(billing, str(billing)))
+    note = f'<br><span class="how">{esc(", ".join(how))}</span>' if how else ""
+    return f"<td>{value_text(key, m['lines'][key])}{note}</td>"
 
 
 def _estimates_by_month(bill: dict, demand_charge: dict | None) -> dict[str, list[str]]:

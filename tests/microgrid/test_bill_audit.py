@@ -151,7 +151,8 @@ def test_tou_periods_and_alert_days_are_named_and_add_up():
     )
     assert summary["charge_usd"] == pytest.approx(expected)
     text = demand_meaning({"demand_charge": summary})
-    assert f"TOU period 2 10 USD/kW-month × {imp[evening].max():.1f} MW" in text
+    tou_text = f"TOU period 2 (URDB demand period 1) 10 USD/kW-month × {imp[evening].max():.1f} MW"
+    assert tou_text in text
     assert "coincident-peak alerts (expected charges, a planning estimate): 2023-08-24" in text
 
 

@@ -88,13 +88,14 @@ def test_bill_summary_adds_fixed_and_program_lines_to_the_total():
     assert bill["months"][1]["lines"]["fixed_usd"] == 4.0
     month_total = sum(m["total_usd"] for m in bill["months"])
     assert month_total + sum(program.values()) == pytest.approx(bill["total_usd"])
-    assert bill["labels"]["demand_tou_2_usd"] == "Demand charge, TOU period 2"
+    tou = "Demand charge, TOU period 2 (URDB demand period 1)"
+    assert bill["labels"]["demand_tou_2_usd"] == tou
 
 
 @pytest.mark.parametrize(
     ("key", "label"),
     [
-        ("energy_period_3_usd", "Energy, tariff period 3"),
+        ("energy_period_3_usd", "Energy, tariff period 3 (URDB period 2)"),
         ("demand_flat_usd", "Demand charge (monthly peak)"),
         ("coincident_peak_usd", "Coincident-peak charge"),
         ("something_new_usd", "Something new"),

@@ -49,8 +49,10 @@ def test_bill_lines_only_when_the_bill_says_more_than_energy_and_demand():
     }
     rows = _bill_lines(tou)
     assert rows[0].split() == ["bill", "55,097", "USD", "(2023-07,", "2023-08;", "bill.csv)"]
-    assert rows[1].split()[-2:] == ["55,000", "USD"] and "tariff period 2" in rows[1]
-    assert rows[2].split()[-2:] == ["97", "USD"] and "Fixed charge" in rows[2]
+    # each amount under the bill's, the label after it (a period's label names its hours)
+    assert rows[1].split()[:2] == ["55,000", "USD"] and rows[1].endswith("tariff period 2")
+    assert rows[2].split()[:2] == ["97", "USD"] and rows[2].endswith("Fixed charge")
+    assert rows[1].index("55,000") + len("55,000") == rows[0].index("55,097") + len("55,097")
 
 
 def test_coincident_peak_and_dr_program_lines():

@@ -15,6 +15,7 @@ from report_case import SECTION_IDS, tiny_operate_run
 
 from microgrid.cli import main
 from microgrid.report_html.figures import gantt_figure
+from microgrid.report_html.kpis import headline_kpis
 from microgrid.report_html.page import REPORT_NAME, _negative_cost_note
 from microgrid.report_html.rundir import read_run
 from microgrid.report_html.tables import baselines_table, bill_table, market_facts
@@ -348,3 +349,62 @@ def test_savings_above_100_pct_are_explained_where_the_plan_earns():
 def test_an_operate_outage_is_held_to_a_zero_limit_in_the_power_flow_summary(summary):
     # the run's 2-hour grid_outage event (report_case.OUTAGE): the limits are the plant's
     assert summary["powerflow"]["outage_steps_solved"] == 2
+
+
+def test_an_infeasible_baseline_shows_why_it_has_no_plan():
+    """summary.json had storage-optimal's reason; the report's reason row showed "—"."""
+    reason = "asap's jobs cannot run within the limits (import_limit (grid) at step 44)"
+    summary = {
+        "total_cost_usd": 10.0,
+        "solver": {"status": "optimal"},
+        "baselines": {
+            "asap": {"status": "simulated", "objective_usd": 5.0},
+            "storage-optimal": {"status": "infeasible", "reason": reason, "jobs": {"n_jobs": 6}},
+        },
+    }
+    html = baselines_table(summary)
+    row = html[html.index('data-key="reason"') :].split("</tr>")[0]
+    assert row.endswith(f"<td>{reason.replace(chr(39), '&#x27;')}</td>")
+    jobs = html[html.index('data-key="jobs.n_jobs"') :].split("</tr>")[0]
+    assert jobs.endswith('<td class="na">&mdash;</td>')  # still no figures without a plan
+
+
+def test_the_objective_row_and_the_gap_card_say_which_holds_the_fixed_charge():
+    """The baselines table gave "objective 926,537", the gap card 925,973: the tariff's
+    fixed charge of 565 USD, said by neither beside the other."""
+    fixed, carbon, total = 564.516, 265_036.9, 661_500.2
+    solver_objective = total - fixed + carbon
+    summary = {
+        "total_cost_usd": total,
+        "carbon_cost_usd": carbon,
+        "fixed_cost_usd": fixed,
+        "solver": {
+            "status": "optimal",
+            "objective_usd": solver_objective,
+            "mip_gap": 0.0067,
+            "bound_usd": 919_803.0,
+            "gap_basis_usd": solver_objective,
+        },
+        "baselines": {"asap": {"status": "simulated", "objective_usd": 1_423_905.2}},
+    }
+    html = baselines_table(summary)
+    row = html[html.index('data-key="objective_usd"') :].split("</tr>")[0]
+    table_objective = re.findall(r"<td>([^<]*)</td>", row)[0]
+    assert table_objective == f"{total + carbon:,.0f}"
+    assert "<th>objective: total cost with the fixed charge, plus carbon cost (USD)</th>" in row
+    [gap] = [k for k in headline_kpis(summary) if k.key == "solver.mip_gap"]
+    solver_text = (
+        f"without the tariff's fixed charge, plus the carbon cost) of {solver_objective:,.0f}"
+    )
+    assert solver_text in gap.meaning
+    assert (
+        f"the baselines table's objective adds the tariff's fixed charge of 565 USD: "
+        f"{table_objective} USD"
+    ) in gap.meaning
+    del summary["baselines"]  # no baselines table to speak of
+    [gap] = [k for k in headline_kpis(summary) if k.key == "solver.mip_gap"]
+    assert "baselines table" not in gap.meaning
+    summary["baselines"] = {"asap": {"status": "simulated"}}
+    del summary["fixed_cost_usd"]  # no fixed charge: the two objectives are the same
+    [gap] = [k for k in headline_kpis(summary) if k.key == "solver.mip_gap"]
+    assert "baselines table" not in gap.meaning
