@@ -144,7 +144,13 @@ class Job(Strict):
 
 
 class Jobs(Strict):
-    """Training jobs from the YAML list and/or a CSV file (one row per job)."""
+    """Training jobs from the YAML list and/or a CSV file (one row per job). Their hours
+    count from Monday 00:00 local of the week holding the period's start. `repeat: once`:
+    each job's whole window, `release_h` to `deadline_h`, must lie inside the period; a
+    window partly or wholly outside it is an error (the job is refused, not clipped).
+    `repeat: weekly`: the list is a template placed in every week of the period; an
+    instance whose window is not wholly inside the period is left out (the run's summary
+    counts them)."""
 
     csv: Path | None = None
     items: Annotated[tuple[Job, ...], Field(max_length=MAX_JOBS)] = ()

@@ -18,14 +18,28 @@ def validate(capsys, path: Path) -> tuple[int, list[str]]:
 
 
 def test_a_csv_job_window_outside_the_period_names_its_row(tmp_path, write_scenario, capsys):
-    # hour 100 is Friday 04:00, after the period; hour 0 is Monday 00:00, before it
-    jobs = write_jobs(tmp_path, JOBS_HEADER, JOB_ROW, "late,8,4,24,100", "early,8,4,0,30")
+    # the period is Tuesday 2023-08-22 00:00 to Thursday 00:00 in Chicago; hour 0 is Monday
+    # 00:00. The audit's case: a window partly inside was "outside the period", in UTC.
+    jobs = write_jobs(
+        tmp_path, JOBS_HEADER, JOB_ROW, "late,8,4,24,100", "early,8,4,0,30", "gone,8,4,120,140"
+    )
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
     assert code == 2
-    assert len(lines) == 2, lines
-    assert lines[0].startswith(f"error: {jobs}, line 3, field deadline_h: job 'late' window")
-    assert lines[1].startswith(f"error: {jobs}, line 4, field release_h: job 'early' window")
-    assert all("is outside the period" in line for line in lines)
+    assert len(lines) == 3, lines
+    period = "the period 2023-08-22 00:00 CDT to 2023-08-24 00:00 CDT: a job's whole window "
+    refused = (
+        "must lie inside the period, so it is refused, not clipped; change its release_h or "
+        "deadline_h, or the period (hours count from Monday 2023-08-21 00:00 CDT, the start "
+        "of the period's first week)"
+    )
+    assert lines == [
+        f"error: {jobs}, line 3, field deadline_h: job 'late' window 2023-08-22 00:00 CDT to "
+        f"2023-08-25 04:00 CDT ends after {period}{refused}",
+        f"error: {jobs}, line 4, field release_h: job 'early' window 2023-08-21 00:00 CDT to "
+        f"2023-08-22 06:00 CDT starts before {period}{refused}",
+        f"error: {jobs}, line 5, field release_h: job 'gone' window 2023-08-26 00:00 CDT to "
+        f"2023-08-26 20:00 CDT lies outside {period}{refused}",
+    ]
 
 
 def test_an_unknown_column_is_named_on_the_header_line(tmp_path, write_scenario, capsys):
@@ -89,10 +103,10 @@ def test_a_window_the_clocks_or_the_steps_shorten_is_refused_at_validate(
     assert code == 2
     assert lines == [
         f"error: {jobs}, line 3, field work_h: job 'dst': work_h (4) exceeds its window of "
-        "3 h of whole steps from 2023-03-12T06:00:00+00:00 to 2023-03-12T09:00:00+00:00 "
+        "3 h of whole steps from 2023-03-12 00:00 CST to 2023-03-12 04:00 CDT "
         "(the clocks change in it: 4 h on the clock are 3 h)",
         f"error: {jobs}, line 4, field work_h: job 'steps': work_h (3) exceeds its window of "
-        "2 h of whole steps from 2023-03-11T06:30:00+00:00 to 2023-03-11T09:30:00+00:00 "
+        "2 h of whole steps from 2023-03-11 00:30 CST to 2023-03-11 03:30 CST "
         "(its ends fall between the 60-minute steps)",
     ]
 
