@@ -23,7 +23,14 @@ from microgrid.wall_time import local_time_text, step_of
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _TEXT_COLUMNS = {"id", "command"}
-_COLUMNS = frozenset(Job.model_fields)
+#: Job fields no CSV cell holds (a list of points), and what to do instead
+_YAML_ONLY_COLUMNS = {
+    "throughput_curve": "a throughput curve (a list of points) cannot be a CSV column: give "
+    "this job in jobs.items, or the curve of every job in datacenter.throughput_curve",
+}
+#: The jobs CSV's columns, in the reference's order (docs/scenario-reference.md)
+CSV_COLUMNS = tuple(name for name in Job.model_fields if name not in _YAML_ONLY_COLUMNS)
+_COLUMNS = frozenset(CSV_COLUMNS)
 _REQUIRED_COLUMNS = tuple(name for name, f in Job.model_fields.items() if f.is_required())
 
 
@@ -77,8 +84,9 @@ def _header_errors(header: list[str], path: Path, has_rows: bool) -> list[InputE
     empty), and each required column missing when rows follow. A column without a name
     (a trailing comma, as spreadsheets write) may stay: its cells must be empty."""
     where = {"path": str(path), "line": 1}
+    unknown = f"unknown column (the columns: {', '.join(CSV_COLUMNS)})"
     errors = [
-        InputError("unknown column", **where, field=name)
+        InputError(_YAML_ONLY_COLUMNS.get(name, unknown), **where, field=name)
         for name in header
         if name.strip() and name not in _COLUMNS
     ]

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import JOB_ROW, JOBS_HEADER, write_jobs
+from cli_helpers import JOB_ROW, JOBS_CSV_COLUMNS, JOBS_HEADER, write_jobs
 
 from microgrid.cli import main
+from microgrid.errors import InputError
+from microgrid.jobs import read_jobs_csv
+from microgrid.scenario_demand import Job
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def validate(capsys, path: Path) -> tuple[int, list[str]]:
@@ -45,14 +50,20 @@ def test_a_csv_job_window_outside_the_period_names_its_row(tmp_path, write_scena
 def test_an_unknown_column_is_named_on_the_header_line(tmp_path, write_scenario, capsys):
     jobs = write_jobs(tmp_path, JOBS_HEADER + ",color", JOB_ROW + ",red", "b,8,4,24,48,blue")
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
-    assert (code, lines) == (2, [f"error: {jobs}, line 1, field color: unknown column"])
+    assert (code, lines) == (
+        2,
+        [f"error: {jobs}, line 1, field color: unknown column (the columns: {JOBS_CSV_COLUMNS})"],
+    )
 
 
 def test_an_unknown_column_with_empty_cells_is_refused(tmp_path, write_scenario, capsys):
     # a header-only column: its misspelled setting would be silently dropped otherwise
     jobs = write_jobs(tmp_path, JOBS_HEADER + ",extra", JOB_ROW, "b,8,4,24,48,")
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
-    assert (code, lines) == (2, [f"error: {jobs}, line 1, field extra: unknown column"])
+    assert (code, lines) == (
+        2,
+        [f"error: {jobs}, line 1, field extra: unknown column (the columns: {JOBS_CSV_COLUMNS})"],
+    )
 
 
 def test_a_missing_required_column_is_named_once_on_the_header_line(
@@ -135,3 +146,44 @@ def test_a_row_over_several_lines_is_named_at_its_first(tmp_path, write_scenario
     jobs = write_jobs(tmp_path, header, JOB_ROW + ",echo", "", row)
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
     assert code == 2 and lines[0].startswith(f"error: {jobs}, line 4, field gpus:"), lines
+
+
+def _reference_csv_columns() -> dict[str, list[str]]:
+    """The jobs CSV table of docs/scenario-reference.md: column -> its other cells."""
+    text = (ROOT / "docs" / "scenario-reference.md").read_text()
+    section = text.split("## The jobs CSV (`jobs.csv`)", 1)[1].split("\n## ", 1)[0]
+    rows = [r for r in section.splitlines() if r.startswith("| `")]
+    cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+    return {c[0].strip("`"): c[1:] for c in cells}
+
+
+def test_the_reference_lists_every_column_the_reader_takes(tmp_path):
+    """The audit found `kw_per_gpu` by trying: the reference listed no jobs CSV column.
+    Every job field the reader takes as a column is in the reference's table, with a unit,
+    what an empty cell means and a meaning; every field it refuses is not."""
+    listed = _reference_csv_columns()
+    assert "kw_per_gpu" in listed and listed["kw_per_gpu"][0] == "kW"
+    taken = set()
+    for name in Job.model_fields:
+        path = write_jobs(tmp_path, JOBS_HEADER + f",{name}" * (name not in JOBS_HEADER), JOB_ROW)
+        try:
+            read_jobs_csv(path)
+            taken.add(name)
+        except InputError:
+            pass
+    assert set(listed) == taken
+    assert all(len(cells) == 3 and all(cells) for cells in listed.values()), listed
+
+
+def test_a_throughput_curve_column_says_where_a_curve_goes(tmp_path, write_scenario, capsys):
+    # it was taken as a column, and a value in it refused as "Input should be a valid tuple"
+    jobs = write_jobs(tmp_path, JOBS_HEADER + ",throughput_curve", JOB_ROW + ',"[[0.6,0.78]]"')
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert (code, lines) == (
+        2,
+        [
+            f"error: {jobs}, line 1, field throughput_curve: a throughput curve (a list of "
+            "points) cannot be a CSV column: give this job in jobs.items, or the curve of "
+            "every job in datacenter.throughput_curve"
+        ],
+    )
