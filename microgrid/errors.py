@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 # One error line stays readable whatever the input: a word (a path, a value) longer than
 # _MAX_WORD keeps its first and last _KEEP characters, the whole line at most _MAX_LINE.
@@ -36,18 +37,39 @@ def _shorten(text: str, limit: int) -> str:
     return f"{text[:keep]}...{text[-keep:]}"
 
 
-def one_line(text: str) -> str:
+def one_line(text: str, max_chars: int = _MAX_LINE) -> str:
     """`text` as one bounded line: control characters escaped, long words and the whole
-    line shortened in the middle (`first...last`)."""
+    line (past `max_chars`) shortened in the middle (`first...last`)."""
     words = [_shorten(w, _MAX_WORD) for w in text.split(" ")]
-    text = _shorten(" ".join(words), 4 * _MAX_LINE)  # bounds the per-character work
+    text = _shorten(" ".join(words), 4 * max_chars)  # bounds the per-character work
     text = "".join(_escape(ch) for ch in text)
     words = [_shorten(w, _MAX_WORD) for w in text.split(" ")]  # escapes lengthen words
-    return _shorten(" ".join(words), _MAX_LINE)
+    return _shorten(" ".join(words), max_chars)
+
+
+def whole_clauses(clauses: Sequence[str], max_chars: int, sep: str = "; ") -> tuple[str, int]:
+    """As many of `clauses` as fit whole in `max_chars` when joined by `sep` (the first
+    always), and how many were left out: a long generated message is cut between its
+    clauses, never in the middle of one, and says how much it left out."""
+    kept: list[str] = []
+    used = 0
+    for clause in clauses:
+        extra = len(clause) + (len(sep) if kept else 0)
+        if kept and used + extra > max_chars:
+            break
+        kept.append(clause)
+        used += extra
+    return sep.join(kept), len(clauses) - len(kept)
 
 
 class InputError(ValueError):
-    """Bad user input: names the file, the line (1-based) and the field where known."""
+    """Bad user input: names the file, the line (1-based) and the field where known.
+
+    ``max_chars`` bounds its line (``one_line``); a message that bounds its own length by
+    whole clauses (``whole_clauses``: the infeasibility diagnosis) may raise it, so that the
+    line is not shortened again in the middle of a clause (``allow_long``)."""
+
+    max_chars: int = _MAX_LINE
 
     def __init__(
         self,
@@ -72,7 +94,14 @@ class InputError(ValueError):
         if self.field:
             where.append(f"field {self.field}")
         prefix = ", ".join(where)
-        return one_line(f"{prefix}: {self.message}" if prefix else str(self.message))
+        text = f"{prefix}: {self.message}" if prefix else str(self.message)
+        return one_line(text, self.max_chars)
+
+
+def allow_long(err: InputError, max_chars: int) -> InputError:
+    """`err`, its line shortened only past `max_chars` characters (see ``InputError``)."""
+    err.max_chars = max(err.max_chars, max_chars)
+    return err
 
 
 class InputErrors(InputError):

@@ -19,11 +19,18 @@ from microgrid.scenario import Scenario
 from microgrid.scenario_checks import curve_problem
 from microgrid.scenario_demand import Job
 from microgrid.scenario_fields import MAX_JOBS
-from microgrid.wall_time import step_of
+from microgrid.wall_time import local_time_text, step_of
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _TEXT_COLUMNS = {"id", "command"}
-_COLUMNS = frozenset(Job.model_fields)
+#: Job fields no CSV cell holds (a list of points), and what to do instead
+_YAML_ONLY_COLUMNS = {
+    "throughput_curve": "a throughput curve (a list of points) cannot be a CSV column: give "
+    "this job in jobs.items, or the curve of every job in datacenter.throughput_curve",
+}
+#: The jobs CSV's columns, in the reference's order (docs/scenario-reference.md)
+CSV_COLUMNS = tuple(name for name in Job.model_fields if name not in _YAML_ONLY_COLUMNS)
+_COLUMNS = frozenset(CSV_COLUMNS)
 _REQUIRED_COLUMNS = tuple(name for name, f in Job.model_fields.items() if f.is_required())
 
 
@@ -77,8 +84,9 @@ def _header_errors(header: list[str], path: Path, has_rows: bool) -> list[InputE
     empty), and each required column missing when rows follow. A column without a name
     (a trailing comma, as spreadsheets write) may stay: its cells must be empty."""
     where = {"path": str(path), "line": 1}
+    unknown = f"unknown column (the columns: {', '.join(CSV_COLUMNS)})"
     errors = [
-        InputError("unknown column", **where, field=name)
+        InputError(_YAML_ONLY_COLUMNS.get(name, unknown), **where, field=name)
         for name in header
         if name.strip() and name not in _COLUMNS
     ]
@@ -308,15 +316,32 @@ def _outside_period(
     csv_lines: list[int],
 ) -> InputError:
     """The error for job `i` (YAML items first, then CSV rows, on `csv_lines`) whose window
-    leaves the period."""
+    is not wholly inside the period: the job is refused, neither clipped nor dropped."""
     # the end that leaves: a release before the start or at or after the end, else the deadline
     field = "release_h" if not start <= inst.release_utc < end else "deadline_h"
+    tz = scenario.site.timezone
     msg = (
-        f"job {inst.id!r} window {inst.release_utc.isoformat()} to "
-        f"{inst.deadline_utc.isoformat()} is outside the period {start.isoformat()} to "
-        f"{end.isoformat()} (hours count from Monday 00:00 local of the first week)"
+        f"job {inst.id!r} window {_span(inst.release_utc, inst.deadline_utc, tz)} "
+        f"{_where_outside(inst, start, end)} {_span(start, end, tz)}: a job's whole window "
+        "must lie inside the period, so it is refused, not clipped; change its release_h "
+        "or deadline_h, or the period (hours count from Monday "
+        f"{local_time_text(job_anchor(scenario), tz)}, the start of the period's first week)"
     )
     return _job_error(scenario, i, csv_lines, msg, field)
+
+
+def _span(a_utc: pd.Timestamp, b_utc: pd.Timestamp, tz: str) -> str:
+    return f"{local_time_text(a_utc, tz)} to {local_time_text(b_utc, tz)}"
+
+
+def _where_outside(inst: JobInstance, start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """How a job's window leaves the period [start, end): wholly, or which of its ends."""
+    if inst.deadline_utc <= start or inst.release_utc >= end:
+        return "lies outside the period"
+    early, late = inst.release_utc < start, inst.deadline_utc > end
+    if early and late:
+        return "starts before and ends after the period"
+    return "starts before the period" if early else "ends after the period"
 
 
 def _short_window(
@@ -341,9 +366,10 @@ def _short_window(
         why = f"deadline_h - release_h is {local_h:g} h"
     else:
         why = f"its ends fall between the {scenario.period.step_minutes}-minute steps"
+    window = _span(inst.release_utc, inst.deadline_utc, scenario.site.timezone)
     msg = (
         f"job {inst.id!r}: work_h ({work_h:g}) exceeds its window of {hours:g} h of whole "
-        f"steps from {inst.release_utc.isoformat()} to {inst.deadline_utc.isoformat()} ({why})"
+        f"steps from {window} ({why})"
     )
     return _job_error(scenario, i, csv_lines, msg, "work_h")
 

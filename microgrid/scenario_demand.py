@@ -93,20 +93,79 @@ class Job(Strict):
     real time: a window across a clock change is an hour shorter or longer than
     `deadline_h - release_h`. The id `it` is reserved (operate's `job_it_mw` column)."""
 
-    id: Name = Field(min_length=1)
-    gpus: int = Field(gt=0, le=10_000_000)
-    kw_per_gpu: float | None = Field(default=None, gt=0, le=100)
-    work_h: JobHours = Field(gt=0)
-    release_h: JobHours = 0.0
-    deadline_h: JobHours = Field(gt=0)
-    preemptible: bool = True
-    max_interruptions: int | None = Field(default=None, ge=0, le=100_000)
-    restart_overhead_h: JobHours = 0.0
-    f_min: float = Field(default=1.0, gt=0, le=1)
-    throughput_curve: Curve | None = None
-    # Command run by the exported batch script; {job_id}, {segment} and
-    # {power_fraction} are also available as environment variables.
-    command: Text = "echo training {job_id}"
+    # descriptions and units: the reference's tables of the job fields and of the jobs
+    # CSV's columns (microgrid/schema_doc.py); "empty" says what an empty CSV cell means
+    id: Name = Field(min_length=1, description="the job's name, unique among the jobs")
+    gpus: int = Field(
+        gt=0,
+        le=10_000_000,
+        description="GPUs the job runs on, all at once (it runs on all or none)",
+        json_schema_extra={"unit": "GPUs"},
+    )
+    kw_per_gpu: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="IT power per GPU at full power: the GPU with its share of the server "
+        "(CPUs, memory, network, fans). At full power the job draws gpus x kw_per_gpu / "
+        "1000 MW; the plan's power fraction scales all of it",
+        json_schema_extra={"unit": "kW", "empty": "`datacenter.kw_per_gpu`"},
+    )
+    work_h: JobHours = Field(
+        gt=0,
+        description="work to do by the deadline, in hours at full power",
+        json_schema_extra={"unit": "h"},
+    )
+    release_h: JobHours = Field(
+        default=0.0,
+        description="earliest start, hours from the job anchor (Monday 00:00 local of the "
+        "week holding the period's start)",
+        json_schema_extra={"unit": "h"},
+    )
+    deadline_h: JobHours = Field(
+        gt=0,
+        description="when its work must be done, hours from the job anchor",
+        json_schema_extra={"unit": "h"},
+    )
+    preemptible: bool = Field(
+        default=True,
+        description="whether it may stop and resume from a checkpoint (CSV: true/false, "
+        "yes/no or 1/0, any case)",
+        json_schema_extra={"empty": "true"},
+    )
+    max_interruptions: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="how many times a preemptible job may stop and resume (0 or empty "
+        "for a non-preemptible one)",
+        json_schema_extra={"unit": "count", "empty": "no limit"},
+    )
+    restart_overhead_h: JobHours = Field(
+        default=0.0,
+        description="work each resume adds (reloading the checkpoint), hours at full power",
+        json_schema_extra={"unit": "h"},
+    )
+    f_min: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="the lowest power fraction it runs at, of gpus x kw_per_gpu (1: full "
+        "power only)",
+        json_schema_extra={"unit": "fraction"},
+    )
+    throughput_curve: Curve | None = Field(
+        default=None,
+        description="(power fraction, throughput fraction) points for this job (YAML only: "
+        "no jobs CSV column)",
+        json_schema_extra={"empty": "`datacenter.throughput_curve`"},
+    )
+    # {job_id}, {segment} and {power_fraction} are also environment variables (exports)
+    command: Text = Field(
+        default="echo training {job_id}",
+        description="what the exported batch script runs; `{job_id}`, `{segment}` and "
+        "`{power_fraction}` are filled in (docs/exports.md)",
+    )
 
     @field_validator("throughput_curve")
     @classmethod
@@ -144,7 +203,13 @@ class Job(Strict):
 
 
 class Jobs(Strict):
-    """Training jobs from the YAML list and/or a CSV file (one row per job)."""
+    """Training jobs from the YAML list and/or a CSV file (one row per job). Their hours
+    count from Monday 00:00 local of the week holding the period's start. `repeat: once`:
+    each job's whole window, `release_h` to `deadline_h`, must lie inside the period; a
+    window partly or wholly outside it is an error (the job is refused, not clipped).
+    `repeat: weekly`: the list is a template placed in every week of the period; an
+    instance whose window is not wholly inside the period is left out (the run's summary
+    counts them)."""
 
     csv: Path | None = None
     items: Annotated[tuple[Job, ...], Field(max_length=MAX_JOBS)] = ()

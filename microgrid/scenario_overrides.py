@@ -39,7 +39,8 @@ class OverrideError(InputError):
         self.value = value
 
     def __str__(self) -> str:
-        return one_line(f"override {self.field} = {self.value!r}: {self.message}")
+        text = f"override {self.field} = {self.value!r}: {self.message}"
+        return one_line(text, self.max_chars)
 
 
 def set_dotted(data: dict, dotted: object, value: object) -> OverrideError | None:

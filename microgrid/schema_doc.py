@@ -13,9 +13,10 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from microgrid.datafiles import MAX_DATA_FILE_BYTES, MIB
-from microgrid.jobs import MAX_JOBS
+from microgrid.jobs import CSV_COLUMNS, MAX_JOBS
 from microgrid.scenario import Scenario
 from microgrid.scenario_checks import MAX_PERIOD_DAYS
+from microgrid.scenario_demand import Job
 from microgrid.scenario_fields import MAX_TEXT_CHARS, YEARS
 from microgrid.yamlio import MAX_DEPTH, MAX_NODES, MAX_YAML_BYTES
 
@@ -71,34 +72,81 @@ def _models(annotation: object) -> list[type[BaseModel]]:
     return found
 
 
+def _default(field) -> str:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "**required**"
+    if field.default_factory is not None:
+        return f"`{field.default_factory()!r}`"
+    if isinstance(field.default, BaseModel):
+        return "(defaults)"
+    return f"`{_yaml_like(field.default)!r}`"
+
+
+def _extra(field, key: str) -> str:
+    """`key` of the field's documentation extras (`unit`, `empty`), or ""."""
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return str(extra.get(key, ""))
+
+
 def _section(model: type[BaseModel], prefix: str, out: list[str], seen: set) -> None:
     doc = inspect.cleandoc(model.__doc__ or "")
     out += [f"## `{prefix or 'top level'}` ({model.__name__})", ""]
     if doc and not doc.startswith("Usage docs"):
         out += [doc, ""]
-    out += ["| field | type | default | constraints |", "|---|---|---|---|"]
+    # a model whose fields say what they mean gets a column for it (the jobs: their CSV)
+    meaning = any(f.description for f in model.model_fields.values())
+    out += ["| field | type | default | constraints |" + (" meaning |" if meaning else "")]
+    out += ["|---|---|---|---|" + ("---|" if meaning else "")]
     nested = []
     for name, field in model.model_fields.items():
         if field.exclude:
             continue
-        if field.default is PydanticUndefined and field.default_factory is None:
-            default = "**required**"
-        elif field.default_factory is not None:
-            default = f"`{field.default_factory()!r}`"
-        elif isinstance(field.default, BaseModel):
-            default = "(defaults)"
-        else:
-            default = f"`{_yaml_like(field.default)!r}`"
-        out.append(
-            f"| `{name}` | {_type_name(field.annotation)} | {default} | {_constraints(field)} |"
-        )
+        row = f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | "
+        row += f"{_constraints(field)} |" + (f" {_meaning(field)} |" if meaning else "")
+        out.append(row)
         for sub in _models(field.annotation):
             if sub not in seen:
                 seen.add(sub)
                 nested.append((sub, f"{prefix}.{name}" if prefix else name))
     out.append("")
+    if model is Job:
+        out += _jobs_csv_section()
     for sub, path in nested:
         _section(sub, path, out, seen)
+
+
+def _meaning(field) -> str:
+    """The field's description, its unit, and what null means where it says."""
+    unit, empty = _extra(field, "unit"), _extra(field, "empty")
+    text = (field.description or "") + (f" ({unit})" if unit else "")
+    return text + (f"; null: {empty}" if empty and field.default is None else "")
+
+
+def _jobs_csv_section() -> list[str]:
+    """The jobs CSV's columns (`microgrid.jobs.CSV_COLUMNS`): unit, empty cell, meaning."""
+    out = [
+        "## The jobs CSV (`jobs.csv`)",
+        "",
+        "One row per job under a header row that names its columns, in any order. The",
+        "columns are the job fields above but `throughput_curve` (a list of points is no",
+        "cell: give such a job in `jobs.items`, or every job's curve in",
+        "`datacenter.throughput_curve`). A column of any other name is refused (`unknown",
+        "column`), even one whose cells are all empty, and so is a required column that is",
+        "missing; a column without a name (a trailing comma) may stay while its cells are",
+        "empty. An empty cell takes the field's default (below). Numbers are plain decimals",
+        "(`1.2`, no units or thousands separators); a cell holding a comma (a `command`) is",
+        'quoted, `"srun a.py --x 1,2"`. UTF-8, with or without a byte-order mark; at most',
+        f"{MAX_JOBS:,} rows. An example: `scenarios/data/jobs/reference-week.csv`.",
+        "",
+        "| column | unit | required / empty cell | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name in CSV_COLUMNS:
+        field = Job.model_fields[name]
+        empty = _extra(field, "empty") or _default(field)
+        unit = _extra(field, "unit") or "-"
+        out.append(f"| `{name}` | {unit} | {empty} | {field.description} |")
+    return out + [""]
 
 
 def reference() -> str:

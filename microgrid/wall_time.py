@@ -76,6 +76,12 @@ def local_minute_label(t_utc: pd.Timestamp, zone: str) -> str:
     return t_utc.tz_convert(zone).isoformat(timespec="minutes")
 
 
+def local_time_text(t_utc: pd.Timestamp, zone: str) -> str:
+    """`t_utc` as the site's wall time with its zone's name, "2023-08-02 00:00 EDT", as
+    messages give times (a user writes local times)."""
+    return f"{t_utc.tz_convert(zone):%Y-%m-%d %H:%M %Z}"
+
+
 def demand_interval(
     index: pd.DatetimeIndex, timezone: str, step_h: float, window_minutes: float | None
 ) -> tuple[int, int]:

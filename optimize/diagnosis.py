@@ -14,6 +14,9 @@ minimises the budget's slack, the tonnes by which the least emissions that keep 
 limit exceed the budget (as small as the solver's gap allows). A budget that is the only
 reason is so named alone, with how short it is. ``Slack.amount`` is the largest slack over the range
 (MW, MWh) or the slack itself for scalar slacks (t, h; a network cut's pu or %).
+
+Its progress lines (a long elastic MIP) are labelled ``PROGRESS_LABEL``, their figures in
+``SLACK_UNIT`` (the budget's solve: t), so that they do not read as a plan's cost.
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ from optimize.errors import Infeasible, Slack, SolveError
 from optimize.highs import compile_model, load_solution, make_highs, run_highs, set_start
 from optimize.model import build_model
 from optimize.problem import Problem, SolverOptions
+from optimize.progress import objective_unit, progress_series, series_line
 
 SLACK_TOL = 1e-6
+#: What the diagnosis's progress lines start with (``optimize.progress``), inside the
+#: label of the series solved (``plan: window 3/53: ...``)
+PROGRESS_LABEL = "diagnosis (no schedule exists)"
+#: The unit of its objective in those lines: MW, MWh and h of slack summed, not USD
+SLACK_UNIT = "of slack"
 
 
 def group_steps(steps: np.ndarray, amounts: np.ndarray) -> list[tuple[list[int], float]]:
@@ -71,10 +80,14 @@ def diagnose(problem: Problem, options: SolverOptions) -> None:
     m = build_model(problem, elastic=True)
     cm = compile_model(m)
     h = make_highs(cm, options)
-    _run_elastic(h, cm)
-    budget = getattr(m, "slack_carbon_budget_t", None)
-    if budget is not None:
-        _least_budget_slack(h, cm, cm.column_index()[id(budget)])
+    # its progress lines say whose they are: the sum of slacks is no plan's cost in USD
+    with progress_series(series_line(PROGRESS_LABEL)):
+        with objective_unit(SLACK_UNIT):
+            _run_elastic(h, cm)
+        budget = getattr(m, "slack_carbon_budget_t", None)
+        if budget is not None:
+            with objective_unit("t over the carbon budget"):
+                _least_budget_slack(h, cm, cm.column_index()[id(budget)])
     load_solution(m, cm, h)
     slacks = collect_slacks(m)
     if slacks:

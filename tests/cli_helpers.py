@@ -22,6 +22,11 @@ def one_error_line(capsys, argv: list[str]) -> str:
 JOBS_HEADER = "id,gpus,work_h,release_h,deadline_h"
 # the small scenario runs Tue 2023-08-22 to Thu 2023-08-24; job hours count from Monday
 JOB_ROW = "train,8,4,24,48"
+# every column a jobs CSV may have, as an unknown column's error lists them
+JOBS_CSV_COLUMNS = (
+    "id, gpus, kw_per_gpu, work_h, release_h, deadline_h, preemptible, max_interruptions, "
+    "restart_overhead_h, f_min, command"
+)
 
 
 def write_jobs(tmp_path: Path, *rows: str) -> Path:

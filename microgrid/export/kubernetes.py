@@ -24,6 +24,7 @@ from microgrid.export.safe_io import (
     short_hash,
 )
 from microgrid.export.schedule import (
+    POWER_FRACTION_OF,
     SCHEMA_VERSION,
     Schedule,
     ScheduledJob,
@@ -110,6 +111,7 @@ def _metadata(
         f"{ANNOTATION}/planned-start": format_utc(seg.start_utc),
         f"{ANNOTATION}/planned-end": format_utc(seg.end_utc),
         f"{ANNOTATION}/power-fraction": env["MICROGRID_POWER_FRACTION"],
+        f"{ANNOTATION}/power-fraction-of": POWER_FRACTION_OF,
         f"{ANNOTATION}/power-step-s": env["MICROGRID_POWER_STEP_S"],
         f"{ANNOTATION}/scenario": schedule.scenario.name,
         f"{ANNOTATION}/scenario-sha256": schedule.scenario.sha256 or "",

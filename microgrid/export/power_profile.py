@@ -1,7 +1,8 @@
 """Each run segment's power cap step by step, from the result's time series.
 
 A result's time series holds each job's IT power per step, `job_<id>_mw`: the job's
-full-power MW times the GPU power fraction the plan gives it in that step. So a segment's
+full-power MW (gpus x kw_per_gpu / 1000: each GPU with its server's share) times the power
+fraction the plan gives it in that step (``schedule.POWER_FRACTION_OF``). So a segment's
 fraction in a step is its MW there times the segment's mean fraction (jobs.csv's
 `power_fraction_mean`) over its mean MW: the plan's profile, whose mean is the segment's
 mean, without knowing the job's full-power MW (its GPUs' kW is not in the result folder).

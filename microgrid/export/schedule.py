@@ -33,6 +33,16 @@ SCHEMA_PATH = Path(__file__).with_name("schedule.schema.json")
 _VERSION = re.compile(r"^([0-9]+)\.([0-9]+)$")
 # power fractions (caps) are rounded to this many decimals, and written with all of them
 FRACTION_DECIMALS = 6
+#: What a power fraction is a fraction of, as the exports say beside it: the plan scales a
+#: job's whole IT power per GPU (kw_per_gpu: the GPU and its server's share), so a GPU
+#: cap of TDP x fraction leaves the server's share at full draw (an audit: 700 W drawn
+#: where the plan counted 588 W per GPU at 0.6)
+POWER_FRACTION_OF = (
+    "the job's IT power at full power, gpus x kw_per_gpu (each GPU with its server's "
+    "share), not of the GPU's power limit: planned IT W per GPU = fraction x kw_per_gpu x "
+    "1000, and a GPU power cap that keeps to it is that less the server's non-GPU W per "
+    "GPU (docs/exports.md)"
+)
 # the columns of a schema 1.0 CSV; 1.1 appended the power profile, so 1.0 readers that
 # take columns by name or position still work
 CSV_COLUMNS_1_0 = (

@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import subprocess
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from microgrid.export.safe_io import (
     safe_stem,
 )
 from microgrid.export.schedule import (
+    POWER_FRACTION_OF,
     SCHEMA_VERSION,
     Schedule,
     ScheduledJob,
@@ -177,6 +179,7 @@ def _header(schedule: Schedule, job: ScheduledJob, seg: Segment, opts: SlurmOpti
         f"included), energy {seg.energy_mwh:.3f} MWh",
         f"# Times in #SBATCH lines are local wall time in {opts.timezone} (MICROGRID_TZ);",
         f"# submit with TZ={opts.timezone} (submit.sh does).",
+        *("# " + line for line in textwrap.wrap(f"Power fractions are of {POWER_FRACTION_OF}.")),
     ]
 
 
@@ -489,6 +492,7 @@ def export_slurm(schedule: Schedule, out: str | Path, opts: SlurmOptions) -> Slu
         "timezone": opts.timezone,
         "result_id": schedule.result_id,
         "jobs": manifest_jobs,
+        "power_fraction_of": POWER_FRACTION_OF,
         "notes": notes,
     }
     files[MANIFEST] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"

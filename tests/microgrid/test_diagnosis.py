@@ -19,14 +19,14 @@ from scenario_factory import TINY
 import optimize
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.cli import main
-from microgrid.dispatch import _diagnosis_message
+from microgrid.dispatch import DIAGNOSIS_MAX_CHARS, _diagnosis_message, infeasible_error
 from microgrid.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = (
-    "infeasible scenario: job train misses its deadline 2023-01-03 00:00 UTC by 4 h of work; "
-    "in its window import limit 15 MW, the site cannot supply its 10 MW minimum beside "
-    "inference during 2023-01-02 08:00 to 2023-01-03 00:00 UTC"
+    "infeasible scenario: job train misses its deadline 2023-01-03 00:00 UTC by 4 h of work "
+    "(in its window: import limit 15 MW, the site cannot supply its 10 MW minimum beside "
+    "inference during 2023-01-02 08:00 to 2023-01-03 00:00 UTC)"
 )
 
 
@@ -111,7 +111,7 @@ def test_binding_import_named_when_the_elastic_solution_is_exposed(infeasible):
     imp[14:18] = 15.0
     exc.series = {"grid_import_mw": imp}
     msg = _diagnosis_message(exc, pd.DatetimeIndex(inputs.index), "UTC", problem)
-    assert msg.endswith("import limit binds during 2023-01-02 14:00 to 18:00 UTC")
+    assert msg.endswith("import limit binds during 2023-01-02 14:00 to 18:00 UTC)")
 
 
 def test_budget_is_named_when_it_is_what_makes_the_scenario_infeasible(tmp_path, capsys):
@@ -136,3 +136,41 @@ def test_budget_is_named_when_it_is_what_makes_the_scenario_infeasible(tmp_path,
         f"{least_t - 1:,.0f} t (the least emissions found within the other limits: "
         f"{least_t:,.0f} t)"
     )
+
+
+def _import_slacks(n: int) -> optimize.Infeasible:
+    """`n` import-limit slacks, one every other step (each its own limit in the line)."""
+    return optimize.Infeasible(
+        [optimize.Slack("import_limit", "grid", [2 * k], 1.0 + k, "MW") for k in range(n)]
+    )
+
+
+def _infeasible_line(path: Path, exc: optimize.Infeasible) -> str:
+    scenario = load_scenario(path)
+    inputs = load_inputs(scenario)
+    return str(infeasible_error(scenario, inputs, build_problem(scenario, inputs), exc))
+
+
+def test_a_long_diagnosis_is_listed_whole(infeasible):
+    """The audit's 30 MW campus: 9 limits (1,330 characters) were cut at 600 characters in
+    the middle of a limit (`grid imp...2 h of work`). Ten limits of about 90 characters
+    each are listed whole, none shortened."""
+    line = _infeasible_line(infeasible, _import_slacks(10))
+    assert len(line) > 900 and "..." not in line
+    clauses = line.split("infeasible scenario: ", 1)[1].split("; ")
+    assert len(clauses) == 10
+    for k, clause in enumerate(clauses):
+        assert clause.startswith(f"grid import needs up to {1.0 + k:.3g} MW more above")
+        assert clause.endswith(" UTC"), clause
+
+
+def test_a_diagnosis_too_long_for_a_line_keeps_whole_limits_and_counts_the_rest(infeasible):
+    long_exc = _import_slacks(12)  # steps 0-22 of the tiny period's 48
+    long_exc.diagnosis = long_exc.diagnosis * 4  # 48 limits, over DIAGNOSIS_MAX_CHARS
+    line = _infeasible_line(infeasible, long_exc)
+    head, tail = line.rsplit("; and ", 1)
+    listed = head.split("infeasible scenario: ", 1)[1].split("; ")
+    assert tail == f"{48 - len(listed)} more limit(s) left out of this line"
+    assert 0 < len(listed) < 48 and len("; ".join(listed)) <= DIAGNOSIS_MAX_CHARS
+    assert all(c.startswith("grid import needs") and c.endswith(" UTC") for c in listed)
+    assert "..." not in line

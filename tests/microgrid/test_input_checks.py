@@ -241,7 +241,7 @@ def test_cross_field_checks_at_validate(write_scenario, capsys, overrides, field
         (
             {"jobs.items": [{**JOB, "release_h": 80, "deadline_h": 100}]},
             "jobs.items.0.release_h",
-            "is outside the period",
+            "lies outside the period",
         ),
     ],
     ids=["soc-initial", "soc-order", "period", "event", "deadline", "work", "restarts", "late"],

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import JOB_ROW, JOBS_HEADER, write_jobs
+from cli_helpers import JOB_ROW, JOBS_CSV_COLUMNS, JOBS_HEADER, write_jobs
 
 from microgrid.cli import main
+from microgrid.errors import InputError
+from microgrid.jobs import read_jobs_csv
+from microgrid.scenario_demand import Job
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def validate(capsys, path: Path) -> tuple[int, list[str]]:
@@ -18,27 +23,47 @@ def validate(capsys, path: Path) -> tuple[int, list[str]]:
 
 
 def test_a_csv_job_window_outside_the_period_names_its_row(tmp_path, write_scenario, capsys):
-    # hour 100 is Friday 04:00, after the period; hour 0 is Monday 00:00, before it
-    jobs = write_jobs(tmp_path, JOBS_HEADER, JOB_ROW, "late,8,4,24,100", "early,8,4,0,30")
+    # the period is Tuesday 2023-08-22 00:00 to Thursday 00:00 in Chicago; hour 0 is Monday
+    # 00:00. The audit's case: a window partly inside was "outside the period", in UTC.
+    jobs = write_jobs(
+        tmp_path, JOBS_HEADER, JOB_ROW, "late,8,4,24,100", "early,8,4,0,30", "gone,8,4,120,140"
+    )
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
     assert code == 2
-    assert len(lines) == 2, lines
-    assert lines[0].startswith(f"error: {jobs}, line 3, field deadline_h: job 'late' window")
-    assert lines[1].startswith(f"error: {jobs}, line 4, field release_h: job 'early' window")
-    assert all("is outside the period" in line for line in lines)
+    assert len(lines) == 3, lines
+    period = "the period 2023-08-22 00:00 CDT to 2023-08-24 00:00 CDT: a job's whole window "
+    refused = (
+        "must lie inside the period, so it is refused, not clipped; change its release_h or "
+        "deadline_h, or the period (hours count from Monday 2023-08-21 00:00 CDT, the start "
+        "of the period's first week)"
+    )
+    assert lines == [
+        f"error: {jobs}, line 3, field deadline_h: job 'late' window 2023-08-22 00:00 CDT to "
+        f"2023-08-25 04:00 CDT ends after {period}{refused}",
+        f"error: {jobs}, line 4, field release_h: job 'early' window 2023-08-21 00:00 CDT to "
+        f"2023-08-22 06:00 CDT starts before {period}{refused}",
+        f"error: {jobs}, line 5, field release_h: job 'gone' window 2023-08-26 00:00 CDT to "
+        f"2023-08-26 20:00 CDT lies outside {period}{refused}",
+    ]
 
 
 def test_an_unknown_column_is_named_on_the_header_line(tmp_path, write_scenario, capsys):
     jobs = write_jobs(tmp_path, JOBS_HEADER + ",color", JOB_ROW + ",red", "b,8,4,24,48,blue")
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
-    assert (code, lines) == (2, [f"error: {jobs}, line 1, field color: unknown column"])
+    assert (code, lines) == (
+        2,
+        [f"error: {jobs}, line 1, field color: unknown column (the columns: {JOBS_CSV_COLUMNS})"],
+    )
 
 
 def test_an_unknown_column_with_empty_cells_is_refused(tmp_path, write_scenario, capsys):
     # a header-only column: its misspelled setting would be silently dropped otherwise
     jobs = write_jobs(tmp_path, JOBS_HEADER + ",extra", JOB_ROW, "b,8,4,24,48,")
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
-    assert (code, lines) == (2, [f"error: {jobs}, line 1, field extra: unknown column"])
+    assert (code, lines) == (
+        2,
+        [f"error: {jobs}, line 1, field extra: unknown column (the columns: {JOBS_CSV_COLUMNS})"],
+    )
 
 
 def test_a_missing_required_column_is_named_once_on_the_header_line(
@@ -89,10 +114,10 @@ def test_a_window_the_clocks_or_the_steps_shorten_is_refused_at_validate(
     assert code == 2
     assert lines == [
         f"error: {jobs}, line 3, field work_h: job 'dst': work_h (4) exceeds its window of "
-        "3 h of whole steps from 2023-03-12T06:00:00+00:00 to 2023-03-12T09:00:00+00:00 "
+        "3 h of whole steps from 2023-03-12 00:00 CST to 2023-03-12 04:00 CDT "
         "(the clocks change in it: 4 h on the clock are 3 h)",
         f"error: {jobs}, line 4, field work_h: job 'steps': work_h (3) exceeds its window of "
-        "2 h of whole steps from 2023-03-11T06:30:00+00:00 to 2023-03-11T09:30:00+00:00 "
+        "2 h of whole steps from 2023-03-11 00:30 CST to 2023-03-11 03:30 CST "
         "(its ends fall between the 60-minute steps)",
     ]
 
@@ -121,3 +146,44 @@ def test_a_row_over_several_lines_is_named_at_its_first(tmp_path, write_scenario
     jobs = write_jobs(tmp_path, header, JOB_ROW + ",echo", "", row)
     code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
     assert code == 2 and lines[0].startswith(f"error: {jobs}, line 4, field gpus:"), lines
+
+
+def _reference_csv_columns() -> dict[str, list[str]]:
+    """The jobs CSV table of docs/scenario-reference.md: column -> its other cells."""
+    text = (ROOT / "docs" / "scenario-reference.md").read_text()
+    section = text.split("## The jobs CSV (`jobs.csv`)", 1)[1].split("\n## ", 1)[0]
+    rows = [r for r in section.splitlines() if r.startswith("| `")]
+    cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+    return {c[0].strip("`"): c[1:] for c in cells}
+
+
+def test_the_reference_lists_every_column_the_reader_takes(tmp_path):
+    """The audit found `kw_per_gpu` by trying: the reference listed no jobs CSV column.
+    Every job field the reader takes as a column is in the reference's table, with a unit,
+    what an empty cell means and a meaning; every field it refuses is not."""
+    listed = _reference_csv_columns()
+    assert "kw_per_gpu" in listed and listed["kw_per_gpu"][0] == "kW"
+    taken = set()
+    for name in Job.model_fields:
+        path = write_jobs(tmp_path, JOBS_HEADER + f",{name}" * (name not in JOBS_HEADER), JOB_ROW)
+        try:
+            read_jobs_csv(path)
+            taken.add(name)
+        except InputError:
+            pass
+    assert set(listed) == taken
+    assert all(len(cells) == 3 and all(cells) for cells in listed.values()), listed
+
+
+def test_a_throughput_curve_column_says_where_a_curve_goes(tmp_path, write_scenario, capsys):
+    # it was taken as a column, and a value in it refused as "Input should be a valid tuple"
+    jobs = write_jobs(tmp_path, JOBS_HEADER + ",throughput_curve", JOB_ROW + ',"[[0.6,0.78]]"')
+    code, lines = validate(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
+    assert (code, lines) == (
+        2,
+        [
+            f"error: {jobs}, line 1, field throughput_curve: a throughput curve (a list of "
+            "points) cannot be a CSV column: give this job in jobs.items, or the curve of "
+            "every job in datacenter.throughput_curve"
+        ],
+    )

@@ -9,7 +9,7 @@ import copy
 from pathlib import Path
 
 import yaml
-from cli_helpers import JOB_ROW, JOBS_HEADER, write_jobs
+from cli_helpers import JOB_ROW, JOBS_CSV_COLUMNS, JOBS_HEADER, write_jobs
 from scenario_factory import TINY
 
 from microgrid.cli import MAX_LISTED_ERRORS, main
@@ -94,7 +94,8 @@ def test_header_and_row_errors_are_listed_together(tmp_path, write_scenario, cap
     )
     lines = validate_errors(capsys, write_scenario(**{"jobs.csv": str(jobs)}))
     assert lines[:2] == [
-        f"error: {jobs}, line 1, field work_hours: unknown column",
+        f"error: {jobs}, line 1, field work_hours: unknown column "
+        f"(the columns: {JOBS_CSV_COLUMNS})",
         f"error: {jobs}, line 1, field work_h: required column is missing",
     ]
     assert len(lines) == 3, lines

@@ -11,7 +11,8 @@ import pytest
 from scipy.sparse import csc_matrix
 
 import optimize.progress as progress
-from optimize import solve, solve_progress
+from optimize import Infeasible, solve, solve_progress
+from optimize.diagnosis import PROGRESS_LABEL
 from optimize.highs import new_highs, run_highs
 from optimize.problem import Job, SolverOptions
 from optimize.progress import progress_line
@@ -21,6 +22,10 @@ from tests.optimize.small_problems import callback_function_set, small_problem
 LINE = re.compile(
     r"^solve: bound (none|-?[\d,]+ USD) · incumbent (none|-?[\d,]+ USD) · "
     r"gap (n/a|-?\d+\.\d\d %) · \d+\.\d s$"
+)
+DIAGNOSIS_LINE = re.compile(
+    r"^diagnosis \(no schedule exists\): solve: bound (none|[\d,]+ of slack) · "
+    r"incumbent (none|[\d,]+ of slack) · gap (n/a|\d+\.\d\d %) · \d+\.\d s$"
 )
 OPTIONS = SolverOptions(price_fix_start=False)
 
@@ -313,3 +318,17 @@ def test_a_mip_run_in_a_series_is_labelled_with_it(at_once):
     lines = stream.getvalue().splitlines()
     assert lines and all(LINE.match(x.removeprefix("baseline asap: ")) for x in lines)
     assert all(x.startswith("baseline asap: solve: ") for x in lines)
+
+
+def test_the_diagnosis_lines_are_labelled_and_not_in_usd(at_once):
+    """The audit's 30 MW campus printed `solve: bound 186 USD · incumbent 188 USD` before
+    its infeasibility line: the elastic diagnosis's sum of slacks, read as a plan's cost.
+    A 60 MW job that may not pause, on a 40 MW import limit: no schedule; the diagnosis is a
+    MIP (the job's binaries) whose lines carry its label and its unit."""
+    job = Job("big", 60.0, 8.0, 2, 22, preemptible=False)
+    stream = io.StringIO()
+    with solve_progress(True, stream), pytest.raises(Infeasible):
+        solve(small_problem(n=24, jobs=(job,)), OPTIONS)
+    lines = [s for s in stream.getvalue().splitlines() if s.startswith(PROGRESS_LABEL)]
+    assert lines, stream.getvalue()
+    assert all(DIAGNOSIS_LINE.match(s) for s in lines), lines
