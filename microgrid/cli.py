@@ -122,7 +122,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from microgrid.pareto import front_to_folder, no_trade_off_note, progress_line, table_lines
+    from microgrid.pareto import (
+        front_to_folder,
+        no_trade_off_note,
+        progress_line,
+        table_lines,
+        undone_notes,
+    )
     from microgrid.scenario import load_scenario
 
     if not 2 <= args.points <= MAX_PARETO_POINTS:
@@ -139,6 +145,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     def started() -> None:  # the data are checked: no input error is left to come
         print(f"scenario {scenario.name}: cost-carbon front, {args.points} points", flush=True)
 
+    def note(text: str) -> None:
+        print(f"note: {text}", file=sys.stderr, flush=True)
+
     front, out = front_to_folder(
         scenario,
         out,
@@ -146,12 +155,15 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         None if args.quiet else show,
         end_method=args.end_method,
         started=started,
+        note=note,
     )
     with written_to(out):
         for line in table_lines(front):
             print(line)
-        if (note := no_trade_off_note(front)) is not None:
-            print(f"note: {note}")
+        if (single := no_trade_off_note(front)) is not None:
+            print(f"note: {single}")
+        for undone in undone_notes(front):  # a point's cost and emissions without its work
+            print(f"note: {undone}")
         print(f"results in {out / 'pareto.csv'} and {out / 'pareto.png'}")
     return 0
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microgrid.report_html.kpis import ALERT_KIND, missed_deadline_text, plan_reference_text
+from microgrid.report_html.kpis import (
+    ALERT_KIND,
+    missed_deadline_text,
+    plan_reference_text,
+    unfinished_job_text,
+)
 
 _KIND_NAMES = {"flat": "flat", "tou": "TOU"}
 
@@ -221,7 +226,7 @@ def print_summary(summary: dict, out: Path) -> None:
         # so, or "1 / 1 met" reads as every instance of the template
         note = f" ({dropped} weekly instance(s) left out: window not inside the period)"
         met = f"{j['deadlines_met']:>10d} / {j['n_jobs']} met"
-        print(f"  job deadlines   {met}{note if dropped else ''}")
+        print(f"  job deadlines   {met}{note if dropped else ''}{_missed_clause(s)}")
     if "ac_plan" in s:
         a = s["ac_plan"]
         print(
@@ -241,6 +246,16 @@ def print_summary(summary: dict, out: Path) -> None:
     if "value_of" in s:
         print(_value_of_line(s["value_of"]))
     print(f"results in {out}")
+
+
+def _missed_clause(s: dict) -> str:
+    """ "; missed: pretrain-frontier (21.06 of 110.00 h of work done by ...)": the jobs the
+    plan leaves unfinished (summary.jobs.missed_deadlines; "" for none, or for an older
+    folder without the list). Operate mode names its own in its "missed deadline" lines."""
+    missed = s["jobs"].get("missed_deadlines") or []
+    if not missed or "operate" in s:
+        return ""
+    return "; missed: " + ", ".join(unfinished_job_text(m) for m in missed)
 
 
 # In operate mode the baselines are plan-mode simulations (perfect foresight, no

@@ -30,7 +30,10 @@ carbon not priced), `emissions_t`, `status`, `mip_gap`, `cost_tolerance_usd` (wh
 proven gap leaves open, in USD: `mip_gap` times the gap basis; two points whose costs
 differ by less than their tolerances are not proven to differ) and `schedule_of` (a
 point whose solve, within its gap, came out dearer than a tighter point's reports the
-tighter point's schedule, named here: `cheapest_schedules`); `pareto.png` plots it. The
+tighter point's schedule, named here: `cheapest_schedules`), then the work the point's
+schedule leaves undone (`microgrid.pareto_work.WORK_KEYS`: with an unfinished-work penalty
+a point can cut its emissions by not running a job; the CLI's lines and a note say so);
+`pareto.png` plots it, each point that leaves work undone ringed in red. The
 table `pareto_front` returns also has each point's `solve_s` (wall-clock seconds), which
 the folder keeps in `timings.json` alone, so that `pareto.csv` is the same bytes on every
 run of the same inputs.
@@ -68,6 +71,14 @@ from microgrid.atomic import json_text
 from microgrid.costs import TOTAL_KEYS
 from microgrid.dispatch import infeasible_error, plan_problem
 from microgrid.pareto_journal import PointJournal, point_key
+from microgrid.pareto_work import (
+    WORK_KEYS,
+    leaves_work_undone,
+    no_work_figures,
+    undone_note,
+    work_clause,
+    work_figures,
+)
 from microgrid.resultdir import ResultWritten, check_target, scenario_inputs, write_dir
 from microgrid.scenario import Scenario
 from microgrid.solver_errors import solver_failure
@@ -84,9 +95,17 @@ COLUMNS = [
     "cost_tolerance_usd",
     "solve_s",
     "schedule_of",
+    *WORK_KEYS,  # after the others: readers of the columns before them keep working
 ]
 # figures a stored row holds as null when they are NaN (JSON has no NaN)
-_FLOAT_KEYS = ("cost_usd", "emissions_t", "mip_gap", "cost_tolerance_usd", "solve_s")
+_FLOAT_KEYS = (
+    "cost_usd",
+    "emissions_t",
+    "mip_gap",
+    "cost_tolerance_usd",
+    "solve_s",
+    *(k for k in WORK_KEYS if k != "unfinished_jobs"),
+)
 # the clock of `solve_s` (tests replace it to compare a resumed front's files byte for byte)
 _clock = time.perf_counter
 # `progress(row, k, points)`: point k (1-based) of `points` is done
@@ -156,7 +175,7 @@ def _solve_point(problem, options, label: str, budget: float | None, start) -> d
     except optimize.Infeasible:
         if budget is None:  # no schedule at all: an infeasible scenario, not a point
             raise
-        row.update(cost_usd=np.nan, emissions_t=np.nan, status="infeasible")
+        row.update(cost_usd=np.nan, emissions_t=np.nan, status="infeasible", **no_work_figures())
     else:
         row.update(
             cost_usd=_total_cost(d),
@@ -165,6 +184,7 @@ def _solve_point(problem, options, label: str, budget: float | None, start) -> d
             mip_gap=d.mip_gap,
             cost_tolerance_usd=d.mip_gap * (d.gap_basis_usd or abs(d.objective_usd)),
             on_intervals=on_intervals(optimize.job_patterns(d)),
+            **work_figures(d),
         )
     row["solve_s"] = _clock() - t0
     return row
@@ -291,7 +311,8 @@ def cheapest_schedules(rows: list[dict]) -> list[dict]:
     reports that schedule's cost and emissions, and `schedule_of` names the point it came
     from (empty: its own). The front is then monotone, as the true front is, instead of
     showing a budget-constrained point below the unconstrained minimum; `status`, `mip_gap`,
-    `cost_tolerance_usd` and `solve_s` stay those of the point's own solve."""
+    `cost_tolerance_usd` and `solve_s` stay those of the point's own solve; the work it
+    leaves undone (`WORK_KEYS`) is the schedule's, as its cost and emissions are."""
     out = []
     for row in rows:
         best = row
@@ -303,8 +324,9 @@ def cheapest_schedules(rows: list[dict]) -> list[dict]:
             if other["emissions_t"] <= limit and cheaper:
                 best = other
         new = {**row, "schedule_of": "" if best is row else best["point"]}
-        if best is not row:
+        if best is not row:  # the schedule's figures, its work left undone among them
             new.update(cost_usd=best["cost_usd"], emissions_t=best["emissions_t"])
+            new.update({k: best[k] for k in WORK_KEYS if k in best})
         out.append(new)
     return out
 
@@ -361,6 +383,8 @@ def progress_line(row: dict, k: int, points: int) -> str:
             f"cost {row['cost_usd']:,.0f} USD, {row['emissions_t']:,.1f} t CO2e, "
             f"gap {100 * row['mip_gap']:.2f} %"
         )
+        if leaves_work_undone(row):  # its cost and emissions are not those of the work done
+            body += f", {work_clause(row)}"
     when = "reused from an earlier run" if row.get("reused") else f"{row['solve_s']:.1f} s"
     return f"pareto: point {k}/{points} ({what}): {body}, {when}"
 
@@ -377,8 +401,26 @@ def table_lines(front: pd.DataFrame) -> list[str]:
             f"  {row['point']:<14} budget {budget:>10} t  cost {row['cost_usd']:>14,.0f} USD"
             f"{within:<12}  emissions {row['emissions_t']:>10,.1f} t  {row['status']}"
             + (f" (schedule of {source})" if isinstance(source, str) and source else "")
+            + _work_cell(row)
         )
     return lines
+
+
+def _work_cell(row: dict) -> str:
+    """ "  deadlines 5/6, 88.9 h undone (penalty 4,447,000 USD)": the point's work in its
+    table line ("" without jobs, or for a row from before the figures were kept)."""
+    clause = work_clause(row)
+    if not clause:
+        return ""
+    if leaves_work_undone(row):
+        clause += f" (penalty {row['unfinished_penalty_usd']:,.0f} USD)"
+    return f"  {clause}"
+
+
+def undone_notes(front: pd.DataFrame) -> list[str]:
+    """One note per point that leaves work undone (`pareto_work.undone_note`)."""
+    notes = (undone_note(row) for row in front.to_dict("records"))
+    return [n for n in notes if n is not None]
 
 
 def front_figure(front: pd.DataFrame, title: str = ""):
@@ -392,17 +434,38 @@ def front_figure(front: pd.DataFrame, title: str = ""):
     fig = Figure(figsize=(7, 4.5), layout="constrained")  # no pyplot: nothing to close
     ax = fig.subplots()
     ax.plot(ok["emissions_t"], ok["cost_usd"], "o-", color="tab:blue")
-    for _, r in ok.iterrows():
+    for r in ok.to_dict("records"):
+        undone = leaves_work_undone(r)
         ax.annotate(
-            r["point"],
+            f"{r['point']} ({work_clause(r)})" if undone else r["point"],
             (r["emissions_t"], r["cost_usd"]),
             fontsize=8,
             textcoords="offset points",
             xytext=(4, 4),
+            color="tab:red" if undone else "black",
         )
+    _mark_undone(ax, ok)
     pareto_axes(ax)
     ax.set_title(title or "cost-carbon Pareto front (epsilon-constraint)")
     return fig
+
+
+def _mark_undone(ax, ok: pd.DataFrame) -> None:
+    """Ring the points that leave work undone, with a legend saying what the ring means:
+    their cost holds the unfinished-work penalty and their emissions the work not done."""
+    undone = ok[[leaves_work_undone(r) for r in ok.to_dict("records")]]
+    if undone.empty:
+        return
+    ax.plot(
+        undone["emissions_t"],
+        undone["cost_usd"],
+        "o",
+        markersize=11,
+        markerfacecolor="none",
+        markeredgecolor="tab:red",
+        label="leaves work undone (unfinished-work penalty in the cost)",
+    )
+    ax.legend(fontsize=8, loc="best")
 
 
 def plot_front(front: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
@@ -448,6 +511,7 @@ def front_to_folder(
     inputs: Iterable[str | os.PathLike] = (),
     end_method: str = "price-fix",
     started: Callable[[], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """`pareto_front` journaled beside `out` (so a re-run after an interruption solves
     only the missing points), written to `out` by `write_front`; the journal is removed
@@ -455,7 +519,9 @@ def front_to_folder(
     checked before anything is created; then `started()` is called (the CLI's first line)
     and the points are solved. A failure or an interrupt removes a journal that holds no
     point. `inputs`: files read besides the scenario's own (`scenario_inputs`), which are
-    never in `out` either. Returns the front and `out` absolute."""
+    never in `out` either. `note(text)` is given the line for a journal holding points of an
+    older format, which are solved again (`PointJournal.older_note`). Returns the front and
+    `out` absolute."""
     inputs = [*inputs, *scenario_inputs(scenario)]
     target = check_target(out, "pareto", inputs)  # before any solve
     fp = front_problem(scenario)
@@ -463,6 +529,8 @@ def front_to_folder(
     try:
         if started is not None:
             started()
+        if note is not None and (older := journal.older_note()) is not None:
+            note(older)
         front = _solved_front(scenario, fp, points, progress, journal, end_method)
         title = f"{scenario.name}: cost-carbon front"
         target = write_front(front, target, title=title, inputs=inputs)

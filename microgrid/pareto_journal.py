@@ -10,7 +10,10 @@ kind `pareto-journal`. The key
 is a SHA-256 of everything the solve depends on: the problem handed to the solver (the
 scenario's loaded data, with this point's carbon price and budget) and the solver
 options, so a changed scenario, data file or option gives other keys and a stale point
-is never reused. A point stopped by the solver's time limit is a finished point too.
+is never reused; the key holds the journal's format version too, so a record of an older
+format (which lacks a field this one keeps: version 3 added the work a schedule leaves
+undone) is never reused either: `older_note` says how many the journal holds, and they are
+solved again. A point stopped by the solver's time limit is a finished point too.
 
 A folder of that name without the marker, not empty, is refused (nothing is written
 into it). Once the front is written, `remove` deletes the journal's own files only, then
@@ -39,12 +42,16 @@ from microgrid.resultdir import MARKER_NAME, ensure_marker, is_folder_of
 
 JOURNAL_KIND = "pareto-journal"  # the kind in the journal folder's marker
 FORMAT_NAME = "microgrid-pareto-journal"  # of the records and the keys
-FORMAT_VERSION = 2  # 2: a record keeps its schedule's on/off intervals
+# 2: a record keeps its schedule's on/off intervals; 3: and the work it leaves undone
+# (microgrid.pareto_work). The version is in every key, so an older record is never
+# reused: `older_records` counts them, for the line that says they are solved again.
+FORMAT_VERSION = 3
 _MAX_RECORD_BYTES = 1 << 22
 # solver options that change what is printed, not what is solved
 _OUTPUT_ONLY_OPTIONS = frozenset({"log_to_console", "solve_progress"})
 # `<key>.json`, and what a killed `atomic_write` leaves: `.<key>.json.tmp-XXXX.json`
 _OWN_FILE = re.compile(r"[0-9a-f]{64}\.json|\.[0-9a-f]{64}\.json\.tmp-[A-Za-z0-9_]+\.json")
+_RECORD = re.compile(r"[0-9a-f]{64}\.json")  # a finished record (not a killed write's temp)
 
 
 def journal_path(out: Path) -> Path:
@@ -133,9 +140,43 @@ class PointJournal:
                 doc = json.loads(fh.read(_MAX_RECORD_BYTES))
         except (OSError, ValueError):
             return None
-        ok = isinstance(doc, dict) and doc.get("key") == key and doc.get("format") == FORMAT_NAME
+        ok = (
+            isinstance(doc, dict)
+            and doc.get("key") == key
+            and doc.get("format") == FORMAT_NAME
+            and doc.get("format_version") == FORMAT_VERSION  # its key says so too
+        )
         result = doc.get("result") if ok else None
         return result if isinstance(result, dict) else None
+
+    def older_records(self) -> dict[int, int]:
+        """How many records of each older format version the journal holds (their keys
+        hold that version, so `get` never finds them: their solves are made again)."""
+        counts: dict[int, int] = {}
+        with contextlib.suppress(OSError):
+            for e in os.scandir(self.folder):
+                if not _RECORD.fullmatch(e.name) or not e.is_file(follow_symlinks=False):
+                    continue
+                version = _record_version(Path(e.path))
+                if version is not None and version < FORMAT_VERSION:
+                    counts[version] = counts.get(version, 0) + 1
+        return counts
+
+    def older_note(self) -> str | None:
+        """The line for a journal with records of an older format (None if it has none),
+        e.g. "the Pareto journal .p.pareto-points holds 3 points stored by an older
+        microgrid (journal format 2, without the work each leaves undone): they are
+        solved again"."""
+        counts = self.older_records()
+        if not counts:
+            return None
+        n = sum(counts.values())
+        versions = ", ".join(str(v) for v in sorted(counts))
+        return (
+            f"the Pareto journal {self.folder} holds {n} point{'s' * (n > 1)} stored by an "
+            f"older microgrid (journal format {versions}; this one writes {FORMAT_VERSION}, "
+            "with the work each schedule leaves undone): they are solved again"
+        )
 
     def put(self, key: str, label: str, result: dict) -> None:
         """Store a finished solve (atomically: a kill leaves the old file or the new)."""
@@ -172,6 +213,19 @@ class PointJournal:
         with contextlib.suppress(OSError):
             for parent in self.made_parents:
                 os.rmdir(parent)  # fails, and stops, at the first folder not empty
+
+
+def _record_version(path: Path) -> int | None:
+    """The format version of our record at `path` (None: unreadable, or not ours)."""
+    try:
+        with open(path, "rb") as fh:
+            doc = json.loads(fh.read(_MAX_RECORD_BYTES))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        return None
+    version = doc.get("format_version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 def _record_format() -> dict:

@@ -24,7 +24,13 @@ from microgrid.network import INJECTION_COLUMNS, build_network, clear_results
 from microgrid.operate import actual_powerflow, add_cosim_outputs, run_operate
 from microgrid.output import Result
 from microgrid.powerflow import PowerflowCheck, check_timeseries
-from microgrid.results import POWERFLOW_COLUMNS, job_segments, summarize, timeseries_frame
+from microgrid.results import (
+    POWERFLOW_COLUMNS,
+    job_segments,
+    missed_deadlines,
+    summarize,
+    timeseries_frame,
+)
 from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.scenario_checks import BUDGET_WHOLE_PERIOD
 from microgrid.scenario_yaml import scenario_digest, scenario_file_name
@@ -221,6 +227,7 @@ def _summarise(
     jobs = job_segments(inputs.index, dispatch, inputs.jobs, gpus_of)
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
     summary["jobs"]["instances_outside_period"] = inputs.jobs_dropped
+    summary["jobs"]["missed_deadlines"] = missed_deadlines(dispatch, inputs.jobs)
     summary["demand_charge"] = demand_charge_summary(
         bill_grid,  # the charges in demand_cost_usd (operate: no alert days' estimates)
         inputs.index,
@@ -317,6 +324,8 @@ def _jobs_spec(inputs: Inputs) -> list[dict]:
             "preemptible": inst.spec.preemptible,
             "max_interruptions": inst.spec.max_interruptions,
             "restart_overhead_h": inst.spec.restart_overhead_h,
+            # the work it needs: an export names a job its plan leaves short of it
+            "work_h": inst.spec.work_h,
         }
         for inst in inputs.jobs
     ]

@@ -43,6 +43,8 @@ POWERFLOW_COLUMNS = (
 )
 
 BALANCE_TOLERANCE_MW = 1e-6
+# hours of work left below which a job has met its deadline (the optimizer's tolerance)
+UNFINISHED_TOL_H = 1e-6
 # MW or MWh: far below the solver's feasibility tolerance (1e-7), far above round-off
 SOLVER_ZERO = 1e-9
 
@@ -135,7 +137,9 @@ def job_segments(
         work = np.asarray(dispatch.series.get(f"job_{key}_work_h", np.zeros(len(index))))
         on = frac > 1e-6
         summary = dispatch.jobs.get(key, {})
-        met = bool(summary.get("deadline_met", summary.get("unfinished_h", 0.0) <= 1e-6))
+        met = bool(
+            summary.get("deadline_met", summary.get("unfinished_h", 0.0) <= UNFINISHED_TOL_H)
+        )
         edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
         for seg, (a, b) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
             rows.append(
@@ -154,6 +158,29 @@ def job_segments(
                 }
             )
     return pd.DataFrame(rows, columns=[*JOBS_COLUMNS, *JOBS_EXTRA_COLUMNS])
+
+
+def missed_deadlines(dispatch: optimize.Dispatch, instances: list[JobInstance]) -> list[dict]:
+    """Each job the schedule leaves unfinished at its deadline (summary.json's
+    `jobs.missed_deadlines`): `job`, `deadline_utc`, `work_done_h` (its progress, restart
+    overhead out), `work_h` (the work it needs) and `unfinished_h` (the difference)."""
+    deadline_of = {inst.id: inst.deadline_utc.isoformat() for inst in instances}
+    out = []
+    for job_id, j in dispatch.jobs.items():
+        unfinished_h = float(j.get("unfinished_h", 0.0))
+        if unfinished_h <= UNFINISHED_TOL_H:
+            continue
+        done_h = float(j.get("work_done_h", 0.0))
+        out.append(
+            {
+                "job": job_id,
+                "deadline_utc": deadline_of.get(job_id),
+                "work_done_h": done_h,
+                "work_h": done_h + unfinished_h,
+                "unfinished_h": unfinished_h,
+            }
+        )
+    return out
 
 
 def renewable_share(facility_mw: np.ndarray, renewable_used_mw: np.ndarray) -> float:
@@ -188,7 +215,7 @@ def summarize(
     # the real intervals' charge that summary["bill"] has (microgrid/bill_summary.py)
     total = sum(c.get(k, 0.0) for k in TOTAL_KEYS)
     n_jobs = len(dispatch.jobs)
-    met = sum(1 for j in dispatch.jobs.values() if j.get("unfinished_h", 0.0) <= 1e-6)
+    met = sum(1 for j in dispatch.jobs.values() if j.get("unfinished_h", 0.0) <= UNFINISHED_TOL_H)
     return {
         "total_cost_usd": total,
         "energy_cost_usd": c.get("energy_usd", 0.0),

@@ -142,8 +142,8 @@ def _export_slurm(inputs: ResultInputs, args: argparse.Namespace) -> int:
     opts = SlurmOptions.from_settings(
         settings, schedule.site_timezone, request_gpus=False if args.no_gpus else None
     )
-    res = export_slurm(schedule, args.out, opts)
-    for note in res.notes:
+    res = export_slurm(schedule, args.out, opts, plan_notes=inputs.notes)
+    for note in res.notes:  # the plan's (unfinished jobs) first, then the scripts' own
         print(f"note: {note}", file=sys.stderr)
     _print_folder(res.out, f"{len(res.scripts)} batch script(s) and submit.sh")
     if not args.submit:
@@ -175,11 +175,20 @@ def _check_slurm_only(args: argparse.Namespace) -> None:
             raise InputError(f"--timezone: {exc}") from None
 
 
+def _print_notes(notes: tuple[str, ...]) -> None:
+    """`note: ...` on stderr, as Slurm's notes are printed: the plan's notes (unfinished
+    jobs) for the formats that have no manifest to list them in."""
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
 def run_export(args: argparse.Namespace) -> int:
     _check_slurm_only(args)
     target = _check_out(args)
     inputs = load_result(args.result_dir)
     schedule = inputs.schedule
+    if args.to != "slurm":  # Slurm prints them with its own, and lists them in its manifest
+        _print_notes(inputs.notes)
     if target is not None:
         _write_file(schedule, target, args.to)
         return 0

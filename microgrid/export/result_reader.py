@@ -35,6 +35,7 @@ from microgrid.export.schedule import (
     check_timezone,
     parse_utc,
 )
+from microgrid.export.unfinished import unfinished_notes
 from microgrid.resultdir import check_run_marker
 from microgrid.results import JOBS_COLUMNS  # the header of jobs.csv, written there
 from microgrid.scenario import validation_errors
@@ -44,10 +45,13 @@ from microgrid.yamlio import load_yaml
 
 @dataclass(frozen=True)
 class ResultInputs:
-    """What the exporters need from a result directory."""
+    """What the exporters need from a result directory: the schedule, the scenario's
+    export settings and `notes` on the plan, one per job it leaves unfinished
+    (`microgrid.export.unfinished`), which every export prints and Slurm's manifest lists."""
 
     schedule: Schedule
     export: Export = field(default_factory=Export)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,17 +151,31 @@ def _job_spec(j: Any, i: int, path: Path, seen: set[str]) -> _JobSpec:
     )
 
 
-def _read_jobs_spec(path: Path) -> list[_JobSpec]:
+def _work_h(j: dict, i: int, path: Path) -> float | None:
+    """Job `i`'s `work_h` (the work it needs), or None in a folder written before runs
+    kept it."""
+    if j.get("work_h") is None:
+        return None
+    h = _finite(j["work_h"], path=path, line=None, name=f"{i}.work_h")
+    if h < 0:
+        raise InputError("work_h must be >= 0", path=str(path), field=f"{i}.work_h")
+    return h
+
+
+def _read_jobs_spec(path: Path) -> tuple[list[_JobSpec], dict[str, float | None]]:
+    """The jobs of jobs_spec.json, and the work each needs by id (None: not written)."""
     spec = _read_json(path)
     if not isinstance(spec, list):
         raise InputError("jobs_spec.json must be a list of job objects", path=str(path))
     seen: set[str] = set()
     out = []
+    work_h = {}
     for i, j in enumerate(spec):
         job = _job_spec(j, i, path, seen)
         seen.add(job.id)
         out.append(job)
-    return out
+        work_h[job.id] = _work_h(j, i, path)
+    return out, work_h
 
 
 def read_jobs_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -380,7 +398,7 @@ def load_result(result_dir: str | Path) -> ResultInputs:
             "and deadline; re-run `microgrid run` to write it)",
             path=str(spec_path),
         )
-    spec = _read_jobs_spec(spec_path)
+    spec, work_h = _read_jobs_spec(spec_path)
     tz, export = _read_scenario_copy(rd / "scenario.yaml")
     tz = _site_timezone(rd, tz, summary, export)
     csv_path = rd / "jobs.csv"
@@ -402,7 +420,8 @@ def load_result(result_dir: str | Path) -> ResultInputs:
         site_timezone=tz,
         jobs=jobs,
     )
-    return ResultInputs(schedule=schedule, export=export)
+    notes = tuple(unfinished_notes(schedule, work_h))
+    return ResultInputs(schedule=schedule, export=export, notes=notes)
 
 
 def build_schedule(result_dir: str | Path) -> Schedule:

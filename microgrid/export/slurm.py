@@ -18,7 +18,7 @@ import re
 import shlex
 import subprocess
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -469,10 +469,14 @@ def render_submit_sh(schedule: Schedule, opts: SlurmOptions) -> str:
     return "\n".join(lines)
 
 
-def export_slurm(schedule: Schedule, out: str | Path, opts: SlurmOptions) -> SlurmExportResult:
-    """Write one script per segment, submit.sh, slurm-manifest.json and schedule.json."""
+def export_slurm(
+    schedule: Schedule, out: str | Path, opts: SlurmOptions, plan_notes: Sequence[str] = ()
+) -> SlurmExportResult:
+    """Write one script per segment, submit.sh, slurm-manifest.json and schedule.json.
+    `plan_notes` (`ResultInputs.notes`: the jobs the plan leaves unfinished) come first in
+    the manifest's and the result's notes, before the scripts' own."""
     _check_inputs(schedule, opts)
-    notes: list[str] = []
+    notes: list[str] = list(plan_notes)
     files: dict[str, str] = {}
     modes: dict[str, int] = {}
     manifest_jobs = []

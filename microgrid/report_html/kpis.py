@@ -215,6 +215,16 @@ def missed_deadline_text(m: dict) -> str:
     )
 
 
+def unfinished_job_text(m: dict) -> str:
+    """One job the plan leaves unfinished (summary.jobs.missed_deadlines), as the CLI's
+    deadlines line names it, e.g. "pretrain-frontier (21.06 of 110.00 h of work done by
+    2023-08-07T04:00:00+00:00)"."""
+    return (
+        f"{m.get('job', '?')} ({number(m['work_done_h'], 2)} of {number(m['work_h'], 2)} h "
+        f"of work done by {m.get('deadline_utc') or '?'})"
+    )
+
+
 def _actual_vs_plan(r: dict) -> str:
     """The actual cost's difference from the plan-mode optimum, e.g. "actual +930,854 USD
     (+305.4 %)", and when it is within the plan's proven gap."""
@@ -245,8 +255,11 @@ def _jobs(summary: dict) -> list[Kpi]:
     met, n = j["deadlines_met"], j["n_jobs"]
     meaning = f"Training jobs that finish their work by their deadline ({met} of {n})."
     missed = (summary.get("operate") or {}).get("missed_deadlines") or []
+    unfinished = j.get("missed_deadlines") or []  # the plan's; older folders have no list
     if missed:  # written by operate since f26ee8f; older folders have no list
         meaning += " Missed: " + "; ".join(missed_deadline_text(m) for m in missed) + "."
+    elif unfinished and "operate" not in summary:
+        meaning += " Missed: " + "; ".join(unfinished_job_text(m) for m in unfinished) + "."
     return [
         Kpi("jobs.deadlines_met", "Job deadlines met", met, f"{met:,d} / {n:,d}", "jobs", meaning)
     ]

@@ -126,6 +126,19 @@ def _check_shapes(summary: dict, path: Path) -> None:
         _number_or_none(solver.get(key), path, f"solver.{key}")
     _check_bill(summary.get("bill"), path)
     _check_demand_charge(summary.get("demand_charge"), path)
+    _check_missed(summary.get("jobs"), path)
+
+
+def _check_missed(jobs: dict | None, path: Path) -> None:
+    """summary["jobs"]["missed_deadlines"] (absent in older folders): a list of objects,
+    each with the numbers its deadlines card and CLI line print."""
+    missed = (jobs or {}).get("missed_deadlines", [])
+    field = "jobs.missed_deadlines"
+    if not isinstance(missed, list) or not all(isinstance(m, dict) for m in missed):
+        raise InputError("must be a list of objects", path=str(path), field=field)
+    for i, m in enumerate(missed):
+        for key in ("work_done_h", "work_h"):
+            _number_or_none(m.get(key), path, f"{field}.{i}.{key}", none=False)
 
 
 # the numbers of a month's demand charge (summary["demand_charge"]["months"][i]["charges"])

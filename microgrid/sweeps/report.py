@@ -10,7 +10,8 @@ all together or none (`microgrid.sweeps.report_files`):
                                         how many) and whether it is within the solver
                                         tolerance
     out/report/sensitivity.csv          the same, all axes in one long table
-    out/report/pareto.csv               the cost-emissions Pareto set
+    out/report/pareto.csv               the cost-emissions Pareto set, with each case's
+                                        unfinished-work penalty and deadlines met
     out/report/cases.csv                every finished case, every column of the records
                                         but the run's own (the page shows the ones a
                                         planner reads)
@@ -86,6 +87,10 @@ CASE_COLUMNS = (
     "solver.status",
     "solver.mip_gap",
 )
+# What the Pareto set shows after cost and emissions: the work each case leaves undone
+# (with objective.unfinished_work_penalty_usd_per_h, a clean case may be one that runs
+# less of its jobs, its penalty in the cost).
+PARETO_WORK_COLUMNS = ("unfinished_penalty_usd", "jobs.deadlines_met", "jobs.n_jobs")
 # What a case's run was, not what it found (wall-clock seconds, machine, clock time): in
 # report/timings.csv alone, so that every other report file is the same on every run.
 RUN_COLUMNS = ("wall_s", "host", "finished_utc")
@@ -370,6 +375,7 @@ def _pareto_sections(page: _Page, ok: pd.DataFrame, axes: list[str]) -> None:
         return
     front = pareto_front(ok)
     cols = ["case_id", *[a for a in axes if a in front], COST, TOLERANCE, EMISSIONS]
+    cols += PARETO_WORK_COLUMNS  # a case cheap or clean for the work it leaves undone
     table = with_steps(front[[c for c in cols if c in front]].reset_index(drop=True), "")
     page.write_csv("pareto.csv", table)
     fig = report_plots.cases_pareto_figure(ok, front, page.unfinished)

@@ -28,6 +28,7 @@ class JobIn:
     max_interruptions: int | None = None
     restart_overhead_h: float = 0.0
     deadline_met: bool = True
+    work_h: float | None = None  # the work it needs (None: a folder from before it was kept)
 
 
 @dataclass
@@ -85,6 +86,23 @@ def write_timeseries(root: Path, jobs: list[JobIn], segments: list[SegIn]) -> No
             w.writerow([t.strftime("%Y-%m-%dT%H:%M:%SZ"), 10.0, *(repr(mw[j.id][i]) for j in jobs)])
 
 
+def _spec(j: JobIn) -> dict:
+    """Job `j` as jobs_spec.json holds it (`work_h` only where the test gives it)."""
+    spec = {
+        "id": j.id,
+        "gpus": j.gpus,
+        "command": j.command,
+        "release_utc": "2023-01-01T00:00:00+00:00",
+        "deadline_utc": j.deadline_utc,
+        "preemptible": j.preemptible,
+        "max_interruptions": j.max_interruptions,
+        "restart_overhead_h": j.restart_overhead_h,
+    }
+    if j.work_h is not None:
+        spec["work_h"] = j.work_h
+    return spec
+
+
 def write_result_dir(
     root: Path,
     jobs: list[JobIn],
@@ -114,23 +132,7 @@ def write_result_dir(
             }
         )
     )
-    (root / "jobs_spec.json").write_text(
-        json.dumps(
-            [
-                {
-                    "id": j.id,
-                    "gpus": j.gpus,
-                    "command": j.command,
-                    "release_utc": "2023-01-01T00:00:00+00:00",
-                    "deadline_utc": j.deadline_utc,
-                    "preemptible": j.preemptible,
-                    "max_interruptions": j.max_interruptions,
-                    "restart_overhead_h": j.restart_overhead_h,
-                }
-                for j in jobs
-            ]
-        )
-    )
+    (root / "jobs_spec.json").write_text(json.dumps([_spec(j) for j in jobs]))
     by_id = {j.id: j for j in jobs}
     with (root / "jobs.csv").open("w", newline="") as fh:
         w = csv.writer(fh)

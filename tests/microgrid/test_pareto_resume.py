@@ -21,7 +21,7 @@ from cli_helpers import one_error_line
 from scenario_factory import DATA, TINY, small_scenario
 
 import optimize
-from microgrid import pareto
+from microgrid import pareto, pareto_journal
 from microgrid.assemble import build_problem, load_inputs, solver_options
 from microgrid.cli import main
 from microgrid.pareto import front_to_folder
@@ -175,6 +175,30 @@ def test_cli_quiet_prints_no_progress_lines(tmp_path, solves, capsys):
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "min-emissions" in captured.out  # the table still prints at the end
+
+
+def test_an_older_journals_points_are_solved_again_and_said_so(tmp_path, solves, capsys):
+    """A journal of the microgrid before each point kept the work its schedule leaves
+    undone (format 2): its records lack those figures, so none is reused (the front would
+    hold points without them), and a note on stderr says why they are solved again."""
+    path = _scenario_file(tmp_path / "in")
+    out = tmp_path / "p"
+    current = pareto_journal.FORMAT_VERSION
+    pareto_journal.FORMAT_VERSION = 2  # what the older microgrid wrote, keys and records
+    try:
+        _interrupt(solves, path, out, after=2)
+    finally:
+        pareto_journal.FORMAT_VERSION = current
+    assert len(_stored(out)) == 2
+    assert main(["pareto", str(path), "--points", str(POINTS), "--out", str(out)]) == 0
+    assert solves.calls == SOLVES  # none of the older points reused
+    notes = [s for s in capsys.readouterr().err.splitlines() if s.startswith("note:")]
+    assert notes == [
+        f"note: the Pareto journal {journal_path(out)} holds 2 points stored by an older "
+        f"microgrid (journal format 2; this one writes {current}, with the work each "
+        "schedule leaves undone): they are solved again"
+    ]
+    assert not journal_path(out).exists()  # the older records went with the journal
 
 
 def _ours(stderr: list[str]) -> list[str]:

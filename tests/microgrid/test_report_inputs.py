@@ -220,3 +220,14 @@ def test_text_in_jobs_csv_is_refused_at_its_line(run_copy, capsys, field):
     frame.loc[1, field] = "abc"
     frame.to_csv(path, index=False)
     _refused(capsys, run_copy, f"jobs.csv, line 3, field {field}: not a")
+
+
+@SLOW
+def test_text_in_a_missed_deadline_is_refused(run_copy, capsys):
+    """The deadlines card prints each missed job's work done and needed."""
+    path = run_copy / "summary.json"
+    summary = json.loads(path.read_text())
+    missed = {"job": "train", "work_done_h": "3", "work_h": 4.0, "deadline_utc": None}
+    summary["jobs"]["missed_deadlines"] = [missed]
+    path.write_text(json.dumps(summary))
+    _refused(capsys, run_copy, "summary.json, field jobs.missed_deadlines.0.work_done_h")

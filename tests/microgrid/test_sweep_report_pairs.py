@@ -180,3 +180,25 @@ def test_plots_say_the_sweep_is_unfinished_and_join_only_like_for_like_values():
     assert pareto.axes[0].get_title() == f"cost vs emissions across cases ({note})"
     piv = {"total_cost_usd": pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], [0, 50], [0, 200])}
     assert report_plots.heatmap_figure(piv, PRICE, BATTERY, str, note).get_suptitle() == note
+
+
+def test_the_pareto_set_says_the_work_each_case_leaves_undone(tmp_path):
+    """With an unfinished-work penalty a case can be clean by not running its jobs: the
+    report's Pareto set listed cost and emissions alone."""
+    out = tmp_path / "sweep"
+    write_sweep(out, [PRICE, BATTERY], PRICE_BATTERY, done=[0, 1, 2, 3])
+    for i in range(4):
+        path = out / "records" / f"c{i:02d}.json"
+        rec = json.loads(path.read_text())
+        undone = rec["params"][PRICE] > 0  # the priced cases leave 1 of 2 jobs unfinished
+        rec["summary"]["unfinished_penalty_usd"] = 50_000.0 if undone else 0.0
+        rec["summary"]["jobs"] = {"n_jobs": 2, "deadlines_met": 1 if undone else 2}
+        path.write_text(json.dumps(rec))
+    report(out)
+    front = pd.read_csv(out / "report" / "pareto.csv")
+    assert {"unfinished_penalty_usd", "jobs.deadlines_met", "jobs.n_jobs"} <= set(front)
+    priced = front["case_id"].isin(["c02", "c03"])
+    assert priced.any()
+    assert (front.loc[priced, "jobs.deadlines_met"] == 1).all()
+    assert (front.loc[priced, "unfinished_penalty_usd"] == 50_000.0).all()
+    assert (front["jobs.n_jobs"] == 2).all()
