@@ -82,8 +82,8 @@ def _baseline_line(name: str, b: dict) -> str:
         return f"  vs {name:<17}no plan ({b['status']}){': ' + why if why else ''}"
     usd, pct = b["cost_saving_usd"], b["cost_saving_pct"]
     money = f"saves {usd:,.0f} USD" if usd >= 0 else f"costs {-usd:,.0f} USD more"
-    if pct is not None:
-        money += f" ({pct:.1f} %)"
+    if pct is not None:  # "costs ... more (12.0 % more)", never a negative share
+        money += f" ({pct:.1f} %)" if usd >= 0 else f" ({-pct:.1f} % more)"
     money += _carbon_clause(b)
     broken = _breaches_line(b["limit_breaches"], broken_only=True)
     limits = f"{name} breaks: {broken}" if broken else f"{name} keeps every limit"

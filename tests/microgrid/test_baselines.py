@@ -217,6 +217,12 @@ def test_baseline_lines_say_what_is_saved_and_broken():
     assert _baseline_line("x", b) == (
         "  vs x                costs 5 USD more and 0.0 % carbon; x keeps every limit"
     )
+    # a baseline cheaper than the plan (one that leaves priced work undone): a positive
+    # share of how much more, where the line said "(-339.2 %)"
+    b |= {"cost_saving_usd": -3_747_781.0, "cost_saving_pct": -339.2}
+    assert _baseline_line("x", b).startswith(
+        "  vs x                costs 3,747,781 USD more (339.2 % more) and 0.0 % carbon"
+    )
     failed = {"status": "failed", "reason": "numerics", "jobs": {"n_jobs": 1}}
     assert _baseline_line("storage-optimal", failed) == "  vs storage-optimal  no plan (failed)"
 
