@@ -28,6 +28,7 @@ from microgrid.results import (
     POWERFLOW_COLUMNS,
     job_segments,
     missed_deadlines,
+    power_capping,
     summarize,
     timeseries_frame,
 )
@@ -228,6 +229,7 @@ def _summarise(
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
     summary["jobs"]["instances_outside_period"] = inputs.jobs_dropped
     summary["jobs"]["missed_deadlines"] = missed_deadlines(dispatch, inputs.jobs)
+    summary["jobs"]["power_capping"] = power_capping(dispatch, problem)
     summary["demand_charge"] = demand_charge_summary(
         bill_grid,  # the charges in demand_cost_usd (operate: no alert days' estimates)
         inputs.index,

@@ -183,6 +183,32 @@ def missed_deadlines(dispatch: optimize.Dispatch, instances: list[JobInstance]) 
     return out
 
 
+def power_capping(dispatch: optimize.Dispatch, problem: optimize.Problem) -> dict:
+    """What running the jobs below full power gives on the throughput curve's terms
+    (summary.json's `jobs.power_capping`): `job_it_energy_mwh`, the jobs' IT energy;
+    `full_power_energy_mwh`, the energy the same work (the throughput they made, hours at
+    full power) takes at full power; `saved_mwh`, the difference, which the curve
+    (`datacenter.throughput_curve`, an assumption of the scenario) credits, and which the
+    baselines, running jobs at full power, do not get; `mean_power_fraction`, the jobs'
+    IT energy over their full power in the steps they ran (None if none ran)."""
+    step_h = problem.step_h
+    it_mwh = full_mwh = on_mwh = 0.0
+    for job in problem.jobs:
+        s = dispatch.series
+        mw = np.asarray(s.get(f"job_{job.id}_mw", np.zeros(problem.n_steps)), dtype=float)
+        work_h = np.asarray(s.get(f"job_{job.id}_work_h", np.zeros(problem.n_steps)), float)
+        frac = np.asarray(s.get(f"job_{job.id}_power_fraction", mw * 0.0), dtype=float)
+        it_mwh += float(mw.sum()) * step_h
+        full_mwh += float(work_h.sum()) * job.full_power_it_mw
+        on_mwh += float((frac > 1e-6).sum()) * job.full_power_it_mw * step_h
+    return {
+        "job_it_energy_mwh": it_mwh,
+        "full_power_energy_mwh": full_mwh,
+        "saved_mwh": full_mwh - it_mwh,
+        "mean_power_fraction": it_mwh / on_mwh if on_mwh > 0 else None,
+    }
+
+
 def renewable_share(facility_mw: np.ndarray, renewable_used_mw: np.ndarray) -> float:
     """The share (0-1) of the facility's energy that on-site PV and wind supplied in the
     same step: each step counts the renewable MW used up to the facility's load, so what
