@@ -7,6 +7,7 @@ import csv
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from microgrid.errors import InputError, InputErrors
 from microgrid.scenario import Scenario
 from microgrid.scenario_checks import curve_problem
 from microgrid.scenario_demand import Job
-from microgrid.scenario_fields import MAX_JOBS
+from microgrid.scenario_fields import MAX_JOB_HOURS, MAX_JOBS
 from microgrid.wall_time import local_time_text, step_of
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -32,6 +33,16 @@ _YAML_ONLY_COLUMNS = {
 CSV_COLUMNS = tuple(name for name in Job.model_fields if name not in _YAML_ONLY_COLUMNS)
 _COLUMNS = frozenset(CSV_COLUMNS)
 _REQUIRED_COLUMNS = tuple(name for name, f in Job.model_fields.items() if f.is_required())
+#: A job's deadline: deadline_h, or deadline_at instead (`Job`)
+_DEADLINE_COLUMNS = ("deadline_h", "deadline_at")
+
+
+def _missing_columns(header: list[str]) -> list[str]:
+    """The required columns the header lacks: `deadline_h` where it has no deadline."""
+    missing = [name for name in _REQUIRED_COLUMNS if name not in header]
+    if not any(name in header for name in _DEADLINE_COLUMNS):
+        missing.append("deadline_h")
+    return missing
 
 
 def _as_row(header: list[str], record: list[str]) -> dict:
@@ -93,8 +104,7 @@ def _header_errors(header: list[str], path: Path, has_rows: bool) -> list[InputE
     if has_rows:
         errors += [
             InputError("required column is missing", **where, field=name)
-            for name in _REQUIRED_COLUMNS
-            if name not in header
+            for name in _missing_columns(header)
         ]
     return errors
 
@@ -170,7 +180,9 @@ def read_jobs_csv(
     """
     header, rows = _csv_rows(path)
     errors = _header_errors(header, path, bool(rows))
-    missing = {name for name in _REQUIRED_COLUMNS if name not in header}
+    missing = set(_missing_columns(header))
+    if "deadline_h" in missing:  # a row's missing deadline, whichever form, is the header's
+        missing.update(_DEADLINE_COLUMNS)
     jobs: list[tuple[int, Job]] = []
     line_of_id: dict[str, int] = {}
     for line, row in rows:
@@ -252,42 +264,114 @@ def wall_clock_utc(local: pd.Timestamp, tz: str) -> pd.Timestamp:
     return local.tz_localize(tz, nonexistent="shift_forward", ambiguous=True).tz_convert("UTC")
 
 
+def job_time_utc(t: datetime, week: int, tz: str) -> pd.Timestamp:
+    """A job's `release_at` or `deadline_at` moved `week` whole weeks later, as UTC. Week 0
+    of a time with an offset is that instant; a time without one, and every later week,
+    is wall time in `tz`, placed as hours are (`wall_clock_utc`): a weekly job keeps its
+    wall-clock hour across a clock change, as one given in hours does."""
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is not None:
+        if week == 0:
+            return ts.tz_convert("UTC")
+        ts = _local_wall(ts, tz)
+    return wall_clock_utc(ts + pd.Timedelta(weeks=week), tz)
+
+
+def _local_wall(t: datetime, tz: str) -> pd.Timestamp:
+    """`t` as naive wall time in `tz`: a time without an offset as it is."""
+    ts = pd.Timestamp(t)
+    return ts if ts.tzinfo is None else ts.tz_convert(tz).tz_localize(None)
+
+
+@dataclass(frozen=True)
+class _Placing:
+    """What placing a job takes from the scenario: the site's zone, the job anchor (naive
+    local time) and the period start as written (a job's `release_at` by default)."""
+
+    tz: str
+    anchor_local: pd.Timestamp
+    period_start: datetime
+
+    def release_at(self, job: Job) -> datetime:
+        return job.release_at if job.release_at is not None else self.period_start
+
+    def window(self, job: Job, week: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """UTC release and deadline of `job` moved `week` whole weeks."""
+        if not job.given_as_times:
+            base = self.anchor_local + pd.Timedelta(weeks=week)
+            rel = wall_clock_utc(base + pd.Timedelta(hours=job.release_h), self.tz)
+            ddl = wall_clock_utc(base + pd.Timedelta(hours=job.deadline_h), self.tz)
+            return rel, ddl
+        rel = job_time_utc(self.release_at(job), week, self.tz)
+        return rel, job_time_utc(job.deadline_at, week, self.tz)
+
+    def clock_h(self, job: Job) -> float:
+        """The window's length on the wall clock (h), as the user gave it."""
+        if not job.given_as_times:
+            return job.deadline_h - job.release_h
+        release = _local_wall(self.release_at(job), self.tz)
+        return (_local_wall(job.deadline_at, self.tz) - release) / pd.Timedelta(hours=1)
+
+    def week_shift(self, job: Job) -> int:
+        """Whole weeks from the anchor's week back to a job dated before it (else 0): its
+        repeat in the period's first week is `<id>@w<shift>`, as its repeats count from
+        its own times."""
+        if not job.given_as_times:
+            return 0
+        release = _local_wall(self.release_at(job), self.tz)
+        return max(0, -((release - self.anchor_local) // pd.Timedelta(weeks=1)))
+
+
 def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
     """Jobs placed in the horizon, and how many weekly instances fell outside it.
 
     Hours count in local wall-clock time from the anchor (so a week across a DST change
-    still starts on Monday 00:00 local). A `once` job whose window leaves the horizon is an
-    error; a `weekly` template keeps only the weeks whose whole window is inside.
+    still starts on Monday 00:00 local); date-times are their own (see `Jobs`). A `once`
+    job whose window leaves the horizon is an error; a `weekly` template keeps only the
+    weeks whose whole window is inside.
     """
     jobs, csv_lines = scenario_jobs(scenario)
     if len(jobs) > MAX_JOBS:
         raise scenario.error(f"{len(jobs):,} jobs, more than the cap of {MAX_JOBS:,}", "jobs")
     tz = scenario.site.timezone
-    start, end = scenario.to_utc(scenario.period.start), scenario.to_utc(scenario.period.end)
-    anchor_local = job_anchor_local(scenario)
-
-    def place(job: Job, week: int, instance_id: str) -> JobInstance:
-        base = anchor_local + pd.Timedelta(weeks=week)
-        rel = wall_clock_utc(base + pd.Timedelta(hours=job.release_h), tz)
-        ddl = wall_clock_utc(base + pd.Timedelta(hours=job.deadline_h), tz)
-        return JobInstance(job, instance_id, rel, ddl)
-
+    placing = _Placing(tz, job_anchor_local(scenario), scenario.period.start)
+    found = [_times_error(scenario, placing, i, job, csv_lines) for i, job in enumerate(jobs)]
+    errors = [e for e in found if e is not None]
+    if errors:
+        raise InputErrors(errors)
     if scenario.jobs.repeat == "once":
-        placed = [place(j, 0, j.id) for j in jobs]
-        outside = [
-            _outside_period(scenario, i, inst, start, end, csv_lines)
-            for i, inst in enumerate(placed)
-            if inst.release_utc < start or inst.deadline_utc > end
-        ]
-        short = [
-            _short_window(scenario, i, inst, start, csv_lines) for i, inst in enumerate(placed)
-        ]
-        errors = outside + [e for e in short if e is not None]
-        if errors:
-            raise InputErrors(errors)
-        return placed, 0
+        return _placed_once(scenario, placing, jobs, csv_lines), 0
+    return _placed_weekly(scenario, placing, jobs, csv_lines)
 
-    placed, dropped = [], 0
+
+def _placed_once(
+    scenario: Scenario, placing: _Placing, jobs: list[Job], csv_lines: list[int]
+) -> list[JobInstance]:
+    """Each job at its own window, which must lie wholly inside the period and hold its
+    work; InputErrors listing every job that does not."""
+    start, end = scenario.to_utc(scenario.period.start), scenario.to_utc(scenario.period.end)
+    placed = [JobInstance(j, j.id, *placing.window(j, 0)) for j in jobs]
+    outside = [
+        _outside_period(scenario, i, inst, start, end, csv_lines)
+        for i, inst in enumerate(placed)
+        if inst.release_utc < start or inst.deadline_utc > end
+    ]
+    short = [
+        _short_window(scenario, placing, i, inst, start, csv_lines) for i, inst in enumerate(placed)
+    ]
+    errors = outside + [e for e in short if e is not None]
+    if errors:
+        raise InputErrors(errors)
+    return placed
+
+
+def _placed_weekly(
+    scenario: Scenario, placing: _Placing, jobs: list[Job], csv_lines: list[int]
+) -> tuple[list[JobInstance], int]:
+    """The jobs repeated weekly (`Jobs`), the instances wholly inside the period, and how
+    many more overlap it in part (left out). Week by week from the anchor's, and from the
+    week before it for a job dated before it, whose repeat there may overlap the start."""
+    start, end = scenario.to_utc(scenario.period.start), scenario.to_utc(scenario.period.end)
     n_weeks = math.ceil((end - job_anchor(scenario)) / pd.Timedelta(weeks=1)) + 1
     if len(jobs) * n_weeks > MAX_JOBS:  # bounds the time and memory of placing and solving
         raise scenario.error(
@@ -295,16 +379,49 @@ def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
             f"instances, more than the cap of {MAX_JOBS:,}: shorten the period or the job list",
             "jobs.repeat",
         )
-    for week in range(n_weeks):
+    shifts = [placing.week_shift(job) for job in jobs]
+    placed, dropped = [], 0
+    for week in range(-1, n_weeks):
         for i, job in enumerate(jobs):
-            inst = place(job, week, f"{job.id}@w{week:02d}")
+            k = week + shifts[i]  # whole weeks after the job's own window
+            if k < 0:
+                continue
+            inst = JobInstance(job, f"{job.id}@w{k:02d}", *placing.window(job, k))
             if inst.release_utc >= start and inst.deadline_utc <= end:
-                if (error := _short_window(scenario, i, inst, start, csv_lines)) is not None:
+                error = _short_window(scenario, placing, i, inst, start, csv_lines)
+                if error is not None:
                     raise InputErrors([error])
                 placed.append(inst)
             elif inst.deadline_utc > start and inst.release_utc < end:
                 dropped += 1
     return placed, dropped
+
+
+def _times_error(
+    scenario: Scenario, placing: _Placing, i: int, job: Job, csv_lines: list[int]
+) -> InputError | None:
+    """The error for job `i` given by date-times whose deadline is not after its release
+    in real time (a release left to the period's start, times with and without an offset,
+    ends in a clock change: what the schema alone cannot compare), or whose window is
+    longer than one in hours may be; None when neither, and for a job in hours."""
+    if not job.given_as_times:
+        return None
+    rel, ddl = placing.window(job, 0)
+    tz = scenario.site.timezone
+    release = "release_at" if job.release_at is not None else "its release, the period's start,"
+    if ddl <= rel:
+        msg = (
+            f"job {job.id!r}: deadline_at {local_time_text(ddl, tz)} is not after {release} "
+            f"{local_time_text(rel, tz)}"
+        )
+    elif ddl - rel > pd.Timedelta(hours=MAX_JOB_HOURS):
+        msg = (
+            f"job {job.id!r}: its window {_span(rel, ddl, tz)} is longer than "
+            f"{MAX_JOB_HOURS:g} h, the longest period plus a week"
+        )
+    else:
+        return None
+    return _job_error(scenario, i, csv_lines, msg, "deadline_at")
 
 
 def _outside_period(
@@ -317,17 +434,29 @@ def _outside_period(
 ) -> InputError:
     """The error for job `i` (YAML items first, then CSV rows, on `csv_lines`) whose window
     is not wholly inside the period: the job is refused, neither clipped nor dropped."""
+    release, deadline = _window_fields(inst.spec)
     # the end that leaves: a release before the start or at or after the end, else the deadline
-    field = "release_h" if not start <= inst.release_utc < end else "deadline_h"
+    field = release if not start <= inst.release_utc < end else deadline
     tz = scenario.site.timezone
+    if inst.spec.given_as_times:
+        change = "change its release_at or deadline_at, or the period"
+    else:
+        change = (
+            "change its release_h or deadline_h, or the period (hours count from Monday "
+            f"{local_time_text(job_anchor(scenario), tz)}, the start of the period's first "
+            "week)"
+        )
     msg = (
         f"job {inst.id!r} window {_span(inst.release_utc, inst.deadline_utc, tz)} "
         f"{_where_outside(inst, start, end)} {_span(start, end, tz)}: a job's whole window "
-        "must lie inside the period, so it is refused, not clipped; change its release_h "
-        "or deadline_h, or the period (hours count from Monday "
-        f"{local_time_text(job_anchor(scenario), tz)}, the start of the period's first week)"
+        f"must lie inside the period, so it is refused, not clipped; {change}"
     )
     return _job_error(scenario, i, csv_lines, msg, field)
+
+
+def _window_fields(job: Job) -> tuple[str, str]:
+    """The names of the fields that give the job's window: in hours or as date-times."""
+    return ("release_at", "deadline_at") if job.given_as_times else ("release_h", "deadline_h")
 
 
 def _span(a_utc: pd.Timestamp, b_utc: pd.Timestamp, tz: str) -> str:
@@ -345,12 +474,17 @@ def _where_outside(inst: JobInstance, start: pd.Timestamp, end: pd.Timestamp) ->
 
 
 def _short_window(
-    scenario: Scenario, i: int, inst: JobInstance, start: pd.Timestamp, csv_lines: list[int]
+    scenario: Scenario,
+    placing: _Placing,
+    i: int,
+    inst: JobInstance,
+    start: pd.Timestamp,
+    csv_lines: list[int],
 ) -> InputError | None:
     """The error for job `i` whose work does not fit its window's whole steps at full
-    power (None when it fits): `work_h <= deadline_h - release_h` holds on the local clock,
-    but a window across a clock change is an hour shorter (or longer), and ends between
-    steps leave the part steps out. `start`: the period's first step (UTC)."""
+    power (None when it fits): `work_h` fits the window on the local clock, but a window
+    across a clock change is an hour shorter (or longer), and ends between steps leave
+    the part steps out. `start`: the period's first step (UTC)."""
     step = pd.Timedelta(minutes=scenario.period.step_minutes)
     first = math.ceil((inst.release_utc - start) / step)
     last = math.floor((inst.deadline_utc - start) / step)
@@ -358,12 +492,15 @@ def _short_window(
     work_h = inst.spec.work_h
     if work_h <= hours + 1e-9:
         return None
-    local_h = inst.spec.deadline_h - inst.spec.release_h
+    local_h = placing.clock_h(inst.spec)
     real_h = (inst.deadline_utc - inst.release_utc) / pd.Timedelta(hours=1)
     if abs(real_h - local_h) > 1e-9:
         why = f"the clocks change in it: {local_h:g} h on the clock are {real_h:g} h"
     elif work_h > local_h + 1e-9:
-        why = f"deadline_h - release_h is {local_h:g} h"
+        release, deadline = _window_fields(inst.spec)
+        if inst.spec.given_as_times and inst.spec.release_at is None:
+            release = "the period's start"
+        why = f"{deadline} - {release} is {local_h:g} h"
     else:
         why = f"its ends fall between the {scenario.period.step_minutes}-minute steps"
     window = _span(inst.release_utc, inst.deadline_utc, scenario.site.timezone)

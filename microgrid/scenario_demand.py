@@ -6,14 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from microgrid.scenario_fields import (
+    MAX_JOB_HOURS,
     MAX_JOBS,
     MAX_POWER_MW,
     Curve,
     CurvePoint,
     JobHours,
+    JobTime,
     Name,
     PowerMW,
     Strict,
@@ -88,13 +96,17 @@ RESERVED_JOB_IDS = frozenset({"it"})
 
 
 class Job(Strict):
-    """A training job; hours count from the job anchor (the period start's week, Monday 00:00
-    local, see `jobs_anchor`). Its window must hold `work_h` at full power in whole steps of
-    real time: a window across a clock change is an hour shorter or longer than
-    `deadline_h - release_h`. The id `it` is reserved (operate's `job_it_mw` column)."""
+    """A training job. Its window is given either in hours from the job anchor (the period
+    start's week, Monday 00:00 local, see `jobs_anchor`): `deadline_h` and `release_h`; or
+    as date-times: `deadline_at` and `release_at` (ISO 8601; without an offset, wall time
+    at `site.timezone`; a time the clocks skip moves to the change, one they repeat is its
+    first occurrence, as for hours). Never both. Its window must hold `work_h` at full
+    power in whole steps of real time: a window across a clock change is an hour shorter
+    or longer than on the clock. The id `it` is reserved (operate's `job_it_mw` column)."""
 
     # descriptions and units: the reference's tables of the job fields and of the jobs
-    # CSV's columns (microgrid/schema_doc.py); "empty" says what an empty CSV cell means
+    # CSV's columns (microgrid/schema_doc.py); "empty" says what an empty CSV cell means,
+    # "required" when a field is required unless another is given
     id: Name = Field(min_length=1, description="the job's name, unique among the jobs")
     gpus: int = Field(
         gt=0,
@@ -119,13 +131,29 @@ class Job(Strict):
     release_h: JobHours = Field(
         default=0.0,
         description="earliest start, hours from the job anchor (Monday 00:00 local of the "
-        "week holding the period's start)",
+        "week holding the period's start); not with release_at or deadline_at",
         json_schema_extra={"unit": "h"},
     )
-    deadline_h: JobHours = Field(
+    deadline_h: float | None = Field(
+        default=None,
         gt=0,
-        description="when its work must be done, hours from the job anchor",
-        json_schema_extra={"unit": "h"},
+        le=MAX_JOB_HOURS,
+        description="when its work must be done, hours from the job anchor; not with "
+        "release_at or deadline_at",
+        json_schema_extra={"unit": "h", "required": "**required** unless `deadline_at`"},
+    )
+    release_at: JobTime | None = Field(
+        default=None,
+        description="earliest start as a date-time, instead of release_h: ISO 8601, "
+        "2024-12-03T09:00 (wall time at `site.timezone`) or with an offset, "
+        "2024-12-03T15:00Z",
+        json_schema_extra={"unit": "date-time", "empty": "the period's start"},
+    )
+    deadline_at: JobTime | None = Field(
+        default=None,
+        description="when its work must be done as a date-time (as release_at), instead "
+        "of deadline_h",
+        json_schema_extra={"unit": "date-time", "empty": "the job gives deadline_h"},
     )
     preemptible: bool = Field(
         default=True,
@@ -167,6 +195,11 @@ class Job(Strict):
         "`{power_fraction}` are filled in (docs/exports.md)",
     )
 
+    @property
+    def given_as_times(self) -> bool:
+        """Whether the window is given as date-times (`deadline_at`), not in hours."""
+        return self.deadline_at is not None
+
     @field_validator("throughput_curve")
     @classmethod
     def _concave(cls, pts: tuple[CurvePoint, ...] | None) -> tuple[CurvePoint, ...] | None:
@@ -185,31 +218,100 @@ class Job(Strict):
 
     @model_validator(mode="after")
     def _window(self) -> Job:
-        if self.deadline_h <= self.release_h:
-            message = f"deadline_h ({self.deadline_h}) <= release_h ({self.release_h})"
-            raise field_error("deadline_h", message, self.deadline_h)
-        # on the clock; the window's real hours are checked where its times are known
-        # (`microgrid.jobs`): one across the autumn change is an hour longer
-        if self.work_h > self.deadline_h - self.release_h + MAX_CLOCK_CHANGE_H:
-            message = (
-                f"work_h ({self.work_h}) exceeds the window deadline_h - release_h "
-                f"({self.deadline_h - self.release_h})"
-            )
-            raise field_error("work_h", message, self.work_h)
+        problem = _form_problem(self) or (
+            _times_problem(self) if self.given_as_times else _hours_problem(self)
+        )
+        if problem is not None:
+            raise field_error(problem[0], problem[1], getattr(self, problem[0]))
         if not self.preemptible and self.max_interruptions not in (None, 0):
             message = "a non-preemptible job cannot have max_interruptions > 0"
             raise field_error("max_interruptions", message, self.max_interruptions)
         return self
 
+    @model_serializer(mode="wrap")
+    def _one_form(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """The fields of the window's form alone: a scenario written out (`with_updates`,
+        a result's scenario.yaml) reads back as the same job, not as one giving both forms,
+        and an hour-based job dumps, and so digests, as it did before the times existed."""
+        data = handler(self)
+        unused = ("release_h", "deadline_h") if self.given_as_times else _TIME_FIELDS
+        for name in unused:
+            data.pop(name, None)
+        return data
+
+
+_TIME_FIELDS = ("release_at", "deadline_at")
+
+
+def _form_problem(job: Job) -> tuple[str, str] | None:
+    """(field, message) when the job gives its window in both forms, or no deadline."""
+    hours = [
+        name
+        for name in ("release_h", "deadline_h")
+        if name in job.model_fields_set and getattr(job, name) is not None
+    ]
+    times = [name for name in _TIME_FIELDS if getattr(job, name) is not None]
+    if hours and times:
+        return times[0], (
+            "give the job's window in hours (release_h, deadline_h) or as date-times "
+            f"(release_at, deadline_at), not both: it has {', '.join(hours + times)}"
+        )
+    if job.deadline_h is None and job.deadline_at is None:
+        if job.release_at is not None:
+            return "deadline_at", "required field is missing: release_at needs deadline_at"
+        return "deadline_h", (
+            "required field is missing: give deadline_h (hours from the job anchor) or "
+            "deadline_at (a date-time)"
+        )
+    return None
+
+
+def _hours_problem(job: Job) -> tuple[str, str] | None:
+    """(field, message) when the window in hours is empty or cannot hold the work."""
+    if job.deadline_h <= job.release_h:
+        return "deadline_h", f"deadline_h ({job.deadline_h}) <= release_h ({job.release_h})"
+    # on the clock; the window's real hours are checked where its times are known
+    # (`microgrid.jobs`): one across the autumn change is an hour longer
+    if job.work_h > job.deadline_h - job.release_h + MAX_CLOCK_CHANGE_H:
+        return "work_h", (
+            f"work_h ({job.work_h}) exceeds the window deadline_h - release_h "
+            f"({job.deadline_h - job.release_h})"
+        )
+    return None
+
+
+def _times_problem(job: Job) -> tuple[str, str] | None:
+    """`_hours_problem` for date-times, where both are given and compare without the
+    site's zone (both with an offset or both without); the rest is checked where the job
+    is placed (`microgrid.jobs`): a release left to the period's start, a mix of forms."""
+    release, deadline = job.release_at, job.deadline_at
+    if release is None or (release.tzinfo is None) != (deadline.tzinfo is None):
+        return None
+    hours = (deadline - release).total_seconds() / 3600.0
+    if hours <= 0:
+        return "deadline_at", (
+            f"deadline_at ({deadline.isoformat(timespec='minutes')}) is not after release_at "
+            f"({release.isoformat(timespec='minutes')})"
+        )
+    if job.work_h > hours + MAX_CLOCK_CHANGE_H:
+        return "work_h", (
+            f"work_h ({job.work_h}) exceeds the window deadline_at - release_at ({hours:g} h)"
+        )
+    return None
+
 
 class Jobs(Strict):
-    """Training jobs from the YAML list and/or a CSV file (one row per job). Their hours
-    count from Monday 00:00 local of the week holding the period's start. `repeat: once`:
-    each job's whole window, `release_h` to `deadline_h`, must lie inside the period; a
-    window partly or wholly outside it is an error (the job is refused, not clipped).
-    `repeat: weekly`: the list is a template placed in every week of the period; an
-    instance whose window is not wholly inside the period is left out (the run's summary
-    counts them)."""
+    """Training jobs from the YAML list and/or a CSV file (one row per job). Hours
+    (`release_h`, `deadline_h`) count from Monday 00:00 local of the week holding the
+    period's start; date-times (`release_at`, `deadline_at`) are their own instants.
+    `repeat: once`: each job's whole window must lie inside the period; a window partly or
+    wholly outside it is an error (the job is refused, not clipped). `repeat: weekly`: the
+    list is a template. A job in hours is placed in every week of the period (`<id>@wNN`:
+    its hours from the anchor moved NN weeks); a job in date-times at its own times and
+    at the same wall-clock times every whole week after them (`<id>@wNN`: NN weeks after
+    its own), never before them: dated in the period's first week, it is placed as the
+    same job in hours. An instance whose window is not wholly inside the period is left
+    out (the run's summary counts them)."""
 
     csv: Path | None = None
     items: Annotated[tuple[Job, ...], Field(max_length=MAX_JOBS)] = ()

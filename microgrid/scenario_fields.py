@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -76,7 +77,25 @@ def _no_controls_but_lines(text: str) -> str:
     return _no_controls(text, allowed="\n\t")
 
 
+def _not_a_number(value: object) -> object:
+    """Refuse a number as a job's date-time: pydantic would read `deadline_at: 100` (or a
+    CSV cell "100") as seconds since 1970, where the user meant hours (`deadline_h`)."""
+    text = value.strip() if isinstance(value, str) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = True
+    else:
+        number = text is not None and text.lstrip("+-").replace(".", "", 1).isdigit()
+    if number:
+        raise ValueError(
+            f"not a date-time: {value!r}; give ISO 8601, such as 2024-12-03T09:00 (hours "
+            "from the job anchor are release_h and deadline_h)"
+        )
+    return value
+
+
 Time = Annotated[datetime, AfterValidator(_sane_year)]
+# A job's release_at / deadline_at: ISO 8601; no offset: wall time at site.timezone
+JobTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_sane_year)]
 Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_no_controls)]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_no_controls_but_lines)]
 TimeZoneName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(known_timezone)]

@@ -73,6 +73,8 @@ def _models(annotation: object) -> list[type[BaseModel]]:
 
 
 def _default(field) -> str:
+    if _extra(field, "required"):  # required unless another field is given
+        return _extra(field, "required")
     if field.default is PydanticUndefined and field.default_factory is None:
         return "**required**"
     if field.default_factory is not None:
@@ -133,7 +135,9 @@ def _jobs_csv_section() -> list[str]:
         "`datacenter.throughput_curve`). A column of any other name is refused (`unknown",
         "column`), even one whose cells are all empty, and so is a required column that is",
         "missing; a column without a name (a trailing comma) may stay while its cells are",
-        "empty. An empty cell takes the field's default (below). Numbers are plain decimals",
+        "empty. A job's deadline is `deadline_h` or `deadline_at`: the header may hold both",
+        "columns (and `release_h` and `release_at`), each row fills the cells of one form.",
+        "An empty cell takes the field's default (below). Numbers are plain decimals",
         "(`1.2`, no units or thousands separators); a cell holding a comma (a `command`) is",
         'quoted, `"srun a.py --x 1,2"`. UTF-8, with or without a byte-order mark; at most',
         f"{MAX_JOBS:,} rows. An example: `scenarios/data/jobs/reference-week.csv`.",
@@ -165,12 +169,13 @@ def reference() -> str:
         "names, ids and commands refuse control and Unicode format characters (NUL, ESC,",
         "bidi overrides such as U+202E); generator names use letters, digits, `_` and `-`.",
         f"Times lie in the years {YEARS[0]}-{YEARS[1]}; a local time in a DST gap (does not",
-        "exist) or overlap (exists twice) is refused: give a UTC offset. `period` starts and",
-        "ends on its step grid, counted from UTC hours as the data are (UTC+05:45 zones",
-        f"start at :45 local), and spans at most {MAX_PERIOD_DAYS} days. Checks across",
-        "fields (microgrid/scenario_checks.py): `amplitude_mw` <= `mean_mw`, `mean_mw +",
-        "amplitude_mw` <= `it_capacity_mw`, `pue.max` >= `pue.base`, `vm_min_pu` <",
-        "`vm_max_pu`, unique generator names and job ids, a job's `f_min` at or above its",
+        "exist) or overlap (exists twice) is refused: give a UTC offset (but a job's",
+        "`release_at` and `deadline_at`, placed as its hours would be: see `jobs.items`).",
+        "`period` starts and ends on its step grid, counted from UTC hours as the data are",
+        f"(UTC+05:45 zones start at :45 local), and spans at most {MAX_PERIOD_DAYS} days.",
+        "Checks across fields (microgrid/scenario_checks.py): `amplitude_mw` <= `mean_mw`,",
+        "`mean_mw + amplitude_mw` <= `it_capacity_mw`, `pue.max` >= `pue.base`, `vm_min_pu`",
+        "< `vm_max_pu`, unique generator names and job ids, a job's `f_min` at or above its",
         "throughput curve's first point (unless the curve is the single point (1, 1)), no",
         "`wind` with clear-sky weather, every event window overlapping the period and",
         "`swings.hour` inside it, and (when the data are read) every once-job window inside",

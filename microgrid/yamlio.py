@@ -28,7 +28,7 @@ MAX_DEPTH = 64
 # Values after alias expansion (each scalar, list and mapping counts one). The cap covers
 # a scenario with every list of the schema at its length cap at once, each item with all
 # its fields written (a mapping of n scalar fields is 1 + 2n values):
-#   jobs.items             10,000 x 25 (12 fields)                     250,000
+#   jobs.items             10,000 x 25 (12 fields: a window in one form)  250,000
 #   events.*                1,000 x (5 outage + 9 demand response + 9 derate)  23,000
 #   operate.events          1,000 x 11                                   11,000
 #   demand_response_program.events  1,000 x 5                             5,000

@@ -24,7 +24,8 @@ JOBS_HEADER = "id,gpus,work_h,release_h,deadline_h"
 JOB_ROW = "train,8,4,24,48"
 # every column a jobs CSV may have, as an unknown column's error lists them
 JOBS_CSV_COLUMNS = (
-    "id, gpus, kw_per_gpu, work_h, release_h, deadline_h, preemptible, max_interruptions, "
+    "id, gpus, kw_per_gpu, work_h, release_h, deadline_h, release_at, deadline_at, "
+    "preemptible, max_interruptions, "
     "restart_overhead_h, f_min, command"
 )
 
