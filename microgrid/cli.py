@@ -96,14 +96,14 @@ def _print_errors(errors: Sequence[InputError]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from microgrid.assemble import build_problem, load_inputs
-    from microgrid.demand_window_warning import demand_window_warnings
+    from microgrid.input_warnings import input_warnings
     from microgrid.scenario import load_scenario
 
     try:
         scenario = load_scenario(args.scenario)
         inputs = load_inputs(scenario)
         build_problem(scenario, inputs)
-        warnings = demand_window_warnings(scenario)
+        warnings = input_warnings(scenario)
         if any(ev.kind == "line_out" for ev in scenario.operate.events):
             # the network's line names: the power-flow stack, loaded for these alone
             from microgrid.operate import check_event_lines

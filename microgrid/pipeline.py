@@ -16,10 +16,10 @@ from microgrid.bill_summary import bill_table, site_bill
 from microgrid.billing import demand_charge_summary
 from microgrid.coincident_peak_bill import coincident_peak_section
 from microgrid.costs import step_emissions_t
-from microgrid.demand_window_warning import demand_window_warnings
 from microgrid.dispatch import optimize_dispatch, plan_problem, solve_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.errors import InputError
+from microgrid.input_warnings import input_warnings
 from microgrid.network import INJECTION_COLUMNS, build_network, clear_results
 from microgrid.operate import actual_powerflow, add_cosim_outputs, run_operate
 from microgrid.output import Result
@@ -246,9 +246,9 @@ def _summarise(
             scenario, inputs.index, problem, net_import_mw, dispatch.dr_commit_mw
         )
     _add_bill(summary, scenario, inputs.index, bill_grid, dispatch.bill, ts)
-    # what the figures cannot show (a demand window shorter than the step): the CLI
-    # prints each as a `warning:` line
-    summary["warnings"] = demand_window_warnings(scenario)
+    # what the figures cannot show (a demand window or coincident-peak interval shorter
+    # than the step): the CLI prints each as a `warning:` line
+    summary["warnings"] = input_warnings(scenario)
     if baselines:  # storage-optimal is solved as the optimum is (options, windows)
         add_baselines(
             summary,

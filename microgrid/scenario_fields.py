@@ -4,6 +4,7 @@ as numbers are refused)."""
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from datetime import datetime
@@ -22,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from microgrid.carbon_units import CARBON_CEILING_G_PER_KWH, too_high_message
 from microgrid.errors import first_control_char
 from microgrid.scenario_checks import MAX_PERIOD_DAYS
 from microgrid.wall_time import check_order, known_timezone
@@ -31,7 +33,6 @@ from microgrid.wall_time import check_order, known_timezone
 MAX_POWER_MW = 100_000.0  # about 50 times the largest campus planned today
 MAX_ENERGY_MWH = 10_000_000.0  # MAX_POWER_MW for 100 h
 MAX_PRICE_USD_PER_MWH = 100_000.0  # 20 times the highest market price cap (ERCOT 5,000)
-MAX_CARBON_G_PER_KWH = 10_000.0  # ten times a coal plant's intensity
 # Job hours count from the Monday before the period start: the period cap plus a week.
 MAX_JOB_HOURS = 24.0 * (MAX_PERIOD_DAYS + 7)
 YEARS = (1900, 2200)  # dates far outside this are typos (9999) and overflow pandas' ns range
@@ -49,7 +50,22 @@ PowerMW = Annotated[float, Field(ge=0, le=MAX_POWER_MW)]
 EnergyMWh = Annotated[float, Field(ge=0, le=MAX_ENERGY_MWH)]
 PriceUSDPerMWh = Annotated[float, Field(ge=-MAX_PRICE_USD_PER_MWH, le=MAX_PRICE_USD_PER_MWH)]
 CostUSDPerMWh = Annotated[float, Field(ge=0, le=MAX_PRICE_USD_PER_MWH)]
-CarbonGPerKWh = Annotated[float, Field(ge=0, le=MAX_CARBON_G_PER_KWH)]
+
+
+def _carbon_not_too_high(value: object) -> object:
+    """Refuse an intensity above the ceiling with the unit it looks like (lb/MWh, g/MWh):
+    before the bound's own check, whose words name no unit."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and math.isfinite(value) and value > CARBON_CEILING_G_PER_KWH:
+        raise ValueError(too_high_message(float(value), float(value), "the value looks"))
+    return value
+
+
+# A value below the floor is checked where the series it belongs to is known (a
+# constant, the time-of-use bands, a generator: microgrid/carbon_units.py)
+CarbonGPerKWh = Annotated[
+    float, Field(ge=0, le=CARBON_CEILING_G_PER_KWH), BeforeValidator(_carbon_not_too_high)
+]
 JobHours = Annotated[float, Field(ge=0, le=MAX_JOB_HOURS)]
 LineKm = Annotated[float, Field(gt=0, le=1_000)]  # beyond 1,000 km it is not a site feeder
 TempC = Annotated[float, Field(ge=-90, le=70)]  # the coldest and hottest air ever measured

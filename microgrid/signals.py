@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from microgrid.carbon_units import series_problem
 from microgrid.datafiles import not_utf8_error, require_data_file
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
-from microgrid.scenario_fields import MAX_CARBON_G_PER_KWH, MAX_PRICE_USD_PER_MWH
+from microgrid.scenario_fields import MAX_PRICE_USD_PER_MWH
 from microgrid.wall_time import step_of
 from weather.io import csv_parse_problem, read_csv_cells
 
 # The bounds the scenario puts on its own prices and intensities hold for file values too:
-# a 1e308 price would otherwise reach the solver and fail there.
+# a 1e308 price would otherwise reach the solver and fail there. Carbon's upper bound is
+# the magnitude check's ceiling (SIGNAL_CHECKS), which says which unit the values look in.
 SIGNAL_BOUNDS = {
     "price_usd_per_mwh": (-MAX_PRICE_USD_PER_MWH, MAX_PRICE_USD_PER_MWH),
-    "carbon_g_per_kwh": (0.0, MAX_CARBON_G_PER_KWH),
+    "carbon_g_per_kwh": (0.0, np.inf),
 }
+# A column's values as a whole -> (data row, why) where they look like another unit
+ValueCheck = Callable[[np.ndarray], tuple[int, str] | None]
+SIGNAL_CHECKS: dict[str, ValueCheck] = {"carbon_g_per_kwh": series_problem}
 # An ISO 8601 time of day followed by its offset from UTC ("T05:00:00-06:00"); the time
 # must be there, or the "-01" of a bare date "2023-01-01" would pass for an offset.
 _HAS_OFFSET = r"[T ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?(?:Z|[+-]\d{2}(?::?\d{2})?)$"
@@ -81,13 +87,16 @@ def read_signal_csv(
     timestamp_column: str,
     value_columns: dict[str, str],
     bounds: dict[str, tuple[float, float]] | None = None,
+    checks: dict[str, ValueCheck] | None = None,
 ) -> pd.DataFrame:
     """Read an hourly (or finer) signal CSV into a UTC-indexed frame.
 
     `value_columns` maps output names to CSV columns; `bounds` maps output names to the
-    (low, high) range a value may take. Errors name the file, the 1-based line and the
-    column: missing columns, unparsable or naive time stamps, non-numeric, non-finite or
-    out-of-range cells, duplicate time stamps and gaps in the regular time step.
+    (low, high) range a value may take; `checks` to a check of the whole column (every
+    row of the file, not only the period's: a unit is the file's). Errors name the file,
+    the 1-based line and the column: missing columns, unparsable or naive time stamps,
+    non-numeric, non-finite or out-of-range cells, values in another unit, duplicate time
+    stamps and gaps in the regular time step.
     """
     raw = _read_raw_csv(path)
     for col in [timestamp_column, *value_columns.values()]:
@@ -140,6 +149,12 @@ def read_signal_csv(
         name: _column_values(raw, path, col, (bounds or {}).get(name, (-np.inf, np.inf)))
         for name, col in value_columns.items()
     }
+    for name, check in (checks or {}).items():
+        problem = check(values[name])
+        if problem is not None:
+            row, message = problem
+            col = value_columns[name]
+            raise InputError(message, path=str(path), line=_line(raw, row), field=col)
     return pd.DataFrame(values, index=index)
 
 
@@ -274,6 +289,7 @@ def load_signals(scenario: Scenario, index: pd.DatetimeIndex | None = None) -> p
             sig.timestamp_column,
             {"price_usd_per_mwh": sig.price_column, "carbon_g_per_kwh": sig.carbon_column},
             SIGNAL_BOUNDS,
+            SIGNAL_CHECKS,
         )
         if sig.price_shift_h:
             price = frame["price_usd_per_mwh"].shift(-_shift_rows(scenario, frame))

@@ -233,8 +233,9 @@ def bill_section(run: RunData) -> Section:
 
 
 def _warnings_note(summary: dict) -> str:
-    """summary.json's `warnings` (what the figures cannot show: a demand window shorter
-    than the step under-bills), as the CLI prints them; none in older folders."""
+    """summary.json's `warnings` (what the figures cannot show: a demand window or a
+    coincident-peak interval shorter than the step), as the CLI prints them; none in
+    older folders."""
     warnings = summary.get("warnings")
     if not isinstance(warnings, list):
         return ""
