@@ -4,15 +4,18 @@ A carbon intensity is read in g/kWh whatever its magnitude, so a file or value i
 another unit passes and every emission is off by a factor. The units people mix up:
 
 - kg/kWh and t/MWh (the same number): 1/1000 of g/kWh. Grids range about 0.02-1.1 in
-  those units, so a series whose largest value is below CARBON_FLOOR_G_PER_KWH (and
-  above 0) is refused. The floor is on the series' largest value, not on each value: an
-  hour of hydro or solar can be near 0 g/kWh, a whole series of real g/kWh hardly.
+  those units, so carbon whose largest value in the period is below
+  CARBON_FLOOR_G_PER_KWH (and above 0) is warned of (`microgrid.input_warnings`), not
+  refused: the direct emissions of an almost wholly hydro or nuclear grid, or a clean
+  supply given as 1 g/kWh, are real g/kWh that small. The floor is on the largest
+  value, not on each: an hour of hydro or solar can be near 0 g/kWh.
 - lb/MWh (eGRID's and WattTime's unit): 2.2 times g/kWh. A coal-heavy series reaches
   2,000-2,500 lb/MWh, above CARBON_CEILING_G_PER_KWH; no grid or generator emits that
   much per kWh (lignite units: about 1,200 g/kWh). A gas-heavy series in lb/MWh (about
   800-1,000) stays below the ceiling and cannot be told from g/kWh by its size.
 - g/MWh: 1000 times g/kWh, far above the ceiling.
 
+Values above CARBON_CEILING_G_PER_KWH are refused: no grid or generator emits that much.
 A value of exactly 0 (a carbon-free supply) always passes.
 """
 
@@ -44,38 +47,35 @@ def too_high_message(value: float, largest: float, subject: str = "values look")
     )
 
 
-def too_low_message(largest: float, what: str = "the largest", subject: str = "values look") -> str:
-    """Why a series whose largest value is `largest` g/kWh is refused (`what`: "the
-    largest", "the bands' largest"; a scalar: "the"; `subject` as in too_high_message)."""
-    return (
-        f"{what} carbon intensity is {largest:g} g/kWh, below {CARBON_FLOOR_G_PER_KWH:g}: "
-        f"{subject} like kg/kWh or t/MWh (every grid is below 1.5 in those units): give "
-        f"g/kWh (x1000), or 0 for a carbon-free supply"
-    )
-
-
 def scalar_problem(value_g_per_kwh: float) -> str | None:
-    """Why one carbon intensity given alone (g/kWh) looks like another unit, or None."""
+    """Why one carbon intensity given alone (g/kWh) cannot be g/kWh, or None."""
     if value_g_per_kwh > CARBON_CEILING_G_PER_KWH:
         return too_high_message(value_g_per_kwh, value_g_per_kwh, "the value looks")
-    if 0 < value_g_per_kwh < CARBON_FLOOR_G_PER_KWH:
-        return too_low_message(value_g_per_kwh, "the", "the value looks")
     return None
 
 
 def series_problem(values_g_per_kwh: np.ndarray) -> tuple[int, str] | None:
-    """(row, why) where a series of carbon intensities (g/kWh) looks like another unit:
-    the first row above the ceiling, else the row of the largest value where that is
-    below the floor and above 0; None where it passes."""
+    """(row, why) at the first row of a series of carbon intensities (g/kWh) above the
+    ceiling; None where there is none."""
     values = np.asarray(values_g_per_kwh, dtype=float)
-    if len(values) == 0:
-        return None
-    largest_row = int(np.argmax(values))
-    largest = float(values[largest_row])
     high = values > CARBON_CEILING_G_PER_KWH
-    if high.any():
-        row = int(np.argmax(high))
-        return row, too_high_message(float(values[row]), largest)
-    if 0 < largest < CARBON_FLOOR_G_PER_KWH:
-        return largest_row, too_low_message(largest)
-    return None
+    if not high.any():
+        return None
+    row = int(np.argmax(high))
+    return row, too_high_message(float(values[row]), float(values.max()))
+
+
+def looks_like_kg_per_kwh(largest_g_per_kwh: float) -> bool:
+    """Whether carbon whose largest value is this (g/kWh) is more likely kg/kWh."""
+    return 0 < largest_g_per_kwh < CARBON_FLOOR_G_PER_KWH
+
+
+def too_low_warning(where: str, largest_g_per_kwh: float) -> str:
+    """The warning for carbon given at `where` whose largest value is this (g/kWh)."""
+    return (
+        f"{where}: the largest carbon intensity is {largest_g_per_kwh:g} g/kWh, below "
+        f"{CARBON_FLOOR_G_PER_KWH:g}: if it is in kg/kWh or t/MWh (every grid is below 1.5 "
+        "in those units), every emission and carbon cost is 1,000 times too small: give "
+        "g/kWh (x1000); real g/kWh this small (a hydro or nuclear grid's direct emissions) "
+        "are read as they are"
+    )

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from microgrid.carbon_units import CARBON_FLOOR_G_PER_KWH, scalar_problem, too_low_message
 from microgrid.scenario_fields import (
     MAX_TOU_BANDS,
     CarbonGPerKWh,
@@ -149,10 +148,9 @@ class Signals(Strict):
     `time_of_use` the carbon of every band that gives none; beside `csv` (whose carbon
     column is read) it is refused, as it is where every band gives its own. The carbon is
     an average intensity of the grid's supply, CO2-equivalent (the shipped files:
-    Electricity Maps, direct or life-cycle columns), not the marginal one. Carbon whose
-    size says another unit is refused: a file's column, the bands or a constant whose
-    largest value is above 0 but below 2 (kg/kWh), or any value above 1,600 (lb/MWh,
-    g/MWh; docs/data-quality.md)."""
+    Electricity Maps, direct or life-cycle columns), not the marginal one. A value above
+    1,600 g/kWh is refused (lb/MWh or g/MWh); carbon whose largest value in the period is
+    above 0 but below 2 is warned of (kg/kWh?; docs/data-quality.md)."""
 
     csv: Path | None = None
     timestamp_column: Name = "timestamp_utc"
@@ -207,28 +205,7 @@ class Signals(Strict):
             )
         if self.time_of_use is not None:
             _bands_carbon(self.time_of_use, self.carbon_g_per_kwh)
-            self._bands_carbon_unit()
-        elif self.carbon_g_per_kwh is not None:  # the constant
-            problem = scalar_problem(self.carbon_g_per_kwh)
-            if problem is not None:
-                raise field_error("carbon_g_per_kwh", problem, self.carbon_g_per_kwh)
         return self
-
-    def _bands_carbon_unit(self) -> None:
-        """The bands' carbon as a series: refused where its largest value is below the
-        floor (kg/kWh), located at the band (or the default) that gives it. A band near 0
-        among others is a clean hour, not a unit."""
-        bands = self.time_of_use or ()
-        carbons = [self.band_carbon_g_per_kwh(b) for b in bands]
-        largest = max(carbons)
-        if not 0 < largest < CARBON_FLOOR_G_PER_KWH:
-            return
-        i = carbons.index(largest)
-        own = bands[i].carbon_g_per_kwh is not None
-        where = ("time_of_use", i, "carbon_g_per_kwh") if own else "carbon_g_per_kwh"
-        raise field_error(
-            where, too_low_message(largest, "the bands' largest", "the bands look"), largest
-        )
 
     def band_carbon_g_per_kwh(self, band: TimeOfUseBand) -> float:
         """The carbon of a time-of-use `band`: its own, else the bands' default."""

@@ -9,7 +9,6 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from microgrid.carbon_units import scalar_problem
 from microgrid.scenario_fields import (
     CarbonGPerKWh,
     CostUSDPerMWh,
@@ -134,14 +133,6 @@ class Generator(Strict):
     fuel_usd_per_mwh: CostUSDPerMWh
     carbon_g_per_kwh: CarbonGPerKWh
     min_load_frac: Frac = 0.0
-
-    @field_validator("carbon_g_per_kwh")
-    @classmethod
-    def _carbon_unit(cls, v: float) -> float:
-        problem = scalar_problem(v)  # 0.7 for a diesel genset: kg/kWh
-        if problem is not None:
-            raise ValueError(problem)
-        return v
 
     @field_validator("name")
     @classmethod
