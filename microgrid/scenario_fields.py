@@ -13,11 +13,12 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -93,9 +94,16 @@ def _no_controls_but_lines(text: str) -> str:
     return _no_controls(text, allowed="\n\t")
 
 
-def _not_a_number(value: object) -> object:
-    """Refuse a number as a job's date-time: pydantic would read `deadline_at: 100` (or a
-    CSV cell "100") as seconds since 1970, where the user meant hours (`deadline_h`)."""
+#: How a job's date-time is written, for the errors that refuse one
+_DATE_TIME_FORM = (
+    "give ISO 8601, such as 2024-12-03T09:00 (wall time at site.timezone) or 2024-12-03T15:00Z"
+)
+
+
+def _job_date_time(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+    """A job's date-time, refusing a number: pydantic would read `deadline_at: 100` (or a
+    CSV cell "100") as seconds since 1970, where the user meant hours (`deadline_h`). Text
+    that is no date-time is named with the form to give (a spreadsheet's "1/2/2023 8:00")."""
     text = value.strip() if isinstance(value, str) else None
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = True
@@ -106,12 +114,18 @@ def _not_a_number(value: object) -> object:
             f"not a date-time: {value!r}; give ISO 8601, such as 2024-12-03T09:00 (hours "
             "from the job anchor are release_h and deadline_h)"
         )
-    return value
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        why = (exc.errors()[0].get("ctx") or {}).get("error")
+        if text is None or why is None:
+            raise
+        raise ValueError(f"not a date-time: {value!r} ({why}); {_DATE_TIME_FORM}") from None
 
 
 Time = Annotated[datetime, AfterValidator(_sane_year)]
 # A job's release_at / deadline_at: ISO 8601; no offset: wall time at site.timezone
-JobTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_sane_year)]
+JobTime = Annotated[datetime, WrapValidator(_job_date_time), AfterValidator(_sane_year)]
 Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_no_controls)]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_no_controls_but_lines)]
 TimeZoneName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(known_timezone)]

@@ -53,7 +53,9 @@ def set_dotted(data: dict, dotted: object, value: object) -> OverrideError | Non
     keys = dotted.split(".")
     problem = _path_problem(data, keys)
     if problem:
-        message = f"no such field in the scenario: {problem}{_csv_jobs_hint(data, keys)}"
+        message = _job_form_problem(data, keys) or (
+            f"no such field in the scenario: {problem}{_csv_jobs_hint(data, keys)}"
+        )
         return OverrideError(message, field=dotted, value=value)
     _put(data, keys, value)
     return None
@@ -67,6 +69,33 @@ def _csv_jobs_hint(data: dict, keys: list[str]) -> str:
     return (
         f"; this scenario's jobs come from jobs.csv ({jobs['csv']}): override jobs.csv with "
         "another file, or set jobs.csv to None and jobs.items to the whole list"
+    )
+
+
+#: A job's window in hours or as date-times (`microgrid.scenario_demand.Job`); a job's
+#: dumped data holds the fields of its own form alone
+_HOURS = ("release_h", "deadline_h")
+_TIMES = ("release_at", "deadline_at")
+
+
+def _job_form_problem(data: dict, keys: list[str]) -> str | None:
+    """Why `jobs.items.N.<field>` is absent when the field is of the other window form than
+    job N's (a field the job has, but not beside its own form's), or None."""
+    if len(keys) != 4 or keys[:2] != ["jobs", "items"] or not keys[2].isdigit():
+        return None
+    items = (data.get("jobs") or {}).get("items") or ()
+    item = items[int(keys[2])] if int(keys[2]) < len(items) else None
+    if not isinstance(item, dict):
+        return None
+    if "deadline_at" in item and keys[3] in _HOURS:
+        own, fields, other = "as date-times", _TIMES, "in hours"
+    elif "deadline_h" in item and keys[3] in _TIMES:
+        own, fields, other = "in hours", _HOURS, "as date-times"
+    else:
+        return None
+    return (
+        f"job {item.get('id')!r} gives its window {own} ({', '.join(fields)}): override "
+        f"those, or set jobs.items.{keys[2]} whole to give it {other}"
     )
 
 

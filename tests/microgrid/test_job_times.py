@@ -20,6 +20,7 @@ from cli_helpers import one_error_line, write_jobs
 from scenario_factory import TINY
 
 import microgrid
+from microgrid.errors import InputErrors
 from microgrid.jobs import job_instances
 from microgrid.scenario import load_scenario
 from microgrid.scenario_yaml import scenario_as_yaml
@@ -322,3 +323,53 @@ def test_a_job_in_hours_dumps_without_the_time_fields(tmp_path):
         "command",
     ]
     assert "release_at" not in scenario_as_yaml(scenario)
+
+
+@pytest.mark.parametrize(
+    ("window", "field", "says"),
+    [
+        (TIMES, "deadline_h", ("as date-times (release_at, deadline_at)", "in hours")),
+        (HOURS, "deadline_at", ("in hours (release_h, deadline_h)", "as date-times")),
+        (HOURS, "release_at", ("in hours (release_h, deadline_h)", "as date-times")),
+    ],
+    ids=["hours-on-times", "times-on-hours", "release-on-hours"],
+)
+def test_an_override_of_the_other_forms_field_says_how_the_job_gives_its_window(
+    tmp_path, window, field, says
+):
+    """A sweep axis or `with_updates` setting deadline_h of a job in date-times (or
+    deadline_at of one in hours) names the job's form and how to change it, rather than
+    calling a documented field of the job "no such field"."""
+    scenario = load_scenario(write(tmp_path, [{**JOB, **window}]))
+    with pytest.raises(InputErrors) as info:
+        scenario.with_updates({f"jobs.items.0.{field}": "2023-01-02T12:00"})
+    assert str(info.value) == (
+        f"override jobs.items.0.{field} = '2023-01-02T12:00': job 'train' gives its window "
+        f"{says[0]}: override those, or set jobs.items.0 whole to give it {says[1]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("tomorrow", "input is too short"),
+        ("2023-01-32T08:00", "day value is outside expected range"),
+    ],
+)
+def test_a_bad_date_time_names_the_text_and_the_form_to_give(tmp_path, capsys, text, why):
+    path = write(tmp_path, [{**JOB, "deadline_at": text}])
+    assert validate_error(capsys, path) == (
+        f"error: {path}, line {line_of(path, 'deadline_at:')}, field jobs.items.0.deadline_at: "
+        f"not a date-time: {text!r} ({why}); give ISO 8601, such as 2024-12-03T09:00 (wall "
+        "time at site.timezone) or 2024-12-03T15:00Z"
+    )
+
+
+def test_a_spreadsheet_date_in_the_jobs_csv_names_its_cell_and_the_form_to_give(tmp_path, capsys):
+    jobs = write_jobs(tmp_path, "id,gpus,work_h,release_at,deadline_at", "a,8,4,1/2/2023 8:00,")
+    path = write(tmp_path, [], csv=str(jobs))
+    assert validate_error(capsys, path) == (
+        f"error: {jobs}, line 2, field release_at: not a date-time: '1/2/2023 8:00' (invalid "
+        "character in year); give ISO 8601, such as 2024-12-03T09:00 (wall time at "
+        "site.timezone) or 2024-12-03T15:00Z"
+    )
