@@ -103,7 +103,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         inputs = load_inputs(scenario)
         build_problem(scenario, inputs)
-        warnings = input_warnings(scenario, inputs.frame["carbon_g_per_kwh"].to_numpy())
+        warnings = input_warnings(scenario, inputs)
         if any(ev.kind == "line_out" for ev in scenario.operate.events):
             # the network's line names: the power-flow stack, loaded for these alone
             from microgrid.operate import check_event_lines

@@ -248,7 +248,7 @@ def _summarise(
     _add_bill(summary, scenario, inputs.index, bill_grid, dispatch.bill, ts)
     # what the figures cannot show (a demand window or coincident-peak interval shorter
     # than the step): the CLI prints each as a `warning:` line
-    summary["warnings"] = input_warnings(scenario, inputs.frame["carbon_g_per_kwh"].to_numpy())
+    summary["warnings"] = input_warnings(scenario, inputs)
     if baselines:  # storage-optimal is solved as the optimum is (options, windows)
         add_baselines(
             summary,
