@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,6 +13,7 @@ from microgrid.parquet_files import write_parquet
 from microgrid.plots import plot_dispatch, plot_swings, plot_voltage
 from microgrid.report_html.page import write_report
 from microgrid.result_files import (
+    BASELINES_DIR,
     TIME_COLUMN,
     TIMESERIES_CSV,
     TIMESERIES_PARQUET,
@@ -20,6 +22,9 @@ from microgrid.result_files import (
 from microgrid.resultdir import scenario_inputs, write_dir
 from microgrid.scenario import Scenario
 from microgrid.scenario_yaml import scenario_bytes
+
+if TYPE_CHECKING:  # only for the annotation: writing a folder needs no baseline code
+    from microgrid.baselines import BaselineResult
 
 
 @dataclass
@@ -44,6 +49,11 @@ class Result:
       `apply_injections` and run `pandapower.runpp`).
     - `violations`: the power flow's limit violations, one row per step and element
       (`pipeline.violations_table`; violations.csv); empty when there are none.
+    - `baselines`: name -> `microgrid.baselines.BaselineResult` (asap, carbon-threshold,
+      storage-optimal; empty with `baselines=False`): its `timeseries` has the columns of
+      `timeseries` (no power flow: those are NaN), then `<limit>_breach_mw`, on the same
+      index (baselines/<name>/timeseries.csv and .parquet); None, with `status` and
+      `reason`, for one without a plan (docs/baselines.md).
     """
 
     scenario: Scenario
@@ -56,6 +66,7 @@ class Result:
     scenario_path: Path | None = None
     # mode-specific tables written beside the others (operate: planned_vs_actual.csv, ...)
     extra_tables: dict = field(default_factory=dict)
+    baselines: dict[str, BaselineResult] = field(default_factory=dict)
 
     def write(self, out: str | Path) -> Path:
         """Write the result directory atomically: build it beside `out`, then swap it in.
@@ -139,11 +150,27 @@ def _write_mode_outputs(result: Result, tmp: Path) -> None:
         )
 
 
+def _write_timeseries(ts: pd.DataFrame, folder: Path) -> None:
+    """`ts` as timeseries.csv and timeseries.parquet in `folder`."""
+    timeseries_for_file(ts).to_csv(folder / TIMESERIES_CSV, index=False, float_format="%.9g")
+    write_parquet(timeseries_for_parquet(ts), folder / TIMESERIES_PARQUET)
+
+
+def _write_baselines(baselines: dict[str, BaselineResult], tmp: Path) -> None:
+    """Each baseline's rows as the plan's, in baselines/<name>/; one without a plan
+    (storage-optimal infeasible or failed) has no folder: summary.json's `status` and
+    `reason` say why."""
+    for name, b in baselines.items():
+        if b.timeseries is not None:
+            folder = tmp / BASELINES_DIR / name
+            folder.mkdir(parents=True)
+            _write_timeseries(b.timeseries, folder)
+
+
 def _write_files(result: Result, tmp: Path) -> None:
     """Every file of a result directory, into the folder being built."""
-    ts = timeseries_for_file(result.timeseries)
-    ts.to_csv(tmp / TIMESERIES_CSV, index=False, float_format="%.9g")
-    write_parquet(timeseries_for_parquet(result.timeseries), tmp / TIMESERIES_PARQUET)
+    _write_timeseries(result.timeseries, tmp)
+    _write_baselines(result.baselines, tmp)
     jobs_for_file(result.jobs).to_csv(tmp / "jobs.csv", index=False, float_format="%.9g")
     (tmp / "jobs_spec.json").write_text(json_text(result.jobs_spec))
     summary, timings = split_timings(result.summary)

@@ -11,7 +11,7 @@ import pandas as pd
 import optimize
 from microgrid.acplan import plan_ac
 from microgrid.assemble import Inputs, load_inputs, network_parameters
-from microgrid.baselines import STORAGE_OPTIMAL, add_baselines
+from microgrid.baselines import STORAGE_OPTIMAL, BaselineResult, add_baselines
 from microgrid.bill_summary import bill_table, site_bill
 from microgrid.billing import demand_charge_summary
 from microgrid.coincident_peak_bill import coincident_peak_section
@@ -140,7 +140,7 @@ def run(
     `baselines`: also run the baselines (microgrid/baselines/: asap, carbon-threshold,
     storage-optimal) and add their costs, limit breaches and the optimum's savings to
     `summary["baselines"]`, and what storage and job flexibility buy to
-    `summary["value_of"]`.
+    `summary["value_of"]`; each one's rows are in `Result.baselines` (docs/baselines.md).
     `mode`: "plan", "plan-ac" (AC-feasible plan, microgrid/acplan.py) or "operate"
     (closed loop; the time series are the actual rows, microgrid/operate/).
 
@@ -172,7 +172,8 @@ def run(
     ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
     after_carbon = ts.columns.get_loc("carbon_g_per_kwh") + 1
     ts.insert(after_carbon, "emissions_t", step_emissions_t(problem, bill_grid, ts))
-    jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, baselines, bill_grid)
+    jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, bill_grid)
+    baseline_results = _add_baselines(scenario, inputs, problem, summary) if baselines else {}
     net, violations = None, pd.DataFrame(columns=list(VIOLATION_COLUMNS))
     if powerflow:
         net, violations = _check_plan_network(scenario, mode, cosim, ts, summary, problem.grid)
@@ -195,6 +196,7 @@ def run(
         jobs_spec=_jobs_spec(inputs),
         scenario_path=scenario_path,
         extra_tables=extra_tables,
+        baselines=baseline_results,
     )
 
 
@@ -219,11 +221,9 @@ def _summarise(
     problem: optimize.Problem,
     dispatch: optimize.Dispatch,
     ts: pd.DataFrame,
-    baselines: bool,
     bill_grid: optimize.Grid,
 ) -> tuple[pd.DataFrame, dict]:
-    """The job segments and the summary (with the baselines' figures if `baselines`);
-    the bill prices `ts` on `bill_grid`."""
+    """The job segments and the summary; the bill prices `ts` on `bill_grid`."""
     gpus_of = {inst.id: inst.spec.gpus for inst in inputs.jobs}
     jobs = job_segments(inputs.index, dispatch, inputs.jobs, gpus_of)
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
@@ -247,19 +247,25 @@ def _summarise(
         )
     _add_bill(summary, scenario, inputs.index, bill_grid, dispatch.bill, ts)
     # what the figures cannot show (a demand window or coincident-peak interval shorter
-    # than the step): the CLI prints each as a `warning:` line
+    # than the step, ...): the CLI prints each as a `warning:` line
     summary["warnings"] = input_warnings(scenario, inputs)
-    if baselines:  # storage-optimal is solved as the optimum is (options, windows)
-        add_baselines(
-            summary,
-            problem,
-            inputs.index,
-            scenario.site.timezone,
-            price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
-            solve=lambda p: optimize_dispatch(scenario, p, f"baseline {STORAGE_OPTIMAL}"),
-            fixed_usd=summary["fixed_cost_usd"],
-        )
     return jobs, summary
+
+
+def _add_baselines(
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, summary: dict
+) -> dict[str, BaselineResult]:
+    """The baselines on the plan's problem (`Result.baselines`), their figures added to
+    `summary`; storage-optimal is solved as the optimum is (options, windows)."""
+    return add_baselines(
+        summary,
+        problem,
+        inputs.index,
+        scenario.site.timezone,
+        price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
+        solve=lambda p: optimize_dispatch(scenario, p, f"baseline {STORAGE_OPTIMAL}"),
+        fixed_usd=summary["fixed_cost_usd"],
+    )
 
 
 def _add_bill(

@@ -8,6 +8,8 @@ from microgrid.datafiles import MAX_DATA_FILE_BYTES
 TIMESERIES_PARQUET = "timeseries.parquet"
 TIMESERIES_CSV = "timeseries.csv"
 TIME_COLUMN = "timestamp_utc"  # the first column of timeseries and planned_vs_actual
+# each baseline's time series: BASELINES_DIR/<name>/timeseries.csv and .parquet
+BASELINES_DIR = "baselines"
 # a parquet file is binary and column-compressed: a week at 15 min is ~100 kB, a year ~5 MB
 MAX_PARQUET_BYTES = 64 * MAX_DATA_FILE_BYTES
 

@@ -26,6 +26,8 @@ from microgrid.breaches import breach_fields
 
 #: Excess below this (MW, MWh) is rounding, not a breach: the optimizer's own tolerance.
 TOL = 1e-6
+#: The limits measured step by step (`excess_mw`), in the order of the summary's fields.
+LIMITS = ("import", "ramp", "dr_cap", "it_capacity")
 
 
 def excess_mw(problem: optimize.Problem, rows: Mapping) -> dict[str, np.ndarray]:
@@ -50,6 +52,15 @@ def excess_mw(problem: optimize.Problem, rows: Mapping) -> dict[str, np.ndarray]
     if cap_mw is not None and "it_load_mw" in rows:  # jobs a rule starts beside the others
         out["it_capacity"] = np.maximum(np.asarray(rows["it_load_mw"], dtype=float) - cap_mw, 0.0)
     return {k: np.where(v > TOL, v, 0.0) for k, v in out.items()}
+
+
+def breach_columns(problem: optimize.Problem, rows: Mapping) -> dict[str, np.ndarray]:
+    """Each limit's excess per step (`excess_mw`) as the column `<limit>_breach_mw` (MW;
+    0 where kept or where the scenario sets no such limit): a baseline's rows carry all
+    four, so every baseline's file has the same columns."""
+    excess = excess_mw(problem, rows)
+    n = problem.n_steps
+    return {f"{name}_breach_mw": excess.get(name, np.zeros(n)) for name in LIMITS}
 
 
 def soc_final_short_mwh(problem: optimize.Problem, rows: Mapping) -> float:

@@ -8,16 +8,20 @@ import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.baselines.limits import breach_columns
+from microgrid.costs import step_emissions_t
 from microgrid.results import POWERFLOW_COLUMNS, TIMESERIES_COLUMNS
 
 
 @dataclass
 class BaselineResult:
-    """One baseline: its rows (the optimum's columns; None when it has no plan), costs
-    (`microgrid.costs.cost_breakdown` keys), jobs (per job `work_done_h`,
-    `unfinished_h`, `restarts`, `deadline_met`), limit breaches (`limits.limit_breaches`),
-    generator MW by name, and `status`: "simulated" (a rule baseline), the solver's status
-    (storage-optimal) or "infeasible" (`reason` says why)."""
+    """One baseline: its rows (`plan_frame`: the optimum's columns, then the limit
+    breaches; tz-aware UTC index; None when it has no plan), costs
+    (`microgrid.costs.cost_breakdown` keys, before the tariff's fixed charge, which
+    summary.json's totals add), jobs (per job `work_done_h`, `unfinished_h`, `restarts`,
+    `deadline_met`), limit breaches (`limits.limit_breaches`), generator MW by name, and
+    `status`: "simulated" (a rule baseline), the solver's status (storage-optimal) or
+    "infeasible" / "failed" (no rows; `reason` says why)."""
 
     name: str
     timeseries: pd.DataFrame | None
@@ -30,23 +34,33 @@ class BaselineResult:
 
 
 def plan_frame(
-    problem: optimize.Problem, series: dict[str, np.ndarray], job_mw: dict[str, np.ndarray]
+    problem: optimize.Problem,
+    series: dict[str, np.ndarray],
+    job_mw: dict[str, np.ndarray],
+    gen_mw: dict[str, np.ndarray],
 ) -> pd.DataFrame:
-    """A plan's rows with the optimum's columns: `series` maps column names to MW (MWh for
-    the state of charge) per step, the prices, carbon and facility come from `problem`;
-    no power-flow columns (NaN: baselines get no AC check)."""
+    """A plan's rows with the optimum's columns, in its order: `series` maps column names
+    to MW (MWh for the state of charge) per step, `job_mw` job id -> IT MW, `gen_mw`
+    generator name -> MW; the prices, carbon and facility come from `problem`. Like the
+    optimum's, `emissions_t` (each step's t CO2e) follows the carbon intensity and one
+    `gen_<name>_mw` per generator the job columns; the power-flow columns are NaN
+    (baselines get no AC check). Then `<limit>_breach_mw` (`limits.breach_columns`)."""
     n, grid, fac = problem.n_steps, problem.grid, problem.facility
+    gens = {f"gen_{g.name}_mw": np.asarray(gen_mw[g.name], dtype=float) for g in problem.generators}
     series = {
         "price_usd_per_mwh": grid.import_price_usd_per_mwh,
         "carbon_g_per_kwh": grid.carbon_g_per_kwh,
         **series,
     }
-    cols = {
-        c: series.get(c, np.full(n, np.nan) if c in POWERFLOW_COLUMNS else np.zeros(n))
-        for c in TIMESERIES_COLUMNS
-    }
+    cols = {}
+    for c in TIMESERIES_COLUMNS:
+        cols[c] = series.get(c, np.full(n, np.nan) if c in POWERFLOW_COLUMNS else np.zeros(n))
+        if c == "carbon_g_per_kwh":  # where the pipeline puts the optimum's
+            cols["emissions_t"] = step_emissions_t(problem, grid, {**series, **gens})
     # all columns at once: one insert per job (416 in a year) fragments the frame
     cols |= {f"job_{jid}_mw": job_mw[jid] for jid in sorted(job_mw)}
+    cols |= gens
     cols["inference_it_mw"] = fac.inference_it_mw
     cols["pue"] = fac.pue
+    cols |= breach_columns(problem, cols)
     return pd.DataFrame(cols)

@@ -49,7 +49,7 @@ def simulate(
     for k in plant.renewable_names:
         series[f"{k}_available_mw"] = plant.available_mw[k]
         series[f"{k}_used_mw"] = flows.used_mw[k]
-    ts = plan_frame(problem, series, job_mw)
+    ts = plan_frame(problem, series, job_mw, flows.gen_mw)
     if index is not None:
         ts.index = index
     unfinished = sum(j["unfinished_h"] for j in jobs.values())

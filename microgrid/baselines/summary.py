@@ -33,10 +33,22 @@ def _jobs(result: BaselineResult) -> dict:
     }
 
 
-def baseline_summary(result: BaselineResult, optimum: dict, fixed_usd: float = 0.0) -> dict:
-    """One baseline's figures for summary.json (USD, t, MW), with the optimum's savings
-    against it; an infeasible baseline gives its status and reason only. `fixed_usd`:
-    the tariff's fixed charge, which every plan pays (in the optimum's total too)."""
+def _energies_mwh(ts: pd.DataFrame, step_h: float) -> dict[str, float]:
+    """The plan's energy totals (MWh) under the optimum's keys (`results.summarize`)."""
+    return {
+        "facility_energy_mwh": float(ts["facility_load_mw"].sum()) * step_h,
+        "grid_import_mwh": float(ts["grid_import_mw"].sum()) * step_h,
+        "grid_export_mwh": float(ts["grid_export_mw"].sum()) * step_h,
+    }
+
+
+def baseline_summary(
+    result: BaselineResult, optimum: dict, fixed_usd: float = 0.0, *, step_h: float
+) -> dict:
+    """One baseline's figures for summary.json (USD, t, MWh, MW), with the optimum's
+    savings against it; a baseline without a plan gives its status and reason only.
+    `fixed_usd`: the tariff's fixed charge, which every plan pays (in the optimum's total
+    too); `step_h`: the step's length (h)."""
     if result.timeseries is None:
         return {"status": result.status, "reason": result.reason, "jobs": _jobs(result)}
     c = dict(result.costs)
@@ -59,6 +71,7 @@ def baseline_summary(result: BaselineResult, optimum: dict, fixed_usd: float = 0
         "emissions_saving_t": c["emissions_t"] - optimum["emissions_t"],
         "emissions_saving_pct": _pct(c["emissions_t"], optimum["emissions_t"]),
         "objective_saving_pct": _pct(c["objective_usd"], opt_objective),
+        **_energies_mwh(result.timeseries, step_h),
         "peak_import_mw": float(result.timeseries["grid_import_mw"].max()),
         "jobs": _jobs(result),
         "keeps_all_limits": keeps_all(result.breaches),
@@ -105,7 +118,8 @@ def add_baselines(
     kwargs = {} if solve is None else {"solve": solve}
     results = run_baselines(problem, index, timezone, price_usd_per_mwh, **kwargs)
     summary["baselines"] = {
-        name: baseline_summary(r, summary, fixed_usd) for name, r in results.items()
+        name: baseline_summary(r, summary, fixed_usd, step_h=problem.step_h)
+        for name, r in results.items()
     }
     value = value_of(summary["baselines"], summary)
     if value is not None:
