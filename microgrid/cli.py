@@ -39,7 +39,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_out(args.scenario)
     # before the solve, not after it; the scenario's data files are inputs too
     check_target(out, "run", inputs=scenario_inputs(load_scenario(args.scenario)))
-    result = microgrid.run(args.scenario, powerflow=not args.no_powerflow, mode=args.mode)
+    result = microgrid.run(
+        args.scenario,
+        powerflow=not args.no_powerflow,
+        mode=args.mode,
+        baselines=not args.no_baselines,
+    )
     out = result.write(out)
     with written_to(out):
         print_summary(result.summary, out)
@@ -248,6 +253,13 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
         "or line loadings in the time series, no powerflow section in summary.json, no "
         "violations.csv and no voltage section in report.html (plan-ac still runs its own "
         "power flows to reach AC feasibility)",
+    )
+    p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip the baselines (asap, carbon-threshold and storage-optimal: one more "
+        "solve each; faster on a year): no baselines or value_of in summary.json, no "
+        "baselines/ folder, no comparison lines",
     )
     p.add_argument(
         "--mode",

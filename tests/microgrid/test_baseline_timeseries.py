@@ -21,6 +21,7 @@ from scenario_factory import TINY
 
 import microgrid
 from microgrid.baselines.limits import LIMITS
+from microgrid.cli import main
 from microgrid.parquet_files import read_parquet
 from microgrid.scenario import Scenario
 
@@ -156,3 +157,16 @@ def test_no_baselines_no_folder(tmp_path):
     result = microgrid.run(scenario(outage=False), powerflow=False, baselines=False)
     out = result.write(tmp_path / "run")
     assert result.baselines == {} and not (out / "baselines").exists()
+
+
+def test_run_no_baselines_skips_them_on_the_cli(tmp_path, capsys):
+    """`microgrid run --no-baselines`: the plan alone (the sweep's flag, on run too)."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(json.dumps(TINY))  # JSON is YAML
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-powerflow", "--no-baselines"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert "baselines" not in summary and "value_of" not in summary
+    assert not (out / "baselines").exists()
+    assert "vs asap" not in printed and "total cost" in printed
