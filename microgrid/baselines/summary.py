@@ -64,6 +64,10 @@ def baseline_summary(
         "fuel_cost_usd": c["fuel_usd"],
         "wear_cost_usd": c["wear_usd"],
         "carbon_cost_usd": c["carbon_usd"],
+        # the rest of total_cost_usd, under the optimum's keys: the lines sum to it
+        "unfinished_penalty_usd": c["unfinished_penalty_usd"],
+        "dr_program_usd": c["dr_program_usd"],
+        "fixed_cost_usd": fixed_usd,
         "objective_usd": c["objective_usd"],
         "emissions_t": c["emissions_t"],
         "cost_saving_usd": c["total_cost_usd"] - opt_total,

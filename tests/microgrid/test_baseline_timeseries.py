@@ -170,3 +170,15 @@ def test_run_no_baselines_skips_them_on_the_cli(tmp_path, capsys):
     assert "baselines" not in summary and "value_of" not in summary
     assert not (out / "baselines").exists()
     assert "vs asap" not in printed and "total cost" in printed
+
+
+def test_a_baselines_cost_lines_sum_to_its_total(plain_run):
+    """Each baseline's cost lines in summary.json, under the optimum's keys, add up to its
+    total (the unfinished-work penalty, the DR program and the fixed charge were in the
+    total and not beside it)."""
+    result, _ = plain_run
+    lines = ("energy", "demand", "fuel", "wear")
+    rest = ("unfinished_penalty_usd", "dr_program_usd", "fixed_cost_usd")
+    for name, b in result.summary["baselines"].items():
+        parts = [b[f"{line}_cost_usd"] for line in lines] + [b[key] for key in rest]
+        assert sum(parts) == pytest.approx(b["total_cost_usd"], rel=1e-12, abs=1e-6), name
