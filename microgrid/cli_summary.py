@@ -47,18 +47,22 @@ def _billing_note(summary: dict) -> str:
 
 def _breaches_line(b: dict, broken_only: bool = False) -> str:
     """Breaches of the limits in `b` (operate's or a baseline's `limit_breaches`), e.g.
-    "ramp 1 step (max 2.9 MW), DR cap none"; the import limit (baselines) and the final
-    state of charge only when `b` has them; `broken_only`: only the limits broken ("" if
-    none). Operate mode: the plant pauses jobs first, never inference."""
+    "ramp 1 step (max 2.9 MW), DR cap 1 step (max 3.0 MW, 2.98 MWh above it)"; the import
+    limit (baselines), the energy above the DR cap and the final state of charge only when
+    `b` has them; `broken_only`: only the limits broken ("" if none). Operate mode: the
+    plant pauses jobs first, never inference."""
 
-    def part(name: str, key: str) -> str:
+    def part(name: str, key: str, energy: bool = False) -> str:
         n = int(b.get(f"{key}_breach_steps", 0))
         if n == 0:
             return f"{name} none"
-        return f"{name} {n} step{'s' if n > 1 else ''} (max {b[f'{key}_breach_max_mw']:.1f} MW)"
+        mwh = b.get(f"{key}_breach_mwh") if energy else None
+        worst = f"max {b[f'{key}_breach_max_mw']:.1f} MW"
+        worst += f", {mwh:.3g} MWh above it" if mwh is not None else ""
+        return f"{name} {n} step{'s' if n > 1 else ''} ({worst})"
 
     parts = [part("import", "import")] if "import_breach_steps" in b else []
-    parts += [part("ramp", "ramp"), part("DR cap", "dr_cap")]
+    parts += [part("ramp", "ramp"), part("DR cap", "dr_cap", energy=True)]
     if "it_capacity_breach_steps" in b:
         parts.append(part("IT capacity", "it_capacity"))
     if "soc_final_short_mwh" in b:

@@ -5,7 +5,10 @@ Variables (MW, step averages): ``grid_import_mw[t] in [0, import_max_mw[t]]``,
 Constraints:
 - ``grid_ramp_up[t]``/``grid_ramp_down[t]``: ``±(net[t] − net[t−1]) <= ramp_mw_per_h·step_h``
   with ``net = import − export``; for ``t = 0`` against ``initial_net_import_mw`` if given.
-- ``grid_dr_cap[t]``: ``net[t] <= net_import_cap_mw[t]`` where the cap is not NaN.
+- ``grid_dr_cap[t]``: ``net[t] <= net_import_cap_mw[t]`` where the cap is not NaN; with
+  ``dr_cap_over_usd_per_mwh`` a soft limit, ``net[t] − grid_dr_cap_over_mw[t] <= cap[t]``,
+  the excess priced in the objective (and no row in elastic mode: a soft cap is no reason
+  for a problem to have no schedule).
 - ``grid_reach_max[t]``/``grid_reach_min[t]``: ``reach_min_mw[t] <= net[t] <=
   reach_max_mw[t]`` where not NaN: what the ramp limit carries back from limits after a
   window's end (``optimize.window_state.ramp_reach``); elastic, as the ramp's own rows.
@@ -26,8 +29,9 @@ Constraints:
   20 USD/MWh above the import's a day of R1 imported 120 MW while exporting 50 MW.
 Objective terms (USD): ``Σ_t step_h · (import_price[t] · grid_import_mw[t] −
 export_price[t] · grid_export_mw[t])``, plus the demand charges (``Grid.peak_charges``,
-equations in ``optimize.demand_charges``) and the tiered energy charges
-(``Grid.energy_tiers``, equations in ``optimize.energy_tiers``).
+equations in ``optimize.demand_charges``), the tiered energy charges
+(``Grid.energy_tiers``, equations in ``optimize.energy_tiers``) and a soft DR cap's
+``Σ_t step_h · dr_cap_over_usd_per_mwh · grid_dr_cap_over_mw[t]``.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def define_grid(m: pyo.Block, grid: Grid, step_h: float, elastic: bool = False) 
     _define_ramp(m, grid, step_h, imp, exp, elastic)
     terms += define_peak_charges(m, grid.peak_charges, imp)
     terms += define_energy_tiers(m, grid.energy_tiers, imp, step_h, grid.import_max_mw)
-    _define_dr_cap(m, grid, imp, exp, elastic)
+    terms += _define_dr_cap(m, grid, imp, exp, elastic, step_h)
     _define_reach(m, grid, imp, exp, elastic)
     return terms
 
@@ -145,19 +149,28 @@ def _initial_net_import(m, imp: list, exp: list, init: float | None) -> tuple:
     return (1.0, -1.0, -1.0), (imp[0], exp[0], m.grid_initial_net_import_mw), 0.0
 
 
-def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:
-    if grid.net_import_cap_mw is None:
-        return
+def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool, step_h: float) -> list:
+    """``grid_dr_cap`` (module docstring); return the soft cap's objective term (USD)."""
     cap = grid.net_import_cap_mw
-    steps = np.flatnonzero(~np.isnan(cap)).tolist()
-    if not steps:
-        return
+    steps = [] if cap is None else np.flatnonzero(~np.isnan(cap)).tolist()
+    price = grid.dr_cap_over_usd_per_mwh
+    if not steps or (price is not None and elastic):
+        return []
     cap_l = cap.tolist()
     if elastic:
         s = add_slack(m, "slack_dr_cap_mw", "dr_cap", "grid", "MW", steps)
         m.grid_dr_cap = pyo.Constraint(steps, rule=lambda m, t: imp[t] - exp[t] - s[t] <= cap_l[t])
-    else:
+        return []
+    if price is None:
         m.grid_dr_cap = pyo.Constraint(steps, rule=lambda m, t: imp[t] - exp[t] <= cap_l[t])
+        return []
+    m.grid_dr_cap_over_mw = pyo.Var(steps, within=pyo.NonNegativeReals)
+    over = m.grid_dr_cap_over_mw
+    m.grid_dr_cap = pyo.Constraint(
+        steps,
+        rule=lambda m, t: linear_sum((1.0, -1.0, -1.0), (imp[t], exp[t], over[t])) <= cap_l[t],
+    )
+    return [linear_sum([price * step_h] * len(steps), [over[t] for t in steps])]
 
 
 def _define_reach(m, grid: Grid, imp: list, exp: list, elastic: bool) -> None:

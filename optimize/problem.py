@@ -189,6 +189,10 @@ class Grid:
     carbon_g_per_kwh: np.ndarray
     ramp_mw_per_h: float | None = None
     net_import_cap_mw: np.ndarray | None = None
+    # A price (USD/MWh) on net import above ``net_import_cap_mw``: the cap a soft limit.
+    # None: a hard one. The closed loop's re-plan where the plant's state cannot meet a cap
+    # (microgrid/operate/controller.py) sets it far above every other price.
+    dr_cap_over_usd_per_mwh: float | None = None
     initial_net_import_mw: float | None = None
     # Net import bounds (MW; NaN: none) that the ramp limit carries back from limits after
     # the horizon's end: a window of a longer horizon must end where the next can follow
@@ -225,6 +229,9 @@ class Grid:
             _check_finite("Grid", name, getattr(self, name))
         if self.ramp_mw_per_h is not None and not self.ramp_mw_per_h >= 0:
             raise ValueError("Grid.ramp_mw_per_h must be >= 0 or None")
+        over = self.dr_cap_over_usd_per_mwh
+        if over is not None and not (math.isfinite(over) and over >= 0):
+            raise ValueError("Grid.dr_cap_over_usd_per_mwh must be finite and >= 0, or None")
         for name in ("net_import_cap_mw", "reach_max_mw", "reach_min_mw"):
             if getattr(self, name) is not None and np.any(np.isinf(getattr(self, name))):
                 raise ValueError(f"Grid.{name}: use NaN, not inf, for 'no limit'")

@@ -7,7 +7,8 @@ step 0 against the initial net import when given), `dr_cap` (the demand-response
 on net import) and `it_capacity` (IT load above the campus's installed IT capacity: a rule
 starts each job at its release whatever else runs): the fields of
 `microgrid.breaches.breach_fields`; `import_breach_mwh` (energy over the limit: load a
-site in an outage could not serve), and `soc_final_short_mwh` (stored
+site in an outage could not serve), `dr_cap_breach_mwh` (energy imported above the
+demand-response caps), and `soc_final_short_mwh` (stored
 energy below the final state of charge the optimizer must reach; 0 when kept or when the
 scenario sets none), and with a carbon budget (`objective.carbon_budget_t`)
 `carbon_budget_over_t` (the plan's emissions above it, t; 0 when kept): a plan over the
@@ -95,8 +96,8 @@ def limit_breaches(
     out: dict = {}
     for name, excess in excess_mw(problem, rows).items():
         out.update(breach_fields(name, excess, index))
-        if name == "import":
-            out["import_breach_mwh"] = float(excess.sum() * problem.step_h)
+        if name in ("import", "dr_cap"):
+            out[f"{name}_breach_mwh"] = float(excess.sum() * problem.step_h)
     out["soc_final_short_mwh"] = soc_final_short_mwh(problem, rows)
     if problem.objective.carbon_budget_t is not None:
         if emissions_t is None:

@@ -9,18 +9,28 @@ energy so far (by key: ``optimize.demand_charges.window_charges``) and each job'
 remaining work (a paused job's next restart paid ahead: overhead and interruption). A job
 due after the window does in it only what cannot be done after it;
 the battery ends the window at the initial SOC fraction unless the window reaches the end.
+
+A window the plant's state leaves without a schedule is solved again with the limits
+that state breaks relaxed by what they are short (``_solve_window``): the ramp from the
+last net import and the SOC to end at; a demand-response cap that the plant's state
+cannot meet (a drawn-down battery) becomes soft, priced far above everything else
+(``caps.soft_caps``), unless the scenario's inputs cannot meet it either
+(``caps.check_caps``): that stops the run as plan mode does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 import optimize
+from microgrid.operate.caps import CapBeyondInputs, capped, check_caps, soft_caps
 from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.forecast import ForecastBase
 from microgrid.operate.plant import DONE_H, LIMIT_TOL_MW
@@ -41,6 +51,8 @@ _RELAX_MARGIN = 1e-4
 _RELAX_ROUNDS = 3
 #: A plan that uses its forecast resource to within this (MW) is followed to the actual one.
 _UNCURTAILED_MW = 1e-6
+
+
 # the name of the plan's load-shedding unit (``with_lost_load``; not added where a
 # scenario's generator has it)
 LOST_LOAD = "_lost_load"
@@ -124,6 +136,8 @@ class Controller:
     time_limited_solves: int = 0
     # each re-plan's solver status and proven gap, in order (``replan_figures``)
     replans: list[tuple[str, float | None]] = field(default_factory=list)
+    # the spans of steps whose caps the inputs can meet (``caps.check_caps``), solved once
+    caps_checked: set[tuple[int, int]] = field(default_factory=set)
 
     def due(self, k: int, conditions: PlantConditions) -> bool:
         """A re-plan is due at step ``k``: the first, one every ``replan_every_steps``
@@ -137,11 +151,13 @@ class Controller:
         return conditions.events_at(k) != conditions.events_at(p.start_step)
 
     def replan(self, k: int, state: PlantState, conditions: PlantConditions) -> Plan:
-        """Forecast, cut the window, solve; a window with an outage the battery and
-        generators cannot carry is planned with load shed at the value of lost load, so
-        that the plan still fills the battery before it and sheds the least; where that
-        has no schedule either, or the window no outage, as if the grid were back: the
-        plant sheds."""
+        """Forecast, cut the window, solve; a window without an outage whose DR cap the
+        plant's state cannot meet is planned with the cap soft (``_solve_window``; a cap
+        the inputs cannot meet raises ``CapBeyondInputs``); a window with an outage the
+        battery and generators cannot carry is planned with load shed at the value of
+        lost load, so that the plan still fills the battery before it and sheds the
+        least; where that has no schedule either, or the window no outage, as if the grid
+        were back: the plant sheds."""
         h = min(self.lookahead_steps, self.problem.n_steps - k)
         fc = self.forecasts.issue(k, h)
         known = Known(
@@ -152,8 +168,13 @@ class Controller:
         )
         full = self.known_problem(k)
         window = window_problem(full, self.forecasts, fc, k, state, known)
+        # a window with an outage sheds instead (_without_schedule), the cap's miss with it
+        within = partial(check_caps, full, k, h, self.options, self.caps_checked)
+        within = None if _holds_outage(window) else within
         try:
-            d, window, relaxed = _solve_window(window, self.options, k)
+            d, window, relaxed = _solve_window(window, self.options, k, within)
+        except CapBeyondInputs:
+            raise
         except optimize.Infeasible:
             d, window = self._without_schedule(window, full, fc, k, state, known)
             relaxed = True  # infeasible as the controller knew it
@@ -170,9 +191,9 @@ class Controller:
         shed at the value of lost load where it holds an outage, else with the grid back
         (``replan``)."""
         names = {g.name for g in window.generators}
-        # only an outage sheds in the plan: a cap the site cannot meet stays an error (one
-        # the ramp from the plant's import leaves out of reach is relaxed: _relaxed)
-        outage = bool(np.any(window.grid.import_max_mw <= 0.0))
+        # only an outage sheds in the plan: a cap the plant's state cannot meet is soft
+        # (caps.soft_caps), one the inputs cannot meet is plan mode's error (check_caps)
+        outage = _holds_outage(window)
         if self.voll_usd_per_mwh is not None and outage and LOST_LOAD not in names:
             shed = with_lost_load(window, self.voll_usd_per_mwh)
             with contextlib.suppress(optimize.Infeasible):
@@ -214,19 +235,45 @@ def with_lost_load(window: optimize.Problem, voll_usd_per_mwh: float) -> optimiz
 
 
 def _solve_window(
-    window: optimize.Problem, options: optimize.SolverOptions, k: int
+    window: optimize.Problem,
+    options: optimize.SolverOptions,
+    k: int,
+    check_caps: Callable[[], None] | None = None,
 ) -> tuple[optimize.Dispatch, optimize.Problem, bool]:
     """Solve the window starting at step ``k``. Where the plant's state alone leaves it no
     schedule (the plant left the plan: a forecast miss, an outage's end, a shed), it is
     solved again with the limits the diagnosis names relaxed by what they are short
     (``_relaxed``): the plan then misses them by that much, as the plant does and
-    records, instead of the run stopping. Returns the dispatch, the window solved and
-    whether it was relaxed; an infeasibility left is raised with its steps counted from
-    the period's start."""
+    records, instead of the run stopping. Where that finds none and the window holds a
+    demand-response cap, ``check_caps`` (if given) raises where the scenario's inputs
+    cannot meet the cap, else the window is solved with the cap soft (``soft_caps``).
+    Returns the dispatch, the window solved and whether it was relaxed; an infeasibility
+    left is raised with its steps counted from the period's start."""
     try:
         return optimize.solve(window, options), window, False
     except optimize.Infeasible as exc:
         diagnosis = exc.diagnosis
+    try:
+        return _relaxed_solve(window, diagnosis, options, k)
+    except optimize.Infeasible:
+        if check_caps is None or not capped(window):
+            raise
+    check_caps()
+    soft = soft_caps(window)
+    try:
+        return optimize.solve(soft, options), soft, True
+    except optimize.Infeasible as exc:
+        return _relaxed_solve(soft, exc.diagnosis, options, k)
+
+
+def _relaxed_solve(
+    window: optimize.Problem,
+    diagnosis: list[optimize.Slack],
+    options: optimize.SolverOptions,
+    k: int,
+) -> tuple[optimize.Dispatch, optimize.Problem, bool]:
+    """Up to ``_RELAX_ROUNDS`` rounds of relaxing what ``diagnosis`` (and each new one)
+    names (``_relaxed``) and solving again; raise the last diagnosis, in period steps."""
     for _ in range(_RELAX_ROUNDS):
         relaxed = _relaxed(window, diagnosis)
         if relaxed is None:
@@ -282,13 +329,21 @@ def _relaxed(window: optimize.Problem, diagnosis: list[optimize.Slack]) -> optim
     return dataclasses.replace(window, grid=g, battery=b)
 
 
+def _holds_outage(window: optimize.Problem) -> bool:
+    """The window's grid is out (zero import limit) at some step."""
+    return bool(np.any(window.grid.import_max_mw <= 0.0))
+
+
 def _cap_out_of_reach(window: optimize.Problem) -> tuple[float, frozenset[int]]:
     """How far (MW) the ramp from the plant's last net import leaves the window's DR cap
     out of reach, and the window steps where it does: at step ``s`` net import can fall
     no lower than ``initial − r·(s + 1)`` (``r`` the ramp per step). (0, none) without a
-    cap, a ramp or a last import."""
+    cap, a ramp or a last import, or with a soft cap (``soft_caps``: none is out of
+    reach)."""
     g = window.grid
     if g.net_import_cap_mw is None or g.ramp_mw_per_h is None or g.initial_net_import_mw is None:
+        return 0.0, frozenset()
+    if g.dr_cap_over_usd_per_mwh is not None:
         return 0.0, frozenset()
     steps = np.flatnonzero(~np.isnan(g.net_import_cap_mw))
     lowest_mw = g.initial_net_import_mw - g.ramp_mw_per_h * window.step_h * (steps + 1)

@@ -40,15 +40,18 @@ class LimitBreaches:
 
     ramp_excess_mw: np.ndarray
     dr_cap_excess_mw: np.ndarray
+    step_h: float
     soc_final_short_mwh: float = 0.0
 
     def summary(self, index: pd.DatetimeIndex) -> dict:
-        """Counts, largest excess and first steps (UTC) of each (``breach_fields``), then
+        """Counts, largest excess and first steps (UTC) of each (``breach_fields``), the
+        energy imported above the DR cap (``dr_cap_breach_mwh``), then
         ``soc_final_short_mwh``: the keys of a baseline's breaches but the import limit's,
         which the plant never passes (what the grid cannot carry is unserved)."""
         return {
             **breach_fields("ramp", self.ramp_excess_mw, index),
             **breach_fields("dr_cap", self.dr_cap_excess_mw, index),
+            "dr_cap_breach_mwh": float(self.dr_cap_excess_mw.sum() * self.step_h),
             "soc_final_short_mwh": self.soc_final_short_mwh,
         }
 
@@ -218,6 +221,7 @@ class Recorder:
             breaches=LimitBreaches(
                 self.ramp_excess_mw,
                 self.dr_cap_excess_mw,
+                step_h,
                 soc_final_short_mwh(self.problem, actual),
             ),
             line_out=conditions.line_out,

@@ -107,6 +107,22 @@ def test_demand_response_cap_kept(tmp_path):
     check_rows(problem, res.timeseries)
 
 
+def test_demand_response_cap_breach_energy(tmp_path):
+    # a 10 MW cap on the job's 22 MW at 10-12: the battery's 5 MW cannot keep it, and the
+    # energy above the cap is summed as the closed loop's is (dr_cap_breach_mwh)
+    dr = {"demand_response": [{"start": "2023-01-02T10:00", "end": "2023-01-02T12:00",
+                               "cap_mw": 10}]}  # fmt: skip
+    scenario = tiny(tmp_path, events=dr)
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs, demand_response_caps(scenario, inputs))
+    res = simulate(problem, "asap", np.zeros(problem.n_steps, dtype=int), inputs.index)
+    net = col(res, "grid_import_mw") - col(res, "grid_export_mw")
+    above_mwh = np.maximum(net[10:12] - 10.0, 0.0).sum() * problem.step_h
+    assert above_mwh >= 2 * (22.0 - 10.0 - 5.0)  # at least what the battery's power leaves
+    assert res.breaches["dr_cap_breach_steps"] == 2
+    assert res.breaches["dr_cap_breach_mwh"] == pytest.approx(above_mwh)
+
+
 def test_carbon_threshold_keeps_limits_too(tmp_path):
     inputs, problem = problem_of(tiny(tmp_path, **{"grid.import_max_mw": 19}))
     res = run_baselines(problem, inputs.index, "UTC")["carbon-threshold"]

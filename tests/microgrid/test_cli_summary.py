@@ -24,6 +24,10 @@ def test_breaches_line_names_each_limit_and_its_worst_excess():
         "dr_cap_breach_max_mw": 1.25,
     }
     assert _breaches_line(some) == "ramp 1 step (max 2.9 MW), DR cap 3 steps (max 1.2 MW)"
+    # the energy above the caps where the breaches have it (operate's and the baselines')
+    some["dr_cap_breach_mwh"] = 2.975
+    expected = "ramp 1 step (max 2.9 MW), DR cap 3 steps (max 1.2 MW, 2.98 MWh above it)"
+    assert _breaches_line(some) == expected
 
 
 def test_the_status_line_says_what_the_proven_gap_leaves_open():

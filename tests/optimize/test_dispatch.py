@@ -329,6 +329,28 @@ def test_infeasible_diagnosis_names_import_limit_and_step():
     assert "import_limit" in str(exc.value) and "step 1" in str(exc.value)
 
 
+def test_a_soft_dr_cap_is_exceeded_by_the_least_at_its_price():
+    # Load 10 MW for 3 h, import $50/MWh, a 7 MW cap at steps 1-2 and a 5 MW / 4 MWh
+    # lossless battery starting empty. Hard, the cap needs 6 MWh from the battery: no
+    # schedule, 2 MW short. Soft at $1000/MWh: charge 4 MWh at t0 (import 14), discharge
+    # it at 3 MW + 1 MW (or any split) and import 2 MWh above the cap: energy 30 MWh ·
+    # 50 = 1500 plus 2 · 1000 = 2000, 3500 in all.
+    cap = np.array([np.nan, 7.0, 7.0])
+    hard = make_problem([10] * 3, [50] * 3, battery=battery(5, 4), net_import_cap_mw=cap)
+    with pytest.raises(o.Infeasible) as exc:
+        o.solve(hard)
+    assert sum(s.amount for s in exc.value.diagnosis if s.kind == "dr_cap") > 1.0
+    grid = dataclasses.replace(hard.grid, dr_cap_over_usd_per_mwh=1000.0)
+    d = o.solve(dataclasses.replace(hard, grid=grid))
+    net = d.series["grid_import_mw"] - d.series["grid_export_mw"]
+    assert np.maximum(net[1:] - 7.0, 0.0).sum() == pytest.approx(2.0, abs=TOL)
+    close(d.series["battery_charge_mw"], [4, 0, 0])
+    assert d.objective_usd == pytest.approx(3500.0, abs=TOL)
+    check_balance(d)
+    with pytest.raises(ValueError, match="dr_cap_over_usd_per_mwh"):
+        dataclasses.replace(hard.grid, dr_cap_over_usd_per_mwh=-1.0)
+
+
 def test_infeasible_ramp_groups_contiguous_steps():
     # Load jumps 0 → 40 MW at step 2 with a 10 MW/h ramp limit from 0 and no storage: the
     # elastic model needs the ramp-up slack; the minimal total is 30 MW (all at step 2).
