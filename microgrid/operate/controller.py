@@ -9,6 +9,7 @@ energy so far (by key: ``optimize.demand_charges.window_charges``) and each job'
 remaining work (a paused job's next restart paid ahead: overhead and interruption). A job
 due after the window does in it only what cannot be done after it;
 the battery ends the window at the initial SOC fraction unless the window reaches the end.
+Each solve starts from the last plan's job schedule shifted to the window (``warm_start``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.forecast import ForecastBase
 from microgrid.operate.plant import DONE_H, LIMIT_TOL_MW
 from microgrid.operate.state import JobProgress, Known, PlantState, SetPoints
+from microgrid.operate.warm_start import shifted_start
 from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
 from optimize.energy_tiers import window_tiers
@@ -152,10 +154,11 @@ class Controller:
         )
         full = self.known_problem(k)
         window = window_problem(full, self.forecasts, fc, k, state, known)
+        start = self.start_on(k, window)
         try:
-            d, window, relaxed = _solve_window(window, self.options, k)
+            d, window, relaxed = _solve_window(window, self.options, k, start)
         except optimize.Infeasible:
-            d, window = self._without_schedule(window, full, fc, k, state, known)
+            d, window = self._without_schedule(window, full, fc, k, state, known, start)
             relaxed = True  # infeasible as the controller knew it
         self.infeasible_replans += relaxed
         self.n_solves += 1
@@ -165,10 +168,16 @@ class Controller:
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan
 
-    def _without_schedule(self, window, full, fc, k, state, known):
+    def start_on(self, k: int, window: optimize.Problem) -> dict[str, np.ndarray] | None:
+        """The MILP's start at the re-plan at step ``k``: the last plan's job schedule
+        shifted to ``window`` (``warm_start.shifted_start``; None before the first plan)."""
+        p = self.plan
+        return None if p is None else shifted_start(p.dispatch, k - p.start_step, window)
+
+    def _without_schedule(self, window, full, fc, k, state, known, start):
         """The dispatch and window of a re-plan whose window has no schedule: with load
         shed at the value of lost load where it holds an outage, else with the grid back
-        (``replan``)."""
+        (``replan``). ``start`` applies to both: they have the window's jobs and steps."""
         names = {g.name for g in window.generators}
         # only an outage sheds in the plan: a cap the site cannot meet stays an error (one
         # the ramp from the plant's import leaves out of reach is relaxed: _relaxed)
@@ -176,10 +185,10 @@ class Controller:
         if self.voll_usd_per_mwh is not None and outage and LOST_LOAD not in names:
             shed = with_lost_load(window, self.voll_usd_per_mwh)
             with contextlib.suppress(optimize.Infeasible):
-                return _solve_window(shed, self.options, k)[:2]
+                return _solve_window(shed, self.options, k, start)[:2]
         unknown = known.without_outages()
         back = window_problem(self.grid_back(full), self.forecasts, fc, k, state, unknown)
-        return _solve_window(back, self.options, k)[:2]
+        return _solve_window(back, self.options, k, start)[:2]
 
     def grid_back(self, full: optimize.Problem) -> optimize.Problem:
         """``full`` as if the grid were back: without the scenario's scheduled outages
@@ -214,7 +223,10 @@ def with_lost_load(window: optimize.Problem, voll_usd_per_mwh: float) -> optimiz
 
 
 def _solve_window(
-    window: optimize.Problem, options: optimize.SolverOptions, k: int
+    window: optimize.Problem,
+    options: optimize.SolverOptions,
+    k: int,
+    start_on: dict[str, np.ndarray] | None = None,
 ) -> tuple[optimize.Dispatch, optimize.Problem, bool]:
     """Solve the window starting at step ``k``. Where the plant's state alone leaves it no
     schedule (the plant left the plan: a forecast miss, an outage's end, a shed), it is
@@ -222,9 +234,10 @@ def _solve_window(
     (``_relaxed``): the plan then misses them by that much, as the plant does and
     records, instead of the run stopping. Returns the dispatch, the window solved and
     whether it was relaxed; an infeasibility left is raised with its steps counted from
-    the period's start."""
+    the period's start. ``start_on``: a job schedule to start each solve from
+    (``Controller.start_on``); relaxing changes limits, not the jobs or the steps."""
     try:
-        return optimize.solve(window, options), window, False
+        return optimize.solve(window, options, start_on=start_on), window, False
     except optimize.Infeasible as exc:
         diagnosis = exc.diagnosis
     for _ in range(_RELAX_ROUNDS):
@@ -233,7 +246,7 @@ def _solve_window(
             break
         window = relaxed
         try:
-            return optimize.solve(window, options), window, True
+            return optimize.solve(window, options, start_on=start_on), window, True
         except optimize.Infeasible as exc:
             diagnosis = exc.diagnosis
     raise optimize.Infeasible([_in_period(s, k) for s in diagnosis])
