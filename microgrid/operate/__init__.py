@@ -2,12 +2,13 @@
 
 One run is a short driver over named steps (``loop.run_loop``): forecast and re-plan when
 due (``controller``: a rolling-horizon MILP that sees forecasts (``forecast``), the events
-going on now and the plant's state), plant step (``plant``: the set-points against the
-actual conditions (``conditions``: weather and signals with ``operate.events`` injected
-without warning), deviations balanced by grid, battery, backup, pausing jobs, unserved
-energy, within the ramp limit and the demand-response caps where it can), advance,
-record (``record``). State is typed (``state``). ``report`` turns a run into the mode's
-outputs; ``lines`` runs the AC power flow of the actual rows with the ``line_out`` events.
+going on now and the plant's state, started from the last plan (``warm_start``)), plant
+step (``plant``: the set-points against the actual conditions (``conditions``: weather
+and signals with ``operate.events`` injected without warning), deviations balanced by
+grid, battery, backup, pausing jobs, unserved energy, within the ramp limit and the
+demand-response caps where it can), advance, record (``record``). State is typed
+(``state``). ``report`` turns a run into the mode's outputs; ``lines`` runs the AC power
+flow of the actual rows with the ``line_out`` events.
 
 See docs/cosimulation.md.
 """

@@ -15,7 +15,8 @@ that state breaks relaxed by what they are short (``_solve_window``): the ramp f
 last net import and the SOC to end at; a demand-response cap that the plant's state
 cannot meet (a drawn-down battery) becomes soft, priced far above everything else
 (``caps.soft_caps``), unless the scenario's inputs cannot meet it either
-(``caps.check_caps``): that stops the run as plan mode does.
+(``caps.check_caps``): that stops the run as plan mode does. Each solve starts from the
+last plan's job schedule shifted to the window (``warm_start``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from microgrid.operate.conditions import PlantConditions
 from microgrid.operate.forecast import ForecastBase
 from microgrid.operate.plant import DONE_H, LIMIT_TOL_MW
 from microgrid.operate.state import JobProgress, Known, PlantState, SetPoints
+from microgrid.operate.warm_start import shifted_start
 from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
 from optimize.energy_tiers import window_tiers
@@ -171,12 +173,13 @@ class Controller:
         # a window with an outage sheds instead (_without_schedule), the cap's miss with it
         within = partial(check_caps, full, k, h, self.options, self.caps_checked)
         within = None if _holds_outage(window) else within
+        start = self.start_on(k, window)
         try:
-            d, window, relaxed = _solve_window(window, self.options, k, within)
+            d, window, relaxed = _solve_window(window, self.options, k, within, start_on=start)
         except CapBeyondInputs:
             raise
         except optimize.Infeasible:
-            d, window = self._without_schedule(window, full, fc, k, state, known)
+            d, window = self._without_schedule(window, full, fc, k, state, known, start)
             relaxed = True  # infeasible as the controller knew it
         self.infeasible_replans += relaxed
         self.n_solves += 1
@@ -186,10 +189,16 @@ class Controller:
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan
 
-    def _without_schedule(self, window, full, fc, k, state, known):
+    def start_on(self, k: int, window: optimize.Problem) -> dict[str, np.ndarray] | None:
+        """The MILP's start at the re-plan at step ``k``: the last plan's job schedule
+        shifted to ``window`` (``warm_start.shifted_start``; None before the first plan)."""
+        p = self.plan
+        return None if p is None else shifted_start(p.dispatch, k - p.start_step, window)
+
+    def _without_schedule(self, window, full, fc, k, state, known, start):
         """The dispatch and window of a re-plan whose window has no schedule: with load
         shed at the value of lost load where it holds an outage, else with the grid back
-        (``replan``)."""
+        (``replan``). ``start`` applies to both: they have the window's jobs and steps."""
         names = {g.name for g in window.generators}
         # only an outage sheds in the plan: a cap the plant's state cannot meet is soft
         # (caps.soft_caps), one the inputs cannot meet is plan mode's error (check_caps)
@@ -197,10 +206,10 @@ class Controller:
         if self.voll_usd_per_mwh is not None and outage and LOST_LOAD not in names:
             shed = with_lost_load(window, self.voll_usd_per_mwh)
             with contextlib.suppress(optimize.Infeasible):
-                return _solve_window(shed, self.options, k)[:2]
+                return _solve_window(shed, self.options, k, start_on=start)[:2]
         unknown = known.without_outages()
         back = window_problem(self.grid_back(full), self.forecasts, fc, k, state, unknown)
-        return _solve_window(back, self.options, k)[:2]
+        return _solve_window(back, self.options, k, start_on=start)[:2]
 
     def grid_back(self, full: optimize.Problem) -> optimize.Problem:
         """``full`` as if the grid were back: without the scenario's scheduled outages
@@ -239,6 +248,7 @@ def _solve_window(
     options: optimize.SolverOptions,
     k: int,
     check_caps: Callable[[], None] | None = None,
+    start_on: dict[str, np.ndarray] | None = None,
 ) -> tuple[optimize.Dispatch, optimize.Problem, bool]:
     """Solve the window starting at step ``k``. Where the plant's state alone leaves it no
     schedule (the plant left the plan: a forecast miss, an outage's end, a shed), it is
@@ -248,22 +258,24 @@ def _solve_window(
     demand-response cap, ``check_caps`` (if given) raises where the scenario's inputs
     cannot meet the cap, else the window is solved with the cap soft (``soft_caps``).
     Returns the dispatch, the window solved and whether it was relaxed; an infeasibility
-    left is raised with its steps counted from the period's start."""
+    left is raised with its steps counted from the period's start. ``start_on``: a job
+    schedule to start each solve from (``Controller.start_on``); relaxing and soft caps
+    change limits, not the jobs or the steps."""
     try:
-        return optimize.solve(window, options), window, False
+        return optimize.solve(window, options, start_on=start_on), window, False
     except optimize.Infeasible as exc:
         diagnosis = exc.diagnosis
     try:
-        return _relaxed_solve(window, diagnosis, options, k)
+        return _relaxed_solve(window, diagnosis, options, k, start_on)
     except optimize.Infeasible:
         if check_caps is None or not capped(window):
             raise
     check_caps()
     soft = soft_caps(window)
     try:
-        return optimize.solve(soft, options), soft, True
+        return optimize.solve(soft, options, start_on=start_on), soft, True
     except optimize.Infeasible as exc:
-        return _relaxed_solve(soft, exc.diagnosis, options, k)
+        return _relaxed_solve(soft, exc.diagnosis, options, k, start_on)
 
 
 def _relaxed_solve(
@@ -271,16 +283,18 @@ def _relaxed_solve(
     diagnosis: list[optimize.Slack],
     options: optimize.SolverOptions,
     k: int,
+    start_on: dict[str, np.ndarray] | None = None,
 ) -> tuple[optimize.Dispatch, optimize.Problem, bool]:
     """Up to ``_RELAX_ROUNDS`` rounds of relaxing what ``diagnosis`` (and each new one)
-    names (``_relaxed``) and solving again; raise the last diagnosis, in period steps."""
+    names (``_relaxed``) and solving again, each from ``start_on``; raise the last
+    diagnosis, in period steps."""
     for _ in range(_RELAX_ROUNDS):
         relaxed = _relaxed(window, diagnosis)
         if relaxed is None:
             break
         window = relaxed
         try:
-            return optimize.solve(window, options), window, True
+            return optimize.solve(window, options, start_on=start_on), window, True
         except optimize.Infeasible as exc:
             diagnosis = exc.diagnosis
     raise optimize.Infeasible([_in_period(s, k) for s in diagnosis])

@@ -34,8 +34,8 @@ def test_operate_reports_no_gap_of_its_own_and_its_replans_stops(tmp_path, monke
     real = controller._solve_window
     calls = []
 
-    def second_stops_at_the_node_limit(window, options, k, *rest):
-        d, solved, relaxed = real(window, options, k, *rest)
+    def second_stops_at_the_node_limit(window, options, k, *rest, **named):
+        d, solved, relaxed = real(window, options, k, *rest, **named)
         calls.append(k)
         if len(calls) == 2:
             d = dataclasses.replace(d, status="node_limit", mip_gap=0.042)
