@@ -15,7 +15,7 @@ from microgrid.coincident_peak import add_coincident_peaks, load_coincident_peak
 from microgrid.datacenter import inference_it_mw, pue
 from microgrid.dr_program import dr_program
 from microgrid.errors import InputError, InputErrors
-from microgrid.jobs import JobInstance, job_instances, to_optimize_jobs
+from microgrid.jobs import JobInstance, place_jobs, scenario_jobs, to_optimize_jobs
 from microgrid.network_params import NetworkParameters
 from microgrid.resources import resource_profiles
 from microgrid.scenario import Scenario
@@ -37,6 +37,8 @@ class Inputs:
     frame: pd.DataFrame
     jobs: list[JobInstance]
     jobs_dropped: int
+    # the ids of the jobs as given (YAML items, then CSV rows), placed or not
+    job_ids: tuple[str, ...] = ()
 
 
 def window_mask(scenario: Scenario, index: pd.DatetimeIndex, start, end) -> np.ndarray:
@@ -104,7 +106,7 @@ def load_inputs(scenario: Scenario) -> Inputs:
     errors: list[InputError] = []
     signals = _collected(errors, lambda: load_signals(scenario, index))
     res = _collected(errors, lambda: resource_profiles(scenario, index))
-    placed = _collected(errors, lambda: job_instances(scenario))
+    placed = _collected(errors, lambda: _read_and_place_jobs(scenario))
     if errors:
         errors += _problem_file_errors(scenario, index)
         raise InputErrors([scenario.file_error(e) for e in errors])
@@ -123,8 +125,16 @@ def load_inputs(scenario: Scenario) -> Inputs:
         if col not in frame:
             frame[col] = 1.0
         frame.loc[mask, col] = np.minimum(frame.loc[mask, col], d.available_frac)
-    instances, dropped = placed
-    return Inputs(index=index, frame=frame, jobs=instances, jobs_dropped=dropped)
+    ids, (instances, dropped) = placed
+    return Inputs(index=index, frame=frame, jobs=instances, jobs_dropped=dropped, job_ids=ids)
+
+
+def _read_and_place_jobs(
+    scenario: Scenario,
+) -> tuple[tuple[str, ...], tuple[list[JobInstance], int]]:
+    """The ids of the jobs as given, and `place_jobs`'s answer: the jobs CSV read once."""
+    jobs, csv_lines = scenario_jobs(scenario)
+    return tuple(j.id for j in jobs), place_jobs(scenario, jobs, csv_lines)
 
 
 def build_grid(

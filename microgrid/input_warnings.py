@@ -12,7 +12,6 @@ from microgrid.assemble import Inputs
 from microgrid.carbon_units import looks_like_kg_per_kwh, too_low_warning
 from microgrid.coincident_peak_warning import coincident_peak_warnings
 from microgrid.demand_window_warning import demand_window_warnings
-from microgrid.jobs import scenario_jobs
 from microgrid.scenario import Scenario
 from microgrid.wall_time import local_time_text
 
@@ -38,7 +37,7 @@ def unplaced_weekly_warnings(scenario: Scenario, inputs: Inputs) -> list[str]:
     if scenario.jobs.repeat != "weekly":
         return []
     placed = {inst.spec.id for inst in inputs.jobs}
-    missing = [job.id for job in scenario_jobs(scenario)[0] if job.id not in placed]
+    missing = [job_id for job_id in inputs.job_ids if job_id not in placed]
     if not missing:
         return []
     named = ", ".join(repr(job_id) for job_id in missing[:_NAMED_JOBS])

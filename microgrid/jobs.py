@@ -323,14 +323,21 @@ class _Placing:
 
 
 def job_instances(scenario: Scenario) -> tuple[list[JobInstance], int]:
-    """Jobs placed in the horizon, and how many weekly instances fell outside it.
+    """The scenario's jobs (`scenario_jobs`) placed in the horizon (`place_jobs`)."""
+    return place_jobs(scenario, *scenario_jobs(scenario))
+
+
+def place_jobs(
+    scenario: Scenario, jobs: list[Job], csv_lines: list[int]
+) -> tuple[list[JobInstance], int]:
+    """`jobs` (`scenario_jobs`: YAML items, then CSV rows at `csv_lines`) placed in the
+    horizon, and how many weekly instances fell outside it.
 
     Hours count in local wall-clock time from the anchor (so a week across a DST change
     still starts on Monday 00:00 local); date-times are their own (see `Jobs`). A `once`
     job whose window leaves the horizon is an error; a `weekly` template keeps only the
     weeks whose whole window is inside.
     """
-    jobs, csv_lines = scenario_jobs(scenario)
     if len(jobs) > MAX_JOBS:
         raise scenario.error(f"{len(jobs):,} jobs, more than the cap of {MAX_JOBS:,}", "jobs")
     tz = scenario.site.timezone
