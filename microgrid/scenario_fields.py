@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from microgrid.carbon_units import CARBON_CEILING_G_PER_KWH, too_high_message
+from microgrid.carbon_units import CARBON_CEILING_G_PER_KWH, scalar_problem
 from microgrid.errors import first_control_char
 from microgrid.scenario_checks import MAX_PERIOD_DAYS
 from microgrid.wall_time import check_order, known_timezone
@@ -58,13 +58,14 @@ def _carbon_not_too_high(value: object) -> object:
     """Refuse an intensity above the ceiling with the unit it looks like (lb/MWh, g/MWh):
     before the bound's own check, whose words name no unit."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    if number and math.isfinite(value) and value > CARBON_CEILING_G_PER_KWH:
-        raise ValueError(too_high_message(float(value), float(value), "the value looks"))
+    problem = scalar_problem(float(value)) if number and math.isfinite(value) else None
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
-# A value below the floor is checked where the series it belongs to is known (a
-# constant, the time-of-use bands, a generator: microgrid/carbon_units.py)
+# A value below the floor is warned of where the series it belongs to is known (the
+# grid's carbon over the period, a generator's: microgrid/input_warnings.py)
 CarbonGPerKWh = Annotated[
     float, Field(ge=0, le=CARBON_CEILING_G_PER_KWH), BeforeValidator(_carbon_not_too_high)
 ]
