@@ -441,7 +441,7 @@ def _outside_period(
 ) -> InputError:
     """The error for job `i` (YAML items first, then CSV rows, on `csv_lines`) whose window
     is not wholly inside the period: the job is refused, neither clipped nor dropped."""
-    release, deadline = _window_fields(inst.spec)
+    release, deadline = inst.spec.window_fields
     # the end that leaves: a release before the start or at or after the end, else the deadline
     field = release if not start <= inst.release_utc < end else deadline
     tz = scenario.site.timezone
@@ -459,11 +459,6 @@ def _outside_period(
         f"must lie inside the period, so it is refused, not clipped; {change}"
     )
     return _job_error(scenario, i, csv_lines, msg, field)
-
-
-def _window_fields(job: Job) -> tuple[str, str]:
-    """The names of the fields that give the job's window: in hours or as date-times."""
-    return ("release_at", "deadline_at") if job.given_as_times else ("release_h", "deadline_h")
 
 
 def _span(a_utc: pd.Timestamp, b_utc: pd.Timestamp, tz: str) -> str:
@@ -504,7 +499,7 @@ def _short_window(
     if abs(real_h - local_h) > 1e-9:
         why = f"the clocks change in it: {local_h:g} h on the clock are {real_h:g} h"
     elif work_h > local_h + 1e-9:
-        release, deadline = _window_fields(inst.spec)
+        release, deadline = inst.spec.window_fields
         if inst.spec.given_as_times and inst.spec.release_at is None:
             release = "the period's start"
         why = f"{deadline} - {release} is {local_h:g} h"

@@ -95,6 +95,11 @@ MAX_CLOCK_CHANGE_H = 2.0
 RESERVED_JOB_IDS = frozenset({"it"})
 
 
+#: A job's window, release then deadline: in hours from the job anchor, or as date-times
+WINDOW_HOUR_FIELDS = ("release_h", "deadline_h")
+WINDOW_TIME_FIELDS = ("release_at", "deadline_at")
+
+
 class Job(Strict):
     """A training job. Its window is given either in hours from the job anchor (the period
     start's week, Monday 00:00 local, see `jobs_anchor`): `deadline_h` and `release_h`; or
@@ -234,23 +239,25 @@ class Job(Strict):
         a result's scenario.yaml) reads back as the same job, not as one giving both forms,
         and an hour-based job dumps, and so digests, as it did before the times existed."""
         data = handler(self)
-        unused = ("release_h", "deadline_h") if self.given_as_times else _TIME_FIELDS
+        unused = WINDOW_HOUR_FIELDS if self.given_as_times else WINDOW_TIME_FIELDS
         for name in unused:
             data.pop(name, None)
         return data
 
-
-_TIME_FIELDS = ("release_at", "deadline_at")
+    @property
+    def window_fields(self) -> tuple[str, str]:
+        """The names of the fields that give the window: in hours or as date-times."""
+        return WINDOW_TIME_FIELDS if self.given_as_times else WINDOW_HOUR_FIELDS
 
 
 def _form_problem(job: Job) -> tuple[str, str] | None:
     """(field, message) when the job gives its window in both forms, or no deadline."""
     hours = [
         name
-        for name in ("release_h", "deadline_h")
+        for name in WINDOW_HOUR_FIELDS
         if name in job.model_fields_set and getattr(job, name) is not None
     ]
-    times = [name for name in _TIME_FIELDS if getattr(job, name) is not None]
+    times = [name for name in WINDOW_TIME_FIELDS if getattr(job, name) is not None]
     if hours and times:
         return times[0], (
             "give the job's window in hours (release_h, deadline_h) or as date-times "

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from microgrid.errors import InputError, InputErrors, one_line
+from microgrid.scenario_demand import WINDOW_HOUR_FIELDS, WINDOW_TIME_FIELDS
 
 
 class _FileErrors(Protocol):
@@ -72,10 +73,8 @@ def _csv_jobs_hint(data: dict, keys: list[str]) -> str:
     )
 
 
-#: A job's window in hours or as date-times (`microgrid.scenario_demand.Job`); a job's
-#: dumped data holds the fields of its own form alone
-_HOURS = ("release_h", "deadline_h")
-_TIMES = ("release_at", "deadline_at")
+# A job's window is in hours or as date-times (`microgrid.scenario_demand.Job`); a job's
+# dumped data holds the fields of its own form alone
 
 
 def _job_form_problem(data: dict, keys: list[str]) -> str | None:
@@ -87,10 +86,10 @@ def _job_form_problem(data: dict, keys: list[str]) -> str | None:
     item = items[int(keys[2])] if int(keys[2]) < len(items) else None
     if not isinstance(item, dict):
         return None
-    if "deadline_at" in item and keys[3] in _HOURS:
-        own, fields, other = "as date-times", _TIMES, "in hours"
-    elif "deadline_h" in item and keys[3] in _TIMES:
-        own, fields, other = "in hours", _HOURS, "as date-times"
+    if "deadline_at" in item and keys[3] in WINDOW_HOUR_FIELDS:
+        own, fields, other = "as date-times", WINDOW_TIME_FIELDS, "in hours"
+    elif "deadline_h" in item and keys[3] in WINDOW_TIME_FIELDS:
+        own, fields, other = "in hours", WINDOW_HOUR_FIELDS, "as date-times"
     else:
         return None
     return (
