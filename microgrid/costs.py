@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
 import optimize
 from optimize.bill import grid_bill, split_bill
@@ -86,6 +87,13 @@ def step_emissions_t(problem: optimize.Problem, grid: optimize.Grid, series: Map
     for g in problem.generators:
         g_per_kwh = g_per_kwh + g.carbon_g_per_kwh * gens.get(g.name, np.zeros(n))
     return g_per_kwh * problem.step_h / 1000.0
+
+
+def insert_emissions_t(ts: pd.DataFrame, problem: optimize.Problem, grid: optimize.Grid) -> None:
+    """Add `step_emissions_t` of the rows `ts` as the column `emissions_t`, right after
+    `carbon_g_per_kwh`, where a time series (the plan's, a baseline's) has it."""
+    after_carbon = ts.columns.get_loc("carbon_g_per_kwh") + 1
+    ts.insert(after_carbon, "emissions_t", step_emissions_t(problem, grid, ts))
 
 
 def cost_breakdown(

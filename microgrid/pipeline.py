@@ -15,7 +15,7 @@ from microgrid.baselines import STORAGE_OPTIMAL, BaselineResult, add_baselines
 from microgrid.bill_summary import bill_table, site_bill
 from microgrid.billing import demand_charge_summary
 from microgrid.coincident_peak_bill import coincident_peak_section
-from microgrid.costs import step_emissions_t
+from microgrid.costs import insert_emissions_t
 from microgrid.dispatch import optimize_dispatch, plan_problem, solve_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.errors import InputError
@@ -170,8 +170,7 @@ def run(
     dispatch, cosim = _solve(scenario, inputs, problem, mode)
     bill_grid = cosim.get("billed_grid", problem.grid)  # operate: the plant's prices
     ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
-    after_carbon = ts.columns.get_loc("carbon_g_per_kwh") + 1
-    ts.insert(after_carbon, "emissions_t", step_emissions_t(problem, bill_grid, ts))
+    insert_emissions_t(ts, problem, bill_grid)
     jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, bill_grid)
     baseline_results = _add_baselines(scenario, inputs, problem, summary) if baselines else {}
     net, violations = None, pd.DataFrame(columns=list(VIOLATION_COLUMNS))

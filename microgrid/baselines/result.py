@@ -9,7 +9,7 @@ import pandas as pd
 
 import optimize
 from microgrid.baselines.limits import breach_columns
-from microgrid.costs import step_emissions_t
+from microgrid.costs import insert_emissions_t
 from microgrid.results import POWERFLOW_COLUMNS, TIMESERIES_COLUMNS
 
 
@@ -52,15 +52,16 @@ def plan_frame(
         "carbon_g_per_kwh": grid.carbon_g_per_kwh,
         **series,
     }
-    cols = {}
-    for c in TIMESERIES_COLUMNS:
-        cols[c] = series.get(c, np.full(n, np.nan) if c in POWERFLOW_COLUMNS else np.zeros(n))
-        if c == "carbon_g_per_kwh":  # where the pipeline puts the optimum's
-            cols["emissions_t"] = step_emissions_t(problem, grid, {**series, **gens})
+    cols = {
+        c: series.get(c, np.full(n, np.nan) if c in POWERFLOW_COLUMNS else np.zeros(n))
+        for c in TIMESERIES_COLUMNS
+    }
     # all columns at once: one insert per job (416 in a year) fragments the frame
     cols |= {f"job_{jid}_mw": job_mw[jid] for jid in sorted(job_mw)}
     cols |= gens
     cols["inference_it_mw"] = fac.inference_it_mw
     cols["pue"] = fac.pue
     cols |= breach_columns(problem, cols)
-    return pd.DataFrame(cols)
+    frame = pd.DataFrame(cols)
+    insert_emissions_t(frame, problem, grid)  # where the pipeline puts the optimum's
+    return frame
