@@ -487,18 +487,8 @@ def _final_milp(fx: Fixer, enough: tuple[float, float] | None):
     or at an incumbent ``enough`` (``_enough_stop``), with its progress lines."""
     h = fx.h
     label = None if fx.lines is None else f"{fx.lines.label} (the rest, jobs fixed)"
-    with _interrupted_by(h, fx.stop), _enough_stop(h, enough), _reporting(h, label):
+    with _interrupted_by(h, fx.stop), _enough_stop(h, enough), reporting(h, label):
         return run_for_schedule(h)
-
-
-@contextlib.contextmanager
-def _reporting(h, label: str | None) -> Iterator[None]:
-    """``progress.reporting`` under ``label``; None: no lines."""
-    if label is None:
-        yield
-        return
-    with reporting(h, label):
-        yield
 
 
 def _limit_final_milp(fx: Fixer, final_nodes: int | None, nodes0: int) -> None:

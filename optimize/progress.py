@@ -235,15 +235,16 @@ def run_with_progress(
 
 @contextlib.contextmanager
 def reporting(
-    h: highspy.Highs, label: str = "solve", gap_basis_usd: float | None = None
+    h: highspy.Highs, label: str | None = "solve", gap_basis_usd: float | None = None
 ) -> Iterator[None]:
     """Within the block, the MIP runs on ``h`` print progress lines if progress is on: the
     reporter is subscribed for the block only, so the LPs run on ``h`` afterwards have no
     callback at all (``optimize.callbacks``). A Ctrl-C that arrived during a run is raised
-    on leaving the block, after HiGHS has stopped. ``gap_basis_usd``: the lines' gap is
-    measured against the larger of it and the incumbent's magnitude."""
+    on leaving the block, after HiGHS has stopped. ``label`` None: no lines (a step of a
+    longer solve that prints its own). ``gap_basis_usd``: the lines' gap is measured
+    against the larger of it and the incumbent's magnitude."""
     sink = _PROGRESS.get()
-    if sink is None:
+    if sink is None or label is None:
         yield
         return
     reporter = _ATTACHED[h] = _Reporter(label, sink)
