@@ -101,13 +101,19 @@ def _print_errors(errors: Sequence[InputError]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from microgrid.assemble import build_problem, load_inputs
+    from microgrid.dispatch import fixed_demand_response_caps, unreachable_caps_error
     from microgrid.input_warnings import input_warnings
     from microgrid.scenario import load_scenario
 
     try:
         scenario = load_scenario(args.scenario)
         inputs = load_inputs(scenario)
-        build_problem(scenario, inputs)
+        # the caps in MW: a fractional one needs the baseline's solve, run's alone
+        problem = build_problem(scenario, inputs, fixed_demand_response_caps(scenario, inputs))
+        # run refuses a cap no schedule meets; a sizing's assets are `size`'s to choose
+        cap_error = None if scenario.sizing else unreachable_caps_error(scenario, inputs, problem)
+        if cap_error is not None:
+            raise InputErrors([cap_error])
         warnings = input_warnings(scenario, inputs)
         if any(ev.kind == "line_out" for ev in scenario.operate.events):
             # the network's line names: the power-flow stack, loaded for these alone

@@ -25,9 +25,9 @@ from microgrid.scenario import Scenario
 from microgrid.scenario_overrides import override_holding
 from microgrid.solver_errors import solver_failure
 from microgrid.wall_time import step_of
+from optimize.cap_reach import unreachable_caps
 from optimize.dr_settlement import with_baseline_of
 from optimize.progress import progress_series
-from optimize.rolling import solve_rolling
 
 #: The diagnosis lists its limits whole up to this many characters, then counts the rest
 #: (an audit's week of a 150 MW campus at a 30 MW import limit: 9 limits, 1,330
@@ -105,6 +105,9 @@ _PLAIN_SLACKS = {
     "soc_min": "battery would fall {amount} below its minimum charge{when}",
     "soc_max": "battery would rise {amount} above its maximum charge{when}",
     "dr_cap": "net import exceeds the demand-response cap by up to {amount}{when}",
+    "dr_cap_energy": "net import exceeds the demand-response cap by at least {amount} in "
+    "all{when}: more than the battery holds, with the renewables and generators at their "
+    "most",
 }
 
 
@@ -258,7 +261,8 @@ def optimize_dispatch(
     if scenario.solver.window_h:
         steps_per_h = round(1.0 / scenario.step_h)
         with progress_series(label):
-            return solve_rolling(
+            # optimize's lazy name: `validate` reads this module without loading Pyomo
+            return optimize.solve_rolling(
                 problem,
                 window_steps=scenario.solver.window_h * steps_per_h,
                 overlap_steps=scenario.solver.overlap_h * steps_per_h,
@@ -372,6 +376,7 @@ _SLACK_FIELDS = {
     "ramp_limit_up": "grid.ramp_mw_per_h",
     "ramp_limit_down": "grid.ramp_mw_per_h",
     "dr_cap": "events.demand_response",
+    "dr_cap_energy": "events.demand_response",
     "soc_min": "battery.soc_min_frac",
     "soc_max": "battery.soc_max_frac",
     "soc_final": "battery.soc_final_frac",
@@ -384,24 +389,50 @@ def demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | Non
     """Net-import caps per step (NaN: none). Fractional caps need a baseline run of the
     same scenario without any of the requests (the schema's `DemandResponse` states the
     rule); it is solved here once when needed."""
+    caps = fixed_demand_response_caps(scenario, inputs)
+    fractional = [w for w in scenario.events.demand_response if w.cap_mw is None]
+    if not fractional:
+        return caps
+    label = "demand-response baseline (no requests)"
+    base = solve_dispatch(scenario, inputs, build_problem(scenario, inputs), label)
+    baseline_net = base.series["grid_import_mw"] - base.series["grid_export_mw"]
+    for w in fractional:
+        mask = window_mask(scenario, inputs.index, w.start, w.end)
+        cap = w.cap_fraction_of_baseline * np.maximum(baseline_net[mask], 0.0)
+        caps[mask] = np.fmin(caps[mask], cap)
+    return caps
+
+
+def fixed_demand_response_caps(scenario: Scenario, inputs: Inputs) -> np.ndarray | None:
+    """The caps per step of the windows in MW (`cap_mw`; NaN: none), which need no
+    solve; None without demand-response windows."""
     windows = scenario.events.demand_response
     if not windows:
         return None
-    index = inputs.index
-    caps = np.full(len(index), np.nan)
-    baseline_net = None
+    caps = np.full(len(inputs.index), np.nan)
     for w in windows:
-        mask = window_mask(scenario, index, w.start, w.end)
         if w.cap_mw is not None:
-            cap = np.full(mask.sum(), w.cap_mw)
-        else:
-            if baseline_net is None:
-                label = "demand-response baseline (no requests)"
-                base = solve_dispatch(scenario, inputs, build_problem(scenario, inputs), label)
-                baseline_net = base.series["grid_import_mw"] - base.series["grid_export_mw"]
-            cap = w.cap_fraction_of_baseline * np.maximum(baseline_net[mask], 0.0)
-        caps[mask] = np.fmin(caps[mask], cap)
+            mask = window_mask(scenario, inputs.index, w.start, w.end)
+            caps[mask] = np.fmin(caps[mask], w.cap_mw)
     return caps
+
+
+def unreachable_caps_error(
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem
+) -> InputError | None:
+    """The one-line error of `problem`'s demand-response caps that no schedule can meet,
+    found without solving (`optimize.cap_reach`: a cap below the site's least net
+    import, or one the battery cannot carry to its end), worded as the plan's diagnosis
+    (`infeasible_error`); None where those bounds find none (a solve may still). Said of
+    the whole period: a rolling solve's windows have no part in it."""
+    slacks = unreachable_caps(problem)
+    if not slacks:
+        return None
+    outage = inputs.frame["outage"].to_numpy(dtype=bool)
+    exc = optimize.Infeasible(slacks)
+    message = _diagnosis_message(exc, inputs.index, scenario.site.timezone, problem, outage)
+    error = scenario.error(message, "events.demand_response")
+    return allow_long(error, _DIAGNOSIS_LINE_CHARS)
 
 
 def reference_baseline(

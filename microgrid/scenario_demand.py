@@ -133,10 +133,14 @@ class Job(Strict):
         description="work to do by the deadline, in hours at full power",
         json_schema_extra={"unit": "h"},
     )
-    release_h: JobHours = Field(
+    # None on a job in date-times, as deadline_h: 0 would read as a release at the anchor
+    release_h: float | None = Field(
         default=0.0,
+        ge=0,
+        le=MAX_JOB_HOURS,
         description="earliest start, hours from the job anchor (Monday 00:00 local of the "
-        "week holding the period's start); not with release_at or deadline_at",
+        "week holding the period's start); not with release_at or deadline_at. Not given "
+        "(or null): 0 on a job in hours, null on one in date-times (it has no hours)",
         json_schema_extra={"unit": "h"},
     )
     deadline_h: float | None = Field(
@@ -204,6 +208,18 @@ class Job(Strict):
     def given_as_times(self) -> bool:
         """Whether the window is given as date-times (`deadline_at`), not in hours."""
         return self.deadline_at is not None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _release_h_of_form(cls, data: object) -> object:
+        """release_h not given (or null): 0, the anchor, on a job in hours; None on a job
+        in date-times, which has no hours from the anchor (as its deadline_h)."""
+        if not isinstance(data, dict) or data.get("release_h") is not None:
+            return data
+        data = {key: value for key, value in data.items() if key != "release_h"}
+        if any(data.get(name) is not None for name in WINDOW_TIME_FIELDS):
+            data["release_h"] = None
+        return data
 
     @field_validator("throughput_curve")
     @classmethod

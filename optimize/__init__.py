@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from optimize.model import build_model
     from optimize.progress import solve_progress
     from optimize.results import Dispatch, job_patterns
+    from optimize.rolling import solve_rolling
     from optimize.solving import solve
 
 # public name -> the module that defines it, imported on first use
@@ -44,6 +45,7 @@ _LAZY = {
     "build_model": "optimize.model",
     "job_patterns": "optimize.results",
     "solve": "optimize.solving",
+    "solve_rolling": "optimize.rolling",
     "solve_progress": "optimize.progress",
     "solver_log_to_console": "optimize.highs",
 }
@@ -73,6 +75,7 @@ __all__ = [
     "job_patterns",
     "solve",
     "solve_progress",
+    "solve_rolling",
     "solver_log_to_console",
 ]
 

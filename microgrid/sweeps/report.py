@@ -56,6 +56,7 @@ from microgrid.sweeps.sensitivity import (
     sensitivity,
     tied_axes,
     value_label,
+    value_order,
     with_steps,
 )
 from microgrid.sweeps.tables import html_table, signed
@@ -342,11 +343,20 @@ def _heatmap(df: pd.DataFrame, a: str, b: str, note: str) -> bytes | None:
     if d[["_a", "_b"]].drop_duplicates().shape[0] <= max(d["_a"].nunique(), d["_b"].nunique()):
         return None
     piv = {
-        m: d.pivot_table(index="_a", columns="_b", values=m, aggfunc="mean")
+        m: _in_value_order(
+            d.pivot_table(index="_a", columns="_b", values=m, aggfunc="mean"), d, a, b
+        )
         for m in METRICS
         if m in d
     }
     return report_plots.png(report_plots.heatmap_figure(piv, a, b, value_label, note))
+
+
+def _in_value_order(piv: pd.DataFrame, df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """A heat map's grid with the rows (values of `a`) and columns (of `b`) in the
+    tables' order (`value_order`: date-times by time)."""
+    rows = value_order(df, a, list(piv.index))
+    return piv.reindex(index=rows, columns=value_order(df, b, list(piv.columns)))
 
 
 def _heatmap_sections(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from microgrid.sweeps.axis_order import label_zones, time_order
 from microgrid.sweeps.tolerance import COST, EMISSIONS, TOLERANCE, Step, step_between, steps
 
 METRICS = (COST, EMISSIONS)
@@ -56,9 +57,17 @@ def sensitivity(
     return with_paired_steps(table, found), found
 
 
+def value_order(df: pd.DataFrame, axis: str, values: list) -> list:
+    """`values` of `axis` (its `axis_key`s, sorted) in the report's order: numbers by
+    value, date-times by time (`axis_order.time_order`), other text as text."""
+    if is_numeric(df[axis]):
+        return values
+    return time_order(values, label_zones(df, axis_key(df, axis))) or values
+
+
 def value_stats(df: pd.DataFrame, axis: str) -> pd.DataFrame:
-    """Per value of `axis`: the number of cases, mean/min/max of cost and emissions and the
-    mean cost tolerance (USD), over the cases of that value."""
+    """Per value of `axis`, in `value_order`: the number of cases, mean/min/max of cost
+    and emissions and the mean cost tolerance (USD), over the cases of that value."""
     key = axis_key(df, axis)
     g = df.assign(_v=key).groupby("_v", sort=True, dropna=False)
     parts = {m: g[m].agg(["mean", "min", "max"]) for m in METRICS if m in df}
@@ -67,6 +76,7 @@ def value_stats(df: pd.DataFrame, axis: str) -> pd.DataFrame:
     table = pd.concat(parts, axis=1)
     table.columns = [f"{m}_{s}" for m, s in table.columns]
     table.insert(0, "n_cases", g.size())
+    table = table.loc[value_order(df, axis, list(table.index))]
     table.index.name = axis
     return table.reset_index()
 

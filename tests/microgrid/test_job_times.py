@@ -21,8 +21,9 @@ from scenario_factory import TINY
 
 import microgrid
 from microgrid.errors import InputErrors
-from microgrid.jobs import job_instances
+from microgrid.jobs import job_instances, scenario_jobs
 from microgrid.scenario import load_scenario
+from microgrid.scenario_demand import Job
 from microgrid.scenario_yaml import scenario_as_yaml
 
 JOB = {"id": "train", "gpus": 10000, "kw_per_gpu": 1.0, "work_h": 4, "f_min": 1.0}
@@ -373,3 +374,32 @@ def test_a_spreadsheet_date_in_the_jobs_csv_names_its_cell_and_the_form_to_give(
         "character in year); give ISO 8601, such as 2024-12-03T09:00 (wall time at "
         "site.timezone) or 2024-12-03T15:00Z"
     )
+
+
+@pytest.mark.parametrize(
+    "window",
+    [TIMES, {"deadline_at": "2023-01-03T00:00"}, {"deadline_at": "2023-01-03T00:00Z"}],
+    ids=["both", "deadline-only", "offset"],
+)
+def test_a_job_by_times_reads_no_hours(window):
+    """A job in date-times has no hours from the anchor: release_h reads None, as
+    deadline_h does, not the hours form's default 0 (the anchor, not its release)."""
+    job = Job(**JOB, **window)
+    assert (job.release_h, job.deadline_h) == (None, None)
+    assert job.release_at == (
+        pd.Timestamp(window["release_at"]) if "release_at" in window else None
+    )
+
+
+def test_a_job_in_hours_still_reads_release_h_0_by_default(tmp_path):
+    assert Job(**JOB, deadline_h=24).release_h == 0.0
+    assert Job(**JOB, release_h=None, deadline_h=24).release_h == 0.0  # YAML null: not given
+    jobs = write_jobs(
+        tmp_path,
+        "id,gpus,work_h,release_h,deadline_h,deadline_at",
+        "h,8,4,,24,",
+        "t,8,4,,,2023-01-03",
+    )
+    placed = load_scenario(write(tmp_path, [], csv=str(jobs)))
+    releases = [job.release_h for job in scenario_jobs(placed)[0]]
+    assert releases == [0.0, None]
