@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 import optimize
-from microgrid.datafiles import require_data_file
+from microgrid.datafiles import not_utf8_error, require_data_file
 from microgrid.errors import InputError, InputErrors
 from microgrid.scenario import Scenario
 from microgrid.scenario_checks import curve_problem
@@ -78,11 +78,8 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
                 start = reader.line_num + 1
     except FileNotFoundError:
         raise InputError("jobs file not found", **where) from None
-    except UnicodeDecodeError as exc:
-        byte = exc.object[exc.start]
-        raise InputError(
-            f"not UTF-8 text (byte 0x{byte:02x}: {exc.reason}); save it as UTF-8", **where
-        ) from None
+    except UnicodeDecodeError:
+        raise not_utf8_error(path) from None  # the decoder saw a chunk: no line of its own
     except csv.Error as exc:
         raise InputError(f"not a valid CSV: {exc}", **where, line=start) from None
     except OSError as exc:

@@ -339,11 +339,18 @@ def refuse_links(folder: Path, names: Iterable[str]) -> None:
             )
 
 
+def file_above(target: Path) -> Path | None:
+    """The nearest existing folder above a `target` that does not exist, where that is a
+    file (`target` cannot be made below it); else None."""
+    blocker = next((p for p in target.parents if p.exists()), None)
+    return blocker if blocker is not None and not blocker.is_dir() else None
+
+
 def _check_replaceable(target: Path, kind: str) -> None:
     """Refuse an existing `target` that is not empty and not a folder of `kind`."""
     if not target.exists():
-        blocker = next((p for p in target.parents if p.exists()), None)
-        if blocker is not None and not blocker.is_dir():
+        blocker = file_above(target)
+        if blocker is not None:
             raise _refuse(target, f"is below {blocker}, which is a file")
         return
     if not target.is_dir():

@@ -13,6 +13,8 @@ Every reader returns a DataFrame with
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import os
 import re
@@ -27,6 +29,9 @@ from weather.epw_text import EPW_ENCODING, check_epw_text
 from weather.errors import WeatherDataError
 from weather.limits import WEATHER_RANGES, first_outside
 from weather.location import check_location
+
+#: Bytes read at a time to find the line of a byte that is not UTF-8.
+_DECODE_CHUNK_BYTES = 1 << 20
 
 #: Standard column names, in output order.
 COLUMNS = (
@@ -153,14 +158,35 @@ def _read_text_csv(path: str | os.PathLike) -> pd.DataFrame:
     try:
         return read_csv_cells(path, skipinitialspace=True)
     except UnicodeDecodeError as exc:
+        # pandas decodes in chunks: its error knows neither the line nor the file offset
+        byte, reason, line = _first_non_utf8(path) or (exc.object[exc.start], exc.reason, None)
         raise WeatherDataError(
-            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}: {exc.reason})", path=path
+            f"not UTF-8 text (byte 0x{byte:02x}: {reason})", path=path, line=line
         ) from None
     except pd.errors.EmptyDataError:
         raise WeatherDataError("file is empty", path=path) from None
     except (OSError, ValueError) as exc:  # ValueError: pandas' ParserError and kin
         line, text = csv_parse_problem(exc)
         raise WeatherDataError(text, path=path, line=line) from None
+
+
+def _first_non_utf8(path: str | os.PathLike) -> tuple[int, str, int] | None:
+    """The first byte of the file that is not UTF-8, why, and its 1-based line; None if
+    there is none, or the file cannot be read again. Read in chunks (a sequence split
+    between two is carried over)."""
+    line, carry = 1, b""
+    with contextlib.suppress(OSError), open(path, "rb") as fh:
+        while chunk := fh.read(_DECODE_CHUNK_BYTES):
+            data = carry + chunk
+            try:
+                _, used = codecs.utf_8_decode(data, "strict", False)
+            except UnicodeDecodeError as exc:
+                return data[exc.start], exc.reason, line + data.count(b"\n", 0, exc.start)
+            line += data.count(b"\n", 0, used)
+            carry = data[used:]
+        if carry:  # a sequence cut short by the end of the file
+            return carry[0], "unexpected end of data", line
+    return None
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:

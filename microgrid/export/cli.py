@@ -27,7 +27,13 @@ from microgrid.export.schedule import (
     write_schedule_csv,
 )
 from microgrid.export.slurm import SlurmOptions, SubmitError, export_slurm, submit
-from microgrid.resultdir import MARKER_NAME, MAX_NAME_BYTES, absolute_target, check_target
+from microgrid.resultdir import (
+    MARKER_NAME,
+    MAX_NAME_BYTES,
+    absolute_target,
+    check_target,
+    file_above,
+)
 from microgrid.wall_time import known_timezone
 
 #: The exit code of ``export --submit`` when sbatch is missing or refuses a script.
@@ -56,6 +62,11 @@ def check_file_target(path: Path) -> None:
     if path.is_symlink():
         raise InputError("--out is a symbolic link; nothing was written", path=str(path))
     if not path.exists():
+        blocker = file_above(path)
+        if blocker is not None:
+            raise InputError(
+                f"--out is below {blocker}, which is a file; nothing was written", path=str(path)
+            )
         return
     if not path.is_file():
         raise InputError("--out exists and is not a file; nothing was written", path=str(path))
@@ -162,17 +173,37 @@ def _export_slurm(inputs: ResultInputs, args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_slurm_only(args: argparse.Namespace) -> None:
-    """--submit and --timezone belong to Slurm; an empty or unknown zone is refused, not
-    quietly replaced by the scenario's."""
-    for option, given in (("--submit", args.submit), ("--timezone", args.timezone is not None)):
-        if given and args.to != "slurm":
-            raise InputError(f"{option} only applies to --to slurm")
+def _check_target_options(args: argparse.Namespace) -> None:
+    """An option of another target is refused, not quietly ignored (--submit and
+    --timezone belong to Slurm; --image, --namespace and --one-file to Kubernetes; --no-gpus
+    to both); an empty or unknown zone is refused, not quietly replaced by the scenario's."""
+    given = {
+        "--submit": args.submit,
+        "--timezone": args.timezone is not None,
+        "--image": args.image is not None,
+        "--namespace": args.namespace is not None,
+        "--one-file": args.one_file,
+        "--no-gpus": args.no_gpus,
+    }
+    for option, targets in _TARGET_OPTIONS.items():
+        if given[option] and args.to not in targets:
+            raise InputError(f"{option} only applies to --to {' or '.join(targets)}")
     if args.timezone is not None:
         try:
             known_timezone(args.timezone)
         except (ValueError, TypeError) as exc:
             raise InputError(f"--timezone: {exc}") from None
+
+
+#: the targets each option applies to
+_TARGET_OPTIONS = {
+    "--submit": ("slurm",),
+    "--timezone": ("slurm",),
+    "--image": ("kubernetes",),
+    "--namespace": ("kubernetes",),
+    "--one-file": ("kubernetes",),
+    "--no-gpus": ("slurm", "kubernetes"),
+}
 
 
 def _print_notes(notes: tuple[str, ...]) -> None:
@@ -183,7 +214,7 @@ def _print_notes(notes: tuple[str, ...]) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _check_slurm_only(args)
+    _check_target_options(args)
     target = _check_out(args)
     inputs = load_result(args.result_dir)
     schedule = inputs.schedule

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem
+from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, not_utf8_error
 from microgrid.errors import InputError
 from microgrid.export.schedule import FRACTION_DECIMALS, Segment, format_utc, utc_times
 from microgrid.parquet_files import read_parquet_table
@@ -133,8 +133,8 @@ def _read_csv(
                 for c in columns:
                     cells[c].append(_csv_number(row[where[c]], path, line, c))
                 lines.append(line)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
+    except UnicodeDecodeError:
+        raise not_utf8_error(path) from None  # the decoder saw a chunk: no line of its own
     except csv.Error as exc:  # raised before the reader counts the bad line
         raise InputError(
             f"not a valid CSV: {exc}", path=str(path), line=reader.line_num + 1

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, read_json_file
+from microgrid.datafiles import MAX_DATA_FILE_BYTES, file_problem, not_utf8_error, read_json_file
 from microgrid.errors import InputError
 from microgrid.export.result_reader import parse_segment, read_jobs_csv
 from microgrid.export.schedule import format_utc, parse_utc, utc_times
@@ -208,7 +208,9 @@ def _csv(path: Path) -> pd.DataFrame:
         raise InputError(problem, path=str(path))
     try:
         return pd.read_csv(path)
-    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+    except UnicodeDecodeError:  # its offset is into a chunk of the file: name the line
+        raise not_utf8_error(path) from None
+    except ValueError as exc:  # pandas' ParserError is a ValueError
         raise InputError(f"not a valid CSV: {' '.join(str(exc).split())}", path=str(path)) from None
 
 

@@ -52,12 +52,31 @@ def record_path(out: Path, case_id: str) -> Path:
 
 
 def read_record(path: Path) -> dict | None:
-    """A record, or None if missing or unreadable (a torn file cannot exist, but be safe)."""
+    """A record, or None if missing or unreadable (a torn file cannot exist, but be safe),
+    or if a field the table and the resume read has the wrong type (a hand-edited record:
+    its case runs again, as one that is not JSON does)."""
     try:
         rec = read_json_file(path)
     except InputError:
         return None
-    return rec if isinstance(rec, dict) and "status" in rec else None
+    return rec if isinstance(rec, dict) and _well_formed(rec) else None
+
+
+#: a record's fields the table and the resume read, and the types each may hold
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,),
+    "index": (int,),
+    "params": (dict,),
+    "summary": (dict, type(None)),
+}
+
+
+def _well_formed(rec: dict) -> bool:
+    """A status, and each of the other typed fields absent or of its type (an index is
+    no bool)."""
+    if "status" not in rec or isinstance(rec.get("index"), bool):
+        return False
+    return all(isinstance(rec[k], types) for k, types in _RECORD_TYPES.items() if k in rec)
 
 
 def read_records(out: Path, spec: SweepSpec | None = None) -> dict[str, dict]:

@@ -162,7 +162,8 @@ def _read_sweep(out: Path) -> tuple[dict, list[dict], int]:
         meta = read_json_file(out / "sweep.json")
     if not isinstance(meta, dict):
         raise InputError("not a sweep description (a JSON object)", path=str(out / "sweep.json"))
-    ids = {c["case_id"] for c in meta.get("cases", [])}
+    _check_description(meta, out / "sweep.json")
+    ids = {c["case_id"] for c in meta.get("cases") or []}
     recs = [r for cid, r in read_records(out).items() if not ids or cid in ids]
     standing = _table_case_ids(out)
     if standing is not None:
@@ -170,6 +171,26 @@ def _read_sweep(out: Path) -> tuple[dict, list[dict], int]:
     for rec in recs:
         _check_figures(out, rec)
     return meta, recs, len(ids)
+
+
+def _check_description(meta: dict, path: Path) -> None:
+    """What the report reads of sweep.json has its type (a damaged file was an internal
+    error): `cases` a list of objects, each with a text `case_id` and its `params` and
+    `values` objects; `axes` a list of axis names. InputError naming the field."""
+    cases = meta.get("cases") or []
+    if not isinstance(cases, list):
+        raise InputError("must be a list of cases", path=str(path), field="cases")
+    for i, case in enumerate(cases):
+        if not (isinstance(case, dict) and isinstance(case.get("case_id"), str)):
+            raise InputError(
+                "must be an object with a text case_id", path=str(path), field=f"cases.{i}"
+            )
+        for key in ("params", "values"):
+            if not isinstance(case.get(key) or {}, dict):
+                raise InputError("must be a JSON object", path=str(path), field=f"cases.{i}.{key}")
+    axes = meta.get("axes") or []
+    if not (isinstance(axes, list) and all(isinstance(a, str) for a in axes)):
+        raise InputError("must be a list of axis names", path=str(path), field="axes")
 
 
 def _table_case_ids(out: Path) -> set[str] | None:

@@ -64,3 +64,14 @@ def test_kubernetes_needs_an_image(tmp_path, capsys):
     line = one_error_line(capsys, ["export", str(rd), "--to", "kubernetes", "--out", str(out)])
     assert line.startswith("error: --to kubernetes needs --image IMAGE")
     assert not out.exists()
+
+
+def test_out_file_below_a_file_is_refused(tmp_path, capsys):
+    """It said `cannot write --out: File exists`, of a file it did not name."""
+    rd = reference_result(tmp_path / "result")
+    blocker = tmp_path / "notes"
+    blocker.write_text("mine\n")
+    target = blocker / "week.json"
+    line = one_error_line(capsys, ["export", str(rd), "--to", "json", "--out", str(target)])
+    assert f"{target}: --out is below {blocker}, which is a file" in line, line
+    assert blocker.read_text() == "mine\n"

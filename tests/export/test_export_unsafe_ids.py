@@ -78,6 +78,11 @@ def test_multi_line_command_still_exports(tmp_path, capsys):
         (["--to", "kubernetes", "--image", "t:1", "--namespace", "n" * 64], "not a DNS-1123"),
         (["--to", "kubernetes", "--image", "t:1", "--namespace", "abc\n"], "namespace 'abc\\n'"),
         (["--to", "kubernetes"], "--to kubernetes needs --image IMAGE"),
+        # options of one target were silently ignored by the others
+        (["--to", "slurm", "--image", "t:1"], "--image only applies to --to kubernetes"),
+        (["--to", "json", "--namespace", "n"], "--namespace only applies to --to kubernetes"),
+        (["--to", "slurm", "--one-file"], "--one-file only applies to --to kubernetes"),
+        (["--to", "csv", "--no-gpus"], "--no-gpus only applies to --to slurm or kubernetes"),
     ],
     ids=[
         "tz-localtime",
@@ -90,6 +95,10 @@ def test_multi_line_command_still_exports(tmp_path, capsys):
         "ns-64",
         "ns-nl",
         "no-image",
+        "image-not-k8s",
+        "ns-not-k8s",
+        "one-file-not-k8s",
+        "no-gpus-json-csv",
     ],
 )
 def test_unsafe_export_options_are_refused(tmp_path, capsys, args, needle):

@@ -60,6 +60,7 @@ def _second_line(edit):
             ["line 2, field", "cells where the header has 10"],
         ),
         ("jobs.csv", lambda old: old.replace(b"gpus", b"gpus,gpus", 1), ["line 1", "given twice"]),
+        ("timeseries.csv", _second_line(lambda row: row + b"\xe9"), ["line 2", "not UTF-8 text"]),
     ],
     ids=[
         "summary-not-utf8",
@@ -74,6 +75,7 @@ def _second_line(edit):
         "jobs-not-utf8-line",
         "jobs-open-quote",
         "jobs-column-twice",
+        "timeseries-not-utf8-line",
     ],
 )
 def test_hostile_result_file(tmp_path, capsys, name, edit, needles):

@@ -431,6 +431,23 @@ def test_weather_site_csv_not_utf8_and_out_of_range(tmp_path, write_scenario, ca
         assert_one_line(code, err, str(csv_path), *needles)
 
 
+def test_jobs_csv_not_utf8_names_its_line(tmp_path, write_scenario, capsys):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_bytes(f"{JOBS_HEADER}\n{JOB_ROW}\n".encode() + b"caf\xe9,8,4,24,48\n")
+    path = write_scenario(jobs={"csv": str(jobs)})
+    code, err = validate(capsys, path)
+    assert_one_line(code, err, f"{jobs}, line 3: not UTF-8 text (byte 0xe9")
+
+
+def test_weather_site_csv_not_utf8_names_its_line(tmp_path, write_scenario, capsys):
+    lines = WEATHER.read_text().splitlines()
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("\n".join(lines[:30]).encode() + b"\n2023-01-02T05:00,caf\xe9,1,1,1\n")
+    path = write_scenario(**{"weather.path": str(latin), "weather.utc_offset_seconds": -18000})
+    code, err = validate(capsys, path)
+    assert_one_line(code, err, f"{latin}, line 31: not UTF-8 text (byte 0xe9")
+
+
 @pytest.mark.parametrize(
     ("name", "content", "needle"),
     [

@@ -212,6 +212,16 @@ def test_text_in_a_time_series_is_refused_at_its_line(run_copy, capsys):
 
 
 @SLOW
+def test_a_time_series_not_utf8_is_refused_at_its_line(run_copy, capsys):
+    """It named no line, and quoted the decoder's offset in a chunk of the file."""
+    path = run_copy / "timeseries.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[5] += b"\xe9"
+    path.write_bytes(b"\n".join(lines))
+    _refused(capsys, run_copy, "timeseries.csv, line 6: not UTF-8 text (byte 0xe9")
+
+
+@SLOW
 @pytest.mark.parametrize("field", ["gpus", "energy_mwh"])
 def test_text_in_jobs_csv_is_refused_at_its_line(run_copy, capsys, field):
     path = run_copy / "jobs.csv"

@@ -17,8 +17,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import one_error_line
 
-from microgrid.sweeps.records import write_table
+from microgrid.cli import main
+from microgrid.sweeps.records import read_record, write_table
 from microgrid.sweeps.report import sweep_report
 from microgrid.sweeps.tables import format_cell
 from microgrid.sweeps.tolerance import case_tolerance_usd, step_between
@@ -229,3 +231,52 @@ def test_zipped_axes_share_one_section_with_both_values(tmp_path):
     report_dir = out / "report"
     assert (report_dir / "sensitivity_battery_power_mw.csv").exists()
     assert (report_dir / "sensitivity_battery_energy_mwh.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"summary": [1]}, {"summary": "x"}, {"index": "1"}, {"params": [1]}, {"status": 5}],
+    ids=["summary-list", "summary-text", "index-text", "params-list", "status-number"],
+)
+def test_a_record_of_the_wrong_shape_is_read_as_no_record(tmp_path, capsys, damage):
+    """A record whose summary was not an object, or whose index was text, was an internal
+    error (exit 1) in `sweep-report` and on resume: it is read as a record that is not
+    JSON is, as none (left out of the report; the case runs again on resume)."""
+    out = tmp_path / "sweep"
+    write_sweep(out)
+    path = out / "records" / "c001.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **damage}))
+    assert read_record(path) is None
+    assert main(["sweep-report", str(out)]) == 0, capsys.readouterr().err
+    cases = pd.read_csv(out / "report" / "cases.csv")
+    assert sorted(cases["case_id"]) == ["c000", "c002"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "field"),
+    [
+        ({"cases": 5}, "field cases: must be a list"),
+        ({"cases": [5]}, "field cases.0: must be an object with a text case_id"),
+        ({"cases": [{"params": {}}]}, "field cases.0: must be an object with a text case_id"),
+        ({"cases": [{"case_id": "c000", "params": 5}]}, "field cases.0.params: must be a JSON"),
+        ({"axes": 5}, "field axes: must be a list of axis names"),
+        ({"axes": {AXIS: 1}}, "field axes: must be a list of axis names"),
+    ],
+    ids=[
+        "cases-number",
+        "case-number",
+        "case-without-id",
+        "params-number",
+        "axes-number",
+        "axes-object",
+    ],  # fmt: skip
+)
+def test_a_damaged_sweep_json_is_named_at_its_field(tmp_path, capsys, damage, field):
+    """A sweep.json whose cases or axes had another type was an internal error (exit 1)."""
+    out = tmp_path / "sweep"
+    write_sweep(out)
+    path = out / "sweep.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **damage}))
+    line = one_error_line(capsys, ["sweep-report", str(out)])
+    assert f"{path}, {field}" in line, line
+    assert not (out / "report.html").exists()
