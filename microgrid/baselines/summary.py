@@ -18,11 +18,14 @@ _ROUNDING = 1e-6
 
 
 def _pct(base: float, opt: float) -> float | None:
-    """Saving of `opt` against `base` in % of |base|; 0 when both are 0, None when only
-    the baseline is 0 (no meaningful percentage)."""
+    """Saving of `opt` against `base` in % of `base`; 0 when both are 0. None where no
+    share is meaningful: the baseline 0, or either total below 0 (a net revenue: R1's plan
+    earns 39,841 USD, and its saving against asap read as "101.1 %" of asap's cost)."""
     if abs(base) < 1e-9:
         return 0.0 if abs(opt) < 1e-9 else None
-    return 100.0 * (base - opt) / abs(base)
+    if base < 0 or opt < -1e-9:
+        return None
+    return 100.0 * (base - opt) / base
 
 
 def _jobs(result: BaselineResult) -> dict:

@@ -119,13 +119,34 @@ def _legacy_charge_text(m: dict, share: float | None, rate: float | None) -> lis
     ]
 
 
-def _month_text(m: dict, legacy_rate: float | None = None) -> str:
+def month_coverage(summary: dict) -> dict[str, float]:
+    """Per billing month, the share of its hours the period covers (summary.json's
+    `bill.months[].month_share`); {} for a folder written before it."""
+    bill = summary.get("bill") if isinstance(summary.get("bill"), dict) else {}
+    return {
+        m["month"]: m["month_share"]
+        for m in bill.get("months") or []
+        if isinstance(m, dict) and m.get("month_share") is not None
+    }
+
+
+def billed_in_full(share_billed: float | None, covered: float | None) -> bool:
+    """A month whose whole charge is billed (`full_month`) for a period that covers only
+    part of it: its share billed (1) is not the period's share of the month."""
+    return share_billed is not None and covered is not None and covered < share_billed - 1e-9
+
+
+def _month_text(m: dict, legacy_rate: float | None = None, covered: float | None = None) -> str:
     """A billing month's demand charges, e.g. "2023-09 (13.3 % of the month, metered peak
-    29.4 MW): flat ... = 128,000 USD"; `legacy_rate`: the run's flat rate of an old summary
-    whose months have no `charges`."""
+    29.4 MW): flat ... = 128,000 USD", or billed in full for part of it "2023-08 (billed in
+    full though the period is 22.6 % of the month, metered peak ...)"; `legacy_rate`: the run's flat
+    rate of an old summary whose months have no `charges`; `covered`: the period's share
+    of the month (`month_coverage`), None where unknown."""
     share = m.get("share_billed")
     head = f"{m['month']} ("
-    if share is not None:
+    if billed_in_full(share, covered):
+        head += f"billed in full though the period is {number(100 * covered, 1)} % of the month, "
+    elif share is not None:
         head += f"{number(100 * share, 1)} % of the month, "
     head += f"metered peak {number(m['peak_import_mw'], 1)} MW)"
     if "charges" not in m:
@@ -150,7 +171,10 @@ def demand_meaning(summary: dict) -> str:
     if not isinstance(d, dict) or not d.get("months"):
         return "No demand charge in this run."
     billing = str(d.get("billing", "")).replace("_", " ")
-    months = "; ".join(_month_text(m, d.get("usd_per_kw_month")) for m in d["months"])
+    covered = month_coverage(summary)
+    months = "; ".join(
+        _month_text(m, d.get("usd_per_kw_month"), covered.get(m["month"])) for m in d["months"]
+    )
     total = d.get("charge_usd")
     in_all = f" In all {number(total, 0)} USD." if total is not None else ""
     return f"Billed {billing}, per local calendar month: {months}.{in_all}" + _estimate_note(

@@ -1,0 +1,94 @@
+"""Headline figures that must not mislead a reader: a saving given as a share of a cost
+where a total is a net revenue (R1's "saves 3,679,304 USD (101.1 %)"), and a month's
+demand charge billed in full shown as if the period covered the whole month."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from microgrid.baselines.result import BaselineResult
+from microgrid.baselines.summary import baseline_summary
+from microgrid.cli_summary import _baseline_line, _billing_note
+from microgrid.report_html.kpis import demand_meaning
+
+_COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd",
+              "unfinished_penalty_usd", "dr_program_usd")  # fmt: skip
+
+
+def _baseline(total_usd: float, emissions_t: float) -> BaselineResult:
+    rows = pd.DataFrame(
+        {"facility_load_mw": [1.0], "grid_import_mw": [1.0], "grid_export_mw": [0.0]}
+    )
+    costs = dict.fromkeys(_COST_KEYS, 0.0) | {
+        "energy_usd": total_usd,
+        "total_cost_usd": total_usd,
+        "objective_usd": total_usd,
+        "emissions_t": emissions_t,
+    }
+    return BaselineResult("asap", rows, costs, {}, {"ramp_breach_steps": 0})
+
+
+def _optimum(total_usd: float, emissions_t: float) -> dict:
+    return {"total_cost_usd": total_usd, "carbon_cost_usd": 0.0, "emissions_t": emissions_t}
+
+
+def test_no_saving_share_where_the_plan_earns_a_net_revenue():
+    """R1: asap pays 3,639,463 USD, the plan earns 39,841 USD net; the saving is more
+    than asap's whole cost, and "101.1 %" read as a share of a cost makes no sense."""
+    base_usd, plan_usd = 3_639_463.3, -39_840.7
+    b = baseline_summary(_baseline(base_usd, 3_738.3), _optimum(plan_usd, 3_411.9), step_h=1.0)
+    assert b["cost_saving_usd"] == base_usd - plan_usd
+    assert b["cost_saving_pct"] is None and b["objective_saving_pct"] is None
+    # emissions are never negative: their share stands
+    assert b["emissions_saving_pct"] == 100 * (3_738.3 - 3_411.9) / 3_738.3
+    # both pay: the share of the baseline's cost, as before
+    b = baseline_summary(_baseline(base_usd, 1.0), _optimum(1_000_000.0, 1.0), step_h=1.0)
+    assert b["cost_saving_pct"] == 100 * (base_usd - 1_000_000.0) / base_usd
+
+
+def test_the_cli_line_gives_both_totals_where_one_is_a_net_revenue():
+    b = {"total_cost_usd": 3_639_463.3, "cost_saving_usd": 3_679_304.0,
+         "cost_saving_pct": None, "emissions_saving_pct": 8.73,
+         "limit_breaches": {"ramp_breach_steps": 0, "dr_cap_breach_steps": 0}}  # fmt: skip
+    line = _baseline_line("asap", b)
+    assert line.startswith(
+        "  vs asap             saves 3,679,304 USD (asap pays 3,639,463 USD, the plan "
+        "earns 39,841 USD net) and 8.7 % carbon; "
+    )
+    # an older summary.json's share above 100 % is not repeated
+    assert " %) " not in _baseline_line("asap", b | {"cost_saving_pct": 101.09})
+
+
+def _full_month_summary() -> dict:
+    """R1's week billed `full_month`: August's whole charge on a week's peak."""
+    charge = {"key": "demand_flat@2023-08", "line_item": "demand_flat", "kind": "flat",
+              "period": None, "usd_per_kw_month": 8.0, "usd_per_mw": 8000.0,
+              "peak_import_mw": 73.37, "billed_demand_mw": 73.37, "set_by": "peak",
+              "charge_usd": 586_960.0}  # fmt: skip
+    month = {"month": "2023-08", "share_billed": 1.0, "peak_import_mw": 73.37,
+             "charge_usd": 586_960.0, "charges": [charge]}  # fmt: skip
+    return {
+        "demand_charge": {"billing": "full_month", "charge_usd": 586_960.0, "months": [month]},
+        "bill": {"months": [{"month": "2023-08", "month_share": 168 / 744}]},
+    }
+
+
+def test_a_month_billed_in_full_is_not_shown_as_covered_in_full():
+    """It said "(full_month: 100.0 % of 2023-08)" and "2023-08 (100.0 % of the month, ...":
+    the week is 22.6 % of August, billed as if it were all of it."""
+    s = _full_month_summary()
+    assert _billing_note(s) == "  (full_month: all of 2023-08 though the period is 22.6 % of it)"
+    head = "2023-08 (billed in full though the period is 22.6 % of the month, metered peak"
+    assert f"{head} 73.4 MW)" in demand_meaning(s)
+    # a month the period covers whole reads as before
+    s["bill"]["months"][0]["month_share"] = 1.0
+    assert _billing_note(s) == "  (full_month: 100.0 % of 2023-08)"
+    assert "2023-08 (100.0 % of the month, metered peak" in demand_meaning(s)
+
+
+def test_a_prorated_month_reads_as_before():
+    s = _full_month_summary()
+    s["demand_charge"]["billing"] = "prorated"
+    s["demand_charge"]["months"][0]["share_billed"] = 168 / 744
+    assert _billing_note(s) == f"  (prorated: {np.round(100 * 168 / 744, 1)} % of 2023-08)"
