@@ -124,9 +124,9 @@ def events_table(events: pd.DataFrame, timezone: str) -> str:
 
 
 def _event_cell(column: str, value: object, timezone: str) -> str:
-    """One cell: a local time with its zone's abbreviation (events.csv writes wall time,
-    with an offset where it is ambiguous: read as the event windows' shading reads it), a
-    figure, or "—" for none."""
+    """One cell: a local time with its zone's abbreviation (events.csv writes local time
+    with its UTC offset, older folders wall time: read as the event windows' shading reads
+    it), a figure, or "—" for none."""
     if pd.isna(value):
         return "—"
     if not column.endswith("_local"):

@@ -1,16 +1,22 @@
 """Headline figures that must not mislead a reader: a saving given as a share of a cost
-where a total is a net revenue (R1's "saves 3,679,304 USD (101.1 %)"), and a month's
-demand charge billed in full shown as if the period covered the whole month."""
+where a total is a net revenue (R1's "saves 3,679,304 USD (101.1 %)"), a month's demand
+charge billed in full shown as if the period covered the whole month, and local times
+written without their zone."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import yaml
+from scenario_factory import TINY
 
+import microgrid
 from microgrid.baselines.result import BaselineResult
 from microgrid.baselines.summary import baseline_summary
 from microgrid.cli_summary import _baseline_line, _billing_note
+from microgrid.operate.report import _scheduled_outages
 from microgrid.report_html.kpis import demand_meaning
+from microgrid.wall_time import parse_time_utc
 
 _COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd",
               "unfinished_penalty_usd", "dr_program_usd")  # fmt: skip
@@ -92,3 +98,21 @@ def test_a_prorated_month_reads_as_before():
     s["demand_charge"]["billing"] = "prorated"
     s["demand_charge"]["months"][0]["share_billed"] = 168 / 744
     assert _billing_note(s) == f"  (prorated: {np.round(100 * 168 / 744, 1)} % of 2023-08)"
+
+
+def test_events_csv_times_carry_their_utc_offset(tmp_path):
+    """events.csv said `2023-01-02 09:00:00`: local wall time with no zone, where the DR
+    program's and coincident-peak rows give ISO 8601 with the offset."""
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["site"]["timezone"] = "America/New_York"
+    data["events"] = {"outages": [{"start": "2023-01-02T09:00", "end": "2023-01-02T12:00"}]}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rows = _scheduled_outages(microgrid.load_scenario(path), first=0)
+    assert (rows[0]["start_local"], rows[0]["end_local"]) == (
+        "2023-01-02T09:00:00-05:00",
+        "2023-01-02T12:00:00-05:00",
+    )
+    # the report reads them back as the same instants
+    start = parse_time_utc(rows[0]["start_local"], "America/New_York")
+    assert start == pd.Timestamp("2023-01-02T14:00", tz="UTC")

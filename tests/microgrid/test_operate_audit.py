@@ -178,7 +178,8 @@ def test_scheduled_outages_are_listed_as_events():
     ev = out["events"]
     assert list(ev["kind"]) == ["price_spike", "grid_outage"]
     assert list(ev["source"]) == ["operate.events", "events.outages"]
-    assert list(ev["start_local"]) == ["2023-08-23 02:00:00", "2023-08-22 12:00:00"]
+    # local times with the UTC offset (Chicago's CDT), not bare wall times
+    assert list(ev["start_local"]) == ["2023-08-23T02:00:00-05:00", "2023-08-22T12:00:00-05:00"]
     assert [e["source"] for e in out["summary"]["events"]] == list(ev["source"])
 
 
