@@ -1,7 +1,7 @@
 """Headline figures that must not mislead a reader: a saving given as a share of a cost
 where a total is a net revenue (R1's "saves 3,679,304 USD (101.1 %)"), a month's demand
-charge billed in full shown as if the period covered the whole month, and local times
-written without their zone."""
+charge billed in full shown as if the period covered the whole month, local times
+written without their zone, and a table column without its unit."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from microgrid.baselines.summary import baseline_summary
 from microgrid.cli_summary import _baseline_line, _billing_note
 from microgrid.operate.report import _scheduled_outages
 from microgrid.report_html.kpis import demand_meaning
+from microgrid.sweeps.report import CASE_COLUMNS, PARETO_WORK_COLUMNS
+from microgrid.sweeps.tables import header
 from microgrid.wall_time import parse_time_utc
 
 _COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd",
@@ -116,3 +118,10 @@ def test_events_csv_times_carry_their_utc_offset(tmp_path):
     # the report reads them back as the same instants
     start = parse_time_utc(rows[0]["start_local"], "America/New_York")
     assert start == pd.Timestamp("2023-01-02T14:00", tz="UTC")
+
+
+def test_every_column_the_sweep_report_shows_has_a_header_with_its_unit():
+    """The Pareto set's table headed a column `unfinished_penalty_usd`, its raw key."""
+    for col in (*CASE_COLUMNS, *PARETO_WORK_COLUMNS):
+        assert header(col) != col, col
+    assert header("unfinished_penalty_usd").endswith("(USD)")
