@@ -8,6 +8,7 @@ from pathlib import Path
 
 from microgrid.report_html.kpis import (
     ALERT_KIND,
+    actual_cost_note,
     billed_in_full,
     missed_deadline_text,
     month_coverage,
@@ -276,7 +277,7 @@ def print_summary(summary: dict, out: Path) -> None:
             f"{a['cost_of_ac_feasibility_usd']:,.0f} USD"
         )
     if "operate" in s:
-        for line in _operate_lines(s["operate"]):
+        for line in _operate_lines(s["operate"], s.get("fixed_cost_usd") or 0.0):
             print(line)
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
@@ -323,19 +324,24 @@ OPERATE_BASELINES_NOTE = (
 )
 
 
-def _operate_lines(o: dict) -> list[str]:
-    """operate's actual cost beside the plan-mode optimum, each missed deadline, the limit
-    breaches, the DR program and the response to coincident-peak alerts."""
+def _operate_lines(o: dict, fixed_usd: float = 0.0) -> list[str]:
+    """operate's actual cost (and what it holds beyond the total cost: `actual_cost_note`;
+    `fixed_usd`: the tariff's fixed charge, in the total only) beside the plan-mode
+    optimum, each missed deadline, the limit breaches, the DR program and the response to
+    coincident-peak alerts."""
     missed = o.get("missed_deadlines") or []
     unpriced = sum(1 for m in missed if m["penalty_usd"] is None)
-    note = f" (+ {unpriced} missed deadline{'s' if unpriced > 1 else ''}, unpriced)"
+    cost_note = actual_cost_note(o, fixed_usd)
+    notes = [cost_note] if cost_note else []
+    if unpriced:
+        notes.append(f"+ {unpriced} missed deadline{'s' if unpriced > 1 else ''}, unpriced")
+    said = f" ({'; '.join(notes)})" if notes else ""
     rows = [
-        f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD"
-        f"{note if unpriced else ''}, unserved {o['unserved_energy_mwh']:.2f} MWh, "
-        f"{_replans_clause(o)}"
+        f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD{said}, unserved "
+        f"{o['unserved_energy_mwh']:.2f} MWh, {_replans_clause(o)}"
     ]
     if o.get("plan_reference"):
-        rows.append(_plan_reference_line(o["plan_reference"]))
+        rows.append(_plan_reference_line(o["plan_reference"], bool(cost_note)))
     rows += [_missed_deadline_line(m) for m in missed]
     for jid, n in (o.get("forced_interruptions") or {}).items():
         rows.append(
@@ -372,11 +378,11 @@ def _replans_clause(o: dict) -> str:
     return f"{o['n_solves']} re-plans" + (f" ({', '.join(stops)})" if stops else "")
 
 
-def _plan_reference_line(r: dict) -> str:
+def _plan_reference_line(r: dict, costed_as_actual: bool = False) -> str:
     """The actual cost against the plan-mode optimum (summary.operate.plan_reference), e.g.
     "vs plan mode    549,150 USD (its optimum: perfect foresight, no operate.events);
     actual +74,082 USD (+13.5 %)": the report's words (`plan_reference_text`)."""
-    return f"  vs plan mode    {plan_reference_text(r)}"
+    return f"  vs plan mode    {plan_reference_text(r, costed_as_actual)}"
 
 
 def _missed_deadline_line(m: dict) -> str:

@@ -260,15 +260,36 @@ def _actual_vs_plan(r: dict) -> str:
     return text
 
 
-def plan_reference_text(r: dict) -> str:
+# what operate's actual cost holds that the total cost does not (summary.operate.costs)
+_BEYOND_TOTAL = (("carbon_usd", "the carbon price"), ("unserved_usd", "unserved energy"))
+
+
+def actual_cost_note(op: dict, fixed_usd: float = 0.0) -> str:
+    """How operate's actual cost differs from the total cost printed above it: it holds
+    the carbon price (priced, not paid) and unserved energy at the value of lost load, and
+    not the tariff's fixed charge, e.g. "the total cost with the carbon price 357,121 USD"
+    (R1's carbon-aware week, whose total is 1,009,369 USD and actual cost 1,366,491 USD);
+    "" where it holds neither and there is no fixed charge (or an older folder)."""
+    costs = op.get("costs") or {}
+    parts = [f"{label} {number(costs[k], 0)} USD" for k, label in _BEYOND_TOTAL if costs.get(k)]
+    text = f"with {' and '.join(parts)}" if parts else ""
+    if fixed_usd:
+        text += f"{', ' if text else ''}without the fixed charge {number(fixed_usd, 0)} USD"
+    return f"the total cost {text}" if text else ""
+
+
+def plan_reference_text(r: dict, costed_as_actual: bool = False) -> str:
     """The actual cost against the plan-mode optimum (summary.operate.plan_reference), as
     the CLI's "vs plan mode" line says it, e.g. "304,833 USD (its optimum: perfect
-    foresight, no operate.events); actual +930,854 USD (+305.4 %)"."""
+    foresight, no operate.events); actual +930,854 USD (+305.4 %)"; `costed_as_actual`:
+    say it is costed as the actual cost is (where that is not the total cost:
+    `actual_cost_note`), not as plan mode's total cost."""
     if r.get("plan_cost_usd") is None:
         return f"no reference: {r.get('note', 'not computed')}"
+    costed = "; costed as the actual cost" if costed_as_actual else ""
     return (
         f"{number(r['plan_cost_usd'], 0)} USD (its optimum: perfect foresight, no "
-        f"operate.events); {_actual_vs_plan(r)}"
+        f"operate.events{costed}); {_actual_vs_plan(r)}"
     )
 
 
@@ -379,9 +400,12 @@ def _operate(summary: dict) -> list[Kpi]:
     if "actual_cost_usd" in op:
         v = op["actual_cost_usd"]
         meaning = (
-            "What the closed loop paid in all: the costs above plus unserved energy at the "
+            "What the closed loop cost in all: the costs above (without the tariff's fixed "
+            "charge) plus the carbon price (priced, not paid) and unserved energy at the "
             "scenario's value of lost load."
         )
+        note = actual_cost_note(op, summary.get("fixed_cost_usd") or 0.0)
+        meaning += f" Here: {note}." if note else ""
         out.append(
             Kpi("operate.actual_cost_usd", "Actual cost (operate)", v, number(v, 0), "USD", meaning)
         )
@@ -390,7 +414,8 @@ def _operate(summary: dict) -> list[Kpi]:
         v = ref["plan_cost_usd"]
         meaning = (
             "The plan-mode optimum on the same data: one solve of the whole period with "
-            "perfect foresight and without operate.events, costed as the actual cost; "
+            "perfect foresight and without operate.events, costed as the actual cost (not "
+            "as plan mode's total cost); "
             f"{_actual_vs_plan(ref)} against it."
         )
         key = "operate.plan_reference.plan_cost_usd"

@@ -252,7 +252,7 @@ def _market(summary: dict) -> str:
 
 def operate_section(run: RunData) -> Section:
     op = run.summary.get("operate") or {}
-    body = facts_list(operate_facts(op))
+    body = facts_list(operate_facts(op, run.summary.get("fixed_cost_usd") or 0.0))
     body += "<h3>Events</h3>" + (
         events_table(run.events, run.summary["period"]["timezone"])
         if run.events is not None

@@ -13,9 +13,10 @@ from scenario_factory import TINY
 import microgrid
 from microgrid.baselines.result import BaselineResult
 from microgrid.baselines.summary import baseline_summary
-from microgrid.cli_summary import _baseline_line, _billing_note
+from microgrid.cli_summary import _baseline_line, _billing_note, _operate_lines
 from microgrid.operate.report import _scheduled_outages
 from microgrid.report_html.kpis import demand_meaning
+from microgrid.report_html.tables import operate_facts
 from microgrid.sweeps.report import CASE_COLUMNS, PARETO_WORK_COLUMNS
 from microgrid.sweeps.tables import header
 from microgrid.wall_time import parse_time_utc
@@ -125,3 +126,38 @@ def test_every_column_the_sweep_report_shows_has_a_header_with_its_unit():
     for col in (*CASE_COLUMNS, *PARETO_WORK_COLUMNS):
         assert header(col) != col, col
     assert header("unfinished_penalty_usd").endswith("(USD)")
+
+
+def _operate_carbon() -> dict:
+    """R1's carbon-aware week in operate mode: its total cost 1,009,369 USD, its actual
+    cost 1,366,491 USD (the carbon price in it), the plan-mode optimum costed alike."""
+    ref = {"plan_cost_usd": 302_180.8, "plan_gap_usd": 10_498.7,
+           "actual_minus_plan_usd": 1_064_309.9, "actual_minus_plan_pct": 352.2}  # fmt: skip
+    costs = {"energy_usd": 789_620.3, "demand_usd": 214_938.1, "wear_usd": 4_810.9,
+             "carbon_usd": 357_121.49, "unserved_usd": 0.0}  # fmt: skip
+    return {"actual_cost_usd": 1_366_490.8, "unserved_energy_mwh": 0.0, "n_solves": 168,
+            "costs": costs, "plan_reference": ref}  # fmt: skip
+
+
+def test_operates_actual_cost_says_what_it_holds_beyond_the_total():
+    """`total cost 1,009,369 USD` then `actual cost 1,366,491 USD` and `vs plan mode
+    302,181 USD` (plan mode's total: -38,751 USD), with no word that both hold the carbon
+    price the lines above call "not in the total"."""
+    op = _operate_carbon()
+    lines = _operate_lines(op)
+    assert lines[0].startswith(
+        "  operate         actual cost 1,366,491 USD (the total cost with the carbon price "
+        "357,121 USD), unserved 0.00 MWh"
+    )
+    plan = [s for s in lines if "vs plan mode" in s][0]
+    assert "(its optimum: perfect foresight, no operate.events; costed as the actual cost)" in plan
+    # the tariff's fixed charge is in the total cost, not in the actual cost
+    fixed = "(the total cost with the carbon price 357,121 USD, without the fixed charge 339 USD)"
+    assert fixed in _operate_lines(op, fixed_usd=339.0)[0]
+    facts = dict(operate_facts(op))
+    assert "the total cost with the carbon price 357,121 USD" in facts["actual cost (USD)"]
+    assert "costed as the actual cost" in facts["vs plan mode"]
+    # without the carbon price, unserved energy or a fixed charge: the lines as before
+    op["costs"]["carbon_usd"] = 0.0
+    assert "actual cost 1,366,491 USD, unserved" in _operate_lines(op)[0]
+    assert "costed as" not in [s for s in _operate_lines(op) if "vs plan mode" in s][0]

@@ -98,7 +98,7 @@ def test_a_missed_deadline_is_stated_and_unpriced_without_a_penalty(tmp_path, ca
     assert missed["unfinished_h"] == pytest.approx(2.0)  # the second block, not run
     assert missed["penalty_usd"] is None and op["unfinished_work_penalty_usd_per_h"] is None
     assert op["costs"]["unfinished_penalty_usd"] == 0.0
-    assert "(+ 1 missed deadline, unpriced)" in printed
+    assert "+ 1 missed deadline, unpriced)" in printed
     assert "vs asap" in printed and OPERATE_BASELINES_NOTE in printed  # what they face
     assert (
         "missed deadline train: 2.00 h of work short at 2023-01-02T23:00:00+00:00; not priced: "
