@@ -14,6 +14,7 @@ import pandas as pd
 import optimize
 from microgrid.assemble import Inputs
 from microgrid.coincident_peak import load_coincident_peaks
+from microgrid.costs import pct_of_cost
 from microgrid.dispatch import infeasible_error, optimize_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.operate.cp_response import alert_response, needs_alert_response
@@ -180,7 +181,8 @@ def plan_reference(case: OperateCase, actual_cost_usd: float) -> dict:
         # the plan is proven within this of the optimum: a difference below it is noise
         "plan_gap_usd": gap_usd,
         "actual_minus_plan_usd": diff_usd,
-        "actual_minus_plan_pct": 100.0 * diff_usd / abs(plan_usd) if plan_usd else None,
+        # None where either is a net revenue (R1's week: "+2,750.0 %" of -39,841 USD)
+        "actual_minus_plan_pct": pct_of_cost(diff_usd, plan_usd, actual_cost_usd),
     }
 
 

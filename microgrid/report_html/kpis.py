@@ -253,6 +253,8 @@ def _actual_vs_plan(r: dict) -> str:
     """The actual cost's difference from the plan-mode optimum, e.g. "actual +930,854 USD
     (+305.4 %)", and when it is within the plan's proven gap."""
     diff, pct, gap = r["actual_minus_plan_usd"], r.get("actual_minus_plan_pct"), r["plan_gap_usd"]
+    if min(r["plan_cost_usd"], r.get("actual_cost_usd", 0.0)) < 0:
+        pct = None  # a share of a net revenue (an older folder's "+2,750.0 %")
     text = f"actual {signed(diff, 0)} USD"
     text += f" ({signed(pct, 1)} %)" if pct is not None else ""
     if abs(diff) <= gap:

@@ -14,6 +14,7 @@ import microgrid
 from microgrid.baselines.result import BaselineResult
 from microgrid.baselines.summary import baseline_summary
 from microgrid.cli_summary import _baseline_line, _billing_note, _operate_lines
+from microgrid.costs import pct_of_cost
 from microgrid.operate.report import _scheduled_outages
 from microgrid.report_html.kpis import demand_meaning
 from microgrid.report_html.tables import operate_facts
@@ -161,3 +162,19 @@ def test_operates_actual_cost_says_what_it_holds_beyond_the_total():
     op["costs"]["carbon_usd"] = 0.0
     assert "actual cost 1,366,491 USD, unserved" in _operate_lines(op)[0]
     assert "costed as" not in [s for s in _operate_lines(op) if "vs plan mode" in s][0]
+
+
+def test_no_share_of_a_net_revenue_against_plan_mode():
+    """R1's week in operate mode: 'vs plan mode -39,841 USD (...); actual +1,095,623 USD
+    (+2,750.0 %)', a share of a plan that earns money."""
+    ref = {"plan_cost_usd": -39_840.7, "plan_gap_usd": 5_345.0,
+           "actual_cost_usd": 1_055_782.4, "actual_minus_plan_usd": 1_095_623.1,
+           "actual_minus_plan_pct": 2_750.0}  # fmt: skip
+    op = {"actual_cost_usd": 1_055_782.4, "unserved_energy_mwh": 0.0, "n_solves": 168,
+          "plan_reference": ref}  # fmt: skip
+    [line] = [s for s in _operate_lines(op) if "vs plan mode" in s]
+    assert line.endswith("; actual +1,095,623 USD")  # an older summary's share not repeated
+    assert pct_of_cost(1_095_623.1, -39_840.7, 1_055_782.4) is None
+    assert pct_of_cost(-233.0, -39_840.7, -40_073.7) is None
+    assert pct_of_cost(75_807.7, 549_149.6, 624_957.3) == 100 * 75_807.7 / 549_149.6
+    assert pct_of_cost(5.0, 0.0, 5.0) is None

@@ -189,8 +189,11 @@ def test_a_difference_within_the_plans_gap_is_said_to_be():
     op = {"actual_cost_usd": -40_075.0, "unserved_energy_mwh": 0.0, "n_solves": 7,
           "plan_reference": ref}  # fmt: skip
     line = [s for s in _operate_lines(op) if "vs plan mode" in s][0]
-    assert line.endswith("actual -234 USD (-0.6 %), within the plan's proven gap of 5,345 USD")
+    # no share of a plan that earns money (test_headline_figures)
+    assert line.endswith("actual -234 USD, within the plan's proven gap of 5,345 USD")
     ref |= {"plan_gap_usd": 100.0}
+    assert [s for s in _operate_lines(op) if "vs plan mode" in s][0].endswith("actual -234 USD")
+    ref |= {"plan_cost_usd": 39_841.0, "actual_minus_plan_pct": -0.6}  # costs: the share
     assert [s for s in _operate_lines(op) if "vs plan mode" in s][0].endswith("(-0.6 %)")
 
 
