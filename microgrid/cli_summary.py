@@ -8,7 +8,10 @@ from pathlib import Path
 
 from microgrid.report_html.kpis import (
     ALERT_KIND,
+    actual_cost_note,
+    billed_in_full,
     missed_deadline_text,
+    month_coverage,
     plan_reference_text,
     unfinished_job_text,
 )
@@ -25,11 +28,9 @@ def _billing_note(summary: dict) -> str:
     d = summary.get("demand_charge")
     if not d or not d["months"]:
         return ""
-    shares = [
-        f"{100 * m['share_billed']:.1f} % of {m['month']}"
-        for m in d["months"]
-        if m.get("share_billed") is not None
-    ]
+    covered = month_coverage(summary)
+    shares = [_share_text(m, covered.get(m["month"])) for m in d["months"]]
+    shares = [s for s in shares if s]
     billing = f"({d['billing']}: {', '.join(shares)})"
     charges = [c for m in d["months"] for c in m.get("charges", [])]
     alerts = [c for c in charges if c["kind"] == ALERT_KIND]
@@ -43,6 +44,18 @@ def _billing_note(summary: dict) -> str:
         "(the plan's estimate; billed on the real intervals: see the bill)"
     )
     return ": " + " + ".join(parts)
+
+
+def _share_text(m: dict, covered: float | None) -> str:
+    """A month's share billed, "22.6 % of 2023-08", or where its whole charge is billed for
+    a period covering part of it, "all of 2023-08 though the period is 22.6 % of it" (it said "100.0
+    % of 2023-08", as if the week were the month); "" without a share."""
+    share = m.get("share_billed")
+    if share is None:
+        return ""
+    if billed_in_full(share, covered):
+        return f"all of {m['month']} though the period is {100 * covered:.1f} % of it"
+    return f"{100 * share:.1f} % of {m['month']}"
 
 
 def _breaches_line(b: dict, broken_only: bool = False) -> str:
@@ -75,7 +88,7 @@ def _breaches_line(b: dict, broken_only: bool = False) -> str:
 
 
 def _baseline_line(name: str, b: dict) -> str:
-    """The optimum against one baseline, e.g. "vs asap  saves 412,300 USD (101.0 %) and
+    """The optimum against one baseline, e.g. "vs asap  saves 412,300 USD (82.5 %) and
     12.3 % carbon; asap breaks: ramp 3 steps (max 4.1 MW)"."""
     if "total_cost_usd" not in b:
         why = ""
@@ -84,14 +97,36 @@ def _baseline_line(name: str, b: dict) -> str:
             generic = "asap's jobs cannot run within the limits"
             why = reason if reason.startswith("asap's jobs") else generic
         return f"  vs {name:<17}no plan ({b['status']}){': ' + why if why else ''}"
-    usd, pct = b["cost_saving_usd"], b["cost_saving_pct"]
+    usd = b["cost_saving_usd"]
     money = f"saves {usd:,.0f} USD" if usd >= 0 else f"costs {-usd:,.0f} USD more"
-    if pct is not None:  # "costs ... more (12.0 % more)", never a negative share
-        money += f" ({pct:.1f} %)" if usd >= 0 else f" ({-pct:.1f} % more)"
-    money += _carbon_clause(b)
+    money += _share_clause(name, b) + _carbon_clause(b)
     broken = _breaches_line(b["limit_breaches"], broken_only=True)
     limits = f"{name} breaks: {broken}" if broken else f"{name} keeps every limit"
     return f"  vs {name:<17}{money}; {limits}"
+
+
+def _share_clause(name: str, b: dict) -> str:
+    """ " (12.0 %)" of the baseline's cost, " (12.0 % more)", never a negative share. Where
+    either total is a net revenue no share means anything (R1's plan earns 39,841 USD: its
+    saving is more than asap's whole cost, once printed "101.1 %"): both totals instead,
+    " (asap pays 3,639,463 USD, the plan earns 39,841 USD net)"."""
+    base_usd = b["total_cost_usd"]
+    plan_usd = base_usd - b["cost_saving_usd"]
+    if base_usd < -_NET_TOL_USD or plan_usd < -_NET_TOL_USD:
+        return f" ({_pays(name, base_usd)}, {_pays('the plan', plan_usd)})"
+    pct = b["cost_saving_pct"]
+    if pct is None:
+        return ""
+    return f" ({pct:.1f} %)" if b["cost_saving_usd"] >= 0 else f" ({-pct:.1f} % more)"
+
+
+# a total below this (USD) is a net revenue (baselines.summary's tolerance)
+_NET_TOL_USD = 1e-9
+
+
+def _pays(who: str, usd: float) -> str:
+    """ "asap pays 3,639,463 USD" / "the plan earns 39,841 USD net"."""
+    return f"{who} pays {usd:,.0f} USD" if usd >= 0 else f"{who} earns {-usd:,.0f} USD net"
 
 
 def _carbon_clause(b: dict) -> str:
@@ -242,7 +277,7 @@ def print_summary(summary: dict, out: Path) -> None:
             f"{a['cost_of_ac_feasibility_usd']:,.0f} USD"
         )
     if "operate" in s:
-        for line in _operate_lines(s["operate"]):
+        for line in _operate_lines(s["operate"], s.get("fixed_cost_usd") or 0.0):
             print(line)
     if "powerflow" in s:
         print(f"  power flow      {_powerflow_line(s['powerflow'])}")
@@ -289,19 +324,24 @@ OPERATE_BASELINES_NOTE = (
 )
 
 
-def _operate_lines(o: dict) -> list[str]:
-    """operate's actual cost beside the plan-mode optimum, each missed deadline, the limit
-    breaches, the DR program and the response to coincident-peak alerts."""
+def _operate_lines(o: dict, fixed_usd: float = 0.0) -> list[str]:
+    """operate's actual cost (and what it holds beyond the total cost: `actual_cost_note`;
+    `fixed_usd`: the tariff's fixed charge, in the total only) beside the plan-mode
+    optimum, each missed deadline, the limit breaches, the DR program and the response to
+    coincident-peak alerts."""
     missed = o.get("missed_deadlines") or []
     unpriced = sum(1 for m in missed if m["penalty_usd"] is None)
-    note = f" (+ {unpriced} missed deadline{'s' if unpriced > 1 else ''}, unpriced)"
+    cost_note = actual_cost_note(o, fixed_usd)
+    notes = [cost_note] if cost_note else []
+    if unpriced:
+        notes.append(f"+ {unpriced} missed deadline{'s' if unpriced > 1 else ''}, unpriced")
+    said = f" ({'; '.join(notes)})" if notes else ""
     rows = [
-        f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD"
-        f"{note if unpriced else ''}, unserved {o['unserved_energy_mwh']:.2f} MWh, "
-        f"{_replans_clause(o)}"
+        f"  operate         actual cost {o['actual_cost_usd']:,.0f} USD{said}, unserved "
+        f"{o['unserved_energy_mwh']:.2f} MWh, {_replans_clause(o)}"
     ]
     if o.get("plan_reference"):
-        rows.append(_plan_reference_line(o["plan_reference"]))
+        rows.append(_plan_reference_line(o["plan_reference"], bool(cost_note)))
     rows += [_missed_deadline_line(m) for m in missed]
     for jid, n in (o.get("forced_interruptions") or {}).items():
         rows.append(
@@ -338,11 +378,11 @@ def _replans_clause(o: dict) -> str:
     return f"{o['n_solves']} re-plans" + (f" ({', '.join(stops)})" if stops else "")
 
 
-def _plan_reference_line(r: dict) -> str:
+def _plan_reference_line(r: dict, costed_as_actual: bool = False) -> str:
     """The actual cost against the plan-mode optimum (summary.operate.plan_reference), e.g.
     "vs plan mode    549,150 USD (its optimum: perfect foresight, no operate.events);
     actual +74,082 USD (+13.5 %)": the report's words (`plan_reference_text`)."""
-    return f"  vs plan mode    {plan_reference_text(r)}"
+    return f"  vs plan mode    {plan_reference_text(r, costed_as_actual)}"
 
 
 def _missed_deadline_line(m: dict) -> str:

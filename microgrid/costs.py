@@ -22,6 +22,9 @@ One function, `cost_breakdown`, prices any plan (the optimum, a baseline) on the
 `total_cost_usd` (as in summary.json, before the tariff's fixed charge) is energy + demand
 + fuel + wear + unfinished penalty + DR program; `objective_usd` adds the carbon cost (what
 the optimizer minimises).
+
+`pct_of_cost` gives a saving or a difference between two totals as a share of one of
+them, only where both are costs (the baselines' savings, operate's plan reference).
 """
 
 from __future__ import annotations
@@ -43,6 +46,21 @@ TOTAL_KEYS = (
     "unfinished_penalty_usd",
     "dr_program_usd",
 )
+
+
+#: A total below this (USD) is a net revenue, not a cost.
+NET_REVENUE_BELOW_USD = -1e-9
+
+
+def pct_of_cost(amount_usd: float, base_usd: float, other_usd: float) -> float | None:
+    """`amount_usd` (a saving or a difference between the totals `base_usd` and
+    `other_usd`) in % of `base_usd`; None where no share of a cost means anything: the
+    base 0, or either total a net revenue (R1's plan earns 39,841 USD net: its saving
+    against asap read as "101.1 %" of asap's cost, and operate's +1,095,623 USD against it
+    as "+2,750.0 %")."""
+    if abs(base_usd) < 1e-9 or min(base_usd, other_usd) < NET_REVENUE_BELOW_USD:
+        return None
+    return 100.0 * amount_usd / base_usd
 
 
 def _col(series: Mapping, name: str, n: int) -> np.ndarray:

@@ -12,17 +12,18 @@ from microgrid.baselines.limits import keeps_all
 from microgrid.baselines.result import BaselineResult
 from microgrid.baselines.run import STORAGE_OPTIMAL, run_baselines
 from microgrid.baselines.storage import Solve
+from microgrid.costs import pct_of_cost
 
 #: Relative difference that is solver rounding, not a gap (HiGHS's feasibility tolerance).
 _ROUNDING = 1e-6
 
 
 def _pct(base: float, opt: float) -> float | None:
-    """Saving of `opt` against `base` in % of |base|; 0 when both are 0, None when only
-    the baseline is 0 (no meaningful percentage)."""
-    if abs(base) < 1e-9:
-        return 0.0 if abs(opt) < 1e-9 else None
-    return 100.0 * (base - opt) / abs(base)
+    """Saving of `opt` against `base` in % of `base`; 0 when both are 0; None where no
+    share means anything (`costs.pct_of_cost`: the baseline 0, or a net revenue)."""
+    if abs(base) < 1e-9 and abs(opt) < 1e-9:
+        return 0.0
+    return pct_of_cost(base - opt, base, opt)
 
 
 def _jobs(result: BaselineResult) -> dict:

@@ -14,6 +14,7 @@ import pandas as pd
 import optimize
 from microgrid.assemble import Inputs
 from microgrid.coincident_peak import load_coincident_peaks
+from microgrid.costs import pct_of_cost
 from microgrid.dispatch import infeasible_error, optimize_dispatch
 from microgrid.dr_program import dr_section
 from microgrid.operate.cp_response import alert_response, needs_alert_response
@@ -23,6 +24,7 @@ from microgrid.operate.loop import OperateCase, operate_case, run_loop
 from microgrid.operate.record import OperateRun, actual_costs
 from microgrid.scenario import Scenario
 from microgrid.swings import analyse_swings
+from microgrid.wall_time import wall_time_utc
 
 _RUN_COST_KEYS = ("energy_usd", "demand_usd", "fuel_usd", "wear_usd", "carbon_usd",
                   "unfinished_penalty_usd", "dr_program_usd", "unserved_usd")  # fmt: skip
@@ -99,8 +101,15 @@ def _dispatch_of(run: OperateRun) -> optimize.Dispatch:
     )
 
 
+def local_iso(t, zone: str) -> str:
+    """An event's time (the scenario's: wall time in `zone`, or with an offset) as local
+    ISO 8601 with its UTC offset, `2023-07-11T14:00:00-04:00`, as the DR program's rows
+    give theirs: a bare wall time names no zone in events.csv."""
+    return wall_time_utc(t, zone).tz_convert(zone).isoformat()
+
+
 def event_costs(case: OperateCase, base: OperateRun, rerun: bool = True) -> pd.DataFrame:
-    """One row per event: kind, source, window (local), and its cost.
+    """One row per event: kind, source, window (local, with the UTC offset), and its cost.
 
     ``operate.events`` (the plant's, unannounced) cost the run's cost minus the cost of the
     same run without that event (re-simulated; ``rerun=False`` leaves it NaN). The
@@ -114,8 +123,8 @@ def event_costs(case: OperateCase, base: OperateRun, rerun: bool = True) -> pd.D
             "event": i,
             "kind": ev.kind,
             "source": "operate.events",
-            "start_local": str(ev.start),
-            "end_local": str(ev.end),
+            "start_local": local_iso(ev.start, case.scenario.site.timezone),
+            "end_local": local_iso(ev.end, case.scenario.site.timezone),
             "detail": ev.line if ev.kind == "line_out" else (ev.factor or ""),
             "cost_usd": np.nan,
             "unserved_mwh_delta": np.nan,
@@ -136,8 +145,8 @@ def _scheduled_outages(scenario: Scenario, first: int) -> list[dict]:
             "event": i,
             "kind": "grid_outage",
             "source": "events.outages",
-            "start_local": str(w.start),
-            "end_local": str(w.end),
+            "start_local": local_iso(w.start, scenario.site.timezone),
+            "end_local": local_iso(w.end, scenario.site.timezone),
             "detail": "",
             "cost_usd": np.nan,
             "unserved_mwh_delta": np.nan,
@@ -172,7 +181,8 @@ def plan_reference(case: OperateCase, actual_cost_usd: float) -> dict:
         # the plan is proven within this of the optimum: a difference below it is noise
         "plan_gap_usd": gap_usd,
         "actual_minus_plan_usd": diff_usd,
-        "actual_minus_plan_pct": 100.0 * diff_usd / abs(plan_usd) if plan_usd else None,
+        # None where either is a net revenue (R1's week: "+2,750.0 %" of -39,841 USD)
+        "actual_minus_plan_pct": pct_of_cost(diff_usd, plan_usd, actual_cost_usd),
     }
 
 

@@ -409,8 +409,9 @@ def voltage_figure(run: RunData) -> go.Figure:
 
 
 def _event_time(run: RunData, row: int, column: str) -> pd.Timestamp:
-    """events.csv's time in `column` of data row `row` as UTC: wall-clock time at the site
-    without an offset, as the scenario gave it (it refused one the clocks skip or repeat)."""
+    """events.csv's time in `column` of data row `row` as UTC: local time with its UTC
+    offset (a folder written before 2026-12-07: wall-clock time at the site without one,
+    as the scenario gave it; it refused one the clocks skip or repeat)."""
     try:
         return parse_time_utc(str(run.events[column].iloc[row]), run.timezone)
     except ValueError as exc:

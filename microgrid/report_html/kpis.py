@@ -119,13 +119,34 @@ def _legacy_charge_text(m: dict, share: float | None, rate: float | None) -> lis
     ]
 
 
-def _month_text(m: dict, legacy_rate: float | None = None) -> str:
+def month_coverage(summary: dict) -> dict[str, float]:
+    """Per billing month, the share of its hours the period covers (summary.json's
+    `bill.months[].month_share`); {} for a folder written before it."""
+    bill = summary.get("bill") if isinstance(summary.get("bill"), dict) else {}
+    return {
+        m["month"]: m["month_share"]
+        for m in bill.get("months") or []
+        if isinstance(m, dict) and m.get("month_share") is not None
+    }
+
+
+def billed_in_full(share_billed: float | None, covered: float | None) -> bool:
+    """A month whose whole charge is billed (`full_month`) for a period that covers only
+    part of it: its share billed (1) is not the period's share of the month."""
+    return share_billed is not None and covered is not None and covered < share_billed - 1e-9
+
+
+def _month_text(m: dict, legacy_rate: float | None = None, covered: float | None = None) -> str:
     """A billing month's demand charges, e.g. "2023-09 (13.3 % of the month, metered peak
-    29.4 MW): flat ... = 128,000 USD"; `legacy_rate`: the run's flat rate of an old summary
-    whose months have no `charges`."""
+    29.4 MW): flat ... = 128,000 USD", or billed in full for part of it "2023-08 (billed in
+    full though the period is 22.6 % of the month, metered peak ...)"; `legacy_rate`: the run's flat
+    rate of an old summary whose months have no `charges`; `covered`: the period's share
+    of the month (`month_coverage`), None where unknown."""
     share = m.get("share_billed")
     head = f"{m['month']} ("
-    if share is not None:
+    if billed_in_full(share, covered):
+        head += f"billed in full though the period is {number(100 * covered, 1)} % of the month, "
+    elif share is not None:
         head += f"{number(100 * share, 1)} % of the month, "
     head += f"metered peak {number(m['peak_import_mw'], 1)} MW)"
     if "charges" not in m:
@@ -150,7 +171,10 @@ def demand_meaning(summary: dict) -> str:
     if not isinstance(d, dict) or not d.get("months"):
         return "No demand charge in this run."
     billing = str(d.get("billing", "")).replace("_", " ")
-    months = "; ".join(_month_text(m, d.get("usd_per_kw_month")) for m in d["months"])
+    covered = month_coverage(summary)
+    months = "; ".join(
+        _month_text(m, d.get("usd_per_kw_month"), covered.get(m["month"])) for m in d["months"]
+    )
     total = d.get("charge_usd")
     in_all = f" In all {number(total, 0)} USD." if total is not None else ""
     return f"Billed {billing}, per local calendar month: {months}.{in_all}" + _estimate_note(
@@ -229,6 +253,8 @@ def _actual_vs_plan(r: dict) -> str:
     """The actual cost's difference from the plan-mode optimum, e.g. "actual +930,854 USD
     (+305.4 %)", and when it is within the plan's proven gap."""
     diff, pct, gap = r["actual_minus_plan_usd"], r.get("actual_minus_plan_pct"), r["plan_gap_usd"]
+    if min(r["plan_cost_usd"], r.get("actual_cost_usd", 0.0)) < 0:
+        pct = None  # a share of a net revenue (an older folder's "+2,750.0 %")
     text = f"actual {signed(diff, 0)} USD"
     text += f" ({signed(pct, 1)} %)" if pct is not None else ""
     if abs(diff) <= gap:
@@ -236,15 +262,36 @@ def _actual_vs_plan(r: dict) -> str:
     return text
 
 
-def plan_reference_text(r: dict) -> str:
+# what operate's actual cost holds that the total cost does not (summary.operate.costs)
+_BEYOND_TOTAL = (("carbon_usd", "the carbon price"), ("unserved_usd", "unserved energy"))
+
+
+def actual_cost_note(op: dict, fixed_usd: float = 0.0) -> str:
+    """How operate's actual cost differs from the total cost printed above it: it holds
+    the carbon price (priced, not paid) and unserved energy at the value of lost load, and
+    not the tariff's fixed charge, e.g. "the total cost with the carbon price 357,121 USD"
+    (R1's carbon-aware week, whose total is 1,009,369 USD and actual cost 1,366,491 USD);
+    "" where it holds neither and there is no fixed charge (or an older folder)."""
+    costs = op.get("costs") or {}
+    parts = [f"{label} {number(costs[k], 0)} USD" for k, label in _BEYOND_TOTAL if costs.get(k)]
+    text = f"with {' and '.join(parts)}" if parts else ""
+    if fixed_usd:
+        text += f"{', ' if text else ''}without the fixed charge {number(fixed_usd, 0)} USD"
+    return f"the total cost {text}" if text else ""
+
+
+def plan_reference_text(r: dict, costed_as_actual: bool = False) -> str:
     """The actual cost against the plan-mode optimum (summary.operate.plan_reference), as
     the CLI's "vs plan mode" line says it, e.g. "304,833 USD (its optimum: perfect
-    foresight, no operate.events); actual +930,854 USD (+305.4 %)"."""
+    foresight, no operate.events); actual +930,854 USD (+305.4 %)"; `costed_as_actual`:
+    say it is costed as the actual cost is (where that is not the total cost:
+    `actual_cost_note`), not as plan mode's total cost."""
     if r.get("plan_cost_usd") is None:
         return f"no reference: {r.get('note', 'not computed')}"
+    costed = "; costed as the actual cost" if costed_as_actual else ""
     return (
         f"{number(r['plan_cost_usd'], 0)} USD (its optimum: perfect foresight, no "
-        f"operate.events); {_actual_vs_plan(r)}"
+        f"operate.events{costed}); {_actual_vs_plan(r)}"
     )
 
 
@@ -355,9 +402,12 @@ def _operate(summary: dict) -> list[Kpi]:
     if "actual_cost_usd" in op:
         v = op["actual_cost_usd"]
         meaning = (
-            "What the closed loop paid in all: the costs above plus unserved energy at the "
+            "What the closed loop cost in all: the costs above (without the tariff's fixed "
+            "charge) plus the carbon price (priced, not paid) and unserved energy at the "
             "scenario's value of lost load."
         )
+        note = actual_cost_note(op, summary.get("fixed_cost_usd") or 0.0)
+        meaning += f" Here: {note}." if note else ""
         out.append(
             Kpi("operate.actual_cost_usd", "Actual cost (operate)", v, number(v, 0), "USD", meaning)
         )
@@ -366,7 +416,8 @@ def _operate(summary: dict) -> list[Kpi]:
         v = ref["plan_cost_usd"]
         meaning = (
             "The plan-mode optimum on the same data: one solve of the whole period with "
-            "perfect foresight and without operate.events, costed as the actual cost; "
+            "perfect foresight and without operate.events, costed as the actual cost (not "
+            "as plan mode's total cost); "
             f"{_actual_vs_plan(ref)} against it."
         )
         key = "operate.plan_reference.plan_cost_usd"

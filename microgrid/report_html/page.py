@@ -193,14 +193,17 @@ def _value_of(summary: dict) -> str:
 
 
 def _negative_cost_note(summary: dict) -> str:
-    """Why savings exceed 100 %: the plan earns more than it pays."""
+    """Why the savings have no share: the plan earns more than it pays, so a saving is
+    more than a baseline's whole cost (R1's once read "101.1 %")."""
     total = summary.get("total_cost_usd")
-    if not isinstance(total, (int, float)) or total > 0:
+    if not isinstance(total, (int, float)) or total >= 0:
         return ""
     return (
         f"<p class='note'>This plan's total cost is {number(total, 0)} USD: it earns "
         f"{number(-total, 0)} USD net (export revenue above what it buys), so its saving "
-        "against a baseline is more than 100 % of that baseline's cost.</p>"
+        "against a baseline is more than that baseline's whole cost: the saving is given in "
+        "USD, not as a share of a cost (&mdash;; a result folder written before 2026-12-07 "
+        "gives it as over 100 %).</p>"
     )
 
 
@@ -249,7 +252,7 @@ def _market(summary: dict) -> str:
 
 def operate_section(run: RunData) -> Section:
     op = run.summary.get("operate") or {}
-    body = facts_list(operate_facts(op))
+    body = facts_list(operate_facts(op, run.summary.get("fixed_cost_usd") or 0.0))
     body += "<h3>Events</h3>" + (
         events_table(run.events, run.summary["period"]["timezone"])
         if run.events is not None

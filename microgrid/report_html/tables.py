@@ -7,6 +7,7 @@ import pandas as pd
 
 from microgrid.report_html.fmt import esc, label_of, number, value_text
 from microgrid.report_html.kpis import (
+    actual_cost_note,
     missed_deadline_text,
     plan_objective_usd,
     plan_reference_text,
@@ -124,9 +125,9 @@ def events_table(events: pd.DataFrame, timezone: str) -> str:
 
 
 def _event_cell(column: str, value: object, timezone: str) -> str:
-    """One cell: a local time with its zone's abbreviation (events.csv writes wall time,
-    with an offset where it is ambiguous: read as the event windows' shading reads it), a
-    figure, or "—" for none."""
+    """One cell: a local time with its zone's abbreviation (events.csv writes local time
+    with its UTC offset, older folders wall time: read as the event windows' shading reads
+    it), a figure, or "—" for none."""
     if pd.isna(value):
         return "—"
     if not column.endswith("_local"):
@@ -144,15 +145,18 @@ def facts_list(facts: list[tuple[str, str]]) -> str:
     return f'<dl class="facts">{items}</dl>'
 
 
-def operate_facts(op: dict) -> list[tuple[str, str]]:
-    """The closed loop's headline figures from summary.json["operate"]: the actual cost,
-    the plan-mode optimum beside it and each missed deadline as the CLI prints them (in
-    folders written since f26ee8f), unserved energy, re-plans, forecast, breaches."""
+def operate_facts(op: dict, fixed_usd: float = 0.0) -> list[tuple[str, str]]:
+    """The closed loop's headline figures from summary.json["operate"]: the actual cost
+    (and how it differs from the total cost: `actual_cost_note`; `fixed_usd`: the tariff's
+    fixed charge), the plan-mode optimum beside it and each missed deadline as the CLI
+    prints them (in folders written since f26ee8f), unserved energy, re-plans, forecast,
+    breaches."""
+    note = actual_cost_note(op, fixed_usd)
     facts = [
-        ("actual cost (USD)", number(op["actual_cost_usd"], 0))
+        ("actual cost (USD)", number(op["actual_cost_usd"], 0) + esc(f" ({note})" * bool(note)))
         if "actual_cost_usd" in op
         else None,
-        ("vs plan mode", esc(plan_reference_text(op["plan_reference"])))
+        ("vs plan mode", esc(plan_reference_text(op["plan_reference"], bool(note))))
         if isinstance(op.get("plan_reference"), dict)
         else None,
         *(

@@ -25,6 +25,7 @@ LABELS = {
     "renewable_share": "renewable share",
     "peak_import_mw": "peak import (MW)",
     "curtailed_mwh": "curtailed (MWh)",
+    "unfinished_penalty_usd": "unfinished-work penalty (USD)",
     "jobs.deadlines_met": "deadlines met",
     "jobs.n_jobs": "jobs",
     "solver.status": "solver",

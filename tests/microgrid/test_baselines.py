@@ -206,10 +206,10 @@ def test_cli_run_prints_savings_and_breaches(tmp_path, capsys):
 def test_baseline_lines_say_what_is_saved_and_broken():
     breaches = {"import_breach_steps": 0, "ramp_breach_steps": 3, "ramp_breach_max_mw": 4.14,
                 "dr_cap_breach_steps": 0, "soc_final_short_mwh": 35.44}  # fmt: skip
-    b = {"total_cost_usd": 1.0, "cost_saving_usd": 412_300.4, "cost_saving_pct": 101.04,
+    b = {"total_cost_usd": 500_000.0, "cost_saving_usd": 412_300.4, "cost_saving_pct": 82.46,
          "emissions_saving_pct": -2.06, "limit_breaches": breaches}  # fmt: skip
     assert _baseline_line("asap", b) == (
-        "  vs asap             saves 412,300 USD (101.0 %), 2.1 % more carbon; "
+        "  vs asap             saves 412,300 USD (82.5 %), 2.1 % more carbon; "
         "asap breaks: ramp 3 steps (max 4.1 MW), final SOC 35.4 MWh short"
     )
     b |= {"cost_saving_usd": -5.0, "cost_saving_pct": None, "emissions_saving_pct": 0.0}
@@ -230,7 +230,7 @@ def test_baseline_lines_say_what_is_saved_and_broken():
 def test_baseline_line_gives_tonnes_where_the_percentage_is_undefined():
     """The audit's tou.yaml: asap emitted 0 t (a grid counted as carbon-free), the optimum
     ran its diesel for 70 t, and the line said nothing of carbon."""
-    b = {"total_cost_usd": 1.0, "cost_saving_usd": 47_909.0, "cost_saving_pct": 35.6,
+    b = {"total_cost_usd": 134_576.0, "cost_saving_usd": 47_909.0, "cost_saving_pct": 35.6,
          "emissions_saving_pct": None, "emissions_saving_t": -70.0,
          "limit_breaches": {"ramp_breach_steps": 0, "dr_cap_breach_steps": 0,
                             "carbon_budget_over_t": 0.0}}  # fmt: skip

@@ -340,10 +340,11 @@ def test_the_plans_objective_in_the_baselines_table_is_the_baselines_definition(
 
 
 def test_savings_above_100_pct_are_explained_where_the_plan_earns():
-    assert "saving against a baseline is more than 100 %" in _negative_cost_note(
-        {"total_cost_usd": -39_841.2}
+    assert "saving against a baseline is more than that baseline's whole cost" in (
+        _negative_cost_note({"total_cost_usd": -39_841.2})
     )
     assert _negative_cost_note({"total_cost_usd": 12.0}) == ""
+    assert _negative_cost_note({"total_cost_usd": 0.0}) == ""  # a saving of 100 %: no note
 
 
 def test_an_operate_outage_is_held_to_a_zero_limit_in_the_power_flow_summary(summary):
