@@ -55,7 +55,13 @@ import highspy
 import numpy as np
 
 from optimize.callbacks import subscribed
-from optimize.highs import cheaper, fractional_columns, set_integrality
+from optimize.highs import (
+    cheaper,
+    fractional_columns,
+    gap_basis_usd,
+    relative_gap,
+    set_integrality,
+)
 from optimize.job_dp import cheapest_pattern
 from optimize.jobs import BLOCK_ROWS, running_at_first_step
 from optimize.peak_floor import raise_violated_floors
@@ -401,6 +407,7 @@ def price_fix(
     final_enough: tuple[float, float] | None = None,
     place_unfitted: bool = False,
     progress_label: str | None = None,
+    known_start: PriceFixResult | None = None,
 ) -> PriceFixResult:
     """Run the heuristic on ``h`` (holding the compiled ``cm`` of model ``m``).
 
@@ -423,6 +430,9 @@ def price_fix(
     cheaper than that USD and within that gap of its own dual bound (``_enough_stop``).
     ``progress_label``: where progress is on, the run prints lines under this label
     (``FixLines``); None: none (a step of a longer solve that prints its own).
+    ``known_start``: a schedule known before the heuristic (``seeded_schedule``: operate's
+    last plan shifted, a neighbouring Pareto point's): where the bound's LP proves it
+    within ``target_gap``, it is the result, with nothing fixed (``_proven_by_bound``).
     On return ``h`` holds its bounds and integrality again; the schedule is ``values``.
     """
     t0 = time.perf_counter()
@@ -438,6 +448,10 @@ def price_fix(
         relaxed = fx.snapshot()  # the bound's LP, read once
         bound, lp_basis, lp_values = relaxed.objective_usd, relaxed.basis, relaxed.col_value
         fx.lines_bound(bound)
+        if _proven_by_bound(cm, known_start, bound, target_gap):
+            seconds = time.perf_counter() - t0 + known_start.seconds
+            values, obj = known_start.values, known_start.objective_usd
+            return PriceFixResult(values, obj, bound, seconds, [], lp_basis, lp_values)
         fx.cap(fixing_caps)
         fx.hull(False)
         fx.lp()
@@ -463,6 +477,16 @@ def price_fix(
         h.setOptionValue("mip_max_nodes", nodes0)
         fx.release(jobs)
         set_integrality(h, icols, True)
+
+
+def _proven_by_bound(cm, known: PriceFixResult | None, bound_usd: float, gap) -> bool:
+    """Whether the schedule ``known`` lies within ``gap`` of ``bound_usd`` (relative to
+    its gap basis, as the answer reports it): then no schedule price-fix finds could be
+    proven better, and the heuristic's passes and final MILP would be spent for nothing."""
+    if known is None or known.values is None or gap is None:
+        return False
+    basis = gap_basis_usd(cm, known.values, known.objective_usd)
+    return relative_gap(known.objective_usd, bound_usd, basis) <= gap
 
 
 def _final_schedule(fx: Fixer, icols, close: bool, nodes: tuple, enough):

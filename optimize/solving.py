@@ -115,6 +115,10 @@ def solve_compiled(
         limit = START_SHARE * limit  # the start takes at most this share of the limit
     enough = ENOUGH_SHARE * options.mip_rel_gap
     label = "price-fix" if options.method == "price-fix" else "start (price-fix)"
+    # the given schedule first: where the LP bound proves it, price-fix stops there
+    seed = seeded_schedule(h, cm, m, start_on) if start_on else None
+    if seed is not None:
+        h.clearSolver()  # price-fix's LP from no basis, as without a start
     pf = price_fix(
         h,
         cm,
@@ -123,9 +127,10 @@ def solve_compiled(
         enough_gap=enough,
         target_gap=options.mip_rel_gap,
         progress_label=label,
+        known_start=seed,
     )
-    if start_on:
-        pf = cheaper_start(pf, seeded_schedule(h, cm, m, start_on))
+    if seed is not None and pf.values is not seed.values:
+        pf = cheaper_start(pf, seed)
     if options.method == "milp":
         pf, search = _improve_start(h, cm, m, options, pf)
         pf = _split_on_peak(h, cm, m, options, pf)

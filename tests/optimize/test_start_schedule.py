@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import optimize
+from optimize import price_fix as price_fix_module
 from optimize.highs import compile_model, make_highs
 from optimize.model import build_model
 from optimize.price_fix import PriceFixResult, seeded_schedule
@@ -74,3 +75,49 @@ def test_a_start_never_makes_the_answer_worse_and_a_bad_one_is_ignored(method):
     plain = optimize.solve(p, opts)
     ignored = optimize.solve(p, opts, start_on={"a": short})
     assert ignored.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
+
+
+def _counting_fixes(monkeypatch) -> list[int]:
+    """Count price-fix's fixing passes (``_fix_jobs``) from here on."""
+    calls: list[int] = []
+    real = price_fix_module._fix_jobs
+
+    def spy(fx, jobs):
+        calls.append(len(jobs))
+        return real(fx, jobs)
+
+    monkeypatch.setattr(price_fix_module, "_fix_jobs", spy)
+    return calls
+
+
+@pytest.mark.parametrize("method", ["milp", "price-fix"])
+def test_a_start_the_lp_bound_proves_spares_price_fix_its_fixing(method, monkeypatch):
+    p = _job_problem()
+    best = optimize.solve(p, EXACT)
+    calls = _counting_fixes(monkeypatch)
+    opts = SolverOptions(method=method, mip_rel_gap=0.5)  # the LP proves the optimum at 50 %
+    d = optimize.solve(p, opts, start_on=optimize.job_patterns(best))
+    assert calls == []  # the start was the answer before any job was fixed
+    assert np.array_equal(optimize.job_patterns(d)["a"], optimize.job_patterns(best)["a"])
+    assert d.objective_usd == pytest.approx(best.objective_usd, rel=1e-9)
+    assert d.bound_usd <= d.objective_usd and d.status == "optimal"
+    optimize.solve(p, opts)
+    assert calls == [1]  # without a start, price-fix fixes the job as before
+
+
+def test_a_start_the_bound_does_not_prove_leaves_price_fix_as_it_was(monkeypatch):
+    p = _job_problem()
+    m = build_model(p)
+    cm = compile_model(m)
+    h = make_highs(cm, EXACT)
+    on = np.zeros(24, dtype=bool)
+    on[14:18] = True  # dearer than the optimum: no bound proves it within 0
+    seed = seeded_schedule(h, cm, m, {"a": on})
+    h.clearSolver()
+    calls = _counting_fixes(monkeypatch)
+    with_seed = price_fix_module.price_fix(h, cm, m, target_gap=0.0, known_start=seed)
+    assert calls == [1] and with_seed.values is not seed.values
+    h2 = make_highs(cm, EXACT)
+    alone = price_fix_module.price_fix(h2, cm, m, target_gap=0.0)
+    assert np.array_equal(with_seed.values, alone.values)
+    assert with_seed.bound_usd == alone.bound_usd
