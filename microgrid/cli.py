@@ -101,7 +101,7 @@ def _print_errors(errors: Sequence[InputError]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from microgrid.assemble import build_problem, load_inputs
-    from microgrid.dispatch import fixed_demand_response_caps, unreachable_caps_error
+    from microgrid.dr_caps import fixed_demand_response_caps, unreachable_caps_error
     from microgrid.input_warnings import input_warnings
     from microgrid.scenario import load_scenario
 

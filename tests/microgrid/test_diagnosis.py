@@ -19,7 +19,8 @@ from scenario_factory import TINY
 import optimize
 from microgrid.assemble import build_problem, load_inputs
 from microgrid.cli import main
-from microgrid.dispatch import DIAGNOSIS_MAX_CHARS, _diagnosis_message, infeasible_error
+from microgrid.diagnosis_text import DIAGNOSIS_MAX_CHARS, diagnosis_message
+from microgrid.dispatch import infeasible_error
 from microgrid.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +89,7 @@ def test_message_for_each_slack_kind(infeasible):
             S("carbon_budget", "objective", [], 3.0, "t"),
         ]
     )
-    msg = _diagnosis_message(exc, index, "America/Chicago", problem)
+    msg = diagnosis_message(exc, index, "America/Chicago", problem)
     assert "\n" not in msg
     assert msg == (
         "infeasible scenario: grid import needs up to 7.5 MW more above its limit of 15 MW "
@@ -110,7 +111,7 @@ def test_binding_import_named_when_the_elastic_solution_is_exposed(infeasible):
     imp = np.full(problem.n_steps, 11.0)
     imp[14:18] = 15.0
     exc.series = {"grid_import_mw": imp}
-    msg = _diagnosis_message(exc, pd.DatetimeIndex(inputs.index), "UTC", problem)
+    msg = diagnosis_message(exc, pd.DatetimeIndex(inputs.index), "UTC", problem)
     assert msg.endswith("import limit binds during 2023-01-02 14:00 to 18:00 UTC)")
 
 
