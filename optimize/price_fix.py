@@ -413,26 +413,24 @@ def price_fix(
 
     ``passes``: improvement passes over the jobs after the first fixing. ``time_limit_s``:
     stop fixing and improving after this long (the final MILP then gets the rest of it,
-    at least 1 s). The single-block hull rows of non-preemptible jobs are in the bound's
-    LP and freed in the LPs that price and fix the jobs (fixing with them: a 0.3 % dearer
-    B2 year, docs/model_jobs_history.md). ``fixing_caps``: (columns, upper bounds) held in the
-    LPs that fix the jobs and lifted for the final MILP (``optimize.peak_cap``), which gets a
-    job that does not fit under them (``place_unfitted``: ``_fix_unfitted_uncapped``).
-    ``final_nodes``: a branch-and-bound node limit of the final MILP below the model's
-    (``optimize.peak_cap``: its root only; a MILP stopped without a schedule gives none).
+    at least 1 s). Non-preemptible jobs' hull rows are in the bound's LP, free in the LPs
+    that price and fix the jobs (fixing with them: a 0.3 % dearer B2 year, history).
+    ``fixing_caps``: (columns, upper bounds) held in the LPs that fix the jobs, lifted for
+    the final MILP (``optimize.peak_cap``), which gets a job that does not fit under them
+    (``place_unfitted``: ``_fix_unfitted_uncapped``). ``final_nodes``: a node limit of the
+    final MILP below the model's (``optimize.peak_cap``: its root only; a MILP stopped
+    without a schedule gives none).
     ``enough_gap``: skip the improvement passes where every job is fixed and the LP with
     them fixed is within this share of the bound already (``_close_enough``).
     ``target_gap``: after the passes, the pass at the schedule's prices runs where that LP
     is above this share of the bound (0: wherever the passes ran; None: nowhere).
-    ``stop``: an event that, once set, ends the heuristic at its next step without a
-    schedule (a caller on another thread no longer needs it: ``optimize.restart_ahead``).
+    ``stop``: once set, ends it at its next step without a schedule (restart_ahead).
     ``final_enough``: (USD, relative gap): the final MILP stops at its first incumbent
     cheaper than that USD and within that gap of its own dual bound (``_enough_stop``).
     ``progress_label``: where progress is on, the run prints lines under this label
     (``FixLines``); None: none (a step of a longer solve that prints its own).
-    ``known_start``: a schedule known before the heuristic (``seeded_schedule``: operate's
-    last plan shifted, a neighbouring Pareto point's): where the bound's LP proves it
-    within ``target_gap``, it is the result, with nothing fixed (``_proven_by_bound``).
+    ``known_start``: a schedule known before (``seeded_schedule``), the result with nothing
+    fixed where the bound's LP proves it within ``target_gap`` (``_proven_by_bound``).
     On return ``h`` holds its bounds and integrality again; the schedule is ``values``.
     """
     t0 = time.perf_counter()
@@ -446,12 +444,11 @@ def price_fix(
         if not fx.lp() or (raise_violated_floors(h, cm, m, fx.lp_values()) and not fx.lp()):
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
         relaxed = fx.snapshot()  # the bound's LP, read once
-        bound, lp_basis, lp_values = relaxed.objective_usd, relaxed.basis, relaxed.col_value
+        bound = relaxed.objective_usd
         fx.lines_bound(bound)
         if _proven_by_bound(cm, known_start, bound, target_gap):
-            seconds = time.perf_counter() - t0 + known_start.seconds
             values, obj = known_start.values, known_start.objective_usd
-            return PriceFixResult(values, obj, bound, seconds, [], lp_basis, lp_values)
+            return _result(values, obj, relaxed, t0 - known_start.seconds, [])
         fx.cap(fixing_caps)
         fx.hull(False)
         fx.lp()
@@ -466,10 +463,8 @@ def price_fix(
         final = _final_schedule(fx, icols, close, (final_nodes, nodes0), final_enough)
         if final is None:  # stopped
             return PriceFixResult(None, None, None, time.perf_counter() - t0)
-        values, obj = final
         unfixed = [jc.job.id for jc in jobs if jc.pattern is None]
-        seconds = time.perf_counter() - t0
-        return PriceFixResult(values, obj, bound, seconds, unfixed, lp_basis, lp_values)
+        return _result(*final, relaxed, t0, unfixed)
     finally:
         fx.hull(True)
         fx.cap(None)
@@ -477,6 +472,14 @@ def price_fix(
         h.setOptionValue("mip_max_nodes", nodes0)
         fx.release(jobs)
         set_integrality(h, icols, True)
+
+
+def _result(values, objective_usd: float, relaxed: _LPPoint, t0: float, unfixed: list[str]):
+    """The heuristic's result: a schedule and its objective, the bound's LP ``relaxed``
+    (its objective, basis and solution), the seconds since ``t0`` (``perf_counter``)."""
+    seconds = time.perf_counter() - t0
+    bound, basis, lp_values = relaxed.objective_usd, relaxed.basis, relaxed.col_value
+    return PriceFixResult(values, objective_usd, bound, seconds, unfixed, basis, lp_values)
 
 
 def _proven_by_bound(cm, known: PriceFixResult | None, bound_usd: float, gap) -> bool:
