@@ -22,3 +22,14 @@ def linear_sum(coefs: Sequence[float], vars_: Sequence, constant: float = 0.0):
 def var_list(var: pyo.Var) -> list:
     """The VarData of a Var indexed by ``m.T``, in step order."""
     return list(var.values())
+
+
+def mark_priced_slack(m: pyo.Block, var: pyo.Var) -> None:
+    """Record ``var`` as a slack priced at a made-up penalty (a soft limit), not a cost of
+    the site: ``optimize.highs.gap_basis_usd`` leaves its cost out of the gap's basis."""
+    names = getattr(m, PRICED_SLACKS, ())
+    setattr(m, PRICED_SLACKS, (*names, var.local_name))
+
+
+#: The model attribute naming its priced slacks' Var components (``mark_priced_slack``)
+PRICED_SLACKS = "priced_slack_components"

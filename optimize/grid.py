@@ -41,7 +41,7 @@ import math
 import numpy as np
 import pyomo.environ as pyo
 
-from optimize._util import linear_sum, set_upper_bounds, var_list
+from optimize._util import linear_sum, mark_priced_slack, set_upper_bounds, var_list
 from optimize.carried_state import state_as_columns
 from optimize.demand_charges import define_peak_charges
 from optimize.elastic import add_slack
@@ -166,6 +166,7 @@ def _define_dr_cap(m, grid: Grid, imp: list, exp: list, elastic: bool, step_h: f
         return []
     m.grid_dr_cap_over_mw = pyo.Var(steps, within=pyo.NonNegativeReals)
     over = m.grid_dr_cap_over_mw
+    mark_priced_slack(m, over)  # its price is a penalty, not the site's cost
     m.grid_dr_cap = pyo.Constraint(
         steps,
         rule=lambda m, t: linear_sum((1.0, -1.0, -1.0), (imp[t], exp[t], over[t])) <= cap_l[t],

@@ -25,13 +25,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from optimize._util import PRICED_SLACKS
 from optimize.callbacks import leave_unset
 from optimize.errors import SolveError
 from optimize.problem import SolverOptions
@@ -140,6 +141,9 @@ class CompiledModel:
     a_index: np.ndarray
     a_value: np.ndarray
     integrality: np.ndarray | None
+    # columns of slacks priced at a penalty, not a cost of the site (``mark_priced_slack``):
+    # left out of the gap's basis (``gap_basis_usd``)
+    priced_slacks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def column_index(self) -> dict[int, int]:
         """``id(var)`` -> HiGHS column, for the Pyomo vars the compiler kept (a fixed var
@@ -199,15 +203,20 @@ def gap_basis_usd(cm: CompiledModel, values, objective: float) -> float:
     the schedule's gross cost, the sum of its positive objective terms (energy bought,
     demand charge, fuel, wear, carbon, penalties, the sized assets' capacity cost, which
     ``optimize.sizing`` puts on the units built, with no constant; revenue not netted
-    against them).
+    against them). A slack priced at a made-up penalty (``cm.priced_slacks``: the soft
+    demand-response cap's MWh above it at 10⁶ USD/MWh) is left out of both: at that
+    price it would make the basis, and so the gap the rest of the schedule is proven
+    within, a multiple of what the site pays.
 
     A week whose export revenue nearly cancels its costs has a net objective near 0 (R1's
     week with a pro-rated demand charge: -35,663 USD net of 902,764 USD bought), against
     which any gap is huge; measured against what the site pays, the gap says what share
     of the bill the schedule may still leave on the table."""
     contrib = cm.col_cost * np.asarray(values, dtype=float)
+    slack_usd = float(contrib[cm.priced_slacks].sum())
+    contrib[cm.priced_slacks] = 0.0
     gross = float(contrib[contrib > 0].sum()) + max(float(cm.offset), 0.0)
-    return max(abs(float(objective)), gross, 1e-9)
+    return max(abs(float(objective) - slack_usd), gross, 1e-9)
 
 
 def cheaper(usd: float, than_usd: float) -> bool:
@@ -360,6 +369,18 @@ def compile_model(m: pyo.Block) -> CompiledModel:
         a_index=sf.a.indices.astype(np.int32),
         a_value=sf.a.data.astype(float),
         integrality=integrality,
+        priced_slacks=_priced_slack_columns(m, sf.columns),
+    )
+
+
+def _priced_slack_columns(m: pyo.Block, columns: list) -> np.ndarray:
+    """The columns of the Var components ``m`` marks as priced slacks."""
+    names = set(getattr(m, PRICED_SLACKS, ()))
+    if not names:
+        return np.zeros(0, dtype=np.int64)
+    return np.array(
+        [i for i, v in enumerate(columns) if v.parent_component().local_name in names],
+        dtype=np.int64,
     )
 
 
