@@ -36,13 +36,19 @@ class Result:
       (step averages), `battery_soc_mwh` at the end of the step, `price_usd_per_mwh` the
       wholesale price of the signals (not the import price, which adds
       `grid.import_adder_usd_per_mwh` and any tariff energy charge), `carbon_g_per_kwh`,
-      the power flow's `dc_bus_vm_pu` (pu) and `max_line_loading_pct` (%), one
-      `job_<id>_mw` per job and `inference_it_mw` (IT power, before PUE), `pue`.
+      `emissions_t` (the step's t CO2e), the power flow's `dc_bus_vm_pu` (pu),
+      `max_line_loading_pct` (%), `pcc_import_mw`, `pcc_q_mvar` and `losses_mw` (NaN
+      without it), one `job_<id>_mw` per job and `inference_it_mw` (IT power, before
+      PUE), one `gen_<name>_mw` per generator, `pue`. To local time:
+      `timeseries.tz_convert(result.scenario.site.timezone)`.
     - `jobs`: one row per run segment of a job (tz-aware UTC times, `energy_mwh` the
       job's IT energy, before PUE; `power_fraction_mean` 0..1).
     - `summary`: summary.json's content (costs in USD, emissions in t, energies in MWh);
       `renewable_share` and `solver.mip_gap` are fractions 0..1 (the CLI and the report
-      print percent); its wall-clock seconds go to timings.json.
+      print percent), and the wall-clock seconds `solver.build_s` and `solver.solve_s`
+      (`operate.solve_s` in operate), which `write` puts in timings.json instead: two runs
+      of the same inputs differ in these alone
+      (`microgrid.result_files.split_timings(summary)` splits them off).
     - `net`: the plain pandapower network the plan was checked on (None without the
       power flow), with no step applied and no results: injections at 0 MW and every
       `res_*` table empty, whichever engine ran (docs/network.md: set a step with
@@ -74,6 +80,26 @@ class Result:
         A failure part-way leaves any earlier `out` untouched and no partial directory.
         """
         return write_result_dir(self, Path(out))
+
+    def __repr__(self) -> str:
+        """One line: the scenario, the period, the status and the headline figures. The
+        dataclass's own repr printed every table, the summary and the scenario whole
+        (30,000 characters for two days), which a notebook cell showed for `res`."""
+        s, ts = self.summary, self.timeseries
+        solver = s.get("solver") or {}
+        span = "no steps"
+        if len(ts):  # the period [start, end): the last step's start plus the step
+            start, end = ts.index[0], ts.index[-1] + pd.Timedelta(hours=self.scenario.step_h)
+            span = f"{len(ts)} steps {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+        figures = ", ".join(
+            f"{key} {s[key]:,.2f}" for key in ("total_cost_usd", "emissions_t") if key in s
+        )
+        net = "no net" if self.net is None else "net"
+        return (
+            f"<Result {self.scenario.name!r}: {s.get('mode', 'plan')}, {span}, "
+            f"status {solver.get('status', '?')}, {figures}, {len(self.jobs)} job segments, "
+            f"baselines [{', '.join(self.baselines)}], {net}, {len(self.violations)} violations>"
+        )
 
 
 def _iso_z(index: pd.DatetimeIndex | pd.Series) -> list[str]:

@@ -241,7 +241,13 @@ def _checked(scenario: Scenario, updates: Mapping[str, object] | None = None) ->
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML; raise InputErrors naming file, line and field of
-    every schema error, else of every cross-field problem (scenario_checks.py)."""
+    every schema error, else of every cross-field problem (scenario_checks.py).
+    TypeError when `path` is no path (a dict had failed inside pathlib, naming nothing)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path: the path of a scenario YAML file, not {type(path).__name__} "
+            "(a scenario as a dict: Scenario.model_validate)"
+        )
     path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):

@@ -161,6 +161,28 @@ def _stray_bool(value: object, annotation: object) -> bool:
     return False
 
 
+class FrozenDict(dict):
+    """A frozen scenario's mapping (``grid.tariff.prior_monthly_peaks_mw``,
+    ``sizing.generators``): it refuses changes in place, as the scenario's lists are
+    tuples. A month's peak set in place had skipped every check, and the next
+    ``with_updates`` blamed the scenario file's line for it. Plain dicts come out of
+    ``model_dump``; a copy or a pickle is a FrozenDict again."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> typing.NoReturn:
+        raise TypeError("a scenario is frozen: change it with with_updates, which checks it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type, tuple[dict]]:
+        # pickle and copy rebuild a dict subclass item by item, through __setitem__
+        return (FrozenDict, (dict(self),))
+
+
+#: marks a scenario's mapping field (a default too: ``= FrozenDict()``)
+Frozen = AfterValidator(FrozenDict)
+
+
 class Strict(BaseModel):
     # Finite numbers only: inf and nan pass no physical check and break the solver.
     model_config = ConfigDict(

@@ -12,6 +12,8 @@ from pydantic import Field, field_validator, model_validator
 from microgrid.scenario_fields import (
     MAX_TOU_BANDS,
     CarbonGPerKWh,
+    Frozen,
+    FrozenDict,
     Name,
     PowerMW,
     PriceUSDPerMWh,
@@ -276,7 +278,9 @@ class Tariff(Strict):
     energy: Literal["add_to_wholesale", "tariff_only"] = "add_to_wholesale"
     # Flat-demand peaks (MW) of local months before the period ("2023-05": 80), for the
     # rate's ratchets; a month not listed counts 0
-    prior_monthly_peaks_mw: Annotated[dict[MonthLabel, PowerMW], Field(max_length=24)] = {}
+    prior_monthly_peaks_mw: Annotated[dict[MonthLabel, PowerMW], Field(max_length=24), Frozen] = (
+        FrozenDict()
+    )
 
 
 class GridConnection(Strict):

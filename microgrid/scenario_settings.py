@@ -13,6 +13,8 @@ from microgrid.scenario_fields import (
     MAX_GENERATORS,
     MAX_POWER_MW,
     EnergyMWh,
+    Frozen,
+    FrozenDict,
     LineKm,
     Name,
     PowerMW,
@@ -198,4 +200,6 @@ class Sizing(Strict):
     battery_energy: SizedEnergy | None = None
     grid_import: SizedPower | None = None
     # scenario generator name -> its sizing
-    generators: Annotated[dict[Name, SizedPower], Field(max_length=MAX_GENERATORS)] = {}
+    generators: Annotated[dict[Name, SizedPower], Field(max_length=MAX_GENERATORS), Frozen] = (
+        FrozenDict()
+    )

@@ -14,14 +14,20 @@ import numpy as np
 
 
 def _as_array(obj: object, name: str, dtype: type = float) -> None:
-    """Convert attribute ``name`` of a frozen dataclass to a 1-D numpy array in place."""
+    """Convert attribute ``name`` of a frozen dataclass to a 1-D read-only numpy array."""
     value = getattr(obj, name)
     if value is None:
         return
+    owner = type(obj).__name__
     # a copy: the caller's array changed after the checks would be solved unchecked
-    arr = np.array(value, dtype=dtype)
+    try:
+        arr = np.array(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:  # numpy's words name no field
+        raise ValueError(f"{owner}.{name} must be an array of numbers: {exc}") from None
     if arr.ndim != 1:
-        raise ValueError(f"{type(obj).__name__}.{name} must be 1-D, got shape {arr.shape}")
+        raise ValueError(f"{owner}.{name} must be 1-D, got shape {arr.shape}")
+    # read-only for the same reason: an item set in place would be solved unchecked
+    arr.flags.writeable = False
     object.__setattr__(obj, name, arr)
 
 
@@ -53,6 +59,21 @@ def _check_whole(owner: str, name: str, value: object, least: int = 0) -> None:
     """A whole number >= ``least`` (a step, a count): 2.5 had been cut to 2."""
     if not (_is_number(value) and math.isfinite(value) and value == int(value) and value >= least):
         raise ValueError(f"{owner}.{name} must be a whole number >= {least}, got {value!r}")
+
+
+def _check_real(owner: str, name: str, value: object) -> None:
+    """A finite number of either sign (a price, a carbon intensity)."""
+    if not (_is_number(value) and math.isfinite(value)):
+        raise ValueError(f"{owner}.{name} must be a finite number, got {value!r}")
+
+
+def _check_fraction(owner: str, name: str, value: object, open_low: bool = False) -> None:
+    """A number in [0, 1], or in (0, 1] with ``open_low`` (an efficiency): text or None
+    had failed in a comparison that names no field."""
+    inside = _is_number(value) and (value > 0 if open_low else value >= 0) and value <= 1
+    if not inside:
+        low = "(0" if open_low else "[0"
+        raise ValueError(f"{owner}.{name} must lie in {low}, 1], got {value!r}")
 
 
 def _is_number(value: object) -> bool:
@@ -127,12 +148,8 @@ class PeakCharge:
         if self.head_steps == 0 and self.head_import_mw != 0:
             raise ValueError(f"{owner}.head_import_mw needs head_steps above 0")
         object.__setattr__(self, "ratchets", tuple((str(k), float(f)) for k, f in self.ratchets))
-        if not (math.isfinite(self.usd_per_mw) and self.usd_per_mw >= 0):
-            raise ValueError(f"PeakCharge[{self.key}].usd_per_mw must be finite and >= 0")
-        for name in ("prior_peak_mw", "ratchet_floor_mw"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"PeakCharge[{self.key}].{name} must be finite and >= 0")
+        for name in ("usd_per_mw", "prior_peak_mw", "ratchet_floor_mw"):
+            _check_amount(owner, name, getattr(self, name))
         if any(not 0 <= f <= 1 for _, f in self.ratchets):
             raise ValueError(f"PeakCharge[{self.key}].ratchets fractions must lie in [0, 1]")
 
@@ -169,8 +186,7 @@ class EnergyTiers:
             raise ValueError(f"EnergyTiers[{self.key}].block_mwh must be > 0")
         for r in self.usd_per_mwh:
             _check_finite(f"EnergyTiers[{self.key}]", "usd_per_mwh", r)
-        if not (math.isfinite(self.prior_mwh) and self.prior_mwh >= 0):
-            raise ValueError(f"EnergyTiers[{self.key}].prior_mwh must be finite and >= 0")
+        _check_amount(f"EnergyTiers[{self.key}]", "prior_mwh", self.prior_mwh)
 
     def is_convex(self) -> bool:
         """True if no block is cheaper than the one before it at any step (an LP)."""
@@ -227,11 +243,13 @@ class Grid:
             _check_nonneg("Grid", name, getattr(self, name))
         for name in ("import_price_usd_per_mwh", "export_price_usd_per_mwh", "carbon_g_per_kwh"):
             _check_finite("Grid", name, getattr(self, name))
-        if self.ramp_mw_per_h is not None and not self.ramp_mw_per_h >= 0:
-            raise ValueError("Grid.ramp_mw_per_h must be >= 0 or None")
-        over = self.dr_cap_over_usd_per_mwh
-        if over is not None and not (math.isfinite(over) and over >= 0):
-            raise ValueError("Grid.dr_cap_over_usd_per_mwh must be finite and >= 0, or None")
+        ramp = self.ramp_mw_per_h
+        if ramp is not None and not (_is_number(ramp) and ramp >= 0):  # inf: no limit
+            raise ValueError(f"Grid.ramp_mw_per_h must be a number >= 0 or None, got {ramp!r}")
+        if self.dr_cap_over_usd_per_mwh is not None:
+            _check_amount("Grid", "dr_cap_over_usd_per_mwh", self.dr_cap_over_usd_per_mwh)
+        if self.initial_net_import_mw is not None:
+            _check_real("Grid", "initial_net_import_mw", self.initial_net_import_mw)
         for name in ("net_import_cap_mw", "reach_max_mw", "reach_min_mw"):
             if getattr(self, name) is not None and np.any(np.isinf(getattr(self, name))):
                 raise ValueError(f"Grid.{name}: use NaN, not inf, for 'no limit'")
@@ -302,16 +320,14 @@ class Battery:
         for name in ("power_mw", "energy_mwh"):
             _check_amount("Battery", name, getattr(self, name))
         for name in ("charge_efficiency", "discharge_efficiency"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ValueError(f"Battery.{name} must lie in (0, 1]")
-        if not 0 <= self.soc_min_frac <= self.soc_max_frac <= 1:
+            _check_fraction("Battery", name, getattr(self, name), open_low=True)
+        for name in ("soc_min_frac", "soc_max_frac", "soc_initial_frac"):
+            _check_fraction("Battery", name, getattr(self, name))
+        if self.soc_final_frac is not None:
+            _check_fraction("Battery", "soc_final_frac", self.soc_final_frac)
+        if not self.soc_min_frac <= self.soc_max_frac:
             raise ValueError("Battery: need 0 <= soc_min_frac <= soc_max_frac <= 1")
-        for name in ("soc_initial_frac", "soc_final_frac"):
-            value = getattr(self, name)
-            if value is not None and not 0 <= value <= 1:
-                raise ValueError(f"Battery.{name} must lie in [0, 1]")
-        if not (math.isfinite(self.wear_usd_per_mwh) and self.wear_usd_per_mwh >= 0):
-            raise ValueError("Battery.wear_usd_per_mwh must be finite and >= 0")
+        _check_amount("Battery", "wear_usd_per_mwh", self.wear_usd_per_mwh)
 
 
 @dataclass(frozen=True)
@@ -328,13 +344,13 @@ class Generator:
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and self.name.isidentifier()):
             raise ValueError(f"Generator.name must be an identifier, got {self.name!r}")
+        owner = f"Generator[{self.name}]"
         _as_array(self, "available_frac")
-        _check_frac(f"Generator[{self.name}]", "available_frac", self.available_frac)
-        _check_amount(f"Generator[{self.name}]", "capacity_mw", self.capacity_mw)
-        if not 0 <= self.min_load_frac <= 1:
-            raise ValueError("Generator.min_load_frac must lie in [0, 1]")
-        if not (math.isfinite(self.fuel_usd_per_mwh) and math.isfinite(self.carbon_g_per_kwh)):
-            raise ValueError("Generator fuel cost and carbon must be finite")
+        _check_frac(owner, "available_frac", self.available_frac)
+        _check_amount(owner, "capacity_mw", self.capacity_mw)
+        _check_fraction(owner, "min_load_frac", self.min_load_frac)
+        _check_real(owner, "fuel_usd_per_mwh", self.fuel_usd_per_mwh)
+        _check_real(owner, "carbon_g_per_kwh", self.carbon_g_per_kwh)
 
 
 @dataclass(frozen=True)
@@ -383,10 +399,14 @@ class Job:
     running_at_start: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "throughput_curve", tuple((float(f), float(g)) for f, g in self.throughput_curve)
-        )
         owner = f"Job[{self.id}]"
+        try:
+            curve = tuple((float(f), float(g)) for f, g in self.throughput_curve)
+        except (TypeError, ValueError) as exc:  # a point not a pair of numbers
+            raise ValueError(
+                f"{owner}.throughput_curve: (power, throughput) pairs: {exc}"
+            ) from None
+        object.__setattr__(self, "throughput_curve", curve)
         for name in ("full_power_it_mw", "work_h", "restart_overhead_h"):
             _check_amount(owner, name, getattr(self, name))
         for name in ("release_step", "deadline_step"):
@@ -395,8 +415,7 @@ class Job:
             _check_whole(owner, "max_interruptions", self.max_interruptions)
         if not 0 <= self.release_step <= self.deadline_step:
             raise ValueError(f"Job {self.id}: need 0 <= release_step <= deadline_step")
-        if not 0 < self.f_min <= 1:
-            raise ValueError(f"Job {self.id}: f_min must lie in (0, 1]")
+        _check_fraction(owner, "f_min", self.f_min, open_low=True)
         if not any(abs(f - 1.0) < 1e-12 and abs(g - 1.0) < 1e-12 for f, g in self.throughput_curve):
             raise ValueError(f"Job {self.id}: throughput_curve must include (1.0, 1.0)")
 
@@ -485,12 +504,12 @@ class SolverOptions:
     def __post_init__(self) -> None:
         if self.method not in SOLVE_METHODS:
             raise ValueError(f"SolverOptions.method must be one of {SOLVE_METHODS}")
-        if not self.edge_search_steps >= 0:
-            raise ValueError("SolverOptions.edge_search_steps must be >= 0")
-        if not self.probe_limit >= 0:
-            raise ValueError("SolverOptions.probe_limit must be >= 0")
-        if not (self.threads >= 1 and int(self.threads) == self.threads):
-            raise ValueError("SolverOptions.threads must be an integer >= 1")
+        for name in ("edge_search_steps", "probe_limit", "seed"):
+            _check_whole("SolverOptions", name, getattr(self, name))
+        _check_whole("SolverOptions", "threads", self.threads, least=1)
+        if self.pscost_min_reliable is not None:
+            _check_whole("SolverOptions", "pscost_min_reliable", self.pscost_min_reliable)
+        _check_fraction("SolverOptions", "heuristic_effort", self.heuristic_effort)
         _check_amount("SolverOptions", "mip_rel_gap", self.mip_rel_gap)
         t = self.time_limit_s
         if t is not None and not (_is_number(t) and t > 0):  # NaN > 0 is false
@@ -558,15 +577,13 @@ class DemandResponseProgram:
             "baseline_terms",
             tuple((int(t), int(j), float(w)) for t, j, w in self.baseline_terms),
         )
+        owner = "DemandResponseProgram"
         for name in ("capacity_usd_per_mw", "energy_usd_per_mwh", "shortfall_usd_per_mwh"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"DemandResponseProgram.{name} must be finite and >= 0")
-        if not (math.isfinite(self.max_commit_mw) and self.max_commit_mw >= 0):
-            raise ValueError("DemandResponseProgram.max_commit_mw must be finite and >= 0")
+            _check_amount(owner, name, getattr(self, name))
+        _check_amount(owner, "max_commit_mw", self.max_commit_mw)
         c = self.commit_mw
-        if c is not None and not (math.isfinite(c) and c >= 0):
-            raise ValueError("DemandResponseProgram.commit_mw must be finite and >= 0 or None")
+        if c is not None:
+            _check_amount(owner, "commit_mw", c)
         if c is not None and c > self.max_commit_mw + COMMIT_TOL_MW:
             raise ValueError(
                 f"DemandResponseProgram.commit_mw ({c}) is above max_commit_mw "
@@ -619,9 +636,7 @@ class AssetSize:
     def __post_init__(self) -> None:
         _as_array(self, "profile_per_unit")
         for name in ("usd_per_unit", "min_size", "max_size", "existing"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"AssetSize[{self.name}].{name} must be finite and >= 0")
+            _check_amount(f"AssetSize[{self.name}]", name, getattr(self, name))
         if not max(self.min_size, self.existing) <= self.max_size:
             raise ValueError(f"AssetSize[{self.name}]: need min_size, existing <= max_size")
         if self.profile_per_unit is not None:
@@ -677,8 +692,9 @@ class Problem:
         n = self.n_steps
         if not (isinstance(n, (int, np.integer)) and n >= 1):
             raise ValueError(f"Problem.n_steps must be a positive int, got {n!r}")
-        if not self.step_h > 0:
-            raise ValueError("Problem.step_h must be > 0")
+        h = self.step_h
+        if not (_is_number(h) and math.isfinite(h) and h > 0):  # inf had been accepted
+            raise ValueError(f"Problem.step_h must be a finite number of hours > 0, got {h!r}")
         self.grid.check_length(n)
         _check_len("Facility", "inference_it_mw", self.facility.inference_it_mw, n)
         _check_len("Facility", "pue", self.facility.pue, n)
@@ -697,7 +713,7 @@ class Problem:
             if len(set(names)) != len(names):
                 raise ValueError(f"Problem: duplicate {kind} {key}s: {names}")
         pen = self.network_cut_penalty_usd_per_pct
-        if pen is not None and not (math.isfinite(pen) and pen > 0):
+        if pen is not None and not (_is_number(pen) and math.isfinite(pen) and pen > 0):
             raise ValueError("Problem.network_cut_penalty_usd_per_pct must be > 0 and finite")
         if self.dr_program is not None:
             self.dr_program.check_length(n)

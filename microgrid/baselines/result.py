@@ -32,6 +32,14 @@ class BaselineResult:
     status: str = "simulated"
     reason: str = ""
 
+    def __repr__(self) -> str:
+        """One line (the dataclass's printed the table and every array whole)."""
+        rows = "no rows" if self.timeseries is None else f"{len(self.timeseries)} steps"
+        total = self.costs.get("total_cost_usd")
+        cost = "" if total is None else f", total_cost_usd {total:,.2f}"
+        why = f", reason {self.reason!r}" if self.reason else ""
+        return f"<BaselineResult {self.name!r}: status {self.status}, {rows}{cost}{why}>"
+
 
 def plan_frame(
     problem: optimize.Problem,

@@ -88,9 +88,23 @@ def headroom(
     backup: str = "none",
     time_limit_s: float | None = None,
 ) -> HeadroomResult:
-    """The headroom curve of ``scenario`` (a Scenario or a YAML path); see the module doc.
-    ``time_limit_s``: a limit on each hours MILP (default none: 0.1 % or 1,000 nodes); one
-    that binds gives status ``time_limit``, with the answer found and its proven bound."""
+    """The headroom curve of ``scenario`` (a Scenario or a YAML path): for each
+    curtailment limit, with and without the on-site assets, the largest campus (IT MW) the
+    scenario's connection carries and the connection (MW) the scenario's campus needs
+    (docs/headroom.md); nothing is written (``connection_headroom.write_headroom``).
+
+    ``curtail_pct``: the limits in percent, each in [0, 100). ``measure``: ``"energy"``
+    (curtailed MWh as a share of the training energy) or ``"hours"`` (curtailed steps as
+    a share of the steps). ``backup``: the generators ``"none"``, in ``"outages"`` only,
+    or ``"always"``. ``time_limit_s``: a limit on each hours MILP in seconds (default
+    none: 0.1 % or 1,000 nodes); one that binds gives status ``time_limit``, with the
+    answer found and its proven bound.
+
+    Returns a ``HeadroomResult``: its ``rows`` give each point's sizes in MW, curtailed
+    MWh and hours, and ``solve_s`` (wall-clock seconds). Raises
+    ``microgrid.errors.InputError`` (several at once: ``InputErrors``) for bad input: an
+    argument above, the scenario's schema or cross-field rules, a data file; a solve
+    HiGHS stops without an answer raises ``optimize.SolveError``."""
     scenario, _ = scenario_and_path(scenario)
     pcts = check_curtail_pct(curtail_pct)
     if measure not in MEASURES:
