@@ -12,8 +12,16 @@ scenario's loaded data, with this point's carbon price and budget) and the solve
 options, so a changed scenario, data file or option gives other keys and a stale point
 is never reused; the key holds the journal's format version too, so a record of an older
 format (which lacks a field this one keeps: version 3 added the work a schedule leaves
-undone) is never reused either: `older_note` says how many the journal holds, and they are
-solved again. A point stopped by the solver's time limit is a finished point too.
+undone; 4 a checksum of the result) is never reused either: `older_note` says how many the
+journal holds, and they are solved again. A point stopped by the solver's time limit is a
+finished point too.
+
+A record keeps the SHA-256 of its result (`result_sha256`). Our writer leaves a record
+whole or absent, so one that is there but cut short, edited (a wrong type, a wrong
+figure: a flipped bit), or another point's was damaged outside microgrid: `get` raises
+InputError naming it and its folder (one line, exit code 2). It is neither reused, which
+would put a wrong point on the front, nor solved again without a word, which would hide
+the damage.
 
 A folder of that name without the marker, not empty, is refused (nothing is written
 into it). Once the front is written, `remove` deletes the journal's own files only, then
@@ -36,16 +44,19 @@ from pathlib import Path
 import numpy as np
 
 import optimize
-from microgrid.atomic import atomic_write_json
+from microgrid.atomic import atomic_write_json, json_text
 from microgrid.errors import InputError
 from microgrid.resultdir import MARKER_NAME, ensure_marker, is_folder_of
 
 JOURNAL_KIND = "pareto-journal"  # the kind in the journal folder's marker
 FORMAT_NAME = "microgrid-pareto-journal"  # of the records and the keys
 # 2: a record keeps its schedule's on/off intervals; 3: and the work it leaves undone
-# (microgrid.pareto_work). The version is in every key, so an older record is never
-# reused: `older_records` counts them, for the line that says they are solved again.
-FORMAT_VERSION = 3
+# (microgrid.pareto_work); 4: and its result's checksum. The version is in every key, so
+# an older record is never reused: `older_records` counts them, for the line that says
+# they are solved again.
+FORMAT_VERSION = 4
+# what each format added, for the line on an older journal's records
+_ADDED_IN = {3: "the work each schedule leaves undone", 4: "a checksum of each point"}
 _MAX_RECORD_BYTES = 1 << 22
 # solver options that change what is printed, not what is solved
 _OUTPUT_ONLY_OPTIONS = frozenset({"log_to_console", "solve_progress"})
@@ -131,23 +142,23 @@ class PointJournal:
         return cls(folder, made_parents)
 
     def get(self, key: str) -> dict | None:
-        """The stored result of the solve `key`, or None (missing, unreadable, not ours)."""
+        """The stored result of the solve `key`, or None if none is stored (or a symbolic
+        link is in its place: not ours, replaced by `put`). InputError naming the record
+        if it is there but damaged (the module's docstring)."""
         path = self.folder / f"{key}.json"
+        if path.is_symlink() or not path.exists():
+            return None
         try:
-            if path.is_symlink():
-                return None
             with open(path, "rb") as fh:
                 doc = json.loads(fh.read(_MAX_RECORD_BYTES))
-        except (OSError, ValueError):
-            return None
-        ok = (
-            isinstance(doc, dict)
-            and doc.get("key") == key
-            and doc.get("format") == FORMAT_NAME
-            and doc.get("format_version") == FORMAT_VERSION  # its key says so too
-        )
-        result = doc.get("result") if ok else None
-        return result if isinstance(result, dict) else None
+        except OSError as exc:
+            raise _damaged(path, f"unreadable: {exc.strerror or exc}") from None
+        except ValueError:
+            raise _damaged(path, "cut short or not JSON") from None
+        why = _record_problem(doc, key)
+        if why is not None:
+            raise _damaged(path, why)
+        return doc["result"]
 
     def older_records(self) -> dict[int, int]:
         """How many records of each older format version the journal holds (their keys
@@ -165,22 +176,25 @@ class PointJournal:
     def older_note(self) -> str | None:
         """The line for a journal with records of an older format (None if it has none),
         e.g. "the Pareto journal .p.pareto-points holds 3 points stored by an older
-        microgrid (journal format 2, without the work each leaves undone): they are
-        solved again"."""
+        microgrid (journal format 3; this one writes 4, with a checksum of each point):
+        they are solved again"."""
         counts = self.older_records()
         if not counts:
             return None
         n = sum(counts.values())
         versions = ", ".join(str(v) for v in sorted(counts))
+        added = [what for v, what in _ADDED_IN.items() if v > min(counts)]
         return (
             f"the Pareto journal {self.folder} holds {n} point{'s' * (n > 1)} stored by an "
             f"older microgrid (journal format {versions}; this one writes {FORMAT_VERSION}, "
-            "with the work each schedule leaves undone): they are solved again"
+            f"with {' and '.join(added)}): they are solved again"
         )
 
     def put(self, key: str, label: str, result: dict) -> None:
         """Store a finished solve (atomically: a kill leaves the old file or the new)."""
-        doc = {**_record_format(), "key": key, "label": label, "result": result}
+        stored = json.loads(json_text(result))  # as `get` reads it (NaN as null)
+        doc = {**_record_format(), "key": key, "label": label, "result": stored}
+        doc["result_sha256"] = result_digest(stored)
         try:
             atomic_write_json(self.folder / f"{key}.json", doc)
         except OSError as exc:
@@ -213,6 +227,35 @@ class PointJournal:
         with contextlib.suppress(OSError):
             for parent in self.made_parents:
                 os.rmdir(parent)  # fails, and stops, at the first folder not empty
+
+
+def result_digest(result: dict) -> str:
+    """SHA-256 (hex) of a stored result's canonical JSON (keys sorted, no spaces)."""
+    text = json.dumps(result, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _record_problem(doc, key: str) -> str | None:
+    """What is wrong with the record read from `<key>.json` (None: nothing)."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        return "not a record of the Pareto journal"
+    if doc.get("format_version") != FORMAT_VERSION or doc.get("key") != key:
+        return "another point's record, not this file name's"  # both are in the file name
+    result = doc.get("result")
+    if not isinstance(result, dict) or doc.get("result_sha256") != result_digest(result):
+        return "its result does not match its checksum: cut short or edited"
+    return None
+
+
+def _damaged(path: Path, why: str) -> InputError:
+    """The error of a damaged record: the folder as the line's file and the record's name
+    apart, so that a long path shortened in the line keeps the name whole."""
+    return InputError(
+        f"the Pareto journal record {path.name} is damaged ({why}): it is not reused; "
+        "delete that file and run again to solve its point again (the journal's other "
+        "points are kept)",
+        path=str(path.parent),
+    )
 
 
 def _record_version(path: Path) -> int | None:

@@ -20,19 +20,43 @@ from microgrid.sizing.assets import AssetSpec
 @dataclass(frozen=True)
 class SolveFigures:
     """One solve: its status, objective (USD over the horizon), proven bound (None for
-    rolling windows), gap and time (`solve_s`: model build + solve, s)."""
+    rolling windows), gap and time (`solve_s`: model build + solve, s). `gap_basis_usd`:
+    what the gap is relative to (USD; None for rolling windows), so that mip_gap =
+    (objective_usd − bound_usd) / gap_basis_usd."""
 
     status: str
     objective_usd: float
     bound_usd: float | None
     mip_gap: float
     solve_s: float
+    gap_basis_usd: float | None = None
 
     @classmethod
     def of(cls, d: optimize.Dispatch, extra_usd: float = 0.0) -> SolveFigures:
-        """`d`'s figures; `extra_usd` is added to the objective and the bound."""
+        """`d`'s figures; `extra_usd` is added to the objective and the bound (their
+        difference, the gap, is the same)."""
         bound = None if d.bound_usd is None else d.bound_usd + extra_usd
-        return cls(d.status, d.objective_usd + extra_usd, bound, d.mip_gap, d.build_s + d.solve_s)
+        return cls(
+            d.status,
+            d.objective_usd + extra_usd,
+            bound,
+            d.mip_gap,
+            d.build_s + d.solve_s,
+            d.gap_basis_usd,
+        )
+
+    def raised_by(self, added_usd: float) -> SolveFigures:
+        """This solve's plan made dearer by `added_usd` (USD) after the solve: the bound
+        stays, the gap is measured again against it (the gross cost, so the basis, rises
+        by as much) and the status is "heuristic": no solve proved that plan."""
+        basis = None if self.gap_basis_usd is None else self.gap_basis_usd + added_usd
+        objective = self.objective_usd + added_usd
+        gap = self.mip_gap
+        if self.bound_usd is not None and basis:
+            gap = (objective - self.bound_usd) / basis
+        return replace(
+            self, status="heuristic", objective_usd=objective, mip_gap=gap, gap_basis_usd=basis
+        )
 
 
 @dataclass(frozen=True)
@@ -105,14 +129,12 @@ class Sized:
 
     def with_connection(self, mw: float) -> Sized:
         """This plan with the grid connection raised to `mw`: its dispatch stays feasible,
-        its cost rises by the capacity added."""
+        its cost rises by the capacity added (`SolveFigures.raised_by`)."""
         assets = tuple(
             replace(a, total=mw) if a.spec.name == "grid_import" else a for a in self.assets
         )
         raised = replace(self, assets=assets)
-        added_usd = raised.capacity_usd - self.capacity_usd
-        p = self.planning
-        planning = replace(p, objective_usd=p.objective_usd + added_usd)
+        planning = self.planning.raised_by(raised.capacity_usd - self.capacity_usd)
         first = self.connection_raised_from_mw or self.sizes["grid_import"]
         return replace(raised, planning=planning, connection_raised_from_mw=first)
 

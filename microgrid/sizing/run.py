@@ -113,7 +113,8 @@ def _sized_by_parts(
             "bounds allow no more supply): raise the max_mw of the grid connection or supply",
             "sizing",
         )
-    figures = SolveFigures(r.status, r.objective_usd, r.bound_usd, r.mip_gap, r.solve_s)
+    basis_usd = max(abs(r.objective_usd), r.gross_usd)  # the gap's (size_by_parts)
+    figures = SolveFigures(r.status, r.objective_usd, r.bound_usd, r.mip_gap, r.solve_s, basis_usd)
     return Sized(_outcomes(problem, specs, r.sizes), figures, r.peak_import_mw)
 
 

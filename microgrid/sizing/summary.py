@@ -47,6 +47,7 @@ def _solve_entry(f: SolveFigures) -> dict:
         "bound_usd": f.bound_usd,
         "status": f.status,
         "mip_gap": f.mip_gap,
+        "gap_basis_usd": f.gap_basis_usd,
         "solve_s": f.solve_s,
     }
 

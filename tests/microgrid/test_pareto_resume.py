@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import json
 import os
 import re
 from pathlib import Path
@@ -129,14 +130,74 @@ def test_a_changed_scenario_reuses_no_stale_point(tmp_path, solves, change):
     assert not journal_path(out).exists()  # the stale points went with the journal
 
 
-def test_a_damaged_record_is_solved_again(tmp_path, solves):
+def _cut_short(doc: dict, text: str) -> str:
+    return text[: len(text) // 2]
+
+
+def _edit(**result):
+    """A record whose result holds `result`'s values: edited by hand, or a bit flipped."""
+
+    def edit(doc: dict, text: str) -> str:
+        doc["result"].update(result)
+        return json.dumps(doc)
+
+    return edit
+
+
+def _record_of(out: Path, label: str) -> Path:
+    """The journal's record of the point `label` (its JSON says which)."""
+    for name in _stored(out):
+        path = journal_path(out) / name
+        if json.loads(path.read_text())["label"] == label:
+            return path
+    raise AssertionError(f"no record of {label}")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _cut_short,
+        lambda doc, text: "",
+        _edit(cost_usd="abc"),  # a wrong type: was an internal error (exit 1)
+        _edit(emissions_t=[1.0]),
+        _edit(cost_usd=-1.0e9),  # well typed but wrong: was reused without a word
+        _edit(on_intervals={"train": [[0]]}),
+        lambda doc, text: json.dumps({**doc, "key": "0" * 64}),  # another point's
+        lambda doc, text: json.dumps([doc]),
+    ],
+    ids=[
+        "cut-short",
+        "empty",
+        "str-cost",
+        "list-emissions",
+        "edited-cost",
+        "bad-intervals",
+        "other-key",
+        "not-a-record",
+    ],
+)
+def test_a_damaged_record_is_one_error_line_naming_it_and_never_reused(
+    tmp_path, solves, capsys, damage
+):
+    """A record our writer wrote is complete (temp file, then rename): one that is cut
+    short, edited or of another point was damaged outside microgrid. It is neither reused
+    (a wrong point on the front) nor silently solved again (hiding the damage): one line
+    names it and says how to go on, exit code 2, and the journal keeps its other points."""
     path = _scenario_file(tmp_path / "in")
     out = tmp_path / "p"
-    _interrupt(solves, path, out, after=3)
-    first = journal_path(out) / _stored(out)[0]
-    first.write_text(first.read_text()[:40])  # as if cut short (not through our writer)
-    _front(path, out)
-    assert solves.calls == SOLVES - 2
+    _interrupt(solves, path, out, after=2)
+    record = _record_of(out, "min-cost")
+    text = record.read_text()
+    record.write_text(damage(json.loads(text), text))
+    argv = ["pareto", str(path), "--points", str(POINTS), "--out", str(out)]
+    line = one_error_line(capsys, argv)
+    assert line.startswith(f"error: {journal_path(out)}: the Pareto journal record ")
+    assert f" {record.name} is damaged (" in line and "delete that file" in line, line
+    assert solves.calls == 0
+    assert not os.path.lexists(out) and len(_stored(out)) == 2
+    record.unlink()  # as the line says: that point is solved again, the other reused
+    assert main(argv) == 0
+    assert solves.calls == SOLVES - 1
 
 
 def test_cli_prints_one_progress_line_per_point_and_resumes(tmp_path, solves, capsys):
@@ -196,7 +257,7 @@ def test_an_older_journals_points_are_solved_again_and_said_so(tmp_path, solves,
     assert notes == [
         f"note: the Pareto journal {journal_path(out)} holds 2 points stored by an older "
         f"microgrid (journal format 2; this one writes {current}, with the work each "
-        "schedule leaves undone): they are solved again"
+        "schedule leaves undone and a checksum of each point): they are solved again"
     ]
     assert not journal_path(out).exists()  # the older records went with the journal
 

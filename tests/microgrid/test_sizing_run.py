@@ -260,8 +260,15 @@ def test_cli_writes_sizing_json_and_sizes_csv(tmp_path, capsys):
     pv = s["assets"]["pv"]
     assert pv["capex_usd"] == pytest.approx(pv["new"] * 1.0e6)
     assert pv["fixed_om_usd_per_year"] == pytest.approx(pv["new"] * 2e4)
-    assert set(s["planning"]) >= {"objective_usd", "bound_usd", "status", "mip_gap"}
-    assert set(s["verified"]) >= {"objective_usd", "status", "mip_gap"}
+    # each solve's gap is recomputable from the file: (objective - bound) / gap basis (the
+    # verified figures hold the capacity cost, which the gap of its dispatch does not)
+    for solve in (s["planning"], s["verified"], s["flexibility"]["inflexible_planning"]):
+        assert set(solve) == {"objective_usd", "bound_usd", "status", "mip_gap", "gap_basis_usd"}
+        if solve["gap_basis_usd"] is None:  # an LP (the inflexible sizing): no gap
+            assert solve["mip_gap"] == 0 and solve["bound_usd"] == solve["objective_usd"]
+            continue
+        gap = (solve["objective_usd"] - solve["bound_usd"]) / solve["gap_basis_usd"]
+        assert solve["mip_gap"] == pytest.approx(gap, abs=1e-9)
     y = s["annual"]
     assert y["scale_to_year"] == pytest.approx(8760 / 48)
     assert y["total_cost_usd_per_year"] == pytest.approx(s["verified"]["objective_usd"] * 8760 / 48)
@@ -358,3 +365,11 @@ def test_verification_raises_a_connection_no_schedule_fits():
         small.planning.objective_usd + added_usd, rel=1e-9
     )
     assert float(d.series["grid_import_mw"].max()) <= 13.75 * 1.3**2 + 1e-6
+    # the raised plan is not the solve's: its gap is measured again against the solve's
+    # bound (the capacity added is above it) and its status says no solve proved it
+    p, q = raised.planning, small.planning
+    assert p.bound_usd == q.bound_usd
+    assert p.gap_basis_usd == pytest.approx(q.gap_basis_usd + added_usd, rel=1e-9)
+    assert p.mip_gap == pytest.approx((p.objective_usd - p.bound_usd) / p.gap_basis_usd)
+    assert p.mip_gap > q.mip_gap
+    assert p.status == "heuristic"

@@ -4,6 +4,8 @@ callbacks subscribed still run."""
 
 from __future__ import annotations
 
+import signal
+
 import pyomo.environ as pyo
 import pytest
 
@@ -79,3 +81,56 @@ def test_subscribed_unsubscribes_on_leaving_even_after_an_error():
         pass
     assert not h.cbMipImprovingSolution.callbacks
     assert not _is_set(h)
+
+
+def test_a_ctrl_c_in_any_callback_stops_highs_and_is_raised_on_leaving_the_block():
+    """Python raises a Ctrl-C in whatever Python code runs next on the main thread: while
+    HiGHS works, a callback. highspy turns an exception escaping a callback into HiGHS's
+    "Solve error" and drops it, so a Pareto point's peak split once ran on to the end
+    after a Ctrl-C and the command exited 0. The callback's block stops HiGHS and raises
+    it instead, whichever callback it hit; the callbacks after it are not called."""
+    h = _knapsack()
+    calls = []
+
+    def first(e):
+        calls.append("first")
+        raise KeyboardInterrupt
+
+    def second(e):
+        calls.append("second")
+
+    pairs = (h.cbMipInterrupt, first), (h.cbMipInterrupt, second)
+    with pytest.raises(KeyboardInterrupt), subscribed(h, *pairs):
+        h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Interrupted by user"
+    assert calls == ["first"]
+    assert not h.cbMipInterrupt.callbacks and not _is_set(h)
+    h.clearSolver()
+    with subscribed(h, (h.cbMipInterrupt, second)):  # raised once, not at the next block
+        h.run()
+
+
+def test_a_sigint_while_highs_runs_stops_it_and_is_raised_on_leaving_the_block():
+    """Python runs the SIGINT handler in the next Python code: while HiGHS works,
+    highspy's callback dispatcher, outside any callback of ours. Its KeyboardInterrupt
+    became HiGHS's "Solve error" and was lost, the run's status an error and nothing
+    raised (R1's Pareto front ran on to the end after a Ctrl-C and exited 0). Within the
+    block the signal is noted, HiGHS stopped at the next callback, and the Ctrl-C raised
+    when the block ends; the handler is Python's again after it."""
+    h = _knapsack()
+    calls = []
+
+    def ctrl_c(e):
+        calls.append("called")
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), subscribed(h, (h.cbMipInterrupt, ctrl_c)):
+        h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Interrupted by user"
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert calls == ["called"]  # the signal's next callback stops HiGHS without it
+    with subscribed(h, (h.cbMipInterrupt, lambda e: None)):  # raised once, not again
+        h.clearSolver()
+        h.run()
