@@ -26,16 +26,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     # a sweep should pay for importing the runner, the report's matplotlib and their stacks.
     from microgrid.sweeps.runner import MAX_TIMEOUT_S, CasesNotRun, sweep
     from microgrid.sweeps.spec import load_spec
-    from microgrid.sweeps.worker import runner_with_options
 
     if not 1 <= args.workers <= MAX_WORKERS:
         raise InputError(f"--workers must be 1-{MAX_WORKERS} (got {args.workers})")
     if args.timeout_s is not None and not 0 < args.timeout_s <= MAX_TIMEOUT_S:
         raise InputError(f"--timeout-s must be in (0, {MAX_TIMEOUT_S:g}] s (got {args.timeout_s})")
     spec = load_spec(args.spec)
-    runner = runner_with_options(
-        args.runner, powerflow=not args.no_powerflow, baselines=not args.no_baselines
-    )
     with warnings.catch_warnings():  # the summary line below counts the cases not run
         warnings.simplefilter("ignore", CasesNotRun)
         df = sweep(
@@ -44,8 +40,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             workers=args.workers,
             dask_address=args.dask,
             timeout_s=args.timeout_s,
-            runner=runner,
+            runner=args.runner,
             progress=None if getattr(args, "quiet", False) else sys.stderr,  # --quiet
+            powerflow=not args.no_powerflow,  # the default pipeline's; another runner's
+            baselines=not args.no_baselines,  # is refused with them (sweep)
         )
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_bad = len(df) - n_ok

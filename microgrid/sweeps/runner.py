@@ -45,6 +45,7 @@ from microgrid.sweeps.worker import (
     Runner,
     resolve_runner,
     runner_options,
+    runner_with_options,
     thread_env,
 )
 
@@ -62,13 +63,19 @@ def sweep(
     timeout_s: float | None = None,
     runner: Runner | str | None = None,
     progress: TextIO | None = None,
+    *,
+    powerflow: bool = True,
+    baselines: bool = True,
 ) -> pd.DataFrame:
     """Run every case of `spec` not yet done in `out`; return the table (cases.parquet).
 
     workers: process-pool size (or LocalCluster size with dask_address="local").
     client / dask_address: a `distributed.Client`, or "tcp://host:port", a scheduler file
     (*.json) or "local". timeout_s: per-case wall-clock limit. runner: the case function
-    (Scenario -> Result); default `microgrid.run`. progress: where the `[sweep NAME]`
+    (Scenario -> Result); default `microgrid.run`. powerflow / baselines: False runs the
+    default pipeline without the AC power flow / the baselines (`microgrid sweep
+    --no-powerflow`, `--no-baselines`); with another `runner`, pass them to it instead
+    (e.g. `functools.partial`). progress: where the `[sweep NAME]`
     progress lines go (None, the default: nowhere, as every library call; `microgrid sweep`
     passes stderr unless --quiet). Cases that did not run (their worker died
     MAX_CRASHES times) have no row: a `CasesNotRun` warning names them.
@@ -83,7 +90,7 @@ def sweep(
         raise InputError(f"timeout_s: a number of seconds (got {timeout_s!r})")
     if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:  # inf overflowed
         raise InputError(f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}] s (got {timeout_s})")
-    run_fn = resolve_runner(runner)
+    run_fn = resolve_runner(_with_pipeline_options(runner, powerflow, baselines))
     # a new, empty or earlier sweep folder of this spec only (resumable); never a folder
     # that holds the spec, its base scenario or a file a case reads; nothing written if not
     inputs = spec_inputs(spec)
@@ -111,6 +118,21 @@ def sweep(
             stacklevel=2,
         )
     return df
+
+
+def _with_pipeline_options(runner: Runner | str | None, powerflow, baselines):
+    """The runner with `sweep`'s pipeline switches applied: to the default pipeline only;
+    an InputError where they are off beside another runner (they would be ignored)."""
+    for name, value in (("powerflow", powerflow), ("baselines", baselines)):
+        if not isinstance(value, bool):
+            raise InputError(f"{name}: True or False (got {value!r})")
+    if runner is not None and not (powerflow and baselines):
+        raise InputError(
+            "powerflow=False and baselines=False switch the default pipeline "
+            "(microgrid.run); pass them to your runner instead, e.g. "
+            "functools.partial(microgrid.run, powerflow=False)"
+        )
+    return runner_with_options(runner, powerflow=powerflow, baselines=baselines)
 
 
 class CasesNotRun(UserWarning):

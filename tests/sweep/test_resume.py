@@ -123,3 +123,25 @@ def test_a_time_limit_beyond_a_week_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"timeout_s must be in \(0, 604800\] s"):
         sweep(spec, tmp_path / "out", runner=run_case, timeout_s=float("inf"))
     assert not (tmp_path / "out").exists()
+
+
+def test_sweep_switches_the_default_pipeline_from_python(tmp_path):
+    """`sweep()` had no power-flow or baselines switch of its own (the CLI had): a notebook
+    user had to build the runner by hand."""
+    body = (
+        'axes:\n  period.start: ["2023-03-06T00:00"]\n  period.end: ["2023-03-07T00:00"]\n'
+        "  signals.csv: [/dev/zero]\n"
+    )
+    spec = write_spec(tmp_path, body, base="ercot-dallas-2023.yaml")
+    sweep(spec, tmp_path / "out", powerflow=False, baselines=False)
+    (rec,) = records(tmp_path / "out").values()
+    assert rec["options"] == {"runner": "microgrid.run", "powerflow": False, "baselines": False}
+
+
+def test_sweep_refuses_pipeline_switches_beside_another_runner(tmp_path):
+    spec, _ = _spec_with_own_signals(tmp_path)
+    with pytest.raises(InputError, match="pass them to your runner"):
+        sweep(spec, tmp_path / "out", runner=run_case, powerflow=False)
+    with pytest.raises(InputError, match="baselines: True or False"):
+        sweep(spec, tmp_path / "out", baselines="no")
+    assert not (tmp_path / "out").exists()
