@@ -399,6 +399,10 @@ class Job:
     running_at_start: bool = False
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.id, str) and self.id):
+            # the id names the job's series (job_<id>_mw) and its start_on key: 3 and "3"
+            # would be two jobs to a caller and one column to the results
+            raise ValueError(f"Job.id must be a non-empty string, got {self.id!r}")
         owner = f"Job[{self.id}]"
         try:
             curve = tuple((float(f), float(g)) for f, g in self.throughput_curve)

@@ -55,6 +55,18 @@ class Dispatch:
     # battery_energy); their cost over the horizon is ``costs["capacity_usd"]``
     sizes: dict[str, float] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One line: the status, objective, gap and what the dispatch holds (the default
+        printed every series whole: a week's repr ran to tens of thousands of characters)."""
+        n = len(next(iter(self.series.values()))) if self.series else 0
+        gap = "n/a" if self.mip_gap is None else f"{100 * self.mip_gap:.3g} %"
+        bound = "None" if self.bound_usd is None else f"{self.bound_usd:,.2f}"
+        return (
+            f"Dispatch(status={self.status!r}, objective_usd={self.objective_usd:,.2f}, "
+            f"mip_gap={gap}, bound_usd={bound}, steps={n}, "
+            f"series={len(self.series)}, jobs={len(self.jobs)})"
+        )
+
 
 def job_patterns(dispatch: Dispatch) -> dict[str, np.ndarray]:
     """Each job's on/off schedule in ``dispatch`` (job id -> bool per step: on where its

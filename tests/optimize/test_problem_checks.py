@@ -37,6 +37,8 @@ BATTERY = {
         ("work_h", math.inf, "Job[j].work_h must be a finite number >= 0"),
         ("release_step", 2.5, "Job[j].release_step must be a whole number"),
         ("full_power_it_mw", True, "Job[j].full_power_it_mw must be a finite number"),
+        ("id", 3, "Job.id must be a non-empty string, got 3"),
+        ("id", "", "Job.id must be a non-empty string, got ''"),
     ],
 )
 def test_a_job_field_without_meaning_is_refused(field, value, needle):

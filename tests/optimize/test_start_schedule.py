@@ -121,3 +121,11 @@ def test_a_start_the_bound_does_not_prove_leaves_price_fix_as_it_was(monkeypatch
     alone = price_fix_module.price_fix(h2, cm, m, target_gap=0.0)
     assert np.array_equal(with_seed.values, alone.values)
     assert with_seed.bound_usd == alone.bound_usd
+
+
+def test_a_dispatch_prints_on_one_short_line():
+    d = optimize.solve(_job_problem(), EXACT)
+    text = repr(d)
+    assert "\n" not in text and len(text) < 240, text
+    assert text.startswith("Dispatch(status='optimal', objective_usd=")
+    assert f"steps=24, series={len(d.series)}, jobs=1)" in text
