@@ -503,7 +503,7 @@ def run_highs(
     answer's ``gap_basis_usd`` (progress lines, named ``label``, use
     ``gap_basis_hint_usd`` meanwhile)."""
     t0 = time.perf_counter()
-    run_with_progress(h, label, gap_basis_hint_usd, is_mip)  # lines if progress is on
+    run_with_progress(h, label, gap_basis_hint_usd)  # lines on stderr if progress is on
     solve_s = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()

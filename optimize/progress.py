@@ -3,8 +3,7 @@
 Off by default, so library use (``import microgrid``) prints nothing; the CLI turns it on
 with ``solve_progress(True)`` unless ``--quiet``. ``run_with_progress(h)`` (what
 ``optimize.highs.run_highs`` calls instead of ``h.run()``) subscribes a HiGHS MIP-interrupt
-callback on ``h`` for that run while progress is on; while it is off, on the main thread,
-one that does nothing but let a Ctrl-C stop HiGHS (``_ctrl_c_listener``).
+callback on ``h`` for that run while progress is on, and nothing at all while it is off.
 The callback only reads HiGHS's figures and writes a line, at most one per ``EVERY_S`` and
 none in the first ``FIRST_AFTER_S`` of a run, e.g.::
 
@@ -25,7 +24,6 @@ import contextlib
 import contextvars
 import math
 import sys
-import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -227,33 +225,11 @@ def follow_gap_basis(h: highspy.Highs, gap_basis_usd: float) -> None:
         reporter.gap_basis_usd = gap_basis_usd
 
 
-@contextlib.contextmanager
-def _ctrl_c_listener(h: highspy.Highs) -> Iterator[None]:
-    """Within the block, a MIP-interrupt callback that does nothing on ``h`` where the
-    block runs on the main thread: a Ctrl-C is then noted and stops HiGHS at its next
-    check (``optimize.callbacks``), where with no callback at all it waited for the whole
-    MIP to end (``--quiet``, and every library call). Other threads' runs stop through
-    their callers' callbacks (``optimize.ctrl_c``)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    with subscribed(h, (h.cbMipInterrupt, _listen)):
-        yield
-
-
-def _listen(e) -> None:
-    """The listener's callback: its guard does the work (``optimize.callbacks``)."""
-
-
 def run_with_progress(
-    h: highspy.Highs,
-    label: str = "solve",
-    gap_basis_usd: float | None = None,
-    mip: bool = True,
+    h: highspy.Highs, label: str = "solve", gap_basis_usd: float | None = None
 ) -> highspy.HighsStatus:
-    """``h.run()`` with progress lines if progress is on (``reporting``); ``mip``: the
-    model has integer columns (an LP run has no MIP callback, and no listener)."""
-    with reporting(h, label, gap_basis_usd) if mip else contextlib.nullcontext():
+    """``h.run()`` with progress lines if progress is on (``reporting``)."""
+    with reporting(h, label, gap_basis_usd):
         return h.run()
 
 
@@ -269,8 +245,7 @@ def reporting(
     against the larger of it and the incumbent's magnitude."""
     sink = _PROGRESS.get()
     if sink is None or label is None:
-        with _ctrl_c_listener(h):
-            yield
+        yield
         return
     reporter = _ATTACHED[h] = _Reporter(label, sink)
     reporter.gap_basis_usd = gap_basis_usd

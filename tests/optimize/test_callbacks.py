@@ -4,17 +4,13 @@ callbacks subscribed still run."""
 
 from __future__ import annotations
 
-import os
 import signal
-import threading
-import time
 
-import numpy as np
 import pyomo.environ as pyo
 import pytest
 
 from optimize.callbacks import subscribe, subscribed, unsubscribe
-from optimize.highs import compile_model, make_highs, run_highs
+from optimize.highs import compile_model, make_highs
 from optimize.problem import SolverOptions
 from tests.optimize.small_problems import callback_function_set as _is_set
 
@@ -138,38 +134,3 @@ def test_a_sigint_while_highs_runs_stops_it_and_is_raised_on_leaving_the_block()
     with subscribed(h, (h.cbMipInterrupt, lambda e: None)):  # raised once, not again
         h.clearSolver()
         h.run()
-
-
-def _market_split(seed: int = 3, m_rows: int = 4, n_cols: int = 36):
-    """A market-split MILP (Cornuéjols-Dawande): equality knapsacks that branch and bound
-    takes long to settle, with no presolve and one thread; 10 s at most."""
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 100, size=(m_rows, n_cols))
-    m = pyo.ConcreteModel()
-    m.x = pyo.Var(range(n_cols), domain=pyo.Binary)
-    m.rows = pyo.Constraint(
-        range(m_rows),
-        rule=lambda m, i: sum(int(a[i, j]) * m.x[j] for j in range(n_cols)) == int(a[i].sum()) // 2,
-    )
-    m.obj = pyo.Objective(expr=sum(m.x[j] for j in range(n_cols)))
-    h = make_highs(compile_model(m), SolverOptions(threads=1, time_limit_s=10.0, node_limit=None))
-    h.setOptionValue("presolve", "off")
-    return h
-
-
-def test_a_sigint_stops_a_quiet_mip_run_at_once():
-    """With progress off (``--quiet``, every library call) a MIP ran with no callback, so
-    a Ctrl-C waited for the whole MIP (here its 10 s limit). A listener that does nothing
-    lets it stop HiGHS at its next check."""
-    h = _market_split()
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_highs(h, True)
-    finally:
-        timer.cancel()
-    assert time.perf_counter() - t0 < 3.0
-    assert h.modelStatusToString(h.getModelStatus()) == "Interrupted by user"
-    assert not _is_set(h)  # the listener is gone with its block
