@@ -65,10 +65,9 @@ from optimize.highs import (
 from optimize.incumbent_gap import AbsGapOfIncumbent
 from optimize.on_thread import OnThread
 from optimize.peak_cap import peak_columns
-from optimize.price_fix import PriceFixResult
+from optimize.price_fix import PriceFixResult, start_gap
 from optimize.probe_beside import Incumbent
 from optimize.problem import SolverOptions
-from optimize.start_steps import start_gap
 
 # θ* lies this share of the way from the LP relaxation's peak to the start's
 SPLIT_SHARE = 0.5

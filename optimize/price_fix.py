@@ -483,13 +483,27 @@ def _result(values, objective_usd: float, relaxed: _LPPoint, t0: float, unfixed:
 
 
 def _proven_by_bound(cm, known: PriceFixResult | None, bound_usd: float, gap) -> bool:
-    """Whether the schedule ``known`` lies within ``gap`` of ``bound_usd`` (relative to
-    its gap basis, as the answer reports it): then no schedule price-fix finds could be
-    proven better, and the heuristic's passes and final MILP would be spent for nothing."""
-    if known is None or known.values is None or gap is None:
+    """Whether the schedule ``known`` lies within ``gap`` of ``bound_usd`` (``proven_gap``):
+    then no schedule price-fix finds could be proven better, and the heuristic's passes
+    and final MILP would be spent for nothing."""
+    if known is None or gap is None:
         return False
-    basis = gap_basis_usd(cm, known.values, known.objective_usd)
-    return relative_gap(known.objective_usd, bound_usd, basis) <= gap
+    within = proven_gap(cm, dataclasses.replace(known, bound_usd=bound_usd))
+    return within is not None and within <= gap
+
+
+def start_gap(cm, pf: PriceFixResult) -> tuple[float, float]:
+    """The start's gap basis (USD) and its proven gap against ``pf.bound_usd``, as the
+    answer would report them."""
+    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
+    return basis, relative_gap(pf.objective_usd, pf.bound_usd, basis)
+
+
+def proven_gap(cm, pf: PriceFixResult) -> float | None:
+    """The start's proven gap (``start_gap``); None without a schedule or a bound."""
+    if pf.values is None or pf.bound_usd is None:
+        return None
+    return start_gap(cm, pf)[1]
 
 
 def _final_schedule(fx: Fixer, icols, close: bool, nodes: tuple, enough):

@@ -29,7 +29,7 @@ import numpy as np
 from optimize.edge_search import recentred_edge_search
 from optimize.highs import CompiledModel
 from optimize.peak_cap import capped_restart, restart_wanted
-from optimize.price_fix import PriceFixResult
+from optimize.price_fix import PriceFixResult, proven_gap, start_gap
 from optimize.probing import ProbeResult
 from optimize.problem import SolverOptions
 from optimize.restart_ahead import RestartAhead
@@ -38,10 +38,8 @@ from optimize.start_steps import (
     EDGE_GAP,
     cheaper_start,
     paired,
-    proven_gap,
     report_start,
     search_edges,
-    start_gap,
     start_limit_s,
 )
 from optimize.steps_beside import Beside

@@ -40,7 +40,7 @@ from optimize.milp_from_start import milp_after_start
 from optimize.model import build_model
 from optimize.peak_cap import midway_caps, midway_wanted, quick_placement_wanted, restart_enough
 from optimize.peak_split import SPLIT_MIN_GAP, peak_split
-from optimize.price_fix import PriceFixResult, price_fix, seeded_schedule
+from optimize.price_fix import PriceFixResult, price_fix, proven_gap, seeded_schedule, start_gap
 from optimize.probe_beside import ProbeBeside
 from optimize.problem import Problem, SolverOptions
 from optimize.ranges import extremes
@@ -52,10 +52,8 @@ from optimize.start_probe import PROBE_NODES, prepared_start_probe, probe_start
 from optimize.start_steps import (
     START_SHARE,
     cheaper_start,
-    proven_gap,
     report_start,
     search_edges,
-    start_gap,
     start_limit_s,
 )
 

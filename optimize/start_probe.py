@@ -14,10 +14,10 @@ import dataclasses
 
 from optimize import progress
 from optimize.highs import CompiledModel, relative_gap
-from optimize.price_fix import PriceFixResult, job_columns
+from optimize.price_fix import PriceFixResult, job_columns, start_gap
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
 from optimize.problem import SolverOptions
-from optimize.start_steps import report_start, start_gap
+from optimize.start_steps import report_start
 
 # the probe aims this share of the gap inside it (so that a proof's gap rounds to the
 # target or below); a probe over nodes goes on up to PROBE_NODES nodes (the disjunctions,

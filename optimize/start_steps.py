@@ -19,9 +19,9 @@ import numpy as np
 
 from optimize import progress
 from optimize.edge_search import edge_search
-from optimize.highs import CompiledModel, gap_basis_usd, highest_bound, relative_gap
+from optimize.highs import CompiledModel, highest_bound
 from optimize.pair_moves import pair_moves
-from optimize.price_fix import PriceFixResult
+from optimize.price_fix import PriceFixResult, proven_gap, start_gap
 from optimize.problem import SolverOptions
 
 # share of ``time_limit_s`` the price-fix MIP start may take before HiGHS's MILP (and each
@@ -31,20 +31,6 @@ START_SHARE = 0.25
 # cheaper by more than this share of the gap basis, or after this many nodes
 EDGE_GAP = 1e-3
 EDGE_NODE_LIMIT = 1
-
-
-def start_gap(cm: CompiledModel, pf: PriceFixResult) -> tuple[float, float]:
-    """The start's gap basis (USD) and its proven gap against ``pf.bound_usd``, as the
-    answer would report them."""
-    basis = gap_basis_usd(cm, pf.values, pf.objective_usd)
-    return basis, relative_gap(pf.objective_usd, pf.bound_usd, basis)
-
-
-def proven_gap(cm: CompiledModel, pf: PriceFixResult) -> float | None:
-    """The start's proven gap (``start_gap``); None without a schedule or a bound."""
-    if pf.values is None or pf.bound_usd is None:
-        return None
-    return start_gap(cm, pf)[1]
 
 
 def start_limit_s(options: SolverOptions) -> float | None:

@@ -18,10 +18,9 @@ from optimize import peak_split as split
 from optimize import solving
 from optimize.highs import compile_model, gap_basis_usd, make_highs, relative_gap, run_highs
 from optimize.model import build_model
-from optimize.price_fix import price_fix
+from optimize.price_fix import price_fix, start_gap
 from optimize.problem import SolverOptions
 from optimize.solving import solve
-from optimize.start_steps import start_gap
 from tests.optimize.small_problems import assert_satisfies_every_row, random_day
 
 SEEDS = range(8)
