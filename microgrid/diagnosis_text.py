@@ -13,6 +13,7 @@ import pandas as pd
 import optimize
 from microgrid.errors import whole_clauses
 from microgrid.wall_time import step_of
+from optimize.cap_reach import battery_power_mw, onsite_supply_mw
 
 #: The diagnosis lists its limits whole up to this many characters, then counts the rest
 #: (an audit's week of a 150 MW campus at a 30 MW import limit: 9 limits, 1,330
@@ -226,10 +227,5 @@ def _it_room_mw(problem: optimize.Problem, n: int) -> np.ndarray:
     limit = grid.import_max_mw.copy()
     if cap is not None:
         limit = np.where(np.isnan(cap), limit, np.minimum(limit, np.maximum(cap, 0.0)))
-    supply = limit + sum((r.available_mw for r in problem.renewables), np.zeros(n))
-    b = problem.battery
-    if b is not None:
-        supply = supply + b.power_mw * (1.0 if b.available_frac is None else b.available_frac)
-    for g in problem.generators:
-        supply = supply + g.capacity_mw * (1.0 if g.available_frac is None else g.available_frac)
+    supply = limit + onsite_supply_mw(problem)[:n] + battery_power_mw(problem)
     return supply / problem.facility.pue - problem.facility.inference_it_mw

@@ -40,7 +40,7 @@ def unreachable_caps(problem: Problem) -> list[Slack]:
         return []
     capped = ~np.isnan(cap)
     imax = problem.grid.import_max_mw
-    floor = _floor_without_battery_mw(problem) - _battery_power_mw(problem)
+    floor = _floor_without_battery_mw(problem) - battery_power_mw(problem)
     over = np.where(capped & (cap < imax), np.minimum(floor, imax) - cap, 0.0)
     power = [_slack("dr_cap", over, steps, "MW") for steps in _runs(over > TOL)]
     if power or problem.battery is None:
@@ -51,15 +51,21 @@ def unreachable_caps(problem: Problem) -> list[Slack]:
 def _floor_without_battery_mw(problem: Problem) -> np.ndarray:
     """Net import with no job, every renewable and generator at its available power (MW)."""
     f = problem.facility
-    floor = f.inference_it_mw * f.pue
+    return f.inference_it_mw * f.pue - onsite_supply_mw(problem)
+
+
+def onsite_supply_mw(problem: Problem) -> np.ndarray:
+    """The most the site's renewables and generators supply in each step (MW): each at
+    its available power (the battery apart: ``battery_power_mw``)."""
+    supply = np.zeros(problem.n_steps)
     for r in problem.renewables:
-        floor = floor - r.available_mw
+        supply = supply + r.available_mw
     for g in problem.generators:
-        floor = floor - g.capacity_mw * (1.0 if g.available_frac is None else g.available_frac)
-    return floor
+        supply = supply + g.capacity_mw * (1.0 if g.available_frac is None else g.available_frac)
+    return supply
 
 
-def _battery_power_mw(problem: Problem) -> np.ndarray | float:
+def battery_power_mw(problem: Problem) -> np.ndarray | float:
     """The battery's charge and discharge power limit per step (MW; 0 without one)."""
     b = problem.battery
     if b is None:
@@ -86,7 +92,7 @@ def _battery_short_mwh(problem: Problem, a: int, e: int, limit_mw: np.ndarray) -
     its minimum at the least, with net import at most ``limit_mw`` (negative: room left)."""
     b = problem.battery
     need = _floor_without_battery_mw(problem)[a:e] - limit_mw
-    power = np.broadcast_to(_battery_power_mw(problem), (problem.n_steps,))[a:e]
+    power = np.broadcast_to(battery_power_mw(problem), (problem.n_steps,))[a:e]
     fall = np.where(
         need > 0, need / b.discharge_efficiency, -b.charge_efficiency * np.minimum(power, -need)
     )
