@@ -92,13 +92,19 @@ def test_outage_breach_counted_exactly(tmp_path):
     assert not keeps_all(b)
 
 
-def test_demand_response_cap_kept(tmp_path):
+def _asap_under_cap(tmp_path, cap_mw: float):
+    """The tiny scenario's asap baseline under a DR cap of `cap_mw` at 10-12: its problem
+    and the simulation."""
     dr = {"demand_response": [{"start": "2023-01-02T10:00", "end": "2023-01-02T12:00",
-                               "cap_mw": 18}]}  # fmt: skip
+                               "cap_mw": cap_mw}]}  # fmt: skip
     scenario = tiny(tmp_path, events=dr)
     inputs = load_inputs(scenario)
     problem = build_problem(scenario, inputs, demand_response_caps(scenario, inputs))
-    res = simulate(problem, "asap", np.zeros(problem.n_steps, dtype=int), inputs.index)
+    return problem, simulate(problem, "asap", np.zeros(problem.n_steps, dtype=int), inputs.index)
+
+
+def test_demand_response_cap_kept(tmp_path):
+    problem, res = _asap_under_cap(tmp_path, 18)
     # the job's 22 MW over an 18 MW cap at 10-12: the battery reserved 2 x 4 / 0.95 MWh
     # beyond its shaving (which ends at the 2 MWh floor)
     net = col(res, "grid_import_mw") - col(res, "grid_export_mw")
@@ -110,12 +116,7 @@ def test_demand_response_cap_kept(tmp_path):
 def test_demand_response_cap_breach_energy(tmp_path):
     # a 10 MW cap on the job's 22 MW at 10-12: the battery's 5 MW cannot keep it, and the
     # energy above the cap is summed as the closed loop's is (dr_cap_breach_mwh)
-    dr = {"demand_response": [{"start": "2023-01-02T10:00", "end": "2023-01-02T12:00",
-                               "cap_mw": 10}]}  # fmt: skip
-    scenario = tiny(tmp_path, events=dr)
-    inputs = load_inputs(scenario)
-    problem = build_problem(scenario, inputs, demand_response_caps(scenario, inputs))
-    res = simulate(problem, "asap", np.zeros(problem.n_steps, dtype=int), inputs.index)
+    problem, res = _asap_under_cap(tmp_path, 10)
     net = col(res, "grid_import_mw") - col(res, "grid_export_mw")
     above_mwh = np.maximum(net[10:12] - 10.0, 0.0).sum() * problem.step_h
     assert above_mwh >= 2 * (22.0 - 10.0 - 5.0)  # at least what the battery's power leaves
