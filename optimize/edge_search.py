@@ -46,8 +46,9 @@ import time
 import numpy as np
 
 from optimize.callbacks import subscribed
+from optimize.fixer import job_columns
 from optimize.highs import StopAtGap, cheaper, gap_basis_usd, relative_gap, set_start
-from optimize.price_fix import PriceFixResult, job_columns
+from optimize.price_fix import PriceFixResult
 from optimize.progress import run_with_progress
 
 # the options the search sets on the caller's Highs object (restored afterwards)
@@ -65,7 +66,7 @@ def edge_steps(on: np.ndarray, k: int) -> np.ndarray:
 
 
 def _fix_far_from_edges(h, jobs: list, values, k: int) -> np.ndarray:
-    """Fix the on/off columns of ``jobs`` (``price_fix.job_columns``) more than ``k``
+    """Fix the on/off columns of ``jobs`` (``fixer.job_columns``) more than ``k``
     steps from an edge of ``values``; return the fixed columns."""
     cols, vals = [], []
     for jc in jobs:

@@ -4,7 +4,7 @@ Price-fix (``optimize.price_fix``) places one job at a time at the prices of an 
 move of one job at a time (its improvement passes) cannot swap two jobs' runs. Here each
 pair of jobs is freed together, the others fixed to the schedule (``_pair_move``): the LP
 is re-solved, each of the two is fixed in turn to its cheapest pattern at that LP's
-prices (``price_fix.Fixer.pattern``, the DP of ``optimize.job_dp``), and the pair is kept
+prices (``fixer.Fixer.pattern``, the DP of ``optimize.job_dp``), and the pair is kept
 where the LP with every job fixed falls, else both go back as they were. One pass over
 every pair in the jobs' order, then HiGHS completes the schedule (battery and generator
 binaries) as in ``price_fix.seeded_schedule``.
@@ -33,15 +33,9 @@ from collections.abc import Callable
 import numpy as np
 
 from optimize import progress
+from optimize.fixer import Fixer, JobCols, job_columns
 from optimize.highs import cheaper, second_highs, set_integrality
-from optimize.price_fix import (
-    Fixer,
-    JobCols,
-    PriceFixResult,
-    job_columns,
-    run_for_schedule,
-    seeded_schedule,
-)
+from optimize.price_fix import PriceFixResult, run_for_schedule, seeded_schedule
 
 #: the pairs of at most this many jobs are tried (66 pairs; B5's weeks have 8 jobs, 28)
 MAX_PAIR_JOBS = 12

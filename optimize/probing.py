@@ -335,7 +335,7 @@ def probe_bound(
     lp_basis: highspy.HighsBasis | None = None,
     resume: ProbeResult | None = None,
 ) -> ProbeResult:
-    """Probe the on/off columns of ``jobs`` (``optimize.price_fix.job_columns`` of the
+    """Probe the on/off columns of ``jobs`` (``optimize.fixer.job_columns`` of the
     model compiled to ``cm``) against ``target_usd``, branching where no disjunction fixes
     a column, with at most ``max_probes`` disjunctions over at most ``max_nodes`` nodes;
     see the module docstring. ``lp_basis``: an optimal basis of the LP relaxation (e.g.

@@ -13,7 +13,7 @@ LP runs have no MIP callback and print nothing; every MIP run through
 ``run_with_progress`` (or inside ``reporting``) of at least ``FIRST_AFTER_S`` does. A MIP
 run started with ``h.run()`` outside them (the pair moves' completion: a MILP with the
 jobs fixed, whose bound is not the model's) prints nothing. Loops of many LPs print their
-own lines through ``report``, paced by ``LinePacer`` (``optimize.price_fix.FixLines``,
+own lines through ``report``, paced by ``LinePacer`` (``optimize.fixer.FixLines``,
 the pair moves, operate's re-plans, the power flow's steps). Every line carries the label
 of the series being solved (``progress_series``), e.g. ``plan: window 3/53: ...``.
 """

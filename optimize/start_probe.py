@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 
 from optimize import progress
+from optimize.fixer import job_columns
 from optimize.highs import CompiledModel, relative_gap
-from optimize.price_fix import PriceFixResult, job_columns, start_gap
+from optimize.price_fix import PriceFixResult, start_gap
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
 from optimize.problem import SolverOptions
 from optimize.start_steps import report_start

@@ -12,6 +12,7 @@ import pytest
 from optimize import job_dp, progress, start_steps
 from optimize import pair_moves as pair_moves_module
 from optimize import price_fix as price_fix_module
+from optimize.fixer import Fixer, job_columns
 from optimize.highs import compile_model, make_highs, run_highs, set_integrality
 from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.jobs import BLOCK_ROWS
@@ -276,9 +277,9 @@ def test_improvement_passes_are_skipped_only_with_every_job_fixed_close_to_the_b
     r, n = run(1.0)
     assert n == 0 and r.unfixed == []
     # a job left unfixed: the LP runs it in fractions and says nothing of a schedule
-    pattern = price_fix_module.Fixer.pattern
+    pattern = Fixer.pattern
     monkeypatch.setattr(
-        price_fix_module.Fixer,
+        Fixer,
         "pattern",
         lambda fx, jc: None if jc.job.id == "c" else pattern(fx, jc),
     )
@@ -365,14 +366,14 @@ def _fixed_by_price_fix(p, monkeypatch, reversed_job: str | None):
     cm = compile_model(m)
     h = make_highs(cm, SolverOptions())
     set_integrality(h, cm.integer_columns(), False)
-    fx = price_fix_module.Fixer(h, cm, m, None)
+    fx = Fixer(h, cm, m, None)
     fx.hull(False)
     assert fx.lp()
-    jobs = price_fix_module.job_columns(m, cm)
-    cost = price_fix_module.Fixer.cost_per_frac
+    jobs = job_columns(m, cm)
+    cost = Fixer.cost_per_frac
     with monkeypatch.context() as patch:
         patch.setattr(
-            price_fix_module.Fixer,
+            Fixer,
             "cost_per_frac",
             lambda f, jc: -cost(f, jc) if jc.job.id == reversed_job else cost(f, jc),
         )
@@ -420,14 +421,14 @@ def test_a_move_turned_down_returns_to_the_lp_it_left_without_running_one(seed, 
     job = min(jobs, key=lambda jc: jc.job.full_power_it_mw)
     before, old = fx.snapshot(), job.pattern.copy()
     prices_before = fx.cost_per_frac(job)
-    cost = price_fix_module.Fixer.cost_per_frac
+    cost = Fixer.cost_per_frac
     with monkeypatch.context() as patch:
-        patch.setattr(price_fix_module.Fixer, "cost_per_frac", lambda f, jc: -cost(f, jc))
+        patch.setattr(Fixer, "cost_per_frac", lambda f, jc: -cost(f, jc))
         dearest = fx.pattern(job)
     assert not np.array_equal(dearest, old)
     runs = []
-    lp = price_fix_module.Fixer.lp
-    monkeypatch.setattr(price_fix_module.Fixer, "lp", lambda f: runs.append(1) or lp(f))
+    lp = Fixer.lp
+    monkeypatch.setattr(Fixer, "lp", lambda f: runs.append(1) or lp(f))
     assert not price_fix_module._keep_if_cheaper(fx, job, dearest, old, before)
     assert len(runs) == 1  # the move's own LP; none to return
     assert np.array_equal(job.pattern, old)
@@ -454,13 +455,13 @@ def _dearest_start(p, monkeypatch, reversed_jobs):
     ``reversed_jobs`` at their dearest patterns (the others at price-fix's first fixing),
     completed by HiGHS (``seeded_schedule``)."""
     fx, jobs = _fixed_by_price_fix(p, monkeypatch, None)
-    cost = price_fix_module.Fixer.cost_per_frac
+    cost = Fixer.cost_per_frac
     for jc in jobs:
         if jc.job.id in reversed_jobs:
             fx.fix(jc, None)
             fx.lp()
             with monkeypatch.context() as patch:
-                patch.setattr(price_fix_module.Fixer, "cost_per_frac", lambda f, j: -cost(f, j))
+                patch.setattr(Fixer, "cost_per_frac", lambda f, j: -cost(f, j))
                 fx.fix(jc, fx.pattern(jc))
             fx.lp()
     on_by_job = {}

@@ -9,9 +9,9 @@ import threading
 import pytest
 
 from optimize import restart_chain, solving
+from optimize.fixer import job_columns
 from optimize.highs import compile_model
 from optimize.model import build_model
-from optimize.price_fix import job_columns
 from optimize.probing import _Relaxation, prepared_probe, probe_bound
 from optimize.problem import SolverOptions
 from optimize.solving import solve
