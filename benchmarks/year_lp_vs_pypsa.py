@@ -53,7 +53,7 @@ import optimize as o  # noqa: E402
 from optimize.highs import compile_model, make_highs  # noqa: E402
 from optimize.model import build_model  # noqa: E402
 from weather import PVSystem, ResourceChain, Site, WindFarm  # noqa: E402
-from weather.io import read_site_csv  # noqa: E402
+from weather.site_csv import read_site_csv  # noqa: E402
 
 SIGNALS = ROOT / "scenarios" / "data" / "grid-signals" / "ercot-2023.csv"
 WEATHER = ROOT / "scenarios" / "data" / "weather" / "dallas-2023.csv"

@@ -54,7 +54,7 @@ from optimize.problem import (  # noqa: E402
 )
 from optimize.rolling import RollingDispatch, solve_rolling  # noqa: E402
 from weather.chain import PVSystem, ResourceChain, Site, WindFarm  # noqa: E402
-from weather.io import read_site_csv, site_metadata  # noqa: E402
+from weather.site_csv import read_site_csv, site_metadata  # noqa: E402
 
 TZ = "America/Chicago"
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))

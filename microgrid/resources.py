@@ -12,8 +12,9 @@ from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from weather import UnknownTurbineError, WeatherDataError
 from weather.chain import ResourceChain, Site
-from weather.io import distance_km, read_site_csv, read_tmy, site_metadata
+from weather.io import read_tmy
 from weather.pv import PVSystem
+from weather.site_csv import distance_km, read_site_csv, site_metadata
 from weather.wind import WindFarm, rotor_diameter_m
 
 

@@ -14,7 +14,7 @@ from microgrid.errors import InputError
 from microgrid.scenario import Scenario
 from microgrid.scenario_fields import MAX_PRICE_USD_PER_MWH
 from microgrid.wall_time import step_of
-from weather.io import csv_parse_problem, read_csv_cells
+from weather.csv_text import csv_parse_problem, read_csv_cells
 
 # The bounds the scenario puts on its own prices and intensities hold for file values too:
 # a 1e308 price would otherwise reach the solver and fail there. Carbon's upper bound is

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from weather.chain import OUTPUT_COLUMNS, ResourceChain, Site
     from weather.errors import UnknownTurbineError, WeatherDataError
-    from weather.io import SITE_METADATA, read_site_csv, read_tmy, site_metadata
+    from weather.io import read_tmy
     from weather.pv import PVSystem
     from weather.resample import select_period, to_step
+    from weather.site_csv import SITE_METADATA, read_site_csv, site_metadata
     from weather.wind import WindFarm
 
 # Public name -> the module that defines it: loaded on first use (PEP 562), so importing
@@ -30,10 +31,10 @@ _LAZY = {
     "Site": "weather.chain",
     "UnknownTurbineError": "weather.errors",
     "WeatherDataError": "weather.errors",
-    "SITE_METADATA": "weather.io",
-    "read_site_csv": "weather.io",
+    "SITE_METADATA": "weather.site_csv",
+    "read_site_csv": "weather.site_csv",
     "read_tmy": "weather.io",
-    "site_metadata": "weather.io",
+    "site_metadata": "weather.site_csv",
     "PVSystem": "weather.pv",
     "select_period": "weather.resample",
     "to_step": "weather.resample",

@@ -165,9 +165,10 @@ class ResourceChain:
     ) -> pd.DataFrame:
         """Resource series on ``index_utc`` (UTC, step 1 h or a divisor of 1 h).
 
-        ``weather``: an hourly DataFrame from :mod:`weather.io` (or None for clear-sky only,
-        which needs a constant ``temp_air_c`` in deg C; there is then no wind). On the
-        hours the run reads, the columns it uses must lie in their physical ranges
+        ``weather``: an hourly DataFrame from :mod:`weather.io` or
+        :mod:`weather.site_csv` (or None for clear-sky only, which needs a constant
+        ``temp_air_c`` in deg C; there is then no wind). On the hours the run reads,
+        the columns it uses must lie in their physical ranges
         (:data:`weather.limits.WEATHER_RANGES`), NaN refused: a frame given directly
         skips the readers' checks. ``edge_fill_hours`` is a whole number >= 0.
         ``step``: only for a one-element index without freq. ``edge_fill_hours``: see

@@ -1,6 +1,6 @@
 """Physical ranges of weather values and the checks of numbers given as parameters.
 
-One place for the ranges the file readers (:mod:`weather.io`) and
+One place for the ranges the file readers (:mod:`weather.io`, :mod:`weather.site_csv`) and
 :class:`weather.ResourceChain` both apply: a DataFrame given to the chain directly skipped
 the readers' checks, and a NaN temperature gave 0 MW of PV, a negative wind speed a
 negative hub speed, without a word.
