@@ -73,7 +73,8 @@ from microgrid.errors import InputError  # noqa: E402
 from microgrid.scenario import Scenario, load_scenario  # noqa: E402
 from optimize.errors import SolveError  # noqa: E402
 from optimize.highs import relative_gap  # noqa: E402
-from optimize.problem import Problem, SolverOptions  # noqa: E402
+from optimize.problem import Problem  # noqa: E402
+from optimize.solver_options import SolverOptions  # noqa: E402
 from optimize.solving import solve_model  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"

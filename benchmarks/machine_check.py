@@ -28,7 +28,7 @@ from microgrid.assemble import build_problem, load_inputs  # noqa: E402
 from microgrid.scenario import load_scenario  # noqa: E402
 from optimize.highs import compile_model, make_highs, set_integrality  # noqa: E402
 from optimize.model import build_model  # noqa: E402
-from optimize.problem import SolverOptions  # noqa: E402
+from optimize.solver_options import SolverOptions  # noqa: E402
 
 R1 = ROOT / "scenarios" / "ercot-dallas.yaml"
 REPEATS = 15

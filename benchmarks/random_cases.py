@@ -63,8 +63,8 @@ from optimize.problem import (  # noqa: E402
     PeakCharge,
     Problem,
     Renewable,
-    SolverOptions,
 )
+from optimize.solver_options import SolverOptions  # noqa: E402
 from optimize.solving import solve_model  # noqa: E402
 
 # the reference throughput curve (power fraction, throughput fraction)

@@ -50,9 +50,9 @@ from optimize.problem import (  # noqa: E402
     PeakCharge,
     Problem,
     Renewable,
-    SolverOptions,
 )
 from optimize.rolling import RollingDispatch, solve_rolling  # noqa: E402
+from optimize.solver_options import SolverOptions  # noqa: E402
 from weather.chain import PVSystem, ResourceChain, Site, WindFarm  # noqa: E402
 from weather.site_csv import read_site_csv, site_metadata  # noqa: E402
 

@@ -28,8 +28,8 @@ from optimize.problem import (
     Problem,
     Renewable,
     Sizing,
-    SolverOptions,
 )
+from optimize.solver_options import SolverOptions
 
 if TYPE_CHECKING:
     from optimize.highs import solver_log_to_console

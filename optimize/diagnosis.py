@@ -27,8 +27,9 @@ import numpy as np
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.highs import compile_model, load_solution, make_highs, run_highs, set_start
 from optimize.model import build_model
-from optimize.problem import Problem, SolverOptions
+from optimize.problem import Problem
 from optimize.progress import objective_unit, progress_series, series_line
+from optimize.solver_options import SolverOptions
 
 SLACK_TOL = 1e-6
 #: What the diagnosis's progress lines start with (``optimize.progress``), inside the

@@ -47,7 +47,8 @@ from optimize._util import linear_sum, set_upper_bounds, var_list
 from optimize.battery import define_battery
 from optimize.errors import SolveError
 from optimize.highs import compile_model, load_solution, make_highs, run_highs, set_start
-from optimize.problem import Battery, SolverOptions
+from optimize.problem import Battery
+from optimize.solver_options import SolverOptions
 
 MEASURES = ("energy", "hours")
 # the second solve may move the size by this share should the exact size be infeasible

@@ -35,9 +35,9 @@ import pyomo.environ as pyo
 from optimize._util import PRICED_SLACKS
 from optimize.callbacks import leave_unset
 from optimize.errors import SolveError
-from optimize.problem import SolverOptions
 from optimize.progress import run_with_progress
 from optimize.ranges import check_ranges
+from optimize.solver_options import SolverOptions
 from optimize.standard_form import pyomo_write
 from optimize.standard_form import write as write_standard_form
 

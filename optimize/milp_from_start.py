@@ -25,7 +25,7 @@ from optimize.highs import (
 )
 from optimize.incumbent_gap import AbsGapOfIncumbent, stopped_proven
 from optimize.probe_beside import HistoryStop, ProbeBeside
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 # The status of a run stopped at its first incumbent cheaper than ``below_usd``
 STOPPED_CHEAPER = "stopped_cheaper"

@@ -52,7 +52,7 @@ import numpy as np
 
 from optimize.highs import cheaper, gap_basis_usd
 from optimize.price_fix import PriceFixResult, price_fix
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 # branch-and-bound nodes of the restart's final MILP (its root only): with the caps lifted
 # it places the jobs that did not fit under them, a MILP as hard as the week's where many

@@ -67,7 +67,7 @@ from optimize.on_thread import OnThread
 from optimize.peak_cap import peak_columns
 from optimize.price_fix import PriceFixResult, start_gap
 from optimize.probe_beside import Incumbent
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 # θ* lies this share of the way from the LP relaxation's peak to the start's
 SPLIT_SHARE = 0.5

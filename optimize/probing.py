@@ -69,7 +69,7 @@ from optimize.highs import (
     make_highs,
     set_integrality,
 )
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _INFEASIBLE = highspy.HighsModelStatus.kInfeasible

@@ -12,80 +12,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-def _as_array(obj: object, name: str, dtype: type = float) -> None:
-    """Convert attribute ``name`` of a frozen dataclass to a 1-D read-only numpy array."""
-    value = getattr(obj, name)
-    if value is None:
-        return
-    owner = type(obj).__name__
-    # a copy: the caller's array changed after the checks would be solved unchecked
-    try:
-        arr = np.array(value, dtype=dtype)
-    except (TypeError, ValueError) as exc:  # numpy's words name no field
-        raise ValueError(f"{owner}.{name} must be an array of numbers: {exc}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{owner}.{name} must be 1-D, got shape {arr.shape}")
-    # read-only for the same reason: an item set in place would be solved unchecked
-    arr.flags.writeable = False
-    object.__setattr__(obj, name, arr)
-
-
-def _check_len(owner: str, name: str, arr: np.ndarray | None, n_steps: int) -> None:
-    if arr is not None and arr.shape != (n_steps,):
-        raise ValueError(f"{owner}.{name} has length {arr.shape[0]}, expected n_steps={n_steps}")
-
-
-def _check_finite(owner: str, name: str, arr: np.ndarray) -> None:
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{owner}.{name} is not finite at step {bad}")
-
-
-def _check_nonneg(owner: str, name: str, arr: np.ndarray) -> None:
-    _check_finite(owner, name, arr)
-    if np.any(arr < 0):
-        bad = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(f"{owner}.{name} is negative at step {bad}: {arr[bad]}")
-
-
-def _check_amount(owner: str, name: str, value: object) -> None:
-    """A finite number >= 0 (MW, MWh, h, USD/unit)."""
-    if not (_is_number(value) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{owner}.{name} must be a finite number >= 0, got {value!r}")
-
-
-def _check_whole(owner: str, name: str, value: object, least: int = 0) -> None:
-    """A whole number >= ``least`` (a step, a count): 2.5 had been cut to 2."""
-    if not (_is_number(value) and math.isfinite(value) and value == int(value) and value >= least):
-        raise ValueError(f"{owner}.{name} must be a whole number >= {least}, got {value!r}")
-
-
-def _check_real(owner: str, name: str, value: object) -> None:
-    """A finite number of either sign (a price, a carbon intensity)."""
-    if not (_is_number(value) and math.isfinite(value)):
-        raise ValueError(f"{owner}.{name} must be a finite number, got {value!r}")
-
-
-def _check_fraction(owner: str, name: str, value: object, open_low: bool = False) -> None:
-    """A number in [0, 1], or in (0, 1] with ``open_low`` (an efficiency): text or None
-    had failed in a comparison that names no field."""
-    inside = _is_number(value) and (value > 0 if open_low else value >= 0) and value <= 1
-    if not inside:
-        low = "(0" if open_low else "[0"
-        raise ValueError(f"{owner}.{name} must lie in {low}, 1], got {value!r}")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _check_frac(owner: str, name: str, arr: np.ndarray | None) -> None:
-    if arr is None:
-        return
-    _check_finite(owner, name, arr)
-    if np.any((arr < 0) | (arr > 1)):
-        raise ValueError(f"{owner}.{name} must lie in [0, 1]")
+from optimize.field_checks import (
+    as_array,
+    check_amount,
+    check_finite,
+    check_frac,
+    check_fraction,
+    check_len,
+    check_nonneg,
+    check_real,
+    check_whole,
+    is_number,
+)
 
 
 @dataclass(frozen=True)
@@ -137,19 +75,19 @@ class PeakCharge:
     head_import_mw: float = 0.0
 
     def __post_init__(self) -> None:
-        _as_array(self, "steps", dtype=bool)
+        as_array(self, "steps", dtype=bool)
         owner = f"PeakCharge[{self.key}]"
-        _check_whole(owner, "interval_steps", self.interval_steps, least=1)
-        _check_whole(owner, "interval_phase", self.interval_phase)
-        _check_whole(owner, "head_steps", self.head_steps)
-        _check_amount(owner, "head_import_mw", self.head_import_mw)
+        check_whole(owner, "interval_steps", self.interval_steps, least=1)
+        check_whole(owner, "interval_phase", self.interval_phase)
+        check_whole(owner, "head_steps", self.head_steps)
+        check_amount(owner, "head_import_mw", self.head_import_mw)
         if not self.head_steps <= self.interval_phase < self.interval_steps:
             raise ValueError(f"{owner}: head_steps <= interval_phase < interval_steps")
         if self.head_steps == 0 and self.head_import_mw != 0:
             raise ValueError(f"{owner}.head_import_mw needs head_steps above 0")
         object.__setattr__(self, "ratchets", tuple((str(k), float(f)) for k, f in self.ratchets))
         for name in ("usd_per_mw", "prior_peak_mw", "ratchet_floor_mw"):
-            _check_amount(owner, name, getattr(self, name))
+            check_amount(owner, name, getattr(self, name))
         if any(not 0 <= f <= 1 for _, f in self.ratchets):
             raise ValueError(f"PeakCharge[{self.key}].ratchets fractions must lie in [0, 1]")
 
@@ -175,7 +113,7 @@ class EnergyTiers:
     prior_mwh: float = 0.0
 
     def __post_init__(self) -> None:
-        _as_array(self, "steps", dtype=bool)
+        as_array(self, "steps", dtype=bool)
         object.__setattr__(self, "block_mwh", tuple(float(w) for w in self.block_mwh))
         object.__setattr__(
             self, "usd_per_mwh", tuple(np.asarray(r, dtype=float) for r in self.usd_per_mwh)
@@ -185,8 +123,8 @@ class EnergyTiers:
         if any(not w > 0 for w in self.block_mwh):
             raise ValueError(f"EnergyTiers[{self.key}].block_mwh must be > 0")
         for r in self.usd_per_mwh:
-            _check_finite(f"EnergyTiers[{self.key}]", "usd_per_mwh", r)
-        _check_amount(f"EnergyTiers[{self.key}]", "prior_mwh", self.prior_mwh)
+            check_finite(f"EnergyTiers[{self.key}]", "usd_per_mwh", r)
+        check_amount(f"EnergyTiers[{self.key}]", "prior_mwh", self.prior_mwh)
 
     def is_convex(self) -> bool:
         """True if no block is cheaper than the one before it at any step (an LP)."""
@@ -238,18 +176,18 @@ class Grid:
 
     def __post_init__(self) -> None:
         for name in self._ARRAYS:
-            _as_array(self, name)
+            as_array(self, name)
         for name in ("import_max_mw", "export_max_mw"):
-            _check_nonneg("Grid", name, getattr(self, name))
+            check_nonneg("Grid", name, getattr(self, name))
         for name in ("import_price_usd_per_mwh", "export_price_usd_per_mwh", "carbon_g_per_kwh"):
-            _check_finite("Grid", name, getattr(self, name))
+            check_finite("Grid", name, getattr(self, name))
         ramp = self.ramp_mw_per_h
-        if ramp is not None and not (_is_number(ramp) and ramp >= 0):  # inf: no limit
+        if ramp is not None and not (is_number(ramp) and ramp >= 0):  # inf: no limit
             raise ValueError(f"Grid.ramp_mw_per_h must be a number >= 0 or None, got {ramp!r}")
         if self.dr_cap_over_usd_per_mwh is not None:
-            _check_amount("Grid", "dr_cap_over_usd_per_mwh", self.dr_cap_over_usd_per_mwh)
+            check_amount("Grid", "dr_cap_over_usd_per_mwh", self.dr_cap_over_usd_per_mwh)
         if self.initial_net_import_mw is not None:
-            _check_real("Grid", "initial_net_import_mw", self.initial_net_import_mw)
+            check_real("Grid", "initial_net_import_mw", self.initial_net_import_mw)
         for name in ("net_import_cap_mw", "reach_max_mw", "reach_min_mw"):
             if getattr(self, name) is not None and np.any(np.isinf(getattr(self, name))):
                 raise ValueError(f"Grid.{name}: use NaN, not inf, for 'no limit'")
@@ -259,16 +197,16 @@ class Grid:
 
     def check_length(self, n_steps: int) -> None:
         for name in self._ARRAYS:
-            _check_len("Grid", name, getattr(self, name), n_steps)
+            check_len("Grid", name, getattr(self, name), n_steps)
         for c in self.peak_charges:
-            _check_len(f"PeakCharge[{c.key}]", "steps", c.steps, n_steps)
+            check_len(f"PeakCharge[{c.key}]", "steps", c.steps, n_steps)
         for x in self.energy_tiers:
-            _check_len(f"EnergyTiers[{x.key}]", "steps", x.steps, n_steps)
+            check_len(f"EnergyTiers[{x.key}]", "steps", x.steps, n_steps)
             for r in x.usd_per_mwh:
-                _check_len(f"EnergyTiers[{x.key}]", "usd_per_mwh", r, n_steps)
+                check_len(f"EnergyTiers[{x.key}]", "usd_per_mwh", r, n_steps)
         for parts in (self.import_price_parts, self.export_price_parts):
             for name, arr in (parts or {}).items():
-                _check_len("Grid", f"price part {name}", np.asarray(arr), n_steps)
+                check_len("Grid", f"price part {name}", np.asarray(arr), n_steps)
 
 
 def _check_charge_keys(charges: tuple[PeakCharge, ...], tiers: tuple[EnergyTiers, ...]) -> None:
@@ -294,8 +232,8 @@ class Renewable:
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and self.name.isidentifier()):
             raise ValueError(f"Renewable.name must be an identifier, got {self.name!r}")
-        _as_array(self, "available_mw")
-        _check_nonneg(f"Renewable[{self.name}]", "available_mw", self.available_mw)
+        as_array(self, "available_mw")
+        check_nonneg(f"Renewable[{self.name}]", "available_mw", self.available_mw)
 
 
 @dataclass(frozen=True)
@@ -315,19 +253,19 @@ class Battery:
     no_simultaneous: bool = False
 
     def __post_init__(self) -> None:
-        _as_array(self, "available_frac")
-        _check_frac("Battery", "available_frac", self.available_frac)
+        as_array(self, "available_frac")
+        check_frac("Battery", "available_frac", self.available_frac)
         for name in ("power_mw", "energy_mwh"):
-            _check_amount("Battery", name, getattr(self, name))
+            check_amount("Battery", name, getattr(self, name))
         for name in ("charge_efficiency", "discharge_efficiency"):
-            _check_fraction("Battery", name, getattr(self, name), open_low=True)
+            check_fraction("Battery", name, getattr(self, name), open_low=True)
         for name in ("soc_min_frac", "soc_max_frac", "soc_initial_frac"):
-            _check_fraction("Battery", name, getattr(self, name))
+            check_fraction("Battery", name, getattr(self, name))
         if self.soc_final_frac is not None:
-            _check_fraction("Battery", "soc_final_frac", self.soc_final_frac)
+            check_fraction("Battery", "soc_final_frac", self.soc_final_frac)
         if not self.soc_min_frac <= self.soc_max_frac:
             raise ValueError("Battery: need 0 <= soc_min_frac <= soc_max_frac <= 1")
-        _check_amount("Battery", "wear_usd_per_mwh", self.wear_usd_per_mwh)
+        check_amount("Battery", "wear_usd_per_mwh", self.wear_usd_per_mwh)
 
 
 @dataclass(frozen=True)
@@ -345,12 +283,12 @@ class Generator:
         if not (isinstance(self.name, str) and self.name.isidentifier()):
             raise ValueError(f"Generator.name must be an identifier, got {self.name!r}")
         owner = f"Generator[{self.name}]"
-        _as_array(self, "available_frac")
-        _check_frac(owner, "available_frac", self.available_frac)
-        _check_amount(owner, "capacity_mw", self.capacity_mw)
-        _check_fraction(owner, "min_load_frac", self.min_load_frac)
-        _check_real(owner, "fuel_usd_per_mwh", self.fuel_usd_per_mwh)
-        _check_real(owner, "carbon_g_per_kwh", self.carbon_g_per_kwh)
+        as_array(self, "available_frac")
+        check_frac(owner, "available_frac", self.available_frac)
+        check_amount(owner, "capacity_mw", self.capacity_mw)
+        check_fraction(owner, "min_load_frac", self.min_load_frac)
+        check_real(owner, "fuel_usd_per_mwh", self.fuel_usd_per_mwh)
+        check_real(owner, "carbon_g_per_kwh", self.carbon_g_per_kwh)
 
 
 @dataclass(frozen=True)
@@ -363,16 +301,16 @@ class Facility:
     it_capacity_mw: float | None = None
 
     def __post_init__(self) -> None:
-        _as_array(self, "inference_it_mw")
-        _as_array(self, "pue")
-        _check_nonneg("Facility", "inference_it_mw", self.inference_it_mw)
-        _check_finite("Facility", "pue", self.pue)
+        as_array(self, "inference_it_mw")
+        as_array(self, "pue")
+        check_nonneg("Facility", "inference_it_mw", self.inference_it_mw)
+        check_finite("Facility", "pue", self.pue)
         if np.any(self.pue < 1):
             raise ValueError("Facility.pue must be >= 1")
         cap = self.it_capacity_mw
         if cap is None:
             return
-        _check_amount("Facility", "it_capacity_mw", cap)
+        check_amount("Facility", "it_capacity_mw", cap)
         over = np.flatnonzero(self.inference_it_mw > cap + 1e-9)
         if over.size:
             t = int(over[0])
@@ -412,14 +350,14 @@ class Job:
             ) from None
         object.__setattr__(self, "throughput_curve", curve)
         for name in ("full_power_it_mw", "work_h", "restart_overhead_h"):
-            _check_amount(owner, name, getattr(self, name))
+            check_amount(owner, name, getattr(self, name))
         for name in ("release_step", "deadline_step"):
-            _check_whole(owner, name, getattr(self, name))
+            check_whole(owner, name, getattr(self, name))
         if self.max_interruptions is not None:
-            _check_whole(owner, "max_interruptions", self.max_interruptions)
+            check_whole(owner, "max_interruptions", self.max_interruptions)
         if not 0 <= self.release_step <= self.deadline_step:
             raise ValueError(f"Job {self.id}: need 0 <= release_step <= deadline_step")
-        _check_fraction(owner, "f_min", self.f_min, open_low=True)
+        check_fraction(owner, "f_min", self.f_min, open_low=True)
         if not any(abs(f - 1.0) < 1e-12 and abs(g - 1.0) < 1e-12 for f, g in self.throughput_curve):
             raise ValueError(f"Job {self.id}: throughput_curve must include (1.0, 1.0)")
 
@@ -433,102 +371,12 @@ class Objective:
     def __post_init__(self) -> None:
         # a negative price would pay the site to emit (the scenario refuses it too), a
         # negative penalty to leave work undone: the objective would have no minimum
-        _check_amount("Objective", "carbon_price_usd_per_t", self.carbon_price_usd_per_t)
+        check_amount("Objective", "carbon_price_usd_per_t", self.carbon_price_usd_per_t)
         for name in ("carbon_budget_t", "unfinished_work_penalty_usd_per_h"):
             if getattr(self, name) is not None:
-                _check_amount("Objective", name, getattr(self, name))
+                check_amount("Objective", name, getattr(self, name))
 
 
-@dataclass(frozen=True)
-class SolverOptions:
-    # A wall-clock limit makes results depend on the machine's speed: off by default (the
-    # node limit below is the deterministic stop); reported as status "time_limit" if it binds
-    time_limit_s: float | None = None
-    # 1 %: an answer in seconds on a week, its proven gap reported; 1e-3 or 0 for exactness
-    mip_rel_gap: float = 1e-2
-    # HiGHS branch-and-bound nodes (``mip_max_nodes``): a stop that is the same on every
-    # machine; status "node_limit" (best schedule and its proven gap) if it binds
-    node_limit: int | None = 1_000
-    # HiGHS's threads. From 2, its branch and bound runs ceil(1.7 x threads) search workers
-    # in rounds that HiGHS synchronises in a fixed order, so the answer depends on this
-    # number and not on the machine's cores or load (on one core the same workers take
-    # turns: slower, the same answer). From 2 also (``second_thread``): the peak-capped
-    # restart runs beside the edge search (optimize/restart_ahead.py), the last probe
-    # beside the MILP (optimize/probe_beside.py), and a rolling solve builds its next
-    # window while one solves (optimize/window_prebuild.py), on a second Python thread.
-    # 1: one worker, the reference search; no "automatic" (0), which would size the search
-    # by the machine (docs/model_jobs.md)
-    threads: int = 1
-    seed: int = 0
-    # "milp": HiGHS's branch and bound to ``mip_rel_gap``; "price-fix": the price-guided
-    # job-fixing heuristic alone (``optimize.price_fix``: a feasible schedule and a proven
-    # gap, in a few LP solves)
-    method: str = "milp"
-    # "milp" with jobs: start HiGHS from the price-fix schedule (a MIP start)
-    price_fix_start: bool = True
-    # HiGHS ``mip_pscost_minreliable`` (strong-branching reliability); None = HiGHS's
-    # default (8). 1 was tried and not kept: mixed results (docs/model_jobs_history.md)
-    pscost_min_reliable: int | None = None
-    # HiGHS ``mip_heuristic_effort``, the share of its work spent in primal heuristics
-    # (HiGHS's default, 0.05). 0.3 took R1 to 0.1 % in 27 s instead of 54 s, but on the B5
-    # sample it was no faster to 1 % and slower to 0.1 % (docs/model_jobs_history.md)
-    heuristic_effort: float = 0.05
-    # HiGHS ``mip_allow_restart``: after the root, presolve again with the columns the
-    # root fixed and redo the root (its cuts and sub-MIP heuristics) on the smaller model.
-    # Off (2026-11-30): B5 pro-rated to 1 % took 972 s and 1,090 s in all (two runs) against
-    # 1,323 s, R1 to 0.1 % 18 s against 34 s; R1 to 1 % 5.1 s against 1.7 s (a better
-    # schedule), and ERCOT 2023-10-09 stops at the node limit with 1.13 %
-    # (docs/model_jobs_history.md)
-    root_restart: bool = False
-    # "milp" with the price-fix start: before HiGHS's MILP, a sub-MIP may move the edges of
-    # the start's job runs this many steps either way (``optimize.edge_search``); 0: off
-    edge_search_steps: int = 2
-    # a start not proven within ``mip_rel_gap`` is probed: one-variable disjunctions on the
-    # LP relaxation with the cutoff at the gap, branched on where none fixes a column
-    # (``optimize.probing``): at most this many disjunctions (each two warm LPs) per probe,
-    # at the root before the peak-capped restart and over nodes after it; 0: off
-    probe_limit: int = 200
-    # a start not proven within ``mip_rel_gap`` after the edge search and the probe:
-    # price-fix again with the demand-charge peaks capped at the LP relaxation's, and that
-    # schedule's edges searched (``optimize.peak_cap``). On (2026-11-30): B5 pro-rated to
-    # 1 % in 253 s of solve against 413 s, every week reached (ERCOT 2023-10-09 had stopped
-    # at the node limit); the full-month sample's median 6.0 s against 8.4 s
-    # (docs/model_jobs_history.md)
-    peak_cap_restart: bool = True
-    # a start still not proven after the restarts and the pairs: HiGHS's MILP on each side
-    # of its demand-charge peak halfway to the LP's, the start's target as cutoff
-    # (``optimize.peak_split``; side by side with two threads; gaps above 0.2 % only, and
-    # where the peak's rise explains at least ``SPLIT_MIN_SHARE`` of the start's gap). On
-    # since the fiftieth session, with that share: without it R1's Pareto front had taken
-    # 39 -> 59 s (docs/model_jobs_history.md)
-    peak_split: bool = True
-    # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
-    log_to_console: bool = False
-
-    def __post_init__(self) -> None:
-        if self.method not in SOLVE_METHODS:
-            raise ValueError(f"SolverOptions.method must be one of {SOLVE_METHODS}")
-        for name in ("edge_search_steps", "probe_limit", "seed"):
-            _check_whole("SolverOptions", name, getattr(self, name))
-        _check_whole("SolverOptions", "threads", self.threads, least=1)
-        if self.pscost_min_reliable is not None:
-            _check_whole("SolverOptions", "pscost_min_reliable", self.pscost_min_reliable)
-        _check_fraction("SolverOptions", "heuristic_effort", self.heuristic_effort)
-        _check_amount("SolverOptions", "mip_rel_gap", self.mip_rel_gap)
-        t = self.time_limit_s
-        if t is not None and not (_is_number(t) and t > 0):  # NaN > 0 is false
-            raise ValueError(f"SolverOptions.time_limit_s must be > 0 or None, got {t!r}")
-        if self.node_limit is not None:
-            _check_whole("SolverOptions", "node_limit", self.node_limit, least=1)
-
-    @property
-    def second_thread(self) -> bool:
-        """Work that needs nothing of what runs beside it goes to a second Python thread
-        (``threads`` from 2; see that field)."""
-        return self.threads >= 2
-
-
-SOLVE_METHODS = ("milp", "price-fix")
 # A plan's commitment may exceed its bound by the solver's feasibility tolerance; the
 # closed loop fixes it again (microgrid.dr_program.with_fixed_commit)
 COMMIT_TOL_MW = 1e-6
@@ -574,7 +422,7 @@ class DemandResponseProgram:
     baseline_terms: tuple[tuple[int, int, float], ...] = ()
 
     def __post_init__(self) -> None:
-        _as_array(self, "baseline_fixed_mw")
+        as_array(self, "baseline_fixed_mw")
         object.__setattr__(self, "events", tuple(self.events))
         object.__setattr__(
             self,
@@ -583,25 +431,25 @@ class DemandResponseProgram:
         )
         owner = "DemandResponseProgram"
         for name in ("capacity_usd_per_mw", "energy_usd_per_mwh", "shortfall_usd_per_mwh"):
-            _check_amount(owner, name, getattr(self, name))
-        _check_amount(owner, "max_commit_mw", self.max_commit_mw)
+            check_amount(owner, name, getattr(self, name))
+        check_amount(owner, "max_commit_mw", self.max_commit_mw)
         c = self.commit_mw
         if c is not None:
-            _check_amount(owner, "commit_mw", c)
+            check_amount(owner, "commit_mw", c)
         if c is not None and c > self.max_commit_mw + COMMIT_TOL_MW:
             raise ValueError(
                 f"DemandResponseProgram.commit_mw ({c}) is above max_commit_mw "
                 f"({self.max_commit_mw})"
             )
         if self.baseline_fixed_mw is not None:
-            _check_finite("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw)
+            check_finite("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw)
 
     def event_steps(self) -> list[int]:
         """Every event step, in order (events do not overlap)."""
         return sorted(t for e in self.events for t in e.steps)
 
     def check_length(self, n_steps: int) -> None:
-        _check_len("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw, n_steps)
+        check_len("DemandResponseProgram", "baseline_fixed_mw", self.baseline_fixed_mw, n_steps)
         steps = self.event_steps()
         if len(set(steps)) != len(steps):
             raise ValueError("DemandResponseProgram: events overlap")
@@ -638,13 +486,13 @@ class AssetSize:
     profile_per_unit: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        _as_array(self, "profile_per_unit")
+        as_array(self, "profile_per_unit")
         for name in ("usd_per_unit", "min_size", "max_size", "existing"):
-            _check_amount(f"AssetSize[{self.name}]", name, getattr(self, name))
+            check_amount(f"AssetSize[{self.name}]", name, getattr(self, name))
         if not max(self.min_size, self.existing) <= self.max_size:
             raise ValueError(f"AssetSize[{self.name}]: need min_size, existing <= max_size")
         if self.profile_per_unit is not None:
-            _check_nonneg(f"AssetSize[{self.name}]", "profile_per_unit", self.profile_per_unit)
+            check_nonneg(f"AssetSize[{self.name}]", "profile_per_unit", self.profile_per_unit)
 
     @property
     def lower_size(self) -> float:
@@ -697,17 +545,17 @@ class Problem:
         if not (isinstance(n, (int, np.integer)) and n >= 1):
             raise ValueError(f"Problem.n_steps must be a positive int, got {n!r}")
         h = self.step_h
-        if not (_is_number(h) and math.isfinite(h) and h > 0):  # inf had been accepted
+        if not (is_number(h) and math.isfinite(h) and h > 0):  # inf had been accepted
             raise ValueError(f"Problem.step_h must be a finite number of hours > 0, got {h!r}")
         self.grid.check_length(n)
-        _check_len("Facility", "inference_it_mw", self.facility.inference_it_mw, n)
-        _check_len("Facility", "pue", self.facility.pue, n)
+        check_len("Facility", "inference_it_mw", self.facility.inference_it_mw, n)
+        check_len("Facility", "pue", self.facility.pue, n)
         for r in self.renewables:
-            _check_len(f"Renewable[{r.name}]", "available_mw", r.available_mw, n)
+            check_len(f"Renewable[{r.name}]", "available_mw", r.available_mw, n)
         if self.battery is not None:
-            _check_len("Battery", "available_frac", self.battery.available_frac, n)
+            check_len("Battery", "available_frac", self.battery.available_frac, n)
         for g in self.generators:
-            _check_len(f"Generator[{g.name}]", "available_frac", g.available_frac, n)
+            check_len(f"Generator[{g.name}]", "available_frac", g.available_frac, n)
         for kind, items, key in (
             ("renewable", self.renewables, "name"),
             ("generator", self.generators, "name"),
@@ -717,7 +565,7 @@ class Problem:
             if len(set(names)) != len(names):
                 raise ValueError(f"Problem: duplicate {kind} {key}s: {names}")
         pen = self.network_cut_penalty_usd_per_pct
-        if pen is not None and not (_is_number(pen) and math.isfinite(pen) and pen > 0):
+        if pen is not None and not (is_number(pen) and math.isfinite(pen) and pen > 0):
             raise ValueError("Problem.network_cut_penalty_usd_per_pct must be > 0 and finite")
         if self.dr_program is not None:
             self.dr_program.check_length(n)
@@ -748,7 +596,7 @@ def _check_sizing(problem: Problem) -> None:
         if a.name in renewables:
             if a.profile_per_unit is None:
                 raise ValueError(f"AssetSize[{a.name}]: a renewable needs profile_per_unit")
-            _check_len(
+            check_len(
                 f"AssetSize[{a.name}]", "profile_per_unit", a.profile_per_unit, problem.n_steps
             )
         elif a.name in ("battery_power", "battery_energy"):

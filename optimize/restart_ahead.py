@@ -52,7 +52,7 @@ from optimize.peak_cap import (
     restart_wanted,
 )
 from optimize.price_fix import PriceFixResult
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 
 class RestartAhead:

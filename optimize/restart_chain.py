@@ -31,8 +31,8 @@ from optimize.highs import CompiledModel
 from optimize.peak_cap import capped_restart, restart_wanted
 from optimize.price_fix import PriceFixResult, proven_gap, start_gap
 from optimize.probing import ProbeResult
-from optimize.problem import SolverOptions
 from optimize.restart_ahead import RestartAhead
+from optimize.solver_options import SolverOptions
 from optimize.start_probe import ProbeIncumbents
 from optimize.start_steps import (
     EDGE_GAP,

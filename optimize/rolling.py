@@ -64,9 +64,10 @@ from optimize.diagnosis import diagnose
 from optimize.dr_settlement import fixed_settlement
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.jobs import horizon_credit
-from optimize.problem import Problem, SolverOptions
+from optimize.problem import Problem
 from optimize.progress import progress_series, report, series_line
 from optimize.results import Dispatch, extract_dispatch
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve_model
 from optimize.window_pipeline import WindowPipeline
 from optimize.window_prebuild import Prebuilder

@@ -48,7 +48,7 @@ from optimize.demand_charges import window_charges
 from optimize.highs import compile_model, make_highs, set_integrality
 from optimize.model import build_model
 from optimize.price_fix import price_fix
-from optimize.problem import Generator, Problem, Sizing, SolverOptions
+from optimize.problem import Generator, Problem, Sizing
 from optimize.sizing_benders import (
     BendersResult,
     PartLP,
@@ -57,6 +57,7 @@ from optimize.sizing_benders import (
     gross_usd,
     upper_usd,
 )
+from optimize.solver_options import SolverOptions
 
 
 def split_steps(problem: Problem, part_steps: int) -> list[tuple[int, int]]:

@@ -42,12 +42,13 @@ from optimize.peak_cap import midway_caps, midway_wanted, quick_placement_wanted
 from optimize.peak_split import SPLIT_MIN_GAP, peak_split
 from optimize.price_fix import PriceFixResult, price_fix, proven_gap, seeded_schedule, start_gap
 from optimize.probe_beside import ProbeBeside
-from optimize.problem import Problem, SolverOptions
+from optimize.problem import Problem
 from optimize.ranges import extremes
 from optimize.restart_ahead import restart_ahead
 from optimize.restart_chain import restarted
 from optimize.results import Dispatch, extract_dispatch
 from optimize.simultaneous import extra_binary_steps, simultaneous_steps
+from optimize.solver_options import SolverOptions
 from optimize.start_probe import PROBE_NODES, prepared_start_probe, probe_start
 from optimize.start_steps import (
     START_SHARE,

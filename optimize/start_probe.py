@@ -17,7 +17,7 @@ from optimize.fixer import job_columns
 from optimize.highs import CompiledModel, relative_gap
 from optimize.price_fix import PriceFixResult, start_gap
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from optimize.start_steps import report_start
 
 # the probe aims this share of the gap inside it (so that a proof's gap rounds to the

@@ -22,7 +22,7 @@ from optimize.edge_search import edge_search
 from optimize.highs import CompiledModel, highest_bound
 from optimize.pair_moves import pair_moves
 from optimize.price_fix import PriceFixResult, proven_gap, start_gap
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 # share of ``time_limit_s`` the price-fix MIP start may take before HiGHS's MILP (and each
 # step that improves it the same share again)

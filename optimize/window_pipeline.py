@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from optimize.carried_state import apply_state
 from optimize.highs import configured_highs
-from optimize.problem import Problem, SolverOptions
+from optimize.problem import Problem
+from optimize.solver_options import SolverOptions
 from optimize.window_prebuild import Prebuilder, build_guessed
 from optimize.window_state import Carried, guessed_problem, predicted_carried, window_problem
 

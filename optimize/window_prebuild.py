@@ -43,8 +43,9 @@ from optimize.highs import (
 )
 from optimize.jobs import horizon_credit
 from optimize.model import build_model
-from optimize.problem import Problem, SolverOptions
+from optimize.problem import Problem
 from optimize.ranges import check_ranges
+from optimize.solver_options import SolverOptions
 
 SWITCH_INTERVAL_S = 5e-4
 

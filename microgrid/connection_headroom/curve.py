@@ -22,7 +22,7 @@ from optimize.headroom import (
     max_campus,
     min_connection,
 )
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 DEFAULT_CURTAIL_PCT = (0.0, 0.25, 0.5, 1.0, 2.0)
 

@@ -11,7 +11,7 @@ import pytest
 
 from optimize.callbacks import subscribe, subscribed, unsubscribe
 from optimize.highs import compile_model, make_highs
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from tests.optimize.small_problems import callback_function_set as _is_set
 
 

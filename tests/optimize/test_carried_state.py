@@ -12,7 +12,8 @@ import pytest
 from optimize.carried_state import apply_state, equal, same_but_state, state_columns
 from optimize.highs import compile_model, make_highs
 from optimize.model import build_model
-from optimize.problem import Job, PeakCharge, SolverOptions
+from optimize.problem import Job, PeakCharge
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve_model
 from tests.optimize.small_problems import CURVE, small_problem
 

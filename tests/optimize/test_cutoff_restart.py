@@ -15,7 +15,7 @@ import pytest
 
 from optimize import cutoff_restart, milp_from_start
 from optimize.highs import HighsResult, StopAtGap, gap_basis_usd, run_highs
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve_model
 from tests.optimize.small_problems import InterruptEvent, random_day
 from tests.optimize.test_gap_stop import _start

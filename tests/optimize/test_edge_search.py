@@ -9,7 +9,8 @@ from optimize.edge_search import edge_search, edge_steps, recentred_edge_search
 from optimize.highs import compile_model, gap_basis_usd, make_highs, run_highs
 from optimize.model import build_model
 from optimize.price_fix import seeded_schedule
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import assert_satisfies_every_row, small_problem
 

@@ -21,7 +21,7 @@ from optimize import milp_from_start
 from optimize.callbacks import subscribe
 from optimize.highs import StopAtGap, compile_model, gap_basis_usd, make_highs, set_start
 from optimize.price_fix import PriceFixResult
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 COST_USD = [57, 60, 80, 96, 22, 31, 85, 95]
 COVER = [

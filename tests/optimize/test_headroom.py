@@ -14,7 +14,8 @@ import pytest
 
 from optimize import headroom as hr
 from optimize.headroom import HeadroomCase, max_campus, min_connection
-from optimize.problem import Battery, SolverOptions
+from optimize.problem import Battery
+from optimize.solver_options import SolverOptions
 
 
 def flat_case(n=100, pue=1.0, inference=0.0, avail=None, **kw) -> HeadroomCase:

@@ -12,7 +12,7 @@ from optimize import start_probe
 from optimize.highs import compile_model
 from optimize.model import build_model
 from optimize.price_fix import PriceFixResult
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from optimize.start_probe import ProbeIncumbents
 from tests.optimize.small_problems import random_day

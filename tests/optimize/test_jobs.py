@@ -17,7 +17,8 @@ from optimize import jobs as jobs_module
 from optimize.highs import compile_model, make_highs, set_integrality
 from optimize.jobs import BLOCK_ROWS, define_jobs, job_results
 from optimize.model import build_model
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
+from optimize.solver_options import SolverOptions
 from optimize.throughput import curve_pieces, curve_segments, throughput
 from tests.optimize.small_problems import random_day
 

@@ -29,7 +29,7 @@ from optimize.peak_cap import (
     restart_enough,
 )
 from optimize.price_fix import price_fix
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import assert_satisfies_every_row, random_day
 

@@ -14,7 +14,8 @@ from benchmarks.random_cases import random_case
 from optimize.highs import compile_model, new_highs, pass_model, set_integrality
 from optimize.model import build_model
 from optimize.peak_floor import _block_fits, _runs_fit, peak_floors_mw, raise_violated_floors
-from optimize.problem import Job, PeakCharge, Sizing, SolverOptions
+from optimize.problem import Job, PeakCharge, Sizing
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve_model
 from tests.optimize.small_problems import small_problem
 

@@ -19,7 +19,7 @@ from optimize import solving
 from optimize.highs import compile_model, gap_basis_usd, make_highs, relative_gap, run_highs
 from optimize.model import build_model
 from optimize.price_fix import price_fix, start_gap
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import assert_satisfies_every_row, random_day
 

@@ -18,7 +18,8 @@ from optimize.job_dp import _inverse_throughput, cheapest_pattern
 from optimize.jobs import BLOCK_ROWS
 from optimize.model import build_model
 from optimize.price_fix import price_fix
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import (
     CURVE,

@@ -21,7 +21,7 @@ from optimize import milp_from_start, probe_beside, probing, solving
 from optimize.highs import compile_model, new_highs
 from optimize.price_fix import PriceFixResult
 from optimize.probe_beside import HistoryStop, ProbeBeside
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from tests.optimize.small_problems import InterruptEvent, random_day
 from tests.optimize.test_gap_stop import _cover_model, _start
 

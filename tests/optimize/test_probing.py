@@ -13,7 +13,7 @@ from optimize.fixer import job_columns
 from optimize.highs import compile_model
 from optimize.model import build_model
 from optimize.probing import _Relaxation, prepared_probe, probe_bound
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import random_day
 

@@ -13,7 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from optimize.problem import Battery, Facility, Generator, Grid, Job, Objective, SolverOptions
+from optimize.problem import Battery, Facility, Generator, Grid, Job, Objective
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import random_day
 

@@ -14,9 +14,10 @@ import optimize.progress as progress
 from optimize import Infeasible, solve, solve_progress
 from optimize.diagnosis import PROGRESS_LABEL
 from optimize.highs import new_highs, run_highs
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
 from optimize.progress import progress_line
 from optimize.rolling import solve_rolling
+from optimize.solver_options import SolverOptions
 from tests.optimize.small_problems import callback_function_set, small_problem
 
 LINE = re.compile(

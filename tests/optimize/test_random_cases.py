@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from benchmarks.random_cases import Outcome, parse_args, random_case, run, violations
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
+from optimize.solver_options import SolverOptions
 from tests.optimize.small_problems import small_problem
 
 # a reference proven optimal at 1,000 USD, and an answer within 1 % of it

@@ -27,8 +27,8 @@ from optimize.model import build_model
 from optimize.pair_moves import pair_moves
 from optimize.peak_cap import capped_restart, midway_caps, peak_columns
 from optimize.price_fix import price_fix
-from optimize.problem import SolverOptions
 from optimize.restart_ahead import RestartAhead, restart_ahead
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import random_day
 from tests.optimize.test_carried_state import assert_highs_holds

@@ -9,8 +9,9 @@ import pytest
 
 import optimize as o
 from optimize import Infeasible
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
 from optimize.rolling import solve_rolling
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from optimize.window_state import Carried, JobState, ramp_reach, window_problem
 from tests.optimize.small_problems import grid_problem, small_problem

@@ -10,17 +10,9 @@ import numpy as np
 import pytest
 
 from optimize.errors import Infeasible
-from optimize.problem import (
-    AssetSize,
-    Battery,
-    Generator,
-    Job,
-    Problem,
-    Renewable,
-    Sizing,
-    SolverOptions,
-)
+from optimize.problem import AssetSize, Battery, Generator, Job, Problem, Renewable, Sizing
 from optimize.rolling import solve_rolling
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import grid_problem, small_problem
 

@@ -8,17 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimize.problem import (
-    AssetSize,
-    EnergyTiers,
-    Job,
-    Objective,
-    Problem,
-    Renewable,
-    Sizing,
-    SolverOptions,
-)
+from optimize.problem import AssetSize, EnergyTiers, Job, Objective, Problem, Renewable, Sizing
 from optimize.sizing_parts import part_problem, size_by_parts, split_steps
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import grid_problem, monthly_charges
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import optimize
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
+from optimize.solver_options import SolverOptions
 from tests.optimize.small_problems import small_problem
 
 PENALTY_USD_PER_MWH = 1.0e6

@@ -10,7 +10,8 @@ from optimize import price_fix as price_fix_module
 from optimize.highs import compile_model, make_highs
 from optimize.model import build_model
 from optimize.price_fix import PriceFixResult, seeded_schedule
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
+from optimize.solver_options import SolverOptions
 from optimize.start_steps import cheaper_start
 from tests.optimize.small_problems import small_problem
 

@@ -16,7 +16,7 @@ import pytest
 from optimize.callbacks import subscribed
 from optimize.highs import compile_model, make_highs, new_highs, run_highs, second_highs
 from optimize.model import build_model
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from optimize.start_probe import ProbeIncumbents
 from optimize.steps_beside import Beside

@@ -10,7 +10,7 @@ import pytest
 import optimize
 from optimize.highs import compile_model, make_highs, new_highs
 from optimize.model import build_model
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 from tests.optimize.small_problems import random_day
 
 

@@ -17,8 +17,9 @@ import pytest
 
 from optimize import Infeasible, rolling, solving, window_pipeline
 from optimize.highs import new_highs
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
 from optimize.rolling import solve_rolling
+from optimize.solver_options import SolverOptions
 from optimize.window_prebuild import SWITCH_INTERVAL_S, Prebuilder, build_compiled
 from optimize.window_state import Carried, JobState, predicted_carried, window_problem
 from tests.optimize.small_problems import CURVE, small_problem
@@ -252,7 +253,8 @@ class SlowScipySparse(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, SlowScipySparse())
-from optimize.problem import Job, SolverOptions
+from optimize.problem import Job
+from optimize.solver_options import SolverOptions
 from optimize.rolling import solve_rolling
 from tests.optimize.small_problems import CURVE, small_problem
 
