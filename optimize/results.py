@@ -21,7 +21,8 @@ class Dispatch:
     """Result of ``optimize.solve``.
 
     status: ``"optimal"`` (within ``mip_rel_gap``), or the stop that came first with the
-    best feasible schedule: ``"node_limit"``, ``"time_limit"`` or ``"heuristic"`` (price-fix).
+    best feasible schedule: ``"node_limit"``, ``"time_limit"`` or ``"heuristic"`` (price-fix;
+    or a MILP answer ``optimize.answer_cost`` restated at its cost and could not prove).
     objective_usd: objective value; mip_gap: the proven gap reached, ``(objective_usd -
     bound_usd) / gap_basis_usd`` (0 for an LP); bound_usd: the proven lower bound of the
     optimum (None where no single bound exists, e.g. rolling windows: see their

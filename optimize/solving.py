@@ -23,6 +23,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from optimize.answer_cost import checked_answer
 from optimize.diagnosis import diagnose
 from optimize.errors import SolveError
 from optimize.facility import it_capacity_breaches, it_capacity_rows
@@ -279,6 +280,8 @@ def solve_model(
         res.solve_s = time.perf_counter() - t_run
         if keep_searching:
             res = _search_on(h, cm, res, options)
+        # HiGHS may value a start below its cost (optimize.answer_cost)
+        res, values = checked_answer(h, cm, options, res, values)
         if res.status == "infeasible":
             return m, res, build_s, solve_s + res.solve_s
         if res.status not in STOPS_WITH_SOLUTION or not res.has_solution:
