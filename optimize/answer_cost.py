@@ -35,7 +35,7 @@ from optimize.highs import (
     relative_gap,
     run_highs,
 )
-from optimize.problem import SolverOptions
+from optimize.solver_options import SolverOptions
 
 # an objective further than this share of the answer's gap basis from its columns' cost
 # is not theirs (HiGHS's objective is the same sum, to round-off)
