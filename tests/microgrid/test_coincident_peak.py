@@ -186,6 +186,27 @@ def test_alert_expected_cost_peak_charge(tmp_path):
     assert summary["tag_mw"] == pytest.approx(22.0 / 4)  # billed on the real interval, 10:00
 
 
+def test_alert_peak_is_the_interval_mean_the_plan_prices(tmp_path):
+    """The plan prices each alert day on its window's highest interval mean, but
+    summary["coincident_peak"]["alerts"] took the highest step (an audit at 15-minute
+    steps and 30-minute intervals: "alerts priced at 169,722 USD expected" beside the
+    plan's expected charge of 127,722 USD)."""
+    (tmp_path / "alerts.csv").write_text(ALERTS)
+    cp = {**known(["2023-01-02T10:00"]), "mode": "alerts", "alerts_csv": "alerts.csv"}
+    sc, _ = load(tmp_path, tiny_data(cp, step_minutes=15))
+    case = load_coincident_peaks(sc)
+    index = sc.index()
+    imp = np.full(len(index), 11.0)
+    imp[40] = 31.0  # 10:00-10:15 only: the hour 10:00-11:00 averages 16 MW
+    summary = cp_summary(case, index, imp)
+    assert [a["peak_import_mw"] for a in summary["alerts"]] == pytest.approx([16.0, 11.0])
+    charges = alert_charges(case, index)
+    peaks = peaks_mw(charges, imp)
+    planned_usd = sum(c.usd_per_mw * peaks[c.key] for c in charges)
+    assert summary["expected_usd"] == pytest.approx(planned_usd)
+    assert summary["expected_usd"] == pytest.approx(3_000 * 16.0 + 6_000 * 11.0)
+
+
 def _flat_grid() -> optimize.Grid:
     return optimize.Grid(
         import_max_mw=np.full(48, 100.0),
