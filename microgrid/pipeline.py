@@ -14,6 +14,7 @@ from microgrid.assemble import Inputs, load_inputs, network_parameters
 from microgrid.baselines import STORAGE_OPTIMAL, BaselineResult, add_baselines
 from microgrid.bill_summary import bill_table, site_bill
 from microgrid.billing import demand_charge_summary
+from microgrid.coincident_peak import hindsight_grid
 from microgrid.coincident_peak_bill import coincident_peak_section
 from microgrid.costs import insert_emissions_t
 from microgrid.dispatch import optimize_dispatch, plan_problem, solve_dispatch
@@ -172,7 +173,9 @@ def run(
     ts = timeseries_frame(inputs.index, inputs.frame, dispatch)
     insert_emissions_t(ts, problem, bill_grid)
     jobs, summary = _summarise(scenario, inputs, problem, dispatch, ts, bill_grid)
-    baseline_results = _add_baselines(scenario, inputs, problem, summary) if baselines else {}
+    baseline_results = {}
+    if baselines:
+        baseline_results = _add_baselines(scenario, inputs, problem, summary, mode)
     net, violations = None, pd.DataFrame(columns=list(VIOLATION_COLUMNS))
     if powerflow:
         net, violations = _check_plan_network(scenario, mode, cosim, ts, summary, problem.grid)
@@ -252,10 +255,15 @@ def _summarise(
 
 
 def _add_baselines(
-    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, summary: dict
+    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, summary: dict, mode: str
 ) -> dict[str, BaselineResult]:
     """The baselines on the plan's problem (`Result.baselines`), their figures added to
-    `summary`; storage-optimal is solved as the optimum is (options, windows)."""
+    `summary`; storage-optimal is solved as the optimum is (options, windows). In operate
+    mode they are billed as the closed loop's rows are, on the real coincident-peak
+    intervals (`hindsight_grid`) in place of the alerts' expected charges: an audit's
+    operate run read "job flexibility -46,072 USD", its real charge against their
+    expected one."""
+    billing = hindsight_grid(scenario, inputs.index, problem.grid) if mode == "operate" else None
     return add_baselines(
         summary,
         problem,
@@ -264,6 +272,7 @@ def _add_baselines(
         price_usd_per_mwh=inputs.frame["price_usd_per_mwh"].to_numpy(),
         solve=lambda p: optimize_dispatch(scenario, p, f"baseline {STORAGE_OPTIMAL}"),
         fixed_usd=summary["fixed_cost_usd"],
+        billing_grid=billing,
     )
 
 

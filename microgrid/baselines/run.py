@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -24,10 +26,12 @@ def simulate(
     policy: str,
     day_of_step: np.ndarray,
     index: pd.DatetimeIndex | None = None,
+    cost_problem: optimize.Problem | None = None,
 ) -> BaselineResult:
     """Simulate the rule baseline `policy` on `problem`; `day_of_step` is the local
     calendar day of each step (any increasing integers) for the battery's
-    previous-day-mean rule; `index` the UTC time stamps (default: step numbers)."""
+    previous-day-mean rule; `index` the UTC time stamps (default: step numbers);
+    `cost_problem` what its rows are priced on (default: `problem`; `billed_problem`)."""
     n = problem.n_steps
     day_of_step = np.asarray(day_of_step)
     if day_of_step.shape != (n,):
@@ -53,7 +57,9 @@ def simulate(
     if index is not None:
         ts.index = index
     unfinished = sum(j["unfinished_h"] for j in jobs.values())
-    costs = cost_breakdown(problem, ts, gen_mw=flows.gen_mw, unfinished_h=unfinished)
+    costs = cost_breakdown(
+        cost_problem or problem, ts, gen_mw=flows.gen_mw, unfinished_h=unfinished
+    )
     where = ts.index if index is None else index
     breaches = limit_breaches(problem, ts, where, costs["emissions_t"])
     return BaselineResult(policy, ts, costs, jobs, breaches, flows.gen_mw)
@@ -70,20 +76,32 @@ def default_solve(problem: optimize.Problem) -> optimize.Dispatch:
     return optimize.solve(problem, optimize.SolverOptions())
 
 
+def billed_problem(
+    problem: optimize.Problem, billing_grid: optimize.Grid | None
+) -> optimize.Problem:
+    """`problem` with the grid its plans are billed on (None: its own grid)."""
+    return problem if billing_grid is None else dataclasses.replace(problem, grid=billing_grid)
+
+
 def run_baselines(
     problem: optimize.Problem,
     index: pd.DatetimeIndex,
     timezone: str,
     price_usd_per_mwh: np.ndarray | None = None,
     solve: Solve = default_solve,
+    billing_grid: optimize.Grid | None = None,
 ) -> dict[str, BaselineResult]:
     """All baselines on the optimizer's problem; rows on the UTC `index`.
     `price_usd_per_mwh` (the market price column of the results; default: the import
     price, adder included) only fills that column; `solve` solves storage-optimal's
-    problem (the pipeline passes the optimum's way: its options and windows)."""
+    problem (the pipeline passes the optimum's way: its options and windows);
+    `billing_grid`: the grid their costs are billed on, where it is not the problem's
+    (operate: the real coincident-peak intervals in place of the alerts' expected
+    charges, as the closed loop's own rows are billed)."""
     days = local_days(index, timezone)
-    out = {name: simulate(problem, name, days, index) for name in RULE_BASELINES}
-    out[STORAGE_OPTIMAL] = storage_optimal(problem, out["asap"], index, solve)
+    billed = billed_problem(problem, billing_grid)
+    out = {name: simulate(problem, name, days, index, billed) for name in RULE_BASELINES}
+    out[STORAGE_OPTIMAL] = storage_optimal(problem, out["asap"], index, solve, billed)
     if price_usd_per_mwh is not None:
         for res in out.values():
             if res.timeseries is not None:

@@ -34,11 +34,16 @@ def fixed_jobs_problem(problem: optimize.Problem, it_mw: np.ndarray) -> optimize
 
 
 def storage_optimal(
-    problem: optimize.Problem, asap: BaselineResult, index: pd.DatetimeIndex, solve: Solve
+    problem: optimize.Problem,
+    asap: BaselineResult,
+    index: pd.DatetimeIndex,
+    solve: Solve,
+    cost_problem: optimize.Problem | None = None,
 ) -> BaselineResult:
     """Optimise everything but the jobs, which run as in `asap` (its rows give the job
-    MW). An infeasible copy (asap's load cannot be served within the limits) gives a
-    result with status "infeasible" and no rows ("failed" if the solver fails)."""
+    MW); its rows are priced on `cost_problem` (default: `problem`). An infeasible copy
+    (asap's load cannot be served within the limits) gives a result with status
+    "infeasible" and no rows ("failed" if the solver fails)."""
     job_mw = {j.id: asap.timeseries[f"job_{j.id}_mw"].to_numpy() for j in problem.jobs}
     it_mw = asap.timeseries["it_load_mw"].to_numpy()
     try:
@@ -54,7 +59,7 @@ def storage_optimal(
     ts = plan_frame(problem, series, job_mw, gen_mw)
     ts.index = index
     unfinished = sum(j["unfinished_h"] for j in asap.jobs.values())
-    costs = _costs(problem, ts, d, gen_mw, unfinished)
+    costs = _costs(cost_problem or problem, ts, d, gen_mw, unfinished)
     breaches = limit_breaches(problem, ts, index, costs["emissions_t"])
     return BaselineResult(NAME, ts, costs, asap.jobs, breaches, gen_mw, status=d.status)
 

@@ -115,13 +115,17 @@ def add_baselines(
     price_usd_per_mwh: np.ndarray | None = None,
     solve: Solve | None = None,
     fixed_usd: float = 0.0,
+    billing_grid: optimize.Grid | None = None,
 ) -> dict[str, BaselineResult]:
     """Run every baseline against the optimum `summary` and add `summary["baselines"]`
     and `summary["value_of"]` (when storage-optimal has a plan); returns the results.
     `fixed_usd`: the tariff's fixed charge, added to each baseline's total as it is to
-    the optimum's."""
+    the optimum's; `billing_grid`: the grid the baselines are billed on where the
+    optimum's total is not billed on the problem's (`run_baselines`)."""
     kwargs = {} if solve is None else {"solve": solve}
-    results = run_baselines(problem, index, timezone, price_usd_per_mwh, **kwargs)
+    results = run_baselines(
+        problem, index, timezone, price_usd_per_mwh, billing_grid=billing_grid, **kwargs
+    )
     summary["baselines"] = {
         name: baseline_summary(r, summary, fixed_usd, step_h=problem.step_h)
         for name, r in results.items()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from test_coincident_peak import known, load, tiny_data
 
+import microgrid
 from microgrid.coincident_peak import load_coincident_peaks
 from microgrid.coincident_peak_bill import cp_summary
 from microgrid.operate.conditions import plant_conditions
@@ -96,3 +97,25 @@ def test_plan_reference_bills_the_plan_on_the_real_intervals(tmp_path):
     ref = run_operate(sc)["summary"]["plan_reference"]
     assert ref["actual_minus_plan_usd"] == pytest.approx(0.0, abs=1e-6)
     assert ref["plan_cost_usd"] == pytest.approx(ref["actual_cost_usd"], rel=1e-12)
+
+
+def test_baselines_are_billed_on_the_real_intervals_as_the_run_is(tmp_path):
+    """The closed loop's total cost bills the real interval; the baselines it is set
+    against had kept the alerts' expected charges (an outside audit's four days of Dallas
+    alerts at 15-minute steps: 'vs storage-optimal costs 46,072 USD more' and 'job
+    flexibility -46,072 USD', the real charge against an expected one)."""
+    (tmp_path / "alerts.csv").write_text(ALERT.replace("1.0,09:00", "0.5,09:00"))
+    cp = {**known(["2023-01-02T10:00"]), "mode": "alerts", "alerts_csv": "alerts.csv"}
+    data = tiny_data(cp)
+    data["operate"] = {"lookahead_h": 48, "replan_every_steps": 48, "event_costs": "none"}
+    sc, _ = load(tmp_path, data)
+    res = microgrid.run(sc, mode="operate", powerflow=False)
+    # asap runs the job 08:00-12:00: 11 MW of inference and 11 MW of job in the real
+    # interval (10:00), billed at 6,000 USD/MW, not 0.5 x 6,000 USD/MW on the window's peak
+    asap = res.baselines["asap"].costs
+    assert asap["bill"]["coincident_peak_usd"] == pytest.approx(6_000 * 22.0)
+    assert "coincident_peak_expected_usd" not in asap["bill"]
+    assert res.summary["baselines"]["asap"]["demand_cost_usd"] == pytest.approx(0.0)
+    # storage-optimal runs asap's jobs as the loop's plan would: billed the same way too
+    storage = res.baselines["storage-optimal"].costs["bill"]
+    assert storage["coincident_peak_usd"] == pytest.approx(6_000 * 22.0)
