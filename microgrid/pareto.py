@@ -26,9 +26,10 @@ and proves 30 %; the end's cost is that schedule's, its `status` says "heuristic
 "optimal" when its proven gap is within `mip_rel_gap`) and `mip_gap` what is proven.
 `pareto.csv` has `budget_t`
 (empty at the minimum-cost end: no budget), `cost_usd` (total cost as in summary.json,
-carbon not priced), `emissions_t`, `status`, `mip_gap`, `cost_tolerance_usd` (what the
-proven gap leaves open, in USD: `mip_gap` times the gap basis; two points whose costs
-differ by less than their tolerances are not proven to differ) and `schedule_of` (a
+carbon not priced, the tariff's fixed charge in), `emissions_t`, `status`, `mip_gap`,
+`cost_tolerance_usd` (what the proven gap leaves open, in USD: `mip_gap` times the gap
+basis; two points whose costs differ by less than their tolerances are not proven to
+differ) and `schedule_of` (a
 point whose solve, within its gap, came out dearer than a tighter point's reports the
 tighter point's schedule, named here: `cheapest_schedules`), then the work the point's
 schedule leaves undone (`microgrid.pareto_work.WORK_KEYS`: with an unfinished-work penalty
@@ -82,6 +83,7 @@ from microgrid.pareto_work import (
 from microgrid.resultdir import ResultWritten, check_target, scenario_inputs, write_dir
 from microgrid.scenario import Scenario
 from microgrid.solver_errors import solver_failure
+from microgrid.tariffs import scenario_fixed_charge_usd
 
 MIN_EMISSIONS_CARBON_PRICE_USD_PER_T = 1.0e5
 BUDGET_REL_TOL = 1e-6
@@ -120,6 +122,9 @@ class FrontProblem:
     problem: optimize.Problem
     options: optimize.SolverOptions
     inputs: Inputs
+    # the tariff's fixed charge (USD): no schedule changes it, so no solve holds it, but
+    # summary.json's total cost does and so does every point's `cost_usd`
+    fixed_usd: float = 0.0
 
 
 #: Why a front refuses rolling windows (`solver.window_h`).
@@ -145,7 +150,8 @@ def front_problem(scenario: Scenario) -> FrontProblem:
     check_whole_period(scenario)
     inputs = load_inputs(scenario)
     base = plan_problem(scenario, inputs)
-    return FrontProblem(base, solver_options(scenario), inputs)
+    fixed_usd = scenario_fixed_charge_usd(scenario, inputs.index)
+    return FrontProblem(base, solver_options(scenario), inputs, fixed_usd)
 
 
 def _solved_front(scenario: Scenario, fp: FrontProblem, *args) -> pd.DataFrame:
@@ -268,7 +274,8 @@ def solve_front(
             lambda: _solve_point(problem, opts, label, budget, start),
         )
         known.append(row)
-        row = {**row, "point": label, "solve_s": row["solve_s"] + extra_s}
+        cost_usd = row["cost_usd"] + fp.fixed_usd  # as summary.json's total: the fixed charge
+        row = {**row, "point": label, "solve_s": row["solve_s"] + extra_s, "cost_usd": cost_usd}
         rows.append(row)
         if progress is not None:
             progress(row, len(rows), points)

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from scenario_factory import TINY
 
+import microgrid
 from microgrid.cli import main
 from microgrid.pareto import pareto_front, write_front
 from microgrid.resultdir import MARKER_NAME
@@ -99,6 +100,32 @@ def test_a_site_without_a_trade_off_has_a_one_point_front(tmp_path, capsys):
     assert "note: no cost-carbon trade-off" in capsys.readouterr().out
     back = pd.read_csv(tmp_path / "o" / "pareto.csv")
     assert list(back["point"]) == ["min-cost"] and back["status"][0] == "optimal"
+
+
+def test_cost_holds_the_tariffs_fixed_charge_as_run_s_total_does(tmp_path):
+    """pareto.csv's cost_usd is "total cost as in summary.json", but it had left out the
+    tariff's fixed charge that `run`'s total holds (an audit's CAISO week: 53,098 USD at
+    the front's min-cost end beside `run`'s and the sweep's 53,437 USD)."""
+    rate = {
+        "label": "fixed-only",
+        "energyweekdayschedule": [[0] * 24] * 12,
+        "energyweekendschedule": [[0] * 24] * 12,
+        "energyratestructure": [[{"rate": 0.0}]],
+        "fixedchargefirstmeter": 30.0,
+        "fixedchargeunits": "$/day",
+    }
+    (tmp_path / "rate.json").write_text(json.dumps(rate))
+    sc = yaml.safe_load(yaml.safe_dump(TINY))
+    sc["grid"]["tariff"] = {"urdb": "rate.json"}
+    sc["grid"]["demand_charge_usd_per_kw_month"] = 0
+    path = tmp_path / "fixed.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    scenario = load_scenario(path)
+    front = pareto_front(scenario, points=2)
+    summary = microgrid.run(scenario, powerflow=False, baselines=False).summary
+    assert summary["fixed_cost_usd"] == pytest.approx(60.0)  # two days at 30 USD/day
+    # a zero MIP gap: the front's min-cost end is run's plan
+    assert front["cost_usd"].iloc[0] == pytest.approx(summary["total_cost_usd"], rel=1e-9)
 
 
 def _refused_front(tmp_path, capsys, section: str, field: str, value):
