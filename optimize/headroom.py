@@ -59,6 +59,8 @@ _BOUND_GIVE_REL, _BOUND_GIVE_MW = 1e-6, 1e-6
 _MAX_SHARE = 1.0 - 1e-9
 # a step counts as curtailed when c[t] exceeds this share of the campus facility MW
 _CURTAILED_TOL_REL = 1e-6
+# a MILP's statuses when it stopped early (its answer, if it has one, is not proven)
+_STOPPED = ("node_limit", "time_limit")
 
 
 @dataclass(frozen=True)
@@ -267,17 +269,32 @@ def _least_curtailment(m, size_var, maximise_campus: bool, options) -> tuple[str
     ``_GIVE_REL`` (towards the safe side: a smaller campus, a larger connection)."""
     size = max(0.0, float(size_var.value))
     size_var.fix(size)
-    status, solve_s, _ = _run(m, options)
+    status, solve_s = _run_or_keep(m, options)
     if status != "infeasible":
         return status, solve_s
     size_var.unfix()
     give = _GIVE_REL * max(size, 1.0)
     size_var.setlb(max(0.0, size - give) if maximise_campus else size)
     size_var.setub(size if maximise_campus else size + give)
-    status, solve2_s, _ = _run(m, options)
+    status, solve2_s = _run_or_keep(m, options)
     if status == "infeasible":
         raise SolveError("headroom: the curtailment solve failed after the size solve")
     return status, solve_s + solve2_s
+
+
+def _run_or_keep(m: pyo.Block, options: SolverOptions) -> tuple[str, float]:
+    """``_run`` of the curtailment solve (status, seconds). Where the hours MILP stops at
+    its node or time limit before it finds an answer of its own, ``m`` keeps the size
+    solve's values, an answer at that size, and the stop's status is returned: two weeks
+    at 15-minute steps had failed whole ("HiGHS stopped with status node_limit")."""
+    t0 = time.perf_counter()
+    try:
+        status, solve_s, _ = _run(m, options)
+    except SolveError as exc:
+        if exc.status not in _STOPPED:
+            raise
+        return exc.status, time.perf_counter() - t0
+    return status, solve_s
 
 
 def default_options(measure: str) -> SolverOptions:

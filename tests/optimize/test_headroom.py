@@ -260,3 +260,39 @@ def test_a_stopped_hours_solve_reports_a_valid_bound():
     assert quick.size_bound_mw >= exact.campus_it_mw - 1e-6
     # the energy LP at the share of the 3 largest steps bounds it too
     assert quick.size_bound_mw <= max_campus(case, 60.0, 0.5).campus_it_mw + 1e-6
+
+
+def test_a_curtailment_solve_stopped_without_an_answer_keeps_the_size_solves(monkeypatch):
+    """The second solve (the size fixed, least curtailment) may stop at its node or time
+    limit before HiGHS finds an answer of its own: an audit's two weeks at 15-minute steps
+    (`headroom --measure hours`) then failed whole ('HiGHS stopped with status
+    node_limit'). The size solve's answer is feasible at that size: it stands, marked."""
+    case = _small_site(24)
+    exact = SolverOptions(mip_rel_gap=0.0, node_limit=None)
+    full = max_campus(case, 60.0, 3 / 24, "hours", exact)
+    run = hr._run
+
+    def stops_without_answer(m, options, start=None):
+        if m.component("obj_curtail") is not None and m.obj_curtail.active:
+            raise hr.SolveError("headroom: HiGHS stopped with status node_limit", "node_limit")
+        return run(m, options, start)
+
+    monkeypatch.setattr(hr, "_run", stops_without_answer)
+    p = max_campus(case, 60.0, 3 / 24, "hours", exact)
+    assert p.status == "node_limit"
+    assert p.campus_it_mw == pytest.approx(full.campus_it_mw, rel=1e-6)
+    assert p.curtailed_hours <= 3 + 1e-9
+    q = min_connection(case, 40.0, 3 / 24, "hours", exact)
+    assert q.status == "node_limit" and q.curtailed_hours <= 3 + 1e-9
+    with pytest.raises(hr.SolveError, match="numerical"):  # other failures still raise
+        monkeypatch.setattr(hr, "_run", _fails_numerically(run))
+        max_campus(case, 60.0, 3 / 24, "hours", exact)
+
+
+def _fails_numerically(run):
+    def solve(m, options, start=None):
+        if m.component("obj_curtail") is not None and m.obj_curtail.active:
+            raise hr.SolveError("headroom: HiGHS stopped with status numerical error", None)
+        return run(m, options, start)
+
+    return solve
