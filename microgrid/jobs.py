@@ -374,7 +374,9 @@ def _placed_weekly(
 ) -> tuple[list[JobInstance], int]:
     """The jobs repeated weekly (`Jobs`), the instances wholly inside the period, and how
     many more overlap it in part (left out). Week by week from the anchor's, and from the
-    week before it for a job dated before it, whose repeat there may overlap the start."""
+    week before it for a job dated before it, whose repeat there may overlap the start.
+    InputErrors names each template with a week its work does not fit, at the first such
+    week (the first alone had been named: validate lists every error)."""
     start, end = scenario.to_utc(scenario.period.start), scenario.to_utc(scenario.period.end)
     n_weeks = math.ceil((end - job_anchor(scenario)) / pd.Timedelta(weeks=1)) + 1
     if len(jobs) * n_weeks > MAX_JOBS:  # bounds the time and memory of placing and solving
@@ -385,6 +387,7 @@ def _placed_weekly(
         )
     shifts = [placing.week_shift(job) for job in jobs]
     placed, dropped = [], 0
+    short: dict[int, InputError] = {}  # template -> its first week that cannot hold its work
     for week in range(-1, n_weeks):
         for i, job in enumerate(jobs):
             k = week + shifts[i]  # whole weeks after the job's own window
@@ -394,10 +397,12 @@ def _placed_weekly(
             if inst.release_utc >= start and inst.deadline_utc <= end:
                 error = _short_window(scenario, placing, i, inst, start, csv_lines)
                 if error is not None:
-                    raise InputErrors([error])
+                    short.setdefault(i, error)
                 placed.append(inst)
             elif inst.deadline_utc > start and inst.release_utc < end:
                 dropped += 1
+    if short:
+        raise InputErrors(list(short.values()))
     return placed, dropped
 
 

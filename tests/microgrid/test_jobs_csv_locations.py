@@ -122,6 +122,23 @@ def test_a_window_the_clocks_or_the_steps_shorten_is_refused_at_validate(
     ]
 
 
+def test_weekly_jobs_whose_windows_are_short_are_all_listed(tmp_path, write_scenario, capsys):
+    """`validate` lists every error, but with `repeat: weekly` it stopped at the first
+    template whose window was short (an audit's PJM spring fortnight named one job of two).
+    Each such template is named once, at its first short week."""
+    jobs = write_jobs(
+        tmp_path, JOBS_HEADER, "fits,8,3,144,148", "dst,8,4,144,148", "steps,8,3,120.5,123.5"
+    )
+    period = {"start": "2023-03-06T00:00", "end": "2023-03-20T00:00", "step_minutes": 60}
+    path = write_scenario(**{"jobs.csv": str(jobs), "period": period, "jobs.repeat": "weekly"})
+    code, lines = validate(capsys, path)
+    assert code == 2
+    assert [line.split(": job ")[1].split(":")[0] for line in lines] == ["'dst@w00'", "'steps@w00'"]
+    assert lines[0].startswith(f"error: {jobs}, line 3, field work_h:")
+    assert lines[0].endswith("(the clocks change in it: 4 h on the clock are 3 h)")
+    assert lines[1].startswith(f"error: {jobs}, line 4, field work_h:")
+
+
 def test_a_window_the_autumn_change_lengthens_holds_its_real_hours(
     tmp_path, write_scenario, capsys
 ):
