@@ -45,6 +45,7 @@ from pyomo.common.gc_manager import PauseGC
 from optimize import progress
 from optimize._util import linear_sum, set_upper_bounds, var_list
 from optimize.battery import define_battery
+from optimize.ctrl_c import quiet_pyomo_interrupts
 from optimize.errors import SolveError
 from optimize.highs import compile_model, load_solution, make_highs, run_highs, set_start
 from optimize.problem import Battery
@@ -243,6 +244,7 @@ def _solve(
     whose curtailment the hours MILP starts from), then keep the size and minimise the
     curtailment."""
     options = options or default_options(measure)
+    quiet_pyomo_interrupts()  # a Ctrl-C in the build: no Pyomo log of it (optimize.ctrl_c)
     with PauseGC():
         m = _build_model(case, frac, measure, *bounds)
     size_var = m.campus_it_mw if maximise_campus else m.connection_mw

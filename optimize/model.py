@@ -23,6 +23,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from optimize.balance import define_power_balance
 from optimize.battery import define_battery
+from optimize.ctrl_c import quiet_pyomo_interrupts
 from optimize.dr_program import define_dr_program
 from optimize.facility import define_facility_load
 from optimize.generators import define_generators
@@ -40,8 +41,10 @@ def build_model(problem: Problem, elastic: bool = False) -> pyo.ConcreteModel:
 
     The cyclic garbage collector is paused while the model is built: the build allocates
     some 10^5 small expression objects per year and no cycles worth collecting, and the
-    collector's passes over them took most of the build time (measured ~4x).
+    collector's passes over them took most of the build time (measured ~4x). A Ctrl-C
+    during the build is raised without Pyomo's log of it (``optimize.ctrl_c``).
     """
+    quiet_pyomo_interrupts()
     with PauseGC():
         return _build_model(problem, elastic)
 
