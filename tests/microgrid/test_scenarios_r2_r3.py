@@ -1,4 +1,4 @@
-"""R2 pjm-virginia-outage and R3 caiso-solar-heavy end to end (REFERENCE_CASES.md).
+"""R2 pjm-virginia-outage and R3 caiso-solar-heavy end to end (docs/reference-cases.md).
 
 Each is a week with the 8 reference jobs. To keep the file short each solve stops at a
 6 % MIP gap or after 30 s, whichever comes first. R3 reaches the gap in ~15 s even on a
