@@ -72,7 +72,8 @@ def part_year() -> None:
     print(f"  sizes: {_sizes_line(r.sized)}")
     print(
         f"  sizing solve: {p.solve_s:.1f} s (goal <= {GOAL_SOLVE_S:.0f} s), "
-        f"{p.status}, proven gap {p.mip_gap:.2%}"
+        f"{p.status}, gap {p.mip_gap:.2%} "
+        + ("(proven)" if p.parts_bound_usd is None else "to the parts' bound (battery pinned)")
     )
     if r.sized.connection_raised_from_mw is not None:
         print(

@@ -39,7 +39,7 @@ from microgrid.sizing.problems import (
 from microgrid.sizing.profiles import unit_profiles
 from microgrid.sizing.summary import sizing_summary, write_sizing_dir
 from microgrid.solver_errors import solver_failure
-from optimize.sizing_parts import size_by_parts
+from optimize.sizing_parts import PartsSizing, size_by_parts
 
 _UNSERVED_TOL_MWH = 1e-3  # the parts' unserved load that counts as none (solver tolerance)
 # a connection no whole-job schedule fits is raised by this factor, up to its bound
@@ -101,7 +101,8 @@ def _sized_by_parts(
 ) -> Sized:
     """`method: parts`: Benders over parts of `sizing.part_h` hours, relaxed and then with
     whole-job schedules; its figures are the whole-job plan's cost and the relaxed parts'
-    lower bound (optimize/sizing_parts.py)."""
+    lower bound (optimize/sizing_parts.py), a bound of the horizon only without a battery
+    (`_parts_figures`)."""
     part_steps = round(scenario.sizing.part_h / scenario.step_h)
     try:
         r = size_by_parts(problem, part_steps, solver_options(scenario))
@@ -113,9 +114,19 @@ def _sized_by_parts(
             "bounds allow no more supply): raise the max_mw of the grid connection or supply",
             "sizing",
         )
+    return Sized(_outcomes(problem, specs, r.sizes), _parts_figures(problem, r), r.peak_import_mw)
+
+
+def _parts_figures(problem: optimize.Problem, r: PartsSizing) -> SolveFigures:
+    """The parts' plan, cost and bound. A battery starts and ends each part at its set
+    charge, so cuts restrict the horizon's dispatch (the charge cannot cross them) and the
+    parts' bound is no bound of the horizon (a one-solve dispatch at the plan's sizes can
+    cost less): `bound_usd` None, the parts' own in `parts_bound_usd`, status heuristic."""
     basis_usd = max(abs(r.objective_usd), r.gross_usd)  # the gap's (size_by_parts)
-    figures = SolveFigures(r.status, r.objective_usd, r.bound_usd, r.mip_gap, r.solve_s, basis_usd)
-    return Sized(_outcomes(problem, specs, r.sizes), figures, r.peak_import_mw)
+    if problem.battery is None or r.n_parts == 1:
+        return SolveFigures(r.status, r.objective_usd, r.bound_usd, r.mip_gap, r.solve_s, basis_usd)
+    status = "heuristic" if r.status == "optimal" else r.status
+    return SolveFigures(status, r.objective_usd, None, r.mip_gap, r.solve_s, basis_usd, r.bound_usd)
 
 
 def verified_sizes(

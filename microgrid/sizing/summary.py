@@ -42,7 +42,7 @@ def _asset_entry(a: AssetOutcome, rate: float) -> dict:
 
 
 def _solve_entry(f: SolveFigures) -> dict:
-    return {
+    entry = {
         "objective_usd": f.objective_usd,
         "bound_usd": f.bound_usd,
         "status": f.status,
@@ -50,6 +50,9 @@ def _solve_entry(f: SolveFigures) -> dict:
         "gap_basis_usd": f.gap_basis_usd,
         "solve_s": f.solve_s,
     }
+    if f.parts_bound_usd is not None:  # parts with a battery: no bound of the horizon
+        entry["parts_bound_usd"] = f.parts_bound_usd
+    return entry
 
 
 def _annual(study: SizingStudy) -> dict:
