@@ -12,6 +12,7 @@ the plan's problem with both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -83,15 +84,19 @@ def window_starts(scenario: Scenario, n_steps: int) -> list[int] | None:
 
 
 def solve_dispatch(
-    scenario: Scenario, inputs: Inputs, problem: optimize.Problem, label: str = "plan"
+    scenario: Scenario,
+    inputs: Inputs,
+    problem: optimize.Problem,
+    label: str = "plan",
+    slack_fields: Mapping[str, str] | None = None,
 ) -> optimize.Dispatch:
     """`optimize_dispatch` (`label`: its progress lines'), with infeasibility and
     numerical solver failures turned into one-line input errors that name the scenario
-    fields to look at."""
+    fields to look at (`slack_fields`: as `infeasible_error`)."""
     try:
         return optimize_dispatch(scenario, problem, label)
     except optimize.Infeasible as exc:
-        raise infeasible_error(scenario, inputs, problem, exc) from None
+        raise infeasible_error(scenario, inputs, problem, exc, slack_fields=slack_fields) from None
     except optimize.SolveError as exc:
         raise solver_failure(scenario, exc, inputs.index) from None
 
@@ -102,12 +107,16 @@ def infeasible_error(
     problem: optimize.Problem,
     exc: optimize.Infeasible,
     where: str = "",
+    slack_fields: Mapping[str, str] | None = None,
 ) -> InputError:
     """The one-line input error of an infeasible `problem`, from its diagnosis `exc`
     (steps counted from the period's start); `where` says which solve it was (e.g. "a
-    re-plan in operate mode"). The line holds the diagnosis whole (its limits are bounded
-    by `_diagnosis_message`), not shortened to an input error's usual length."""
-    error = _infeasible_error(scenario, inputs, problem, exc, where)
+    re-plan in operate mode"); `slack_fields` names the field of a limit kind where the
+    problem took it from another one than `_SLACK_FIELDS` says (a sized connection's
+    limit is its sizing bound). The line holds the diagnosis whole (its limits are
+    bounded by `_diagnosis_message`), not shortened to an input error's usual length."""
+    fields = {**_SLACK_FIELDS, **(slack_fields or {})}
+    error = _infeasible_error(scenario, inputs, problem, exc, where, fields)
     return allow_long(error, DIAGNOSIS_LINE_CHARS)
 
 
@@ -117,6 +126,7 @@ def _infeasible_error(
     problem: optimize.Problem,
     exc: optimize.Infeasible,
     where: str,
+    slack_fields: Mapping[str, str],
 ) -> InputError:
     outage = inputs.frame["outage"].to_numpy(dtype=bool)
     message = diagnosis_message(exc, inputs.index, scenario.site.timezone, problem, outage)
@@ -126,7 +136,7 @@ def _infeasible_error(
     if not slacks:
         return scenario.error(message)
     # a limit a `with_updates` override set is the likely cause: the error names it
-    fields = [_SLACK_FIELDS.get(s.kind) for s in slacks]
+    fields = [slack_fields.get(s.kind) for s in slacks]
     overridden = [f for f in fields if f and override_holding(f, scenario.overrides)]
     if overridden:
         return scenario.error(message, overridden[0])

@@ -75,12 +75,21 @@ def solve_sizing(
     one_solve = scenario.with_updates(
         {"solver.window_h": None, "solver.method": scenario.sizing.method}
     )
-    d = solve_dispatch(one_solve, inputs, problem)
+    # the sizing's own settings are no override of the caller's: an error names none
+    one_solve = one_solve.model_copy(update={"overrides": scenario.overrides})
+    d = solve_dispatch(one_solve, inputs, problem, slack_fields=sizing_slack_fields(specs))
     return Sized(
         assets=_outcomes(problem, specs, d.sizes),
         planning=SolveFigures.of(d),
         peak_import_mw=float(d.series["grid_import_mw"].max()),
     )
+
+
+def sizing_slack_fields(specs: tuple[AssetSpec, ...]) -> dict[str, str]:
+    """The field of an infeasible sizing's limit where it is not the scenario's own: a
+    sized connection is capped by its sizing bound, not by grid.import_max_mw."""
+    sized = {s.name: s.field for s in specs}
+    return {"import_limit": f"{sized['grid_import']}.max_mw"} if "grid_import" in sized else {}
 
 
 def _outcomes(
@@ -149,7 +158,8 @@ def verified_sizes(
         except optimize.Infeasible as exc:
             mw = sized.sizes.get("grid_import", 0.0)
             if spec is None or mw >= spec.max_size or mw <= 0:
-                raise infeasible_error(scenario, inputs, fixed, exc) from None
+                fields = sizing_slack_fields(tuple(a.spec for a in sized.assets))
+                raise infeasible_error(scenario, inputs, fixed, exc, slack_fields=fields) from None
             sized = sized.with_connection(min(spec.max_size, mw * CONNECTION_STEP))
         except optimize.SolveError as exc:
             raise solver_failure(scenario, exc, inputs.index) from None

@@ -117,3 +117,16 @@ def test_defaults_and_dict_of_generators(tmp_path):
     )
     g = s.generators["gas-1"]
     assert (g.min_mw, g.existing_mw, g.fixed_om_usd_per_mw_year) == (0.0, 0.0, 0.0)
+
+
+def test_a_connection_capped_below_the_load_names_its_sizing_bound(tmp_path, capsys):
+    """TINY's 11 MW load (10 MW inference at PUE 1.1) behind a connection sized up to
+    8 MW: no plan exists. The line names the bound that caps it, sizing.grid_import.max_mw
+    and its line (grid.import_max_mw, 100 MW in the file, is not the limit the sizing
+    holds), and no override the user never made (the sizing's own one-solve settings)."""
+    grid_import = {"capex_usd_per_mw": 1e5, "lifetime_years": 40, "max_mw": 8}
+    path = _write(tmp_path, grid_import=grid_import)
+    line = one_error_line(capsys, ["size", path, "--out", str(tmp_path / "o")])
+    assert "infeasible scenario" in line and "limit of 8 MW" in line
+    assert f"line {_line_of(path, 'max_mw:')}, field sizing.grid_import.max_mw:" in line, line
+    assert "override" not in line
