@@ -10,6 +10,9 @@ from microgrid.report_html.fmt import number, signed
 # summary.demand_charge's kind of an alert day's expected charge (billing._charge_kind)
 ALERT_KIND = "coincident_peak_alert"
 
+# a charge's peak above the month's metered peak by more than this share is a prior peak
+PRIOR_PEAK_TOL_REL = 1e-9
+
 
 @dataclass(frozen=True)
 class Kpi:
@@ -75,13 +78,23 @@ def _tou_name(period: int | None) -> str:
     return f"TOU period {period} (URDB demand period {period - 1})"
 
 
-def _charge_text(c: dict, share: float | None) -> str:
+def _charge_text(c: dict, share: float | None, metered_mw: float | None = None) -> str:
     """One monthly demand charge as billed, its parts multiplying to its USD, e.g. "flat 12
     USD/kW-month × 80.0 MW (set by a ratchet, above the peak of 29.4 MW) × 13.3 % = 128,000
-    USD"."""
+    USD". `metered_mw`: the month's metered peak in the period; a charge's peak above it is
+    the month's peak from before the period (the tariff's prior peak), and says so."""
     demand = f"{number(c['billed_demand_mw'], 1)} MW"
+    peak = c.get("peak_import_mw")
+    prior = (
+        metered_mw is not None
+        and peak is not None
+        and peak > metered_mw + PRIOR_PEAK_TOL_REL * max(1.0, abs(metered_mw))
+    )
     if c.get("set_by") == "ratchet":
-        demand += f" (set by a ratchet, above the peak of {number(c['peak_import_mw'], 1)} MW)"
+        of = "the month's prior peak of" if prior else "the peak of"
+        demand += f" (set by a ratchet, above {of} {number(peak, 1)} MW)"
+    elif c.get("set_by") == "prior_peak" and prior:
+        demand += " (the month's prior peak, before the period)"
     usd = f"{number(c['charge_usd'], 0)} USD"
     kind = c.get("kind")
     name = {"flat": "flat", "tou": _tou_name(c.get("period"))}.get(kind, str(kind))
@@ -154,7 +167,8 @@ def _month_text(m: dict, legacy_rate: float | None = None, covered: float | None
         return head + (": " + ", ".join(parts) if parts else "")
     charges = m["charges"]
     alerts = [c for c in charges if c.get("kind") == ALERT_KIND]
-    parts = [_charge_text(c, share) for c in charges if c not in alerts]
+    metered = m.get("peak_import_mw")
+    parts = [_charge_text(c, share, metered) for c in charges if c not in alerts]
     if alerts:
         parts.append(_alerts_text(alerts))
     return head + (": " + ", ".join(parts) if parts else "")

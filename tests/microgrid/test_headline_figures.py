@@ -97,6 +97,25 @@ def test_a_month_billed_in_full_is_not_shown_as_covered_in_full():
     assert "2023-08 (100.0 % of the month, metered peak" in demand_meaning(s)
 
 
+def test_a_charge_set_above_a_prior_peak_says_it_is_the_months_prior_peak():
+    """A month whose tariff gives a prior peak of 30 MW, metered at 27.7 MW in the period,
+    read "metered peak 27.7 MW): flat 8 USD/kW-month × 32.0 MW (set by a ratchet, above the
+    peak of 30.0 MW)": two peaks that contradict one another (an outside audit)."""
+    s = _full_month_summary()
+    month = s["demand_charge"]["months"][0]
+    month["peak_import_mw"] = 27.7
+    charge = month["charges"][0]
+    charge.update(peak_import_mw=30.0, billed_demand_mw=32.0, set_by="ratchet")
+    text = demand_meaning(s)
+    assert "metered peak 27.7 MW)" in text
+    assert "32.0 MW (set by a ratchet, above the month's prior peak of 30.0 MW)" in text
+    charge.update(billed_demand_mw=30.0, set_by="prior_peak")
+    assert "30.0 MW (the month's prior peak, before the period)" in demand_meaning(s)
+    # the period's own peak reads as before
+    charge.update(peak_import_mw=27.7, billed_demand_mw=32.0, set_by="ratchet")
+    assert "32.0 MW (set by a ratchet, above the peak of 27.7 MW)" in demand_meaning(s)
+
+
 def test_a_prorated_month_reads_as_before():
     s = _full_month_summary()
     s["demand_charge"]["billing"] = "prorated"
