@@ -102,8 +102,13 @@ def _import_limit_text(grid: optimize.Grid | None, steps: list[int], outage) -> 
     if grid is None or not steps:
         return ""
     values = grid.import_max_mw[steps]
-    if float(values.max()) > 0:
-        return f" above its limit of {float(values.min()):.4g} MW"
+    low, high = float(values.min()), float(values.max())
+    if low == high > 0:
+        return f" above its limit of {low:.4g} MW"
+    if high > 0:  # steps of several limits: one of them had been named for all
+        zero_out = outage is not None and bool(np.asarray(outage)[steps][values == 0].all())
+        note = " (0 MW in the outage)" if low == 0 and zero_out else ""
+        return f" above its limit of {low:.4g}-{high:.4g} MW{note}"
     if outage is not None and bool(np.asarray(outage)[steps].all()):
         return " (an outage: no import)"
     return " (import limit 0 MW)"

@@ -6,6 +6,7 @@ battery, so the 10 MW job (11 MW at PUE 1.10) cannot run beside 11 MW of inferen
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,23 @@ def test_message_for_each_slack_kind(infeasible):
         "demand-response cap by up to 1.25 MW from 2023-01-02 11:00 to 12:00 CST; emissions "
         "exceed the carbon budget by 3 t"
     )
+
+
+def test_an_import_slack_over_an_outage_and_ordinary_hours_names_both_limits(infeasible):
+    """An outage hour (0 MW) and the ordinary hours after it in one slack read "above its
+    limit of 0 MW from 14:00 to 19:00", as if the outage ran on (an outside audit)."""
+    scenario = load_scenario(infeasible)
+    inputs = load_inputs(scenario)
+    problem = build_problem(scenario, inputs)
+    limit = problem.grid.import_max_mw.copy()
+    limit[14] = 0.0
+    grid = dataclasses.replace(problem.grid, import_max_mw=limit)
+    problem = dataclasses.replace(problem, grid=grid)
+    outage = np.zeros(problem.n_steps, dtype=bool)
+    outage[14] = True
+    exc = optimize.Infeasible([optimize.Slack("import_limit", "grid", [14, 15, 16], 7.5, "MW")])
+    msg = diagnosis_message(exc, inputs.index, "America/Chicago", problem, outage)
+    assert "above its limit of 0-15 MW (0 MW in the outage) from 2023-01-02 08:00" in msg
 
 
 def test_binding_import_named_when_the_elastic_solution_is_exposed(infeasible):
