@@ -68,8 +68,9 @@ def checked_answer(
     stop = again.status if again.status in ("node_limit", "time_limit") else "heuristic"
     if again.has_solution:
         y = np.asarray(plain.getSolution().col_value, dtype=float)
-        if columns_cost_usd(cm, y) <= cost:
-            x, cost = y, columns_cost_usd(cm, y)
+        y_cost = columns_cost_usd(cm, y)
+        if y_cost <= cost:
+            x, cost = y, y_cost
     return restated(cm, options, x, cost, bound, stop, res.solve_s + again.solve_s), x
 
 
