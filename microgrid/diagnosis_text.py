@@ -14,6 +14,7 @@ import optimize
 from microgrid.errors import whole_clauses
 from microgrid.wall_time import step_of
 from optimize.cap_reach import battery_power_mw, onsite_supply_mw
+from optimize.step_runs import run_bounds
 
 #: The diagnosis lists its limits whole up to this many characters, then counts the rest
 #: (an audit's week of a 150 MW campus at a 30 MW import limit: 9 limits, 1,330
@@ -41,14 +42,10 @@ class _Clock:
 
     def runs(self, mask: np.ndarray, limit: int = 2) -> str:
         """The first `limit` runs of consecutive steps in `mask`, and how many more."""
-        idx = np.flatnonzero(mask)
-        if not len(idx):
-            return ""
-        cuts = np.flatnonzero(np.diff(idx) != 1) + 1
-        groups = np.split(idx, cuts)
-        text = ", ".join(self.span(int(g[0]), int(g[-1])) for g in groups[:limit])
-        if len(groups) > limit:
-            text += f" and {len(groups) - limit} more period(s)"
+        runs = run_bounds(mask)
+        text = ", ".join(self.span(a, e - 1) for a, e in runs[:limit])
+        if len(runs) > limit:
+            text += f" and {len(runs) - limit} more period(s)"
         return text
 
     def when(self, steps: list[int]) -> str:

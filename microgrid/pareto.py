@@ -84,6 +84,7 @@ from microgrid.resultdir import ResultWritten, check_target, scenario_inputs, wr
 from microgrid.scenario import Scenario
 from microgrid.solver_errors import solver_failure
 from microgrid.tariffs import scenario_fixed_charge_usd
+from optimize.step_runs import run_bounds
 
 MIN_EMISSIONS_CARBON_PRICE_USD_PER_T = 1.0e5
 BUDGET_REL_TOL = 1e-6
@@ -201,8 +202,7 @@ def on_intervals(patterns: dict[str, np.ndarray]) -> dict[str, list[list[int]]]:
     the journal keeps so that a resumed front starts its points from the same schedules)."""
     out = {}
     for job, on in patterns.items():
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(np.int8), [0]))))
-        out[job] = edges.reshape(-1, 2).tolist()
+        out[job] = [[a, e] for a, e in run_bounds(on)]
     return out
 
 

@@ -9,6 +9,7 @@ import optimize
 from microgrid.costs import TOTAL_KEYS
 from microgrid.jobs import JobInstance
 from microgrid.wall_time import step_of
+from optimize.step_runs import run_bounds
 
 # Column order of timeseries.csv (the pipeline inserts `emissions_t` after the carbon
 # intensity: it needs the problem's generators); job columns follow. See README.md.
@@ -140,8 +141,7 @@ def job_segments(
         met = bool(
             summary.get("deadline_met", summary.get("unfinished_h", 0.0) <= UNFINISHED_TOL_H)
         )
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
-        for seg, (a, b) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
+        for seg, (a, b) in enumerate(run_bounds(on)):
             rows.append(
                 {
                     "job_id": key,

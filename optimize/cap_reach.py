@@ -26,6 +26,7 @@ import numpy as np
 
 from optimize.errors import Slack
 from optimize.problem import Problem
+from optimize.step_runs import run_bounds
 
 #: Breaks smaller than this are the solver's tolerance, not a cap out of reach (MW, MWh)
 TOL = 1e-4
@@ -45,7 +46,7 @@ def unreachable_caps(problem: Problem) -> list[Slack]:
     power = [_slack("dr_cap", over, steps, "MW") for steps in _runs(over > TOL)]
     if power or problem.battery is None:
         return power
-    return [s for a, e in _runs_bounds(capped) if (s := _energy_slack(problem, a, e))]
+    return [s for a, e in run_bounds(capped) if (s := _energy_slack(problem, a, e))]
 
 
 def _floor_without_battery_mw(problem: Problem) -> np.ndarray:
@@ -107,11 +108,4 @@ def _slack(kind: str, amount: np.ndarray, steps: list[int], unit: str) -> Slack:
 
 def _runs(mask: np.ndarray) -> list[list[int]]:
     """The runs of consecutive steps where ``mask`` holds."""
-    return [list(range(a, e)) for a, e in _runs_bounds(mask)]
-
-
-def _runs_bounds(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[a, e)`` of each run of consecutive steps where ``mask`` holds."""
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
-    return list(zip(starts, ends, strict=True))
+    return [list(range(a, e)) for a, e in run_bounds(mask)]
