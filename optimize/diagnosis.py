@@ -24,8 +24,9 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
+from optimize.answer_cost import COST_REL_TOL
 from optimize.errors import Infeasible, Slack, SolveError
-from optimize.highs import compile_model, load_solution, make_highs, run_highs, set_start
+from optimize.highs import compile_model, load_values, make_highs, run_highs, set_start
 from optimize.model import build_model
 from optimize.problem import Problem
 from optimize.progress import objective_unit, progress_series, series_line
@@ -85,11 +86,12 @@ def diagnose(problem: Problem, options: SolverOptions) -> None:
     with progress_series(series_line(PROGRESS_LABEL)):
         with objective_unit(SLACK_UNIT):
             _run_elastic(h, cm)
+        values = np.asarray(h.getSolution().col_value)
         budget = getattr(m, "slack_carbon_budget_t", None)
         if budget is not None:
             with objective_unit("t over the carbon budget"):
-                _least_budget_slack(h, cm, cm.column_index()[id(budget)])
-    load_solution(m, cm, h)
+                values = _least_budget_slack(h, cm, cm.column_index()[id(budget)])
+    load_values(m, cm, values)
     slacks = collect_slacks(m)
     if slacks:
         raise Infeasible(slacks)
@@ -101,10 +103,11 @@ def _run_elastic(h, cm) -> None:
         raise SolveError(f"elastic diagnosis model stopped with status {res.status!r}")
 
 
-def _least_budget_slack(h, cm, budget_col: int) -> None:
+def _least_budget_slack(h, cm, budget_col: int) -> np.ndarray:
     """Re-solve ``h`` (solved: the sum of the other slacks minimised, the budget's free) for
     the least carbon-budget slack (column ``budget_col``) with the other slacks' total kept
-    at most what it is now (HiGHS's feasibility tolerance, 1e-7, below ``SLACK_TOL``)."""
+    at most what it is now (HiGHS's feasibility tolerance, 1e-7, below ``SLACK_TOL``);
+    returns the answer's columns (``_budget_answer``)."""
     values = np.asarray(h.getSolution().col_value)
     others = np.flatnonzero(cm.col_cost != 0).astype(np.int32)
     total = float(cm.col_cost[others] @ values[others])
@@ -116,3 +119,20 @@ def _least_budget_slack(h, cm, budget_col: int) -> None:
     h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
     set_start(h, values)
     _run_elastic(h, cm)
+    return _budget_answer(h, cm, budget_col)
+
+
+def _budget_answer(h, cm, budget_col: int) -> np.ndarray:
+    """The columns of the budget's solve on ``h``. HiGHS 1.16 may return its start's
+    columns valued below their slack (``optimize.answer_cost``): where the columns' slack
+    is above what HiGHS reports, it solves again from no start (``clearSolver`` drops the
+    start) and the smaller slack of the two is the answer."""
+    x = np.asarray(h.getSolution().col_value)
+    slack_t = float(x[budget_col]) + float(cm.offset)  # the objective: that column alone
+    reported_t = float(h.getInfo().objective_function_value)
+    if not slack_t > reported_t + COST_REL_TOL * max(1.0, abs(slack_t)):
+        return x
+    h.clearSolver()
+    _run_elastic(h, cm)
+    y = np.asarray(h.getSolution().col_value)
+    return y if y[budget_col] <= x[budget_col] else x

@@ -44,10 +44,11 @@ from pyomo.common.gc_manager import PauseGC
 
 from optimize import progress
 from optimize._util import linear_sum, set_upper_bounds, var_list
+from optimize.answer_cost import checked_answer
 from optimize.battery import define_battery
 from optimize.ctrl_c import quiet_pyomo_interrupts
 from optimize.errors import SolveError
-from optimize.highs import compile_model, load_solution, make_highs, run_highs, set_start
+from optimize.highs import compile_model, load_values, make_highs, run_highs, set_start
 from optimize.problem import Battery
 from optimize.solver_options import SolverOptions
 
@@ -312,8 +313,10 @@ def _run(
     m: pyo.Block, options: SolverOptions, start: np.ndarray | None = None
 ) -> tuple[str, float, float | None]:
     """Solve ``m`` (from ``start``, see ``_set_hours_start``); return its status
-    (``"infeasible"``, ``"optimal"``, ``"node_limit"``, ``"time_limit"``), the solve time (s)
-    and the proven bound of its objective; raise ``SolveError`` on any other failure."""
+    (``"infeasible"``, ``"optimal"``, ``"node_limit"``, ``"time_limit"``; ``"heuristic"``
+    where HiGHS misvalued the start and its plain re-solve proved nothing better:
+    ``optimize.answer_cost``), the solve time (s) and the proven bound of its objective;
+    raise ``SolveError`` on any other failure."""
     cm = compile_model(m)
     h = make_highs(cm, options)
     start_s = 0.0 if start is None else _set_hours_start(h, cm, m, start)
@@ -322,7 +325,9 @@ def _run(
         return res.status, res.solve_s + start_s, None
     if not res.has_solution or res.status not in ("optimal", "node_limit", "time_limit"):
         raise SolveError(f"headroom: HiGHS stopped with status {res.status}", res.status)
-    load_solution(m, cm, h)
+    # a start HiGHS values below its cost: the answer at its own cost, or plain HiGHS's
+    res, values = checked_answer(h, cm, options, res, None)
+    load_values(m, cm, h.getSolution().col_value if values is None else values)
     return res.status, res.solve_s + start_s, res.bound
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import optimize as o
-from optimize.highs import new_highs, run_highs
+from optimize import diagnosis
+from optimize.highs import make_highs, new_highs, run_highs
+from tests.optimize.misvaluing_highs import MisvaluingHighs
 
 TOL = 1e-6
 
@@ -304,6 +306,31 @@ def test_infeasible_budget_is_named_not_the_job():
     diag = exc.value.diagnosis
     assert [(s.kind, s.unit) for s in diag] == [("carbon_budget", "t")]
     assert diag[0].amount == pytest.approx(6.0, abs=1e-5)
+
+
+def test_the_budgets_slack_is_valued_at_its_columns_where_highs_misvalues_its_start(
+    monkeypatch,
+):
+    # The budget's solve starts from the first elastic solve, where the budget's slack is
+    # free (here 9.5 t). HiGHS 1.16 may return such a start's columns as "optimal", valued
+    # below their slack (optimize.answer_cost); the diagnosis then said 9.5 t. Valued at
+    # its columns, it solves again from no start: a 10 MW job for 1 h in the cleaner of
+    # two steps (100 g/kWh) emits 1 t, 0.5 t over a 0.5 t budget.
+    job = o.Job(id="train", full_power_it_mw=10.0, work_h=1.0, release_step=0, deadline_step=2)
+    budget = o.Objective(carbon_budget_t=0.5)
+    p = make_problem([0, 0], [10, 10], carbon=[900, 100], objective=budget)
+    wrapped = []
+
+    def misvaluing(cm, options):
+        wrapped.append(MisvaluingHighs(make_highs(cm, options), below=0.1))
+        return wrapped[-1]
+
+    monkeypatch.setattr(diagnosis, "make_highs", misvaluing)
+    with pytest.raises(o.Infeasible) as exc:
+        o.solve(dataclasses.replace(p, jobs=(job,)))
+    assert sum(h.misvalued_runs for h in wrapped) == 1  # the start was handed over
+    got = [(s.kind, round(s.amount, 5)) for s in exc.value.diagnosis]
+    assert got == [("carbon_budget", 0.5)]
 
 
 def test_infeasible_with_or_without_the_budget_names_both():

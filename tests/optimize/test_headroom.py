@@ -14,8 +14,10 @@ import pytest
 
 from optimize import headroom as hr
 from optimize.headroom import HeadroomCase, max_campus, min_connection
+from optimize.highs import make_highs
 from optimize.problem import Battery
 from optimize.solver_options import SolverOptions
+from tests.optimize.misvaluing_highs import MisvaluingHighs
 
 
 def flat_case(n=100, pue=1.0, inference=0.0, avail=None, **kw) -> HeadroomCase:
@@ -296,3 +298,26 @@ def _fails_numerically(run):
         return run(m, options, start)
 
     return solve
+
+
+def test_an_hours_answer_is_valued_at_its_columns_where_highs_misvalues_its_start(monkeypatch):
+    """HiGHS 1.16 may return a MIP start's columns as "optimal", valued below their cost
+    (``optimize.answer_cost``). The hours MILP starts from the steps the energy LP
+    curtails most; on this site that start carries a 52.5 MW campus where 56.6 MW fit.
+    Misvalued, it was the answer, "optimal"; valued at its columns, HiGHS solves again
+    from no start and the answer is the one HiGHS proves without the misvaluation."""
+    case = _small_site(24)
+    exact = SolverOptions(mip_rel_gap=0.0, node_limit=None)
+    best = max_campus(case, 60.0, 3 / 24, measure="hours", options=exact).campus_it_mw
+    wrapped = []
+
+    def misvaluing(cm, options):
+        wrapped.append(MisvaluingHighs(make_highs(cm, options), below=1.0))
+        return wrapped[-1]
+
+    monkeypatch.setattr(hr, "make_highs", misvaluing)
+    p = max_campus(case, 60.0, 3 / 24, measure="hours", options=exact)
+    assert sum(h.misvalued_runs for h in wrapped) == 1  # the start was handed over
+    assert p.campus_it_mw == pytest.approx(best, rel=1e-6)
+    assert p.campus_it_mw > 56.0  # the start's 52.5 MW is not the answer
+    assert p.status == "optimal" and p.size_bound_mw == pytest.approx(best, rel=1e-6)
