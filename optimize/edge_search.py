@@ -45,6 +45,7 @@ import time
 
 import numpy as np
 
+from optimize.answer_cost import cost_above_reported_usd
 from optimize.callbacks import subscribed
 from optimize.fixer import job_columns
 from optimize.highs import StopAtGap, cheaper, gap_basis_usd, relative_gap, set_start
@@ -124,17 +125,28 @@ def edge_search(
         with subscribed(h, *stops):
             # progress lines: the bound is the neighbourhood's, not the model's
             run_with_progress(h, "edge search (its neighbourhood)", gap_basis_usd=basis_usd)
-        info = h.getInfo()
-        found = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        obj = float(info.objective_function_value)
-        better = found and cheaper(obj, than_usd=objective_usd)
-        best = np.asarray(h.getSolution().col_value) if better else None
+        best, obj = _found(h, cm)
+        better = best is not None and cheaper(obj, than_usd=objective_usd)
+        best = best if better else None
         raised = stop.bound_usd if stop.bound_usd != bound_usd else None
         return PriceFixResult(best, obj if better else None, raised, time.perf_counter() - t0)
     finally:
         h.changeColsBounds(len(cols), cols, cm.col_lower[cols], cm.col_upper[cols])
         for name, value in saved.items():
             h.setOptionValue(name, value)
+
+
+def _found(h, cm) -> tuple[np.ndarray | None, float]:
+    """The search's schedule and its objective, (None, nan) without one. HiGHS may value
+    its start below the start's cost and return the start's columns as found (a cheaper
+    schedule in name only: ``optimize.answer_cost``); those columns get their cost."""
+    info = h.getInfo()
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return None, float("nan")
+    x = np.asarray(h.getSolution().col_value)
+    reported = float(info.objective_function_value)
+    cost = cost_above_reported_usd(cm, x, reported)
+    return x, reported if cost is None else cost
 
 
 def recentred_edge_search(

@@ -12,7 +12,8 @@ import numpy as np
 
 import optimize
 from benchmarks.random_cases import CURVE
-from optimize import Battery, Facility, Grid, Job, Problem, SolverOptions
+from optimize import Battery, Facility, Grid, Job, Problem, SolverOptions, start_steps
+from optimize.answer_cost import columns_cost_usd
 
 # the costs that make up the objective (USD), besides emissions_t
 COST_TERMS = (
@@ -68,3 +69,24 @@ def test_objective_is_the_schedules_cost_and_its_gap_holds():
     assert d.mip_gap == (d.objective_usd - d.bound_usd) / d.gap_basis_usd
     if d.status == "optimal":
         assert d.objective_usd - ref.bound_usd <= d.mip_gap * d.gap_basis_usd + tol
+
+
+def test_the_edge_search_finds_no_cheaper_schedule_in_its_misvalued_start(monkeypatch):
+    """On this day HiGHS values the edge search's start below its cost and returns the
+    start's own columns: the search took them for a cheaper schedule, which then passed
+    as proven. Every schedule the search returns now costs what it says, and is cheaper
+    than the schedule it started from."""
+    found = []
+    search = start_steps.edge_search
+
+    def spied(h, cm, m, values, objective_usd, **kw):
+        out = search(h, cm, m, values, objective_usd, **kw)
+        if out.values is not None:
+            found.append((columns_cost_usd(cm, out.values), out.objective_usd, objective_usd))
+        return out
+
+    monkeypatch.setattr(start_steps, "edge_search", spied)
+    optimize.solve(_negative_price_day())
+    for cost_usd, said_usd, start_usd in found:
+        assert abs(cost_usd - said_usd) <= 1e-6 * max(1.0, abs(cost_usd))
+        assert cost_usd < start_usd
