@@ -47,11 +47,8 @@ def table_lines(s: dict) -> list[str]:
     if y["scale_to_year"] != 1:  # a horizon other than a year: say the year is scaled
         lines.append(f"  per year: {y['note']}")
     carbon_usd = y["carbon_cost_usd_per_year"]
-    parts = f"capacity {y['capacity_cost_usd_per_year']:,.0f}"
-    if carbon_usd:
-        parts = f"incl. {parts} and carbon price {carbon_usd:,.0f}"
     lines.append(
-        f"  per year        {y['total_cost_usd_per_year']:,.0f} USD ({parts}), NPV "
+        f"  per year        {y['total_cost_usd_per_year']:,.0f} USD ({_parts_text(y)}), NPV "
         f"{y['npv_of_costs_usd']:,.0f} USD over {s['analysis_years']} years, "
         + ("" if lcos is None else f"{lcos:,.2f} USD/MWh")
     )
@@ -72,6 +69,20 @@ def table_lines(s: dict) -> list[str]:
         )
         lines += _it_breach_lines(f.get("inflexible_limit_breaches") or {})
     return lines
+
+
+def _parts_text(y: dict) -> str:
+    """What the per-year cost holds (sizing.json's `annual`): the capacity cost, and the
+    tariff's fixed charge and the carbon price where there are any, e.g. "incl. capacity
+    1,000, fixed charge 500 and carbon price 200"."""
+    parts = [f"capacity {y['capacity_cost_usd_per_year']:,.0f}"]
+    if y["fixed_cost_usd_per_year"]:
+        parts.append(f"fixed charge {y['fixed_cost_usd_per_year']:,.0f}")
+    if y["carbon_cost_usd_per_year"]:
+        parts.append(f"carbon price {y['carbon_cost_usd_per_year']:,.0f}")
+    if len(parts) == 1:
+        return parts[0]
+    return "incl. " + ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _parts_bound_lines(planning: dict) -> list[str]:

@@ -146,9 +146,11 @@ class Sized:
 @dataclass(frozen=True)
 class SizingStudy:
     """A sizing study's figures. Costs in USD over the horizon (`horizon_h` hours) unless named
-    per year; `flexibility` is the sizing with the jobs inflexible (None: not asked), and
+    per year; `flexibility` is the sizing with the jobs inflexible (None: not asked),
     `inflexible_breaches` where that load passes the IT capacity (the `it_capacity_*`
-    fields of microgrid/breaches.py; None: not asked)."""
+    fields of microgrid/breaches.py; None: not asked), and `fixed_cost_usd` the tariff's
+    fixed charge over the horizon (no size changes it, so no solve holds it; `run`'s
+    summary.json `fixed_cost_usd`)."""
 
     scenario: Scenario
     scenario_path: Path | None
@@ -158,6 +160,7 @@ class SizingStudy:
     supply: Supply
     flexibility: Sized | None
     inflexible_breaches: dict | None = None
+    fixed_cost_usd: float = 0.0
 
     @property
     def planning_vs_verified_gap(self) -> float:

@@ -4,7 +4,9 @@ Annual figures scale the horizon's to a year by 8760 / horizon_h (1 for a year o
 the NPV of costs is the equivalent annual cost × the annuity factor AF(r, analysis_years)
 (microgrid/sizing/costs.py); the levelised cost of supply is the annual cost / the
 facility energy served in a year. Per-asset fixed O&M counts the new units only, as the
-sizing objective does (the existing fleet's O&M is the same whatever is built).
+sizing objective does (the existing fleet's O&M is the same whatever is built). The
+tariff's fixed charge is in the operating and total costs, as in `run`'s total: no size
+changes it, so the objective leaves it out, but the site pays it.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def _annual(study: SizingStudy) -> dict:
     sz = study.scenario.sizing
     scale = HOURS_PER_YEAR / study.horizon_h
     s = study.supply
-    total = study.verified.objective_usd * scale
+    fixed = study.fixed_cost_usd * scale
+    total = study.verified.objective_usd * scale + fixed
     capacity = study.sized.capacity_usd * scale
     energy = s.facility_energy_mwh * scale
     af = annuity_factor(sz.discount_rate, sz.analysis_years)
@@ -71,6 +74,7 @@ def _annual(study: SizingStudy) -> dict:
         "total_cost_usd_per_year": total,
         "capacity_cost_usd_per_year": capacity,
         "operating_cost_usd_per_year": total - capacity,
+        "fixed_cost_usd_per_year": fixed,
         "carbon_cost_usd_per_year": _carbon_cost_usd(study) * scale,
         "annuity_factor": af,
         "npv_of_costs_usd": total * af,
@@ -96,7 +100,10 @@ def _horizon(study: SizingStudy) -> dict:
         "peak_import_mw": s.peak_import_mw,
         "emissions_t": s.emissions_t,
         "capacity_cost_usd": study.sized.capacity_usd,
-        "operating_cost_usd": study.verified.objective_usd - study.sized.capacity_usd,
+        "operating_cost_usd": study.verified.objective_usd
+        - study.sized.capacity_usd
+        + study.fixed_cost_usd,
+        "fixed_cost_usd": study.fixed_cost_usd,
         "carbon_cost_usd": _carbon_cost_usd(study),
     }
 

@@ -414,3 +414,61 @@ def test_parts_with_a_battery_report_no_bound_of_the_horizon():
     assert s["planning"]["bound_usd"] is None
     assert s["planning"]["parts_bound_usd"] == pytest.approx(p.parts_bound_usd)
     assert "no bound of the whole\n  horizon" in "\n".join(table_lines(s))
+
+
+FIXED_ONLY_RATE = {
+    "label": "fixed-only",
+    "energyweekdayschedule": [[0] * 24] * 12,
+    "energyweekendschedule": [[0] * 24] * 12,
+    "energyratestructure": [[{"rate": 0.0}]],
+    "fixedchargefirstmeter": 30.0,
+    "fixedchargeunits": "$/day",
+}
+
+
+def test_the_yearly_costs_hold_the_tariffs_fixed_charge_as_run_s_total_does(tmp_path):
+    """The sizing objective leaves out the tariff's fixed charge (no size changes it), and
+    the per-year total, NPV and levelised cost had left it out too, below what `run`'s
+    total and the site's bill hold. 30 USD/day over TINY's 48 h: 60 USD, 10,950 USD a
+    year."""
+    (tmp_path / "rate.json").write_text(json.dumps(FIXED_ONLY_RATE))
+    data = _tiny_sized()
+    data["grid"]["tariff"] = {"urdb": "rate.json"}
+    scenario = Scenario.model_validate({**data, "base_dir": str(tmp_path)})
+    s = microgrid.size(scenario).summary()
+    h, y = s["horizon"], s["annual"]
+    assert h["fixed_cost_usd"] == pytest.approx(60.0)
+    assert y["fixed_cost_usd_per_year"] == pytest.approx(60.0 * 8760 / 48)
+    verified_usd = s["verified"]["objective_usd"]
+    assert y["total_cost_usd_per_year"] == pytest.approx((verified_usd + 60.0) * 8760 / 48)
+    assert h["operating_cost_usd"] == pytest.approx(verified_usd - h["capacity_cost_usd"] + 60.0)
+    assert y["levelised_cost_of_supply_usd_per_mwh"] == pytest.approx(
+        y["total_cost_usd_per_year"] / y["facility_energy_mwh_per_year"]
+    )
+    run_total = microgrid.run(scenario, powerflow=False, baselines=False).summary
+    assert run_total["fixed_cost_usd"] == pytest.approx(h["fixed_cost_usd"])
+    printed = "\n".join(table_lines(s))
+    assert f"(incl. capacity {y['capacity_cost_usd_per_year']:,.0f} and fixed charge 10,950)" in (
+        printed
+    )
+
+
+def test_full_month_billing_on_part_of_a_month_is_refused(tmp_path, capsys):
+    """Scaled to a year, a 48 h horizon billed a whole month's demand charge would count
+    182.5 months of it a year, and buy the sizes against them (R1's sizing week under
+    full_month: 375 MW of PV against 320 MW, 18 M USD a year apart). One line naming the
+    field, exit 2, nothing written."""
+    data = _tiny_sized()
+    data["grid"]["demand_charge_billing"] = "full_month"
+    path = tmp_path / "full-month.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "res"
+    assert main(["size", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert str(path) in err[0] and "grid.demand_charge_billing" in err[0]
+    assert "the year would count 182.5 such months" in err[0]
+    assert not out.exists()
+    # without a demand or fixed charge the billing changes nothing: sized as ever
+    data["grid"]["demand_charge_usd_per_kw_month"] = 0
+    assert microgrid.size(_scenario(data)).verified.status == "optimal"
