@@ -126,13 +126,15 @@ def _budget_answer(h, cm, budget_col: int) -> np.ndarray:
     """The columns of the budget's solve on ``h``. HiGHS 1.16 may return its start's
     columns valued below their slack (``optimize.answer_cost``): where the columns' slack
     is above what HiGHS reports, it solves again from no start (``clearSolver`` drops the
-    start) and the smaller slack of the two is the answer."""
+    start) and the smaller slack of the two is the answer (the start's columns, a
+    feasible answer, where that solve stops without one)."""
     x = np.asarray(h.getSolution().col_value)
     slack_t = float(x[budget_col]) + float(cm.offset)  # the objective: that column alone
     reported_t = float(h.getInfo().objective_function_value)
     if not slack_t > reported_t + COST_REL_TOL * max(1.0, abs(slack_t)):
         return x
     h.clearSolver()
-    _run_elastic(h, cm)
+    if not run_highs(h, cm.integrality is not None).has_solution:
+        return x
     y = np.asarray(h.getSolution().col_value)
     return y if y[budget_col] <= x[budget_col] else x
