@@ -55,6 +55,17 @@ TINY = {
 }
 
 
+# a URDB tariff with a fixed charge alone, 30 USD a day (no energy or demand charge)
+FIXED_ONLY_RATE = {
+    "label": "fixed-only",
+    "energyweekdayschedule": [[0] * 24] * 12,
+    "energyweekendschedule": [[0] * 24] * 12,
+    "energyratestructure": [[{"rate": 0.0}]],
+    "fixedchargefirstmeter": 30.0,
+    "fixedchargeunits": "$/day",
+}
+
+
 def small_scenario(**overrides) -> dict:
     """Two days of R1's site and assets, no jobs: fast to solve, real data."""
     sc = yaml.safe_load((ROOT / "scenarios" / "ercot-dallas.yaml").read_text())

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scenario_factory import TINY
+from scenario_factory import FIXED_ONLY_RATE, TINY
 
 import microgrid
 from microgrid.cli import main
@@ -106,15 +106,7 @@ def test_cost_holds_the_tariffs_fixed_charge_as_run_s_total_does(tmp_path):
     """pareto.csv's cost_usd is "total cost as in summary.json", but it had left out the
     tariff's fixed charge that `run`'s total holds (an audit's CAISO week: 53,098 USD at
     the front's min-cost end beside `run`'s and the sweep's 53,437 USD)."""
-    rate = {
-        "label": "fixed-only",
-        "energyweekdayschedule": [[0] * 24] * 12,
-        "energyweekendschedule": [[0] * 24] * 12,
-        "energyratestructure": [[{"rate": 0.0}]],
-        "fixedchargefirstmeter": 30.0,
-        "fixedchargeunits": "$/day",
-    }
-    (tmp_path / "rate.json").write_text(json.dumps(rate))
+    (tmp_path / "rate.json").write_text(json.dumps(FIXED_ONLY_RATE))
     sc = yaml.safe_load(yaml.safe_dump(TINY))
     sc["grid"]["tariff"] = {"urdb": "rate.json"}
     sc["grid"]["demand_charge_usd_per_kw_month"] = 0

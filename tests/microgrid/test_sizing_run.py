@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scenario_factory import TINY
+from scenario_factory import FIXED_ONLY_RATE, TINY
 
 import microgrid
 from microgrid.assemble import load_inputs
@@ -414,16 +414,6 @@ def test_parts_with_a_battery_report_no_bound_of_the_horizon():
     assert s["planning"]["bound_usd"] is None
     assert s["planning"]["parts_bound_usd"] == pytest.approx(p.parts_bound_usd)
     assert "no bound of the whole\n  horizon" in "\n".join(table_lines(s))
-
-
-FIXED_ONLY_RATE = {
-    "label": "fixed-only",
-    "energyweekdayschedule": [[0] * 24] * 12,
-    "energyweekendschedule": [[0] * 24] * 12,
-    "energyratestructure": [[{"rate": 0.0}]],
-    "fixedchargefirstmeter": 30.0,
-    "fixedchargeunits": "$/day",
-}
 
 
 def test_the_yearly_costs_hold_the_tariffs_fixed_charge_as_run_s_total_does(tmp_path):
