@@ -19,7 +19,6 @@ from pathlib import Path
 
 import optimize
 from microgrid.assemble import Inputs, load_inputs, solver_options
-from microgrid.billing import demand_charge_shares
 from microgrid.dispatch import (
     demand_response_caps,
     infeasible_error,
@@ -29,6 +28,7 @@ from microgrid.dispatch import (
 from microgrid.dr_program import REFERENCE_BASELINE
 from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
+from microgrid.sizing.billing_check import check_whole_month_billing
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures, Supply
 from microgrid.sizing.problems import (
     fixed_problem,
@@ -40,7 +40,7 @@ from microgrid.sizing.problems import (
 from microgrid.sizing.profiles import unit_profiles
 from microgrid.sizing.summary import sizing_summary, write_sizing_dir
 from microgrid.solver_errors import solver_failure
-from microgrid.tariffs import fixed_charge_usd, scenario_fixed_charge_usd, scenario_rate
+from microgrid.tariffs import scenario_fixed_charge_usd
 from optimize.sizing_parts import PartsSizing, size_by_parts
 
 _UNSERVED_TOL_MWH = 1e-3  # the parts' unserved load that counts as none (solver tolerance)
@@ -197,38 +197,10 @@ def sizing_setup(scenario: Scenario) -> SizingSetup:
     profiles = unit_profiles(scenario, inputs, [s.name for s in specs])
     caps = demand_response_caps(scenario, inputs)
     template = template_problem(scenario, inputs, caps, specs)
-    _check_whole_month_billing(scenario, inputs, template, horizon_h)
+    check_whole_month_billing(scenario, inputs, template, horizon_h)
     sizing = optimizer_sizing(specs, sz.discount_rate, horizon_h, profiles)
     problem = sizing_problem(template, inputs, sizing)
     return SizingSetup(inputs, specs, horizon_h, profiles, template, problem)
-
-
-def _check_whole_month_billing(
-    scenario: Scenario, inputs: Inputs, template: optimize.Problem, horizon_h: float
-) -> None:
-    """Sizing scales the horizon's costs to a year by 8760 / its hours. Under
-    `full_month` billing a month the horizon covers in part pays its whole monthly
-    charges, and the year would count one such month per horizon (a week's sizing: 52
-    months of demand charges a year, the sizes bought against them): refused in one line
-    where a demand charge or a monthly fixed charge makes the billing matter."""
-    g = scenario.grid
-    if g.demand_charge_billing != "full_month":
-        return
-    index, tz, step_h = inputs.index, scenario.site.timezone, scenario.step_h
-    shares = demand_charge_shares(index, tz, step_h, "prorated") or {}
-    part = sorted(month for month, share in shares.items() if share < 1.0 - 1e-9)
-    rate = scenario_rate(scenario)
-    fixed_differs = rate is not None and fixed_charge_usd(
-        rate, index, tz, step_h, "full_month"
-    ) != fixed_charge_usd(rate, index, tz, step_h, "prorated")
-    if part and (template.grid.peak_charges or fixed_differs):
-        raise scenario.error(
-            f"sizing scales the horizon's costs to a year (x 8760 / {horizon_h:g} h), and "
-            f"full_month billing charges the whole of {part[0]}, of which the horizon covers "
-            f"{100 * shares[part[0]]:.1f} %: the year would count {8760 / horizon_h:.1f} "
-            "such months; use prorated billing, or a horizon of whole months",
-            "grid.demand_charge_billing",
-        )
 
 
 def _check_dr_baseline(scenario: Scenario) -> None:
