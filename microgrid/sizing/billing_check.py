@@ -8,6 +8,11 @@ changes count: those with a monthly demand charge above 0 (the flat
 `grid.demand_charge_usd_per_kw_month` or the tariff's, in that month: a seasonal rate
 may charge nothing in it) or a $/month fixed charge. A coincident-peak alert's expected
 charge (`microgrid.coincident_peak`) and a $/day fixed charge bill the same either way.
+
+Coincident-peak charges are a year's charge on a season's few intervals: a horizon
+shorter than a year that holds one of them would count it once per horizon, 52 times a
+year for a week's sizing, and buy the sizes against it. Refused too
+(`check_coincident_peaks_yearly`).
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from microgrid.assemble import Inputs
 from microgrid.billing import demand_charge_shares, month_of_key
 from microgrid.coincident_peak import EXPECTED_LINE
 from microgrid.scenario import Scenario
+from microgrid.sizing.costs import HOURS_PER_YEAR
 from microgrid.tariffs import scenario_rate
 from microgrid.tariffs.to_grid import fixed_charge_by_month_usd
 
 _WHOLE_SHARE = 1.0 - 1e-9  # a month's share of its hours at or above this: covered whole
+# a horizon within a week of a year counts as one: a Monday-to-Monday year of 52 weeks,
+# or a calendar year's 8760 h (8784 in a leap year), scales its costs by at most 1.02
+_YEAR_SCALE_TOL = HOURS_PER_YEAR / (HOURS_PER_YEAR - 7 * 24)
 
 
 def check_whole_month_billing(
@@ -64,3 +73,19 @@ def _months_with_monthly_charges(
         prorated = fixed_charge_by_month_usd(*args, "prorated")
         months |= {m for m, usd in full.items() if usd != prorated.get(m)}
     return months - {None}
+
+
+def check_coincident_peaks_yearly(scenario: Scenario, horizon_h: float) -> None:
+    """Refuse, in one line naming `grid.coincident_peaks`, a yearly coincident-peak charge
+    on a horizon shorter than a year (module header)."""
+    cp = scenario.grid.coincident_peaks
+    scale = HOURS_PER_YEAR / horizon_h
+    if cp is None or cp.usd_per_mw_year <= 0 or scale <= _YEAR_SCALE_TOL:
+        return
+    raise scenario.error(
+        f"coincident peaks bill a year's charge on the season's {cp.n_peaks} intervals, "
+        f"and sizing scales the horizon's costs to a year (x 8760 / {horizon_h:g} h): the "
+        f"intervals in the horizon would count {scale:.1f} times a year; size over a year, "
+        "or remove grid.coincident_peaks",
+        "grid.coincident_peaks",
+    )

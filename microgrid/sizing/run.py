@@ -28,7 +28,10 @@ from microgrid.dispatch import (
 from microgrid.dr_program import REFERENCE_BASELINE
 from microgrid.scenario import Scenario, scenario_and_path
 from microgrid.sizing.assets import AssetSpec, asset_specs, optimizer_sizing
-from microgrid.sizing.billing_check import check_whole_month_billing
+from microgrid.sizing.billing_check import (
+    check_coincident_peaks_yearly,
+    check_whole_month_billing,
+)
 from microgrid.sizing.outcome import AssetOutcome, Sized, SizingStudy, SolveFigures, Supply
 from microgrid.sizing.problems import (
     fixed_problem,
@@ -198,6 +201,7 @@ def sizing_setup(scenario: Scenario) -> SizingSetup:
     caps = demand_response_caps(scenario, inputs)
     template = template_problem(scenario, inputs, caps, specs)
     check_whole_month_billing(scenario, inputs, template, horizon_h)
+    check_coincident_peaks_yearly(scenario, horizon_h)
     sizing = optimizer_sizing(specs, sz.discount_rate, horizon_h, profiles)
     problem = sizing_problem(template, inputs, sizing)
     return SizingSetup(inputs, specs, horizon_h, profiles, template, problem)

@@ -9,8 +9,12 @@ import json
 import pytest
 from scenario_factory import FIXED_ONLY_RATE, TINY
 
+from microgrid.assemble import load_inputs
 from microgrid.errors import InputError
 from microgrid.scenario import Scenario
+from microgrid.sizing.assets import asset_specs
+from microgrid.sizing.billing_check import check_coincident_peaks_yearly, check_whole_month_billing
+from microgrid.sizing.problems import template_problem
 from microgrid.sizing.run import sizing_setup
 
 # a flat demand charge of 10 USD/kW-month in June to September only (0 the rest of the year)
@@ -51,8 +55,29 @@ def test_a_coincident_peak_alert_alone_is_not_a_monthly_charge(tmp_path):
         "mode": "alerts",
         "alerts_csv": "alerts.csv",
     }
-    setup = sizing_setup(_full_month(tmp_path, coincident_peaks=cp))
-    assert [c.line_item for c in setup.template.grid.peak_charges] == ["coincident_peak_expected"]
+    scenario = _full_month(tmp_path, coincident_peaks=cp)
+    inputs = load_inputs(scenario)
+    template = template_problem(scenario, inputs, None, asset_specs(scenario.sizing))
+    assert [c.line_item for c in template.grid.peak_charges] == ["coincident_peak_expected"]
+    check_whole_month_billing(scenario, inputs, template, 48.0)  # no error
+    # a year's charge on a 48 h horizon is refused, on its own rule
+    with pytest.raises(InputError, match="grid.coincident_peaks"):
+        sizing_setup(scenario)
+
+
+def test_a_yearly_coincident_peak_charge_on_part_of_a_year_is_refused(tmp_path):
+    """4CP bills a year's charge on four summer intervals. Sizing scaled a 48 h horizon
+    holding one of them to a year by 8760 / 48: that interval counted 182.5 times a year,
+    and the sizes were bought against it. A horizon of a year is sized."""
+    cp = {"usd_per_mw_year": 25_000, "n_peaks": 4, "intervals": ["2023-01-02T15:00"]}
+    scenario = _full_month(tmp_path, coincident_peaks=cp, demand_charge_billing="prorated")
+    with pytest.raises(InputError) as err:
+        sizing_setup(scenario)
+    message = str(err.value)
+    assert "field grid.coincident_peaks" in message
+    assert "would count 182.5 times a year" in message
+    check_coincident_peaks_yearly(scenario, 8760.0)  # a year: no error
+    check_coincident_peaks_yearly(scenario, 52 * 168.0)  # a year of Monday-to-Monday weeks
 
 
 def test_a_seasonal_demand_charge_of_0_in_the_month_is_not_refused(tmp_path):
