@@ -48,12 +48,19 @@ def columns_cost_usd(cm: CompiledModel, values) -> float:
     return float(np.dot(cm.col_cost, np.asarray(values, dtype=float))) + float(cm.offset)
 
 
+def above_reported(cost: float, reported: float, scale: float) -> bool:
+    """Whether the columns' ``cost`` lies above the objective HiGHS ``reported`` for them by
+    more than ``COST_REL_TOL`` of ``scale`` (the objective's magnitude): a misvalued start
+    (module docstring), not round-off."""
+    return cost > reported + COST_REL_TOL * scale
+
+
 def cost_above_reported_usd(cm: CompiledModel, values, reported_usd: float) -> float | None:
     """The cost of the columns ``values`` where it lies above the objective HiGHS reported
-    for them by more than ``COST_REL_TOL`` of their gap basis (a misvalued start, module
-    docstring); None where the reported objective is theirs."""
+    for them (``above_reported``, scaled by their gap basis); None where the reported
+    objective is theirs."""
     cost = columns_cost_usd(cm, values)
-    if cost > reported_usd + COST_REL_TOL * gap_basis_usd(cm, values, cost):
+    if above_reported(cost, reported_usd, gap_basis_usd(cm, values, cost)):
         return cost
     return None
 

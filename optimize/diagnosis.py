@@ -24,7 +24,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
-from optimize.answer_cost import COST_REL_TOL
+from optimize.answer_cost import above_reported
 from optimize.errors import Infeasible, Slack, SolveError
 from optimize.highs import compile_model, load_values, make_highs, run_highs, set_start
 from optimize.model import build_model
@@ -90,7 +90,8 @@ def diagnose(problem: Problem, options: SolverOptions) -> None:
         budget = getattr(m, "slack_carbon_budget_t", None)
         if budget is not None:
             with objective_unit("t over the carbon budget"):
-                values = _least_budget_slack(h, cm, cm.column_index()[id(budget)])
+                col = cm.column_index()[id(budget)]
+                values = _least_budget_slack(h, cm, col, values)
     load_values(m, cm, values)
     slacks = collect_slacks(m)
     if slacks:
@@ -103,12 +104,12 @@ def _run_elastic(h, cm) -> None:
         raise SolveError(f"elastic diagnosis model stopped with status {res.status!r}")
 
 
-def _least_budget_slack(h, cm, budget_col: int) -> np.ndarray:
-    """Re-solve ``h`` (solved: the sum of the other slacks minimised, the budget's free) for
-    the least carbon-budget slack (column ``budget_col``) with the other slacks' total kept
-    at most what it is now (HiGHS's feasibility tolerance, 1e-7, below ``SLACK_TOL``);
-    returns the answer's columns (``_budget_answer``)."""
-    values = np.asarray(h.getSolution().col_value)
+def _least_budget_slack(h, cm, budget_col: int, values: np.ndarray) -> np.ndarray:
+    """Re-solve ``h`` (solved: the sum of the other slacks minimised, the budget's free;
+    ``values``: that solve's columns) for the least carbon-budget slack (column
+    ``budget_col``) with the other slacks' total kept at most what it is now (HiGHS's
+    feasibility tolerance, 1e-7, below ``SLACK_TOL``); returns the answer's columns
+    (``_budget_answer``)."""
     others = np.flatnonzero(cm.col_cost != 0).astype(np.int32)
     total = float(cm.col_cost[others] @ values[others])
     if len(others):
@@ -131,7 +132,7 @@ def _budget_answer(h, cm, budget_col: int) -> np.ndarray:
     x = np.asarray(h.getSolution().col_value)
     slack_t = float(x[budget_col]) + float(cm.offset)  # the objective: that column alone
     reported_t = float(h.getInfo().objective_function_value)
-    if not slack_t > reported_t + COST_REL_TOL * max(1.0, abs(slack_t)):
+    if not above_reported(slack_t, reported_t, max(1.0, abs(slack_t))):
         return x
     h.clearSolver()
     if not run_highs(h, cm.integrality is not None).has_solution:
