@@ -123,3 +123,20 @@ def test_the_carbon_cost_is_printed_apart_from_the_total():
     assert len(carbon) == 1 and _usd(carbon[0]) == 650_493.0
     assert "not in the total" in carbon[0] and not carbon[0].startswith("    ")
     assert not any("carbon" in r for r in _cost_lines(_costs()))
+
+
+def test_the_status_line_counts_the_windows_that_have_the_runs_status():
+    # c4 of the rolling-bill audit: one price-fix window of four above the 1 % gap made
+    # the run "heuristic", and the line read "heuristic in each of 4 rolling windows"
+    gaps = {"optimal": 0.003, "heuristic": 0.0112}
+    statuses = ["heuristic", "optimal", "optimal", "optimal"]
+    windows = [{"status": s, "mip_gap": gaps[s]} for s in statuses]
+    solver = {"status": "heuristic", "mip_gap": 0.0112, "gap_scope": "each window"}
+    note = _gap_note(solver | {"windows": windows})
+    assert note == (
+        " in 1 of 4 rolling windows (3 optimal), each proven within 1.12 % "
+        "(no bound for the period)"
+    )
+    same = [{"status": "optimal", "mip_gap": 0.003}] * 2
+    note = _gap_note(solver | {"status": "optimal", "mip_gap": 0.003, "windows": same})
+    assert note.startswith(" in each of 2 rolling windows, each proven within 0.30 %")
