@@ -52,7 +52,8 @@ class JobCols:
 
 def job_columns(m, cm) -> list[JobCols]:
     """The HiGHS columns of each job of ``m`` (compiled as ``cm``) that has all its on/off
-    and binary start columns (a job with a column the compiler removed is left out)."""
+    and binary start columns (a job with a column the compiler removed is left out, and
+    one with no step in the horizon: it has nothing to fix)."""
     col = cm.column_index()
     out = []
     jobs = {j.id: j for j in m.problem.jobs}
@@ -64,6 +65,8 @@ def job_columns(m, cm) -> list[JobCols]:
     for jid in m.job_ids:
         j = jobs[jid]
         steps = steps_of[jid]
+        if not steps:
+            continue
         on = np.array([col.get(id(m.job_on[jid, t]), -1) for t in steps])
         frac = np.array([col.get(id(m.job_frac[jid, t]), -1) for t in steps])
         start_binary = {}

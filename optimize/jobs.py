@@ -336,7 +336,10 @@ def _define_starts(m: pyo.Block, js: _JobSet) -> None:
     m.job_continue = pyo.Constraint(
         cont_idx, rule=lambda m, jid, t: m.job_on[jid, t] <= js.on_before(m, jid, t)
     )
-    single_ids = [j.id for j in js.jobs if not j.preemptible and _needs_start(j)]
+    # a job with no step in the horizon has no start to count (and no row)
+    single_ids = [
+        j.id for j in js.jobs if not j.preemptible and _needs_start(j) and len(js.active(j.id))
+    ]
     m.job_single = pyo.Constraint(
         single_ids, rule=lambda m, jid: sum(m.job_start[jid, t] for t in js.active(jid)) <= 1
     )

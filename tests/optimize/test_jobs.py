@@ -19,8 +19,9 @@ from optimize.jobs import BLOCK_ROWS, define_jobs, job_results
 from optimize.model import build_model
 from optimize.problem import Job
 from optimize.solver_options import SolverOptions
+from optimize.solving import solve
 from optimize.throughput import curve_pieces, curve_segments, throughput
-from tests.optimize.small_problems import random_day
+from tests.optimize.small_problems import random_day, small_problem
 
 CURVE = ((0.6, 0.78), (0.7, 0.87), (0.8, 0.94), (0.9, 0.98), (1.0, 1.0))
 
@@ -268,6 +269,23 @@ def test_unfinished_penalty_trades_off():
     _, obj, _, summary = solve_jobs([job], [20, 20, 20], penalty=250.0)
     assert summary["pen"]["unfinished_h"] == pytest.approx(0.0)
     assert obj == pytest.approx(600.0)
+
+
+@pytest.mark.parametrize("preemptible", [True, False])
+def test_a_job_with_no_step_in_the_horizon_is_left_undone_at_its_penalty(preemptible):
+    """A job released at the horizon's end has no step to run in: with priced unfinished
+    work it is left undone at its penalty, and the rest is solved as without it. Before
+    (an outside audit) price-fix indexed its empty column list
+    (``IndexError``), and a non-preemptible one's ``Σ start <= 1`` over no step was no
+    Pyomo constraint (``InvalidConstraintError``)."""
+    now = Job("now", 5.0, 6.0, 0, 24)
+    late = Job("late", 5.0, 3.0, 24, 30, preemptible=preemptible)
+    exact = SolverOptions(mip_rel_gap=0.0)
+    both = solve(small_problem(24, jobs=(now, late), penalty=200.0), exact)
+    alone = solve(small_problem(24, jobs=(now,), penalty=200.0), exact)
+    assert both.jobs["late"]["unfinished_h"] == pytest.approx(3.0)
+    assert not both.series["job_late_mw"].any()
+    assert both.objective_usd == pytest.approx(alone.objective_usd + 3.0 * 200.0)
 
 
 def test_quarter_hour_steps():
