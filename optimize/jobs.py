@@ -52,18 +52,19 @@ minimum-up constraint ``on[j,t] >= sum_{tau=t-L+1..t} start[j,tau]`` with
 job ``sum_t on >= ceil(W_j / step_h)`` likewise (``W_j`` the work due inside the horizon;
 not for a non-preemptible job credited for running on after it).
 
-Single-block hull (non-preemptible jobs that must finish, not running at start): the run
-is one contiguous block. Cumulative ``started[j,t]`` and ``ended[j,t]`` in [0, 1], both
-non-decreasing and 1 at the window's last step, with ``on[j,t] = started[j,t] -
-ended[j,t-1]`` (``ended`` = the block's last step is at or before ``t``) and the minimum
-length ``ended[j,t] <= started[j, t - L + 1]``, ``L = ceil(W_j / step_h)`` (with a horizon
-credit a block reaching the horizon end may be shorter). A fractional solution is, by
-matching the two cumulative curves quantile by quantile, a mixture of whole blocks of at
-least ``L`` steps: the LP keeps ``on`` in the convex hull of single blocks instead of
-spreading it over scattered cheap steps, with 2 columns per step. Every block schedule
-satisfies it with 0/1 values, so it cuts off none (no block length is capped: a job may run
-on when energy pays), and it adds no integer column. On R1's week the LP relaxation rises
-from 12.7 % to 1.0 % below the optimum (docs/model_jobs.md).
+Single-block hull (non-preemptible jobs that must finish, with work to do, not running at
+start): the run is one contiguous block. Cumulative ``started[j,t]`` and ``ended[j,t]``
+in [0, 1], both non-decreasing and 1 at the window's last step, with ``on[j,t] =
+started[j,t] - ended[j,t-1]`` (``ended`` = the block's last step is at or before ``t``)
+and the minimum length ``ended[j,t] <= started[j, t - L + 1]``, ``L = ceil(W_j /
+step_h)`` (with a horizon credit a block reaching the horizon end may be shorter). A
+fractional solution is, by matching the two cumulative curves quantile by quantile, a
+mixture of whole blocks of at least ``L`` steps: the LP keeps ``on`` in the convex hull
+of single blocks instead of spreading it over scattered cheap steps, with 2 columns per
+step. Every block schedule satisfies it with 0/1 values, so it cuts off none (no block
+length is capped: a job may run on when energy pays), and it adds no integer column. On
+R1's week the LP relaxation rises from 12.7 % to 1.0 % below the optimum
+(docs/model_jobs.md).
 
 ``unfinished[j] >= 0`` exists for every job; its upper bound is 0 unless an unfinished-work
 penalty is given (then it is priced in the objective). In elastic mode a registered slack
@@ -480,9 +481,9 @@ BLOCK_ROWS = ("job_block_on", "job_block_length", "job_started_mono", "job_ended
 
 def define_job_blocks(m: pyo.Block, jobs: Sequence, step_h: float, tail_h: dict) -> None:
     """The single-block hull (see the module docstring) for the non-preemptible ``jobs``
-    not running at the first step: ``m.job_started[j,t]`` and ``m.job_ended[j,t]`` and
-    their constraint families. A job whose window cannot hold its block gets none: its
-    completion constraint already makes the model infeasible."""
+    with work to do, not running at the first step: ``m.job_started[j,t]`` and
+    ``m.job_ended[j,t]`` and their constraint families. A job whose window cannot hold its
+    block gets none: its completion constraint already makes the model infeasible."""
     length = {j.id: max(1, _min_steps(j.work_h, step_h)) for j in jobs}
     steps = _block_steps(jobs, len(m.T), length, tail_h)
     if not steps:
@@ -519,12 +520,14 @@ def define_job_blocks(m: pyo.Block, jobs: Sequence, step_h: float, tail_h: dict)
 
 
 def _block_steps(jobs: Sequence, n: int, length: dict, tail_h: dict) -> dict[str, range]:
-    """Active steps of the jobs that get a block: not running at the first step, with
-    steps in the window, and room for ``length`` steps there (or running on after it)."""
+    """Active steps of the jobs that get a block: with work to do (a job with none may
+    stay off, which is no block), not running at the first step, with steps in the
+    window, and room for ``length`` steps there (or running on after it)."""
     return {
         j.id: _active_steps(j, n)
         for j in jobs
-        if not running_at_first_step(j)
+        if j.work_h > 0
+        and not running_at_first_step(j)
         and (len(_active_steps(j, n)) >= length[j.id] or tail_h[j.id] > 0)
         and len(_active_steps(j, n)) > 0
     }

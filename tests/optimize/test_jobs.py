@@ -288,6 +288,21 @@ def test_a_job_with_no_step_in_the_horizon_is_left_undone_at_its_penalty(preempt
     assert both.objective_usd == pytest.approx(alone.objective_usd + 3.0 * 200.0)
 
 
+def test_a_non_preemptible_job_with_no_work_left_need_not_run():
+    """A non-preemptible job with ``work_h = 0`` (what a window leaves of one due after
+    it) may stay off. Before (an outside audit) the single-block hull's block of at least
+    one step forced it on for a step: the answer ran it 5 MW for an hour and was "optimal"
+    with its bound above the optimum."""
+    idle = Job("idle", 5.0, 0.0, 0, 24, preemptible=False)
+    now = Job("now", 5.0, 6.0, 0, 24)
+    exact = SolverOptions(mip_rel_gap=0.0)
+    with_idle = solve(small_problem(24, jobs=(now, idle)), exact)
+    alone = solve(small_problem(24, jobs=(now,)), exact)
+    assert not with_idle.series["job_idle_mw"].any()
+    assert with_idle.objective_usd == pytest.approx(alone.objective_usd, rel=1e-9)
+    assert with_idle.bound_usd <= alone.objective_usd + 1e-6
+
+
 def test_quarter_hour_steps():
     job = Job("q", 4.0, 1.0, 0, 8, preemptible=False)
     price = [90, 90, 90, 90, 10, 10, 10, 10]
