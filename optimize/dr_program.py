@@ -10,20 +10,25 @@ shortfall against the commitment): delivered ``d[t] = min(C, max(r[t], 0))``, sh
 delivers nothing and falls short by at most C; at C = 0 nothing is paid or owed.
 Variables:
 - ``dr_commit_mw = C in [0, P.max_commit_mw]`` (fixed to ``P.commit_mw`` when given);
-- ``dr_delivered_mw[t] in [0, C's bound]`` (t in E);
+- ``dr_delivered_mw[t] in [0, C's bound]`` and ``dr_shortfall_mw[t] in [0, C's bound]``
+  (t in E);
 - ``dr_no_reduction[t]`` binary (t in E where ``r[t]`` can be negative): 1 writes the
   step off (``d[t] = 0``), which the model needs where ``r[t] < 0``.
 Constraints (t in E):
-- ``dr_delivered_le_commit[t]``: ``d[t] <= C``;
+- ``dr_shortfall_def[t]``: ``d[t] + s[t] = C`` (so ``d[t] <= C``);
 - ``dr_delivered_le_reduction[t]``: ``d[t] <= r[t] + M[t] · z[t]``, with ``M[t]`` the
   largest ``−r[t]`` the variables' bounds allow (so z = 1 lifts the row);
 - ``dr_written_off[t]``: ``d[t] <= C's bound · (1 − z[t])``.
 ``max(r, 0)`` is not concave, so the exact rule needs the binary; event steps are few.
 Objective terms (USD): ``− capacity_usd_per_mw · C − energy_usd_per_mwh · Δ · Σ d[t]
-+ shortfall_usd_per_mwh · Δ · Σ (C − d[t])``. Both prices reward a larger ``d[t]``, so at
++ shortfall_usd_per_mwh · Δ · Σ s[t]``. Both prices reward a larger ``d[t]``, so at
 the optimum ``d[t] = min(C, max(r[t], 0))``: ``settle`` computes the same numbers from any
 net-import series (no solver, ``optimize/dr_settlement.py``), which is what the results
-and the baselines report.
+and the baselines report. The shortfall is a column of its own so that the gap's basis
+(``optimize.highs.gap_basis_usd``: the positive objective terms) counts the penalty the
+schedule pays; written as ``shortfall · Δ · (|E| · C − Σ d[t])`` it counted ``|E| · C``
+of penalty whatever was delivered (an outside audit: a basis 1.56 × what the site pays,
+so a "1 %" gap was 1.56 % of it).
 
 The elastic model of the infeasibility diagnosis leaves the delivery out: it minimises
 the slacks, not money, and its import has no upper bound to take ``M[t]`` from.
@@ -60,22 +65,23 @@ def define_dr_program(
     if not steps or pay + pen == 0 or top_mw == 0 or elastic:
         # without delivery every step falls short by C (a constant 0 when nothing pays)
         return [*terms, linear_sum([pen * len(steps)], [c])]
-    d = _define_delivery(m, program, steps, top_mw)
-    # −pay · Σ d + pen · Σ (C − d) = pen · |E| · C − (pay + pen) · Σ d
-    terms.append(linear_sum([pen * len(steps)], [c]))
-    terms.append(linear_sum([-(pay + pen)] * len(steps), [d[t] for t in steps]))
+    d, short = _define_delivery(m, program, steps, top_mw)
+    terms.append(linear_sum([-pay] * len(steps), [d[t] for t in steps]))
+    terms.append(linear_sum([pen] * len(steps), [short[t] for t in steps]))
     return terms
 
 
 def _define_delivery(
     m: pyo.Block, program: DemandResponseProgram, steps: list[int], top_mw: float
-) -> pyo.Var:
-    """``d[t] <= min(C, max(r[t], 0))`` on each event step (see the header)."""
+) -> tuple[pyo.Var, pyo.Var]:
+    """``d[t] <= min(C, max(r[t], 0))`` and ``s[t] = C − d[t]`` on each event step (see
+    the header); returns ``d`` and ``s``."""
     net_coefs, net_vars, fixed = _reduction_parts(m, program, steps)
     m.dr_delivered_mw = pyo.Var(steps, within=pyo.NonNegativeReals, bounds=(0.0, top_mw))
-    d, c = m.dr_delivered_mw, m.dr_commit_mw
-    m.dr_delivered_le_commit = pyo.Constraint(
-        steps, rule=lambda m, t: linear_sum((1.0, -1.0), (d[t], c)) <= 0.0
+    m.dr_shortfall_mw = pyo.Var(steps, within=pyo.NonNegativeReals, bounds=(0.0, top_mw))
+    d, s, c = m.dr_delivered_mw, m.dr_shortfall_mw, m.dr_commit_mw
+    m.dr_shortfall_def = pyo.Constraint(
+        steps, rule=lambda m, t: linear_sum((1.0, 1.0, -1.0), (d[t], s[t], c)) == 0.0
     )
     below = {t: _most_below_baseline_mw(net_coefs[t], net_vars[t], fixed[t]) for t in steps}
     maybe = [t for t in steps if below[t] > 0]  # where r[t] can be negative
@@ -92,7 +98,7 @@ def _define_delivery(
     m.dr_written_off = pyo.Constraint(
         maybe, rule=lambda m, t: linear_sum((1.0, top_mw), (d[t], z[t])) <= top_mw
     )
-    return d
+    return d, s
 
 
 def _most_below_baseline_mw(coefs: list[float], vars_: list, fixed_mw: float) -> float:

@@ -104,6 +104,24 @@ def test_shortfall_is_priced_exactly():
     assert sum(s.bill().values()) == pytest.approx(s.net_cost_usd)
 
 
+def test_the_gap_basis_counts_the_shortfall_the_schedule_pays():
+    """The gap's basis is what the schedule pays (``optimize.highs.gap_basis_usd``): the
+    shortfall penalty it incurs, not the commitment's whole penalty. Before (an outside
+    audit) the model wrote the penalty as ``shortfall · (|E| · C − Σ d)``, and the basis
+    counted 1,000 USD/MWh × 10 MW for an event delivered in full."""
+    full = o.solve(_shift_case(30.0), o.SolverOptions(mip_rel_gap=0.0))
+    assert full.dr_commit_mw == pytest.approx(10.0)
+    assert full.gap_basis_usd == pytest.approx(12 * 50 + 2 * 30)  # the energy bought
+    program = _program(
+        capacity_usd_per_mw=20.0,
+        energy_usd_per_mwh=50.0,
+        shortfall_usd_per_mwh=100.0,
+        commit_mw=5.0,
+    )
+    short = o.solve(_inflexible(program), o.SolverOptions(mip_rel_gap=0.0))
+    assert short.gap_basis_usd == pytest.approx(800.0 + 300.0)  # energy, 3 MWh short
+
+
 def test_commit_stops_where_the_penalty_outweighs_the_payment():
     """Inflexible 10 MW under a 12 MW baseline: each MW beyond 2 falls short. Capacity at
     30 USD/MW against a 20 USD/MWh penalty over one event hour: commit the max (10 MW),
