@@ -27,8 +27,8 @@ net-import series (no solver, ``optimize/dr_settlement.py``), which is what the 
 and the baselines report. The shortfall is a column of its own so that the gap's basis
 (``optimize.highs.gap_basis_usd``: the positive objective terms) counts the penalty the
 schedule pays; written as ``shortfall · Δ · (|E| · C − Σ d[t])`` it counted ``|E| · C``
-of penalty whatever was delivered (an outside audit: a basis up to 3.8 × what the site
-pays, so a "1 %" gap was up to 3.8 % of it).
+of penalty whatever was delivered (an outside audit: a basis up to 2.5 × what the site
+pays, so a "1 %" gap was up to 2.5 % of it).
 
 The elastic model of the infeasibility diagnosis leaves the delivery out: it minimises
 the slacks, not money, and its import has no upper bound to take ``M[t]`` from.
