@@ -263,6 +263,7 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         probe_limit=s.probe_limit,
         peak_cap_restart=s.peak_cap_restart,
         peak_split=s.peak_split,
+        window_demand_charge=s.window_demand_charge,
     )
 
 

@@ -71,6 +71,13 @@ class Solver(Strict):
     # jobs' weeks (Monday 00:00 local, the first window up to the first one): a weekly job
     # then never straddles a window's commit (microgrid/dispatch.py, window_starts)
     window_anchor: Literal["period_start", "job_week"] = "period_start"
+    # What a rolling window pays for raising a demand charge's peak: "share", the charge
+    # times the share of the rest of its month (its steps from the window's start on) the
+    # window models, since later windows of the month use that peak free; "full", the
+    # whole charge, which is the bill's own cost of that peak but weighs it against the
+    # window's steps only (docs/model_jobs.md, "Rolling horizon"). The bill is the same
+    # either way; only the windows' choices differ. No effect without window_h.
+    window_demand_charge: Literal["share", "full"] = "share"
 
     @model_validator(mode="after")
     def _anchor_needs_windows(self) -> Solver:

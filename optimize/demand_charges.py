@@ -27,7 +27,14 @@ the hour's average, lower than its highest 15 minutes.
 windows, the closed loop): the peaks reached before ``a`` become ``prior_peak_mw``, and a
 ratchet on a charge with no step left in the window becomes a floor. A charge on demand
 intervals takes its peak so far from the import before ``a`` (its intervals ended by
-``a``), and the interval ``a`` falls inside as its phase and head.
+``a``), and the interval ``a`` falls inside as its phase and head. With ``share_of_rest``
+a window's charge is ``c_k · |S_k ∩ [a, e)| / |S_k ∩ [a, ∞)|``: a peak a window raises is
+billed for the whole month, and every later window of the month imports up to it free; a
+window that paid all of ``c_k`` for it weighed the peak against its own steps only, and
+where another supply (generators) is near ``c_k`` per MWh of its steps, the windows of a
+month kept off the grid one after another (figures in docs/model_jobs.md, "Rolling
+horizon"). The share prices the peak by the part of the rest of the billing period the
+window sees: it is a guide for the window's choice, not its bill.
 """
 
 from __future__ import annotations
@@ -102,13 +109,16 @@ def window_charges(
     a: int,
     e: int,
     import_before_mw: np.ndarray | None,
+    share_of_rest: bool = False,
 ) -> tuple[PeakCharge, ...]:
     """The charges over steps ``[a, e)``: each charge with a step there, its steps cut, its
     ``prior_peak_mw`` raised to its peak over ``import_before_mw`` (MW of the committed
     steps from 0, at most ``a`` of them; None: nothing known before ``a``); a ratchet on a
     charge with no step in ``[a, e)`` becomes a floor (fraction × that charge's peak so
     far). A charge on demand intervals counts the intervals ended by ``a`` and takes the
-    one ``a`` falls inside as its phase and head: it needs all ``a`` steps."""
+    one ``a`` falls inside as its phase and head: it needs all ``a`` steps.
+    ``share_of_rest``: each charge's USD per MW times the share of its steps from ``a`` on
+    that lie in ``[a, e)`` (module docstring)."""
     imp = None if import_before_mw is None else np.asarray(import_before_mw, dtype=float)[:a]
     intervals = {c.key: _interval_state(c, a, imp) for c in charges if c.interval_steps > 1}
 
@@ -128,9 +138,11 @@ def window_charges(
             if j not in keep:
                 floor = max(floor, f * so_far(by_key[j]))
         phase, head_steps, head_mw = intervals.get(c.key, (0.0, 0, 0, 0.0))[1:]
+        share = _share_of_rest(c.steps, a, e) if share_of_rest else 1.0
         out.append(
             replace(
                 c,
+                usd_per_mw=c.usd_per_mw * share,
                 steps=c.steps[a:e],
                 prior_peak_mw=so_far(c),
                 ratchet_floor_mw=floor,
@@ -141,6 +153,11 @@ def window_charges(
             )
         )
     return tuple(out)
+
+
+def _share_of_rest(steps: np.ndarray, a: int, e: int) -> float:
+    """The share (0-1] of a charge's steps from ``a`` on that lie in ``[a, e)``."""
+    return float(np.count_nonzero(steps[a:e])) / float(np.count_nonzero(steps[a:]))
 
 
 def _interval_state(

@@ -13,7 +13,10 @@ steps of the previous window:
   (``optimize.window_state.ramp_reach``: ``Grid.reach_max_mw`` and ``reach_min_mw``);
   demand charges: the peak of each charge (by key) already reached in earlier windows is
   its ``prior_peak_mw``, a lower bound of its peak variable, so a window pays only for
-  raising it (``optimize.demand_charges.window_charges``); tiered energy: the energy of
+  raising it (``optimize.demand_charges.window_charges``), at the share of the charge's
+  steps from its start on that it models (``SolverOptions.window_demand_charge``
+  "share", the default: later windows of the month use that peak free; "full": the
+  whole charge); tiered energy: the energy of
   each billing month imported in earlier windows fills its first blocks
   (``optimize.energy_tiers.window_tiers``);
 * demand-response program: ``commit_mw`` must be fixed; each window holds its events, its
@@ -242,7 +245,7 @@ def _solve_window(problem, carried: Carried, a, e, fraction, options, highs_opti
     ``WindowPipeline`` ``pipe``, the window's model comes from it (built ahead, or here
     from its guessed state) and the windows after it are predicted and handed to it.
     Raises ``Infeasible`` with the window's diagnosis (steps of the full horizon)."""
-    sub, jobs = window_problem(problem, carried, a, e)
+    sub, jobs = window_problem(problem, carried, a, e, options.window_demand_charge == "share")
     prebuilt, ahead, built_here_s = None, False, 0.0
     if pipe is not None:
         t0 = time.perf_counter()

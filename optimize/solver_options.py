@@ -75,10 +75,22 @@ class SolverOptions:
     peak_split: bool = True
     # HiGHS's banner and log on stdout (off: the CLI prints them with --verbose)
     log_to_console: bool = False
+    # rolling windows (``optimize.rolling``): what a window pays for raising a demand
+    # charge's peak. "share": the charge times the share of its steps from the window's
+    # start on that the window models (a peak raised now serves the rest of the month,
+    # which later windows use free); "full": the whole charge, the bill's own marginal
+    # cost. On 24 rolling runs of an outside audit, "share" cost 0.9 % less in the median
+    # (up to 32 % less where generators kept the windows off the grid, at most 1.9 %
+    # more); B2 1.5 % less (docs/model_jobs.md, "Rolling horizon")
+    window_demand_charge: str = "share"
 
     def __post_init__(self) -> None:
         if self.method not in SOLVE_METHODS:
             raise ValueError(f"SolverOptions.method must be one of {SOLVE_METHODS}")
+        if self.window_demand_charge not in WINDOW_DEMAND_CHARGES:
+            raise ValueError(
+                f"SolverOptions.window_demand_charge must be one of {WINDOW_DEMAND_CHARGES}"
+            )
         for name in ("edge_search_steps", "probe_limit", "seed"):
             check_whole("SolverOptions", name, getattr(self, name))
         check_whole("SolverOptions", "threads", self.threads, least=1)
@@ -100,3 +112,4 @@ class SolverOptions:
 
 
 SOLVE_METHODS = ("milp", "price-fix")
+WINDOW_DEMAND_CHARGES = ("share", "full")

@@ -76,7 +76,8 @@ class WindowPipeline:
             state = predicted_carried(state, jobs, a, c)  # at window v's start
             if state is None:
                 return
-            sub, next_jobs = window_problem(self.problem, state, c, self.windows[v][2])
+            share = self.options.window_demand_charge == "share"
+            sub, next_jobs = window_problem(self.problem, state, c, self.windows[v][2], share)
             if not self.pre.pending(v):
                 guess = self._guess(v, sub)
                 if guess is not None:
@@ -95,4 +96,5 @@ class WindowPipeline:
             return None
         a, _, e = self.windows[v]
         source = self.before[max(v - AHEAD, 0)]
-        return guessed_problem(self.problem, sub, source, a, e)
+        share = self.options.window_demand_charge == "share"
+        return guessed_problem(self.problem, sub, source, a, e, share)

@@ -64,12 +64,15 @@ def sub_problem(
     net_import: float | None,
     jobs: list[Job],
     carried: Carried | None = None,
+    charge_share: bool = False,
 ) -> Problem:
     """The window ``[a, e)`` of ``problem`` with the carried battery SOC (fraction of
     capacity; None: the problem's own), last net import (MW), the window's ``jobs`` and
-    the demand peaks and tier energy so far (``carried``; None: none)."""
+    the demand peaks and tier energy so far (``carried``; None: none); ``charge_share``:
+    each demand charge at the window's share of its steps from ``a`` on
+    (``window_charges``' ``share_of_rest``)."""
     imports = np.asarray(carried.import_history_mw) if carried is not None else None
-    grid = _sub_grid(problem.grid, problem.step_h, a, e, net_import, imports)
+    grid = _sub_grid(problem.grid, problem.step_h, (a, e), net_import, imports, charge_share)
     reach_max, reach_min = ramp_reach(problem.grid, problem.step_h, a, e)
     grid = replace(grid, reach_max_mw=reach_max, reach_min_mw=reach_min)
     battery: Battery | None = problem.battery
@@ -107,14 +110,16 @@ def sub_problem(
 def _sub_grid(
     g: Grid,
     step_h: float,
-    a: int,
-    e: int,
+    steps: tuple[int, int],
     net_import: float | None,
     import_before_mw: np.ndarray | None,
+    charge_share: bool,
 ) -> Grid:
-    """The grid's steps ``[a, e)``, starting from the net import ``net_import`` (MW), with
-    the import of the steps before ``a`` (MW: the demand peaks and the tier energy so far,
-    ``window_charges`` and ``window_tiers``)."""
+    """The grid's steps ``[a, e)`` (``steps``), starting from the net import ``net_import``
+    (MW), with the import of the steps before ``a`` (MW: the demand peaks and the tier
+    energy so far, ``window_charges`` and ``window_tiers``); ``charge_share``: as
+    ``sub_problem``."""
+    a, e = steps
 
     def parts(d: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
         return None if d is None else {k: np.asarray(v)[a:e] for k, v in d.items()}
@@ -128,7 +133,7 @@ def _sub_grid(
         carbon_g_per_kwh=g.carbon_g_per_kwh[a:e],
         net_import_cap_mw=_slice(g.net_import_cap_mw, a, e),
         initial_net_import_mw=net_import,
-        peak_charges=window_charges(g.peak_charges, a, e, import_before_mw),
+        peak_charges=window_charges(g.peak_charges, a, e, import_before_mw, charge_share),
         energy_tiers=window_tiers(g.energy_tiers, a, e, import_before_mw, step_h),
         import_price_parts=parts(g.import_price_parts),
         export_price_parts=parts(g.export_price_parts),
@@ -225,10 +230,14 @@ class Carried:
         )
 
 
-def window_problem(problem: Problem, carried: Carried, a: int, e: int) -> tuple[Problem, list]:
-    """Window ``[a, e)``'s problem from the carried state, and its jobs."""
+def window_problem(
+    problem: Problem, carried: Carried, a: int, e: int, charge_share: bool = False
+) -> tuple[Problem, list]:
+    """Window ``[a, e)``'s problem from the carried state, and its jobs; ``charge_share``:
+    as ``sub_problem``."""
     jobs = _window_jobs(carried.states, a, e)
-    sub = sub_problem(problem, a, e, carried.soc_frac, carried.net_import, jobs, carried)
+    soc, net = carried.soc_frac, carried.net_import
+    sub = sub_problem(problem, a, e, soc, net, jobs, carried, charge_share)
     hist = np.asarray(carried.net_history_mw)
     return replace(sub, dr_program=window_program(problem.dr_program, a, e, hist)), jobs
 
@@ -256,7 +265,9 @@ def predicted_carried(carried: Carried, jobs, a: int, c: int) -> Carried | None:
     )
 
 
-def guessed_problem(problem: Problem, sub: Problem, source: Carried, a: int, e: int):
+def guessed_problem(
+    problem: Problem, sub: Problem, source: Carried, a: int, e: int, charge_share: bool
+):
     """``sub``, window ``[a, e)`` of ``problem``, with the carried state (battery SOC, net
     import, demand peaks) it would have if it started from ``source`` (an earlier
     window's start; its net import 0 where none yet); None where that state would change
@@ -264,7 +275,7 @@ def guessed_problem(problem: Problem, sub: Problem, source: Carried, a: int, e: 
     if source.net_import is None:
         source = replace(source, net_import=0.0)
     source = replace(source, import_history_mw=_imports_to(source, a))
-    return with_state_of(sub, window_problem(problem, source, a, e)[0])
+    return with_state_of(sub, window_problem(problem, source, a, e, charge_share)[0])
 
 
 def _imports_to(carried: Carried, a: int) -> list[float]:

@@ -169,7 +169,7 @@ class Controller:
             tripped=conditions.tripped(k),
         )
         full = self.known_problem(k)
-        window = window_problem(full, self.forecasts, fc, k, state, known)
+        window = window_problem(full, self.forecasts, fc, k, state, known, self.charge_share)
         # a window with an outage sheds instead (_without_schedule), the cap's miss with it
         within = partial(check_caps, full, k, h, self.options, self.caps_checked)
         within = None if _holds_outage(window) else within
@@ -188,6 +188,12 @@ class Controller:
         self.solve_s += d.solve_s + d.build_s
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan
+
+    @property
+    def charge_share(self) -> bool:
+        """Whether a re-plan pays its share of each demand charge's rest for a peak
+        (``SolverOptions.window_demand_charge``), as rolling windows do."""
+        return self.options.window_demand_charge == "share"
 
     def start_on(self, k: int, window: optimize.Problem) -> dict[str, np.ndarray] | None:
         """The MILP's start at the re-plan at step ``k``: the last plan's job schedule
@@ -208,7 +214,8 @@ class Controller:
             with contextlib.suppress(optimize.Infeasible):
                 return _solve_window(shed, self.options, k, start_on=start)[:2]
         unknown = known.without_outages()
-        back = window_problem(self.grid_back(full), self.forecasts, fc, k, state, unknown)
+        back_full = self.grid_back(full)
+        back = window_problem(back_full, self.forecasts, fc, k, state, unknown, self.charge_share)
         return _solve_window(back, self.options, k, start_on=start)[:2]
 
     def grid_back(self, full: optimize.Problem) -> optimize.Problem:
@@ -398,8 +405,11 @@ def window_problem(
     k: int,
     state: PlantState,
     known: Known,
+    charge_share: bool,
 ) -> optimize.Problem:
-    """The controller's problem for steps [k, k + len(fc))."""
+    """The controller's problem for steps [k, k + len(fc)); ``charge_share``: each demand
+    charge at the re-plan's share of its steps from ``k`` on (``window_charges``'
+    ``share_of_rest``: a peak raised now serves the rest of the month)."""
     h = len(fc)
     sl = slice(k, k + h)
     jobs = tuple(_window_jobs(full, state.jobs, k, h))
@@ -411,7 +421,7 @@ def window_problem(
     return optimize.Problem(
         step_h=full.step_h,
         n_steps=h,
-        grid=_window_grid(full, forecasts.lmp_usd_per_mwh, fc, k, state, known),
+        grid=_window_grid(full, forecasts.lmp_usd_per_mwh, fc, k, state, known, charge_share),
         facility=dataclasses.replace(
             full.facility,
             inference_it_mw=full.facility.inference_it_mw[sl],
@@ -443,10 +453,12 @@ def _window_grid(
     k: int,
     state: PlantState,
     known: Known,
+    charge_share: bool,
 ) -> optimize.Grid:
     """Limits and caps of the run; forecast prices with the plan's adders; an ongoing
     outage or spike held for ``known.hold_steps``; the ramp from the last net import; the
-    demand peaks and tier energy so far from the plant's import."""
+    demand peaks and tier energy so far from the plant's import (each charge at the
+    re-plan's share of its rest with ``charge_share``)."""
     g, h = full.grid, len(fc)
     imports = np.asarray(state.import_history_mw)
     sl = slice(k, k + h)
@@ -467,7 +479,7 @@ def _window_grid(
         carbon_g_per_kwh=fc["carbon_g_per_kwh"].to_numpy(float),
         net_import_cap_mw=_cut(g.net_import_cap_mw, sl),
         initial_net_import_mw=state.net_import_mw if k > 0 else g.initial_net_import_mw,
-        peak_charges=window_charges(g.peak_charges, k, k + h, imports),
+        peak_charges=window_charges(g.peak_charges, k, k + h, imports, charge_share),
         energy_tiers=window_tiers(g.energy_tiers, k, k + h, imports, full.step_h),
         import_price_parts=None,
         export_price_parts=None,

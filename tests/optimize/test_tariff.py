@@ -4,6 +4,8 @@ MW and MWh per step are the same number)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -141,10 +143,53 @@ def test_rolling_windows_pay_each_peak_once_and_carry_it_as_a_floor():
     # committed bill counts the peak once: 70 + 3000.
     flat = charge("demand_flat@m0", [1] * 4)
     p = grid_problem([30.0, 10.0, 10.0, 20.0], 1.0, peak_charges=(flat,))
-    d = solve_rolling(p, window_steps=1, options=OPTS)
+    full = o.SolverOptions(mip_rel_gap=1e-9, window_demand_charge="full")
+    d = solve_rolling(p, window_steps=1, options=full)
     assert [w["objective_usd"] for w in d.windows] == pytest.approx([3030, 3010, 3010, 3020])
     assert d.costs["demand_usd"] == pytest.approx(3000.0)
     assert d.bill == pytest.approx({"energy_usd": 70.0, "demand_flat_usd": 3000.0})
+
+
+def test_a_window_pays_its_share_of_the_rest_of_the_month_for_a_peak():
+    # the case above with the default "share": window k models 1 of the month's 4 - k steps
+    # left, so its 30 MW peak costs 3000 / (4 - k): 750 + 30, 1000 + 10, 1500 + 10, 3000 +
+    # 20. The bill is the same: the peak is billed once, in full.
+    flat = charge("demand_flat@m0", [1] * 4)
+    p = grid_problem([30.0, 10.0, 10.0, 20.0], 1.0, peak_charges=(flat,))
+    d = solve_rolling(p, window_steps=1, options=OPTS)
+    assert [w["objective_usd"] for w in d.windows] == pytest.approx([780, 1010, 1510, 3020])
+    assert d.bill == pytest.approx({"energy_usd": 70.0, "demand_flat_usd": 3000.0})
+
+
+def test_windows_priced_at_their_share_import_where_a_generator_dearer_than_the_grid_runs():
+    # 10 MW for 8 h, one month's charge of 600 USD/MW, import 50 USD/MWh, a 10 MW generator
+    # at 150 USD/MWh; windows of 2 h. At the full charge each window weighs 600 USD/MW of
+    # peak against 2 h x (150 - 50) = 200 USD/MW saved: it runs the generator, and so does
+    # every window after it (the peak stays 0): 80 MWh x 150 = 12,000 USD. At its share
+    # (2 of 8 steps) the first window pays 150 USD/MW < 200 and imports 10 MW; the later
+    # windows import up to that peak free: 6,000 + 80 x 50 = 10,000 USD, the one solve's
+    # optimum.
+    flat = charge("demand_flat@m0", [1] * 8, usd_per_mw=600.0)
+    gen = o.Generator("gas", capacity_mw=10.0, fuel_usd_per_mwh=150.0, carbon_g_per_kwh=0.0)
+    p = dataclasses.replace(grid_problem([10.0] * 8, 50.0, peak_charges=(flat,)), generators=(gen,))
+    whole = o.solve(p, OPTS)
+    full = o.SolverOptions(mip_rel_gap=1e-9, window_demand_charge="full")
+    parts = ("energy_usd", "demand_usd", "fuel_usd")
+    costs = {
+        name: sum(solve_rolling(p, window_steps=2, options=opts).costs[k] for k in parts)
+        for name, opts in (("full", full), ("share", OPTS))
+    }
+    assert sum(whole.costs[k] for k in parts) == pytest.approx(10_000.0)
+    assert costs == pytest.approx({"full": 12_000.0, "share": 10_000.0})
+
+
+def test_a_windows_share_of_a_charge_counts_the_charges_steps_from_its_start():
+    # a charge on steps 1-8 of 10; the window [3, 5) models 2 of the 6 steps left (3-8)
+    c = charge("demand_flat@m0", [0, 1, 1, 1, 1, 1, 1, 1, 1, 0], usd_per_mw=300.0)
+    [w] = window_charges((c,), 3, 5, np.zeros(3), share_of_rest=True)
+    assert w.usd_per_mw == pytest.approx(100.0)
+    [w] = window_charges((c,), 3, 5, np.zeros(3))
+    assert w.usd_per_mw == pytest.approx(300.0)
 
 
 def test_rolling_windows_carry_the_months_energy_into_the_tiers():
