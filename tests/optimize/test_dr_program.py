@@ -83,13 +83,18 @@ def _inflexible(program: DemandResponseProgram, load_mw: float = 10.0, n: int = 
     )
 
 
-def test_shortfall_is_priced_exactly():
-    program = _program(
+def _committed_5_mw():
+    """5 MW committed at 20 USD/MW, paid 50 USD/MWh, 100 USD/MWh short."""
+    return _program(
         capacity_usd_per_mw=20.0,
         energy_usd_per_mwh=50.0,
         shortfall_usd_per_mwh=100.0,
         commit_mw=5.0,
     )
+
+
+def test_shortfall_is_priced_exactly():
+    program = _committed_5_mw()
     d = o.solve(_inflexible(program), o.SolverOptions(mip_rel_gap=0.0))
     assert d.dr_commit_mw == pytest.approx(5.0)
     assert d.costs["dr_program_usd"] == pytest.approx(100.0, abs=1e-6)
@@ -112,12 +117,7 @@ def test_the_gap_basis_counts_the_shortfall_the_schedule_pays():
     full = o.solve(_shift_case(30.0), o.SolverOptions(mip_rel_gap=0.0))
     assert full.dr_commit_mw == pytest.approx(10.0)
     assert full.gap_basis_usd == pytest.approx(12 * 50 + 2 * 30)  # the energy bought
-    program = _program(
-        capacity_usd_per_mw=20.0,
-        energy_usd_per_mwh=50.0,
-        shortfall_usd_per_mwh=100.0,
-        commit_mw=5.0,
-    )
+    program = _committed_5_mw()
     short = o.solve(_inflexible(program), o.SolverOptions(mip_rel_gap=0.0))
     assert short.gap_basis_usd == pytest.approx(800.0 + 300.0)  # energy, 3 MWh short
 
