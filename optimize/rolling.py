@@ -245,7 +245,7 @@ def _solve_window(problem, carried: Carried, a, e, fraction, options, highs_opti
     ``WindowPipeline`` ``pipe``, the window's model comes from it (built ahead, or here
     from its guessed state) and the windows after it are predicted and handed to it.
     Raises ``Infeasible`` with the window's diagnosis (steps of the full horizon)."""
-    sub, jobs = window_problem(problem, carried, a, e, options.window_demand_charge == "share")
+    sub, jobs = window_problem(problem, carried, a, e, options.charge_share_of_rest)
     prebuilt, ahead, built_here_s = None, False, 0.0
     if pipe is not None:
         t0 = time.perf_counter()

@@ -76,7 +76,7 @@ class WindowPipeline:
             state = predicted_carried(state, jobs, a, c)  # at window v's start
             if state is None:
                 return
-            share = self.options.window_demand_charge == "share"
+            share = self.options.charge_share_of_rest
             sub, next_jobs = window_problem(self.problem, state, c, self.windows[v][2], share)
             if not self.pre.pending(v):
                 guess = self._guess(v, sub)
@@ -96,5 +96,4 @@ class WindowPipeline:
             return None
         a, _, e = self.windows[v]
         source = self.before[max(v - AHEAD, 0)]
-        share = self.options.window_demand_charge == "share"
-        return guessed_problem(self.problem, sub, source, a, e, share)
+        return guessed_problem(self.problem, sub, source, a, e, self.options.charge_share_of_rest)

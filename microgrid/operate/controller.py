@@ -169,7 +169,8 @@ class Controller:
             tripped=conditions.tripped(k),
         )
         full = self.known_problem(k)
-        window = window_problem(full, self.forecasts, fc, k, state, known, self.charge_share)
+        share = self.options.charge_share_of_rest  # as rolling windows pay for a peak
+        window = window_problem(full, self.forecasts, fc, k, state, known, share)
         # a window with an outage sheds instead (_without_schedule), the cap's miss with it
         within = partial(check_caps, full, k, h, self.options, self.caps_checked)
         within = None if _holds_outage(window) else within
@@ -188,12 +189,6 @@ class Controller:
         self.solve_s += d.solve_s + d.build_s
         self.plan = Plan(start_step=k, window=window, forecast=fc, dispatch=d)
         return self.plan
-
-    @property
-    def charge_share(self) -> bool:
-        """Whether a re-plan pays its share of each demand charge's rest for a peak
-        (``SolverOptions.window_demand_charge``), as rolling windows do."""
-        return self.options.window_demand_charge == "share"
 
     def start_on(self, k: int, window: optimize.Problem) -> dict[str, np.ndarray] | None:
         """The MILP's start at the re-plan at step ``k``: the last plan's job schedule
@@ -214,8 +209,8 @@ class Controller:
             with contextlib.suppress(optimize.Infeasible):
                 return _solve_window(shed, self.options, k, start_on=start)[:2]
         unknown = known.without_outages()
-        back_full = self.grid_back(full)
-        back = window_problem(back_full, self.forecasts, fc, k, state, unknown, self.charge_share)
+        share = self.options.charge_share_of_rest
+        back = window_problem(self.grid_back(full), self.forecasts, fc, k, state, unknown, share)
         return _solve_window(back, self.options, k, start_on=start)[:2]
 
     def grid_back(self, full: optimize.Problem) -> optimize.Problem:
