@@ -37,6 +37,7 @@ from optimize.highs import (
     run_highs,
     set_start,
 )
+from optimize.looser_proof import looser_options, looser_wanted, stronger_answer
 from optimize.milp_from_start import milp_after_start
 from optimize.model import build_model
 from optimize.peak_cap import midway_caps, midway_wanted, quick_placement_wanted, restart_enough
@@ -252,7 +253,8 @@ def solve_model(
     without a limit. ``start_on``: a job schedule to start from (see ``solve_compiled``).
     ``prebuilt``: the model of ``problem``, its compiled arrays and a ``Highs`` holding
     them with ``options`` set, built already (``optimize.window_prebuild``); used for the
-    first round.
+    first round. A solve below the default gap whose answer is proven only beyond it is
+    solved again at the default gap and keeps the stronger answer (``_looser_proof``).
 
     Returns the model, the last ``HighsResult``, and the build and solve seconds summed
     over the rounds. An infeasible model comes back with status ``"infeasible"`` (the
@@ -282,6 +284,8 @@ def solve_model(
             res = _search_on(h, cm, res, options)
         # HiGHS may value a start below its cost (optimize.answer_cost)
         res, values = checked_answer(h, cm, options, res, values)
+        if looser_wanted(options, res, res.solve_s):
+            res, values = _looser_proof(h, cm, m, options, (res, values), highs_options, start_on)
         if res.status == "infeasible":
             return m, res, build_s, solve_s + res.solve_s
         if res.status not in STOPS_WITH_SOLUTION or not res.has_solution:
@@ -302,6 +306,25 @@ def solve_model(
             return m, res, build_s, solve_s
         extra |= bad
         capacity |= over
+
+
+def _looser_proof(h, cm: CompiledModel, m, options: SolverOptions, tight, highs_options, start_on):
+    """The tight answer ``tight`` (result, columns or None for ``h``'s solution) and the
+    model solved again at the default gap on a ``Highs`` of its own
+    (``optimize.looser_proof``): the stronger of the two."""
+    res, values = tight
+    x = np.asarray(h.getSolution().col_value if values is None else values, dtype=float)
+    loose = looser_options(options, res.solve_s)
+    h_loose = make_highs(cm, loose)
+    for key, value in (highs_options or {}).items():
+        h_loose.setOptionValue(key, value)
+    t0 = time.perf_counter()
+    res_l, values_l = solve_compiled(h_loose, cm, m, loose, start_on)
+    res_l.solve_s = time.perf_counter() - t0
+    res_l, values_l = checked_answer(h_loose, cm, loose, res_l, values_l)
+    if values_l is None and res_l.has_solution:
+        values_l = np.asarray(h_loose.getSolution().col_value, dtype=float)
+    return stronger_answer(cm, options, (res, x), (res_l, values_l))
 
 
 def _search_on(h: highspy.Highs, cm: CompiledModel, res: HighsResult, options) -> HighsResult:
