@@ -45,11 +45,12 @@ class Point:
     grads: np.ndarray  # per part × asset: USD per unit of size
     unserved_mwh: float
     peak_import_mw: float
+    imports_mw: list[np.ndarray]  # per part: its grid import (MW per step)
 
 
 def evaluate(parts: list[PartLP], x: np.ndarray, step_h: float) -> Point:
-    """Every part's LP at sizes ``x``: cost, subgradient, unserved load and peak import."""
-    costs, grads, unserved, peak = [], [], 0.0, 0.0
+    """Every part's LP at sizes ``x``: cost, subgradient, unserved load and import."""
+    costs, grads, unserved, peak, imports = [], [], 0.0, 0.0, []
     for p in parts:
         p.h.changeColsBounds(len(p.cols), p.cols, x, x)
         p.h.run()
@@ -60,9 +61,10 @@ def evaluate(parts: list[PartLP], x: np.ndarray, step_h: float) -> Point:
         grads.append(np.asarray(sol.col_dual)[p.cols])
         values = np.asarray(sol.col_value)
         unserved += float(values[p.unserved].sum()) * step_h
+        imports.append(values[p.imports])
         if len(p.imports):
             peak = max(peak, float(values[p.imports].max()))
-    return Point(x.copy(), np.array(costs), np.array(grads), unserved, peak)
+    return Point(x.copy(), np.array(costs), np.array(grads), unserved, peak, imports)
 
 
 def upper_usd(pt: Point, c: np.ndarray) -> float:

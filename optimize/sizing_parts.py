@@ -31,7 +31,13 @@ LP, a small master over the sizes, in-out stabilised):
    sizes ``x``: convex in ``x``, and a cost some plan attains. The second loop minimises
    ``c · x + Σ_k v_k^s(x)`` from ``x¹``: a connection the schedules do not fit leaves load
    unserved at VoLL, so it grows to fit them; a battery that levels their blocks pays.
-   Its best point is the plan (``objective_usd``), never dearer than the schedules at ``x¹``.
+   Its best point is the plan, never dearer than the schedules at ``x¹``.
+
+The plan's cost (``objective_usd``) is the bill of its dispatch: the parts' imports laid
+end to end, each demand charge on its peak over all of them (``_split_shortfall_usd``).
+The parts' own figure, with the charges split, is ``parts_objective_usd``: it is what the
+loops minimise and what the bound bounds, and it can understate the bill (a month's peak
+in one part is paid at that part's share only; the sizes are chosen on it).
 
 Each loop ends by cutting the connection to its best point's peak import (the cost is flat
 there within the tolerance, and the solutions stay feasible).
@@ -44,11 +50,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from optimize.bill import peaks_mw
 from optimize.demand_charges import window_charges
 from optimize.highs import compile_model, make_highs, set_integrality
 from optimize.model import build_model
 from optimize.price_fix import price_fix
-from optimize.problem import Generator, Problem, Sizing
+from optimize.problem import Generator, PeakCharge, Problem, Sizing
 from optimize.sizing_benders import (
     BendersResult,
     PartLP,
@@ -234,18 +241,22 @@ def _whole_job_part(
 @dataclass(frozen=True)
 class PartsSizing:
     """The sizes chosen by parts, the cost of their plan and a lower bound (USD over the
-    horizon: capacity cost + the parts' operating costs)."""
+    horizon: capacity cost + operating costs)."""
 
     sizes: dict[str, float]  # asset name -> total size (MW or MWh)
-    # the plan's cost at ``sizes``: capacity + each part's operating cost, with whole-job
-    # schedules when the parts have integer columns (else the parts' LP optimum)
+    # the plan's cost at ``sizes``: its dispatch's bill (``parts_objective_usd`` with each
+    # demand charge on its peak over all parts) + capacity
     objective_usd: float
+    # the parts' figure: capacity + each part's operating cost with its share of each
+    # demand charge on its own peak, with whole-job schedules when the parts have integer
+    # columns (else the parts' LP optimum); at most ``objective_usd``
+    parts_objective_usd: float
     # lower bound of every plan by these parts: the relaxed Benders master's optimum
     bound_usd: float
-    relaxed_objective_usd: float  # the relaxed parts' cost at their own best sizes
+    relaxed_objective_usd: float  # the relaxed parts' figure at their own best sizes
     capacity_usd: float
-    # the plan's gross cost (capacity + the parts' costs, each counted positive): the basis
-    # of the tolerances
+    # the plan's gross cost (capacity + the parts' costs, each counted positive, + what the
+    # split left out of the demand charges): the basis of the gap
     gross_usd: float
     # (objective − bound) / basis, basis = max(|objective|, gross_usd) (0 if that is 0)
     mip_gap: float
@@ -270,6 +281,24 @@ def _tighten_connection(best: Point, names: list[str], free: list) -> None:
     k = names.index("grid_import")
     added = best.peak_import_mw - free[k].existing
     best.x[k] = min(best.x[k], max(added, free[k].lower_size - free[k].existing))
+
+
+def _charges_usd(charges: tuple[PeakCharge, ...], import_mw: np.ndarray) -> float:
+    peaks = peaks_mw(charges, import_mw)
+    return sum(c.usd_per_mw * peaks[c.key] for c in charges)
+
+
+def _split_shortfall_usd(problem: Problem, parts: list[Problem], best: Point) -> float:
+    """What splitting the demand charges leaves out of the plan's bill (USD, >= 0): each
+    charge on its peak over the parts' imports laid end to end, less each part's share on
+    its own peak (ratchets are refused, so the peak is the billed demand)."""
+    whole_mw = np.concatenate(best.imports_mw)
+    if len(whole_mw) != problem.n_steps:
+        raise RuntimeError("a part's import has no column at some step")
+    split = sum(
+        _charges_usd(p.grid.peak_charges, mw) for p, mw in zip(parts, best.imports_mw, strict=True)
+    )
+    return _charges_usd(problem.grid.peak_charges, whole_mw) - split
 
 
 def _status(relaxed: BendersResult, whole: BendersResult | None, gap: float, tol: float) -> str:
@@ -309,14 +338,17 @@ def size_by_parts(
         _tighten_connection(whole.best, names, free)
     best = (whole or relaxed).best
     c = box[0]
-    ub, gross = upper_usd(best, c), gross_usd(best, c)
-    basis = max(abs(ub), gross)
-    gap = (ub - relaxed.bound_usd) / basis if basis > 0 else 0.0
+    shortfall = _split_shortfall_usd(problem, parts, best)
+    ub, gross = upper_usd(best, c), gross_usd(best, c) + shortfall
+    bill = ub + shortfall
+    basis = max(abs(bill), gross)
+    gap = (bill - relaxed.bound_usd) / basis if basis > 0 else 0.0
     sizes = {a.name: a.lower_size for a in problem.sizing.assets}
     sizes.update({a.name: a.existing + float(v) for a, v in zip(free, best.x, strict=True)})
     return PartsSizing(
         sizes=sizes,
-        objective_usd=ub,
+        objective_usd=bill,
+        parts_objective_usd=ub,
         bound_usd=relaxed.bound_usd,
         relaxed_objective_usd=upper_usd(relaxed.best, c),
         capacity_usd=float(c @ best.x),

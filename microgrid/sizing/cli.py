@@ -29,6 +29,7 @@ def table_lines(s: dict) -> list[str]:
         f"{_solve_text('planning', s['planning'])}, {_solve_text('verified', s['verified'])}",
     ]
     lines += _parts_bound_lines(s["planning"])
+    lines += _parts_objective_lines(s["planning"])
     lines.append(
         f"  {'asset':<22}{'unit':<6}{'existing':>10}{'new':>10}{'total':>10}{'USD/yr':>16}"
     )
@@ -94,6 +95,18 @@ def _parts_bound_lines(planning: dict) -> list[str]:
     return [
         f"  planning gap measured to the parts' bound, {bound:,.0f} USD: no bound of the whole",
         "  horizon, since each part starts and ends the battery at its set charge",
+    ]
+
+
+def _parts_objective_lines(planning: dict) -> list[str]:
+    """A plan by parts whose split of the demand charges understates its bill: the
+    parts' own figure beside the plan's cost ([] otherwise)."""
+    parts_usd = planning.get("parts_objective_usd")
+    if parts_usd is None or planning["objective_usd"] - parts_usd < 0.5:
+        return []
+    return [
+        "  planning cost is its dispatch's bill; the parts' own figure, each demand charge",
+        f"  split by share on each part's peak: {parts_usd:,.0f} USD",
     ]
 
 

@@ -24,7 +24,10 @@ class SolveFigures:
     what the gap is relative to (USD; None for rolling windows), so that mip_gap =
     (objective_usd − bound_usd) / gap_basis_usd. `parts_bound_usd`: a sizing by parts
     whose cuts pin the battery's charge bounds only plans by those parts, not the horizon:
-    its bound is here, `bound_usd` is None and mip_gap is measured against this one."""
+    its bound is here, `bound_usd` is None and mip_gap is measured against this one.
+    `parts_objective_usd`: a sizing by parts' own figure, each demand charge split over the
+    parts by share, each part paying on its own peak (a model figure, at most the plan's
+    cost `objective_usd`, which bills each charge on its peak over all parts)."""
 
     status: str
     objective_usd: float
@@ -33,6 +36,7 @@ class SolveFigures:
     solve_s: float
     gap_basis_usd: float | None = None
     parts_bound_usd: float | None = None
+    parts_objective_usd: float | None = None
 
     @classmethod
     def of(cls, d: optimize.Dispatch, extra_usd: float = 0.0) -> SolveFigures:
@@ -58,8 +62,14 @@ class SolveFigures:
         bound = self.parts_bound_usd if self.bound_usd is None else self.bound_usd
         if bound is not None and basis:
             gap = (objective - bound) / basis
+        parts = self.parts_objective_usd
         return replace(
-            self, status="heuristic", objective_usd=objective, mip_gap=gap, gap_basis_usd=basis
+            self,
+            status="heuristic",
+            objective_usd=objective,
+            mip_gap=gap,
+            gap_basis_usd=basis,
+            parts_objective_usd=None if parts is None else parts + added_usd,
         )
 
 

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import optimize
@@ -114,9 +114,9 @@ def _sized_by_parts(
     scenario: Scenario, problem: optimize.Problem, specs: tuple[AssetSpec, ...]
 ) -> Sized:
     """`method: parts`: Benders over parts of `sizing.part_h` hours, relaxed and then with
-    whole-job schedules; its figures are the whole-job plan's cost and the relaxed parts'
-    lower bound (optimize/sizing_parts.py), a bound of the horizon only without a battery
-    (`_parts_figures`)."""
+    whole-job schedules; its figures are the whole-job plan's cost (its dispatch's bill),
+    the parts' own figure and the relaxed parts' lower bound (optimize/sizing_parts.py), a
+    bound of the horizon only without a battery (`_parts_figures`)."""
     part_steps = round(scenario.sizing.part_h / scenario.step_h)
     try:
         r = size_by_parts(problem, part_steps, solver_options(scenario))
@@ -132,15 +132,25 @@ def _sized_by_parts(
 
 
 def _parts_figures(problem: optimize.Problem, r: PartsSizing) -> SolveFigures:
-    """The parts' plan, cost and bound. A battery starts and ends each part at its set
-    charge, so cuts restrict the horizon's dispatch (the charge cannot cross them) and the
-    parts' bound is no bound of the horizon (a one-solve dispatch at the plan's sizes can
-    cost less): `bound_usd` None, the parts' own in `parts_bound_usd`, status heuristic."""
+    """The parts' plan, cost (its dispatch's bill; the parts' split figure apart) and
+    bound. A battery starts and ends each part at its set charge, so cuts restrict the
+    horizon's dispatch (the charge cannot cross them) and the parts' bound is no bound of
+    the horizon (a one-solve dispatch at the plan's sizes can cost less): `bound_usd` None,
+    the parts' own in `parts_bound_usd`, status heuristic."""
     basis_usd = max(abs(r.objective_usd), r.gross_usd)  # the gap's (size_by_parts)
+    f = SolveFigures(
+        r.status,
+        r.objective_usd,
+        r.bound_usd,
+        r.mip_gap,
+        r.solve_s,
+        basis_usd,
+        parts_objective_usd=r.parts_objective_usd,
+    )
     if problem.battery is None or r.n_parts == 1:
-        return SolveFigures(r.status, r.objective_usd, r.bound_usd, r.mip_gap, r.solve_s, basis_usd)
+        return f
     status = "heuristic" if r.status == "optimal" else r.status
-    return SolveFigures(status, r.objective_usd, None, r.mip_gap, r.solve_s, basis_usd, r.bound_usd)
+    return replace(f, status=status, bound_usd=None, parts_bound_usd=r.bound_usd)
 
 
 def verified_sizes(

@@ -54,6 +54,8 @@ def _solve_entry(f: SolveFigures) -> dict:
     }
     if f.parts_bound_usd is not None:  # parts with a battery: no bound of the horizon
         entry["parts_bound_usd"] = f.parts_bound_usd
+    if f.parts_objective_usd is not None:  # the parts' figure, demand charges split
+        entry["parts_objective_usd"] = f.parts_objective_usd
     return entry
 
 

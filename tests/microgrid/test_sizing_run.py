@@ -336,8 +336,8 @@ def test_parts_size_the_connection_for_whole_jobs():
     p = res.sized.planning
     # the bound is the relaxed plan's (13.75 MW); the whole-job plan pays 8.25 MW more of
     # connection at 10 USD/MW, and its schedule is a real one: the one-solve verification
-    # at the same sizes (the exact optimum) costs no more than it, up to the demand charge
-    # the parts split by their share of the month (here both parts pay their own peak)
+    # at the same sizes (the exact optimum) costs no more than it: the plan's cost bills
+    # the month's charge on its peak over both parts
     assert p.bound_usd < p.objective_usd
     assert p.objective_usd - p.bound_usd >= 10.0 * 8.25 - 1e-3 * abs(p.objective_usd)
     assert res.verified.objective_usd >= p.bound_usd - 1e-6
@@ -414,6 +414,27 @@ def test_parts_with_a_battery_report_no_bound_of_the_horizon():
     assert s["planning"]["bound_usd"] is None
     assert s["planning"]["parts_bound_usd"] == pytest.approx(p.parts_bound_usd)
     assert "no bound of the whole\n  horizon" in "\n".join(table_lines(s))
+
+
+def test_a_plan_by_parts_costs_its_dispatch_s_bill():
+    """`_whole_job_site` at 20 USD/kW-month: its job runs whole on the first day (22 MW),
+    the second day has inference alone (11 MW); each 24 h part pays half the month's
+    charge on its own peak, 16.5 MW in all. At the plan's sizes the one-solve verification
+    runs the same import (flat price; a 22 MW peak on the first day whatever the job's
+    hours), so the plan's cost is what the verification bills, the month's 22 MW peak; the
+    parts' own figure, 5.5 MW of charge below it, is reported apart."""
+    sc = _whole_job_site()
+    sc["grid"]["demand_charge_usd_per_kw_month"] = 20
+    res = microgrid.size(_scenario(sc))
+    p, v = res.sized.planning, res.verified
+    assert res.sized.sizes["grid_import"] == pytest.approx(22.0, rel=1e-6)
+    assert p.objective_usd == pytest.approx(v.objective_usd, rel=1e-6)
+    usd_per_mw = 20_000 * HORIZON_H / (31 * 24)  # January's charge, pro-rated to 48 h
+    assert p.objective_usd - p.parts_objective_usd == pytest.approx(5.5 * usd_per_mw, rel=1e-6)
+    s = res.summary()
+    assert s["planning"]["parts_objective_usd"] == pytest.approx(p.parts_objective_usd)
+    assert abs(s["planning_vs_verified_gap"]) < 1e-6
+    assert f"{p.parts_objective_usd:,.0f} USD" in "\n".join(table_lines(s))
 
 
 def test_the_yearly_costs_hold_the_tariffs_fixed_charge_as_run_s_total_does(tmp_path):
