@@ -37,7 +37,7 @@ from optimize.highs import (
     run_highs,
     set_start,
 )
-from optimize.looser_proof import looser_options, looser_wanted, stronger_answer
+from optimize.looser_proof import LOOSER_GAP, looser_options, looser_wanted, stronger_answer
 from optimize.milp_from_start import milp_after_start
 from optimize.model import build_model
 from optimize.peak_cap import midway_caps, midway_wanted, quick_placement_wanted, restart_enough
@@ -45,6 +45,7 @@ from optimize.peak_split import SPLIT_MIN_GAP, peak_split
 from optimize.price_fix import PriceFixResult, price_fix, proven_gap, seeded_schedule, start_gap
 from optimize.probe_beside import ProbeBeside
 from optimize.problem import Problem
+from optimize.progress import progress_series, series_line
 from optimize.ranges import extremes
 from optimize.restart_ahead import restart_ahead
 from optimize.restart_chain import restarted
@@ -319,7 +320,9 @@ def _looser_proof(h, cm: CompiledModel, m, options: SolverOptions, tight, highs_
     for key, value in (highs_options or {}).items():
         h_loose.setOptionValue(key, value)
     t0 = time.perf_counter()
-    res_l, values_l = solve_compiled(h_loose, cm, m, loose, start_on)
+    # its progress lines say whose they are: a second series after the first's last line
+    with progress_series(series_line(f"again at {100 * LOOSER_GAP:g} %")):
+        res_l, values_l = solve_compiled(h_loose, cm, m, loose, start_on)
     res_l.solve_s = time.perf_counter() - t0
     res_l, values_l = checked_answer(h_loose, cm, loose, res_l, values_l)
     if values_l is None and res_l.has_solution:

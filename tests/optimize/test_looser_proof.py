@@ -6,10 +6,12 @@ audit found the same on its cases: 1.83 % against 1.0 %; ``optimize.looser_proof
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 import optimize
-from optimize import SolverOptions
+from optimize import SolverOptions, progress
 from optimize.highs import HighsResult
 from optimize.looser_proof import LOOSER_GAP, looser_wanted
 from tests.optimize.small_problems import random_day
@@ -31,6 +33,18 @@ def test_a_tight_gap_proves_at_least_what_the_default_gap_proves():
     # the bound it carries is still a lower bound of the optimum
     assert exact.status == "optimal" and exact.mip_gap == 0.0
     assert tight.bound_usd <= exact.objective_usd + 1e-6
+
+
+def test_the_second_solve_s_progress_lines_say_whose_they_are(monkeypatch):
+    monkeypatch.setattr(progress, "FIRST_AFTER_S", 0.0)
+    stream = io.StringIO()
+    with progress.solve_progress(True, stream):
+        optimize.solve(random_day(41), SolverOptions(mip_rel_gap=0.001, node_limit=NODES))
+    lines = stream.getvalue().splitlines()
+    again = [k for k, line in enumerate(lines) if line.startswith("again at 1 %: ")]
+    assert again, lines
+    # the tight solve's lines come first, unlabelled
+    assert not lines[0].startswith("again") and again == list(range(again[0], len(lines)))
 
 
 def _stopped(status: str, gap: float) -> HighsResult:
