@@ -37,6 +37,7 @@ class Solver(Strict):
     # Off by default: a wall-clock limit makes the result depend on the machine's speed.
     time_limit_s: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)  # a week
     # 1 %: proven within 1 % of the optimum (the gap is reported); 0.001 or 0 for exactness
+    # (an answer that stops short of 1 % is never weaker than 1 %'s: optimize/looser_proof.py)
     mip_rel_gap: float = Field(default=1e-2, ge=0, lt=1)
     # Branch-and-bound nodes per solve: a stop that is the same on every machine (None: none)
     node_limit: int | None = Field(default=1_000, ge=1, le=10**9)
