@@ -16,9 +16,10 @@ what is left of the time limit) and ``stronger_answer`` keeps the cheaper schedu
 own cost with the higher of the two bounds: both bounds are lower bounds of the one
 model's optimum, so their maximum is too. The answer's gap is then at most both runs'
 gaps, so at most what the 1 % solve alone reports. Its status is "optimal" where that
-gap is within the asked ``mip_rel_gap``, else the tight run's stop. A tight run within
-``LOOSER_GAP`` is left as it is: it keeps the default's promise, and the second run
-would cost its time on every hard case for at most a smaller number under 1 %.
+gap is within the asked ``mip_rel_gap``, else the tight run's stop (the clock's where it
+bound the second). A tight run within ``LOOSER_GAP`` is left as it is: it keeps the
+default's promise, and the second run would cost its time on every hard case for at
+most a smaller number under 1 %.
 """
 
 from __future__ import annotations
@@ -64,12 +65,14 @@ def stronger_answer(
 ) -> tuple[HighsResult, np.ndarray]:
     """The cheaper of the two answers (result, columns) of one model at its own cost,
     with the higher bound; "optimal" within ``options.mip_rel_gap``, else the tight
-    answer's stop. Times add up."""
+    answer's stop (``time_limit`` where the clock stopped the loose one). Times add up."""
     (res_t, x_t), (res_l, x_l) = tight, loose
     if not res_l.has_solution:
         return res_t, x_t
     res, x = (res_l, x_l) if res_l.objective < res_t.objective else (res_t, x_t)
     bound = highest_bound(res_t.bound, res_l.bound)
-    out = restated(cm, options, x, res.objective, bound, res_t.status, 0.0)
+    # the clock, where it bound the second solve, is the stop a user can lift
+    stop = res_l.status if res_l.status == "time_limit" else res_t.status
+    out = restated(cm, options, x, res.objective, bound, stop, 0.0)
     out.solve_s = res_t.solve_s + res_l.solve_s
     return out, x

@@ -7,13 +7,15 @@ audit found the same on its cases: 1.83 % against 1.0 %; ``optimize.looser_proof
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import optimize
 from optimize import SolverOptions, progress
 from optimize.highs import HighsResult
-from optimize.looser_proof import LOOSER_GAP, looser_wanted
+from optimize.looser_proof import LOOSER_GAP, looser_wanted, stronger_answer
 from tests.optimize.small_problems import random_day
 
 NODES = 3  # few enough that the 0.1 % proof stops at the node limit
@@ -84,3 +86,35 @@ def test_the_second_solve_runs_only_where_the_tight_answer_fails_the_default_gap
     options, result, spent_s, wanted
 ):
     assert looser_wanted(options, result, spent_s) is wanted
+
+
+def _answer(status: str, cost_usd: float, bound_usd: float) -> tuple[HighsResult, np.ndarray]:
+    """A one-column answer whose column costs ``cost_usd`` (cost 1 per unit)."""
+    res = HighsResult(status, cost_usd, 0.0, True, 1.0, bound_usd)
+    return res, np.array([cost_usd])
+
+
+# one column of cost 1 per unit, no constant and no priced slack: a gap basis of the cost
+ONE_COLUMN = SimpleNamespace(col_cost=np.array([1.0]), priced_slacks=[], offset=0.0)
+
+
+@pytest.mark.parametrize(
+    ("tight", "loose", "expected"),
+    [
+        # the tight run's cheaper schedule with the loose run's higher bound
+        (("node_limit", 100.0, 97.0), ("optimal", 101.0, 99.0), ("node_limit", 100.0, 99.0)),
+        # the loose run's schedule, within the tight gap with the tight bound
+        (("node_limit", 100.0, 99.95), ("optimal", 99.99, 99.0), ("optimal", 99.99, 99.95)),
+        # the clock stopped the loose run: the stop a user can lift is named
+        (("node_limit", 100.0, 97.0), ("time_limit", 100.5, 98.0), ("time_limit", 100.0, 98.0)),
+    ],
+)
+def test_the_stronger_answer_takes_the_cheaper_schedule_and_the_higher_bound(
+    tight, loose, expected
+):
+    options = SolverOptions(mip_rel_gap=0.001)
+    res, x = stronger_answer(ONE_COLUMN, options, _answer(*tight), _answer(*loose))
+    status, cost_usd, bound_usd = expected
+    assert (res.status, res.objective, res.bound) == (status, cost_usd, bound_usd)
+    assert x[0] == cost_usd and res.solve_s == 2.0
+    assert res.mip_gap == pytest.approx((cost_usd - bound_usd) / cost_usd)
