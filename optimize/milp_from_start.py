@@ -25,10 +25,13 @@ from optimize.highs import (
 )
 from optimize.incumbent_gap import AbsGapOfIncumbent, stopped_proven
 from optimize.probe_beside import HistoryStop, ProbeBeside
+from optimize.solve_clock import capped_s
 from optimize.solver_options import SolverOptions
 
 # The status of a run stopped at its first incumbent cheaper than ``below_usd``
 STOPPED_CHEAPER = "stopped_cheaper"
+# the least time limit of the MILP after the steps (HiGHS reads 0 as no time at all)
+MIN_RUN_S = 0.1
 
 
 def run_to_gap(
@@ -135,7 +138,8 @@ def milp_after_start(
     stops at its first incumbent cheaper than the start, and the runs with a cutoff
     (``optimize.cutoff_restart``) go on from it, sharing its time limit."""
     if options.time_limit_s is not None:  # the steps before and the MILP share the limit
-        h.setOptionValue("time_limit", max(1.0, options.time_limit_s - pf.seconds))
+        left_s = capped_s(options.time_limit_s - pf.seconds)  # and the solve's clock
+        h.setOptionValue("time_limit", max(MIN_RUN_S, left_s))
     abs_gap0 = float(h.getOptionValue("mip_abs_gap")[1])
     rel_gap = options.mip_rel_gap
     shared_time = cutoff_restart.SharedTime.of(h)

@@ -67,6 +67,7 @@ from optimize.on_thread import OnThread
 from optimize.peak_cap import peak_columns
 from optimize.price_fix import PriceFixResult, start_gap
 from optimize.probe_beside import Incumbent
+from optimize.solve_clock import capped_s
 from optimize.solver_options import SolverOptions
 
 # θ* lies this share of the way from the LP relaxation's peak to the start's
@@ -159,6 +160,7 @@ def peak_split(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResu
     target = cutoff_target_usd(start, options.mip_rel_gap)
     limit_s = options.time_limit_s  # the steps before and the halves share the limit
     limit_s = None if limit_s is None else max(1.0, limit_s - pf.seconds)
+    limit_s = capped_s(limit_s)  # and no later than the solve's deadline
     searches = _above_searches(gap, options.mip_rel_gap)
     halves = _halves(h, cm, point, target, start, options.mip_rel_gap, limit_s, searches)
     return _after_split(pf, start, _run_both(halves, options.second_thread), t0)

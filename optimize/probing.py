@@ -69,6 +69,7 @@ from optimize.highs import (
     make_highs,
     set_integrality,
 )
+from optimize.solve_clock import spent
 from optimize.solver_options import SolverOptions
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
@@ -199,8 +200,9 @@ class _Tree:
         self.seq += 1
 
     def cancelled(self) -> bool:
-        """The caller gave up on the search (``prepared_probe``'s ``cancel``)."""
-        return self.cancel is not None and self.cancel.is_set()
+        """The caller gave up on the search (``prepared_probe``'s ``cancel``), or the
+        solve's time limit is spent (``optimize.solve_clock``; never without one)."""
+        return (self.cancel is not None and self.cancel.is_set()) or spent()
 
     def spent(self) -> bool:
         """The budget of disjunctions or of nodes is used up."""

@@ -32,6 +32,7 @@ from optimize.peak_cap import capped_restart, restart_wanted
 from optimize.price_fix import PriceFixResult, proven_gap, start_gap
 from optimize.probing import ProbeResult
 from optimize.restart_ahead import RestartAhead
+from optimize.solve_clock import spent
 from optimize.solver_options import SolverOptions
 from optimize.start_probe import ProbeIncumbents
 from optimize.start_steps import (
@@ -85,6 +86,8 @@ def restarted(
     the second restart and its search 3-7 s, and on full-month CAISO 2023-09-11 and ERCOT
     2023-12-04 they prove the start without it (on the second with a schedule 0.14 %
     cheaper than the second restart's; docs/model_jobs_history.md, thirty-first session)."""
+    if spent():  # the solve's time limit (optimize.solve_clock)
+        return pf, root
     if not restart_wanted(options, pf, proven_gap(cm, pf)):
         return paired(h, cm, m, options, pf), root
     if ahead is not None:  # run on another thread from the start (optimize.restart_ahead)
@@ -153,7 +156,7 @@ def _paired_then_second(h, cm, m, options: SolverOptions, out, second, ahead):
     whether ``second`` was used."""
     if ahead is None or proven_gap(cm, out) <= options.mip_rel_gap:
         after = paired(h, cm, m, options, out)
-        if proven_gap(cm, after) <= options.mip_rel_gap:
+        if proven_gap(cm, after) <= options.mip_rel_gap or spent():
             return after, False
         return _after_second(h, cm, m, options, after, second(h)), True
     with Beside(h, cm, second, "second-restart", ahead.wait_free) as beside:

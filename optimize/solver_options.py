@@ -13,7 +13,8 @@ from optimize.field_checks import check_amount, check_fraction, check_whole, is_
 @dataclass(frozen=True)
 class SolverOptions:
     # A wall-clock limit makes results depend on the machine's speed: off by default (the
-    # node limit below is the deterministic stop); reported as status "time_limit" if it binds
+    # node limit below is the deterministic stop); one deadline for every step of the solve
+    # (optimize.solve_clock); reported as status "time_limit" if it binds
     time_limit_s: float | None = None
     # 1 %: an answer in seconds on a week, its proven gap reported; 1e-3 or 0 for exactness
     mip_rel_gap: float = 1e-2

@@ -51,6 +51,7 @@ from optimize.restart_ahead import restart_ahead
 from optimize.restart_chain import restarted
 from optimize.results import Dispatch, extract_dispatch
 from optimize.simultaneous import extra_binary_steps, simultaneous_steps
+from optimize.solve_clock import deadline, spent
 from optimize.solver_options import SolverOptions
 from optimize.start_probe import PROBE_NODES, prepared_start_probe, probe_start
 from optimize.start_steps import (
@@ -102,6 +103,8 @@ def solve_compiled(
     the peak-capped restart and the pair moves (``restarted``, in ``_improve_start``; a
     second restart where those leave it unproven), and the start after them is probed by a
     search over more nodes (``_last_probe``; with two threads beside HiGHS's MILP).
+    Where the solve's time limit (``optimize.solve_clock``, set by ``solve_model``) runs
+    out before the MILP, the start is the answer: status ``"time_limit"`` unless proven.
     """
     is_mip = cm.integrality is not None
     if not (is_mip and getattr(m, "job_ids", None) is not None and len(m.job_ids)):
@@ -144,8 +147,11 @@ def solve_compiled(
         basis, gap = start_gap(cm, pf)
         # a start already proven within the gap is the answer: branch and bound could only
         # prove what is proven (and costs a presolve and a root at least)
-        if options.method == "price-fix" or gap <= options.mip_rel_gap:
-            status = "optimal" if gap <= options.mip_rel_gap else "heuristic"
+        # the time limit spent in the steps before the MILP: the start is the answer
+        out_of_time = options.method == "milp" and spent()
+        if options.method == "price-fix" or gap <= options.mip_rel_gap or out_of_time:
+            stop = "time_limit" if out_of_time else "heuristic"
+            status = "optimal" if gap <= options.mip_rel_gap else stop
             result = HighsResult(status, pf.objective_usd, gap, True, pf.seconds, pf.bound_usd)
             result.gap_basis = basis
             return result, pf.values
@@ -219,7 +225,7 @@ def _split_on_peak(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFix
     ``SPLIT_MIN_GAP``): the start after the split. One it proves passes through the last
     probe and is the answer, as any proven start is."""
     gap = proven_gap(cm, pf)
-    wanted = options.peak_split and options.mip_rel_gap > SPLIT_MIN_GAP
+    wanted = options.peak_split and options.mip_rel_gap > SPLIT_MIN_GAP and not spent()
     if not wanted or gap is None or gap <= options.mip_rel_gap:
         return pf
     after = peak_split(h, cm, m, options, pf)
@@ -277,7 +283,8 @@ def solve_model(
             h.setOptionValue(key, value)
         build_s += time.perf_counter() - t0
         t_run = time.perf_counter()
-        res, values = solve_compiled(h, cm, m, options, start_on)
+        with deadline(options.time_limit_s):  # one limit for every step of the solve
+            res, values = solve_compiled(h, cm, m, options, start_on)
         # the clock, not the steps' sum: a step beside the chain that ends after the
         # answer (a restart ahead it closes, a step dropped) is time the caller waits
         res.solve_s = time.perf_counter() - t_run
@@ -321,7 +328,8 @@ def _looser_proof(h, cm: CompiledModel, m, options: SolverOptions, tight, highs_
         h_loose.setOptionValue(key, value)
     t0 = time.perf_counter()
     # its progress lines say whose they are: a second series after the first's last line
-    with progress_series(series_line(f"again at {100 * LOOSER_GAP:g} %")):
+    label = series_line(f"again at {100 * LOOSER_GAP:g} %")
+    with progress_series(label), deadline(loose.time_limit_s):
         res_l, values_l = solve_compiled(h_loose, cm, m, loose, start_on)
     res_l.solve_s = time.perf_counter() - t0
     res_l, values_l = checked_answer(h_loose, cm, loose, res_l, values_l)
@@ -332,14 +340,14 @@ def _looser_proof(h, cm: CompiledModel, m, options: SolverOptions, tight, highs_
 
 def _search_on(h: highspy.Highs, cm: CompiledModel, res: HighsResult, options) -> HighsResult:
     """No incumbent within the time limit: run on with the limit doubled, then none."""
-    spent = 0.0
+    spent_s = 0.0
     limit = options.time_limit_s
     while res.status == "time_limit" and not res.has_solution and limit is not None:
         limit = 2 * limit if limit < 8 * options.time_limit_s else None
         h.setOptionValue("time_limit", float("inf") if limit is None else limit)
-        spent += res.solve_s
+        spent_s += res.solve_s
         res = run_highs(h, cm.integrality is not None)
-    res.solve_s += spent
+    res.solve_s += spent_s
     return res
 
 

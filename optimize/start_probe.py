@@ -17,6 +17,7 @@ from optimize.fixer import job_columns
 from optimize.highs import CompiledModel, relative_gap
 from optimize.price_fix import PriceFixResult, start_gap
 from optimize.probing import ProbeResult, prepared_probe, probe_bound
+from optimize.solve_clock import spent
 from optimize.solver_options import SolverOptions
 from optimize.start_steps import report_start
 
@@ -57,7 +58,7 @@ def prepared_start_probe(
 ):
     """``probe_start`` set up on this thread, to run here or on another (``ProbeBeside``;
     ``cancel``: ``probing.prepared_probe``'s); None where it would not run."""
-    if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None:
+    if options.probe_limit <= 0 or pf.values is None or pf.bound_usd is None or spent():
         return None
     basis, gap = start_gap(cm, pf)
     jobs = job_columns(m, cm) if gap > options.mip_rel_gap else None
@@ -102,7 +103,7 @@ class ProbeIncumbents:
     def __call__(self, objective: float, basis_usd: float) -> float | None:
         gap = self.options.mip_rel_gap
         near = (objective - self.start.bound_usd) <= PROBE_INCUMBENT_GAPS * gap * basis_usd
-        if self.done or objective >= self.start.objective_usd or not near:
+        if self.done or objective >= self.start.objective_usd or not near or spent():
             return None
         target = objective - (1 - PROBE_MARGIN) * gap * basis_usd
         probe = probe_bound(

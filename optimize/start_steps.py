@@ -22,6 +22,7 @@ from optimize.edge_search import edge_search
 from optimize.highs import CompiledModel, highest_bound
 from optimize.pair_moves import pair_moves
 from optimize.price_fix import PriceFixResult, proven_gap, start_gap
+from optimize.solve_clock import capped_s, spent
 from optimize.solver_options import SolverOptions
 
 # share of ``time_limit_s`` the price-fix MIP start may take before HiGHS's MILP (and each
@@ -35,9 +36,9 @@ EDGE_NODE_LIMIT = 1
 
 def start_limit_s(options: SolverOptions) -> float | None:
     """The time limit of a step that improves the start: ``START_SHARE`` of the solve's
-    (None: none)."""
+    (None: none), at most what is left of the solve's (``optimize.solve_clock``)."""
     limit = options.time_limit_s
-    return None if limit is None else START_SHARE * limit
+    return capped_s(None if limit is None else START_SHARE * limit)
 
 
 def report_start(label: str, cm: CompiledModel, pf: PriceFixResult, seconds: float) -> None:
@@ -67,7 +68,7 @@ def search_edges(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixRe
     a bound its ``prove`` raised (``ProbeIncumbents``) is the start's bound
     (``cheaper_start``)."""
     k = options.edge_search_steps
-    if k <= 0 or pf.values is None or pf.bound_usd is None:
+    if k <= 0 or pf.values is None or pf.bound_usd is None or spent():
         return pf
     basis, gap = start_gap(cm, pf)
     if gap <= options.mip_rel_gap:
@@ -95,7 +96,7 @@ def paired(h, cm: CompiledModel, m, options: SolverOptions, pf: PriceFixResult):
     ``time_limit_s``, the pass may take ``START_SHARE`` of it). The pass ends at the first
     schedule the start's bound proves: each step passes a proven start through."""
     gap = proven_gap(cm, pf)  # None without a schedule or a bound
-    if gap is None or gap <= options.mip_rel_gap:
+    if gap is None or gap <= options.mip_rel_gap or spent():
         return pf
 
     def proves(objective_usd: float, values: np.ndarray) -> bool:
