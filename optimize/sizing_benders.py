@@ -44,13 +44,17 @@ class Point:
     costs_usd: np.ndarray  # per part
     grads: np.ndarray  # per part × asset: USD per unit of size
     unserved_mwh: float
-    peak_import_mw: float
     imports_mw: list[np.ndarray]  # per part: its grid import (MW per step)
+
+    @property
+    def peak_import_mw(self) -> float:
+        """The highest grid import over every part (MW; 0 without any)."""
+        return max((float(mw.max()) for mw in self.imports_mw if len(mw)), default=0.0)
 
 
 def evaluate(parts: list[PartLP], x: np.ndarray, step_h: float) -> Point:
     """Every part's LP at sizes ``x``: cost, subgradient, unserved load and import."""
-    costs, grads, unserved, peak, imports = [], [], 0.0, 0.0, []
+    costs, grads, unserved, imports = [], [], 0.0, []
     for p in parts:
         p.h.changeColsBounds(len(p.cols), p.cols, x, x)
         p.h.run()
@@ -62,9 +66,7 @@ def evaluate(parts: list[PartLP], x: np.ndarray, step_h: float) -> Point:
         values = np.asarray(sol.col_value)
         unserved += float(values[p.unserved].sum()) * step_h
         imports.append(values[p.imports])
-        if len(p.imports):
-            peak = max(peak, float(values[p.imports].max()))
-    return Point(x.copy(), np.array(costs), np.array(grads), unserved, peak, imports)
+    return Point(x.copy(), np.array(costs), np.array(grads), unserved, imports)
 
 
 def upper_usd(pt: Point, c: np.ndarray) -> float:

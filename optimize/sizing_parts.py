@@ -50,12 +50,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from optimize.bill import peaks_mw
+from optimize.bill import grid_bill, split_bill
 from optimize.demand_charges import window_charges
 from optimize.highs import compile_model, make_highs, set_integrality
 from optimize.model import build_model
 from optimize.price_fix import price_fix
-from optimize.problem import Generator, PeakCharge, Problem, Sizing
+from optimize.problem import Generator, Grid, Problem, Sizing
 from optimize.sizing_benders import (
     BendersResult,
     PartLP,
@@ -283,22 +283,22 @@ def _tighten_connection(best: Point, names: list[str], free: list) -> None:
     best.x[k] = min(best.x[k], max(added, free[k].lower_size - free[k].existing))
 
 
-def _charges_usd(charges: tuple[PeakCharge, ...], import_mw: np.ndarray) -> float:
-    peaks = peaks_mw(charges, import_mw)
-    return sum(c.usd_per_mw * peaks[c.key] for c in charges)
+def _demand_usd(grid: Grid, step_h: float, import_mw: np.ndarray) -> float:
+    """The demand charges of ``grid``'s bill on the import series (USD; the bill's own
+    rule, ``optimize.bill``)."""
+    return split_bill(grid, grid_bill(grid, step_h, import_mw, np.zeros_like(import_mw)))[1]
 
 
 def _split_shortfall_usd(problem: Problem, parts: list[Problem], best: Point) -> float:
     """What splitting the demand charges leaves out of the plan's bill (USD, >= 0): each
     charge on its peak over the parts' imports laid end to end, less each part's share on
-    its own peak (ratchets are refused, so the peak is the billed demand)."""
+    its own peak."""
     whole_mw = np.concatenate(best.imports_mw)
     if len(whole_mw) != problem.n_steps:
         raise RuntimeError("a part's import has no column at some step")
-    split = sum(
-        _charges_usd(p.grid.peak_charges, mw) for p, mw in zip(parts, best.imports_mw, strict=True)
-    )
-    return _charges_usd(problem.grid.peak_charges, whole_mw) - split
+    dt = problem.step_h
+    split = sum(_demand_usd(p.grid, dt, mw) for p, mw in zip(parts, best.imports_mw, strict=True))
+    return _demand_usd(problem.grid, dt, whole_mw) - split
 
 
 def _status(relaxed: BendersResult, whole: BendersResult | None, gap: float, tol: float) -> str:

@@ -279,15 +279,9 @@ def solve_model(
                 m = build_model(problem)
             cm = compile_model(m)
             h = make_highs(cm, options)
-        for key, value in (highs_options or {}).items():
-            h.setOptionValue(key, value)
+        _set_highs_options(h, highs_options)
         build_s += time.perf_counter() - t0
-        t_run = time.perf_counter()
-        with deadline(options.time_limit_s):  # one limit for every step of the solve
-            res, values = solve_compiled(h, cm, m, options, start_on)
-        # the clock, not the steps' sum: a step beside the chain that ends after the
-        # answer (a restart ahead it closes, a step dropped) is time the caller waits
-        res.solve_s = time.perf_counter() - t_run
+        res, values = _timed_solve(h, cm, m, options, start_on)
         if keep_searching:
             res = _search_on(h, cm, res, options)
         # HiGHS may value a start below its cost (optimize.answer_cost)
@@ -316,6 +310,23 @@ def solve_model(
         capacity |= over
 
 
+def _set_highs_options(h: highspy.Highs, highs_options: dict | None) -> None:
+    """The caller's extra HiGHS options (name -> value) set on ``h``."""
+    for key, value in (highs_options or {}).items():
+        h.setOptionValue(key, value)
+
+
+def _timed_solve(h, cm: CompiledModel, m, options: SolverOptions, start_on):
+    """``solve_compiled`` under one deadline for all its steps (``optimize.solve_clock``),
+    its ``solve_s`` by the clock, not the steps' sum: a step beside the chain that ends
+    after the answer (a restart ahead it closes, a step dropped) is time the caller waits."""
+    t0 = time.perf_counter()
+    with deadline(options.time_limit_s):
+        res, values = solve_compiled(h, cm, m, options, start_on)
+    res.solve_s = time.perf_counter() - t0
+    return res, values
+
+
 def _looser_proof(h, cm: CompiledModel, m, options: SolverOptions, tight, highs_options, start_on):
     """The tight answer ``tight`` (result, columns or None for ``h``'s solution) and the
     model solved again at the default gap on a ``Highs`` of its own
@@ -324,14 +335,10 @@ def _looser_proof(h, cm: CompiledModel, m, options: SolverOptions, tight, highs_
     x = np.asarray(h.getSolution().col_value if values is None else values, dtype=float)
     loose = looser_options(options, res.solve_s)
     h_loose = make_highs(cm, loose)
-    for key, value in (highs_options or {}).items():
-        h_loose.setOptionValue(key, value)
-    t0 = time.perf_counter()
+    _set_highs_options(h_loose, highs_options)
     # its progress lines say whose they are: a second series after the first's last line
-    label = series_line(f"again at {100 * LOOSER_GAP:g} %")
-    with progress_series(label), deadline(loose.time_limit_s):
-        res_l, values_l = solve_compiled(h_loose, cm, m, loose, start_on)
-    res_l.solve_s = time.perf_counter() - t0
+    with progress_series(series_line(f"again at {100 * LOOSER_GAP:g} %")):
+        res_l, values_l = _timed_solve(h_loose, cm, m, loose, start_on)
     res_l, values_l = checked_answer(h_loose, cm, loose, res_l, values_l)
     if values_l is None and res_l.has_solution:
         values_l = np.asarray(h_loose.getSolution().col_value, dtype=float)
