@@ -264,6 +264,7 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         peak_cap_restart=s.peak_cap_restart,
         peak_split=s.peak_split,
         window_demand_charge=s.window_demand_charge,
+        window_restarts=s.window_restarts,
     )
 
 

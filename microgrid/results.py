@@ -279,7 +279,9 @@ def summarize(
 
 def rolling_windows(dispatch: optimize.Dispatch, index: pd.DatetimeIndex) -> dict:
     """With rolling windows: `gap_scope` "each window" and each window's committed start and
-    end (UTC), status, gap, objective and bound (of its model, look-ahead included). The
+    end (UTC), status, gap, objective and bound (of its model, look-ahead included), and
+    whether the restart guide set its jobs' interruptions (`restart_guide`; false where
+    the window had no schedule with it, or with `solver.window_restarts: all`). The
     windows' gaps and bounds say nothing of the whole period: no bound for it exists
     (docs/model_jobs.md). Empty for one solve."""
     windows = getattr(dispatch, "windows", None)
@@ -290,7 +292,10 @@ def rolling_windows(dispatch: optimize.Dispatch, index: pd.DatetimeIndex) -> dic
         {
             "start_utc": index[w["start"]].isoformat(),
             "end_utc": (index[w["end"] - 1] + step).isoformat(),
-            **{k: w.get(k) for k in ("status", "mip_gap", "objective_usd", "bound_usd")},
+            **{
+                k: w.get(k)
+                for k in ("status", "mip_gap", "objective_usd", "bound_usd", "restart_guide")
+            },
         }
         for w in windows
     ]

@@ -166,18 +166,23 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
     pipe = None
     if pre is not None:
         pipe = WindowPipeline(problem, windows, fractions, done.before, options, pre)
+    guided = [options.guide_restarts] * len(windows)
     w = 0
     while w < len(windows):
         a, c, e = windows[w]
         done.drop_from(w)
         done.before.append(carried.copy())
+        rules = (fractions[w], guided[w])
         try:
             # the lines printed inside the window's solve name it
             with progress_series(series_line(f"window {w + 1}/{len(windows)}")):
                 d, m, stats, jobs = _solve_window(
-                    problem, carried, a, e, fractions[w], options, highs_options, w, pipe
+                    problem, carried, (a, c, e), rules, options, highs_options, w, pipe
                 )
         except Infeasible:
+            if guided[w]:  # the restart guide is no rule of the period: solve without it
+                guided[w] = False
+                continue
             if w > 0 and fractions[w - 1] > 0:  # backtrack: the window before leaves less
                 fractions[w - 1] = fractions[w - 1] / 2 if fractions[w - 1] > 0.2 else 0.0
                 w -= 1
@@ -189,7 +194,7 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
         stats = (
             {"window": w, "start": a, "end": c, "horizon_end": e, "n_jobs": len(jobs)}
             | stats
-            | {"carry_fraction": fractions[w]}
+            | {"carry_fraction": fractions[w], "restart_guide": guided[w]}
         )
         done.add(d, _generator_mw(problem, m, c - a), stats)
         if on_window is not None:
@@ -239,13 +244,17 @@ def _generator_mw(problem: Problem, m, k: int) -> dict[str, np.ndarray]:
     }
 
 
-def _solve_window(problem, carried: Carried, a, e, fraction, options, highs_options, w, pipe):
-    """Build and solve window ``w``, ``[a, e)``, from the carried state; returns the
-    dispatch, the solved model, the window stats and the window's jobs. With a
+def _solve_window(problem, carried: Carried, window, rules, options, highs_options, w, pipe):
+    """Build and solve window ``w`` (``(a, c, e)``: modelled ``[a, e)``, committed ``[a,
+    c)``) from the carried state with ``rules`` (its horizon credit's fraction, and
+    whether the restart guide sets the jobs' interruptions); returns the dispatch, the
+    solved model, the window stats and the window's jobs. With a
     ``WindowPipeline`` ``pipe``, the window's model comes from it (built ahead, or here
     from its guessed state) and the windows after it are predicted and handed to it.
     Raises ``Infeasible`` with the window's diagnosis (steps of the full horizon)."""
-    sub, jobs = window_problem(problem, carried, a, e, options.charge_share_of_rest)
+    (a, c, e), (fraction, guide) = window, rules
+    guide_until = c if guide else None
+    sub, jobs = window_problem(problem, carried, a, e, options.charge_share_of_rest, guide_until)
     prebuilt, ahead, built_here_s = None, False, 0.0
     if pipe is not None:
         t0 = time.perf_counter()

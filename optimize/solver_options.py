@@ -84,6 +84,13 @@ class SolverOptions:
     # (up to 32 % less where generators kept the windows off the grid, at most 1.9 %
     # more); B2 1.5 % less (docs/model_jobs.md, "Rolling horizon")
     window_demand_charge: str = "share"
+    # rolling windows: the interruptions a window may spend of a preemptible job due after
+    # it. "guided": those the job's cheapest pattern over the rest of its span, at the
+    # period's grid prices, spends in the window (``optimize.restart_guide``); "all": all
+    # it has left, which windows blind to the price spikes after them spent before the
+    # spikes (R1's heat-wave week: 48 h windows 478,030 -> 73,902 USD; docs/model_jobs.md,
+    # "Rolling horizon")
+    window_restarts: str = "guided"
 
     def __post_init__(self) -> None:
         if self.method not in SOLVE_METHODS:
@@ -92,6 +99,8 @@ class SolverOptions:
             raise ValueError(
                 f"SolverOptions.window_demand_charge must be one of {WINDOW_DEMAND_CHARGES}"
             )
+        if self.window_restarts not in WINDOW_RESTARTS:
+            raise ValueError(f"SolverOptions.window_restarts must be one of {WINDOW_RESTARTS}")
         for name in ("edge_search_steps", "probe_limit", "seed"):
             check_whole("SolverOptions", name, getattr(self, name))
         check_whole("SolverOptions", "threads", self.threads, least=1)
@@ -117,6 +126,13 @@ class SolverOptions:
         (``window_demand_charge`` "share"; ``demand_charges.window_charges``)."""
         return self.window_demand_charge == "share"
 
+    @property
+    def guide_restarts(self) -> bool:
+        """A window spends the interruptions ``optimize.restart_guide`` gives it
+        (``window_restarts`` "guided")."""
+        return self.window_restarts == "guided"
+
 
 SOLVE_METHODS = ("milp", "price-fix")
 WINDOW_DEMAND_CHARGES = ("share", "full")
+WINDOW_RESTARTS = ("guided", "all")

@@ -77,7 +77,9 @@ class WindowPipeline:
             if state is None:
                 return
             share = self.options.charge_share_of_rest
-            sub, next_jobs = window_problem(self.problem, state, c, self.windows[v][2], share)
+            _, commit, e = self.windows[v]
+            guide = commit if self.options.guide_restarts else None
+            sub, next_jobs = window_problem(self.problem, state, c, e, share, guide)
             if not self.pre.pending(v):
                 guess = self._guess(v, sub)
                 if guess is not None:
@@ -94,6 +96,8 @@ class WindowPipeline:
         change the model's structure."""
         if v == 0:
             return None
-        a, _, e = self.windows[v]
+        a, commit, e = self.windows[v]
         source = self.before[max(v - AHEAD, 0)]
-        return guessed_problem(self.problem, sub, source, a, e, self.options.charge_share_of_rest)
+        o = self.options
+        guide = commit if o.guide_restarts else None
+        return guessed_problem(self.problem, sub, source, a, e, o.charge_share_of_rest, guide)

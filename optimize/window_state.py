@@ -23,6 +23,7 @@ from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
 from optimize.energy_tiers import window_tiers
 from optimize.problem import Battery, Grid, Job, Problem
+from optimize.restart_guide import guided_interruptions
 from optimize.throughput import throughput
 
 _TOL = 1e-6
@@ -169,10 +170,14 @@ def _or_none(bound: np.ndarray) -> np.ndarray | None:
     return None if np.isnan(bound).all() else bound
 
 
-def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:
-    """The jobs of window ``[a, e)`` as the carried ``states`` leave them (their steps
-    counted from ``a``); ``states`` are read, not changed. A job that has stopped with its
-    interruptions spent cannot start again and is left out, as one failed."""
+def _window_jobs(
+    problem: Problem, states: dict[str, JobState], a: int, e: int, guide_until: int | None
+) -> list[Job]:
+    """The jobs of window ``[a, e)`` of ``problem`` as the carried ``states`` leave them
+    (their steps counted from ``a``); ``states`` are read, not changed. A job that has
+    stopped with its interruptions spent cannot start again and is left out, as one
+    failed. ``guide_until``: the window's commit end, where the restart guide sets the
+    preemptible jobs' interruptions (``optimize.restart_guide``; None: all they have)."""
     out = []
     for st in states.values():
         j = st.job
@@ -192,6 +197,9 @@ def _window_jobs(states: dict[str, JobState], a: int, e: int) -> list[Job]:
                 if max_int == 0:
                     continue
                 max_int -= 1
+        if guide_until is not None and j.preemptible and max_int:
+            window = (a, guide_until, e)
+            max_int = guided_interruptions(problem, j, window, work, max_int, running)
         out.append(
             replace(
                 j,
@@ -231,11 +239,17 @@ class Carried:
 
 
 def window_problem(
-    problem: Problem, carried: Carried, a: int, e: int, charge_share: bool = False
+    problem: Problem,
+    carried: Carried,
+    a: int,
+    e: int,
+    charge_share: bool = False,
+    guide_until: int | None = None,
 ) -> tuple[Problem, list]:
     """Window ``[a, e)``'s problem from the carried state, and its jobs; ``charge_share``:
-    as ``sub_problem``."""
-    jobs = _window_jobs(carried.states, a, e)
+    as ``sub_problem``; ``guide_until``: the window's commit end, with the jobs'
+    interruptions as ``optimize.restart_guide`` sets them (None: all they have left)."""
+    jobs = _window_jobs(problem, carried.states, a, e, guide_until)
     soc, net = carried.soc_frac, carried.net_import
     sub = sub_problem(problem, a, e, soc, net, jobs, carried, charge_share)
     hist = np.asarray(carried.net_history_mw)
@@ -266,7 +280,13 @@ def predicted_carried(carried: Carried, jobs, a: int, c: int) -> Carried | None:
 
 
 def guessed_problem(
-    problem: Problem, sub: Problem, source: Carried, a: int, e: int, charge_share: bool
+    problem: Problem,
+    sub: Problem,
+    source: Carried,
+    a: int,
+    e: int,
+    charge_share: bool,
+    guide_until: int | None = None,
 ):
     """``sub``, window ``[a, e)`` of ``problem``, with the carried state (battery SOC, net
     import, demand peaks) it would have if it started from ``source`` (an earlier
@@ -275,7 +295,8 @@ def guessed_problem(
     if source.net_import is None:
         source = replace(source, net_import=0.0)
     source = replace(source, import_history_mw=_imports_to(source, a))
-    return with_state_of(sub, window_problem(problem, source, a, e, charge_share)[0])
+    guess = window_problem(problem, source, a, e, charge_share, guide_until)[0]
+    return with_state_of(sub, guess)
 
 
 def _imports_to(carried: Carried, a: int) -> list[float]:
