@@ -80,10 +80,10 @@ class Solver(Strict):
     # either way; only the windows' choices differ. No effect without window_h.
     window_demand_charge: Literal["share", "full"] = "share"
     # The interruptions a rolling window may spend of a preemptible job due after it:
-    # "guided", those the job's cheapest on/off pattern over the rest of its span at the
-    # grid's prices spends in the window; "all", all it has left, which windows that do
-    # not see the price spikes ahead spend before them (docs/model_jobs.md, "Rolling
-    # horizon"). No effect without window_h.
+    # "guided", all it has left but those the job's cheapest on/off pattern over the rest
+    # of its span at the grid's prices spends after the window; "all", all it has left,
+    # which windows that do not see the price spikes ahead spend before them
+    # (docs/model_jobs.md, "Rolling horizon"). No effect without window_h.
     window_restarts: Literal["guided", "all"] = "guided"
 
     @model_validator(mode="after")
