@@ -7,8 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import optimize.restart_guide as guide_module
 from optimize.problem import Job
-from optimize.restart_guide import _spent_before, guided_interruptions
+from optimize.restart_guide import _blocks, _spent_before, guided_interruptions
 from optimize.rolling import solve_rolling
 from optimize.solver_options import SolverOptions
 from optimize.solving import solve
@@ -67,6 +68,21 @@ def test_a_window_keeps_the_budget_the_pattern_does_not_need_later():
     assert guided_interruptions(replace(p, grid=flat), job, (0, 24, 24), job.work_h, 2, False) == 2
     # with the spike: one kept for it, one left to the window
     assert guided_interruptions(p, job, (0, 24, 24), job.work_h, 2, False) == 1
+
+
+def test_a_long_span_is_priced_in_blocks(monkeypatch):
+    p, job = bump_and_spike(max_interruptions=2)
+    fine = guided_interruptions(p, job, (0, 24, 24), job.work_h, 2, False)
+    # 72 steps x 43 on-step counts x 4 start states; within 2,000: blocks of 3 h
+    monkeypatch.setattr(guide_module, "MOST_DP_STATES", 2_000)
+    assert guide_module._block_steps(p.grid.import_price_usd_per_mwh, job, 1.0, 40.0, 4) == 3
+    assert guided_interruptions(p, job, (0, 24, 24), job.work_h, 2, False) == fine == 1
+
+
+def test_blocks_sum_the_steps_and_scale_a_short_last_block():
+    cost = np.arange(1.0, 8.0)  # 7 steps
+    np.testing.assert_allclose(_blocks(cost, 3), [6.0, 15.0, 7.0 * 3])
+    assert _blocks(cost, 1) is cost
 
 
 def test_guided_windows_stop_for_the_spike_where_unguided_ones_spent_the_budget():
