@@ -96,8 +96,6 @@ class WindowPipeline:
         change the model's structure."""
         if v == 0:
             return None
-        a, commit, e = self.windows[v]
+        a, _, e = self.windows[v]
         source = self.before[max(v - AHEAD, 0)]
-        o = self.options
-        guide = commit if o.guide_restarts else None
-        return guessed_problem(self.problem, sub, source, a, e, o.charge_share_of_rest, guide)
+        return guessed_problem(self.problem, sub, source, a, e, self.options.charge_share_of_rest)

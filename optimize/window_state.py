@@ -286,16 +286,16 @@ def guessed_problem(
     a: int,
     e: int,
     charge_share: bool,
-    guide_until: int | None = None,
 ):
     """``sub``, window ``[a, e)`` of ``problem``, with the carried state (battery SOC, net
     import, demand peaks) it would have if it started from ``source`` (an earlier
     window's start; its net import 0 where none yet); None where that state would change
-    the model's structure (``carried_state.with_state_of``)."""
+    the model's structure (``carried_state.with_state_of``). The guess's jobs are not
+    used: their interruptions are not guided (``optimize.restart_guide``)."""
     if source.net_import is None:
         source = replace(source, net_import=0.0)
     source = replace(source, import_history_mw=_imports_to(source, a))
-    guess = window_problem(problem, source, a, e, charge_share, guide_until)[0]
+    guess = window_problem(problem, source, a, e, charge_share)[0]
     return with_state_of(sub, guess)
 
 

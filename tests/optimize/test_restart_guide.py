@@ -121,3 +121,27 @@ def test_a_window_infeasible_with_the_guide_is_solved_without_it():
 def test_options_refuse_an_unknown_rule():
     with pytest.raises(ValueError, match="window_restarts"):
         SolverOptions(window_restarts="some")
+
+
+def test_a_guessed_window_does_not_price_the_guide(monkeypatch):
+    # with two threads a window not built ahead is built from a guessed state, of which
+    # only the state is used (``carried_state.with_state_of``): the guide's DP there was
+    # work thrown away, once more per window than one thread prices
+    import optimize.window_state as window_state
+
+    p, _ = bump_and_spike()
+    calls = []
+    priced = window_state.guided_interruptions
+
+    def counted(*args):
+        calls.append(args[2])
+        return priced(*args)
+
+    monkeypatch.setattr(window_state, "guided_interruptions", counted)
+    runs = {}
+    for threads in (1, 2):
+        calls.clear()
+        d = solve_rolling(p, window_steps=24, options=replace(OPTS, threads=threads))
+        runs[threads] = (d.objective_usd, list(calls))
+    assert runs[2][1] == runs[1][1]  # the job crosses every commit: nothing is predicted
+    assert runs[2][0] == pytest.approx(runs[1][0])
