@@ -40,8 +40,13 @@ A long span is priced in blocks of steps (``MOST_DP_STATES``): the pattern then 
 rests whole blocks, and the window's end is rounded to a block's. Spans of a few weeks
 at hourly steps need no blocks.
 
-The prices are the grid's alone: the pattern knows nothing of the other jobs, the
-battery, on-site supply, the demand charges or the import limit. It says where the
+Steps where the grid's import limit is below the job's own power (with its PUE), an
+outage, are priced above any whole pattern elsewhere, so the pattern keeps an
+interruption for them where it can (scenarios/pjm-virginia-outage.yaml, 4 h outage:
+24 h windows 596,900 USD with `all`, 605,427 guided at the grid's prices alone, 599,962
+with the outage priced out; 48 h 571,287, 575,650, 572,863). Otherwise the prices are
+the grid's alone: the pattern knows nothing of the other jobs, the battery, on-site
+supply, the demand charges or a demand-response cap. It says where the
 interruptions pay, not the schedule; the window chooses its schedule within the budget,
 and the next window prices the job again from the state this one leaves. The guide is no
 constraint of the period's problem: a window infeasible with it is solved again without
@@ -133,12 +138,19 @@ def _blocks(cost: np.ndarray, b: int) -> np.ndarray:
 
 def _cost_per_frac(problem: Problem, job: Job, steps: np.ndarray) -> np.ndarray:
     """USD of the job at full power in each of ``steps`` at the grid's import price and
-    the carbon price (``c_t``, module docstring)."""
+    the carbon price (``c_t``, module docstring); steps whose import limit is below the
+    job's own power priced out."""
     g = problem.grid
     usd_per_mwh = g.import_price_usd_per_mwh[steps] + (
         problem.objective.carbon_price_usd_per_t * g.carbon_g_per_kwh[steps] / 1000.0
     )
     mw = job.full_power_it_mw * problem.facility.pue[steps]
+    # where the grid cannot carry the job (an outage), a price above any whole pattern's
+    # cost elsewhere: the pattern stops there if it can, as a window would have to
+    cut = g.import_max_mw[steps] < mw
+    if cut.any():
+        unavailable = (float(np.abs(usd_per_mwh).max()) + 1.0) * len(steps)
+        usd_per_mwh = np.where(cut, unavailable, usd_per_mwh)
     return usd_per_mwh * mw * problem.step_h
 
 

@@ -70,6 +70,19 @@ def test_a_window_keeps_the_budget_the_pattern_does_not_need_later():
     assert guided_interruptions(p, job, (0, 24, 24), job.work_h, 2, False) == 1
 
 
+def test_an_outage_after_the_window_keeps_an_interruption():
+    p, job = bump_and_spike()
+    flat = replace(p.grid, import_price_usd_per_mwh=np.full(N, 20.0))
+    assert guided_interruptions(replace(p, grid=flat), job, (0, 24, 24), 40.0, 1, False) == 1
+    cap = flat.import_max_mw.copy()
+    cap[30:34] = 0.0  # the grid cannot carry the job's 10 MW there
+    out = replace(p, grid=replace(flat, import_max_mw=cap))
+    assert guided_interruptions(out, job, (0, 24, 24), 40.0, 1, False) == 0
+    cap[30:34] = 10.0  # it can
+    out = replace(p, grid=replace(flat, import_max_mw=cap))
+    assert guided_interruptions(out, job, (0, 24, 24), 40.0, 1, False) == 1
+
+
 def test_a_long_span_is_priced_in_blocks(monkeypatch):
     p, job = bump_and_spike(max_interruptions=2)
     fine = guided_interruptions(p, job, (0, 24, 24), job.work_h, 2, False)
