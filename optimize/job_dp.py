@@ -96,17 +96,12 @@ def cheapest_pattern(
     negative). Returns ``None`` when no pattern can do the work (too few steps).
     """
     e = np.asarray(cost_per_frac, dtype=float)
-    n = e.shape[0]
-    if n == 0:
+    if e.shape[0] == 0:
         return None
-    # start-count states: 0..s_n-1; unlimited starts without overhead saturate in the last
-    if max_starts is None:
-        saturate = overhead_h <= 0
-        s_n = free_starts + 1 if saturate else n // 2 + 2
-    else:
-        saturate, s_n = False, max_starts + 1
-    need = _work_needed(s_n, work_h, free_starts, overhead_h, tail_credit_h, carry_h, max_starts)
-    k_max = _most_steps_worth_counting(e, need, curve, f_min, step_h, tail_credit_h, carry_h)
+    shape = _table(
+        e, curve, f_min, step_h, work_h, max_starts, free_starts, overhead_h, tail_credit_h, carry_h
+    )
+    saturate, s_n, need, k_max = shape
     cost, back = _forward(e, s_n, saturate, running, k_max)
     frac, total = _price_states(cost, need, curve, f_min, step_h)
     if not np.isfinite(total).any():
@@ -123,6 +118,43 @@ def cheapest_pattern(
         work_h=float(need[0, sb, xb]),
         cost_usd=float(total[kb, sb, xb]),
     )
+
+
+def table_entries(
+    cost_per_frac: np.ndarray,
+    curve: tuple[tuple[float, float], ...],
+    f_min: float,
+    step_h: float,
+    work_h: float,
+    *,
+    max_starts: int | None,
+    free_starts: int,
+    overhead_h: float = 0.0,
+) -> int:
+    """Entries (steps × on-step counts × start states) of the back-pointer table
+    ``cheapest_pattern`` fills for these arguments (two bytes each), without a tail
+    credit or carried work."""
+    e = np.asarray(cost_per_frac, dtype=float)
+    _, s_n, _, k_max = _table(
+        e, curve, f_min, step_h, work_h, max_starts, free_starts, overhead_h, 0.0, 0.0
+    )
+    return e.shape[0] * (k_max + 1) * s_n
+
+
+def _table(e, curve, f_min, step_h, work_h, max_starts, free_starts, overhead_h, tail_h, carry_h):
+    """The DP's table for step costs ``e`` (``cheapest_pattern``'s arguments): whether
+    the last start state saturates, the start states ``s_n``, the work each final state
+    needs and the most on-steps counted."""
+    n = e.shape[0]
+    # start-count states: 0..s_n-1; unlimited starts without overhead saturate in the last
+    if max_starts is None:
+        saturate = overhead_h <= 0
+        s_n = free_starts + 1 if saturate else n // 2 + 2
+    else:
+        saturate, s_n = False, max_starts + 1
+    need = _work_needed(s_n, work_h, free_starts, overhead_h, tail_h, carry_h, max_starts)
+    k_max = _most_steps_worth_counting(e, need, curve, f_min, step_h, tail_h, carry_h)
+    return saturate, s_n, need, k_max
 
 
 def _most_steps_worth_counting(

@@ -55,13 +55,10 @@ it (``optimize.rolling``). The period's one solve has no windows and no guide.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from optimize.job_dp import cheapest_pattern
+from optimize.job_dp import cheapest_pattern, table_entries
 from optimize.problem import Job, Problem
-from optimize.throughput import throughput
 
 # The most (step, on-step count, start state) entries of the guide's DP table: 20 MB of
 # back-pointers, about 0.1 s (a year-long job of 4,000 h with 20 interruptions at hourly
@@ -91,17 +88,11 @@ def guided_interruptions(
         return budget
     free = 0 if running else 1
     cost = _cost_per_frac(problem, job, np.arange(s0, end))
-    b = _block_steps(cost, job, problem.step_h, work_h, budget + free + 1)
+    dp = {"max_starts": budget + free, "free_starts": free, "overhead_h": job.restart_overhead_h}
+    b, blocks = _block_steps(cost, job, problem.step_h, work_h, dp)
+    curve, f_min = job.throughput_curve, job.f_min
     pattern = cheapest_pattern(
-        _blocks(cost, b),
-        job.throughput_curve,
-        job.f_min,
-        problem.step_h * b,
-        work_h,
-        max_starts=budget + free,
-        free_starts=free,
-        overhead_h=job.restart_overhead_h,
-        running=running,
+        blocks, curve, f_min, problem.step_h * b, work_h, **dp, running=running
     )
     if pattern is None:  # the span cannot do the work: the window decides
         return budget
@@ -110,18 +101,18 @@ def guided_interruptions(
     return budget - later
 
 
-def _block_steps(cost: np.ndarray, job: Job, step_h: float, work_h: float, starts: int) -> int:
-    """Steps per block of the guide's pattern: 1, or as many as keep the DP's table
-    (``optimize.job_dp``: steps × on-steps counted × start states, two bytes each)
-    within ``MOST_DP_STATES``. With a negative price the DP counts every step."""
-    g_min = float(throughput(job.throughput_curve, job.f_min))
-    b = 1
-    while True:
-        n = -(-len(cost) // b)
-        counted = n if cost.min() < 0 else min(n, math.ceil(work_h / (g_min * step_h * b)) + 2)
-        if n * (counted + 1) * starts <= MOST_DP_STATES:
-            return b
+def _block_steps(
+    cost: np.ndarray, job: Job, step_h: float, work_h: float, dp: dict
+) -> tuple[int, np.ndarray]:
+    """Steps per block of the guide's pattern (1, or as many as keep the DP's table,
+    ``optimize.job_dp.table_entries`` with ``dp`` its start arguments, within
+    ``MOST_DP_STATES``) and the blocks' costs (``_blocks``)."""
+    curve, f_min = job.throughput_curve, job.f_min
+    b, blocks = 1, cost
+    while table_entries(blocks, curve, f_min, step_h * b, work_h, **dp) > MOST_DP_STATES:
         b += 1
+        blocks = _blocks(cost, b)
+    return b, blocks
 
 
 def _blocks(cost: np.ndarray, b: int) -> np.ndarray:

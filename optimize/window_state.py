@@ -280,12 +280,7 @@ def predicted_carried(carried: Carried, jobs, a: int, c: int) -> Carried | None:
 
 
 def guessed_problem(
-    problem: Problem,
-    sub: Problem,
-    source: Carried,
-    a: int,
-    e: int,
-    charge_share: bool,
+    problem: Problem, sub: Problem, source: Carried, a: int, e: int, charge_share: bool
 ):
     """``sub``, window ``[a, e)`` of ``problem``, with the carried state (battery SOC, net
     import, demand peaks) it would have if it started from ``source`` (an earlier
@@ -295,8 +290,7 @@ def guessed_problem(
     if source.net_import is None:
         source = replace(source, net_import=0.0)
     source = replace(source, import_history_mw=_imports_to(source, a))
-    guess = window_problem(problem, source, a, e, charge_share)[0]
-    return with_state_of(sub, guess)
+    return with_state_of(sub, window_problem(problem, source, a, e, charge_share)[0])
 
 
 def _imports_to(carried: Carried, a: int) -> list[float]:

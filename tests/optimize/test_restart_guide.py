@@ -86,9 +86,11 @@ def test_an_outage_after_the_window_keeps_an_interruption():
 def test_a_long_span_is_priced_in_blocks(monkeypatch):
     p, job = bump_and_spike(max_interruptions=2)
     fine = guided_interruptions(p, job, (0, 24, 24), job.work_h, 2, False)
-    # 72 steps x 43 on-step counts x 4 start states; within 2,000: blocks of 3 h
+    # 72 steps x 42 on-step counts x 4 start states; within 2,000: blocks of 3 h
     monkeypatch.setattr(guide_module, "MOST_DP_STATES", 2_000)
-    assert guide_module._block_steps(p.grid.import_price_usd_per_mwh, job, 1.0, 40.0, 4) == 3
+    dp = {"max_starts": 3, "free_starts": 1, "overhead_h": 0.0}
+    b, _ = guide_module._block_steps(p.grid.import_price_usd_per_mwh, job, 1.0, 40.0, dp)
+    assert b == 3
     assert guided_interruptions(p, job, (0, 24, 24), job.work_h, 2, False) == fine == 1
 
 
