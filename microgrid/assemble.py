@@ -265,6 +265,7 @@ def solver_options(scenario: Scenario) -> optimize.SolverOptions:
         peak_split=s.peak_split,
         window_demand_charge=s.window_demand_charge,
         window_restarts=s.window_restarts,
+        window_handover=s.window_handover,
     )
 
 

@@ -279,9 +279,13 @@ def summarize(
 
 def rolling_windows(dispatch: optimize.Dispatch, index: pd.DatetimeIndex) -> dict:
     """With rolling windows: `gap_scope` "each window" and each window's committed start and
-    end (UTC), status, gap, objective and bound (of its model, look-ahead included), and
+    end (UTC), status, gap, objective and bound (of its model, look-ahead included),
     whether the restart guide set its jobs' interruptions (`restart_guide`; false where
-    the window had no schedule with it, or with `solver.window_restarts: all`). The
+    the window had no schedule with it, or with `solver.window_restarts: all`), and
+    whether the handover guide set the work its jobs leave for later and its final SOC
+    (`handover_guide`; false where no job of its commit is due after it, where it had no
+    schedule with it, or with `solver.window_handover: fixed`; the guide's seconds are
+    part of the run's `solve_s`, in timings.json). The
     windows' gaps and bounds say nothing of the whole period: no bound for it exists
     (docs/model_jobs.md). Empty for one solve."""
     windows = getattr(dispatch, "windows", None)
@@ -294,7 +298,14 @@ def rolling_windows(dispatch: optimize.Dispatch, index: pd.DatetimeIndex) -> dic
             "end_utc": (index[w["end"] - 1] + step).isoformat(),
             **{
                 k: w.get(k)
-                for k in ("status", "mip_gap", "objective_usd", "bound_usd", "restart_guide")
+                for k in (
+                    "status",
+                    "mip_gap",
+                    "objective_usd",
+                    "bound_usd",
+                    "restart_guide",
+                    "handover_guide",
+                )
             },
         }
         for w in windows

@@ -177,6 +177,19 @@ class _JobSet:
         return m.job_on[jid, t - 1]
 
 
+def _credited_h(job: Job, fraction: float, tail_h: float) -> float:
+    """Hours of a preemptible job's work credited after the horizon: its own ``credit_h``
+    (a rolling window's guide, ``optimize.window_guide``) or ``fraction`` of the
+    ``tail_h`` hours between the horizon and its deadline."""
+    return fraction * tail_h if job.credit_h is None else job.credit_h
+
+
+def _most_h(job: Job, n: int, step_h: float) -> float:
+    """The most work (h) a job can do in the model's ``n`` steps: its active ones at full
+    throughput."""
+    return len(_active_steps(job, n)) * step_h
+
+
 def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
     """The shared numbers of ``jobs`` on ``n`` steps, with the current horizon credit."""
     jobs = tuple(jobs)
@@ -191,7 +204,7 @@ def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
     # before the horizon end cannot owe more than those steps)
     inside_h = {
         j.id: (
-            max(0.0, min(j.work_h - credit * tail_h[j.id], len(_active_steps(j, n)) * step_h))
+            max(0.0, min(j.work_h - _credited_h(j, credit, tail_h[j.id]), _most_h(j, n, step_h)))
             if j.preemptible and tail_h[j.id] > 0
             else j.work_h
         )

@@ -335,6 +335,10 @@ class Job:
     f_min: float = 1.0
     throughput_curve: tuple[tuple[float, float], ...] = ((1.0, 1.0),)
     running_at_start: bool = False
+    # a rolling window's job: the hours of work it may leave past the model's horizon
+    # (``optimize.window_guide``), in place of the horizon credit's fraction of the hours
+    # after it (``optimize.jobs.horizon_credit``); None: that fraction
+    credit_h: float | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.id, str) and self.id):
@@ -355,6 +359,8 @@ class Job:
             check_whole(owner, name, getattr(self, name))
         if self.max_interruptions is not None:
             check_whole(owner, "max_interruptions", self.max_interruptions)
+        if self.credit_h is not None:
+            check_amount(owner, "credit_h", self.credit_h)
         if not 0 <= self.release_step <= self.deadline_step:
             raise ValueError(f"Job {self.id}: need 0 <= release_step <= deadline_step")
         check_fraction(owner, "f_min", self.f_min, open_low=True)

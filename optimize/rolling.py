@@ -72,6 +72,7 @@ from optimize.progress import progress_series, report, series_line
 from optimize.results import Dispatch, extract_dispatch
 from optimize.solver_options import SolverOptions
 from optimize.solving import solve_model
+from optimize.window_guide import Handover, handover_guide, with_handover
 from optimize.window_pipeline import WindowPipeline
 from optimize.window_prebuild import Prebuilder
 from optimize.window_state import Carried, JobState, carry_state, window_problem
@@ -136,13 +137,51 @@ def solve_rolling(
     ends = [*starts[1:], n]
     states = {j.id: JobState(j, float(j.work_h), running=j.running_at_start) for j in problem.jobs}
     carried = Carried(states, None, problem.grid.initial_net_import_mw)
-    fractions = [float(carry_fraction)] * len(starts)
+    rules = _Rules.of(len(starts), float(carry_fraction), options)
     horizon_ends = [min(c + int(overlap_steps), problem.n_steps) for c in ends]
     windows = list(zip(starts, ends, horizon_ends, strict=True))
     with _pipeline(problem, options) as pre:
         return _solve_windows(
-            problem, windows, fractions, carried, options, highs_options, on_window, pre, n
+            problem, windows, rules, carried, options, highs_options, on_window, pre, n
         )
+
+
+@dataclass
+class _Rules:
+    """Per window: its horizon credit's fraction (halved by backtracking), and whether the
+    restart guide (``optimize.restart_guide``) and the handover guide
+    (``optimize.window_guide``) set its jobs; a guide is dropped for a window that has no
+    schedule with it. ``base``: the fraction asked, against which backtracking scales
+    the handover guide's credits."""
+
+    fractions: list[float]
+    restarts: list[bool]
+    handover: list[bool]
+    base: float
+
+    @classmethod
+    def of(cls, n_windows: int, fraction: float, options: SolverOptions) -> _Rules:
+        return cls(
+            [fraction] * n_windows,
+            [options.guide_restarts] * n_windows,
+            [options.guide_handover] * n_windows,
+            fraction,
+        )
+
+    def credit_scale(self, w: int) -> float:
+        """The factor on window ``w``'s guided credits: its fraction against the base."""
+        return self.fractions[w] / self.base if self.base > 0 else 0.0
+
+    def drop_guide(self, w: int, handover_used: bool) -> bool:
+        """Drop a guide window ``w`` was solved with (the handover first); False where
+        it had none."""
+        if handover_used:
+            self.handover[w] = False
+        elif self.restarts[w]:
+            self.restarts[w] = False
+        else:
+            return False
+        return True
 
 
 @contextlib.contextmanager
@@ -160,28 +199,27 @@ def _pipeline(problem: Problem, options: SolverOptions) -> Iterator[Prebuilder |
         yield pre
 
 
-def _solve_windows(problem, windows, fractions, carried, options, highs_options, on_window, pre, n):
+def _solve_windows(problem, windows, rules, carried, options, highs_options, on_window, pre, n):
     """The windows' loop of ``solve_rolling`` (``windows``: (start, commit end, model end))."""
     done = _Solved()
     pipe = None
     if pre is not None:
-        pipe = WindowPipeline(problem, windows, fractions, done.before, options, pre)
-    guided = [options.guide_restarts] * len(windows)
+        pipe = WindowPipeline(problem, windows, rules.fractions, done.before, options, pre)
+    fractions = rules.fractions
     w = 0
     while w < len(windows):
         a, c, e = windows[w]
         done.drop_from(w)
         done.before.append(carried.copy())
-        rules = (fractions[w], guided[w])
+        sub, jobs, guide = _window_of(problem, carried, windows[w], rules, w, options)
         try:
             # the lines printed inside the window's solve name it
             with progress_series(series_line(f"window {w + 1}/{len(windows)}")):
-                d, m, stats, jobs = _solve_window(
-                    problem, carried, (a, c, e), rules, options, highs_options, w, pipe
+                d, m, stats = _solve_window(
+                    (sub, jobs), carried, (a, e), fractions[w], options, highs_options, w, pipe
                 )
         except Infeasible:
-            if guided[w]:  # the restart guide is no rule of the period: solve without it
-                guided[w] = False
+            if rules.drop_guide(w, guide is not None):  # no guide is a rule of the period
                 continue
             if w > 0 and fractions[w - 1] > 0:  # backtrack: the window before leaves less
                 fractions[w - 1] = fractions[w - 1] / 2 if fractions[w - 1] > 0.2 else 0.0
@@ -191,11 +229,9 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
                     pipe.backtrack()
                 continue
             raise
-        stats = (
-            {"window": w, "start": a, "end": c, "horizon_end": e, "n_jobs": len(jobs)}
-            | stats
-            | {"carry_fraction": fractions[w], "restart_guide": guided[w]}
-        )
+        stats = {"window": w, "start": a, "end": c, "horizon_end": e, "n_jobs": len(jobs)} | stats
+        stats |= {"carry_fraction": fractions[w], "restart_guide": rules.restarts[w]}
+        stats |= _guide_stats(guide)
         done.add(d, _generator_mw(problem, m, c - a), stats)
         if on_window is not None:
             on_window(stats)
@@ -206,6 +242,26 @@ def _solve_windows(problem, windows, fractions, carried, options, highs_options,
     gens = {g.name: [x[g.name] for x in done.gen_mw] for g in problem.generators}
     starts, ends = [x[0] for x in windows], [x[1] for x in windows]
     return _concatenate(problem, n, done.parts, starts, ends, done.windows, carried.states, gens)
+
+
+def _window_of(problem, carried: Carried, window, rules: _Rules, w: int, options):
+    """Window ``w``'s problem (``window``: ``(a, c, e)``) from the carried state, its jobs,
+    and the handover guide it was given (None: none), by ``rules``."""
+    a, c, e = window
+    guide_until = c if rules.restarts[w] else None
+    share = options.charge_share_of_rest
+    sub, jobs = window_problem(problem, carried, a, e, share, guide_until)
+    guide = None
+    if rules.handover[w]:
+        guide = handover_guide(problem, carried, window, jobs, options, rules.fractions[w])
+    if guide is not None:
+        sub, jobs = with_handover(sub, jobs, guide, rules.credit_scale(w))
+    return sub, jobs, guide
+
+
+def _guide_stats(guide: Handover | None) -> dict:
+    """A window's stats of its handover guide: whether it had one, and its seconds."""
+    return {"handover_guide": guide is not None, "guide_s": 0.0 if guide is None else guide.seconds}
 
 
 def _window_starts(n: int, window_steps: int, boundaries: list[int] | None) -> list[int]:
@@ -244,17 +300,14 @@ def _generator_mw(problem: Problem, m, k: int) -> dict[str, np.ndarray]:
     }
 
 
-def _solve_window(problem, carried: Carried, window, rules, options, highs_options, w, pipe):
-    """Build and solve window ``w`` (``(a, c, e)``: modelled ``[a, e)``, committed ``[a,
-    c)``) from the carried state with ``rules`` (its horizon credit's fraction, and
-    whether the restart guide sets the jobs' interruptions); returns the dispatch, the
-    solved model, the window stats and the window's jobs. With a
-    ``WindowPipeline`` ``pipe``, the window's model comes from it (built ahead, or here
-    from its guessed state) and the windows after it are predicted and handed to it.
+def _solve_window(posed, carried: Carried, span, fraction, options, highs_options, w, pipe):
+    """Solve window ``w``'s problem and jobs ``posed`` (modelled over ``span``, ``(a,
+    e)``; its horizon credit's ``fraction``); returns the dispatch, the solved model and
+    the window stats. With a ``WindowPipeline`` ``pipe``, the window's model comes from
+    it (built ahead, or here from its guessed state) and the windows after it are
+    predicted and handed to it.
     Raises ``Infeasible`` with the window's diagnosis (steps of the full horizon)."""
-    (a, c, e), (fraction, guide) = window, rules
-    guide_until = c if guide else None
-    sub, jobs = window_problem(problem, carried, a, e, options.charge_share_of_rest, guide_until)
+    (sub, jobs), (a, e) = posed, span
     prebuilt, ahead, built_here_s = None, False, 0.0
     if pipe is not None:
         t0 = time.perf_counter()
@@ -290,7 +343,7 @@ def _solve_window(problem, carried: Carried, window, rules, options, highs_optio
         "bound_usd": res.bound,
         "gap_basis_usd": res.gap_basis,
     }
-    return d, m, stats, jobs
+    return d, m, stats
 
 
 def _window_line(x: dict, n_windows: int) -> str:
@@ -298,7 +351,7 @@ def _window_line(x: dict, n_windows: int) -> str:
     return (
         f"window {x['window'] + 1}/{n_windows} (steps {x['start']}-{x['end']}): "
         f"{x['status']}, objective {x['objective_usd']:,.0f} USD, gap {100 * x['mip_gap']:.2f} %, "
-        f"{x['build_s'] + x['solve_s']:.1f} s"
+        f"{x['build_s'] + x['solve_s'] + x['guide_s']:.1f} s"
     )
 
 
@@ -332,7 +385,8 @@ def _concatenate(problem, n, parts, starts, ends, windows, states, gen_mw) -> Ro
         objective_usd=objective,
         mip_gap=max((w["mip_gap"] for w in windows), default=0.0),
         build_s=sum(w["build_s"] for w in windows),
-        solve_s=sum(w["solve_s"] for w in windows),
+        # the handover guides' price-fix runs are part of the solve
+        solve_s=sum(w["solve_s"] + w["guide_s"] for w in windows),
         series=series,
         costs=costs,
         jobs=jobs,

@@ -92,6 +92,13 @@ class SolverOptions:
     # windows: 774,893 -> 52,316 USD; 102 other week-configurations the same in all;
     # docs/model_jobs.md, "Rolling horizon")
     window_restarts: str = "guided"
+    # rolling windows: what a window hands to the next. "guided": the work a preemptible
+    # job due after the window may leave for later, and the battery's SOC at the window's
+    # end, are those of price-fix's schedule of the rest of the job's span
+    # (``optimize.window_guide``); "fixed": ``carry_fraction`` of the hours after the
+    # window, and the battery's final SOC target at every window's end (R1's heat-wave
+    # week in 48 h windows: 52,316 -> 4,355 USD; docs/model_jobs.md, "Rolling horizon")
+    window_handover: str = "guided"
 
     def __post_init__(self) -> None:
         if self.method not in SOLVE_METHODS:
@@ -102,6 +109,8 @@ class SolverOptions:
             )
         if self.window_restarts not in WINDOW_RESTARTS:
             raise ValueError(f"SolverOptions.window_restarts must be one of {WINDOW_RESTARTS}")
+        if self.window_handover not in WINDOW_HANDOVERS:
+            raise ValueError(f"SolverOptions.window_handover must be one of {WINDOW_HANDOVERS}")
         for name in ("edge_search_steps", "probe_limit", "seed"):
             check_whole("SolverOptions", name, getattr(self, name))
         check_whole("SolverOptions", "threads", self.threads, least=1)
@@ -133,7 +142,14 @@ class SolverOptions:
         (``window_restarts`` "guided")."""
         return self.window_restarts == "guided"
 
+    @property
+    def guide_handover(self) -> bool:
+        """A window hands over the work and SOC ``optimize.window_guide``'s schedule of the
+        rest does (``window_handover`` "guided")."""
+        return self.window_handover == "guided"
+
 
 SOLVE_METHODS = ("milp", "price-fix")
 WINDOW_DEMAND_CHARGES = ("share", "full")
 WINDOW_RESTARTS = ("guided", "all")
+WINDOW_HANDOVERS = ("guided", "fixed")

@@ -15,7 +15,9 @@ from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from tests.optimize.small_problems import grid_problem
 
-OPTS = SolverOptions(mip_rel_gap=1e-6)
+# the interruptions alone: the handover guide (optimize.window_guide) would see the spike
+# as well and leave the work for after it
+OPTS = SolverOptions(mip_rel_gap=1e-6, window_handover="fixed")
 N = 72
 BUMP = range(6, 9)  # a small price rise a first window sees
 SPIKE = range(30, 34)  # a spike the first window does not see

@@ -139,12 +139,17 @@ def test_a_job_leaving_work_for_later_keeps_its_restart(method):
 def test_backtracks_when_carried_work_makes_the_next_window_infeasible():
     # window 1 may leave half of a's hours after its horizon (credit); window 2 brings b,
     # which needs the whole import limit in those hours, so a's leftover cannot run
+    # (by the fixed rule: the handover guide sees b and leaves a nothing there, below)
     jobs = (Job("a", 10.0, 20.0, 0, 36), Job("b", 28.0, 12.0, 24, 36, f_min=1.0))
     p = small_problem(jobs=jobs, battery=False)
-    d = solve_rolling(p, window_steps=24, options=OPTS)
+    d = solve_rolling(p, window_steps=24, options=replace(OPTS, window_handover="fixed"))
     assert all(j["deadline_met"] for j in d.jobs.values())
     assert d.windows[0]["carry_fraction"] == 0.0  # re-solved without leaving work
     assert [w["window"] for w in d.windows] == [0, 1]
+    guided = solve_rolling(p, window_steps=24, options=OPTS)
+    assert all(j["deadline_met"] for j in guided.jobs.values())
+    assert guided.windows[0]["handover_guide"] is True
+    assert guided.windows[0]["carry_fraction"] == 0.5  # no backtrack needed
 
 
 def test_a_job_released_just_before_the_horizon_owes_only_what_fits():
