@@ -7,7 +7,7 @@ sub-``Problem`` built from slices of the arrays and the state carried from the c
 steps of the previous window:
 
 * battery: ``soc_initial_frac`` = committed end SOC; ``soc_final_frac`` (if set) is imposed at
-  the end of every window's model horizon;
+  the end of every window's model horizon, or the handover guide's SOC there (below);
 * grid: ``initial_net_import_mw`` = last committed net import (ramp limit across windows);
   the limits after the window's end reach it through the ramp limit
   (``optimize.window_state.ramp_reach``: ``Grid.reach_max_mw`` and ``reach_min_mw``);
@@ -29,13 +29,17 @@ steps of the previous window:
   horizon wait; jobs whose deadline lies beyond it are in the window with a horizon credit
   (see ``optimize.jobs.horizon_credit``): a preemptible job may leave
   ``carry_fraction × (hours after the horizon before its deadline)`` of its work to later
-  windows; a non-preemptible job running at the horizon end continues. A non-preemptible
-  job that stopped unfinished (possible only with an unfinished-work penalty) stays
-  unfinished. A preemptible job that leaves work for later keeps a spare interruption for
+  windows (with the handover guide, ``SolverOptions.window_handover`` "guided", the default:
+  what price-fix's schedule of the rest leaves for after the window, ``optimize.window_guide``,
+  for a job the window commits steps of); a non-preemptible job running at the horizon end
+  continues. A non-preemptible job that stopped unfinished (possible only with an
+  unfinished-work penalty) stays unfinished. A preemptible job that leaves work for later keeps a spare interruption for
   its restart unless it runs at the horizon end (see ``optimize.jobs``).
 
 If a window is infeasible because the window before it left too much work for later, that
-window is solved again with half the carry fraction, then with none (backtracking).
+window is solved again with half the carry fraction, then with none (backtracking; the
+handover guide's credits are scaled the same way). A window with no schedule under a guide
+is solved again without it, the handover guide first, then the restart guide.
 
 The window's problem and the carried state are ``optimize.window_state``'s; this module
 drives the windows. Each window is built with ``optimize.model.build_model``, compiled and

@@ -32,8 +32,8 @@ the window is as before (B2's windows, 168 h from each Monday, hold no such job)
 
 Why price-fix and not the LP relaxation: the LP runs the jobs "partly on" below their
 least power under a peak no schedule reaches; windows that left the LP's work for later
-found it did not fit under their peak (ERCOT 2023-05-15, 48 h windows: 447,495 USD
-against 422,805 without a guide, price-fix's 421,513). Measured in
+found it did not fit under their peak (ERCOT 2023-05-22, 48 h windows: 447,495 USD
+against 422,805 without a guide, price-fix's 418,582). Measured in
 docs/model_jobs.md, "Rolling horizon".
 
 The guide is no constraint of the period's problem: a window infeasible with it is solved
