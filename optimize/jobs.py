@@ -111,8 +111,9 @@ def horizon_credit(fraction: float) -> Iterator[None]:
     throughput; a non-preemptible job that is still running at the last step
     is credited with ``min(work, (deadline - n) * step_h)`` (it continues at full
     throughput). A preemptible job with ``Job.credit_h`` set (a rolling window's handover
-    guide, ``optimize.window_guide``) may leave those hours instead. Outside the block (``fraction = 0``) deadlines beyond the horizon are
-    clipped to it: all work must be done within the model.
+    guide, ``optimize.window_guide``) may leave those hours instead. Outside the block
+    (``fraction = 0``) deadlines beyond the horizon are clipped to it: all work must be
+    done within the model.
     """
     token = _HORIZON_CREDIT.set(float(fraction))
     try:

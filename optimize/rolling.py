@@ -33,8 +33,9 @@ steps of the previous window:
   what price-fix's schedule of the rest leaves for after the window, ``optimize.window_guide``,
   for a job the window commits steps of); a non-preemptible job running at the horizon end
   continues. A non-preemptible job that stopped unfinished (possible only with an
-  unfinished-work penalty) stays unfinished. A preemptible job that leaves work for later keeps a spare interruption for
-  its restart unless it runs at the horizon end (see ``optimize.jobs``).
+  unfinished-work penalty) stays unfinished. A preemptible job that leaves work for later
+  keeps a spare interruption for its restart unless it runs at the horizon end (see
+  ``optimize.jobs``).
 
 If a window is infeasible because the window before it left too much work for later, that
 window is solved again with half the carry fraction, then with none (backtracking; the
