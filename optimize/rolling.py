@@ -216,7 +216,9 @@ def _solve_windows(problem, windows, rules, carried, options, highs_options, on_
         a, c, e = windows[w]
         done.drop_from(w)
         done.before.append(carried.copy())
-        sub, jobs, guide = _window_of(problem, carried, windows[w], rules, w, options)
+        # the guide's own price-fix lines name it
+        with progress_series(series_line(f"window {w + 1}/{len(windows)} handover guide")):
+            sub, jobs, guide = _window_of(problem, carried, windows[w], rules, w, options)
         try:
             # the lines printed inside the window's solve name it
             with progress_series(series_line(f"window {w + 1}/{len(windows)}")):
