@@ -42,7 +42,11 @@ Spare restart (rolling windows): a preemptible job with a restart budget whose d
 lies after the horizon may leave its credited work ``C_j`` for later only with binary
 ``carry[j] = 1``; then ``sum_t start <= max_interruptions + free - 1 + on[j,last]``: a job
 that stops before the horizon end keeps the interruption its later restart needs. With
-``carry = 0`` the work requirement rises by ``C_j`` (all work done here).
+``carry = 0`` the work requirement rises by ``C_j`` (all work done here). A rolling
+window's guide that runs the job on past the horizon (``optimize.window_guide``) splits
+its credit: ``credit_h`` always, and ``credit_on_h`` (the restart's overhead) only if the
+job runs at the last step, as a non-preemptible job's tail credit is: a window that stops
+it before pays the overhead of its later restart.
 
 Non-preemptible jobs: binary ``start``, ``on[j,t] - on[j,t-1] <= start[j,t]`` and
 ``sum_t start <= 1`` (one contiguous block; a job running at start gets no start at all, so
@@ -146,8 +150,9 @@ class _JobSet:
     ``n`` model steps of ``step_h`` hours; ``idx``: (job id, step) of every active step, in
     job order. Per job id: ``tail_h`` hours after the model horizon before the deadline (0
     without a horizon credit); ``inside_h`` hours of work due inside the horizon (a
-    preemptible job's credit deducted); ``tail_credit_h`` hours credited to a
-    non-preemptible job on at the last step (deadline after the horizon). ``restart_ids``:
+    preemptible job's credit deducted); ``tail_credit_h`` hours credited to a job on at
+    the last step: a non-preemptible one due after the horizon, a preemptible one its
+    ``Job.credit_on_h`` (with a horizon credit). ``restart_ids``:
     the preemptible jobs that count restarts. ``relaxed``: the completion may be relaxed
     (elastic mode or priced unfinished work), so no valid inequalities are added.
     """
@@ -212,6 +217,15 @@ def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
         )
         for j in jobs
     }
+    # credited if on at the last step: a non-preemptible job runs on at full throughput;
+    # a preemptible one its ``credit_on_h`` (a window's guide runs it on past the horizon)
+    tail_credit_h = {
+        j.id: (min(j.credit_on_h, inside_h[j.id]) if j.preemptible else min(j.work_h, tail_h[j.id]))
+        for j in jobs
+        if tail_h[j.id] > 0
+        and len(_active_steps(j, n)) > 0
+        and (not j.preemptible or (j.credit_h is not None and j.credit_on_h > 0))
+    }
     return _JobSet(
         jobs=jobs,
         by_id={j.id: j for j in jobs},
@@ -220,11 +234,7 @@ def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
         idx=[(j.id, t) for j in jobs for t in _active_steps(j, n)],
         tail_h=tail_h,
         inside_h=inside_h,
-        tail_credit_h={
-            j.id: min(j.work_h, tail_h[j.id])
-            for j in jobs
-            if not j.preemptible and tail_h[j.id] > 0 and len(_active_steps(j, n)) > 0
-        },
+        tail_credit_h=tail_credit_h,
         restart_ids=[j.id for j in jobs if j.preemptible and _needs_start(j)],
         relaxed=relaxed,
     )
@@ -438,17 +448,15 @@ def _define_completion(m: pyo.Block, js: _JobSet, slack: dict) -> None:
 def _define_valid_inequalities(m: pyo.Block, js: _JobSet) -> None:
     """Only when all work must be done: ``sum_t on >= ceil(W / step_h)``, the minimum-up
     rows of non-preemptible jobs and the single-block hull."""
-    cnt_ids = [
-        j.id
+    # (a preemptible job on at the last step owes its credit on the less)
+    least = {
+        j.id: _min_steps(js.inside_h[j.id] - js.tail_credit_h.get(j.id, 0.0), js.step_h)
         for j in js.jobs
         if js.tail_h[j.id] == 0 or j.preemptible
-        if 0 < _min_steps(js.inside_h[j.id], js.step_h) <= len(js.active(j.id))
-    ]
+    }
+    cnt_ids = [jid for jid, k in least.items() if 0 < k <= len(js.active(jid))]
     m.job_min_on = pyo.Constraint(
-        cnt_ids,
-        rule=lambda m, jid: (
-            sum(m.job_on[jid, t] for t in js.active(jid)) >= _min_steps(js.inside_h[jid], js.step_h)
-        ),
+        cnt_ids, rule=lambda m, jid: sum(m.job_on[jid, t] for t in js.active(jid)) >= least[jid]
     )
     _define_min_up(m, js)
     define_job_blocks(m, [j for j in js.jobs if not j.preemptible], js.step_h, js.tail_h)

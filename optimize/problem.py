@@ -339,6 +339,10 @@ class Job:
     # (``optimize.window_guide``), in place of the horizon credit's fraction of the hours
     # after it (``optimize.jobs.horizon_credit``); None: that fraction
     credit_h: float | None = None
+    # with ``credit_h``: the hours more it may leave if it runs at the model's last step (a
+    # rolling window's guide runs it on past the window: stopped before, it restarts later
+    # and the window pays that restart's overhead; ``optimize.window_guide``)
+    credit_on_h: float = 0.0
 
     def __post_init__(self) -> None:
         if not (isinstance(self.id, str) and self.id):
@@ -361,6 +365,7 @@ class Job:
             check_whole(owner, "max_interruptions", self.max_interruptions)
         if self.credit_h is not None:
             check_amount(owner, "credit_h", self.credit_h)
+        check_amount(owner, "credit_on_h", self.credit_on_h)
         if not 0 <= self.release_step <= self.deadline_step:
             raise ValueError(f"Job {self.id}: need 0 <= release_step <= deadline_step")
         check_fraction(owner, "f_min", self.f_min, open_low=True)

@@ -19,7 +19,14 @@ whole interruption budget. From it, for window ``[a, e)`` committing ``[a, c)``:
   included), ``f_t`` the guide's power fraction, ``o_j`` the restart overhead,
   ``starts_j`` the guide's starts in ``[a, e)`` and ``free_j`` 1 unless the job runs at
   ``a`` (the model's own count, ``optimize.jobs``); the spare-restart rule holds as
-  before;
+  before. Where the guide runs the job on at ``e − 1`` it pays no restart after ``e``,
+  but a window that does the same work and stops before ``e`` does: the restart's
+  overhead ``o_j`` then falls on the next window, which may have no room for it (then
+  infeasible: backtracking, at the fixed rule's cost; tests/optimize/test_window_guide.py,
+  and 7 of 180 random cases of benchmarks/random_cases.py in 12-24 h windows). So the
+  guide's ``C_j`` is split: ``max(0, C_j − o_j)`` always (``Job.credit_h``), and
+  ``min(o_j, C_j)`` only if the window runs the job at its last step
+  (``Job.credit_on_h``, a tail credit as a non-preemptible job's);
 * the battery ends the window with at least the guide's SOC at ``e``
   (``Battery.soc_final_frac``; the window's last step ``e − 1``).
 
@@ -45,7 +52,7 @@ at the look-ahead.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -68,11 +75,14 @@ _SOC_MARGIN = 1e-6
 class Handover:
     """A guide's handover at a window's model end ``e``: per guided job id the work (h)
     it may leave for later (before any backtracking scale), the battery's SOC there
-    (fraction of capacity; None without a battery), and the guide's seconds."""
+    (fraction of capacity; None without a battery), the guide's seconds, and per guided
+    job id the work (h) it may leave more if it runs at the window's last step (the
+    restart's overhead where the guide runs it on; none: 0)."""
 
     credit_h: dict[str, float]
     soc_frac: float | None
     seconds: float
+    credit_on_h: dict[str, float] = field(default_factory=dict)
 
 
 def guided_jobs(jobs: list[Job], a: int, c: int, e: int) -> list[Job]:
@@ -116,12 +126,14 @@ def handover_guide(
     if series is None:
         return None
     k = e - a
-    credit = {j.id: max(0.0, j.work_h - _owed_h(j, series, k, problem.step_h)) for j in guided}
+    left = {j.id: _left_h(j, series, k, problem.step_h) for j in guided}
     soc = None
     if problem.battery is not None and problem.battery.energy_mwh > 0:
         soc = float(series["battery_soc_mwh"][k - 1]) / problem.battery.energy_mwh
         soc = min(max(soc - _SOC_MARGIN, 0.0), 1.0)
-    return Handover(credit, soc, time.perf_counter() - t0)
+    credit = {jid: x[0] for jid, x in left.items()}
+    on = {jid: x[1] for jid, x in left.items() if x[1] > 0}
+    return Handover(credit, soc, time.perf_counter() - t0, on)
 
 
 def _price_fix_series(sub: Problem, options: SolverOptions, fraction: float) -> dict | None:
@@ -150,6 +162,19 @@ def _owed_h(job: Job, series: dict, k: int, step_h: float) -> float:
     return work - job.restart_overhead_h * max(0, starts - free)
 
 
+def _left_h(job: Job, series: dict, k: int, step_h: float) -> tuple[float, float]:
+    """The work (h) window job ``job`` may leave for later by the guide's schedule: always
+    (``credit_h``), and more if it runs at the window's last step ``k − 1``
+    (``credit_on_h``: the overhead of the restart a window that stops it before pays,
+    where the guide runs it on; module docstring)."""
+    left = max(0.0, job.work_h - _owed_h(job, series, k, step_h))
+    runs_on = float(series[f"job_{job.id}_power_fraction"][k - 1]) > _TOL
+    if left <= _TOL or not runs_on or job.restart_overhead_h <= 0:
+        return left, 0.0
+    on = min(job.restart_overhead_h, left)
+    return left - on, on
+
+
 def with_handover(
     sub: Problem, jobs: list[Job], handover: Handover, scale: float
 ) -> tuple[Problem, list[Job]]:
@@ -157,7 +182,13 @@ def with_handover(
     jobs' credits times ``scale`` (backtracking's, 1 at first) and the battery's final
     SOC."""
     jobs = [
-        replace(j, credit_h=scale * handover.credit_h[j.id]) if j.id in handover.credit_h else j
+        replace(
+            j,
+            credit_h=scale * handover.credit_h[j.id],
+            credit_on_h=scale * handover.credit_on_h.get(j.id, 0.0),
+        )
+        if j.id in handover.credit_h
+        else j
         for j in jobs
     ]
     battery = sub.battery

@@ -17,7 +17,14 @@ from optimize.problem import Job
 from optimize.rolling import _Rules, solve_rolling
 from optimize.solver_options import SolverOptions
 from optimize.solving import solve
-from optimize.window_guide import Handover, _owed_h, guide_end, guided_jobs, with_handover
+from optimize.window_guide import (
+    Handover,
+    _left_h,
+    _owed_h,
+    guide_end,
+    guided_jobs,
+    with_handover,
+)
 from tests.optimize.small_problems import assert_same_dispatch, grid_problem, small_problem
 
 OPTS = SolverOptions(mip_rel_gap=1e-6)
@@ -153,3 +160,48 @@ def test_guided_windows_give_the_same_answer_built_ahead_or_not(monkeypatch):
     assert any(w["handover_guide"] for w in first.windows)
     assert_same_dispatch(first, again)
     assert_same_dispatch(first, alone)
+
+
+def test_a_window_that_stops_a_job_its_guide_runs_on_pays_the_restart():
+    # 10 h of a 10 MW job due at step 30, one interruption of 2 h: the guide runs it over
+    # steps 20-29, across the first window's end. The window owes the guide's 4 h, which
+    # steps 0-3 do cheaper than 20-23; stopped there, the job's restart leaves the next
+    # window 6 + 2 h for its 6 steps (infeasible: backtracking, 9,442 USD). Stopping
+    # before the window's end costs the restart's overhead in the window itself
+    price = np.full(48, 80.0)
+    price[0:6], price[20:24], price[24:30] = 45.0, 50.0, 52.0
+    job = Job("train", 10.0, 10.0, 0, 30, max_interruptions=1, restart_overhead_h=2.0)
+    p = replace(grid_problem(np.ones(48), price), jobs=(job,))
+    optimum = solve(p, OPTS).objective_usd
+    d = solve_rolling(p, window_steps=24, options=OPTS)
+    assert [w["carry_fraction"] for w in d.windows] == [0.5, 0.5]  # no backtracking
+    assert d.objective_usd == pytest.approx(optimum, rel=1e-6)
+    on = np.flatnonzero(d.series["job_train_power_fraction"] > 0.5)
+    assert on.tolist() == list(range(20, 30))
+
+
+@pytest.mark.parametrize(
+    ("on", "credit_h", "credit_on_h"),
+    [
+        ([0, 0, 1, 1], 6.0 - 2.0, 2.0),  # runs on past the window: the restart's overhead
+        ([1, 1, 0, 0], 6.0, 0.0),  # stopped: its restart is the guide's own
+        ([0, 1, 1, 1], 0.0, 1.0),  # left less than the overhead: all of it if it runs on
+    ],
+)
+def test_a_guide_that_runs_a_job_on_credits_its_restart_only_if_the_window_does(
+    on, credit_h, credit_on_h
+):
+    job = Job("j", 10.0, 8.0 if sum(on) == 2 else 4.0, 0, 12, restart_overhead_h=2.0)
+    series = {"job_j_power_fraction": np.array(on + [1.0] * 8, dtype=float)}
+    assert _left_h(job, series, 4, 1.0) == (pytest.approx(credit_h), pytest.approx(credit_on_h))
+
+
+def test_a_jobs_credit_on_is_credited_if_it_runs_at_the_horizon_end():
+    job = Job("a", 1.0, 20.0, 0, 40, credit_h=10.0, credit_on_h=2.0)
+    p = small_problem(n=24, jobs=(job,))
+    with horizon_credit(0.5):
+        m = build_model(p)
+    assert m.job_work_required_h["a"].value == pytest.approx(10.0)
+    assert m.job_tail_credit_h == {"a": 2.0}
+    with pytest.raises(ValueError, match="credit_on_h"):
+        Job("a", 1.0, 20.0, 0, 40, credit_on_h=-1.0)
