@@ -97,7 +97,7 @@ class SolverOptions:
     # end, are those of price-fix's schedule of the rest of the job's span
     # (``optimize.window_guide``); "fixed": ``carry_fraction`` of the hours after the
     # window, and the battery's final SOC target at every window's end (R1's heat-wave
-    # week in 48 h windows: 52,316 -> 1,385 USD; docs/model_jobs.md, "Rolling horizon")
+    # week in 48 h windows: 52,316 -> -6,191 USD; docs/model_jobs.md, "Rolling horizon")
     window_handover: str = "guided"
 
     def __post_init__(self) -> None:
