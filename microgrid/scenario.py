@@ -205,6 +205,8 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
             msg = "unknown key"
         elif err["type"] == "missing":
             msg = "required field is missing"
+        elif err["type"] == "literal_error":  # name what was given beside what may be
+            msg = f"{msg}, got {err['input']!r}"
         found.append((_format_loc(loc), msg))
     return found
 

@@ -72,6 +72,14 @@ def test_latitude_out_of_range(tmp_path, write_scenario, capsys):
     assert_clean_failure(code, err, tmp_path / "out", "site.latitude_deg", "line ")
 
 
+def test_a_choice_not_offered_is_quoted_beside_the_choices(tmp_path, write_scenario, capsys):
+    path = write_scenario(**{"solver.window_h": 48, "solver.window_handover": "gided"})
+    code, err = run_cli(capsys, "run", str(path), "--out", str(tmp_path / "out"))
+    assert_clean_failure(
+        code, err, tmp_path / "out", "solver.window_handover", "'guided' or 'fixed'", "got 'gided'"
+    )
+
+
 def test_line_number_points_at_the_key(tmp_path, capsys):
     path = tmp_path / "s.yaml"
     text = (ROOT / "scenarios" / "ercot-dallas.yaml").read_text()
