@@ -63,7 +63,7 @@ from optimize.results import extract_dispatch
 from optimize.solver_options import SolverOptions
 from optimize.solving import solve_model
 from optimize.throughput import throughput
-from optimize.window_state import Carried, window_problem
+from optimize.window_state import Carried, starts_in, window_problem
 
 _TOL = 1e-6
 # the SOC target is set this far (a fraction of capacity) below the guide's own, so that
@@ -154,9 +154,7 @@ def _owed_h(job: Job, series: dict, k: int, step_h: float) -> float:
     steps, counted as the model counts it: throughput less the overhead of the starts
     beyond the free one (none free for a job running at the window's start)."""
     frac = np.asarray(series[f"job_{job.id}_power_fraction"][:k], dtype=float)
-    on = frac > _TOL
-    prev = np.concatenate(([job.running_at_start and job.release_step == 0], on[:-1]))
-    starts = int(np.sum(on & ~prev))
+    starts = starts_in(frac > _TOL, job.running_at_start and job.release_step == 0)
     free = 0 if job.running_at_start else 1
     work = float(throughput(job.throughput_curve, frac).sum()) * step_h
     return work - job.restart_overhead_h * max(0, starts - free)

@@ -300,6 +300,13 @@ def _imports_to(carried: Carried, a: int) -> list[float]:
     return have if len(have) >= a else [*have, *[0.0] * (a - len(have))]
 
 
+def starts_in(on: np.ndarray, running_before: bool) -> int:
+    """The starts of on/off pattern ``on`` (steps where it is on and was off the step
+    before; before its first step, on if ``running_before``)."""
+    prev = np.concatenate(([running_before], on[:-1]))
+    return int(np.sum(on & ~prev))
+
+
 def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: int) -> None:
     """Update ``carried`` with the committed steps ``[a, c)`` of a window's series ``s``."""
     k = c - a
@@ -315,8 +322,7 @@ def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: in
         frac = s[f"job_{j.id}_power_fraction"][:k]
         on = frac > _TOL
         work = float(throughput(j.throughput_curve, frac).sum()) * step_h
-        prev = np.concatenate(([st.running and j.release_step == 0], on[:-1]))
-        starts_n = int(np.sum(on & ~prev))
+        starts_n = starts_in(on, st.running and j.release_step == 0)
         restarts = starts_n if (st.started or st.running) else max(0, starts_n - 1)
         progress = work - j.restart_overhead_h * restarts
         st.work_done_h += progress
