@@ -16,7 +16,7 @@ from pydantic import ValidationError
 import optimize
 from microgrid.datafiles import not_utf8_error, require_data_file
 from microgrid.errors import InputError, InputErrors
-from microgrid.scenario import Scenario
+from microgrid.scenario import Scenario, field_message
 from microgrid.scenario_checks import curve_problem
 from microgrid.scenario_demand import Job
 from microgrid.scenario_fields import MAX_JOB_HOURS, MAX_JOBS
@@ -156,8 +156,7 @@ def _row_job(
             field = ".".join(str(p) for p in err["loc"]) or None
             if (err["loc"] and err["loc"][0] in refused) or (field is None and errors):
                 continue
-            msg = err["msg"].removeprefix("Value error, ")
-            errors.append(InputError(msg, path=str(path), line=line, field=field))
+            errors.append(InputError(field_message(err), path=str(path), line=line, field=field))
         return None, errors
     return (None if errors else job), errors
 

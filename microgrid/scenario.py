@@ -200,15 +200,23 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
     found = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        elif err["type"] == "literal_error":  # name what was given beside what may be
-            msg = f"{msg}, got {err['input']!r}"
+        else:
+            msg = field_message(err)
         found.append((_format_loc(loc), msg))
     return found
+
+
+def field_message(err: dict) -> str:
+    """A pydantic error about a field's value in the scenario's words (its validators'
+    own text; a choice not offered quoted beside the choices). Also a jobs CSV cell's."""
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "literal_error":  # name what was given beside what may be
+        msg = f"{msg}, got {err['input']!r}"
+    return msg
 
 
 def validation_errors(
