@@ -110,14 +110,20 @@ def cheapest_pattern(
     kb, sb, xb = np.unravel_index(best, total.shape)
     on = _backtrack(back, int(kb), int(sb), int(xb))
     level = float(frac[kb, sb, xb])
-    prev = np.concatenate(([running], on[:-1]))
     return JobPattern(
         on=on,
         frac=np.where(on, level, 0.0),
-        starts=int(np.sum(on & ~prev)),
+        starts=starts_in(on, running),
         work_h=float(need[0, sb, xb]),
         cost_usd=float(total[kb, sb, xb]),
     )
+
+
+def starts_in(on: np.ndarray, running_before: bool) -> int:
+    """The starts of on/off pattern ``on`` (steps where it is on and was off the step
+    before; before its first step, on if ``running_before``)."""
+    prev = np.concatenate(([running_before], on[:-1]))
+    return int(np.sum(on & ~prev))
 
 
 def table_entries(

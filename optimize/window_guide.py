@@ -57,13 +57,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from optimize.errors import SolveError
+from optimize.job_dp import starts_in
 from optimize.jobs import horizon_credit
 from optimize.problem import Job, Problem
 from optimize.results import extract_dispatch
 from optimize.solver_options import SolverOptions
 from optimize.solving import solve_model
 from optimize.throughput import throughput
-from optimize.window_state import Carried, starts_in, window_problem
+from optimize.window_state import Carried, window_problem
 
 _TOL = 1e-6
 # the SOC target is set this far (a fraction of capacity) below the guide's own, so that

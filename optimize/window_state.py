@@ -22,6 +22,7 @@ from optimize.carried_state import with_state_of
 from optimize.demand_charges import window_charges
 from optimize.dr_settlement import window_program
 from optimize.energy_tiers import window_tiers
+from optimize.job_dp import starts_in
 from optimize.problem import Battery, Grid, Job, Problem
 from optimize.restart_guide import guided_interruptions
 from optimize.throughput import throughput
@@ -298,13 +299,6 @@ def _imports_to(carried: Carried, a: int) -> list[float]:
     committed (a guess, as the net import's 0: a window built ahead takes its own)."""
     have = carried.import_history_mw
     return have if len(have) >= a else [*have, *[0.0] * (a - len(have))]
-
-
-def starts_in(on: np.ndarray, running_before: bool) -> int:
-    """The starts of on/off pattern ``on`` (steps where it is on and was off the step
-    before; before its first step, on if ``running_before``)."""
-    prev = np.concatenate(([running_before], on[:-1]))
-    return int(np.sum(on & ~prev))
 
 
 def carry_state(problem: Problem, carried: Carried, s: dict, jobs, a: int, c: int) -> None:
