@@ -41,12 +41,16 @@ optimiser never gains from raising them.
 Spare restart (rolling windows): a preemptible job with a restart budget whose deadline
 lies after the horizon may leave its credited work ``C_j`` for later only with binary
 ``carry[j] = 1``; then ``sum_t start <= max_interruptions + free - 1 + on[j,last]``: a job
-that stops before the horizon end keeps the interruption its later restart needs. With
+that stops before the horizon end keeps the interruption its later restart needs (with
+``Job.spare_restart``, a window's guide that restarts it after the horizon, also one that
+runs at the end: ``sum_t start <= max_interruptions + free - 1``). With
 ``carry = 0`` the work requirement rises by ``C_j`` (all work done here). A rolling
 window's guide that runs the job on past the horizon (``optimize.window_guide``) splits
 its credit: ``credit_h`` always, and ``credit_on_h`` (the restart's overhead) only if the
 job runs at the last step, as a non-preemptible job's tail credit is: a window that stops
-it before pays the overhead of its later restart.
+it before pays the overhead of its later restart. A non-preemptible job the guide runs on
+past the horizon leaves the guide's own hours after it (``credit_on_h``), not every hour
+to its deadline.
 
 Non-preemptible jobs: binary ``start``, ``on[j,t] - on[j,t-1] <= start[j,t]`` and
 ``sum_t start <= 1`` (one contiguous block; a job running at start gets no start at all, so
@@ -217,10 +221,15 @@ def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
         )
         for j in jobs
     }
-    # credited if on at the last step: a non-preemptible job runs on at full throughput;
-    # a preemptible one its ``credit_on_h`` (a window's guide runs it on past the horizon)
+    # credited if on at the last step: a non-preemptible job runs on at full throughput
+    # (a window's guide: its ``credit_on_h``, the guide's run after the horizon); a
+    # preemptible one its ``credit_on_h`` (a window's guide runs it on past the horizon)
     tail_credit_h = {
-        j.id: (min(j.credit_on_h, inside_h[j.id]) if j.preemptible else min(j.work_h, tail_h[j.id]))
+        j.id: (
+            min(j.credit_on_h, inside_h[j.id])
+            if j.preemptible or j.credit_h is not None
+            else min(j.work_h, tail_h[j.id])
+        )
         for j in jobs
         if tail_h[j.id] > 0
         and len(_active_steps(j, n)) > 0
@@ -396,7 +405,8 @@ def _define_spare_restart(m: pyo.Block, js: _JobSet) -> None:
 
     A job that leaves work for later windows and is off at the horizon end restarts later:
     it must keep one interruption for that. ``carry = 1`` lets it leave its credited work
-    (``m.job_carry_h``, h); then its starts leave that spare one unless it runs at the end.
+    (``m.job_carry_h``, h); then its starts leave that spare one unless it runs at the end
+    (and even then with ``Job.spare_restart``: the window's guide restarts it later).
     """
     carry_ids = [
         j.id
@@ -416,7 +426,8 @@ def _define_spare_restart(m: pyo.Block, js: _JobSet) -> None:
         last = js.active(jid)[-1]
         starts = sum(m.job_start[jid, t] for t in js.active(jid))
         budget = j.max_interruptions + free - 1
-        return starts <= budget + m.job_on[jid, last] + (1 - m.job_carry[jid])
+        runs_on = 0 if j.spare_restart else m.job_on[jid, last]
+        return starts <= budget + runs_on + (1 - m.job_carry[jid])
 
     m.job_spare_restart = pyo.Constraint(m.job_carry_ids, rule=spare_rule)
 

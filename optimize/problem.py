@@ -341,8 +341,14 @@ class Job:
     credit_h: float | None = None
     # with ``credit_h``: the hours more it may leave if it runs at the model's last step (a
     # rolling window's guide runs it on past the window: stopped before, it restarts later
-    # and the window pays that restart's overhead; ``optimize.window_guide``)
+    # and the window pays that restart's overhead; ``optimize.window_guide``). A
+    # non-preemptible job leaves only this (``credit_h`` is then 0), in place of every
+    # hour after the horizon: the guide's own run after the window
     credit_on_h: float = 0.0
+    # a rolling window's guide stops the job before the model's end and starts it again
+    # after it: the window keeps the interruption that start needs even if it runs the
+    # job at its last step (``optimize.jobs``, the spare restart)
+    spare_restart: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.id, str) and self.id):

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from pyomo.core.expr.visitor import identify_variables
 
-from benchmarks.random_cases import small_battery
+from benchmarks.random_cases import random_case, small_battery
 from optimize import rolling, window_pipeline
 from optimize.jobs import horizon_credit
 from optimize.model import build_model
@@ -19,8 +20,12 @@ from optimize.solver_options import SolverOptions
 from optimize.solving import solve
 from optimize.window_guide import (
     Handover,
+    _deferred,
+    _handed,
+    _later_interruptions,
     _left_h,
     _owed_h,
+    _restarts_after,
     guide_end,
     guided_jobs,
     with_handover,
@@ -111,7 +116,7 @@ def test_only_jobs_the_window_commits_and_leaves_work_of_are_guided():
         Job("non_preemptible", 1.0, 5.0, 0, 50, preemptible=False),
         Job("done", 1.0, 0.0, 0, 50),
     ]
-    assert [j.id for j in guided_jobs(jobs, a, c, e)] == ["due_after"]
+    assert [j.id for j in guided_jobs(jobs, a, c, e)] == ["due_after", "non_preemptible"]
     # to the latest deadline, and at least a window's length past the model end
     assert guide_end(jobs[:1], (a, c, e), 1_000) == 84
     assert guide_end([Job("x", 1.0, 5.0, 0, 40)], (a, c, e), 1_000) == 84
@@ -205,3 +210,144 @@ def test_a_jobs_credit_on_is_credited_if_it_runs_at_the_horizon_end():
     assert m.job_tail_credit_h == {"a": 2.0}
     with pytest.raises(ValueError, match="credit_on_h"):
         Job("a", 1.0, 20.0, 0, 40, credit_on_h=-1.0)
+
+
+def two_days_block(price_day1, price_day2) -> tuple:
+    """48 h of 1 MW fixed load at the given hourly prices, and 20 h of a 10 MW job in
+    one contiguous run, due at the end; one solve, the fixed rules and the guide in
+    24 h windows."""
+    price = np.asarray([*price_day1, *price_day2], dtype=float)
+    job = Job("block", 10.0, 20.0, 0, 48, preemptible=False)
+    p = replace(grid_problem(np.ones(48), price), jobs=(job,))
+    optimum = solve(p, OPTS).objective_usd
+    fixed = solve_rolling(p, window_steps=24, options=FIXED)
+    guided = solve_rolling(p, window_steps=24, options=OPTS)
+    return optimum, fixed, guided
+
+
+def test_a_window_runs_a_non_preemptible_job_across_its_end_as_its_guide_does():
+    # cheap from step 14 to 33: one run over both. The fixed rule lets the first window
+    # start it at its last step and leave 19 h, which the second runs into the dear hours
+    day = np.full(24, 100.0)
+    day1, day2 = day.copy(), day.copy()
+    day1[14:], day2[:10] = 20.0, 20.0
+    optimum, fixed, guided = two_days_block(day1, day2)
+    on = np.flatnonzero(guided.series["job_block_power_fraction"] > 0.5)
+    assert on.tolist() == list(range(14, 34))
+    assert guided.objective_usd == pytest.approx(optimum, rel=1e-6)
+    assert fixed.objective_usd > optimum + 5_000
+    assert guided.windows[0]["handover_guide"]
+    assert guided.jobs["block"]["deadline_met"]
+
+
+def test_a_window_leaves_out_a_non_preemptible_job_its_guide_starts_after_it():
+    # the second day is cheap: the fixed rule has the first window start the job at its
+    # last step (a dear hour); the guide has it wait
+    optimum, fixed, guided = two_days_block(np.full(24, 100.0), np.full(24, 20.0))
+    assert guided.windows[0]["n_jobs"] == 0
+    assert fixed.windows[0]["n_jobs"] == 1
+    assert fixed.series["job_block_power_fraction"][23] > 0.5
+    assert guided.series["job_block_power_fraction"][:24].sum() == 0.0
+    assert guided.objective_usd == pytest.approx(optimum, rel=1e-6)
+    assert fixed.objective_usd > optimum + 500
+
+
+@pytest.mark.parametrize(
+    ("on", "running", "deferred", "credit_on_h"),
+    [
+        ([0, 0, 1, 1], False, False, 6.0 - 2.0),  # runs on: the guide's run after the window
+        ([1, 1, 0, 0], False, False, 0.0),  # ended inside: the window finishes it
+        ([0, 0, 0, 0], False, True, None),  # starts after the window: left out
+        ([0, 0, 0, 0], True, False, 0.0),  # running at the start: never left out
+    ],
+)
+def test_a_guide_hands_a_non_preemptible_job_its_own_run(on, running, deferred, credit_on_h):
+    job = Job("j", 10.0, 6.0, 0, 12, preemptible=False, running_at_start=running)
+    series = {"job_j_power_fraction": np.array(on + [1.0] * 8, dtype=float)}
+    assert _deferred(job, series["job_j_power_fraction"] > 0, 4) is deferred
+    if credit_on_h is not None:
+        assert _left_h(job, series, 4, 1.0) == (0.0, pytest.approx(credit_on_h))
+
+
+def test_a_non_preemptible_jobs_credit_on_replaces_its_hours_after_the_horizon():
+    job = Job("a", 1.0, 20.0, 0, 40, preemptible=False)
+    p = small_problem(n=24, jobs=(job,))
+
+    def tail_credit(j: Job) -> dict:
+        with horizon_credit(0.5):
+            return build_model(replace(p, jobs=(j,))).job_tail_credit_h
+
+    assert tail_credit(job) == {"a": 16.0}  # every hour from the horizon to the deadline
+    assert tail_credit(replace(job, credit_h=0.0, credit_on_h=5.0)) == {"a": 5.0}
+    assert tail_credit(replace(job, credit_h=0.0)) == {"a": 0.0}  # finishes inside
+
+
+def test_backtracking_keeps_the_jobs_a_guide_defers_by_the_fixed_rule():
+    p = small_problem(
+        jobs=(Job("a", 1.0, 8.0, 0, 40), Job("b", 1.0, 8.0, 0, 40, preemptible=False))
+    )
+    handover = Handover({"a": 6.0}, None, 0.0, deferred=frozenset({"b"}))
+    sub, jobs = with_handover(p, list(p.jobs), handover, 1.0)
+    assert [j.id for j in jobs] == ["a"] and sub.jobs == tuple(jobs)
+    _, jobs = with_handover(p, list(p.jobs), handover, 0.5)
+    assert [(j.id, j.credit_h) for j in jobs] == [("a", 3.0), ("b", None)]
+
+
+@pytest.mark.parametrize(
+    ("on", "k", "later", "restarts_after"),
+    [
+        ([1, 1, 0, 0, 1, 1, 0, 0], 2, 1, False),  # the stop at 2 begins after the window
+        ([1, 0, 0, 0, 1, 1, 0, 0], 2, 0, True),  # stopped inside, started after: the window's
+        ([1, 1, 1, 1, 0, 1, 0, 1], 2, 2, False),
+        ([1, 1, 1, 1, 1, 1, 0, 0], 2, 0, False),  # the last stop: no start after it
+        ([0, 0, 0, 0, 0, 0, 0, 0], 2, 0, False),
+    ],
+)
+def test_a_guides_interruptions_after_the_window_are_counted_from_their_stops(
+    on, k, later, restarts_after
+):
+    pattern = np.array(on, dtype=bool)
+    assert _later_interruptions(pattern, k) == later
+    assert _restarts_after(pattern, k) is restarts_after
+
+
+def test_a_window_may_spend_at_least_the_interruptions_its_guide_spends_there():
+    handover = Handover({"a": 2.0, "b": 2.0}, None, 0.0, interruptions={"a": 2, "b": 2})
+    jobs = [Job("a", 1.0, 8.0, 0, 40, max_interruptions=0), Job("b", 1.0, 8.0, 0, 40)]
+    jobs += [Job("c", 1.0, 8.0, 0, 40, max_interruptions=3)]
+    handed = [_handed(j, handover, 1.0) for j in jobs]
+    assert [j.max_interruptions for j in handed] == [2, None, 3]  # "c" is not guided
+
+
+def test_a_job_its_guide_restarts_after_the_window_keeps_its_spare_restart():
+    job = Job("a", 1.0, 20.0, 0, 40, max_interruptions=1, credit_h=10.0)
+    p = small_problem(n=24, jobs=(job,))
+
+    def spare_row_vars(j: Job) -> set[str]:
+        with horizon_credit(0.5):
+            m = build_model(replace(p, jobs=(j,)))
+        return {v.name for v in identify_variables(m.job_spare_restart["a"].body)}
+
+    assert "job_on[a,23]" in spare_row_vars(job)  # running at the end frees the spare
+    assert not any(v.startswith("job_on") for v in spare_row_vars(replace(job, spare_restart=True)))
+
+
+def test_a_window_spends_the_interruption_its_guide_spends_not_the_restart_guides_reserve():
+    # random case 49 with day-long price swings (an outside audit's case): the restart
+    # guide, at the grid's prices alone, reserved job j1's one interruption for after the
+    # first window, where the handover guide spends it inside: the window then ran j1
+    # beside the others at its end (188,021 USD against 168,169 with the fixed rules)
+    p = random_case(49)
+    rng = np.random.default_rng(1049)
+    swing = np.repeat(rng.choice([0.3, 1.0, 3.0], size=2), 24)[: p.n_steps]
+    g = p.grid
+    grid = replace(
+        g,
+        import_price_usd_per_mwh=g.import_price_usd_per_mwh * swing,
+        export_price_usd_per_mwh=g.export_price_usd_per_mwh * swing,
+    )
+    p = replace(p, grid=grid)
+    options = SolverOptions(mip_rel_gap=0.01)
+    fixed = solve_rolling(p, 24, options=replace(options, window_handover="fixed"))
+    guided = solve_rolling(p, 24, options=options)
+    assert guided.objective_usd < 0.92 * fixed.objective_usd
