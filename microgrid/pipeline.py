@@ -229,6 +229,8 @@ def _summarise(
     gpus_of = {inst.id: inst.spec.gpus for inst in inputs.jobs}
     jobs = job_segments(inputs.index, dispatch, inputs.jobs, gpus_of)
     summary = summarize(ts, dispatch, scenario.step_h, jobs)
+    # the gap asked, against which the status says "optimal" or "heuristic"
+    summary["solver"]["mip_rel_gap"] = scenario.solver.mip_rel_gap
     summary["jobs"]["instances_outside_period"] = inputs.jobs_dropped
     summary["jobs"]["missed_deadlines"] = missed_deadlines(dispatch, inputs.jobs)
     summary["jobs"]["power_capping"] = power_capping(dispatch, problem)

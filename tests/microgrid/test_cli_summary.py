@@ -37,6 +37,16 @@ def test_the_status_line_says_what_the_proven_gap_leaves_open():
     assert _gap_note({"mip_gap": 0.01}) == ""  # no basis: nothing to state in USD
 
 
+def test_the_status_line_restates_the_gap_asked():
+    # "optimal" means within the gap asked, which the line did not say
+    r1 = {"mip_gap": 0.006, "gap_basis_usd": 890_833.0, "mip_rel_gap": 0.01}
+    assert _gap_note(r1) == ", proven within 0.60 % (5,345 USD; 1 % asked)"
+    assert _gap_note(r1 | {"mip_rel_gap": 0.001}).endswith("(5,345 USD; 0.1 % asked)")
+    windows = {"gap_scope": "each window", "status": "optimal", "windows": []}
+    note = _gap_note(r1 | windows)
+    assert note.endswith("each proven within 0.60 % (1 % asked; no bound for the period)")
+
+
 def test_bill_lines_only_when_the_bill_says_more_than_energy_and_demand():
     plain = {
         "lines": {"energy_usd": -199_573.2, "demand_flat_usd": 158_220.0},
