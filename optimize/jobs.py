@@ -212,10 +212,16 @@ def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
     }
     # work that must be done inside the horizon (preemptible jobs: credit deducted)
     # (and never more than its steps inside can do at full throughput: a job released just
-    # before the horizon end cannot owe more than those steps)
+    # before the horizon end cannot owe more than those steps; but at least what its hours
+    # after the horizon cannot do at full throughput, where a deadline is already out of
+    # reach: a window that left more would hand the next an infeasible job)
     inside_h = {
         j.id: (
-            max(0.0, min(j.work_h - _credited_h(j, credit, tail_h[j.id]), _most_h(j, n, step_h)))
+            max(
+                0.0,
+                j.work_h - tail_h[j.id],
+                min(j.work_h - _credited_h(j, credit, tail_h[j.id]), _most_h(j, n, step_h)),
+            )
             if j.preemptible and tail_h[j.id] > 0
             else j.work_h
         )

@@ -159,7 +159,9 @@ def handover_guide(
     deferred = frozenset(j.id for j in guided if _deferred(j, on[j.id], k))
     kept = [j for j in guided if j.id not in deferred]
     left = {j.id: _left_h(j, series, k, problem.step_h) for j in kept}
-    restarted = [j for j in kept if j.preemptible and _restarts_after(on[j.id], k)]
+    restarted = [
+        j for j in kept if j.preemptible and _restarts_after(on[j.id], k, j.running_at_start)
+    ]
     budgets = {j.id: j.max_interruptions for j in sub.jobs if j.preemptible}
     spent = {
         jid: max(0, budget - _later_interruptions(on[jid], k))
@@ -186,9 +188,11 @@ def _soc_at(problem: Problem, series: dict, k: int) -> float | None:
     return min(max(soc - _SOC_MARGIN, 0.0), 1.0)
 
 
-def _restarts_after(on: np.ndarray, k: int) -> bool:
-    """Whether on/off pattern ``on`` is off at step ``k − 1`` and on again after it."""
-    return not on[k - 1] and bool(on[k:].any())
+def _restarts_after(on: np.ndarray, k: int, running: bool) -> bool:
+    """Whether on/off pattern ``on`` stops a job (``running`` at its first step or not)
+    before step ``k`` and starts it again after: on (or running) before ``k``, off at
+    ``k − 1``, on after. A job it first starts after ``k`` makes no restart there."""
+    return (running or bool(on[:k].any())) and not on[k - 1] and bool(on[k:].any())
 
 
 def _later_interruptions(on: np.ndarray, k: int) -> int:
