@@ -195,6 +195,18 @@ def _credited_h(job: Job, fraction: float, tail_h: float) -> float:
     return fraction * tail_h if job.credit_h is None else job.credit_h
 
 
+def _inside_h(job: Job, fraction: float, tail_h: float, most_h: float) -> float:
+    """The work (h) a preemptible job due ``tail_h`` hours after the horizon owes inside
+    it: its work less its credit, but never more than its ``most_h`` steps inside can do
+    at full throughput (a job released just before the horizon end), and never less than
+    what its hours after the horizon cannot (a window that left more would hand the next
+    a job that misses its deadline, where backtracking had to find it later). A guide's
+    ``credit_on_h``, deducted if the job runs at the last step, counts on both sides."""
+    on_h = job.credit_on_h if job.credit_h is not None else 0.0
+    owed = job.work_h - _credited_h(job, fraction, tail_h)
+    return max(0.0, job.work_h - tail_h + on_h, min(owed, most_h + on_h))
+
+
 def _most_h(job: Job, n: int, step_h: float) -> float:
     """The most work (h) a job can do in the model's ``n`` steps: its active ones at full
     throughput."""
@@ -211,20 +223,10 @@ def _job_set(n: int, jobs: Sequence, step_h: float, relaxed: bool) -> _JobSet:
         for j in jobs
     }
     # work that must be done inside the horizon (preemptible jobs: credit deducted)
-    # (and never more than its steps inside can do at full throughput: a job released just
-    # before the horizon end cannot owe more than those steps; but at least what its hours
-    # after the horizon cannot do at full throughput, where a deadline is already out of
-    # reach: a window that left more would hand the next an infeasible job)
     inside_h = {
-        j.id: (
-            max(
-                0.0,
-                j.work_h - tail_h[j.id],
-                min(j.work_h - _credited_h(j, credit, tail_h[j.id]), _most_h(j, n, step_h)),
-            )
-            if j.preemptible and tail_h[j.id] > 0
-            else j.work_h
-        )
+        j.id: _inside_h(j, credit, tail_h[j.id], _most_h(j, n, step_h))
+        if j.preemptible and tail_h[j.id] > 0
+        else j.work_h
         for j in jobs
     }
     # credited if on at the last step: a non-preemptible job runs on at full throughput

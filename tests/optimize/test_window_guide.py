@@ -361,8 +361,14 @@ def test_a_window_owes_at_least_what_the_hours_after_it_cannot_do():
     # window owes 4 h (an outside audit's random case 93 in 12 h windows with 4 h of
     # overlap: a window that left more handed the next an infeasible job, and
     # backtracking ran out at the first window)
-    job = Job("a", 1.0, 20.0, 0, 40, credit_h=18.0)
-    p = small_problem(n=24, jobs=(job,))
-    with horizon_credit(0.5):
-        m = build_model(p)
-    assert m.job_work_required_h["a"].value == pytest.approx(4.0)
+    def required(job: Job) -> float:
+        with horizon_credit(0.5):
+            m = build_model(small_problem(n=24, jobs=(job,)))
+        return m.job_work_required_h["a"].value
+
+    assert required(Job("a", 1.0, 20.0, 0, 40, credit_h=18.0)) == pytest.approx(4.0)
+    # 30 h due 7 h after the horizon, 5 h credited and 1.5 h more if it runs at the end:
+    # capped at the 24 steps, it owed 24 - 1.5 h and left 7.5 h for 7 (the same case, 24 h
+    # windows); the cap counts the credit run on: 25 - 1.5 h, 6.5 h left
+    job = Job("a", 1.0, 30.0, 0, 31, credit_h=5.0, credit_on_h=1.5)
+    assert required(job) == pytest.approx(25.0)
