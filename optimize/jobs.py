@@ -199,12 +199,12 @@ def _inside_h(job: Job, fraction: float, tail_h: float, most_h: float) -> float:
     """The work (h) a preemptible job due ``tail_h`` hours after the horizon owes inside
     it: its work less its credit, but never more than its ``most_h`` steps inside can do
     at full throughput (a job released just before the horizon end), and never less than
-    what its hours after the horizon cannot (a window that left more would hand the next
-    a job that misses its deadline, where backtracking had to find it later). A guide's
-    ``credit_on_h``, deducted if the job runs at the last step, counts on both sides."""
+    what its hours after the horizon cannot do (a window that left more would hand the
+    next a job that misses its deadline, where backtracking had to find it later; a
+    guide's ``credit_on_h``, deducted if the job runs at the last step, is owed on top)."""
     on_h = job.credit_on_h if job.credit_h is not None else 0.0
     owed = job.work_h - _credited_h(job, fraction, tail_h)
-    return max(0.0, job.work_h - tail_h + on_h, min(owed, most_h + on_h))
+    return max(0.0, job.work_h - tail_h + on_h, min(owed, most_h))
 
 
 def _most_h(job: Job, n: int, step_h: float) -> float:

@@ -369,6 +369,6 @@ def test_a_window_owes_at_least_what_the_hours_after_it_cannot_do():
     assert required(Job("a", 1.0, 20.0, 0, 40, credit_h=18.0)) == pytest.approx(4.0)
     # 30 h due 7 h after the horizon, 5 h credited and 1.5 h more if it runs at the end:
     # capped at the 24 steps, it owed 24 - 1.5 h and left 7.5 h for 7 (the same case, 24 h
-    # windows); the cap counts the credit run on: 25 - 1.5 h, 6.5 h left
+    # windows); now 23 h and 1.5 h more, 7 h left
     job = Job("a", 1.0, 30.0, 0, 31, credit_h=5.0, credit_on_h=1.5)
-    assert required(job) == pytest.approx(25.0)
+    assert required(job) == pytest.approx(24.5)
