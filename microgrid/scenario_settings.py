@@ -85,11 +85,14 @@ class Solver(Strict):
     # which windows that do not see the price spikes ahead spend before them
     # (docs/model_jobs.md, "Rolling horizon"). No effect without window_h.
     window_restarts: Literal["guided", "all"] = "guided"
-    # What a rolling window hands to the next: "guided", the work a preemptible job due
-    # after the window leaves for later and the battery's SOC at the window's end are
-    # those of a quick (price-fix) schedule of the rest of the job's span; "fixed", half
-    # of the job's hours after the window, and the battery's soc_final_frac at every
-    # window's end (docs/model_jobs.md, "Rolling horizon"). No effect without window_h.
+    # What a rolling window hands to the next: "guided", the work a job due after the
+    # window leaves for later (a non-preemptible one: its run after the window, or all of
+    # it where that schedule starts it later), the interruptions it may spend and the
+    # battery's SOC at the window's end are those of a quick (price-fix) schedule of the
+    # rest of the job's span; "fixed", half of a preemptible job's hours after the
+    # window (a non-preemptible one started by the window's end: all of them), and the
+    # battery's soc_final_frac at every window's end (docs/model_jobs.md, "Rolling
+    # horizon"). No effect without window_h.
     window_handover: Literal["guided", "fixed"] = "guided"
 
     @model_validator(mode="after")
