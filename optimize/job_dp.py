@@ -126,6 +126,26 @@ def starts_in(on: np.ndarray, running_before: bool) -> int:
     return int(np.sum(on & ~prev))
 
 
+def interruptions_before(on: np.ndarray, k: int, running_before: bool) -> int:
+    """The interruptions on/off pattern ``on`` spends in its first ``k`` steps: its stops
+    there (on at the step before, off at this one; before its first step, on if
+    ``running_before``) that a later start follows."""
+    prev = np.concatenate(([running_before], on[:-1]))
+    stops = np.flatnonzero(prev & ~on)
+    last_start = np.flatnonzero(on & ~prev)
+    if last_start.size == 0:
+        return 0
+    return int(np.count_nonzero((stops < k) & (stops < last_start[-1])))
+
+
+def interruptions_after(on: np.ndarray, k: int, running_before: bool) -> int:
+    """The interruptions on/off pattern ``on`` begins at or after step ``k`` (its stops
+    there that a later start follows)."""
+    return interruptions_before(on, len(on), running_before) - interruptions_before(
+        on, k, running_before
+    )
+
+
 def table_entries(
     cost_per_frac: np.ndarray,
     curve: tuple[tuple[float, float], ...],

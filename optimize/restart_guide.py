@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize.job_dp import cheapest_pattern, table_entries
+from optimize.job_dp import cheapest_pattern, interruptions_after, table_entries
 from optimize.problem import Job, Problem
 
 # The most (step, on-step count, start state) entries of the guide's DP table: 20 MB of
@@ -97,8 +97,7 @@ def guided_interruptions(
     if pattern is None:  # the span cannot do the work: the window decides
         return budget
     on, inside = pattern.on, round((e - s0) / b)
-    later = _spent_before(on, len(on), running) - _spent_before(on, inside, running)
-    return budget - later
+    return budget - interruptions_after(on, inside, running)
 
 
 def _block_steps(
@@ -143,14 +142,3 @@ def _cost_per_frac(problem: Problem, job: Job, steps: np.ndarray) -> np.ndarray:
         unavailable = (float(np.abs(usd_per_mwh).max()) + 1.0) * len(steps)
         usd_per_mwh = np.where(cut, unavailable, usd_per_mwh)
     return usd_per_mwh * mw * problem.step_h
-
-
-def _spent_before(on: np.ndarray, k: int, running: bool) -> int:
-    """Interruptions pattern ``on`` spends in its first ``k`` steps: its stops there
-    (on at the step before, off at this one) that a later start follows."""
-    prev = np.concatenate(([running], on[:-1]))
-    stops = np.flatnonzero(prev & ~on)
-    last_start = np.flatnonzero(on & ~prev)
-    if last_start.size == 0:
-        return 0
-    return int(np.count_nonzero((stops < k) & (stops < last_start[-1])))

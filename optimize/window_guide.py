@@ -79,7 +79,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from optimize.errors import SolveError
-from optimize.job_dp import starts_in
+from optimize.job_dp import interruptions_after, starts_in
 from optimize.jobs import horizon_credit
 from optimize.problem import Job, Problem
 from optimize.results import extract_dispatch
@@ -162,11 +162,12 @@ def handover_guide(
     restarted = [
         j for j in kept if j.preemptible and _restarts_after(on[j.id], k, j.running_at_start)
     ]
-    budgets = {j.id: j.max_interruptions for j in sub.jobs if j.preemptible}
+    # the guide's own budgets: the window's may be the restart guide's, lower
+    budgets = {j.id: j.max_interruptions for j in sub.jobs}
     spent = {
-        jid: max(0, budget - _later_interruptions(on[jid], k))
-        for jid, budget in budgets.items()
-        if budget is not None and jid in left
+        j.id: max(0, budgets[j.id] - interruptions_after(on[j.id], k, j.running_at_start))
+        for j in kept
+        if j.preemptible and budgets.get(j.id) is not None
     }
     return Handover(
         credit_h={jid: x[0] for jid, x in left.items()},
@@ -193,14 +194,6 @@ def _restarts_after(on: np.ndarray, k: int, running: bool) -> bool:
     before step ``k`` and starts it again after: on (or running) before ``k``, off at
     ``k − 1``, on after. A job it first starts after ``k`` makes no restart there."""
     return (running or bool(on[:k].any())) and not on[k - 1] and bool(on[k:].any())
-
-
-def _later_interruptions(on: np.ndarray, k: int) -> int:
-    """The interruptions of on/off pattern ``on`` that begin at or after step ``k``: the
-    stops there (on at ``t − 1``, off at ``t``) that a start follows."""
-    stops = np.flatnonzero(on[k - 1 : -1] & ~on[k:]) + k
-    on_steps = np.flatnonzero(on)
-    return 0 if on_steps.size == 0 else int(np.count_nonzero(stops < on_steps[-1]))
 
 
 def _price_fix_series(sub: Problem, options: SolverOptions, fraction: float) -> dict | None:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import optimize.restart_guide as guide_module
+from optimize.job_dp import interruptions_before
 from optimize.problem import Job
-from optimize.restart_guide import _blocks, _spent_before, guided_interruptions
+from optimize.restart_guide import _blocks, guided_interruptions
 from optimize.rolling import solve_rolling
 from optimize.solver_options import SolverOptions
 from optimize.solving import solve
@@ -46,7 +47,7 @@ def bump_and_spike(work_h: float = 40.0, max_interruptions: int = 1):
     ],
 )
 def test_spent_before_counts_stops_a_later_start_follows(on, k, running, spent):
-    assert _spent_before(np.array(on, dtype=bool), k, running) == spent
+    assert interruptions_before(np.array(on, dtype=bool), k, running) == spent
 
 
 def test_a_window_keeps_the_interruption_for_the_spike_after_it():

@@ -12,6 +12,7 @@ from pyomo.core.expr.visitor import identify_variables
 
 from benchmarks.random_cases import random_case, small_battery
 from optimize import rolling, window_pipeline
+from optimize.job_dp import interruptions_after
 from optimize.jobs import horizon_credit
 from optimize.model import build_model
 from optimize.problem import Job
@@ -22,7 +23,6 @@ from optimize.window_guide import (
     Handover,
     _deferred,
     _handed,
-    _later_interruptions,
     _left_h,
     _owed_h,
     _restarts_after,
@@ -308,7 +308,7 @@ def test_a_guides_interruptions_after_the_window_are_counted_from_their_stops(
     on, k, later, restarts_after
 ):
     pattern = np.array(on, dtype=bool)
-    assert _later_interruptions(pattern, k) == later
+    assert interruptions_after(pattern, k, False) == later
     assert _restarts_after(pattern, k, running=False) is restarts_after
     # a job running at the window's start and off through it is stopped there
     assert _restarts_after(np.array([0, 0, 1], dtype=bool), 2, running=True)
